@@ -1,0 +1,134 @@
+//! The scriptable subcommands: clap definitions and dispatch.
+//!
+//! Each subcommand reads the host through the same `host` functions the dashboard uses and
+//! prints either an aligned table or, with `--json`, one JSON document whose schema is listed in
+//! the README. Exit codes: 0 success, 1 the host could not be read, 2 the user's own mistake
+//! (bad arguments, unknown or ambiguous target).
+
+pub mod cgroups;
+pub mod error;
+pub mod inspect;
+pub mod ls;
+pub mod ns;
+pub mod ps;
+pub mod table;
+pub mod target;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use error::CliError;
+
+use crate::host::HostRoot;
+
+/// isotop — containers the way the kernel sees them.
+#[derive(Debug, Parser)]
+#[command(name = "isotop", version, about, long_about = None)]
+pub struct Cli {
+    /// Read the host mounted under this directory (its proc, sys, run, var/lib, etc),
+    /// e.g. `/host` when isotop runs inside a container.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List namespaces like lsns: inode, type, processes, lowest pid, user, command, parents.
+    Ns(NsArgs),
+    /// Show the cgroup tree with stats and limits (v1, v2 and hybrid hosts).
+    Cgroups(CgroupsArgs),
+    /// List containers of every runtime, with CPU%, memory, limits and state.
+    Ls(LsArgs),
+    /// Everything about one container; every figure names the kernel file it came from.
+    Inspect(TargetArgs),
+    /// A container's processes as a tree.
+    Ps(TargetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NsArgs {
+    /// Only namespaces of this type (cgroup, ipc, mnt, net, pid, time, user, uts); repeatable.
+    #[arg(short = 't', long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only the namespaces of this process.
+    #[arg(short = 'p', long = "task", value_name = "PID")]
+    pub pid: Option<i32>,
+    /// Show user and pid namespaces as a tree of parents and the namespaces each user owns.
+    #[arg(long)]
+    pub tree: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CgroupsArgs {
+    /// Start at this cgroup path (e.g. `/docker`); default the root.
+    pub path: Option<String>,
+    /// Descend at most this many levels below PATH.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Also list stopped containers the runtimes still keep on disk (no processes).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Seconds between the two samples CPU% is computed from (0 skips CPU%).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    pub interval: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    pub target: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs one subcommand. `None` (no subcommand) prints help: the dashboard comes later.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let root = host_root(&cli.root);
+    match cli.command {
+        Some(Command::Ns(args)) => ns::run(&root, &args),
+        Some(Command::Cgroups(args)) => cgroups::run(&root, &args),
+        Some(Command::Ls(args)) => ls::run(&root, &args),
+        Some(Command::Inspect(args)) => inspect::run(&root, &args),
+        Some(Command::Ps(args)) => ps::run(&root, &args),
+        None => {
+            use clap::CommandFactory;
+            Cli::command()
+                .print_help()
+                .map_err(|e| CliError::Output(e.to_string()))?;
+            Ok(())
+        }
+    }
+}
+
+fn host_root(dir: &std::path::Path) -> HostRoot {
+    if dir == std::path::Path::new("/") {
+        HostRoot::live()
+    } else {
+        HostRoot::under(dir)
+    }
+}
+
+/// Writes a value as pretty JSON to stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! Errors of the command line: the user's mistakes (exit 2) versus host trouble (exit 1).
+
+use crate::host::HostError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The user asked for something that does not exist or is not unique.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("cannot write output: {0}")]
+    Output(String),
+}
+
+impl CliError {
+    /// The process exit code: 2 for the user's own mistakes, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! `isotop target` (placeholder; being written).

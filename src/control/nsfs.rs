@@ -1,0 +1,1 @@
+//! nsfs ioctls (placeholder; being written).

@@ -1,0 +1,1 @@
+//! Cgroups on v1, v2 and hybrid hosts (placeholder; being written).

@@ -1,0 +1,1 @@
+//! Containers of every runtime (placeholder; being written).

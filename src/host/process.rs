@@ -1,0 +1,256 @@
+//! Processes from `/proc/<pid>`: identity, parentage, owner, command, CPU and memory counters,
+//! namespaces and cgroup memberships.
+//!
+//! Parsing of `stat` and `cgroup` is procfs-core's (a well-kept parser crate that takes any
+//! reader, so it works on injected roots); file access and error policy are ours: a process that
+//! exits mid-read yields `Ok(None)`, an unreadable file leaves that field empty and marks the
+//! process `partial`, never an error for the whole scan. Text fields are cleaned
+//! ([`crate::host::text`]) because processes choose their own names.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+
+use procfs_core::FromRead;
+use serde::Serialize;
+
+use super::error::is_vanished;
+use super::namespace::{NsSet, read_ns_set};
+use super::text::clean;
+use super::{HostError, HostRoot};
+
+/// How much of each process to read. The namespace listing needs only namespaces and owner;
+/// everything else needs the full record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadDepth {
+    /// pid, uid, namespaces (what `isotop ns` needs; ~10 syscalls a process).
+    Namespaces,
+    /// Everything in [`Process`].
+    Full,
+}
+
+/// One cgroup membership line of `/proc/<pid>/cgroup`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CgroupMembership {
+    /// Hierarchy id (0 is the unified v2 hierarchy).
+    pub hierarchy: u32,
+    /// Controllers bound to the hierarchy (`cpu`, `name=systemd`; empty for v2).
+    pub controllers: Vec<String>,
+    /// Path inside the hierarchy, e.g. `/docker/<id>`.
+    pub path: String,
+}
+
+/// A process as read from `/proc/<pid>`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Process {
+    pub pid: i32,
+    /// Parent pid (0 for PID 1 and kthreadd; 0 also when `stat` was unreadable).
+    pub ppid: i32,
+    /// Real owner (the owner of `/proc/<pid>`).
+    pub uid: u32,
+    /// `comm` (kernel-truncated to 15 bytes), cleaned.
+    pub comm: String,
+    /// Arguments, cleaned; empty for kernel threads and zombies.
+    pub cmdline: Vec<String>,
+    /// State letter from `stat` (R, S, D, Z, T, ...); `?` when unknown.
+    pub state: char,
+    /// Start time after boot, in clock ticks (`stat` field 22).
+    pub start_ticks: u64,
+    /// User + system CPU time in clock ticks (`stat` fields 14+15).
+    pub cpu_ticks: u64,
+    /// Resident set size in bytes (`stat` field 24 × page size).
+    pub rss_bytes: u64,
+    pub threads: i64,
+    /// Kernel threads have no mm and run in the initial namespaces.
+    pub kernel_thread: bool,
+    pub ns: NsSet,
+    pub cgroups: Vec<CgroupMembership>,
+    /// True when some file of this process could not be read (EACCES): fields are incomplete.
+    pub partial: bool,
+}
+
+impl Process {
+    /// The command as lsns shows it: the cmdline joined by spaces, or `comm` when empty.
+    pub fn command(&self) -> String {
+        if self.cmdline.is_empty() {
+            self.comm.clone()
+        } else {
+            self.cmdline.join(" ")
+        }
+    }
+
+    /// Path of this process in the v2 hierarchy, or in the v1 hierarchy carrying `controller`.
+    pub fn cgroup_path(&self, controller: Option<&str>) -> Option<&str> {
+        self.cgroups
+            .iter()
+            .find(|m| match controller {
+                None => m.hierarchy == 0 && m.controllers.is_empty(),
+                Some(c) => m.controllers.iter().any(|x| x == c),
+            })
+            .map(|m| m.path.as_str())
+    }
+}
+
+/// Lists the pids present in `/proc` right now, ascending.
+pub fn list_pids(root: &HostRoot) -> Result<Vec<i32>, HostError> {
+    let entries = fs::read_dir(&root.proc).map_err(|e| HostError::io(&root.proc, e))?;
+    let mut pids: Vec<i32> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .collect();
+    if pids.is_empty() {
+        return Err(HostError::NoProc {
+            path: root.proc.clone(),
+        });
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// Reads one process; `Ok(None)` when it no longer exists.
+pub fn read_process(
+    root: &HostRoot,
+    pid: i32,
+    depth: ReadDepth,
+) -> Result<Option<Process>, HostError> {
+    let dir = root.pid_dir(pid);
+    let uid = match fs::metadata(&dir) {
+        Ok(meta) => meta.uid(),
+        Err(e) if is_vanished(&e) => return Ok(None),
+        Err(e) => return Err(HostError::io(&dir, e)),
+    };
+    let mut partial = false;
+    let ns = match read_ns_set(root, pid)? {
+        Some(ns) => ns,
+        None => return Ok(None),
+    };
+    if ns.denied {
+        partial = true;
+    }
+    let mut process = Process {
+        pid,
+        ppid: 0,
+        uid,
+        comm: String::new(),
+        cmdline: Vec::new(),
+        state: '?',
+        start_ticks: 0,
+        cpu_ticks: 0,
+        rss_bytes: 0,
+        threads: 0,
+        kernel_thread: false,
+        ns,
+        cgroups: Vec::new(),
+        partial,
+    };
+    if depth == ReadDepth::Namespaces {
+        return Ok(Some(process));
+    }
+    match read_file(&dir.join("stat")) {
+        Ok(Some(bytes)) => match procfs_core::process::Stat::from_read(&bytes[..]) {
+            Ok(stat) => {
+                process.ppid = stat.ppid;
+                process.comm = clean(stat.comm.as_bytes());
+                process.state = stat.state;
+                process.start_ticks = stat.starttime;
+                process.cpu_ticks = stat.utime.saturating_add(stat.stime);
+                process.rss_bytes = stat.rss.saturating_mul(page_size());
+                process.threads = stat.num_threads;
+                // PF_KTHREAD (0x00200000) in the flags field marks kernel threads.
+                process.kernel_thread = stat.flags & 0x0020_0000 != 0;
+            }
+            Err(_) => process.partial = true,
+        },
+        Ok(None) => return Ok(None),
+        Err(_) => process.partial = true,
+    }
+    match read_file(&dir.join("cmdline")) {
+        Ok(Some(bytes)) => process.cmdline = split_cmdline(&bytes),
+        Ok(None) => return Ok(None),
+        Err(_) => process.partial = true,
+    }
+    match read_file(&dir.join("cgroup")) {
+        Ok(Some(bytes)) => {
+            if let Ok(groups) = procfs_core::ProcessCGroups::from_read(&bytes[..]) {
+                process.cgroups = groups
+                    .into_iter()
+                    .map(|g| CgroupMembership {
+                        hierarchy: g.hierarchy,
+                        controllers: g.controllers,
+                        path: g.pathname,
+                    })
+                    .collect();
+            } else {
+                process.partial = true;
+            }
+        }
+        Ok(None) => return Ok(None),
+        Err(_) => process.partial = true,
+    }
+    Ok(Some(process))
+}
+
+/// Reads the cleaned command line of one process (lsns' COMMAND: cmdline, else comm).
+/// `None` when the process is gone or nothing is readable.
+pub fn read_command(root: &HostRoot, pid: i32) -> Option<String> {
+    let dir = root.pid_dir(pid);
+    if let Ok(Some(bytes)) = read_file(&dir.join("cmdline")) {
+        let args = split_cmdline(&bytes);
+        if !args.is_empty() {
+            return Some(args.join(" "));
+        }
+    }
+    let comm = read_file(&dir.join("comm")).ok()??;
+    Some(clean(comm.strip_suffix(b"\n").unwrap_or(&comm)))
+}
+
+/// Reads one process's environment variable (e.g. `container=podman`); `None` if absent or
+/// unreadable. Environments are large, so only container candidates are asked.
+pub fn read_environ_var(root: &HostRoot, pid: i32, name: &str) -> Option<String> {
+    let bytes = read_file(&root.pid_dir(pid).join("environ")).ok()??;
+    let prefix = format!("{name}=");
+    bytes
+        .split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+        .map(clean)
+}
+
+fn split_cmdline(bytes: &[u8]) -> Vec<String> {
+    let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split(|b| *b == 0).map(clean).collect()
+}
+
+/// Reads a proc file; `Ok(None)` if the process vanished.
+fn read_file(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if is_vanished(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map(|v| v as u64)
+        .unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_splits_on_nul_and_cleans() {
+        assert_eq!(
+            split_cmdline(b"sh\0-c\0echo \x1b]0;x\x07\0"),
+            vec!["sh", "-c", "echo ?]0;x?"]
+        );
+        assert!(split_cmdline(b"").is_empty());
+        assert_eq!(split_cmdline(b"a\xff"), vec!["a\u{fffd}"]);
+    }
+}

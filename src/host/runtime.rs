@@ -1,0 +1,1 @@
+//! Runtime metadata readers (placeholder; being written).
