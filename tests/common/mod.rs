@@ -1,0 +1,215 @@
+//! Shared helpers for the integration tests: root checks that skip with a printed reason,
+//! unique names, and drop guards that remove what a test created even when it fails.
+//!
+//! Rules these guards keep: only cgroups under a uniquely named parent the test made are touched;
+//! processes are ended by pid, never by name.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// True when running as root; otherwise prints why the calling test is skipped.
+pub fn require_root(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        true
+    } else {
+        eprintln!("skipping {test}: needs root (creates namespaces/cgroups); CI runs as root");
+        false
+    }
+}
+
+/// True when `program` is on PATH; otherwise prints why the calling test is skipped.
+pub fn require_program(test: &str, program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false);
+    if !found {
+        eprintln!("skipping {test}: `{program}` is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// A name unique to this test run: `isotop-test-<what>-<pid>-<nanos>`.
+pub fn unique_name(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("isotop-test-{what}-{}-{nanos}", std::process::id())
+}
+
+/// The isotop binary built for these tests.
+pub fn isotop() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_isotop"))
+}
+
+/// Runs isotop with `args`, returning its output (panics only if it cannot be started).
+pub fn run_isotop(args: &[&str]) -> Output {
+    isotop()
+        .args(args)
+        .output()
+        .expect("the isotop test binary starts")
+}
+
+/// Kills (SIGKILL) and reaps a child on drop.
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    pub fn spawn(cmd: &mut Command) -> ChildGuard {
+        ChildGuard(cmd.spawn().expect("test child starts"))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// The v1 controller hierarchies of this host (dirs under /sys/fs/cgroup with a `tasks`
+/// file), or the v2 root when the host is unified. Skips `unified` (empty v2 on hybrid hosts).
+pub fn cgroup_hierarchies() -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    if base.join("cgroup.controllers").exists() {
+        return vec![base.to_path_buf()];
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("tasks").exists() && !p.ends_with("unified"))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// A uniquely named cgroup parent (in every v1 hierarchy, or in v2) removed on drop: every
+/// process still in it or its children is SIGKILLed by pid first, then the dirs are removed
+/// deepest first.
+pub struct CgroupGuard {
+    /// Relative path, e.g. `/isotop-test-cg-123-456`.
+    pub rel: String,
+    pub dirs: Vec<PathBuf>,
+}
+
+impl CgroupGuard {
+    pub fn new(what: &str) -> CgroupGuard {
+        let name = unique_name(what);
+        let mut dirs = Vec::new();
+        for hierarchy in cgroup_hierarchies() {
+            let dir = hierarchy.join(&name);
+            std::fs::create_dir(&dir).expect("create test cgroup");
+            dirs.push(dir);
+        }
+        CgroupGuard {
+            rel: format!("/{name}"),
+            dirs,
+        }
+    }
+
+    /// Creates `child` (relative to the guard) in every hierarchy; returns its relative path.
+    pub fn child(&self, child: &str) -> String {
+        for dir in &self.dirs {
+            std::fs::create_dir_all(dir.join(child)).expect("create child cgroup");
+        }
+        format!("{}/{child}", self.rel)
+    }
+
+    /// The directory of `rel_child` ("" for the parent) in the hierarchy ending in `controller`
+    /// (e.g. "memory"), or the v2 dir.
+    pub fn dir(&self, controller: &str, rel_child: &str) -> PathBuf {
+        let base = self
+            .dirs
+            .iter()
+            .find(|d| d.parent().is_some_and(|p| p.ends_with(controller)))
+            .or(self.dirs.first())
+            .expect("at least one hierarchy");
+        if rel_child.is_empty() {
+            base.clone()
+        } else {
+            base.join(rel_child)
+        }
+    }
+
+    /// Moves `pid` into `rel_child` in every hierarchy.
+    pub fn add_pid(&self, rel_child: &str, pid: i32) {
+        for dir in &self.dirs {
+            let target = if rel_child.is_empty() { dir.clone() } else { dir.join(rel_child) };
+            let file = if target.join("cgroup.procs").exists() { "cgroup.procs" } else { "tasks" };
+            std::fs::write(target.join(file), pid.to_string()).expect("move pid into test cgroup");
+        }
+    }
+}
+
+fn pids_below(dir: &Path, out: &mut Vec<i32>) {
+    if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                pids_below(&entry.path(), out);
+            }
+        }
+    }
+}
+
+fn remove_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+    // A cgroup dir goes away once empty; retry briefly while killed tasks exit.
+    for _ in 0..100 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("warning: could not remove test cgroup {}", dir.display());
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            // Thaw first so killed tasks can exit (v1 freezer).
+            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+            let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+            let mut pids = Vec::new();
+            pids_below(dir, &mut pids);
+            for pid in pids {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        for dir in &self.dirs {
+            remove_tree(dir);
+        }
+    }
+}
