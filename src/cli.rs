@@ -7,6 +7,7 @@
 
 pub mod cgroups;
 pub mod error;
+pub mod format;
 pub mod inspect;
 pub mod ls;
 pub mod ns;

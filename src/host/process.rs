@@ -215,6 +215,31 @@ pub fn read_environ_var(root: &HostRoot, pid: i32, name: &str) -> Option<String>
         .map(clean)
 }
 
+/// The process's pid in each nested pid namespace, outermost first (`NSpid:` in `status`):
+/// the last is its pid inside its container. `None` if gone or unreadable.
+pub fn read_nspids(root: &HostRoot, pid: i32) -> Option<Vec<i32>> {
+    let bytes = read_file(&root.pid_dir(pid).join("status")).ok()??;
+    let text = String::from_utf8_lossy(&bytes);
+    let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    line.split_whitespace().map(|p| p.parse().ok()).collect()
+}
+
+/// Seconds since boot (`/proc/uptime` first field), to turn start ticks into ages.
+pub fn read_uptime_seconds(root: &HostRoot) -> Option<f64> {
+    let bytes = read_file(&root.proc.join("uptime")).ok()??;
+    String::from_utf8_lossy(&bytes).split_whitespace().next()?.parse().ok()
+}
+
+/// Clock ticks per second (`USER_HZ`), the unit of `stat` times.
+pub fn clock_ticks_per_second() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(100)
+}
+
 fn split_cmdline(bytes: &[u8]) -> Vec<String> {
     let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     if trimmed.is_empty() {

@@ -1,0 +1,65 @@
+//! Human formatting of figures for tables: binary byte units, compact durations, CPU counts.
+//! JSON output never uses these (it carries raw numbers with units in the key names).
+
+/// Bytes in binary units with one decimal: `512B`, `1.5KiB`, `256.0MiB`, `2.0GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
+}
+
+/// A duration in seconds, compact: `45s`, `3m12s`, `5h04m`, `2d03h`.
+pub fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "-".into();
+    }
+    if seconds < 60.0 {
+        return if seconds < 10.0 {
+            format!("{seconds:.1}s")
+        } else {
+            format!("{}s", seconds as u64)
+        };
+    }
+    let s = seconds as u64;
+    let (d, h, m, sec) = (s / 86_400, s / 3_600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d}d{h:02}h")
+    } else if h > 0 {
+        format!("{h}h{m:02}m")
+    } else {
+        format!("{m}m{sec:02}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(bytes(0), "0B");
+        assert_eq!(bytes(1023), "1023B");
+        assert_eq!(bytes(1536), "1.5KiB");
+        assert_eq!(bytes(256 * 1024 * 1024), "256.0MiB");
+        assert_eq!(bytes(u64::MAX), "16.0EiB");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(3.25), "3.2s");
+        assert_eq!(duration(45.0), "45s");
+        assert_eq!(duration(192.0), "3m12s");
+        assert_eq!(duration(5.0 * 3600.0 + 240.0), "5h04m");
+        assert_eq!(duration(2.0 * 86400.0 + 3.0 * 3600.0), "2d03h");
+        assert_eq!(duration(f64::NAN), "-");
+        assert_eq!(duration(-1.0), "-");
+    }
+}
