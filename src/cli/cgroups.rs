@@ -1,8 +1,205 @@
-//! `isotop cgroups` (placeholder; being written).
+//! `isotop cgroups [PATH] [--depth N] [--json]`: the cgroup tree with stats and limits.
+//!
+//! Table: a header line naming the mode and hierarchies, then one row per cgroup (names
+//! indented by depth). JSON: `{"mode", "hierarchies", "tree"}` where `tree` is a
+//! [`CgroupNode`] (path, name, reading, children); field names carry their units. A PATH that
+//! exists in no hierarchy is the user's mistake (exit 2).
 
-use super::{CgroupsArgs, CliError};
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::table::Table;
+use super::{CgroupsArgs, CliError, print_json};
 use crate::host::HostRoot;
+use crate::host::cgroup::{
+    CgroupLayout, CgroupMode, CgroupNode, FreezerState, Hierarchy, Limit, detect_layout,
+    normalize_path, read_tree,
+};
+use crate::host::text::clean_str;
 
-pub fn run(_root: &HostRoot, _args: &CgroupsArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("not built yet".into()))
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+pub struct CgroupsJson<'a> {
+    pub mode: CgroupMode,
+    pub hierarchies: &'a [Hierarchy],
+    pub tree: &'a CgroupNode,
+}
+
+pub fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
+    let layout = detect_layout(root)?;
+    let asked = args.path.as_deref().unwrap_or("/");
+    let Some(start) = normalize_path(asked) else {
+        return Err(CliError::Usage(format!(
+            "{:?} is not a cgroup path: `..` is not allowed",
+            clean_str(asked)
+        )));
+    };
+    let Some(tree) = read_tree(root, &layout, &start, args.depth)? else {
+        return Err(CliError::Usage(format!(
+            "no cgroup {} in any hierarchy of this {} host (run `isotop cgroups` to see the tree)",
+            clean_str(&start),
+            layout.mode.as_str()
+        )));
+    };
+    if args.json {
+        return print_json(&CgroupsJson {
+            mode: layout.mode,
+            hierarchies: &layout.hierarchies,
+            tree: &tree,
+        });
+    }
+    let mut text = header(&layout);
+    text.push('\n');
+    text.push_str(&render(&tree));
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| CliError::Output(e.to_string()))
+}
+
+/// `cgroup mode hybrid: cpu /sys/fs/cgroup/cpu, ..., unified /sys/fs/cgroup/unified`.
+pub fn header(layout: &CgroupLayout) -> String {
+    let parts: Vec<String> = layout
+        .hierarchies
+        .iter()
+        .map(|h| {
+            let place = clean_str(&h.mount_point.to_string_lossy());
+            if h.version == 2 {
+                let controllers = if h.controllers.is_empty() {
+                    "no controllers".to_string()
+                } else {
+                    h.controllers.join(" ")
+                };
+                format!("v2 {place} ({controllers})")
+            } else {
+                format!("{} {place}", h.label())
+            }
+        })
+        .collect();
+    format!("cgroup mode {}: {}", layout.mode.as_str(), parts.join(", "))
+}
+
+/// The tree as an aligned table.
+pub fn render(tree: &CgroupNode) -> String {
+    let mut table = Table::new(&[
+        "CGROUP",
+        ">PROCS",
+        ">CPU",
+        ">THROTTLED",
+        ">CPU LIMIT",
+        ">MEM",
+        ">MEM LIMIT",
+        ">OOM KILLS",
+        ">PIDS",
+        "FROZEN",
+    ]);
+    add_rows(&mut table, tree, 0);
+    table.render()
+}
+
+fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
+    let r = &node.reading;
+    let label = if depth == 0 {
+        node.path.clone()
+    } else {
+        node.name.clone()
+    };
+    let cpu = r.cpu.as_ref();
+    let memory = r.memory.as_ref();
+    let throttled = match (cpu.and_then(|c| c.nr_throttled), cpu.and_then(|c| c.nr_periods)) {
+        (Some(n), Some(periods)) => format!("{n}/{periods}"),
+        _ => "-".into(),
+    };
+    let cpu_limit = match r.limits.cpu_limit_cpus() {
+        Some(Limit::Max) => "max".into(),
+        Some(Limit::Value(cpus)) => format!("{cpus:.2}"),
+        None => "-".into(),
+    };
+    let pids = match (r.pids.as_ref().and_then(|p| p.current), r.limits.pids_max) {
+        (Some(current), Some(max)) => format!("{current}/{}", limit_text(max, |v| v.to_string())),
+        (Some(current), None) => current.to_string(),
+        _ => "-".into(),
+    };
+    let frozen = match r.freezer {
+        Some(FreezerState::Thawed) => "no",
+        Some(FreezerState::Freezing) => "freezing",
+        Some(FreezerState::Frozen) => "yes",
+        None => "-",
+    };
+    table.push(vec![
+        format!("{}{label}", "  ".repeat(depth)),
+        r.nprocs.to_string(),
+        or_dash(cpu.and_then(|c| c.usage_usec).map(format_usec)),
+        throttled,
+        cpu_limit,
+        or_dash(memory.and_then(|m| m.usage_bytes).map(format_bytes)),
+        or_dash(r.limits.memory_max_bytes.map(|l| limit_text(l, format_bytes))),
+        or_dash(memory.and_then(|m| m.events.oom_kill).map(|n| n.to_string())),
+        pids,
+        frozen.into(),
+    ]);
+    for child in &node.children {
+        add_rows(table, child, depth + 1);
+    }
+}
+
+fn or_dash(text: Option<String>) -> String {
+    text.unwrap_or_else(|| "-".into())
+}
+
+fn limit_text(limit: Limit<u64>, show: impl FnOnce(u64) -> String) -> String {
+    match limit {
+        Limit::Max => "max".into(),
+        Limit::Value(v) => show(v),
+    }
+}
+
+/// CPU time: `0.25s`, `12.50s`, `3m07s`, `2h05m`.
+pub fn format_usec(usec: u64) -> String {
+    let secs = usec / 1_000_000;
+    if secs < 60 {
+        format!("{:.2}s", usec as f64 / 1e6)
+    } else if secs < 3600 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// Bytes in binary units with one decimal: `512B`, `1.5K`, `12.3M`, `2.0G`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_formats() {
+        assert_eq!(format_usec(250_000), "0.25s");
+        assert_eq!(format_usec(59_990_000), "59.99s");
+        assert_eq!(format_usec(187_000_000), "3m07s");
+        assert_eq!(format_usec(7_500_000_000), "2h05m");
+    }
+
+    #[test]
+    fn byte_formats() {
+        assert_eq!(format_bytes(0), "0B");
+        assert_eq!(format_bytes(1023), "1023B");
+        assert_eq!(format_bytes(1536), "1.5K");
+        assert_eq!(format_bytes(100 * 1024 * 1024), "100.0M");
+        assert_eq!(format_bytes(u64::MAX), "16.0E");
+    }
 }

@@ -1,1 +1,27 @@
-//! Cgroups on v1, v2 and hybrid hosts (placeholder; being written).
+//! Cgroups on v1, v2 and hybrid hosts, read as typed values.
+//!
+//! Contract: [`detect_layout`] finds the mounted hierarchies in mountinfo; [`read_at`],
+//! [`read_for_memberships`] and [`read_tree`] turn one cgroup (or a subtree) into
+//! [`CgroupReading`]s whose fields carry their units in their names, whose limits are
+//! [`Limit`]s (never `-1`), and whose every figure names the kernel file it came from
+//! (`sources`). Reading never writes. A cgroup that does not exist or vanishes mid-read is
+//! `Ok(None)` (skipped in trees); a missing, unreadable or garbled file leaves its field `None`
+//! (with a note for the last two), never an error.
+
+mod layout;
+mod limit;
+pub mod parse;
+mod read;
+mod session;
+mod stats;
+mod tree;
+
+pub use layout::{CgroupLayout, CgroupMode, Hierarchy, detect_layout};
+pub use limit::Limit;
+pub use parse::cpu_limit_cpus;
+pub use read::{CgroupReading, normalize_path, read_at, read_for_memberships};
+pub use stats::{
+    CgroupLimits, CpuStats, FreezerState, MemoryEvents, MemoryStats, PidsStats, Pressure,
+    PressureFile, PressureLine,
+};
+pub use tree::{CgroupNode, read_tree};

@@ -1,1 +1,216 @@
-//! Containers of every runtime (placeholder; being written).
+//! Containers of every runtime, identified from files alone (no daemon is asked).
+//!
+//! Contract: [`find_containers`] turns a process snapshot into the running containers: which
+//! processes belong to which container comes from their cgroup paths, runc/crun state dirs
+//! and, for what no runtime names, their own pid + mount namespaces ([`assign`]); the human
+//! name, image, labels and pod come from the runtime's files ([`crate::host::runtime`]), with
+//! the id as the fallback whenever those are missing or broken. Every process is in at most
+//! one container; kernel threads in none. [`find_stopped`] lists what runtimes keep on disk
+//! without a running process (`ls --all`). Both are infallible: unreadable files only make
+//! the answer less rich.
+
+pub mod assign;
+pub mod rules;
+pub mod stopped;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use super::runtime::{Pod, Runtime};
+
+use self::assign::Group;
+use super::HostRoot;
+use super::namespace::{NsKind, NsSet};
+use super::process::{CgroupMembership, Process, read_environ_var};
+use super::runtime::containerd::TaskIndex;
+use super::runtime::oci::{self, OciState};
+use super::runtime::podman::{self, PodmanStores};
+use super::runtime::{Metadata, docker, lxc, nspawn};
+
+/// One container as the kernel and its runtime's files describe it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Container {
+    /// The runtime's id (LXC/nspawn: the name; unknown: `pidns-<inode>`).
+    pub id: String,
+    /// Human name from the runtime's files, else the id (unknown: the init's comm). Cleaned.
+    pub name: String,
+    pub runtime: Runtime,
+    /// Image reference as the runtime recorded it.
+    pub image: Option<String>,
+    /// Host pid of the container's init (`None` for stopped containers).
+    pub init_pid: Option<i32>,
+    /// Host pids of every process in the container, ascending.
+    pub pids: Vec<i32>,
+    /// The init's memberships, from `/proc/<pid>/cgroup`.
+    pub cgroups: Vec<CgroupMembership>,
+    /// The container's own cgroup path, e.g. `/docker/<id>`.
+    pub cgroup_path: Option<String>,
+    /// The init's namespaces.
+    pub namespaces: NsSet,
+    /// Namespace kinds the init shares with the host reference.
+    pub shared_with_host: Vec<NsKind>,
+    pub pod: Option<Pod>,
+    /// Labels or annotations, cleaned.
+    pub labels: BTreeMap<String, String>,
+    /// The runtime file the name came from.
+    pub metadata: Option<PathBuf>,
+    /// The init's start time, clock ticks after boot.
+    pub start_ticks: Option<u64>,
+    /// True when the container has processes.
+    pub running: bool,
+}
+
+/// The running containers among `processes`. `host_ns` is the host reference the caller picked
+/// (e.g. isotop's own namespaces when PID 1's are unreadable): namespaces equal to it are
+/// "shared with the host", and processes whose pid and mount namespaces both differ from it
+/// are containers even when no runtime names them. Sorted by runtime, name, id.
+pub fn find_containers(root: &HostRoot, processes: &[Process], host_ns: &NsSet) -> Vec<Container> {
+    let tasks = TaskIndex::read(root);
+    let states = oci::read_states(root);
+    let groups = assign::group_processes(root, processes, host_ns, &tasks, &states);
+    let by_pid: HashMap<i32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
+    let mut stores: Option<PodmanStores> = None;
+    let mut containers: Vec<Container> = groups
+        .into_iter()
+        .map(|group| {
+            let meta = metadata_for(root, &group, &tasks, &states, &mut stores);
+            build(root, group, meta, &by_pid, &states, host_ns)
+        })
+        .collect();
+    sort(&mut containers);
+    containers
+}
+
+/// Containers the runtimes keep on disk with no running process: runc/crun states, Docker
+/// configs, Podman/CRI-O stores, containerd tasks, LXC configs. `running` is what
+/// [`find_containers`] returned; anything with one of their ids is left out.
+pub fn find_stopped(root: &HostRoot, running: &[Container]) -> Vec<Container> {
+    let mut stopped = stopped::find(root, running);
+    sort(&mut stopped);
+    stopped
+}
+
+fn sort(containers: &mut [Container]) {
+    containers.sort_by(|a, b| (a.runtime, &a.name, &a.id).cmp(&(b.runtime, &b.name, &b.id)));
+}
+
+/// Reads the group's runtime files.
+fn metadata_for(
+    root: &HostRoot,
+    group: &Group,
+    tasks: &TaskIndex,
+    states: &[OciState],
+    stores: &mut Option<PodmanStores>,
+) -> Metadata {
+    let id = group.id.as_str();
+    let mut podman_lookup = |id: &str| {
+        stores
+            .get_or_insert_with(|| PodmanStores::read(root))
+            .lookup(id)
+    };
+    match group.runtime {
+        Runtime::Docker => docker::read(root, id),
+        Runtime::Kubernetes => Some(super::runtime::containerd::read_kubernetes(
+            root,
+            tasks,
+            id,
+            group.pod_uid.as_deref(),
+        )),
+        Runtime::Podman => podman_lookup(id),
+        Runtime::CriO => podman::read_crio(root, id).or_else(|| podman_lookup(id)),
+        Runtime::Containerd => group
+            .namespace
+            .as_deref()
+            .and_then(|ns| tasks.get(ns, id))
+            .map(super::runtime::containerd::read),
+        Runtime::Lxc => Some(lxc::read(root, id)),
+        Runtime::Nspawn => nspawn::read(root, id),
+        Runtime::Runc | Runtime::Crun => group.oci.map(|i| oci_metadata(&states[i])),
+        Runtime::Isotop | Runtime::Unknown => None,
+    }
+    .unwrap_or_default()
+}
+
+/// runc/crun record no name: the metadata is the state file, its labels and init.
+pub(crate) fn oci_metadata(state: &OciState) -> Metadata {
+    Metadata {
+        name: None,
+        image: None,
+        labels: state.labels.clone(),
+        pod: None,
+        init_pid: state.init_pid,
+        source: Some(state.source.clone()),
+    }
+}
+
+fn build(
+    root: &HostRoot,
+    group: Group,
+    meta: Metadata,
+    by_pid: &HashMap<i32, &Process>,
+    states: &[OciState],
+    host_ns: &NsSet,
+) -> Container {
+    let recorded_init = meta
+        .init_pid
+        .or_else(|| group.oci.and_then(|i| states[i].init_pid))
+        .filter(|pid| group.pids.binary_search(pid).is_ok());
+    let init_pid = recorded_init.or_else(|| lowest_root(&group.pids, by_pid));
+    let init = init_pid.and_then(|pid| by_pid.get(&pid).copied());
+    let mut runtime = group.runtime;
+    if runtime == Runtime::Unknown
+        && let Some(pid) = init_pid
+        && let Some(hint) = read_environ_var(root, pid, "container")
+        && let Some(hinted) = Runtime::from_environ_hint(&hint)
+    {
+        runtime = hinted;
+    }
+    let name = meta
+        .name
+        .or_else(|| {
+            (group.runtime == Runtime::Unknown)
+                .then(|| init.map(|p| p.comm.clone()))
+                .flatten()
+                .filter(|c| !c.is_empty())
+        })
+        .unwrap_or_else(|| group.id.clone());
+    let namespaces = init.map(|p| p.ns).unwrap_or_default();
+    let shared_with_host = namespaces
+        .iter()
+        .filter(|(kind, inode)| host_ns.get(*kind) == Some(*inode))
+        .map(|(kind, _)| kind)
+        .collect();
+    Container {
+        id: group.id,
+        name,
+        runtime,
+        image: meta.image,
+        init_pid,
+        pids: group.pids,
+        cgroups: init.map(|p| p.cgroups.clone()).unwrap_or_default(),
+        cgroup_path: group.cgroup_path,
+        namespaces,
+        shared_with_host,
+        pod: meta.pod,
+        labels: meta.labels,
+        metadata: meta.source,
+        start_ticks: init.map(|p| p.start_ticks),
+        running: true,
+    }
+}
+
+/// The container's init when no runtime file says: among the processes whose parent is not in
+/// the container, the lowest pid.
+fn lowest_root(pids: &[i32], by_pid: &HashMap<i32, &Process>) -> Option<i32> {
+    pids.iter()
+        .copied()
+        .filter(|pid| {
+            by_pid
+                .get(pid)
+                .is_none_or(|p| pids.binary_search(&p.ppid).is_err())
+        })
+        .min()
+        .or_else(|| pids.first().copied())
+}

@@ -4,6 +4,16 @@
 //! Only `readlink` is needed to learn the inode (no open, no stat), which keeps a scan of
 //! thousands of processes cheap. An unreadable link (EACCES, as for PID 1 on some hosts) leaves
 //! that kind unknown and sets `denied`.
+//!
+//! The listing built from these sets lives in [`table`] (lsns semantics), the bind-mounted
+//! namespaces in [`mounts`], and the choice of which namespaces are the host's in [`reference`].
+
+pub mod mounts;
+pub mod reference;
+pub mod table;
+
+pub use reference::{HostReference, host_reference};
+pub use table::{Namespace, NamespaceTable, build_table, read_table, scan_processes};
 
 use std::fs;
 

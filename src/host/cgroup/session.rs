@@ -1,0 +1,107 @@
+//! One reading's bookkeeping: reads cgroup files with the error policy every figure shares, and
+//! records where each figure came from (`sources`) and what went wrong (`notes`).
+//!
+//! Policy: a file that does not exist (or whose cgroup was just removed) is simply absent; a
+//! file that cannot be read (EACCES, EOPNOTSUPP, ...) is absent plus a note; a file whose text
+//! does not parse is absent plus a note quoting the text. Nothing here is an error for the
+//! caller: one odd file never hides the other figures.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::parse::{Keyed, parse_keyed};
+use crate::host::error::is_vanished;
+use crate::host::text::clean;
+
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    /// Field name (`memory.usage_bytes`) → the file it was read from (cleaned for display).
+    pub sources: BTreeMap<String, PathBuf>,
+    /// Warnings: unreadable files, garbage, vanished parts.
+    pub notes: Vec<String>,
+    /// Keyed files already read in this session (v2 `cpu.stat` serves usage and throttling).
+    keyed_cache: HashMap<PathBuf, Option<Keyed>>,
+}
+
+/// A path as it may be shown: control characters (cgroup names are chosen by containers) are
+/// replaced.
+pub(super) fn display_path(path: &Path) -> PathBuf {
+    PathBuf::from(clean(path.as_os_str().as_encoded_bytes()))
+}
+
+/// True when an error means the file or its cgroup is gone: ENOENT/ESRCH, or ENODEV, which
+/// files of a cgroup removed under us can return.
+fn is_gone(e: &io::Error) -> bool {
+    is_vanished(e) || e.raw_os_error() == Some(nix::libc::ENODEV)
+}
+
+impl Session {
+    /// Reads a whole file; `None` when absent, unreadable (noted) or not a regular file.
+    pub fn read(&mut self, path: &Path) -> Option<String> {
+        match std::fs::read(path) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if is_gone(&e) => None,
+            Err(e) => {
+                let why = if e.kind() == io::ErrorKind::PermissionDenied {
+                    "permission denied (run isotop as root to see it)".to_string()
+                } else {
+                    e.to_string()
+                };
+                self.notes
+                    .push(format!("cannot read {}: {why}", display_path(path).display()));
+                None
+            }
+        }
+    }
+
+    /// Reads and parses `dir/file`, recording `field`'s source on success.
+    pub fn value<T>(
+        &mut self,
+        field: &str,
+        dir: &Path,
+        file: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let path = dir.join(file);
+        let text = self.read(&path)?;
+        match parse(&text) {
+            Ok(value) => {
+                self.sources.insert(field.to_string(), display_path(&path));
+                Some(value)
+            }
+            Err(why) => {
+                self.notes
+                    .push(format!("ignored {}: {why}", display_path(&path).display()));
+                None
+            }
+        }
+    }
+
+    /// Reads a flat keyed file once per session; bad lines become notes.
+    pub fn keyed(&mut self, dir: &Path, file: &str) -> Option<(Keyed, PathBuf)> {
+        let path = dir.join(file);
+        if let Some(cached) = self.keyed_cache.get(&path) {
+            return cached.clone().map(|k| (k, path));
+        }
+        let keyed = self.read(&path).map(|text| parse_keyed(&text));
+        if let Some(k) = &keyed {
+            for problem in &k.problems {
+                self.notes.push(format!(
+                    "ignored a line of {}: {problem}",
+                    display_path(&path).display()
+                ));
+            }
+        }
+        self.keyed_cache.insert(path.clone(), keyed.clone());
+        keyed.map(|k| (k, path))
+    }
+
+    /// One key of a keyed file read by [`Session::keyed`], recording `field`'s source.
+    pub fn key(&mut self, field: &str, file: &Option<(Keyed, PathBuf)>, key: &str) -> Option<u64> {
+        let (keyed, path) = file.as_ref()?;
+        let value = keyed.get(key)?;
+        self.sources.insert(field.to_string(), display_path(path));
+        Some(value)
+    }
+}

@@ -1,0 +1,300 @@
+//! Which processes form which container: cgroup rules first, then runc/crun state, then
+//! "own pid and mount namespaces" for what no runtime names.
+//!
+//! Each process belongs to at most one container. Its cgroup paths are tried v2 first, then
+//! each v1 hierarchy in order (the root path `/` says nothing); the first path that names a
+//! container decides, and within it the innermost container wins. A runc/crun state whose init
+//! is alive claims its cgroup paths; a claim beats a rule only when it is strictly deeper (CRI-O
+//! and Podman call runc/crun too, and their paths say more). Runtime helpers that live in a
+//! container's cgroup are not its processes: `conmon` (Podman, CRI-O) and the
+//! `systemd-nspawn` supervisor. Processes no cgroup names join a runc/crun container when they
+//! descend from its init. What remains, in a pid AND a mount namespace that both differ from
+//! the host's, is grouped by pid namespace as runtime `unknown`.
+
+use std::collections::HashMap;
+
+use super::rules::{PathMatch, PathRules, segments};
+use crate::host::HostRoot;
+use crate::host::namespace::{NsKind, NsSet};
+use crate::host::process::{Process, read_environ_var};
+use crate::host::runtime::Runtime;
+use crate::host::runtime::containerd::TaskIndex;
+use crate::host::runtime::nspawn;
+use crate::host::runtime::oci::OciState;
+
+/// Longest parent chain followed (pid namespaces nest at most 32 deep; process trees are
+/// shallow, but a corrupt snapshot must not loop forever).
+const MAX_ANCESTRY: usize = 4096;
+
+/// The processes of one container, before its runtime's files are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub runtime: Runtime,
+    pub id: String,
+    /// The container's own cgroup path (`None` for namespace-only groups).
+    pub cgroup_path: Option<String>,
+    pub pod_uid: Option<String>,
+    /// containerd namespace of the task.
+    pub namespace: Option<String>,
+    /// Index into the runc/crun states this group came from.
+    pub oci: Option<usize>,
+    /// Host pids, ascending.
+    pub pids: Vec<i32>,
+}
+
+/// Groups `processes` (kernel threads are skipped) into containers.
+pub fn group_processes(
+    root: &HostRoot,
+    processes: &[Process],
+    host_ns: &NsSet,
+    tasks: &TaskIndex,
+    states: &[OciState],
+) -> Vec<Group> {
+    let live: Vec<&Process> = processes.iter().filter(|p| !p.kernel_thread).collect();
+    let by_pid: HashMap<i32, &Process> = live.iter().map(|p| (p.pid, *p)).collect();
+
+    // runc/crun containers whose recorded init is this very process (pid and start time).
+    let mut alive_inits: HashMap<i32, usize> = HashMap::new();
+    for (index, state) in states.iter().enumerate() {
+        if let Some(pid) = state.init_pid
+            && let Some(p) = by_pid.get(&pid)
+            && state.init_start_ticks.is_none_or(|t| t == p.start_ticks)
+        {
+            alive_inits.insert(pid, index);
+        }
+    }
+    let claims: Vec<(&str, usize)> = alive_inits
+        .values()
+        .flat_map(|&i| states[i].cgroup_paths.iter().map(move |p| (p.as_str(), i)))
+        .collect();
+
+    let mut rules = PathRules::new(tasks);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut keys: HashMap<(Runtime, String, Option<String>), usize> = HashMap::new();
+    let mut unassigned: Vec<&Process> = Vec::new();
+
+    for process in &live {
+        let key = match choose(process, &mut rules, &claims) {
+            Some(Choice::Rule(hit)) => rule_group(root, process, hit, &by_pid),
+            Some(Choice::Claim(path, index)) => Some(oci_group(&states[index], index, Some(path))),
+            None => None,
+        };
+        match key {
+            Some(group) => add(&mut groups, &mut keys, group, process.pid),
+            None => unassigned.push(process),
+        }
+    }
+
+    let mut still_unassigned = Vec::new();
+    for process in unassigned {
+        match oci_ancestor(process, &by_pid, &alive_inits) {
+            Some(index) => {
+                let path = states[index].cgroup_paths.first().map(String::as_str);
+                add(
+                    &mut groups,
+                    &mut keys,
+                    oci_group(&states[index], index, path),
+                    process.pid,
+                );
+            }
+            None => still_unassigned.push(process),
+        }
+    }
+
+    for process in still_unassigned {
+        if let Some(pid_ns) = own_namespaces(process, host_ns) {
+            let group = Group {
+                runtime: Runtime::Unknown,
+                id: format!("pidns-{pid_ns}"),
+                cgroup_path: None,
+                pod_uid: None,
+                namespace: None,
+                oci: None,
+                pids: Vec::new(),
+            };
+            add(&mut groups, &mut keys, group, process.pid);
+        }
+    }
+    for group in &mut groups {
+        group.pids.sort_unstable();
+    }
+    groups
+}
+
+enum Choice<'s> {
+    Rule(PathMatch),
+    Claim(&'s str, usize),
+}
+
+/// The container the process's cgroup paths name: v2 first, then v1 in order.
+fn choose<'s>(
+    process: &Process,
+    rules: &mut PathRules<'_>,
+    claims: &[(&'s str, usize)],
+) -> Option<Choice<'s>> {
+    for path in candidate_paths(process) {
+        let rule = rules.match_path(path);
+        let claim = claims
+            .iter()
+            .filter(|(c, _)| is_at_or_below(path, c))
+            .max_by_key(|(c, _)| segments(c).len());
+        let rule_depth = rule.as_ref().map_or(0, |r| r.depth);
+        match (rule, claim) {
+            (_, Some((c, i))) if segments(c).len() > rule_depth => {
+                return Some(Choice::Claim(c, *i));
+            }
+            (Some(hit), _) => return Some(Choice::Rule(hit)),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The process's distinct non-root cgroup paths, the v2 one first.
+fn candidate_paths(process: &Process) -> Vec<&str> {
+    let mut paths: Vec<&str> = Vec::new();
+    let v2 = process
+        .cgroups
+        .iter()
+        .filter(|m| m.hierarchy == 0 && m.controllers.is_empty());
+    let v1 = process
+        .cgroups
+        .iter()
+        .filter(|m| !(m.hierarchy == 0 && m.controllers.is_empty()));
+    for membership in v2.chain(v1) {
+        let path = membership.path.as_str();
+        if path.trim_end_matches('/').is_empty() || paths.contains(&path) {
+            continue;
+        }
+        paths.push(path);
+    }
+    paths
+}
+
+/// True when `path` is `base` or a cgroup below it.
+pub fn is_at_or_below(path: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The group a rule match puts the process in, after excluding runtime helpers and checking a
+/// bare nspawn `payload`.
+fn rule_group(
+    root: &HostRoot,
+    process: &Process,
+    hit: PathMatch,
+    by_pid: &HashMap<i32, &Process>,
+) -> Option<Group> {
+    let helper = match hit.runtime {
+        Runtime::Podman | Runtime::CriO | Runtime::Kubernetes => process.comm == "conmon",
+        Runtime::Nspawn => process.comm == "systemd-nspawn",
+        _ => false,
+    };
+    if helper || (hit.runtime == Runtime::Nspawn && nspawn::is_vm(root, &hit.id)) {
+        return None;
+    }
+    let mut id = hit.id;
+    if hit.bare_payload {
+        id = match ancestors(process, by_pid).find(|a| a.comm == "systemd-nspawn") {
+            Some(supervisor) => {
+                nspawn::machine_name_from_cmdline(&supervisor.cmdline).unwrap_or(id)
+            }
+            None if read_environ_var(root, process.pid, "container").as_deref()
+                == Some("systemd-nspawn") =>
+            {
+                id
+            }
+            None => return None,
+        };
+    }
+    Some(Group {
+        runtime: hit.runtime,
+        id,
+        cgroup_path: Some(hit.container_path),
+        pod_uid: hit.pod_uid,
+        namespace: hit.namespace,
+        oci: None,
+        pids: Vec::new(),
+    })
+}
+
+fn oci_group(state: &OciState, index: usize, path: Option<&str>) -> Group {
+    Group {
+        runtime: state.runtime,
+        id: state.id.clone(),
+        cgroup_path: path.map(str::to_string),
+        pod_uid: None,
+        namespace: None,
+        oci: Some(index),
+        pids: Vec::new(),
+    }
+}
+
+/// The process's parents, nearest first (itself excluded), as far as the snapshot knows them.
+fn ancestors<'p>(
+    process: &Process,
+    by_pid: &'p HashMap<i32, &'p Process>,
+) -> impl Iterator<Item = &'p Process> {
+    let mut next = process.ppid;
+    std::iter::from_fn(move || {
+        let parent = *by_pid.get(&next)?;
+        next = parent.ppid;
+        Some(parent)
+    })
+    .take(MAX_ANCESTRY)
+}
+
+/// The runc/crun container whose live init is this process or one of its ancestors.
+fn oci_ancestor(
+    process: &Process,
+    by_pid: &HashMap<i32, &Process>,
+    alive_inits: &HashMap<i32, usize>,
+) -> Option<usize> {
+    if let Some(index) = alive_inits.get(&process.pid) {
+        return Some(*index);
+    }
+    ancestors(process, by_pid).find_map(|a| alive_inits.get(&a.pid).copied())
+}
+
+/// The process's pid namespace inode when both its pid and mount namespaces are known and
+/// differ from the host's (both of the host's must be known too).
+fn own_namespaces(process: &Process, host_ns: &NsSet) -> Option<u64> {
+    let differs = |kind: NsKind| match (process.ns.get(kind), host_ns.get(kind)) {
+        (Some(own), Some(host)) => own != host,
+        _ => false,
+    };
+    (differs(NsKind::Pid) && differs(NsKind::Mnt))
+        .then(|| process.ns.get(NsKind::Pid))
+        .flatten()
+}
+
+fn add(
+    groups: &mut Vec<Group>,
+    keys: &mut HashMap<(Runtime, String, Option<String>), usize>,
+    group: Group,
+    pid: i32,
+) {
+    let key = (group.runtime, group.id.clone(), group.namespace.clone());
+    let index = *keys.entry(key).or_insert_with(|| {
+        groups.push(group);
+        groups.len() - 1
+    });
+    groups[index].pids.push(pid);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_means_a_whole_segment() {
+        assert!(is_at_or_below("/a/b", "/a"));
+        assert!(is_at_or_below("/a", "/a"));
+        assert!(is_at_or_below("/a", "/a/"));
+        assert!(!is_at_or_below("/ab", "/a"));
+        assert!(!is_at_or_below("/", "/a"));
+    }
+}

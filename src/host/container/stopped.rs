@@ -1,0 +1,86 @@
+//! Containers the runtimes keep on disk with no running process (`isotop ls --all`).
+//!
+//! Sources: runc/crun state dirs, Docker's per-container configs, the Podman/CRI-O stores,
+//! containerd task dirs (namespace `moby` is Docker's own and already listed by Docker) and
+//! LXC configs. An id already running, or already listed by an earlier source, is skipped.
+//! Records carry no pids, namespaces or cgroups: there is no process to read them from.
+
+use std::collections::HashSet;
+
+use super::{Container, oci_metadata};
+use crate::host::HostRoot;
+use crate::host::namespace::NsSet;
+use crate::host::runtime::containerd::{self, TaskIndex};
+use crate::host::runtime::podman::{self, PodmanStores};
+use crate::host::runtime::{Metadata, Runtime, docker, lxc, oci};
+
+/// Every process-less container record not among `running`.
+pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
+    let mut seen: HashSet<String> = running.iter().map(|c| c.id.clone()).collect();
+    let mut out = Vec::new();
+    let mut push = |runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>| {
+        if seen.insert(id.clone()) {
+            out.push(record(runtime, id, meta, cgroup_path));
+        }
+    };
+
+    for state in oci::read_states(root) {
+        let path = state.cgroup_paths.first().cloned();
+        push(state.runtime, state.id.clone(), oci_metadata(&state), path);
+    }
+    for id in docker::list(root) {
+        let meta = docker::read(root, &id).unwrap_or_default();
+        let runtime = if meta.pod.is_some() {
+            Runtime::Kubernetes
+        } else {
+            Runtime::Docker
+        };
+        push(runtime, id, meta, None);
+    }
+    let stores = PodmanStores::read(root);
+    for id in stores.ids() {
+        let (runtime, meta) = match podman::read_crio(root, &id) {
+            Some(crio) if crio.pod.is_some() => (Runtime::Kubernetes, crio),
+            Some(crio) => (Runtime::CriO, crio),
+            None => (Runtime::Podman, stores.lookup(&id).unwrap_or_default()),
+        };
+        push(runtime, id, meta, None);
+    }
+    for task in TaskIndex::read(root).tasks() {
+        if task.namespace == "moby" {
+            continue;
+        }
+        let meta = containerd::read(task);
+        let runtime = if task.namespace == "k8s.io" || meta.pod.is_some() {
+            Runtime::Kubernetes
+        } else {
+            Runtime::Containerd
+        };
+        push(runtime, task.id.clone(), meta, None);
+    }
+    for name in lxc::list(root) {
+        let meta = lxc::read(root, &name);
+        push(Runtime::Lxc, name, meta, None);
+    }
+    out
+}
+
+fn record(runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>) -> Container {
+    Container {
+        name: meta.name.unwrap_or_else(|| id.clone()),
+        id,
+        runtime,
+        image: meta.image,
+        init_pid: None,
+        pids: Vec::new(),
+        cgroups: Vec::new(),
+        cgroup_path,
+        namespaces: NsSet::default(),
+        shared_with_host: Vec::new(),
+        pod: meta.pod,
+        labels: meta.labels,
+        metadata: meta.source,
+        start_ticks: None,
+        running: false,
+    }
+}
