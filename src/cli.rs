@@ -129,7 +129,29 @@ fn host_root(dir: &std::path::Path) -> HostRoot {
 
 /// Writes a value as pretty JSON to stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
+    text.push('\n');
+    print_text(&text)
+}
+
+/// Writes text to stdout. A closed pipe (`isotop ls | head`) is not an error: the reader has
+/// what it wanted, so isotop stops quietly instead of panicking like `print!` would.
+pub fn print_text(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Output(e.to_string())),
+    }
+}
+
+/// A container id as tables show it: 64-hex ids cut to 12 like docker, other ids whole.
+pub fn short_id(id: &str) -> String {
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        id[..12].to_string()
+    } else {
+        id.to_string()
+    }
 }

@@ -13,7 +13,9 @@ use isotop::host::cgroup::{
 use isotop::host::process::CgroupMembership;
 
 fn fixture(name: &str) -> (HostRoot, PathBuf) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cgroup").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cgroup")
+        .join(name);
     (HostRoot::under(&dir), dir)
 }
 
@@ -38,7 +40,14 @@ fn v1_layout_has_comounted_cpu_cpuacct_and_one_memory_mount() {
     let labels: Vec<String> = layout.hierarchies.iter().map(|h| h.label()).collect();
     assert_eq!(
         labels,
-        ["cpu,cpuacct", "cpuset", "freezer", "memory", "name=systemd", "pids"]
+        [
+            "cpu,cpuacct",
+            "cpuset",
+            "freezer",
+            "memory",
+            "name=systemd",
+            "pids"
+        ]
     );
     let cpu = layout.v1_carrying("cpuacct").unwrap();
     assert_eq!(cpu.controllers, ["cpu", "cpuacct"]);
@@ -87,9 +96,18 @@ fn memberships_map_to_hierarchies_by_controller() {
     assert!(v1.hierarchy_for(&membership(9, &["blkio"], "/")).is_none());
 
     let (_r, hybrid, _d) = layout("hybrid");
-    assert_eq!(hybrid.hierarchy_for(&membership(0, &[], "/")).unwrap().version, 2);
     assert_eq!(
-        hybrid.hierarchy_for(&membership(1, &["cpu"], "/")).unwrap().label(),
+        hybrid
+            .hierarchy_for(&membership(0, &[], "/"))
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(
+        hybrid
+            .hierarchy_for(&membership(1, &["cpu"], "/"))
+            .unwrap()
+            .label(),
         "cpu"
     );
 }
@@ -146,11 +164,26 @@ fn v1_container_reads_every_figure_from_its_controllers_file() {
 
     let c = dir.join("sys/fs/cgroup");
     let src = |field: &str| r.sources.get(field).cloned().unwrap_or_default();
-    assert_eq!(src("cpu.usage_usec"), c.join("cpu,cpuacct/docker/c1/cpuacct.usage"));
-    assert_eq!(src("cpu.nr_throttled"), c.join("cpu,cpuacct/docker/c1/cpu.stat"));
-    assert_eq!(src("limits.cpu_quota_usec"), c.join("cpu,cpuacct/docker/c1/cpu.cfs_quota_us"));
-    assert_eq!(src("memory.anon_bytes"), c.join("memory/docker/c1/memory.stat"));
-    assert_eq!(src("memory.events.oom_kill"), c.join("memory/docker/c1/memory.oom_control"));
+    assert_eq!(
+        src("cpu.usage_usec"),
+        c.join("cpu,cpuacct/docker/c1/cpuacct.usage")
+    );
+    assert_eq!(
+        src("cpu.nr_throttled"),
+        c.join("cpu,cpuacct/docker/c1/cpu.stat")
+    );
+    assert_eq!(
+        src("limits.cpu_quota_usec"),
+        c.join("cpu,cpuacct/docker/c1/cpu.cfs_quota_us")
+    );
+    assert_eq!(
+        src("memory.anon_bytes"),
+        c.join("memory/docker/c1/memory.stat")
+    );
+    assert_eq!(
+        src("memory.events.oom_kill"),
+        c.join("memory/docker/c1/memory.oom_control")
+    );
     assert_eq!(src("limits.pids_max"), c.join("pids/docker/c1/pids.max"));
     assert_eq!(src("freezer"), c.join("freezer/docker/c1/freezer.state"));
     assert_eq!(src("nprocs"), c.join("pids/docker/c1/cgroup.procs"));
@@ -178,7 +211,11 @@ fn v1_odd_values_are_none_with_notes_or_max() {
     assert_eq!(m.events.oom_kill, None, "key missing");
     assert_eq!(m.events.oom_kill_disabled, Some(true));
     assert_eq!(r.limits.memory_max_bytes, Some(Limit::Max), "-1");
-    assert_eq!(r.limits.memory_soft_limit_bytes, Some(Limit::Max), "i64::MAX");
+    assert_eq!(
+        r.limits.memory_soft_limit_bytes,
+        Some(Limit::Max),
+        "i64::MAX"
+    );
     assert_eq!(r.limits.pids_max, Some(Limit::Max));
     assert_eq!(r.freezer, None, "BOGUS");
     assert_eq!(r.limits.cpuset_cpus, None);
@@ -224,10 +261,21 @@ fn v1_cgroup_missing_from_some_hierarchies_lists_them() {
 fn nonexistent_and_escaping_paths_are_none() {
     let (root, layout, _dir) = layout("v1");
     assert!(read_at(&root, &layout, "/docker/nope").unwrap().is_none());
-    assert!(read_at(&root, &layout, "/docker/../../..").unwrap().is_none());
+    assert!(
+        read_at(&root, &layout, "/docker/../../..")
+            .unwrap()
+            .is_none()
+    );
     assert!(read_tree(&root, &layout, "/nope", None).unwrap().is_none());
-    let gone = [membership(5, &["pids"], "/gone"), membership(4, &["memory"], "/gone")];
-    assert!(read_for_memberships(&root, &layout, &gone).unwrap().is_none());
+    let gone = [
+        membership(5, &["pids"], "/gone"),
+        membership(4, &["memory"], "/gone"),
+    ];
+    assert!(
+        read_for_memberships(&root, &layout, &gone)
+            .unwrap()
+            .is_none()
+    );
     assert!(read_for_memberships(&root, &layout, &[]).unwrap().is_none());
 }
 
@@ -241,7 +289,9 @@ fn memberships_with_different_paths_per_controller() {
         membership(1, &["name=systemd"], "/docker/c1"),
         membership(7, &["freezer"], "/docker"),
     ];
-    let r = read_for_memberships(&root, &layout, &lines).unwrap().unwrap();
+    let r = read_for_memberships(&root, &layout, &lines)
+        .unwrap()
+        .unwrap();
     assert_eq!(r.path, "/docker/c1");
     assert_eq!(r.cpu.as_ref().unwrap().usage_usec, Some(5_000_000));
     assert_eq!(r.memory.as_ref().unwrap().usage_bytes, Some(8192));
@@ -269,9 +319,13 @@ fn v1_tree_is_the_union_of_hierarchies_without_symlinks() {
     assert_eq!(nested.reading.limits.cpuset_cpus.as_deref(), Some(""));
     assert!(nested.children.is_empty());
 
-    let shallow = read_tree(&root, &layout, "/docker", Some(0)).unwrap().unwrap();
+    let shallow = read_tree(&root, &layout, "/docker", Some(0))
+        .unwrap()
+        .unwrap();
     assert!(shallow.children.is_empty());
-    let one = read_tree(&root, &layout, "/docker", Some(1)).unwrap().unwrap();
+    let one = read_tree(&root, &layout, "/docker", Some(1))
+        .unwrap()
+        .unwrap();
     assert_eq!(one.children.len(), 3);
     assert!(one.children.iter().all(|c| c.children.is_empty()));
 }
@@ -321,15 +375,25 @@ fn v2_container_reads_core_and_controller_files() {
     assert_eq!(cpu_some.avg10, 20.0);
     assert_eq!(cpu_some.avg60, 18.5);
     assert_eq!(cpu_some.total_usec, 2_400_000);
-    assert!(p.cpu.as_ref().unwrap().full.is_none(), "old-kernel cpu.pressure");
+    assert!(
+        p.cpu.as_ref().unwrap().full.is_none(),
+        "old-kernel cpu.pressure"
+    );
     assert_eq!(p.memory.as_ref().unwrap().full.unwrap().total_usec, 50);
     assert!(p.io.is_none(), "garbage io.pressure");
-    assert!(r.notes.iter().any(|n| n.contains("io.pressure")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("io.pressure")),
+        "{:?}",
+        r.notes
+    );
     assert!(r.missing.is_empty(), "{:?}", r.missing);
     let scope = dir.join("sys/fs/cgroup/system.slice/docker-abc.scope");
     assert_eq!(r.sources["cpu.usage_usec"], scope.join("cpu.stat"));
     assert_eq!(r.sources["limits.cpu_period_usec"], scope.join("cpu.max"));
-    assert_eq!(r.sources["memory.events.oom_kill"], scope.join("memory.events"));
+    assert_eq!(
+        r.sources["memory.events.oom_kill"],
+        scope.join("memory.events")
+    );
     assert_eq!(r.sources["pressure.cpu"], scope.join("cpu.pressure"));
     assert_eq!(r.sources["nprocs"], scope.join("cgroup.procs"));
 }
@@ -351,11 +415,18 @@ fn v2_odd_and_controllerless_cgroups() {
     assert_eq!(odd.limits.pids_max, None, "-1 is not a v2 value");
     assert_eq!(odd.freezer, Some(FreezerState::Freezing));
     let notes = odd.notes.join("\n");
-    for needle in ["memory.current: empty", "memory.high: number too large", "pids.max: negative", "user_usec"] {
+    for needle in [
+        "memory.current: empty",
+        "memory.high: number too large",
+        "pids.max: negative",
+        "user_usec",
+    ] {
         assert!(notes.contains(needle), "no note {needle:?} in:\n{notes}");
     }
 
-    let nomem = read_at(&root, &layout, "/user.slice/nomem").unwrap().unwrap();
+    let nomem = read_at(&root, &layout, "/user.slice/nomem")
+        .unwrap()
+        .unwrap();
     assert_eq!(nomem.missing, ["memory", "pids", "cpuset", "pressure"]);
     assert_eq!(nomem.freezer, Some(FreezerState::Thawed));
     assert_eq!(nomem.nprocs, 0);
@@ -367,7 +438,18 @@ fn v2_odd_and_controllerless_cgroups() {
     assert_eq!(top.cpu.as_ref().unwrap().usage_usec, Some(90_000_000));
     assert_eq!(top.limits.cpu_quota_usec, None);
     assert_eq!(top.freezer, None);
-    assert_eq!(top.pressure.as_ref().unwrap().io.as_ref().unwrap().full.unwrap().total_usec, 15);
+    assert_eq!(
+        top.pressure
+            .as_ref()
+            .unwrap()
+            .io
+            .as_ref()
+            .unwrap()
+            .full
+            .unwrap()
+            .total_usec,
+        15
+    );
     assert_eq!(top.memory.as_ref().unwrap().kernel_bytes, Some(300));
 }
 
@@ -414,9 +496,14 @@ fn hybrid_process_left_in_the_unified_root_gets_no_host_pressure() {
         membership(1, &["cpu"], "/"),
         membership(0, &[], "/"),
     ];
-    let r = read_for_memberships(&root, &layout, &lines).unwrap().unwrap();
+    let r = read_for_memberships(&root, &layout, &lines)
+        .unwrap()
+        .unwrap();
     assert_eq!(r.memory.as_ref().unwrap().usage_bytes, Some(524_288));
-    assert!(r.pressure.is_none(), "the unified root's PSI is the whole host's");
+    assert!(
+        r.pressure.is_none(),
+        "the unified root's PSI is the whole host's"
+    );
     assert!(r.missing.contains(&"pressure".to_string()));
 
     // A process whose unified path is its own cgroup does get it.
@@ -424,7 +511,9 @@ fn hybrid_process_left_in_the_unified_root_gets_no_host_pressure() {
         membership(8, &["pids"], "/isotop/box1"),
         membership(0, &[], "/isotop/box1"),
     ];
-    let r = read_for_memberships(&root, &layout, &lines).unwrap().unwrap();
+    let r = read_for_memberships(&root, &layout, &lines)
+        .unwrap()
+        .unwrap();
     assert!(r.pressure.is_some());
     assert_eq!(r.pids.as_ref().unwrap().current, Some(1));
 }
@@ -432,7 +521,9 @@ fn hybrid_process_left_in_the_unified_root_gets_no_host_pressure() {
 #[test]
 fn readings_serialize_limits_as_max_or_numbers() {
     let (root, layout, _dir) = layout("v2");
-    let tree = read_tree(&root, &layout, "/system.slice", None).unwrap().unwrap();
+    let tree = read_tree(&root, &layout, "/system.slice", None)
+        .unwrap()
+        .unwrap();
     let json = serde_json::to_value(&tree).unwrap();
     let scope = &json["children"][0];
     assert_eq!(scope["path"], "/system.slice/docker-abc.scope");
@@ -452,16 +543,34 @@ fn cli_reads_fixture_roots() {
         .args(["cgroups", "/system.slice"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("cgroup mode v2: v2 /sys/fs/cgroup ("), "{text}");
+    assert!(
+        lines[0].starts_with("cgroup mode v2: v2 /sys/fs/cgroup ("),
+        "{text}"
+    );
     assert!(lines[1].starts_with("CGROUP"), "{text}");
     let scope: Vec<&str> = lines[3].split_whitespace().collect();
     // CGROUP PROCS CPU THROTTLED CPU-LIMIT MEM MEM-LIMIT OOM-KILLS PIDS FROZEN
     assert_eq!(
         scope,
-        ["docker-abc.scope", "3", "0.63s", "30/31", "0.20", "50.0M", "64.0M", "1", "3/max", "yes"],
+        [
+            "docker-abc.scope",
+            "3",
+            "0.6s",
+            "30/31",
+            "0.20",
+            "50.0MiB",
+            "64.0MiB",
+            "1",
+            "3/max",
+            "yes"
+        ],
         "{text}"
     );
 
@@ -478,7 +587,11 @@ fn cli_reads_fixture_roots() {
     assert_eq!(json["tree"]["path"], "/");
     let children = json["tree"]["children"].as_array().unwrap();
     assert_eq!(children.len(), 2);
-    assert!(children.iter().all(|c| c["children"].as_array().unwrap().is_empty()));
+    assert!(
+        children
+            .iter()
+            .all(|c| c["children"].as_array().unwrap().is_empty())
+    );
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_isotop"))
         .arg("--root")

@@ -26,7 +26,11 @@ fn build_v2(dir: &Path) {
     fs::write(cg.join("cgroup.procs"), "1\n").unwrap();
     let b = cg.join("box");
     fs::write(b.join("cgroup.procs"), "10\n11\n").unwrap();
-    fs::write(b.join("cpu.stat"), "usage_usec 10\nuser_usec 6\nsystem_usec 4\n").unwrap();
+    fs::write(
+        b.join("cpu.stat"),
+        "usage_usec 10\nuser_usec 6\nsystem_usec 4\n",
+    )
+    .unwrap();
     fs::write(b.join("memory.current"), "4096\n").unwrap();
     fs::write(b.join("memory.max"), "max\n").unwrap();
     fs::write(b.join("pids.current"), "2\n").unwrap();
@@ -44,7 +48,9 @@ fn a_removed_cgroup_is_skipped_not_an_error() {
         controllers: vec![],
         path: "/box".into(),
     }];
-    let before = read_for_memberships(&root, &layout, &box_line).unwrap().unwrap();
+    let before = read_for_memberships(&root, &layout, &box_line)
+        .unwrap()
+        .unwrap();
     assert_eq!(before.nprocs, 2);
     assert_eq!(before.memory.unwrap().usage_bytes, Some(4096));
     let tree = read_tree(&root, &layout, "/", None).unwrap().unwrap();
@@ -52,7 +58,11 @@ fn a_removed_cgroup_is_skipped_not_an_error() {
 
     // The container exits and its runtime removes the cgroup.
     fs::remove_dir_all(tmp.path().join("sys/fs/cgroup/box")).unwrap();
-    assert!(read_for_memberships(&root, &layout, &box_line).unwrap().is_none());
+    assert!(
+        read_for_memberships(&root, &layout, &box_line)
+            .unwrap()
+            .is_none()
+    );
     assert!(read_at(&root, &layout, "/box").unwrap().is_none());
     assert!(read_tree(&root, &layout, "/box", None).unwrap().is_none());
     let tree = read_tree(&root, &layout, "/", None).unwrap().unwrap();
@@ -83,7 +93,10 @@ fn hostile_cgroup_names_are_cleaned_but_still_read() {
         assert!(!path.to_string_lossy().contains('\x1b'));
     }
     assert!(
-        tree.reading.notes.iter().any(|n| n.contains("non-UTF-8") && n.contains("bad\u{fffd}utf8")),
+        tree.reading
+            .notes
+            .iter()
+            .any(|n| n.contains("non-UTF-8") && n.contains("bad\u{fffd}utf8")),
         "{:?}",
         tree.reading.notes
     );
@@ -96,12 +109,16 @@ const CHILD_DIR_VAR: &str = "ISOTOP_TEST_CGROUP_UNREADABLE_DIR";
 #[test]
 #[ignore = "helper: run by an_unreadable_file_is_none_with_a_note in a process without root"]
 fn unreadable_file_reader() {
-    let dir = std::env::var_os(CHILD_DIR_VAR).expect("run by an_unreadable_file_is_none_with_a_note");
+    let dir =
+        std::env::var_os(CHILD_DIR_VAR).expect("run by an_unreadable_file_is_none_with_a_note");
     let root = HostRoot::under(Path::new(&dir));
     let layout = detect_layout(&root).unwrap();
     let r = read_at(&root, &layout, "/box").unwrap().unwrap();
     assert_eq!(r.memory.as_ref().unwrap().usage_bytes, None);
-    assert_eq!(r.limits.memory_max_bytes, Some(isotop::host::cgroup::Limit::Max));
+    assert_eq!(
+        r.limits.memory_max_bytes,
+        Some(isotop::host::cgroup::Limit::Max)
+    );
     assert_eq!(r.pids.as_ref().unwrap().current, Some(2));
     let note = r
         .notes
@@ -117,15 +134,24 @@ fn an_unreadable_file_is_none_with_a_note() {
     let tmp = tempfile::tempdir().unwrap();
     build_v2(tmp.path());
     // Everyone may walk the tree; nobody but root may read memory.current.
-    for dir in [tmp.path().to_path_buf(), tmp.path().join("proc"), tmp.path().join("proc/self")] {
+    for dir in [
+        tmp.path().to_path_buf(),
+        tmp.path().join("proc"),
+        tmp.path().join("proc/self"),
+    ] {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     }
     let unreadable = tmp.path().join("sys/fs/cgroup/box/memory.current");
     fs::set_permissions(&unreadable, fs::Permissions::from_mode(0o000)).unwrap();
 
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--ignored", "--exact", "unreadable_file_reader", "--nocapture"])
-        .env(CHILD_DIR_VAR, tmp.path());
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "unreadable_file_reader",
+        "--nocapture",
+    ])
+    .env(CHILD_DIR_VAR, tmp.path());
     if nix::unistd::geteuid().is_root() {
         // nobody: root reads mode-000 files anyway, so drop to an unprivileged user.
         cmd.uid(65534).gid(65534);

@@ -21,14 +21,32 @@ fn nerdctl_task_is_named_from_annotations() {
     let root = fixture_root("containerd");
     let procs = vec![
         host_process(1, 0, "init"),
-        process(2000, 1, "containerd-shim", "/system.slice/containerd.service", host_ns()),
+        process(
+            2000,
+            1,
+            "containerd-shim",
+            "/system.slice/containerd.service",
+            host_ns(),
+        ),
         process(2001, 2000, "nginx", "/default/web1", container_ns(6000)),
         process(2002, 2001, "nginx", "/default/web1", container_ns(6000)),
-        process(2101, 2000, "buildkitd", "/buildkit/job7", container_ns(6100)),
+        process(
+            2101,
+            2000,
+            "buildkitd",
+            "/buildkit/job7",
+            container_ns(6100),
+        ),
         // Two segments without a task dir prove nothing: not a container.
         process(2201, 1, "daemon", "/default/ghost", host_ns()),
         // Docker's own task (namespace moby) keeps its Docker identity.
-        process(2301, 2000, "nginx", &format!("/system.slice/docker-{WEB}.scope"), container_ns(6300)),
+        process(
+            2301,
+            2000,
+            "nginx",
+            &format!("/system.slice/docker-{WEB}.scope"),
+            container_ns(6300),
+        ),
     ];
     let found = find_containers(&root, &procs, &host_ns());
     assert_disjoint(&found);
@@ -40,7 +58,10 @@ fn nerdctl_task_is_named_from_annotations() {
     assert_eq!(web.init_pid, Some(2001));
     assert_eq!(web.pids, vec![2001, 2002]);
     assert_eq!(web.cgroup_path.as_deref(), Some("/default/web1"));
-    assert_eq!(web.labels.get("nerdctl/hostname").map(String::as_str), Some("web1?[2J"));
+    assert_eq!(
+        web.labels.get("nerdctl/hostname").map(String::as_str),
+        Some("web1?[2J")
+    );
     assert_eq!(
         web.metadata.as_deref(),
         Some(
@@ -76,13 +97,43 @@ fn kubernetes_via_containerd_systemd_and_cgroupfs() {
                      kubepods-burstable-pod0e1f2a3b_4c5d_6e7f_8091_a2b3c4d5e6f7.slice";
     let procs = vec![
         host_process(1, 0, "init"),
-        process(2999, 1, "containerd-shim", "/system.slice/containerd.service", host_ns()),
-        process(3000, 2999, "pause", &format!("{pod_slice}/cri-containerd-{KP}.scope"), container_ns(7000)),
-        process(3001, 2999, "api", &format!("{pod_slice}/cri-containerd-{KC}.scope"), container_ns(7000)),
-        process(3002, 3001, "api-worker", &format!("{pod_slice}/cri-containerd-{KC}.scope"), container_ns(7000)),
+        process(
+            2999,
+            1,
+            "containerd-shim",
+            "/system.slice/containerd.service",
+            host_ns(),
+        ),
+        process(
+            3000,
+            2999,
+            "pause",
+            &format!("{pod_slice}/cri-containerd-{KP}.scope"),
+            container_ns(7000),
+        ),
+        process(
+            3001,
+            2999,
+            "api",
+            &format!("{pod_slice}/cri-containerd-{KC}.scope"),
+            container_ns(7000),
+        ),
+        process(
+            3002,
+            3001,
+            "api-worker",
+            &format!("{pod_slice}/cri-containerd-{KC}.scope"),
+            container_ns(7000),
+        ),
         // The same pod seen through the cgroupfs driver, without runtime files: the uid from
         // the path is all there is.
-        process(3101, 1, "orphan", &format!("/kubepods/besteffort/pod77-88/{}", "e".repeat(64)), container_ns(7100)),
+        process(
+            3101,
+            1,
+            "orphan",
+            &format!("/kubepods/besteffort/pod77-88/{}", "e".repeat(64)),
+            container_ns(7100),
+        ),
     ];
     let found = find_containers(&root, &procs, &host_ns());
     assert_disjoint(&found);
@@ -125,14 +176,50 @@ fn kubernetes_via_crio_and_conmon_excluded() {
     let pod_slice = "/kubepods.slice/kubepods-pod11112222_3333_4444_5555_666677778888.slice";
     let procs = vec![
         host_process(1, 0, "init"),
-        process(4000, 1, "conmon", &format!("{pod_slice}/crio-conmon-{CS}.scope"), host_ns()),
-        process(4001, 4000, "pause", &format!("{pod_slice}/crio-{CS}.scope"), container_ns(8000)),
-        process(4010, 1, "conmon", &format!("{pod_slice}/crio-conmon-{CC}.scope"), host_ns()),
-        process(4011, 4010, "redis-server", &format!("{pod_slice}/crio-{CC}.scope"), container_ns(8000)),
+        process(
+            4000,
+            1,
+            "conmon",
+            &format!("{pod_slice}/crio-conmon-{CS}.scope"),
+            host_ns(),
+        ),
+        process(
+            4001,
+            4000,
+            "pause",
+            &format!("{pod_slice}/crio-{CS}.scope"),
+            container_ns(8000),
+        ),
+        process(
+            4010,
+            1,
+            "conmon",
+            &format!("{pod_slice}/crio-conmon-{CC}.scope"),
+            host_ns(),
+        ),
+        process(
+            4011,
+            4010,
+            "redis-server",
+            &format!("{pod_slice}/crio-{CC}.scope"),
+            container_ns(8000),
+        ),
         // A conmon that ended up inside the container's own cgroup is still not the container.
-        process(4012, 4010, "conmon", &format!("{pod_slice}/crio-{CC}.scope"), host_ns()),
+        process(
+            4012,
+            4010,
+            "conmon",
+            &format!("{pod_slice}/crio-{CC}.scope"),
+            host_ns(),
+        ),
         // CRI-O outside Kubernetes.
-        process(4101, 1, "standalone", &format!("/system.slice/crio-{CX}.scope"), container_ns(8100)),
+        process(
+            4101,
+            1,
+            "standalone",
+            &format!("/system.slice/crio-{CX}.scope"),
+            container_ns(8100),
+        ),
     ];
     let found = find_containers(&root, &procs, &host_ns());
     assert_disjoint(&found);
@@ -164,7 +251,9 @@ fn kubernetes_via_crio_and_conmon_excluded() {
         standalone.metadata.as_deref(),
         Some(
             root.var_lib
-                .join(format!("containers/storage/overlay-containers/{CX}/userdata/config.json"))
+                .join(format!(
+                    "containers/storage/overlay-containers/{CX}/userdata/config.json"
+                ))
                 .as_path()
         )
     );

@@ -21,19 +21,55 @@ fn snapshot() -> Vec<isotop::host::process::Process> {
     let db = format!("/system.slice/docker-{DB}.scope");
     vec![
         host_process(1, 0, "init"),
-        process(1000, 1, "containerd-shim", "/system.slice/containerd.service", host_ns()),
+        process(
+            1000,
+            1,
+            "containerd-shim",
+            "/system.slice/containerd.service",
+            host_ns(),
+        ),
         process(1001, 1000, "nginx", &web, container_ns(5000)),
         process(1002, 1001, "nginx", &web, container_ns(5000)),
         // `docker exec`: a child of the shim, in the container's cgroup.
         process(1003, 1000, "sh", &web, container_ns(5000)),
         process(1101, 1000, "postgres", &db, container_ns(5100)),
-        process(1102, 1101, "postgres", &format!("{db}/sub"), container_ns(5100)),
-        process(1201, 1000, "app", &format!("/docker/{BAD}"), container_ns(5200)),
-        process(1251, 1000, "app", &format!("/docker/{NOMETA}"), container_ns(5250)),
+        process(
+            1102,
+            1101,
+            "postgres",
+            &format!("{db}/sub"),
+            container_ns(5100),
+        ),
+        process(
+            1201,
+            1000,
+            "app",
+            &format!("/docker/{BAD}"),
+            container_ns(5200),
+        ),
+        process(
+            1251,
+            1000,
+            "app",
+            &format!("/docker/{NOMETA}"),
+            container_ns(5250),
+        ),
         // 64 characters but not hex: not a Docker id, and in the host's namespaces.
-        process(1401, 1, "fake", &format!("/docker/{}", "z".repeat(64)), host_ns()),
+        process(
+            1401,
+            1,
+            "fake",
+            &format!("/docker/{}", "z".repeat(64)),
+            host_ns(),
+        ),
         // Docker in Docker: the inner container is the innermost match.
-        process(1301, 1001, "inner", &format!("{web}/docker/{INNER}"), container_ns(5300)),
+        process(
+            1301,
+            1001,
+            "inner",
+            &format!("{web}/docker/{INNER}"),
+            container_ns(5300),
+        ),
     ]
 }
 
@@ -50,21 +86,41 @@ fn docker_containers_are_named_from_config_v2() {
     assert_eq!(web.image.as_deref(), Some("nginx:1.27"));
     assert_eq!(web.init_pid, Some(1001));
     assert_eq!(web.pids, vec![1001, 1002, 1003]);
-    assert_eq!(web.cgroup_path.as_deref(), Some(format!("/docker/{WEB}").as_str()));
-    assert_eq!(web.labels.get("com.example.team").map(String::as_str), Some("shop"));
-    assert_eq!(web.labels.get("evil").map(String::as_str), Some("red?[31mtext"));
+    assert_eq!(
+        web.cgroup_path.as_deref(),
+        Some(format!("/docker/{WEB}").as_str())
+    );
+    assert_eq!(
+        web.labels.get("com.example.team").map(String::as_str),
+        Some("shop")
+    );
+    assert_eq!(
+        web.labels.get("evil").map(String::as_str),
+        Some("red?[31mtext")
+    );
     assert!(web.running);
     assert_eq!(web.start_ticks, Some(1000 + 1001));
     assert_eq!(
         web.metadata.as_deref(),
-        Some(root.var_lib.join(format!("docker/containers/{WEB}/config.v2.json")).as_path())
+        Some(
+            root.var_lib
+                .join(format!("docker/containers/{WEB}/config.v2.json"))
+                .as_path()
+        )
     );
-    assert_eq!(web.namespaces.get(NsKind::Net), Some(5000 + NsKind::Net as u64));
+    assert_eq!(
+        web.namespaces.get(NsKind::Net),
+        Some(5000 + NsKind::Net as u64)
+    );
     assert_eq!(
         web.shared_with_host,
         vec![NsKind::Cgroup, NsKind::Time, NsKind::User]
     );
-    assert!(web.cgroups.iter().any(|m| m.path == format!("/docker/{WEB}")));
+    assert!(
+        web.cgroups
+            .iter()
+            .any(|m| m.path == format!("/docker/{WEB}"))
+    );
 }
 
 #[test]
@@ -116,7 +172,10 @@ fn stopped_lists_configs_without_processes() {
     let root = fixture_root("docker");
     let running = find_containers(&root, &snapshot(), &host_ns());
     let stopped = find_stopped(&root, &running);
-    assert_eq!(summary(&stopped), vec![("docker".into(), OLD.into(), vec![])]);
+    assert_eq!(
+        summary(&stopped),
+        vec![("docker".into(), OLD.into(), vec![])]
+    );
     let old = &stopped[0];
     assert_eq!(old.name, "old-job");
     assert_eq!(old.image.as_deref(), Some("busybox:1.36"));

@@ -18,7 +18,10 @@ fn started_at(mut p: Process, ticks: u64) -> Process {
 fn snapshot() -> Vec<Process> {
     vec![
         host_process(1, 0, "init"),
-        started_at(process(7001, 1, "sleep", "/mygroup/ctr1", container_ns(9900)), 5000),
+        started_at(
+            process(7001, 1, "sleep", "/mygroup/ctr1", container_ns(9900)),
+            5000,
+        ),
         // `runc exec`: its parent (runc) is gone, it sits in the container's cgroup.
         process(7002, 1, "sh", "/mygroup/ctr1/sub", container_ns(9900)),
         // A descendant of the init that was moved out of the container's cgroup.
@@ -49,8 +52,14 @@ fn runc_and_crun_from_state_dirs() {
     assert_eq!(runc.cgroup_path.as_deref(), Some("/mygroup/ctr1"));
     assert_eq!(runc.labels.get("team").map(String::as_str), Some("ops"));
     assert_eq!(runc.labels.get("bell").map(String::as_str), Some("ding?"));
-    assert_eq!(runc.labels.get("bundle").map(String::as_str), Some("/srv/ctr1"));
-    assert_eq!(runc.metadata.as_deref(), Some(root.run.join("runc/ctr1/state.json").as_path()));
+    assert_eq!(
+        runc.labels.get("bundle").map(String::as_str),
+        Some("/srv/ctr1")
+    );
+    assert_eq!(
+        runc.metadata.as_deref(),
+        Some(root.run.join("runc/ctr1/state.json").as_path())
+    );
     assert_eq!(runc.start_ticks, Some(5000));
 
     let crun = by_id(&found, "ctr2");
@@ -58,13 +67,25 @@ fn runc_and_crun_from_state_dirs() {
     assert_eq!(crun.init_pid, Some(7201));
     assert_eq!(crun.pids, vec![7201]);
     assert_eq!(crun.cgroup_path.as_deref(), Some("/crungroup/ctr2"));
-    assert_eq!(crun.labels.get("note").map(String::as_str), Some("tab?here"));
-    assert_eq!(crun.metadata.as_deref(), Some(root.run.join("crun/ctr2/status").as_path()));
+    assert_eq!(
+        crun.labels.get("note").map(String::as_str),
+        Some("tab?here")
+    );
+    assert_eq!(
+        crun.metadata.as_deref(),
+        Some(root.run.join("crun/ctr2/status").as_path())
+    );
 
-    assert!(!found.iter().any(|c| c.pids.contains(&7100)), "a reused pid is not the init");
+    assert!(
+        !found.iter().any(|c| c.pids.contains(&7100)),
+        "a reused pid is not the init"
+    );
 
     let stopped = find_stopped(&root, &found);
-    assert_eq!(summary(&stopped), vec![("runc".into(), "stale".into(), vec![])]);
+    assert_eq!(
+        summary(&stopped),
+        vec![("runc".into(), "stale".into(), vec![])]
+    );
     assert_eq!(stopped[0].cgroup_path.as_deref(), Some("/mygroup/stale"));
 }
 
@@ -78,7 +99,10 @@ fn isotop_rule_needs_no_files() {
         process(8002, 8001, "sleep", "/isotop/c1/inner", container_ns(9960)),
     ];
     let found = find_containers(&root, &procs, &host_ns());
-    assert_eq!(summary(&found), vec![("isotop".into(), "c1".into(), vec![8001, 8002])]);
+    assert_eq!(
+        summary(&found),
+        vec![("isotop".into(), "c1".into(), vec![8001, 8002])]
+    );
     assert_eq!(found[0].name, "c1");
     assert_eq!(found[0].init_pid, Some(8001));
     assert!(find_stopped(&root, &found).is_empty());

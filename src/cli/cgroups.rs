@@ -9,6 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::format;
 use super::table::Table;
 use super::{CgroupsArgs, CliError, print_json};
 use crate::host::HostRoot;
@@ -107,7 +108,10 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
     };
     let cpu = r.cpu.as_ref();
     let memory = r.memory.as_ref();
-    let throttled = match (cpu.and_then(|c| c.nr_throttled), cpu.and_then(|c| c.nr_periods)) {
+    let throttled = match (
+        cpu.and_then(|c| c.nr_throttled),
+        cpu.and_then(|c| c.nr_periods),
+    ) {
         (Some(n), Some(periods)) => format!("{n}/{periods}"),
         _ => "-".into(),
     };
@@ -130,12 +134,23 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
     table.push(vec![
         format!("{}{label}", "  ".repeat(depth)),
         r.nprocs.to_string(),
-        or_dash(cpu.and_then(|c| c.usage_usec).map(format_usec)),
+        or_dash(
+            cpu.and_then(|c| c.usage_usec)
+                .map(|usec| format::duration(usec as f64 / 1e6)),
+        ),
         throttled,
         cpu_limit,
-        or_dash(memory.and_then(|m| m.usage_bytes).map(format_bytes)),
-        or_dash(r.limits.memory_max_bytes.map(|l| limit_text(l, format_bytes))),
-        or_dash(memory.and_then(|m| m.events.oom_kill).map(|n| n.to_string())),
+        or_dash(memory.and_then(|m| m.usage_bytes).map(format::bytes)),
+        or_dash(
+            r.limits
+                .memory_max_bytes
+                .map(|l| limit_text(l, format::bytes)),
+        ),
+        or_dash(
+            memory
+                .and_then(|m| m.events.oom_kill)
+                .map(|n| n.to_string()),
+        ),
         pids,
         frozen.into(),
     ]);
@@ -152,54 +167,5 @@ fn limit_text(limit: Limit<u64>, show: impl FnOnce(u64) -> String) -> String {
     match limit {
         Limit::Max => "max".into(),
         Limit::Value(v) => show(v),
-    }
-}
-
-/// CPU time: `0.25s`, `12.50s`, `3m07s`, `2h05m`.
-pub fn format_usec(usec: u64) -> String {
-    let secs = usec / 1_000_000;
-    if secs < 60 {
-        format!("{:.2}s", usec as f64 / 1e6)
-    } else if secs < 3600 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
-    }
-}
-
-/// Bytes in binary units with one decimal: `512B`, `1.5K`, `12.3M`, `2.0G`.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1}{}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_time_formats() {
-        assert_eq!(format_usec(250_000), "0.25s");
-        assert_eq!(format_usec(59_990_000), "59.99s");
-        assert_eq!(format_usec(187_000_000), "3m07s");
-        assert_eq!(format_usec(7_500_000_000), "2h05m");
-    }
-
-    #[test]
-    fn byte_formats() {
-        assert_eq!(format_bytes(0), "0B");
-        assert_eq!(format_bytes(1023), "1023B");
-        assert_eq!(format_bytes(1536), "1.5K");
-        assert_eq!(format_bytes(100 * 1024 * 1024), "100.0M");
-        assert_eq!(format_bytes(u64::MAX), "16.0E");
     }
 }

@@ -1,8 +1,340 @@
-//! `isotop inspect` (placeholder; being written).
+//! `isotop inspect TARGET`: everything isotop knows about one container, every figure beside
+//! the kernel (or runtime) file it came from, so an operator can check it by hand.
+//!
+//! The JSON document (schema in the README) is the container record, its state, its
+//! namespaces (each with who shares it), its cgroup reading (stats, limits, and a `sources` map
+//! field → file), its init process and its processes.
 
-use super::{CliError, TargetArgs};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::format::{bytes, duration};
+use super::{CliError, TargetArgs, print_json, print_text, target};
 use crate::host::HostRoot;
+use crate::host::cgroup::{CgroupReading, Limit};
+use crate::host::namespace::NsKind;
+use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 
-pub fn run(_root: &HostRoot, _args: &TargetArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("not built yet".into()))
+/// One namespace of the container and who else is in it.
+#[derive(Debug, Serialize)]
+pub struct NamespaceEntry {
+    #[serde(rename = "type")]
+    pub kind: NsKind,
+    pub inode: u64,
+    /// The host reference's namespace of this type is this one.
+    pub shared_with_host: bool,
+    /// Ids of other containers whose init is in this namespace (pods share net/ipc/uts).
+    pub shared_with: Vec<String>,
+    /// The link it was read from.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InitEntry {
+    pub pid: i32,
+    pub command: String,
+    pub source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Inspection<'a> {
+    #[serde(flatten)]
+    pub view: &'a ContainerView,
+    pub init: Option<InitEntry>,
+    pub namespace_detail: Vec<NamespaceEntry>,
+    /// Whose namespaces stand for the host's.
+    pub host_reference: String,
+}
+
+pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
+    let snapshot = scan(
+        root,
+        ScanOptions {
+            namespaces: false,
+            stopped: true,
+        },
+    )?;
+    let view = target::resolve(&snapshot.containers, &args.target)?;
+    let inspection = inspect(root, &snapshot, view);
+    if args.json {
+        return print_json(&inspection);
+    }
+    print_text(&render(&inspection))
+}
+
+/// Builds the inspection of `view` from one snapshot.
+pub fn inspect<'a>(
+    root: &HostRoot,
+    snapshot: &Snapshot,
+    view: &'a ContainerView,
+) -> Inspection<'a> {
+    let c = &view.container;
+    let init = c.init_pid.and_then(|pid| {
+        let process = snapshot.processes.iter().find(|p| p.pid == pid)?;
+        Some(InitEntry {
+            pid,
+            command: process.command(),
+            source: root.pid_dir(pid).join("cmdline").display().to_string(),
+        })
+    });
+    let namespace_detail = match c.init_pid {
+        Some(pid) => c
+            .namespaces
+            .iter()
+            .map(|(kind, inode)| NamespaceEntry {
+                kind,
+                inode,
+                shared_with_host: snapshot.host.is_host(kind, inode),
+                shared_with: snapshot
+                    .containers
+                    .iter()
+                    .filter(|o| o.container.id != c.id)
+                    .filter(|o| o.container.namespaces.get(kind) == Some(inode))
+                    .map(|o| o.container.id.clone())
+                    .collect(),
+                source: root
+                    .pid_dir(pid)
+                    .join("ns")
+                    .join(kind.name())
+                    .display()
+                    .to_string(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let host_reference = match snapshot.host.pid {
+        Some(pid) => format!("pid {pid}: {}", snapshot.host.explanation),
+        None => snapshot.host.explanation.clone(),
+    };
+    Inspection {
+        view,
+        init,
+        namespace_detail,
+        host_reference,
+    }
+}
+
+fn render(i: &Inspection) -> String {
+    let c = &i.view.container;
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<14} {v}\n"));
+    line("ID", c.id.clone());
+    line("Name", c.name.clone());
+    line("Runtime", c.runtime.to_string());
+    line("Image", c.image.clone().unwrap_or_else(|| "-".into()));
+    line("State", i.view.state.to_string());
+    line(
+        "Uptime",
+        i.view
+            .uptime_seconds
+            .map(duration)
+            .unwrap_or_else(|| "-".into()),
+    );
+    if let Some(pod) = &c.pod {
+        line("Pod", format!("{}/{}", pod.namespace, pod.name));
+    }
+    if let Some(meta) = &c.metadata {
+        line("Metadata", meta.display().to_string());
+    }
+    match &i.init {
+        Some(init) => line(
+            "Init",
+            format!("{} {}  ({})", init.pid, init.command, init.source),
+        ),
+        None => line("Init", "-".into()),
+    }
+    line("Processes", c.pids.len().to_string());
+    line(
+        "Cgroup",
+        c.cgroup_path
+            .clone()
+            .unwrap_or_else(|| "- (shares its parent's)".into()),
+    );
+    for m in &c.cgroups {
+        let controllers = if m.controllers.is_empty() {
+            "unified (v2)".to_string()
+        } else {
+            m.controllers.join(",")
+        };
+        out.push_str(&format!("  {controllers:<18} {}\n", m.path));
+    }
+    if !c.labels.is_empty() {
+        out.push_str("Labels\n");
+        for (k, v) in &c.labels {
+            out.push_str(&format!("  {k}={v}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "Namespaces     (host reference: {})\n",
+        i.host_reference
+    ));
+    for ns in &i.namespace_detail {
+        let sharing = if ns.shared_with_host {
+            "shared with host".to_string()
+        } else if ns.shared_with.is_empty() {
+            "own".to_string()
+        } else {
+            let ids: Vec<String> = ns
+                .shared_with
+                .iter()
+                .map(|id| super::short_id(id))
+                .collect();
+            format!("shared with {}", ids.join(", "))
+        };
+        out.push_str(&format!(
+            "  {:<7} {:<11} {:<24} {}\n",
+            ns.kind.name(),
+            ns.inode,
+            sharing,
+            ns.source
+        ));
+    }
+    match &i.view.cgroup {
+        Some(reading) => out.push_str(&render_cgroup(reading)),
+        None => out.push_str(
+            "Cgroup figures  none: the container has no cgroup of its own (figures would be its parent's)\n",
+        ),
+    }
+    out
+}
+
+/// Figures with their source files, one per line.
+fn render_cgroup(r: &CgroupReading) -> String {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut add = |field: &str, value: String| rows.push((field.to_string(), value));
+    if let Some(cpu) = &r.cpu {
+        opt(
+            &mut add,
+            "cpu.usage_usec",
+            cpu.usage_usec
+                .map(|u| format!("{} ({})", u, duration(u as f64 / 1e6))),
+        );
+        opt(
+            &mut add,
+            "cpu.nr_periods",
+            cpu.nr_periods.map(|v| v.to_string()),
+        );
+        opt(
+            &mut add,
+            "cpu.nr_throttled",
+            cpu.nr_throttled.map(|v| v.to_string()),
+        );
+        opt(
+            &mut add,
+            "cpu.throttled_usec",
+            cpu.throttled_usec.map(|v| v.to_string()),
+        );
+    }
+    if let Some(mem) = &r.memory {
+        opt(&mut add, "memory.usage_bytes", mem.usage_bytes.map(bytes));
+        opt(&mut add, "memory.peak_bytes", mem.peak_bytes.map(bytes));
+        opt(
+            &mut add,
+            "memory.events.oom_kill",
+            mem.events.oom_kill.map(|v| v.to_string()),
+        );
+        opt(
+            &mut add,
+            "memory.events.oom",
+            mem.events.oom.map(|v| v.to_string()),
+        );
+        opt(
+            &mut add,
+            "memory.events.failcnt",
+            mem.events.failcnt.map(|v| v.to_string()),
+        );
+    }
+    if let Some(pids) = &r.pids {
+        opt(
+            &mut add,
+            "pids.current",
+            pids.current.map(|v| v.to_string()),
+        );
+    }
+    let l = &r.limits;
+    opt(
+        &mut add,
+        "limits.cpu_quota_usec",
+        l.cpu_quota_usec
+            .as_ref()
+            .map(|v| limit(v, |q| q.to_string())),
+    );
+    opt(
+        &mut add,
+        "limits.cpu_period_usec",
+        l.cpu_period_usec.map(|v| v.to_string()),
+    );
+    opt(
+        &mut add,
+        "limits.cpu_shares",
+        l.cpu_shares.map(|v| v.to_string()),
+    );
+    opt(
+        &mut add,
+        "limits.cpu_weight",
+        l.cpu_weight.map(|v| v.to_string()),
+    );
+    opt(
+        &mut add,
+        "limits.memory_max_bytes",
+        l.memory_max_bytes.as_ref().map(|v| limit(v, |b| bytes(*b))),
+    );
+    opt(
+        &mut add,
+        "limits.memory_high_bytes",
+        l.memory_high_bytes
+            .as_ref()
+            .map(|v| limit(v, |b| bytes(*b))),
+    );
+    opt(
+        &mut add,
+        "limits.pids_max",
+        l.pids_max.as_ref().map(|v| limit(v, |n| n.to_string())),
+    );
+    if let Some(f) = r.freezer {
+        add("freezer", format!("{f:?}").to_lowercase());
+    }
+    let sources: &BTreeMap<String, std::path::PathBuf> = &r.sources;
+    let mut out = format!("Cgroup figures ({})\n", r.path);
+    for (field, value) in rows {
+        let source = source_for(sources, &field);
+        out.push_str(&format!("  {field:<26} {value:<22} {source}\n"));
+    }
+    if !r.missing.is_empty() {
+        out.push_str(&format!(
+            "  missing controllers: {}\n",
+            r.missing.join(", ")
+        ));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
+}
+
+fn opt(add: &mut impl FnMut(&str, String), field: &str, value: Option<String>) {
+    if let Some(v) = value {
+        add(field, v);
+    }
+}
+
+fn limit<T>(l: &Limit<T>, show: impl Fn(&T) -> String) -> String {
+    match l {
+        Limit::Max => "max".into(),
+        Limit::Value(v) => show(v),
+    }
+}
+
+/// The source file of a field; the reader's keys are matched exactly, then by prefix (the
+/// `memory.events.*` figures share one file).
+fn source_for(sources: &BTreeMap<String, std::path::PathBuf>, field: &str) -> String {
+    sources
+        .get(field)
+        .or_else(|| {
+            let (group, _) = field.rsplit_once('.')?;
+            sources.get(group)
+        })
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }

@@ -1,8 +1,190 @@
-//! `isotop ls` (placeholder; being written).
+//! `isotop ls`: the containers of every runtime, one row each, with CPU% from two samples.
+//!
+//! CPU% is the container's CPU time used between two reads `--interval` seconds apart, as a
+//! share of one CPU (200% = two CPUs busy). It comes from the container's own cgroup counter
+//! when it has a cgroup of its own, else from the sum of its processes' `stat` times (so a
+//! container that shares the host's cgroup is not charged the host's usage).
 
-use super::{CliError, LsArgs};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::format::{bytes, duration};
+use super::{CliError, LsArgs, print_json, print_text, short_id, table::Table};
 use crate::host::HostRoot;
+use crate::host::cgroup::{self, CgroupLayout, Limit};
+use crate::host::process::{self, Process};
+use crate::host::scan::{ContainerView, ScanOptions, scan};
 
-pub fn run(_root: &HostRoot, _args: &LsArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("not built yet".into()))
+/// One row of `isotop ls --json` (schema documented in the README).
+#[derive(Debug, Serialize)]
+pub struct ContainerRow {
+    pub id: String,
+    pub name: String,
+    pub runtime: String,
+    pub image: Option<String>,
+    pub pid: Option<i32>,
+    /// Share of one CPU over the interval, percent; null without a second sample.
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    /// "max", a number of bytes, or null when unknown.
+    pub memory_limit_bytes: Option<Limit<u64>>,
+    /// "max", CPUs as a decimal number (quota / period), or null when unknown.
+    pub cpu_limit_cpus: Option<Limit<f64>>,
+    pub pids: usize,
+    pub pids_limit: Option<Limit<u64>>,
+    pub state: String,
+    pub uptime_seconds: Option<f64>,
+    pub cgroup_path: Option<String>,
+}
+
+pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
+    if !(args.interval.is_finite() && (0.0..=60.0).contains(&args.interval)) {
+        return Err(CliError::Usage(format!(
+            "--interval {} is out of range: give seconds between 0 and 60",
+            args.interval
+        )));
+    }
+    let options = ScanOptions {
+        namespaces: false,
+        stopped: args.all,
+    };
+    let first = scan(root, options)?;
+    let start = Instant::now();
+    let layout = first.layout.as_ref();
+    let before: Vec<Option<u64>> = first
+        .containers
+        .iter()
+        .map(|c| cpu_usage_usec(root, layout, c))
+        .collect();
+    let mut rows: Vec<ContainerRow> = first
+        .containers
+        .iter()
+        .map(|c| row(c, &first.processes))
+        .collect();
+    if args.interval > 0.0 && !first.containers.is_empty() {
+        std::thread::sleep(Duration::from_secs_f64(args.interval));
+        let elapsed_usec = start.elapsed().as_micros() as f64;
+        for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
+            if let (Some(a), Some(b)) = (before, cpu_usage_usec(root, layout, view)) {
+                // A counter reset (cgroup recreated) is not a negative rate: no figure.
+                row.cpu_percent = b.checked_sub(a).map(|d| d as f64 / elapsed_usec * 100.0);
+            }
+        }
+    }
+    for warning in &first.warnings {
+        eprintln!("isotop: {warning}");
+    }
+    if args.json {
+        return print_json(&rows);
+    }
+    if rows.is_empty() {
+        return print_text("no containers found\n");
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "NAME",
+        "RUNTIME",
+        ">PID",
+        ">CPU%",
+        ">MEM / LIMIT",
+        ">CPU LIMIT",
+        ">PIDS",
+        "STATE",
+        ">UPTIME",
+    ]);
+    for r in &rows {
+        table.push(vec![
+            short_id(&r.id),
+            r.name.clone(),
+            r.runtime.clone(),
+            r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            r.cpu_percent
+                .map(|c| format!("{c:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            format!(
+                "{} / {}",
+                r.memory_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                limit_text(r.memory_limit_bytes.as_ref(), |b| bytes(*b))
+            ),
+            limit_text(r.cpu_limit_cpus.as_ref(), |c| format!("{c:.2}")),
+            match &r.pids_limit {
+                Some(Limit::Value(max)) => format!("{}/{max}", r.pids),
+                _ => r.pids.to_string(),
+            },
+            r.state.clone(),
+            r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    print_text(&table.render())
+}
+
+fn limit_text<T>(limit: Option<&Limit<T>>, show: impl Fn(&T) -> String) -> String {
+    match limit {
+        Some(Limit::Max) => "max".into(),
+        Some(Limit::Value(v)) => show(v),
+        None => "-".into(),
+    }
+}
+
+fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
+    let c = &view.container;
+    let cg = view.cgroup.as_ref();
+    // Without a cgroup of its own, memory is the sum of its processes' resident sets.
+    let memory_bytes = cg
+        .and_then(|r| r.memory.as_ref())
+        .and_then(|m| m.usage_bytes)
+        .or_else(|| {
+            (!c.pids.is_empty()).then(|| {
+                processes
+                    .iter()
+                    .filter(|p| c.pids.binary_search(&p.pid).is_ok())
+                    .map(|p| p.rss_bytes)
+                    .sum()
+            })
+        });
+    ContainerRow {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        runtime: c.runtime.to_string(),
+        image: c.image.clone(),
+        pid: c.init_pid,
+        cpu_percent: None,
+        memory_bytes,
+        memory_limit_bytes: cg.and_then(|r| r.limits.memory_max_bytes.clone()),
+        cpu_limit_cpus: cg.and_then(|r| r.limits.cpu_limit_cpus()),
+        pids: c.pids.len(),
+        pids_limit: cg.and_then(|r| r.limits.pids_max.clone()),
+        state: view.state.to_string(),
+        uptime_seconds: view.uptime_seconds,
+        cgroup_path: c.cgroup_path.clone(),
+    }
+}
+
+/// The container's CPU time so far in microseconds: its own cgroup's counter, else the sum of
+/// its processes' utime+stime re-read now.
+fn cpu_usage_usec(
+    root: &HostRoot,
+    layout: Option<&CgroupLayout>,
+    view: &ContainerView,
+) -> Option<u64> {
+    if let (Some(layout), Some(_)) = (layout, &view.container.cgroup_path) {
+        let reading = cgroup::read_for_memberships(root, layout, &view.container.cgroups)
+            .ok()
+            .flatten();
+        if let Some(usage) = reading.and_then(|r| r.cpu).and_then(|c| c.usage_usec) {
+            return Some(usage);
+        }
+    }
+    if view.container.pids.is_empty() {
+        return None;
+    }
+    let ticks = process::clock_ticks_per_second();
+    let total: u64 = view
+        .container
+        .pids
+        .iter()
+        .filter_map(|pid| process::read_cpu_ticks(root, *pid))
+        .sum();
+    Some(total.saturating_mul(1_000_000) / ticks)
 }

@@ -224,10 +224,21 @@ pub fn read_nspids(root: &HostRoot, pid: i32) -> Option<Vec<i32>> {
     line.split_whitespace().map(|p| p.parse().ok()).collect()
 }
 
+/// User + system CPU time of one process in clock ticks, re-read now; `None` if gone.
+pub fn read_cpu_ticks(root: &HostRoot, pid: i32) -> Option<u64> {
+    let bytes = read_file(&root.pid_dir(pid).join("stat")).ok()??;
+    let stat = procfs_core::process::Stat::from_read(&bytes[..]).ok()?;
+    Some(stat.utime.saturating_add(stat.stime))
+}
+
 /// Seconds since boot (`/proc/uptime` first field), to turn start ticks into ages.
 pub fn read_uptime_seconds(root: &HostRoot) -> Option<f64> {
     let bytes = read_file(&root.proc.join("uptime")).ok()??;
-    String::from_utf8_lossy(&bytes).split_whitespace().next()?.parse().ok()
+    String::from_utf8_lossy(&bytes)
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Clock ticks per second (`USER_HZ`), the unit of `stat` times.

@@ -155,8 +155,16 @@ impl CgroupGuard {
     /// Moves `pid` into `rel_child` in every hierarchy.
     pub fn add_pid(&self, rel_child: &str, pid: i32) {
         for dir in &self.dirs {
-            let target = if rel_child.is_empty() { dir.clone() } else { dir.join(rel_child) };
-            let file = if target.join("cgroup.procs").exists() { "cgroup.procs" } else { "tasks" };
+            let target = if rel_child.is_empty() {
+                dir.clone()
+            } else {
+                dir.join(rel_child)
+            };
+            let file = if target.join("cgroup.procs").exists() {
+                "cgroup.procs"
+            } else {
+                "tasks"
+            };
             std::fs::write(target.join(file), pid.to_string()).expect("move pid into test cgroup");
         }
     }

@@ -42,7 +42,13 @@ pub fn host_ns() -> NsSet {
 /// (what Docker gives on a hybrid host).
 pub fn container_ns(base: u64) -> NsSet {
     let mut set = host_ns();
-    for kind in [NsKind::Ipc, NsKind::Mnt, NsKind::Net, NsKind::Pid, NsKind::Uts] {
+    for kind in [
+        NsKind::Ipc,
+        NsKind::Mnt,
+        NsKind::Net,
+        NsKind::Pid,
+        NsKind::Uts,
+    ] {
         set.set(kind, Some(base + kind as u64));
     }
     set

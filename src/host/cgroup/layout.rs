@@ -119,9 +119,9 @@ impl CgroupLayout {
         if membership.hierarchy == 0 && membership.controllers.is_empty() {
             return self.v2();
         }
-        self.hierarchies.iter().find(|h| {
-            h.version == 1 && membership.controllers.iter().any(|c| h.carries(c))
-        })
+        self.hierarchies
+            .iter()
+            .find(|h| h.version == 1 && membership.controllers.iter().any(|c| h.carries(c)))
     }
 }
 
@@ -132,8 +132,7 @@ pub fn detect_layout(root: &HostRoot) -> Result<CgroupLayout, HostError> {
         .ok_or_else(|| HostError::parse(&path, "missing: is a procfs mounted here?"))?;
     let mounts = MountInfos::from_buf_read(text.as_bytes())
         .map_err(|e| HostError::parse(&path, format!("not mountinfo: {e}")))?;
-    layout_from_mounts(root, mounts.0)
-        .map_err(|what| HostError::parse(&path, what))
+    layout_from_mounts(root, mounts.0).map_err(|what| HostError::parse(&path, what))
 }
 
 /// Options of a v1 cgroup mount that are not controllers.
@@ -213,7 +212,11 @@ fn layout_from_mounts(root: &HostRoot, mounts: Vec<MountInfo>) -> Result<CgroupL
         })
         .collect();
     hierarchies.sort_by(|a, b| {
-        (a.version, &a.controllers, &a.mount_point).cmp(&(b.version, &b.controllers, &b.mount_point))
+        (a.version, &a.controllers, &a.mount_point).cmp(&(
+            b.version,
+            &b.controllers,
+            &b.mount_point,
+        ))
     });
     let has_v1 = hierarchies.iter().any(|h| h.version == 1);
     let has_v2 = hierarchies.iter().any(|h| h.version == 2);
@@ -252,7 +255,10 @@ mod tests {
             nested.cgroup_dir("/docker/abc/sub"),
             Some(PathBuf::from("/x/memory/sub"))
         );
-        assert_eq!(nested.cgroup_dir("/docker/abc"), Some(PathBuf::from("/x/memory")));
+        assert_eq!(
+            nested.cgroup_dir("/docker/abc"),
+            Some(PathBuf::from("/x/memory"))
+        );
         assert_eq!(nested.cgroup_dir("/docker/abcd"), None);
         assert_eq!(nested.cgroup_dir("/other"), None);
     }

@@ -48,8 +48,14 @@ mod tests {
 
     #[test]
     fn serializes_as_max_or_number() {
-        assert_eq!(serde_json::to_string(&Limit::<u64>::Max).unwrap(), "\"max\"");
-        assert_eq!(serde_json::to_string(&Limit::Value(20_000u64)).unwrap(), "20000");
+        assert_eq!(
+            serde_json::to_string(&Limit::<u64>::Max).unwrap(),
+            "\"max\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Limit::Value(20_000u64)).unwrap(),
+            "20000"
+        );
         assert_eq!(Limit::Value(3u64).map(|v| v * 2), Limit::Value(6));
         assert!(Limit::<u64>::Max.map(|v| v * 2).is_max());
         assert_eq!(Limit::Value(5u64).value(), Some(&5));

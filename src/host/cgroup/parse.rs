@@ -132,8 +132,8 @@ pub fn parse_pressure(text: &str) -> Result<PressureFile, String> {
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let parsed = parse_pressure_line(rest)
-            .map_err(|why| format!("{:?}: {why}", excerpt(line)))?;
+        let parsed =
+            parse_pressure_line(rest).map_err(|why| format!("{:?}: {why}", excerpt(line)))?;
         match kind {
             "some" => file.some = Some(parsed),
             "full" => file.full = Some(parsed),
@@ -280,10 +280,7 @@ mod tests {
         assert_eq!(parse_limit_v1("9223372036854775807"), Ok(Limit::Max));
         assert_eq!(parse_limit_v1("max"), Ok(Limit::Max));
         assert_eq!(parse_limit_v1("20000\n"), Ok(Limit::Value(20_000)));
-        assert_eq!(
-            parse_limit_v1("104857600"),
-            Ok(Limit::Value(104_857_600))
-        );
+        assert_eq!(parse_limit_v1("104857600"), Ok(Limit::Value(104_857_600)));
         assert!(parse_limit_v1("-2").is_err());
         assert!(parse_limit_v1("").is_err());
         assert!(parse_limit_v1("99999999999999999999").is_err());
@@ -354,10 +351,22 @@ mod tests {
         assert_eq!(parse_bool01("1\n"), Ok(true));
         assert_eq!(parse_bool01("0"), Ok(false));
         assert!(parse_bool01("2").is_err());
-        assert_eq!(freezer_v2(Some(true), Some(true)), Some(FreezerState::Frozen));
-        assert_eq!(freezer_v2(Some(true), Some(false)), Some(FreezerState::Freezing));
-        assert_eq!(freezer_v2(Some(false), Some(false)), Some(FreezerState::Thawed));
-        assert_eq!(freezer_v2(Some(false), Some(true)), Some(FreezerState::Frozen));
+        assert_eq!(
+            freezer_v2(Some(true), Some(true)),
+            Some(FreezerState::Frozen)
+        );
+        assert_eq!(
+            freezer_v2(Some(true), Some(false)),
+            Some(FreezerState::Freezing)
+        );
+        assert_eq!(
+            freezer_v2(Some(false), Some(false)),
+            Some(FreezerState::Thawed)
+        );
+        assert_eq!(
+            freezer_v2(Some(false), Some(true)),
+            Some(FreezerState::Frozen)
+        );
         assert_eq!(freezer_v2(None, None), None);
     }
 

@@ -16,9 +16,7 @@ use super::parse::{
     parse_limit_v2, parse_pressure, parse_procs, parse_u64,
 };
 use super::session::{Session, display_path};
-use super::stats::{
-    CgroupLimits, CpuStats, FreezerState, MemoryStats, PidsStats, Pressure,
-};
+use super::stats::{CgroupLimits, CpuStats, FreezerState, MemoryStats, PidsStats, Pressure};
 use crate::host::process::CgroupMembership;
 use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
@@ -109,15 +107,15 @@ pub fn read_for_memberships(
     }
     // On a hybrid host a process left in the unified root ("0::/") while its v1 memberships
     // name a container would get the whole host's pressure figures: read nothing from v2 then.
-    if layout.mode == CgroupMode::Hybrid {
-        if let Some(v2) = layout.hierarchies.iter().position(|h| h.version == 2) {
-            let v2_at_root = normalize_path(&paths[v2]).as_deref() == Some("/");
-            let v1_below_root = paths.iter().enumerate().any(|(i, p)| {
-                i != v2 && dirs[i].is_some() && normalize_path(p).as_deref() != Some("/")
-            });
-            if v2_at_root && v1_below_root {
-                dirs[v2] = None;
-            }
+    if layout.mode == CgroupMode::Hybrid
+        && let Some(v2) = layout.hierarchies.iter().position(|h| h.version == 2)
+    {
+        let v2_at_root = normalize_path(&paths[v2]).as_deref() == Some("/");
+        let v1_below_root = paths.iter().enumerate().any(|(i, p)| {
+            i != v2 && dirs[i].is_some() && normalize_path(p).as_deref() != Some("/")
+        });
+        if v2_at_root && v1_below_root {
+            dirs[v2] = None;
         }
     }
     read_placed(
@@ -268,7 +266,9 @@ fn read_cpu(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Option
     let mut cpu = CpuStats::default();
     match p.site("cpuacct") {
         Site::V1(dir) => {
-            cpu.usage_usec = s.value("cpu.usage_usec", &dir, "cpuacct.usage", parse_u64).map(ns_to_usec);
+            cpu.usage_usec = s
+                .value("cpu.usage_usec", &dir, "cpuacct.usage", parse_u64)
+                .map(ns_to_usec);
             cpu.user_usec = s
                 .value("cpu.user_usec", &dir, "cpuacct.usage_user", parse_u64)
                 .map(ns_to_usec);
@@ -292,10 +292,18 @@ fn read_cpu(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Option
             cpu.throttled_usec = s
                 .key("cpu.throttled_usec", &stat, "throttled_time")
                 .map(ns_to_usec);
-            limits.cpu_quota_usec =
-                s.value("limits.cpu_quota_usec", &dir, "cpu.cfs_quota_us", parse_limit_v1);
-            limits.cpu_period_usec =
-                s.value("limits.cpu_period_usec", &dir, "cpu.cfs_period_us", parse_u64);
+            limits.cpu_quota_usec = s.value(
+                "limits.cpu_quota_usec",
+                &dir,
+                "cpu.cfs_quota_us",
+                parse_limit_v1,
+            );
+            limits.cpu_period_usec = s.value(
+                "limits.cpu_period_usec",
+                &dir,
+                "cpu.cfs_period_us",
+                parse_u64,
+            );
             limits.cpu_shares = s.value("limits.cpu_shares", &dir, "cpu.shares", parse_u64);
         }
         Site::V2(dir) => {
@@ -322,23 +330,69 @@ fn read_cpu(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Option
 
 /// `memory.stat` figures: field, v1 key (read as `total_<key>`, the hierarchical sum, falling
 /// back to the local key), v2 key.
-type StatField = (&'static str, Option<&'static str>, &'static str, fn(&mut MemoryStats) -> &mut Option<u64>);
+type StatField = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    fn(&mut MemoryStats) -> &mut Option<u64>,
+);
 
 const MEMORY_STAT_FIELDS: &[StatField] = &[
     ("anon_bytes", Some("rss"), "anon", |m| &mut m.anon_bytes),
     ("file_bytes", Some("cache"), "file", |m| &mut m.file_bytes),
     ("kernel_bytes", None, "kernel", |m| &mut m.kernel_bytes),
-    ("shmem_bytes", Some("shmem"), "shmem", |m| &mut m.shmem_bytes),
-    ("file_mapped_bytes", Some("mapped_file"), "file_mapped", |m| &mut m.file_mapped_bytes),
-    ("file_dirty_bytes", Some("dirty"), "file_dirty", |m| &mut m.file_dirty_bytes),
-    ("file_writeback_bytes", Some("writeback"), "file_writeback", |m| &mut m.file_writeback_bytes),
-    ("active_anon_bytes", Some("active_anon"), "active_anon", |m| &mut m.active_anon_bytes),
-    ("inactive_anon_bytes", Some("inactive_anon"), "inactive_anon", |m| &mut m.inactive_anon_bytes),
-    ("active_file_bytes", Some("active_file"), "active_file", |m| &mut m.active_file_bytes),
-    ("inactive_file_bytes", Some("inactive_file"), "inactive_file", |m| &mut m.inactive_file_bytes),
-    ("unevictable_bytes", Some("unevictable"), "unevictable", |m| &mut m.unevictable_bytes),
+    ("shmem_bytes", Some("shmem"), "shmem", |m| {
+        &mut m.shmem_bytes
+    }),
+    (
+        "file_mapped_bytes",
+        Some("mapped_file"),
+        "file_mapped",
+        |m| &mut m.file_mapped_bytes,
+    ),
+    ("file_dirty_bytes", Some("dirty"), "file_dirty", |m| {
+        &mut m.file_dirty_bytes
+    }),
+    (
+        "file_writeback_bytes",
+        Some("writeback"),
+        "file_writeback",
+        |m| &mut m.file_writeback_bytes,
+    ),
+    (
+        "active_anon_bytes",
+        Some("active_anon"),
+        "active_anon",
+        |m| &mut m.active_anon_bytes,
+    ),
+    (
+        "inactive_anon_bytes",
+        Some("inactive_anon"),
+        "inactive_anon",
+        |m| &mut m.inactive_anon_bytes,
+    ),
+    (
+        "active_file_bytes",
+        Some("active_file"),
+        "active_file",
+        |m| &mut m.active_file_bytes,
+    ),
+    (
+        "inactive_file_bytes",
+        Some("inactive_file"),
+        "inactive_file",
+        |m| &mut m.inactive_file_bytes,
+    ),
+    (
+        "unevictable_bytes",
+        Some("unevictable"),
+        "unevictable",
+        |m| &mut m.unevictable_bytes,
+    ),
     ("pgfault", Some("pgfault"), "pgfault", |m| &mut m.pgfault),
-    ("pgmajfault", Some("pgmajfault"), "pgmajfault", |m| &mut m.pgmajfault),
+    ("pgmajfault", Some("pgmajfault"), "pgmajfault", |m| {
+        &mut m.pgmajfault
+    }),
 ];
 
 fn read_memory(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Option<MemoryStats> {
@@ -346,9 +400,18 @@ fn read_memory(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Opt
     let mut m = MemoryStats::default();
     match p.site("memory") {
         Site::V1(dir) => {
-            m.usage_bytes = s.value("memory.usage_bytes", &dir, "memory.usage_in_bytes", parse_u64);
-            m.peak_bytes =
-                s.value("memory.peak_bytes", &dir, "memory.max_usage_in_bytes", parse_u64);
+            m.usage_bytes = s.value(
+                "memory.usage_bytes",
+                &dir,
+                "memory.usage_in_bytes",
+                parse_u64,
+            );
+            m.peak_bytes = s.value(
+                "memory.peak_bytes",
+                &dir,
+                "memory.max_usage_in_bytes",
+                parse_u64,
+            );
             let stat = s.keyed(&dir, "memory.stat");
             for (field, v1_key, _, slot) in MEMORY_STAT_FIELDS {
                 let Some(key) = v1_key else { continue };
@@ -362,13 +425,19 @@ fn read_memory(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Opt
                 .or_else(|| s.key("memory.swap_bytes", &stat, "swap"));
             let oom = s.keyed(&dir, "memory.oom_control");
             m.events.oom_kill = s.key("memory.events.oom_kill", &oom, "oom_kill");
-            m.events.under_oom = s.key("memory.events.under_oom", &oom, "under_oom").map(|v| v != 0);
+            m.events.under_oom = s
+                .key("memory.events.under_oom", &oom, "under_oom")
+                .map(|v| v != 0);
             m.events.oom_kill_disabled = s
                 .key("memory.events.oom_kill_disabled", &oom, "oom_kill_disable")
                 .map(|v| v != 0);
             m.events.failcnt = s.value("memory.events.failcnt", &dir, "memory.failcnt", parse_u64);
-            limits.memory_max_bytes =
-                s.value("limits.memory_max_bytes", &dir, "memory.limit_in_bytes", parse_limit_v1);
+            limits.memory_max_bytes = s.value(
+                "limits.memory_max_bytes",
+                &dir,
+                "memory.limit_in_bytes",
+                parse_limit_v1,
+            );
             limits.memory_soft_limit_bytes = s.value(
                 "limits.memory_soft_limit_bytes",
                 &dir,
@@ -390,12 +459,24 @@ fn read_memory(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> Opt
             m.events.max = s.key("memory.events.max", &events, "max");
             m.events.oom = s.key("memory.events.oom", &events, "oom");
             m.events.oom_kill = s.key("memory.events.oom_kill", &events, "oom_kill");
-            limits.memory_max_bytes =
-                s.value("limits.memory_max_bytes", &dir, "memory.max", parse_limit_v2);
-            limits.memory_high_bytes =
-                s.value("limits.memory_high_bytes", &dir, "memory.high", parse_limit_v2);
-            limits.memory_low_bytes =
-                s.value("limits.memory_low_bytes", &dir, "memory.low", parse_limit_v2);
+            limits.memory_max_bytes = s.value(
+                "limits.memory_max_bytes",
+                &dir,
+                "memory.max",
+                parse_limit_v2,
+            );
+            limits.memory_high_bytes = s.value(
+                "limits.memory_high_bytes",
+                &dir,
+                "memory.high",
+                parse_limit_v2,
+            );
+            limits.memory_low_bytes = s.value(
+                "limits.memory_low_bytes",
+                &dir,
+                "memory.low",
+                parse_limit_v2,
+            );
         }
         Site::Absent => {}
     }
@@ -426,8 +507,12 @@ fn read_cpuset(s: &mut Session, p: &Placement, limits: &mut CgroupLimits) -> boo
         Site::Absent => return false,
     };
     limits.cpuset_cpus = s.value("limits.cpuset_cpus", &dir, "cpuset.cpus", parse_cpu_list);
-    limits.cpuset_effective_cpus =
-        s.value("limits.cpuset_effective_cpus", &dir, effective, parse_cpu_list);
+    limits.cpuset_effective_cpus = s.value(
+        "limits.cpuset_effective_cpus",
+        &dir,
+        effective,
+        parse_cpu_list,
+    );
     limits.cpuset_cpus.is_some() || limits.cpuset_effective_cpus.is_some()
 }
 

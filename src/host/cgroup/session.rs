@@ -48,8 +48,10 @@ impl Session {
                 } else {
                     e.to_string()
                 };
-                self.notes
-                    .push(format!("cannot read {}: {why}", display_path(path).display()));
+                self.notes.push(format!(
+                    "cannot read {}: {why}",
+                    display_path(path).display()
+                ));
                 None
             }
         }
