@@ -32,6 +32,14 @@ fn snapshot() -> Vec<isotop::host::process::Process> {
         process(1002, 1001, "nginx", &web, container_ns(5000)),
         // `docker exec`: a child of the shim, in the container's cgroup.
         process(1003, 1000, "sh", &web, container_ns(5000)),
+        // A sub-cgroup that is merely called `payload` (no systemd-nspawn around it).
+        process(
+            1004,
+            1001,
+            "worker",
+            &format!("{web}/payload"),
+            container_ns(5000),
+        ),
         process(1101, 1000, "postgres", &db, container_ns(5100)),
         process(
             1102,
@@ -85,7 +93,7 @@ fn docker_containers_are_named_from_config_v2() {
     assert_eq!(web.name, "web");
     assert_eq!(web.image.as_deref(), Some("nginx:1.27"));
     assert_eq!(web.init_pid, Some(1001));
-    assert_eq!(web.pids, vec![1001, 1002, 1003]);
+    assert_eq!(web.pids, vec![1001, 1002, 1003, 1004]);
     assert_eq!(
         web.cgroup_path.as_deref(),
         Some(format!("/docker/{WEB}").as_str())

@@ -196,23 +196,23 @@ fn rule_group(
     if helper || (hit.runtime == Runtime::Nspawn && nspawn::is_vm(root, &hit.id)) {
         return None;
     }
-    let mut id = hit.id;
+    let mut hit = hit;
     if hit.bare_payload {
-        id = match ancestors(process, by_pid).find(|a| a.comm == "systemd-nspawn") {
+        match ancestors(process, by_pid).find(|a| a.comm == "systemd-nspawn") {
             Some(supervisor) => {
-                nspawn::machine_name_from_cmdline(&supervisor.cmdline).unwrap_or(id)
+                if let Some(name) = nspawn::machine_name_from_cmdline(&supervisor.cmdline) {
+                    hit.id = name;
+                }
             }
             None if read_environ_var(root, process.pid, "container").as_deref()
-                == Some("systemd-nspawn") =>
-            {
-                id
-            }
-            None => return None,
-        };
+                == Some("systemd-nspawn") => {}
+            // Merely a cgroup called `payload`: the container around it, if any, owns it.
+            None => return rule_group(root, process, *hit.outer?, by_pid),
+        }
     }
     Some(Group {
         runtime: hit.runtime,
-        id,
+        id: hit.id,
         cgroup_path: Some(hit.container_path),
         pod_uid: hit.pod_uid,
         namespace: hit.namespace,

@@ -31,6 +31,9 @@ pub struct PathMatch {
     /// A bare `payload` segment: systemd-nspawn without a unit name. Only a process whose
     /// ancestor is `systemd-nspawn` (or whose environment says so) confirms it.
     pub bare_payload: bool,
+    /// For a bare `payload`: the innermost container above it, which the process belongs to
+    /// when the payload turns out not to be nspawn's (a cgroup that is merely called so).
+    pub outer: Option<Box<PathMatch>>,
 }
 
 /// Matches paths against the rules, remembering each distinct path's answer (a scan sees few
@@ -72,7 +75,10 @@ fn match_segments(path: &str, tasks: &TaskIndex) -> Option<PathMatch> {
     let segs = segments(path);
     let mut found = None;
     for i in 0..segs.len() {
-        if let Some(hit) = match_at(&segs, i, tasks) {
+        if let Some(mut hit) = match_at(&segs, i, tasks) {
+            if hit.bare_payload {
+                hit.outer = found.take().map(Box::new);
+            }
             found = Some(hit);
         }
     }
@@ -91,6 +97,7 @@ fn match_at(segs: &[&str], i: usize, tasks: &TaskIndex) -> Option<PathMatch> {
         pod_uid: None,
         namespace: None,
         bare_payload: false,
+        outer: None,
     };
     if let Some(uid) = parent.and_then(|p| pod_uid(p, &segs[..i - 1]))
         && let Some(id) = kubernetes_container_id(seg)
@@ -312,6 +319,14 @@ mod tests {
         let tasks = TaskIndex::default();
         let bare = match_segments("/user.slice/session-1.scope/payload", &tasks).unwrap();
         assert!(bare.bare_payload);
+        assert_eq!(bare.outer, None);
+        let id = hex('e');
+        let inside = match_segments(&format!("/docker/{id}/payload"), &tasks).unwrap();
+        assert!(inside.bare_payload);
+        assert_eq!(
+            inside.outer.map(|o| (o.runtime, o.id)),
+            Some((Runtime::Docker, id))
+        );
         assert_eq!(
             m("/isotop/c1/sub"),
             Some((Runtime::Isotop, "c1".into(), "/isotop/c1".into()))
