@@ -8,9 +8,11 @@
 //! `Ok(None)` (skipped in trees); a missing, unreadable or garbled file leaves its field `None`
 //! (with a note for the last two), never an error.
 
+mod controllers;
 mod layout;
 mod limit;
 pub mod parse;
+mod placement;
 mod read;
 mod session;
 mod stats;
