@@ -67,7 +67,13 @@ impl HostRoot {
 
     /// Maps an absolute path as the host names it (a mount point from mountinfo, a path in a
     /// runtime's state file) to where this process can read it.
+    ///
+    /// A path already under the prefix is taken as is: isotop in a container reads its own
+    /// mountinfo, where the host's bind-mounted trees already appear under `/host`.
     pub fn host_path(&self, absolute: &Path) -> PathBuf {
+        if self.prefix != Path::new("/") && absolute.starts_with(&self.prefix) {
+            return absolute.to_path_buf();
+        }
         let relative = absolute.strip_prefix("/").unwrap_or(absolute);
         if let Ok(rest) = relative.strip_prefix("proc") {
             return self.proc.join(rest);
@@ -92,5 +98,33 @@ pub fn read_optional(path: &Path) -> Result<Option<String>, HostError> {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if error::is_vanished(&e) => Ok(None),
         Err(e) => Err(HostError::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_paths_resolve_under_the_prefix_once() {
+        let root = HostRoot::under(Path::new("/host"));
+        assert_eq!(
+            root.host_path(Path::new("/sys/fs/cgroup/cpu")),
+            PathBuf::from("/host/sys/fs/cgroup/cpu")
+        );
+        assert_eq!(
+            root.host_path(Path::new("/host/sys/fs/cgroup")),
+            PathBuf::from("/host/sys/fs/cgroup")
+        );
+        assert_eq!(
+            root.host_path(Path::new("/proc/12/ns/net")),
+            PathBuf::from("/host/proc/12/ns/net")
+        );
+        let live = HostRoot::live();
+        assert_eq!(
+            live.host_path(Path::new("/run/netns/x")),
+            PathBuf::from("/run/netns/x")
+        );
+        assert!(live.live && !root.live);
     }
 }

@@ -120,6 +120,7 @@ impl CgroupGuard {
         for hierarchy in cgroup_hierarchies() {
             let dir = hierarchy.join(&name);
             std::fs::create_dir(&dir).expect("create test cgroup");
+            inherit_cpuset(&hierarchy, &dir);
             dirs.push(dir);
         }
         CgroupGuard {
@@ -131,7 +132,15 @@ impl CgroupGuard {
     /// Creates `child` (relative to the guard) in every hierarchy; returns its relative path.
     pub fn child(&self, child: &str) -> String {
         for dir in &self.dirs {
-            std::fs::create_dir_all(dir.join(child)).expect("create child cgroup");
+            let mut parent = dir.clone();
+            for part in child.split('/').filter(|p| !p.is_empty()) {
+                let next = parent.join(part);
+                if !next.exists() {
+                    std::fs::create_dir(&next).expect("create child cgroup");
+                    inherit_cpuset(&parent, &next);
+                }
+                parent = next;
+            }
         }
         format!("{}/{child}", self.rel)
     }
@@ -170,6 +179,32 @@ impl CgroupGuard {
     }
 }
 
+/// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and refuses tasks until
+/// both are set: copy them from the parent (no-op elsewhere).
+fn inherit_cpuset(parent: &Path, dir: &Path) {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if let Ok(value) = std::fs::read_to_string(parent.join(file)) {
+            if !value.trim().is_empty() {
+                let _ = std::fs::write(dir.join(file), value.trim());
+            }
+        }
+    }
+}
+
+/// Thaws `dir` and every cgroup below it (v1 `freezer.state`, v2 `cgroup.freeze`), so tasks
+/// killed afterwards can exit.
+fn thaw_tree(dir: &Path) {
+    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+    let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                thaw_tree(&entry.path());
+            }
+        }
+    }
+}
+
 fn pids_below(dir: &Path, out: &mut Vec<i32>) {
     if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
         out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
@@ -204,9 +239,8 @@ fn remove_tree(dir: &Path) {
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
         for dir in &self.dirs {
-            // Thaw first so killed tasks can exit (v1 freezer).
-            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-            let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+            // Thaw first so killed tasks can exit.
+            thaw_tree(dir);
             let mut pids = Vec::new();
             pids_below(dir, &mut pids);
             for pid in pids {
