@@ -22,16 +22,28 @@ impl UnshareContainer {
     fn start(script: &str) -> UnshareContainer {
         let guard = ChildGuard::spawn(
             Command::new("unshare")
-                .args(["--fork", "--pid", "--mount-proc", "--mount", "--uts", "--kill-child"])
+                .args([
+                    "--fork",
+                    "--pid",
+                    "--mount-proc",
+                    "--mount",
+                    "--uts",
+                    "--kill-child",
+                ])
                 .args(["bash", "-c", script])
                 .stdin(std::process::Stdio::null()),
         );
         let unshare = guard.pid();
         let mut init = 0;
         let started = wait_until(Duration::from_secs(10), || {
-            let children = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
-                .unwrap_or_default();
-            match children.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            let children =
+                std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                    .unwrap_or_default();
+            match children
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+            {
                 Some(pid) => {
                     init = pid;
                     // Wait until the child has its own pid namespace (unshare forked after it).
@@ -50,7 +62,10 @@ impl UnshareContainer {
         wait_until(Duration::from_secs(10), || {
             let text = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.init))
                 .unwrap_or_default();
-            pids = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+            pids = text
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
             pids.len() >= count
         });
         pids
@@ -96,7 +111,10 @@ fn ls_lists_an_unshare_container_with_its_processes() {
     let pidns = ns_link(c.init, "pid");
     let inode = pidns.trim_start_matches("pid:[").trim_end_matches(']');
     assert_eq!(entry["id"], format!("pidns-{inode}"));
-    assert!(entry["cpu_percent"].as_f64().is_some(), "two samples give a CPU%: {entry}");
+    assert!(
+        entry["cpu_percent"].as_f64().is_some(),
+        "two samples give a CPU%: {entry}"
+    );
     assert!(entry["memory_bytes"].as_u64().unwrap_or(0) > 0);
     assert!(entry["uptime_seconds"].as_f64().is_some());
 
@@ -122,14 +140,22 @@ fn inspect_names_namespaces_and_their_sources() {
     for entry in detail {
         let kind = entry["type"].as_str().expect("type");
         let link = ns_link(c.init, kind);
-        assert_eq!(link, format!("{kind}:[{}]", entry["inode"]), "inode of {kind}");
+        assert_eq!(
+            link,
+            format!("{kind}:[{}]", entry["inode"]),
+            "inode of {kind}"
+        );
         assert_eq!(
             entry["source"].as_str(),
             Some(format!("/proc/{}/ns/{kind}", c.init).as_str())
         );
         // The test runs in the host's namespaces except for what unshare made new.
         let new = matches!(kind, "pid" | "mnt" | "uts");
-        assert_eq!(entry["shared_with_host"], !new && link == ns_link(me, kind), "{kind}");
+        assert_eq!(
+            entry["shared_with_host"],
+            !new && link == ns_link(me, kind),
+            "{kind}"
+        );
     }
     assert_eq!(detail.len(), 8, "all eight kinds on this kernel");
 
@@ -167,7 +193,10 @@ fn ps_shows_the_tree_with_pids_inside_the_container() {
 
     let out = run_isotop(&["ps", &c.init.to_string()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("├─ sleep 1003") || text.contains("└─ sleep 1003"), "{text}");
+    assert!(
+        text.contains("├─ sleep 1003") || text.contains("└─ sleep 1003"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -206,7 +235,10 @@ fn unknown_and_ambiguous_targets_are_usage_errors_listing_candidates() {
     let out = run_isotop(&["inspect", "no-such-container"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no container matches \"no-such-container\""), "{err}");
+    assert!(
+        err.contains("no container matches \"no-such-container\""),
+        "{err}"
+    );
 
     // "pidns-" prefixes both (and any other unknown container on the host).
     let out = run_isotop(&["ps", "pidns-"]);
@@ -223,7 +255,10 @@ fn unknown_and_ambiguous_targets_are_usage_errors_listing_candidates() {
     // Each resolves by its full id.
     for c in [&a, &b] {
         let pidns = ns_link(c.init, "pid");
-        let id = format!("pidns-{}", pidns.trim_start_matches("pid:[").trim_end_matches(']'));
+        let id = format!(
+            "pidns-{}",
+            pidns.trim_start_matches("pid:[").trim_end_matches(']')
+        );
         let doc = json(&["inspect", &id, "--json"]);
         assert_eq!(doc["init_pid"], c.init);
     }
@@ -239,11 +274,26 @@ fn a_non_root_user_sees_what_is_visible_and_is_told_what_is_not() {
     let c = UnshareContainer::start("exec sleep 1008");
     let bin = env!("CARGO_BIN_EXE_isotop");
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "ls", "--interval", "0"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin,
+            "ls",
+            "--interval",
+            "0",
+        ])
         .output()
         .expect("setpriv runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "non-root ls must not fail: {err}");
-    assert!(err.contains("run as root"), "says what root would add: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "non-root ls must not fail: {err}"
+    );
+    assert!(
+        err.contains("run as root"),
+        "says what root would add: {err}"
+    );
     drop(c);
 }

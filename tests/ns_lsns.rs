@@ -69,14 +69,16 @@ fn isotop_rows(doc: &Value, with_relations: bool) -> BTreeMap<u64, Row> {
     rows
 }
 
-/// Runs lsns with `args` and flattens its JSON tree (`children`) into rows by inode.
-fn lsns_rows(args: &[&str], with_relations: bool) -> BTreeMap<u64, Row> {
+/// Runs lsns with `args` and flattens its JSON tree (`children`) into rows by inode. `Err`
+/// when lsns fails (it gives up when a process vanishes at a bad moment): worth a retry.
+fn lsns_rows(args: &[&str], with_relations: bool) -> Result<BTreeMap<u64, Row>, String> {
     let out = Command::new("lsns").args(args).output().expect("lsns runs");
-    assert!(
-        out.status.success(),
-        "lsns {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return Err(format!(
+            "lsns {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let doc: Value = serde_json::from_slice(&out.stdout).expect("lsns prints JSON");
     let mut rows = BTreeMap::new();
     let mut stack: Vec<&Value> = doc["namespaces"].as_array().unwrap().iter().collect();
@@ -93,7 +95,7 @@ fn lsns_rows(args: &[&str], with_relations: bool) -> BTreeMap<u64, Row> {
         };
         rows.insert(ns["ns"].as_u64().unwrap(), row);
     }
-    rows
+    Ok(rows)
 }
 
 /// Mismatches between lsns and the rows both isotop runs agree on; namespaces lsns lists that
@@ -131,6 +133,13 @@ fn compare_until_match(lsns_args: &[&str], with_relations: bool) -> Value {
         let before_doc = isotop_json(&[]);
         let theirs = lsns_rows(lsns_args, with_relations);
         let after_doc = isotop_json(&[]);
+        let theirs = match theirs {
+            Ok(rows) => rows,
+            Err(failure) => {
+                last = vec![failure];
+                continue;
+            }
+        };
         let skip: BTreeSet<u64> = before_doc["namespaces"]
             .as_array()
             .unwrap()
@@ -344,6 +353,7 @@ fn ns_pid_filter_lists_exactly_that_process_namespaces() {
             .collect();
     assert_eq!(listed, kernel);
     let theirs: BTreeSet<u64> = lsns_rows(&["-J", "-p", &pid.to_string()], false)
+        .expect("lsns -p runs")
         .into_keys()
         .collect();
     let ours: BTreeSet<u64> = listed.iter().map(|(_, inode)| *inode).collect();

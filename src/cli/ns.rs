@@ -74,10 +74,18 @@ fn check_pid_visible(root: &HostRoot, table: &NamespaceTable, pid: i32) -> Resul
     }
     let dir = root.pid_dir(pid);
     if dir.exists() {
-        Err(CliError::Host(HostError::io(
-            &dir.join("ns"),
-            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
-        )))
+        let path = dir.join("ns");
+        let denied = std::io::ErrorKind::PermissionDenied;
+        // As root the advice "run as root" would be wrong: the kernel guards this process
+        // (ptrace access mode), as it does PID 1 on some hosts.
+        Err(CliError::Host(if nix::unistd::geteuid().is_root() {
+            HostError::Io {
+                path,
+                source: std::io::Error::new(denied, "permission denied even for root"),
+            }
+        } else {
+            HostError::io(&path, std::io::Error::from(denied))
+        }))
     } else {
         Err(CliError::Usage(format!(
             "no process with pid {pid} (it may have exited)"

@@ -43,9 +43,9 @@ impl Table {
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(self.rows.iter()) {
             let mut line = String::new();
-            for i in 0..columns {
+            for (i, width) in widths.iter().enumerate() {
                 let cell = row.get(i).map(String::as_str).unwrap_or("");
-                let pad = widths[i].saturating_sub(cell.chars().count());
+                let pad = width.saturating_sub(cell.chars().count());
                 if i > 0 {
                     line.push(' ');
                 }

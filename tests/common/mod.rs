@@ -183,10 +183,10 @@ impl CgroupGuard {
 /// both are set: copy them from the parent (no-op elsewhere).
 fn inherit_cpuset(parent: &Path, dir: &Path) {
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        if let Ok(value) = std::fs::read_to_string(parent.join(file)) {
-            if !value.trim().is_empty() {
-                let _ = std::fs::write(dir.join(file), value.trim());
-            }
+        if let Ok(value) = std::fs::read_to_string(parent.join(file))
+            && !value.trim().is_empty()
+        {
+            let _ = std::fs::write(dir.join(file), value.trim());
         }
     }
 }
