@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Regenerates the pictures in screenshots/ from a real run on this host: starts two runc
+# containers (busybox, with CPU, memory and pids limits written to their cgroups) and one bare
+# `unshare` container, adds a named network namespace, runs isotop's views in a tmux pane of a
+# fixed size, captures the pane and renders it to PNG (screenshots/render_terminal.py).
+# Everything it starts is removed at the end, also on failure. Needs root, runc, busybox-static,
+# tmux, jq, python3 with Pillow (installed with pip when missing) and the DejaVu fonts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=screenshots
+tag="isotop-demo-$$"
+work=$(mktemp -d)
+[[ $(id -u) == 0 ]] || { echo "make.sh: needs root (it starts containers)" >&2; exit 1; }
+for tool in runc tmux jq busybox unshare ip; do
+    command -v "$tool" >/dev/null || { echo "make.sh: $tool not found (apt-get install it)" >&2; exit 1; }
+done
+python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || apt-get install -y -qq fonts-dejavu-core
+
+cargo build --release --quiet --bin isotop
+isotop="$PWD/${CARGO_TARGET_DIR:-target}/release/isotop"
+
+unshare_pid=""
+cleanup() {
+    set +e
+    tmux kill-session -t "$tag" 2>/dev/null
+    for id in web db; do
+        runc kill "$tag-$id" KILL 2>/dev/null
+        runc delete -f "$tag-$id" 2>/dev/null
+    done
+    # unshare ignores TERM while it waits for its child; KILL it, and --kill-child ends the rest.
+    [[ -n $unshare_pid ]] && kill -KILL "$unshare_pid" 2>/dev/null && wait "$unshare_pid" 2>/dev/null
+    ip netns delete "$tag" 2>/dev/null
+    for dir in /sys/fs/cgroup/*/"$tag" /sys/fs/cgroup/"$tag"; do
+        [[ -d $dir ]] || continue
+        find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A busybox bundle shared by both containers (read-only root).
+mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in sh sleep yes cat; do ln -s busybox "$work/rootfs/bin/$applet"; done
+
+start_container() { # id, command..., cgroup limits follow via set_limits
+    local id=$1; shift
+    local bundle="$work/$id"
+    mkdir -p "$bundle"
+    runc spec --bundle "$bundle"
+    jq --arg root "$work/rootfs" --arg cg "/$tag/$id" --argjson args "$(printf '%s\n' "$@" | jq -R . | jq -s .)" \
+        '.root.path = $root | .process.args = $args | .process.terminal = false | .linux.cgroupsPath = $cg
+         | .hostname = "'"$id"'"' "$bundle/config.json" > "$bundle/c.json"
+    mv "$bundle/c.json" "$bundle/config.json"
+    runc run -d --bundle "$bundle" "$tag-$id" </dev/null >/dev/null 2>"$work/$id.err" \
+        || { cat "$work/$id.err" >&2; exit 1; }
+}
+v1=/sys/fs/cgroup
+start_container web sh -c 'yes > /dev/null & yes > /dev/null & sleep 100000'
+start_container db sh -c 'sleep 100000 & sleep 100000'
+if [[ -d $v1/cpu/$tag ]]; then
+    echo 50000 > "$v1/cpu/$tag/web/cpu.cfs_quota_us"
+    echo $((256 << 20)) > "$v1/memory/$tag/web/memory.limit_in_bytes"
+    echo 64 > "$v1/pids/$tag/web/pids.max"
+    echo $((128 << 20)) > "$v1/memory/$tag/db/memory.limit_in_bytes"
+else
+    echo "50000 100000" > "$v1/$tag/web/cpu.max"
+    echo $((256 << 20)) > "$v1/$tag/web/memory.max"
+    echo 64 > "$v1/$tag/web/pids.max"
+    echo $((128 << 20)) > "$v1/$tag/db/memory.max"
+fi
+unshare --fork --pid --mount-proc --mount --uts --net --kill-child sh -c 'sleep 100000 & sleep 100000' &
+unshare_pid=$!
+ip netns add "$tag"
+sleep 1
+
+shot() { # name, columns, rows, isotop args...
+    local name=$1 cols=$2 rows=$3; shift 3
+    tmux kill-session -t "$tag" 2>/dev/null || true
+    # The command is the pane's program: no shell prompt in the picture.
+    tmux new-session -d -s "$tag" -x "$cols" -y "$rows" \
+        "$isotop $* 2>/dev/null | head -$((rows - 1)); sleep 60"
+    sleep 2.5
+    tmux capture-pane -t "$tag" -p -e > "$work/$name.txt"
+    python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" --title "\$ isotop $*"
+    echo "wrote $out/$name.png"
+}
+shot ls 132 8 ls
+shot ps 110 8 ps "$tag-web"
+shot inspect 132 56 inspect "$tag-web"
+shot ns 150 30 ns
+shot ns-tree 150 40 ns --tree
+shot cgroups 150 10 cgroups "/$tag"
