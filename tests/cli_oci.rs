@@ -41,14 +41,27 @@ fn ls_entry(id: &str, interval: &str) -> Value {
 
 #[test]
 fn ls_and_inspect_show_a_runc_container_with_its_limits() {
-    if !ready("ls_and_inspect_show_a_runc_container_with_its_limits", "runc") {
+    if !ready(
+        "ls_and_inspect_show_a_runc_container_with_its_limits",
+        "runc",
+    ) {
         return;
     }
     let run = bundle::OciRun::start("runc");
-    // Limits written straight to the kernel files (the acts come later).
-    fs::write(run.cgroup_dir("cpu").join("cpu.cfs_period_us"), "100000").unwrap();
-    fs::write(run.cgroup_dir("cpu").join("cpu.cfs_quota_us"), "50000").unwrap();
-    fs::write(run.cgroup_dir("memory").join("memory.limit_in_bytes"), "67108864").unwrap();
+    // Limits written straight to the kernel files (the acts come later), v1 or v2 names.
+    let v2 = bundle::v2_host();
+    let (memory_limit_file, memory_usage_file) = if v2 {
+        ("memory.max", "memory.current")
+    } else {
+        ("memory.limit_in_bytes", "memory.usage_in_bytes")
+    };
+    if v2 {
+        fs::write(run.cgroup_dir("cpu").join("cpu.max"), "50000 100000").unwrap();
+    } else {
+        fs::write(run.cgroup_dir("cpu").join("cpu.cfs_period_us"), "100000").unwrap();
+        fs::write(run.cgroup_dir("cpu").join("cpu.cfs_quota_us"), "50000").unwrap();
+    }
+    fs::write(run.cgroup_dir("memory").join(memory_limit_file), "67108864").unwrap();
     fs::write(run.cgroup_dir("pids").join("pids.max"), "50").unwrap();
     let status = Command::new("runc")
         .args(["exec", "-d", &run.id, "sh", "-c", "while :; do :; done"])
@@ -69,16 +82,24 @@ fn ls_and_inspect_show_a_runc_container_with_its_limits() {
     assert_eq!(entry["pids_limit"], 50);
     assert_eq!(entry["pids"], 2, "init and the busy loop: {entry}");
     assert_eq!(entry["state"], "running");
-    let usage: u64 = fs::read_to_string(run.cgroup_dir("memory").join("memory.usage_in_bytes"))
+    let usage: u64 = fs::read_to_string(run.cgroup_dir("memory").join(memory_usage_file))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
     let shown = entry["memory_bytes"].as_u64().expect("memory figure");
-    assert!(shown > 0 && shown < 2 * usage + (1 << 20), "memory {shown} vs kernel {usage}");
+    assert!(
+        shown > 0 && shown < 2 * usage + (1 << 20),
+        "memory {shown} vs kernel {usage}"
+    );
     // A busy loop under a 0.5 CPU quota: about 50% of one CPU over the 1 s interval.
-    let cpu = entry["cpu_percent"].as_f64().expect("CPU% from two samples");
-    assert!((30.0..=70.0).contains(&cpu), "CPU% {cpu} under a 0.5 CPU quota");
+    let cpu = entry["cpu_percent"]
+        .as_f64()
+        .expect("CPU% from two samples");
+    assert!(
+        (30.0..=70.0).contains(&cpu),
+        "CPU% {cpu} under a 0.5 CPU quota"
+    );
 
     // By cgroup path: the same container, with each figure's source file named.
     let doc = json(&["inspect", &run.cgroup_path, "--json"]);
@@ -89,28 +110,50 @@ fn ls_and_inspect_show_a_runc_container_with_its_limits() {
     assert_eq!(
         cgroup["sources"]["limits.memory_max_bytes"],
         run.cgroup_dir("memory")
-            .join("memory.limit_in_bytes")
+            .join(memory_limit_file)
             .display()
             .to_string()
     );
-    assert!(cgroup["cpu"]["nr_throttled"].as_u64().unwrap_or(0) > 0, "throttled under quota");
+    assert!(
+        cgroup["cpu"]["nr_throttled"].as_u64().unwrap_or(0) > 0,
+        "throttled under quota"
+    );
 
     // By a unique id prefix, and the text form names the files.
     let prefix = &run.id[..run.id.len() - 3];
     let out = common::run_isotop(&["inspect", prefix]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("memory.limit_in_bytes"), "{text}");
+    assert!(text.contains(memory_limit_file), "{text}");
     assert!(text.contains("Runtime        runc"), "{text}");
 
-    // Frozen through the v1 freezer: every view says so.
-    let freezer = run.cgroup_dir("freezer").join("freezer.state");
-    fs::write(&freezer, "FROZEN").unwrap();
+    // Frozen through the freezer (v1 `freezer.state`, v2 `cgroup.freeze` and the `frozen`
+    // key of `cgroup.events`): every view says so.
+    let (freezer, frozen, thawed, done) = if v2 {
+        let dir = run.cgroup_dir("");
+        (
+            dir.join("cgroup.freeze"),
+            "1",
+            "0",
+            (dir.join("cgroup.events"), "frozen 1"),
+        )
+    } else {
+        let state = run.cgroup_dir("freezer").join("freezer.state");
+        (state.clone(), "FROZEN", "THAWED", (state, "FROZEN"))
+    };
+    fs::write(&freezer, frozen).unwrap();
     assert!(common::wait_until(Duration::from_secs(5), || {
-        fs::read_to_string(&freezer).unwrap_or_default().trim() == "FROZEN"
+        fs::read_to_string(&done.0)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.trim() == done.1)
     }));
     assert_eq!(ls_entry(&run.id, "0")["state"], "frozen");
-    fs::write(&freezer, "THAWED").unwrap();
+    fs::write(&freezer, thawed).unwrap();
     assert_eq!(ls_entry(&run.id, "0")["state"], "running");
 }
 

@@ -30,6 +30,22 @@ pub fn require_program(test: &str, program: &str) -> bool {
     found
 }
 
+/// True on a cgroup v2-only host (the test VM: `vm/run-tests.sh`); otherwise prints why the
+/// calling test is skipped. Checks root first.
+pub fn require_v2(test: &str) -> bool {
+    if !require_root(test) {
+        return false;
+    }
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if !v2 {
+        eprintln!(
+            "skipping {test}: needs a cgroup v2-only host (this one mounts v1 controllers); \
+             `vm/run-tests.sh` runs it on a v2 kernel"
+        );
+    }
+    v2
+}
+
 /// A name unique to this test run: `isotop-test-<what>-<pid>-<nanos>`.
 pub fn unique_name(what: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -130,12 +146,16 @@ impl CgroupGuard {
     }
 
     /// Creates `child` (relative to the guard) in every hierarchy; returns its relative path.
+    /// On v2 each cgroup that gets a child first passes its controllers down (its
+    /// `cgroup.subtree_control`): from then on it may hold no processes itself ("no internal
+    /// processes"), so tests put processes in leaves only.
     pub fn child(&self, child: &str) -> String {
         for dir in &self.dirs {
             let mut parent = dir.clone();
             for part in child.split('/').filter(|p| !p.is_empty()) {
                 let next = parent.join(part);
                 if !next.exists() {
+                    enable_v2_controllers(&parent);
                     std::fs::create_dir(&next).expect("create child cgroup");
                     inherit_cpuset(&parent, &next);
                 }
@@ -179,9 +199,45 @@ impl CgroupGuard {
     }
 }
 
+/// True for a cgroup v2 directory (v1 ones have no `cgroup.controllers`).
+fn is_v2(dir: &Path) -> bool {
+    dir.join("cgroup.controllers").exists()
+}
+
+/// The controllers v2 gives cgroups by default on the hosts and VM the tests run on.
+pub const V2_CONTROLLERS: [&str; 5] = ["cpu", "memory", "pids", "io", "cpuset"];
+
+/// Enables for `dir`'s children every controller of [`V2_CONTROLLERS`] that `dir` itself has
+/// (no-op on v1, and when already enabled). Panics when the kernel refuses, e.g. because a
+/// test left a process in `dir`.
+pub fn enable_v2_controllers(dir: &Path) {
+    if !is_v2(dir) {
+        return;
+    }
+    let available = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let wanted: Vec<String> = V2_CONTROLLERS
+        .iter()
+        .filter(|c| available.split_whitespace().any(|a| a == **c))
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if !wanted.is_empty() {
+        std::fs::write(dir.join("cgroup.subtree_control"), wanted.join(" ")).unwrap_or_else(|e| {
+            panic!(
+                "enable {wanted:?} in {}/cgroup.subtree_control: {e}",
+                dir.display()
+            )
+        });
+    }
+}
+
 /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and refuses tasks until
-/// both are set: copy them from the parent (no-op elsewhere).
+/// both are set: copy them from the parent (no-op elsewhere: on v2 empty means "inherit").
 fn inherit_cpuset(parent: &Path, dir: &Path) {
+    if is_v2(dir) {
+        return;
+    }
     for file in ["cpuset.cpus", "cpuset.mems"] {
         if let Ok(value) = std::fs::read_to_string(parent.join(file))
             && !value.trim().is_empty()
@@ -239,6 +295,11 @@ fn remove_tree(dir: &Path) {
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
         for dir in &self.dirs {
+            // v2 kills the whole subtree at once (frozen tasks included); the loop below
+            // still catches what remains, and does the work on v1.
+            if is_v2(dir) {
+                let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+            }
             // Thaw first so killed tasks can exit.
             thaw_tree(dir);
             let mut pids = Vec::new();

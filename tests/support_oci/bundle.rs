@@ -24,6 +24,11 @@ pub fn hybrid_host() -> bool {
         && Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists()
 }
 
+/// True on a cgroup v2-only host (the test VM): limits and freezing use the v2 files there.
+pub fn v2_host() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
 /// A running OCI container made by `tool` (`runc` or `crun`).
 pub struct OciRun {
     pub tool: &'static str,
