@@ -2,35 +2,14 @@
 //! the hybrid one laid out like this project's machines), and `isotop cgroups` on them: core
 //! and controller files, PSI, freezer states, odd values, controller-less cgroups.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use isotop::host::HostRoot;
 use isotop::host::cgroup::{
-    CgroupLayout, CgroupMode, FreezerState, Limit, detect_layout, read_at, read_for_memberships,
-    read_tree,
+    CgroupMode, FreezerState, Limit, read_at, read_for_memberships, read_tree,
 };
-use isotop::host::process::CgroupMembership;
-
-fn fixture(name: &str) -> (HostRoot, PathBuf) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cgroup")
-        .join(name);
-    (HostRoot::under(&dir), dir)
-}
-
-fn layout(name: &str) -> (HostRoot, CgroupLayout, PathBuf) {
-    let (root, dir) = fixture(name);
-    let layout = detect_layout(&root).unwrap();
-    (root, layout, dir)
-}
-
-fn membership(hierarchy: u32, controllers: &[&str], path: &str) -> CgroupMembership {
-    CgroupMembership {
-        hierarchy,
-        controllers: controllers.iter().map(|c| c.to_string()).collect(),
-        path: path.to_string(),
-    }
-}
+#[path = "support_cgroup/fixture.rs"]
+mod fixture;
+use fixture::{fixture, layout, membership};
 
 #[test]
 fn v2_and_hybrid_layouts() {

@@ -70,6 +70,27 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process known only by pid, owner and namespaces; every other field empty or zero
+    /// until read.
+    pub fn new(pid: i32, uid: u32, ns: NsSet) -> Process {
+        Process {
+            pid,
+            ppid: 0,
+            uid,
+            comm: String::new(),
+            cmdline: Vec::new(),
+            state: '?',
+            start_ticks: 0,
+            cpu_ticks: 0,
+            rss_bytes: 0,
+            threads: 0,
+            kernel_thread: false,
+            ns,
+            cgroups: Vec::new(),
+            partial: false,
+        }
+    }
+
     /// The command as lsns shows it: the cmdline joined by spaces, or `comm` when empty.
     pub fn command(&self) -> String {
         if self.cmdline.is_empty() {
@@ -127,22 +148,8 @@ pub fn read_process(
     if ns.denied {
         partial = true;
     }
-    let mut process = Process {
-        pid,
-        ppid: 0,
-        uid,
-        comm: String::new(),
-        cmdline: Vec::new(),
-        state: '?',
-        start_ticks: 0,
-        cpu_ticks: 0,
-        rss_bytes: 0,
-        threads: 0,
-        kernel_thread: false,
-        ns,
-        cgroups: Vec::new(),
-        partial,
-    };
+    let mut process = Process::new(pid, uid, ns);
+    process.partial = partial;
     if depth == ReadDepth::Namespaces {
         return Ok(Some(process));
     }

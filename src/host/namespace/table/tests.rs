@@ -31,22 +31,7 @@ fn ns_set(overrides: &[(NsKind, u64)]) -> NsSet {
 }
 
 fn process(pid: i32, uid: u32, ns: NsSet) -> Process {
-    Process {
-        pid,
-        ppid: 0,
-        uid,
-        comm: String::new(),
-        cmdline: Vec::new(),
-        state: '?',
-        start_ticks: 0,
-        cpu_ticks: 0,
-        rss_bytes: 0,
-        threads: 0,
-        kernel_thread: false,
-        ns,
-        cgroups: Vec::new(),
-        partial: false,
-    }
+    Process::new(pid, uid, ns)
 }
 
 fn write(path: &Path, bytes: &[u8]) {
