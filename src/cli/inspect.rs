@@ -48,13 +48,7 @@ pub struct Inspection<'a> {
 }
 
 pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
-    let snapshot = scan(
-        root,
-        ScanOptions {
-            namespaces: false,
-            stopped: true,
-        },
-    )?;
+    let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
     let inspection = inspect(root, &snapshot, view);
     if args.json {

@@ -27,13 +27,7 @@ pub struct ProcessNode {
 }
 
 pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
-    let snapshot = scan(
-        root,
-        ScanOptions {
-            namespaces: false,
-            stopped: true,
-        },
-    )?;
+    let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
     let users = UserNames::read(root);
     let members: Vec<&Process> = snapshot

@@ -23,6 +23,14 @@ pub struct ScanOptions {
     pub stopped: bool,
 }
 
+impl ScanOptions {
+    /// What resolving a TARGET needs: every container, stopped ones too, no namespace table.
+    pub const TARGETS: ScanOptions = ScanOptions {
+        namespaces: false,
+        stopped: true,
+    };
+}
+
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
