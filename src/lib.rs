@@ -10,3 +10,4 @@ pub mod cli;
 #[allow(unsafe_code)]
 pub mod control;
 pub mod host;
+pub mod sample;

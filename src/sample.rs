@@ -1,0 +1,13 @@
+//! SAMPLE side: a task that reads the host every tick and turns consecutive reads into rates.
+//!
+//! The sampler owns its caches (per-pid data that does not change while a process lives is
+//! read once per process, keyed by pid and start time, so a tick costs one `stat` read per
+//! process) and sends each tick's [`Frame`] — an owned value — over a channel to the app
+//! loop. The app loop feeds frames into a [`History`] it owns (bounded ring buffers per
+//! container and cgroup), so history is never copied between tasks.
+
+pub mod frame;
+pub mod history;
+
+pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, ProcessSample};
+pub use history::{History, Point, SeriesKey};

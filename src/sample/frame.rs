@@ -1,0 +1,101 @@
+//! The message from the sampler to the UI: one tick's view of the host, with rates computed
+//! against the previous tick. Rates that cannot be computed yet (first tick, counter reset,
+//! new container) are `None`, never negative.
+
+use serde::Serialize;
+
+use crate::host::cgroup::{CgroupMode, CgroupReading, Limit};
+use crate::host::namespace::NamespaceTable;
+use crate::host::process::Process;
+use crate::host::scan::ContainerView;
+
+/// One tick of the sampler.
+#[derive(Debug, Clone, Serialize)]
+pub struct Frame {
+    /// 0 for the first frame, +1 per tick.
+    pub seq: u64,
+    /// Wall clock at the start of the tick, ms since the Unix epoch.
+    pub taken_at_ms: u64,
+    /// Time since the previous tick's read, ms (`None` on the first frame).
+    pub interval_ms: Option<u64>,
+    pub host: HostSummary,
+    /// Sorted by runtime, name, id (as `isotop ls`).
+    pub containers: Vec<ContainerSample>,
+    /// The cgroup tree flattened depth-first (parents before children, children by name).
+    pub cgroups: Vec<CgroupSample>,
+    pub namespaces: NamespaceTable,
+    /// Ascending pid.
+    pub processes: Vec<ProcessSample>,
+    /// What could not be read this tick (permission, vanished trees), for the status line.
+    pub warnings: Vec<String>,
+}
+
+/// The header's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub hostname: String,
+    /// `uname -r`.
+    pub kernel: String,
+    pub cgroup_mode: Option<CgroupMode>,
+    /// isotop runs as root (acts and every file readable).
+    pub is_root: bool,
+    /// Busy share of each CPU over the last interval, percent (0–100 each).
+    pub cpu_percent_per_core: Vec<f64>,
+    /// Busy share of all CPUs, percent of the whole machine (0–100).
+    pub cpu_percent_total: Option<f64>,
+    pub memory_total_bytes: u64,
+    /// `MemAvailable`.
+    pub memory_available_bytes: u64,
+    pub swap_total_bytes: u64,
+    pub swap_free_bytes: u64,
+    /// 1, 5 and 15 minute load averages.
+    pub load: [f64; 3],
+    pub uptime_seconds: f64,
+    pub processes: usize,
+    pub containers: usize,
+    pub namespaces: usize,
+    pub cgroups: usize,
+}
+
+/// A container with this tick's rates and the figures its row and bars show.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerSample {
+    #[serde(flatten)]
+    pub view: ContainerView,
+    /// Share of one CPU over the last interval, percent (200 = two CPUs busy).
+    pub cpu_percent: Option<f64>,
+    /// Share of the CFS periods in the last interval in which it was throttled, percent.
+    pub throttled_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<Limit<u64>>,
+    /// quota / period in CPUs.
+    pub cpu_limit_cpus: Option<Limit<f64>>,
+    pub pids: usize,
+    pub pids_limit: Option<Limit<u64>>,
+}
+
+/// One cgroup of the flattened tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct CgroupSample {
+    pub path: String,
+    pub name: String,
+    /// 0 for the root of the sampled tree.
+    pub depth: usize,
+    pub has_children: bool,
+    pub reading: CgroupReading,
+    pub cpu_percent: Option<f64>,
+    pub throttled_percent: Option<f64>,
+    /// The container whose own cgroup this is.
+    pub container_id: Option<String>,
+}
+
+/// A process with this tick's CPU rate and where it belongs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessSample {
+    #[serde(flatten)]
+    pub process: Process,
+    /// Share of one CPU over the last interval, percent.
+    pub cpu_percent: Option<f64>,
+    pub user: String,
+    pub container_id: Option<String>,
+}

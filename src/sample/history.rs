@@ -1,0 +1,116 @@
+//! Bounded history per container and cgroup, owned by the app loop and fed one [`Frame`] per
+//! tick. Each series is a ring buffer of [`Point`]s covering at most `window` (default 10
+//! minutes); a container that vanished keeps its series until its points age out, so its charts
+//! can still be read after it is gone.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::frame::Frame;
+use crate::host::cgroup::Limit;
+
+/// Which series: a container by id, or a cgroup by path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum SeriesKey {
+    Container(String),
+    Cgroup(String),
+}
+
+/// One tick's figures of one container or cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Point {
+    /// ms since the Unix epoch.
+    pub t_ms: u64,
+    pub cpu_percent: Option<f64>,
+    /// The CPU quota as percent of one CPU (quota / period × 100), `None` when unlimited.
+    pub cpu_limit_percent: Option<f64>,
+    pub throttled_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    /// `None` when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+    pub pids: Option<u64>,
+}
+
+/// Ring buffers of points per series.
+#[derive(Debug, Clone)]
+pub struct History {
+    window: Duration,
+    series: HashMap<SeriesKey, VecDeque<Point>>,
+}
+
+impl History {
+    /// Keeps `window` of history per series (e.g. 10 minutes).
+    pub fn new(window: Duration) -> Self {
+        History {
+            window,
+            series: HashMap::new(),
+        }
+    }
+
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Appends the frame's figures and drops points older than the window (and series left
+    /// with none).
+    pub fn record(&mut self, frame: &Frame) {
+        let now = frame.taken_at_ms;
+        for c in &frame.containers {
+            let point = Point {
+                t_ms: now,
+                cpu_percent: c.cpu_percent,
+                cpu_limit_percent: c.cpu_limit_cpus.and_then(|l| match l {
+                    Limit::Value(cpus) => Some(cpus * 100.0),
+                    Limit::Max => None,
+                }),
+                throttled_percent: c.throttled_percent,
+                memory_bytes: c.memory_bytes,
+                memory_limit_bytes: c.memory_limit_bytes.and_then(|l| l.value().copied()),
+                pids: Some(c.pids as u64),
+            };
+            self.push(SeriesKey::Container(c.view.container.id.clone()), point);
+        }
+        for g in &frame.cgroups {
+            let limits = &g.reading.limits;
+            let point = Point {
+                t_ms: now,
+                cpu_percent: g.cpu_percent,
+                cpu_limit_percent: limits.cpu_limit_cpus().and_then(|l| match l {
+                    Limit::Value(cpus) => Some(cpus * 100.0),
+                    Limit::Max => None,
+                }),
+                throttled_percent: g.throttled_percent,
+                memory_bytes: g.reading.memory.as_ref().and_then(|m| m.usage_bytes),
+                memory_limit_bytes: limits.memory_max_bytes.and_then(|l| l.value().copied()),
+                pids: g.reading.pids.as_ref().and_then(|p| p.current),
+            };
+            self.push(SeriesKey::Cgroup(g.path.clone()), point);
+        }
+        let oldest = now.saturating_sub(self.window.as_millis() as u64);
+        self.series.retain(|_, points| {
+            while points.front().is_some_and(|p| p.t_ms < oldest) {
+                points.pop_front();
+            }
+            !points.is_empty()
+        });
+    }
+
+    fn push(&mut self, key: SeriesKey, point: Point) {
+        self.series.entry(key).or_default().push_back(point);
+    }
+
+    /// The points of one series, oldest first (empty when unknown).
+    pub fn points(&self, key: &SeriesKey) -> impl Iterator<Item = &Point> {
+        self.series.get(key).into_iter().flatten()
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+}
