@@ -32,6 +32,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
+    /// Dashboard: seconds between samples (default 1, or the config's `refresh`).
+    #[arg(short = 'd', long = "delay", global = true, value_name = "SECONDS")]
+    pub delay: Option<f64>,
+
+    /// Dashboard: read this config file instead of $XDG_CONFIG_HOME/isotop/config.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -100,7 +108,7 @@ pub struct TargetArgs {
     pub json: bool,
 }
 
-/// Runs one subcommand. `None` (no subcommand) prints help: the dashboard comes later.
+/// Runs one subcommand; without one, the dashboard.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let root = host_root(&cli.root);
     match cli.command {
@@ -110,11 +118,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Inspect(args)) => inspect::run(&root, &args),
         Some(Command::Ps(args)) => ps::run(&root, &args),
         None => {
-            use clap::CommandFactory;
-            Cli::command()
-                .print_help()
-                .map_err(|e| CliError::Output(e.to_string()))?;
-            Ok(())
+            let options = crate::ui::Options {
+                delay_seconds: cli.delay,
+                config: cli.config.clone(),
+            };
+            crate::ui::run(root, &options).map_err(|e| {
+                if e.is_usage() {
+                    CliError::Usage(e.to_string())
+                } else {
+                    CliError::Output(e.to_string())
+                }
+            })
         }
     }
 }

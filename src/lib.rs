@@ -11,3 +11,4 @@ pub mod cli;
 pub mod control;
 pub mod host;
 pub mod sample;
+pub mod ui;

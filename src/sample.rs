@@ -6,8 +6,19 @@
 //! loop. The app loop feeds frames into a [`History`] it owns (bounded ring buffers per
 //! container and cgroup), so history is never copied between tasks.
 
+pub mod cadence;
+pub mod cgroups;
+pub mod containers;
 pub mod frame;
 pub mod history;
+pub mod processes;
+pub mod rates;
+pub mod sampler;
+pub mod summary;
+pub mod task;
 
 pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, ProcessSample};
 pub use history::{History, Point, SeriesKey};
+pub use processes::{Lifecycle, ProcessKey, ProcessTable};
+pub use sampler::{Sampler, SamplerOptions, TickCosts};
+pub use task::{FrameReceiver, SamplerControl, SamplerHandle, spawn, spawn_sampler};

@@ -238,6 +238,87 @@ pub fn read_cpu_ticks(root: &HostRoot, pid: i32) -> Option<u64> {
     Some(stat.utime.saturating_add(stat.stime))
 }
 
+/// The figures of one process that change while it lives, from its `stat` file alone: what
+/// the dashboard re-reads every tick (one open + read per process) while the rest of
+/// [`Process`] is read once per process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatSample {
+    /// `comm`, cleaned (it changes on exec, a hint that the cmdline changed too).
+    pub comm: String,
+    pub ppid: i32,
+    pub state: char,
+    /// Start time after boot, in clock ticks: with the pid, the process's identity.
+    pub start_ticks: u64,
+    /// User + system CPU time, clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set size, bytes.
+    pub rss_bytes: u64,
+    pub threads: i64,
+    pub kernel_thread: bool,
+}
+
+impl StatSample {
+    /// Copies the figures into a full record.
+    pub fn apply_to(&self, process: &mut Process) {
+        if process.comm != self.comm {
+            process.comm.clone_from(&self.comm);
+        }
+        process.ppid = self.ppid;
+        process.state = self.state;
+        process.start_ticks = self.start_ticks;
+        process.cpu_ticks = self.cpu_ticks;
+        process.rss_bytes = self.rss_bytes;
+        process.threads = self.threads;
+        process.kernel_thread = self.kernel_thread;
+    }
+}
+
+/// Reads `/proc/<pid>/stat` only; `Ok(None)` when the process is gone. `buf` is reused between
+/// calls so a scan of thousands of processes does not allocate a buffer per file.
+pub fn read_stat(
+    root: &HostRoot,
+    pid: i32,
+    buf: &mut Vec<u8>,
+) -> Result<Option<StatSample>, HostError> {
+    use std::io::Read;
+    let path = root.pid_dir(pid).join("stat");
+    // One read() of a buffer larger than any stat line (~52 numbers + a 16-byte comm, well
+    // under 1 KiB) returns the whole file; read_to_end alone would need a second read() to see
+    // EOF, a quarter more syscalls on a scan of thousands of processes.
+    buf.clear();
+    buf.resize(4096, 0);
+    let read = fs::File::open(&path).and_then(|mut f| {
+        let n = f.read(&mut buf[..])?;
+        buf.truncate(n);
+        if n == 4096 {
+            f.read_to_end(buf)?;
+        }
+        Ok(())
+    });
+    match read {
+        Ok(_) => {}
+        Err(e) if is_vanished(&e) => return Ok(None),
+        Err(e) => return Err(HostError::io(&path, e)),
+    }
+    // Nothing read: the process went away between open and read.
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let stat = procfs_core::process::Stat::from_read(&buf[..])
+        .map_err(|e| HostError::parse(&path, e.to_string()))?;
+    Ok(Some(StatSample {
+        comm: clean(stat.comm.as_bytes()),
+        ppid: stat.ppid,
+        state: stat.state,
+        start_ticks: stat.starttime,
+        cpu_ticks: stat.utime.saturating_add(stat.stime),
+        rss_bytes: stat.rss.saturating_mul(page_size()),
+        threads: stat.num_threads,
+        // PF_KTHREAD (0x00200000) in the flags field marks kernel threads.
+        kernel_thread: stat.flags & 0x0020_0000 != 0,
+    }))
+}
+
 /// Seconds since boot (`/proc/uptime` first field), to turn start ticks into ages.
 pub fn read_uptime_seconds(root: &HostRoot) -> Option<f64> {
     let bytes = read_file(&root.proc.join("uptime")).ok()??;

@@ -1,0 +1,105 @@
+//! How often an expensive part of the scan (the namespace table, the cgroup tree, the container
+//! grouping) is redone: at most every `base` ticks when nothing forces it, as soon as something
+//! forces it (processes came or went), but never more often than its measured cost allows.
+//!
+//! The cost rule keeps the sampler cheap on any host: a part whose last run took `cost` may run
+//! only every ⌈cost / (interval × budget)⌉ ticks, so it uses at most `budget` (a fraction, e.g.
+//! 0.03 = 3 %) of one CPU on average however large the host is. Between runs the previous
+//! result is reused.
+
+use std::time::Duration;
+
+/// The refresh rule of one part.
+#[derive(Debug, Clone)]
+pub struct Cadence {
+    /// Redo at least every `base` ticks (1 = every tick).
+    base: u64,
+    /// Share of one CPU this part may use on average (0.03 = 3 %).
+    budget: f64,
+    /// Never wait longer than this many ticks, whatever the cost.
+    max_every: u64,
+    last_tick: Option<u64>,
+    /// Minimum ticks between runs from the last measured cost.
+    cost_every: u64,
+}
+
+impl Cadence {
+    pub fn new(base: u64, budget: f64, max_every: u64) -> Cadence {
+        Cadence {
+            base: base.max(1),
+            budget: if budget > 0.0 { budget } else { 1.0 },
+            max_every: max_every.max(1),
+            last_tick: None,
+            cost_every: 1,
+        }
+    }
+
+    /// True when the part should run on `tick`: never run yet, forced, or `base` ticks passed,
+    /// and in either of the last two cases the cost rule allows it.
+    pub fn due(&self, tick: u64, forced: bool) -> bool {
+        let Some(last) = self.last_tick else {
+            return true;
+        };
+        let since = tick.saturating_sub(last);
+        let allowed = since >= self.cost_every.min(self.max_every);
+        allowed && (forced || since >= self.base.max(self.cost_every).min(self.max_every))
+    }
+
+    /// Records a run on `tick` that took `cost`, with ticks `interval` apart.
+    pub fn ran(&mut self, tick: u64, cost: Duration, interval: Duration) {
+        self.last_tick = Some(tick);
+        let allowed = interval.as_secs_f64() * self.budget;
+        self.cost_every = if allowed > 0.0 {
+            (cost.as_secs_f64() / allowed).ceil().max(1.0) as u64
+        } else {
+            1
+        };
+    }
+
+    /// Ticks the part currently waits at least between runs (for the bench's report).
+    pub fn every(&self) -> u64 {
+        self.cost_every.min(self.max_every)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn first_run_is_always_due() {
+        assert!(Cadence::new(5, 0.03, 30).due(0, false));
+    }
+
+    #[test]
+    fn cheap_part_runs_on_base_or_when_forced() {
+        let mut c = Cadence::new(5, 0.03, 30);
+        c.ran(0, Duration::from_millis(1), SECOND);
+        assert!(!c.due(1, false));
+        assert!(c.due(1, true));
+        assert!(!c.due(4, false));
+        assert!(c.due(5, false));
+    }
+
+    #[test]
+    fn expensive_part_is_spaced_by_its_cost() {
+        let mut c = Cadence::new(1, 0.03, 30);
+        // 90 ms at a 3 % budget of 1 s: at most every 3 ticks, forced or not.
+        c.ran(10, Duration::from_millis(90), SECOND);
+        assert_eq!(c.every(), 3);
+        assert!(!c.due(11, true));
+        assert!(!c.due(12, true));
+        assert!(c.due(13, true));
+        assert!(c.due(13, false));
+    }
+
+    #[test]
+    fn max_every_caps_the_wait() {
+        let mut c = Cadence::new(5, 0.01, 8);
+        c.ran(0, Duration::from_secs(10), SECOND);
+        assert!(!c.due(7, false));
+        assert!(c.due(8, false));
+    }
+}

@@ -1,0 +1,169 @@
+//! Rates from two consecutive readings of a monotonic counter: pure functions, so every rule
+//! (first reading, counter reset, zero interval) is tested without a host.
+//!
+//! A rate that cannot be computed is `None`, never negative: no previous reading (first tick,
+//! new container), a counter that went backwards (cgroup recreated under the same path, pid
+//! reused), or no time elapsed.
+
+/// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
+/// moments `wall_usec` µs apart.
+pub fn cpu_percent_from_usec(previous: Option<u64>, current: Option<u64>, wall_usec: u64) -> Option<f64> {
+    let used = current?.checked_sub(previous?)?;
+    (wall_usec > 0).then(|| used as f64 / wall_usec as f64 * 100.0)
+}
+
+/// CPU share in percent of one CPU from `stat` times in clock ticks (`ticks_per_second`, usually
+/// 100) read `wall_usec` µs apart.
+pub fn cpu_percent_from_ticks(
+    previous: Option<u64>,
+    current: u64,
+    ticks_per_second: u64,
+    wall_usec: u64,
+) -> Option<f64> {
+    let used = current.checked_sub(previous?)?;
+    (wall_usec > 0 && ticks_per_second > 0).then(|| {
+        let used_usec = used as f64 * 1_000_000.0 / ticks_per_second as f64;
+        used_usec / wall_usec as f64 * 100.0
+    })
+}
+
+/// Throttling counters of one cgroup (`cpu.stat` `nr_periods`, `nr_throttled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Throttling {
+    pub nr_periods: u64,
+    pub nr_throttled: u64,
+}
+
+/// Share of the enforcement periods since the previous reading in which the cgroup ran out of
+/// quota, percent (Δnr_throttled / Δnr_periods × 100). `Some(0.0)` when no period elapsed with
+/// runnable tasks (an idle cgroup is not throttled); `None` on a reset or without a previous
+/// reading.
+pub fn throttled_percent(previous: Option<Throttling>, current: Option<Throttling>) -> Option<f64> {
+    let (previous, current) = (previous?, current?);
+    let periods = current.nr_periods.checked_sub(previous.nr_periods)?;
+    let throttled = current.nr_throttled.checked_sub(previous.nr_throttled)?;
+    if periods == 0 {
+        return (throttled == 0).then_some(0.0);
+    }
+    Some((throttled as f64 / periods as f64 * 100.0).min(100.0))
+}
+
+/// Jiffies of one CPU line of `<proc>/stat`, reduced to what a busy share needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuJiffies {
+    /// Every state summed (user, nice, system, idle, iowait, irq, softirq, steal).
+    pub total: u64,
+    /// idle + iowait: the CPU had nothing to run.
+    pub idle: u64,
+}
+
+impl CpuJiffies {
+    /// From procfs-core's parsed line. guest and guest_nice are already counted in user and
+    /// nice by the kernel, so they are not added again.
+    pub fn from_cpu_time(t: &procfs_core::CpuTime) -> CpuJiffies {
+        let idle = t.idle.saturating_add(t.iowait.unwrap_or(0));
+        let total = [
+            t.user,
+            t.nice,
+            t.system,
+            t.idle,
+            t.iowait.unwrap_or(0),
+            t.irq.unwrap_or(0),
+            t.softirq.unwrap_or(0),
+            t.steal.unwrap_or(0),
+        ]
+        .iter()
+        .fold(0u64, |sum, v| sum.saturating_add(*v));
+        CpuJiffies { total, idle }
+    }
+}
+
+/// Busy share of a CPU between two readings, percent (0–100). `None` without a previous
+/// reading, when no time elapsed, or on a reset (CPU hot-plugged back in).
+pub fn cpu_busy_percent(previous: Option<CpuJiffies>, current: CpuJiffies) -> Option<f64> {
+    let previous = previous?;
+    let total = current.total.checked_sub(previous.total)?;
+    // iowait may go backwards (see proc(5)); clamp instead of refusing the whole figure.
+    let idle = current.idle.saturating_sub(previous.idle).min(total);
+    (total > 0).then(|| (total - idle) as f64 / total as f64 * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_cpu_from_usage_delta() {
+        // 200 ms of CPU over 1 s of wall clock: 20 % of one CPU.
+        assert_eq!(
+            cpu_percent_from_usec(Some(1_000_000), Some(1_200_000), 1_000_000),
+            Some(20.0)
+        );
+        // Two CPUs busy: 200 %.
+        assert_eq!(cpu_percent_from_usec(Some(0), Some(1_000_000), 500_000), Some(200.0));
+    }
+
+    #[test]
+    fn first_reading_reset_and_zero_interval_give_none() {
+        assert_eq!(cpu_percent_from_usec(None, Some(5), 1_000), None);
+        assert_eq!(cpu_percent_from_usec(Some(5), None, 1_000), None);
+        assert_eq!(cpu_percent_from_usec(Some(900), Some(100), 1_000), None);
+        assert_eq!(cpu_percent_from_usec(Some(1), Some(2), 0), None);
+        assert_eq!(cpu_percent_from_ticks(None, 10, 100, 1_000_000), None);
+        assert_eq!(cpu_percent_from_ticks(Some(11), 10, 100, 1_000_000), None);
+        assert_eq!(cpu_percent_from_ticks(Some(1), 2, 100, 0), None);
+        assert_eq!(cpu_percent_from_ticks(Some(1), 2, 0, 1_000), None);
+    }
+
+    #[test]
+    fn process_cpu_from_tick_delta() {
+        // 50 ticks at 100 Hz = 0.5 s over 1 s: 50 %.
+        assert_eq!(cpu_percent_from_ticks(Some(100), 150, 100, 1_000_000), Some(50.0));
+        assert_eq!(cpu_percent_from_ticks(Some(7), 7, 100, 1_000_000), Some(0.0));
+    }
+
+    #[test]
+    fn throttled_share_of_periods() {
+        let a = Throttling { nr_periods: 100, nr_throttled: 10 };
+        let b = Throttling { nr_periods: 110, nr_throttled: 19 };
+        assert_eq!(throttled_percent(Some(a), Some(b)), Some(90.0));
+        // Idle: no periods elapsed, nothing throttled.
+        assert_eq!(throttled_percent(Some(a), Some(a)), Some(0.0));
+        // Reset: the cgroup was recreated.
+        let reset = Throttling { nr_periods: 3, nr_throttled: 1 };
+        assert_eq!(throttled_percent(Some(a), Some(reset)), None);
+        // Throttled count went back while periods advanced: also a reset.
+        let odd = Throttling { nr_periods: 120, nr_throttled: 5 };
+        assert_eq!(throttled_percent(Some(a), Some(odd)), None);
+        assert_eq!(throttled_percent(None, Some(a)), None);
+        assert_eq!(throttled_percent(Some(a), None), None);
+    }
+
+    #[test]
+    fn cpu_busy_from_jiffies() {
+        let a = CpuJiffies { total: 1_000, idle: 800 };
+        let b = CpuJiffies { total: 1_100, idle: 850 };
+        assert_eq!(cpu_busy_percent(Some(a), b), Some(50.0));
+        assert_eq!(cpu_busy_percent(None, b), None);
+        assert_eq!(cpu_busy_percent(Some(b), a), None);
+        assert_eq!(cpu_busy_percent(Some(a), a), None);
+        // iowait going backwards clamps to fully busy rather than a negative idle.
+        let c = CpuJiffies { total: 1_100, idle: 700 };
+        assert_eq!(cpu_busy_percent(Some(a), c), Some(100.0));
+    }
+
+    #[test]
+    fn jiffies_from_a_stat_line() {
+        use procfs_core::FromReadSI;
+        let info = procfs_core::ExplicitSystemInfo {
+            boot_time_secs: 0,
+            ticks_per_second: 100,
+            page_size: 4096,
+            is_little_endian: true,
+        };
+        let text = "cpu  10 2 30 400 5 6 7 8 9 1\ncpu0 10 2 30 400 5 6 7 8 9 1\nctxt 1\nbtime 1\nprocesses 1\n";
+        let stats = procfs_core::KernelStats::from_read(text.as_bytes(), &info).unwrap();
+        let j = CpuJiffies::from_cpu_time(&stats.cpu_time[0]);
+        assert_eq!(j, CpuJiffies { total: 10 + 2 + 30 + 400 + 5 + 6 + 7 + 8, idle: 405 });
+    }
+}

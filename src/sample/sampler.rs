@@ -1,0 +1,279 @@
+//! The sampler: one [`Sampler::tick`] reads the host and returns a [`Frame`] with rates against
+//! the previous tick.
+//!
+//! What a tick costs, and why (measured with bench/dashboard-bench.sh):
+//! - every tick: list `/proc` and read each process's `stat` (the [`ProcessTable`]; the rest of
+//!   a process is read once and re-read rarely), the host summary files, and the cgroup files of
+//!   each container with a cgroup of its own;
+//! - when processes came or went, or every `containers_every` ticks: the container grouping
+//!   (runtime state files);
+//! - every `cgroups_every` ticks: the cgroup tree (every cgroup of every hierarchy);
+//! - when processes came or went, at most every `namespaces_every` ticks otherwise: the
+//!   namespace table (it opens one nsfs file per namespace for the parent/owner ioctls);
+//! and each of the last three never more often than its measured cost allows within its share
+//! of CPU ([`Cadence`]). Between runs the previous grouping, tree or table is reused.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::cadence::Cadence;
+use super::cgroups::CgroupSampler;
+use super::containers::{ContainerSampler, TickContext};
+use super::frame::{Frame, ProcessSample};
+use super::processes::ProcessTable;
+use super::summary::SummaryReader;
+use crate::host::cgroup::{CgroupLayout, detect_layout};
+use crate::host::namespace::{NamespaceTable, build_table};
+use crate::host::process::{clock_ticks_per_second, read_uptime_seconds};
+use crate::host::users::UserNames;
+use crate::host::{HostError, HostRoot};
+
+/// How often the slower parts of a tick are redone (in ticks) and how much CPU each may use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerOptions {
+    /// Re-read each process's namespaces, cgroups, cmdline and owner every this many ticks.
+    pub reread_every: u64,
+    /// Regroup containers at least every this many ticks (and whenever processes change).
+    pub containers_every: u64,
+    /// Re-read the cgroup tree every this many ticks.
+    pub cgroups_every: u64,
+    /// Rebuild the namespace table at least every this many ticks (and when processes change).
+    pub namespaces_every: u64,
+    /// Share of one CPU each of those three parts may use on average (0.01 = 1 %).
+    pub part_budget: f64,
+    /// Re-read user names every this many ticks.
+    pub users_every: u64,
+}
+
+impl Default for SamplerOptions {
+    fn default() -> Self {
+        SamplerOptions {
+            reread_every: 300,
+            containers_every: 10,
+            cgroups_every: 1,
+            namespaces_every: 5,
+            part_budget: 0.01,
+            users_every: 60,
+        }
+    }
+}
+
+/// Where the last tick's time went (for the benchmark and the status line).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TickCosts {
+    pub total: Duration,
+    pub processes: Duration,
+    /// `None` when the part was not redone this tick.
+    pub containers: Option<Duration>,
+    pub cgroups: Option<Duration>,
+    pub namespaces: Option<Duration>,
+}
+
+/// Reads the host tick after tick; owns every cache.
+#[derive(Debug)]
+pub struct Sampler {
+    root: HostRoot,
+    options: SamplerOptions,
+    ticks_per_second: u64,
+    is_root: bool,
+    seq: u64,
+    last_read: Option<Instant>,
+    table: ProcessTable,
+    summary: SummaryReader,
+    containers: ContainerSampler,
+    cgroups: CgroupSampler,
+    namespaces: Option<NamespaceTable>,
+    layout: Option<CgroupLayout>,
+    layout_error: Option<String>,
+    users: UserNames,
+    containers_cadence: Cadence,
+    cgroups_cadence: Cadence,
+    namespaces_cadence: Cadence,
+    costs: TickCosts,
+}
+
+/// Longest wait for a part, in ticks, however expensive it is.
+const MAX_EVERY: u64 = 60;
+
+impl Sampler {
+    pub fn new(root: HostRoot) -> Sampler {
+        Sampler::with_options(root, SamplerOptions::default())
+    }
+
+    pub fn with_options(root: HostRoot, options: SamplerOptions) -> Sampler {
+        let budget = options.part_budget;
+        Sampler {
+            users: UserNames::read(&root),
+            root,
+            options,
+            ticks_per_second: clock_ticks_per_second(),
+            is_root: nix::unistd::geteuid().is_root(),
+            seq: 0,
+            last_read: None,
+            table: ProcessTable::new(options.reread_every),
+            summary: SummaryReader::new(),
+            containers: ContainerSampler::default(),
+            cgroups: CgroupSampler::default(),
+            namespaces: None,
+            layout: None,
+            layout_error: None,
+            containers_cadence: Cadence::new(options.containers_every, budget, MAX_EVERY),
+            cgroups_cadence: Cadence::new(options.cgroups_every, budget, MAX_EVERY),
+            namespaces_cadence: Cadence::new(options.namespaces_every, budget, MAX_EVERY),
+            costs: TickCosts::default(),
+        }
+    }
+
+    /// Where the last tick's time went.
+    pub fn costs(&self) -> TickCosts {
+        self.costs
+    }
+
+    /// Reads the host once. Fails only when the process list cannot be read at all (no procfs
+    /// at the root); everything else that goes wrong becomes a warning in the frame.
+    pub fn tick(&mut self) -> Result<Frame, HostError> {
+        let started = Instant::now();
+        let taken_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let seq = self.seq;
+        let interval = self.last_read.map(|t| started.saturating_duration_since(t));
+        let wall_usec = interval.map(|d| d.as_micros() as u64);
+        // The cost rule needs an interval before there is one: assume the usual 1 s.
+        let cadence_interval = interval.unwrap_or(Duration::from_secs(1));
+        let mut warnings = Vec::new();
+        let mut costs = TickCosts::default();
+
+        if self.layout.is_none() && seq % 10 == 0 {
+            match detect_layout(&self.root) {
+                Ok(layout) => {
+                    self.layout = Some(layout);
+                    self.layout_error = None;
+                }
+                Err(e) => self.layout_error = Some(format!("cgroups not shown: {e}")),
+            }
+        }
+        warnings.extend(self.layout_error.clone());
+        if seq > 0 && seq % self.options.users_every.max(1) == 0 {
+            self.users = UserNames::read(&self.root);
+        }
+
+        let mut host = self.summary.read(&self.root, &mut warnings);
+        let uptime_seconds = read_uptime_seconds(&self.root);
+
+        let part = Instant::now();
+        let refresh = self
+            .table
+            .refresh(&self.root, wall_usec, self.ticks_per_second)?;
+        costs.processes = part.elapsed();
+        if refresh.denied > 0 {
+            warnings.push(format!(
+                "{} processes could not be read (permission denied): run as root to see them",
+                refresh.denied
+            ));
+        }
+        warnings.extend(refresh.warnings.iter().cloned());
+        let changed = refresh.changed();
+
+        if self.containers_cadence.due(seq, changed) {
+            let part = Instant::now();
+            self.containers.regroup(&self.root, &self.table);
+            let cost = part.elapsed();
+            self.containers_cadence.ran(seq, cost, cadence_interval);
+            costs.containers = Some(cost);
+        }
+        let cx = TickContext {
+            root: &self.root,
+            layout: self.layout.as_ref(),
+            table: &self.table,
+            uptime_seconds,
+            ticks_per_second: self.ticks_per_second,
+            wall_usec,
+        };
+        let containers = self.containers.sample(&cx, &mut warnings);
+
+        if let Some(layout) = &self.layout
+            && self.cgroups_cadence.due(seq, false)
+        {
+            let owners: HashMap<String, String> = containers
+                .iter()
+                .filter_map(|c| {
+                    let path = c.view.container.cgroup_path.clone()?;
+                    Some((path, c.view.container.id.clone()))
+                })
+                .collect();
+            let part = Instant::now();
+            self.cgroups.read(&self.root, layout, &owners, &mut warnings);
+            let cost = part.elapsed();
+            self.cgroups_cadence.ran(seq, cost, cadence_interval);
+            costs.cgroups = Some(cost);
+        }
+        let cgroups = self.cgroups.last().to_vec();
+
+        if self.namespaces.is_none() || self.namespaces_cadence.due(seq, changed) {
+            let part = Instant::now();
+            self.namespaces = Some(build_table(
+                &self.root,
+                self.table.processes(),
+                &self.users,
+            ));
+            let cost = part.elapsed();
+            self.namespaces_cadence.ran(seq, cost, cadence_interval);
+            costs.namespaces = Some(cost);
+        }
+        let namespaces = self.namespaces.clone().unwrap_or_else(|| NamespaceTable {
+            host: crate::host::namespace::host_reference(&self.root, self.table.processes()),
+            namespaces: Vec::new(),
+            warnings: Vec::new(),
+        });
+
+        let processes = self.process_samples(&containers);
+
+        host.cgroup_mode = self.layout.as_ref().map(|l| l.mode);
+        host.is_root = self.is_root;
+        host.processes = processes.len();
+        host.containers = containers.len();
+        host.namespaces = namespaces.namespaces.len();
+        host.cgroups = cgroups.len();
+
+        self.seq += 1;
+        self.last_read = Some(started);
+        costs.total = started.elapsed();
+        self.costs = costs;
+        Ok(Frame {
+            seq,
+            taken_at_ms,
+            interval_ms: interval.map(|d| d.as_millis() as u64),
+            host,
+            containers,
+            cgroups,
+            namespaces,
+            processes,
+            warnings,
+        })
+    }
+
+    fn process_samples(&self, containers: &[super::frame::ContainerSample]) -> Vec<ProcessSample> {
+        let processes = self.table.processes();
+        let mut owner: Vec<Option<usize>> = vec![None; processes.len()];
+        for (at, c) in containers.iter().enumerate() {
+            for pid in &c.view.container.pids {
+                if let Some(i) = self.table.index_of(*pid) {
+                    owner[i] = Some(at);
+                }
+            }
+        }
+        processes
+            .iter()
+            .zip(self.table.rates())
+            .zip(owner)
+            .map(|((process, rate), owner)| ProcessSample {
+                process: process.clone(),
+                cpu_percent: rate.cpu_percent,
+                user: self.users.name(process.uid),
+                container_id: owner.map(|at| containers[at].view.container.id.clone()),
+            })
+            .collect()
+    }
+}

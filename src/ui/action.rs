@@ -1,0 +1,84 @@
+//! What the operator can ask for: the [`Action`]s keys and the mouse turn into, and the
+//! dashboard's [`Tab`]s. Actions are plain values so [`crate::ui::App::update`] can be driven
+//! by tests without a terminal.
+
+/// The four views of the dashboard, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tab {
+    Containers,
+    Cgroups,
+    Namespaces,
+    Processes,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Containers, Tab::Cgroups, Tab::Namespaces, Tab::Processes];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Containers => "Containers",
+            Tab::Cgroups => "Cgroups",
+            Tab::Namespaces => "Namespaces",
+            Tab::Processes => "Processes",
+        }
+    }
+
+    /// Position in [`Tab::ALL`] (0–3).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn previous(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// One thing the operator asked for. The keymap table ([`crate::ui::keymap`]) binds keys to
+/// the variants without data; `FilterChar`, `FilterBackspace`, `Click` and the scroll wheel come
+/// from text input and the mouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    /// Ctrl-Z: give the terminal back to the shell until `fg`.
+    Suspend,
+    Help,
+    /// Repaint the whole screen (after another program scribbled on it).
+    Redraw,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    NextTab,
+    PreviousTab,
+    ShowTab(Tab),
+    /// Enter: open the detail pane of the selection (in the filter prompt: keep the filter).
+    Open,
+    /// Esc: close the detail pane or help, or clear the filter.
+    Back,
+    /// `/`: start typing a filter.
+    Filter,
+    FilterChar(char),
+    FilterBackspace,
+    /// Sort by the next column (after the last: the view's natural order).
+    SortNext,
+    SortReverse,
+    /// Sort by this column of the current view (a click on its header).
+    SortBy(usize),
+    /// Cgroups tree: fold the selected branch, or go to its parent.
+    Collapse,
+    Expand,
+    Toggle,
+    /// Detail charts: show a shorter (in) or longer (out) stretch of the history.
+    ZoomIn,
+    ZoomOut,
+    /// Left click at a terminal cell (column, row; 0-based).
+    Click { column: u16, row: u16 },
+    ScrollUp,
+    ScrollDown,
+}

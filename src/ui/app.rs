@@ -1,0 +1,573 @@
+//! The dashboard's state and its one transition function, [`App::update`].
+//!
+//! The app loop owns the `App`: it hands it each [`Frame`] ([`App::on_frame`]) and each
+//! [`Action`] ([`App::update`]); drawing only reads it. Selections are kept by identity (a
+//! container id, a cgroup path, a namespace inode, a pid), so they survive re-sorting, filtering
+//! and new frames. A selected container that vanishes stays in the table as a "gone" row
+//! (with its last figures and its history) until the selection moves off it.
+
+pub mod rows;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use ratatui::layout::{Position, Rect};
+
+use self::rows::{ContainerRow, Rows, Sort};
+use super::action::{Action, Tab};
+use crate::sample::{ContainerSample, Frame, SeriesKey};
+
+/// Selection and scroll position of one view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    pub selected: usize,
+    /// Identity of the selected row (see [`App::row_key`]).
+    pub key: Option<String>,
+    /// First row shown (the last drawing's, kept so clicks map to rows).
+    pub offset: usize,
+}
+
+/// The selected container after it vanished, with the time it was last seen missing.
+#[derive(Debug, Clone)]
+pub struct Gone {
+    pub sample: ContainerSample,
+    /// `taken_at_ms` of the first frame without it.
+    pub since_ms: u64,
+}
+
+/// What the detail pane shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Container(String),
+    Cgroup(String),
+    Namespace(u64),
+}
+
+impl Target {
+    /// The history series of the target, if it has one.
+    pub fn series(&self) -> Option<SeriesKey> {
+        match self {
+            Target::Container(id) => Some(SeriesKey::Container(id.clone())),
+            Target::Cgroup(path) => Some(SeriesKey::Cgroup(path.clone())),
+            Target::Namespace(_) => None,
+        }
+    }
+}
+
+/// Where the last drawing put things, for mouse clicks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScreenLayout {
+    pub tabs: Vec<(Rect, Tab)>,
+    pub list: Option<ListLayout>,
+}
+
+/// The table of the current view as drawn.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListLayout {
+    pub header: Rect,
+    /// The rows' area (one terminal line each).
+    pub rows: Rect,
+    pub offset: usize,
+    /// (first column, width, sortable column index) of each header cell drawn.
+    pub columns: Vec<(u16, u16, usize)>,
+}
+
+/// Spans the detail charts can show, seconds; those longer than the history are left out.
+pub const ZOOM_SPANS_SECONDS: [u64; 6] = [60, 120, 300, 600, 1800, 3600];
+
+/// The dashboard's state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub(crate) tab: Tab,
+    pub(crate) frame: Option<Frame>,
+    pub(crate) rows: Rows,
+    pub(crate) lists: [ListState; 4],
+    pub(crate) sorts: [Sort; 4],
+    pub(crate) filter: String,
+    pub(crate) editing_filter: bool,
+    pub(crate) help: Option<usize>,
+    pub(crate) detail: bool,
+    pub(crate) zoom: usize,
+    pub(crate) collapsed: BTreeSet<String>,
+    pub(crate) gone: Option<Gone>,
+    last_selected: Option<ContainerSample>,
+    quit: bool,
+    suspend: bool,
+    redraw: bool,
+    pub(crate) message: Option<String>,
+    pub(crate) layout: ScreenLayout,
+    pub(crate) history_window: Duration,
+    /// Why the sampler stopped, once it has.
+    pub(crate) sampler_stopped: Option<String>,
+}
+
+impl App {
+    /// An empty dashboard whose charts can look back `history_window`.
+    pub fn new(history_window: Duration) -> App {
+        let mut app = App {
+            tab: Tab::Containers,
+            frame: None,
+            rows: Rows::default(),
+            lists: Default::default(),
+            sorts: [Sort::default(); 4],
+            filter: String::new(),
+            editing_filter: false,
+            help: None,
+            detail: false,
+            zoom: 0,
+            collapsed: BTreeSet::new(),
+            gone: None,
+            last_selected: None,
+            quit: false,
+            suspend: false,
+            redraw: false,
+            message: None,
+            layout: ScreenLayout::default(),
+            history_window,
+            sampler_stopped: None,
+        };
+        app.zoom = app.zoom_spans().len().saturating_sub(1);
+        app
+    }
+
+    // ---- read side (views and tests) ----
+
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+    pub fn frame(&self) -> Option<&Frame> {
+        self.frame.as_ref()
+    }
+    pub fn rows(&self) -> &Rows {
+        &self.rows
+    }
+    pub fn list(&self, tab: Tab) -> &ListState {
+        &self.lists[tab.index()]
+    }
+    pub fn sort(&self, tab: Tab) -> Sort {
+        self.sorts[tab.index()]
+    }
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+    pub fn is_editing_filter(&self) -> bool {
+        self.editing_filter
+    }
+    pub fn help_open(&self) -> bool {
+        self.help.is_some()
+    }
+    pub fn detail_open(&self) -> bool {
+        self.detail
+    }
+    pub fn gone(&self) -> Option<&Gone> {
+        self.gone.as_ref()
+    }
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+    pub fn is_collapsed(&self, path: &str) -> bool {
+        self.collapsed.contains(path)
+    }
+    /// The key of the selected row of the current view.
+    pub fn selected_key(&self) -> Option<&str> {
+        self.lists[self.tab.index()].key.as_deref()
+    }
+
+    /// Takes a pending suspend request (Ctrl-Z) for the app loop.
+    pub fn take_suspend(&mut self) -> bool {
+        std::mem::take(&mut self.suspend)
+    }
+    /// Takes a pending full-repaint request.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
+    }
+
+    /// The chart spans on offer (at least one).
+    pub fn zoom_spans(&self) -> Vec<Duration> {
+        let window = self.history_window.as_secs().max(1);
+        let mut spans: Vec<Duration> = ZOOM_SPANS_SECONDS
+            .iter()
+            .filter(|&&s| s < window)
+            .map(|&s| Duration::from_secs(s))
+            .collect();
+        spans.push(Duration::from_secs(window));
+        spans
+    }
+
+    /// The time span the detail charts show.
+    pub fn chart_span(&self) -> Duration {
+        let spans = self.zoom_spans();
+        spans[self.zoom.min(spans.len() - 1)]
+    }
+
+    /// The identity of row `row` of `tab`.
+    pub fn row_key(&self, tab: Tab, row: usize) -> Option<String> {
+        let frame = self.frame.as_ref()?;
+        match tab {
+            Tab::Containers => match self.rows.containers.get(row)? {
+                ContainerRow::Live(i) => Some(frame.containers[*i].view.container.id.clone()),
+                ContainerRow::Gone => self.gone.as_ref().map(|g| g.sample.view.container.id.clone()),
+            },
+            Tab::Cgroups => Some(frame.cgroups[self.rows.cgroups.get(row)?.index].path.clone()),
+            Tab::Namespaces => Some(
+                frame.namespaces.namespaces[*self.rows.namespaces.get(row)?]
+                    .inode
+                    .to_string(),
+            ),
+            Tab::Processes => Some(
+                frame.processes[self.rows.processes.get(row)?.index]
+                    .process
+                    .pid
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// What the detail pane shows for the current selection.
+    pub fn detail_target(&self) -> Option<Target> {
+        let frame = self.frame.as_ref()?;
+        let key = self.selected_key()?;
+        match self.tab {
+            Tab::Containers => Some(Target::Container(key.to_string())),
+            Tab::Cgroups => Some(Target::Cgroup(key.to_string())),
+            Tab::Namespaces => key.parse().ok().map(Target::Namespace),
+            Tab::Processes => {
+                let pid: i32 = key.parse().ok()?;
+                let i = frame
+                    .processes
+                    .binary_search_by_key(&pid, |p| p.process.pid)
+                    .ok()?;
+                let p = &frame.processes[i];
+                if let Some(id) = &p.container_id {
+                    return Some(Target::Container(id.clone()));
+                }
+                p.process
+                    .cgroups
+                    .iter()
+                    .find(|m| self.rows.cgroup_by_path.contains_key(&m.path))
+                    .map(|m| Target::Cgroup(m.path.clone()))
+            }
+        }
+    }
+
+    // ---- transitions ----
+
+    /// Takes a new frame: rows are rebuilt, selections kept by identity.
+    pub fn on_frame(&mut self, frame: Frame) {
+        self.frame = Some(frame);
+        self.rebuild();
+    }
+
+    /// The sampler stopped (`reason` says why): figures stop changing; the status line says so.
+    pub fn on_sampler_stopped(&mut self, reason: String) {
+        self.sampler_stopped = Some(reason);
+    }
+
+    /// Records where the last drawing put things (for clicks and paging).
+    pub fn set_layout(&mut self, layout: ScreenLayout) {
+        if let Some(list) = &layout.list {
+            self.lists[self.tab.index()].offset = list.offset;
+        }
+        self.layout = layout;
+    }
+
+    /// Rows one page holds (from the last drawing; 10 before the first).
+    pub fn page_rows(&self) -> usize {
+        self.layout
+            .list
+            .as_ref()
+            .map(|l| l.rows.height as usize)
+            .filter(|&h| h > 0)
+            .unwrap_or(10)
+    }
+
+    /// The one state transition.
+    pub fn update(&mut self, action: Action) {
+        self.message = None;
+        if self.editing_filter && self.update_filter_prompt(action) {
+            return;
+        }
+        if let Some(scroll) = self.help {
+            match action {
+                Action::Help | Action::Back => self.help = None,
+                Action::Quit => self.quit = true,
+                Action::Up | Action::ScrollUp => self.help = Some(scroll.saturating_sub(1)),
+                Action::Down | Action::ScrollDown => self.help = Some(scroll + 1),
+                Action::PageUp => self.help = Some(scroll.saturating_sub(10)),
+                Action::PageDown => self.help = Some(scroll + 10),
+                Action::Home => self.help = Some(0),
+                Action::Suspend => self.suspend = true,
+                Action::Redraw => self.redraw = true,
+                _ => {}
+            }
+            return;
+        }
+        let page = self.page_rows();
+        let selected = self.lists[self.tab.index()].selected;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Suspend => self.suspend = true,
+            Action::Redraw => self.redraw = true,
+            Action::Help => self.help = Some(0),
+            Action::Up => self.select(selected.saturating_sub(1)),
+            Action::Down => self.select(selected + 1),
+            Action::ScrollUp => self.select(selected.saturating_sub(3)),
+            Action::ScrollDown => self.select(selected + 3),
+            Action::PageUp => self.select(selected.saturating_sub(page)),
+            Action::PageDown => self.select(selected + page),
+            Action::Home => self.select(0),
+            Action::End => self.select(usize::MAX),
+            Action::NextTab => self.show_tab(self.tab.next()),
+            Action::PreviousTab => self.show_tab(self.tab.previous()),
+            Action::ShowTab(tab) => self.show_tab(tab),
+            Action::Open => {
+                if self.detail_target().is_some() {
+                    self.detail = true;
+                } else {
+                    self.message = Some("nothing selected to show in detail".to_string());
+                }
+            }
+            Action::Back => {
+                if self.detail {
+                    self.detail = false;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.rebuild();
+                }
+            }
+            Action::Filter => self.editing_filter = true,
+            Action::FilterChar(_) | Action::FilterBackspace => {}
+            Action::SortNext => {
+                let columns = rows::columns(self.tab).len();
+                let sort = &mut self.sorts[self.tab.index()];
+                sort.column = match sort.column {
+                    None => Some(0),
+                    Some(c) if c + 1 < columns => Some(c + 1),
+                    Some(_) => None,
+                };
+                sort.reversed = false;
+                self.rebuild();
+            }
+            Action::SortReverse => {
+                let sort = &mut self.sorts[self.tab.index()];
+                sort.reversed = !sort.reversed;
+                self.rebuild();
+            }
+            Action::SortBy(column) => self.sort_by(column),
+            Action::Collapse => self.fold(Fold::Collapse),
+            Action::Expand => self.fold(Fold::Expand),
+            Action::Toggle => self.fold(Fold::Toggle),
+            Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
+            Action::ZoomOut => self.zoom = (self.zoom + 1).min(self.zoom_spans().len() - 1),
+            Action::Click { column, row } => self.click(column, row),
+        }
+    }
+
+    /// Handles an action while the filter prompt is open; false lets it through.
+    fn update_filter_prompt(&mut self, action: Action) -> bool {
+        match action {
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.rebuild();
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.rebuild();
+            }
+            Action::Open => self.editing_filter = false,
+            Action::Back => {
+                self.editing_filter = false;
+                self.filter.clear();
+                self.rebuild();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn show_tab(&mut self, tab: Tab) {
+        if tab != self.tab {
+            self.detail = false;
+        }
+        self.tab = tab;
+    }
+
+    fn sort_by(&mut self, column: usize) {
+        if column >= rows::columns(self.tab).len() {
+            return;
+        }
+        let sort = &mut self.sorts[self.tab.index()];
+        if sort.column == Some(column) {
+            sort.reversed = !sort.reversed;
+        } else {
+            *sort = Sort {
+                column: Some(column),
+                reversed: false,
+            };
+        }
+        self.rebuild();
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let at = Position::new(column, row);
+        if let Some(&(_, tab)) = self.layout.tabs.iter().find(|(r, _)| r.contains(at)) {
+            self.show_tab(tab);
+            return;
+        }
+        let Some(list) = self.layout.list.clone() else {
+            return;
+        };
+        if list.header.contains(at) {
+            if let Some(&(_, _, index)) = list
+                .columns
+                .iter()
+                .find(|(x, w, _)| column >= *x && column < x + w)
+            {
+                self.sort_by(index);
+            }
+        } else if list.rows.contains(at) {
+            let target = list.offset + (row - list.rows.y) as usize;
+            if target < self.rows.len(self.tab) {
+                self.select(target);
+            }
+        }
+    }
+
+    /// Selects row `index` of the current view (clamped).
+    fn select(&mut self, index: usize) {
+        let tab = self.tab;
+        let len = self.rows.len(tab);
+        if len == 0 {
+            return;
+        }
+        let index = index.min(len - 1);
+        self.lists[tab.index()].selected = index;
+        self.lists[tab.index()].key = self.row_key(tab, index);
+        if tab == Tab::Containers
+            && self.gone.is_some()
+            && self.rows.containers.get(index) != Some(&ContainerRow::Gone)
+        {
+            // Moving off a vanished container lets it go.
+            self.gone = None;
+            self.rebuild();
+        }
+        self.remember_selected_container();
+    }
+
+    fn fold(&mut self, fold: Fold) {
+        if self.tab != Tab::Cgroups {
+            return;
+        }
+        let Some(frame) = &self.frame else { return };
+        let selected = self.lists[Tab::Cgroups.index()].selected;
+        let Some(row) = self.rows.cgroups.get(selected).copied() else {
+            return;
+        };
+        let cgroup = &frame.cgroups[row.index];
+        let path = cgroup.path.clone();
+        let folded = self.collapsed.contains(&path);
+        let can_fold = cgroup.has_children && self.filter.is_empty();
+        match fold {
+            Fold::Collapse if can_fold && !folded => {
+                self.collapsed.insert(path);
+            }
+            Fold::Collapse => {
+                // Already folded or a leaf: go to the parent row.
+                if let Some(parent) = (0..selected)
+                    .rev()
+                    .find(|&i| self.rows.cgroups[i].depth < row.depth)
+                {
+                    self.select(parent);
+                }
+                return;
+            }
+            Fold::Expand => {
+                self.collapsed.remove(&path);
+            }
+            Fold::Toggle if can_fold => {
+                if !self.collapsed.remove(&path) {
+                    self.collapsed.insert(path);
+                }
+            }
+            Fold::Toggle => return,
+        }
+        self.rebuild();
+    }
+
+    /// Rebuilds the rows from the frame and restores each view's selection by identity.
+    fn rebuild(&mut self) {
+        let Some(frame) = &self.frame else {
+            self.rows = Rows::default();
+            return;
+        };
+        let mut rows = rows::build(frame, &self.filter, &self.sorts, &self.collapsed);
+        let selected_id = self.lists[Tab::Containers.index()].key.clone();
+        match selected_id {
+            Some(id) if !rows.container_by_id.contains_key(&id) => {
+                // The selected container left the host (not merely the filter): keep it as
+                // a gone row where it was.
+                let already = self
+                    .gone
+                    .as_ref()
+                    .is_some_and(|g| g.sample.view.container.id == id);
+                if !already {
+                    self.gone = self
+                        .last_selected
+                        .take()
+                        .filter(|s| s.view.container.id == id)
+                        .map(|sample| Gone {
+                            sample,
+                            since_ms: frame.taken_at_ms,
+                        });
+                }
+                if self.gone.is_some() {
+                    let at = self.lists[Tab::Containers.index()]
+                        .selected
+                        .min(rows.containers.len());
+                    rows.containers.insert(at, ContainerRow::Gone);
+                }
+            }
+            _ => self.gone = None,
+        }
+        self.rows = rows;
+        for tab in Tab::ALL {
+            self.restore_selection(tab);
+        }
+        self.remember_selected_container();
+    }
+
+    fn restore_selection(&mut self, tab: Tab) {
+        let len = self.rows.len(tab);
+        let list = &self.lists[tab.index()];
+        if let Some(key) = &list.key
+            && let Some(found) = (0..len).find(|&i| self.row_key(tab, i).as_ref() == Some(key))
+        {
+            self.lists[tab.index()].selected = found;
+            return;
+        }
+        let selected = list.selected.min(len.saturating_sub(1));
+        let key = self.row_key(tab, selected);
+        let list = &mut self.lists[tab.index()];
+        list.selected = selected;
+        list.key = key;
+    }
+
+    fn remember_selected_container(&mut self) {
+        let selected = self.lists[Tab::Containers.index()].selected;
+        if let (Some(frame), Some(ContainerRow::Live(i))) =
+            (&self.frame, self.rows.containers.get(selected))
+        {
+            self.last_selected = Some(frame.containers[*i].clone());
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fold {
+    Collapse,
+    Expand,
+    Toggle,
+}

@@ -1,0 +1,351 @@
+//! The rows each view shows, derived from a [`Frame`] once per frame (and when the filter,
+//! a sort or a fold changes), not on every redraw: indices into the frame, in display order.
+//!
+//! Natural orders: containers as `isotop ls` sorts them, cgroups and processes as trees,
+//! namespaces by type then inode (lsns groups by type that way). Sorting a tree sorts siblings
+//! (cgroups) or flattens it (processes, like top). Numeric columns sort largest first.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
+
+use super::super::action::Tab;
+
+pub const CONTAINER_COLUMNS: [&str; 9] = [
+    "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME",
+];
+pub const CGROUP_COLUMNS: [&str; 6] = ["CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS"];
+pub const NAMESPACE_COLUMNS: [&str; 6] = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
+pub const PROCESS_COLUMNS: [&str; 9] = [
+    "PID", "USER", "CPU%", "MEM", "S", "CONTAINER", "CGROUP", "NS", "COMMAND",
+];
+
+/// The sortable columns of a view.
+pub fn columns(tab: Tab) -> &'static [&'static str] {
+    match tab {
+        Tab::Containers => &CONTAINER_COLUMNS,
+        Tab::Cgroups => &CGROUP_COLUMNS,
+        Tab::Namespaces => &NAMESPACE_COLUMNS,
+        Tab::Processes => &PROCESS_COLUMNS,
+    }
+}
+
+/// A view's sort: a column of [`columns`], or the natural order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort {
+    pub column: Option<usize>,
+    pub reversed: bool,
+}
+
+/// A row of the Containers view: a live container, or the selected one that vanished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerRow {
+    Live(usize),
+    Gone,
+}
+
+/// A row of a tree view: index into the frame's list, and indentation depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeRow {
+    pub index: usize,
+    pub depth: usize,
+}
+
+/// Every view's rows for one frame.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub containers: Vec<ContainerRow>,
+    pub cgroups: Vec<TreeRow>,
+    pub namespaces: Vec<usize>,
+    pub processes: Vec<TreeRow>,
+    /// Container id → index in `frame.containers`.
+    pub container_by_id: HashMap<String, usize>,
+    /// Cgroup path → index in `frame.cgroups`.
+    pub cgroup_by_path: HashMap<String, usize>,
+}
+
+impl Rows {
+    pub fn len(&self, tab: Tab) -> usize {
+        match tab {
+            Tab::Containers => self.containers.len(),
+            Tab::Cgroups => self.cgroups.len(),
+            Tab::Namespaces => self.namespaces.len(),
+            Tab::Processes => self.processes.len(),
+        }
+    }
+}
+
+/// The filter text as the views match it: case-insensitive substring of names, ids, runtimes,
+/// paths and commands, or an exact pid when it is a number.
+pub struct Filter {
+    text: String,
+    pid: Option<i32>,
+}
+
+impl Filter {
+    pub fn new(text: &str) -> Filter {
+        let text = text.trim().to_lowercase();
+        Filter {
+            pid: text.parse().ok(),
+            text,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    fn text(&self, haystack: &str) -> bool {
+        haystack.to_lowercase().contains(&self.text)
+    }
+
+    pub fn container(&self, c: &ContainerSample) -> bool {
+        let k = &c.view.container;
+        self.is_empty()
+            || self.text(&k.name)
+            || self.text(&k.id)
+            || self.text(k.runtime.name())
+            || k.image.as_deref().is_some_and(|i| self.text(i))
+            || self.pid.is_some_and(|pid| k.pids.binary_search(&pid).is_ok())
+    }
+
+    fn cgroup(&self, g: &CgroupSample) -> bool {
+        self.is_empty() || self.text(&g.path) || g.container_id.as_deref().is_some_and(|id| self.text(id))
+    }
+
+    fn process(&self, p: &ProcessSample, container_name: Option<&str>) -> bool {
+        self.is_empty()
+            || self.pid == Some(p.process.pid)
+            || self.text(&p.process.comm)
+            || p.process.cmdline.iter().any(|a| self.text(a))
+            || self.text(&p.user)
+            || container_name.is_some_and(|n| self.text(n))
+            || p.container_id.as_deref().is_some_and(|id| self.text(id))
+    }
+}
+
+/// Builds every view's rows.
+pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 4], collapsed: &BTreeSet<String>) -> Rows {
+    let filter = Filter::new(filter);
+    let container_by_id: HashMap<String, usize> = frame
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.view.container.id.clone(), i))
+        .collect();
+    let cgroup_by_path: HashMap<String, usize> = frame
+        .cgroups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.path.clone(), i))
+        .collect();
+    let mut rows = Rows {
+        containers: containers(frame, &filter, sorts[0]),
+        cgroups: cgroups(&frame.cgroups, &filter, sorts[1], collapsed),
+        namespaces: namespaces(frame, &filter, sorts[2]),
+        processes: Vec::new(),
+        container_by_id,
+        cgroup_by_path,
+    };
+    rows.processes = processes(frame, &filter, sorts[3], &rows.container_by_id);
+    rows
+}
+
+fn by_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
+    // Largest first, unknown last.
+    match (a, b) {
+        (Some(x), Some(y)) => y.partial_cmp(&x).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn by_u64(a: Option<u64>, b: Option<u64>) -> Ordering {
+    by_f64(a.map(|v| v as f64), b.map(|v| v as f64))
+}
+
+fn apply(order: Ordering, sort: Sort) -> Ordering {
+    if sort.reversed { order.reverse() } else { order }
+}
+
+fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
+    let list = &frame.containers;
+    let mut indices: Vec<usize> = (0..list.len()).filter(|&i| filter.container(&list[i])).collect();
+    if let Some(column) = sort.column {
+        indices.sort_by(|&a, &b| {
+            let (x, y) = (&list[a], &list[b]);
+            let (cx, cy) = (&x.view.container, &y.view.container);
+            let order = match column {
+                0 => cx.id.cmp(&cy.id),
+                1 => cx.name.cmp(&cy.name),
+                2 => cx.runtime.name().cmp(cy.runtime.name()),
+                3 => cx.init_pid.cmp(&cy.init_pid),
+                4 => by_f64(x.cpu_percent, y.cpu_percent),
+                5 => by_u64(x.memory_bytes, y.memory_bytes),
+                6 => y.pids.cmp(&x.pids),
+                7 => x.view.state.cmp(y.view.state),
+                _ => by_f64(x.view.uptime_seconds, y.view.uptime_seconds),
+            };
+            apply(order, sort).then(a.cmp(&b))
+        });
+    } else if sort.reversed {
+        indices.reverse();
+    }
+    indices.into_iter().map(ContainerRow::Live).collect()
+}
+
+fn cgroup_order(a: &CgroupSample, b: &CgroupSample, column: usize) -> Ordering {
+    let memory = |g: &CgroupSample| g.reading.memory.as_ref().and_then(|m| m.usage_bytes);
+    let pids = |g: &CgroupSample| g.reading.pids.as_ref().and_then(|p| p.current);
+    match column {
+        0 => a.name.cmp(&b.name),
+        1 => b.reading.nprocs.cmp(&a.reading.nprocs),
+        2 => by_f64(a.cpu_percent, b.cpu_percent),
+        3 => by_f64(a.throttled_percent, b.throttled_percent),
+        4 => by_u64(memory(a), memory(b)),
+        _ => by_u64(pids(a), pids(b)),
+    }
+}
+
+/// The cgroup tree in display order: depth-first, siblings sorted when a column is chosen,
+/// folded branches skipped. With a filter, the matching cgroups in tree order (folds ignored,
+/// so a match is never hidden).
+pub fn cgroups(
+    list: &[CgroupSample],
+    filter: &Filter,
+    sort: Sort,
+    collapsed: &BTreeSet<String>,
+) -> Vec<TreeRow> {
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); list.len()];
+    let mut roots = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, g) in list.iter().enumerate() {
+        while stack.last().is_some_and(|&p| list[p].depth >= g.depth) {
+            stack.pop();
+        }
+        match stack.last() {
+            Some(&p) => children[p].push(i),
+            None => roots.push(i),
+        }
+        stack.push(i);
+    }
+    let order = |v: &mut Vec<usize>| {
+        if let Some(column) = sort.column {
+            v.sort_by(|&a, &b| apply(cgroup_order(&list[a], &list[b], column), sort).then(a.cmp(&b)));
+        } else if sort.reversed {
+            v.reverse();
+        }
+    };
+    order(&mut roots);
+    for c in &mut children {
+        order(c);
+    }
+    let mut out = Vec::new();
+    // (index, depth) stack, pushed in reverse so the first child comes out first.
+    let mut todo: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
+    while let Some((i, depth)) = todo.pop() {
+        let g = &list[i];
+        if filter.cgroup(g) {
+            out.push(TreeRow { index: i, depth });
+        }
+        if filter.is_empty() && collapsed.contains(&g.path) {
+            continue;
+        }
+        todo.extend(children[i].iter().rev().map(|&c| (c, depth + 1)));
+    }
+    out
+}
+
+fn namespaces(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<usize> {
+    let list = &frame.namespaces.namespaces;
+    let mut indices: Vec<usize> = (0..list.len())
+        .filter(|&i| {
+            let ns = &list[i];
+            filter.is_empty()
+                || filter.text(ns.kind.name())
+                || filter.text(&ns.inode.to_string())
+                || ns.command.as_deref().is_some_and(|c| filter.text(c))
+                || ns.user.as_deref().is_some_and(|u| filter.text(u))
+                || filter.pid.is_some_and(|pid| ns.contains(pid))
+        })
+        .collect();
+    indices.sort_by(|&a, &b| {
+        let (x, y) = (&list[a], &list[b]);
+        let order = match sort.column {
+            None | Some(1) => x.kind.cmp(&y.kind).then(x.inode.cmp(&y.inode)),
+            Some(0) => x.inode.cmp(&y.inode),
+            Some(2) => y.nprocs.cmp(&x.nprocs),
+            Some(3) => x.pid.cmp(&y.pid),
+            Some(4) => x.user.cmp(&y.user),
+            Some(_) => x.command.cmp(&y.command),
+        };
+        apply(order, sort).then(a.cmp(&b))
+    });
+    indices
+}
+
+fn processes(
+    frame: &Frame,
+    filter: &Filter,
+    sort: Sort,
+    container_by_id: &HashMap<String, usize>,
+) -> Vec<TreeRow> {
+    let list = &frame.processes;
+    let name_of = |p: &ProcessSample| {
+        p.container_id
+            .as_ref()
+            .and_then(|id| container_by_id.get(id))
+            .map(|&i| frame.containers[i].view.container.name.as_str())
+    };
+    let keep = |p: &ProcessSample| filter.process(p, name_of(p));
+    if let Some(column) = sort.column {
+        let mut indices: Vec<usize> = (0..list.len()).filter(|&i| keep(&list[i])).collect();
+        indices.sort_by(|&a, &b| {
+            let (x, y) = (&list[a], &list[b]);
+            let order = match column {
+                0 => x.process.pid.cmp(&y.process.pid),
+                1 => x.user.cmp(&y.user),
+                2 => by_f64(x.cpu_percent, y.cpu_percent),
+                3 => y.process.rss_bytes.cmp(&x.process.rss_bytes),
+                4 => x.process.state.cmp(&y.process.state),
+                5 => name_of(x).cmp(&name_of(y)),
+                6 => x.process.cgroups.first().map(|m| &m.path).cmp(&y.process.cgroups.first().map(|m| &m.path)),
+                7 => x.process.ns.get(crate::host::namespace::NsKind::Pid).cmp(&y.process.ns.get(crate::host::namespace::NsKind::Pid)),
+                _ => x.process.command().cmp(&y.process.command()),
+            };
+            apply(order, sort).then(a.cmp(&b))
+        });
+        return indices.into_iter().map(|index| TreeRow { index, depth: 0 }).collect();
+    }
+    // The tree: children by parent pid; a process whose parent is not listed is a root.
+    let index_of = |pid: i32| list.binary_search_by_key(&pid, |p| p.process.pid).ok();
+    let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, p) in list.iter().enumerate() {
+        let ppid = p.process.ppid;
+        if ppid != p.process.pid && ppid > 0 && index_of(ppid).is_some() {
+            children.entry(ppid).or_default().push(i);
+        } else {
+            roots.push(i);
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
+    if sort.reversed {
+        todo.reverse();
+    }
+    while let Some((i, depth)) = todo.pop() {
+        if keep(&list[i]) {
+            out.push(TreeRow { index: i, depth });
+        }
+        if let Some(kids) = children.get(&list[i].process.pid) {
+            // A pid cycle cannot happen in one /proc read, but depth caps the walk anyway.
+            if depth < 512 {
+                todo.extend(kids.iter().rev().map(|&c| (c, depth + 1)));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,134 @@
+//! The dashboard's config file: TOML at `$XDG_CONFIG_HOME/isotop/config.toml` (usually
+//! `~/.config/isotop/config.toml`), documented in `assets/config.toml`. Every key is optional;
+//! a missing file at the default place means the defaults, while a file named on the command
+//! line must exist. Mistakes (unknown keys, bad values, a keymap clash) are errors that name
+//! the file and what to change, never silently ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::error::UiError;
+use super::keymap::Keymap;
+use super::theme::ThemeName;
+
+/// The documented default config, shipped in the repository.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/config.toml");
+
+/// Settings in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Time between samples.
+    pub refresh: Duration,
+    /// How far back the detail charts can look.
+    pub history: Duration,
+    pub theme: ThemeName,
+    pub keymap: Keymap,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            refresh: Duration::from_secs(1),
+            history: Duration::from_secs(600),
+            theme: ThemeName::Dark,
+            keymap: Keymap::default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Seconds.
+    refresh: Option<f64>,
+    /// Minutes.
+    history_minutes: Option<f64>,
+    theme: Option<String>,
+    #[serde(default)]
+    keymap: BTreeMap<String, KeyList>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Config {
+    /// `$XDG_CONFIG_HOME/isotop/config.toml` (dirs' config dir), if a home is known.
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("isotop").join("config.toml"))
+    }
+
+    /// Loads `explicit` (must exist) or the default path (may be absent).
+    pub fn load(explicit: Option<&Path>) -> Result<Config, UiError> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => match Config::default_path() {
+                Some(p) => (p, false),
+                None => return Ok(Config::default()),
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                Ok(Config::default())
+            }
+            Err(e) => Err(UiError::Config {
+                path,
+                message: format!("cannot read it: {e}"),
+            }),
+        }
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, UiError> {
+        let config_error = |message: String| UiError::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| config_error(e.to_string()))?;
+        let mut config = Config::default();
+        if let Some(seconds) = file.refresh {
+            config.refresh = seconds_in_range(seconds, 0.1, 3600.0)
+                .ok_or_else(|| config_error(format!("refresh = {seconds}: give seconds between 0.1 and 3600")))?;
+        }
+        if let Some(minutes) = file.history_minutes {
+            config.history = seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0).ok_or_else(|| {
+                config_error(format!(
+                    "history_minutes = {minutes}: give minutes between 1 and 1440"
+                ))
+            })?;
+        }
+        if let Some(theme) = file.theme {
+            config.theme = ThemeName::parse(&theme).ok_or_else(|| {
+                config_error(format!("theme = \"{theme}\": use \"dark\", \"light\" or \"mono\""))
+            })?;
+        }
+        let overrides: BTreeMap<String, Vec<String>> = file
+            .keymap
+            .into_iter()
+            .map(|(action, keys)| {
+                let keys = match keys {
+                    KeyList::One(k) => vec![k],
+                    KeyList::Many(ks) => ks,
+                };
+                (action, keys)
+            })
+            .collect();
+        config.keymap = Keymap::with_overrides(&overrides).map_err(|source| UiError::Keymap {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(config)
+    }
+}
+
+/// A duration from seconds when finite and within `[min, max]`.
+pub fn seconds_in_range(seconds: f64, min: f64, max: f64) -> Option<Duration> {
+    (seconds.is_finite() && (min..=max).contains(&seconds)).then(|| Duration::from_secs_f64(seconds))
+}

@@ -1,0 +1,149 @@
+//! The app loop: the one owner of the [`App`] and the [`History`]. It waits on three sources
+//! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
+//! end it (SIGTERM, SIGINT, SIGHUP) — applies each, and redraws after each change.
+
+use std::path::PathBuf;
+
+use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::action::Action;
+use super::app::App;
+use super::config::{Config, seconds_in_range};
+use super::error::UiError;
+use super::keymap::Keymap;
+use super::terminal::TerminalSession;
+use super::theme::Theme;
+use super::views::{self, Ctx};
+use crate::host::HostRoot;
+use crate::sample::{self, FrameReceiver, History};
+
+/// Dashboard options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Seconds between samples; `None` takes the config's (default 1).
+    pub delay_seconds: Option<f64>,
+    /// A config file to use instead of the XDG one (must exist).
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the dashboard on `root` until the operator quits or a signal ends it.
+pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
+    let mut config = Config::load(options.config.as_deref())?;
+    if let Some(seconds) = options.delay_seconds {
+        config.refresh = seconds_in_range(seconds, 0.1, 3600.0).ok_or_else(|| {
+            UiError::Usage(format!(
+                "--delay {seconds}: give seconds between 0.1 and 3600"
+            ))
+        })?;
+    }
+    let theme = Theme::new(config.theme, Theme::no_color_requested());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let sampler = sample::spawn(root, config.refresh);
+        let result = run_loop(sampler.frames, &config, &theme).await;
+        sampler.control.stop();
+        result
+    })
+}
+
+/// The loop proper, on a frame receiver (the sampler's, or a test's).
+pub async fn run_loop(
+    mut frames: FrameReceiver,
+    config: &Config,
+    theme: &Theme,
+) -> Result<(), UiError> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut session = TerminalSession::enter()?;
+    let mut events = EventStream::new();
+    let mut app = App::new(config.history);
+    let mut history = History::new(config.history);
+    let mut sampling = true;
+    loop {
+        draw(&mut session, &mut app, &history, theme, &config.keymap)?;
+        tokio::select! {
+            frame = frames.recv(), if sampling => match frame {
+                Some(frame) => {
+                    history.record(&frame);
+                    app.on_frame(frame);
+                }
+                None => {
+                    sampling = false;
+                    let reason = frames
+                        .closed_reason()
+                        .unwrap_or_else(|| "sampling stopped".to_string());
+                    app.on_sampler_stopped(reason);
+                }
+            },
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    if let Some(action) = action_for(&event, &app, &config.keymap) {
+                        app.update(action);
+                    }
+                }
+                Some(Err(e)) => return Err(UiError::Terminal(e)),
+                // The terminal went away (stdin closed): nothing left to drive.
+                None => break,
+            },
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = hangup.recv() => break,
+        }
+        if app.should_quit() {
+            break;
+        }
+        if app.take_suspend() {
+            session.suspend()?;
+        }
+        if app.take_redraw() {
+            session.terminal.clear()?;
+        }
+    }
+    Ok(())
+}
+
+fn draw(
+    session: &mut TerminalSession,
+    app: &mut App,
+    history: &History,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> Result<(), UiError> {
+    let mut layout = None;
+    session.terminal.draw(|f| {
+        let ctx = Ctx {
+            app,
+            history,
+            theme,
+            keymap,
+        };
+        layout = Some(views::draw(f, &ctx));
+    })?;
+    if let Some(layout) = layout {
+        app.set_layout(layout);
+    }
+    Ok(())
+}
+
+/// The action for a terminal event: keys through the keymap, left clicks and the wheel from
+/// the mouse; a resize needs no action (the loop redraws after every event).
+pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
+    match event {
+        Event::Key(key) => keymap.action(key, app.is_editing_filter()),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+                column: mouse.column,
+                row: mouse.row,
+            }),
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,128 @@
+//! Containers: the `isotop ls` table, live, with CPU% against the quota (else all CPUs) and
+//! memory against the limit (else the host's memory) as bars. A selected container that
+//! vanished stays as a struck-through "gone" row with its last figures.
+
+use ratatui::Frame as TermFrame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::Ctx;
+use crate::cli::format::duration;
+use crate::cli::short_id;
+use crate::host::cgroup::Limit;
+use crate::sample::ContainerSample;
+use crate::ui::action::Tab;
+use crate::ui::app::ListLayout;
+use crate::ui::app::rows::ContainerRow;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::table::{self, Column, Width};
+use crate::ui::widgets::{bar, percent, short_bytes};
+
+const WIDE: u16 = 120;
+
+fn columns(wide: bool) -> Vec<Column> {
+    let (cpu, mem) = if wide { (22, 26) } else { (13, 17) };
+    vec![
+        Column::new("ID", 0, Width::Fixed(12)).from_width(WIDE),
+        Column::new("NAME", 1, Width::Fill(8)),
+        Column::new("RUNTIME", 2, Width::Fixed(10)),
+        Column::new("PID", 3, Width::Fixed(7)).right(),
+        Column::new("CPU%", 4, Width::Fixed(cpu)),
+        Column::new("MEM", 5, Width::Fixed(mem)),
+        Column::new("PIDS", 6, Width::Fixed(if wide { 9 } else { 6 })).right(),
+        Column::new("STATE", 7, Width::Fixed(7)),
+        Column::new("UPTIME", 8, Width::Fixed(7)).right().from_width(WIDE),
+    ]
+}
+
+/// CPU bar: share of the quota, else of all CPUs.
+pub fn cpu_ratio(c: &ContainerSample, cpus: usize) -> Option<f64> {
+    let cpu = c.cpu_percent?;
+    let limit = match c.cpu_limit_cpus {
+        Some(Limit::Value(v)) if v > 0.0 => v,
+        _ => cpus.max(1) as f64,
+    };
+    Some(cpu / (limit * 100.0))
+}
+
+pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
+    let app = ctx.app;
+    let theme = ctx.theme;
+    let Some(frame) = app.frame() else {
+        return ListLayout::default();
+    };
+    let wide = area.width >= WIDE;
+    let columns = columns(wide);
+    let cpus = frame.host.cpu_percent_per_core.len();
+    let host_memory = frame.host.memory_total_bytes;
+    let rows = &app.rows().containers;
+    let sample_of = |row: usize| match rows.get(row) {
+        Some(ContainerRow::Live(i)) => Some((&frame.containers[*i], false)),
+        Some(ContainerRow::Gone) => app.gone().map(|g| (&g.sample, true)),
+        None => None,
+    };
+    let layout = table::draw(
+        f,
+        area,
+        &columns,
+        rows.len(),
+        app.list(Tab::Containers),
+        app.sort(Tab::Containers),
+        theme,
+        |row| match sample_of(row) {
+            Some((c, gone)) => cells(c, gone, &columns, cpus, host_memory, theme),
+            None => Vec::new(),
+        },
+        |row| sample_of(row).filter(|(_, gone)| *gone).map(|_| theme.gone),
+    );
+    if rows.is_empty() {
+        let text = if app.filter().is_empty() {
+            "no containers found"
+        } else {
+            "no container matches the filter"
+        };
+        let at = Rect::new(area.x, area.y + 1, area.width, 1.min(area.height.saturating_sub(1)));
+        f.render_widget(ratatui::widgets::Paragraph::new(text).style(theme.dim), at);
+    }
+    layout
+}
+
+fn cells<'a>(
+    c: &ContainerSample,
+    gone: bool,
+    columns: &[Column],
+    cpus: usize,
+    host_memory: u64,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let k = &c.view.container;
+    let width_of = |i: usize| match columns[i].width {
+        Width::Fixed(w) => w,
+        Width::Fill(w) => w,
+    };
+    let memory_limit = c.memory_limit_bytes.and_then(|l| l.value().copied());
+    let mem_label = match (c.memory_bytes, memory_limit) {
+        (Some(m), Some(l)) => format!("{}/{}", short_bytes(m), short_bytes(l)),
+        (Some(m), None) => short_bytes(m),
+        (None, _) => "-".to_string(),
+    };
+    let mem_ratio = c
+        .memory_bytes
+        .zip(memory_limit.or((host_memory > 0).then_some(host_memory)))
+        .map(|(m, l)| m as f64 / l.max(1) as f64);
+    let pids = match c.pids_limit {
+        Some(Limit::Value(max)) => format!("{}/{max}", c.pids),
+        _ => c.pids.to_string(),
+    };
+    vec![
+        Line::from(short_id(&k.id)),
+        Line::from(k.name.clone()),
+        Line::from(k.runtime.name()),
+        Line::from(k.init_pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())),
+        bar(cpu_ratio(c, cpus), percent(c.cpu_percent), width_of(4), theme),
+        bar(mem_ratio, mem_label, width_of(5), theme),
+        Line::from(pids),
+        Line::from(if gone { "gone" } else { c.view.state }),
+        Line::from(c.view.uptime_seconds.map(duration).unwrap_or_else(|| "-".into())),
+    ]
+}

@@ -1,0 +1,287 @@
+//! The detail pane of the selection: for a container or cgroup, live charts over the history
+//! (CPU% with the quota line, share of periods throttled, memory with its limit line, pids with
+//! theirs; zoomable) beside its limits, namespaces, cgroup paths and init process; for a
+//! namespace, its identity, relations and members. A container that vanished shows as gone,
+//! with the history it left.
+
+use ratatui::Frame as TermFrame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::Ctx;
+use crate::host::cgroup::{CgroupLimits, Limit};
+use crate::host::namespace::NsKind;
+use crate::sample::{ContainerSample, Frame};
+use crate::ui::app::Target;
+use crate::ui::widgets::chart::{self, Series};
+use crate::ui::widgets::{clock, field, short_bytes};
+
+pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
+    let app = ctx.app;
+    let (Some(frame), Some(target)) = (app.frame(), app.detail_target()) else {
+        return;
+    };
+    let (title, info) = match &target {
+        Target::Container(id) => container_info(ctx, frame, id),
+        Target::Cgroup(path) => cgroup_info(ctx, frame, path),
+        Target::Namespace(inode) => namespace_info(ctx, frame, *inode),
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(Span::styled(title, ctx.theme.title))
+        .title(
+            Line::from(Span::styled(
+                format!(
+                    " {} span {}  Esc back ",
+                    "+/-",
+                    chart::span_label(app.chart_span())
+                ),
+                ctx.theme.dim,
+            ))
+            .right_aligned(),
+        );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(series_key) = target.series() else {
+        f.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), inner);
+        return;
+    };
+    let charts = if inner.width >= 120 {
+        let [text, charts] = Layout::horizontal([Constraint::Length(50), Constraint::Min(20)])
+            .spacing(1)
+            .areas(inner);
+        f.render_widget(Paragraph::new(info), text);
+        charts
+    } else {
+        // Narrow: charts above, the facts below in two columns so more of them fit.
+        let [charts, text] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50); 2])
+            .spacing(1)
+            .areas(text);
+        let mut info = info;
+        let rest = info.split_off(info.len().div_ceil(2).max(left.height as usize).min(info.len()));
+        f.render_widget(Paragraph::new(info), left);
+        f.render_widget(Paragraph::new(rest), right);
+        charts
+    };
+    let points: Vec<_> = ctx.history.points(&series_key).copied().collect();
+    let pct = |v: f64| format!("{v:.0}%");
+    let count = |v: f64| format!("{v:.0}");
+    let bytes = |v: f64| short_bytes(v as u64);
+    let last_limit = |get: &dyn Fn(&crate::sample::Point) -> Option<f64>| points.last().and_then(get);
+    let cpu_limit = last_limit(&|p| p.cpu_limit_percent);
+    let mem_limit = last_limit(&|p| p.memory_limit_bytes.map(|b| b as f64));
+    let pids_limit = match &target {
+        Target::Container(id) => find_container(ctx, frame, id)
+            .and_then(|c| c.pids_limit)
+            .and_then(|l| l.value().map(|v| *v as f64)),
+        _ => None,
+    };
+    let series = [
+        Series {
+            title: match cpu_limit {
+                Some(l) => format!(" CPU% (quota {l:.0}%) "),
+                None => " CPU% (no quota) ".to_string(),
+            },
+            points: points.iter().filter_map(|p| Some((p.t_ms, p.cpu_percent?))).collect(),
+            limit: cpu_limit,
+            format: &pct,
+            style: ctx.theme.series[0],
+        },
+        Series {
+            title: " throttled % of periods ".to_string(),
+            points: points.iter().filter_map(|p| Some((p.t_ms, p.throttled_percent?))).collect(),
+            limit: None,
+            format: &pct,
+            style: ctx.theme.series[1],
+        },
+        Series {
+            title: match mem_limit {
+                Some(l) => format!(" memory (limit {}) ", short_bytes(l as u64)),
+                None => " memory (no limit) ".to_string(),
+            },
+            points: points
+                .iter()
+                .filter_map(|p| Some((p.t_ms, p.memory_bytes? as f64)))
+                .collect(),
+            limit: mem_limit,
+            format: &bytes,
+            style: ctx.theme.series[2],
+        },
+        Series {
+            title: match pids_limit {
+                Some(l) => format!(" pids (limit {l:.0}) "),
+                None => " pids ".to_string(),
+            },
+            points: points.iter().filter_map(|p| Some((p.t_ms, p.pids? as f64))).collect(),
+            limit: pids_limit,
+            format: &count,
+            style: ctx.theme.series[3],
+        },
+    ];
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    let [a, b] = Layout::horizontal([Constraint::Percentage(50); 2])
+        .spacing(1)
+        .areas(top);
+    let [c, d] = Layout::horizontal([Constraint::Percentage(50); 2])
+        .spacing(1)
+        .areas(bottom);
+    for (area, s) in [a, b, c, d].into_iter().zip(&series) {
+        chart::draw(f, area, s, frame.taken_at_ms, app.chart_span(), ctx.theme);
+    }
+}
+
+fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'a ContainerSample> {
+    ctx.app
+        .rows()
+        .container_by_id
+        .get(id)
+        .map(|&i| &frame.containers[i])
+        .or_else(|| ctx.app.gone().map(|g| &g.sample).filter(|s| s.view.container.id == id))
+}
+
+fn limit_text<T>(limit: Option<Limit<T>>, show: impl Fn(T) -> String) -> String {
+    match limit {
+        Some(Limit::Max) => "max".into(),
+        Some(Limit::Value(v)) => show(v),
+        None => "-".into(),
+    }
+}
+
+fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+    let t = ctx.theme;
+    let cpu = match (limits.cpu_limit_cpus(), limits.cpu_quota_usec, limits.cpu_period_usec) {
+        (Some(Limit::Value(c)), Some(Limit::Value(q)), Some(p)) => {
+            format!("{c:.2} CPU ({q}/{p} µs)")
+        }
+        (l, _, _) => limit_text(l, |c| format!("{c:.2} CPU")),
+    };
+    let mut lines = vec![
+        field("cpu limit", cpu, t),
+        field("memory", limit_text(limits.memory_max_bytes, short_bytes), t),
+        field("pids max", limit_text(limits.pids_max, |v| v.to_string()), t),
+    ];
+    if let Some(cpus) = limits.cpuset_effective_cpus.clone().filter(|c| !c.is_empty()) {
+        lines.push(field("cpuset", cpus, t));
+    }
+    lines
+}
+
+fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Line<'a>>) {
+    let t = ctx.theme;
+    let Some(c) = find_container(ctx, frame, id) else {
+        return (format!(" {id} "), vec![Line::from("gone; no figures left")]);
+    };
+    let k = &c.view.container;
+    let gone = ctx.app.gone().filter(|g| g.sample.view.container.id == id);
+    let state = match gone {
+        Some(g) => format!("gone since {} UTC", clock(g.since_ms)),
+        None => c.view.state.to_string(),
+    };
+    let title = format!(" {} ({}) — {state} ", k.name, k.runtime.name());
+    let mut lines = vec![field("id", k.id.clone(), t)];
+    if let Some(image) = &k.image {
+        lines.push(field("image", image.clone(), t));
+    }
+    let init = k.init_pid.map(|pid| {
+        let command = frame
+            .processes
+            .binary_search_by_key(&pid, |p| p.process.pid)
+            .ok()
+            .map(|i| frame.processes[i].process.command())
+            .unwrap_or_default();
+        format!("{pid} {command}")
+    });
+    lines.push(field("init", init.unwrap_or_else(|| "-".into()), t));
+    lines.push(field("processes", k.pids.len().to_string(), t));
+    if let Some(limits) = c.view.cgroup.as_ref().map(|r| &r.limits) {
+        lines.extend(limit_lines(limits, ctx));
+    }
+    lines.push(field("cgroup", k.cgroup_path.clone().unwrap_or_else(|| "(the host's)".into()), t));
+    for m in k.cgroups.iter().filter(|m| m.path != k.cgroup_path.clone().unwrap_or_default()).take(3) {
+        let name = if m.controllers.is_empty() { "v2".to_string() } else { m.controllers.join(",") };
+        lines.push(field("", format!("{name}: {}", m.path), t));
+    }
+    if let Some(pod) = &k.pod {
+        lines.push(field("pod", format!("{} {}", pod.namespace, pod.name), t));
+    }
+    let matrix = super::namespaces::sharing_matrix(frame);
+    let row = ctx.app.rows().container_by_id.get(id).map(|&i| matrix[i]);
+    for (i, kind) in NsKind::ALL.into_iter().enumerate() {
+        let inode = k.namespaces.get(kind).map(|n| n.to_string()).unwrap_or_else(|| "?".into());
+        let sharing = row.map(|r| r[i].label()).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<10}", format!("ns {kind}")), t.dim),
+            Span::raw(format!("{inode:<11} ")),
+            Span::styled(sharing, t.container_mark),
+        ]));
+    }
+    (title, lines)
+}
+
+fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Line<'a>>) {
+    let t = ctx.theme;
+    let Some(g) = ctx.app.rows().cgroup_by_path.get(path).map(|&i| &frame.cgroups[i]) else {
+        return (format!(" {path} — gone "), vec![Line::from("the cgroup was removed")]);
+    };
+    let r = &g.reading;
+    let mut lines = vec![field("path", g.path.clone(), t)];
+    if let Some(id) = &g.container_id {
+        lines.push(field("container", id.clone(), t));
+    }
+    lines.push(field("procs", r.nprocs.to_string(), t));
+    lines.extend(limit_lines(&r.limits, ctx));
+    if let Some(cpu) = &r.cpu {
+        let periods = match (cpu.nr_throttled, cpu.nr_periods) {
+            (Some(th), Some(p)) => format!("{th} of {p} periods throttled"),
+            _ => "-".into(),
+        };
+        lines.push(field("throttle", periods, t));
+    }
+    if let Some(m) = &r.memory {
+        let peak = m.peak_bytes.map(short_bytes).unwrap_or_else(|| "-".into());
+        lines.push(field("mem peak", peak, t));
+        if let Some(kills) = m.events.oom_kill {
+            lines.push(field("oom kills", kills.to_string(), t));
+        }
+    }
+    if let Some(freezer) = r.freezer {
+        lines.push(field("freezer", format!("{freezer:?}").to_lowercase(), t));
+    }
+    if !r.missing.is_empty() {
+        lines.push(field("missing", r.missing.join(", "), t));
+    }
+    (format!(" cgroup {} ", g.path), lines)
+}
+
+fn namespace_info<'a>(ctx: &Ctx<'_>, frame: &Frame, inode: u64) -> (String, Vec<Line<'a>>) {
+    let t = ctx.theme;
+    let Some(ns) = frame.namespaces.get(inode) else {
+        return (format!(" namespace {inode} — gone "), Vec::new());
+    };
+    let host = frame.namespaces.host.is_host(ns.kind, ns.inode);
+    let mut lines = vec![
+        field("type", ns.kind.name().to_string(), t),
+        field("inode", ns.inode.to_string(), t),
+        field("host's", if host { "yes" } else { "no" }.to_string(), t),
+        field("nprocs", ns.nprocs.to_string(), t),
+        field("owner", ns.owner.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), t),
+        field("parent", ns.parent.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), t),
+    ];
+    for path in &ns.nsfs {
+        lines.push(field("bound at", path.display().to_string(), t));
+    }
+    let users: Vec<&str> = frame
+        .containers
+        .iter()
+        .filter(|c| c.view.container.namespaces.get(ns.kind) == Some(inode))
+        .map(|c| c.view.container.name.as_str())
+        .collect();
+    lines.push(field("containers", if users.is_empty() { "-".into() } else { users.join(", ") }, t));
+    let pids: Vec<String> = ns.pids.iter().take(40).map(i32::to_string).collect();
+    lines.push(field("pids", pids.join(" "), t));
+    (format!(" {}:[{}] ", ns.kind, ns.inode), lines)
+}

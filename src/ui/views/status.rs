@@ -1,0 +1,79 @@
+//! The status line: the filter prompt while typing; else the most urgent hint (a message from
+//! the last action, the sampler having stopped, "not root: read-only", the frame's first
+//! warning); on the right the active filter and the keys for help and quit.
+
+use ratatui::Frame as TermFrame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::Ctx;
+use crate::ui::action::Action;
+
+/// What root would add, said when isotop runs unprivileged.
+pub const NOT_ROOT_HINT: &str = "not root: read-only — root would add every process's namespaces, \
+     cgroup files and the processes of other users";
+
+pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
+    let app = ctx.app;
+    let theme = ctx.theme;
+    let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
+    let right = if app.is_editing_filter() {
+        format!("{} keep  {} clear", key(Action::Open), key(Action::Back))
+    } else {
+        format!("{} help  {} quit", key(Action::Help), key(Action::Quit))
+    };
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Min(1),
+        Constraint::Length(right.chars().count() as u16 + 1),
+    ])
+    .areas(area);
+    let left = if app.is_editing_filter() {
+        Line::from(vec![
+            Span::styled("/", theme.title),
+            Span::raw(app.filter().to_string()),
+            Span::styled("█", theme.dim),
+        ])
+    } else {
+        let mut spans = Vec::new();
+        if !app.filter().is_empty() {
+            spans.push(Span::styled(format!("filter: {}  ", app.filter()), theme.title));
+        }
+        let frame = app.frame();
+        if let Some(message) = app.message() {
+            spans.push(Span::styled(message.to_string(), theme.warning));
+        } else if let Some(reason) = &app.sampler_stopped {
+            spans.push(Span::styled(
+                format!("{reason} — figures are frozen at the last frame"),
+                theme.warning,
+            ));
+        } else if let Some(gone) = app.gone() {
+            spans.push(Span::styled(
+                format!(
+                    "{} is gone (last seen before {} UTC)",
+                    gone.sample.view.container.name,
+                    crate::ui::widgets::clock(gone.since_ms)
+                ),
+                theme.warning,
+            ));
+        } else if frame.is_some_and(|f| !f.host.is_root) {
+            spans.push(Span::styled(NOT_ROOT_HINT, theme.warning));
+        } else if let Some(frame) = frame
+            && let Some(first) = frame.warnings.first()
+        {
+            let more = frame.warnings.len() - 1;
+            let text = if more > 0 {
+                format!("{first} (+{more} more)")
+            } else {
+                first.clone()
+            };
+            spans.push(Span::styled(text, theme.dim));
+        }
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(left), left_area);
+    f.render_widget(
+        Paragraph::new(Line::from(Span::styled(right, theme.dim)).right_aligned()),
+        right_area,
+    );
+}

@@ -1,0 +1,97 @@
+//! A history chart: one series over the last `span`, with an optional limit drawn as a
+//! horizontal line (the CPU quota, the memory limit, the pids limit). Time runs from `-span` to
+//! the frame's own timestamp, so a fixture frame draws the same chart every time.
+
+use std::time::Duration;
+
+use ratatui::Frame as TermFrame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::Span;
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+
+use crate::ui::theme::Theme;
+
+/// What to draw.
+pub struct Series<'a> {
+    pub title: String,
+    /// (ms since the epoch, value) oldest first.
+    pub points: Vec<(u64, f64)>,
+    pub limit: Option<f64>,
+    /// How a y value is written on the axis (e.g. `42%`, `256M`).
+    pub format: &'a dyn Fn(f64) -> String,
+    pub style: Style,
+}
+
+/// Draws `series` in `area` for the `span` before `now_ms`.
+pub fn draw(f: &mut TermFrame, area: Rect, series: &Series<'_>, now_ms: u64, span: Duration, theme: &Theme) {
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(Span::styled(series.title.clone(), theme.title));
+    let span_s = span.as_secs_f64().max(1.0);
+    let data: Vec<(f64, f64)> = series
+        .points
+        .iter()
+        .map(|&(t, v)| ((t as f64 - now_ms as f64) / 1000.0, v))
+        .filter(|&(x, v)| x >= -span_s && x <= 0.0 && v.is_finite())
+        .collect();
+    if data.is_empty() {
+        let text = Paragraph::new(Span::styled("no samples yet", theme.dim)).block(block);
+        f.render_widget(text, area);
+        return;
+    }
+    let top = data
+        .iter()
+        .map(|&(_, v)| v)
+        .chain(series.limit)
+        .fold(0.0f64, f64::max);
+    let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let limit_line: Vec<(f64, f64)> = series
+        .limit
+        .map(|l| vec![(-span_s, l), (0.0, l)])
+        .unwrap_or_default();
+    let mut datasets = Vec::new();
+    if !limit_line.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.limit_line)
+                .data(&limit_line),
+        );
+    }
+    datasets.push(
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(series.style)
+            .data(&data),
+    );
+    let chart = Chart::new(datasets)
+        .block(block)
+        .legend_position(None)
+        .x_axis(
+            Axis::default()
+                .bounds([-span_s, 0.0])
+                .style(theme.dim)
+                .labels([span_label(span), "now".to_string()]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, y_max])
+                .style(theme.dim)
+                .labels(["0".to_string(), (series.format)(y_max)]),
+        );
+    f.render_widget(chart, area);
+}
+
+/// `-10m`, `-90s`.
+pub fn span_label(span: Duration) -> String {
+    let s = span.as_secs();
+    if s >= 60 && s.is_multiple_of(60) {
+        format!("-{}m", s / 60)
+    } else {
+        format!("-{s}s")
+    }
+}

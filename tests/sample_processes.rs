@@ -1,0 +1,128 @@
+//! The sampler's process table on a fixture `/proc` (no root needed): a process is read in full
+//! once and then only its `stat`; a pid seen with a new start time is a new process (its cached
+//! cmdline and cgroups are dropped and read again); an exec (new comm) re-reads the cmdline;
+//! CPU% comes from the tick delta; a vanished process leaves the table.
+
+use std::fs;
+use std::path::Path;
+
+use isotop::host::HostRoot;
+use isotop::sample::ProcessTable;
+
+/// A `stat` line: comm, state, ppid, utime, stime, start time (clock ticks after boot).
+fn stat_line(pid: i32, comm: &str, utime: u64, start: u64) -> String {
+    // Fields 1-52 of proc(5); the ones not named here are zero.
+    let mut fields: Vec<String> = vec!["0".to_string(); 52];
+    fields[0] = pid.to_string();
+    fields[1] = format!("({comm})");
+    fields[2] = "S".to_string();
+    fields[3] = "1".to_string();
+    fields[13] = utime.to_string();
+    fields[14] = "0".to_string();
+    fields[19] = "1".to_string(); // threads
+    fields[21] = start.to_string();
+    fields[23] = "10".to_string(); // rss pages
+    fields.join(" ") + "\n"
+}
+
+fn write_process(proc_dir: &Path, pid: i32, comm: &str, cmdline: &str, utime: u64, start: u64) {
+    let dir = proc_dir.join(pid.to_string());
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("stat"), stat_line(pid, comm, utime, start)).unwrap();
+    fs::write(dir.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
+    fs::write(dir.join("cgroup"), "0::/box\n").unwrap();
+}
+
+fn cmdline_of(table: &ProcessTable, pid: i32) -> Vec<String> {
+    let i = table.index_of(pid).expect("pid in table");
+    table.processes()[i].cmdline.clone()
+}
+
+#[test]
+fn pid_and_start_time_key_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    write_process(&proc_dir, 7, "sh", "sh -c work", 100, 5_000);
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(1_000_000);
+
+    let first = table.refresh(&root, None, 100).unwrap();
+    assert_eq!((first.added, first.gone), (1, 0));
+    assert_eq!(cmdline_of(&table, 7), ["sh", "-c", "work"]);
+    let i = table.index_of(7).unwrap();
+    assert_eq!(table.processes()[i].cgroups[0].path, "/box");
+    assert_eq!(table.rates()[i].cpu_percent, None, "first sighting has no rate");
+
+    // Same process (same start time, same comm): only stat is read, so a changed cmdline file
+    // is not seen, while the CPU time is. 50 ticks at 100 Hz over 1 s = 50 %.
+    write_process(&proc_dir, 7, "sh", "sh -c changed", 150, 5_000);
+    let same = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!((same.added, same.gone, same.reread), (0, 0, 0));
+    assert_eq!(cmdline_of(&table, 7), ["sh", "-c", "work"]);
+    let i = table.index_of(7).unwrap();
+    assert_eq!(table.processes()[i].cpu_ticks, 150);
+    assert_eq!(table.rates()[i].cpu_percent, Some(50.0));
+
+    // The pid reused by another process (new start time): everything is read again and the
+    // CPU delta against the old process is not taken (its counter is lower: no rate at all).
+    write_process(&proc_dir, 7, "sleep", "sleep 9", 3, 9_000);
+    let reused = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!((reused.added, reused.gone), (1, 1));
+    assert_eq!(cmdline_of(&table, 7), ["sleep", "9"]);
+    let i = table.index_of(7).unwrap();
+    assert_eq!(table.processes()[i].start_ticks, 9_000);
+    assert_eq!(table.rates()[i].cpu_percent, None);
+}
+
+#[test]
+fn exec_rereads_the_cmdline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    write_process(&proc_dir, 30, "nsenter", "nsenter -t 1 bash", 1, 700);
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(1_000_000);
+    table.refresh(&root, None, 100).unwrap();
+    // exec keeps pid and start time but changes comm: the cmdline is read again.
+    write_process(&proc_dir, 30, "bash", "bash", 2, 700);
+    let after = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!(after.reread, 1);
+    assert_eq!((after.added, after.gone), (0, 0));
+    assert_eq!(cmdline_of(&table, 30), ["bash"]);
+    assert_eq!(table.processes()[table.index_of(30).unwrap()].comm, "bash");
+}
+
+#[test]
+fn vanished_process_leaves_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    write_process(&proc_dir, 1, "init", "init", 1, 1);
+    write_process(&proc_dir, 40, "gone", "gone", 1, 2);
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(1_000_000);
+    table.refresh(&root, None, 100).unwrap();
+    assert!(table.index_of(40).is_some());
+    fs::remove_dir_all(proc_dir.join("40")).unwrap();
+    let after = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!((after.added, after.gone), (0, 1));
+    assert!(after.changed());
+    assert_eq!(table.index_of(40), None);
+    assert!(table.index_of(1).is_some());
+}
+
+#[test]
+fn every_process_is_reread_once_per_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    for pid in 1..=6 {
+        write_process(&proc_dir, pid, "p", "p", 1, 1);
+    }
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(3);
+    table.refresh(&root, None, 100).unwrap();
+    // Over one period of 3 ticks each of the 6 processes is re-read exactly once.
+    let mut reread = 0;
+    for _ in 0..3 {
+        reread += table.refresh(&root, Some(1_000_000), 100).unwrap().reread;
+    }
+    assert_eq!(reread, 6);
+}
