@@ -79,7 +79,8 @@ until grep -q '^ready=' "$state" 2>/dev/null; do
     ((SECONDS < deadline)) || die "population not ready after 400 s"
     sleep 1
 done
-processes=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+# (find would fail on a pid that exits while it lists /proc.)
+processes=$(ls /proc | grep -c '^[0-9]')
 echo "dashboard-bench: population ready, $processes processes on the host" >&2
 
 clk_tck=$(getconf CLK_TCK)
@@ -93,11 +94,11 @@ measure() {
     local label=$1 cmd=$2
     local session="isotop-bench-$$-${#sessions[@]}"
     sessions+=("$session")
-    # `exec` makes the tool the pane's process, so the pane pid is the tool's pid.
+    # `exec env` makes the tool the pane's process (env execs it), so the pane pid is the tool's.
     tmux new-session -d -s "$session" -x 160 -y 48 -c "$PWD" \
-        "env HOME=$scratch/home XDG_CONFIG_HOME=$scratch/home/.config LANG=C.UTF-8 exec $cmd"
+        "exec env HOME=$scratch/home XDG_CONFIG_HOME=$scratch/home/.config LANG=C.UTF-8 $cmd"
     local pid
-    pid=$(tmux list-panes -t "$session" -F '#{pane_pid}')
+    pid=$(tmux list-panes -t "$session" -F '#{pane_pid}' 2>/dev/null) || die "$label did not start ($cmd)"
     sleep "$warmup"
     kill -0 "$pid" 2>/dev/null || die "$label exited during warm-up ($cmd)"
     local t0 c0 t1 c1 rss sum=0 n=0 peak=0 i

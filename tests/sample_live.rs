@@ -47,7 +47,11 @@ fn quota_shows_as_cpu_percent_and_throttling() {
 
     let mut sampler = eager_sampler();
     let first = sampler.tick().unwrap();
-    let sample = first.cgroups.iter().find(|g| g.path == rel).expect("test cgroup in the tree");
+    let sample = first
+        .cgroups
+        .iter()
+        .find(|g| g.path == rel)
+        .expect("test cgroup in the tree");
     assert_eq!(sample.cpu_percent, None, "first frame has no rates");
     assert_eq!(sample.throttled_percent, None);
     assert_eq!(
@@ -61,10 +65,17 @@ fn quota_shows_as_cpu_percent_and_throttling() {
         last = Some(sampler.tick().unwrap());
     }
     let frame = last.unwrap();
-    assert!(frame.interval_ms.is_some_and(|ms| ms >= 900), "{:?}", frame.interval_ms);
+    assert!(
+        frame.interval_ms.is_some_and(|ms| ms >= 900),
+        "{:?}",
+        frame.interval_ms
+    );
     let sample = frame.cgroups.iter().find(|g| g.path == rel).unwrap();
     let cpu = sample.cpu_percent.expect("cpu rate after the first frame");
-    assert!((10.0..=35.0).contains(&cpu), "cgroup CPU {cpu} % under a 0.2 CPU quota");
+    assert!(
+        (10.0..=35.0).contains(&cpu),
+        "cgroup CPU {cpu} % under a 0.2 CPU quota"
+    );
     let throttled = sample.throttled_percent.expect("throttling rate");
     assert!(throttled > 0.0, "throttled {throttled} %");
     // The parent is charged its child's CPU (hierarchical counters).
@@ -78,14 +89,13 @@ fn quota_shows_as_cpu_percent_and_throttling() {
         .find(|p| p.process.pid == child.pid())
         .expect("busy loop in the frame");
     let process_cpu = process.cpu_percent.expect("process rate");
-    assert!(process_cpu > 0.0 && process_cpu <= 40.0, "process CPU {process_cpu} %");
+    assert!(
+        process_cpu > 0.0 && process_cpu <= 40.0,
+        "process CPU {process_cpu} %"
+    );
     assert_eq!(process.user, "root");
     assert!(
-        process
-            .process
-            .cgroups
-            .iter()
-            .any(|m| m.path == rel),
+        process.process.cgroups.iter().any(|m| m.path == rel),
         "memberships read: {:?}",
         process.process.cgroups
     );
@@ -99,7 +109,12 @@ fn quota_shows_as_cpu_percent_and_throttling() {
     assert!(frame.host.memory_total_bytes > 0);
     assert_eq!(frame.host.processes, frame.processes.len());
     assert_eq!(frame.host.cgroups, frame.cgroups.len());
-    assert!(frame.processes.windows(2).all(|w| w[0].process.pid < w[1].process.pid));
+    assert!(
+        frame
+            .processes
+            .windows(2)
+            .all(|w| w[0].process.pid < w[1].process.pid)
+    );
 }
 
 #[test]

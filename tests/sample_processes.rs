@@ -51,7 +51,11 @@ fn pid_and_start_time_key_the_cache() {
     assert_eq!(cmdline_of(&table, 7), ["sh", "-c", "work"]);
     let i = table.index_of(7).unwrap();
     assert_eq!(table.processes()[i].cgroups[0].path, "/box");
-    assert_eq!(table.rates()[i].cpu_percent, None, "first sighting has no rate");
+    assert_eq!(
+        table.rates()[i].cpu_percent,
+        None,
+        "first sighting has no rate"
+    );
 
     // Same process (same start time, same comm): only stat is read, so a changed cmdline file
     // is not seen, while the CPU time is. 50 ticks at 100 Hz over 1 s = 50 %.

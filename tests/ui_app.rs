@@ -1,25 +1,14 @@
 //! `App::update` without a terminal: navigation, tabs, filter, sort, folds, selection kept by
-//! identity and through a vanishing container, help, the detail pane, mouse clicks; the keymap
-//! table and config (defaults, a user's rebinding, a clash reported naming both actions);
-//! NO_COLOR's theme.
+//! identity and through a vanishing container, help, the detail pane, mouse clicks.
 
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
-use std::path::Path;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use isotop::ui::app::Target;
 use isotop::ui::app::rows::ContainerRow;
-use isotop::ui::config::{Config, DEFAULT_CONFIG_TOML};
-use isotop::ui::keymap::{DEFAULT_BINDINGS, Key, KeymapError};
-use isotop::ui::{Action, Tab, Theme, UiError};
+use isotop::ui::{Action, Tab};
 
 use fixture::{app_with_history, frame};
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
 
 fn selected_name(app: &isotop::ui::App) -> String {
     let frame = app.frame().unwrap();
@@ -45,7 +34,11 @@ fn navigation_moves_and_clamps() {
     app.update(Action::Home);
     assert_eq!(selected_name(&app), "api");
     app.update(Action::PageDown);
-    assert_eq!(selected_name(&app), "scratch", "a page (10 rows before drawing) clamps to the end");
+    assert_eq!(
+        selected_name(&app),
+        "scratch",
+        "a page (10 rows before drawing) clamps to the end"
+    );
     app.update(Action::PageUp);
     assert_eq!(selected_name(&app), "api");
 }
@@ -74,8 +67,13 @@ fn filter_matches_name_id_runtime_and_pid() {
     }
     assert_eq!(app.rows().containers.len(), 1);
     assert_eq!(selected_name(&app), "web");
+    app.update(Action::FilterChar('\u{1b}'));
+    assert_eq!(app.filter(), "runc", "control characters are not text");
     app.update(Action::Open);
-    assert!(!app.is_editing_filter(), "Enter keeps the filter and closes the prompt");
+    assert!(
+        !app.is_editing_filter(),
+        "Enter keeps the filter and closes the prompt"
+    );
     assert_eq!(app.filter(), "runc");
     // Pid: 311 is api's worker.
     app.update(Action::Filter);
@@ -101,7 +99,12 @@ fn filter_matches_name_id_runtime_and_pid() {
     app.update(Action::Open);
     app.update(Action::ShowTab(Tab::Processes));
     let frame = app.frame().unwrap();
-    let pids: Vec<i32> = app.rows().processes.iter().map(|r| frame.processes[r.index].process.pid).collect();
+    let pids: Vec<i32> = app
+        .rows()
+        .processes
+        .iter()
+        .map(|r| frame.processes[r.index].process.pid)
+        .collect();
     assert_eq!(pids, vec![300]);
     // Esc outside the prompt clears it too.
     app.update(Action::Back);
@@ -117,10 +120,14 @@ fn sort_cycles_columns_and_reverses() {
     assert_eq!(app.sort(Tab::Containers).column, Some(1));
     let names = |app: &isotop::ui::App| -> Vec<String> {
         let f = app.frame().unwrap();
-        app.rows().containers.iter().map(|r| match r {
-            ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
-            ContainerRow::Gone => "gone".into(),
-        }).collect()
+        app.rows()
+            .containers
+            .iter()
+            .map(|r| match r {
+                ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
+                ContainerRow::Gone => "gone".into(),
+            })
+            .collect()
     };
     assert_eq!(names(&app), ["api", "pause", "scratch", "web"]);
     app.update(Action::SortReverse);
@@ -135,7 +142,11 @@ fn sort_cycles_columns_and_reverses() {
             break;
         }
     }
-    assert_eq!(app.sort(Tab::Containers).column, None, "after the last column: natural order");
+    assert_eq!(
+        app.sort(Tab::Containers).column,
+        None,
+        "after the last column: natural order"
+    );
     assert_eq!(names(&app), ["api", "pause", "web", "scratch"]);
 }
 
@@ -172,7 +183,11 @@ fn vanished_selected_container_is_shown_gone_then_released() {
     // Later frames keep it.
     app.on_frame(frame(7, false));
     assert_eq!(selected_name(&app), "gone:web");
-    assert_eq!(app.gone().unwrap().since_ms, fixture::T0_MS + 6000, "first missed frame is kept");
+    assert_eq!(
+        app.gone().unwrap().since_ms,
+        fixture::T0_MS + 6000,
+        "first missed frame is kept"
+    );
     // Moving off lets it go.
     app.update(Action::Back);
     app.update(Action::Up);
@@ -216,7 +231,12 @@ fn cgroup_tree_folds_and_goes_to_parent() {
     // Sorting sorts siblings: by memory, /isotop-demo (130M) before /kubepods (97M).
     app.update(Action::SortBy(4));
     let f = app.frame().unwrap();
-    let paths: Vec<&str> = app.rows().cgroups.iter().map(|r| f.cgroups[r.index].path.as_str()).collect();
+    let paths: Vec<&str> = app
+        .rows()
+        .cgroups
+        .iter()
+        .map(|r| f.cgroups[r.index].path.as_str())
+        .collect();
     assert_eq!(paths[..3], ["/", "/isotop-demo", "/isotop-demo/web"]);
 }
 
@@ -225,16 +245,36 @@ fn process_tree_has_parents_before_children() {
     let (mut app, _) = app_with_history(0);
     app.update(Action::ShowTab(Tab::Processes));
     let f = app.frame().unwrap().clone();
-    let rows: Vec<(i32, usize)> = app.rows().processes.iter().map(|r| (f.processes[r.index].process.pid, r.depth)).collect();
+    let rows: Vec<(i32, usize)> = app
+        .rows()
+        .processes
+        .iter()
+        .map(|r| (f.processes[r.index].process.pid, r.depth))
+        .collect();
     assert_eq!(
         rows,
-        vec![(1, 0), (150, 1), (151, 2), (400, 3), (200, 1), (201, 2), (202, 2), (300, 1), (310, 1), (311, 2), (2, 0)]
+        vec![
+            (1, 0),
+            (150, 1),
+            (151, 2),
+            (400, 3),
+            (200, 1),
+            (201, 2),
+            (202, 2),
+            (300, 1),
+            (310, 1),
+            (311, 2),
+            (2, 0)
+        ]
     );
     // Enter on a container's process opens that container's detail.
     app.update(Action::End);
     app.update(Action::Up); // 311, api's worker
     assert_eq!(app.selected_key(), Some("311"));
-    assert_eq!(app.detail_target(), Some(Target::Container(f.containers[0].view.container.id.clone())));
+    assert_eq!(
+        app.detail_target(),
+        Some(Target::Container(f.containers[0].view.container.id.clone()))
+    );
 }
 
 #[test]
@@ -243,7 +283,11 @@ fn help_opens_scrolls_and_closes() {
     app.update(Action::Help);
     assert!(app.help_open());
     app.update(Action::Down);
-    assert_eq!(selected_name(&app), "api", "keys scroll the help, not the table");
+    assert_eq!(
+        selected_name(&app),
+        "api",
+        "keys scroll the help, not the table"
+    );
     app.update(Action::Back);
     assert!(!app.help_open());
     app.update(Action::Help);
@@ -259,7 +303,11 @@ fn detail_zoom_is_bounded_by_the_history() {
     let (mut app, _) = app_with_history(0);
     app.update(Action::Open);
     assert!(app.detail_open());
-    assert_eq!(app.chart_span().as_secs(), 600, "starts at the whole window");
+    assert_eq!(
+        app.chart_span().as_secs(),
+        600,
+        "starts at the whole window"
+    );
     app.update(Action::ZoomOut);
     assert_eq!(app.chart_span().as_secs(), 600);
     app.update(Action::ZoomIn);
@@ -289,7 +337,10 @@ fn clicks_select_tabs_rows_and_sort_headers() {
     use ratatui::layout::Rect;
     let (mut app, _) = app_with_history(0);
     app.set_layout(ScreenLayout {
-        tabs: vec![(Rect::new(0, 4, 14, 1), Tab::Containers), (Rect::new(15, 4, 11, 1), Tab::Cgroups)],
+        tabs: vec![
+            (Rect::new(0, 4, 14, 1), Tab::Containers),
+            (Rect::new(15, 4, 11, 1), Tab::Cgroups),
+        ],
         list: Some(ListLayout {
             header: Rect::new(0, 5, 80, 1),
             rows: Rect::new(0, 6, 80, 10),
@@ -300,103 +351,13 @@ fn clicks_select_tabs_rows_and_sort_headers() {
     app.update(Action::Click { column: 5, row: 8 });
     assert_eq!(selected_name(&app), "web", "third row");
     app.update(Action::Click { column: 5, row: 15 });
-    assert_eq!(selected_name(&app), "web", "a click below the rows selects nothing");
+    assert_eq!(
+        selected_name(&app),
+        "web",
+        "a click below the rows selects nothing"
+    );
     app.update(Action::Click { column: 22, row: 5 });
     assert_eq!(app.sort(Tab::Containers).column, Some(2));
     app.update(Action::Click { column: 16, row: 4 });
     assert_eq!(app.tab(), Tab::Cgroups);
-}
-
-#[test]
-fn default_keymap_parses_without_clashes_and_matches_the_shipped_config() {
-    let keymap = isotop::ui::keymap::Keymap::with_overrides(&Default::default()).unwrap();
-    for binding in DEFAULT_BINDINGS {
-        assert!(!keymap.keys_for(binding.action).is_empty(), "{} has keys", binding.name);
-    }
-    assert_eq!(keymap.action(&key(KeyCode::Char('j')), false), Some(Action::Down));
-    assert_eq!(keymap.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), false), Some(Action::End));
-    assert_eq!(keymap.action(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), false), Some(Action::Quit));
-    assert_eq!(keymap.action(&key(KeyCode::Char('q')), true), Some(Action::FilterChar('q')), "typing, q is text");
-    assert_eq!(keymap.action(&key(KeyCode::Backspace), true), Some(Action::FilterBackspace));
-    assert_eq!(keymap.action(&key(KeyCode::Esc), true), Some(Action::Back));
-    // The documented default config is exactly the defaults.
-    let shipped = Config::parse(DEFAULT_CONFIG_TOML, Path::new("assets/config.toml")).unwrap();
-    assert_eq!(shipped.refresh.as_secs_f64(), 1.0);
-    assert_eq!(shipped.history.as_secs(), 600);
-    assert_eq!(shipped.keymap.help(), keymap.help());
-    // The help is drawn from the same table.
-    let help = keymap.help();
-    assert_eq!(help.len(), DEFAULT_BINDINGS.len());
-    assert!(help.iter().any(|(keys, what)| keys == "q ctrl-c" && *what == "quit"));
-}
-
-#[test]
-fn user_keymap_rebinds_and_reports_clashes() {
-    let config = Config::parse("[keymap]\nquit = \"x\"\ndown = [\"n\", \"down\"]\n", Path::new("c.toml")).unwrap();
-    assert_eq!(config.keymap.action(&key(KeyCode::Char('x')), false), Some(Action::Quit));
-    assert_eq!(config.keymap.action(&key(KeyCode::Char('q')), false), None, "replaced, not added");
-    assert_eq!(config.keymap.action(&key(KeyCode::Char('n')), false), Some(Action::Down));
-    assert_eq!(config.keymap.action(&key(KeyCode::Char('j')), false), None);
-
-    let err = Config::parse("[keymap]\nquit = [\"j\"]\n", Path::new("c.toml")).unwrap_err();
-    match &err {
-        UiError::Keymap { source: KeymapError::Clash { key, first, second }, .. } => {
-            assert_eq!((key.as_str(), first.as_str(), second.as_str()), ("j", "down", "quit"));
-        }
-        other => panic!("expected a clash, got {other:?}"),
-    }
-    let text = err.to_string();
-    assert!(text.contains("c.toml") && text.contains("`down`") && text.contains("`quit`"), "{text}");
-
-    let err = Config::parse("[keymap]\nfly = \"f\"\n", Path::new("c.toml")).unwrap_err();
-    assert!(err.to_string().contains("no action `fly`"), "{err}");
-    let err = Config::parse("[keymap]\nquit = \"hyper-q\"\n", Path::new("c.toml")).unwrap_err();
-    assert!(err.to_string().contains("hyper-q"), "{err}");
-    let err = Config::parse("refresh = 0\n", Path::new("c.toml")).unwrap_err();
-    assert!(err.to_string().contains("refresh"), "{err}");
-    let err = Config::parse("theme = \"neon\"\n", Path::new("c.toml")).unwrap_err();
-    assert!(err.to_string().contains("neon"), "{err}");
-    let err = Config::parse("refesh = 2\n", Path::new("c.toml")).unwrap_err();
-    assert!(err.to_string().contains("refesh"), "unknown keys are errors: {err}");
-}
-
-#[test]
-fn key_names_round_trip() {
-    assert_eq!(Key::parse("ctrl-c").unwrap(), Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-    assert_eq!(Key::parse("shift-g").unwrap(), Key::parse("G").unwrap());
-    assert_eq!(Key::parse("PageDown").unwrap(), Key::new(KeyCode::PageDown, KeyModifiers::NONE));
-    assert_eq!(Key::parse("f12").unwrap(), Key::new(KeyCode::F(12), KeyModifiers::NONE));
-    assert!(Key::parse("").is_err());
-    assert!(Key::parse("f99").is_err());
-}
-
-#[test]
-fn config_file_missing_at_default_is_fine_but_explicit_must_exist() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("nope.toml");
-    let err = Config::load(Some(&missing)).unwrap_err();
-    assert!(err.is_usage() && err.to_string().contains("nope.toml"), "{err}");
-    let file = dir.path().join("c.toml");
-    std::fs::write(&file, "refresh = 2.5\ntheme = \"mono\"\n").unwrap();
-    let config = Config::load(Some(&file)).unwrap();
-    assert_eq!(config.refresh.as_millis(), 2500);
-    assert_eq!(config.theme, isotop::ui::theme::ThemeName::Mono);
-}
-
-#[test]
-fn no_color_theme_has_no_colours() {
-    use ratatui::style::Color;
-    let colourless = |s: ratatui::style::Style| {
-        s.fg.is_none_or(|c| c == Color::Reset) && s.bg.is_none_or(|c| c == Color::Reset)
-    };
-    let mono = Theme::new(isotop::ui::theme::ThemeName::Dark, true);
-    assert!(!mono.colored);
-    let styles = [
-        mono.text, mono.dim, mono.title, mono.header, mono.selected, mono.tab, mono.tab_active,
-        mono.bar_low, mono.bar_mid, mono.bar_high, mono.bar_empty, mono.gone, mono.warning,
-        mono.container_mark, mono.limit_line,
-    ];
-    assert!(styles.iter().chain(mono.series.iter()).all(|s| colourless(*s)));
-    let dark = Theme::new(isotop::ui::theme::ThemeName::Dark, false);
-    assert!(dark.colored && !colourless(dark.bar_low));
 }

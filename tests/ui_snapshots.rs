@@ -18,7 +18,13 @@ use fixture::{app_with_history, frame};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
-fn render(app: &mut App, history: &History, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
+fn render(
+    app: &mut App,
+    history: &History,
+    theme: &Theme,
+    width: u16,
+    height: u16,
+) -> Terminal<TestBackend> {
     let keymap = Keymap::default();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     // Twice, as the app loop does: the first drawing tells the app its page size and offsets.
@@ -26,7 +32,12 @@ fn render(app: &mut App, history: &History, theme: &Theme, width: u16, height: u
         let mut layout = None;
         terminal
             .draw(|f| {
-                let ctx = Ctx { app, history, theme, keymap: &keymap };
+                let ctx = Ctx {
+                    app,
+                    history,
+                    theme,
+                    keymap: &keymap,
+                };
                 layout = Some(views::draw(f, &ctx));
             })
             .unwrap();
@@ -54,7 +65,16 @@ fn containers_view() {
 
 #[test]
 fn cgroups_view() {
-    snapshot_each_size("cgroups", &[Action::ShowTab(Tab::Cgroups), Action::End, Action::Up, Action::Up, Action::Collapse]);
+    snapshot_each_size(
+        "cgroups",
+        &[
+            Action::ShowTab(Tab::Cgroups),
+            Action::End,
+            Action::Up,
+            Action::Up,
+            Action::Collapse,
+        ],
+    );
 }
 
 #[test]
@@ -68,13 +88,26 @@ fn namespaces_view() {
 
 #[test]
 fn processes_view() {
-    snapshot_each_size("processes", &[Action::ShowTab(Tab::Processes), Action::Down, Action::Down]);
+    snapshot_each_size(
+        "processes",
+        &[Action::ShowTab(Tab::Processes), Action::Down, Action::Down],
+    );
 }
 
 #[test]
 fn detail_pane() {
     // web: CPU with its 50% quota line, memory with its 256M limit line, pids with 100.
-    snapshot_each_size("detail", &[Action::Down, Action::Down, Action::Open, Action::ZoomIn, Action::ZoomIn, Action::ZoomIn]);
+    snapshot_each_size(
+        "detail",
+        &[
+            Action::Down,
+            Action::Down,
+            Action::Open,
+            Action::ZoomIn,
+            Action::ZoomIn,
+            Action::ZoomIn,
+        ],
+    );
 }
 
 #[test]
@@ -117,8 +150,21 @@ fn no_color_draws_no_colour() {
     }
     // And the coloured theme does colour (so the check above can fail).
     let (mut app, history) = app_with_history(30);
-    let terminal = render(&mut app, &history, &Theme::new(ThemeName::Dark, false), 160, 48);
-    assert!(terminal.backend().buffer().content().iter().any(|c| c.fg != Color::Reset));
+    let terminal = render(
+        &mut app,
+        &history,
+        &Theme::new(ThemeName::Dark, false),
+        160,
+        48,
+    );
+    assert!(
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    );
 }
 
 #[test]
@@ -139,4 +185,39 @@ fn tiny_and_huge_terminals_do_not_panic() {
             }
         }
     }
+}
+
+#[test]
+fn status_line_says_what_root_would_add_and_shows_warnings() {
+    let theme = Theme::new(ThemeName::Dark, false);
+    let status = |terminal: &Terminal<TestBackend>| {
+        let buffer = terminal.backend().buffer();
+        let y = buffer.area.height - 1;
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect::<String>()
+    };
+    let (mut app, history) = app_with_history(0);
+    let mut f = frame(1, true);
+    f.warnings = vec!["cgroups not shown: no mount".into(), "second".into()];
+    app.on_frame(f.clone());
+    let terminal = render(&mut app, &history, &theme, 160, 48);
+    assert!(
+        status(&terminal).contains("cgroups not shown: no mount (+1 more)"),
+        "{}",
+        status(&terminal)
+    );
+    f.host.is_root = false;
+    app.on_frame(f);
+    let terminal = render(&mut app, &history, &theme, 160, 48);
+    let line = status(&terminal);
+    assert!(
+        line.contains("not root: read-only — root would add"),
+        "{line}"
+    );
+    let header = terminal.backend().buffer().content()[..160]
+        .iter()
+        .map(|c| c.symbol())
+        .collect::<String>();
+    assert!(header.contains("not root (read-only)"), "{header}");
 }

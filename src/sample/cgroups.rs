@@ -79,7 +79,15 @@ impl CgroupSampler {
         let mut samples = Vec::with_capacity(self.last.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
         if let Some(tree) = tree {
-            flatten(tree, 0, at, &self.previous, &mut counters, owners, &mut samples);
+            flatten(
+                tree,
+                0,
+                at,
+                &self.previous,
+                &mut counters,
+                owners,
+                &mut samples,
+            );
         }
         self.previous = counters;
         self.last = samples;

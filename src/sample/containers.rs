@@ -15,11 +15,11 @@ use super::cgroups::CgroupCounters;
 use super::frame::ContainerSample;
 use super::processes::ProcessTable;
 use super::rates::cpu_percent_from_ticks;
+use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, FreezerState};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
 use crate::host::scan::ContainerView;
-use crate::host::HostRoot;
 
 /// The current grouping and each container's previous cgroup counters.
 #[derive(Debug, Default)]
@@ -48,7 +48,11 @@ impl ContainerSampler {
     }
 
     /// Samples every container of the current grouping that still has a process.
-    pub fn sample(&mut self, cx: &TickContext<'_>, warnings: &mut Vec<String>) -> Vec<ContainerSample> {
+    pub fn sample(
+        &mut self,
+        cx: &TickContext<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
         for container in &self.grouping {

@@ -183,7 +183,9 @@ impl ProcessTable {
                     });
                     // Present since the first tick: not fresh from a runtime, nothing to catch.
                     let young = rate.first_tick > 0 && rate.first_tick + 1 == tick;
-                    let due = (pid as u64).wrapping_add(tick) % self.reread_every == 0;
+                    let due = (pid as u64)
+                        .wrapping_add(tick)
+                        .is_multiple_of(self.reread_every);
                     if exec || young || due {
                         match read_process(root, pid, ReadDepth::Full) {
                             Ok(Some(fresh)) if fresh.start_ticks == process.start_ticks => {

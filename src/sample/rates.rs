@@ -7,7 +7,11 @@
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
 /// moments `wall_usec` µs apart.
-pub fn cpu_percent_from_usec(previous: Option<u64>, current: Option<u64>, wall_usec: u64) -> Option<f64> {
+pub fn cpu_percent_from_usec(
+    previous: Option<u64>,
+    current: Option<u64>,
+    wall_usec: u64,
+) -> Option<f64> {
     let used = current?.checked_sub(previous?)?;
     (wall_usec > 0).then(|| used as f64 / wall_usec as f64 * 100.0)
 }
@@ -100,7 +104,10 @@ mod tests {
             Some(20.0)
         );
         // Two CPUs busy: 200 %.
-        assert_eq!(cpu_percent_from_usec(Some(0), Some(1_000_000), 500_000), Some(200.0));
+        assert_eq!(
+            cpu_percent_from_usec(Some(0), Some(1_000_000), 500_000),
+            Some(200.0)
+        );
     }
 
     #[test]
@@ -118,22 +125,40 @@ mod tests {
     #[test]
     fn process_cpu_from_tick_delta() {
         // 50 ticks at 100 Hz = 0.5 s over 1 s: 50 %.
-        assert_eq!(cpu_percent_from_ticks(Some(100), 150, 100, 1_000_000), Some(50.0));
-        assert_eq!(cpu_percent_from_ticks(Some(7), 7, 100, 1_000_000), Some(0.0));
+        assert_eq!(
+            cpu_percent_from_ticks(Some(100), 150, 100, 1_000_000),
+            Some(50.0)
+        );
+        assert_eq!(
+            cpu_percent_from_ticks(Some(7), 7, 100, 1_000_000),
+            Some(0.0)
+        );
     }
 
     #[test]
     fn throttled_share_of_periods() {
-        let a = Throttling { nr_periods: 100, nr_throttled: 10 };
-        let b = Throttling { nr_periods: 110, nr_throttled: 19 };
+        let a = Throttling {
+            nr_periods: 100,
+            nr_throttled: 10,
+        };
+        let b = Throttling {
+            nr_periods: 110,
+            nr_throttled: 19,
+        };
         assert_eq!(throttled_percent(Some(a), Some(b)), Some(90.0));
         // Idle: no periods elapsed, nothing throttled.
         assert_eq!(throttled_percent(Some(a), Some(a)), Some(0.0));
         // Reset: the cgroup was recreated.
-        let reset = Throttling { nr_periods: 3, nr_throttled: 1 };
+        let reset = Throttling {
+            nr_periods: 3,
+            nr_throttled: 1,
+        };
         assert_eq!(throttled_percent(Some(a), Some(reset)), None);
         // Throttled count went back while periods advanced: also a reset.
-        let odd = Throttling { nr_periods: 120, nr_throttled: 5 };
+        let odd = Throttling {
+            nr_periods: 120,
+            nr_throttled: 5,
+        };
         assert_eq!(throttled_percent(Some(a), Some(odd)), None);
         assert_eq!(throttled_percent(None, Some(a)), None);
         assert_eq!(throttled_percent(Some(a), None), None);
@@ -141,14 +166,23 @@ mod tests {
 
     #[test]
     fn cpu_busy_from_jiffies() {
-        let a = CpuJiffies { total: 1_000, idle: 800 };
-        let b = CpuJiffies { total: 1_100, idle: 850 };
+        let a = CpuJiffies {
+            total: 1_000,
+            idle: 800,
+        };
+        let b = CpuJiffies {
+            total: 1_100,
+            idle: 850,
+        };
         assert_eq!(cpu_busy_percent(Some(a), b), Some(50.0));
         assert_eq!(cpu_busy_percent(None, b), None);
         assert_eq!(cpu_busy_percent(Some(b), a), None);
         assert_eq!(cpu_busy_percent(Some(a), a), None);
         // iowait going backwards clamps to fully busy rather than a negative idle.
-        let c = CpuJiffies { total: 1_100, idle: 700 };
+        let c = CpuJiffies {
+            total: 1_100,
+            idle: 700,
+        };
         assert_eq!(cpu_busy_percent(Some(a), c), Some(100.0));
     }
 
@@ -164,6 +198,12 @@ mod tests {
         let text = "cpu  10 2 30 400 5 6 7 8 9 1\ncpu0 10 2 30 400 5 6 7 8 9 1\nctxt 1\nbtime 1\nprocesses 1\n";
         let stats = procfs_core::KernelStats::from_read(text.as_bytes(), &info).unwrap();
         let j = CpuJiffies::from_cpu_time(&stats.cpu_time[0]);
-        assert_eq!(j, CpuJiffies { total: 10 + 2 + 30 + 400 + 5 + 6 + 7 + 8, idle: 405 });
+        assert_eq!(
+            j,
+            CpuJiffies {
+                total: 10 + 2 + 30 + 400 + 5 + 6 + 7 + 8,
+                idle: 405
+            }
+        );
     }
 }

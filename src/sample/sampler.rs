@@ -8,10 +8,15 @@
 //! - when processes came or went, or every `containers_every` ticks: the container grouping
 //!   (runtime state files);
 //! - every `cgroups_every` ticks: the cgroup tree (every cgroup of every hierarchy);
-//! - when processes came or went, at most every `namespaces_every` ticks otherwise: the
-//!   namespace table (it opens one nsfs file per namespace for the parent/owner ioctls);
-//! and each of the last three never more often than its measured cost allows within its share
-//! of CPU ([`Cadence`]). Between runs the previous grouping, tree or table is reused.
+//! - when processes came or went, or every `namespaces_every` ticks: the namespace table (it
+//!   opens one nsfs file per namespace for the parent/owner ioctls).
+//!
+//! Each of the last three runs never more often than its measured cost allows within its share
+//! of one CPU (`part_budget`, [`Cadence`]); between runs the previous grouping, tree or table
+//! is reused. Measured with ~11,700 processes in 2,800 namespaces on a 2-core VM: `stat` reads
+//! ~150 ms a tick, the namespace table ~70 ms, the grouping ~25 ms, a cgroup tree of 5 cgroups
+//! ~25 ms (its root's `cgroup.procs` lists every pid); at the default 1 % budget the last three
+//! run every 3–7 ticks there, and every tick on a small host.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -145,7 +150,7 @@ impl Sampler {
         let mut warnings = Vec::new();
         let mut costs = TickCosts::default();
 
-        if self.layout.is_none() && seq % 10 == 0 {
+        if self.layout.is_none() && seq.is_multiple_of(10) {
             match detect_layout(&self.root) {
                 Ok(layout) => {
                     self.layout = Some(layout);
@@ -155,7 +160,7 @@ impl Sampler {
             }
         }
         warnings.extend(self.layout_error.clone());
-        if seq > 0 && seq % self.options.users_every.max(1) == 0 {
+        if seq > 0 && seq.is_multiple_of(self.options.users_every.max(1)) {
             self.users = UserNames::read(&self.root);
         }
 
@@ -204,7 +209,8 @@ impl Sampler {
                 })
                 .collect();
             let part = Instant::now();
-            self.cgroups.read(&self.root, layout, &owners, &mut warnings);
+            self.cgroups
+                .read(&self.root, layout, &owners, &mut warnings);
             let cost = part.elapsed();
             self.cgroups_cadence.ran(seq, cost, cadence_interval);
             costs.cgroups = Some(cost);
@@ -213,11 +219,7 @@ impl Sampler {
 
         if self.namespaces.is_none() || self.namespaces_cadence.due(seq, changed) {
             let part = Instant::now();
-            self.namespaces = Some(build_table(
-                &self.root,
-                self.table.processes(),
-                &self.users,
-            ));
+            self.namespaces = Some(build_table(&self.root, self.table.processes(), &self.users));
             let cost = part.elapsed();
             self.namespaces_cadence.ran(seq, cost, cadence_interval);
             costs.namespaces = Some(cost);

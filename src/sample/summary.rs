@@ -62,7 +62,12 @@ impl SummaryReader {
         summary
     }
 
-    fn read_cpus(&mut self, root: &HostRoot, summary: &mut HostSummary, warnings: &mut Vec<String>) {
+    fn read_cpus(
+        &mut self,
+        root: &HostRoot,
+        summary: &mut HostSummary,
+        warnings: &mut Vec<String>,
+    ) {
         let path = root.proc.join("stat");
         let info = ExplicitSystemInfo {
             boot_time_secs: 0,
@@ -88,7 +93,11 @@ impl SummaryReader {
             }
         };
         let total = CpuJiffies::from_cpu_time(&stats.total);
-        let cpus: Vec<CpuJiffies> = stats.cpu_time.iter().map(CpuJiffies::from_cpu_time).collect();
+        let cpus: Vec<CpuJiffies> = stats
+            .cpu_time
+            .iter()
+            .map(CpuJiffies::from_cpu_time)
+            .collect();
         summary.cpu_percent_total = cpu_busy_percent(self.previous_total, total);
         // A CPU count change (hot-plug) makes per-index comparisons meaningless for one tick.
         if self.previous_cpus.len() == cpus.len() {

@@ -12,7 +12,12 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Containers, Tab::Cgroups, Tab::Namespaces, Tab::Processes];
+    pub const ALL: [Tab; 4] = [
+        Tab::Containers,
+        Tab::Cgroups,
+        Tab::Namespaces,
+        Tab::Processes,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -78,7 +83,10 @@ pub enum Action {
     ZoomIn,
     ZoomOut,
     /// Left click at a terminal cell (column, row; 0-based).
-    Click { column: u16, row: u16 },
+    Click {
+        column: u16,
+        row: u16,
+    },
     ScrollUp,
     ScrollDown,
 }

@@ -6,71 +6,18 @@
 //! and new frames. A selected container that vanishes stays in the table as a "gone" row
 //! (with its last figures and its history) until the selection moves off it.
 
+pub mod layout;
 pub mod rows;
+pub mod selection;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ratatui::layout::{Position, Rect};
-
+pub use self::layout::{ListLayout, ScreenLayout};
 use self::rows::{ContainerRow, Rows, Sort};
+pub use self::selection::{Gone, ListState, Target};
 use super::action::{Action, Tab};
-use crate::sample::{ContainerSample, Frame, SeriesKey};
-
-/// Selection and scroll position of one view.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListState {
-    pub selected: usize,
-    /// Identity of the selected row (see [`App::row_key`]).
-    pub key: Option<String>,
-    /// First row shown (the last drawing's, kept so clicks map to rows).
-    pub offset: usize,
-}
-
-/// The selected container after it vanished, with the time it was last seen missing.
-#[derive(Debug, Clone)]
-pub struct Gone {
-    pub sample: ContainerSample,
-    /// `taken_at_ms` of the first frame without it.
-    pub since_ms: u64,
-}
-
-/// What the detail pane shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Container(String),
-    Cgroup(String),
-    Namespace(u64),
-}
-
-impl Target {
-    /// The history series of the target, if it has one.
-    pub fn series(&self) -> Option<SeriesKey> {
-        match self {
-            Target::Container(id) => Some(SeriesKey::Container(id.clone())),
-            Target::Cgroup(path) => Some(SeriesKey::Cgroup(path.clone())),
-            Target::Namespace(_) => None,
-        }
-    }
-}
-
-/// Where the last drawing put things, for mouse clicks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScreenLayout {
-    pub tabs: Vec<(Rect, Tab)>,
-    pub list: Option<ListLayout>,
-}
-
-/// The table of the current view as drawn.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListLayout {
-    pub header: Rect,
-    /// The rows' area (one terminal line each).
-    pub rows: Rect,
-    pub offset: usize,
-    /// (first column, width, sortable column index) of each header cell drawn.
-    pub columns: Vec<(u16, u16, usize)>,
-}
+use crate::sample::{ContainerSample, Frame};
 
 /// Spans the detail charts can show, seconds; those longer than the history are left out.
 pub const ZOOM_SPANS_SECONDS: [u64; 6] = [60, 120, 300, 600, 1800, 3600];
@@ -209,9 +156,16 @@ impl App {
         match tab {
             Tab::Containers => match self.rows.containers.get(row)? {
                 ContainerRow::Live(i) => Some(frame.containers[*i].view.container.id.clone()),
-                ContainerRow::Gone => self.gone.as_ref().map(|g| g.sample.view.container.id.clone()),
+                ContainerRow::Gone => self
+                    .gone
+                    .as_ref()
+                    .map(|g| g.sample.view.container.id.clone()),
             },
-            Tab::Cgroups => Some(frame.cgroups[self.rows.cgroups.get(row)?.index].path.clone()),
+            Tab::Cgroups => Some(
+                frame.cgroups[self.rows.cgroups.get(row)?.index]
+                    .path
+                    .clone(),
+            ),
             Tab::Namespaces => Some(
                 frame.namespaces.namespaces[*self.rows.namespaces.get(row)?]
                     .inode
@@ -264,24 +218,6 @@ impl App {
     /// The sampler stopped (`reason` says why): figures stop changing; the status line says so.
     pub fn on_sampler_stopped(&mut self, reason: String) {
         self.sampler_stopped = Some(reason);
-    }
-
-    /// Records where the last drawing put things (for clicks and paging).
-    pub fn set_layout(&mut self, layout: ScreenLayout) {
-        if let Some(list) = &layout.list {
-            self.lists[self.tab.index()].offset = list.offset;
-        }
-        self.layout = layout;
-    }
-
-    /// Rows one page holds (from the last drawing; 10 before the first).
-    pub fn page_rows(&self) -> usize {
-        self.layout
-            .list
-            .as_ref()
-            .map(|l| l.rows.height as usize)
-            .filter(|&h| h > 0)
-            .unwrap_or(10)
     }
 
     /// The one state transition.
@@ -369,6 +305,8 @@ impl App {
     /// Handles an action while the filter prompt is open; false lets it through.
     fn update_filter_prompt(&mut self, action: Action) -> bool {
         match action {
+            // Control characters never reach the screen, even from the operator's own keys.
+            Action::FilterChar(c) if c.is_control() => {}
             Action::FilterChar(c) => {
                 self.filter.push(c);
                 self.rebuild();
@@ -409,31 +347,6 @@ impl App {
             };
         }
         self.rebuild();
-    }
-
-    fn click(&mut self, column: u16, row: u16) {
-        let at = Position::new(column, row);
-        if let Some(&(_, tab)) = self.layout.tabs.iter().find(|(r, _)| r.contains(at)) {
-            self.show_tab(tab);
-            return;
-        }
-        let Some(list) = self.layout.list.clone() else {
-            return;
-        };
-        if list.header.contains(at) {
-            if let Some(&(_, _, index)) = list
-                .columns
-                .iter()
-                .find(|(x, w, _)| column >= *x && column < x + w)
-            {
-                self.sort_by(index);
-            }
-        } else if list.rows.contains(at) {
-            let target = list.offset + (row - list.rows.y) as usize;
-            if target < self.rows.len(self.tab) {
-                self.select(target);
-            }
-        }
     }
 
     /// Selects row `index` of the current view (clamped).
@@ -543,7 +456,7 @@ impl App {
         let len = self.rows.len(tab);
         let list = &self.lists[tab.index()];
         if let Some(key) = &list.key
-            && let Some(found) = (0..len).find(|&i| self.row_key(tab, i).as_ref() == Some(key))
+            && let Some(found) = self.find_row(tab, key)
         {
             self.lists[tab.index()].selected = found;
             return;
@@ -553,6 +466,35 @@ impl App {
         let list = &mut self.lists[tab.index()];
         list.selected = selected;
         list.key = key;
+    }
+
+    /// The row of `tab` whose identity is `key`, compared without building each row's key
+    /// (the Processes view can hold tens of thousands of rows, searched every frame).
+    fn find_row(&self, tab: Tab, key: &str) -> Option<usize> {
+        let frame = self.frame.as_ref()?;
+        match tab {
+            Tab::Containers => (0..self.rows.containers.len())
+                .find(|&i| self.row_key(tab, i).as_deref() == Some(key)),
+            Tab::Cgroups => self
+                .rows
+                .cgroups
+                .iter()
+                .position(|r| frame.cgroups[r.index].path == key),
+            Tab::Namespaces => {
+                let inode: u64 = key.parse().ok()?;
+                self.rows
+                    .namespaces
+                    .iter()
+                    .position(|&i| frame.namespaces.namespaces[i].inode == inode)
+            }
+            Tab::Processes => {
+                let pid: i32 = key.parse().ok()?;
+                self.rows
+                    .processes
+                    .iter()
+                    .position(|r| frame.processes[r.index].process.pid == pid)
+            }
+        }
     }
 
     fn remember_selected_container(&mut self) {

@@ -94,19 +94,25 @@ impl Config {
         let file: ConfigFile = toml::from_str(text).map_err(|e| config_error(e.to_string()))?;
         let mut config = Config::default();
         if let Some(seconds) = file.refresh {
-            config.refresh = seconds_in_range(seconds, 0.1, 3600.0)
-                .ok_or_else(|| config_error(format!("refresh = {seconds}: give seconds between 0.1 and 3600")))?;
-        }
-        if let Some(minutes) = file.history_minutes {
-            config.history = seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0).ok_or_else(|| {
+            config.refresh = seconds_in_range(seconds, 0.1, 3600.0).ok_or_else(|| {
                 config_error(format!(
-                    "history_minutes = {minutes}: give minutes between 1 and 1440"
+                    "refresh = {seconds}: give seconds between 0.1 and 3600"
                 ))
             })?;
         }
+        if let Some(minutes) = file.history_minutes {
+            config.history =
+                seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0).ok_or_else(|| {
+                    config_error(format!(
+                        "history_minutes = {minutes}: give minutes between 1 and 1440"
+                    ))
+                })?;
+        }
         if let Some(theme) = file.theme {
             config.theme = ThemeName::parse(&theme).ok_or_else(|| {
-                config_error(format!("theme = \"{theme}\": use \"dark\", \"light\" or \"mono\""))
+                config_error(format!(
+                    "theme = \"{theme}\": use \"dark\", \"light\" or \"mono\""
+                ))
             })?;
         }
         let overrides: BTreeMap<String, Vec<String>> = file
@@ -130,5 +136,6 @@ impl Config {
 
 /// A duration from seconds when finite and within `[min, max]`.
 pub fn seconds_in_range(seconds: f64, min: f64, max: f64) -> Option<Duration> {
-    (seconds.is_finite() && (min..=max).contains(&seconds)).then(|| Duration::from_secs_f64(seconds))
+    (seconds.is_finite() && (min..=max).contains(&seconds))
+        .then(|| Duration::from_secs_f64(seconds))
 }

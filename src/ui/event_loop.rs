@@ -38,6 +38,14 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
             ))
         })?;
     }
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(UiError::Usage(
+            "the dashboard needs a terminal (stdin and stdout); for scripts use a subcommand, \
+             e.g. `isotop ls --json`"
+                .to_string(),
+        ));
+    }
     let theme = Theme::new(config.theme, Theme::no_color_requested());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

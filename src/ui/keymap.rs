@@ -29,28 +29,98 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     b(Action::Up, "up", "move up", &["up", "k"]),
     b(Action::Down, "down", "move down", &["down", "j"]),
     b(Action::PageUp, "page_up", "page up", &["pageup", "ctrl-b"]),
-    b(Action::PageDown, "page_down", "page down", &["pagedown", "ctrl-f"]),
+    b(
+        Action::PageDown,
+        "page_down",
+        "page down",
+        &["pagedown", "ctrl-f"],
+    ),
     b(Action::Home, "home", "first row", &["home", "g"]),
     b(Action::End, "end", "last row", &["end", "G"]),
     b(Action::NextTab, "next_tab", "next view", &["tab"]),
-    b(Action::PreviousTab, "previous_tab", "previous view", &["backtab"]),
-    b(Action::ShowTab(Tab::Containers), "containers", "Containers view", &["1"]),
-    b(Action::ShowTab(Tab::Cgroups), "cgroups", "Cgroups view", &["2"]),
-    b(Action::ShowTab(Tab::Namespaces), "namespaces", "Namespaces view", &["3"]),
-    b(Action::ShowTab(Tab::Processes), "processes", "Processes view", &["4"]),
-    b(Action::Open, "open", "detail pane of the selection", &["enter"]),
+    b(
+        Action::PreviousTab,
+        "previous_tab",
+        "previous view",
+        &["backtab"],
+    ),
+    b(
+        Action::ShowTab(Tab::Containers),
+        "containers",
+        "Containers view",
+        &["1"],
+    ),
+    b(
+        Action::ShowTab(Tab::Cgroups),
+        "cgroups",
+        "Cgroups view",
+        &["2"],
+    ),
+    b(
+        Action::ShowTab(Tab::Namespaces),
+        "namespaces",
+        "Namespaces view",
+        &["3"],
+    ),
+    b(
+        Action::ShowTab(Tab::Processes),
+        "processes",
+        "Processes view",
+        &["4"],
+    ),
+    b(
+        Action::Open,
+        "open",
+        "detail pane of the selection",
+        &["enter"],
+    ),
     b(Action::Back, "back", "close pane / clear filter", &["esc"]),
-    b(Action::Filter, "filter", "filter: name, id, runtime, pid", &["/"]),
+    b(
+        Action::Filter,
+        "filter",
+        "filter: name, id, runtime, pid",
+        &["/"],
+    ),
     b(Action::SortNext, "sort", "sort by the next column", &["s"]),
-    b(Action::SortReverse, "sort_reverse", "reverse the sort", &["S"]),
-    b(Action::Collapse, "collapse", "fold cgroup / go to parent", &["left", "h"]),
+    b(
+        Action::SortReverse,
+        "sort_reverse",
+        "reverse the sort",
+        &["S"],
+    ),
+    b(
+        Action::Collapse,
+        "collapse",
+        "fold cgroup / go to parent",
+        &["left", "h"],
+    ),
     b(Action::Expand, "expand", "unfold cgroup", &["right", "l"]),
-    b(Action::Toggle, "toggle", "fold or unfold cgroup", &["space"]),
-    b(Action::ZoomIn, "zoom_in", "charts: shorter time span", &["+", "="]),
-    b(Action::ZoomOut, "zoom_out", "charts: longer time span", &["-"]),
+    b(
+        Action::Toggle,
+        "toggle",
+        "fold or unfold cgroup",
+        &["space"],
+    ),
+    b(
+        Action::ZoomIn,
+        "zoom_in",
+        "charts: shorter time span",
+        &["+", "="],
+    ),
+    b(
+        Action::ZoomOut,
+        "zoom_out",
+        "charts: longer time span",
+        &["-"],
+    ),
     b(Action::Help, "help", "this help", &["?", "f1"]),
     b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
-    b(Action::Suspend, "suspend", "suspend (fg resumes)", &["ctrl-z"]),
+    b(
+        Action::Suspend,
+        "suspend",
+        "suspend (fg resumes)",
+        &["ctrl-z"],
+    ),
     b(Action::Quit, "quit", "quit", &["q", "ctrl-c"]),
 ];
 
@@ -78,7 +148,8 @@ pub struct Key {
 
 impl Key {
     pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Key {
-        let mut modifiers = modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut modifiers =
+            modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         if matches!(code, KeyCode::Char(_) | KeyCode::BackTab) {
             modifiers.remove(KeyModifiers::SHIFT);
         }
@@ -137,8 +208,9 @@ impl Key {
                 _ => return Err(format!("unknown key name `{rest}`")),
             },
         };
-        // `shift-a` means `A`.
+        // `shift-a` means `A`; `shift-tab` is what terminals send as BackTab.
         let code = match code {
+            KeyCode::Tab if modifiers.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
             KeyCode::Char(c) if modifiers.contains(KeyModifiers::SHIFT) => {
                 KeyCode::Char(c.to_ascii_uppercase())
             }
@@ -219,7 +291,9 @@ impl Default for Keymap {
 
 impl Keymap {
     /// The defaults with `overrides` (action name → keys) replacing those actions' keys.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
+    pub fn with_overrides(
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Keymap, KeymapError> {
         for name in overrides.keys() {
             if !DEFAULT_BINDINGS.iter().any(|b| b.name == name) {
                 let known: Vec<&str> = DEFAULT_BINDINGS.iter().map(|b| b.name).collect();

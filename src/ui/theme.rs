@@ -72,7 +72,9 @@ impl Theme {
             bar_mid: Style::new().fg(Color::Yellow),
             bar_high: Style::new().fg(Color::Red),
             bar_empty: Style::new().fg(Color::DarkGray),
-            gone: Style::new().fg(Color::Red).add_modifier(Modifier::CROSSED_OUT),
+            gone: Style::new()
+                .fg(Color::Red)
+                .add_modifier(Modifier::CROSSED_OUT),
             warning: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             container_mark: Style::new().fg(Color::Magenta),
             limit_line: Style::new().fg(Color::Red),

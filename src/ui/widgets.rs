@@ -24,7 +24,9 @@ pub fn bar<'a>(ratio: Option<f64>, label: String, width: u16, theme: &Theme) -> 
     }
     let bar_cells = width - label_len - 1;
     let fill = ratio.filter(|r| r.is_finite()).map(|r| r.clamp(0.0, 1.0));
-    let eighths = fill.map(|r| (r * bar_cells as f64 * 8.0).round() as usize).unwrap_or(0);
+    let eighths = fill
+        .map(|r| (r * bar_cells as f64 * 8.0).round() as usize)
+        .unwrap_or(0);
     let full = eighths / 8;
     let part = eighths % 8;
     let mut filled = "█".repeat(full.min(bar_cells));

@@ -4,182 +4,39 @@
 //! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace).
 #![allow(dead_code)]
 
+#[path = "parts.rs"]
+mod parts;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use isotop::host::cgroup::{
-    CgroupLimits, CgroupMode, CgroupReading, CpuStats, Limit, MemoryStats, PidsStats,
-};
-use isotop::host::container::{Container, Pod, Runtime};
-use isotop::host::namespace::{HostReference, Namespace, NamespaceTable, NsKind, NsSet};
-use isotop::host::process::{CgroupMembership, Process};
-use isotop::host::scan::ContainerView;
-use isotop::sample::{CgroupSample, ContainerSample, Frame, History, HostSummary, ProcessSample};
+use isotop::host::cgroup::{CgroupMode, CgroupReading};
+use isotop::host::container::{Pod, Runtime};
+use isotop::host::namespace::{HostReference, Namespace, NamespaceTable, NsKind};
+use isotop::sample::{CgroupSample, Frame, History, HostSummary};
 use isotop::ui::App;
 
 /// 2026-01-02 03:04:05 UTC, in ms.
 pub const T0_MS: u64 = 1_767_323_045_000;
 pub const MIB: u64 = 1024 * 1024;
 
-const HOST_NS: u64 = 4026531830;
-
-fn ns_set(base: u64, own: &[NsKind]) -> NsSet {
-    let mut set = NsSet::default();
-    for (i, kind) in NsKind::ALL.into_iter().enumerate() {
-        let inode = if own.contains(&kind) { base + i as u64 } else { HOST_NS + i as u64 };
-        set.set(kind, Some(inode));
-    }
-    set
-}
-
-fn host_ns() -> NsSet {
-    ns_set(0, &[])
-}
-
-fn membership(path: &str) -> Vec<CgroupMembership> {
-    vec![
-        CgroupMembership {
-            hierarchy: 3,
-            controllers: vec!["memory".into()],
-            path: path.into(),
-        },
-        CgroupMembership {
-            hierarchy: 0,
-            controllers: vec![],
-            path: "/".into(),
-        },
-    ]
-}
-
-fn reading(path: &str, nprocs: usize, cpu: Option<(u64, u64)>, mem: u64, mem_max: Option<u64>, pids: u64, pids_max: Option<u64>) -> CgroupReading {
-    CgroupReading {
-        path: path.into(),
-        cpu: Some(CpuStats {
-            usage_usec: Some(1_000_000),
-            nr_periods: Some(200),
-            nr_throttled: Some(20),
-            throttled_usec: Some(5_000),
-            ..CpuStats::default()
-        }),
-        memory: Some(MemoryStats {
-            usage_bytes: Some(mem),
-            peak_bytes: Some(mem + MIB),
-            ..MemoryStats::default()
-        }),
-        pids: Some(PidsStats {
-            current: Some(pids),
-            refused_forks: Some(0),
-        }),
-        pressure: None,
-        limits: CgroupLimits {
-            cpu_quota_usec: Some(cpu.map(|(q, _)| Limit::Value(q)).unwrap_or(Limit::Max)),
-            cpu_period_usec: Some(cpu.map(|(_, p)| p).unwrap_or(100_000)),
-            memory_max_bytes: Some(mem_max.map(Limit::Value).unwrap_or(Limit::Max)),
-            pids_max: Some(pids_max.map(Limit::Value).unwrap_or(Limit::Max)),
-            cpuset_effective_cpus: Some("0-1".into()),
-            ..CgroupLimits::default()
-        },
-        freezer: None,
-        nprocs,
-        sources: BTreeMap::new(),
-        missing: vec![],
-        notes: vec![],
-    }
-}
-
-struct Spec {
-    id: &'static str,
-    name: &'static str,
-    runtime: Runtime,
-    pids: Vec<i32>,
-    ns: NsSet,
-    cgroup: Option<&'static str>,
-    pod: Option<Pod>,
-}
-
-fn container(spec: Spec, reading: Option<CgroupReading>, cpu: Option<f64>, mem: Option<u64>) -> ContainerSample {
-    let host = host_ns();
-    let shared: Vec<NsKind> = spec
-        .ns
-        .iter()
-        .filter(|(k, i)| host.get(*k) == Some(*i))
-        .map(|(k, _)| k)
-        .collect();
-    let limits = reading.as_ref().map(|r| r.limits.clone());
-    let c = Container {
-        id: spec.id.into(),
-        name: spec.name.into(),
-        runtime: spec.runtime,
-        image: (spec.runtime == Runtime::Kubernetes).then(|| "registry.local/api:1.2".to_string()),
-        init_pid: spec.pids.first().copied(),
-        pids: spec.pids.clone(),
-        cgroups: spec.cgroup.map(membership).unwrap_or_default(),
-        cgroup_path: spec.cgroup.map(String::from),
-        namespaces: spec.ns,
-        shared_with_host: shared,
-        pod: spec.pod,
-        labels: BTreeMap::new(),
-        metadata: None,
-        start_ticks: Some(1000),
-        running: true,
-    };
-    ContainerSample {
-        view: ContainerView {
-            container: c,
-            state: "running",
-            uptime_seconds: Some(3725.0),
-            cgroup: reading,
-        },
-        cpu_percent: cpu,
-        throttled_percent: cpu.map(|c| c / 10.0),
-        memory_bytes: mem,
-        memory_limit_bytes: limits.as_ref().and_then(|l| l.memory_max_bytes),
-        cpu_limit_cpus: limits.as_ref().and_then(|l| l.cpu_limit_cpus()),
-        pids: spec.pids.len(),
-        pids_limit: limits.as_ref().and_then(|l| l.pids_max),
-    }
-}
-
-fn process(pid: i32, ppid: i32, comm: &str, cmdline: &[&str], ns: NsSet, cgroup: &str, container: Option<&str>, cpu: f64) -> ProcessSample {
-    let mut p = Process::new(pid, 0, ns);
-    p.ppid = ppid;
-    p.comm = comm.into();
-    p.cmdline = cmdline.iter().map(|s| s.to_string()).collect();
-    p.state = 'S';
-    p.rss_bytes = 4 * MIB + pid as u64 * 4096;
-    p.threads = 1;
-    p.kernel_thread = pid == 2;
-    p.cgroups = membership(cgroup);
-    ProcessSample {
-        process: p,
-        cpu_percent: Some(cpu),
-        user: "root".into(),
-        container_id: container.map(String::from),
-    }
-}
-
-fn namespace(kind: NsKind, inode: u64, pids: Vec<i32>, command: &str) -> Namespace {
-    Namespace {
-        inode,
-        kind,
-        nprocs: pids.len(),
-        pid: pids.first().copied(),
-        uid: Some(0),
-        user: Some("root".into()),
-        command: Some(command.into()),
-        parent: None,
-        owner: None,
-        owner_uid: None,
-        nsfs: vec![],
-        pids,
-    }
-}
+use parts::*;
 
 /// Frame number `seq` (one per second from [`T0_MS`]); `with_web` false leaves `web` out (it
 /// vanished). Figures vary with `seq` so charts have shape.
 pub fn frame(seq: u64, with_web: bool) -> Frame {
     let wave = (seq % 10) as f64;
-    let web_ns = ns_set(4026532000, &[NsKind::Mnt, NsKind::Pid, NsKind::Net, NsKind::Ipc, NsKind::Uts, NsKind::Cgroup]);
+    let web_ns = ns_set(
+        4026532000,
+        &[
+            NsKind::Mnt,
+            NsKind::Pid,
+            NsKind::Net,
+            NsKind::Ipc,
+            NsKind::Uts,
+            NsKind::Cgroup,
+        ],
+    );
     let pod_ns = ns_set(4026532100, &[NsKind::Net, NsKind::Ipc, NsKind::Uts]);
     let mut api_ns = pod_ns;
     api_ns.set(NsKind::Mnt, Some(4026532200));
@@ -198,25 +55,65 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     let pause_cg = "/kubepods/pod0f0e/pause";
     let mut containers = vec![
         container(
-            Spec { id: "api0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab", name: "api", runtime: Runtime::Kubernetes, pids: vec![310, 311], ns: api_ns, cgroup: Some(api_cg), pod: Some(pod.clone()) },
+            Spec {
+                id: "api0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab",
+                name: "api",
+                runtime: Runtime::Kubernetes,
+                pids: vec![310, 311],
+                ns: api_ns,
+                cgroup: Some(api_cg),
+                pod: Some(pod.clone()),
+            },
             Some(reading(api_cg, 2, None, 96 * MIB, Some(512 * MIB), 4, None)),
             Some(12.5 + wave),
             Some(96 * MIB),
         ),
         container(
-            Spec { id: "pause0123456789abcdef0123456789abcdef0123456789abcdef0123456789", name: "pause", runtime: Runtime::Kubernetes, pids: vec![300], ns: pause_ns, cgroup: Some(pause_cg), pod: Some(pod) },
+            Spec {
+                id: "pause0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+                name: "pause",
+                runtime: Runtime::Kubernetes,
+                pids: vec![300],
+                ns: pause_ns,
+                cgroup: Some(pause_cg),
+                pod: Some(pod),
+            },
             Some(reading(pause_cg, 1, None, MIB, None, 1, None)),
             Some(0.0),
             Some(MIB),
         ),
         container(
-            Spec { id: "web", name: "web", runtime: Runtime::Runc, pids: vec![200, 201, 202], ns: web_ns, cgroup: Some(web_cg), pod: None },
-            Some(reading(web_cg, 3, Some((50_000, 100_000)), (120 + seq * 2) * MIB, Some(256 * MIB), 3, Some(100))),
+            Spec {
+                id: "web",
+                name: "web",
+                runtime: Runtime::Runc,
+                pids: vec![200, 201, 202],
+                ns: web_ns,
+                cgroup: Some(web_cg),
+                pod: None,
+            },
+            Some(reading(
+                web_cg,
+                3,
+                Some((50_000, 100_000)),
+                (120 + seq * 2) * MIB,
+                Some(256 * MIB),
+                3,
+                Some(100),
+            )),
             Some(40.0 + wave),
             Some((120 + seq * 2) * MIB),
         ),
         container(
-            Spec { id: "pidns-4026532401", name: "scratch", runtime: Runtime::Unknown, pids: vec![400], ns: scratch_ns, cgroup: None, pod: None },
+            Spec {
+                id: "pidns-4026532401",
+                name: "scratch",
+                runtime: Runtime::Unknown,
+                pids: vec![400],
+                ns: scratch_ns,
+                cgroup: None,
+                pod: None,
+            },
             None,
             Some(1.0),
             Some(2 * MIB),
@@ -225,7 +122,13 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     if !with_web {
         containers.retain(|c| c.view.container.id != "web");
     }
-    let cg = |path: &str, name: &str, depth: usize, has_children: bool, r: CgroupReading, cpu: f64, container_id: Option<&str>| CgroupSample {
+    let cg = |path: &str,
+              name: &str,
+              depth: usize,
+              has_children: bool,
+              r: CgroupReading,
+              cpu: f64,
+              container_id: Option<&str>| CgroupSample {
         path: path.into(),
         name: name.into(),
         depth,
@@ -236,13 +139,77 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         container_id: container_id.map(String::from),
     };
     let mut cgroups = vec![
-        cg("/", "/", 0, true, reading("/", 5, None, 900 * MIB, None, 40, None), 75.0, None),
-        cg("/isotop-demo", "isotop-demo", 1, true, reading("/isotop-demo", 0, None, 130 * MIB, None, 3, None), 40.0, None),
-        cg(web_cg, "web", 2, false, reading(web_cg, 3, Some((50_000, 100_000)), (120 + seq * 2) * MIB, Some(256 * MIB), 3, Some(100)), 40.0 + wave, Some("web")),
-        cg("/kubepods", "kubepods", 1, true, reading("/kubepods", 0, None, 97 * MIB, None, 5, None), 13.0, None),
-        cg("/kubepods/pod0f0e", "pod0f0e", 2, true, reading("/kubepods/pod0f0e", 0, None, 97 * MIB, None, 5, None), 13.0, None),
-        cg(api_cg, "api", 3, false, reading(api_cg, 2, None, 96 * MIB, Some(512 * MIB), 4, None), 12.5 + wave, Some(containers[0].view.container.id.as_str())),
-        cg(pause_cg, "pause", 3, false, reading(pause_cg, 1, None, MIB, None, 1, None), 0.0, Some(containers[1].view.container.id.as_str())),
+        cg(
+            "/",
+            "/",
+            0,
+            true,
+            reading("/", 5, None, 900 * MIB, None, 40, None),
+            75.0,
+            None,
+        ),
+        cg(
+            "/isotop-demo",
+            "isotop-demo",
+            1,
+            true,
+            reading("/isotop-demo", 0, None, 130 * MIB, None, 3, None),
+            40.0,
+            None,
+        ),
+        cg(
+            web_cg,
+            "web",
+            2,
+            false,
+            reading(
+                web_cg,
+                3,
+                Some((50_000, 100_000)),
+                (120 + seq * 2) * MIB,
+                Some(256 * MIB),
+                3,
+                Some(100),
+            ),
+            40.0 + wave,
+            Some("web"),
+        ),
+        cg(
+            "/kubepods",
+            "kubepods",
+            1,
+            true,
+            reading("/kubepods", 0, None, 97 * MIB, None, 5, None),
+            13.0,
+            None,
+        ),
+        cg(
+            "/kubepods/pod0f0e",
+            "pod0f0e",
+            2,
+            true,
+            reading("/kubepods/pod0f0e", 0, None, 97 * MIB, None, 5, None),
+            13.0,
+            None,
+        ),
+        cg(
+            api_cg,
+            "api",
+            3,
+            false,
+            reading(api_cg, 2, None, 96 * MIB, Some(512 * MIB), 4, None),
+            12.5 + wave,
+            Some(containers[0].view.container.id.as_str()),
+        ),
+        cg(
+            pause_cg,
+            "pause",
+            3,
+            false,
+            reading(pause_cg, 1, None, MIB, None, 1, None),
+            0.0,
+            Some(containers[1].view.container.id.as_str()),
+        ),
     ];
     if !with_web {
         cgroups.retain(|g| g.path != web_cg);
@@ -251,18 +218,90 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     let mut processes = vec![
         process(1, 0, "init", &["/sbin/init"], host, "/", None, 0.5),
         process(2, 0, "kthreadd", &[], host, "/", None, 0.0),
-        process(150, 1, "sshd", &["sshd:", "/usr/sbin/sshd", "-D"], host, "/", None, 0.0),
+        process(
+            150,
+            1,
+            "sshd",
+            &["sshd:", "/usr/sbin/sshd", "-D"],
+            host,
+            "/",
+            None,
+            0.0,
+        ),
         process(151, 150, "bash", &["-bash"], host, "/", None, 0.0),
-        process(300, 1, "pause", &["/pause"], pause_ns, pause_cg, Some(containers[1].view.container.id.as_str()), 0.0),
-        process(310, 1, "api", &["/app/api", "--port", "8080"], api_ns, api_cg, Some(containers[0].view.container.id.as_str()), 10.0),
-        process(311, 310, "worker", &["/app/api", "worker"], api_ns, api_cg, Some(containers[0].view.container.id.as_str()), 2.5),
-        process(400, 151, "sh", &["sh", "-c", "sleep 1000"], scratch_ns, "/", Some("pidns-4026532401"), 1.0),
+        process(
+            300,
+            1,
+            "pause",
+            &["/pause"],
+            pause_ns,
+            pause_cg,
+            Some(containers[1].view.container.id.as_str()),
+            0.0,
+        ),
+        process(
+            310,
+            1,
+            "api",
+            &["/app/api", "--port", "8080"],
+            api_ns,
+            api_cg,
+            Some(containers[0].view.container.id.as_str()),
+            10.0,
+        ),
+        process(
+            311,
+            310,
+            "worker",
+            &["/app/api", "worker"],
+            api_ns,
+            api_cg,
+            Some(containers[0].view.container.id.as_str()),
+            2.5,
+        ),
+        process(
+            400,
+            151,
+            "sh",
+            &["sh", "-c", "sleep 1000"],
+            scratch_ns,
+            "/",
+            Some("pidns-4026532401"),
+            1.0,
+        ),
     ];
     if with_web {
         processes.extend([
-            process(200, 1, "nginx", &["nginx: master process"], web_ns, web_cg, Some("web"), 30.0),
-            process(201, 200, "nginx", &["nginx: worker process"], web_ns, web_cg, Some("web"), 5.0),
-            process(202, 200, "nginx", &["nginx: worker process"], web_ns, web_cg, Some("web"), 5.0),
+            process(
+                200,
+                1,
+                "nginx",
+                &["nginx: master process"],
+                web_ns,
+                web_cg,
+                Some("web"),
+                30.0,
+            ),
+            process(
+                201,
+                200,
+                "nginx",
+                &["nginx: worker process"],
+                web_ns,
+                web_cg,
+                Some("web"),
+                5.0,
+            ),
+            process(
+                202,
+                200,
+                "nginx",
+                &["nginx: worker process"],
+                web_ns,
+                web_cg,
+                Some("web"),
+                5.0,
+            ),
         ]);
     }
     processes.sort_by_key(|p| p.process.pid);
@@ -270,7 +309,9 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     let mut by_inode: BTreeMap<u64, (NsKind, BTreeSet<i32>, String)> = BTreeMap::new();
     for p in &processes {
         for (kind, inode) in p.process.ns.iter() {
-            let entry = by_inode.entry(inode).or_insert_with(|| (kind, BTreeSet::new(), p.process.command()));
+            let entry = by_inode
+                .entry(inode)
+                .or_insert_with(|| (kind, BTreeSet::new(), p.process.command()));
             entry.1.insert(p.process.pid);
         }
     }
@@ -278,7 +319,11 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         .into_iter()
         .map(|(inode, (kind, pids, _))| {
             let pids: Vec<i32> = pids.into_iter().collect();
-            let lowest = processes.iter().find(|p| p.process.pid == pids[0]).map(|p| p.process.command()).unwrap_or_default();
+            let lowest = processes
+                .iter()
+                .find(|p| p.process.pid == pids[0])
+                .map(|p| p.process.command())
+                .unwrap_or_default();
             namespace(kind, inode, pids, &lowest)
         })
         .collect();

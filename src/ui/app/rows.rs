@@ -18,7 +18,15 @@ pub const CONTAINER_COLUMNS: [&str; 9] = [
 pub const CGROUP_COLUMNS: [&str; 6] = ["CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS"];
 pub const NAMESPACE_COLUMNS: [&str; 6] = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
 pub const PROCESS_COLUMNS: [&str; 9] = [
-    "PID", "USER", "CPU%", "MEM", "S", "CONTAINER", "CGROUP", "NS", "COMMAND",
+    "PID",
+    "USER",
+    "CPU%",
+    "MEM",
+    "S",
+    "CONTAINER",
+    "CGROUP",
+    "NS",
+    "COMMAND",
 ];
 
 /// The sortable columns of a view.
@@ -107,11 +115,15 @@ impl Filter {
             || self.text(&k.id)
             || self.text(k.runtime.name())
             || k.image.as_deref().is_some_and(|i| self.text(i))
-            || self.pid.is_some_and(|pid| k.pids.binary_search(&pid).is_ok())
+            || self
+                .pid
+                .is_some_and(|pid| k.pids.binary_search(&pid).is_ok())
     }
 
     fn cgroup(&self, g: &CgroupSample) -> bool {
-        self.is_empty() || self.text(&g.path) || g.container_id.as_deref().is_some_and(|id| self.text(id))
+        self.is_empty()
+            || self.text(&g.path)
+            || g.container_id.as_deref().is_some_and(|id| self.text(id))
     }
 
     fn process(&self, p: &ProcessSample, container_name: Option<&str>) -> bool {
@@ -167,12 +179,18 @@ fn by_u64(a: Option<u64>, b: Option<u64>) -> Ordering {
 }
 
 fn apply(order: Ordering, sort: Sort) -> Ordering {
-    if sort.reversed { order.reverse() } else { order }
+    if sort.reversed {
+        order.reverse()
+    } else {
+        order
+    }
 }
 
 fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
     let list = &frame.containers;
-    let mut indices: Vec<usize> = (0..list.len()).filter(|&i| filter.container(&list[i])).collect();
+    let mut indices: Vec<usize> = (0..list.len())
+        .filter(|&i| filter.container(&list[i]))
+        .collect();
     if let Some(column) = sort.column {
         indices.sort_by(|&a, &b| {
             let (x, y) = (&list[a], &list[b]);
@@ -233,7 +251,9 @@ pub fn cgroups(
     }
     let order = |v: &mut Vec<usize>| {
         if let Some(column) = sort.column {
-            v.sort_by(|&a, &b| apply(cgroup_order(&list[a], &list[b], column), sort).then(a.cmp(&b)));
+            v.sort_by(|&a, &b| {
+                apply(cgroup_order(&list[a], &list[b], column), sort).then(a.cmp(&b))
+            });
         } else if sort.reversed {
             v.reverse();
         }
@@ -311,13 +331,25 @@ fn processes(
                 3 => y.process.rss_bytes.cmp(&x.process.rss_bytes),
                 4 => x.process.state.cmp(&y.process.state),
                 5 => name_of(x).cmp(&name_of(y)),
-                6 => x.process.cgroups.first().map(|m| &m.path).cmp(&y.process.cgroups.first().map(|m| &m.path)),
-                7 => x.process.ns.get(crate::host::namespace::NsKind::Pid).cmp(&y.process.ns.get(crate::host::namespace::NsKind::Pid)),
+                6 => x
+                    .process
+                    .cgroups
+                    .first()
+                    .map(|m| &m.path)
+                    .cmp(&y.process.cgroups.first().map(|m| &m.path)),
+                7 => x
+                    .process
+                    .ns
+                    .get(crate::host::namespace::NsKind::Pid)
+                    .cmp(&y.process.ns.get(crate::host::namespace::NsKind::Pid)),
                 _ => x.process.command().cmp(&y.process.command()),
             };
             apply(order, sort).then(a.cmp(&b))
         });
-        return indices.into_iter().map(|index| TreeRow { index, depth: 0 }).collect();
+        return indices
+            .into_iter()
+            .map(|index| TreeRow { index, depth: 0 })
+            .collect();
     }
     // The tree: children by parent pid; a process whose parent is not listed is a root.
     let index_of = |pid: i32| list.binary_search_by_key(&pid, |p| p.process.pid).ok();
@@ -338,6 +370,9 @@ fn processes(
     }
     while let Some((i, depth)) = todo.pop() {
         if keep(&list[i]) {
+            // Matches of a filter are scattered over the tree: shown flush left, the
+            // indentation of a deep match would only push its command off screen.
+            let depth = if filter.is_empty() { depth } else { 0 };
             out.push(TreeRow { index: i, depth });
         }
         if let Some(kids) = children.get(&list[i].process.pid) {

@@ -26,7 +26,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         Column::new("CGROUP", 0, Width::Fill(12)),
         Column::new("PROCS", 1, Width::Fixed(6)).right(),
         Column::new("CPU%", 2, Width::Fixed(cpu_w)),
-        Column::new("THR%", 3, Width::Fixed(6)).right().from_width(100),
+        Column::new("THR%", 3, Width::Fixed(6))
+            .right()
+            .from_width(100),
         Column::new("MEM", 4, Width::Fixed(mem_w)),
         Column::new("PIDS", 5, Width::Fixed(9)).right(),
     ];
@@ -58,9 +60,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
             } else {
                 g.name.clone()
             };
-            let mut name_spans = vec![
-                Span::raw(format!("{}{marker}{name}", "  ".repeat(tree_row.depth.min(20)))),
-            ];
+            let mut name_spans = vec![Span::raw(format!(
+                "{}{marker}{name}",
+                "  ".repeat(tree_row.depth.min(20))
+            ))];
             if let Some(id) = &g.container_id {
                 let label = app
                     .rows()
@@ -97,7 +100,9 @@ fn cells<'a>(
         (Some(m), None) => short_bytes(m),
         (None, _) => "-".to_string(),
     };
-    let mem_ratio = memory.zip(memory_limit).map(|(m, l)| m as f64 / l.max(1) as f64);
+    let mem_ratio = memory
+        .zip(memory_limit)
+        .map(|(m, l)| m as f64 / l.max(1) as f64);
     let pids_current = g.reading.pids.as_ref().and_then(|p| p.current);
     let pids = match (pids_current, limits.pids_max) {
         (Some(c), Some(Limit::Value(max))) => format!("{c}/{max}"),

@@ -31,7 +31,9 @@ fn columns(wide: bool) -> Vec<Column> {
         Column::new("MEM", 5, Width::Fixed(mem)),
         Column::new("PIDS", 6, Width::Fixed(if wide { 9 } else { 6 })).right(),
         Column::new("STATE", 7, Width::Fixed(7)),
-        Column::new("UPTIME", 8, Width::Fixed(7)).right().from_width(WIDE),
+        Column::new("UPTIME", 8, Width::Fixed(7))
+            .right()
+            .from_width(WIDE),
     ]
 }
 
@@ -81,7 +83,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         } else {
             "no container matches the filter"
         };
-        let at = Rect::new(area.x, area.y + 1, area.width, 1.min(area.height.saturating_sub(1)));
+        let at = Rect::new(
+            area.x,
+            area.y + 1,
+            area.width,
+            1.min(area.height.saturating_sub(1)),
+        );
         f.render_widget(ratatui::widgets::Paragraph::new(text).style(theme.dim), at);
     }
     layout
@@ -118,11 +125,25 @@ fn cells<'a>(
         Line::from(short_id(&k.id)),
         Line::from(k.name.clone()),
         Line::from(k.runtime.name()),
-        Line::from(k.init_pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())),
-        bar(cpu_ratio(c, cpus), percent(c.cpu_percent), width_of(4), theme),
+        Line::from(
+            k.init_pid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        bar(
+            cpu_ratio(c, cpus),
+            percent(c.cpu_percent),
+            width_of(4),
+            theme,
+        ),
         bar(mem_ratio, mem_label, width_of(5), theme),
         Line::from(pids),
         Line::from(if gone { "gone" } else { c.view.state }),
-        Line::from(c.view.uptime_seconds.map(duration).unwrap_or_else(|| "-".into())),
+        Line::from(
+            c.view
+                .uptime_seconds
+                .map(duration)
+                .unwrap_or_else(|| "-".into()),
+        ),
     ]
 }

@@ -61,7 +61,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             .spacing(1)
             .areas(text);
         let mut info = info;
-        let rest = info.split_off(info.len().div_ceil(2).max(left.height as usize).min(info.len()));
+        let rest = info.split_off(
+            info.len()
+                .div_ceil(2)
+                .max(left.height as usize)
+                .min(info.len()),
+        );
         f.render_widget(Paragraph::new(info), left);
         f.render_widget(Paragraph::new(rest), right);
         charts
@@ -70,7 +75,8 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let pct = |v: f64| format!("{v:.0}%");
     let count = |v: f64| format!("{v:.0}");
     let bytes = |v: f64| short_bytes(v as u64);
-    let last_limit = |get: &dyn Fn(&crate::sample::Point) -> Option<f64>| points.last().and_then(get);
+    let last_limit =
+        |get: &dyn Fn(&crate::sample::Point) -> Option<f64>| points.last().and_then(get);
     let cpu_limit = last_limit(&|p| p.cpu_limit_percent);
     let mem_limit = last_limit(&|p| p.memory_limit_bytes.map(|b| b as f64));
     let pids_limit = match &target {
@@ -85,14 +91,20 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 Some(l) => format!(" CPU% (quota {l:.0}%) "),
                 None => " CPU% (no quota) ".to_string(),
             },
-            points: points.iter().filter_map(|p| Some((p.t_ms, p.cpu_percent?))).collect(),
+            points: points
+                .iter()
+                .filter_map(|p| Some((p.t_ms, p.cpu_percent?)))
+                .collect(),
             limit: cpu_limit,
             format: &pct,
             style: ctx.theme.series[0],
         },
         Series {
             title: " throttled % of periods ".to_string(),
-            points: points.iter().filter_map(|p| Some((p.t_ms, p.throttled_percent?))).collect(),
+            points: points
+                .iter()
+                .filter_map(|p| Some((p.t_ms, p.throttled_percent?)))
+                .collect(),
             limit: None,
             format: &pct,
             style: ctx.theme.series[1],
@@ -115,7 +127,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 Some(l) => format!(" pids (limit {l:.0}) "),
                 None => " pids ".to_string(),
             },
-            points: points.iter().filter_map(|p| Some((p.t_ms, p.pids? as f64))).collect(),
+            points: points
+                .iter()
+                .filter_map(|p| Some((p.t_ms, p.pids? as f64)))
+                .collect(),
             limit: pids_limit,
             format: &count,
             style: ctx.theme.series[3],
@@ -140,7 +155,12 @@ fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'
         .container_by_id
         .get(id)
         .map(|&i| &frame.containers[i])
-        .or_else(|| ctx.app.gone().map(|g| &g.sample).filter(|s| s.view.container.id == id))
+        .or_else(|| {
+            ctx.app
+                .gone()
+                .map(|g| &g.sample)
+                .filter(|s| s.view.container.id == id)
+        })
 }
 
 fn limit_text<T>(limit: Option<Limit<T>>, show: impl Fn(T) -> String) -> String {
@@ -153,7 +173,11 @@ fn limit_text<T>(limit: Option<Limit<T>>, show: impl Fn(T) -> String) -> String 
 
 fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let t = ctx.theme;
-    let cpu = match (limits.cpu_limit_cpus(), limits.cpu_quota_usec, limits.cpu_period_usec) {
+    let cpu = match (
+        limits.cpu_limit_cpus(),
+        limits.cpu_quota_usec,
+        limits.cpu_period_usec,
+    ) {
         (Some(Limit::Value(c)), Some(Limit::Value(q)), Some(p)) => {
             format!("{c:.2} CPU ({q}/{p} µs)")
         }
@@ -161,10 +185,22 @@ fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     };
     let mut lines = vec![
         field("cpu limit", cpu, t),
-        field("memory", limit_text(limits.memory_max_bytes, short_bytes), t),
-        field("pids max", limit_text(limits.pids_max, |v| v.to_string()), t),
+        field(
+            "memory",
+            limit_text(limits.memory_max_bytes, short_bytes),
+            t,
+        ),
+        field(
+            "pids max",
+            limit_text(limits.pids_max, |v| v.to_string()),
+            t,
+        ),
     ];
-    if let Some(cpus) = limits.cpuset_effective_cpus.clone().filter(|c| !c.is_empty()) {
+    if let Some(cpus) = limits
+        .cpuset_effective_cpus
+        .clone()
+        .filter(|c| !c.is_empty())
+    {
         lines.push(field("cpuset", cpus, t));
     }
     lines
@@ -200,9 +236,24 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     if let Some(limits) = c.view.cgroup.as_ref().map(|r| &r.limits) {
         lines.extend(limit_lines(limits, ctx));
     }
-    lines.push(field("cgroup", k.cgroup_path.clone().unwrap_or_else(|| "(the host's)".into()), t));
-    for m in k.cgroups.iter().filter(|m| m.path != k.cgroup_path.clone().unwrap_or_default()).take(3) {
-        let name = if m.controllers.is_empty() { "v2".to_string() } else { m.controllers.join(",") };
+    lines.push(field(
+        "cgroup",
+        k.cgroup_path
+            .clone()
+            .unwrap_or_else(|| "(the host's)".into()),
+        t,
+    ));
+    for m in k
+        .cgroups
+        .iter()
+        .filter(|m| m.path != k.cgroup_path.clone().unwrap_or_default())
+        .take(3)
+    {
+        let name = if m.controllers.is_empty() {
+            "v2".to_string()
+        } else {
+            m.controllers.join(",")
+        };
         lines.push(field("", format!("{name}: {}", m.path), t));
     }
     if let Some(pod) = &k.pod {
@@ -211,7 +262,11 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     let matrix = super::namespaces::sharing_matrix(frame);
     let row = ctx.app.rows().container_by_id.get(id).map(|&i| matrix[i]);
     for (i, kind) in NsKind::ALL.into_iter().enumerate() {
-        let inode = k.namespaces.get(kind).map(|n| n.to_string()).unwrap_or_else(|| "?".into());
+        let inode = k
+            .namespaces
+            .get(kind)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "?".into());
         let sharing = row.map(|r| r[i].label()).unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(format!("{:<10}", format!("ns {kind}")), t.dim),
@@ -224,8 +279,17 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
 
 fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Line<'a>>) {
     let t = ctx.theme;
-    let Some(g) = ctx.app.rows().cgroup_by_path.get(path).map(|&i| &frame.cgroups[i]) else {
-        return (format!(" {path} — gone "), vec![Line::from("the cgroup was removed")]);
+    let Some(g) = ctx
+        .app
+        .rows()
+        .cgroup_by_path
+        .get(path)
+        .map(|&i| &frame.cgroups[i])
+    else {
+        return (
+            format!(" {path} — gone "),
+            vec![Line::from("the cgroup was removed")],
+        );
     };
     let r = &g.reading;
     let mut lines = vec![field("path", g.path.clone(), t)];
@@ -268,8 +332,20 @@ fn namespace_info<'a>(ctx: &Ctx<'_>, frame: &Frame, inode: u64) -> (String, Vec<
         field("inode", ns.inode.to_string(), t),
         field("host's", if host { "yes" } else { "no" }.to_string(), t),
         field("nprocs", ns.nprocs.to_string(), t),
-        field("owner", ns.owner.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), t),
-        field("parent", ns.parent.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), t),
+        field(
+            "owner",
+            ns.owner
+                .map(|o| o.to_string())
+                .unwrap_or_else(|| "-".into()),
+            t,
+        ),
+        field(
+            "parent",
+            ns.parent
+                .map(|o| o.to_string())
+                .unwrap_or_else(|| "-".into()),
+            t,
+        ),
     ];
     for path in &ns.nsfs {
         lines.push(field("bound at", path.display().to_string(), t));
@@ -280,7 +356,15 @@ fn namespace_info<'a>(ctx: &Ctx<'_>, frame: &Frame, inode: u64) -> (String, Vec<
         .filter(|c| c.view.container.namespaces.get(ns.kind) == Some(inode))
         .map(|c| c.view.container.name.as_str())
         .collect();
-    lines.push(field("containers", if users.is_empty() { "-".into() } else { users.join(", ") }, t));
+    lines.push(field(
+        "containers",
+        if users.is_empty() {
+            "-".into()
+        } else {
+            users.join(", ")
+        },
+        t,
+    ));
     let pids: Vec<String> = ns.pids.iter().take(40).map(i32::to_string).collect();
     lines.push(field("pids", pids.join(" "), t));
     (format!(" {}:[{}] ", ns.kind, ns.inode), lines)

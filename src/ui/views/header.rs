@@ -56,8 +56,16 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     };
     let host = &frame.host;
     let mode = host.cgroup_mode.map(|m| m.as_str()).unwrap_or("unknown");
-    let who = if host.is_root { "root" } else { "not root (read-only)" };
-    let who_style = if host.is_root { theme.dim } else { theme.warning };
+    let who = if host.is_root {
+        "root"
+    } else {
+        "not root (read-only)"
+    };
+    let who_style = if host.is_root {
+        theme.dim
+    } else {
+        theme.warning
+    };
     lines.push(Line::from(vec![
         Span::styled("isotop ", theme.title),
         Span::styled(host.hostname.clone(), theme.text),
@@ -77,7 +85,11 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             let name = format!("{label:<6}");
             let gauge = bar(
                 busy.map(|b| b / 100.0),
-                format!("{:>4}", busy.map(|b| format!("{b:.0}%")).unwrap_or_else(|| "-".into())),
+                format!(
+                    "{:>4}",
+                    busy.map(|b| format!("{b:.0}%"))
+                        .unwrap_or_else(|| "-".into())
+                ),
                 cell.saturating_sub(7),
                 theme,
             );
@@ -87,9 +99,15 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         }
         lines.push(Line::from(spans));
     }
-    let used = host.memory_total_bytes.saturating_sub(host.memory_available_bytes);
+    let used = host
+        .memory_total_bytes
+        .saturating_sub(host.memory_available_bytes);
     let ratio = (host.memory_total_bytes > 0).then(|| used as f64 / host.memory_total_bytes as f64);
-    let mem_label = format!("{}/{}", short_bytes(used), short_bytes(host.memory_total_bytes));
+    let mem_label = format!(
+        "{}/{}",
+        short_bytes(used),
+        short_bytes(host.memory_total_bytes)
+    );
     let mem_width = (area.width / 3).clamp(20, 40);
     let mut mem = vec![Span::styled("mem   ", theme.dim)];
     mem.extend(bar(ratio, mem_label, mem_width, theme).spans);

@@ -22,7 +22,11 @@ const LEGEND: &[&str] = &[
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let theme = ctx.theme;
     let help = ctx.keymap.help();
-    let key_width = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_width = help
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut lines: Vec<Line> = help
         .into_iter()
         .map(|(keys, what)| {
@@ -32,7 +36,11 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             ])
         })
         .collect();
-    lines.extend(LEGEND.iter().map(|l| Line::from(Span::styled(*l, theme.dim))));
+    lines.extend(
+        LEGEND
+            .iter()
+            .map(|l| Line::from(Span::styled(*l, theme.dim))),
+    );
     let width = area.width.saturating_sub(4).min(72);
     let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
     let popup = Rect::new(
@@ -41,14 +49,17 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         width,
         height,
     );
-    let scroll = ctx
-        .app
-        .help
-        .unwrap_or(0)
-        .min(lines.len().saturating_sub(height.saturating_sub(2) as usize)) as u16;
+    let scroll = ctx.app.help.unwrap_or(0).min(
+        lines
+            .len()
+            .saturating_sub(height.saturating_sub(2) as usize),
+    ) as u16;
     f.render_widget(Clear, popup);
     let block = Block::new()
         .borders(Borders::ALL)
         .title(Span::styled(" keys (Esc closes) ", theme.title));
-    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), popup);
+    f.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll, 0)),
+        popup,
+    );
 }

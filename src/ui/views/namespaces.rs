@@ -119,15 +119,23 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         .get(app.list(Tab::Namespaces).selected)
         .map(|&i| &list[i]);
     let split = if bottom.width >= 120 { 50 } else { 36 };
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(split), Constraint::Percentage(100 - split)])
-            .areas(bottom);
+    let [left, right] = Layout::horizontal([
+        Constraint::Percentage(split),
+        Constraint::Percentage(100 - split),
+    ])
+    .areas(bottom);
     draw_members(f, left, ctx, frame, selected);
     draw_matrix(f, right, ctx, frame, selected);
     layout
 }
 
-fn draw_members(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, frame: &Frame, ns: Option<&Namespace>) {
+fn draw_members(
+    f: &mut TermFrame,
+    area: Rect,
+    ctx: &Ctx<'_>,
+    frame: &Frame,
+    ns: Option<&Namespace>,
+) {
     let theme = ctx.theme;
     let title = match ns {
         Some(ns) => format!(" {}:[{}] processes ", ns.kind, ns.inode),
@@ -170,15 +178,25 @@ fn draw_members(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, frame: &Frame, ns:
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn draw_matrix(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, frame: &Frame, ns: Option<&Namespace>) {
+fn draw_matrix(
+    f: &mut TermFrame,
+    area: Rect,
+    ctx: &Ctx<'_>,
+    frame: &Frame,
+    ns: Option<&Namespace>,
+) {
     let theme = ctx.theme;
-    let block = Block::new()
-        .borders(Borders::TOP)
-        .title(Span::styled(" sharing: host / own / +N others ", theme.title));
+    let block = Block::new().borders(Borders::TOP).title(Span::styled(
+        " sharing: host / own / +N others ",
+        theme.title,
+    ));
     let matrix = sharing_matrix(frame);
     let cell = 5usize;
     let name_width = (area.width as usize).saturating_sub(cell * 8).clamp(6, 24);
-    let mut header = vec![Span::styled(format!("{:<name_width$}", "CONTAINER"), theme.header)];
+    let mut header = vec![Span::styled(
+        format!("{:<name_width$}", "CONTAINER"),
+        theme.header,
+    )];
     for kind in NsKind::ALL {
         let short: String = kind.name().chars().take(4).collect();
         header.push(Span::styled(format!("{short:>cell$}"), theme.header));

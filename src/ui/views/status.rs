@@ -37,7 +37,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     } else {
         let mut spans = Vec::new();
         if !app.filter().is_empty() {
-            spans.push(Span::styled(format!("filter: {}  ", app.filter()), theme.title));
+            spans.push(Span::styled(
+                format!("filter: {}  ", app.filter()),
+                theme.title,
+            ));
         }
         let frame = app.frame();
         if let Some(message) = app.message() {

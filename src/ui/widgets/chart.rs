@@ -25,7 +25,14 @@ pub struct Series<'a> {
 }
 
 /// Draws `series` in `area` for the `span` before `now_ms`.
-pub fn draw(f: &mut TermFrame, area: Rect, series: &Series<'_>, now_ms: u64, span: Duration, theme: &Theme) {
+pub fn draw(
+    f: &mut TermFrame,
+    area: Rect,
+    series: &Series<'_>,
+    now_ms: u64,
+    span: Duration,
+    theme: &Theme,
+) {
     let block = Block::new()
         .borders(Borders::TOP)
         .title(Span::styled(series.title.clone(), theme.title));

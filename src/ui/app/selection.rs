@@ -1,0 +1,41 @@
+//! What is selected: a view's selection and scroll position (kept by row identity), the
+//! selected container after it vanished, and what the detail pane shows.
+
+use crate::sample::{ContainerSample, SeriesKey};
+
+/// Selection and scroll position of one view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    pub selected: usize,
+    /// Identity of the selected row (see [`App::row_key`]).
+    pub key: Option<String>,
+    /// First row shown (the last drawing's, kept so clicks map to rows).
+    pub offset: usize,
+}
+
+/// The selected container after it vanished, with the time it was last seen missing.
+#[derive(Debug, Clone)]
+pub struct Gone {
+    pub sample: ContainerSample,
+    /// `taken_at_ms` of the first frame without it.
+    pub since_ms: u64,
+}
+
+/// What the detail pane shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Container(String),
+    Cgroup(String),
+    Namespace(u64),
+}
+
+impl Target {
+    /// The history series of the target, if it has one.
+    pub fn series(&self) -> Option<SeriesKey> {
+        match self {
+            Target::Container(id) => Some(SeriesKey::Container(id.clone())),
+            Target::Cgroup(path) => Some(SeriesKey::Cgroup(path.clone())),
+            Target::Namespace(_) => None,
+        }
+    }
+}

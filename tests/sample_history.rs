@@ -1,0 +1,137 @@
+//! History fed with frames: one ring buffer per container and cgroup, bounded by the window;
+//! a series whose container or cgroup is gone keeps its points until they age out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use isotop::host::cgroup::{CgroupLimits, CgroupReading, CpuStats, Limit};
+use isotop::host::container::{Container, Runtime};
+use isotop::host::namespace::{HostReference, NamespaceTable, NsSet};
+use isotop::host::scan::ContainerView;
+use isotop::sample::{CgroupSample, ContainerSample, Frame, History, HostSummary, SeriesKey};
+
+fn reading(path: &str) -> CgroupReading {
+    CgroupReading {
+        path: path.to_string(),
+        cpu: Some(CpuStats::default()),
+        memory: None,
+        pids: None,
+        pressure: None,
+        limits: CgroupLimits {
+            cpu_quota_usec: Some(Limit::Value(20_000)),
+            cpu_period_usec: Some(100_000),
+            ..CgroupLimits::default()
+        },
+        freezer: None,
+        nprocs: 1,
+        sources: BTreeMap::new(),
+        missing: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn container(id: &str) -> ContainerSample {
+    ContainerSample {
+        view: ContainerView {
+            container: Container {
+                id: id.to_string(),
+                name: id.to_string(),
+                runtime: Runtime::Runc,
+                image: None,
+                init_pid: Some(10),
+                pids: vec![10],
+                cgroups: Vec::new(),
+                cgroup_path: Some(format!("/{id}")),
+                namespaces: NsSet::default(),
+                shared_with_host: Vec::new(),
+                pod: None,
+                labels: BTreeMap::new(),
+                metadata: None,
+                start_ticks: Some(1),
+                running: true,
+            },
+            state: "running",
+            uptime_seconds: Some(1.0),
+            cgroup: None,
+        },
+        cpu_percent: Some(20.0),
+        throttled_percent: Some(50.0),
+        memory_bytes: Some(1 << 20),
+        memory_limit_bytes: Some(Limit::Value(1 << 30)),
+        cpu_limit_cpus: Some(Limit::Value(0.2)),
+        pids: 1,
+        pids_limit: Some(Limit::Max),
+    }
+}
+
+fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
+    Frame {
+        seq,
+        taken_at_ms: t_ms,
+        interval_ms: None,
+        host: HostSummary::default(),
+        containers: ids.iter().map(|id| container(id)).collect(),
+        cgroups: ids
+            .iter()
+            .map(|id| CgroupSample {
+                path: format!("/{id}"),
+                name: id.to_string(),
+                depth: 1,
+                has_children: false,
+                reading: reading(&format!("/{id}")),
+                cpu_percent: Some(19.5),
+                throttled_percent: None,
+                container_id: Some(id.to_string()),
+            })
+            .collect(),
+        namespaces: NamespaceTable {
+            host: HostReference {
+                pid: None,
+                explanation: String::new(),
+                ns: NsSet::default(),
+            },
+            namespaces: Vec::new(),
+            warnings: Vec::new(),
+        },
+        processes: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn series_are_bounded_by_the_window() {
+    let mut history = History::new(Duration::from_secs(10));
+    // 60 ticks of 1 s: only the last 10 s (11 points, both ends included) remain.
+    for s in 0..60u64 {
+        history.record(&frame(s, 1_000_000 + s * 1000, &["a"]));
+    }
+    let key = SeriesKey::Container("a".to_string());
+    let points: Vec<_> = history.points(&key).collect();
+    assert_eq!(points.len(), 11);
+    assert_eq!(points.first().unwrap().t_ms, 1_000_000 + 49_000);
+    assert_eq!(points.last().unwrap().t_ms, 1_000_000 + 59_000);
+    let p = points.last().unwrap();
+    assert_eq!(p.cpu_percent, Some(20.0));
+    assert_eq!(p.cpu_limit_percent, Some(20.0));
+    assert_eq!(p.memory_limit_bytes, Some(1 << 30));
+    assert_eq!(p.pids, Some(1));
+    let cgroup: Vec<_> = history
+        .points(&SeriesKey::Cgroup("/a".to_string()))
+        .collect();
+    assert_eq!(cgroup.len(), 11);
+    assert_eq!(cgroup[0].cpu_limit_percent, Some(20.0));
+}
+
+#[test]
+fn a_gone_series_ages_out() {
+    let mut history = History::new(Duration::from_secs(10));
+    history.record(&frame(0, 100_000, &["a", "b"]));
+    history.record(&frame(1, 101_000, &["a"]));
+    // "b" vanished but is still readable within the window.
+    assert_eq!(history.len(), 4);
+    assert_eq!(history.points(&SeriesKey::Container("b".into())).count(), 1);
+    history.record(&frame(2, 110_500, &["a"]));
+    assert_eq!(history.len(), 2, "b's only point is older than the window");
+    assert_eq!(history.points(&SeriesKey::Container("b".into())).count(), 0);
+    assert_eq!(history.points(&SeriesKey::Container("a".into())).count(), 2);
+}

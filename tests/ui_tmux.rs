@@ -1,0 +1,327 @@
+//! End to end: the real `isotop` binary driven in a detached tmux session of fixed size,
+//! against a container this test makes (an `unshare` pid+mount namespace running a uniquely
+//! named program, moved into a uniquely named test cgroup). Keys go in with `send-keys`, the
+//! screen comes back with `capture-pane`; the test checks the container, its cgroup and its
+//! process are shown, the filter, detail pane and help work, and the terminal is given back
+//! (alternate screen off, exit status 0) on `q`, on SIGTERM and after a resize.
+//! Needs root and tmux (skips with the reason otherwise); the tmux sessions, the process and
+//! the cgroups are removed by drop guards even when an assertion fails.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{CgroupGuard, ChildGuard, require_program, require_root, unique_name, wait_until};
+
+/// A tmux session killed on drop.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, command: &str) -> Tmux {
+        let name = unique_name("tmux");
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(command)
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("tmux starts");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { name }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Esc alone: read together with a following key it would be Alt+key, so the next key
+    /// waits until the screen shows the Esc was taken (`until` no longer on screen).
+    fn escape(&self, until: &str) {
+        self.keys(&["Escape"]);
+        let mut last = String::new();
+        let taken = wait_until(Duration::from_secs(20), || {
+            last = self.screen();
+            !last.contains(until)
+        });
+        assert!(
+            taken,
+            "Esc was not taken: `{until}` still on screen:\n{last}"
+        );
+    }
+
+    /// Types a filter and keeps it (Enter); returns once the prompt is closed.
+    fn filter(&self, text: &str) {
+        self.keys(&["/"]);
+        self.text(text);
+        self.keys(&["Enter"]);
+        self.expect(&format!("filter: {text}"), "the filter is kept");
+    }
+
+    /// Types text literally (no key-name lookup).
+    fn text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.name, text])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with its attributes as escape sequences.
+    fn screen_with_attributes(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until the screen contains `needle`; panics with the screen otherwise.
+    fn expect(&self, needle: &str, what: &str) -> String {
+        let mut last = String::new();
+        let found = wait_until(Duration::from_secs(20), || {
+            last = self.screen();
+            last.contains(needle)
+        });
+        assert!(found, "{what}: `{needle}` not on screen:\n{last}");
+        last
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+/// A uniquely named copy of `sleep` (the comm is the file name, at most 15 bytes).
+fn named_sleep(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let name = format!("isoui{}", std::process::id() % 10_000_000);
+    let path = dir.join(&name);
+    let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("coreutils sleep");
+    std::fs::copy(sleep, &path).expect("copy sleep");
+    (path, name)
+}
+
+/// True when some SGR sequence (`ESC [ ... m`) sets a foreground or background colour.
+fn has_colour(screen: &str) -> bool {
+    screen.split("\x1b[").skip(1).any(|rest| {
+        let Some(end) = rest.find(|c: char| c.is_ascii_alphabetic()) else {
+            return false;
+        };
+        if !rest[end..].starts_with('m') {
+            return false;
+        }
+        rest[..end]
+            .split(';')
+            .filter_map(|p| p.parse::<u32>().ok())
+            .any(|p| matches!(p, 30..=37 | 38 | 40..=47 | 48 | 90..=97 | 100..=107))
+    })
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+#[test]
+fn dashboard_in_tmux_shows_a_real_container() {
+    if !require_root("dashboard_in_tmux_shows_a_real_container")
+        || !require_program("dashboard_in_tmux_shows_a_real_container", "tmux")
+        || !require_program("dashboard_in_tmux_shows_a_real_container", "unshare")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (program, name) = named_sleep(dir.path());
+    let cgroups = CgroupGuard::new("ui-tmux");
+    let leaf = cgroups.child("box");
+    let unshare = ChildGuard::spawn(
+        Command::new("unshare")
+            .args(["--fork", "--pid", "--mount", "--mount-proc", "--kill-child"])
+            .arg(&program)
+            .arg("1000"),
+    );
+    let mut inner = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            inner = children_of(unshare.pid()).first().copied().unwrap_or(0);
+            inner > 0
+        }),
+        "the container's init started"
+    );
+    cgroups.add_pid(
+        leaf.trim_start_matches(&cgroups.rel)
+            .trim_start_matches('/'),
+        inner,
+    );
+    let cgroup_name = cgroups.rel.trim_start_matches('/').to_string();
+
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    let tmux = Tmux::start(
+        120,
+        40,
+        &format!("{isotop} -d 0.5; echo EXITED $?; sleep 60"),
+    );
+    tmux.expect("1 Containers", "the dashboard starts");
+    tmux.expect("processes ", "the first frame arrives");
+    assert!(
+        has_colour(&tmux.screen_with_attributes()),
+        "the default theme has colours"
+    );
+
+    // Containers: filter by the container's name; its row shows, running.
+    tmux.filter(&name);
+    let screen = tmux.screen();
+    let row = tmux.expect("running", "the container's row");
+    assert!(
+        row.lines()
+            .any(|l| l.contains(&name) && l.contains("running") && l.contains(&inner.to_string())),
+        "a row names the container, its init pid and state:\n{screen}\n{row}"
+    );
+
+    // Detail pane: charts and the container's facts.
+    tmux.keys(&["Enter"]);
+    tmux.expect("CPU%", "the detail pane's CPU chart");
+    let detail = tmux.expect(&format!("{name} (unknown)"), "the detail title");
+    assert!(detail.contains("memory"), "memory chart:\n{detail}");
+    tmux.escape("throttled %");
+    tmux.expect("NAME", "back to the table");
+
+    // Cgroups: the test's cgroup is in the tree.
+    tmux.escape("filter: "); // clears the filter
+    tmux.keys(&["Tab"]);
+    tmux.expect("CGROUP", "the Cgroups view");
+    tmux.filter(&cgroup_name);
+    tmux.expect(&format!("/{cgroup_name}/box"), "the test cgroup's leaf");
+
+    // Processes: the container's init, by pid, with its container column.
+    tmux.escape("filter: ");
+    tmux.keys(&["4"]);
+    tmux.expect("CONTAINER", "the Processes view");
+    tmux.filter(&inner.to_string());
+    let procs = tmux.expect(&format!("{name} 1000"), "the container's process");
+    assert!(
+        procs
+            .lines()
+            .any(|l| l.contains(&inner.to_string()) && l.contains(&name)),
+        "the process row names its container:\n{procs}"
+    );
+
+    // Namespaces view and the sharing matrix.
+    tmux.escape("filter: ");
+    tmux.keys(&["3"]);
+    tmux.expect("sharing: host / own / +N others", "the sharing matrix");
+
+    // Help, drawn from the keymap.
+    tmux.keys(&["?"]);
+    tmux.expect("keys (Esc closes)", "the help overlay");
+    tmux.keys(&["?"]);
+
+    // A resize redraws at the new size.
+    let _ = Command::new("tmux")
+        .args(["resize-window", "-t", &tmux.name, "-x", "80", "-y", "24"])
+        .status();
+    let small = tmux.expect("4 Processes", "redrawn after resize");
+    assert!(
+        small.lines().all(|l| l.chars().count() <= 80),
+        "fits 80 columns:\n{small}"
+    );
+
+    // Quit: the terminal is given back.
+    tmux.keys(&["q"]);
+    tmux.expect("EXITED 0", "isotop exits with status 0 on q");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
+    drop(unshare);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_no_color_means_none() {
+    if !require_root("sigterm_restores_the_terminal_and_no_color_means_none")
+        || !require_program(
+            "sigterm_restores_the_terminal_and_no_color_means_none",
+            "tmux",
+        )
+    {
+        return;
+    }
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    // NO_COLOR on the way: the screen must carry no colour at all.
+    let tmux = Tmux::start(
+        100,
+        30,
+        &format!("NO_COLOR=1 {isotop}; echo EXITED $?; sleep 60"),
+    );
+    tmux.expect("1 Containers", "the dashboard starts");
+    tmux.expect("processes ", "the first frame arrives");
+    let screen = tmux.screen_with_attributes();
+    assert!(
+        !has_colour(&screen),
+        "NO_COLOR: no colour sequences:\n{screen:?}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "the dashboard uses the alternate screen"
+    );
+    let shell: i32 = tmux.display("#{pane_pid}").parse().expect("pane pid");
+    let mut pid = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        pid = children_of(shell).first().copied().unwrap_or(0);
+        pid > 0
+    }));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    tmux.expect("EXITED 0", "isotop ends cleanly on SIGTERM");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
+}
