@@ -24,6 +24,7 @@ unshare_pid=""
 cleanup() {
     set +e
     tmux kill-session -t "$tag" 2>/dev/null
+    tmux kill-session -t "$tag-dash" 2>/dev/null
     for id in web db; do
         runc kill "$tag-$id" KILL 2>/dev/null
         runc delete -f "$tag-$id" 2>/dev/null
@@ -77,7 +78,8 @@ sleep 1
 
 shot() { # name, columns, rows, isotop args...
     local name=$1 cols=$2 rows=$3; shift 3
-    tmux kill-session -t "$tag" 2>/dev/null || true
+    tmux kill-session -t "$tag" 2>/dev/null
+    tmux kill-session -t "$tag-dash" 2>/dev/null || true
     # The command is the pane's program: no shell prompt in the picture.
     tmux new-session -d -s "$tag" -x "$cols" -y "$rows" \
         "$isotop $* 2>/dev/null | head -$((rows - 1)); sleep 60"
@@ -86,6 +88,25 @@ shot() { # name, columns, rows, isotop args...
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" --title "\$ isotop $*"
     echo "wrote $out/$name.png"
 }
+# The dashboard: one session, keys sent between captures (colours kept with -e).
+dash() { # name, keys...
+    local name=$1; shift
+    for key in "$@"; do tmux send-keys -t "$tag-dash" "$key"; sleep 0.6; done
+    sleep 1.5
+    tmux capture-pane -t "$tag-dash" -p -e > "$work/$name.txt"
+    python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png"
+    echo "wrote $out/$name.png"
+}
+tmux new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
+sleep 12 # some history for the charts
+dash dashboard-containers 1
+dash dashboard-detail / web Enter Enter
+dash dashboard-cgroups Escape Escape 2
+dash dashboard-namespaces 3
+dash dashboard-processes 4
+dash dashboard-help '?'
+tmux kill-session -t "$tag-dash"
+
 shot ls 132 8 ls
 shot ps 110 8 ps "$tag-web"
 shot inspect 132 56 inspect "$tag-web"

@@ -104,6 +104,21 @@ def parse(text):
     return rows
 
 
+# Braille dot bit -> (column, row) in the 2x4 cell grid (Unicode braille pattern order).
+BRAILLE_DOTS = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3)]
+
+
+def draw_braille(draw, px, py, cw, ch, bits, fill):
+    """Draws a braille pattern cell as dots (DejaVu Sans Mono has no braille glyphs; charts
+    drawn by ratatui use them)."""
+    r = max(1, cw // 6)
+    for bit, (col, row) in enumerate(BRAILLE_DOTS):
+        if bits & (1 << bit):
+            cx = px + (col * 2 + 1) * cw // 4
+            cy = py + (row * 2 + 1) * ch // 8
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit("usage: render_terminal.py INPUT.txt OUTPUT.png [--title TEXT]")
@@ -128,7 +143,9 @@ def main():
             px, py = pad + x * cw, top + y * ch
             if bg != BG:
                 draw.rectangle([px, py, px + cw - 1, py + ch - 1], fill=bg)
-            if c != " ":
+            if 0x2800 <= ord(c) <= 0x28FF:
+                draw_braille(draw, px, py, cw, ch, ord(c) - 0x2800, fg)
+            elif c != " ":
                 draw.text((px, py + 2), c, font=bold if is_bold else font, fill=fg)
     img.save(sys.argv[2])
 
