@@ -145,7 +145,7 @@ fn live_layout_matches_mountinfo_and_own_memberships() {
         .unwrap()
         .unwrap();
     assert!(!me.cgroups.is_empty());
-    for m in &me.cgroups {
+    for m in me.cgroups.iter() {
         let h = layout
             .hierarchy_for(m)
             .unwrap_or_else(|| panic!("no hierarchy for {m:?}"));

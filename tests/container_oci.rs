@@ -31,7 +31,7 @@ fn snapshot() -> Vec<Process> {
         // crun on a hybrid host: only the v1 hierarchies hold the container's path.
         {
             let mut p = started_at(process(7201, 1, "sleep", "/", container_ns(9950)), 6000);
-            p.cgroups = v1_only("/crungroup/ctr2");
+            p.cgroups = v1_only("/crungroup/ctr2").into();
             p
         },
     ]

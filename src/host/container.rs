@@ -189,7 +189,7 @@ fn build(
         image: meta.image,
         init_pid,
         pids: group.pids,
-        cgroups: init.map(|p| p.cgroups.clone()).unwrap_or_default(),
+        cgroups: init.map(|p| p.cgroups.to_vec()).unwrap_or_default(),
         cgroup_path: group.cgroup_path,
         namespaces,
         shared_with_host,

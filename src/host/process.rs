@@ -10,6 +10,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
 
 use procfs_core::FromRead;
 use serde::Serialize;
@@ -64,7 +65,9 @@ pub struct Process {
     /// Kernel threads have no mm and run in the initial namespaces.
     pub kernel_thread: bool,
     pub ns: NsSet,
-    pub cgroups: Vec<CgroupMembership>,
+    /// Shared: most processes of a host have identical lists, and the sampler keeps one copy
+    /// of each distinct list for thousands of processes.
+    pub cgroups: Arc<[CgroupMembership]>,
     /// True when some file of this process could not be read (EACCES): fields are incomplete.
     pub partial: bool,
 }
@@ -86,7 +89,7 @@ impl Process {
             threads: 0,
             kernel_thread: false,
             ns,
-            cgroups: Vec::new(),
+            cgroups: Arc::from(Vec::new()),
             partial: false,
         }
     }

@@ -101,7 +101,7 @@ pub fn process(pid: i32, ppid: i32, comm: &str, path: &str, ns: NsSet) -> Proces
         threads: 1,
         kernel_thread: false,
         ns,
-        cgroups: hybrid(path),
+        cgroups: hybrid(path).into(),
         partial: false,
     }
 }

@@ -167,7 +167,7 @@ pub fn process(
     p.rss_bytes = 4 * MIB + pid as u64 * 4096;
     p.threads = 1;
     p.kernel_thread = pid == 2;
-    p.cgroups = membership(cgroup);
+    p.cgroups = membership(cgroup).into();
     ProcessSample {
         process: p,
         cpu_percent: Some(cpu),
