@@ -13,9 +13,9 @@
 # tears the population down (also on failure or Ctrl-C) and kills exactly the tmux sessions
 # and processes it started, by name of session it made and by pid.
 #
-# The isotop command is ISOTOP_CMD; by default the sampling loop without a terminal
-# (examples/sample_loop.rs: the sampler task plus a 10-minute History, what the dashboard does
-# minus drawing). Once the dashboard exists: ISOTOP_CMD="target/release/isotop -d 1".
+# The isotop command is ISOTOP_CMD; by default the dashboard itself (`isotop -d 1`, release).
+# ISOTOP_CMD=sampler measures only the sampling loop without a terminal
+# (examples/sample_loop.rs: the sampler task plus a 10-minute History).
 #
 # Usage: bench/dashboard-bench.sh   (needs root, tmux, htop, btop, busybox, unshare)
 # A benchmark, never a test: it loads the machine for about three minutes.
@@ -34,7 +34,7 @@ done
 [[ $warmup =~ ^[0-9]+$ ]] || die "DASH_BENCH_WARMUP must be a number of seconds"
 
 target=${CARGO_TARGET_DIR:-target}
-if [[ -z ${ISOTOP_CMD:-} ]]; then
+if [[ ${ISOTOP_CMD:-} == sampler ]]; then
     echo "dashboard-bench: building the sampling loop (release)" >&2
     cargo build --release --quiet --example sample_loop
     ISOTOP_CMD="$target/release/examples/sample_loop 1"
@@ -42,7 +42,8 @@ if [[ -z ${ISOTOP_CMD:-} ]]; then
 else
     echo "dashboard-bench: building isotop (release)" >&2
     cargo build --release --quiet --bin isotop
-    isotop_label="isotop"
+    ISOTOP_CMD=${ISOTOP_CMD:-"$target/release/isotop -d 1"}
+    isotop_label="isotop dashboard"
 fi
 
 scratch=$(mktemp -d /tmp/isotop-dash-bench.XXXXXX)

@@ -96,6 +96,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 .filter_map(|p| Some((p.t_ms, p.cpu_percent?)))
                 .collect(),
             limit: cpu_limit,
+            ceiling: None,
             format: &pct,
             style: ctx.theme.series[0],
         },
@@ -106,6 +107,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 .filter_map(|p| Some((p.t_ms, p.throttled_percent?)))
                 .collect(),
             limit: None,
+            ceiling: Some(100.0),
             format: &pct,
             style: ctx.theme.series[1],
         },
@@ -119,6 +121,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 .filter_map(|p| Some((p.t_ms, p.memory_bytes? as f64)))
                 .collect(),
             limit: mem_limit,
+            ceiling: None,
             format: &bytes,
             style: ctx.theme.series[2],
         },
@@ -132,6 +135,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 .filter_map(|p| Some((p.t_ms, p.pids? as f64)))
                 .collect(),
             limit: pids_limit,
+            ceiling: None,
             format: &count,
             style: ctx.theme.series[3],
         },

@@ -19,6 +19,8 @@ pub struct Series<'a> {
     /// (ms since the epoch, value) oldest first.
     pub points: Vec<(u64, f64)>,
     pub limit: Option<f64>,
+    /// The largest value the figure can take (100 for a share of periods): the axis stops there.
+    pub ceiling: Option<f64>,
     /// How a y value is written on the axis (e.g. `42%`, `256M`).
     pub format: &'a dyn Fn(f64) -> String,
     pub style: Style,
@@ -53,7 +55,9 @@ pub fn draw(
         .map(|&(_, v)| v)
         .chain(series.limit)
         .fold(0.0f64, f64::max);
+    // 15 % headroom above the highest point or limit, but never past what the figure can reach.
     let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let y_max = series.ceiling.map_or(y_max, |c| y_max.min(c.max(top)));
     let limit_line: Vec<(f64, f64)> = series
         .limit
         .map(|l| vec![(-span_s, l), (0.0, l)])
