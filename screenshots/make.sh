@@ -78,8 +78,7 @@ sleep 1
 
 shot() { # name, columns, rows, isotop args...
     local name=$1 cols=$2 rows=$3; shift 3
-    tmux kill-session -t "$tag" 2>/dev/null
-    tmux kill-session -t "$tag-dash" 2>/dev/null || true
+    tmux kill-session -t "$tag" 2>/dev/null || true
     # The command is the pane's program: no shell prompt in the picture.
     tmux new-session -d -s "$tag" -x "$cols" -y "$rows" \
         "$isotop $* 2>/dev/null | head -$((rows - 1)); sleep 60"
