@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{read_key as key, read_number as number, read_text as text};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,24 +19,6 @@ use isotop::host::cgroup::{
     read_tree,
 };
 use isotop::host::process::{ReadDepth, read_process};
-
-fn text(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .trim()
-        .to_string()
-}
-
-fn number(path: &Path) -> u64 {
-    text(path).parse().unwrap()
-}
-
-fn key(path: &Path, key: &str) -> u64 {
-    text(path)
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
-}
 
 /// A v1 or hybrid host (where these tests know the files); otherwise prints why it skips.
 fn v1_layout(test: &str) -> Option<CgroupLayout> {

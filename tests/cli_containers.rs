@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::isotop_json as json;
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -76,16 +78,6 @@ fn ns_link(pid: i32, kind: &str) -> String {
     std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
         .map(|p| p.display().to_string())
         .unwrap_or_default()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = run_isotop(args);
-    assert!(
-        out.status.success(),
-        "isotop {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
 fn ls_entry(init: i32) -> Option<Value> {

@@ -6,6 +6,8 @@
 mod bundle;
 mod common;
 
+use common::isotop_json as json;
+
 use std::fs;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -17,16 +19,6 @@ fn ready(test: &str, tool: &str) -> bool {
         && common::require_program(test, tool)
         && common::require_program(test, "runc")
         && std::path::Path::new(bundle::BUSYBOX).is_file()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = common::run_isotop(args);
-    assert!(
-        out.status.success(),
-        "isotop {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
 fn ls_entry(id: &str, interval: &str) -> Value {

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{read_key as key, read_number as number, read_text as text};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,25 +21,6 @@ use isotop::host::cgroup::{
     read_at, read_for_memberships, read_tree,
 };
 use isotop::host::process::{ReadDepth, read_process};
-
-fn text(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .trim()
-        .to_string()
-}
-
-fn number(path: &Path) -> u64 {
-    text(path).parse().unwrap()
-}
-
-/// The value of `key` in a flat-keyed file (`cpu.stat`, `memory.stat`, `memory.events`).
-fn key(path: &Path, key: &str) -> u64 {
-    text(path)
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
-}
 
 /// `total=` of the `some` or `full` line of a PSI file, in microseconds.
 fn pressure_total(path: &Path, line: &str) -> u64 {

@@ -9,6 +9,8 @@
 mod bundle;
 mod common;
 
+use common::{isotop_json as json, read_key as key, read_text as text};
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -19,30 +21,6 @@ use common::{CgroupGuard, ChildGuard};
 use isotop::host::HostRoot;
 use isotop::host::cgroup::{FreezerState, Limit, detect_layout, read_at};
 use serde_json::Value;
-
-fn text(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .trim()
-        .to_string()
-}
-
-fn key(path: &Path, key: &str) -> u64 {
-    text(path)
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = common::run_isotop(args);
-    assert!(
-        out.status.success(),
-        "isotop {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
 
 /// `isotop cgroups PATH --json`'s reading of PATH itself.
 fn cgroup_reading(path: &str) -> Value {

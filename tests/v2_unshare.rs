@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::isotop_json as json;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -14,17 +16,6 @@ use common::{CgroupGuard, ChildGuard};
 use isotop::host::HostRoot;
 use isotop::host::cgroup::{Limit, detect_layout, read_for_memberships};
 use isotop::host::process::{ReadDepth, read_process};
-use serde_json::Value;
-
-fn json(args: &[&str]) -> Value {
-    let out = common::run_isotop(args);
-    assert!(
-        out.status.success(),
-        "isotop {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
 
 fn ns_link(pid: i32, kind: &str) -> String {
     std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))

@@ -1,19 +1,28 @@
 //! Human formatting of figures for tables: binary byte units, compact durations, CPU counts.
 //! JSON output never uses these (it carries raw numbers with units in the key names).
 
-/// Bytes in binary units with one decimal: `512B`, `1.5KiB`, `256.0MiB`, `2.0GiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+/// `n` bytes scaled to binary units: the value and the unit's index (0 = KiB … 5 = EiB), or
+/// `None` below 1 KiB. Shared by the tables and the dashboard's compact form.
+pub fn binary_scale(n: u64) -> Option<(f64, usize)> {
     if n < 1024 {
-        return format!("{n}B");
+        return None;
     }
     let mut value = n as f64 / 1024.0;
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
+    while value >= 1024.0 && unit < 5 {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1}{}", UNITS[unit])
+    Some((value, unit))
+}
+
+/// Bytes in binary units with one decimal: `512B`, `1.5KiB`, `256.0MiB`, `2.0GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    match binary_scale(n) {
+        Some((value, unit)) => format!("{value:.1}{}", UNITS[unit]),
+        None => format!("{n}B"),
+    }
 }
 
 /// A duration in seconds, compact: `45s`, `3m12s`, `5h04m`, `2d03h`.

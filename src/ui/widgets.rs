@@ -47,15 +47,9 @@ pub fn bar<'a>(ratio: Option<f64>, label: String, width: u16, theme: &Theme) -> 
 /// Bytes in at most 5 characters, binary units: `512B`, `1.5K`, `256M`, `12G`.
 pub fn short_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
-    if n < 1024 {
+    let Some((value, unit)) = crate::cli::format::binary_scale(n) else {
         return format!("{n}B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
+    };
     if value < 10.0 {
         format!("{value:.1}{}", UNITS[unit])
     } else {

@@ -316,3 +316,37 @@ impl Drop for CgroupGuard {
         }
     }
 }
+
+/// Runs isotop with `args`, asserts it succeeded and parses its stdout as JSON.
+pub fn isotop_json(args: &[&str]) -> serde_json::Value {
+    let out = run_isotop(args);
+    assert!(
+        out.status.success(),
+        "isotop {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("isotop printed valid JSON")
+}
+
+/// A kernel file's content, trimmed (panics naming the file when unreadable).
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// A kernel file holding one number.
+pub fn read_number(path: &Path) -> u64 {
+    read_text(path)
+        .parse()
+        .unwrap_or_else(|e| panic!("{} is not a number: {e}", path.display()))
+}
+
+/// The value of `key` in a flat-keyed file (`cpu.stat`, `memory.stat`, `memory.events`).
+pub fn read_key(path: &Path, key: &str) -> u64 {
+    read_text(path)
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
+}
