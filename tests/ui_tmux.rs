@@ -325,3 +325,62 @@ fn sigterm_restores_the_terminal_and_no_color_means_none() {
         "alternate screen left"
     );
 }
+
+#[test]
+fn ctrl_z_suspends_and_fg_resumes_and_sigint_restores_the_terminal() {
+    let test = "ctrl_z_suspends_and_fg_resumes_and_sigint_restores_the_terminal";
+    if !require_root(test) || !require_program(test, "tmux") || !require_program(test, "bash") {
+        return;
+    }
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    // An interactive shell with job control, as an operator has.
+    let tmux = Tmux::start(100, 30, "bash --norc --noprofile -i");
+    // Alone on its line: in a `;` list the shell would run the rest when the job stops.
+    tmux.text(&format!("PS1='$ '; {isotop}"));
+    tmux.keys(&["Enter"]);
+    tmux.expect("1 Containers", "the dashboard starts");
+    tmux.expect("processes ", "the first frame arrives");
+
+    // Ctrl-Z: the terminal goes back to the shell, which reports the stopped job.
+    tmux.keys(&["C-z"]);
+    tmux.expect("Stopped", "the shell reports the suspended dashboard");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left on suspend"
+    );
+
+    // fg: the dashboard redraws.
+    tmux.text("fg");
+    tmux.keys(&["Enter"]);
+    tmux.expect("1 Containers", "the dashboard is back after fg");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "alternate screen again"
+    );
+
+    // SIGINT from outside (not the Ctrl-C key): a clean exit with the terminal restored.
+    let shell: i32 = tmux.display("#{pane_pid}").parse().expect("pane pid");
+    let mut pid = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        pid = children_of(shell).first().copied().unwrap_or(0);
+        pid > 0
+    }));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    // `"EXIT""ED"`: the echoed command line itself must not match what the test waits for.
+    tmux.expect("$ ", "the shell prompt is back after SIGINT");
+    tmux.text("echo \"EXIT\"\"ED $?\"");
+    tmux.keys(&["Enter"]);
+    let end = tmux.expect("EXITED ", "the exit status is shown");
+    assert!(end.contains("EXITED 0"), "a clean exit on SIGINT:\n{end}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
+}
