@@ -55,6 +55,16 @@ impl UnshareContainer {
             }
         });
         assert!(started, "unshare container did not start");
+        // A script that ends in `exec` replaces bash: wait for it, or a read may still see
+        // bash (seen on the slow emulated v2 kernel).
+        if script.contains("exec ") {
+            let execed = wait_until(Duration::from_secs(20), || {
+                std::fs::read(format!("/proc/{init}/cmdline"))
+                    .map(|c| !c.starts_with(b"bash\0"))
+                    .unwrap_or(false)
+            });
+            assert!(execed, "the container's init did not exec");
+        }
         UnshareContainer { guard, init }
     }
 
