@@ -158,6 +158,22 @@ fn config_file_missing_at_default_is_fine_but_explicit_must_exist() {
     let config = Config::load(Some(&file)).unwrap();
     assert_eq!(config.refresh.as_millis(), 2500);
     assert_eq!(config.theme, isotop::ui::theme::ThemeName::Mono);
+
+    // The default location: absent is silent; unreadable (here a directory, which even root
+    // cannot read as a file) starts with the defaults and says why; a named one is an error.
+    let quiet = Config::load_from(&missing, false).unwrap();
+    assert!(quiet.notes.is_empty());
+    let unreadable = dir.path().join("isotop-config-dir");
+    std::fs::create_dir(&unreadable).unwrap();
+    let fallback = Config::load_from(&unreadable, false).unwrap();
+    assert_eq!(fallback.refresh.as_millis(), 1000);
+    assert_eq!(fallback.notes.len(), 1);
+    assert!(
+        fallback.notes[0].contains("isotop-config-dir") && fallback.notes[0].contains("defaults"),
+        "{:?}",
+        fallback.notes
+    );
+    assert!(Config::load_from(&unreadable, true).is_err());
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct Config {
     pub history: Duration,
     pub theme: ThemeName,
     pub keymap: Keymap,
+    /// Said in the status line at start (e.g. the default config file was unreadable).
+    pub notes: Vec<String>,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             history: Duration::from_secs(600),
             theme: ThemeName::Dark,
             keymap: Keymap::default(),
+            notes: Vec::new(),
         }
     }
 }
@@ -66,20 +69,33 @@ impl Config {
 
     /// Loads `explicit` (must exist) or the default path (may be absent).
     pub fn load(explicit: Option<&Path>) -> Result<Config, UiError> {
-        let (path, must_exist) = match explicit {
-            Some(p) => (p.to_path_buf(), true),
+        match explicit {
+            Some(p) => Config::load_from(p, true),
             None => match Config::default_path() {
-                Some(p) => (p, false),
-                None => return Ok(Config::default()),
+                Some(p) => Config::load_from(&p, false),
+                None => Ok(Config::default()),
             },
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+        }
+    }
+
+    /// Loads `path`. A file the user named (`must_exist`) must be readable; the default one may
+    /// be absent, and when it is unreadable (e.g. another user's home under `sudo -u`), the
+    /// dashboard still starts with the defaults and says so, rather than refusing to run.
+    pub fn load_from(path: &Path, must_exist: bool) -> Result<Config, UiError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::default())
             }
+            Err(e) if !must_exist => Ok(Config {
+                notes: vec![format!(
+                    "config {} not read ({e}): using the defaults",
+                    path.display()
+                )],
+                ..Config::default()
+            }),
             Err(e) => Err(UiError::Config {
-                path,
+                path: path.to_path_buf(),
                 message: format!("cannot read it: {e}"),
             }),
         }

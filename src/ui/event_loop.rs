@@ -70,6 +70,9 @@ pub async fn run_loop(
     let mut session = TerminalSession::enter()?;
     let mut events = EventStream::new();
     let mut app = App::new(config.history);
+    if !config.notes.is_empty() {
+        app.message = Some(config.notes.join("; "));
+    }
     let mut history = History::new(config.history);
     let mut sampling = true;
     loop {
