@@ -5,10 +5,15 @@
 //! the README. Exit codes: 0 success, 1 the host could not be read, 2 the user's own mistake
 //! (bad arguments, unknown or ambiguous target).
 
+pub mod audit;
 pub mod cgroups;
+pub mod enter;
 pub mod error;
 pub mod format;
+pub mod freeze;
 pub mod inspect;
+pub mod kill;
+pub mod limit;
 pub mod ls;
 pub mod ns;
 pub mod ps;
@@ -56,6 +61,109 @@ pub enum Command {
     Inspect(TargetArgs),
     /// A container's processes as a tree.
     Ps(TargetArgs),
+    /// Change a container's CPU, memory or pids limits (undoable; `--for` reverts by itself).
+    Limit(LimitArgs),
+    /// Restore the exact previous values of the last limit change.
+    Undo(UndoArgs),
+    /// List timed reverts still waiting (`limit --for`), or cancel one.
+    Pending(PendingArgs),
+    /// Print the audit log of every act.
+    Log(LogArgs),
+    /// Freeze every process of a container (cgroup freezer).
+    Freeze(TargetArgs),
+    /// Thaw a frozen container.
+    Thaw(TargetArgs),
+    /// Signal every process of a container so none escapes by forking.
+    Kill(KillArgs),
+    /// Run a command inside a container's namespaces, cgroup and root (like `nsenter -a`).
+    Enter(EnterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    pub target: String,
+    /// CPU quota: CPUs (`0.5`), percent of one CPU (`50%`), millicores (`500m`) or `max`.
+    #[arg(long, value_name = "CPUS", allow_hyphen_values = true)]
+    pub cpus: Option<String>,
+    /// CFS period in microseconds for the quota (default: keep the current one).
+    #[arg(long, value_name = "USEC")]
+    pub period: Option<String>,
+    /// Relative CPU weight: v2 `cpu.weight` 1–10000 (v1: converted to `cpu.shares`).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub cpu_weight: Option<String>,
+    /// Memory limit: `256M`, `1.5G`, bytes, or `max`.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory throttling threshold (v2 `memory.high`): like `--memory`.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_high: Option<String>,
+    /// Maximum number of tasks, or `max`.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids: Option<String>,
+    /// Allow a memory limit below current usage (the kernel will reclaim or OOM-kill).
+    #[arg(long)]
+    pub force: bool,
+    /// Revert by itself after this long (`90s`, `10m`, `2h`), even if isotop has exited.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub for_duration: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    /// Cancel the pending revert with this id (its change then stays).
+    #[arg(long, value_name = "ID")]
+    pub cancel: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only the last N entries.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub lines: Option<usize>,
+    /// Print JSON lines as stored.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    pub target: String,
+    /// Signal name or number (`TERM`, `SIGKILL`, `9`).
+    #[arg(short, long, value_name = "NAME", default_value = "TERM")]
+    pub signal: String,
+    /// Seconds to wait for the container to end before saying it did not (then KILL is offered).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnterArgs {
+    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    pub target: String,
+    /// Only these namespaces, comma separated (`net,pid`): keeps the host's file system.
+    #[arg(long, value_name = "LIST")]
+    pub ns: Option<String>,
+    /// The command to run (default: the container's shell, else /bin/sh).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +225,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Ls(args)) => ls::run(&root, &args),
         Some(Command::Inspect(args)) => inspect::run(&root, &args),
         Some(Command::Ps(args)) => ps::run(&root, &args),
+        Some(Command::Limit(args)) => limit::run(&root, &args),
+        Some(Command::Undo(args)) => limit::undo(&root, &args),
+        Some(Command::Pending(args)) => limit::pending(&root, &args),
+        Some(Command::Log(args)) => audit::run(&args),
+        Some(Command::Freeze(args)) => freeze::run(&root, &args, true),
+        Some(Command::Thaw(args)) => freeze::run(&root, &args, false),
+        Some(Command::Kill(args)) => kill::run(&root, &args),
+        Some(Command::Enter(args)) => enter::run(&root, &args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

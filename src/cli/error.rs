@@ -1,5 +1,6 @@
 //! Errors of the command line: the user's mistakes (exit 2) versus host trouble (exit 1).
 
+use crate::control::ControlError;
 use crate::host::HostError;
 
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,8 @@ pub enum CliError {
     Usage(String),
     #[error(transparent)]
     Host(#[from] HostError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
     #[error("cannot write output: {0}")]
     Output(String),
 }
@@ -18,6 +21,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Control(e) if e.is_usage() => 2,
             _ => 1,
         }
     }
