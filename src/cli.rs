@@ -77,6 +77,18 @@ pub enum Command {
     Kill(KillArgs),
     /// Run a command inside a container's namespaces, cgroup and root (like `nsenter -a`).
     Enter(EnterArgs),
+    /// Internal: the detached process that carries out a timed revert (`limit --for`).
+    #[command(hide = true)]
+    RevertWorker(RevertWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevertWorkerArgs {
+    /// The pending revert's id.
+    pub id: String,
+    /// Only start the detached worker and exit.
+    #[arg(long)]
+    pub spawn: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +245,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Thaw(args)) => freeze::run(&root, &args, false),
         Some(Command::Kill(args)) => kill::run(&root, &args),
         Some(Command::Enter(args)) => enter::run(&root, &args),
+        Some(Command::RevertWorker(args)) => limit::revert_worker(&root, &args.id, args.spawn),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

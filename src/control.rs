@@ -5,8 +5,13 @@
 //! act checks first (`guard`), and the acts themselves: limits, freeze, signals, enter.
 
 pub mod audit;
+pub mod enter;
 pub mod error;
+pub mod freeze;
 pub mod guard;
+pub mod kill;
+pub mod limits;
 pub mod nsfs;
+pub mod signal;
 
 pub use error::ControlError;

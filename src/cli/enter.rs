@@ -1,8 +1,41 @@
-//! `isotop enter` (being built; see issue 5).
+//! `isotop enter TARGET [--ns mnt,pid,...] [-- CMD...]`: run a command inside a container like
+//! `nsenter -t PID -a` (see `control::enter` for what is entered and in which order).
+//!
+//! isotop's exit code is the command's (128 + signal when it was killed). Refusals — not root,
+//! the host's PID 1, isotop itself, a target that is unknown, stopped or vanished, a bad
+//! `--ns` list — exit 2 with the reason; trouble on the host exits 1.
 
-use super::{CliError, EnterArgs};
+use super::{CliError, EnterArgs, target};
+use crate::control::ControlError;
+use crate::control::enter::{EnterRequest, enter, parse_ns_list};
+use crate::control::guard::require_root;
 use crate::host::HostRoot;
+use crate::host::scan::{ScanOptions, scan};
 
-pub fn run(_root: &HostRoot, _args: &EnterArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("`isotop enter` is not built yet".into()))
+pub fn run(root: &HostRoot, args: &EnterArgs) -> Result<(), CliError> {
+    require_root("enter")?;
+    let only = args.ns.as_deref().map(parse_ns_list).transpose()?;
+    // The host's PID 1 is refused by name before any lookup: it is no container's process,
+    // and "not a process of any container" would hide why.
+    if args.target.trim() == "1" {
+        return Err(ControlError::Refused {
+            target: "pid 1".into(),
+            reason: "it is the host's PID 1 (the machine's init): isotop never enters it".into(),
+        }
+        .into());
+    }
+    let request = EnterRequest {
+        only,
+        command: args.command.clone(),
+    };
+    let snapshot = scan(root, ScanOptions::TARGETS)?;
+    let view = target::resolve(&snapshot.containers, &args.target)?;
+    match enter(root, view, &request) {
+        Ok(0) => Ok(()),
+        // The command's own code is isotop's answer; nothing is left to print or flush.
+        Ok(code) => std::process::exit(code),
+        // Gone between the lookup and the enter: the same answer as a target not found.
+        Err(e @ ControlError::Vanished { .. }) => Err(CliError::Usage(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1,16 +1,247 @@
-//! `isotop limit` (being built; see issue 5).
+//! `isotop limit TARGET`, `isotop undo`, `isotop pending [--cancel ID]` and the hidden
+//! `isotop revert-worker ID` that timed reverts run as. Each prints what it changed (file,
+//! old → new, read back) or, with `--json`, one document. Refusals and bad input are audited
+//! too and exit 2 with nothing written.
 
-use super::{CliError, LimitArgs};
+use serde::Serialize;
+
+use super::{CliError, LimitArgs, PendingArgs, UndoArgs, print_json, print_text, target};
+use crate::control::ControlError;
+use crate::control::audit::AuditEntry;
+use crate::control::guard;
+use crate::control::limits::journal::{self, Change};
+use crate::control::limits::pending::{self, PendingRevert};
+use crate::control::limits::{
+    self, FileChange, LimitDirs, LimitInput, LimitRequest, audit_or_warn, value,
+};
 use crate::host::HostRoot;
+use crate::host::cgroup::detect_layout;
+use crate::host::scan::{ScanOptions, scan};
 
-pub fn run(_root: &HostRoot, _args: &LimitArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("`isotop limit` is not built yet".into()))
+/// The `limit --json` document.
+#[derive(Debug, Serialize)]
+struct LimitReport<'a> {
+    target: &'a str,
+    id: &'a str,
+    changes: &'a [FileChange],
+    notes: &'a [String],
+    pending: Option<&'a PendingRevert>,
+    warnings: &'a [String],
 }
 
-pub fn undo(_root: &HostRoot, _args: &super::UndoArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("`isotop undo` is not built yet".into()))
+pub fn run(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
+    let result = limit(root, args);
+    if let Err(err) = &result {
+        // Refusals and failures are acts too: the log says who tried what.
+        let mut entry = AuditEntry::now(&args.target, "limit", None, Some(describe_args(args)));
+        entry.result = err.to_string();
+        let mut warnings = Vec::new();
+        audit_or_warn(&entry, &mut warnings);
+    }
+    result
 }
 
-pub fn pending(_root: &HostRoot, _args: &super::PendingArgs) -> Result<(), CliError> {
-    Err(CliError::Usage("`isotop pending` is not built yet".into()))
+fn describe_args(args: &LimitArgs) -> String {
+    let options = [
+        ("--cpus", &args.cpus),
+        ("--period", &args.period),
+        ("--cpu-weight", &args.cpu_weight),
+        ("--memory", &args.memory),
+        ("--memory-high", &args.memory_high),
+        ("--pids", &args.pids),
+        ("--for", &args.for_duration),
+    ];
+    let mut words: Vec<String> = options
+        .iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}")))
+        .collect();
+    if args.force {
+        words.push("--force".into());
+    }
+    words.join(" ")
+}
+
+fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
+    // All input is checked before the host is looked at: bad input writes nothing.
+    let request = LimitRequest::parse(&LimitInput {
+        cpus: args.cpus.as_deref(),
+        period: args.period.as_deref(),
+        cpu_weight: args.cpu_weight.as_deref(),
+        memory: args.memory.as_deref(),
+        memory_high: args.memory_high.as_deref(),
+        pids: args.pids.as_deref(),
+        force: args.force,
+    })
+    .map_err(usage)?;
+    let duration = args
+        .for_duration
+        .as_deref()
+        .map(value::parse_duration)
+        .transpose()?;
+    guard::require_root("limit")?;
+    let snapshot = scan(root, ScanOptions::TARGETS)?;
+    let view = target::resolve(&snapshot.containers, &args.target)?;
+    guard::check(root, view, "limit", true)?;
+    let layout = match &snapshot.layout {
+        Some(layout) => layout.clone(),
+        None => detect_layout(root)?,
+    };
+    let dirs = LimitDirs::for_memberships(&layout, &view.container.cgroups);
+    let plan = limits::plan(&dirs, &request)?;
+    let target = view.container.id.clone();
+    let (changes, mut warnings) = limits::apply(&target, &plan.writes)?;
+    let change = Change::new(&target, changes);
+    if let Err(e) = journal::record(root, &change) {
+        warnings.push(format!(
+            "undo journal: {e} (this change cannot be undone by isotop)"
+        ));
+    }
+    let scheduled = match duration {
+        Some(after) => {
+            let exe = std::env::current_exe()
+                .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))?;
+            let scheduled = pending::schedule(root, &change, after, &exe).map_err(|e| {
+                ControlError::Other(format!(
+                    "the new limits are in place but their timed revert could not be scheduled \
+                     ({e}): `isotop undo` restores the previous values"
+                ))
+            })?;
+            Some(scheduled)
+        }
+        None => None,
+    };
+    if args.json {
+        return print_json(&LimitReport {
+            target: &target,
+            id: &change.id,
+            changes: &change.files,
+            notes: &plan.notes,
+            pending: scheduled.as_ref(),
+            warnings: &warnings,
+        });
+    }
+    let mut text = format!("{} ({}):\n", view.container.name, super::short_id(&target));
+    text.push_str(&describe_changes(&change.files));
+    for note in &plan.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    match &scheduled {
+        Some(p) => text.push_str(&format!(
+            "reverts by itself at {} (pending id {}; `isotop pending --cancel {}` keeps it)\n",
+            crate::control::audit::rfc3339(p.due_unix),
+            p.id,
+            p.id
+        )),
+        None => text.push_str("`isotop undo` restores the previous values\n"),
+    }
+    for w in &warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    print_text(&text)
+}
+
+/// Errors of the operator's own input keep exit code 2 (`ControlError::is_usage`); a request
+/// with nothing to change is one too.
+fn usage(err: ControlError) -> CliError {
+    match err {
+        ControlError::Other(message) => CliError::Usage(message),
+        other => CliError::Control(other),
+    }
+}
+
+fn describe_changes(files: &[FileChange]) -> String {
+    let mut text = String::new();
+    for f in files {
+        text.push_str(&format!(
+            "  {}: {} → {} (reads back {})\n",
+            f.path.display(),
+            f.old,
+            f.written,
+            f.now
+        ));
+    }
+    text
+}
+
+pub fn undo(root: &HostRoot, args: &UndoArgs) -> Result<(), CliError> {
+    guard::require_root("undo")?;
+    let undone = match journal::undo_last(root) {
+        Ok(undone) => undone,
+        Err(ControlError::Other(message)) => return Err(CliError::Usage(message)),
+        Err(e) => return Err(e.into()),
+    };
+    // A timed revert of this change has nothing left to do.
+    let mut warnings = undone.warnings.clone();
+    if let Ok(Some(_)) = pending::read(root, &undone.change.id)
+        && let Err(e) = pending::cancel(root, &undone.change.id)
+    {
+        warnings.push(format!("pending revert {}: {e}", undone.change.id));
+    }
+    if args.json {
+        return print_json(&undone);
+    }
+    let mut text = format!(
+        "undid change {} on {}:\n",
+        undone.change.id,
+        super::short_id(&undone.change.target)
+    );
+    text.push_str(&describe_changes(&undone.restored));
+    for n in &undone.notes {
+        text.push_str(&format!("note: {n}\n"));
+    }
+    for w in &warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    print_text(&text)
+}
+
+pub fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
+    if let Some(id) = &args.cancel {
+        guard::require_root("pending --cancel")?;
+        let cancelled = pending::cancel(root, id)?;
+        if args.json {
+            return print_json(&cancelled);
+        }
+        return print_text(&format!(
+            "cancelled the revert of {} on {}: the change stays\n",
+            cancelled.id,
+            super::short_id(&cancelled.target)
+        ));
+    }
+    let list = pending::list(root)?;
+    if args.json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        return print_text("no pending reverts\n");
+    }
+    let mut text = String::new();
+    for p in &list {
+        let worker = match p.worker_pid {
+            Some(pid) if pending::is_worker(root, pid, &p.id) => format!("worker {pid}"),
+            Some(pid) => format!("worker {pid} is gone: run `isotop undo` or revert by hand"),
+            None => "no worker".to_string(),
+        };
+        text.push_str(&format!(
+            "{}  {}  due {}  {}\n",
+            p.id,
+            super::short_id(&p.target),
+            crate::control::audit::rfc3339(p.due_unix),
+            worker
+        ));
+        text.push_str(&describe_changes(&p.files));
+    }
+    print_text(&text)
+}
+
+/// The hidden `revert-worker` subcommand: `--spawn` starts the detached worker; without it,
+/// this process is the worker.
+pub fn revert_worker(root: &HostRoot, id: &str, spawn: bool) -> Result<(), CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))?;
+    if spawn {
+        pending::spawn_worker(root, id, &exe)?;
+        return Ok(());
+    }
+    Ok(pending::run_worker(root, id)?)
 }

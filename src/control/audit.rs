@@ -52,8 +52,25 @@ impl AuditEntry {
     }
 }
 
-/// Where the log lives for this user.
+/// A log path set for this whole process by [`use_log_path`] (tests that act through the
+/// library, where setting an environment variable would race with other threads).
+static PROCESS_LOG_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes every later append of this process go to `path`; the first call wins (returns false
+/// when another path was set before).
+pub fn use_log_path(path: PathBuf) -> bool {
+    PROCESS_LOG_PATH.set(path.clone()).is_ok() || PROCESS_LOG_PATH.get() == Some(&path)
+}
+
+/// Where the log lives for this user; [`use_log_path`], then `ISOTOP_AUDIT_LOG` override it
+/// (tests, and operators who keep logs elsewhere).
 pub fn log_path() -> PathBuf {
+    if let Some(path) = PROCESS_LOG_PATH.get() {
+        return path.clone();
+    }
+    if let Some(path) = std::env::var_os("ISOTOP_AUDIT_LOG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
     if nix::unistd::geteuid().is_root() {
         PathBuf::from("/var/log/isotop/audit.jsonl")
     } else {

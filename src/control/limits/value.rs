@@ -1,0 +1,248 @@
+//! Parsing what the operator types into the values the kernel files take, before anything is
+//! written: CPUs (`0.5`, `50%`, `500m`, `max`), CFS periods (µs, 1000–1000000), weights
+//! (1–10000, with the v1 `cpu.shares` conversion), sizes (`256M`, `1.5G`, bytes, `max`), task
+//! counts and durations (`90s`, `10m`, `2h`). Every error is a `ControlError::InvalidValue`
+//! naming the input and what would be accepted.
+
+use std::time::Duration;
+
+use crate::control::ControlError;
+use crate::host::cgroup::Limit;
+
+/// The kernel's bounds on a CFS period (`cpu.cfs_period_us`, `cpu.max`), in µs.
+pub const PERIOD_MIN_USEC: u64 = 1_000;
+pub const PERIOD_MAX_USEC: u64 = 1_000_000;
+/// The kernel's smallest CFS quota, in µs (smaller writes fail with EINVAL).
+pub const QUOTA_MIN_USEC: u64 = 1_000;
+/// The default CFS period when none is set yet, in µs.
+pub const DEFAULT_PERIOD_USEC: u64 = 100_000;
+
+fn invalid(what: &str, value: &str, hint: &str) -> ControlError {
+    ControlError::InvalidValue {
+        what: what.to_string(),
+        value: value.to_string(),
+        hint: hint.to_string(),
+    }
+}
+
+/// A CPU quota as a number of CPUs (`Max` = unlimited). Kept in millicores so `0.2` is exact.
+pub fn parse_cpus(text: &str) -> Result<Limit<u64>, ControlError> {
+    const HINT: &str =
+        "give CPUs (`0.5`), percent of one CPU (`50%`), millicores (`500m`) or `max`";
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("max") {
+        return Ok(Limit::Max);
+    }
+    // (number, millicores per unit)
+    let (number, per_unit) = if let Some(n) = t.strip_suffix('%') {
+        (n, 10.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 1.0)
+    } else {
+        (t, 1000.0)
+    };
+    let value = parse_decimal(number).ok_or_else(|| invalid("--cpus", text, HINT))?;
+    let millicores = (value * per_unit).round();
+    // parse_decimal rules out NaN, so a plain range check is enough.
+    if !(1.0..=1.0e9).contains(&millicores) {
+        return Err(invalid(
+            "--cpus",
+            text,
+            "must be more than 0 (at least 1 millicore) and finite; `max` removes the limit",
+        ));
+    }
+    Ok(Limit::Value(millicores as u64))
+}
+
+/// The CFS quota in µs for `millicores` over `period_usec`; refuses quotas under the kernel's
+/// 1 ms minimum.
+pub fn quota_usec(millicores: u64, period_usec: u64, input: &str) -> Result<u64, ControlError> {
+    let quota = (u128::from(millicores) * u128::from(period_usec) / 1000) as u64;
+    if quota < QUOTA_MIN_USEC {
+        return Err(invalid(
+            "--cpus",
+            input,
+            &format!(
+                "gives a quota of {quota} µs per {period_usec} µs period; the kernel's minimum \
+                 is {QUOTA_MIN_USEC} µs: give more CPU or a longer --period"
+            ),
+        ));
+    }
+    Ok(quota)
+}
+
+/// A CFS period in µs, within the kernel's 1000–1000000.
+pub fn parse_period(text: &str) -> Result<u64, ControlError> {
+    let hint = format!("give microseconds from {PERIOD_MIN_USEC} to {PERIOD_MAX_USEC}");
+    let period: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| invalid("--period", text, &hint))?;
+    if !(PERIOD_MIN_USEC..=PERIOD_MAX_USEC).contains(&period) {
+        return Err(invalid("--period", text, &hint));
+    }
+    Ok(period)
+}
+
+/// A v2 `cpu.weight`, 1–10000 (100 is the default).
+pub fn parse_weight(text: &str) -> Result<u64, ControlError> {
+    const HINT: &str = "give a whole number from 1 to 10000 (the default weight is 100)";
+    let weight: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| invalid("--cpu-weight", text, HINT))?;
+    if !(1..=10_000).contains(&weight) {
+        return Err(invalid("--cpu-weight", text, HINT));
+    }
+    Ok(weight)
+}
+
+/// v2 weight → v1 `cpu.shares`, the mapping runc and systemd use (weight 1 → 2 shares,
+/// 10000 → 262144; the default 100 → 2597, not 1024: the scales are not proportional).
+pub fn weight_to_shares(weight: u64) -> u64 {
+    2 + (weight.saturating_sub(1) * 262_142) / 9_999
+}
+
+/// A size in bytes (`256M`, `1.5G`, `512k`, `1073741824`; binary units, an optional `i`/`B`)
+/// or `max`.
+pub fn parse_size(what: &str, text: &str) -> Result<Limit<u64>, ControlError> {
+    const HINT: &str =
+        "give bytes or a size with K, M, G or T (binary: 1.5G = 1.5 × 2^30), or `max`";
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("max") {
+        return Ok(Limit::Max);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let shift = match unit {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(invalid(what, text, HINT)),
+    };
+    let value = parse_decimal(number).ok_or_else(|| invalid(what, text, HINT))?;
+    let bytes = (value * (1u64 << shift) as f64).round();
+    if !(1.0..9.0e18).contains(&bytes) {
+        return Err(invalid(
+            what,
+            text,
+            "must be more than 0 bytes and below 8 EiB; `max` removes the limit",
+        ));
+    }
+    Ok(Limit::Value(bytes as u64))
+}
+
+/// A task count or `max`.
+pub fn parse_pids(text: &str) -> Result<Limit<u64>, ControlError> {
+    const HINT: &str = "give a whole number of tasks (at least 1) or `max`";
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("max") {
+        return Ok(Limit::Max);
+    }
+    match t.parse::<u64>() {
+        Ok(n) if (1..=i32::MAX as u64).contains(&n) => Ok(Limit::Value(n)),
+        _ => Err(invalid("--pids", text, HINT)),
+    }
+}
+
+/// A duration: seconds (`90`, `90s`), minutes (`10m`), hours (`2h`), at least 1 s.
+pub fn parse_duration(text: &str) -> Result<Duration, ControlError> {
+    const HINT: &str = "give a duration like `90s`, `10m` or `2h` (at least 1s)";
+    let t = text.trim();
+    let (number, seconds_per_unit) = if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    let value = parse_decimal(number).ok_or_else(|| invalid("--for", text, HINT))?;
+    let seconds = value * seconds_per_unit;
+    if !(1.0..=366.0 * 86_400.0).contains(&seconds) {
+        return Err(invalid("--for", text, HINT));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A plain non-negative decimal (`0.5`, `12`, `.5`): no sign, exponent, `inf` or `nan`.
+fn parse_decimal(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_forms() {
+        assert_eq!(parse_cpus("0.5").unwrap(), Limit::Value(500));
+        assert_eq!(parse_cpus("50%").unwrap(), Limit::Value(500));
+        assert_eq!(parse_cpus("500m").unwrap(), Limit::Value(500));
+        assert_eq!(parse_cpus("2").unwrap(), Limit::Value(2000));
+        assert_eq!(parse_cpus("max").unwrap(), Limit::Max);
+        for bad in ["-1", "abc", "", "0", "1e3", "inf", "0.0001", "5%%"] {
+            assert!(parse_cpus(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(quota_usec(200, 100_000, "0.2").unwrap(), 20_000);
+        assert!(quota_usec(5, 100_000, "5m").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(
+            parse_size("--memory", "256M").unwrap(),
+            Limit::Value(256 << 20)
+        );
+        assert_eq!(
+            parse_size("--memory", "1.5G").unwrap(),
+            Limit::Value(3 << 29)
+        );
+        assert_eq!(parse_size("--memory", "4096").unwrap(), Limit::Value(4096));
+        assert_eq!(
+            parse_size("--memory", "64MiB").unwrap(),
+            Limit::Value(64 << 20)
+        );
+        assert_eq!(parse_size("--memory", "MAX").unwrap(), Limit::Max);
+        for bad in ["1Q", "-5M", "", "M", "0", "1.2.3G", "99999999T"] {
+            assert!(
+                parse_size("--memory", bad).is_err(),
+                "{bad} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn periods_weights_pids_durations() {
+        assert_eq!(parse_period("100000").unwrap(), 100_000);
+        assert!(parse_period("999").is_err());
+        assert!(parse_period("1000001").is_err());
+        assert!(parse_period("-5").is_err());
+        assert_eq!(parse_weight("100").unwrap(), 100);
+        assert!(parse_weight("0").is_err());
+        assert!(parse_weight("10001").is_err());
+        assert_eq!(weight_to_shares(1), 2);
+        assert_eq!(weight_to_shares(10_000), 262_144);
+        assert_eq!(parse_pids("64").unwrap(), Limit::Value(64));
+        assert_eq!(parse_pids("max").unwrap(), Limit::Max);
+        assert!(parse_pids("0").is_err());
+        assert!(parse_pids("-1").is_err());
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
