@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{ChildGuard, require_program, require_root, wait_until};
 use isotop::control::ControlError;
-use isotop::control::enter::{EnterRequest, enter};
+use isotop::control::enter::{EnterRequest, enter_logging_to};
 use isotop::host::HostRoot;
 use isotop::host::scan::{ScanOptions, scan};
 
@@ -455,13 +455,15 @@ fn vanished_and_own_process_are_refused_by_the_api() {
         only: None,
         command: vec!["true".into()],
     };
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("audit.jsonl");
 
     // isotop's own process (as if the container held it).
     let mut own = view.clone();
     let me = std::process::id() as i32;
     own.container.init_pid = Some(me);
     own.container.pids = vec![me];
-    let err = enter(&root, &own, &request).unwrap_err();
+    let err = enter_logging_to(&root, &own, &request, &log).unwrap_err();
     assert!(matches!(err, ControlError::Refused { .. }), "{err}");
 
     // Gone between the scan and the enter.
@@ -470,8 +472,16 @@ fn vanished_and_own_process_are_refused_by_the_api() {
         &format!("/proc/{pid}")
     )
     .exists()));
-    let err = enter(&root, &view, &request).unwrap_err();
+    let err = enter_logging_to(&root, &view, &request, &log).unwrap_err();
     assert!(matches!(err, ControlError::Vanished { .. }), "{err}");
+    // Both are in the log, with their reasons.
+    let results: Vec<String> = audit_entries(&log)
+        .iter()
+        .map(|e| e["result"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(results[0].contains("isotop's own process"), "{results:?}");
+    assert!(results[1].contains("is gone"), "{results:?}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ mod child;
 
 use std::ffi::CString;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
@@ -105,12 +105,27 @@ pub fn enter(
     view: &ContainerView,
     request: &EnterRequest,
 ) -> Result<i32, ControlError> {
+    enter_logging_to(root, view, request, &audit::log_path())
+}
+
+/// [`enter`] with the audit log at `log` (a configured log, or a test's own file).
+pub fn enter_logging_to(
+    root: &HostRoot,
+    view: &ContainerView,
+    request: &EnterRequest,
+    log_file: &Path,
+) -> Result<i32, ControlError> {
     let planned = guard::check(root, view, "enter", false).and_then(|()| plan(root, view, request));
     match planned {
-        Ok(plan) => run(root, &plan),
+        Ok(plan) => run(root, &plan, log_file),
         Err(e) => {
             // Refused or unplannable: logged with the request as given (`run` logs the rest).
-            log(&view.container.id, &describe_request(request), Err(&e));
+            log(
+                log_file,
+                &view.container.id,
+                &describe_request(request),
+                Err(&e),
+            );
             Err(e)
         }
     }
@@ -181,24 +196,24 @@ pub fn plan(
 
 /// Runs `plan` and waits for the command; returns its exit code (128 + signal when killed).
 /// The enter is audited as soon as the command has started (or failed to).
-pub fn run(root: &HostRoot, plan: &EnterPlan) -> Result<i32, ControlError> {
+pub fn run(root: &HostRoot, plan: &EnterPlan, log_file: &Path) -> Result<i32, ControlError> {
     let what = describe_plan(plan);
     let prepared = match prepare(root, plan) {
         Ok(prepared) => prepared,
         Err(e) => {
-            log(&plan.target, &what, Err(&e));
+            log(log_file, &plan.target, &what, Err(&e));
             return Err(e);
         }
     };
     let started = child::spawn(&prepared);
     match started {
         Ok(running) => {
-            log(&plan.target, &what, Ok(()));
+            log(log_file, &plan.target, &what, Ok(()));
             running.wait()
         }
         Err(e) => {
             let e = child::describe_failure(e, plan);
-            log(&plan.target, &what, Err(&e));
+            log(log_file, &plan.target, &what, Err(&e));
             Err(e)
         }
     }
@@ -387,7 +402,7 @@ fn describe_plan(plan: &EnterPlan) -> String {
     what
 }
 
-fn log(target: &str, what: &str, result: Result<(), &ControlError>) {
+fn log(log_file: &Path, target: &str, what: &str, result: Result<(), &ControlError>) {
     let mut entry = AuditEntry::now(
         target,
         "enter",
@@ -397,7 +412,7 @@ fn log(target: &str, what: &str, result: Result<(), &ControlError>) {
     if let Err(e) = result {
         entry.result = e.to_string();
     }
-    if let Err(e) = audit::append(&entry) {
+    if let Err(e) = audit::append_to(log_file, &entry) {
         // The enter happened (or was refused) anyway; a log that cannot be written is said.
         eprintln!("isotop: audit log not written: {e}");
     }

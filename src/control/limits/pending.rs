@@ -5,7 +5,8 @@
 //! away from isotop by a double spawn) that sleeps until the due time and then restores each
 //! file only if it still holds what isotop wrote; a file the operator changed meanwhile is
 //! left as it is and the audit log says so. Cancelling removes the file (the worker checks it
-//! every second) and signals the worker after checking its command line names this revert.
+//! every second) and signals the worker through a pidfd after checking its command line names
+//! this revert.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,7 +18,9 @@ use super::journal::{self, Change, load_json, store_json};
 use super::{FileChange, audit_or_warn, read_file, write_file};
 use crate::control::audit::AuditEntry;
 use crate::control::error::ControlError;
+use crate::control::signal::PidFd;
 use crate::host::HostRoot;
+use nix::sys::signal::Signal;
 
 /// The hidden subcommand the worker runs as (checked in its command line before signalling).
 pub const WORKER_COMMAND: &str = "revert-worker";
@@ -223,13 +226,13 @@ pub fn cancel(root: &HostRoot, id: &str) -> Result<PendingRevert, ControlError> 
         path: path.clone(),
         source,
     })?;
+    // The pidfd is opened before the command line is checked: if the pid is recycled after
+    // the check, the signal still goes to the process that was checked (or nowhere).
     if let Some(pid) = pending.worker_pid
+        && let Ok(Some(worker)) = PidFd::open(pid)
         && is_worker(root, pid, id)
     {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
+        let _ = worker.send(Signal::SIGTERM);
     }
     let mut warnings = Vec::new();
     let entry = AuditEntry::now(&pending.target, "revert.cancel", None, Some(id.to_string()));
