@@ -8,6 +8,7 @@
 //! terminal is given back on quit, error, panic, SIGTERM, SIGINT and Ctrl-Z.
 
 pub mod action;
+pub mod acts;
 pub mod app;
 pub mod config;
 pub mod error;

@@ -9,13 +9,10 @@ use super::{CliError, LimitArgs, PendingArgs, UndoArgs, print_json, print_text, 
 use crate::control::ControlError;
 use crate::control::audit::AuditEntry;
 use crate::control::guard;
-use crate::control::limits::journal::{self, Change};
+use crate::control::limits::journal;
 use crate::control::limits::pending::{self, PendingRevert};
-use crate::control::limits::{
-    self, FileChange, LimitDirs, LimitInput, LimitRequest, audit_or_warn, value,
-};
+use crate::control::limits::{self, FileChange, LimitInput, LimitRequest, audit_or_warn, value};
 use crate::host::HostRoot;
-use crate::host::cgroup::detect_layout;
 use crate::host::scan::{ScanOptions, scan};
 
 /// The `limit --json` document.
@@ -81,21 +78,9 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     guard::require_root("limit")?;
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
-    guard::check(root, view, "limit", true)?;
-    let layout = match &snapshot.layout {
-        Some(layout) => layout.clone(),
-        None => detect_layout(root)?,
-    };
-    let dirs = LimitDirs::for_memberships(&layout, &view.container.cgroups);
-    let plan = limits::plan(&dirs, &request)?;
-    let target = view.container.id.clone();
-    let (changes, mut warnings) = limits::apply(&target, &plan.writes)?;
-    let change = Change::new(&target, changes);
-    if let Err(e) = journal::record(root, &change) {
-        warnings.push(format!(
-            "undo journal: {e} (this change cannot be undone by isotop)"
-        ));
-    }
+    let outcome = limits::set_limits(root, view, &request, snapshot.layout.as_ref())?;
+    let (change, plan_notes, warnings) = (outcome.change, outcome.notes, outcome.warnings);
+    let target = change.target.clone();
     let scheduled = match duration {
         Some(after) => {
             let exe = std::env::current_exe()
@@ -115,14 +100,14 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
             target: &target,
             id: &change.id,
             changes: &change.files,
-            notes: &plan.notes,
+            notes: &plan_notes,
             pending: scheduled.as_ref(),
             warnings: &warnings,
         });
     }
     let mut text = format!("{} ({}):\n", view.container.name, super::short_id(&target));
     text.push_str(&describe_changes(&change.files));
-    for note in &plan.notes {
+    for note in &plan_notes {
         text.push_str(&format!("note: {note}\n"));
     }
     match &scheduled {

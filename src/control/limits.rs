@@ -14,6 +14,7 @@
 pub mod dirs;
 pub mod journal;
 pub mod pending;
+pub mod set;
 pub mod value;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use super::error::ControlError;
 use crate::host::cgroup::Limit;
 
 pub use dirs::{ControllerDir, LimitDirs};
+pub use set::{LimitOutcome, set_limits};
 
 /// What the operator asked for, parsed and checked (nothing read from the host yet).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,6 +6,8 @@
 //! and new frames. A selected container that vanishes stays in the table as a "gone" row
 //! (with its last figures and its history) until the selection moves off it.
 
+pub mod acts;
+mod fold;
 pub mod layout;
 pub mod rows;
 pub mod selection;
@@ -13,10 +15,13 @@ pub mod selection;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use self::acts::Prompt;
+use self::fold::Fold;
 pub use self::layout::{ListLayout, ScreenLayout};
 use self::rows::{ContainerRow, Rows, Sort};
 pub use self::selection::{Gone, ListState, Target};
 use super::action::{Action, Tab};
+use super::acts::Request;
 use crate::sample::{ContainerSample, Frame};
 
 /// Spans the detail charts can show, seconds; those longer than the history are left out.
@@ -46,6 +51,13 @@ pub struct App {
     pub(crate) history_window: Duration,
     /// Why the sampler stopped, once it has.
     pub(crate) sampler_stopped: Option<String>,
+    /// An act's input line or confirmation, holding the keys until Enter or Esc.
+    prompt: Option<Prompt>,
+    /// The act for the app loop to run ([`App::take_request`]).
+    request: Option<Request>,
+    act_running: bool,
+    /// The container whose init ignored TERM: its next `K` offers KILL.
+    kill_again: Option<String>,
 }
 
 impl App {
@@ -72,6 +84,10 @@ impl App {
             layout: ScreenLayout::default(),
             history_window,
             sampler_stopped: None,
+            prompt: None,
+            request: None,
+            act_running: false,
+            kill_again: None,
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -223,6 +239,10 @@ impl App {
     /// The one state transition.
     pub fn update(&mut self, action: Action) {
         self.message = None;
+        if let Some(prompt) = self.prompt.take() {
+            self.update_prompt(prompt, action);
+            return;
+        }
         if self.editing_filter && self.update_filter_prompt(action) {
             return;
         }
@@ -299,6 +319,13 @@ impl App {
             Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
             Action::ZoomOut => self.zoom = (self.zoom + 1).min(self.zoom_spans().len() - 1),
             Action::Click { column, row } => self.click(column, row),
+            Action::LimitCpu
+            | Action::LimitMemory
+            | Action::LimitPids
+            | Action::Undo
+            | Action::FreezeToggle
+            | Action::Kill
+            | Action::Enter => self.act(action),
         }
     }
 
@@ -368,46 +395,6 @@ impl App {
             self.rebuild();
         }
         self.remember_selected_container();
-    }
-
-    fn fold(&mut self, fold: Fold) {
-        if self.tab != Tab::Cgroups {
-            return;
-        }
-        let Some(frame) = &self.frame else { return };
-        let selected = self.lists[Tab::Cgroups.index()].selected;
-        let Some(row) = self.rows.cgroups.get(selected).copied() else {
-            return;
-        };
-        let cgroup = &frame.cgroups[row.index];
-        let path = cgroup.path.clone();
-        let folded = self.collapsed.contains(&path);
-        let can_fold = cgroup.has_children && self.filter.is_empty();
-        match fold {
-            Fold::Collapse if can_fold && !folded => {
-                self.collapsed.insert(path);
-            }
-            Fold::Collapse => {
-                // Already folded or a leaf: go to the parent row.
-                if let Some(parent) = (0..selected)
-                    .rev()
-                    .find(|&i| self.rows.cgroups[i].depth < row.depth)
-                {
-                    self.select(parent);
-                }
-                return;
-            }
-            Fold::Expand => {
-                self.collapsed.remove(&path);
-            }
-            Fold::Toggle if can_fold => {
-                if !self.collapsed.remove(&path) {
-                    self.collapsed.insert(path);
-                }
-            }
-            Fold::Toggle => return,
-        }
-        self.rebuild();
     }
 
     /// Rebuilds the rows from the frame and restores each view's selection by identity.
@@ -505,11 +492,4 @@ impl App {
             self.last_selected = Some(frame.containers[*i].clone());
         }
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Fold {
-    Collapse,
-    Expand,
-    Toggle,
 }

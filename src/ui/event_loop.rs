@@ -1,6 +1,8 @@
 //! The app loop: the one owner of the [`App`] and the [`History`]. It waits on three sources
 //! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
-//! end it (SIGTERM, SIGINT, SIGHUP) — applies each, and redraws after each change.
+//! end it (SIGTERM, SIGINT, SIGHUP) — applies each, and redraws after each change. Acts the
+//! App requests run on a blocking thread (their outcome is a fourth source), except enter,
+//! which runs in the foreground with the terminal given back.
 
 use std::path::PathBuf;
 
@@ -8,7 +10,10 @@ use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
+use tokio::task::JoinHandle;
+
 use super::action::Action;
+use super::acts::{self, Outcome, Request};
 use super::app::App;
 use super::config::{Config, seconds_in_range};
 use super::error::UiError;
@@ -51,8 +56,8 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let sampler = sample::spawn(root, config.refresh);
-        let result = run_loop(sampler.frames, &config, &theme).await;
+        let sampler = sample::spawn(root.clone(), config.refresh);
+        let result = run_loop(&root, sampler.frames, &config, &theme).await;
         sampler.control.stop();
         result
     })
@@ -60,6 +65,7 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
 
 /// The loop proper, on a frame receiver (the sampler's, or a test's).
 pub async fn run_loop(
+    root: &HostRoot,
     mut frames: FrameReceiver,
     config: &Config,
     theme: &Theme,
@@ -75,6 +81,8 @@ pub async fn run_loop(
     }
     let mut history = History::new(config.history);
     let mut sampling = true;
+    // The act running on a blocking thread, if any (one at a time: the App waits for it).
+    let mut running: Option<JoinHandle<Outcome>> = None;
     loop {
         draw(&mut session, &mut app, &history, theme, &config.keymap)?;
         tokio::select! {
@@ -101,6 +109,10 @@ pub async fn run_loop(
                 // The terminal went away (stdin closed): nothing left to drive.
                 None => break,
             },
+            outcome = act_finished(&mut running) => {
+                running = None;
+                app.on_outcome(outcome);
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => break,
@@ -113,6 +125,23 @@ pub async fn run_loop(
         }
         if app.take_redraw() {
             session.terminal.clear()?;
+        }
+        match app.take_request() {
+            Some(Request::Enter { view }) => {
+                // The shell reads the terminal: stop crossterm's reader (dropping the stream
+                // ends its thread) and give the screen back until the shell exits.
+                drop(events);
+                let outcome = session.outside(|| acts::run_enter(root, &view))?;
+                events = EventStream::new();
+                app.on_outcome(outcome);
+            }
+            Some(request) => {
+                let root = root.clone();
+                running = Some(tokio::task::spawn_blocking(move || {
+                    acts::run(&root, request)
+                }));
+            }
+            None => {}
         }
     }
     Ok(())
@@ -145,7 +174,7 @@ fn draw(
 /// the mouse; a resize needs no action (the loop redraws after every event).
 pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
     match event {
-        Event::Key(key) => keymap.action(key, app.is_editing_filter()),
+        Event::Key(key) => keymap.action(key, app.is_typing()),
         Event::Mouse(mouse) => match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
                 column: mouse.column,
@@ -156,5 +185,15 @@ pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// The outcome of the running act; never ready when none runs.
+async fn act_finished(running: &mut Option<JoinHandle<Outcome>>) -> Outcome {
+    match running {
+        Some(handle) => handle
+            .await
+            .unwrap_or_else(|e| Outcome::Failed(format!("the act stopped: {e}"))),
+        None => std::future::pending().await,
     }
 }

@@ -113,6 +113,33 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "charts: longer time span",
         &["-"],
     ),
+    b(
+        Action::LimitCpu,
+        "limit_cpu",
+        "act: set the CPU limit",
+        &["c"],
+    ),
+    b(
+        Action::LimitMemory,
+        "limit_memory",
+        "act: set the memory limit",
+        &["m"],
+    ),
+    b(
+        Action::LimitPids,
+        "limit_pids",
+        "act: set the pids limit",
+        &["p"],
+    ),
+    b(Action::Undo, "undo", "act: undo the last limit", &["u"]),
+    b(Action::FreezeToggle, "freeze", "act: freeze / thaw", &["f"]),
+    b(Action::Kill, "kill", "act: kill (asks first)", &["K"]),
+    b(
+        Action::Enter,
+        "enter",
+        "act: shell in the container",
+        &["e"],
+    ),
     b(Action::Help, "help", "this help", &["?", "f1"]),
     b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
     b(

@@ -4,8 +4,9 @@
 //! SIGINT (the app loop ends normally on them) — and around Ctrl-Z ([`TerminalSession::suspend`]
 //! restores, stops the process with SIGTSTP like any job, and takes the screen back on `fg`).
 
-use std::io::{self, Stdout, stdout};
+use std::io::{self, Stdout, stdin, stdout};
 use std::sync::Once;
+use std::time::Duration;
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -13,6 +14,8 @@ use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::unistd::{Pid, tcgetpgrp, tcsetpgrp};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
@@ -47,6 +50,40 @@ impl TerminalSession {
         take_over()?;
         self.terminal.clear()
     }
+
+    /// Gives the terminal back while `work` runs in the foreground (a shell in a container),
+    /// then takes it over again and repaints everything. A job-control shell makes its own
+    /// process group the terminal's foreground one and, inside another pid namespace, cannot
+    /// give it back to ours (our group id does not exist there): the foreground group is put
+    /// back here, or every read of the terminal would stop us.
+    pub fn outside<T>(&mut self, work: impl FnOnce() -> T) -> io::Result<T> {
+        restore()?;
+        let foreground = tcgetpgrp(stdin()).ok();
+        let result = work();
+        if let Some(group) = foreground {
+            take_back_foreground(group)?;
+        }
+        take_over()?;
+        // Dropping an event stream (the caller does, so it does not read the shell's input)
+        // wakes crossterm's shared reader; a wake nobody took would end the next poll at once,
+        // and the cursor-position poll of `clear` would fail. A zero-time poll takes it.
+        let _ = crossterm::event::poll(Duration::ZERO);
+        self.terminal.clear()?;
+        Ok(result)
+    }
+}
+
+/// Makes `group` the terminal's foreground process group again. From a background group,
+/// `tcsetpgrp` raises SIGTTOU (which would stop us): it is blocked for the call.
+fn take_back_foreground(group: Pid) -> io::Result<()> {
+    let mut ttou = SigSet::empty();
+    ttou.add(Signal::SIGTTOU);
+    let mut previous = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut previous))
+        .map_err(io::Error::from)?;
+    let result = tcsetpgrp(stdin(), group).map_err(io::Error::from);
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None).map_err(io::Error::from)?;
+    result
 }
 
 impl Drop for TerminalSession {

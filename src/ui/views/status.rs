@@ -1,4 +1,5 @@
-//! The status line: the filter prompt while typing; else the most urgent hint (a message from
+//! The status line: an act's prompt (a limit's input line, the kill confirmation) or the
+//! filter prompt while typing; else the most urgent hint (a message from
 //! the last action, the sampler having stopped, "not root: read-only", the frame's first
 //! warning); on the right the active filter and the keys for help and quit.
 
@@ -9,6 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::Ctx;
 use crate::ui::action::Action;
+use crate::ui::app::acts::Prompt;
 
 /// What root would add, said when isotop runs unprivileged.
 pub const NOT_ROOT_HINT: &str = "not root: read-only — root would add every process's namespaces, \
@@ -18,7 +20,15 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let app = ctx.app;
     let theme = ctx.theme;
     let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
-    let right = if app.is_editing_filter() {
+    let prompt = app.prompt();
+    let right = if let Some(prompt) = prompt {
+        match prompt {
+            Prompt::Limit { .. } => {
+                format!("{} apply  {} cancel", key(Action::Open), key(Action::Back))
+            }
+            Prompt::ConfirmKill { .. } => "y kill  other keys cancel".to_string(),
+        }
+    } else if app.is_editing_filter() {
         format!("{} keep  {} clear", key(Action::Open), key(Action::Back))
     } else {
         format!("{} help  {} quit", key(Action::Help), key(Action::Quit))
@@ -28,7 +38,13 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Constraint::Length(right.chars().count() as u16 + 1),
     ])
     .areas(area);
-    let left = if app.is_editing_filter() {
+    let left = if let Some(prompt) = prompt {
+        let mut spans = vec![Span::styled(prompt.line(), theme.warning)];
+        if matches!(prompt, Prompt::Limit { .. }) {
+            spans.push(Span::styled("█", theme.dim));
+        }
+        Line::from(spans)
+    } else if app.is_editing_filter() {
         Line::from(vec![
             Span::styled("/", theme.title),
             Span::raw(app.filter().to_string()),

@@ -1,0 +1,315 @@
+//! The act keys' side of [`App::update`]: which container an act is for, the input line a
+//! limit key opens (prefilled with the current value), the kill confirmation, and the
+//! [`Request`] handed to the app loop. Pure state: nothing here reads or writes the host.
+
+use super::App;
+use super::selection::Target;
+use crate::host::cgroup::Limit;
+use crate::sample::ContainerSample;
+use crate::ui::action::Action;
+use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
+
+/// Said for every act key when isotop is not root.
+pub const NOT_ROOT_ACT: &str = "not root: read-only — run isotop as root to act";
+
+/// A prompt on the status line that takes the keys until Enter or Esc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// Editing a limit of container `id`; `text` starts as the current value.
+    Limit {
+        kind: LimitKind,
+        id: String,
+        name: String,
+        text: String,
+    },
+    /// `kill NAME with SIGNAL? y/N`.
+    ConfirmKill {
+        id: String,
+        name: String,
+        signal: KillSignal,
+    },
+}
+
+impl Prompt {
+    /// The prompt's text as the status line shows it (without the cursor).
+    pub fn line(&self) -> String {
+        match self {
+            Prompt::Limit {
+                kind, name, text, ..
+            } => format!("{name} {}: {text}", kind.label()),
+            Prompt::ConfirmKill { name, signal, .. } => {
+                format!("kill {name} with {}? y/N", signal.name())
+            }
+        }
+    }
+}
+
+impl App {
+    /// The open prompt, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// True while typed characters are text (the filter or an act prompt), not keys.
+    pub fn is_typing(&self) -> bool {
+        self.editing_filter || self.prompt.is_some()
+    }
+
+    /// Takes the act the app loop should run next.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.request.take()
+    }
+
+    /// True from a request until its outcome is back.
+    pub fn act_running(&self) -> bool {
+        self.act_running
+    }
+
+    /// The app loop reports what an act did.
+    pub fn on_outcome(&mut self, outcome: Outcome) {
+        self.act_running = false;
+        self.kill_again = None;
+        self.message = Some(match outcome {
+            Outcome::Done(text) | Outcome::Failed(text) => text,
+            Outcome::InitIgnoredTerm { id, name } => {
+                self.kill_again = Some(id);
+                // The key point first: long names and the filter may cut the line short.
+                format!(
+                    "init ignored TERM — press K again for KILL ({name}'s init is PID 1 of its \
+                     pid namespace, which ignores signals it has no handler for)"
+                )
+            }
+        });
+    }
+
+    /// Handles an action while a prompt is open (every action: the prompt has the keys).
+    pub(super) fn update_prompt(&mut self, prompt: Prompt, action: Action) {
+        match prompt {
+            Prompt::Limit {
+                kind,
+                id,
+                name,
+                mut text,
+            } => match action {
+                Action::FilterChar(c) if !c.is_control() => {
+                    text.push(c);
+                    self.prompt = Some(Prompt::Limit {
+                        kind,
+                        id,
+                        name,
+                        text,
+                    });
+                }
+                Action::FilterBackspace => {
+                    text.pop();
+                    self.prompt = Some(Prompt::Limit {
+                        kind,
+                        id,
+                        name,
+                        text,
+                    });
+                }
+                Action::Open => self.submit_limit(kind, &id, &name, text.trim()),
+                Action::Back => self.message = Some(format!("{}: nothing changed", kind.label())),
+                _ => {
+                    // Ctrl-C quits even here; Ctrl-Z and Ctrl-L keep the prompt open.
+                    match action {
+                        Action::Quit => self.quit = true,
+                        Action::Suspend => self.suspend = true,
+                        Action::Redraw => self.redraw = true,
+                        _ => {}
+                    }
+                    self.prompt = Some(Prompt::Limit {
+                        kind,
+                        id,
+                        name,
+                        text,
+                    })
+                }
+            },
+            Prompt::ConfirmKill { id, name, signal } => match action {
+                Action::FilterChar('y' | 'Y') => match self.live_container(&id) {
+                    Some(sample) => self.send(Request::Kill {
+                        view: Box::new(sample.view.clone()),
+                        signal,
+                    }),
+                    None => self.message = Some(format!("{name} is gone: nothing to kill")),
+                },
+                _ => self.message = Some(format!("kill {name}: cancelled")),
+            },
+        }
+    }
+
+    fn submit_limit(&mut self, kind: LimitKind, id: &str, name: &str, text: &str) {
+        if text.is_empty() {
+            self.message = Some(format!("{}: no value given, nothing changed", kind.label()));
+            return;
+        }
+        if let Err(e) = kind.parse(text) {
+            self.message = Some(format!("{e} — nothing changed"));
+            return;
+        }
+        match self.live_container(id) {
+            Some(sample) => self.send(Request::Limit {
+                view: Box::new(sample.view.clone()),
+                kind,
+                text: text.to_string(),
+            }),
+            None => self.message = Some(format!("{name} is gone: nothing changed")),
+        }
+    }
+
+    /// An act key outside any prompt.
+    pub(super) fn act(&mut self, action: Action) {
+        if let Some(frame) = &self.frame
+            && !frame.host.is_root
+        {
+            self.message = Some(NOT_ROOT_ACT.to_string());
+            return;
+        }
+        if self.act_running {
+            self.message = Some("an act is still running: wait for its outcome".to_string());
+            return;
+        }
+        if action == Action::Undo {
+            self.send(Request::Undo);
+            return;
+        }
+        let sample = match self.act_target() {
+            Ok(sample) => sample.clone(),
+            Err(why) => {
+                self.message = Some(why);
+                return;
+            }
+        };
+        let id = sample.view.container.id.clone();
+        let name = sample.view.container.name.clone();
+        let limit = |kind, text| Prompt::Limit {
+            kind,
+            id: id.clone(),
+            name: name.clone(),
+            text,
+        };
+        match action {
+            Action::LimitCpu => {
+                self.prompt = Some(limit(LimitKind::Cpu, cpu_text(sample.cpu_limit_cpus)))
+            }
+            Action::LimitMemory => {
+                self.prompt = Some(limit(
+                    LimitKind::Memory,
+                    size_text(sample.memory_limit_bytes),
+                ))
+            }
+            Action::LimitPids => {
+                self.prompt = Some(limit(LimitKind::Pids, count_text(sample.pids_limit)))
+            }
+            Action::FreezeToggle => {
+                let frozen = sample.view.state != "frozen";
+                self.send(Request::Freeze {
+                    view: Box::new(sample.view),
+                    frozen,
+                });
+            }
+            Action::Kill => {
+                let signal = if self.kill_again.as_deref() == Some(id.as_str()) {
+                    KillSignal::Kill
+                } else {
+                    KillSignal::Term
+                };
+                self.prompt = Some(Prompt::ConfirmKill {
+                    id: id.clone(),
+                    name: name.clone(),
+                    signal,
+                });
+            }
+            Action::Enter => self.send(Request::Enter {
+                view: Box::new(sample.view),
+            }),
+            _ => {}
+        }
+    }
+
+    fn send(&mut self, request: Request) {
+        self.message = Some(match &request {
+            Request::Limit { view, kind, text } => {
+                format!(
+                    "{}: setting {} to {text}…",
+                    view.container.name,
+                    kind.label()
+                )
+            }
+            Request::Undo => "undoing the last change…".to_string(),
+            Request::Freeze { view, frozen } => format!(
+                "{} {}…",
+                if *frozen { "freezing" } else { "thawing" },
+                view.container.name
+            ),
+            Request::Kill { view, signal } => {
+                format!("sending {} to {}…", signal.name(), view.container.name)
+            }
+            Request::Enter { view } => format!("entering {}…", view.container.name),
+        });
+        self.act_running = true;
+        self.request = Some(request);
+    }
+
+    /// The container an act is for: the selection (a process's container on the Processes
+    /// view); a reason when there is none.
+    fn act_target(&self) -> Result<&ContainerSample, String> {
+        match self.detail_target() {
+            Some(Target::Container(id)) => self.live_container(&id).ok_or_else(|| {
+                let name = self
+                    .gone
+                    .as_ref()
+                    .filter(|g| g.sample.view.container.id == id)
+                    .map(|g| g.sample.view.container.name.clone())
+                    .unwrap_or(id);
+                format!("{name} is gone: nothing to act on")
+            }),
+            Some(_) => Err("select a container: acts work on containers".to_string()),
+            None => Err("nothing selected: select a container to act on".to_string()),
+        }
+    }
+
+    fn live_container(&self, id: &str) -> Option<&ContainerSample> {
+        self.frame
+            .as_ref()?
+            .containers
+            .iter()
+            .find(|c| c.view.container.id == id)
+    }
+}
+
+/// The current CPU limit as the input line starts: `0.50`, `max`, or empty when unknown.
+pub fn cpu_text(limit: Option<Limit<f64>>) -> String {
+    match limit {
+        Some(Limit::Value(cpus)) => format!("{cpus:.2}"),
+        Some(Limit::Max) => "max".to_string(),
+        None => String::new(),
+    }
+}
+
+/// A byte limit in the largest binary unit that divides it: `256M`, `1536K`, `max`.
+pub fn size_text(limit: Option<Limit<u64>>) -> String {
+    match limit {
+        Some(Limit::Value(bytes)) => {
+            for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+                if bytes >= size && bytes % size == 0 {
+                    return format!("{}{unit}", bytes / size);
+                }
+            }
+            bytes.to_string()
+        }
+        Some(Limit::Max) => "max".to_string(),
+        None => String::new(),
+    }
+}
+
+/// A task limit: `100` or `max`.
+pub fn count_text(limit: Option<Limit<u64>>) -> String {
+    match limit {
+        Some(Limit::Value(n)) => n.to_string(),
+        Some(Limit::Max) => "max".to_string(),
+        None => String::new(),
+    }
+}
