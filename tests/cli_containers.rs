@@ -209,6 +209,11 @@ fn control_characters_from_a_container_never_reach_the_terminal() {
         return;
     }
     let c = UnshareContainer::start("exec -a $'evil\\e[2J\\e]0;title\\a' sleep 1005");
+    // A cgroup whose name carries escape sequences (whoever makes a cgroup names it).
+    let cgroups = common::CgroupGuard::new("ctl");
+    let evil = "evil\u{1b}[2J\u{7}";
+    cgroups.child(evil);
+    cgroups.add_pid(evil, c.init);
     for args in [
         vec!["ps".to_string(), c.init.to_string()],
         vec!["inspect".to_string(), c.init.to_string()],
@@ -224,6 +229,11 @@ fn control_characters_from_a_container_never_reach_the_terminal() {
     }
     let out = run_isotop(&["ps", &c.init.to_string()]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("evil?[2J?]0;title?"));
+    let out = run_isotop(&["inspect", &c.init.to_string()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("evil?[2J?"),
+        "the cgroup path is shown, cleaned"
+    );
 }
 
 #[test]

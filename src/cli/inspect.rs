@@ -15,6 +15,7 @@ use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupReading, Limit};
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
+use crate::host::text::clean_str;
 
 /// One namespace of the container and who else is in it.
 #[derive(Debug, Serialize)]
@@ -141,8 +142,10 @@ fn render(i: &Inspection) -> String {
     line("Processes", c.pids.len().to_string());
     line(
         "Cgroup",
+        // Cgroup names are chosen by whoever made the cgroup: cleaned for display.
         c.cgroup_path
-            .clone()
+            .as_deref()
+            .map(clean_str)
             .unwrap_or_else(|| "- (shares its parent's)".into()),
     );
     for m in &c.cgroups {
@@ -151,7 +154,7 @@ fn render(i: &Inspection) -> String {
         } else {
             m.controllers.join(",")
         };
-        out.push_str(&format!("  {controllers:<18} {}\n", m.path));
+        out.push_str(&format!("  {controllers:<18} {}\n", clean_str(&m.path)));
     }
     if !c.labels.is_empty() {
         out.push_str("Labels\n");

@@ -4,6 +4,7 @@
 //! namespace, its identity, relations and members. A container that vanished shows as gone,
 //! with the history it left.
 
+use crate::host::text::clean_str;
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -242,8 +243,10 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     }
     lines.push(field(
         "cgroup",
+        // Cgroup names are chosen by whoever made the cgroup: cleaned for display.
         k.cgroup_path
-            .clone()
+            .as_deref()
+            .map(clean_str)
             .unwrap_or_else(|| "(the host's)".into()),
         t,
     ));
@@ -258,7 +261,7 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         } else {
             m.controllers.join(",")
         };
-        lines.push(field("", format!("{name}: {}", m.path), t));
+        lines.push(field("", format!("{name}: {}", clean_str(&m.path)), t));
     }
     if let Some(pod) = &k.pod {
         lines.push(field("pod", format!("{} {}", pod.namespace, pod.name), t));

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::Ctx;
 use crate::host::process::Process;
+use crate::host::text::clean_str;
 use crate::ui::action::Tab;
 use crate::ui::app::ListLayout;
 use crate::ui::widgets::table::{self, Column, Width};
@@ -89,7 +90,8 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 Line::from(short_bytes(p.rss_bytes)),
                 Line::from(p.state.to_string()),
                 Line::from(Span::styled(container, theme.container_mark)),
-                Line::from(keep_tail(cgroup_of(p), 28)),
+                // Cgroup names are chosen by whoever made the cgroup: cleaned for display.
+                Line::from(keep_tail(&clean_str(cgroup_of(p)), 28)),
                 Line::from(Span::styled(ns_letters(&p.ns, &host_ns), theme.dim)),
                 Line::from(vec![Span::styled(indent, theme.dim), Span::raw(command)]),
             ]
