@@ -1,0 +1,308 @@
+//! Named files inside an image bundle — a directory or a tar archive — read without unpacking
+//! the bundle: `docker save` archives and OCI layouts are looked up by name
+//! (`manifest.json`, `blobs/sha256/<hex>`), and each layer is streamed straight out of the
+//! outer tar.
+//!
+//! Names come from the bundle's own manifests (strangers): a name with `..` or an absolute
+//! path is refused, so a lookup never leaves the bundle. A gzipped outer tar is decompressed
+//! once into a spool file (removed on drop) so its members can be reached by offset.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::error::ImageError;
+
+/// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
+const JSON_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+/// How many symlink hops a member name may take inside an outer tar (old `docker save` links
+/// repeated layers to the first copy).
+const SYMLINK_HOPS: usize = 8;
+
+/// Where a member's data sits inside the (uncompressed) outer tar: byte offset and length.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    offset: u64,
+    size: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Member {
+    Data(Span),
+    Link(String),
+}
+
+/// A bundle's files by name.
+pub struct Bundle {
+    /// The path the operator gave, for messages.
+    origin: PathBuf,
+    kind: BundleKind,
+}
+
+enum BundleKind {
+    Dir(PathBuf),
+    Tar {
+        file: PathBuf,
+        members: HashMap<String, Member>,
+        /// The decompressed copy of a gzipped outer tar; removed with the bundle.
+        _spool: Option<SpoolFile>,
+    },
+}
+
+/// A temporary file removed on drop.
+struct SpoolFile(PathBuf);
+
+impl Drop for SpoolFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The first bytes of gzip and zstd streams.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+pub fn is_zstd(head: &[u8]) -> bool {
+    head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+/// Reads up to 4 bytes from the start of a file, to tell compressions apart.
+pub fn file_head(path: &Path) -> Result<Vec<u8>, ImageError> {
+    let mut head = Vec::with_capacity(4);
+    File::open(path)
+        .and_then(|f| f.take(4).read_to_end(&mut head))
+        .map_err(|e| ImageError::io(path, e))?;
+    Ok(head)
+}
+
+/// Opens a possibly gzipped file as a plain byte stream.
+pub fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ImageError> {
+    let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let mut buffered = BufReader::new(file);
+    let head = buffered.fill_buf().map_err(|e| ImageError::io(path, e))?;
+    if is_zstd(head) {
+        return Err(ImageError::Unsupported {
+            what: format!("zstd-compressed archive {}", path.display()),
+            hint: "decompress it first (zstd -d)".into(),
+        });
+    }
+    if is_gzip(head) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// Turns a member name into a clean relative name (`./a//b` → `a/b`); `None` when it would
+/// leave the bundle (`..`, absolute) or is empty.
+pub fn clean_member_name(name: &str) -> Option<String> {
+    if name.starts_with('/') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Lists the member names of a tar (possibly gzipped), for detection.
+pub fn tar_member_names(path: &Path) -> Result<Vec<String>, ImageError> {
+    let reader = open_maybe_gzip(path)?;
+    let mut archive = tar::Archive::new(reader);
+    let mut names = Vec::new();
+    let what = path.display().to_string();
+    for entry in archive
+        .entries()
+        .map_err(|e| ImageError::corrupt(&what, e))?
+    {
+        let entry = entry.map_err(|e| ImageError::corrupt(&what, e))?;
+        let raw = entry.path_bytes();
+        if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+impl Bundle {
+    /// A bundle laid out as a directory (an OCI layout, an unpacked `docker save`).
+    pub fn dir(path: &Path) -> Self {
+        Bundle {
+            origin: path.to_path_buf(),
+            kind: BundleKind::Dir(path.to_path_buf()),
+        }
+    }
+
+    /// A bundle packed as a tar; a gzipped one is decompressed into `spool_dir` first.
+    pub fn tar(path: &Path, spool_dir: &Path) -> Result<Self, ImageError> {
+        let mut spool = None;
+        let mut file_path = path.to_path_buf();
+        if is_gzip(&file_head(path)?) {
+            std::fs::create_dir_all(spool_dir).map_err(|e| ImageError::io(spool_dir, e))?;
+            let spool_path = spool_dir.join(format!(
+                "spool-{}-{}.tar",
+                std::process::id(),
+                super::layer::unique_suffix()
+            ));
+            let guard = SpoolFile(spool_path.clone());
+            let mut out = File::create(&spool_path).map_err(|e| ImageError::io(&spool_path, e))?;
+            io::copy(&mut open_maybe_gzip(path)?, &mut out)
+                .map_err(|e| ImageError::corrupt(path.display().to_string(), e))?;
+            spool = Some(guard);
+            file_path = spool_path;
+        }
+        let members = index_tar(&file_path, path)?;
+        Ok(Bundle {
+            origin: path.to_path_buf(),
+            kind: BundleKind::Tar {
+                file: file_path,
+                members,
+                _spool: spool,
+            },
+        })
+    }
+
+    /// The operator-given path and a member name, for messages.
+    pub fn describe(&self, name: &str) -> String {
+        format!("{} in {}", name, self.origin.display())
+    }
+
+    /// Opens a member for streaming; its length in bytes is returned beside it.
+    pub fn open(&self, name: &str) -> Result<(Box<dyn Read + '_>, u64), ImageError> {
+        let missing = || ImageError::corrupt(self.describe(name), "missing from the image");
+        let clean = clean_member_name(name)
+            .ok_or_else(|| ImageError::corrupt(self.describe(name), "name leaves the image"))?;
+        match &self.kind {
+            BundleKind::Dir(dir) => {
+                let path = dir.join(&clean);
+                let file = File::open(&path).map_err(|e| match e.kind() {
+                    io::ErrorKind::NotFound => missing(),
+                    _ => ImageError::io(&path, e),
+                })?;
+                let size = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+                Ok((Box::new(file), size))
+            }
+            BundleKind::Tar { file, members, .. } => {
+                let span = resolve(members, &clean).ok_or_else(missing)?;
+                let mut handle = File::open(file).map_err(|e| ImageError::io(file, e))?;
+                handle
+                    .seek(SeekFrom::Start(span.offset))
+                    .map_err(|e| ImageError::io(file, e))?;
+                Ok((Box::new(handle.take(span.size)), span.size))
+            }
+        }
+    }
+
+    /// True when the bundle has a member of that name.
+    pub fn has(&self, name: &str) -> bool {
+        let Some(clean) = clean_member_name(name) else {
+            return false;
+        };
+        match &self.kind {
+            BundleKind::Dir(dir) => dir.join(clean).is_file(),
+            BundleKind::Tar { members, .. } => resolve(members, &clean).is_some(),
+        }
+    }
+
+    /// Reads a small member whole (manifests, configs), refusing anything past the JSON limit.
+    pub fn read_small(&self, name: &str) -> Result<Vec<u8>, ImageError> {
+        let (reader, size) = self.open(name)?;
+        if size > JSON_LIMIT_BYTES {
+            return Err(ImageError::corrupt(
+                self.describe(name),
+                format!("{size} bytes is too large for a manifest (limit {JSON_LIMIT_BYTES})"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        reader
+            .take(JSON_LIMIT_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ImageError::corrupt(self.describe(name), e))?;
+        if (bytes.len() as u64) < size {
+            return Err(ImageError::corrupt(self.describe(name), "truncated"));
+        }
+        Ok(bytes)
+    }
+}
+
+/// Follows a member's links to its data.
+fn resolve(members: &HashMap<String, Member>, name: &str) -> Option<Span> {
+    let mut current = name.to_string();
+    for _ in 0..SYMLINK_HOPS {
+        match members.get(&current)? {
+            Member::Data(span) => return Some(*span),
+            Member::Link(target) => current = target.clone(),
+        }
+    }
+    None
+}
+
+/// Resolves `..` inside a joined member name, refusing to climb above the bundle root.
+fn normalize_joined(name: &str) -> Option<String> {
+    if name.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Records where every regular member's data starts in an uncompressed tar, and where links
+/// point (as member names).
+fn index_tar(file: &Path, origin: &Path) -> Result<HashMap<String, Member>, ImageError> {
+    let what = origin.display().to_string();
+    let handle = File::open(file).map_err(|e| ImageError::io(file, e))?;
+    let mut archive = tar::Archive::new(handle);
+    let mut members = HashMap::new();
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|e| ImageError::corrupt(&what, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| ImageError::corrupt(&what, e))?;
+        let raw = entry.path_bytes();
+        let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) else {
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if kind.is_file() {
+            let span = Span {
+                offset: entry.raw_file_position(),
+                size: entry.size(),
+            };
+            members.insert(name, Member::Data(span));
+            continue;
+        }
+        let Some(target) = entry.link_name_bytes() else {
+            continue;
+        };
+        let target = String::from_utf8_lossy(&target).into_owned();
+        // A hard link names its target from the archive root; a symlink from its own folder.
+        let resolved = if kind.is_hard_link() {
+            clean_member_name(&target)
+        } else if kind.is_symlink() {
+            let folder = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            normalize_joined(&format!("{folder}/{target}"))
+        } else {
+            None
+        };
+        if let Some(resolved) = resolved {
+            members.insert(name, Member::Link(resolved));
+        }
+    }
+    Ok(members)
+}

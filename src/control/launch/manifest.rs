@@ -1,0 +1,294 @@
+//! Reading image manifests — `docker save`'s `manifest.json`, OCI's `index.json` → manifest →
+//! config and layer descriptors — and preparing each layer through the [`LayerCache`].
+//!
+//! Digests named by OCI descriptors are checked: small blobs (manifests, configs) when read,
+//! layers while they are unpacked. A descriptor whose digest is not `sha256:<64 hex>` is
+//! refused before it becomes a path.
+
+use std::io::Read;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::archive::Bundle;
+use super::digest::Digest;
+use super::error::ImageError;
+use super::image::{Image, ImageConfig, ImageSource};
+use super::layer::{Compression, LayerBlob, LayerCache};
+
+/// How deep OCI indexes may nest (index → index → manifest).
+const INDEX_DEPTH: usize = 4;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifestEntry {
+    config: String,
+    #[serde(default)]
+    layers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    config: Option<RunConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RunConfig {
+    #[serde(default)]
+    env: Option<Vec<String>>,
+    #[serde(default)]
+    cmd: Option<Vec<String>>,
+    #[serde(default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    working_dir: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    platform: Option<Platform>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Platform {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+}
+
+/// An OCI index (`index.json`) or an OCI/docker image manifest: one of the lists is filled.
+#[derive(Deserialize)]
+struct IndexOrManifest {
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+}
+
+pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageError> {
+    let (layers, config) = match source {
+        ImageSource::RootfsDir(dir) => (vec![dir.clone()], None),
+        ImageSource::RootfsTarball(path) => {
+            let name = path.display().to_string();
+            let open = || open_file(path);
+            let blob = LayerBlob {
+                name,
+                expected: None,
+                compression: Compression::Sniff,
+                open: &open,
+            };
+            (vec![cache.ensure_layer(&blob)?], None)
+        }
+        ImageSource::DockerArchive(path) => {
+            let bundle = open_bundle(cache, path)?;
+            prepare_docker(cache, &bundle)?
+        }
+        ImageSource::OciLayout(path) => {
+            let bundle = open_bundle(cache, path)?;
+            prepare_oci(cache, &bundle)?
+        }
+    };
+    Ok(Image {
+        source: source.clone(),
+        layers,
+        config,
+    })
+}
+
+fn open_file(path: &std::path::Path) -> Result<Box<dyn Read + 'static>, ImageError> {
+    let file = std::fs::File::open(path).map_err(|e| ImageError::io(path, e))?;
+    Ok(Box::new(file))
+}
+
+fn open_bundle(cache: &LayerCache, path: &std::path::Path) -> Result<Bundle, ImageError> {
+    if path.is_dir() {
+        Ok(Bundle::dir(path))
+    } else {
+        Bundle::tar(path, &cache.tmp_dir())
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(
+    bundle: &Bundle,
+    name: &str,
+    bytes: &[u8],
+) -> Result<T, ImageError> {
+    serde_json::from_slice(bytes).map_err(|e| ImageError::corrupt(bundle.describe(name), e))
+}
+
+fn prepare_docker(
+    cache: &LayerCache,
+    bundle: &Bundle,
+) -> Result<(Vec<std::path::PathBuf>, Option<ImageConfig>), ImageError> {
+    let bytes = bundle.read_small("manifest.json")?;
+    let entries: Vec<DockerManifestEntry> = parse_json(bundle, "manifest.json", &bytes)?;
+    // `docker save` of several images lists each; the first is the one asked for first.
+    let entry = entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| ImageError::corrupt(bundle.describe("manifest.json"), "lists no image"))?;
+    let config_bytes = bundle.read_small(&entry.config)?;
+    let config = run_config(bundle, &entry.config, &config_bytes)?;
+    let mut layers = Vec::with_capacity(entry.layers.len());
+    for name in &entry.layers {
+        let open = || bundle.open(name).map(|(reader, _)| reader);
+        let blob = LayerBlob {
+            name: bundle.describe(name),
+            expected: None,
+            compression: Compression::Sniff,
+            open: &open,
+        };
+        layers.push(cache.ensure_layer(&blob)?);
+    }
+    Ok((layers, Some(config)))
+}
+
+fn run_config(bundle: &Bundle, name: &str, bytes: &[u8]) -> Result<ImageConfig, ImageError> {
+    let file: ConfigFile = parse_json(bundle, name, bytes)?;
+    let run = file.config.unwrap_or_default();
+    Ok(ImageConfig {
+        env: run.env.unwrap_or_default(),
+        cmd: run.cmd.unwrap_or_default(),
+        entrypoint: run.entrypoint.unwrap_or_default(),
+        working_dir: run.working_dir.filter(|w| !w.is_empty()),
+        user: run.user.filter(|u| !u.is_empty()),
+    })
+}
+
+fn blob_name(bundle: &Bundle, descriptor: &Descriptor) -> Result<(String, Digest), ImageError> {
+    let digest = Digest::parse(&descriptor.digest).ok_or_else(|| ImageError::Unsupported {
+        what: format!(
+            "digest {:?} in {}",
+            descriptor.digest,
+            bundle.describe("index.json")
+        ),
+        hint: "only sha256 digests are supported".into(),
+    })?;
+    Ok((format!("blobs/sha256/{}", digest.hex()), digest))
+}
+
+/// Reads a small blob named by a descriptor and checks its digest.
+fn read_verified(
+    bundle: &Bundle,
+    descriptor: &Descriptor,
+) -> Result<(String, Vec<u8>), ImageError> {
+    let (name, digest) = blob_name(bundle, descriptor)?;
+    let bytes = bundle.read_small(&name)?;
+    let actual = Digest::of_bytes(&bytes);
+    if actual != digest {
+        return Err(ImageError::DigestMismatch {
+            what: bundle.describe(&name),
+            expected: digest.hex().to_string(),
+            actual: actual.hex().to_string(),
+        });
+    }
+    Ok((name, bytes))
+}
+
+/// The OCI/Go name of this machine's architecture.
+fn oci_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
+}
+
+/// Picks this machine's manifest from an index: linux on our architecture, else the first.
+fn pick(manifests: &[Descriptor]) -> Option<&Descriptor> {
+    manifests
+        .iter()
+        .find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.os == "linux" && p.architecture == oci_arch())
+        })
+        .or_else(|| manifests.first())
+}
+
+fn prepare_oci(
+    cache: &LayerCache,
+    bundle: &Bundle,
+) -> Result<(Vec<std::path::PathBuf>, Option<ImageConfig>), ImageError> {
+    let bytes = bundle.read_small("index.json")?;
+    let mut current: IndexOrManifest = parse_json(bundle, "index.json", &bytes)?;
+    let mut current_name = "index.json".to_string();
+    for _ in 0..INDEX_DEPTH {
+        if current.config.is_some() {
+            break;
+        }
+        let chosen = pick(&current.manifests)
+            .ok_or_else(|| {
+                ImageError::corrupt(bundle.describe(&current_name), "lists no manifest")
+            })?
+            .clone();
+        let (name, bytes) = read_verified(bundle, &chosen)?;
+        current = parse_json(bundle, &name, &bytes)?;
+        current_name = name;
+    }
+    let config_descriptor = current.config.as_ref().ok_or_else(|| {
+        ImageError::corrupt(
+            bundle.describe(&current_name),
+            "no image manifest with a config",
+        )
+    })?;
+    let (config_name, config_bytes) = read_verified(bundle, config_descriptor)?;
+    let config = run_config(bundle, &config_name, &config_bytes)?;
+    let mut layers = Vec::with_capacity(current.layers.len());
+    for descriptor in &current.layers {
+        let (name, digest) = blob_name(bundle, descriptor)?;
+        let compression =
+            layer_compression(&descriptor.media_type).ok_or_else(|| ImageError::Unsupported {
+                what: format!("layer media type {:?} ({})", descriptor.media_type, name),
+                hint: "use gzip or uncompressed layers".into(),
+            })?;
+        if let Some(size) = descriptor.size
+            && bundle.has(&name)
+        {
+            let (_, stored) = bundle.open(&name)?;
+            if stored != size {
+                return Err(ImageError::corrupt(
+                    bundle.describe(&name),
+                    format!("{stored} bytes, the manifest says {size}"),
+                ));
+            }
+        }
+        let open = || bundle.open(&name).map(|(reader, _)| reader);
+        let blob = LayerBlob {
+            name: bundle.describe(&name),
+            expected: Some(digest),
+            compression,
+            open: &open,
+        };
+        layers.push(cache.ensure_layer(&blob)?);
+    }
+    Ok((layers, Some(config)))
+}
+
+/// Compression by OCI/docker layer media type; `None` for ones isotop cannot unpack (zstd).
+fn layer_compression(media_type: &str) -> Option<Compression> {
+    if media_type.contains("zstd") {
+        None
+    } else if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
+        Some(Compression::Gzip)
+    } else if media_type.ends_with(".tar") || media_type.ends_with("tar") {
+        Some(Compression::None)
+    } else {
+        Some(Compression::Sniff)
+    }
+}

@@ -1,0 +1,177 @@
+//! Builds image archives for the launch tests in memory with the `tar` crate: plain entries,
+//! hostile ones written as raw GNU headers (the builder's own checks would refuse `..`), gzip,
+//! docker-save archives and OCI layouts. Also the cache checks every failure test repeats.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+/// Modification time written into every test entry, in seconds since the epoch.
+pub const MTIME: u64 = 1_600_000_000;
+
+/// One tar entry as a test describes it.
+pub enum Item<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    FileMode(&'a str, &'a [u8], u32),
+    Symlink(&'a str, &'a str),
+    HardLink(&'a str, &'a str),
+}
+
+/// Appends a header whose name and link name are copied byte for byte (no checks).
+fn raw(
+    builder: &mut tar::Builder<Vec<u8>>,
+    kind: tar::EntryType,
+    name: &str,
+    link: &str,
+    data: &[u8],
+    mode: u32,
+) {
+    let mut header = tar::Header::new_gnu();
+    {
+        let gnu = header.as_gnu_mut().unwrap();
+        gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+        gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    header.set_entry_type(kind);
+    header.set_size(data.len() as u64);
+    header.set_mode(mode);
+    header.set_mtime(MTIME);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_cksum();
+    builder.append(&header, data).unwrap();
+}
+
+/// A tar holding `items`, in order.
+pub fn tar_of(items: &[Item<'_>]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for item in items {
+        match *item {
+            Item::Dir(name) => raw(
+                &mut builder,
+                tar::EntryType::Directory,
+                name,
+                "",
+                b"",
+                0o755,
+            ),
+            Item::File(name, data) => {
+                raw(&mut builder, tar::EntryType::Regular, name, "", data, 0o644)
+            }
+            Item::FileMode(name, data, mode) => {
+                raw(&mut builder, tar::EntryType::Regular, name, "", data, mode)
+            }
+            Item::Symlink(name, target) => raw(
+                &mut builder,
+                tar::EntryType::Symlink,
+                name,
+                target,
+                b"",
+                0o777,
+            ),
+            Item::HardLink(name, target) => {
+                raw(&mut builder, tar::EntryType::Link, name, target, b"", 0o644)
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A `docker save` archive: `manifest.json`, a config, and `<n>/layer.tar` per layer.
+pub fn docker_archive(config_json: &str, layers: &[Vec<u8>]) -> Vec<u8> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut layer_names = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
+        let name = format!("layer{index}/layer.tar");
+        files.push((name.clone(), layer.clone()));
+        layer_names.push(name);
+    }
+    files.push(("config.json".into(), config_json.as_bytes().to_vec()));
+    let manifest = serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": ["isotop-test:latest"],
+        "Layers": layer_names,
+    }]);
+    // docker writes manifest.json last, so detection must read the whole archive.
+    files.push(("manifest.json".into(), manifest.to_string().into_bytes()));
+    let items: Vec<Item<'_>> = files.iter().map(|(n, d)| Item::File(n, d)).collect();
+    tar_of(&items)
+}
+
+/// Writes an OCI image layout into `dir` with one gzipped layer; returns the layer digest hex.
+pub fn oci_layout(dir: &Path, layer_tar: &[u8], config_json: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let hex = sha256_hex(bytes);
+        fs::write(blobs.join(&hex), bytes).unwrap();
+        (hex, bytes.len())
+    };
+    let layer = gzip(layer_tar);
+    let (layer_hex, layer_size) = put(&layer);
+    let (config_hex, config_size) = put(config_json.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": format!("sha256:{config_hex}"), "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": format!("sha256:{layer_hex}"), "size": layer_size}],
+    })
+    .to_string();
+    let (manifest_hex, manifest_size) = put(manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": format!("sha256:{manifest_hex}"), "size": manifest_size,
+                       "platform": {"architecture": "amd64", "os": "linux"}}],
+    });
+    fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    layer_hex
+}
+
+/// A tar of a directory tree (an OCI layout packed for transport).
+pub fn tar_dir(dir: &Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_dir_all(".", dir).unwrap();
+    builder.into_inner().unwrap()
+}
+
+/// Names in a directory, or none when it does not exist.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Asserts a failed prepare left no layer and no temporary directory in the cache.
+pub fn assert_cache_clean(cache: &Path) {
+    assert!(
+        names_in(&cache.join("sha256")).is_empty(),
+        "half layer left: {:?}",
+        names_in(&cache.join("sha256"))
+    );
+    assert!(
+        names_in(&cache.join("tmp")).is_empty(),
+        "temp left: {:?}",
+        names_in(&cache.join("tmp"))
+    );
+}
