@@ -8,124 +8,14 @@
 //! the cgroups are removed by drop guards even when an assertion fails.
 
 mod common;
+#[path = "ui_support/tmux.rs"]
+mod tmux;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{CgroupGuard, ChildGuard, require_program, require_root, unique_name, wait_until};
-
-/// A tmux session killed on drop.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let name = unique_name("tmux");
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                &width.to_string(),
-                "-y",
-                &height.to_string(),
-            ])
-            .arg(command)
-            .env("TERM", "xterm-256color")
-            .status()
-            .expect("tmux starts");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { name }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Esc alone: read together with a following key it would be Alt+key, so the next key
-    /// waits until the screen shows the Esc was taken (`until` no longer on screen).
-    fn escape(&self, until: &str) {
-        self.keys(&["Escape"]);
-        let mut last = String::new();
-        let taken = wait_until(Duration::from_secs(20), || {
-            last = self.screen();
-            !last.contains(until)
-        });
-        assert!(
-            taken,
-            "Esc was not taken: `{until}` still on screen:\n{last}"
-        );
-    }
-
-    /// Types a filter and keeps it (Enter); returns once the prompt is closed.
-    fn filter(&self, text: &str) {
-        self.keys(&["/"]);
-        self.text(text);
-        self.keys(&["Enter"]);
-        self.expect(&format!("filter: {text}"), "the filter is kept");
-    }
-
-    /// Types text literally (no key-name lookup).
-    fn text(&self, text: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.name, text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The screen with its attributes as escape sequences.
-    fn screen_with_attributes(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-e", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.name, format])
-            .output()
-            .expect("tmux display-message");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits until the screen contains `needle`; panics with the screen otherwise.
-    fn expect(&self, needle: &str, what: &str) -> String {
-        let mut last = String::new();
-        let found = wait_until(Duration::from_secs(20), || {
-            last = self.screen();
-            last.contains(needle)
-        });
-        assert!(found, "{what}: `{needle}` not on screen:\n{last}");
-        last
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
+use common::{CgroupGuard, ChildGuard, require_program, require_root, wait_until};
+use tmux::Tmux;
 
 /// A uniquely named copy of `sleep` (the comm is the file name, at most 15 bytes).
 fn named_sleep(dir: &std::path::Path) -> (std::path::PathBuf, String) {

@@ -13,82 +13,15 @@
 #[path = "support_oci/bundle.rs"]
 mod bundle;
 mod common;
+#[path = "ui_support/tmux.rs"]
+mod tmux;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use bundle::{OciRun, v2_host};
-use common::{read_text, require_program, require_root, unique_name, wait_until};
-
-/// A tmux session killed on drop.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let name = unique_name("tmux-acts");
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .env("TERM", "xterm-256color")
-            .status()
-            .expect("tmux starts");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { name }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Types text literally (no key-name lookup).
-    fn text(&self, text: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.name, text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until `check` holds for the screen; panics with the screen otherwise.
-    fn expect_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let found = wait_until(Duration::from_secs(20), || {
-            last = self.screen();
-            check(&last)
-        });
-        assert!(found, "{what}: not on screen:\n{last}");
-        last
-    }
-
-    fn expect(&self, needle: &str, what: &str) -> String {
-        self.expect_screen(what, |s| s.contains(needle))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
+use common::{read_text, require_program, require_root, wait_until};
+use tmux::Tmux;
 
 /// The kernel's freezer state of the container: `FROZEN`/`THAWED` (v1 `freezer.state`; v2
 /// `cgroup.events` `frozen 1|0`).
