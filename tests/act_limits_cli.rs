@@ -179,11 +179,14 @@ fn a_timed_change_reverts_by_itself_after_isotop_exited() {
     assert_eq!(pids_max(&run), "42");
     let id = doc["pending"]["id"].as_str().unwrap().to_string();
     let worker = doc["pending"]["worker_pid"].as_i64().expect("a worker pid");
-    let cmdline = std::fs::read(format!("/proc/{worker}/cmdline")).unwrap();
-    assert!(
-        String::from_utf8_lossy(&cmdline).contains(&format!("revert-worker\0{id}")),
-        "{cmdline:?}"
-    );
+    // The kernel fills a new program's cmdline at the end of execve, which can finish after
+    // the spawner has already returned (seen empty under load): wait for it.
+    let mut cmdline = Vec::new();
+    let is_worker = common::wait_until(Duration::from_secs(5), || {
+        cmdline = std::fs::read(format!("/proc/{worker}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).contains(&format!("revert-worker\0{id}"))
+    });
+    assert!(is_worker, "worker {worker} cmdline: {cmdline:?}");
     let listed = env.json(&["pending", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["id"], id.as_str());

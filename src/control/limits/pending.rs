@@ -159,6 +159,14 @@ pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<i32, Contro
         .spawn()
         .map_err(|e| ControlError::Other(format!("cannot start the revert worker: {e}")))?;
     let pid = child.id() as i32;
+    // spawn returns once exec has begun; the kernel sets the new cmdline a moment later, and
+    // `cancel` recognises the worker by it: wait (at most 1 s, in 10 ms steps) until it shows.
+    for _ in 0..100 {
+        if is_worker(root, pid, id) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     pending.worker_pid = Some(pid);
     store_json(&path, &pending)?;
     Ok(pid)
