@@ -29,15 +29,8 @@ fn ready(test: &str, tool: &str) -> bool {
 
 /// Every live process now, fully read (vanished ones skipped).
 fn scan(root: &HostRoot) -> Vec<Process> {
-    process::list_pids(root)
+    isotop::host::scan::read_processes(root, ReadDepth::Full, &mut Vec::new())
         .expect("proc is readable")
-        .into_iter()
-        .filter_map(|pid| {
-            process::read_process(root, pid, ReadDepth::Full)
-                .ok()
-                .flatten()
-        })
-        .collect()
 }
 
 fn find(root: &HostRoot, id: &str) -> (Container, Vec<Container>) {

@@ -23,16 +23,10 @@ impl Drop for PidGuard {
     }
 }
 
+/// Every live process now, fully read (vanished ones skipped).
 fn scan(root: &HostRoot) -> Vec<Process> {
-    process::list_pids(root)
+    isotop::host::scan::read_processes(root, ReadDepth::Full, &mut Vec::new())
         .expect("proc is readable")
-        .into_iter()
-        .filter_map(|pid| {
-            process::read_process(root, pid, ReadDepth::Full)
-                .ok()
-                .flatten()
-        })
-        .collect()
 }
 
 #[test]

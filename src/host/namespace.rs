@@ -13,7 +13,7 @@ pub mod reference;
 pub mod table;
 
 pub use reference::{HostReference, host_reference};
-pub use table::{Namespace, NamespaceTable, build_table, read_table, scan_processes};
+pub use table::{Namespace, NamespaceTable, build_table, read_table};
 
 use std::fs;
 

@@ -117,7 +117,15 @@ impl Process {
 
 /// Lists the pids present in `/proc` right now, ascending.
 pub fn list_pids(root: &HostRoot) -> Result<Vec<i32>, HostError> {
-    let entries = fs::read_dir(&root.proc).map_err(|e| HostError::io(&root.proc, e))?;
+    let entries = fs::read_dir(&root.proc).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            HostError::NoProc {
+                path: root.proc.clone(),
+            }
+        } else {
+            HostError::io(&root.proc, e)
+        }
+    })?;
     let mut pids: Vec<i32> = entries
         .filter_map(|entry| entry.ok())
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())

@@ -25,7 +25,8 @@ use super::NsKind;
 use super::mounts::{NsfsMount, read_nsfs_mounts};
 use super::reference::{HostReference, host_reference};
 use crate::control::nsfs;
-use crate::host::process::{Process, ReadDepth, list_pids, read_command, read_process};
+use crate::host::process::{Process, ReadDepth, read_command};
+use crate::host::scan::read_processes;
 use crate::host::users::UserNames;
 use crate::host::{HostError, HostRoot};
 
@@ -103,40 +104,15 @@ impl NamespaceTable {
     }
 }
 
-/// Scans the host and builds the table: the one call `isotop ns` needs.
+/// Scans the host (namespaces and owner of each process only) and builds the table: the one
+/// call `isotop ns` needs.
 pub fn read_table(root: &HostRoot) -> Result<NamespaceTable, HostError> {
-    let (processes, failed) = scan_processes(root)?;
+    let mut warnings = Vec::new();
+    let processes = read_processes(root, ReadDepth::Namespaces, &mut warnings)?;
     let users = UserNames::read(root);
     let mut table = build_table(root, &processes, &users);
-    if failed > 0 {
-        table.warnings.push(format!(
-            "{failed} process(es) could not be read and are not counted"
-        ));
-    }
+    table.warnings.extend(warnings);
     Ok(table)
-}
-
-/// Reads every process's namespaces (pid, owner, ns links only). Processes that vanish are
-/// skipped; ones that fail otherwise are counted in the second value.
-pub fn scan_processes(root: &HostRoot) -> Result<(Vec<Process>, usize), HostError> {
-    let pids = list_pids(root).map_err(|e| match e {
-        HostError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
-            HostError::NoProc {
-                path: root.proc.clone(),
-            }
-        }
-        other => other,
-    })?;
-    let mut processes = Vec::with_capacity(pids.len());
-    let mut failed = 0;
-    for pid in pids {
-        match read_process(root, pid, ReadDepth::Namespaces) {
-            Ok(Some(process)) => processes.push(process),
-            Ok(None) => {}
-            Err(_) => failed += 1,
-        }
-    }
-    Ok((processes, failed))
 }
 
 /// Groups processes by namespace and completes each row (user, command, bind mounts, parent

@@ -215,7 +215,7 @@ fn host_reference_prefers_pid1_then_kthreadd_then_self() {
 fn a_missing_proc_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let root = HostRoot::under(dir.path());
-    match scan_processes(&root) {
+    match read_table(&root) {
         Err(HostError::NoProc { path }) => assert_eq!(path, dir.path().join("proc")),
         other => panic!("expected NoProc, got {other:?}"),
     }
