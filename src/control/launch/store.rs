@@ -1,0 +1,359 @@
+//! Where isotop keeps its containers, and the record of each.
+//!
+//! Contract, per container id (64 hex digits):
+//! - `/run/isotop/<id>/state.json` — the [`ContainerRecord`] (tmpfs: gone after a reboot, like
+//!   the processes it describes). Written whole through a temp file + rename, so a reader never
+//!   sees half a record. The supervisor is its only writer once the container is created.
+//! - `/run/isotop/names/<name>` — holds the id; created with `O_EXCL`, so two launches cannot
+//!   claim one name.
+//! - `/var/lib/isotop/containers/<id>/` — `config.json` (the [`RunSpec`] + resolved image),
+//!   `upper/` and `work/` (the writable overlay layer), `rootfs/` (the overlay mount point) and
+//!   `container.log` (JSON lines, see `logs`).
+//!
+//! All paths are under the injected [`HostRoot`] (`run`, `var_lib`).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::fail::LaunchError;
+use super::spec::NetMode;
+use crate::host::HostRoot;
+
+/// The life of a container, as its supervisor last recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Record written, supervisor starting it.
+    Created,
+    Running,
+    /// The command exited (`exit_code` says how).
+    Exited,
+    /// Setup failed before the command ran (`error` says why).
+    Failed,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One container's state (`/run/isotop/<id>/state.json`). Text fields that came from the
+/// operator or the image are kept verbatim; display code cleans them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    /// What the image was: its path, or `default (host programs, read-only)`.
+    pub image: String,
+    pub command: Vec<String>,
+    pub status: Status,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    pub started_ms: Option<u64>,
+    pub finished_ms: Option<u64>,
+    /// The container's init, as a host pid.
+    pub pid: Option<i32>,
+    pub supervisor_pid: Option<i32>,
+    /// The exit status: the code, or 128 + signal number when killed by a signal.
+    pub exit_code: Option<i32>,
+    /// Set when killed by a signal.
+    pub exit_signal: Option<i32>,
+    /// Why setup failed ([`Status::Failed`]).
+    pub error: Option<String>,
+    pub net: NetMode,
+    /// The container's IPv4 address with its prefix length (bridge mode).
+    pub address: Option<String>,
+    /// The host end of the veth pair (bridge mode).
+    pub host_veth: Option<String>,
+    /// `/isotop/<id>`, in every v1 hierarchy or the v2 tree.
+    pub cgroup_path: String,
+    /// The overlay mount point and its layers, lowest first.
+    pub rootfs: PathBuf,
+    pub lower_layers: Vec<PathBuf>,
+    pub upper: PathBuf,
+    pub remove_on_exit: bool,
+    pub hostname: String,
+}
+
+/// The files of one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPaths {
+    pub run_dir: PathBuf,
+    pub state: PathBuf,
+    pub data_dir: PathBuf,
+    pub config: PathBuf,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub rootfs: PathBuf,
+    pub log: PathBuf,
+}
+
+/// `/run/isotop` under the host root.
+pub fn run_root(host: &HostRoot) -> PathBuf {
+    host.run.join("isotop")
+}
+
+/// `/var/lib/isotop` under the host root.
+pub fn data_root(host: &HostRoot) -> PathBuf {
+    host.var_lib.join("isotop")
+}
+
+impl ContainerPaths {
+    pub fn new(host: &HostRoot, id: &str) -> ContainerPaths {
+        let run_dir = run_root(host).join(id);
+        let data_dir = data_root(host).join("containers").join(id);
+        ContainerPaths {
+            state: run_dir.join("state.json"),
+            run_dir,
+            config: data_dir.join("config.json"),
+            upper: data_dir.join("upper"),
+            work: data_dir.join("work"),
+            rootfs: data_dir.join("rootfs"),
+            log: data_dir.join("container.log"),
+            data_dir,
+        }
+    }
+}
+
+/// True for a well-formed container id (64 lowercase hex digits): anything else is never
+/// joined onto a path.
+pub fn is_id(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A fresh random id (64 hex digits, from the kernel's random pool).
+pub fn new_id() -> Result<String, LaunchError> {
+    let mut bytes = [0u8; 32];
+    let path = Path::new("/dev/urandom");
+    let mut file = fs::File::open(path).map_err(|e| LaunchError::io("open", path, e))?;
+    std::io::Read::read_exact(&mut file, &mut bytes)
+        .map_err(|e| LaunchError::io("read", path, e))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Writes `value` as JSON to `path` through `path.tmp` + rename (atomic for readers).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LaunchError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| LaunchError::io("encode", path, std::io::Error::other(e)))?;
+    let mut file = fs::File::create(&tmp).map_err(|e| LaunchError::io("create", &tmp, e))?;
+    file.write_all(&text)
+        .map_err(|e| LaunchError::io("write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        LaunchError::io("rename into", path, e)
+    })
+}
+
+/// Reads the record of `id`; `Ok(None)` when there is none (removed, or never made).
+pub fn read_record(host: &HostRoot, id: &str) -> Result<Option<ContainerRecord>, LaunchError> {
+    if !is_id(id) {
+        return Ok(None);
+    }
+    let path = ContainerPaths::new(host, id).state;
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| LaunchError::io("parse", &path, std::io::Error::other(e))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LaunchError::io("read", &path, e)),
+    }
+}
+
+/// Writes the record (creating `/run/isotop/<id>/`).
+pub fn write_record(host: &HostRoot, record: &ContainerRecord) -> Result<(), LaunchError> {
+    let paths = ContainerPaths::new(host, &record.id);
+    fs::create_dir_all(&paths.run_dir).map_err(|e| LaunchError::io("create", &paths.run_dir, e))?;
+    write_json(&paths.state, record)
+}
+
+/// Every readable record, oldest first. Unreadable or foreign entries are skipped.
+pub fn list_records(host: &HostRoot) -> Vec<ContainerRecord> {
+    let Ok(entries) = fs::read_dir(run_root(host)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ContainerRecord> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| is_id(name))
+        .filter_map(|id| read_record(host, &id).ok().flatten())
+        .collect();
+    out.sort_by_key(|r| (r.created_ms, r.id.clone()));
+    out
+}
+
+fn names_dir(host: &HostRoot) -> PathBuf {
+    run_root(host).join("names")
+}
+
+/// Claims `name` for `id` (atomic: `O_EXCL`). A claim whose container record is gone is stale
+/// (a crash between claim and record) and is taken over.
+pub fn claim_name(host: &HostRoot, name: &str, id: &str) -> Result<(), LaunchError> {
+    let dir = names_dir(host);
+    fs::create_dir_all(&dir).map_err(|e| LaunchError::io("create", &dir, e))?;
+    let path = dir.join(name);
+    for _ in 0..2 {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                return file
+                    .write_all(id.as_bytes())
+                    .map_err(|e| LaunchError::io("write", &path, e));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let owner = fs::read_to_string(&path).unwrap_or_default();
+                let owner = owner.trim();
+                let alive = is_id(owner)
+                    && (ContainerPaths::new(host, owner).run_dir.exists()
+                        || ContainerPaths::new(host, owner).data_dir.exists());
+                if alive {
+                    return Err(LaunchError::NameInUse {
+                        name: name.into(),
+                        id: owner.chars().take(12).collect(),
+                    });
+                }
+                let _ = fs::remove_file(&path);
+            }
+            Err(e) => return Err(LaunchError::io("create", &path, e)),
+        }
+    }
+    Err(LaunchError::NameInUse {
+        name: name.into(),
+        id: "(unknown)".into(),
+    })
+}
+
+/// Releases `name` if `id` holds it.
+pub fn release_name(host: &HostRoot, name: &str, id: &str) {
+    let path = names_dir(host).join(name);
+    if fs::read_to_string(&path).is_ok_and(|owner| owner.trim() == id) {
+        let _ = fs::remove_file(&path);
+    }
+}
+
+/// The id a name, a full id or a unique id prefix (≥ 3 digits) names among the records.
+pub fn resolve(host: &HostRoot, target: &str) -> Result<ContainerRecord, LaunchError> {
+    let records = list_records(host);
+    if let Some(r) = records.iter().find(|r| r.name == target || r.id == target) {
+        return Ok(r.clone());
+    }
+    let by_prefix: Vec<&ContainerRecord> = if target.len() >= 3 {
+        records
+            .iter()
+            .filter(|r| r.id.starts_with(target))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match by_prefix.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(LaunchError::NoSuchContainer {
+            target: target.into(),
+        }),
+        many => Err(LaunchError::invalid(
+            "TARGET",
+            target,
+            format!(
+                "ambiguous: {} isotop containers start with it; give more of the id",
+                many.len()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(dir: &Path) -> HostRoot {
+        HostRoot::under(dir)
+    }
+
+    fn record(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            image: "default".into(),
+            command: vec!["/bin/true".into()],
+            status: Status::Created,
+            created_ms: 1,
+            started_ms: None,
+            finished_ms: None,
+            pid: None,
+            supervisor_pid: None,
+            exit_code: None,
+            exit_signal: None,
+            error: None,
+            net: NetMode::None,
+            address: None,
+            host_veth: None,
+            cgroup_path: format!("/isotop/{id}"),
+            rootfs: PathBuf::new(),
+            lower_layers: Vec::new(),
+            upper: PathBuf::new(),
+            remove_on_exit: false,
+            hostname: "x".into(),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host(dir.path());
+        let id = new_id().unwrap();
+        assert!(is_id(&id));
+        assert!(!is_id("../etc"));
+        write_record(&host, &record(&id, "web")).unwrap();
+        assert_eq!(read_record(&host, &id).unwrap().unwrap().name, "web");
+        assert_eq!(resolve(&host, "web").unwrap().id, id);
+        assert_eq!(resolve(&host, &id[..5]).unwrap().id, id);
+        assert!(matches!(
+            resolve(&host, "nope"),
+            Err(LaunchError::NoSuchContainer { .. })
+        ));
+        assert_eq!(list_records(&host).len(), 1);
+    }
+
+    #[test]
+    fn names_are_claimed_once_and_stale_claims_are_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host(dir.path());
+        let a = new_id().unwrap();
+        let b = new_id().unwrap();
+        claim_name(&host, "web", &a).unwrap();
+        // `a` has no record or data dir yet: its claim is stale and `b` takes it.
+        claim_name(&host, "web", &b).unwrap();
+        write_record(&host, &record(&b, "web")).unwrap();
+        assert!(matches!(
+            claim_name(&host, "web", &a),
+            Err(LaunchError::NameInUse { .. })
+        ));
+        release_name(&host, "web", &a); // not a's: kept
+        assert!(claim_name(&host, "web", &a).is_err());
+        release_name(&host, "web", &b);
+        claim_name(&host, "web", &a).unwrap();
+    }
+}

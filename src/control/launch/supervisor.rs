@@ -1,0 +1,1 @@
+//! STUB (helper C replaces): the per-container supervisor process.
