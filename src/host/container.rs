@@ -128,7 +128,8 @@ fn metadata_for(
         Runtime::Lxc => Some(lxc::read(root, id)),
         Runtime::Nspawn => nspawn::read(root, id),
         Runtime::Runc | Runtime::Crun => group.oci.map(|i| oci_metadata(&states[i])),
-        Runtime::Isotop | Runtime::Unknown => None,
+        Runtime::Isotop => super::runtime::isotop::read(root, id),
+        Runtime::Unknown => None,
     }
     .unwrap_or_default()
 }

@@ -1,8 +1,8 @@
 //! Containers the runtimes keep on disk with no running process (`isotop ls --all`).
 //!
 //! Sources: runc/crun state dirs, Docker's per-container configs, the Podman/CRI-O stores,
-//! containerd task dirs (namespace `moby` is Docker's own and already listed by Docker) and
-//! LXC configs. An id already running, or already listed by an earlier source, is skipped.
+//! containerd task dirs (namespace `moby` is Docker's own and already listed by Docker),
+//! LXC configs and isotop's own records that are not running (exited, failed). An id already running, or already listed by an earlier source, is skipped.
 //! Records carry no pids, namespaces or cgroups: there is no process to read them from.
 
 use std::collections::HashSet;
@@ -12,7 +12,7 @@ use crate::host::HostRoot;
 use crate::host::namespace::NsSet;
 use crate::host::runtime::containerd::{self, TaskIndex};
 use crate::host::runtime::podman::{self, PodmanStores};
-use crate::host::runtime::{Metadata, Runtime, docker, lxc, oci};
+use crate::host::runtime::{Metadata, Runtime, docker, isotop, lxc, oci};
 
 /// Every process-less container record not among `running`.
 pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
@@ -61,6 +61,9 @@ pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
     for name in lxc::list(root) {
         let meta = lxc::read(root, &name);
         push(Runtime::Lxc, name, meta, None);
+    }
+    for record in isotop::stopped(root) {
+        push(Runtime::Isotop, record.id, record.meta, record.cgroup_path);
     }
     out
 }
