@@ -24,8 +24,9 @@ cache=${ISOTOP_VM_CACHE:-/var/cache/isotop-vm}
 timeout_s=${ISOTOP_VM_TIMEOUT:-280}
 memory=${ISOTOP_VM_MEMORY:-2G}
 # The 9p stack of Debian's 6.1 kernel is modular: these load in this order (measured).
+# The launch tests add overlay (union root file systems), veth and bridge (with its llc and stp).
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-  netfs fscache 9pnet 9pnet_virtio 9p)
+  netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge)
 
 say() { printf 'vm: %s\n' "$*" >&2; }
 cannot_start() {
@@ -207,6 +208,8 @@ command -v cargo >/dev/null || cannot_start "cargo is missing"
 run=$(mktemp -d /tmp/isotop-vm.XXXXXX)
 trap 'rm -rf "$run"' EXIT
 mkdir -p "$run/share"
+# The guest mounts a tmpfs here (the shared root is read-only): the mount point must exist.
+mkdir -p /var/lib/isotop
 build_tests
 build_initramfs
 choose_accel
