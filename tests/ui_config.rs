@@ -68,12 +68,12 @@ fn default_keymap_parses_without_clashes_and_matches_the_shipped_config() {
 #[test]
 fn user_keymap_rebinds_and_reports_clashes() {
     let config = Config::parse(
-        "[keymap]\nquit = \"x\"\ndown = [\"n\", \"down\"]\n",
+        "[keymap]\nquit = \"Q\"\ndown = [\"J\", \"down\"]\n",
         Path::new("c.toml"),
     )
     .unwrap();
     assert_eq!(
-        config.keymap.action(&key(KeyCode::Char('x')), false),
+        config.keymap.action(&key(KeyCode::Char('Q')), false),
         Some(Action::Quit)
     );
     assert_eq!(
@@ -82,7 +82,7 @@ fn user_keymap_rebinds_and_reports_clashes() {
         "replaced, not added"
     );
     assert_eq!(
-        config.keymap.action(&key(KeyCode::Char('n')), false),
+        config.keymap.action(&key(KeyCode::Char('J')), false),
         Some(Action::Down)
     );
     assert_eq!(config.keymap.action(&key(KeyCode::Char('j')), false), None);

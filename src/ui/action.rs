@@ -99,4 +99,9 @@ pub enum Action {
     FreezeToggle,
     Kill,
     Enter,
+    /// `n`: the launch form (image, command, name, CPU, memory, network); Enter starts the
+    /// container detached, and it becomes the selection once the sampler sees it.
+    Launch,
+    /// `x` on one of isotop's own containers: a menu to stop it or remove it (asks first).
+    StopRemove,
 }

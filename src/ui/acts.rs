@@ -2,6 +2,9 @@
 //! ([`Request`]), how the loop does it with the `control` functions ([`run`], off the UI
 //! thread; [`run_enter`] in the foreground with the terminal given back), and what comes back
 //! to show in the status line ([`Outcome`]). The App never writes to the host itself.
+//! Launching, stopping and removing isotop's own containers are in [`launch`].
+
+pub mod launch;
 
 use std::time::Duration;
 
@@ -9,6 +12,7 @@ use crate::control::ControlError;
 use crate::control::enter::{self, EnterRequest};
 use crate::control::freeze;
 use crate::control::kill;
+use crate::control::launch::RunSpec;
 use crate::control::limits::journal;
 use crate::control::limits::pending;
 use crate::control::limits::{self, LimitInput, LimitRequest};
@@ -92,6 +96,16 @@ pub enum Request {
     },
     /// Run the container's shell in it (the loop suspends the screen meanwhile).
     Enter { view: Box<ContainerView> },
+    /// Start a container from the `n` form, detached (`spec` already checked).
+    Launch { spec: Box<RunSpec> },
+    /// Stop one of isotop's own containers: TERM, KILL after [`launch::STOP_TIMEOUT`].
+    Stop { id: String, name: String },
+    /// Remove one of isotop's own containers, stopping it first when it was `running`.
+    Remove {
+        id: String,
+        name: String,
+        running: bool,
+    },
 }
 
 /// What an act did, for the status line.
@@ -102,6 +116,11 @@ pub enum Outcome {
     /// TERM was sent and the container's init (PID 1 of its pid namespace, which ignores
     /// signals it has no handler for) is still running: KILL is offered.
     InitIgnoredTerm {
+        id: String,
+        name: String,
+    },
+    /// A launch started container `id` (the App selects it once a frame shows it).
+    Started {
         id: String,
         name: String,
     },
@@ -125,6 +144,9 @@ pub fn run(root: &HostRoot, request: Request) -> Outcome {
         },
         Request::Kill { view, signal } => run_kill(root, &view, signal),
         Request::Enter { view } => run_enter(root, &view),
+        Request::Launch { spec } => launch::run_launch(root, *spec),
+        Request::Stop { id, name } => launch::run_stop(root, &id, &name),
+        Request::Remove { id, name, running } => launch::run_remove(root, &id, &name, running),
     }
 }
 

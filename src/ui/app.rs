@@ -7,16 +7,21 @@
 //! (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
+mod filter;
 mod fold;
+pub mod launch;
+pub mod launch_form;
 pub mod layout;
 pub mod rows;
 pub mod selection;
+pub mod stop_remove;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use self::acts::Prompt;
 use self::fold::Fold;
+use self::launch::LaunchState;
 pub use self::layout::{ListLayout, ScreenLayout};
 use self::rows::{ContainerRow, Rows, Sort};
 pub use self::selection::{Gone, ListState, Target};
@@ -58,6 +63,8 @@ pub struct App {
     act_running: bool,
     /// The container whose init ignored TERM: its next `K` offers KILL.
     kill_again: Option<String>,
+    /// The `n` form, and the started container to select once it shows.
+    launch: LaunchState,
 }
 
 impl App {
@@ -88,6 +95,7 @@ impl App {
             request: None,
             act_running: false,
             kill_again: None,
+            launch: LaunchState::default(),
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -229,6 +237,7 @@ impl App {
     pub fn on_frame(&mut self, frame: Frame) {
         self.frame = Some(frame);
         self.rebuild();
+        self.select_wanted();
     }
 
     /// The sampler stopped (`reason` says why): figures stop changing; the status line says so.
@@ -239,6 +248,10 @@ impl App {
     /// The one state transition.
     pub fn update(&mut self, action: Action) {
         self.message = None;
+        if let Some(form) = self.take_form() {
+            self.update_form(form, action);
+            return;
+        }
         if let Some(prompt) = self.prompt.take() {
             self.update_prompt(prompt, action);
             return;
@@ -326,31 +339,9 @@ impl App {
             | Action::FreezeToggle
             | Action::Kill
             | Action::Enter => self.act(action),
+            Action::Launch => self.open_launch_form(),
+            Action::StopRemove => self.stop_remove_menu(),
         }
-    }
-
-    /// Handles an action while the filter prompt is open; false lets it through.
-    fn update_filter_prompt(&mut self, action: Action) -> bool {
-        match action {
-            // Control characters never reach the screen, even from the operator's own keys.
-            Action::FilterChar(c) if c.is_control() => {}
-            Action::FilterChar(c) => {
-                self.filter.push(c);
-                self.rebuild();
-            }
-            Action::FilterBackspace => {
-                self.filter.pop();
-                self.rebuild();
-            }
-            Action::Open => self.editing_filter = false,
-            Action::Back => {
-                self.editing_filter = false;
-                self.filter.clear();
-                self.rebuild();
-            }
-            _ => return false,
-        }
-        true
     }
 
     fn show_tab(&mut self, tab: Tab) {

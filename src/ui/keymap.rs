@@ -140,6 +140,18 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "act: shell in the container",
         &["e"],
     ),
+    b(
+        Action::Launch,
+        "launch",
+        "act: launch a container (form)",
+        &["n"],
+    ),
+    b(
+        Action::StopRemove,
+        "stop_remove",
+        "act: stop / remove an isotop container",
+        &["x"],
+    ),
     b(Action::Help, "help", "this help", &["?", "f1"]),
     b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
     b(

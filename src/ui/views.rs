@@ -1,5 +1,5 @@
 //! Drawing: the screen is a header (host figures), a tab bar, the current view (or the detail
-//! pane of its selection), and a status line; help is an overlay. Drawing only reads the
+//! pane of its selection), and a status line; help and the launch form are overlays. Drawing only reads the
 //! [`App`], the [`History`] and the config; it returns where it put the tabs and the table so
 //! the app can map mouse clicks. It never reads the clock: times come from the frame.
 
@@ -8,6 +8,7 @@ pub mod containers;
 pub mod detail;
 pub mod header;
 pub mod help;
+pub mod launch_form;
 pub mod namespaces;
 pub mod processes;
 pub mod status;
@@ -65,6 +66,9 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
     status::draw(f, status, ctx);
     if app.help_open() {
         help::draw(f, area, ctx);
+    }
+    if let Some(form) = app.launch_form() {
+        launch_form::draw(f, area, ctx, form);
     }
     layout
 }

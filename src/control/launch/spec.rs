@@ -132,6 +132,10 @@ pub struct LimitText {
 impl LimitText {
     /// Parses into a [`LimitRequest`] with the same checks as `isotop limit`.
     pub fn parse(&self) -> Result<LimitRequest, LaunchError> {
+        // No limit asked for is fine here (`isotop limit` refuses an empty request).
+        if self.cpus.is_none() && self.memory.is_none() && self.pids.is_none() {
+            return Ok(LimitRequest::default());
+        }
         LimitRequest::parse(&LimitInput {
             cpus: self.cpus.as_deref(),
             memory: self.memory.as_deref(),

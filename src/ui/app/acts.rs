@@ -1,12 +1,15 @@
 //! The act keys' side of [`App::update`]: which container an act is for, the input line a
 //! limit key opens (prefilled with the current value), the kill confirmation, and the
 //! [`Request`] handed to the app loop. Pure state: nothing here reads or writes the host.
+//! The `n` form and the `x` menu are in [`super::launch`] and [`super::stop_remove`].
 
 use super::App;
 use super::selection::Target;
+use super::stop_remove::StopRemoveChoice;
 use crate::host::cgroup::Limit;
 use crate::sample::ContainerSample;
 use crate::ui::action::Action;
+use crate::ui::acts::launch::STOP_TIMEOUT;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
@@ -28,6 +31,20 @@ pub enum Prompt {
         name: String,
         signal: KillSignal,
     },
+    /// `x` on an isotop container: stop, remove or cancel (`running`: it has processes).
+    StopRemove {
+        id: String,
+        name: String,
+        running: bool,
+        choice: StopRemoveChoice,
+    },
+    /// `stop NAME? y/N` or `remove NAME? y/N`.
+    ConfirmStopRemove {
+        id: String,
+        name: String,
+        running: bool,
+        choice: StopRemoveChoice,
+    },
 }
 
 impl Prompt {
@@ -40,6 +57,34 @@ impl Prompt {
             Prompt::ConfirmKill { name, signal, .. } => {
                 format!("kill {name} with {}? y/N", signal.name())
             }
+            Prompt::StopRemove { name, choice, .. } => {
+                let entries: Vec<String> = StopRemoveChoice::ALL
+                    .iter()
+                    .map(|&c| {
+                        if c == *choice {
+                            format!("[{}]", c.label())
+                        } else {
+                            c.label().to_string()
+                        }
+                    })
+                    .collect();
+                format!("{name}: {}", entries.join("  "))
+            }
+            Prompt::ConfirmStopRemove {
+                name,
+                choice,
+                running,
+                ..
+            } => match choice {
+                StopRemoveChoice::Remove if *running => {
+                    format!("remove {name} (stopping it first)? y/N")
+                }
+                StopRemoveChoice::Remove => format!("remove {name}? y/N"),
+                _ => format!(
+                    "stop {name} (TERM, KILL after {} s)? y/N",
+                    STOP_TIMEOUT.as_secs()
+                ),
+            },
         }
     }
 }
@@ -50,9 +95,10 @@ impl App {
         self.prompt.as_ref()
     }
 
-    /// True while typed characters are text (the filter or an act prompt), not keys.
+    /// True while typed characters are text (the filter, an act prompt or the launch form),
+    /// not keys.
     pub fn is_typing(&self) -> bool {
-        self.editing_filter || self.prompt.is_some()
+        self.editing_filter || self.prompt.is_some() || self.form_open()
     }
 
     /// Takes the act the app loop should run next.
@@ -69,7 +115,13 @@ impl App {
     pub fn on_outcome(&mut self, outcome: Outcome) {
         self.act_running = false;
         self.kill_again = None;
+        let launch = self.take_launch_in_flight();
         self.message = Some(match outcome {
+            Outcome::Started { id, name } => {
+                self.on_started(id, name);
+                return;
+            }
+            Outcome::Failed(text) if launch => format!("{text} — n reopens the form"),
             Outcome::Done(text) | Outcome::Failed(text) => text,
             Outcome::InitIgnoredTerm { id, name } => {
                 self.kill_again = Some(id);
@@ -137,6 +189,18 @@ impl App {
                 },
                 _ => self.message = Some(format!("kill {name}: cancelled")),
             },
+            Prompt::StopRemove {
+                id,
+                name,
+                running,
+                choice,
+            } => self.update_stop_remove(id, name, running, choice, action),
+            Prompt::ConfirmStopRemove {
+                id,
+                name,
+                running,
+                choice,
+            } => self.confirm_stop_remove(id, name, running, choice, action),
         }
     }
 
@@ -161,14 +225,7 @@ impl App {
 
     /// An act key outside any prompt.
     pub(super) fn act(&mut self, action: Action) {
-        if let Some(frame) = &self.frame
-            && !frame.host.is_root
-        {
-            self.message = Some(NOT_ROOT_ACT.to_string());
-            return;
-        }
-        if self.act_running {
-            self.message = Some("an act is still running: wait for its outcome".to_string());
+        if !self.may_act() {
             return;
         }
         if action == Action::Undo {
@@ -229,7 +286,22 @@ impl App {
         }
     }
 
-    fn send(&mut self, request: Request) {
+    /// False (and the status line says why) when not root or while an act runs.
+    pub(super) fn may_act(&mut self) -> bool {
+        if let Some(frame) = &self.frame
+            && !frame.host.is_root
+        {
+            self.message = Some(NOT_ROOT_ACT.to_string());
+            return false;
+        }
+        if self.act_running {
+            self.message = Some("an act is still running: wait for its outcome".to_string());
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn send(&mut self, request: Request) {
         self.message = Some(match &request {
             Request::Limit { view, kind, text } => {
                 format!(
@@ -248,6 +320,16 @@ impl App {
                 format!("sending {} to {}…", signal.name(), view.container.name)
             }
             Request::Enter { view } => format!("entering {}…", view.container.name),
+            Request::Launch { spec } => format!(
+                "launching {}…",
+                match (&spec.name, spec.command.is_empty()) {
+                    (Some(name), _) => name.clone(),
+                    (None, false) => spec.command.join(" "),
+                    (None, true) => "the image's command (else /bin/sh)".to_string(),
+                }
+            ),
+            Request::Stop { name, .. } => format!("stopping {name}…"),
+            Request::Remove { name, .. } => format!("removing {name}…"),
         });
         self.act_running = true;
         self.request = Some(request);
@@ -271,7 +353,7 @@ impl App {
         }
     }
 
-    fn live_container(&self, id: &str) -> Option<&ContainerSample> {
+    pub(super) fn live_container(&self, id: &str) -> Option<&ContainerSample> {
         self.frame
             .as_ref()?
             .containers
