@@ -13,7 +13,10 @@ pub mod format;
 pub mod freeze;
 pub mod inspect;
 pub mod kill;
+pub mod launch;
+pub mod lifecycle;
 pub mod limit;
+pub mod logs;
 pub mod ls;
 pub mod ns;
 pub mod ps;
@@ -37,8 +40,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
-    /// Dashboard: seconds between samples (default 1, or the config's `refresh`).
-    #[arg(short = 'd', long = "delay", global = true, value_name = "SECONDS")]
+    /// Dashboard: seconds between samples (default 1, or the config's `refresh`). Not global:
+    /// `-d` of `isotop run` is `--detach`, as in `docker run`.
+    #[arg(short = 'd', long = "delay", value_name = "SECONDS")]
     pub delay: Option<f64>,
 
     /// Dashboard: read this config file instead of $XDG_CONFIG_HOME/isotop/config.toml.
@@ -80,6 +84,132 @@ pub enum Command {
     /// Internal: the detached process that carries out a timed revert (`limit --for`).
     #[command(hide = true)]
     RevertWorker(RevertWorkerArgs),
+    /// Run a command in a new isotop container (namespaces, cgroup limits, overlay layers).
+    Run(RunArgs),
+    /// Print an isotop container's output (stdout and stderr, as logged by its supervisor).
+    Logs(LogsArgs),
+    /// Stop isotop containers: TERM to the init, KILL after a timeout.
+    Stop(StopArgs),
+    /// Remove stopped isotop containers: mount, writable layer, cgroups, veth, record.
+    Rm(RmArgs),
+    /// Internal: the per-container supervisor started by `run`.
+    #[command(hide = true)]
+    Supervise(SuperviseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The container's name (default: the program's name and the first 6 digits of the id).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A root-filesystem directory, a rootfs tarball, a `docker save` archive or an OCI
+    /// layout (default: the host's programs, read-only, with a private writable layer).
+    #[arg(long, value_name = "SRC")]
+    pub image: Option<PathBuf>,
+    /// CPU quota: CPUs (`0.5`), percent of one CPU (`50%`), millicores (`500m`).
+    #[arg(long, value_name = "CPUS", allow_hyphen_values = true)]
+    pub cpus: Option<String>,
+    /// Memory limit: `256M`, `1.5G`, bytes (at least 6M).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Maximum number of tasks.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids: Option<String>,
+    /// Network: none (own namespace, loopback only), bridge (veth to isotop0), host.
+    #[arg(long, value_name = "MODE", default_value = "none")]
+    pub net: String,
+    /// The container's hostname (default: the first 12 digits of its id).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// An environment variable, `KEY=VALUE` (`KEY` alone: its value here); repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// A bind mount, `HOST:DEST` or `HOST:DEST:ro`; repeatable.
+    #[arg(short = 'v', long = "volume", value_name = "HOST:DEST[:ro]")]
+    pub volumes: Vec<String>,
+    /// Run in the background and print the container's id.
+    #[arg(short = 'd', long = "detach")]
+    pub detach: bool,
+    /// Keep stdin open and forward it to the container.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the container a pseudo-terminal (with -i: this terminal, in raw mode).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Remove the container once its command exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Run as root in a user namespace mapped to an unprivileged host id range.
+    #[arg(long)]
+    pub userns: bool,
+    /// With -d: print the container as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The command and its arguments (default: the image's, else /bin/sh).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A container name, id or unique id prefix.
+    pub target: String,
+    /// Keep printing new output until the container exits.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only output from the last DURATION (`90s`, `10m`, `2h`).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Only the last N records.
+    #[arg(short = 'n', long = "tail", value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Container names, ids or unique id prefixes.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    /// Seconds to wait after TERM before KILL.
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub time: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Container names, ids or unique id prefixes.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    /// Kill a running container first.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// The container's id.
+    pub id: String,
+    /// Where to report `ready <pid>` or `error ...`.
+    #[arg(long, value_name = "FD")]
+    pub ready_fd: Option<i32>,
+    /// The CLI's end of the attach socket (foreground runs).
+    #[arg(long, value_name = "FD")]
+    pub attach_fd: Option<i32>,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +376,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Kill(args)) => kill::run(&root, &args),
         Some(Command::Enter(args)) => enter::run(&root, &args),
         Some(Command::RevertWorker(args)) => limit::revert_worker(&root, &args.id, args.spawn),
+        Some(Command::Run(args)) => launch::run(&root, args),
+        Some(Command::Logs(args)) => logs::run(&root, &args),
+        Some(Command::Stop(args)) => lifecycle::stop(&root, &args),
+        Some(Command::Rm(args)) => lifecycle::remove(&root, &args),
+        Some(Command::Supervise(args)) => launch::supervise(&root, &args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

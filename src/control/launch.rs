@@ -16,6 +16,7 @@
 //! `rm`, `logs`).
 
 pub mod archive;
+pub mod attach;
 pub mod cgroup;
 pub mod digest;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod image;
 pub mod isolate;
 pub mod layer;
 pub mod lifecycle;
+pub mod logs;
 pub mod manifest;
 pub mod net;
 pub mod rootfs;

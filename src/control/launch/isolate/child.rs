@@ -1,0 +1,237 @@
+//! The container process between clone and exec.
+//!
+//! Contract: it runs on a copy of the parent's memory, possibly cloned from a process with
+//! other threads whose locks it copied held, so it only makes system calls on what the
+//! [`Plan`] prepared — no allocation, no locks, no panics, and no glibc wrapper that talks to
+//! other threads (credentials go through raw syscalls, see [`sys::become_root`]). It waits for
+//! the release byte, then: credentials (user namespace), cgroup namespace, hostname, `lo` up,
+//! mounts and `pivot_root` (see [`super::mounts`]), working directory, stdio, session,
+//! capabilities, `no_new_privs`, exec. A step that fails writes one [`Failure`] record to the
+//! close-on-exec error pipe and exits 127; a successful exec closes the pipe empty.
+
+use std::ffi::c_char;
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+
+use super::plan::Plan;
+use super::sys;
+
+/// Which step failed; the first word of a failure record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    Signals = 1,
+    Release,
+    Credentials,
+    CgroupNs,
+    Hostname,
+    Loopback,
+    Propagation,
+    RootBind,
+    RootOpen,
+    MountResolve,
+    MountAttach,
+    MountReadOnly,
+    Pivot,
+    Cwd,
+    Stdio,
+    Session,
+    Terminal,
+    Bounding,
+    NoNewPrivs,
+    Capabilities,
+    Exec,
+}
+
+impl Step {
+    pub const ALL: [Step; 21] = [
+        Step::Signals,
+        Step::Release,
+        Step::Credentials,
+        Step::CgroupNs,
+        Step::Hostname,
+        Step::Loopback,
+        Step::Propagation,
+        Step::RootBind,
+        Step::RootOpen,
+        Step::MountResolve,
+        Step::MountAttach,
+        Step::MountReadOnly,
+        Step::Pivot,
+        Step::Cwd,
+        Step::Stdio,
+        Step::Session,
+        Step::Terminal,
+        Step::Bounding,
+        Step::NoNewPrivs,
+        Step::Capabilities,
+        Step::Exec,
+    ];
+
+    pub fn from_u32(n: u32) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| *s as u32 == n)
+    }
+}
+
+/// A failed step: which, on which item (mount step or exec candidate), with which errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub step: Step,
+    pub index: u32,
+    pub errno: Errno,
+}
+
+impl Failure {
+    pub const SIZE: usize = 12;
+
+    fn encode(self) -> [u8; Failure::SIZE] {
+        let mut record = [0u8; Failure::SIZE];
+        record[..4].copy_from_slice(&(self.step as u32).to_ne_bytes());
+        record[4..8].copy_from_slice(&self.index.to_ne_bytes());
+        record[8..].copy_from_slice(&(self.errno as i32).to_ne_bytes());
+        record
+    }
+
+    /// `None` for a record with an unknown step (never written by this code).
+    pub fn decode(record: &[u8; Failure::SIZE]) -> Option<Failure> {
+        let word = |i: usize| [record[i], record[i + 1], record[i + 2], record[i + 3]];
+        Some(Failure {
+            step: Step::from_u32(u32::from_ne_bytes(word(0)))?,
+            index: u32::from_ne_bytes(word(4)),
+            errno: Errno::from_raw(i32::from_ne_bytes(word(8))),
+        })
+    }
+}
+
+/// The descriptors the child works with, as numbers valid in its copy of the fd table.
+pub struct ChildFds {
+    pub release_read: RawFd,
+    pub release_write: RawFd,
+    pub errors_read: RawFd,
+    pub errors_write: RawFd,
+    pub stdio: [RawFd; 3],
+}
+
+/// Argument and environment vectors for execve: pointers into the plan's C strings,
+/// NULL-terminated, built by the parent.
+pub struct ExecVectors<'a> {
+    pub argv: &'a [*const c_char],
+    pub envp: &'a [*const c_char],
+}
+
+type StepResult = Result<(), (Step, u32, Errno)>;
+
+/// The child's whole life: never returns.
+pub fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds) -> ! {
+    // The parent's ends: only the parent may hold them, so its exit or abort is seen here.
+    sys::close_fd(fds.release_write);
+    sys::close_fd(fds.errors_read);
+    // A launcher started with 0-2 closed may have got the error pipe there; stdio will take
+    // those numbers, so move it out of the way first.
+    let errors = match fds.errors_write {
+        low @ 0..=2 => sys::dup_above(low, 3).unwrap_or(low),
+        fd => fd,
+    };
+    let failure = match setup(plan, fds) {
+        Ok(()) => exec(plan, vectors),
+        Err((step, index, errno)) => Failure { step, index, errno },
+    };
+    let _ = sys::write_fd(errors, &failure.encode());
+    sys::exit_now(127)
+}
+
+fn at(step: Step) -> impl Fn(Errno) -> (Step, u32, Errno) {
+    move |errno| (step, 0, errno)
+}
+
+fn setup(plan: &Plan, fds: &ChildFds) -> StepResult {
+    sys::reset_signals().map_err(at(Step::Signals))?;
+    let mut byte = [0u8; 1];
+    match sys::read_fd(fds.release_read, &mut byte) {
+        Ok(1) => {}
+        // The parent dropped the release end without writing: it aborted. Leave quietly.
+        Ok(_) => sys::exit_now(1),
+        Err(e) => return Err((Step::Release, 0, e)),
+    }
+    sys::close_fd(fds.release_read);
+    if plan.userns {
+        // The parent wrote uid_map/gid_map before the release: become the mapped root.
+        // setgroups is allowed (the map was written by a process with CAP_SETGID above).
+        sys::become_root().map_err(at(Step::Credentials))?;
+    }
+    // Now, after the parent moved this process into the container's cgroups: that becomes the
+    // root of the new cgroup namespace, so /proc/self/cgroup reads `/`.
+    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(at(Step::CgroupNs))?;
+    nix::unistd::sethostname(std::ffi::OsStr::from_bytes(plan.hostname.to_bytes()))
+        .map_err(at(Step::Hostname))?;
+    if plan.loopback {
+        sys::loopback_up().map_err(at(Step::Loopback))?;
+    }
+    super::mounts::mounts(plan)?;
+    // The container's file system is in place: become its root.
+    let cwd = &plan.cwd;
+    nix::unistd::chdir(cwd.as_c_str()).map_err(at(Step::Cwd))?;
+    stdio(fds).map_err(at(Step::Stdio))?;
+    nix::unistd::setsid().map_err(at(Step::Session))?;
+    if plan.tty {
+        sys::take_controlling_terminal().map_err(at(Step::Terminal))?;
+    }
+    let keep = sys::docker_cap_mask();
+    sys::drop_bounding_except(keep).map_err(at(Step::Bounding))?;
+    sys::no_new_privs().map_err(at(Step::NoNewPrivs))?;
+    sys::set_capabilities(keep).map_err(at(Step::Capabilities))?;
+    Ok(())
+}
+
+/// Tries each exec candidate in order (execvp's rules: a missing file tries the next, a
+/// permission error is remembered, anything else stops); returns why none ran.
+fn exec(plan: &Plan, vectors: &ExecVectors<'_>) -> Failure {
+    let mut denied: Option<u32> = None;
+    let mut last = Failure {
+        step: Step::Exec,
+        index: 0,
+        errno: Errno::ENOENT,
+    };
+    for (i, candidate) in plan.program.candidates.iter().enumerate() {
+        let errno = sys::execve(candidate, vectors.argv, vectors.envp);
+        let index = i as u32;
+        match errno {
+            Errno::ENOENT | Errno::ENOTDIR => last.index = index,
+            Errno::EACCES => {
+                denied.get_or_insert(index);
+            }
+            other => {
+                return Failure {
+                    step: Step::Exec,
+                    index,
+                    errno: other,
+                };
+            }
+        }
+    }
+    match denied {
+        Some(index) => Failure {
+            step: Step::Exec,
+            index,
+            errno: Errno::EACCES,
+        },
+        None => last,
+    }
+}
+
+/// Moves the given stdin/stdout/stderr onto 0, 1 and 2. They are first copied above 2, so a
+/// given descriptor that already sits on 0-2 is not overwritten before it is used.
+fn stdio(fds: &ChildFds) -> nix::Result<()> {
+    let mut high = [0; 3];
+    for (slot, fd) in high.iter_mut().zip(fds.stdio) {
+        *slot = sys::dup_above(fd, 3)?;
+    }
+    for (target, fd) in high.into_iter().enumerate() {
+        sys::dup_onto(fd, target as RawFd)?;
+        sys::close_fd(fd);
+    }
+    Ok(())
+}

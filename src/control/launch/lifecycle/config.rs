@@ -1,0 +1,198 @@
+//! `config.json`: what the supervisor needs to start one container, written by `run` before
+//! the supervisor starts and never changed after. It holds the operator's [`RunSpec`] and the
+//! image resolved against it: the overlay's lower layers, the default image's read-only binds,
+//! the final argv, environment, working directory and hostname.
+//!
+//! The resolution follows Docker: the command given replaces the image's `Cmd` and keeps its
+//! `Entrypoint`; with neither, `/bin/sh`. The environment is the image's, then the operator's
+//! `-e` pairs (a key given twice keeps the last), with a default `PATH` when the image sets
+//! none, `HOSTNAME`, and `TERM=xterm` with a terminal.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::launch::ImageConfig;
+use crate::control::launch::fail::LaunchError;
+use crate::control::launch::net::BridgeConfig;
+use crate::control::launch::spec::{RunSpec, Volume};
+use crate::control::launch::store::write_json;
+
+/// `PATH` when the image sets none (Docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The resolved launch, stored as `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchConfig {
+    pub id: String,
+    pub name: String,
+    pub spec: RunSpec,
+    /// What the image was, for display (its path, or the default image's label).
+    pub image: String,
+    /// Overlay lower layers, lowest first.
+    pub lower_layers: Vec<PathBuf>,
+    /// Read-only binds of the default image, mounted before the operator's volumes.
+    pub image_binds: Vec<Volume>,
+    pub argv: Vec<String>,
+    /// `KEY=VALUE`.
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub hostname: String,
+    /// Bridge mode: the bridge and subnet in force when the container was made
+    /// (`ISOTOP_BRIDGE`/`ISOTOP_SUBNET` then), so start and clean-up use the same ones.
+    #[serde(default)]
+    pub bridge: Option<BridgeSetting>,
+}
+
+/// A bridge and its subnet, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeSetting {
+    pub bridge: String,
+    pub subnet: String,
+}
+
+impl BridgeSetting {
+    pub fn of(config: &BridgeConfig) -> BridgeSetting {
+        BridgeSetting {
+            bridge: config.bridge.clone(),
+            subnet: config.subnet.clone(),
+        }
+    }
+
+    /// The checked configuration (a stored file is checked again before use).
+    pub fn config(&self) -> Result<BridgeConfig, LaunchError> {
+        BridgeConfig::new(&self.bridge, &self.subnet)
+    }
+}
+
+impl LaunchConfig {
+    /// Every bind mount in the order the container gets them.
+    pub fn volumes(&self) -> Vec<Volume> {
+        let mut all = self.image_binds.clone();
+        all.extend(self.spec.volumes.iter().cloned());
+        all
+    }
+
+    pub fn write(&self, path: &std::path::Path) -> Result<(), LaunchError> {
+        write_json(path, self)
+    }
+
+    /// The bridge to attach to: the stored one, else the environment's.
+    pub fn bridge_config(&self) -> Result<BridgeConfig, LaunchError> {
+        match &self.bridge {
+            Some(setting) => setting.config(),
+            None => BridgeConfig::from_env(),
+        }
+    }
+
+    pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
+        let bytes = std::fs::read(path).map_err(|e| LaunchError::io("read", path, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| LaunchError::io("parse", path, std::io::Error::other(e)))
+    }
+}
+
+/// The command to run: the image's entrypoint, then the operator's command or else the
+/// image's cmd; `/bin/sh` when all are empty.
+pub fn resolve_argv(command: &[String], image: Option<&ImageConfig>) -> Vec<String> {
+    let mut argv: Vec<String> = image.map(|c| c.entrypoint.clone()).unwrap_or_default();
+    if command.is_empty() {
+        argv.extend(image.map(|c| c.cmd.clone()).unwrap_or_default());
+    } else {
+        argv.extend(command.iter().cloned());
+    }
+    if argv.is_empty() {
+        argv.push("/bin/sh".into());
+    }
+    argv
+}
+
+/// The container's environment (see the module contract).
+pub fn resolve_env(
+    image: Option<&ImageConfig>,
+    operator: &[(String, String)],
+    hostname: &str,
+    tty: bool,
+) -> Vec<String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut set = |key: &str, value: &str| {
+        match pairs.iter_mut().find(|(k, _)| k == key) {
+            Some(pair) => pair.1 = value.to_string(),
+            None => pairs.push((key.to_string(), value.to_string())),
+        };
+    };
+    set("PATH", DEFAULT_PATH);
+    set("HOSTNAME", hostname);
+    if tty {
+        set("TERM", "xterm");
+    }
+    for entry in image.map(|c| c.env.as_slice()).unwrap_or_default() {
+        match entry.split_once('=') {
+            Some((key, value)) if !key.is_empty() => set(key, value),
+            _ => {}
+        }
+    }
+    for (key, value) in operator {
+        set(key, value);
+    }
+    pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// The working directory: the image's, else `/`.
+pub fn resolve_cwd(image: Option<&ImageConfig>) -> String {
+    image
+        .and_then(|c| c.working_dir.clone())
+        .filter(|d| d.starts_with('/'))
+        .unwrap_or_else(|| "/".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> ImageConfig {
+        ImageConfig {
+            env: vec!["PATH=/opt/bin".into(), "A=image".into(), "junk".into()],
+            cmd: vec!["serve".into(), "--port=80".into()],
+            entrypoint: vec!["/entry".into()],
+            working_dir: Some("/srv".into()),
+            user: None,
+        }
+    }
+
+    #[test]
+    fn argv_follows_docker() {
+        let cmd = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            resolve_argv(&[], Some(&image())),
+            cmd(&["/entry", "serve", "--port=80"])
+        );
+        assert_eq!(
+            resolve_argv(&cmd(&["x"]), Some(&image())),
+            cmd(&["/entry", "x"])
+        );
+        assert_eq!(resolve_argv(&cmd(&["ls", "-l"]), None), cmd(&["ls", "-l"]));
+        assert_eq!(resolve_argv(&[], None), cmd(&["/bin/sh"]));
+    }
+
+    #[test]
+    fn env_layers_image_then_operator() {
+        let env = resolve_env(
+            Some(&image()),
+            &[("A".into(), "op".into()), ("B".into(), "2".into())],
+            "box",
+            true,
+        );
+        assert_eq!(
+            env,
+            vec!["PATH=/opt/bin", "HOSTNAME=box", "TERM=xterm", "A=op", "B=2"]
+        );
+        let plain = resolve_env(None, &[], "h", false);
+        assert_eq!(
+            plain,
+            vec![format!("PATH={DEFAULT_PATH}"), "HOSTNAME=h".into()]
+        );
+        assert_eq!(resolve_cwd(Some(&image())), "/srv");
+        assert_eq!(resolve_cwd(None), "/");
+    }
+}

@@ -1,0 +1,251 @@
+//! Bad input to `isotop run` through the real binary (root): a missing image, a corrupt layer,
+//! tar entries that escape (`../../etc/x`, a write through an absolute symlink, a hard link
+//! to a host file), a name already in use, impossible limits, bad `-v`/`-e`/`--net`, a command
+//! that does not exist, not being root. Each must fail with a clear message and exit code
+//! (2 for the operator's mistakes, 1 otherwise) and leave nothing: no record, name claim,
+//! data dir, cgroup or mount.
+
+#[path = "launch_support/archives.rs"]
+mod archives;
+mod common;
+#[path = "launch_support/containers.rs"]
+mod containers;
+
+use std::path::Path;
+
+use archives::{Item, gzip, tar_of};
+use common::{require_program, unique_name};
+use containers::{Container, assert_code, assert_nothing_named, isotop_out, require_launch, text};
+
+/// Runs `isotop run --name <unique> ARGS`, checks the exit code, that stderr holds every one
+/// of `says`, and that nothing named so is left; returns stderr.
+fn refused(test: &str, args: &[&str], code: i32, says: &[&str]) -> String {
+    let name = unique_name(test);
+    let mut full = vec!["run", "--name", &name];
+    full.extend_from_slice(args);
+    let out = isotop_out(&full);
+    assert_code(&out, code, &format!("isotop {full:?}"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("isotop: "), "{stderr}");
+    for part in says {
+        assert!(stderr.contains(part), "{part:?} not in {stderr:?}");
+    }
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert_nothing_named(&name);
+    stderr
+}
+
+#[test]
+fn a_missing_image_is_the_operators_mistake() {
+    if !require_launch("a_missing_image_is_the_operators_mistake") {
+        return;
+    }
+    refused(
+        "missing-image",
+        &["--image", "/no/such/image.tar", "--", "true"],
+        2,
+        &["--image", "/no/such/image.tar", "no such file"],
+    );
+}
+
+#[test]
+fn a_corrupt_layer_is_refused() {
+    if !require_launch("a_corrupt_layer_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = gzip(&tar_of(&[
+        Item::Dir("./"),
+        Item::File("./etc/data", &[7u8; 64 * 1024]),
+    ]));
+    // A truncated rootfs tarball is not even readable as an archive.
+    let path = dir.path().join("truncated.tar.gz");
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    refused(
+        "truncated",
+        &["--image", path.to_str().unwrap(), "--", "/bin/sh"],
+        2,
+        &["truncated.tar.gz", "corrupt"],
+    );
+    // A sound docker-save archive whose one layer is truncated: found when it is unpacked.
+    let config = r#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let path = dir.path().join("image.tar");
+    std::fs::write(
+        &path,
+        archives::docker_archive(config, &[whole[..whole.len() / 2].to_vec()]),
+    )
+    .unwrap();
+    refused(
+        "corrupt-layer",
+        &["--image", path.to_str().unwrap(), "--", "/bin/sh"],
+        1,
+        &["layer", "corrupt"],
+    );
+}
+
+fn hostile(test: &str, items: Vec<Item<'_>>, says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.tar");
+    // A harmless first entry: the archive is a rootfs tarball, refused while unpacking.
+    let mut all = vec![Item::Dir("./"), Item::File("./ok", b"fine")];
+    all.extend(items);
+    std::fs::write(&path, tar_of(&all)).unwrap();
+    refused(
+        test,
+        &["--image", path.to_str().unwrap(), "--", "/bin/sh"],
+        1,
+        &["refused tar entry", says],
+    );
+}
+
+#[test]
+fn escaping_tar_entries_are_refused_and_write_nothing() {
+    if !require_launch("escaping_tar_entries_are_refused_and_write_nothing") {
+        return;
+    }
+    let canary = unique_name("escape");
+    let dotdot = format!("../../etc/{canary}");
+    hostile("dotdot", vec![Item::File(&dotdot, b"owned")], "..");
+    assert!(!Path::new("/etc").join(&canary).exists());
+
+    let through = format!("root/tmp/{canary}");
+    hostile(
+        "abs-symlink",
+        vec![Item::Symlink("root", "/"), Item::File(&through, b"owned")],
+        "symlink",
+    );
+    assert!(!Path::new("/tmp").join(&canary).exists());
+
+    hostile(
+        "hardlink",
+        vec![Item::HardLink("passwd", "/etc/passwd")],
+        "passwd",
+    );
+}
+
+#[test]
+fn a_name_in_use_is_refused_and_the_owner_untouched() {
+    if !require_launch("a_name_in_use_is_refused_and_the_owner_untouched") {
+        return;
+    }
+    let name = unique_name("taken");
+    let first = Container::detached(&["--name", &name, "--", "sleep", "30"]);
+    let out = isotop_out(&["run", "--name", &name, "--", "true"]);
+    assert_code(&out, 2, "second run with the same name");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("already in use"), "{stderr}");
+    assert!(stderr.contains(&first.id[..12]), "{stderr}");
+    assert_eq!(first.status().as_deref(), Some("running"));
+    let claim = std::fs::read_to_string(Path::new("/run/isotop/names").join(&name)).unwrap();
+    assert_eq!(claim.trim(), first.id);
+}
+
+#[test]
+fn impossible_limits_are_refused() {
+    if !require_launch("impossible_limits_are_refused") {
+        return;
+    }
+    refused(
+        "mem1",
+        &["--memory", "1", "--", "true"],
+        2,
+        &["--memory", "MiB"],
+    );
+    refused(
+        "cpu-tiny",
+        &["--cpus", "5m", "--", "true"],
+        2,
+        &["--cpus", "minimum"],
+    );
+    refused("pids0", &["--pids", "0", "--", "true"], 2, &["--pids"]);
+    refused(
+        "mem-bad",
+        &["--memory", "lots", "--", "true"],
+        2,
+        &["--memory"],
+    );
+}
+
+#[test]
+fn bad_volumes_env_and_net_are_refused() {
+    if !require_launch("bad_volumes_env_and_net_are_refused") {
+        return;
+    }
+    refused(
+        "vol-rel",
+        &["-v", "tmp:/data", "--", "true"],
+        2,
+        &["-v", "absolute"],
+    );
+    refused(
+        "vol-missing",
+        &["-v", "/no/such/dir:/data", "--", "true"],
+        2,
+        &["-v", "/no/such/dir"],
+    );
+    refused(
+        "vol-mode",
+        &["-v", "/tmp:/data:rx", "--", "true"],
+        2,
+        &["ro or rw"],
+    );
+    refused("env", &["-e", "=x", "--", "true"], 2, &["-e"]);
+    refused(
+        "net",
+        &["--net", "wifi", "--", "true"],
+        2,
+        &["--net", "none, bridge or host"],
+    );
+    refused("detach-tty", &["-d", "-t", "--", "true"], 2, &["-d"]);
+}
+
+#[test]
+fn a_command_that_does_not_exist_fails_cleanly() {
+    if !require_launch("a_command_that_does_not_exist_fails_cleanly") {
+        return;
+    }
+    refused(
+        "no-command",
+        &["--", "/no/such/command", "arg"],
+        1,
+        &["/no/such/command"],
+    );
+}
+
+#[test]
+fn not_root_is_told_so() {
+    let test = "not_root_is_told_so";
+    if !require_launch(test) || !require_program(test, "setpriv") {
+        return;
+    }
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_isotop"))
+        .args(["run", "--", "true"])
+        .output()
+        .unwrap();
+    if text(&out.stderr).contains("Permission denied") && out.status.code() != Some(1) {
+        eprintln!("skipping {test}: the test binary is not executable by nobody");
+        return;
+    }
+    assert_code(&out, 1, "run as nobody");
+    assert!(
+        text(&out.stderr).contains("needs root"),
+        "{}",
+        text(&out.stderr)
+    );
+    for act in [vec!["stop", "x"], vec!["rm", "x"]] {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_isotop"))
+            .args(&act)
+            .output()
+            .unwrap();
+        assert_code(&out, 1, &format!("{act:?} as nobody"));
+        assert!(
+            text(&out.stderr).contains("needs root"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,488 @@
+//! `isotop run` seen from inside the container, through the real binary (root): the command is
+//! PID 1 and sees no host process, the hostname is its own, the network has only `lo` (none)
+//! or `eth0` + `lo` on the test's own bridge (bridge), writes land in the container's upper
+//! layer and never in the image or on the host, and `--memory`, `--pids` and `--cpus` hold
+//! (the kernel's cgroup files, a fork loop stopped by pids.max, an allocation OOM-killed, a
+//! busy loop throttled). Images: a directory, a tarball and a docker-save archive made here.
+
+#[path = "launch_support/archives.rs"]
+mod archives;
+mod common;
+#[path = "launch_support/containers.rs"]
+mod containers;
+
+use std::path::Path;
+use std::time::Duration;
+
+use archives::{Item, docker_archive, gzip, tar_of};
+use common::{read_key, read_number, read_text, require_program, unique_name, wait_until};
+use containers::{
+    APPLETS, Container, assert_code, assert_gone, busybox_bytes, busybox_rootfs_dir, fingerprint,
+    is_v2, isotop_out, require_launch, text,
+};
+use isotop::control::launch::net::{self, BridgeConfig};
+use isotop::host::HostRoot;
+
+#[test]
+fn the_command_is_pid_1_alone_with_its_own_hostname() {
+    if !require_launch("the_command_is_pid_1_alone_with_its_own_hostname") {
+        return;
+    }
+    let host_name = read_text(Path::new("/proc/sys/kernel/hostname"));
+    // The glob runs inside the shell itself: it lists every pid the container can see.
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "--hostname",
+        "inner-box",
+        "--",
+        "sh",
+        "-c",
+        "echo pid=$$; hostname; echo /proc/[0-9]*",
+    ]);
+    assert_code(&out, 0, "run");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["pid=1", "inner-box", "/proc/1"], "{stdout}");
+    assert_eq!(read_text(Path::new("/proc/sys/kernel/hostname")), host_name);
+}
+
+#[test]
+fn net_none_has_only_loopback_and_it_is_up() {
+    if !require_launch("net_none_has_only_loopback_and_it_is_up") {
+        return;
+    }
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "--",
+        "sh",
+        "-c",
+        "echo /sys/class/net/*; cat /sys/class/net/lo/flags",
+    ]);
+    assert_code(&out, 0, "run");
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("/sys/class/net/lo"));
+    let flags = u32::from_str_radix(lines.next().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "lo is up (IFF_UP)");
+}
+
+/// A bridge of this test's own; deleted on drop with its lease directory.
+struct TestBridge {
+    config: BridgeConfig,
+}
+
+impl Drop for TestBridge {
+    fn drop(&mut self) {
+        let removed = net::remove_bridge_if_unused(&HostRoot::live(), &self.config);
+        if !matches!(removed, Ok(true)) {
+            eprintln!(
+                "warning: test bridge {} not removed: {removed:?}",
+                self.config.bridge
+            );
+        }
+    }
+}
+
+#[test]
+fn net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth() {
+    let test = "net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth";
+    if !require_launch(test) || !require_program(test, "ip") {
+        return;
+    }
+    let pid = std::process::id();
+    let bridge = TestBridge {
+        config: BridgeConfig::new(
+            &format!("isotc{}", pid % 100_000),
+            &format!("10.{}.{}.0/24", 230, pid % 256),
+        )
+        .unwrap(),
+    };
+    let subnet = bridge.config.subnet.clone();
+    let env = [
+        ("ISOTOP_BRIDGE", bridge.config.bridge.as_str()),
+        ("ISOTOP_SUBNET", subnet.as_str()),
+    ];
+    let c = Container::detached_with_env(
+        &[
+            "--net",
+            "bridge",
+            "--",
+            "sh",
+            "-c",
+            "echo /sys/class/net/*; sleep 30",
+        ],
+        &env,
+    );
+    let log = c.data_dir().join("container.log");
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("eth0"))
+    }));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("/sys/class/net/eth0 /sys/class/net/lo"),
+        "{logged}"
+    );
+    let record = c.record().unwrap();
+    let address = record["address"].as_str().unwrap().to_string();
+    let prefix = subnet.trim_end_matches("0/24");
+    assert!(address.starts_with(prefix), "{address} in {subnet}");
+    let veth = record["host_veth"].as_str().unwrap().to_string();
+    assert!(Path::new("/sys/class/net").join(&veth).exists());
+    assert_eq!(
+        read_text(
+            &Path::new("/sys/class/net")
+                .join(&veth)
+                .join("master/uevent")
+        )
+        .lines()
+        .find_map(|l| l.strip_prefix("INTERFACE=")),
+        Some(bridge.config.bridge.as_str()),
+        "the host end is enslaved to the test's bridge"
+    );
+    let out = c.isotop(&["rm", "-f"]);
+    assert_code(&out, 0, "rm -f");
+    assert!(!Path::new("/sys/class/net").join(&veth).exists());
+    assert_gone(&c.id);
+}
+
+#[test]
+fn userns_maps_container_root_to_an_unprivileged_host_uid() {
+    if !require_launch("userns_maps_container_root_to_an_unprivileged_host_uid") {
+        return;
+    }
+    let c = Container::detached(&[
+        "--userns",
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; touch /made-by-root && echo wrote; sleep 30",
+    ]);
+    let log = c.data_dir().join("container.log");
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("wrote"))
+    }));
+    let logged = read_text(&log);
+    let map: Vec<u64> = logged
+        .lines()
+        .find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let data = v["data"].as_str()?.to_string();
+            let nums: Vec<u64> = data
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            (nums.len() == 3).then_some(nums)
+        })
+        .unwrap_or_else(|| panic!("no uid_map line in {logged}"));
+    assert_eq!(map[0], 0, "container root");
+    assert_ne!(map[1], 0, "maps to a host uid other than root");
+    let status = read_text(&Path::new("/proc").join(c.pid().to_string()).join("status"));
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap();
+    assert_eq!(uid, map[1].to_string(), "the host sees the mapped uid");
+}
+
+#[test]
+fn writes_stay_in_the_upper_layer_not_the_host() {
+    if !require_launch("writes_stay_in_the_upper_layer_not_the_host") {
+        return;
+    }
+    let canary = format!("/tmp/{}", unique_name("canary"));
+    let script = format!(
+        "echo inside > {canary} && echo etc > /etc/isotop-test-new && \
+         (echo x > /usr/isotop-test-x 2>/dev/null && echo usr-writable || echo usr-read-only)"
+    );
+    let c = Container::detached(&["--", "sh", "-c", &script]);
+    let record = c.wait_exited(Duration::from_secs(20)).unwrap();
+    assert_eq!(record["exit_code"], 0, "{record}");
+    let log = read_text(&c.data_dir().join("container.log"));
+    assert!(log.contains("usr-read-only"), "{log}");
+    assert!(
+        !Path::new(&canary).exists(),
+        "the write reached the host's /tmp"
+    );
+    assert!(!Path::new("/etc/isotop-test-new").exists());
+    assert!(!Path::new("/usr/isotop-test-x").exists());
+    let upper = Path::new(record["upper"].as_str().unwrap());
+    assert_eq!(
+        read_text(&upper.join(canary.trim_start_matches('/'))),
+        "inside"
+    );
+    assert_eq!(read_text(&upper.join("etc/isotop-test-new")), "etc");
+}
+
+#[test]
+fn limits_are_in_the_kernel_files() {
+    if !require_launch("limits_are_in_the_kernel_files") {
+        return;
+    }
+    let c = Container::detached(&[
+        "--memory", "64M", "--pids", "20", "--cpus", "0.5", "--", "sleep", "30",
+    ]);
+    if is_v2() {
+        let dir = c.cgroup_dir("");
+        assert_eq!(
+            read_text(&dir.join("memory.max")),
+            (64u64 << 20).to_string()
+        );
+        assert_eq!(read_text(&dir.join("pids.max")), "20");
+        assert_eq!(read_text(&dir.join("cpu.max")), "50000 100000");
+    } else {
+        assert_eq!(
+            read_number(&c.cgroup_dir("memory").join("memory.limit_in_bytes")),
+            64 << 20
+        );
+        assert_eq!(read_text(&c.cgroup_dir("pids").join("pids.max")), "20");
+        assert_eq!(
+            read_text(&c.cgroup_dir("cpu").join("cpu.cfs_quota_us")),
+            "50000"
+        );
+    }
+    // The init is in the container's cgroup in every hierarchy.
+    let membership = read_text(&Path::new("/proc").join(c.pid().to_string()).join("cgroup"));
+    for line in membership.lines() {
+        assert!(line.ends_with(&format!("/isotop/{}", c.id)), "{line}");
+    }
+}
+
+#[test]
+fn pids_max_stops_a_fork_loop() {
+    if !require_launch("pids_max_stops_a_fork_loop")
+        || !require_program("pids_max_stops_a_fork_loop", "bash")
+    {
+        return;
+    }
+    // bash, not sh: dash exits at the first fork that fails, bash retries and carries on.
+    let c = Container::detached(&[
+        "--pids",
+        "8",
+        "--",
+        "bash",
+        "-c",
+        "while :; do sleep 30 & done 2>/dev/null",
+    ]);
+    let dir = c.cgroup_dir("pids");
+    assert!(wait_until(Duration::from_secs(20), || {
+        std::fs::read_to_string(dir.join("pids.events"))
+            .is_ok_and(|t| t.lines().any(|l| l.starts_with("max ") && l != "max 0"))
+    }));
+    assert!(read_number(&dir.join("pids.current")) <= 8);
+    assert!(read_key(&dir.join("pids.events"), "max") > 0);
+}
+
+#[test]
+fn limits_hold_from_the_first_instruction() {
+    if !require_launch("limits_hold_from_the_first_instruction") {
+        return;
+    }
+    // pids.max 1: the init itself is the one task, so its very first fork fails. Had the
+    // limit come after the start, the fork could have slipped through.
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "--pids",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "echo $(echo sub); echo after",
+    ]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(!text(&out.stdout).contains("sub"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).to_lowercase().contains("fork"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn memory_limit_oom_kills_an_allocation_above_it() {
+    if !require_launch("memory_limit_oom_kills_an_allocation_above_it") {
+        return;
+    }
+    // `tail` keeps the last line of its input in memory; /dev/zero has no line end.
+    let out = isotop_out(&["run", "--rm", "--memory", "16M", "--", "tail", "/dev/zero"]);
+    assert_code(&out, 137, "tail /dev/zero under 16M");
+}
+
+#[test]
+fn cpus_throttle_a_busy_loop() {
+    if !require_launch("cpus_throttle_a_busy_loop") {
+        return;
+    }
+    let c = Container::detached(&["--cpus", "0.2", "--", "sh", "-c", "while :; do :; done"]);
+    let stat = c.cgroup_dir("cpu").join("cpu.stat");
+    assert!(
+        wait_until(Duration::from_secs(20), || read_key(&stat, "nr_throttled")
+            > 2),
+        "{}",
+        read_text(&stat)
+    );
+}
+
+/// Runs `sh -c 'cat /etc/img; ...'` in `image` and returns stdout.
+fn run_in(image: &Path, script: &str) -> String {
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "--image",
+        image.to_str().unwrap(),
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    assert_code(&out, 0, &format!("run in {}", image.display()));
+    text(&out.stdout)
+}
+
+#[test]
+fn a_directory_image_runs_and_is_not_written() {
+    let test = "a_directory_image_runs_and_is_not_written";
+    if !require_launch(test) {
+        return;
+    }
+    let Some(busybox) = busybox_bytes(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    busybox_rootfs_dir(dir.path(), &busybox, "from-dir");
+    let before = fingerprint(dir.path());
+    let stdout = run_in(
+        dir.path(),
+        "cat /etc/img; echo; echo changed > /etc/img; touch /new; cat /etc/img",
+    );
+    assert_eq!(stdout, "from-dir\nchanged\n");
+    assert_eq!(
+        fingerprint(dir.path()),
+        before,
+        "the image directory changed"
+    );
+}
+
+fn busybox_layer(busybox: &[u8], marker: &[u8]) -> Vec<u8> {
+    let links: Vec<String> = APPLETS.iter().map(|a| format!("./bin/{a}")).collect();
+    let mut items = vec![
+        Item::Dir("./"),
+        Item::Dir("./bin/"),
+        Item::Dir("./etc/"),
+        Item::Dir("./tmp/"),
+        Item::FileMode("./bin/busybox", busybox, 0o755),
+        Item::File("./etc/img", marker),
+    ];
+    items.extend(links.iter().map(|l| Item::Symlink(l, "busybox")));
+    tar_of(&items)
+}
+
+#[test]
+fn a_tarball_image_runs() {
+    let test = "a_tarball_image_runs";
+    if !require_launch(test) {
+        return;
+    }
+    let Some(busybox) = busybox_bytes(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rootfs.tar.gz");
+    std::fs::write(&path, gzip(&busybox_layer(&busybox, b"from-tarball"))).unwrap();
+    assert_eq!(run_in(&path, "cat /etc/img"), "from-tarball");
+}
+
+#[test]
+fn a_docker_archive_runs_its_own_command_with_its_env_and_layers() {
+    let test = "a_docker_archive_runs_its_own_command_with_its_env_and_layers";
+    if !require_launch(test) {
+        return;
+    }
+    let Some(busybox) = busybox_bytes(test) else {
+        return;
+    };
+    let base = busybox_layer(&busybox, b"base");
+    let top = tar_of(&[
+        Item::Dir("./etc/"),
+        Item::File("./etc/img", b"top"),
+        Item::File("./etc/.wh.gone", b""),
+    ]);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {
+            "Env": ["PATH=/bin", "IMG=docker"],
+            "Cmd": ["/bin/sh", "-c", "echo $IMG; cat /etc/img; echo; pwd"],
+            "WorkingDir": "/tmp"
+        },
+        "rootfs": {"type": "layers", "diff_ids": []}
+    })
+    .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image.tar");
+    std::fs::write(&path, docker_archive(&config, &[base, top])).unwrap();
+    // No command: the image's Cmd, environment and working directory.
+    let out = isotop_out(&["run", "--rm", "--image", path.to_str().unwrap()]);
+    assert_code(&out, 0, "docker archive");
+    assert_eq!(text(&out.stdout), "docker\ntop\n/tmp\n");
+    // A command replaces Cmd; -e adds to the image's environment.
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "-e",
+        "EXTRA=1",
+        "--image",
+        path.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "echo $IMG$EXTRA",
+    ]);
+    assert_code(&out, 0, "docker archive with a command");
+    assert_eq!(text(&out.stdout), "docker1\n");
+}
+
+#[test]
+fn a_device_node_made_inside_cannot_be_opened() {
+    if !require_launch("a_device_node_made_inside_cannot_be_opened") {
+        return;
+    }
+    // mknod is allowed (Docker's capability set has CAP_MKNOD), opening the node is not:
+    // /dev/kmsg (1:11) opened write-only needs no capability, so only the device rules can
+    // refuse it (they allow null, zero, full, random, urandom, tty, console, ptmx, pts).
+    let out = isotop_out(&[
+        "run",
+        "--rm",
+        "--",
+        "sh",
+        "-c",
+        "mknod /tmp/kmsg c 1 11 && true > /tmp/kmsg && echo opened; true > /dev/null && echo null-ok",
+    ]);
+    assert_eq!(text(&out.stdout), "null-ok\n", "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn only_its_standard_streams_are_open_inside() {
+    if !require_launch("only_its_standard_streams_are_open_inside") {
+        return;
+    }
+    // A descriptor isotop inherits without close-on-exec (as from a careless caller) must not
+    // reach the container.
+    let (leak_r, _leak_w) = nix::unistd::pipe().unwrap();
+    let leaked = std::os::fd::AsRawFd::as_raw_fd(&leak_r);
+    let out = isotop_out(&["run", "--rm", "--", "sh", "-c", "echo /proc/$$/fd/*"]);
+    assert_code(&out, 0, "run");
+    // 3 is the directory the glob itself is reading.
+    assert_eq!(
+        text(&out.stdout),
+        "/proc/1/fd/0 /proc/1/fd/1 /proc/1/fd/2 /proc/1/fd/3\n"
+    );
+    assert!(leaked > 2);
+}

@@ -1,0 +1,318 @@
+//! Running isotop's own containers from the tests, through the real binary: a guard that
+//! removes a container by id (`isotop rm -f`) even when the test fails, readers of its record
+//! and cgroup files, a runnable busybox root file system for image tests, and the check that
+//! nothing of a container is left (record, name claim, data dir, cgroups, mounts, veth,
+//! processes).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::common::{isotop, require_program, require_root, wait_until};
+
+/// Where isotop keeps its containers (the live host's paths).
+pub const RUN_ROOT: &str = "/run/isotop";
+pub const DATA_ROOT: &str = "/var/lib/isotop/containers";
+
+/// True when the launch tests can run here: root, and a writable `/var/lib` (the cgroup-v2
+/// VM shares the host's root read-only); otherwise prints why the test is skipped.
+pub fn require_launch(test: &str) -> bool {
+    if !require_root(test) {
+        return false;
+    }
+    let probe = Path::new("/var/lib/isotop");
+    let writable = std::fs::create_dir_all(probe).is_ok() && tempfile::tempdir_in(probe).is_ok();
+    if !writable {
+        eprintln!("skipping {test}: /var/lib/isotop is not writable here (read-only root?)");
+    }
+    writable
+}
+
+/// Runs isotop with `args` (stdin empty) and returns its output.
+pub fn isotop_out(args: &[&str]) -> Output {
+    isotop()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the isotop test binary starts")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts isotop exited with `code`, showing its output otherwise.
+pub fn assert_code(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: stdout {:?} stderr {:?}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// A container made by a test; removed with `isotop rm -f <id>` on drop.
+pub struct Container {
+    pub id: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Container {
+    /// `isotop run -d ARGS` (the options and command after `run -d`); panics with isotop's
+    /// stderr when it fails.
+    pub fn detached(args: &[&str]) -> Container {
+        Container::detached_with_env(args, &[])
+    }
+
+    pub fn detached_with_env(args: &[&str], env: &[(&str, &str)]) -> Container {
+        let out = isotop()
+            .arg("run")
+            .arg("-d")
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_code(&out, 0, &format!("isotop run -d {args:?}"));
+        let id = text(&out.stdout).trim().to_string();
+        assert_eq!(id.len(), 64, "run -d prints the id: {id:?}");
+        Container {
+            id,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Adopts a container whose id a test learnt otherwise.
+    pub fn adopt(id: &str) -> Container {
+        Container {
+            id: id.into(),
+            env: Vec::new(),
+        }
+    }
+
+    /// The record as JSON (`None` once removed).
+    pub fn record(&self) -> Option<serde_json::Value> {
+        let path = Path::new(RUN_ROOT).join(&self.id).join("state.json");
+        let bytes = std::fs::read(path).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn status(&self) -> Option<String> {
+        self.record()?.get("status")?.as_str().map(str::to_string)
+    }
+
+    /// Waits until the record says `exited` (or is gone); returns the record last seen.
+    pub fn wait_exited(&self, timeout: Duration) -> Option<serde_json::Value> {
+        assert!(
+            wait_until(timeout, || self.status().as_deref() != Some("running")),
+            "{} still running after {timeout:?}",
+            self.id
+        );
+        self.record()
+    }
+
+    /// The init's host pid.
+    pub fn pid(&self) -> i32 {
+        self.record().expect("record")["pid"]
+            .as_i64()
+            .expect("a running container has a pid") as i32
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        Path::new(DATA_ROOT).join(&self.id)
+    }
+
+    /// `isotop ARGS... <id>` with this container's environment.
+    pub fn isotop(&self, args: &[&str]) -> Output {
+        isotop()
+            .args(args)
+            .arg(&self.id)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The directory of `/isotop/<id>` in the hierarchy carrying `controller` (v1), or the
+    /// v2 directory.
+    pub fn cgroup_dir(&self, controller: &str) -> PathBuf {
+        let base = Path::new("/sys/fs/cgroup");
+        if base.join("cgroup.controllers").exists() {
+            base.join("isotop").join(&self.id)
+        } else {
+            base.join(controller).join("isotop").join(&self.id)
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self.isotop(&["rm", "-f"]);
+    }
+}
+
+/// True on a cgroup v2-only host.
+pub fn is_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// Every directory `/isotop/<id>` could be in.
+pub fn cgroup_dirs_of(id: &str) -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    let mut out = vec![base.join("isotop").join(id)];
+    if let Ok(entries) = std::fs::read_dir(base) {
+        for entry in entries.flatten() {
+            out.push(entry.path().join("isotop").join(id));
+        }
+    }
+    out
+}
+
+/// Asserts nothing of container `id` is left: record, data dir, name claims, cgroups, mounts,
+/// veth, processes in its cgroup.
+pub fn assert_gone(id: &str) {
+    assert!(
+        !Path::new(RUN_ROOT).join(id).exists(),
+        "run dir of {id} left"
+    );
+    assert!(
+        !Path::new(DATA_ROOT).join(id).exists(),
+        "data dir of {id} left"
+    );
+    if let Ok(names) = std::fs::read_dir(Path::new(RUN_ROOT).join("names")) {
+        for claim in names.flatten() {
+            let owner = std::fs::read_to_string(claim.path()).unwrap_or_default();
+            assert_ne!(owner.trim(), id, "name claim {:?} left", claim.file_name());
+        }
+    }
+    for dir in cgroup_dirs_of(id) {
+        assert!(!dir.exists(), "cgroup {} left", dir.display());
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mountinfo.contains(id),
+        "a mount of {id} is left: {}",
+        mountinfo.lines().find(|l| l.contains(id)).unwrap_or("")
+    );
+    let veth = format!("veth{}", &id[..8]);
+    assert!(
+        !Path::new("/sys/class/net").join(&veth).exists(),
+        "veth {veth} left"
+    );
+}
+
+/// Asserts no container resource exists without its run dir (an orphan of a failed start) and
+/// no record, claim or config names `name`.
+pub fn assert_nothing_named(name: &str) {
+    assert!(
+        !Path::new(RUN_ROOT).join("names").join(name).exists(),
+        "name claim {name} left"
+    );
+    for root in [RUN_ROOT, DATA_ROOT] {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            for file in ["state.json", "config.json"] {
+                let Ok(text) = std::fs::read_to_string(entry.path().join(file)) else {
+                    continue;
+                };
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                assert_ne!(
+                    value["name"].as_str(),
+                    Some(name),
+                    "{} of {name} left at {}",
+                    file,
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    // Every container's cgroups and mounts belong to a container that still has its run dir
+    // (made first, removed last).
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for line in mountinfo.lines().filter(|l| l.contains(DATA_ROOT)) {
+        let id = line
+            .split(DATA_ROOT)
+            .nth(1)
+            .and_then(|rest| rest.trim_start_matches('/').split('/').next())
+            .unwrap_or("");
+        assert!(
+            Path::new(RUN_ROOT).join(id).exists(),
+            "an orphan mount is left: {line}"
+        );
+    }
+}
+
+/// A runnable root file system as tar entries: static busybox as `/bin/busybox` with the
+/// applets the tests use, `/etc/img` saying `marker`. `None` (with the reason printed) when
+/// busybox-static is missing.
+pub fn busybox_bytes(test: &str) -> Option<Vec<u8>> {
+    if !require_program(test, "busybox") {
+        return None;
+    }
+    for path in ["/bin/busybox", "/usr/bin/busybox"] {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        // Only a static busybox runs in a root file system without libraries.
+        let ldd = Command::new("ldd").arg(path).output();
+        let dynamic = ldd.is_ok_and(|o| o.status.success());
+        if !dynamic {
+            return Some(bytes);
+        }
+    }
+    eprintln!("skipping {test}: no static busybox (apt-get install busybox-static)");
+    None
+}
+
+/// The applets linked in the test images.
+pub const APPLETS: [&str; 8] = [
+    "sh", "cat", "echo", "ls", "hostname", "mkdir", "sleep", "touch",
+];
+
+/// Writes a busybox root file system into `dir`.
+pub fn busybox_rootfs_dir(dir: &Path, busybox: &[u8], marker: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    for sub in ["bin", "etc", "proc", "sys", "dev", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let bin = dir.join("bin/busybox");
+    std::fs::write(&bin, busybox).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for applet in APPLETS {
+        std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(dir.join("etc/img"), marker).unwrap();
+}
+
+/// Recursively lists `dir` with each regular file's content (a fingerprint to compare).
+pub fn fingerprint(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path.clone());
+                out.push((path, Vec::new()));
+            } else if kind.is_file() {
+                let content = std::fs::read(&path).unwrap_or_default();
+                out.push((path, content));
+            } else {
+                out.push((path, Vec::new()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
