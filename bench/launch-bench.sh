@@ -27,8 +27,9 @@ file -L "$busybox" 2>/dev/null | grep -q "statically linked" ||
 
 echo "launch-bench: building isotop (release)" >&2
 cargo build --release --quiet --bin isotop
-isotop="$(pwd)/${CARGO_TARGET_DIR:-target}/release/isotop"
-[[ $isotop == /* ]] || isotop=${CARGO_TARGET_DIR}/release/isotop
+target=${CARGO_TARGET_DIR:-target}
+[[ $target == /* ]] || target=$PWD/$target
+isotop=$target/release/isotop
 [[ -x $isotop ]] || die "no binary at $isotop"
 
 work=$(mktemp -d /tmp/isotop-launch-bench.XXXXXX)

@@ -18,7 +18,9 @@ python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || apt-get install -y -qq fonts-dejavu-core
 
 cargo build --release --quiet --bin isotop
-isotop="$PWD/${CARGO_TARGET_DIR:-target}/release/isotop"
+target=${CARGO_TARGET_DIR:-target}
+[[ $target == /* ]] || target=$PWD/$target
+isotop=$target/release/isotop
 
 unshare_pid=""
 cleanup() {
