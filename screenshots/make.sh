@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the pictures in screenshots/ from a real run on this host: starts two runc
-# containers (busybox, with CPU, memory and pids limits written to their cgroups) and one bare
-# `unshare` container, adds a named network namespace, runs isotop's views in a tmux pane of a
-# fixed size, captures the pane and renders it to PNG (screenshots/render_terminal.py).
+# containers (busybox, with CPU, memory and pids limits written to their cgroups), one bare
+# `unshare` container and one of isotop's own (`isotop run -d`, bridge network, limits), adds a
+# named network namespace, runs isotop's views in a tmux pane of a fixed size, captures the
+# pane and renders it to PNG (screenshots/render_terminal.py).
 # Everything it starts is removed at the end, also on failure. Needs root, runc, busybox-static,
 # tmux, jq, python3 with Pillow (installed with pip when missing) and the DejaVu fonts.
 set -euo pipefail
@@ -27,6 +28,7 @@ cleanup() {
     set +e
     tmux kill-session -t "$tag" 2>/dev/null
     tmux kill-session -t "$tag-dash" 2>/dev/null
+    tmux kill-session -t "$tag-hold" 2>/dev/null
     for id in web db; do
         runc kill "$tag-$id" KILL 2>/dev/null
         runc delete -f "$tag-$id" 2>/dev/null
@@ -34,6 +36,7 @@ cleanup() {
     # unshare ignores TERM while it waits for its child; KILL it, and --kill-child ends the rest.
     [[ -n $unshare_pid ]] && kill -KILL "$unshare_pid" 2>/dev/null && wait "$unshare_pid" 2>/dev/null
     ip netns delete "$tag" 2>/dev/null
+    "$isotop" rm -f demo-api >/dev/null 2>&1
     for dir in /sys/fs/cgroup/*/"$tag" /sys/fs/cgroup/"$tag"; do
         [[ -d $dir ]] || continue
         find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -76,8 +79,14 @@ fi
 unshare --fork --pid --mount-proc --mount --uts --net --kill-child sh -c 'sleep 100000 & sleep 100000' &
 unshare_pid=$!
 ip netns add "$tag"
+"$isotop" rm -f demo-api >/dev/null 2>&1 || true
+"$isotop" run -d --name demo-api --net bridge --cpus 0.3 --memory 64M --pids 32 -- \
+    sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; while :; do :; done' >/dev/null
 sleep 1
 
+# One idle session keeps the tmux server up between shots (a new session racing the exit of
+# the server's last one fails with "server exited unexpectedly").
+tmux new-session -d -s "$tag-hold" "sleep 100000"
 shot() { # name, columns, rows, isotop args...
     local name=$1 cols=$2 rows=$3; shift 3
     tmux kill-session -t "$tag" 2>/dev/null || true
@@ -106,6 +115,8 @@ dash dashboard-cgroups Escape Escape 2
 dash dashboard-namespaces 3
 dash dashboard-processes 4
 dash dashboard-help '?'
+dash dashboard-launch '?' n
+tmux send-keys -t "$tag-dash" Escape
 tmux kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
@@ -114,3 +125,16 @@ shot inspect 132 56 inspect "$tag-web"
 shot ns 150 30 ns
 shot ns-tree 150 40 ns --tree
 shot cgroups 150 10 cgroups "/$tag"
+shot logs 100 4 logs demo-api
+# A foreground run: the pane's program is a script, so the picture shows the command line.
+cat > "$work/run.sh" <<RUN
+echo '\$ isotop run --rm --net bridge --memory 32M -- sh -c "hostname; ip -br addr; ps"'
+$isotop run --rm --net bridge --memory 32M -- sh -c 'hostname; ip -br addr; ps'
+sleep 60
+RUN
+tmux kill-session -t "$tag" 2>/dev/null || true
+tmux new-session -d -s "$tag" -x 100 -y 12 "bash $work/run.sh"
+sleep 2.5
+tmux capture-pane -t "$tag" -p -e > "$work/run.txt"
+python3 screenshots/render_terminal.py "$work/run.txt" "$out/run.png"
+echo "wrote $out/run.png"

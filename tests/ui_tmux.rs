@@ -145,14 +145,16 @@ fn dashboard_in_tmux_shows_a_real_container() {
     tmux.keys(&["?"]);
 
     // A resize redraws at the new size.
-    let _ = Command::new("tmux")
+    let _ = tmux
+        .command()
         .args(["resize-window", "-t", &tmux.name, "-x", "80", "-y", "24"])
         .status();
-    let small = tmux.expect("4 Processes", "redrawn after resize");
-    assert!(
-        small.lines().all(|l| l.chars().count() <= 80),
-        "fits 80 columns:\n{small}"
-    );
+    // Redrawn for 24 rows: the status line (drawn on the last row) is on row 24 again; the
+    // old 40-row layout would have it cut off.
+    tmux.expect_screen("the status line on the last of 24 rows after the resize", |s| {
+        let rows: Vec<&str> = s.lines().collect();
+        rows.len() == 24 && rows[23].contains("q quit") && s.contains("4 Processes")
+    });
 
     // Quit: the terminal is given back.
     tmux.keys(&["q"]);

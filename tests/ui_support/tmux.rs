@@ -1,6 +1,8 @@
 //! A detached tmux session of fixed size driving the real `isotop` binary in tests: send keys
 //! or literal text, read the screen back (`capture-pane`), wait for what should appear. The
-//! session is killed on drop, even when an assertion fails.
+//! session is killed on drop, even when an assertion fails. Each session has its own tmux
+//! server (`-L <name>`): with one shared server, a test ending the server's last session races
+//! another test starting one ("server exited unexpectedly").
 #![allow(dead_code)]
 
 use std::process::Command;
@@ -14,9 +16,17 @@ pub struct Tmux {
 }
 
 impl Tmux {
+    /// A tmux command on this session's own server.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.name]);
+        command
+    }
+
     pub fn start(width: u16, height: u16, command: &str) -> Tmux {
         let name = unique_name("tmux");
         let status = Command::new("tmux")
+            .args(["-L", &name])
             .args([
                 "new-session",
                 "-d",
@@ -36,7 +46,7 @@ impl Tmux {
     }
 
     pub fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
+        let status = self.command()
             .args(["send-keys", "-t", &self.name])
             .args(keys)
             .status()
@@ -69,7 +79,7 @@ impl Tmux {
 
     /// Types text literally (no key-name lookup).
     pub fn text(&self, text: &str) {
-        let status = Command::new("tmux")
+        let status = self.command()
             .args(["send-keys", "-l", "-t", &self.name, text])
             .status()
             .expect("tmux send-keys");
@@ -77,7 +87,7 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self.command()
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .expect("tmux capture-pane");
@@ -86,7 +96,7 @@ impl Tmux {
 
     /// The screen with its attributes as escape sequences.
     pub fn screen_with_attributes(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self.command()
             .args(["capture-pane", "-p", "-e", "-t", &self.name])
             .output()
             .expect("tmux capture-pane");
@@ -94,7 +104,7 @@ impl Tmux {
     }
 
     pub fn display(&self, format: &str) -> String {
-        let out = Command::new("tmux")
+        let out = self.command()
             .args(["display-message", "-p", "-t", &self.name, format])
             .output()
             .expect("tmux display-message");
@@ -120,8 +130,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
+        let _ = self
+            .command()
+            .arg("kill-server")
             .status();
     }
 }
