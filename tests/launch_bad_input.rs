@@ -145,25 +145,14 @@ fn impossible_limits_are_refused() {
     if !require_launch("impossible_limits_are_refused") {
         return;
     }
-    refused(
-        "mem1",
-        &["--memory", "1", "--", "true"],
-        2,
-        &["--memory", "MiB"],
-    );
-    refused(
-        "cpu-tiny",
-        &["--cpus", "5m", "--", "true"],
-        2,
-        &["--cpus", "minimum"],
-    );
-    refused("pids0", &["--pids", "0", "--", "true"], 2, &["--pids"]);
-    refused(
-        "mem-bad",
-        &["--memory", "lots", "--", "true"],
-        2,
-        &["--memory"],
-    );
+    for (test, option, value, says) in [
+        ("mem1", "--memory", "1", &["--memory", "MiB"][..]),
+        ("cpu-tiny", "--cpus", "5m", &["--cpus", "minimum"]),
+        ("pids0", "--pids", "0", &["--pids"]),
+        ("mem-bad", "--memory", "lots", &["--memory"]),
+    ] {
+        refused(test, &[option, value, "--", "true"], 2, says);
+    }
 }
 
 #[test]
@@ -171,32 +160,26 @@ fn bad_volumes_env_and_net_are_refused() {
     if !require_launch("bad_volumes_env_and_net_are_refused") {
         return;
     }
-    refused(
-        "vol-rel",
-        &["-v", "tmp:/data", "--", "true"],
-        2,
-        &["-v", "absolute"],
-    );
-    refused(
-        "vol-missing",
-        &["-v", "/no/such/dir:/data", "--", "true"],
-        2,
-        &["-v", "/no/such/dir"],
-    );
-    refused(
-        "vol-mode",
-        &["-v", "/tmp:/data:rx", "--", "true"],
-        2,
-        &["ro or rw"],
-    );
-    refused("env", &["-e", "=x", "--", "true"], 2, &["-e"]);
-    refused(
-        "net",
-        &["--net", "wifi", "--", "true"],
-        2,
-        &["--net", "none, bridge or host"],
-    );
-    refused("detach-tty", &["-d", "-t", "--", "true"], 2, &["-d"]);
+    for (test, options, says) in [
+        ("vol-rel", &["-v", "tmp:/data"][..], &["-v", "absolute"][..]),
+        (
+            "vol-missing",
+            &["-v", "/no/such/dir:/data"],
+            &["-v", "/no/such/dir"],
+        ),
+        ("vol-mode", &["-v", "/tmp:/data:rx"], &["ro or rw"]),
+        ("env", &["-e", "=x"], &["-e"]),
+        (
+            "net",
+            &["--net", "wifi"],
+            &["--net", "none, bridge or host"],
+        ),
+        ("detach-tty", &["-d", "-t"], &["-d"]),
+    ] {
+        let mut args = options.to_vec();
+        args.extend_from_slice(&["--", "true"]);
+        refused(test, &args, 2, says);
+    }
 }
 
 #[test]
@@ -218,12 +201,7 @@ fn not_root_is_told_so() {
     if !require_launch(test) || !require_program(test, "setpriv") {
         return;
     }
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_isotop"))
-        .args(["run", "--", "true"])
-        .output()
-        .unwrap();
+    let out = as_nobody(&["run", "--", "true"]);
     if text(&out.stderr).contains("Permission denied") && out.status.code() != Some(1) {
         eprintln!("skipping {test}: the test binary is not executable by nobody");
         return;
@@ -234,13 +212,8 @@ fn not_root_is_told_so() {
         "{}",
         text(&out.stderr)
     );
-    for act in [vec!["stop", "x"], vec!["rm", "x"]] {
-        let out = std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(env!("CARGO_BIN_EXE_isotop"))
-            .args(&act)
-            .output()
-            .unwrap();
+    for act in [["stop", "x"], ["rm", "x"]] {
+        let out = as_nobody(&act);
         assert_code(&out, 1, &format!("{act:?} as nobody"));
         assert!(
             text(&out.stderr).contains("needs root"),
@@ -248,4 +221,14 @@ fn not_root_is_told_so() {
             text(&out.stderr)
         );
     }
+}
+
+/// isotop ARGS run as `nobody` (uid and gid 65534, no groups), through `setpriv`.
+fn as_nobody(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_isotop"))
+        .args(args)
+        .output()
+        .unwrap()
 }

@@ -15,16 +15,35 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{ChildGuard, isotop, unique_name, wait_until};
-use containers::{Container, RUN_ROOT, assert_code, assert_gone, isotop_out, require_launch, text};
+use containers::{
+    Container, RUN_ROOT, assert_code, assert_gone, isotop_out, mountinfo, require_launch, run_sh,
+    text,
+};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The fields of `/proc/<pid>/stat` after the command name (state, ppid, pgrp, session, ...);
+/// empty once the process is gone.
+fn stat_fields(pid: i32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The name is in parentheses and may hold spaces: the fields start after the last ") ".
+    stat.rsplit_once(") ")
+        .map(|(_, rest)| rest.split(' ').map(str::to_string).collect())
+        .unwrap_or_default()
+}
 
 fn alive(pid: i32) -> bool {
     // Signal 0 checks existence only; a zombie counts as gone.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-        && !stat
-            .split(") ")
-            .nth(1)
-            .is_some_and(|rest| rest.starts_with('Z'))
+    kill(Pid::from_raw(pid), None).is_ok()
+        && stat_fields(pid).first().map(String::as_str) != Some("Z")
+}
+
+/// `isotop stop --json -t SECONDS` on `c`; returns its answer for `c`.
+fn stop_json(c: &Container, seconds: &str) -> serde_json::Value {
+    let out = c.isotop(&["stop", "--json", "-t", seconds]);
+    assert_code(&out, 0, "stop");
+    let stopped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    stopped[0].clone()
 }
 
 #[test]
@@ -47,27 +66,17 @@ fn a_detached_container_outlives_the_cli_in_its_own_session() {
     let record = c.record().unwrap();
     assert_eq!(record["status"], "running");
     assert_eq!(record["name"], name.as_str());
-    let (pid, supervisor) = (c.pid(), record["supervisor_pid"].as_i64().unwrap() as i32);
+    let (pid, supervisor) = (c.pid(), c.supervisor_pid());
     std::thread::sleep(Duration::from_millis(300));
     assert!(alive(pid) && alive(supervisor));
     // The supervisor leads its own session: no terminal hang-up or Ctrl-C reaches it.
-    let stat = std::fs::read_to_string(format!("/proc/{supervisor}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
     assert_eq!(
-        fields[3],
+        stat_fields(supervisor)[3],
         supervisor.to_string(),
         "session id (stat field 6)"
     );
     // The init is the supervisor's child.
-    let init_stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let ppid = init_stat
-        .rsplit(") ")
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap();
-    assert_eq!(ppid, supervisor.to_string());
+    assert_eq!(stat_fields(pid)[1], supervisor.to_string(), "ppid");
 }
 
 #[test]
@@ -103,14 +112,7 @@ fn foreground_streams_and_exit_code_pass_through() {
     if !require_launch("foreground_streams_and_exit_code_pass_through") {
         return;
     }
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "--",
-        "sh",
-        "-c",
-        "echo out; echo err >&2; exit 3",
-    ]);
+    let out = run_sh(&[], "echo out; echo err >&2; exit 3");
     assert_code(&out, 3, "foreground run");
     assert_eq!(text(&out.stdout), "out\n");
     assert_eq!(text(&out.stderr), "err\n");
@@ -144,12 +146,10 @@ fn logs_keep_the_streams_apart_follow_and_clean_escapes() {
     if !require_launch("logs_keep_the_streams_apart_follow_and_clean_escapes") {
         return;
     }
-    let c = Container::detached(&[
-        "--",
-        "sh",
-        "-c",
+    let c = Container::sh(
+        &[],
         "echo out; echo err >&2; printf 'esc\\033[2J\\tend\\n'; sleep 1; echo late; exit 3",
-    ]);
+    );
     // -f returns once the container exits, with everything it wrote.
     let follow = c.isotop(&["logs", "-f"]);
     assert_code(&follow, 0, "logs -f");
@@ -168,21 +168,14 @@ fn stop_uses_term_when_the_init_handles_it() {
     if !require_launch("stop_uses_term_when_the_init_handles_it") {
         return;
     }
-    let c = Container::detached(&[
-        "--",
-        "sh",
-        "-c",
+    let c = Container::sh(
+        &[],
         "trap 'echo bye; exit 0' TERM; echo ready; sleep 100 & wait",
-    ]);
-    let log = c.data_dir().join("container.log");
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("ready"))
-    }));
-    let out = c.isotop(&["stop", "--json", "-t", "20"]);
-    assert_code(&out, 0, "stop");
-    let stopped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(stopped[0]["killed"], false, "{stopped}");
-    assert_eq!(stopped[0]["exit_code"], 0);
+    );
+    c.wait_logged("ready");
+    let stopped = stop_json(&c, "20");
+    assert_eq!(stopped["killed"], false, "{stopped}");
+    assert_eq!(stopped["exit_code"], 0);
     assert_eq!(c.status().as_deref(), Some("exited"));
     assert!(text(&c.isotop(&["logs"]).stdout).contains("bye"));
 }
@@ -192,18 +185,11 @@ fn stop_kills_an_init_that_ignores_term() {
     if !require_launch("stop_kills_an_init_that_ignores_term") {
         return;
     }
-    let c = Container::detached(&[
-        "--",
-        "sh",
-        "-c",
-        "trap '' TERM; echo ready; sleep 100 & wait",
-    ]);
+    let c = Container::sh(&[], "trap '' TERM; echo ready; sleep 100 & wait");
     let pid = c.pid();
-    let out = c.isotop(&["stop", "--json", "-t", "1"]);
-    assert_code(&out, 0, "stop");
-    let stopped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(stopped[0]["killed"], true, "{stopped}");
-    assert_eq!(stopped[0]["exit_code"], 137);
+    let stopped = stop_json(&c, "1");
+    assert_eq!(stopped["killed"], true, "{stopped}");
+    assert_eq!(stopped["exit_code"], 137);
     let record = c.record().unwrap();
     assert_eq!(record["exit_signal"], 9);
     assert!(!alive(pid));
@@ -227,9 +213,8 @@ fn rm_refuses_a_running_container_then_leaves_nothing() {
         text(&refused.stderr)
     );
     assert!(alive(pid), "a refused rm touched the container");
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(
-        mountinfo.contains(&c.id),
+        mountinfo().contains(&c.id),
         "its overlay shows in the host's mountinfo"
     );
     let out = isotop_out(&["rm", "-f", &name]);
@@ -249,8 +234,7 @@ fn stop_then_rm_leaves_nothing() {
     let c = Container::detached(&["--", "sleep", "100"]);
     assert_code(&c.isotop(&["stop", "-t", "1"]), 0, "stop");
     // After stop the runtime is released already: no cgroup, no mount; files stay for logs.
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mountinfo.contains(&c.id));
+    assert!(!mountinfo().contains(&c.id));
     assert!(!c.cgroup_dir("memory").exists());
     assert!(c.data_dir().join("upper").exists());
     assert_code(&c.isotop(&["rm"]), 0, "rm");
@@ -279,7 +263,7 @@ fn run_rm_leaves_nothing() {
         assert!(left.is_empty(), "{left:?} left in {root}");
     }
     // Detached: the supervisor removes everything when the command ends.
-    let c = Container::detached(&["--rm", "--", "sh", "-c", "sleep 0.5"]);
+    let c = Container::sh(&["--rm"], "sleep 0.5");
     assert!(wait_until(Duration::from_secs(20), || c.record().is_none()));
     assert!(wait_until(Duration::from_secs(10), || !c
         .data_dir()
@@ -329,15 +313,7 @@ fn a_terminal_with_t_and_the_operators_window_size_with_it() {
         return;
     }
     // No terminal here: the container still gets one, at the default 24x80.
-    let out = isotop_out(&[
-        "run",
-        "-t",
-        "--rm",
-        "--",
-        "sh",
-        "-c",
-        "[ -t 0 ] && [ -t 1 ] && echo tty; stty size",
-    ]);
+    let out = run_sh(&["-t"], "[ -t 0 ] && [ -t 1 ] && echo tty; stty size");
     assert_code(&out, 0, "run -t");
     assert_eq!(text(&out.stdout), "tty\r\n24 80\r\n");
     if !common::require_program(test, "script") {
@@ -390,17 +366,10 @@ fn term_to_the_supervisor_or_the_cli_reaches_the_init() {
         return;
     }
     let script = "trap 'exit 5' TERM; echo ready; sleep 100 & wait";
-    let c = Container::detached(&["--", "sh", "-c", script]);
-    let supervisor = c.record().unwrap()["supervisor_pid"].as_i64().unwrap() as i32;
-    let log = c.data_dir().join("container.log");
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("ready"))
-    }));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(supervisor),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    let c = Container::sh(&[], script);
+    let supervisor = c.supervisor_pid();
+    c.wait_logged("ready");
+    kill(Pid::from_raw(supervisor), Signal::SIGTERM).unwrap();
     let record = c.wait_exited(Duration::from_secs(20)).unwrap();
     assert_eq!(record["exit_code"], 5, "{record}");
 
@@ -415,11 +384,7 @@ fn term_to_the_supervisor_or_the_cli_reaches_the_init() {
     let mut first = [0u8; 6];
     std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
     assert_eq!(&first, b"ready\n");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(cli.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    kill(Pid::from_raw(cli.id() as i32), Signal::SIGTERM).unwrap();
     assert_eq!(cli.wait().unwrap().code(), Some(5));
 }
 

@@ -18,7 +18,7 @@ use archives::{Item, docker_archive, gzip, tar_of};
 use common::{read_key, read_number, read_text, require_program, unique_name, wait_until};
 use containers::{
     APPLETS, Container, assert_code, assert_gone, busybox_bytes, busybox_rootfs_dir, fingerprint,
-    is_v2, isotop_out, require_launch, text,
+    is_v2, isotop_out, require_launch, run_sh, text,
 };
 use isotop::control::launch::net::{self, BridgeConfig};
 use isotop::host::HostRoot;
@@ -30,16 +30,10 @@ fn the_command_is_pid_1_alone_with_its_own_hostname() {
     }
     let host_name = read_text(Path::new("/proc/sys/kernel/hostname"));
     // The glob runs inside the shell itself: it lists every pid the container can see.
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "--hostname",
-        "inner-box",
-        "--",
-        "sh",
-        "-c",
+    let out = run_sh(
+        &["--hostname", "inner-box"],
         "echo pid=$$; hostname; echo /proc/[0-9]*",
-    ]);
+    );
     assert_code(&out, 0, "run");
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -52,14 +46,7 @@ fn net_none_has_only_loopback_and_it_is_up() {
     if !require_launch("net_none_has_only_loopback_and_it_is_up") {
         return;
     }
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "--",
-        "sh",
-        "-c",
-        "echo /sys/class/net/*; cat /sys/class/net/lo/flags",
-    ]);
+    let out = run_sh(&[], "echo /sys/class/net/*; cat /sys/class/net/lo/flags");
     assert_code(&out, 0, "run");
     let stdout = text(&out.stdout);
     let mut lines = stdout.lines();
@@ -104,22 +91,12 @@ fn net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth() {
         ("ISOTOP_BRIDGE", bridge.config.bridge.as_str()),
         ("ISOTOP_SUBNET", subnet.as_str()),
     ];
-    let c = Container::detached_with_env(
-        &[
-            "--net",
-            "bridge",
-            "--",
-            "sh",
-            "-c",
-            "echo /sys/class/net/*; sleep 30",
-        ],
+    let c = Container::sh_with_env(
+        &["--net", "bridge"],
+        "echo /sys/class/net/*; sleep 30",
         &env,
     );
-    let log = c.data_dir().join("container.log");
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("eth0"))
-    }));
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = c.wait_logged("eth0");
     assert!(
         logged.contains("/sys/class/net/eth0 /sys/class/net/lo"),
         "{logged}"
@@ -152,18 +129,11 @@ fn userns_maps_container_root_to_an_unprivileged_host_uid() {
     if !require_launch("userns_maps_container_root_to_an_unprivileged_host_uid") {
         return;
     }
-    let c = Container::detached(&[
-        "--userns",
-        "--",
-        "sh",
-        "-c",
+    let c = Container::sh(
+        &["--userns"],
         "cat /proc/self/uid_map; touch /made-by-root && echo wrote; sleep 30",
-    ]);
-    let log = c.data_dir().join("container.log");
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("wrote"))
-    }));
-    let logged = read_text(&log);
+    );
+    let logged = c.wait_logged("wrote");
     let map: Vec<u64> = logged
         .lines()
         .find_map(|l| {
@@ -197,10 +167,10 @@ fn writes_stay_in_the_upper_layer_not_the_host() {
         "echo inside > {canary} && echo etc > /etc/isotop-test-new && \
          (echo x > /usr/isotop-test-x 2>/dev/null && echo usr-writable || echo usr-read-only)"
     );
-    let c = Container::detached(&["--", "sh", "-c", &script]);
+    let c = Container::sh(&[], &script);
     let record = c.wait_exited(Duration::from_secs(20)).unwrap();
     assert_eq!(record["exit_code"], 0, "{record}");
-    let log = read_text(&c.data_dir().join("container.log"));
+    let log = read_text(&c.log_path());
     assert!(log.contains("usr-read-only"), "{log}");
     assert!(
         !Path::new(&canary).exists(),
@@ -282,16 +252,7 @@ fn limits_hold_from_the_first_instruction() {
     }
     // pids.max 1: the init itself is the one task, so its very first fork fails. Had the
     // limit come after the start, the fork could have slipped through.
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "--pids",
-        "1",
-        "--",
-        "sh",
-        "-c",
-        "echo $(echo sub); echo after",
-    ]);
+    let out = run_sh(&["--pids", "1"], "echo $(echo sub); echo after");
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(!text(&out.stdout).contains("sub"), "{}", text(&out.stdout));
     assert!(
@@ -316,7 +277,7 @@ fn cpus_throttle_a_busy_loop() {
     if !require_launch("cpus_throttle_a_busy_loop") {
         return;
     }
-    let c = Container::detached(&["--cpus", "0.2", "--", "sh", "-c", "while :; do :; done"]);
+    let c = Container::sh(&["--cpus", "0.2"], "while :; do :; done");
     let stat = c.cgroup_dir("cpu").join("cpu.stat");
     assert!(
         wait_until(Duration::from_secs(20), || read_key(&stat, "nr_throttled")
@@ -344,11 +305,7 @@ fn run_in(image: &Path, script: &str) -> String {
 
 #[test]
 fn a_directory_image_runs_and_is_not_written() {
-    let test = "a_directory_image_runs_and_is_not_written";
-    if !require_launch(test) {
-        return;
-    }
-    let Some(busybox) = busybox_bytes(test) else {
+    let Some(busybox) = busybox_bytes("a_directory_image_runs_and_is_not_written") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -382,11 +339,7 @@ fn busybox_layer(busybox: &[u8], marker: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_tarball_image_runs() {
-    let test = "a_tarball_image_runs";
-    if !require_launch(test) {
-        return;
-    }
-    let Some(busybox) = busybox_bytes(test) else {
+    let Some(busybox) = busybox_bytes("a_tarball_image_runs") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -398,9 +351,6 @@ fn a_tarball_image_runs() {
 #[test]
 fn a_docker_archive_runs_its_own_command_with_its_env_and_layers() {
     let test = "a_docker_archive_runs_its_own_command_with_its_env_and_layers";
-    if !require_launch(test) {
-        return;
-    }
     let Some(busybox) = busybox_bytes(test) else {
         return;
     };
@@ -428,18 +378,10 @@ fn a_docker_archive_runs_its_own_command_with_its_env_and_layers() {
     assert_code(&out, 0, "docker archive");
     assert_eq!(text(&out.stdout), "docker\ntop\n/tmp\n");
     // A command replaces Cmd; -e adds to the image's environment.
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "-e",
-        "EXTRA=1",
-        "--image",
-        path.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
+    let out = run_sh(
+        &["-e", "EXTRA=1", "--image", path.to_str().unwrap()],
         "echo $IMG$EXTRA",
-    ]);
+    );
     assert_code(&out, 0, "docker archive with a command");
     assert_eq!(text(&out.stdout), "docker1\n");
 }
@@ -452,14 +394,10 @@ fn a_device_node_made_inside_cannot_be_opened() {
     // mknod is allowed (Docker's capability set has CAP_MKNOD), opening the node is not:
     // /dev/kmsg (1:11) opened write-only needs no capability, so only the device rules can
     // refuse it (they allow null, zero, full, random, urandom, tty, console, ptmx, pts).
-    let out = isotop_out(&[
-        "run",
-        "--rm",
-        "--",
-        "sh",
-        "-c",
+    let out = run_sh(
+        &[],
         "mknod /tmp/kmsg c 1 11 && true > /tmp/kmsg && echo opened; true > /dev/null && echo null-ok",
-    ]);
+    );
     assert_eq!(text(&out.stdout), "null-ok\n", "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("not permitted"),
@@ -477,7 +415,7 @@ fn only_its_standard_streams_are_open_inside() {
     // reach the container.
     let (leak_r, _leak_w) = nix::unistd::pipe().unwrap();
     let leaked = std::os::fd::AsRawFd::as_raw_fd(&leak_r);
-    let out = isotop_out(&["run", "--rm", "--", "sh", "-c", "echo /proc/$$/fd/*"]);
+    let out = run_sh(&[], "echo /proc/$$/fd/*");
     assert_code(&out, 0, "run");
     // 3 is the directory the glob itself is reading.
     assert_eq!(

@@ -5,6 +5,8 @@
 //! toggling by the row's state; refusals with nothing selected, on a gone container and when
 //! not root. Snapshots of the input line and the kill confirmation at 80×24.
 
+#[path = "ui_support/drive.rs"]
+mod drive;
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
@@ -12,30 +14,16 @@ use isotop::sample::History;
 use isotop::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 use isotop::ui::app::acts::{NOT_ROOT_ACT, Prompt, cpu_text, size_text};
 use isotop::ui::keymap::Keymap;
-use isotop::ui::theme::{Theme, ThemeName};
-use isotop::ui::views::{self, Ctx};
 use isotop::ui::{Action, App, Tab};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-use fixture::{app_with_history, frame};
+use drive::{render, select_by_filter, type_text};
+use fixture::{app_with_history, frame, frame_not_root};
 
 /// An app with the `web` container selected (filtered to it).
 fn app_on_web() -> (App, History) {
     let (mut app, history) = app_with_history(30);
-    app.update(Action::Filter);
-    for c in "web".chars() {
-        app.update(Action::FilterChar(c));
-    }
-    app.update(Action::Open);
-    assert_eq!(app.selected_key(), Some("web"));
+    select_by_filter(&mut app, "web");
     (app, history)
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.update(Action::FilterChar(c));
-    }
 }
 
 fn clear_prompt(app: &mut App) {
@@ -277,9 +265,7 @@ fn acts_need_a_live_container_and_root() {
 
     // Not root: every act key says so and does nothing.
     let (mut app, _) = app_on_web();
-    let mut f = frame(31, true);
-    f.host.is_root = false;
-    app.on_frame(f);
+    app.on_frame(frame_not_root(31));
     for action in [
         Action::LimitCpu,
         Action::LimitMemory,
@@ -317,35 +303,13 @@ fn prefill_texts() {
     }
 }
 
-fn render(app: &mut App, history: &History) -> Terminal<TestBackend> {
-    let theme = Theme::new(ThemeName::Dark, false);
-    let keymap = Keymap::default();
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    for _ in 0..2 {
-        let mut layout = None;
-        terminal
-            .draw(|f| {
-                let ctx = Ctx {
-                    app,
-                    history,
-                    theme: &theme,
-                    keymap: &keymap,
-                };
-                layout = Some(views::draw(f, &ctx));
-            })
-            .unwrap();
-        app.set_layout(layout.unwrap());
-    }
-    terminal
-}
-
 #[test]
 fn snapshot_cpu_input_line() {
     let (mut app, history) = app_on_web();
     app.update(Action::LimitCpu);
     clear_prompt(&mut app);
     type_text(&mut app, "0.25");
-    let terminal = render(&mut app, &history);
+    let terminal = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("cpu_input_80x24", terminal.backend());
 }
 
@@ -353,6 +317,6 @@ fn snapshot_cpu_input_line() {
 fn snapshot_kill_confirm() {
     let (mut app, history) = app_on_web();
     app.update(Action::Kill);
-    let terminal = render(&mut app, &history);
+    let terminal = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("kill_confirm_80x24", terminal.backend());
 }

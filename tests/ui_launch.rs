@@ -8,6 +8,8 @@
 //! the one keymap table. Snapshots of the form at 80×24 and 160×48. The `x` menu is tested in
 //! `ui_stop_remove.rs`.
 
+#[path = "ui_support/drive.rs"]
+mod drive;
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
@@ -18,28 +20,19 @@ use isotop::control::launch::spec::LimitText;
 use isotop::control::launch::{NetMode, RunSpec};
 use isotop::host::cgroup::Limit;
 use isotop::host::container::Runtime;
-use isotop::sample::{ContainerSample, Frame, History};
+use isotop::sample::{ContainerSample, Frame};
 use isotop::ui::acts::{Outcome, Request};
 use isotop::ui::app::acts::NOT_ROOT_ACT;
 use isotop::ui::app::launch::LAUNCH_NEEDS_ROOT;
 use isotop::ui::app::launch_form::Field;
 use isotop::ui::config::Config;
 use isotop::ui::keymap::{DEFAULT_BINDINGS, Keymap};
-use isotop::ui::theme::{Theme, ThemeName};
-use isotop::ui::views::{self, Ctx};
 use isotop::ui::{Action, App, Tab};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-use fixture::{T0_MS, app_with_history, frame};
+use drive::{render, type_text};
+use fixture::{T0_MS, app_with_history, frame, frame_not_root};
 
 const NEW_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.update(Action::FilterChar(c));
-    }
-}
 
 /// Opens the form and fills it: image, command, name, CPU, memory, then bridge network.
 fn fill_form(app: &mut App, cpu: &str) {
@@ -373,9 +366,7 @@ fn a_failed_launch_says_why_and_n_reopens_what_was_typed() {
 #[test]
 fn not_root_the_form_says_launching_needs_root_and_sends_nothing() {
     let (mut app, _) = app_with_history(3);
-    let mut f = frame(4, true);
-    f.host.is_root = false;
-    app.on_frame(f);
+    app.on_frame(frame_not_root(4));
     app.update(Action::Launch);
     assert!(app.launch_form().unwrap().needs_root);
     type_text(&mut app, "/srv/img");
@@ -436,28 +427,6 @@ fn n_and_x_are_in_the_one_keymap_table() {
     assert_eq!(config.keymap.action(&key('n'), false), None);
 }
 
-fn render(app: &mut App, history: &History, width: u16, height: u16) -> Terminal<TestBackend> {
-    let theme = Theme::new(ThemeName::Dark, false);
-    let keymap = Keymap::default();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    for _ in 0..2 {
-        let mut layout = None;
-        terminal
-            .draw(|f| {
-                let ctx = Ctx {
-                    app,
-                    history,
-                    theme: &theme,
-                    keymap: &keymap,
-                };
-                layout = Some(views::draw(f, &ctx));
-            })
-            .unwrap();
-        app.set_layout(layout.unwrap());
-    }
-    terminal
-}
-
 #[test]
 fn snapshot_launch_form() {
     for (width, height) in [(80, 24), (160, 48)] {
@@ -472,9 +441,7 @@ fn snapshot_launch_form() {
 #[test]
 fn snapshot_empty_launch_form_not_root() {
     let (mut app, history) = app_with_history(30);
-    let mut f = frame(31, true);
-    f.host.is_root = false;
-    app.on_frame(f);
+    app.on_frame(frame_not_root(31));
     app.update(Action::Launch);
     let terminal = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("launch_form_not_root_80x24", terminal.backend());

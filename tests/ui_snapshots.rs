@@ -3,57 +3,28 @@
 //! `tests/snapshots/`. A changed drawing fails the test (insta writes a `.snap.new` beside the
 //! old one to review); CI (`CI=true`) also fails on a missing snapshot.
 
+#[path = "ui_support/drive.rs"]
+mod drive;
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
-use isotop::sample::History;
-use isotop::ui::keymap::Keymap;
 use isotop::ui::theme::{Theme, ThemeName};
-use isotop::ui::views::{self, Ctx};
-use isotop::ui::{Action, App, Tab};
+use isotop::ui::{Action, Tab};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use drive::{render, render_with};
 use fixture::{app_with_history, frame};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
-fn render(
-    app: &mut App,
-    history: &History,
-    theme: &Theme,
-    width: u16,
-    height: u16,
-) -> Terminal<TestBackend> {
-    let keymap = Keymap::default();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    // Twice, as the app loop does: the first drawing tells the app its page size and offsets.
-    for _ in 0..2 {
-        let mut layout = None;
-        terminal
-            .draw(|f| {
-                let ctx = Ctx {
-                    app,
-                    history,
-                    theme,
-                    keymap: &keymap,
-                };
-                layout = Some(views::draw(f, &ctx));
-            })
-            .unwrap();
-        app.set_layout(layout.unwrap());
-    }
-    terminal
-}
-
 fn snapshot_each_size(name: &str, actions: &[Action]) {
-    let theme = Theme::new(ThemeName::Dark, false);
     for (width, height) in SIZES {
         let (mut app, history) = app_with_history(30);
         for action in actions {
             app.update(*action);
         }
-        let terminal = render(&mut app, &history, &theme, width, height);
+        let terminal = render(&mut app, &history, width, height);
         insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
     }
 }
@@ -117,17 +88,16 @@ fn help_overlay() {
 
 #[test]
 fn gone_container_in_table_and_detail() {
-    let theme = Theme::new(ThemeName::Dark, false);
     let (mut app, mut history) = app_with_history(10);
     app.update(Action::Down);
     app.update(Action::Down);
     let vanished = frame(11, false);
     history.record(&vanished);
     app.on_frame(vanished);
-    let table = render(&mut app, &history, &theme, 80, 24);
+    let table = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("gone_table_80x24", table.backend());
     app.update(Action::Open);
-    let detail = render(&mut app, &history, &theme, 80, 24);
+    let detail = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("gone_detail_80x24", detail.backend());
 }
 
@@ -139,7 +109,7 @@ fn no_color_draws_no_colour() {
         let (mut app, history) = app_with_history(30);
         app.update(Action::ShowTab(tab));
         app.update(Action::Open);
-        let terminal = render(&mut app, &history, &theme, 160, 48);
+        let terminal = render_with(&mut app, &history, &theme, 160, 48);
         let buffer = terminal.backend().buffer();
         let coloured = buffer
             .content()
@@ -150,13 +120,7 @@ fn no_color_draws_no_colour() {
     }
     // And the coloured theme does colour (so the check above can fail).
     let (mut app, history) = app_with_history(30);
-    let terminal = render(
-        &mut app,
-        &history,
-        &Theme::new(ThemeName::Dark, false),
-        160,
-        48,
-    );
+    let terminal = render(&mut app, &history, 160, 48);
     assert!(
         terminal
             .backend()
@@ -169,7 +133,6 @@ fn no_color_draws_no_colour() {
 
 #[test]
 fn tiny_and_huge_terminals_do_not_panic() {
-    let theme = Theme::new(ThemeName::Dark, false);
     for (w, h) in [(1, 1), (20, 5), (40, 10), (80, 24), (400, 120)] {
         for tab in Tab::ALL {
             for open in [false, true] {
@@ -179,9 +142,9 @@ fn tiny_and_huge_terminals_do_not_panic() {
                     app.update(Action::Open);
                 }
                 app.update(Action::Help);
-                render(&mut app, &history, &theme, w, h);
+                render(&mut app, &history, w, h);
                 app.update(Action::Help);
-                render(&mut app, &history, &theme, w, h);
+                render(&mut app, &history, w, h);
             }
         }
     }
@@ -189,7 +152,6 @@ fn tiny_and_huge_terminals_do_not_panic() {
 
 #[test]
 fn status_line_says_what_root_would_add_and_shows_warnings() {
-    let theme = Theme::new(ThemeName::Dark, false);
     let status = |terminal: &Terminal<TestBackend>| {
         let buffer = terminal.backend().buffer();
         let y = buffer.area.height - 1;
@@ -201,7 +163,7 @@ fn status_line_says_what_root_would_add_and_shows_warnings() {
     let mut f = frame(1, true);
     f.warnings = vec!["cgroups not shown: no mount".into(), "second".into()];
     app.on_frame(f.clone());
-    let terminal = render(&mut app, &history, &theme, 160, 48);
+    let terminal = render(&mut app, &history, 160, 48);
     assert!(
         status(&terminal).contains("cgroups not shown: no mount (+1 more)"),
         "{}",
@@ -209,7 +171,7 @@ fn status_line_says_what_root_would_add_and_shows_warnings() {
     );
     f.host.is_root = false;
     app.on_frame(f);
-    let terminal = render(&mut app, &history, &theme, 160, 48);
+    let terminal = render(&mut app, &history, 160, 48);
     let line = status(&terminal);
     assert!(
         line.contains("not root: read-only — root would add"),

@@ -4,28 +4,20 @@
 //! only `y` sends a stop or remove request; a vanished isotop container (its command exited)
 //! can still be removed. A snapshot of the menu at 80×24.
 
+#[path = "ui_support/drive.rs"]
+mod drive;
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
 use isotop::host::container::Runtime;
-use isotop::sample::{Frame, History};
+use isotop::sample::Frame;
 use isotop::ui::acts::{Outcome, Request};
 use isotop::ui::app::acts::Prompt;
-use isotop::ui::app::stop_remove::StopRemoveChoice;
-use isotop::ui::keymap::Keymap;
-use isotop::ui::theme::{Theme, ThemeName};
-use isotop::ui::views::{self, Ctx};
+use isotop::ui::app::stop_remove::{StopRemoveChoice, StopRemoveMenu};
 use isotop::ui::{Action, App, Tab};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
+use drive::{render, select_by_filter};
 use fixture::{app_with_history, frame};
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.update(Action::FilterChar(c));
-    }
-}
 
 /// Frame `seq` with `web` made one of isotop's own containers.
 fn frame_with_isotop_web(seq: u64, with_web: bool) -> Frame {
@@ -42,19 +34,14 @@ fn frame_with_isotop_web(seq: u64, with_web: bool) -> Frame {
 fn app_on_isotop_web() -> App {
     let (mut app, _) = app_with_history(3);
     app.on_frame(frame_with_isotop_web(4, true));
-    app.update(Action::Filter);
-    type_text(&mut app, "web");
-    app.update(Action::Open);
-    assert_eq!(app.selected_key(), Some("web"));
+    select_by_filter(&mut app, "web");
     app
 }
 
 #[test]
 fn x_on_another_runtimes_container_says_it_manages_only_its_own() {
     let (mut app, _) = app_with_history(3);
-    app.update(Action::Filter);
-    type_text(&mut app, "web");
-    app.update(Action::Open);
+    select_by_filter(&mut app, "web");
     app.update(Action::StopRemove);
     assert!(app.prompt().is_none() && app.take_request().is_none());
     let message = app.message().unwrap();
@@ -76,12 +63,12 @@ fn x_menu_stops_after_a_yes() {
     app.update(Action::StopRemove);
     assert_eq!(
         app.prompt(),
-        Some(&Prompt::StopRemove {
+        Some(&Prompt::StopRemove(StopRemoveMenu {
             id: "web".into(),
             name: "web".into(),
             running: true,
             choice: StopRemoveChoice::Stop,
-        })
+        }))
     );
     assert_eq!(
         app.prompt().unwrap().line(),
@@ -157,11 +144,9 @@ fn x_on_a_vanished_isotop_container_offers_remove() {
     assert!(app.gone().is_some());
     app.update(Action::StopRemove);
     match app.prompt() {
-        Some(Prompt::StopRemove {
-            running, choice, ..
-        }) => {
-            assert!(!running);
-            assert_eq!(*choice, StopRemoveChoice::Remove);
+        Some(Prompt::StopRemove(menu)) => {
+            assert!(!menu.running);
+            assert_eq!(menu.choice, StopRemoveChoice::Remove);
         }
         other => panic!("expected the menu, got {other:?}"),
     }
@@ -177,35 +162,11 @@ fn x_on_a_vanished_isotop_container_offers_remove() {
     }
 }
 
-fn render(app: &mut App, history: &History, width: u16, height: u16) -> Terminal<TestBackend> {
-    let theme = Theme::new(ThemeName::Dark, false);
-    let keymap = Keymap::default();
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    for _ in 0..2 {
-        let mut layout = None;
-        terminal
-            .draw(|f| {
-                let ctx = Ctx {
-                    app,
-                    history,
-                    theme: &theme,
-                    keymap: &keymap,
-                };
-                layout = Some(views::draw(f, &ctx));
-            })
-            .unwrap();
-        app.set_layout(layout.unwrap());
-    }
-    terminal
-}
-
 #[test]
 fn snapshot_stop_remove_menu() {
     let (mut app, history) = app_with_history(30);
     app.on_frame(frame_with_isotop_web(31, true));
-    app.update(Action::Filter);
-    type_text(&mut app, "web");
-    app.update(Action::Open);
+    select_by_filter(&mut app, "web");
     app.update(Action::StopRemove);
     app.update(Action::Expand);
     let terminal = render(&mut app, &history, 80, 24);

@@ -151,10 +151,13 @@ fn dashboard_in_tmux_shows_a_real_container() {
         .status();
     // Redrawn for 24 rows: the status line (drawn on the last row) is on row 24 again; the
     // old 40-row layout would have it cut off.
-    tmux.expect_screen("the status line on the last of 24 rows after the resize", |s| {
-        let rows: Vec<&str> = s.lines().collect();
-        rows.len() == 24 && rows[23].contains("q quit") && s.contains("4 Processes")
-    });
+    tmux.expect_screen(
+        "the status line on the last of 24 rows after the resize",
+        |s| {
+            let rows: Vec<&str> = s.lines().collect();
+            rows.len() == 24 && rows[23].contains("q quit") && s.contains("4 Processes")
+        },
+    );
 
     // Quit: the terminal is given back.
     tmux.keys(&["q"]);

@@ -1,8 +1,8 @@
-//! Running isotop's own containers from the tests, through the real binary: a guard that
-//! removes a container by id (`isotop rm -f`) even when the test fails, readers of its record
-//! and cgroup files, a runnable busybox root file system for image tests, and the check that
-//! nothing of a container is left (record, name claim, data dir, cgroups, mounts, veth,
-//! processes).
+//! Running isotop's own containers from the tests, through the real binary: `isotop run` of
+//! a shell script in the foreground, a guard that starts one detached and removes it by id
+//! (`isotop rm -f`) even when the test fails, readers of its record, log and cgroup files, a
+//! runnable busybox root file system for image tests, and the check that nothing of a
+//! container is left (record, name claim, data dir, cgroups, mounts, veth, processes).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -36,6 +36,20 @@ pub fn isotop_out(args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("the isotop test binary starts")
+}
+
+/// `isotop run --rm OPTIONS -- sh -c SCRIPT` in the foreground; returns its output.
+pub fn run_sh(options: &[&str], script: &str) -> Output {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["--", "sh", "-c", script]);
+    isotop_out(&args)
+}
+
+/// This process's mount table (`/proc/self/mountinfo`): a container's overlay shows in it
+/// while mounted.
+pub fn mountinfo() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -87,6 +101,17 @@ impl Container {
         }
     }
 
+    /// `isotop run -d OPTIONS -- sh -c SCRIPT`.
+    pub fn sh(options: &[&str], script: &str) -> Container {
+        Container::sh_with_env(options, script, &[])
+    }
+
+    pub fn sh_with_env(options: &[&str], script: &str, env: &[(&str, &str)]) -> Container {
+        let mut args = options.to_vec();
+        args.extend_from_slice(&["--", "sh", "-c", script]);
+        Container::detached_with_env(&args, env)
+    }
+
     /// Adopts a container whose id a test learnt otherwise.
     pub fn adopt(id: &str) -> Container {
         Container {
@@ -123,8 +148,35 @@ impl Container {
             .expect("a running container has a pid") as i32
     }
 
+    /// The supervisor's host pid.
+    pub fn supervisor_pid(&self) -> i32 {
+        self.record().expect("record")["supervisor_pid"]
+            .as_i64()
+            .expect("a started container has a supervisor") as i32
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         Path::new(DATA_ROOT).join(&self.id)
+    }
+
+    /// The container's log (JSON lines, one per chunk of output).
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir().join("container.log")
+    }
+
+    /// Waits up to 10 s until the log holds `needle` (the command got that far); returns the
+    /// log.
+    pub fn wait_logged(&self, needle: &str) -> String {
+        let log = self.log_path();
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                std::fs::read_to_string(&log).is_ok_and(|t| t.contains(needle))
+            }),
+            "{needle:?} not in the log of {}: {:?}",
+            self.id,
+            std::fs::read_to_string(&log)
+        );
+        std::fs::read_to_string(&log).unwrap()
     }
 
     /// `isotop ARGS... <id>` with this container's environment.
@@ -193,7 +245,7 @@ pub fn assert_gone(id: &str) {
     for dir in cgroup_dirs_of(id) {
         assert!(!dir.exists(), "cgroup {} left", dir.display());
     }
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mountinfo = mountinfo();
     assert!(
         !mountinfo.contains(id),
         "a mount of {id} is left: {}",
@@ -235,8 +287,7 @@ pub fn assert_nothing_named(name: &str) {
     }
     // Every container's cgroups and mounts belong to a container that still has its run dir
     // (made first, removed last).
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    for line in mountinfo.lines().filter(|l| l.contains(DATA_ROOT)) {
+    for line in mountinfo().lines().filter(|l| l.contains(DATA_ROOT)) {
         let id = line
             .split(DATA_ROOT)
             .nth(1)
@@ -249,11 +300,11 @@ pub fn assert_nothing_named(name: &str) {
     }
 }
 
-/// A runnable root file system as tar entries: static busybox as `/bin/busybox` with the
-/// applets the tests use, `/etc/img` saying `marker`. `None` (with the reason printed) when
-/// busybox-static is missing.
+/// The bytes of a static busybox, for the image tests' root file systems (see
+/// [`busybox_rootfs_dir`]). `None` (with the reason printed) when the launch tests cannot run
+/// here ([`require_launch`]) or busybox-static is missing.
 pub fn busybox_bytes(test: &str) -> Option<Vec<u8>> {
-    if !require_program(test, "busybox") {
+    if !require_launch(test) || !require_program(test, "busybox") {
         return None;
     }
     for path in ["/bin/busybox", "/usr/bin/busybox"] {

@@ -366,6 +366,13 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     }
 }
 
+/// Frame `seq` (web present) as an unprivileged isotop sees it: every act is refused.
+pub fn frame_not_root(seq: u64) -> Frame {
+    let mut f = frame(seq, true);
+    f.host.is_root = false;
+    f
+}
+
 /// An app and history fed frames 0..=last (web present in all).
 pub fn app_with_history(last: u64) -> (App, History) {
     let mut app = App::new(Duration::from_secs(600));

@@ -46,7 +46,8 @@ impl Tmux {
     }
 
     pub fn keys(&self, keys: &[&str]) {
-        let status = self.command()
+        let status = self
+            .command()
             .args(["send-keys", "-t", &self.name])
             .args(keys)
             .status()
@@ -79,7 +80,8 @@ impl Tmux {
 
     /// Types text literally (no key-name lookup).
     pub fn text(&self, text: &str) {
-        let status = self.command()
+        let status = self
+            .command()
             .args(["send-keys", "-l", "-t", &self.name, text])
             .status()
             .expect("tmux send-keys");
@@ -87,7 +89,8 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        let out = self.command()
+        let out = self
+            .command()
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .expect("tmux capture-pane");
@@ -96,7 +99,8 @@ impl Tmux {
 
     /// The screen with its attributes as escape sequences.
     pub fn screen_with_attributes(&self) -> String {
-        let out = self.command()
+        let out = self
+            .command()
             .args(["capture-pane", "-p", "-e", "-t", &self.name])
             .output()
             .expect("tmux capture-pane");
@@ -104,7 +108,8 @@ impl Tmux {
     }
 
     pub fn display(&self, format: &str) -> String {
-        let out = self.command()
+        let out = self
+            .command()
             .args(["display-message", "-p", "-t", &self.name, format])
             .output()
             .expect("tmux display-message");
@@ -130,9 +135,6 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self
-            .command()
-            .arg("kill-server")
-            .status();
+        let _ = self.command().arg("kill-server").status();
     }
 }

@@ -84,6 +84,40 @@ pub struct ContainerRecord {
     pub hostname: String,
 }
 
+impl ContainerRecord {
+    /// The record `prepare` starts from: state `created` now, laid out at
+    /// [`ContainerPaths::new`] with the cgroup `/isotop/<id>`, nothing started, exited or
+    /// attached yet. What the image and the spec decide (image, command, net, layers,
+    /// `--rm`, hostname) is left empty for the caller to fill in.
+    pub fn created(host: &HostRoot, id: &str, name: &str) -> ContainerRecord {
+        let paths = ContainerPaths::new(host, id);
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            image: String::new(),
+            command: Vec::new(),
+            status: Status::Created,
+            created_ms: now_ms(),
+            started_ms: None,
+            finished_ms: None,
+            pid: None,
+            supervisor_pid: None,
+            exit_code: None,
+            exit_signal: None,
+            error: None,
+            net: NetMode::None,
+            address: None,
+            host_veth: None,
+            cgroup_path: super::cgroup::cgroup_path(id),
+            rootfs: paths.rootfs,
+            lower_layers: Vec::new(),
+            upper: paths.upper,
+            remove_on_exit: false,
+            hostname: String::new(),
+        }
+    }
+}
+
 /// The files of one container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerPaths {
@@ -206,6 +240,27 @@ fn names_dir(host: &HostRoot) -> PathBuf {
     run_root(host).join("names")
 }
 
+/// Creates the claim file `path` holding `id`, only if there is none (`O_EXCL`): how a name
+/// (`names/<name>`) and a bridge address (`net/<bridge>/<address>`) are taken, so two
+/// launches can never both take one. A claim whose write fails is removed again: no empty
+/// claim is left for others to puzzle over. `AlreadyExists` when another holds it.
+pub fn create_claim(path: &Path, id: &str) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    if let Err(e) = file.write_all(id.as_bytes()) {
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Who holds the claim file `path` (its text, trimmed); `None` when it is gone or unreadable.
+pub fn claim_holder(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().map(|t| t.trim().to_string())
+}
+
 /// Claims `name` for `id` (atomic: `O_EXCL`). A claim whose container record is gone is stale
 /// (a crash between claim and record) and is taken over.
 pub fn claim_name(host: &HostRoot, name: &str, id: &str) -> Result<(), LaunchError> {
@@ -213,22 +268,13 @@ pub fn claim_name(host: &HostRoot, name: &str, id: &str) -> Result<(), LaunchErr
     fs::create_dir_all(&dir).map_err(|e| LaunchError::io("create", &dir, e))?;
     let path = dir.join(name);
     for _ in 0..2 {
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                return file
-                    .write_all(id.as_bytes())
-                    .map_err(|e| LaunchError::io("write", &path, e));
-            }
+        match create_claim(&path, id) {
+            Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let owner = fs::read_to_string(&path).unwrap_or_default();
-                let owner = owner.trim();
-                let alive = is_id(owner)
-                    && (ContainerPaths::new(host, owner).run_dir.exists()
-                        || ContainerPaths::new(host, owner).data_dir.exists());
+                let owner = claim_holder(&path).unwrap_or_default();
+                let alive = is_id(&owner)
+                    && (ContainerPaths::new(host, &owner).run_dir.exists()
+                        || ContainerPaths::new(host, &owner).data_dir.exists());
                 if alive {
                     return Err(LaunchError::NameInUse {
                         name: name.into(),
@@ -249,7 +295,7 @@ pub fn claim_name(host: &HostRoot, name: &str, id: &str) -> Result<(), LaunchErr
 /// Releases `name` if `id` holds it.
 pub fn release_name(host: &HostRoot, name: &str, id: &str) {
     let path = names_dir(host).join(name);
-    if fs::read_to_string(&path).is_ok_and(|owner| owner.trim() == id) {
+    if claim_holder(&path).as_deref() == Some(id) {
         let _ = fs::remove_file(&path);
     }
 }
@@ -292,31 +338,28 @@ mod tests {
         HostRoot::under(dir)
     }
 
-    fn record(id: &str, name: &str) -> ContainerRecord {
-        ContainerRecord {
-            id: id.into(),
-            name: name.into(),
-            image: "default".into(),
-            command: vec!["/bin/true".into()],
-            status: Status::Created,
-            created_ms: 1,
-            started_ms: None,
-            finished_ms: None,
-            pid: None,
-            supervisor_pid: None,
-            exit_code: None,
-            exit_signal: None,
-            error: None,
-            net: NetMode::None,
-            address: None,
-            host_veth: None,
-            cgroup_path: format!("/isotop/{id}"),
-            rootfs: PathBuf::new(),
-            lower_layers: Vec::new(),
-            upper: PathBuf::new(),
-            remove_on_exit: false,
-            hostname: "x".into(),
-        }
+    #[test]
+    fn a_created_record_is_laid_out_at_the_containers_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host(dir.path());
+        let id = new_id().unwrap();
+        let record = ContainerRecord::created(&host, &id, "web");
+        let paths = ContainerPaths::new(&host, &id);
+        assert_eq!(record.status, Status::Created);
+        assert_eq!((record.rootfs, record.upper), (paths.rootfs, paths.upper));
+        assert_eq!(record.cgroup_path, format!("/isotop/{id}"));
+        assert!(record.created_ms > 0 && record.pid.is_none() && record.exit_code.is_none());
+    }
+
+    #[test]
+    fn a_claim_is_created_once_and_names_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claim");
+        assert_eq!(claim_holder(&path), None);
+        create_claim(&path, "abc").unwrap();
+        let again = create_claim(&path, "def").unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(claim_holder(&path).as_deref(), Some("abc"));
     }
 
     #[test]
@@ -326,7 +369,7 @@ mod tests {
         let id = new_id().unwrap();
         assert!(is_id(&id));
         assert!(!is_id("../etc"));
-        write_record(&host, &record(&id, "web")).unwrap();
+        write_record(&host, &ContainerRecord::created(&host, &id, "web")).unwrap();
         assert_eq!(read_record(&host, &id).unwrap().unwrap().name, "web");
         assert_eq!(resolve(&host, "web").unwrap().id, id);
         assert_eq!(resolve(&host, &id[..5]).unwrap().id, id);
@@ -346,7 +389,7 @@ mod tests {
         claim_name(&host, "web", &a).unwrap();
         // `a` has no record or data dir yet: its claim is stale and `b` takes it.
         claim_name(&host, "web", &b).unwrap();
-        write_record(&host, &record(&b, "web")).unwrap();
+        write_record(&host, &ContainerRecord::created(&host, &b, "web")).unwrap();
         assert!(matches!(
             claim_name(&host, "web", &a),
             Err(LaunchError::NameInUse { .. })

@@ -5,11 +5,10 @@
 
 use super::App;
 use super::selection::Target;
-use super::stop_remove::StopRemoveChoice;
+use super::stop_remove::StopRemoveMenu;
 use crate::host::cgroup::Limit;
 use crate::sample::ContainerSample;
 use crate::ui::action::Action;
-use crate::ui::acts::launch::STOP_TIMEOUT;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
@@ -31,20 +30,10 @@ pub enum Prompt {
         name: String,
         signal: KillSignal,
     },
-    /// `x` on an isotop container: stop, remove or cancel (`running`: it has processes).
-    StopRemove {
-        id: String,
-        name: String,
-        running: bool,
-        choice: StopRemoveChoice,
-    },
+    /// `x` on an isotop container: stop, remove or cancel.
+    StopRemove(StopRemoveMenu),
     /// `stop NAME? y/N` or `remove NAME? y/N`.
-    ConfirmStopRemove {
-        id: String,
-        name: String,
-        running: bool,
-        choice: StopRemoveChoice,
-    },
+    ConfirmStopRemove(StopRemoveMenu),
 }
 
 impl Prompt {
@@ -57,34 +46,8 @@ impl Prompt {
             Prompt::ConfirmKill { name, signal, .. } => {
                 format!("kill {name} with {}? y/N", signal.name())
             }
-            Prompt::StopRemove { name, choice, .. } => {
-                let entries: Vec<String> = StopRemoveChoice::ALL
-                    .iter()
-                    .map(|&c| {
-                        if c == *choice {
-                            format!("[{}]", c.label())
-                        } else {
-                            c.label().to_string()
-                        }
-                    })
-                    .collect();
-                format!("{name}: {}", entries.join("  "))
-            }
-            Prompt::ConfirmStopRemove {
-                name,
-                choice,
-                running,
-                ..
-            } => match choice {
-                StopRemoveChoice::Remove if *running => {
-                    format!("remove {name} (stopping it first)? y/N")
-                }
-                StopRemoveChoice::Remove => format!("remove {name}? y/N"),
-                _ => format!(
-                    "stop {name} (TERM, KILL after {} s)? y/N",
-                    STOP_TIMEOUT.as_secs()
-                ),
-            },
+            Prompt::StopRemove(menu) => menu.menu_line(),
+            Prompt::ConfirmStopRemove(menu) => menu.confirm_line(),
         }
     }
 }
@@ -189,18 +152,8 @@ impl App {
                 },
                 _ => self.message = Some(format!("kill {name}: cancelled")),
             },
-            Prompt::StopRemove {
-                id,
-                name,
-                running,
-                choice,
-            } => self.update_stop_remove(id, name, running, choice, action),
-            Prompt::ConfirmStopRemove {
-                id,
-                name,
-                running,
-                choice,
-            } => self.confirm_stop_remove(id, name, running, choice, action),
+            Prompt::StopRemove(menu) => self.update_stop_remove(menu, action),
+            Prompt::ConfirmStopRemove(menu) => self.confirm_stop_remove(menu, action),
         }
     }
 

@@ -11,6 +11,7 @@ use super::selection::Target;
 use crate::host::container::Runtime;
 use crate::ui::action::Action;
 use crate::ui::acts::Request;
+use crate::ui::acts::launch::STOP_TIMEOUT;
 
 /// The menu's entries, in the order ←/→ walk them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,49 @@ impl StopRemoveChoice {
     }
 }
 
+/// What the `x` menu and its `y/N` are about: the container, and the entry highlighted (in the
+/// menu) or picked (in the confirmation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopRemoveMenu {
+    pub id: String,
+    pub name: String,
+    /// It has processes: a remove stops it first.
+    pub running: bool,
+    pub choice: StopRemoveChoice,
+}
+
+impl StopRemoveMenu {
+    /// The menu as the status line shows it, the highlighted entry in brackets.
+    pub fn menu_line(&self) -> String {
+        let entries: Vec<String> = StopRemoveChoice::ALL
+            .iter()
+            .map(|&c| {
+                if c == self.choice {
+                    format!("[{}]", c.label())
+                } else {
+                    c.label().to_string()
+                }
+            })
+            .collect();
+        format!("{}: {}", self.name, entries.join("  "))
+    }
+
+    /// The `y/N` question for the picked entry.
+    pub fn confirm_line(&self) -> String {
+        let name = &self.name;
+        match self.choice {
+            StopRemoveChoice::Remove if self.running => {
+                format!("remove {name} (stopping it first)? y/N")
+            }
+            StopRemoveChoice::Remove => format!("remove {name}? y/N"),
+            _ => format!(
+                "stop {name} (TERM, KILL after {} s)? y/N",
+                STOP_TIMEOUT.as_secs()
+            ),
+        }
+    }
+}
+
 impl App {
     /// `x`: the stop / remove menu for the selected isotop container.
     pub(super) fn stop_remove_menu(&mut self) {
@@ -74,7 +118,7 @@ impl App {
             return;
         }
         let running = live.is_some();
-        self.prompt = Some(Prompt::StopRemove {
+        self.prompt = Some(Prompt::StopRemove(StopRemoveMenu {
             id,
             name,
             running,
@@ -83,23 +127,16 @@ impl App {
             } else {
                 StopRemoveChoice::Remove
             },
-        });
+        }));
     }
 
     /// Keys while the menu is open.
-    pub(super) fn update_stop_remove(
-        &mut self,
-        id: String,
-        name: String,
-        running: bool,
-        choice: StopRemoveChoice,
-        action: Action,
-    ) {
+    pub(super) fn update_stop_remove(&mut self, mut menu: StopRemoveMenu, action: Action) {
         let picked = match action {
             Action::FilterChar('s' | 'S') => Some(StopRemoveChoice::Stop),
             Action::FilterChar('r' | 'R') => Some(StopRemoveChoice::Remove),
             Action::FilterChar('c' | 'C') | Action::Back => Some(StopRemoveChoice::Cancel),
-            Action::Open => Some(choice),
+            Action::Open => Some(menu.choice),
             Action::Quit => {
                 self.quit = true;
                 None
@@ -112,47 +149,40 @@ impl App {
             _ => None,
         };
         match picked {
-            Some(StopRemoveChoice::Cancel) => {
-                self.message = Some(format!("{name}: nothing stopped or removed"));
-            }
+            Some(StopRemoveChoice::Cancel) => self.nothing_stopped(&menu),
             Some(choice) => {
-                self.prompt = Some(Prompt::ConfirmStopRemove {
-                    id,
-                    name,
-                    running,
-                    choice,
-                });
+                menu.choice = choice;
+                self.prompt = Some(Prompt::ConfirmStopRemove(menu));
             }
             None if self.quit => {}
             None => {
-                let choice = walk.map_or(choice, |forward| choice.step(forward));
-                self.prompt = Some(Prompt::StopRemove {
-                    id,
-                    name,
-                    running,
-                    choice,
-                });
+                if let Some(forward) = walk {
+                    menu.choice = menu.choice.step(forward);
+                }
+                self.prompt = Some(Prompt::StopRemove(menu));
             }
         }
     }
 
     /// The `y/N` after a menu choice: only `y` sends.
-    pub(super) fn confirm_stop_remove(
-        &mut self,
-        id: String,
-        name: String,
-        running: bool,
-        choice: StopRemoveChoice,
-        action: Action,
-    ) {
-        match (action, choice) {
-            (Action::FilterChar('y' | 'Y'), StopRemoveChoice::Stop) => {
-                self.send(Request::Stop { id, name })
-            }
-            (Action::FilterChar('y' | 'Y'), StopRemoveChoice::Remove) => {
-                self.send(Request::Remove { id, name, running })
-            }
-            _ => self.message = Some(format!("{name}: nothing stopped or removed")),
+    pub(super) fn confirm_stop_remove(&mut self, menu: StopRemoveMenu, action: Action) {
+        let yes = matches!(action, Action::FilterChar('y' | 'Y'));
+        match menu.choice {
+            StopRemoveChoice::Stop if yes => self.send(Request::Stop {
+                id: menu.id,
+                name: menu.name,
+            }),
+            StopRemoveChoice::Remove if yes => self.send(Request::Remove {
+                id: menu.id,
+                name: menu.name,
+                running: menu.running,
+            }),
+            _ => self.nothing_stopped(&menu),
         }
+    }
+
+    /// Esc, `c`, the cancel entry or anything but `y` at the question.
+    fn nothing_stopped(&mut self, menu: &StopRemoveMenu) {
+        self.message = Some(format!("{}: nothing stopped or removed", menu.name));
     }
 }

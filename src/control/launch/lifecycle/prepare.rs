@@ -12,10 +12,9 @@ use crate::control::launch::fail::LaunchError;
 use crate::control::launch::net::BridgeConfig;
 use crate::control::launch::spec::{LimitText, NetMode, RunSpec};
 use crate::control::launch::store::{
-    self, ContainerPaths, ContainerRecord, Status, claim_name, new_id, now_ms, write_record,
+    self, ContainerPaths, ContainerRecord, claim_name, new_id, write_record,
 };
-use crate::control::launch::supervisor::setup::id_map;
-use crate::control::launch::{LayerCache, cgroup, rootfs};
+use crate::control::launch::{LayerCache, cgroup, isolate, rootfs};
 use crate::control::limits::LimitRequest;
 use crate::host::HostRoot;
 
@@ -130,7 +129,7 @@ fn lay_out(
     if spec.userns {
         // The overlay's root directory takes the upper dir's owner: the container's root
         // owns its `/` as it would without a user namespace.
-        let map = id_map(host);
+        let map = isolate::default_idmap(host);
         let (uid, gid) = (
             nix::unistd::Uid::from_raw(map.host_uid),
             nix::unistd::Gid::from_raw(map.host_gid),
@@ -161,28 +160,13 @@ fn lay_out(
     };
     config.write(&paths.config)?;
     let record = ContainerRecord {
-        id: id.into(),
-        name: name.into(),
         image: config.image.clone(),
         command: config.argv.clone(),
-        status: Status::Created,
-        created_ms: now_ms(),
-        started_ms: None,
-        finished_ms: None,
-        pid: None,
-        supervisor_pid: None,
-        exit_code: None,
-        exit_signal: None,
-        error: None,
         net: config.spec.net,
-        address: None,
-        host_veth: None,
-        cgroup_path: cgroup::cgroup_path(id),
-        rootfs: paths.rootfs.clone(),
         lower_layers: config.lower_layers.clone(),
-        upper: paths.upper.clone(),
         remove_on_exit: config.spec.remove,
         hostname: config.hostname.clone(),
+        ..ContainerRecord::created(host, id, name)
     };
     write_record(host, &record)?;
     Ok(Prepared {

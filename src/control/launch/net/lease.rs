@@ -1,8 +1,8 @@
 //! Address leases: which container holds which address on a bridge.
 //!
 //! Contract: one file per address in use, `<run>/isotop/net/<bridge>/<address>` (e.g.
-//! `10.77.0.2`), holding the container id; created with `O_EXCL`, so two launches can never
-//! both create one. Allocation and release run under an exclusive `flock` on `.lock` in the
+//! `10.77.0.2`), holding the container id; created with `O_EXCL` ([`store::create_claim`],
+//! like a name claim), so two launches can never both create one. Allocation and release run under an exclusive `flock` on `.lock` in the
 //! same directory, so taking over a stale lease (remove + create) and releasing one (read +
 //! remove) cannot interleave with another isotop process doing the same; the lock goes with
 //! the descriptor, also when a process dies holding it. A lease is stale — free to reuse —
@@ -12,7 +12,6 @@
 //! record cannot be read keeps its lease: an address is never taken from a live container.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -101,12 +100,12 @@ impl Locked {
     ) -> Result<Ipv4Addr, LaunchError> {
         for address in subnet.container_addresses() {
             let path = self.dir.join(address.to_string());
-            match create_lease(&path, id) {
+            match store::create_claim(&path, id) {
                 Ok(()) => return Ok(address),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(LaunchError::io("create lease", &path, e)),
             }
-            let holder = read_holder(&path);
+            let holder = store::claim_holder(&path);
             if holder.as_deref() == Some(id) {
                 return Ok(address);
             }
@@ -115,7 +114,8 @@ impl Locked {
             }
             // Stale, and the lock keeps every other isotop away from it: take it over.
             fs::remove_file(&path).map_err(|e| LaunchError::io("remove stale lease", &path, e))?;
-            create_lease(&path, id).map_err(|e| LaunchError::io("create lease", &path, e))?;
+            store::create_claim(&path, id)
+                .map_err(|e| LaunchError::io("create lease", &path, e))?;
             return Ok(address);
         }
         Err(LaunchError::invalid(
@@ -132,7 +132,7 @@ impl Locked {
     /// Removes the lease of `address` if `id` holds it.
     pub fn release_address(&self, address: Ipv4Addr, id: &str) {
         let path = self.dir.join(address.to_string());
-        if read_holder(&path).as_deref() == Some(id) {
+        if store::claim_holder(&path).as_deref() == Some(id) {
             let _ = fs::remove_file(&path);
         }
     }
@@ -145,7 +145,7 @@ impl Locked {
         entries
             .flatten()
             .filter(|e| e.file_name() != LOCK_FILE)
-            .filter(|e| read_holder(&e.path()).as_deref() == Some(id))
+            .filter(|e| store::claim_holder(&e.path()).as_deref() == Some(id))
             .filter(|e| fs::remove_file(e.path()).is_ok())
             .count()
     }
@@ -175,20 +175,6 @@ impl Locked {
     }
 }
 
-fn create_lease(path: &Path, id: &str) -> std::io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    if let Err(e) = file.write_all(id.as_bytes()) {
-        let _ = fs::remove_file(path);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// The holder of a lease: `None` when the file is gone, else its trimmed text.
-fn read_holder(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|t| t.trim().to_string())
-}
-
 /// See the module contract.
 fn is_stale(host: &HostRoot, holder: &str) -> bool {
     if !store::is_id(holder) {
@@ -207,30 +193,11 @@ mod tests {
     use crate::control::launch::spec::NetMode;
     use crate::control::launch::store::ContainerRecord;
 
-    fn record(id: &str, status: Status) -> ContainerRecord {
+    fn record(host: &HostRoot, id: &str, status: Status) -> ContainerRecord {
         ContainerRecord {
-            id: id.into(),
-            name: "n".into(),
-            image: "default".into(),
-            command: vec!["/bin/true".into()],
             status,
-            created_ms: 1,
-            started_ms: None,
-            finished_ms: None,
-            pid: None,
-            supervisor_pid: None,
-            exit_code: None,
-            exit_signal: None,
-            error: None,
             net: NetMode::Bridge,
-            address: None,
-            host_veth: None,
-            cgroup_path: format!("/isotop/{id}"),
-            rootfs: PathBuf::new(),
-            lower_layers: Vec::new(),
-            upper: PathBuf::new(),
-            remove_on_exit: false,
-            hostname: "x".into(),
+            ..ContainerRecord::created(host, id, "n")
         }
     }
 
@@ -241,45 +208,28 @@ mod tests {
         let subnet = Subnet::parse("10.9.0.0/29").unwrap();
         let ids: Vec<String> = (0..6).map(|_| store::new_id().unwrap()).collect();
         let leases = lock(&host, "br0").unwrap();
+        let take = |i: usize| leases.take(&host, &subnet, &ids[i]).unwrap().to_string();
+        let write = |i: usize, status| {
+            store::write_record(&host, &record(&host, &ids[i], status)).unwrap();
+        };
 
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[0]).unwrap().to_string(),
-            "10.9.0.2"
-        );
+        assert_eq!(take(0), "10.9.0.2");
         // ids[0] has no record and no run dir: stale, so ids[1] gets the same address.
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[1]).unwrap().to_string(),
-            "10.9.0.2"
-        );
-        store::write_record(&host, &record(&ids[1], Status::Running)).unwrap();
+        assert_eq!(take(1), "10.9.0.2");
+        write(1, Status::Running);
         // Asking again for the same id returns its own lease.
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[1]).unwrap().to_string(),
-            "10.9.0.2"
-        );
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[2]).unwrap().to_string(),
-            "10.9.0.3"
-        );
-        store::write_record(&host, &record(&ids[2], Status::Exited)).unwrap();
+        assert_eq!(take(1), "10.9.0.2");
+        assert_eq!(take(2), "10.9.0.3");
+        write(2, Status::Exited);
         // Exited holder: stale.
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[3]).unwrap().to_string(),
-            "10.9.0.3"
-        );
+        assert_eq!(take(3), "10.9.0.3");
         // A holder with a run dir but no record yet is being created: kept.
         fs::create_dir_all(ContainerPaths::new(&host, &ids[3]).run_dir).unwrap();
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[4]).unwrap().to_string(),
-            "10.9.0.4"
-        );
-        store::write_record(&host, &record(&ids[4], Status::Created)).unwrap();
+        assert_eq!(take(4), "10.9.0.4");
+        write(4, Status::Created);
         // Garbage in a lease file: stale.
         fs::write(leases.dir.join("10.9.0.5"), "not an id").unwrap();
-        assert_eq!(
-            leases.take(&host, &subnet, &ids[5]).unwrap().to_string(),
-            "10.9.0.5"
-        );
+        assert_eq!(take(5), "10.9.0.5");
         assert_eq!(
             fs::read_to_string(leases.dir.join("10.9.0.5")).unwrap(),
             ids[5]
@@ -302,7 +252,7 @@ mod tests {
         for _ in 0..5 {
             let id = store::new_id().unwrap();
             leases.take(&host, &subnet, &id).unwrap();
-            store::write_record(&host, &record(&id, Status::Running)).unwrap();
+            store::write_record(&host, &record(&host, &id, Status::Running)).unwrap();
         }
         let err = leases
             .take(&host, &subnet, &store::new_id().unwrap())

@@ -10,7 +10,7 @@ use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 
 use super::signals::Signals;
 use crate::control::launch::fail::LaunchError;
-use crate::control::launch::isolate::{self, ChildConfig, IdMap, Pending};
+use crate::control::launch::isolate::{self, ChildConfig, Pending};
 use crate::control::launch::lifecycle::config::LaunchConfig;
 use crate::control::launch::lifecycle::prepare::parse_limits;
 use crate::control::launch::lifecycle::teardown::{Runtime, release_runtime};
@@ -118,29 +118,6 @@ fn streams(
     Ok((child, ours))
 }
 
-/// The user-namespace mapping (`--userns`): root's range in `/etc/subuid` and `/etc/subgid`,
-/// else 65536 ids from 100000 (the range `useradd` hands out first).
-pub fn id_map(host: &HostRoot) -> IdMap {
-    let first_range = |file: &str| -> Option<(u32, u32)> {
-        let text = std::fs::read_to_string(host.etc.join(file)).ok()?;
-        text.lines().find_map(|line| {
-            let mut parts = line.trim().split(':');
-            let (user, start, count) = (parts.next()?, parts.next()?, parts.next()?);
-            if user != "root" && user != "0" {
-                return None;
-            }
-            Some((start.parse().ok()?, count.parse().ok()?))
-        })
-    };
-    let uid = first_range("subuid").unwrap_or((100_000, 65_536));
-    let gid = first_range("subgid").unwrap_or((100_000, 65_536));
-    IdMap {
-        host_uid: uid.0,
-        host_gid: gid.0,
-        count: uid.1.min(gid.1),
-    }
-}
-
 /// An error unless no stop signal arrived (the container is then not started at all).
 fn check_stop(signals: &Signals) -> Result<(), LaunchError> {
     match signals.take().first() {
@@ -199,7 +176,7 @@ fn start_steps(
         hostname: config.hostname.clone(),
         volumes: config.volumes(),
         net: config.spec.net,
-        userns: config.spec.userns.then(|| id_map(host)),
+        userns: config.spec.userns.then(|| isolate::default_idmap(host)),
         stdin: child_io.stdin,
         stdout: child_io.stdout,
         stderr: child_io.stderr,
@@ -234,35 +211,6 @@ fn start_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn id_maps_come_from_subuid_or_the_default() {
-        let dir = tempfile::tempdir().unwrap();
-        let host = HostRoot::under(dir.path());
-        assert_eq!(
-            id_map(&host),
-            IdMap {
-                host_uid: 100_000,
-                host_gid: 100_000,
-                count: 65_536
-            }
-        );
-        std::fs::create_dir_all(&host.etc).unwrap();
-        std::fs::write(
-            host.etc.join("subuid"),
-            "alice:100000:65536\nroot:200000:65536\n",
-        )
-        .unwrap();
-        std::fs::write(host.etc.join("subgid"), "root:300000:1000\n").unwrap();
-        assert_eq!(
-            id_map(&host),
-            IdMap {
-                host_uid: 200_000,
-                host_gid: 300_000,
-                count: 1000
-            }
-        );
-    }
 
     #[test]
     fn pipes_without_input_read_end_of_file() {
