@@ -32,12 +32,22 @@ fn the_command_is_pid_1_alone_with_its_own_hostname() {
     // The glob runs inside the shell itself: it lists every pid the container can see.
     let out = run_sh(
         &["--hostname", "inner-box"],
-        "echo pid=$$; hostname; echo /proc/[0-9]*",
+        "echo pid=$$; hostname; echo /proc/[0-9]*; cat /etc/hostname; grep -w inner-box /etc/hosts",
     );
     assert_code(&out, 0, "run");
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines, ["pid=1", "inner-box", "/proc/1"], "{stdout}");
+    assert_eq!(
+        lines,
+        [
+            "pid=1",
+            "inner-box",
+            "/proc/1",
+            "inner-box",
+            "127.0.1.1\tinner-box"
+        ],
+        "{stdout}"
+    );
     assert_eq!(read_text(Path::new("/proc/sys/kernel/hostname")), host_name);
 }
 

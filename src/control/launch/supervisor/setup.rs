@@ -2,6 +2,9 @@
 //! overlay mount, cgroups with limits, the container process cloned (waiting), moved into its
 //! cgroups, the bridge attached when asked, then released to exec. Any failure undoes every
 //! step (abort the child, detach, remove the cgroups, unmount) before it is returned.
+//!
+//! Like Docker, the container gets its own `/etc/hostname` and `/etc/hosts` (files in its data
+//! dir, bound over the image's): tools that resolve their own hostname find it.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -15,7 +18,7 @@ use crate::control::launch::lifecycle::config::LaunchConfig;
 use crate::control::launch::lifecycle::prepare::parse_limits;
 use crate::control::launch::lifecycle::teardown::{Runtime, release_runtime};
 use crate::control::launch::net::{self, Attachment};
-use crate::control::launch::spec::NetMode;
+use crate::control::launch::spec::{NetMode, Volume};
 use crate::control::launch::store::ContainerPaths;
 use crate::control::launch::{cgroup, rootfs};
 use crate::host::HostRoot;
@@ -168,13 +171,16 @@ fn start_steps(
     let limits = parse_limits(&config.spec.limit_text)?;
     let cgroups = cgroup::create(host, &config.id, &limits)?;
     let (child_io, io) = streams(config.spec.interactive, config.spec.tty, size)?;
+    let mut volumes = identity_files(&paths, &config.hostname)?;
+    // The operator's volumes come last, so `-v FILE:/etc/hosts` still wins.
+    volumes.extend(config.volumes());
     let child = ChildConfig {
         rootfs: paths.rootfs.clone(),
         argv: config.argv.clone(),
         env: config.env.clone(),
         cwd: config.cwd.clone(),
         hostname: config.hostname.clone(),
-        volumes: config.volumes(),
+        volumes,
         net: config.spec.net,
         userns: config.spec.userns.then(|| isolate::default_idmap(host)),
         stdin: child_io.stdin,
@@ -206,6 +212,47 @@ fn start_steps(
         io,
         attachment: attachment.clone(),
     })
+}
+
+/// True when `rootfs/etc/<name>` is a regular file reached through no symlink: only then is it
+/// bound over. Creating a missing one could fail in a user namespace (root-owned `/etc`), and
+/// an image's symlinked `/etc` must never lead a host-side path out of the root.
+fn plain_file_in_image(rootfs: &Path, name: &str) -> bool {
+    let etc = rootfs.join("etc");
+    std::fs::symlink_metadata(&etc).is_ok_and(|m| m.is_dir())
+        && std::fs::symlink_metadata(etc.join(name)).is_ok_and(|m| m.is_file())
+}
+
+/// Writes the container's `hostname` and `hosts` files into its data dir and returns the binds
+/// that put them at `/etc/hostname` and `/etc/hosts`, where the image has those files. The
+/// hostname was checked to be one DNS label (`spec::check_hostname`), so it is safe to write
+/// as is; Debian's convention maps it to 127.0.1.1, which needs no knowledge of the bridge
+/// address.
+fn identity_files(paths: &ContainerPaths, hostname: &str) -> Result<Vec<Volume>, LaunchError> {
+    let files = [
+        ("hostname", "/etc/hostname", format!("{hostname}\n")),
+        (
+            "hosts",
+            "/etc/hosts",
+            format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+                 127.0.1.1\t{hostname}\n"
+            ),
+        ),
+    ];
+    files
+        .into_iter()
+        .filter(|(name, _, _)| plain_file_in_image(&paths.rootfs, name))
+        .map(|(name, dest, text)| {
+            let host = paths.data_dir.join(name);
+            std::fs::write(&host, text).map_err(|e| LaunchError::io("write", &host, e))?;
+            Ok(Volume {
+                host,
+                dest: dest.into(),
+                read_only: false,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
