@@ -5,6 +5,8 @@
 //! `isolate::create` + `start` with pipes for stdio, and compares what the command saw with
 //! the kernel's files on the host side. Everything is undone by drop guards.
 
+#[path = "launch_isolate_support/cgroupfs.rs"]
+mod cgroupfs;
 mod common;
 #[path = "launch_isolate_support/harness.rs"]
 mod harness;
@@ -208,10 +210,20 @@ fn proc_sys_and_dev_are_fenced() {
         .find(|l| l.split(' ').nth(4) == Some("/dev/pts"))
         .unwrap();
     assert!(pts.contains(" - devpts "), "{pts}");
-    assert!(
-        !mountinfo.contains("/sys/fs/cgroup"),
-        "host mounts leaked in:\n{mountinfo}"
-    );
+    // Under /sys/fs/cgroup only the container's own view: read-only, each cgroup mount rooted
+    // at its cgroup namespace (`/`), not the host's mounts of the whole trees.
+    for line in mountinfo.lines().filter(|l| {
+        l.split(' ')
+            .nth(4)
+            .is_some_and(|p| p.starts_with("/sys/fs/cgroup"))
+    }) {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert!(fields[5].split(',').any(|o| o == "ro"), "{line}");
+        assert!(
+            line.contains(" - tmpfs ") || fields[3] == "/",
+            "host mounts leaked in: {line}"
+        );
+    }
     assert_eq!(
         mountinfo.lines().next().unwrap().split(' ').nth(4),
         Some("/"),

@@ -8,8 +8,9 @@
 //!   cgroups and network in between (the pid is the host's).
 //! - [`Pending::start`] releases it. Inside, in order: root of the user namespace, a new
 //!   cgroup namespace (rooted at the cgroup it was moved into), hostname, `lo` up, mounts
-//!   (nothing propagates to the host; `/proc` fresh, `/sys` read-only, a minimal `/dev`,
-//!   volumes, runc's masked and read-only paths), `pivot_root`, working directory, stdio,
+//!   (nothing propagates to the host; `/proc` fresh, `/sys` read-only, the container's own
+//!   cgroups read-only at `/sys/fs/cgroup` (see [`cgroupfs`]), a minimal `/dev`, volumes,
+//!   runc's masked and read-only paths), `pivot_root`, working directory, stdio,
 //!   a new session (controlling terminal with `tty`), Docker's default capabilities,
 //!   `no_new_privs`, exec. `start` returns once exec happened, or the step that failed as
 //!   [`LaunchError::Setup`] text (step, container path, errno), with the process reaped.
@@ -19,6 +20,7 @@
 //! `RESOLVE_IN_ROOT`): an image's symlinks cannot send a volume, or a created mount point,
 //! outside it. The child runs only system calls on data prepared here (see [`child`]).
 
+mod cgroupfs;
 mod child;
 mod idmap;
 mod mounts;

@@ -6,7 +6,9 @@
 //! destination is opened inside the root with `openat2(RESOLVE_IN_ROOT)` — the image's
 //! symlinks and `..` resolve as if the root were `/` — and mounted on through its descriptor
 //! (`/proc/self/fd/N`), so no path the image controls is ever walked on the host. Missing
-//! components are created one at a time in their resolved parent.
+//! components are created one at a time in their resolved parent. A cgroup hierarchy the
+//! kernel refuses to mount is skipped (see [`MountStep::Cgroup`]); every other step's failure
+//! ends the setup.
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
@@ -113,6 +115,18 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
                 Err(e) => return Err(attach_err(e)),
             }
         }
+        MountStep::Cgroup {
+            fstype,
+            flags,
+            data,
+            dest,
+        } => {
+            let fd = resolve(root, dest, Create::Dir).map_err(resolve_err)?;
+            // Refused (e.g. a hierarchy this namespace may not mount): skipped, see
+            // `MountStep::Cgroup` for why that is right.
+            let _ = mount_cgroup(root, fd_prefix, fd, dest, fstype, *flags, data.as_deref());
+        }
+        MountStep::Seal { dest } => read_only_tree(root, fd_prefix, dest)?,
         MountStep::Symlink { target, dest } => {
             // The parent (inside the fresh /dev tmpfs) exists already; a one-part name sits
             // in the root itself.
@@ -176,6 +190,44 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
         }
     }
     Ok(())
+}
+
+/// Mounts a cgroup file system on the directory `fd` (at `dest`). Where that directory is
+/// already the root of a cgroup mount — `/sys` is then the host's, bound with its submounts
+/// (`--net host --userns`), and the host's cgroup2 sits on `/sys/fs/cgroup` — an empty
+/// read-only tmpfs goes in between first: the kernel refuses to mount a file system on a mount
+/// of the same superblock (EBUSY), and the host's whole tree must not show through anyway.
+fn mount_cgroup(
+    root: BorrowedFd<'_>,
+    fd_prefix: &[u8],
+    fd: OwnedFd,
+    dest: &Dest,
+    fstype: &CStr,
+    flags: MsFlags,
+    data: Option<&CStr>,
+) -> nix::Result<()> {
+    let mut buf = [0u8; 128];
+    let kind = nix::sys::statfs::fstatfs(&fd)?.filesystem_type();
+    let fd = if kind == nix::sys::statfs::CGROUP2_SUPER_MAGIC
+        || kind == nix::sys::statfs::CGROUP_SUPER_MAGIC
+    {
+        let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf)?;
+        nix::mount::mount(
+            Some(c"tmpfs"),
+            target,
+            Some(c"tmpfs"),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some(c"mode=755"),
+        )?;
+        drop(fd);
+        // Opened afresh: the descriptor must name the tmpfs now on top, not the directory
+        // under it.
+        resolve(root, dest, Create::Skip)?
+    } else {
+        fd
+    };
+    let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf)?;
+    nix::mount::mount(Some(fstype), target, Some(fstype), flags, data)
 }
 
 fn raw(fd: &OwnedFd) -> RawFd {

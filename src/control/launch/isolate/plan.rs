@@ -127,6 +127,21 @@ pub enum MountStep {
     /// the network namespace, i.e. `--net host --userns`), a recursive read-only bind of the
     /// host's.
     Sysfs { host_sys: CString, dest: Dest },
+    /// A cgroup hierarchy, read-only, rooted at the child's cgroup namespace (see
+    /// [`super::cgroupfs`]). The kernel refusing it skips the step: the container then lacks
+    /// that directory's files, as on a host without the controller, and its limits hold all
+    /// the same (they are the host's, enforced whether or not the container can read them) —
+    /// e.g. a v1 hierarchy a user namespace may not mount must not keep the command from
+    /// running.
+    Cgroup {
+        fstype: CString,
+        flags: MsFlags,
+        /// v1: the controllers (`cpu,cpuacct`, `name=systemd`).
+        data: Option<CString>,
+        dest: Dest,
+    },
+    /// The mount at `dest` (made by an earlier step) made read-only, submounts included.
+    Seal { dest: Dest },
     /// A symlink named `dest` (its parent exists) pointing at `target`.
     Symlink { target: CString, dest: Dest },
     /// runc's masking: `/dev/null` over a file, an empty read-only tmpfs over a directory.
@@ -155,6 +170,17 @@ impl MountStep {
                 format!("mount {} on {}", fstype.to_string_lossy(), dest.shown)
             }
             MountStep::Sysfs { dest, .. } => format!("mount sysfs (read-only) on {}", dest.shown),
+            MountStep::Cgroup {
+                fstype, data, dest, ..
+            } => format!(
+                "mount {}{} (read-only) on {}",
+                fstype.to_string_lossy(),
+                data.as_ref()
+                    .map(|d| format!(" {}", d.to_string_lossy()))
+                    .unwrap_or_default(),
+                dest.shown
+            ),
+            MountStep::Seal { dest } => format!("make {} read-only", dest.shown),
             MountStep::Symlink { target, dest } => format!(
                 "create symlink {} -> {}",
                 dest.shown,
@@ -222,6 +248,7 @@ impl Plan {
             host_sys: path_cstring(&host.sys)?,
             dest: Dest::parse("/sys")?,
         });
+        mounts.extend(super::cgroupfs::steps(host)?);
         dev_steps(host, &mut mounts)?;
         for volume in &config.volumes {
             let meta = std::fs::metadata(&volume.host)
