@@ -3,7 +3,8 @@
 //! It holds the nsfs ioctls the namespace reader needs (`NS_GET_PARENT`, `NS_GET_USERNS`,
 //! `NS_GET_NSTYPE`, `NS_GET_OWNER_UID`), the audit log every act appends to, the refusals every
 //! act checks first (`guard`), and the acts themselves: limits, freeze, signals, kill, enter,
-//! and the first part of isotop's own runtime (`launch`: image layers; issue 6).
+//! and isotop's own runtime (`launch`: images, the container process, overlay, cgroups, network,
+//! the supervisor, run/stop/rm/logs).
 
 pub mod audit;
 pub mod enter;

@@ -1,9 +1,10 @@
 //! isotop: containers the way the kernel sees them.
 //!
 //! The crate is split by verb (see DESIGN.md): `host` reads (pure functions of files under an
-//! injected [`host::HostRoot`], never writes), `control` holds the few raw syscalls the readers
-//! and, later, the acts need (the only module allowed `unsafe`), and `cli` renders the
-//! scriptable subcommands as tables or JSON from the same values the dashboard will use.
+//! injected [`host::HostRoot`], never writes), `sample` turns reads into rates and history,
+//! `control` acts (limits, freeze, kill, enter, launch) and holds every raw syscall (the only
+//! module allowed `unsafe`), `ui` draws the dashboard from sampled frames, and `cli` renders
+//! the scriptable subcommands as tables or JSON from the same values the dashboard uses.
 #![deny(unsafe_code)]
 
 pub mod cli;
