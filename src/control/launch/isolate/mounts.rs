@@ -33,14 +33,7 @@ pub fn mounts(plan: &Plan) -> Result<(), (Step, u32, Errno)> {
     )
     .map_err(|e| (Step::Propagation, 0, e))?;
     let rootfs = plan.rootfs.as_c_str();
-    nix::mount::mount(
-        Some(rootfs),
-        rootfs,
-        None::<&CStr>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&CStr>,
-    )
-    .map_err(|e| (Step::RootBind, 0, e))?;
+    bind(rootfs, rootfs).map_err(|e| (Step::RootBind, 0, e))?;
     let root = rustix::fs::open(
         rootfs,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
