@@ -9,10 +9,17 @@
 //! container's cgroup are not its processes: `conmon` (Podman, CRI-O) and the
 //! `systemd-nspawn` supervisor. Processes no cgroup names join a runc/crun container when they
 //! descend from its init. What remains, in a pid AND a mount namespace that both differ from
-//! the host's, is grouped by pid namespace as runtime `unknown`.
+//! the host's, is grouped by pid namespace as runtime `unknown`; such a group gets a
+//! `cgroup_path` only when its cgroup is its own (`own_cgroup`: every member at the same
+//! path in each hierarchy, non-root in every hierarchy carrying a controller — v1 ones on a
+//! host that has them, else v2 — and no process outside the group there), else `None` like a
+//! group sharing the host's cgroup.
+
+mod own_cgroup;
 
 use std::collections::HashMap;
 
+use self::own_cgroup::{Occupancy, own_cgroup_path};
 use super::rules::{PathMatch, PathRules, segments};
 use crate::host::HostRoot;
 use crate::host::namespace::{NsKind, NsSet};
@@ -31,7 +38,8 @@ const MAX_ANCESTRY: usize = 4096;
 pub struct Group {
     pub runtime: Runtime,
     pub id: String,
-    /// The container's own cgroup path (`None` for namespace-only groups).
+    /// The container's own cgroup path (`None` for a namespace-only group that shares its
+    /// cgroup with processes outside it, e.g. the host's).
     pub cgroup_path: Option<String>,
     pub pod_uid: Option<String>,
     /// containerd namespace of the task.
@@ -118,7 +126,29 @@ pub fn group_processes(
     for group in &mut groups {
         group.pids.sort_unstable();
     }
+    give_unknown_groups_own_cgroups(&mut groups, &live, &by_pid);
     groups
+}
+
+/// Sets `cgroup_path` of each `unknown` group whose cgroup holds it alone. The occupancy count
+/// (one pass over every process) is made only when there is such a group.
+fn give_unknown_groups_own_cgroups<'p>(
+    groups: &mut [Group],
+    live: &[&'p Process],
+    by_pid: &HashMap<i32, &'p Process>,
+) {
+    if !groups.iter().any(|g| g.runtime == Runtime::Unknown) {
+        return;
+    }
+    let occupancy = Occupancy::count(live);
+    for group in groups.iter_mut().filter(|g| g.runtime == Runtime::Unknown) {
+        let members: Vec<&Process> = group
+            .pids
+            .iter()
+            .filter_map(|pid| by_pid.get(pid).copied())
+            .collect();
+        group.cgroup_path = own_cgroup_path(&members, &occupancy);
+    }
 }
 
 enum Choice<'s> {
@@ -286,15 +316,4 @@ fn add(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn below_means_a_whole_segment() {
-        assert!(is_at_or_below("/a/b", "/a"));
-        assert!(is_at_or_below("/a", "/a"));
-        assert!(is_at_or_below("/a", "/a/"));
-        assert!(!is_at_or_below("/ab", "/a"));
-        assert!(!is_at_or_below("/", "/a"));
-    }
-}
+mod tests;

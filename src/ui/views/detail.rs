@@ -247,7 +247,7 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         k.cgroup_path
             .as_deref()
             .map(clean_str)
-            .unwrap_or_else(|| "(the host's)".into()),
+            .unwrap_or_else(|| "(none of its own)".into()),
         t,
     ));
     for m in k
