@@ -94,8 +94,12 @@ fn a_foreground_run_whose_cli_is_killed_runs_on_and_logs() {
             .stderr(Stdio::null()),
     );
     let id_path = Path::new(RUN_ROOT).join("names").join(&name);
-    assert!(wait_until(Duration::from_secs(20), || id_path.exists()));
-    let c = Container::adopt(std::fs::read_to_string(&id_path).unwrap().trim());
+    let mut id = String::new();
+    assert!(wait_until(Duration::from_secs(20), || {
+        id = std::fs::read_to_string(&id_path).unwrap_or_default();
+        id.trim().len() == 64
+    }));
+    let c = Container::adopt(id.trim());
     assert!(wait_until(Duration::from_secs(20), || {
         c.status().as_deref() == Some("running")
     }));

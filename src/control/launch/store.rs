@@ -240,20 +240,29 @@ fn names_dir(host: &HostRoot) -> PathBuf {
     run_root(host).join("names")
 }
 
-/// Creates the claim file `path` holding `id`, only if there is none (`O_EXCL`): how a name
+/// Creates the claim file `path` holding `id`, only if there is none: how a name
 /// (`names/<name>`) and a bridge address (`net/<bridge>/<address>`) are taken, so two
-/// launches can never both take one. A claim whose write fails is removed again: no empty
-/// claim is left for others to puzzle over. `AlreadyExists` when another holds it.
+/// launches can never both take one. The id is written to a temporary file first and
+/// hard-linked to `path` (`link(2)` fails with `EEXIST` when it exists): a claim appears with
+/// its holder already in it, so no reader ever sees an empty claim and takes it for a stale
+/// one. `AlreadyExists` when another holds it.
 pub fn create_claim(path: &Path, id: &str) -> std::io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    if let Err(e) = file.write_all(id.as_bytes()) {
-        let _ = fs::remove_file(path);
-        return Err(e);
-    }
-    Ok(())
+    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::other(format!(
+            "{} is not a claim path",
+            path.display()
+        )));
+    };
+    // A leading dot: never a valid name or address, so nobody takes it for a claim.
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        super::layer::unique_suffix()
+    ));
+    let linked = fs::write(&tmp, id.as_bytes()).and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    linked
 }
 
 /// Who holds the claim file `path` (its text, trimmed); `None` when it is gone or unreadable.
@@ -360,6 +369,38 @@ mod tests {
         let again = create_claim(&path, "def").unwrap_err();
         assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(claim_holder(&path).as_deref(), Some("abc"));
+        // Nothing but the claim is left in the directory (the temporary file is gone).
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn concurrent_launches_claim_one_name_once() {
+        // Each launch has its run dir before it claims (as `prepare` does), so no claim is
+        // stale; exactly one of them may get the name, and the claim names the winner.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let host = host(dir.path());
+            let ids: Vec<String> = (0..8).map(|_| new_id().unwrap()).collect();
+            for id in &ids {
+                fs::create_dir_all(ContainerPaths::new(&host, id).run_dir).unwrap();
+            }
+            let winners: Vec<String> = std::thread::scope(|scope| {
+                let handles: Vec<_> = ids
+                    .iter()
+                    .map(|id| {
+                        let host = &host;
+                        scope.spawn(move || claim_name(host, "web", id).ok().map(|()| id.clone()))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .filter_map(|h| h.join().unwrap())
+                    .collect()
+            });
+            assert_eq!(winners.len(), 1, "{winners:?}");
+            let holder = claim_holder(&names_dir(&host).join("web"));
+            assert_eq!(holder.as_deref(), Some(winners[0].as_str()));
+        }
     }
 
     #[test]

@@ -144,7 +144,8 @@ impl Locked {
         };
         entries
             .flatten()
-            .filter(|e| e.file_name() != LOCK_FILE)
+            // Dot-files are the lock and claims being written, never leases.
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .filter(|e| store::claim_holder(&e.path()).as_deref() == Some(id))
             .filter(|e| fs::remove_file(e.path()).is_ok())
             .count()
@@ -157,7 +158,7 @@ impl Locked {
                 entries
                     .flatten()
                     .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| n != LOCK_FILE)
+                    .filter(|n| !n.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default();
