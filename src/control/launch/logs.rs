@@ -8,9 +8,15 @@
 //! records of a stream gives back its text. Readers ([`LogReader`]) skip lines that are not
 //! records (a torn last line is picked up once it is complete). The data came from the
 //! container: [`clean_for_terminal`] makes it safe to print.
+//!
+//! Size: when the log passes [`MAX_LOG_BYTES`] the writer renames it to `container.log.1`
+//! (replacing an older one) and starts a new file, so a chatty container holds at most about
+//! twice that on disk. Readers read `.1` first; a following reader that was inside the file
+//! when it was rotated finishes it under its new name (same inode) before the new one.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,6 +43,17 @@ pub struct LogRecord {
     pub data: String,
 }
 
+/// The size (bytes) past which the log is rotated: 32 MiB, so at most about 64 MiB per
+/// container with the one rotated file.
+pub const MAX_LOG_BYTES: u64 = 32 << 20;
+
+/// The rotated log beside `path` (`container.log.1`).
+pub fn rotated_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
 /// Appends records for the supervisor.
 #[derive(Debug)]
 pub struct LogWriter {
@@ -44,21 +61,45 @@ pub struct LogWriter {
     path: PathBuf,
     /// Per stream (stdout, stderr): the first bytes of a UTF-8 character not yet complete.
     held: [Vec<u8>; 2],
+    /// Bytes in the current file, and the size that triggers a rotation.
+    size: u64,
+    limit: u64,
+}
+
+fn open_append(path: &Path) -> Result<File, LaunchError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| LaunchError::io("open log", path, e))
 }
 
 impl LogWriter {
-    /// Opens (creating) the log for appending.
+    /// Opens (creating) the log for appending, rotated at [`MAX_LOG_BYTES`].
     pub fn open(path: &Path) -> Result<LogWriter, LaunchError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| LaunchError::io("open log", path, e))?;
+        LogWriter::open_with_limit(path, MAX_LOG_BYTES)
+    }
+
+    /// [`LogWriter::open`] with another rotation size (tests use a small one).
+    pub fn open_with_limit(path: &Path, limit: u64) -> Result<LogWriter, LaunchError> {
+        let file = open_append(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(LogWriter {
             file,
             path: path.to_path_buf(),
             held: [Vec::new(), Vec::new()],
+            size,
+            limit,
         })
+    }
+
+    /// Moves the full log to `.1` and starts a new one.
+    fn rotate(&mut self) -> Result<(), LaunchError> {
+        let old = rotated_path(&self.path);
+        std::fs::rename(&self.path, &old).map_err(|e| LaunchError::io("rotate log", &old, e))?;
+        self.file = open_append(&self.path)?;
+        self.size = 0;
+        Ok(())
     }
 
     /// Logs `bytes` read from `stream`.
@@ -90,9 +131,13 @@ impl LogWriter {
             let mut line = serde_json::to_vec(&record)
                 .map_err(|e| LaunchError::io("encode log", &self.path, std::io::Error::other(e)))?;
             line.push(b'\n');
+            if self.size > 0 && self.size + line.len() as u64 > self.limit {
+                self.rotate()?;
+            }
             self.file
                 .write_all(&line)
                 .map_err(|e| LaunchError::io("write log", &self.path, e))?;
+            self.size += line.len() as u64;
         }
         Ok(())
     }
@@ -125,6 +170,47 @@ fn complete_utf8_len(bytes: &[u8]) -> usize {
 pub struct LogReader {
     path: PathBuf,
     offset: u64,
+    /// The inode read so far (`None` before the first read): a different one at `path` means
+    /// the writer rotated.
+    inode: Option<u64>,
+}
+
+/// Opens a log file; `Ok(None)` when it does not exist.
+fn open_log(path: &Path) -> Result<Option<File>, LaunchError> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // The data dir is root's alone (it holds the container's files).
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(LaunchError::NeedsRoot {
+            what: format!("reading {}", path.display()),
+        }),
+        Err(e) => Err(LaunchError::io("open log", path, e)),
+    }
+}
+
+/// The complete records in `file` from `offset`, and the offset after the last whole line.
+fn records_from(
+    file: &mut File,
+    offset: u64,
+    path: &Path,
+) -> Result<(Vec<LogRecord>, u64), LaunchError> {
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| LaunchError::io("read log", path, e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| LaunchError::io("read log", path, e))?;
+    // Only whole lines: the last one may still be being written.
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let records = bytes[..complete]
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect();
+    Ok((records, offset + complete as u64))
+}
+
+fn inode(file: &File) -> Option<u64> {
+    file.metadata().ok().map(|m| m.ino())
 }
 
 impl LogReader {
@@ -132,36 +218,38 @@ impl LogReader {
         LogReader {
             path: path.to_path_buf(),
             offset: 0,
+            inode: None,
         }
     }
 
-    /// Every complete record written since the last call (all of them the first time). A
-    /// missing log has no records yet.
+    /// Every complete record written since the last call (all of them the first time, the
+    /// rotated file's first). A missing log has no records yet.
     pub fn read_new(&mut self) -> Result<Vec<LogRecord>, LaunchError> {
-        let mut file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            // The data dir is root's alone (it holds the container's files).
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(LaunchError::NeedsRoot {
-                    what: format!("reading {}", self.path.display()),
-                });
+        let rotated = rotated_path(&self.path);
+        let mut out = Vec::new();
+        let current = open_log(&self.path)?;
+        let current_inode = current.as_ref().and_then(inode);
+        if self.inode != current_inode {
+            // First read, or the writer rotated since: what is left of the file read so far
+            // (all of `.1` on a first read) is in `.1` now.
+            if let Some(mut old) = open_log(&rotated)? {
+                let start = match self.inode {
+                    None => Some(0),
+                    Some(seen) => (inode(&old) == Some(seen)).then_some(self.offset),
+                };
+                if let Some(start) = start {
+                    out.extend(records_from(&mut old, start, &rotated)?.0);
+                }
             }
-            Err(e) => return Err(LaunchError::io("open log", &self.path, e)),
-        };
-        file.seek(SeekFrom::Start(self.offset))
-            .map_err(|e| LaunchError::io("read log", &self.path, e))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| LaunchError::io("read log", &self.path, e))?;
-        // Only whole lines: the last one may still be being written.
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        self.offset += complete as u64;
-        Ok(bytes[..complete]
-            .split(|&b| b == b'\n')
-            .filter(|line| !line.is_empty())
-            .filter_map(|line| serde_json::from_slice(line).ok())
-            .collect())
+            self.offset = 0;
+            self.inode = current_inode;
+        }
+        if let Some(mut file) = current {
+            let (records, offset) = records_from(&mut file, self.offset, &self.path)?;
+            out.extend(records);
+            self.offset = offset;
+        }
+        Ok(out)
     }
 }
 
@@ -293,6 +381,41 @@ mod tests {
         let next = reader.read_new().unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].data, "b");
+    }
+
+    #[test]
+    fn a_full_log_is_rotated_once_and_readers_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("container.log");
+        // Each record is about 60 bytes: a 1000-byte limit rotates every ~16 records.
+        let mut log = LogWriter::open_with_limit(&path, 1000).unwrap();
+        let mut follower = LogReader::new(&path);
+        let mut followed = Vec::new();
+        for i in 0..100 {
+            log.write(Stream::Stdout, format!("line {i}\n").as_bytes())
+                .unwrap();
+            if i % 7 == 0 {
+                followed.extend(follower.read_new().unwrap());
+            }
+        }
+        followed.extend(follower.read_new().unwrap());
+        // Only the current file and one rotated file, each within the limit.
+        let rotated = rotated_path(&path);
+        assert!(std::fs::metadata(&path).unwrap().len() <= 1000);
+        assert!(std::fs::metadata(&rotated).unwrap().len() <= 1000);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // A reader following along saw every record once, in order (it never fell more
+        // than one rotation behind).
+        let lines: Vec<String> = followed.iter().map(|r| r.data.clone()).collect();
+        let expected: Vec<String> = (0..100).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(lines, expected);
+        // A fresh reader gets what is kept: the rotated file, then the current one, ending
+        // with the last line.
+        let kept = read_all(&path).unwrap();
+        assert_eq!(kept.last().unwrap().data, "line 99\n");
+        let first: usize = kept[0].data["line ".len()..].trim().parse().unwrap();
+        let tail: Vec<String> = kept.iter().map(|r| r.data.clone()).collect();
+        assert_eq!(tail, expected[first..]);
     }
 
     #[test]
