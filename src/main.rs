@@ -5,7 +5,12 @@ use clap::Parser;
 fn main() {
     let cli = isotop::cli::Cli::parse();
     if let Err(err) = isotop::cli::run(cli) {
-        eprintln!("isotop: {err}");
+        // Messages can quote what an image or container said (a command, a path, a name):
+        // control characters never reach the terminal.
+        eprintln!(
+            "isotop: {}",
+            isotop::host::text::clean_lines(&err.to_string())
+        );
         std::process::exit(err.exit_code());
     }
 }

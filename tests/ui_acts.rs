@@ -230,6 +230,14 @@ fn freeze_toggles_by_the_rows_state_and_undo_and_enter_are_requests() {
     app.update(Action::Undo);
     assert!(matches!(app.take_request(), Some(Request::Undo)));
     app.on_outcome(Outcome::Failed("undo: nothing to undo".into()));
+    // An outcome can quote what a container or an image said: no escape reaches the screen.
+    app.on_outcome(Outcome::Failed(
+        "launch failed: exec /bin/\x1b[2Jevil: not found".into(),
+    ));
+    assert_eq!(
+        app.message(),
+        Some("launch failed: exec /bin/?[2Jevil: not found")
+    );
 
     app.update(Action::Enter);
     match app.take_request() {

@@ -8,10 +8,11 @@ use std::io::Write;
 use super::launch::launch_error;
 use super::{CliError, LogsArgs};
 use crate::control::ControlError;
-use crate::control::launch::logs::{LogOptions, Stream, clean_for_terminal, stream};
+use crate::control::launch::logs::{LogOptions, Stream, stream};
 use crate::control::launch::store::now_ms;
 use crate::control::limits::value::parse_duration;
 use crate::host::HostRoot;
+use crate::host::text::clean_lines;
 
 /// `isotop logs`.
 pub fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {
@@ -32,7 +33,7 @@ pub fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {
         tail: args.tail,
     };
     stream(root, &args.target, options, |record| {
-        let text = clean_for_terminal(&record.data);
+        let text = clean_lines(&record.data);
         match record.stream {
             Stream::Stdout => {
                 let mut out = std::io::stdout().lock();

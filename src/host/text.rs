@@ -16,6 +16,20 @@ pub fn clean_str(text: &str) -> String {
         .collect()
 }
 
+/// Like [`clean_str`] but keeps line breaks and tabs: for multi-line text a terminal shows as
+/// lines (a container's log output, an error message that quotes an image's command).
+pub fn clean_lines(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +51,10 @@ mod tests {
             clean("nginx: worker — ünïcode".as_bytes()),
             "nginx: worker — ünïcode"
         );
+    }
+
+    #[test]
+    fn clean_lines_keeps_newlines_and_tabs() {
+        assert_eq!(clean_lines("a\tb\n\x1b[2Jc\r\x07"), "a\tb\n?[2Jc??");
     }
 }

@@ -7,7 +7,7 @@
 //! held back until it is whole, and a chunk is cut after each `\n`, so concatenating the
 //! records of a stream gives back its text. Readers ([`LogReader`]) skip lines that are not
 //! records (a torn last line is picked up once it is complete). The data came from the
-//! container: [`clean_for_terminal`] makes it safe to print.
+//! container: `host::text::clean_lines` makes it safe to print.
 //!
 //! Size: when the log passes [`MAX_LOG_BYTES`] the writer renames it to `container.log.1`
 //! (replacing an older one) and starts a new file, so a chatty container holds at most about
@@ -258,20 +258,6 @@ pub fn read_all(path: &Path) -> Result<Vec<LogRecord>, LaunchError> {
     LogReader::new(path).read_new()
 }
 
-/// The container's text made safe for a terminal: control characters other than `\n` and
-/// `\t` (escape sequences, carriage returns, bells) become `?`.
-pub fn clean_for_terminal(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 /// What `logs` prints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogOptions {
@@ -416,10 +402,5 @@ mod tests {
         let first: usize = kept[0].data["line ".len()..].trim().parse().unwrap();
         let tail: Vec<String> = kept.iter().map(|r| r.data.clone()).collect();
         assert_eq!(tail, expected[first..]);
-    }
-
-    #[test]
-    fn terminal_cleaning_keeps_newlines_and_tabs() {
-        assert_eq!(clean_for_terminal("a\tb\n\x1b[2Jc\r\x07"), "a\tb\n?[2Jc??");
     }
 }

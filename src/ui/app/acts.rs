@@ -7,6 +7,7 @@ use super::App;
 use super::selection::Target;
 use super::stop_remove::StopRemoveMenu;
 use crate::host::cgroup::Limit;
+use crate::host::text::clean_str;
 use crate::sample::ContainerSample;
 use crate::ui::action::Action;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
@@ -84,8 +85,12 @@ impl App {
                 self.on_started(id, name);
                 return;
             }
-            Outcome::Failed(text) if launch => format!("{text} — n reopens the form"),
-            Outcome::Done(text) | Outcome::Failed(text) => text,
+            // Act messages can quote an image's command or a container's name: cleaned for
+            // the terminal here, where every act's outcome becomes the status line.
+            Outcome::Failed(text) if launch => {
+                format!("{} — n reopens the form", clean_str(&text))
+            }
+            Outcome::Done(text) | Outcome::Failed(text) => clean_str(&text),
             Outcome::InitIgnoredTerm { id, name } => {
                 self.kill_again = Some(id);
                 // The key point first: long names and the filter may cut the line short.
