@@ -53,6 +53,17 @@ fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Sends `signal` to the dashboard: the pane's shell's child (from outside, not as a key).
+fn signal_dashboard(tmux: &Tmux, signal: nix::sys::signal::Signal) {
+    let shell: i32 = tmux.display("#{pane_pid}").parse().expect("pane pid");
+    let mut pid = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        pid = children_of(shell).first().copied().unwrap_or(0);
+        pid > 0
+    }));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+}
+
 #[test]
 fn dashboard_in_tmux_shows_a_real_container() {
     if !require_root("dashboard_in_tmux_shows_a_real_container")
@@ -199,17 +210,7 @@ fn sigterm_restores_the_terminal_and_no_color_means_none() {
         "1",
         "the dashboard uses the alternate screen"
     );
-    let shell: i32 = tmux.display("#{pane_pid}").parse().expect("pane pid");
-    let mut pid = 0;
-    assert!(wait_until(Duration::from_secs(5), || {
-        pid = children_of(shell).first().copied().unwrap_or(0);
-        pid > 0
-    }));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    signal_dashboard(&tmux, nix::sys::signal::Signal::SIGTERM);
     tmux.expect("EXITED 0", "isotop ends cleanly on SIGTERM");
     assert_eq!(
         tmux.display("#{alternate_on}"),
@@ -253,17 +254,7 @@ fn ctrl_z_suspends_and_fg_resumes_and_sigint_restores_the_terminal() {
     );
 
     // SIGINT from outside (not the Ctrl-C key): a clean exit with the terminal restored.
-    let shell: i32 = tmux.display("#{pane_pid}").parse().expect("pane pid");
-    let mut pid = 0;
-    assert!(wait_until(Duration::from_secs(5), || {
-        pid = children_of(shell).first().copied().unwrap_or(0);
-        pid > 0
-    }));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    signal_dashboard(&tmux, nix::sys::signal::Signal::SIGINT);
     // `"EXIT""ED"`: the echoed command line itself must not match what the test waits for.
     tmux.expect("$ ", "the shell prompt is back after SIGINT");
     tmux.text("echo \"EXIT\"\"ED $?\"");
