@@ -142,6 +142,14 @@ pub struct RunArgs {
     /// Run as root in a user namespace mapped to an unprivileged host id range.
     #[arg(long)]
     pub userns: bool,
+    /// The user to run as, `USER[:GROUP]` or `UID[:GID]` (default: the image's `User`, else
+    /// root); names are looked up in the image's /etc/passwd and /etc/group.
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// `seccomp=unconfined` runs without Docker's default seccomp filter (not advised);
+    /// repeatable.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
     /// With -d: print the container as JSON.
     #[arg(long)]
     pub json: bool,

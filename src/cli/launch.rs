@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{CliError, RunArgs, SuperviseArgs, print_json, print_text, short_id};
 use crate::control::ControlError;
 use crate::control::launch::lifecycle::{self, RunEnd};
+use crate::control::launch::seccomp::SeccompMode;
 use crate::control::launch::spec::{LimitText, NetMode, RunSpec, Volume, parse_env};
 use crate::control::launch::{LaunchError, supervisor};
 use crate::host::HostRoot;
@@ -38,6 +39,14 @@ pub fn spec_from(args: RunArgs) -> Result<RunSpec, LaunchError> {
         .iter()
         .map(|v| Volume::parse(v))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut seccomp = SeccompMode::DockerDefault;
+    for opt in &args.security_opt {
+        match SeccompMode::parse_security_opt(opt) {
+            Ok(Some(mode)) => seccomp = mode,
+            Ok(None) => {}
+            Err(hint) => return Err(LaunchError::invalid("--security-opt", opt, hint)),
+        }
+    }
     Ok(RunSpec {
         name: args.name,
         image: args.image,
@@ -57,6 +66,8 @@ pub fn spec_from(args: RunArgs) -> Result<RunSpec, LaunchError> {
         tty: args.tty,
         remove: args.rm,
         userns: args.userns,
+        user: args.user,
+        seccomp,
     })
 }
 
@@ -71,6 +82,12 @@ struct StartedJson<'a> {
 pub fn run(root: &HostRoot, args: RunArgs) -> Result<(), CliError> {
     let json = args.json;
     let spec = spec_from(args).map_err(launch_error)?;
+    if spec.seccomp == SeccompMode::Unconfined {
+        eprintln!(
+            "isotop: warning: seccomp=unconfined: the container runs without Docker's default \
+             seccomp filter (every system call its capabilities allow is open to it)"
+        );
+    }
     // The supervisor is this very binary: /proc/self/exe, even if the file was replaced.
     let exe = HostRoot::live().self_dir().join("exe");
     if spec.detach {

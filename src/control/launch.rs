@@ -29,6 +29,7 @@ pub mod logs;
 pub mod manifest;
 pub mod net;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod store;
 pub mod supervisor;

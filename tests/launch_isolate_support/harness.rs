@@ -15,6 +15,7 @@ use std::process::Command;
 
 use isotop::control::launch::isolate::{self, ChildConfig, IdMap, Pending};
 use isotop::control::launch::rootfs::{self, DefaultImage};
+use isotop::control::launch::seccomp::SeccompMode;
 use isotop::control::launch::{LaunchError, NetMode, Volume};
 use isotop::host::HostRoot;
 use nix::sys::signal::{Signal, kill};
@@ -200,6 +201,8 @@ pub fn create_with(setup: &Setup, stdio: [OwnedFd; 3]) -> Result<Pending, Launch
         stdout,
         stderr,
         tty: setup.tty,
+        user: None,
+        seccomp: SeccompMode::DockerDefault,
     })
 }
 

@@ -11,9 +11,16 @@
 //!   (nothing propagates to the host; `/proc` fresh, `/sys` read-only, the container's own
 //!   cgroups read-only at `/sys/fs/cgroup` (see [`cgroupfs`]), a minimal `/dev`, volumes,
 //!   runc's masked and read-only paths), `pivot_root`, working directory, stdio,
-//!   a new session (controlling terminal with `tty`), Docker's default capabilities,
-//!   `no_new_privs`, exec. `start` returns once exec happened, or the step that failed as
-//!   [`LaunchError::Setup`] text (step, container path, errno), with the process reaped.
+//!   a new session (controlling terminal with `tty`), Docker's default bounding set,
+//!   `no_new_privs`, the user's ids and groups (see [`user`]), Docker's default capabilities
+//!   for root (none for another user, like Docker), Docker's default seccomp filter (see
+//!   [`crate::control::launch::seccomp`]) unless unconfined, exec. It also joins a new
+//!   anonymous session keyring first thing, so root's keyrings stay outside. `start` returns
+//!   once exec happened, or the step that failed as [`LaunchError::Setup`] text (step,
+//!   container path, errno), with the process reaped.
+//! - The user is resolved by [`create`] against the mounted root before the clone (an
+//!   unknown name is [`LaunchError::Invalid`]); `HOME` is added from its passwd entry when the
+//!   environment has none.
 //! - [`Pending::abort`], or dropping a `Pending`, kills and reaps the process.
 //!
 //! Mount destinations are resolved inside the container root (`openat2` with
@@ -26,6 +33,7 @@ mod idmap;
 mod mounts;
 mod plan;
 mod sys;
+pub mod user;
 
 use std::ffi::c_char;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -40,6 +48,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{Pid, pipe2};
 
 use super::fail::LaunchError;
+use super::seccomp::SeccompMode;
 use super::spec::{NetMode, Volume};
 use crate::host::HostRoot;
 use child::{ChildFds, ExecVectors, Failure, Step};
@@ -47,6 +56,7 @@ pub use idmap::default_idmap;
 pub use plan::{DEFAULT_PATH, MASKED_PATHS, READ_ONLY_PATHS};
 use plan::{MountStep, Plan};
 pub use sys::{DOCKER_CAPS, docker_cap_mask};
+pub use user::{ExecUser, UserRequest};
 
 /// A user-namespace mapping: container ids 0..count → host ids host_uid.., host_gid...
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +86,9 @@ pub struct ChildConfig {
     pub stderr: OwnedFd,
     /// stdin is a pty slave: make it the controlling terminal (setsid + TIOCSCTTY).
     pub tty: bool,
+    /// The image's `User` or the operator's `--user`; `None` runs as root.
+    pub user: Option<UserRequest>,
+    pub seccomp: SeccompMode,
 }
 
 /// A cloned container process, stopped before `exec` until [`Pending::start`].
@@ -105,7 +118,12 @@ static CLONE_WINDOW: Mutex<()> = Mutex::new(());
 /// (when asked) namespaces; it waits for [`Pending::start`].
 pub fn create(config: ChildConfig) -> Result<Pending, LaunchError> {
     let host = HostRoot::live();
-    let plan = Plan::new(&config, &host)?;
+    let user = user::resolve(
+        &config.rootfs,
+        config.user.as_ref(),
+        config.userns.map(|m| m.count),
+    )?;
+    let plan = Plan::new(&config, &host, &user)?;
     let mut flags = CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
@@ -319,6 +337,16 @@ fn describe(plan: &Plan, failure: Failure) -> String {
         Step::Signals => format!("resetting signal handlers: {why}"),
         Step::Release => format!("waiting for the launcher: {why}"),
         Step::Credentials => format!("becoming root of the user namespace (setuid 0): {why}"),
+        Step::Keyring => {
+            let hint = match errno {
+                Errno::EDQUOT => {
+                    " (the key quota of the container's user is used up: raise \
+                     /proc/sys/kernel/keys/maxkeys and maxbytes)"
+                }
+                _ => "",
+            };
+            format!("join a new session keyring: {why}{hint}")
+        }
         Step::CgroupNs => format!("unshare the cgroup namespace: {why}"),
         Step::Hostname => format!("sethostname {:?}: {why}", plan.hostname.to_string_lossy()),
         Step::Loopback => format!("bring lo up: {why}"),
@@ -335,7 +363,24 @@ fn describe(plan: &Plan, failure: Failure) -> String {
         Step::Terminal => format!("make the terminal the controlling terminal: {why}"),
         Step::Bounding => format!("drop capabilities from the bounding set: {why}"),
         Step::NoNewPrivs => format!("set no_new_privs: {why}"),
+        Step::User => {
+            let creds = &plan.credentials;
+            format!(
+                "become uid {} gid {} with groups {:?}: {why}",
+                creds.uid, creds.gid, creds.groups
+            )
+        }
         Step::Capabilities => format!("set capabilities (capset): {why}"),
+        Step::Seccomp => {
+            let hint = match errno {
+                Errno::EINVAL => {
+                    " (does this kernel lack seccomp filters? --security-opt seccomp=unconfined \
+                     runs without)"
+                }
+                _ => "",
+            };
+            format!("install the seccomp filter: {why}{hint}")
+        }
     }
 }
 

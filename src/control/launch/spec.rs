@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::fail::LaunchError;
+use super::isolate::user::check_spec;
+use super::seccomp::SeccompMode;
 use crate::control::limits::{LimitInput, LimitRequest};
 
 /// The container's network.
@@ -119,6 +121,13 @@ pub struct RunSpec {
     pub remove: bool,
     /// Map container root to an unprivileged host uid/gid range (a user namespace).
     pub userns: bool,
+    /// `--user USER[:GROUP]`: replaces the image's `User` (names are looked up in the image).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The seccomp filter asked for: Docker's default unless `--security-opt
+    /// seccomp=unconfined`.
+    #[serde(default)]
+    pub seccomp: SeccompMode,
 }
 
 /// The limit options as typed, so a stored spec can be parsed again.
@@ -221,6 +230,9 @@ impl RunSpec {
         if self.command.first().is_some_and(|c| c.is_empty()) {
             return Err(LaunchError::invalid("COMMAND", "", "the command is empty"));
         }
+        if let Some(user) = &self.user {
+            check_spec(user).map_err(|hint| LaunchError::invalid("--user", user, hint))?;
+        }
         Ok(())
     }
 
@@ -294,5 +306,17 @@ mod tests {
             ..RunSpec::default()
         };
         assert!(bad.validate().is_err());
+        let mut user = RunSpec {
+            user: Some("app:".into()),
+            limit_text: LimitText {
+                pids: Some("max".into()),
+                ..LimitText::default()
+            },
+            ..RunSpec::default()
+        };
+        assert!(user.validate().unwrap_err().to_string().contains("--user"));
+        user.user = Some("app:staff".into());
+        assert!(user.validate().is_ok());
+        assert_eq!(user.seccomp, SeccompMode::DockerDefault);
     }
 }

@@ -4,9 +4,10 @@
 //! other threads whose locks it copied held, so it only makes system calls on what the
 //! [`Plan`] prepared — no allocation, no locks, no panics, and no glibc wrapper that talks to
 //! other threads (credentials go through raw syscalls, see [`sys::become_root`]). It waits for
-//! the release byte, then: credentials (user namespace), cgroup namespace, hostname, `lo` up,
-//! mounts and `pivot_root` (see [`super::mounts`]), working directory, stdio, session,
-//! capabilities, `no_new_privs`, exec. A step that fails writes one [`Failure`] record to the
+//! the release byte, then: credentials (user namespace), a new session keyring, cgroup
+//! namespace, hostname, `lo` up, mounts and `pivot_root` (see [`super::mounts`]), working
+//! directory, stdio, session, bounding set, `no_new_privs`, the user's ids, capabilities, the
+//! seccomp filter (last: it refuses much of the above), exec. A step that fails writes one [`Failure`] record to the
 //! close-on-exec error pipe and exits 127; a successful exec closes the pipe empty.
 
 use std::ffi::c_char;
@@ -26,6 +27,7 @@ pub enum Step {
     Signals = 1,
     Release,
     Credentials,
+    Keyring,
     CgroupNs,
     Hostname,
     Loopback,
@@ -42,15 +44,18 @@ pub enum Step {
     Terminal,
     Bounding,
     NoNewPrivs,
+    User,
     Capabilities,
+    Seccomp,
     Exec,
 }
 
 impl Step {
-    pub const ALL: [Step; 21] = [
+    pub const ALL: [Step; 24] = [
         Step::Signals,
         Step::Release,
         Step::Credentials,
+        Step::Keyring,
         Step::CgroupNs,
         Step::Hostname,
         Step::Loopback,
@@ -67,7 +72,9 @@ impl Step {
         Step::Terminal,
         Step::Bounding,
         Step::NoNewPrivs,
+        Step::User,
         Step::Capabilities,
+        Step::Seccomp,
         Step::Exec,
     ];
 
@@ -162,6 +169,9 @@ fn setup(plan: &Plan, fds: &ChildFds) -> StepResult {
         // setgroups is allowed (the map was written by a process with CAP_SETGID above).
         sys::become_root().map_err(at(Step::Credentials))?;
     }
+    // Before anything runs as the container: the launcher's session keyring (root's) is not
+    // the container's to read.
+    sys::join_new_session_keyring().map_err(at(Step::Keyring))?;
     // Now, after the parent moved this process into the container's cgroups: that becomes the
     // root of the new cgroup namespace, so /proc/self/cgroup reads `/`.
     nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(at(Step::CgroupNs))?;
@@ -182,7 +192,16 @@ fn setup(plan: &Plan, fds: &ChildFds) -> StepResult {
     let keep = sys::docker_cap_mask();
     sys::drop_bounding_except(keep).map_err(at(Step::Bounding))?;
     sys::no_new_privs().map_err(at(Step::NoNewPrivs))?;
-    sys::set_capabilities(keep).map_err(at(Step::Capabilities))?;
+    let creds = &plan.credentials;
+    sys::set_user(creds.uid, creds.gid, &creds.groups).map_err(at(Step::User))?;
+    // Docker's sets for root; none for another user (leaving uid 0 cleared them already, the
+    // inheritable set is emptied here too).
+    let sets = if creds.uid == 0 { keep } else { 0 };
+    sys::set_capabilities(sets).map_err(at(Step::Capabilities))?;
+    // Last: the filter refuses mount, sethostname, setns… that the steps above made.
+    if let Some(filter) = &plan.seccomp {
+        filter.install().map_err(at(Step::Seccomp))?;
+    }
     Ok(())
 }
 

@@ -13,7 +13,9 @@ use std::path::Path;
 use nix::mount::MsFlags;
 
 use super::ChildConfig;
+use super::user::ExecUser;
 use crate::control::launch::fail::LaunchError;
+use crate::control::launch::seccomp::{self, SeccompMode, SeccompProgram};
 use crate::control::launch::spec::NetMode;
 use crate::host::HostRoot;
 
@@ -203,6 +205,15 @@ pub struct Program {
     pub searched: Option<String>,
 }
 
+/// The ids the command runs as, ready for the raw `setgroups`/`setresgid`/`setresuid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (the primary gid first).
+    pub groups: Vec<nix::libc::gid_t>,
+}
+
 /// Everything the child does, in order.
 #[derive(Debug)]
 pub struct Plan {
@@ -218,6 +229,9 @@ pub struct Plan {
     /// `/proc/self/fd/` on the host, as bytes: mount targets are named through descriptors.
     pub fd_prefix: Vec<u8>,
     pub tty: bool,
+    pub credentials: Credentials,
+    /// Installed last before exec; `None` when unconfined.
+    pub seccomp: Option<SeccompProgram>,
 }
 
 fn cstring(option: &str, text: &[u8]) -> Result<CString, LaunchError> {
@@ -235,8 +249,12 @@ fn path_cstring(path: &Path) -> Result<CString, LaunchError> {
 }
 
 impl Plan {
-    /// Decides every step for `config` on the live host `host`.
-    pub fn new(config: &ChildConfig, host: &HostRoot) -> Result<Plan, LaunchError> {
+    /// Decides every step for `config` on the live host `host`, to run as `user`.
+    pub fn new(
+        config: &ChildConfig,
+        host: &HostRoot,
+        user: &ExecUser,
+    ) -> Result<Plan, LaunchError> {
         let mut mounts = Vec::new();
         mounts.push(MountStep::Fresh {
             fstype: c"proc".into(),
@@ -303,6 +321,16 @@ impl Plan {
                 "the host's /proc path is too long (over 100 bytes)",
             ));
         }
+        // Built here, in the parent: compiling allocates, the child may not.
+        let seccomp = match config.seccomp {
+            SeccompMode::DockerDefault => Some(
+                seccomp::docker_default_program().map_err(|e| LaunchError::Tool {
+                    what: "building the seccomp filter".into(),
+                    detail: e.to_string(),
+                })?,
+            ),
+            SeccompMode::Unconfined => None,
+        };
         Ok(Plan {
             rootfs: path_cstring(&config.rootfs)?,
             hostname: cstring("--hostname", config.hostname.as_bytes())?,
@@ -310,9 +338,15 @@ impl Plan {
             userns: config.userns.is_some(),
             mounts,
             cwd: cstring("working directory", cwd.as_bytes())?,
-            program: program(&config.argv, &config.env)?,
+            program: program(&config.argv, &with_home(&config.env, &user.home))?,
             fd_prefix,
             tty: config.tty,
+            credentials: Credentials {
+                uid: user.uid,
+                gid: user.gid,
+                groups: user.groups.clone(),
+            },
+            seccomp,
         })
     }
 }
@@ -366,6 +400,15 @@ fn dev_steps(host: &HostRoot, mounts: &mut Vec<MountStep>) -> Result<(), LaunchE
         });
     }
     Ok(())
+}
+
+/// `env` with `HOME=home` added when it sets no `HOME` (runc's rule).
+fn with_home(env: &[String], home: &str) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={home}"));
+    }
+    env
 }
 
 /// argv, env (with Docker's default PATH added when missing) and the exec candidates.
@@ -435,6 +478,8 @@ mod tests {
         assert_eq!(r.candidates.len(), 1);
         assert!(r.searched.is_none());
         assert!(program(&[], &[]).is_err());
+        assert_eq!(with_home(&["A=1".into()], "/home/app"), ["A=1", "HOME=/home/app"]);
+        assert_eq!(with_home(&["HOME=/x".into()], "/root"), ["HOME=/x"]);
         assert!(program(&["a\0b".into()], &[]).is_err());
     }
 }

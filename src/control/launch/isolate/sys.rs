@@ -1,6 +1,7 @@
 //! The raw system calls the container's setup needs and nix does not wrap (or wraps with an
-//! allocation): pipes read and written by raw descriptor, capabilities (`capset`, the bounding
-//! set), `mount_setattr`, bringing `lo` up, resetting signals, and `/proc/self/fd/N` paths
+//! allocation): pipes read and written by raw descriptor, credentials (`setgroups`,
+//! `setresgid`, `setresuid`), capabilities (`capset`, the bounding set), a new session
+//! keyring, `mount_setattr`, bringing `lo` up, resetting signals, and `/proc/self/fd/N` paths
 //! formatted on the stack.
 //!
 //! Contract: every function here is safe to call in the cloned child (async-signal-safe, no
@@ -138,6 +139,44 @@ pub fn become_root() -> nix::Result<()> {
     Ok(())
 }
 
+/// Becomes `uid`/`gid` with exactly `groups` as supplementary groups, by raw system calls (see
+/// [`become_root`] for why). Leaving uid 0 clears the permitted and effective capability sets
+/// (no `PR_SET_KEEPCAPS`), as an exec by a non-root user would.
+pub fn set_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> nix::Result<()> {
+    // SAFETY: setgroups reads `groups.len()` ids from the live slice; the id calls take
+    // integers.
+    unsafe {
+        Errno::result(libc::syscall(
+            libc::SYS_setgroups,
+            groups.len(),
+            groups.as_ptr(),
+        ))?;
+        Errno::result(libc::syscall(libc::SYS_setresgid, gid, gid, gid))?;
+        Errno::result(libc::syscall(libc::SYS_setresuid, uid, uid, uid))?;
+    }
+    Ok(())
+}
+
+/// `KEYCTL_JOIN_SESSION_KEYRING` (linux/keyctl.h).
+const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+
+/// Joins a new anonymous session keyring, as runc does: the launcher's (root's) session
+/// keyring stays out of the container. A kernel without keys (ENOSYS) has nothing to leak.
+pub fn join_new_session_keyring() -> nix::Result<()> {
+    // SAFETY: a NULL name asks for a new anonymous keyring; no memory is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    match Errno::result(r) {
+        Ok(_) | Err(Errno::ENOSYS) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Sets IFF_UP on `lo` in this process's network namespace (SIOCGIFFLAGS + SIOCSIFFLAGS on a
 /// throwaway datagram socket: no netlink, no `ip` exec, two ioctls).
 pub fn loopback_up() -> nix::Result<()> {
@@ -213,8 +252,10 @@ struct CapData {
     inheritable: u32,
 }
 
-/// Sets this process's effective, permitted and inheritable sets to `mask`. exec as uid 0
-/// then yields exactly `mask` (permitted = inheritable | bounding, both `mask`).
+/// Sets this process's effective and permitted sets to `mask` and empties the inheritable set,
+/// as Docker does since 20.10.14 (CVE-2022-24769: an inheritable set would hand its bits to
+/// a non-root user's exec of a file with inheritable file capabilities). exec as uid 0 then
+/// yields exactly `mask` (root's exec takes the bounding set, `mask`); as another user, none.
 pub fn set_capabilities(mask: u64) -> nix::Result<()> {
     let mut header = CapHeader {
         version: CAP_VERSION_3,
@@ -223,7 +264,7 @@ pub fn set_capabilities(mask: u64) -> nix::Result<()> {
     let word = |w: u64| CapData {
         effective: w as u32,
         permitted: w as u32,
-        inheritable: w as u32,
+        inheritable: 0,
     };
     let data = [word(mask), word(mask >> 32)];
     // SAFETY: capset reads the version-3 header and two data structs, all on this frame.

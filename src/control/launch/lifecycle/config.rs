@@ -6,7 +6,9 @@
 //! The resolution follows Docker: the command given replaces the image's `Cmd` and keeps its
 //! `Entrypoint`; with neither, `/bin/sh`. The environment is the image's, then the operator's
 //! `-e` pairs (a key given twice keeps the last), with a default `PATH` when the image sets
-//! none, `HOSTNAME`, and `TERM=xterm` with a terminal.
+//! none, `HOSTNAME`, and `TERM=xterm` with a terminal (`HOME` is added at start, from the
+//! user's passwd entry in the image). The user is the operator's `--user`, else the image's
+//! `User`, else root. `seccomp` records the filter the container runs under.
 
 use std::path::PathBuf;
 
@@ -14,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::control::launch::ImageConfig;
 use crate::control::launch::fail::LaunchError;
+use crate::control::launch::isolate::UserRequest;
 use crate::control::launch::net::BridgeConfig;
+use crate::control::launch::seccomp::SeccompMode;
 use crate::control::launch::spec::{RunSpec, Volume};
 use crate::control::launch::store::write_json;
 
@@ -42,6 +46,17 @@ pub struct LaunchConfig {
     /// (`ISOTOP_BRIDGE`/`ISOTOP_SUBNET` then), so start and clean-up use the same ones.
     #[serde(default)]
     pub bridge: Option<BridgeSetting>,
+    /// `USER[:GROUP]` to run as (`--user`, else the image's `User`); `None`: root.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The seccomp filter applied (`"docker-default"` or `"unconfined"`). A config written
+    /// before isotop had filters reads as unconfined, which is what that container ran with.
+    #[serde(default = "unrecorded_seccomp")]
+    pub seccomp: SeccompMode,
+}
+
+fn unrecorded_seccomp() -> SeccompMode {
+    SeccompMode::Unconfined
 }
 
 /// A bridge and its subnet, as stored.
@@ -83,6 +98,19 @@ impl LaunchConfig {
             Some(setting) => setting.config(),
             None => BridgeConfig::from_env(),
         }
+    }
+
+    /// The user to resolve at start, named after the option it came from (for messages).
+    pub fn user_request(&self) -> Option<UserRequest> {
+        let option = if self.spec.user.is_some() {
+            "--user"
+        } else {
+            "the image's User"
+        };
+        self.user.clone().map(|spec| UserRequest {
+            spec,
+            option: option.into(),
+        })
     }
 
     pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
@@ -136,6 +164,22 @@ pub fn resolve_env(
         set(key, value);
     }
     pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// The user: the operator's `--user`, else the image's `User`, else none (root). Its form is
+/// checked here (names are looked up in the image at start).
+pub fn resolve_user(
+    operator: Option<&str>,
+    image: Option<&ImageConfig>,
+) -> Result<Option<String>, LaunchError> {
+    let (user, option) = match (operator, image.and_then(|c| c.user.as_deref())) {
+        (Some(user), _) => (user, "--user"),
+        (None, Some(user)) => (user, "the image's User"),
+        (None, None) => return Ok(None),
+    };
+    crate::control::launch::isolate::user::check_spec(user)
+        .map_err(|hint| LaunchError::invalid(option, user, hint))?;
+    Ok(Some(user.to_string()))
 }
 
 /// The working directory: the image's, else `/`.
@@ -194,5 +238,47 @@ mod tests {
         );
         assert_eq!(resolve_cwd(Some(&image())), "/srv");
         assert_eq!(resolve_cwd(None), "/");
+    }
+
+    #[test]
+    fn the_operators_user_wins_over_the_images() {
+        let with_user = ImageConfig {
+            user: Some("app:app".into()),
+            ..image()
+        };
+        assert_eq!(
+            resolve_user(None, Some(&with_user)).unwrap().as_deref(),
+            Some("app:app")
+        );
+        assert_eq!(
+            resolve_user(Some("1000"), Some(&with_user)).unwrap().as_deref(),
+            Some("1000")
+        );
+        assert_eq!(resolve_user(None, Some(&image())).unwrap(), None);
+        let hostile = ImageConfig {
+            user: Some("a:b:c".into()),
+            ..image()
+        };
+        let err = resolve_user(None, Some(&hostile)).unwrap_err();
+        assert!(err.to_string().contains("the image's User"), "{err}");
+        assert!(err.is_usage());
+    }
+
+    #[test]
+    fn configs_without_a_filter_record_read_as_unconfined() {
+        let json = r#"{"id":"x","name":"n","spec":{"name":null,"image":null,"command":[],
+            "env":[],"volumes":[],"hostname":null,"net":"none","limit_text":{"cpus":null,
+            "memory":null,"pids":null},"detach":false,"interactive":false,"tty":false,
+            "remove":false,"userns":false},"image":"i","lower_layers":[],"image_binds":[],
+            "argv":["sh"],"env":[],"cwd":"/","hostname":"h"}"#;
+        let config: LaunchConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.seccomp, SeccompMode::Unconfined);
+        assert_eq!(config.user, None);
+        let text = serde_json::to_string(&LaunchConfig {
+            seccomp: SeccompMode::DockerDefault,
+            ..config
+        })
+        .unwrap();
+        assert!(text.contains(r#""seccomp":"docker-default""#), "{text}");
     }
 }

@@ -6,7 +6,9 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use super::config::{BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env};
+use super::config::{
+    BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env, resolve_user,
+};
 use super::teardown::remove_files;
 use crate::control::launch::fail::LaunchError;
 use crate::control::launch::net::BridgeConfig;
@@ -145,6 +147,7 @@ fn lay_out(
         .hostname
         .clone()
         .unwrap_or_else(|| id[..12].to_string());
+    let user = resolve_user(spec.user.as_deref(), image_config.as_ref())?;
     let config = LaunchConfig {
         id: id.into(),
         name: name.into(),
@@ -155,6 +158,8 @@ fn lay_out(
         lower_layers,
         image_binds,
         hostname,
+        user,
+        seccomp: spec.seccomp,
         spec,
         bridge,
     };

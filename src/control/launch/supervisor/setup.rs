@@ -187,6 +187,8 @@ fn start_steps(
         stdout: child_io.stdout,
         stderr: child_io.stderr,
         tty: config.spec.tty,
+        user: config.user_request(),
+        seccomp: config.seccomp,
     };
     check_stop(signals)?;
     let pending = signals.unblocked(|| isolate::create(child))?;

@@ -5,7 +5,9 @@
 //! `<data dir>/supervisor.log`.
 //!
 //! The ready pipe carries one line back: `ready <pid>` once the command runs, or
-//! `error setup <message>` (the container's own setup failed) / `error other <message>`. A
+//! `error setup <message>` (the container's own setup failed), `error invalid <JSON of
+//! option, value, hint>` (the operator's input was refused at start, e.g. a `--user` the image
+//! does not have: the caller exits 2 as for any invalid option) / `error other <message>`. A
 //! supervisor that dies without a line closes the pipe; the caller then reads why from
 //! `supervisor.log`.
 
@@ -42,6 +44,15 @@ pub fn ready_line(result: Result<i32, &LaunchError>) -> String {
     match result {
         Ok(pid) => format!("ready {pid}\n"),
         Err(LaunchError::Setup(message)) => format!("error setup {}\n", one_line(message)),
+        Err(LaunchError::Invalid {
+            option,
+            value,
+            hint,
+        }) => {
+            // JSON escapes newlines: one line, read back exactly.
+            let fields = serde_json::json!([option, value, hint]);
+            format!("error invalid {fields}\n")
+        }
         Err(other) => format!("error other {}\n", one_line(&other.to_string())),
     }
 }
@@ -58,6 +69,19 @@ pub fn parse_ready_line(line: &str) -> Option<Result<i32, LaunchError>> {
     }
     if let Some(message) = line.strip_prefix("error setup ") {
         return Some(Err(LaunchError::Setup(message.into())));
+    }
+    if let Some(fields) = line.strip_prefix("error invalid ") {
+        if let Ok([option, value, hint]) = serde_json::from_str::<[String; 3]>(fields) {
+            return Some(Err(LaunchError::Invalid {
+                option,
+                value,
+                hint,
+            }));
+        }
+        return Some(Err(LaunchError::Tool {
+            what: "starting the container".into(),
+            detail: fields.into(),
+        }));
     }
     line.strip_prefix("error other ").map(|message| {
         Err(LaunchError::Tool {
@@ -201,7 +225,20 @@ mod tests {
             Some(Err(LaunchError::Setup(m))) => assert_eq!(m, "exec /x: No such file or directory"),
             other => panic!("{other:?}"),
         }
-        let other = LaunchError::invalid("--memory", "1", "too small");
+        let invalid = LaunchError::invalid("--user", "no\nbody", "no user \"nobody\"");
+        let line = ready_line(Err(&invalid));
+        assert_eq!(line.matches('\n').count(), 1);
+        match parse_ready_line(&line) {
+            Some(Err(e @ LaunchError::Invalid { .. })) => {
+                assert_eq!(e.to_string(), invalid.to_string());
+                assert!(e.is_usage());
+            }
+            other => panic!("{other:?}"),
+        }
+        let other = LaunchError::Tool {
+            what: "ip".into(),
+            detail: "too small".into(),
+        };
         match parse_ready_line(&ready_line(Err(&other))) {
             Some(Err(LaunchError::Tool { detail, .. })) => assert!(detail.contains("too small")),
             other => panic!("{other:?}"),
