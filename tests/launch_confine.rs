@@ -74,7 +74,11 @@ fn image(test: &str, user: Option<&str>) -> Option<Image> {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("image.tar");
-    std::fs::write(&path, docker_archive(&config.to_string(), &[tar_of(&items)])).unwrap();
+    std::fs::write(
+        &path,
+        docker_archive(&config.to_string(), &[tar_of(&items)]),
+    )
+    .unwrap();
     Some(Image { _dir: dir, path })
 }
 
@@ -163,7 +167,12 @@ fn seccomp_unconfined_is_the_recorded_and_warned_opt_out() {
         return;
     };
     let out = run_sh(
-        &["--security-opt", "seccomp=unconfined", "--image", image.arg()],
+        &[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--image",
+            image.arg(),
+        ],
         "grep -E '^Seccomp:' /proc/self/status; probe filter",
     );
     assert_code(&out, 0, "run unconfined");
@@ -180,7 +189,12 @@ fn seccomp_unconfined_is_the_recorded_and_warned_opt_out() {
     for (options, recorded) in [
         (vec!["--image", image.arg()], "docker-default"),
         (
-            vec!["--security-opt", "seccomp=unconfined", "--image", image.arg()],
+            vec![
+                "--security-opt",
+                "seccomp=unconfined",
+                "--image",
+                image.arg(),
+            ],
             "unconfined",
         ),
     ] {
@@ -190,7 +204,12 @@ fn seccomp_unconfined_is_the_recorded_and_warned_opt_out() {
         assert_eq!(config["seccomp"], recorded, "{options:?}");
     }
     let out = run_sh(
-        &["--security-opt", "seccomp=/tmp/profile.json", "--image", image.arg()],
+        &[
+            "--security-opt",
+            "seccomp=/tmp/profile.json",
+            "--image",
+            image.arg(),
+        ],
         "true",
     );
     assert_code(&out, 2, "a profile file");
@@ -214,7 +233,12 @@ fn each_container_joins_a_session_keyring_of_its_own() {
     // Unconfined, so keyctl may look at all; with the filter it may not (EPERM).
     let look = || {
         let out = run_sh(
-            &["--security-opt", "seccomp=unconfined", "--image", image.arg()],
+            &[
+                "--security-opt",
+                "seccomp=unconfined",
+                "--image",
+                image.arg(),
+            ],
             "probe keyring",
         );
         assert_code(&out, 0, "probe keyring");
@@ -223,7 +247,11 @@ fn each_container_joins_a_session_keyring_of_its_own() {
     let first = look();
     let second = look();
     let id = |stdout: &str| value(stdout, "session").parse::<i64>().unwrap();
-    assert_ne!(id(&first), outside, "the launcher's session keyring: {first}");
+    assert_ne!(
+        id(&first),
+        outside,
+        "the launcher's session keyring: {first}"
+    );
     assert_ne!(id(&first), id(&second), "two containers share one keyring");
     let description = value(&first, "session_desc");
     assert!(
@@ -309,10 +337,7 @@ fn the_images_user_and_the_user_option_are_honoured() {
         expect("0", "0", "0 10", "/root", DOCKER_CAPS)
     );
     // -e HOME wins over the passwd entry's.
-    let out = run_sh(
-        &["-e", "HOME=/srv", "--image", by_name.arg()],
-        "echo $HOME",
-    );
+    let out = run_sh(&["-e", "HOME=/srv", "--image", by_name.arg()], "echo $HOME");
     assert_eq!(text(&out.stdout), "/srv\n");
 }
 

@@ -26,8 +26,8 @@ use nix::libc;
 use seccompiler::{BpfProgram, TargetArch, sock_filter};
 use serde::{Deserialize, Serialize};
 
-pub use profile::{CLONE_NAMESPACE_FLAGS, CLONE3, FIRST_UNKNOWN};
 use profile::{ALLOWED, ArgTest, CONDITIONAL, X32_SYSCALL_BIT, arch_allowed};
+pub use profile::{CLONE_NAMESPACE_FLAGS, CLONE3, FIRST_UNKNOWN};
 
 /// Which filter a container runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -203,8 +203,18 @@ fn enosys_filter() -> BpfProgram {
         // seccomp_data.nr, offset 0.
         stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
         // x32 numbers: allow here (the allowlist refuses them).
-        jump(libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K, X32_SYSCALL_BIT, 3, 0),
-        jump(libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K, FIRST_UNKNOWN, 1, 0),
+        jump(
+            libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
+            X32_SYSCALL_BIT,
+            3,
+            0,
+        ),
+        jump(
+            libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
+            FIRST_UNKNOWN,
+            1,
+            0,
+        ),
         jump(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, CLONE3, 0, 1),
         stmt(libc::BPF_RET | libc::BPF_K, enosys),
         stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),

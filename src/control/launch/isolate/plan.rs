@@ -322,15 +322,16 @@ impl Plan {
             ));
         }
         // Built here, in the parent: compiling allocates, the child may not.
-        let seccomp = match config.seccomp {
-            SeccompMode::DockerDefault => Some(
-                seccomp::docker_default_program().map_err(|e| LaunchError::Tool {
-                    what: "building the seccomp filter".into(),
-                    detail: e.to_string(),
-                })?,
-            ),
-            SeccompMode::Unconfined => None,
-        };
+        let seccomp =
+            match config.seccomp {
+                SeccompMode::DockerDefault => Some(seccomp::docker_default_program().map_err(
+                    |e| LaunchError::Tool {
+                        what: "building the seccomp filter".into(),
+                        detail: e.to_string(),
+                    },
+                )?),
+                SeccompMode::Unconfined => None,
+            };
         Ok(Plan {
             rootfs: path_cstring(&config.rootfs)?,
             hostname: cstring("--hostname", config.hostname.as_bytes())?,
@@ -478,7 +479,10 @@ mod tests {
         assert_eq!(r.candidates.len(), 1);
         assert!(r.searched.is_none());
         assert!(program(&[], &[]).is_err());
-        assert_eq!(with_home(&["A=1".into()], "/home/app"), ["A=1", "HOME=/home/app"]);
+        assert_eq!(
+            with_home(&["A=1".into()], "/home/app"),
+            ["A=1", "HOME=/home/app"]
+        );
         assert_eq!(with_home(&["HOME=/x".into()], "/root"), ["HOME=/x"]);
         assert!(program(&["a\0b".into()], &[]).is_err());
     }

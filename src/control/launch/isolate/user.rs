@@ -205,7 +205,10 @@ fn resolve_in(
         None => {
             groups.push(gid);
             if let Some(name) = name {
-                for entry in groups_db.iter().filter(|e| e.members.iter().any(|m| m == name)) {
+                for entry in groups_db
+                    .iter()
+                    .filter(|e| e.members.iter().any(|m| m == name))
+                {
                     if !groups.contains(&entry.gid) {
                         groups.push(entry.gid);
                     }

@@ -251,7 +251,9 @@ mod tests {
             Some("app:app")
         );
         assert_eq!(
-            resolve_user(Some("1000"), Some(&with_user)).unwrap().as_deref(),
+            resolve_user(Some("1000"), Some(&with_user))
+                .unwrap()
+                .as_deref(),
             Some("1000")
         );
         assert_eq!(resolve_user(None, Some(&image())).unwrap(), None);

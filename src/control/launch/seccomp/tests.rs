@@ -64,7 +64,14 @@ fn x86_64_skips_only_other_abis_names() {
         .filter(|n| !NOT_ON_X86_64.contains(n) && !OTHER_32_BIT.contains(n))
         .collect();
     assert!(unexpected.is_empty(), "skipped on x86_64: {unexpected:?}");
-    for needed in ["read", "execve", "clone", "socket", "personality", "arch_prctl"] {
+    for needed in [
+        "read",
+        "execve",
+        "clone",
+        "socket",
+        "personality",
+        "arch_prctl",
+    ] {
         assert!(!skipped.contains(&needed), "{needed} must be judged");
     }
     assert!(program.len() < 4096, "{} instructions", program.len());
@@ -147,7 +154,9 @@ fn an_ordinary_program_runs_under_the_filter_and_unshare_is_refused() {
     // unshare(2) needs CAP_SYS_ADMIN in Docker's profile: refused even to root here.
     if std::path::Path::new("/usr/bin/unshare").exists() && nix::unistd::geteuid().is_root() {
         assert_ne!(filtered_sh("/usr/bin/unshare -U true 2>/dev/null"), 0);
-        assert_eq!(filtered_sh("/usr/bin/unshare -U true 2>/dev/null || exit 0"), 0);
+        assert_eq!(
+            filtered_sh("/usr/bin/unshare -U true 2>/dev/null || exit 0"),
+            0
+        );
     }
 }
-

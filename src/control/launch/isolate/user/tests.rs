@@ -20,7 +20,10 @@ fn names_and_numbers_resolve_like_runc() {
     assert_eq!((root.uid, root.gid, root.home.as_str()), (0, 0, "/root"));
     assert_eq!(root.groups, [0, 10]);
     let app = user(Some("app")).unwrap();
-    assert_eq!((app.uid, app.gid, app.home.as_str()), (1000, 1000, "/home/app"));
+    assert_eq!(
+        (app.uid, app.gid, app.home.as_str()),
+        (1000, 1000, "/home/app")
+    );
     assert_eq!(app.groups, [1000, 10, 50]);
     // A uid with an entry takes its gid, home and groups.
     assert_eq!(user(Some("1000")).unwrap(), app);
@@ -40,7 +43,11 @@ fn names_and_numbers_resolve_like_runc() {
 
 #[test]
 fn unknown_names_and_bad_forms_are_refused() {
-    assert!(user(Some("nosuch")).unwrap_err().contains("no user \"nosuch\""));
+    assert!(
+        user(Some("nosuch"))
+            .unwrap_err()
+            .contains("no user \"nosuch\"")
+    );
     assert!(user(Some("app:nogroup")).unwrap_err().contains("no group"));
     assert!(
         resolve_in(Some("app"), None, None)
@@ -48,7 +55,17 @@ fn unknown_names_and_bad_forms_are_refused() {
             .contains("no /etc/passwd")
     );
     assert_eq!(resolve_in(Some("5"), None, None).unwrap().uid, 5);
-    for bad in ["", ":", "a:", ":b", "a:b:c", "a b", "2147483648", "1:4294967295", "x\u{1b}"] {
+    for bad in [
+        "",
+        ":",
+        "a:",
+        ":b",
+        "a:b:c",
+        "a b",
+        "2147483648",
+        "1:4294967295",
+        "x\u{1b}",
+    ] {
         assert!(check_spec(bad).is_err(), "{bad:?}");
     }
     assert!(check_spec("2147483647:0").is_ok());
@@ -80,7 +97,8 @@ fn files_are_read_beneath_the_root_only() {
         host_passwd.display().to_string(),
         format!("../../../../../../..{}", host_passwd.display()),
     ] {
-        let root = rootfs_with(|etc| std::os::unix::fs::symlink(&target, etc.join("passwd")).unwrap());
+        let root =
+            rootfs_with(|etc| std::os::unix::fs::symlink(&target, etc.join("passwd")).unwrap());
         let err = resolve(root.path(), Some(&request("evil")), None).unwrap_err();
         assert!(err.to_string().contains("no /etc/passwd"), "{err}");
     }
@@ -97,7 +115,13 @@ fn files_are_read_beneath_the_root_only() {
 
 #[test]
 fn fifos_and_huge_files_are_refused_without_blocking() {
-    let root = rootfs_with(|etc| nix::unistd::mkfifo(&etc.join("passwd"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap());
+    let root = rootfs_with(|etc| {
+        nix::unistd::mkfifo(
+            &etc.join("passwd"),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap()
+    });
     let err = resolve(root.path(), Some(&request("app")), None).unwrap_err();
     assert!(err.to_string().contains("not a regular file"), "{err}");
     let root = rootfs_with(|etc| {
