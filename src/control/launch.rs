@@ -11,7 +11,7 @@
 //!
 //! Run side: [`spec`] is what the operator asked for, [`store`] where each container's record
 //! and files live, [`rootfs`] the overlay mount, [`isolate`] the container process in its
-//! namespaces, [`net`] the bridge and veth, [`cgroup`] its cgroups and limits, [`supervisor`]
+//! namespaces (as the image's user), [`seccomp`] Docker's default filter it runs under, [`net`] the bridge and veth, [`cgroup`] its cgroups and limits, [`supervisor`]
 //! the per-container process that outlives the CLI, and [`lifecycle`] the acts (`run`, `stop`,
 //! `rm`, `logs`).
 
