@@ -11,8 +11,9 @@
 //!
 //! Run side: [`spec`] is what the operator asked for, [`store`] where each container's record
 //! and files live, [`rootfs`] the overlay mount, [`isolate`] the container process in its
-//! namespaces (as the image's user), [`seccomp`] Docker's default filter it runs under, [`net`] the bridge and veth, [`cgroup`] its cgroups and limits, [`supervisor`]
-//! the per-container process that outlives the CLI, and [`lifecycle`] the acts (`run`, `stop`,
+//! namespaces (as the image's user), [`seccomp`] Docker's default filter it runs under,
+//! [`net`] the bridge and veth, [`cgroup`] its cgroups and limits, [`supervisor`] the
+//! per-container process that outlives the CLI, and [`lifecycle`] the acts (`run`, `stop`,
 //! `rm`, `logs`).
 
 pub mod archive;

@@ -7,8 +7,9 @@
 //! the release byte, then: credentials (user namespace), a new session keyring, cgroup
 //! namespace, hostname, `lo` up, mounts and `pivot_root` (see [`super::mounts`]), working
 //! directory, stdio, session, bounding set, `no_new_privs`, the user's ids, capabilities, the
-//! seccomp filter (last: it refuses much of the above), exec. A step that fails writes one [`Failure`] record to the
-//! close-on-exec error pipe and exits 127; a successful exec closes the pipe empty.
+//! seccomp filter (last: it refuses much of the above), exec. A step that fails writes one
+//! [`Failure`] record to the close-on-exec error pipe and exits 127; a successful exec closes
+//! the pipe empty.
 
 use std::ffi::c_char;
 use std::os::fd::RawFd;
