@@ -9,9 +9,10 @@
 //!   as its last step before `exec`, and `enter` may call it in the process it starts in an
 //!   isotop container. Installing needs `no_new_privs` (or CAP_SYS_ADMIN) and is permanent
 //!   for the process and everything it starts.
-//! - The program is two filters: the profile's allowlist (default `EPERM`; a process of
-//!   another ABI — i386, arm32, x32 — is killed: the filter is built for the native ABI
-//!   only, where Docker's also admits the compat ABIs), then a small one returning `ENOSYS`
+//! - The program is two filters: the profile's allowlist (default `EPERM`; a system call of
+//!   another ABI is refused — i386 and arm32 ones kill the process, x32 ones fail with
+//!   `EPERM` — the filter is built for the native ABI only, where Docker's also admits the
+//!   compat ABIs), then a small one returning `ENOSYS`
 //!   for `clone3` and for numbers newer than the profile. The kernel runs both and the second
 //!   one's `ENOSYS` wins over the first one's `EPERM` (equal precedence: the newest filter's).
 //! - [`SeccompMode`] is what a container records in its `config.json` (`"seccomp":
@@ -20,6 +21,7 @@
 mod profile;
 
 use std::os::raw::c_ushort;
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -68,7 +70,7 @@ impl SeccompMode {
 }
 
 /// Why the filter could not be built.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SeccompError {
     #[error(
         "no seccomp filter for the {0} architecture (isotop builds Docker's profile for x86_64, \
@@ -85,11 +87,16 @@ pub struct SeccompProgram {
     filters: Vec<BpfProgram>,
 }
 
-/// Docker's default profile for this machine's architecture.
+/// Docker's default profile for this machine's architecture. Compiled once per process
+/// (a few milliseconds: the crate's table is consulted name by name) and cloned after.
 pub fn docker_default_program() -> Result<SeccompProgram, SeccompError> {
-    let arch = TargetArch::try_from(std::env::consts::ARCH)
-        .map_err(|_| SeccompError::Architecture(std::env::consts::ARCH.into()))?;
-    docker_default_program_for(arch)
+    static COMPILED: OnceLock<Result<SeccompProgram, SeccompError>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        let arch = TargetArch::try_from(std::env::consts::ARCH)
+            .map_err(|_| SeccompError::Architecture(std::env::consts::ARCH.into()))?;
+        docker_default_program_for(arch)
+    });
+    compiled.clone()
 }
 
 /// Docker's default profile for `arch`.
