@@ -27,7 +27,9 @@ const ID_WIDTH: u16 = 12;
 fn columns(wide: bool, id_width: u16) -> Vec<Column> {
     let (cpu, mem) = if wide { (22, 26) } else { (13, 17) };
     vec![
-        Column::new("ID", 0, Width::Fixed(id_width)).from_width(WIDE),
+        // Wider ids need a wider table, or the names would pay for them.
+        Column::new("ID", 0, Width::Fixed(id_width))
+            .from_width(WIDE.saturating_add(id_width.saturating_sub(ID_WIDTH))),
         Column::new("NAME", 1, Width::Fill(8)),
         Column::new("RUNTIME", 2, Width::Fixed(10)),
         Column::new("PID", 3, Width::Fixed(7)).right(),
