@@ -1,25 +1,25 @@
 //! TARGET resolution for `inspect`, `ps`, `enter`, `limit`, `freeze`, `kill`: which one running
 //! container a word the operator typed names. Names, ids and even pids can be chosen by
 //! strangers (a user's rootless runc or Podman container, a process in its own namespaces
-//! calling itself `8d36a66111ac`), so no kind of match outranks another: a match of one kind
-//! never hides a match of another kind that names a different container.
+//! calling itself `8d36a66111ac`), so within a tier no kind of match outranks another: a match
+//! of one kind never hides a match of another kind that names a different container.
 //!
-//! Contract, in order:
+//! Contract, tier by tier; the first tier that matches anything decides:
 //! 1. The target is tried as every kind it can be, all at once: the whole **id**; the id **as
-//!    shown** by `ls` and the dashboard ([`ShortIds`]); a **prefix** of a hexadecimal id; a
-//!    **name** a runtime recorded; a host **pid** of any of its processes (digits only,
-//!    `0273` is pid 273); a **cgroup path** (starts with `/`). If these name exactly one
-//!    container (possibly by several kinds), it is the answer. If they name more, the target
-//!    is ambiguous: exit 2, listing every candidate with how it matched (so `0273` that is
-//!    both pid 273 of one container and an id prefix of another lists both).
-//! 2. Only if nothing matched is the target tried as a **process-chosen name**: the name of a
-//!    container no runtime names, which is its init's own `comm` ([`Container::name_is_process_chosen`]).
-//!    Such a name can pick its own container, but never capture a target that names anything
-//!    else, e.g. another container's short id.
-//! 3. Nothing matched: exit 2, listing the containers there are.
-//!
-//! Prefixes count only for ids made of hex digits (the generated ones): a name-like id such as
-//! LXC's `web` is matched whole, so `web` is not ambiguous with `web2`.
+//!    shown** by `ls` and the dashboard ([`ShortIds`]); a **prefix of a hexadecimal id** (the
+//!    ids runtimes generate, Docker's short ids among them); a **name** a runtime recorded; a
+//!    host **pid** of any of its processes (digits only, `0273` is pid 273); a **cgroup path**
+//!    (starts with `/`). If these name exactly one container (possibly by several kinds), it is
+//!    the answer. If they name more, the target is ambiguous: exit 2, listing every candidate
+//!    with how it matched — so `0273`, pid 273 of one container and an id prefix of another,
+//!    lists both, and so does a name of one that is an id prefix of another, or a user's runc
+//!    id that is another container's short id.
+//! 2. A **prefix of any other id** (name-like ids: LXC, nspawn, runc ids people chose), so
+//!    `web1` is LXC's `web1` even beside `web10`, and a unique prefix still works.
+//! 3. A **process-chosen name**: the name of a container no runtime names is its init's own
+//!    `comm` ([`Container::name_is_process_chosen`]). It can pick its own container, but never
+//!    capture a target that names anything else, e.g. another container's short id.
+//! 4. Nothing matched: exit 2, listing the containers there are.
 
 use super::CliError;
 use super::short_id::ShortIds;
@@ -79,14 +79,12 @@ pub fn resolve<'a>(
         })
         .collect();
     if candidates.is_empty() {
-        candidates = containers
-            .iter()
-            .filter(|view| view.container.name_is_process_chosen() && view.container.name == target)
-            .map(|view| Candidate {
-                view,
-                how: vec![How::ProcessName],
-            })
-            .collect();
+        candidates = tier(containers, How::IdPrefix, |c| c.id.starts_with(target));
+    }
+    if candidates.is_empty() {
+        candidates = tier(containers, How::ProcessName, |c| {
+            c.name_is_process_chosen() && c.name == target
+        });
     }
     match candidates.len() {
         1 => Ok(candidates[0].view),
@@ -95,7 +93,23 @@ pub fn resolve<'a>(
     }
 }
 
-/// Every way `target` names `c`, process-chosen names left out.
+/// The containers `matches` holds for, each matched as `how`.
+fn tier<'a>(
+    containers: &'a [ContainerView],
+    how: How,
+    matches: impl Fn(&Container) -> bool,
+) -> Vec<Candidate<'a>> {
+    containers
+        .iter()
+        .filter(|view| matches(&view.container))
+        .map(|view| Candidate {
+            view,
+            how: vec![how],
+        })
+        .collect()
+}
+
+/// Every way `target` names `c` in the first tier.
 fn trusted_matches(c: &Container, target: &str, pid: Option<i32>, shown: &ShortIds) -> Vec<How> {
     let mut how = Vec::new();
     if c.id == target {
@@ -158,7 +172,7 @@ fn ambiguous(target: &str, candidates: &[Candidate<'_>], shown: &ShortIds) -> Cl
         .collect();
     CliError::Usage(format!(
         "target {target:?} is ambiguous; it names {} containers:\n{}\n\
-         give the whole id, or the id as `isotop ls` shows it",
+         give the whole id, the id as `isotop ls` shows it, a pid or the cgroup path",
         candidates.len(),
         limited(lines)
     ))
