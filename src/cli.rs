@@ -20,6 +20,7 @@ pub mod logs;
 pub mod ls;
 pub mod ns;
 pub mod ps;
+pub mod short_id;
 pub mod table;
 pub mod target;
 
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use error::CliError;
+pub use short_id::{ShortIds, short_id};
 
 use crate::host::HostRoot;
 
@@ -413,17 +415,25 @@ fn host_root(dir: &std::path::Path) -> HostRoot {
     }
 }
 
-/// Writes a value as pretty JSON to stdout.
+/// Writes a value as pretty JSON to stdout. Characters a terminal would act on (DEL, C1,
+/// bidirectional controls: serde escapes only C0) are written as `\uXXXX` escapes, so the
+/// output is safe on a terminal and a JSON reader still gets the exact text.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let mut text =
         serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
     text.push('\n');
-    print_text(&text)
+    write_stdout(&crate::host::text::escape_json(&text))
 }
 
-/// Writes text to stdout. A closed pipe (`isotop ls | head`) is not an error: the reader has
+/// Writes text to stdout, cleaned of control characters but line breaks and tabs
+/// ([`crate::host::text::clean_lines`]): the last guard of every table and report, whatever
+/// field a stranger chose. A closed pipe (`isotop ls | head`) is not an error: the reader has
 /// what it wanted, so isotop stops quietly instead of panicking like `print!` would.
 pub fn print_text(text: &str) -> Result<(), CliError> {
+    write_stdout(&crate::host::text::clean_lines(text))
+}
+
+fn write_stdout(text: &str) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -433,11 +443,8 @@ pub fn print_text(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// A container id as tables show it: 64-hex ids cut to 12 like docker, other ids whole.
-pub fn short_id(id: &str) -> String {
-    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        id[..12].to_string()
-    } else {
-        id.to_string()
-    }
+/// Writes one line to stderr as `isotop: LINE`, cleaned like [`print_text`] (warnings quote
+/// paths and names from the host).
+pub fn warn(line: &str) {
+    eprintln!("isotop: {}", crate::host::text::clean_lines(line));
 }

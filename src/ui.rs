@@ -5,7 +5,8 @@
 //! feeds frames from the sampler's channel and turns key and mouse events into [`Action`]s
 //! through the one [`keymap::Keymap`] table; [`App::update`] is the only state transition and
 //! is tested without a terminal; [`views::draw`] only reads. [`terminal`] makes sure the
-//! terminal is given back on quit, error, panic, SIGTERM, SIGINT and Ctrl-Z.
+//! terminal is given back on quit, error, panic, Ctrl-Z and the ending signals (SIGTERM,
+//! SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2; isotop then exits with 128 + the signal).
 
 pub mod action;
 pub mod acts;

@@ -183,6 +183,28 @@ fn bad_volumes_env_and_net_are_refused() {
 }
 
 #[test]
+fn a_volume_onto_the_containers_root_is_the_operators_mistake() {
+    if !require_launch("a_volume_onto_the_containers_root_is_the_operators_mistake") {
+        return;
+    }
+    // `/` and what normalises to it would hide the image; an empty destination names nothing.
+    for (test, volume, says) in [
+        ("vol-root", "/tmp:/", "the container's root"),
+        ("vol-root-dot", "/tmp:/./", "the container's root"),
+        ("vol-root-slashes", "/tmp://", "the container's root"),
+        ("vol-root-ro", "/tmp:/:ro", "the container's root"),
+        ("vol-empty", "/tmp:", "the container path is missing"),
+    ] {
+        refused(
+            test,
+            &["-v", volume, "--", "true"],
+            2,
+            &["-v", volume, says],
+        );
+    }
+}
+
+#[test]
 fn a_command_that_does_not_exist_fails_cleanly() {
     if !require_launch("a_command_that_does_not_exist_fails_cleanly") {
         return;

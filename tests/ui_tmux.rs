@@ -3,7 +3,8 @@
 //! named program, moved into a uniquely named test cgroup). Keys go in with `send-keys`, the
 //! screen comes back with `capture-pane`; the test checks the container, its cgroup and its
 //! process are shown, the filter, detail pane and help work, and the terminal is given back
-//! (alternate screen off, exit status 0) on `q`, on SIGTERM and after a resize.
+//! (alternate screen off) on `q` (exit status 0), on SIGTERM and SIGINT (128 + the signal) and
+//! after a resize. The other ending signals are in `ui_tmux_signals.rs`.
 //! Needs root and tmux (skips with the reason otherwise); the tmux sessions, the process and
 //! the cgroups are removed by drop guards even when an assertion fails.
 
@@ -211,7 +212,10 @@ fn sigterm_restores_the_terminal_and_no_color_means_none() {
         "the dashboard uses the alternate screen"
     );
     signal_dashboard(&tmux, nix::sys::signal::Signal::SIGTERM);
-    tmux.expect("EXITED 0", "isotop ends cleanly on SIGTERM");
+    tmux.expect(
+        "EXITED 143",
+        "isotop ends cleanly on SIGTERM, with 128 + 15",
+    );
     assert_eq!(
         tmux.display("#{alternate_on}"),
         "0",
@@ -260,7 +264,10 @@ fn ctrl_z_suspends_and_fg_resumes_and_sigint_restores_the_terminal() {
     tmux.text("echo \"EXIT\"\"ED $?\"");
     tmux.keys(&["Enter"]);
     let end = tmux.expect("EXITED ", "the exit status is shown");
-    assert!(end.contains("EXITED 0"), "a clean exit on SIGINT:\n{end}");
+    assert!(
+        end.contains("EXITED 130"),
+        "a clean exit on SIGINT, with 128 + 2:\n{end}"
+    );
     assert_eq!(
         tmux.display("#{alternate_on}"),
         "0",

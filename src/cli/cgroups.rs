@@ -5,8 +5,6 @@
 //! [`CgroupNode`] (path, name, reading, children); field names carry their units. A PATH that
 //! exists in no hierarchy is the user's mistake (exit 2).
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use super::format;
@@ -53,10 +51,7 @@ pub fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
     let mut text = header(&layout);
     text.push('\n');
     text.push_str(&render(&tree));
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::Output(e.to_string()))
+    super::print_text(&text)
 }
 
 /// `cgroup mode hybrid: cpu /sys/fs/cgroup/cpu, ..., unified /sys/fs/cgroup/unified`.

@@ -55,7 +55,8 @@ pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
     if args.json {
         return print_json(&inspection);
     }
-    print_text(&render(&inspection))
+    let shown = super::ShortIds::new(snapshot.containers.iter().map(|c| c.container.id.as_str()));
+    print_text(&render(&inspection, &shown))
 }
 
 /// Builds the inspection of `view` from one snapshot.
@@ -110,7 +111,7 @@ pub fn inspect<'a>(
     }
 }
 
-fn render(i: &Inspection) -> String {
+fn render(i: &Inspection, shown: &super::ShortIds) -> String {
     let c = &i.view.container;
     let mut out = String::new();
     let mut line = |k: &str, v: String| out.push_str(&format!("{k:<14} {v}\n"));
@@ -172,11 +173,7 @@ fn render(i: &Inspection) -> String {
         } else if ns.shared_with.is_empty() {
             "own".to_string()
         } else {
-            let ids: Vec<String> = ns
-                .shared_with
-                .iter()
-                .map(|id| super::short_id(id))
-                .collect();
+            let ids: Vec<String> = ns.shared_with.iter().map(|id| shown.get(id)).collect();
             format!("shared with {}", ids.join(", "))
         };
         out.push_str(&format!(

@@ -24,7 +24,7 @@ fn each<T>(
             Ok(value) => done.push(value),
             Err(e) => {
                 if let Err(previous) = std::mem::replace(&mut last, Err(e)) {
-                    eprintln!("isotop: {previous}");
+                    super::warn(&previous.to_string());
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::format::{bytes, duration};
-use super::{CliError, LsArgs, print_json, print_text, short_id, table::Table};
+use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, Limit};
 use crate::host::process::{self, Process};
@@ -73,7 +73,7 @@ pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         }
     }
     for warning in &first.warnings {
-        eprintln!("isotop: {warning}");
+        super::warn(warning);
     }
     if args.json {
         return print_json(&rows);
@@ -93,9 +93,11 @@ pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         "STATE",
         ">UPTIME",
     ]);
+    // Short ids told apart from each other (and cleaned), running and stopped alike.
+    let shown = ShortIds::new(rows.iter().map(|r| r.id.as_str()));
     for r in &rows {
         table.push(vec![
-            short_id(&r.id),
+            shown.get(&r.id),
             r.name.clone(),
             r.runtime.clone(),
             r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),

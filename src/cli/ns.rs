@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::table::Table;
-use super::{CliError, NsArgs, print_json};
+use super::{CliError, NsArgs, print_json, print_text};
 use crate::host::namespace::{Namespace, NamespaceTable, NsKind, read_table};
 use crate::host::{HostError, HostRoot};
 
@@ -40,9 +40,9 @@ pub fn run(root: &HostRoot, args: &NsArgs) -> Result<(), CliError> {
     } else {
         render_table(&table, &selected)
     };
-    print!("{text}");
+    print_text(&text)?;
     for warning in &table.warnings {
-        eprintln!("isotop: warning: {warning}");
+        super::warn(&format!("warning: {warning}"));
     }
     Ok(())
 }

@@ -1,9 +1,62 @@
-//! TARGET resolution for `inspect`, `ps` (and later the acts): an id or unique id prefix, a
-//! name, a host pid, or a cgroup path. An unknown or ambiguous target is the user's mistake:
-//! a `CliError::Usage` (exit 2) that lists the candidates.
+//! TARGET resolution for `inspect`, `ps`, `enter`, `limit`, `freeze`, `kill`: which one running
+//! container a word the operator typed names. Names, ids and even pids can be chosen by
+//! strangers (a user's rootless runc or Podman container, a process in its own namespaces
+//! calling itself `8d36a66111ac`), so within a tier no kind of match outranks another: a match
+//! of one kind never hides a match of another kind that names a different container.
+//!
+//! Contract, tier by tier; the first tier that matches anything decides:
+//! 1. The target is tried as every kind it can be, all at once: the whole **id**; the id **as
+//!    shown** by `ls` and the dashboard ([`ShortIds`]); a **prefix of a hexadecimal id** (the
+//!    ids runtimes generate, Docker's short ids among them); a **name** a runtime recorded; a
+//!    host **pid** of any of its processes (digits only, `0273` is pid 273); a **cgroup path**
+//!    (starts with `/`). If these name exactly one container (possibly by several kinds), it is
+//!    the answer. If they name more, the target is ambiguous: exit 2, listing every candidate
+//!    with how it matched — so `0273`, pid 273 of one container and an id prefix of another,
+//!    lists both, and so does a name of one that is an id prefix of another, or a user's runc
+//!    id that is another container's short id.
+//! 2. A **prefix of any other id** (name-like ids: LXC, nspawn, runc ids people chose), so
+//!    `web1` is LXC's `web1` even beside `web10`, and a unique prefix still works.
+//! 3. A **process-chosen name**: the name of a container no runtime names is its init's own
+//!    `comm` ([`Container::name_is_process_chosen`]). It can pick its own container, but never
+//!    capture a target that names anything else, e.g. another container's short id.
+//! 4. Nothing matched: exit 2, listing the containers there are.
 
 use super::CliError;
+use super::short_id::ShortIds;
+use crate::host::container::Container;
 use crate::host::scan::ContainerView;
+
+/// How a target matched a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Id,
+    ShownId,
+    IdPrefix,
+    Name,
+    Pid(i32),
+    Cgroup,
+    ProcessName,
+}
+
+impl How {
+    fn describe(self) -> String {
+        match self {
+            How::Id => "id".into(),
+            How::ShownId => "id as shown".into(),
+            How::IdPrefix => "id prefix".into(),
+            How::Name => "name".into(),
+            How::Pid(pid) => format!("pid {pid} is its process"),
+            How::Cgroup => "cgroup path".into(),
+            How::ProcessName => "name its process gave itself".into(),
+        }
+    }
+}
+
+/// One container the target matched, and every way it did.
+struct Candidate<'a> {
+    view: &'a ContainerView,
+    how: Vec<How>,
+}
 
 /// Finds the one container `target` names.
 pub fn resolve<'a>(
@@ -16,109 +69,158 @@ pub fn resolve<'a>(
             "empty target: give a container id, name, pid or cgroup path".into(),
         ));
     }
-    // Exact id or exact name wins over everything else.
-    let exact: Vec<&ContainerView> = containers
+    let shown = ShortIds::new(containers.iter().map(|c| c.container.id.as_str()));
+    let pid = as_pid(target);
+    let mut candidates: Vec<Candidate<'a>> = containers
         .iter()
-        .filter(|c| c.container.id == target || c.container.name == target)
+        .filter_map(|view| {
+            let how = trusted_matches(&view.container, target, pid, &shown);
+            (!how.is_empty()).then_some(Candidate { view, how })
+        })
         .collect();
-    if exact.len() == 1 {
-        return Ok(exact[0]);
+    if candidates.is_empty() {
+        candidates = tier(containers, How::IdPrefix, |c| c.id.starts_with(target));
     }
-    if exact.len() > 1 {
-        return Err(ambiguous(target, &exact));
+    if candidates.is_empty() {
+        candidates = tier(containers, How::ProcessName, |c| {
+            c.name_is_process_chosen() && c.name == target
+        });
     }
-    if let Ok(pid) = target.parse::<i32>() {
-        return by_pid(containers, pid);
-    }
-    if target.starts_with('/') {
-        return by_cgroup_path(containers, target);
-    }
-    let prefixed: Vec<&ContainerView> = containers
-        .iter()
-        .filter(|c| c.container.id.starts_with(target))
-        .collect();
-    match prefixed.len() {
-        1 => Ok(prefixed[0]),
-        0 => Err(unknown(target, containers)),
-        _ => Err(ambiguous(target, &prefixed)),
+    match candidates.len() {
+        1 => Ok(candidates[0].view),
+        0 => Err(unknown(target, pid, containers, &shown)),
+        _ => Err(ambiguous(target, &candidates, &shown)),
     }
 }
 
-fn by_pid(containers: &[ContainerView], pid: i32) -> Result<&ContainerView, CliError> {
-    // Innermost first: containers list each process once, so at most one matches.
+/// The containers `matches` holds for, each matched as `how`.
+fn tier<'a>(
+    containers: &'a [ContainerView],
+    how: How,
+    matches: impl Fn(&Container) -> bool,
+) -> Vec<Candidate<'a>> {
     containers
         .iter()
-        .find(|c| c.container.pids.contains(&pid) || c.container.init_pid == Some(pid))
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "pid {pid} is not a process of any container (see `isotop ls`, or `isotop ns -p {pid}` for its namespaces)"
-            ))
+        .filter(|view| matches(&view.container))
+        .map(|view| Candidate {
+            view,
+            how: vec![how],
         })
+        .collect()
 }
 
-fn by_cgroup_path<'a>(
-    containers: &'a [ContainerView],
-    path: &str,
-) -> Result<&'a ContainerView, CliError> {
-    let path = path.trim_end_matches('/');
-    let matching: Vec<&ContainerView> = containers
-        .iter()
-        .filter(|c| {
-            c.container.cgroup_path.as_deref() == Some(path)
-                || c.container.cgroups.iter().any(|m| m.path == path)
-        })
-        .collect();
-    match matching.len() {
-        1 => Ok(matching[0]),
-        0 => Err(CliError::Usage(format!(
-            "no container has the cgroup {path} (see `isotop cgroups` for the tree, `isotop ls` for containers)"
-        ))),
-        _ => Err(ambiguous(path, &matching)),
+/// Every way `target` names `c` in the first tier.
+fn trusted_matches(c: &Container, target: &str, pid: Option<i32>, shown: &ShortIds) -> Vec<How> {
+    let mut how = Vec::new();
+    if c.id == target {
+        how.push(How::Id);
+    } else if shown.get(&c.id) == target {
+        how.push(How::ShownId);
+    } else if is_hex(&c.id) && c.id.starts_with(target) {
+        how.push(How::IdPrefix);
     }
+    if c.name == target && c.name != c.id && !c.name_is_process_chosen() {
+        how.push(How::Name);
+    }
+    if let Some(pid) = pid
+        && (c.init_pid == Some(pid) || c.pids.contains(&pid))
+    {
+        how.push(How::Pid(pid));
+    }
+    if target.starts_with('/') {
+        let path = target.trim_end_matches('/');
+        if c.cgroup_path.as_deref() == Some(path) || c.cgroups.iter().any(|m| m.path == path) {
+            how.push(How::Cgroup);
+        }
+    }
+    how
 }
 
-fn describe(c: &ContainerView) -> String {
-    let short = super::short_id(&c.container.id);
+/// The pid a target of digits only names (leading zeros allowed: `0273` is 273).
+fn as_pid(target: &str) -> Option<i32> {
+    if !target.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    target.parse::<i32>().ok().filter(|pid| *pid > 0)
+}
+
+fn is_hex(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `  8d36a66111ac  web  (docker, pid 4242)`.
+fn describe(c: &ContainerView, shown: &ShortIds) -> String {
+    let k = &c.container;
     format!(
-        "  {short}  {}  ({}, pid {})",
-        c.container.name,
-        c.container.runtime,
-        c.container
-            .init_pid
+        "{}  {}  ({}, pid {})",
+        shown.get(&k.id),
+        k.name,
+        k.runtime,
+        k.init_pid
             .map(|p| p.to_string())
             .unwrap_or_else(|| "-".into())
     )
 }
 
-fn ambiguous(target: &str, candidates: &[&ContainerView]) -> CliError {
+fn ambiguous(target: &str, candidates: &[Candidate<'_>], shown: &ShortIds) -> CliError {
+    let lines: Vec<String> = candidates
+        .iter()
+        .map(|c| {
+            let how: Vec<String> = c.how.iter().map(|h| h.describe()).collect();
+            format!("  {}: {}", how.join(", "), describe(c.view, shown))
+        })
+        .collect();
     CliError::Usage(format!(
-        "target {target:?} is ambiguous; it matches {} containers:\n{}\ngive more of the id, or the pid",
+        "target {target:?} is ambiguous; it names {} containers:\n{}\n\
+         give the whole id, the id as `isotop ls` shows it, a pid or the cgroup path",
         candidates.len(),
-        candidate_list(candidates)
+        limited(lines)
     ))
 }
 
-fn unknown(target: &str, containers: &[ContainerView]) -> CliError {
+fn unknown(
+    target: &str,
+    pid: Option<i32>,
+    containers: &[ContainerView],
+    shown: &ShortIds,
+) -> CliError {
+    if let Some(pid) = pid {
+        return CliError::Usage(format!(
+            "no container has the id, name or pid {target:?}: pid {pid} is not a process of \
+             any container (see `isotop ls`, or `isotop ns -p {pid}` for its namespaces)"
+        ));
+    }
+    if target.starts_with('/') {
+        return CliError::Usage(format!(
+            "no container has the cgroup {target} (see `isotop cgroups` for the tree, \
+             `isotop ls` for containers)"
+        ));
+    }
     if containers.is_empty() {
         return CliError::Usage(format!(
             "no container matches {target:?}: no containers are running"
         ));
     }
+    let lines = containers
+        .iter()
+        .map(|c| format!("  {}", describe(c, shown)))
+        .collect();
     CliError::Usage(format!(
         "no container matches {target:?}; the containers are:\n{}",
-        candidate_list(&containers.iter().collect::<Vec<_>>())
+        limited(lines)
     ))
 }
 
-/// At most 20 candidates, then a count of the rest (a busy host has thousands).
-fn candidate_list(candidates: &[&ContainerView]) -> String {
+/// At most 20 lines, then a count of the rest (a busy host has thousands).
+fn limited(mut lines: Vec<String>) -> String {
     const SHOWN: usize = 20;
-    let mut lines: Vec<String> = candidates.iter().take(SHOWN).map(|c| describe(c)).collect();
-    if candidates.len() > SHOWN {
-        lines.push(format!(
-            "  … and {} more (see `isotop ls`)",
-            candidates.len() - SHOWN
-        ));
+    if lines.len() > SHOWN {
+        let rest = lines.len() - SHOWN;
+        lines.truncate(SHOWN);
+        lines.push(format!("  … and {rest} more (see `isotop ls`)"));
     }
     lines.join("\n")
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,7 +32,8 @@ use super::runtime::{Metadata, docker, lxc, nspawn};
 /// One container as the kernel and its runtime's files describe it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Container {
-    /// The runtime's id (LXC/nspawn: the name; unknown: `pidns-<inode>`).
+    /// The runtime's id (LXC/nspawn: the name; unknown: [`UNKNOWN_ID_PREFIX`]`<inode>`).
+    /// Raw (it names files and cgroups): display it through `cli::short_id`, which cleans.
     pub id: String,
     /// Human name from the runtime's files, else the id (unknown: the init's comm). Cleaned.
     pub name: String,
@@ -60,6 +61,19 @@ pub struct Container {
     pub start_ticks: Option<u64>,
     /// True when the container has processes.
     pub running: bool,
+}
+
+/// Id prefix of the containers no runtime names: `pidns-<inode of their pid namespace>`.
+pub const UNKNOWN_ID_PREFIX: &str = "pidns-";
+
+impl Container {
+    /// True when the name is what the container's init process calls itself (its `comm`):
+    /// a container no runtime names (id `pidns-<inode>`, even when a `container=` variable
+    /// in its environment hinted a runtime) is named by its init, i.e. by whoever started it.
+    /// Such a name is shown, but never trusted to pick a container (see `cli::target`).
+    pub fn name_is_process_chosen(&self) -> bool {
+        self.id.starts_with(UNKNOWN_ID_PREFIX) && self.name != self.id
+    }
 }
 
 /// The running containers among `processes`. `host_ns` is the host reference the caller picked

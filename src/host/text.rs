@@ -2,7 +2,12 @@
 //!
 //! [`clean`] turns arbitrary bytes into text safe to put on a terminal: invalid UTF-8 becomes
 //! U+FFFD and every control character (C0, DEL, C1, including ESC that starts terminal escape
-//! sequences) becomes `?`. Readers store cleaned text only, so nothing downstream can forget.
+//! sequences) becomes `?`, and so does every bidirectional control (the embeddings, overrides
+//! and isolates U+202A–U+202E and U+2066–U+2069, the marks U+200E, U+200F and U+061C): they
+//! are invisible, yet reorder what follows them on the line, so a name could make the columns
+//! after it read backwards or pass one id off as another ("Trojan Source", CVE-2021-42574).
+//! Readers store cleaned text only, so nothing downstream can forget; text that reaches the
+//! terminal from elsewhere (an error, an id taken from a cgroup path) goes through here too.
 
 /// Cleans bytes from the host (a comm, a cmdline argument, a label) for display.
 pub fn clean(bytes: &[u8]) -> String {
@@ -12,8 +17,22 @@ pub fn clean(bytes: &[u8]) -> String {
 /// Cleans text that is already valid UTF-8 but may hold control characters.
 pub fn clean_str(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if is_unsafe(c) { '?' } else { c })
         .collect()
+}
+
+/// True for what must never reach a terminal as is: control characters (Unicode category Cc)
+/// and the bidirectional controls.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// The bidirectional formatting characters of Unicode's Bidi_Control property.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Like [`clean_str`] but keeps line breaks and tabs: for multi-line text a terminal shows as
@@ -21,13 +40,29 @@ pub fn clean_str(text: &str) -> String {
 pub fn clean_lines(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
+            if is_unsafe(c) && c != '\n' && c != '\t' {
                 '?'
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// Makes serialized JSON safe for a terminal without changing what it says: every character
+/// [`is_unsafe`] but the line breaks between values becomes a `\uXXXX` escape. serde_json
+/// escapes C0 inside strings already, so what is left (DEL, C1, bidi controls) can only be
+/// inside strings, where the escape means the same character; all are in the BMP (one escape).
+pub fn escape_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe(c) && c != '\n' {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -51,6 +86,34 @@ mod tests {
             clean("nginx: worker — ünïcode".as_bytes()),
             "nginx: worker — ünïcode"
         );
+    }
+
+    #[test]
+    fn bidi_controls_are_replaced() {
+        // Every character of Unicode's Bidi_Control property, in both cleaners.
+        let bidi = [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ];
+        for c in bidi {
+            let text = format!("web{c}cba");
+            assert_eq!(clean_str(&text), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
+        }
+        // Neighbours that are not bidi controls stay (zero-width joiner, Arabic letters).
+        assert_eq!(clean_str("a\u{200D}b \u{0627}"), "a\u{200D}b \u{0627}");
+    }
+
+    #[test]
+    fn escape_json_keeps_the_text_and_hides_it_from_the_terminal() {
+        let value = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{7f}\x1b"});
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let safe = escape_json(&pretty);
+        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe:?}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+        assert!(safe.contains("\\u202e"), "{safe}");
     }
 
     #[test]

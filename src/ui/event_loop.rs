@@ -1,13 +1,21 @@
 //! The app loop: the one owner of the [`App`] and the [`History`]. It waits on three sources
 //! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
-//! end it (SIGTERM, SIGINT, SIGHUP) — applies each, and redraws after each change. Acts the
-//! App requests run on a blocking thread (their outcome is a fourth source), except enter,
-//! which runs in the foreground with the terminal given back.
+//! end it — applies each, and redraws after each change. Acts the App requests run on a
+//! blocking thread (their outcome is a fourth source), except enter, which runs in the
+//! foreground with the terminal given back.
+//!
+//! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
+//! that someone may send a dashboard — SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are
+//! all caught: the loop ends, the terminal is given back (raw mode off, main screen, cursor
+//! shown), a running act finishes, and isotop exits with 128 + the signal's number, as a
+//! shell reports a process the signal ended. Left at their default, SIGQUIT, SIGUSR1 and
+//! SIGUSR2 would end isotop with the terminal still raw and on the alternate screen.
 
 use std::path::PathBuf;
 
 use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
 use futures_util::StreamExt;
+use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use tokio::task::JoinHandle;
@@ -33,7 +41,38 @@ pub struct Options {
     pub config: Option<PathBuf>,
 }
 
-/// Runs the dashboard on `root` until the operator quits or a signal ends it.
+/// The signals that end the dashboard cleanly, with the terminal given back.
+pub const ENDING_SIGNALS: [Signal; 6] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The operator quit, or the terminal went away.
+    Quit,
+    /// One of [`ENDING_SIGNALS`] arrived.
+    Signal(Signal),
+}
+
+impl Ended {
+    /// The exit code a shell expects: 0 for a quit, 128 + the number for a signal.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(signal) => 128 + signal as i32,
+        }
+    }
+}
+
+/// Runs the dashboard on `root` until the operator quits or a signal ends it. After a signal
+/// the process exits here with [`Ended::exit_code`], once the terminal is restored and the
+/// running act has finished.
 pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
     let mut config = Config::load(options.config.as_deref())?;
     if let Some(seconds) = options.delay_seconds {
@@ -55,12 +94,47 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let ended = runtime.block_on(async {
         let sampler = sample::spawn(root.clone(), config.refresh);
         let result = run_loop(&root, sampler.frames, &config, &theme).await;
         sampler.control.stop();
         result
-    })
+    })?;
+    // Dropping the runtime waits for an act on a blocking thread (a limit half written would
+    // leave its journal short); the terminal is already given back.
+    drop(runtime);
+    match ended {
+        Ended::Quit => Ok(()),
+        Ended::Signal(_) => std::process::exit(ended.exit_code()),
+    }
+}
+
+/// One stream per ending signal, merged: the next one to arrive.
+struct EndingSignals {
+    streams: Vec<(Signal, tokio::signal::unix::Signal)>,
+}
+
+impl EndingSignals {
+    /// Installs the handlers (before the terminal is taken over, so no signal finds it taken
+    /// and unguarded).
+    fn install() -> std::io::Result<EndingSignals> {
+        let streams = ENDING_SIGNALS
+            .iter()
+            .map(|&s| Ok((s, signal(SignalKind::from_raw(s as i32))?)))
+            .collect::<std::io::Result<_>>()?;
+        Ok(EndingSignals { streams })
+    }
+
+    async fn next(&mut self) -> Signal {
+        let waits = self.streams.iter_mut().map(|(s, stream)| {
+            let s = *s;
+            Box::pin(async move {
+                stream.recv().await;
+                s
+            })
+        });
+        futures_util::future::select_all(waits).await.0
+    }
 }
 
 /// The loop proper, on a frame receiver (the sampler's, or a test's).
@@ -69,10 +143,8 @@ pub async fn run_loop(
     mut frames: FrameReceiver,
     config: &Config,
     theme: &Theme,
-) -> Result<(), UiError> {
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut hangup = signal(SignalKind::hangup())?;
+) -> Result<Ended, UiError> {
+    let mut signals = EndingSignals::install()?;
     let mut session = TerminalSession::enter()?;
     let mut events = EventStream::new();
     let mut app = App::new(config.history);
@@ -83,6 +155,7 @@ pub async fn run_loop(
     let mut sampling = true;
     // The act running on a blocking thread, if any (one at a time: the App waits for it).
     let mut running: Option<JoinHandle<Outcome>> = None;
+    let mut ended = Ended::Quit;
     loop {
         draw(&mut session, &mut app, &history, theme, &config.keymap)?;
         tokio::select! {
@@ -113,9 +186,10 @@ pub async fn run_loop(
                 running = None;
                 app.on_outcome(outcome);
             }
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-            _ = hangup.recv() => break,
+            signal = signals.next() => {
+                ended = Ended::Signal(signal);
+                break;
+            }
         }
         if app.should_quit() {
             break;
@@ -144,7 +218,9 @@ pub async fn run_loop(
             None => {}
         }
     }
-    Ok(())
+    // The session is dropped here: the terminal is given back before anything else happens.
+    drop(session);
+    Ok(ended)
 }
 
 fn draw(

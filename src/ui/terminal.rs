@@ -1,8 +1,10 @@
 //! The terminal's lifecycle: raw mode, the alternate screen and mouse capture on entry, and
 //! all three given back on every way out — normal quit and errors (the [`TerminalSession`]'s
-//! `Drop`), panics (a hook that restores before the default report is printed), SIGTERM and
-//! SIGINT (the app loop ends normally on them) — and around Ctrl-Z ([`TerminalSession::suspend`]
-//! restores, stops the process with SIGTSTP like any job, and takes the screen back on `fg`).
+//! `Drop`), panics (a hook that restores before the default report is printed), SIGTERM,
+//! SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 (the app loop catches them, ends, drops the
+//! session, and only then exits with 128 + the signal: see `event_loop`) — and around Ctrl-Z
+//! ([`TerminalSession::suspend`] restores, stops the process with SIGTSTP like any job, and
+//! takes the screen back on `fg`). SIGKILL cannot be caught: `reset` gives the terminal back.
 
 use std::io::{self, Stdout, stdin, stdout};
 use std::sync::Once;

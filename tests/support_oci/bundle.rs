@@ -48,8 +48,13 @@ impl OciRun {
     /// Builds the bundle and starts the container; panics with the runtime's stderr when it
     /// cannot (callers have checked for root and the program first).
     pub fn start(tool: &'static str) -> OciRun {
+        OciRun::start_with_id(tool, &common::unique_name(tool))
+    }
+
+    /// Like [`OciRun::start`] with a chosen container id (tests of ids that collide).
+    pub fn start_with_id(tool: &'static str, id: &str) -> OciRun {
         let parent = CgroupGuard::new(&format!("{tool}-parent"));
-        let id = common::unique_name(tool);
+        let id = id.to_string();
         let cgroup_path = format!("{}/{id}", parent.rel);
         let dir = tempfile::tempdir().expect("bundle tempdir");
         let bundle = dir.path().to_path_buf();

@@ -74,11 +74,25 @@ impl Volume {
             [_, _, _] => return Err(bad("the third part must be ro or rw")),
             _ => return Err(bad("use HOST:DEST or HOST:DEST:ro")),
         };
+        if dest.is_empty() {
+            return Err(bad(
+                "the container path is missing: use HOST:DEST with DEST an absolute path \
+                 inside the container, e.g. /tmp:/data",
+            ));
+        }
         if !host.starts_with('/') || !dest.starts_with('/') {
             return Err(bad("both paths must be absolute"));
         }
         if dest.split('/').any(|c| c == "..") {
             return Err(bad("the container path may not contain `..`"));
+        }
+        // `/`, `//`, `/./`: a mount onto the container's root would hide its whole file system
+        // (the image) behind the host directory. Always the operator's mistake.
+        if dest.split('/').all(|c| c.is_empty() || c == ".") {
+            return Err(bad(
+                "the container path may not be the container's root `/`: mount onto a \
+                 directory inside it, e.g. /tmp:/data",
+            ));
         }
         let host = std::fs::canonicalize(host).map_err(|e| {
             LaunchError::invalid("-v", text, format!("the host path cannot be used: {e}"))
@@ -274,6 +288,25 @@ mod tests {
         assert!(Volume::parse("/tmp:/a/../b").is_err());
         assert!(Volume::parse("/tmp:/data:xx").is_err());
         assert!(Volume::parse("/no/such/dir/here:/data").is_err());
+    }
+
+    #[test]
+    fn volumes_onto_the_root_or_nowhere_are_refused() {
+        for text in [
+            "/tmp:/",
+            "/tmp://",
+            "/tmp:/./",
+            "/tmp:/.//.",
+            "/tmp:",
+            "/tmp::ro",
+        ] {
+            let err = Volume::parse(text).expect_err(text).to_string();
+            assert!(
+                err.contains("root `/`") || err.contains("container path is missing"),
+                "{text}: {err}"
+            );
+        }
+        assert_eq!(Volume::parse("/tmp:/./data").unwrap().dest, "/./data");
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub fn group_processes(
         if let Some(pid_ns) = own_namespaces(process, host_ns) {
             let group = Group {
                 runtime: Runtime::Unknown,
-                id: format!("pidns-{pid_ns}"),
+                id: format!("{}{pid_ns}", super::UNKNOWN_ID_PREFIX),
                 cgroup_path: None,
                 pod_uid: None,
                 namespace: None,

@@ -7,23 +7,29 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::Ctx;
+use crate::cli::ShortIds;
 use crate::cli::format::duration;
-use crate::cli::short_id;
 use crate::host::cgroup::Limit;
-use crate::sample::ContainerSample;
+use crate::sample::{ContainerSample, Frame};
 use crate::ui::action::Tab;
-use crate::ui::app::ListLayout;
 use crate::ui::app::rows::ContainerRow;
+use crate::ui::app::{App, ListLayout};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::table::{self, Column, Width};
 use crate::ui::widgets::{bar, percent, short_bytes};
 
 const WIDE: u16 = 120;
 
-fn columns(wide: bool) -> Vec<Column> {
+/// Narrowest ID column: a 64-hex id's 12 digits. Wider when ids need more to differ
+/// (`pidns-<inode>` is 16; see [`ShortIds`]), never cut: two rows must not show one id.
+const ID_WIDTH: u16 = 12;
+
+fn columns(wide: bool, id_width: u16) -> Vec<Column> {
     let (cpu, mem) = if wide { (22, 26) } else { (13, 17) };
     vec![
-        Column::new("ID", 0, Width::Fixed(12)).from_width(WIDE),
+        // Wider ids need a wider table, or the names would pay for them.
+        Column::new("ID", 0, Width::Fixed(id_width))
+            .from_width(WIDE.saturating_add(id_width.saturating_sub(ID_WIDTH))),
         Column::new("NAME", 1, Width::Fill(8)),
         Column::new("RUNTIME", 2, Width::Fixed(10)),
         Column::new("PID", 3, Width::Fixed(7)).right(),
@@ -35,6 +41,16 @@ fn columns(wide: bool) -> Vec<Column> {
             .right()
             .from_width(WIDE),
     ]
+}
+
+/// The ids the dashboard shows: the frame's containers and the gone one kept on screen. Their
+/// [`ShortIds`] are what the rows and the detail title show.
+pub fn ids_on_screen<'f>(app: &'f App, frame: &'f Frame) -> impl Iterator<Item = &'f str> {
+    frame
+        .containers
+        .iter()
+        .map(|c| c.view.container.id.as_str())
+        .chain(app.gone().map(|g| g.sample.view.container.id.as_str()))
 }
 
 /// CPU bar: share of the quota, else of all CPUs.
@@ -54,7 +70,11 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         return ListLayout::default();
     };
     let wide = area.width >= WIDE;
-    let columns = columns(wide);
+    let shown = ShortIds::new(ids_on_screen(app, frame));
+    let id_width = u16::try_from(shown.widest(ids_on_screen(app, frame)))
+        .unwrap_or(u16::MAX)
+        .max(ID_WIDTH);
+    let columns = columns(wide, id_width);
     let cpus = frame.host.cpu_percent_per_core.len();
     let host_memory = frame.host.memory_total_bytes;
     let rows = &app.rows().containers;
@@ -72,7 +92,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         app.sort(Tab::Containers),
         theme,
         |row| match sample_of(row) {
-            Some((c, gone)) => cells(c, gone, &columns, cpus, host_memory, theme),
+            Some((c, gone)) => cells(c, gone, &shown, &columns, cpus, host_memory, theme),
             None => Vec::new(),
         },
         |row| sample_of(row).filter(|(_, gone)| *gone).map(|_| theme.gone),
@@ -97,6 +117,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
 fn cells<'a>(
     c: &ContainerSample,
     gone: bool,
+    shown: &ShortIds,
     columns: &[Column],
     cpus: usize,
     host_memory: u64,
@@ -122,7 +143,7 @@ fn cells<'a>(
         _ => c.pids.to_string(),
     };
     vec![
-        Line::from(short_id(&k.id)),
+        Line::from(shown.get(&k.id)),
         Line::from(k.name.clone()),
         Line::from(k.runtime.name()),
         Line::from(

@@ -4,6 +4,7 @@
 //! namespace, its identity, relations and members. A container that vanished shows as gone,
 //! with the history it left.
 
+use crate::cli::ShortIds;
 use crate::host::text::clean_str;
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -214,7 +215,10 @@ fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
 fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Line<'a>>) {
     let t = ctx.theme;
     let Some(c) = find_container(ctx, frame, id) else {
-        return (format!(" {id} "), vec![Line::from("gone; no figures left")]);
+        return (
+            format!(" {} ", clean_str(id)),
+            vec![Line::from("gone; no figures left")],
+        );
     };
     let k = &c.view.container;
     let gone = ctx.app.gone().filter(|g| g.sample.view.container.id == id);
@@ -222,8 +226,15 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         Some(g) => format!("gone since {} UTC", clock(g.since_ms)),
         None => c.view.state.to_string(),
     };
-    let title = format!(" {} ({}) — {state} ", k.name, k.runtime.name());
-    let mut lines = vec![field("id", k.id.clone(), t)];
+    // The short id as the table row shows it: names (an unknown container's is its init's
+    // own comm) can be alike, ids never are.
+    let shown = ShortIds::new(super::containers::ids_on_screen(ctx.app, frame)).get(&k.id);
+    let title = if shown == k.name {
+        format!(" {} ({}) — {state} ", k.name, k.runtime.name())
+    } else {
+        format!(" {} ({}) {shown} — {state} ", k.name, k.runtime.name())
+    };
+    let mut lines = vec![field("id", clean_str(&k.id), t)];
     if let Some(image) = &k.image {
         lines.push(field("image", image.clone(), t));
     }
