@@ -171,52 +171,108 @@ fn directory_metadata_never_passes_through_a_parent_symlink() {
     assert_eq!(fs::read_link(layers[0].join("a")).unwrap(), host_dir);
 }
 
+/// Unpacks `tar` (as root) and returns the layer directory, kept alive with `work`.
+fn unpack_layer_as_root(work: &tempfile::TempDir, tar: &[u8]) -> PathBuf {
+    let layers = prepare(work.path(), tar).expect("a valid layer");
+    layers[0].clone()
+}
+
+/// (mode, uid, mtime) of `path`, not following a symlink.
+fn owner_mode_mtime(path: &Path) -> (u32, u32, i64) {
+    let meta = fs::symlink_metadata(path).unwrap();
+    (meta.mode() & 0o7777, meta.uid(), meta.mtime())
+}
+
 #[test]
-fn a_later_entry_replacing_a_directory_does_not_inherit_its_metadata() {
-    if !common::require_root("a_later_entry_replacing_a_directory_does_not_inherit_its_metadata") {
+fn a_file_replacing_a_directory_does_not_inherit_its_metadata() {
+    if !common::require_root("a_file_replacing_a_directory_does_not_inherit_its_metadata") {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let tar = raw_tar(&[
-        // A regular file takes a directory's place.
-        Raw::dir("d/").mode(0o4777).owner(4242, 4242).mtime(1000),
-        Raw::file("d", b"file").mode(0o644),
-        // A directory, a file, the directory again: the last entry's metadata holds.
-        Raw::dir("e/").mode(0o700).owner(77, 77).mtime(1000),
-        Raw::file("e", b"file"),
-        Raw::dir("e/").mode(0o755),
-        // A hard link takes a directory's place: the linked file keeps its own mode.
-        Raw::file("src", b"linked").mode(0o644),
-        Raw::dir("h/").mode(0o6777).owner(4242, 4242).mtime(1000),
-        Raw::hard_link("h", "src"),
-        // A whiteout removes a directory holding another one.
-        Raw::dir("p/"),
-        Raw::dir("p/q/").mode(0o777).mtime(1000),
-        Raw::file(".wh.p", b""),
-    ]);
-    let layers = prepare(work.path(), &tar).expect("a valid layer");
-    let layer = &layers[0];
-    let d = fs::symlink_metadata(layer.join("d")).unwrap();
-    assert!(d.is_file());
+    let layer = unpack_layer_as_root(
+        &work,
+        &raw_tar(&[
+            Raw::dir("d/").mode(0o4777).owner(4242, 4242).mtime(1000),
+            Raw::file("d", b"file").mode(0o644),
+        ]),
+    );
+    assert!(fs::symlink_metadata(layer.join("d")).unwrap().is_file());
     assert_eq!(
-        (d.mode() & 0o7777, d.uid(), d.mtime()),
+        owner_mode_mtime(&layer.join("d")),
         (0o644, 0, MTIME as i64),
         "the file got the replaced directory's metadata"
     );
-    let e = fs::symlink_metadata(layer.join("e")).unwrap();
-    assert!(e.is_dir());
-    assert_eq!(
-        (e.mode() & 0o7777, e.uid(), e.mtime()),
-        (0o755, 0, MTIME as i64)
+}
+
+#[test]
+fn a_directory_listed_again_after_a_replacement_gets_the_last_metadata() {
+    if !common::require_root("a_directory_listed_again_after_a_replacement_gets_the_last_metadata")
+    {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let layer = unpack_layer_as_root(
+        &work,
+        &raw_tar(&[
+            Raw::dir("e/").mode(0o700).owner(77, 77).mtime(1000),
+            Raw::file("e", b"file"),
+            Raw::dir("e/").mode(0o755),
+        ]),
     );
-    let src = fs::symlink_metadata(layer.join("src")).unwrap();
-    assert_eq!((src.mode() & 0o7777, src.uid(), src.nlink()), (0o644, 0, 2));
+    assert!(fs::symlink_metadata(layer.join("e")).unwrap().is_dir());
+    assert_eq!(
+        owner_mode_mtime(&layer.join("e")),
+        (0o755, 0, MTIME as i64),
+        "the first, replaced directory's metadata won"
+    );
+}
+
+#[test]
+fn a_hard_link_replacing_a_directory_leaves_the_linked_file_alone() {
+    if !common::require_root("a_hard_link_replacing_a_directory_leaves_the_linked_file_alone") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let layer = unpack_layer_as_root(
+        &work,
+        &raw_tar(&[
+            Raw::file("src", b"linked").mode(0o644),
+            Raw::dir("h/").mode(0o6777).owner(4242, 4242).mtime(1000),
+            Raw::hard_link("h", "src"),
+        ]),
+    );
+    assert_eq!(
+        owner_mode_mtime(&layer.join("src")),
+        (0o644, 0, MTIME as i64),
+        "the linked file got the replaced directory's set-id mode"
+    );
+    assert_eq!(fs::symlink_metadata(layer.join("src")).unwrap().nlink(), 2);
+}
+
+#[test]
+fn a_whiteout_replacing_a_directory_tree_drops_the_trees_metadata() {
+    if !common::require_root("a_whiteout_replacing_a_directory_tree_drops_the_trees_metadata") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let layer = unpack_layer_as_root(
+        &work,
+        &raw_tar(&[
+            Raw::dir("p/").mode(0o755).mtime(1000),
+            Raw::dir("p/q/").mode(0o777).mtime(1000),
+            Raw::file(".wh.p", b""),
+        ]),
+    );
     let p = fs::symlink_metadata(layer.join("p")).unwrap();
     assert!(
         p.file_type().is_char_device() && p.rdev() == 0,
         "p is a whiteout"
     );
-    assert_eq!(p.mode() & 0o7777, 0);
+    assert_eq!(
+        p.mode() & 0o7777,
+        0,
+        "the whiteout got the directory's mode"
+    );
 }
 
 #[test]
@@ -571,11 +627,4 @@ fn device_nodes_and_fifos_get_their_mode_owner_and_mtime() {
         ),
         (0o620, 4242, 2000)
     );
-}
-
-#[test]
-fn the_default_limits_are_the_documented_ones() {
-    let limits = UnpackLimits::default();
-    assert_eq!(limits.max_bytes, 32 << 30);
-    assert_eq!(limits.max_entries, 2_000_000);
 }
