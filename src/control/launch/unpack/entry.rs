@@ -150,7 +150,7 @@ impl<'a> Unpack<'a> {
                     gnu_sparse: kind == tar::EntryType::GNUSparse,
                     pax_sparse: pax_sparse.as_ref(),
                 };
-                self.write_content(entry, &file, content, &shown)?;
+                self.write_content(entry, &file, content, &path)?;
                 meta::apply_to_fd(file.as_fd(), &meta, self.privileges)
                     .map_err(|e| self.io_error(path.parts(), e))?;
             }
@@ -242,13 +242,13 @@ impl<'a> Unpack<'a> {
         entry: &mut tar::Entry<'_, E>,
         file: &File,
         content: Content<'_>,
-        shown: &Shown<'_>,
+        path: &LayerPath,
     ) -> Result<(), ImageError> {
         let expected = entry.size();
         let corrupt = |why: String| {
             self.fail(ImageError::corrupt(
                 self.layer,
-                format!("{}: {why}", shown.0),
+                format!("{}: {why}", path.shown()),
             ))
         };
         if let Some(sparse) = content.pax_sparse {
@@ -259,7 +259,7 @@ impl<'a> Unpack<'a> {
         } else {
             copy_plain(entry, file).map_err(|e| match e {
                 CopyError::Read(e) => corrupt(e.to_string()),
-                CopyError::Write(e) => ImageError::io(&self.dest.join(shown.0), e),
+                CopyError::Write(e) => self.io_error(path.parts(), e),
             })?
         };
         if copied != expected {
@@ -443,7 +443,7 @@ enum CopyError {
 
 /// Copies `data` into `file`, telling a bad archive (read) from a full disk (write).
 fn copy_plain(data: &mut impl Read, mut file: &File) -> Result<u64, CopyError> {
-    let mut buf = vec![0u8; 128 << 10];
+    let mut buf = vec![0u8; 64 << 10];
     let mut copied = 0u64;
     loop {
         let read = match data.read(&mut buf) {
