@@ -2,17 +2,17 @@
 //!
 //! Tar entries come from strangers, so nothing an entry says may read, write or change
 //! anything outside the layer directory, whatever order the entries come in:
-//! - names ([`names`]): a `..` component is refused; an absolute name is taken relative to
+//! - names (`names`): a `..` component is refused; an absolute name is taken relative to
 //!   the layer root (as docker does), never the host's root; NUL bytes, names past `PATH_MAX`,
 //!   components past `NAME_MAX` and more than 256 levels are refused;
-//! - every file system call acts on file descriptors beneath the layer root ([`tree`]): the
+//! - every file system call acts on file descriptors beneath the layer root (`tree`): the
 //!   root is opened once, a parent directory is reached with `openat2(RESOLVE_BENEATH |
 //!   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` (a parent that is a symlink is refused, a
 //!   missing one created as a plain directory), and entries are made with `*at` calls on the
 //!   parent's fd: files with `O_CREAT | O_EXCL | O_NOFOLLOW` after unlinking whatever sat at
 //!   the name (a symlink there is removed, never written through);
 //! - owners, modes and mtimes are set on what the unpack made, never through a symlink
-//!   ([`meta`]): `fchown`/`fchmod`/`futimens` on the file's own fd, `AT_SYMLINK_NOFOLLOW` for
+//!   (`meta`): `fchown`/`fchmod`/`futimens` on the file's own fd, `AT_SYMLINK_NOFOLLOW` for
 //!   a symlink (whose mode is never set); directory metadata waits for the end and is applied
 //!   through the directory's re-opened fd, checked to be the same inode, and a later entry
 //!   that replaces or removes a directory drops that directory's (and its contents') metadata;
@@ -24,9 +24,10 @@
 //! xattr = "y" on its directory, set through the directory's fd (needs root). PAX xattrs are
 //! not applied. Modes, mtimes (seconds) and, as root, owners are kept; device nodes are created
 //! only as root and skipped otherwise (listed in the result). GNU sparse files (old GNU and PAX
-//! 0.0/0.1/1.0 formats) are written with their holes ([`sparse`]).
+//! 0.0/0.1/1.0 formats) are written with their holes (`sparse`).
 //!
-//! Bounds ([`UnpackLimits`], defaults an operator can raise): at most 32 GiB of decompressed
+//! Bounds ([`UnpackLimits`], defaults an operator can raise through [`MAX_BYTES_ENV`] and
+//! [`MAX_ENTRIES_ENV`], which the caller reads): at most 32 GiB of decompressed
 //! tar and of file content (a sparse file counts at its full size), at most 2,000,000
 //! entries, and at most 16 MiB of headers per entry (long names, PAX records, sparse maps).
 //! Crossing one stops the unpack with an error naming the limit; the caller removes the
