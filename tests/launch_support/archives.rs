@@ -175,3 +175,142 @@ pub fn assert_cache_clean(cache: &Path) {
         names_in(&cache.join("tmp"))
     );
 }
+
+/// One tar entry with every header field a hostile-archive test may set, written byte for
+/// byte (no checks): a PAX header ('x') first when `pax` holds records.
+pub struct Raw<'a> {
+    pub kind: tar::EntryType,
+    pub name: &'a [u8],
+    pub link: &'a [u8],
+    pub data: &'a [u8],
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+    pub device: (u32, u32),
+    pub pax: Vec<(&'a str, &'a [u8])>,
+}
+
+impl<'a> Raw<'a> {
+    /// An entry of `kind` named `name`: mode 0644, owned by 0:0, modified at [`MTIME`].
+    pub fn new(kind: tar::EntryType, name: &'a str) -> Self {
+        Raw {
+            kind,
+            name: name.as_bytes(),
+            link: b"",
+            data: b"",
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: MTIME,
+            device: (0, 0),
+            pax: Vec::new(),
+        }
+    }
+    pub fn dir(name: &'a str) -> Self {
+        Raw::new(tar::EntryType::Directory, name).mode(0o755)
+    }
+    pub fn file(name: &'a str, data: &'a [u8]) -> Self {
+        Raw::new(tar::EntryType::Regular, name).data(data)
+    }
+    pub fn symlink(name: &'a str, target: &'a str) -> Self {
+        Raw::new(tar::EntryType::Symlink, name)
+            .link(target.as_bytes())
+            .mode(0o777)
+    }
+    pub fn hard_link(name: &'a str, target: &'a str) -> Self {
+        Raw::new(tar::EntryType::Link, name).link(target.as_bytes())
+    }
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+    pub fn owner(mut self, uid: u64, gid: u64) -> Self {
+        self.uid = uid;
+        self.gid = gid;
+        self
+    }
+    pub fn mtime(mut self, mtime: u64) -> Self {
+        self.mtime = mtime;
+        self
+    }
+    pub fn data(mut self, data: &'a [u8]) -> Self {
+        self.data = data;
+        self
+    }
+    pub fn link(mut self, link: &'a [u8]) -> Self {
+        self.link = link;
+        self
+    }
+    pub fn device(mut self, major: u32, minor: u32) -> Self {
+        self.device = (major, minor);
+        self
+    }
+    pub fn pax(mut self, key: &'a str, value: &'a [u8]) -> Self {
+        self.pax.push((key, value));
+        self
+    }
+}
+
+/// One PAX record: `"<length> <key>=<value>\n"`, the length counting itself.
+pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3; // space, '=', newline
+    let mut length = body + 1;
+    while (body + length.to_string().len()) != length {
+        length = body + length.to_string().len();
+    }
+    let mut record = format!("{length} {key}=").into_bytes();
+    record.extend_from_slice(value);
+    record.push(b'\n');
+    record
+}
+
+fn raw_header(kind: tar::EntryType, name: &[u8], link: &[u8], size: u64) -> tar::Header {
+    assert!(
+        name.len() <= 100 && link.len() <= 100,
+        "use a GNU long name entry"
+    );
+    let mut header = tar::Header::new_gnu();
+    {
+        let gnu = header.as_gnu_mut().unwrap();
+        gnu.name[..name.len()].copy_from_slice(name);
+        gnu.linkname[..link.len()].copy_from_slice(link);
+    }
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header
+}
+
+/// A tar holding `entries`, in order.
+pub fn raw_tar(entries: &[Raw<'_>]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for entry in entries {
+        if !entry.pax.is_empty() {
+            let records: Vec<u8> = entry
+                .pax
+                .iter()
+                .flat_map(|(key, value)| pax_record(key, value))
+                .collect();
+            let mut header = raw_header(
+                tar::EntryType::XHeader,
+                b"PaxHeaders/entry",
+                b"",
+                records.len() as u64,
+            );
+            header.set_mode(0o644);
+            header.set_mtime(MTIME);
+            header.set_cksum();
+            builder.append(&header, records.as_slice()).unwrap();
+        }
+        let mut header = raw_header(entry.kind, entry.name, entry.link, entry.data.len() as u64);
+        header.set_mode(entry.mode);
+        header.set_uid(entry.uid);
+        header.set_gid(entry.gid);
+        header.set_mtime(entry.mtime);
+        header.set_device_major(entry.device.0).unwrap();
+        header.set_device_minor(entry.device.1).unwrap();
+        header.set_cksum();
+        builder.append(&header, entry.data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}

@@ -40,6 +40,17 @@ pub enum ImageError {
     Unsupported { what: String, hint: String },
     #[error("{what} needs root: run isotop as root (with sudo)")]
     NeedsRoot { what: String },
+    /// A layer unpacks past a bound (its size, its entry count): refused, the operator may
+    /// raise the bound for an image they trust.
+    #[error(
+        "{layer} {what}: refused at the {limit}; for an image you trust, raise it with {raise}"
+    )]
+    LimitExceeded {
+        layer: String,
+        what: String,
+        limit: String,
+        raise: String,
+    },
 }
 
 impl ImageError {

@@ -16,7 +16,7 @@ use super::archive::{is_gzip, is_zstd};
 use super::digest::{Digest, HashingReader};
 use super::error::ImageError;
 use super::image::{Image, ImageSource};
-use super::unpack::{Privileges, UnpackReport, unpack_layer};
+use super::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
 use crate::host::HostRoot;
 
 /// A layer cache rooted at a directory (created on first use).
@@ -173,13 +173,14 @@ fn unpack_hashed(blob: &LayerBlob<'_>, dest: &Path) -> Result<(Digest, UnpackRep
         Compression::Sniff => is_gzip(&head),
     };
     let privileges = Privileges::current();
+    let limits = UnpackLimits::default();
     let report = if gzip {
         let mut decoder = flate2::bufread::MultiGzDecoder::new(&mut buffered);
-        let report = unpack_layer(&mut decoder, dest, &blob.name, privileges)?;
+        let report = unpack_layer(&mut decoder, dest, &blob.name, privileges, limits)?;
         io::copy(&mut decoder, &mut io::sink()).map_err(corrupt)?;
         report
     } else {
-        unpack_layer(&mut buffered, dest, &blob.name, privileges)?
+        unpack_layer(&mut buffered, dest, &blob.name, privileges, limits)?
     };
     // Whatever the tar reader left (end-of-archive padding) still belongs to the blob.
     io::copy(&mut buffered, &mut io::sink()).map_err(corrupt)?;
