@@ -56,6 +56,25 @@ impl Privileges {
     }
 }
 
+/// Bounds on one layer: its decompressed tar stream in bytes and its entry count. The
+/// defaults hold any real image; an operator raises them (see `layer::limits_from_env`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    pub max_bytes: u64,
+    pub max_entries: u64,
+}
+
+impl Default for UnpackLimits {
+    fn default() -> Self {
+        UnpackLimits {
+            // 16 GiB: larger than the biggest layers of CUDA and ML images (≈ 10 GiB).
+            max_bytes: 16 << 30,
+            // One million: large node_modules layers hold a few hundred thousand files.
+            max_entries: 1_000_000,
+        }
+    }
+}
+
 /// Deferred directory metadata: applied after all entries, since writing children changes a
 /// directory's mtime and a read-only mode would block them.
 struct DirMeta {
