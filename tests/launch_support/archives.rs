@@ -234,3 +234,35 @@ pub fn assert_cache_clean(cache: &Path) {
         names_in(&cache.join("tmp"))
     );
 }
+
+/// Writes a gzipped layer tar to `path` without holding it in memory: `./marker` holding
+/// `marker`, then `files` files `./big/NNN` of `file_bytes` zeros each (tiny compressed, slow
+/// to unpack: a test has time to signal an unpack in the middle).
+pub fn write_big_gzip_layer(path: &Path, files: usize, file_bytes: u64, marker: &str) {
+    let out = fs::File::create(path).unwrap();
+    let encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let mut builder = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(MTIME);
+    builder
+        .append_data(&mut header.clone(), "big/", std::io::empty())
+        .unwrap();
+    let mut file = tar::Header::new_gnu();
+    file.set_mode(0o644);
+    file.set_mtime(MTIME);
+    file.set_size(marker.len() as u64);
+    builder
+        .append_data(&mut file.clone(), "marker", marker.as_bytes())
+        .unwrap();
+    file.set_size(file_bytes);
+    for index in 0..files {
+        let zeros = std::io::Read::take(std::io::repeat(0), file_bytes);
+        builder
+            .append_data(&mut file.clone(), format!("big/{index:03}"), zeros)
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}

@@ -14,7 +14,9 @@
 //!   container's root, an unprivileged host uid, and opens its root file system and identity
 //!   files by path under `containers/<id>/` (bind, pivot_root): it needs search permission on
 //!   every directory above. 0711 gives search only — no listing, no reading — and every entry
-//!   below is root-only. (0700 was tried: the user-namespaced setup then fails with EACCES.)
+//!   below is root-only. (With 0700 the user-namespaced setup fails: "bind the root
+//!   /var/lib/isotop/containers/<id>/rootfs onto itself: Permission denied". Docker makes its
+//!   root 0711 for user-namespaced daemons for the same reason.)
 //! - `containers/<id>/`: 0710, group root, or the container's root group with `--userns`
 //!   (set by `prepare`): only that group may pass through to the mounted root file system.
 //! - `layers/` (and its `sha256/`, `tmp/`, `meta/`) and `default/`: 0700. Their directories
