@@ -19,7 +19,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ImageError;
-use super::layer::interrupted_or;
+use super::layer::{interrupted_or, over_bytes};
 use super::layer::stream::{Bounded, Watched};
 use open::{Base, open_regular};
 
@@ -131,39 +131,44 @@ pub fn clean_member_name(name: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// Lists the member names of a tar (possibly gzipped), for detection, reading at most
-/// `max_bytes` of decompressed data. A file that is not a tar is [`ImageError::NotAnImage`]
-/// with a reason that never quotes the file: the tar reader's own messages do (a header's
-/// name and number fields), and the operator may have pointed at `/etc/shadow`.
+/// Lists the member names of a tar (possibly gzipped), for detection: a plain tar by seeking
+/// past each member's data, a gzipped one by decompressing at most `max_bytes` of it. A file
+/// that is not a tar is [`ImageError::NotAnImage`] with a reason that never quotes the file:
+/// the tar reader's own messages do (a header's name and number fields), and the operator may
+/// have pointed at `/etc/shadow`.
 pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, ImageError> {
-    let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
     let mut names = Vec::new();
-    let listed = {
+    let (listed, exceeded) = if is_gzip(&file_head(path)?) {
+        let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
         let mut archive = tar::Archive::new(&mut bounded);
-        archive.entries().and_then(|entries| {
-            for entry in entries {
-                let raw = entry?.path_bytes().into_owned();
-                if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
-                    names.push(name);
-                }
-            }
-            Ok(())
-        })
+        let listed = list_names(archive.entries(), &mut names);
+        drop(archive);
+        (listed, bounded.exceeded())
+    } else {
+        let mut archive = tar::Archive::new(open_file(path)?);
+        (list_names(archive.entries_with_seek(), &mut names), false)
     };
     match listed {
         Ok(()) => Ok(names),
-        Err(_) if bounded.exceeded() => Err(ImageError::not_an_image(
-            path,
-            format!(
-                "its decompressed data passes {max_bytes} bytes (raise it with \
-                 ISOTOP_MAX_LAYER_BYTES)"
-            ),
-        )),
+        Err(_) if exceeded => Err(over_bytes(&path.display().to_string(), max_bytes)),
         Err(e) => Err(interrupted_or(ImageError::not_an_image(
             path,
             not_a_tar_reason(&e),
         ))),
     }
+}
+
+fn list_names<R: Read>(
+    entries: io::Result<tar::Entries<'_, R>>,
+    names: &mut Vec<String>,
+) -> io::Result<()> {
+    for entry in entries? {
+        let raw = entry?.path_bytes().into_owned();
+        if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
+            names.push(name);
+        }
+    }
+    Ok(())
 }
 
 /// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
@@ -211,12 +216,7 @@ impl Bundle {
             let mut decompressed = Bounded::new(open_maybe_gzip(path)?, max_bytes);
             if let Err(e) = io::copy(&mut decompressed, &mut out) {
                 return Err(if decompressed.exceeded() {
-                    ImageError::OverLimit {
-                        what: format!("{} (decompressed)", path.display()),
-                        limit: format!("{max_bytes} bytes"),
-                        setting: super::layer::MAX_BYTES_ENV.into(),
-                        example: "64G".into(),
-                    }
+                    over_bytes(&path.display().to_string(), max_bytes)
                 } else {
                     interrupted_or(ImageError::corrupt(path.display().to_string(), e))
                 });

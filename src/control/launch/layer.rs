@@ -412,12 +412,7 @@ impl LayerCache {
     }
 
     fn over_bytes(&self, what: &str) -> ImageError {
-        ImageError::OverLimit {
-            what: format!("{what} (decompressed)"),
-            limit: format!("{} bytes", self.limits.max_bytes),
-            setting: MAX_BYTES_ENV.into(),
-            example: "64G".into(),
-        }
+        over_bytes(what, self.limits.max_bytes)
     }
 
     fn over_entries(&self, what: &str) -> ImageError {
@@ -427,6 +422,16 @@ impl LayerCache {
             setting: MAX_FILES_ENV.into(),
             example: "5000000".into(),
         }
+    }
+}
+
+/// The refusal of a stream that decompresses past `max_bytes` (a layer, an archive).
+pub fn over_bytes(what: &str, max_bytes: u64) -> ImageError {
+    ImageError::OverLimit {
+        what: format!("{what} (decompressed)"),
+        limit: format!("{max_bytes} bytes"),
+        setting: MAX_BYTES_ENV.into(),
+        example: "64G".into(),
     }
 }
 
