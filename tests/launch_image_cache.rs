@@ -103,16 +103,6 @@ fn cache_and_container_dirs_are_root_only_and_nobody_cannot_reach_a_setuid_file(
     assert_eq!(mode(&suid_in_layer), 0o4755);
     assert_eq!(mode(&suid_in_rootfs), 0o4755);
 
-    // Search-only where a --userns container's setup must pass, root's alone elsewhere.
-    assert_eq!(mode(Path::new(DATA)), 0o711, "{DATA}");
-    assert_eq!(mode(&Path::new(DATA).join("containers")), 0o711);
-    assert_eq!(mode(&data_dir), 0o710, "{}", data_dir.display());
-    for private in ["", "sha256", "tmp", "meta"] {
-        let dir = Path::new(LAYERS).join(private);
-        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
-    }
-    assert_eq!(mode(&Path::new(DATA).join("default")), 0o700);
-
     for path in [&suid_in_layer, &suid_in_rootfs, &layer_dir.join("etc/img")] {
         let path = path.to_str().unwrap();
         let stat = as_nobody("stat", &[path]);
@@ -125,6 +115,16 @@ fn cache_and_container_dirs_are_root_only_and_nobody_cannot_reach_a_setuid_file(
         let exec = as_nobody(path, &[]);
         assert!(!exec.status.success(), "nobody ran {path}");
     }
+
+    // Search-only where a --userns container's setup must pass, root's alone elsewhere.
+    assert_eq!(mode(Path::new(DATA)), 0o711, "{DATA}");
+    assert_eq!(mode(&Path::new(DATA).join("containers")), 0o711);
+    assert_eq!(mode(&data_dir), 0o710, "{}", data_dir.display());
+    for private in ["", "sha256", "tmp", "meta"] {
+        let dir = Path::new(LAYERS).join(private);
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    assert_eq!(mode(&Path::new(DATA).join("default")), 0o700);
 }
 
 #[test]
