@@ -79,7 +79,8 @@ fn run_with_env(image: &Path, env: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn layer_limits_refuse_big_and_crowded_layers_and_can_be_raised() {
-    let Some(busybox) = busybox_bytes("layer_limits_refuse_big_and_crowded_layers_and_can_be_raised")
+    let Some(busybox) =
+        busybox_bytes("layer_limits_refuse_big_and_crowded_layers_and_can_be_raised")
     else {
         return;
     };
@@ -98,12 +99,19 @@ fn layer_limits_refuse_big_and_crowded_layers_and_can_be_raised() {
     fs::write(&image, &layer).unwrap();
     // The same layer in a plain docker archive: refused while it is unpacked.
     let docker = work.path().join("big-docker.tar");
-    fs::write(&docker, docker_archive(CONFIG, std::slice::from_ref(&layer))).unwrap();
+    fs::write(
+        &docker,
+        docker_archive(CONFIG, std::slice::from_ref(&layer)),
+    )
+    .unwrap();
     for refused in [&image, &docker] {
         let out = run_with_env(refused, &[("ISOTOP_MAX_LAYER_BYTES", "4M")]);
         assert_code(&out, 1, "a layer over ISOTOP_MAX_LAYER_BYTES");
         let said = text(&out.stderr);
-        assert!(said.contains("exceeds the limit of 4194304 bytes"), "{said}");
+        assert!(
+            said.contains("exceeds the limit of 4194304 bytes"),
+            "{said}"
+        );
         assert!(said.contains("ISOTOP_MAX_LAYER_BYTES="), "{said}");
         assert_not_cached(&hex);
     }
@@ -113,8 +121,9 @@ fn layer_limits_refuse_big_and_crowded_layers_and_can_be_raised() {
     assert_eq!(text(&out.stdout), marker);
 
     // 200 small files against a 100-entry bound.
-    let many: Vec<(String, Vec<u8>)> =
-        (0..200).map(|i| (format!("./many/f{i}"), vec![b'x'])).collect();
+    let many: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| (format!("./many/f{i}"), vec![b'x']))
+        .collect();
     let marker = unique_name("many");
     let layer = busybox_layer(&busybox, &marker, &many);
     let hex = sha256_hex(&layer);
@@ -181,7 +190,8 @@ impl Drop for Fifo {
     }
 }
 
-const CONFIG: &str = r#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+const CONFIG: &str =
+    r#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
 
 #[test]
 fn layer_blobs_that_are_not_regular_files_are_refused_promptly() {
@@ -204,7 +214,11 @@ fn layer_blobs_that_are_not_regular_files_are_refused_promptly() {
     // ... a symlink to /dev/zero (endless zeros).
     let (zero_layout, blob) = layout("zero");
     std::os::unix::fs::symlink("/dev/zero", &blob).unwrap();
-    cases.push(("a blob linked to /dev/zero", zero_layout, "out of the image"));
+    cases.push((
+        "a blob linked to /dev/zero",
+        zero_layout,
+        "out of the image",
+    ));
     // ... a symlink to a FIFO inside the layout.
     let (linked_layout, blob) = layout("linked");
     guards.push(Fifo::make(&linked_layout.join("pipe")));
@@ -245,7 +259,10 @@ fn an_image_path_that_is_a_device_or_fifo_is_refused_promptly() {
             .unwrap_or_else(|| panic!("isotop run --image hung"));
         assert_code(&out, 2, says);
         let said = text(&out.stderr);
-        assert!(said.contains(says) && said.contains("OCI image layout"), "{said}");
+        assert!(
+            said.contains(says) && said.contains("OCI image layout"),
+            "{said}"
+        );
     }
 }
 
@@ -302,7 +319,11 @@ fn a_layer_listed_twice_stacks_and_runs() {
             "-c",
             "cat /etc/img; echo; cat /etc/b",
         ]);
-        assert_code(&out, 0, &format!("a layer listed twice in {}", image.display()));
+        assert_code(
+            &out,
+            0,
+            &format!("a layer listed twice in {}", image.display()),
+        );
         // The top `a` hides `b`'s /etc/img; `b`'s own file shows through.
         assert_eq!(text(&out.stdout), format!("a-{marker}\nfrom b"));
     }
@@ -329,16 +350,25 @@ fn layers_are_checked_against_the_configs_diff_ids() {
     for image in [&docker, &oci] {
         let error = prepare_error(work.path(), image).expect("no hang");
         assert!(
-            error.contains("diff_ids") && error.contains(&diff_id(&b)) && error.contains(&diff_id(&a)),
+            error.contains("diff_ids")
+                && error.contains(&diff_id(&b))
+                && error.contains(&diff_id(&a)),
             "{}: {error}",
             image.display()
         );
     }
     // Too few checksums, and none at all.
     let short = work.path().join("short.tar");
-    fs::write(&short, docker_archive(&config_with(&[diff_id(&a)]), &[a.clone(), b.clone()])).unwrap();
+    fs::write(
+        &short,
+        docker_archive(&config_with(&[diff_id(&a)]), &[a.clone(), b.clone()]),
+    )
+    .unwrap();
     let error = prepare_error(work.path(), &short).expect("no hang");
-    assert!(error.contains("lists 1 layer checksums for the manifest's 2"), "{error}");
+    assert!(
+        error.contains("lists 1 layer checksums for the manifest's 2"),
+        "{error}"
+    );
     let files = vec![
         ("a.tar".to_string(), a.clone()),
         ("config.json".to_string(), br#"{"config":{}}"#.to_vec()),
@@ -352,10 +382,14 @@ fn layers_are_checked_against_the_configs_diff_ids() {
     // another checksum is refused.
     let cache_dir = work.path().join("shared-cache");
     let good = work.path().join("good.tar");
-    fs::write(&good, docker_archive(CONFIG, &[a.clone()])).unwrap();
+    fs::write(&good, docker_archive(CONFIG, std::slice::from_ref(&a))).unwrap();
     LayerCache::new(&cache_dir).prepare_path(&good).unwrap();
     let lying = work.path().join("lying.tar");
-    fs::write(&lying, docker_archive(&config_with(&[diff_id(&b)]), &[a.clone()])).unwrap();
+    fs::write(
+        &lying,
+        docker_archive(&config_with(&[diff_id(&b)]), std::slice::from_ref(&a)),
+    )
+    .unwrap();
     let error = LayerCache::new(&cache_dir)
         .prepare_path(&lying)
         .unwrap_err()
@@ -379,21 +413,44 @@ fn an_image_that_is_not_an_image_never_quotes_its_content() {
     let oci = work.path().join("oci");
     fs::create_dir(&oci).unwrap();
     fs::write(oci.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    fs::write(oci.join("index.json"), format!(r#"{{"manifests":"{secret}"}}"#)).unwrap();
+    fs::write(
+        oci.join("index.json"),
+        format!(r#"{{"manifests":"{secret}"}}"#),
+    )
+    .unwrap();
     let mut images = vec![plain, gzipped, oci];
     let real_shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
     if !real_shadow.is_empty() {
         images.push(PathBuf::from("/etc/shadow"));
     }
     for image in images {
-        let out = isotop_out(&["run", "--rm", "--image", image.to_str().unwrap(), "--", "true"]);
+        let out = isotop_out(&[
+            "run",
+            "--rm",
+            "--image",
+            image.to_str().unwrap(),
+            "--",
+            "true",
+        ]);
         assert!(!out.status.success(), "{} ran", image.display());
         let said = text(&out.stderr);
-        assert!(!said.contains("SECRET") && !said.contains("root:"), "{}: {said}", image.display());
+        assert!(
+            !said.contains("SECRET") && !said.contains("root:"),
+            "{}: {said}",
+            image.display()
+        );
         for line in real_shadow.lines().filter(|l| l.len() > 4) {
-            assert!(!said.contains(line), "{} quoted /etc/shadow: {said}", image.display());
+            assert!(
+                !said.contains(line),
+                "{} quoted /etc/shadow: {said}",
+                image.display()
+            );
             let first = line.split(':').next().unwrap_or_default();
-            assert!(!said.contains(&format!("{first}:")), "{}: {said}", image.display());
+            assert!(
+                !said.contains(&format!("{first}:")),
+                "{}: {said}",
+                image.display()
+            );
         }
         assert!(said.contains("isotop:"), "{said}");
     }

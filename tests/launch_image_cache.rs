@@ -73,7 +73,13 @@ impl Drop for CachedLayer {
 /// `CMD ARGS` as `nobody` (uid/gid 65534, no groups).
 fn as_nobody(cmd: &str, args: &[&str]) -> std::process::Output {
     Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            cmd,
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -142,9 +148,17 @@ fn a_loosened_cache_is_repaired_by_the_next_command() {
     };
     let check = |after: &str| {
         assert_eq!(mode(Path::new(DATA)), 0o711, "after {after}");
-        assert_eq!(mode(&Path::new(DATA).join("containers")), 0o711, "after {after}");
+        assert_eq!(
+            mode(&Path::new(DATA).join("containers")),
+            0o711,
+            "after {after}"
+        );
         for dir in ["layers", "layers/sha256", "layers/tmp"] {
-            assert_eq!(mode(&Path::new(DATA).join(dir)), 0o700, "{dir} after {after}");
+            assert_eq!(
+                mode(&Path::new(DATA).join(dir)),
+                0o700,
+                "{dir} after {after}"
+            );
         }
     };
     loosen();
@@ -249,7 +263,11 @@ fn a_temp_dir_left_by_a_killed_unpack_is_removed_on_the_next_start() {
     let out = isotop_out(&["run", "--rm", "--", "true"]);
     assert_code(&out, 0, "the next run");
     let _ = fs::remove_file(&live_spool);
-    assert!(temp_entries_of(pid).is_empty(), "left: {:?}", temp_entries_of(pid));
+    assert!(
+        temp_entries_of(pid).is_empty(),
+        "left: {:?}",
+        temp_entries_of(pid)
+    );
     assert!(!dead_spool.exists(), "a dead process's spool file stayed");
     assert!(
         !Path::new(LAYERS).join("sha256").join(&hex).exists(),
@@ -276,7 +294,11 @@ fn sigterm_and_sigint_mid_unpack_clean_up_then_end_the_run() {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
         let status = child.0.wait().unwrap();
         assert_eq!(status.signal(), Some(signal as i32), "{signal}: {status:?}");
-        assert!(temp_entries_of(pid).is_empty(), "{signal} left {:?}", temp_entries_of(pid));
+        assert!(
+            temp_entries_of(pid).is_empty(),
+            "{signal} left {:?}",
+            temp_entries_of(pid)
+        );
         assert!(
             !Path::new(LAYERS).join("sha256").join(&hex).exists(),
             "{signal}: the interrupted layer was cached"
@@ -394,7 +416,10 @@ fn image_ls_shows_layers_and_users_and_prune_keeps_what_is_used() {
     assert_code(&table, 0, "image ls");
     assert!(text(&table.stdout).contains(&format!("web ({})", &web[..12])));
 
-    let pruned = json(&fake.isotop(&["image", "prune", "--json"], &audit), "image prune");
+    let pruned = json(
+        &fake.isotop(&["image", "prune", "--json"], &audit),
+        "image prune",
+    );
     let removed: Vec<&str> = pruned["removed"]
         .as_array()
         .unwrap()
@@ -406,11 +431,15 @@ fn image_ls_shows_layers_and_users_and_prune_keeps_what_is_used() {
     assert!(!unused.exists() && used.exists() && shared.exists());
     let log = fs::read_to_string(&audit).unwrap();
     assert!(
-        log.lines().any(|l| l.contains("image.prune") && l.contains(&digest_of(&unused))),
+        log.lines()
+            .any(|l| l.contains("image.prune") && l.contains(&digest_of(&unused))),
         "{log}"
     );
     // Nothing left to prune.
-    let again = json(&fake.isotop(&["image", "prune", "--json"], &audit), "prune again");
+    let again = json(
+        &fake.isotop(&["image", "prune", "--json"], &audit),
+        "prune again",
+    );
     assert_eq!(again["removed"].as_array().unwrap().len(), 0);
 }
 
@@ -441,8 +470,14 @@ fn prune_waits_for_a_launch_that_holds_the_cache() {
             .stdout(Stdio::piped()),
     );
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(prune.0.try_wait().unwrap().is_none(), "prune did not wait for the lock");
-    assert!(layer.exists(), "prune removed a layer a launch was about to use");
+    assert!(
+        prune.0.try_wait().unwrap().is_none(),
+        "prune did not wait for the lock"
+    );
+    assert!(
+        layer.exists(),
+        "prune removed a layer a launch was about to use"
+    );
     // The launch records its container and lets go: the layer is in use, prune keeps it.
     fake.container("late", std::slice::from_ref(&layer));
     drop(lock);

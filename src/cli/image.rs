@@ -34,7 +34,11 @@ pub fn run(root: &HostRoot, args: &ImageArgs) -> Result<(), CliError> {
             }
             let mut text = String::new();
             for layer in &pruned.removed {
-                text.push_str(&format!("removed {} ({})\n", layer.digest, bytes(layer.disk_bytes)));
+                text.push_str(&format!(
+                    "removed {} ({})\n",
+                    layer.digest,
+                    bytes(layer.disk_bytes)
+                ));
             }
             text.push_str(&format!(
                 "{} layers removed, {} freed; {} kept (in use)\n",

@@ -19,8 +19,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ImageError;
-use super::layer::{interrupted_or, over_bytes};
 use super::layer::stream::{Bounded, Watched};
+use super::layer::{interrupted_or, over_bytes};
 use open::{Base, open_regular};
 
 /// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
@@ -140,9 +140,7 @@ pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, Imag
     let mut names = Vec::new();
     let (listed, exceeded) = if is_gzip(&file_head(path)?) {
         let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
-        let mut archive = tar::Archive::new(&mut bounded);
-        let listed = list_names(archive.entries(), &mut names);
-        drop(archive);
+        let listed = list_names(tar::Archive::new(&mut bounded).entries(), &mut names);
         (listed, bounded.exceeded())
     } else {
         let mut archive = tar::Archive::new(open_file(path)?);
@@ -174,10 +172,12 @@ fn list_names<R: Read>(
 /// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
 fn not_a_tar_reason(error: &io::Error) -> &'static str {
     match error.kind() {
-        io::ErrorKind::UnexpectedEof => "it ends in the middle of a tar entry (cut short?)",
+        io::ErrorKind::UnexpectedEof => {
+            "a corrupt or cut-short archive: it ends in the middle of an entry"
+        }
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
-            "it is not a tar archive: its headers are not tar headers (or its gzip stream is \
-             damaged)"
+            "not a tar archive, or a corrupt one: its headers are not tar headers (or its gzip \
+             stream is damaged)"
         }
         _ => "it is not a readable tar or tar.gz archive",
     }
@@ -257,7 +257,10 @@ impl Bundle {
                         }
                         other => other,
                     })?;
-                let size = file.metadata().map_err(|e| ImageError::io(&shown, e))?.len();
+                let size = file
+                    .metadata()
+                    .map_err(|e| ImageError::io(&shown, e))?
+                    .len();
                 Ok((Box::new(file), size))
             }
             BundleKind::Tar { file, members, .. } => {

@@ -72,9 +72,8 @@ impl ImageSource {
             return detect_dir(path);
         }
         if !meta.is_file() {
-            let kind = rustix::fs::FileType::from_raw_mode(std::os::unix::fs::MetadataExt::mode(
-                &meta,
-            ));
+            let kind =
+                rustix::fs::FileType::from_raw_mode(std::os::unix::fs::MetadataExt::mode(&meta));
             return Err(ImageError::not_an_image(
                 path,
                 format!("it is {}, neither a directory nor a file", kind_name(kind)),

@@ -88,11 +88,16 @@ pub fn limits_from_env() -> Result<UnpackLimits, super::LaunchError> {
     let mut limits = UnpackLimits::default();
     let value = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     if let Some(text) = value(MAX_BYTES_ENV) {
-        limits.max_bytes = match crate::control::limits::value::parse_size(MAX_BYTES_ENV, &text)
-        {
+        limits.max_bytes = match crate::control::limits::value::parse_size(MAX_BYTES_ENV, &text) {
             Ok(Limit::Value(bytes)) => bytes,
             Ok(Limit::Max) => u64::MAX,
-            Err(_) => return Err(bad_limit(MAX_BYTES_ENV, &text, "a size: `64G`, bytes or `max`")),
+            Err(_) => {
+                return Err(bad_limit(
+                    MAX_BYTES_ENV,
+                    &text,
+                    "a size: `64G`, bytes or `max`",
+                ));
+            }
         };
     }
     if let Some(text) = value(MAX_FILES_ENV) {
@@ -102,7 +107,13 @@ pub fn limits_from_env() -> Result<UnpackLimits, super::LaunchError> {
         } else {
             match t.parse::<u64>() {
                 Ok(n) if n > 0 => n,
-                _ => return Err(bad_limit(MAX_FILES_ENV, &text, "a count of entries or `max`")),
+                _ => {
+                    return Err(bad_limit(
+                        MAX_FILES_ENV,
+                        &text,
+                        "a count of entries or `max`",
+                    ));
+                }
             }
         };
     }
@@ -366,9 +377,17 @@ impl LayerCache {
         let max = self.limits.max_bytes;
         let (report, diff_id, tar_bytes) = if gzip {
             let decoder = flate2::bufread::MultiGzDecoder::new(&mut buffered);
-            self.tar_pass(blob, HashingReader::new(Bounded::new(decoder, max)), consume)?
+            self.tar_pass(
+                blob,
+                HashingReader::new(Bounded::new(decoder, max)),
+                consume,
+            )?
         } else {
-            self.tar_pass(blob, HashingReader::new(Bounded::new(&mut buffered, max)), consume)?
+            self.tar_pass(
+                blob,
+                HashingReader::new(Bounded::new(&mut buffered, max)),
+                consume,
+            )?
         };
         // Whatever the decoder left (bytes after the last gzip member) still belongs to the blob.
         io::copy(&mut buffered, &mut io::sink()).map_err(|e| interrupted_or(corrupt(e)))?;

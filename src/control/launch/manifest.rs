@@ -104,9 +104,8 @@ pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageE
         ImageSource::RootfsDir(dir) => (vec![dir.clone()], None),
         ImageSource::RootfsTarball(path) => {
             let name = path.display().to_string();
-            let open = || -> Result<Box<dyn std::io::Read>, ImageError> {
-                Ok(Box::new(open_file(path)?))
-            };
+            let open =
+                || -> Result<Box<dyn std::io::Read>, ImageError> { Ok(Box::new(open_file(path)?)) };
             let blob = LayerBlob {
                 name,
                 expected: None,
@@ -249,7 +248,10 @@ fn prepare_docker(
     // Every layer must be in the image before anything else is believed of the manifest.
     for name in &entry.layers {
         if super::archive::clean_member_name(name).is_none() {
-            return Err(ImageError::corrupt(bundle.describe(name), "name leaves the image"));
+            return Err(ImageError::corrupt(
+                bundle.describe(name),
+                "name leaves the image",
+            ));
         }
     }
     let config_bytes = bundle.read_small(&entry.config)?;

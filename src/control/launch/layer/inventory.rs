@@ -131,11 +131,9 @@ pub fn prune(host: &HostRoot) -> Result<Pruned, LaunchError> {
 }
 
 fn remove_layer(cache: &LayerCache, layer: &CachedLayer) -> Result<(), LaunchError> {
-    let trash = cache.tmp_dir().join(format!(
-        "trash-{}-{}",
-        std::process::id(),
-        unique_suffix()
-    ));
+    let trash = cache
+        .tmp_dir()
+        .join(format!("trash-{}-{}", std::process::id(), unique_suffix()));
     fs::rename(&layer.path, &trash).map_err(|e| LaunchError::io("move", &layer.path, e))?;
     if let Some(digest) = Digest::parse(&layer.digest) {
         let _ = fs::remove_file(meta::path(&cache.meta_dir(), &digest));

@@ -112,7 +112,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         // pid_max is at most 2^22: this pid cannot exist.
         let dead = tmp.path().join("spool-4194399-0.tar");
-        let mine = tmp.path().join(format!("{}-{}-0", "b".repeat(64), std::process::id()));
+        let mine = tmp
+            .path()
+            .join(format!("{}-{}-0", "b".repeat(64), std::process::id()));
         let dead_dir = tmp.path().join(format!("{}-4194399-1", "c".repeat(64)));
         fs::write(&dead, "x").unwrap();
         fs::create_dir(&mine).unwrap();

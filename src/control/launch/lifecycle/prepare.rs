@@ -15,9 +15,9 @@ use std::path::Path;
 use super::config::{BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env};
 use super::teardown::remove_files;
 use crate::control::launch::fail::LaunchError;
+use crate::control::launch::layer::{interrupt, limits_from_env, lock};
 use crate::control::launch::net::BridgeConfig;
 use crate::control::launch::spec::{LimitText, NetMode, RunSpec};
-use crate::control::launch::layer::{interrupt, limits_from_env, lock};
 use crate::control::launch::store::dirs::{self, CONTAINER_DIR_MODE, ensure_data_dirs};
 use crate::control::launch::store::{
     self, ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,

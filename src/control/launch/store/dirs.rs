@@ -107,7 +107,11 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
     }
 
     #[test]
@@ -145,7 +149,13 @@ mod tests {
         let root = tmp.path().join("var/lib/isotop");
         assert_eq!(mode(&root), TRAVERSE_MODE);
         assert_eq!(mode(&root.join("containers")), TRAVERSE_MODE);
-        for private in ["default", "layers", "layers/sha256", "layers/tmp", "layers/meta"] {
+        for private in [
+            "default",
+            "layers",
+            "layers/sha256",
+            "layers/tmp",
+            "layers/meta",
+        ] {
             assert_eq!(mode(&root.join(private)), PRIVATE_MODE, "{private}");
         }
     }
