@@ -207,13 +207,16 @@ impl LayerCache {
     /// Makes (or repairs) the cache's directories root-only before anything lands in them.
     pub fn ensure_dirs(&self) -> Result<(), ImageError> {
         let make = |path: &Path, mode| private_dir(path, mode).map_err(|e| ImageError::io(path, e));
-        match &self.data_root {
-            Some(data_root) => make(data_root, TRAVERSE_MODE)?,
-            None => {
-                if let Some(parent) = self.root.parent() {
-                    fs::create_dir_all(parent).map_err(|e| ImageError::io(parent, e))?;
-                }
-            }
+        // The parent of `/var/lib/isotop` (the host's /var/lib), or of a test's cache, is not
+        // isotop's to restrict: only made when missing.
+        let top = self.data_root.as_ref().unwrap_or(&self.root);
+        if let Some(parent) = top.parent()
+            && !parent.exists()
+        {
+            fs::create_dir_all(parent).map_err(|e| ImageError::io(parent, e))?;
+        }
+        if let Some(data_root) = &self.data_root {
+            make(data_root, TRAVERSE_MODE)?;
         }
         make(&self.root, PRIVATE_MODE)?;
         for sub in ["sha256", "tmp", "meta"] {
@@ -230,7 +233,7 @@ impl LayerCache {
     /// The shared lock a launch holds while it looks up layers and records them.
     pub fn lock_shared(&self) -> Result<CacheLock, ImageError> {
         let path = self.root.join("lock");
-        lock::take(&path, false).map_err(|e| ImageError::io(&path, e))
+        lock::take(&path, false).map_err(|e| interrupted_or(ImageError::io(&path, e)))
     }
 
     /// The exclusive lock `isotop image prune` holds.

@@ -23,7 +23,12 @@ pub struct CacheLock {
     _file: File,
 }
 
-/// Takes the lock at `path` (created 0600 when missing), waiting for it.
+/// How often a launch waiting for the lock looks for a SIGINT/SIGTERM/SIGHUP, which it holds
+/// back while it waits (see `interrupt`).
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Takes the lock at `path` (created 0600 when missing), waiting for it; a watched signal
+/// (see [`super::interrupt`]) ends the wait with an error.
 pub fn take(path: &Path, exclusive: bool) -> io::Result<CacheLock> {
     let file = fs::OpenOptions::new()
         .read(true)
@@ -34,14 +39,22 @@ pub fn take(path: &Path, exclusive: bool) -> io::Result<CacheLock> {
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(path)?;
     let operation = if exclusive {
-        FlockOperation::LockExclusive
+        FlockOperation::NonBlockingLockExclusive
     } else {
-        FlockOperation::LockShared
+        FlockOperation::NonBlockingLockShared
     };
     loop {
         match rustix::fs::flock(&file, operation) {
             Ok(()) => return Ok(CacheLock { _file: file }),
             Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                if let Some(signal) = super::interrupt::poll() {
+                    return Err(io::Error::other(format!(
+                        "interrupted by {signal} while waiting for the lock"
+                    )));
+                }
+                std::thread::sleep(WAIT_STEP);
+            }
             Err(e) => return Err(e.into()),
         }
     }
