@@ -11,6 +11,7 @@ pub mod enter;
 pub mod error;
 pub mod format;
 pub mod freeze;
+pub mod image;
 pub mod inspect;
 pub mod kill;
 pub mod launch;
@@ -97,6 +98,29 @@ pub enum Command {
     /// Internal: the per-container supervisor started by `run`.
     #[command(hide = true)]
     Supervise(SuperviseArgs),
+    /// isotop's layer cache: list cached layers and who uses them, prune unused ones.
+    Image(ImageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List cached layers: digest, size on disk, entries, whiteouts, age, containers using it.
+    Ls(JsonArgs),
+    /// Remove every cached layer no isotop container (running or stopped) uses.
+    Prune(JsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +415,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Stop(args)) => lifecycle::stop(&root, &args),
         Some(Command::Rm(args)) => lifecycle::remove(&root, &args),
         Some(Command::Supervise(args)) => launch::supervise(&root, &args),
+        Some(Command::Image(args)) => image::run(&root, &args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

@@ -1,6 +1,10 @@
 //! Builds image archives for the launch tests in memory with the `tar` crate: plain entries,
 //! hostile ones written as raw GNU headers (the builder's own checks would refuse `..`), gzip,
 //! docker-save archives and OCI layouts. Also the cache checks every failure test repeats.
+//!
+//! Like `docker save`, the archive builders write each layer's checksum into the config's
+//! `rootfs.diff_ids` when the test's config leaves that list empty; a test that wants a wrong
+//! or missing list writes one (or uses the `_raw` builders, which change nothing).
 #![allow(dead_code)]
 
 use std::fs;
@@ -91,8 +95,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The sha256 of a layer's uncompressed tar (its diff_id), gzipped or not; a damaged gzip
+/// stream (a test's corrupt layer) is hashed as it is.
+pub fn diff_id(layer: &[u8]) -> String {
+    let mut plain = Vec::new();
+    let decompressed = layer.starts_with(&[0x1f, 0x8b])
+        && std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(layer), &mut plain)
+            .is_ok();
+    format!(
+        "sha256:{}",
+        sha256_hex(if decompressed { &plain } else { layer })
+    )
+}
+
+/// `config_json` with `rootfs.diff_ids` filled in for `layers` when it lists none.
+pub fn with_diff_ids(config_json: &str, layers: &[Vec<u8>]) -> String {
+    let mut config: serde_json::Value = serde_json::from_str(config_json).unwrap();
+    let listed = config
+        .pointer("/rootfs/diff_ids")
+        .and_then(|v| v.as_array())
+        .is_some_and(|ids| !ids.is_empty());
+    if listed {
+        return config_json.to_string();
+    }
+    let ids: Vec<String> = layers.iter().map(|l| diff_id(l)).collect();
+    config["rootfs"] = serde_json::json!({"type": "layers", "diff_ids": ids});
+    config.to_string()
+}
+
 /// A `docker save` archive: `manifest.json`, a config, and `<n>/layer.tar` per layer.
 pub fn docker_archive(config_json: &str, layers: &[Vec<u8>]) -> Vec<u8> {
+    let config = with_diff_ids(config_json, layers);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut layer_names = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
@@ -100,11 +133,19 @@ pub fn docker_archive(config_json: &str, layers: &[Vec<u8>]) -> Vec<u8> {
         files.push((name.clone(), layer.clone()));
         layer_names.push(name);
     }
-    files.push(("config.json".into(), config_json.as_bytes().to_vec()));
+    files.push(("config.json".into(), config.into_bytes()));
+    let listed: Vec<&str> = layer_names.iter().map(String::as_str).collect();
+    docker_archive_raw(&files, "config.json", &listed)
+}
+
+/// A `docker save` archive of exactly these files, whose manifest names `config` and lists
+/// `layers` (member names, repeats allowed) — nothing is filled in.
+pub fn docker_archive_raw(files: &[(String, Vec<u8>)], config: &str, layers: &[&str]) -> Vec<u8> {
+    let mut files = files.to_vec();
     let manifest = serde_json::json!([{
-        "Config": "config.json",
+        "Config": config,
         "RepoTags": ["isotop-test:latest"],
-        "Layers": layer_names,
+        "Layers": layers,
     }]);
     // docker writes manifest.json last, so detection must read the whole archive.
     files.push(("manifest.json".into(), manifest.to_string().into_bytes()));
@@ -114,6 +155,15 @@ pub fn docker_archive(config_json: &str, layers: &[Vec<u8>]) -> Vec<u8> {
 
 /// Writes an OCI image layout into `dir` with one gzipped layer; returns the layer digest hex.
 pub fn oci_layout(dir: &Path, layer_tar: &[u8], config_json: &str) -> String {
+    let layer = gzip(layer_tar);
+    let config = with_diff_ids(config_json, std::slice::from_ref(&layer));
+    oci_layout_raw(dir, &[(layer, true)], &config).remove(0)
+}
+
+/// Writes an OCI image layout into `dir` whose manifest lists `layers` in order (blob bytes,
+/// gzipped or plain tar; repeats allowed) with `config_json` as is; returns the layers' digest
+/// hex, in order.
+pub fn oci_layout_raw(dir: &Path, layers: &[(Vec<u8>, bool)], config_json: &str) -> Vec<String> {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| {
@@ -121,16 +171,26 @@ pub fn oci_layout(dir: &Path, layer_tar: &[u8], config_json: &str) -> String {
         fs::write(blobs.join(&hex), bytes).unwrap();
         (hex, bytes.len())
     };
-    let layer = gzip(layer_tar);
-    let (layer_hex, layer_size) = put(&layer);
+    let mut hexes = Vec::new();
+    let mut descriptors = Vec::new();
+    for (blob, gzipped) in layers {
+        let (hex, size) = put(blob);
+        let media = if *gzipped {
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        } else {
+            "application/vnd.oci.image.layer.v1.tar"
+        };
+        descriptors.push(serde_json::json!({"mediaType": media,
+            "digest": format!("sha256:{hex}"), "size": size}));
+        hexes.push(hex);
+    }
     let (config_hex, config_size) = put(config_json.as_bytes());
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                    "digest": format!("sha256:{config_hex}"), "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": format!("sha256:{layer_hex}"), "size": layer_size}],
+        "layers": descriptors,
     })
     .to_string();
     let (manifest_hex, manifest_size) = put(manifest.as_bytes());
@@ -142,7 +202,7 @@ pub fn oci_layout(dir: &Path, layer_tar: &[u8], config_json: &str) -> String {
     });
     fs::write(dir.join("index.json"), index.to_string()).unwrap();
     fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    layer_hex
+    hexes
 }
 
 /// A tar of a directory tree (an OCI layout packed for transport).
@@ -313,4 +373,36 @@ pub fn raw_tar(entries: &[Raw<'_>]) -> Vec<u8> {
         builder.append(&header, entry.data).unwrap();
     }
     builder.into_inner().unwrap()
+}
+
+/// Writes a gzipped layer tar to `path` without holding it in memory: `./marker` holding
+/// `marker`, then `files` files `./big/NNN` of `file_bytes` zeros each (tiny compressed, slow
+/// to unpack: a test has time to signal an unpack in the middle).
+pub fn write_big_gzip_layer(path: &Path, files: usize, file_bytes: u64, marker: &str) {
+    let out = fs::File::create(path).unwrap();
+    let encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let mut builder = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(MTIME);
+    builder
+        .append_data(&mut header.clone(), "big/", std::io::empty())
+        .unwrap();
+    let mut file = tar::Header::new_gnu();
+    file.set_mode(0o644);
+    file.set_mtime(MTIME);
+    file.set_size(marker.len() as u64);
+    builder
+        .append_data(&mut file.clone(), "marker", marker.as_bytes())
+        .unwrap();
+    file.set_size(file_bytes);
+    for index in 0..files {
+        let zeros = std::io::Read::take(std::io::repeat(0), file_bytes);
+        builder
+            .append_data(&mut file.clone(), format!("big/{index:03}"), zeros)
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
 }

@@ -5,14 +5,23 @@
 //!
 //! Names come from the bundle's own manifests (strangers): a name with `..` or an absolute
 //! path is refused, so a lookup never leaves the bundle. A gzipped outer tar is decompressed
-//! once into a spool file (removed on drop) so its members can be reached by offset.
+//! once into a spool file (removed on drop, bounded like a layer) so its members can be
+//! reached by offset. Every file is opened through [`open`]: regular files only, without
+//! blocking, and a directory bundle's members never out of the directory.
+
+pub mod open;
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ImageError;
+use super::layer::stream::{Bounded, Watched};
+use super::layer::{interrupted_or, over_bytes};
+use open::{Base, open_regular};
 
 /// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
 const JSON_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
@@ -41,7 +50,11 @@ pub struct Bundle {
 }
 
 enum BundleKind {
-    Dir(PathBuf),
+    Dir {
+        path: PathBuf,
+        /// Members are resolved below this descriptor (see [`open`]).
+        fd: OwnedFd,
+    },
     Tar {
         file: PathBuf,
         members: HashMap<String, Member>,
@@ -68,18 +81,24 @@ pub fn is_zstd(head: &[u8]) -> bool {
     head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
+/// Opens the regular file the operator named (symlinks followed), without blocking.
+pub fn open_file(path: &Path) -> Result<File, ImageError> {
+    open_regular(Base::Anywhere, path, path)
+}
+
 /// Reads up to 4 bytes from the start of a file, to tell compressions apart.
 pub fn file_head(path: &Path) -> Result<Vec<u8>, ImageError> {
     let mut head = Vec::with_capacity(4);
-    File::open(path)
-        .and_then(|f| f.take(4).read_to_end(&mut head))
+    open_file(path)?
+        .take(4)
+        .read_to_end(&mut head)
         .map_err(|e| ImageError::io(path, e))?;
     Ok(head)
 }
 
 /// Opens a possibly gzipped file as a plain byte stream.
 pub fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ImageError> {
-    let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let file = Watched::new(open_file(path)?);
     let mut buffered = BufReader::new(file);
     let head = buffered.fill_buf().map_err(|e| ImageError::io(path, e))?;
     if is_zstd(head) {
@@ -112,49 +131,96 @@ pub fn clean_member_name(name: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// Lists the member names of a tar (possibly gzipped), for detection.
-pub fn tar_member_names(path: &Path) -> Result<Vec<String>, ImageError> {
-    let reader = open_maybe_gzip(path)?;
-    let mut archive = tar::Archive::new(reader);
+/// Lists the member names of a tar (possibly gzipped), for detection: a plain tar by seeking
+/// past each member's data, a gzipped one by decompressing at most `max_bytes` of it. A file
+/// that is not a tar is [`ImageError::NotAnImage`] with a reason that never quotes the file:
+/// the tar reader's own messages do (a header's name and number fields), and the operator may
+/// have pointed at `/etc/shadow`.
+pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, ImageError> {
     let mut names = Vec::new();
-    let what = path.display().to_string();
-    for entry in archive
-        .entries()
-        .map_err(|e| ImageError::corrupt(&what, e))?
-    {
-        let entry = entry.map_err(|e| ImageError::corrupt(&what, e))?;
-        let raw = entry.path_bytes();
+    let (listed, exceeded) = if is_gzip(&file_head(path)?) {
+        let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
+        let listed = list_names(tar::Archive::new(&mut bounded).entries(), &mut names);
+        (listed, bounded.exceeded())
+    } else {
+        let mut archive = tar::Archive::new(open_file(path)?);
+        (list_names(archive.entries_with_seek(), &mut names), false)
+    };
+    match listed {
+        Ok(()) => Ok(names),
+        Err(_) if exceeded => Err(over_bytes(&path.display().to_string(), max_bytes)),
+        Err(e) => Err(interrupted_or(ImageError::not_an_image(
+            path,
+            not_a_tar_reason(&e),
+        ))),
+    }
+}
+
+fn list_names<R: Read>(
+    entries: io::Result<tar::Entries<'_, R>>,
+    names: &mut Vec<String>,
+) -> io::Result<()> {
+    for entry in entries? {
+        let raw = entry?.path_bytes().into_owned();
         if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
             names.push(name);
         }
     }
-    Ok(names)
+    Ok(())
+}
+
+/// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
+fn not_a_tar_reason(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            "a corrupt or cut-short archive: it ends in the middle of an entry"
+        }
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            "not a tar archive, or a corrupt one: its headers are not tar headers (or its gzip \
+             stream is damaged)"
+        }
+        _ => "it is not a readable tar or tar.gz archive",
+    }
 }
 
 impl Bundle {
     /// A bundle laid out as a directory (an OCI layout, an unpacked `docker save`).
-    pub fn dir(path: &Path) -> Self {
-        Bundle {
+    pub fn dir(path: &Path) -> Result<Self, ImageError> {
+        Ok(Bundle {
             origin: path.to_path_buf(),
-            kind: BundleKind::Dir(path.to_path_buf()),
-        }
+            kind: BundleKind::Dir {
+                path: path.to_path_buf(),
+                fd: open::open_dir(path)?,
+            },
+        })
     }
 
-    /// A bundle packed as a tar; a gzipped one is decompressed into `spool_dir` first.
-    pub fn tar(path: &Path, spool_dir: &Path) -> Result<Self, ImageError> {
+    /// A bundle packed as a tar; a gzipped one is decompressed into `spool_dir` (an existing,
+    /// private directory) first, at most `max_bytes` of it.
+    pub fn tar(path: &Path, spool_dir: &Path, max_bytes: u64) -> Result<Self, ImageError> {
         let mut spool = None;
         let mut file_path = path.to_path_buf();
         if is_gzip(&file_head(path)?) {
-            std::fs::create_dir_all(spool_dir).map_err(|e| ImageError::io(spool_dir, e))?;
             let spool_path = spool_dir.join(format!(
                 "spool-{}-{}.tar",
                 std::process::id(),
                 super::layer::unique_suffix()
             ));
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&spool_path)
+                .map_err(|e| ImageError::io(&spool_path, e))?;
             let guard = SpoolFile(spool_path.clone());
-            let mut out = File::create(&spool_path).map_err(|e| ImageError::io(&spool_path, e))?;
-            io::copy(&mut open_maybe_gzip(path)?, &mut out)
-                .map_err(|e| ImageError::corrupt(path.display().to_string(), e))?;
+            let mut decompressed = Bounded::new(open_maybe_gzip(path)?, max_bytes);
+            if let Err(e) = io::copy(&mut decompressed, &mut out) {
+                return Err(if decompressed.exceeded() {
+                    over_bytes(&path.display().to_string(), max_bytes)
+                } else {
+                    interrupted_or(ImageError::corrupt(path.display().to_string(), e))
+                });
+            }
             spool = Some(guard);
             file_path = spool_path;
         }
@@ -180,18 +246,26 @@ impl Bundle {
         let clean = clean_member_name(name)
             .ok_or_else(|| ImageError::corrupt(self.describe(name), "name leaves the image"))?;
         match &self.kind {
-            BundleKind::Dir(dir) => {
-                let path = dir.join(&clean);
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    io::ErrorKind::NotFound => missing(),
-                    _ => ImageError::io(&path, e),
-                })?;
-                let size = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+            BundleKind::Dir { path: dir, fd } => {
+                let shown = dir.join(&clean);
+                let file = open_regular(Base::Beneath(fd.as_fd()), Path::new(&clean), &shown)
+                    .map_err(|e| match e {
+                        ImageError::Io { source, .. }
+                            if source.kind() == io::ErrorKind::NotFound =>
+                        {
+                            missing()
+                        }
+                        other => other,
+                    })?;
+                let size = file
+                    .metadata()
+                    .map_err(|e| ImageError::io(&shown, e))?
+                    .len();
                 Ok((Box::new(file), size))
             }
             BundleKind::Tar { file, members, .. } => {
                 let span = resolve(members, &clean).ok_or_else(missing)?;
-                let mut handle = File::open(file).map_err(|e| ImageError::io(file, e))?;
+                let mut handle = open_file(file)?;
                 handle
                     .seek(SeekFrom::Start(span.offset))
                     .map_err(|e| ImageError::io(file, e))?;
@@ -206,7 +280,7 @@ impl Bundle {
             return false;
         };
         match &self.kind {
-            BundleKind::Dir(dir) => dir.join(clean).is_file(),
+            BundleKind::Dir { fd, .. } => open::is_regular_beneath(fd, Path::new(&clean)),
             BundleKind::Tar { members, .. } => resolve(members, &clean).is_some(),
         }
     }
@@ -266,14 +340,14 @@ fn normalize_joined(name: &str) -> Option<String> {
 /// point (as member names).
 fn index_tar(file: &Path, origin: &Path) -> Result<HashMap<String, Member>, ImageError> {
     let what = origin.display().to_string();
-    let handle = File::open(file).map_err(|e| ImageError::io(file, e))?;
+    let handle = open_file(file)?;
     let mut archive = tar::Archive::new(handle);
     let mut members = HashMap::new();
-    let entries = archive
-        .entries_with_seek()
-        .map_err(|e| ImageError::corrupt(&what, e))?;
+    // The tar reader's messages quote header fields: isotop's own words instead.
+    let corrupt = |e: io::Error| ImageError::corrupt(&what, not_a_tar_reason(&e));
+    let entries = archive.entries_with_seek().map_err(corrupt)?;
     for entry in entries {
-        let entry = entry.map_err(|e| ImageError::corrupt(&what, e))?;
+        let entry = entry.map_err(corrupt)?;
         let raw = entry.path_bytes();
         let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) else {
             continue;

@@ -58,6 +58,11 @@ impl<R: Read> HashingReader<R> {
         }
     }
 
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// Reads the rest of the stream (hashing it) and returns the digest and the byte count.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;

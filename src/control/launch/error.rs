@@ -51,6 +51,38 @@ pub enum ImageError {
         limit: String,
         raise: String,
     },
+    /// A file an image is read from is a device, a FIFO, a socket or a directory: refused
+    /// before a byte of it is read (a FIFO would block, `/dev/zero` never ends).
+    #[error(
+        "{path} is {kind}, not a regular file: refused without reading it (image files, \
+         manifests and layer blobs must be regular files)"
+    )]
+    NotRegular { path: PathBuf, kind: String },
+    /// A layer's uncompressed content does not hash to its `rootfs.diff_ids` entry.
+    #[error(
+        "{what}: its uncompressed content is sha256:{actual}, but the image config's \
+         rootfs.diff_ids says sha256:{expected}: the image is damaged or was altered; refused, \
+         nothing was cached"
+    )]
+    DiffIdMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    /// A layer past an operator-raisable bound (decompressed bytes, entries).
+    #[error(
+        "{what} exceeds the limit of {limit}: refused, nothing was cached (a larger layer is \
+         allowed with {setting}, e.g. `{setting}={example} isotop run ...`)"
+    )]
+    OverLimit {
+        what: String,
+        limit: String,
+        setting: String,
+        example: String,
+    },
+    /// SIGINT, SIGTERM or SIGHUP arrived while the image was being prepared.
+    #[error("interrupted by {signal} while preparing the image: nothing was left behind")]
+    Interrupted { signal: String },
 }
 
 impl ImageError {

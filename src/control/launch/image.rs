@@ -5,12 +5,24 @@
 //! non-empty directory is a root file system. A file is read as a tar (gzip sniffed by its
 //! magic bytes): `manifest.json` inside → `docker save` archive; `oci-layout` + `index.json` →
 //! OCI layout archive; anything else → a rootfs tarball.
+//!
+//! The path is the operator's, but what it names may be anyone's: anything but a directory
+//! or a regular file (a device, a FIFO) is refused before it is opened, files are opened
+//! without blocking (see `archive::open`), and a file that is not an image is refused without
+//! quoting a byte of it (`--image /etc/shadow` says what isotop accepts, not what it read).
 
 use std::fs;
+use std::io::Read;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use super::archive::open::{Base, is_regular_beneath, kind_name, open_dir, open_regular};
 use super::archive::{file_head, is_zstd, tar_member_names};
 use super::error::ImageError;
+use super::unpack::UnpackLimits;
+
+/// The largest `manifest.json` read to tell a docker directory from a rootfs, in bytes.
+const MANIFEST_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where an image comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,14 +62,21 @@ pub struct ImageConfig {
 impl ImageSource {
     /// Names what `path` holds; errors say what was expected instead.
     pub fn detect(path: &Path) -> Result<Self, ImageError> {
+        Self::detect_within(path, UnpackLimits::default().max_bytes)
+    }
+
+    /// [`ImageSource::detect`], reading at most `max_bytes` of a compressed archive's data.
+    pub fn detect_within(path: &Path, max_bytes: u64) -> Result<Self, ImageError> {
         let meta = fs::metadata(path).map_err(|e| ImageError::io(path, e))?;
         if meta.is_dir() {
             return detect_dir(path);
         }
         if !meta.is_file() {
+            let kind =
+                rustix::fs::FileType::from_raw_mode(std::os::unix::fs::MetadataExt::mode(&meta));
             return Err(ImageError::not_an_image(
                 path,
-                "neither a directory nor a file",
+                format!("it is {}, neither a directory nor a file", kind_name(kind)),
             ));
         }
         if is_zstd(&file_head(path)?) {
@@ -66,9 +85,7 @@ impl ImageSource {
                 hint: "decompress it first (zstd -d)".into(),
             });
         }
-        let names = tar_member_names(path).map_err(|e| {
-            ImageError::not_an_image(path, format!("not a readable tar or tar.gz ({e})"))
-        })?;
+        let names = tar_member_names(path, max_bytes)?;
         if names.is_empty() {
             return Err(ImageError::not_an_image(path, "an empty archive"));
         }
@@ -94,13 +111,25 @@ impl ImageSource {
 }
 
 fn detect_dir(path: &Path) -> Result<ImageSource, ImageError> {
-    if path.join("oci-layout").is_file() && path.join("index.json").is_file() {
+    // A directory's members are looked at below it: a symlinked `manifest.json` is never
+    // followed out of the directory.
+    let dir = open_dir(path)?;
+    let member = |name: &str| is_regular_beneath(&dir, Path::new(name));
+    if member("oci-layout") && member("index.json") {
         return Ok(ImageSource::OciLayout(path.to_path_buf()));
     }
-    let manifest = path.join("manifest.json");
-    if manifest.is_file() {
+    if member("manifest.json") {
         // Only a JSON list is a docker manifest; a rootfs may hold an unrelated manifest.json.
-        let text = fs::read(&manifest).map_err(|e| ImageError::io(&manifest, e))?;
+        let manifest = path.join("manifest.json");
+        let file = open_regular(
+            Base::Beneath(dir.as_fd()),
+            Path::new("manifest.json"),
+            &manifest,
+        )?;
+        let mut text = Vec::new();
+        file.take(MANIFEST_LIMIT_BYTES)
+            .read_to_end(&mut text)
+            .map_err(|e| ImageError::io(&manifest, e))?;
         if serde_json::from_slice::<Vec<serde_json::Value>>(&text).is_ok() {
             return Ok(ImageSource::DockerArchive(path.to_path_buf()));
         }

@@ -3,14 +3,19 @@
 //!
 //! Digests named by OCI descriptors are checked: small blobs (manifests, configs) when read,
 //! layers while they are unpacked. A descriptor whose digest is not `sha256:<64 hex>` is
-//! refused before it becomes a path.
+//! refused before it becomes a path. Every layer is also checked against the config's
+//! `rootfs.diff_ids` (the sha256 of its uncompressed tar): the config must name one per layer.
+//! A layer listed twice (the same digest) is stacked once, at its highest place: the lower
+//! copy is entirely shadowed by the higher one, and overlayfs refuses a lower dir twice.
+//! Parse errors give a position, never the text they choke on.
 
-use std::io::Read;
+use std::collections::HashSet;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::archive::Bundle;
+use super::archive::{Bundle, open_file};
 use super::digest::Digest;
 use super::error::ImageError;
 use super::image::{Image, ImageConfig, ImageSource};
@@ -46,6 +51,21 @@ struct RunConfig {
     working_dir: Option<String>,
     #[serde(default)]
     user: Option<String>,
+}
+
+/// The config's layer checksums (read apart from the run config, which others extend).
+#[derive(Deserialize)]
+struct ConfigRootfs {
+    #[serde(default)]
+    rootfs: Option<RootfsIds>,
+}
+
+#[derive(Deserialize)]
+struct RootfsIds {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    diff_ids: Vec<String>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -84,10 +104,12 @@ pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageE
         ImageSource::RootfsDir(dir) => (vec![dir.clone()], None),
         ImageSource::RootfsTarball(path) => {
             let name = path.display().to_string();
-            let open = || open_file(path);
+            let open =
+                || -> Result<Box<dyn std::io::Read>, ImageError> { Ok(Box::new(open_file(path)?)) };
             let blob = LayerBlob {
                 name,
                 expected: None,
+                diff_id: None,
                 compression: Compression::Sniff,
                 open: &open,
             };
@@ -104,21 +126,28 @@ pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageE
     };
     Ok(Image {
         source: source.clone(),
-        layers,
+        layers: stack_once(layers),
         config,
     })
 }
 
-fn open_file(path: &std::path::Path) -> Result<Box<dyn Read + 'static>, ImageError> {
-    let file = std::fs::File::open(path).map_err(|e| ImageError::io(path, e))?;
-    Ok(Box::new(file))
+/// Keeps each layer directory once, at its highest place (see the module contract).
+fn stack_once(layers: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    let mut kept: Vec<PathBuf> = layers
+        .into_iter()
+        .rev()
+        .filter(|layer| seen.insert(layer.clone()))
+        .collect();
+    kept.reverse();
+    kept
 }
 
 fn open_bundle(cache: &LayerCache, path: &std::path::Path) -> Result<Bundle, ImageError> {
     if path.is_dir() {
-        Ok(Bundle::dir(path))
+        Bundle::dir(path)
     } else {
-        Bundle::tar(path, &cache.tmp_dir())
+        Bundle::tar(path, &cache.tmp_dir(), cache.limits().max_bytes)
     }
 }
 
@@ -127,7 +156,82 @@ fn parse_json<T: DeserializeOwned>(
     name: &str,
     bytes: &[u8],
 ) -> Result<T, ImageError> {
-    serde_json::from_slice(bytes).map_err(|e| ImageError::corrupt(bundle.describe(name), e))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ImageError::corrupt(bundle.describe(name), json_error(&e)))
+}
+
+/// A JSON error in isotop's words: what kind and where, never the text it choked on (serde
+/// quotes strings it did not expect).
+fn json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Io => "unreadable",
+        Category::Syntax => "not valid JSON",
+        Category::Data => "JSON of the wrong shape for this file",
+        Category::Eof => "JSON that ends too early",
+    };
+    format!("{what} (line {}, column {})", error.line(), error.column())
+}
+
+/// The config's `rootfs.diff_ids`, one per layer (`layers` of them).
+fn diff_ids(
+    bundle: &Bundle,
+    name: &str,
+    bytes: &[u8],
+    layers: usize,
+) -> Result<Vec<Digest>, ImageError> {
+    let corrupt = |why: String| ImageError::corrupt(bundle.describe(name), why);
+    let config: ConfigRootfs = parse_json(bundle, name, bytes)?;
+    let Some(rootfs) = config.rootfs else {
+        return Err(corrupt(
+            "it has no rootfs.diff_ids (every docker and OCI image config lists the checksum \
+             of each layer there)"
+                .into(),
+        ));
+    };
+    if rootfs.kind != "layers" {
+        return Err(corrupt(format!(
+            "rootfs.type is {:?}, not \"layers\"",
+            crate::host::text::clean_str(&rootfs.kind)
+        )));
+    }
+    if rootfs.diff_ids.len() != layers {
+        return Err(corrupt(format!(
+            "rootfs.diff_ids lists {} layer checksums for the manifest's {layers} layers",
+            rootfs.diff_ids.len()
+        )));
+    }
+    rootfs
+        .diff_ids
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            Digest::parse(text).ok_or_else(|| {
+                corrupt(format!(
+                    "rootfs.diff_ids[{index}] is not a sha256 digest (sha256:<64 hex>)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `docker save` names the config by its digest (`<hex>.json`, or `blobs/sha256/<hex>` since
+/// Docker 25): checked when it does, as OCI configs are.
+fn check_named_digest(bundle: &Bundle, name: &str, bytes: &[u8]) -> Result<(), ImageError> {
+    let stem = name.strip_suffix(".json").unwrap_or(name);
+    let stem = stem.rsplit('/').next().unwrap_or(stem);
+    let Some(named) = Digest::parse(stem) else {
+        return Ok(());
+    };
+    let actual = Digest::of_bytes(bytes);
+    if actual != named {
+        return Err(ImageError::DigestMismatch {
+            what: bundle.describe(name),
+            expected: named.hex().to_string(),
+            actual: actual.hex().to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn prepare_docker(
@@ -141,14 +245,26 @@ fn prepare_docker(
         .into_iter()
         .next()
         .ok_or_else(|| ImageError::corrupt(bundle.describe("manifest.json"), "lists no image"))?;
-    let config_bytes = bundle.read_small(&entry.config)?;
-    let config = run_config(bundle, &entry.config, &config_bytes)?;
-    let mut layers = Vec::with_capacity(entry.layers.len());
+    // Every layer must be in the image before anything else is believed of the manifest.
     for name in &entry.layers {
+        if super::archive::clean_member_name(name).is_none() {
+            return Err(ImageError::corrupt(
+                bundle.describe(name),
+                "name leaves the image",
+            ));
+        }
+    }
+    let config_bytes = bundle.read_small(&entry.config)?;
+    check_named_digest(bundle, &entry.config, &config_bytes)?;
+    let config = run_config(bundle, &entry.config, &config_bytes)?;
+    let diff_ids = diff_ids(bundle, &entry.config, &config_bytes, entry.layers.len())?;
+    let mut layers = Vec::with_capacity(entry.layers.len());
+    for (name, diff_id) in entry.layers.iter().zip(diff_ids) {
         let open = || bundle.open(name).map(|(reader, _)| reader);
         let blob = LayerBlob {
             name: bundle.describe(name),
             expected: None,
+            diff_id: Some(diff_id),
             compression: Compression::Sniff,
             open: &open,
         };
@@ -249,8 +365,9 @@ fn prepare_oci(
     })?;
     let (config_name, config_bytes) = read_verified(bundle, config_descriptor)?;
     let config = run_config(bundle, &config_name, &config_bytes)?;
+    let diff_ids = diff_ids(bundle, &config_name, &config_bytes, current.layers.len())?;
     let mut layers = Vec::with_capacity(current.layers.len());
-    for descriptor in &current.layers {
+    for (descriptor, diff_id) in current.layers.iter().zip(diff_ids) {
         let (name, digest) = blob_name(bundle, descriptor)?;
         let compression =
             layer_compression(&descriptor.media_type).ok_or_else(|| ImageError::Unsupported {
@@ -272,6 +389,7 @@ fn prepare_oci(
         let blob = LayerBlob {
             name: bundle.describe(&name),
             expected: Some(digest),
+            diff_id: Some(diff_id),
             compression,
             open: &open,
         };

@@ -12,6 +12,8 @@
 //!
 //! All paths are under the injected [`HostRoot`] (`run`, `var_lib`).
 
+pub mod dirs;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

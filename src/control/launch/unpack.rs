@@ -61,7 +61,7 @@ const DIR_MODE_WHILE_UNPACKING: u32 = 0o700;
 /// The environment variable an operator sets to raise [`UnpackLimits::max_bytes`].
 pub const MAX_BYTES_ENV: &str = "ISOTOP_MAX_LAYER_BYTES";
 /// The environment variable an operator sets to raise [`UnpackLimits::max_entries`].
-pub const MAX_ENTRIES_ENV: &str = "ISOTOP_MAX_LAYER_ENTRIES";
+pub const MAX_ENTRIES_ENV: &str = "ISOTOP_MAX_LAYER_FILES";
 
 /// How much one layer may unpack to: a hostile layer (a gzip bomb, a sparse file of
 /// exabytes, millions of empty files) is refused instead of filling the disk or the inode

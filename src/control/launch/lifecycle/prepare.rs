@@ -2,8 +2,14 @@
 //! be impossible), a new id, the run dir, the name claim, the image (unpacked into the layer
 //! cache, or the default image), the data dirs, `config.json` and the record in state
 //! `created`. On any failure what was made is removed again: nothing half-created stays.
+//!
+//! Every run first makes or repairs the modes of isotop's directories (`store::dirs`: the
+//! layer cache root-only) and sweeps what killed unpacks left. SIGINT, SIGTERM and SIGHUP are
+//! held for the whole preparation (`layer::interrupt`): one that arrives stops the unpack,
+//! everything made is removed, then the signal is delivered as usual. The cache's shared lock
+//! is held from the image's lookup until the record names its layers, so `isotop image prune`
+//! never removes a layer this run is about to use.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use super::config::{
@@ -11,12 +17,15 @@ use super::config::{
 };
 use super::teardown::remove_files;
 use crate::control::launch::fail::LaunchError;
+use crate::control::launch::layer::{interrupt, limits_from_env, lock};
 use crate::control::launch::net::BridgeConfig;
 use crate::control::launch::spec::{LimitText, NetMode, RunSpec};
+use crate::control::launch::store::dirs::{self, CONTAINER_DIR_MODE, ensure_data_dirs};
 use crate::control::launch::store::{
-    self, ContainerPaths, ContainerRecord, claim_name, new_id, write_record,
+    self, ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,
 };
-use crate::control::launch::{LayerCache, cgroup, isolate, rootfs};
+use crate::control::launch::unpack::UnpackLimits;
+use crate::control::launch::{ImageError, LayerCache, cgroup, isolate, rootfs};
 use crate::control::limits::LimitRequest;
 use crate::host::HostRoot;
 
@@ -51,7 +60,33 @@ pub fn validate(spec: &mut RunSpec) -> Result<(), LaunchError> {
 }
 
 /// Checks, records and lays out a new container (see the module contract).
-pub fn prepare(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, LaunchError> {
+pub fn prepare(host: &HostRoot, spec: RunSpec) -> Result<Prepared, LaunchError> {
+    let watch = interrupt::Watch::start();
+    let result = prepare_watched(host, spec);
+    // The last look: a signal after the last read still undoes the container (the watch
+    // delivers it when dropped, after this).
+    match (result, watch.caught()) {
+        (Ok(prepared), Some(signal)) => {
+            let _ = remove_files(host, &prepared.config.id);
+            Err(ImageError::Interrupted {
+                signal: signal.as_str().to_string(),
+            }
+            .into())
+        }
+        (result, _) => result,
+    }
+}
+
+/// Makes or repairs isotop's directories and removes what killed unpacks left (cheap: a few
+/// syscalls per directory and a listing of two temporary directories).
+pub fn repair_dirs(host: &HostRoot) -> Result<(), LaunchError> {
+    ensure_data_dirs(host)?;
+    LayerCache::for_host(host).sweep_temp();
+    lock::sweep(&data_root(host).join("default"), "tmp-");
+    Ok(())
+}
+
+fn prepare_watched(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, LaunchError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(LaunchError::NeedsRoot {
             what: "isotop run".into(),
@@ -69,11 +104,14 @@ pub fn prepare(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, LaunchErr
              a `docker save` archive or an OCI image layout",
         ));
     }
-    // Checked before anything is made: a bad ISOTOP_SUBNET is the operator's to fix.
+    // Checked before anything is made: a bad ISOTOP_SUBNET or layer limit is the operator's
+    // to fix.
     let bridge = match spec.net {
         NetMode::Bridge => Some(BridgeSetting::of(&BridgeConfig::from_env()?)),
         _ => None,
     };
+    let limits = limits_from_env()?;
+    repair_dirs(host)?;
     let id = new_id()?;
     let name = spec.name_or_default(&id);
     let paths = ContainerPaths::new(host, &id);
@@ -84,7 +122,7 @@ pub fn prepare(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, LaunchErr
         let _ = std::fs::remove_dir(&paths.run_dir);
         return Err(e);
     }
-    match lay_out(host, spec, bridge, &id, &name, &paths) {
+    match lay_out(host, spec, bridge, limits, (&id, &name), &paths) {
         Ok(prepared) => Ok(prepared),
         Err(e) => {
             let _ = remove_files(host, &id);
@@ -97,13 +135,19 @@ fn lay_out(
     host: &HostRoot,
     spec: RunSpec,
     bridge: Option<BridgeSetting>,
-    id: &str,
-    name: &str,
+    limits: UnpackLimits,
+    (id, name): (&str, &str),
     paths: &ContainerPaths,
 ) -> Result<Prepared, LaunchError> {
+    let cache = LayerCache::for_host(host).with_limits(limits);
+    // Held until the record below names the layers (see the module contract).
+    let _cache_lock = match &spec.image {
+        Some(_) => Some(cache.lock_shared()?),
+        None => None,
+    };
     let (image_label, lower_layers, image_binds, image_config) = match &spec.image {
         Some(path) => {
-            let image = LayerCache::for_host(host).prepare_path(path)?;
+            let image = cache.prepare_path(path)?;
             let label = std::fs::canonicalize(path)
                 .unwrap_or_else(|_| path.clone())
                 .display()
@@ -115,16 +159,11 @@ fn lay_out(
             (default.label, vec![default.layer], default.binds, None)
         }
     };
-    // The data dir holds the container's files (its writable layer): root's alone, like
-    // Docker's (0710). With --userns its group is the container's root group on the host,
-    // whose setup passes through it (search only, no listing).
-    if let Some(parent) = paths.data_dir.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| LaunchError::io("create", parent, e))?;
-    }
-    std::fs::DirBuilder::new()
-        .mode(0o710)
-        .create(&paths.data_dir)
-        .map_err(|e| LaunchError::io("create", &paths.data_dir, e))?;
+    // The data dir holds the container's files (its writable layer, the mounted root with the
+    // image's setuid files): root's alone, like Docker's (0710), made so before anything is
+    // in it (its parent `containers/` is 0711, see `store::dirs`). With --userns its group is
+    // the container's root group on the host, whose setup passes through it (search only).
+    dirs::make_dir(&paths.data_dir, CONTAINER_DIR_MODE)?;
     for dir in [&paths.upper, &paths.work, &paths.rootfs] {
         std::fs::create_dir(dir).map_err(|e| LaunchError::io("create", dir, e))?;
     }

@@ -128,7 +128,8 @@ pub fn ensure(host: &HostRoot, layout: &HostLayout) -> Result<PathBuf, LaunchErr
     if fs::symlink_metadata(&layer).is_ok_and(|m| m.is_dir()) {
         return Ok(layer);
     }
-    fs::create_dir_all(&base).map_err(|e| LaunchError::io("create", &base, e))?;
+    // `default/` is root-only like the layer cache, made so before the skeleton lands in it.
+    super::super::store::dirs::ensure_data_dirs(host)?;
     let temp = TempDir(base.join(format!("tmp-{}-{}", std::process::id(), unique_suffix())));
     build(&temp.0, layout)?;
     match fs::rename(&temp.0, &layer) {
