@@ -9,6 +9,13 @@
 //! pidfds checked to be in its pid namespace; KILL to its pid-namespace init ends the whole
 //! namespace. Nothing here ever signals the host's PID 1 or isotop itself.
 //!
+//! Every cgroup a container's kill lists, freezes or writes `cgroup.kill` to must be the
+//! container's own (`control::owned`): the site is chosen among the container's cgroups that are
+//! not a root and hold no process outside it ([`owned_site`]: its freezer, else — said in the
+//! outcome — another own cgroup whose processes are signalled without freezing), and every
+//! listing of the kill is checked again before anything is written or signalled; a process
+//! outside the container that turns up stops the kill with the reason.
+//!
 //! A container's init is PID 1 of its pid namespace: the kernel drops every signal it has no
 //! handler for, TERM included. [`KillOutcome::init_survived`] says when that happened.
 
@@ -20,8 +27,9 @@ use serde::Serialize;
 
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
-use super::freeze::{Freezer, SETTLE_TIMEOUT, refuse_if_holds_isotop};
+use super::freeze::{Freezer, SETTLE_TIMEOUT, owned_freezer, refuse_if_holds_isotop};
 use super::guard;
+use super::owned::{self, Owner, Site};
 use super::signal::{PidFd, signal_name, wait_exited};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, CgroupMode, detect_layout};
@@ -100,6 +108,78 @@ impl CgroupKill {
     }
 }
 
+/// Where a container's kill acts, among its cgroups that are its own right now: its freezer
+/// (`freeze::owned_freezer`; `cgroup.kill` beside it on a v2 cgroup that has one), else another
+/// own cgroup of a real controller or the unified hierarchy, signalled without freezing (the
+/// note says so). Also returns the cgroup whose listing is checked during the kill. Refused,
+/// with each reason, when it has none.
+pub fn owned_site(
+    root: &HostRoot,
+    layout: &CgroupLayout,
+    container: &Container,
+    owner: &Owner,
+) -> Result<(CgroupKill, Site, Option<String>), ControlError> {
+    let freezer_reason = match owned_freezer(root, layout, container, owner) {
+        Ok(chosen) => {
+            let dir = chosen.freezer.dir().to_path_buf();
+            let v2_dir = matches!(chosen.freezer, Freezer::V2(_))
+                .then(|| dir.clone())
+                .filter(|d| d.join("cgroup.kill").exists());
+            let site = CgroupKill {
+                freezer: Some(chosen.freezer),
+                v2_dir,
+                procs_dir: dir,
+            };
+            return Ok((site, chosen.site, chosen.note));
+        }
+        Err(ControlError::Refused { reason, .. }) => reason,
+        Err(other) => return Err(other),
+    };
+    let mut reasons = vec![freezer_reason];
+    for membership in &container.cgroups {
+        let Some(hierarchy) = layout.hierarchy_for(membership) else {
+            continue;
+        };
+        let real = hierarchy.version == 2
+            || hierarchy
+                .controllers
+                .iter()
+                .any(|c| !c.starts_with("name=") && c != "freezer");
+        if !real {
+            continue;
+        }
+        let Some(site) = Site::of_membership(layout, membership, &hierarchy.label()) else {
+            continue;
+        };
+        match owned::refusal(root, owner, &site)? {
+            Some(reason) => reasons.push(reason),
+            None => {
+                let note = format!(
+                    "{}: signalled each process of {} cgroup {} (the container's own) without \
+                     freezing it, so a process forking meanwhile could escape",
+                    reasons.join("; "),
+                    site.controller,
+                    site.path
+                );
+                let kill = CgroupKill {
+                    freezer: None,
+                    v2_dir: None,
+                    procs_dir: site.dir.clone(),
+                };
+                return Ok((kill, site, Some(note)));
+            }
+        }
+    }
+    reasons.dedup();
+    Err(ControlError::Refused {
+        target: owner.label.clone(),
+        reason: format!(
+            "no cgroup of its own to kill through: {}",
+            reasons.join("; ")
+        ),
+    })
+}
+
 /// What a kill did.
 #[derive(Debug, Clone, Serialize)]
 pub struct KillOutcome {
@@ -124,6 +204,8 @@ pub struct KillOutcome {
     pub waited_seconds: f64,
     /// Set when the audit log could not be written (the act itself happened).
     pub audit_error: Option<String>,
+    /// What the operator should know about how it was done (e.g. no freezer of its own).
+    pub notes: Vec<String>,
 }
 
 /// Every pid in `dir`'s `cgroup.procs` and its descendants', ascending; empty when the cgroup
@@ -193,6 +275,23 @@ pub fn kill_cgroup(
     timeout: Duration,
     watch: Option<i32>,
 ) -> Result<CgroupKillReport, ControlError> {
+    kill_cgroup_checked(site, signal, timeout, watch, &|_| Ok(()))
+}
+
+/// Checks a listing of the cgroup's processes before the kill writes or signals anything on
+/// the strength of it (see [`kill_cgroup_checked`]).
+pub type ListingCheck<'a> = &'a dyn Fn(&[i32]) -> Result<(), ControlError>;
+
+/// [`kill_cgroup`], with `check` run on every listing of the cgroup's processes before anything
+/// is frozen, written or signalled on the strength of it; its refusal stops the kill (a frozen
+/// cgroup is thawed first).
+pub fn kill_cgroup_checked(
+    site: &CgroupKill,
+    signal: Signal,
+    timeout: Duration,
+    watch: Option<i32>,
+    check: ListingCheck<'_>,
+) -> Result<CgroupKillReport, ControlError> {
     let start = Instant::now();
     let deadline = start + timeout;
     let mut held: Vec<PidFd> = Vec::new();
@@ -200,7 +299,9 @@ pub fn kill_cgroup(
     let method;
     if let (Signal::SIGKILL, Some(v2)) = (signal, &site.v2_dir) {
         method = KillMethod::CgroupKill;
-        held = open_all(&cgroup_pids(&site.procs_dir)?)?;
+        let listed = cgroup_pids(&site.procs_dir)?;
+        check(&listed)?;
+        held = open_all(&listed)?;
         let path = v2.join("cgroup.kill");
         std::fs::write(&path, "1").map_err(|source| write_error(path, source))?;
         rounds = 1;
@@ -217,7 +318,7 @@ pub fn kill_cgroup(
             if rounds > 0 && Instant::now() >= deadline {
                 break;
             }
-            let opened = signal_round(site, signal)?;
+            let opened = signal_round(site, signal, check)?;
             rounds += 1;
             let empty_round = opened.is_empty();
             if signal == Signal::SIGKILL {
@@ -260,11 +361,18 @@ pub fn kill_cgroup(
 }
 
 /// One freeze-signal-thaw round; returns the pidfds of the processes signalled.
-fn signal_round(site: &CgroupKill, signal: Signal) -> Result<Vec<PidFd>, ControlError> {
+fn signal_round(
+    site: &CgroupKill,
+    signal: Signal,
+    check: ListingCheck<'_>,
+) -> Result<Vec<PidFd>, ControlError> {
+    // Before the freeze (a write to the cgroup) and again once frozen (nothing can join then).
+    check(&cgroup_pids(&site.procs_dir)?)?;
     if let Some(freezer) = &site.freezer {
         freezer.freeze(SETTLE_TIMEOUT)?;
     }
-    let sent = open_all(&cgroup_pids(&site.procs_dir)?).and_then(|fds| {
+    let listed = cgroup_pids(&site.procs_dir).and_then(|pids| check(&pids).map(|()| pids));
+    let sent = listed.and_then(|pids| open_all(&pids)).and_then(|fds| {
         let mut sent = Vec::with_capacity(fds.len());
         for fd in fds {
             if fd.send(signal)? {
@@ -372,18 +480,19 @@ pub fn kill_container(
             target: format!("{} ({})", container.name, container.id),
         });
     }
+    let mut notes = Vec::new();
     let result = if has_cgroup {
         let layout = detect_layout(root)?;
-        let site = CgroupKill::of(&layout, container).ok_or_else(|| ControlError::Refused {
-            target: format!("{} ({})", container.name, container.id),
-            reason: "its cgroup directory was not found in any mounted hierarchy".into(),
-        })?;
+        let owner = Owner::of(view);
+        let (site, procs_site, note) = owned_site(root, &layout, container, &owner)?;
+        notes.extend(note);
         if cgroup_pids(&site.procs_dir)?.iter().all(|&p| protected(p)) {
             return Err(ControlError::Vanished {
                 target: format!("{} ({})", container.name, container.id),
             });
         }
-        kill_cgroup(&site, signal, timeout, container.init_pid)
+        let check = |pids: &[i32]| owned::check_listed(root, &owner, &procs_site, pids);
+        kill_cgroup_checked(&site, signal, timeout, container.init_pid, &check)
     } else {
         kill_by_pidfds(root, container, signal, timeout)
     };
@@ -409,5 +518,6 @@ pub fn kill_container(
         init_pid: container.init_pid,
         waited_seconds: report.waited.as_secs_f64(),
         audit_error,
+        notes,
     })
 }
