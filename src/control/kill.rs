@@ -136,21 +136,24 @@ pub fn owned_site(
         Err(other) => return Err(other),
     };
     let mut reasons = vec![freezer_reason];
-    for membership in &container.cgroups {
-        let Some(hierarchy) = layout.hierarchy_for(membership) else {
-            continue;
-        };
-        let real = hierarchy.version == 2
-            || hierarchy
-                .controllers
-                .iter()
-                .any(|c| !c.starts_with("name=") && c != "freezer");
-        if !real {
-            continue;
-        }
-        let Some(site) = Site::of_membership(layout, membership, &hierarchy.label()) else {
-            continue;
-        };
+    // Controller hierarchies first, then named ones (`name=systemd`: no controller, but its
+    // cgroup lists the container's processes as well as any other); not the freezer's again.
+    let mut candidates: Vec<(bool, Site)> = container
+        .cgroups
+        .iter()
+        .filter_map(|membership| {
+            let hierarchy = layout.hierarchy_for(membership)?;
+            if hierarchy.version == 1 && hierarchy.carries("freezer") {
+                return None;
+            }
+            let named = hierarchy.version == 1
+                && hierarchy.controllers.iter().all(|c| c.starts_with("name="));
+            let site = Site::of_membership(layout, membership, &hierarchy.label())?;
+            Some((named, site))
+        })
+        .collect();
+    candidates.sort_by_key(|(named, _)| *named);
+    for (_, site) in candidates {
         match owned::refusal(root, owner, &site)? {
             Some(reason) => reasons.push(reason),
             None => {

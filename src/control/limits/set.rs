@@ -7,9 +7,9 @@
 //!
 //! Order of one change, all under the journal lock (see `journal`: the journal's order is the
 //! order of the writes):
-//! 1. plan: read every old value (a racing change has finished writing: its values are old);
-//! 2. check each cgroup is the container's own (`control::owned`), refusing before anything
-//!    is recorded;
+//! 1. check each cgroup the request touches is the container's own (`control::owned`),
+//!    refusing before anything is read or recorded;
+//! 2. plan: read every old value (a racing change has finished writing: its values are old);
 //! 3. write-ahead: the pending revert (`--for`) and the journal entry, files `in_flight`,
 //!    fsync'd;
 //! 4. check again, right before the writes, then write (each read back; a failure puts back
@@ -23,7 +23,7 @@ use super::pending::{self, PendingRevert};
 use super::{LimitDirs, LimitRequest, apply, plan};
 use crate::control::error::ControlError;
 use crate::control::guard;
-use crate::control::owned::{self, Owner};
+use crate::control::owned::{self, Owner, Site};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
 use crate::host::scan::ContainerView;
@@ -82,6 +82,8 @@ pub fn set_limits_for(
         }
         Err(e) => return Err(e),
     };
+    // Before anything is read from the cgroups (a root may lack the very files).
+    owned::check_all(root, &owner, &requested_sites(&dirs, request))?;
     let plan = plan(&dirs, request)?;
     let sites = dirs
         .sites(&plan.writes)
@@ -89,7 +91,6 @@ pub fn set_limits_for(
             target: owner.label.clone(),
             reason: "a planned write is outside the container's cgroups".into(),
         })?;
-    owned::check_all(root, &owner, &sites)?;
 
     let mut change = Change::planned(&target, &plan.writes);
     let mut pending = match revert_after {
@@ -136,6 +137,28 @@ pub fn set_limits_for(
         warnings,
         pending,
     })
+}
+
+/// The cgroups of the controllers `request` changes (those the host has for the container).
+fn requested_sites(dirs: &LimitDirs, request: &LimitRequest) -> Vec<Site> {
+    let cpu =
+        request.cpus.is_some() || request.period_usec.is_some() || request.cpu_weight.is_some();
+    let memory = request.memory.is_some() || request.memory_high.is_some();
+    [
+        (cpu, "cpu", &dirs.cpu),
+        (memory, "memory", &dirs.memory),
+        (request.pids.is_some(), "pids", &dirs.pids),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, controller, dir)| {
+        let dir = dir.as_ref().filter(|_| wanted)?;
+        Some(Site {
+            controller: controller.to_string(),
+            path: dir.path.clone(),
+            dir: dir.dir.clone(),
+        })
+    })
+    .collect()
 }
 
 /// Records (or confirms) `change` in the journal; a failure is a warning (the change can then
