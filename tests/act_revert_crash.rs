@@ -97,7 +97,7 @@ fn limit_for_killed_at_random_points_never_leaves_the_limit_on() {
     let mut rng = Rng(seed.max(1));
     let env = Env::new();
     let guard = CgroupGuard::new("revert-crash");
-    const CONTAINERS: usize = 10;
+    const CONTAINERS: usize = 20;
     const ROUNDS: usize = 10;
     let owned: Vec<Owned> = (0..CONTAINERS)
         .map(|i| Owned::start(&guard, &format!("c{i}")))
@@ -190,6 +190,49 @@ fn entries(env: &Env, file: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Starts one `isotop limit` per value, all released at once through a FIFO (each reads one
+/// line of it before it execs isotop), and waits for all of them to succeed.
+fn race(env: &Env, target: &str, values: &[&str], round: usize) {
+    let gate = env.dir.path().join(format!("gate{round}"));
+    nix::unistd::mkfifo(&gate, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let racers: Vec<_> = values
+        .iter()
+        .map(|cpus| {
+            let mut cmd = env.command(&["limit", target, "--cpus", cpus]);
+            let isotop = cmd.get_program().to_owned();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+            let envs: Vec<_> = cmd
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+                .collect();
+            cmd = std::process::Command::new("sh");
+            cmd.arg("-c")
+                .arg(r#"read _ < "$0"; exec "$@""#)
+                .arg(&gate)
+                .arg(isotop)
+                .args(args)
+                .envs(envs)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    // Each racer takes one line; the write end stays open until all are done, so a racer
+    // that opens the FIFO late still finds its line.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut gate_writer = std::fs::OpenOptions::new().write(true).open(&gate).unwrap();
+    std::io::Write::write_all(&mut gate_writer, "\n".repeat(values.len()).as_bytes()).unwrap();
+    for racer in racers {
+        let out = racer.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn racing_limits_are_journalled_in_the_order_they_were_written() {
     let test = "racing_limits_are_journalled_in_the_order";
@@ -201,63 +244,39 @@ fn racing_limits_are_journalled_in_the_order_they_were_written() {
     let o = Owned::start(&guard, "c");
     let original = o.cpu();
     const ROUNDS: usize = 40;
+    const VALUES: [&str; 4] = ["0.3", "0.5", "0.7", "0.9"];
     let mut wrong = Vec::new();
     for round in 0..ROUNDS {
-        let racers: Vec<_> = ["0.3", "0.7"]
-            .iter()
-            .map(|cpus| {
-                env.command(&["limit", &o.target(), "--cpus", cpus])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for racer in racers {
-            let out = racer.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let after = o.cpu();
+        race(&env, &o.target(), &VALUES, round);
         let journal = entries(&env, &o.cpu_file);
-        assert_eq!(journal.len(), 2, "round {round}: {journal:?}");
-        let (first, second) = (&journal[0], &journal[1]);
+        assert_eq!(journal.len(), VALUES.len(), "round {round}: {journal:?}");
         let mut problems = Vec::new();
-        if first.0 != original {
-            problems.push(format!(
-                "the first entry's old value {} is not the original",
-                first.0
-            ));
+        // Each entry's old value is what the entry before it wrote (the first: the original).
+        let mut expected_old = original.clone();
+        for (i, (old, written)) in journal.iter().enumerate() {
+            if *old != expected_old {
+                problems.push(format!(
+                    "entry {i}'s old value is {old}, but the file held {expected_old} before it"
+                ));
+            }
+            expected_old = written.clone();
         }
-        if second.0 != first.1 {
-            problems.push(format!(
-                "the second entry's old value {} is not what the first wrote ({})",
-                second.0, first.1
-            ));
+        // The file holds the last entry's value; each undo goes back one entry.
+        let mut expected = journal.iter().map(|(_, w)| w.clone()).rev();
+        let mut now = o.cpu();
+        for undo in 0..=VALUES.len() {
+            let want = expected.next().unwrap_or_else(|| original.clone());
+            if now != want {
+                problems.push(format!(
+                    "after {undo} undo(s) the file holds {now}, not {want}"
+                ));
+            }
+            if undo < VALUES.len() {
+                env.ok(&["undo"]);
+                now = o.cpu();
+            }
         }
-        if after != second.1 {
-            problems.push(format!(
-                "the file holds {after}, not the last entry's {}",
-                second.1
-            ));
-        }
-        env.ok(&["undo"]);
-        let once = o.cpu();
-        if once != first.1 {
-            problems.push(format!(
-                "after one undo the file holds {once}, not {}",
-                first.1
-            ));
-        }
-        env.ok(&["undo"]);
-        let twice = o.cpu();
-        if twice != original {
-            problems.push(format!(
-                "after two undos the file holds {twice}, not {original}"
-            ));
+        if now != original {
             std::fs::write(&o.cpu_file, &original).unwrap();
         }
         if !problems.is_empty() {
@@ -265,9 +284,13 @@ fn racing_limits_are_journalled_in_the_order_they_were_written() {
         }
         assert!(
             env.journal().is_empty(),
-            "round {round}: journal not empty after two undos"
+            "round {round}: journal not empty after the undos"
         );
     }
+    eprintln!(
+        "{test}: {} of {ROUNDS} races journalled out of write order",
+        wrong.len()
+    );
     assert!(
         wrong.is_empty(),
         "{} of {ROUNDS} races journalled out of write order:\n{}",
