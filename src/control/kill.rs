@@ -27,15 +27,18 @@ use serde::Serialize;
 
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
-use super::freeze::{Freezer, SETTLE_TIMEOUT, owned_freezer, refuse_if_holds_isotop};
+use super::freeze::{Freezer, SETTLE_TIMEOUT, refuse_if_holds_isotop};
 use super::guard;
-use super::owned::{self, Owner, Site};
+use super::owned::{self, Owner};
+
+mod site;
 use super::signal::{PidFd, signal_name, wait_exited};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, CgroupMode, detect_layout};
 use crate::host::container::Container;
 use crate::host::namespace::{NsKind, read_ns_set};
 use crate::host::scan::ContainerView;
+pub use site::owned_site;
 
 /// Most freeze-signal-thaw rounds a KILL makes before reporting what is left. One round
 /// normally suffices (nothing forks while frozen); more cover tasks that joined meanwhile.
@@ -106,81 +109,6 @@ impl CgroupKill {
             procs_dir,
         })
     }
-}
-
-/// Where a container's kill acts, among its cgroups that are its own right now: its freezer
-/// (`freeze::owned_freezer`; `cgroup.kill` beside it on a v2 cgroup that has one), else another
-/// own cgroup of a real controller or the unified hierarchy, signalled without freezing (the
-/// note says so). Also returns the cgroup whose listing is checked during the kill. Refused,
-/// with each reason, when it has none.
-pub fn owned_site(
-    root: &HostRoot,
-    layout: &CgroupLayout,
-    container: &Container,
-    owner: &Owner,
-) -> Result<(CgroupKill, Site, Option<String>), ControlError> {
-    let freezer_reason = match owned_freezer(root, layout, container, owner) {
-        Ok(chosen) => {
-            let dir = chosen.freezer.dir().to_path_buf();
-            let v2_dir = matches!(chosen.freezer, Freezer::V2(_))
-                .then(|| dir.clone())
-                .filter(|d| d.join("cgroup.kill").exists());
-            let site = CgroupKill {
-                freezer: Some(chosen.freezer),
-                v2_dir,
-                procs_dir: dir,
-            };
-            return Ok((site, chosen.site, chosen.note));
-        }
-        Err(ControlError::Refused { reason, .. }) => reason,
-        Err(other) => return Err(other),
-    };
-    let mut reasons = vec![freezer_reason];
-    // Controller hierarchies first, then named ones (`name=systemd`: no controller, but its
-    // cgroup lists the container's processes as well as any other); not the freezer's again.
-    let mut candidates: Vec<(bool, Site)> = container
-        .cgroups
-        .iter()
-        .filter_map(|membership| {
-            let hierarchy = layout.hierarchy_for(membership)?;
-            if hierarchy.version == 1 && hierarchy.carries("freezer") {
-                return None;
-            }
-            let named = hierarchy.version == 1
-                && hierarchy.controllers.iter().all(|c| c.starts_with("name="));
-            let site = Site::of_membership(layout, membership, &hierarchy.label())?;
-            Some((named, site))
-        })
-        .collect();
-    candidates.sort_by_key(|(named, _)| *named);
-    for (_, site) in candidates {
-        match owned::refusal(root, owner, &site)? {
-            Some(reason) => reasons.push(reason),
-            None => {
-                let note = format!(
-                    "{}: signalled each process of {} cgroup {} (the container's own) without \
-                     freezing it, so a process forking meanwhile could escape",
-                    reasons.join("; "),
-                    site.controller,
-                    site.path
-                );
-                let kill = CgroupKill {
-                    freezer: None,
-                    v2_dir: None,
-                    procs_dir: site.dir.clone(),
-                };
-                return Ok((kill, site, Some(note)));
-            }
-        }
-    }
-    reasons.dedup();
-    Err(ControlError::Refused {
-        target: owner.label.clone(),
-        reason: format!(
-            "no cgroup of its own to kill through: {}",
-            reasons.join("; ")
-        ),
-    })
 }
 
 /// What a kill did.
