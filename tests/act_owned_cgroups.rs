@@ -51,6 +51,22 @@ fn named_nspawn(dir: &Path, program: &str) -> PathBuf {
     copy
 }
 
+/// Spawns `cmd`, retrying while the kernel says the program is busy: a copy just written may
+/// still be open for writing in a child another test thread forked meanwhile (ETXTBSY until
+/// that child execs).
+fn spawn_copy(cmd: &mut Command) -> ChildGuard {
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Ok(child) => return ChildGuard(child),
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("spawn {cmd:?}: {e}"),
+        }
+    }
+    panic!("spawn {cmd:?}: still busy after 2 s")
+}
+
 /// The container: its supervisor (`unshare` named `systemd-nspawn`) and its init (`sleep`).
 struct Machine {
     supervisor: ChildGuard,
@@ -59,7 +75,7 @@ struct Machine {
 
 impl Machine {
     fn start(bin: &Path) -> Machine {
-        let supervisor = ChildGuard::spawn(
+        let supervisor = spawn_copy(
             Command::new(named_nspawn(bin, "unshare"))
                 .args(["--pid", "--mount", "--fork", "--kill-child", "--mount-proc"])
                 .args(["sleep", "1000"])
@@ -154,7 +170,7 @@ fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all
     let scope = format!("machine.slice/machine-{name}.scope");
     guard.child(&scope);
     let machine = Machine::start(bin.path());
-    let stranger = ChildGuard::spawn(
+    let stranger = spawn_copy(
         Command::new(named_nspawn(bin.path(), "sleep"))
             .arg("1000")
             .stdin(Stdio::null()),

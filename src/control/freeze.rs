@@ -222,12 +222,14 @@ pub struct OwnedFreezer {
 }
 
 /// The first freezer of `container` that is its own right now (see the module doc); refused
-/// with the reason of every candidate otherwise.
+/// with the reason of every candidate otherwise. With `thawing`, a v1 freezer cgroup that is
+/// frozen is the only candidate (thawing another would leave the container frozen).
 pub fn owned_freezer(
     root: &HostRoot,
     layout: &CgroupLayout,
     container: &Container,
     owner: &Owner,
+    thawing: bool,
 ) -> Result<OwnedFreezer, ControlError> {
     let mut reasons: Vec<String> = Vec::new();
     let v1 = layout.v1_carrying("freezer");
@@ -246,7 +248,18 @@ pub fn owned_freezer(
                         note: None,
                     });
                 }
-                Some(reason) => reasons.push(reason),
+                Some(reason) => {
+                    let frozen = Freezer::V1(site.dir.clone())
+                        .state()
+                        .is_ok_and(|s| s != FreezerState::Thawed);
+                    if thawing && frozen {
+                        return Err(ControlError::Refused {
+                            target: owner.label.clone(),
+                            reason: format!("its v1 freezer cgroup is frozen but {reason}"),
+                        });
+                    }
+                    reasons.push(reason);
+                }
             },
             None => reasons.push("it has no cgroup in the v1 freezer hierarchy".into()),
         }
@@ -403,7 +416,7 @@ pub fn set_frozen(
     }
     let layout = detect_layout(root)?;
     let owner = Owner::of(view);
-    let chosen = owned_freezer(root, &layout, container, &owner)?;
+    let chosen = owned_freezer(root, &layout, container, &owner, !frozen)?;
     let freezer = chosen.freezer.clone();
     let before = freezer
         .state()

@@ -30,14 +30,14 @@ use super::error::ControlError;
 use super::freeze::{Freezer, SETTLE_TIMEOUT, refuse_if_holds_isotop};
 use super::guard;
 use super::owned::{self, Owner};
-
-mod site;
 use super::signal::{PidFd, signal_name, wait_exited};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, CgroupMode, detect_layout};
 use crate::host::container::Container;
 use crate::host::namespace::{NsKind, read_ns_set};
 use crate::host::scan::ContainerView;
+
+mod site;
 pub use site::owned_site;
 
 /// Most freeze-signal-thaw rounds a KILL makes before reporting what is left. One round

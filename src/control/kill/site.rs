@@ -20,7 +20,7 @@ pub fn owned_site(
     container: &Container,
     owner: &Owner,
 ) -> Result<(CgroupKill, Site, Option<String>), ControlError> {
-    let freezer_reason = match owned_freezer(root, layout, container, owner) {
+    let freezer_reason = match owned_freezer(root, layout, container, owner, false) {
         Ok(chosen) => {
             let dir = chosen.freezer.dir().to_path_buf();
             let v2_dir = matches!(chosen.freezer, Freezer::V2(_))
