@@ -9,10 +9,14 @@
 //! - Two `limit`s racing on one cgroup, many times: the journal's last entry is the value the
 //!   file holds (the last write), each entry's old value is the previous entry's written one,
 //!   and `undo` twice gives back first the other value, then the original.
+//! - The dashboard carries out a revert whose worker is gone, on start and while it runs,
+//!   with no other isotop run.
 
 mod common;
 #[path = "support_acts/fake_container.rs"]
 mod fake_container;
+#[path = "ui_support/tmux.rs"]
+mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -297,4 +301,82 @@ fn racing_limits_are_journalled_in_the_order_they_were_written() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// `limit TARGET --pids N --for 1s` whose worker is SIGKILLed at once: a revert nobody will
+/// carry out but a later isotop. Returns the pending id.
+fn orphaned_revert(env: &Env, o: &Owned, pids: &str) -> String {
+    let out = env.ok(&[
+        "limit",
+        &o.target(),
+        "--pids",
+        pids,
+        "--for",
+        "1s",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let worker = doc["pending"]["worker_pid"].as_i64().expect("a worker pid") as i32;
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        !fake_container::alive(worker)
+    }));
+    doc["pending"]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_dashboard_carries_out_overdue_reverts_on_start_and_while_it_runs() {
+    let test = "the_dashboard_carries_out_overdue_reverts";
+    if !ready(test) || !common::require_program(test, "tmux") {
+        return;
+    }
+    let env = Env::new();
+    let guard = CgroupGuard::new("revert-dashboard");
+    let o = Owned::start(&guard, "c");
+    let pids_max = if v2_only() {
+        guard.dir("", "c")
+    } else {
+        guard.dir("pids", "c")
+    }
+    .join("pids.max");
+    let original = common::read_text(&pids_max);
+
+    // Overdue before the dashboard starts.
+    orphaned_revert(&env, &o, "21");
+    let due = unix_now() + 1;
+    while unix_now() <= due {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        common::read_text(&pids_max),
+        "21",
+        "reverted before any isotop ran"
+    );
+    let command = format!(
+        "env ISOTOP_STATE_DIR={} ISOTOP_AUDIT_LOG={} {}",
+        env.state().display(),
+        env.dir.path().join("audit.jsonl").display(),
+        env!("CARGO_BIN_EXE_isotop")
+    );
+    let session = tmux::Tmux::start(120, 30, &command);
+    assert!(
+        common::wait_until(Duration::from_secs(10), || common::read_text(&pids_max)
+            == original),
+        "the dashboard did not carry out the overdue revert on start (pids.max {})",
+        common::read_text(&pids_max)
+    );
+
+    // Due while the dashboard runs: its watch carries it out (every 5 s).
+    orphaned_revert(&env, &o, "22");
+    assert_eq!(common::read_text(&pids_max), "22");
+    assert!(
+        common::wait_until(Duration::from_secs(15), || common::read_text(&pids_max)
+            == original),
+        "the running dashboard did not carry out the overdue revert (pids.max {})",
+        common::read_text(&pids_max)
+    );
+    drop(session);
 }
