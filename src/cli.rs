@@ -395,6 +395,13 @@ pub struct TargetArgs {
 /// Runs one subcommand; without one, the dashboard.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let root = host_root(&cli.root);
+    // Timed reverts whose worker is gone are carried out by any later run (one readdir when
+    // none is due); the per-container supervisor is left out (it runs for a container's life).
+    if !matches!(cli.command, Some(Command::Supervise(_))) {
+        for line in crate::control::limits::pending::apply_overdue(&root) {
+            eprintln!("isotop: {}", crate::host::text::clean_lines(&line));
+        }
+    }
     match cli.command {
         Some(Command::Ns(args)) => ns::run(&root, &args),
         Some(Command::Cgroups(args)) => cgroups::run(&root, &args),

@@ -15,6 +15,7 @@ pub mod kill;
 pub mod launch;
 pub mod limits;
 pub mod nsfs;
+pub mod owned;
 pub mod signal;
 
 pub use error::ControlError;

@@ -25,6 +25,9 @@ pub fn run(root: &HostRoot, args: &TargetArgs, freeze: bool) -> Result<(), CliEr
             outcome.before,
             outcome.after
         );
+        for note in &outcome.notes {
+            text.push_str(&format!("note: {note}\n"));
+        }
         if let Some(e) = &outcome.audit_error {
             text.push_str(&format!("warning: not written to the audit log: {e}\n"));
         }

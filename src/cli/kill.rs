@@ -61,6 +61,9 @@ fn summary(o: &KillOutcome) -> String {
             o.name, o.waited_seconds
         ));
     }
+    for note in &o.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
     if let Some(e) = &o.audit_error {
         text.push_str(&format!("warning: not written to the audit log: {e}\n"));
     }

@@ -78,20 +78,26 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     guard::require_root("limit")?;
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
-    let outcome = limits::set_limits(root, view, &request, snapshot.layout.as_ref())?;
-    let (change, plan_notes, warnings) = (outcome.change, outcome.notes, outcome.warnings);
+    // The revert is recorded before anything is written (see `control::limits::set`).
+    let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), duration)?;
+    let (change, plan_notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
     let target = change.target.clone();
-    let scheduled = match duration {
-        Some(after) => {
+    let scheduled = match outcome.pending {
+        Some(recorded) => {
             let exe = std::env::current_exe()
-                .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))?;
-            let scheduled = pending::schedule(root, &change, after, &exe).map_err(|e| {
-                ControlError::Other(format!(
-                    "the new limits are in place but their timed revert could not be scheduled \
-                     ({e}): `isotop undo` restores the previous values"
-                ))
-            })?;
-            Some(scheduled)
+                .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")));
+            match exe.and_then(|exe| pending::start_worker(root, &recorded, &exe)) {
+                Ok(started) => Some(started),
+                Err(e) => {
+                    warnings.push(format!(
+                        "the revert worker did not start ({e}): the change reverts when isotop \
+                         next runs after {} (any subcommand, or the dashboard); `isotop undo` \
+                         restores the previous values now",
+                        crate::control::audit::rfc3339(recorded.due_unix)
+                    ));
+                    Some(recorded)
+                }
+            }
         }
         None => None,
     };
@@ -137,12 +143,16 @@ fn usage(err: ControlError) -> CliError {
 fn describe_changes(files: &[FileChange]) -> String {
     let mut text = String::new();
     for f in files {
+        let read_back = if f.in_flight {
+            "not confirmed: isotop stopped around the write".to_string()
+        } else {
+            format!("reads back {}", f.now)
+        };
         text.push_str(&format!(
-            "  {}: {} → {} (reads back {})\n",
+            "  {}: {} → {} ({read_back})\n",
             f.path.display(),
             f.old,
             f.written,
-            f.now
         ));
     }
     text
@@ -204,8 +214,10 @@ pub fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
     for p in &list {
         let worker = match p.worker_pid {
             Some(pid) if pending::is_worker(root, pid, &p.id) => format!("worker {pid}"),
-            Some(pid) => format!("worker {pid} is gone: run `isotop undo` or revert by hand"),
-            None => "no worker".to_string(),
+            Some(pid) => {
+                format!("worker {pid} is gone: the next isotop run after the due time reverts it")
+            }
+            None => "no worker: the next isotop run after the due time reverts it".to_string(),
         };
         text.push_str(&format!(
             "{}  {}  due {}  {}\n",

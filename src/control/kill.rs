@@ -9,6 +9,13 @@
 //! pidfds checked to be in its pid namespace; KILL to its pid-namespace init ends the whole
 //! namespace. Nothing here ever signals the host's PID 1 or isotop itself.
 //!
+//! Every cgroup a container's kill lists, freezes or writes `cgroup.kill` to must be the
+//! container's own (`control::owned`): the site is chosen among the container's cgroups that are
+//! not a root and hold no process outside it ([`owned_site`]: its freezer, else — said in the
+//! outcome — another own cgroup whose processes are signalled without freezing), and every
+//! listing of the kill is checked again before anything is written or signalled; a process
+//! outside the container that turns up stops the kill with the reason.
+//!
 //! A container's init is PID 1 of its pid namespace: the kernel drops every signal it has no
 //! handler for, TERM included. [`KillOutcome::init_survived`] says when that happened.
 
@@ -22,12 +29,16 @@ use super::audit::{self, AuditEntry};
 use super::error::ControlError;
 use super::freeze::{Freezer, SETTLE_TIMEOUT, refuse_if_holds_isotop};
 use super::guard;
+use super::owned::{self, Owner};
 use super::signal::{PidFd, signal_name, wait_exited};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, CgroupMode, detect_layout};
 use crate::host::container::Container;
 use crate::host::namespace::{NsKind, read_ns_set};
 use crate::host::scan::ContainerView;
+
+mod site;
+pub use site::owned_site;
 
 /// Most freeze-signal-thaw rounds a KILL makes before reporting what is left. One round
 /// normally suffices (nothing forks while frozen); more cover tasks that joined meanwhile.
@@ -124,6 +135,8 @@ pub struct KillOutcome {
     pub waited_seconds: f64,
     /// Set when the audit log could not be written (the act itself happened).
     pub audit_error: Option<String>,
+    /// What the operator should know about how it was done (e.g. no freezer of its own).
+    pub notes: Vec<String>,
 }
 
 /// Every pid in `dir`'s `cgroup.procs` and its descendants', ascending; empty when the cgroup
@@ -193,6 +206,23 @@ pub fn kill_cgroup(
     timeout: Duration,
     watch: Option<i32>,
 ) -> Result<CgroupKillReport, ControlError> {
+    kill_cgroup_checked(site, signal, timeout, watch, &|_| Ok(()))
+}
+
+/// Checks a listing of the cgroup's processes before the kill writes or signals anything on
+/// the strength of it (see [`kill_cgroup_checked`]).
+pub type ListingCheck<'a> = &'a dyn Fn(&[i32]) -> Result<(), ControlError>;
+
+/// [`kill_cgroup`], with `check` run on every listing of the cgroup's processes before anything
+/// is frozen, written or signalled on the strength of it; its refusal stops the kill (a frozen
+/// cgroup is thawed first).
+pub fn kill_cgroup_checked(
+    site: &CgroupKill,
+    signal: Signal,
+    timeout: Duration,
+    watch: Option<i32>,
+    check: ListingCheck<'_>,
+) -> Result<CgroupKillReport, ControlError> {
     let start = Instant::now();
     let deadline = start + timeout;
     let mut held: Vec<PidFd> = Vec::new();
@@ -200,7 +230,9 @@ pub fn kill_cgroup(
     let method;
     if let (Signal::SIGKILL, Some(v2)) = (signal, &site.v2_dir) {
         method = KillMethod::CgroupKill;
-        held = open_all(&cgroup_pids(&site.procs_dir)?)?;
+        let listed = cgroup_pids(&site.procs_dir)?;
+        check(&listed)?;
+        held = open_all(&listed)?;
         let path = v2.join("cgroup.kill");
         std::fs::write(&path, "1").map_err(|source| write_error(path, source))?;
         rounds = 1;
@@ -217,7 +249,7 @@ pub fn kill_cgroup(
             if rounds > 0 && Instant::now() >= deadline {
                 break;
             }
-            let opened = signal_round(site, signal)?;
+            let opened = signal_round(site, signal, check)?;
             rounds += 1;
             let empty_round = opened.is_empty();
             if signal == Signal::SIGKILL {
@@ -260,11 +292,18 @@ pub fn kill_cgroup(
 }
 
 /// One freeze-signal-thaw round; returns the pidfds of the processes signalled.
-fn signal_round(site: &CgroupKill, signal: Signal) -> Result<Vec<PidFd>, ControlError> {
+fn signal_round(
+    site: &CgroupKill,
+    signal: Signal,
+    check: ListingCheck<'_>,
+) -> Result<Vec<PidFd>, ControlError> {
+    // Before the freeze (a write to the cgroup) and again once frozen (nothing can join then).
+    check(&cgroup_pids(&site.procs_dir)?)?;
     if let Some(freezer) = &site.freezer {
         freezer.freeze(SETTLE_TIMEOUT)?;
     }
-    let sent = open_all(&cgroup_pids(&site.procs_dir)?).and_then(|fds| {
+    let listed = cgroup_pids(&site.procs_dir).and_then(|pids| check(&pids).map(|()| pids));
+    let sent = listed.and_then(|pids| open_all(&pids)).and_then(|fds| {
         let mut sent = Vec::with_capacity(fds.len());
         for fd in fds {
             if fd.send(signal)? {
@@ -372,18 +411,19 @@ pub fn kill_container(
             target: format!("{} ({})", container.name, container.id),
         });
     }
+    let mut notes = Vec::new();
     let result = if has_cgroup {
         let layout = detect_layout(root)?;
-        let site = CgroupKill::of(&layout, container).ok_or_else(|| ControlError::Refused {
-            target: format!("{} ({})", container.name, container.id),
-            reason: "its cgroup directory was not found in any mounted hierarchy".into(),
-        })?;
+        let owner = Owner::of(view);
+        let (site, procs_site, note) = owned_site(root, &layout, container, &owner)?;
+        notes.extend(note);
         if cgroup_pids(&site.procs_dir)?.iter().all(|&p| protected(p)) {
             return Err(ControlError::Vanished {
                 target: format!("{} ({})", container.name, container.id),
             });
         }
-        kill_cgroup(&site, signal, timeout, container.init_pid)
+        let check = |pids: &[i32]| owned::check_listed(root, &owner, &procs_site, pids);
+        kill_cgroup_checked(&site, signal, timeout, container.init_pid, &check)
     } else {
         kill_by_pidfds(root, container, signal, timeout)
     };
@@ -409,5 +449,6 @@ pub fn kill_container(
         init_pid: container.init_pid,
         waited_seconds: report.waited.as_secs_f64(),
         audit_error,
+        notes,
     })
 }

@@ -5,7 +5,9 @@
 //! are written in an order the kernel accepts, each read back; if one write fails, the ones
 //! before it are put back, so a change is all or nothing. Every file written is audited and the
 //! change is returned with its exact old contents, which [`journal`] keeps for `undo` and
-//! [`pending`] for timed reverts.
+//! [`pending`] for timed reverts. Every cgroup written must be the container's own right before
+//! the write (`control::owned`); [`set`] gives the order of a change and why it is safe against
+//! crashes and racing changes.
 //!
 //! Files per version: v1 `cpu.cfs_quota_us` + `cpu.cfs_period_us` (µs, quota -1 = max),
 //! `cpu.shares`, `memory.limit_in_bytes`, `pids.max`; v2 `cpu.max` (`"$Q $P"` / `"max $P"`),
@@ -26,7 +28,7 @@ use super::error::ControlError;
 use crate::host::cgroup::Limit;
 
 pub use dirs::{ControllerDir, LimitDirs};
-pub use set::{LimitOutcome, set_limits};
+pub use set::{LimitOutcome, set_limits, set_limits_for};
 
 /// What the operator asked for, parsed and checked (nothing read from the host yet).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -121,6 +123,35 @@ pub struct FileChange {
     pub old: String,
     pub written: String,
     pub now: String,
+    /// Recorded before the write (write-ahead) and not yet confirmed: the write may or may not
+    /// have happened (isotop was cut short), `now` is unknown. Restoring `old` is harmless
+    /// either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_flight: bool,
+}
+
+impl FileChange {
+    /// The record of `write` made before it is written (see [`FileChange::in_flight`]).
+    pub fn planned(write: &PlannedWrite) -> FileChange {
+        FileChange {
+            what: write.what.clone(),
+            path: write.path.clone(),
+            old: write.old.clone(),
+            written: write.new.clone(),
+            now: String::new(),
+            in_flight: true,
+        }
+    }
+
+    /// True when `current` (the file's content now) is what isotop left there: the read-back
+    /// when it is known, else what a write of `written` reads back as.
+    pub fn holds_what_isotop_left(&self, current: &str) -> bool {
+        if self.in_flight {
+            value::reads_back_as(&self.written, current)
+        } else {
+            current == self.now
+        }
+    }
 }
 
 /// A planned change and what the operator should know about it.
@@ -409,6 +440,7 @@ pub fn apply(
                     old: w.old.clone(),
                     written: w.new.clone(),
                     now,
+                    in_flight: false,
                 });
             }
             Err(err) => {

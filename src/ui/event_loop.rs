@@ -90,6 +90,8 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
                 .to_string(),
         ));
     }
+    // Timed reverts whose worker is gone: carried out now and every few seconds.
+    crate::control::limits::pending::watch_overdue(root.clone());
     let theme = Theme::new(config.theme, Theme::no_color_requested());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -14,6 +14,8 @@ use crate::host::process::CgroupMembership;
 pub struct ControllerDir {
     pub version: u8,
     pub dir: PathBuf,
+    /// The cgroup's path in that hierarchy, as `/proc/<pid>/cgroup` names it (`/` = its root).
+    pub path: String,
 }
 
 /// Where a cgroup's cpu, memory and pids files are (`None`: controller not mounted for it).
@@ -30,13 +32,18 @@ impl LimitDirs {
     pub fn for_path(layout: &CgroupLayout, path: &str) -> LimitDirs {
         let find = |controller: &str| {
             if let Some(h) = layout.v1_carrying(controller) {
-                return h
-                    .cgroup_dir(path)
-                    .map(|dir| ControllerDir { version: 1, dir });
+                return h.cgroup_dir(path).map(|dir| ControllerDir {
+                    version: 1,
+                    dir,
+                    path: path.to_string(),
+                });
             }
             let v2 = layout.v2()?;
-            v2.cgroup_dir(path)
-                .map(|dir| ControllerDir { version: 2, dir })
+            v2.cgroup_dir(path).map(|dir| ControllerDir {
+                version: 2,
+                dir,
+                path: path.to_string(),
+            })
         };
         LimitDirs {
             cpu: find("cpu"),
@@ -54,21 +61,57 @@ impl LimitDirs {
                 let m = memberships
                     .iter()
                     .find(|m| layout.hierarchy_for(m).is_some_and(|mh| mh == h))?;
-                return h
-                    .cgroup_dir(&m.path)
-                    .map(|dir| ControllerDir { version: 1, dir });
+                return h.cgroup_dir(&m.path).map(|dir| ControllerDir {
+                    version: 1,
+                    dir,
+                    path: m.path.clone(),
+                });
             }
             let v2 = layout.v2()?;
             let m = memberships
                 .iter()
                 .find(|m| m.hierarchy == 0 && m.controllers.is_empty())?;
-            v2.cgroup_dir(&m.path)
-                .map(|dir| ControllerDir { version: 2, dir })
+            v2.cgroup_dir(&m.path).map(|dir| ControllerDir {
+                version: 2,
+                dir,
+                path: m.path.clone(),
+            })
         };
         LimitDirs {
             cpu: find("cpu"),
             memory: find("memory"),
             pids: find("pids"),
         }
+    }
+}
+
+impl LimitDirs {
+    /// The cgroups `writes` go to, one per directory, each named by its controller (`cpu`,
+    /// `memory`, `pids`): what `control::owned` checks before they are written. `None` when a
+    /// write goes to a directory that is none of these (never planned so: refuse it).
+    pub fn sites(
+        &self,
+        writes: &[super::PlannedWrite],
+    ) -> Option<Vec<crate::control::owned::Site>> {
+        let named = [
+            ("cpu", &self.cpu),
+            ("memory", &self.memory),
+            ("pids", &self.pids),
+        ];
+        let mut sites: Vec<crate::control::owned::Site> = Vec::new();
+        for write in writes {
+            let dir = write.path.parent()?;
+            let (controller, found) = named
+                .iter()
+                .find_map(|(name, d)| d.as_ref().filter(|d| d.dir == dir).map(|d| (*name, d)))?;
+            if !sites.iter().any(|s| s.dir == found.dir) {
+                sites.push(crate::control::owned::Site {
+                    controller: controller.to_string(),
+                    path: found.path.clone(),
+                    dir: found.dir.clone(),
+                });
+            }
+        }
+        Some(sites)
     }
 }

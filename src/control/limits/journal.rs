@@ -2,7 +2,16 @@
 //! newest last, in `undo.json` under the state directory (`/var/lib/isotop` when root, else
 //! `$XDG_STATE_HOME/isotop`; `ISOTOP_STATE_DIR` overrides both, for tests). `undo` takes the
 //! newest change off and writes the old contents back in reverse order. The file is replaced
-//! by rename, so a crash leaves the old or the new journal, never half of one.
+//! by rename after an fsync (and the directory is synced after it), so a crash leaves the old
+//! or the new journal, never half of one.
+//!
+//! Order: the journal's order is the order of the writes. A limit change holds the journal's
+//! lock ([`JournalLock`], an `flock` on `undo.lock`) from reading the old values through the
+//! writes to its entry: two `limit`s racing on one cgroup are serialised, the second reads
+//! what the first wrote as its old value, and its entry lands after the first's. Undo and the
+//! timed reverts take the same lock, so none of them runs between another's write and record.
+//! An entry is recorded before its writes (write-ahead, files marked `in_flight`) and
+//! confirmed after them, so a change cut short by a crash can still be undone.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::{FileChange, audit_or_warn, read_file, write_file};
 use crate::control::audit::AuditEntry;
 use crate::control::error::ControlError;
+use crate::control::owned::{self, Owner, Site};
 use crate::host::HostRoot;
+use crate::host::cgroup::CgroupLayout;
 
 /// The journal keeps this many changes; older ones can no longer be undone.
 const KEEP: usize = 100;
@@ -46,6 +57,13 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The write-ahead entry of `writes`, before any is written (each file `in_flight`).
+    pub fn planned(target: &str, writes: &[super::PlannedWrite]) -> Change {
+        Change::new(target, writes.iter().map(FileChange::planned).collect())
+    }
+}
+
 /// Where isotop keeps state that outlives it: `ISOTOP_STATE_DIR`, else `<var/lib>/isotop`
 /// when root, else this user's XDG state directory.
 pub fn state_dir(root: &HostRoot) -> PathBuf {
@@ -66,15 +84,18 @@ fn journal_path(root: &HostRoot) -> PathBuf {
     state_dir(root).join("undo.json")
 }
 
-/// An exclusive `flock` on `undo.lock` beside the journal, held while the journal is read,
-/// changed and written back: two isotops changing limits at the same moment would otherwise
-/// each write back their own copy and lose the other's entry. Released when dropped (or when
-/// the process dies).
-struct JournalLock {
+/// An exclusive `flock` on `undo.lock` beside the journal. Held while the journal is read,
+/// changed and written back (two isotops would otherwise each write back their own copy and
+/// lose the other's entry), and by a limit change from reading the old values until its entry
+/// is confirmed (see the module's "Order"). Released when dropped (or when the process dies).
+/// The `_locked` functions take it as proof; never take it twice in one process (a second
+/// `flock` on a new descriptor would wait for the first forever).
+pub struct JournalLock {
     _file: std::fs::File,
 }
 
-fn lock_journal(root: &HostRoot) -> Result<JournalLock, ControlError> {
+/// Takes the journal lock, waiting for whoever holds it.
+pub fn lock(root: &HostRoot) -> Result<JournalLock, ControlError> {
     let dir = state_dir(root);
     let path = dir.join("undo.lock");
     let err = |source| ControlError::Write {
@@ -114,28 +135,55 @@ pub fn load_json<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<
     }
 }
 
-/// Writes a JSON state file through a temporary file and a rename.
+/// Writes a JSON state file durably: a temporary file, fsync'd, renamed over the old one,
+/// then the directory fsync'd (the rename itself must survive a crash for a write-ahead
+/// record to be one).
 pub fn store_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ControlError> {
+    use std::io::Write;
     let err = |source| ControlError::Write {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
     let text =
         serde_json::to_string_pretty(value).map_err(|e| ControlError::Other(e.to_string()))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    sync_dir(dir).map_err(err)
 }
 
-/// Appends `change` to the journal.
+/// Makes the entries of `dir` (a rename or unlink in it) durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Appends `change` to the journal (takes the lock).
 pub fn record(root: &HostRoot, change: &Change) -> Result<(), ControlError> {
-    let _lock = lock_journal(root)?;
+    let lock = lock(root)?;
+    record_locked(&lock, root, change)
+}
+
+/// Appends `change` to the journal, or replaces the entry with its id in place (a
+/// write-ahead entry being confirmed keeps its position: the order of the writes).
+pub fn record_locked(
+    _lock: &JournalLock,
+    root: &HostRoot,
+    change: &Change,
+) -> Result<(), ControlError> {
     let path = journal_path(root);
     let mut changes: Vec<Change> = load_json(&path)?;
-    changes.push(change.clone());
+    match changes.iter_mut().find(|c| c.id == change.id) {
+        Some(entry) => *entry = change.clone(),
+        None => changes.push(change.clone()),
+    }
     let excess = changes.len().saturating_sub(KEEP);
     changes.drain(..excess);
     store_json(&path, &changes)
@@ -146,9 +194,14 @@ pub fn changes(root: &HostRoot) -> Result<Vec<Change>, ControlError> {
     load_json(&journal_path(root))
 }
 
-/// Drops the change `id` (a timed revert already restored it).
+/// Drops the change `id` (a timed revert already restored it; takes the lock).
 pub fn forget(root: &HostRoot, id: &str) -> Result<(), ControlError> {
-    let _lock = lock_journal(root)?;
+    let lock = lock(root)?;
+    forget_locked(&lock, root, id)
+}
+
+/// Drops the change `id` under a lock the caller holds.
+pub fn forget_locked(_lock: &JournalLock, root: &HostRoot, id: &str) -> Result<(), ControlError> {
     let path = journal_path(root);
     let mut changes: Vec<Change> = load_json(&path)?;
     let before = changes.len();
@@ -171,17 +224,33 @@ pub struct Undone {
 }
 
 /// Takes the newest change off the journal and writes its old contents back, newest file
-/// first. A cgroup that is gone makes it `Vanished` (and the change is dropped: nothing is
-/// left to restore).
+/// first. Each cgroup is checked first to be the container's own (`control::owned`: not a
+/// root, no process outside the container, which is looked up again by its id); a refusal
+/// restores nothing and leaves the change in the journal. A cgroup that is gone makes it
+/// `Vanished` (and the change is dropped: nothing is left to restore).
 pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
-    let _lock = lock_journal(root)?;
+    let lock = lock(root)?;
     let path = journal_path(root);
     let mut changes: Vec<Change> = load_json(&path)?;
-    let Some(change) = changes.pop() else {
+    let Some(change) = changes.last().cloned() else {
         return Err(ControlError::Other(
             "nothing to undo: no limit change is recorded".into(),
         ));
     };
+    let layout = crate::host::cgroup::detect_layout(root)?;
+    let owner = Owner::resolve(root, &change.target)?;
+    let sites = sites_of_files(&layout, &change.files, &owner)?;
+    owned::check_all(root, &owner, &sites).map_err(|e| match e {
+        ControlError::Refused { target, reason } => ControlError::Refused {
+            target,
+            reason: format!(
+                "{reason}; nothing was restored and change {} stays in the journal",
+                change.id
+            ),
+        },
+        other => other,
+    })?;
+    changes.pop();
     let mut undone = Undone {
         change: change.clone(),
         restored: Vec::new(),
@@ -193,12 +262,15 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
         let mut entry = AuditEntry::now(&change.target, "undo", None, Some(f.old.clone()));
         let result = read_file(&f.path).and_then(|current| {
             entry.old = Some(current.clone());
-            if current != f.now {
+            if current == f.old {
+                // Never written (cut short before it) or already back: writing the old
+                // value again is harmless and keeps the audit simple.
+            } else if !f.holds_what_isotop_left(&current) {
                 undone.notes.push(format!(
                     "{} held {current:?}, not {:?} as isotop left it: someone changed it since; \
                      restored anyway",
                     f.path.display(),
-                    f.now
+                    if f.in_flight { &f.written } else { &f.now }
                 ));
             }
             write_file(&f.path, &f.old)?;
@@ -212,6 +284,7 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
                     old: current,
                     written: f.old.clone(),
                     now: read_file(&f.path).unwrap_or_default(),
+                    in_flight: false,
                 });
             }
             Err(e) => {
@@ -230,10 +303,34 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
         audit_or_warn(&entry, &mut undone.warnings);
     }
     store_json(&path, &changes)?;
+    drop(lock);
     match first_error {
         Some(e) => Err(e),
         None => Ok(undone),
     }
+}
+
+/// The distinct cgroups `files` are in; a file in no mounted hierarchy is refused (a journal
+/// or pending record names only cgroup files).
+pub fn sites_of_files(
+    layout: &CgroupLayout,
+    files: &[FileChange],
+    owner: &Owner,
+) -> Result<Vec<Site>, ControlError> {
+    let mut sites: Vec<Site> = Vec::new();
+    for f in files {
+        let site = Site::of_file(layout, &f.path).ok_or_else(|| ControlError::Refused {
+            target: owner.label.clone(),
+            reason: format!(
+                "{} is in no mounted cgroup hierarchy: isotop writes only cgroup files",
+                f.path.display()
+            ),
+        })?;
+        if !sites.iter().any(|s| s.dir == site.dir) {
+            sites.push(site);
+        }
+    }
+    Ok(sites)
 }
 
 #[cfg(test)]

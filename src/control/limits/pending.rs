@@ -1,26 +1,41 @@
-//! Timed reverts (`limit --for 10m`): a pending file per change (`<id>.json` under
-//! `<run>/isotop/pending` when root, else the state directory's `pending/`; `ISOTOP_STATE_DIR`
-//! overrides) holding the old values, the due time and the worker's pid, and a detached worker
-//! process (`isotop revert-worker ID`, its own process group, stdio on /dev/null, reparented
-//! away from isotop by a double spawn) that sleeps until the due time and then restores each
-//! file only if it still holds what isotop wrote; a file the operator changed meanwhile is
-//! left as it is and the audit log says so. Cancelling removes the file (the worker checks it
-//! every second) and signals the worker through a pidfd after checking its command line names
-//! this revert.
+//! Timed reverts (`limit --for 10m`): a pending file per change under `<run>/isotop/pending`
+//! when root (else the state directory's `pending/`; `ISOTOP_STATE_DIR` overrides), named
+//! `<id>@<due unix seconds>.json` so that finding the overdue ones is one `readdir`. It holds
+//! the exact old contents, the due time and the worker's pid.
+//!
+//! Crash safety (write-ahead): the file is written and fsync'd (file and directory) BEFORE the
+//! limit files are written, with each file marked `in_flight`; it is confirmed (the read-backs
+//! filled in) after the writes, and only then is the worker started. Whatever moment isotop is
+//! killed at, either nothing was written or a pending file says how to undo it. A revert whose
+//! write never happened is harmless: a file that already holds its old value is left alone.
+//!
+//! Who reverts ([`revert`]): the detached worker (`isotop revert-worker ID`, its own process
+//! group, stdio on /dev/null, reparented away by a double spawn) at the due time; and, when
+//! the worker is gone (never started, killed, machine rebooted with `/run` kept), ANY later
+//! isotop run as root — every subcommand, through [`revert::apply_overdue`], and the dashboard
+//! on start and every few seconds. A revert restores each file only if it still holds what
+//! isotop left there (the operator's later change is left as is, and the audit log says so),
+//! and only in cgroups that are the container's own at that moment (`control::owned`).
+//! Cancelling removes the file (the worker checks it every second) and signals the worker
+//! through a pidfd after checking its command line names this revert.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+pub mod revert;
+
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::journal::{self, Change, load_json, store_json};
-use super::{FileChange, audit_or_warn, read_file, write_file};
+use super::FileChange;
+use super::audit_or_warn;
+use super::journal::{self, Change, load_json, store_json, sync_dir};
 use crate::control::audit::AuditEntry;
 use crate::control::error::ControlError;
 use crate::control::signal::PidFd;
 use crate::host::HostRoot;
 use nix::sys::signal::Signal;
+
+pub use revert::{apply_overdue, run_worker, spawn_worker, start_worker, watch_overdue};
 
 /// The hidden subcommand the worker runs as (checked in its command line before signalling).
 pub const WORKER_COMMAND: &str = "revert-worker";
@@ -28,18 +43,18 @@ pub const WORKER_COMMAND: &str = "revert-worker";
 /// One timed revert waiting for its time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PendingRevert {
-    /// The change's id (also the file name).
+    /// The change's id (also the start of the file name).
     pub id: String,
     pub target: String,
     /// Seconds since the epoch when the revert is due.
     pub due_unix: u64,
     /// The worker process, once started.
     pub worker_pid: Option<i32>,
-    /// The files to restore, as the change wrote them.
+    /// The files to restore, as the change wrote them (`in_flight` until confirmed).
     pub files: Vec<FileChange>,
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -57,8 +72,8 @@ pub fn pending_dir(root: &HostRoot) -> PathBuf {
     }
 }
 
-fn pending_path(root: &HostRoot, id: &str) -> Result<PathBuf, ControlError> {
-    // Ids are ours (`digits-digits-digits`): anything else could name a file elsewhere.
+/// Ids are ours (`digits-digits-digits`): anything else could name a file elsewhere.
+fn check_id(id: &str) -> Result<(), ControlError> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         return Err(ControlError::InvalidValue {
             what: "pending revert id".into(),
@@ -66,16 +81,58 @@ fn pending_path(root: &HostRoot, id: &str) -> Result<PathBuf, ControlError> {
             hint: "give an id as `isotop pending` lists it".into(),
         });
     }
-    Ok(pending_dir(root).join(format!("{id}.json")))
+    Ok(())
+}
+
+/// The file name of a pending revert.
+fn file_name(id: &str, due_unix: u64) -> String {
+    format!("{id}@{due_unix}.json")
+}
+
+/// The id and due time a pending file's name carries (`<id>@<due>.json`); `None` for any
+/// other name (temporary files). A file of an older isotop (`<id>.json`) has no due time in
+/// its name: `Some((id, None))`.
+pub(crate) fn parse_file_name(name: &str) -> Option<(&str, Option<u64>)> {
+    let stem = name.strip_suffix(".json")?;
+    let (id, due) = match stem.split_once('@') {
+        Some((id, due)) => (id, Some(due.parse().ok()?)),
+        None => (stem, None),
+    };
+    check_id(id).ok()?;
+    Some((id, due))
+}
+
+/// The path of pending revert `id`, if it exists.
+pub(crate) fn find_path(root: &HostRoot, id: &str) -> Result<Option<PathBuf>, ControlError> {
+    check_id(id)?;
+    let dir = pending_dir(root);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ControlError::Read { path: dir, source }),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if let Some((found, _)) = name.to_str().and_then(parse_file_name)
+            && found == id
+        {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads one pending revert; `None` when it is gone (done or cancelled).
 pub fn read(root: &HostRoot, id: &str) -> Result<Option<PendingRevert>, ControlError> {
-    let path = pending_path(root, id)?;
-    if !path.exists() {
+    let Some(path) = find_path(root, id)? else {
         return Ok(None);
+    };
+    match load_json::<PendingRevert>(&path) {
+        Ok(pending) => Ok(Some(pending)),
+        // Removed between the readdir and the read: done meanwhile.
+        Err(_) if !path.exists() => Ok(None),
+        Err(e) => Err(e),
     }
-    load_json::<PendingRevert>(&path).map(Some)
 }
 
 /// Every pending revert, soonest first.
@@ -89,7 +146,7 @@ pub fn list(root: &HostRoot) -> Result<Vec<PendingRevert>, ControlError> {
     let mut pending = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "json")
+        if entry.file_name().to_str().and_then(parse_file_name).is_some()
             // A worker may remove it between listing and reading: skip it then.
             && let Ok(p) = load_json::<PendingRevert>(&path)
             && !p.id.is_empty()
@@ -101,14 +158,14 @@ pub fn list(root: &HostRoot) -> Result<Vec<PendingRevert>, ControlError> {
     Ok(pending)
 }
 
-/// Writes the pending file for `change`, due `after` from now, and starts its worker through
-/// `exe` (isotop's own binary). Returns the pending revert with the worker's pid.
-pub fn schedule(
+/// The write-ahead step: records the revert of `change` (planned, nothing written yet), due
+/// `after` from now, durably. No worker yet.
+pub fn prepare(
     root: &HostRoot,
     change: &Change,
     after: Duration,
-    exe: &Path,
 ) -> Result<PendingRevert, ControlError> {
+    check_id(&change.id)?;
     let pending = PendingRevert {
         id: change.id.clone(),
         target: change.target.clone(),
@@ -116,113 +173,37 @@ pub fn schedule(
         worker_pid: None,
         files: change.files.clone(),
     };
-    let path = pending_path(root, &pending.id)?;
-    store_json(&path, &pending)?;
-    // The first spawn only starts the real worker and exits, so the worker is nobody's child
-    // here (no zombie in a long-running dashboard) and outlives this isotop.
-    let status = Command::new(exe)
-        .arg("--root")
-        .arg(&root.prefix)
-        .args([WORKER_COMMAND, "--spawn", &pending.id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| ControlError::Other(format!("cannot start the revert worker: {e}")));
-    match status {
-        Ok(s) if s.success() => {}
-        other => {
-            let _ = std::fs::remove_file(&path);
-            return Err(other.err().unwrap_or_else(|| {
-                ControlError::Other("the revert worker did not start; nothing is pending".into())
-            }));
-        }
-    }
-    read(root, &pending.id)?
-        .ok_or_else(|| ControlError::Other("the pending revert vanished as it started".into()))
+    store(root, &pending)?;
+    Ok(pending)
 }
 
-/// The `--spawn` step: starts the detached worker and records its pid in the pending file.
-pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<i32, ControlError> {
-    use std::os::unix::process::CommandExt;
-    let path = pending_path(root, id)?;
-    let mut pending: PendingRevert = load_json(&path)?;
-    let child = Command::new(exe)
-        .arg("--root")
-        .arg(&root.prefix)
-        .args([WORKER_COMMAND, id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        // Its own process group: Ctrl-C or a hangup of isotop's terminal does not reach it.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| ControlError::Other(format!("cannot start the revert worker: {e}")))?;
-    let pid = child.id() as i32;
-    // spawn returns once exec has begun; the kernel sets the new cmdline a moment later, and
-    // `cancel` recognises the worker by it: wait (at most 1 s, in 10 ms steps) until it shows.
-    for _ in 0..100 {
-        if is_worker(root, pid, id) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    pending.worker_pid = Some(pid);
-    store_json(&path, &pending)?;
-    Ok(pid)
+/// Writes `pending` to its file (durably).
+pub fn store(root: &HostRoot, pending: &PendingRevert) -> Result<(), ControlError> {
+    check_id(&pending.id)?;
+    let path = pending_dir(root).join(file_name(&pending.id, pending.due_unix));
+    store_json(&path, pending)
 }
 
-/// The worker: waits for the due time (checking every second that the revert was not
-/// cancelled), restores, removes the pending file, drops the change from the undo journal.
-pub fn run_worker(root: &HostRoot, id: &str) -> Result<(), ControlError> {
-    loop {
-        let Some(pending) = read(root, id)? else {
-            return Ok(()); // cancelled
-        };
-        let now = now_unix();
-        if now >= pending.due_unix {
-            revert(&pending);
-            let _ = std::fs::remove_file(pending_path(root, id)?);
-            return journal::forget(root, id);
-        }
-        std::thread::sleep(Duration::from_secs((pending.due_unix - now).min(1)));
+/// Removes pending revert `id` (durably); nothing when it is gone already.
+pub fn discard(root: &HostRoot, id: &str) -> Result<(), ControlError> {
+    let Some(path) = find_path(root, id)? else {
+        return Ok(());
+    };
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(ControlError::Write { path, source }),
     }
-}
-
-/// Restores each file that still holds what isotop left in it, newest first; audits each.
-pub fn revert(pending: &PendingRevert) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for f in pending.files.iter().rev() {
-        let mut entry = AuditEntry::now(&pending.target, "revert", None, Some(f.old.clone()));
-        match read_file(&f.path) {
-            Ok(current) if current == f.now => {
-                entry.old = Some(current);
-                if let Err(e) = write_file(&f.path, &f.old) {
-                    entry.result = e.to_string();
-                }
-            }
-            Ok(current) => {
-                entry.new = None;
-                entry.result = format!(
-                    "left as is: {} holds {current:?}, not {:?} as isotop left it (the operator \
-                     changed it meanwhile)",
-                    f.path.display(),
-                    f.now
-                );
-                entry.old = Some(current);
-            }
-            Err(e) => entry.result = e.to_string(),
-        }
-        audit_or_warn(&entry, &mut warnings);
-    }
-    warnings
+    sync_dir(&pending_dir(root)).map_err(|source| ControlError::Write {
+        path: pending_dir(root),
+        source,
+    })
 }
 
 /// Cancels a pending revert: its change stays. The worker is signalled only if its command
 /// line still names this revert (a recycled pid is never hit); it also stops by itself within
 /// a second once the pending file is gone.
 pub fn cancel(root: &HostRoot, id: &str) -> Result<PendingRevert, ControlError> {
-    let path = pending_path(root, id)?;
     let Some(pending) = read(root, id)? else {
         return Err(ControlError::InvalidValue {
             what: "pending revert id".into(),
@@ -230,10 +211,7 @@ pub fn cancel(root: &HostRoot, id: &str) -> Result<PendingRevert, ControlError> 
             hint: "no such pending revert (it may be done already): see `isotop pending`".into(),
         });
     };
-    std::fs::remove_file(&path).map_err(|source| ControlError::Write {
-        path: path.clone(),
-        source,
-    })?;
+    discard(root, id)?;
     // The pidfd is opened before the command line is checked: if the pid is recycled after
     // the check, the signal still goes to the process that was checked (or nowhere).
     if let Some(pid) = pending.worker_pid
@@ -256,4 +234,28 @@ pub fn is_worker(root: &HostRoot, pid: i32, id: &str) -> bool {
     let args: Vec<&[u8]> = bytes.split(|b| *b == 0).collect();
     args.windows(2)
         .any(|w| w[0] == WORKER_COMMAND.as_bytes() && w[1] == id.as_bytes())
+}
+
+/// True when `pending`'s worker is running.
+pub fn worker_alive(root: &HostRoot, pending: &PendingRevert) -> bool {
+    pending
+        .worker_pid
+        .is_some_and(|pid| is_worker(root, pid, &pending.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_carry_the_due_time() {
+        assert_eq!(
+            parse_file_name("1-2-3@1700000000.json"),
+            Some(("1-2-3", Some(1_700_000_000)))
+        );
+        assert_eq!(parse_file_name("1-2-3.json"), Some(("1-2-3", None)));
+        assert_eq!(parse_file_name("1-2-3@soon.json"), None);
+        assert_eq!(parse_file_name("../x@1.json"), None);
+        assert_eq!(parse_file_name("1-2-3@1.tmp42"), None);
+    }
 }

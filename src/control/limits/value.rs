@@ -173,6 +173,37 @@ pub fn parse_duration(text: &str) -> Result<Duration, ControlError> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// True when a kernel limit file holding `current` is what a write of `written` reads back as:
+/// the same text, or for byte counts the value rounded down to whole pages (v1 and v2 memory
+/// files), or `-1` (v1 "no limit") read back as the kernel's largest page-aligned count.
+pub fn reads_back_as(written: &str, current: &str) -> bool {
+    let (written, current) = (written.trim(), current.trim());
+    if written == current {
+        return true;
+    }
+    let Ok(now) = current.parse::<u64>() else {
+        return false;
+    };
+    if written == "-1" {
+        // v1 memory.limit_in_bytes shows "no limit" as PAGE_COUNTER_MAX pages in bytes.
+        return now >= 1 << 62;
+    }
+    let Ok(asked) = written.parse::<u64>() else {
+        return false;
+    };
+    let page = page_size();
+    now == asked - asked % page
+}
+
+/// The kernel's page size in bytes (4096 when it cannot be asked).
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map(|v| v as u64)
+        .unwrap_or(4096)
+}
+
 /// A plain non-negative decimal (`0.5`, `12`, `.5`): no sign, exponent, `inf` or `nan`.
 fn parse_decimal(text: &str) -> Option<f64> {
     let t = text.trim();
@@ -244,5 +275,21 @@ mod tests {
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn read_backs() {
+        assert!(reads_back_as("50000", "50000"));
+        assert!(reads_back_as("max 100000", "max 100000"));
+        assert!(reads_back_as("-1", "9223372036854771712"));
+        assert!(reads_back_as("-1", "-1"));
+        let page = page_size();
+        assert!(reads_back_as(
+            &(page * 3 + 5).to_string(),
+            &(page * 3).to_string()
+        ));
+        assert!(!reads_back_as("50000", "-1"));
+        assert!(!reads_back_as("42", "50"));
+        assert!(!reads_back_as("max", "100"));
     }
 }

@@ -15,7 +15,7 @@
 //! host that has them, else v2 — and no process outside the group there), else `None` like a
 //! group sharing the host's cgroup.
 
-mod own_cgroup;
+pub(crate) mod own_cgroup;
 
 use std::collections::HashMap;
 

@@ -12,6 +12,10 @@
 //! hierarchy's). Anything less is `None`: a shared cgroup would charge others' usage to it and
 //! an act on it would hit them too. The cost is linear in processes: one [`Occupancy`] count
 //! per scan, then a look-up per decisive hierarchy of each unknown group.
+//!
+//! The acts apply the same contract live, right before they write (`control::owned`): a
+//! cgroup they act on must not be a root ([`is_root`]) and must hold no process outside the
+//! container, read from its `cgroup.procs` and its descendants' at that moment.
 
 use std::collections::HashMap;
 
@@ -92,7 +96,7 @@ fn same_paths(a: &[CgroupMembership], b: &[CgroupMembership]) -> bool {
 
 /// A v1 hierarchy carrying at least one resource controller (`name=systemd` alone carries
 /// none: it only names processes).
-fn has_real_controller(membership: &CgroupMembership) -> bool {
+pub(crate) fn has_real_controller(membership: &CgroupMembership) -> bool {
     membership
         .controllers
         .iter()
@@ -100,11 +104,11 @@ fn has_real_controller(membership: &CgroupMembership) -> bool {
 }
 
 /// The unified (v2) line: hierarchy 0, no controllers listed.
-fn is_v2(membership: &CgroupMembership) -> bool {
+pub(crate) fn is_v2(membership: &CgroupMembership) -> bool {
     membership.hierarchy == 0 && membership.controllers.is_empty()
 }
 
 /// `/` (or empty, as some kernels print it) is the hierarchy's root cgroup.
-fn is_root(path: &str) -> bool {
+pub(crate) fn is_root(path: &str) -> bool {
     path.trim_end_matches('/').is_empty()
 }
