@@ -69,17 +69,6 @@ pub enum ImageError {
         expected: String,
         actual: String,
     },
-    /// A layer past an operator-raisable bound (decompressed bytes, entries).
-    #[error(
-        "{what} exceeds the limit of {limit}: refused, nothing was cached (a larger layer is \
-         allowed with {setting}, e.g. `{setting}={example} isotop run ...`)"
-    )]
-    OverLimit {
-        what: String,
-        limit: String,
-        setting: String,
-        example: String,
-    },
     /// SIGINT, SIGTERM or SIGHUP arrived while the image was being prepared.
     #[error("interrupted by {signal} while preparing the image: nothing was left behind")]
     Interrupted { signal: String },

@@ -35,7 +35,7 @@ use super::digest::{Digest, HashingReader};
 use super::error::ImageError;
 use super::image::{Image, ImageSource};
 use super::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir};
-use super::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
+use super::unpack::{Privileges, UnpackLimits, UnpackReport, size_limit_error, unpack_layer};
 use crate::host::HostRoot;
 use lock::CacheLock;
 use meta::LayerMeta;
@@ -295,9 +295,6 @@ impl LayerCache {
             });
         }
         check_diff_id(blob, &unpacked.diff_id)?;
-        if unpacked.report.entries > self.limits.max_entries {
-            return Err(self.over_entries(&blob.name));
-        }
         let measured = meta::measure(&temp.path);
         let facts = LayerMeta {
             digest: digest.to_string(),
@@ -438,25 +435,11 @@ impl LayerCache {
     fn over_bytes(&self, what: &str) -> ImageError {
         over_bytes(what, self.limits.max_bytes)
     }
-
-    fn over_entries(&self, what: &str) -> ImageError {
-        ImageError::OverLimit {
-            what: what.to_string(),
-            limit: format!("{} entries", self.limits.max_entries),
-            setting: MAX_FILES_ENV.into(),
-            example: "5000000".into(),
-        }
-    }
 }
 
 /// The refusal of a stream that decompresses past `max_bytes` (a layer, an archive).
 pub fn over_bytes(what: &str, max_bytes: u64) -> ImageError {
-    ImageError::OverLimit {
-        what: format!("{what} (decompressed)"),
-        limit: format!("{max_bytes} bytes"),
-        setting: MAX_BYTES_ENV.into(),
-        example: "64G".into(),
-    }
+    size_limit_error(what, "decompresses past the bound", max_bytes)
 }
 
 /// `error`, unless a watched signal arrived: then that is why it failed.

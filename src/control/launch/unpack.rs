@@ -42,6 +42,8 @@ mod names;
 mod sparse;
 mod tree;
 
+pub use fail::size_limit_error;
+
 use std::io::{self, Read};
 use std::path::Path;
 

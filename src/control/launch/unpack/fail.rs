@@ -68,16 +68,7 @@ impl Unpack<'_> {
     }
 
     pub(super) fn size_limit(&self, what: &str) -> ImageError {
-        ImageError::LimitExceeded {
-            layer: self.layer.to_string(),
-            what: what.to_string(),
-            limit: format!(
-                "layer size limit of {} ({} bytes)",
-                shown_bytes(self.limits.max_bytes),
-                self.limits.max_bytes
-            ),
-            raise: format!("{MAX_BYTES_ENV}=<bytes>"),
-        }
+        size_limit_error(self.layer, what, self.limits.max_bytes)
     }
 
     pub(super) fn entry_limit(&self) -> ImageError {
@@ -87,5 +78,19 @@ impl Unpack<'_> {
             limit: format!("layer entry limit of {}", self.limits.max_entries),
             raise: format!("{MAX_ENTRIES_ENV}=<count>"),
         }
+    }
+}
+
+/// The refusal of a layer (or an archive) past the size bound: one message wherever the bound
+/// is crossed (in the tar stream, in file content, in a gzip spool).
+pub fn size_limit_error(layer: &str, what: &str, max_bytes: u64) -> ImageError {
+    ImageError::LimitExceeded {
+        layer: layer.to_string(),
+        what: what.to_string(),
+        limit: format!(
+            "layer size limit of {} ({max_bytes} bytes)",
+            shown_bytes(max_bytes)
+        ),
+        raise: format!("{MAX_BYTES_ENV}=<bytes>"),
     }
 }
