@@ -85,8 +85,19 @@ impl LaunchConfig {
         }
     }
 
+    /// Reads the stored config: a regular file of at most [`Cap::STATE`] bytes, never through a
+    /// symlink (see `host::runtime::file`).
     pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
-        let bytes = std::fs::read(path).map_err(|e| LaunchError::io("read", path, e))?;
+        use crate::host::runtime::file::{Cap, FileError, read_capped};
+        let bytes = read_capped(path, Cap::STATE).map_err(|e| match e {
+            FileError::Io { source, .. } => LaunchError::io("read", path, source),
+            FileError::Missing { .. } => LaunchError::io(
+                "read",
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ),
+            other => LaunchError::io("read", path, std::io::Error::other(other.to_string())),
+        })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| LaunchError::io("parse", path, std::io::Error::other(e)))
     }
