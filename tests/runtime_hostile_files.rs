@@ -1,0 +1,498 @@
+//! Files other users control (issue 9, item 3), for real, as root, with the user `nobody`
+//! (uid 65534): a FIFO as a rootless runc `state.json` and as a rootless Podman
+//! `containers.json` must not hang `ls`, `inspect`, `limit` or `stop`; a record symlinked to
+//! `/dev/zero` must not make `rm` read gigabytes; a forged rootless state naming a root-owned
+//! impostor process must be shown unverified and refused by `kill` (the process lives), while
+//! a genuine one (nobody's own process, matching start) verifies and can be killed; and
+//! `ls` run as nobody says how many containers need root.
+//!
+//! Everything is made under `/run/user/65534` and a fresh `/home/<unique>` owned by nobody and
+//! removed on drop (FIFOs are opened for writing first, so any reader still blocked on one,
+//! such as an older isotop, is released). A command timeout detects hangs; nothing is timed.
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt, chown, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::ChildGuard;
+
+/// How long a command may take before it counts as hung (the machine is shared and slow; a
+/// hang is forever).
+const HANG: Duration = Duration::from_secs(60);
+const NOBODY: u32 = 65534;
+
+/// Tests here share `/run/user/65534/runc`: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a finished command printed.
+struct Finished {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` with its output in files; `None` when it did not finish within [`HANG`] (it is
+/// then killed).
+fn run_bounded(mut cmd: Command) -> Option<Finished> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("out file"))
+        .stderr(std::fs::File::create(&err).expect("err file"));
+    // Acts write an audit line: into this run's temp dir, not the host's log.
+    cmd.env("ISOTOP_AUDIT_LOG", dir.path().join("audit.jsonl"));
+    let mut child = cmd.spawn().expect("command starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Some(Finished {
+        status,
+        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+    })
+}
+
+fn isotop(args: &[&str]) -> Option<Finished> {
+    let mut cmd = common::isotop();
+    cmd.args(args);
+    run_bounded(cmd)
+}
+
+/// Runs isotop and insists it finished.
+fn isotop_finishes(args: &[&str]) -> Finished {
+    isotop(args)
+        .unwrap_or_else(|| panic!("`isotop {}` hung (killed after {HANG:?})", args.join(" ")))
+}
+
+/// Paths made under users' directories, removed on drop (deepest first). FIFOs are opened for
+/// writing before they go, so a reader blocked on one (an older isotop) returns.
+#[derive(Default)]
+struct Made {
+    paths: Vec<PathBuf>,
+}
+
+impl Made {
+    /// Creates `dir` (and missing parents) owned by `uid`, mode `mode`; remembers what it made.
+    fn dir(&mut self, dir: &Path, uid: u32, mode: u32) {
+        let mut missing = Vec::new();
+        let mut at = dir.to_path_buf();
+        while !at.exists() {
+            missing.push(at.clone());
+            if !at.pop() {
+                break;
+            }
+        }
+        for path in missing.into_iter().rev() {
+            std::fs::create_dir(&path).expect("create dir");
+            chown(&path, Some(uid), Some(uid)).expect("chown dir");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            self.paths.push(path);
+        }
+    }
+
+    fn fifo(&mut self, path: &Path, uid: u32) {
+        nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644)).expect("mkfifo");
+        chown(path, Some(uid), Some(uid)).expect("chown fifo");
+        self.paths.push(path.to_path_buf());
+    }
+
+    fn file(&mut self, path: &Path, uid: u32, text: &str) {
+        std::fs::write(path, text).expect("write file");
+        chown(path, Some(uid), Some(uid)).expect("chown file");
+        self.paths.push(path.to_path_buf());
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for path in self.paths.iter().rev() {
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                let _ = std::fs::remove_dir(path);
+                continue;
+            }
+            if meta.file_type().is_fifo() {
+                // Wake any reader stuck in open(2) on it: it then reads end-of-file.
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+                    .open(path);
+            }
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// `/run/user/65534/runc` (made, and later removed, as nobody's when missing).
+fn nobody_runc(made: &mut Made) -> PathBuf {
+    let runc = PathBuf::from(format!("/run/user/{NOBODY}/runc"));
+    made.dir(Path::new("/run/user"), 0, 0o755);
+    made.dir(&PathBuf::from(format!("/run/user/{NOBODY}")), NOBODY, 0o700);
+    made.dir(&runc, NOBODY, 0o700);
+    runc
+}
+
+/// Start time of `pid` in clock ticks after boot (`/proc/<pid>/stat` field 22).
+fn start_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after = &stat[stat.rfind(')').expect("comm end") + 2..];
+    after
+        .split_whitespace()
+        .nth(19)
+        .expect("field 22")
+        .parse()
+        .expect("ticks")
+}
+
+fn now_rfc3339() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.%NZ"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A runc 1.1 `state.json` naming `pid` started at `ticks`.
+fn runc_state(id: &str, pid: i32, ticks: u64) -> String {
+    format!(
+        r#"{{"id":"{id}","init_process_pid":{pid},"init_process_start":{ticks},"created":"{}","config":{{"rootfs":"/tmp/x","labels":["bundle=/tmp/x"],"cgroups":{{"path":""}}}},"cgroup_paths":{{}}}}"#,
+        now_rfc3339()
+    )
+}
+
+/// A root process in its own pid and mount namespaces (`unshare`), the host pid of the
+/// container's init (the `sleep` inside): something the rest of the host shows.
+fn namespaced_sleep() -> (ChildGuard, i32) {
+    let guard = ChildGuard::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--mount", "--fork", "sleep", "1000"])
+            .stdin(Stdio::null()),
+    );
+    let parent = guard.pid();
+    let mut inner = None;
+    let found = common::wait_until(Duration::from_secs(10), || {
+        inner = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .ok()
+            .and_then(|t| t.split_whitespace().next().and_then(|p| p.parse().ok()));
+        inner.is_some()
+    });
+    assert!(found, "unshare started no child");
+    (guard, inner.unwrap_or_default())
+}
+
+fn rows(json: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("ls --json is JSON ({e}): {json}"))
+}
+
+fn unique(what: &str) -> String {
+    common::unique_name(what)
+}
+
+/// `ls`, `inspect`, `limit` and `stop` all finish, and `ls` still shows the host's container.
+fn acts_finish_and_show_the_host(inner: i32) {
+    let ls = isotop_finishes(&["ls", "--all", "--json", "--interval", "0"]);
+    assert!(ls.status.success(), "ls failed: {}", ls.stderr);
+    let listed = rows(&ls.stdout);
+    assert!(
+        listed.iter().any(|r| r["pid"] == inner),
+        "the namespaced sleep {inner} is missing from ls: {}",
+        ls.stdout
+    );
+    let pid = inner.to_string();
+    let inspect = isotop_finishes(&["inspect", &pid]);
+    assert!(
+        inspect.status.success(),
+        "inspect failed: {}",
+        inspect.stderr
+    );
+    // No cgroup of its own: refused, but it answered.
+    let limit = isotop_finishes(&["limit", &pid, "--cpus", "0.5"]);
+    assert!(limit.status.code().is_some(), "limit was killed");
+    let stop = isotop_finishes(&["stop", &unique("none")]);
+    assert!(stop.status.code().is_some(), "stop was killed");
+}
+
+#[test]
+fn a_fifo_as_a_rootless_runc_state_hangs_nothing() {
+    if !common::require_root("a_fifo_as_a_rootless_runc_state_hangs_nothing") {
+        return;
+    }
+    let _serial = serial();
+    let mut made = Made::default();
+    let runc = nobody_runc(&mut made);
+    let (_sleep, inner) = namespaced_sleep();
+    let dir = runc.join(unique("fifo"));
+    made.dir(&dir, NOBODY, 0o700);
+    made.fifo(&dir.join("state.json"), NOBODY);
+    acts_finish_and_show_the_host(inner);
+}
+
+#[test]
+fn a_fifo_as_a_rootless_podman_index_hangs_nothing() {
+    if !common::require_root("a_fifo_as_a_rootless_podman_index_hangs_nothing") {
+        return;
+    }
+    let _serial = serial();
+    let mut made = Made::default();
+    let home = PathBuf::from("/home").join(unique("home"));
+    let store = home.join(".local/share/containers/storage/overlay-containers");
+    made.dir(&home, NOBODY, 0o755);
+    made.dir(&store, NOBODY, 0o700);
+    made.fifo(&store.join("containers.json"), NOBODY);
+    let (_sleep, inner) = namespaced_sleep();
+    acts_finish_and_show_the_host(inner);
+}
+
+/// A fake host root under /tmp: the live `/proc` and `/sys`, its own `/run` and `/var/lib`
+/// (so no other isotop on this machine ever sees its records).
+fn fake_root() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("isotop-test-root-")
+        .tempdir()
+        .expect("tempdir");
+    symlink("/proc", dir.path().join("proc")).expect("proc link");
+    symlink("/sys", dir.path().join("sys")).expect("sys link");
+    std::fs::create_dir_all(dir.path().join("run")).expect("run");
+    std::fs::create_dir_all(dir.path().join("var/lib")).expect("var/lib");
+    std::fs::create_dir_all(dir.path().join("etc")).expect("etc");
+    dir
+}
+
+#[test]
+fn a_record_symlinked_to_dev_zero_does_not_grow_rm() {
+    if !common::require_root("a_record_symlinked_to_dev_zero_does_not_grow_rm") {
+        return;
+    }
+    let root = fake_root();
+    let id = "feed".repeat(16);
+    let run_dir = root.path().join("run/isotop").join(&id);
+    std::fs::create_dir_all(&run_dir).expect("run dir");
+    symlink("/dev/zero", run_dir.join("state.json")).expect("zero link");
+    let name_dir = root.path().join("run/isotop/names");
+    std::fs::create_dir_all(&name_dir).expect("names");
+    symlink("/dev/zero", name_dir.join("web")).expect("claim link");
+    let data_dir = root.path().join("var/lib/isotop/containers").join(&id);
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    symlink("/dev/zero", data_dir.join("config.json")).expect("config link");
+    // 512 MiB of address space: reading /dev/zero into memory would abort long before the
+    // machine notices; a fixed isotop never comes near it.
+    let limited = |args: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!(
+            "ulimit -v 524288; exec \"$0\" --root \"$1\" {args}"
+        ));
+        cmd.arg(env!("CARGO_BIN_EXE_isotop")).arg(root.path());
+        run_bounded(cmd).unwrap_or_else(|| panic!("`isotop {args}` hung"))
+    };
+    for args in [format!("rm {id}"), "rm web".to_string()] {
+        let rm = limited(&args);
+        assert!(
+            rm.status.code().is_some(),
+            "`isotop {args}` was killed by a signal (memory exhausted?): {:?} {}",
+            rm.status,
+            rm.stderr
+        );
+        assert!(
+            rm.stderr.len() < 4096,
+            "`isotop {args}` printed {} bytes of errors",
+            rm.stderr.len()
+        );
+    }
+    // The corrupt record's leftovers were removed by id; /dev/zero is untouched.
+    assert!(std::fs::symlink_metadata(run_dir.join("state.json")).is_err());
+    assert!(Path::new("/dev/zero").exists());
+}
+
+#[test]
+fn a_forged_rootless_claim_on_a_root_process_is_unverified_and_refused() {
+    if !common::require_root("a_forged_rootless_claim_on_a_root_process_is_unverified_and_refused")
+    {
+        return;
+    }
+    let _serial = serial();
+    let mut made = Made::default();
+    let runc = nobody_runc(&mut made);
+    // The impostor: root's own process, which nobody names as the init of "their" container.
+    let mut victim = ChildGuard::spawn(Command::new("sleep").arg("1000").stdin(Stdio::null()));
+    let pid = victim.pid();
+    let id = unique("forged");
+    let dir = runc.join(&id);
+    made.dir(&dir, NOBODY, 0o700);
+    made.file(
+        &dir.join("state.json"),
+        NOBODY,
+        &runc_state(&id, pid, start_ticks(pid)),
+    );
+
+    let kill = isotop_finishes(&["kill", &id, "--timeout", "2"]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        victim.0.try_wait().expect("wait").is_none(),
+        "isotop kill killed root's process {pid} on the word of nobody's state file: {} {}",
+        kill.stdout,
+        kill.stderr
+    );
+    assert_eq!(
+        kill.status.code(),
+        Some(2),
+        "refusal exits 2: {}",
+        kill.stderr
+    );
+    assert!(kill.stderr.contains("unverified"), "{}", kill.stderr);
+
+    let ls = isotop_finishes(&["ls", "--json", "--interval", "0"]);
+    let row = rows(&ls.stdout)
+        .into_iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not listed: {}", ls.stdout));
+    assert_eq!(row["verified"], false, "{row}");
+    assert_eq!(row["claimed_by_uid"], NOBODY, "{row}");
+    assert_eq!(row["state"], "unverified", "{row}");
+    let reason = row["unverified_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("pid {pid}")) && reason.contains("uid 0"),
+        "{reason}"
+    );
+
+    let inspect = isotop_finishes(&["inspect", &id]);
+    assert!(inspect.stdout.contains("UNVERIFIED"), "{}", inspect.stdout);
+    let table = isotop_finishes(&["ls", "--interval", "0"]);
+    assert!(table.stdout.contains(&format!("!{id}")), "{}", table.stdout);
+    for act in [
+        vec!["limit", id.as_str(), "--cpus", "0.5"],
+        vec!["freeze", id.as_str()],
+        vec!["enter", id.as_str(), "--", "true"],
+    ] {
+        let out = isotop_finishes(&act);
+        assert_eq!(out.status.code(), Some(2), "{act:?}: {}", out.stderr);
+        assert!(out.stderr.contains("unverified"), "{act:?}: {}", out.stderr);
+    }
+    assert!(victim.0.try_wait().expect("wait").is_none());
+}
+
+#[test]
+fn a_genuine_rootless_claim_verifies_and_can_be_acted_on() {
+    if !common::require_root("a_genuine_rootless_claim_verifies_and_can_be_acted_on")
+        || !common::require_program("a_genuine_rootless_claim_verifies", "setpriv")
+    {
+        return;
+    }
+    let _serial = serial();
+    let mut made = Made::default();
+    let runc = nobody_runc(&mut made);
+    let mut init = ChildGuard::spawn(
+        Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "1000",
+            ])
+            .stdin(Stdio::null()),
+    );
+    let pid = init.pid();
+    // setpriv execs sleep: wait until the process is nobody's.
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| s.contains("Uid:\t65534\t65534\t65534\t65534"))
+    }));
+    let id = unique("genuine");
+    let dir = runc.join(&id);
+    made.dir(&dir, NOBODY, 0o700);
+    made.file(
+        &dir.join("state.json"),
+        NOBODY,
+        &runc_state(&id, pid, start_ticks(pid)),
+    );
+
+    let ls = isotop_finishes(&["ls", "--json", "--interval", "0"]);
+    let row = rows(&ls.stdout)
+        .into_iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not listed: {}", ls.stdout));
+    assert_eq!(row["verified"], true, "{row}");
+    assert_eq!(row["claimed_by_uid"], NOBODY, "{row}");
+    assert_eq!(row["runtime"], "runc", "{row}");
+    assert_eq!(row["pid"], pid, "{row}");
+    assert_eq!(row["state"], "running", "{row}");
+
+    let kill = isotop_finishes(&["kill", &id, "--timeout", "5"]);
+    assert!(kill.status.success(), "{} {}", kill.stdout, kill.stderr);
+    assert!(
+        common::wait_until(Duration::from_secs(5), || init
+            .0
+            .try_wait()
+            .ok()
+            .flatten()
+            .is_some()),
+        "nobody's own init survived the kill"
+    );
+}
+
+#[test]
+fn a_non_root_ls_says_how_many_containers_need_root() {
+    if !common::require_root("a_non_root_ls_says_how_many_containers_need_root")
+        || !common::require_program(
+            "a_non_root_ls_says_how_many_containers_need_root",
+            "setpriv",
+        )
+    {
+        return;
+    }
+    let (_sleep, inner) = namespaced_sleep();
+    // A copy of the binary nobody can run, wherever the checkout lives.
+    let bin_dir = tempfile::Builder::new()
+        .prefix("isotop-test-bin-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    let bin = bin_dir.path().join("isotop");
+    std::fs::copy(env!("CARGO_BIN_EXE_isotop"), &bin).expect("copy binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod bin");
+
+    let as_root = isotop_finishes(&["ls", "--json", "--interval", "0"]);
+    assert!(rows(&as_root.stdout).iter().any(|r| r["pid"] == inner));
+
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["ls", "--interval", "0"])
+        .current_dir("/")
+        .env("HOME", "/nonexistent");
+    let ls = run_bounded(cmd).expect("ls as nobody hung");
+    assert!(ls.status.success(), "{}", ls.stderr);
+    let line = ls
+        .stderr
+        .lines()
+        .find(|l| l.contains("need root") || l.contains("needs root"))
+        .unwrap_or_else(|| panic!("no 'need root' line in: {}", ls.stderr));
+    // At least our namespaced sleep is hidden from nobody: a count of one or more.
+    let count: usize = line
+        .trim_start_matches("isotop: ")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line:?}"));
+    assert!(count >= 1, "{line}");
+}
