@@ -179,12 +179,36 @@ fn runc_state(id: &str, pid: i32, ticks: u64) -> String {
     )
 }
 
-/// A root process in its own pid and mount namespaces (`unshare`), the host pid of the
-/// container's init (the `sleep` inside): something the rest of the host shows.
-fn namespaced_sleep() -> (ChildGuard, i32) {
+/// A root process in its own pid and mount namespaces (`unshare`): something the rest of the
+/// host shows. Both it and the `sleep` inside are SIGKILLed by pid on drop.
+struct Namespaced {
+    _unshare: ChildGuard,
+    /// Host pid of the container's init (the `sleep` inside).
+    inner: i32,
+}
+
+impl Drop for Namespaced {
+    fn drop(&mut self) {
+        if self.inner > 0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.inner),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn namespaced_sleep() -> Namespaced {
     let guard = ChildGuard::spawn(
         Command::new("unshare")
-            .args(["--pid", "--mount", "--fork", "sleep", "1000"])
+            .args([
+                "--pid",
+                "--mount",
+                "--fork",
+                "--kill-child",
+                "sleep",
+                "1000",
+            ])
             .stdin(Stdio::null()),
     );
     let parent = guard.pid();
@@ -196,7 +220,10 @@ fn namespaced_sleep() -> (ChildGuard, i32) {
         inner.is_some()
     });
     assert!(found, "unshare started no child");
-    (guard, inner.unwrap_or_default())
+    Namespaced {
+        _unshare: guard,
+        inner: inner.unwrap_or_default(),
+    }
 }
 
 fn rows(json: &str) -> Vec<serde_json::Value> {
@@ -239,7 +266,8 @@ fn a_fifo_as_a_rootless_runc_state_hangs_nothing() {
     let _serial = serial();
     let mut made = Made::default();
     let runc = nobody_runc(&mut made);
-    let (_sleep, inner) = namespaced_sleep();
+    let sleep = namespaced_sleep();
+    let inner = sleep.inner;
     let dir = runc.join(unique("fifo"));
     made.dir(&dir, NOBODY, 0o700);
     made.fifo(&dir.join("state.json"), NOBODY);
@@ -258,7 +286,8 @@ fn a_fifo_as_a_rootless_podman_index_hangs_nothing() {
     made.dir(&home, NOBODY, 0o755);
     made.dir(&store, NOBODY, 0o700);
     made.fifo(&store.join("containers.json"), NOBODY);
-    let (_sleep, inner) = namespaced_sleep();
+    let sleep = namespaced_sleep();
+    let inner = sleep.inner;
     acts_finish_and_show_the_host(inner);
 }
 
@@ -459,7 +488,8 @@ fn a_non_root_ls_says_how_many_containers_need_root() {
     {
         return;
     }
-    let (_sleep, inner) = namespaced_sleep();
+    let sleep = namespaced_sleep();
+    let inner = sleep.inner;
     // A copy of the binary nobody can run, wherever the checkout lives.
     let bin_dir = tempfile::Builder::new()
         .prefix("isotop-test-bin-")
@@ -488,11 +518,52 @@ fn a_non_root_ls_says_how_many_containers_need_root() {
         .find(|l| l.contains("need root") || l.contains("needs root"))
         .unwrap_or_else(|| panic!("no 'need root' line in: {}", ls.stderr));
     // At least our namespaced sleep is hidden from nobody: a count of one or more.
-    let count: usize = line
-        .trim_start_matches("isotop: ")
+    assert!(count_of(line) >= 1, "{line}");
+
+    // A host whose runc state dir nobody may list the files of: each unreadable state is a
+    // runc container, named so.
+    let root = fake_root();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for sub in ["run", "var", "var/lib", "etc"] {
+        std::fs::set_permissions(
+            root.path().join(sub),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    for id in ["a", "b", "c"] {
+        let dir = root.path().join("run/runc").join(id);
+        std::fs::create_dir_all(&dir).expect("state dir");
+        std::fs::write(dir.join("state.json"), "{}").expect("state");
+        std::fs::set_permissions(
+            dir.join("state.json"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("chmod");
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("--root")
+        .arg(root.path())
+        .args(["ls", "--interval", "0"])
+        .current_dir("/");
+    let ls = run_bounded(cmd).expect("ls --root as nobody hung");
+    let line = ls
+        .stderr
+        .lines()
+        .find(|l| l.contains("need root"))
+        .unwrap_or_else(|| panic!("no 'need root' line in: {}", ls.stderr));
+    assert!(count_of(line) >= 3, "{line}");
+    assert!(line.contains(" of runc"), "{line}");
+    assert!(line.contains("run/runc"), "{line}");
+}
+
+/// The number a "N containers ... need root" line starts with.
+fn count_of(line: &str) -> usize {
+    line.trim_start_matches("isotop: ")
         .split_whitespace()
         .next()
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count in {line:?}"));
-    assert!(count >= 1, "{line}");
+        .unwrap_or_else(|| panic!("no count in {line:?}"))
 }

@@ -129,7 +129,8 @@ pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let mut text = table.render();
     if rows.iter().any(|r| !r.verified) {
         text.push_str(&format!(
-            "{UNVERIFIED_MARK} unverified: a state file another user can write names it and the              claim does not check out; `isotop inspect ID` says why, acts refuse it\n"
+            "{UNVERIFIED_MARK} unverified: a state file another user can write names it and \
+             the claim does not check out; `isotop inspect ID` says why, acts refuse it\n"
         ));
     }
     print_text(&text)

@@ -125,7 +125,8 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
         .then(|| namespace::build_table(root, &processes, &users));
     let mut found = container::find_containers(root, &processes, &host.ns);
     if !nix::unistd::geteuid().is_root()
-        && let Some(line) = container::hidden::hidden(root, &processes, &found).message()
+        && let Some(line) =
+            container::hidden::hidden(root, &processes, &found).message(options.stopped)
     {
         warnings.push(line);
     }

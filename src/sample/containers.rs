@@ -49,7 +49,7 @@ impl ContainerSampler {
         let host = host_reference(root, table.processes());
         self.grouping = find_containers(root, table.processes(), &host.ns);
         self.hidden = (!nix::unistd::geteuid().is_root())
-            .then(|| hidden(root, table.processes(), &self.grouping).message())
+            .then(|| hidden(root, table.processes(), &self.grouping).message(false))
             .flatten();
     }
 

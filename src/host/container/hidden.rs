@@ -8,9 +8,11 @@
 //! found container holds, and whose `/proc/<pid>/status` `NSpid:` line says it is pid 1 of a
 //! nested pid namespace, is the init of a container this user cannot see. Its runtime is
 //! named from its parent's command (`containerd-shim*`, `conmon`, `lxc-start`,
-//! `systemd-nspawn`, `runc`, `crun`), else from the runtime state dirs this user cannot read.
-//! Containers that share the host's pid namespace cannot be counted without root: the count is
-//! a floor ("at least"), and the message says so by naming the unreadable state dirs.
+//! `systemd-nspawn`, `runc`, `crun`); a detached runc's init has PID 1 or a subreaper as
+//! parent, so its runtime is then not named, but the runtime state dirs this user cannot read
+//! are (`/run/runc`, ...), as are runc/crun state files seen but unreadable (each one a
+//! container). Containers that share the host's pid namespace cannot be counted without root:
+//! the count is a floor.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,33 +39,44 @@ const STATE_DIRS: [(&str, &str); 7] = [
 pub struct Hidden {
     /// Containers counted as hidden (at least this many).
     pub containers: usize,
-    /// Their runtimes, as far as they can be told.
+    /// Their runtimes, where known (a parent's command, a state file seen but unreadable).
     pub runtimes: BTreeSet<&'static str>,
+    /// Some hidden containers' runtimes are not known.
+    pub unknown_runtimes: bool,
     /// State dirs (or runc/crun state files) that exist but could not be read.
     pub unreadable: Vec<PathBuf>,
 }
 
 impl Hidden {
     /// The line telling the user, e.g. `3 containers of runc, crun, containerd need root: run
-    /// isotop as root to see them`; `None` when nothing is hidden.
-    pub fn message(&self) -> Option<String> {
-        let of = if self.runtimes.is_empty() {
+    /// isotop as root to see them (unreadable without root: /run/runc)`; `None` when nothing
+    /// is hidden. Unreadable state dirs alone hide only stopped containers: said only when
+    /// `stopped_listed` (`ls --all`).
+    pub fn message(&self, stopped_listed: bool) -> Option<String> {
+        let mut names: Vec<&str> = self.runtimes.iter().copied().collect();
+        if self.unknown_runtimes && !names.is_empty() {
+            names.push("unknown runtimes");
+        }
+        let of = if names.is_empty() {
             String::new()
         } else {
-            let names: Vec<&str> = self.runtimes.iter().copied().collect();
             format!(" of {}", names.join(", "))
         };
+        let dirs = if self.unreadable.is_empty() {
+            String::new()
+        } else {
+            format!(" (unreadable without root: {})", self.dirs())
+        };
         match self.containers {
-            0 if self.unreadable.is_empty() => None,
+            0 if self.unreadable.is_empty() || !stopped_listed => None,
             0 => Some(format!(
-                "containers{of} may be missing: their state ({}) needs root",
-                self.dirs()
+                "stopped containers may be missing: their runtimes' state needs root{dirs}"
             )),
             1 => Some(format!(
-                "1 container{of} needs root: run isotop as root to see it"
+                "1 container{of} needs root: run isotop as root to see it{dirs}"
             )),
             n => Some(format!(
-                "{n} containers{of} need root: run isotop as root to see them"
+                "{n} containers{of} need root: run isotop as root to see them{dirs}"
             )),
         }
     }
@@ -89,7 +102,6 @@ impl Hidden {
 /// namespace was unreadable and that no container holds have their `status` read.
 pub fn hidden(root: &HostRoot, processes: &[Process], found: &[Container]) -> Hidden {
     let mut out = Hidden::default();
-    let mut dir_runtimes = BTreeSet::new();
     let mut unreadable_states = 0usize;
     for (runtime, dir) in STATE_DIRS {
         let path = root.prefix.join(dir);
@@ -109,16 +121,14 @@ pub fn hidden(root: &HostRoot, processes: &[Process], found: &[Container]) -> Hi
                     })
                     .count();
                 if denied > 0 {
+                    // A state file seen but unreadable: a container of that runtime.
                     unreadable_states += denied;
-                    dir_runtimes.insert(runtime);
+                    out.runtimes.insert(runtime);
                     out.unreadable.push(path);
                 }
             }
             Ok(_) => {}
-            Err(e) if e.is_permission() => {
-                dir_runtimes.insert(runtime);
-                out.unreadable.push(path);
-            }
+            Err(e) if e.is_permission() => out.unreadable.push(path),
             Err(_) => {}
         }
     }
@@ -126,7 +136,6 @@ pub fn hidden(root: &HostRoot, processes: &[Process], found: &[Container]) -> Hi
     let held: HashSet<i32> = found.iter().flat_map(|c| c.pids.iter().copied()).collect();
     let by_pid: HashMap<i32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
     let mut inits = 0usize;
-    let mut unattributed = false;
     for p in processes {
         if p.kernel_thread || held.contains(&p.pid) || p.ns.get(NsKind::Pid).is_some() {
             continue;
@@ -142,11 +151,8 @@ pub fn hidden(root: &HostRoot, processes: &[Process], found: &[Container]) -> Hi
             Some(runtime) => {
                 out.runtimes.insert(runtime);
             }
-            None => unattributed = true,
+            None => out.unknown_runtimes = true,
         }
-    }
-    if unattributed || (inits == 0 && unreadable_states > 0) {
-        out.runtimes.extend(dir_runtimes);
     }
     out.containers = inits.max(unreadable_states);
     out

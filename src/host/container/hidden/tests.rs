@@ -48,7 +48,7 @@ fn inits_of_nested_pid_namespaces_are_counted_and_named_by_their_parent() {
     assert_eq!(hidden.containers, 1, "{hidden:?}");
     assert_eq!(hidden.runtimes, BTreeSet::from(["containerd"]));
     assert_eq!(
-        hidden.message().unwrap(),
+        hidden.message(true).unwrap(),
         "1 container of containerd needs root: run isotop as root to see it"
     );
 
@@ -60,9 +60,11 @@ fn inits_of_nested_pid_namespaces_are_counted_and_named_by_their_parent() {
     let hidden = super::hidden(&root, &more, &[]);
     assert_eq!(hidden.containers, 3, "{hidden:?}");
     assert_eq!(hidden.runtimes, BTreeSet::from(["containerd", "podman"]));
+    assert!(hidden.unknown_runtimes, "pid 30's parent names no runtime");
     assert_eq!(
-        hidden.message().unwrap(),
-        "3 containers of containerd, podman need root: run isotop as root to see them"
+        hidden.message(true).unwrap(),
+        "3 containers of containerd, podman, unknown runtimes need root: run isotop as root to \
+         see them"
     );
 }
 
@@ -72,28 +74,45 @@ fn readable_or_found_processes_are_not_hidden() {
     let mut readable = unreadable(11, 1, "runc");
     readable.ns = NsSet::default();
     readable.ns.set(NsKind::Pid, Some(4_026_532_000));
-    assert_eq!(hidden(&root, &[readable], &[]).message(), None);
+    assert_eq!(hidden(&root, &[readable], &[]).message(true), None);
 }
 
 #[test]
 fn unreadable_state_dirs_are_named() {
     let none = Hidden::default();
-    assert_eq!(none.message(), None);
+    assert_eq!(none.message(true), None);
     let dirs = Hidden {
-        containers: 0,
-        runtimes: BTreeSet::from(["runc"]),
         unreadable: vec![PathBuf::from("/run/runc")],
-    };
-    assert_eq!(
-        dirs.message().unwrap(),
-        "containers of runc may be missing: their state (/run/runc) needs root"
-    );
-    let unknown = Hidden {
-        containers: 2,
         ..Hidden::default()
     };
     assert_eq!(
-        unknown.message().unwrap(),
-        "2 containers need root: run isotop as root to see them"
+        dirs.message(false),
+        None,
+        "only stopped ones can be missing"
+    );
+    assert_eq!(
+        dirs.message(true).unwrap(),
+        "stopped containers may be missing: their runtimes' state needs root (unreadable \
+         without root: /run/runc)"
+    );
+    let unknown = Hidden {
+        containers: 2,
+        unknown_runtimes: true,
+        unreadable: vec![PathBuf::from("/run/runc"), PathBuf::from("/run/containerd")],
+        ..Hidden::default()
+    };
+    assert_eq!(
+        unknown.message(true).unwrap(),
+        "2 containers need root: run isotop as root to see them (unreadable without root: \
+         /run/runc, /run/containerd)"
+    );
+    let named = Hidden {
+        containers: 3,
+        runtimes: BTreeSet::from(["runc", "crun", "containerd"]),
+        ..Hidden::default()
+    };
+    assert_eq!(
+        named.message(true).unwrap(),
+        "3 containers of containerd, crun, runc need root: run isotop as root to see them"
     );
 }
