@@ -322,23 +322,41 @@ fn a_record_symlinked_to_dev_zero_does_not_grow_rm() {
     let data_dir = root.path().join("var/lib/isotop/containers").join(&id);
     std::fs::create_dir_all(&data_dir).expect("data dir");
     symlink("/dev/zero", data_dir.join("config.json")).expect("config link");
-    // 512 MiB of address space: reading /dev/zero into memory would abort long before the
-    // machine notices; a fixed isotop never comes near it.
-    let limited = |args: &str| {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!(
-            "ulimit -v 524288; exec \"$0\" --root \"$1\" {args}"
-        ));
-        cmd.arg(env!("CARGO_BIN_EXE_isotop")).arg(root.path());
-        run_bounded(cmd).unwrap_or_else(|| panic!("`isotop {args}` hung"))
+    // Each rm runs in a memory cgroup of its own (limited to 192 MiB, so reading /dev/zero
+    // cannot take the machine with it): its peak usage says how much it read.
+    let cgroup = common::CgroupGuard::new("rm-zero");
+    let memory = cgroup.dir("memory", "");
+    let v2 = memory.join("memory.max").exists();
+    let (limit_file, peak_file) = if v2 {
+        ("memory.max", "memory.peak")
+    } else {
+        ("memory.limit_in_bytes", "memory.max_usage_in_bytes")
     };
+    std::fs::write(memory.join(limit_file), (192u64 << 20).to_string()).expect("memory limit");
+    let procs = memory.join("cgroup.procs");
     for args in [format!("rm {id}"), "rm web".to_string()] {
-        let rm = limited(&args);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("echo $$ > \"$2\" && exec \"$0\" --root \"$1\" {args}"))
+            .arg(env!("CARGO_BIN_EXE_isotop"))
+            .arg(root.path())
+            .arg(&procs);
+        let rm = run_bounded(cmd).unwrap_or_else(|| panic!("`isotop {args}` hung"));
+        let peak: u64 = std::fs::read_to_string(memory.join(peak_file))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
         assert!(
             rm.status.code().is_some(),
-            "`isotop {args}` was killed by a signal (memory exhausted?): {:?} {}",
+            "`isotop {args}` was killed by a signal (out of memory, peak {} MiB): {:?} {}",
+            peak >> 20,
             rm.status,
             rm.stderr
+        );
+        assert!(
+            peak < 64 << 20,
+            "`isotop {args}` used {} MiB: it read the record it should have refused",
+            peak >> 20
         );
         assert!(
             rm.stderr.len() < 4096,
