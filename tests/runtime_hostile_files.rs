@@ -585,3 +585,127 @@ fn count_of(line: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count in {line:?}"))
 }
+
+/// A runc `state.json` naming `pid` that claims `cgroup` (hierarchy-relative) in every
+/// hierarchy of `guard`, the way runc records it (`config.cgroups.path`, `cgroup_paths`).
+fn runc_state_claiming(id: &str, pid: i32, cgroup: &str, guard: &common::CgroupGuard) -> String {
+    let paths: Vec<String> = guard
+        .dirs
+        .iter()
+        .filter_map(|dir| {
+            let hierarchy = dir.parent()?;
+            let key = hierarchy.file_name()?.to_str()?.to_string();
+            Some(format!(
+                r#""{key}":"{}{cgroup}""#,
+                hierarchy.display()
+            ))
+        })
+        .collect();
+    format!(
+        r#"{{"id":"{id}","init_process_pid":{pid},"init_process_start":{},"created":"{}","config":{{"labels":[],"cgroups":{{"path":"{cgroup}"}}}},"cgroup_paths":{{{}}}}}"#,
+        start_ticks(pid),
+        now_rfc3339(),
+        paths.join(",")
+    )
+}
+
+/// nobody's own process in a cgroup nobody was given (`box`, chowned as systemd delegates),
+/// below a parent that holds a root process too.
+struct Delegated {
+    guard: common::CgroupGuard,
+    init: ChildGuard,
+    bystander: ChildGuard,
+    box_path: String,
+}
+
+fn delegated_box() -> Delegated {
+    let guard = common::CgroupGuard::new("claim");
+    let box_path = guard.child("box");
+    let init = ChildGuard::spawn(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "1000"])
+            .stdin(Stdio::null()),
+    );
+    let pid = init.pid();
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| s.contains("Uid:\t65534\t65534\t65534\t65534"))
+    }));
+    let bystander = ChildGuard::spawn(Command::new("sleep").arg("1000").stdin(Stdio::null()));
+    // On v2 only leaves hold processes: the bystander goes to a sibling leaf.
+    guard.child("side");
+    guard.add_pid("box", pid);
+    guard.add_pid("side", bystander.pid());
+    for dir in &guard.dirs {
+        chown(dir.join("box"), Some(NOBODY), Some(NOBODY)).expect("delegate box");
+    }
+    Delegated {
+        guard,
+        init,
+        bystander,
+        box_path,
+    }
+}
+
+#[test]
+fn a_rootless_claim_takes_only_cgroups_its_user_was_given() {
+    if !common::require_root("a_rootless_claim_takes_only_cgroups_its_user_was_given")
+        || !common::require_program("a_rootless_claim_takes_only_cgroups_its_user_was_given", "setpriv")
+    {
+        return;
+    }
+    let _serial = serial();
+    let mut made = Made::default();
+    let runc = nobody_runc(&mut made);
+    let delegated = delegated_box();
+    let pid = delegated.init.pid();
+
+    // Claiming the parent (root's, holding the bystander): the claim is not taken, the
+    // bystander stays out, nothing of root's becomes "the container's cgroup".
+    let greedy = unique("greedy");
+    let dir = runc.join(&greedy);
+    made.dir(&dir, NOBODY, 0o700);
+    made.file(
+        &dir.join("state.json"),
+        NOBODY,
+        &runc_state_claiming(&greedy, pid, &delegated.guard.rel, &delegated.guard),
+    );
+    let ls = isotop_finishes(&["ls", "--json", "--interval", "0"]);
+    let row = rows(&ls.stdout)
+        .into_iter()
+        .find(|r| r["id"] == greedy.as_str())
+        .unwrap_or_else(|| panic!("{greedy} not listed: {}", ls.stdout));
+    assert_eq!(row["pids"], 1, "the root bystander was pulled in: {row}");
+    assert_eq!(row["cgroup_path"], serde_json::Value::Null, "{row}");
+    assert_eq!(row["verified"], true, "nobody's own init checks out: {row}");
+    let kill = isotop_finishes(&["kill", &greedy, "--timeout", "5"]);
+    assert!(kill.status.success(), "{} {}", kill.stdout, kill.stderr);
+    let mut bystander = delegated.bystander;
+    assert!(
+        bystander.0.try_wait().expect("wait").is_none(),
+        "killing nobody's container killed root's bystander"
+    );
+    drop(made);
+
+    // Claiming the cgroup nobody owns: taken as the container's own.
+    let delegated = delegated_box();
+    let pid = delegated.init.pid();
+    let mut made = Made::default();
+    let runc = nobody_runc(&mut made);
+    let own = unique("own");
+    let dir = runc.join(&own);
+    made.dir(&dir, NOBODY, 0o700);
+    made.file(
+        &dir.join("state.json"),
+        NOBODY,
+        &runc_state_claiming(&own, pid, &delegated.box_path, &delegated.guard),
+    );
+    let ls = isotop_finishes(&["ls", "--json", "--interval", "0"]);
+    let row = rows(&ls.stdout)
+        .into_iter()
+        .find(|r| r["id"] == own.as_str())
+        .unwrap_or_else(|| panic!("{own} not listed: {}", ls.stdout));
+    assert_eq!(row["verified"], true, "{row}");
+    assert_eq!(row["cgroup_path"], delegated.box_path.as_str(), "{row}");
+    assert_eq!(row["pid"], pid, "{row}");
+}
