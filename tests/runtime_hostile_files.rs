@@ -4,13 +4,18 @@
 //! `/dev/zero` must not make `rm` read gigabytes; a forged rootless state naming a root-owned
 //! impostor process must be shown unverified and refused by `kill` (the process lives), while
 //! a genuine one (nobody's own process, matching start) verifies and can be killed; and
-//! `ls` run as nobody says how many containers need root.
+//! `ls` run as nobody says how many containers need root. The dashboard marks an unverified
+//! row and says, not root, what it cannot see (fixture frames, TestBackend).
 //!
 //! Everything is made under `/run/user/65534` and a fresh `/home/<unique>` owned by nobody and
 //! removed on drop (FIFOs are opened for writing first, so any reader still blocked on one,
 //! such as an older isotop, is released). A command timeout detects hangs; nothing is timed.
 
 mod common;
+#[path = "ui_support/drive.rs"]
+mod drive;
+#[path = "ui_support/fixture.rs"]
+mod fixture;
 
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt, chown, symlink};
 use std::path::{Path, PathBuf};
@@ -337,7 +342,9 @@ fn a_record_symlinked_to_dev_zero_does_not_grow_rm() {
     for args in [format!("rm {id}"), "rm web".to_string()] {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("echo $$ > \"$2\" && exec \"$0\" --root \"$1\" {args}"))
+            .arg(format!(
+                "echo $$ > \"$2\" && exec \"$0\" --root \"$1\" {args}"
+            ))
             .arg(env!("CARGO_BIN_EXE_isotop"))
             .arg(root.path())
             .arg(&procs);
@@ -595,10 +602,7 @@ fn runc_state_claiming(id: &str, pid: i32, cgroup: &str, guard: &common::CgroupG
         .filter_map(|dir| {
             let hierarchy = dir.parent()?;
             let key = hierarchy.file_name()?.to_str()?.to_string();
-            Some(format!(
-                r#""{key}":"{}{cgroup}""#,
-                hierarchy.display()
-            ))
+            Some(format!(r#""{key}":"{}{cgroup}""#, hierarchy.display()))
         })
         .collect();
     format!(
@@ -623,7 +627,13 @@ fn delegated_box() -> Delegated {
     let box_path = guard.child("box");
     let init = ChildGuard::spawn(
         Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "1000"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "1000",
+            ])
             .stdin(Stdio::null()),
     );
     let pid = init.pid();
@@ -650,7 +660,10 @@ fn delegated_box() -> Delegated {
 #[test]
 fn a_rootless_claim_takes_only_cgroups_its_user_was_given() {
     if !common::require_root("a_rootless_claim_takes_only_cgroups_its_user_was_given")
-        || !common::require_program("a_rootless_claim_takes_only_cgroups_its_user_was_given", "setpriv")
+        || !common::require_program(
+            "a_rootless_claim_takes_only_cgroups_its_user_was_given",
+            "setpriv",
+        )
     {
         return;
     }
@@ -708,4 +721,51 @@ fn a_rootless_claim_takes_only_cgroups_its_user_was_given() {
     assert_eq!(row["verified"], true, "{row}");
     assert_eq!(row["cgroup_path"], delegated.box_path.as_str(), "{row}");
     assert_eq!(row["pid"], pid, "{row}");
+}
+
+/// The whole drawn screen as text.
+fn screen(terminal: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn the_dashboard_marks_unverified_rows_and_says_what_needs_root() {
+    use isotop::host::container::Trust;
+    let history = isotop::sample::History::new(Duration::from_secs(600));
+    let mut app = isotop::ui::App::new(Duration::from_secs(600));
+    let mut frame = fixture::frame(1, true);
+    let web = frame
+        .containers
+        .iter_mut()
+        .find(|c| c.view.container.name == "web")
+        .expect("the fixture has web");
+    web.view.container.trust = Trust::unverified(
+        "/run/user/65534/runc/web/state.json belongs to uid 65534 but names pid 1".into(),
+        Some(NOBODY),
+    );
+    app.on_frame(frame);
+    let drawn = screen(&drive::render(&mut app, &history, 160, 48));
+    assert!(
+        drawn.contains("!web"),
+        "no marker on the unverified row:\n{drawn}"
+    );
+
+    let mut app = isotop::ui::App::new(Duration::from_secs(600));
+    let mut frame = fixture::frame_not_root(1);
+    frame.host.hidden =
+        Some("3 containers of runc, crun, containerd need root: run isotop as root".into());
+    app.on_frame(frame);
+    let drawn = screen(&drive::render(&mut app, &history, 160, 48));
+    assert!(
+        drawn.contains("3 containers of runc, crun, containerd need root"),
+        "the status line does not say what is hidden:\n{drawn}"
+    );
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::fail::LaunchError;
 use super::spec::NetMode;
 use crate::host::HostRoot;
-use crate::host::runtime::file::{self, Cap, FileError};
+use crate::host::runtime::file::{self, Cap};
 
 /// The life of a container, as its supervisor last recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,15 +215,7 @@ pub fn read_record(host: &HostRoot, id: &str) -> Result<Option<ContainerRecord>,
             .map(Some)
             .map_err(|e| LaunchError::io("parse", &path, std::io::Error::other(e))),
         Err(e) if e.is_missing() => Ok(None),
-        Err(e) => Err(LaunchError::io("read", &path, file_error(e))),
-    }
-}
-
-/// A runtime-file error as the `io::Error` launch errors carry (the path is carried beside).
-fn file_error(error: FileError) -> std::io::Error {
-    match error {
-        FileError::Io { source, .. } => source,
-        other => std::io::Error::other(other.to_string()),
+        Err(e) => Err(LaunchError::io("read", &path, e.into_io())),
     }
 }
 

@@ -114,6 +114,25 @@ impl FileError {
         matches!(self, FileError::Missing { .. })
     }
 
+    /// The error as an `io::Error` for callers whose own error already names the path: the
+    /// OS error itself, or what was refused and why.
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            FileError::Io { source, .. } => source,
+            FileError::Missing { .. } => std::io::Error::from(std::io::ErrorKind::NotFound),
+            FileError::Symlink { .. } => {
+                std::io::Error::other("it is a symlink: never read through one")
+            }
+            FileError::NotRegular { kind, .. } => {
+                std::io::Error::other(format!("it is a {kind}, not a regular file"))
+            }
+            FileError::TooBig { cap, .. } => {
+                std::io::Error::other(format!("it is larger than {cap} bytes"))
+            }
+            FileError::BadPath { .. } => std::io::Error::other("not a plain path"),
+        }
+    }
+
     /// True when the file exists but this user may not read it (non-root isotop).
     pub fn is_permission(&self) -> bool {
         matches!(self, FileError::Io { source, .. }

@@ -88,16 +88,9 @@ impl LaunchConfig {
     /// Reads the stored config: a regular file of at most [`Cap::STATE`] bytes, never through a
     /// symlink (see `host::runtime::file`).
     pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
-        use crate::host::runtime::file::{Cap, FileError, read_capped};
-        let bytes = read_capped(path, Cap::STATE).map_err(|e| match e {
-            FileError::Io { source, .. } => LaunchError::io("read", path, source),
-            FileError::Missing { .. } => LaunchError::io(
-                "read",
-                path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ),
-            other => LaunchError::io("read", path, std::io::Error::other(other.to_string())),
-        })?;
+        use crate::host::runtime::file::{Cap, read_capped};
+        let bytes = read_capped(path, Cap::STATE)
+            .map_err(|e| LaunchError::io("read", path, e.into_io()))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| LaunchError::io("parse", path, std::io::Error::other(e)))
     }
