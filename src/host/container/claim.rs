@@ -8,8 +8,8 @@
 //! mapped in the user's user namespace) and started when the file says (runc's
 //! `init_process_start` / crun's `process-start-time` in clock ticks, exactly; else its
 //! `created` time within [`CREATED_TOLERANCE_MS`]). Even then its cgroup paths count only where
-//! the init is and the user owns the cgroup directory (a delegated subtree), so a user cannot
-//! pull `/system.slice` into their container. A state anyone could have written
+//! the init is and the user owns the cgroup directory in every hierarchy that has it (a
+//! delegated subtree), so a user cannot pull `/system.slice` into their container. A state anyone could have written
 //! ([`Writers::Anyone`]) is never believed. What does not check out is [`Trust::unverified`]
 //! with the reason: shown, never acted on (`control::guard` refuses it).
 
@@ -173,7 +173,9 @@ impl<'r> Checker<'r> {
     }
 
     /// The cgroup paths of a verified rootless `state` that it may claim: those holding its
-    /// init (in some hierarchy) whose directory the user owns.
+    /// init (in some hierarchy) whose directory the user owns in every hierarchy that has it
+    /// (a path the user was given in one hierarchy says nothing about the same path, root's,
+    /// in another).
     pub fn owned_cgroup_paths(
         &mut self,
         state: &OciState,
@@ -186,17 +188,23 @@ impl<'r> Checker<'r> {
         let Some(Some(layout)) = &self.layout else {
             return Vec::new();
         };
+        let owner_of = |dir: Option<std::path::PathBuf>| {
+            dir.and_then(|d| std::fs::symlink_metadata(d).ok())
+                .filter(|meta| meta.is_dir())
+                .map(|meta| meta.uid())
+        };
         let mut owned = Vec::new();
         for path in &state.cgroup_paths {
             let holds_init_in_own_dir = init.cgroups.iter().any(|m| {
                 is_at_or_below(&m.path, path)
-                    && layout
-                        .hierarchy_for(m)
-                        .and_then(|h| h.cgroup_dir(path))
-                        .and_then(|dir| std::fs::symlink_metadata(dir).ok())
-                        .is_some_and(|meta| meta.is_dir() && meta.uid() == uid)
+                    && owner_of(layout.hierarchy_for(m).and_then(|h| h.cgroup_dir(path)))
+                        == Some(uid)
             });
-            if holds_init_in_own_dir {
+            let someone_elses = layout
+                .hierarchies
+                .iter()
+                .any(|h| owner_of(h.cgroup_dir(path)).is_some_and(|owner| owner != uid));
+            if holds_init_in_own_dir && !someone_elses {
                 owned.push(path.clone());
             }
         }
