@@ -49,6 +49,7 @@ fn container(id: &str) -> ContainerSample {
                 metadata: None,
                 start_ticks: Some(1),
                 running: true,
+                trust: isotop::host::container::Trust::root(),
             },
             state: "running",
             uptime_seconds: Some(1.0),

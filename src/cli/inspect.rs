@@ -120,6 +120,18 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
     line("Runtime", c.runtime.to_string());
     line("Image", c.image.clone().unwrap_or_else(|| "-".into()));
     line("State", i.view.state.to_string());
+    // The reason quotes paths another user chose: cleaned for display.
+    match (&c.trust.unverified_reason, c.trust.claimed_by_uid) {
+        (Some(reason), _) => line(
+            "Trust",
+            format!("UNVERIFIED — {}; acts refuse it", clean_str(reason)),
+        ),
+        (None, Some(uid)) => line(
+            "Trust",
+            format!("verified: a rootless claim of uid {uid}, its init is that user's"),
+        ),
+        (None, None) => {}
+    }
     line(
         "Uptime",
         i.view

@@ -13,6 +13,7 @@ use super::format::{bytes, duration};
 use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, Limit};
+use crate::host::container::claim::UNVERIFIED_MARK;
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
 
@@ -36,6 +37,11 @@ pub struct ContainerRow {
     pub state: String,
     pub uptime_seconds: Option<f64>,
     pub cgroup_path: Option<String>,
+    /// False when a file another user can write names it and the claim did not check out.
+    pub verified: bool,
+    pub unverified_reason: Option<String>,
+    /// The user whose own (rootless) files name it; null for root's.
+    pub claimed_by_uid: Option<u32>,
 }
 
 pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
@@ -98,7 +104,11 @@ pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     for r in &rows {
         table.push(vec![
             shown.get(&r.id),
-            r.name.clone(),
+            if r.verified {
+                r.name.clone()
+            } else {
+                format!("{UNVERIFIED_MARK}{}", r.name)
+            },
             r.runtime.clone(),
             r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             r.cpu_percent
@@ -118,7 +128,14 @@ pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
     }
-    print_text(&table.render())
+    let mut text = table.render();
+    if rows.iter().any(|r| !r.verified) {
+        text.push_str(&format!(
+            "{UNVERIFIED_MARK} unverified: a state file another user can write names it and \
+             the claim does not check out; `isotop inspect ID` says why, acts refuse it\n"
+        ));
+    }
+    print_text(&text)
 }
 
 fn limit_text<T>(limit: Option<&Limit<T>>, show: impl Fn(&T) -> String) -> String {
@@ -160,6 +177,9 @@ fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         state: view.state.to_string(),
         uptime_seconds: view.uptime_seconds,
         cgroup_path: c.cgroup_path.clone(),
+        verified: c.trust.verified,
+        unverified_reason: c.trust.unverified_reason.clone(),
+        claimed_by_uid: c.trust.claimed_by_uid,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Refusals shared by every act: the host's PID 1, the root cgroup, isotop's own process and
-//! cgroup, and a non-root user are refused with a reason before anything is written.
+//! cgroup, a container whose claim did not check out (a stranger's state file naming someone
+//! else's process, see `host::container::claim`), and a non-root user are refused with a
+//! reason before anything is written.
 
 use super::error::ControlError;
 use crate::host::HostRoot;
@@ -31,6 +33,11 @@ pub fn check(
         target: format!("{} ({})", c.name, c.id),
         reason,
     };
+    if let Some(reason) = c.trust.refusal() {
+        return Err(refuse(format!(
+            "it is unverified: {reason}; isotop never acts on a claim it cannot check"
+        )));
+    }
     if c.pids.contains(&1) || c.init_pid == Some(1) {
         return Err(refuse(
             "it holds the host's PID 1 (the machine's init): isotop never acts on it".into(),

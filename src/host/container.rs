@@ -7,9 +7,13 @@
 //! the id as the fallback whenever those are missing or broken. Every process is in at most
 //! one container; kernel threads in none. [`find_stopped`] lists what runtimes keep on disk
 //! without a running process (`ls --all`). Both are infallible: unreadable files only make
-//! the answer less rich.
+//! the answer less rich. Every container carries its [`Trust`]: a runc/crun state another user
+//! could have written names processes only when it checks out ([`claim`]); what does not is
+//! listed as unverified, with the reason, and acts refuse it.
 
 pub mod assign;
+pub mod claim;
+pub mod hidden;
 pub mod rules;
 pub mod stopped;
 
@@ -18,6 +22,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use self::claim::Trust;
 pub use super::runtime::{Pod, Runtime};
 
 use self::assign::Group;
@@ -59,8 +64,12 @@ pub struct Container {
     pub metadata: Option<PathBuf>,
     /// The init's start time, clock ticks after boot.
     pub start_ticks: Option<u64>,
-    /// True when the container has processes.
+    /// True when the container has processes (or, unverified, claims a running one).
     pub running: bool,
+    /// Whether the files naming it may be believed (`verified`, `unverified_reason`,
+    /// `claimed_by_uid` in JSON).
+    #[serde(flatten)]
+    pub trust: Trust,
 }
 
 /// Id prefix of the containers no runtime names: `pidns-<inode of their pid namespace>`.
@@ -213,6 +222,7 @@ fn build(
         metadata: meta.source,
         start_ticks: init.map(|p| p.start_ticks),
         running: true,
+        trust: group.trust,
     }
 }
 

@@ -6,10 +6,14 @@
 //! daemon socket is ever asked. Metadata files are written by runtimes and, through labels and
 //! names, by container authors: they may be missing, truncated, garbage or huge. Every reader
 //! then returns `None` (the caller falls back to the id), never an error and never a panic; every
-//! string stored is cleaned with [`clean_str`]. Files are read at most [`MAX_METADATA_BYTES`].
+//! string stored is cleaned with [`clean_str`]. Some of them sit in users' own directories
+//! (rootless runc/crun under `/run/user/<uid>`, rootless Podman under `~/.local/share`): every
+//! file is read through [`file`] (no blocking on a FIFO, no symlink followed, regular files
+//! only, capped per kind), which also says who could have written it.
 
 pub mod containerd;
 pub mod docker;
+pub mod file;
 pub mod isotop;
 pub mod lxc;
 pub mod nspawn;
@@ -17,13 +21,12 @@ pub mod oci;
 pub mod podman;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use self::file::{Cap, FileError, Writers, read_capped};
 use super::HostRoot;
 use super::text::clean_str;
 
@@ -108,28 +111,24 @@ pub struct Metadata {
     pub source: Option<PathBuf>,
 }
 
-/// Largest metadata file read, in bytes (4 MiB): a docker config.v2.json is a few KiB, a
-/// containers.json with hundreds of containers well under 1 MiB; anything bigger is refused.
-pub const MAX_METADATA_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Reads a small runtime file; `None` when absent, unreadable or larger than
-/// [`MAX_METADATA_BYTES`].
-pub fn read_capped(path: &Path) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(MAX_METADATA_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() as u64 > MAX_METADATA_BYTES {
-        return None;
-    }
-    Some(bytes)
+/// Reads and parses a JSON runtime file in a trusted (root's) directory; `None` when absent,
+/// not a regular file, bigger than a state file may be ([`Cap::STATE`]) or not the expected
+/// shape.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = read_capped(path, Cap::STATE).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
-/// Reads and parses a JSON runtime file; `None` when absent, too big or not the expected shape.
-pub fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
-    let bytes = read_capped(path)?;
-    serde_json::from_slice(&bytes).ok()
+/// Reads and parses the JSON file `base/rel` without following a symlink below `base`, with
+/// who could have written it; `None` as for [`read_json`].
+pub fn read_json_beneath<T: DeserializeOwned>(
+    base: &Path,
+    rel: &Path,
+    cap: Cap,
+) -> Option<(T, Writers)> {
+    let file = file::read_beneath(base, rel, cap).ok()?;
+    let value = serde_json::from_slice(&file.bytes).ok()?;
+    Some((value, file.writers))
 }
 
 /// Cleans a non-empty name-like string; `None` when empty after trimming.
@@ -195,19 +194,13 @@ pub fn kubernetes_identity(
     (name, pod, image)
 }
 
-/// Lists the names of the subdirectories of `dir` (ids of a runtime's state dir); empty when
-/// the dir is absent. Names that are not UTF-8 are skipped: no runtime makes them.
+/// Lists the names of the real subdirectories of `dir` (ids of a runtime's state dir; symlinks
+/// are skipped); empty when the dir is absent or unreadable. Names that are not UTF-8 are
+/// skipped: no runtime makes them.
 pub fn list_dir_names(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect();
-    names.sort();
-    names
+    file::list_dirs_beneath(dir, Path::new(""))
+        .map(|l| l.names)
+        .unwrap_or_default()
 }
 
 /// True for a 64-digit lowercase hex id (Docker, Podman, CRI-O and CRI container ids).
@@ -215,12 +208,21 @@ pub fn is_hex64(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Where the host's `/home` is (rootless podman stores live in users' homes).
+/// The users' home directories (rootless podman stores live in them): every entry of the
+/// host's `/home` that is a directory, and `/root`. An entry of `/home` may be a symlink: only
+/// root can put one there, so it is followed; below a home nothing is (see [`file`]).
 pub(crate) fn home_dirs(root: &HostRoot) -> Vec<PathBuf> {
-    let mut homes: Vec<PathBuf> = list_dir_names(&root.host_path(Path::new("/home")))
-        .into_iter()
-        .map(|name| root.host_path(Path::new("/home")).join(name))
-        .collect();
+    let home = root.host_path(Path::new("/home"));
+    let mut homes: Vec<PathBuf> = std::fs::read_dir(&home)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    homes.sort();
     homes.push(root.host_path(Path::new("/root")));
     homes
 }
@@ -255,12 +257,12 @@ mod tests {
     fn capped_read_refuses_huge_files() {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.json");
-        let file = File::create(&big).unwrap();
-        file.set_len(MAX_METADATA_BYTES + 10).unwrap();
-        assert!(read_capped(&big).is_none());
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(Cap::STATE.0 + 10).unwrap();
+        assert!(read_json::<serde_json::Value>(&big).is_none());
         let small = dir.path().join("small.json");
         std::fs::write(&small, b"{\"a\":1}").unwrap();
-        assert_eq!(read_capped(&small).unwrap(), b"{\"a\":1}");
+        assert_eq!(read_capped(&small, Cap::STATE).unwrap(), b"{\"a\":1}");
         assert!(read_json::<serde_json::Value>(&dir.path().join("absent")).is_none());
         std::fs::write(&small, b"{\"a\":").unwrap();
         assert!(read_json::<serde_json::Value>(&small).is_none());

@@ -45,7 +45,8 @@ impl Default for ScanOptions {
 pub struct ContainerView {
     #[serde(flatten)]
     pub container: Container,
-    /// `running`, `frozen`, or `stopped` (no processes).
+    /// `running`, `frozen`, `stopped` (no processes) or `unverified` (a claim of a running
+    /// container that did not check out, see `host::container::claim`).
     pub state: &'static str,
     /// Seconds since the init process started.
     pub uptime_seconds: Option<f64>,
@@ -123,6 +124,12 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
         .namespaces
         .then(|| namespace::build_table(root, &processes, &users));
     let mut found = container::find_containers(root, &processes, &host.ns);
+    if !nix::unistd::geteuid().is_root()
+        && let Some(line) =
+            container::hidden::hidden(root, &processes, &found).message(options.stopped)
+    {
+        warnings.push(line);
+    }
     if options.stopped {
         let stopped = container::find_stopped(root, &found);
         found.extend(stopped);
@@ -181,6 +188,9 @@ fn view_container(
         .is_some_and(|f| f == cgroup::FreezerState::Frozen);
     let state = if !container.running {
         "stopped"
+    } else if !container.trust.verified {
+        // A stranger's claim that did not check out: not believed to be anything.
+        "unverified"
     } else if frozen {
         "frozen"
     } else {

@@ -17,6 +17,7 @@ use super::processes::ProcessTable;
 use super::rates::cpu_percent_from_ticks;
 use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, FreezerState};
+use crate::host::container::hidden::hidden;
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
 use crate::host::scan::ContainerView;
@@ -26,6 +27,8 @@ use crate::host::scan::ContainerView;
 pub struct ContainerSampler {
     grouping: Vec<Container>,
     previous: HashMap<String, CgroupCounters>,
+    /// Not root: the line saying which containers this user cannot see (from the grouping).
+    hidden: Option<String>,
 }
 
 /// What a container sample needs from the rest of the tick.
@@ -45,6 +48,14 @@ impl ContainerSampler {
     pub fn regroup(&mut self, root: &HostRoot, table: &ProcessTable) {
         let host = host_reference(root, table.processes());
         self.grouping = find_containers(root, table.processes(), &host.ns);
+        self.hidden = (!nix::unistd::geteuid().is_root())
+            .then(|| hidden(root, table.processes(), &self.grouping).message(false))
+            .flatten();
+    }
+
+    /// Not root: which containers this user cannot see, as of the last grouping.
+    pub fn hidden(&self) -> Option<&str> {
+        self.hidden.as_deref()
     }
 
     /// Samples every container of the current grouping that still has a process.

@@ -55,6 +55,9 @@ pub struct HostSummary {
     pub containers: usize,
     pub namespaces: usize,
     pub cgroups: usize,
+    /// Not root: what this user cannot see, e.g. `3 containers of runc, crun need root: ...`
+    /// (see `host::container::hidden`); `None` as root or when nothing is hidden.
+    pub hidden: Option<String>,
 }
 
 /// A container with this tick's rates and the figures its row and bars show.

@@ -234,6 +234,7 @@ impl Sampler {
 
         host.cgroup_mode = self.layout.as_ref().map(|l| l.mode);
         host.is_root = self.is_root;
+        host.hidden = self.containers.hidden().map(str::to_string);
         host.processes = processes.len();
         host.containers = containers.len();
         host.namespaces = namespaces.namespaces.len();

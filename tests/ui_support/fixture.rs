@@ -349,6 +349,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
             containers: containers.len(),
             namespaces: namespace_count,
             cgroups: cgroups.len(),
+            hidden: None,
         },
         containers,
         cgroups,

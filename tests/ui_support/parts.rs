@@ -130,6 +130,7 @@ pub fn container(
         metadata: None,
         start_ticks: Some(1000),
         running: true,
+        trust: isotop::host::container::Trust::root(),
     };
     ContainerSample {
         view: ContainerView {

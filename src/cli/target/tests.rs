@@ -30,6 +30,7 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
             metadata: None,
             start_ticks: None,
             running: true,
+            trust: crate::host::container::claim::Trust::root(),
         },
         state: "running",
         uptime_seconds: None,

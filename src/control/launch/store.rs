@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::fail::LaunchError;
 use super::spec::NetMode;
 use crate::host::HostRoot;
+use crate::host::runtime::file::{self, Cap};
 
 /// The life of a container, as its supervisor last recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,18 +202,22 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LaunchErro
     })
 }
 
-/// Reads the record of `id`; `Ok(None)` when there is none (removed, or never made).
+/// Reads the record of `id`; `Ok(None)` when there is none (removed, or never made). The
+/// record is read through the runtime-file reader: never through a symlink, never from a FIFO
+/// or device, never more than [`Cap::STATE`] (a record symlinked to `/dev/zero` is an error
+/// naming it, not gigabytes read).
 pub fn read_record(host: &HostRoot, id: &str) -> Result<Option<ContainerRecord>, LaunchError> {
     if !is_id(id) {
         return Ok(None);
     }
     let path = ContainerPaths::new(host, id).state;
-    match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
+    let rel = Path::new("isotop").join(id).join("state.json");
+    match file::read_beneath(&host.run, &rel, Cap::STATE) {
+        Ok(read) => serde_json::from_slice(&read.bytes)
             .map(Some)
             .map_err(|e| LaunchError::io("parse", &path, std::io::Error::other(e))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(LaunchError::io("read", &path, e)),
+        Err(e) if e.is_missing() => Ok(None),
+        Err(e) => Err(LaunchError::io("read", &path, e.into_io())),
     }
 }
 
@@ -267,9 +272,11 @@ pub fn create_claim(path: &Path, id: &str) -> std::io::Result<()> {
     linked
 }
 
-/// Who holds the claim file `path` (its text, trimmed); `None` when it is gone or unreadable.
+/// Who holds the claim file `path` (its text, trimmed); `None` when it is gone, unreadable,
+/// not a regular file or longer than a claim can be ([`Cap::LINE`]).
 pub fn claim_holder(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|t| t.trim().to_string())
+    let bytes = file::read_capped(path, Cap::LINE).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_string())
 }
 
 /// Claims `name` for `id` (atomic: `O_EXCL`). A claim whose container record is gone is stale

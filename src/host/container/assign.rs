@@ -17,15 +17,17 @@
 
 pub(crate) mod own_cgroup;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use self::own_cgroup::{Occupancy, own_cgroup_path};
+use super::claim::{Checker, Trust};
 use super::rules::{PathMatch, PathRules, segments};
 use crate::host::HostRoot;
 use crate::host::namespace::{NsKind, NsSet};
 use crate::host::process::{Process, read_environ_var};
 use crate::host::runtime::Runtime;
 use crate::host::runtime::containerd::TaskIndex;
+use crate::host::runtime::file::Writers;
 use crate::host::runtime::nspawn;
 use crate::host::runtime::oci::OciState;
 
@@ -48,7 +50,13 @@ pub struct Group {
     pub oci: Option<usize>,
     /// Host pids, ascending.
     pub pids: Vec<i32>,
+    /// Whether the files naming it may be believed.
+    pub trust: Trust,
 }
+
+/// Key of a group while processes are added: a runc/crun state is its own container even when
+/// another state (say, a user's) uses the same id.
+type GroupKey = (Runtime, String, Option<String>, Option<usize>);
 
 /// Groups `processes` (kernel threads are skipped) into containers.
 pub fn group_processes(
@@ -61,30 +69,57 @@ pub fn group_processes(
     let live: Vec<&Process> = processes.iter().filter(|p| !p.kernel_thread).collect();
     let by_pid: HashMap<i32, &Process> = live.iter().map(|p| (p.pid, *p)).collect();
 
-    // runc/crun containers whose recorded init is this very process (pid and start time).
+    // runc/crun containers whose recorded init is this very process (pid and start time), and
+    // whose state is root's or checks out; the cgroup paths each may claim.
+    let mut checker = Checker::new(root);
+    let mut trusts: Vec<Trust> = Vec::with_capacity(states.len());
+    let mut claim_paths: Vec<Vec<String>> = vec![Vec::new(); states.len()];
     let mut alive_inits: HashMap<i32, usize> = HashMap::new();
+    let mut unverified_alive: Vec<(usize, i32)> = Vec::new();
     for (index, state) in states.iter().enumerate() {
-        if let Some(pid) = state.init_pid
-            && let Some(p) = by_pid.get(&pid)
-            && state.init_start_ticks.is_none_or(|t| t == p.start_ticks)
-        {
-            alive_inits.insert(pid, index);
+        let init = state
+            .init_pid
+            .and_then(|pid| by_pid.get(&pid).copied())
+            .filter(|p| state.init_start_ticks.is_none_or(|t| t == p.start_ticks));
+        let trust = checker.check(state, init);
+        if let Some(init) = init {
+            if trust.verified {
+                // Root's state dirs are read first: a user's state cannot take their init.
+                alive_inits.entry(init.pid).or_insert(index);
+                claim_paths[index] = match state.writers {
+                    Writers::User(uid) => checker.owned_cgroup_paths(state, uid, init),
+                    _ => state.cgroup_paths.clone(),
+                };
+            } else {
+                unverified_alive.push((index, init.pid));
+            }
         }
+        trusts.push(trust);
     }
     let claims: Vec<(&str, usize)> = alive_inits
         .values()
-        .flat_map(|&i| states[i].cgroup_paths.iter().map(move |p| (p.as_str(), i)))
+        .flat_map(|&i| claim_paths[i].iter().map(move |p| (p.as_str(), i)))
         .collect();
+    let oci_group = |index: usize, path: Option<&str>| Group {
+        runtime: states[index].runtime,
+        id: states[index].id.clone(),
+        cgroup_path: path.map(str::to_string),
+        pod_uid: None,
+        namespace: None,
+        oci: Some(index),
+        pids: Vec::new(),
+        trust: trusts[index].clone(),
+    };
 
     let mut rules = PathRules::new(tasks);
     let mut groups: Vec<Group> = Vec::new();
-    let mut keys: HashMap<(Runtime, String, Option<String>), usize> = HashMap::new();
+    let mut keys: HashMap<GroupKey, usize> = HashMap::new();
     let mut unassigned: Vec<&Process> = Vec::new();
 
     for process in &live {
         let key = match choose(process, &mut rules, &claims) {
             Some(Choice::Rule(hit)) => rule_group(root, process, hit, &by_pid),
-            Some(Choice::Claim(path, index)) => Some(oci_group(&states[index], index, Some(path))),
+            Some(Choice::Claim(path, index)) => Some(oci_group(index, Some(path))),
             None => None,
         };
         match key {
@@ -97,13 +132,8 @@ pub fn group_processes(
     for process in unassigned {
         match oci_ancestor(process, &by_pid, &alive_inits) {
             Some(index) => {
-                let path = states[index].cgroup_paths.first().map(String::as_str);
-                add(
-                    &mut groups,
-                    &mut keys,
-                    oci_group(&states[index], index, path),
-                    process.pid,
-                );
+                let path = claim_paths[index].first().map(String::as_str);
+                add(&mut groups, &mut keys, oci_group(index, path), process.pid);
             }
             None => still_unassigned.push(process),
         }
@@ -119,9 +149,21 @@ pub fn group_processes(
                 namespace: None,
                 oci: None,
                 pids: Vec::new(),
+                trust: Trust::root(),
             };
             add(&mut groups, &mut keys, group, process.pid);
         }
+    }
+
+    // Claims that did not check out: shown with the process they name only when nothing else
+    // took it (never its descendants, never a cgroup).
+    let mut taken: HashSet<i32> = groups.iter().flat_map(|g| g.pids.iter().copied()).collect();
+    for (index, pid) in unverified_alive {
+        let mut group = oci_group(index, None);
+        if taken.insert(pid) {
+            group.pids.push(pid);
+        }
+        groups.push(group);
     }
     for group in &mut groups {
         group.pids.sort_unstable();
@@ -248,19 +290,8 @@ fn rule_group(
         namespace: hit.namespace,
         oci: None,
         pids: Vec::new(),
+        trust: Trust::root(),
     })
-}
-
-fn oci_group(state: &OciState, index: usize, path: Option<&str>) -> Group {
-    Group {
-        runtime: state.runtime,
-        id: state.id.clone(),
-        cgroup_path: path.map(str::to_string),
-        pod_uid: None,
-        namespace: None,
-        oci: Some(index),
-        pids: Vec::new(),
-    }
 }
 
 /// The process's parents, nearest first (itself excluded), as far as the snapshot knows them.
@@ -301,13 +332,13 @@ fn own_namespaces(process: &Process, host_ns: &NsSet) -> Option<u64> {
         .flatten()
 }
 
-fn add(
-    groups: &mut Vec<Group>,
-    keys: &mut HashMap<(Runtime, String, Option<String>), usize>,
-    group: Group,
-    pid: i32,
-) {
-    let key = (group.runtime, group.id.clone(), group.namespace.clone());
+fn add(groups: &mut Vec<Group>, keys: &mut HashMap<GroupKey, usize>, group: Group, pid: i32) {
+    let key = (
+        group.runtime,
+        group.id.clone(),
+        group.namespace.clone(),
+        group.oci,
+    );
     let index = *keys.entry(key).or_insert_with(|| {
         groups.push(group);
         groups.len() - 1

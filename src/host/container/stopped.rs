@@ -3,10 +3,13 @@
 //! Sources: runc/crun state dirs, Docker's per-container configs, the Podman/CRI-O stores,
 //! containerd task dirs (namespace `moby` is Docker's own and already listed by Docker),
 //! LXC configs and isotop's own records that are not running (exited, failed). An id already running, or already listed by an earlier source, is skipped.
-//! Records carry no pids, namespaces or cgroups: there is no process to read them from.
+//! Records carry no pids, namespaces or cgroups: there is no process to read them from. A
+//! stopped runc/crun state another user could have written has nothing running to check it
+//! against: it is listed unverified, and its cgroup paths are not taken as its own.
 
 use std::collections::HashSet;
 
+use super::claim::{Trust, stopped_trust};
 use super::{Container, oci_metadata};
 use crate::host::HostRoot;
 use crate::host::namespace::NsSet;
@@ -18,16 +21,34 @@ use crate::host::runtime::{Metadata, Runtime, docker, isotop, lxc, oci};
 pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
     let mut seen: HashSet<String> = running.iter().map(|c| c.id.clone()).collect();
     let mut out = Vec::new();
-    let mut push = |runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>| {
+    let mut push_trusted = |runtime: Runtime,
+                            id: String,
+                            meta: Metadata,
+                            cgroup_path: Option<String>,
+                            trust: Trust| {
         if seen.insert(id.clone()) {
-            out.push(record(runtime, id, meta, cgroup_path));
+            out.push(record(runtime, id, meta, cgroup_path, trust));
         }
     };
 
     for state in oci::read_states(root) {
-        let path = state.cgroup_paths.first().cloned();
-        push(state.runtime, state.id.clone(), oci_metadata(&state), path);
+        let trust = stopped_trust(&state);
+        let path = state
+            .cgroup_paths
+            .first()
+            .cloned()
+            .filter(|_| trust.verified);
+        push_trusted(
+            state.runtime,
+            state.id.clone(),
+            oci_metadata(&state),
+            path,
+            trust,
+        );
     }
+    let mut push = |runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>| {
+        push_trusted(runtime, id, meta, cgroup_path, Trust::root());
+    };
     for id in docker::list(root) {
         let meta = docker::read(root, &id).unwrap_or_default();
         let runtime = if meta.pod.is_some() {
@@ -68,7 +89,13 @@ pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
     out
 }
 
-fn record(runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>) -> Container {
+fn record(
+    runtime: Runtime,
+    id: String,
+    meta: Metadata,
+    cgroup_path: Option<String>,
+    trust: Trust,
+) -> Container {
     Container {
         name: meta.name.unwrap_or_else(|| id.clone()),
         id,
@@ -85,5 +112,6 @@ fn record(runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<Stri
         metadata: meta.source,
         start_ticks: None,
         running: false,
+        trust,
     }
 }

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::{Cap, docker, podman, read_capped, read_json};
 use super::{Metadata, Pod, clean_labels, clean_name, kubernetes_identity, list_dir_names};
-use super::{docker, podman, read_capped, read_json};
 use crate::host::HostRoot;
 
 /// Task roots, newest shim API first.
@@ -93,7 +93,8 @@ pub fn read(task: &Task) -> Metadata {
         .get("nerdctl/name")
         .and_then(|n| clean_name(n))
         .or(cri_name);
-    let init_pid = read_capped(&task.dir.join("init.pid"))
+    let init_pid = read_capped(&task.dir.join("init.pid"), Cap::LINE)
+        .ok()
         .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<i32>().ok())
         .filter(|pid| *pid > 0);
     Metadata {

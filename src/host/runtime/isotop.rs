@@ -4,13 +4,14 @@
 //! The launcher puts each container it starts in `/isotop/<id>` in every hierarchy and keeps
 //! its record (name, image, init pid, status, exit code) in the run dir. This reader parses
 //! only the fields it shows, so the read side does not depend on the launcher's types; a record
-//! that is missing, unreadable or not JSON leaves the container named by its id.
+//! that is missing, unreadable, not JSON, not a regular file (a symlink to `/dev/zero`, a FIFO)
+//! or larger than [`Cap::STATE`] leaves the container named by its id.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Metadata, read_capped};
+use super::{Cap, Metadata, file};
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 
@@ -58,8 +59,10 @@ fn read_record(root: &HostRoot, id: &str) -> Option<(Record, PathBuf)> {
     if !is_id(id) {
         return None;
     }
-    let path = run_dir(root).join(id).join("state.json");
-    let record: Record = serde_json::from_slice(&read_capped(&path)?).ok()?;
+    let rel = Path::new("isotop").join(id).join("state.json");
+    let bytes = file::read_beneath(&root.run, &rel, Cap::STATE).ok()?.bytes;
+    let record: Record = serde_json::from_slice(&bytes).ok()?;
+    let path = root.run.join(rel);
     (record.id == id).then_some((record, path))
 }
 

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Metadata, clean_name, read_capped};
+use super::{Cap, Metadata, clean_name, read_capped};
 use crate::host::HostRoot;
 
 /// The machine name a cgroup path segment names (unescaped), or `None`.
@@ -95,7 +95,7 @@ pub fn read_machine(root: &HostRoot, name: &str) -> Option<MachineRecord> {
         return None;
     }
     let path = root.run.join("systemd/machines").join(name);
-    let text = String::from_utf8_lossy(&read_capped(&path)?).into_owned();
+    let text = String::from_utf8_lossy(&read_capped(&path, Cap::LINE).ok()?).into_owned();
     let mut record = MachineRecord {
         path,
         ..MachineRecord::default()

@@ -11,13 +11,19 @@
 //!
 //! Rootless runs keep the same layout under `/run/user/<uid>/{runc,crun}`. Docker, containerd
 //! and Podman call runc/crun with their own state roots, so these dirs hold only direct use.
+//! A user writes whatever they like there: every file is read through [`super::file`] below
+//! `/run/user` (no symlink followed, no FIFO waited on), and each state records who could have
+//! written it ([`Writers`]) and when it says its container was created, so the pid it names can
+//! be checked against its owner and start time before it is believed
+//! ([`crate::host::container`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Runtime, clean_labels, list_dir_names, read_json};
+use super::file::{Cap, Writers, list_dirs_beneath};
+use super::{Runtime, clean_labels, read_json_beneath};
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 
@@ -36,8 +42,13 @@ pub struct OciState {
     pub cgroup_paths: Vec<String>,
     /// Annotations (crun) or labels (runc), cleaned.
     pub labels: BTreeMap<String, String>,
+    /// When the runtime says it created the container: milliseconds since the Unix epoch
+    /// (runc's and crun's `created`).
+    pub created_ms: Option<i64>,
     /// The state file read.
     pub source: PathBuf,
+    /// Who could have written the state file: a stranger's claims are checked.
+    pub writers: Writers,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +56,7 @@ struct RuncState {
     id: Option<String>,
     init_process_pid: Option<i32>,
     init_process_start: Option<u64>,
+    created: Option<String>,
     config: Option<RuncConfig>,
     cgroup_paths: Option<BTreeMap<String, String>>,
 }
@@ -67,6 +79,7 @@ struct CrunStatus {
     process_start_time: Option<u64>,
     #[serde(rename = "cgroup-path")]
     cgroup_path: Option<String>,
+    created: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,32 +87,45 @@ struct SpecAnnotations {
     annotations: Option<BTreeMap<String, String>>,
 }
 
-/// State roots of `runtime` (`runc` or `crun`): rootful first, then each user's.
-fn state_roots(root: &HostRoot, tool: &str) -> Vec<PathBuf> {
-    let mut roots = vec![root.run.join(tool)];
+/// One state root: the directory `base/rel`, read without following a symlink below `base`.
+struct StateRoot {
+    base: PathBuf,
+    rel: PathBuf,
+}
+
+/// State roots of `tool` (`runc` or `crun`): rootful `/run/<tool>` first, then each user's
+/// `/run/user/<uid>/<tool>` (walked from root's `/run/user`, so the `<uid>` dir's owner counts
+/// among the writers).
+fn state_roots(root: &HostRoot, tool: &str) -> Vec<StateRoot> {
+    let mut roots = vec![StateRoot {
+        base: root.run.clone(),
+        rel: PathBuf::from(tool),
+    }];
     let users = root.run.join("user");
-    roots.extend(
-        list_dir_names(&users)
-            .into_iter()
-            .map(|uid| users.join(uid).join(tool)),
-    );
+    let uids = list_dirs_beneath(&users, Path::new(""))
+        .map(|l| l.names)
+        .unwrap_or_default();
+    roots.extend(uids.into_iter().map(|uid| StateRoot {
+        base: users.clone(),
+        rel: Path::new(&uid).join(tool),
+    }));
     roots
 }
 
 /// Every runc and crun container on disk (running, created or stopped).
 pub fn read_states(root: &HostRoot) -> Vec<OciState> {
     let mut states = Vec::new();
-    for dir in state_roots(root, "runc") {
-        for id in list_dir_names(&dir) {
-            if let Some(state) = read_runc(root, &dir.join(&id), &id) {
-                states.push(state);
-            }
-        }
-    }
-    for dir in state_roots(root, "crun") {
-        for id in list_dir_names(&dir) {
-            if let Some(state) = read_crun(&dir.join(&id), &id) {
-                states.push(state);
+    for (tool, runtime) in [("runc", Runtime::Runc), ("crun", Runtime::Crun)] {
+        for dir in state_roots(root, tool) {
+            let ids = list_dirs_beneath(&dir.base, &dir.rel)
+                .map(|l| l.names)
+                .unwrap_or_default();
+            for id in ids {
+                let state = match runtime {
+                    Runtime::Runc => read_runc(root, &dir, &id),
+                    _ => read_crun(&dir, &id),
+                };
+                states.extend(state);
             }
         }
     }
@@ -140,9 +166,10 @@ pub fn hierarchy_relative(root: &HostRoot, key: &str, absolute: &str) -> Option<
     Some(format!("/{path}"))
 }
 
-fn read_runc(root: &HostRoot, dir: &Path, dir_name: &str) -> Option<OciState> {
-    let source = dir.join("state.json");
-    let state: RuncState = read_json(&source)?;
+fn read_runc(root: &HostRoot, dir: &StateRoot, dir_name: &str) -> Option<OciState> {
+    let rel = dir.rel.join(dir_name).join("state.json");
+    let (state, writers): (RuncState, Writers) = read_json_beneath(&dir.base, &rel, Cap::STATE)?;
+    let source = dir.base.join(rel);
     let mut cgroup_paths = Vec::new();
     if let Some(path) = state
         .config
@@ -175,32 +202,99 @@ fn read_runc(root: &HostRoot, dir: &Path, dir_name: &str) -> Option<OciState> {
         id: clean_str(state.id.as_deref().unwrap_or(dir_name)),
         init_pid: state.init_process_pid.filter(|p| *p > 0),
         init_start_ticks: state.init_process_start,
+        created_ms: state.created.as_deref().and_then(parse_rfc3339_ms),
         cgroup_paths,
         labels,
         source,
+        writers,
     })
 }
 
-fn read_crun(dir: &Path, dir_name: &str) -> Option<OciState> {
-    let source = dir.join("status");
-    let status: CrunStatus = read_json(&source)?;
+fn read_crun(dir: &StateRoot, dir_name: &str) -> Option<OciState> {
+    let rel = dir.rel.join(dir_name);
+    let (status, writers): (CrunStatus, Writers) =
+        read_json_beneath(&dir.base, &rel.join("status"), Cap::STATE)?;
+    let source = dir.base.join(&rel).join("status");
     let mut cgroup_paths = Vec::new();
     if let Some(path) = status.cgroup_path {
         push_unique(&mut cgroup_paths, path);
     }
-    let labels = read_json::<SpecAnnotations>(&dir.join("config.json"))
-        .and_then(|s| s.annotations)
-        .map(|a| clean_labels(&a))
-        .unwrap_or_default();
+    let labels =
+        read_json_beneath::<SpecAnnotations>(&dir.base, &rel.join("config.json"), Cap::STATE)
+            .and_then(|(s, _)| s.annotations)
+            .map(|a| clean_labels(&a))
+            .unwrap_or_default();
     Some(OciState {
         runtime: Runtime::Crun,
         id: clean_str(dir_name),
         init_pid: status.pid.filter(|p| *p > 0),
         init_start_ticks: status.process_start_time,
+        created_ms: status.created.as_deref().and_then(parse_rfc3339_ms),
         cgroup_paths,
         labels,
         source,
+        writers,
     })
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time as Go and crun write it
+/// (`2024-05-01T12:00:00.123456789Z`, or with a `+02:00` offset); `None` for anything else.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', 't', ' '])?;
+    let mut date_parts = date.splitn(3, '-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: i64 = date_parts.next()?.parse().ok()?;
+    let day: i64 = date_parts.next()?.parse().ok()?;
+    // The offset starts at `Z`, `+` or the `-` after the seconds.
+    let offset_at = rest.find(['Z', 'z', '+', '-'])?;
+    let (clock, offset) = rest.split_at(offset_at);
+    let mut clock_parts = clock.splitn(3, ':');
+    let hour: i64 = clock_parts.next()?.parse().ok()?;
+    let minute: i64 = clock_parts.next()?.parse().ok()?;
+    let seconds_text = clock_parts.next()?;
+    let (whole, fraction) = seconds_text.split_once('.').unwrap_or((seconds_text, ""));
+    let second: i64 = whole.parse().ok()?;
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let millis: i64 = format!("{:0<3}", &fraction[..fraction.len().min(3)])
+        .parse()
+        .ok()?;
+    if !((1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..=60).contains(&second))
+    {
+        return None;
+    }
+    let offset_minutes = match offset {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (h, m) = offset.get(1..)?.split_once(':')?;
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            if !((0..24).contains(&h) && (0..60).contains(&m)) {
+                return None;
+            }
+            sign * (h * 60 + m)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    seconds.checked_mul(1_000)?.checked_add(millis)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let m = (month + 9) % 12;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -240,6 +334,32 @@ mod tests {
             hierarchy_relative(&root, "", "/sys/fs/cgroup/system.slice/runc-x.scope").as_deref(),
             Some("/system.slice/runc-x.scope")
         );
+    }
+
+    #[test]
+    fn rfc3339_times_as_go_and_crun_write_them() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_ms("2024-05-01T12:00:00.123456789Z"),
+            Some(1_714_564_800_123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-05-01T14:00:00.5+02:00"),
+            Some(1_714_564_800_500)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-02-29T00:00:00-01:30"),
+            Some(1_709_170_200_000)
+        );
+        for bad in [
+            "",
+            "2024-05-01",
+            "2024-13-01T00:00:00Z",
+            "x-y-zTa:b:cZ",
+            "2024-05-01T00:00:00",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]

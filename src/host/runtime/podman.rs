@@ -7,14 +7,20 @@
 //! same layout under `~/.local/share/containers/storage` (best effort: every `/home/*` and
 //! `/root`). Each container's OCI spec sits at `<store>/overlay-containers/<id>/userdata/
 //! config.json` (CRI-O's under `/run/containers/storage` too); its annotations carry CRI-O's
-//! `io.kubernetes.*` identity.
+//! `io.kubernetes.*` identity. A rootless store is its user's to write: it is read below the
+//! home dir through [`super::file`] (no symlink followed, a FIFO refused at once, the index
+//! capped at [`Cap::INDEX`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Metadata, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json};
+use super::file::{Cap, Writers};
+use super::{
+    Metadata, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json,
+    read_json_beneath,
+};
 use crate::host::HostRoot;
 
 /// Index files of one store, relative to `<store>/overlay-containers`.
@@ -44,10 +50,14 @@ struct SpecAnnotations {
 /// One store's container list.
 #[derive(Debug, Clone)]
 struct Store {
-    /// `<store>/overlay-containers`.
+    /// Read below this trusted dir (`/var/lib`, a home).
+    base: PathBuf,
+    /// `<store>/overlay-containers`, relative to `base`.
     dir: PathBuf,
     index: PathBuf,
     entries: Vec<Entry>,
+    /// Who could have written the index.
+    writers: Writers,
 }
 
 /// Every containers/storage index found on the host (rootful first), read once per scan.
@@ -56,30 +66,38 @@ pub struct PodmanStores {
     stores: Vec<Store>,
 }
 
-/// The storage roots to look in: rootful, then each user's rootless store.
-fn storage_roots(root: &HostRoot) -> Vec<PathBuf> {
-    let mut roots = vec![root.var_lib.join("containers/storage")];
-    roots.extend(
-        home_dirs(root)
-            .into_iter()
-            .map(|home| home.join(".local/share/containers/storage")),
-    );
+/// The stores to look in, as (trusted base, `overlay-containers` below it): rootful, then
+/// each user's rootless store.
+fn storage_roots(root: &HostRoot) -> Vec<(PathBuf, PathBuf)> {
+    let mut roots = vec![(
+        root.var_lib.clone(),
+        PathBuf::from("containers/storage/overlay-containers"),
+    )];
+    roots.extend(home_dirs(root).into_iter().map(|home| {
+        (
+            home,
+            PathBuf::from(".local/share/containers/storage/overlay-containers"),
+        )
+    }));
     roots
 }
 
 impl PodmanStores {
-    /// Reads every index file; missing or garbage files are skipped.
+    /// Reads every index file; missing, garbage, oversized or non-regular files are skipped.
     pub fn read(root: &HostRoot) -> PodmanStores {
         let mut stores = Vec::new();
-        for storage in storage_roots(root) {
-            let dir = storage.join("overlay-containers");
+        for (base, dir) in storage_roots(root) {
             for file in INDEX_FILES {
-                let index = dir.join(file);
-                if let Some(entries) = read_json::<Vec<Entry>>(&index) {
+                let rel = dir.join(file);
+                if let Some((entries, writers)) =
+                    read_json_beneath::<Vec<Entry>>(&base, &rel, Cap::INDEX)
+                {
                     stores.push(Store {
+                        index: base.join(&rel),
+                        base: base.clone(),
                         dir: dir.clone(),
-                        index,
                         entries,
+                        writers,
                     });
                 }
             }
@@ -87,11 +105,13 @@ impl PodmanStores {
         PodmanStores { stores }
     }
 
-    /// What the store says about container `id`; `None` when no index lists it.
+    /// What the store says about container `id`; `None` when no index lists it. Root's
+    /// stores answer first: a user's own index cannot rename a root container it also lists.
     pub fn lookup(&self, id: &str) -> Option<Metadata> {
-        let (store, entry) = self
-            .stores
-            .iter()
+        let trusted = self.stores.iter().filter(|s| s.writers == Writers::Trusted);
+        let others = self.stores.iter().filter(|s| s.writers != Writers::Trusted);
+        let (store, entry) = trusted
+            .chain(others)
             .find_map(|s| s.entries.iter().find(|e| e.id == id).map(|e| (s, e)))?;
         let image = entry
             .metadata
@@ -100,7 +120,10 @@ impl PodmanStores {
             .and_then(|m| m.image_name)
             .or_else(|| entry.image.clone())
             .and_then(|i| clean_name(&i));
-        let labels = spec_annotations(&store.dir.join(id).join("userdata/config.json"));
+        let labels = spec_annotations(
+            &store.base,
+            &store.dir.join(id).join("userdata/config.json"),
+        );
         Some(Metadata {
             name: entry.names.first().and_then(|n| clean_name(n)),
             image,
@@ -124,9 +147,9 @@ impl PodmanStores {
     }
 }
 
-fn spec_annotations(path: &Path) -> BTreeMap<String, String> {
-    read_json::<SpecAnnotations>(path)
-        .and_then(|s| s.annotations)
+fn spec_annotations(base: &Path, rel: &Path) -> BTreeMap<String, String> {
+    read_json_beneath::<SpecAnnotations>(base, rel, Cap::STATE)
+        .and_then(|(s, _)| s.annotations)
         .map(|a| clean_labels(&a))
         .unwrap_or_default()
 }

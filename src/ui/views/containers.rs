@@ -144,7 +144,16 @@ fn cells<'a>(
     };
     vec![
         Line::from(shown.get(&k.id)),
-        Line::from(k.name.clone()),
+        if k.trust.verified {
+            Line::from(k.name.clone())
+        } else {
+            Line::from(format!(
+                "{}{}",
+                crate::host::container::claim::UNVERIFIED_MARK,
+                k.name
+            ))
+            .style(theme.warning)
+        },
         Line::from(k.runtime.name()),
         Line::from(
             k.init_pid

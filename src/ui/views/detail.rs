@@ -235,6 +235,14 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         format!(" {} ({}) {shown} — {state} ", k.name, k.runtime.name())
     };
     let mut lines = vec![field("id", clean_str(&k.id), t)];
+    if let Some(reason) = &k.trust.unverified_reason {
+        // The reason quotes paths another user chose: cleaned for display.
+        lines.push(field(
+            "UNVERIFIED",
+            format!("{}; acts refuse it", clean_str(reason)),
+            t,
+        ));
+    }
     if let Some(image) = &k.image {
         lines.push(field("image", image.clone(), t));
     }

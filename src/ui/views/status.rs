@@ -85,8 +85,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 ),
                 theme.warning,
             ));
-        } else if frame.is_some_and(|f| !f.host.is_root) {
-            spans.push(Span::styled(NOT_ROOT_HINT, theme.warning));
+        } else if let Some(frame) = frame
+            && !frame.host.is_root
+        {
+            // What this user cannot see says more than the general hint.
+            let text = frame.host.hidden.as_deref().unwrap_or(NOT_ROOT_HINT);
+            spans.push(Span::styled(text.to_string(), theme.warning));
         } else if let Some(frame) = frame
             && let Some(first) = frame.warnings.first()
         {

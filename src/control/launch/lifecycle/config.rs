@@ -113,8 +113,12 @@ impl LaunchConfig {
         })
     }
 
+    /// Reads the stored config: a regular file of at most [`Cap::STATE`] bytes, never through a
+    /// symlink (see `host::runtime::file`).
     pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
-        let bytes = std::fs::read(path).map_err(|e| LaunchError::io("read", path, e))?;
+        use crate::host::runtime::file::{Cap, read_capped};
+        let bytes = read_capped(path, Cap::STATE)
+            .map_err(|e| LaunchError::io("read", path, e.into_io()))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| LaunchError::io("parse", path, std::io::Error::other(e)))
     }

@@ -104,7 +104,9 @@ fn release_names(host: &HostRoot, id: &str) {
         return;
     };
     for entry in entries.flatten() {
-        if std::fs::read_to_string(entry.path()).is_ok_and(|owner| owner.trim() == id) {
+        if crate::control::launch::store::claim_holder(&entry.path())
+            .is_some_and(|owner| owner == id)
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }

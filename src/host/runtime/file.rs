@@ -1,0 +1,398 @@
+//! The one way isotop reads a file a runtime (or a user pretending to be one) left on disk.
+//!
+//! Contract: [`read_beneath`] opens `base/rel` walking `rel` one component at a time from a
+//! directory fd, never following a symlink below `base` (`O_NOFOLLOW` on every component, so
+//! a user's `runc/x -> /root/...` is refused, not followed), opens the file itself with
+//! `O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY` (a FIFO opens at once instead
+//! of waiting for a writer), `fstat`s it and refuses anything but a regular file, and reads at
+//! most the [`Cap`] of its kind (a record symlinked to `/dev/zero` or a 10 GiB file costs
+//! nothing). `base` itself is opened following symlinks: whoever chose it is trusted (root's
+//! `/run`, `/var/lib`, an entry of root's `/run/user` or `/home`). [`list_dirs_beneath`] lists
+//! a directory the same way, keeping only real subdirectories (never symlinks to elsewhere).
+//!
+//! Every read also says who could have written the file ([`Writers`]): the owners of `base`,
+//! of each directory walked and of the file, and whether one of them is writable by every
+//! user. Root and the user isotop runs as are trusted; anyone else is a stranger whose claims
+//! (e.g. a state file naming a pid) are checked before anything acts on them.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{CWD, Dir, FileType, Mode, OFlags, Stat, fstat, openat};
+
+/// How much of one kind of file is read, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cap(pub u64);
+
+impl Cap {
+    /// A state or spec JSON (runc `state.json`, crun `status`, an OCI `config.json`, Docker's
+    /// `config.v2.json`, isotop's records): a few KiB in practice, 4 MiB is generous.
+    pub const STATE: Cap = Cap(4 * 1024 * 1024);
+    /// A containers/storage index (`containers.json`): about 1 KiB per container, so 16 MiB
+    /// holds more than ten thousand containers.
+    pub const INDEX: Cap = Cap(16 * 1024 * 1024);
+    /// A one-line file (`init.pid`, a name claim, machined's record): 64 KiB.
+    pub const LINE: Cap = Cap(64 * 1024);
+}
+
+/// Who besides root could have written a file (see the module contract).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writers {
+    /// Only root or the user isotop runs as.
+    Trusted,
+    /// One other user (host uid): their claims are checked against what they own.
+    User(u32),
+    /// More than one other user, or every user: nothing it says can be checked. The reason.
+    Anyone(String),
+}
+
+impl Writers {
+    /// Adds one walked directory or file (its path, owner and mode) to what is known.
+    fn add(&mut self, path: &Path, stat: &Stat, trusted_uid: u32) {
+        if matches!(self, Writers::Anyone(_)) {
+            return;
+        }
+        let mode = stat.st_mode;
+        let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
+        // A sticky world-writable dir (like /tmp) lets anyone add entries, but each entry is
+        // then its owner's: the next component decides. Without the sticky bit anyone may
+        // replace anything in it.
+        let sticky = is_dir && mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && !sticky {
+            *self = Writers::Anyone(format!("{} is writable by every user", path.display()));
+            return;
+        }
+        let uid = stat.st_uid;
+        if uid == 0 || uid == trusted_uid {
+            return;
+        }
+        *self = match self {
+            Writers::Trusted => Writers::User(uid),
+            Writers::User(owner) if *owner == uid => Writers::User(uid),
+            Writers::User(owner) => Writers::Anyone(format!(
+                "{} belongs to uid {uid}, inside a directory of uid {owner}",
+                path.display()
+            )),
+            Writers::Anyone(reason) => Writers::Anyone(std::mem::take(reason)),
+        };
+    }
+}
+
+/// A file read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeFile {
+    pub bytes: Vec<u8>,
+    pub writers: Writers,
+}
+
+/// Why a runtime file was not read. Every variant names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: no such file", path = path.display())]
+    Missing { path: PathBuf },
+    #[error("{path} is a symlink: runtime files are never read through one", path = path.display())]
+    Symlink { path: PathBuf },
+    #[error("{path} is a {kind}, not a regular file: not read", path = path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path} is larger than {cap} bytes: not read", path = path.display())]
+    TooBig { path: PathBuf, cap: u64 },
+    #[error("{path}: only plain names below {base} are read", path = path.display(), base = base.display())]
+    BadPath { path: PathBuf, base: PathBuf },
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl FileError {
+    /// True when the file (or a directory on its way) does not exist: normal, not a warning.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, FileError::Missing { .. })
+    }
+
+    /// The error as an `io::Error` for callers whose own error already names the path: the
+    /// OS error itself, or what was refused and why.
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            FileError::Io { source, .. } => source,
+            FileError::Missing { .. } => std::io::Error::from(std::io::ErrorKind::NotFound),
+            FileError::Symlink { .. } => {
+                std::io::Error::other("it is a symlink: never read through one")
+            }
+            FileError::NotRegular { kind, .. } => {
+                std::io::Error::other(format!("it is a {kind}, not a regular file"))
+            }
+            FileError::TooBig { cap, .. } => {
+                std::io::Error::other(format!("it is larger than {cap} bytes"))
+            }
+            FileError::BadPath { .. } => std::io::Error::other("not a plain path"),
+        }
+    }
+
+    /// True when the file exists but this user may not read it (non-root isotop).
+    pub fn is_permission(&self) -> bool {
+        matches!(self, FileError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied)
+    }
+}
+
+fn kind_name(file_type: FileType) -> &'static str {
+    match file_type {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        FileType::Unknown => "file of unknown type",
+    }
+}
+
+fn io_error(path: &Path, errno: rustix::io::Errno) -> FileError {
+    let source = std::io::Error::from(errno);
+    match source.kind() {
+        std::io::ErrorKind::NotFound => FileError::Missing {
+            path: path.to_path_buf(),
+        },
+        _ => FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// The uid whose files are as trusted as isotop itself.
+fn own_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// An open directory on the walk, with what is known of its writers so far.
+struct Walk {
+    fd: OwnedFd,
+    path: PathBuf,
+    writers: Writers,
+}
+
+/// The plain names of `rel`; `None` when it holds `..`, `/` or `.` (never joined below a base).
+fn plain_names(rel: &Path) -> Option<Vec<&OsStr>> {
+    rel.components()
+        .map(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Opens `base` (following symlinks: its position is trusted) and every directory of `dirs`
+/// below it without following any, as `O_PATH` fds (no read permission needed to pass).
+fn walk(base: &Path, dirs: &[&OsStr]) -> Result<Walk, FileError> {
+    let trusted_uid = own_uid();
+    let fd = openat(
+        CWD,
+        base,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| io_error(base, e))?;
+    let mut writers = Writers::Trusted;
+    writers.add(
+        base,
+        &fstat(&fd).map_err(|e| io_error(base, e))?,
+        trusted_uid,
+    );
+    let mut current = Walk {
+        fd,
+        path: base.to_path_buf(),
+        writers,
+    };
+    for name in dirs {
+        let path = current.path.join(name);
+        let fd = openat(
+            &current.fd,
+            *name,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| refine(&current.fd, name, &path, e))?;
+        let stat = fstat(&fd).map_err(|e| io_error(&path, e))?;
+        current.writers.add(&path, &stat, trusted_uid);
+        current.fd = fd;
+        current.path = path;
+    }
+    Ok(current)
+}
+
+/// Turns a failed `O_NOFOLLOW` open into the reason: a symlink or another kind of file where a
+/// directory (or regular file) was expected, else the error itself.
+fn refine(dir: &OwnedFd, name: &OsStr, path: &Path, errno: rustix::io::Errno) -> FileError {
+    if matches!(
+        errno,
+        rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR | rustix::io::Errno::NXIO
+    ) && let Ok(stat) = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+    {
+        return match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Symlink => FileError::Symlink {
+                path: path.to_path_buf(),
+            },
+            other => FileError::NotRegular {
+                path: path.to_path_buf(),
+                kind: kind_name(other),
+            },
+        };
+    }
+    io_error(path, errno)
+}
+
+/// Reads `base/rel` (see the module contract): a regular file of at most `cap` bytes, reached
+/// without following a symlink below `base`.
+pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, FileError> {
+    let full = base.join(rel);
+    let names = plain_names(rel)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| FileError::BadPath {
+            path: full.clone(),
+            base: base.to_path_buf(),
+        })?;
+    let (file_name, dirs) = names.split_last().ok_or_else(|| FileError::BadPath {
+        path: full.clone(),
+        base: base.to_path_buf(),
+    })?;
+    let dir = walk(base, dirs)?;
+    let fd = openat(
+        &dir.fd,
+        *file_name,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|e| refine(&dir.fd, file_name, &full, e))?;
+    let stat = fstat(&fd).map_err(|e| io_error(&full, e))?;
+    let file_type = FileType::from_raw_mode(stat.st_mode);
+    if file_type != FileType::RegularFile {
+        return Err(FileError::NotRegular {
+            path: full,
+            kind: kind_name(file_type),
+        });
+    }
+    let Cap(cap) = cap;
+    if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    let mut writers = dir.writers;
+    writers.add(&full, &stat, own_uid());
+    // The size can grow between fstat and read: read one byte past the cap to notice.
+    let mut bytes = Vec::new();
+    File::from(fd)
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| FileError::Io {
+            path: full.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    Ok(RuntimeFile { bytes, writers })
+}
+
+/// Reads the file `path` whose directories are all trusted (root's own trees, e.g.
+/// `/run/isotop/<id>/state.json`): only the last component is refused as a symlink.
+pub fn read_capped(path: &Path, cap: Cap) -> Result<Vec<u8>, FileError> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(FileError::BadPath {
+            path: path.to_path_buf(),
+            base: PathBuf::from("/"),
+        });
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    read_beneath(dir, Path::new(name), cap).map(|f| f.bytes)
+}
+
+/// A directory's subdirectory names and who could have written it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// Names of real subdirectories (not symlinks), UTF-8 only (no runtime makes others),
+    /// sorted.
+    pub names: Vec<String>,
+    pub writers: Writers,
+}
+
+/// Lists the subdirectories of `base/rel` without following a symlink below `base` (`rel`
+/// may be empty: `base` itself).
+pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> {
+    let full = base.join(rel);
+    let names = plain_names(rel).ok_or_else(|| FileError::BadPath {
+        path: full.clone(),
+        base: base.to_path_buf(),
+    })?;
+    let (fd, writers) = match names.split_last() {
+        None => {
+            let fd = openat(
+                CWD,
+                base,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| io_error(base, e))?;
+            let mut writers = Writers::Trusted;
+            writers.add(base, &fstat(&fd).map_err(|e| io_error(base, e))?, own_uid());
+            (fd, writers)
+        }
+        Some((last, dirs)) => {
+            let dir = walk(base, dirs)?;
+            let fd = openat(
+                &dir.fd,
+                *last,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| refine(&dir.fd, last, &full, e))?;
+            let mut writers = dir.writers;
+            writers.add(
+                &full,
+                &fstat(&fd).map_err(|e| io_error(&full, e))?,
+                own_uid(),
+            );
+            (fd, writers)
+        }
+    };
+    let mut dir = Dir::new(fd).map_err(|e| io_error(&full, e))?;
+    let mut out = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| io_error(&full, e))?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." {
+            continue;
+        }
+        let is_dir = match entry.file_type() {
+            FileType::Directory => true,
+            // Some file systems do not fill d_type: ask without following.
+            FileType::Unknown => dir.fd().ok().is_some_and(|fd| {
+                rustix::fs::statat(fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Directory)
+            }),
+            _ => false,
+        };
+        if is_dir {
+            out.push(name.to_string());
+        }
+    }
+    out.sort();
+    Ok(Listing {
+        names: out,
+        writers,
+    })
+}
+
+#[cfg(test)]
+mod tests;
