@@ -130,7 +130,8 @@ fn limit_for_killed_at_random_points_never_leaves_the_limit_on() {
             }
             tries.push((round * CONTAINERS + i, delay, status));
         }
-        // Every revert of this round is due at most 2 s after its start (whole seconds).
+        // Every revert of this round is due 2 s after its start, rounded up to a whole second:
+        // by the third whole second from now at the latest.
         let due = unix_now() + 2;
         while unix_now() <= due {
             std::thread::sleep(Duration::from_millis(50));
@@ -303,28 +304,62 @@ fn racing_limits_are_journalled_in_the_order_they_were_written() {
     );
 }
 
-/// `limit TARGET --pids N --for 1s` whose worker is SIGKILLed at once: a revert nobody will
-/// carry out but a later isotop. Returns the pending id.
-fn orphaned_revert(env: &Env, o: &Owned, pids: &str) -> String {
-    let out = env.ok(&[
+/// How long the orphaned reverts run for. Long enough that `limit` has recorded the worker
+/// well before the revert is due even on a loaded machine (a revert that comes due first is
+/// carried out by whichever isotop runs then, and is no orphan).
+const ORPHAN_FOR: &str = "3s";
+
+/// An orphaned revert: its id and due time.
+struct Orphan {
+    id: String,
+    due_unix: u64,
+}
+
+/// `limit TARGET --pids N --for ORPHAN_FOR` whose worker is SIGKILLed at once: a revert
+/// nobody will carry out but a later isotop.
+fn orphaned_revert(env: &Env, o: &Owned, pids: &str) -> Orphan {
+    let args = [
         "limit",
         &o.target(),
         "--pids",
         pids,
         "--for",
-        "1s",
+        ORPHAN_FOR,
         "--json",
-    ]);
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let worker = doc["pending"]["worker_pid"].as_i64().expect("a worker pid") as i32;
+    ];
+    let out = env.run(&args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let shown = format!(
+        "isotop {args:?} ({}):\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(out.status.success(), "{shown}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {shown}"));
+    let pending = &doc["pending"];
+    let (Some(worker), Some(id), Some(due_unix)) = (
+        pending["worker_pid"].as_i64(),
+        pending["id"].as_str(),
+        pending["due_unix"].as_u64(),
+    ) else {
+        panic!("no pending revert with a worker pid, id and due time: {shown}");
+    };
+    let worker = i32::try_from(worker).unwrap_or_else(|_| panic!("worker pid {worker}: {shown}"));
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(worker),
         nix::sys::signal::Signal::SIGKILL,
     );
-    assert!(common::wait_until(Duration::from_secs(5), || {
-        !fake_container::alive(worker)
-    }));
-    doc["pending"]["id"].as_str().unwrap().to_string()
+    assert!(
+        common::wait_until(Duration::from_secs(5), || !fake_container::alive(worker)),
+        "worker {worker} still alive 5 s after SIGKILL: {shown}"
+    );
+    Orphan {
+        id: id.to_string(),
+        due_unix,
+    }
 }
 
 #[test]
@@ -345,15 +380,15 @@ fn the_dashboard_carries_out_overdue_reverts_on_start_and_while_it_runs() {
     let original = common::read_text(&pids_max);
 
     // Overdue before the dashboard starts.
-    orphaned_revert(&env, &o, "21");
-    let due = unix_now() + 1;
-    while unix_now() <= due {
+    let first = orphaned_revert(&env, &o, "21");
+    while unix_now() < first.due_unix {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(
         common::read_text(&pids_max),
         "21",
-        "reverted before any isotop ran"
+        "revert {} reverted before any isotop ran",
+        first.id
     );
     let command = format!(
         "env ISOTOP_STATE_DIR={} ISOTOP_AUDIT_LOG={} {}",
@@ -369,13 +404,16 @@ fn the_dashboard_carries_out_overdue_reverts_on_start_and_while_it_runs() {
         common::read_text(&pids_max)
     );
 
-    // Due while the dashboard runs: its watch carries it out (every 5 s).
-    orphaned_revert(&env, &o, "22");
+    // Due while the dashboard runs: its watch carries it out (every 5 s), within 15 s of the
+    // due time.
+    let second = orphaned_revert(&env, &o, "22");
     assert_eq!(common::read_text(&pids_max), "22");
+    let wait = second.due_unix.saturating_sub(unix_now()) + 15;
     assert!(
-        common::wait_until(Duration::from_secs(15), || common::read_text(&pids_max)
+        common::wait_until(Duration::from_secs(wait), || common::read_text(&pids_max)
             == original),
-        "the running dashboard did not carry out the overdue revert (pids.max {})",
+        "the running dashboard did not carry out the overdue revert {} (pids.max {})",
+        second.id,
         common::read_text(&pids_max)
     );
     drop(session);

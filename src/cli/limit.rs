@@ -10,7 +10,7 @@ use crate::control::ControlError;
 use crate::control::audit::AuditEntry;
 use crate::control::guard;
 use crate::control::limits::journal;
-use crate::control::limits::pending::{self, PendingRevert};
+use crate::control::limits::pending::{self, PendingRevert, WorkerStart};
 use crate::control::limits::{self, FileChange, LimitInput, LimitRequest, audit_or_warn, value};
 use crate::host::HostRoot;
 use crate::host::scan::{ScanOptions, scan};
@@ -80,55 +80,92 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     let view = target::resolve(&snapshot.containers, &args.target)?;
     // The revert is recorded before anything is written (see `control::limits::set`).
     let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), duration)?;
-    let (change, plan_notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
+    let (change, mut notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
     let target = change.target.clone();
-    let scheduled = match outcome.pending {
-        Some(recorded) => {
-            let exe = std::env::current_exe()
-                .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")));
-            match exe.and_then(|exe| pending::start_worker(root, &recorded, &exe)) {
-                Ok(started) => Some(started),
-                Err(e) => {
-                    warnings.push(format!(
-                        "the revert worker did not start ({e}): the change reverts when isotop \
-                         next runs after {} (any subcommand, or the dashboard); `isotop undo` \
-                         restores the previous values now",
-                        crate::control::audit::rfc3339(recorded.due_unix)
-                    ));
-                    Some(recorded)
-                }
-            }
-        }
-        None => None,
+    let revert = match outcome.pending {
+        Some(recorded) => timed_revert(root, recorded, &mut notes, &mut warnings),
+        None => TimedRevert::None,
+    };
+    let scheduled = match &revert {
+        TimedRevert::Pending(p) => Some(p),
+        TimedRevert::None | TimedRevert::Gone => None,
     };
     if args.json {
         return print_json(&LimitReport {
             target: &target,
             id: &change.id,
             changes: &change.files,
-            notes: &plan_notes,
-            pending: scheduled.as_ref(),
+            notes: &notes,
+            pending: scheduled,
             warnings: &warnings,
         });
     }
     let mut text = format!("{} ({}):\n", view.container.name, super::short_id(&target));
     text.push_str(&describe_changes(&change.files));
-    for note in &plan_notes {
+    for note in &notes {
         text.push_str(&format!("note: {note}\n"));
     }
-    match &scheduled {
-        Some(p) => text.push_str(&format!(
+    match &revert {
+        TimedRevert::Pending(p) => text.push_str(&format!(
             "reverts by itself at {} (pending id {}; `isotop pending --cancel {}` keeps it)\n",
             crate::control::audit::rfc3339(p.due_unix),
             p.id,
             p.id
         )),
-        None => text.push_str("`isotop undo` restores the previous values\n"),
+        // The note says what became of it (after a revert, `undo` would undo an older change).
+        TimedRevert::Gone => {}
+        TimedRevert::None => text.push_str("`isotop undo` restores the previous values\n"),
     }
     for w in &warnings {
         text.push_str(&format!("warning: {w}\n"));
     }
     print_text(&text)
+}
+
+/// The timed revert of a `limit --for` once its worker was asked to start.
+enum TimedRevert {
+    /// No `--for`.
+    None,
+    /// Waiting for its due time: with its worker's pid, or (a warning says so) without one,
+    /// for the next isotop run after the due time.
+    Pending(PendingRevert),
+    /// Not pending any more (a note says why): carried out or cancelled already.
+    Gone,
+}
+
+/// Starts the worker of `recorded`. A worker that cannot be started leaves the revert to the
+/// next isotop run, and a warning says so; a revert gone meanwhile is a note, never a pending
+/// revert without a worker.
+fn timed_revert(
+    root: &HostRoot,
+    recorded: PendingRevert,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> TimedRevert {
+    let due = crate::control::audit::rfc3339(recorded.due_unix);
+    let started = std::env::current_exe()
+        .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))
+        .and_then(|exe| pending::start_worker(root, &recorded, &exe));
+    match started {
+        Ok(WorkerStart::Started(pending)) => TimedRevert::Pending(pending),
+        Ok(WorkerStart::Gone) => {
+            notes.push(format!(
+                "the timed revert {} (due {due}) is no longer pending: it came due before its \
+                 worker was recorded and another isotop run carried it out, or it was cancelled \
+                 meanwhile (the audit log says which)",
+                recorded.id
+            ));
+            TimedRevert::Gone
+        }
+        Err(e) => {
+            warnings.push(format!(
+                "the revert worker did not start ({e}): the change reverts when isotop next \
+                 runs after {due} (any subcommand, or the dashboard); `isotop undo` restores \
+                 the previous values now"
+            ));
+            TimedRevert::Pending(recorded)
+        }
+    }
 }
 
 /// Errors of the operator's own input keep exit code 2 (`ControlError::is_usage`); a request

@@ -35,7 +35,9 @@ use crate::control::signal::PidFd;
 use crate::host::HostRoot;
 use nix::sys::signal::Signal;
 
-pub use revert::{apply_overdue, run_worker, spawn_worker, start_worker, watch_overdue};
+pub use revert::{
+    WorkerStart, apply_overdue, run_worker, spawn_worker, start_worker, watch_overdue,
+};
 
 /// The hidden subcommand the worker runs as (checked in its command line before signalling).
 pub const WORKER_COMMAND: &str = "revert-worker";
@@ -59,6 +61,17 @@ pub(crate) fn now_unix() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// When a revert `after` from now is due, in whole seconds since the epoch, rounded UP: the
+/// change holds for at least `after` (and at least 1 s). Rounding down would make it due up to
+/// a second early (`--for 1s` at once), before isotop has even started its worker.
+pub(crate) fn due_after(after: Duration) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let due = now + after.max(Duration::from_secs(1));
+    due.as_secs() + u64::from(due.subsec_nanos() > 0)
 }
 
 /// The directory of pending files.
@@ -169,7 +182,7 @@ pub fn prepare(
     let pending = PendingRevert {
         id: change.id.clone(),
         target: change.target.clone(),
-        due_unix: now_unix() + after.as_secs().max(1),
+        due_unix: due_after(after),
         worker_pid: None,
         files: change.files.clone(),
     };
@@ -257,5 +270,25 @@ mod tests {
         assert_eq!(parse_file_name("1-2-3@soon.json"), None);
         assert_eq!(parse_file_name("../x@1.json"), None);
         assert_eq!(parse_file_name("1-2-3@1.tmp42"), None);
+    }
+
+    /// Rounded down, `--for 1s` was due at the next whole second: often a few ms later, so
+    /// the revert was carried out before `limit` had recorded its worker.
+    #[test]
+    fn a_revert_is_never_due_before_its_whole_duration() {
+        for after in [1.0, 1.5, 2.0, 600.25] {
+            let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let due = due_after(Duration::from_secs_f64(after));
+            let end = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            assert!(
+                due as f64 >= start.as_secs_f64() + after,
+                "--for {after}s from {start:?}: due at {due}"
+            );
+            // Whole seconds, rounded up: less than a second later than asked.
+            assert!((due as f64) < end.as_secs_f64() + after + 1.0);
+        }
+        // Below a second: a second.
+        let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        assert!(due_after(Duration::from_millis(10)) as f64 >= start.as_secs_f64() + 1.0);
     }
 }

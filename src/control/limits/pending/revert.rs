@@ -69,13 +69,26 @@ impl Reverted {
     }
 }
 
+/// What starting the worker of a timed revert came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerStart {
+    /// The worker waits for the due time: the pending revert as stored, with the worker's pid.
+    Started(PendingRevert),
+    /// The revert is no longer pending. It came due while its worker was being started (the
+    /// change itself took that long), and an isotop run that found no worker recorded (the
+    /// spawner, the worker itself, another subcommand, the dashboard) carried it out; or it was
+    /// cancelled meanwhile. The audit log says which.
+    Gone,
+}
+
 /// Starts the worker of `pending` (already stored and confirmed) through `exe`, isotop's own
-/// binary. Returns the pending revert with the worker's pid.
+/// binary. The pending file, read back afterwards, says what came of it: a worker recorded,
+/// the revert gone, or (an error) neither.
 pub fn start_worker(
     root: &HostRoot,
     pending: &PendingRevert,
     exe: &Path,
-) -> Result<PendingRevert, ControlError> {
+) -> Result<WorkerStart, ControlError> {
     // The first spawn only starts the real worker and exits, so the worker is nobody's child
     // here (no zombie in a long-running dashboard) and outlives this isotop.
     let status = Command::new(exe)
@@ -86,24 +99,27 @@ pub fn start_worker(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map_err(|e| ControlError::Other(format!("cannot start the revert worker: {e}")))?;
-    if !status.success() {
-        return Err(ControlError::Other(format!(
-            "the revert worker did not start ({status})"
-        )));
+        .map_err(|e| ControlError::Other(format!("cannot run {}: {e}", exe.display())))?;
+    match read(root, &pending.id)? {
+        None => Ok(WorkerStart::Gone),
+        Some(recorded) if status.success() && recorded.worker_pid.is_some() => {
+            Ok(WorkerStart::Started(recorded))
+        }
+        Some(_) => Err(ControlError::Other(format!(
+            "`isotop {WORKER_COMMAND} --spawn {}` ended with {status} and recorded no worker",
+            pending.id
+        ))),
     }
-    Ok(read(root, &pending.id)?.unwrap_or_else(|| pending.clone()))
 }
 
 /// The `--spawn` step: starts the detached worker and records its pid in the pending file
 /// (under the journal lock, and only while the file is there: a revert done meanwhile is not
-/// brought back).
-pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<i32, ControlError> {
+/// brought back). `None` when the revert is gone already (done or cancelled): nothing to
+/// start, and no error — the caller reads the pending file back to tell.
+pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<Option<i32>, ControlError> {
     use std::os::unix::process::CommandExt;
     if read(root, id)?.is_none() {
-        return Err(ControlError::Other(format!(
-            "pending revert {id} is gone (done or cancelled)"
-        )));
+        return Ok(None);
     }
     let child = Command::new(exe)
         .arg("--root")
@@ -130,7 +146,7 @@ pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<i32, Contro
         pending.worker_pid = Some(pid);
         store(root, &pending)?;
     }
-    Ok(pid)
+    Ok(Some(pid))
 }
 
 /// The worker: waits for the due time (checking every second that the revert was not
@@ -298,3 +314,6 @@ pub fn watch_overdue(root: HostRoot) {
             }
         });
 }
+
+#[cfg(test)]
+mod tests;
