@@ -93,18 +93,22 @@ impl Trust {
 /// The trust of a state whose init is not running: a stranger's file cannot be checked
 /// against anything, so its cgroup paths are not believed either.
 pub fn stopped_trust(state: &OciState) -> Trust {
-    match &state.writers {
+    record_trust(&state.writers, &state.source)
+}
+
+/// The trust of a process-less record at `source` (a runc state, a Podman index) that
+/// `writers` could have written: root's is believed, a stranger's cannot be checked.
+pub fn record_trust(writers: &Writers, source: &std::path::Path) -> Trust {
+    match writers {
         Writers::Trusted => Trust::root(),
         Writers::User(uid) => Trust::unverified(
             format!(
                 "{} belongs to uid {uid} and no running process of that user checks it out",
-                state.source.display()
+                source.display()
             ),
             Some(*uid),
         ),
-        Writers::Anyone(why) => {
-            Trust::unverified(format!("{}: {why}", state.source.display()), None)
-        }
+        Writers::Anyone(why) => Trust::unverified(format!("{}: {why}", source.display()), None),
     }
 }
 
