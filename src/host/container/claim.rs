@@ -9,7 +9,9 @@
 //! `init_process_start` / crun's `process-start-time` in clock ticks, exactly; else its
 //! `created` time within [`CREATED_TOLERANCE_MS`]). Even then its cgroup paths count only where
 //! the init is and the user owns the cgroup directory in every hierarchy that has it (a
-//! delegated subtree), so a user cannot pull `/system.slice` into their container. A state anyone could have written
+//! delegated subtree), so a user cannot pull `/system.slice` into their container; and a
+//! descendant of its init joins it only when its uids pass the same check as the init's
+//! ([`Checker::admits`]). A state anyone could have written
 //! ([`Writers::Anyone`]) is never believed. What does not check out is [`Trust::unverified`]
 //! with the reason: shown, never acted on (`control::guard` refuses it).
 
@@ -213,6 +215,17 @@ impl<'r> Checker<'r> {
             }
         }
         owned
+    }
+
+    /// True when process `pid` may belong to the container `state` names: always for a
+    /// root-written state; for a user's, when every uid of the process passes the same check
+    /// as the init (the user or one of its subordinate uids). A setuid child of a rootless
+    /// init, now another user's, is not the user's to claim.
+    pub fn admits(&mut self, state: &OciState, pid: i32) -> bool {
+        let Writers::User(owner) = state.writers else {
+            return matches!(state.writers, Writers::Trusted);
+        };
+        read_uids(self.root, pid).is_some_and(|uids| uids.iter().all(|u| self.allowed(owner, *u)))
     }
 
     /// True when host uid `seen` may run the containers of user `owner`.
