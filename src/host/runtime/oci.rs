@@ -275,7 +275,10 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let millis: i64 = format!("{:0<3}", &fraction[..fraction.len().min(3)])
         .parse()
         .ok()?;
-    if !((1..=12).contains(&month)
+    // Runtimes write times of this era; anything else (`9223372036854775807-…`) is garbage
+    // that would overflow the day count.
+    if !((1970..=9999).contains(&year)
+        && (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
@@ -295,20 +298,32 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
             sign * (h * 60 + m)
         }
     };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    seconds.checked_mul(1_000)?.checked_add(millis)
+    let days = days_from_civil(year, month, day)?;
+    let seconds = days
+        .checked_mul(86_400)?
+        .checked_add(hour * 3_600 + minute * 60 + second - offset_minutes * 60)?;
+    let ms = seconds.checked_mul(1_000)?.checked_add(millis)?;
+    // An offset may move the first seconds of 1970 before the epoch: still refused.
+    (ms >= 0).then_some(ms)
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm); `None`
+/// outside the years 1970..=9999 (the caller refuses them; checked arithmetic anyway).
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
+    let year_of_era = y.checked_sub(era.checked_mul(400)?)?;
     let m = (month + 9) % 12;
     let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let day_of_era = year_of_era
+        .checked_mul(365)?
+        .checked_add(year_of_era / 4 - year_of_era / 100 + day_of_year)?;
+    era.checked_mul(146_097)?
+        .checked_add(day_of_era)?
+        .checked_sub(719_468)
 }
 
 #[cfg(test)]
@@ -396,6 +411,22 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(1025)] {
             assert!(!is_runtime_id(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn absurd_years_are_refused_not_overflowed() {
+        for bad in [
+            "9223372036854775807-03-01T00:00:00Z",
+            "-9223372036854775808-03-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "10000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_rfc3339_ms("9999-12-31T23:59:59Z"),
+            Some(253_402_300_799_000)
+        );
     }
 
     #[test]
