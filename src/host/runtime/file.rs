@@ -11,8 +11,9 @@
 //! a directory the same way, keeping only real subdirectories (never symlinks to elsewhere).
 //!
 //! Every read also says who could have written the file ([`Writers`]): the owners of `base`,
-//! of each directory walked and of the file, and whether one of them is writable by every
-//! user. Root and the user isotop runs as are trusted; anyone else is a stranger whose claims
+//! of each directory walked and of the file, the members of the group of any of them that is
+//! group-writable (`file::group`; a group other than root's whose members are not known here
+//! counts as anyone), and whether one of them is writable by every user. Root and the user isotop runs as are trusted; anyone else is a stranger whose claims
 //! (e.g. a state file naming a pid) are checked before anything acts on them.
 
 use std::ffi::OsStr;
@@ -65,7 +66,29 @@ impl Writers {
             *self = Writers::Anyone(format!("{} is writable by every user", path.display()));
             return;
         }
-        let uid = stat.st_uid;
+        self.add_uid(path, stat.st_uid, trusted_uid);
+        // The group-write bit lets every member of the group write (a sticky dir: add only).
+        if mode & 0o020 != 0 && !sticky {
+            let gid = stat.st_gid;
+            let strangers: Vec<u32> = group::members(gid)
+                .into_iter()
+                .filter(|u| *u != 0 && *u != trusted_uid)
+                .collect();
+            if strangers.contains(&u32::MAX) || (gid != 0 && strangers.is_empty()) {
+                *self = Writers::Anyone(format!(
+                    "{} is writable by group {gid}, whose members are not all known here",
+                    path.display()
+                ));
+                return;
+            }
+            for uid in strangers {
+                self.add_uid(path, uid, trusted_uid);
+            }
+        }
+    }
+
+    /// Adds one user (host uid) who could write `path`.
+    fn add_uid(&mut self, path: &Path, uid: u32, trusted_uid: u32) {
         if uid == 0 || uid == trusted_uid {
             return;
         }
@@ -393,6 +416,8 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
         writers,
     })
 }
+
+mod group;
 
 #[cfg(test)]
 mod tests;
