@@ -420,7 +420,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Thaw(args)) => freeze::run(&root, &args, false),
         Some(Command::Kill(args)) => kill::run(&root, &args),
         Some(Command::Enter(args)) => enter::run(&root, &args),
-        Some(Command::RevertWorker(args)) => limit::revert_worker(&root, &args.id, args.spawn, args.print_pid),
+        Some(Command::RevertWorker(args)) => {
+            limit::revert_worker(&root, &args.id, args.spawn, args.print_pid)
+        }
         Some(Command::Run(args)) => launch::run(&root, args),
         Some(Command::Logs(args)) => logs::run(&root, &args),
         Some(Command::Stop(args)) => lifecycle::stop(&root, &args),

@@ -60,7 +60,8 @@ fn limit_for_killed_past_the_write_ahead_reverts_by_itself() {
     env.ok(&["limit", &owned[0].target(), "--cpus", "0.5", "--for", "1s"]);
     // Twice as long: some kills come after it ended (the limit is then on for sure).
     let whole = (started.elapsed().as_micros() as u64 * 2).max(1);
-    assert!(common::wait_until(Duration::from_secs(5), || owned[0].cpu()
+    assert!(common::wait_until(Duration::from_secs(5), || owned[0]
+        .cpu()
         == original[0]));
     let (mut stuck, mut hit, mut finished) = (Vec::new(), 0, 0);
     for round in 0..ROUNDS {
@@ -90,7 +91,10 @@ fn limit_for_killed_past_the_write_ahead_reverts_by_itself() {
             std::thread::sleep(Duration::from_millis(50));
         }
         common::wait_until(Duration::from_secs(4), || {
-            owned.iter().zip(&original).all(|(o, want)| o.cpu() == *want)
+            owned
+                .iter()
+                .zip(&original)
+                .all(|(o, want)| o.cpu() == *want)
         });
         for ((n, delay, status), (o, want)) in tries.iter().zip(owned.iter().zip(&original)) {
             let now = o.cpu();

@@ -90,10 +90,9 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
         })?),
         None => None,
     };
-    let timed = duration.zip(exe.as_deref()).map(|(after, worker_exe)| RevertAfter {
-        after,
-        worker_exe,
-    });
+    let timed = duration
+        .zip(exe.as_deref())
+        .map(|(after, worker_exe)| RevertAfter { after, worker_exe });
     let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), timed)?;
     let (change, mut notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
     let target = change.target.clone();

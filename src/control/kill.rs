@@ -329,7 +329,10 @@ fn signal_listed(
     let now = cgroup_pids(procs_dir)?;
     check(&now)?;
     let mut sent = Vec::with_capacity(fds.len());
-    for fd in fds.into_iter().filter(|fd| now.binary_search(&fd.pid()).is_ok()) {
+    for fd in fds
+        .into_iter()
+        .filter(|fd| now.binary_search(&fd.pid()).is_ok())
+    {
         if fd.send(signal)? {
             sent.push(fd);
         }

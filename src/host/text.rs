@@ -129,9 +129,24 @@ mod tests {
         // hyphen, line and paragraph separators, Hangul fillers, Mongolian vowel separator,
         // a tag character (outside the BMP).
         let invisible = [
-            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{2061}', '\u{2062}', '\u{2063}',
-            '\u{2064}', '\u{FEFF}', '\u{00AD}', '\u{2028}', '\u{2029}', '\u{115F}', '\u{1160}',
-            '\u{3164}', '\u{FFA0}', '\u{180E}', '\u{E0041}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{E0041}',
         ];
         for c in invisible {
             let text = format!("web{c}cba");
@@ -145,7 +160,10 @@ mod tests {
         let value = serde_json::json!({"name": "a\u{200B}b\u{E0041}c"});
         let safe = escape_json(&serde_json::to_string(&value).unwrap());
         assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe:?}");
-        assert!(safe.contains("\\u200b") && safe.contains("\\udb40\\udc41"), "{safe}");
+        assert!(
+            safe.contains("\\u200b") && safe.contains("\\udb40\\udc41"),
+            "{safe}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
     }

@@ -212,7 +212,10 @@ fn a_strangers_forged_name_or_id_never_makes_a_root_container_ambiguous() {
         // A user's Podman entry named `web`, and a rootless runc state whose id is Docker's.
         strangers(view(&hex("beef", 'b'), "web", Runtime::Podman, &[]), false),
         strangers(view(&docker, "forged", Runtime::Runc, &[]), false),
-        strangers(view("alices-own", "alices-own", Runtime::Runc, &[300]), true),
+        strangers(
+            view("alices-own", "alices-own", Runtime::Runc, &[300]),
+            true,
+        ),
     ];
     for target in ["web", docker.as_str(), "8d36a66111ac", "8d36"] {
         let found = resolve(&containers, target).unwrap_or_else(|e| panic!("{target}: {e}"));
@@ -240,5 +243,8 @@ fn two_root_written_or_two_strangers_matches_stay_ambiguous() {
     let web = usage(resolve(&containers, "web"));
     assert!(web.contains("ambiguous") && web.contains("docker") && web.contains("podman"));
     let db = usage(resolve(&containers, "db"));
-    assert!(db.contains("ambiguous") && db.contains("cc3333") && db.contains("dd4444"), "{db}");
+    assert!(
+        db.contains("ambiguous") && db.contains("cc3333") && db.contains("dd4444"),
+        "{db}"
+    );
 }

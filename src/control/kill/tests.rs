@@ -3,7 +3,10 @@ use std::process::{Child, Command};
 use super::*;
 
 fn sleeper() -> Child {
-    Command::new("sleep").arg("60").spawn().expect("spawn sleep")
+    Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep")
 }
 
 /// Kills and reaps on drop, whatever the test did.

@@ -22,8 +22,7 @@ use serde::Deserialize;
 
 use super::file::{Cap, Writers};
 use super::{
-    Metadata, clean_labels, clean_name, home_dirs, is_hex64, kubernetes_identity,
-    read_json_beneath,
+    Metadata, clean_labels, clean_name, home_dirs, is_hex64, kubernetes_identity, read_json_beneath,
 };
 use crate::host::HostRoot;
 

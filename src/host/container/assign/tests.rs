@@ -299,5 +299,9 @@ fn a_rootless_inits_descendants_of_another_user_stay_out_of_its_container() {
         .find(|g| g.id == "alices")
         .unwrap_or_else(|| panic!("the verified container is found: {groups:?}"));
     assert!(alices.trust.verified, "{:?}", alices.trust);
-    assert_eq!(alices.pids, vec![100, 101], "only uid 1000's own processes join");
+    assert_eq!(
+        alices.pids,
+        vec![100, 101],
+        "only uid 1000's own processes join"
+    );
 }

@@ -160,8 +160,10 @@ fn a_group_writable_directory_lets_its_groups_members_write() {
         assert!(matches!(&writers, Writers::Anyone(_)), "{writers:?}");
     }
     // A group nobody here is known to belong to: its members cannot be checked.
-    assert!(matches!(writers_through_group_dir(4_242_424), Writers::Anyone(why)
-        if why.contains("group 4242424")));
+    assert!(
+        matches!(writers_through_group_dir(4_242_424), Writers::Anyone(why)
+        if why.contains("group 4242424"))
+    );
     // Root's group counts only through the members it has here.
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     let group = std::fs::read_to_string("/etc/group").unwrap();
@@ -178,10 +180,18 @@ fn group_members_come_from_primary_groups_and_member_lists() {
     let passwd = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n\
                   bob:x:1001:1001::/home/bob:/bin/sh\n";
     let group = "root:x:0:\nalice:x:1000:\nops:x:2000:alice,bob\nodd:x:3000:ghost\n";
-    let set = |gid| group::members_in(gid, passwd, group).into_iter().collect::<Vec<_>>();
+    let set = |gid| {
+        group::members_in(gid, passwd, group)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(set(0), vec![0]);
     assert_eq!(set(1000), vec![1000]);
     assert_eq!(set(2000), vec![1000, 1001]);
-    assert_eq!(set(3000), vec![u32::MAX], "an unknown member is unknown, not nobody");
+    assert_eq!(
+        set(3000),
+        vec![u32::MAX],
+        "an unknown member is unknown, not nobody"
+    );
     assert!(set(4000).is_empty());
 }
