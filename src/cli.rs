@@ -253,6 +253,10 @@ pub struct RevertWorkerArgs {
     /// Only start the detached worker and exit.
     #[arg(long)]
     pub spawn: bool,
+    /// With --spawn: print the worker's pid instead of recording it (the caller holds the
+    /// journal lock and records it).
+    #[arg(long, requires = "spawn")]
+    pub print_pid: bool,
 }
 
 #[derive(Debug, Args)]
@@ -416,7 +420,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Thaw(args)) => freeze::run(&root, &args, false),
         Some(Command::Kill(args)) => kill::run(&root, &args),
         Some(Command::Enter(args)) => enter::run(&root, &args),
-        Some(Command::RevertWorker(args)) => limit::revert_worker(&root, &args.id, args.spawn),
+        Some(Command::RevertWorker(args)) => {
+            limit::revert_worker(&root, &args.id, args.spawn, args.print_pid)
+        }
         Some(Command::Run(args)) => launch::run(&root, args),
         Some(Command::Logs(args)) => logs::run(&root, &args),
         Some(Command::Stop(args)) => lifecycle::stop(&root, &args),

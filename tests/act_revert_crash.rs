@@ -6,6 +6,8 @@
 //!   containers of their own; after the due time one `isotop pending` runs (any isotop run
 //!   carries out overdue reverts whose worker is gone) and the workers that did start finish:
 //!   every CPU limit is back to its original value, none stuck, nothing left pending.
+//! - The same kills with no other isotop run afterwards: the worker, started right after the
+//!   write-ahead record and before any write, reverts every limit by itself at its due time.
 //! - Two `limit`s racing on one cgroup, many times: the journal's last entry is the value the
 //!   file holds (the last write), each entry's old value is the previous entry's written one,
 //!   and `undo` twice gives back first the other value, then the original.
@@ -31,6 +33,97 @@ fn ready(test: &str) -> bool {
 
 fn v2_only() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+#[test]
+fn limit_for_killed_past_the_write_ahead_reverts_by_itself() {
+    let test = "limit_for_killed_past_the_write_ahead_reverts_by_itself";
+    if !ready(test) {
+        return;
+    }
+    let seed = std::env::var("ISOTOP_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x1509_0009_u64);
+    eprintln!("{test}: seed {seed} (ISOTOP_CRASH_SEED replays it)");
+    let mut rng = Rng(seed.max(1));
+    let env = Env::new();
+    let guard = CgroupGuard::new("revert-alone");
+    const CONTAINERS: usize = 20;
+    const ROUNDS: usize = 5;
+    let owned: Vec<Owned> = (0..CONTAINERS)
+        .map(|i| Owned::start(&guard, &format!("c{i}")))
+        .collect();
+    let original: Vec<String> = owned.iter().map(Owned::cpu).collect();
+    // How long a whole `limit --for` takes here: the kills land anywhere within it.
+    let started = Instant::now();
+    env.ok(&["limit", &owned[0].target(), "--cpus", "0.5", "--for", "1s"]);
+    // Twice as long: some kills come after it ended (the limit is then on for sure).
+    let whole = (started.elapsed().as_micros() as u64 * 2).max(1);
+    assert!(common::wait_until(Duration::from_secs(5), || owned[0]
+        .cpu()
+        == original[0]));
+    let (mut stuck, mut hit, mut finished) = (Vec::new(), 0, 0);
+    for round in 0..ROUNDS {
+        let mut tries = Vec::new();
+        for (i, o) in owned.iter().enumerate() {
+            let delay = Duration::from_micros(rng.next() % whole);
+            let mut child = env
+                .command(&["limit", &o.target(), "--cpus", "0.5", "--for", "2s"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let spawned = Instant::now();
+            std::thread::sleep(delay.saturating_sub(spawned.elapsed()));
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            if o.cpu() != original[i] {
+                hit += 1;
+            }
+            finished += usize::from(status.success());
+            tries.push((round * CONTAINERS + i, delay, status));
+        }
+        // Due within the third whole second from now; workers look every second. No isotop
+        // runs meanwhile: only the workers can revert.
+        let due = unix_now() + 2;
+        while unix_now() <= due {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        common::wait_until(Duration::from_secs(4), || {
+            owned
+                .iter()
+                .zip(&original)
+                .all(|(o, want)| o.cpu() == *want)
+        });
+        for ((n, delay, status), (o, want)) in tries.iter().zip(owned.iter().zip(&original)) {
+            let now = o.cpu();
+            if now != *want {
+                stuck.push(format!(
+                    "try {n} (killed {} µs after spawn, {status}): {} holds {now}, not {want}",
+                    delay.as_micros(),
+                    o.cpu_file.display()
+                ));
+                std::fs::write(&o.cpu_file, want).unwrap();
+            }
+        }
+        // Reverts recorded before a kill that came ahead of any write: nothing to undo, but
+        // the next round starts clean.
+        env.ok(&["pending", "--json"]);
+    }
+    eprintln!(
+        "{test}: {} tries in a {whole} µs window, {finished} finished before the kill, {hit} \
+         with the limit on, {} stuck",
+        CONTAINERS * ROUNDS,
+        stuck.len()
+    );
+    assert!(
+        stuck.is_empty(),
+        "{} of {} timed limits were not reverted by themselves:\n{}",
+        stuck.len(),
+        CONTAINERS * ROUNDS,
+        stuck.join("\n")
+    );
 }
 
 /// A container in a cgroup of its own (its init alone in `child` of every hierarchy): an

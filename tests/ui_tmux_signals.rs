@@ -1,5 +1,6 @@
 //! End to end: the real dashboard in a detached tmux pane gets each ending signal from outside
-//! — SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP (SIGTERM and SIGINT are in `ui_tmux.rs`) — and must
+//! — SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGIO, SIGXCPU,
+//! SIGXFSZ (SIGTERM and SIGINT are in `ui_tmux.rs`) — and must
 //! give the terminal back as on `q`: the alternate screen left, the cursor shown, raw mode off
 //! (`stty -a` shows `icanon` and `echo`, and a line typed into the shell afterwards is echoed
 //! and read), and exit with 128 + the signal's number, as a shell reports it.
@@ -120,6 +121,13 @@ fn every_ending_signal_gives_the_terminal_back() {
         Signal::SIGUSR1,
         Signal::SIGUSR2,
         Signal::SIGHUP,
+        Signal::SIGALRM,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGPWR,
+        Signal::SIGIO,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
     ]
     .into_iter()
     .flat_map(problems_after)

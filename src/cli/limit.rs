@@ -11,7 +11,9 @@ use crate::control::audit::AuditEntry;
 use crate::control::guard;
 use crate::control::limits::journal;
 use crate::control::limits::pending::{self, PendingRevert, WorkerStart};
-use crate::control::limits::{self, FileChange, LimitInput, LimitRequest, audit_or_warn, value};
+use crate::control::limits::{
+    self, FileChange, LimitInput, LimitRequest, RevertAfter, audit_or_warn, value,
+};
 use crate::host::HostRoot;
 use crate::host::scan::{ScanOptions, scan};
 
@@ -78,8 +80,20 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     guard::require_root("limit")?;
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
-    // The revert is recorded before anything is written (see `control::limits::set`).
-    let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), duration)?;
+    // The revert is recorded, and its worker started, before anything is written (see
+    // `control::limits::set`).
+    let exe = match duration {
+        Some(_) => Some(std::env::current_exe().map_err(|e| {
+            ControlError::Other(format!(
+                "cannot find isotop's binary to run the revert worker: {e}: nothing was changed"
+            ))
+        })?),
+        None => None,
+    };
+    let timed = duration
+        .zip(exe.as_deref())
+        .map(|(after, worker_exe)| RevertAfter { after, worker_exe });
+    let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), timed)?;
     let (change, mut notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
     let target = change.target.clone();
     let revert = match outcome.pending {
@@ -143,6 +157,24 @@ fn timed_revert(
     warnings: &mut Vec<String>,
 ) -> TimedRevert {
     let due = crate::control::audit::rfc3339(recorded.due_unix);
+    // Started before the change was written (the usual case): report what the file says now.
+    if recorded.worker_pid.is_some() {
+        match pending::read(root, &recorded.id) {
+            Ok(Some(now)) => return TimedRevert::Pending(now),
+            Ok(None) => {
+                notes.push(format!(
+                    "the timed revert {} (due {due}) is no longer pending: it was carried out \
+                     or cancelled already (the audit log says which)",
+                    recorded.id
+                ));
+                return TimedRevert::Gone;
+            }
+            Err(e) => {
+                warnings.push(format!("timed revert {}: {e}", recorded.id));
+                return TimedRevert::Pending(recorded);
+            }
+        }
+    }
     let started = std::env::current_exe()
         .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))
         .and_then(|exe| pending::start_worker(root, &recorded, &exe));
@@ -270,11 +302,19 @@ pub fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
 
 /// The hidden `revert-worker` subcommand: `--spawn` starts the detached worker; without it,
 /// this process is the worker.
-pub fn revert_worker(root: &HostRoot, id: &str, spawn: bool) -> Result<(), CliError> {
+pub fn revert_worker(
+    root: &HostRoot,
+    id: &str,
+    spawn: bool,
+    print_pid: bool,
+) -> Result<(), CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| ControlError::Other(format!("cannot find isotop's binary: {e}")))?;
     if spawn {
-        pending::spawn_worker(root, id, &exe)?;
+        let pid = pending::spawn_worker_recording(root, id, &exe, !print_pid)?;
+        if print_pid && let Some(pid) = pid {
+            print_text(&format!("{pid}\n"))?;
+        }
         return Ok(());
     }
     Ok(pending::run_worker(root, id)?)

@@ -20,6 +20,14 @@
 //!    `comm` ([`Container::name_is_process_chosen`]). It can pick its own container, but never
 //!    capture a target that names anything else, e.g. another container's short id.
 //! 4. Nothing matched: exit 2, listing the containers there are.
+//!
+//! Within every tier, a container named by root-written sources (verified, claimed by no user:
+//! Docker, root's runc, the kernel's cgroups and pids) outranks one named by a stranger's
+//! files (a rootless runc state, a user's Podman index, verified or not): when both match,
+//! only the root-written ones count, so a user who forges a state with a Docker container's id
+//! or a Podman entry named `web` cannot make root's `kill web` ambiguous. Two root-written
+//! matches are still ambiguous; so are two strangers' matches when nothing root-written
+//! matches.
 
 use super::CliError;
 use super::short_id::ShortIds;
@@ -86,10 +94,24 @@ pub fn resolve<'a>(
             c.name_is_process_chosen() && c.name == target
         });
     }
+    prefer_root_written(&mut candidates);
     match candidates.len() {
         1 => Ok(candidates[0].view),
         0 => Err(unknown(target, pid, containers, &shown)),
         _ => Err(ambiguous(target, &candidates, &shown)),
+    }
+}
+
+/// True when only root's files (or the kernel) name `c`: no other user could have written
+/// what it is known by.
+fn root_written(c: &Container) -> bool {
+    c.trust.verified && c.trust.claimed_by_uid.is_none()
+}
+
+/// Drops strangers' matches when a root-written container matched too (see the contract).
+fn prefer_root_written(candidates: &mut Vec<Candidate<'_>>) {
+    if candidates.iter().any(|c| root_written(&c.view.container)) {
+        candidates.retain(|c| root_written(&c.view.container));
     }
 }
 

@@ -3,8 +3,10 @@
 //! Contract: on a cgroup v2 host SIGKILL goes through `cgroup.kill` (the kernel kills the whole
 //! subtree, forks in flight included). Otherwise (v1, or another signal) the cgroup is frozen,
 //! its processes are listed and each gets a pidfd while frozen (a frozen process cannot exit,
-//! so the pid cannot be recycled between listing and opening), each is signalled through its
-//! pidfd, and the cgroup is thawed; for KILL this repeats until the cgroup is empty (bounded
+//! so the pid cannot be recycled between listing and opening), the cgroup is listed again and
+//! only pidfds whose pid it still lists are signalled (without a freezer a listed pid can be
+//! reused before its pidfd opens: the second listing, taken after the open, catches that),
+//! each through its pidfd, and the cgroup is thawed; for KILL this repeats until the cgroup is empty (bounded
 //! rounds). A container without a cgroup of its own (made by `unshare`) is signalled through
 //! pidfds checked to be in its pid namespace; KILL to its pid-namespace init ends the whole
 //! namespace. Nothing here ever signals the host's PID 1 or isotop itself.
@@ -303,20 +305,39 @@ fn signal_round(
         freezer.freeze(SETTLE_TIMEOUT)?;
     }
     let listed = cgroup_pids(&site.procs_dir).and_then(|pids| check(&pids).map(|()| pids));
-    let sent = listed.and_then(|pids| open_all(&pids)).and_then(|fds| {
-        let mut sent = Vec::with_capacity(fds.len());
-        for fd in fds {
-            if fd.send(signal)? {
-                sent.push(fd);
-            }
-        }
-        Ok(sent)
-    });
+    let sent = listed.and_then(|pids| signal_listed(&site.procs_dir, &pids, signal, check));
     // Thaw whatever happened: signals are handled (and KILL completes on v1) only once thawed.
     if let Some(freezer) = &site.freezer {
         freezer.thaw(SETTLE_TIMEOUT)?;
     }
     sent
+}
+
+/// Signals the processes of `listed` (a listing of the cgroup at `procs_dir`) that the cgroup
+/// still lists once their pidfds are open, through those pidfds; the new listing passes
+/// `check` first. Returns the pidfds of those signalled.
+fn signal_listed(
+    procs_dir: &Path,
+    listed: &[i32],
+    signal: Signal,
+    check: ListingCheck<'_>,
+) -> Result<Vec<PidFd>, ControlError> {
+    // A listed process may exit and its pid go to a process elsewhere before its pidfd opens;
+    // so open first, then list again: a pidfd whose pid the cgroup still lists is its member
+    // (if the process the pidfd holds were gone and its pid reused, the pidfd only says ESRCH).
+    let fds = open_all(listed)?;
+    let now = cgroup_pids(procs_dir)?;
+    check(&now)?;
+    let mut sent = Vec::with_capacity(fds.len());
+    for fd in fds
+        .into_iter()
+        .filter(|fd| now.binary_search(&fd.pid()).is_ok())
+    {
+        if fd.send(signal)? {
+            sent.push(fd);
+        }
+    }
+    Ok(sent)
 }
 
 fn open_all(pids: &[i32]) -> Result<Vec<PidFd>, ControlError> {
@@ -452,3 +473,6 @@ pub fn kill_container(
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,10 @@
 //! and isolates U+202A–U+202E and U+2066–U+2069, the marks U+200E, U+200F and U+061C): they
 //! are invisible, yet reorder what follows them on the line, so a name could make the columns
 //! after it read backwards or pass one id off as another ("Trojan Source", CVE-2021-42574).
+//! The same goes for every other invisible character: format characters (category Cf: zero-width
+//! space, joiners, word joiner, BOM, soft hyphen, tags, …), the line and paragraph separators
+//! (Zl, Zp) and the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), which render as nothing
+//! and would let `web` and `w\u{200B}eb` look alike.
 //! Readers store cleaned text only, so nothing downstream can forget; text that reaches the
 //! terminal from elsewhere (an error, an id taken from a cgroup path) goes through here too.
 
@@ -21,10 +25,19 @@ pub fn clean_str(text: &str) -> String {
         .collect()
 }
 
-/// True for what must never reach a terminal as is: control characters (Unicode category Cc)
-/// and the bidirectional controls.
+/// True for what must never reach a terminal as is: control characters (Unicode category Cc),
+/// the bidirectional controls and every other invisible character (see the module doc).
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+    c.is_control() || is_bidi_control(c) || is_invisible(c)
+}
+
+/// Format characters (Cf), line and paragraph separators (Zl, Zp) and the Hangul fillers.
+fn is_invisible(c: char) -> bool {
+    use finl_unicode::categories::CharacterCategories;
+    c.is_format()
+        || c.is_separator_line()
+        || c.is_separator_paragraph()
+        || matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// The bidirectional formatting characters of Unicode's Bidi_Control property.
@@ -51,13 +64,17 @@ pub fn clean_lines(text: &str) -> String {
 
 /// Makes serialized JSON safe for a terminal without changing what it says: every character
 /// [`is_unsafe`] but the line breaks between values becomes a `\uXXXX` escape. serde_json
-/// escapes C0 inside strings already, so what is left (DEL, C1, bidi controls) can only be
-/// inside strings, where the escape means the same character; all are in the BMP (one escape).
+/// escapes C0 inside strings already, so what is left (DEL, C1, bidi controls, invisible
+/// characters) can only be inside strings, where the escape means the same character; one
+/// outside the BMP (a tag character) is escaped as its UTF-16 surrogate pair, as JSON wants.
 pub fn escape_json(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if is_unsafe(c) && c != '\n' {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -101,8 +118,54 @@ mod tests {
             assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
             assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
         }
-        // Neighbours that are not bidi controls stay (zero-width joiner, Arabic letters).
-        assert_eq!(clean_str("a\u{200D}b \u{0627}"), "a\u{200D}b \u{0627}");
+        // Neighbours that are not bidi controls stay (Arabic letters); the zero-width joiner
+        // is an invisible format character (see below).
+        assert_eq!(clean_str("a\u{200D}b \u{0627}"), "a?b \u{0627}");
+    }
+
+    #[test]
+    fn invisible_format_characters_and_fillers_are_replaced() {
+        // Zero-width space/non-joiner/joiner, word joiner and invisible operators, BOM, soft
+        // hyphen, line and paragraph separators, Hangul fillers, Mongolian vowel separator,
+        // a tag character (outside the BMP).
+        let invisible = [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{E0041}',
+        ];
+        for c in invisible {
+            let text = format!("web{c}cba");
+            assert_eq!(clean_str(&text), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
+        }
+        // Visible neighbours stay: a hyphen, a Hangul syllable, an ideographic space.
+        assert_eq!(clean_str("a-b 한\u{3000}x"), "a-b 한\u{3000}x");
+        // Escaped in JSON as valid escapes (a surrogate pair outside the BMP).
+        let value = serde_json::json!({"name": "a\u{200B}b\u{E0041}c"});
+        let safe = escape_json(&serde_json::to_string(&value).unwrap());
+        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe:?}");
+        assert!(
+            safe.contains("\\u200b") && safe.contains("\\udb40\\udc41"),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! foreground with the terminal given back.
 //!
 //! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
-//! that someone may send a dashboard — SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are
-//! all caught: the loop ends, the terminal is given back (raw mode off, main screen, cursor
-//! shown), a running act finishes, and isotop exits with 128 + the signal's number, as a
-//! shell reports a process the signal ended. Left at their default, SIGQUIT, SIGUSR1 and
-//! SIGUSR2 would end isotop with the terminal still raw and on the alternate screen.
+//! that can be caught and is not a fault of isotop's own — SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+//! SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGIO, SIGXCPU, SIGXFSZ) are all
+//! caught: the loop ends, the terminal is given back (raw mode off, main screen, cursor shown),
+//! a running act finishes, and isotop exits with 128 + the signal's number, as a shell reports
+//! a process the signal ended. Left at their default, they would end isotop with the terminal
+//! still raw and on the alternate screen. Not caught: SIGKILL and SIGSTOP (cannot be), the
+//! faults SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS (a handler cannot resume the faulting
+//! code; a panic restores the terminal), SIGPIPE (ignored by Rust), SIGSTKFLT (unused).
 
 use std::path::PathBuf;
 
@@ -42,13 +45,20 @@ pub struct Options {
 }
 
 /// The signals that end the dashboard cleanly, with the terminal given back.
-pub const ENDING_SIGNALS: [Signal; 6] = [
+pub const ENDING_SIGNALS: [Signal; 13] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGQUIT,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGPWR,
+    Signal::SIGIO,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
 ];
 
 /// How the loop ended.

@@ -193,3 +193,58 @@ fn unknown_targets_say_why() {
     assert!(usage(resolve(&[], "db")).contains("no containers are running"));
     assert!(usage(resolve(&containers, "  ")).contains("empty target"));
 }
+
+/// `view` as a stranger's claim: a user's Podman index or rootless runc state.
+fn strangers(mut v: ContainerView, verified: bool) -> ContainerView {
+    v.container.trust = if verified {
+        crate::host::container::claim::Trust::verified_for(65534)
+    } else {
+        crate::host::container::claim::Trust::unverified("a user's file".into(), Some(65534))
+    };
+    v
+}
+
+#[test]
+fn a_strangers_forged_name_or_id_never_makes_a_root_container_ambiguous() {
+    let docker = hex("8d36a66111ac", '7');
+    let containers = [
+        view(&docker, "web", Runtime::Docker, &[100]),
+        // A user's Podman entry named `web`, and a rootless runc state whose id is Docker's.
+        strangers(view(&hex("beef", 'b'), "web", Runtime::Podman, &[]), false),
+        strangers(view(&docker, "forged", Runtime::Runc, &[]), false),
+        strangers(
+            view("alices-own", "alices-own", Runtime::Runc, &[300]),
+            true,
+        ),
+    ];
+    for target in ["web", docker.as_str(), "8d36a66111ac", "8d36"] {
+        let found = resolve(&containers, target).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(found.container.runtime, Runtime::Docker, "{target}");
+    }
+    // A stranger's container is still found when nothing root-written matches.
+    assert_eq!(
+        resolve(&containers, "alices-own").unwrap().container.id,
+        "alices-own"
+    );
+    assert_eq!(
+        resolve(&containers, "forged").unwrap().container.runtime,
+        Runtime::Runc
+    );
+}
+
+#[test]
+fn two_root_written_or_two_strangers_matches_stay_ambiguous() {
+    let containers = [
+        view(&hex("aa", '1'), "web", Runtime::Docker, &[100]),
+        view(&hex("bb", '2'), "web", Runtime::Podman, &[200]),
+        strangers(view(&hex("cc", '3'), "db", Runtime::Podman, &[]), false),
+        strangers(view(&hex("dd", '4'), "db", Runtime::Podman, &[]), true),
+    ];
+    let web = usage(resolve(&containers, "web"));
+    assert!(web.contains("ambiguous") && web.contains("docker") && web.contains("podman"));
+    let db = usage(resolve(&containers, "db"));
+    assert!(
+        db.contains("ambiguous") && db.contains("cc3333") && db.contains("dd4444"),
+        "{db}"
+    );
+}

@@ -4,9 +4,11 @@
 //! the exact old contents, the due time and the worker's pid.
 //!
 //! Crash safety (write-ahead): the file is written and fsync'd (file and directory) BEFORE the
-//! limit files are written, with each file marked `in_flight`; it is confirmed (the read-backs
-//! filled in) after the writes, and only then is the worker started. Whatever moment isotop is
-//! killed at, either nothing was written or a pending file says how to undo it. A revert whose
+//! limit files are written, with each file marked `in_flight`; the worker is started right
+//! then, still before any write (its pid recorded in the file), and the file is confirmed (the
+//! read-backs filled in) after the writes. Whatever moment isotop is killed at, either nothing
+//! was written or a pending file says how to undo it and a worker (started before the first
+//! write) carries it out at the due time, with no later isotop run needed. A revert whose
 //! write never happened is harmless: a file that already holds its old value is left alone.
 //!
 //! Who reverts ([`revert`]): the detached worker (`isotop revert-worker ID`, its own process
@@ -36,7 +38,8 @@ use crate::host::HostRoot;
 use nix::sys::signal::Signal;
 
 pub use revert::{
-    WorkerStart, apply_overdue, run_worker, spawn_worker, start_worker, watch_overdue,
+    WorkerStart, apply_overdue, launch_worker, run_worker, spawn_worker, spawn_worker_recording,
+    start_worker, watch_overdue,
 };
 
 /// The hidden subcommand the worker runs as (checked in its command line before signalling).

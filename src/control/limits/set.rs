@@ -3,7 +3,8 @@
 //! ownership check of each cgroup, the write-ahead records, the writes with read-back, and
 //! their confirmation. `isotop limit` and the dashboard's `c`/`m`/`p` keys both call
 //! [`set_limits_for`] (through [`set_limits`] when nothing reverts by itself); the worker of a
-//! timed revert is started by the caller, which knows the binary to run.
+//! timed revert is started right after its write-ahead record through the binary the caller
+//! names, so a SIGKILL at any later point still leaves a worker that reverts on time.
 //!
 //! Order of one change, all under the journal lock (see `journal`: the journal's order is the
 //! order of the writes):
@@ -11,11 +12,13 @@
 //!    refusing before anything is read or recorded;
 //! 2. plan: read every old value (a racing change has finished writing: its values are old);
 //! 3. write-ahead: the pending revert (`--for`) and the journal entry, files `in_flight`,
-//!    fsync'd;
+//!    fsync'd; then the revert's worker is started and its pid recorded (it waits for the due
+//!    time, then for this change's lock, and reverts whatever was written);
 //! 4. check again, right before the writes, then write (each read back; a failure puts back
 //!    the files before it and drops both records);
 //! 5. confirm both records with the read-backs.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::journal::{self, Change, JournalLock};
@@ -37,7 +40,8 @@ pub struct LimitOutcome {
     pub notes: Vec<String>,
     /// Audit-log and journal failures: the change itself happened.
     pub warnings: Vec<String>,
-    /// The timed revert, recorded and confirmed; its worker is not started yet.
+    /// The timed revert, recorded and confirmed, with its worker's pid once started (a worker
+    /// that did not start is a warning, and the caller may try again).
     pub pending: Option<PendingRevert>,
 }
 
@@ -51,6 +55,14 @@ pub fn set_limits(
     set_limits_for(root, view, request, layout, None)
 }
 
+/// A timed revert's request: due `after` from now, its worker run from `worker_exe` (isotop's
+/// own binary).
+#[derive(Debug, Clone, Copy)]
+pub struct RevertAfter<'a> {
+    pub after: Duration,
+    pub worker_exe: &'a Path,
+}
+
 /// Applies `request` to the container `view`; with `revert_after`, records its revert first
 /// (see the module's order). `layout` is the scan's, when the caller has one; otherwise it is
 /// detected. Nothing is written when a refusal, the plan or a write-ahead record fails.
@@ -59,7 +71,7 @@ pub fn set_limits_for(
     view: &ContainerView,
     request: &LimitRequest,
     layout: Option<&CgroupLayout>,
-    revert_after: Option<Duration>,
+    revert_after: Option<RevertAfter<'_>>,
 ) -> Result<LimitOutcome, ControlError> {
     guard::check(root, view, "limit", true)?;
     let layout = match layout {
@@ -94,11 +106,26 @@ pub fn set_limits_for(
 
     let mut change = Change::planned(&target, &plan.writes);
     let mut pending = match revert_after {
-        Some(after) => Some(pending::prepare(root, &change, after).map_err(|e| {
-            ControlError::Other(format!(
-                "the timed revert could not be recorded ({e}): nothing was changed"
-            ))
-        })?),
+        Some(timed) => {
+            let mut p = pending::prepare(root, &change, timed.after).map_err(|e| {
+                ControlError::Other(format!(
+                    "the timed revert could not be recorded ({e}): nothing was changed"
+                ))
+            })?;
+            // Before any write: from here on a worker exists whatever happens to this process.
+            match pending::launch_worker(root, &p.id, timed.worker_exe) {
+                Ok(pid) => {
+                    p.worker_pid = Some(pid);
+                    if let Err(e) = pending::store(root, &p) {
+                        warnings.push(format!("timed revert {}: worker pid {pid}: {e}", p.id));
+                    }
+                }
+                Err(e) => warnings.push(format!(
+                    "the revert worker did not start before the change ({e})"
+                )),
+            }
+            Some(p)
+        }
         None => None,
     };
     let journalled = record(lock.as_ref(), root, &change, &mut warnings);

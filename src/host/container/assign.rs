@@ -130,7 +130,10 @@ pub fn group_processes(
 
     let mut still_unassigned = Vec::new();
     for process in unassigned {
-        match oci_ancestor(process, &by_pid, &alive_inits) {
+        // A user's container takes only descendants that user runs (not a setuid child).
+        match oci_ancestor(process, &by_pid, &alive_inits)
+            .filter(|&index| checker.admits(&states[index], process.pid))
+        {
             Some(index) => {
                 let path = claim_paths[index].first().map(String::as_str);
                 add(&mut groups, &mut keys, oci_group(index, path), process.pid);

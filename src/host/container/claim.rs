@@ -9,7 +9,9 @@
 //! `init_process_start` / crun's `process-start-time` in clock ticks, exactly; else its
 //! `created` time within [`CREATED_TOLERANCE_MS`]). Even then its cgroup paths count only where
 //! the init is and the user owns the cgroup directory in every hierarchy that has it (a
-//! delegated subtree), so a user cannot pull `/system.slice` into their container. A state anyone could have written
+//! delegated subtree), so a user cannot pull `/system.slice` into their container; and a
+//! descendant of its init joins it only when its uids pass the same check as the init's
+//! ([`Checker::admits`]). A state anyone could have written
 //! ([`Writers::Anyone`]) is never believed. What does not check out is [`Trust::unverified`]
 //! with the reason: shown, never acted on (`control::guard` refuses it).
 
@@ -93,18 +95,22 @@ impl Trust {
 /// The trust of a state whose init is not running: a stranger's file cannot be checked
 /// against anything, so its cgroup paths are not believed either.
 pub fn stopped_trust(state: &OciState) -> Trust {
-    match &state.writers {
+    record_trust(&state.writers, &state.source)
+}
+
+/// The trust of a process-less record at `source` (a runc state, a Podman index) that
+/// `writers` could have written: root's is believed, a stranger's cannot be checked.
+pub fn record_trust(writers: &Writers, source: &std::path::Path) -> Trust {
+    match writers {
         Writers::Trusted => Trust::root(),
         Writers::User(uid) => Trust::unverified(
             format!(
                 "{} belongs to uid {uid} and no running process of that user checks it out",
-                state.source.display()
+                source.display()
             ),
             Some(*uid),
         ),
-        Writers::Anyone(why) => {
-            Trust::unverified(format!("{}: {why}", state.source.display()), None)
-        }
+        Writers::Anyone(why) => Trust::unverified(format!("{}: {why}", source.display()), None),
     }
 }
 
@@ -209,6 +215,17 @@ impl<'r> Checker<'r> {
             }
         }
         owned
+    }
+
+    /// True when process `pid` may belong to the container `state` names: always for a
+    /// root-written state; for a user's, when every uid of the process passes the same check
+    /// as the init (the user or one of its subordinate uids). A setuid child of a rootless
+    /// init, now another user's, is not the user's to claim.
+    pub fn admits(&mut self, state: &OciState, pid: i32) -> bool {
+        let Writers::User(owner) = state.writers else {
+            return matches!(state.writers, Writers::Trusted);
+        };
+        read_uids(self.root, pid).is_some_and(|uids| uids.iter().all(|u| self.allowed(owner, *u)))
     }
 
     /// True when host uid `seen` may run the containers of user `owner`.

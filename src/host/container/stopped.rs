@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::claim::{Trust, stopped_trust};
+use super::claim::{Trust, record_trust, stopped_trust};
 use super::{Container, oci_metadata};
 use crate::host::HostRoot;
 use crate::host::namespace::NsSet;
@@ -46,9 +46,6 @@ pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
             trust,
         );
     }
-    let mut push = |runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>| {
-        push_trusted(runtime, id, meta, cgroup_path, Trust::root());
-    };
     for id in docker::list(root) {
         let meta = docker::read(root, &id).unwrap_or_default();
         let runtime = if meta.pod.is_some() {
@@ -56,17 +53,31 @@ pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
         } else {
             Runtime::Docker
         };
-        push(runtime, id, meta, None);
+        push_trusted(runtime, id, meta, None, Trust::root());
     }
+    // A container is as trusted as the index that lists it: a user's own index names the
+    // user's containers (unverified: nothing runs to check it), never a root one.
     let stores = PodmanStores::read(root);
     for id in stores.ids() {
-        let (runtime, meta) = match podman::read_crio(root, &id) {
+        let Some((writers, index)) = stores.writers_of(&id) else {
+            continue;
+        };
+        let trust = record_trust(writers, index);
+        let crio = if trust.verified {
+            podman::read_crio(root, &id)
+        } else {
+            None
+        };
+        let (runtime, meta) = match crio {
             Some(crio) if crio.pod.is_some() => (Runtime::Kubernetes, crio),
             Some(crio) => (Runtime::CriO, crio),
             None => (Runtime::Podman, stores.lookup(&id).unwrap_or_default()),
         };
-        push(runtime, id, meta, None);
+        push_trusted(runtime, id, meta, None, trust);
     }
+    let mut push = |runtime: Runtime, id: String, meta: Metadata, cgroup_path: Option<String>| {
+        push_trusted(runtime, id, meta, cgroup_path, Trust::root());
+    };
     for task in TaskIndex::read(root).tasks() {
         if task.namespace == "moby" {
             continue;

@@ -1,19 +1,24 @@
 //! The one way isotop reads a file a runtime (or a user pretending to be one) left on disk.
 //!
 //! Contract: [`read_beneath`] opens `base/rel` walking `rel` one component at a time from a
-//! directory fd, never following a symlink below `base` (`O_NOFOLLOW` on every component, so
-//! a user's `runc/x -> /root/...` is refused, not followed), opens the file itself with
-//! `O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY` (a FIFO opens at once instead
-//! of waiting for a writer), `fstat`s it and refuses anything but a regular file, and reads at
-//! most the [`Cap`] of its kind (a record symlinked to `/dev/zero` or a 10 GiB file costs
-//! nothing). `base` itself is opened following symlinks: whoever chose it is trusted (root's
-//! `/run`, `/var/lib`, an entry of root's `/run/user` or `/home`). [`list_dirs_beneath`] lists
-//! a directory the same way, keeping only real subdirectories (never symlinks to elsewhere).
+//! directory fd, never following a symlink below `base` (`O_NOFOLLOW` on every component, so a
+//! user's `runc/x -> /root/...` is refused, not followed), opens the file itself with `O_PATH |
+//! O_NOFOLLOW`, `fstat`s it and refuses anything but a regular file, then opens that same inode
+//! `O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY` through `/proc/self/fd` (a FIFO is never opened,
+//! so never waited on), and reads at most the [`Cap`] of its kind (a record symlinked to
+//! `/dev/zero` or a 10 GiB file costs nothing). Nothing on FUSE is read, base and walked
+//! directories included (`fstatfs` says `FUSE_SUPER_MAGIC`): a user can mount one over their own
+//! directory, and its daemon may stall any read forever. `base` itself is opened following
+//! symlinks: whoever chose it is trusted (root's `/run`, `/var/lib`, an entry of root's `/run/user`
+//! or `/home`). [`list_dirs_beneath`] lists a directory the same way, keeping only real
+//! subdirectories (never symlinks to elsewhere).
 //!
-//! Every read also says who could have written the file ([`Writers`]): the owners of `base`,
-//! of each directory walked and of the file, and whether one of them is writable by every
-//! user. Root and the user isotop runs as are trusted; anyone else is a stranger whose claims
-//! (e.g. a state file naming a pid) are checked before anything acts on them.
+//! Every read also says who could have written the file ([`Writers`]): the owners of `base`, of
+//! each directory walked and of the file, the members of the group of any of them that is
+//! group-writable (`file::group`; a group other than root's whose members are not known here counts
+//! as anyone), and whether one of them is writable by every user. Root and the user isotop runs as
+//! are trusted; anyone else is a stranger whose claims (e.g. a state file naming a pid) are checked
+//! before anything acts on them.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -65,7 +70,29 @@ impl Writers {
             *self = Writers::Anyone(format!("{} is writable by every user", path.display()));
             return;
         }
-        let uid = stat.st_uid;
+        self.add_uid(path, stat.st_uid, trusted_uid);
+        // The group-write bit lets every member of the group write (a sticky dir: add only).
+        if mode & 0o020 != 0 && !sticky {
+            let gid = stat.st_gid;
+            let strangers: Vec<u32> = group::members(gid)
+                .into_iter()
+                .filter(|u| *u != 0 && *u != trusted_uid)
+                .collect();
+            if strangers.contains(&u32::MAX) || (gid != 0 && strangers.is_empty()) {
+                *self = Writers::Anyone(format!(
+                    "{} is writable by group {gid}, whose members are not all known here",
+                    path.display()
+                ));
+                return;
+            }
+            for uid in strangers {
+                self.add_uid(path, uid, trusted_uid);
+            }
+        }
+    }
+
+    /// Adds one user (host uid) who could write `path`.
+    fn add_uid(&mut self, path: &Path, uid: u32, trusted_uid: u32) {
         if uid == 0 || uid == trusted_uid {
             return;
         }
@@ -99,6 +126,8 @@ pub enum FileError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path} is larger than {cap} bytes: not read", path = path.display())]
     TooBig { path: PathBuf, cap: u64 },
+    #[error("{path} is on a FUSE file system (its daemon, not the kernel, answers every read, and may never): not read", path = path.display())]
+    Fuse { path: PathBuf },
     #[error("{path}: only plain names below {base} are read", path = path.display(), base = base.display())]
     BadPath { path: PathBuf, base: PathBuf },
     #[error("{path}: {source}", path = path.display())]
@@ -130,6 +159,9 @@ impl FileError {
                 std::io::Error::other(format!("it is larger than {cap} bytes"))
             }
             FileError::BadPath { .. } => std::io::Error::other("not a plain path"),
+            FileError::Fuse { .. } => {
+                std::io::Error::other("it is on a FUSE file system: never read")
+            }
         }
     }
 
@@ -199,6 +231,7 @@ fn walk(base: &Path, dirs: &[&OsStr]) -> Result<Walk, FileError> {
         Mode::empty(),
     )
     .map_err(|e| io_error(base, e))?;
+    refuse_fuse(&fd, base)?;
     let mut writers = Writers::Trusted;
     writers.add(
         base,
@@ -219,12 +252,39 @@ fn walk(base: &Path, dirs: &[&OsStr]) -> Result<Walk, FileError> {
             Mode::empty(),
         )
         .map_err(|e| refine(&current.fd, name, &path, e))?;
+        refuse_fuse(&fd, &path)?;
         let stat = fstat(&fd).map_err(|e| io_error(&path, e))?;
         current.writers.add(&path, &stat, trusted_uid);
         current.fd = fd;
         current.path = path;
     }
     Ok(current)
+}
+
+/// `f_type` of FUSE file systems (`linux/magic.h`).
+const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+
+/// Refuses a file or directory on FUSE: a user may mount one over a directory they own, and
+/// its daemon answers (or never answers) every open and read; O_NONBLOCK does not bound it.
+/// `fstatfs` on an `O_PATH` fd: for root on a user's mount (no `allow_other`) the kernel
+/// answers it without asking the daemon.
+fn refuse_fuse(fd: &OwnedFd, path: &Path) -> Result<(), FileError> {
+    let stat = rustix::fs::fstatfs(fd).map_err(|e| io_error(path, e))?;
+    #[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
+    if stat.f_type as i64 == FUSE_SUPER_MAGIC {
+        return Err(FileError::Fuse {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Opens the file an `O_PATH` fd holds, with `flags`, through `/proc/self/fd` (the same inode,
+/// whatever was renamed or mounted meanwhile).
+fn reopen(path_fd: &OwnedFd, flags: OFlags) -> Result<OwnedFd, rustix::io::Errno> {
+    use std::os::fd::AsRawFd;
+    let link = format!("/proc/self/fd/{}", path_fd.as_raw_fd());
+    openat(CWD, link.as_str(), flags, Mode::empty())
 }
 
 /// Turns a failed `O_NOFOLLOW` open into the reason: a symlink or another kind of file where a
@@ -263,21 +323,34 @@ pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, Fi
         base: base.to_path_buf(),
     })?;
     let dir = walk(base, dirs)?;
-    let fd = openat(
+    // An O_PATH handle first (no open reaches a file system's driver, a FUSE daemon or a
+    // FIFO's writer); the file is opened for reading only once known to be a regular file
+    // off FUSE, through that same handle.
+    let path_fd = openat(
         &dir.fd,
         *file_name,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| refine(&dir.fd, file_name, &full, e))?;
-    let stat = fstat(&fd).map_err(|e| io_error(&full, e))?;
+    refuse_fuse(&path_fd, &full)?;
+    let stat = fstat(&path_fd).map_err(|e| io_error(&full, e))?;
     let file_type = FileType::from_raw_mode(stat.st_mode);
-    if file_type != FileType::RegularFile {
-        return Err(FileError::NotRegular {
-            path: full,
-            kind: kind_name(file_type),
-        });
+    match file_type {
+        FileType::RegularFile => {}
+        FileType::Symlink => return Err(FileError::Symlink { path: full }),
+        other => {
+            return Err(FileError::NotRegular {
+                path: full,
+                kind: kind_name(other),
+            });
+        }
     }
+    let fd = reopen(
+        &path_fd,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+    )
+    .map_err(|e| io_error(&full, e))?;
     let Cap(cap) = cap;
     if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > cap {
         return Err(FileError::TooBig { path: full, cap });
@@ -335,11 +408,17 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
     })?;
     let (fd, writers) = match names.split_last() {
         None => {
-            let fd = openat(
+            let path_fd = openat(
                 CWD,
                 base,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
+            )
+            .map_err(|e| io_error(base, e))?;
+            refuse_fuse(&path_fd, base)?;
+            let fd = reopen(
+                &path_fd,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             )
             .map_err(|e| io_error(base, e))?;
             let mut writers = Writers::Trusted;
@@ -348,19 +427,25 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
         }
         Some((last, dirs)) => {
             let dir = walk(base, dirs)?;
-            let fd = openat(
+            let path_fd = openat(
                 &dir.fd,
                 *last,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::empty(),
             )
             .map_err(|e| refine(&dir.fd, last, &full, e))?;
+            refuse_fuse(&path_fd, &full)?;
             let mut writers = dir.writers;
             writers.add(
                 &full,
-                &fstat(&fd).map_err(|e| io_error(&full, e))?,
+                &fstat(&path_fd).map_err(|e| io_error(&full, e))?,
                 own_uid(),
             );
+            let fd = reopen(
+                &path_fd,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            )
+            .map_err(|e| io_error(&full, e))?;
             (fd, writers)
         }
     };
@@ -393,6 +478,8 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
         writers,
     })
 }
+
+mod group;
 
 #[cfg(test)]
 mod tests;

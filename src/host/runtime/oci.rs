@@ -15,7 +15,9 @@
 //! `/run/user` (no symlink followed, no FIFO waited on), and each state records who could have
 //! written it ([`Writers`]) and when it says its container was created, so the pid it names can
 //! be checked against its owner and start time before it is believed
-//! ([`crate::host::container`]).
+//! ([`crate::host::container`]). A container's id is its state dir's name, as runc and crun
+//! themselves use it (only names in runc's charset, [`is_runtime_id`]); the `id` inside
+//! `state.json` is not believed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,7 +55,6 @@ pub struct OciState {
 
 #[derive(Deserialize)]
 struct RuncState {
-    id: Option<String>,
     init_process_pid: Option<i32>,
     init_process_start: Option<u64>,
     created: Option<String>,
@@ -120,7 +121,7 @@ pub fn read_states(root: &HostRoot) -> Vec<OciState> {
             let ids = list_dirs_beneath(&dir.base, &dir.rel)
                 .map(|l| l.names)
                 .unwrap_or_default();
-            for id in ids {
+            for id in ids.into_iter().filter(|id| is_runtime_id(id)) {
                 let state = match runtime {
                     Runtime::Runc => read_runc(root, &dir, &id),
                     _ => read_crun(&dir, &id),
@@ -166,6 +167,18 @@ pub fn hierarchy_relative(root: &HostRoot, key: &str, absolute: &str) -> Option<
     Some(format!("/{path}"))
 }
 
+/// True for an id runc and crun accept (`[A-Za-z0-9_+.-]`, at most 1024 bytes, not `.` or
+/// `..`): the state dir's name, which is the id (the file inside can say anything).
+pub fn is_runtime_id(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 1024
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'.' | b'-'))
+}
+
 fn read_runc(root: &HostRoot, dir: &StateRoot, dir_name: &str) -> Option<OciState> {
     let rel = dir.rel.join(dir_name).join("state.json");
     let (state, writers): (RuncState, Writers) = read_json_beneath(&dir.base, &rel, Cap::STATE)?;
@@ -199,7 +212,8 @@ fn read_runc(root: &HostRoot, dir: &StateRoot, dir_name: &str) -> Option<OciStat
         .unwrap_or_default();
     Some(OciState {
         runtime: Runtime::Runc,
-        id: clean_str(state.id.as_deref().unwrap_or(dir_name)),
+        // The dir name is the id runc acts on; the body's `id` is whatever its writer chose.
+        id: dir_name.to_string(),
         init_pid: state.init_process_pid.filter(|p| *p > 0),
         init_start_ticks: state.init_process_start,
         created_ms: state.created.as_deref().and_then(parse_rfc3339_ms),
@@ -226,7 +240,7 @@ fn read_crun(dir: &StateRoot, dir_name: &str) -> Option<OciState> {
             .unwrap_or_default();
     Some(OciState {
         runtime: Runtime::Crun,
-        id: clean_str(dir_name),
+        id: dir_name.to_string(),
         init_pid: status.pid.filter(|p| *p > 0),
         init_start_ticks: status.process_start_time,
         created_ms: status.created.as_deref().and_then(parse_rfc3339_ms),
@@ -261,7 +275,10 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let millis: i64 = format!("{:0<3}", &fraction[..fraction.len().min(3)])
         .parse()
         .ok()?;
-    if !((1..=12).contains(&month)
+    // Runtimes write times of this era; anything else (`9223372036854775807-…`) is garbage
+    // that would overflow the day count.
+    if !((1970..=9999).contains(&year)
+        && (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
@@ -281,20 +298,32 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
             sign * (h * 60 + m)
         }
     };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    seconds.checked_mul(1_000)?.checked_add(millis)
+    let days = days_from_civil(year, month, day)?;
+    let seconds = days
+        .checked_mul(86_400)?
+        .checked_add(hour * 3_600 + minute * 60 + second - offset_minutes * 60)?;
+    let ms = seconds.checked_mul(1_000)?.checked_add(millis)?;
+    // An offset may move the first seconds of 1970 before the epoch: still refused.
+    (ms >= 0).then_some(ms)
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm); `None`
+/// outside the years 1970..=9999 (the caller refuses them; checked arithmetic anyway).
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
+    let year_of_era = y.checked_sub(era.checked_mul(400)?)?;
     let m = (month + 9) % 12;
     let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let day_of_era = year_of_era
+        .checked_mul(365)?
+        .checked_add(year_of_era / 4 - year_of_era / 100 + day_of_year)?;
+    era.checked_mul(146_097)?
+        .checked_add(day_of_era)?
+        .checked_sub(719_468)
 }
 
 #[cfg(test)]
@@ -360,6 +389,44 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_state_dirs_name_is_the_id_never_the_bodys() {
+        let dir = tempfile::tempdir().unwrap();
+        let runc = dir.path().join("run/runc");
+        for name in ["web", "bad name", "x:y"] {
+            std::fs::create_dir_all(runc.join(name)).unwrap();
+            std::fs::write(
+                runc.join(name).join("state.json"),
+                r#"{"id":"8d36a66111ac7777","init_process_pid":1}"#,
+            )
+            .unwrap();
+        }
+        let root = HostRoot::under(dir.path());
+        let ids: Vec<String> = read_states(&root).into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec!["web".to_string()]);
+        assert!(is_runtime_id("a-b_c+d.e"));
+        assert!(is_runtime_id(&"x".repeat(1024)));
+        for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(1025)] {
+            assert!(!is_runtime_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn absurd_years_are_refused_not_overflowed() {
+        for bad in [
+            "9223372036854775807-03-01T00:00:00Z",
+            "-9223372036854775808-03-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "10000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_rfc3339_ms("9999-12-31T23:59:59Z"),
+            Some(253_402_300_799_000)
+        );
     }
 
     #[test]

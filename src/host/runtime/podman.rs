@@ -9,7 +9,11 @@
 //! config.json` (CRI-O's under `/run/containers/storage` too); its annotations carry CRI-O's
 //! `io.kubernetes.*` identity. A rootless store is its user's to write: it is read below the
 //! home dir through [`super::file`] (no symlink followed, a FIFO refused at once, the index
-//! capped at [`Cap::INDEX`]).
+//! capped at [`Cap::INDEX`]). An index entry's id is joined onto store paths, so only a
+//! 64-hex id (what containers/storage makes) is kept: a user's `{"id":"../../x"}` names
+//! nothing. A CRI-O spec is read below `overlay-containers` without following a symlink, and
+//! only when no other user could have written it. Who could have written the index that
+//! lists a container ([`PodmanStores::writers_of`]) is what that container is trusted as.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +22,7 @@ use serde::Deserialize;
 
 use super::file::{Cap, Writers};
 use super::{
-    Metadata, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json,
-    read_json_beneath,
+    Metadata, clean_labels, clean_name, home_dirs, is_hex64, kubernetes_identity, read_json_beneath,
 };
 use crate::host::HostRoot;
 
@@ -89,9 +92,11 @@ impl PodmanStores {
         for (base, dir) in storage_roots(root) {
             for file in INDEX_FILES {
                 let rel = dir.join(file);
-                if let Some((entries, writers)) =
+                if let Some((mut entries, writers)) =
                     read_json_beneath::<Vec<Entry>>(&base, &rel, Cap::INDEX)
                 {
+                    // The id becomes a path component: anything but 64 hex names nothing.
+                    entries.retain(|e| is_hex64(&e.id));
                     stores.push(Store {
                         index: base.join(&rel),
                         base: base.clone(),
@@ -134,6 +139,17 @@ impl PodmanStores {
         })
     }
 
+    /// Who could have written the index that lists `id`, root's stores first (as
+    /// [`PodmanStores::lookup`] reads them), with that index's path; `None` when none does.
+    pub fn writers_of(&self, id: &str) -> Option<(&Writers, &Path)> {
+        let trusted = self.stores.iter().filter(|s| s.writers == Writers::Trusted);
+        let others = self.stores.iter().filter(|s| s.writers != Writers::Trusted);
+        trusted
+            .chain(others)
+            .find(|s| s.entries.iter().any(|e| e.id == id))
+            .map(|s| (&s.writers, s.index.as_path()))
+    }
+
     /// Ids of every container listed in any store.
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -154,15 +170,25 @@ fn spec_annotations(base: &Path, rel: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// A CRI-O container `id`, from its userdata `config.json` annotations (`io.kubernetes.*`).
+/// A CRI-O container `id` (64 hex, else `None`), from its userdata `config.json` annotations
+/// (`io.kubernetes.*`), read below root's `overlay-containers` without following a symlink;
+/// a spec another user could have written is not believed.
 pub fn read_crio(root: &HostRoot, id: &str) -> Option<Metadata> {
+    if !is_hex64(id) {
+        return None;
+    }
     let candidates = [
         root.var_lib.join("containers/storage/overlay-containers"),
         root.run.join("containers/storage/overlay-containers"),
     ];
+    let rel = Path::new(id).join("userdata/config.json");
     candidates.iter().find_map(|dir| {
-        let path = dir.join(id).join("userdata/config.json");
-        let annotations = read_json::<SpecAnnotations>(&path)?.annotations?;
+        let path = dir.join(&rel);
+        let (spec, writers) = read_json_beneath::<SpecAnnotations>(dir, &rel, Cap::STATE)?;
+        if writers != Writers::Trusted {
+            return None;
+        }
+        let annotations = spec.annotations?;
         let labels = clean_labels(&annotations);
         let (k8s_name, pod, image) = kubernetes_identity(&labels);
         let name = k8s_name.or_else(|| {

@@ -117,6 +117,17 @@ pub fn start_worker(
 /// brought back). `None` when the revert is gone already (done or cancelled): nothing to
 /// start, and no error — the caller reads the pending file back to tell.
 pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<Option<i32>, ControlError> {
+    spawn_worker_recording(root, id, exe, true)
+}
+
+/// [`spawn_worker`]; with `record` false the pid is only returned (the caller, which holds
+/// the journal lock, records it: `revert-worker --spawn --print-pid`).
+pub fn spawn_worker_recording(
+    root: &HostRoot,
+    id: &str,
+    exe: &Path,
+    record: bool,
+) -> Result<Option<i32>, ControlError> {
     use std::os::unix::process::CommandExt;
     if read(root, id)?.is_none() {
         return Ok(None);
@@ -141,12 +152,40 @@ pub fn spawn_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<Option<i32>
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    if !record {
+        return Ok(Some(pid));
+    }
     let _lock = journal::lock(root)?;
     if let Some(mut pending) = read(root, id)? {
         pending.worker_pid = Some(pid);
         store(root, &pending)?;
     }
     Ok(Some(pid))
+}
+
+/// Starts the detached worker of pending revert `id` (stored, possibly still in flight)
+/// through `exe` while the caller holds the journal lock (`limit --for` right after its
+/// write-ahead record, before any limit file is written), and returns its pid for the caller
+/// to record. The worker outlives the caller: killed at any later point, the change is
+/// reverted at its due time with no other isotop run.
+pub fn launch_worker(root: &HostRoot, id: &str, exe: &Path) -> Result<i32, ControlError> {
+    let out = Command::new(exe)
+        .arg("--root")
+        .arg(&root.prefix)
+        .args([WORKER_COMMAND, "--spawn", "--print-pid", id])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| ControlError::Other(format!("cannot run {}: {e}", exe.display())))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim().parse::<i32>() {
+        Ok(pid) if out.status.success() && pid > 0 => Ok(pid),
+        _ => Err(ControlError::Other(format!(
+            "`isotop {WORKER_COMMAND} --spawn --print-pid {id}` ended with {} and printed {:?}",
+            out.status,
+            text.trim()
+        ))),
+    }
 }
 
 /// The worker: waits for the due time (checking every second that the revert was not

@@ -244,3 +244,64 @@ fn membership_order_does_not_matter() {
     let procs = host_and_box(hybrid("/box"), reversed, || hybrid("/"));
     assert_eq!(unknown_path(&procs).as_deref(), Some("/box"));
 }
+
+/// A fixture root whose `/proc/<pid>/status` gives each of `uids` (pid, uid) its uids, and an
+/// empty `/etc/subuid`.
+fn root_with_uids(uids: &[(i32, u32)]) -> (tempfile::TempDir, HostRoot) {
+    let dir = tempfile::tempdir().unwrap();
+    for (pid, uid) in uids {
+        let proc_dir = dir.path().join("proc").join(pid.to_string());
+        std::fs::create_dir_all(&proc_dir).unwrap();
+        std::fs::write(
+            proc_dir.join("status"),
+            format!("Name:\tp{pid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    std::fs::write(dir.path().join("etc/subuid"), "").unwrap();
+    let root = HostRoot::under(dir.path());
+    (dir, root)
+}
+
+#[test]
+fn a_rootless_inits_descendants_of_another_user_stay_out_of_its_container() {
+    // uid 1000's verified runc container (init 100); under it 101 (uid 1000) and 102, a
+    // setuid child now run by root.
+    let (_dir, root) = root_with_uids(&[(100, 1000), (101, 1000), (102, 0)]);
+    let state = OciState {
+        runtime: Runtime::Runc,
+        id: "alices".into(),
+        init_pid: Some(100),
+        init_start_ticks: Some(7),
+        cgroup_paths: Vec::new(),
+        labels: Default::default(),
+        created_ms: None,
+        source: "/run/user/1000/runc/alices/state.json".into(),
+        writers: Writers::User(1000),
+    };
+    let path = "/user.slice/user-1000.slice/session-1.scope";
+    let mut processes = vec![
+        process(100, 1, ns(BOX), hybrid_with(|_| path)),
+        process(101, 100, ns(BOX), hybrid_with(|_| path)),
+        process(102, 101, ns(BOX), hybrid_with(|_| path)),
+    ];
+    processes[0].start_ticks = 7;
+    let groups = group_processes(
+        &root,
+        &processes,
+        &ns(HOST),
+        &TaskIndex::default(),
+        std::slice::from_ref(&state),
+    );
+    let alices = groups
+        .iter()
+        .find(|g| g.id == "alices")
+        .unwrap_or_else(|| panic!("the verified container is found: {groups:?}"));
+    assert!(alices.trust.verified, "{:?}", alices.trust);
+    assert_eq!(
+        alices.pids,
+        vec![100, 101],
+        "only uid 1000's own processes join"
+    );
+}

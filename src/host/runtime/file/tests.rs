@@ -130,3 +130,68 @@ fn another_users_directory_makes_that_user_the_writer() {
         (vec!["x".to_string()], Writers::User(65534))
     );
 }
+
+/// A root-owned state dir, mode 0775, of group `gid`, holding `state.json`; who could write it.
+fn writers_through_group_dir(gid: u32) -> Writers {
+    let dir = tempfile::tempdir().unwrap();
+    let runc = dir.path().join("runc");
+    std::fs::create_dir(&runc).unwrap();
+    std::os::unix::fs::chown(&runc, Some(0), Some(gid)).unwrap();
+    std::fs::set_permissions(&runc, std::fs::Permissions::from_mode(0o775)).unwrap();
+    std::fs::write(runc.join("state.json"), b"{}").unwrap();
+    read_beneath(dir.path(), Path::new("runc/state.json"), Cap::STATE)
+        .unwrap()
+        .writers
+}
+
+#[test]
+fn a_group_writable_directory_lets_its_groups_members_write() {
+    if !is_root() {
+        eprintln!("skipping a_group_writable_directory_lets_its_groups_members_write: needs root");
+        return;
+    }
+    // nogroup: nobody's primary group (and on Debian also sync's and _apt's).
+    let members = group::members(65534);
+    assert!(members.contains(&65534), "{members:?}");
+    let writers = writers_through_group_dir(65534);
+    if members.len() == 1 {
+        assert_eq!(writers, Writers::User(65534));
+    } else {
+        assert!(matches!(&writers, Writers::Anyone(_)), "{writers:?}");
+    }
+    // A group nobody here is known to belong to: its members cannot be checked.
+    assert!(
+        matches!(writers_through_group_dir(4_242_424), Writers::Anyone(why)
+        if why.contains("group 4242424"))
+    );
+    // Root's group counts only through the members it has here.
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let group = std::fs::read_to_string("/etc/group").unwrap();
+    if group::members_in(0, &passwd, &group)
+        .iter()
+        .all(|u| *u == 0)
+    {
+        assert_eq!(writers_through_group_dir(0), Writers::Trusted);
+    }
+}
+
+#[test]
+fn group_members_come_from_primary_groups_and_member_lists() {
+    let passwd = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n\
+                  bob:x:1001:1001::/home/bob:/bin/sh\n";
+    let group = "root:x:0:\nalice:x:1000:\nops:x:2000:alice,bob\nodd:x:3000:ghost\n";
+    let set = |gid| {
+        group::members_in(gid, passwd, group)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(set(0), vec![0]);
+    assert_eq!(set(1000), vec![1000]);
+    assert_eq!(set(2000), vec![1000, 1001]);
+    assert_eq!(
+        set(3000),
+        vec![u32::MAX],
+        "an unknown member is unknown, not nobody"
+    );
+    assert!(set(4000).is_empty());
+}
