@@ -628,3 +628,56 @@ fn device_nodes_and_fifos_get_their_mode_owner_and_mtime() {
         (0o620, 4242, 2000)
     );
 }
+
+/// A tar of one header-only entry of `kind` and `size` bytes of zeros (`magic` GNU or old
+/// v7, which the tar reader does not merge into the next entry), then a small file.
+fn metadata_entry_tar(kind: tar::EntryType, size: usize, gnu_magic: bool) -> Vec<u8> {
+    let mut header = if gnu_magic {
+        tar::Header::new_gnu()
+    } else {
+        tar::Header::new_old()
+    };
+    header.set_path("pax_global_header").unwrap();
+    header.set_entry_type(kind);
+    header.set_size(size as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, &vec![0u8; size][..]).unwrap();
+    let mut after = tar::Header::new_gnu();
+    after.set_path("after").unwrap();
+    after.set_size(1);
+    after.set_mode(0o644);
+    after.set_cksum();
+    builder.append(&after, &b"x"[..]).unwrap();
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn a_pax_global_header_past_the_header_bound_is_refused_not_read_whole() {
+    let over = (16 << 20) + 1;
+    for (kind, gnu_magic) in [
+        (tar::EntryType::XGlobalHeader, true),
+        (tar::EntryType::XHeader, false),
+        (tar::EntryType::GNULongName, false),
+    ] {
+        let (_dest, result) = unpack(
+            &metadata_entry_tar(kind, over, gnu_magic)[..],
+            UnpackLimits::default(),
+        );
+        let error = result.expect_err("a 16 MiB + 1 header entry");
+        let message = error.to_string();
+        assert!(
+            matches!(error, ImageError::UnsafeEntry { .. })
+                && message.contains("more than 16 MiB of headers"),
+            "{kind:?}: {message}"
+        );
+    }
+    // A real-sized global header is skipped and the layer unpacks.
+    let (dest, result) = unpack(
+        &metadata_entry_tar(tar::EntryType::XGlobalHeader, 52, true)[..],
+        UnpackLimits::default(),
+    );
+    result.expect("a small global header");
+    assert_eq!(fs::read(dest.path().join("after")).unwrap(), b"x");
+}

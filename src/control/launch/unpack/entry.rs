@@ -10,7 +10,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
 
 use super::meta::{self, DeferredDirs, Metadata};
-use super::meter::Meter;
+use super::meter::{MAX_ENTRY_METADATA, Meter};
 use super::names::LayerPath;
 use super::sparse::{self, PaxSparse};
 use super::tree::{Cleared, LayerTree, NodeId, PlaceError};
@@ -69,6 +69,9 @@ impl<'a> Unpack<'a> {
         self.seen += 1;
         if self.seen > self.limits.max_entries {
             return Err(self.entry_limit());
+        }
+        if is_metadata_entry(entry.header().entry_type()) {
+            return self.metadata_entry(entry);
         }
         let pax_sparse = pax_sparse(entry);
         let raw_name = match &pax_sparse {
@@ -203,6 +206,32 @@ impl<'a> Unpack<'a> {
             }
         }
         self.report.entries += 1;
+        Ok(())
+    }
+
+    /// A GNU long name/link or PAX header the tar reader handed over instead of merging it into
+    /// the next entry (a PAX global header `g`, or an `x`/`L`/`K` header without ustar or GNU
+    /// magic): never read into memory (its data is drained by the caller, counted against the
+    /// stream bound), refused past the per-entry header bound, and otherwise skipped, as
+    /// nothing in it applies to a layer.
+    fn metadata_entry<E: Read>(&mut self, entry: &tar::Entry<'_, E>) -> Result<(), ImageError> {
+        let kind = entry.header().entry_type();
+        let shown_name =
+            crate::host::text::clean_str(&String::from_utf8_lossy(&entry.path_bytes()));
+        if entry.size() > MAX_ENTRY_METADATA {
+            return Err(self.refuse(
+                &Shown(&shown_name),
+                &format!(
+                    "a {} of {} bytes: more than {} MiB of headers",
+                    metadata_kind(kind),
+                    entry.size(),
+                    MAX_ENTRY_METADATA >> 20
+                ),
+            ));
+        }
+        self.report
+            .skipped
+            .push(format!("{shown_name}: {}", metadata_kind(kind)));
         Ok(())
     }
 
@@ -416,7 +445,29 @@ struct Content<'s> {
     pax_sparse: Option<&'s PaxSparse>,
 }
 
-/// The PAX sparse description of `entry`, if it has one.
+/// Entry types that carry headers for another entry (PAX records, GNU long names), not
+/// content of their own.
+fn is_metadata_entry(kind: tar::EntryType) -> bool {
+    kind.is_pax_global_extensions()
+        || kind.is_pax_local_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink()
+}
+
+fn metadata_kind(kind: tar::EntryType) -> &'static str {
+    if kind.is_pax_global_extensions() {
+        "PAX global header"
+    } else if kind.is_pax_local_extensions() {
+        "PAX header"
+    } else if kind.is_gnu_longname() {
+        "GNU long name"
+    } else {
+        "GNU long link name"
+    }
+}
+
+/// The PAX sparse description of `entry`, if it has one (its merged PAX records: called only
+/// on content entries, see [`is_metadata_entry`], so it never reads an entry's data).
 fn pax_sparse<E: Read>(entry: &mut tar::Entry<'_, E>) -> Result<Option<PaxSparse>, String> {
     let Ok(Some(extensions)) = entry.pax_extensions() else {
         return Ok(None);
