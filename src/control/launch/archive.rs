@@ -6,8 +6,11 @@
 //! Names come from the bundle's own manifests (strangers): a name with `..` or an absolute
 //! path is refused, so a lookup never leaves the bundle. A gzipped outer tar is decompressed
 //! once into a spool file (removed on drop, bounded like a layer) so its members can be
-//! reached by offset. Every file is opened through [`open`]: regular files only, without
-//! blocking, and a directory bundle's members never out of the directory.
+//! reached by offset. The outer tar is read under a layer's bounds (`unpack::meter`: at most
+//! 16 MiB of headers per entry, the size limit for the whole stream) and stops at SIGINT,
+//! SIGTERM and SIGHUP (`layer::stream::Watched`). Every file is opened through [`open`]:
+//! regular files only, without blocking, and a directory bundle's members never out of the
+//! directory.
 
 pub mod open;
 
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 use super::error::ImageError;
 use super::layer::stream::{Bounded, Watched};
 use super::layer::{interrupted_or, over_bytes};
+use super::unpack::meter::{self, Crossed, Meter, Metered};
 use open::{Base, open_regular};
 
 /// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
@@ -137,36 +141,76 @@ pub fn clean_member_name(name: &str) -> Option<String> {
 /// the tar reader's own messages do (a header's name and number fields), and the operator may
 /// have pointed at `/etc/shadow`.
 pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, ImageError> {
+    let meter = Meter::new(max_bytes);
     let mut names = Vec::new();
-    let (listed, exceeded) = if is_gzip(&file_head(path)?) {
-        let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
-        let listed = list_names(tar::Archive::new(&mut bounded).entries(), &mut names);
-        (listed, bounded.exceeded())
+    let mut add = |raw: &[u8]| {
+        if let Some(name) = clean_member_name(&String::from_utf8_lossy(raw)) {
+            names.push(name);
+        }
+    };
+    let listed = if is_gzip(&file_head(path)?) {
+        let mut archive = tar::Archive::new(Metered::new(open_maybe_gzip(path)?, &meter));
+        walk_outer(archive.entries(), &meter, true, |entry| {
+            add(&entry.path_bytes())
+        })
     } else {
-        let mut archive = tar::Archive::new(open_file(path)?);
-        (list_names(archive.entries_with_seek(), &mut names), false)
+        let file = Watched::new(open_file(path)?);
+        let mut archive = tar::Archive::new(Metered::new(file, &meter));
+        walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
+            add(&entry.path_bytes())
+        })
     };
     match listed {
         Ok(()) => Ok(names),
-        Err(_) if exceeded => Err(over_bytes(&path.display().to_string(), max_bytes)),
-        Err(e) => Err(interrupted_or(ImageError::not_an_image(
-            path,
-            not_a_tar_reason(&e),
-        ))),
+        Err(e) => Err(outer_error(path, &meter, max_bytes, |_| {
+            ImageError::not_an_image(path, not_a_tar_reason(&e))
+        })),
     }
 }
 
-fn list_names<R: Read>(
-    entries: io::Result<tar::Entries<'_, R>>,
-    names: &mut Vec<String>,
+/// Visits every entry of an outer tar under the same bounds as a layer's (see
+/// `unpack::meter`): what the tar reader reads between two entries (headers, GNU long names,
+/// PAX records, which it holds in memory whole) is bounded per entry, and every byte read
+/// counts against the stream bound. A stream that cannot seek has each entry's data read
+/// here (`drain`), so skipping it never counts as headers.
+fn walk_outer<'a, R: Read + 'a>(
+    entries: io::Result<tar::Entries<'a, R>>,
+    meter: &Meter,
+    drain: bool,
+    mut visit: impl FnMut(&tar::Entry<'a, R>),
 ) -> io::Result<()> {
-    for entry in entries? {
-        let raw = entry?.path_bytes().into_owned();
-        if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
-            names.push(name);
+    let mut entries = entries?;
+    loop {
+        meter.seeking_entry();
+        let next = entries.next();
+        meter.entry_found();
+        let Some(entry) = next else {
+            return Ok(());
+        };
+        let mut entry = entry?;
+        visit(&entry);
+        if drain {
+            io::copy(&mut entry, &mut io::sink())?;
         }
     }
-    Ok(())
+}
+
+/// A failed read of an outer tar: the bound it crossed, the signal that stopped it, or
+/// `otherwise` (which must not quote the tar reader's message: it holds header bytes).
+fn outer_error(
+    path: &Path,
+    meter: &Meter,
+    max_bytes: u64,
+    otherwise: impl FnOnce(()) -> ImageError,
+) -> ImageError {
+    match meter.crossed() {
+        Some(Crossed::StreamSize) => over_bytes(&path.display().to_string(), max_bytes),
+        Some(Crossed::EntryMetadata) => ImageError::corrupt(
+            path.display().to_string(),
+            meter::headers_too_large(meter.bytes_read()),
+        ),
+        None => interrupted_or(otherwise(())),
+    }
 }
 
 /// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
@@ -224,7 +268,7 @@ impl Bundle {
             spool = Some(guard);
             file_path = spool_path;
         }
-        let members = index_tar(&file_path, path)?;
+        let members = index_tar(&file_path, path, max_bytes)?;
         Ok(Bundle {
             origin: path.to_path_buf(),
             kind: BundleKind::Tar {
@@ -337,46 +381,52 @@ fn normalize_joined(name: &str) -> Option<String> {
 }
 
 /// Records where every regular member's data starts in an uncompressed tar, and where links
-/// point (as member names).
-fn index_tar(file: &Path, origin: &Path) -> Result<HashMap<String, Member>, ImageError> {
-    let what = origin.display().to_string();
-    let handle = open_file(file)?;
-    let mut archive = tar::Archive::new(handle);
+/// point (as member names); read under the outer tar's bounds ([`walk_outer`]).
+fn index_tar(
+    file: &Path,
+    origin: &Path,
+    max_bytes: u64,
+) -> Result<HashMap<String, Member>, ImageError> {
+    let meter = Meter::new(max_bytes);
+    let handle = Watched::new(open_file(file)?);
+    let mut archive = tar::Archive::new(Metered::new(handle, &meter));
     let mut members = HashMap::new();
-    // The tar reader's messages quote header fields: isotop's own words instead.
-    let corrupt = |e: io::Error| ImageError::corrupt(&what, not_a_tar_reason(&e));
-    let entries = archive.entries_with_seek().map_err(corrupt)?;
-    for entry in entries {
-        let entry = entry.map_err(corrupt)?;
-        let raw = entry.path_bytes();
-        let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) else {
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_file() {
-            let span = Span {
-                offset: entry.raw_file_position(),
-                size: entry.size(),
-            };
-            members.insert(name, Member::Data(span));
-            continue;
+    let walked = walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
+        if let Some((name, member)) = member_of(entry) {
+            members.insert(name, member);
         }
-        let Some(target) = entry.link_name_bytes() else {
-            continue;
-        };
-        let target = String::from_utf8_lossy(&target).into_owned();
-        // A hard link names its target from the archive root; a symlink from its own folder.
-        let resolved = if kind.is_hard_link() {
-            clean_member_name(&target)
-        } else if kind.is_symlink() {
-            let folder = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            normalize_joined(&format!("{folder}/{target}"))
-        } else {
-            None
-        };
-        if let Some(resolved) = resolved {
-            members.insert(name, Member::Link(resolved));
-        }
+    });
+    match walked {
+        Ok(()) => Ok(members),
+        // The tar reader's messages quote header fields: isotop's own words instead.
+        Err(e) => Err(outer_error(origin, &meter, max_bytes, |_| {
+            ImageError::corrupt(origin.display().to_string(), not_a_tar_reason(&e))
+        })),
     }
-    Ok(members)
+}
+
+/// What one outer tar entry is to the index: a member's data, or a link to another member.
+fn member_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<(String, Member)> {
+    let raw = entry.path_bytes();
+    let name = clean_member_name(&String::from_utf8_lossy(&raw))?;
+    let kind = entry.header().entry_type();
+    if kind.is_file() {
+        let span = Span {
+            offset: entry.raw_file_position(),
+            size: entry.size(),
+        };
+        return Some((name, Member::Data(span)));
+    }
+    let target = entry.link_name_bytes()?;
+    let target = String::from_utf8_lossy(&target).into_owned();
+    // A hard link names its target from the archive root; a symlink from its own folder.
+    let resolved = if kind.is_hard_link() {
+        clean_member_name(&target)
+    } else if kind.is_symlink() {
+        let folder = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        normalize_joined(&format!("{folder}/{target}"))
+    } else {
+        None
+    }?;
+    Some((name, Member::Link(resolved)))
 }

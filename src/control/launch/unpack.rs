@@ -37,7 +37,7 @@
 mod entry;
 mod fail;
 mod meta;
-mod meter;
+pub(crate) mod meter;
 mod names;
 mod sparse;
 mod tree;

@@ -5,7 +5,7 @@
 use std::io;
 
 use super::entry::{Shown, Unpack};
-use super::meter::{Crossed, MAX_ENTRY_METADATA};
+use super::meter::{self, Crossed};
 use super::names;
 use super::tree::PlaceError;
 use super::{MAX_BYTES_ENV, MAX_ENTRIES_ENV, shown_bytes};
@@ -56,12 +56,7 @@ impl Unpack<'_> {
             )),
             Some(Crossed::EntryMetadata) => ImageError::corrupt(
                 self.layer,
-                format!(
-                    "an entry carries more than {} MiB of headers (long names, PAX records, \
-                     sparse maps) after {} bytes",
-                    MAX_ENTRY_METADATA >> 20,
-                    self.meter.bytes_read()
-                ),
+                meter::headers_too_large(self.meter.bytes_read()),
             ),
             None => otherwise,
         }
