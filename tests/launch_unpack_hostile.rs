@@ -681,3 +681,31 @@ fn a_pax_global_header_past_the_header_bound_is_refused_not_read_whole() {
     result.expect("a small global header");
     assert_eq!(fs::read(dest.path().join("after")).unwrap(), b"x");
 }
+
+#[test]
+fn a_corrupt_header_is_reported_without_quoting_its_bytes() {
+    // A header block holding a line of /etc/shadow, its checksum and mode fields not numbers.
+    let secret = b"root:$6$SECRETSALT$hash:19000:0:99999:7:::";
+    let mut block = [0u8; 512];
+    block[..secret.len()].copy_from_slice(secret);
+    block[148..156].copy_from_slice(b"SECRETSA");
+    let mut stream = raw_tar(&[Raw::file("first", b"x")]);
+    stream.truncate(1024);
+    stream.extend_from_slice(&block);
+    stream.extend_from_slice(&[0u8; 1024]);
+    let (_dest, result) = unpack(&stream[..], UnpackLimits::default());
+    let message = result.expect_err("a corrupt header").to_string();
+    assert!(!message.contains("SECRET"), "{message}");
+    assert!(message.contains("test layer is corrupt"), "{message}");
+    // The same line as a mode field of a header whose checksum is right.
+    let mut header = tar::Header::new_gnu();
+    header.set_path("f").unwrap();
+    header.set_size(0);
+    header.as_old_mut().mode.copy_from_slice(b"SECRETS\0");
+    header.set_cksum();
+    let mut stream = header.as_bytes().to_vec();
+    stream.extend_from_slice(&[0u8; 1024]);
+    let (_dest, result) = unpack(&stream[..], UnpackLimits::default());
+    let message = result.expect_err("a bad mode").to_string();
+    assert!(!message.contains("SECRET"), "{message}");
+}

@@ -214,7 +214,7 @@ fn outer_error(
 }
 
 /// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
-fn not_a_tar_reason(error: &io::Error) -> &'static str {
+pub(crate) fn not_a_tar_reason(error: &io::Error) -> &'static str {
     match error.kind() {
         io::ErrorKind::UnexpectedEof => {
             "a corrupt or cut-short archive: it ends in the middle of an entry"

@@ -36,7 +36,11 @@ impl Metadata {
     /// Reads the header's fields; owner ids past 32 bits are refused (they would wrap, and
     /// `u32::MAX` means "leave unchanged" to `chown`).
     pub(super) fn of(header: &tar::Header) -> Result<Self, String> {
-        let mode = header.mode().map_err(|e| format!("bad mode: {e}"))? & 0o7777;
+        // Not the tar reader's message: it quotes the field's bytes.
+        let mode = header
+            .mode()
+            .map_err(|_| "its mode field is not an octal number".to_string())?
+            & 0o7777;
         let id = |value: io::Result<u64>, what: &str| -> Result<u32, String> {
             let value = value.unwrap_or(0);
             u32::try_from(value)
