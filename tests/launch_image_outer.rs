@@ -55,7 +55,10 @@ fn an_outer_tar_entry_past_the_header_bound_is_refused_when_indexed() {
         let path = work.path().join(name);
         fs::write(&path, bytes).unwrap();
         let cache = LayerCache::new(work.path().join("cache"));
-        assert_header_bound(cache.prepare(&ImageSource::DockerArchive(path)), name);
+        assert_header_bound(
+            cache.prepare(&ImageSource::DockerArchive(path.into())),
+            name,
+        );
         assert_no_spool(&cache.tmp_dir());
     }
 }
@@ -67,7 +70,7 @@ fn an_outer_tar_with_real_sized_long_names_still_reads() {
     fs::write(&path, long_named_outer(4096)).unwrap();
     assert_eq!(
         ImageSource::detect(&path).unwrap(),
-        ImageSource::RootfsTarball(path.clone())
+        ImageSource::RootfsTarball(path.clone().into())
     );
 }
 
@@ -76,4 +79,40 @@ fn assert_no_spool(tmp: &Path) {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "left in {}: {left:?}", tmp.display());
+}
+
+#[test]
+fn an_image_path_swapped_after_detection_is_never_read_again() {
+    let work = tempfile::tempdir().unwrap();
+    // What the path names later: a stand-in for /etc/shadow, itself a valid tar so that
+    // reading it would show in the layer.
+    let secret = work.path().join("secret.tar");
+    fs::write(&secret, raw_tar(&[Raw::file("swapped", b"secret")])).unwrap();
+    let rootfs = raw_tar(&[Raw::file("original", b"image")]);
+    let layer = raw_tar(&[Raw::file("original", b"image")]);
+    let docker = archives::docker_archive(r#"{"config":{}}"#, &[layer]);
+    for (name, bytes) in [
+        ("rootfs.tar", rootfs.clone()),
+        ("rootfs.tar.gz", gzip(&rootfs)),
+        ("docker.tar", docker.clone()),
+        ("docker.tar.gz", gzip(&docker)),
+    ] {
+        let path = work.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let source = ImageSource::detect(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&secret, &path).unwrap();
+        let cache = LayerCache::new(work.path().join(format!("cache-{name}")));
+        let image = cache.prepare(&source).expect(name);
+        let top = image.layers.last().unwrap();
+        assert_eq!(
+            fs::read(top.join("original")).ok(),
+            Some(b"image".to_vec()),
+            "{name}"
+        );
+        assert!(
+            !top.join("swapped").exists(),
+            "{name}: read the swapped-in file"
+        );
+    }
 }

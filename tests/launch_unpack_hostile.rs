@@ -103,7 +103,7 @@ fn prepare(work: &Path, tar: &[u8]) -> Result<Vec<PathBuf>, ImageError> {
     let path = work.join("layer.tar");
     fs::write(&path, tar).unwrap();
     LayerCache::new(work.join("cache"))
-        .prepare(&ImageSource::RootfsTarball(path))
+        .prepare(&ImageSource::RootfsTarball(path.into()))
         .map(|image| image.layers)
 }
 
@@ -357,7 +357,7 @@ fn gnu_sparse_members_come_back_byte_for_byte_with_their_holes() {
         let archive = work.path().join("sparse.tar");
         gnu_tar(source.path(), &archive, format, "sparse.bin");
         let layers = LayerCache::new(work.path().join("cache"))
-            .prepare(&ImageSource::RootfsTarball(archive))
+            .prepare(&ImageSource::RootfsTarball(archive.into()))
             .unwrap_or_else(|e| panic!("tar {format:?}: {e}"))
             .layers;
         let unpacked = layers[0].join("sparse.bin");
@@ -399,7 +399,7 @@ fn a_sparse_file_of_a_terabyte_stops_at_the_size_limit() {
         assert!(fs::metadata(&archive).unwrap().len() < 1 << 20);
         let started = std::time::Instant::now();
         let error = LayerCache::new(work.path().join("cache"))
-            .prepare(&ImageSource::RootfsTarball(archive))
+            .prepare(&ImageSource::RootfsTarball(archive.into()))
             .expect_err("a 1 TiB file is past the default 32 GiB");
         let message = error.to_string();
         assert!(

@@ -13,10 +13,10 @@
 //! directory.
 
 pub mod open;
+pub mod shared;
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,7 @@ use super::layer::stream::{Bounded, Watched};
 use super::layer::{interrupted_or, over_bytes};
 use super::unpack::meter::{self, Crossed, Meter, Metered};
 use open::{Base, open_regular};
+pub use shared::ImageFile;
 
 /// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
 const JSON_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
@@ -60,7 +61,8 @@ enum BundleKind {
         fd: OwnedFd,
     },
     Tar {
-        file: PathBuf,
+        /// The image file as opened once, or its decompressed spool.
+        data: ImageFile,
         members: HashMap<String, Member>,
         /// The decompressed copy of a gzipped outer tar; removed with the bundle.
         _spool: Option<SpoolFile>,
@@ -85,25 +87,10 @@ pub fn is_zstd(head: &[u8]) -> bool {
     head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
-/// Opens the regular file the operator named (symlinks followed), without blocking.
-pub fn open_file(path: &Path) -> Result<File, ImageError> {
-    open_regular(Base::Anywhere, path, path)
-}
-
-/// Reads up to 4 bytes from the start of a file, to tell compressions apart.
-pub fn file_head(path: &Path) -> Result<Vec<u8>, ImageError> {
-    let mut head = Vec::with_capacity(4);
-    open_file(path)?
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(|e| ImageError::io(path, e))?;
-    Ok(head)
-}
-
-/// Opens a possibly gzipped file as a plain byte stream.
-pub fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ImageError> {
-    let file = Watched::new(open_file(path)?);
-    let mut buffered = BufReader::new(file);
+/// Reads an opened image file as a plain byte stream, gunzipped when it is gzip.
+pub fn open_maybe_gzip(image: &ImageFile) -> Result<Box<dyn Read>, ImageError> {
+    let path = image.path();
+    let mut buffered = BufReader::new(Watched::new(image.reader()));
     let head = buffered.fill_buf().map_err(|e| ImageError::io(path, e))?;
     if is_zstd(head) {
         return Err(ImageError::Unsupported {
@@ -140,7 +127,8 @@ pub fn clean_member_name(name: &str) -> Option<String> {
 /// that is not a tar is [`ImageError::NotAnImage`] with a reason that never quotes the file:
 /// the tar reader's own messages do (a header's name and number fields), and the operator may
 /// have pointed at `/etc/shadow`.
-pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, ImageError> {
+pub fn tar_member_names(image: &ImageFile, max_bytes: u64) -> Result<Vec<String>, ImageError> {
+    let path = image.path();
     let meter = Meter::new(max_bytes);
     let mut names = Vec::new();
     let mut add = |raw: &[u8]| {
@@ -148,13 +136,13 @@ pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, Imag
             names.push(name);
         }
     };
-    let listed = if is_gzip(&file_head(path)?) {
-        let mut archive = tar::Archive::new(Metered::new(open_maybe_gzip(path)?, &meter));
+    let listed = if is_gzip(&image.head()?) {
+        let mut archive = tar::Archive::new(Metered::new(open_maybe_gzip(image)?, &meter));
         walk_outer(archive.entries(), &meter, true, |entry| {
             add(&entry.path_bytes())
         })
     } else {
-        let file = Watched::new(open_file(path)?);
+        let file = Watched::new(image.reader());
         let mut archive = tar::Archive::new(Metered::new(file, &meter));
         walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
             add(&entry.path_bytes())
@@ -239,25 +227,29 @@ impl Bundle {
         })
     }
 
-    /// A bundle packed as a tar; a gzipped one is decompressed into `spool_dir` (an existing,
-    /// private directory) first, at most `max_bytes` of it.
-    pub fn tar(path: &Path, spool_dir: &Path, max_bytes: u64) -> Result<Self, ImageError> {
+    /// A bundle packed as a tar, read through `image` (opened once); a gzipped one is
+    /// decompressed into `spool_dir` (an existing, private directory) first, at most
+    /// `max_bytes` of it.
+    pub fn tar(image: &ImageFile, spool_dir: &Path, max_bytes: u64) -> Result<Self, ImageError> {
+        let path = image.path();
         let mut spool = None;
-        let mut file_path = path.to_path_buf();
-        if is_gzip(&file_head(path)?) {
+        let mut data = image.clone();
+        if is_gzip(&image.head()?) {
             let spool_path = spool_dir.join(format!(
                 "spool-{}-{}.tar",
                 std::process::id(),
                 super::layer::unique_suffix()
             ));
             let mut out = std::fs::OpenOptions::new()
+                .read(true)
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
                 .open(&spool_path)
                 .map_err(|e| ImageError::io(&spool_path, e))?;
             let guard = SpoolFile(spool_path.clone());
-            let mut decompressed = Bounded::new(open_maybe_gzip(path)?, max_bytes);
+            let mut decompressed = Bounded::new(open_maybe_gzip(image)?, max_bytes);
             if let Err(e) = io::copy(&mut decompressed, &mut out) {
                 return Err(if decompressed.exceeded() {
                     over_bytes(&path.display().to_string(), max_bytes)
@@ -266,13 +258,14 @@ impl Bundle {
                 });
             }
             spool = Some(guard);
-            file_path = spool_path;
+            // The spool is read through the descriptor it was written with, never by path.
+            data = ImageFile::from_file(&spool_path, out);
         }
-        let members = index_tar(&file_path, path, max_bytes)?;
+        let members = index_tar(&data, path, max_bytes)?;
         Ok(Bundle {
             origin: path.to_path_buf(),
             kind: BundleKind::Tar {
-                file: file_path,
+                data,
                 members,
                 _spool: spool,
             },
@@ -307,13 +300,10 @@ impl Bundle {
                     .len();
                 Ok((Box::new(file), size))
             }
-            BundleKind::Tar { file, members, .. } => {
+            BundleKind::Tar { data, members, .. } => {
                 let span = resolve(members, &clean).ok_or_else(missing)?;
-                let mut handle = open_file(file)?;
-                handle
-                    .seek(SeekFrom::Start(span.offset))
-                    .map_err(|e| ImageError::io(file, e))?;
-                Ok((Box::new(handle.take(span.size)), span.size))
+                let reader = Watched::new(data.reader_at(span.offset));
+                Ok((Box::new(reader.take(span.size)), span.size))
             }
         }
     }
@@ -383,12 +373,12 @@ fn normalize_joined(name: &str) -> Option<String> {
 /// Records where every regular member's data starts in an uncompressed tar, and where links
 /// point (as member names); read under the outer tar's bounds ([`walk_outer`]).
 fn index_tar(
-    file: &Path,
+    data: &ImageFile,
     origin: &Path,
     max_bytes: u64,
 ) -> Result<HashMap<String, Member>, ImageError> {
     let meter = Meter::new(max_bytes);
-    let handle = Watched::new(open_file(file)?);
+    let handle = Watched::new(data.reader());
     let mut archive = tar::Archive::new(Metered::new(handle, &meter));
     let mut members = HashMap::new();
     let walked = walk_outer(archive.entries_with_seek(), &meter, false, |entry| {

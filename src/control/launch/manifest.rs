@@ -15,10 +15,11 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::archive::{Bundle, open_file};
+use super::archive::Bundle;
 use super::digest::Digest;
 use super::error::ImageError;
-use super::image::{Image, ImageConfig, ImageSource};
+use super::image::{Image, ImageConfig, ImagePath, ImageSource};
+use super::layer::stream::Watched;
 use super::layer::{Compression, LayerBlob, LayerCache};
 
 /// How deep OCI indexes may nest (index → index → manifest).
@@ -101,11 +102,13 @@ struct IndexOrManifest {
 
 pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageError> {
     let (layers, config) = match source {
-        ImageSource::RootfsDir(dir) => (vec![dir.clone()], None),
+        ImageSource::RootfsDir(dir) => (vec![dir.to_path_buf()], None),
         ImageSource::RootfsTarball(path) => {
             let name = path.display().to_string();
-            let open =
-                || -> Result<Box<dyn std::io::Read>, ImageError> { Ok(Box::new(open_file(path)?)) };
+            let image = path.file()?;
+            let open = || -> Result<Box<dyn std::io::Read>, ImageError> {
+                Ok(Box::new(Watched::new(image.reader())))
+            };
             let blob = LayerBlob {
                 name,
                 expected: None,
@@ -143,11 +146,13 @@ fn stack_once(layers: Vec<PathBuf>) -> Vec<PathBuf> {
     kept
 }
 
-fn open_bundle(cache: &LayerCache, path: &std::path::Path) -> Result<Bundle, ImageError> {
-    if path.is_dir() {
+/// The bundle at `path`: through the file detection opened (never the path again), else a
+/// directory, else the file opened now.
+fn open_bundle(cache: &LayerCache, path: &ImagePath) -> Result<Bundle, ImageError> {
+    if !path.is_opened_file() && path.is_dir() {
         Bundle::dir(path)
     } else {
-        Bundle::tar(path, &cache.tmp_dir(), cache.limits().max_bytes)
+        Bundle::tar(&path.file()?, &cache.tmp_dir(), cache.limits().max_bytes)
     }
 }
 
