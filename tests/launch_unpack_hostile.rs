@@ -709,3 +709,21 @@ fn a_corrupt_header_is_reported_without_quoting_its_bytes() {
     let message = result.expect_err("a bad mode").to_string();
     assert!(!message.contains("SECRET"), "{message}");
 }
+
+#[test]
+fn skipped_entries_are_counted_and_only_the_first_few_named() {
+    let names: Vec<String> = (0..100).map(|i| format!("{}{i}", "z".repeat(90))).collect();
+    let entries: Vec<Raw<'_>> = names
+        .iter()
+        .map(|name| Raw::new(tar::EntryType::new(b'Z'), name))
+        .collect();
+    let (_dest, result) = unpack(&raw_tar(&entries)[..], UnpackLimits::default());
+    let report = result.expect("unknown entry types are skipped");
+    assert_eq!(report.skipped.len(), 20, "{:?}", report.skipped);
+    assert_eq!(report.skipped_total, 100);
+    assert!(
+        report.skipped[0].starts_with(&names[0]),
+        "{:?}",
+        report.skipped[0]
+    );
+}

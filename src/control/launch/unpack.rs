@@ -23,7 +23,7 @@
 //! character device 0:0 named NAME (needs root), `.wh..wh..opq` → the `trusted.overlay.opaque`
 //! xattr = "y" on its directory, set through the directory's fd (needs root). PAX xattrs are
 //! not applied. Modes, mtimes (seconds) and, as root, owners are kept; device nodes are created
-//! only as root and skipped otherwise (listed in the result). GNU sparse files (old GNU and PAX
+//! only as root and skipped otherwise (counted in the result, the first few named). GNU sparse files (old GNU and PAX
 //! 0.0/0.1/1.0 formats) are written with their holes (`sparse`).
 //!
 //! Bounds ([`UnpackLimits`], defaults an operator can raise through [`MAX_BYTES_ENV`] and
@@ -97,9 +97,15 @@ impl Default for UnpackLimits {
 pub struct UnpackReport {
     /// Entries written (files, dirs, links, whiteouts).
     pub entries: u64,
-    /// Entries left out, each with why (device nodes when not root, unknown types).
+    /// Entries left out (device nodes when not root, unknown types, PAX global headers).
+    pub skipped_total: u64,
+    /// The first [`SKIPPED_SHOWN`] of them, each with why (names cut to 256 characters):
+    /// a layer of millions of skipped entries must not keep them all.
     pub skipped: Vec<String>,
 }
+
+/// How many skipped entries an [`UnpackReport`] names.
+pub const SKIPPED_SHOWN: usize = 20;
 
 /// Who is extracting: ownership, device nodes and whiteouts need root.
 #[derive(Debug, Clone, Copy)]

@@ -12,11 +12,11 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
 use super::meta::{self, DeferredDirs, Metadata};
 use super::meter::{MAX_ENTRY_METADATA, Meter};
 use super::names::LayerPath;
-use super::sparse::{self, PaxSparse};
+use super::sparse::{self, PaxSparse, is_metadata_entry, metadata_kind, pax_sparse};
 use super::tree::{Cleared, LayerTree, NodeId, PlaceError};
 use super::{
-    DIR_MODE_WHILE_UNPACKING, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, Privileges, UnpackLimits,
-    UnpackReport, WHITEOUT_PREFIX, shown_bytes,
+    DIR_MODE_WHILE_UNPACKING, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, Privileges, SKIPPED_SHOWN,
+    UnpackLimits, UnpackReport, WHITEOUT_PREFIX, shown_bytes,
 };
 use crate::control::launch::error::ImageError;
 
@@ -103,9 +103,7 @@ impl<'a> Unpack<'a> {
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             if hidden.starts_with(WHITEOUT_PREFIX) || hidden.is_empty() {
-                self.report
-                    .skipped
-                    .push(format!("{shown_name}: AUFS metadata"));
+                self.skip(format!("{shown_name}: AUFS metadata"));
                 return Ok(());
             }
             if hidden == b"." || hidden == b".." {
@@ -188,7 +186,7 @@ impl<'a> Unpack<'a> {
                 };
                 if file_type != FileType::Fifo && !self.privileges.root {
                     let why = format!("{shown_name}: device node (needs root)");
-                    self.report.skipped.push(why);
+                    self.skip(why);
                     return Ok(());
                 }
                 let header = entry.header();
@@ -201,7 +199,7 @@ impl<'a> Unpack<'a> {
             }
             other => {
                 let why = format!("{shown_name}: entry type {other:?}");
-                self.report.skipped.push(why);
+                self.skip(why);
                 return Ok(());
             }
         }
@@ -229,10 +227,16 @@ impl<'a> Unpack<'a> {
                 ),
             ));
         }
-        self.report
-            .skipped
-            .push(format!("{shown_name}: {}", metadata_kind(kind)));
+        self.skip(format!("{shown_name}: {}", metadata_kind(kind)));
         Ok(())
+    }
+
+    /// Counts a skipped entry, naming only the first few (see [`UnpackReport::skipped`]).
+    fn skip(&mut self, why: String) {
+        self.report.skipped_total += 1;
+        if self.report.skipped.len() < SKIPPED_SHOWN {
+            self.report.skipped.push(why.chars().take(256).collect());
+        }
     }
 
     /// Makes room for a new regular file at `path` and creates it empty, private (0600) and
@@ -443,48 +447,6 @@ struct Content<'s> {
     gnu_sparse: bool,
     /// A PAX sparse member: the data is its segments.
     pax_sparse: Option<&'s PaxSparse>,
-}
-
-/// Entry types that carry headers for another entry (PAX records, GNU long names), not
-/// content of their own.
-fn is_metadata_entry(kind: tar::EntryType) -> bool {
-    kind.is_pax_global_extensions()
-        || kind.is_pax_local_extensions()
-        || kind.is_gnu_longname()
-        || kind.is_gnu_longlink()
-}
-
-fn metadata_kind(kind: tar::EntryType) -> &'static str {
-    if kind.is_pax_global_extensions() {
-        "PAX global header"
-    } else if kind.is_pax_local_extensions() {
-        "PAX header"
-    } else if kind.is_gnu_longname() {
-        "GNU long name"
-    } else {
-        "GNU long link name"
-    }
-}
-
-/// The PAX sparse description of `entry`, if it has one (its merged PAX records: called only
-/// on content entries, see [`is_metadata_entry`], so it never reads an entry's data).
-fn pax_sparse<E: Read>(entry: &mut tar::Entry<'_, E>) -> Result<Option<PaxSparse>, String> {
-    let Ok(Some(extensions)) = entry.pax_extensions() else {
-        return Ok(None);
-    };
-    let records: Vec<(String, Vec<u8>)> = extensions
-        .filter_map(Result::ok)
-        .filter_map(|record| {
-            let key = record.key().ok()?;
-            key.starts_with("GNU.sparse.")
-                .then(|| (key.to_string(), record.value_bytes().to_vec()))
-        })
-        .collect();
-    PaxSparse::of(
-        records
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_slice())),
-    )
 }
 
 enum CopyError {
