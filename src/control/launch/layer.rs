@@ -331,7 +331,29 @@ impl LayerCache {
             return check_diff_id(blob, &diff_id);
         }
         let unpacked = self.hash_only(blob)?;
-        check_diff_id(blob, &unpacked.diff_id)
+        // The blob must be the one the cache holds: a cache hit on a name is not a proof.
+        if unpacked.digest != *digest {
+            return Err(ImageError::DigestMismatch {
+                what: blob.name.clone(),
+                expected: digest.hex().to_string(),
+                actual: unpacked.digest.hex().to_string(),
+            });
+        }
+        check_diff_id(blob, &unpacked.diff_id)?;
+        // Learned once: the next image naming this blob is checked from the meta.
+        let measured = meta::measure(&self.layer_dir(digest));
+        let facts = LayerMeta {
+            digest: digest.to_string(),
+            diff_id: unpacked.diff_id.to_string(),
+            tar_bytes: unpacked.tar_bytes,
+            disk_bytes: measured.disk_bytes,
+            entries: measured.paths,
+            whiteouts: measured.whiteouts,
+            created_ms: super::store::now_ms(),
+            source: crate::host::text::clean_str(&blob.name),
+        };
+        let meta_dir = self.meta_dir();
+        meta::write(&meta_dir, digest, &facts).map_err(|e| ImageError::io(&meta_dir, e))
     }
 
     /// The blob's digest and diff_id, reading it once (no unpack).
