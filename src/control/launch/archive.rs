@@ -272,6 +272,11 @@ impl Bundle {
         })
     }
 
+    /// The operator-given path, for messages.
+    pub fn origin(&self) -> &Path {
+        &self.origin
+    }
+
     /// The operator-given path and a member name, for messages.
     pub fn describe(&self, name: &str) -> String {
         format!("{} in {}", name, self.origin.display())
@@ -304,6 +309,22 @@ impl Bundle {
                 let span = resolve(members, &clean).ok_or_else(missing)?;
                 let reader = Watched::new(data.reader_at(span.offset));
                 Ok((Box::new(reader.take(span.size)), span.size))
+            }
+        }
+    }
+
+    /// What a member's data is, past names and links (a tar offset, a file's device and
+    /// inode): two names of one identity are the same bytes.
+    pub fn member_key(&self, name: &str) -> Option<String> {
+        let clean = clean_member_name(name)?;
+        match &self.kind {
+            BundleKind::Dir { fd, .. } => {
+                open::stat_at(Base::Beneath(fd.as_fd()), Path::new(&clean))
+                    .ok()
+                    .map(|stat| format!("{}:{}", stat.st_dev, stat.st_ino))
+            }
+            BundleKind::Tar { members, .. } => {
+                resolve(members, &clean).map(|span| format!("@{}", span.offset))
             }
         }
     }

@@ -51,6 +51,8 @@ pub struct LayerCache {
     limits: UnpackLimits,
     /// `/var/lib/isotop` for the host's cache: made 0711 before the cache inside it.
     data_root: Option<PathBuf>,
+    /// All layers of one image together (see `manifest::stack`); `None`: twice `limits`.
+    image_max_bytes: Option<u64>,
 }
 
 /// How a layer blob is compressed, from its media type or its first bytes.
@@ -152,6 +154,7 @@ impl LayerCache {
             root: root.into(),
             limits: UnpackLimits::default(),
             data_root: None,
+            image_max_bytes: None,
         }
     }
 
@@ -162,6 +165,7 @@ impl LayerCache {
             root: data_root.join("layers"),
             limits: UnpackLimits::default(),
             data_root: Some(data_root),
+            image_max_bytes: None,
         }
     }
 
@@ -173,6 +177,18 @@ impl LayerCache {
 
     pub fn limits(&self) -> UnpackLimits {
         self.limits
+    }
+
+    /// The same cache with another image-wide bound (`None`: twice the per-layer bound).
+    pub fn with_image_max_bytes(mut self, max: Option<u64>) -> Self {
+        self.image_max_bytes = max;
+        self
+    }
+
+    /// Most decompressed tar bytes all layers of one image may hold together.
+    pub fn image_max_bytes(&self) -> u64 {
+        self.image_max_bytes
+            .unwrap_or_else(|| self.limits.max_bytes.saturating_mul(2))
     }
 
     pub fn root(&self) -> &Path {

@@ -155,7 +155,7 @@ pub fn unpack_layer<R: Read>(
 }
 
 /// `32 GiB`, `512 MiB`, or exact bytes when not a whole binary unit.
-pub(super) fn shown_bytes(bytes: u64) -> String {
+pub(crate) fn shown_bytes(bytes: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
