@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{AtFlags, FileType, Gid, Mode, Timespec, Timestamps, Uid};
 
@@ -104,10 +105,9 @@ pub(super) fn apply_to_symlink(
 }
 
 /// Owner, mode and mtime of the device node `name` in `parent`, which this unpack just made
-/// as `made`. Opening a device would run its driver, and Linux before 6.6 (`fchmodat2`) cannot
-/// `chmod` without following, so the mode is set by name — only after checking that the name
-/// still is that very device node, not a symlink: the layer directory is isotop's own, and
-/// nothing but this unpack writes to it.
+/// as `made`. Opening a device would run its driver, so the mode is set by name without
+/// following a symlink ([`chmod_nofollow`]), after checking that the name still is that very
+/// device node: the layer directory is isotop's own, and nothing but this unpack writes to it.
 pub(super) fn apply_to_device(
     parent: BorrowedFd<'_>,
     name: &[u8],
@@ -128,14 +128,38 @@ pub(super) fn apply_to_device(
             "the device node changed while it was being unpacked",
         ));
     }
-    rustix::fs::chmodat(
-        parent,
-        name,
-        Mode::from_raw_mode(meta.mode),
-        AtFlags::empty(),
-    )?;
+    chmod_nofollow(parent, name, meta.mode)?;
     rustix::fs::utimensat(parent, name, &meta.times(), AtFlags::SYMLINK_NOFOLLOW)?;
     Ok(())
+}
+
+/// `fchmodat(AT_SYMLINK_NOFOLLOW)` through the C library, which uses `fchmodat2` (Linux
+/// 6.6+) or changes the node through an `O_PATH` descriptor (glibc 2.32+): never through a
+/// symlink. Only where neither exists (`EOPNOTSUPP`, `ENOSYS`) the plain `fchmodat` is used,
+/// which the caller's identity check above guards.
+fn chmod_nofollow(parent: BorrowedFd<'_>, name: &[u8], mode: u32) -> io::Result<()> {
+    use nix::sys::stat::{FchmodatFlags, Mode as NixMode, fchmodat};
+    let path = std::ffi::OsStr::from_bytes(name);
+    let nix_mode = NixMode::from_bits_truncate(mode as nix::libc::mode_t);
+    match fchmodat(parent, path, nix_mode, FchmodatFlags::NoFollowSymlink) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EOPNOTSUPP | nix::errno::Errno::ENOSYS) => {
+            // EOPNOTSUPP is also the answer for a symlink: that is never followed.
+            let now = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(now.st_mode) == FileType::Symlink {
+                return Err(io::Error::other(
+                    "a symlink replaced the node; its mode was not set",
+                ));
+            }
+            Ok(rustix::fs::chmodat(
+                parent,
+                name,
+                Mode::from_raw_mode(mode),
+                AtFlags::empty(),
+            )?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A directory's header metadata, kept until every entry is written.
@@ -292,6 +316,30 @@ mod tests {
             uid: 0,
             gid: 0,
         }
+    }
+
+    #[test]
+    fn a_device_mode_never_passes_through_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("host-file");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join("node")).unwrap();
+        let dir = std::fs::File::open(tmp.path()).unwrap();
+        assert!(chmod_nofollow(dir.as_fd(), b"node", 0o6777).is_err());
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644);
+        // A node that is no symlink gets its mode.
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        chmod_nofollow(dir.as_fd(), b"fifo", 0o640).unwrap();
+        let mode = std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(mode, 0o640);
     }
 
     #[test]
