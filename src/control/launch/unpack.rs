@@ -56,7 +56,7 @@ const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// The AUFS marker that makes its directory opaque (hides every lower entry).
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 /// What overlayfs reads to treat a directory as opaque.
-const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+pub(crate) const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// Mode of a directory while entries are written into it (its own is set at the end).
 const DIR_MODE_WHILE_UNPACKING: u32 = 0o700;
 
