@@ -18,7 +18,7 @@ fn prepare(work: &Path, items: &[Item<'_>]) -> Result<Vec<std::path::PathBuf>, I
     let path = work.join("hostile.tar");
     fs::write(&path, tar_of(items)).unwrap();
     LayerCache::new(work.join("cache"))
-        .prepare(&ImageSource::RootfsTarball(path))
+        .prepare(&ImageSource::RootfsTarball(path.into()))
         .map(|image| image.layers)
 }
 

@@ -56,7 +56,7 @@ fn directory_source_is_one_layer_used_as_is() {
     let source = ImageSource::detect(image_dir.path()).unwrap();
     assert_eq!(
         source,
-        ImageSource::RootfsDir(image_dir.path().to_path_buf())
+        ImageSource::RootfsDir(image_dir.path().to_path_buf().into())
     );
     let image = cache.prepare(&source).unwrap();
     assert_eq!(image.layers, vec![image_dir.path().to_path_buf()]);
@@ -74,7 +74,11 @@ fn rootfs_tarballs_plain_and_gzipped_unpack_by_digest() {
         let path = work.path().join(name);
         fs::write(&path, bytes).unwrap();
         let source = ImageSource::detect(&path).unwrap();
-        assert_eq!(source, ImageSource::RootfsTarball(path.clone()), "{name}");
+        assert_eq!(
+            source,
+            ImageSource::RootfsTarball(path.clone().into()),
+            "{name}"
+        );
         let image = cache.prepare(&source).unwrap();
         let expected = work.path().join("cache/sha256").join(sha256_hex(bytes));
         assert_eq!(
@@ -146,7 +150,7 @@ fn docker_archive_whiteouts_stack_in_overlay() {
     let cache_dir = work.path().join("cache");
     let cache = LayerCache::new(&cache_dir);
     let source = ImageSource::detect(&path).unwrap();
-    assert_eq!(source, ImageSource::DockerArchive(path.clone()));
+    assert_eq!(source, ImageSource::DockerArchive(path.clone().into()));
     if !nix::unistd::geteuid().is_root() {
         // Whiteouts are device nodes and trusted xattrs: without root the unpack must refuse.
         let error = cache.prepare(&source).unwrap_err();
@@ -229,7 +233,7 @@ fn oci_layout_dir_and_tar_check_digests() {
     let cache = LayerCache::new(&cache_dir);
     assert_eq!(
         ImageSource::detect(&layout).unwrap(),
-        ImageSource::OciLayout(layout.clone())
+        ImageSource::OciLayout(layout.clone().into())
     );
     let image = cache.prepare_path(&layout).unwrap();
     assert_eq!(
@@ -244,7 +248,7 @@ fn oci_layout_dir_and_tar_check_digests() {
     fs::write(&packed, support::tar_dir(&layout)).unwrap();
     assert_eq!(
         ImageSource::detect(&packed).unwrap(),
-        ImageSource::OciLayout(packed.clone())
+        ImageSource::OciLayout(packed.clone().into())
     );
     let other_cache_dir = work.path().join("cache2");
     let from_tar = LayerCache::new(&other_cache_dir)
@@ -313,7 +317,7 @@ fn corrupt_and_missing_images_are_clear_errors() {
     let truncated = work.path().join("truncated.tar");
     fs::write(&truncated, &whole[..512 + 10_000]).unwrap();
     let error = cache
-        .prepare(&ImageSource::RootfsTarball(truncated))
+        .prepare(&ImageSource::RootfsTarball(truncated.into()))
         .unwrap_err();
     assert!(matches!(error, ImageError::Corrupt { .. }), "{error}");
     assert_cache_clean(&cache_dir);
@@ -323,7 +327,7 @@ fn corrupt_and_missing_images_are_clear_errors() {
     let bad_gzip = work.path().join("bad.tar.gz");
     fs::write(&bad_gzip, &gz[..gz.len() / 2]).unwrap();
     let error = cache
-        .prepare(&ImageSource::RootfsTarball(bad_gzip))
+        .prepare(&ImageSource::RootfsTarball(bad_gzip.into()))
         .unwrap_err();
     assert!(matches!(error, ImageError::Corrupt { .. }), "{error}");
     assert_cache_clean(&cache_dir);

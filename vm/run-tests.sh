@@ -30,7 +30,9 @@ memory=${ISOTOP_VM_MEMORY:-2G}
 # layer cache, target names, terminal signals, crash-safety of timed reverts: the same code on
 # v1 and v2, and minutes under software emulation; act_limits and act_owned_cgroups cover the
 # v2 writes).
-host_only=(ui_snapshots act_revert_crash launch_unpack_hostile launch_image_bounds
+host_only=(ui_snapshots act_revert_crash launch_unpack_escape launch_unpack_bounds launch_image_bounds
+  launch_image_outer
+  launch_image_reuse
   launch_image_cache target_hostile ui_tmux_signals)
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
   netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge)

@@ -6,14 +6,17 @@
 //! Names come from the bundle's own manifests (strangers): a name with `..` or an absolute
 //! path is refused, so a lookup never leaves the bundle. A gzipped outer tar is decompressed
 //! once into a spool file (removed on drop, bounded like a layer) so its members can be
-//! reached by offset. Every file is opened through [`open`]: regular files only, without
-//! blocking, and a directory bundle's members never out of the directory.
+//! reached by offset. The outer tar is read under a layer's bounds (`unpack::meter`: at most
+//! 16 MiB of headers per entry, the size limit for the whole stream) and stops at SIGINT,
+//! SIGTERM and SIGHUP (`layer::stream::Watched`). Every file is opened through [`open`]:
+//! regular files only, without blocking, and a directory bundle's members never out of the
+//! directory.
 
 pub mod open;
+pub mod shared;
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -21,7 +24,9 @@ use std::path::{Path, PathBuf};
 use super::error::ImageError;
 use super::layer::stream::{Bounded, Watched};
 use super::layer::{interrupted_or, over_bytes};
+use super::unpack::meter::{self, Crossed, Meter, Metered};
 use open::{Base, open_regular};
+pub use shared::ImageFile;
 
 /// The largest manifest or config JSON read into memory, in bytes (real ones are a few KiB).
 const JSON_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
@@ -56,7 +61,8 @@ enum BundleKind {
         fd: OwnedFd,
     },
     Tar {
-        file: PathBuf,
+        /// The image file as opened once, or its decompressed spool.
+        data: ImageFile,
         members: HashMap<String, Member>,
         /// The decompressed copy of a gzipped outer tar; removed with the bundle.
         _spool: Option<SpoolFile>,
@@ -81,25 +87,10 @@ pub fn is_zstd(head: &[u8]) -> bool {
     head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
-/// Opens the regular file the operator named (symlinks followed), without blocking.
-pub fn open_file(path: &Path) -> Result<File, ImageError> {
-    open_regular(Base::Anywhere, path, path)
-}
-
-/// Reads up to 4 bytes from the start of a file, to tell compressions apart.
-pub fn file_head(path: &Path) -> Result<Vec<u8>, ImageError> {
-    let mut head = Vec::with_capacity(4);
-    open_file(path)?
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(|e| ImageError::io(path, e))?;
-    Ok(head)
-}
-
-/// Opens a possibly gzipped file as a plain byte stream.
-pub fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ImageError> {
-    let file = Watched::new(open_file(path)?);
-    let mut buffered = BufReader::new(file);
+/// Reads an opened image file as a plain byte stream, gunzipped when it is gzip.
+pub fn open_maybe_gzip(image: &ImageFile) -> Result<Box<dyn Read>, ImageError> {
+    let path = image.path();
+    let mut buffered = BufReader::new(Watched::new(image.reader()));
     let head = buffered.fill_buf().map_err(|e| ImageError::io(path, e))?;
     if is_zstd(head) {
         return Err(ImageError::Unsupported {
@@ -136,41 +127,82 @@ pub fn clean_member_name(name: &str) -> Option<String> {
 /// that is not a tar is [`ImageError::NotAnImage`] with a reason that never quotes the file:
 /// the tar reader's own messages do (a header's name and number fields), and the operator may
 /// have pointed at `/etc/shadow`.
-pub fn tar_member_names(path: &Path, max_bytes: u64) -> Result<Vec<String>, ImageError> {
+pub fn tar_member_names(image: &ImageFile, max_bytes: u64) -> Result<Vec<String>, ImageError> {
+    let path = image.path();
+    let meter = Meter::new(max_bytes);
     let mut names = Vec::new();
-    let (listed, exceeded) = if is_gzip(&file_head(path)?) {
-        let mut bounded = Bounded::new(open_maybe_gzip(path)?, max_bytes);
-        let listed = list_names(tar::Archive::new(&mut bounded).entries(), &mut names);
-        (listed, bounded.exceeded())
+    let mut add = |raw: &[u8]| {
+        if let Some(name) = clean_member_name(&String::from_utf8_lossy(raw)) {
+            names.push(name);
+        }
+    };
+    let listed = if is_gzip(&image.head()?) {
+        let mut archive = tar::Archive::new(Metered::new(open_maybe_gzip(image)?, &meter));
+        walk_outer(archive.entries(), &meter, true, |entry| {
+            add(&entry.path_bytes())
+        })
     } else {
-        let mut archive = tar::Archive::new(open_file(path)?);
-        (list_names(archive.entries_with_seek(), &mut names), false)
+        let file = Watched::new(image.reader());
+        let mut archive = tar::Archive::new(Metered::new(file, &meter));
+        walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
+            add(&entry.path_bytes())
+        })
     };
     match listed {
         Ok(()) => Ok(names),
-        Err(_) if exceeded => Err(over_bytes(&path.display().to_string(), max_bytes)),
-        Err(e) => Err(interrupted_or(ImageError::not_an_image(
-            path,
-            not_a_tar_reason(&e),
-        ))),
+        Err(e) => Err(outer_error(path, &meter, max_bytes, |_| {
+            ImageError::not_an_image(path, not_a_tar_reason(&e))
+        })),
     }
 }
 
-fn list_names<R: Read>(
-    entries: io::Result<tar::Entries<'_, R>>,
-    names: &mut Vec<String>,
+/// Visits every entry of an outer tar under the same bounds as a layer's (see
+/// `unpack::meter`): what the tar reader reads between two entries (headers, GNU long names,
+/// PAX records, which it holds in memory whole) is bounded per entry, and every byte read
+/// counts against the stream bound. A stream that cannot seek has each entry's data read
+/// here (`drain`), so skipping it never counts as headers.
+fn walk_outer<'a, R: Read + 'a>(
+    entries: io::Result<tar::Entries<'a, R>>,
+    meter: &Meter,
+    drain: bool,
+    mut visit: impl FnMut(&tar::Entry<'a, R>),
 ) -> io::Result<()> {
-    for entry in entries? {
-        let raw = entry?.path_bytes().into_owned();
-        if let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) {
-            names.push(name);
+    let mut entries = entries?;
+    loop {
+        meter.seeking_entry();
+        let next = entries.next();
+        meter.entry_found();
+        let Some(entry) = next else {
+            return Ok(());
+        };
+        let mut entry = entry?;
+        visit(&entry);
+        if drain {
+            io::copy(&mut entry, &mut io::sink())?;
         }
     }
-    Ok(())
+}
+
+/// A failed read of an outer tar: the bound it crossed, the signal that stopped it, or
+/// `otherwise` (which must not quote the tar reader's message: it holds header bytes).
+fn outer_error(
+    path: &Path,
+    meter: &Meter,
+    max_bytes: u64,
+    otherwise: impl FnOnce(()) -> ImageError,
+) -> ImageError {
+    match meter.crossed() {
+        Some(Crossed::StreamSize) => over_bytes(&path.display().to_string(), max_bytes),
+        Some(Crossed::EntryMetadata) => ImageError::corrupt(
+            path.display().to_string(),
+            meter::headers_too_large(meter.bytes_read()),
+        ),
+        None => interrupted_or(otherwise(())),
+    }
 }
 
 /// Why a file did not read as a tar, in isotop's words only (see [`tar_member_names`]).
-fn not_a_tar_reason(error: &io::Error) -> &'static str {
+pub(crate) fn not_a_tar_reason(error: &io::Error) -> &'static str {
     match error.kind() {
         io::ErrorKind::UnexpectedEof => {
             "a corrupt or cut-short archive: it ends in the middle of an entry"
@@ -195,25 +227,29 @@ impl Bundle {
         })
     }
 
-    /// A bundle packed as a tar; a gzipped one is decompressed into `spool_dir` (an existing,
-    /// private directory) first, at most `max_bytes` of it.
-    pub fn tar(path: &Path, spool_dir: &Path, max_bytes: u64) -> Result<Self, ImageError> {
+    /// A bundle packed as a tar, read through `image` (opened once); a gzipped one is
+    /// decompressed into `spool_dir` (an existing, private directory) first, at most
+    /// `max_bytes` of it.
+    pub fn tar(image: &ImageFile, spool_dir: &Path, max_bytes: u64) -> Result<Self, ImageError> {
+        let path = image.path();
         let mut spool = None;
-        let mut file_path = path.to_path_buf();
-        if is_gzip(&file_head(path)?) {
+        let mut data = image.clone();
+        if is_gzip(&image.head()?) {
             let spool_path = spool_dir.join(format!(
                 "spool-{}-{}.tar",
                 std::process::id(),
                 super::layer::unique_suffix()
             ));
             let mut out = std::fs::OpenOptions::new()
+                .read(true)
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
                 .open(&spool_path)
                 .map_err(|e| ImageError::io(&spool_path, e))?;
             let guard = SpoolFile(spool_path.clone());
-            let mut decompressed = Bounded::new(open_maybe_gzip(path)?, max_bytes);
+            let mut decompressed = Bounded::new(open_maybe_gzip(image)?, max_bytes);
             if let Err(e) = io::copy(&mut decompressed, &mut out) {
                 return Err(if decompressed.exceeded() {
                     over_bytes(&path.display().to_string(), max_bytes)
@@ -222,17 +258,23 @@ impl Bundle {
                 });
             }
             spool = Some(guard);
-            file_path = spool_path;
+            // The spool is read through the descriptor it was written with, never by path.
+            data = ImageFile::from_file(&spool_path, out);
         }
-        let members = index_tar(&file_path, path)?;
+        let members = index_tar(&data, path, max_bytes)?;
         Ok(Bundle {
             origin: path.to_path_buf(),
             kind: BundleKind::Tar {
-                file: file_path,
+                data,
                 members,
                 _spool: spool,
             },
         })
+    }
+
+    /// The operator-given path, for messages.
+    pub fn origin(&self) -> &Path {
+        &self.origin
     }
 
     /// The operator-given path and a member name, for messages.
@@ -263,13 +305,26 @@ impl Bundle {
                     .len();
                 Ok((Box::new(file), size))
             }
-            BundleKind::Tar { file, members, .. } => {
+            BundleKind::Tar { data, members, .. } => {
                 let span = resolve(members, &clean).ok_or_else(missing)?;
-                let mut handle = open_file(file)?;
-                handle
-                    .seek(SeekFrom::Start(span.offset))
-                    .map_err(|e| ImageError::io(file, e))?;
-                Ok((Box::new(handle.take(span.size)), span.size))
+                let reader = Watched::new(data.reader_at(span.offset));
+                Ok((Box::new(reader.take(span.size)), span.size))
+            }
+        }
+    }
+
+    /// What a member's data is, past names and links (a tar offset, a file's device and
+    /// inode): two names of one identity are the same bytes.
+    pub fn member_key(&self, name: &str) -> Option<String> {
+        let clean = clean_member_name(name)?;
+        match &self.kind {
+            BundleKind::Dir { fd, .. } => {
+                open::stat_at(Base::Beneath(fd.as_fd()), Path::new(&clean))
+                    .ok()
+                    .map(|stat| format!("{}:{}", stat.st_dev, stat.st_ino))
+            }
+            BundleKind::Tar { members, .. } => {
+                resolve(members, &clean).map(|span| format!("@{}", span.offset))
             }
         }
     }
@@ -337,46 +392,52 @@ fn normalize_joined(name: &str) -> Option<String> {
 }
 
 /// Records where every regular member's data starts in an uncompressed tar, and where links
-/// point (as member names).
-fn index_tar(file: &Path, origin: &Path) -> Result<HashMap<String, Member>, ImageError> {
-    let what = origin.display().to_string();
-    let handle = open_file(file)?;
-    let mut archive = tar::Archive::new(handle);
+/// point (as member names); read under the outer tar's bounds ([`walk_outer`]).
+fn index_tar(
+    data: &ImageFile,
+    origin: &Path,
+    max_bytes: u64,
+) -> Result<HashMap<String, Member>, ImageError> {
+    let meter = Meter::new(max_bytes);
+    let handle = Watched::new(data.reader());
+    let mut archive = tar::Archive::new(Metered::new(handle, &meter));
     let mut members = HashMap::new();
-    // The tar reader's messages quote header fields: isotop's own words instead.
-    let corrupt = |e: io::Error| ImageError::corrupt(&what, not_a_tar_reason(&e));
-    let entries = archive.entries_with_seek().map_err(corrupt)?;
-    for entry in entries {
-        let entry = entry.map_err(corrupt)?;
-        let raw = entry.path_bytes();
-        let Some(name) = clean_member_name(&String::from_utf8_lossy(&raw)) else {
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_file() {
-            let span = Span {
-                offset: entry.raw_file_position(),
-                size: entry.size(),
-            };
-            members.insert(name, Member::Data(span));
-            continue;
+    let walked = walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
+        if let Some((name, member)) = member_of(entry) {
+            members.insert(name, member);
         }
-        let Some(target) = entry.link_name_bytes() else {
-            continue;
-        };
-        let target = String::from_utf8_lossy(&target).into_owned();
-        // A hard link names its target from the archive root; a symlink from its own folder.
-        let resolved = if kind.is_hard_link() {
-            clean_member_name(&target)
-        } else if kind.is_symlink() {
-            let folder = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            normalize_joined(&format!("{folder}/{target}"))
-        } else {
-            None
-        };
-        if let Some(resolved) = resolved {
-            members.insert(name, Member::Link(resolved));
-        }
+    });
+    match walked {
+        Ok(()) => Ok(members),
+        // The tar reader's messages quote header fields: isotop's own words instead.
+        Err(e) => Err(outer_error(origin, &meter, max_bytes, |_| {
+            ImageError::corrupt(origin.display().to_string(), not_a_tar_reason(&e))
+        })),
     }
-    Ok(members)
+}
+
+/// What one outer tar entry is to the index: a member's data, or a link to another member.
+fn member_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<(String, Member)> {
+    let raw = entry.path_bytes();
+    let name = clean_member_name(&String::from_utf8_lossy(&raw))?;
+    let kind = entry.header().entry_type();
+    if kind.is_file() {
+        let span = Span {
+            offset: entry.raw_file_position(),
+            size: entry.size(),
+        };
+        return Some((name, Member::Data(span)));
+    }
+    let target = entry.link_name_bytes()?;
+    let target = String::from_utf8_lossy(&target).into_owned();
+    // A hard link names its target from the archive root; a symlink from its own folder.
+    let resolved = if kind.is_hard_link() {
+        clean_member_name(&target)
+    } else if kind.is_symlink() {
+        let folder = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        normalize_joined(&format!("{folder}/{target}"))
+    } else {
+        None
+    }?;
+    Some((name, Member::Link(resolved)))
 }

@@ -10,6 +10,8 @@
 //! or a regular file (a device, a FIFO) is refused before it is opened, files are opened
 //! without blocking (see `archive::open`), and a file that is not an image is refused without
 //! quoting a byte of it (`--image /etc/shadow` says what isotop accepts, not what it read).
+//! A file is opened once, at detection ([`ImagePath`]): detection and preparation read that
+//! descriptor, so swapping the path for a symlink afterwards changes nothing isotop reads.
 
 use std::fs;
 use std::io::Read;
@@ -17,7 +19,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use super::archive::open::{Base, is_regular_beneath, kind_name, open_dir, open_regular};
-use super::archive::{file_head, is_zstd, tar_member_names};
+use super::archive::{ImageFile, is_zstd, tar_member_names};
 use super::error::ImageError;
 use super::unpack::UnpackLimits;
 
@@ -28,13 +30,64 @@ const MANIFEST_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageSource {
     /// A root-filesystem directory, used as the single layer as is (not copied).
-    RootfsDir(PathBuf),
+    RootfsDir(ImagePath),
     /// A `.tar`, `.tar.gz` or `.tgz` of a root file system: one layer.
-    RootfsTarball(PathBuf),
+    RootfsTarball(ImagePath),
     /// A `docker save` archive (a tar, or the directory it unpacks to).
-    DockerArchive(PathBuf),
+    DockerArchive(ImagePath),
     /// An OCI image layout, as a directory or a tar of one.
-    OciLayout(PathBuf),
+    OciLayout(ImagePath),
+}
+
+/// An image's path and, once detection opened it, the image file itself: everything after
+/// detection reads that descriptor ([`ImageFile`]), so the path is never resolved again.
+/// Equal when the paths are (the descriptor is how it is read, not what it is).
+#[derive(Debug, Clone)]
+pub struct ImagePath {
+    path: PathBuf,
+    file: Option<ImageFile>,
+}
+
+impl ImagePath {
+    /// The image file: the one detection opened, else opened now (once per preparation).
+    pub fn file(&self) -> Result<ImageFile, ImageError> {
+        match &self.file {
+            Some(file) => Ok(file.clone()),
+            None => ImageFile::open(&self.path),
+        }
+    }
+
+    /// True when detection opened it as a file.
+    pub fn is_opened_file(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+impl std::ops::Deref for ImagePath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl PartialEq for ImagePath {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for ImagePath {}
+
+impl From<PathBuf> for ImagePath {
+    fn from(path: PathBuf) -> Self {
+        ImagePath { path, file: None }
+    }
+}
+
+impl From<&Path> for ImagePath {
+    fn from(path: &Path) -> Self {
+        path.to_path_buf().into()
+    }
 }
 
 /// An image ready to stack: overlay lower layers and the image's run config.
@@ -79,23 +132,29 @@ impl ImageSource {
                 format!("it is {}, neither a directory nor a file", kind_name(kind)),
             ));
         }
-        if is_zstd(&file_head(path)?) {
+        // Opened once: everything after reads this descriptor, never the path again.
+        let image = ImageFile::open(path)?;
+        if is_zstd(&image.head()?) {
             return Err(ImageError::Unsupported {
                 what: format!("zstd-compressed archive {}", path.display()),
                 hint: "decompress it first (zstd -d)".into(),
             });
         }
-        let names = tar_member_names(path, max_bytes)?;
+        let names = tar_member_names(&image, max_bytes)?;
         if names.is_empty() {
             return Err(ImageError::not_an_image(path, "an empty archive"));
         }
         let has = |wanted: &str| names.iter().any(|n| n == wanted);
+        let opened = ImagePath {
+            path: path.to_path_buf(),
+            file: Some(image),
+        };
         if has("manifest.json") {
-            Ok(ImageSource::DockerArchive(path.to_path_buf()))
+            Ok(ImageSource::DockerArchive(opened))
         } else if has("oci-layout") && has("index.json") {
-            Ok(ImageSource::OciLayout(path.to_path_buf()))
+            Ok(ImageSource::OciLayout(opened))
         } else {
-            Ok(ImageSource::RootfsTarball(path.to_path_buf()))
+            Ok(ImageSource::RootfsTarball(opened))
         }
     }
 
@@ -105,7 +164,7 @@ impl ImageSource {
             ImageSource::RootfsDir(p)
             | ImageSource::RootfsTarball(p)
             | ImageSource::DockerArchive(p)
-            | ImageSource::OciLayout(p) => p,
+            | ImageSource::OciLayout(p) => &p.path,
         }
     }
 }
@@ -116,7 +175,7 @@ fn detect_dir(path: &Path) -> Result<ImageSource, ImageError> {
     let dir = open_dir(path)?;
     let member = |name: &str| is_regular_beneath(&dir, Path::new(name));
     if member("oci-layout") && member("index.json") {
-        return Ok(ImageSource::OciLayout(path.to_path_buf()));
+        return Ok(ImageSource::OciLayout(path.into()));
     }
     if member("manifest.json") {
         // Only a JSON list is a docker manifest; a rootfs may hold an unrelated manifest.json.
@@ -131,12 +190,12 @@ fn detect_dir(path: &Path) -> Result<ImageSource, ImageError> {
             .read_to_end(&mut text)
             .map_err(|e| ImageError::io(&manifest, e))?;
         if serde_json::from_slice::<Vec<serde_json::Value>>(&text).is_ok() {
-            return Ok(ImageSource::DockerArchive(path.to_path_buf()));
+            return Ok(ImageSource::DockerArchive(path.into()));
         }
     }
     let mut entries = fs::read_dir(path).map_err(|e| ImageError::io(path, e))?;
     if entries.next().is_none() {
         return Err(ImageError::not_an_image(path, "an empty directory"));
     }
-    Ok(ImageSource::RootfsDir(path.to_path_buf()))
+    Ok(ImageSource::RootfsDir(path.into()))
 }

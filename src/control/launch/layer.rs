@@ -51,6 +51,8 @@ pub struct LayerCache {
     limits: UnpackLimits,
     /// `/var/lib/isotop` for the host's cache: made 0711 before the cache inside it.
     data_root: Option<PathBuf>,
+    /// All layers of one image together (see `manifest::stack`); `None`: twice `limits`.
+    image_max_bytes: Option<u64>,
 }
 
 /// How a layer blob is compressed, from its media type or its first bytes.
@@ -152,6 +154,7 @@ impl LayerCache {
             root: root.into(),
             limits: UnpackLimits::default(),
             data_root: None,
+            image_max_bytes: None,
         }
     }
 
@@ -162,6 +165,7 @@ impl LayerCache {
             root: data_root.join("layers"),
             limits: UnpackLimits::default(),
             data_root: Some(data_root),
+            image_max_bytes: None,
         }
     }
 
@@ -173,6 +177,18 @@ impl LayerCache {
 
     pub fn limits(&self) -> UnpackLimits {
         self.limits
+    }
+
+    /// The same cache with another image-wide bound (`None`: twice the per-layer bound).
+    pub fn with_image_max_bytes(mut self, max: Option<u64>) -> Self {
+        self.image_max_bytes = max;
+        self
+    }
+
+    /// Most decompressed tar bytes all layers of one image may hold together.
+    pub fn image_max_bytes(&self) -> u64 {
+        self.image_max_bytes
+            .unwrap_or_else(|| self.limits.max_bytes.saturating_mul(2))
     }
 
     pub fn root(&self) -> &Path {
@@ -331,7 +347,29 @@ impl LayerCache {
             return check_diff_id(blob, &diff_id);
         }
         let unpacked = self.hash_only(blob)?;
-        check_diff_id(blob, &unpacked.diff_id)
+        // The blob must be the one the cache holds: a cache hit on a name is not a proof.
+        if unpacked.digest != *digest {
+            return Err(ImageError::DigestMismatch {
+                what: blob.name.clone(),
+                expected: digest.hex().to_string(),
+                actual: unpacked.digest.hex().to_string(),
+            });
+        }
+        check_diff_id(blob, &unpacked.diff_id)?;
+        // Learned once: the next image naming this blob is checked from the meta.
+        let measured = meta::measure(&self.layer_dir(digest));
+        let facts = LayerMeta {
+            digest: digest.to_string(),
+            diff_id: unpacked.diff_id.to_string(),
+            tar_bytes: unpacked.tar_bytes,
+            disk_bytes: measured.disk_bytes,
+            entries: measured.paths,
+            whiteouts: measured.whiteouts,
+            created_ms: super::store::now_ms(),
+            source: crate::host::text::clean_str(&blob.name),
+        };
+        let meta_dir = self.meta_dir();
+        meta::write(&meta_dir, digest, &facts).map_err(|e| ImageError::io(&meta_dir, e))
     }
 
     /// The blob's digest and diff_id, reading it once (no unpack).

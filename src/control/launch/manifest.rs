@@ -7,7 +7,13 @@
 //! `rootfs.diff_ids` (the sha256 of its uncompressed tar): the config must name one per layer.
 //! A layer listed twice (the same digest) is stacked once, at its highest place: the lower
 //! copy is entirely shadowed by the higher one, and overlayfs refuses a lower dir twice.
-//! Parse errors give a position, never the text they choke on.
+//! Parse errors give a position, never the text they choke on. An image's layers are stacked
+//! through [`stack`]: at most [`MAX_LAYERS`], a repeated member read once, all within the
+//! image-wide bound.
+
+mod stack;
+
+pub use stack::{IMAGE_BYTES_ENV, MAX_LAYERS, image_bytes_from_env};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,11 +21,13 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::archive::{Bundle, open_file};
+use super::archive::Bundle;
 use super::digest::Digest;
 use super::error::ImageError;
-use super::image::{Image, ImageConfig, ImageSource};
+use super::image::{Image, ImageConfig, ImagePath, ImageSource};
+use super::layer::stream::Watched;
 use super::layer::{Compression, LayerBlob, LayerCache};
+use stack::Stack;
 
 /// How deep OCI indexes may nest (index → index → manifest).
 const INDEX_DEPTH: usize = 4;
@@ -101,11 +109,13 @@ struct IndexOrManifest {
 
 pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageError> {
     let (layers, config) = match source {
-        ImageSource::RootfsDir(dir) => (vec![dir.clone()], None),
+        ImageSource::RootfsDir(dir) => (vec![dir.to_path_buf()], None),
         ImageSource::RootfsTarball(path) => {
             let name = path.display().to_string();
-            let open =
-                || -> Result<Box<dyn std::io::Read>, ImageError> { Ok(Box::new(open_file(path)?)) };
+            let image = path.file()?;
+            let open = || -> Result<Box<dyn std::io::Read>, ImageError> {
+                Ok(Box::new(Watched::new(image.reader())))
+            };
             let blob = LayerBlob {
                 name,
                 expected: None,
@@ -143,11 +153,13 @@ fn stack_once(layers: Vec<PathBuf>) -> Vec<PathBuf> {
     kept
 }
 
-fn open_bundle(cache: &LayerCache, path: &std::path::Path) -> Result<Bundle, ImageError> {
-    if path.is_dir() {
+/// The bundle at `path`: through the file detection opened (never the path again), else a
+/// directory, else the file opened now.
+fn open_bundle(cache: &LayerCache, path: &ImagePath) -> Result<Bundle, ImageError> {
+    if !path.is_opened_file() && path.is_dir() {
         Bundle::dir(path)
     } else {
-        Bundle::tar(path, &cache.tmp_dir(), cache.limits().max_bytes)
+        Bundle::tar(&path.file()?, &cache.tmp_dir(), cache.limits().max_bytes)
     }
 }
 
@@ -257,8 +269,12 @@ fn prepare_docker(
     let config_bytes = bundle.read_small(&entry.config)?;
     check_named_digest(bundle, &entry.config, &config_bytes)?;
     let config = run_config(bundle, &entry.config, &config_bytes)?;
+    let mut stack = Stack::new(
+        cache,
+        bundle.origin().display().to_string(),
+        entry.layers.len(),
+    )?;
     let diff_ids = diff_ids(bundle, &entry.config, &config_bytes, entry.layers.len())?;
-    let mut layers = Vec::with_capacity(entry.layers.len());
     for (name, diff_id) in entry.layers.iter().zip(diff_ids) {
         let open = || bundle.open(name).map(|(reader, _)| reader);
         let blob = LayerBlob {
@@ -268,9 +284,9 @@ fn prepare_docker(
             compression: Compression::Sniff,
             open: &open,
         };
-        layers.push(cache.ensure_layer(&blob)?);
+        stack.push(bundle.member_key(name), &blob)?;
     }
-    Ok((layers, Some(config)))
+    Ok((stack.layers, Some(config)))
 }
 
 fn run_config(bundle: &Bundle, name: &str, bytes: &[u8]) -> Result<ImageConfig, ImageError> {
@@ -365,8 +381,12 @@ fn prepare_oci(
     })?;
     let (config_name, config_bytes) = read_verified(bundle, config_descriptor)?;
     let config = run_config(bundle, &config_name, &config_bytes)?;
+    let mut stack = Stack::new(
+        cache,
+        bundle.origin().display().to_string(),
+        current.layers.len(),
+    )?;
     let diff_ids = diff_ids(bundle, &config_name, &config_bytes, current.layers.len())?;
-    let mut layers = Vec::with_capacity(current.layers.len());
     for (descriptor, diff_id) in current.layers.iter().zip(diff_ids) {
         let (name, digest) = blob_name(bundle, descriptor)?;
         let compression =
@@ -393,9 +413,9 @@ fn prepare_oci(
             compression,
             open: &open,
         };
-        layers.push(cache.ensure_layer(&blob)?);
+        stack.push(bundle.member_key(&name), &blob)?;
     }
-    Ok((layers, Some(config)))
+    Ok((stack.layers, Some(config)))
 }
 
 /// Compression by OCI/docker layer media type; `None` for ones isotop cannot unpack (zstd).

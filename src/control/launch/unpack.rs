@@ -23,7 +23,7 @@
 //! character device 0:0 named NAME (needs root), `.wh..wh..opq` → the `trusted.overlay.opaque`
 //! xattr = "y" on its directory, set through the directory's fd (needs root). PAX xattrs are
 //! not applied. Modes, mtimes (seconds) and, as root, owners are kept; device nodes are created
-//! only as root and skipped otherwise (listed in the result). GNU sparse files (old GNU and PAX
+//! only as root and skipped otherwise (counted in the result, the first few named). GNU sparse files (old GNU and PAX
 //! 0.0/0.1/1.0 formats) are written with their holes (`sparse`).
 //!
 //! Bounds ([`UnpackLimits`], defaults an operator can raise through [`MAX_BYTES_ENV`] and
@@ -37,7 +37,7 @@
 mod entry;
 mod fail;
 mod meta;
-mod meter;
+pub(crate) mod meter;
 mod names;
 mod sparse;
 mod tree;
@@ -56,7 +56,7 @@ const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// The AUFS marker that makes its directory opaque (hides every lower entry).
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 /// What overlayfs reads to treat a directory as opaque.
-const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+pub(crate) const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// Mode of a directory while entries are written into it (its own is set at the end).
 const DIR_MODE_WHILE_UNPACKING: u32 = 0o700;
 
@@ -97,9 +97,15 @@ impl Default for UnpackLimits {
 pub struct UnpackReport {
     /// Entries written (files, dirs, links, whiteouts).
     pub entries: u64,
-    /// Entries left out, each with why (device nodes when not root, unknown types).
+    /// Entries left out (device nodes when not root, unknown types, PAX global headers).
+    pub skipped_total: u64,
+    /// The first [`SKIPPED_SHOWN`] of them, each with why (names cut to 256 characters):
+    /// a layer of millions of skipped entries must not keep them all.
     pub skipped: Vec<String>,
 }
+
+/// How many skipped entries an [`UnpackReport`] names.
+pub const SKIPPED_SHOWN: usize = 20;
 
 /// Who is extracting: ownership, device nodes and whiteouts need root.
 #[derive(Debug, Clone, Copy)]
@@ -149,7 +155,7 @@ pub fn unpack_layer<R: Read>(
 }
 
 /// `32 GiB`, `512 MiB`, or exact bytes when not a whole binary unit.
-pub(super) fn shown_bytes(bytes: u64) -> String {
+pub(crate) fn shown_bytes(bytes: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);

@@ -6,7 +6,8 @@
 //! swap between the two opens is refused too. Files of a directory bundle (an OCI layout, an
 //! unpacked `docker save`) are resolved with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`
 //! below the bundle's directory: a symlink inside may point to another member (old `docker
-//! save` links repeated layers), never out of the bundle (`/dev/zero`, `/etc/shadow`).
+//! save` links repeated layers), never out of the bundle (`/dev/zero`, `/etc/shadow`). A lookup
+//! that renames keep racing (`EAGAIN`) is tried 16 times, then refused with why.
 
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -15,6 +16,7 @@ use std::path::Path;
 use rustix::fs::{CWD, FileType, Mode, OFlags, ResolveFlags, Stat};
 
 use super::super::error::ImageError;
+use super::super::layer::interrupt;
 
 /// Where a path is resolved.
 #[derive(Clone, Copy)]
@@ -48,20 +50,39 @@ fn open_at(base: Base<'_>, path: &Path, flags: OFlags) -> rustix::io::Result<Own
     };
     match base {
         Base::Anywhere => rustix::fs::openat(CWD, path, flags, Mode::empty()),
-        Base::Beneath(dir) => loop {
-            match rustix::fs::openat2(
+        Base::Beneath(dir) => retried(|| {
+            rustix::fs::openat2(
                 dir,
                 path,
                 flags,
                 Mode::empty(),
                 ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
-            ) {
-                // openat2 asks for a retry when a rename raced the lookup.
-                Err(rustix::io::Errno::AGAIN) => continue,
-                other => break other,
-            }
-        },
+            )
+        }),
     }
+}
+
+/// How many times an `openat2` lookup is tried while renames keep racing it.
+const OPENAT2_TRIES: u32 = 16;
+
+/// `attempt`, tried again while it fails with `EAGAIN` (openat2's "a rename raced the
+/// lookup"), at most [`OPENAT2_TRIES`] times and never past a watched signal: someone who
+/// renames in the bundle without pause must not spin isotop for ever. Still `EAGAIN` after
+/// that; `EINTR` when a signal arrived.
+fn retried(
+    mut attempt: impl FnMut() -> rustix::io::Result<OwnedFd>,
+) -> rustix::io::Result<OwnedFd> {
+    for _ in 0..OPENAT2_TRIES {
+        match attempt() {
+            Err(rustix::io::Errno::AGAIN) => {
+                if interrupt::poll().is_some() {
+                    return Err(rustix::io::Errno::INTR);
+                }
+            }
+            other => return other,
+        }
+    }
+    Err(rustix::io::Errno::AGAIN)
 }
 
 /// The file at `path` (below `base`), without opening it: its type and identity.
@@ -77,6 +98,17 @@ pub fn open_regular(base: Base<'_>, path: &Path, shown: &Path) -> Result<File, I
             shown.display().to_string(),
             "a symlink points out of the image; refused",
         ),
+        (Base::Beneath(_), rustix::io::Errno::AGAIN) => ImageError::corrupt(
+            shown.display().to_string(),
+            format!(
+                "files in the image kept being renamed while isotop looked this one up \
+                 ({OPENAT2_TRIES} tries); refused — stop whatever renames them and retry"
+            ),
+        ),
+        (_, rustix::io::Errno::INTR) => super::super::layer::interrupted_or(ImageError::io(
+            shown,
+            std::io::Error::from(rustix::io::Errno::INTR),
+        )),
         _ => ImageError::io(shown, e.into()),
     };
     let first = stat_at(base, path).map_err(io_err)?;
@@ -129,6 +161,27 @@ mod tests {
         let zero = Path::new("/dev/zero");
         let error = open_regular(Base::Anywhere, zero, zero).unwrap_err();
         assert!(error.to_string().contains("character device"), "{error}");
+    }
+
+    #[test]
+    fn a_lookup_raced_by_renames_without_end_gives_up() {
+        let mut tries = 0;
+        let result = retried(|| {
+            tries += 1;
+            Err(rustix::io::Errno::AGAIN)
+        });
+        assert_eq!(result.err(), Some(rustix::io::Errno::AGAIN));
+        assert_eq!(tries, OPENAT2_TRIES);
+        let mut tries = 0;
+        let opened = retried(|| {
+            tries += 1;
+            if tries < 3 {
+                Err(rustix::io::Errno::AGAIN)
+            } else {
+                rustix::fs::open(".", OFlags::PATH, Mode::empty())
+            }
+        });
+        assert!(opened.is_ok() && tries == 3);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -17,10 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::super::digest::Digest;
 
-/// What the overlay reads as an opaque-directory marker.
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+use super::super::unpack::OVERLAY_OPAQUE_XATTR as OPAQUE_XATTR;
+use crate::host::runtime::file::{Cap, read_beneath};
+
 /// A meta file is a few hundred bytes; anything past this is not one.
-const META_LIMIT_BYTES: u64 = 64 * 1024;
+const META_LIMIT: Cap = Cap::LINE;
 
 /// One cached layer's facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,17 +104,10 @@ pub fn path(meta_dir: &Path, digest: &Digest) -> std::path::PathBuf {
 
 /// Reads a layer's meta; `None` when there is none or it is not one.
 pub fn read(meta_dir: &Path, digest: &Digest) -> Option<LayerMeta> {
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path(meta_dir, digest))
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(META_LIMIT_BYTES).read_to_end(&mut bytes).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    // The one capped, non-blocking, regular-files-only reader isotop has for files on disk.
+    let name = format!("{}.json", digest.hex());
+    let file = read_beneath(meta_dir, Path::new(&name), META_LIMIT).ok()?;
+    serde_json::from_slice(&file.bytes).ok()
 }
 
 /// Writes a layer's meta through a temporary file and a rename.

@@ -5,7 +5,7 @@
 //! `io::copy` and the tar reader would retry) and remember why, so the caller can turn the
 //! failure into a clear [`ImageError`](super::ImageError) instead of "corrupt".
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use super::interrupt;
 
@@ -35,6 +35,13 @@ impl<R: Read> Read for Watched<R> {
             }
         }
         self.inner.read(buf)
+    }
+}
+
+/// Seeking reads nothing: a plain outer tar skips member data this way.
+impl<R: Seek> Seek for Watched<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(to)
     }
 }
 

@@ -111,6 +111,7 @@ fn prepare_watched(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, Launc
         _ => None,
     };
     let limits = limits_from_env()?;
+    let image_max = crate::control::launch::manifest::image_bytes_from_env()?;
     repair_dirs(host)?;
     let id = new_id()?;
     let name = spec.name_or_default(&id);
@@ -122,7 +123,14 @@ fn prepare_watched(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, Launc
         let _ = std::fs::remove_dir(&paths.run_dir);
         return Err(e);
     }
-    match lay_out(host, spec, bridge, limits, (&id, &name), &paths) {
+    match lay_out(
+        host,
+        spec,
+        bridge,
+        (limits, image_max),
+        (&id, &name),
+        &paths,
+    ) {
         Ok(prepared) => Ok(prepared),
         Err(e) => {
             let _ = remove_files(host, &id);
@@ -135,11 +143,13 @@ fn lay_out(
     host: &HostRoot,
     spec: RunSpec,
     bridge: Option<BridgeSetting>,
-    limits: UnpackLimits,
+    (limits, image_max): (UnpackLimits, Option<u64>),
     (id, name): (&str, &str),
     paths: &ContainerPaths,
 ) -> Result<Prepared, LaunchError> {
-    let cache = LayerCache::for_host(host).with_limits(limits);
+    let cache = LayerCache::for_host(host)
+        .with_limits(limits)
+        .with_image_max_bytes(image_max);
     // Held until the record below names the layers (see the module contract).
     let _cache_lock = match &spec.image {
         Some(_) => Some(cache.lock_shared()?),

@@ -10,13 +10,13 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
 
 use super::meta::{self, DeferredDirs, Metadata};
-use super::meter::Meter;
+use super::meter::{MAX_ENTRY_METADATA, Meter};
 use super::names::LayerPath;
-use super::sparse::{self, PaxSparse};
+use super::sparse::{self, PaxSparse, is_metadata_entry, metadata_kind, pax_sparse};
 use super::tree::{Cleared, LayerTree, NodeId, PlaceError};
 use super::{
-    DIR_MODE_WHILE_UNPACKING, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, Privileges, UnpackLimits,
-    UnpackReport, WHITEOUT_PREFIX, shown_bytes,
+    DIR_MODE_WHILE_UNPACKING, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, Privileges, SKIPPED_SHOWN,
+    UnpackLimits, UnpackReport, WHITEOUT_PREFIX, shown_bytes,
 };
 use crate::control::launch::error::ImageError;
 
@@ -70,6 +70,9 @@ impl<'a> Unpack<'a> {
         if self.seen > self.limits.max_entries {
             return Err(self.entry_limit());
         }
+        if is_metadata_entry(entry.header().entry_type()) {
+            return self.metadata_entry(entry);
+        }
         let pax_sparse = pax_sparse(entry);
         let raw_name = match &pax_sparse {
             Ok(Some(PaxSparse {
@@ -100,9 +103,7 @@ impl<'a> Unpack<'a> {
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             if hidden.starts_with(WHITEOUT_PREFIX) || hidden.is_empty() {
-                self.report
-                    .skipped
-                    .push(format!("{shown_name}: AUFS metadata"));
+                self.skip(format!("{shown_name}: AUFS metadata"));
                 return Ok(());
             }
             if hidden == b"." || hidden == b".." {
@@ -185,7 +186,7 @@ impl<'a> Unpack<'a> {
                 };
                 if file_type != FileType::Fifo && !self.privileges.root {
                     let why = format!("{shown_name}: device node (needs root)");
-                    self.report.skipped.push(why);
+                    self.skip(why);
                     return Ok(());
                 }
                 let header = entry.header();
@@ -198,12 +199,44 @@ impl<'a> Unpack<'a> {
             }
             other => {
                 let why = format!("{shown_name}: entry type {other:?}");
-                self.report.skipped.push(why);
+                self.skip(why);
                 return Ok(());
             }
         }
         self.report.entries += 1;
         Ok(())
+    }
+
+    /// A GNU long name/link or PAX header the tar reader handed over instead of merging it into
+    /// the next entry (a PAX global header `g`, or an `x`/`L`/`K` header without ustar or GNU
+    /// magic): never read into memory (its data is drained by the caller, counted against the
+    /// stream bound), refused past the per-entry header bound, and otherwise skipped, as
+    /// nothing in it applies to a layer.
+    fn metadata_entry<E: Read>(&mut self, entry: &tar::Entry<'_, E>) -> Result<(), ImageError> {
+        let kind = entry.header().entry_type();
+        let shown_name =
+            crate::host::text::clean_str(&String::from_utf8_lossy(&entry.path_bytes()));
+        if entry.size() > MAX_ENTRY_METADATA {
+            return Err(self.refuse(
+                &Shown(&shown_name),
+                &format!(
+                    "a {} of {} bytes: more than {} MiB of headers",
+                    metadata_kind(kind),
+                    entry.size(),
+                    MAX_ENTRY_METADATA >> 20
+                ),
+            ));
+        }
+        self.skip(format!("{shown_name}: {}", metadata_kind(kind)));
+        Ok(())
+    }
+
+    /// Counts a skipped entry, naming only the first few (see [`UnpackReport::skipped`]).
+    fn skip(&mut self, why: String) {
+        self.report.skipped_total += 1;
+        if self.report.skipped.len() < SKIPPED_SHOWN {
+            self.report.skipped.push(why.chars().take(256).collect());
+        }
     }
 
     /// Makes room for a new regular file at `path` and creates it empty, private (0600) and
@@ -414,26 +447,6 @@ struct Content<'s> {
     gnu_sparse: bool,
     /// A PAX sparse member: the data is its segments.
     pax_sparse: Option<&'s PaxSparse>,
-}
-
-/// The PAX sparse description of `entry`, if it has one.
-fn pax_sparse<E: Read>(entry: &mut tar::Entry<'_, E>) -> Result<Option<PaxSparse>, String> {
-    let Ok(Some(extensions)) = entry.pax_extensions() else {
-        return Ok(None);
-    };
-    let records: Vec<(String, Vec<u8>)> = extensions
-        .filter_map(Result::ok)
-        .filter_map(|record| {
-            let key = record.key().ok()?;
-            key.starts_with("GNU.sparse.")
-                .then(|| (key.to_string(), record.value_bytes().to_vec()))
-        })
-        .collect();
-    PaxSparse::of(
-        records
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_slice())),
-    )
 }
 
 enum CopyError {

@@ -5,10 +5,11 @@
 use std::io;
 
 use super::entry::{Shown, Unpack};
-use super::meter::{Crossed, MAX_ENTRY_METADATA};
+use super::meter::{self, Crossed};
 use super::names;
 use super::tree::PlaceError;
 use super::{MAX_BYTES_ENV, MAX_ENTRIES_ENV, shown_bytes};
+use crate::control::launch::archive;
 use crate::control::launch::error::ImageError;
 
 impl Unpack<'_> {
@@ -42,9 +43,14 @@ impl Unpack<'_> {
         ImageError::io(&self.dest.join(names::shown_parts(parts)), error.into())
     }
 
-    /// A failed read of the tar stream: a crossed bound if that is why, else corruption.
+    /// A failed read of the tar stream: a crossed bound if that is why, else corruption in
+    /// isotop's words — the tar reader's own messages quote header bytes (a name, a number
+    /// field), which may be another file's content.
     pub(super) fn stream_error(&self, error: io::Error) -> ImageError {
-        self.fail(ImageError::corrupt(self.layer, error))
+        self.fail(ImageError::corrupt(
+            self.layer,
+            archive::not_a_tar_reason(&error),
+        ))
     }
 
     /// `otherwise`, unless the failure came from a crossed bound: then that bound's error.
@@ -56,12 +62,7 @@ impl Unpack<'_> {
             )),
             Some(Crossed::EntryMetadata) => ImageError::corrupt(
                 self.layer,
-                format!(
-                    "an entry carries more than {} MiB of headers (long names, PAX records, \
-                     sparse maps) after {} bytes",
-                    MAX_ENTRY_METADATA >> 20,
-                    self.meter.bytes_read()
-                ),
+                meter::headers_too_large(self.meter.bytes_read()),
             ),
             None => otherwise,
         }

@@ -3,19 +3,29 @@
 //! the bytes read while the tar reader looks for the next entry (its headers, GNU long names,
 //! PAX records and sparse maps, which the `tar` crate keeps in memory whole) count against a
 //! fixed per-entry bound. Crossing either makes the next read fail; the unpack then asks the
-//! meter which bound it was.
+//! meter which bound it was. The outer tar of an image (a `docker save` or OCI archive) is
+//! read through the same meter (`archive`).
 
 use std::cell::Cell;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// Most bytes of headers and extensions one entry may carry: far above any real one (a long
 /// name is at most `PATH_MAX`, a sparse map of a million holes about 16 MiB), and what the
 /// `tar` crate may hold in memory for it.
-pub(super) const MAX_ENTRY_METADATA: u64 = 16 << 20;
+pub(crate) const MAX_ENTRY_METADATA: u64 = 16 << 20;
+
+/// Why an entry was refused for its headers, `after` bytes of the stream.
+pub(crate) fn headers_too_large(after: u64) -> String {
+    format!(
+        "an entry carries more than {} MiB of headers (long names, PAX records, sparse maps) \
+         after {after} bytes",
+        MAX_ENTRY_METADATA >> 20
+    )
+}
 
 /// Which bound a read crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Crossed {
+pub(crate) enum Crossed {
     /// More decompressed bytes than the size limit allows.
     StreamSize,
     /// One entry's headers and extensions past [`MAX_ENTRY_METADATA`].
@@ -24,7 +34,7 @@ pub(super) enum Crossed {
 
 /// The counters one unpack shares with its [`Metered`] reader.
 #[derive(Debug)]
-pub(super) struct Meter {
+pub(crate) struct Meter {
     max_bytes: u64,
     read: Cell<u64>,
     between_entries: Cell<bool>,
@@ -33,7 +43,7 @@ pub(super) struct Meter {
 }
 
 impl Meter {
-    pub(super) fn new(max_bytes: u64) -> Self {
+    pub(crate) fn new(max_bytes: u64) -> Self {
         Meter {
             max_bytes,
             read: Cell::new(0),
@@ -45,22 +55,22 @@ impl Meter {
 
     /// The reader is about to look for the next entry: what it reads until
     /// [`Meter::entry_found`] is headers and extensions.
-    pub(super) fn seeking_entry(&self) {
+    pub(crate) fn seeking_entry(&self) {
         self.between_entries.set(true);
         self.metadata.set(0);
     }
 
-    pub(super) fn entry_found(&self) {
+    pub(crate) fn entry_found(&self) {
         self.between_entries.set(false);
     }
 
     /// The bound crossed, if a read failed because of one.
-    pub(super) fn crossed(&self) -> Option<Crossed> {
+    pub(crate) fn crossed(&self) -> Option<Crossed> {
         self.crossed.get()
     }
 
     /// Decompressed bytes read so far.
-    pub(super) fn bytes_read(&self) -> u64 {
+    pub(crate) fn bytes_read(&self) -> u64 {
         self.read.get()
     }
 
@@ -90,13 +100,13 @@ impl Meter {
 
 /// A reader that counts every byte against a [`Meter`] and fails once a bound is crossed
 /// (also on every later read).
-pub(super) struct Metered<'m, R> {
+pub(crate) struct Metered<'m, R> {
     inner: R,
     meter: &'m Meter,
 }
 
 impl<'m, R: Read> Metered<'m, R> {
-    pub(super) fn new(inner: R, meter: &'m Meter) -> Self {
+    pub(crate) fn new(inner: R, meter: &'m Meter) -> Self {
         Metered { inner, meter }
     }
 }
@@ -109,6 +119,14 @@ impl<R: Read> Read for Metered<'_, R> {
         let read = self.inner.read(buf)?;
         self.meter.count(read)?;
         Ok(read)
+    }
+}
+
+/// Seeking reads nothing, so it counts nothing: a seekable outer tar skips member data this
+/// way, and only the headers it reads are counted.
+impl<R: Seek> Seek for Metered<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(to)
     }
 }
 

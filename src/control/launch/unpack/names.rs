@@ -53,6 +53,11 @@ impl LayerPath {
         Ok((!parts.is_empty()).then_some(LayerPath { parts }))
     }
 
+    /// The path of these components (each already checked by [`LayerPath::parse`]).
+    pub(super) fn from_parts(parts: Vec<Vec<u8>>) -> LayerPath {
+        LayerPath { parts }
+    }
+
     /// The last component: what the entry creates inside its parent.
     pub(super) fn name(&self) -> &[u8] {
         self.parts.last().map(Vec::as_slice).unwrap_or_default()
@@ -77,11 +82,6 @@ impl LayerPath {
     /// Whether `self` is `ancestor` or lies inside it.
     pub(super) fn is_within(&self, ancestor: &LayerPath) -> bool {
         self.parts.starts_with(&ancestor.parts)
-    }
-
-    /// How many components deep the path is (1 for an entry at the layer root).
-    pub(super) fn depth(&self) -> usize {
-        self.parts.len()
     }
 
     /// For messages: the path with `/` between components, cleaned for the terminal.

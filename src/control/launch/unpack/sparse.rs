@@ -271,6 +271,50 @@ fn number(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// Entry types that carry headers for another entry (PAX records, GNU long names), not
+/// content of their own.
+pub(super) fn is_metadata_entry(kind: tar::EntryType) -> bool {
+    kind.is_pax_global_extensions()
+        || kind.is_pax_local_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink()
+}
+
+pub(super) fn metadata_kind(kind: tar::EntryType) -> &'static str {
+    if kind.is_pax_global_extensions() {
+        "PAX global header"
+    } else if kind.is_pax_local_extensions() {
+        "PAX header"
+    } else if kind.is_gnu_longname() {
+        "GNU long name"
+    } else {
+        "GNU long link name"
+    }
+}
+
+/// The PAX sparse description of `entry`, if it has one (its merged PAX records: called only
+/// on content entries, see [`is_metadata_entry`], so it never reads an entry's data).
+pub(super) fn pax_sparse<E: Read>(
+    entry: &mut tar::Entry<'_, E>,
+) -> Result<Option<PaxSparse>, String> {
+    let Ok(Some(extensions)) = entry.pax_extensions() else {
+        return Ok(None);
+    };
+    let records: Vec<(String, Vec<u8>)> = extensions
+        .filter_map(Result::ok)
+        .filter_map(|record| {
+            let key = record.key().ok()?;
+            key.starts_with("GNU.sparse.")
+                .then(|| (key.to_string(), record.value_bytes().to_vec()))
+        })
+        .collect();
+    PaxSparse::of(
+        records
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_slice())),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

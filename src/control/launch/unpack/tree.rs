@@ -40,7 +40,7 @@ impl PlaceError {
 }
 
 /// The device and inode of a file: what a re-opened directory must still be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct NodeId {
     dev: u64,
     ino: u64,

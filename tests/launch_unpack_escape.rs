@@ -1,11 +1,10 @@
-//! Hostile layer tars against the unpacker's metadata, bounds and odd formats (issue 9): a
-//! directory's deferred mode, owner and mtime must never land on a host file through a symlink
-//! that replaced the directory or one of its parents, nor on whatever later replaced the
-//! directory; GNU sparse members written by real GNU tar come back byte for byte with their
-//! holes; the size and entry limits stop a layer with an error naming the limit; and names,
-//! links and ids that no real image holds are refused. Every test checks the host files
-//! around it (mode, owner, mtime, content, link count) are unchanged. Run as root (owners,
-//! whiteouts and device nodes need it); skipped, saying so, otherwise.
+//! Hostile layer tars against what the unpacker may touch (issue 9): a directory's deferred
+//! mode, owner and mtime must never land on a host file through a symlink that replaced the
+//! directory or one of its parents, nor on whatever later replaced the directory; hard links,
+//! whiteouts, opaque markers and device nodes never act through a symlink; an owner id past
+//! 32 bits is refused, not wrapped to root. Every test checks the host files around it (mode,
+//! owner, mtime, content, link count) are unchanged. Run as root (owners, whiteouts and
+//! device nodes need it); skipped, saying so, otherwise.
 
 mod common;
 #[path = "launch_support/archives.rs"]
@@ -15,13 +14,10 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use isotop::control::launch::unpack::{
-    MAX_BYTES_ENV, MAX_ENTRIES_ENV, Privileges, UnpackLimits, UnpackReport, unpack_layer,
-};
+use isotop::control::launch::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
 use isotop::control::launch::{ImageError, ImageSource, LayerCache};
-use support::{MTIME, Raw, assert_cache_clean, gzip, raw_tar};
+use support::{MTIME, Raw, assert_cache_clean, raw_tar};
 
 /// Modification time of the host files the attacks aim at (not [`MTIME`], not "now").
 const HOST_MTIME: i64 = 1_234_567_890;
@@ -103,7 +99,7 @@ fn prepare(work: &Path, tar: &[u8]) -> Result<Vec<PathBuf>, ImageError> {
     let path = work.join("layer.tar");
     fs::write(&path, tar).unwrap();
     LayerCache::new(work.join("cache"))
-        .prepare(&ImageSource::RootfsTarball(path))
+        .prepare(&ImageSource::RootfsTarball(path.into()))
         .map(|image| image.layers)
 }
 
@@ -301,237 +297,6 @@ fn directories_get_their_metadata_even_when_read_only_and_written_into() {
         (0o4755, 4242, 4243),
         "set-id bits survive the chown"
     );
-}
-
-/// A sparse file: holes at the start, between and after three stretches of data.
-fn sparse_source(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let path = dir.join("sparse.bin");
-    let size = 8 * 1024 * 1024 + 123;
-    let mut content = vec![0u8; size];
-    for (at, len) in [(1 << 20, 4096), (5 << 20, 10_000), (size - 7, 7)] {
-        for (i, byte) in content[at..at + len].iter_mut().enumerate() {
-            *byte = (i % 251) as u8 + 1;
-        }
-    }
-    let file = fs::File::create(&path).unwrap();
-    file.set_len(size as u64).unwrap();
-    for (at, len) in [(1 << 20, 4096), (5 << 20, 10_000), (size - 7, 7)] {
-        std::os::unix::fs::FileExt::write_all_at(&file, &content[at..at + len], at as u64).unwrap();
-    }
-    assert!(
-        file.metadata().unwrap().blocks() * 512 < size as u64 / 4,
-        "the test file system keeps no holes"
-    );
-    (path, content)
-}
-
-fn gnu_tar(dir: &Path, out: &Path, args: &[&str], name: &str) {
-    let status = Command::new("tar")
-        .args(args)
-        .arg("-cf")
-        .arg(out)
-        .arg("-C")
-        .arg(dir)
-        .arg(name)
-        .status()
-        .unwrap();
-    assert!(status.success(), "tar {args:?} failed");
-}
-
-#[test]
-fn gnu_sparse_members_come_back_byte_for_byte_with_their_holes() {
-    if !common::require_root("gnu_sparse_members_come_back_byte_for_byte_with_their_holes")
-        || !common::require_program("gnu_sparse_members_come_back_byte_for_byte", "tar")
-    {
-        return;
-    }
-    let source = tempfile::tempdir().unwrap();
-    let (_, content) = sparse_source(source.path());
-    for format in [
-        &["--sparse"][..],
-        &["--sparse", "--format=posix"],
-        &["--sparse", "--format=posix", "--sparse-version=0.1"],
-        &["--sparse", "--format=posix", "--sparse-version=0.0"],
-    ] {
-        let work = tempfile::tempdir().unwrap();
-        let archive = work.path().join("sparse.tar");
-        gnu_tar(source.path(), &archive, format, "sparse.bin");
-        let layers = LayerCache::new(work.path().join("cache"))
-            .prepare(&ImageSource::RootfsTarball(archive))
-            .unwrap_or_else(|e| panic!("tar {format:?}: {e}"))
-            .layers;
-        let unpacked = layers[0].join("sparse.bin");
-        let got = fs::read(&unpacked)
-            .unwrap_or_else(|e| panic!("tar {format:?}: sparse.bin not unpacked: {e}"));
-        assert!(got == content, "tar {format:?}: content differs");
-        let meta = fs::metadata(&unpacked).unwrap();
-        assert!(
-            meta.blocks() * 512 < meta.len() / 4,
-            "tar {format:?}: holes filled ({} of {} bytes allocated)",
-            meta.blocks() * 512,
-            meta.len()
-        );
-        assert_eq!(names(&layers[0]), ["sparse.bin"], "tar {format:?}");
-    }
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names = support::names_in(dir);
-    names.sort();
-    names
-}
-
-#[test]
-fn a_sparse_file_of_a_terabyte_stops_at_the_size_limit() {
-    if !common::require_root("a_sparse_file_of_a_terabyte_stops_at_the_size_limit")
-        || !common::require_program("a_sparse_file_of_a_terabyte_stops_at_the_size_limit", "tar")
-    {
-        return;
-    }
-    let source = tempfile::tempdir().unwrap();
-    let big = fs::File::create(source.path().join("big")).unwrap();
-    big.set_len(1 << 40).unwrap();
-    std::os::unix::fs::FileExt::write_all_at(&big, b"end", (1 << 40) - 3).unwrap();
-    for format in [&["--sparse"][..], &["--sparse", "--format=posix"]] {
-        let work = tempfile::tempdir().unwrap();
-        let archive = work.path().join("bomb.tar");
-        gnu_tar(source.path(), &archive, format, "big");
-        assert!(fs::metadata(&archive).unwrap().len() < 1 << 20);
-        let started = std::time::Instant::now();
-        let error = LayerCache::new(work.path().join("cache"))
-            .prepare(&ImageSource::RootfsTarball(archive))
-            .expect_err("a 1 TiB file is past the default 32 GiB");
-        let message = error.to_string();
-        assert!(
-            matches!(error, ImageError::LimitExceeded { .. }),
-            "tar {format:?}: {message}"
-        );
-        assert!(
-            message.contains("32 GiB") && message.contains(MAX_BYTES_ENV),
-            "{message}"
-        );
-        assert_cache_clean(&work.path().join("cache"));
-        eprintln!("tar {format:?}: refused in {:?}", started.elapsed());
-    }
-}
-
-#[test]
-fn the_entry_limit_stops_the_unpack_and_says_how_to_raise_it() {
-    let files: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
-    let entries: Vec<Raw<'_>> = files.iter().map(|n| Raw::file(n, b"x")).collect();
-    let tar = raw_tar(&entries);
-    let limits = |max_entries| UnpackLimits {
-        max_entries,
-        ..UnpackLimits::default()
-    };
-    let (dest, result) = unpack(&tar[..], limits(9));
-    let error = result.expect_err("10 entries are past a limit of 9");
-    let message = error.to_string();
-    assert!(
-        matches!(error, ImageError::LimitExceeded { .. }),
-        "{message}"
-    );
-    assert!(
-        message.contains("entry limit of 9") && message.contains(MAX_ENTRIES_ENV),
-        "{message}"
-    );
-    assert!(
-        !dest.path().join("f9").exists(),
-        "the entry past the limit was written"
-    );
-    let (_, result) = unpack(&tar[..], limits(10));
-    assert_eq!(result.unwrap().entries, 10);
-}
-
-#[test]
-fn the_size_limit_stops_a_large_file_before_it_is_written() {
-    let big = vec![7u8; (2 << 20) + 1];
-    let tar = raw_tar(&[Raw::file("small", b"ok"), Raw::file("big", &big)]);
-    let limits = UnpackLimits {
-        max_bytes: 2 << 20,
-        ..UnpackLimits::default()
-    };
-    let (dest, result) = unpack(&tar[..], limits);
-    let error = result.expect_err("2 MiB + 1 byte is past a 2 MiB limit");
-    let message = error.to_string();
-    assert!(
-        matches!(error, ImageError::LimitExceeded { .. }),
-        "{message}"
-    );
-    assert!(
-        message.contains("size limit of 2 MiB") && message.contains(MAX_BYTES_ENV),
-        "{message}"
-    );
-    assert!(message.contains("big"), "names the entry: {message}");
-    assert!(
-        !dest.path().join("big").exists(),
-        "the file was written anyway"
-    );
-}
-
-#[test]
-fn the_size_limit_bounds_the_decompressed_stream_past_the_tar_end() {
-    // A small valid layer, then 64 MiB of zeros after its end-of-archive blocks: gzip turns
-    // them into a few KiB, so the blob is tiny and the unpack must still stop.
-    let mut stream = raw_tar(&[Raw::file("f", b"data")]);
-    stream.resize(stream.len() + (64 << 20), 0);
-    let blob = gzip(&stream);
-    assert!(blob.len() < 1 << 20);
-    let limits = UnpackLimits {
-        max_bytes: 16 << 20,
-        ..UnpackLimits::default()
-    };
-    let (_dest, result) = unpack(flate2::read::MultiGzDecoder::new(&blob[..]), limits);
-    let error = result.expect_err("64 MiB decompressed is past a 16 MiB limit");
-    let message = error.to_string();
-    assert!(
-        matches!(error, ImageError::LimitExceeded { .. })
-            && message.contains("decompresses to more than 16 MiB"),
-        "{message}"
-    );
-}
-
-#[test]
-fn a_huge_long_name_is_refused_without_being_held_in_memory() {
-    let name = vec![b'a'; 17 << 20];
-    let tar = raw_tar(&[
-        Raw::new(tar::EntryType::GNULongName, "././@LongLink").data(&name),
-        Raw::file("short", b"x"),
-    ]);
-    let (_dest, result) = unpack(&tar[..], UnpackLimits::default());
-    let error = result.expect_err("a 17 MiB name");
-    let message = error.to_string();
-    assert!(
-        matches!(error, ImageError::Corrupt { .. }) && message.contains("16 MiB of headers"),
-        "{message}"
-    );
-}
-
-#[test]
-fn names_no_real_image_holds_are_refused() {
-    let long_component = "c".repeat(256);
-    let deep = "d/".repeat(257) + "f";
-    let cases: Vec<(Vec<u8>, &str)> = vec![
-        (b"nul\0inside".to_vec(), "NUL"),
-        (long_component.into_bytes(), "NAME_MAX"),
-        (deep.into_bytes(), "deep"),
-        (b"../../escape".to_vec(), ".."),
-    ];
-    for (name, why) in cases {
-        // Through a PAX `path` record, which overrides the header's own (harmless) name.
-        let tar = raw_tar(&[Raw::file("innocent", b"x").pax("path", &name)]);
-        let (dest, result) = unpack(&tar[..], UnpackLimits::default());
-        let error = result.expect_err(why);
-        let message = error.to_string();
-        assert!(
-            matches!(error, ImageError::UnsafeEntry { .. }) && message.contains(why),
-            "{why}: {message}"
-        );
-        assert!(
-            support::names_in(dest.path()).is_empty(),
-            "{why}: wrote something"
-        );
-    }
 }
 
 #[test]
