@@ -291,10 +291,7 @@ fn enter_and_exec(
             {
                 fail(step, 0, e);
             }
-            // SAFETY: argv is a NULL-terminated array of pointers to NUL-terminated strings
-            // owned by `prepared`, alive until exec replaces this process.
-            unsafe { libc::execvp(argv[0], argv.as_ptr()) };
-            fail(Step::Exec, 0, Errno::last())
+            fail(Step::Exec, 0, exec_first(&prepared.candidates, argv))
         }
         Ok(ForkResult::Parent { child }) => {
             // Only the command may hold the pipe now: its exec closes it and tells isotop.
@@ -352,6 +349,35 @@ fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
         }
     }
     Ok(())
+}
+
+/// Executes the first of `candidates` that runs (as a shell: one that is absent, or behind a
+/// directory the command may not search, is skipped); returns why none did: EACCES when one
+/// exists but may not be executed (a shell's 126), else ENOENT (not found: 127).
+fn exec_first(candidates: &[std::ffi::CString], argv: &[*const c_char]) -> Errno {
+    let mut denied = false;
+    for path in candidates {
+        // SAFETY: path is NUL-terminated and argv a NULL-terminated array of pointers to
+        // NUL-terminated strings, all owned by `prepared` and alive until exec replaces this
+        // process; the environment is isotop's own.
+        unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+        match Errno::last() {
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG | Errno::ELOOP => {}
+            // A file that is there but not executable, or a directory on the way that may
+            // not be searched (then the program counts as not found).
+            Errno::EACCES => {
+                // SAFETY: a zeroed stat is a valid buffer; fstatat writes into it on this
+                // frame and reads the NUL-terminated path.
+                let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+                let exists = unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut stat, 0) };
+                denied |= exists == 0;
+            }
+            // The program is there but cannot start (not a format the kernel runs, too
+            // many arguments, busy): say that, as a shell does.
+            other => return other,
+        }
+    }
+    if denied { Errno::EACCES } else { Errno::ENOENT }
 }
 
 fn clone_flag(kind: NsKind) -> CloneFlags {

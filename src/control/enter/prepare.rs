@@ -34,6 +34,10 @@ pub(crate) struct Prepared {
     pub root_dir: Option<File>,
     pub cwd_dir: Option<File>,
     pub argv: Vec<CString>,
+    /// Where the program may be, tried in order: itself when it names a path, else each
+    /// directory of isotop's `PATH` joined with it (searched in the child, with the
+    /// command's credentials).
+    pub candidates: Vec<CString>,
     /// The init's credentials for the command; `None` with `--privileged`.
     pub confinement: Option<Confinement>,
 }
@@ -89,9 +93,10 @@ pub(super) fn prepare(root: &HostRoot, plan: &EnterPlan) -> Result<Prepared, Con
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if argv.is_empty() {
+    let Some(program) = argv.first() else {
         return Err(ControlError::Other("no command to run".into()));
-    }
+    };
+    let candidates = candidates(program.as_bytes(), std::env::var_os("PATH").as_deref());
     // Still running after all the reads and opens: they were all the init's.
     if held.has_exited()? {
         return Err(vanished());
@@ -102,8 +107,56 @@ pub(super) fn prepare(root: &HostRoot, plan: &EnterPlan) -> Result<Prepared, Con
         root_dir,
         cwd_dir,
         argv,
+        candidates,
         confinement,
     })
+}
+
+/// The paths to try for `program`, as a shell searches: the program itself when it holds a
+/// slash, else `dir/program` for each directory of `path` (an empty entry is the working
+/// directory; no `PATH` at all means the usual system directories).
+fn candidates(program: &[u8], path: Option<&std::ffi::OsStr>) -> Vec<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    if program.contains(&b'/') || program.is_empty() {
+        return CString::new(program).into_iter().collect();
+    }
+    let path = path
+        .map(OsStrExt::as_bytes)
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    path.split(|b| *b == b':')
+        .filter_map(|dir| {
+            let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
+            let mut full = dir.to_vec();
+            if !full.ends_with(b"/") {
+                full.push(b'/');
+            }
+            full.extend_from_slice(program);
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_searched_like_a_shell_does() {
+        let paths = |program: &str, path: Option<&str>| -> Vec<String> {
+            candidates(program.as_bytes(), path.map(std::ffi::OsStr::new))
+                .into_iter()
+                .map(|c| c.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(paths("/bin/sh", Some("/usr/bin")), ["/bin/sh"]);
+        assert_eq!(paths("./run", Some("/usr/bin")), ["./run"]);
+        assert_eq!(
+            paths("cat", Some("/usr/local/bin:/usr/bin/::/bin")),
+            ["/usr/local/bin/cat", "/usr/bin/cat", "./cat", "/bin/cat"]
+        );
+        assert_eq!(paths("cat", None).len(), 6);
+        assert_eq!(paths("", Some("/bin")), [""]);
+    }
 }
 
 /// The init's credentials as the command gets them, and isotop's own bounding set.
