@@ -8,114 +8,19 @@
 //! Root only (namespaces); skips with a printed reason otherwise.
 
 mod common;
+#[path = "support_enter/container.rs"]
+mod container;
 
 use std::os::unix::fs::{PermissionsExt, chown};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{ChildGuard, require_program, require_root, wait_until};
+use container::{Container, Scratch, credential_lines, credentials_of};
 use isotop::control::enter::{EnterRequest, SeccompInstruction, SeccompProgram, plan, run};
 use isotop::host::HostRoot;
 use isotop::host::scan::{ScanOptions, scan};
-
-/// The credential lines of a `status` file, in the kernel's order.
-const FIELDS: [&str; 9] = [
-    "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs",
-];
-
-/// The [`FIELDS`] lines of a `status` text (whitespace-normalised), in order.
-fn credential_lines(status: &str) -> Vec<String> {
-    FIELDS
-        .iter()
-        .map(|field| {
-            let value = status
-                .lines()
-                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-                .unwrap_or_else(|| panic!("no {field} in {status:?}"));
-            format!(
-                "{field}: {}",
-                value.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
-        })
-        .collect()
-}
-
-fn credentials_of(pid: i32) -> Vec<String> {
-    credential_lines(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap())
-}
-
-/// A container: the guard of the process that made it, and its init (host pid).
-struct Container {
-    _guards: Vec<ChildGuard>,
-    init: i32,
-}
-
-impl Container {
-    /// `unshare` with new pid, mount (own /proc), uts and ipc namespaces running `command`,
-    /// which ends by exec'ing `program` (the init is ready once it has).
-    fn start(command: &[&str], program: &str) -> Container {
-        let guard = ChildGuard::spawn(
-            Command::new("unshare")
-                .args(["--fork", "--pid", "--mount-proc", "--mount", "--uts", "--ipc"])
-                .arg("--kill-child")
-                .args(command)
-                .env_remove("SHELL")
-                .stdin(Stdio::null()),
-        );
-        Container::ready(vec![guard], program)
-    }
-
-    /// Waits for the child of the last guard's process to be running `program`.
-    fn ready(guards: Vec<ChildGuard>, program: &str) -> Container {
-        let parent = guards.last().expect("a guard").pid();
-        let mut init = 0;
-        let want = format!("{program}\0");
-        let started = wait_until(Duration::from_secs(20), || {
-            let children =
-                std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
-                    .unwrap_or_default();
-            let Some(pid) = children
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse().ok())
-            else {
-                return false;
-            };
-            init = pid;
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| c.starts_with(want.as_bytes()))
-                .unwrap_or(false)
-        });
-        assert!(started, "the container's init ({program}) did not start");
-        Container {
-            _guards: guards,
-            init,
-        }
-    }
-}
-
-/// A scratch directory under /tmp (not the checkout: a root home is 0700), removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str, mode: u32) -> Scratch {
-        let dir = PathBuf::from("/tmp").join(common::unique_name(what));
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn isotop_enter(log: &Path, args: &[&str], stdin: Stdio) -> Output {
     common::isotop()
@@ -196,7 +101,11 @@ fn entered_commands_get_the_inits_credentials() {
         vec!["perl", "-e", &drop_own],
     ];
     for command in inits {
-        let program = if command[0] == "perl" { "perl" } else { "sleep" };
+        let program = if command[0] == "perl" {
+            "perl"
+        } else {
+            "sleep"
+        };
         let c = Container::start(&command, program);
         let init = credentials_of(c.init);
         let ours = credential_lines(&entered(
@@ -269,7 +178,10 @@ fn ids_are_the_ones_seen_inside_a_user_namespace() {
         ],
     );
     let split = out.find("\nName:").expect("two status files") + 1;
-    let (ours, init) = (credential_lines(&out[..split]), credential_lines(&out[split..]));
+    let (ours, init) = (
+        credential_lines(&out[..split]),
+        credential_lines(&out[split..]),
+    );
     assert_eq!(ours, init);
     assert_eq!(ours[0], "Uid: 1000 1000 1000 1000");
     assert_eq!(ours[1], "Gid: 1000 1000 1000 1000");
@@ -324,7 +236,10 @@ fn the_command_gets_a_session_keyring_of_its_own() {
     };
     let first = entered_keyring();
     assert!(first > 0);
-    assert_ne!(first, ours, "the operator's session keyring is not the command's");
+    assert_ne!(
+        first, ours,
+        "the operator's session keyring is not the command's"
+    );
     assert_ne!(entered_keyring(), first, "each enter gets a new one");
 }
 
@@ -482,13 +397,13 @@ fn deny_mkdir() -> SeccompProgram {
     const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     SeccompProgram::new(vec![
-        op(LD_W_ABS, 0, 0, 4),              // seccomp_data.arch
-        op(JEQ_K, 0, 3, ARCH),              // another arch: allow
-        op(LD_W_ABS, 0, 0, 0),              // seccomp_data.nr
-        op(JEQ_K, 2, 0, MKDIR),             // → deny
-        op(JEQ_K, 1, 0, MKDIRAT),           // → deny
-        op(RET_K, 0, 0, 0x7fff_0000),       // SECCOMP_RET_ALLOW
-        op(RET_K, 0, 0, 0x0005_0000 | 1),   // SECCOMP_RET_ERRNO | EPERM
+        op(LD_W_ABS, 0, 0, 4),            // seccomp_data.arch
+        op(JEQ_K, 0, 3, ARCH),            // another arch: allow
+        op(LD_W_ABS, 0, 0, 0),            // seccomp_data.nr
+        op(JEQ_K, 2, 0, MKDIR),           // → deny
+        op(JEQ_K, 1, 0, MKDIRAT),         // → deny
+        op(RET_K, 0, 0, 0x7fff_0000),     // SECCOMP_RET_ALLOW
+        op(RET_K, 0, 0, 0x0005_0000 | 1), // SECCOMP_RET_ERRNO | EPERM
     ])
     .unwrap()
 }
@@ -533,7 +448,10 @@ fn a_seccomp_program_in_the_plan_is_installed_before_exec() {
         assert_ne!(code, 0, "mkdir is denied");
         assert!(!blocked.exists());
         let seccomp = std::fs::read_to_string(&report).unwrap();
-        assert_eq!(seccomp.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"]);
+        assert_eq!(
+            seccomp.split_whitespace().collect::<Vec<_>>(),
+            ["Seccomp:", "2"]
+        );
         // The same plan without the filter creates it.
         planned.seccomp = None;
         assert_eq!(run(&root, &planned, &log).unwrap(), 0);

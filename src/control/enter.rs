@@ -28,7 +28,7 @@
 //! and every enter, refusal and failure is appended to the audit log.
 
 mod child;
-pub mod credentials;
+mod credentials;
 mod prepare;
 mod seccomp;
 mod sys;
@@ -352,7 +352,11 @@ fn describe_request(request: &EnterRequest) -> String {
     } else {
         request.command.join(" ")
     };
-    let privileged = if request.privileged { ", privileged" } else { "" };
+    let privileged = if request.privileged {
+        ", privileged"
+    } else {
+        ""
+    };
     format!("{command} [ns {ns}{privileged}]")
 }
 

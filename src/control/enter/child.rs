@@ -27,10 +27,10 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::libc;
 use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::wait::waitpid;
-use nix::libc;
 use nix::unistd::{ForkResult, Pid, chroot, fchdir, fork, pipe2};
 
 use super::credentials::{CapSets, Confinement, exec_sets};
@@ -366,9 +366,10 @@ fn exec_first(candidates: &[std::ffi::CString], argv: &[*const c_char]) -> Errno
             // A file that is there but not executable, or a directory on the way that may
             // not be searched (then the program counts as not found).
             Errno::EACCES => {
-                // SAFETY: a zeroed stat is a valid buffer; fstatat writes into it on this
-                // frame and reads the NUL-terminated path.
+                // SAFETY: stat is plain old data; all-zero is a valid value.
                 let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+                // SAFETY: fstatat reads the NUL-terminated path and writes into the stat
+                // buffer on this frame.
                 let exists = unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut stat, 0) };
                 denied |= exists == 0;
             }

@@ -60,9 +60,13 @@ pub enum FieldFault {
 /// Credentials that could not be read or used; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("cannot use {path}: {fault} (the kernel wrote something isotop does not understand; `--privileged` enters without copying the container's credentials)")]
+    #[error(
+        "cannot use {path}: {fault} (the kernel wrote something isotop does not understand; `--privileged` enters without copying the container's credentials)"
+    )]
     Parse { path: PathBuf, fault: FieldFault },
-    #[error("{what} {id} of the container's init has no mapping in its user namespace ({path}): it cannot be given to the command there (`--privileged` enters as the namespace's root)")]
+    #[error(
+        "{what} {id} of the container's init has no mapping in its user namespace ({path}): it cannot be given to the command there (`--privileged` enters as the namespace's root)"
+    )]
     Unmapped {
         what: &'static str,
         id: u32,
@@ -79,7 +83,11 @@ pub fn parse_status(text: &str) -> Result<ProcessCredentials, FieldFault> {
         });
         let first = found.next().ok_or(FieldFault::Missing { field })?;
         if found.next().is_some() {
-            return Err(malformed(field, text_of_field(text, field), "one such line"));
+            return Err(malformed(
+                field,
+                text_of_field(text, field),
+                "one such line",
+            ));
         }
         Ok(first.trim())
     };
@@ -171,7 +179,11 @@ impl IdMap {
             });
         }
         if ranges.len() > 340 {
-            return Err(malformed(field, &format!("{} lines", ranges.len()), "at most 340 lines"));
+            return Err(malformed(
+                field,
+                &format!("{} lines", ranges.len()),
+                "at most 340 lines",
+            ));
         }
         Ok(IdMap { ranges })
     }
@@ -250,11 +262,13 @@ pub fn confine(
             let translate = |ids: [u32; 4], map: &IdMap, what, path: &PathBuf| {
                 let mut inside = [0u32; 4];
                 for (slot, id) in inside.iter_mut().zip(ids) {
-                    *slot = map.to_inside(id).ok_or_else(|| CredentialsError::Unmapped {
-                        what,
-                        id,
-                        path: path.clone(),
-                    })?;
+                    *slot = map
+                        .to_inside(id)
+                        .ok_or_else(|| CredentialsError::Unmapped {
+                            what,
+                            id,
+                            path: path.clone(),
+                        })?;
                 }
                 Ok::<_, CredentialsError>(inside)
             };

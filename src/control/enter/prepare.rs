@@ -14,10 +14,10 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::EnterPlan;
 use super::credentials::{
     Confinement, CredentialsError, IdMap, ProcessCredentials, UserNsView, confine, parse_status,
 };
-use super::EnterPlan;
 use crate::control::error::ControlError;
 use crate::control::signal::PidFd;
 use crate::host::HostRoot;
@@ -136,29 +136,6 @@ fn candidates(program: &[u8], path: Option<&std::ffi::OsStr>) -> Vec<CString> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn programs_are_searched_like_a_shell_does() {
-        let paths = |program: &str, path: Option<&str>| -> Vec<String> {
-            candidates(program.as_bytes(), path.map(std::ffi::OsStr::new))
-                .into_iter()
-                .map(|c| c.into_string().unwrap())
-                .collect()
-        };
-        assert_eq!(paths("/bin/sh", Some("/usr/bin")), ["/bin/sh"]);
-        assert_eq!(paths("./run", Some("/usr/bin")), ["./run"]);
-        assert_eq!(
-            paths("cat", Some("/usr/local/bin:/usr/bin/::/bin")),
-            ["/usr/local/bin/cat", "/usr/bin/cat", "./cat", "/bin/cat"]
-        );
-        assert_eq!(paths("cat", None).len(), 6);
-        assert_eq!(paths("", Some("/bin")), [""]);
-    }
-}
-
 /// The init's credentials as the command gets them, and isotop's own bounding set.
 fn read_confinement(
     root: &HostRoot,
@@ -232,4 +209,27 @@ fn io_error(
 
 fn invalid(e: CredentialsError) -> ControlError {
     ControlError::Other(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_searched_like_a_shell_does() {
+        let paths = |program: &str, path: Option<&str>| -> Vec<String> {
+            candidates(program.as_bytes(), path.map(std::ffi::OsStr::new))
+                .into_iter()
+                .map(|c| c.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(paths("/bin/sh", Some("/usr/bin")), ["/bin/sh"]);
+        assert_eq!(paths("./run", Some("/usr/bin")), ["./run"]);
+        assert_eq!(
+            paths("cat", Some("/usr/local/bin:/usr/bin/::/bin")),
+            ["/usr/local/bin/cat", "/usr/bin/cat", "./cat", "/bin/cat"]
+        );
+        assert_eq!(paths("cat", None).len(), 6);
+        assert_eq!(paths("", Some("/bin")), [""]);
+    }
 }

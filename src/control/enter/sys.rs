@@ -88,8 +88,7 @@ pub fn set_gids(ids: [u32; 4]) -> nix::Result<()> {
 /// Real, effective and saved uid (the file-system uid follows the effective one).
 pub fn set_uids(ids: [u32; 3]) -> nix::Result<()> {
     // SAFETY: integers by value.
-    Errno::result(unsafe { libc::syscall(libc::SYS_setresuid, ids[0], ids[1], ids[2]) })
-        .map(drop)
+    Errno::result(unsafe { libc::syscall(libc::SYS_setresuid, ids[0], ids[1], ids[2]) }).map(drop)
 }
 
 /// The file-system uid, read back (`setfsuid` reports no error).
@@ -121,10 +120,8 @@ pub fn become_namespace_root() -> nix::Result<()> {
 /// `prctl(PR_SET_SECUREBITS)`.
 pub fn set_securebits(bits: libc::c_int) -> nix::Result<()> {
     // SAFETY: integers by value.
-    Errno::result(unsafe {
-        libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0)
-    })
-    .map(drop)
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0) })
+        .map(drop)
 }
 
 /// This process's permitted set (`capget`).
@@ -135,9 +132,7 @@ pub fn permitted() -> nix::Result<u64> {
     };
     let mut data = [CapData::default(); 2];
     // SAFETY: capget writes two version-3 data structs into the array on this frame.
-    Errno::result(unsafe {
-        libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr())
-    })?;
+    Errno::result(unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) })?;
     Ok(u64::from(data[0].permitted) | (u64::from(data[1].permitted) << 32))
 }
 

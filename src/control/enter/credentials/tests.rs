@@ -37,18 +37,42 @@ fn status_fields_are_read() {
 fn odd_status_contents_are_refused_with_the_field() {
     let cases: [(&str, &str, &str); 12] = [
         ("Uid:\t1000\t1001\t1002\t1003", "", "Uid"),
-        ("Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000\t1001\t1002", "Uid"),
-        ("Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000 1001 1002 1003 7", "Uid"),
+        (
+            "Uid:\t1000\t1001\t1002\t1003",
+            "Uid:\t1000\t1001\t1002",
+            "Uid",
+        ),
+        (
+            "Uid:\t1000\t1001\t1002\t1003",
+            "Uid:\t1000 1001 1002 1003 7",
+            "Uid",
+        ),
         ("Uid:\t1000\t1001\t1002\t1003", "Uid:\t-1\t0\t0\t0", "Uid"),
         // (uid_t)-1 means "unchanged" to setresuid: never accepted as an id.
-        ("Uid:\t1000\t1001\t1002\t1003", "Uid:\t4294967295\t0\t0\t0", "Uid"),
-        ("Gid:\t2000\t2001\t2002\t2003", "Gid:\t99999999999\t0\t0\t0", "Gid"),
+        (
+            "Uid:\t1000\t1001\t1002\t1003",
+            "Uid:\t4294967295\t0\t0\t0",
+            "Uid",
+        ),
+        (
+            "Gid:\t2000\t2001\t2002\t2003",
+            "Gid:\t99999999999\t0\t0\t0",
+            "Gid",
+        ),
         ("Groups:\t10 2000 30 ", "Groups:\tten", "Groups"),
-        ("CapPrm:\t0000000000000421", "CapPrm:\t00000000000000421", "CapPrm"),
+        (
+            "CapPrm:\t0000000000000421",
+            "CapPrm:\t00000000000000421",
+            "CapPrm",
+        ),
         ("CapEff:\t0000000000000021", "CapEff:\t0x21", "CapEff"),
         ("CapAmb:\t0000000000000400", "CapAmb:\t", "CapAmb"),
         ("NoNewPrivs:\t1", "NoNewPrivs:\t2", "NoNewPrivs"),
-        ("NoNewPrivs:\t1", "NoNewPrivs:\t1\nNoNewPrivs:\t0", "NoNewPrivs"),
+        (
+            "NoNewPrivs:\t1",
+            "NoNewPrivs:\t1\nNoNewPrivs:\t0",
+            "NoNewPrivs",
+        ),
     ];
     for (line, replacement, field) in cases {
         let text = STATUS.replace(line, replacement);
@@ -60,7 +84,10 @@ fn odd_status_contents_are_refused_with_the_field() {
         assert!(parse_status(garbage).is_err(), "{garbage:?}");
     }
     // A huge value is cut in the message.
-    let long = STATUS.replace("NoNewPrivs:\t1", &format!("NoNewPrivs:\t{}", "9".repeat(500)));
+    let long = STATUS.replace(
+        "NoNewPrivs:\t1",
+        &format!("NoNewPrivs:\t{}", "9".repeat(500)),
+    );
     let shown = parse_status(&long).unwrap_err().to_string();
     assert!(shown.len() < 200, "{shown}");
 }
@@ -68,8 +95,16 @@ fn odd_status_contents_are_refused_with_the_field() {
 #[test]
 fn too_many_groups_are_refused() {
     let groups: Vec<String> = (0..=MAX_GROUPS as u32).map(|g| g.to_string()).collect();
-    let text = STATUS.replace("Groups:\t10 2000 30 ", &format!("Groups:\t{}", groups.join(" ")));
-    assert!(parse_status(&text).unwrap_err().to_string().contains("65536"));
+    let text = STATUS.replace(
+        "Groups:\t10 2000 30 ",
+        &format!("Groups:\t{}", groups.join(" ")),
+    );
+    assert!(
+        parse_status(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("65536")
+    );
 }
 
 #[test]
@@ -84,7 +119,14 @@ fn id_maps_translate_host_ids_to_the_namespace() {
     // The initial namespace's own map.
     let all = IdMap::parse("0 0 4294967295\n", "uid_map").unwrap();
     assert_eq!(all.to_inside(4294967294), Some(4294967294));
-    for bad in ["0 0", "0 0 0", "a b c", "0 4294967295 2", "0 0 1 1", "-1 0 1"] {
+    for bad in [
+        "0 0",
+        "0 0 0",
+        "a b c",
+        "0 4294967295 2",
+        "0 0 1 1",
+        "-1 0 1",
+    ] {
         assert!(IdMap::parse(bad, "gid_map").is_err(), "{bad:?}");
     }
     let too_many: String = (0..341).map(|i| format!("{i} {i} 1\n")).collect();
@@ -122,7 +164,10 @@ fn confinement_follows_where_the_command_runs() {
         gid_map_path: "/proc/9/gid_map".into(),
     };
     let err = confine(&init, !0, &narrow, None).unwrap_err().to_string();
-    assert!(err.contains("uid 1002") && err.contains("/proc/9/uid_map"), "{err}");
+    assert!(
+        err.contains("uid 1002") && err.contains("/proc/9/uid_map"),
+        "{err}"
+    );
 
     // Outside the init's user namespace it holds no capability; the bounding set still
     // limits what exec may grant.
