@@ -341,6 +341,10 @@ pub struct EnterArgs {
     /// Only these namespaces, comma separated (`net,pid`): keeps the host's file system.
     #[arg(long, value_name = "LIST")]
     pub ns: Option<String>,
+    /// Run with isotop's own credentials (every capability, root), like nsenter, instead of
+    /// the container init's: a program the container controls gets full control of the host.
+    #[arg(long)]
+    pub privileged: bool,
     /// The command to run (default: the container's shell, else /bin/sh).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

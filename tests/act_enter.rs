@@ -281,9 +281,9 @@ fn exit_codes_pass_through() {
     assert_eq!(code(&[&pid, "--", "true"]), Some(0));
     // Killed by SIGTERM: 128 + 15, as a shell reports it.
     assert_eq!(code(&[&pid, "--", "sh", "-c", "kill -TERM $$"]), Some(143));
-    // A program the container does not have is isotop's failure (1), with the reason.
+    // A program the container does not have exits 127, as in a shell, with the reason.
     let out = isotop_enter(&log, &[&pid, "--", "isotop-no-such-program"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(127));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("isotop-no-such-program"),
         "{out:?}"
@@ -454,6 +454,7 @@ fn vanished_and_own_process_are_refused_by_the_api() {
     let request = EnterRequest {
         only: None,
         command: vec!["true".into()],
+        privileged: false,
     };
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("audit.jsonl");

@@ -11,19 +11,31 @@
 //! The default command is the container's shell (the init's `SHELL` when present in its root,
 //! else `/bin/sh`; in host-file-system mode isotop's own `SHELL`, else `/bin/sh`).
 //!
-//! Everything is opened before anything changes: namespace files, root and cwd directories and
-//! `cgroup.procs` files, then the init's start time is checked again so a recycled pid is never
-//! entered. The work itself happens in a child ([`child`]), never in isotop: setns into a mount
+//! The command gets the container init's credentials, as `docker exec` gives a command the
+//! container's own ([`credentials`]): its uids, gids and groups (as seen inside a joined user
+//! namespace), its five capability sets, its `no_new_privs`, a fresh session keyring, and a
+//! seccomp filter where isotop knows one. The container's own programs — its `/bin/sh`
+//! included — thus never run with more than the init holds. `--privileged` keeps nsenter's
+//! behaviour: isotop's credentials (all capabilities; root of a joined user namespace).
+//!
+//! Everything is read and opened before anything changes ([`prepare`]), with the init held by
+//! a pidfd so a recycled pid is never entered. The work itself happens in a child ([`child`]),
+//! never in isotop: setns into a mount
 //! namespace needs a process that shares its file-system state with no thread, and a pid or
 //! time namespace only applies to children, so the child forks once more and the grandchild
-//! execs. `enter` returns the command's exit code (128 + signal when it was killed), and every
-//! enter, refusal and failure is appended to the audit log.
+//! execs. `enter` returns the command's exit code (128 + signal when it was killed; a command
+//! that cannot be executed is [`ControlError::CommandNotRun`], 127 or 126 as a shell says),
+//! and every enter, refusal and failure is appended to the audit log.
 
 mod child;
+mod credentials;
+mod prepare;
+mod seccomp;
+mod sys;
 
-use std::ffi::CString;
-use std::fs::File;
 use std::path::{Path, PathBuf};
+
+pub use seccomp::{SeccompInstruction, SeccompProgram};
 
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
@@ -31,7 +43,7 @@ use super::guard;
 use crate::host::HostRoot;
 use crate::host::cgroup::detect_layout;
 use crate::host::namespace::{NsKind, NsSet, parse_ns_link, read_ns_set};
-use crate::host::process::{read_environ_var, read_stat};
+use crate::host::process::read_environ_var;
 use crate::host::scan::ContainerView;
 
 /// The order namespaces are joined in (nsenter's): user first, so the later joins run with
@@ -55,6 +67,8 @@ pub struct EnterRequest {
     pub only: Option<Vec<NsKind>>,
     /// The command and its arguments; empty for the default shell.
     pub command: Vec<String>,
+    /// Keep isotop's own credentials (every capability) instead of the init's.
+    pub privileged: bool,
 }
 
 /// What an enter will do, decided from the host's files before anything is touched.
@@ -74,6 +88,16 @@ pub struct EnterPlan {
     pub enter_root: bool,
     /// The command with its arguments (the default shell already filled in).
     pub command: Vec<String>,
+    /// isotop's credentials (nsenter's behaviour) instead of the init's.
+    pub privileged: bool,
+    /// The init's user namespace is not isotop's (then its capabilities mean nothing outside
+    /// it: without `user` in the namespaces joined, the command gets none).
+    pub foreign_user_ns: bool,
+    /// A seccomp filter for the command (confined enters only).
+    ///
+    /// Today always `None`; isotop's own containers get theirs here once the launch side
+    /// builds one, in [`plan`].
+    pub seccomp: Option<SeccompProgram>,
 }
 
 /// Parses `--ns`: comma-separated namespace kinds (`net,pid`).
@@ -150,6 +174,19 @@ pub fn plan(
     };
     let theirs = read_ns_set(root, pid)?.ok_or_else(vanished)?;
     let ours = own_namespaces(root);
+    let foreign_user_ns = match (theirs.get(NsKind::User), ours.get(NsKind::User)) {
+        (Some(t), Some(o)) => t != o,
+        (Some(_), None) => true,
+        // Without it the init's capabilities could not be placed: refuse rather than guess.
+        (None, _) if !request.privileged => {
+            return Err(ControlError::Other(format!(
+                "cannot tell the user namespace of pid {pid} (its ns/user link is unreadable), \
+                 so its credentials cannot be given to the command; `--privileged` enters \
+                 with isotop's own"
+            )));
+        }
+        (None, _) => false,
+    };
     let wanted: Vec<NsKind> = match &request.only {
         Some(kinds) => kinds.clone(),
         None => NsKind::ALL.to_vec(),
@@ -191,6 +228,11 @@ pub fn plan(
         cgroup_procs,
         enter_root,
         command,
+        privileged: request.privileged,
+        foreign_user_ns,
+        // Where isotop's own containers' filter goes (launch's seccomp profile), e.g.
+        // `(!request.privileged && c.runtime is isotop).then(|| …)`.
+        seccomp: None,
     })
 }
 
@@ -198,7 +240,7 @@ pub fn plan(
 /// The enter is audited as soon as the command has started (or failed to).
 pub fn run(root: &HostRoot, plan: &EnterPlan, log_file: &Path) -> Result<i32, ControlError> {
     let what = describe_plan(plan);
-    let prepared = match prepare(root, plan) {
+    let prepared = match prepare::prepare(root, plan) {
         Ok(prepared) => prepared,
         Err(e) => {
             log(log_file, &plan.target, &what, Err(&e));
@@ -217,82 +259,6 @@ pub fn run(root: &HostRoot, plan: &EnterPlan, log_file: &Path) -> Result<i32, Co
             Err(e)
         }
     }
-}
-
-/// Everything the child needs, opened and converted before the fork (the child allocates
-/// nothing: isotop may have threads, and after fork only async-signal-safe calls are sound).
-pub(crate) struct Prepared {
-    pub namespaces: Vec<(NsKind, File)>,
-    pub cgroup_procs: Vec<File>,
-    pub root_dir: Option<File>,
-    pub cwd_dir: Option<File>,
-    pub argv: Vec<CString>,
-}
-
-fn prepare(root: &HostRoot, plan: &EnterPlan) -> Result<Prepared, ControlError> {
-    let vanished = || ControlError::Vanished {
-        target: format!("{} (pid {})", plan.target, plan.pid),
-    };
-    let open = |path: PathBuf, write: bool| -> Result<File, ControlError> {
-        std::fs::OpenOptions::new()
-            .read(!write)
-            .write(write)
-            .open(&path)
-            .map_err(|source| {
-                if crate::host::error::is_vanished(&source) {
-                    vanished()
-                } else if write {
-                    ControlError::Write { path, source }
-                } else {
-                    ControlError::Read { path, source }
-                }
-            })
-    };
-    let dir = root.pid_dir(plan.pid);
-    let mut namespaces = Vec::new();
-    for kind in &plan.namespaces {
-        namespaces.push((*kind, open(dir.join("ns").join(kind.name()), false)?));
-    }
-    let (root_dir, cwd_dir) = if plan.enter_root {
-        (
-            Some(open(dir.join("root"), false)?),
-            Some(open(dir.join("cwd"), false)?),
-        )
-    } else {
-        (None, None)
-    };
-    let mut cgroup_procs = Vec::new();
-    for path in &plan.cgroup_procs {
-        cgroup_procs.push(open(path.clone(), true)?);
-    }
-    // Opened by pid: if the init exited and its pid was reused meanwhile, these files belong
-    // to a stranger. Its start time, read after the opens, tells.
-    let mut buf = Vec::new();
-    let now = read_stat(root, plan.pid, &mut buf)?.ok_or_else(vanished)?;
-    if plan.start_ticks.is_some_and(|t| t != now.start_ticks) {
-        return Err(vanished());
-    }
-    let argv = plan
-        .command
-        .iter()
-        .map(|a| {
-            CString::new(a.as_bytes()).map_err(|_| ControlError::InvalidValue {
-                what: "command argument".into(),
-                value: a.clone(),
-                hint: "arguments cannot contain NUL bytes".into(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if argv.is_empty() {
-        return Err(ControlError::Other("no command to run".into()));
-    }
-    Ok(Prepared {
-        namespaces,
-        cgroup_procs,
-        root_dir,
-        cwd_dir,
-        argv,
-    })
 }
 
 /// isotop's own namespaces (`<proc>/self/ns`); unknown kinds stay `None` (then entered).
@@ -386,7 +352,12 @@ fn describe_request(request: &EnterRequest) -> String {
     } else {
         request.command.join(" ")
     };
-    format!("{command} [ns {ns}]")
+    let privileged = if request.privileged {
+        ", privileged"
+    } else {
+        ""
+    };
+    format!("{command} [ns {ns}{privileged}]")
 }
 
 fn describe_plan(plan: &EnterPlan) -> String {
@@ -398,6 +369,11 @@ fn describe_plan(plan: &EnterPlan) -> String {
     if plan.enter_root {
         what.push_str(", root");
     }
+    what.push_str(if plan.privileged {
+        ", privileged"
+    } else {
+        ", init's credentials"
+    });
     what.push(']');
     what
 }

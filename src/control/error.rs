@@ -43,6 +43,10 @@ pub enum ControlError {
     },
     #[error(transparent)]
     Host(#[from] HostError),
+    /// An entered command that could not be executed; `code` is what a shell exits with
+    /// (127: no such program, 126: not executable).
+    #[error("{message}")]
+    CommandNotRun { message: String, code: i32 },
     /// Anything else that stops an act, said plainly.
     #[error("{0}")]
     Other(String),

@@ -1,5 +1,7 @@
 //! The process work of an enter: fork a child that joins the cgroups and namespaces, chroots,
-//! forks the command and waits for it; isotop waits for the child.
+//! forks the command and waits for it; isotop waits for the child. The command's process
+//! takes on the container init's credentials ([`Confinement`]) just before exec; with
+//! `--privileged` it keeps isotop's (root in a joined user namespace, as nsenter does).
 //!
 //! Contract. After `fork` the child runs only async-signal-safe system calls on what
 //! [`Prepared`] opened beforehand — no allocation, no locks — because isotop may have threads
@@ -9,18 +11,31 @@
 //! been executed (the last write end closes on exec). SIGINT and SIGQUIT are ignored by isotop
 //! and the intermediate child while the command runs (like `system(3)`), so Ctrl-C reaches the
 //! command only; the command gets isotop's previous dispositions back before exec.
+//!
+//! Order in the command's process (each needs what the previous steps leave): supplementary
+//! groups before the user namespace is joined (in isotop's ids, which `status` shows, and
+//! while `setgroups` is still allowed), namespaces, root and working directory while
+//! privileged; then non-dumpable, a new session keyring, the seccomp filter when the init
+//! has no `no_new_privs` (it needs CAP_SYS_ADMIN then), securebits (`KEEP_CAPS` so
+//! permitted survives the uid change, `NOROOT` when exec would otherwise grant root more than
+//! the init holds), inheritable (before the bounding set shrinks below it), the bounding set
+//! (while CAP_SETPCAP is held), gids, uids, the fs uid, permitted/effective/inheritable,
+//! ambient, `no_new_privs`, the seccomp filter when `no_new_privs` is set, exec.
 
 use std::ffi::c_char;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::libc;
 use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Gid, Pid, Uid, chroot, fchdir, fork, pipe2};
+use nix::unistd::{ForkResult, Pid, chroot, fchdir, fork, pipe2};
 
-use super::{EnterPlan, Prepared, exit_code};
+use super::credentials::{CapSets, Confinement, exec_sets};
+use super::prepare::Prepared;
+use super::{EnterPlan, exit_code, sys};
 use crate::control::error::ControlError;
 use crate::host::namespace::NsKind;
 
@@ -35,21 +50,61 @@ enum Step {
     Cwd = 5,
     Fork = 6,
     Exec = 7,
+    Groups = 8,
+    Dumpable = 9,
+    Keyring = 10,
+    Seccomp = 11,
+    Securebits = 12,
+    Capabilities = 13,
+    Bounding = 14,
+    Gids = 15,
+    Uids = 16,
+    Ambient = 17,
+    NoNewPrivs = 18,
 }
 
 impl Step {
+    const ALL: [Step; 18] = [
+        Step::Cgroup,
+        Step::Setns,
+        Step::Credentials,
+        Step::Root,
+        Step::Cwd,
+        Step::Fork,
+        Step::Exec,
+        Step::Groups,
+        Step::Dumpable,
+        Step::Keyring,
+        Step::Seccomp,
+        Step::Securebits,
+        Step::Capabilities,
+        Step::Bounding,
+        Step::Gids,
+        Step::Uids,
+        Step::Ambient,
+        Step::NoNewPrivs,
+    ];
+
     fn from_u32(n: u32) -> Option<Step> {
-        [
-            Step::Cgroup,
-            Step::Setns,
-            Step::Credentials,
-            Step::Root,
-            Step::Cwd,
-            Step::Fork,
-            Step::Exec,
-        ]
-        .into_iter()
-        .find(|s| *s as u32 == n)
+        Step::ALL.into_iter().find(|s| *s as u32 == n)
+    }
+
+    /// What the step does, for the operator's message.
+    fn doing(self) -> &'static str {
+        match self {
+            Step::Groups => "setting the init's supplementary groups (setgroups)",
+            Step::Dumpable => "marking the command's process non-dumpable (prctl)",
+            Step::Keyring => "joining a new session keyring (keyctl)",
+            Step::Seccomp => "installing the container's seccomp filter",
+            Step::Securebits => "setting securebits (prctl)",
+            Step::Capabilities => "setting the init's capability sets (capset)",
+            Step::Bounding => "dropping capabilities from the bounding set (prctl)",
+            Step::Gids => "setting the init's gids (setresgid, setfsgid)",
+            Step::Uids => "setting the init's uids (setresuid, setfsuid)",
+            Step::Ambient => "setting the init's ambient capabilities (prctl)",
+            Step::NoNewPrivs => "setting no_new_privs (prctl)",
+            _ => "entering",
+        }
     }
 }
 
@@ -157,11 +212,17 @@ pub(super) fn describe_failure(error: SpawnError, plan: &EnterPlan) -> ControlEr
             } else {
                 ""
             };
-            return ControlError::Other(format!(
-                "cannot run {program:?} in the container: {}{hint}",
-                errno.desc()
-            ));
+            // As a shell says it: 127 when there is no such program, 126 when there is one
+            // that cannot be run (not executable, a directory, not a format the kernel runs).
+            return ControlError::CommandNotRun {
+                message: format!(
+                    "cannot run {program:?} in the container: {}{hint}",
+                    errno.desc()
+                ),
+                code: if errno == Errno::ENOENT { 127 } else { 126 },
+            };
         }
+        Some(step) => format!("{} for pid {}'s container", step.doing(), plan.pid),
         None => format!("step {step}"),
     };
     ControlError::Syscall {
@@ -188,6 +249,12 @@ fn enter_and_exec(
             fail(Step::Cgroup, i, e);
         }
     }
+    let confinement = prepared.confinement.as_ref();
+    if let Some(c) = confinement
+        && let Err(e) = sys::set_groups(&c.groups)
+    {
+        fail(Step::Groups, 0, e);
+    }
     let mut entered_user = false;
     for (i, (kind, file)) in prepared.namespaces.iter().enumerate() {
         if let Err(e) = setns(file.as_fd(), clone_flag(*kind)) {
@@ -195,17 +262,13 @@ fn enter_and_exec(
         }
         entered_user |= *kind == NsKind::User;
     }
-    if entered_user {
-        // As nsenter: become root of the user namespace. setgroups is denied in user
-        // namespaces whose `setgroups` file says deny; that is not fatal.
-        let _ = nix::unistd::setgroups(&[]);
-        let root_gid = Gid::from_raw(0);
-        let root_uid = Uid::from_raw(0);
-        if let Err(e) = nix::unistd::setresgid(root_gid, root_gid, root_gid)
-            .and_then(|()| nix::unistd::setresuid(root_uid, root_uid, root_uid))
-        {
-            fail(Step::Credentials, 0, e);
-        }
+    // --privileged, as nsenter: root of the user namespace. Confined, the command's process
+    // sets the init's ids itself (the capabilities a joined user namespace grants suffice).
+    if entered_user
+        && confinement.is_none()
+        && let Err(e) = sys::become_namespace_root()
+    {
+        fail(Step::Credentials, 0, e);
     }
     if let Some(root_dir) = &prepared.root_dir
         && let Err(e) = fchdir(root_dir).and_then(|()| chroot("."))
@@ -217,25 +280,105 @@ fn enter_and_exec(
     {
         fail(Step::Cwd, 0, e);
     }
-    // SAFETY: as above; the grandchild only restores signal dispositions and execs.
+    // SAFETY: as above; the grandchild only restores signal dispositions, makes the raw
+    // credential calls of `sys` on memory prepared before the first fork, and execs.
     match unsafe { fork() } {
         Err(e) => fail(Step::Fork, 0, e),
         Ok(ForkResult::Child) => {
             saved.restore();
-            // SAFETY: argv is a NULL-terminated array of pointers to NUL-terminated strings
-            // owned by `prepared`, alive until exec replaces this process.
-            unsafe { nix::libc::execvp(argv[0], argv.as_ptr()) };
-            fail(Step::Exec, 0, Errno::last())
+            if let Some(c) = confinement
+                && let Err((step, e)) = confine(c)
+            {
+                fail(step, 0, e);
+            }
+            fail(Step::Exec, 0, exec_first(&prepared.candidates, argv))
         }
         Ok(ForkResult::Parent { child }) => {
             // Only the command may hold the pipe now: its exec closes it and tells isotop.
             // SAFETY: closes this process's copy of the descriptor; the OwnedFd is never
             // used or dropped again (the process exits below without unwinding).
-            unsafe { nix::libc::close(writer.as_raw_fd()) };
+            unsafe { libc::close(writer.as_raw_fd()) };
             let code = wait_for(child).ok().and_then(exit_code).unwrap_or(127);
             exit_now(code)
         }
     }
+}
+
+/// Gives this process (the command, about to exec) the init's credentials, in the order the
+/// module documentation gives. Runs after fork: raw system calls and bit arithmetic only.
+fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
+    let at = |step: Step| move |e: Errno| (step, e);
+    sys::not_dumpable().map_err(at(Step::Dumpable))?;
+    sys::join_new_session_keyring().map_err(at(Step::Keyring))?;
+    if !c.no_new_privs
+        && let Some(program) = &c.seccomp
+    {
+        sys::install_seccomp(program.instructions()).map_err(at(Step::Seccomp))?;
+    }
+    let held = sys::permitted().map_err(at(Step::Capabilities))?;
+    let (sets, no_root) = exec_sets(c.caps, c.uid, held, c.own_bounding);
+    let mut bits = libc::SECBIT_KEEP_CAPS;
+    if no_root {
+        bits |= libc::SECBIT_NOROOT | libc::SECBIT_NOROOT_LOCKED;
+    }
+    sys::set_securebits(bits).map_err(at(Step::Securebits))?;
+    // Everything still held, with the init's inheritable set: capset lets the inheritable
+    // set grow only within the bounding set, which shrinks next.
+    let holding = CapSets {
+        effective: held,
+        permitted: held,
+        inheritable: sets.inheritable,
+        ..sets
+    };
+    sys::set_capabilities(&holding).map_err(at(Step::Capabilities))?;
+    sys::drop_bounding_except(sets.bounding).map_err(at(Step::Bounding))?;
+    sys::set_gids(c.gid).map_err(at(Step::Gids))?;
+    sys::set_uids([c.uid[0], c.uid[1], c.uid[2]]).map_err(at(Step::Uids))?;
+    if c.uid[3] != c.uid[1] {
+        // Leaving uid 0 emptied the effective set; setfsuid to an id outside the three
+        // needs CAP_SETUID back.
+        sys::set_capabilities(&holding).map_err(at(Step::Capabilities))?;
+        sys::set_fsuid(c.uid[3]).map_err(at(Step::Uids))?;
+    }
+    sys::set_capabilities(&sets).map_err(at(Step::Capabilities))?;
+    sys::set_ambient(sets.ambient).map_err(at(Step::Ambient))?;
+    if c.no_new_privs {
+        sys::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
+        if let Some(program) = &c.seccomp {
+            sys::install_seccomp(program.instructions()).map_err(at(Step::Seccomp))?;
+        }
+    }
+    Ok(())
+}
+
+/// Executes the first of `candidates` that runs (as a shell: one that is absent, or behind a
+/// directory the command may not search, is skipped); returns why none did: EACCES when one
+/// exists but may not be executed (a shell's 126), else ENOENT (not found: 127).
+fn exec_first(candidates: &[std::ffi::CString], argv: &[*const c_char]) -> Errno {
+    let mut denied = false;
+    for path in candidates {
+        // SAFETY: path is NUL-terminated and argv a NULL-terminated array of pointers to
+        // NUL-terminated strings, all owned by `prepared` and alive until exec replaces this
+        // process; the environment is isotop's own.
+        unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+        match Errno::last() {
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG | Errno::ELOOP => {}
+            // A file that is there but not executable, or a directory on the way that may
+            // not be searched (then the program counts as not found).
+            Errno::EACCES => {
+                // SAFETY: stat is plain old data; all-zero is a valid value.
+                let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+                // SAFETY: fstatat reads the NUL-terminated path and writes into the stat
+                // buffer on this frame.
+                let exists = unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut stat, 0) };
+                denied |= exists == 0;
+            }
+            // The program is there but cannot start (not a format the kernel runs, too
+            // many arguments, busy): say that, as a shell does.
+            other => return other,
+        }
+    }
+    if denied { Errno::EACCES } else { Errno::ENOENT }
 }
 
 fn clone_flag(kind: NsKind) -> CloneFlags {
@@ -307,7 +450,7 @@ fn wait_for(child: Pid) -> nix::Result<nix::sys::wait::WaitStatus> {
 fn exit_now(code: i32) -> ! {
     // SAFETY: _exit ends the process at once, without running atexit handlers or flushing
     // stdio buffers copied from the parent (which the parent flushes itself).
-    unsafe { nix::libc::_exit(code) }
+    unsafe { libc::_exit(code) }
 }
 
 /// isotop's SIGINT and SIGQUIT dispositions, saved while they are ignored.
