@@ -374,3 +374,43 @@ fn an_unknown_user_exits_2_and_leaves_nothing() {
         assert_nothing_named(&name);
     }
 }
+
+/// `isotop enter ID -- SCRIPT` (through the container's `/bin/sh`), with `extra` options.
+fn enter_sh(container: &Container, extra: &[&str], script: &str) -> std::process::Output {
+    let mut cmd = common::isotop();
+    cmd.arg("enter").args(extra).arg(&container.id);
+    cmd.args(["--", "sh", "-c", script]);
+    cmd.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn entered_commands_run_under_the_containers_own_filter() {
+    let test = "entered_commands_run_under_the_containers_own_filter";
+    let Some(image) = image(test, None) else {
+        return;
+    };
+    let confined = Container::sh(&["--image", image.arg()], "sleep 120");
+    let unconfined = Container::sh(
+        &[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--image",
+            image.arg(),
+        ],
+        "sleep 120",
+    );
+    let script = "grep -E '^Seccomp' /proc/self/status; probe filter";
+    // What each container's init runs under, and --privileged (nsenter's behaviour): none.
+    for (container, extra, seccomp, filters, keyctl) in [
+        (&confined, &[][..], "2", "2", "EPERM"),
+        (&unconfined, &[][..], "0", "0", "ok"),
+        (&confined, &["--privileged"][..], "0", "0", "ok"),
+    ] {
+        let out = enter_sh(container, extra, script);
+        assert_code(&out, 0, &format!("enter {extra:?}"));
+        let stdout = text(&out.stdout);
+        assert_eq!(value(&stdout, "Seccomp"), seccomp, "{extra:?}: {stdout}");
+        assert_eq!(value(&stdout, "Seccomp_filters"), filters, "{stdout}");
+        assert_eq!(value(&stdout, "keyctl_user"), keyctl, "{extra:?}: {stdout}");
+    }
+}

@@ -93,10 +93,8 @@ pub struct EnterPlan {
     /// The init's user namespace is not isotop's (then its capabilities mean nothing outside
     /// it: without `user` in the namespaces joined, the command gets none).
     pub foreign_user_ns: bool,
-    /// A seccomp filter for the command (confined enters only).
-    ///
-    /// Today always `None`; isotop's own containers get theirs here once the launch side
-    /// builds one, in [`plan`].
+    /// A seccomp filter for the command (confined enters only): the one isotop's own
+    /// containers run under ([`own_container_filter`]); other runtimes' filters are not known.
     pub seccomp: Option<SeccompProgram>,
 }
 
@@ -230,10 +228,31 @@ pub fn plan(
         command,
         privileged: request.privileged,
         foreign_user_ns,
-        // Where isotop's own containers' filter goes (launch's seccomp profile), e.g.
-        // `(!request.privileged && c.runtime is isotop).then(|| …)`.
-        seccomp: None,
+        seccomp: if request.privileged {
+            None
+        } else {
+            own_container_filter(root, c)?
+        },
     })
+}
+
+/// The filter an isotop container's init runs under, for a command entered into it: Docker's
+/// default profile unless the container was launched `--security-opt seccomp=unconfined`. A
+/// record that cannot be read gets the default filter (never more than the container could
+/// have had). Other runtimes: `None` (their filter is not known here).
+fn own_container_filter(
+    root: &HostRoot,
+    c: &crate::host::container::Container,
+) -> Result<Option<SeccompProgram>, ControlError> {
+    use crate::control::launch::{lifecycle::config::LaunchConfig, seccomp::SeccompMode};
+    if c.runtime != crate::host::runtime::Runtime::Isotop {
+        return Ok(None);
+    }
+    let config = super::launch::store::ContainerPaths::new(root, &c.id).config;
+    match LaunchConfig::read(&config).map(|launched| launched.seccomp) {
+        Ok(SeccompMode::Unconfined) => Ok(None),
+        Ok(SeccompMode::DockerDefault) | Err(_) => SeccompProgram::docker_default().map(Some),
+    }
 }
 
 /// Runs `plan` and waits for the command; returns its exit code (128 + signal when killed).

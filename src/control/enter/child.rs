@@ -313,7 +313,9 @@ fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
     if !c.no_new_privs
         && let Some(program) = &c.seccomp
     {
-        sys::install_seccomp(program.instructions()).map_err(at(Step::Seccomp))?;
+        for filter in program.filters() {
+            sys::install_seccomp(filter).map_err(at(Step::Seccomp))?;
+        }
     }
     let held = sys::permitted().map_err(at(Step::Capabilities))?;
     let (sets, no_root) = exec_sets(c.caps, c.uid, held, c.own_bounding);
@@ -345,7 +347,9 @@ fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
     if c.no_new_privs {
         sys::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
         if let Some(program) = &c.seccomp {
-            sys::install_seccomp(program.instructions()).map_err(at(Step::Seccomp))?;
+            for filter in program.filters() {
+                sys::install_seccomp(filter).map_err(at(Step::Seccomp))?;
+            }
         }
     }
     Ok(())

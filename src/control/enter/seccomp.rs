@@ -5,8 +5,10 @@
 //! allow `capset`, `prctl`, `setresuid`, `setresgid`, `setgroups` and `execve` (Docker's
 //! default profile does).
 //!
-//! Contract: a [`SeccompProgram`] holds 1 to 4096 instructions (the kernel's `BPF_MAXINSNS`);
-//! the kernel checks the program itself when it is installed (EINVAL names a bad one).
+//! Contract: a [`SeccompProgram`] is one or more filters installed in order, each of 1 to 4096
+//! instructions (the kernel's `BPF_MAXINSNS`); the kernel checks each filter itself when it is
+//! installed (EINVAL names a bad one). [`SeccompProgram::docker_default`] is the filter isotop's
+//! own containers run under (`launch::seccomp`), for commands entered into them.
 
 use super::super::error::ControlError;
 
@@ -30,28 +32,70 @@ const _: () = assert!(
             == std::mem::align_of::<nix::libc::sock_filter>()
 );
 
-/// A whole filter program, ready to install.
+/// A whole filter program (its filters in install order), ready to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeccompProgram {
-    instructions: Vec<SeccompInstruction>,
+    filters: Vec<Vec<SeccompInstruction>>,
 }
 
 impl SeccompProgram {
     /// Takes a built program (e.g. from `seccompiler`'s `BpfProgram`, instruction by
     /// instruction); refuses an empty one or one longer than the kernel accepts.
     pub fn new(instructions: Vec<SeccompInstruction>) -> Result<SeccompProgram, ControlError> {
-        if instructions.is_empty() || instructions.len() > MAX_INSTRUCTIONS {
-            return Err(ControlError::InvalidValue {
-                what: "seccomp program".into(),
-                value: format!("{} instructions", instructions.len()),
-                hint: "a filter has 1 to 4096 instructions".into(),
-            });
-        }
-        Ok(SeccompProgram { instructions })
+        SeccompProgram::from_filters(vec![instructions])
     }
 
-    pub fn instructions(&self) -> &[SeccompInstruction] {
-        &self.instructions
+    /// Several filters, installed in order (the kernel runs them all; the strictest answer
+    /// wins). Each is checked as [`SeccompProgram::new`] checks one.
+    pub fn from_filters(
+        filters: Vec<Vec<SeccompInstruction>>,
+    ) -> Result<SeccompProgram, ControlError> {
+        if filters.is_empty() {
+            return Err(ControlError::InvalidValue {
+                what: "seccomp program".into(),
+                value: "no filter".into(),
+                hint: "give at least one filter".into(),
+            });
+        }
+        for instructions in &filters {
+            if instructions.is_empty() || instructions.len() > MAX_INSTRUCTIONS {
+                return Err(ControlError::InvalidValue {
+                    what: "seccomp program".into(),
+                    value: format!("{} instructions", instructions.len()),
+                    hint: "a filter has 1 to 4096 instructions".into(),
+                });
+            }
+        }
+        Ok(SeccompProgram { filters })
+    }
+
+    /// The filter isotop's own containers run under: Docker's default profile, as
+    /// `launch::seccomp` builds it for `isotop run`.
+    pub fn docker_default() -> Result<SeccompProgram, ControlError> {
+        let launched = crate::control::launch::seccomp::docker_default_program()
+            .map_err(|e| ControlError::Other(e.to_string()))?;
+        SeccompProgram::from_filters(
+            launched
+                .filters()
+                .iter()
+                .map(|filter| {
+                    filter
+                        .iter()
+                        .map(|i| SeccompInstruction {
+                            code: i.code,
+                            jt: i.jt,
+                            jf: i.jf,
+                            k: i.k,
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// The filters, in install order.
+    pub fn filters(&self) -> impl Iterator<Item = &[SeccompInstruction]> {
+        self.filters.iter().map(Vec::as_slice)
     }
 }
 
@@ -70,6 +114,21 @@ mod tests {
         assert!(SeccompProgram::new(Vec::new()).is_err());
         assert!(SeccompProgram::new(vec![allow; 4097]).is_err());
         let program = SeccompProgram::new(vec![allow; 4096]).unwrap();
-        assert_eq!(program.instructions().len(), 4096);
+        assert_eq!(
+            program.filters().map(<[_]>::len).collect::<Vec<_>>(),
+            [4096]
+        );
+        assert!(SeccompProgram::from_filters(Vec::new()).is_err());
+        assert!(SeccompProgram::from_filters(vec![vec![allow], Vec::new()]).is_err());
+    }
+
+    #[test]
+    fn the_launch_profile_converts_filter_by_filter() {
+        let launched = crate::control::launch::seccomp::docker_default_program().unwrap();
+        let entered = SeccompProgram::docker_default().unwrap();
+        assert_eq!(
+            entered.filters().map(<[_]>::len).collect::<Vec<_>>(),
+            launched.lengths()
+        );
     }
 }

@@ -259,6 +259,11 @@ impl SeccompProgram {
         Ok(())
     }
 
+    /// The filters, in install order (`enter` installs the same ones in commands it starts).
+    pub fn filters(&self) -> &[BpfProgram] {
+        &self.filters
+    }
+
     /// The number of BPF instructions in each filter (for tests and `inspect`).
     pub fn lengths(&self) -> Vec<usize> {
         self.filters.iter().map(Vec::len).collect()
