@@ -268,10 +268,14 @@ fn run_rm_leaves_nothing() {
     }
     // Detached: the supervisor removes everything when the command ends.
     let c = Container::sh(&["--rm"], "sleep 0.5");
+    // The supervisor removes the data dir, then the run dir (its record first, the directory
+    // a moment later): wait for the last of them, then check everything.
+    let run_dir = Path::new(RUN_ROOT).join(&c.id);
     assert!(wait_until(Duration::from_secs(20), || c.record().is_none()));
     assert!(wait_until(Duration::from_secs(10), || !c
         .data_dir()
-        .exists()));
+        .exists()
+        && !run_dir.exists()));
     assert_gone(&c.id);
 }
 
