@@ -14,8 +14,8 @@ use nix::libc;
 use super::credentials::CapSets;
 use super::seccomp::SeccompInstruction;
 
-/// `KEYCTL_JOIN_SESSION_KEYRING` (linux/keyctl.h; libc does not define it).
-const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+// The same calls the launched container's child makes, from one place.
+pub use crate::control::launch::isolate::sys::{drop_bounding_except, join_new_session_keyring};
 
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
 const CAP_VERSION_3: u32 = 0x2008_0522;
@@ -40,23 +40,6 @@ struct CapData {
 pub fn not_dumpable() -> nix::Result<()> {
     // SAFETY: PR_SET_DUMPABLE takes integers by value.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) }).map(drop)
-}
-
-/// Joins a new, empty, anonymous session keyring, so the keys of isotop's session (the
-/// operator's login) are not reachable. A kernel without keyrings (ENOSYS) has none to leak.
-pub fn join_new_session_keyring() -> nix::Result<()> {
-    // SAFETY: a NULL name asks for an anonymous keyring; no memory is read.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            KEYCTL_JOIN_SESSION_KEYRING,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    match Errno::result(r) {
-        Ok(_) | Err(Errno::ENOSYS) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 /// Sets the supplementary groups to exactly `groups`.
@@ -150,24 +133,6 @@ pub fn set_capabilities(sets: &CapSets) -> nix::Result<()> {
     let data = [word(0), word(32)];
     // SAFETY: capset reads the version-3 header and two data structs, all on this frame.
     Errno::result(unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) }).map(drop)
-}
-
-/// Drops from the bounding set every capability not in `keep`; stops at the first number
-/// the kernel does not know (EINVAL past `cap_last_cap`). Needs CAP_SETPCAP.
-pub fn drop_bounding_except(keep: u64) -> nix::Result<()> {
-    for cap in 0..64u32 {
-        if keep & (1 << cap) != 0 {
-            continue;
-        }
-        // SAFETY: PR_CAPBSET_DROP takes a capability number by value.
-        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-        match Errno::result(r) {
-            Ok(_) => {}
-            Err(Errno::EINVAL) => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Makes the ambient set exactly `ambient` (each bit must be permitted and inheritable).

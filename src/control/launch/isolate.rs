@@ -32,7 +32,7 @@ mod child;
 mod idmap;
 mod mounts;
 mod plan;
-mod sys;
+pub(crate) mod sys;
 pub mod user;
 
 use std::ffi::c_char;
