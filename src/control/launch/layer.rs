@@ -37,6 +37,7 @@ use super::image::{Image, ImageSource};
 use super::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir};
 use super::unpack::{Privileges, UnpackLimits, UnpackReport, size_limit_error, unpack_layer};
 use crate::host::HostRoot;
+pub use interrupt::interrupted_or;
 use lock::CacheLock;
 use meta::LayerMeta;
 use stream::{Bounded, Watched};
@@ -478,16 +479,6 @@ impl LayerCache {
 /// The refusal of a stream that decompresses past `max_bytes` (a layer, an archive).
 pub fn over_bytes(what: &str, max_bytes: u64) -> ImageError {
     size_limit_error(what, "decompresses past the bound", max_bytes)
-}
-
-/// `error`, unless a watched signal arrived: then that is why it failed.
-pub fn interrupted_or(error: ImageError) -> ImageError {
-    match interrupt::poll() {
-        Some(signal) => ImageError::Interrupted {
-            signal: signal.as_str().to_string(),
-        },
-        None => error,
-    }
 }
 
 fn check_diff_id(blob: &LayerBlob<'_>, actual: &Digest) -> Result<(), ImageError> {

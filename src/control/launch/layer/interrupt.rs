@@ -101,6 +101,16 @@ pub fn poll() -> Option<Signal> {
     })
 }
 
+/// `error`, unless a watched signal arrived: then that is why it failed.
+pub fn interrupted_or(error: super::ImageError) -> super::ImageError {
+    match poll() {
+        Some(signal) => super::ImageError::Interrupted {
+            signal: signal.as_str().to_string(),
+        },
+        None => error,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
