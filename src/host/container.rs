@@ -33,6 +33,7 @@ use super::runtime::containerd::TaskIndex;
 use super::runtime::oci::{self, OciState};
 use super::runtime::podman::{self, PodmanStores};
 use super::runtime::{Metadata, docker, lxc, nspawn};
+use super::text::clean_str;
 
 /// One container as the kernel and its runtime's files describe it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,7 +200,9 @@ fn build(
                 .flatten()
                 .filter(|c| !c.is_empty())
         })
-        .unwrap_or_else(|| group.id.clone());
+        // The id comes from a cgroup path segment (a user with a delegated subtree names
+        // it): as a name, cleaned like every other.
+        .unwrap_or_else(|| clean_str(&group.id));
     let namespaces = init.map(|p| p.ns).unwrap_or_default();
     let shared_with_host = namespaces
         .iter()
@@ -238,4 +241,36 @@ fn lowest_root(pids: &[i32], by_pid: &HashMap<i32, &Process>) -> Option<i32> {
         })
         .min()
         .or_else(|| pids.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::host::text::is_unsafe;
+
+    /// A cgroup segment below any `isotop` segment names an isotop container; a user with a
+    /// delegated cgroup subtree picks that segment, and with no record behind it the name
+    /// falls back to it: cleaned like every name.
+    #[test]
+    fn names_that_fall_back_to_a_cgroup_segment_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = HostRoot::under(dir.path());
+        let mut process = Process::new(4242, 1000, NsSet::default());
+        process.cgroups = Arc::from(vec![CgroupMembership {
+            hierarchy: 0,
+            controllers: Vec::new(),
+            path: "/user.slice/user@1000.service/isotop/evil\u{202e}\u{1b}[2J".into(),
+        }]);
+        let found = find_containers(&root, &[process], &NsSet::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].runtime, Runtime::Isotop);
+        assert!(
+            !found[0].name.chars().any(is_unsafe),
+            "an unclean name: {:?}",
+            found[0].name
+        );
+        assert_eq!(found[0].name, "evil??[2J");
+    }
 }

@@ -6,6 +6,7 @@
 //! Records carry no pids, namespaces or cgroups: there is no process to read them from. A
 //! stopped runc/crun state another user could have written has nothing running to check it
 //! against: it is listed unverified, and its cgroup paths are not taken as its own.
+//! A record with no name of its own is named by its id, cleaned.
 
 use std::collections::HashSet;
 
@@ -16,6 +17,7 @@ use crate::host::namespace::NsSet;
 use crate::host::runtime::containerd::{self, TaskIndex};
 use crate::host::runtime::podman::{self, PodmanStores};
 use crate::host::runtime::{Metadata, Runtime, docker, isotop, lxc, oci};
+use crate::host::text::clean_str;
 
 /// Every process-less container record not among `running`.
 pub fn find(root: &HostRoot, running: &[Container]) -> Vec<Container> {
@@ -108,7 +110,9 @@ fn record(
     trust: Trust,
 ) -> Container {
     Container {
-        name: meta.name.unwrap_or_else(|| id.clone()),
+        // Ids come from files and directory names users may write (rootless stores, runc's
+        // `/run/user/<uid>/runc/<id>`): as a name, cleaned like every other.
+        name: meta.name.unwrap_or_else(|| clean_str(&id)),
         id,
         runtime,
         image: meta.image,
@@ -124,5 +128,41 @@ fn record(
         start_ticks: None,
         running: false,
         trust,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::text::is_unsafe;
+
+    /// Found by `fuzz/fuzz_targets/runtime_state.rs`: a user's rootless Podman store (and a
+    /// user's `/run/user/<uid>/runc/<dir>`) names a container with no name of its own; the
+    /// name falls back to the id, which the user chose, and must be cleaned like every name.
+    #[test]
+    fn names_that_fall_back_to_a_users_id_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = HostRoot::under(dir.path());
+        let store = dir
+            .path()
+            .join("home/alice/.local/share/containers/storage/overlay-containers");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(
+            store.join("containers.json"),
+            r#"[{"id":"\r"}, {"id":"abc\u202edef\u0085\u001b[31m"}]"#,
+        )
+        .unwrap();
+        let runc = dir.path().join("run/user/1000/runc/ctr\u{202e}\u{1b}[2J");
+        std::fs::create_dir_all(&runc).unwrap();
+        std::fs::write(runc.join("state.json"), r#"{"init_process_pid": 7}"#).unwrap();
+
+        let found = find(&root, &[]);
+        let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+        for name in &names {
+            assert!(!name.chars().any(is_unsafe), "an unclean name: {name:?}");
+        }
+        // Since then such ids are refused outright: a Podman index id must be 64 hex digits,
+        // a runc id must be in runc's character set.
+        assert!(found.is_empty(), "{names:?}");
     }
 }
