@@ -89,8 +89,9 @@ pub(super) fn apply_to_fd(
     Ok(())
 }
 
-/// Owner (as root) and mtime of the symlink `name` in `parent` itself; its mode is left alone.
-pub(super) fn apply_to_symlink(
+/// The owner of `name` in `parent` itself (never through a symlink), as root only: a
+/// non-root unpack keeps its own.
+fn chown_nofollow(
     parent: BorrowedFd<'_>,
     name: &[u8],
     meta: &Metadata,
@@ -100,6 +101,17 @@ pub(super) fn apply_to_symlink(
         let (uid, gid) = meta.owner();
         rustix::fs::chownat(parent, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
     }
+    Ok(())
+}
+
+/// Owner (as root) and mtime of the symlink `name` in `parent` itself; its mode is left alone.
+pub(super) fn apply_to_symlink(
+    parent: BorrowedFd<'_>,
+    name: &[u8],
+    meta: &Metadata,
+    privileges: Privileges,
+) -> io::Result<()> {
+    chown_nofollow(parent, name, meta, privileges)?;
     rustix::fs::utimensat(parent, name, &meta.times(), AtFlags::SYMLINK_NOFOLLOW)?;
     Ok(())
 }
@@ -115,10 +127,7 @@ pub(super) fn apply_to_device(
     meta: &Metadata,
     privileges: Privileges,
 ) -> io::Result<()> {
-    if privileges.root {
-        let (uid, gid) = meta.owner();
-        rustix::fs::chownat(parent, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
-    }
+    chown_nofollow(parent, name, meta, privileges)?;
     let now = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
     let kind = FileType::from_raw_mode(now.st_mode);
     if NodeId::of(&now) != made
