@@ -9,7 +9,7 @@ pub mod audit;
 pub mod cgroups;
 pub mod enter;
 pub mod error;
-pub mod format;
+pub use crate::units::format;
 pub mod freeze;
 pub mod image;
 pub mod inspect;
@@ -21,7 +21,6 @@ pub mod logs;
 pub mod ls;
 pub mod ns;
 pub mod ps;
-pub mod short_id;
 pub mod table;
 pub mod target;
 
@@ -29,8 +28,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::units::{ShortIds, short_id};
 pub use error::CliError;
-pub use short_id::{ShortIds, short_id};
 
 use crate::host::HostRoot;
 

@@ -13,3 +13,4 @@ pub mod control;
 pub mod host;
 pub mod sample;
 pub mod ui;
+pub mod units;

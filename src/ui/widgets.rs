@@ -47,7 +47,7 @@ pub fn bar<'a>(ratio: Option<f64>, label: String, width: u16, theme: &Theme) -> 
 /// Bytes in at most 5 characters, binary units: `512B`, `1.5K`, `256M`, `12G`.
 pub fn short_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
-    let Some((value, unit)) = crate::cli::format::binary_scale(n) else {
+    let Some((value, unit)) = crate::units::format::binary_scale(n) else {
         return format!("{n}B");
     };
     if value < 10.0 {

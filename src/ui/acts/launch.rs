@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use super::Outcome;
-use crate::cli::short_id;
 use crate::control::launch::RunSpec;
 use crate::control::launch::lifecycle;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
+use crate::units::short_id;
 
 /// How long a stop waits after TERM before it sends KILL, seconds.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);

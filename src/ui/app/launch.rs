@@ -8,9 +8,9 @@
 
 use super::App;
 use super::launch_form::{FormError, LaunchForm};
-use crate::cli::short_id;
 use crate::ui::action::{Action, Tab};
 use crate::ui::acts::Request;
+use crate::units::short_id;
 
 /// How long (frame time, ms) a started container may take to show up before the App stops
 /// waiting to select it.

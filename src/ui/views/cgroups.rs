@@ -70,7 +70,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                     .container_by_id
                     .get(id)
                     .map(|&i| frame.containers[i].view.container.name.clone())
-                    .unwrap_or_else(|| crate::cli::short_id(id));
+                    .unwrap_or_else(|| crate::units::short_id(id));
                 name_spans.push(Span::styled(format!(" ◆{label}"), theme.container_mark));
             }
             cells(g, Line::from(name_spans), cpus, cpu_w, mem_w, ctx)

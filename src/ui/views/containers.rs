@@ -7,8 +7,6 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::Ctx;
-use crate::cli::ShortIds;
-use crate::cli::format::duration;
 use crate::host::cgroup::Limit;
 use crate::sample::{ContainerSample, Frame};
 use crate::ui::action::Tab;
@@ -17,6 +15,8 @@ use crate::ui::app::{App, ListLayout};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::table::{self, Column, Width};
 use crate::ui::widgets::{bar, percent, short_bytes};
+use crate::units::ShortIds;
+use crate::units::format::duration;
 
 const WIDE: u16 = 120;
 

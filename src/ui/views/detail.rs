@@ -4,8 +4,8 @@
 //! namespace, its identity, relations and members. A container that vanished shows as gone,
 //! with the history it left.
 
-use crate::cli::ShortIds;
 use crate::host::text::clean_str;
+use crate::units::ShortIds;
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Ctx;
-use crate::cli::format::duration;
 use crate::ui::widgets::{bar, clock, short_bytes};
+use crate::units::format::duration;
 
 /// Width of one CPU cell, e.g. `cpu12 ██████░░░ 100%`.
 const CPU_CELL: u16 = 20;

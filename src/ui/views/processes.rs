@@ -65,7 +65,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                         .container_by_id
                         .get(id)
                         .map(|&i| frame.containers[i].view.container.name.clone())
-                        .unwrap_or_else(|| crate::cli::short_id(id))
+                        .unwrap_or_else(|| crate::units::short_id(id))
                 })
                 .unwrap_or_default();
             let indent = if tree_row.depth == 0 {

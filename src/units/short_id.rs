@@ -1,5 +1,5 @@
 //! Container ids as people see them: the short form tables, lists and messages show, which is
-//! also a target `isotop inspect`/`enter`/... accept (see [`super::target`]).
+//! also a target `isotop inspect`/`enter`/... accept (see `cli::target`).
 //!
 //! Contract: [`short_id`] is the form one id takes alone — its first [`SHOWN`] characters like
 //! `docker ps` shows a 64-hex id, a shorter id whole, and an unknown container's
