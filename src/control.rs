@@ -12,7 +12,6 @@ pub mod error;
 pub mod freeze;
 pub mod guard;
 pub mod kill;
-pub mod launch;
 pub mod limits;
 pub mod nsfs;
 pub mod owned;

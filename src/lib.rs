@@ -11,6 +11,8 @@ pub mod cli;
 #[allow(unsafe_code)]
 pub mod control;
 pub mod host;
+#[allow(unsafe_code)]
+pub mod launch;
 pub mod sample;
 pub mod ui;
 pub mod units;

@@ -10,7 +10,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use isotop::control::launch::{ImageError, ImageSource, LayerCache};
+use isotop::launch::{ImageError, ImageSource, LayerCache};
 use support::{Item, assert_cache_clean, tar_of};
 
 /// Unpacks `items` as a rootfs tarball into a fresh cache under `work`.

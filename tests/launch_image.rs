@@ -12,7 +12,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use isotop::control::launch::{ImageError, ImageSource, LayerCache};
+use isotop::launch::{ImageError, ImageSource, LayerCache};
 use support::{Item, assert_cache_clean, docker_archive, gzip, oci_layout, sha256_hex, tar_of};
 
 fn rootfs_tar() -> Vec<u8> {

@@ -23,7 +23,7 @@ use archives::{
 };
 use common::{isotop, unique_name};
 use containers::{APPLETS, assert_code, busybox_bytes, isotop_out, require_launch, text};
-use isotop::control::launch::LayerCache;
+use isotop::launch::LayerCache;
 
 const LAYERS: &str = "/var/lib/isotop/layers";
 /// How long a refusal may take before the test calls it a hang (generous: a loaded machine).

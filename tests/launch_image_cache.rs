@@ -24,8 +24,8 @@ use common::{isotop, require_program, unique_name, wait_until};
 use containers::{
     APPLETS, Container, assert_code, busybox_bytes, isotop_out, require_launch, text,
 };
-use isotop::control::launch::LayerCache;
-use isotop::control::launch::store::{ContainerRecord, new_id, write_record};
+use isotop::launch::LayerCache;
+use isotop::launch::store::{ContainerRecord, new_id, write_record};
 use isotop::host::HostRoot;
 
 const DATA: &str = "/var/lib/isotop";

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use archives::{Raw, gzip, raw_tar};
-use isotop::control::launch::{ImageError, ImageSource, LayerCache};
+use isotop::launch::{ImageError, ImageSource, LayerCache};
 
 /// An outer tar whose `manifest.json` is named by a GNU long name entry of `name_bytes`.
 fn long_named_outer(name_bytes: usize) -> Vec<u8> {

@@ -17,8 +17,8 @@ use std::collections::BTreeSet;
 use std::fs;
 
 use harness::{Root, gone, launch, mount_options, ready, run};
-use isotop::control::launch::isolate::{self, docker_cap_mask};
-use isotop::control::launch::{LaunchError, Volume};
+use isotop::launch::isolate::{self, docker_cap_mask};
+use isotop::launch::{LaunchError, Volume};
 
 #[test]
 fn the_command_is_pid_1_and_sees_only_its_own_processes() {

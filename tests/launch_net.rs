@@ -13,9 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{ChildGuard, require_program, require_root, wait_until};
-use isotop::control::launch::fail::LaunchError;
-use isotop::control::launch::net::{self, Attachment, BridgeConfig};
-use isotop::control::launch::store::{self, ContainerRecord, Status};
+use isotop::launch::fail::LaunchError;
+use isotop::launch::net::{self, Attachment, BridgeConfig};
+use isotop::launch::store::{self, ContainerRecord, Status};
 use isotop::host::HostRoot;
 
 fn ready(test: &str) -> bool {

@@ -20,7 +20,7 @@ use containers::{
     APPLETS, Container, assert_code, assert_gone, busybox_bytes, busybox_rootfs_dir, fingerprint,
     is_v2, isotop_out, require_launch, run_sh, text,
 };
-use isotop::control::launch::net::{self, BridgeConfig};
+use isotop::launch::net::{self, BridgeConfig};
 use isotop::host::HostRoot;
 
 #[test]

@@ -15,10 +15,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use isotop::control::launch::unpack::{
+use isotop::launch::unpack::{
     MAX_BYTES_ENV, MAX_ENTRIES_ENV, Privileges, UnpackLimits, UnpackReport, unpack_layer,
 };
-use isotop::control::launch::{ImageError, ImageSource, LayerCache};
+use isotop::launch::{ImageError, ImageSource, LayerCache};
 use support::{Raw, assert_cache_clean, gzip, raw_tar};
 
 /// Unpacks `stream` straight into a fresh directory within `limits`.

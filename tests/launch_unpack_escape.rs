@@ -15,8 +15,8 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use isotop::control::launch::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
-use isotop::control::launch::{ImageError, ImageSource, LayerCache};
+use isotop::launch::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
+use isotop::launch::{ImageError, ImageSource, LayerCache};
 use support::{MTIME, Raw, assert_cache_clean, raw_tar};
 
 /// Modification time of the host files the attacks aim at (not [`MTIME`], not "now").

@@ -16,8 +16,8 @@ mod fixture;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use isotop::control::launch::spec::LimitText;
-use isotop::control::launch::{NetMode, RunSpec};
+use isotop::launch::spec::LimitText;
+use isotop::launch::{NetMode, RunSpec};
 use isotop::host::cgroup::Limit;
 use isotop::host::container::Runtime;
 use isotop::sample::{ContainerSample, Frame};

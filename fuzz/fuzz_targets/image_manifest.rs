@@ -28,9 +28,9 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use isotop::control::launch::Digest;
-use isotop::control::launch::layer::LayerCache;
-use isotop::control::launch::unpack::UnpackLimits;
+use isotop::launch::Digest;
+use isotop::launch::layer::LayerCache;
+use isotop::launch::unpack::UnpackLimits;
 use isotop_fuzz::{Jail, remove_tree, replace, sections};
 use libfuzzer_sys::fuzz_target;
 

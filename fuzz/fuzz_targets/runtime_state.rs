@@ -1,5 +1,5 @@
 //! Fuzzes every runtime state reader under `host::runtime` (and isotop's own record reader
-//! in `control::launch::store`) with arbitrary file contents.
+//! in `launch::store`) with arbitrary file contents.
 //!
 //! Input: a selector byte, then the bytes of one file. The selector picks which runtime file
 //! (see [`FILES`]) holds the bytes, in a fresh host tree laid out like a root file system
@@ -19,7 +19,7 @@
 use std::fs;
 use std::path::Path;
 
-use isotop::control::launch::store;
+use isotop::launch::store;
 use isotop::host::HostRoot;
 use isotop::host::runtime::containerd::{self, TaskIndex};
 use isotop::host::runtime::podman::{self, PodmanStores};

@@ -16,8 +16,8 @@
 
 use std::io::{Cursor, Read, Write};
 
-use isotop::control::launch::layer::{Compression, LayerBlob, LayerCache};
-use isotop::control::launch::unpack::{Privileges, UnpackLimits, unpack_layer};
+use isotop::launch::layer::{Compression, LayerBlob, LayerCache};
+use isotop::launch::unpack::{Privileges, UnpackLimits, unpack_layer};
 use isotop_fuzz::{Jail, remove_tree};
 use libfuzzer_sys::fuzz_target;
 
@@ -66,7 +66,7 @@ fn unpack_direct(jail: &Jail, blob: &[u8], privileges: Privileges) {
 fn unpack_cached(jail: &Jail, blob: Vec<u8>) {
     let root = jail.fresh("cache");
     let cache = LayerCache::new(&root).with_limits(LIMITS);
-    let open = || -> Result<Box<dyn Read>, isotop::control::launch::ImageError> {
+    let open = || -> Result<Box<dyn Read>, isotop::launch::ImageError> {
         Ok(Box::new(Cursor::new(blob.clone())))
     };
     let layer = LayerBlob {

@@ -11,8 +11,8 @@ use super::format::{bytes, duration};
 use super::launch::launch_error;
 use super::table::Table;
 use super::{CliError, ImageArgs, ImageCommand, print_json, print_text, short_id};
-use crate::control::launch::layer::inventory::{self, CachedLayer};
-use crate::control::launch::store::now_ms;
+use crate::launch::layer::inventory::{self, CachedLayer};
+use crate::launch::store::now_ms;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 

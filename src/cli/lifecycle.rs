@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::launch::launch_error;
 use super::{CliError, RmArgs, StopArgs, print_json, print_text, short_id};
-use crate::control::launch::lifecycle::{self, Stopped};
+use crate::launch::lifecycle::{self, Stopped};
 use crate::host::HostRoot;
 
 /// Runs `act` on every target; prints all failures but the last, returns the last.

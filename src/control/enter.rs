@@ -244,11 +244,11 @@ fn own_container_filter(
     root: &HostRoot,
     c: &crate::host::container::Container,
 ) -> Result<Option<SeccompProgram>, ControlError> {
-    use crate::control::launch::{lifecycle::config::LaunchConfig, seccomp::SeccompMode};
+    use crate::launch::{lifecycle::config::LaunchConfig, seccomp::SeccompMode};
     if c.runtime != crate::host::runtime::Runtime::Isotop {
         return Ok(None);
     }
-    let config = super::launch::store::ContainerPaths::new(root, &c.id).config;
+    let config = crate::launch::store::ContainerPaths::new(root, &c.id).config;
     match LaunchConfig::read(&config).map(|launched| launched.seccomp) {
         Ok(SeccompMode::Unconfined) => Ok(None),
         Ok(SeccompMode::DockerDefault) | Err(_) => SeccompProgram::docker_default().map(Some),

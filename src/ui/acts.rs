@@ -12,7 +12,7 @@ use crate::control::ControlError;
 use crate::control::enter::{self, EnterRequest};
 use crate::control::freeze;
 use crate::control::kill;
-use crate::control::launch::RunSpec;
+use crate::launch::RunSpec;
 use crate::control::limits::journal;
 use crate::control::limits::pending;
 use crate::control::limits::{self, LimitInput, LimitRequest};

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 use crate::harness::{self, Root, ready};
-use isotop::control::launch::NetMode;
-use isotop::control::launch::isolate::{self, IdMap};
+use isotop::launch::NetMode;
+use isotop::launch::isolate::{self, IdMap};
 use isotop::host::HostRoot;
 
 /// 64 MiB, page-aligned so v1 reads it back unchanged.

@@ -13,10 +13,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use isotop::control::launch::isolate::{self, ChildConfig, IdMap, Pending};
-use isotop::control::launch::rootfs::{self, DefaultImage};
-use isotop::control::launch::seccomp::SeccompMode;
-use isotop::control::launch::{LaunchError, NetMode, Volume};
+use isotop::launch::isolate::{self, ChildConfig, IdMap, Pending};
+use isotop::launch::rootfs::{self, DefaultImage};
+use isotop::launch::seccomp::SeccompMode;
+use isotop::launch::{LaunchError, NetMode, Volume};
 use isotop::host::HostRoot;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};

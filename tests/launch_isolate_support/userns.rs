@@ -6,8 +6,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 
 use crate::harness::{Root, mount_options, ready, run};
-use isotop::control::launch::NetMode;
-use isotop::control::launch::isolate::{self, IdMap};
+use isotop::launch::NetMode;
+use isotop::launch::isolate::{self, IdMap};
 use isotop::host::HostRoot;
 
 #[test]

@@ -72,7 +72,7 @@ impl SeccompProgram {
     /// The filter isotop's own containers run under: Docker's default profile, as
     /// `launch::seccomp` builds it for `isotop run`.
     pub fn docker_default() -> Result<SeccompProgram, ControlError> {
-        let launched = crate::control::launch::seccomp::docker_default_program()
+        let launched = crate::launch::seccomp::docker_default_program()
             .map_err(|e| ControlError::Other(e.to_string()))?;
         SeccompProgram::from_filters(
             launched
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_launch_profile_converts_filter_by_filter() {
-        let launched = crate::control::launch::seccomp::docker_default_program().unwrap();
+        let launched = crate::launch::seccomp::docker_default_program().unwrap();
         let entered = SeccompProgram::docker_default().unwrap();
         assert_eq!(
             entered.filters().map(<[_]>::len).collect::<Vec<_>>(),

@@ -15,7 +15,7 @@ use super::credentials::CapSets;
 use super::seccomp::SeccompInstruction;
 
 // The same calls the launched container's child makes, from one place.
-pub use crate::control::launch::isolate::sys::{drop_bounding_except, join_new_session_keyring};
+pub use crate::launch::isolate::sys::{drop_bounding_except, join_new_session_keyring};
 
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
 const CAP_VERSION_3: u32 = 0x2008_0522;

@@ -1,4 +1,4 @@
-//! isotop's own containers (launched by `control::launch`): cgroup `/isotop/<id>`, record
+//! isotop's own containers (launched by `launch`): cgroup `/isotop/<id>`, record
 //! `/run/isotop/<id>/state.json`.
 //!
 //! The launcher puts each container it starts in `/isotop/<id>` in every hierarchy and keeps

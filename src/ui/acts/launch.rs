@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::Outcome;
-use crate::control::launch::RunSpec;
-use crate::control::launch::lifecycle;
+use crate::launch::RunSpec;
+use crate::launch::lifecycle;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 use crate::units::short_id;

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::control::launch::spec::{LimitText, NetMode, RunSpec, check_name};
+use crate::launch::spec::{LimitText, NetMode, RunSpec, check_name};
 
 /// One field of the form, in the order Tab walks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::Ctx;
-use crate::control::launch::NetMode;
+use crate::launch::NetMode;
 use crate::ui::action::Action;
 use crate::ui::app::launch::LAUNCH_NEEDS_ROOT;
 use crate::ui::app::launch_form::{Field, LaunchForm};
