@@ -1,44 +1,36 @@
-//! LAUNCH: isotop's own runtime, without a daemon.
+//! LAUNCH: isotop's own runtime, without a daemon (`isotop run`, `stop`, `rm`, `logs`,
+//! `image`, and `n` in the dashboard). Nothing in `control` or `host` depends on it, apart from
+//! `control::enter` reusing its seccomp filter and reading its containers' configs.
 //!
-//! Image side: [`ImageSource::detect`] names what a path holds (a root-filesystem directory, a
-//! rootfs tarball, a `docker save` archive, an OCI image layout as a directory or a tar);
-//! [`LayerCache::prepare`] unpacks each layer of it ONCE into
-//! `<cache>/sha256/<digest of the layer blob as stored>/` and returns the layer directories,
-//! lowest first, ready to stack as overlay `lowerdir`s, plus the image's run config. Layers are
-//! unpacked into a temporary directory and renamed into place, so a failed, corrupt or
-//! concurrent unpack never leaves a half layer in the cache. Tar entries come from strangers:
-//! nothing they say can write outside the layer directory (see [`unpack`]).
+//! Image side, [`image`]: [`ImageSource::detect`] names what a path holds (a root-filesystem
+//! directory, a rootfs tarball, a `docker save` archive, an OCI image layout as a directory or
+//! a tar); [`LayerCache::prepare`] unpacks each layer of it ONCE into a content-addressed cache
+//! and returns the layer directories, lowest first, ready to stack as overlay `lowerdir`s, plus
+//! the image's run config. Tar entries come from strangers: nothing they say can write outside
+//! the layer directory (see [`image::unpack`]). Its errors are [`ImageError`].
 //!
 //! Run side: [`spec`] is what the operator asked for, [`store`] where each container's record
 //! and files live, [`rootfs`] the overlay mount, [`isolate`] the container process in its
 //! namespaces (as the image's user), [`seccomp`] Docker's default filter it runs under,
 //! [`net`] the bridge and veth, [`cgroup`] its cgroups and limits, [`supervisor`] the
-//! per-container process that outlives the CLI, and [`lifecycle`] the acts (`run`, `stop`,
-//! `rm`, `logs`).
+//! per-container process that outlives the CLI, [`attach`] the terminal of `run -it`,
+//! [`logs`] the container's captured output, and [`lifecycle`] the acts (`run`, `stop`, `rm`).
+//! Their errors are [`LaunchError`] ([`error`]), which wraps an [`ImageError`].
 
-pub mod archive;
 pub mod attach;
 pub mod cgroup;
-pub mod digest;
 pub mod error;
-pub mod fail;
 pub mod image;
 pub mod isolate;
-pub mod layer;
 pub mod lifecycle;
 pub mod logs;
-pub mod manifest;
 pub mod net;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;
 pub mod store;
 pub mod supervisor;
-pub mod unpack;
 
-pub use digest::Digest;
-pub use error::ImageError;
-pub use fail::LaunchError;
-pub use image::{Image, ImageConfig, ImageSource};
-pub use layer::LayerCache;
+pub use error::LaunchError;
+pub use image::{Digest, Image, ImageConfig, ImageError, ImageSource, LayerCache};
 pub use spec::{NetMode, RunSpec, Volume};

@@ -96,7 +96,7 @@ fn the_image_bound_counts_distinct_layers_once_and_refuses_more() {
     };
     let (a, b) = (big(b"a"), big(b"b"));
     // Layers of at most 1 MiB each, 1 MiB for the whole image.
-    let limits = isotop::launch::unpack::UnpackLimits {
+    let limits = isotop::launch::image::unpack::UnpackLimits {
         max_bytes: 1 << 20,
         ..Default::default()
     };
@@ -119,7 +119,7 @@ fn the_image_bound_counts_distinct_layers_once_and_refuses_more() {
         "{message}"
     );
     assert_eq!(
-        isotop::launch::manifest::IMAGE_BYTES_ENV,
+        isotop::launch::image::manifest::IMAGE_BYTES_ENV,
         "ISOTOP_MAX_IMAGE_BYTES"
     );
 }

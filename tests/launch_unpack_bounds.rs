@@ -15,7 +15,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use isotop::launch::unpack::{
+use isotop::launch::image::unpack::{
     MAX_BYTES_ENV, MAX_ENTRIES_ENV, Privileges, UnpackLimits, UnpackReport, unpack_layer,
 };
 use isotop::launch::{ImageError, ImageSource, LayerCache};

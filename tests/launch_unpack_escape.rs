@@ -15,7 +15,7 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use isotop::launch::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
+use isotop::launch::image::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
 use isotop::launch::{ImageError, ImageSource, LayerCache};
 use support::{MTIME, Raw, assert_cache_clean, raw_tar};
 

@@ -29,8 +29,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use isotop::launch::Digest;
-use isotop::launch::layer::LayerCache;
-use isotop::launch::unpack::UnpackLimits;
+use isotop::launch::image::layer::LayerCache;
+use isotop::launch::image::unpack::UnpackLimits;
 use isotop_fuzz::{Jail, remove_tree, replace, sections};
 use libfuzzer_sys::fuzz_target;
 

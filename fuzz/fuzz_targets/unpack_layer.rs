@@ -16,8 +16,8 @@
 
 use std::io::{Cursor, Read, Write};
 
-use isotop::launch::layer::{Compression, LayerBlob, LayerCache};
-use isotop::launch::unpack::{Privileges, UnpackLimits, unpack_layer};
+use isotop::launch::image::layer::{Compression, LayerBlob, LayerCache};
+use isotop::launch::image::unpack::{Privileges, UnpackLimits, unpack_layer};
 use isotop_fuzz::{Jail, remove_tree};
 use libfuzzer_sys::fuzz_target;
 

@@ -11,7 +11,7 @@ use super::format::{bytes, duration};
 use super::launch::launch_error;
 use super::table::Table;
 use super::{CliError, ImageArgs, ImageCommand, print_json, print_text, short_id};
-use crate::launch::layer::inventory::{self, CachedLayer};
+use crate::launch::image::layer::inventory::{self, CachedLayer};
 use crate::launch::store::now_ms;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use crate::control::ControlError;
 use crate::control::freeze::Freezer;
 use crate::control::kill::{CgroupKill, cgroup_pids, kill_cgroup};

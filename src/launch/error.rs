@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::ImageError;
+use super::image::ImageError;
 use crate::control::ControlError;
 
 #[derive(Debug, thiserror::Error)]

@@ -47,7 +47,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
 use nix::unistd::{Pid, pipe2};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::seccomp::SeccompMode;
 use super::spec::{NetMode, Volume};
 use crate::host::HostRoot;

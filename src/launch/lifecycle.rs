@@ -28,7 +28,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::attach::client::{self, ClientEnd, ClientOptions};
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::spec::RunSpec;
 use super::store::{self, ContainerPaths, ContainerRecord, Status};
 use super::supervisor::spawn::{SupervisorProcess, spawn};

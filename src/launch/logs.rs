@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::store::{ContainerPaths, Status, now_ms, read_record, resolve};
 use crate::host::HostRoot;
 

@@ -27,7 +27,7 @@ use std::os::unix::fs::MetadataExt;
 
 use serde::{Deserialize, Serialize};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::store;
 use crate::control::nsfs;
 use crate::host::HostRoot;

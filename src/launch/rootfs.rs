@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::spec::Volume;
 use crate::host::HostRoot;
 

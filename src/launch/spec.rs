@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::isolate::user::check_spec;
 use super::seccomp::SeccompMode;
 use crate::control::limits::{LimitInput, LimitRequest};

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::spec::NetMode;
 use crate::host::HostRoot;
 use crate::host::runtime::file::{self, Cap};
@@ -265,7 +265,7 @@ pub fn create_claim(path: &Path, id: &str) -> std::io::Result<()> {
         ".{}.{}-{}.tmp",
         file_name.to_string_lossy(),
         std::process::id(),
-        super::layer::unique_suffix()
+        super::image::layer::unique_suffix()
     ));
     let linked = fs::write(&tmp, id.as_bytes()).and_then(|()| fs::hard_link(&tmp, path));
     let _ = fs::remove_file(&tmp);

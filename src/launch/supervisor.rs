@@ -37,7 +37,7 @@ use nix::unistd::Pid;
 
 use super::attach::terminal::DEFAULT_SIZE;
 use super::attach::{FrameReader, Kind};
-use super::fail::LaunchError;
+use super::error::LaunchError;
 use super::lifecycle::config::LaunchConfig;
 use super::lifecycle::teardown::{Runtime, release_runtime, remove_files};
 use super::logs::LogWriter;

@@ -18,7 +18,7 @@ use rustix::io::Errno;
 
 use super::terminal::{DEFAULT_SIZE, RawMode, window_size};
 use super::{Frame, FrameReader, Kind, ReadOutcome};
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// What the operator asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

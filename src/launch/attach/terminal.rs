@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// The size a terminal gets when the operator's is unknown (not a terminal), rows × cols.
 pub const DEFAULT_SIZE: (u16, u16) = (24, 80);

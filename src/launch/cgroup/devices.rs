@@ -11,7 +11,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// `BPF_DEVCG_DEV_*`: the device type in the program's context.
 const BLOCK: u32 = 1;

@@ -33,8 +33,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::archive::{is_gzip, is_zstd};
 use super::digest::{Digest, HashingReader};
 use super::error::ImageError;
-use super::image::{Image, ImageSource};
-use super::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir};
+use super::source::{Image, ImageSource};
+use crate::launch::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir};
 use super::unpack::{Privileges, UnpackLimits, UnpackReport, size_limit_error, unpack_layer};
 use crate::host::HostRoot;
 pub use interrupt::interrupted_or;
@@ -85,7 +85,7 @@ pub fn unique_suffix() -> u64 {
 
 /// The bounds from `ISOTOP_MAX_LAYER_BYTES` (a size: `64G`, bytes, or `max`) and
 /// `ISOTOP_MAX_LAYER_FILES` (a count or `max`); the defaults where unset.
-pub fn limits_from_env() -> Result<UnpackLimits, super::LaunchError> {
+pub fn limits_from_env() -> Result<UnpackLimits, crate::launch::LaunchError> {
     use crate::host::cgroup::Limit;
     let mut limits = UnpackLimits::default();
     let value = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -122,8 +122,8 @@ pub fn limits_from_env() -> Result<UnpackLimits, super::LaunchError> {
     Ok(limits)
 }
 
-fn bad_limit(name: &str, value: &str, hint: &str) -> super::LaunchError {
-    super::LaunchError::invalid(name, value, format!("give {hint}"))
+fn bad_limit(name: &str, value: &str, hint: &str) -> crate::launch::LaunchError {
+    crate::launch::LaunchError::invalid(name, value, format!("give {hint}"))
 }
 
 /// Removes a temporary layer directory unless it was renamed into the cache.
@@ -161,7 +161,7 @@ impl LayerCache {
 
     /// The host's cache: `/var/lib/isotop/layers` under the host root.
     pub fn for_host(host: &HostRoot) -> Self {
-        let data_root = super::store::data_root(host);
+        let data_root = crate::launch::store::data_root(host);
         LayerCache {
             root: data_root.join("layers"),
             limits: UnpackLimits::default(),
@@ -320,7 +320,7 @@ impl LayerCache {
             disk_bytes: measured.disk_bytes,
             entries: unpacked.report.entries,
             whiteouts: measured.whiteouts,
-            created_ms: super::store::now_ms(),
+            created_ms: crate::launch::store::now_ms(),
             source: crate::host::text::clean_str(&blob.name),
         };
         let meta_dir = self.meta_dir();
@@ -366,7 +366,7 @@ impl LayerCache {
             disk_bytes: measured.disk_bytes,
             entries: measured.paths,
             whiteouts: measured.whiteouts,
-            created_ms: super::store::now_ms(),
+            created_ms: crate::launch::store::now_ms(),
             source: crate::host::text::clean_str(&blob.name),
         };
         let meta_dir = self.meta_dir();

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use super::archive::Bundle;
 use super::digest::Digest;
 use super::error::ImageError;
-use super::image::{Image, ImageConfig, ImagePath, ImageSource};
+use super::source::{Image, ImageConfig, ImagePath, ImageSource};
 use super::layer::stream::Watched;
 use super::layer::{Compression, LayerBlob, LayerCache};
 use stack::Stack;

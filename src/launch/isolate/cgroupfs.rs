@@ -22,7 +22,7 @@ use nix::mount::MsFlags;
 
 use super::plan::{Dest, MountStep};
 use crate::control::ControlError;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
 

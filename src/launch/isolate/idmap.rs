@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::IdMap;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::host::HostRoot;
 
 /// The range used when the host's files name none for root.

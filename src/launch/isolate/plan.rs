@@ -14,7 +14,7 @@ use nix::mount::MsFlags;
 
 use super::ChildConfig;
 use super::user::ExecUser;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::seccomp::{self, SeccompMode, SeccompProgram};
 use crate::launch::spec::NetMode;
 use crate::host::HostRoot;

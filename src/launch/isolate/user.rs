@@ -24,7 +24,7 @@ use std::path::Path;
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// The largest uid or gid accepted (runc's: 2^31 - 1).
 pub const MAX_ID: u32 = i32::MAX as u32;

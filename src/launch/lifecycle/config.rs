@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::launch::ImageConfig;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::isolate::UserRequest;
 use crate::launch::net::BridgeConfig;
 use crate::launch::seccomp::SeccompMode;

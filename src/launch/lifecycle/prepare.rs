@@ -16,15 +16,15 @@ use super::config::{
     BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env, resolve_user,
 };
 use super::teardown::remove_files;
-use crate::launch::fail::LaunchError;
-use crate::launch::layer::{interrupt, limits_from_env, lock};
+use crate::launch::error::LaunchError;
+use crate::launch::image::layer::{interrupt, limits_from_env, lock};
 use crate::launch::net::BridgeConfig;
 use crate::launch::spec::{LimitText, NetMode, RunSpec};
 use crate::launch::store::dirs::{self, CONTAINER_DIR_MODE, ensure_data_dirs};
 use crate::launch::store::{
     self, ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,
 };
-use crate::launch::unpack::UnpackLimits;
+use crate::launch::image::unpack::UnpackLimits;
 use crate::launch::{ImageError, LayerCache, cgroup, isolate, rootfs};
 use crate::control::limits::LimitRequest;
 use crate::host::HostRoot;
@@ -111,7 +111,7 @@ fn prepare_watched(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, Launc
         _ => None,
     };
     let limits = limits_from_env()?;
-    let image_max = crate::launch::manifest::image_bytes_from_env()?;
+    let image_max = crate::launch::image::manifest::image_bytes_from_env()?;
     repair_dirs(host)?;
     let id = new_id()?;
     let name = spec.name_or_default(&id);

@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::config::LaunchConfig;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::spec::NetMode;
 use crate::launch::store::{ContainerPaths, run_root};
 use crate::launch::{cgroup, net, rootfs};

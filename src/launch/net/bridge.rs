@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use super::ip::{self, Netns};
 use super::subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 

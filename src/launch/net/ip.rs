@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::host::text::clean_str;
 
 /// The descriptor number the container's namespace gets in [`Netns::HostSeeing`].

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FlockOperation, flock};
 
 use super::subnet::Subnet;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::store::{self, ContainerPaths, Status};
 use crate::host::HostRoot;
 

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// The environment variable naming the bridge.
 pub const ENV_BRIDGE: &str = "ISOTOP_BRIDGE";

@@ -12,9 +12,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::super::digest::Digest;
-use super::super::fail::LaunchError;
-use super::super::layer::unique_suffix;
+use super::super::image::Digest;
+use super::super::error::LaunchError;
+use super::super::image::layer::unique_suffix;
 use super::super::store::data_root;
 use crate::host::HostRoot;
 

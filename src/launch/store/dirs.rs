@@ -29,8 +29,8 @@ use std::path::Path;
 use rustix::fs::{FileType, Mode, OFlags};
 
 use super::data_root;
-use crate::launch::fail::LaunchError;
-use crate::launch::layer::LayerCache;
+use crate::launch::error::LaunchError;
+use crate::launch::image::layer::LayerCache;
 use crate::host::HostRoot;
 
 /// `/var/lib/isotop` and `/var/lib/isotop/containers`: search only for others (see above).

@@ -12,7 +12,7 @@ use std::path::Path;
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 
 use super::signals::Signals;
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::isolate::{self, ChildConfig, Pending};
 use crate::launch::lifecycle::config::LaunchConfig;
 use crate::launch::lifecycle::prepare::parse_limits;

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 
 /// The signals the supervisor takes over.
 pub const FORWARDED: [Signal; 3] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];

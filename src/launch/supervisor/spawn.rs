@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 
 use nix::fcntl::OFlag;
 
-use crate::launch::fail::LaunchError;
+use crate::launch::error::LaunchError;
 use crate::launch::store::ContainerPaths;
 use crate::host::HostRoot;
 

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::super::digest::Digest;
-use super::super::fail::LaunchError;
-use super::super::lifecycle::config::LaunchConfig;
-use super::super::store::{self, ContainerPaths, data_root, dirs::ensure_data_dirs};
+use crate::launch::LaunchError;
+use crate::launch::lifecycle::config::LaunchConfig;
+use crate::launch::store::{self, ContainerPaths, data_root, dirs::ensure_data_dirs};
 use super::{LayerCache, meta, unique_suffix};
 use crate::control::audit::{self, AuditEntry};
 use crate::host::HostRoot;

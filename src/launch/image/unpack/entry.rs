@@ -18,7 +18,7 @@ use super::{
     DIR_MODE_WHILE_UNPACKING, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, Privileges, SKIPPED_SHOWN,
     UnpackLimits, UnpackReport, WHITEOUT_PREFIX, shown_bytes,
 };
-use crate::launch::error::ImageError;
+use crate::launch::image::error::ImageError;
 
 /// One unpack in progress.
 pub(super) struct Unpack<'a> {

@@ -9,8 +9,8 @@ use super::meter::{self, Crossed};
 use super::names;
 use super::tree::PlaceError;
 use super::{MAX_BYTES_ENV, MAX_ENTRIES_ENV, shown_bytes};
-use crate::launch::archive;
-use crate::launch::error::ImageError;
+use crate::launch::image::archive;
+use crate::launch::image::error::ImageError;
 
 impl Unpack<'_> {
     pub(super) fn require_root(&self, what: &str) -> Result<(), ImageError> {
