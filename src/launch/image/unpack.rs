@@ -35,14 +35,14 @@
 //! every byte.
 
 mod entry;
-mod fail;
+mod error;
 mod meta;
 pub(crate) mod meter;
 mod names;
 mod sparse;
 mod tree;
 
-pub use fail::size_limit_error;
+pub use error::size_limit_error;
 
 use std::io::{self, Read};
 use std::path::Path;

@@ -1,6 +1,7 @@
-//! How an unpack fails: a refused entry names the entry and why, a file system error the path
-//! inside the layer, and a read that failed because a bound was crossed becomes that bound's
-//! error, naming the limit and how to raise it.
+//! How an unpack fails, as [`ImageError`] values (the unpacker has no error type of its own):
+//! a refused entry names the entry and why, a file system error the path inside the layer, and
+//! a read that failed because a bound was crossed becomes that bound's error, naming the limit
+//! and how to raise it.
 
 use std::io;
 
