@@ -38,7 +38,8 @@ use crate::host::{HostRoot, read_optional};
 use prepare::{Prepared, prepare};
 use teardown::{Runtime, release_runtime, remove_files};
 
-/// The default `stop` timeout before KILL (seconds), as Docker's.
+/// How long `stop` waits after TERM before it sends KILL, as Docker's: `isotop stop`'s default
+/// (`-t` overrides it) and the dashboard's `x`.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the killed init gets to go, and the supervisor to clean up after it.

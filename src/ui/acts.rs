@@ -12,12 +12,12 @@ use crate::control::ControlError;
 use crate::control::enter::{self, EnterRequest};
 use crate::control::freeze;
 use crate::control::kill;
-use crate::launch::RunSpec;
 use crate::control::limits::journal;
 use crate::control::limits::pending;
 use crate::control::limits::{self, LimitInput, LimitRequest};
 use crate::host::HostRoot;
 use crate::host::scan::ContainerView;
+use crate::launch::RunSpec;
 use nix::sys::signal::Signal;
 
 /// How long a TERM is given to end the container before the outcome is reported, seconds.
@@ -98,7 +98,8 @@ pub enum Request {
     Enter { view: Box<ContainerView> },
     /// Start a container from the `n` form, detached (`spec` already checked).
     Launch { spec: Box<RunSpec> },
-    /// Stop one of isotop's own containers: TERM, KILL after [`launch::STOP_TIMEOUT`].
+    /// Stop one of isotop's own containers: TERM, KILL after
+    /// [`DEFAULT_STOP_TIMEOUT`](crate::launch::lifecycle::DEFAULT_STOP_TIMEOUT).
     Stop { id: String, name: String },
     /// Remove one of isotop's own containers, stopping it first when it was `running`.
     Remove {

@@ -24,9 +24,9 @@ use serde::de::DeserializeOwned;
 use super::archive::Bundle;
 use super::digest::Digest;
 use super::error::ImageError;
-use super::source::{Image, ImageConfig, ImagePath, ImageSource};
 use super::layer::stream::Watched;
 use super::layer::{Compression, LayerBlob, LayerCache};
+use super::source::{Image, ImageConfig, ImagePath, ImageSource};
 use stack::Stack;
 
 /// How deep OCI indexes may nest (index → index → manifest).

@@ -16,18 +16,18 @@ use super::config::{
     BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env, resolve_user,
 };
 use super::teardown::remove_files;
+use crate::control::limits::LimitRequest;
+use crate::host::HostRoot;
 use crate::launch::error::LaunchError;
 use crate::launch::image::layer::{interrupt, limits_from_env, lock};
+use crate::launch::image::unpack::UnpackLimits;
 use crate::launch::net::BridgeConfig;
 use crate::launch::spec::{LimitText, NetMode, RunSpec};
 use crate::launch::store::dirs::{self, CONTAINER_DIR_MODE, ensure_data_dirs};
 use crate::launch::store::{
-    self, ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,
+    ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,
 };
-use crate::launch::image::unpack::UnpackLimits;
 use crate::launch::{ImageError, LayerCache, cgroup, isolate, rootfs};
-use crate::control::limits::LimitRequest;
-use crate::host::HostRoot;
 
 /// A container recorded and ready for its supervisor.
 #[derive(Debug, Clone)]
@@ -228,14 +228,4 @@ fn lay_out(
         record,
         paths: paths.clone(),
     })
-}
-
-/// The record of `id`, which `prepare` made.
-pub fn record_of(host: &HostRoot, id: &str) -> Result<ContainerRecord, LaunchError> {
-    store::read_record(host, id)?.ok_or_else(|| LaunchError::NoSuchContainer { target: id.into() })
-}
-
-/// Reads `config.json` of `id`.
-pub fn config_of(host: &HostRoot, id: &str) -> Result<LaunchConfig, LaunchError> {
-    LaunchConfig::read(&ContainerPaths::new(host, id).config)
 }

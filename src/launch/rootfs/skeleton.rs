@@ -12,8 +12,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::super::image::Digest;
 use super::super::error::LaunchError;
+use super::super::image::Digest;
 use super::super::image::layer::unique_suffix;
 use super::super::store::data_root;
 use crate::host::HostRoot;

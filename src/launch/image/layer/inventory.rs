@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::super::digest::Digest;
-use crate::launch::LaunchError;
-use crate::launch::lifecycle::config::LaunchConfig;
-use crate::launch::store::{self, ContainerPaths, data_root, dirs::ensure_data_dirs};
 use super::{LayerCache, meta, unique_suffix};
 use crate::control::audit::{self, AuditEntry};
 use crate::host::HostRoot;
+use crate::launch::LaunchError;
+use crate::launch::lifecycle::config::LaunchConfig;
+use crate::launch::store::{self, ContainerPaths, data_root, dirs::ensure_data_dirs};
 
 /// A container that uses a layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
