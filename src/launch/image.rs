@@ -29,4 +29,4 @@ pub mod unpack;
 pub use digest::Digest;
 pub use error::ImageError;
 pub use layer::LayerCache;
-pub use source::{Image, ImageConfig, ImagePath, ImageSource};
+pub use source::{Image, ImageConfig, ImageSource};
