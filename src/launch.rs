@@ -16,11 +16,18 @@
 //! per-container process that outlives the CLI, [`attach`] the terminal of `run -it`,
 //! [`logs`] the container's captured output, and [`lifecycle`] the acts (`run`, `stop`, `rm`).
 //! Their errors are [`LaunchError`] ([`error`]), which wraps an [`ImageError`].
+//!
+//! Above both: [`data`] makes isotop's data directory (the store's part and the cache's part)
+//! and [`inventory`] answers `isotop image ls`/`prune` from the cache and the containers'
+//! records. Direction of imports: `image` → `store::dirs` (modes, temporary names), never the
+//! reverse; only `data`, `inventory` and the run side use both.
 
 pub mod attach;
 pub mod cgroup;
+pub mod data;
 pub mod error;
 pub mod image;
+pub mod inventory;
 pub mod isolate;
 pub mod lifecycle;
 pub mod logs;

@@ -13,7 +13,7 @@ use super::table::Table;
 use super::{CliError, ImageArgs, ImageCommand, print_json, print_text, short_id};
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
-use crate::launch::image::layer::inventory::{self, CachedLayer};
+use crate::launch::inventory::{self, CachedLayer};
 use crate::launch::store::now_ms;
 
 /// `isotop image ...`.

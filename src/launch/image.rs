@@ -16,7 +16,7 @@
 //! (a manifest prepares layers, a layer reads the archive and unpacks); that cycle stays inside
 //! this folder. Outside it, the image side uses only [`store`](super::store)'s directory modes
 //! and paths, and [`LaunchError`](super::LaunchError) for the operator's settings (bounds read
-//! from the environment) and `isotop image ls`/`prune` ([`layer::inventory`]).
+//! from the environment) and `isotop image ls`/`prune` ([`crate::launch::inventory`]).
 
 pub mod archive;
 pub mod digest;

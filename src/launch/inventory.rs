@@ -3,7 +3,7 @@
 //! Contract: a layer is USED when any isotop container names it among its lower layers — in
 //! its record (`/run/isotop/<id>/state.json`, running or stopped) or in its `config.json`
 //! (`/var/lib/isotop/containers/<id>/`, which outlives a reboot's loss of `/run`). [`list`]
-//! reports every layer of the cache with its facts ([`super::meta`], measured when a layer of
+//! reports every layer of the cache with its facts ([`meta`], measured when a layer of
 //! an older isotop has none) and its users. [`prune`] holds the cache's EXCLUSIVE lock while
 //! it decides and removes — a launch holds the shared lock from its lookup until its record
 //! names the layer, so nothing a launch is about to use goes — and removes each unused layer
@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::super::digest::Digest;
-use super::{LayerCache, meta, unique_suffix};
 use crate::control::audit::{self, AuditEntry};
 use crate::host::HostRoot;
 use crate::launch::LaunchError;
+use crate::launch::data::ensure_data_dirs;
+use crate::launch::image::digest::Digest;
+use crate::launch::image::layer::{LayerCache, meta};
 use crate::launch::lifecycle::config::LaunchConfig;
-use crate::launch::store::{self, ContainerPaths, data_root, dirs::ensure_data_dirs};
+use crate::launch::store::{self, ContainerPaths, data_root, dirs::unique_suffix};
 
 /// A container that uses a layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,7 +83,10 @@ fn start(host: &HostRoot) -> Result<(LayerCache, Vec<PathBuf>), LaunchError> {
     ensure_data_dirs(host)?;
     let cache = LayerCache::for_host(host);
     let mut swept = cache.sweep_temp();
-    swept.extend(super::lock::sweep(&data_root(host).join("default"), "tmp-"));
+    swept.extend(crate::launch::image::layer::lock::sweep(
+        &data_root(host).join("default"),
+        "tmp-",
+    ));
     Ok((cache, swept))
 }
 

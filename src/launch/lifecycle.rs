@@ -16,6 +16,7 @@
 //! Pids from records are never trusted alone: a pidfd is opened and the process is checked to
 //! be the container's (its cgroup) or its supervisor (its command line) before any signal.
 
+pub mod bounds;
 pub mod config;
 pub mod prepare;
 pub mod teardown;

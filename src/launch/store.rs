@@ -265,7 +265,7 @@ pub fn create_claim(path: &Path, id: &str) -> std::io::Result<()> {
         ".{}.{}-{}.tmp",
         file_name.to_string_lossy(),
         std::process::id(),
-        super::image::layer::unique_suffix()
+        dirs::unique_suffix()
     ));
     let linked = fs::write(&tmp, id.as_bytes()).and_then(|()| fs::hard_link(&tmp, path));
     let _ = fs::remove_file(&tmp);

@@ -238,7 +238,7 @@ impl Bundle {
             let spool_path = spool_dir.join(format!(
                 "spool-{}-{}.tar",
                 std::process::id(),
-                super::layer::unique_suffix()
+                crate::launch::store::dirs::unique_suffix()
             ));
             let mut out = std::fs::OpenOptions::new()
                 .read(true)

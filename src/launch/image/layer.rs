@@ -12,14 +12,13 @@
 //!
 //! Bounds: a layer whose decompressed tar stream passes [`UnpackLimits::max_bytes`] or whose
 //! entries pass [`UnpackLimits::max_entries`] is refused and nothing of it stays; the operator
-//! raises them with `ISOTOP_MAX_LAYER_BYTES` / `ISOTOP_MAX_LAYER_FILES` ([`limits_from_env`]).
+//! raises them with `ISOTOP_MAX_LAYER_BYTES` / `ISOTOP_MAX_LAYER_FILES` ([`crate::launch::lifecycle::bounds`]).
 //! Every file is opened as a regular file without blocking (see `archive::open`). The cache
 //! directories are root-only, made so before anything lands in them (`store::dirs`); the
 //! lock and the sweep of left-over temporary entries are in [`lock`]; `isotop image ls` and
-//! `prune` in [`inventory`].
+//! `prune` in [`crate::launch::inventory`].
 
 pub mod interrupt;
-pub mod inventory;
 pub mod lock;
 pub mod meta;
 pub mod stream;
@@ -28,7 +27,6 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::archive::{is_gzip, is_zstd};
 use super::digest::{Digest, HashingReader};
@@ -36,13 +34,13 @@ use super::error::ImageError;
 use super::source::{Image, ImageSource};
 use super::unpack::{Privileges, UnpackLimits, UnpackReport, size_limit_error, unpack_layer};
 use crate::host::HostRoot;
-use crate::launch::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir};
+use crate::launch::store::dirs::{PRIVATE_MODE, TRAVERSE_MODE, private_dir, unique_suffix};
 pub use interrupt::interrupted_or;
 use lock::CacheLock;
 use meta::LayerMeta;
 use stream::{Bounded, Watched};
 
-/// The settings that raise the bounds, read by [`limits_from_env`].
+/// The settings that raise the bounds, read by [`crate::launch::lifecycle::bounds`].
 pub use super::unpack::{MAX_BYTES_ENV, MAX_ENTRIES_ENV as MAX_FILES_ENV};
 
 /// A layer cache rooted at a directory (created on first use).
@@ -75,55 +73,6 @@ pub struct LayerBlob<'a> {
     pub diff_id: Option<Digest>,
     pub compression: Compression,
     pub open: &'a dyn Fn() -> Result<Box<dyn Read + 'a>, ImageError>,
-}
-
-/// A unique suffix for temporary names within this process (the pid makes it unique across).
-pub fn unique_suffix() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// The bounds from `ISOTOP_MAX_LAYER_BYTES` (a size: `64G`, bytes, or `max`) and
-/// `ISOTOP_MAX_LAYER_FILES` (a count or `max`); the defaults where unset.
-pub fn limits_from_env() -> Result<UnpackLimits, crate::launch::LaunchError> {
-    use crate::host::cgroup::Limit;
-    let mut limits = UnpackLimits::default();
-    let value = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(text) = value(MAX_BYTES_ENV) {
-        limits.max_bytes = match crate::control::limits::value::parse_size(MAX_BYTES_ENV, &text) {
-            Ok(Limit::Value(bytes)) => bytes,
-            Ok(Limit::Max) => u64::MAX,
-            Err(_) => {
-                return Err(bad_limit(
-                    MAX_BYTES_ENV,
-                    &text,
-                    "a size: `64G`, bytes or `max`",
-                ));
-            }
-        };
-    }
-    if let Some(text) = value(MAX_FILES_ENV) {
-        let t = text.trim();
-        limits.max_entries = if t.eq_ignore_ascii_case("max") {
-            u64::MAX
-        } else {
-            match t.parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(bad_limit(
-                        MAX_FILES_ENV,
-                        &text,
-                        "a count of entries or `max`",
-                    ));
-                }
-            }
-        };
-    }
-    Ok(limits)
-}
-
-fn bad_limit(name: &str, value: &str, hint: &str) -> crate::launch::LaunchError {
-    crate::launch::LaunchError::invalid(name, value, format!("give {hint}"))
 }
 
 /// Removes a temporary layer directory unless it was renamed into the cache.

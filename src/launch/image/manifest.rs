@@ -13,7 +13,7 @@
 
 mod stack;
 
-pub use stack::{IMAGE_BYTES_ENV, MAX_LAYERS, image_bytes_from_env};
+pub use stack::{IMAGE_BYTES_ENV, MAX_LAYERS};
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -18,12 +18,14 @@ use super::config::{
 use super::teardown::remove_files;
 use crate::control::limits::LimitRequest;
 use crate::host::HostRoot;
+use crate::launch::data::ensure_data_dirs;
 use crate::launch::error::LaunchError;
-use crate::launch::image::layer::{interrupt, limits_from_env, lock};
+use crate::launch::image::layer::{interrupt, lock};
 use crate::launch::image::unpack::UnpackLimits;
+use crate::launch::lifecycle::bounds::{image_bytes_from_env, limits_from_env};
 use crate::launch::net::BridgeConfig;
 use crate::launch::spec::{LimitText, NetMode, RunSpec};
-use crate::launch::store::dirs::{self, CONTAINER_DIR_MODE, ensure_data_dirs};
+use crate::launch::store::dirs::{self, CONTAINER_DIR_MODE};
 use crate::launch::store::{
     ContainerPaths, ContainerRecord, claim_name, data_root, new_id, write_record,
 };
@@ -111,7 +113,7 @@ fn prepare_watched(host: &HostRoot, mut spec: RunSpec) -> Result<Prepared, Launc
         _ => None,
     };
     let limits = limits_from_env()?;
-    let image_max = crate::launch::image::manifest::image_bytes_from_env()?;
+    let image_max = image_bytes_from_env()?;
     repair_dirs(host)?;
     let id = new_id()?;
     let name = spec.name_or_default(&id);

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use super::super::error::LaunchError;
 use super::super::image::Digest;
-use super::super::image::layer::unique_suffix;
 use super::super::store::data_root;
 use crate::host::HostRoot;
+use crate::launch::store::dirs::unique_suffix;
 
 /// Bump when the skeleton's content changes, so hosts regenerate it.
 const FORMAT: u32 = 1;
@@ -129,7 +129,7 @@ pub fn ensure(host: &HostRoot, layout: &HostLayout) -> Result<PathBuf, LaunchErr
         return Ok(layer);
     }
     // `default/` is root-only like the layer cache, made so before the skeleton lands in it.
-    super::super::store::dirs::ensure_data_dirs(host)?;
+    crate::launch::data::ensure_data_dirs(host)?;
     let temp = TempDir(base.join(format!("tmp-{}-{}", std::process::id(), unique_suffix())));
     build(&temp.0, layout)?;
     match fs::rename(&temp.0, &layer) {

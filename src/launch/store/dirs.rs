@@ -4,7 +4,7 @@
 //! Contract: [`private_dir`] makes a directory with its final mode in the `mkdir(2)` itself
 //! (never a wider mode first and a `chmod` after), then verifies it through a descriptor opened
 //! without following symlinks: a real directory, owned by isotop's user, with exactly that
-//! mode; an existing one with another mode is repaired on that descriptor. [`ensure_data_dirs`]
+//! mode; an existing one with another mode is repaired on that descriptor. [`crate::launch::data::ensure_data_dirs`]
 //! runs it over the fixed set of directories — a few syscalls each — at the start of every
 //! `isotop run` and `isotop image` command, so a cache made by an older isotop (0755) is
 //! repaired the next time it is used.
@@ -31,7 +31,6 @@ use rustix::fs::{FileType, Mode, OFlags};
 use super::data_root;
 use crate::host::HostRoot;
 use crate::launch::error::LaunchError;
-use crate::launch::image::layer::LayerCache;
 
 /// `/var/lib/isotop` and `/var/lib/isotop/containers`: search only for others (see above).
 pub const TRAVERSE_MODE: u32 = 0o711;
@@ -84,9 +83,10 @@ pub fn make_dir(path: &Path, mode: u32) -> Result<(), LaunchError> {
     private_dir(path, mode).map_err(|e| LaunchError::io("create", path, e))
 }
 
-/// Makes or repairs `/var/lib/isotop` (0711), `containers/` (0711), the layer cache (0700) and
-/// `default/` (0700) under the host root. Cheap: a few syscalls per directory.
-pub fn ensure_data_dirs(host: &HostRoot) -> Result<(), LaunchError> {
+/// Makes or repairs `/var/lib/isotop` (0711), `containers/` (0711) and `default/` (0700) under
+/// the host root — the store's part of [`crate::launch::data::ensure_data_dirs`]. Cheap: a few
+/// syscalls per directory.
+pub fn ensure_store_dirs(host: &HostRoot) -> Result<(), LaunchError> {
     let root = data_root(host);
     if let Some(var_lib) = root.parent()
         && !var_lib.exists()
@@ -97,8 +97,14 @@ pub fn ensure_data_dirs(host: &HostRoot) -> Result<(), LaunchError> {
     make_dir(&root, TRAVERSE_MODE)?;
     make_dir(&root.join("containers"), TRAVERSE_MODE)?;
     make_dir(&root.join("default"), PRIVATE_MODE)?;
-    LayerCache::for_host(host).ensure_dirs()?;
     Ok(())
+}
+
+/// A unique suffix for temporary names within this process (the pid makes it unique across).
+pub fn unique_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]
@@ -139,24 +145,5 @@ mod tests {
         let file = tmp.path().join("file");
         std::fs::write(&file, "x").unwrap();
         assert!(private_dir(&file, 0o700).is_err());
-    }
-
-    #[test]
-    fn the_data_dirs_are_made_with_their_modes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let host = HostRoot::under(tmp.path());
-        ensure_data_dirs(&host).unwrap();
-        let root = tmp.path().join("var/lib/isotop");
-        assert_eq!(mode(&root), TRAVERSE_MODE);
-        assert_eq!(mode(&root.join("containers")), TRAVERSE_MODE);
-        for private in [
-            "default",
-            "layers",
-            "layers/sha256",
-            "layers/tmp",
-            "layers/meta",
-        ] {
-            assert_eq!(mode(&root.join(private)), PRIVATE_MODE, "{private}");
-        }
     }
 }

@@ -117,7 +117,7 @@ pub fn write(meta_dir: &Path, digest: &Digest, meta: &LayerMeta) -> std::io::Res
         ".{}.{}-{}.tmp",
         digest.hex(),
         std::process::id(),
-        super::unique_suffix()
+        crate::launch::store::dirs::unique_suffix()
     ));
     let text = serde_json::to_vec_pretty(meta).map_err(std::io::Error::other)?;
     let written = fs::OpenOptions::new()

@@ -20,27 +20,6 @@ pub const MAX_LAYERS: usize = 128;
 /// The environment variable an operator sets to raise the image-wide bound.
 pub const IMAGE_BYTES_ENV: &str = "ISOTOP_MAX_IMAGE_BYTES";
 
-/// The image bound from [`IMAGE_BYTES_ENV`] (a size: `64G`, bytes, or `max`); `None` when
-/// unset (then twice the per-layer bound).
-pub fn image_bytes_from_env() -> Result<Option<u64>, crate::launch::LaunchError> {
-    use crate::host::cgroup::Limit;
-    let Some(text) = std::env::var(IMAGE_BYTES_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
-        return Ok(None);
-    };
-    match crate::control::limits::value::parse_size(IMAGE_BYTES_ENV, &text) {
-        Ok(Limit::Value(bytes)) => Ok(Some(bytes)),
-        Ok(Limit::Max) => Ok(Some(u64::MAX)),
-        Err(_) => Err(crate::launch::LaunchError::invalid(
-            IMAGE_BYTES_ENV,
-            &text,
-            "give a size: `64G`, bytes or `max`".to_string(),
-        )),
-    }
-}
-
 /// The layers prepared so far.
 pub(super) struct Stack<'c> {
     cache: &'c LayerCache,
