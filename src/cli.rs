@@ -399,6 +399,16 @@ pub struct TargetArgs {
     pub json: bool,
 }
 
+/// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
+/// (control characters stripped: messages can quote what an image or container said) and exits
+/// with its code (1 the host could not be read, 2 the user's own mistake).
+pub(crate) fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("isotop: {}", crate::host::text::clean_lines(&err.to_string()));
+        std::process::exit(err.exit_code());
+    }
+}
+
 /// Runs one subcommand; without one, the dashboard.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let root = host_root(&cli.root);

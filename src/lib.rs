@@ -7,7 +7,7 @@
 //! the scriptable subcommands as tables or JSON from the same values the dashboard uses.
 #![deny(unsafe_code)]
 
-pub mod cli;
+mod cli;
 #[allow(unsafe_code)]
 pub mod control;
 pub mod host;
@@ -16,3 +16,10 @@ pub mod launch;
 pub mod sample;
 pub mod ui;
 pub mod units;
+
+/// The `isotop` binary: parses the command line, runs the subcommand (without one, the
+/// dashboard), and on failure prints the error and exits with its code (1 the host could not be
+/// read, 2 the user's own mistake). `cli` itself is private: nothing outside the crate uses it.
+pub fn cli_main() {
+    cli::main();
+}
