@@ -404,7 +404,10 @@ pub struct TargetArgs {
 /// with its code (1 the host could not be read, 2 the user's own mistake).
 pub(crate) fn main() {
     if let Err(err) = run(Cli::parse()) {
-        eprintln!("isotop: {}", crate::host::text::clean_lines(&err.to_string()));
+        eprintln!(
+            "isotop: {}",
+            crate::host::text::clean_lines(&err.to_string())
+        );
         std::process::exit(err.exit_code());
     }
 }

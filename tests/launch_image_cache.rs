@@ -24,9 +24,9 @@ use common::{isotop, require_program, unique_name, wait_until};
 use containers::{
     APPLETS, Container, assert_code, busybox_bytes, isotop_out, require_launch, text,
 };
+use isotop::host::HostRoot;
 use isotop::launch::LayerCache;
 use isotop::launch::store::{ContainerRecord, new_id, write_record};
-use isotop::host::HostRoot;
 
 const DATA: &str = "/var/lib/isotop";
 const LAYERS: &str = "/var/lib/isotop/layers";

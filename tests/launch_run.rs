@@ -20,8 +20,8 @@ use containers::{
     APPLETS, Container, assert_code, assert_gone, busybox_bytes, busybox_rootfs_dir, fingerprint,
     is_v2, isotop_out, require_launch, run_sh, text,
 };
-use isotop::launch::net::{self, BridgeConfig};
 use isotop::host::HostRoot;
+use isotop::launch::net::{self, BridgeConfig};
 
 #[test]
 fn the_command_is_pid_1_alone_with_its_own_hostname() {

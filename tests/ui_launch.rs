@@ -16,10 +16,10 @@ mod fixture;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use isotop::launch::spec::LimitText;
-use isotop::launch::{NetMode, RunSpec};
 use isotop::host::cgroup::Limit;
 use isotop::host::container::Runtime;
+use isotop::launch::spec::LimitText;
+use isotop::launch::{NetMode, RunSpec};
 use isotop::sample::{ContainerSample, Frame};
 use isotop::ui::acts::{Outcome, Request};
 use isotop::ui::app::acts::NOT_ROOT_ACT;

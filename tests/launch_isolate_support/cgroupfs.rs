@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 use crate::harness::{self, Root, ready};
+use isotop::host::HostRoot;
 use isotop::launch::NetMode;
 use isotop::launch::isolate::{self, IdMap};
-use isotop::host::HostRoot;
 
 /// 64 MiB, page-aligned so v1 reads it back unchanged.
 const MEMORY_LIMIT: u64 = 64 << 20;

@@ -13,11 +13,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use isotop::host::HostRoot;
 use isotop::launch::isolate::{self, ChildConfig, IdMap, Pending};
 use isotop::launch::rootfs::{self, DefaultImage};
 use isotop::launch::seccomp::SeccompMode;
 use isotop::launch::{LaunchError, NetMode, Volume};
-use isotop::host::HostRoot;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
