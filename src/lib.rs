@@ -6,6 +6,10 @@
 //! module allowed `unsafe`), `ui` draws the dashboard from sampled frames, and `cli` renders
 //! the scriptable subcommands as tables or JSON from the same values the dashboard uses.
 #![deny(unsafe_code)]
+// A `pub` no one outside the crate can reach says `pub(crate)`, so the compiler shows dead code
+// (binary-only modules such as `cli` are private). Its fix is machine-applicable:
+// `cargo fix --lib --allow-dirty`.
+#![warn(unreachable_pub)]
 
 mod cli;
 #[allow(unsafe_code)]
