@@ -212,7 +212,7 @@ pub(crate) struct StopArgs {
         short = 't',
         long = "time",
         value_name = "SECONDS",
-        default_value_t = 10
+        default_value_t = crate::launch::lifecycle::DEFAULT_STOP_TIMEOUT.as_secs()
     )]
     pub time: u64,
     /// Print JSON instead of text.

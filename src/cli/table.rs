@@ -27,10 +27,6 @@ impl Table {
         self.rows.push(row);
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Renders the table as lines.
     pub(crate) fn render(&self) -> String {
         let columns = self.header.len();

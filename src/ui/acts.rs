@@ -98,7 +98,7 @@ pub enum Request {
     Enter { view: Box<ContainerView> },
     /// Start a container from the `n` form, detached (`spec` already checked).
     Launch { spec: Box<RunSpec> },
-    /// Stop one of isotop's own containers: TERM, KILL after [`launch::STOP_TIMEOUT`].
+    /// Stop one of isotop's own containers: TERM, KILL after [`DEFAULT_STOP_TIMEOUT`](crate::launch::lifecycle::DEFAULT_STOP_TIMEOUT).
     Stop { id: String, name: String },
     /// Remove one of isotop's own containers, stopping it first when it was `running`.
     Remove {

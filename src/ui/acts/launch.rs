@@ -3,17 +3,12 @@
 //! the supervisor), `x` stops one with [`lifecycle::stop`] or removes one with
 //! [`lifecycle::remove`]. Each returns an [`Outcome`] for the status line.
 
-use std::time::Duration;
-
 use super::Outcome;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 use crate::launch::RunSpec;
-use crate::launch::lifecycle;
+use crate::launch::lifecycle::{self, DEFAULT_STOP_TIMEOUT};
 use crate::units::short_id;
-
-/// How long a stop waits after TERM before it sends KILL, seconds.
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the container detached; blocks until its command runs or its setup failed.
 pub fn run_launch(root: &HostRoot, mut spec: RunSpec) -> Outcome {
@@ -47,13 +42,13 @@ pub fn run_launch(root: &HostRoot, mut spec: RunSpec) -> Outcome {
     }
 }
 
-/// TERM to the container's init, KILL after [`STOP_TIMEOUT`].
+/// TERM to the container's init, KILL after [`DEFAULT_STOP_TIMEOUT`].
 pub fn run_stop(root: &HostRoot, id: &str, name: &str) -> Outcome {
-    match lifecycle::stop(root, id, STOP_TIMEOUT) {
+    match lifecycle::stop(root, id, DEFAULT_STOP_TIMEOUT) {
         Ok(stopped) => Outcome::Done(format!(
             "stopped {name}{}{}; x again removes it",
             if stopped.killed {
-                format!(" (KILL after {} s)", STOP_TIMEOUT.as_secs())
+                format!(" (KILL after {} s)", DEFAULT_STOP_TIMEOUT.as_secs())
             } else {
                 String::new()
             },
@@ -70,7 +65,7 @@ pub fn run_stop(root: &HostRoot, id: &str, name: &str) -> Outcome {
 /// removes it with `force` (a container that came back to life between the two is killed).
 pub fn run_remove(root: &HostRoot, id: &str, name: &str, running: bool) -> Outcome {
     let mut notes = Vec::new();
-    if running && let Err(e) = lifecycle::stop(root, id, STOP_TIMEOUT) {
+    if running && let Err(e) = lifecycle::stop(root, id, DEFAULT_STOP_TIMEOUT) {
         // The remove below kills what the stop could not end; say what happened.
         notes.push(format!("stop: {e}"));
     }

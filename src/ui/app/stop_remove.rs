@@ -9,9 +9,9 @@ use super::App;
 use super::acts::Prompt;
 use super::selection::Target;
 use crate::host::container::Runtime;
+use crate::launch::lifecycle::DEFAULT_STOP_TIMEOUT;
 use crate::ui::action::Action;
 use crate::ui::acts::Request;
-use crate::ui::acts::launch::STOP_TIMEOUT;
 
 /// The menu's entries, in the order ←/→ walk them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl StopRemoveMenu {
             StopRemoveChoice::Remove => format!("remove {name}? y/N"),
             _ => format!(
                 "stop {name} (TERM, KILL after {} s)? y/N",
-                STOP_TIMEOUT.as_secs()
+                DEFAULT_STOP_TIMEOUT.as_secs()
             ),
         }
     }
