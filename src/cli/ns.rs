@@ -1,6 +1,6 @@
 //! `isotop ns`: the host's namespaces like `lsns`, plus parent and owner.
 //!
-//! Output modes: an lsns-style table (NS TYPE NPROCS PID USER PARENT OWNER [NSFS] COMMAND), a
+//! Output modes: an lsns-style table (`NS TYPE NPROCS PID USER PARENT OWNER [NSFS] COMMAND`), a
 //! tree (`--tree`: user namespaces nested by parent, each listing the namespaces it owns, then
 //! pid namespaces by parent), or JSON (`--json`: `{"host_reference", "namespaces",
 //! "warnings"}`, the [`NamespaceTable`] serialized; lsns' key names where lsns has the column).
