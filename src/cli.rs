@@ -5,38 +5,38 @@
 //! the README. Exit codes: 0 success, 1 the host could not be read, 2 the user's own mistake
 //! (bad arguments, unknown or ambiguous target).
 
-pub mod audit;
-pub mod cgroups;
-pub mod enter;
-pub mod error;
-pub use crate::units::format;
-pub mod freeze;
-pub mod image;
-pub mod inspect;
-pub mod kill;
-pub mod launch;
-pub mod lifecycle;
-pub mod limit;
-pub mod logs;
-pub mod ls;
-pub mod ns;
-pub mod ps;
-pub mod table;
-pub mod target;
+pub(crate) mod audit;
+pub(crate) mod cgroups;
+pub(crate) mod enter;
+pub(crate) mod error;
+pub(crate) use crate::units::format;
+pub(crate) mod freeze;
+pub(crate) mod image;
+pub(crate) mod inspect;
+pub(crate) mod kill;
+pub(crate) mod launch;
+pub(crate) mod lifecycle;
+pub(crate) mod limit;
+pub(crate) mod logs;
+pub(crate) mod ls;
+pub(crate) mod ns;
+pub(crate) mod ps;
+pub(crate) mod table;
+pub(crate) mod target;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::units::{ShortIds, short_id};
-pub use error::CliError;
+pub(crate) use crate::units::{ShortIds, short_id};
+pub(crate) use error::CliError;
 
 use crate::host::HostRoot;
 
 /// isotop — containers the way the kernel sees them.
 #[derive(Debug, Parser)]
 #[command(name = "isotop", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Read the host mounted under this directory (its proc, sys, run, var/lib, etc),
     /// e.g. `/host` when isotop runs inside a container.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
@@ -56,7 +56,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List namespaces like lsns: inode, type, processes, lowest pid, user, command, parents.
     Ns(NsArgs),
     /// Show the cgroup tree with stats and limits (v1, v2 and hybrid hosts).
@@ -102,13 +102,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct ImageArgs {
+pub(crate) struct ImageArgs {
     #[command(subcommand)]
     pub command: ImageCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ImageCommand {
+pub(crate) enum ImageCommand {
     /// List cached layers: digest, size on disk, entries, whiteouts, age, containers using it.
     Ls(JsonArgs),
     /// Remove every cached layer no isotop container (running or stopped) uses.
@@ -116,14 +116,14 @@ pub enum ImageCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct JsonArgs {
+pub(crate) struct JsonArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The container's name (default: the program's name and the first 6 digits of the id).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -188,7 +188,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     /// A container name, id or unique id prefix.
     pub target: String,
     /// Keep printing new output until the container exits.
@@ -203,7 +203,7 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StopArgs {
+pub(crate) struct StopArgs {
     /// Container names, ids or unique id prefixes.
     #[arg(required = true)]
     pub targets: Vec<String>,
@@ -221,7 +221,7 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Container names, ids or unique id prefixes.
     #[arg(required = true)]
     pub targets: Vec<String>,
@@ -234,7 +234,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SuperviseArgs {
+pub(crate) struct SuperviseArgs {
     /// The container's id.
     pub id: String,
     /// Where to report `ready <pid>` or `error ...`.
@@ -246,7 +246,7 @@ pub struct SuperviseArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RevertWorkerArgs {
+pub(crate) struct RevertWorkerArgs {
     /// The pending revert's id.
     pub id: String,
     /// Only start the detached worker and exit.
@@ -259,7 +259,7 @@ pub struct RevertWorkerArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
     pub target: String,
     /// CPU quota: CPUs (`0.5`), percent of one CPU (`50%`), millicores (`500m`) or `max`.
@@ -292,14 +292,14 @@ pub struct LimitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UndoArgs {
+pub(crate) struct UndoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct PendingArgs {
+pub(crate) struct PendingArgs {
     /// Cancel the pending revert with this id (its change then stays).
     #[arg(long, value_name = "ID")]
     pub cancel: Option<String>,
@@ -309,7 +309,7 @@ pub struct PendingArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Only the last N entries.
     #[arg(short = 'n', long, value_name = "N")]
     pub lines: Option<usize>,
@@ -319,7 +319,7 @@ pub struct LogArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KillArgs {
+pub(crate) struct KillArgs {
     /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
     pub target: String,
     /// Signal name or number (`TERM`, `SIGKILL`, `9`).
@@ -334,7 +334,7 @@ pub struct KillArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EnterArgs {
+pub(crate) struct EnterArgs {
     /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
     pub target: String,
     /// Only these namespaces, comma separated (`net,pid`): keeps the host's file system.
@@ -350,7 +350,7 @@ pub struct EnterArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NsArgs {
+pub(crate) struct NsArgs {
     /// Only namespaces of this type (cgroup, ipc, mnt, net, pid, time, user, uts); repeatable.
     #[arg(short = 't', long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -366,7 +366,7 @@ pub struct NsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CgroupsArgs {
+pub(crate) struct CgroupsArgs {
     /// Start at this cgroup path (e.g. `/docker`); default the root.
     pub path: Option<String>,
     /// Descend at most this many levels below PATH.
@@ -378,7 +378,7 @@ pub struct CgroupsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// Also list stopped containers the runtimes still keep on disk (no processes).
     #[arg(short, long)]
     pub all: bool,
@@ -391,7 +391,7 @@ pub struct LsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
     pub target: String,
     /// Print JSON instead of text.
@@ -399,8 +399,21 @@ pub struct TargetArgs {
     pub json: bool,
 }
 
+/// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
+/// (control characters stripped: messages can quote what an image or container said) and exits
+/// with its code (1 the host could not be read, 2 the user's own mistake).
+pub(crate) fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!(
+            "isotop: {}",
+            crate::host::text::clean_lines(&err.to_string())
+        );
+        std::process::exit(err.exit_code());
+    }
+}
+
 /// Runs one subcommand; without one, the dashboard.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     let root = host_root(&cli.root);
     // Timed reverts whose worker is gone are carried out by any later run (one readdir when
     // none is due); the per-container supervisor is left out (it runs for a container's life).
@@ -459,7 +472,7 @@ fn host_root(dir: &std::path::Path) -> HostRoot {
 /// Writes a value as pretty JSON to stdout. Characters a terminal would act on (DEL, C1,
 /// bidirectional controls: serde escapes only C0) are written as `\uXXXX` escapes, so the
 /// output is safe on a terminal and a JSON reader still gets the exact text.
-pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     let mut text =
         serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
     text.push('\n');
@@ -470,7 +483,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
 /// ([`crate::host::text::clean_lines`]): the last guard of every table and report, whatever
 /// field a stranger chose. A closed pipe (`isotop ls | head`) is not an error: the reader has
 /// what it wanted, so isotop stops quietly instead of panicking like `print!` would.
-pub fn print_text(text: &str) -> Result<(), CliError> {
+pub(crate) fn print_text(text: &str) -> Result<(), CliError> {
     write_stdout(&crate::host::text::clean_lines(text))
 }
 
@@ -486,6 +499,6 @@ fn write_stdout(text: &str) -> Result<(), CliError> {
 
 /// Writes one line to stderr as `isotop: LINE`, cleaned like [`print_text`] (warnings quote
 /// paths and names from the host).
-pub fn warn(line: &str) {
+pub(crate) fn warn(line: &str) {
     eprintln!("isotop: {}", crate::host::text::clean_lines(line));
 }

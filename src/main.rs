@@ -1,16 +1,7 @@
-//! The `isotop` binary: parse the command line, dispatch, map errors to exit codes.
-
-use clap::Parser;
+//! The `isotop` binary: everything it does is the library's [`isotop::cli_main`] (parse the
+//! command line, dispatch, map errors to exit codes), so the subcommands stay a private leaf
+//! of the library whose dead code the compiler can see.
 
 fn main() {
-    let cli = isotop::cli::Cli::parse();
-    if let Err(err) = isotop::cli::run(cli) {
-        // Messages can quote what an image or container said (a command, a path, a name):
-        // control characters never reach the terminal.
-        eprintln!(
-            "isotop: {}",
-            isotop::host::text::clean_lines(&err.to_string())
-        );
-        std::process::exit(err.exit_code());
-    }
+    isotop::cli_main();
 }

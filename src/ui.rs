@@ -3,8 +3,9 @@
 //!
 //! Shape: one owner of state. The app loop ([`run`]) owns the [`App`] and the history; it
 //! feeds frames from the sampler's channel and turns key and mouse events into [`Action`]s
-//! through the one [`keymap::Keymap`] table; [`App::update`] is the only state transition and
-//! is tested without a terminal; [`views::draw`] only reads. [`terminal`] makes sure the
+//! through the one [`keymap::Keymap`] table; the `App` changes only by its messages from the
+//! loop ([`App::update`] for actions, `on_frame`, `on_outcome` and the like for the rest), all
+//! tested without a terminal; [`views::draw`] only reads. [`terminal`] makes sure the
 //! terminal is given back on quit, error, panic, Ctrl-Z and the ending signals (SIGTERM,
 //! SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2; isotop then exits with 128 + the signal).
 

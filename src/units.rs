@@ -1,5 +1,5 @@
 //! The shared vocabulary every consumer uses the same way: human formatting of figures
-//! ([`format`]: bytes, durations, CPUs) and container ids as people see them ([`short_id`]).
+//! ([`format`](mod@format): bytes, durations, CPUs) and container ids as people see them ([`short_id()`]).
 //! A leaf of the crate's reading side: the CLI and the dashboard both import from here, so the
 //! UI never imports from `cli` (DESIGN.md's layout; issue 10 grows this module).
 

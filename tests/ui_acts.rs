@@ -28,7 +28,7 @@ fn app_on_web() -> (App, History) {
 
 fn clear_prompt(app: &mut App) {
     for _ in 0..20 {
-        app.update(Action::FilterBackspace);
+        app.update(Action::TypeBackspace);
     }
 }
 
@@ -77,7 +77,7 @@ fn enter_sends_the_edited_value() {
     assert_eq!(prompt_text(&app), "");
     type_text(&mut app, "0.25");
     assert_eq!(prompt_text(&app), "0.25");
-    app.update(Action::FilterBackspace);
+    app.update(Action::TypeBackspace);
     type_text(&mut app, "5");
     app.update(Action::Open);
     assert!(app.prompt().is_none());
@@ -145,9 +145,9 @@ fn keys_typed_into_the_prompt_are_text_not_acts() {
     let q = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('q'));
     assert_eq!(
         keymap.action(&q, app.is_typing()),
-        Some(Action::FilterChar('q'))
+        Some(Action::TypeChar('q'))
     );
-    app.update(Action::FilterChar('q'));
+    app.update(Action::TypeChar('q'));
     assert!(!app.should_quit());
     assert_eq!(prompt_text(&app), "q");
 }
@@ -165,7 +165,7 @@ fn kill_asks_first_and_only_y_sends() {
         })
     );
     assert_eq!(app.prompt().unwrap().line(), "kill web with TERM? y/N");
-    app.update(Action::FilterChar('n'));
+    app.update(Action::TypeChar('n'));
     assert!(app.prompt().is_none());
     assert!(app.take_request().is_none());
     assert_eq!(app.message(), Some("kill web: cancelled"));
@@ -175,7 +175,7 @@ fn kill_asks_first_and_only_y_sends() {
     assert!(app.take_request().is_none(), "Enter is not a yes");
 
     app.update(Action::Kill);
-    app.update(Action::FilterChar('y'));
+    app.update(Action::TypeChar('y'));
     match app.take_request() {
         Some(Request::Kill { view, signal }) => {
             assert_eq!(view.container.id, "web");
@@ -192,7 +192,7 @@ fn kill_asks_first_and_only_y_sends() {
     assert!(message.contains("ignored TERM") && message.contains("press K again for KILL"));
     app.update(Action::Kill);
     assert_eq!(app.prompt().unwrap().line(), "kill web with KILL? y/N");
-    app.update(Action::FilterChar('y'));
+    app.update(Action::TypeChar('y'));
     match app.take_request() {
         Some(Request::Kill { signal, .. }) => assert_eq!(signal, KillSignal::Kill),
         other => panic!("expected a KILL request, got {other:?}"),

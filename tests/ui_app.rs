@@ -63,11 +63,11 @@ fn filter_matches_name_id_runtime_and_pid() {
     app.update(Action::Filter);
     assert!(app.is_editing_filter());
     for c in "runc".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::TypeChar(c));
     }
     assert_eq!(app.rows().containers.len(), 1);
     assert_eq!(selected_name(&app), "web");
-    app.update(Action::FilterChar('\u{1b}'));
+    app.update(Action::TypeChar('\u{1b}'));
     assert_eq!(app.filter(), "runc", "control characters are not text");
     app.update(Action::Open);
     assert!(
@@ -78,10 +78,10 @@ fn filter_matches_name_id_runtime_and_pid() {
     // Pid: 311 is api's worker.
     app.update(Action::Filter);
     for _ in 0..4 {
-        app.update(Action::FilterBackspace);
+        app.update(Action::TypeBackspace);
     }
     for c in "311".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::TypeChar(c));
     }
     assert_eq!(app.rows().containers.len(), 1);
     assert_eq!(selected_name(&app), "api");
@@ -91,7 +91,7 @@ fn filter_matches_name_id_runtime_and_pid() {
     assert_eq!(app.rows().containers.len(), 4);
     app.update(Action::Filter);
     for c in "pause01".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::TypeChar(c));
     }
     assert_eq!(app.rows().containers.len(), 1);
     assert_eq!(selected_name(&app), "pause");
@@ -202,7 +202,7 @@ fn filtered_out_is_not_gone() {
     app.update(Action::End); // scratch
     app.update(Action::Filter);
     for c in "runc".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::TypeChar(c));
     }
     assert!(app.gone().is_none(), "filtered out, not vanished");
     assert_eq!(selected_name(&app), "web");

@@ -43,12 +43,12 @@ fn default_keymap_parses_without_clashes_and_matches_the_shipped_config() {
     );
     assert_eq!(
         keymap.action(&key(KeyCode::Char('q')), true),
-        Some(Action::FilterChar('q')),
+        Some(Action::TypeChar('q')),
         "typing, q is text"
     );
     assert_eq!(
         keymap.action(&key(KeyCode::Backspace), true),
-        Some(Action::FilterBackspace)
+        Some(Action::TypeBackspace)
     );
     assert_eq!(keymap.action(&key(KeyCode::Esc), true), Some(Action::Back));
     // The documented default config is exactly the defaults.

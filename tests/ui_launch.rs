@@ -82,11 +82,11 @@ fn n_opens_the_form_and_every_key_goes_to_it() {
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
     assert_eq!(
         keymap.action(&key(KeyCode::Char('q')), app.is_typing()),
-        Some(Action::FilterChar('q'))
+        Some(Action::TypeChar('q'))
     );
     assert_eq!(
         keymap.action(&key(KeyCode::Char(' ')), app.is_typing()),
-        Some(Action::FilterChar(' '))
+        Some(Action::TypeChar(' '))
     );
     assert_eq!(
         keymap.action(&key(KeyCode::Tab), app.is_typing()),
@@ -98,7 +98,7 @@ fn n_opens_the_form_and_every_key_goes_to_it() {
     );
 
     type_text(&mut app, "qx/img");
-    app.update(Action::FilterBackspace);
+    app.update(Action::TypeBackspace);
     assert!(!app.should_quit(), "q typed into the form does not quit");
     assert_eq!(app.launch_form().unwrap().image, "qx/im");
     app.update(Action::NextTab);
@@ -110,7 +110,7 @@ fn n_opens_the_form_and_every_key_goes_to_it() {
     // ←/→ and space choose the network; text keys do nothing there.
     app.update(Action::Expand);
     assert_eq!(app.launch_form().unwrap().net, NetMode::Bridge);
-    app.update(Action::FilterChar(' '));
+    app.update(Action::TypeChar(' '));
     assert_eq!(app.launch_form().unwrap().net, NetMode::Host);
     app.update(Action::Collapse);
     app.update(Action::Collapse);
@@ -163,8 +163,8 @@ fn an_invalid_cpu_keeps_the_form_with_the_error_under_the_cpu_field() {
     assert_eq!(form.memory, "256M");
     assert_eq!(form.net, NetMode::Bridge);
     // Editing the field clears its error; a good value then goes through.
-    app.update(Action::FilterBackspace);
-    app.update(Action::FilterBackspace);
+    app.update(Action::TypeBackspace);
+    app.update(Action::TypeBackspace);
     assert!(app.launch_form().unwrap().error.is_none());
     type_text(&mut app, "0.5");
     app.update(Action::Open);
@@ -179,7 +179,7 @@ fn bad_memory_name_and_command_land_under_their_fields() {
     fill_form(&mut app, "0.5");
     app.update(Action::PreviousTab);
     for _ in 0..4 {
-        app.update(Action::FilterBackspace);
+        app.update(Action::TypeBackspace);
     }
     type_text(&mut app, "12Q");
     app.update(Action::Open);
@@ -201,7 +201,7 @@ fn bad_memory_name_and_command_land_under_their_fields() {
         "{error}"
     );
     for _ in 0..4 {
-        app.update(Action::FilterBackspace);
+        app.update(Action::TypeBackspace);
     }
     // Command: a quote left open.
     app.update(Action::Up);

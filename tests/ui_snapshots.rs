@@ -52,7 +52,7 @@ fn cgroups_view() {
 fn namespaces_view() {
     // The pod's shared net namespace: api and pause are highlighted in the matrix.
     let mut actions = vec![Action::ShowTab(Tab::Namespaces), Action::Filter];
-    actions.extend("4026532103".chars().map(Action::FilterChar));
+    actions.extend("4026532103".chars().map(Action::TypeChar));
     actions.push(Action::Open);
     snapshot_each_size("namespaces", &actions);
 }

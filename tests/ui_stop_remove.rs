@@ -80,13 +80,13 @@ fn x_menu_stops_after_a_yes() {
         app.prompt().unwrap().line(),
         "stop web (TERM, KILL after 10 s)? y/N"
     );
-    app.update(Action::FilterChar('n'));
+    app.update(Action::TypeChar('n'));
     assert!(app.prompt().is_none() && app.take_request().is_none());
     assert_eq!(app.message(), Some("web: nothing stopped or removed"));
     // The letter picks directly.
     app.update(Action::StopRemove);
-    app.update(Action::FilterChar('s'));
-    app.update(Action::FilterChar('y'));
+    app.update(Action::TypeChar('s'));
+    app.update(Action::TypeChar('y'));
     match app.take_request() {
         Some(Request::Stop { id, name }) => {
             assert_eq!((id.as_str(), name.as_str()), ("web", "web"))
@@ -110,7 +110,7 @@ fn x_menu_removes_and_cancels() {
         app.prompt().unwrap().line(),
         "remove web (stopping it first)? y/N"
     );
-    app.update(Action::FilterChar('y'));
+    app.update(Action::TypeChar('y'));
     match app.take_request() {
         Some(Request::Remove { id, running, .. }) => {
             assert_eq!(id, "web");
@@ -123,7 +123,7 @@ fn x_menu_removes_and_cancels() {
     // Esc, c and the cancel entry all cancel.
     for keys in [
         vec![Action::Back],
-        vec![Action::FilterChar('c')],
+        vec![Action::TypeChar('c')],
         vec![Action::Collapse, Action::Open],
     ] {
         app.update(Action::StopRemove);
@@ -152,7 +152,7 @@ fn x_on_a_vanished_isotop_container_offers_remove() {
     }
     app.update(Action::Open);
     assert_eq!(app.prompt().unwrap().line(), "remove web? y/N");
-    app.update(Action::FilterChar('y'));
+    app.update(Action::TypeChar('y'));
     match app.take_request() {
         Some(Request::Remove { id, running, .. }) => {
             assert_eq!(id, "web");

@@ -5,7 +5,7 @@ use super::table::Table;
 use super::{CliError, LogArgs, print_text};
 use crate::control::audit;
 
-pub fn run(args: &LogArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: &LogArgs) -> Result<(), CliError> {
     let path = audit::log_path();
     let (mut entries, skipped) = audit::read_from(&path)?;
     if let Some(n) = args.lines {

@@ -19,13 +19,13 @@ use crate::host::text::clean_str;
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]
-pub struct CgroupsJson<'a> {
+pub(crate) struct CgroupsJson<'a> {
     pub mode: CgroupMode,
     pub hierarchies: &'a [Hierarchy],
     pub tree: &'a CgroupNode,
 }
 
-pub fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
     let layout = detect_layout(root)?;
     let asked = args.path.as_deref().unwrap_or("/");
     let Some(start) = normalize_path(asked) else {
@@ -55,7 +55,7 @@ pub fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
 }
 
 /// `cgroup mode hybrid: cpu /sys/fs/cgroup/cpu, ..., unified /sys/fs/cgroup/unified`.
-pub fn header(layout: &CgroupLayout) -> String {
+pub(crate) fn header(layout: &CgroupLayout) -> String {
     let parts: Vec<String> = layout
         .hierarchies
         .iter()
@@ -77,7 +77,7 @@ pub fn header(layout: &CgroupLayout) -> String {
 }
 
 /// The tree as an aligned table.
-pub fn render(tree: &CgroupNode) -> String {
+pub(crate) fn render(tree: &CgroupNode) -> String {
     let mut table = Table::new(&[
         "CGROUP",
         ">PROCS",

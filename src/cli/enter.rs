@@ -16,7 +16,7 @@ use crate::control::guard::require_root;
 use crate::host::HostRoot;
 use crate::host::scan::{ScanOptions, scan};
 
-pub fn run(root: &HostRoot, args: &EnterArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &EnterArgs) -> Result<(), CliError> {
     require_root("enter")?;
     let only = args.ns.as_deref().map(parse_ns_list).transpose()?;
     // The host's PID 1 is refused by name before any lookup: it is no container's process,

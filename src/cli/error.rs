@@ -4,7 +4,7 @@ use crate::control::ControlError;
 use crate::host::HostError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// The user asked for something that does not exist or is not unique.
     #[error("{0}")]
     Usage(String),
@@ -18,7 +18,7 @@ pub enum CliError {
 
 impl CliError {
     /// The process exit code: 2 for the user's own mistakes, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
             CliError::Control(e) if e.is_usage() => 2,

@@ -8,7 +8,7 @@ use crate::host::HostRoot;
 use crate::host::scan::{ScanOptions, scan};
 
 /// Freezes (`freeze`) or thaws the container `args.target`.
-pub fn run(root: &HostRoot, args: &TargetArgs, freeze: bool) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &TargetArgs, freeze: bool) -> Result<(), CliError> {
     crate::control::guard::require_root(if freeze { "freeze" } else { "thaw" })?;
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;

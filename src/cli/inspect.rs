@@ -19,7 +19,7 @@ use crate::host::text::clean_str;
 
 /// One namespace of the container and who else is in it.
 #[derive(Debug, Serialize)]
-pub struct NamespaceEntry {
+pub(crate) struct NamespaceEntry {
     #[serde(rename = "type")]
     pub kind: NsKind,
     pub inode: u64,
@@ -32,14 +32,14 @@ pub struct NamespaceEntry {
 }
 
 #[derive(Debug, Serialize)]
-pub struct InitEntry {
+pub(crate) struct InitEntry {
     pub pid: i32,
     pub command: String,
     pub source: String,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Inspection<'a> {
+pub(crate) struct Inspection<'a> {
     #[serde(flatten)]
     pub view: &'a ContainerView,
     pub init: Option<InitEntry>,
@@ -48,7 +48,7 @@ pub struct Inspection<'a> {
     pub host_reference: String,
 }
 
-pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
     let inspection = inspect(root, &snapshot, view);
@@ -60,7 +60,7 @@ pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
 }
 
 /// Builds the inspection of `view` from one snapshot.
-pub fn inspect<'a>(
+pub(crate) fn inspect<'a>(
     root: &HostRoot,
     snapshot: &Snapshot,
     view: &'a ContainerView,

@@ -14,7 +14,7 @@ use crate::host::HostRoot;
 use crate::host::scan::{ScanOptions, scan};
 
 /// Kills the container `args.target`.
-pub fn run(root: &HostRoot, args: &KillArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &KillArgs) -> Result<(), CliError> {
     let signal = parse_signal(&args.signal)?;
     if !args.timeout.is_finite() || args.timeout < 0.0 || args.timeout > 86_400.0 {
         return Err(ControlError::InvalidValue {

@@ -19,7 +19,7 @@ use crate::launch::spec::{LimitText, NetMode, RunSpec, Volume, parse_env};
 use crate::launch::{LaunchError, supervisor};
 
 /// Maps a launch error to the CLI's: the operator's own mistakes exit 2, the rest 1.
-pub fn launch_error(error: LaunchError) -> CliError {
+pub(crate) fn launch_error(error: LaunchError) -> CliError {
     match error {
         LaunchError::Control(e) => CliError::Control(e),
         e if e.is_usage() => CliError::Usage(e.to_string()),
@@ -28,7 +28,7 @@ pub fn launch_error(error: LaunchError) -> CliError {
 }
 
 /// The spec the options describe; the first bad value is the error.
-pub fn spec_from(args: RunArgs) -> Result<RunSpec, LaunchError> {
+pub(crate) fn spec_from(args: RunArgs) -> Result<RunSpec, LaunchError> {
     let env = args
         .env
         .iter()
@@ -79,7 +79,7 @@ struct StartedJson<'a> {
 }
 
 /// `isotop run`.
-pub fn run(root: &HostRoot, args: RunArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: RunArgs) -> Result<(), CliError> {
     let json = args.json;
     let spec = spec_from(args).map_err(launch_error)?;
     if spec.seccomp == SeccompMode::Unconfined {
@@ -120,7 +120,7 @@ pub fn run(root: &HostRoot, args: RunArgs) -> Result<(), CliError> {
 }
 
 /// `isotop supervise ID` (started by `run`, not by operators).
-pub fn supervise(root: &HostRoot, args: &SuperviseArgs) -> Result<(), CliError> {
+pub(crate) fn supervise(root: &HostRoot, args: &SuperviseArgs) -> Result<(), CliError> {
     match supervisor::supervise(root, &args.id, args.ready_fd, args.attach_fd) {
         0 => Ok(()),
         code => std::process::exit(code),

@@ -46,7 +46,7 @@ fn describe(stopped: &Stopped, timeout: u64) -> String {
 }
 
 /// `isotop stop`.
-pub fn stop(root: &HostRoot, args: &StopArgs) -> Result<(), CliError> {
+pub(crate) fn stop(root: &HostRoot, args: &StopArgs) -> Result<(), CliError> {
     let timeout = Duration::from_secs(args.time);
     let (stopped, result) = each(&args.targets, |target| {
         let stopped = lifecycle::stop(root, target, timeout).map_err(launch_error)?;
@@ -67,7 +67,7 @@ struct Removed {
 }
 
 /// `isotop rm`.
-pub fn remove(root: &HostRoot, args: &RmArgs) -> Result<(), CliError> {
+pub(crate) fn remove(root: &HostRoot, args: &RmArgs) -> Result<(), CliError> {
     let (removed, result) = each(&args.targets, |target| {
         let id = lifecycle::remove(root, target, args.force).map_err(launch_error)?;
         if !args.json {

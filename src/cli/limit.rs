@@ -28,7 +28,7 @@ struct LimitReport<'a> {
     warnings: &'a [String],
 }
 
-pub fn run(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     let result = limit(root, args);
     if let Err(err) = &result {
         // Refusals and failures are acts too: the log says who tried what.
@@ -227,7 +227,7 @@ fn describe_changes(files: &[FileChange]) -> String {
     text
 }
 
-pub fn undo(root: &HostRoot, args: &UndoArgs) -> Result<(), CliError> {
+pub(crate) fn undo(root: &HostRoot, args: &UndoArgs) -> Result<(), CliError> {
     guard::require_root("undo")?;
     let undone = match journal::undo_last(root) {
         Ok(undone) => undone,
@@ -259,7 +259,7 @@ pub fn undo(root: &HostRoot, args: &UndoArgs) -> Result<(), CliError> {
     print_text(&text)
 }
 
-pub fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
+pub(crate) fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
     if let Some(id) = &args.cancel {
         guard::require_root("pending --cancel")?;
         let cancelled = pending::cancel(root, id)?;
@@ -302,7 +302,7 @@ pub fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliError> {
 
 /// The hidden `revert-worker` subcommand: `--spawn` starts the detached worker; without it,
 /// this process is the worker.
-pub fn revert_worker(
+pub(crate) fn revert_worker(
     root: &HostRoot,
     id: &str,
     spawn: bool,

@@ -15,7 +15,7 @@ use crate::launch::logs::{LogOptions, Stream, stream};
 use crate::launch::store::now_ms;
 
 /// `isotop logs`.
-pub fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {
     let since_ms = match &args.since {
         Some(text) => {
             let ago = parse_duration(text).map_err(|_| ControlError::InvalidValue {

@@ -19,7 +19,7 @@ use crate::host::scan::{ContainerView, ScanOptions, scan};
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
-pub struct ContainerRow {
+pub(crate) struct ContainerRow {
     pub id: String,
     pub name: String,
     pub runtime: String,
@@ -44,7 +44,7 @@ pub struct ContainerRow {
     pub claimed_by_uid: Option<u32>,
 }
 
-pub fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     if !(args.interval.is_finite() && (0.0..=60.0).contains(&args.interval)) {
         return Err(CliError::Usage(format!(
             "--interval {} is out of range: give seconds between 0 and 60",

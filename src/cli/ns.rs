@@ -1,6 +1,6 @@
 //! `isotop ns`: the host's namespaces like `lsns`, plus parent and owner.
 //!
-//! Output modes: an lsns-style table (NS TYPE NPROCS PID USER PARENT OWNER [NSFS] COMMAND), a
+//! Output modes: an lsns-style table (`NS TYPE NPROCS PID USER PARENT OWNER [NSFS] COMMAND`), a
 //! tree (`--tree`: user namespaces nested by parent, each listing the namespaces it owns, then
 //! pid namespaces by parent), or JSON (`--json`: `{"host_reference", "namespaces",
 //! "warnings"}`, the [`NamespaceTable`] serialized; lsns' key names where lsns has the column).
@@ -16,7 +16,7 @@ use super::{CliError, NsArgs, print_json, print_text};
 use crate::host::namespace::{Namespace, NamespaceTable, NsKind, read_table};
 use crate::host::{HostError, HostRoot};
 
-pub fn run(root: &HostRoot, args: &NsArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &NsArgs) -> Result<(), CliError> {
     let kinds = parse_kinds(&args.types)?;
     if let Some(pid) = args.pid
         && pid <= 0
@@ -48,7 +48,7 @@ pub fn run(root: &HostRoot, args: &NsArgs) -> Result<(), CliError> {
 }
 
 /// Parses `-t` values (each may be a comma-separated list); empty means every kind.
-pub fn parse_kinds(values: &[String]) -> Result<Vec<NsKind>, CliError> {
+pub(crate) fn parse_kinds(values: &[String]) -> Result<Vec<NsKind>, CliError> {
     let mut kinds = Vec::new();
     for name in values.iter().flat_map(|v| v.split(',')) {
         let name = name.trim();
@@ -94,7 +94,7 @@ fn check_pid_visible(root: &HostRoot, table: &NamespaceTable, pid: i32) -> Resul
 }
 
 /// The rows chosen by `-t` and `-p`, in table order.
-pub fn select<'a>(
+pub(crate) fn select<'a>(
     table: &'a NamespaceTable,
     kinds: &[NsKind],
     pid: Option<i32>,
@@ -120,7 +120,7 @@ fn nsfs_text(ns: &Namespace) -> String {
 }
 
 /// The lsns-style table; NSFS appears only when some row has a bind mount.
-pub fn render_table(table: &NamespaceTable, rows: &[&Namespace]) -> String {
+pub(crate) fn render_table(table: &NamespaceTable, rows: &[&Namespace]) -> String {
     let with_nsfs = rows.iter().any(|ns| !ns.nsfs.is_empty());
     let mut header = vec![
         ">NS", "TYPE", ">NPROCS", ">PID", "USER", ">PARENT", ">OWNER",
@@ -198,7 +198,7 @@ fn tree_label(table: &NamespaceTable, ns: &Namespace, context: bool) -> String {
 
 /// User namespaces nested by parent, each followed by the namespaces it owns; then pid
 /// namespaces nested by parent. Selected rows are shown with the user namespaces above them.
-pub fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> String {
+pub(crate) fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> String {
     let by_inode: HashMap<u64, &Namespace> =
         table.namespaces.iter().map(|ns| (ns.inode, ns)).collect();
     let chosen: BTreeSet<u64> = selected.iter().map(|ns| ns.inode).collect();

@@ -12,7 +12,7 @@ use crate::host::users::UserNames;
 
 /// One process in the tree.
 #[derive(Debug, Serialize)]
-pub struct ProcessNode {
+pub(crate) struct ProcessNode {
     pub pid: i32,
     /// The pid inside the container's pid namespace (last `NSpid` entry), when readable.
     pub container_pid: Option<i32>,
@@ -26,7 +26,7 @@ pub struct ProcessNode {
     pub children: Vec<ProcessNode>,
 }
 
-pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target)?;
     let users = UserNames::read(root);
@@ -58,7 +58,7 @@ pub fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
 }
 
 /// Roots are the members whose parent is not a member; children sorted by pid.
-pub fn build_forest(
+pub(crate) fn build_forest(
     root: &HostRoot,
     members: &[&Process],
     users: &UserNames,

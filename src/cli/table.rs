@@ -4,7 +4,7 @@
 //! we would switch off.
 
 /// A table with a header row.
-pub struct Table {
+pub(crate) struct Table {
     header: Vec<String>,
     right_aligned: Vec<bool>,
     rows: Vec<Vec<String>>,
@@ -12,7 +12,7 @@ pub struct Table {
 
 impl Table {
     /// Columns named in `header`; a leading `>` marks a right-aligned (numeric) column.
-    pub fn new(header: &[&str]) -> Self {
+    pub(crate) fn new(header: &[&str]) -> Self {
         Table {
             header: header
                 .iter()
@@ -23,16 +23,12 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
+    pub(crate) fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Renders the table as lines.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let columns = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {

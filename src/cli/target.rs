@@ -67,7 +67,7 @@ struct Candidate<'a> {
 }
 
 /// Finds the one container `target` names.
-pub fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     containers: &'a [ContainerView],
     target: &str,
 ) -> Result<&'a ContainerView, CliError> {

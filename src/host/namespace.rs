@@ -6,7 +6,7 @@
 //! that kind unknown and sets `denied`.
 //!
 //! The listing built from these sets lives in [`table`] (lsns semantics), the bind-mounted
-//! namespaces in [`mounts`], and the choice of which namespaces are the host's in [`reference`].
+//! namespaces in [`mounts`], and the choice of which namespaces are the host's in [`reference`](mod@reference).
 
 pub mod mounts;
 pub mod reference;

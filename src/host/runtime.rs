@@ -8,7 +8,7 @@
 //! then returns `None` (the caller falls back to the id), never an error and never a panic; every
 //! string stored is cleaned with [`clean_str`]. Some of them sit in users' own directories
 //! (rootless runc/crun under `/run/user/<uid>`, rootless Podman under `~/.local/share`): every
-//! file is read through [`file`] (no blocking on a FIFO, no symlink followed, regular files
+//! file is read through [`file`](mod@file) (no blocking on a FIFO, no symlink followed, regular files
 //! only, capped per kind), which also says who could have written it.
 
 pub mod containerd;
@@ -210,7 +210,7 @@ pub fn is_hex64(text: &str) -> bool {
 
 /// The users' home directories (rootless podman stores live in them): every entry of the
 /// host's `/home` that is a directory, and `/root`. An entry of `/home` may be a symlink: only
-/// root can put one there, so it is followed; below a home nothing is (see [`file`]).
+/// root can put one there, so it is followed; below a home nothing is (see [`file`](mod@file)).
 pub(crate) fn home_dirs(root: &HostRoot) -> Vec<PathBuf> {
     let home = root.host_path(Path::new("/home"));
     let mut homes: Vec<PathBuf> = std::fs::read_dir(&home)

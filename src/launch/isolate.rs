@@ -71,7 +71,7 @@ pub struct IdMap {
 pub struct ChildConfig {
     /// The mounted overlay (or any directory) to pivot_root into.
     pub rootfs: PathBuf,
-    /// argv[0] is looked up in the container's PATH when it has no `/`.
+    /// `argv[0]` is looked up in the container's PATH when it has no `/`.
     pub argv: Vec<String>,
     /// `KEY=VALUE`.
     pub env: Vec<String>,

@@ -6,7 +6,7 @@
 //!   sees half a record. The supervisor is its only writer once the container is created.
 //! - `/run/isotop/names/<name>` — holds the id; created with `O_EXCL`, so two launches cannot
 //!   claim one name.
-//! - `/var/lib/isotop/containers/<id>/` — `config.json` (the [`RunSpec`] + resolved image),
+//! - `/var/lib/isotop/containers/<id>/` — `config.json` (the [`RunSpec`](crate::launch::RunSpec) + resolved image),
 //!   `upper/` and `work/` (the writable overlay layer), `rootfs/` (the overlay mount point) and
 //!   `container.log` (JSON lines, see `logs`).
 //!

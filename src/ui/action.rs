@@ -43,8 +43,8 @@ impl Tab {
 }
 
 /// One thing the operator asked for. The keymap table ([`crate::ui::keymap`]) binds keys to
-/// the variants without data; `FilterChar`, `FilterBackspace`, `Click` and the scroll wheel come
-/// from text input and the mouse.
+/// the variants without data; `TypeChar` and `TypeBackspace` come from typing while something
+/// has the keys (see [`crate::ui::Keymap::action`]), `Click` and the scroll wheel from the mouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Quit,
@@ -68,8 +68,12 @@ pub enum Action {
     Back,
     /// `/`: start typing a filter.
     Filter,
-    FilterChar(char),
-    FilterBackspace,
+    /// A plain character typed while something has the keys ([`crate::ui::App::is_typing`]):
+    /// the filter, a limit's input line, a y/N confirmation, the stop/remove menu or the
+    /// launch form; whichever is open reads it.
+    TypeChar(char),
+    /// Backspace while something has the keys: deletes the last character typed.
+    TypeBackspace,
     /// Sort by the next column (after the last: the view's natural order).
     SortNext,
     SortReverse,

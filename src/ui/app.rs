@@ -1,7 +1,11 @@
-//! The dashboard's state and its one transition function, [`App::update`].
+//! The dashboard's state and the messages that change it.
 //!
-//! The app loop owns the `App`: it hands it each [`Frame`] ([`App::on_frame`]) and each
-//! [`Action`] ([`App::update`]); drawing only reads it. Selections are kept by identity (a
+//! The app loop owns the `App` and is the only caller of its `&mut self` methods, one per kind
+//! of input: the operator's [`Action`]s ([`App::update`]), each sampled [`Frame`]
+//! ([`App::on_frame`]), the sampler's end ([`App::on_sampler_stopped`]), an act's result
+//! ([`App::on_outcome`]) and where the last drawing put things ([`App::set_layout`], for clicks
+//! and paging). What the app wants done goes back through `take_*` ([`App::take_request`],
+//! [`App::take_suspend`], [`App::take_redraw`]); drawing only reads it. Selections are kept by identity (a
 //! container id, a cgroup path, a namespace inode, a pid), so they survive re-sorting, filtering
 //! and new frames. A selected container that vanishes stays in the table as a "gone" row
 //! (with its last figures and its history) until the selection moves off it.
@@ -245,7 +249,8 @@ impl App {
         self.sampler_stopped = Some(reason);
     }
 
-    /// The one state transition.
+    /// Takes one of the operator's actions (a key through the keymap, or the mouse). Whatever
+    /// has the keys gets it first: the launch form, an act's prompt, the filter, the help.
     pub fn update(&mut self, action: Action) {
         self.message = None;
         if let Some(form) = self.take_form() {
@@ -308,7 +313,7 @@ impl App {
                 }
             }
             Action::Filter => self.editing_filter = true,
-            Action::FilterChar(_) | Action::FilterBackspace => {}
+            Action::TypeChar(_) | Action::TypeBackspace => {}
             Action::SortNext => {
                 let columns = rows::columns(self.tab).len();
                 let sort = &mut self.sorts[self.tab.index()];

@@ -3,9 +3,10 @@
 //!
 //! A user's config may rebind any action by name (`[keymap] down = ["j", "down"]`): the keys
 //! given replace that action's defaults. Two actions on one key is a [`KeymapError::Clash`]
-//! naming both, never resolved by guessing. Text typed into the filter prompt is not looked up
-//! here: while the prompt is open, plain characters are text and only keys with a modifier,
-//! Enter, Esc, arrows and the like go through the table.
+//! naming both, never resolved by guessing. Text typed while something has the keys (the
+//! filter, an act's input line or confirmation, the stop/remove menu, the launch form) is not
+//! looked up here: plain characters are then text and only keys with a modifier, Enter, Esc,
+//! arrows and the like go through the table.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -374,20 +375,22 @@ impl Keymap {
         Ok(Keymap { rows, lookup })
     }
 
-    /// The action for a key press. `editing` is true while the filter prompt is open: plain
-    /// characters are then text, and Backspace deletes.
-    pub fn action(&self, event: &KeyEvent, editing: bool) -> Option<Action> {
+    /// The action for a key press. `typing` is [`App::is_typing`](crate::ui::App::is_typing):
+    /// true while the filter, an act's input line or confirmation, the stop/remove menu or the
+    /// launch form has the keys. Plain characters are then [`Action::TypeChar`] and Backspace
+    /// [`Action::TypeBackspace`], read by whichever has the keys.
+    pub fn action(&self, event: &KeyEvent, typing: bool) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
         }
         let key = Key::from_event(event);
-        if editing {
+        if typing {
             let plain = !key
                 .modifiers
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
             match key.code {
-                KeyCode::Char(c) if plain => return Some(Action::FilterChar(c)),
-                KeyCode::Backspace => return Some(Action::FilterBackspace),
+                KeyCode::Char(c) if plain => return Some(Action::TypeChar(c)),
+                KeyCode::Backspace => return Some(Action::TypeBackspace),
                 _ => {}
             }
         }

@@ -15,7 +15,7 @@ use ratatui::backend::TestBackend;
 /// Types `text` one character at a time.
 pub fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::TypeChar(c));
     }
 }
 

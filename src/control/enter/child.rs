@@ -125,7 +125,7 @@ pub(super) struct Running {
 
 impl Running {
     /// Waits for the command (through the intermediate child, which exits with its code).
-    pub fn wait(self) -> Result<i32, ControlError> {
+    pub(super) fn wait(self) -> Result<i32, ControlError> {
         let status = wait_for(self.child);
         self.saved.restore();
         let status = status.map_err(|source| ControlError::Syscall {

@@ -21,7 +21,7 @@ const MAX_GROUPS: usize = 65_536;
 
 /// The five capability sets of a process, one bit per capability (`CapInh` … `CapAmb`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CapSets {
+pub(super) struct CapSets {
     pub inheritable: u64,
     pub permitted: u64,
     pub effective: u64,
@@ -32,7 +32,7 @@ pub struct CapSets {
 /// A process's credentials as its `status` file shows them (ids in the reader's user
 /// namespace).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessCredentials {
+pub(super) struct ProcessCredentials {
     /// Real, effective, saved and file-system uid (`Uid:`).
     pub uid: [u32; 4],
     /// Real, effective, saved and file-system gid (`Gid:`).
@@ -46,7 +46,7 @@ pub struct ProcessCredentials {
 
 /// What is wrong with a kernel file's text (the caller adds the path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FieldFault {
+pub(super) enum FieldFault {
     #[error("no `{field}` line")]
     Missing { field: &'static str },
     #[error("`{field}` reads {value:?}, expected {expected}")]
@@ -59,7 +59,7 @@ pub enum FieldFault {
 
 /// Credentials that could not be read or used; each names the file.
 #[derive(Debug, thiserror::Error)]
-pub enum CredentialsError {
+pub(super) enum CredentialsError {
     #[error(
         "cannot use {path}: {fault} (the kernel wrote something isotop does not understand; `--privileged` enters without copying the container's credentials)"
     )]
@@ -75,7 +75,7 @@ pub enum CredentialsError {
 }
 
 /// Parses a `/proc/PID/status` text into the credential fields.
-pub fn parse_status(text: &str) -> Result<ProcessCredentials, FieldFault> {
+pub(super) fn parse_status(text: &str) -> Result<ProcessCredentials, FieldFault> {
     let line = |field: &'static str| -> Result<&str, FieldFault> {
         let mut found = text.lines().filter_map(|l| {
             l.strip_prefix(field)
@@ -152,13 +152,13 @@ struct IdRange {
 /// A user namespace's `uid_map` or `gid_map` as read from isotop's (an ancestor) namespace:
 /// the outside column is in isotop's ids, the ids `status` shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IdMap {
+pub(super) struct IdMap {
     ranges: Vec<IdRange>,
 }
 
 impl IdMap {
     /// Parses `inside outside count` lines (at most 340, the kernel's limit).
-    pub fn parse(text: &str, field: &'static str) -> Result<IdMap, FieldFault> {
+    pub(super) fn parse(text: &str, field: &'static str) -> Result<IdMap, FieldFault> {
         let mut ranges = Vec::new();
         for l in text.lines().filter(|l| !l.trim().is_empty()) {
             let bad = || malformed(field, l.trim(), "lines of `inside outside count`");
@@ -189,7 +189,7 @@ impl IdMap {
     }
 
     /// The id inside the namespace for `outside` (as `status` shows it), if mapped.
-    pub fn to_inside(&self, outside: u32) -> Option<u32> {
+    pub(super) fn to_inside(&self, outside: u32) -> Option<u32> {
         self.ranges.iter().find_map(|r| {
             let offset = outside.checked_sub(r.outside)?;
             (offset < r.count).then(|| r.inside + offset)
@@ -199,7 +199,7 @@ impl IdMap {
 
 /// Where the command runs relative to the init's user namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserNsView {
+pub(super) enum UserNsView {
     /// isotop's own: `status` ids and capabilities apply as they are.
     Shared,
     /// The init's, which the command joins: ids translated through these maps (with the files
@@ -218,7 +218,7 @@ pub enum UserNsView {
 
 /// What the entering child sets before exec, prepared in isotop.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Confinement {
+pub(super) struct Confinement {
     /// Real, effective, saved, fs uid in the namespace the command runs in.
     pub uid: [u32; 4],
     /// Real, effective, saved, fs gid in the namespace the command runs in.
@@ -237,7 +237,7 @@ pub struct Confinement {
 }
 
 /// The confinement for a command entering beside an init with `init` credentials.
-pub fn confine(
+pub(super) fn confine(
     init: &ProcessCredentials,
     own_bounding: u64,
     view: &UserNsView,
@@ -302,7 +302,12 @@ pub fn confine(
 /// border — the fix-up is switched off and locked, so the command keeps its ambient set
 /// only: fewer capabilities than the init rather than more. Must stay allocation-free (the
 /// child calls it after fork).
-pub fn exec_sets(wanted: CapSets, uid: [u32; 4], held: u64, own_bounding: u64) -> (CapSets, bool) {
+pub(super) fn exec_sets(
+    wanted: CapSets,
+    uid: [u32; 4],
+    held: u64,
+    own_bounding: u64,
+) -> (CapSets, bool) {
     let bounding = wanted.bounding & own_bounding;
     let inheritable = wanted.inheritable & own_bounding;
     let permitted = wanted.permitted & held;

@@ -15,7 +15,7 @@ use super::credentials::CapSets;
 use super::seccomp::SeccompInstruction;
 
 // The same calls the launched container's child makes, from one place.
-pub use crate::launch::isolate::sys::{drop_bounding_except, join_new_session_keyring};
+pub(super) use crate::launch::isolate::sys::{drop_bounding_except, join_new_session_keyring};
 
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
 const CAP_VERSION_3: u32 = 0x2008_0522;
@@ -37,13 +37,13 @@ struct CapData {
 /// Marks this process non-dumpable until exec: while it holds the entering fds (cgroup
 /// files, the container's root) and changes credentials, processes of the container with the
 /// same uid cannot ptrace it or open its `/proc` files. exec of the command resets it.
-pub fn not_dumpable() -> nix::Result<()> {
+pub(super) fn not_dumpable() -> nix::Result<()> {
     // SAFETY: PR_SET_DUMPABLE takes integers by value.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) }).map(drop)
 }
 
 /// Sets the supplementary groups to exactly `groups`.
-pub fn set_groups(groups: &[libc::gid_t]) -> nix::Result<()> {
+pub(super) fn set_groups(groups: &[libc::gid_t]) -> nix::Result<()> {
     // SAFETY: the kernel reads `len` gids from the live slice.
     Errno::result(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) })
         .map(drop)
@@ -51,7 +51,7 @@ pub fn set_groups(groups: &[libc::gid_t]) -> nix::Result<()> {
 
 /// Real, effective and saved gid, then the file-system gid (`setresgid` sets it to the
 /// effective one; `setfsgid` reports no error, so the result is read back).
-pub fn set_gids(ids: [u32; 4]) -> nix::Result<()> {
+pub(super) fn set_gids(ids: [u32; 4]) -> nix::Result<()> {
     // SAFETY: integers by value.
     Errno::result(unsafe { libc::syscall(libc::SYS_setresgid, ids[0], ids[1], ids[2]) })?;
     if ids[3] != ids[1] {
@@ -69,13 +69,13 @@ pub fn set_gids(ids: [u32; 4]) -> nix::Result<()> {
 }
 
 /// Real, effective and saved uid (the file-system uid follows the effective one).
-pub fn set_uids(ids: [u32; 3]) -> nix::Result<()> {
+pub(super) fn set_uids(ids: [u32; 3]) -> nix::Result<()> {
     // SAFETY: integers by value.
     Errno::result(unsafe { libc::syscall(libc::SYS_setresuid, ids[0], ids[1], ids[2]) }).map(drop)
 }
 
 /// The file-system uid, read back (`setfsuid` reports no error).
-pub fn set_fsuid(id: u32) -> nix::Result<()> {
+pub(super) fn set_fsuid(id: u32) -> nix::Result<()> {
     // SAFETY: integers by value; -1 changes nothing and returns the current fsuid.
     let now = unsafe {
         libc::syscall(libc::SYS_setfsuid, id);
@@ -90,7 +90,7 @@ pub fn set_fsuid(id: u32) -> nix::Result<()> {
 
 /// As nsenter does in a user namespace it joined: uid and gid 0 there, no supplementary
 /// groups (a namespace whose `setgroups` says deny refuses that; not fatal).
-pub fn become_namespace_root() -> nix::Result<()> {
+pub(super) fn become_namespace_root() -> nix::Result<()> {
     let _ = set_groups(&[]);
     // SAFETY: integers by value.
     unsafe {
@@ -101,14 +101,14 @@ pub fn become_namespace_root() -> nix::Result<()> {
 }
 
 /// `prctl(PR_SET_SECUREBITS)`.
-pub fn set_securebits(bits: libc::c_int) -> nix::Result<()> {
+pub(super) fn set_securebits(bits: libc::c_int) -> nix::Result<()> {
     // SAFETY: integers by value.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0) })
         .map(drop)
 }
 
 /// This process's permitted set (`capget`).
-pub fn permitted() -> nix::Result<u64> {
+pub(super) fn permitted() -> nix::Result<u64> {
     let mut header = CapHeader {
         version: CAP_VERSION_3,
         pid: 0,
@@ -120,7 +120,7 @@ pub fn permitted() -> nix::Result<u64> {
 }
 
 /// Sets the effective, permitted and inheritable sets of `sets` (`capset`).
-pub fn set_capabilities(sets: &CapSets) -> nix::Result<()> {
+pub(super) fn set_capabilities(sets: &CapSets) -> nix::Result<()> {
     let mut header = CapHeader {
         version: CAP_VERSION_3,
         pid: 0,
@@ -136,7 +136,7 @@ pub fn set_capabilities(sets: &CapSets) -> nix::Result<()> {
 }
 
 /// Makes the ambient set exactly `ambient` (each bit must be permitted and inheritable).
-pub fn set_ambient(ambient: u64) -> nix::Result<()> {
+pub(super) fn set_ambient(ambient: u64) -> nix::Result<()> {
     // SAFETY: integers by value.
     let cleared = unsafe {
         libc::prctl(
@@ -172,14 +172,14 @@ pub fn set_ambient(ambient: u64) -> nix::Result<()> {
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: exec never grants privileges again (setuid bits and
 /// file capabilities are ignored), for this process and every descendant.
-pub fn set_no_new_privs() -> nix::Result<()> {
+pub(super) fn set_no_new_privs() -> nix::Result<()> {
     // SAFETY: integers by value.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
 }
 
 /// Installs a seccomp filter (`PR_SET_SECCOMP`, `SECCOMP_MODE_FILTER`). Needs
 /// `no_new_privs` or CAP_SYS_ADMIN.
-pub fn install_seccomp(program: &[SeccompInstruction]) -> nix::Result<()> {
+pub(super) fn install_seccomp(program: &[SeccompInstruction]) -> nix::Result<()> {
     let fprog = libc::sock_fprog {
         // SeccompProgram holds at most 4096 instructions.
         len: program.len() as libc::c_ushort,

@@ -35,20 +35,20 @@ impl Placement<'_> {
     }
 
     /// A controller bound to a v1 hierarchy is read there (only there); otherwise from v2.
-    pub fn site(&self, controller: &str) -> Site {
+    pub(super) fn site(&self, controller: &str) -> Site {
         if let Some(i) = self.index_of_v1(controller) {
             return self.dirs[i].clone().map_or(Site::Absent, Site::V1);
         }
         self.v2_dir().map_or(Site::Absent, Site::V2)
     }
 
-    pub fn v2_dir(&self) -> Option<PathBuf> {
+    pub(super) fn v2_dir(&self) -> Option<PathBuf> {
         self.index_of_v2().and_then(|i| self.dirs[i].clone())
     }
 
     /// The hierarchy the process count and the reported path come from: v2 on a v2 host,
     /// else the first v1 hierarchy holding the cgroup among pids, memory, cpu, ... .
-    pub fn primary(&self) -> Option<usize> {
+    pub(super) fn primary(&self) -> Option<usize> {
         if self.layout.mode == CgroupMode::V2 {
             return self.index_of_v2().filter(|&i| self.dirs[i].is_some());
         }

@@ -38,7 +38,7 @@ fn is_gone(e: &io::Error) -> bool {
 
 impl Session {
     /// Reads a whole file; `None` when absent, unreadable (noted) or not a regular file.
-    pub fn read(&mut self, path: &Path) -> Option<String> {
+    pub(super) fn read(&mut self, path: &Path) -> Option<String> {
         match std::fs::read(path) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if is_gone(&e) => None,
@@ -58,7 +58,7 @@ impl Session {
     }
 
     /// Reads and parses `dir/file`, recording `field`'s source on success.
-    pub fn value<T>(
+    pub(super) fn value<T>(
         &mut self,
         field: &str,
         dir: &Path,
@@ -81,7 +81,7 @@ impl Session {
     }
 
     /// Reads a flat keyed file once per session; bad lines become notes.
-    pub fn keyed(&mut self, dir: &Path, file: &str) -> Option<(Keyed, PathBuf)> {
+    pub(super) fn keyed(&mut self, dir: &Path, file: &str) -> Option<(Keyed, PathBuf)> {
         let path = dir.join(file);
         if let Some(cached) = self.keyed_cache.get(&path) {
             return cached.clone().map(|k| (k, path));
@@ -100,7 +100,12 @@ impl Session {
     }
 
     /// One key of a keyed file read by [`Session::keyed`], recording `field`'s source.
-    pub fn key(&mut self, field: &str, file: &Option<(Keyed, PathBuf)>, key: &str) -> Option<u64> {
+    pub(super) fn key(
+        &mut self,
+        field: &str,
+        file: &Option<(Keyed, PathBuf)>,
+        key: &str,
+    ) -> Option<u64> {
         let (keyed, path) = file.as_ref()?;
         let value = keyed.get(key)?;
         self.sources.insert(field.to_string(), display_path(path));

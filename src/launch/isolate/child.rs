@@ -24,7 +24,7 @@ use super::sys;
 /// Which step failed; the first word of a failure record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
-pub enum Step {
+pub(super) enum Step {
     Signals = 1,
     Release,
     Credentials,
@@ -52,7 +52,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 24] = [
+    pub(super) const ALL: [Step; 24] = [
         Step::Signals,
         Step::Release,
         Step::Credentials,
@@ -79,21 +79,21 @@ impl Step {
         Step::Exec,
     ];
 
-    pub fn from_u32(n: u32) -> Option<Step> {
+    pub(super) fn from_u32(n: u32) -> Option<Step> {
         Step::ALL.into_iter().find(|s| *s as u32 == n)
     }
 }
 
 /// A failed step: which, on which item (mount step or exec candidate), with which errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failure {
+pub(super) struct Failure {
     pub step: Step,
     pub index: u32,
     pub errno: Errno,
 }
 
 impl Failure {
-    pub const SIZE: usize = 12;
+    pub(super) const SIZE: usize = 12;
 
     fn encode(self) -> [u8; Failure::SIZE] {
         let mut record = [0u8; Failure::SIZE];
@@ -104,7 +104,7 @@ impl Failure {
     }
 
     /// `None` for a record with an unknown step (never written by this code).
-    pub fn decode(record: &[u8; Failure::SIZE]) -> Option<Failure> {
+    pub(super) fn decode(record: &[u8; Failure::SIZE]) -> Option<Failure> {
         let word = |i: usize| [record[i], record[i + 1], record[i + 2], record[i + 3]];
         Some(Failure {
             step: Step::from_u32(u32::from_ne_bytes(word(0)))?,
@@ -115,7 +115,7 @@ impl Failure {
 }
 
 /// The descriptors the child works with, as numbers valid in its copy of the fd table.
-pub struct ChildFds {
+pub(super) struct ChildFds {
     pub release_read: RawFd,
     pub release_write: RawFd,
     pub errors_read: RawFd,
@@ -125,7 +125,7 @@ pub struct ChildFds {
 
 /// Argument and environment vectors for execve: pointers into the plan's C strings,
 /// NULL-terminated, built by the parent.
-pub struct ExecVectors<'a> {
+pub(super) struct ExecVectors<'a> {
     pub argv: &'a [*const c_char],
     pub envp: &'a [*const c_char],
 }
@@ -133,7 +133,7 @@ pub struct ExecVectors<'a> {
 type StepResult = Result<(), (Step, u32, Errno)>;
 
 /// The child's whole life: never returns.
-pub fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds) -> ! {
+pub(super) fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds) -> ! {
     // The parent's ends: only the parent may hold them, so its exit or abort is seen here.
     sys::close_fd(fds.release_write);
     sys::close_fd(fds.errors_read);

@@ -23,7 +23,7 @@ use super::sys;
 
 /// The mount namespace: nothing propagates back to the host; the root is bound onto itself
 /// (pivot_root needs a mount point); every step of the plan; then pivot_root.
-pub fn mounts(plan: &Plan) -> Result<(), (Step, u32, Errno)> {
+pub(super) fn mounts(plan: &Plan) -> Result<(), (Step, u32, Errno)> {
     nix::mount::mount(
         None::<&CStr>,
         c"/",

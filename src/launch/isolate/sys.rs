@@ -44,7 +44,7 @@ pub const fn docker_cap_mask() -> u64 {
 }
 
 /// Reads into `buf`, retrying on EINTR.
-pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> nix::Result<usize> {
+pub(crate) fn read_fd(fd: RawFd, buf: &mut [u8]) -> nix::Result<usize> {
     loop {
         // SAFETY: the kernel writes at most buf.len() bytes into the live, exclusive buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -56,7 +56,7 @@ pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> nix::Result<usize> {
 }
 
 /// Writes all of `buf` (small records, far below PIPE_BUF, so one write in practice).
-pub fn write_fd(fd: RawFd, buf: &[u8]) -> nix::Result<()> {
+pub(crate) fn write_fd(fd: RawFd, buf: &[u8]) -> nix::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &buf[done..];
@@ -73,33 +73,33 @@ pub fn write_fd(fd: RawFd, buf: &[u8]) -> nix::Result<()> {
 
 /// Closes a raw descriptor this process owns a copy of (the parent's `OwnedFd` copies are
 /// never dropped in the child, which ends in exec or `_exit`).
-pub fn close_fd(fd: RawFd) {
+pub(crate) fn close_fd(fd: RawFd) {
     // SAFETY: closing a descriptor number has no memory effects; the child never uses it again.
     unsafe { libc::close(fd) };
 }
 
 /// Duplicates `fd` to the lowest free number >= `min`, close-on-exec.
-pub fn dup_above(fd: RawFd, min: RawFd) -> nix::Result<RawFd> {
+pub(crate) fn dup_above(fd: RawFd, min: RawFd) -> nix::Result<RawFd> {
     // SAFETY: F_DUPFD_CLOEXEC only allocates a descriptor; no memory is passed.
     Errno::result(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) })
 }
 
 /// `dup2(fd, target)`; the copy at `target` is inherited across exec.
-pub fn dup_onto(fd: RawFd, target: RawFd) -> nix::Result<()> {
+pub(crate) fn dup_onto(fd: RawFd, target: RawFd) -> nix::Result<()> {
     // SAFETY: dup2 only changes the descriptor table.
     Errno::result(unsafe { libc::dup2(fd, target) }).map(drop)
 }
 
 /// Ends the process now: no atexit handlers, no destructors, no stdio flush (the buffers are
 /// the parent's copies).
-pub fn exit_now(code: i32) -> ! {
+pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no user memory.
     unsafe { libc::_exit(code) }
 }
 
 /// Every signal back to its default action and an empty signal mask, so the command starts
 /// with none of the launcher's handlers or ignored signals (exec keeps SIG_IGN and the mask).
-pub fn reset_signals() -> nix::Result<()> {
+pub(crate) fn reset_signals() -> nix::Result<()> {
     // SAFETY: a zeroed sigaction with SIG_DFL (0) installs the default action; the struct
     // lives on this stack frame for the duration of each call.
     let mut default: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -125,7 +125,7 @@ pub fn reset_signals() -> nix::Result<()> {
 /// wrappers would signal every thread of the launcher to change credentials too (setxid
 /// broadcast), and this cloned copy has only one thread but glibc's list of the others, so
 /// they would wait forever.
-pub fn become_root() -> nix::Result<()> {
+pub(crate) fn become_root() -> nix::Result<()> {
     // SAFETY: setgroups with a count of 0 reads no memory; the id calls take integers.
     unsafe {
         Errno::result(libc::syscall(
@@ -142,7 +142,7 @@ pub fn become_root() -> nix::Result<()> {
 /// Becomes `uid`/`gid` with exactly `groups` as supplementary groups, by raw system calls (see
 /// [`become_root`] for why). Leaving uid 0 clears the permitted and effective capability sets
 /// (no `PR_SET_KEEPCAPS`), as an exec by a non-root user would.
-pub fn set_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> nix::Result<()> {
+pub(crate) fn set_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> nix::Result<()> {
     // SAFETY: setgroups reads `groups.len()` ids from the live slice; the id calls take
     // integers.
     unsafe {
@@ -162,7 +162,7 @@ const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
 
 /// Joins a new anonymous session keyring, as runc does: the launcher's (root's) session
 /// keyring stays out of the container. A kernel without keys (ENOSYS) has nothing to leak.
-pub fn join_new_session_keyring() -> nix::Result<()> {
+pub(crate) fn join_new_session_keyring() -> nix::Result<()> {
     // SAFETY: a NULL name asks for a new anonymous keyring; no memory is passed.
     let r = unsafe {
         libc::syscall(
@@ -179,7 +179,7 @@ pub fn join_new_session_keyring() -> nix::Result<()> {
 
 /// Sets IFF_UP on `lo` in this process's network namespace (SIOCGIFFLAGS + SIOCSIFFLAGS on a
 /// throwaway datagram socket: no netlink, no `ip` exec, two ioctls).
-pub fn loopback_up() -> nix::Result<()> {
+pub(crate) fn loopback_up() -> nix::Result<()> {
     // SAFETY: socket only allocates a descriptor, closed below on every path.
     let sock = Errno::result(unsafe {
         libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
@@ -203,7 +203,7 @@ pub fn loopback_up() -> nix::Result<()> {
 
 /// Drops from the bounding set every capability not in `keep` (a bit mask); stops at the
 /// first number the kernel does not know (EINVAL past `cap_last_cap`).
-pub fn drop_bounding_except(keep: u64) -> nix::Result<()> {
+pub(crate) fn drop_bounding_except(keep: u64) -> nix::Result<()> {
     for cap in 0..64u32 {
         if keep & (1 << cap) != 0 {
             continue;
@@ -220,7 +220,7 @@ pub fn drop_bounding_except(keep: u64) -> nix::Result<()> {
 }
 
 /// Clears the ambient set and sets `prctl(PR_SET_NO_NEW_PRIVS)`.
-pub fn no_new_privs() -> nix::Result<()> {
+pub(crate) fn no_new_privs() -> nix::Result<()> {
     // SAFETY: both prctls take integers by value.
     unsafe {
         // Kernels before 4.3 have no ambient set; nothing to clear there.
@@ -256,7 +256,7 @@ struct CapData {
 /// as Docker does since 20.10.14 (CVE-2022-24769: an inheritable set would hand its bits to
 /// a non-root user's exec of a file with inheritable file capabilities). exec as uid 0 then
 /// yields exactly `mask` (root's exec takes the bounding set, `mask`); as another user, none.
-pub fn set_capabilities(mask: u64) -> nix::Result<()> {
+pub(crate) fn set_capabilities(mask: u64) -> nix::Result<()> {
     let mut header = CapHeader {
         version: CAP_VERSION_3,
         pid: 0,
@@ -285,7 +285,7 @@ const MOUNT_ATTR_RDONLY: u64 = 0x1;
 /// Makes the mount tree whose root `fd` is read-only, submounts included
 /// (`mount_setattr(AT_RECURSIVE)`, Linux 5.12+). ENOSYS tells the caller to fall back to a
 /// remount of the top mount.
-pub fn set_read_only_recursive(fd: BorrowedFd<'_>) -> nix::Result<()> {
+pub(crate) fn set_read_only_recursive(fd: BorrowedFd<'_>) -> nix::Result<()> {
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_RDONLY,
         attr_clr: 0,
@@ -308,13 +308,17 @@ pub fn set_read_only_recursive(fd: BorrowedFd<'_>) -> nix::Result<()> {
 }
 
 /// Makes the controlling terminal of this (new) session the terminal on stdin.
-pub fn take_controlling_terminal() -> nix::Result<()> {
+pub(crate) fn take_controlling_terminal() -> nix::Result<()> {
     // SAFETY: TIOCSCTTY takes an integer (0: do not steal from another session).
     Errno::result(unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) }).map(drop)
 }
 
 /// `execve(path, argv, envp)`; returns only on failure, with its errno.
-pub fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> Errno {
+pub(crate) fn execve(
+    path: &CStr,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> Errno {
     // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated strings
     // owned by the plan, alive until exec replaces this process.
     unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
@@ -323,7 +327,11 @@ pub fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_
 
 /// `<prefix><fd>\0` in `buf` (e.g. `/proc/self/fd/7`), as a C string naming the file `fd`
 /// is open on. `prefix` is checked by the plan to leave room for the digits.
-pub fn fd_path<'b>(prefix: &[u8], fd: RawFd, buf: &'b mut [u8; 128]) -> nix::Result<&'b CStr> {
+pub(crate) fn fd_path<'b>(
+    prefix: &[u8],
+    fd: RawFd,
+    buf: &'b mut [u8; 128],
+) -> nix::Result<&'b CStr> {
     let mut digits = [0u8; 12];
     let mut n = fd.unsigned_abs();
     let mut len = 0;

@@ -113,7 +113,7 @@ impl LaunchConfig {
         })
     }
 
-    /// Reads the stored config: a regular file of at most [`Cap::STATE`] bytes, never through a
+    /// Reads the stored config: a regular file of at most [`Cap::STATE`](crate::host::runtime::file::Cap::STATE) bytes, never through a
     /// symlink (see `host::runtime::file`).
     pub fn read(path: &std::path::Path) -> Result<LaunchConfig, LaunchError> {
         use crate::host::runtime::file::{Cap, read_capped};

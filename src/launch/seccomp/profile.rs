@@ -24,7 +24,7 @@
 use seccompiler::TargetArch;
 
 /// Allowed on every architecture whatever the arguments.
-pub const ALLOWED: &[&str] = &[
+pub(super) const ALLOWED: &[&str] = &[
     "accept",
     "accept4",
     "access",
@@ -383,7 +383,7 @@ pub const ALLOWED: &[&str] = &[
 ];
 
 /// The profile's `arches` includes for the architectures isotop builds the filter for.
-pub fn arch_allowed(arch: TargetArch) -> &'static [&'static str] {
+pub(super) fn arch_allowed(arch: TargetArch) -> &'static [&'static str] {
     match arch {
         TargetArch::x86_64 => &["arch_prctl", "modify_ldt"],
         TargetArch::aarch64 => &[
@@ -400,7 +400,7 @@ pub fn arch_allowed(arch: TargetArch) -> &'static [&'static str] {
 
 /// How one argument is compared; every condition of a [`Conditional`] must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgTest {
+pub(super) enum ArgTest {
     /// The low 32 bits equal the value (the kernel takes the argument as an `int`).
     Equals32(u32),
     /// The low 32 bits differ from the value (the kernel takes the argument as an `int`).
@@ -412,7 +412,7 @@ pub enum ArgTest {
 /// A system call allowed only when its argument `index` passes `test`; several entries for one
 /// name are alternatives (any one allows it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conditional {
+pub(super) struct Conditional {
     pub name: &'static str,
     pub index: u8,
     pub test: ArgTest,
@@ -429,7 +429,7 @@ pub const CLONE_NAMESPACE_FLAGS: u64 = 0x7E02_0000;
 /// Allowed with these arguments only (x86_64, aarch64 and riscv64 take `clone`'s flags first;
 /// the profile's s390 ordering does not apply). Where the kernel reads an `int`, only the low
 /// 32 bits are compared, so high garbage bits cannot slip a refused value past the filter.
-pub const CONDITIONAL: &[Conditional] = &[
+pub(super) const CONDITIONAL: &[Conditional] = &[
     Conditional {
         name: "socket",
         index: 0,
@@ -481,4 +481,4 @@ pub const CLONE3: u32 = 435;
 pub const FIRST_UNKNOWN: u32 = 451;
 
 /// Numbers with this bit are the x32 ABI's; left to the main filter, which refuses them.
-pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;

@@ -1,6 +1,7 @@
 //! The act keys' side of [`App::update`]: which container an act is for, the input line a
-//! limit key opens (prefilled with the current value), the kill confirmation, and the
-//! [`Request`] handed to the app loop. Pure state: nothing here reads or writes the host.
+//! limit key opens (prefilled with the current value), the kill confirmation, the
+//! [`Request`] handed to the app loop, and the act's result coming back ([`App::on_outcome`]).
+//! Pure state: nothing here reads or writes the host.
 //! The `n` form and the `x` menu are in [`super::launch`] and [`super::stop_remove`].
 
 use super::App;
@@ -111,7 +112,7 @@ impl App {
                 name,
                 mut text,
             } => match action {
-                Action::FilterChar(c) if !c.is_control() => {
+                Action::TypeChar(c) if !c.is_control() => {
                     text.push(c);
                     self.prompt = Some(Prompt::Limit {
                         kind,
@@ -120,7 +121,7 @@ impl App {
                         text,
                     });
                 }
-                Action::FilterBackspace => {
+                Action::TypeBackspace => {
                     text.pop();
                     self.prompt = Some(Prompt::Limit {
                         kind,
@@ -148,7 +149,7 @@ impl App {
                 }
             },
             Prompt::ConfirmKill { id, name, signal } => match action {
-                Action::FilterChar('y' | 'Y') => match self.live_container(&id) {
+                Action::TypeChar('y' | 'Y') => match self.live_container(&id) {
                     Some(sample) => self.send(Request::Kill {
                         view: Box::new(sample.view.clone()),
                         signal,

@@ -9,12 +9,12 @@ impl App {
     pub(super) fn update_filter_prompt(&mut self, action: Action) -> bool {
         match action {
             // Control characters never reach the screen, even from the operator's own keys.
-            Action::FilterChar(c) if c.is_control() => {}
-            Action::FilterChar(c) => {
+            Action::TypeChar(c) if c.is_control() => {}
+            Action::TypeChar(c) => {
                 self.filter.push(c);
                 self.rebuild();
             }
-            Action::FilterBackspace => {
+            Action::TypeBackspace => {
                 self.filter.pop();
                 self.rebuild();
             }

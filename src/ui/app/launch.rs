@@ -76,8 +76,8 @@ impl App {
     /// Every action while the form is open.
     pub(super) fn update_form(&mut self, mut form: LaunchForm, action: Action) {
         match action {
-            Action::FilterChar(c) => form.type_char(c),
-            Action::FilterBackspace => form.backspace(),
+            Action::TypeChar(c) => form.type_char(c),
+            Action::TypeBackspace => form.backspace(),
             Action::NextTab | Action::Down => form.focus = form.focus.next(),
             Action::PreviousTab | Action::Up => form.focus = form.focus.previous(),
             Action::Collapse => form.cycle_net(false),

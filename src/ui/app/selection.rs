@@ -7,7 +7,7 @@ use crate::sample::{ContainerSample, SeriesKey};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListState {
     pub selected: usize,
-    /// Identity of the selected row (see [`App::row_key`]).
+    /// Identity of the selected row (see [`App::row_key`](crate::ui::app::App::row_key)).
     pub key: Option<String>,
     /// First row shown (the last drawing's, kept so clicks map to rows).
     pub offset: usize,

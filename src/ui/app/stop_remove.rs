@@ -133,9 +133,9 @@ impl App {
     /// Keys while the menu is open.
     pub(super) fn update_stop_remove(&mut self, mut menu: StopRemoveMenu, action: Action) {
         let picked = match action {
-            Action::FilterChar('s' | 'S') => Some(StopRemoveChoice::Stop),
-            Action::FilterChar('r' | 'R') => Some(StopRemoveChoice::Remove),
-            Action::FilterChar('c' | 'C') | Action::Back => Some(StopRemoveChoice::Cancel),
+            Action::TypeChar('s' | 'S') => Some(StopRemoveChoice::Stop),
+            Action::TypeChar('r' | 'R') => Some(StopRemoveChoice::Remove),
+            Action::TypeChar('c' | 'C') | Action::Back => Some(StopRemoveChoice::Cancel),
             Action::Open => Some(menu.choice),
             Action::Quit => {
                 self.quit = true;
@@ -145,7 +145,7 @@ impl App {
         };
         let walk = match action {
             Action::Collapse | Action::Up | Action::PreviousTab => Some(false),
-            Action::Expand | Action::Down | Action::NextTab | Action::FilterChar(' ') => Some(true),
+            Action::Expand | Action::Down | Action::NextTab | Action::TypeChar(' ') => Some(true),
             _ => None,
         };
         match picked {
@@ -166,7 +166,7 @@ impl App {
 
     /// The `y/N` after a menu choice: only `y` sends.
     pub(super) fn confirm_stop_remove(&mut self, menu: StopRemoveMenu, action: Action) {
-        let yes = matches!(action, Action::FilterChar('y' | 'Y'));
+        let yes = matches!(action, Action::TypeChar('y' | 'Y'));
         match menu.choice {
             StopRemoveChoice::Stop if yes => self.send(Request::Stop {
                 id: menu.id,

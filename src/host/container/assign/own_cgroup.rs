@@ -22,14 +22,14 @@ use std::collections::HashMap;
 use crate::host::process::{CgroupMembership, Process};
 
 /// How many live processes sit in each non-root cgroup, per hierarchy id.
-pub struct Occupancy<'p> {
+pub(crate) struct Occupancy<'p> {
     holders: HashMap<(u32, &'p str), usize>,
 }
 
 impl<'p> Occupancy<'p> {
     /// Counts `processes` (the live, non-kernel ones) in each (hierarchy, path); root paths
     /// are left out because a group at the root never has a cgroup of its own.
-    pub fn count(processes: &[&'p Process]) -> Occupancy<'p> {
+    pub(crate) fn count(processes: &[&'p Process]) -> Occupancy<'p> {
         let mut holders: HashMap<(u32, &'p str), usize> = HashMap::new();
         for process in processes {
             for membership in process.cgroups.iter() {
@@ -51,7 +51,7 @@ impl<'p> Occupancy<'p> {
 
 /// The cgroup path of the group `members` (distinct live processes) when the cgroup is theirs
 /// alone; `None` otherwise (see the module contract).
-pub fn own_cgroup_path(members: &[&Process], occupancy: &Occupancy<'_>) -> Option<String> {
+pub(crate) fn own_cgroup_path(members: &[&Process], occupancy: &Occupancy<'_>) -> Option<String> {
     let (first, rest) = members.split_first()?;
     let lines: &[CgroupMembership] = &first.cgroups;
     if rest.iter().any(|other| !same_paths(lines, &other.cgroups)) {
