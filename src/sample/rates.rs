@@ -4,6 +4,13 @@
 //! A rate that cannot be computed is `None`, never negative: no previous reading (first tick,
 //! new container), a counter that went backwards (cgroup recreated under the same path, pid
 //! reused), or no time elapsed.
+//!
+//! Every rate isotop shows is computed here: a container's CPU share from two of its
+//! [`CpuCounter`]s (the sampler between ticks, `isotop ls` between its two reads), a cgroup's
+//! CPU and throttling shares, a process's and a CPU's busy share.
+
+use crate::host::cgroup::CgroupReading;
+use crate::host::container::measure::{CpuCounter, ProcessTicks};
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
 /// moments `wall_usec` µs apart.
@@ -31,11 +38,67 @@ pub fn cpu_percent_from_ticks(
     })
 }
 
+/// CPU share of a container in percent of one CPU between two readings of its counter
+/// `wall_usec` µs apart. Its own cgroup's counter compares directly; its processes' compare
+/// per process (same pid and start time), so a process that started or ended in between
+/// counts only for the time both readings saw it. `None` when the counters are of different
+/// sources, no process was seen in both, or on a reset.
+pub fn container_cpu_percent(
+    previous: &CpuCounter,
+    current: &CpuCounter,
+    ticks_per_second: u64,
+    wall_usec: u64,
+) -> Option<f64> {
+    match (previous, current) {
+        (CpuCounter::Cgroup { usage_usec: a }, CpuCounter::Cgroup { usage_usec: b }) => {
+            cpu_percent_from_usec(Some(*a), Some(*b), wall_usec)
+        }
+        (CpuCounter::Processes(a), CpuCounter::Processes(b)) => {
+            let used = processes_ticks_used(a, b)?;
+            cpu_percent_from_ticks(Some(0), used, ticks_per_second, wall_usec)
+        }
+        _ => None,
+    }
+}
+
+/// Clock ticks used between two readings by the processes present in both (both ascending
+/// pid); `None` when no process is in both.
+fn processes_ticks_used(previous: &[ProcessTicks], current: &[ProcessTicks]) -> Option<u64> {
+    let mut used: Option<u64> = None;
+    for now in current {
+        let Some(before) = previous
+            .binary_search_by_key(&now.pid, |p| p.pid)
+            .ok()
+            .and_then(|at| previous.get(at))
+        else {
+            continue;
+        };
+        if before.start_ticks != now.start_ticks {
+            continue; // the pid was reused: another process
+        }
+        if let Some(delta) = now.cpu_ticks.checked_sub(before.cpu_ticks) {
+            used = Some(used.unwrap_or(0).saturating_add(delta));
+        }
+    }
+    used
+}
+
 /// Throttling counters of one cgroup (`cpu.stat` `nr_periods`, `nr_throttled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Throttling {
     pub nr_periods: u64,
     pub nr_throttled: u64,
+}
+
+impl Throttling {
+    /// The counters of `reading` (`None` when its `cpu.stat` lacks either).
+    pub fn of(reading: &CgroupReading) -> Option<Throttling> {
+        let cpu = reading.cpu.as_ref()?;
+        Some(Throttling {
+            nr_periods: cpu.nr_periods?,
+            nr_throttled: cpu.nr_throttled?,
+        })
+    }
 }
 
 /// Share of the enforcement periods since the previous reading in which the cgroup ran out of
