@@ -152,7 +152,7 @@ fn limit_text<T>(limit: Option<&Limit<T>>, show: impl Fn(&T) -> String) -> Strin
 }
 
 /// The row of `view`, its figures derived by `measure::Figures` from the scan's processes.
-fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
+pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
     let c = &view.container;
     let figures = Figures::of(view, processes);
     ContainerRow {

@@ -198,30 +198,67 @@ mod tests {
         );
     }
 
+    fn ticks(pid: i32, start_ticks: u64, cpu_ticks: u64) -> ProcessTicks {
+        ProcessTicks {
+            pid,
+            start_ticks,
+            cpu_ticks,
+        }
+    }
+
+    #[test]
+    fn container_cpu_from_its_cgroup_counter() {
+        let at = |usage_usec| CpuCounter::Cgroup { usage_usec };
+        // 250 ms over 500 ms: half a CPU.
+        assert_eq!(
+            container_cpu_percent(&at(1_000_000), &at(1_250_000), 100, 500_000),
+            Some(50.0)
+        );
+        // The cgroup was recreated: no figure, not a negative one.
+        assert_eq!(container_cpu_percent(&at(9), &at(1), 100, 500_000), None);
+        // A counter of another source (the cgroup vanished): no figure.
+        let processes = CpuCounter::Processes(vec![ticks(1, 5, 10)]);
+        assert_eq!(container_cpu_percent(&at(9), &processes, 100, 1), None);
+    }
+
+    #[test]
+    fn container_cpu_from_its_processes_counts_each_process_once() {
+        let before =
+            CpuCounter::Processes(vec![ticks(5, 50, 100), ticks(6, 60, 10), ticks(7, 70, 3)]);
+        // 5 used 30 ticks, 6 used 20; 7 exited; 8 started (its lifetime before is not counted).
+        let after =
+            CpuCounter::Processes(vec![ticks(5, 50, 130), ticks(6, 60, 30), ticks(8, 80, 500)]);
+        // 50 ticks at 100 Hz = 0.5 s over 1 s.
+        assert_eq!(
+            container_cpu_percent(&before, &after, 100, 1_000_000),
+            Some(50.0)
+        );
+        // The pid was reused by another process: nothing in common.
+        let reused = CpuCounter::Processes(vec![ticks(5, 51, 900)]);
+        assert_eq!(
+            container_cpu_percent(&before, &reused, 100, 1_000_000),
+            None
+        );
+        let none = CpuCounter::Processes(Vec::new());
+        assert_eq!(container_cpu_percent(&before, &none, 100, 1_000_000), None);
+        assert_eq!(container_cpu_percent(&before, &before, 100, 0), None);
+    }
+
     #[test]
     fn throttled_share_of_periods() {
-        let a = Throttling {
-            nr_periods: 100,
-            nr_throttled: 10,
+        let periods = |nr_periods, nr_throttled| Throttling {
+            nr_periods,
+            nr_throttled,
         };
-        let b = Throttling {
-            nr_periods: 110,
-            nr_throttled: 19,
-        };
+        let (a, b) = (periods(100, 10), periods(110, 19));
         assert_eq!(throttled_percent(Some(a), Some(b)), Some(90.0));
         // Idle: no periods elapsed, nothing throttled.
         assert_eq!(throttled_percent(Some(a), Some(a)), Some(0.0));
         // Reset: the cgroup was recreated.
-        let reset = Throttling {
-            nr_periods: 3,
-            nr_throttled: 1,
-        };
+        let reset = periods(3, 1);
         assert_eq!(throttled_percent(Some(a), Some(reset)), None);
         // Throttled count went back while periods advanced: also a reset.
-        let odd = Throttling {
-            nr_periods: 120,
-            nr_throttled: 5,
-        };
+        let odd = periods(120, 5);
         assert_eq!(throttled_percent(Some(a), Some(odd)), None);
         assert_eq!(throttled_percent(None, Some(a)), None);
         assert_eq!(throttled_percent(Some(a), None), None);
@@ -229,23 +266,14 @@ mod tests {
 
     #[test]
     fn cpu_busy_from_jiffies() {
-        let a = CpuJiffies {
-            total: 1_000,
-            idle: 800,
-        };
-        let b = CpuJiffies {
-            total: 1_100,
-            idle: 850,
-        };
+        let jiffies = |total, idle| CpuJiffies { total, idle };
+        let (a, b) = (jiffies(1_000, 800), jiffies(1_100, 850));
         assert_eq!(cpu_busy_percent(Some(a), b), Some(50.0));
         assert_eq!(cpu_busy_percent(None, b), None);
         assert_eq!(cpu_busy_percent(Some(b), a), None);
         assert_eq!(cpu_busy_percent(Some(a), a), None);
         // iowait going backwards clamps to fully busy rather than a negative idle.
-        let c = CpuJiffies {
-            total: 1_100,
-            idle: 700,
-        };
+        let c = jiffies(1_100, 700);
         assert_eq!(cpu_busy_percent(Some(a), c), Some(100.0));
     }
 
