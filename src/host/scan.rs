@@ -2,7 +2,7 @@
 //!
 //! `scan` is what the subcommands call once: every process read in full, the host reference,
 //! the namespace table, the containers, and each container measured by
-//! [`container::measure`](super::container::measure). The dashboard's sampler does not call
+//! [`container::measure`]. The dashboard's sampler does not call
 //! `scan` (reading every process in full each tick would cost far more than its `stat`-only
 //! refresh): it keeps its own process table and calls the same parts — `find_containers`,
 //! `namespace::build_table` and `measure` — on their own cadences, so a view and its

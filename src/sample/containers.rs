@@ -30,7 +30,7 @@ struct ContainerCounters {
     at: Instant,
 }
 
-/// The current grouping and each container's previous cgroup counters.
+/// The current grouping and each container's previous counters (its rates' other end).
 #[derive(Debug, Default)]
 pub struct ContainerSampler {
     grouping: Vec<Container>,
