@@ -1,14 +1,14 @@
 //! One consistent read of the host: processes, namespaces, cgroups and containers together.
 //!
 //! `scan` is what the subcommands call once: every process read in full, the host reference,
-//! the namespace table, the containers, and each container measured by
-//! [`container::measure`]. The dashboard's sampler does not call
-//! `scan` (reading every process in full each tick would cost far more than its `stat`-only
-//! refresh): it keeps its own process table and calls the same parts — `find_containers`,
-//! `namespace::build_table` and `measure` — on their own cadences, so a view and its
-//! subcommand compute every figure with the same function. It never fails because one
-//! process or cgroup vanished or was unreadable: such trouble becomes a line in `warnings`. It
-//! fails only when the host cannot be read at all (no procfs at the root).
+//! the namespace table, the containers, and each container measured by [`container::measure`].
+//! The dashboard's sampler does not call `scan` (reading every process in full each tick would
+//! cost far more than its `stat`-only refresh): it keeps its own process table and calls the
+//! same parts — `find_containers`, `namespace::build_table` and `measure` — on their own
+//! cadences, so a view and its subcommand compute every figure with the same function. It
+//! never fails because one process or cgroup vanished or was unreadable: such trouble becomes
+//! a line in `warnings`. It fails only when the host cannot be read at all (no procfs at the
+//! root).
 
 use serde::Serialize;
 
