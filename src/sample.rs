@@ -5,6 +5,11 @@
 //! process) and sends each tick's [`Frame`] — an owned value — over a channel to the app
 //! loop. The app loop feeds frames into a [`History`] it owns (bounded ring buffers per
 //! container and cgroup), so history is never copied between tasks.
+//!
+//! The sampler does not call `host::scan`: it reads the host through the same read-side
+//! parts (`find_containers`, `namespace::build_table`, `host::container::measure`) with its
+//! own incremental process table, so each tick lists `/proc` once. Every rate is computed in
+//! [`rates`].
 
 pub mod cadence;
 pub mod cgroups;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use isotop::host::cgroup::{CgroupLimits, CgroupReading, CpuStats, Limit};
 use isotop::host::container::{Container, Runtime};
 use isotop::host::namespace::{HostReference, NamespaceTable, NsSet};
-use isotop::host::scan::ContainerView;
+use isotop::host::scan::{ContainerState, ContainerView};
 use isotop::sample::{CgroupSample, ContainerSample, Frame, History, HostSummary, SeriesKey};
 
 fn reading(path: &str) -> CgroupReading {
@@ -51,7 +51,7 @@ fn container(id: &str) -> ContainerSample {
                 running: true,
                 trust: isotop::host::container::Trust::root(),
             },
-            state: "running",
+            state: ContainerState::Running,
             uptime_seconds: Some(1.0),
             cgroup: None,
         },

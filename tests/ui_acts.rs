@@ -10,6 +10,7 @@ mod drive;
 #[path = "ui_support/fixture.rs"]
 mod fixture;
 
+use isotop::host::scan::ContainerState;
 use isotop::sample::History;
 use isotop::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 use isotop::ui::app::acts::{NOT_ROOT_ACT, Prompt, cpu_text, size_text};
@@ -206,7 +207,7 @@ fn freeze_toggles_by_the_rows_state_and_undo_and_enter_are_requests() {
     match app.take_request() {
         Some(Request::Freeze { view, frozen }) => {
             assert_eq!(view.container.id, "web");
-            assert_eq!(view.state, "running");
+            assert_eq!(view.state, ContainerState::Running);
             assert!(frozen, "a running container is frozen");
         }
         other => panic!("expected a freeze request, got {other:?}"),
@@ -216,7 +217,7 @@ fn freeze_toggles_by_the_rows_state_and_undo_and_enter_are_requests() {
     let mut f = frame(31, true);
     for c in &mut f.containers {
         if c.view.container.id == "web" {
-            c.view.state = "frozen";
+            c.view.state = ContainerState::Frozen;
         }
     }
     app.on_frame(f);

@@ -3,7 +3,9 @@
 //!
 //! The JSON document (schema in the README) is the container record, its state, its
 //! namespaces (each with who shares it), its cgroup reading (stats, limits, and a `sources` map
-//! field → file), its init process and its processes.
+//! field → file), its init process and its processes. The container's figures are its
+//! measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
+//! dashboard show.
 
 use std::collections::BTreeMap;
 

@@ -1,9 +1,11 @@
 //! `isotop ls`: the containers of every runtime, one row each, with CPU% from two samples.
 //!
-//! CPU% is the container's CPU time used between two reads `--interval` seconds apart, as a
-//! share of one CPU (200% = two CPUs busy). It comes from the container's own cgroup counter
-//! when it has a cgroup of its own, else from the sum of its processes' `stat` times (so a
-//! container that shares the host's cgroup is not charged the host's usage).
+//! Every figure is the container's measurement (`host::container::measure`, via `host::scan`),
+//! the one the dashboard shows. CPU% is the container's CPU time used between two reads of its
+//! counter (`measure::read_cpu_counter`) `--interval` seconds apart, as a share of one CPU
+//! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: its own cgroup
+//! counter when it has a cgroup of its own, else its processes' `stat` times (so a container
+//! that shares the host's cgroup is not charged the host's usage).
 
 use std::time::{Duration, Instant};
 
@@ -12,10 +14,12 @@ use serde::Serialize;
 use super::format::{bytes, duration};
 use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
-use crate::host::cgroup::{self, CgroupLayout, Limit};
+use crate::host::cgroup::Limit;
 use crate::host::container::claim::UNVERIFIED_MARK;
+use crate::host::container::measure::{ContainerState, Figures, read_cpu_counter};
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
+use crate::sample::rates::container_cpu_percent;
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -34,7 +38,7 @@ pub(crate) struct ContainerRow {
     pub cpu_limit_cpus: Option<Limit<f64>>,
     pub pids: usize,
     pub pids_limit: Option<Limit<u64>>,
-    pub state: String,
+    pub state: ContainerState,
     pub uptime_seconds: Option<f64>,
     pub cgroup_path: Option<String>,
     /// False when a file another user can write names it and the claim did not check out.
@@ -58,10 +62,10 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let first = scan(root, options)?;
     let start = Instant::now();
     let layout = first.layout.as_ref();
-    let before: Vec<Option<u64>> = first
+    let before: Vec<_> = first
         .containers
         .iter()
-        .map(|c| cpu_usage_usec(root, layout, c))
+        .map(|c| read_cpu_counter(root, layout, &c.container))
         .collect();
     let mut rows: Vec<ContainerRow> = first
         .containers
@@ -70,11 +74,12 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .collect();
     if args.interval > 0.0 && !first.containers.is_empty() {
         std::thread::sleep(Duration::from_secs_f64(args.interval));
-        let elapsed_usec = start.elapsed().as_micros() as f64;
+        let elapsed_usec = start.elapsed().as_micros() as u64;
+        let ticks_per_second = process::clock_ticks_per_second();
         for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
-            if let (Some(a), Some(b)) = (before, cpu_usage_usec(root, layout, view)) {
+            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, &view.container)) {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
-                row.cpu_percent = b.checked_sub(a).map(|d| d as f64 / elapsed_usec * 100.0);
+                row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
             }
         }
     }
@@ -124,7 +129,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
                 Some(Limit::Value(max)) => format!("{}/{max}", r.pids),
                 _ => r.pids.to_string(),
             },
-            r.state.clone(),
+            r.state.to_string(),
             r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -146,22 +151,10 @@ fn limit_text<T>(limit: Option<&Limit<T>>, show: impl Fn(&T) -> String) -> Strin
     }
 }
 
-fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
+/// The row of `view`, its figures derived by `measure::Figures` from the scan's processes.
+pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
     let c = &view.container;
-    let cg = view.cgroup.as_ref();
-    // Without a cgroup of its own, memory is the sum of its processes' resident sets.
-    let memory_bytes = cg
-        .and_then(|r| r.memory.as_ref())
-        .and_then(|m| m.usage_bytes)
-        .or_else(|| {
-            (!c.pids.is_empty()).then(|| {
-                processes
-                    .iter()
-                    .filter(|p| c.pids.binary_search(&p.pid).is_ok())
-                    .map(|p| p.rss_bytes)
-                    .sum()
-            })
-        });
+    let figures = Figures::of(view, processes);
     ContainerRow {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -169,44 +162,16 @@ fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         image: c.image.clone(),
         pid: c.init_pid,
         cpu_percent: None,
-        memory_bytes,
-        memory_limit_bytes: cg.and_then(|r| r.limits.memory_max_bytes),
-        cpu_limit_cpus: cg.and_then(|r| r.limits.cpu_limit_cpus()),
-        pids: c.pids.len(),
-        pids_limit: cg.and_then(|r| r.limits.pids_max),
-        state: view.state.to_string(),
+        memory_bytes: figures.memory_bytes,
+        memory_limit_bytes: figures.memory_limit_bytes,
+        cpu_limit_cpus: figures.cpu_limit_cpus,
+        pids: figures.pids,
+        pids_limit: figures.pids_limit,
+        state: view.state,
         uptime_seconds: view.uptime_seconds,
         cgroup_path: c.cgroup_path.clone(),
         verified: c.trust.verified,
         unverified_reason: c.trust.unverified_reason.clone(),
         claimed_by_uid: c.trust.claimed_by_uid,
     }
-}
-
-/// The container's CPU time so far in microseconds: its own cgroup's counter, else the sum of
-/// its processes' utime+stime re-read now.
-fn cpu_usage_usec(
-    root: &HostRoot,
-    layout: Option<&CgroupLayout>,
-    view: &ContainerView,
-) -> Option<u64> {
-    if let (Some(layout), Some(_)) = (layout, &view.container.cgroup_path) {
-        let reading = cgroup::read_for_memberships(root, layout, &view.container.cgroups)
-            .ok()
-            .flatten();
-        if let Some(usage) = reading.and_then(|r| r.cpu).and_then(|c| c.usage_usec) {
-            return Some(usage);
-        }
-    }
-    if view.container.pids.is_empty() {
-        return None;
-    }
-    let ticks = process::clock_ticks_per_second();
-    let total: u64 = view
-        .container
-        .pids
-        .iter()
-        .filter_map(|pid| process::read_cpu_ticks(root, *pid))
-        .sum();
-    Some(total.saturating_mul(1_000_000) / ticks)
 }

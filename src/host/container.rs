@@ -9,11 +9,13 @@
 //! without a running process (`ls --all`). Both are infallible: unreadable files only make
 //! the answer less rich. Every container carries its [`Trust`]: a runc/crun state another user
 //! could have written names processes only when it checks out ([`claim`]); what does not is
-//! listed as unverified, with the reason, and acts refuse it.
+//! listed as unverified, with the reason, and acts refuse it. [`measure`] is the one place a
+//! container's figures (state, uptime, cgroup reading, memory, limits, CPU counter) are read.
 
 pub mod assign;
 pub mod claim;
 pub mod hidden;
+pub mod measure;
 pub mod rules;
 pub mod stopped;
 

@@ -242,13 +242,6 @@ pub fn read_nspids(root: &HostRoot, pid: i32) -> Option<Vec<i32>> {
     line.split_whitespace().map(|p| p.parse().ok()).collect()
 }
 
-/// User + system CPU time of one process in clock ticks, re-read now; `None` if gone.
-pub fn read_cpu_ticks(root: &HostRoot, pid: i32) -> Option<u64> {
-    let bytes = read_file(&root.pid_dir(pid).join("stat")).ok()??;
-    let stat = procfs_core::process::Stat::from_read(&bytes[..]).ok()?;
-    Some(stat.utime.saturating_add(stat.stime))
-}
-
 /// The figures of one process that change while it lives, from its `stat` file alone: what
 /// the dashboard re-reads every tick (one open + read per process) while the rest of
 /// [`Process`] is read once per process.

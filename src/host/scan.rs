@@ -1,14 +1,22 @@
 //! One consistent read of the host: processes, namespaces, cgroups and containers together.
 //!
-//! `scan` is what the dashboard's sampler will call every tick and what the subcommands call
-//! once; a view and its subcommand therefore cannot disagree. It never fails because one process
-//! or cgroup vanished or was unreadable: such trouble becomes a line in `warnings`. It fails
-//! only when the host cannot be read at all (no procfs at the root).
+//! `scan` is what the subcommands call once: every process read in full, the host reference,
+//! the namespace table, the containers, and each container measured by [`container::measure`].
+//! The dashboard's sampler does not call `scan` (reading every process in full each tick would
+//! cost far more than its `stat`-only refresh): it keeps its own process table and calls the
+//! same parts — `find_containers`, `namespace::build_table` and `measure` — on their own
+//! cadences, so a view and its subcommand compute every figure with the same function. It
+//! never fails because one process or cgroup vanished or was unreadable: such trouble becomes
+//! a line in `warnings`. It fails only when the host cannot be read at all (no procfs at the
+//! root).
 
 use serde::Serialize;
 
-use super::cgroup::{self, CgroupLayout, CgroupReading};
-use super::container::{self, Container};
+use super::cgroup::{self, CgroupLayout};
+pub use super::container::measure::{ContainerState, ContainerView};
+
+use super::container;
+use super::container::measure::{Clock, measure};
 use super::namespace::{self, HostReference, NamespaceTable};
 use super::process::{self, Process, ReadDepth};
 use super::users::UserNames;
@@ -38,19 +46,6 @@ impl Default for ScanOptions {
             stopped: false,
         }
     }
-}
-
-/// A container with its cgroup figures read at scan time.
-#[derive(Debug, Clone, Serialize)]
-pub struct ContainerView {
-    #[serde(flatten)]
-    pub container: Container,
-    /// `running`, `frozen`, `stopped` (no processes) or `unverified` (a claim of a running
-    /// container that did not check out, see `host::container::claim`).
-    pub state: &'static str,
-    /// Seconds since the init process started.
-    pub uptime_seconds: Option<f64>,
-    pub cgroup: Option<CgroupReading>,
 }
 
 /// Everything read in one pass.
@@ -134,18 +129,13 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
         let stopped = container::find_stopped(root, &found);
         found.extend(stopped);
     }
+    let clock = Clock {
+        uptime_seconds,
+        ticks_per_second: clock_ticks,
+    };
     let containers = found
         .into_iter()
-        .map(|c| {
-            view_container(
-                root,
-                layout.as_ref(),
-                c,
-                uptime_seconds,
-                clock_ticks,
-                &mut warnings,
-            )
-        })
+        .map(|c| measure(root, layout.as_ref(), c, &processes, clock, &mut warnings).view)
         .collect();
     Ok(Snapshot {
         taken_at_ms,
@@ -158,52 +148,4 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
         containers,
         warnings,
     })
-}
-
-fn view_container(
-    root: &HostRoot,
-    layout: Option<&CgroupLayout>,
-    container: Container,
-    uptime_seconds: Option<f64>,
-    clock_ticks: u64,
-    warnings: &mut Vec<String>,
-) -> ContainerView {
-    let cgroup = match layout {
-        // Only a container with a cgroup of its own has figures of its own: one that shares
-        // the host's cgroup (unshare) would otherwise be charged the whole host.
-        Some(layout) if container.cgroup_path.is_some() => {
-            match cgroup::read_for_memberships(root, layout, &container.cgroups) {
-                Ok(reading) => reading,
-                Err(e) => {
-                    warnings.push(format!("container {}: {e}", container.id));
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
-    let frozen = cgroup
-        .as_ref()
-        .and_then(|c| c.freezer)
-        .is_some_and(|f| f == cgroup::FreezerState::Frozen);
-    let state = if !container.running {
-        "stopped"
-    } else if !container.trust.verified {
-        // A stranger's claim that did not check out: not believed to be anything.
-        "unverified"
-    } else if frozen {
-        "frozen"
-    } else {
-        "running"
-    };
-    let uptime = match (uptime_seconds, container.start_ticks) {
-        (Some(now), Some(start)) => Some((now - start as f64 / clock_ticks as f64).max(0.0)),
-        _ => None,
-    };
-    ContainerView {
-        container,
-        state,
-        uptime_seconds: uptime,
-        cgroup,
-    }
 }

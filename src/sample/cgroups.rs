@@ -26,15 +26,9 @@ pub struct CgroupCounters {
 
 impl CgroupCounters {
     pub fn of(reading: &CgroupReading, at: Instant) -> CgroupCounters {
-        let cpu = reading.cpu.as_ref();
         CgroupCounters {
-            usage_usec: cpu.and_then(|c| c.usage_usec),
-            throttling: cpu.and_then(|c| {
-                Some(Throttling {
-                    nr_periods: c.nr_periods?,
-                    nr_throttled: c.nr_throttled?,
-                })
-            }),
+            usage_usec: reading.cpu.as_ref().and_then(|c| c.usage_usec),
+            throttling: Throttling::of(reading),
             at,
         }
     }

@@ -1,32 +1,40 @@
 //! The container side of a tick: which processes form which container (the grouping, redone
 //! only when processes came or went or every few ticks: see [`super::cadence`]), and every
-//! tick each container's figures with rates.
+//! tick each container measured with rates.
 //!
 //! Between regroupings a container's pid list is trimmed to the processes still alive; a
-//! container with none left is gone and is not sampled. A container with a cgroup of its own
-//! is measured by that cgroup (CPU from the usage counter, throttling from `cpu.stat`, memory,
-//! limits, pids — a few files, read every tick); one without (it shares the host's cgroup) by
-//! the sum of its processes' CPU tick deltas and resident sets, as `isotop ls` does.
+//! container with none left is gone and is not sampled. Each container is measured by
+//! `host::container::measure` — the same function `isotop ls` and `isotop inspect` use (its
+//! own cgroup's files, a few read every tick, else its processes' `stat` figures from the
+//! process table) — and its CPU and throttling rates come from `super::rates` against its
+//! previous tick's counters.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::cgroups::CgroupCounters;
 use super::frame::ContainerSample;
 use super::processes::ProcessTable;
-use super::rates::cpu_percent_from_ticks;
+use super::rates::{Throttling, container_cpu_percent, throttled_percent};
 use crate::host::HostRoot;
-use crate::host::cgroup::{self, CgroupLayout, FreezerState};
+use crate::host::cgroup::CgroupLayout;
 use crate::host::container::hidden::hidden;
+use crate::host::container::measure::{Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
-use crate::host::scan::ContainerView;
 
-/// The current grouping and each container's previous cgroup counters.
+/// The counters of one container that its rates come from, and when they were read.
+#[derive(Debug, Clone)]
+struct ContainerCounters {
+    cpu: CpuCounter,
+    throttling: Option<Throttling>,
+    at: Instant,
+}
+
+/// The current grouping and each container's previous counters (its rates' other end).
 #[derive(Debug, Default)]
 pub struct ContainerSampler {
     grouping: Vec<Container>,
-    previous: HashMap<String, CgroupCounters>,
+    previous: HashMap<String, ContainerCounters>,
     /// Not root: the line saying which containers this user cannot see (from the grouping).
     hidden: Option<String>,
 }
@@ -36,11 +44,7 @@ pub struct TickContext<'a> {
     pub root: &'a HostRoot,
     pub layout: Option<&'a CgroupLayout>,
     pub table: &'a ProcessTable,
-    /// Seconds since boot.
-    pub uptime_seconds: Option<f64>,
-    pub ticks_per_second: u64,
-    /// Time since the previous tick, µs (`None` on the first).
-    pub wall_usec: Option<u64>,
+    pub clock: Clock,
 }
 
 impl ContainerSampler {
@@ -89,93 +93,40 @@ impl ContainerSampler {
         &self,
         cx: &TickContext<'_>,
         container: Container,
-        counters: &mut HashMap<String, CgroupCounters>,
+        counters: &mut HashMap<String, ContainerCounters>,
         warnings: &mut Vec<String>,
     ) -> ContainerSample {
-        // Only a container with a cgroup of its own has figures of its own: one that shares
-        // the host's cgroup would otherwise be charged the whole host.
-        let reading = match cx.layout {
-            Some(layout) if container.cgroup_path.is_some() => {
-                match cgroup::read_for_memberships(cx.root, layout, &container.cgroups) {
-                    Ok(reading) => reading,
-                    Err(e) => {
-                        warnings.push(format!("container {}: {e}", container.id));
-                        None
-                    }
-                }
-            }
-            _ => None,
+        let measured = measure(
+            cx.root,
+            cx.layout,
+            container,
+            cx.table.processes(),
+            cx.clock,
+            warnings,
+        );
+        let figures = measured.figures;
+        let now = ContainerCounters {
+            cpu: figures.cpu,
+            throttling: measured.view.cgroup.as_ref().and_then(Throttling::of),
+            at: Instant::now(),
         };
-        let (mut cpu_percent, mut throttled_percent) = (None, None);
-        if let Some(reading) = &reading {
-            let now = CgroupCounters::of(reading, Instant::now());
-            (cpu_percent, throttled_percent) = now.rates(self.previous.get(&container.id));
-            counters.insert(container.id.clone(), now);
-        }
-        let own_cpu_counter = reading
-            .as_ref()
-            .and_then(|r| r.cpu.as_ref())
-            .and_then(|c| c.usage_usec)
-            .is_some();
-        if !own_cpu_counter {
-            cpu_percent = processes_cpu_percent(cx, &container.pids);
-        }
-        let memory_bytes = reading
-            .as_ref()
-            .and_then(|r| r.memory.as_ref())
-            .and_then(|m| m.usage_bytes)
-            .or_else(|| {
-                Some(
-                    container
-                        .pids
-                        .iter()
-                        .filter_map(|pid| cx.table.index_of(*pid))
-                        .map(|i| cx.table.processes()[i].rss_bytes)
-                        .sum(),
-                )
-            });
-        let limits = reading.as_ref().map(|r| &r.limits);
-        let frozen = reading
-            .as_ref()
-            .and_then(|r| r.freezer)
-            .is_some_and(|f| f == FreezerState::Frozen);
-        let uptime_seconds = match (cx.uptime_seconds, container.start_ticks) {
-            (Some(now), Some(start)) if cx.ticks_per_second > 0 => {
-                Some((now - start as f64 / cx.ticks_per_second as f64).max(0.0))
-            }
-            _ => None,
-        };
-        let pids = container.pids.len();
+        let previous = self.previous.get(&measured.view.container.id);
+        let cpu_percent = previous.and_then(|p| {
+            let wall_usec = now.at.saturating_duration_since(p.at).as_micros() as u64;
+            container_cpu_percent(&p.cpu, &now.cpu, cx.clock.ticks_per_second, wall_usec)
+        });
+        let throttled_percent =
+            previous.and_then(|p| throttled_percent(p.throttling, now.throttling));
+        counters.insert(measured.view.container.id.clone(), now);
         ContainerSample {
-            memory_limit_bytes: limits.and_then(|l| l.memory_max_bytes),
-            cpu_limit_cpus: limits.and_then(|l| l.cpu_limit_cpus()),
-            pids_limit: limits.and_then(|l| l.pids_max),
+            memory_limit_bytes: figures.memory_limit_bytes,
+            cpu_limit_cpus: figures.cpu_limit_cpus,
+            pids_limit: figures.pids_limit,
             cpu_percent,
             throttled_percent,
-            memory_bytes,
-            pids,
-            view: ContainerView {
-                container,
-                state: if frozen { "frozen" } else { "running" },
-                uptime_seconds,
-                cgroup: reading,
-            },
+            memory_bytes: figures.memory_bytes,
+            pids: figures.pids,
+            view: measured.view,
         }
     }
-}
-
-/// CPU share of a group of processes: the sum of their tick deltas over the interval. `None`
-/// on the first tick or when none of them was seen on the previous tick.
-fn processes_cpu_percent(cx: &TickContext<'_>, pids: &[i32]) -> Option<f64> {
-    let wall = cx.wall_usec?;
-    let deltas: Vec<u64> = pids
-        .iter()
-        .filter_map(|pid| cx.table.index_of(*pid))
-        .filter_map(|i| cx.table.rates()[i].cpu_delta_ticks)
-        .collect();
-    if deltas.is_empty() {
-        return None;
-    }
-    let used: u64 = deltas.iter().fold(0u64, |sum, d| sum.saturating_add(*d));
-    cpu_percent_from_ticks(Some(0), used, cx.ticks_per_second, wall)
 }

@@ -4,6 +4,13 @@
 //! A rate that cannot be computed is `None`, never negative: no previous reading (first tick,
 //! new container), a counter that went backwards (cgroup recreated under the same path, pid
 //! reused), or no time elapsed.
+//!
+//! Every rate isotop shows is computed here: a container's CPU share from two of its
+//! [`CpuCounter`]s (the sampler between ticks, `isotop ls` between its two reads), a cgroup's
+//! CPU and throttling shares, a process's and a CPU's busy share.
+
+use crate::host::cgroup::CgroupReading;
+use crate::host::container::measure::{CpuCounter, ProcessTicks};
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
 /// moments `wall_usec` µs apart.
@@ -31,11 +38,67 @@ pub fn cpu_percent_from_ticks(
     })
 }
 
+/// CPU share of a container in percent of one CPU between two readings of its counter
+/// `wall_usec` µs apart. Its own cgroup's counter compares directly; its processes' compare
+/// per process (same pid and start time), so a process that started or ended in between
+/// counts only for the time both readings saw it. `None` when the counters are of different
+/// sources, no process was seen in both, or on a reset.
+pub fn container_cpu_percent(
+    previous: &CpuCounter,
+    current: &CpuCounter,
+    ticks_per_second: u64,
+    wall_usec: u64,
+) -> Option<f64> {
+    match (previous, current) {
+        (CpuCounter::Cgroup { usage_usec: a }, CpuCounter::Cgroup { usage_usec: b }) => {
+            cpu_percent_from_usec(Some(*a), Some(*b), wall_usec)
+        }
+        (CpuCounter::Processes(a), CpuCounter::Processes(b)) => {
+            let used = processes_ticks_used(a, b)?;
+            cpu_percent_from_ticks(Some(0), used, ticks_per_second, wall_usec)
+        }
+        _ => None,
+    }
+}
+
+/// Clock ticks used between two readings by the processes present in both (both ascending
+/// pid); `None` when no process is in both.
+fn processes_ticks_used(previous: &[ProcessTicks], current: &[ProcessTicks]) -> Option<u64> {
+    let mut used: Option<u64> = None;
+    for now in current {
+        let Some(before) = previous
+            .binary_search_by_key(&now.pid, |p| p.pid)
+            .ok()
+            .and_then(|at| previous.get(at))
+        else {
+            continue;
+        };
+        if before.start_ticks != now.start_ticks {
+            continue; // the pid was reused: another process
+        }
+        if let Some(delta) = now.cpu_ticks.checked_sub(before.cpu_ticks) {
+            used = Some(used.unwrap_or(0).saturating_add(delta));
+        }
+    }
+    used
+}
+
 /// Throttling counters of one cgroup (`cpu.stat` `nr_periods`, `nr_throttled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Throttling {
     pub nr_periods: u64,
     pub nr_throttled: u64,
+}
+
+impl Throttling {
+    /// The counters of `reading` (`None` when its `cpu.stat` lacks either).
+    pub fn of(reading: &CgroupReading) -> Option<Throttling> {
+        let cpu = reading.cpu.as_ref()?;
+        Some(Throttling {
+            nr_periods: cpu.nr_periods?,
+            nr_throttled: cpu.nr_throttled?,
+        })
+    }
 }
 
 /// Share of the enforcement periods since the previous reading in which the cgroup ran out of
@@ -135,30 +198,67 @@ mod tests {
         );
     }
 
+    fn ticks(pid: i32, start_ticks: u64, cpu_ticks: u64) -> ProcessTicks {
+        ProcessTicks {
+            pid,
+            start_ticks,
+            cpu_ticks,
+        }
+    }
+
+    #[test]
+    fn container_cpu_from_its_cgroup_counter() {
+        let at = |usage_usec| CpuCounter::Cgroup { usage_usec };
+        // 250 ms over 500 ms: half a CPU.
+        assert_eq!(
+            container_cpu_percent(&at(1_000_000), &at(1_250_000), 100, 500_000),
+            Some(50.0)
+        );
+        // The cgroup was recreated: no figure, not a negative one.
+        assert_eq!(container_cpu_percent(&at(9), &at(1), 100, 500_000), None);
+        // A counter of another source (the cgroup vanished): no figure.
+        let processes = CpuCounter::Processes(vec![ticks(1, 5, 10)]);
+        assert_eq!(container_cpu_percent(&at(9), &processes, 100, 1), None);
+    }
+
+    #[test]
+    fn container_cpu_from_its_processes_counts_each_process_once() {
+        let before =
+            CpuCounter::Processes(vec![ticks(5, 50, 100), ticks(6, 60, 10), ticks(7, 70, 3)]);
+        // 5 used 30 ticks, 6 used 20; 7 exited; 8 started (its lifetime before is not counted).
+        let after =
+            CpuCounter::Processes(vec![ticks(5, 50, 130), ticks(6, 60, 30), ticks(8, 80, 500)]);
+        // 50 ticks at 100 Hz = 0.5 s over 1 s.
+        assert_eq!(
+            container_cpu_percent(&before, &after, 100, 1_000_000),
+            Some(50.0)
+        );
+        // The pid was reused by another process: nothing in common.
+        let reused = CpuCounter::Processes(vec![ticks(5, 51, 900)]);
+        assert_eq!(
+            container_cpu_percent(&before, &reused, 100, 1_000_000),
+            None
+        );
+        let none = CpuCounter::Processes(Vec::new());
+        assert_eq!(container_cpu_percent(&before, &none, 100, 1_000_000), None);
+        assert_eq!(container_cpu_percent(&before, &before, 100, 0), None);
+    }
+
     #[test]
     fn throttled_share_of_periods() {
-        let a = Throttling {
-            nr_periods: 100,
-            nr_throttled: 10,
+        let periods = |nr_periods, nr_throttled| Throttling {
+            nr_periods,
+            nr_throttled,
         };
-        let b = Throttling {
-            nr_periods: 110,
-            nr_throttled: 19,
-        };
+        let (a, b) = (periods(100, 10), periods(110, 19));
         assert_eq!(throttled_percent(Some(a), Some(b)), Some(90.0));
         // Idle: no periods elapsed, nothing throttled.
         assert_eq!(throttled_percent(Some(a), Some(a)), Some(0.0));
         // Reset: the cgroup was recreated.
-        let reset = Throttling {
-            nr_periods: 3,
-            nr_throttled: 1,
-        };
+        let reset = periods(3, 1);
         assert_eq!(throttled_percent(Some(a), Some(reset)), None);
         // Throttled count went back while periods advanced: also a reset.
-        let odd = Throttling {
-            nr_periods: 120,
-            nr_throttled: 5,
-        };
+        let odd = periods(120, 5);
         assert_eq!(throttled_percent(Some(a), Some(odd)), None);
         assert_eq!(throttled_percent(None, Some(a)), None);
         assert_eq!(throttled_percent(Some(a), None), None);
@@ -166,23 +266,14 @@ mod tests {
 
     #[test]
     fn cpu_busy_from_jiffies() {
-        let a = CpuJiffies {
-            total: 1_000,
-            idle: 800,
-        };
-        let b = CpuJiffies {
-            total: 1_100,
-            idle: 850,
-        };
+        let jiffies = |total, idle| CpuJiffies { total, idle };
+        let (a, b) = (jiffies(1_000, 800), jiffies(1_100, 850));
         assert_eq!(cpu_busy_percent(Some(a), b), Some(50.0));
         assert_eq!(cpu_busy_percent(None, b), None);
         assert_eq!(cpu_busy_percent(Some(b), a), None);
         assert_eq!(cpu_busy_percent(Some(a), a), None);
         // iowait going backwards clamps to fully busy rather than a negative idle.
-        let c = CpuJiffies {
-            total: 1_100,
-            idle: 700,
-        };
+        let c = jiffies(1_100, 700);
         assert_eq!(cpu_busy_percent(Some(a), c), Some(100.0));
     }
 

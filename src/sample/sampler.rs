@@ -1,5 +1,7 @@
 //! The sampler: one [`Sampler::tick`] reads the host and returns a [`Frame`] with rates against
-//! the previous tick.
+//! the previous tick. It does not call `host::scan` (that reads every process in full); it
+//! refreshes its [`ProcessTable`] (one `/proc` listing a tick) and measures each container
+//! with `host::container::measure`, the function `isotop ls` and `inspect` use too.
 //!
 //! What a tick costs, and why (measured with bench/dashboard-bench.sh):
 //! - every tick: list `/proc` and read each process's `stat` (the [`ProcessTable`]; the rest of
@@ -28,6 +30,7 @@ use super::frame::{Frame, ProcessSample};
 use super::processes::ProcessTable;
 use super::summary::SummaryReader;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
+use crate::host::container::measure::Clock;
 use crate::host::namespace::{NamespaceTable, build_table};
 use crate::host::process::{clock_ticks_per_second, read_uptime_seconds};
 use crate::host::users::UserNames;
@@ -192,9 +195,10 @@ impl Sampler {
             root: &self.root,
             layout: self.layout.as_ref(),
             table: &self.table,
-            uptime_seconds,
-            ticks_per_second: self.ticks_per_second,
-            wall_usec,
+            clock: Clock {
+                uptime_seconds,
+                ticks_per_second: self.ticks_per_second,
+            },
         };
         let containers = self.containers.sample(&cx, &mut warnings);
 

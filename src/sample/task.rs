@@ -197,15 +197,14 @@ fn run(
         // at once by the next, without a burst to catch up.
         let mut next = started + interval;
         loop {
-            let now = Instant::now();
-            if now >= next {
-                break;
-            }
+            // Zero when the tick overran the interval: commands sent meanwhile (a stop) are
+            // still read before the next tick, not left waiting behind every later one.
+            let wait = next.saturating_duration_since(Instant::now());
             if !commands_open {
-                std::thread::sleep(next - now);
+                std::thread::sleep(wait);
                 break;
             }
-            match inbox.recv_timeout(next - now) {
+            match inbox.recv_timeout(wait) {
                 Ok(Command::SetInterval(d)) => {
                     interval = d.max(MIN_INTERVAL);
                     next = started + interval;

@@ -7,7 +7,7 @@ use isotop::host::cgroup::{CgroupLimits, CgroupReading, CpuStats, Limit, MemoryS
 use isotop::host::container::{Container, Pod, Runtime};
 use isotop::host::namespace::{Namespace, NsKind, NsSet};
 use isotop::host::process::{CgroupMembership, Process};
-use isotop::host::scan::ContainerView;
+use isotop::host::scan::{ContainerState, ContainerView};
 use isotop::sample::{ContainerSample, ProcessSample};
 
 use super::MIB;
@@ -135,7 +135,7 @@ pub fn container(
     ContainerSample {
         view: ContainerView {
             container: c,
-            state: "running",
+            state: ContainerState::Running,
             uptime_seconds: Some(3725.0),
             cgroup: reading,
         },

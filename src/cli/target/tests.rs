@@ -32,7 +32,7 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
             running: true,
             trust: crate::host::container::claim::Trust::root(),
         },
-        state: "running",
+        state: crate::host::scan::ContainerState::Running,
         uptime_seconds: None,
         cgroup: None,
     }

@@ -8,6 +8,7 @@ use super::App;
 use super::selection::Target;
 use super::stop_remove::StopRemoveMenu;
 use crate::host::cgroup::Limit;
+use crate::host::container::measure::ContainerState;
 use crate::host::text::clean_str;
 use crate::sample::ContainerSample;
 use crate::ui::action::Action;
@@ -220,7 +221,7 @@ impl App {
                 self.prompt = Some(limit(LimitKind::Pids, count_text(sample.pids_limit)))
             }
             Action::FreezeToggle => {
-                let frozen = sample.view.state != "frozen";
+                let frozen = sample.view.state != ContainerState::Frozen;
                 self.send(Request::Freeze {
                     view: Box::new(sample.view),
                     frozen,

@@ -203,7 +203,7 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
                 4 => by_f64(x.cpu_percent, y.cpu_percent),
                 5 => by_u64(x.memory_bytes, y.memory_bytes),
                 6 => y.pids.cmp(&x.pids),
-                7 => x.view.state.cmp(y.view.state),
+                7 => x.view.state.cmp(&y.view.state),
                 _ => by_f64(x.view.uptime_seconds, y.view.uptime_seconds),
             };
             apply(order, sort).then(a.cmp(&b))

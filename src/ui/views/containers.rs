@@ -168,7 +168,7 @@ fn cells<'a>(
         ),
         bar(mem_ratio, mem_label, width_of(5), theme),
         Line::from(pids),
-        Line::from(if gone { "gone" } else { c.view.state }),
+        Line::from(if gone { "gone" } else { c.view.state.as_str() }),
         Line::from(
             c.view
                 .uptime_seconds
