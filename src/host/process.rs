@@ -19,6 +19,7 @@ use super::error::is_vanished;
 use super::namespace::{NsSet, read_ns_set};
 use super::text::clean;
 use super::{HostError, HostRoot};
+use crate::units::kernel::page_size;
 
 /// How much of each process to read. The namespace listing needs only namespaces and owner;
 /// everything else needs the full record.
@@ -365,14 +366,6 @@ fn read_file(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) if is_vanished(&e) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map(|v| v as u64)
-        .unwrap_or(4096)
 }
 
 #[cfg(test)]
