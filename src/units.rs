@@ -1,7 +1,8 @@
 //! The shared vocabulary every consumer uses the same way: human formatting of figures
-//! ([`format`]: bytes, durations, percentages), limits as shown ([`limit`]: `max`, the value,
-//! or `-`), container ids ([`ContainerId`] and its one validity check; [`short_id`], the form
-//! people see), the wall clock ([`clock`]) and the kernel's units ([`kernel`]: page size).
+//! ([`mod@format`]: bytes, durations, percentages), limits as shown ([`limit`]: `max`, the value,
+//! or `-`), container ids ([`ContainerId`] and its one validity check; [`short_id()`], the form
+//! people see), the wall clock ([`clock`]) and the kernel's units ([`kernel`]: page size,
+//! clock ticks).
 //! A leaf of the crate's reading side: `host`, `control`, `launch`, the CLI and the dashboard
 //! all import from here, so nothing outside `cli` imports from `cli` (DESIGN.md's layout).
 //! Nothing here draws, writes or touches a file.
