@@ -1,9 +1,20 @@
 //! The shared vocabulary every consumer uses the same way: human formatting of figures
-//! ([`format`](mod@format): bytes, durations, CPUs) and container ids as people see them ([`short_id()`]).
-//! A leaf of the crate's reading side: the CLI and the dashboard both import from here, so the
-//! UI never imports from `cli` (DESIGN.md's layout; issue 10 grows this module).
+//! ([`mod@format`]: bytes, durations, percentages), limits as shown ([`limit`]: `max`, the value,
+//! or `-`), container ids ([`ContainerId`] and its one validity check; [`short_id()`], the form
+//! people see), the wall clock ([`clock`]) and the kernel's units ([`kernel`]: page size,
+//! clock ticks).
+//! A leaf of the crate's reading side: `host`, `control`, `launch`, the CLI and the dashboard
+//! all import from here, so nothing outside `cli` imports from `cli` (DESIGN.md's layout).
+//! Nothing here draws, writes or touches a file.
 
+pub mod clock;
+pub mod container_id;
 pub mod format;
+pub mod kernel;
+pub mod limit;
 pub mod short_id;
 
+pub use clock::now_ms;
+pub use container_id::ContainerId;
+pub use limit::limit_text;
 pub use short_id::{ShortIds, short_id};

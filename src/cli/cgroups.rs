@@ -12,10 +12,11 @@ use super::table::Table;
 use super::{CgroupsArgs, CliError, print_json};
 use crate::host::HostRoot;
 use crate::host::cgroup::{
-    CgroupLayout, CgroupMode, CgroupNode, FreezerState, Hierarchy, Limit, detect_layout,
-    normalize_path, read_tree,
+    CgroupLayout, CgroupMode, CgroupNode, FreezerState, Hierarchy, detect_layout, normalize_path,
+    read_tree,
 };
 use crate::host::text::clean_str;
+use crate::units::limit_text;
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]
@@ -110,13 +111,9 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
         (Some(n), Some(periods)) => format!("{n}/{periods}"),
         _ => "-".into(),
     };
-    let cpu_limit = match r.limits.cpu_limit_cpus() {
-        Some(Limit::Max) => "max".into(),
-        Some(Limit::Value(cpus)) => format!("{cpus:.2}"),
-        None => "-".into(),
-    };
+    let cpu_limit = limit_text(r.limits.cpu_limit_cpus(), |cpus| format!("{cpus:.2}"));
     let pids = match (r.pids.as_ref().and_then(|p| p.current), r.limits.pids_max) {
-        (Some(current), Some(max)) => format!("{current}/{}", limit_text(max, |v| v.to_string())),
+        (Some(current), Some(max)) => format!("{current}/{max}"),
         (Some(current), None) => current.to_string(),
         _ => "-".into(),
     };
@@ -136,11 +133,7 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
         throttled,
         cpu_limit,
         or_dash(memory.and_then(|m| m.usage_bytes).map(format::bytes)),
-        or_dash(
-            r.limits
-                .memory_max_bytes
-                .map(|l| limit_text(l, format::bytes)),
-        ),
+        limit_text(r.limits.memory_max_bytes, format::bytes),
         or_dash(
             memory
                 .and_then(|m| m.events.oom_kill)
@@ -156,11 +149,4 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
 
 fn or_dash(text: Option<String>) -> String {
     text.unwrap_or_else(|| "-".into())
-}
-
-fn limit_text(limit: Limit<u64>, show: impl FnOnce(u64) -> String) -> String {
-    match limit {
-        Limit::Max => "max".into(),
-        Limit::Value(v) => show(v),
-    }
 }

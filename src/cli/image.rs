@@ -14,7 +14,7 @@ use super::{CliError, ImageArgs, ImageCommand, print_json, print_text, short_id}
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
 use crate::launch::inventory::{self, CachedLayer};
-use crate::launch::store::now_ms;
+use crate::units::now_ms;
 
 /// `isotop image ...`.
 pub fn run(root: &HostRoot, args: &ImageArgs) -> Result<(), CliError> {

@@ -12,7 +12,7 @@ use crate::control::limits::value::parse_duration;
 use crate::host::HostRoot;
 use crate::host::text::clean_lines;
 use crate::launch::logs::{LogOptions, Stream, stream};
-use crate::launch::store::now_ms;
+use crate::units::now_ms;
 
 /// `isotop logs`.
 pub(crate) fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {

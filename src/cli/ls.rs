@@ -122,9 +122,9 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             format!(
                 "{} / {}",
                 r.memory_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                limit_text(r.memory_limit_bytes.as_ref(), |b| bytes(*b))
+                crate::units::limit_text(r.memory_limit_bytes, bytes)
             ),
-            limit_text(r.cpu_limit_cpus.as_ref(), |c| format!("{c:.2}")),
+            crate::units::limit_text(r.cpu_limit_cpus, |c| format!("{c:.2}")),
             match &r.pids_limit {
                 Some(Limit::Value(max)) => format!("{}/{max}", r.pids),
                 _ => r.pids.to_string(),
@@ -141,14 +141,6 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         ));
     }
     print_text(&text)
-}
-
-fn limit_text<T>(limit: Option<&Limit<T>>, show: impl Fn(&T) -> String) -> String {
-    match limit {
-        Some(Limit::Max) => "max".into(),
-        Some(Limit::Value(v)) => show(v),
-        None => "-".into(),
-    }
 }
 
 /// The row of `view`, its figures derived by `measure::Figures` from the scan's processes.

@@ -6,11 +6,11 @@
 //!
 //! Contract, tier by tier; the first tier that matches anything decides:
 //! 1. The target is tried as every kind it can be, all at once: the whole **id**; the id **as
-//!    shown** by `ls` and the dashboard ([`ShortIds`]); a **prefix of a hexadecimal id** (the
-//!    ids runtimes generate, Docker's short ids among them); a **name** a runtime recorded; a
-//!    host **pid** of any of its processes (digits only, `0273` is pid 273); a **cgroup path**
-//!    (starts with `/`). If these name exactly one container (possibly by several kinds), it is
-//!    the answer. If they name more, the target is ambiguous: exit 2, listing every candidate
+//!    shown** by `ls` and the dashboard ([`ShortIds`]); a **prefix of a generated id** (a
+//!    [`ContainerId`]: 64 lowercase hex digits, Docker's short ids among its prefixes); a
+//!    **name** a runtime recorded; a host **pid** of any of its processes (digits only, `0273`
+//!    is pid 273); a **cgroup path** (starts with `/`). If these name exactly one container
+//!    (possibly by several kinds), it is the answer. If they name more, the target is ambiguous: exit 2, listing every candidate
 //!    with how it matched — so `0273`, pid 273 of one container and an id prefix of another,
 //!    lists both, and so does a name of one that is an id prefix of another, or a user's runc
 //!    id that is another container's short id.
@@ -33,6 +33,7 @@ use super::CliError;
 use super::short_id::ShortIds;
 use crate::host::container::Container;
 use crate::host::scan::ContainerView;
+use crate::units::ContainerId;
 
 /// How a target matched a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +139,7 @@ fn trusted_matches(c: &Container, target: &str, pid: Option<i32>, shown: &ShortI
         how.push(How::Id);
     } else if shown.get(&c.id) == target {
         how.push(How::ShownId);
-    } else if is_hex(&c.id) && c.id.starts_with(target) {
+    } else if ContainerId::is_valid(&c.id) && c.id.starts_with(target) {
         how.push(How::IdPrefix);
     }
     if c.name == target && c.name != c.id && !c.name_is_process_chosen() {
@@ -164,10 +165,6 @@ fn as_pid(target: &str) -> Option<i32> {
         return None;
     }
     target.parse::<i32>().ok().filter(|pid| *pid > 0)
-}
-
-fn is_hex(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `  8d36a66111ac  web  (docker, pid 4242)`.

@@ -35,10 +35,7 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// An entry stamped now for the current user.
     pub fn now(target: &str, what: &str, old: Option<String>, new: Option<String>) -> Self {
-        let unix_seconds = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let unix_seconds = crate::units::clock::now_unix();
         AuditEntry {
             time: rfc3339(unix_seconds),
             unix_seconds,

@@ -283,7 +283,7 @@ pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlErr
         if dir.version != 2 {
             return Err(ControlError::InvalidValue {
                 what: "--memory-high".into(),
-                value: limit_text(high),
+                value: high.to_string(),
                 hint: "memory.high exists only on cgroup v2; this cgroup's memory controller is \
                        v1 (use --memory)"
                     .into(),
@@ -292,23 +292,16 @@ pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlErr
         let path = existing(dir, "memory.high")?;
         let old = read_file(&path)?;
         plan.writes
-            .push(write("limit.memory_high", path, old, limit_text(high)));
+            .push(write("limit.memory_high", path, old, high.to_string()));
     }
     if let Some(pids) = request.pids {
         let dir = need(&dirs.pids, "pids")?;
         let path = existing(dir, "pids.max")?;
         let old = read_file(&path)?;
         plan.writes
-            .push(write("limit.pids", path, old, limit_text(pids)));
+            .push(write("limit.pids", path, old, pids.to_string()));
     }
     Ok(plan)
-}
-
-fn limit_text(limit: Limit<u64>) -> String {
-    match limit {
-        Limit::Max => "max".into(),
-        Limit::Value(v) => v.to_string(),
-    }
 }
 
 fn parse_number<T: std::str::FromStr>(path: &Path, text: &str) -> Result<T, ControlError> {

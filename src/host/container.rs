@@ -41,7 +41,8 @@ use super::text::clean_str;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Container {
     /// The runtime's id (LXC/nspawn: the name; unknown: [`UNKNOWN_ID_PREFIX`]`<inode>`).
-    /// Raw (it names files and cgroups): display it through `cli::short_id`, which cleans.
+    /// Raw (it names files and cgroups): display it through [`crate::units::short_id()`], which
+    /// cleans.
     pub id: String,
     /// Human name from the runtime's files, else the id (unknown: the init's comm). Cleaned.
     pub name: String,

@@ -19,6 +19,9 @@ use super::error::is_vanished;
 use super::namespace::{NsSet, read_ns_set};
 use super::text::clean;
 use super::{HostError, HostRoot};
+/// Clock ticks per second (`USER_HZ`), the unit of `stat` times (asked in [`crate::units`]).
+pub use crate::units::kernel::clock_ticks_per_second;
+use crate::units::kernel::page_size;
 
 /// How much of each process to read. The namespace listing needs only namespaces and owner;
 /// everything else needs the full record.
@@ -333,16 +336,6 @@ pub fn read_uptime_seconds(root: &HostRoot) -> Option<f64> {
         .ok()
 }
 
-/// Clock ticks per second (`USER_HZ`), the unit of `stat` times.
-pub fn clock_ticks_per_second() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|v| u64::try_from(v).ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(100)
-}
-
 fn split_cmdline(bytes: &[u8]) -> Vec<String> {
     let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     if trimmed.is_empty() {
@@ -358,14 +351,6 @@ fn read_file(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) if is_vanished(&e) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map(|v| v as u64)
-        .unwrap_or(4096)
 }
 
 #[cfg(test)]

@@ -203,11 +203,6 @@ pub fn list_dir_names(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// True for a 64-digit lowercase hex id (Docker, Podman, CRI-O and CRI container ids).
-pub fn is_hex64(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 /// The users' home directories (rootless podman stores live in them): every entry of the
 /// host's `/home` that is a directory, and `/root`. An entry of `/home` may be a symlink: only
 /// root can put one there, so it is followed; below a home nothing is (see [`file`](mod@file)).
@@ -243,14 +238,6 @@ mod tests {
             Some(Runtime::Nspawn)
         );
         assert_eq!(Runtime::from_environ_hint("weird"), None);
-    }
-
-    #[test]
-    fn hex64_ids() {
-        assert!(is_hex64(&"0123456789abcdef".repeat(4)));
-        assert!(!is_hex64(&"0123456789abcdeg".repeat(4)));
-        assert!(!is_hex64(&"0123456789ABCDEF".repeat(4)));
-        assert!(!is_hex64("abc"));
     }
 
     #[test]

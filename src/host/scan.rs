@@ -92,10 +92,7 @@ pub fn read_processes(
 
 /// Scans the host once.
 pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError> {
-    let taken_at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let taken_at_ms = crate::units::now_ms();
     let uptime_seconds = process::read_uptime_seconds(root);
     let clock_ticks = process::clock_ticks_per_second();
     let mut warnings = Vec::new();

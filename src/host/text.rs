@@ -105,6 +105,16 @@ mod tests {
         );
     }
 
+    /// Each of `chars` becomes `?` in all three cleaners.
+    fn every_cleaner_replaces(chars: &[char]) {
+        for &c in chars {
+            let text = format!("web{c}cba");
+            assert_eq!(clean_str(&text), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
+            assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
+        }
+    }
+
     #[test]
     fn bidi_controls_are_replaced() {
         // Every character of Unicode's Bidi_Control property, in both cleaners.
@@ -112,12 +122,7 @@ mod tests {
             '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
             '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
         ];
-        for c in bidi {
-            let text = format!("web{c}cba");
-            assert_eq!(clean_str(&text), "web?cba", "U+{:04X}", c as u32);
-            assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
-            assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
-        }
+        every_cleaner_replaces(&bidi);
         // Neighbours that are not bidi controls stay (Arabic letters); the zero-width joiner
         // is an invisible format character (see below).
         assert_eq!(clean_str("a\u{200D}b \u{0627}"), "a?b \u{0627}");
@@ -148,12 +153,7 @@ mod tests {
             '\u{180E}',
             '\u{E0041}',
         ];
-        for c in invisible {
-            let text = format!("web{c}cba");
-            assert_eq!(clean_str(&text), "web?cba", "U+{:04X}", c as u32);
-            assert_eq!(clean(text.as_bytes()), "web?cba", "U+{:04X}", c as u32);
-            assert_eq!(clean_lines(&text), "web?cba", "U+{:04X}", c as u32);
-        }
+        every_cleaner_replaces(&invisible);
         // Visible neighbours stay: a hyphen, a Hangul syllable, an ideographic space.
         assert_eq!(clean_str("a-b 한\u{3000}x"), "a-b 한\u{3000}x");
         // Escaped in JSON as valid escapes (a surrogate pair outside the BMP).

@@ -266,7 +266,7 @@ pub fn existing_dirs(host: &HostRoot, id: &str) -> Result<Vec<(Hierarchy, PathBu
 
 /// Removes `/isotop/<id>` everywhere (killing what is left inside). Idempotent.
 pub fn remove(host: &HostRoot, id: &str) -> Result<(), LaunchError> {
-    if !super::store::is_id(id) {
+    if !crate::units::ContainerId::is_valid(id) {
         return Err(LaunchError::invalid("container id", id, "64 hex digits"));
     }
     let dirs = existing_dirs(host, id)?;

@@ -243,7 +243,7 @@ fn users(host: &HostRoot) -> Vec<(UsedBy, Vec<PathBuf>)> {
         let Some(id) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if !store::is_id(&id) || seen.contains(&id) {
+        if !crate::units::ContainerId::is_valid(&id) || seen.contains(&id) {
             continue;
         }
         let Ok(config) = LaunchConfig::read(&ContainerPaths::new(host, &id).config) else {

@@ -254,7 +254,7 @@ fn finish_supervisor(
     }
     if matches!(record.status, Status::Created | Status::Running) {
         record.status = Status::Exited;
-        record.finished_ms = Some(store::now_ms());
+        record.finished_ms = Some(crate::units::now_ms());
         store::write_record(host, &record)?;
     }
     release_runtime(host, runtime_of(&record))
@@ -332,7 +332,7 @@ pub fn remove(host: &HostRoot, target: &str, force: bool) -> Result<String, Laun
         Ok(record) => record,
         // No record: a removal cut short, or a failed start; finish it by full id.
         Err(LaunchError::NoSuchContainer { .. })
-            if store::is_id(target) && leftovers(host, target)? =>
+            if crate::units::ContainerId::is_valid(target) && leftovers(host, target)? =>
         {
             let result = release_runtime(
                 host,

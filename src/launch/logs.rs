@@ -23,8 +23,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::LaunchError;
-use super::store::{ContainerPaths, Status, now_ms, read_record, resolve};
+use super::store::{ContainerPaths, Status, read_record, resolve};
 use crate::host::HostRoot;
+use crate::units::now_ms;
 
 /// Which of the container's outputs a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

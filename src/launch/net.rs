@@ -28,9 +28,9 @@ use std::os::unix::fs::MetadataExt;
 use serde::{Deserialize, Serialize};
 
 use super::error::LaunchError;
-use super::store;
 use crate::control::nsfs;
 use crate::host::HostRoot;
+use crate::units::ContainerId;
 use ip::{Netns, SEEN_NETNS_PATH};
 pub use subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};
 
@@ -124,7 +124,7 @@ pub fn attach_bridge(
     pid: i32,
 ) -> Result<Attachment, LaunchError> {
     let subnet = config.check()?;
-    if !store::is_id(id) {
+    if !ContainerId::is_valid(id) {
         return Err(LaunchError::invalid(
             "container id",
             id,
@@ -259,7 +259,7 @@ pub fn try_detach(
     id: &str,
     host_veth: Option<&str>,
 ) -> Result<(), LaunchError> {
-    if !store::is_id(id) {
+    if !ContainerId::is_valid(id) {
         return Err(LaunchError::invalid(
             "container id",
             id,
@@ -353,7 +353,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let host = HostRoot::under(tmp.path());
         let config = BridgeConfig::new("isotb-none", "10.9.0.0/24").unwrap();
-        let id = store::new_id().unwrap();
+        let id = crate::launch::store::new_id().unwrap();
         try_detach(&host, &config, &id, None).unwrap();
         detach(&host, &config, &id, Some("eth0"));
         assert!(try_detach(&host, &config, &id, Some("eth0")).is_err());

@@ -1,6 +1,7 @@
 //! Where isotop keeps its containers, and the record of each.
 //!
-//! Contract, per container id (64 hex digits):
+//! Contract, per container id ([`ContainerId`]: 64 lowercase hex digits; anything else is never
+//! joined onto a path):
 //! - `/run/isotop/<id>/state.json` — the [`ContainerRecord`] (tmpfs: gone after a reboot, like
 //!   the processes it describes). Written whole through a temp file + rename, so a reader never
 //!   sees half a record. The supervisor is its only writer once the container is created.
@@ -24,6 +25,7 @@ use super::error::LaunchError;
 use super::spec::NetMode;
 use crate::host::HostRoot;
 use crate::host::runtime::file::{self, Cap};
+use crate::units::{ContainerId, now_ms};
 
 /// The life of a container, as its supervisor last recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,15 +163,6 @@ impl ContainerPaths {
     }
 }
 
-/// True for a well-formed container id (64 lowercase hex digits): anything else is never
-/// joined onto a path.
-pub fn is_id(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// A fresh random id (64 hex digits, from the kernel's random pool).
 pub fn new_id() -> Result<String, LaunchError> {
     let mut bytes = [0u8; 32];
@@ -178,14 +171,6 @@ pub fn new_id() -> Result<String, LaunchError> {
     std::io::Read::read_exact(&mut file, &mut bytes)
         .map_err(|e| LaunchError::io("read", path, e))?;
     Ok(hex::encode(bytes))
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Writes `value` as JSON to `path` through `path.tmp` + rename (atomic for readers).
@@ -207,7 +192,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LaunchErro
 /// or device, never more than [`Cap::STATE`] (a record symlinked to `/dev/zero` is an error
 /// naming it, not gigabytes read).
 pub fn read_record(host: &HostRoot, id: &str) -> Result<Option<ContainerRecord>, LaunchError> {
-    if !is_id(id) {
+    if !ContainerId::is_valid(id) {
         return Ok(None);
     }
     let path = ContainerPaths::new(host, id).state;
@@ -236,7 +221,7 @@ pub fn list_records(host: &HostRoot) -> Vec<ContainerRecord> {
     let mut out: Vec<ContainerRecord> = entries
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| is_id(name))
+        .filter(|name| ContainerId::is_valid(name))
         .filter_map(|id| read_record(host, &id).ok().flatten())
         .collect();
     out.sort_by_key(|r| (r.created_ms, r.id.clone()));
@@ -290,7 +275,7 @@ pub fn claim_name(host: &HostRoot, name: &str, id: &str) -> Result<(), LaunchErr
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let owner = claim_holder(&path).unwrap_or_default();
-                let alive = is_id(&owner)
+                let alive = ContainerId::is_valid(&owner)
                     && (ContainerPaths::new(host, &owner).run_dir.exists()
                         || ContainerPaths::new(host, &owner).data_dir.exists());
                 if alive {
@@ -417,8 +402,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let host = host(dir.path());
         let id = new_id().unwrap();
-        assert!(is_id(&id));
-        assert!(!is_id("../etc"));
+        assert!(ContainerId::is_valid(&id));
+        assert!(!ContainerId::is_valid("../etc"));
         write_record(&host, &ContainerRecord::created(&host, &id, "web")).unwrap();
         assert_eq!(read_record(&host, &id).unwrap().unwrap().name, "web");
         assert_eq!(resolve(&host, "web").unwrap().id, id);

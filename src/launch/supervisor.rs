@@ -41,9 +41,10 @@ use super::error::LaunchError;
 use super::lifecycle::config::LaunchConfig;
 use super::lifecycle::teardown::{Runtime, release_runtime, remove_files};
 use super::logs::LogWriter;
-use super::store::{self, ContainerPaths, ContainerRecord, Status, now_ms, write_record};
+use super::store::{self, ContainerPaths, ContainerRecord, Status, write_record};
 use crate::control::signal::PidFd;
 use crate::host::HostRoot;
+use crate::units::now_ms;
 use relay::Relay;
 use signals::Signals;
 
@@ -135,7 +136,7 @@ fn run(
     ready: &mut Option<File>,
     attach: Option<UnixStream>,
 ) -> Result<(), LaunchError> {
-    if !store::is_id(id) {
+    if !crate::units::ContainerId::is_valid(id) {
         return Err(LaunchError::invalid("container id", id, "64 hex digits"));
     }
     let signals = Signals::block()?;

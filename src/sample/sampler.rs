@@ -21,7 +21,7 @@
 //! run every 3–7 ticks there, and every tick on a small host.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::cadence::Cadence;
 use super::cgroups::CgroupSampler;
@@ -141,10 +141,7 @@ impl Sampler {
     /// at the root); everything else that goes wrong becomes a warning in the frame.
     pub fn tick(&mut self) -> Result<Frame, HostError> {
         let started = Instant::now();
-        let taken_at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let taken_at_ms = crate::units::now_ms();
         let seq = self.seq;
         let interval = self.last_read.map(|t| started.saturating_duration_since(t));
         let wall_usec = interval.map(|d| d.as_micros() as u64);

@@ -1,5 +1,5 @@
-//! Small drawing helpers shared by the views: text bars against a limit, compact units, clock
-//! time from a frame's timestamp (never the wall clock, so fixture frames draw the same every
+//! Small drawing helpers shared by the views: text bars against a limit, clock time from a
+//! frame's timestamp (never the wall clock, so fixture frames draw the same every
 //! time), and the namespace letters of the process table.
 
 pub mod chart;
@@ -42,28 +42,6 @@ pub fn bar<'a>(ratio: Option<f64>, label: String, width: u16, theme: &Theme) -> 
         Span::raw(" "),
         Span::styled(label, theme.text),
     ])
-}
-
-/// Bytes in at most 5 characters, binary units: `512B`, `1.5K`, `256M`, `12G`.
-pub fn short_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
-    let Some((value, unit)) = crate::units::format::binary_scale(n) else {
-        return format!("{n}B");
-    };
-    if value < 10.0 {
-        format!("{value:.1}{}", UNITS[unit])
-    } else {
-        format!("{value:.0}{}", UNITS[unit])
-    }
-}
-
-/// A percentage with one decimal below 100, none above; `-` when unknown.
-pub fn percent(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v.is_finite() && v < 99.95 => format!("{v:.1}%"),
-        Some(v) if v.is_finite() => format!("{v:.0}%"),
-        _ => "-".to_string(),
-    }
 }
 
 /// `HH:MM:SS` UTC of a timestamp in ms since the epoch.

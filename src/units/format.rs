@@ -1,5 +1,6 @@
-//! Human formatting of figures for tables: binary byte units, compact durations, CPU counts.
-//! JSON output never uses these (it carries raw numbers with units in the key names).
+//! Human formatting of figures for tables and the dashboard: binary byte units (full and
+//! compact), compact durations, percentages. JSON output never uses these (it carries raw
+//! numbers with units in the key names).
 
 /// `n` bytes scaled to binary units: the value and the unit's index (0 = KiB … 5 = EiB), or
 /// `None` below 1 KiB. Shared by the tables and the dashboard's compact form.
@@ -22,6 +23,29 @@ pub fn bytes(n: u64) -> String {
     match binary_scale(n) {
         Some((value, unit)) => format!("{value:.1}{}", UNITS[unit]),
         None => format!("{n}B"),
+    }
+}
+
+/// Bytes in at most 5 characters, binary units: `512B`, `1.5K`, `256M`, `12G` (the
+/// dashboard's narrow columns).
+pub fn short_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    let Some((value, unit)) = binary_scale(n) else {
+        return format!("{n}B");
+    };
+    if value < 10.0 {
+        format!("{value:.1}{}", UNITS[unit])
+    } else {
+        format!("{value:.0}{}", UNITS[unit])
+    }
+}
+
+/// A percentage with one decimal below 100, none above; `-` when unknown (or not finite).
+pub fn percent(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() && v < 99.95 => format!("{v:.1}%"),
+        Some(v) if v.is_finite() => format!("{v:.0}%"),
+        _ => "-".to_string(),
     }
 }
 
@@ -59,6 +83,30 @@ mod tests {
         assert_eq!(bytes(1536), "1.5KiB");
         assert_eq!(bytes(256 * 1024 * 1024), "256.0MiB");
         assert_eq!(bytes(u64::MAX), "16.0EiB");
+    }
+
+    #[test]
+    fn short_byte_units_fit_5_characters() {
+        assert_eq!(short_bytes(0), "0B");
+        assert_eq!(short_bytes(1023), "1023B");
+        assert_eq!(short_bytes(1536), "1.5K");
+        assert_eq!(short_bytes(10 * 1024), "10K");
+        assert_eq!(short_bytes(256 * 1024 * 1024), "256M");
+        assert_eq!(short_bytes(12 << 30), "12G");
+        assert_eq!(short_bytes(u64::MAX), "16E");
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(percent(Some(0.0)), "0.0%");
+        assert_eq!(percent(Some(42.04)), "42.0%");
+        assert_eq!(percent(Some(99.94)), "99.9%");
+        // What would round to 100.0 loses its decimal, and so does everything above.
+        assert_eq!(percent(Some(99.95)), "100%");
+        assert_eq!(percent(Some(250.4)), "250%");
+        assert_eq!(percent(None), "-");
+        assert_eq!(percent(Some(f64::NAN)), "-");
+        assert_eq!(percent(Some(f64::INFINITY)), "-");
     }
 
     #[test]

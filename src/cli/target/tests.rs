@@ -185,6 +185,32 @@ fn prefixes_of_name_like_ids_come_after_whole_matches() {
 }
 
 #[test]
+fn only_generated_ids_are_prefix_matched_in_the_first_tier() {
+    // A runc id a user chose that happens to be hex, and a 64-digit one in upper case, are
+    // name-like ids (no runtime generates either): a whole name elsewhere comes first.
+    let upper = hex("CAFE", 'A');
+    let containers = [
+        view("cafe01", "cafe01", Runtime::Runc, &[10]),
+        view(&upper, "up", Runtime::Runc, &[20]),
+        view(&hex("beef", '0'), "cafe", Runtime::Docker, &[30]),
+    ];
+    assert_eq!(resolve(&containers, "cafe").unwrap().container.name, "cafe");
+    assert_eq!(resolve(&containers, "CAFE").unwrap().container.id, upper);
+    assert_eq!(
+        resolve(&containers, "cafe0").unwrap().container.id,
+        "cafe01"
+    );
+    // A generated id's prefix competes with the name in the first tier.
+    let generated = hex("cafe", '2');
+    let containers = [
+        view(&generated, "web", Runtime::Docker, &[10]),
+        view(&hex("beef", '0'), "cafe", Runtime::Docker, &[30]),
+    ];
+    let text = usage(resolve(&containers, "cafe"));
+    assert!(text.contains("id prefix: cafe22222222  web"), "{text}");
+}
+
+#[test]
 fn unknown_targets_say_why() {
     let containers = [view(&hex("ab", '0'), "web", Runtime::Docker, &[10])];
     assert!(usage(resolve(&containers, "77")).contains("pid 77 is not a process"));

@@ -40,9 +40,7 @@ pub struct Change {
 
 impl Change {
     pub fn new(target: &str, files: Vec<FileChange>) -> Change {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = crate::units::clock::since_epoch();
         Change {
             id: format!(
                 "{}-{}-{}",

@@ -24,7 +24,7 @@
 pub mod revert;
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,7 @@ use crate::control::audit::AuditEntry;
 use crate::control::error::ControlError;
 use crate::control::signal::PidFd;
 use crate::host::HostRoot;
+use crate::units::clock::since_epoch;
 use nix::sys::signal::Signal;
 
 pub use revert::{
@@ -59,20 +60,11 @@ pub struct PendingRevert {
     pub files: Vec<FileChange>,
 }
 
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// When a revert `after` from now is due, in whole seconds since the epoch, rounded UP: the
 /// change holds for at least `after` (and at least 1 s). Rounding down would make it due up to
 /// a second early (`--for 1s` at once), before isotop has even started its worker.
 pub(crate) fn due_after(after: Duration) -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = since_epoch();
     let due = now + after.max(Duration::from_secs(1));
     due.as_secs() + u64::from(due.subsec_nanos() > 0)
 }
@@ -280,9 +272,9 @@ mod tests {
     #[test]
     fn a_revert_is_never_due_before_its_whole_duration() {
         for after in [1.0, 1.5, 2.0, 600.25] {
-            let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let start = since_epoch();
             let due = due_after(Duration::from_secs_f64(after));
-            let end = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let end = since_epoch();
             assert!(
                 due as f64 >= start.as_secs_f64() + after,
                 "--for {after}s from {start:?}: due at {due}"
@@ -291,7 +283,7 @@ mod tests {
             assert!((due as f64) < end.as_secs_f64() + after + 1.0);
         }
         // Below a second: a second.
-        let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let start = since_epoch();
         assert!(due_after(Duration::from_millis(10)) as f64 >= start.as_secs_f64() + 1.0);
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::control::ControlError;
 use crate::host::cgroup::Limit;
+use crate::units::kernel::page_size;
 
 /// The kernel's bounds on a CFS period (`cpu.cfs_period_us`, `cpu.max`), in µs.
 pub const PERIOD_MIN_USEC: u64 = 1_000;
@@ -193,15 +194,6 @@ pub fn reads_back_as(written: &str, current: &str) -> bool {
     };
     let page = page_size();
     now == asked - asked % page
-}
-
-/// The kernel's page size in bytes (4096 when it cannot be asked).
-fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map(|v| v as u64)
-        .unwrap_or(4096)
 }
 
 /// A plain non-negative decimal (`0.5`, `12`, `.5`): no sign, exponent, `inf` or `nan`.

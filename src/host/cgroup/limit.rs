@@ -1,5 +1,7 @@
 //! `Limit<T>`: a cgroup limit is either unlimited (`Max`) or a value — never `-1` or a magic
 //! huge number. Serialized as the string `"max"` or the bare number, the way cgroup v2 writes it.
+//! Shown (`Display`: `max` or the value) by [`crate::units::limit`], the showing side, so this
+//! reader depends on nothing that draws.
 
 use serde::{Serialize, Serializer};
 

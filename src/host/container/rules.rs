@@ -12,7 +12,8 @@
 use std::collections::HashMap;
 
 use crate::host::runtime::containerd::TaskIndex;
-use crate::host::runtime::{Runtime, is_hex64, isotop, lxc, nspawn};
+use crate::host::runtime::{Runtime, isotop, lxc, nspawn};
+use crate::units::ContainerId;
 
 /// What one cgroup path says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,8 +176,8 @@ fn pod_uid(seg: &str, ancestors: &[&str]) -> Option<String> {
 
 /// A container segment directly below a pod: the bare id (cgroupfs) or a CRI scope.
 fn kubernetes_container_id(seg: &str) -> Option<String> {
-    if is_hex64(seg) {
-        return Some(seg.to_string());
+    if let Some(id) = ContainerId::parse(seg) {
+        return Some(id.into_string());
     }
     ["cri-containerd-", "crio-", "docker-", "cri-dockerd-"]
         .iter()
@@ -185,18 +186,20 @@ fn kubernetes_container_id(seg: &str) -> Option<String> {
 
 /// Docker: `<64hex>` below a segment `docker`, or `docker-<64hex>.scope`.
 fn docker_id(parent: Option<&str>, seg: &str) -> Option<String> {
-    if parent == Some("docker") && is_hex64(seg) {
-        return Some(seg.to_string());
+    if parent == Some("docker")
+        && let Some(id) = ContainerId::parse(seg)
+    {
+        return Some(id.into_string());
     }
     let id = seg.strip_prefix("docker-")?.strip_suffix(".scope")?;
-    is_hex64(id).then(|| id.to_string())
+    ContainerId::parse(id).map(ContainerId::into_string)
 }
 
 /// `<prefix><64hex>` with an optional `.scope` (cgroupfs and systemd drivers).
 fn scoped_hex_id(seg: &str, prefix: &str) -> Option<String> {
     let rest = seg.strip_prefix(prefix)?;
     let id = rest.strip_suffix(".scope").unwrap_or(rest);
-    is_hex64(id).then(|| id.to_string())
+    ContainerId::parse(id).map(ContainerId::into_string)
 }
 
 /// The `<id>` of a systemd scope `<prefix>-<id>.scope` (containerd's systemd driver).

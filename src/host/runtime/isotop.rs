@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{Cap, Metadata, file};
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
+use crate::units::ContainerId;
 
 /// The container id a cgroup path segment names, given its parent segment: `<id>` directly
 /// below a segment `isotop`.
@@ -50,13 +51,9 @@ fn run_dir(root: &HostRoot) -> PathBuf {
     root.run.join("isotop")
 }
 
-/// Ids are 64 hex digits; anything else is never joined onto a path.
-fn is_id(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 fn read_record(root: &HostRoot, id: &str) -> Option<(Record, PathBuf)> {
-    if !is_id(id) {
+    // Anything but a container id is never joined onto a path.
+    if !ContainerId::is_valid(id) {
         return None;
     }
     let rel = Path::new("isotop").join(id).join("state.json");

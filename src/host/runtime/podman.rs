@@ -22,9 +22,10 @@ use serde::Deserialize;
 
 use super::file::{Cap, Writers};
 use super::{
-    Metadata, clean_labels, clean_name, home_dirs, is_hex64, kubernetes_identity, read_json_beneath,
+    Metadata, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json_beneath,
 };
 use crate::host::HostRoot;
+use crate::units::ContainerId;
 
 /// Index files of one store, relative to `<store>/overlay-containers`.
 const INDEX_FILES: [&str; 2] = ["containers.json", "volatile-containers.json"];
@@ -96,7 +97,7 @@ impl PodmanStores {
                     read_json_beneath::<Vec<Entry>>(&base, &rel, Cap::INDEX)
                 {
                     // The id becomes a path component: anything but 64 hex names nothing.
-                    entries.retain(|e| is_hex64(&e.id));
+                    entries.retain(|e| ContainerId::is_valid(&e.id));
                     stores.push(Store {
                         index: base.join(&rel),
                         base: base.clone(),
@@ -174,7 +175,7 @@ fn spec_annotations(base: &Path, rel: &Path) -> BTreeMap<String, String> {
 /// (`io.kubernetes.*`), read below root's `overlay-containers` without following a symlink;
 /// a spec another user could have written is not believed.
 pub fn read_crio(root: &HostRoot, id: &str) -> Option<Metadata> {
-    if !is_hex64(id) {
+    if !ContainerId::is_valid(id) {
         return None;
     }
     let candidates = [

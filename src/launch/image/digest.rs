@@ -17,11 +17,7 @@ impl Digest {
     /// else, including other algorithms.
     pub fn parse(text: &str) -> Option<Self> {
         let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
-        let valid = hex_part.len() == 64
-            && hex_part
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| Digest(hex_part.to_string()))
+        crate::units::container_id::is_lower_hex64(hex_part).then(|| Digest(hex_part.to_string()))
     }
 
     /// The 64 hex characters, as used for the cache directory name.

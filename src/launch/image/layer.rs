@@ -269,7 +269,7 @@ impl LayerCache {
             disk_bytes: measured.disk_bytes,
             entries: unpacked.report.entries,
             whiteouts: measured.whiteouts,
-            created_ms: crate::launch::store::now_ms(),
+            created_ms: crate::units::now_ms(),
             source: crate::host::text::clean_str(&blob.name),
         };
         let meta_dir = self.meta_dir();
@@ -315,7 +315,7 @@ impl LayerCache {
             disk_bytes: measured.disk_bytes,
             entries: measured.paths,
             whiteouts: measured.whiteouts,
-            created_ms: crate::launch::store::now_ms(),
+            created_ms: crate::units::now_ms(),
             source: crate::host::text::clean_str(&blob.name),
         };
         let meta_dir = self.meta_dir();

@@ -178,7 +178,7 @@ impl Locked {
 
 /// See the module contract.
 fn is_stale(host: &HostRoot, holder: &str) -> bool {
-    if !store::is_id(holder) {
+    if !crate::units::ContainerId::is_valid(holder) {
         return true;
     }
     match store::read_record(host, holder) {

@@ -11,8 +11,9 @@ use crate::host::cgroup::Limit;
 use crate::sample::CgroupSample;
 use crate::ui::action::Tab;
 use crate::ui::app::ListLayout;
+use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::ui::widgets::{bar, percent, short_bytes};
+use crate::units::format::{percent, short_bytes};
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let app = ctx.app;

@@ -13,10 +13,10 @@ use crate::ui::action::Tab;
 use crate::ui::app::rows::ContainerRow;
 use crate::ui::app::{App, ListLayout};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::ui::widgets::{bar, percent, short_bytes};
 use crate::units::ShortIds;
-use crate::units::format::duration;
+use crate::units::format::{duration, percent, short_bytes};
 
 const WIDE: u16 = 120;
 

@@ -5,7 +5,8 @@
 //! with the history it left.
 
 use crate::host::text::clean_str;
-use crate::units::ShortIds;
+use crate::units::format::short_bytes;
+use crate::units::{ShortIds, limit_text};
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -17,7 +18,7 @@ use crate::host::namespace::NsKind;
 use crate::sample::{ContainerSample, Frame};
 use crate::ui::app::Target;
 use crate::ui::widgets::chart::{self, Series};
-use crate::ui::widgets::{clock, field, short_bytes};
+use crate::ui::widgets::{clock, field};
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let app = ctx.app;
@@ -167,14 +168,6 @@ fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'
                 .map(|g| &g.sample)
                 .filter(|s| s.view.container.id == id)
         })
-}
-
-fn limit_text<T>(limit: Option<Limit<T>>, show: impl Fn(T) -> String) -> String {
-    match limit {
-        Some(Limit::Max) => "max".into(),
-        Some(Limit::Value(v)) => show(v),
-        None => "-".into(),
-    }
 }
 
 fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Ctx;
-use crate::ui::widgets::{bar, clock, short_bytes};
-use crate::units::format::duration;
+use crate::ui::widgets::{bar, clock};
+use crate::units::format::{duration, short_bytes};
 
 /// Width of one CPU cell, e.g. `cpu12 ██████░░░ 100%`.
 const CPU_CELL: u16 = 20;

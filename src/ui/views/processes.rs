@@ -11,7 +11,8 @@ use crate::host::text::clean_str;
 use crate::ui::action::Tab;
 use crate::ui::app::ListLayout;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::ui::widgets::{keep_tail, ns_letters, short_bytes};
+use crate::ui::widgets::{keep_tail, ns_letters};
+use crate::units::format::short_bytes;
 
 /// The cgroup path most telling for a process: its v2 path unless that is the root (hybrid
 /// hosts leave v2 empty), else its memory or cpu hierarchy's path, else the first.

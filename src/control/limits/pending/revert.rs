@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{
-    PendingRevert, WORKER_COMMAND, discard, is_worker, now_unix, parse_file_name, pending_dir,
-    read, store, worker_alive,
+    PendingRevert, WORKER_COMMAND, discard, is_worker, parse_file_name, pending_dir, read, store,
+    worker_alive,
 };
 use crate::control::audit::AuditEntry;
 use crate::control::error::ControlError;
@@ -25,6 +25,7 @@ use crate::control::limits::{audit_or_warn, read_file, write_file};
 use crate::control::owned::{self, Owner};
 use crate::host::HostRoot;
 use crate::host::cgroup::detect_layout;
+use crate::units::clock::now_unix;
 
 /// How often the dashboard looks for overdue reverts (seconds).
 pub const WATCH_EVERY: Duration = Duration::from_secs(5);
