@@ -5,6 +5,8 @@
 //! the README. Exit codes: 0 success, 1 the host could not be read, 2 the user's own mistake
 //! (bad arguments, unknown or ambiguous target).
 
+#[cfg(test)]
+mod agreement_tests;
 pub(crate) mod audit;
 pub(crate) mod cgroups;
 pub(crate) mod enter;

@@ -18,8 +18,9 @@ use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, Limit};
 use crate::host::process::{Process, read_stat};
 
+/// Its unit tests, and the fake host `cli`'s agreement test builds on.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// What a container is doing, as `isotop ls --json` and the views show it (lowercase).
 /// Variants are in alphabetical order: the derived order is the STATE column's sort order.
