@@ -233,18 +233,7 @@ pub(crate) fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> St
     if roots.is_empty() {
         out.push_str("(none selected)\n");
     }
-    for (i, ns) in roots.iter().enumerate() {
-        draw(
-            table,
-            &children,
-            &chosen,
-            ns,
-            "",
-            i + 1 == roots.len(),
-            true,
-            &mut out,
-        );
-    }
+    draw_forest(table, &children, &chosen, &mut out);
 
     // Pid namespaces by parent, when pid rows are selected.
     let pid_rows: Vec<&Namespace> = selected
@@ -260,19 +249,7 @@ pub(crate) fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> St
             let parent = ns.parent.filter(|p| pid_set.contains(p));
             pid_children.entry(parent).or_default().push(ns);
         }
-        let roots = pid_children.get(&None).cloned().unwrap_or_default();
-        for (i, ns) in roots.iter().enumerate() {
-            draw(
-                table,
-                &pid_children,
-                &chosen,
-                ns,
-                "",
-                i + 1 == roots.len(),
-                true,
-                &mut out,
-            );
-        }
+        draw_forest(table, &pid_children, &chosen, &mut out);
     }
     out
 }
@@ -288,6 +265,28 @@ fn tree_parent(ns: &Namespace) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Draws every tree whose root has no parent in `children` (the `None` key), in order.
+fn draw_forest(
+    table: &NamespaceTable,
+    children: &HashMap<Option<u64>, Vec<&Namespace>>,
+    chosen: &BTreeSet<u64>,
+    out: &mut String,
+) {
+    let roots = children.get(&None).map(Vec::as_slice).unwrap_or_default();
+    for (i, ns) in roots.iter().enumerate() {
+        draw(
+            table,
+            children,
+            chosen,
+            ns,
+            "",
+            i + 1 == roots.len(),
+            true,
+            out,
+        );
+    }
+}
+
 fn draw(
     table: &NamespaceTable,
     children: &HashMap<Option<u64>, Vec<&Namespace>>,

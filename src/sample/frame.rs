@@ -102,3 +102,21 @@ pub struct ProcessSample {
     pub user: String,
     pub container_id: Option<String>,
 }
+
+impl Frame {
+    /// The process `pid` of this frame (`processes` is sorted by pid), if it was read.
+    pub fn process(&self, pid: i32) -> Option<&ProcessSample> {
+        self.processes
+            .binary_search_by_key(&pid, |p| p.process.pid)
+            .ok()
+            .map(|i| &self.processes[i])
+    }
+
+    /// The command line `pid` runs (its name when the cmdline is empty), or `""` when the
+    /// process is not in this frame (it ended, or started after the read).
+    pub fn command_of(&self, pid: i32) -> String {
+        self.process(pid)
+            .map(|p| p.process.command())
+            .unwrap_or_default()
+    }
+}

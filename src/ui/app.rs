@@ -218,11 +218,7 @@ impl App {
             Tab::Namespaces => key.parse().ok().map(Target::Namespace),
             Tab::Processes => {
                 let pid: i32 = key.parse().ok()?;
-                let i = frame
-                    .processes
-                    .binary_search_by_key(&pid, |p| p.process.pid)
-                    .ok()?;
-                let p = &frame.processes[i];
+                let p = frame.process(pid)?;
                 if let Some(id) = &p.container_id {
                     return Some(Target::Container(id.clone()));
                 }

@@ -240,12 +240,7 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         lines.push(field("image", image.clone(), t));
     }
     let init = k.init_pid.map(|pid| {
-        let command = frame
-            .processes
-            .binary_search_by_key(&pid, |p| p.process.pid)
-            .ok()
-            .map(|i| frame.processes[i].process.command())
-            .unwrap_or_default();
+        let command = frame.command_of(pid);
         format!("{pid} {command}")
     });
     lines.push(field("init", init.unwrap_or_else(|| "-".into()), t));

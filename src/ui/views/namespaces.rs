@@ -148,12 +148,7 @@ fn draw_members(
     let mut lines = Vec::new();
     if let Some(ns) = ns {
         for &pid in ns.pids.iter().take(room) {
-            let command = frame
-                .processes
-                .binary_search_by_key(&pid, |p| p.process.pid)
-                .ok()
-                .map(|i| frame.processes[i].process.command())
-                .unwrap_or_default();
+            let command = frame.command_of(pid);
             lines.push(Line::from(vec![
                 Span::styled(format!("{pid:>7} "), theme.dim),
                 Span::raw(command),
