@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fail::LaunchError;
 use super::store;
-use crate::control::nsfs;
+use crate::sys::nsfs;
 use crate::host::HostRoot;
 use ip::{Netns, SEEN_NETNS_PATH};
 pub use subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};

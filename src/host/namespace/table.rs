@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::NsKind;
 use super::mounts::{NsfsMount, read_nsfs_mounts};
 use super::reference::{HostReference, host_reference};
-use crate::control::nsfs;
+use crate::sys::nsfs;
 use crate::host::process::{Process, ReadDepth, read_command};
 use crate::host::scan::read_processes;
 use crate::host::users::UserNames;
