@@ -159,7 +159,10 @@ mod tests {
         // Escaped in JSON as valid escapes (a surrogate pair outside the BMP).
         let value = serde_json::json!({"name": "a\u{200B}b\u{E0041}c"});
         let safe = escape_json(&serde_json::to_string(&value).unwrap());
-        assert!(!safe.chars().any(|c| must_escape(c) && c != '\n'), "{safe:?}");
+        assert!(
+            !safe.chars().any(|c| must_escape(c) && c != '\n'),
+            "{safe:?}"
+        );
         assert!(
             safe.contains("\\u200b") && safe.contains("\\udb40\\udc41"),
             "{safe}"
@@ -173,7 +176,10 @@ mod tests {
         let value = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{7f}\x1b"});
         let pretty = serde_json::to_string_pretty(&value).unwrap();
         let safe = escape_json(&pretty);
-        assert!(!safe.chars().any(|c| must_escape(c) && c != '\n'), "{safe:?}");
+        assert!(
+            !safe.chars().any(|c| must_escape(c) && c != '\n'),
+            "{safe:?}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
         assert!(safe.contains("\\u202e"), "{safe}");

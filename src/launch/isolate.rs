@@ -167,7 +167,9 @@ pub fn create(config: ChildConfig) -> Result<Pending, LaunchError> {
         flags,
         stack: &mut stack,
     };
-    let cloned = errors.spawn(start, |reporter| child::run(&plan, &vectors, &fds, reporter));
+    let cloned = errors.spawn(start, |reporter| {
+        child::run(&plan, &vectors, &fds, reporter)
+    });
     // The child's ends (and its stdio) live on in the child only; the errors pipe's write
     // end was closed by `spawn`.
     drop(release_read);

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use super::fail::LaunchError;
 use super::store;
-use crate::sys::nsfs;
 use crate::host::HostRoot;
+use crate::sys::nsfs;
 use ip::{Netns, SEEN_NETNS_PATH};
 pub use subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};
 

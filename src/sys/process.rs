@@ -63,7 +63,13 @@ pub fn execv(path: &CStr, argv: &ArgVector<'_>) -> Errno {
 /// `execve(path, argv, envp)`; returns only on failure, with its errno. Child-safe.
 pub fn execve(path: &CStr, argv: &ArgVector<'_>, envp: &ArgVector<'_>) -> Errno {
     // SAFETY: as in `execv`; envp is an ArgVector too.
-    unsafe { libc::execve(path.as_ptr(), argv.pointers.as_ptr(), envp.pointers.as_ptr()) };
+    unsafe {
+        libc::execve(
+            path.as_ptr(),
+            argv.pointers.as_ptr(),
+            envp.pointers.as_ptr(),
+        )
+    };
     Errno::last()
 }
 

@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::launch::fail::LaunchError;
 use crate::host::text::clean_str;
+use crate::launch::fail::LaunchError;
 use crate::sys;
 
 /// The descriptor number the container's namespace gets in [`Netns::HostSeeing`].
