@@ -218,8 +218,7 @@ fn seccomp_unconfined_is_the_recorded_and_warned_opt_out() {
 
 /// This process's session keyring (the user-session keyring when it has none), by id.
 fn own_session_keyring() -> i64 {
-    // SAFETY: KEYCTL_GET_KEYRING_ID takes integers only (create = 0: look, do not make one).
-    unsafe { nix::libc::syscall(nix::libc::SYS_keyctl, 0, -3i64, 0) }
+    isotop::sys::credentials::session_keyring().unwrap_or(-1)
 }
 
 #[test]

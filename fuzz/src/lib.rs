@@ -397,7 +397,7 @@ pub fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// Panics when `text` holds a character isotop must never put on a terminal as is (control
 /// characters, bidi controls) — readers promise to store cleaned text only.
 pub fn assert_clean(what: &str, text: &str) {
-    if let Some(c) = text.chars().find(|c| isotop::host::text::is_unsafe(*c)) {
-        panic!("{what} holds the unsafe character {c:?}: {text:?}");
+    if let Some(c) = text.chars().find(|c| isotop::host::text::must_escape(*c)) {
+        panic!("{what} holds a character that must be escaped {c:?}: {text:?}");
     }
 }

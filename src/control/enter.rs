@@ -31,7 +31,6 @@ mod child;
 mod credentials;
 mod prepare;
 mod seccomp;
-mod sys;
 
 use std::path::{Path, PathBuf};
 

@@ -251,7 +251,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::host::text::is_unsafe;
+    use crate::host::text::must_escape;
 
     /// A cgroup segment below any `isotop` segment names an isotop container; a user with a
     /// delegated cgroup subtree picks that segment, and with no record behind it the name
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].runtime, Runtime::Isotop);
         assert!(
-            !found[0].name.chars().any(is_unsafe),
+            !found[0].name.chars().any(must_escape),
             "an unclean name: {:?}",
             found[0].name
         );

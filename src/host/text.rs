@@ -21,13 +21,13 @@ pub fn clean(bytes: &[u8]) -> String {
 /// Cleans text that is already valid UTF-8 but may hold control characters.
 pub fn clean_str(text: &str) -> String {
     text.chars()
-        .map(|c| if is_unsafe(c) { '?' } else { c })
+        .map(|c| if must_escape(c) { '?' } else { c })
         .collect()
 }
 
 /// True for what must never reach a terminal as is: control characters (Unicode category Cc),
 /// the bidirectional controls and every other invisible character (see the module doc).
-pub fn is_unsafe(c: char) -> bool {
+pub fn must_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c) || is_invisible(c)
 }
 
@@ -53,7 +53,7 @@ fn is_bidi_control(c: char) -> bool {
 pub fn clean_lines(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if is_unsafe(c) && c != '\n' && c != '\t' {
+            if must_escape(c) && c != '\n' && c != '\t' {
                 '?'
             } else {
                 c
@@ -63,14 +63,14 @@ pub fn clean_lines(text: &str) -> String {
 }
 
 /// Makes serialized JSON safe for a terminal without changing what it says: every character
-/// [`is_unsafe`] but the line breaks between values becomes a `\uXXXX` escape. serde_json
+/// [`must_escape`] but the line breaks between values becomes a `\uXXXX` escape. serde_json
 /// escapes C0 inside strings already, so what is left (DEL, C1, bidi controls, invisible
 /// characters) can only be inside strings, where the escape means the same character; one
 /// outside the BMP (a tag character) is escaped as its UTF-16 surrogate pair, as JSON wants.
 pub fn escape_json(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
-        if is_unsafe(c) && c != '\n' {
+        if must_escape(c) && c != '\n' {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{unit:04x}"));
@@ -159,7 +159,10 @@ mod tests {
         // Escaped in JSON as valid escapes (a surrogate pair outside the BMP).
         let value = serde_json::json!({"name": "a\u{200B}b\u{E0041}c"});
         let safe = escape_json(&serde_json::to_string(&value).unwrap());
-        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe:?}");
+        assert!(
+            !safe.chars().any(|c| must_escape(c) && c != '\n'),
+            "{safe:?}"
+        );
         assert!(
             safe.contains("\\u200b") && safe.contains("\\udb40\\udc41"),
             "{safe}"
@@ -173,7 +176,10 @@ mod tests {
         let value = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{7f}\x1b"});
         let pretty = serde_json::to_string_pretty(&value).unwrap();
         let safe = escape_json(&pretty);
-        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe:?}");
+        assert!(
+            !safe.chars().any(|c| must_escape(c) && c != '\n'),
+            "{safe:?}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
         assert!(safe.contains("\\u202e"), "{safe}");

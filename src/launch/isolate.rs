@@ -27,15 +27,14 @@
 //! `RESOLVE_IN_ROOT`): an image's symlinks cannot send a volume, or a created mount point,
 //! outside it. The child runs only system calls on data prepared here (see [`child`]).
 
+mod caps;
 mod cgroupfs;
 mod child;
 mod idmap;
 mod mounts;
 mod plan;
-pub(crate) mod sys;
 pub mod user;
 
-use std::ffi::c_char;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -51,11 +50,14 @@ use super::error::LaunchError;
 use super::seccomp::SeccompMode;
 use super::spec::{NetMode, Volume};
 use crate::host::HostRoot;
+use crate::sys::child::{ReportPipe, ReportReader, Start};
+use crate::sys::fd;
+use crate::sys::process::ArgVector;
+pub use caps::{DOCKER_CAPS, docker_cap_mask};
 use child::{ChildFds, ExecVectors, Failure, Step};
 pub use idmap::default_idmap;
 pub use plan::{DEFAULT_PATH, MASKED_PATHS, READ_ONLY_PATHS};
 use plan::{MountStep, Plan};
-pub use sys::{DOCKER_CAPS, docker_cap_mask};
 pub use user::{ExecUser, UserRequest};
 
 /// A user-namespace mapping: container ids 0..count → host ids host_uid.., host_gid...
@@ -98,7 +100,7 @@ pub struct Pending {
     /// Writing one byte releases the child; dropping it unwritten makes the child exit.
     release: Option<OwnedFd>,
     /// Read to end of file: empty after exec, one [`Failure`] record otherwise.
-    errors: OwnedFd,
+    errors: ReportReader,
     plan: Plan,
     /// Reaped (or handed over by `start`): nothing left for `Drop` to do.
     settled: bool,
@@ -136,13 +138,9 @@ pub fn create(config: ChildConfig) -> Result<Pending, LaunchError> {
     }
     // execve's vectors: pointers into the plan's strings, NULL-terminated, made before the
     // clone so the child allocates nothing.
-    let mut argv: Vec<*const c_char> = plan.program.argv.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut envp: Vec<*const c_char> = plan.program.env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(std::ptr::null());
     let vectors = ExecVectors {
-        argv: &argv,
-        envp: &envp,
+        argv: ArgVector::new(plan.program.argv.iter().map(|a| a.as_c_str())),
+        envp: ArgVector::new(plan.program.env.iter().map(|e| e.as_c_str())),
     };
     let mut stack = vec![0u8; CHILD_STACK_BYTES];
 
@@ -153,40 +151,33 @@ pub fn create(config: ChildConfig) -> Result<Pending, LaunchError> {
         pipe2(OFlag::O_CLOEXEC).map_err(|e| LaunchError::kernel(format!("pipe2 ({what})"), e))
     };
     let (release_read, release_write) = pipe("release")?;
-    let (errors_read, errors_write) = pipe("errors")?;
+    let errors = ReportPipe::new().map_err(|e| LaunchError::kernel("pipe2 (errors)", e))?;
     let fds = ChildFds {
         release_read: release_read.as_raw_fd(),
         release_write: release_write.as_raw_fd(),
-        errors_read: errors_read.as_raw_fd(),
-        errors_write: errors_write.as_raw_fd(),
         stdio: [
             config.stdin.as_raw_fd(),
             config.stdout.as_raw_fd(),
             config.stderr.as_raw_fd(),
         ],
     };
-    let plan_ref = &plan;
-    let vectors_ref = &vectors;
-    let fds_ref = &fds;
-    // SAFETY: without CLONE_VM the child gets a copy of this memory (like fork) and runs
-    // `child::run` on its own copy of `stack`; it only makes system calls on data prepared
-    // above, allocates nothing, and ends in exec or _exit, never returning into this frame.
-    let cloned = unsafe {
-        nix::sched::clone(
-            Box::new(move || -> isize { child::run(plan_ref, vectors_ref, fds_ref) }),
-            &mut stack,
-            flags,
-            Some(Signal::SIGCHLD as i32),
-        )
+    // The child runs `child::run` on its own copy of this memory and of `stack` (see its
+    // contract: system calls on data prepared above only, ending in exec or _exit).
+    let start = Start::Clone {
+        flags,
+        stack: &mut stack,
     };
-    // The child's ends (and its stdio) live on in the child only.
+    let cloned = errors.spawn(start, |reporter| {
+        child::run(&plan, &vectors, &fds, reporter)
+    });
+    // The child's ends (and its stdio) live on in the child only; the errors pipe's write
+    // end was closed by `spawn`.
     drop(release_read);
-    drop(errors_write);
     drop(window);
     drop(config.stdin);
     drop(config.stdout);
     drop(config.stderr);
-    let pid = cloned.map_err(|e| {
+    let (pid, errors) = cloned.map_err(|e| {
         let hint = match e {
             Errno::ENOSPC | Errno::EUSERS => " (a namespace limit in /proc/sys/user was reached)",
             Errno::EPERM => " (needs root)",
@@ -203,7 +194,7 @@ pub fn create(config: ChildConfig) -> Result<Pending, LaunchError> {
     let pending = Pending {
         pid: pid.as_raw(),
         release: Some(release_write),
-        errors: errors_read,
+        errors,
         plan,
         settled: false,
     };
@@ -225,7 +216,7 @@ impl Pending {
     pub fn start(mut self) -> Result<i32, LaunchError> {
         let release = self.release.take();
         let released = match &release {
-            Some(fd) => sys::write_fd(fd.as_raw_fd(), b"1"),
+            Some(release) => fd::write_all(release.as_raw_fd(), b"1"),
             None => Err(Errno::EBADF),
         };
         drop(release);
@@ -263,24 +254,16 @@ impl Pending {
         self.kill_and_reap();
     }
 
-    /// The failure record, or `None` when the pipe closed empty.
+    /// The failure record, or `None` when the pipe closed empty. A record with a step this
+    /// code never writes reads as a failed exec with an unknown errno.
     fn read_record(&self) -> Result<Option<Failure>, Errno> {
-        let mut record = [0u8; Failure::SIZE];
-        let mut filled = 0;
-        while filled < record.len() {
-            match sys::read_fd(self.errors.as_raw_fd(), &mut record[filled..])? {
-                0 => break,
-                n => filled += n,
-            }
-        }
-        if filled < record.len() {
-            return Ok(None);
-        }
-        Ok(Failure::decode(&record).or(Some(Failure {
-            step: Step::Exec,
-            index: u32::MAX,
-            errno: Errno::UnknownErrno,
-        })))
+        Ok(self.errors.read()?.map(|report| {
+            Failure::from_report(report).unwrap_or(Failure {
+                step: Step::Exec,
+                index: u32::MAX,
+                errno: Errno::UnknownErrno,
+            })
+        }))
     }
 
     fn kill_and_reap(&mut self) {

@@ -28,8 +28,8 @@ use std::os::unix::fs::MetadataExt;
 use serde::{Deserialize, Serialize};
 
 use super::error::LaunchError;
-use crate::control::nsfs;
 use crate::host::HostRoot;
+use crate::sys::nsfs;
 use crate::units::ContainerId;
 use ip::{Netns, SEEN_NETNS_PATH};
 pub use subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};

@@ -20,13 +20,13 @@
 
 mod profile;
 
-use std::os::raw::c_ushort;
 use std::sync::OnceLock;
 
-use nix::errno::Errno;
 use nix::libc;
 use seccompiler::{BpfProgram, TargetArch, sock_filter};
 use serde::{Deserialize, Serialize};
+
+use crate::sys;
 
 use profile::{ALLOWED, ArgTest, CONDITIONAL, X32_SYSCALL_BIT, arch_allowed};
 pub use profile::{CLONE_NAMESPACE_FLAGS, CLONE3, FIRST_UNKNOWN};
@@ -194,13 +194,13 @@ fn unknown_name(
 /// allowlist kills other ABIs, and a kill outranks an errno.
 fn enosys_filter() -> BpfProgram {
     let stmt = |code: u32, k: u32| sock_filter {
-        code: code as c_ushort,
+        code: code as u16,
         jt: 0,
         jf: 0,
         k,
     };
     let jump = |code: u32, k: u32, jt: u8, jf: u8| sock_filter {
-        code: code as c_ushort,
+        code: code as u16,
         jt,
         jf,
         k,
@@ -228,33 +228,14 @@ fn enosys_filter() -> BpfProgram {
     ]
 }
 
-/// `struct sock_fprog` (linux/filter.h).
-#[repr(C)]
-struct SockFprog {
-    len: c_ushort,
-    filter: *const sock_filter,
-}
-
 impl SeccompProgram {
-    /// Loads every filter into this thread (`seccomp(SECCOMP_SET_MODE_FILTER)`), in order.
-    /// Only system calls: safe between `clone`/`fork` and `exec`. Needs `no_new_privs` (or
-    /// CAP_SYS_ADMIN); on error the filters before the failing one stay installed.
+    /// Loads every filter into this process (`seccomp(SECCOMP_SET_MODE_FILTER)`, see
+    /// [`crate::sys::seccomp`]), in order. Only system calls: safe between `clone`/`fork`
+    /// and `exec`. Needs `no_new_privs` (or CAP_SYS_ADMIN); on error the filters before the
+    /// failing one stay installed.
     pub fn install(&self) -> nix::Result<()> {
         for filter in &self.filters {
-            let program = SockFprog {
-                len: c_ushort::try_from(filter.len()).map_err(|_| Errno::E2BIG)?,
-                filter: filter.as_ptr(),
-            };
-            // SAFETY: the kernel copies `len` instructions from `filter`, which lives in
-            // `self` for the duration of the call; the struct is on this frame.
-            Errno::result(unsafe {
-                libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    0 as libc::c_uint,
-                    &program as *const SockFprog,
-                )
-            })?;
+            sys::seccomp::install(sys::seccomp::from_seccompiler(filter))?;
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ pub mod spawn;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -61,13 +61,9 @@ fn adopt_fd(fd: RawFd) -> Result<OwnedFd, LaunchError> {
             "an inherited descriptor above 2",
         ));
     }
-    // SAFETY: the descriptor is only borrowed for this one fcntl; F_GETFD on a closed number
-    // fails with EBADF, which is the check.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    fcntl(borrowed, FcntlArg::F_GETFD).map_err(|e| LaunchError::kernel(format!("fd {fd}"), e))?;
-    // SAFETY: the fd is open (checked above) and was passed to this process for it alone by
-    // its spawner (`spawn`); nothing else in this process owns or closes it.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Passed to this process for it alone by its spawner (`spawn`); adopted once, here.
+    let owned = crate::sys::fd::adopt_inherited(fd)
+        .map_err(|e| LaunchError::kernel(format!("fd {fd}"), e))?;
     fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
         .map_err(|e| LaunchError::kernel("fcntl(FD_CLOEXEC)", e))?;
     Ok(owned)

@@ -5,10 +5,10 @@
 //!
 //! Contract. After `fork` the child runs only async-signal-safe system calls on what
 //! [`Prepared`] opened beforehand — no allocation, no locks — because isotop may have threads
-//! (the dashboard) whose locks a fork copies held. A step that fails writes a fixed 12-byte
-//! record (step, index, errno) to a close-on-exec pipe and exits; the parent reads the pipe
-//! until end of file, which comes either with such a record or, empty, when the command has
-//! been executed (the last write end closes on exec). SIGINT and SIGQUIT are ignored by isotop
+//! (the dashboard) whose locks a fork copies held. A step that fails reports (step, index,
+//! errno) by `sys::child`'s protocol and exits; the parent reads the report pipe until end of
+//! file, which comes either with such a record or, empty, when the command has been executed
+//! (the last write end closes on exec). SIGINT and SIGQUIT are ignored by isotop
 //! and the intermediate child while the command runs (like `system(3)`), so Ctrl-C reaches the
 //! command only; the command gets isotop's previous dispositions back before exec.
 //!
@@ -22,22 +22,23 @@
 //! (while CAP_SETPCAP is held), gids, uids, the fs uid, permitted/effective/inheritable,
 //! ambient, `no_new_privs`, the seccomp filter when `no_new_privs` is set, exec.
 
-use std::ffi::c_char;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use nix::libc;
 use nix::sched::{CloneFlags, setns};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid, chroot, fchdir, fork, pipe2};
+use nix::unistd::{Pid, chroot, fchdir};
 
 use super::credentials::{CapSets, Confinement, exec_sets};
 use super::prepare::Prepared;
-use super::{EnterPlan, exit_code, sys};
+use super::{EnterPlan, exit_code};
 use crate::control::error::ControlError;
 use crate::host::namespace::NsKind;
+use crate::sys::child::{Report, ReportPipe, Reporter, Start};
+use crate::sys::process::{ArgVector, execv, exit_now, fork_child};
+use crate::sys::signal::InterruptsIgnored;
+use crate::sys::{capability, credentials, seccomp};
 
 /// The step of the child that failed (first word of the failure record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,7 @@ pub(super) enum SpawnError {
 /// The intermediate child, running the command; `wait` returns its exit code.
 pub(super) struct Running {
     child: Pid,
-    saved: SavedSignals,
+    saved: InterruptsIgnored,
 }
 
 impl Running {
@@ -145,35 +146,31 @@ pub(super) fn spawn(prepared: &Prepared) -> Result<Running, SpawnError> {
         let what = what.to_string();
         move |source| SpawnError::Parent(ControlError::Syscall { what, source })
     };
-    // execvp's argv: pointers into `prepared.argv`, NULL-terminated, built before the fork.
-    let mut argv: Vec<*const c_char> = prepared.argv.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let (reader, writer) = pipe2(OFlag::O_CLOEXEC).map_err(syscall("pipe2"))?;
-    let saved = SavedSignals::ignore().map_err(syscall("ignoring SIGINT while entering"))?;
-    // SAFETY: the child branch only makes async-signal-safe system calls on values prepared
-    // before the fork (no allocation, no locks) and ends in exec or _exit.
-    let forked = unsafe { fork() };
-    match forked {
+    // execv's argv: pointers into `prepared.argv`, NULL-terminated, built before the fork.
+    let argv = ArgVector::new(prepared.argv.iter().map(|a| a.as_c_str()));
+    let pipe = ReportPipe::new().map_err(syscall("pipe2"))?;
+    let saved = InterruptsIgnored::ignore().map_err(syscall("ignoring SIGINT while entering"))?;
+    let spawned = pipe.spawn(Start::Fork, |reporter| {
+        enter_and_exec(prepared, &argv, reporter, &saved)
+    });
+    let (child, reader) = match spawned {
+        Ok(spawned) => spawned,
         Err(e) => {
             saved.restore();
-            Err(syscall("fork")(e))
+            return Err(syscall("fork")(e));
         }
-        Ok(ForkResult::Child) => {
-            drop(reader);
-            enter_and_exec(prepared, &argv, &writer, &saved)
-        }
-        Ok(ForkResult::Parent { child }) => {
-            drop(writer);
-            match read_failure(&reader) {
-                None => Ok(Running { child, saved }),
-                Some(failure) => {
-                    let _ = wait_for(child);
-                    saved.restore();
-                    Err(failure)
-                }
-            }
-        }
-    }
+    };
+    let failure = match reader.read() {
+        Ok(None) => return Ok(Running { child, saved }),
+        Ok(Some(Report { step, index, errno })) => SpawnError::Child { step, index, errno },
+        Err(errno) => SpawnError::Parent(ControlError::Syscall {
+            what: "reading the entering child's status".into(),
+            source: errno,
+        }),
+    };
+    let _ = wait_for(child);
+    saved.restore();
+    Err(failure)
 }
 
 /// Turns a spawn failure into the operator's message, naming the file or namespace.
@@ -235,13 +232,16 @@ pub(super) fn describe_failure(error: SpawnError, plan: &EnterPlan) -> ControlEr
 /// (pid and time namespaces apply to children only) and a wait whose result is its exit code.
 fn enter_and_exec(
     prepared: &Prepared,
-    argv: &[*const c_char],
-    writer: &OwnedFd,
-    saved: &SavedSignals,
+    argv: &ArgVector<'_>,
+    reporter: Reporter,
+    saved: &InterruptsIgnored,
 ) -> ! {
     let fail = |step: Step, index: usize, errno: Errno| -> ! {
-        report(writer, step, index, errno);
-        exit_now(127)
+        reporter.fail(Report {
+            step: step as u32,
+            index: index as u32,
+            errno,
+        })
     };
     // Writing "0" moves the writer itself (v1 and v2), so no pid has to be formatted here.
     for (i, file) in prepared.cgroup_procs.iter().enumerate() {
@@ -251,7 +251,7 @@ fn enter_and_exec(
     }
     let confinement = prepared.confinement.as_ref();
     if let Some(c) = confinement
-        && let Err(e) = sys::set_groups(&c.groups)
+        && let Err(e) = credentials::set_groups(&c.groups)
     {
         fail(Step::Groups, 0, e);
     }
@@ -266,7 +266,7 @@ fn enter_and_exec(
     // sets the init's ids itself (the capabilities a joined user namespace grants suffice).
     if entered_user
         && confinement.is_none()
-        && let Err(e) = sys::become_namespace_root()
+        && let Err(e) = credentials::become_namespace_root()
     {
         fail(Step::Credentials, 0, e);
     }
@@ -280,24 +280,22 @@ fn enter_and_exec(
     {
         fail(Step::Cwd, 0, e);
     }
-    // SAFETY: as above; the grandchild only restores signal dispositions, makes the raw
-    // credential calls of `sys` on memory prepared before the first fork, and execs.
-    match unsafe { fork() } {
-        Err(e) => fail(Step::Fork, 0, e),
-        Ok(ForkResult::Child) => {
-            saved.restore();
-            if let Some(c) = confinement
-                && let Err((step, e)) = confine(c)
-            {
-                fail(step, 0, e);
-            }
-            fail(Step::Exec, 0, exec_first(&prepared.candidates, argv))
+    // As above, the grandchild only restores signal dispositions, makes the raw credential
+    // calls of `sys` on memory prepared before the first fork, and execs.
+    let command = fork_child(|| {
+        saved.restore();
+        if let Some(c) = confinement
+            && let Err((step, e)) = confine(c)
+        {
+            fail(step, 0, e);
         }
-        Ok(ForkResult::Parent { child }) => {
+        fail(Step::Exec, 0, exec_first(&prepared.candidates, argv))
+    });
+    match command {
+        Err(e) => fail(Step::Fork, 0, e),
+        Ok(child) => {
             // Only the command may hold the pipe now: its exec closes it and tells isotop.
-            // SAFETY: closes this process's copy of the descriptor; the OwnedFd is never
-            // used or dropped again (the process exits below without unwinding).
-            unsafe { libc::close(writer.as_raw_fd()) };
+            reporter.close();
             let code = wait_for(child).ok().and_then(exit_code).unwrap_or(127);
             exit_now(code)
         }
@@ -308,22 +306,22 @@ fn enter_and_exec(
 /// module documentation gives. Runs after fork: raw system calls and bit arithmetic only.
 fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
     let at = |step: Step| move |e: Errno| (step, e);
-    sys::not_dumpable().map_err(at(Step::Dumpable))?;
-    sys::join_new_session_keyring().map_err(at(Step::Keyring))?;
+    credentials::not_dumpable().map_err(at(Step::Dumpable))?;
+    credentials::join_new_session_keyring().map_err(at(Step::Keyring))?;
     if !c.no_new_privs
         && let Some(program) = &c.seccomp
     {
         for filter in program.filters() {
-            sys::install_seccomp(filter).map_err(at(Step::Seccomp))?;
+            seccomp::install(filter).map_err(at(Step::Seccomp))?;
         }
     }
-    let held = sys::permitted().map_err(at(Step::Capabilities))?;
+    let held = capability::permitted().map_err(at(Step::Capabilities))?;
     let (sets, no_root) = exec_sets(c.caps, c.uid, held, c.own_bounding);
     let mut bits = libc::SECBIT_KEEP_CAPS;
     if no_root {
         bits |= libc::SECBIT_NOROOT | libc::SECBIT_NOROOT_LOCKED;
     }
-    sys::set_securebits(bits).map_err(at(Step::Securebits))?;
+    capability::set_securebits(bits).map_err(at(Step::Securebits))?;
     // Everything still held, with the init's inheritable set: capset lets the inheritable
     // set grow only within the bounding set, which shrinks next.
     let holding = CapSets {
@@ -332,50 +330,54 @@ fn confine(c: &Confinement) -> Result<(), (Step, Errno)> {
         inheritable: sets.inheritable,
         ..sets
     };
-    sys::set_capabilities(&holding).map_err(at(Step::Capabilities))?;
-    sys::drop_bounding_except(sets.bounding).map_err(at(Step::Bounding))?;
-    sys::set_gids(c.gid).map_err(at(Step::Gids))?;
-    sys::set_uids([c.uid[0], c.uid[1], c.uid[2]]).map_err(at(Step::Uids))?;
+    set_capabilities(&holding).map_err(at(Step::Capabilities))?;
+    capability::drop_bounding_except(sets.bounding).map_err(at(Step::Bounding))?;
+    credentials::set_gids(c.gid).map_err(at(Step::Gids))?;
+    credentials::set_uids([c.uid[0], c.uid[1], c.uid[2]]).map_err(at(Step::Uids))?;
     if c.uid[3] != c.uid[1] {
         // Leaving uid 0 emptied the effective set; setfsuid to an id outside the three
         // needs CAP_SETUID back.
-        sys::set_capabilities(&holding).map_err(at(Step::Capabilities))?;
-        sys::set_fsuid(c.uid[3]).map_err(at(Step::Uids))?;
+        set_capabilities(&holding).map_err(at(Step::Capabilities))?;
+        credentials::set_fsuid(c.uid[3]).map_err(at(Step::Uids))?;
     }
-    sys::set_capabilities(&sets).map_err(at(Step::Capabilities))?;
-    sys::set_ambient(sets.ambient).map_err(at(Step::Ambient))?;
+    set_capabilities(&sets).map_err(at(Step::Capabilities))?;
+    capability::set_ambient(sets.ambient).map_err(at(Step::Ambient))?;
     if c.no_new_privs {
-        sys::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
+        capability::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
         if let Some(program) = &c.seccomp {
             for filter in program.filters() {
-                sys::install_seccomp(filter).map_err(at(Step::Seccomp))?;
+                seccomp::install(filter).map_err(at(Step::Seccomp))?;
             }
         }
     }
     Ok(())
 }
 
+/// The effective, permitted and inheritable sets of `sets` (`capset`).
+fn set_capabilities(sets: &CapSets) -> nix::Result<()> {
+    capability::set(sets.effective, sets.permitted, sets.inheritable)
+}
+
 /// Executes the first of `candidates` that runs (as a shell: one that is absent, or behind a
 /// directory the command may not search, is skipped); returns why none did: EACCES when one
 /// exists but may not be executed (a shell's 126), else ENOENT (not found: 127).
-fn exec_first(candidates: &[std::ffi::CString], argv: &[*const c_char]) -> Errno {
+fn exec_first(candidates: &[std::ffi::CString], argv: &ArgVector<'_>) -> Errno {
     let mut denied = false;
     for path in candidates {
-        // SAFETY: path is NUL-terminated and argv a NULL-terminated array of pointers to
-        // NUL-terminated strings, all owned by `prepared` and alive until exec replaces this
-        // process; the environment is isotop's own.
-        unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
-        match Errno::last() {
+        // The environment is isotop's own.
+        match execv(path, argv) {
             Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG | Errno::ELOOP => {}
             // A file that is there but not executable, or a directory on the way that may
             // not be searched (then the program counts as not found).
             Errno::EACCES => {
-                // SAFETY: stat is plain old data; all-zero is a valid value.
-                let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-                // SAFETY: fstatat reads the NUL-terminated path and writes into the stat
-                // buffer on this frame.
-                let exists = unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut stat, 0) };
-                denied |= exists == 0;
+                // nix's fstatat takes the C string as is (no allocation) and stats on this
+                // frame.
+                let exists = nix::sys::stat::fstatat(
+                    nix::fcntl::AT_FDCWD,
+                    path.as_c_str(),
+                    nix::fcntl::AtFlags::empty(),
+                );
+                denied |= exists.is_ok();
             }
             // The program is there but cannot start (not a format the kernel runs, too
             // many arguments, busy): say that, as a shell does.
@@ -400,90 +402,11 @@ fn clone_flag(kind: NsKind) -> CloneFlags {
     }
 }
 
-/// Writes the failure record: step, index, errno as three native-endian u32 (12 bytes, one
-/// write, far below PIPE_BUF so never split).
-fn report(writer: &OwnedFd, step: Step, index: usize, errno: Errno) {
-    let mut record = [0u8; 12];
-    record[..4].copy_from_slice(&(step as u32).to_ne_bytes());
-    record[4..8].copy_from_slice(&(index as u32).to_ne_bytes());
-    record[8..].copy_from_slice(&(errno as i32).to_ne_bytes());
-    let _ = nix::unistd::write(writer, &record);
-}
-
-/// Reads the pipe to end of file; a full record is a failure, nothing means the exec happened.
-fn read_failure(reader: &OwnedFd) -> Option<SpawnError> {
-    let mut record = [0u8; 12];
-    let mut filled = 0;
-    while filled < record.len() {
-        match nix::unistd::read(reader, &mut record[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(Errno::EINTR) => continue,
-            Err(errno) => {
-                return Some(SpawnError::Parent(ControlError::Syscall {
-                    what: "reading the entering child's status".into(),
-                    source: errno,
-                }));
-            }
-        }
-    }
-    if filled < record.len() {
-        return None;
-    }
-    let word = |i: usize| {
-        let mut bytes = [0u8; 4];
-        bytes.copy_from_slice(&record[i..i + 4]);
-        bytes
-    };
-    Some(SpawnError::Child {
-        step: u32::from_ne_bytes(word(0)),
-        index: u32::from_ne_bytes(word(4)),
-        errno: Errno::from_raw(i32::from_ne_bytes(word(8))),
-    })
-}
-
 fn wait_for(child: Pid) -> nix::Result<nix::sys::wait::WaitStatus> {
     loop {
         match waitpid(child, None) {
             Err(Errno::EINTR) => continue,
             other => return other,
         }
-    }
-}
-
-fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit ends the process at once, without running atexit handlers or flushing
-    // stdio buffers copied from the parent (which the parent flushes itself).
-    unsafe { libc::_exit(code) }
-}
-
-/// isotop's SIGINT and SIGQUIT dispositions, saved while they are ignored.
-struct SavedSignals {
-    int: SigAction,
-    quit: SigAction,
-}
-
-impl SavedSignals {
-    fn ignore() -> nix::Result<SavedSignals> {
-        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
-        // SAFETY: installs SIG_IGN, which runs no code; the previous action is kept to restore.
-        let int = unsafe { sigaction(Signal::SIGINT, &ignore) }?;
-        // SAFETY: as above.
-        let quit = match unsafe { sigaction(Signal::SIGQUIT, &ignore) } {
-            Ok(quit) => quit,
-            Err(e) => {
-                // SAFETY: puts back the action that was installed a moment ago.
-                let _ = unsafe { sigaction(Signal::SIGINT, &int) };
-                return Err(e);
-            }
-        };
-        Ok(SavedSignals { int, quit })
-    }
-
-    fn restore(&self) {
-        // SAFETY: reinstalls the dispositions isotop had before `ignore`.
-        let _ = unsafe { sigaction(Signal::SIGINT, &self.int) };
-        // SAFETY: as above.
-        let _ = unsafe { sigaction(Signal::SIGQUIT, &self.quit) };
     }
 }

@@ -15,22 +15,9 @@ use super::super::error::ControlError;
 /// The kernel's limit on a classic-BPF program's length.
 const MAX_INSTRUCTIONS: usize = 4096;
 
-/// One `struct sock_filter` (linux/filter.h): the layout the kernel reads.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SeccompInstruction {
-    pub code: u16,
-    pub jt: u8,
-    pub jf: u8,
-    pub k: u32,
-}
-
-// The child passes a pointer to these as `struct sock_filter *`.
-const _: () = assert!(
-    std::mem::size_of::<SeccompInstruction>() == std::mem::size_of::<nix::libc::sock_filter>()
-        && std::mem::align_of::<SeccompInstruction>()
-            == std::mem::align_of::<nix::libc::sock_filter>()
-);
+/// One `struct sock_filter`, the layout the kernel reads (defined beside the call that
+/// installs it).
+pub use crate::sys::seccomp::SeccompInstruction;
 
 /// A whole filter program (its filters in install order), ready to install.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -134,7 +134,7 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::text::is_unsafe;
+    use crate::host::text::must_escape;
 
     /// Found by `fuzz/fuzz_targets/runtime_state.rs`: a user's rootless Podman store (and a
     /// user's `/run/user/<uid>/runc/<dir>`) names a container with no name of its own; the
@@ -159,7 +159,7 @@ mod tests {
         let found = find(&root, &[]);
         let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
         for name in &names {
-            assert!(!name.chars().any(is_unsafe), "an unclean name: {name:?}");
+            assert!(!name.chars().any(must_escape), "an unclean name: {name:?}");
         }
         // Since then such ids are refused outright: a Podman index id must be 64 hex digits,
         // a runc id must be in runc's character set.

@@ -24,11 +24,11 @@ use serde::Serialize;
 use super::NsKind;
 use super::mounts::{NsfsMount, read_nsfs_mounts};
 use super::reference::{HostReference, host_reference};
-use crate::control::nsfs;
 use crate::host::process::{Process, ReadDepth, read_command};
 use crate::host::scan::read_processes;
 use crate::host::users::UserNames;
 use crate::host::{HostError, HostRoot};
+use crate::sys::nsfs;
 
 /// One namespace, as a row of `isotop ns`. JSON keys follow lsns' (`ns`, `type`, `nprocs`,
 /// `pid`, `uid`, `user`, `command`, `nsfs`) where lsns has the column.

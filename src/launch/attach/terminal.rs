@@ -2,7 +2,7 @@
 //! the run (restored on drop, also when unwinding), and window sizes read from it and set on
 //! the container's pseudo-terminal.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 
@@ -11,11 +11,6 @@ use crate::launch::error::LaunchError;
 /// The size a terminal gets when the operator's is unknown (not a terminal), rows × cols.
 pub const DEFAULT_SIZE: (u16, u16) = (24, 80);
 
-mod ioctl {
-    nix::ioctl_read_bad!(get_winsize, nix::libc::TIOCGWINSZ, nix::libc::winsize);
-    nix::ioctl_write_ptr_bad!(set_winsize, nix::libc::TIOCSWINSZ, nix::libc::winsize);
-}
-
 /// True when `fd` is a terminal.
 pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
     nix::unistd::isatty(fd).unwrap_or(false)
@@ -23,17 +18,8 @@ pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
 
 /// The window size (rows, cols) of the terminal `fd`; `None` when it is not one.
 pub fn window_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
-    let mut size = nix::libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the valid, exclusively borrowed `size`; the
-    // fd is borrowed for the call, so it stays open.
-    let result = unsafe { ioctl::get_winsize(fd.as_raw_fd(), &mut size) };
-    match result {
-        Ok(_) if size.ws_row > 0 && size.ws_col > 0 => Some((size.ws_row, size.ws_col)),
+    match rustix::termios::tcgetwinsize(fd) {
+        Ok(size) if size.ws_row > 0 && size.ws_col > 0 => Some((size.ws_row, size.ws_col)),
         _ => None,
     }
 }
@@ -41,17 +27,15 @@ pub fn window_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
 /// Sets the window size of the terminal `fd` (the pty master: the kernel sends SIGWINCH to
 /// the container's foreground process group).
 pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), LaunchError> {
-    let size = nix::libc::winsize {
+    let size = rustix::termios::Winsize {
         ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    // SAFETY: TIOCSWINSZ only reads the `winsize` behind the pointer, valid for the call; the
-    // fd is borrowed, so it stays open.
-    unsafe { ioctl::set_winsize(fd.as_raw_fd(), &size) }
-        .map(|_| ())
-        .map_err(|e| LaunchError::kernel("TIOCSWINSZ", e))
+    rustix::termios::tcsetwinsize(fd, size).map_err(|e| {
+        LaunchError::kernel("TIOCSWINSZ", nix::errno::Errno::from_raw(e.raw_os_error()))
+    })
 }
 
 /// Puts a terminal in raw mode (no echo, no line editing, no signals from keys: Ctrl-C goes to

@@ -8,10 +8,11 @@
 //! program built from the same rules to the container's cgroup (the kernel runs it on every
 //! open and mknod of a device node; it lives as long as the cgroup, nothing to detach).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::launch::error::LaunchError;
+use crate::sys::bpf::{self, Insn};
 
 /// `BPF_DEVCG_DEV_*`: the device type in the program's context.
 const BLOCK: u32 = 1;
@@ -90,17 +91,6 @@ pub fn restrict_v1(dir: &Path) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// One eBPF instruction (`struct bpf_insn`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Insn {
-    code: u8,
-    /// dst in the low nibble, src in the high one.
-    regs: u8,
-    off: i16,
-    imm: i32,
-}
-
 const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn {
         code,
@@ -157,84 +147,13 @@ fn program() -> Vec<Insn> {
     out
 }
 
-/// `union bpf_attr` for BPF_PROG_LOAD, up to the fields used; the rest stays zero (the kernel
-/// requires unknown trailing bytes to be zero).
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoad {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
-    padding: [u64; 8],
-}
-
-/// `union bpf_attr` for BPF_PROG_ATTACH.
-#[repr(C)]
-#[derive(Default)]
-struct ProgAttach {
-    target_fd: u32,
-    attach_bpf_fd: u32,
-    attach_type: u32,
-    attach_flags: u32,
-    replace_bpf_fd: u32,
-    padding: [u32; 11],
-}
-
-const BPF_PROG_LOAD: nix::libc::c_long = 5;
-const BPF_PROG_ATTACH: nix::libc::c_long = 8;
-const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
-const BPF_CGROUP_DEVICE: u32 = 6;
-
-fn bpf<T>(cmd: nix::libc::c_long, attr: &mut T) -> Result<i64, nix::Error> {
-    // SAFETY: `attr` is a valid, exclusively borrowed repr(C) bpf_attr prefix of the given
-    // size; for PROG_LOAD the pointers in it (instructions, license) point to memory that
-    // outlives the call (the caller's locals).
-    let result = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_bpf,
-            cmd,
-            attr as *mut T,
-            std::mem::size_of::<T>(),
-        )
-    };
-    nix::Error::result(result)
-}
-
 /// v2: attaches the rules as a device program to the cgroup at `dir`.
 pub fn restrict_v2(dir: &Path) -> Result<(), LaunchError> {
     let insns = program();
-    let license = b"Apache-2.0\0";
-    let mut name = [0u8; 16];
-    name[..13].copy_from_slice(b"isotop_device");
-    let mut load = ProgLoad {
-        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        prog_name: name,
-        ..ProgLoad::default()
-    };
-    let prog = bpf(BPF_PROG_LOAD, &mut load)
+    let prog = bpf::load_cgroup_device_program(&insns, c"Apache-2.0", "isotop_device")
         .map_err(|e| LaunchError::kernel("loading the device rules (bpf BPF_PROG_LOAD)", e))?;
-    // SAFETY: a successful BPF_PROG_LOAD returns a new file descriptor owned by the caller.
-    let prog = unsafe { OwnedFd::from_raw_fd(prog as i32) };
     let cgroup = std::fs::File::open(dir).map_err(|e| LaunchError::io("open", dir, e))?;
-    let mut attach = ProgAttach {
-        target_fd: cgroup.as_raw_fd() as u32,
-        attach_bpf_fd: prog.as_raw_fd() as u32,
-        attach_type: BPF_CGROUP_DEVICE,
-        ..ProgAttach::default()
-    };
-    bpf(BPF_PROG_ATTACH, &mut attach).map_err(|e| {
+    bpf::attach_cgroup_device(cgroup.as_fd(), prog.as_fd()).map_err(|e| {
         LaunchError::kernel(
             format!("attaching the device rules to {}", dir.display()),
             e,

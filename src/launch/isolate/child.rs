@@ -3,23 +3,25 @@
 //! Contract: it runs on a copy of the parent's memory, possibly cloned from a process with
 //! other threads whose locks it copied held, so it only makes system calls on what the
 //! [`Plan`] prepared — no allocation, no locks, no panics, and no glibc wrapper that talks to
-//! other threads (credentials go through raw syscalls, see [`sys::become_root`]). It waits for
+//! other threads (credentials go through raw syscalls, see [`credentials`]). It waits for
 //! the release byte, then: credentials (user namespace), a new session keyring, cgroup
 //! namespace, hostname, `lo` up, mounts and `pivot_root` (see [`super::mounts`]), working
 //! directory, stdio, session, bounding set, `no_new_privs`, the user's ids, capabilities, the
-//! seccomp filter (last: it refuses much of the above), exec. A step that fails writes one
-//! [`Failure`] record to the close-on-exec error pipe and exits 127; a successful exec closes
-//! the pipe empty.
+//! seccomp filter (last: it refuses much of the above), exec. A step that fails reports one
+//! [`Failure`] by `sys::child`'s protocol and exits 127; a successful exec closes the pipe
+//! empty.
 
-use std::ffi::c_char;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 
+use super::caps::docker_cap_mask;
 use super::plan::Plan;
-use super::sys;
+use crate::sys::child::{Report, Reporter};
+use crate::sys::process::{ArgVector, execve, exit_now};
+use crate::sys::{capability, credentials, fd, net, signal};
 
 /// Which step failed; the first word of a failure record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,23 +95,21 @@ pub(super) struct Failure {
 }
 
 impl Failure {
-    pub(super) const SIZE: usize = 12;
-
-    fn encode(self) -> [u8; Failure::SIZE] {
-        let mut record = [0u8; Failure::SIZE];
-        record[..4].copy_from_slice(&(self.step as u32).to_ne_bytes());
-        record[4..8].copy_from_slice(&self.index.to_ne_bytes());
-        record[8..].copy_from_slice(&(self.errno as i32).to_ne_bytes());
-        record
+    /// The record this failure is sent as.
+    fn report(self) -> Report {
+        Report {
+            step: self.step as u32,
+            index: self.index,
+            errno: self.errno,
+        }
     }
 
     /// `None` for a record with an unknown step (never written by this code).
-    pub(super) fn decode(record: &[u8; Failure::SIZE]) -> Option<Failure> {
-        let word = |i: usize| [record[i], record[i + 1], record[i + 2], record[i + 3]];
+    pub fn from_report(report: Report) -> Option<Failure> {
         Some(Failure {
-            step: Step::from_u32(u32::from_ne_bytes(word(0)))?,
-            index: u32::from_ne_bytes(word(4)),
-            errno: Errno::from_raw(i32::from_ne_bytes(word(8))),
+            step: Step::from_u32(report.step)?,
+            index: report.index,
+            errno: report.errno,
         })
     }
 }
@@ -118,37 +118,27 @@ impl Failure {
 pub(super) struct ChildFds {
     pub release_read: RawFd,
     pub release_write: RawFd,
-    pub errors_read: RawFd,
-    pub errors_write: RawFd,
     pub stdio: [RawFd; 3],
 }
 
 /// Argument and environment vectors for execve: pointers into the plan's C strings,
 /// NULL-terminated, built by the parent.
-pub(super) struct ExecVectors<'a> {
-    pub argv: &'a [*const c_char],
-    pub envp: &'a [*const c_char],
+pub struct ExecVectors<'a> {
+    pub argv: ArgVector<'a>,
+    pub envp: ArgVector<'a>,
 }
 
 type StepResult = Result<(), (Step, u32, Errno)>;
 
 /// The child's whole life: never returns.
-pub(super) fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds) -> ! {
-    // The parent's ends: only the parent may hold them, so its exit or abort is seen here.
-    sys::close_fd(fds.release_write);
-    sys::close_fd(fds.errors_read);
-    // A launcher started with 0-2 closed may have got the error pipe there; stdio will take
-    // those numbers, so move it out of the way first.
-    let errors = match fds.errors_write {
-        low @ 0..=2 => sys::dup_above(low, 3).unwrap_or(low),
-        fd => fd,
-    };
+pub fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds, reporter: Reporter) -> ! {
+    // The parent's end: only the parent may hold it, so its exit or abort is seen here.
+    fd::close(fds.release_write);
     let failure = match setup(plan, fds) {
         Ok(()) => exec(plan, vectors),
         Err((step, index, errno)) => Failure { step, index, errno },
     };
-    let _ = sys::write_fd(errors, &failure.encode());
-    sys::exit_now(127)
+    reporter.fail(failure.report())
 }
 
 fn at(step: Step) -> impl Fn(Errno) -> (Step, u32, Errno) {
@@ -156,30 +146,30 @@ fn at(step: Step) -> impl Fn(Errno) -> (Step, u32, Errno) {
 }
 
 fn setup(plan: &Plan, fds: &ChildFds) -> StepResult {
-    sys::reset_signals().map_err(at(Step::Signals))?;
+    signal::reset_all().map_err(at(Step::Signals))?;
     let mut byte = [0u8; 1];
-    match sys::read_fd(fds.release_read, &mut byte) {
+    match fd::read(fds.release_read, &mut byte) {
         Ok(1) => {}
         // The parent dropped the release end without writing: it aborted. Leave quietly.
-        Ok(_) => sys::exit_now(1),
+        Ok(_) => exit_now(1),
         Err(e) => return Err((Step::Release, 0, e)),
     }
-    sys::close_fd(fds.release_read);
+    fd::close(fds.release_read);
     if plan.userns {
         // The parent wrote uid_map/gid_map before the release: become the mapped root.
         // setgroups is allowed (the map was written by a process with CAP_SETGID above).
-        sys::become_root().map_err(at(Step::Credentials))?;
+        credentials::become_root().map_err(at(Step::Credentials))?;
     }
     // Before anything runs as the container: the launcher's session keyring (root's) is not
     // the container's to read.
-    sys::join_new_session_keyring().map_err(at(Step::Keyring))?;
+    credentials::join_new_session_keyring().map_err(at(Step::Keyring))?;
     // Now, after the parent moved this process into the container's cgroups: that becomes the
     // root of the new cgroup namespace, so /proc/self/cgroup reads `/`.
     nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(at(Step::CgroupNs))?;
     nix::unistd::sethostname(std::ffi::OsStr::from_bytes(plan.hostname.to_bytes()))
         .map_err(at(Step::Hostname))?;
     if plan.loopback {
-        sys::loopback_up().map_err(at(Step::Loopback))?;
+        net::loopback_up().map_err(at(Step::Loopback))?;
     }
     super::mounts::mounts(plan)?;
     // The container's file system is in place: become its root.
@@ -188,17 +178,25 @@ fn setup(plan: &Plan, fds: &ChildFds) -> StepResult {
     stdio(fds).map_err(at(Step::Stdio))?;
     nix::unistd::setsid().map_err(at(Step::Session))?;
     if plan.tty {
-        sys::take_controlling_terminal().map_err(at(Step::Terminal))?;
+        // rustix's TIOCSCTTY (argument 0: do not steal it from another session), a raw
+        // system call.
+        rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())
+            .map_err(|e| Errno::from_raw(e.raw_os_error()))
+            .map_err(at(Step::Terminal))?;
     }
-    let keep = sys::docker_cap_mask();
-    sys::drop_bounding_except(keep).map_err(at(Step::Bounding))?;
-    sys::no_new_privs().map_err(at(Step::NoNewPrivs))?;
+    let keep = docker_cap_mask();
+    capability::drop_bounding_except(keep).map_err(at(Step::Bounding))?;
+    // Kernels before 4.3 have no ambient set; nothing to clear there.
+    let _ = capability::clear_ambient();
+    capability::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
     let creds = &plan.credentials;
-    sys::set_user(creds.uid, creds.gid, &creds.groups).map_err(at(Step::User))?;
-    // Docker's sets for root; none for another user (leaving uid 0 cleared them already, the
-    // inheritable set is emptied here too).
+    credentials::set_user(creds.uid, creds.gid, &creds.groups).map_err(at(Step::User))?;
+    // Docker's sets for root; none for another user (leaving uid 0 cleared them already). The
+    // inheritable set is emptied, as Docker does since 20.10.14 (CVE-2022-24769: an
+    // inheritable set would hand its bits to a non-root user's exec of a file with
+    // inheritable file capabilities); exec as uid 0 then yields exactly `keep`.
     let sets = if creds.uid == 0 { keep } else { 0 };
-    sys::set_capabilities(sets).map_err(at(Step::Capabilities))?;
+    capability::set(sets, sets, 0).map_err(at(Step::Capabilities))?;
     // Last: the filter refuses mount, sethostname, setns… that the steps above made.
     if let Some(filter) = &plan.seccomp {
         filter.install().map_err(at(Step::Seccomp))?;
@@ -216,7 +214,7 @@ fn exec(plan: &Plan, vectors: &ExecVectors<'_>) -> Failure {
         errno: Errno::ENOENT,
     };
     for (i, candidate) in plan.program.candidates.iter().enumerate() {
-        let errno = sys::execve(candidate, vectors.argv, vectors.envp);
+        let errno = execve(candidate, &vectors.argv, &vectors.envp);
         let index = i as u32;
         match errno {
             Errno::ENOENT | Errno::ENOTDIR => last.index = index,
@@ -246,12 +244,12 @@ fn exec(plan: &Plan, vectors: &ExecVectors<'_>) -> Failure {
 /// given descriptor that already sits on 0-2 is not overwritten before it is used.
 fn stdio(fds: &ChildFds) -> nix::Result<()> {
     let mut high = [0; 3];
-    for (slot, fd) in high.iter_mut().zip(fds.stdio) {
-        *slot = sys::dup_above(fd, 3)?;
+    for (slot, given) in high.iter_mut().zip(fds.stdio) {
+        *slot = fd::dup_above(given, 3)?;
     }
-    for (target, fd) in high.into_iter().enumerate() {
-        sys::dup_onto(fd, target as RawFd)?;
-        sys::close_fd(fd);
+    for (target, high_fd) in high.into_iter().enumerate() {
+        fd::dup_onto(high_fd, target as RawFd)?;
+        fd::close(high_fd);
     }
     Ok(())
 }

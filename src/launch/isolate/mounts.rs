@@ -19,7 +19,7 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use super::child::Step;
 use super::plan::{Create, Dest, MountStep, Plan};
-use super::sys;
+use crate::sys::mount::set_read_only_recursive;
 
 /// The mount namespace: nothing propagates back to the host; the root is bound onto itself
 /// (pivot_root needs a mount point); every step of the plan; then pivot_root.
@@ -67,7 +67,7 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
             ..
         } => {
             let fd = resolve(root, dest, *create).map_err(resolve_err)?;
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
             bind(source, target).map_err(attach_err)?;
             drop(fd);
             if *read_only {
@@ -81,7 +81,7 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
             dest,
         } => {
             let fd = resolve(root, dest, Create::Dir).map_err(resolve_err)?;
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
             nix::mount::mount(
                 Some(fstype.as_c_str()),
                 target,
@@ -93,7 +93,7 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
         }
         MountStep::Sysfs { host_sys, dest } => {
             let fd = resolve(root, dest, Create::Dir).map_err(resolve_err)?;
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
             let flags =
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
             match nix::mount::mount(Some(c"sysfs"), target, Some(c"sysfs"), flags, None::<&CStr>) {
@@ -144,7 +144,7 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
             let is_dir = rustix::fs::fstat(&fd)
                 .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
                 .map_err(|e| resolve_err(Errno::from_raw(e.raw_os_error())))?;
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
             if is_dir {
                 nix::mount::mount(
                     Some(c"tmpfs"),
@@ -173,7 +173,7 @@ fn mount_step(root: BorrowedFd<'_>, fd_prefix: &[u8], step: &MountStep) -> Mount
                 Err(Errno::ENOENT) => return Ok(()),
                 Err(e) => return Err(resolve_err(e)),
             };
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(resolve_err)?;
             bind(target, target).map_err(attach_err)?;
             drop(fd);
             read_only_tree(root, fd_prefix, dest)?;
@@ -204,7 +204,7 @@ fn mount_cgroup(
     let fd = if kind == nix::sys::statfs::CGROUP2_SUPER_MAGIC
         || kind == nix::sys::statfs::CGROUP_SUPER_MAGIC
     {
-        let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf)?;
+        let target = fd_path(fd_prefix, raw(&fd), &mut buf)?;
         nix::mount::mount(
             Some(c"tmpfs"),
             target,
@@ -219,7 +219,7 @@ fn mount_cgroup(
     } else {
         fd
     };
-    let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf)?;
+    let target = fd_path(fd_prefix, raw(&fd), &mut buf)?;
     nix::mount::mount(Some(fstype), target, Some(fstype), flags, data)
 }
 
@@ -242,7 +242,7 @@ fn bind(source: &CStr, target: &CStr) -> nix::Result<()> {
 fn read_only_tree(root: BorrowedFd<'_>, fd_prefix: &[u8], dest: &Dest) -> MountResult {
     let err = |e| (Step::MountReadOnly, e);
     let fd = resolve(root, dest, Create::Skip).map_err(err)?;
-    match sys::set_read_only_recursive(fd.as_fd()) {
+    match set_read_only_recursive(fd.as_fd()) {
         Ok(()) => Ok(()),
         // Before Linux 5.12: remount the top mount read-only, keeping the flags it has (in a
         // user namespace, dropping a locked nosuid/nodev/noexec would be refused).
@@ -264,7 +264,7 @@ fn read_only_tree(root: BorrowedFd<'_>, fd_prefix: &[u8], dest: &Dest) -> MountR
                 }
             }
             let mut buf = [0u8; 128];
-            let target = sys::fd_path(fd_prefix, raw(&fd), &mut buf).map_err(err)?;
+            let target = fd_path(fd_prefix, raw(&fd), &mut buf).map_err(err)?;
             nix::mount::mount(
                 None::<&CStr>,
                 target,
@@ -336,4 +336,46 @@ fn resolve(root: BorrowedFd<'_>, dest: &Dest, create: Create) -> nix::Result<Own
         parent = Some(fd);
     }
     parent.ok_or(Errno::ENOENT)
+}
+
+/// `<prefix><fd>\0` in `buf` (e.g. `/proc/self/fd/7`), as a C string naming the file `fd`
+/// is open on. `prefix` is checked by the plan to leave room for the digits.
+pub fn fd_path<'b>(prefix: &[u8], fd: RawFd, buf: &'b mut [u8; 128]) -> nix::Result<&'b CStr> {
+    let mut digits = [0u8; 12];
+    let mut n = fd.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let total = prefix.len() + len;
+    if total + 1 > buf.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    buf[..prefix.len()].copy_from_slice(prefix);
+    for i in 0..len {
+        buf[prefix.len() + i] = digits[len - 1 - i];
+    }
+    buf[total] = 0;
+    CStr::from_bytes_with_nul(&buf[..=total]).map_err(|_| Errno::EINVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_paths_are_formatted_on_the_stack() {
+        let mut buf = [0u8; 128];
+        assert_eq!(
+            fd_path(b"/proc/self/fd/", 7, &mut buf).unwrap(),
+            c"/proc/self/fd/7"
+        );
+        assert_eq!(fd_path(b"/p/", 1234567, &mut buf).unwrap(), c"/p/1234567");
+        assert!(fd_path(&[b'x'; 120], 12345678, &mut buf).is_err());
+    }
 }

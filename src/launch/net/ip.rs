@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -18,6 +17,7 @@ use serde::Deserialize;
 
 use crate::host::text::clean_str;
 use crate::launch::error::LaunchError;
+use crate::sys;
 
 /// The descriptor number the container's namespace gets in [`Netns::HostSeeing`].
 pub(super) const SEEN_NETNS_PATH: &str = "/proc/self/fd/3";
@@ -89,40 +89,9 @@ fn command(netns: Netns<'_>) -> Command {
     cmd.env("LC_ALL", "C");
     match netns {
         Netns::Host => {}
-        Netns::HostSeeing(fd) => {
-            let raw = fd.as_raw_fd();
-            // SAFETY: the closure runs in the forked child before exec and only makes the
-            // async-signal-safe calls dup2(2)/fcntl(2) on a descriptor the parent keeps open
-            // (borrowed for this command's lifetime); it allocates nothing.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let done = if raw == SEEN_NETNS_FD {
-                        // Already fd 3: dup2 would keep close-on-exec, so clear it instead.
-                        nix::libc::fcntl(raw, nix::libc::F_SETFD, 0)
-                    } else {
-                        nix::libc::dup2(raw, SEEN_NETNS_FD)
-                    };
-                    if done == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        Netns::Inside(fd) => {
-            let raw = fd.as_raw_fd();
-            // SAFETY: the closure runs in the forked (single-threaded) child before exec and
-            // only calls setns(2), async-signal-safe, on a namespace descriptor the parent
-            // keeps open (borrowed for this command's lifetime); it allocates nothing.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if nix::libc::setns(raw, nix::libc::CLONE_NEWNET) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
+        // The descriptors are borrowed for this command's lifetime: the parent keeps them open.
+        Netns::HostSeeing(fd) => sys::command::place_fd(&mut cmd, fd.as_raw_fd(), SEEN_NETNS_FD),
+        Netns::Inside(fd) => sys::command::join_net_namespace(&mut cmd, fd.as_raw_fd()),
     }
     cmd
 }

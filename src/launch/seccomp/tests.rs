@@ -1,4 +1,3 @@
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use super::*;
@@ -135,16 +134,12 @@ fn filtered_sh(script: &str) -> i32 {
     let program = docker_default_program().unwrap();
     let mut command = Command::new("/bin/sh");
     command.arg("-c").arg(script);
-    // SAFETY: the closure runs between fork and exec and makes only system calls (prctl,
-    // seccomp) on memory the parent prepared.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            program.install().map_err(std::io::Error::from)
-        });
-    }
+    let filters = program
+        .filters()
+        .iter()
+        .map(|filter| crate::sys::seccomp::from_seccompiler(filter).to_vec())
+        .collect();
+    crate::sys::command::confine_with_seccomp(&mut command, filters);
     command.status().unwrap().code().unwrap_or(-1)
 }
 

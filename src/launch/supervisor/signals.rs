@@ -10,10 +10,11 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 
-use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::launch::error::LaunchError;
+use crate::sys;
 
 /// The signals the supervisor takes over.
 pub const FORWARDED: [Signal; 3] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];
@@ -54,14 +55,13 @@ impl Signals {
     /// (the window is the length of one `clone`); call [`Signals::take`] first.
     pub fn unblocked<T>(&self, clone_child: impl FnOnce() -> T) -> T {
         let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&self.mask), None);
-        // SAFETY: SIG_DFL and SIG_IGN install no handler code, so no handler can run with
-        // broken invariants; the supervisor is single-threaded, so no other thread depends
-        // on the disposition meanwhile.
-        let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+        // The supervisor is single-threaded, so no other thread depends on the disposition
+        // meanwhile.
+        sys::signal::sigpipe_default(true);
         let result = clone_child();
-        // SAFETY: as above; SIG_IGN restores what the Rust runtime set (EPIPE instead of
-        // death when the CLI's end of the attach socket is gone).
-        let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+        // What the Rust runtime set: EPIPE instead of death when the CLI's end of the attach
+        // socket is gone.
+        sys::signal::sigpipe_default(false);
         let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&self.mask), None);
         result
     }

@@ -14,7 +14,6 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -125,25 +124,13 @@ pub fn spawn(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe system calls (setsid, close_range, fcntl) on fds that are open in the
-    // child (they are open in the parent, which keeps them until after spawn returns).
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid()?;
-            // Whatever the caller inherited (a terminal multiplexer's pipes, a CI runner's
-            // sockets) must not reach the supervisor, and through it the container.
-            close_inherited_on_exec();
-            for fd in std::iter::once(ready_fd).chain(attach_fd) {
-                // Keep these two across exec (they were made close-on-exec so no other child
-                // of a multi-threaded caller inherits them).
-                if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    // A new session; whatever the caller inherited (a terminal multiplexer's pipes, a CI
+    // runner's sockets) must not reach the supervisor, and through it the container. The
+    // ready and attach fds are kept across exec (they were made close-on-exec so no other
+    // child of a multi-threaded caller inherits them); the parent keeps them open until
+    // after spawn returns.
+    let keep = std::iter::once(ready_fd).chain(attach_fd).collect();
+    crate::sys::command::new_session_keeping(&mut cmd, keep);
     let child = cmd
         .spawn()
         .map_err(|e| LaunchError::io("start the supervisor", exe, e))?;
@@ -154,27 +141,6 @@ pub fn spawn(
         ready: BufReader::new(File::from(ready_r)),
         log,
     })
-}
-
-/// Marks every descriptor above 2 close-on-exec (`close_range`, Linux 5.11; older kernels get
-/// a loop over the first 4096 numbers). Async-signal-safe: it runs between fork and exec.
-fn close_inherited_on_exec() {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on open descriptors of
-    // this process; it reads and writes no memory of ours.
-    let done = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            nix::libc::CLOSE_RANGE_CLOEXEC,
-        )
-    } == 0;
-    if !done {
-        for fd in 3..4096 {
-            // SAFETY: F_SETFD on a number that is not open fails with EBADF, nothing else.
-            unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
-        }
-    }
 }
 
 impl SupervisorProcess {

@@ -22,7 +22,7 @@ const IMPLIED_DIR_MODE: u32 = 0o755;
 /// Why an entry could not be placed.
 #[derive(Debug)]
 pub(super) enum PlaceError {
-    /// The archive asks for something unsafe or impossible: the entry is refused.
+    /// The archive asks for something hazardous or impossible: the entry is refused.
     Refused(String),
     /// A directory that must already exist (a hard link's source's) does not; its path.
     Missing(String),
