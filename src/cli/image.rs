@@ -17,7 +17,7 @@ use crate::launch::inventory::{self, CachedLayer};
 use crate::units::now_ms;
 
 /// `isotop image ...`.
-pub fn run(root: &HostRoot, args: &ImageArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &ImageArgs) -> Result<(), CliError> {
     match &args.command {
         ImageCommand::Ls(ls) => {
             let layers = inventory::list(root).map_err(launch_error)?;

@@ -264,7 +264,6 @@ fn tree_parent(ns: &Namespace) -> Option<u64> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Draws every tree whose root has no parent in `children` (the `None` key), in order.
 fn draw_forest(
     table: &NamespaceTable,
@@ -287,6 +286,8 @@ fn draw_forest(
     }
 }
 
+// A recursive step: the tree (three borrowed parts), the node, and where it is drawn.
+#[allow(clippy::too_many_arguments)]
 fn draw(
     table: &NamespaceTable,
     children: &HashMap<Option<u64>, Vec<&Namespace>>,

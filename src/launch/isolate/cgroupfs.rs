@@ -27,14 +27,14 @@ use crate::host::cgroup::{CgroupLayout, detect_layout};
 use crate::launch::error::LaunchError;
 
 /// Where the container sees its cgroups (a container path, as Docker puts it).
-pub const CONTAINER_CGROUP_DIR: &str = "/sys/fs/cgroup";
+pub(super) const CONTAINER_CGROUP_DIR: &str = "/sys/fs/cgroup";
 
 /// The host's `/sys/fs/cgroup`, relative to its sysfs.
 const HOST_CGROUP_DIR_IN_SYS: &str = "fs/cgroup";
 
 /// One hierarchy to mount, as decided from the host's layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HierarchyMount {
+pub(super) struct HierarchyMount {
     /// The directory under `/sys/fs/cgroup` (the host's name, e.g. `memory`, `unified`).
     pub name: String,
     /// `cgroup` (v1) or `cgroup2`.
@@ -45,7 +45,7 @@ pub struct HierarchyMount {
 
 /// What the container gets at `/sys/fs/cgroup`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CgroupView {
+pub(super) enum CgroupView {
     /// The host mounts no cgroup hierarchy at or under its `/sys/fs/cgroup`.
     Nothing,
     /// One hierarchy mounted at `/sys/fs/cgroup` itself (v2-only hosts).
@@ -63,7 +63,11 @@ pub enum CgroupView {
 /// Decides the view from the host's layout. `cgroup_dir` is the host's `/sys/fs/cgroup` as
 /// this process reads it (hierarchies are matched by [`crate::host::cgroup::Hierarchy::dir`]);
 /// `links` its symlinks, `(name, target)`; only those naming a mounted hierarchy are kept.
-pub fn view(layout: &CgroupLayout, cgroup_dir: &Path, links: &[(String, String)]) -> CgroupView {
+pub(super) fn view(
+    layout: &CgroupLayout,
+    cgroup_dir: &Path,
+    links: &[(String, String)],
+) -> CgroupView {
     let kind = |version: u8, controllers: &[String]| -> Option<(&'static str, Option<String>)> {
         match version {
             2 => Some(("cgroup2", None)),
@@ -125,7 +129,7 @@ fn plain_name(name: &str) -> bool {
 /// The symlinks directly in the host's `/sys/fs/cgroup` (`cpu -> cpu,cpuacct`), as
 /// `(name, target)`; names or targets that are not UTF-8 are left out. A missing directory
 /// has none.
-pub fn host_links(cgroup_dir: &Path) -> Result<Vec<(String, String)>, LaunchError> {
+pub(super) fn host_links(cgroup_dir: &Path) -> Result<Vec<(String, String)>, LaunchError> {
     let entries = match std::fs::read_dir(cgroup_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -151,7 +155,7 @@ pub fn host_links(cgroup_dir: &Path) -> Result<Vec<(String, String)>, LaunchErro
 }
 
 /// The mount steps for `view`, in order.
-pub fn view_steps(view: &CgroupView) -> Result<Vec<MountStep>, LaunchError> {
+pub(super) fn view_steps(view: &CgroupView) -> Result<Vec<MountStep>, LaunchError> {
     let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let c = |option: &str, text: &str| {
         std::ffi::CString::new(text)
@@ -205,12 +209,12 @@ pub fn view_steps(view: &CgroupView) -> Result<Vec<MountStep>, LaunchError> {
 }
 
 /// The host's `/sys/fs/cgroup` as this process reads it.
-pub fn host_cgroup_dir(host: &HostRoot) -> PathBuf {
+pub(super) fn host_cgroup_dir(host: &HostRoot) -> PathBuf {
     host.sys.join(HOST_CGROUP_DIR_IN_SYS)
 }
 
 /// The steps for the container's `/sys/fs/cgroup` on `host` (its layout and symlinks now).
-pub fn steps(host: &HostRoot) -> Result<Vec<MountStep>, LaunchError> {
+pub(super) fn steps(host: &HostRoot) -> Result<Vec<MountStep>, LaunchError> {
     let layout = detect_layout(host).map_err(ControlError::from)?;
     let dir = host_cgroup_dir(host);
     let links = host_links(&dir)?;

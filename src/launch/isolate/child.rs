@@ -105,7 +105,7 @@ impl Failure {
     }
 
     /// `None` for a record with an unknown step (never written by this code).
-    pub fn from_report(report: Report) -> Option<Failure> {
+    pub(super) fn from_report(report: Report) -> Option<Failure> {
         Some(Failure {
             step: Step::from_u32(report.step)?,
             index: report.index,
@@ -123,7 +123,7 @@ pub(super) struct ChildFds {
 
 /// Argument and environment vectors for execve: pointers into the plan's C strings,
 /// NULL-terminated, built by the parent.
-pub struct ExecVectors<'a> {
+pub(super) struct ExecVectors<'a> {
     pub argv: ArgVector<'a>,
     pub envp: ArgVector<'a>,
 }
@@ -131,7 +131,7 @@ pub struct ExecVectors<'a> {
 type StepResult = Result<(), (Step, u32, Errno)>;
 
 /// The child's whole life: never returns.
-pub fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds, reporter: Reporter) -> ! {
+pub(super) fn run(plan: &Plan, vectors: &ExecVectors<'_>, fds: &ChildFds, reporter: Reporter) -> ! {
     // The parent's end: only the parent may hold it, so its exit or abort is seen here.
     fd::close(fds.release_write);
     let failure = match setup(plan, fds) {

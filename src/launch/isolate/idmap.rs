@@ -13,8 +13,8 @@ use crate::host::HostRoot;
 use crate::launch::error::LaunchError;
 
 /// The range used when the host's files name none for root.
-pub const FALLBACK_START: u32 = 100_000;
-pub const FALLBACK_COUNT: u32 = 65_536;
+pub(super) const FALLBACK_START: u32 = 100_000;
+pub(super) const FALLBACK_COUNT: u32 = 65_536;
 
 /// The id map for `--userns`: root's subordinate ranges on this host, else the fallback.
 pub fn default_idmap(host: &HostRoot) -> IdMap {
@@ -44,7 +44,7 @@ fn subordinate_range(path: &Path) -> Option<(u32, u32)> {
 }
 
 /// Writes the child's uid and gid maps (`/proc/<pid>/{uid,gid}_map`).
-pub fn write_maps(host: &HostRoot, pid: i32, map: IdMap) -> Result<(), LaunchError> {
+pub(super) fn write_maps(host: &HostRoot, pid: i32, map: IdMap) -> Result<(), LaunchError> {
     let dir = host.pid_dir(pid);
     for (file, start) in [("uid_map", map.host_uid), ("gid_map", map.host_gid)] {
         let path = dir.join(file);

@@ -340,7 +340,11 @@ fn resolve(root: BorrowedFd<'_>, dest: &Dest, create: Create) -> nix::Result<Own
 
 /// `<prefix><fd>\0` in `buf` (e.g. `/proc/self/fd/7`), as a C string naming the file `fd`
 /// is open on. `prefix` is checked by the plan to leave room for the digits.
-pub fn fd_path<'b>(prefix: &[u8], fd: RawFd, buf: &'b mut [u8; 128]) -> nix::Result<&'b CStr> {
+pub(super) fn fd_path<'b>(
+    prefix: &[u8],
+    fd: RawFd,
+    buf: &'b mut [u8; 128],
+) -> nix::Result<&'b CStr> {
     let mut digits = [0u8; 12];
     let mut n = fd.unsigned_abs();
     let mut len = 0;

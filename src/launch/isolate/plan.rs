@@ -52,7 +52,7 @@ pub const READ_ONLY_PATHS: [&str; 5] = [
 /// A container path, split so the child can resolve it, or create it one component at a time,
 /// without allocating.
 #[derive(Debug)]
-pub struct Dest {
+pub(super) struct Dest {
     /// As the operator would write it (`/usr/lib`), for messages.
     pub shown: String,
     /// Relative to the container root (`usr/lib`).
@@ -66,7 +66,7 @@ pub struct Dest {
 impl Dest {
     /// Splits an absolute container path; `.` parts are dropped, `..` and the root itself are
     /// refused (nothing can be mounted over the container's `/` this way).
-    pub fn parse(path: &str) -> Result<Dest, LaunchError> {
+    pub(super) fn parse(path: &str) -> Result<Dest, LaunchError> {
         let bad = |hint: &str| LaunchError::invalid("container path", path, hint);
         if !path.starts_with('/') {
             return Err(bad("it must be absolute"));
@@ -99,7 +99,7 @@ impl Dest {
 
 /// What to do when a destination does not exist yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Create {
+pub(super) enum Create {
     /// Skip the step (masks and read-only paths the kernel does not have).
     Skip,
     Dir,
@@ -109,7 +109,7 @@ pub enum Create {
 
 /// One mount-namespace step, in order.
 #[derive(Debug)]
-pub enum MountStep {
+pub(super) enum MountStep {
     /// A recursive bind of a host path (a volume, a default-image bind, a device node).
     Bind {
         source: CString,
@@ -156,7 +156,7 @@ pub enum MountStep {
 
 impl MountStep {
     /// The step in the operator's words, e.g. "bind /srv/data on /data".
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             MountStep::Bind {
                 source_shown,
@@ -197,7 +197,7 @@ impl MountStep {
 
 /// The command: argv, environment and the paths `execve` tries in order.
 #[derive(Debug)]
-pub struct Program {
+pub(super) struct Program {
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     pub candidates: Vec<CString>,
@@ -207,7 +207,7 @@ pub struct Program {
 
 /// The ids the command runs as, ready for the raw `setgroups`/`setresgid`/`setresuid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(super) struct Credentials {
     pub uid: u32,
     pub gid: u32,
     /// Supplementary groups (the primary gid first).
@@ -216,7 +216,7 @@ pub struct Credentials {
 
 /// Everything the child does, in order.
 #[derive(Debug)]
-pub struct Plan {
+pub(super) struct Plan {
     /// The host path of the root to pivot into.
     pub rootfs: CString,
     pub hostname: CString,
@@ -250,7 +250,7 @@ fn path_cstring(path: &Path) -> Result<CString, LaunchError> {
 
 impl Plan {
     /// Decides every step for `config` on the live host `host`, to run as `user`.
-    pub fn new(
+    pub(super) fn new(
         config: &ChildConfig,
         host: &HostRoot,
         user: &ExecUser,

@@ -55,12 +55,12 @@ pub(super) struct AddrInfo {
 }
 
 impl Link {
-    pub fn is_up(&self) -> bool {
+    pub(super) fn is_up(&self) -> bool {
         self.flags.iter().any(|f| f == "UP")
     }
 
     /// The IPv4 addresses with their prefix lengths.
-    pub fn ipv4(&self) -> Vec<(std::net::Ipv4Addr, u8)> {
+    pub(super) fn ipv4(&self) -> Vec<(std::net::Ipv4Addr, u8)> {
         self.addr_info
             .iter()
             .filter(|a| a.family == "inet")

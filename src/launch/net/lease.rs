@@ -92,7 +92,7 @@ fn lock_in(dir: &Path) -> Result<Option<Locked>, LaunchError> {
 
 impl Locked {
     /// Gives `id` the lowest free address of `subnet` (its own lease again if it has one).
-    pub fn take(
+    pub(super) fn take(
         &self,
         host: &HostRoot,
         subnet: &Subnet,
@@ -130,7 +130,7 @@ impl Locked {
     }
 
     /// Removes the lease of `address` if `id` holds it.
-    pub fn release_address(&self, address: Ipv4Addr, id: &str) {
+    pub(super) fn release_address(&self, address: Ipv4Addr, id: &str) {
         let path = self.dir.join(address.to_string());
         if store::claim_holder(&path).as_deref() == Some(id) {
             let _ = fs::remove_file(&path);
@@ -138,7 +138,7 @@ impl Locked {
     }
 
     /// Removes every lease `id` holds; returns how many.
-    pub fn release_all(&self, id: &str) -> usize {
+    pub(super) fn release_all(&self, id: &str) -> usize {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return 0;
         };
@@ -152,7 +152,7 @@ impl Locked {
     }
 
     /// The addresses leased now (lease file names), sorted.
-    pub fn leased(&self) -> Vec<String> {
+    pub(super) fn leased(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(&self.dir)
             .map(|entries| {
                 entries
@@ -168,7 +168,7 @@ impl Locked {
 
     /// Removes the directory when no lease is left in it (the lock file goes too; a process
     /// waiting on it holds its own descriptor and recreates the directory after).
-    pub fn remove_if_empty(self) {
+    pub(super) fn remove_if_empty(self) {
         if self.leased().is_empty() {
             let _ = fs::remove_file(self.dir.join(LOCK_FILE));
             let _ = fs::remove_dir(&self.dir);
