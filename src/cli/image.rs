@@ -5,7 +5,7 @@
 //!
 //! JSON: `ls` prints a list of layers (`digest`, `path`, `diff_id`, `disk_bytes`, `entries`,
 //! `whiteouts`, `created_ms`, `source`, `used_by` [{`id`, `name`, `status`}]); `prune`
-//! prints {`removed`: [layer], `kept`: [layer], `freed_bytes`, `swept`: [path]}.
+//! prints {`removed`: \[layer\], `kept`: \[layer\], `freed_bytes`, `swept`: \[path\]}.
 
 use super::format::{bytes, duration};
 use super::launch::launch_error;

@@ -201,7 +201,7 @@ pub(super) struct Program {
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     pub candidates: Vec<CString>,
-    /// The PATH searched, when argv[0] has no `/` (for messages).
+    /// The PATH searched, when `argv[0]` has no `/` (for messages).
     pub searched: Option<String>,
 }
 

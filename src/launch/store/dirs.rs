@@ -15,7 +15,7 @@
 //!   files by path under `containers/<id>/` (bind, pivot_root): it needs search permission on
 //!   every directory above. 0711 gives search only — no listing, no reading — and every entry
 //!   below is root-only. (With 0700 the user-namespaced setup fails: "bind the root
-//!   /var/lib/isotop/containers/<id>/rootfs onto itself: Permission denied". Docker makes its
+//!   `/var/lib/isotop/containers/<id>/rootfs` onto itself: Permission denied". Docker makes its
 //!   root 0711 for user-namespaced daemons for the same reason.)
 //! - `containers/<id>/`: 0710, group root, or the container's root group with `--userns`
 //!   (set by `prepare`): only that group may pass through to the mounted root file system.
