@@ -11,10 +11,10 @@ use super::format::{bytes, duration};
 use super::launch::launch_error;
 use super::table::Table;
 use super::{CliError, ImageArgs, ImageCommand, print_json, print_text, short_id};
-use crate::launch::layer::inventory::{self, CachedLayer};
-use crate::launch::store::now_ms;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
+use crate::launch::layer::inventory::{self, CachedLayer};
+use crate::launch::store::now_ms;
 
 /// `isotop image ...`.
 pub fn run(root: &HostRoot, args: &ImageArgs) -> Result<(), CliError> {

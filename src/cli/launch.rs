@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use super::{CliError, RunArgs, SuperviseArgs, print_json, print_text, short_id};
 use crate::control::ControlError;
+use crate::host::HostRoot;
 use crate::launch::lifecycle::{self, RunEnd};
 use crate::launch::seccomp::SeccompMode;
 use crate::launch::spec::{LimitText, NetMode, RunSpec, Volume, parse_env};
 use crate::launch::{LaunchError, supervisor};
-use crate::host::HostRoot;
 
 /// Maps a launch error to the CLI's: the operator's own mistakes exit 2, the rest 1.
 pub fn launch_error(error: LaunchError) -> CliError {

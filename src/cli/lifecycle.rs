@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::launch::launch_error;
 use super::{CliError, RmArgs, StopArgs, print_json, print_text, short_id};
-use crate::launch::lifecycle::{self, Stopped};
 use crate::host::HostRoot;
+use crate::launch::lifecycle::{self, Stopped};
 
 /// Runs `act` on every target; prints all failures but the last, returns the last.
 fn each<T>(

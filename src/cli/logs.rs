@@ -8,11 +8,11 @@ use std::io::Write;
 use super::launch::launch_error;
 use super::{CliError, LogsArgs};
 use crate::control::ControlError;
-use crate::launch::logs::{LogOptions, Stream, stream};
-use crate::launch::store::now_ms;
 use crate::control::limits::value::parse_duration;
 use crate::host::HostRoot;
 use crate::host::text::clean_lines;
+use crate::launch::logs::{LogOptions, Stream, stream};
+use crate::launch::store::now_ms;
 
 /// `isotop logs`.
 pub fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {

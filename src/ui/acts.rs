@@ -12,12 +12,12 @@ use crate::control::ControlError;
 use crate::control::enter::{self, EnterRequest};
 use crate::control::freeze;
 use crate::control::kill;
-use crate::launch::RunSpec;
 use crate::control::limits::journal;
 use crate::control::limits::pending;
 use crate::control::limits::{self, LimitInput, LimitRequest};
 use crate::host::HostRoot;
 use crate::host::scan::ContainerView;
+use crate::launch::RunSpec;
 use nix::sys::signal::Signal;
 
 /// How long a TERM is given to end the container before the outcome is reported, seconds.

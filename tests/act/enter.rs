@@ -4,9 +4,7 @@
 //! cgroup; `--ns net,pid` keeps the host's file system; exit codes pass through; refusals.
 //! Root only (namespaces); skips with a printed reason otherwise.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -7,9 +7,7 @@
 //! cannot run, and a seccomp program installed before exec.
 //! Root only (namespaces); skips with a printed reason otherwise.
 
-mod common;
-#[path = "support_enter/container.rs"]
-mod container;
+use crate::support::{common, container};
 
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::Path;

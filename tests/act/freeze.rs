@@ -2,9 +2,7 @@
 //! a counting shell stops counting while frozen and resumes after thaw; the CLI freezes a
 //! real runc container and `isotop ls` shows it; refusals change nothing.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,9 +3,7 @@
 //! ignores TERM is reported and KILL then ends it; a container without a cgroup of its own is
 //! killed through pidfds; bad input and refusals exit 2 and change nothing.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use std::path::Path;
 use std::process::Command;

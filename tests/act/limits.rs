@@ -3,7 +3,7 @@
 //! share, refusals of a memory limit below usage, and bad input that writes nothing — every
 //! result read back from the kernel files.
 
-mod common;
+use crate::support::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

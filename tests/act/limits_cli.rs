@@ -6,9 +6,7 @@
 //! Every run uses its own state directory and audit log (`ISOTOP_STATE_DIR`,
 //! `ISOTOP_AUDIT_LOG`).
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

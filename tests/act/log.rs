@@ -2,7 +2,7 @@
 //! table, the last N entries with `-n`, the JSON lines as stored with `--json`; unreadable
 //! lines are skipped and counted, control characters never reach the terminal.
 
-mod common;
+use crate::support::common;
 
 use std::io::Write;
 

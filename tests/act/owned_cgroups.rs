@@ -16,9 +16,7 @@
 //!
 //! In every refusal no limit or freezer file changes (compared before and after).
 
-mod common;
-#[path = "support_acts/fake_container.rs"]
-mod fake_container;
+use crate::support::{common, fake_container};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

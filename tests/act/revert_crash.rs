@@ -14,11 +14,7 @@
 //! - The dashboard carries out a revert whose worker is gone, on start and while it runs,
 //!   with no other isotop run.
 
-mod common;
-#[path = "support_acts/fake_container.rs"]
-mod fake_container;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{common, fake_container, tmux};
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

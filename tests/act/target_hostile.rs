@@ -6,13 +6,7 @@
 //! `support_oci`), `isotop run -d`, and `unshare --pid --mount` around a copy of `sleep`
 //! whose file name is its comm. Everything is removed by drop guards even when a check fails.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{bundle, common, containers, tmux};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

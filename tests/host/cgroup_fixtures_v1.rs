@@ -5,12 +5,11 @@
 
 use std::path::Path;
 
+use crate::support::cgroup_fixture;
+use cgroup_fixture::{layout, membership};
 use isotop::host::cgroup::{
     CgroupMode, FreezerState, Limit, read_at, read_for_memberships, read_tree,
 };
-#[path = "support_cgroup/fixture.rs"]
-mod fixture;
-use fixture::{layout, membership};
 
 #[test]
 fn v1_layout_has_comounted_cpu_cpuacct_and_one_memory_mount() {

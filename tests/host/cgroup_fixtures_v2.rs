@@ -4,12 +4,11 @@
 
 use std::path::Path;
 
+use crate::support::cgroup_fixture;
+use cgroup_fixture::{fixture, layout, membership};
 use isotop::host::cgroup::{
     CgroupMode, FreezerState, Limit, read_at, read_for_memberships, read_tree,
 };
-#[path = "support_cgroup/fixture.rs"]
-mod fixture;
-use fixture::{fixture, layout, membership};
 
 #[test]
 fn v2_and_hybrid_layouts() {

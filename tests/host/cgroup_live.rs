@@ -3,7 +3,7 @@
 //! the kernel file read directly here, and `isotop cgroups --json` with the same files.
 //! Needs root; cleans up with drop guards (tests/common) even when an assertion fails.
 
-mod common;
+use crate::support::common;
 
 use common::{read_key as key, read_number as number, read_text as text};
 

@@ -1,7 +1,7 @@
 //! The container subcommands (`ls`, `inspect`, `ps`) on real containers made with `unshare`,
 //! and TARGET resolution errors. Root only: creating pid and mount namespaces needs it.
 
-mod common;
+use crate::support::common;
 
 use common::isotop_json as json;
 

@@ -2,9 +2,7 @@
 //! shows their runtime, id, pid, limits, CPU% and state as the kernel files have them;
 //! `inspect` resolves them by cgroup path and id prefix and names each figure's file.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use common::isotop_json as json;
 

@@ -2,8 +2,7 @@
 //! whether `/<namespace>/<id>` is a container, names come from nerdctl's and the CRI's
 //! annotations, pods from the CRI sandbox annotations (containerd) or io.kubernetes.* (CRI-O).
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::container::{Pod, Runtime, find_containers, find_stopped};
 use procs::*;

@@ -2,8 +2,7 @@
 //! config.v2.json, control characters cleaned, garbage or missing metadata falling back to the
 //! id, ids that are not hex ignored, nesting, and the stopped list.
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::container::{Runtime, find_containers, find_stopped};
 use isotop::host::namespace::NsKind;

@@ -2,8 +2,7 @@
 //! and supervisor excluded), machined's leader as the init, VMs ignored, and nspawn without
 //! systemd (a bare `payload` cgroup) named from the supervisor's command line.
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::container::{Runtime, find_containers, find_stopped};
 use isotop::host::process::Process;

@@ -2,8 +2,7 @@
 //! wrote on this machine): ids, init pids checked against their start time, cgroup claims,
 //! descendants that left the cgroup, stale and garbage states; plus isotop's own rule.
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::HostRoot;
 use isotop::host::container::{Runtime, find_containers, find_stopped};

@@ -2,8 +2,7 @@
 //! `--rm` containers, and a rootless user's store), images from the entry's metadata string,
 //! conmon never part of a container, garbage metadata strings tolerated.
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::container::{Runtime, find_containers, find_stopped};
 use procs::*;

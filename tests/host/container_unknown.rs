@@ -2,8 +2,7 @@
 //! host's, grouped by pid namespace; kernel threads never; an init's `container=` variable as a
 //! hint for the runtime.
 
-#[path = "support_oci/procs.rs"]
-mod procs;
+use crate::support::procs;
 
 use isotop::host::container::{Runtime, find_containers};
 use isotop::host::namespace::NsKind;

@@ -5,7 +5,7 @@
 //! second unshare container left in the test's own cgroup (shared with the test and, here,
 //! with every process of the machine) keeps `cgroup_path` null and `limit` is refused for it.
 
-mod common;
+use crate::support::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

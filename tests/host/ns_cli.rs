@@ -1,7 +1,7 @@
 //! `isotop ns` as a user runs it: bad input gives exit 2 with a message naming the fix, an
 //! unreadable host gives exit 1, and a non-root run says what it could not see.
 
-mod common;
+use crate::support::common;
 
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;

@@ -7,7 +7,7 @@
 //! lsns exactly. Pairs are retried a few times; the namespaces a test created are stable by
 //! construction and are also checked against the kernel's own links.
 
-mod common;
+use crate::support::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;

@@ -2,7 +2,7 @@
 //! process in them (lsns does not), with the mount point as `nsfs`; once a process joins, the
 //! row counts it and the NSFS column agrees with lsns'.
 
-mod common;
+use crate::support::common;
 
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;

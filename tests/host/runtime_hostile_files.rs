@@ -11,13 +11,7 @@
 //! removed on drop (FIFOs are opened for writing first, so any reader still blocked on one,
 //! such as an older isotop, is released). A command timeout detects hangs; nothing is timed.
 
-mod common;
-#[path = "ui_support/drive.rs"]
-mod drive;
-#[path = "ui_support/fixture.rs"]
-mod fixture;
-#[path = "support_hostile/files.rs"]
-mod support;
+use crate::support::{common, drive, fixture, hostile_files};
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -25,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::ChildGuard;
-use support::*;
+use hostile_files::*;
 
 #[test]
 fn a_fifo_as_a_rootless_runc_state_hangs_nothing() {

@@ -5,16 +5,14 @@
 //! store, and a container only the user's index lists is the user's claim (unverified, uid
 //! 65534), never a trusted one — so root's acts refuse it.
 
-mod common;
-#[path = "support_hostile/files.rs"]
-mod support;
+use crate::support::{common, hostile_files};
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use hostile_files::*;
 use isotop::host::HostRoot;
 use isotop::host::container::find_stopped;
-use support::*;
 
 /// A CRI-O spec whose annotations name the container `name`.
 fn crio_spec(name: &str) -> String {

@@ -3,9 +3,7 @@
 //! container with the runtime's id, its init (the runtime's pid file) and exactly the processes
 //! the kernel lists in the container's cgroup.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! is found as runtime `unknown`, with the sleep (pid 1 of its namespace) as the init and the
 //! pid namespace inode in its id; unshare itself, in the host's pid namespace, is not in it.
 
-mod common;
+use crate::support::common;
 
 use std::time::Duration;
 

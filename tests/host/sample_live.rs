@@ -2,7 +2,7 @@
 //! shows ~20 % CPU and throttled periods in that cgroup's sample, and CPU > 0 for the process; a
 //! process that exits between ticks is gone from the next frame.
 
-mod common;
+use crate::support::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! with the kernel file read directly here; `isotop cgroups --json` and its table with the same
 //! files. Cleaned up by the drop guards of tests/common even when an assertion fails.
 
-mod common;
+use crate::support::common;
 
 use common::{read_key as key, read_number as number, read_text as text};
 

@@ -5,9 +5,7 @@
 //! `memory.events`; a frozen cgroup is reported frozen. Timing slack is wide (10–30 %) because
 //! the VM's CPUs are emulated; the kernel's own counters are the reference, not the clock.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
+use crate::support::{bundle, common};
 
 use common::{isotop_json as json, read_key as key, read_text as text};
 

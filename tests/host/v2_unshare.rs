@@ -4,7 +4,7 @@
 //! reading from the host, must still place its processes at the full path, show the cgroup
 //! namespace as its own, and list and inspect the container like any other.
 
-mod common;
+use crate::support::common;
 
 use common::isotop_json as json;
 

@@ -5,11 +5,7 @@
 //! (2 for the operator's mistakes, 1 otherwise) and leave nothing: no record, name claim,
 //! data dir, cgroup or mount.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{archives, common, containers};
 
 use std::path::Path;
 

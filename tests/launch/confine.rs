@@ -7,14 +7,10 @@
 //! unknown user exits 2 and leaves nothing.
 //!
 //! The images are docker-save archives built here from busybox-static and a small static C
-//! probe (`launch_confine_support/probe.c`, compiled with `gcc -static`) that makes the system
+//! probe (`support/probe.c`, compiled with `gcc -static`) that makes the system
 //! calls in question and prints `name=result` lines.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{archives, common, containers};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,7 +83,7 @@ fn probe_bytes(test: &str) -> Option<Vec<u8>> {
     if !require_program(test, "gcc") {
         return None;
     }
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/launch_confine_support/probe.c");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/launch/support/probe.c");
     let dir = tempfile::tempdir().unwrap();
     let binary = dir.path().join("probe");
     let out = Command::new("gcc")

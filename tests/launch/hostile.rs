@@ -3,15 +3,13 @@
 //! refused with a clear error or land inside the layer; nothing may appear outside the temp
 //! dirs (checked on unique canary paths) and nothing half-made may stay in the cache.
 
-mod common;
-#[path = "launch_support/archives.rs"]
-mod support;
+use crate::support::{archives, common};
 
 use std::fs;
 use std::path::Path;
 
+use archives::{Item, assert_cache_clean, tar_of};
 use isotop::launch::{ImageError, ImageSource, LayerCache};
-use support::{Item, assert_cache_clean, tar_of};
 
 /// Unpacks `items` as a rootfs tarball into a fresh cache under `work`.
 fn prepare(work: &Path, items: &[Item<'_>]) -> Result<Vec<std::path::PathBuf>, ImageError> {

@@ -3,17 +3,15 @@
 //! real overlay mount (root), OCI layouts (directory and tar) with digest checks, cache hits,
 //! and corrupt input leaving nothing in the cache.
 
-mod common;
-#[path = "launch_support/archives.rs"]
-mod support;
+use crate::support::archives;
 
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use archives::{Item, assert_cache_clean, docker_archive, gzip, oci_layout, sha256_hex, tar_of};
 use isotop::launch::{ImageError, ImageSource, LayerCache};
-use support::{Item, assert_cache_clean, docker_archive, gzip, oci_layout, sha256_hex, tar_of};
 
 fn rootfs_tar() -> Vec<u8> {
     tar_of(&[
@@ -31,7 +29,7 @@ fn check_rootfs_layer(layer: &Path) {
     assert_eq!(fs::read(layer.join("etc/hostname")).unwrap(), b"box\n");
     let meta = fs::metadata(layer.join("etc/hostname")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
-    assert_eq!(meta.mtime(), support::MTIME as i64);
+    assert_eq!(meta.mtime(), archives::MTIME as i64);
     let tool = fs::metadata(layer.join("usr/bin/tool")).unwrap();
     assert_eq!(tool.permissions().mode() & 0o7777, 0o755);
     assert_eq!(
@@ -42,7 +40,7 @@ fn check_rootfs_layer(layer: &Path) {
     assert_eq!(link.ino(), meta.ino(), "the hard link shares the inode");
     assert_eq!(
         fs::metadata(layer.join("etc")).unwrap().mtime(),
-        support::MTIME as i64
+        archives::MTIME as i64
     );
 }
 
@@ -88,7 +86,7 @@ fn rootfs_tarballs_plain_and_gzipped_unpack_by_digest() {
         );
         check_rootfs_layer(&expected);
     }
-    assert!(support::names_in(&work.path().join("cache/tmp")).is_empty());
+    assert!(archives::names_in(&work.path().join("cache/tmp")).is_empty());
 }
 
 #[test]
@@ -245,7 +243,7 @@ fn oci_layout_dir_and_tar_check_digests() {
 
     // The same layout as a tar: same layer digest, so a cache hit in a fresh-looking source.
     let packed = work.path().join("layout.tar");
-    fs::write(&packed, support::tar_dir(&layout)).unwrap();
+    fs::write(&packed, archives::tar_dir(&layout)).unwrap();
     assert_eq!(
         ImageSource::detect(&packed).unwrap(),
         ImageSource::OciLayout(packed.clone().into())
@@ -373,9 +371,9 @@ fn concurrent_prepares_of_one_layer_share_one_whole_copy() {
         assert_eq!(result.unwrap().layers, vec![expected.clone()]);
     }
     check_rootfs_layer(&expected);
-    assert_eq!(support::names_in(&cache_dir.join("sha256")).len(), 1);
+    assert_eq!(archives::names_in(&cache_dir.join("sha256")).len(), 1);
     assert!(
-        support::names_in(&cache_dir.join("tmp")).is_empty(),
+        archives::names_in(&cache_dir.join("tmp")).is_empty(),
         "a loser's copy was left"
     );
 }

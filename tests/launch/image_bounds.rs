@@ -5,11 +5,7 @@
 //! past its config's `rootfs.diff_ids`, fail on a layer listed twice, or make an error quote
 //! the file given as `--image` (`/etc/shadow`).
 
-#[path = "launch_support/archives.rs"]
-mod archives;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{archives, common, containers};
 
 use std::fs;
 use std::path::{Path, PathBuf};

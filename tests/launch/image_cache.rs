@@ -6,11 +6,7 @@
 //! `prune` (under `--root`, so the live cache of other tests is never pruned) report and
 //! remove exactly the layers no container uses — waiting for a launch that holds the lock.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{archives, common, containers};
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -24,9 +20,9 @@ use common::{isotop, require_program, unique_name, wait_until};
 use containers::{
     APPLETS, Container, assert_code, busybox_bytes, isotop_out, require_launch, text,
 };
+use isotop::host::HostRoot;
 use isotop::launch::LayerCache;
 use isotop::launch::store::{ContainerRecord, new_id, write_record};
-use isotop::host::HostRoot;
 
 const DATA: &str = "/var/lib/isotop";
 const LAYERS: &str = "/var/lib/isotop/layers";

@@ -3,8 +3,7 @@
 //! entry's headers (GNU long names, PAX records) in memory while it is detected or indexed,
 //! plain or gzipped, or quote a byte of a corrupt header in an error.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
+use crate::support::archives;
 
 use std::fs;
 use std::path::Path;

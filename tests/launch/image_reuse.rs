@@ -3,8 +3,7 @@
 //! once is read once; and an image past the layer-count or image-wide size bound is refused.
 //! In-process, with images built here.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
+use crate::support::archives;
 
 use std::fs;
 

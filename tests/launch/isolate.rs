@@ -5,18 +5,14 @@
 //! `isolate::create` + `start` with pipes for stdio, and compares what the command saw with
 //! the kernel's files on the host side. Everything is undone by drop guards.
 
-#[path = "launch_isolate_support/cgroupfs.rs"]
 mod cgroupfs;
-mod common;
-#[path = "launch_isolate_support/harness.rs"]
-mod harness;
-#[path = "launch_isolate_support/userns.rs"]
+use crate::support::{common, isolate_harness};
 mod userns;
 
 use std::collections::BTreeSet;
 use std::fs;
 
-use harness::{Root, gone, launch, mount_options, ready, run};
+use isolate_harness::{Root, gone, launch, mount_options, ready, run};
 use isotop::launch::isolate::{self, docker_cap_mask};
 use isotop::launch::{LaunchError, Volume};
 
@@ -31,7 +27,7 @@ fn the_command_is_pid_1_and_sees_only_its_own_processes() {
         "-c",
         "echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo; for p in /proc/[0-9]*; do echo ${p#/proc/}; done",
     ]);
-    let (pending, running) = harness::create(&setup).unwrap();
+    let (pending, running) = isolate_harness::create(&setup).unwrap();
     // From the host, before it runs: the same process is pid 1 in its own pid namespace.
     let status = fs::read_to_string(format!("/proc/{}/status", running.pid)).unwrap();
     let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
@@ -97,7 +93,7 @@ fn the_cgroup_namespace_is_rooted_at_the_containers_cgroup() {
     let leaf = cgroups.child("box");
     let root = Root::busybox(|_| {});
     let setup = root.config(&["sh", "-c", "cat /proc/self/cgroup; echo end; read x"]);
-    let (pending, mut running) = harness::create(&setup).unwrap();
+    let (pending, mut running) = isolate_harness::create(&setup).unwrap();
     // As the supervisor does: move it between create and start.
     cgroups.add_pid("box", running.pid);
     pending.start().unwrap();
@@ -389,7 +385,7 @@ fn a_missing_command_is_a_clear_setup_error_and_leaves_no_process() {
         return;
     }
     let root = Root::busybox(|_| {});
-    let (pending, _running) = harness::create(&root.config(&["/bin/nope"])).unwrap();
+    let (pending, _running) = isolate_harness::create(&root.config(&["/bin/nope"])).unwrap();
     let pid = pending.pid();
     let err = pending.start().unwrap_err();
     assert!(matches!(err, LaunchError::Setup(_)), "{err:?}");
@@ -419,7 +415,7 @@ fn a_mount_failure_names_the_step_and_path() {
     // /bin/busybox is a file: no directory can be made under it.
     setup.volumes =
         vec![Volume::parse(&format!("{}:/bin/busybox/x", volume.path().display())).unwrap()];
-    let (pending, _running) = harness::create(&setup).unwrap();
+    let (pending, _running) = isolate_harness::create(&setup).unwrap();
     let pid = pending.pid();
     let err = pending.start().unwrap_err().to_string();
     assert!(
@@ -438,7 +434,7 @@ fn an_aborted_container_is_killed_and_reaped() {
         return;
     }
     let root = Root::busybox(|_| {});
-    let (pending, _running) = harness::create(&root.config(&["true"])).unwrap();
+    let (pending, _running) = isolate_harness::create(&root.config(&["true"])).unwrap();
     let pid = pending.pid();
     assert!(!gone(pid));
     pending.abort();
@@ -464,7 +460,7 @@ fn a_tty_becomes_the_controlling_terminal() {
         pty.slave.try_clone().unwrap(),
         pty.slave,
     ];
-    let pending = harness::create_with(&setup, stdio).unwrap();
+    let pending = isolate_harness::create_with(&setup, stdio).unwrap();
     let pid = nix::unistd::Pid::from_raw(pending.pid());
     pending.start().unwrap();
     let status = nix::sys::wait::waitpid(pid, None).unwrap();
@@ -472,7 +468,7 @@ fn a_tty_becomes_the_controlling_terminal() {
         matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)),
         "{status:?}"
     );
-    let text = harness::drain_pty(pty.master);
+    let text = isolate_harness::drain_pty(pty.master);
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     // Field 7 of stat is tty_nr: 0 means no controlling terminal.
     let tty_nr: i64 = lines[0].parse().unwrap();

@@ -6,9 +6,7 @@
 //! veth, process or file behind, `--rm` neither, and `isotop ls --json` shows the container
 //! with runtime `isotop` and its name.
 
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{common, containers};
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -6,17 +6,17 @@
 //! temporary run directory. A drop guard detaches, deletes the test's bridge and checks
 //! nothing of the test is left.
 
-mod common;
+use crate::support::common;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{ChildGuard, require_program, require_root, wait_until};
+use isotop::host::HostRoot;
 use isotop::launch::fail::LaunchError;
 use isotop::launch::net::{self, Attachment, BridgeConfig};
 use isotop::launch::store::{self, ContainerRecord, Status};
-use isotop::host::HostRoot;
 
 fn ready(test: &str) -> bool {
     require_root(test)

@@ -5,11 +5,7 @@
 //! (the kernel's cgroup files, a fork loop stopped by pids.max, an allocation OOM-killed, a
 //! busy loop throttled). Images: a directory, a tarball and a docker-save archive made here.
 
-#[path = "launch_support/archives.rs"]
-mod archives;
-mod common;
-#[path = "launch_support/containers.rs"]
-mod containers;
+use crate::support::{archives, common, containers};
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,8 +16,8 @@ use containers::{
     APPLETS, Container, assert_code, assert_gone, busybox_bytes, busybox_rootfs_dir, fingerprint,
     is_v2, isotop_out, require_launch, run_sh, text,
 };
-use isotop::launch::net::{self, BridgeConfig};
 use isotop::host::HostRoot;
+use isotop::launch::net::{self, BridgeConfig};
 
 #[test]
 fn the_command_is_pid_1_alone_with_its_own_hostname() {

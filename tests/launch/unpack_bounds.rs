@@ -5,9 +5,7 @@
 //! header is reported without quoting its bytes; names no real image holds are refused; and
 //! skipped entries are counted, only the first few named.
 
-mod common;
-#[path = "launch_support/archives.rs"]
-mod support;
+use crate::support::{archives, common};
 
 use std::fs;
 use std::io::Read;
@@ -15,11 +13,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use archives::{Raw, assert_cache_clean, gzip, raw_tar};
 use isotop::launch::unpack::{
     MAX_BYTES_ENV, MAX_ENTRIES_ENV, Privileges, UnpackLimits, UnpackReport, unpack_layer,
 };
 use isotop::launch::{ImageError, ImageSource, LayerCache};
-use support::{Raw, assert_cache_clean, gzip, raw_tar};
 
 /// Unpacks `stream` straight into a fresh directory within `limits`.
 fn unpack(
@@ -110,7 +108,7 @@ fn gnu_sparse_members_come_back_byte_for_byte_with_their_holes() {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut names = support::names_in(dir);
+    let mut names = archives::names_in(dir);
     names.sort();
     names
 }
@@ -262,7 +260,7 @@ fn names_no_real_image_holds_are_refused() {
             "{why}: {message}"
         );
         assert!(
-            support::names_in(dest.path()).is_empty(),
+            archives::names_in(dest.path()).is_empty(),
             "{why}: wrote something"
         );
     }

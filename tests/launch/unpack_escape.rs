@@ -6,18 +6,16 @@
 //! owner, mtime, content, link count) are unchanged. Run as root (owners, whiteouts and
 //! device nodes need it); skipped, saying so, otherwise.
 
-mod common;
-#[path = "launch_support/archives.rs"]
-mod support;
+use crate::support::{archives, common};
 
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use archives::{MTIME, Raw, assert_cache_clean, raw_tar};
 use isotop::launch::unpack::{Privileges, UnpackLimits, UnpackReport, unpack_layer};
 use isotop::launch::{ImageError, ImageSource, LayerCache};
-use support::{MTIME, Raw, assert_cache_clean, raw_tar};
 
 /// Modification time of the host files the attacks aim at (not [`MTIME`], not "now").
 const HOST_MTIME: i64 = 1_234_567_890;
@@ -308,7 +306,7 @@ fn an_owner_id_past_32_bits_is_refused_not_wrapped_to_root() {
     let (dest, result) = unpack(&tar[..], UnpackLimits::default());
     let error = result.expect_err("uid 2^32 would wrap to 0");
     assert!(matches!(error, ImageError::UnsafeEntry { .. }), "{error}");
-    assert!(support::names_in(dest.path()).is_empty());
+    assert!(archives::names_in(dest.path()).is_empty());
 }
 
 #[test]

@@ -6,14 +6,13 @@
 //! crun refuses hybrid hosts ("cgroups in hybrid mode not supported"); on this machine it runs
 //! when started in a private mount namespace where `/sys/fs/cgroup/unified` is unmounted, so on
 //! a hybrid host every crun command goes through `unshare -m sh -c 'umount ... && crun ...'`.
-#![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{self, CgroupGuard};
+use super::common::{self, CgroupGuard};
 
 /// The statically linked busybox (Debian's busybox-static) copied into the rootfs.
 pub const BUSYBOX: &str = "/bin/busybox";

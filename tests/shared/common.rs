@@ -3,7 +3,6 @@
 //!
 //! Rules these guards keep: only cgroups under a uniquely named parent the test made are touched;
 //! processes are ended by pid, never by name.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};

@@ -3,7 +3,6 @@
 //! (`isotop rm -f`) even when the test fails, readers of its record, log and cgroup files, a
 //! runnable busybox root file system for image tests, and the check that nothing of a
 //! container is left (record, name claim, data dir, cgroups, mounts, veth, processes).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,6 @@
 //! whatever has the keys, selecting a container by filtering to it, and drawing the app with
 //! ratatui's `TestBackend` (twice, as the app loop does, so the second drawing uses the page
 //! size and offsets the first one reported).
-#![allow(dead_code)]
 
 use isotop::sample::History;
 use isotop::ui::keymap::Keymap;

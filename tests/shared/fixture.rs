@@ -2,9 +2,7 @@
 //! them is the same. The host has 2 CPUs; three containers: `web` (runc, CPU quota 0.5,
 //! memory limit 256 MiB, pids limit 100), a Kubernetes pod of two (`api` and its `pause`,
 //! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace).
-#![allow(dead_code)]
 
-#[path = "parts.rs"]
 mod parts;
 
 use std::collections::{BTreeMap, BTreeSet};

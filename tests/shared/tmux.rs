@@ -3,7 +3,6 @@
 //! session is killed on drop, even when an assertion fails. Each session has its own tmux
 //! server (`-L <name>`): with one shared server, a test ending the server's last session races
 //! another test starting one ("server exited unexpectedly").
-#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::Duration;

@@ -5,10 +5,7 @@
 //! toggling by the row's state; refusals with nothing selected, on a gone container and when
 //! not root. Snapshots of the input line and the kill confirmation at 80×24.
 
-#[path = "ui_support/drive.rs"]
-mod drive;
-#[path = "ui_support/fixture.rs"]
-mod fixture;
+use crate::support::{drive, fixture};
 
 use isotop::sample::History;
 use isotop::ui::acts::{KillSignal, LimitKind, Outcome, Request};

@@ -1,8 +1,7 @@
 //! `App::update` without a terminal: navigation, tabs, filter, sort, folds, selection kept by
 //! identity and through a vanishing container, help, the detail pane, mouse clicks.
 
-#[path = "ui_support/fixture.rs"]
-mod fixture;
+use crate::support::fixture;
 
 use isotop::ui::app::Target;
 use isotop::ui::app::rows::ContainerRow;

@@ -8,18 +8,15 @@
 //! the one keymap table. Snapshots of the form at 80×24 and 160×48. The `x` menu is tested in
 //! `ui_stop_remove.rs`.
 
-#[path = "ui_support/drive.rs"]
-mod drive;
-#[path = "ui_support/fixture.rs"]
-mod fixture;
+use crate::support::{drive, fixture};
 
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use isotop::launch::spec::LimitText;
-use isotop::launch::{NetMode, RunSpec};
 use isotop::host::cgroup::Limit;
 use isotop::host::container::Runtime;
+use isotop::launch::spec::LimitText;
+use isotop::launch::{NetMode, RunSpec};
 use isotop::sample::{ContainerSample, Frame};
 use isotop::ui::acts::{Outcome, Request};
 use isotop::ui::app::acts::NOT_ROOT_ACT;

@@ -3,10 +3,7 @@
 //! `tests/snapshots/`. A changed drawing fails the test (insta writes a `.snap.new` beside the
 //! old one to review); CI (`CI=true`) also fails on a missing snapshot.
 
-#[path = "ui_support/drive.rs"]
-mod drive;
-#[path = "ui_support/fixture.rs"]
-mod fixture;
+use crate::support::{drive, fixture};
 
 use isotop::ui::theme::{Theme, ThemeName};
 use isotop::ui::{Action, Tab};

@@ -4,10 +4,7 @@
 //! only `y` sends a stop or remove request; a vanished isotop container (its command exited)
 //! can still be removed. A snapshot of the menu at 80×24.
 
-#[path = "ui_support/drive.rs"]
-mod drive;
-#[path = "ui_support/fixture.rs"]
-mod fixture;
+use crate::support::{drive, fixture};
 
 use isotop::host::container::Runtime;
 use isotop::sample::Frame;

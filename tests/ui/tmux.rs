@@ -8,9 +8,7 @@
 //! Needs root and tmux (skips with the reason otherwise); the tmux sessions, the process and
 //! the cgroups are removed by drop guards even when an assertion fails.
 
-mod common;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{common, tmux};
 
 use std::process::Command;
 use std::time::Duration;

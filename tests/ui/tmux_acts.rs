@@ -10,11 +10,7 @@
 //! the undo journal go to temp paths. Needs root, tmux and runc (skips with the reason
 //! otherwise); the session, container and cgroups are removed by drop guards.
 
-#[path = "support_oci/bundle.rs"]
-mod bundle;
-mod common;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{bundle, common, tmux};
 
 use std::path::Path;
 use std::time::Duration;

@@ -8,9 +8,7 @@
 //! reason otherwise); the tmux session is killed and `isotop rm -f NAME` runs in drop guards
 //! even when an assertion fails.
 
-mod common;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{common, tmux};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -6,9 +6,7 @@
 //! and read), and exit with 128 + the signal's number, as a shell reports it.
 //! Needs tmux (skips with the reason otherwise); each tmux server is killed on drop.
 
-mod common;
-#[path = "ui_support/tmux.rs"]
-mod tmux;
+use crate::support::{common, tmux};
 
 use std::time::Duration;
 

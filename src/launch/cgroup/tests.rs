@@ -2,8 +2,8 @@
 //! checked against the kernel's files. Every test uses its own random id and removes it.
 
 use super::*;
-use crate::launch::store::new_id;
 use crate::control::limits::{LimitInput, LimitRequest};
+use crate::launch::store::new_id;
 
 fn root() -> bool {
     if nix::unistd::geteuid().is_root() {

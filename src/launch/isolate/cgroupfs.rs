@@ -22,9 +22,9 @@ use nix::mount::MsFlags;
 
 use super::plan::{Dest, MountStep};
 use crate::control::ControlError;
-use crate::launch::fail::LaunchError;
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
+use crate::launch::fail::LaunchError;
 
 /// Where the container sees its cgroups (a container path, as Docker puts it).
 pub const CONTAINER_CGROUP_DIR: &str = "/sys/fs/cgroup";

@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use super::IdMap;
-use crate::launch::fail::LaunchError;
 use crate::host::HostRoot;
+use crate::launch::fail::LaunchError;
 
 /// The range used when the host's files name none for root.
 pub const FALLBACK_START: u32 = 100_000;

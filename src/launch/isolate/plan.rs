@@ -14,10 +14,10 @@ use nix::mount::MsFlags;
 
 use super::ChildConfig;
 use super::user::ExecUser;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::seccomp::{self, SeccompMode, SeccompProgram};
 use crate::launch::spec::NetMode;
-use crate::host::HostRoot;
 
 /// The PATH searched when the environment has none (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

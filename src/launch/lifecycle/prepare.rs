@@ -16,6 +16,8 @@ use super::config::{
     BridgeSetting, LaunchConfig, resolve_argv, resolve_cwd, resolve_env, resolve_user,
 };
 use super::teardown::remove_files;
+use crate::control::limits::LimitRequest;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::layer::{interrupt, limits_from_env, lock};
 use crate::launch::net::BridgeConfig;
@@ -26,8 +28,6 @@ use crate::launch::store::{
 };
 use crate::launch::unpack::UnpackLimits;
 use crate::launch::{ImageError, LayerCache, cgroup, isolate, rootfs};
-use crate::control::limits::LimitRequest;
-use crate::host::HostRoot;
 
 /// A container recorded and ready for its supervisor.
 #[derive(Debug, Clone)]

@@ -8,11 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::config::LaunchConfig;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::spec::NetMode;
 use crate::launch::store::{ContainerPaths, run_root};
 use crate::launch::{cgroup, net, rootfs};
-use crate::host::HostRoot;
 
 /// What the runtime side of a container holds, from its record.
 #[derive(Debug, Clone, Copy)]
@@ -104,9 +104,7 @@ fn release_names(host: &HostRoot, id: &str) {
         return;
     };
     for entry in entries.flatten() {
-        if crate::launch::store::claim_holder(&entry.path())
-            .is_some_and(|owner| owner == id)
-        {
+        if crate::launch::store::claim_holder(&entry.path()).is_some_and(|owner| owner == id) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use super::ip::{self, Netns};
 use super::subnet::{ENV_BRIDGE, ENV_SUBNET, Subnet};
-use crate::launch::fail::LaunchError;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
+use crate::launch::fail::LaunchError;
 
 /// `<sys>/class/net/<name>`: present when a network interface of that name exists.
 pub(super) fn iface_dir(host: &HostRoot, name: &str) -> PathBuf {

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::launch::fail::LaunchError;
 use crate::host::text::clean_str;
+use crate::launch::fail::LaunchError;
 
 /// The descriptor number the container's namespace gets in [`Netns::HostSeeing`].
 pub(super) const SEEN_NETNS_PATH: &str = "/proc/self/fd/3";

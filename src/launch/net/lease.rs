@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FlockOperation, flock};
 
 use super::subnet::Subnet;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::store::{self, ContainerPaths, Status};
-use crate::host::HostRoot;
 
 const LOCK_FILE: &str = ".lock";
 

@@ -29,9 +29,9 @@ use std::path::Path;
 use rustix::fs::{FileType, Mode, OFlags};
 
 use super::data_root;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::layer::LayerCache;
-use crate::host::HostRoot;
 
 /// `/var/lib/isotop` and `/var/lib/isotop/containers`: search only for others (see above).
 pub const TRAVERSE_MODE: u32 = 0o711;

@@ -21,10 +21,10 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::setup::ContainerIo;
 use super::signals::Signals;
+use crate::control::signal::PidFd;
 use crate::launch::attach::terminal::set_window_size;
 use crate::launch::attach::{Frame, FrameReader, Kind, ReadOutcome};
 use crate::launch::logs::{LogWriter, Stream};
-use crate::control::signal::PidFd;
 
 /// How long output is still read after the init exited (its other processes die with it).
 pub const DRAIN: Duration = Duration::from_secs(2);

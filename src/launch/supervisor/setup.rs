@@ -12,6 +12,7 @@ use std::path::Path;
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 
 use super::signals::Signals;
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::isolate::{self, ChildConfig, Pending};
 use crate::launch::lifecycle::config::LaunchConfig;
@@ -21,7 +22,6 @@ use crate::launch::net::{self, Attachment};
 use crate::launch::spec::{NetMode, Volume};
 use crate::launch::store::ContainerPaths;
 use crate::launch::{cgroup, rootfs};
-use crate::host::HostRoot;
 
 /// The supervisor's ends of the container's standard streams.
 #[derive(Debug)]

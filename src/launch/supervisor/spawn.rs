@@ -20,9 +20,9 @@ use std::process::{Child, Command, Stdio};
 
 use nix::fcntl::OFlag;
 
+use crate::host::HostRoot;
 use crate::launch::fail::LaunchError;
 use crate::launch::store::ContainerPaths;
-use crate::host::HostRoot;
 
 /// The supervisor's log file inside the container's data dir.
 pub fn log_path(host: &HostRoot, id: &str) -> PathBuf {

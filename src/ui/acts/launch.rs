@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use super::Outcome;
-use crate::launch::RunSpec;
-use crate::launch::lifecycle;
 use crate::host::HostRoot;
 use crate::host::text::clean_str;
+use crate::launch::RunSpec;
+use crate::launch::lifecycle;
 use crate::units::short_id;
 
 /// How long a stop waits after TERM before it sends KILL, seconds.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{self, ChildGuard, wait_until};
+use super::common::{self, ChildGuard, wait_until};
 
 /// The credential lines of a `status` file, in the kernel's order.
 const FIELDS: [&str; 9] = [

@@ -2,18 +2,18 @@
 //! --mount-proc sleep`, placed in test cgroups one hierarchy at a time, so a test can give it a
 //! cgroup of its own in some controllers and a shared or root one in others. An isotop run with
 //! its own state directory and audit log ([`Env`]), and snapshots of limit files.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::common::{self, ChildGuard};
+use super::common::{self, ChildGuard};
 
 /// A pid-namespace container: `unshare` (host pid namespace) and its child `sleep`, PID 1 of
 /// the new namespace. Both are SIGKILLed by pid on drop.
 pub struct FakeContainer {
-    unshare: ChildGuard,
+    /// Killed and reaped on drop (after the init, see `Drop`).
+    _unshare: ChildGuard,
     pub init: i32,
 }
 
@@ -39,19 +39,9 @@ impl FakeContainer {
         });
         assert!(found, "unshare {} made no sleep", unshare.pid());
         FakeContainer {
-            unshare,
+            _unshare: unshare,
             init: init.unwrap(),
         }
-    }
-
-    /// The unshare process (host pid namespace, the init's parent).
-    pub fn unshare(&self) -> i32 {
-        self.unshare.pid()
-    }
-
-    /// Both host pids, the unshare first.
-    pub fn pids(&self) -> [i32; 2] {
-        [self.unshare.pid(), self.init]
     }
 }
 

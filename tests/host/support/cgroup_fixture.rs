@@ -1,6 +1,5 @@
 //! Shared by the cgroup fixture tests: open a fixture tree under tests/fixtures/cgroup as a
 //! host root, detect its layout, and build process memberships.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

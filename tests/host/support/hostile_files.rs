@@ -1,7 +1,6 @@
 //! Helpers of `runtime_hostile_files`: commands run with a hang detector, things made under
 //! users' directories and removed on drop, forged runc states, namespaced and delegated
 //! processes, fake host roots.
-#![allow(dead_code)]
 
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt, chown, symlink};
 use std::path::{Path, PathBuf};
@@ -9,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{self, ChildGuard};
+use super::common::{self, ChildGuard};
 
 /// How long a command may take before it counts as hung (the machine is shared and slow; a
 /// hang is forever).

@@ -1,7 +1,6 @@
 //! Process values for fixture tests of container identification: a hybrid host's cgroup
 //! memberships (v1 controllers plus the v2 line) and namespace sets, built in the test so each
 //! case states exactly what the kernel would have shown.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::common;
-use crate::harness::{self, Root, ready};
+use crate::support::common;
+use crate::support::isolate_harness::{self, Root, ready};
+use isotop::host::HostRoot;
 use isotop::launch::NetMode;
 use isotop::launch::isolate::{self, IdMap};
-use isotop::host::HostRoot;
 
 /// 64 MiB, page-aligned so v1 reads it back unchanged.
 const MEMORY_LIMIT: u64 = 64 << 20;
@@ -163,7 +163,7 @@ fn check_the_containers_cgroups(test: &str, net: NetMode, userns: Option<IdMap>)
     let mut setup = root.config(&["sh", "-c", &script]);
     setup.net = net;
     setup.userns = userns;
-    let (pending, mut running) = harness::create(&setup).unwrap();
+    let (pending, mut running) = isolate_harness::create(&setup).unwrap();
     // As the supervisor does: into the container's cgroups between create and start.
     cgroups.add_pid("box", running.pid);
     if let Some(dir) = &unified {

@@ -5,10 +5,10 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
-use crate::harness::{Root, mount_options, ready, run};
+use crate::support::isolate_harness::{Root, mount_options, ready, run};
+use isotop::host::HostRoot;
 use isotop::launch::NetMode;
 use isotop::launch::isolate::{self, IdMap};
-use isotop::host::HostRoot;
 
 #[test]
 fn a_user_namespace_maps_root_to_the_subordinate_range() {

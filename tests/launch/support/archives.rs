@@ -5,7 +5,6 @@
 //! Like `docker save`, the archive builders write each layer's checksum into the config's
 //! `rootfs.diff_ids` when the test's config leaves that list empty; a test that wants a wrong
 //! or missing list writes one (or uses the `_raw` builders, which change nothing).
-#![allow(dead_code)]
 
 use std::fs;
 use std::io::Write;

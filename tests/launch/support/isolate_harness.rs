@@ -4,7 +4,6 @@
 //!
 //! Everything is removed on drop, even when a test fails: the container process is killed by
 //! pid and reaped, the overlay unmounted, the temporary directories deleted.
-#![allow(dead_code)]
 
 use std::fs;
 use std::io::{Read, Write};
@@ -13,11 +12,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use isotop::host::HostRoot;
 use isotop::launch::isolate::{self, ChildConfig, IdMap, Pending};
 use isotop::launch::rootfs::{self, DefaultImage};
 use isotop::launch::seccomp::SeccompMode;
 use isotop::launch::{LaunchError, NetMode, Volume};
-use isotop::host::HostRoot;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -26,10 +25,10 @@ pub const BUSYBOX: &str = "/bin/busybox";
 
 /// An overlay root: `lower` layers, `upper` + `work`, mounted at `target`.
 pub struct Root {
-    pub dir: tempfile::TempDir,
+    /// Holds `lower`, `upper`, the overlay's work dir and `target`: removed on drop.
+    _dir: tempfile::TempDir,
     pub lower: Vec<PathBuf>,
     pub upper: PathBuf,
-    pub work: PathBuf,
     pub target: PathBuf,
     /// Set for the default image.
     pub image: Option<DefaultImage>,
@@ -82,10 +81,9 @@ impl Root {
         let target = dir.path().join("rootfs");
         rootfs::mount_overlay(&lower, &upper, &work, &target).unwrap();
         Root {
-            dir,
+            _dir: dir,
             lower,
             upper,
-            work,
             target,
             image,
         }
@@ -175,7 +173,7 @@ fn pipe() -> (fs::File, OwnedFd) {
 
 /// True when the test can run: root, and busybox-static's binary for the test roots.
 pub fn ready(test: &str) -> bool {
-    if !crate::common::require_root(test) {
+    if !super::common::require_root(test) {
         return false;
     }
     if !Path::new(BUSYBOX).is_file() {
