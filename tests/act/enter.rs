@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{ChildGuard, require_program, require_root, wait_until};
+use common::{ChildGuard, require_program, wait_until};
 use isotop::control::ControlError;
 use isotop::control::enter::{EnterRequest, enter_logging_to};
 use isotop::host::HostRoot;
@@ -160,16 +160,14 @@ fn audit_entries(log: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn ready(test: &str, programs: &[&str]) -> bool {
-    require_root(test) && programs.iter().all(|p| require_program(test, p))
+fn ready(programs: &[&str]) -> bool {
+    programs.iter().all(|p| require_program(p))
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_container_matches_nsenter_and_the_kernel() {
-    if !ready(
-        "unshare_container_matches_nsenter_and_the_kernel",
-        &["unshare", "nsenter"],
-    ) {
+    if !ready(&["unshare", "nsenter"]) {
         return;
     }
     let hostname = format!("isotop-enter-{}", std::process::id());
@@ -266,8 +264,9 @@ fn unshare_container_matches_nsenter_and_the_kernel() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exit_codes_pass_through() {
-    if !ready("exit_codes_pass_through", &["unshare"]) {
+    if !ready(&["unshare"]) {
         return;
     }
     let c = UnshareContainer::start("isotop-exit");
@@ -289,9 +288,9 @@ fn exit_codes_pass_through() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn runc_container_matches_nsenter_and_keeps_the_host_fs_with_ns() {
-    let test = "runc_container_matches_nsenter_and_keeps_the_host_fs_with_ns";
-    if !ready(test, &["runc", "nsenter"]) {
+    if !ready(&["runc", "nsenter"]) {
         return;
     }
     let run = bundle::OciRun::start("runc");
@@ -399,8 +398,9 @@ fn runc_container_matches_nsenter_and_keeps_the_host_fs_with_ns() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn refusals_exit_2_with_the_reason() {
-    if !ready("refusals_exit_2_with_the_reason", &["unshare"]) {
+    if !ready(&["unshare"]) {
         return;
     }
     let logs = tempfile::tempdir().unwrap();
@@ -432,11 +432,9 @@ fn refusals_exit_2_with_the_reason() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn vanished_and_own_process_are_refused_by_the_api() {
-    if !ready(
-        "vanished_and_own_process_are_refused_by_the_api",
-        &["unshare"],
-    ) {
+    if !ready(&["unshare"]) {
         return;
     }
     let root = HostRoot::live();
@@ -484,13 +482,15 @@ fn vanished_and_own_process_are_refused_by_the_api() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn non_root_is_refused() {
-    if !ready("non_root_is_refused", &["setpriv"]) {
+    if !ready(&["setpriv"]) {
         return;
     }
+    let isotop = common::isotop_for_any_user();
     let out = Command::new("setpriv")
         .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_isotop"))
+        .arg(isotop.path())
         .args(["enter", "1234", "--", "true"])
         .output()
         .expect("setpriv starts");

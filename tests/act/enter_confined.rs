@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{ChildGuard, require_program, require_root, wait_until};
+use common::{ChildGuard, require_program, wait_until};
 use container::{Container, Scratch, credential_lines, credentials_of};
 use isotop::control::enter::{EnterRequest, SeccompInstruction, SeccompProgram, plan, run};
 use isotop::host::HostRoot;
@@ -41,8 +41,8 @@ fn entered(log: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn ready(test: &str, programs: &[&str]) -> bool {
-    require_root(test) && programs.iter().all(|p| require_program(test, p))
+fn ready(programs: &[&str]) -> bool {
+    programs.iter().all(|p| require_program(p))
 }
 
 /// A non-root init without capabilities and with `no_new_privs` (uid 1000, groups 1000 and
@@ -59,9 +59,9 @@ const UNPRIVILEGED: [&str; 8] = [
 ];
 
 #[test]
+#[ignore = "needs root"]
 fn entered_commands_get_the_inits_credentials() {
-    let test = "entered_commands_get_the_inits_credentials";
-    if !ready(test, &["unshare", "setpriv", "perl"]) {
+    if !ready(&["unshare", "setpriv", "perl"]) {
         return;
     }
     let logs = tempfile::tempdir().unwrap();
@@ -139,9 +139,9 @@ fn entered_commands_get_the_inits_credentials() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ids_are_the_ones_seen_inside_a_user_namespace() {
-    let test = "ids_are_the_ones_seen_inside_a_user_namespace";
-    if !ready(test, &["unshare", "nsenter", "setpriv"]) {
+    if !ready(&["unshare", "nsenter", "setpriv"]) {
         return;
     }
     // A user namespace mapping 0-65535 inside to 100000-165535 outside (written by this
@@ -216,9 +216,9 @@ fn ids_are_the_ones_seen_inside_a_user_namespace() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_command_gets_a_session_keyring_of_its_own() {
-    let test = "the_command_gets_a_session_keyring_of_its_own";
-    if !ready(test, &["unshare", "perl"]) {
+    if !ready(&["unshare", "perl"]) {
         return;
     }
     // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the session keyring's id
@@ -254,9 +254,9 @@ fn the_command_gets_a_session_keyring_of_its_own() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_replaced_shell_runs_with_the_inits_privileges_only() {
-    let test = "a_replaced_shell_runs_with_the_inits_privileges_only";
-    if !ready(test, &["unshare", "setpriv", "bash", "mount"]) {
+    if !ready(&["unshare", "setpriv", "bash", "mount"]) {
         return;
     }
     let scratch = Scratch::new("enter-shell", 0o755);
@@ -313,9 +313,9 @@ fn a_replaced_shell_runs_with_the_inits_privileges_only() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn privileged_keeps_isotops_credentials_with_a_warning() {
-    let test = "privileged_keeps_isotops_credentials_with_a_warning";
-    if !ready(test, &["unshare", "setpriv"]) {
+    if !ready(&["unshare", "setpriv"]) {
         return;
     }
     let c = Container::start(&[UNPRIVILEGED.as_slice(), &["1000"]].concat(), "sleep");
@@ -350,9 +350,9 @@ fn privileged_keeps_isotops_credentials_with_a_warning() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn commands_that_cannot_run_exit_127_or_126() {
-    let test = "commands_that_cannot_run_exit_127_or_126";
-    if !ready(test, &["unshare", "setpriv"]) {
+    if !ready(&["unshare", "setpriv"]) {
         return;
     }
     let scratch = Scratch::new("enter-exec", 0o755);
@@ -419,9 +419,9 @@ fn deny_mkdir() -> SeccompProgram {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_seccomp_program_in_the_plan_is_installed_before_exec() {
-    let test = "a_seccomp_program_in_the_plan_is_installed_before_exec";
-    if !ready(test, &["unshare", "setpriv"]) {
+    if !ready(&["unshare", "setpriv"]) {
         return;
     }
     let scratch = Scratch::new("enter-seccomp", 0o1777);

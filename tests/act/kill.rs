@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{CgroupGuard, ChildGuard, require_program, require_root, wait_until};
+use common::{CgroupGuard, ChildGuard, require_program, wait_until};
 use isotop::control::freeze::Freezer;
 use isotop::control::kill::{CgroupKill, KillMethod, cgroup_pids, kill_cgroup};
 use nix::sys::signal::Signal;
@@ -50,10 +50,8 @@ fn pid_alive(pid: i32) -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn kill_leaves_nothing_behind_even_a_forking_shell() {
-    if !require_root("kill_leaves_nothing_behind_even_a_forking_shell") {
-        return;
-    }
     let variants: &[bool] = if bundle::v2_host() {
         &[false, true]
     } else {
@@ -124,9 +122,9 @@ fn first_child(parent: i32) -> Option<i32> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn term_to_a_pid_namespace_init_is_reported_and_kill_ends_it() {
-    let test = "term_to_a_pid_namespace_init_is_reported_and_kill_ends_it";
-    if !require_root(test) || !require_program(test, "unshare") {
+    if !require_program("unshare") {
         return;
     }
     let guard = CgroupGuard::new("kill-init");
@@ -183,8 +181,8 @@ fn term_to_a_pid_namespace_init_is_reported_and_kill_ends_it() {
     assert_eq!(pids_everywhere(&guard, "c"), Vec::<i32>::new());
 }
 
-fn runc_ready(test: &str) -> bool {
-    require_root(test) && require_program(test, "runc")
+fn runc_ready() -> bool {
+    require_program("runc")
 }
 
 fn isotop_with_log(log: &Path, args: &[&str]) -> std::process::Output {
@@ -196,8 +194,9 @@ fn isotop_with_log(log: &Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cli_term_is_ignored_by_runc_init_then_kill_ends_the_container() {
-    if !runc_ready("cli_term_is_ignored_by_runc_init_then_kill_ends_the_container") {
+    if !runc_ready() {
         return;
     }
     let run = bundle::OciRun::start("runc");
@@ -272,8 +271,9 @@ fn zombie(pid: i32) -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cli_bad_input_and_refusals_exit_2_and_change_nothing() {
-    if !runc_ready("cli_bad_input_and_refusals_exit_2_and_change_nothing") {
+    if !runc_ready() {
         return;
     }
     let run = bundle::OciRun::start("runc");
@@ -332,9 +332,9 @@ fn cli_bad_input_and_refusals_exit_2_and_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_container_without_its_own_cgroup_is_killed_through_pidfds() {
-    let test = "a_container_without_its_own_cgroup_is_killed_through_pidfds";
-    if !require_root(test) || !require_program(test, "unshare") {
+    if !require_program("unshare") {
         return;
     }
     // unshare's pid + mount namespaces make a container no runtime names, in this test's cgroup.

@@ -26,8 +26,8 @@ use std::time::Duration;
 use common::{CgroupGuard, ChildGuard};
 use fake_container::{Env, alive, first_child, limit_files, move_to};
 
-fn ready(test: &str) -> bool {
-    common::require_root(test) && common::require_program(test, "unshare")
+fn ready() -> bool {
+    common::require_program("unshare")
 }
 
 fn v2_only() -> bool {
@@ -153,9 +153,9 @@ fn refused(env: &Env, args: &[&str], reason: &str) {
 const LIMITS: [&[&str]; 3] = [&["--cpus", "0.5"], &["--pids", "10"], &["--memory", "64M"]];
 
 #[test]
+#[ignore = "needs root"]
 fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all_work() {
-    let test = "a_stranger_in_the_containers_cgroup";
-    if !ready(test) {
+    if !ready() {
         return;
     }
     let bin = tempfile::Builder::new()
@@ -253,9 +253,10 @@ fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all
 }
 
 #[test]
+#[ignore = "needs root"]
 fn controllers_shared_with_an_outsider_are_refused_and_kill_goes_through_the_scope() {
-    let test = "controllers_shared_with_an_outsider";
-    if !ready(test) {
+    let test = common::test_name();
+    if !ready() {
         return;
     }
     if v2_only() {
@@ -329,9 +330,10 @@ fn controllers_shared_with_an_outsider_are_refused_and_kill_goes_through_the_sco
 }
 
 #[test]
+#[ignore = "needs root"]
 fn controllers_at_the_root_are_refused_and_nothing_is_written_there() {
-    let test = "controllers_at_the_root";
-    if !ready(test) {
+    let test = common::test_name();
+    if !ready() {
         return;
     }
     if v2_only() {

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::CgroupGuard;
 use fake_container::{Env, FakeContainer, move_to};
 
-fn ready(test: &str) -> bool {
-    common::require_root(test) && common::require_program(test, "unshare")
+fn ready() -> bool {
+    common::require_program("unshare")
 }
 
 fn v2_only() -> bool {
@@ -32,9 +32,10 @@ fn v2_only() -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn limit_for_killed_past_the_write_ahead_reverts_by_itself() {
-    let test = "limit_for_killed_past_the_write_ahead_reverts_by_itself";
-    if !ready(test) {
+    let test = common::test_name();
+    if !ready() {
         return;
     }
     let seed = std::env::var("ISOTOP_CRASH_SEED")
@@ -177,9 +178,10 @@ fn unix_now() -> u64 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn limit_for_killed_at_random_points_never_leaves_the_limit_on() {
-    let test = "limit_for_killed_at_random_points";
-    if !ready(test) {
+    let test = common::test_name();
+    if !ready() {
         return;
     }
     let seed = std::env::var("ISOTOP_CRASH_SEED")
@@ -328,9 +330,10 @@ fn race(env: &Env, target: &str, values: &[&str], round: usize) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn racing_limits_are_journalled_in_the_order_they_were_written() {
-    let test = "racing_limits_are_journalled_in_the_order";
-    if !ready(test) {
+    let test = common::test_name();
+    if !ready() {
         return;
     }
     let env = Env::new();
@@ -452,9 +455,9 @@ fn orphaned_revert(env: &Env, o: &Owned, pids: &str) -> Orphan {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_dashboard_carries_out_overdue_reverts_on_start_and_while_it_runs() {
-    let test = "the_dashboard_carries_out_overdue_reverts";
-    if !ready(test) || !common::require_program(test, "tmux") {
+    if !ready() || !common::require_program("tmux") {
         return;
     }
     let env = Env::new();

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 
+use crate::support::common;
 use isotop::host::HostRoot;
 use isotop::host::cgroup::{detect_layout, read_at, read_for_memberships, read_tree};
 use isotop::host::process::CgroupMembership;
@@ -104,14 +105,10 @@ fn hostile_cgroup_names_are_cleaned_but_still_read() {
 
 const CHILD_DIR_VAR: &str = "ISOTOP_TEST_CGROUP_UNREADABLE_DIR";
 
-/// Runs in a child process that cannot read the file (root ignores file modes, so the parent
-/// test re-runs this one as `nobody`). Ignored in normal runs: it needs the prepared tree.
-#[test]
-#[ignore = "helper: run by an_unreadable_file_is_none_with_a_note in a process without root"]
-fn unreadable_file_reader() {
-    let dir =
-        std::env::var_os(CHILD_DIR_VAR).expect("run by an_unreadable_file_is_none_with_a_note");
-    let root = HostRoot::under(Path::new(&dir));
+/// The reading half of [`an_unreadable_file_is_none_with_a_note`], run in a child process that
+/// cannot read the file (root ignores file modes, so the test re-runs itself as `nobody`).
+fn read_the_unreadable_tree(dir: &Path) {
+    let root = HostRoot::under(dir);
     let layout = detect_layout(&root).unwrap();
     let r = read_at(&root, &layout, "/box").unwrap().unwrap();
     assert_eq!(r.memory.as_ref().unwrap().usage_bytes, None);
@@ -131,7 +128,12 @@ fn unreadable_file_reader() {
 
 #[test]
 fn an_unreadable_file_is_none_with_a_note() {
-    let tmp = tempfile::tempdir().unwrap();
+    if let Some(dir) = std::env::var_os(CHILD_DIR_VAR) {
+        read_the_unreadable_tree(Path::new(&dir));
+        return;
+    }
+    // Under /tmp, not $TMPDIR (which may be private): nobody must reach the tree.
+    let tmp = tempfile::tempdir_in("/tmp").unwrap();
     build_v2(tmp.path());
     // Everyone may walk the tree; nobody but root may read memory.current.
     for dir in [
@@ -144,14 +146,12 @@ fn an_unreadable_file_is_none_with_a_note() {
     let unreadable = tmp.path().join("sys/fs/cgroup/box/memory.current");
     fs::set_permissions(&unreadable, fs::Permissions::from_mode(0o000)).unwrap();
 
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--ignored",
-        "--exact",
-        "unreadable_file_reader",
-        "--nocapture",
-    ])
-    .env(CHILD_DIR_VAR, tmp.path());
+    // This test binary again, running only this test (its harness name, which cannot drift
+    // from the function), in a copy nobody can run wherever the checkout lives.
+    let this_binary = common::ReachableCopy::of(&std::env::current_exe().unwrap());
+    let mut cmd = std::process::Command::new(this_binary.path());
+    cmd.args(["--exact", &common::test_name(), "--nocapture"])
+        .env(CHILD_DIR_VAR, tmp.path());
     if nix::unistd::geteuid().is_root() {
         // nobody: root reads mode-000 files anyway, so drop to an unprivileged user.
         cmd.uid(65534).gid(65534);

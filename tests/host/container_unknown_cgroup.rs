@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{CgroupGuard, ChildGuard, read_number, read_text, require_program, require_root};
+use common::{CgroupGuard, ChildGuard, read_number, read_text, require_program};
 use isotop::host::HostRoot;
 use isotop::host::process::ReadDepth;
 
@@ -102,9 +102,9 @@ fn box_dir(guard: &CgroupGuard, controller: &str) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn an_unshare_container_in_a_cgroup_of_its_own_gets_that_cgroup() {
-    let test = "an_unshare_container_in_a_cgroup_of_its_own_gets_that_cgroup";
-    if !require_root(test) || !require_program(test, "unshare") {
+    if !require_program("unshare") {
         return;
     }
     let guard = CgroupGuard::new("unknown-cg");

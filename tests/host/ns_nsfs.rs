@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{ChildGuard, require_program, require_root, run_isotop, unique_name, wait_until};
+use common::{ChildGuard, require_program, run_isotop, unique_name, wait_until};
 use serde_json::Value;
 
 /// A named network namespace (`ip netns add`), deleted on drop even if the test fails.
@@ -55,8 +55,9 @@ fn isotop_row(inode: u64) -> Value {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bind_mounted_netns_is_listed_with_its_mount_point() {
-    if !require_root("bind_mounted_netns") || !require_program("bind_mounted_netns", "ip") {
+    if !require_program("ip") {
         return;
     }
     // Short: interface-style names are not needed, but /run/netns paths are shown whole.
@@ -72,7 +73,7 @@ fn bind_mounted_netns_is_listed_with_its_mount_point() {
     assert_eq!(row["owner"].as_u64(), Some(own_user));
 
     // A process joins: counted, and the mount is still attached, as lsns shows it.
-    if !require_program("bind_mounted_netns", "lsns") {
+    if !require_program("lsns") {
         return;
     }
     let joined =

@@ -22,10 +22,8 @@ use common::ChildGuard;
 use hostile_files::*;
 
 #[test]
+#[ignore = "needs root"]
 fn a_fifo_as_a_rootless_runc_state_hangs_nothing() {
-    if !common::require_root("a_fifo_as_a_rootless_runc_state_hangs_nothing") {
-        return;
-    }
     let _serial = serial();
     let mut made = Made::default();
     let runc = nobody_runc(&mut made);
@@ -38,10 +36,8 @@ fn a_fifo_as_a_rootless_runc_state_hangs_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_fifo_as_a_rootless_podman_index_hangs_nothing() {
-    if !common::require_root("a_fifo_as_a_rootless_podman_index_hangs_nothing") {
-        return;
-    }
     let _serial = serial();
     let mut made = Made::default();
     let home = PathBuf::from("/home").join(unique("home"));
@@ -65,10 +61,8 @@ fn a_fifo_as_a_rootless_podman_index_hangs_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_record_symlinked_to_dev_zero_does_not_grow_rm() {
-    if !common::require_root("a_record_symlinked_to_dev_zero_does_not_grow_rm") {
-        return;
-    }
     let root = fake_root();
     let id = "feed".repeat(16);
     let run_dir = root.path().join("run/isotop").join(&id);
@@ -130,11 +124,8 @@ fn a_record_symlinked_to_dev_zero_does_not_grow_rm() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_forged_rootless_claim_on_a_root_process_is_unverified_and_refused() {
-    if !common::require_root("a_forged_rootless_claim_on_a_root_process_is_unverified_and_refused")
-    {
-        return;
-    }
     let _serial = serial();
     let mut made = Made::default();
     let runc = nobody_runc(&mut made);
@@ -197,10 +188,9 @@ fn a_forged_rootless_claim_on_a_root_process_is_unverified_and_refused() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_genuine_rootless_claim_verifies_and_can_be_acted_on() {
-    if !common::require_root("a_genuine_rootless_claim_verifies_and_can_be_acted_on")
-        || !common::require_program("a_genuine_rootless_claim_verifies", "setpriv")
-    {
+    if !common::require_program("setpriv") {
         return;
     }
     let _serial = serial();
@@ -257,34 +247,21 @@ fn a_genuine_rootless_claim_verifies_and_can_be_acted_on() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_non_root_ls_says_how_many_containers_need_root() {
-    if !common::require_root("a_non_root_ls_says_how_many_containers_need_root")
-        || !common::require_program(
-            "a_non_root_ls_says_how_many_containers_need_root",
-            "setpriv",
-        )
-    {
+    if !common::require_program("setpriv") {
         return;
     }
     let sleep = namespaced_sleep();
     let inner = sleep.inner;
-    // A copy of the binary nobody can run, wherever the checkout lives.
-    let bin_dir = tempfile::Builder::new()
-        .prefix("isotop-test-bin-")
-        .tempdir()
-        .expect("tempdir");
-    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod dir");
-    let bin = bin_dir.path().join("isotop");
-    std::fs::copy(env!("CARGO_BIN_EXE_isotop"), &bin).expect("copy binary");
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod bin");
+    let isotop = common::isotop_for_any_user();
 
     let as_root = isotop_finishes(&["ls", "--json", "--interval", "0"]);
     assert!(rows(&as_root.stdout).iter().any(|r| r["pid"] == inner));
 
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&bin)
+        .arg(isotop.path())
         .args(["ls", "--interval", "0"])
         .current_dir("/")
         .env("HOME", "/nonexistent");
@@ -321,7 +298,7 @@ fn a_non_root_ls_says_how_many_containers_need_root() {
     }
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&bin)
+        .arg(isotop.path())
         .arg("--root")
         .arg(root.path())
         .args(["ls", "--interval", "0"])
@@ -338,13 +315,9 @@ fn a_non_root_ls_says_how_many_containers_need_root() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_rootless_claim_takes_only_cgroups_its_user_was_given() {
-    if !common::require_root("a_rootless_claim_takes_only_cgroups_its_user_was_given")
-        || !common::require_program(
-            "a_rootless_claim_takes_only_cgroups_its_user_was_given",
-            "setpriv",
-        )
-    {
+    if !common::require_program("setpriv") {
         return;
     }
     let _serial = serial();

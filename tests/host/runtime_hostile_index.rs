@@ -26,10 +26,8 @@ fn crio_spec(name: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_users_podman_index_never_yields_a_trusted_container() {
-    if !common::require_root("a_users_podman_index_never_yields_a_trusted_container") {
-        return;
-    }
     let tmp = fake_root();
     let prefix = tmp.path();
     let mut made = Made::default();
@@ -111,12 +109,10 @@ impl Drop for FuseMount {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_users_store_on_fuse_is_not_read() {
-    let test = "a_users_store_on_fuse_is_not_read";
-    if !common::require_root(test)
-        || !common::require_program(test, "bindfs")
-        || !common::require_program(test, "fusermount")
-    {
+    let test = common::test_name();
+    if !common::require_program("bindfs") || !common::require_program("fusermount") {
         return;
     }
     if !Path::new("/dev/fuse").exists() {

@@ -42,8 +42,9 @@ fn busy_under_20_percent(guard: &CgroupGuard, leaf: &str) -> ChildGuard {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn busy_loop_under_cpu_max_reads_as_20_percent_and_throttled() {
-    if !common::require_v2("busy_loop_under_cpu_max_reads_as_20_percent_and_throttled") {
+    if !common::require_v2() {
         return;
     }
     let guard = CgroupGuard::new("v2-cpu");
@@ -86,10 +87,10 @@ fn busy_loop_under_cpu_max_reads_as_20_percent_and_throttled() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ls_shows_a_runc_container_under_cpu_max_at_20_percent() {
-    let test = "ls_shows_a_runc_container_under_cpu_max_at_20_percent";
-    if !common::require_v2(test)
-        || !common::require_program(test, "runc")
+    if !common::require_v2()
+        || !common::require_program("runc")
         || !Path::new(bundle::BUSYBOX).is_file()
     {
         return;
@@ -142,8 +143,9 @@ fn ls_shows_a_runc_container_under_cpu_max_at_20_percent() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn oom_kill_under_memory_max_is_counted_from_memory_events() {
-    if !common::require_v2("oom_kill_under_memory_max_is_counted_from_memory_events") {
+    if !common::require_v2() {
         return;
     }
     let root = HostRoot::live();
@@ -215,8 +217,9 @@ fn oom_kill_under_memory_max_is_counted_from_memory_events() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn frozen_cgroup_is_reported_frozen() {
-    if !common::require_v2("frozen_cgroup_is_reported_frozen") {
+    if !common::require_v2() {
         return;
     }
     let root = HostRoot::live();

@@ -42,9 +42,9 @@ impl Image {
 
 /// busybox, the probe and the image's /etc/passwd and /etc/group; `user` is the config's
 /// `User`. `None` (with the reason printed) where the test cannot run.
-fn image(test: &str, user: Option<&str>) -> Option<Image> {
-    let busybox = busybox_bytes(test)?;
-    let probe = probe_bytes(test)?;
+fn image(user: Option<&str>) -> Option<Image> {
+    let busybox = busybox_bytes()?;
+    let probe = probe_bytes()?;
     let applets = ["sh", "cat", "echo", "grep", "id", "sleep", "true"];
     let links: Vec<String> = applets.iter().map(|a| format!("./bin/{a}")).collect();
     let mut items = vec![
@@ -79,8 +79,9 @@ fn image(test: &str, user: Option<&str>) -> Option<Image> {
 }
 
 /// The probe, compiled static for this machine.
-fn probe_bytes(test: &str) -> Option<Vec<u8>> {
-    if !require_program(test, "gcc") {
+fn probe_bytes() -> Option<Vec<u8>> {
+    let test = common::test_name();
+    if !require_program("gcc") {
         return None;
     }
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/launch/support/probe.c");
@@ -120,9 +121,9 @@ fn value(stdout: &str, key: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_default_filter_refuses_what_the_capabilities_allow() {
-    let test = "the_default_filter_refuses_what_the_capabilities_allow";
-    let Some(image) = image(test, None) else {
+    let Some(image) = image(None) else {
         return;
     };
     let out = run_sh(
@@ -157,9 +158,9 @@ fn the_default_filter_refuses_what_the_capabilities_allow() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn seccomp_unconfined_is_the_recorded_and_warned_opt_out() {
-    let test = "seccomp_unconfined_is_the_recorded_and_warned_opt_out";
-    let Some(image) = image(test, None) else {
+    let Some(image) = image(None) else {
         return;
     };
     let out = run_sh(
@@ -219,9 +220,10 @@ fn own_session_keyring() -> i64 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn each_container_joins_a_session_keyring_of_its_own() {
-    let test = "each_container_joins_a_session_keyring_of_its_own";
-    let Some(image) = image(test, None) else {
+    let test = common::test_name();
+    let Some(image) = image(None) else {
         return;
     };
     let outside = own_session_keyring();
@@ -300,13 +302,11 @@ fn expect(uid: &str, gid: &str, groups: &str, home: &str, caps: &str) -> Vec<(St
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_images_user_and_the_user_option_are_honoured() {
-    let test = "the_images_user_and_the_user_option_are_honoured";
-    let (Some(by_name), Some(by_ids), Some(rooted)) = (
-        image(test, Some("app")),
-        image(test, Some("1000:1000")),
-        image(test, None),
-    ) else {
+    let (Some(by_name), Some(by_ids), Some(rooted)) =
+        (image(Some("app")), image(Some("1000:1000")), image(None))
+    else {
         return;
     };
     // A name from the image's /etc/passwd: its gid, home and /etc/group memberships; no
@@ -341,9 +341,9 @@ fn the_images_user_and_the_user_option_are_honoured() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn an_unknown_user_exits_2_and_leaves_nothing() {
-    let test = "an_unknown_user_exits_2_and_leaves_nothing";
-    let (Some(ghost), Some(plain)) = (image(test, Some("ghost")), image(test, None)) else {
+    let (Some(ghost), Some(plain)) = (image(Some("ghost")), image(None)) else {
         return;
     };
     let cases = [
@@ -380,9 +380,9 @@ fn enter_sh(container: &Container, extra: &[&str], script: &str) -> std::process
 }
 
 #[test]
+#[ignore = "needs root"]
 fn entered_commands_run_under_the_containers_own_filter() {
-    let test = "entered_commands_run_under_the_containers_own_filter";
-    let Some(image) = image(test, None) else {
+    let Some(image) = image(None) else {
         return;
     };
     let confined = Container::sh(&["--image", image.arg()], "sleep 120");

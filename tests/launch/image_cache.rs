@@ -82,12 +82,12 @@ fn as_nobody(cmd: &str, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cache_and_container_dirs_are_root_only_and_nobody_cannot_reach_a_setuid_file() {
-    let test = "cache_and_container_dirs_are_root_only_and_nobody_cannot_reach_a_setuid_file";
-    let Some(busybox) = busybox_bytes(test) else {
+    let Some(busybox) = busybox_bytes() else {
         return;
     };
-    if !require_program(test, "setpriv") {
+    if !require_program("setpriv") {
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -130,8 +130,9 @@ fn cache_and_container_dirs_are_root_only_and_nobody_cannot_reach_a_setuid_file(
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_loosened_cache_is_repaired_by_the_next_command() {
-    if !require_launch("a_loosened_cache_is_repaired_by_the_next_command") {
+    if !require_launch() {
         return;
     }
     // A cache as older isotops left it: everything 0755.
@@ -168,8 +169,9 @@ fn a_loosened_cache_is_repaired_by_the_next_command() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_userns_container_still_reads_its_image_layers() {
-    let Some(busybox) = busybox_bytes("a_userns_container_still_reads_its_image_layers") else {
+    let Some(busybox) = busybox_bytes() else {
         return;
     };
     let work = tempfile::tempdir().unwrap();
@@ -232,8 +234,9 @@ fn unpacking(image: &Path, name: &str) -> common::ChildGuard {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_temp_dir_left_by_a_killed_unpack_is_removed_on_the_next_start() {
-    if !require_launch("a_temp_dir_left_by_a_killed_unpack_is_removed_on_the_next_start") {
+    if !require_launch() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -272,8 +275,9 @@ fn a_temp_dir_left_by_a_killed_unpack_is_removed_on_the_next_start() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigterm_and_sigint_mid_unpack_clean_up_then_end_the_run() {
-    if !require_launch("sigterm_and_sigint_mid_unpack_clean_up_then_end_the_run") {
+    if !require_launch() {
         return;
     }
     for signal in [
@@ -363,10 +367,8 @@ fn json(out: &std::process::Output, what: &str) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn image_ls_shows_layers_and_users_and_prune_keeps_what_is_used() {
-    if !common::require_root("image_ls_shows_layers_and_users_and_prune_keeps_what_is_used") {
-        return;
-    }
     let fake = FakeHost::new();
     let audit = fake.dir.path().join("audit.jsonl");
     let used = fake.layer("used");
@@ -440,10 +442,8 @@ fn image_ls_shows_layers_and_users_and_prune_keeps_what_is_used() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn prune_waits_for_a_launch_that_holds_the_cache() {
-    if !common::require_root("prune_waits_for_a_launch_that_holds_the_cache") {
-        return;
-    }
     let fake = FakeHost::new();
     let audit = fake.dir.path().join("audit.jsonl");
     let layer = fake.layer("about-to-be-used");

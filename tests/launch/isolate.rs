@@ -17,8 +17,9 @@ use isotop::launch::isolate::{self, docker_cap_mask};
 use isotop::launch::{LaunchError, Volume};
 
 #[test]
+#[ignore = "needs root"]
 fn the_command_is_pid_1_and_sees_only_its_own_processes() {
-    if !ready("the_command_is_pid_1_and_sees_only_its_own_processes") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
@@ -48,8 +49,9 @@ fn the_command_is_pid_1_and_sees_only_its_own_processes() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostname_network_and_ipc_are_its_own() {
-    if !ready("hostname_network_and_ipc_are_its_own") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
@@ -85,8 +87,9 @@ fn hostname_network_and_ipc_are_its_own() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_cgroup_namespace_is_rooted_at_the_containers_cgroup() {
-    if !ready("the_cgroup_namespace_is_rooted_at_the_containers_cgroup") {
+    if !ready() {
         return;
     }
     let cgroups = common::CgroupGuard::new("isolate-cgns");
@@ -122,8 +125,9 @@ fn the_cgroup_namespace_is_rooted_at_the_containers_cgroup() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn proc_sys_and_dev_are_fenced() {
-    if !ready("proc_sys_and_dev_are_fenced") {
+    if !ready() {
         return;
     }
     // runc's lists, as far as this kernel has the paths (e.g. no /proc/kcore without
@@ -228,8 +232,9 @@ fn proc_sys_and_dev_are_fenced() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn capabilities_are_dockers_and_no_new_privs_is_set() {
-    if !ready("capabilities_are_dockers_and_no_new_privs_is_set") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
@@ -258,8 +263,9 @@ fn capabilities_are_dockers_and_no_new_privs_is_set() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn writes_land_in_the_upper_layer_never_the_image_or_host() {
-    if !ready("writes_land_in_the_upper_layer_never_the_image_or_host") {
+    if !ready() {
         return;
     }
     let root = Root::default_image();
@@ -296,8 +302,9 @@ fn writes_land_in_the_upper_layer_never_the_image_or_host() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn volumes_bind_read_write_and_read_only() {
-    if !ready("volumes_bind_read_write_and_read_only") {
+    if !ready() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
@@ -330,8 +337,9 @@ fn volumes_bind_read_write_and_read_only() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_symlinked_volume_destination_cannot_escape_the_root() {
-    if !ready("a_symlinked_volume_destination_cannot_escape_the_root") {
+    if !ready() {
         return;
     }
     // A directory on the host that the image's symlinks name, absolutely and through `..`;
@@ -380,8 +388,9 @@ fn a_symlinked_volume_destination_cannot_escape_the_root() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_missing_command_is_a_clear_setup_error_and_leaves_no_process() {
-    if !ready("a_missing_command_is_a_clear_setup_error_and_leaves_no_process") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
@@ -405,8 +414,9 @@ fn a_missing_command_is_a_clear_setup_error_and_leaves_no_process() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_mount_failure_names_the_step_and_path() {
-    if !ready("a_mount_failure_names_the_step_and_path") {
+    if !ready() {
         return;
     }
     let volume = tempfile::tempdir().unwrap();
@@ -429,8 +439,9 @@ fn a_mount_failure_names_the_step_and_path() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn an_aborted_container_is_killed_and_reaped() {
-    if !ready("an_aborted_container_is_killed_and_reaped") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
@@ -442,8 +453,9 @@ fn an_aborted_container_is_killed_and_reaped() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_tty_becomes_the_controlling_terminal() {
-    if !ready("a_tty_becomes_the_controlling_terminal") {
+    if !ready() {
         return;
     }
     let pty = nix::pty::openpty(None, None).unwrap();

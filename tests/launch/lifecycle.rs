@@ -45,8 +45,9 @@ fn stop_json(c: &Container, seconds: &str) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_detached_container_outlives_the_cli_in_its_own_session() {
-    if !require_launch("a_detached_container_outlives_the_cli_in_its_own_session") {
+    if !require_launch() {
         return;
     }
     let name = unique_name("detached");
@@ -78,8 +79,9 @@ fn a_detached_container_outlives_the_cli_in_its_own_session() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_foreground_run_whose_cli_is_killed_runs_on_and_logs() {
-    if !require_launch("a_foreground_run_whose_cli_is_killed_runs_on_and_logs") {
+    if !require_launch() {
         return;
     }
     let name = unique_name("orphan");
@@ -110,8 +112,9 @@ fn a_foreground_run_whose_cli_is_killed_runs_on_and_logs() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn foreground_streams_and_exit_code_pass_through() {
-    if !require_launch("foreground_streams_and_exit_code_pass_through") {
+    if !require_launch() {
         return;
     }
     let out = run_sh(&[], "echo out; echo err >&2; exit 3");
@@ -144,8 +147,9 @@ fn foreground_streams_and_exit_code_pass_through() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn logs_keep_the_streams_apart_follow_and_clean_escapes() {
-    if !require_launch("logs_keep_the_streams_apart_follow_and_clean_escapes") {
+    if !require_launch() {
         return;
     }
     let c = Container::sh(
@@ -166,8 +170,9 @@ fn logs_keep_the_streams_apart_follow_and_clean_escapes() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stop_uses_term_when_the_init_handles_it() {
-    if !require_launch("stop_uses_term_when_the_init_handles_it") {
+    if !require_launch() {
         return;
     }
     let c = Container::sh(
@@ -183,8 +188,9 @@ fn stop_uses_term_when_the_init_handles_it() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stop_kills_an_init_that_ignores_term() {
-    if !require_launch("stop_kills_an_init_that_ignores_term") {
+    if !require_launch() {
         return;
     }
     let c = Container::sh(&[], "trap '' TERM; echo ready; sleep 100 & wait");
@@ -200,8 +206,9 @@ fn stop_kills_an_init_that_ignores_term() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn rm_refuses_a_running_container_then_leaves_nothing() {
-    if !require_launch("rm_refuses_a_running_container_then_leaves_nothing") {
+    if !require_launch() {
         return;
     }
     let name = unique_name("rm");
@@ -229,8 +236,9 @@ fn rm_refuses_a_running_container_then_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stop_then_rm_leaves_nothing() {
-    if !require_launch("stop_then_rm_leaves_nothing") {
+    if !require_launch() {
         return;
     }
     let c = Container::detached(&["--", "sleep", "100"]);
@@ -244,8 +252,9 @@ fn stop_then_rm_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_rm_leaves_nothing() {
-    if !require_launch("run_rm_leaves_nothing") {
+    if !require_launch() {
         return;
     }
     // Foreground: the default hostname is the id's first 12 digits.
@@ -278,8 +287,9 @@ fn run_rm_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ls_shows_the_container_with_runtime_isotop() {
-    if !require_launch("ls_shows_the_container_with_runtime_isotop") {
+    if !require_launch() {
         return;
     }
     let name = unique_name("ls");
@@ -299,8 +309,9 @@ fn ls_shows_the_container_with_runtime_isotop() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn detached_json_names_the_container() {
-    if !require_launch("detached_json_names_the_container") {
+    if !require_launch() {
         return;
     }
     let name = unique_name("json");
@@ -313,16 +324,16 @@ fn detached_json_names_the_container() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_terminal_with_t_and_the_operators_window_size_with_it() {
-    let test = "a_terminal_with_t_and_the_operators_window_size_with_it";
-    if !require_launch(test) {
+    if !require_launch() {
         return;
     }
     // No terminal here: the container still gets one, at the default 24x80.
     let out = run_sh(&["-t"], "[ -t 0 ] && [ -t 1 ] && echo tty; stty size");
     assert_code(&out, 0, "run -t");
     assert_eq!(text(&out.stdout), "tty\r\n24 80\r\n");
-    if !common::require_program(test, "script") {
+    if !common::require_program("script") {
         return;
     }
     // In a terminal (script's pty) of 33x101: raw mode, the size, typed input, the exit code.
@@ -367,8 +378,9 @@ fn a_terminal_with_t_and_the_operators_window_size_with_it() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn term_to_the_supervisor_or_the_cli_reaches_the_init() {
-    if !require_launch("term_to_the_supervisor_or_the_cli_reaches_the_init") {
+    if !require_launch() {
         return;
     }
     let script = "trap 'exit 5' TERM; echo ready; sleep 100 & wait";
@@ -395,8 +407,9 @@ fn term_to_the_supervisor_or_the_cli_reaches_the_init() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_stop_and_rm_are_audited() {
-    if !require_launch("run_stop_and_rm_are_audited") {
+    if !require_launch() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -20,8 +20,9 @@ use isotop::host::HostRoot;
 use isotop::launch::net::{self, BridgeConfig};
 
 #[test]
+#[ignore = "needs root"]
 fn the_command_is_pid_1_alone_with_its_own_hostname() {
-    if !require_launch("the_command_is_pid_1_alone_with_its_own_hostname") {
+    if !require_launch() {
         return;
     }
     let host_name = read_text(Path::new("/proc/sys/kernel/hostname"));
@@ -48,8 +49,9 @@ fn the_command_is_pid_1_alone_with_its_own_hostname() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn net_none_has_only_loopback_and_it_is_up() {
-    if !require_launch("net_none_has_only_loopback_and_it_is_up") {
+    if !require_launch() {
         return;
     }
     let out = run_sh(&[], "echo /sys/class/net/*; cat /sys/class/net/lo/flags");
@@ -79,9 +81,9 @@ impl Drop for TestBridge {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth() {
-    let test = "net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth";
-    if !require_launch(test) || !require_program(test, "ip") {
+    if !require_launch() || !require_program("ip") {
         return;
     }
     let pid = std::process::id();
@@ -131,8 +133,9 @@ fn net_bridge_has_eth0_and_loopback_and_rm_takes_the_veth() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn userns_maps_container_root_to_an_unprivileged_host_uid() {
-    if !require_launch("userns_maps_container_root_to_an_unprivileged_host_uid") {
+    if !require_launch() {
         return;
     }
     let c = Container::sh(
@@ -164,8 +167,9 @@ fn userns_maps_container_root_to_an_unprivileged_host_uid() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn writes_stay_in_the_upper_layer_not_the_host() {
-    if !require_launch("writes_stay_in_the_upper_layer_not_the_host") {
+    if !require_launch() {
         return;
     }
     let canary = format!("/tmp/{}", unique_name("canary"));
@@ -193,8 +197,9 @@ fn writes_stay_in_the_upper_layer_not_the_host() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn limits_are_in_the_kernel_files() {
-    if !require_launch("limits_are_in_the_kernel_files") {
+    if !require_launch() {
         return;
     }
     let c = Container::detached(&[
@@ -227,10 +232,9 @@ fn limits_are_in_the_kernel_files() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn pids_max_stops_a_fork_loop() {
-    if !require_launch("pids_max_stops_a_fork_loop")
-        || !require_program("pids_max_stops_a_fork_loop", "bash")
-    {
+    if !require_launch() || !require_program("bash") {
         return;
     }
     // bash, not sh: dash exits at the first fork that fails, bash retries and carries on.
@@ -252,8 +256,9 @@ fn pids_max_stops_a_fork_loop() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn limits_hold_from_the_first_instruction() {
-    if !require_launch("limits_hold_from_the_first_instruction") {
+    if !require_launch() {
         return;
     }
     // pids.max 1: the init itself is the one task, so its very first fork fails. Had the
@@ -269,8 +274,9 @@ fn limits_hold_from_the_first_instruction() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn memory_limit_oom_kills_an_allocation_above_it() {
-    if !require_launch("memory_limit_oom_kills_an_allocation_above_it") {
+    if !require_launch() {
         return;
     }
     // `tail` keeps the last line of its input in memory; /dev/zero has no line end.
@@ -279,8 +285,9 @@ fn memory_limit_oom_kills_an_allocation_above_it() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cpus_throttle_a_busy_loop() {
-    if !require_launch("cpus_throttle_a_busy_loop") {
+    if !require_launch() {
         return;
     }
     let c = Container::sh(&["--cpus", "0.2"], "while :; do :; done");
@@ -310,8 +317,9 @@ fn run_in(image: &Path, script: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_directory_image_runs_and_is_not_written() {
-    let Some(busybox) = busybox_bytes("a_directory_image_runs_and_is_not_written") else {
+    let Some(busybox) = busybox_bytes() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -344,8 +352,9 @@ fn busybox_layer(busybox: &[u8], marker: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_tarball_image_runs() {
-    let Some(busybox) = busybox_bytes("a_tarball_image_runs") else {
+    let Some(busybox) = busybox_bytes() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -355,9 +364,9 @@ fn a_tarball_image_runs() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_docker_archive_runs_its_own_command_with_its_env_and_layers() {
-    let test = "a_docker_archive_runs_its_own_command_with_its_env_and_layers";
-    let Some(busybox) = busybox_bytes(test) else {
+    let Some(busybox) = busybox_bytes() else {
         return;
     };
     let base = busybox_layer(&busybox, b"base");
@@ -393,8 +402,9 @@ fn a_docker_archive_runs_its_own_command_with_its_env_and_layers() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_device_node_made_inside_cannot_be_opened() {
-    if !require_launch("a_device_node_made_inside_cannot_be_opened") {
+    if !require_launch() {
         return;
     }
     // mknod is allowed (Docker's capability set has CAP_MKNOD), opening the node is not:
@@ -413,8 +423,9 @@ fn a_device_node_made_inside_cannot_be_opened() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn only_its_standard_streams_are_open_inside() {
-    if !require_launch("only_its_standard_streams_are_open_inside") {
+    if !require_launch() {
         return;
     }
     // A descriptor isotop inherits without close-on-exec (as from a careless caller) must not

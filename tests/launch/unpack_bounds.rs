@@ -71,10 +71,9 @@ fn gnu_tar(dir: &Path, out: &Path, args: &[&str], name: &str) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn gnu_sparse_members_come_back_byte_for_byte_with_their_holes() {
-    if !common::require_root("gnu_sparse_members_come_back_byte_for_byte_with_their_holes")
-        || !common::require_program("gnu_sparse_members_come_back_byte_for_byte", "tar")
-    {
+    if !common::require_program("tar") {
         return;
     }
     let source = tempfile::tempdir().unwrap();
@@ -114,10 +113,9 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_sparse_file_of_a_terabyte_stops_at_the_size_limit() {
-    if !common::require_root("a_sparse_file_of_a_terabyte_stops_at_the_size_limit")
-        || !common::require_program("a_sparse_file_of_a_terabyte_stops_at_the_size_limit", "tar")
-    {
+    if !common::require_program("tar") {
         return;
     }
     let source = tempfile::tempdir().unwrap();

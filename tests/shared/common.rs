@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: root checks that skip with a printed reason,
+//! Shared helpers for the integration tests: checks that skip a test with a printed reason
+//! (a missing program, a v1 host; tests that need root are `#[ignore = "needs root"]` instead),
 //! unique names, and drop guards that remove what a test created even when it fails.
 //!
 //! Rules these guards keep: only cgroups under a uniquely named parent the test made are touched;
@@ -8,38 +9,38 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-/// True when running as root; otherwise prints why the calling test is skipped.
-pub fn require_root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        true
-    } else {
-        eprintln!("skipping {test}: needs root (creates namespaces/cgroups); CI runs as root");
-        false
-    }
+/// The running test's name as the harness prints it (`module::function`): libtest names the
+/// thread of each test after it, so a skip message cannot drift from the function's name.
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string()
 }
 
 /// True when `program` is on PATH; otherwise prints why the calling test is skipped.
-pub fn require_program(test: &str, program: &str) -> bool {
+pub fn require_program(program: &str) -> bool {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false);
     if !found {
-        eprintln!("skipping {test}: `{program}` is not installed (.ci/run installs it)");
+        eprintln!(
+            "skipping {}: `{program}` is not installed (.ci/run installs it)",
+            test_name()
+        );
     }
     found
 }
 
 /// True on a cgroup v2-only host (the test VM: `vm/run-tests.sh`); otherwise prints why the
-/// calling test is skipped. Checks root first.
-pub fn require_v2(test: &str) -> bool {
-    if !require_root(test) {
-        return false;
-    }
+/// calling test is skipped. The tests calling it need root: they are `#[ignore = "needs root"]`.
+pub fn require_v2() -> bool {
     let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     if !v2 {
         eprintln!(
-            "skipping {test}: needs a cgroup v2-only host (this one mounts v1 controllers); \
-             `vm/run-tests.sh` runs it on a v2 kernel"
+            "skipping {}: needs a cgroup v2-only host (this one mounts v1 controllers); \
+             `vm/run-tests.sh` runs it on a v2 kernel",
+            test_name()
         );
     }
     v2
@@ -57,6 +58,62 @@ pub fn unique_name(what: &str) -> String {
 /// The isotop binary built for these tests.
 pub fn isotop() -> Command {
     Command::new(env!("CARGO_BIN_EXE_isotop"))
+}
+
+/// A copy of a program that another user (the tests use `nobody`) can run wherever the
+/// checkout lives: the build's `target/` may sit in a directory only root can enter (a root
+/// user's home is 0700 on most distributions, so is any `mktemp -d`). The copy sits in a fresh
+/// 0755 directory under `/tmp` (not `$TMPDIR`, which may be private too), mode 0755, and is
+/// removed with its directory on drop.
+pub struct ReachableCopy {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl ReachableCopy {
+    /// Copies `program` (panics naming it when the copy cannot be made).
+    pub fn of(program: &Path) -> ReachableCopy {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("isotop-test-bin-")
+            .tempdir_in("/tmp")
+            .expect("a directory under /tmp");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod 0755 the copy's directory");
+        let name = program
+            .file_name()
+            .expect("a program path ends in a file name");
+        let path = dir.path().join(name);
+        // `cp`, not `std::fs::copy`: a child another test thread forks while this process
+        // holds the copy open for writing would inherit that fd until it execs, and exec'ing
+        // the copy would then fail with ETXTBSY ("Text file busy"). In `cp` the writer is
+        // another process, gone before the copy is run.
+        let copied = Command::new("cp")
+            .arg("--")
+            .arg(program)
+            .arg(&path)
+            .status()
+            .unwrap_or_else(|e| panic!("run cp for {}: {e}", program.display()));
+        assert!(
+            copied.success(),
+            "cp {} {}",
+            program.display(),
+            path.display()
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod 0755 the copy");
+        ReachableCopy { _dir: dir, path }
+    }
+
+    /// The copy's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The isotop binary built for these tests, copied where any user can run it.
+pub fn isotop_for_any_user() -> ReachableCopy {
+    ReachableCopy::of(Path::new(env!("CARGO_BIN_EXE_isotop")))
 }
 
 /// Runs isotop with `args`, returning its output (panics only if it cannot be started).

@@ -8,22 +8,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use super::common::{isotop, require_program, require_root, wait_until};
+use super::common::{isotop, require_program, test_name, wait_until};
 
 /// Where isotop keeps its containers (the live host's paths).
 pub const RUN_ROOT: &str = "/run/isotop";
 pub const DATA_ROOT: &str = "/var/lib/isotop/containers";
 
-/// True when the launch tests can run here: root, and a writable `/var/lib` (the cgroup-v2
-/// VM shares the host's root read-only); otherwise prints why the test is skipped.
-pub fn require_launch(test: &str) -> bool {
-    if !require_root(test) {
-        return false;
-    }
+/// True when the launch tests can run here: a writable `/var/lib` (the cgroup-v2 VM shares the
+/// host's root read-only); otherwise prints why the test is skipped. The tests calling it need
+/// root: they are `#[ignore = "needs root"]`.
+pub fn require_launch() -> bool {
     let probe = Path::new("/var/lib/isotop");
     let writable = std::fs::create_dir_all(probe).is_ok() && tempfile::tempdir_in(probe).is_ok();
     if !writable {
-        eprintln!("skipping {test}: /var/lib/isotop is not writable here (read-only root?)");
+        eprintln!(
+            "skipping {}: /var/lib/isotop is not writable here (read-only root?)",
+            test_name()
+        );
     }
     writable
 }
@@ -302,8 +303,8 @@ pub fn assert_nothing_named(name: &str) {
 /// The bytes of a static busybox, for the image tests' root file systems (see
 /// [`busybox_rootfs_dir`]). `None` (with the reason printed) when the launch tests cannot run
 /// here ([`require_launch`]) or busybox-static is missing.
-pub fn busybox_bytes(test: &str) -> Option<Vec<u8>> {
-    if !require_launch(test) || !require_program(test, "busybox") {
+pub fn busybox_bytes() -> Option<Vec<u8>> {
+    if !require_launch() || !require_program("busybox") {
         return None;
     }
     for path in ["/bin/busybox", "/usr/bin/busybox"] {
@@ -317,7 +318,10 @@ pub fn busybox_bytes(test: &str) -> Option<Vec<u8>> {
             return Some(bytes);
         }
     }
-    eprintln!("skipping {test}: no static busybox (apt-get install busybox-static)");
+    eprintln!(
+        "skipping {}: no static busybox (apt-get install busybox-static)",
+        test_name()
+    );
     None
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bundle::{OciRun, v2_host};
-use common::{read_text, require_program, require_root, wait_until};
+use common::{read_text, require_program, wait_until};
 use tmux::Tmux;
 
 /// The kernel's freezer state of the container: `FROZEN`/`THAWED` (v1 `freezer.state`; v2
@@ -74,9 +74,10 @@ fn row_state(screen: &str, state: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn dashboard_acts_on_a_runc_container() {
-    let test = "dashboard_acts_on_a_runc_container";
-    if !require_root(test) || !require_program(test, "tmux") || !require_program(test, "runc") {
+    let test = common::test_name();
+    if !require_program("tmux") || !require_program("runc") {
         return;
     }
     if !Path::new(bundle::BUSYBOX).exists() {

@@ -110,8 +110,7 @@ fn problems_after(signal: Signal) -> Vec<String> {
 
 #[test]
 fn every_ending_signal_gives_the_terminal_back() {
-    let test = "every_ending_signal_gives_the_terminal_back";
-    if !require_program(test, "tmux") || !require_program(test, "stty") {
+    if !require_program("tmux") || !require_program("stty") {
         return;
     }
     let problems: Vec<String> = [

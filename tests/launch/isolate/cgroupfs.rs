@@ -106,8 +106,8 @@ fn field<'a>(lines: &[&'a str], key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key}= in {lines:?}"))
 }
 
-fn check_the_containers_cgroups(test: &str, net: NetMode, userns: Option<IdMap>) {
-    if !ready(test) {
+fn check_the_containers_cgroups(net: NetMode, userns: Option<IdMap>) {
+    if !ready() {
         return;
     }
     let host_mounts = host_cgroup_mounts();
@@ -238,37 +238,31 @@ fn check_the_containers_cgroups(test: &str, net: NetMode, userns: Option<IdMap>)
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_containers_cgroups_show_its_limits_read_only() {
-    check_the_containers_cgroups(
-        "the_containers_cgroups_show_its_limits_read_only",
-        NetMode::None,
-        None,
-    );
+    check_the_containers_cgroups(NetMode::None, None);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_containers_cgroups_show_its_limits_in_a_user_namespace() {
     check_the_containers_cgroups(
-        "the_containers_cgroups_show_its_limits_in_a_user_namespace",
         NetMode::None,
         Some(isolate::default_idmap(&HostRoot::live())),
     );
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_containers_cgroups_show_its_limits_with_host_network_in_a_user_namespace() {
     check_the_containers_cgroups(
-        "the_containers_cgroups_show_its_limits_with_host_network_in_a_user_namespace",
         NetMode::Host,
         Some(isolate::default_idmap(&HostRoot::live())),
     );
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_containers_cgroups_show_its_limits_with_host_network() {
-    check_the_containers_cgroups(
-        "the_containers_cgroups_show_its_limits_with_host_network",
-        NetMode::Host,
-        None,
-    );
+    check_the_containers_cgroups(NetMode::Host, None);
 }

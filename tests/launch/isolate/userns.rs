@@ -11,8 +11,9 @@ use isotop::launch::NetMode;
 use isotop::launch::isolate::{self, IdMap};
 
 #[test]
+#[ignore = "needs root"]
 fn a_user_namespace_maps_root_to_the_subordinate_range() {
-    if !ready("a_user_namespace_maps_root_to_the_subordinate_range") {
+    if !ready() {
         return;
     }
     let map = isolate::default_idmap(&HostRoot::live());
@@ -39,8 +40,9 @@ fn a_user_namespace_maps_root_to_the_subordinate_range() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn host_network_in_a_user_namespace_gets_a_read_only_sys() {
-    if !ready("host_network_in_a_user_namespace_gets_a_read_only_sys") {
+    if !ready() {
         return;
     }
     let root = Root::busybox(|_| {});
