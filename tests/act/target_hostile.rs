@@ -3,7 +3,7 @@
 //! that is another container's id prefix, a pid that is an id prefix, ids sharing a long
 //! prefix (runc ids a user picks; `pidns-<inode>` of namespaces made one after another), and
 //! bidirectional controls in a process name. Containers are real: runc (busybox bundle,
-//! `support_oci`), `isotop run -d`, and `unshare --pid --mount` around a copy of `sleep`
+//! `tests/shared/bundle.rs`), `isotop run -d`, and `unshare --pid --mount` around a copy of `sleep`
 //! whose file name is its comm. Everything is removed by drop guards even when a check fails.
 
 use crate::support::{bundle, common, containers, tmux};

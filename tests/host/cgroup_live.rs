@@ -1,7 +1,7 @@
 //! The cgroup readers on this real host (hybrid or v1): a test cgroup with a CPU quota, shares,
 //! a memory limit and a pids limit runs a busy loop; every figure isotop reads is compared with
 //! the kernel file read directly here, and `isotop cgroups --json` with the same files.
-//! Needs root; cleans up with drop guards (tests/common) even when an assertion fails.
+//! Needs root; cleans up with drop guards (tests/shared/common.rs) even when an assertion fails.
 
 use crate::support::common;
 
@@ -26,7 +26,7 @@ fn v1_layout() -> Option<CgroupLayout> {
     let layout = detect_layout(&HostRoot::live()).unwrap();
     if layout.mode == CgroupMode::V2 {
         eprintln!(
-            "skipping {test}: written for v1/hybrid hosts (on v2, tests/v2_cgroups.rs covers it: vm/run-tests.sh)"
+            "skipping {test}: written for v1/hybrid hosts (on v2, tests/host/v2_cgroups.rs covers it: vm/run-tests.sh)"
         );
         return None;
     }

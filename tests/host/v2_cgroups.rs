@@ -3,7 +3,7 @@
 //! one running a throttled busy loop and one idle, and every figure isotop reads — CPU,
 //! throttling, memory, `memory.stat`, `memory.events`, pids, cpuset, freezer, pressure — compared
 //! with the kernel file read directly here; `isotop cgroups --json` and its table with the same
-//! files. Cleaned up by the drop guards of tests/common even when an assertion fails.
+//! files. Cleaned up by the drop guards of tests/shared/common.rs even when an assertion fails.
 
 use crate::support::common;
 

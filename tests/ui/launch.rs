@@ -6,7 +6,7 @@
 //! selected once a frame shows it (or given up on after 10 s of frames); a failed launch lets
 //! `n` reopen what was typed; not root, the form says launching needs root. Both keys are in
 //! the one keymap table. Snapshots of the form at 80×24 and 160×48. The `x` menu is tested in
-//! `ui_stop_remove.rs`.
+//! `stop_remove.rs`.
 
 use crate::support::{drive, fixture};
 

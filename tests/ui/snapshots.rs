@@ -1,6 +1,6 @@
 //! Pictures of every view, drawn with ratatui's TestBackend from fixture frames (fixed clocks
 //! and names) at 80×24 and 160×48, compared with the committed insta snapshots in
-//! `tests/snapshots/`. A changed drawing fails the test (insta writes a `.snap.new` beside the
+//! `tests/ui/snapshots/`. A changed drawing fails the test (insta writes a `.snap.new` beside the
 //! old one to review); CI (`CI=true`) also fails on a missing snapshot.
 
 use crate::support::{drive, fixture};

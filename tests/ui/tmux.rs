@@ -4,7 +4,7 @@
 //! screen comes back with `capture-pane`; the test checks the container, its cgroup and its
 //! process are shown, the filter, detail pane and help work, and the terminal is given back
 //! (alternate screen off) on `q` (exit status 0), on SIGTERM and SIGINT (128 + the signal) and
-//! after a resize. The other ending signals are in `ui_tmux_signals.rs`.
+//! after a resize. The other ending signals are in `tmux_signals.rs`.
 //! Needs root and tmux (skips with the reason otherwise); the tmux sessions, the process and
 //! the cgroups are removed by drop guards even when an assertion fails.
 

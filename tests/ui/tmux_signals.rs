@@ -1,6 +1,6 @@
 //! End to end: the real dashboard in a detached tmux pane gets each ending signal from outside
 //! — SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGIO, SIGXCPU,
-//! SIGXFSZ (SIGTERM and SIGINT are in `ui_tmux.rs`) — and must
+//! SIGXFSZ (SIGTERM and SIGINT are in `tmux.rs`) — and must
 //! give the terminal back as on `q`: the alternate screen left, the cursor shown, raw mode off
 //! (`stty -a` shows `icanon` and `echo`, and a line typed into the shell afterwards is echoed
 //! and read), and exit with 128 + the signal's number, as a shell reports it.

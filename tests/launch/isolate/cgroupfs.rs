@@ -1,4 +1,4 @@
-//! The container's own cgroups at `/sys/fs/cgroup` (part of tests/launch_isolate.rs): the
+//! The container's own cgroups at `/sys/fs/cgroup` (part of tests/launch/isolate.rs): the
 //! process is moved into a test cgroup with a memory and a pids limit between create and start
 //! (as the supervisor does), and from inside `/sys/fs/cgroup` shows those limits, read-only,
 //! with one mount per hierarchy the host has under its `/sys/fs/cgroup` (v1 / hybrid) or the

@@ -1,4 +1,4 @@
-//! The container process in a user namespace (part of tests/launch_isolate.rs): container root
+//! The container process in a user namespace (part of tests/launch/isolate.rs): container root
 //! is the mapped host range, and with the host's network `/sys` falls back to a read-only
 //! bind of the host's.
 

@@ -1,4 +1,4 @@
-//! Helpers for tests/launch_isolate.rs: a container root made by the test (a busybox rootfs or
+//! Helpers for tests/launch/isolate.rs: a container root made by the test (a busybox rootfs or
 //! the default image, under an overlay whose layers the test can inspect), and running a
 //! command in it through `isolate::create` + `start` with pipes for its stdio.
 //!
