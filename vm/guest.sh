@@ -1,9 +1,10 @@
 #!/bin/bash
 # PID 1 of the isotop test VM after switch_root, running inside the host's (read-only) tree:
 # runs each integration-test binary listed in /run/isotop-vm/tests.list as root with the
-# arguments in /run/isotop-vm/test-args (two test threads, and what the caller added), stdout
-# to the second serial port and stderr to the third (the host streams both), writes the
-# overall exit code to /run/isotop-vm/exit-code and powers the VM off.
+# arguments in /run/isotop-vm/test-args (two test threads, --include-ignored, the host-only
+# --skip filters, and what the caller added), stdout to the second serial port and stderr to
+# the third (the host streams both), writes the overall exit code to
+# /run/isotop-vm/exit-code and powers the VM off.
 # As PID 1, bash also reaps orphans (containers' inits killed by tests) while it waits.
 share=/run/isotop-vm
 

@@ -2,12 +2,14 @@
 # Runs isotop's root integration tests on a real cgroup v2 kernel: a stock Debian kernel booted
 # under QEMU with a small busybox initramfs that mounts cgroup2 at /sys/fs/cgroup (cpu, memory,
 # pids, io and cpuset enabled for children), shares this host's root file system read-only over
-# 9p and runs the test binaries built here, at the same absolute paths, as root inside.
+# 9p and runs the test binaries built here, at the same absolute paths, as root inside, with
+# `--include-ignored` (the root-only tests are `#[ignore = "needs root"]`).
 # The guest's stdout and stderr stream to this script's; its exit code is the tests' exit code.
 #
 # Usage: vm/run-tests.sh [--prepare] [TEST_TARGET...] [-- TEST_ARGS...]
-#   TEST_TARGET   integration-test names to run (e.g. v2_cgroups ns_lsns); default: all of them
-#   TEST_ARGS     passed to every test binary (e.g. a name filter, --nocapture)
+#   TEST_TARGET   integration-test crates to run (host, act, launch, ui); default: all four,
+#                 without the host-only tests listed below
+#   TEST_ARGS     passed to every test binary (e.g. a name filter such as v2_kernel, --nocapture)
 #   --prepare     only fetch/cache QEMU and the kernel, build nothing, boot nothing
 # Environment:
 #   ISOTOP_VM_CACHE    kernel cache (default /var/cache/isotop-vm, outside the repository)
@@ -25,15 +27,16 @@ timeout_s=${ISOTOP_VM_TIMEOUT:-900}
 memory=${ISOTOP_VM_MEMORY:-2G}
 # The 9p stack of Debian's 6.1 kernel is modular: these load in this order (measured).
 # The launch tests add overlay (union root file systems), veth and bridge (with its llc and stp).
-# Test binaries not run in the VM unless named: those that read fixtures only (no kernel
-# state), and those whose subject does not depend on the cgroup version (tar unpacking, the
-# layer cache, target names, terminal signals, crash-safety of timed reverts: the same code on
-# v1 and v2, and minutes under software emulation; act_limits and act_owned_cgroups cover the
-# v2 writes).
-host_only=(ui_snapshots act_revert_crash launch_unpack_escape launch_unpack_bounds launch_image_bounds
-  launch_image_outer
-  launch_image_reuse
-  launch_image_cache target_hostile ui_tmux_signals)
+# Test modules (crate::module) not run in the VM unless their crate is named: those that read
+# fixtures only (no kernel state), and those whose subject does not depend on the cgroup
+# version (tar unpacking, the layer cache, target names, terminal signals, crash-safety of
+# timed reverts: the same code on v1 and v2, and minutes under software emulation;
+# act::limits and act::owned_cgroups cover the v2 writes). Each becomes a `--skip module::`
+# filter for every test binary (libtest names tests without their crate; these module names
+# are unique across the four crates).
+host_only=(ui::snapshots act::revert_crash launch::unpack_escape launch::unpack_bounds
+  launch::image_bounds launch::image_outer launch::image_reuse launch::image_cache
+  act::target_hostile ui::tmux_signals)
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
   netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge)
 
@@ -187,7 +190,7 @@ build_initramfs() {
 }
 
 # Builds the integration-test binaries here (as `cargo test --locked` would, so CI reuses its
-# build) and lists their absolute paths for the guest.
+# build), lists their absolute paths for the guest, and writes the arguments every binary gets.
 build_tests() {
   local args=(test --no-run --locked --message-format=json) t
   for t in "${targets[@]}"; do args+=(--test "$t"); done
@@ -198,19 +201,20 @@ build_tests() {
   jq -r 'select(.reason == "compiler-artifact" and .executable != null
       and (.target.kind | index("test"))) | "\(.target.name) \(.executable)"' \
     "$run/cargo.json" | sort -u >"$run/share/tests.list"
-  # Without named targets, binaries that touch no kernel state are left to the host run: the
+  # Without named targets, tests that touch no kernel state are left to the host run: the
   # snapshot tests render fixture frames only and take ~20 s under software emulation.
+  local skips=() m
   if ((${#targets[@]} == 0)); then
-    grep -v -E "^($(IFS='|'; echo "${host_only[*]}")) " "$run/share/tests.list" >"$run/tests.kept" || true
-    mv "$run/tests.kept" "$run/share/tests.list"
+    for m in "${host_only[@]}"; do skips+=(--skip "${m#*::}::"); done
   fi
+  printf '%s\n' --test-threads 2 --include-ignored "${skips[@]}" "${test_args[@]}" >"$run/share/test-args"
   [[ -s $run/share/tests.list ]] || { say "no integration-test binary was built"; exit 1; }
   # The guest mounts fresh tmpfs on /tmp, /var/tmp and /run: these stay visible through them.
   {
     echo "$repo"
     (cd "$repo" && cargo metadata --format-version 1 --no-deps --locked) | jq -r .target_directory
   } >"$run/share/keep"
-  say "$(wc -l <"$run/share/tests.list") test binaries"
+  say "$(wc -l <"$run/share/tests.list") test binaries, $((${#skips[@]} / 2)) host-only test modules skipped"
 }
 
 ensure_qemu
@@ -229,7 +233,6 @@ build_tests
 build_initramfs
 choose_accel
 cp "$repo/vm/guest.sh" "$run/share/guest.sh"
-printf '%s\n' --test-threads 2 "${test_args[@]}" >"$run/share/test-args"
 echo "$repo" >"$run/share/repo"
 
 say "booting Debian kernel $kver ($accel, 2 vCPUs, $memory), timeout ${timeout_s}s"

@@ -1,0 +1,389 @@
+//! Acts write only to cgroups the container owns (issue 9, item 4), on real cgroups as root.
+//!
+//! The container is systemd-nspawn-like, named by a `machine-<name>.scope` cgroup (the nspawn
+//! rule), made of `unshare --pid --fork --mount-proc sleep` whose `unshare` runs under the name
+//! `systemd-nspawn` (the supervisor: the init's parent, in the container's cgroup, excused as
+//! the runtime's helper). Three ways its cgroups are not its own:
+//! - a stranger (another process named `systemd-nspawn`, not the init's parent) sits in its
+//!   scope in every hierarchy: every act refuses, naming the stranger's pid; once the stranger
+//!   is gone, every act works (the owned case, supervisor included);
+//! - (v1/hybrid) the scope exists only in the `name=systemd` hierarchy and the controllers'
+//!   cgroup is shared with an outside `sleep`: limits and freeze refuse, naming the cgroup and
+//!   the outsider; kill goes through the scope (its own) and says so; the outsider survives;
+//! - (v1/hybrid) the controllers' cgroups are the roots (this host's nspawn containers:
+//!   `limit` used to aim at the root cpu and pids cgroups): limits and freeze refuse ("cpu
+//!   cgroup / is the root"), kill goes through the scope and says so.
+//!
+//! In every refusal no limit or freezer file changes (compared before and after).
+
+use crate::support::{common, fake_container};
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{CgroupGuard, ChildGuard};
+use fake_container::{Env, alive, first_child, limit_files, move_to};
+
+fn ready() -> bool {
+    common::require_program("unshare")
+}
+
+fn v2_only() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// Copies `program` to a fresh directory under /tmp as `systemd-nspawn` (its `comm`).
+fn named_nspawn(dir: &Path, program: &str) -> PathBuf {
+    let source = ["/usr/bin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no {program} in /usr/bin or /bin"));
+    let sub = dir.join(program);
+    std::fs::create_dir_all(&sub).unwrap();
+    let copy = sub.join("systemd-nspawn");
+    std::fs::copy(&source, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy
+}
+
+/// Spawns `cmd`, retrying while the kernel says the program is busy: a copy just written may
+/// still be open for writing in a child another test thread forked meanwhile (ETXTBSY until
+/// that child execs).
+fn spawn_copy(cmd: &mut Command) -> ChildGuard {
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Ok(child) => return ChildGuard(child),
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("spawn {cmd:?}: {e}"),
+        }
+    }
+    panic!("spawn {cmd:?}: still busy after 2 s")
+}
+
+/// The container: its supervisor (`unshare` named `systemd-nspawn`) and its init (`sleep`).
+struct Machine {
+    supervisor: ChildGuard,
+    init: i32,
+}
+
+impl Machine {
+    fn start(bin: &Path) -> Machine {
+        let supervisor = spawn_copy(
+            Command::new(named_nspawn(bin, "unshare"))
+                .args(["--pid", "--mount", "--fork", "--kill-child", "--mount-proc"])
+                .args(["sleep", "1000"])
+                .stdin(Stdio::null()),
+        );
+        let mut init = None;
+        assert!(
+            common::wait_until(Duration::from_secs(10), || {
+                init =
+                    first_child(supervisor.pid()).filter(|&p| fake_container::comm(p) == "sleep");
+                init.is_some()
+            }),
+            "the supervisor made no init"
+        );
+        Machine {
+            supervisor,
+            init: init.unwrap(),
+        }
+    }
+
+    fn pids(&self) -> [i32; 2] {
+        [self.supervisor.pid(), self.init]
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.init),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// A machine name unique to this run (lower-case letters and digits: a valid unit name).
+fn machine_name(what: &str) -> String {
+    format!("itest{what}{}", std::process::id())
+}
+
+/// The controller hierarchies of a v1/hybrid host (every v1 mount but `name=systemd`).
+fn controller_dirs(guard: &CgroupGuard, child: &str) -> Vec<PathBuf> {
+    guard
+        .dirs
+        .iter()
+        .filter(|d| !d.parent().is_some_and(|p| p.ends_with("systemd")))
+        .map(|d| d.join(child))
+        .collect()
+}
+
+fn root_controller_dirs() -> Vec<PathBuf> {
+    common::cgroup_hierarchies()
+        .into_iter()
+        .filter(|d| !d.ends_with("systemd"))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs an act that must be refused (exit 2) with `reason` in its message.
+fn refused(env: &Env, args: &[&str], reason: &str) {
+    let out = env.run(args);
+    let text = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "isotop {args:?} was not refused: {text}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        text.contains(reason),
+        "isotop {args:?}: {text:?} lacks {reason:?}"
+    );
+}
+
+const LIMITS: [&[&str]; 3] = [&["--cpus", "0.5"], &["--pids", "10"], &["--memory", "64M"]];
+
+#[test]
+#[ignore = "needs root"]
+fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all_work() {
+    if !ready() {
+        return;
+    }
+    let bin = tempfile::Builder::new()
+        .prefix("isotop-owned-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let env = Env::new();
+    let name = machine_name("a");
+    let guard = CgroupGuard::new("owned-stranger");
+    let scope = format!("machine.slice/machine-{name}.scope");
+    guard.child(&scope);
+    let machine = Machine::start(bin.path());
+    let stranger = spawn_copy(
+        Command::new(named_nspawn(bin.path(), "sleep"))
+            .arg("1000")
+            .stdin(Stdio::null()),
+    );
+    for pid in machine.pids().into_iter().chain([stranger.pid()]) {
+        guard.add_pid(&scope, pid);
+    }
+    let dirs: Vec<PathBuf> = guard.dirs.iter().map(|d| d.join(&scope)).collect();
+    let before = limit_files(&dirs);
+
+    let why = format!(
+        "holds 1 process outside this container (pid {})",
+        stranger.pid()
+    );
+    for limit in LIMITS {
+        let args: Vec<&str> = ["limit", &name]
+            .iter()
+            .copied()
+            .chain(limit.iter().copied())
+            .collect();
+        refused(&env, &args, &why);
+    }
+    refused(&env, &["freeze", &name], &why);
+    refused(&env, &["kill", &name, "--signal", "KILL"], &why);
+    assert_eq!(
+        limit_files(&dirs),
+        before,
+        "a refused act changed a cgroup file"
+    );
+    assert!(alive(stranger.pid()) && alive(machine.init));
+    assert!(env.journal().is_empty(), "{:?}", env.journal());
+
+    // Without the stranger the cgroup is the container's own (its supervisor included).
+    let stranger_pid = stranger.pid();
+    drop(stranger);
+    assert!(!alive(stranger_pid));
+    let (cpu_dir, pids_dir, memory_dir, freezer_dir) = if v2_only() {
+        let d = guard.dir("", &scope);
+        (d.clone(), d.clone(), d.clone(), d)
+    } else {
+        (
+            guard.dir("cpu", &scope),
+            guard.dir("pids", &scope),
+            guard.dir("memory", &scope),
+            guard.dir("freezer", &scope),
+        )
+    };
+    env.ok(&[
+        "limit", &name, "--cpus", "0.5", "--pids", "10", "--memory", "64M",
+    ]);
+    if v2_only() {
+        assert_eq!(common::read_text(&cpu_dir.join("cpu.max")), "50000 100000");
+        assert_eq!(
+            common::read_text(&memory_dir.join("memory.max")),
+            (64u64 << 20).to_string()
+        );
+    } else {
+        assert_eq!(
+            common::read_text(&cpu_dir.join("cpu.cfs_quota_us")),
+            "50000"
+        );
+        assert_eq!(
+            common::read_text(&memory_dir.join("memory.limit_in_bytes")),
+            (64u64 << 20).to_string()
+        );
+    }
+    assert_eq!(common::read_text(&pids_dir.join("pids.max")), "10");
+    env.ok(&["undo"]);
+    assert_eq!(common::read_text(&pids_dir.join("pids.max")), "max");
+    let frozen = env.ok(&["freeze", &name]);
+    let state = if v2_only() {
+        common::read_text(&freezer_dir.join("cgroup.freeze"))
+    } else {
+        common::read_text(&freezer_dir.join("freezer.state"))
+    };
+    assert!(state == "FROZEN" || state == "1", "{frozen}: {state}");
+    env.ok(&["thaw", &name]);
+    env.ok(&["kill", &name, "--signal", "KILL"]);
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        !alive(machine.init) && !alive(machine.supervisor.pid())
+    }));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn controllers_shared_with_an_outsider_are_refused_and_kill_goes_through_the_scope() {
+    let test = common::test_name();
+    if !ready() {
+        return;
+    }
+    if v2_only() {
+        eprintln!("skipping {test}: needs v1 controller hierarchies beside name=systemd");
+        return;
+    }
+    let bin = tempfile::Builder::new()
+        .prefix("isotop-owned-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let env = Env::new();
+    let name = machine_name("b");
+    let guard = CgroupGuard::new("owned-shared");
+    let scope = format!("machine.slice/machine-{name}.scope");
+    guard.child(&scope);
+    guard.child("shared");
+    let machine = Machine::start(bin.path());
+    let outsider = fake_container::outsider();
+    for pid in machine.pids() {
+        move_to(&guard.dir("systemd", &scope), pid);
+    }
+    let shared = controller_dirs(&guard, "shared");
+    for dir in &shared {
+        for pid in machine.pids().into_iter().chain([outsider.pid()]) {
+            move_to(dir, pid);
+        }
+    }
+    let before = limit_files(&shared);
+
+    let rel = format!("{}/shared", guard.rel);
+    let outside = format!(
+        "holds 1 process outside this container (pid {})",
+        outsider.pid()
+    );
+    for (limit, controller) in LIMITS.iter().zip(["cpu", "pids", "memory"]) {
+        let args: Vec<&str> = ["limit", &name]
+            .iter()
+            .copied()
+            .chain(limit.iter().copied())
+            .collect();
+        refused(&env, &args, &format!("{controller} cgroup {rel} {outside}"));
+    }
+    refused(
+        &env,
+        &["freeze", &name],
+        &format!("freezer cgroup {rel} {outside}"),
+    );
+    assert_eq!(
+        limit_files(&shared),
+        before,
+        "a refused act changed a cgroup file"
+    );
+    assert!(env.journal().is_empty(), "{:?}", env.journal());
+
+    let out = env.run(&["kill", &name, "--signal", "KILL"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("without freezing") && text.contains(&format!("freezer cgroup {rel}")),
+        "kill does not say how it went: {text}"
+    );
+    assert!(common::wait_until(Duration::from_secs(10), || !alive(
+        machine.init
+    )));
+    assert!(alive(outsider.pid()), "the outsider was killed");
+    assert_eq!(
+        limit_files(&shared),
+        before,
+        "kill changed a shared cgroup file"
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn controllers_at_the_root_are_refused_and_nothing_is_written_there() {
+    let test = common::test_name();
+    if !ready() {
+        return;
+    }
+    if v2_only() {
+        eprintln!("skipping {test}: needs v1 controller hierarchies beside name=systemd");
+        return;
+    }
+    let bin = tempfile::Builder::new()
+        .prefix("isotop-owned-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let env = Env::new();
+    let name = machine_name("c");
+    let guard = CgroupGuard::new("owned-root");
+    let scope = format!("machine.slice/machine-{name}.scope");
+    guard.child(&scope);
+    let machine = Machine::start(bin.path());
+    for pid in machine.pids() {
+        move_to(&guard.dir("systemd", &scope), pid);
+        for dir in root_controller_dirs() {
+            move_to(&dir, pid);
+        }
+    }
+    let roots = root_controller_dirs();
+    let before = limit_files(&roots);
+
+    for (limit, controller) in LIMITS.iter().zip(["cpu", "pids", "memory"]) {
+        let args: Vec<&str> = ["limit", &name]
+            .iter()
+            .copied()
+            .chain(limit.iter().copied())
+            .collect();
+        refused(&env, &args, &format!("{controller} cgroup / is the root"));
+    }
+    refused(&env, &["freeze", &name], "freezer cgroup / is the root");
+    assert_eq!(
+        limit_files(&roots),
+        before,
+        "a refused act changed a root cgroup file"
+    );
+    assert!(env.journal().is_empty(), "{:?}", env.journal());
+
+    let out = env.run(&["kill", &name, "--signal", "KILL"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("freezer cgroup / is the root") && text.contains("without freezing"),
+        "kill does not say how it went: {text}"
+    );
+    assert!(common::wait_until(Duration::from_secs(10), || !alive(
+        machine.init
+    )));
+    assert_eq!(limit_files(&roots), before);
+}

@@ -1,0 +1,11 @@
+//! Helpers of the act tests: containers made by hand (`unshare`) for the act and `enter`
+//! tests; and, from `tests/shared`, skips, drop guards, real OCI containers, isotop's own
+//! containers and tmux sessions.
+
+#[path = "../shared/mod.rs"]
+mod shared;
+
+pub use shared::{bundle, common, containers, tmux};
+
+pub mod container;
+pub mod fake_container;

@@ -1,0 +1,36 @@
+//! Tests of what isotop reads from the host: namespaces, cgroups (fixture trees, live v1,
+//! and the `v2_*` set that runs on a cgroup v2 kernel: `vm/run-tests.sh`), other runtimes'
+//! containers and state files, the sampler, and the read-only subcommands.
+//!
+//! Tests that create namespaces, cgroups or containers are `#[ignore = "needs root"]`: run
+//! them as root with `cargo test --locked -- --include-ignored`.
+
+mod support;
+
+mod cgroup_fixtures_v1;
+mod cgroup_fixtures_v2;
+mod cgroup_live;
+mod cgroup_tempdir;
+mod cli_containers;
+mod cli_oci;
+mod container_containerd;
+mod container_docker;
+mod container_lxc_nspawn;
+mod container_oci;
+mod container_podman;
+mod container_unknown;
+mod container_unknown_cgroup;
+mod ns_cli;
+mod ns_lsns;
+mod ns_nsfs;
+mod runtime_hostile_files;
+mod runtime_hostile_index;
+mod runtime_oci;
+mod runtime_unknown;
+mod sample_history;
+mod sample_live;
+mod sample_processes;
+mod sample_task;
+mod v2_cgroups;
+mod v2_kernel;
+mod v2_unshare;

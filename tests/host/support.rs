@@ -1,0 +1,12 @@
+//! Helpers of the host tests: the cgroup fixture trees, process values for container
+//! identification, hostile runtime files; and, from `tests/shared`, root-free skips, drop guards,
+//! real OCI containers and the dashboard's test frames.
+
+#[path = "../shared/mod.rs"]
+mod shared;
+
+pub use shared::{bundle, common, drive, fixture};
+
+pub mod cgroup_fixture;
+pub mod hostile_files;
+pub mod procs;

@@ -1,0 +1,19 @@
+//! Tests of the dashboard: `App::update` without a terminal, screens drawn on ratatui's
+//! `TestBackend` against insta snapshots (`snapshots/`), the config file, and the real binary
+//! driven in tmux.
+//!
+//! The tmux tests that start containers are `#[ignore = "needs root"]`: run them as root with
+//! `cargo test --locked -- --include-ignored`.
+
+mod support;
+
+mod acts;
+mod app;
+mod config;
+mod launch;
+mod snapshots;
+mod stop_remove;
+mod tmux;
+mod tmux_acts;
+mod tmux_launch;
+mod tmux_signals;
