@@ -100,6 +100,30 @@ impl Container {
     }
 }
 
+impl Drop for Container {
+    /// Ends the init by pid while it is still the guard's child. `unshare --kill-child` asks
+    /// for SIGKILL when unshare dies, but an init that changed its credentials (`setpriv`) has
+    /// lost that parent-death signal: killing unshare alone left it running. As its pid
+    /// namespace's init, its end ends every process in it.
+    fn drop(&mut self) {
+        let Some(parent) = self._guards.last().map(ChildGuard::pid) else {
+            return;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.init));
+        let ppid = status.ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("PPid:"))
+                .and_then(|v| v.trim().parse::<i32>().ok())
+        });
+        if ppid == Some(parent) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.init),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 /// A scratch directory under /tmp (not the checkout: a root home is 0700), removed on drop.
 pub struct Scratch(PathBuf);
 
