@@ -1,13 +1,14 @@
 //! isotop: containers the way the kernel sees them.
 //!
-//! The crate is split by verb (see DESIGN.md): `host` reads (pure functions of files under an
-//! injected [`host::HostRoot`], never writes), `sample` turns reads into rates and history,
-//! `control` acts on what exists (limits, freeze, kill, enter), `launch` is isotop's own
-//! runtime, `sys` holds every raw system call (the one module whose code the compiler cannot
-//! check for memory safety, each such block with a `// SAFETY:` line; the `[lints]` table of
-//! Cargo.toml refuses them everywhere else), `ui` draws the dashboard from sampled frames,
-//! and `cli` renders the scriptable subcommands as tables or JSON from the same values the
-//! dashboard uses. ARCHITECTURE.md is the map.
+//! The crate is split by verb (ARCHITECTURE.md at the top of the repository is the map):
+//! `host` reads (pure functions of files under an injected [`host::HostRoot`], never writes),
+//! `sample` turns reads into rates and history, `control` acts on what exists (limits, freeze,
+//! kill, enter), `launch` is isotop's own runtime, `sys` holds every raw system call (the one
+//! module whose code the compiler cannot check for memory safety, each such block with a
+//! `// SAFETY:` line; the `[lints]` table of Cargo.toml refuses them everywhere else), `units`
+//! is the vocabulary all of them share, `ui` draws the dashboard from sampled frames, and
+//! `cli` renders the scriptable subcommands as tables or JSON from the same values the
+//! dashboard uses.
 
 // A `pub` no one outside the crate can reach says `pub(crate)`, so the compiler shows dead code
 // (binary-only modules such as `cli` are private). Its fix is machine-applicable:

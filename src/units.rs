@@ -4,7 +4,7 @@
 //! people see), the wall clock ([`clock`]) and the kernel's units ([`kernel`]: page size,
 //! clock ticks).
 //! A leaf of the crate's reading side: `host`, `control`, `launch`, the CLI and the dashboard
-//! all import from here, so nothing outside `cli` imports from `cli` (DESIGN.md's layout).
+//! all import from here, so nothing outside `cli` imports from `cli` (ARCHITECTURE.md).
 //! Nothing here draws, writes or touches a file.
 
 pub mod clock;
