@@ -23,6 +23,7 @@ pub(crate) mod logs;
 pub(crate) mod ls;
 pub(crate) mod ns;
 pub(crate) mod ps;
+pub(crate) mod read_only;
 pub(crate) mod table;
 pub(crate) mod target;
 
@@ -52,6 +53,12 @@ pub(crate) struct Cli {
     /// Dashboard: read this config file instead of $XDG_CONFIG_HOME/isotop/config.toml.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Watch only: every act key of the dashboard answers "read-only" and the act subcommands
+    /// (limit, undo, pending --cancel, freeze, thaw, kill, enter, run, stop, rm, image prune)
+    /// refuse with exit 2. The config's `read_only = true` does the same.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -417,9 +424,14 @@ pub(crate) fn main() {
 /// Runs one subcommand; without one, the dashboard.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     let root = host_root(&cli.root);
+    let read_only = read_only::requested(&cli)?;
+    if read_only && let Some(act) = cli.command.as_ref().and_then(read_only::act_of) {
+        return Err(read_only::refusal(act));
+    }
     // Timed reverts whose worker is gone are carried out by any later run (one readdir when
-    // none is due); the per-container supervisor is left out (it runs for a container's life).
-    if !matches!(cli.command, Some(Command::Supervise(_))) {
+    // none is due); the per-container supervisor is left out (it runs for a container's life),
+    // and so is a read-only run (it writes nothing).
+    if !read_only && !matches!(cli.command, Some(Command::Supervise(_))) {
         for line in crate::control::limits::pending::apply_overdue(&root) {
             eprintln!("isotop: {}", crate::host::text::clean_lines(&line));
         }
@@ -451,6 +463,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,
                 config: cli.config.clone(),
+                read_only,
             };
             crate::ui::run(root, &options).map_err(|e| {
                 if e.is_usage() {

@@ -16,6 +16,7 @@ pub mod cgroups;
 pub mod containers;
 pub mod frame;
 pub mod history;
+pub mod pods;
 pub mod processes;
 pub mod rates;
 pub mod sampler;
@@ -24,6 +25,7 @@ pub mod task;
 
 pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, ProcessSample};
 pub use history::{History, Point, SeriesKey};
+pub use pods::PodSample;
 pub use processes::{Lifecycle, ProcessKey, ProcessTable};
 pub use sampler::{Sampler, SamplerOptions, TickCosts};
 pub use task::{FrameReceiver, SamplerControl, SamplerHandle, spawn, spawn_sampler};

@@ -8,6 +8,7 @@ use crate::host::cgroup::{CgroupMode, CgroupReading, Limit};
 use crate::host::namespace::NamespaceTable;
 use crate::host::process::Process;
 use crate::host::scan::ContainerView;
+use super::pods::PodSample;
 
 /// One tick of the sampler.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +22,8 @@ pub struct Frame {
     pub host: HostSummary,
     /// Sorted by runtime, name, id (as `isotop ls`).
     pub containers: Vec<ContainerSample>,
+    /// The pods among `containers`, with their totals ([`super::pods::group`]).
+    pub pods: Vec<PodSample>,
     /// The cgroup tree flattened depth-first (parents before children, children by name).
     pub cgroups: Vec<CgroupSample>,
     pub namespaces: NamespaceTable,

@@ -250,6 +250,7 @@ impl Sampler {
             taken_at_ms,
             interval_ms: interval.map(|d| d.as_millis() as u64),
             host,
+            pods: super::pods::group(&containers),
             containers,
             cgroups,
             namespaces,

@@ -108,4 +108,7 @@ pub enum Action {
     Launch,
     /// `x` on one of isotop's own containers: a menu to stop it or remove it (asks first).
     StopRemove,
+    /// `y`: a menu to copy the selected row's id, name, pid or cgroup path to the clipboard
+    /// (OSC 52, written by the terminal module).
+    Copy,
 }

@@ -11,6 +11,7 @@
 //! (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
+pub mod copy;
 mod filter;
 mod fold;
 pub mod launch;
@@ -31,6 +32,7 @@ use self::rows::{ContainerRow, Rows, Sort};
 pub use self::selection::{Gone, ListState, Target};
 use super::action::{Action, Tab};
 use super::acts::Request;
+use crate::sample::pods::POD_KEY_PREFIX;
 use crate::sample::{ContainerSample, Frame};
 
 /// Spans the detail charts can show, seconds; those longer than the history are left out.
@@ -69,6 +71,11 @@ pub struct App {
     kill_again: Option<String>,
     /// The `n` form, and the started container to select once it shows.
     launch: LaunchState,
+    /// `--read-only` (or the config's `read_only`): every act key answers "read-only".
+    read_only: bool,
+    /// Text the `y` menu picked, for the app loop to put on the clipboard
+    /// ([`App::take_clipboard`]).
+    clipboard: Option<String>,
 }
 
 impl App {
@@ -100,6 +107,8 @@ impl App {
             act_running: false,
             kill_again: None,
             launch: LaunchState::default(),
+            read_only: false,
+            clipboard: None,
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -184,6 +193,7 @@ impl App {
         match tab {
             Tab::Containers => match self.rows.containers.get(row)? {
                 ContainerRow::Live(i) => Some(frame.containers[*i].view.container.id.clone()),
+                ContainerRow::Pod(p) => Some(frame.pods[*p].key.clone()),
                 ContainerRow::Gone => self
                     .gone
                     .as_ref()
@@ -213,6 +223,8 @@ impl App {
         let frame = self.frame.as_ref()?;
         let key = self.selected_key()?;
         match self.tab {
+            // A pod row has no detail pane of its own: its members do.
+            Tab::Containers if key.starts_with(POD_KEY_PREFIX) => None,
             Tab::Containers => Some(Target::Container(key.to_string())),
             Tab::Cgroups => Some(Target::Cgroup(key.to_string())),
             Tab::Namespaces => key.parse().ok().map(Target::Namespace),
@@ -296,6 +308,13 @@ impl App {
             Action::Open => {
                 if self.detail_target().is_some() {
                     self.detail = true;
+                } else if self.tab == Tab::Containers
+                    && self
+                        .selected_key()
+                        .is_some_and(|k| k.starts_with(POD_KEY_PREFIX))
+                {
+                    // Enter on a pod folds or unfolds it, like space.
+                    self.fold(Fold::Toggle);
                 } else {
                     self.message = Some("nothing selected to show in detail".to_string());
                 }
@@ -340,8 +359,10 @@ impl App {
             | Action::FreezeToggle
             | Action::Kill
             | Action::Enter => self.act(action),
+            Action::Launch if self.refuse_read_only() => {}
             Action::Launch => self.open_launch_form(),
             Action::StopRemove => self.stop_remove_menu(),
+            Action::Copy => self.copy_menu(),
         }
     }
 

@@ -28,6 +28,8 @@ pub struct Config {
     pub keymap: Keymap,
     /// Said in the status line at start (e.g. the default config file was unreadable).
     pub notes: Vec<String>,
+    /// Watch only (`read_only = true`, or `--read-only`): every act is refused.
+    pub read_only: bool,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             theme: ThemeName::Dark,
             keymap: Keymap::default(),
             notes: Vec::new(),
+            read_only: false,
         }
     }
 }
@@ -50,6 +53,8 @@ struct ConfigFile {
     /// Minutes.
     history_minutes: Option<f64>,
     theme: Option<String>,
+    #[serde(default)]
+    read_only: bool,
     #[serde(default)]
     keymap: BTreeMap<String, KeyList>,
 }
@@ -131,6 +136,7 @@ impl Config {
                 ))
             })?;
         }
+        config.read_only = file.read_only;
         let overrides: BTreeMap<String, Vec<String>> = file
             .keymap
             .into_iter()

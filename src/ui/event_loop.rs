@@ -42,6 +42,8 @@ pub struct Options {
     pub delay_seconds: Option<f64>,
     /// A config file to use instead of the XDG one (must exist).
     pub config: Option<PathBuf>,
+    /// `--read-only`: watch only; every act is refused (the config's `read_only` too).
+    pub read_only: bool,
 }
 
 /// The signals that end the dashboard cleanly, with the terminal given back.
@@ -100,8 +102,12 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
                 .to_string(),
         ));
     }
-    // Timed reverts whose worker is gone: carried out now and every few seconds.
-    crate::control::limits::pending::watch_overdue(root.clone());
+    config.read_only |= options.read_only;
+    // Timed reverts whose worker is gone: carried out now and every few seconds — a write,
+    // so not when read-only (the next isotop that may act carries them out).
+    if !config.read_only {
+        crate::control::limits::pending::watch_overdue(root.clone());
+    }
     let theme = Theme::new(config.theme, Theme::no_color_requested());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -160,6 +166,7 @@ pub async fn run_loop(
     let mut session = TerminalSession::enter()?;
     let mut events = EventStream::new();
     let mut app = App::new(config.history);
+    app.set_read_only(config.read_only);
     if !config.notes.is_empty() {
         app.message = Some(config.notes.join("; "));
     }
@@ -211,6 +218,9 @@ pub async fn run_loop(
         }
         if app.take_redraw() {
             session.terminal.clear()?;
+        }
+        if let Some(text) = app.take_clipboard() {
+            session.copy_to_clipboard(&text)?;
         }
         match app.take_request() {
             Some(Request::Enter { view }) => {

@@ -153,6 +153,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "act: stop / remove an isotop container",
         &["x"],
     ),
+    b(
+        Action::Copy,
+        "copy",
+        "copy id, name, pid or cgroup path (OSC 52)",
+        &["y"],
+    ),
     b(Action::Help, "help", "this help", &["?", "f1"]),
     b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
     b(

@@ -5,8 +5,12 @@
 //! session, and only then exits with 128 + the signal: see `event_loop`) — and around Ctrl-Z
 //! ([`TerminalSession::suspend`] restores, stops the process with SIGTSTP like any job, and
 //! takes the screen back on `fg`). SIGKILL cannot be caught: `reset` gives the terminal back.
+//!
+//! The session is the dashboard's one writer to the terminal: the `y` menu's clipboard copy
+//! goes out here too ([`TerminalSession::copy_to_clipboard`]), as OSC 52 ([`osc52`]), which
+//! the terminal emulator — local or at the far end of ssh — turns into a clipboard write.
 
-use std::io::{self, Stdout, stdin, stdout};
+use std::io::{self, Stdout, Write, stdin, stdout};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -75,6 +79,56 @@ impl TerminalSession {
     }
 }
 
+impl TerminalSession {
+    /// Puts `text` (already cleaned of control characters) on the clipboard with OSC 52;
+    /// inside tmux (`$TMUX` set) in both of the forms tmux may pass on ([`osc52`]).
+    pub fn copy_to_clipboard(&mut self, text: &str) -> io::Result<()> {
+        let inside_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+        let out = self.terminal.backend_mut();
+        out.write_all(&osc52(text, inside_tmux))?;
+        out.flush()
+    }
+}
+
+/// The bytes that ask a terminal to put `text` on the clipboard: `ESC ] 52 ; c ; <base64>
+/// BEL`. Inside tmux the same sequence follows wrapped in tmux's DCS passthrough
+/// (`ESC P tmux; … ESC \`, each ESC inside doubled): tmux 3.3 takes the plain one only with
+/// `set-clipboard on` (the default, `external`, ignores it) and passes the wrapped one on only
+/// with `allow-passthrough on` (default off); whichever it does not take it swallows unseen.
+pub fn osc52(text: &str, inside_tmux: bool) -> Vec<u8> {
+    let plain = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    let mut out = plain.clone().into_bytes();
+    if inside_tmux {
+        out.extend_from_slice(b"\x1bPtmux;");
+        out.extend_from_slice(plain.replace('\x1b', "\x1b\x1b").as_bytes());
+        out.extend_from_slice(b"\x1b\\");
+    }
+    out
+}
+
+/// Standard base64 (RFC 4648, with `=` padding), as OSC 52 carries its text.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Makes `group` the terminal's foreground process group again. From a background group,
 /// `tcsetpgrp` raises SIGTTOU (which would stop us): it is blocked for the call.
 fn take_back_foreground(group: Pid) -> io::Result<()> {
@@ -117,4 +171,33 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn osc52_bytes_plain_and_in_tmux() {
+        assert_eq!(osc52("web", false), b"\x1b]52;c;d2Vi\x07".to_vec());
+        assert_eq!(
+            osc52("web", true),
+            b"\x1b]52;c;d2Vi\x07\x1bPtmux;\x1b\x1b]52;c;d2Vi\x07\x1b\\".to_vec()
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! The `n` form and the `x` menu are in [`super::launch`] and [`super::stop_remove`].
 
 use super::App;
+use super::copy::CopyMenu;
 use super::selection::Target;
 use super::stop_remove::StopRemoveMenu;
 use crate::host::cgroup::Limit;
@@ -16,6 +17,10 @@ use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
 pub const NOT_ROOT_ACT: &str = "not root: read-only — run isotop as root to act";
+
+/// Said for every act key (and refused at [`App::send`]) when isotop runs `--read-only`.
+pub const READ_ONLY_ACT: &str =
+    "read-only: isotop was started with --read-only (or read_only in the config); no act is possible";
 
 /// A prompt on the status line that takes the keys until Enter or Esc.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +40,8 @@ pub enum Prompt {
     },
     /// `x` on an isotop container: stop, remove or cancel.
     StopRemove(StopRemoveMenu),
+    /// `y`: what of the selected row to copy to the clipboard.
+    Copy(CopyMenu),
     /// `stop NAME? y/N` or `remove NAME? y/N`.
     ConfirmStopRemove(StopRemoveMenu),
 }
@@ -51,6 +58,7 @@ impl Prompt {
             }
             Prompt::StopRemove(menu) => menu.menu_line(),
             Prompt::ConfirmStopRemove(menu) => menu.confirm_line(),
+            Prompt::Copy(menu) => menu.menu_line(),
         }
     }
 }
@@ -161,6 +169,7 @@ impl App {
             },
             Prompt::StopRemove(menu) => self.update_stop_remove(menu, action),
             Prompt::ConfirmStopRemove(menu) => self.confirm_stop_remove(menu, action),
+            Prompt::Copy(menu) => self.update_copy(menu, action),
         }
     }
 
@@ -246,8 +255,30 @@ impl App {
         }
     }
 
-    /// False (and the status line says why) when not root or while an act runs.
+    /// True when isotop runs `--read-only`.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// `--read-only`: from now on every act is refused ([`READ_ONLY_ACT`]). The app loop sets
+    /// it once, before the first key.
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
+    }
+
+    /// True (and the status line says "read-only") when isotop runs `--read-only`.
+    pub(super) fn refuse_read_only(&mut self) -> bool {
+        if self.read_only {
+            self.message = Some(READ_ONLY_ACT.to_string());
+        }
+        self.read_only
+    }
+
+    /// False (and the status line says why) when read-only, not root or while an act runs.
     pub(super) fn may_act(&mut self) -> bool {
+        if self.refuse_read_only() {
+            return false;
+        }
         if let Some(frame) = &self.frame
             && !frame.host.is_root
         {
@@ -261,7 +292,12 @@ impl App {
         true
     }
 
+    /// Hands `request` to the app loop: the one door every act of the dashboard leaves by, so
+    /// `--read-only` is enforced here whatever key or prompt led to it.
     pub(super) fn send(&mut self, request: Request) {
+        if self.refuse_read_only() {
+            return;
+        }
         self.message = Some(match &request {
             Request::Limit { view, kind, text } => {
                 format!(
@@ -309,8 +345,23 @@ impl App {
                 format!("{name} is gone: nothing to act on")
             }),
             Some(_) => Err("select a container: acts work on containers".to_string()),
+            None if self.pod_selected() => Err(
+                "a pod: acts work on its containers — unfold it (space) and select one"
+                    .to_string(),
+            ),
             None => Err("nothing selected: select a container to act on".to_string()),
         }
+    }
+
+    /// True when the selection is a pod's row.
+    fn pod_selected(&self) -> bool {
+        self.tab == crate::ui::action::Tab::Containers
+            && matches!(
+                self.rows
+                    .containers
+                    .get(self.lists[self.tab.index()].selected),
+                Some(super::rows::ContainerRow::Pod(_))
+            )
     }
 
     pub(super) fn live_container(&self, id: &str) -> Option<&ContainerSample> {

@@ -12,6 +12,8 @@ use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
 
 use super::super::action::Tab;
 
+mod pods;
+
 pub const CONTAINER_COLUMNS: [&str; 9] = [
     "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME",
 ];
@@ -46,10 +48,13 @@ pub struct Sort {
     pub reversed: bool,
 }
 
-/// A row of the Containers view: a live container, or the selected one that vanished.
+/// A row of the Containers view: a live container, a pod (its members follow it, indented,
+/// unless it is folded), or the selected container that vanished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerRow {
     Live(usize),
+    /// Index into `frame.pods`.
+    Pod(usize),
     Gone,
 }
 
@@ -71,6 +76,9 @@ pub struct Rows {
     pub container_by_id: HashMap<String, usize>,
     /// Cgroup path → index in `frame.cgroups`.
     pub cgroup_by_path: HashMap<String, usize>,
+    /// Container index → index in `frame.pods`, for the containers shown under their pod's
+    /// row (indented).
+    pub pod_of: HashMap<usize, usize>,
 }
 
 impl Rows {
@@ -104,7 +112,7 @@ impl Filter {
         self.text.is_empty()
     }
 
-    fn text(&self, haystack: &str) -> bool {
+    pub(super) fn text(&self, haystack: &str) -> bool {
         haystack.to_lowercase().contains(&self.text)
     }
 
@@ -152,13 +160,15 @@ pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 4], collapsed: &BTreeSe
         .enumerate()
         .map(|(i, g)| (g.path.clone(), i))
         .collect();
+    let (containers, pod_of) = pods::fold_pods(frame, &filter, containers(frame, &filter, sorts[0]), collapsed);
     let mut rows = Rows {
-        containers: containers(frame, &filter, sorts[0]),
+        containers,
         cgroups: cgroups(&frame.cgroups, &filter, sorts[1], collapsed),
         namespaces: namespaces(frame, &filter, sorts[2]),
         processes: Vec::new(),
         container_by_id,
         cgroup_by_path,
+        pod_of,
     };
     rows.processes = processes(frame, &filter, sorts[3], &rows.container_by_id);
     rows

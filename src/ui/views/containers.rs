@@ -1,6 +1,9 @@
 //! Containers: the `isotop ls` table, live, with CPU% against the quota (else all CPUs) and
 //! memory against the limit (else the host's memory) as bars. A selected container that
-//! vanished stays as a struck-through "gone" row with its last figures.
+//! vanished stays as a struck-through "gone" row with its last figures. A pod is one row
+//! (▾ unfolded, ▸ folded) with its totals, its containers indented under it ([`pod`]).
+
+mod pod;
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::Rect;
@@ -81,7 +84,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let sample_of = |row: usize| match rows.get(row) {
         Some(ContainerRow::Live(i)) => Some((&frame.containers[*i], false)),
         Some(ContainerRow::Gone) => app.gone().map(|g| (&g.sample, true)),
-        None => None,
+        Some(ContainerRow::Pod(_)) | None => None,
     };
     let layout = table::draw(
         f,
@@ -91,9 +94,15 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         app.list(Tab::Containers),
         app.sort(Tab::Containers),
         theme,
-        |row| match sample_of(row) {
-            Some((c, gone)) => cells(c, gone, &shown, &columns, cpus, host_memory, theme),
-            None => Vec::new(),
+        |row| match (rows.get(row), sample_of(row)) {
+            (Some(ContainerRow::Pod(p)), _) => {
+                pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
+            }
+            (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
+                pod::indent(cells(c, gone, &shown, &columns, cpus, host_memory, theme))
+            }
+            (_, Some((c, gone))) => cells(c, gone, &shown, &columns, cpus, host_memory, theme),
+            _ => Vec::new(),
         },
         |row| sample_of(row).filter(|(_, gone)| *gone).map(|_| theme.gone),
     );
@@ -114,6 +123,14 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     layout
 }
 
+/// The width column `i` is drawn at (a fill column's least).
+fn width_of(columns: &[Column], i: usize) -> u16 {
+    match columns[i].width {
+        Width::Fixed(w) => w,
+        Width::Fill(w) => w,
+    }
+}
+
 fn cells<'a>(
     c: &ContainerSample,
     gone: bool,
@@ -124,10 +141,7 @@ fn cells<'a>(
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let k = &c.view.container;
-    let width_of = |i: usize| match columns[i].width {
-        Width::Fixed(w) => w,
-        Width::Fill(w) => w,
-    };
+    let width_of = |i: usize| width_of(columns, i);
     let memory_limit = c.memory_limit_bytes.and_then(|l| l.value().copied());
     let mem_label = match (c.memory_bytes, memory_limit) {
         (Some(m), Some(l)) => format!("{}/{}", short_bytes(m), short_bytes(l)),

@@ -56,12 +56,13 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     };
     let host = &frame.host;
     let mode = host.cgroup_mode.map(|m| m.as_str()).unwrap_or("unknown");
-    let who = if host.is_root {
-        "root"
-    } else {
-        "not root (read-only)"
+    let read_only = ctx.app.is_read_only();
+    let who = match (host.is_root, read_only) {
+        (true, false) => "root",
+        (true, true) => "root (read-only)",
+        (false, _) => "not root (read-only)",
     };
-    let who_style = if host.is_root {
+    let who_style = if host.is_root && !read_only {
         theme.dim
     } else {
         theme.warning

@@ -1,5 +1,5 @@
 //! The status line: an act's prompt (a limit's input line, the kill confirmation, the `x`
-//! menu and its confirmation) or the filter prompt while typing; else the most urgent hint (a message from
+//! menu and its confirmation, the `y` copy menu) or the filter prompt while typing; else the most urgent hint (a message from
 //! the last action, the sampler having stopped, "not root: read-only", the frame's first
 //! warning); on the right the active filter and the keys for help and quit.
 
@@ -27,7 +27,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 format!("{} apply  {} cancel", key(Action::Open), key(Action::Back))
             }
             Prompt::ConfirmKill { .. } => "y kill  other keys cancel".to_string(),
-            Prompt::StopRemove { .. } => {
+            Prompt::StopRemove { .. } | Prompt::Copy(_) => {
                 format!(
                     "←/→ choose  {} pick  {} cancel",
                     key(Action::Open),

@@ -1,0 +1,81 @@
+//! A pod's row in the Containers view: its marker (▾ unfolded, ▸ folded) and label, its
+//! runtime, and its totals as `sample::pods` computed them (CPU% of all CPUs, memory of the
+//! host's, processes), and the namespaces its containers share after its label. Its
+//! containers' rows follow it, their names indented ([`indent`]).
+
+use ratatui::text::{Line, Span};
+
+use super::{Column, width_of};
+use crate::sample::PodSample;
+use crate::ui::app::App;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::bar;
+use crate::units::format::{duration, percent, short_bytes};
+use crate::units::short_id;
+
+/// The cells of `pod`'s row, in the table's column order.
+pub(super) fn cells<'a>(
+    app: &App,
+    pod: &PodSample,
+    columns: &[Column],
+    cpus: usize,
+    host_memory: u64,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let marker = if app.is_collapsed(&pod.key) && app.filter().is_empty() {
+        "▸"
+    } else {
+        "▾"
+    };
+    let cpu_ratio = pod.cpu_percent.map(|c| c / (cpus.max(1) as f64 * 100.0));
+    let mem_ratio = pod
+        .memory_bytes
+        .filter(|_| host_memory > 0)
+        .map(|m| m as f64 / host_memory as f64);
+    let shared: Vec<&str> = pod.shared.iter().map(|k| k.name()).collect();
+    vec![
+        Line::from(pod.pod.uid.as_deref().map(short_id).unwrap_or_default()),
+        Line::from(vec![
+            Span::styled(format!("{marker} {}", pod.label), theme.title),
+            Span::styled(
+                if shared.is_empty() {
+                    String::new()
+                } else {
+                    format!("  shares {}", shared.join(","))
+                },
+                theme.dim,
+            ),
+        ]),
+        Line::from(pod.runtime.name()),
+        Line::from("-"),
+        bar(
+            cpu_ratio,
+            percent(pod.cpu_percent),
+            width_of(columns, 4),
+            theme,
+        ),
+        bar(
+            mem_ratio,
+            pod.memory_bytes
+                .map(short_bytes)
+                .unwrap_or_else(|| "-".into()),
+            width_of(columns, 5),
+            theme,
+        ),
+        Line::from(pod.pids.to_string()),
+        Line::from("pod"),
+        Line::from(
+            pod.uptime_seconds
+                .map(duration)
+                .unwrap_or_else(|| "-".into()),
+        ),
+    ]
+}
+
+/// A member's cells with its name indented under the pod's.
+pub(super) fn indent(mut cells: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    if let Some(name) = cells.get_mut(1) {
+        name.spans.insert(0, "  ".into());
+    }
+    cells
+}
