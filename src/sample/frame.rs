@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
+use super::pods::PodSample;
 use crate::host::cgroup::{CgroupMode, CgroupReading, Limit};
 use crate::host::namespace::NamespaceTable;
 use crate::host::process::Process;
 use crate::host::scan::ContainerView;
-use super::pods::PodSample;
 
 /// One tick of the sampler.
 #[derive(Debug, Clone, Serialize)]

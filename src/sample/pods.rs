@@ -102,10 +102,7 @@ fn totals(key: String, members: Vec<usize>, containers: &[ContainerSample]) -> P
             namespace: String::new(),
             uid: None,
         });
-    let cpu_percent = samples
-        .iter()
-        .map(|c| c.cpu_percent)
-        .sum::<Option<f64>>();
+    let cpu_percent = samples.iter().map(|c| c.cpu_percent).sum::<Option<f64>>();
     let memory_bytes = samples
         .iter()
         .map(|c| c.memory_bytes)
@@ -173,7 +170,10 @@ mod tests {
 
     #[test]
     fn common_parent_is_the_pod_cgroup() {
-        let paths = ["/kubepods/burstable/pod12/aaa", "/kubepods/burstable/pod12/bbb"];
+        let paths = [
+            "/kubepods/burstable/pod12/aaa",
+            "/kubepods/burstable/pod12/bbb",
+        ];
         assert_eq!(
             common_parent(paths.into_iter()).as_deref(),
             Some("/kubepods/burstable/pod12")
@@ -194,7 +194,10 @@ mod tests {
             namespace: namespace.into(),
             uid: uid.map(String::from),
         };
-        assert_eq!(pod_key(&pod("a", "b", Some("u1"))).as_deref(), Some("pod:u1"));
+        assert_eq!(
+            pod_key(&pod("a", "b", Some("u1"))).as_deref(),
+            Some("pod:u1")
+        );
         assert_eq!(pod_key(&pod("a", "b", None)).as_deref(), Some("pod:b/a"));
         assert_eq!(pod_key(&pod("", "", None)), None);
         assert_eq!(pod_label(&pod("api", "prod", Some("u"))), "prod/api");

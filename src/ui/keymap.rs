@@ -92,14 +92,19 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     b(
         Action::Collapse,
         "collapse",
-        "fold cgroup / go to parent",
+        "fold cgroup or pod / go to parent",
         &["left", "h"],
     ),
-    b(Action::Expand, "expand", "unfold cgroup", &["right", "l"]),
+    b(
+        Action::Expand,
+        "expand",
+        "unfold cgroup or pod",
+        &["right", "l"],
+    ),
     b(
         Action::Toggle,
         "toggle",
-        "fold or unfold cgroup",
+        "fold or unfold cgroup or pod",
         &["space"],
     ),
     b(

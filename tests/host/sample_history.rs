@@ -72,6 +72,7 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
         interval_ms: None,
         host: HostSummary::default(),
         containers: ids.iter().map(|id| container(id)).collect(),
+        pods: Vec::new(),
         cgroups: ids
             .iter()
             .map(|id| CgroupSample {

@@ -349,6 +349,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
             cgroups: cgroups.len(),
             hidden: None,
         },
+        pods: isotop::sample::pods::group(&containers),
         containers,
         cgroups,
         namespaces: NamespaceTable {

@@ -9,10 +9,14 @@ use isotop::ui::{Action, Tab};
 
 use fixture::{app_with_history, frame};
 
+/// The fixture's pod row, as [`selected_name`] names it.
+const POD: &str = "pod:default/api-7d9f";
+
 fn selected_name(app: &isotop::ui::App) -> String {
     let frame = app.frame().unwrap();
     match app.rows().containers[app.list(Tab::Containers).selected] {
         ContainerRow::Live(i) => frame.containers[i].view.container.name.clone(),
+        ContainerRow::Pod(p) => format!("pod:{}", frame.pods[p].label),
         ContainerRow::Gone => format!("gone:{}", app.gone().unwrap().sample.view.container.name),
     }
 }
@@ -21,9 +25,12 @@ fn selected_name(app: &isotop::ui::App) -> String {
 fn navigation_moves_and_clamps() {
     let (mut app, _) = app_with_history(0);
     assert_eq!(app.tab(), Tab::Containers);
-    assert_eq!(selected_name(&app), "api");
+    // The pod's row first, its containers under it.
+    assert_eq!(selected_name(&app), POD);
     app.update(Action::Up);
-    assert_eq!(selected_name(&app), "api", "Up at the top stays");
+    assert_eq!(selected_name(&app), POD, "Up at the top stays");
+    app.update(Action::Down);
+    assert_eq!(selected_name(&app), "api");
     app.update(Action::Down);
     assert_eq!(selected_name(&app), "pause");
     app.update(Action::End);
@@ -31,7 +38,7 @@ fn navigation_moves_and_clamps() {
     app.update(Action::Down);
     assert_eq!(selected_name(&app), "scratch", "Down at the bottom stays");
     app.update(Action::Home);
-    assert_eq!(selected_name(&app), "api");
+    assert_eq!(selected_name(&app), POD);
     app.update(Action::PageDown);
     assert_eq!(
         selected_name(&app),
@@ -39,7 +46,7 @@ fn navigation_moves_and_clamps() {
         "a page (10 rows before drawing) clamps to the end"
     );
     app.update(Action::PageUp);
-    assert_eq!(selected_name(&app), "api");
+    assert_eq!(selected_name(&app), POD);
 }
 
 #[test]
@@ -87,7 +94,11 @@ fn filter_matches_name_id_runtime_and_pid() {
     // Id prefix.
     app.update(Action::Back);
     assert_eq!(app.filter(), "", "Esc in the prompt clears the filter");
-    assert_eq!(app.rows().containers.len(), 4);
+    assert_eq!(
+        app.rows().containers.len(),
+        5,
+        "four containers and the pod"
+    );
     app.update(Action::Filter);
     for c in "pause01".chars() {
         app.update(Action::TypeChar(c));
@@ -124,17 +135,19 @@ fn sort_cycles_columns_and_reverses() {
             .iter()
             .map(|r| match r {
                 ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
+                ContainerRow::Pod(p) => format!("pod:{}", f.pods[*p].label),
                 ContainerRow::Gone => "gone".into(),
             })
             .collect()
     };
-    assert_eq!(names(&app), ["api", "pause", "scratch", "web"]);
+    // A pod sits where its first member sorts, its members after it in the same order.
+    assert_eq!(names(&app), [POD, "api", "pause", "scratch", "web"]);
     app.update(Action::SortReverse);
-    assert_eq!(names(&app), ["web", "scratch", "pause", "api"]);
+    assert_eq!(names(&app), ["web", "scratch", POD, "pause", "api"]);
     app.update(Action::SortBy(4)); // CPU%, largest first
-    assert_eq!(names(&app), ["web", "api", "scratch", "pause"]);
+    assert_eq!(names(&app), ["web", POD, "api", "pause", "scratch"]);
     app.update(Action::SortBy(4)); // again: reversed
-    assert_eq!(names(&app), ["pause", "scratch", "api", "web"]);
+    assert_eq!(names(&app), [POD, "pause", "api", "scratch", "web"]);
     for _ in 0..20 {
         app.update(Action::SortNext);
         if app.sort(Tab::Containers).column.is_none() {
@@ -146,12 +159,13 @@ fn sort_cycles_columns_and_reverses() {
         None,
         "after the last column: natural order"
     );
-    assert_eq!(names(&app), ["api", "pause", "web", "scratch"]);
+    assert_eq!(names(&app), [POD, "api", "pause", "web", "scratch"]);
 }
 
 #[test]
 fn selection_follows_identity_across_frames_and_sorts() {
     let (mut app, _) = app_with_history(0);
+    app.update(Action::Down);
     app.update(Action::Down);
     app.update(Action::Down);
     assert_eq!(selected_name(&app), "web");
@@ -167,13 +181,14 @@ fn vanished_selected_container_is_shown_gone_then_released() {
     let (mut app, history) = app_with_history(5);
     app.update(Action::Down);
     app.update(Action::Down);
+    app.update(Action::Down);
     assert_eq!(selected_name(&app), "web");
     app.update(Action::Open);
     assert!(app.detail_open());
     app.on_frame(frame(6, false));
     // Still selected, as a gone row where it was, with its last figures and its history.
-    assert_eq!(app.rows().containers.len(), 4);
-    assert_eq!(app.rows().containers[2], ContainerRow::Gone);
+    assert_eq!(app.rows().containers.len(), 5);
+    assert_eq!(app.rows().containers[3], ContainerRow::Gone);
     assert_eq!(selected_name(&app), "gone:web");
     assert_eq!(app.gone().unwrap().since_ms, fixture::T0_MS + 6000);
     assert_eq!(app.detail_target(), Some(Target::Container("web".into())));
@@ -192,7 +207,7 @@ fn vanished_selected_container_is_shown_gone_then_released() {
     app.update(Action::Up);
     assert_eq!(selected_name(&app), "pause");
     assert!(app.gone().is_none());
-    assert_eq!(app.rows().containers.len(), 3);
+    assert_eq!(app.rows().containers.len(), 4);
 }
 
 #[test]
@@ -284,7 +299,7 @@ fn help_opens_scrolls_and_closes() {
     app.update(Action::Down);
     assert_eq!(
         selected_name(&app),
-        "api",
+        POD,
         "keys scroll the help, not the table"
     );
     app.update(Action::Back);
@@ -300,6 +315,7 @@ fn help_opens_scrolls_and_closes() {
 #[test]
 fn detail_zoom_is_bounded_by_the_history() {
     let (mut app, _) = app_with_history(0);
+    app.update(Action::Down); // api, under the pod's row
     app.update(Action::Open);
     assert!(app.detail_open());
     assert_eq!(
@@ -347,8 +363,12 @@ fn clicks_select_tabs_rows_and_sort_headers() {
             columns: vec![(0, 20, 1), (21, 10, 2)],
         }),
     });
-    app.update(Action::Click { column: 5, row: 8 });
-    assert_eq!(selected_name(&app), "web", "third row");
+    app.update(Action::Click { column: 5, row: 9 });
+    assert_eq!(
+        selected_name(&app),
+        "web",
+        "fourth row (after the pod's and its two)"
+    );
     app.update(Action::Click { column: 5, row: 15 });
     assert_eq!(
         selected_name(&app),

@@ -28,7 +28,8 @@ fn snapshot_each_size(name: &str, actions: &[Action]) {
 
 #[test]
 fn containers_view() {
-    snapshot_each_size("containers", &[Action::Down, Action::Down]);
+    // web selected, under the pod's row and its two containers.
+    snapshot_each_size("containers", &[Action::Down, Action::Down, Action::Down]);
 }
 
 #[test]
@@ -70,6 +71,7 @@ fn detail_pane() {
         &[
             Action::Down,
             Action::Down,
+            Action::Down,
             Action::Open,
             Action::ZoomIn,
             Action::ZoomIn,
@@ -86,6 +88,7 @@ fn help_overlay() {
 #[test]
 fn gone_container_in_table_and_detail() {
     let (mut app, mut history) = app_with_history(10);
+    app.update(Action::Down);
     app.update(Action::Down);
     app.update(Action::Down);
     let vanished = frame(11, false);
@@ -105,6 +108,9 @@ fn no_color_draws_no_colour() {
     for tab in Tab::ALL {
         let (mut app, history) = app_with_history(30);
         app.update(Action::ShowTab(tab));
+        if tab == Tab::Containers {
+            app.update(Action::Down); // off the pod's row (Enter folds it) to a container
+        }
         app.update(Action::Open);
         let terminal = render_with(&mut app, &history, &theme, 160, 48);
         let buffer = terminal.backend().buffer();

@@ -19,8 +19,7 @@ use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 pub const NOT_ROOT_ACT: &str = "not root: read-only — run isotop as root to act";
 
 /// Said for every act key (and refused at [`App::send`]) when isotop runs `--read-only`.
-pub const READ_ONLY_ACT: &str =
-    "read-only: isotop was started with --read-only (or read_only in the config); no act is possible";
+pub const READ_ONLY_ACT: &str = "read-only: isotop was started with --read-only (or read_only in the config); no act is possible";
 
 /// A prompt on the status line that takes the keys until Enter or Esc.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,8 +345,7 @@ impl App {
             }),
             Some(_) => Err("select a container: acts work on containers".to_string()),
             None if self.pod_selected() => Err(
-                "a pod: acts work on its containers — unfold it (space) and select one"
-                    .to_string(),
+                "a pod: acts work on its containers — unfold it (space) and select one".to_string(),
             ),
             None => Err("nothing selected: select a container to act on".to_string()),
         }

@@ -210,7 +210,9 @@ impl App {
                 ))
             }
             Tab::Processes => {
-                let p = frame.processes.get(self.rows.processes.get(selected)?.index)?;
+                let p = frame
+                    .processes
+                    .get(self.rows.processes.get(selected)?.index)?;
                 let process = &p.process;
                 Some((
                     format!("{} {}", process.pid, process.comm),

@@ -160,7 +160,12 @@ pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 4], collapsed: &BTreeSe
         .enumerate()
         .map(|(i, g)| (g.path.clone(), i))
         .collect();
-    let (containers, pod_of) = pods::fold_pods(frame, &filter, containers(frame, &filter, sorts[0]), collapsed);
+    let (containers, pod_of) = pods::fold_pods(
+        frame,
+        &filter,
+        containers(frame, &filter, sorts[0]),
+        collapsed,
+    );
     let mut rows = Rows {
         containers,
         cgroups: cgroups(&frame.cgroups, &filter, sorts[1], collapsed),
