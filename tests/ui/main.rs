@@ -10,6 +10,7 @@ mod support;
 mod acts;
 mod app;
 mod config;
+mod conveniences;
 mod launch;
 mod snapshots;
 mod stop_remove;
