@@ -14,6 +14,7 @@ mod kill;
 mod limits;
 mod limits_cli;
 mod log;
+mod read_only;
 mod owned_cgroups;
 mod revert_crash;
 mod target_hostile;
