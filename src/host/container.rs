@@ -206,6 +206,17 @@ fn build(
         // The id comes from a cgroup path segment (a user with a delegated subtree names
         // it): as a name, cleaned like every other.
         .unwrap_or_else(|| clean_str(&group.id));
+    // Podman 4+ records a container's pod only in its database; its cgroup path names it.
+    let pod = meta.pod.or_else(|| {
+        (group.runtime == Runtime::Podman)
+            .then(|| {
+                group
+                    .cgroup_path
+                    .as_deref()
+                    .and_then(podman::pod_from_cgroup_path)
+            })
+            .flatten()
+    });
     let namespaces = init.map(|p| p.ns).unwrap_or_default();
     let shared_with_host = namespaces
         .iter()
@@ -223,7 +234,7 @@ fn build(
         cgroup_path: group.cgroup_path,
         namespaces,
         shared_with_host,
-        pod: meta.pod,
+        pod,
         labels: meta.labels,
         metadata: meta.source,
         start_ticks: init.map(|p| p.start_ticks),

@@ -14,7 +14,7 @@ mod kill;
 mod limits;
 mod limits_cli;
 mod log;
-mod read_only;
 mod owned_cgroups;
+mod read_only;
 mod revert_crash;
 mod target_hostile;

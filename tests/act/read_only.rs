@@ -34,7 +34,10 @@ fn assert_refused(env: &Env, args: &[&str], out: &Output) {
     assert_eq!(out.status.code(), Some(2), "isotop {args:?}: {stderr}");
     assert!(stderr.contains("read-only"), "isotop {args:?}: {stderr:?}");
     assert!(out.stdout.is_empty(), "isotop {args:?} printed something");
-    assert!(!env.state().exists(), "isotop {args:?} made its state directory");
+    assert!(
+        !env.state().exists(),
+        "isotop {args:?} made its state directory"
+    );
     assert!(
         !env.dir.path().join("audit.jsonl").exists(),
         "isotop {args:?} wrote an audit line"
@@ -103,8 +106,15 @@ fn read_only_limit_leaves_a_real_containers_cgroup_alone() {
         let out = env.run(act);
         assert_refused(&env, act, &out);
     }
-    assert_eq!(limit_files(&dirs), before, "a read-only run changed a cgroup file");
-    assert!(alive(container.init), "a read-only kill ended the container");
+    assert_eq!(
+        limit_files(&dirs),
+        before,
+        "a read-only run changed a cgroup file"
+    );
+    assert!(
+        alive(container.init),
+        "a read-only kill ended the container"
+    );
     // The same limit without the flag does change them (so the check above can fail).
     env.ok(&["limit", &pid, "--cpus", "0.1", "--pids", "7"]);
     assert_ne!(limit_files(&dirs), before, "the act itself wrote nothing");

@@ -96,7 +96,10 @@ fn y_on_other_views_offers_what_their_rows_have() {
 
 #[test]
 fn copied_text_is_cleaned_of_what_a_terminal_would_act_on() {
-    assert_eq!(clipboard_text("a\u{1b}]52;c;eA==\u{7}b\u{9b}c\u{202e}d"), "a]52;c;eA==bcd");
+    assert_eq!(
+        clipboard_text("a\u{1b}]52;c;eA==\u{7}b\u{9b}c\u{202e}d"),
+        "a]52;c;eA==bcd"
+    );
     let (mut app, _) = app_with_history(0);
     let mut hostile = frame(1, true);
     for c in &mut hostile.containers {
@@ -184,8 +187,16 @@ fn a_pod_is_one_row_with_its_totals_that_folds_open() {
     let f = app.frame().unwrap();
     assert_eq!(f.pods.len(), 1);
     let pod = &f.pods[0];
-    let api = f.containers.iter().find(|c| c.view.container.name == "api").unwrap();
-    let pause = f.containers.iter().find(|c| c.view.container.name == "pause").unwrap();
+    let api = f
+        .containers
+        .iter()
+        .find(|c| c.view.container.name == "api")
+        .unwrap();
+    let pause = f
+        .containers
+        .iter()
+        .find(|c| c.view.container.name == "pause")
+        .unwrap();
     assert_eq!(pod.key, "pod:0f0e");
     assert_eq!(pod.label, "default/api-7d9f");
     assert_eq!(
@@ -216,7 +227,10 @@ fn a_pod_is_one_row_with_its_totals_that_folds_open() {
     // On a member, Collapse goes to the pod's row; the selection is kept across frames.
     app.update(Action::Down);
     app.update(Action::Down);
-    assert_eq!(app.selected_key(), Some("pause0123456789abcdef0123456789abcdef0123456789abcdef0123456789"));
+    assert_eq!(
+        app.selected_key(),
+        Some("pause0123456789abcdef0123456789abcdef0123456789abcdef0123456789")
+    );
     app.update(Action::Collapse);
     assert_eq!(app.selected_key(), Some("pod:0f0e"));
     app.update(Action::Collapse);
@@ -232,7 +246,11 @@ fn acts_on_a_pods_row_say_to_pick_a_container() {
     assert_eq!(app.selected_key(), Some("pod:0f0e"));
     app.update(Action::LimitCpu);
     assert!(app.prompt().is_none());
-    assert!(app.message().unwrap().starts_with("a pod: acts work on its containers"));
+    assert!(
+        app.message()
+            .unwrap()
+            .starts_with("a pod: acts work on its containers")
+    );
     // y on the pod: its uid, name and cgroup.
     app.update(Action::Copy);
     assert_eq!(

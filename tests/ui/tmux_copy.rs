@@ -51,7 +51,10 @@ fn y_copies_through_osc_52_into_tmux() {
         "the copy menu (no id: the process is in no container)",
     );
     tmux.keys(&["p"]);
-    tmux.expect(&format!("copied pid of {pid} sleep: {pid}"), "the status line");
+    tmux.expect(
+        &format!("copied pid of {pid} sleep: {pid}"),
+        "the status line",
+    );
     let mut last = None;
     assert!(
         wait_until(Duration::from_secs(10), || {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::file::{Cap, Writers};
 use super::{
-    Metadata, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json_beneath,
+    Metadata, Pod, clean_labels, clean_name, home_dirs, kubernetes_identity, read_json_beneath,
 };
 use crate::host::HostRoot;
 use crate::units::ContainerId;
@@ -44,6 +44,12 @@ struct Entry {
 struct EntryMetadata {
     #[serde(rename = "image-name")]
     image_name: Option<String>,
+    /// The pod's name and id (CRI-O's and older libpod's entries; Podman 4+ leave them out:
+    /// its pods are known by their cgroup, see [`pod_from_cgroup_path`]).
+    #[serde(rename = "pod-name")]
+    pod_name: Option<String>,
+    #[serde(rename = "pod-id")]
+    pod_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -119,10 +125,20 @@ impl PodmanStores {
         let (store, entry) = trusted
             .chain(others)
             .find_map(|s| s.entries.iter().find(|e| e.id == id).map(|e| (s, e)))?;
-        let image = entry
+        let metadata = entry
             .metadata
             .as_deref()
-            .and_then(|m| serde_json::from_str::<EntryMetadata>(m).ok())
+            .and_then(|m| serde_json::from_str::<EntryMetadata>(m).ok());
+        let pod = metadata.as_ref().and_then(|m| {
+            let name = m.pod_name.as_deref().and_then(clean_name);
+            let id = m.pod_id.as_deref().and_then(clean_name);
+            (name.is_some() || id.is_some()).then(|| Pod {
+                name: name.unwrap_or_default(),
+                namespace: String::new(),
+                uid: id,
+            })
+        });
+        let image = metadata
             .and_then(|m| m.image_name)
             .or_else(|| entry.image.clone())
             .and_then(|i| clean_name(&i));
@@ -134,7 +150,7 @@ impl PodmanStores {
             name: entry.names.first().and_then(|n| clean_name(n)),
             image,
             labels,
-            pod: None,
+            pod,
             init_pid: None,
             source: Some(store.index.clone()),
         })
@@ -162,6 +178,29 @@ impl PodmanStores {
         ids.dedup();
         ids
     }
+}
+
+/// The Podman pod a container's own cgroup path is in: `machine-libpod_pod_<id>.slice`
+/// (systemd cgroup manager) or `libpod_parent/<id>/` (cgroupfs), `<id>` the pod's 64-hex id.
+/// The pod's name is in Podman's database, not in a file isotop reads: only the id is known.
+pub fn pod_from_cgroup_path(path: &str) -> Option<Pod> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let systemd = segments.iter().find_map(|s| {
+        s.strip_prefix("machine-libpod_pod_")
+            .and_then(|rest| rest.strip_suffix(".slice"))
+    });
+    let cgroupfs = segments
+        .windows(3)
+        .find(|w| w[0] == "libpod_parent" && w[2].starts_with("libpod-"))
+        .map(|w| w[1]);
+    let id = systemd
+        .or(cgroupfs)
+        .filter(|id| ContainerId::is_valid(id))?;
+    Some(Pod {
+        name: String::new(),
+        namespace: String::new(),
+        uid: Some(id.to_string()),
+    })
 }
 
 fn spec_annotations(base: &Path, rel: &Path) -> BTreeMap<String, String> {
