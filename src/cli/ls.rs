@@ -15,10 +15,12 @@ use super::format::{bytes, duration};
 use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
+use crate::host::container::Pod;
 use crate::host::container::claim::UNVERIFIED_MARK;
 use crate::host::container::measure::{ContainerState, Figures, read_cpu_counter};
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
+use crate::sample::pods::pod_label;
 use crate::sample::rates::container_cpu_percent;
 
 /// One row of `isotop ls --json` (schema documented in the README).
@@ -41,6 +43,8 @@ pub(crate) struct ContainerRow {
     pub state: ContainerState,
     pub uptime_seconds: Option<f64>,
     pub cgroup_path: Option<String>,
+    /// The Kubernetes or Podman pod it belongs to (`name`, `namespace`, `uid`), else null.
+    pub pod: Option<Pod>,
     /// False when a file another user can write names it and the claim did not check out.
     pub verified: bool,
     pub unverified_reason: Option<String>,
@@ -92,10 +96,14 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     if rows.is_empty() {
         return print_text("no containers found\n");
     }
-    let mut table = Table::new(&[
-        "ID",
-        "NAME",
-        "RUNTIME",
+    // The POD column only when some container is in a pod (its label as the dashboard's pod
+    // row shows it).
+    let pods = rows.iter().any(|r| r.pod.is_some());
+    let mut headers = vec!["ID", "NAME", "RUNTIME"];
+    if pods {
+        headers.push("POD");
+    }
+    headers.extend([
         ">PID",
         ">CPU%",
         ">MEM / LIMIT",
@@ -104,10 +112,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         "STATE",
         ">UPTIME",
     ]);
+    let mut table = Table::new(&headers);
     // Short ids told apart from each other (and cleaned), running and stopped alike.
     let shown = ShortIds::new(rows.iter().map(|r| r.id.as_str()));
     for r in &rows {
-        table.push(vec![
+        let mut cells = vec![
             shown.get(&r.id),
             if r.verified {
                 r.name.clone()
@@ -115,6 +124,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
                 format!("{UNVERIFIED_MARK}{}", r.name)
             },
             r.runtime.clone(),
+        ];
+        if pods {
+            cells.push(r.pod.as_ref().map(pod_label).unwrap_or_else(|| "-".into()));
+        }
+        cells.extend([
             r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             r.cpu_percent
                 .map(|c| format!("{c:.1}"))
@@ -132,6 +146,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             r.state.to_string(),
             r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
+        table.push(cells);
     }
     let mut text = table.render();
     if rows.iter().any(|r| !r.verified) {
@@ -162,8 +177,57 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         state: view.state,
         uptime_seconds: view.uptime_seconds,
         cgroup_path: c.cgroup_path.clone(),
+        pod: c.pod.clone(),
         verified: c.trust.verified,
         unverified_reason: c.trust.unverified_reason.clone(),
         claimed_by_uid: c.trust.claimed_by_uid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::container::{Container, Runtime, Trust};
+
+    /// `ls --json` carries the pod as an object, `null` outside one.
+    #[test]
+    fn json_row_has_the_pod_object() {
+        let pod = Pod {
+            name: "shop-5c7d9".into(),
+            namespace: "store".into(),
+            uid: Some("5f6e".into()),
+        };
+        let container = Container {
+            id: "2b".repeat(32),
+            name: "shop".into(),
+            runtime: Runtime::Kubernetes,
+            image: None,
+            init_pid: Some(6010),
+            pids: vec![6010],
+            cgroups: Vec::new(),
+            cgroup_path: None,
+            namespaces: Default::default(),
+            shared_with_host: Vec::new(),
+            pod: Some(pod),
+            labels: Default::default(),
+            metadata: None,
+            start_ticks: None,
+            running: true,
+            trust: Trust::root(),
+        };
+        let mut view = ContainerView {
+            container,
+            state: ContainerState::Running,
+            uptime_seconds: None,
+            cgroup: None,
+        };
+        let json = serde_json::to_value(row(&view, &[])).unwrap();
+        assert_eq!(
+            json["pod"],
+            serde_json::json!({"name": "shop-5c7d9", "namespace": "store", "uid": "5f6e"})
+        );
+        view.container.pod = None;
+        let json = serde_json::to_value(row(&view, &[])).unwrap();
+        assert_eq!(json["pod"], serde_json::Value::Null);
     }
 }
