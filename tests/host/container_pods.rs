@@ -229,7 +229,9 @@ fn podman_pod_ids_in_both_cgroup_drivers_and_nothing_else() {
     use isotop::host::runtime::podman::pod_from_cgroup_path;
     let uid = |path: &str| pod_from_cgroup_path(path).and_then(|p| p.uid);
     assert_eq!(
-        uid(&format!("/machine.slice/machine-libpod_pod_{P_POD}.slice/libpod-{P_WEB}.scope")),
+        uid(&format!(
+            "/machine.slice/machine-libpod_pod_{P_POD}.slice/libpod-{P_WEB}.scope"
+        )),
         Some(P_POD.to_string())
     );
     assert_eq!(

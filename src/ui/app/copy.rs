@@ -79,6 +79,9 @@ impl CopyMenu {
     }
 }
 
+/// What a row offers to copy, field by field (`None`: it has no such field).
+type Offer = Vec<(CopyField, Option<String>)>;
+
 /// `text` without the characters a terminal (or a shell it is pasted into) would act on.
 pub fn clipboard_text(text: &str) -> String {
     text.chars().filter(|&c| !must_escape(c)).collect()
@@ -147,7 +150,7 @@ impl App {
     }
 
     /// The selected row's title and what it offers (uncleaned; `None` when absent).
-    fn copy_choices(&self) -> Option<(String, Vec<(CopyField, Option<String>)>)> {
+    fn copy_choices(&self) -> Option<(String, Offer)> {
         let frame = self.frame.as_ref()?;
         let selected = self.lists[self.tab.index()].selected;
         let row = |fields: [Option<String>; 4]| {

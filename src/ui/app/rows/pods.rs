@@ -78,8 +78,8 @@ pub(super) fn fold_pods(
         }
     }
     // Pods the filter matched by name whose members did not match by themselves.
-    for p in 0..frame.pods.len() {
-        if shown[p] && !filter.is_empty() && emitted.insert(p) {
+    for (p, &matched) in shown.iter().enumerate() {
+        if matched && !filter.is_empty() && emitted.insert(p) {
             emit(p, &mut out);
         }
     }
