@@ -11,6 +11,24 @@ use isotop::ui::{Action, App};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+/// The Containers view's rows by name: a container's name, `pod:<label>` for a pod's row,
+/// `gone` for the vanished container kept on screen.
+pub fn container_row_names(app: &App) -> Vec<String> {
+    use isotop::ui::app::rows::ContainerRow;
+    let Some(f) = app.frame() else {
+        return Vec::new();
+    };
+    app.rows()
+        .containers
+        .iter()
+        .map(|r| match r {
+            ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
+            ContainerRow::Pod(p) => format!("pod:{}", f.pods[*p].label),
+            ContainerRow::Gone => "gone".into(),
+        })
+        .collect()
+}
+
 /// Types `text` one character at a time.
 pub fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {

@@ -1,7 +1,7 @@
 //! `App::update` without a terminal: navigation, tabs, filter, sort, folds, selection kept by
 //! identity and through a vanishing container, help, the detail pane, mouse clicks.
 
-use crate::support::fixture;
+use crate::support::{drive, fixture};
 
 use isotop::ui::app::Target;
 use isotop::ui::app::rows::ContainerRow;
@@ -128,18 +128,7 @@ fn sort_cycles_columns_and_reverses() {
     app.update(Action::SortNext); // ID
     app.update(Action::SortNext); // NAME
     assert_eq!(app.sort(Tab::Containers).column, Some(1));
-    let names = |app: &isotop::ui::App| -> Vec<String> {
-        let f = app.frame().unwrap();
-        app.rows()
-            .containers
-            .iter()
-            .map(|r| match r {
-                ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
-                ContainerRow::Pod(p) => format!("pod:{}", f.pods[*p].label),
-                ContainerRow::Gone => "gone".into(),
-            })
-            .collect()
-    };
+    let names = drive::container_row_names;
     // A pod sits where its first member sorts, its members after it in the same order.
     assert_eq!(names(&app), [POD, "api", "pause", "scratch", "web"]);
     app.update(Action::SortReverse);

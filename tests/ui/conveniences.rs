@@ -9,10 +9,9 @@ use crate::support::{drive, fixture};
 
 use isotop::ui::app::acts::{Prompt, READ_ONLY_ACT};
 use isotop::ui::app::copy::{CopyField, clipboard_text};
-use isotop::ui::app::rows::ContainerRow;
 use isotop::ui::{Action, App, Tab};
 
-use drive::{render, select_by_filter, type_text};
+use drive::{container_row_names as row_names, render, select_by_filter, type_text};
 use fixture::{MIB, app_with_history, frame, frame_not_root};
 
 const WEB_ID: &str = "web";
@@ -166,19 +165,6 @@ fn read_only_set_while_a_prompt_is_open_still_sends_nothing() {
     app.update(Action::TypeChar('y'));
     assert!(app.take_request().is_none(), "refused where requests leave");
     assert_eq!(app.message(), Some(READ_ONLY_ACT));
-}
-
-fn row_names(app: &App) -> Vec<String> {
-    let f = app.frame().unwrap();
-    app.rows()
-        .containers
-        .iter()
-        .map(|r| match r {
-            ContainerRow::Live(i) => f.containers[*i].view.container.name.clone(),
-            ContainerRow::Pod(p) => format!("pod:{}", f.pods[*p].label),
-            ContainerRow::Gone => "gone".into(),
-        })
-        .collect()
 }
 
 #[test]
