@@ -69,6 +69,8 @@ pub struct App {
     kill_again: Option<String>,
     /// The `n` form, and the started container to select once it shows.
     launch: LaunchState,
+    /// Containers view columns the config hides (sort indices of `rows::CONTAINER_COLUMNS`).
+    hidden_container_columns: Vec<usize>,
 }
 
 impl App {
@@ -100,12 +102,24 @@ impl App {
             act_running: false,
             kill_again: None,
             launch: LaunchState::default(),
+            hidden_container_columns: Vec::new(),
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
     }
 
+    /// Hides these Containers view columns (sort indices, from the config): not drawn, and
+    /// `s` skips them.
+    pub fn hide_container_columns(&mut self, hidden: Vec<usize>) {
+        self.hidden_container_columns = hidden;
+    }
+
     // ---- read side (views and tests) ----
+
+    /// The Containers view columns the config hides (sort indices).
+    pub fn hidden_container_columns(&self) -> &[usize] {
+        &self.hidden_container_columns
+    }
 
     pub fn tab(&self) -> Tab {
         self.tab
@@ -312,12 +326,24 @@ impl App {
             Action::TypeChar(_) | Action::TypeBackspace => {}
             Action::SortNext => {
                 let columns = rows::columns(self.tab).len();
-                let sort = &mut self.sorts[self.tab.index()];
-                sort.column = match sort.column {
-                    None => Some(0),
-                    Some(c) if c + 1 < columns => Some(c + 1),
-                    Some(_) => None,
+                let hidden: &[usize] = match self.tab {
+                    Tab::Containers => &self.hidden_container_columns,
+                    _ => &[],
                 };
+                let sort = &mut self.sorts[self.tab.index()];
+                // The next column shown (a hidden one would sort by what is not on screen).
+                let mut next = sort.column;
+                loop {
+                    next = match next {
+                        None => Some(0),
+                        Some(c) if c + 1 < columns => Some(c + 1),
+                        Some(_) => None,
+                    };
+                    if !next.is_some_and(|c| hidden.contains(&c)) {
+                        break;
+                    }
+                }
+                sort.column = next;
                 sort.reversed = false;
                 self.rebuild();
             }

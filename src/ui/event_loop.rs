@@ -160,6 +160,7 @@ pub async fn run_loop(
     let mut session = TerminalSession::enter()?;
     let mut events = EventStream::new();
     let mut app = App::new(config.history);
+    app.hide_container_columns(config.hidden_container_columns.clone());
     if !config.notes.is_empty() {
         app.message = Some(config.notes.join("; "));
     }
