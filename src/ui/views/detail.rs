@@ -68,12 +68,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             .spacing(1)
             .areas(text);
         let mut info = info;
-        let rest = info.split_off(
-            info.len()
-                .div_ceil(2)
-                .max(left.height as usize)
-                .min(info.len()),
-        );
+        // Balanced when both halves fit; else the left column full, so what is cut is the
+        // right column's tail (the namespaces), never lines in the middle.
+        let rest = info.split_off(info.len().div_ceil(2).min(left.height as usize));
         f.render_widget(Paragraph::new(info), left);
         f.render_widget(Paragraph::new(rest), right);
         charts

@@ -44,7 +44,7 @@ pub(super) fn kernel_lines<'a>(
         field(
             "oom kills",
             format!(
-                "{} since isotop started, {} in total",
+                "{} since start, {} in total",
                 count(oom_since_start),
                 count(k.oom_kills)
             ),
