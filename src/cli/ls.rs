@@ -79,9 +79,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .iter()
         .map(|c| read_cpu_counter(root, layout, &c.container))
         .collect();
-    let throttling_before: Vec<_> = rows_throttling(&first.containers, |c| {
-        read_kernel_figures(root, layout, c)
-    });
+    let throttling_before: Vec<_> =
+        rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
     let mut rows: Vec<ContainerRow> = first
         .containers
         .iter()
@@ -97,9 +96,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
                 row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
             }
         }
-        let throttling_after = rows_throttling(&first.containers, |c| {
-            read_kernel_figures(root, layout, c)
-        });
+        let throttling_after =
+            rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
         for ((row, a), b) in rows.iter_mut().zip(throttling_before).zip(throttling_after) {
             row.throttled_percent = throttled_percent(a, b);
         }
@@ -200,7 +198,9 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
 }
 
 /// The columns `--wide` adds (the dashboard's Containers view has the same).
-const WIDE_HEADER: [&str; 6] = [">THR%", ">PSI CPU", ">PSI MEM", ">PSI IO", ">OOM", ">REFUSED"];
+const WIDE_HEADER: [&str; 6] = [
+    ">THR%", ">PSI CPU", ">PSI MEM", ">PSI IO", ">OOM", ">REFUSED",
+];
 
 /// The `--wide` cells of a row: throttled share over the interval, pressure `some avg10`,
 /// OOM kills and refused forks in total; `-` where the kernel has no figure.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::error::UiError;
 use super::app::rows::CONTAINER_COLUMNS;
+use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
 

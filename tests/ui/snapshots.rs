@@ -31,6 +31,25 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down]);
 }
 
+/// The config's `[containers] hide` columns are not drawn (the rest take their room), and
+/// `s` steps over them.
+#[test]
+fn containers_view_with_hidden_columns() {
+    let config = isotop::ui::config::Config::parse(
+        "[containers]\nhide = [\"PSI IO\", \"REFUSED\", \"RUNTIME\"]\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let (mut app, history) = app_with_history(30);
+    app.hide_container_columns(config.hidden_container_columns);
+    // RUNTIME is sort index 2: from ID (0), NAME (1), `s` goes to PID (3).
+    for _ in 0..3 {
+        app.update(Action::SortNext);
+    }
+    let terminal = render(&mut app, &history, 160, 48);
+    insta::assert_snapshot!("containers_hidden_columns_160x48", terminal.backend());
+}
+
 #[test]
 fn cgroups_view() {
     snapshot_each_size(
