@@ -76,3 +76,152 @@ pub fn read_kernel_figures(
     let reading = own_cgroup(root, layout, container).ok().flatten()?;
     Some(KernelFigures::of(Some(&reading)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::host::cgroup::detect_layout;
+    use crate::host::container::measure::{Clock, measure};
+    use crate::host::container::{Runtime, Trust};
+    use crate::host::namespace::NsSet;
+    use crate::host::process::CgroupMembership;
+
+    fn fixture(name: &str) -> HostRoot {
+        HostRoot::under(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/cgroup")
+                .join(name),
+        )
+    }
+
+    /// A running container whose own cgroup is `path` in every hierarchy of `layout`.
+    fn container(layout: &CgroupLayout, path: &str) -> Container {
+        let cgroups = layout
+            .hierarchies
+            .iter()
+            .enumerate()
+            .map(|(i, h)| CgroupMembership {
+                hierarchy: if h.version == 2 { 0 } else { i as u32 + 1 },
+                controllers: if h.version == 2 {
+                    Vec::new()
+                } else {
+                    h.controllers.clone()
+                },
+                path: path.to_string(),
+            })
+            .collect();
+        Container {
+            id: "k".repeat(64),
+            name: "k".into(),
+            runtime: Runtime::Runc,
+            image: None,
+            init_pid: Some(10),
+            pids: vec![10],
+            cgroups,
+            cgroup_path: Some(path.to_string()),
+            namespaces: NsSet::default(),
+            shared_with_host: Vec::new(),
+            pod: None,
+            labels: BTreeMap::new(),
+            metadata: None,
+            start_ticks: Some(1),
+            running: true,
+            trust: Trust::root(),
+        }
+    }
+
+    /// The kernel figures `measure` gives `container(path)` on fixture `name`, and its reading's
+    /// sources.
+    fn measured(name: &str, path: &str) -> (KernelFigures, BTreeMap<String, std::path::PathBuf>) {
+        let root = fixture(name);
+        let layout = detect_layout(&root).unwrap();
+        let clock = Clock {
+            uptime_seconds: Some(10.0),
+            ticks_per_second: 100,
+        };
+        let m = measure(
+            &root,
+            Some(&layout),
+            container(&layout, path),
+            &[],
+            clock,
+            &mut Vec::new(),
+        );
+        let sources = m.view.cgroup.map(|r| r.sources).unwrap_or_default();
+        // The re-read gives the same figures.
+        assert_eq!(
+            read_kernel_figures(&root, Some(&layout), &m.view.container).as_ref(),
+            Some(&m.figures.kernel)
+        );
+        (m.figures.kernel, sources)
+    }
+
+    #[test]
+    fn v2_pressure_events_and_garbage() {
+        let (k, sources) = measured("v2", "/system.slice/docker-abc.scope");
+        assert_eq!(k.cpu_pressure_percent, Some(20.0));
+        // 0.00 is a figure: the file is there and says nothing stalled.
+        assert_eq!(k.memory_pressure_percent, Some(0.0));
+        // io.pressure holds garbage: no figure, not 0.
+        assert_eq!(k.io_pressure_percent, None);
+        assert_eq!(
+            (k.cpu_throttled_periods, k.cpu_periods),
+            (Some(30), Some(31))
+        );
+        assert_eq!(k.oom_kills, Some(1));
+        assert_eq!(k.pids_refused_forks, Some(0));
+        assert!(sources["memory.events.oom_kill"].ends_with("docker-abc.scope/memory.events"));
+        assert!(sources["pids.refused_forks"].ends_with("docker-abc.scope/pids.events"));
+    }
+
+    #[test]
+    fn v1_has_no_pressure_and_reads_oom_control() {
+        let (k, sources) = measured("v1", "/docker/c1");
+        // A v1-only host has no PSI files: absent, never 0.
+        assert_eq!(
+            (
+                k.cpu_pressure_percent,
+                k.memory_pressure_percent,
+                k.io_pressure_percent
+            ),
+            (None, None, None)
+        );
+        assert_eq!(k.oom_kills, Some(3));
+        assert!(sources["memory.events.oom_kill"].ends_with("memory/docker/c1/memory.oom_control"));
+        assert_eq!(k.pids_refused_forks, Some(2));
+        assert_eq!(
+            (k.cpu_throttled_periods, k.cpu_periods),
+            (Some(40), Some(100))
+        );
+        // A v1 cgroup without pids.events, oom_kill or cpu.stat: each absent, not 0.
+        let (odd, _) = measured("v1", "/docker/odd");
+        assert_eq!(odd.oom_kills, None);
+        assert_eq!(odd.pids_refused_forks, None);
+    }
+
+    #[test]
+    fn hybrid_takes_pressure_from_the_unified_hierarchy() {
+        let (k, sources) = measured("hybrid", "/isotop/box1");
+        assert_eq!(k.cpu_pressure_percent, Some(75.0));
+        assert_eq!(k.memory_pressure_percent, Some(12.5));
+        // No io.pressure in the fixture's unified cgroup.
+        assert_eq!(k.io_pressure_percent, None);
+        assert!(sources["pressure.memory"].ends_with("unified/isotop/box1/memory.pressure"));
+        assert_eq!(k.oom_kills, Some(0));
+        assert_eq!(k.pids_refused_forks, Some(4));
+        assert!(sources["pids.refused_forks"].ends_with("pids/isotop/box1/pids.events"));
+    }
+
+    #[test]
+    fn no_cgroup_of_its_own_is_no_figure() {
+        assert_eq!(KernelFigures::of(None), KernelFigures::default());
+        let root = fixture("v2");
+        let layout = detect_layout(&root).unwrap();
+        let mut c = container(&layout, "/");
+        c.cgroup_path = None;
+        assert_eq!(read_kernel_figures(&root, Some(&layout), &c), None);
+    }
+}
