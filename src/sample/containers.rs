@@ -52,8 +52,8 @@ impl OomBaselines {
         total: Option<u64>,
         uptime_seconds: Option<f64>,
     ) -> Option<u64> {
-        let total = total?;
         let running_for = self.started.get_or_insert_with(Instant::now).elapsed();
+        let total = total?;
         let baseline = *self
             .by_id
             .entry(id.to_string())

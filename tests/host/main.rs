@@ -20,6 +20,7 @@ mod container_oci;
 mod container_podman;
 mod container_unknown;
 mod container_unknown_cgroup;
+mod kernel_events;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;
