@@ -3,7 +3,8 @@
 //! Contract: [`measure`] takes a [`Container`] (from `find_containers`/`find_stopped`), the
 //! processes read at the same moment (ascending pid) and the clock, and returns its
 //! [`ContainerView`] (state, uptime, its own cgroup's reading) and its [`Figures`] (memory,
-//! limits, process count, the CPU counter a rate is computed from), each figure from the
+//! limits, process count, the CPU counter a rate is computed from, the kernel's trouble
+//! figures: [`KernelFigures`]), each figure from the
 //! container's own source or else the next-best own source, named in the figure's
 //! [`FigureSource`] — or `None`. `host::scan` (hence `isotop inspect`), `isotop ls` and the
 //! dashboard's sampler all measure through it, so a view and a subcommand cannot disagree.
