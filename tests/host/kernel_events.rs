@@ -7,28 +7,15 @@
 //! kernel's `oom_kill`. The cgroups live under a uniquely named test parent and are removed by
 //! its guard (never the machine's own `process_api`).
 
-use crate::support::common;
+use crate::support::{common, unshared};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use common::{CgroupGuard, ChildGuard, read_key, require_program};
 use isotop::host::HostRoot;
-use isotop::host::process::ReadDepth;
 use isotop::sample::{ContainerSample, Sampler, SamplerOptions};
-
-/// Kills (SIGKILL) one pid on drop: the namespace's init, should unshare not take it along.
-struct PidGuard(i32);
-
-impl Drop for PidGuard {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
-}
+use unshared::{PidGuard, box_dir, ls_row, unshare, v2_host};
 
 /// Waits (polling its own `/proc/self/cgroup`, without forking) until the line of the
 /// hierarchy carrying controller `$ARGV[1]` (or the v2 line) names `$ARGV[0]`: the test has
@@ -58,67 +45,23 @@ sleep 1000;
 "#;
 
 /// Once moved and `$ARGV[2]` exists: a child allocates 128 MiB under a 32 MiB limit (the OOM
-/// killer takes it); the init stays.
+/// killer takes it); the init stays. The size is a variable: a constant `"x" x N` would be
+/// folded when perl compiles the script, in the init, before it is moved.
 const ALLOCATE_PAST_THE_LIMIT: &str = r#"
 my $go = $ARGV[2];
+my $size = 128 * 1024 * 1024 + int(rand(2));
 select(undef, undef, undef, 0.05) until -e $go;
 my $pid = fork();
-if (defined $pid && $pid == 0) { my $x = "x" x (128 << 20); sleep 1000; exit 0; }
+if (defined $pid && $pid == 0) { my $x = "x" x $size; sleep 1000; exit 0; }
 waitpid($pid, 0) if defined $pid;
 sleep 1000;
 "#;
 
-/// `unshare --fork --pid --mount --mount-proc perl -e SCRIPT ARGS` and its child (pid 1 of
-/// the new pid namespace), found by parentage.
+/// An `unknown` container whose init is `perl -e SCRIPT ARGS`.
 fn unshare_perl(script: &str, args: &[&str]) -> (ChildGuard, PidGuard) {
-    let unshare = ChildGuard::spawn(
-        Command::new("unshare")
-            .args([
-                "--fork",
-                "--kill-child",
-                "--pid",
-                "--mount",
-                "--mount-proc",
-                "perl",
-                "-e",
-                script,
-            ])
-            .args(args)
-            .stdin(Stdio::null()),
-    );
-    let root = HostRoot::live();
-    let mut inner = None;
-    let found = common::wait_until(Duration::from_secs(10), || {
-        inner = isotop::host::scan::read_processes(&root, ReadDepth::Full, &mut Vec::new())
-            .unwrap()
-            .into_iter()
-            .find(|p| p.ppid == unshare.pid() && p.comm == "perl")
-            .map(|p| p.pid);
-        inner.is_some()
-    });
-    assert!(found, "unshare {} started no perl", unshare.pid());
-    (unshare, PidGuard(inner.unwrap()))
-}
-
-fn v2_host() -> bool {
-    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
-
-/// The directory of the box cgroup in the hierarchy carrying `controller` (v2: the one dir).
-fn box_dir(guard: &CgroupGuard, controller: &str) -> PathBuf {
-    if v2_host() {
-        guard.dir("", "box")
-    } else {
-        guard.dir(controller, "box")
-    }
-}
-
-/// The `isotop ls --json` row whose init is `pid`.
-fn ls_row(pid: i32) -> serde_json::Value {
-    let list = common::isotop_json(&["ls", "--json", "--interval", "0"]);
-    list.as_array()
-        .and_then(|rows| rows.iter().find(|r| r["pid"] == pid).cloned())
-        .unwrap_or_else(|| panic!("no container with init {pid} in {list:#}"))
+    let mut command = vec!["perl", "-e", script];
+    command.extend(args);
+    unshare(&command, "perl")
 }
 
 #[test]
@@ -180,11 +123,16 @@ fn forks_refused_at_pids_max_are_counted() {
 /// The sample of the container whose init is `pid`.
 fn sample_of(sampler: &mut Sampler, pid: i32) -> ContainerSample {
     let frame = sampler.tick().unwrap();
+    let frame_ids: Vec<_> = frame
+        .containers
+        .iter()
+        .map(|c| (c.view.container.init_pid, c.view.container.name.clone()))
+        .collect();
     frame
         .containers
         .into_iter()
         .find(|c| c.view.container.init_pid == Some(pid))
-        .unwrap_or_else(|| panic!("no container with init {pid} sampled"))
+        .unwrap_or_else(|| panic!("no container with init {pid} sampled: {:?}", frame_ids))
 }
 
 #[test]
