@@ -31,12 +31,20 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down]);
 }
 
+/// At 200 columns every kernel figure has its column: I/O pressure and refused forks too.
+#[test]
+fn containers_view_at_200_columns() {
+    let (mut app, history) = app_with_history(30);
+    let terminal = render(&mut app, &history, 200, 30);
+    insta::assert_snapshot!("containers_200x30", terminal.backend());
+}
+
 /// The config's `[containers] hide` columns are not drawn (the rest take their room), and
 /// `s` steps over them.
 #[test]
 fn containers_view_with_hidden_columns() {
     let config = isotop::ui::config::Config::parse(
-        "[containers]\nhide = [\"PSI IO\", \"REFUSED\", \"RUNTIME\"]\n",
+        "[containers]\nhide = [\"PSI MEM\", \"oom\", \"RUNTIME\"]\n",
         std::path::Path::new("c.toml"),
     )
     .unwrap();
