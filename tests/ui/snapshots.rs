@@ -31,7 +31,7 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down]);
 }
 
-/// At 200 columns every kernel figure has its column: I/O pressure and refused forks too.
+/// At 200 columns every kernel figure has its column: pressure and refused forks too.
 #[test]
 fn containers_view_at_200_columns() {
     let (mut app, history) = app_with_history(30);
@@ -44,7 +44,7 @@ fn containers_view_at_200_columns() {
 #[test]
 fn containers_view_with_hidden_columns() {
     let config = isotop::ui::config::Config::parse(
-        "[containers]\nhide = [\"PSI MEM\", \"oom\", \"RUNTIME\"]\n",
+        "[containers]\nhide = [\"thr%\", \"RUNTIME\"]\n",
         std::path::Path::new("c.toml"),
     )
     .unwrap();
@@ -54,8 +54,8 @@ fn containers_view_with_hidden_columns() {
     for _ in 0..3 {
         app.update(Action::SortNext);
     }
-    let terminal = render(&mut app, &history, 160, 48);
-    insta::assert_snapshot!("containers_hidden_columns_160x48", terminal.backend());
+    let terminal = render(&mut app, &history, 200, 30);
+    insta::assert_snapshot!("containers_hidden_columns_200x30", terminal.backend());
 }
 
 #[test]

@@ -28,8 +28,9 @@ const WIDE: u16 = 120;
 const ID_WIDTH: u16 = 12;
 
 /// The table's columns in display order, without those `hidden` (sort indices). The kernel's
-/// figures come in as the screen widens (names keep room first): throttling and OOM kills from
-/// 120 cells, CPU and memory pressure from 150, I/O pressure and refused forks from 180.
+/// figures come in as the screen widens, names keeping 40 cells or more once they do:
+/// throttling and OOM kills from 120 cells, CPU and memory pressure from 170, I/O pressure and
+/// refused forks from 190.
 fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
     let (cpu, mem) = if wide { (16, 20) } else { (13, 17) };
     let all = [
@@ -45,21 +46,21 @@ fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
             .from_width(WIDE),
         Column::new("PSI CPU", 10, Width::Fixed(7))
             .right()
-            .from_width(150),
+            .from_width(170),
         Column::new("MEM", 5, Width::Fixed(mem)),
         Column::new("PSI MEM", 11, Width::Fixed(7))
             .right()
-            .from_width(150),
+            .from_width(170),
         Column::new("PSI IO", 12, Width::Fixed(7))
             .right()
-            .from_width(180),
+            .from_width(190),
         Column::new("OOM", 13, Width::Fixed(7))
             .right()
             .from_width(WIDE),
         Column::new("PIDS", 6, Width::Fixed(if wide { 9 } else { 6 })).right(),
         Column::new("REFUSED", 14, Width::Fixed(7))
             .right()
-            .from_width(180),
+            .from_width(190),
         Column::new("STATE", 7, Width::Fixed(7)),
         Column::new("UPTIME", 8, Width::Fixed(7))
             .right()
