@@ -11,6 +11,7 @@
 //! (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
+mod columns;
 mod filter;
 mod fold;
 pub mod launch;
@@ -108,18 +109,7 @@ impl App {
         app
     }
 
-    /// Hides these Containers view columns (sort indices, from the config): not drawn, and
-    /// `s` skips them.
-    pub fn hide_container_columns(&mut self, hidden: Vec<usize>) {
-        self.hidden_container_columns = hidden;
-    }
-
     // ---- read side (views and tests) ----
-
-    /// The Containers view columns the config hides (sort indices).
-    pub fn hidden_container_columns(&self) -> &[usize] {
-        &self.hidden_container_columns
-    }
 
     pub fn tab(&self) -> Tab {
         self.tab
@@ -325,24 +315,8 @@ impl App {
             Action::Filter => self.editing_filter = true,
             Action::TypeChar(_) | Action::TypeBackspace => {}
             Action::SortNext => {
-                let columns = rows::columns(self.tab).len();
-                let hidden: &[usize] = match self.tab {
-                    Tab::Containers => &self.hidden_container_columns,
-                    _ => &[],
-                };
+                let next = self.next_sort_column();
                 let sort = &mut self.sorts[self.tab.index()];
-                // The next column shown (a hidden one would sort by what is not on screen).
-                let mut next = sort.column;
-                loop {
-                    next = match next {
-                        None => Some(0),
-                        Some(c) if c + 1 < columns => Some(c + 1),
-                        Some(_) => None,
-                    };
-                    if !next.is_some_and(|c| hidden.contains(&c)) {
-                        break;
-                    }
-                }
                 sort.column = next;
                 sort.reversed = false;
                 self.rebuild();
