@@ -394,6 +394,10 @@ pub(crate) struct LsArgs {
     /// Seconds between the two samples CPU% is computed from (0 skips CPU%).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
     pub interval: f64,
+    /// Also show what the kernel tells of trouble: throttled share of periods, CPU/memory/I/O
+    /// pressure, OOM kills and forks refused at the pids limit.
+    #[arg(short, long)]
+    pub wide: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -3,7 +3,8 @@
 //!
 //! The JSON document (schema in the README) is the container record, its state, its
 //! namespaces (each with who shares it), its cgroup reading (stats, limits, and a `sources` map
-//! field → file), its init process and its processes. The container's figures are its
+//! field → file), its kernel trouble figures (pressure, throttling counters, OOM kills,
+//! refused forks: `measure::KernelFigures`), its init process and its processes. The container's figures are its
 //! measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
 //! dashboard show.
 
@@ -14,7 +15,8 @@ use serde::Serialize;
 use super::format::{bytes, duration};
 use super::{CliError, TargetArgs, print_json, print_text, target};
 use crate::host::HostRoot;
-use crate::host::cgroup::{CgroupReading, Limit};
+use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
+use crate::host::container::measure::KernelFigures;
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
@@ -48,6 +50,10 @@ pub(crate) struct Inspection<'a> {
     pub namespace_detail: Vec<NamespaceEntry>,
     /// Whose namespaces stand for the host's.
     pub host_reference: String,
+    /// Pressure (`some avg10`), throttling counters, OOM kills and refused forks in total
+    /// (their files are the cgroup reading's `sources`).
+    #[serde(flatten)]
+    pub kernel: KernelFigures,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
@@ -110,6 +116,7 @@ pub(crate) fn inspect<'a>(
         init,
         namespace_detail,
         host_reference,
+        kernel: KernelFigures::of(view.cgroup.as_ref()),
     }
 }
 
@@ -259,6 +266,20 @@ fn render_cgroup(r: &CgroupReading) -> String {
             "pids.current",
             pids.current.map(|v| v.to_string()),
         );
+        opt(
+            &mut add,
+            "pids.refused_forks",
+            pids.refused_forks.map(|v| v.to_string()),
+        );
+    }
+    if let Some(p) = &r.pressure {
+        for (field, file) in [
+            ("pressure.cpu", &p.cpu),
+            ("pressure.memory", &p.memory),
+            ("pressure.io", &p.io),
+        ] {
+            opt(&mut add, field, file.as_ref().and_then(pressure_text));
+        }
     }
     let l = &r.limits;
     opt(
@@ -319,6 +340,15 @@ fn render_cgroup(r: &CgroupReading) -> String {
         out.push_str(&format!("  note: {note}\n"));
     }
     out
+}
+
+/// `some 20.00% 18.50% 5.25%` (avg10, avg60, avg300).
+fn pressure_text(file: &PressureFile) -> Option<String> {
+    let some = file.some?;
+    Some(format!(
+        "some {:.2}% {:.2}% {:.2}%",
+        some.avg10, some.avg60, some.avg300
+    ))
 }
 
 fn opt(add: &mut impl FnMut(&str, String), field: &str, value: Option<String>) {

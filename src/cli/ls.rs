@@ -5,7 +5,10 @@
 //! counter (`measure::read_cpu_counter`) `--interval` seconds apart, as a share of one CPU
 //! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: its own cgroup
 //! counter when it has a cgroup of its own, else its processes' `stat` times (so a container
-//! that shares the host's cgroup is not charged the host's usage).
+//! that shares the host's cgroup is not charged the host's usage). The throttled share of
+//! periods is computed between the same two reads (`sample::rates::throttled_percent` of its
+//! kernel figures, `measure::read_kernel_figures`); `--wide` shows it with the pressure, OOM
+//! kill and refused-fork figures every row carries in `--json`.
 
 use std::time::{Duration, Instant};
 
@@ -17,11 +20,13 @@ use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
 use crate::host::container::Pod;
 use crate::host::container::claim::UNVERIFIED_MARK;
-use crate::host::container::measure::{ContainerState, Figures, read_cpu_counter};
+use crate::host::container::measure::{
+    ContainerState, Figures, KernelFigures, read_cpu_counter, read_kernel_figures,
+};
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::sample::pods::pod_label;
-use crate::sample::rates::container_cpu_percent;
+use crate::sample::rates::{Throttling, container_cpu_percent, throttled_percent};
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -33,6 +38,9 @@ pub(crate) struct ContainerRow {
     pub pid: Option<i32>,
     /// Share of one CPU over the interval, percent; null without a second sample.
     pub cpu_percent: Option<f64>,
+    /// Share of the CPU periods over the interval in which its quota ran out, percent; null
+    /// without a second sample or without throttling counters.
+    pub throttled_percent: Option<f64>,
     pub memory_bytes: Option<u64>,
     /// "max", a number of bytes, or null when unknown.
     pub memory_limit_bytes: Option<Limit<u64>>,
@@ -50,6 +58,10 @@ pub(crate) struct ContainerRow {
     pub unverified_reason: Option<String>,
     /// The user whose own (rootless) files name it; null for root's.
     pub claimed_by_uid: Option<u32>,
+    /// Pressure (`some avg10`), throttling counters, OOM kills and refused forks in total,
+    /// each null when its file is absent.
+    #[serde(flatten)]
+    pub kernel: KernelFigures,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
@@ -71,6 +83,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .iter()
         .map(|c| read_cpu_counter(root, layout, &c.container))
         .collect();
+    let throttling_before: Vec<_> =
+        rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
     let mut rows: Vec<ContainerRow> = first
         .containers
         .iter()
@@ -85,6 +99,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
                 row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
             }
+        }
+        let throttling_after =
+            rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
+        for ((row, a), b) in rows.iter_mut().zip(throttling_before).zip(throttling_after) {
+            row.throttled_percent = throttled_percent(a, b);
         }
     }
     for warning in &first.warnings {
@@ -112,6 +131,9 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         "STATE",
         ">UPTIME",
     ]);
+    if args.wide {
+        headers.extend(WIDE_HEADER);
+    }
     let mut table = Table::new(&headers);
     // Short ids told apart from each other (and cleaned), running and stopped alike.
     let shown = ShortIds::new(rows.iter().map(|r| r.id.as_str()));
@@ -146,6 +168,9 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             r.state.to_string(),
             r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
+        if args.wide {
+            cells.extend(wide_cells(r));
+        }
         table.push(cells);
     }
     let mut text = table.render();
@@ -169,6 +194,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         image: c.image.clone(),
         pid: c.init_pid,
         cpu_percent: None,
+        throttled_percent: None,
         memory_bytes: figures.memory_bytes,
         memory_limit_bytes: figures.memory_limit_bytes,
         cpu_limit_cpus: figures.cpu_limit_cpus,
@@ -181,7 +207,41 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         verified: c.trust.verified,
         unverified_reason: c.trust.unverified_reason.clone(),
         claimed_by_uid: c.trust.claimed_by_uid,
+        kernel: figures.kernel,
     }
+}
+
+/// The columns `--wide` adds (the dashboard's Containers view has the same).
+const WIDE_HEADER: [&str; 6] = [
+    ">THR%", ">PSI CPU", ">PSI MEM", ">PSI IO", ">OOM", ">REFUSED",
+];
+
+/// The `--wide` cells of a row: throttled share over the interval, pressure `some avg10`,
+/// OOM kills and refused forks in total; `-` where the kernel has no figure.
+fn wide_cells(r: &ContainerRow) -> [String; 6] {
+    let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    // Percent like the CPU% column: one decimal, no sign.
+    let share = |v: Option<f64>| v.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into());
+    let k = &r.kernel;
+    [
+        share(r.throttled_percent),
+        share(k.cpu_pressure_percent),
+        share(k.memory_pressure_percent),
+        share(k.io_pressure_percent),
+        count(k.oom_kills),
+        count(k.pids_refused_forks),
+    ]
+}
+
+/// Each container's throttling counters, read now by `read` (`None` without them).
+fn rows_throttling(
+    views: &[ContainerView],
+    read: impl Fn(&crate::host::container::Container) -> Option<KernelFigures>,
+) -> Vec<Option<Throttling>> {
+    views
+        .iter()
+        .map(|v| read(&v.container).and_then(|k| Throttling::of_kernel(&k)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,14 +7,16 @@
 //! `host::container::measure` — the same function `isotop ls` and `isotop inspect` use (its
 //! own cgroup's files, a few read every tick, else its processes' `stat` figures from the
 //! process table) — and its CPU and throttling rates come from `super::rates` against its
-//! previous tick's counters.
+//! previous tick's counters. Its OOM kills since isotop started are its total less the total
+//! it had when the sampler first saw it ([`OomBaselines`]; 0 for a container that started
+//! after the sampler did).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use super::frame::ContainerSample;
 use super::processes::ProcessTable;
-use super::rates::{Throttling, container_cpu_percent, throttled_percent};
+use super::rates::{Throttling, container_cpu_percent, count_since, throttled_percent};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::container::hidden::hidden;
@@ -30,11 +32,51 @@ struct ContainerCounters {
     at: Instant,
 }
 
+/// Each container's OOM kill total when the sampler first saw it: what "since isotop started"
+/// counts from.
+#[derive(Debug, Default)]
+struct OomBaselines {
+    /// When the sampler took its first sample.
+    started: Option<Instant>,
+    by_id: HashMap<String, u64>,
+}
+
+impl OomBaselines {
+    /// The kills of container `id` since the sampler started, given its `total` now and its
+    /// age (`uptime_seconds`). A container seen first later but started after the sampler
+    /// has had all its kills since; one seen first later but older (a regrouping found it)
+    /// counts from now. `None` without a total.
+    fn since_start(
+        &mut self,
+        id: &str,
+        total: Option<u64>,
+        uptime_seconds: Option<f64>,
+    ) -> Option<u64> {
+        let running_for = self.started.get_or_insert_with(Instant::now).elapsed();
+        let total = total?;
+        let baseline = *self
+            .by_id
+            .entry(id.to_string())
+            .or_insert_with(|| match uptime_seconds {
+                Some(age) if age < running_for.as_secs_f64() => 0,
+                _ => total,
+            });
+        count_since(baseline, Some(total))
+    }
+
+    /// Forgets containers no longer grouped.
+    fn keep(&mut self, grouping: &[Container]) {
+        self.by_id
+            .retain(|id, _| grouping.iter().any(|c| c.id == *id));
+    }
+}
+
 /// The current grouping and each container's previous counters (its rates' other end).
 #[derive(Debug, Default)]
 pub struct ContainerSampler {
     grouping: Vec<Container>,
     previous: HashMap<String, ContainerCounters>,
+    oom_baselines: OomBaselines,
     /// Not root: the line saying which containers this user cannot see (from the grouping).
     hidden: Option<String>,
 }
@@ -52,6 +94,7 @@ impl ContainerSampler {
     pub fn regroup(&mut self, root: &HostRoot, table: &ProcessTable) {
         let host = host_reference(root, table.processes());
         self.grouping = find_containers(root, table.processes(), &host.ns);
+        self.oom_baselines.keep(&self.grouping);
         self.hidden = (!nix::unistd::geteuid().is_root())
             .then(|| hidden(root, table.processes(), &self.grouping).message(false))
             .flatten();
@@ -70,7 +113,8 @@ impl ContainerSampler {
     ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
-        for container in &self.grouping {
+        let grouping = std::mem::take(&mut self.grouping);
+        for container in &grouping {
             let alive: Vec<i32> = container
                 .pids
                 .iter()
@@ -85,12 +129,13 @@ impl ContainerSampler {
             let sample = self.sample_one(cx, container, &mut counters, warnings);
             samples.push(sample);
         }
+        self.grouping = grouping;
         self.previous = counters;
         samples
     }
 
     fn sample_one(
-        &self,
+        &mut self,
         cx: &TickContext<'_>,
         container: Container,
         counters: &mut HashMap<String, ContainerCounters>,
@@ -107,7 +152,7 @@ impl ContainerSampler {
         let figures = measured.figures;
         let now = ContainerCounters {
             cpu: figures.cpu,
-            throttling: measured.view.cgroup.as_ref().and_then(Throttling::of),
+            throttling: Throttling::of_kernel(&figures.kernel),
             at: Instant::now(),
         };
         let previous = self.previous.get(&measured.view.container.id);
@@ -118,7 +163,14 @@ impl ContainerSampler {
         let throttled_percent =
             previous.and_then(|p| throttled_percent(p.throttling, now.throttling));
         counters.insert(measured.view.container.id.clone(), now);
+        let oom_kills_since_start = self.oom_baselines.since_start(
+            &measured.view.container.id,
+            figures.kernel.oom_kills,
+            measured.view.uptime_seconds,
+        );
         ContainerSample {
+            kernel: figures.kernel,
+            oom_kills_since_start,
             memory_limit_bytes: figures.memory_limit_bytes,
             cpu_limit_cpus: figures.cpu_limit_cpus,
             pids_limit: figures.pids_limit,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::pods::PodSample;
 use crate::host::cgroup::{CgroupMode, CgroupReading, Limit};
+use crate::host::container::measure::KernelFigures;
 use crate::host::namespace::NamespaceTable;
 use crate::host::process::Process;
 use crate::host::scan::ContainerView;
@@ -78,6 +79,10 @@ pub struct ContainerSample {
     pub cpu_limit_cpus: Option<Limit<f64>>,
     pub pids: usize,
     pub pids_limit: Option<Limit<u64>>,
+    /// Pressure, throttling counters, OOM kills and refused forks in total (`measure`'s).
+    pub kernel: KernelFigures,
+    /// OOM kills since isotop started (see `sample::containers`); `None` without a count.
+    pub oom_kills_since_start: Option<u64>,
 }
 
 /// One cgroup of the flattened tree.

@@ -1,6 +1,7 @@
 //! Bounded history per container and cgroup, owned by the app loop and fed one [`Frame`] per
 //! tick. Each series is a ring buffer of [`Point`]s covering at most `window` (default 10
-//! minutes); a container that vanished keeps its series until its points age out, so its charts
+//! minutes) — CPU, its quota, throttling, memory, its limit, pids and CPU/memory/I/O pressure;
+//! a container that vanished keeps its series until its points age out, so its charts
 //! can still be read after it is gone.
 
 use std::collections::{HashMap, VecDeque};
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use super::frame::Frame;
 use crate::host::cgroup::Limit;
+use crate::host::container::measure::KernelFigures;
 
 /// Which series: a container by id, or a cgroup by path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -31,6 +33,10 @@ pub struct Point {
     /// `None` when unlimited.
     pub memory_limit_bytes: Option<u64>,
     pub pids: Option<u64>,
+    /// Pressure `some avg10`, percent: CPU, memory, I/O (`None` without the PSI file).
+    pub cpu_pressure_percent: Option<f64>,
+    pub memory_pressure_percent: Option<f64>,
+    pub io_pressure_percent: Option<f64>,
 }
 
 /// Ring buffers of points per series.
@@ -69,11 +75,16 @@ impl History {
                 memory_bytes: c.memory_bytes,
                 memory_limit_bytes: c.memory_limit_bytes.and_then(|l| l.value().copied()),
                 pids: Some(c.pids as u64),
+                cpu_pressure_percent: c.kernel.cpu_pressure_percent,
+                memory_pressure_percent: c.kernel.memory_pressure_percent,
+                io_pressure_percent: c.kernel.io_pressure_percent,
             };
             self.push(SeriesKey::Container(c.view.container.id.clone()), point);
         }
         for g in &frame.cgroups {
             let limits = &g.reading.limits;
+            // A cgroup's stall shares, read as a container's are (one derivation).
+            let pressure = KernelFigures::of(Some(&g.reading));
             let point = Point {
                 t_ms: now,
                 cpu_percent: g.cpu_percent,
@@ -85,6 +96,9 @@ impl History {
                 memory_bytes: g.reading.memory.as_ref().and_then(|m| m.usage_bytes),
                 memory_limit_bytes: limits.memory_max_bytes.and_then(|l| l.value().copied()),
                 pids: g.reading.pids.as_ref().and_then(|p| p.current),
+                cpu_pressure_percent: pressure.cpu_pressure_percent,
+                memory_pressure_percent: pressure.memory_pressure_percent,
+                io_pressure_percent: pressure.io_pressure_percent,
             };
             self.push(SeriesKey::Cgroup(g.path.clone()), point);
         }

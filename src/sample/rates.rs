@@ -7,10 +7,11 @@
 //!
 //! Every rate isotop shows is computed here: a container's CPU share from two of its
 //! [`CpuCounter`]s (the sampler between ticks, `isotop ls` between its two reads), a cgroup's
-//! CPU and throttling shares, a process's and a CPU's busy share.
+//! CPU and throttling shares, a process's and a CPU's busy share — and the counts since isotop
+//! started ([`count_since`]: a container's OOM kills since the sampler first saw it).
 
 use crate::host::cgroup::CgroupReading;
-use crate::host::container::measure::{CpuCounter, ProcessTicks};
+use crate::host::container::measure::{CpuCounter, KernelFigures, ProcessTicks};
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
 /// moments `wall_usec` µs apart.
@@ -99,6 +100,23 @@ impl Throttling {
             nr_throttled: cpu.nr_throttled?,
         })
     }
+
+    /// The counters among a container's kernel figures (`None` when either is missing).
+    pub fn of_kernel(figures: &KernelFigures) -> Option<Throttling> {
+        Some(Throttling {
+            nr_periods: figures.cpu_periods?,
+            nr_throttled: figures.cpu_throttled_periods?,
+        })
+    }
+}
+
+/// How much a monotonic count (e.g. OOM kills) grew since `baseline`, the value it had when
+/// counting started. A count below its baseline was reset (the cgroup was made again under
+/// the same path): everything it counts happened since, so the count itself. `None` without
+/// a current count.
+pub fn count_since(baseline: u64, current: Option<u64>) -> Option<u64> {
+    let current = current?;
+    Some(current.checked_sub(baseline).unwrap_or(current))
 }
 
 /// Share of the enforcement periods since the previous reading in which the cgroup ran out of
@@ -262,6 +280,33 @@ mod tests {
         assert_eq!(throttled_percent(Some(a), Some(odd)), None);
         assert_eq!(throttled_percent(None, Some(a)), None);
         assert_eq!(throttled_percent(Some(a), None), None);
+    }
+
+    #[test]
+    fn counts_since_a_baseline() {
+        assert_eq!(count_since(3, Some(5)), Some(2));
+        assert_eq!(count_since(3, Some(3)), Some(0));
+        // Reset: the cgroup was made again and has counted 1 since.
+        assert_eq!(count_since(3, Some(1)), Some(1));
+        assert_eq!(count_since(0, None), None);
+    }
+
+    #[test]
+    fn throttling_from_kernel_figures_needs_both_counters() {
+        let mut k = KernelFigures {
+            cpu_periods: Some(31),
+            cpu_throttled_periods: Some(30),
+            ..KernelFigures::default()
+        };
+        assert_eq!(
+            Throttling::of_kernel(&k),
+            Some(Throttling {
+                nr_periods: 31,
+                nr_throttled: 30
+            })
+        );
+        k.cpu_throttled_periods = None;
+        assert_eq!(Throttling::of_kernel(&k), None);
     }
 
     #[test]

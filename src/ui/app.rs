@@ -11,6 +11,7 @@
 //! (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
+mod columns;
 pub mod copy;
 mod filter;
 mod fold;
@@ -76,6 +77,8 @@ pub struct App {
     /// Text the `y` menu picked, for the app loop to put on the clipboard
     /// ([`App::take_clipboard`]).
     clipboard: Option<String>,
+    /// Containers view columns the config hides (sort indices of `rows::CONTAINER_COLUMNS`).
+    hidden_container_columns: Vec<usize>,
 }
 
 impl App {
@@ -109,6 +112,7 @@ impl App {
             launch: LaunchState::default(),
             read_only: false,
             clipboard: None,
+            hidden_container_columns: Vec::new(),
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -330,13 +334,9 @@ impl App {
             Action::Filter => self.editing_filter = true,
             Action::TypeChar(_) | Action::TypeBackspace => {}
             Action::SortNext => {
-                let columns = rows::columns(self.tab).len();
+                let next = self.next_sort_column();
                 let sort = &mut self.sorts[self.tab.index()];
-                sort.column = match sort.column {
-                    None => Some(0),
-                    Some(c) if c + 1 < columns => Some(c + 1),
-                    Some(_) => None,
-                };
+                sort.column = next;
                 sort.reversed = false;
                 self.rebuild();
             }

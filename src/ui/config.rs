@@ -1,7 +1,7 @@
 //! The dashboard's config file: TOML at `$XDG_CONFIG_HOME/isotop/config.toml` (usually
 //! `~/.config/isotop/config.toml`), documented in `assets/config.toml`. Every key is optional;
 //! a missing file at the default place means the defaults, while a file named on the command
-//! line must exist. Mistakes (unknown keys, bad values, a keymap clash) are errors that name
+//! line must exist. `[containers] hide` names Containers view columns not to draw. Mistakes (unknown keys, bad values, a keymap clash) are errors that name
 //! the file and what to change, never silently ignored.
 
 use std::collections::BTreeMap;
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::app::rows::CONTAINER_COLUMNS;
 use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
@@ -26,6 +27,9 @@ pub struct Config {
     pub history: Duration,
     pub theme: ThemeName,
     pub keymap: Keymap,
+    /// Containers view columns not to draw (sort indices of `rows::CONTAINER_COLUMNS`), from
+    /// `[containers] hide = ["PSI IO", ...]`.
+    pub hidden_container_columns: Vec<usize>,
     /// Said in the status line at start (e.g. the default config file was unreadable).
     pub notes: Vec<String>,
     /// Watch only (`read_only = true`, or `--read-only`): every act is refused.
@@ -39,6 +43,7 @@ impl Default for Config {
             history: Duration::from_secs(600),
             theme: ThemeName::Dark,
             keymap: Keymap::default(),
+            hidden_container_columns: Vec::new(),
             notes: Vec::new(),
             read_only: false,
         }
@@ -57,6 +62,17 @@ struct ConfigFile {
     read_only: bool,
     #[serde(default)]
     keymap: BTreeMap<String, KeyList>,
+    #[serde(default)]
+    containers: ContainersSection,
+}
+
+/// `[containers]`: the Containers view.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContainersSection {
+    /// Column titles not to draw (case-insensitive), e.g. `["PSI IO", "REFUSED"]`.
+    #[serde(default)]
+    hide: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +153,8 @@ impl Config {
             })?;
         }
         config.read_only = file.read_only;
+        config.hidden_container_columns =
+            container_columns(&file.containers.hide).map_err(config_error)?;
         let overrides: BTreeMap<String, Vec<String>> = file
             .keymap
             .into_iter()
@@ -154,6 +172,25 @@ impl Config {
         })?;
         Ok(config)
     }
+}
+
+/// The sort indices of the Containers view columns titled `titles` (case-insensitive); an
+/// unknown title is an error listing the known ones.
+fn container_columns(titles: &[String]) -> Result<Vec<usize>, String> {
+    titles
+        .iter()
+        .map(|title| {
+            CONTAINER_COLUMNS
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(title.trim()))
+                .ok_or_else(|| {
+                    format!(
+                        "[containers] hide: {title:?} is not a column; use some of {}",
+                        CONTAINER_COLUMNS.map(|c| format!("{c:?}")).join(", ")
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A duration from seconds when finite and within `[min, max]`.

@@ -167,6 +167,7 @@ pub async fn run_loop(
     let mut events = EventStream::new();
     let mut app = App::new(config.history);
     app.set_read_only(config.read_only);
+    app.hide_container_columns(config.hidden_container_columns.clone());
     if !config.notes.is_empty() {
         app.message = Some(config.notes.join("; "));
     }

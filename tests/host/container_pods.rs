@@ -49,6 +49,8 @@ fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
         cpu_limit_cpus: None,
         pids: c.pids.len(),
         pids_limit: None,
+        kernel: Default::default(),
+        oom_kills_since_start: None,
     }
 }
 

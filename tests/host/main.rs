@@ -21,6 +21,7 @@ mod container_podman;
 mod container_pods;
 mod container_unknown;
 mod container_unknown_cgroup;
+mod kernel_events;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use isotop::host::cgroup::{CgroupLimits, CgroupReading, CpuStats, Limit};
+use isotop::host::container::measure::KernelFigures;
 use isotop::host::container::{Container, Runtime};
 use isotop::host::namespace::{HostReference, NamespaceTable, NsSet};
 use isotop::host::scan::{ContainerState, ContainerView};
@@ -62,6 +63,12 @@ fn container(id: &str) -> ContainerSample {
         cpu_limit_cpus: Some(Limit::Value(0.2)),
         pids: 1,
         pids_limit: Some(Limit::Max),
+        kernel: KernelFigures {
+            cpu_pressure_percent: Some(12.5),
+            memory_pressure_percent: None,
+            ..KernelFigures::default()
+        },
+        oom_kills_since_start: None,
     }
 }
 
@@ -117,6 +124,10 @@ fn series_are_bounded_by_the_window() {
     assert_eq!(p.cpu_limit_percent, Some(20.0));
     assert_eq!(p.memory_limit_bytes, Some(1 << 30));
     assert_eq!(p.pids, Some(1));
+    // Pressure is kept like the other series; an absent PSI file stays absent, not 0.
+    assert_eq!(p.cpu_pressure_percent, Some(12.5));
+    assert_eq!(p.memory_pressure_percent, None);
+    assert_eq!(p.io_pressure_percent, None);
     let cgroup: Vec<_> = history
         .points(&SeriesKey::Cgroup("/a".to_string()))
         .collect();

@@ -10,3 +10,4 @@ pub use shared::{bundle, common, drive, fixture};
 pub mod cgroup_fixture;
 pub mod hostile_files;
 pub mod procs;
+pub mod unshared;

@@ -8,7 +8,7 @@ mod parts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use isotop::host::cgroup::{CgroupMode, CgroupReading};
+use isotop::host::cgroup::{CgroupMode, CgroupReading, Pressure};
 use isotop::host::container::{Pod, Runtime};
 use isotop::host::namespace::{HostReference, Namespace, NamespaceTable, NsKind};
 use isotop::sample::{CgroupSample, Frame, History, HostSummary};
@@ -90,15 +90,24 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
                 cgroup: Some(web_cg),
                 pod: None,
             },
-            Some(reading(
-                web_cg,
-                3,
-                Some((50_000, 100_000)),
-                (120 + seq * 2) * MIB,
-                Some(256 * MIB),
-                3,
-                Some(100),
-            )),
+            Some({
+                let mut r = reading(
+                    web_cg,
+                    3,
+                    Some((50_000, 100_000)),
+                    (120 + seq * 2) * MIB,
+                    Some(256 * MIB),
+                    3,
+                    Some(100),
+                );
+                // Pressure with shape for the charts.
+                r.pressure = Some(Pressure {
+                    cpu: Some(psi(20.0 + 3.0 * wave)),
+                    memory: Some(psi(2.0 + wave)),
+                    io: Some(psi(9.0 - wave)),
+                });
+                r
+            }),
             Some(40.0 + wave),
             Some((120 + seq * 2) * MIB),
         ),

@@ -56,6 +56,7 @@ fn default_keymap_parses_without_clashes_and_matches_the_shipped_config() {
     assert_eq!(shipped.refresh.as_secs_f64(), 1.0);
     assert_eq!(shipped.history.as_secs(), 600);
     assert_eq!(shipped.keymap.help(), keymap.help());
+    assert!(shipped.hidden_container_columns.is_empty());
     // The help is drawn from the same table.
     let help = keymap.help();
     assert_eq!(help.len(), DEFAULT_BINDINGS.len());
@@ -119,6 +120,28 @@ fn user_keymap_rebinds_and_reports_clashes() {
         err.to_string().contains("refesh"),
         "unknown keys are errors: {err}"
     );
+}
+
+#[test]
+fn containers_columns_are_hidden_by_title_and_unknown_titles_are_errors() {
+    let config = Config::parse(
+        "[containers]\nhide = [\"psi io\", \"REFUSED\", \" Uptime \"]\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    // Sort indices of `rows::CONTAINER_COLUMNS`: PSI IO, REFUSED, UPTIME.
+    assert_eq!(config.hidden_container_columns, vec![12, 14, 8]);
+    let err = Config::parse("[containers]\nhide = [\"PSI\"]\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.toml")
+            && err.contains("\"PSI\" is not a column")
+            && err.contains("\"PSI CPU\""),
+        "{err}"
+    );
+    let err = Config::parse("[containers]\nshow = []\n", Path::new("c.toml")).unwrap_err();
+    assert!(err.to_string().contains("show"), "{err}");
 }
 
 #[test]

@@ -32,6 +32,33 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down, Action::Down]);
 }
 
+/// At 200 columns every kernel figure has its column: pressure and refused forks too.
+#[test]
+fn containers_view_at_200_columns() {
+    let (mut app, history) = app_with_history(30);
+    let terminal = render(&mut app, &history, 200, 30);
+    insta::assert_snapshot!("containers_200x30", terminal.backend());
+}
+
+/// The config's `[containers] hide` columns are not drawn (the rest take their room), and
+/// `s` steps over them.
+#[test]
+fn containers_view_with_hidden_columns() {
+    let config = isotop::ui::config::Config::parse(
+        "[containers]\nhide = [\"thr%\", \"RUNTIME\"]\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let (mut app, history) = app_with_history(30);
+    app.hide_container_columns(config.hidden_container_columns);
+    // RUNTIME is sort index 2: from ID (0), NAME (1), `s` goes to PID (3).
+    for _ in 0..3 {
+        app.update(Action::SortNext);
+    }
+    let terminal = render(&mut app, &history, 200, 30);
+    insta::assert_snapshot!("containers_hidden_columns_200x30", terminal.backend());
+}
+
 #[test]
 fn cgroups_view() {
     snapshot_each_size(

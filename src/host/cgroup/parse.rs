@@ -315,6 +315,41 @@ mod tests {
     }
 
     #[test]
+    fn event_files_max_empty_and_garbage() {
+        // pids.events: the refused forks are the `max` line (v1 and v2).
+        assert_eq!(parse_keyed("max 7\n").get("max"), Some(7));
+        assert_eq!(parse_keyed("max 0\n").get("max"), Some(0));
+        // Newer kernels add `max.imposed`; it is not the refusals.
+        let k = parse_keyed("max 2\nmax.imposed 5\n");
+        assert_eq!((k.get("max"), k.get("max.imposed")), (Some(2), Some(5)));
+        // v2 memory.events and v1 memory.oom_control: oom_kill among other keys.
+        let events = parse_keyed("low 0\nhigh 5\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n");
+        assert_eq!(events.get("oom_kill"), Some(1));
+        let control = parse_keyed("oom_kill_disable 0\nunder_oom 1\noom_kill 3\n");
+        assert_eq!(control.get("oom_kill"), Some(3));
+        // Before kernel 4.13, oom_control has no oom_kill line: absent, not 0.
+        assert_eq!(
+            parse_keyed("oom_kill_disable 0\nunder_oom 0\n").get("oom_kill"),
+            None
+        );
+        // Empty: nothing, no problem.
+        assert_eq!(parse_keyed("").get("max"), None);
+        assert!(parse_keyed("\n").problems.is_empty());
+        // Garbage: the key is absent and the line is reported.
+        for text in [
+            "max\n",
+            "max -1\n",
+            "max lots\n",
+            "max 1 2\n",
+            "max 99999999999999999999\n",
+        ] {
+            let k = parse_keyed(text);
+            assert_eq!(k.get("max"), None, "{text:?}");
+            assert_eq!(k.problems.len(), 1, "{text:?}");
+        }
+    }
+
+    #[test]
     fn pressure_with_and_without_full() {
         let p = parse_pressure(
             "some avg10=1.50 avg60=0.12 avg300=0.00 total=681245\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",

@@ -3,7 +3,8 @@
 //! Contract: [`measure`] takes a [`Container`] (from `find_containers`/`find_stopped`), the
 //! processes read at the same moment (ascending pid) and the clock, and returns its
 //! [`ContainerView`] (state, uptime, its own cgroup's reading) and its [`Figures`] (memory,
-//! limits, process count, the CPU counter a rate is computed from), each figure from the
+//! limits, process count, the CPU counter a rate is computed from, the kernel's trouble
+//! figures: [`KernelFigures`]), each figure from the
 //! container's own source or else the next-best own source, named in the figure's
 //! [`FigureSource`] — or `None`. `host::scan` (hence `isotop inspect`), `isotop ls` and the
 //! dashboard's sampler all measure through it, so a view and a subcommand cannot disagree.
@@ -18,9 +19,13 @@ use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, Limit};
 use crate::host::process::{Process, read_stat};
 
+/// Pressure, throttling, OOM kills and refused forks: the kernel's trouble figures.
+mod kernel;
 /// Its unit tests, and the fake host `cli`'s agreement test builds on.
 #[cfg(test)]
 pub(crate) mod tests;
+
+pub use kernel::{KernelFigures, read_kernel_figures};
 
 /// What a container is doing, as `isotop ls --json` and the views show it (lowercase).
 /// Variants are in alphabetical order: the derived order is the STATE column's sort order.
@@ -149,6 +154,8 @@ pub struct Figures {
     pub pids: usize,
     /// What a CPU rate is computed from (two of these, `sample::rates::container_cpu_percent`).
     pub cpu: CpuCounter,
+    /// Pressure, throttling counters, OOM kills, refused forks (see [`KernelFigures`]).
+    pub kernel: KernelFigures,
 }
 
 impl Figures {
@@ -193,6 +200,7 @@ impl Figures {
             pids_limit: limits.and_then(|l| l.pids_max),
             pids: c.pids.len(),
             cpu: CpuCounter::of(reading, ticks),
+            kernel: KernelFigures::of(reading),
         }
     }
 }

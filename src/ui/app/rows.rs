@@ -14,8 +14,11 @@ use super::super::action::Tab;
 
 mod pods;
 
-pub const CONTAINER_COLUMNS: [&str; 9] = [
-    "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME",
+/// The Containers view's columns by sort index (its display order is the view's); the last
+/// six are the kernel's trouble figures, which the config can hide (`[containers] hide`).
+pub const CONTAINER_COLUMNS: [&str; 15] = [
+    "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME", "THR%", "PSI CPU",
+    "PSI MEM", "PSI IO", "OOM", "REFUSED",
 ];
 pub const CGROUP_COLUMNS: [&str; 6] = ["CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS"];
 pub const NAMESPACE_COLUMNS: [&str; 6] = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
@@ -219,7 +222,18 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
                 5 => by_u64(x.memory_bytes, y.memory_bytes),
                 6 => y.pids.cmp(&x.pids),
                 7 => x.view.state.cmp(&y.view.state),
-                _ => by_f64(x.view.uptime_seconds, y.view.uptime_seconds),
+                8 => by_f64(x.view.uptime_seconds, y.view.uptime_seconds),
+                9 => by_f64(x.throttled_percent, y.throttled_percent),
+                10 => by_f64(x.kernel.cpu_pressure_percent, y.kernel.cpu_pressure_percent),
+                11 => by_f64(
+                    x.kernel.memory_pressure_percent,
+                    y.kernel.memory_pressure_percent,
+                ),
+                12 => by_f64(x.kernel.io_pressure_percent, y.kernel.io_pressure_percent),
+                // Kills since isotop started first (what just happened), then in total.
+                13 => by_u64(x.oom_kills_since_start, y.oom_kills_since_start)
+                    .then(by_u64(x.kernel.oom_kills, y.kernel.oom_kills)),
+                _ => by_u64(x.kernel.pids_refused_forks, y.kernel.pids_refused_forks),
             };
             apply(order, sort).then(a.cmp(&b))
         });

@@ -1,5 +1,8 @@
 //! Containers: the `isotop ls` table, live, with CPU% against the quota (else all CPUs) and
-//! memory against the limit (else the host's memory) as bars. A selected container that
+//! memory against the limit (else the host's memory) as bars, and on wider screens what the
+//! kernel tells of trouble: throttled share of periods, CPU/memory/I/O pressure (`some
+//! avg10`), OOM kills (since isotop started / in total) and forks refused at the pids limit.
+//! Columns the config hides (`[containers] hide`) are not drawn. A selected container that
 //! vanished stays as a struck-through "gone" row with its last figures. A pod is one row
 //! (▾ unfolded, ▸ folded) with its totals, its containers indented under it ([`pod`]).
 
@@ -27,9 +30,13 @@ const WIDE: u16 = 120;
 /// (`pidns-<inode>` is 16; see [`ShortIds`]), never cut: two rows must not show one id.
 const ID_WIDTH: u16 = 12;
 
-fn columns(wide: bool, id_width: u16) -> Vec<Column> {
-    let (cpu, mem) = if wide { (22, 26) } else { (13, 17) };
-    vec![
+/// The table's columns in display order, without those `hidden` (sort indices). The kernel's
+/// figures come in as the screen widens, names keeping 40 cells or more once they do:
+/// throttling and OOM kills from 120 cells, CPU and memory pressure from 170, I/O pressure and
+/// refused forks from 190.
+fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
+    let (cpu, mem) = if wide { (16, 20) } else { (13, 17) };
+    let all = [
         // Wider ids need a wider table, or the names would pay for them.
         Column::new("ID", 0, Width::Fixed(id_width))
             .from_width(WIDE.saturating_add(id_width.saturating_sub(ID_WIDTH))),
@@ -37,13 +44,34 @@ fn columns(wide: bool, id_width: u16) -> Vec<Column> {
         Column::new("RUNTIME", 2, Width::Fixed(10)),
         Column::new("PID", 3, Width::Fixed(7)).right(),
         Column::new("CPU%", 4, Width::Fixed(cpu)),
+        Column::new("THR%", 9, Width::Fixed(5))
+            .right()
+            .from_width(WIDE),
+        Column::new("PSI CPU", 10, Width::Fixed(7))
+            .right()
+            .from_width(170),
         Column::new("MEM", 5, Width::Fixed(mem)),
+        Column::new("PSI MEM", 11, Width::Fixed(7))
+            .right()
+            .from_width(170),
+        Column::new("PSI IO", 12, Width::Fixed(7))
+            .right()
+            .from_width(190),
+        Column::new("OOM", 13, Width::Fixed(7))
+            .right()
+            .from_width(WIDE),
         Column::new("PIDS", 6, Width::Fixed(if wide { 9 } else { 6 })).right(),
+        Column::new("REFUSED", 14, Width::Fixed(7))
+            .right()
+            .from_width(190),
         Column::new("STATE", 7, Width::Fixed(7)),
         Column::new("UPTIME", 8, Width::Fixed(7))
             .right()
             .from_width(WIDE),
-    ]
+    ];
+    all.into_iter()
+        .filter(|c| !hidden.contains(&c.sort_index))
+        .collect()
 }
 
 /// The ids the dashboard shows: the frame's containers and the gone one kept on screen. Their
@@ -77,7 +105,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let id_width = u16::try_from(shown.widest(ids_on_screen(app, frame)))
         .unwrap_or(u16::MAX)
         .max(ID_WIDTH);
-    let columns = columns(wide, id_width);
+    let columns = columns(wide, id_width, app.hidden_container_columns());
     let cpus = frame.host.cpu_percent_per_core.len();
     let host_memory = frame.host.memory_total_bytes;
     let rows = &app.rows().containers;
@@ -99,7 +127,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
             }
             (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
-                pod::indent(cells(c, gone, &shown, &columns, cpus, host_memory, theme))
+                pod::indent(
+                    cells(c, gone, &shown, &columns, cpus, host_memory, theme),
+                    &columns,
+                )
             }
             (_, Some((c, gone))) => cells(c, gone, &shown, &columns, cpus, host_memory, theme),
             _ => Vec::new(),
@@ -124,11 +155,16 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
 }
 
 /// The width column `i` is drawn at (a fill column's least).
-fn width_of(columns: &[Column], i: usize) -> u16 {
-    match columns[i].width {
-        Width::Fixed(w) => w,
-        Width::Fill(w) => w,
-    }
+/// The drawn width of the column that sorts by `sort_index` (0 when it is not drawn: too
+/// narrow a screen, or hidden by the config).
+fn width_of(columns: &[Column], sort_index: usize) -> u16 {
+    columns
+        .iter()
+        .find(|c| c.sort_index == sort_index)
+        .map_or(0, |c| match c.width {
+            Width::Fixed(w) => w,
+            Width::Fill(w) => w,
+        })
 }
 
 fn cells<'a>(
@@ -156,7 +192,8 @@ fn cells<'a>(
         Some(Limit::Value(max)) => format!("{}/{max}", c.pids),
         _ => c.pids.to_string(),
     };
-    vec![
+    // By sort index (CONTAINER_COLUMNS' order), then picked in the display order below.
+    let mut by_index = vec![
         Line::from(shown.get(&k.id)),
         if k.trust.verified {
             Line::from(k.name.clone())
@@ -188,6 +225,40 @@ fn cells<'a>(
                 .uptime_seconds
                 .map(duration)
                 .unwrap_or_else(|| "-".into()),
+        ),
+    ];
+    by_index.extend(kernel_cells(c, theme));
+    columns
+        .iter()
+        .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// THR%, PSI CPU, PSI MEM, PSI IO, OOM (since isotop started / in total), REFUSED: `-` where
+/// the kernel has no figure; kills since start and refused forks stand out.
+fn kernel_cells<'a>(c: &ContainerSample, theme: &Theme) -> [Line<'a>; 6] {
+    let k = &c.kernel;
+    let count = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |n| n.to_string());
+    let oom = match (c.oom_kills_since_start, k.oom_kills) {
+        (None, None) => "-".to_string(),
+        (since, total) => format!("{}/{}", count(since), count(total)),
+    };
+    let loud = |text: String, on: bool| {
+        if on {
+            Line::from(text).style(theme.warning)
+        } else {
+            Line::from(text)
+        }
+    };
+    [
+        Line::from(percent(c.throttled_percent)),
+        Line::from(percent(k.cpu_pressure_percent)),
+        Line::from(percent(k.memory_pressure_percent)),
+        Line::from(percent(k.io_pressure_percent)),
+        loud(oom, c.oom_kills_since_start.is_some_and(|n| n > 0)),
+        loud(
+            count(k.pids_refused_forks),
+            k.pids_refused_forks.is_some_and(|n| n > 0),
         ),
     ]
 }

@@ -1,9 +1,13 @@
 //! The detail pane of the selection: for a container or cgroup, live charts over the history
 //! (CPU% with the quota line, share of periods throttled, memory with its limit line, pids with
-//! theirs; zoomable) beside its limits, namespaces, cgroup paths and init process; for a
+//! theirs, CPU pressure, memory and I/O pressure; zoomable) beside its limits, the kernel's
+//! trouble figures ([`trouble`]), namespaces, cgroup paths and init process; for a
 //! namespace, its identity, relations and members. A container that vanished shows as gone,
 //! with the history it left.
 
+mod trouble;
+
+use crate::host::container::measure::KernelFigures;
 use crate::host::text::clean_str;
 use crate::units::format::short_bytes;
 use crate::units::{ShortIds, limit_text};
@@ -64,12 +68,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             .spacing(1)
             .areas(text);
         let mut info = info;
-        let rest = info.split_off(
-            info.len()
-                .div_ceil(2)
-                .max(left.height as usize)
-                .min(info.len()),
-        );
+        // Balanced when both halves fit; else the left column full, so what is cut is the
+        // right column's tail (the namespaces), never lines in the middle.
+        let rest = info.split_off(info.len().div_ceil(2).min(left.height as usize));
         f.render_widget(Paragraph::new(info), left);
         f.render_widget(Paragraph::new(rest), right);
         charts
@@ -102,6 +103,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             ceiling: None,
             format: &pct,
             style: ctx.theme.series[0],
+            overlays: Vec::new(),
         },
         Series {
             title: " throttled % of periods ".to_string(),
@@ -113,6 +115,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             ceiling: Some(100.0),
             format: &pct,
             style: ctx.theme.series[1],
+            overlays: Vec::new(),
         },
         Series {
             title: match mem_limit {
@@ -127,6 +130,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             ceiling: None,
             format: &bytes,
             style: ctx.theme.series[2],
+            overlays: Vec::new(),
         },
         Series {
             title: match pids_limit {
@@ -141,17 +145,18 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             ceiling: None,
             format: &count,
             style: ctx.theme.series[3],
+            overlays: Vec::new(),
         },
     ];
+    let mut series = Vec::from(series);
+    series.extend(trouble::pressure_series(&points, &pct, ctx.theme));
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
-    let [a, b] = Layout::horizontal([Constraint::Percentage(50); 2])
-        .spacing(1)
-        .areas(top);
-    let [c, d] = Layout::horizontal([Constraint::Percentage(50); 2])
-        .spacing(1)
-        .areas(bottom);
-    for (area, s) in [a, b, c, d].into_iter().zip(&series) {
+    let thirds = [Constraint::Ratio(1, 3); 3];
+    let [a, b, e] = Layout::horizontal(thirds).spacing(1).areas(top);
+    let [c, d, g] = Layout::horizontal(thirds).spacing(1).areas(bottom);
+    // CPU, throttled, CPU pressure above; memory, pids, memory and I/O pressure below.
+    for (area, s) in [a, b, c, d, e, g].into_iter().zip(&series) {
         chart::draw(f, area, s, frame.taken_at_ms, app.chart_span(), ctx.theme);
     }
 }
@@ -248,6 +253,12 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     if let Some(limits) = c.view.cgroup.as_ref().map(|r| &r.limits) {
         lines.extend(limit_lines(limits, ctx));
     }
+    lines.extend(trouble::kernel_lines(
+        &c.kernel,
+        c.throttled_percent,
+        c.oom_kills_since_start,
+        t,
+    ));
     lines.push(field(
         "cgroup",
         // Cgroup names are chosen by whoever made the cgroup: cleaned for display.
@@ -312,19 +323,16 @@ fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Lin
     }
     lines.push(field("procs", r.nprocs.to_string(), t));
     lines.extend(limit_lines(&r.limits, ctx));
-    if let Some(cpu) = &r.cpu {
-        let periods = match (cpu.nr_throttled, cpu.nr_periods) {
-            (Some(th), Some(p)) => format!("{th} of {p} periods throttled"),
-            _ => "-".into(),
-        };
-        lines.push(field("throttle", periods, t));
-    }
+    // A cgroup's trouble figures, derived as a container's are.
+    lines.extend(trouble::kernel_lines(
+        &KernelFigures::of(Some(r)),
+        g.throttled_percent,
+        None,
+        t,
+    ));
     if let Some(m) = &r.memory {
         let peak = m.peak_bytes.map(short_bytes).unwrap_or_else(|| "-".into());
         lines.push(field("mem peak", peak, t));
-        if let Some(kills) = m.events.oom_kill {
-            lines.push(field("oom kills", kills.to_string(), t));
-        }
     }
     if let Some(freezer) = r.freezer {
         lines.push(field("freezer", format!("{freezer:?}").to_lowercase(), t));

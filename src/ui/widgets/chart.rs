@@ -1,5 +1,6 @@
-//! A history chart: one series over the last `span`, with an optional limit drawn as a
-//! horizontal line (the CPU quota, the memory limit, the pids limit). Time runs from `-span` to
+//! A history chart: one series over the last `span` (and optionally more drawn over it, each
+//! named in its colour in the title: memory and I/O pressure share one chart), with an
+//! optional limit drawn as a horizontal line (the CPU quota, the memory limit, the pids limit). Time runs from `-span` to
 //! the frame's own timestamp, so a fixture frame draws the same chart every time.
 
 use std::time::Duration;
@@ -24,6 +25,17 @@ pub struct Series<'a> {
     /// How a y value is written on the axis (e.g. `42%`, `256M`).
     pub format: &'a dyn Fn(f64) -> String,
     pub style: Style,
+    /// Further series on the same axes, each with its label (shown in its style after the
+    /// title) and style; empty for most charts.
+    pub overlays: Vec<Overlay>,
+}
+
+/// A further series drawn on a chart's axes.
+pub struct Overlay {
+    pub label: String,
+    /// (ms since the epoch, value) oldest first.
+    pub points: Vec<(u64, f64)>,
+    pub style: Style,
 }
 
 /// Draws `series` in `area` for the `span` before `now_ms`.
@@ -35,23 +47,35 @@ pub fn draw(
     span: Duration,
     theme: &Theme,
 ) {
+    let mut title = vec![Span::styled(series.title.clone(), theme.title)];
+    for overlay in &series.overlays {
+        title.push(Span::styled(format!("{} ", overlay.label), overlay.style));
+    }
     let block = Block::new()
         .borders(Borders::TOP)
-        .title(Span::styled(series.title.clone(), theme.title));
+        .title(ratatui::text::Line::from(title));
     let span_s = span.as_secs_f64().max(1.0);
-    let data: Vec<(f64, f64)> = series
-        .points
+    let in_span = |points: &[(u64, f64)]| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .map(|&(t, v)| ((t as f64 - now_ms as f64) / 1000.0, v))
+            .filter(|&(x, v)| x >= -span_s && x <= 0.0 && v.is_finite())
+            .collect()
+    };
+    let data = in_span(&series.points);
+    let overlays: Vec<(Vec<(f64, f64)>, Style)> = series
+        .overlays
         .iter()
-        .map(|&(t, v)| ((t as f64 - now_ms as f64) / 1000.0, v))
-        .filter(|&(x, v)| x >= -span_s && x <= 0.0 && v.is_finite())
+        .map(|o| (in_span(&o.points), o.style))
         .collect();
-    if data.is_empty() {
+    if data.is_empty() && overlays.iter().all(|(d, _)| d.is_empty()) {
         let text = Paragraph::new(Span::styled("no samples yet", theme.dim)).block(block);
         f.render_widget(text, area);
         return;
     }
     let top = data
         .iter()
+        .chain(overlays.iter().flat_map(|(d, _)| d))
         .map(|&(_, v)| v)
         .chain(series.limit)
         .fold(0.0f64, f64::max);
@@ -79,6 +103,15 @@ pub fn draw(
             .style(series.style)
             .data(&data),
     );
+    for (points, style) in &overlays {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(*style)
+                .data(points),
+        );
+    }
     let chart = Chart::new(datasets)
         .block(block)
         .legend_position(None)

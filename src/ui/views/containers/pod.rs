@@ -13,7 +13,8 @@ use crate::ui::widgets::bar;
 use crate::units::format::{duration, percent, short_bytes};
 use crate::units::short_id;
 
-/// The cells of `pod`'s row, in the table's column order.
+/// The cells of `pod`'s row, in the table's column order (the kernel's trouble columns are
+/// blank: a pod has no cgroup figures of its own here).
 pub(super) fn cells<'a>(
     app: &App,
     pod: &PodSample,
@@ -33,7 +34,8 @@ pub(super) fn cells<'a>(
         .filter(|_| host_memory > 0)
         .map(|m| m as f64 / host_memory as f64);
     let shared: Vec<&str> = pod.shared.iter().map(|k| k.name()).collect();
-    vec![
+    // By sort index (CONTAINER_COLUMNS' order), then picked in the display order.
+    let by_index = [
         Line::from(pod.pod.uid.as_deref().map(short_id).unwrap_or_default()),
         Line::from(vec![
             Span::styled(format!("{marker} {}", pod.label), theme.title),
@@ -69,12 +71,17 @@ pub(super) fn cells<'a>(
                 .map(duration)
                 .unwrap_or_else(|| "-".into()),
         ),
-    ]
+    ];
+    columns
+        .iter()
+        .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())
+        .collect()
 }
 
-/// A member's cells with its name indented under the pod's.
-pub(super) fn indent(mut cells: Vec<Line<'_>>) -> Vec<Line<'_>> {
-    if let Some(name) = cells.get_mut(1) {
+/// A member's cells with its name (the column of sort index 1) indented under the pod's.
+pub(super) fn indent<'a>(mut cells: Vec<Line<'a>>, columns: &[Column]) -> Vec<Line<'a>> {
+    let name = columns.iter().position(|c| c.sort_index == 1);
+    if let Some(name) = name.and_then(|i| cells.get_mut(i)) {
         name.spans.insert(0, "  ".into());
     }
     cells
