@@ -6,8 +6,8 @@ use super::{CliError, TargetArgs, print_json, print_text, target};
 use crate::control::cgroup_target::CgroupTarget;
 use crate::control::cgroup_target::acts::set_cgroup_frozen;
 use crate::control::freeze::set_frozen;
-use crate::host::cgroup::detect_layout;
 use crate::host::HostRoot;
+use crate::host::cgroup::detect_layout;
 use crate::host::scan::{ScanOptions, scan};
 
 /// Freezes (`freeze`) or thaws the container `args.target`.

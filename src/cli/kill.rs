@@ -11,10 +11,10 @@ use super::{CliError, KillArgs, print_json, print_text, target};
 use crate::control::ControlError;
 use crate::control::cgroup_target::CgroupTarget;
 use crate::control::cgroup_target::acts::kill_cgroup_target;
-use crate::host::cgroup::detect_layout;
 use crate::control::kill::{KillOutcome, kill_container};
 use crate::control::signal::parse_signal;
 use crate::host::HostRoot;
+use crate::host::cgroup::detect_layout;
 use crate::host::scan::{ScanOptions, scan};
 
 /// Kills the container `args.target`.

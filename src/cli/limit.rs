@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{CliError, LimitArgs, PendingArgs, UndoArgs, print_json, print_text, target};
 use crate::control::ControlError;
-use crate::control::cgroup_target::CgroupTarget;
 use crate::control::audit::AuditEntry;
+use crate::control::cgroup_target::CgroupTarget;
 use crate::control::guard;
 use crate::control::limits::journal;
 use crate::control::limits::pending::{self, PendingRevert, WorkerStart};

@@ -79,9 +79,7 @@ pub(crate) fn resolve<'a>(
     target: &str,
 ) -> Result<&'a ContainerView, CliError> {
     let target = target.trim();
-    let target = target
-        .strip_prefix(cgroup_target::PREFIX)
-        .unwrap_or(target);
+    let target = target.strip_prefix(cgroup_target::PREFIX).unwrap_or(target);
     if target.is_empty() {
         return Err(CliError::Usage(
             "empty target: give a container id, name, pid or cgroup path".into(),

@@ -209,15 +209,16 @@ pub fn check_listed(path: &str, site: &Site, pids: &[i32]) -> Result<(), Control
 /// `name=systemd` hierarchy.
 pub fn systemd_unit(root: &HostRoot, layout: &CgroupLayout, path: &str) -> Option<String> {
     let managed = root.run.join("systemd/system").is_dir()
-        || layout
-            .hierarchies
-            .iter()
-            .any(|h| h.carries("name=systemd"));
+        || layout.hierarchies.iter().any(|h| h.carries("name=systemd"));
     if !managed {
         return None;
     }
     path.rsplit('/')
-        .find(|p| [".service", ".scope", ".slice"].iter().any(|s| p.ends_with(s)))
+        .find(|p| {
+            [".service", ".scope", ".slice"]
+                .iter()
+                .any(|s| p.ends_with(s))
+        })
         .map(str::to_string)
 }
 

@@ -34,7 +34,11 @@ fn freezer_of(
 ) -> Result<(Freezer, Site, Option<String>), ControlError> {
     let in_hierarchy = |dir: Option<&std::path::Path>| {
         let dir = dir?;
-        target.sites.iter().find(|s| s.dir.starts_with(dir)).cloned()
+        target
+            .sites
+            .iter()
+            .find(|s| s.dir.starts_with(dir))
+            .cloned()
     };
     let v1 = layout.v1_carrying("freezer");
     if let Some(site) = in_hierarchy(v1.map(|h| h.dir.as_path())) {
@@ -128,7 +132,10 @@ fn kill_sites(layout: &CgroupLayout, target: &CgroupTarget) -> Vec<(CgroupKill, 
         ));
     }
     for site in &target.sites {
-        if sites.iter().any(|(_, s): &(CgroupKill, Site)| s.dir == site.dir) {
+        if sites
+            .iter()
+            .any(|(_, s): &(CgroupKill, Site)| s.dir == site.dir)
+        {
             continue;
         }
         let v2_dir = site

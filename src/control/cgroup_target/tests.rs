@@ -84,7 +84,10 @@ fn the_root_and_pid_1s_cgroups_are_refused_with_the_reason() {
     let (_dir, root, layout) = fixture("/init.scope", true);
     assert!(refusal_of(&root, &layout, "/").contains("root cgroup"));
     let pid1 = refusal_of(&root, &layout, "/init.scope");
-    assert!(pid1.contains("PID 1") && pid1.contains("/init.scope"), "{pid1}");
+    assert!(
+        pid1.contains("PID 1") && pid1.contains("/init.scope"),
+        "{pid1}"
+    );
     let found = CgroupTarget::resolve(&root, &layout, "/cpudemo").unwrap();
     assert_eq!(found.path, "/cpudemo");
     assert_eq!(found.sites.len(), 1);

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{FileChange, audit_or_warn, read_file, write_file};
 use crate::control::audit::AuditEntry;
-use crate::control::error::ControlError;
 use crate::control::cgroup_target::Subject;
+use crate::control::error::ControlError;
 use crate::control::owned::Site;
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;

@@ -104,7 +104,10 @@ pub fn set_cgroup_limits(
     guard::require_root("limit")?;
     let mut dirs = LimitDirs::for_path(layout, &target.path);
     for dir in [&mut dirs.cpu, &mut dirs.memory, &mut dirs.pids] {
-        if dir.as_ref().is_some_and(|d| !d.dir.join("cgroup.procs").exists()) {
+        if dir
+            .as_ref()
+            .is_some_and(|d| !d.dir.join("cgroup.procs").exists())
+        {
             *dir = None;
         }
     }
@@ -134,9 +137,10 @@ pub fn set_cgroup_limits(
     };
     let mut outcome = set_limits_on(root, &on, &dirs, request, revert_after)?;
     if let Some(unit) = &target.unit {
-        outcome
-            .notes
-            .push(cgroup_target::systemd_note(unit, &systemd_settings(request)));
+        outcome.notes.push(cgroup_target::systemd_note(
+            unit,
+            &systemd_settings(request),
+        ));
     }
     Ok(outcome)
 }

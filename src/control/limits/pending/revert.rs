@@ -20,10 +20,10 @@ use super::{
     worker_alive,
 };
 use crate::control::audit::AuditEntry;
+use crate::control::cgroup_target::Subject;
 use crate::control::error::ControlError;
 use crate::control::limits::journal::{self, load_json, sites_of_files};
 use crate::control::limits::{audit_or_warn, read_file, write_file};
-use crate::control::cgroup_target::Subject;
 use crate::host::HostRoot;
 use crate::host::cgroup::detect_layout;
 use crate::units::clock::now_unix;
