@@ -8,6 +8,7 @@
 mod support;
 
 mod acts;
+mod acts_cgroups;
 mod app;
 mod config;
 mod launch;

@@ -29,6 +29,14 @@ impl App {
             }
         };
         let path = sample.path.clone();
+        if path == "/" && action != Action::Enter {
+            // Refused before any prompt (`control::cgroup_target` refuses it too).
+            self.message = Some(
+                "cgroup / is the root cgroup: an act there would reach every process of the host"
+                    .to_string(),
+            );
+            return;
+        }
         let limits = &sample.reading.limits;
         let limit = |kind, text| Prompt::Limit {
             kind,
