@@ -203,7 +203,7 @@ fn isotop_inside(env: &Env, guard: &CgroupGuard, child: &str, args: &[&str]) -> 
         "for f in {}; do echo $$ > \"$f\" || exit 99; done; exec \"$0\" \"$@\"",
         procs.join(" ")
     );
-    let mut cmd = env.command(&[]);
+    let cmd = env.command(&[]);
     let program = cmd.get_program().to_owned();
     Command::new("sh")
         .args(["-c", &script])

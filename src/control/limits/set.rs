@@ -318,7 +318,7 @@ fn systemd_settings(request: &LimitRequest) -> Vec<String> {
 
 /// Millicores as a percent of one CPU: 100 → `10`, 1250 → `125`, 5 → `0.5`.
 fn format_percent(millicores: u64) -> String {
-    if millicores % 10 == 0 {
+    if millicores.is_multiple_of(10) {
         (millicores / 10).to_string()
     } else {
         format!("{}.{}", millicores / 10, millicores % 10)
@@ -344,5 +344,43 @@ fn record(
             ));
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_named_as_the_systemd_properties_that_make_it_last() {
+        let request = LimitRequest {
+            cpus: Some((Limit::Value(1250), "1.25".into())),
+            period_usec: Some(50_000),
+            memory: Some(Limit::Max),
+            memory_high: Some(Limit::Value(1 << 30)),
+            pids: Some(Limit::Value(64)),
+            ..LimitRequest::default()
+        };
+        assert_eq!(
+            systemd_settings(&request),
+            [
+                "CPUQuota=125%",
+                "CPUQuotaPeriodSec=50000us",
+                "MemoryMax=infinity",
+                "MemoryHigh=1073741824",
+                "TasksMax=64"
+            ]
+        );
+        assert_eq!(format_percent(5), "0.5");
+        assert_eq!(format_percent(100), "10");
+        let unlimited = LimitRequest {
+            cpus: Some((Limit::Max, "max".into())),
+            pids: Some(Limit::Max),
+            ..LimitRequest::default()
+        };
+        assert_eq!(
+            systemd_settings(&unlimited),
+            ["CPUQuota=", "TasksMax=infinity"]
+        );
     }
 }
