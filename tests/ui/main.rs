@@ -16,5 +16,6 @@ mod snapshots;
 mod stop_remove;
 mod tmux;
 mod tmux_acts;
+mod tmux_cgroup_acts;
 mod tmux_launch;
 mod tmux_signals;
