@@ -14,19 +14,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{CgroupGuard, ChildGuard};
-use fake_container::{Env, FakeContainer, alive, limit_files};
+use fake_container::{Env, FakeContainer, alive, busy_loop, limit_files};
 
 fn v2_host() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
-
-/// A shell busy loop (one CPU's worth when unthrottled).
-fn busy_loop() -> ChildGuard {
-    ChildGuard::spawn(
-        Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .stdin(Stdio::null()),
-    )
 }
 
 fn sleeper() -> ChildGuard {

@@ -18,7 +18,7 @@ use nix::sys::signal::Signal;
 use super::{CgroupTarget, check_listed, check_site};
 use crate::control::audit::{self, AuditEntry};
 use crate::control::error::ControlError;
-use crate::control::freeze::{FreezeOutcome, Freezer, SETTLE_TIMEOUT, state_name};
+use crate::control::freeze::{FreezeOutcome, Freezer, freeze_audited, state_name};
 use crate::control::kill::{
     CgroupKill, CgroupKillReport, KillMethod, KillOutcome, cgroup_pids, kill_cgroup_checked,
 };
@@ -82,23 +82,8 @@ pub fn set_cgroup_frozen(
     let before = freezer.state()?;
     // Right before the write.
     check_site(root, &target.path, &site)?;
-    let result = if frozen {
-        freezer.freeze(SETTLE_TIMEOUT)
-    } else {
-        freezer.thaw(SETTLE_TIMEOUT)
-    };
-    let after = freezer.state().ok();
     let label = target.label();
-    let mut entry = AuditEntry::now(
-        &label,
-        act,
-        Some(state_name(before).into()),
-        after.map(|s| state_name(s).to_string()),
-    );
-    if let Err(e) = &result {
-        entry.result = e.to_string();
-    }
-    let audit_error = audit::append(&entry).err().map(|e| e.to_string());
+    let (result, after, audit_error) = freeze_audited(&freezer, frozen, &label, before);
     result?;
     Ok(FreezeOutcome {
         target: label,

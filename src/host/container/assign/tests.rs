@@ -314,6 +314,13 @@ fn box_with_launcher(comm: &str, cgroups: fn() -> Vec<CgroupMembership>) -> Vec<
     procs
 }
 
+/// A host process (pid `pid`, parent 100) running `comm` in `/box`.
+fn host_process_in_box(pid: i32, comm: &str) -> Process {
+    let mut p = process(pid, 100, ns(HOST), hybrid("/box"));
+    p.comm = comm.into();
+    p
+}
+
 #[test]
 fn a_hand_made_containers_launcher_in_its_cgroup_keeps_the_cgroup_its_own() {
     // `cgexec -g …:/box unshare --fork --pid --mount sleep`: unshare waits in /box.
@@ -329,11 +336,7 @@ fn a_hand_made_containers_launcher_in_its_cgroup_keeps_the_cgroup_its_own() {
     // A chain: nsenter (498) → unshare (499) → init, both in /box.
     let mut procs = box_with_launcher("unshare", || hybrid("/box"));
     procs[2].ppid = 498;
-    procs.push({
-        let mut p = process(498, 100, ns(HOST), hybrid("/box"));
-        p.comm = "nsenter".into();
-        p
-    });
+    procs.push(host_process_in_box(498, "nsenter"));
     assert_eq!(unknown_path(&procs).as_deref(), Some("/box"));
 }
 
@@ -341,20 +344,12 @@ fn a_hand_made_containers_launcher_in_its_cgroup_keeps_the_cgroup_its_own() {
 fn an_unshare_that_is_not_the_inits_parent_is_an_outsider() {
     // Another hand-made launcher (not this box's parent) in the box's cgroup.
     let mut procs = box_with_launcher("unshare", || hybrid("/box"));
-    procs.push({
-        let mut p = process(700, 100, ns(HOST), hybrid("/box"));
-        p.comm = "unshare".into();
-        p
-    });
+    procs.push(host_process_in_box(700, "unshare"));
     assert_eq!(unknown_path(&procs), None);
     // A launcher above a non-launcher parent is not in the chain either.
     let mut procs = box_with_launcher("bash", || hybrid("/"));
     procs[2].ppid = 498;
-    procs.push({
-        let mut p = process(498, 100, ns(HOST), hybrid("/box"));
-        p.comm = "unshare".into();
-        p
-    });
+    procs.push(host_process_in_box(498, "unshare"));
     procs[3].cgroups = hybrid("/box").into();
     procs[4].cgroups = hybrid("/box").into();
     assert_eq!(unknown_path(&procs), None);
