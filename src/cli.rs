@@ -269,7 +269,8 @@ pub(crate) struct RevertWorkerArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LimitArgs {
-    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    /// A container id or unique id prefix, a name, a host pid; or a cgroup path (`/x`,
+    /// `cgroup:/x`): that cgroup itself, in every hierarchy that has it.
     pub target: String,
     /// CPU quota: CPUs (`0.5`), percent of one CPU (`50%`), millicores (`500m`) or `max`.
     #[arg(long, value_name = "CPUS", allow_hyphen_values = true)]
@@ -329,7 +330,8 @@ pub(crate) struct LogArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct KillArgs {
-    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    /// A container id or unique id prefix, a name, a host pid; or a cgroup path (`/x`,
+    /// `cgroup:/x`): every process of that cgroup.
     pub target: String,
     /// Signal name or number (`TERM`, `SIGKILL`, `9`).
     #[arg(short, long, value_name = "NAME", default_value = "TERM")]
@@ -405,7 +407,8 @@ pub(crate) struct LsArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct TargetArgs {
-    /// A container id or unique id prefix, a name, a host pid, or a cgroup path.
+    /// A container id or unique id prefix, a name, a host pid, or a cgroup path (for
+    /// `freeze`/`thaw` the cgroup itself; elsewhere the container whose cgroup it is).
     pub target: String,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -3,6 +3,7 @@
 //! Its raw system calls go through `crate::sys`; isotop's own runtime is `crate::launch`.
 
 pub mod audit;
+pub mod cgroup_target;
 pub mod enter;
 pub mod error;
 pub mod freeze;

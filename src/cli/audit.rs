@@ -28,7 +28,7 @@ pub(crate) fn run(args: &LogArgs) -> Result<(), CliError> {
         table.push(vec![
             e.time.clone(),
             crate::host::text::clean_str(&e.user),
-            crate::host::text::clean_str(&super::short_id(&e.target)),
+            super::target::shown(&e.target),
             crate::host::text::clean_str(&e.what),
             e.old
                 .as_deref()

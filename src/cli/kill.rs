@@ -1,4 +1,5 @@
-//! `isotop kill TARGET [--signal NAME] [--timeout S]`: signals every process of a container so
+//! `isotop kill TARGET [--signal NAME] [--timeout S]`: signals every process of a container
+//! (or of the cgroup a path names, `/x` or `cgroup:/x`, in every hierarchy that has it) so
 //! that none escapes by forking (see `control::kill`), waits up to `--timeout` seconds for the
 //! container to end and says whether it did. A container whose init ignored the signal (PID 1
 //! of a pid namespace ignores every signal it has no handler for, TERM included) is reported
@@ -8,9 +9,12 @@ use std::time::Duration;
 
 use super::{CliError, KillArgs, print_json, print_text, target};
 use crate::control::ControlError;
+use crate::control::cgroup_target::CgroupTarget;
+use crate::control::cgroup_target::acts::kill_cgroup_target;
 use crate::control::kill::{KillOutcome, kill_container};
 use crate::control::signal::parse_signal;
 use crate::host::HostRoot;
+use crate::host::cgroup::detect_layout;
 use crate::host::scan::{ScanOptions, scan};
 
 /// Kills the container `args.target`.
@@ -25,9 +29,19 @@ pub(crate) fn run(root: &HostRoot, args: &KillArgs) -> Result<(), CliError> {
         .into());
     }
     crate::control::guard::require_root("kill")?;
-    let snapshot = scan(root, ScanOptions::TARGETS)?;
-    let view = target::resolve(&snapshot.containers, &args.target)?;
-    let outcome = kill_container(root, view, signal, Duration::from_secs_f64(args.timeout))?;
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let outcome = match target::cgroup_path(&args.target)? {
+        Some(path) => {
+            let layout = detect_layout(root)?;
+            let cgroup = CgroupTarget::resolve(root, &layout, &path)?;
+            kill_cgroup_target(root, &layout, &cgroup, signal, timeout)?
+        }
+        None => {
+            let snapshot = scan(root, ScanOptions::TARGETS)?;
+            let view = target::resolve(&snapshot.containers, &args.target)?;
+            kill_container(root, view, signal, timeout)?
+        }
+    };
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -40,7 +54,7 @@ pub(crate) fn run(root: &HostRoot, args: &KillArgs) -> Result<(), CliError> {
 }
 
 fn summary(o: &KillOutcome) -> String {
-    let short = super::short_id(&o.target);
+    let who = super::freeze::heading(&o.name, &o.target);
     let method = match o.method {
         crate::control::kill::KillMethod::CgroupKill => "cgroup.kill".to_string(),
         crate::control::kill::KillMethod::FreezeSignalThaw => {
@@ -52,13 +66,13 @@ fn summary(o: &KillOutcome) -> String {
         crate::control::kill::KillMethod::Pidfd => "pidfds, no cgroup of its own".to_string(),
     };
     let mut text = format!(
-        "{} ({short}): sent {} to {} process(es) ({method})\n",
-        o.name, o.signal, o.signalled
+        "{who}: sent {} to {} process(es) ({method})\n",
+        o.signal, o.signalled
     );
     if o.gone {
         text.push_str(&format!(
-            "{} ({short}) is gone: no process left ({:.1} s)\n",
-            o.name, o.waited_seconds
+            "{who} is gone: no process left ({:.1} s)\n",
+            o.waited_seconds
         ));
     }
     for note in &o.notes {

@@ -1,4 +1,4 @@
-//! `isotop limit TARGET`, `isotop undo`, `isotop pending [--cancel ID]` and the hidden
+//! `isotop limit TARGET` (a container, or a cgroup path: `/x`, `cgroup:/x`), `isotop undo`, `isotop pending [--cancel ID]` and the hidden
 //! `isotop revert-worker ID` that timed reverts run as. Each prints what it changed (file,
 //! old → new, read back) or, with `--json`, one document. Refusals and bad input are audited
 //! too and exit 2 with nothing written.
@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{CliError, LimitArgs, PendingArgs, UndoArgs, print_json, print_text, target};
 use crate::control::ControlError;
 use crate::control::audit::AuditEntry;
+use crate::control::cgroup_target::CgroupTarget;
 use crate::control::guard;
 use crate::control::limits::journal;
 use crate::control::limits::pending::{self, PendingRevert, WorkerStart};
@@ -15,6 +16,7 @@ use crate::control::limits::{
     self, FileChange, LimitInput, LimitRequest, RevertAfter, audit_or_warn, value,
 };
 use crate::host::HostRoot;
+use crate::host::cgroup::detect_layout;
 use crate::host::scan::{ScanOptions, scan};
 
 /// The `limit --json` document.
@@ -32,7 +34,11 @@ pub(crate) fn run(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     let result = limit(root, args);
     if let Err(err) = &result {
         // Refusals and failures are acts too: the log says who tried what.
-        let mut entry = AuditEntry::now(&args.target, "limit", None, Some(describe_args(args)));
+        let audited = match target::cgroup_path(&args.target) {
+            Ok(Some(path)) => crate::control::cgroup_target::label(&path),
+            _ => args.target.clone(),
+        };
+        let mut entry = AuditEntry::now(&audited, "limit", None, Some(describe_args(args)));
         entry.result = err.to_string();
         let mut warnings = Vec::new();
         audit_or_warn(&entry, &mut warnings);
@@ -78,8 +84,6 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
         .map(value::parse_duration)
         .transpose()?;
     guard::require_root("limit")?;
-    let snapshot = scan(root, ScanOptions::TARGETS)?;
-    let view = target::resolve(&snapshot.containers, &args.target)?;
     // The revert is recorded, and its worker started, before anything is written (see
     // `control::limits::set`).
     let exe = match duration {
@@ -93,7 +97,26 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
     let timed = duration
         .zip(exe.as_deref())
         .map(|(after, worker_exe)| RevertAfter { after, worker_exe });
-    let outcome = limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), timed)?;
+    let (heading, outcome) = match target::cgroup_path(&args.target)? {
+        Some(path) => {
+            let layout = detect_layout(root)?;
+            let cgroup = CgroupTarget::resolve(root, &layout, &path)?;
+            let outcome = limits::set_cgroup_limits(root, &cgroup, &request, &layout, timed)?;
+            (format!("cgroup {path}"), outcome)
+        }
+        None => {
+            let snapshot = scan(root, ScanOptions::TARGETS)?;
+            let view = target::resolve(&snapshot.containers, &args.target)?;
+            let outcome =
+                limits::set_limits_for(root, view, &request, snapshot.layout.as_ref(), timed)?;
+            let heading = format!(
+                "{} ({})",
+                view.container.name,
+                super::short_id(&outcome.change.target)
+            );
+            (heading, outcome)
+        }
+    };
     let (change, mut notes, mut warnings) = (outcome.change, outcome.notes, outcome.warnings);
     let target = change.target.clone();
     let revert = match outcome.pending {
@@ -114,7 +137,7 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
             warnings: &warnings,
         });
     }
-    let mut text = format!("{} ({}):\n", view.container.name, super::short_id(&target));
+    let mut text = format!("{heading}:\n");
     text.push_str(&describe_changes(&change.files));
     for note in &notes {
         text.push_str(&format!("note: {note}\n"));
@@ -247,7 +270,7 @@ pub(crate) fn undo(root: &HostRoot, args: &UndoArgs) -> Result<(), CliError> {
     let mut text = format!(
         "undid change {} on {}:\n",
         undone.change.id,
-        super::short_id(&undone.change.target)
+        target::shown(&undone.change.target)
     );
     text.push_str(&describe_changes(&undone.restored));
     for n in &undone.notes {
@@ -269,7 +292,7 @@ pub(crate) fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliErro
         return print_text(&format!(
             "cancelled the revert of {} on {}: the change stays\n",
             cancelled.id,
-            super::short_id(&cancelled.target)
+            target::shown(&cancelled.target)
         ));
     }
     let list = pending::list(root)?;
@@ -291,7 +314,7 @@ pub(crate) fn pending(root: &HostRoot, args: &PendingArgs) -> Result<(), CliErro
         text.push_str(&format!(
             "{}  {}  due {}  {}\n",
             p.id,
-            super::short_id(&p.target),
+            target::shown(&p.target),
             crate::control::audit::rfc3339(p.due_unix),
             worker
         ));

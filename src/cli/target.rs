@@ -21,6 +21,11 @@
 //!    capture a target that names anything else, e.g. another container's short id.
 //! 4. Nothing matched: exit 2, listing the containers there are.
 //!
+//! The acts (`limit`, `freeze`, `thaw`, `kill`) first ask [`cgroup_path`]: a target starting
+//! with `/` (or forced with `cgroup:`) is then the cgroup itself, not the container whose
+//! cgroup it is (see `control::cgroup_target`); the other subcommands resolve `/x` to the
+//! container as above (`cgroup:/x` too).
+//!
 //! Within every tier, a container named by root-written sources (verified, claimed by no user:
 //! Docker, root's runc, the kernel's cgroups and pids) outranks one named by a stranger's
 //! files (a rootless runc state, a user's Podman index, verified or not): when both match,
@@ -31,6 +36,7 @@
 
 use super::CliError;
 use super::short_id::ShortIds;
+use crate::control::cgroup_target;
 use crate::host::container::Container;
 use crate::host::scan::ContainerView;
 use crate::units::ContainerId;
@@ -73,6 +79,7 @@ pub(crate) fn resolve<'a>(
     target: &str,
 ) -> Result<&'a ContainerView, CliError> {
     let target = target.trim();
+    let target = target.strip_prefix(cgroup_target::PREFIX).unwrap_or(target);
     if target.is_empty() {
         return Err(CliError::Usage(
             "empty target: give a container id, name, pid or cgroup path".into(),
@@ -100,6 +107,23 @@ pub(crate) fn resolve<'a>(
         1 => Ok(candidates[0].view),
         0 => Err(unknown(target, pid, containers, &shown)),
         _ => Err(ambiguous(target, &candidates, &shown)),
+    }
+}
+
+/// The cgroup an act's `target` names itself (`/x`, `cgroup:/x`), normalised; `None` for a
+/// container target. A malformed path is a usage error.
+pub(crate) fn cgroup_path(target: &str) -> Result<Option<String>, CliError> {
+    cgroup_target::parse(target)
+        .transpose()
+        .map_err(CliError::from)
+}
+
+/// A record's target as the operator reads it: a cgroup label whole, an id in its short form.
+pub(crate) fn shown(target: &str) -> String {
+    if target.starts_with(cgroup_target::PREFIX) || target.starts_with('/') {
+        crate::host::text::clean_str(target)
+    } else {
+        super::short_id(target)
     }
 }
 

@@ -423,22 +423,7 @@ pub fn set_frozen(
         .map_err(|e| vanished_as_target(e, container))?;
     // Right before the write: the cgroup still holds the container alone.
     owned::check(root, &owner, &chosen.site)?;
-    let result = if frozen {
-        freezer.freeze(SETTLE_TIMEOUT)
-    } else {
-        freezer.thaw(SETTLE_TIMEOUT)
-    };
-    let after = freezer.state().ok();
-    let mut entry = AuditEntry::now(
-        &container.id,
-        act,
-        Some(state_name(before).into()),
-        after.map(|s| state_name(s).to_string()),
-    );
-    if let Err(e) = &result {
-        entry.result = e.to_string();
-    }
-    let audit_error = audit::append(&entry).err().map(|e| e.to_string());
+    let (result, after, audit_error) = freeze_audited(&freezer, frozen, &container.id, before);
     result.map_err(|e| vanished_as_target(e, container))?;
     Ok(FreezeOutcome {
         target: container.id.clone(),
@@ -451,6 +436,38 @@ pub fn set_frozen(
         audit_error,
         notes: chosen.note.into_iter().collect(),
     })
+}
+
+/// Freezes (`frozen`) or thaws through `freezer`, waiting for the kernel, then appends the
+/// audit line for `target` whatever the result. Returns the result, the state after and the
+/// audit log's error, if any.
+pub(crate) fn freeze_audited(
+    freezer: &Freezer,
+    frozen: bool,
+    target: &str,
+    before: FreezerState,
+) -> (
+    Result<(), ControlError>,
+    Option<FreezerState>,
+    Option<String>,
+) {
+    let result = if frozen {
+        freezer.freeze(SETTLE_TIMEOUT)
+    } else {
+        freezer.thaw(SETTLE_TIMEOUT)
+    };
+    let after = freezer.state().ok();
+    let mut entry = AuditEntry::now(
+        target,
+        if frozen { "freeze" } else { "thaw" },
+        Some(state_name(before).into()),
+        after.map(|s| state_name(s).to_string()),
+    );
+    if let Err(e) = &result {
+        entry.result = e.to_string();
+    }
+    let audit_error = audit::append(&entry).err().map(|e| e.to_string());
+    (result, after, audit_error)
 }
 
 /// A cgroup that vanished is reported under the container's name, not its directory.

@@ -28,7 +28,7 @@ use super::error::ControlError;
 use crate::host::cgroup::Limit;
 
 pub use dirs::{ControllerDir, LimitDirs};
-pub use set::{LimitOutcome, RevertAfter, set_limits, set_limits_for};
+pub use set::{LimitOutcome, RevertAfter, set_cgroup_limits, set_limits, set_limits_for};
 
 /// What the operator asked for, parsed and checked (nothing read from the host yet).
 #[derive(Debug, Clone, Default, PartialEq)]

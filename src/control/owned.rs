@@ -14,7 +14,8 @@
 //! container's own pid namespace, when it descends from one the scan counted (forked since),
 //! or when it is the runtime's helper that started the init (`systemd-nspawn`'s supervisor,
 //! Podman's and CRI-O's `conmon`: they live in the container's cgroup, the runtime's own
-//! limits and kills include them). Anything else is outside; a process that vanishes while it
+//! limits and kills include them), or — for a container no runtime names — its launcher chain
+//! (`unshare`/`cgexec`/`nsenter` right above the init, waiting for it: a hand-made container). Anything else is outside; a process that vanishes while it
 //! is looked at is not counted.
 
 use std::collections::HashSet;
@@ -24,7 +25,7 @@ use super::error::ControlError;
 use super::kill::cgroup_pids;
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
-use crate::host::container::assign::own_cgroup::is_root;
+use crate::host::container::assign::own_cgroup::{is_launcher, is_root};
 use crate::host::namespace::{NsKind, read_ns_set};
 use crate::host::process::{CgroupMembership, read_stat};
 use crate::host::runtime::Runtime;
@@ -50,6 +51,9 @@ pub struct Owner {
     /// The runtime's helper process name, when the runtime keeps one in the container's
     /// cgroup as the init's parent.
     helper: Option<&'static str>,
+    /// A container no runtime names (`unknown`): its launcher chain (`unshare`, `cgexec`,
+    /// `nsenter` right above the init, `own_cgroup::launcher_chain`) is its own.
+    launchers: bool,
 }
 
 impl Owner {
@@ -71,6 +75,7 @@ impl Owner {
             init: c.init_pid,
             pid_ns,
             helper,
+            launchers: c.runtime == Runtime::Unknown,
         }
     }
 
@@ -136,8 +141,30 @@ impl Owner {
             Some(name) if stat.comm == name => helpers
                 .get_or_insert_with(|| self.init_ancestors(root))
                 .contains(&pid),
+            _ if self.launchers && is_launcher(&stat.comm) => {
+                self.launcher_chain(root).contains(&pid)
+            }
             _ => false,
         }
+    }
+
+    /// The init's parents right above it, nearest first, while each is a launcher program.
+    fn launcher_chain(&self, root: &HostRoot) -> Vec<i32> {
+        let mut chain = Vec::new();
+        let mut buf = Vec::new();
+        let mut pid = self.init.unwrap_or(0);
+        for _ in 0..16 {
+            let Ok(Some(stat)) = read_stat(root, pid, &mut buf) else {
+                break;
+            };
+            let parent = stat.ppid;
+            match read_stat(root, parent, &mut buf) {
+                Ok(Some(p)) if parent > 1 && is_launcher(&p.comm) => chain.push(parent),
+                _ => break,
+            }
+            pid = parent;
+        }
+        chain
     }
 
     fn descends_from_member(&self, root: &HostRoot, mut pid: i32, buf: &mut Vec<u8>) -> bool {

@@ -2,9 +2,13 @@
 //! ([`Request`]), how the loop does it with the `control` functions ([`run`], off the UI
 //! thread; [`run_enter`] in the foreground with the terminal given back), and what comes back
 //! to show in the status line ([`Outcome`]). The App never writes to the host itself.
-//! Launching, stopping and removing isotop's own containers are in [`launch`].
+//! Launching, stopping and removing isotop's own containers are in [`launch`]; acts on a
+//! cgroup itself (the Cgroups view) in [`cgroup`]; the limit prompt's options in
+//! [`limit_line`].
 
+pub mod cgroup;
 pub mod launch;
+pub mod limit_line;
 
 use std::time::Duration;
 
@@ -14,10 +18,11 @@ use crate::control::freeze;
 use crate::control::kill;
 use crate::control::limits::journal;
 use crate::control::limits::pending;
-use crate::control::limits::{self, LimitInput, LimitRequest};
+use crate::control::limits::{self, LimitRequest, RevertAfter};
 use crate::host::HostRoot;
 use crate::host::scan::ContainerView;
 use crate::launch::RunSpec;
+use limit_line::LimitLine;
 use nix::sys::signal::Signal;
 
 /// How long a TERM is given to end the container before the outcome is reported, seconds.
@@ -46,15 +51,11 @@ impl LimitKind {
         }
     }
 
-    /// The parse the CLI does for the same text: `--cpus`, `--memory` or `--pids`.
+    /// The parse the CLI does for the same text: the value as `--cpus`, `--memory` or
+    /// `--pids`, then the options the CLI takes with it ([`LimitLine`]: `for 10m`,
+    /// `--period`, `--memory-high`, `--force`).
     pub fn parse(self, text: &str) -> Result<LimitRequest, ControlError> {
-        let mut input = LimitInput::default();
-        match self {
-            LimitKind::Cpu => input.cpus = Some(text),
-            LimitKind::Memory => input.memory = Some(text),
-            LimitKind::Pids => input.pids = Some(text),
-        }
-        LimitRequest::parse(&input)
+        LimitLine::parse(self, text).map(|(_, request, _)| request)
     }
 }
 
@@ -94,13 +95,35 @@ pub enum Request {
         view: Box<ContainerView>,
         signal: KillSignal,
     },
+    /// Set one limit of the cgroup `path` itself (the Cgroups view; see
+    /// `control::cgroup_target`).
+    LimitCgroup {
+        path: String,
+        kind: LimitKind,
+        text: String,
+    },
+    FreezeCgroup {
+        path: String,
+        frozen: bool,
+    },
+    KillCgroup {
+        path: String,
+        signal: KillSignal,
+    },
     /// Run the container's shell in it (the loop suspends the screen meanwhile).
-    Enter { view: Box<ContainerView> },
+    Enter {
+        view: Box<ContainerView>,
+    },
     /// Start a container from the `n` form, detached (`spec` already checked).
-    Launch { spec: Box<RunSpec> },
+    Launch {
+        spec: Box<RunSpec>,
+    },
     /// Stop one of isotop's own containers: TERM, KILL after
     /// [`DEFAULT_STOP_TIMEOUT`](crate::launch::lifecycle::DEFAULT_STOP_TIMEOUT).
-    Stop { id: String, name: String },
+    Stop {
+        id: String,
+        name: String,
+    },
     /// Remove one of isotop's own containers, stopping it first when it was `running`.
     Remove {
         id: String,
@@ -119,6 +142,12 @@ pub enum Outcome {
     InitIgnoredTerm {
         id: String,
         name: String,
+    },
+    /// TERM was sent to a cgroup and processes are left: KILL is offered (`id` is the
+    /// cgroup's `cgroup:/x`).
+    SurvivedTerm {
+        id: String,
+        text: String,
     },
     /// A launch started container `id` (the App selects it once a frame shows it).
     Started {
@@ -144,6 +173,9 @@ pub fn run(root: &HostRoot, request: Request) -> Outcome {
             Err(e) => Outcome::Failed(e.to_string()),
         },
         Request::Kill { view, signal } => run_kill(root, &view, signal),
+        Request::LimitCgroup { path, kind, text } => cgroup::run_limit(root, &path, kind, &text),
+        Request::FreezeCgroup { path, frozen } => cgroup::run_freeze(root, &path, frozen),
+        Request::KillCgroup { path, signal } => cgroup::run_kill(root, &path, signal),
         Request::Enter { view } => run_enter(root, &view),
         Request::Launch { spec } => launch::run_launch(root, *spec),
         Request::Stop { id, name } => launch::run_stop(root, &id, &name),
@@ -152,26 +184,95 @@ pub fn run(root: &HostRoot, request: Request) -> Outcome {
 }
 
 fn run_limit(root: &HostRoot, view: &ContainerView, kind: LimitKind, text: &str) -> Outcome {
-    let request = match kind.parse(text) {
-        Ok(request) => request,
+    let (request, duration) = match LimitLine::parse(kind, text) {
+        Ok((_, request, duration)) => (request, duration),
         Err(e) => return Outcome::Failed(e.to_string()),
     };
-    match limits::set_limits(root, view, &request, None) {
-        Ok(outcome) => {
-            let files: Vec<String> = outcome
-                .change
-                .files
-                .iter()
-                .map(|f| format!("{} {} → {}", file_name(&f.path), f.old, f.now))
-                .collect();
-            let mut message = format!("{}: {}; u undoes", view.container.name, files.join(", "));
-            for extra in outcome.notes.iter().chain(&outcome.warnings) {
-                message.push_str(&format!("; {extra}"));
+    let exe = match worker_exe(duration) {
+        Ok(exe) => exe,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let timed = timed(duration, exe.as_deref());
+    let result = limits::set_limits_for(root, view, &request, None, timed);
+    limit_outcome(root, &view.container.name, result)
+}
+
+/// isotop's own binary, which a timed revert's worker runs as (only with a duration).
+pub(crate) fn worker_exe(
+    duration: Option<Duration>,
+) -> Result<Option<std::path::PathBuf>, ControlError> {
+    duration
+        .map(|_| {
+            std::env::current_exe().map_err(|e| {
+                ControlError::Other(format!(
+                    "cannot find isotop's binary to run the revert worker: {e}: nothing was \
+                     changed"
+                ))
+            })
+        })
+        .transpose()
+}
+
+pub(crate) fn timed<'a>(
+    duration: Option<Duration>,
+    exe: Option<&'a std::path::Path>,
+) -> Option<RevertAfter<'a>> {
+    duration
+        .zip(exe)
+        .map(|(after, worker_exe)| RevertAfter { after, worker_exe })
+}
+
+/// The status line of a limit change on `name`: each file old → new, the timed revert (its
+/// worker started now if it was not before the write), notes and warnings.
+pub(crate) fn limit_outcome(
+    root: &HostRoot,
+    name: &str,
+    result: Result<limits::LimitOutcome, ControlError>,
+) -> Outcome {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let files: Vec<String> = outcome
+        .change
+        .files
+        .iter()
+        .map(|f| format!("{} {} → {}", file_name(&f.path), f.old, f.now))
+        .collect();
+    let mut message = format!("{name}: {}", files.join(", "));
+    let mut warnings = outcome.warnings.clone();
+    match &outcome.pending {
+        None => message.push_str("; u undoes"),
+        Some(p) => {
+            // Normally started before the write; else now (as `isotop limit --for` does).
+            let started = match p.worker_pid {
+                Some(_) => Ok(None),
+                None => std::env::current_exe()
+                    .map_err(|e| ControlError::Other(e.to_string()))
+                    .and_then(|exe| pending::start_worker(root, p, &exe))
+                    .map(Some),
+            };
+            match started {
+                Ok(Some(pending::WorkerStart::Gone)) => message.push_str(&format!(
+                    "; the timed revert {} is done already (isotop log)",
+                    p.id
+                )),
+                Ok(_) => message.push_str(&format!(
+                    "; reverts by itself at {} (isotop pending)",
+                    crate::control::audit::rfc3339(p.due_unix)
+                )),
+                Err(e) => warnings.push(format!(
+                    "the revert worker did not start ({e}): it reverts when isotop next looks \
+                     after {} (this dashboard does every few seconds)",
+                    crate::control::audit::rfc3339(p.due_unix)
+                )),
             }
-            Outcome::Done(message)
         }
-        Err(e) => Outcome::Failed(e.to_string()),
     }
+    for extra in outcome.notes.iter().chain(&warnings) {
+        message.push_str(&format!("; {extra}"));
+    }
+    Outcome::Done(message)
 }
 
 fn run_undo(root: &HostRoot) -> Outcome {

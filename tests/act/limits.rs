@@ -4,6 +4,7 @@
 //! result read back from the kernel files.
 
 use crate::support::common;
+use crate::support::fake_container::busy_loop;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,14 +31,6 @@ fn layout() -> CgroupLayout {
 
 fn v2() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
-
-fn busy_loop() -> ChildGuard {
-    ChildGuard::spawn(
-        Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .stdin(Stdio::null()),
-    )
 }
 
 fn request(input: LimitInput<'_>) -> LimitRequest {

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod cgroup_targets;
 mod enter;
 mod enter_confined;
 mod freeze;

@@ -387,3 +387,87 @@ fn controllers_at_the_root_are_refused_and_nothing_is_written_there() {
     )));
     assert_eq!(limit_files(&roots), before);
 }
+
+/// A cgroup under the unified (v2) hierarchy of a hybrid host, removed on drop (its
+/// processes SIGKILLed by pid first).
+struct UnifiedCgroup(PathBuf);
+
+impl Drop for UnifiedCgroup {
+    fn drop(&mut self) {
+        let procs = std::fs::read_to_string(self.0.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = common::wait_until(Duration::from_secs(5), || {
+            std::fs::remove_dir(&self.0).is_ok() || !self.0.exists()
+        });
+    }
+}
+
+/// Issue 11: a container shaped like this host's nspawn payloads — its own `name=systemd` and
+/// unified cgroups, every v1 controller at the root — is frozen through the unified
+/// hierarchy's `cgroup.freeze` and killed through its `cgroup.kill` (they exist there whatever
+/// controllers are enabled), each act saying so; the v1 roots are never written.
+#[test]
+#[ignore = "needs root"]
+fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
+    let test = common::test_name();
+    if !ready() {
+        return;
+    }
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if v2_only() || !unified.join("cgroup.procs").exists() {
+        eprintln!(
+            "skipping {test}: needs a hybrid host (v1 controllers and /sys/fs/cgroup/unified)"
+        );
+        return;
+    }
+    let bin = tempfile::Builder::new()
+        .prefix("isotop-owned-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let env = Env::new();
+    let name = machine_name("u");
+    let guard = CgroupGuard::new("owned-unified");
+    let scope = format!("machine.slice/machine-{name}.scope");
+    guard.child(&scope);
+    let own = UnifiedCgroup(unified.join(common::unique_name("owned-unified")));
+    std::fs::create_dir(&own.0).unwrap();
+    let machine = Machine::start(bin.path());
+    for pid in machine.pids() {
+        move_to(&guard.dir("systemd", &scope), pid);
+        move_to(&own.0, pid);
+        for dir in root_controller_dirs() {
+            move_to(&dir, pid);
+        }
+    }
+    let roots = root_controller_dirs();
+    let before = limit_files(&roots);
+
+    let out = env.run(&["freeze", &name]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("freezer cgroup / is the root") && text.contains("cgroup.freeze"),
+        "freeze does not say how it went: {text}"
+    );
+    assert_eq!(common::read_text(&own.0.join("cgroup.freeze")), "1");
+    let out = env.run(&["thaw", &name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(common::read_text(&own.0.join("cgroup.freeze")), "0");
+
+    let out = env.run(&["kill", &name, "--signal", "KILL"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("(cgroup.kill)"),
+        "kill did not use cgroup.kill: {text}"
+    );
+    assert!(common::wait_until(Duration::from_secs(10), || !alive(
+        machine.init
+    )));
+    assert_eq!(limit_files(&roots), before, "a v1 root cgroup file changed");
+}

@@ -246,9 +246,9 @@ fn freeze_toggles_by_the_rows_state_and_undo_and_enter_are_requests() {
 
 #[test]
 fn acts_need_a_live_container_and_root() {
-    // Nothing selected: a cgroup row is not a container.
+    // A namespace row is not a container (a cgroup row is its own target: `acts_cgroups`).
     let (mut app, _) = app_with_history(3);
-    app.update(Action::ShowTab(Tab::Cgroups));
+    app.update(Action::ShowTab(Tab::Namespaces));
     app.update(Action::Home);
     app.update(Action::FreezeToggle);
     assert!(app.take_request().is_none());

@@ -8,6 +8,7 @@
 mod support;
 
 mod acts;
+mod acts_cgroups;
 mod app;
 mod config;
 mod conveniences;
@@ -16,6 +17,7 @@ mod snapshots;
 mod stop_remove;
 mod tmux;
 mod tmux_acts;
+mod tmux_cgroup_acts;
 mod tmux_copy;
 mod tmux_launch;
 mod tmux_signals;

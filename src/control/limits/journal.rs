@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{FileChange, audit_or_warn, read_file, write_file};
 use crate::control::audit::AuditEntry;
+use crate::control::cgroup_target::Subject;
 use crate::control::error::ControlError;
-use crate::control::owned::{self, Owner, Site};
+use crate::control::owned::Site;
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 
@@ -222,7 +223,8 @@ pub struct Undone {
 }
 
 /// Takes the newest change off the journal and writes its old contents back, newest file
-/// first. Each cgroup is checked first to be the container's own (`control::owned`: not a
+/// first. Each cgroup is checked first (a cgroup target's: `control::cgroup_target`'s
+/// refusals; a container's:) to be the container's own (`control::owned`: not a
 /// root, no process outside the container, which is looked up again by its id); a refusal
 /// restores nothing and leaves the change in the journal. A cgroup that is gone makes it
 /// `Vanished` (and the change is dropped: nothing is left to restore).
@@ -236,9 +238,9 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
         ));
     };
     let layout = crate::host::cgroup::detect_layout(root)?;
-    let owner = Owner::resolve(root, &change.target)?;
-    let sites = sites_of_files(&layout, &change.files, &owner)?;
-    owned::check_all(root, &owner, &sites).map_err(|e| match e {
+    let subject = Subject::resolve(root, &change.target)?;
+    let sites = sites_of_files(&layout, &change.files, &subject)?;
+    subject.check_all(root, &sites).map_err(|e| match e {
         ControlError::Refused { target, reason } => ControlError::Refused {
             target,
             reason: format!(
@@ -313,12 +315,12 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
 pub fn sites_of_files(
     layout: &CgroupLayout,
     files: &[FileChange],
-    owner: &Owner,
+    subject: &Subject,
 ) -> Result<Vec<Site>, ControlError> {
     let mut sites: Vec<Site> = Vec::new();
     for f in files {
         let site = Site::of_file(layout, &f.path).ok_or_else(|| ControlError::Refused {
-            target: owner.label.clone(),
+            target: subject.label(),
             reason: format!(
                 "{} is in no mounted cgroup hierarchy: isotop writes only cgroup files",
                 f.path.display()

@@ -1,4 +1,5 @@
-//! One limit change on one container, end to end: refusals, the container's cgroup
+//! One limit change on one container or one cgroup target (`control::cgroup_target`), end to
+//! end: refusals, the container's cgroup
 //! directories, the plan (old values read, memory below usage refused unless forced), the
 //! ownership check of each cgroup, the write-ahead records, the writes with read-back, and
 //! their confirmation. `isotop limit` and the dashboard's `c`/`m`/`p` keys both call
@@ -8,8 +9,8 @@
 //!
 //! Order of one change, all under the journal lock (see `journal`: the journal's order is the
 //! order of the writes):
-//! 1. check each cgroup the request touches is the container's own (`control::owned`),
-//!    refusing before anything is read or recorded;
+//! 1. check each cgroup the request touches is the container's own (`control::owned`; for a
+//!    cgroup target: not PID 1's or isotop's), refusing before anything is read or recorded;
 //! 2. plan: read every old value (a racing change has finished writing: its values are old);
 //! 3. write-ahead: the pending revert (`--for`) and the journal entry, files `in_flight`,
 //!    fsync'd; then the revert's worker is started and its pid recorded (it waits for the due
@@ -23,12 +24,13 @@ use std::time::Duration;
 
 use super::journal::{self, Change, JournalLock};
 use super::pending::{self, PendingRevert};
-use super::{LimitDirs, LimitRequest, apply, plan};
+use super::{ControllerDir, LimitDirs, LimitRequest, apply, plan};
+use crate::control::cgroup_target::{self, CgroupTarget};
 use crate::control::error::ControlError;
 use crate::control::guard;
 use crate::control::owned::{self, Owner, Site};
 use crate::host::HostRoot;
-use crate::host::cgroup::{CgroupLayout, detect_layout};
+use crate::host::cgroup::{CgroupLayout, Limit, detect_layout};
 use crate::host::scan::ContainerView;
 
 /// What a limit change did.
@@ -80,7 +82,86 @@ pub fn set_limits_for(
     };
     let dirs = LimitDirs::for_memberships(&layout, &view.container.cgroups);
     let owner = Owner::of(view);
-    let target = view.container.id.clone();
+    let check = |sites: &[Site]| owned::check_all(root, &owner, sites);
+    let on = Acting {
+        target: &view.container.id,
+        label: &owner.label,
+        check: &check,
+    };
+    set_limits_on(root, &on, &dirs, request, revert_after)
+}
+
+/// Applies `request` to the cgroup `target` (see `control::cgroup_target`): its directory in
+/// the hierarchy of each controller the request changes must exist; each is checked right
+/// before it is written (no PID 1, no isotop in it). A systemd unit's cgroup gets a note.
+pub fn set_cgroup_limits(
+    root: &HostRoot,
+    target: &CgroupTarget,
+    request: &LimitRequest,
+    layout: &CgroupLayout,
+    revert_after: Option<RevertAfter<'_>>,
+) -> Result<LimitOutcome, ControlError> {
+    guard::require_root("limit")?;
+    let mut dirs = LimitDirs::for_path(layout, &target.path);
+    for dir in [&mut dirs.cpu, &mut dirs.memory, &mut dirs.pids] {
+        if dir
+            .as_ref()
+            .is_some_and(|d| !d.dir.join("cgroup.procs").exists())
+        {
+            *dir = None;
+        }
+    }
+    let label = target.label();
+    for (controller, dir) in requested_dirs(&dirs, request) {
+        if dir.is_none() {
+            return Err(ControlError::InvalidValue {
+                what: "cgroup".into(),
+                value: target.path.clone(),
+                hint: format!(
+                    "it has no {controller} cgroup: no mounted hierarchy carrying {controller} \
+                     has this path (v2: is {controller} enabled in the parent's \
+                     cgroup.subtree_control?)"
+                ),
+            });
+        }
+    }
+    let check = |sites: &[Site]| {
+        sites
+            .iter()
+            .try_for_each(|site| cgroup_target::check_site(root, &target.path, site))
+    };
+    let on = Acting {
+        target: &label,
+        label: &label,
+        check: &check,
+    };
+    let mut outcome = set_limits_on(root, &on, &dirs, request, revert_after)?;
+    if let Some(unit) = &target.unit {
+        outcome.notes.push(cgroup_target::systemd_note(
+            unit,
+            &systemd_settings(request),
+        ));
+    }
+    Ok(outcome)
+}
+
+/// What a limit change is made for: the record's target (a container id or `cgroup:/x`), the
+/// label refusals carry, and the check each cgroup must pass right before it is written.
+struct Acting<'a> {
+    target: &'a str,
+    label: &'a str,
+    check: &'a dyn Fn(&[Site]) -> Result<(), ControlError>,
+}
+
+/// The change itself, in the module's order, once the target's directories are known.
+fn set_limits_on(
+    root: &HostRoot,
+    on: &Acting<'_>,
+    dirs: &LimitDirs,
+    request: &LimitRequest,
+    revert_after: Option<RevertAfter<'_>>,
+) -> Result<LimitOutcome, ControlError> {
+    let target = on.target.to_string();
     let mut warnings = Vec::new();
     // Without the lock a change could still be made, but not journalled; a timed change
     // needs its records, so it is not made at all.
@@ -95,13 +176,13 @@ pub fn set_limits_for(
         Err(e) => return Err(e),
     };
     // Before anything is read from the cgroups (a root may lack the very files).
-    owned::check_all(root, &owner, &requested_sites(&dirs, request))?;
-    let plan = plan(&dirs, request)?;
+    (on.check)(&requested_sites(dirs, request))?;
+    let plan = plan(dirs, request)?;
     let sites = dirs
         .sites(&plan.writes)
         .ok_or_else(|| ControlError::Refused {
-            target: owner.label.clone(),
-            reason: "a planned write is outside the container's cgroups".into(),
+            target: on.label.to_string(),
+            reason: "a planned write is outside the target's cgroups".into(),
         })?;
 
     let mut change = Change::planned(&target, &plan.writes);
@@ -130,8 +211,7 @@ pub fn set_limits_for(
     };
     let journalled = record(lock.as_ref(), root, &change, &mut warnings);
 
-    let written =
-        owned::check_all(root, &owner, &sites).and_then(|()| apply(&target, &plan.writes));
+    let written = (on.check)(&sites).and_then(|()| apply(&target, &plan.writes));
     let (files, apply_warnings) = match written {
         Ok(done) => done,
         Err(e) => {
@@ -166,8 +246,12 @@ pub fn set_limits_for(
     })
 }
 
-/// The cgroups of the controllers `request` changes (those the host has for the container).
-fn requested_sites(dirs: &LimitDirs, request: &LimitRequest) -> Vec<Site> {
+/// The controllers `request` changes, each with the target's directory for it (`None`: the
+/// host has none).
+fn requested_dirs<'d>(
+    dirs: &'d LimitDirs,
+    request: &LimitRequest,
+) -> Vec<(&'static str, &'d Option<ControllerDir>)> {
     let cpu =
         request.cpus.is_some() || request.period_usec.is_some() || request.cpu_weight.is_some();
     let memory = request.memory.is_some() || request.memory_high.is_some();
@@ -177,15 +261,68 @@ fn requested_sites(dirs: &LimitDirs, request: &LimitRequest) -> Vec<Site> {
         (request.pids.is_some(), "pids", &dirs.pids),
     ]
     .into_iter()
-    .filter_map(|(wanted, controller, dir)| {
-        let dir = dir.as_ref().filter(|_| wanted)?;
-        Some(Site {
-            controller: controller.to_string(),
-            path: dir.path.clone(),
-            dir: dir.dir.clone(),
-        })
-    })
+    .filter(|(wanted, _, _)| *wanted)
+    .map(|(_, controller, dir)| (controller, dir))
     .collect()
+}
+
+/// The cgroups of the controllers `request` changes (those the host has for the target).
+fn requested_sites(dirs: &LimitDirs, request: &LimitRequest) -> Vec<Site> {
+    requested_dirs(dirs, request)
+        .into_iter()
+        .filter_map(|(controller, dir)| {
+            let dir = dir.as_ref()?;
+            Some(Site {
+                controller: controller.to_string(),
+                path: dir.path.clone(),
+                dir: dir.dir.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The systemd unit properties that would make `request` last (`systemctl set-property`).
+fn systemd_settings(request: &LimitRequest) -> Vec<String> {
+    let bytes = |limit: Limit<u64>| match limit {
+        Limit::Max => "infinity".to_string(),
+        Limit::Value(b) => b.to_string(),
+    };
+    let mut out = Vec::new();
+    if let Some((cpus, _)) = &request.cpus {
+        out.push(match cpus {
+            Limit::Max => "CPUQuota=".to_string(),
+            // Millicores → percent of one CPU.
+            Limit::Value(m) => format!("CPUQuota={}%", format_percent(*m)),
+        });
+    }
+    if let Some(period) = request.period_usec {
+        out.push(format!("CPUQuotaPeriodSec={period}us"));
+    }
+    if let Some(weight) = request.cpu_weight {
+        out.push(format!("CPUWeight={weight}"));
+    }
+    if let Some(memory) = request.memory {
+        out.push(format!("MemoryMax={}", bytes(memory)));
+    }
+    if let Some(high) = request.memory_high {
+        out.push(format!("MemoryHigh={}", bytes(high)));
+    }
+    if let Some(pids) = request.pids {
+        out.push(match pids {
+            Limit::Max => "TasksMax=infinity".to_string(),
+            Limit::Value(n) => format!("TasksMax={n}"),
+        });
+    }
+    out
+}
+
+/// Millicores as a percent of one CPU: 100 → `10`, 1250 → `125`, 5 → `0.5`.
+fn format_percent(millicores: u64) -> String {
+    if millicores.is_multiple_of(10) {
+        (millicores / 10).to_string()
+    } else {
+        format!("{}.{}", millicores / 10, millicores % 10)
+    }
 }
 
 /// Records (or confirms) `change` in the journal; a failure is a warning (the change can then
@@ -207,5 +344,43 @@ fn record(
             ));
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_named_as_the_systemd_properties_that_make_it_last() {
+        let request = LimitRequest {
+            cpus: Some((Limit::Value(1250), "1.25".into())),
+            period_usec: Some(50_000),
+            memory: Some(Limit::Max),
+            memory_high: Some(Limit::Value(1 << 30)),
+            pids: Some(Limit::Value(64)),
+            ..LimitRequest::default()
+        };
+        assert_eq!(
+            systemd_settings(&request),
+            [
+                "CPUQuota=125%",
+                "CPUQuotaPeriodSec=50000us",
+                "MemoryMax=infinity",
+                "MemoryHigh=1073741824",
+                "TasksMax=64"
+            ]
+        );
+        assert_eq!(format_percent(5), "0.5");
+        assert_eq!(format_percent(100), "10");
+        let unlimited = LimitRequest {
+            cpus: Some((Limit::Max, "max".into())),
+            pids: Some(Limit::Max),
+            ..LimitRequest::default()
+        };
+        assert_eq!(
+            systemd_settings(&unlimited),
+            ["CPUQuota=", "TasksMax=infinity"]
+        );
     }
 }

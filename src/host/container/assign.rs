@@ -19,7 +19,7 @@ pub(crate) mod own_cgroup;
 
 use std::collections::{HashMap, HashSet};
 
-use self::own_cgroup::{Occupancy, own_cgroup_path};
+use self::own_cgroup::{Occupancy, launcher_chain, own_cgroup_path};
 use super::claim::{Checker, Trust};
 use super::rules::{PathMatch, PathRules, segments};
 use crate::host::HostRoot;
@@ -192,7 +192,8 @@ fn give_unknown_groups_own_cgroups<'p>(
             .iter()
             .filter_map(|pid| by_pid.get(pid).copied())
             .collect();
-        group.cgroup_path = own_cgroup_path(&members, &occupancy);
+        let launchers = launcher_chain(&members, |pid| by_pid.get(&pid).copied());
+        group.cgroup_path = own_cgroup_path(&members, &launchers, &occupancy);
     }
 }
 

@@ -1,9 +1,14 @@
-//! The act keys' side of [`App::update`]: which container an act is for, the input line a
-//! limit key opens (prefilled with the current value), the kill confirmation, the
+//! The act keys' side of [`App::update`]: which container an act is for (on the Cgroups view,
+//! the cgroup itself: [`cgroup`]), the input line a limit key opens (prefilled with the
+//! current value; it takes the CLI's options too, `LimitLine`), the `--force` and kill
+//! confirmations, the
 //! [`Request`] handed to the app loop, and the act's result coming back ([`App::on_outcome`]).
 //! Pure state: nothing here reads or writes the host.
 //! The `n` form and the `x` menu are in [`super::launch`] and [`super::stop_remove`].
 
+mod cgroup;
+
+use self::cgroup::cgroup_of;
 use super::App;
 use super::copy::CopyMenu;
 use super::selection::Target;
@@ -12,7 +17,9 @@ use crate::host::cgroup::Limit;
 use crate::host::container::measure::ContainerState;
 use crate::host::text::clean_str;
 use crate::sample::ContainerSample;
+use crate::ui::Tab;
 use crate::ui::action::Action;
+use crate::ui::acts::limit_line::LimitLine;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
@@ -26,6 +33,13 @@ pub const READ_ONLY_ACT: &str = "read-only: isotop was started with --read-only 
 pub enum Prompt {
     /// Editing a limit of container `id`; `text` starts as the current value.
     Limit {
+        kind: LimitKind,
+        id: String,
+        name: String,
+        text: String,
+    },
+    /// A limit line with `--force`, asking first: `y` sends it.
+    ConfirmForce {
         kind: LimitKind,
         id: String,
         name: String,
@@ -52,6 +66,10 @@ impl Prompt {
             Prompt::Limit {
                 kind, name, text, ..
             } => format!("{name} {}: {text}", kind.label()),
+            Prompt::ConfirmForce { name, .. } => format!(
+                "force {name}'s memory limit even below its usage? The kernel reclaims what it \
+                 can, then OOM-kills processes in it. y/N"
+            ),
             Prompt::ConfirmKill { name, signal, .. } => {
                 format!("kill {name} with {}? y/N", signal.name())
             }
@@ -100,6 +118,10 @@ impl App {
                 format!("{} — n reopens the form", clean_str(&text))
             }
             Outcome::Done(text) | Outcome::Failed(text) => clean_str(&text),
+            Outcome::SurvivedTerm { id, text } => {
+                self.kill_again = Some(id);
+                clean_str(&text)
+            }
             Outcome::InitIgnoredTerm { id, name } => {
                 self.kill_again = Some(id);
                 // The key point first: long names and the filter may cut the line short.
@@ -156,6 +178,22 @@ impl App {
                     })
                 }
             },
+            Prompt::ConfirmForce {
+                kind,
+                id,
+                name,
+                text,
+            } => match action {
+                Action::TypeChar('y' | 'Y') => self.send_limit(kind, &id, &name, text),
+                _ => self.message = Some(format!("{}: nothing changed", kind.label())),
+            },
+            Prompt::ConfirmKill { id, name, signal } if cgroup_of(&id).is_some() => match action {
+                Action::TypeChar('y' | 'Y') => self.send(Request::KillCgroup {
+                    path: cgroup_of(&id).unwrap_or_default().to_string(),
+                    signal,
+                }),
+                _ => self.message = Some(format!("kill {name}: cancelled")),
+            },
             Prompt::ConfirmKill { id, name, signal } => match action {
                 Action::TypeChar('y' | 'Y') => match self.live_container(&id) {
                     Some(sample) => self.send(Request::Kill {
@@ -177,15 +215,41 @@ impl App {
             self.message = Some(format!("{}: no value given, nothing changed", kind.label()));
             return;
         }
-        if let Err(e) = kind.parse(text) {
-            self.message = Some(format!("{e} — nothing changed"));
+        let line = match LimitLine::parse(kind, text) {
+            Ok((line, _, _)) => line,
+            Err(e) => {
+                self.message = Some(format!("{e} — nothing changed"));
+                return;
+            }
+        };
+        if line.force {
+            // `--force` lets a memory limit go below the usage: said before it is sent.
+            self.prompt = Some(Prompt::ConfirmForce {
+                kind,
+                id: id.to_string(),
+                name: name.to_string(),
+                text: text.to_string(),
+            });
+            return;
+        }
+        self.send_limit(kind, id, name, text.to_string());
+    }
+
+    /// Sends a checked limit line for the container or cgroup `id`.
+    fn send_limit(&mut self, kind: LimitKind, id: &str, name: &str, text: String) {
+        if let Some(path) = cgroup_of(id) {
+            self.send(Request::LimitCgroup {
+                path: path.to_string(),
+                kind,
+                text,
+            });
             return;
         }
         match self.live_container(id) {
             Some(sample) => self.send(Request::Limit {
                 view: Box::new(sample.view.clone()),
                 kind,
-                text: text.to_string(),
+                text,
             }),
             None => self.message = Some(format!("{name} is gone: nothing changed")),
         }
@@ -198,6 +262,10 @@ impl App {
         }
         if action == Action::Undo {
             self.send(Request::Undo);
+            return;
+        }
+        if self.tab == Tab::Cgroups {
+            self.act_on_cgroup(action);
             return;
         }
         let sample = match self.act_target() {
@@ -306,6 +374,16 @@ impl App {
                 )
             }
             Request::Undo => "undoing the last change…".to_string(),
+            Request::LimitCgroup { path, kind, text } => {
+                format!("cgroup {path}: setting {} to {text}…", kind.label())
+            }
+            Request::FreezeCgroup { path, frozen } => format!(
+                "{} cgroup {path}…",
+                if *frozen { "freezing" } else { "thawing" }
+            ),
+            Request::KillCgroup { path, signal } => {
+                format!("sending {} to cgroup {path}…", signal.name())
+            }
             Request::Freeze { view, frozen } => format!(
                 "{} {}…",
                 if *frozen { "freezing" } else { "thawing" },

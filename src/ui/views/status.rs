@@ -27,6 +27,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
                 format!("{} apply  {} cancel", key(Action::Open), key(Action::Back))
             }
             Prompt::ConfirmKill { .. } => "y kill  other keys cancel".to_string(),
+            Prompt::ConfirmForce { .. } => "y force  other keys cancel".to_string(),
             Prompt::StopRemove { .. } | Prompt::Copy(_) => {
                 format!(
                     "←/→ choose  {} pick  {} cancel",

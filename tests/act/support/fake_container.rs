@@ -64,6 +64,15 @@ pub fn outsider() -> ChildGuard {
     )
 }
 
+/// A shell busy loop (one CPU's worth when unthrottled); SIGKILLed on drop.
+pub fn busy_loop() -> ChildGuard {
+    ChildGuard::spawn(
+        Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .stdin(Stdio::null()),
+    )
+}
+
 /// Host pid of the first child of `parent`.
 pub fn first_child(parent: i32) -> Option<i32> {
     std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))

@@ -4,6 +4,7 @@
 //! A revert runs under the journal lock (no limit change, undo or other revert runs between
 //! its check and its writes; two reverters of one change do it once: the second finds the
 //! pending file gone). Its cgroups must be the container's own right then (`control::owned`;
+//! a cgroup target's: not PID 1's nor isotop's, `control::cgroup_target`;
 //! the container is looked up again by id, a gone container owns nothing, so only an empty
 //! cgroup is restored); a refusal writes nothing, drops the pending file (it would be refused
 //! again on every run) and keeps the journal entry, so `isotop undo` can restore it later.
@@ -19,10 +20,10 @@ use super::{
     worker_alive,
 };
 use crate::control::audit::AuditEntry;
+use crate::control::cgroup_target::Subject;
 use crate::control::error::ControlError;
 use crate::control::limits::journal::{self, load_json, sites_of_files};
 use crate::control::limits::{audit_or_warn, read_file, write_file};
-use crate::control::owned::{self, Owner};
 use crate::host::HostRoot;
 use crate::host::cgroup::detect_layout;
 use crate::units::clock::now_unix;
@@ -211,7 +212,7 @@ pub fn revert(root: &HostRoot, id: &str) -> Result<Option<Reverted>, ControlErro
         return Ok(None);
     };
     // The scan is made before the lock: it takes a while and limit changes wait on the lock.
-    let owner = Owner::resolve(root, &first.target)?;
+    let subject = Subject::resolve(root, &first.target)?;
     let layout = detect_layout(root)?;
     let lock = journal::lock(root)?;
     let Some(pending) = read(root, id)? else {
@@ -226,8 +227,8 @@ pub fn revert(root: &HostRoot, id: &str) -> Result<Option<Reverted>, ControlErro
         refused: None,
         warnings: Vec::new(),
     };
-    let checked = sites_of_files(&layout, &pending.files, &owner)
-        .and_then(|sites| owned::check_all(root, &owner, &sites));
+    let checked = sites_of_files(&layout, &pending.files, &subject)
+        .and_then(|sites| subject.check_all(root, &sites));
     match checked {
         Ok(()) => restore(&pending, &mut report),
         Err(ControlError::Refused { reason, .. }) => {

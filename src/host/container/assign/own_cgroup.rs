@@ -7,7 +7,9 @@
 //! hierarchy id); the decisive hierarchies — on a host with v1 controllers every v1 hierarchy
 //! carrying a real controller (not only `name=…`; the v2 line is ignored there, on hybrid hosts
 //! it is typically empty at `/`), else the v2 hierarchy (id 0) — are all non-root; and no live
-//! process outside the group has the group's path in any decisive hierarchy. The path is the v2
+//! process outside the group has the group's path in any decisive hierarchy, except the
+//! group's own launcher chain ([`launcher_chain`]: the `unshare`/`cgexec`/`nsenter` parents
+//! waiting for its init — how people build containers by hand). The path is the v2
 //! one on a host without v1 controllers, else the `memory` hierarchy's (else the first decisive
 //! hierarchy's). Anything less is `None`: a shared cgroup would charge others' usage to it and
 //! an act on it would hit them too. The cost is linear in processes: one [`Occupancy`] count
@@ -49,9 +51,52 @@ impl<'p> Occupancy<'p> {
     }
 }
 
+/// The programs that start a container by hand and then wait for its init as its parent
+/// (`unshare --fork`, `nsenter --fork`; `cgexec` execs its command, so it shows only while it
+/// runs). Such a chain right above the init is the container's own launcher.
+pub(crate) const LAUNCHERS: [&str; 3] = ["unshare", "cgexec", "nsenter"];
+
+/// True when `comm` is one of the [`LAUNCHERS`].
+pub(crate) fn is_launcher(comm: &str) -> bool {
+    LAUNCHERS.contains(&comm)
+}
+
+/// The group's launcher chain: the parents right above its topmost members (those whose
+/// parent is not a member), nearest first, for as long as each is a [`LAUNCHERS`] program.
+pub(crate) fn launcher_chain<'p>(
+    members: &[&'p Process],
+    parent_of: impl Fn(i32) -> Option<&'p Process>,
+) -> Vec<&'p Process> {
+    let mut chain: Vec<&'p Process> = Vec::new();
+    for top in members
+        .iter()
+        .filter(|m| !members.iter().any(|o| o.pid == m.ppid))
+    {
+        let mut next = top.ppid;
+        // Bounded: a chain of launchers is a handful deep; a loop must end.
+        for _ in 0..16 {
+            let Some(parent) = parent_of(next).filter(|p| is_launcher(&p.comm)) else {
+                break;
+            };
+            if chain.iter().any(|c| c.pid == parent.pid) {
+                break;
+            }
+            chain.push(parent);
+            next = parent.ppid;
+        }
+    }
+    chain
+}
+
 /// The cgroup path of the group `members` (distinct live processes) when the cgroup is theirs
-/// alone; `None` otherwise (see the module contract).
-pub(crate) fn own_cgroup_path(members: &[&Process], occupancy: &Occupancy<'_>) -> Option<String> {
+/// alone — besides their `launchers` (see [`launcher_chain`]): a hand-made container's
+/// `unshare` waiting for its init in the same cgroup does not make the cgroup shared. `None`
+/// otherwise (see the module contract).
+pub(crate) fn own_cgroup_path(
+    members: &[&Process],
+    launchers: &[&Process],
+    occupancy: &Occupancy<'_>,
+) -> Option<String> {
     let (first, rest) = members.split_first()?;
     let lines: &[CgroupMembership] = &first.cgroups;
     if rest.iter().any(|other| !same_paths(lines, &other.cgroups)) {
@@ -68,8 +113,16 @@ pub(crate) fn own_cgroup_path(members: &[&Process], occupancy: &Occupancy<'_>) -
     }
     for membership in &decisive {
         // Every member has this path (checked above), so more holders means an outsider.
+        let beside = launchers
+            .iter()
+            .filter(|l| {
+                l.cgroups
+                    .iter()
+                    .any(|m| m.hierarchy == membership.hierarchy && m.path == membership.path)
+            })
+            .count();
         if is_root(&membership.path)
-            || occupancy.holders(membership.hierarchy, &membership.path) != members.len()
+            || occupancy.holders(membership.hierarchy, &membership.path) != members.len() + beside
         {
             return None;
         }

@@ -305,3 +305,52 @@ fn a_rootless_inits_descendants_of_another_user_stay_out_of_its_container() {
         "only uid 1000's own processes join"
     );
 }
+
+/// `host_and_box` with the `unshare` (pid 499) named `comm` and placed like the box.
+fn box_with_launcher(comm: &str, cgroups: fn() -> Vec<CgroupMembership>) -> Vec<Process> {
+    let mut procs = host_and_box(cgroups(), cgroups(), || hybrid("/"));
+    procs[2].comm = comm.to_string();
+    procs[2].cgroups = cgroups().into();
+    procs
+}
+
+/// A host process (pid `pid`, parent 100) running `comm` in `/box`.
+fn host_process_in_box(pid: i32, comm: &str) -> Process {
+    let mut p = process(pid, 100, ns(HOST), hybrid("/box"));
+    p.comm = comm.into();
+    p
+}
+
+#[test]
+fn a_hand_made_containers_launcher_in_its_cgroup_keeps_the_cgroup_its_own() {
+    // `cgexec -g …:/box unshare --fork --pid --mount sleep`: unshare waits in /box.
+    let procs = box_with_launcher("unshare", || hybrid("/box"));
+    assert_eq!(unknown_path(&procs).as_deref(), Some("/box"));
+    let procs = box_with_launcher("nsenter", || v2("/box"));
+    assert_eq!(unknown_path(&procs).as_deref(), Some("/box"));
+
+    // The same parent under another name is an outsider.
+    let procs = box_with_launcher("bash", || hybrid("/box"));
+    assert_eq!(unknown_path(&procs), None);
+
+    // A chain: nsenter (498) → unshare (499) → init, both in /box.
+    let mut procs = box_with_launcher("unshare", || hybrid("/box"));
+    procs[2].ppid = 498;
+    procs.push(host_process_in_box(498, "nsenter"));
+    assert_eq!(unknown_path(&procs).as_deref(), Some("/box"));
+}
+
+#[test]
+fn an_unshare_that_is_not_the_inits_parent_is_an_outsider() {
+    // Another hand-made launcher (not this box's parent) in the box's cgroup.
+    let mut procs = box_with_launcher("unshare", || hybrid("/box"));
+    procs.push(host_process_in_box(700, "unshare"));
+    assert_eq!(unknown_path(&procs), None);
+    // A launcher above a non-launcher parent is not in the chain either.
+    let mut procs = box_with_launcher("bash", || hybrid("/"));
+    procs[2].ppid = 498;
+    procs.push(host_process_in_box(498, "unshare"));
+    procs[3].cgroups = hybrid("/box").into();
+    procs[4].cgroups = hybrid("/box").into();
+    assert_eq!(unknown_path(&procs), None);
+}
