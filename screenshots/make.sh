@@ -24,6 +24,7 @@ target=${CARGO_TARGET_DIR:-target}
 isotop=$target/release/isotop
 
 unshare_pid=""
+demo_pid=""
 cleanup() {
     set +e
     tmux kill-session -t "$tag" 2>/dev/null
@@ -35,6 +36,7 @@ cleanup() {
     done
     # unshare ignores TERM while it waits for its child; KILL it, and --kill-child ends the rest.
     [[ -n $unshare_pid ]] && kill -KILL "$unshare_pid" 2>/dev/null && wait "$unshare_pid" 2>/dev/null
+    [[ -n $demo_pid ]] && kill -KILL "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
     ip netns delete "$tag" 2>/dev/null
     "$isotop" rm -f demo-api >/dev/null 2>&1
     for dir in /sys/fs/cgroup/*/"$tag" /sys/fs/cgroup/"$tag"; do
@@ -107,11 +109,31 @@ dash() { # name, keys...
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png"
     echo "wrote $out/$name.png"
 }
+# A hand-made cgroup, as operators make them, with a busy loop in it: `isotop limit /path`
+# throttles it (the Cgroups view acts on it the same way).
+if [[ -d $v1/cpu ]]; then
+    mkdir -p "$v1/cpu/$tag/cpudemo" "$v1/cpuacct/$tag/cpudemo"
+    sh -c 'while :; do :; done' &
+    demo_pid=$!
+    echo "$demo_pid" > "$v1/cpu/$tag/cpudemo/cgroup.procs"
+    echo "$demo_pid" > "$v1/cpuacct/$tag/cpudemo/cgroup.procs"
+else
+    mkdir -p "$v1/$tag/cpudemo"
+    sh -c 'while :; do :; done' &
+    demo_pid=$!
+    echo "$demo_pid" > "$v1/$tag/cpudemo/cgroup.procs"
+fi
+"$isotop" limit "/$tag/cpudemo" --cpus 0.2 >/dev/null
+
 tmux new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
-sleep 12 # some history for the charts
+# Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
+# the span to 2 minutes so the charts are full).
+sleep "${ISOTOP_SHOT_HISTORY:-150}"
 dash dashboard-containers 1
-dash dashboard-detail / web Enter Enter
+dash dashboard-detail / web Enter Enter + +
 dash dashboard-cgroups Escape Escape 2
+dash dashboard-copy y
+tmux send-keys -t "$tag-dash" Escape
 dash dashboard-namespaces 3
 dash dashboard-processes 4
 dash dashboard-help '?'
@@ -120,6 +142,7 @@ tmux send-keys -t "$tag-dash" Escape
 tmux kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
+shot ls-wide 200 8 ls --wide
 shot ps 110 8 ps "$tag-web"
 shot inspect 132 56 inspect "$tag-web"
 shot ns 150 30 ns
