@@ -65,7 +65,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let before: Vec<_> = first
         .containers
         .iter()
-        .map(|c| read_cpu_counter(root, layout, &c.container))
+        .map(|c| read_cpu_counter(root, layout, c))
         .collect();
     let mut rows: Vec<ContainerRow> = first
         .containers
@@ -77,7 +77,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         let elapsed_usec = start.elapsed().as_micros() as u64;
         let ticks_per_second = process::clock_ticks_per_second();
         for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
-            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, &view.container)) {
+            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, view)) {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
                 row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
             }

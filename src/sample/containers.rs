@@ -18,7 +18,7 @@ use super::rates::{Throttling, container_cpu_percent, throttled_percent};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::container::hidden::hidden;
-use crate::host::container::measure::{Clock, CpuCounter, measure};
+use crate::host::container::measure::{Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
 
@@ -70,6 +70,8 @@ impl ContainerSampler {
     ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
+        // Which processes sit in which cgroup, indexed once for all containers of the tick.
+        let census = Census::new(cx.table.processes());
         for container in &self.grouping {
             let alive: Vec<i32> = container
                 .pids
@@ -82,7 +84,7 @@ impl ContainerSampler {
             }
             let mut container = container.clone();
             container.pids = alive;
-            let sample = self.sample_one(cx, container, &mut counters, warnings);
+            let sample = self.sample_one(cx, &census, container, &mut counters, warnings);
             samples.push(sample);
         }
         self.previous = counters;
@@ -92,6 +94,7 @@ impl ContainerSampler {
     fn sample_one(
         &self,
         cx: &TickContext<'_>,
+        census: &Census<'_>,
         container: Container,
         counters: &mut HashMap<String, ContainerCounters>,
         warnings: &mut Vec<String>,
@@ -100,7 +103,7 @@ impl ContainerSampler {
             cx.root,
             cx.layout,
             container,
-            cx.table.processes(),
+            census,
             cx.clock,
             warnings,
         );
