@@ -16,10 +16,11 @@ use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
 use crate::host::container::claim::UNVERIFIED_MARK;
-use crate::host::container::measure::{ContainerState, Figures, read_cpu_counter};
+use crate::host::container::measure::{ContainerState, Figures, InheritedLimits, read_cpu_counter};
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::sample::rates::container_cpu_percent;
+use crate::units::bound_text;
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -32,12 +33,16 @@ pub(crate) struct ContainerRow {
     /// Share of one CPU over the interval, percent; null without a second sample.
     pub cpu_percent: Option<f64>,
     pub memory_bytes: Option<u64>,
-    /// "max", a number of bytes, or null when unknown.
+    /// Its own cgroup's limit: "max", a number of bytes, or null when unknown or when the
+    /// only limit is a shared cgroup's (then in `inherited_limits`).
     pub memory_limit_bytes: Option<Limit<u64>>,
     /// "max", CPUs as a decimal number (quota / period), or null when unknown.
     pub cpu_limit_cpus: Option<Limit<f64>>,
     pub pids: usize,
     pub pids_limit: Option<Limit<u64>>,
+    /// Limits of cgroups it shares with other processes (not its own), each with the shared
+    /// cgroup's path.
+    pub inherited_limits: InheritedLimits,
     pub state: ContainerState,
     pub uptime_seconds: Option<f64>,
     pub cgroup_path: Option<String>,
@@ -122,11 +127,22 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             format!(
                 "{} / {}",
                 r.memory_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                crate::units::limit_text(r.memory_limit_bytes, bytes)
+                bound_text(
+                    r.memory_limit_bytes,
+                    r.inherited_limits.memory_max_bytes.as_ref(),
+                    bytes
+                )
             ),
-            crate::units::limit_text(r.cpu_limit_cpus, |c| format!("{c:.2}")),
-            match &r.pids_limit {
-                Some(Limit::Value(max)) => format!("{}/{max}", r.pids),
+            bound_text(
+                r.cpu_limit_cpus,
+                r.inherited_limits.cpu_cpus.as_ref(),
+                |c| format!("{c:.2}"),
+            ),
+            match (&r.pids_limit, &r.inherited_limits.pids_max) {
+                (Some(Limit::Value(max)), _) => format!("{}/{max}", r.pids),
+                (None, Some(shared)) if !shared.limit.is_max() => {
+                    format!("{}/{shared}", r.pids)
+                }
                 _ => r.pids.to_string(),
             },
             r.state.to_string(),
@@ -159,6 +175,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         cpu_limit_cpus: figures.cpu_limit_cpus,
         pids: figures.pids,
         pids_limit: figures.pids_limit,
+        inherited_limits: figures.inherited_limits,
         state: view.state,
         uptime_seconds: view.uptime_seconds,
         cgroup_path: c.cgroup_path.clone(),

@@ -19,7 +19,7 @@ mod stats;
 mod tree;
 
 pub use layout::{CgroupLayout, CgroupMode, Hierarchy, detect_layout};
-pub use limit::Limit;
+pub use limit::{InheritedLimit, Limit};
 pub use parse::cpu_limit_cpus;
 pub use read::{CgroupReading, normalize_path, read_at, read_for_memberships, read_own};
 pub use stats::{

@@ -25,7 +25,7 @@ use crate::host::process::{CgroupMembership, Process, read_stat};
 mod own;
 
 pub use self::own::{
-    Census, CgroupOwnership, FigureSource, FigureSources, InheritedLimit, InheritedLimits, Source,
+    Census, CgroupOwnership, FigureSource, FigureSources, InheritedLimits, Source,
 };
 
 /// Its unit tests, and the fake host `cli`'s agreement test builds on.

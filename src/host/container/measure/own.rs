@@ -18,7 +18,7 @@ use super::super::Container;
 use super::super::assign::is_at_or_below;
 use super::super::assign::own_cgroup::is_v2;
 use super::super::ownership::{Owner, SnapshotFacts, sharing};
-use crate::host::cgroup::{CgroupLayout, CgroupMode, CgroupReading, Limit};
+use crate::host::cgroup::{CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, Limit};
 use crate::host::process::{CgroupMembership, Process};
 
 /// A snapshot's processes, and which pids sit directly in each cgroup.
@@ -142,6 +142,20 @@ pub enum FigureSource {
     Unavailable,
 }
 
+impl FigureSource {
+    /// The word shown and serialised: `own_cgroup`, `unified`, `processes`, `inherited`,
+    /// `unavailable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FigureSource::OwnCgroup => "own_cgroup",
+            FigureSource::Unified => "unified",
+            FigureSource::Processes => "processes",
+            FigureSource::Inherited => "inherited",
+            FigureSource::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// One figure's source: the kind, the file (or fallback) and, when there is none, why.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Source {
@@ -178,14 +192,6 @@ pub struct FigureSources {
     pub memory_limit: Source,
     pub cpu_limit: Source,
     pub pids_limit: Source,
-}
-
-/// A limit read from a cgroup the container shares: shown as inherited, never as its own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InheritedLimit<T> {
-    pub limit: Limit<T>,
-    /// The shared cgroup's path (`/` for the host's root).
-    pub cgroup: String,
 }
 
 /// The limits of the cgroups a container shares (`None` where it has its own or none is set).
