@@ -12,6 +12,8 @@ use crate::host::container::{Runtime, Trust};
 use crate::host::namespace::NsSet;
 use crate::host::process::CgroupMembership;
 
+mod shared;
+
 pub(crate) const ID: &str = "0f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a6978";
 
 fn fixture(name: &str) -> HostRoot {
