@@ -18,6 +18,7 @@ mod container_docker;
 mod container_lxc_nspawn;
 mod container_oci;
 mod container_podman;
+mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
 mod ns_cli;
