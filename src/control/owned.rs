@@ -19,8 +19,8 @@ use super::kill::cgroup_pids;
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::container::assign::own_cgroup::is_root;
-pub use crate::host::container::ownership::{Owner, describe_outsiders};
 use crate::host::container::ownership::{LiveFacts, sharing};
+pub use crate::host::container::ownership::{Owner, describe_outsiders};
 use crate::host::process::CgroupMembership;
 
 /// One cgroup an act would write to: the controller it is written for (`cpu`, `memory`,

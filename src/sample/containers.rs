@@ -99,14 +99,7 @@ impl ContainerSampler {
         counters: &mut HashMap<String, ContainerCounters>,
         warnings: &mut Vec<String>,
     ) -> ContainerSample {
-        let measured = measure(
-            cx.root,
-            cx.layout,
-            container,
-            census,
-            cx.clock,
-            warnings,
-        );
+        let measured = measure(cx.root, cx.layout, container, census, cx.clock, warnings);
         let figures = measured.figures;
         let now = ContainerCounters {
             cpu: figures.cpu,

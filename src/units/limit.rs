@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(bound_text(None, Some(&host), bytes), "max (host)");
         assert_eq!(bound_text(None, Some(&shared), bytes), "2.0KiB (shared)");
         // Its own limit wins; nothing is `-`.
-        assert_eq!(bound_text(Some(Limit::Value(1024u64)), Some(&host), bytes), "1.0KiB");
+        assert_eq!(
+            bound_text(Some(Limit::Value(1024u64)), Some(&host), bytes),
+            "1.0KiB"
+        );
         assert_eq!(bound_text::<u64>(None, None, bytes), "-");
     }
 }

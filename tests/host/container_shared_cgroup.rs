@@ -95,10 +95,11 @@ fn resident_bytes(pid: i32) -> u64 {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    pages * nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .unwrap_or(4096) as u64
+    pages
+        * nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .unwrap_or(4096) as u64
 }
 
 #[test]
@@ -149,7 +150,10 @@ fn an_nspawn_like_payload_shows_its_own_cpu_and_memory_not_the_hosts() {
     assert!(busy_ticks >= 30, "the busy loop used {busy_ticks} ticks");
     // ...and the payload shows its own near-zero CPU, not the host's.
     let cpu = row["cpu_percent"].as_f64().expect("a CPU figure");
-    assert!(cpu < 10.0, "payload CPU {cpu}% while a busy loop ran outside");
+    assert!(
+        cpu < 10.0,
+        "payload CPU {cpu}% while a busy loop ran outside"
+    );
 
     let inspected = isotop_json(&["inspect", &parent, "--json"]);
     let sources = &inspected["sources"];
@@ -191,7 +195,10 @@ fn an_nspawn_like_payload_shows_its_own_cpu_and_memory_not_the_hosts() {
         assert_eq!(cpu_line["own"], false, "{cpu_line:#}");
         assert!(cpu_line["shared"].as_str().unwrap_or("").contains("root"));
         assert_eq!(row["cpu_limit_cpus"], serde_json::Value::Null, "{row:#}");
-        assert_eq!(row["inherited_limits"]["cpu_cpus"]["cgroup"], "/", "{row:#}");
+        assert_eq!(
+            row["inherited_limits"]["cpu_cpus"]["cgroup"], "/",
+            "{row:#}"
+        );
         let text = run_isotop(&["ls"]);
         let text = String::from_utf8_lossy(&text.stdout);
         let line = text
@@ -203,7 +210,11 @@ fn an_nspawn_like_payload_shows_its_own_cpu_and_memory_not_the_hosts() {
     // `isotop cgroups` says whose the payload cgroup is.
     let out = run_isotop(&["cgroups", &format!("/{parent}/payload")]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains(&format!("own: {parent}")), "{text}");
     drop(busy);
     drop(payload);

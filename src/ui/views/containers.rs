@@ -15,8 +15,8 @@ use crate::ui::app::{App, ListLayout};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::units::{ShortIds, bound_text};
 use crate::units::format::{duration, percent, short_bytes};
+use crate::units::{ShortIds, bound_text};
 
 const WIDE: u16 = 120;
 
@@ -134,8 +134,14 @@ fn cells<'a>(
     // left out of the cell.
     let mem_label = match (c.memory_bytes, memory_limit, &inherited.memory_max_bytes) {
         (Some(m), Some(l), _) => format!("{}/{}", short_bytes(m), short_bytes(l)),
-        (Some(m), None, Some(shared)) if c.memory_limit_bytes.is_none() && !shared.limit.is_max() => {
-            format!("{}/{}", short_bytes(m), bound_text(None, Some(shared), short_bytes))
+        (Some(m), None, Some(shared))
+            if c.memory_limit_bytes.is_none() && !shared.limit.is_max() =>
+        {
+            format!(
+                "{}/{}",
+                short_bytes(m),
+                bound_text(None, Some(shared), short_bytes)
+            )
         }
         (Some(m), _, _) => short_bytes(m),
         (None, _, _) => "-".to_string(),

@@ -224,7 +224,11 @@ impl InheritedLimits {
                 .unwrap_or_else(|| "/".into())
         };
         // Only where the container has no limit of its own (a nested own limit binds first).
-        fn inherit<T>(own: Option<Limit<T>>, shared: Option<Limit<T>>, cgroup: String) -> Option<InheritedLimit<T>> {
+        fn inherit<T>(
+            own: Option<Limit<T>>,
+            shared: Option<Limit<T>>,
+            cgroup: String,
+        ) -> Option<InheritedLimit<T>> {
             match own {
                 Some(_) => None,
                 None => shared.map(|limit| InheritedLimit { limit, cgroup }),
@@ -272,7 +276,10 @@ impl FigureSources {
         let hybrid = layout.is_some_and(|l| l.mode == CgroupMode::Hybrid);
         let processes = |what: &str| {
             if has_processes {
-                Source::file(FigureSource::Processes, format!("/proc/<pid>/stat ({what})"))
+                Source::file(
+                    FigureSource::Processes,
+                    format!("/proc/<pid>/stat ({what})"),
+                )
             } else {
                 Source::none("no cgroup of its own and no process to sum over")
             }

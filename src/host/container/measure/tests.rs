@@ -90,7 +90,14 @@ fn own_cgroup_gives_every_figure_and_names_its_files() {
     let c = container(&[1001, 1002], Some("/system.slice/docker-abc.scope"));
     let processes = [process(1001, 1, 7), process(1002, 2, 9)];
     let mut warnings = Vec::new();
-    let m = measure(&root, Some(&layout), c, &Census::new(&processes), CLOCK, &mut warnings);
+    let m = measure(
+        &root,
+        Some(&layout),
+        c,
+        &Census::new(&processes),
+        CLOCK,
+        &mut warnings,
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
     // cgroup.events says `frozen 1`.
     assert_eq!(m.view.state, ContainerState::Frozen);
@@ -117,7 +124,11 @@ fn own_cgroup_gives_every_figure_and_names_its_files() {
     );
     assert_eq!(m.view.sources.cpu.from, FigureSource::OwnCgroup);
     assert_eq!(m.view.sources.memory.from, FigureSource::OwnCgroup);
-    assert!(m.view.ownership.iter().all(|o| o.own), "{:?}", m.view.ownership);
+    assert!(
+        m.view.ownership.iter().all(|o| o.own),
+        "{:?}",
+        m.view.ownership
+    );
     // The re-read counter is the same one.
     assert_eq!(
         read_cpu_counter(&root, Some(&layout), &m.view),
@@ -168,7 +179,14 @@ fn stopped_and_unverified_containers() {
     let mut stopped = container(&[], None);
     stopped.running = false;
     stopped.start_ticks = None;
-    let m = measure(&root, None, stopped, &Census::new(&[]), CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        stopped,
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
     assert_eq!(m.view.state, ContainerState::Stopped);
     assert_eq!(m.view.uptime_seconds, None);
     assert_eq!(
@@ -179,7 +197,14 @@ fn stopped_and_unverified_containers() {
 
     let mut claimed = container(&[], None);
     claimed.trust.verified = false;
-    let m = measure(&root, None, claimed, &Census::new(&[]), CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        claimed,
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
     assert_eq!(m.view.state, ContainerState::Unverified);
 }
 
@@ -292,7 +317,14 @@ fn process_counters_are_reread_from_stat() {
     let root = HostRoot::under(tmp.path());
     let mut c = container(&[100, 101, 999], None);
     c.cgroups = vec![membership("/")];
-    let m = measure(&root, None, c.clone(), &Census::new(&[]), CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        c.clone(),
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
     let counter = read_cpu_counter(&root, None, &m.view).unwrap();
     // 999 does not exist: left out, not an error.
     assert_eq!(
@@ -318,7 +350,14 @@ fn process_counters_are_reread_from_stat() {
                 .unwrap()
         })
         .collect();
-    let m = measure(&root, None, c, &Census::new(&processes), CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        c,
+        &Census::new(&processes),
+        CLOCK,
+        &mut Vec::new(),
+    );
     let page = processes[0].rss_bytes / 10;
     assert_eq!(m.figures.memory_bytes, Some(20 * page));
     assert_eq!(m.figures.cpu, counter);

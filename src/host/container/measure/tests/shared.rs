@@ -117,7 +117,13 @@ fn hybrid_nspawn_payload_gets_its_own_unified_cpu_and_its_processes_memory() {
         memory.shared.as_deref(),
         Some("2 processes outside this container (pids 1, 300)")
     );
-    assert!(m.view.ownership[4].shared.as_deref().unwrap().contains("root"));
+    assert!(
+        m.view.ownership[4]
+            .shared
+            .as_deref()
+            .unwrap()
+            .contains("root")
+    );
 
     // CPU: the unified cgroup's 42 ms, not the root's cpuacct.usage (5000 s).
     assert_eq!(m.figures.cpu, CpuCounter::Cgroup { usage_usec: 42_000 });
@@ -201,7 +207,10 @@ fn hybrid_memory_cgroup_without_outsiders_is_its_own() {
     );
     assert_eq!(m.figures.memory_bytes, Some(1_073_741_824));
     assert_eq!(m.view.sources.memory.from, FigureSource::OwnCgroup);
-    assert_eq!(m.figures.memory_limit_bytes, Some(Limit::Value(2_147_483_648)));
+    assert_eq!(
+        m.figures.memory_limit_bytes,
+        Some(Limit::Value(2_147_483_648))
+    );
     assert_eq!(m.figures.inherited_limits.memory_max_bytes, None);
     // CPU still the unified stand-in: cpuacct is at the root.
     assert_eq!(m.view.sources.cpu.from, FigureSource::Unified);
@@ -283,7 +292,10 @@ fn v1_root_cpu_and_shared_memory_fall_back_to_processes_own_pids_stay() {
     assert_eq!(m.view.sources.pids_limit.from, FigureSource::OwnCgroup);
     let inherited = &m.figures.inherited_limits;
     assert_eq!(
-        inherited.memory_max_bytes.as_ref().map(|l| l.cgroup.as_str()),
+        inherited
+            .memory_max_bytes
+            .as_ref()
+            .map(|l| l.cgroup.as_str()),
         Some("/shared")
     );
     assert_eq!(inherited.pids_max, None);
@@ -327,7 +339,10 @@ fn v2_a_cgroup_with_an_outsider_below_it_is_shared() {
         Some(Limit::Value(0.5))
     );
     assert_eq!(
-        inherited.pids_max.as_ref().map(|l| (l.limit, l.cgroup.as_str())),
+        inherited
+            .pids_max
+            .as_ref()
+            .map(|l| (l.limit, l.cgroup.as_str())),
         Some((Limit::Value(100), "/apps.slice"))
     );
     assert_eq!(m.figures.cpu_limit_cpus, None);
