@@ -108,7 +108,15 @@ pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
         namespaces: false,
         stopped: false,
     };
-    let containers = occupants(&scan(root, options)?.containers);
+    // Whose each cgroup is needs the processes; without them (a root with no procfs) the
+    // tree is still shown, its CONTAINER column empty.
+    let containers = match scan(root, options) {
+        Ok(snapshot) => occupants(&snapshot.containers),
+        Err(e) => {
+            super::warn(&format!("containers not shown: {e}"));
+            Occupants::new()
+        }
+    };
     if args.json {
         return print_json(&CgroupsJson {
             mode: layout.mode,
