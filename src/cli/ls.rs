@@ -3,9 +3,11 @@
 //! Every figure is the container's measurement (`host::container::measure`, via `host::scan`),
 //! the one the dashboard shows. CPU% is the container's CPU time used between two reads of its
 //! counter (`measure::read_cpu_counter`) `--interval` seconds apart, as a share of one CPU
-//! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: its own cgroup
-//! counter when it has a cgroup of its own, else its processes' `stat` times (so a container
-//! that shares the host's cgroup is not charged the host's usage).
+//! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: the counter of
+//! a cgroup that is its own (on a hybrid host possibly its unified cgroup's, when its v1
+//! `cpuacct` cgroup is shared), else its processes' `stat` times (so a container that shares
+//! the host's cgroup is not charged the host's usage). Limits of a cgroup it shares are shown
+//! marked as inherited (`max (host)`), never as its own.
 
 use std::time::{Duration, Instant};
 
