@@ -16,6 +16,22 @@ fn fixture(name: &str) -> HostRoot {
     )
 }
 
+/// `c` measured on `root` with `processes` as the snapshot; no warning expected.
+fn measured(root: &HostRoot, c: Container, processes: &[Process]) -> Measurement {
+    let layout = detect_layout(root).unwrap();
+    let mut warnings = Vec::new();
+    let m = measure(
+        root,
+        Some(&layout),
+        c,
+        &Census::new(processes),
+        CLOCK,
+        &mut warnings,
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    m
+}
+
 /// `(hierarchy id, controllers, path)` lines as `/proc/<pid>/cgroup` has them.
 type Lines<'a> = &'a [(u32, &'a str, &'a str)];
 
@@ -84,16 +100,7 @@ fn hybrid_nspawn_payload_gets_its_own_unified_cpu_and_its_processes_memory() {
         placed(300, 1, 900_000_000, NEIGHBOUR),
     ];
     let c = in_cgroups(&[200, 201], Runtime::Nspawn, "/machine/payload", PAYLOAD);
-    let mut warnings = Vec::new();
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut warnings,
-    );
-    assert!(warnings.is_empty(), "{warnings:?}");
+    let m = measured(&root, c, &processes);
     let own: Vec<(&str, bool)> = m
         .view
         .ownership
@@ -190,21 +197,13 @@ fn hybrid_nspawn_payload_gets_its_own_unified_cpu_and_its_processes_memory() {
 #[test]
 fn hybrid_memory_cgroup_without_outsiders_is_its_own() {
     let root = fixture("hybrid");
-    let layout = detect_layout(&root).unwrap();
     // Nobody else in /shared: it holds the container alone, so its figures are the container's.
     let processes = [
         placed(1, 0, 4096, &[(4, "memory", "/"), (0, "", "/")]),
         placed(200, 1, 3_000_000, PAYLOAD),
     ];
     let c = in_cgroups(&[200], Runtime::Nspawn, "/machine/payload", PAYLOAD);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     assert_eq!(m.figures.memory_bytes, Some(1_073_741_824));
     assert_eq!(m.view.sources.memory.from, FigureSource::OwnCgroup);
     assert_eq!(
@@ -219,7 +218,6 @@ fn hybrid_memory_cgroup_without_outsiders_is_its_own() {
 #[test]
 fn a_runtimes_helper_in_the_cgroup_does_not_make_it_shared() {
     let root = fixture("hybrid");
-    let layout = detect_layout(&root).unwrap();
     // systemd-nspawn, the init's parent, sits in the payload's memory cgroup: it is the
     // runtime's, counted with the container (as the acts' live check counts it).
     let mut supervisor = placed(150, 1, 2_000_000, PAYLOAD);
@@ -230,32 +228,17 @@ fn a_runtimes_helper_in_the_cgroup_does_not_make_it_shared() {
         placed(200, 150, 3_000_000, PAYLOAD),
     ];
     let c = in_cgroups(&[200], Runtime::Nspawn, "/machine/payload", PAYLOAD);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     assert_eq!(m.view.sources.memory.from, FigureSource::OwnCgroup);
     // The same container as Docker has no helper: the parent is an outsider there.
     let c = in_cgroups(&[200], Runtime::Docker, "/machine/payload", PAYLOAD);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     assert_eq!(m.view.sources.memory.from, FigureSource::Processes);
 }
 
 #[test]
 fn v1_root_cpu_and_shared_memory_fall_back_to_processes_own_pids_stay() {
     let root = fixture("v1");
-    let layout = detect_layout(&root).unwrap();
     let mine: Lines<'_> = &[
         (5, "pids", "/box"),
         (4, "memory", "/shared"),
@@ -274,14 +257,7 @@ fn v1_root_cpu_and_shared_memory_fall_back_to_processes_own_pids_stay() {
         placed(41, 40, 7_000_000, mine),
     ];
     let c = in_cgroups(&[40, 41], Runtime::Runc, "/box", mine);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     // No unified hierarchy to stand in: CPU is the sum over its processes.
     assert_eq!(m.view.sources.cpu.from, FigureSource::Processes);
     assert!(matches!(m.figures.cpu, CpuCounter::Processes(ref t) if t.len() == 2));
@@ -304,7 +280,6 @@ fn v1_root_cpu_and_shared_memory_fall_back_to_processes_own_pids_stay() {
 #[test]
 fn v2_a_cgroup_with_an_outsider_below_it_is_shared() {
     let root = fixture("v2");
-    let layout = detect_layout(&root).unwrap();
     let mine: Lines<'_> = &[(0, "", "/apps.slice")];
     let processes = [
         placed(1, 0, 4096, &[(0, "", "/")]),
@@ -314,14 +289,7 @@ fn v2_a_cgroup_with_an_outsider_below_it_is_shared() {
         placed(70, 1, 1_000_000, &[(0, "", "/solo.slice/box")]),
     ];
     let c = in_cgroups(&[60], Runtime::Runc, "/apps.slice", mine);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     assert_eq!(
         m.view.ownership[0].shared.as_deref(),
         Some("1 process outside this container (pid 61)")
@@ -350,14 +318,7 @@ fn v2_a_cgroup_with_an_outsider_below_it_is_shared() {
     // A sibling's cgroup held by it alone is its own: figures from the files.
     let solo: Lines<'_> = &[(0, "", "/solo.slice/box")];
     let c = in_cgroups(&[70], Runtime::Runc, "/solo.slice/box", solo);
-    let m = measure(
-        &root,
-        Some(&layout),
-        c,
-        &Census::new(&processes),
-        CLOCK,
-        &mut Vec::new(),
-    );
+    let m = measured(&root, c, &processes);
     assert!(m.view.ownership[0].own);
     assert_eq!(m.figures.cpu, CpuCounter::Cgroup { usage_usec: 77_000 });
     assert_eq!(m.view.sources.cpu.from, FigureSource::OwnCgroup);
