@@ -16,5 +16,5 @@ pub mod short_id;
 
 pub use clock::now_ms;
 pub use container_id::ContainerId;
-pub use limit::limit_text;
+pub use limit::{bound_text, limit_text};
 pub use short_id::{ShortIds, short_id};

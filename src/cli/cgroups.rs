@@ -1,9 +1,16 @@
 //! `isotop cgroups [PATH] [--depth N] [--json]`: the cgroup tree with stats and limits.
 //!
 //! Table: a header line naming the mode and hierarchies, then one row per cgroup (names
-//! indented by depth). JSON: `{"mode", "hierarchies", "tree"}` where `tree` is a
-//! [`CgroupNode`] (path, name, reading, children); field names carry their units. A PATH that
-//! exists in no hierarchy is the user's mistake (exit 2).
+//! indented by depth), its CONTAINER column saying whose it is: `own: NAME` when it is a
+//! running container's own cgroup (every process in it and below is that container's, the
+//! rule `host::container::measure` takes figures by), `shared: NAME, …` when containers are in
+//! it with processes outside them (their figures are not read from it). JSON:
+//! `{"mode", "hierarchies", "tree", "containers"}` where `tree` is a [`CgroupNode`] (path,
+//! name, reading, children; field names carry their units) and `containers` maps a cgroup
+//! path to the containers in it (`id`, `name`, `own`, `hierarchies`). A PATH that exists in
+//! no hierarchy is the user's mistake (exit 2).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -15,6 +22,8 @@ use crate::host::cgroup::{
     CgroupLayout, CgroupMode, CgroupNode, FreezerState, Hierarchy, detect_layout, normalize_path,
     read_tree,
 };
+use crate::host::container::assign::own_cgroup::is_root;
+use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::host::text::clean_str;
 use crate::units::limit_text;
 
@@ -24,6 +33,59 @@ pub(crate) struct CgroupsJson<'a> {
     pub mode: CgroupMode,
     pub hierarchies: &'a [Hierarchy],
     pub tree: &'a CgroupNode,
+    /// Cgroup path → the running containers in it, and whether it is their own.
+    pub containers: &'a Occupants,
+}
+
+/// Cgroup path (non-root) → the running containers whose processes are in it.
+pub(crate) type Occupants = BTreeMap<String, Vec<Occupant>>;
+
+/// A running container in a cgroup.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Occupant {
+    pub id: String,
+    pub name: String,
+    /// Its own in every hierarchy listed (no process outside it there): figures come from it.
+    pub own: bool,
+    /// The hierarchies it is in at this path (`cpu,cpuacct`, `unified`, ...).
+    pub hierarchies: Vec<String>,
+}
+
+/// Who is in which cgroup, from the containers' measured ownership.
+pub(crate) fn occupants(containers: &[ContainerView]) -> Occupants {
+    let mut out = Occupants::new();
+    for view in containers {
+        for o in view.ownership.iter().filter(|o| !is_root(&o.path)) {
+            let entry = out.entry(o.path.clone()).or_default();
+            match entry.iter_mut().find(|x| x.id == view.container.id) {
+                Some(x) => {
+                    x.own &= o.own;
+                    x.hierarchies.push(o.hierarchy.clone());
+                }
+                None => entry.push(Occupant {
+                    id: view.container.id.clone(),
+                    name: view.container.name.clone(),
+                    own: o.own,
+                    hierarchies: vec![o.hierarchy.clone()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// The CONTAINER cell: `own: NAME`, `shared: A, B`, or `-`.
+fn whose(occupants: Option<&Vec<Occupant>>) -> String {
+    let Some(list) = occupants.filter(|l| !l.is_empty()) else {
+        return "-".into();
+    };
+    match list.as_slice() {
+        [only] if only.own => format!("own: {}", clean_str(&only.name)),
+        _ => {
+            let names: Vec<String> = list.iter().map(|o| clean_str(&o.name)).collect();
+            format!("shared: {}", names.join(", "))
+        }
+    }
 }
 
 pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
@@ -42,16 +104,30 @@ pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
             layout.mode.as_str()
         )));
     };
+    let options = ScanOptions {
+        namespaces: false,
+        stopped: false,
+    };
+    // Whose each cgroup is needs the processes; without them (a root with no procfs) the
+    // tree is still shown, its CONTAINER column empty.
+    let containers = match scan(root, options) {
+        Ok(snapshot) => occupants(&snapshot.containers),
+        Err(e) => {
+            super::warn(&format!("containers not shown: {e}"));
+            Occupants::new()
+        }
+    };
     if args.json {
         return print_json(&CgroupsJson {
             mode: layout.mode,
             hierarchies: &layout.hierarchies,
             tree: &tree,
+            containers: &containers,
         });
     }
     let mut text = header(&layout);
     text.push('\n');
-    text.push_str(&render(&tree));
+    text.push_str(&render(&tree, &containers));
     super::print_text(&text)
 }
 
@@ -78,7 +154,7 @@ pub(crate) fn header(layout: &CgroupLayout) -> String {
 }
 
 /// The tree as an aligned table.
-pub(crate) fn render(tree: &CgroupNode) -> String {
+pub(crate) fn render(tree: &CgroupNode, containers: &Occupants) -> String {
     let mut table = Table::new(&[
         "CGROUP",
         ">PROCS",
@@ -90,12 +166,13 @@ pub(crate) fn render(tree: &CgroupNode) -> String {
         ">OOM KILLS",
         ">PIDS",
         "FROZEN",
+        "CONTAINER",
     ]);
-    add_rows(&mut table, tree, 0);
+    add_rows(&mut table, tree, 0, containers);
     table.render()
 }
 
-fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
+fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize, containers: &Occupants) {
     let r = &node.reading;
     let label = if depth == 0 {
         node.path.clone()
@@ -141,9 +218,10 @@ fn add_rows(table: &mut Table, node: &CgroupNode, depth: usize) {
         ),
         pids,
         frozen.into(),
+        whose(containers.get(&node.path)),
     ]);
     for child in &node.children {
-        add_rows(table, child, depth + 1);
+        add_rows(table, child, depth + 1, containers);
     }
 }
 

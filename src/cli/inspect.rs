@@ -20,6 +20,7 @@ use crate::host::container::measure::KernelFigures;
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
+use crate::units::bound_text;
 
 /// One namespace of the container and who else is in it.
 #[derive(Debug, Serialize)]
@@ -170,13 +171,22 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             .map(clean_str)
             .unwrap_or_else(|| "- (shares its parent's)".into()),
     );
-    for m in &c.cgroups {
+    for (index, m) in c.cgroups.iter().enumerate() {
         let controllers = if m.controllers.is_empty() {
             "unified (v2)".to_string()
         } else {
             m.controllers.join(",")
         };
-        out.push_str(&format!("  {controllers:<18} {}\n", clean_str(&m.path)));
+        // Whether figures may come from it (measured for running containers only).
+        let whose = match i.view.ownership.get(index) {
+            Some(o) if o.own => "  own".to_string(),
+            Some(o) => format!("  shared: {}", o.shared.as_deref().unwrap_or("")),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "  {controllers:<18} {}{whose}\n",
+            clean_str(&m.path)
+        ));
     }
     if !c.labels.is_empty() {
         out.push_str("Labels\n");
@@ -205,11 +215,50 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             ns.source
         ));
     }
+    out.push_str(&render_sources(i.view));
     match &i.view.cgroup {
         Some(reading) => out.push_str(&render_cgroup(reading)),
         None => out.push_str(
             "Cgroup figures  none: the container has no cgroup of its own (figures would be its parent's)\n",
         ),
+    }
+    out
+}
+
+/// Where each figure came from (its own cgroup, the unified stand-in, its processes, a shared
+/// cgroup's limit, or nothing) and the inherited limits as every view shows them.
+fn render_sources(view: &ContainerView) -> String {
+    let s = &view.sources;
+    let inherited = &view.inherited_limits;
+    let memory_limit = inherited
+        .memory_max_bytes
+        .as_ref()
+        .map(|l| bound_text(None, Some(l), bytes));
+    let cpu_limit = inherited
+        .cpu_cpus
+        .as_ref()
+        .map(|l| bound_text(None, Some(l), |c| format!("{c:.2}")));
+    let pids_limit = inherited
+        .pids_max
+        .as_ref()
+        .map(|l| bound_text(None, Some(l), |n| n.to_string()));
+    let mut out = String::from("Figure sources\n");
+    for (figure, source, shown) in [
+        ("cpu", &s.cpu, None),
+        ("memory", &s.memory, None),
+        ("memory limit", &s.memory_limit, memory_limit),
+        ("cpu limit", &s.cpu_limit, cpu_limit),
+        ("pids limit", &s.pids_limit, pids_limit),
+    ] {
+        let from = source.from.as_str();
+        let detail = source
+            .file
+            .as_deref()
+            .or(source.note.as_deref())
+            .map(clean_str)
+            .unwrap_or_default();
+        let shown = shown.map(|v| format!("{v}  ")).unwrap_or_default();
+        out.push_str(&format!("  {figure:<14} {from:<12} {shown}{detail}\n"));
     }
     out
 }

@@ -3,12 +3,15 @@
 //! Every figure is the container's measurement (`host::container::measure`, via `host::scan`),
 //! the one the dashboard shows. CPU% is the container's CPU time used between two reads of its
 //! counter (`measure::read_cpu_counter`) `--interval` seconds apart, as a share of one CPU
-//! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: its own cgroup
-//! counter when it has a cgroup of its own, else its processes' `stat` times (so a container
-//! that shares the host's cgroup is not charged the host's usage). The throttled share of
-//! periods is computed between the same two reads (`sample::rates::throttled_percent` of its
-//! kernel figures, `measure::read_kernel_figures`); `--wide` shows it with the pressure, OOM
-//! kill and refused-fork figures every row carries in `--json`.
+//! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: the counter of
+//! a cgroup that is its own (on a hybrid host possibly its unified cgroup's, when its v1
+//! `cpuacct` cgroup is shared), else its processes' `stat` times (so a container that shares
+//! the host's cgroup is not charged the host's usage). Limits of a cgroup it shares are shown
+//! marked as inherited (`max (host)`), never as its own.
+//! The throttled share of periods is computed between the same two reads
+//! (`sample::rates::throttled_percent` of its kernel figures, `measure::read_kernel_figures`);
+//! `--wide` shows it with the pressure, OOM kill and refused-fork figures every row carries
+//! in `--json`.
 
 use std::time::{Duration, Instant};
 
@@ -21,12 +24,13 @@ use crate::host::cgroup::Limit;
 use crate::host::container::Pod;
 use crate::host::container::claim::UNVERIFIED_MARK;
 use crate::host::container::measure::{
-    ContainerState, Figures, KernelFigures, read_cpu_counter, read_kernel_figures,
+    ContainerState, Figures, InheritedLimits, KernelFigures, read_cpu_counter, read_kernel_figures,
 };
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::sample::pods::pod_label;
 use crate::sample::rates::{Throttling, container_cpu_percent, throttled_percent};
+use crate::units::bound_text;
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -42,12 +46,16 @@ pub(crate) struct ContainerRow {
     /// without a second sample or without throttling counters.
     pub throttled_percent: Option<f64>,
     pub memory_bytes: Option<u64>,
-    /// "max", a number of bytes, or null when unknown.
+    /// Its own cgroup's limit: "max", a number of bytes, or null when unknown or when the
+    /// only limit is a shared cgroup's (then in `inherited_limits`).
     pub memory_limit_bytes: Option<Limit<u64>>,
     /// "max", CPUs as a decimal number (quota / period), or null when unknown.
     pub cpu_limit_cpus: Option<Limit<f64>>,
     pub pids: usize,
     pub pids_limit: Option<Limit<u64>>,
+    /// Limits of cgroups it shares with other processes (not its own), each with the shared
+    /// cgroup's path.
+    pub inherited_limits: InheritedLimits,
     pub state: ContainerState,
     pub uptime_seconds: Option<f64>,
     pub cgroup_path: Option<String>,
@@ -81,10 +89,10 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let before: Vec<_> = first
         .containers
         .iter()
-        .map(|c| read_cpu_counter(root, layout, &c.container))
+        .map(|c| read_cpu_counter(root, layout, c))
         .collect();
     let throttling_before: Vec<_> =
-        rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
+        rows_throttling(&first.containers, |v| read_kernel_figures(root, layout, v));
     let mut rows: Vec<ContainerRow> = first
         .containers
         .iter()
@@ -95,13 +103,13 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         let elapsed_usec = start.elapsed().as_micros() as u64;
         let ticks_per_second = process::clock_ticks_per_second();
         for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
-            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, &view.container)) {
+            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, view)) {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
                 row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
             }
         }
         let throttling_after =
-            rows_throttling(&first.containers, |c| read_kernel_figures(root, layout, c));
+            rows_throttling(&first.containers, |v| read_kernel_figures(root, layout, v));
         for ((row, a), b) in rows.iter_mut().zip(throttling_before).zip(throttling_after) {
             row.throttled_percent = throttled_percent(a, b);
         }
@@ -158,11 +166,22 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             format!(
                 "{} / {}",
                 r.memory_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                crate::units::limit_text(r.memory_limit_bytes, bytes)
+                bound_text(
+                    r.memory_limit_bytes,
+                    r.inherited_limits.memory_max_bytes.as_ref(),
+                    bytes
+                )
             ),
-            crate::units::limit_text(r.cpu_limit_cpus, |c| format!("{c:.2}")),
-            match &r.pids_limit {
-                Some(Limit::Value(max)) => format!("{}/{max}", r.pids),
+            bound_text(
+                r.cpu_limit_cpus,
+                r.inherited_limits.cpu_cpus.as_ref(),
+                |c| format!("{c:.2}"),
+            ),
+            match (&r.pids_limit, &r.inherited_limits.pids_max) {
+                (Some(Limit::Value(max)), _) => format!("{}/{max}", r.pids),
+                (None, Some(shared)) if !shared.limit.is_max() => {
+                    format!("{}/{shared}", r.pids)
+                }
                 _ => r.pids.to_string(),
             },
             r.state.to_string(),
@@ -200,6 +219,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         cpu_limit_cpus: figures.cpu_limit_cpus,
         pids: figures.pids,
         pids_limit: figures.pids_limit,
+        inherited_limits: figures.inherited_limits,
         state: view.state,
         uptime_seconds: view.uptime_seconds,
         cgroup_path: c.cgroup_path.clone(),
@@ -236,11 +256,11 @@ fn wide_cells(r: &ContainerRow) -> [String; 6] {
 /// Each container's throttling counters, read now by `read` (`None` without them).
 fn rows_throttling(
     views: &[ContainerView],
-    read: impl Fn(&crate::host::container::Container) -> Option<KernelFigures>,
+    read: impl Fn(&ContainerView) -> Option<KernelFigures>,
 ) -> Vec<Option<Throttling>> {
     views
         .iter()
-        .map(|v| read(&v.container).and_then(|k| Throttling::of_kernel(&k)))
+        .map(|v| read(v).and_then(|k| Throttling::of_kernel(&k)))
         .collect()
 }
 
@@ -280,6 +300,9 @@ mod tests {
             state: ContainerState::Running,
             uptime_seconds: None,
             cgroup: None,
+            ownership: Vec::new(),
+            inherited_limits: Default::default(),
+            sources: Default::default(),
         };
         let json = serde_json::to_value(row(&view, &[])).unwrap();
         assert_eq!(

@@ -250,7 +250,7 @@ impl Subject {
     pub fn resolve(root: &HostRoot, target: &str) -> Result<Subject, ControlError> {
         match target.strip_prefix(PREFIX) {
             Some(path) => Ok(Subject::Cgroup(normalise(path)?)),
-            None => Owner::resolve(root, target).map(Subject::Container),
+            None => Ok(Subject::Container(Owner::resolve(root, target)?)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Cgroups on v1, v2 and hybrid hosts, read as typed values.
 //!
 //! Contract: [`detect_layout`] finds the mounted hierarchies in mountinfo; [`read_at`],
-//! [`read_for_memberships`] and [`read_tree`] turn one cgroup (or a subtree) into
+//! [`read_for_memberships`], [`read_own`] and [`read_tree`] turn one cgroup (or a subtree) into
 //! [`CgroupReading`]s whose fields carry their units in their names, whose limits are
 //! [`Limit`]s (never `-1`), and whose every figure names the kernel file it came from
 //! (`sources`). Reading never writes. A cgroup that does not exist or vanishes mid-read is
@@ -19,9 +19,9 @@ mod stats;
 mod tree;
 
 pub use layout::{CgroupLayout, CgroupMode, Hierarchy, detect_layout};
-pub use limit::Limit;
+pub use limit::{InheritedLimit, Limit};
 pub use parse::cpu_limit_cpus;
-pub use read::{CgroupReading, normalize_path, read_at, read_for_memberships};
+pub use read::{CgroupReading, normalize_path, read_at, read_for_memberships, read_own};
 pub use stats::{
     CgroupLimits, CpuStats, FreezerState, MemoryEvents, MemoryStats, PidsStats, Pressure,
     PressureFile, PressureLine,

@@ -16,6 +16,7 @@ pub mod assign;
 pub mod claim;
 pub mod hidden;
 pub mod measure;
+pub mod ownership;
 pub mod rules;
 pub mod stopped;
 

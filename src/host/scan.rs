@@ -16,7 +16,7 @@ use super::cgroup::{self, CgroupLayout};
 pub use super::container::measure::{ContainerState, ContainerView};
 
 use super::container;
-use super::container::measure::{Clock, measure};
+use super::container::measure::{Census, Clock, measure};
 use super::namespace::{self, HostReference, NamespaceTable};
 use super::process::{self, Process, ReadDepth};
 use super::users::UserNames;
@@ -130,9 +130,10 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
         uptime_seconds,
         ticks_per_second: clock_ticks,
     };
+    let census = Census::new(&processes);
     let containers = found
         .into_iter()
-        .map(|c| measure(root, layout.as_ref(), c, &processes, clock, &mut warnings).view)
+        .map(|c| measure(root, layout.as_ref(), c, &census, clock, &mut warnings).view)
         .collect();
     Ok(Snapshot {
         taken_at_ms,

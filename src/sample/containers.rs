@@ -20,7 +20,7 @@ use super::rates::{Throttling, container_cpu_percent, count_since, throttled_per
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::container::hidden::hidden;
-use crate::host::container::measure::{Clock, CpuCounter, measure};
+use crate::host::container::measure::{Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
 
@@ -113,6 +113,8 @@ impl ContainerSampler {
     ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
+        // Which processes sit in which cgroup, indexed once for all containers of the tick.
+        let census = Census::new(cx.table.processes());
         let grouping = std::mem::take(&mut self.grouping);
         for container in &grouping {
             let alive: Vec<i32> = container
@@ -126,7 +128,7 @@ impl ContainerSampler {
             }
             let mut container = container.clone();
             container.pids = alive;
-            let sample = self.sample_one(cx, container, &mut counters, warnings);
+            let sample = self.sample_one(cx, &census, container, &mut counters, warnings);
             samples.push(sample);
         }
         self.grouping = grouping;
@@ -137,18 +139,12 @@ impl ContainerSampler {
     fn sample_one(
         &mut self,
         cx: &TickContext<'_>,
+        census: &Census<'_>,
         container: Container,
         counters: &mut HashMap<String, ContainerCounters>,
         warnings: &mut Vec<String>,
     ) -> ContainerSample {
-        let measured = measure(
-            cx.root,
-            cx.layout,
-            container,
-            cx.table.processes(),
-            cx.clock,
-            warnings,
-        );
+        let measured = measure(cx.root, cx.layout, container, census, cx.clock, warnings);
         let figures = measured.figures;
         let now = ContainerCounters {
             cpu: figures.cpu,

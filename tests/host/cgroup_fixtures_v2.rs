@@ -255,7 +255,8 @@ fn cli_reads_fixture_roots() {
     );
     assert!(lines[1].starts_with("CGROUP"), "{text}");
     let scope: Vec<&str> = lines[3].split_whitespace().collect();
-    // CGROUP PROCS CPU THROTTLED CPU-LIMIT MEM MEM-LIMIT OOM-KILLS PIDS FROZEN
+    // CGROUP PROCS CPU THROTTLED CPU-LIMIT MEM MEM-LIMIT OOM-KILLS PIDS FROZEN CONTAINER
+    // (no procfs under the fixture root: no container is known to be in it)
     assert_eq!(
         scope,
         [
@@ -268,7 +269,8 @@ fn cli_reads_fixture_roots() {
             "64.0MiB",
             "1",
             "3/max",
-            "yes"
+            "yes",
+            "-"
         ],
         "{text}"
     );

@@ -19,6 +19,7 @@ mod container_lxc_nspawn;
 mod container_oci;
 mod container_podman;
 mod container_pods;
+mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
 mod kernel_events;

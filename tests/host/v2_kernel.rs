@@ -244,7 +244,8 @@ fn frozen_cgroup_is_reported_frozen() {
     let out = common::run_isotop(&["cgroups", &path]);
     let table = String::from_utf8_lossy(&out.stdout);
     let row: Vec<&str> = table.lines().nth(2).unwrap().split_whitespace().collect();
-    assert_eq!(row.last(), Some(&"yes"), "{table}");
+    // FROZEN is the tenth column (CONTAINER, whose cgroup it is, follows).
+    assert_eq!(row.get(9), Some(&"yes"), "{table}");
 
     fs::write(dir.join("cgroup.freeze"), "0").unwrap();
     assert!(common::wait_until(Duration::from_secs(10), || frozen_flag() == 0));

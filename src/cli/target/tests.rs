@@ -35,6 +35,9 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
         state: crate::host::scan::ContainerState::Running,
         uptime_seconds: None,
         cgroup: None,
+        ownership: Vec::new(),
+        inherited_limits: Default::default(),
+        sources: Default::default(),
     }
 }
 

@@ -5,6 +5,16 @@
 
 use serde::{Serialize, Serializer};
 
+/// A limit of a cgroup a container shares with other processes (the host's root, or a
+/// cgroup others are in too): it binds the container together with them, so it is shown as
+/// inherited (`max (host)`, `1.0GiB (shared)`), never as the container's own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InheritedLimit<T> {
+    pub limit: Limit<T>,
+    /// The shared cgroup's path (`/` for the root).
+    pub cgroup: String,
+}
+
 /// A limit as the kernel enforces it: unlimited or a value in the unit its field name says.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub enum Limit<T> {

@@ -1,7 +1,11 @@
 //! Where one cgroup's directories are: per hierarchy the directory (if it exists) and the path
 //! it was found at, and from that which directory serves each controller. A controller bound to
 //! a v1 hierarchy is read there and only there (paths may differ per controller); everything
-//! else comes from the unified (v2) directory.
+//! else comes from the unified (v2) directory. When the reading is of a container's own
+//! cgroups only ([`Placement::unified_stands_in`]), a v1 controller whose cgroup is not its own
+//! is read from its own unified directory instead: on a hybrid host every unified cgroup has
+//! `cpu.stat` usage and `cgroup.freeze` whatever controllers are enabled there, while files a
+//! controller bound to v1 would provide (`memory.current`, `cpu.max`) are simply absent.
 
 use std::path::PathBuf;
 
@@ -13,6 +17,8 @@ pub(super) struct Placement<'a> {
     pub layout: &'a CgroupLayout,
     pub dirs: Vec<Option<PathBuf>>,
     pub paths: Vec<String>,
+    /// A v1 controller without a directory here is read from the unified directory.
+    pub unified_stands_in: bool,
 }
 
 /// Where a controller's files are for this cgroup.
@@ -37,7 +43,11 @@ impl Placement<'_> {
     /// A controller bound to a v1 hierarchy is read there (only there); otherwise from v2.
     pub(super) fn site(&self, controller: &str) -> Site {
         if let Some(i) = self.index_of_v1(controller) {
-            return self.dirs[i].clone().map_or(Site::Absent, Site::V1);
+            return match self.dirs[i].clone() {
+                Some(dir) => Site::V1(dir),
+                None if self.unified_stands_in => self.v2_dir().map_or(Site::Absent, Site::V2),
+                None => Site::Absent,
+            };
         }
         self.v2_dir().map_or(Site::Absent, Site::V2)
     }

@@ -77,6 +77,7 @@ pub fn read_at(
             .map(|h| h.cgroup_dir(&path).filter(|d| d.is_dir()))
             .collect(),
         paths: vec![path.clone(); layout.hierarchies.len()],
+        unified_stands_in: false,
     };
     read_placed(&placement)
 }
@@ -88,6 +89,43 @@ pub fn read_for_memberships(
     layout: &CgroupLayout,
     memberships: &[CgroupMembership],
 ) -> Result<Option<CgroupReading>, HostError> {
+    let mut placement = place(layout, memberships, false);
+    // On a hybrid host a process left in the unified root ("0::/") while its v1 memberships
+    // name a container would get the whole host's pressure figures: read nothing from v2 then.
+    if layout.mode == CgroupMode::Hybrid
+        && let Some(v2) = layout.hierarchies.iter().position(|h| h.version == 2)
+    {
+        let (dirs, paths) = (&placement.dirs, &placement.paths);
+        let v2_at_root = normalize_path(&paths[v2]).as_deref() == Some("/");
+        let v1_below_root = paths.iter().enumerate().any(|(i, p)| {
+            i != v2 && dirs[i].is_some() && normalize_path(p).as_deref() != Some("/")
+        });
+        if v2_at_root && v1_below_root {
+            placement.dirs[v2] = None;
+        }
+    }
+    read_placed(&placement)
+}
+
+/// Reads only the cgroups in `own` (a container's memberships that are its own, see
+/// `host::container::ownership`): each controller at the path named for its hierarchy, and a
+/// v1 controller whose hierarchy is not among them from the unified cgroup when that one is
+/// (on a hybrid host its `cpu.stat` gives the CPU usage). `Ok(None)` when `own` names no
+/// existing cgroup.
+pub fn read_own(
+    _root: &HostRoot,
+    layout: &CgroupLayout,
+    own: &[CgroupMembership],
+) -> Result<Option<CgroupReading>, HostError> {
+    read_placed(&place(layout, own, true))
+}
+
+/// Each hierarchy's directory at the path `memberships` name for it (the first line wins).
+fn place<'a>(
+    layout: &'a CgroupLayout,
+    memberships: &[CgroupMembership],
+    unified_stands_in: bool,
+) -> Placement<'a> {
     let mut dirs = vec![None; layout.hierarchies.len()];
     let mut paths = vec![String::new(); layout.hierarchies.len()];
     for membership in memberships {
@@ -105,24 +143,12 @@ pub fn read_for_memberships(
             .filter(|d| d.is_dir());
         paths[index] = membership.path.clone();
     }
-    // On a hybrid host a process left in the unified root ("0::/") while its v1 memberships
-    // name a container would get the whole host's pressure figures: read nothing from v2 then.
-    if layout.mode == CgroupMode::Hybrid
-        && let Some(v2) = layout.hierarchies.iter().position(|h| h.version == 2)
-    {
-        let v2_at_root = normalize_path(&paths[v2]).as_deref() == Some("/");
-        let v1_below_root = paths.iter().enumerate().any(|(i, p)| {
-            i != v2 && dirs[i].is_some() && normalize_path(p).as_deref() != Some("/")
-        });
-        if v2_at_root && v1_below_root {
-            dirs[v2] = None;
-        }
-    }
-    read_placed(&Placement {
+    Placement {
         layout,
         dirs,
         paths,
-    })
+        unified_stands_in,
+    }
 }
 
 fn read_placed(placement: &Placement) -> Result<Option<CgroupReading>, HostError> {

@@ -1,12 +1,15 @@
 //! Measuring one container: the single place a container's figures are read and derived.
 //!
 //! Contract: [`measure`] takes a [`Container`] (from `find_containers`/`find_stopped`), the
-//! processes read at the same moment (ascending pid) and the clock, and returns its
-//! [`ContainerView`] (state, uptime, its own cgroup's reading) and its [`Figures`] (memory,
-//! limits, process count, the CPU counter a rate is computed from, the kernel's trouble
-//! figures: [`KernelFigures`]), each figure from the
-//! container's own source or else the next-best own source, named in the figure's
-//! [`FigureSource`] — or `None`. `host::scan` (hence `isotop inspect`), `isotop ls` and the
+//! processes read at the same moment ([`Census`], ascending pid) and the clock, and returns its
+//! [`ContainerView`] (state, uptime, its own cgroups' reading, which of its cgroups are its
+//! own, where each figure came from) and its [`Figures`] (memory, limits, process count, the
+//! CPU counter a rate is computed from, the kernel's trouble figures: [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is
+//! the container's own (`own::ownership`: not a root, no process outside the container in it
+//! or below); otherwise from the next-best own source — on a hybrid host the container's own
+//! unified cgroup (`cpu.stat` usage), else the sum over its processes — named in the view's
+//! [`FigureSources`], or `None` with a note. Limits of a cgroup it shares are not its own:
+//! they are [`InheritedLimits`], shown as such. `host::scan` (hence `isotop inspect`), `isotop ls` and the
 //! dashboard's sampler all measure through it, so a view and a subcommand cannot disagree.
 //! [`read_cpu_counter`] re-reads only the CPU counter (what `ls` samples twice); rates between
 //! two counters are computed in `sample::rates`. Never fails: an unreadable cgroup becomes a
@@ -17,7 +20,13 @@ use serde::Serialize;
 use super::Container;
 use crate::host::HostRoot;
 use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, Limit};
-use crate::host::process::{Process, read_stat};
+use crate::host::process::{CgroupMembership, Process, read_stat};
+
+mod own;
+
+pub use self::own::{
+    Census, CgroupOwnership, FigureSource, FigureSources, InheritedLimits, Source,
+};
 
 /// Pressure, throttling, OOM kills and refused forks: the kernel's trouble figures.
 mod kernel;
@@ -83,21 +92,17 @@ pub struct ContainerView {
     pub state: ContainerState,
     /// Seconds since the init process started.
     pub uptime_seconds: Option<f64>,
-    /// Its own cgroup's reading (every field's kernel file in `sources`); `None` without a
-    /// cgroup of its own (its parent's figures are not its own) or when unreadable.
+    /// The reading of the cgroups that are its own (every field's kernel file in its
+    /// `sources`; a v1 controller whose cgroup is shared is read from the own unified cgroup
+    /// on hybrid hosts); `None` without one (figures of a shared cgroup are not its own) or
+    /// when unreadable.
     pub cgroup: Option<CgroupReading>,
-}
-
-/// Where a figure that is not a cgroup file came from (cgroup figures name their file in
-/// [`CgroupReading::sources`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FigureSource {
-    /// The container's own cgroup (the file is in the reading's `sources`).
-    OwnCgroup,
-    /// The sum over its processes' `/proc/<pid>/stat` (it has no cgroup of its own, or that
-    /// cgroup lacks the counter).
-    Processes,
+    /// Each of its cgroups, whether it is its own and, if not, why.
+    pub ownership: Vec<CgroupOwnership>,
+    /// Limits of the cgroups it shares, where it has none of its own.
+    pub inherited_limits: InheritedLimits,
+    /// Where each figure came from (file or fallback).
+    pub sources: FigureSources,
 }
 
 /// CPU time of one process at one moment, keyed by its identity (pid + start time).
@@ -130,13 +135,6 @@ impl CpuCounter {
             None => CpuCounter::Processes(processes),
         }
     }
-
-    pub fn source(&self) -> FigureSource {
-        match self {
-            CpuCounter::Cgroup { .. } => FigureSource::OwnCgroup,
-            CpuCounter::Processes(_) => FigureSource::Processes,
-        }
-    }
 }
 
 /// The figures a container's row, bars and `ls` show, derived from its view and processes.
@@ -150,6 +148,8 @@ pub struct Figures {
     /// quota / period, in CPUs.
     pub cpu_limit_cpus: Option<Limit<f64>>,
     pub pids_limit: Option<Limit<u64>>,
+    /// Limits of cgroups it shares (where it has none of its own): shown as inherited.
+    pub inherited_limits: InheritedLimits,
     /// Processes in the container.
     pub pids: usize,
     /// What a CPU rate is computed from (two of these, `sample::rates::container_cpu_percent`).
@@ -198,6 +198,7 @@ impl Figures {
             memory_limit_bytes: limits.and_then(|l| l.memory_max_bytes),
             cpu_limit_cpus: limits.and_then(|l| l.cpu_limit_cpus()),
             pids_limit: limits.and_then(|l| l.pids_max),
+            inherited_limits: view.inherited_limits.clone(),
             pids: c.pids.len(),
             cpu: CpuCounter::of(reading, ticks),
             kernel: KernelFigures::of(reading),
@@ -221,25 +222,58 @@ pub struct Measurement {
     pub figures: Figures,
 }
 
-/// Measures `container`: reads its own cgroup (only a container with a cgroup of its own has
-/// cgroup figures: one that shares the host's would otherwise be charged the whole host),
-/// then derives state, uptime and [`Figures`]. `processes` were read at the same moment,
-/// ascending pid. An unreadable cgroup is a line in `warnings`.
+/// Measures `container`: decides which of its cgroups are its own, reads those (a cgroup it
+/// shares would charge it others' usage — the whole host's, for a root), reads the limits of
+/// the ones it shares as inherited, then derives state, uptime, sources and [`Figures`].
+/// `census` holds the processes read at the same moment. An unreadable cgroup is a line in
+/// `warnings`.
 pub fn measure(
     root: &HostRoot,
     layout: Option<&CgroupLayout>,
     container: Container,
-    processes: &[Process],
+    census: &Census<'_>,
     clock: Clock,
     warnings: &mut Vec<String>,
 ) -> Measurement {
-    let cgroup = match own_cgroup(root, layout, &container) {
-        Ok(reading) => reading,
-        Err(e) => {
-            warnings.push(format!("container {}: {e}", container.id));
-            None
-        }
+    let ownership = match layout {
+        Some(_) if container.running => own::ownership(&container, census),
+        _ => Vec::new(),
     };
+    let mut read = |memberships: Vec<CgroupMembership>, own: bool| {
+        let layout = layout.filter(|_| !memberships.is_empty())?;
+        let result = if own {
+            cgroup::read_own(root, layout, &memberships)
+        } else {
+            cgroup::read_for_memberships(root, layout, &memberships)
+        };
+        result
+            .map_err(|e| warnings.push(format!("container {}: {e}", container.id)))
+            .ok()
+            .flatten()
+    };
+    let cgroup = read(own_memberships(&ownership), true);
+    let limits_missing = cgroup.as_ref().is_none_or(|r| {
+        let l = &r.limits;
+        l.memory_max_bytes.is_none() || l.cpu_limit_cpus().is_none() || l.pids_max.is_none()
+    });
+    let shared = if limits_missing {
+        let shared: Vec<CgroupMembership> = ownership
+            .iter()
+            .filter(|o| !o.own)
+            .map(|o| o.membership.clone())
+            .collect();
+        read(shared, false)
+    } else {
+        None
+    };
+    let inherited_limits = InheritedLimits::of(cgroup.as_ref(), shared.as_ref(), &ownership);
+    let sources = FigureSources::of(
+        layout,
+        cgroup.as_ref(),
+        shared.as_ref(),
+        &ownership,
+        !container.pids.is_empty(),
+    );
     let uptime_seconds = match (clock.uptime_seconds, container.start_ticks) {
         (Some(now), Some(start)) if clock.ticks_per_second > 0 => {
             Some((now - start as f64 / clock.ticks_per_second as f64).max(0.0))
@@ -251,20 +285,27 @@ pub fn measure(
         container,
         uptime_seconds,
         cgroup,
+        ownership,
+        inherited_limits,
+        sources,
     };
-    let figures = Figures::of(&view, processes);
+    let figures = Figures::of(&view, census.processes());
     Measurement { view, figures }
 }
 
-/// Re-reads only `container`'s CPU counter now, from the same sources [`measure`] uses: its
-/// own cgroup's usage counter, else each of its processes' `stat`. `None` when neither can be
-/// read (no cgroup counter and no process left).
+/// Re-reads only the CPU counter of the container `view` measured, now, from the cgroups
+/// [`measure`] found its own: their usage counter, else each of its processes' `stat`. `None`
+/// when neither can be read (no cgroup counter and no process left).
 pub fn read_cpu_counter(
     root: &HostRoot,
     layout: Option<&CgroupLayout>,
-    container: &Container,
+    view: &ContainerView,
 ) -> Option<CpuCounter> {
-    let reading = own_cgroup(root, layout, container).ok().flatten();
+    let container = &view.container;
+    let own = own_memberships(&view.ownership);
+    let reading = layout
+        .filter(|_| !own.is_empty())
+        .and_then(|layout| cgroup::read_own(root, layout, &own).ok().flatten());
     if let counter @ CpuCounter::Cgroup { .. } = CpuCounter::of(reading.as_ref(), Vec::new()) {
         return Some(counter);
     }
@@ -284,16 +325,11 @@ pub fn read_cpu_counter(
     (!ticks.is_empty()).then_some(CpuCounter::Processes(ticks))
 }
 
-/// The reading of the container's own cgroup; `Ok(None)` without one or without cgroups.
-fn own_cgroup(
-    root: &HostRoot,
-    layout: Option<&CgroupLayout>,
-    container: &Container,
-) -> Result<Option<CgroupReading>, crate::host::HostError> {
-    match layout {
-        Some(layout) if container.cgroup_path.is_some() => {
-            cgroup::read_for_memberships(root, layout, &container.cgroups)
-        }
-        _ => Ok(None),
-    }
+/// The memberships whose cgroups are the container's own.
+fn own_memberships(ownership: &[CgroupOwnership]) -> Vec<CgroupMembership> {
+    ownership
+        .iter()
+        .filter(|o| o.own)
+        .map(|o| o.membership.clone())
+        .collect()
 }

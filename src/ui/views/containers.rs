@@ -21,8 +21,8 @@ use crate::ui::app::{App, ListLayout};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::units::ShortIds;
 use crate::units::format::{duration, percent, short_bytes};
+use crate::units::{ShortIds, bound_text};
 
 const WIDE: u16 = 120;
 
@@ -179,17 +179,30 @@ fn cells<'a>(
     let k = &c.view.container;
     let width_of = |i: usize| width_of(columns, i);
     let memory_limit = c.memory_limit_bytes.and_then(|l| l.value().copied());
-    let mem_label = match (c.memory_bytes, memory_limit) {
-        (Some(m), Some(l)) => format!("{}/{}", short_bytes(m), short_bytes(l)),
-        (Some(m), None) => short_bytes(m),
-        (None, _) => "-".to_string(),
+    let inherited = &c.view.inherited_limits;
+    // A shared cgroup's limit is shown marked (`512M (shared)`), never as its own; `max` is
+    // left out of the cell.
+    let mem_label = match (c.memory_bytes, memory_limit, &inherited.memory_max_bytes) {
+        (Some(m), Some(l), _) => format!("{}/{}", short_bytes(m), short_bytes(l)),
+        (Some(m), None, Some(shared))
+            if c.memory_limit_bytes.is_none() && !shared.limit.is_max() =>
+        {
+            format!(
+                "{}/{}",
+                short_bytes(m),
+                bound_text(None, Some(shared), short_bytes)
+            )
+        }
+        (Some(m), _, _) => short_bytes(m),
+        (None, _, _) => "-".to_string(),
     };
     let mem_ratio = c
         .memory_bytes
         .zip(memory_limit.or((host_memory > 0).then_some(host_memory)))
         .map(|(m, l)| m as f64 / l.max(1) as f64);
-    let pids = match c.pids_limit {
-        Some(Limit::Value(max)) => format!("{}/{max}", c.pids),
+    let pids = match (c.pids_limit, &inherited.pids_max) {
+        (Some(Limit::Value(max)), _) => format!("{}/{max}", c.pids),
+        (None, Some(shared)) if !shared.limit.is_max() => format!("{}/{shared}", c.pids),
         _ => c.pids.to_string(),
     };
     // By sort index (CONTAINER_COLUMNS' order), then picked in the display order below.

@@ -10,7 +10,7 @@ mod trouble;
 use crate::host::container::measure::KernelFigures;
 use crate::host::text::clean_str;
 use crate::units::format::short_bytes;
-use crate::units::{ShortIds, limit_text};
+use crate::units::{ShortIds, bound_text};
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -18,6 +18,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
 use crate::host::cgroup::{CgroupLimits, Limit};
+use crate::host::container::measure::InheritedLimits;
 use crate::host::namespace::NsKind;
 use crate::sample::{ContainerSample, Frame};
 use crate::ui::app::Target;
@@ -175,7 +176,13 @@ fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'
         })
 }
 
-fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+/// A cgroup's limits, or a container's: its own cgroup's, else those it inherits from a cgroup
+/// it shares (`inherited`), marked as such (`units::limit::bound_text`).
+fn limit_lines<'a>(
+    limits: &CgroupLimits,
+    inherited: Option<&InheritedLimits>,
+    ctx: &Ctx<'_>,
+) -> Vec<Line<'a>> {
     let t = ctx.theme;
     let cpu = match (
         limits.cpu_limit_cpus(),
@@ -185,18 +192,28 @@ fn limit_lines<'a>(limits: &CgroupLimits, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         (Some(Limit::Value(c)), Some(Limit::Value(q)), Some(p)) => {
             format!("{c:.2} CPU ({q}/{p} µs)")
         }
-        (l, _, _) => limit_text(l, |c| format!("{c:.2} CPU")),
+        (l, _, _) => bound_text(l, inherited.and_then(|i| i.cpu_cpus.as_ref()), |c| {
+            format!("{c:.2} CPU")
+        }),
     };
     let mut lines = vec![
         field("cpu limit", cpu, t),
         field(
             "memory",
-            limit_text(limits.memory_max_bytes, short_bytes),
+            bound_text(
+                limits.memory_max_bytes,
+                inherited.and_then(|i| i.memory_max_bytes.as_ref()),
+                short_bytes,
+            ),
             t,
         ),
         field(
             "pids max",
-            limit_text(limits.pids_max, |v| v.to_string()),
+            bound_text(
+                limits.pids_max,
+                inherited.and_then(|i| i.pids_max.as_ref()),
+                |v| v.to_string(),
+            ),
             t,
         ),
     ];
@@ -250,8 +267,13 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     });
     lines.push(field("init", init.unwrap_or_else(|| "-".into()), t));
     lines.push(field("processes", k.pids.len().to_string(), t));
-    if let Some(limits) = c.view.cgroup.as_ref().map(|r| &r.limits) {
-        lines.extend(limit_lines(limits, ctx));
+    let inherited = &c.view.inherited_limits;
+    match c.view.cgroup.as_ref().map(|r| &r.limits) {
+        Some(limits) => lines.extend(limit_lines(limits, Some(inherited), ctx)),
+        None if !inherited.is_empty() => {
+            lines.extend(limit_lines(&CgroupLimits::default(), Some(inherited), ctx));
+        }
+        None => {}
     }
     lines.extend(trouble::kernel_lines(
         &c.kernel,
@@ -268,10 +290,13 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
             .unwrap_or_else(|| "(none of its own)".into()),
         t,
     ));
-    for m in k
+    // The other cgroups it is in; a shared one (figures not taken from it) is marked.
+    let own_path = k.cgroup_path.clone().unwrap_or_default();
+    for (index, m) in k
         .cgroups
         .iter()
-        .filter(|m| m.path != k.cgroup_path.clone().unwrap_or_default())
+        .enumerate()
+        .filter(|(_, m)| m.path != own_path)
         .take(3)
     {
         let name = if m.controllers.is_empty() {
@@ -279,7 +304,15 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         } else {
             m.controllers.join(",")
         };
-        lines.push(field("", format!("{name}: {}", clean_str(&m.path)), t));
+        let shared = match c.view.ownership.get(index) {
+            Some(o) if !o.own => " (shared)",
+            _ => "",
+        };
+        lines.push(field(
+            "",
+            format!("{name}: {}{shared}", clean_str(&m.path)),
+            t,
+        ));
     }
     if let Some(pod) = &k.pod {
         lines.push(field("pod", format!("{} {}", pod.namespace, pod.name), t));
@@ -322,7 +355,7 @@ fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Lin
         lines.push(field("container", id.clone(), t));
     }
     lines.push(field("procs", r.nprocs.to_string(), t));
-    lines.extend(limit_lines(&r.limits, ctx));
+    lines.extend(limit_lines(&r.limits, None, ctx));
     // A cgroup's trouble figures, derived as a container's are.
     lines.extend(trouble::kernel_lines(
         &KernelFigures::of(Some(r)),

@@ -15,9 +15,10 @@
 //! an act on it would hit them too. The cost is linear in processes: one [`Occupancy`] count
 //! per scan, then a look-up per decisive hierarchy of each unknown group.
 //!
-//! The acts apply the same contract live, right before they write (`control::owned`): a
-//! cgroup they act on must not be a root ([`is_root`]) and must hold no process outside the
-//! container, read from its `cgroup.procs` and its descendants' at that moment.
+//! Whether a cgroup is a container's own for its figures and acts is decided by the one rule
+//! of `host::container::ownership` (not a root — [`is_root`] — and no process outside the
+//! container in it or below): `measure` applies it to a scan's snapshot, the acts
+//! (`control::owned`) to `cgroup.procs` read right before they write.
 
 use std::collections::HashMap;
 

@@ -14,8 +14,9 @@
 
 use serde::Serialize;
 
-use super::{Container, own_cgroup};
+use super::{ContainerView, own_memberships};
 use crate::host::HostRoot;
+use crate::host::cgroup;
 use crate::host::cgroup::{CgroupLayout, CgroupReading, PressureFile};
 
 /// The kernel's own trouble counters and stall shares of one container.
@@ -66,14 +67,19 @@ impl KernelFigures {
     }
 }
 
-/// Re-reads `container`'s kernel figures now, from the cgroup [`super::measure`] reads as its
-/// own; `None` without one (or when it vanished).
+/// Re-reads the kernel figures of `view`'s container now, from the cgroups
+/// [`super::measure`] found to be its own (`view.ownership`); `None` without one (or when
+/// they vanished).
 pub fn read_kernel_figures(
     root: &HostRoot,
     layout: Option<&CgroupLayout>,
-    container: &Container,
+    view: &ContainerView,
 ) -> Option<KernelFigures> {
-    let reading = own_cgroup(root, layout, container).ok().flatten()?;
+    let own = own_memberships(&view.ownership);
+    if own.is_empty() {
+        return None;
+    }
+    let reading = cgroup::read_own(root, layout?, &own).ok().flatten()?;
     Some(KernelFigures::of(Some(&reading)))
 }
 
@@ -84,8 +90,8 @@ mod tests {
 
     use super::*;
     use crate::host::cgroup::detect_layout;
-    use crate::host::container::measure::{Clock, measure};
-    use crate::host::container::{Runtime, Trust};
+    use crate::host::container::measure::{Census, Clock, measure};
+    use crate::host::container::{Container, Runtime, Trust};
     use crate::host::namespace::NsSet;
     use crate::host::process::CgroupMembership;
 
@@ -146,16 +152,16 @@ mod tests {
             &root,
             Some(&layout),
             container(&layout, path),
-            &[],
+            &Census::new(&[]),
             clock,
             &mut Vec::new(),
         );
-        let sources = m.view.cgroup.map(|r| r.sources).unwrap_or_default();
         // The re-read gives the same figures.
         assert_eq!(
-            read_kernel_figures(&root, Some(&layout), &m.view.container).as_ref(),
+            read_kernel_figures(&root, Some(&layout), &m.view).as_ref(),
             Some(&m.figures.kernel)
         );
+        let sources = m.view.cgroup.map(|r| r.sources).unwrap_or_default();
         (m.figures.kernel, sources)
     }
 
@@ -222,6 +228,20 @@ mod tests {
         let layout = detect_layout(&root).unwrap();
         let mut c = container(&layout, "/");
         c.cgroup_path = None;
-        assert_eq!(read_kernel_figures(&root, Some(&layout), &c), None);
+        let clock = Clock {
+            uptime_seconds: Some(10.0),
+            ticks_per_second: 100,
+        };
+        // The root cgroup is never a container's own: no figure, measured or re-read.
+        let m = measure(
+            &root,
+            Some(&layout),
+            c,
+            &Census::new(&[]),
+            clock,
+            &mut Vec::new(),
+        );
+        assert_eq!(m.figures.kernel, KernelFigures::default());
+        assert_eq!(read_kernel_figures(&root, Some(&layout), &m.view), None);
     }
 }

@@ -12,6 +12,8 @@ use crate::host::container::{Runtime, Trust};
 use crate::host::namespace::NsSet;
 use crate::host::process::CgroupMembership;
 
+mod shared;
+
 pub(crate) const ID: &str = "0f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a6978";
 
 fn fixture(name: &str) -> HostRoot {
@@ -88,7 +90,14 @@ fn own_cgroup_gives_every_figure_and_names_its_files() {
     let c = container(&[1001, 1002], Some("/system.slice/docker-abc.scope"));
     let processes = [process(1001, 1, 7), process(1002, 2, 9)];
     let mut warnings = Vec::new();
-    let m = measure(&root, Some(&layout), c, &processes, CLOCK, &mut warnings);
+    let m = measure(
+        &root,
+        Some(&layout),
+        c,
+        &Census::new(&processes),
+        CLOCK,
+        &mut warnings,
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
     // cgroup.events says `frozen 1`.
     assert_eq!(m.view.state, ContainerState::Frozen);
@@ -113,10 +122,16 @@ fn own_cgroup_gives_every_figure_and_names_its_files() {
             usage_usec: 630_000
         }
     );
-    assert_eq!(f.cpu.source(), FigureSource::OwnCgroup);
+    assert_eq!(m.view.sources.cpu.from, FigureSource::OwnCgroup);
+    assert_eq!(m.view.sources.memory.from, FigureSource::OwnCgroup);
+    assert!(
+        m.view.ownership.iter().all(|o| o.own),
+        "{:?}",
+        m.view.ownership
+    );
     // The re-read counter is the same one.
     assert_eq!(
-        read_cpu_counter(&root, Some(&layout), &m.view.container),
+        read_cpu_counter(&root, Some(&layout), &m.view),
         Some(f.cpu.clone())
     );
 }
@@ -132,7 +147,7 @@ fn without_a_cgroup_of_its_own_figures_come_from_its_processes() {
         &root,
         Some(&layout),
         container(&[5, 6], None),
-        &processes,
+        &Census::new(&processes),
         CLOCK,
         &mut warnings,
     );
@@ -164,18 +179,32 @@ fn stopped_and_unverified_containers() {
     let mut stopped = container(&[], None);
     stopped.running = false;
     stopped.start_ticks = None;
-    let m = measure(&root, None, stopped, &[], CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        stopped,
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
     assert_eq!(m.view.state, ContainerState::Stopped);
     assert_eq!(m.view.uptime_seconds, None);
     assert_eq!(
         (m.figures.memory_bytes, m.figures.memory_source),
         (None, None)
     );
-    assert_eq!(read_cpu_counter(&root, None, &m.view.container), None);
+    assert_eq!(read_cpu_counter(&root, None, &m.view), None);
 
     let mut claimed = container(&[], None);
     claimed.trust.verified = false;
-    let m = measure(&root, None, claimed, &[], CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        claimed,
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
     assert_eq!(m.view.state, ContainerState::Unverified);
 }
 
@@ -189,7 +218,7 @@ fn no_clock_ticks_is_no_uptime_not_a_division_by_zero() {
         &fixture("v2"),
         None,
         container(&[1], None),
-        &[],
+        &Census::new(&[]),
         clock,
         &mut Vec::new(),
     );
@@ -206,7 +235,7 @@ fn a_vanished_cgroup_gives_no_cgroup_figures_and_memory_from_processes() {
         &root,
         Some(&layout),
         c,
-        &[process(1, 8, 1)],
+        &Census::new(&[process(1, 8, 1)]),
         CLOCK,
         &mut warnings,
     );
@@ -214,7 +243,7 @@ fn a_vanished_cgroup_gives_no_cgroup_figures_and_memory_from_processes() {
     assert_eq!(m.view.state, ContainerState::Running);
     assert_eq!(m.figures.memory_bytes, Some(8));
     assert_eq!(m.figures.memory_source, Some(FigureSource::Processes));
-    assert_eq!(m.figures.cpu.source(), FigureSource::Processes);
+    assert_eq!(m.view.sources.cpu.from, FigureSource::Processes);
     assert!(warnings.is_empty(), "vanishing is normal: {warnings:?}");
 }
 
@@ -288,7 +317,15 @@ fn process_counters_are_reread_from_stat() {
     let root = HostRoot::under(tmp.path());
     let mut c = container(&[100, 101, 999], None);
     c.cgroups = vec![membership("/")];
-    let counter = read_cpu_counter(&root, None, &c).unwrap();
+    let m = measure(
+        &root,
+        None,
+        c.clone(),
+        &Census::new(&[]),
+        CLOCK,
+        &mut Vec::new(),
+    );
+    let counter = read_cpu_counter(&root, None, &m.view).unwrap();
     // 999 does not exist: left out, not an error.
     assert_eq!(
         counter,
@@ -313,7 +350,14 @@ fn process_counters_are_reread_from_stat() {
                 .unwrap()
         })
         .collect();
-    let m = measure(&root, None, c, &processes, CLOCK, &mut Vec::new());
+    let m = measure(
+        &root,
+        None,
+        c,
+        &Census::new(&processes),
+        CLOCK,
+        &mut Vec::new(),
+    );
     let page = processes[0].rss_bytes / 10;
     assert_eq!(m.figures.memory_bytes, Some(20 * page));
     assert_eq!(m.figures.cpu, counter);

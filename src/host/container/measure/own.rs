@@ -1,0 +1,314 @@
+//! Which of a container's cgroups a figure may come from, and where each figure came from.
+//!
+//! Contract: [`Census`] indexes a process snapshot by cgroup (per hierarchy id and path, built
+//! once per snapshot on the first question, from each distinct membership list once).
+//! [`ownership`] answers, for each of the container's memberships, whether that cgroup is its
+//! own by the rule of `host::container::ownership` (not a root, and every process in it and
+//! its descendants is the container's), and if not, why. [`FigureSources`] names, per figure,
+//! the source `measure` took it from: the controller's own cgroup, the unified cgroup standing
+//! in for a shared v1 one (hybrid hosts), the sum over the container's processes, a limit
+//! inherited from a cgroup it shares, or nothing (with a note).
+
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::super::Container;
+use super::super::assign::is_at_or_below;
+use super::super::assign::own_cgroup::is_v2;
+use super::super::ownership::{Owner, SnapshotFacts, sharing};
+use crate::host::cgroup::{CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, Limit};
+use crate::host::process::{CgroupMembership, Process};
+
+/// A snapshot's processes, and which pids sit directly in each cgroup.
+pub struct Census<'p> {
+    processes: &'p [Process],
+    holders: OnceCell<BTreeMap<(u32, &'p str), Vec<i32>>>,
+}
+
+impl<'p> Census<'p> {
+    /// The processes read at one moment, ascending pid.
+    pub fn new(processes: &'p [Process]) -> Census<'p> {
+        Census {
+            processes,
+            holders: OnceCell::new(),
+        }
+    }
+
+    pub fn processes(&self) -> &'p [Process] {
+        self.processes
+    }
+
+    fn holders(&self) -> &BTreeMap<(u32, &'p str), Vec<i32>> {
+        self.holders.get_or_init(|| {
+            // Most processes share one membership list (the sampler keeps one copy of each):
+            // index each distinct list once.
+            let mut lists: HashMap<*const CgroupMembership, (&'p [CgroupMembership], Vec<i32>)> =
+                HashMap::new();
+            for p in self.processes.iter().filter(|p| !p.kernel_thread) {
+                let list: &'p [CgroupMembership] = &p.cgroups;
+                lists
+                    .entry(list.as_ptr())
+                    .or_insert_with(|| (list, Vec::new()))
+                    .1
+                    .push(p.pid);
+            }
+            let mut holders: BTreeMap<(u32, &'p str), Vec<i32>> = BTreeMap::new();
+            for (list, pids) in lists.into_values() {
+                for m in list {
+                    holders
+                        .entry((m.hierarchy, m.path.as_str()))
+                        .or_default()
+                        .extend_from_slice(&pids);
+                }
+            }
+            holders
+        })
+    }
+
+    /// Pids in `path` of hierarchy `hierarchy` and in its descendants.
+    fn pids_at_or_below(&self, hierarchy: u32, path: &str) -> Vec<i32> {
+        let base = path.trim_end_matches('/');
+        // Every path starting with `base` sorts in one run from `base` on; the run also holds
+        // siblings like `base-x`, which `is_at_or_below` leaves out.
+        self.holders()
+            .range((hierarchy, base)..)
+            .take_while(|((h, p), _)| *h == hierarchy && p.starts_with(base))
+            .filter(|((_, p), _)| is_at_or_below(p, base))
+            .flat_map(|(_, pids)| pids.iter().copied())
+            .collect()
+    }
+}
+
+/// One of a container's cgroups (one per hierarchy it is in) and whether it is its own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CgroupOwnership {
+    /// `cpu,cpuacct`, `name=systemd`, `unified`, ...
+    pub hierarchy: String,
+    pub path: String,
+    /// Every process in it and below is the container's, and it is not a root.
+    pub own: bool,
+    /// Why not, when it is not its own ("the root: …", "2 processes outside this container
+    /// (pids 1, 45)").
+    pub shared: Option<String>,
+    #[serde(skip)]
+    pub membership: CgroupMembership,
+}
+
+/// The ownership of each of `container`'s cgroups, by the snapshot in `census`.
+pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Vec<CgroupOwnership> {
+    let owner = Owner::of_container(container);
+    let mut facts = SnapshotFacts::new(census.processes());
+    container
+        .cgroups
+        .iter()
+        .map(|m| {
+            let shared = sharing(&owner, &m.path, &mut facts, || {
+                census.pids_at_or_below(m.hierarchy, &m.path)
+            });
+            CgroupOwnership {
+                hierarchy: if is_v2(m) {
+                    "unified".into()
+                } else {
+                    m.controllers.join(",")
+                },
+                path: m.path.clone(),
+                own: shared.is_none(),
+                shared,
+                membership: m.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Where a figure came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FigureSource {
+    /// The controller's own cgroup (the container's alone).
+    OwnCgroup,
+    /// The container's own cgroup in the unified hierarchy, standing in for a v1 cgroup it
+    /// shares (hybrid hosts: every unified cgroup has `cpu.stat` usage).
+    Unified,
+    /// The sum over its processes' `/proc/<pid>/stat` (CPU: utime + stime; memory: the
+    /// resident set, as `statm` has it).
+    Processes,
+    /// A limit of a cgroup it shares with others: it binds the container with them, it is
+    /// not the container's own.
+    Inherited,
+    /// No source that is the container's own: the figure is null.
+    #[default]
+    Unavailable,
+}
+
+impl FigureSource {
+    /// The word shown and serialised: `own_cgroup`, `unified`, `processes`, `inherited`,
+    /// `unavailable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FigureSource::OwnCgroup => "own_cgroup",
+            FigureSource::Unified => "unified",
+            FigureSource::Processes => "processes",
+            FigureSource::Inherited => "inherited",
+            FigureSource::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// One figure's source: the kind, the file (or fallback) and, when there is none, why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Source {
+    pub from: FigureSource,
+    /// The kernel file (`/sys/fs/cgroup/unified/payload/cpu.stat`) or files
+    /// (`/proc/<pid>/stat`) it was read from.
+    pub file: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Source {
+    fn file(from: FigureSource, file: impl Into<String>) -> Source {
+        Source {
+            from,
+            file: Some(file.into()),
+            note: None,
+        }
+    }
+
+    fn none(note: impl Into<String>) -> Source {
+        Source {
+            from: FigureSource::Unavailable,
+            file: None,
+            note: Some(note.into()),
+        }
+    }
+}
+
+/// Per figure, where `measure` took it from (`sources` in `isotop inspect --json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FigureSources {
+    pub cpu: Source,
+    pub memory: Source,
+    pub memory_limit: Source,
+    pub cpu_limit: Source,
+    pub pids_limit: Source,
+}
+
+/// The limits of the cgroups a container shares (`None` where it has its own or none is set).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InheritedLimits {
+    pub memory_max_bytes: Option<InheritedLimit<u64>>,
+    pub cpu_cpus: Option<InheritedLimit<f64>>,
+    pub pids_max: Option<InheritedLimit<u64>>,
+}
+
+impl InheritedLimits {
+    /// The limits `shared` (a reading of the container's shared cgroups) holds where `own`
+    /// has none; each names the shared cgroup of its controller.
+    pub fn of(
+        own: Option<&CgroupReading>,
+        shared: Option<&CgroupReading>,
+        owned: &[CgroupOwnership],
+    ) -> InheritedLimits {
+        let Some(shared) = shared else {
+            return InheritedLimits::default();
+        };
+        let mine = own.map(|r| &r.limits);
+        let cgroup_of = |controller: &str| {
+            owned
+                .iter()
+                .filter(|o| !o.own)
+                .find(|o| o.membership.controllers.iter().any(|c| c == controller))
+                .or_else(|| owned.iter().find(|o| !o.own && is_v2(&o.membership)))
+                .map(|o| o.path.clone())
+                .unwrap_or_else(|| "/".into())
+        };
+        // Only where the container has no limit of its own (a nested own limit binds first).
+        fn inherit<T>(
+            own: Option<Limit<T>>,
+            shared: Option<Limit<T>>,
+            cgroup: String,
+        ) -> Option<InheritedLimit<T>> {
+            match own {
+                Some(_) => None,
+                None => shared.map(|limit| InheritedLimit { limit, cgroup }),
+            }
+        }
+        InheritedLimits {
+            memory_max_bytes: inherit(
+                mine.and_then(|l| l.memory_max_bytes),
+                shared.limits.memory_max_bytes,
+                cgroup_of("memory"),
+            ),
+            cpu_cpus: inherit(
+                mine.and_then(|l| l.cpu_limit_cpus()),
+                shared.limits.cpu_limit_cpus(),
+                cgroup_of("cpu"),
+            ),
+            pids_max: inherit(
+                mine.and_then(|l| l.pids_max),
+                shared.limits.pids_max,
+                cgroup_of("pids"),
+            ),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &InheritedLimits::default()
+    }
+}
+
+impl FigureSources {
+    /// The sources of a container's figures: `own` is the reading of its own cgroups,
+    /// `shared` of those it shares (for inherited limits), `has_processes` whether it has any.
+    pub fn of(
+        layout: Option<&CgroupLayout>,
+        own: Option<&CgroupReading>,
+        shared: Option<&CgroupReading>,
+        owned: &[CgroupOwnership],
+        has_processes: bool,
+    ) -> FigureSources {
+        let file = |reading: Option<&CgroupReading>, field: &str| {
+            reading
+                .and_then(|r| r.sources.get(field))
+                .map(|p| p.display().to_string())
+        };
+        let hybrid = layout.is_some_and(|l| l.mode == CgroupMode::Hybrid);
+        let processes = |what: &str| {
+            if has_processes {
+                Source::file(
+                    FigureSource::Processes,
+                    format!("/proc/<pid>/stat ({what})"),
+                )
+            } else {
+                Source::none("no cgroup of its own and no process to sum over")
+            }
+        };
+        let cpu = match file(own, "cpu.usage_usec") {
+            // On a hybrid host `cpu.stat` usage is the unified cgroup's (v1 has cpuacct).
+            Some(f) if hybrid && f.ends_with("cpu.stat") => Source::file(FigureSource::Unified, f),
+            Some(f) => Source::file(FigureSource::OwnCgroup, f),
+            None => processes("utime + stime"),
+        };
+        let memory = match file(own, "memory.usage_bytes") {
+            Some(f) => Source::file(FigureSource::OwnCgroup, f),
+            None => processes("resident set"),
+        };
+        let inherited = InheritedLimits::of(own, shared, owned);
+        let limit = |field: &str, inherited: bool| match (file(own, field), file(shared, field)) {
+            (Some(f), _) => Source::file(FigureSource::OwnCgroup, f),
+            (None, Some(f)) if inherited => Source::file(FigureSource::Inherited, f),
+            _ => Source::none("no such limit in a cgroup of its own or one it shares"),
+        };
+        FigureSources {
+            cpu,
+            memory,
+            memory_limit: limit(
+                "limits.memory_max_bytes",
+                inherited.memory_max_bytes.is_some(),
+            ),
+            cpu_limit: limit("limits.cpu_quota_usec", inherited.cpu_cpus.is_some()),
+            pids_limit: limit("limits.pids_max", inherited.pids_max.is_some()),
+        }
+    }
+}
