@@ -202,11 +202,18 @@ impl Sampler {
         if let Some(layout) = &self.layout
             && self.cgroups_cadence.due(seq, false)
         {
+            // A cgroup is marked with a container only where it is that container's own (the
+            // ownership `measure` decided: no outsider in it or below, not a root), the same
+            // rule every figure follows.
             let owners: HashMap<String, String> = containers
                 .iter()
-                .filter_map(|c| {
-                    let path = c.view.container.cgroup_path.clone()?;
-                    Some((path, c.view.container.id.clone()))
+                .flat_map(|c| {
+                    let id = &c.view.container.id;
+                    c.view
+                        .ownership
+                        .iter()
+                        .filter(|o| o.own)
+                        .map(move |o| (o.path.clone(), id.clone()))
                 })
                 .collect();
             let part = Instant::now();

@@ -296,7 +296,12 @@ pub fn sharing(
     if is_root(path) {
         return Some("the root: it holds every process of the host".into());
     }
-    let outside = owner.outsiders_by(facts, &pids());
+    // Ascending, whatever order the caller listed them in: a message names the same pids the
+    // same way each time.
+    let mut pids = pids();
+    pids.sort_unstable();
+    pids.dedup();
+    let outside = owner.outsiders_by(facts, &pids);
     (!outside.is_empty()).then(|| describe_outsiders(&outside))
 }
 
