@@ -379,21 +379,25 @@ pub struct FreezeOutcome {
 /// thaw it).
 pub(crate) fn refuse_if_holds_isotop(
     root: &HostRoot,
-    container: &Container,
+    view: &ContainerView,
     act: &str,
 ) -> Result<(), ControlError> {
-    let Some(path) = container.cgroup_path.as_deref() else {
-        return Ok(());
-    };
-    let prefix = format!("{}/", path.trim_end_matches('/'));
-    if let Some(own) = guard::own_cgroup_paths(root)
-        .into_iter()
-        .find(|own| own.starts_with(&prefix))
-    {
-        return Err(ControlError::Refused {
-            target: format!("{} ({})", container.name, container.id),
-            reason: format!("isotop itself runs below its cgroup (in {own}): {act} would stop it"),
-        });
+    let container = &view.container;
+    let paths = container
+        .cgroup_path
+        .iter()
+        .chain(guard::own_paths(view).filter(|p| Some(*p) != container.cgroup_path.as_ref()));
+    let isotop = guard::own_cgroup_paths(root);
+    for path in paths {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        if let Some(own) = isotop.iter().find(|own| own.starts_with(&prefix)) {
+            return Err(ControlError::Refused {
+                target: format!("{} ({})", container.name, container.id),
+                reason: format!(
+                    "isotop itself runs below its cgroup (in {own}): {act} would stop it"
+                ),
+            });
+        }
     }
     Ok(())
 }
@@ -408,7 +412,7 @@ pub fn set_frozen(
     let act = if frozen { "freeze" } else { "thaw" };
     let container = &view.container;
     guard::check(root, view, act, true)?;
-    refuse_if_holds_isotop(root, container, act)?;
+    refuse_if_holds_isotop(root, view, act)?;
     if !container.running {
         return Err(ControlError::Vanished {
             target: format!("{} ({})", container.name, container.id),

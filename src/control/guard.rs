@@ -20,7 +20,8 @@ pub fn require_root(act: &str) -> Result<(), ControlError> {
 }
 
 /// Checks that `view` may be acted on with `act`: root, not the host's PID 1, not isotop
-/// itself, and (when `needs_own_cgroup`) a cgroup of its own that is not the root cgroup.
+/// itself, and (when `needs_own_cgroup`) a cgroup of its own that is not the root cgroup — one
+/// path in every hierarchy, or at least one cgroup measure found to be its own.
 pub fn check(
     root: &HostRoot,
     view: &ContainerView,
@@ -49,6 +50,14 @@ pub fn check(
     }
     if needs_own_cgroup {
         match c.cgroup_path.as_deref() {
+            // No one path in every hierarchy, but some cgroup measure found to be its own
+            // (on a hybrid host, typically its unified cgroup with every v1 controller at the
+            // root): acts go on, and each write's own live check picks or refuses its site.
+            None if own_paths(view).next().is_some() => {
+                if let Some(path) = own_paths(view).find(|p| own_cgroup_paths(root).contains(p)) {
+                    return Err(refuse(format!("its cgroup {path} is isotop's own cgroup")));
+                }
+            }
             None => {
                 return Err(refuse(format!(
                     "it has no cgroup of its own (runtime {}): {act} would change its parent \
@@ -69,6 +78,11 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// The paths of the cgroups `measure` found to be the container's own (any hierarchy).
+pub(crate) fn own_paths(view: &ContainerView) -> impl Iterator<Item = &String> {
+    view.ownership.iter().filter(|o| o.own).map(|o| &o.path)
 }
 
 /// The cgroup paths isotop itself is in (every hierarchy), from `/proc/self/cgroup`.

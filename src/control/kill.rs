@@ -424,9 +424,11 @@ pub fn kill_container(
     timeout: Duration,
 ) -> Result<KillOutcome, ControlError> {
     let container = &view.container;
-    let has_cgroup = container.cgroup_path.is_some();
+    // Cgroup-wide when it has a cgroup of its own (one path everywhere, or one measure found
+    // its own, e.g. its unified cgroup on a hybrid host); else signal by signal.
+    let has_cgroup = container.cgroup_path.is_some() || guard::own_paths(view).next().is_some();
     guard::check(root, view, "kill", has_cgroup)?;
-    refuse_if_holds_isotop(root, container, "kill")?;
+    refuse_if_holds_isotop(root, view, "kill")?;
     if !container.running || container.pids.is_empty() {
         return Err(ControlError::Vanished {
             target: format!("{} ({})", container.name, container.id),

@@ -471,3 +471,73 @@ fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
     )));
     assert_eq!(limit_files(&roots), before, "a v1 root cgroup file changed");
 }
+
+/// Issue 11: a hand-made (`unknown`) container whose only cgroup of its own is its unified one
+/// — every v1 controller at the root, so it has no one cgroup path — is frozen through that
+/// cgroup's `cgroup.freeze` and killed through its `cgroup.kill`, like the nspawn-shaped one;
+/// a CPU limit is refused (its cpu cgroup is the root) and no v1 root file changes.
+#[test]
+#[ignore = "needs root"]
+fn an_unknown_container_owning_only_its_unified_cgroup_is_frozen_and_killed_there() {
+    let test = common::test_name();
+    if !ready() {
+        return;
+    }
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if v2_only() || !unified.join("cgroup.procs").exists() {
+        eprintln!(
+            "skipping {test}: needs a hybrid host (v1 controllers and /sys/fs/cgroup/unified)"
+        );
+        return;
+    }
+    let env = Env::new();
+    let own = UnifiedCgroup(unified.join(common::unique_name("owned-unknown")));
+    std::fs::create_dir(&own.0).unwrap();
+    let container = fake_container::FakeContainer::start();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", container.init)).unwrap();
+    let launcher: i32 = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .expect("the init's parent");
+    for pid in [launcher, container.init] {
+        move_to(&own.0, pid);
+        for dir in root_controller_dirs() {
+            move_to(&dir, pid);
+        }
+    }
+    let roots = root_controller_dirs();
+    let before = limit_files(&roots);
+    let init = container.init.to_string();
+
+    let out = env.run(&["freeze", &init]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("cgroup.freeze"),
+        "freeze does not say how: {text}"
+    );
+    assert_eq!(common::read_text(&own.0.join("cgroup.freeze")), "1");
+    let out = env.run(&["thaw", &init]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(common::read_text(&own.0.join("cgroup.freeze")), "0");
+
+    let out = env.run(&["limit", &init, "--cpus", "0.1"]);
+    assert!(
+        !out.status.success(),
+        "a limit on the root cpu cgroup went through"
+    );
+    assert!(stderr(&out).contains("root"), "{}", stderr(&out));
+
+    let out = env.run(&["kill", &init, "--signal", "KILL"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("(cgroup.kill)"),
+        "kill did not use cgroup.kill: {text}"
+    );
+    assert!(common::wait_until(Duration::from_secs(10), || !alive(
+        container.init
+    )));
+    assert_eq!(limit_files(&roots), before, "a v1 root cgroup file changed");
+}
