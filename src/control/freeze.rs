@@ -374,6 +374,33 @@ pub struct FreezeOutcome {
     pub notes: Vec<String>,
 }
 
+impl FreezeOutcome {
+    /// The outcome of a write through `freezer` ([`freeze_audited`]'s `after` and audit error
+    /// in `written`), for `target` (its id or `cgroup:/path`) named `name`.
+    pub(crate) fn written(
+        target: String,
+        name: String,
+        freezer: Freezer,
+        frozen: bool,
+        before: FreezerState,
+        written: (Option<FreezerState>, Option<String>),
+        notes: Vec<String>,
+    ) -> FreezeOutcome {
+        let (after, audit_error) = written;
+        FreezeOutcome {
+            target,
+            name,
+            act: if frozen { "freeze" } else { "thaw" },
+            file: freezer.control_file(),
+            freezer,
+            before: state_name(before),
+            after: after.map(state_name).unwrap_or("unknown"),
+            audit_error,
+            notes,
+        }
+    }
+}
+
 /// Refuses acts that would stop isotop itself: its own cgroup is refused by `guard`, and a
 /// cgroup that contains isotop's cgroup below it would freeze isotop too (it could then never
 /// thaw it).
@@ -429,17 +456,15 @@ pub fn set_frozen(
     owned::check(root, &owner, &chosen.site)?;
     let (result, after, audit_error) = freeze_audited(&freezer, frozen, &container.id, before);
     result.map_err(|e| vanished_as_target(e, container))?;
-    Ok(FreezeOutcome {
-        target: container.id.clone(),
-        name: container.name.clone(),
-        act,
-        file: freezer.control_file(),
+    Ok(FreezeOutcome::written(
+        container.id.clone(),
+        container.name.clone(),
         freezer,
-        before: state_name(before),
-        after: after.map(state_name).unwrap_or("unknown"),
-        audit_error,
-        notes: chosen.note.into_iter().collect(),
-    })
+        frozen,
+        before,
+        (after, audit_error),
+        chosen.note.into_iter().collect(),
+    ))
 }
 
 /// Freezes (`frozen`) or thaws through `freezer`, waiting for the kernel, then appends the

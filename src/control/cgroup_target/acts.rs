@@ -18,7 +18,7 @@ use nix::sys::signal::Signal;
 use super::{CgroupTarget, check_listed, check_site};
 use crate::control::audit::{self, AuditEntry};
 use crate::control::error::ControlError;
-use crate::control::freeze::{FreezeOutcome, Freezer, freeze_audited, state_name};
+use crate::control::freeze::{FreezeOutcome, Freezer, freeze_audited};
 use crate::control::kill::{
     CgroupKill, CgroupKillReport, KillMethod, KillOutcome, cgroup_pids, kill_cgroup_checked,
 };
@@ -85,17 +85,15 @@ pub fn set_cgroup_frozen(
     let label = target.label();
     let (result, after, audit_error) = freeze_audited(&freezer, frozen, &label, before);
     result?;
-    Ok(FreezeOutcome {
-        target: label,
-        name: target.path.clone(),
-        act,
-        file: freezer.control_file(),
+    Ok(FreezeOutcome::written(
+        label,
+        target.path.clone(),
         freezer,
-        before: state_name(before),
-        after: after.map(state_name).unwrap_or("unknown"),
-        audit_error,
-        notes: note.into_iter().collect(),
-    })
+        frozen,
+        before,
+        (after, audit_error),
+        note.into_iter().collect(),
+    ))
 }
 
 /// The kill sites of `target`: the freezer's hierarchy first (frozen around the signals), then

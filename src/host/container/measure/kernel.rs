@@ -90,7 +90,7 @@ mod tests {
 
     use super::*;
     use crate::host::cgroup::detect_layout;
-    use crate::host::container::measure::{Census, Clock, measure};
+    use crate::host::container::measure::{Census, Clock, Measurement, measure};
     use crate::host::container::{Container, Runtime, Trust};
     use crate::host::namespace::NsSet;
     use crate::host::process::CgroupMembership;
@@ -139,23 +139,28 @@ mod tests {
         }
     }
 
+    /// `measure` of `c` alone on the host (no other process read), at uptime 10 s.
+    fn measure_alone(root: &HostRoot, layout: &CgroupLayout, c: Container) -> Measurement {
+        let clock = Clock {
+            uptime_seconds: Some(10.0),
+            ticks_per_second: 100,
+        };
+        measure(
+            root,
+            Some(layout),
+            c,
+            &Census::new(&[]),
+            clock,
+            &mut Vec::new(),
+        )
+    }
+
     /// The kernel figures `measure` gives `container(path)` on fixture `name`, and its reading's
     /// sources.
     fn measured(name: &str, path: &str) -> (KernelFigures, BTreeMap<String, std::path::PathBuf>) {
         let root = fixture(name);
         let layout = detect_layout(&root).unwrap();
-        let clock = Clock {
-            uptime_seconds: Some(10.0),
-            ticks_per_second: 100,
-        };
-        let m = measure(
-            &root,
-            Some(&layout),
-            container(&layout, path),
-            &Census::new(&[]),
-            clock,
-            &mut Vec::new(),
-        );
+        let m = measure_alone(&root, &layout, container(&layout, path));
         // The re-read gives the same figures.
         assert_eq!(
             read_kernel_figures(&root, Some(&layout), &m.view).as_ref(),
@@ -165,14 +170,21 @@ mod tests {
         (m.figures.kernel, sources)
     }
 
+    /// CPU, memory and I/O pressure, in that order.
+    fn pressures(k: &KernelFigures) -> (Option<f64>, Option<f64>, Option<f64>) {
+        (
+            k.cpu_pressure_percent,
+            k.memory_pressure_percent,
+            k.io_pressure_percent,
+        )
+    }
+
     #[test]
     fn v2_pressure_events_and_garbage() {
         let (k, sources) = measured("v2", "/system.slice/docker-abc.scope");
-        assert_eq!(k.cpu_pressure_percent, Some(20.0));
-        // 0.00 is a figure: the file is there and says nothing stalled.
-        assert_eq!(k.memory_pressure_percent, Some(0.0));
-        // io.pressure holds garbage: no figure, not 0.
-        assert_eq!(k.io_pressure_percent, None);
+        // cpu 20.00; 0.00 is a figure (the file is there and says nothing stalled); io.pressure
+        // holds garbage: no figure, not 0.
+        assert_eq!(pressures(&k), (Some(20.0), Some(0.0), None));
         assert_eq!(
             (k.cpu_throttled_periods, k.cpu_periods),
             (Some(30), Some(31))
@@ -187,14 +199,7 @@ mod tests {
     fn v1_has_no_pressure_and_reads_oom_control() {
         let (k, sources) = measured("v1", "/docker/c1");
         // A v1-only host has no PSI files: absent, never 0.
-        assert_eq!(
-            (
-                k.cpu_pressure_percent,
-                k.memory_pressure_percent,
-                k.io_pressure_percent
-            ),
-            (None, None, None)
-        );
+        assert_eq!(pressures(&k), (None, None, None));
         assert_eq!(k.oom_kills, Some(3));
         assert!(sources["memory.events.oom_kill"].ends_with("memory/docker/c1/memory.oom_control"));
         assert_eq!(k.pids_refused_forks, Some(2));
@@ -211,10 +216,8 @@ mod tests {
     #[test]
     fn hybrid_takes_pressure_from_the_unified_hierarchy() {
         let (k, sources) = measured("hybrid", "/isotop/box1");
-        assert_eq!(k.cpu_pressure_percent, Some(75.0));
-        assert_eq!(k.memory_pressure_percent, Some(12.5));
         // No io.pressure in the fixture's unified cgroup.
-        assert_eq!(k.io_pressure_percent, None);
+        assert_eq!(pressures(&k), (Some(75.0), Some(12.5), None));
         assert!(sources["pressure.memory"].ends_with("unified/isotop/box1/memory.pressure"));
         assert_eq!(k.oom_kills, Some(0));
         assert_eq!(k.pids_refused_forks, Some(4));
@@ -228,19 +231,8 @@ mod tests {
         let layout = detect_layout(&root).unwrap();
         let mut c = container(&layout, "/");
         c.cgroup_path = None;
-        let clock = Clock {
-            uptime_seconds: Some(10.0),
-            ticks_per_second: 100,
-        };
         // The root cgroup is never a container's own: no figure, measured or re-read.
-        let m = measure(
-            &root,
-            Some(&layout),
-            c,
-            &Census::new(&[]),
-            clock,
-            &mut Vec::new(),
-        );
+        let m = measure_alone(&root, &layout, c);
         assert_eq!(m.figures.kernel, KernelFigures::default());
         assert_eq!(read_kernel_figures(&root, Some(&layout), &m.view), None);
     }
