@@ -18,6 +18,10 @@ done
 python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]] || apt-get install -y -qq fonts-dejavu-core
 
+# A tmux server of this run's own (its own socket): nothing another tmux user or test does to
+# the default server can end it between shots.
+tm() { tmux -L "$tag" "$@"; }
+
 cargo build --release --quiet --bin isotop
 target=${CARGO_TARGET_DIR:-target}
 [[ $target == /* ]] || target=$PWD/$target
@@ -27,9 +31,10 @@ unshare_pid=""
 demo_pid=""
 cleanup() {
     set +e
-    tmux kill-session -t "$tag" 2>/dev/null
-    tmux kill-session -t "$tag-dash" 2>/dev/null
-    tmux kill-session -t "$tag-hold" 2>/dev/null
+    tm kill-session -t "$tag" 2>/dev/null
+    tm kill-session -t "$tag-dash" 2>/dev/null
+    tm kill-session -t "$tag-hold" 2>/dev/null
+    tm kill-server 2>/dev/null
     for id in web db; do
         runc kill "$tag-$id" KILL 2>/dev/null
         runc delete -f "$tag-$id" 2>/dev/null
@@ -88,24 +93,24 @@ sleep 1
 
 # One idle session keeps the tmux server up between shots (a new session racing the exit of
 # the server's last one fails with "server exited unexpectedly").
-tmux new-session -d -s "$tag-hold" "sleep 100000"
+tm new-session -d -s "$tag-hold" "sleep 100000"
 shot() { # name, columns, rows, isotop args...
     local name=$1 cols=$2 rows=$3; shift 3
-    tmux kill-session -t "$tag" 2>/dev/null || true
+    tm kill-session -t "$tag" 2>/dev/null || true
     # The command is the pane's program: no shell prompt in the picture.
-    tmux new-session -d -s "$tag" -x "$cols" -y "$rows" \
+    tm new-session -d -s "$tag" -x "$cols" -y "$rows" \
         "$isotop $* 2>/dev/null | head -$((rows - 1)); sleep 60"
     sleep 2.5
-    tmux capture-pane -t "$tag" -p -e > "$work/$name.txt"
+    tm capture-pane -t "$tag" -p -e > "$work/$name.txt"
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" --title "\$ isotop $*"
     echo "wrote $out/$name.png"
 }
 # The dashboard: one session, keys sent between captures (colours kept with -e).
 dash() { # name, keys...
     local name=$1; shift
-    for key in "$@"; do tmux send-keys -t "$tag-dash" "$key"; sleep 0.6; done
+    for key in "$@"; do tm send-keys -t "$tag-dash" "$key"; sleep 0.6; done
     sleep 1.5
-    tmux capture-pane -t "$tag-dash" -p -e > "$work/$name.txt"
+    tm capture-pane -t "$tag-dash" -p -e > "$work/$name.txt"
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png"
     echo "wrote $out/$name.png"
 }
@@ -125,7 +130,7 @@ else
 fi
 "$isotop" limit "/$tag/cpudemo" --cpus 0.2 >/dev/null
 
-tmux new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
+tm new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
 # Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
 # the span to 2 minutes so the charts are full).
 sleep "${ISOTOP_SHOT_HISTORY:-150}"
@@ -133,13 +138,13 @@ dash dashboard-containers 1
 dash dashboard-detail / web Enter Enter + +
 dash dashboard-cgroups Escape Escape 2
 dash dashboard-copy y
-tmux send-keys -t "$tag-dash" Escape
+tm send-keys -t "$tag-dash" Escape
 dash dashboard-namespaces 3
 dash dashboard-processes 4
 dash dashboard-help '?'
 dash dashboard-launch '?' n
-tmux send-keys -t "$tag-dash" Escape
-tmux kill-session -t "$tag-dash"
+tm send-keys -t "$tag-dash" Escape
+tm kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
 shot ls-wide 200 8 ls --wide
@@ -155,9 +160,9 @@ echo '\$ isotop run --rm --net bridge --memory 32M -- sh -c "hostname; ip -br ad
 $isotop run --rm --net bridge --memory 32M -- sh -c 'hostname; ip -br addr; ps'
 sleep 60
 RUN
-tmux kill-session -t "$tag" 2>/dev/null || true
-tmux new-session -d -s "$tag" -x 100 -y 12 "bash $work/run.sh"
+tm kill-session -t "$tag" 2>/dev/null || true
+tm new-session -d -s "$tag" -x 100 -y 12 "bash $work/run.sh"
 sleep 2.5
-tmux capture-pane -t "$tag" -p -e > "$work/run.txt"
+tm capture-pane -t "$tag" -p -e > "$work/run.txt"
 python3 screenshots/render_terminal.py "$work/run.txt" "$out/run.png"
 echo "wrote $out/run.png"
