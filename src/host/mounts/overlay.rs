@@ -57,7 +57,8 @@ pub struct OverlayOptions {
     pub metacopy: Option<bool>,
     /// `redirect_dir=on|follow|nofollow|off`: renamed directories recorded as redirects.
     pub redirect_dir: Option<String>,
-    /// `volatile`: no syncs to the upper layer; a crash leaves it unusable.
+    /// `volatile` (`fsync=volatile` on kernels ≥ 6.15): no syncs to the upper layer; a crash
+    /// leaves it unusable.
     pub volatile: bool,
     /// `userxattr`: overlay's xattrs live in `user.overlay.*` (an overlay mounted in a user
     /// namespace), not `trusted.overlay.*`.
@@ -98,6 +99,8 @@ pub fn parse_overlay_options(raw: &[u8]) -> OverlayLayers {
             ("metacopy", Some(_)) => options.metacopy = on_off(words.as_deref()),
             ("redirect_dir", Some(_)) => options.redirect_dir = words,
             ("volatile", None) => options.volatile = true,
+            // Kernels ≥ 6.15 show `volatile` as one value of the newer `fsync=` option.
+            ("fsync", Some(_)) if words.as_deref() == Some("volatile") => options.volatile = true,
             ("userxattr", None) => options.userxattr = true,
             ("ro", None) => options.read_only = true,
             ("rw", None) => {}

@@ -106,3 +106,15 @@ fn odd_input_gives_no_phantom_layers() {
     assert_eq!(o.options.other, vec!["weird"]);
     assert_eq!(parse_overlay_options(b""), OverlayLayers::default());
 }
+
+/// What 6.18 showed for `volatile,userxattr,index=off` (index=off is its default: not shown).
+#[test]
+fn fsync_volatile_is_volatile() {
+    let o = parse_overlay_options(b"rw,lowerdir=/l,upperdir=/u,workdir=/w,redirect_dir=nofollow,uuid=on,fsync=volatile,userxattr");
+    assert!(o.options.volatile && o.options.userxattr);
+    assert_eq!(o.options.index, None);
+    assert_eq!(o.options.other, vec!["uuid=on"]);
+    let strict = parse_overlay_options(b"rw,lowerdir=/l,fsync=strict");
+    assert!(!strict.options.volatile);
+    assert_eq!(strict.options.other, vec!["fsync=strict"]);
+}
