@@ -24,6 +24,7 @@ mod container_unknown;
 mod container_unknown_cgroup;
 mod kernel_events;
 mod mounts_live;
+mod mounts_oci;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;

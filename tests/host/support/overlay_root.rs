@@ -82,12 +82,3 @@ impl Rooted {
         self.child.pid()
     }
 }
-
-/// Lazily unmounts a path on drop (a mount the test made in the host's namespace).
-pub struct Unmount(pub PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
