@@ -4,7 +4,9 @@
 //! The JSON document (schema in the README) is the container record, its state, its
 //! namespaces (each with who shares it), its cgroup reading (stats, limits, and a `sources` map
 //! field → file), its kernel trouble figures (pressure, throttling counters, OOM kills,
-//! refused forks: `measure::KernelFigures`), its init process and its processes. The container's figures are its
+//! refused forks: `measure::KernelFigures`), its init process and its processes, and its file
+//! systems (`root` and `mounts`, read from its init's mountinfo by `host::mounts`; a mountinfo
+//! that cannot be read is a note in `mount_notes`, never a failed inspect). The container's figures are its
 //! measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
 //! dashboard show.
 
@@ -17,10 +19,13 @@ use super::{CliError, TargetArgs, print_json, print_text, target};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
 use crate::host::container::measure::KernelFigures;
+use crate::host::mounts::{ContainerMount, RootFs, read_container_root};
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
 use crate::units::bound_text;
+
+mod mounts;
 
 /// One namespace of the container and who else is in it.
 #[derive(Debug, Serialize)]
@@ -55,6 +60,12 @@ pub(crate) struct Inspection<'a> {
     /// (their files are the cgroup reading's `sources`).
     #[serde(flatten)]
     pub kernel: KernelFigures,
+    /// The mount at the container's `/` (overlay with its layers, a bind of a host dir, …).
+    pub root: Option<RootFs>,
+    /// Its other mounts: volumes, binds, tmpfs, `/dev/shm`, the kernel's file systems.
+    pub mounts: Vec<ContainerMount>,
+    /// Why `root` or `mounts` are missing or partial (not running, vanished, unreadable).
+    pub mount_notes: Vec<String>,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
@@ -112,12 +123,39 @@ pub(crate) fn inspect<'a>(
         Some(pid) => format!("pid {pid}: {}", snapshot.host.explanation),
         None => snapshot.host.explanation.clone(),
     };
+    let (root_fs, mounts, mount_notes) = file_systems(root, c.init_pid);
     Inspection {
         view,
         init,
         namespace_detail,
         host_reference,
         kernel: KernelFigures::of(view.cgroup.as_ref()),
+        root: root_fs,
+        mounts,
+        mount_notes,
+    }
+}
+
+/// The root and mounts of the init's mount namespace; trouble becomes a note.
+fn file_systems(
+    root: &HostRoot,
+    init: Option<i32>,
+) -> (Option<RootFs>, Vec<ContainerMount>, Vec<String>) {
+    let Some(pid) = init else {
+        return (
+            None,
+            Vec::new(),
+            vec!["not running: no mount namespace to read".into()],
+        );
+    };
+    match read_container_root(root, pid) {
+        Ok(Some(read)) => (read.root, read.mounts, read.notes),
+        Ok(None) => (
+            None,
+            Vec::new(),
+            vec![format!("init {pid} is gone: no mounts")],
+        ),
+        Err(e) => (None, Vec::new(), vec![e.to_string()]),
     }
 }
 
@@ -215,6 +253,7 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             ns.source
         ));
     }
+    out.push_str(&mounts::render(i));
     out.push_str(&render_sources(i.view));
     match &i.view.cgroup {
         Some(reading) => out.push_str(&render_cgroup(reading)),

@@ -9,5 +9,6 @@ pub use shared::{bundle, common, drive, fixture};
 
 pub mod cgroup_fixture;
 pub mod hostile_files;
+pub mod overlay_root;
 pub mod procs;
 pub mod unshared;

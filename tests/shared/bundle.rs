@@ -52,12 +52,19 @@ impl OciRun {
 
     /// Like [`OciRun::start`] with a chosen container id (tests of ids that collide).
     pub fn start_with_id(tool: &'static str, id: &str) -> OciRun {
+        OciRun::start_prepared(tool, id, |_| {})
+    }
+
+    /// Like [`OciRun::start_with_id`], calling `prepare` on the built rootfs dir before the
+    /// runtime starts (e.g. to mount an overlay there).
+    pub fn start_prepared(tool: &'static str, id: &str, prepare: impl FnOnce(&Path)) -> OciRun {
         let parent = CgroupGuard::new(&format!("{tool}-parent"));
         let id = id.to_string();
         let cgroup_path = format!("{}/{id}", parent.rel);
         let dir = tempfile::tempdir().expect("bundle tempdir");
         let bundle = dir.path().to_path_buf();
         build_rootfs(&bundle.join("rootfs"));
+        prepare(&bundle.join("rootfs"));
         write_config(&bundle, &cgroup_path);
         let pid_file = bundle.join("init.pid");
         let stderr_file = bundle.join("stderr");

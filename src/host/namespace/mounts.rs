@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use super::{NsKind, parse_ns_link};
+use crate::host::mounts::mountinfo::{bytes_to_path, unescape};
 use crate::host::text::clean;
 use crate::host::{HostError, HostRoot, read_optional};
 
@@ -54,8 +55,8 @@ fn parse_line(line: &str) -> Option<NsfsMount> {
     if after_separator.next()? != "nsfs" {
         return None;
     }
-    let (kind, inode) = parse_ns_link(&String::from_utf8_lossy(&unescape(root)))?;
-    let raw = unescape(mount_point);
+    let (kind, inode) = parse_ns_link(&String::from_utf8_lossy(&unescape(root.as_bytes())))?;
+    let raw = unescape(mount_point.as_bytes());
     let display = clean(&raw);
     Some(NsfsMount {
         kind,
@@ -63,38 +64,6 @@ fn parse_line(line: &str) -> Option<NsfsMount> {
         mount_point: bytes_to_path(raw),
         display,
     })
-}
-
-/// Decodes the kernel's `\ooo` octal escapes (space, tab, newline, backslash in paths).
-fn unescape(field: &str) -> Vec<u8> {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..=i + 3]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let value = bytes[i + 1..=i + 3]
-                .iter()
-                .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
-            if let Ok(byte) = u8::try_from(value) {
-                out.push(byte);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
 #[cfg(test)]
@@ -136,9 +105,9 @@ garbage
 
     #[test]
     fn unescape_leaves_incomplete_escapes_alone() {
-        assert_eq!(unescape("a\\04"), b"a\\04");
-        assert_eq!(unescape("a\\134b"), b"a\\b");
-        assert_eq!(unescape("\\777"), b"\\777"); // > 255 is not a byte
-        assert_eq!(unescape("plain"), b"plain");
+        assert_eq!(unescape(b"a\\04"), b"a\\04");
+        assert_eq!(unescape(b"a\\134b"), b"a\\b");
+        assert_eq!(unescape(b"\\777"), b"\\777"); // > 255 is not a byte
+        assert_eq!(unescape(b"plain"), b"plain");
     }
 }
