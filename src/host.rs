@@ -9,6 +9,7 @@
 pub mod cgroup;
 pub mod container;
 pub mod error;
+pub mod layers;
 pub mod namespace;
 pub mod process;
 pub mod runtime;

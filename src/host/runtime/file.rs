@@ -480,6 +480,9 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
 }
 
 mod group;
+mod link;
+
+pub use link::{LinkText, read_link_beneath};
 
 #[cfg(test)]
 mod tests;
