@@ -367,6 +367,15 @@ fn is_hex64(text: &str) -> bool {
     crate::units::ContainerId::is_valid(text)
 }
 
+/// True for a `l/` link's name as Docker and containers/storage make them: 26 base32 digits
+/// (upper case letters and 2-7), accepted here as any run of upper case letters and digits.
+fn is_short_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// Cleans a list of names from a store's files, dropping empty ones, sorted and deduplicated.
 fn clean_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     let set: BTreeSet<String> = names.into_iter().filter_map(|n| clean_name(n)).collect();

@@ -23,6 +23,8 @@ mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
 mod kernel_events;
+mod layers_hostile;
+mod layers_owners;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;

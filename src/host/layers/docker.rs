@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names,
-    is_hex64, join_absolute, resolve_link,
+    is_hex64, is_short_name, join_absolute, resolve_link,
 };
 use crate::host::runtime::clean_name;
 use crate::host::runtime::file::Cap;
@@ -48,7 +48,7 @@ pub(super) fn parse(names: &[String]) -> Option<Found> {
         return None;
     }
     let name = match (a.as_str(), b.as_str()) {
-        ("l", short) => Named::Link(short.to_string()),
+        ("l", short) if is_short_name(short) => Named::Link(short.to_string()),
         (id, "diff") if id != "l" => Named::Dir(id.to_string()),
         _ => return None,
     };

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::{
     ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names,
-    join_absolute, resolve_link,
+    is_short_name, join_absolute, resolve_link,
 };
 use crate::host::runtime::clean_name;
 use crate::host::runtime::file::Cap;
@@ -41,7 +41,7 @@ pub(super) fn parse(names: &[String]) -> Option<Found> {
         return None;
     }
     let (name, link) = match (a.as_str(), b.as_str()) {
-        ("l", short) => (short.to_string(), true),
+        ("l", short) if is_short_name(short) => (short.to_string(), true),
         (id, "diff") if id != "l" => (id.to_string(), false),
         _ => return None,
     };

@@ -45,7 +45,8 @@ pub fn read_link_beneath(base: &Path, rel: &Path) -> Result<LinkText, FileError>
     }
     let text = readlinkat(&dir.fd, *name, Vec::new()).map_err(|e| io_error(&full, e))?;
     let mut writers = dir.writers;
-    writers.add(&full, &stat, own_uid());
+    // A symlink's mode bits mean nothing (always 0777): only its owner counts.
+    writers.add_uid(&full, stat.st_uid, own_uid());
     Ok(LinkText {
         target: PathBuf::from(OsString::from_vec(text.into_bytes())),
         writers,
