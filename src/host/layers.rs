@@ -25,6 +25,7 @@
 
 mod containerd;
 mod docker;
+mod graph;
 mod isotop;
 mod storage;
 
@@ -367,59 +368,10 @@ fn is_hex64(text: &str) -> bool {
     crate::units::ContainerId::is_valid(text)
 }
 
-/// True for a `l/` link's name as Docker and containers/storage make them: 26 base32 digits
-/// (upper case letters and 2-7), accepted here as any run of upper case letters and digits.
-fn is_short_name(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
 /// Cleans a list of names from a store's files, dropping empty ones, sorted and deduplicated.
 fn clean_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     let set: BTreeSet<String> = names.into_iter().filter_map(|n| clean_name(n)).collect();
     set.into_iter().collect()
-}
-
-/// The layer id the short link `<store>/<rel>` points at, when its text is `../<id>/diff`
-/// (the only thing Docker and containers/storage write there); anything else is refused with a
-/// note.
-fn resolve_link(
-    store: &StorePath,
-    rel: &str,
-    trust: &mut Trust,
-    notes: &mut Vec<String>,
-) -> Option<String> {
-    let target = match store.read_link(rel, trust) {
-        Ok(target) => target,
-        Err(e) => {
-            notes.push(format!("short link not resolved: {e}"));
-            return None;
-        }
-    };
-    let id = link_target_id(&target);
-    if id.is_none() {
-        notes.push(format!(
-            "{} points to {}, not to a layer of its store: not followed",
-            store.shown(rel),
-            crate::host::text::clean_str(&target.to_string_lossy())
-        ));
-    }
-    id
-}
-
-/// `<id>` of a link text `../<id>/diff` (a plain name, not `l`), else `None`.
-fn link_target_id(target: &std::path::Path) -> Option<String> {
-    let parts: Vec<Component> = target.components().collect();
-    match parts.as_slice() {
-        [
-            Component::ParentDir,
-            Component::Normal(id),
-            Component::Normal(diff),
-        ] if *diff == "diff" && *id != "l" => id.to_str().map(str::to_string),
-        _ => None,
-    }
 }
 
 /// One layer and the containers whose stacks hold it.

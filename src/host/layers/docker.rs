@@ -1,6 +1,6 @@
 //! Docker's `overlay2` store: which image or container a layer directory is.
 //!
-//! Layout (as Docker 20.10 writes it, and every version since 17.x): a layer is
+//! Layout (as Docker 20.10 writes it, seen on a real store; see [`super::graph`]): a layer is
 //! `<root>/overlay2/<cache-id>/diff`, reachable too as `<root>/overlay2/l/<short>` (a symlink
 //! `../<cache-id>/diff`: mounts name the short links to fit more layers in a page of options).
 //! `<root>/image/overlay2/layerdb/sha256/<chain-id>/` holds each image layer's `cache-id`,
@@ -13,50 +13,20 @@
 //! `containers/<id>/config.v2.json` a container (`Name`, `Image`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names,
-    is_hex64, is_short_name, join_absolute, resolve_link,
+    ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names, graph,
+    is_hex64,
 };
 use crate::host::runtime::clean_name;
 use crate::host::runtime::file::Cap;
 
-/// A path recognised as Docker's: the store's root and how the path names the layer.
-pub(super) struct Found {
-    pub(super) root: PathBuf,
-    dir: PathBuf,
-    name: Named,
-}
-
-enum Named {
-    /// `overlay2/<cache-id>/diff`.
-    Dir(String),
-    /// `overlay2/l/<short>`.
-    Link(String),
-}
-
 /// `<root>/overlay2/<id>/diff` or `<root>/overlay2/l/<short>`.
-pub(super) fn parse(names: &[String]) -> Option<Found> {
-    let [prefix @ .., driver, a, b] = names else {
-        return None;
-    };
-    if driver != "overlay2" || prefix.is_empty() {
-        return None;
-    }
-    let name = match (a.as_str(), b.as_str()) {
-        ("l", short) if is_short_name(short) => Named::Link(short.to_string()),
-        (id, "diff") if id != "l" => Named::Dir(id.to_string()),
-        _ => return None,
-    };
-    Some(Found {
-        root: join_absolute(prefix),
-        dir: join_absolute(names),
-        name,
-    })
+pub(super) fn parse(names: &[String]) -> Option<graph::Found> {
+    graph::parse(names, "overlay2")
 }
 
 /// One image layer in the layerdb.
@@ -197,25 +167,9 @@ impl Index {
         index
     }
 
-    pub(super) fn owner(&self, store: &StorePath, found: Found) -> LayerOwner {
-        let mut trust = self.trust.clone();
-        let mut notes = self.notes.clone();
-        let id = match found.name {
-            Named::Dir(id) => Some(id),
-            Named::Link(short) => resolve_link(
-                store,
-                &format!("overlay2/l/{short}"),
-                &mut trust,
-                &mut notes,
-            ),
-        };
-        let dir = match &id {
-            Some(id) => found.root.join("overlay2").join(id).join("diff"),
-            None => found.dir,
-        };
-        let mut owner = LayerOwner::from_path(Store::Docker, found.root, dir, id.clone());
-        owner.notes = notes;
-        if let Some(id) = id {
+    pub(super) fn owner(&self, store: &StorePath, found: graph::Found) -> LayerOwner {
+        let (mut owner, trust) = found.owner(Store::Docker, store, &self.trust, &self.notes);
+        if let Some(id) = owner.id.clone() {
             self.fill(&mut owner, &id);
         }
         owner.apply_trust(&trust);

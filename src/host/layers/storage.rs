@@ -12,45 +12,18 @@
 //! what it says is marked untrusted.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use super::{
-    ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names,
-    is_short_name, join_absolute, resolve_link,
+    ImageName, LayerContainer, LayerOwner, LayerRole, Store, StorePath, Trust, clean_names, graph,
 };
 use crate::host::runtime::clean_name;
 use crate::host::runtime::file::Cap;
 
-/// A path recognised as containers/storage's.
-pub(super) struct Found {
-    pub(super) root: PathBuf,
-    dir: PathBuf,
-    /// The layer id, or the short link's name.
-    name: String,
-    link: bool,
-}
-
-/// `<graph>/overlay/<id>/diff` or `<graph>/overlay/l/<short>`.
-pub(super) fn parse(names: &[String]) -> Option<Found> {
-    let [prefix @ .., driver, a, b] = names else {
-        return None;
-    };
-    if driver != "overlay" || prefix.is_empty() {
-        return None;
-    }
-    let (name, link) = match (a.as_str(), b.as_str()) {
-        ("l", short) if is_short_name(short) => (short.to_string(), true),
-        (id, "diff") if id != "l" => (id.to_string(), false),
-        _ => return None,
-    };
-    Some(Found {
-        root: join_absolute(prefix),
-        dir: join_absolute(names),
-        name,
-        link,
-    })
+/// `<root>/overlay/<id>/diff` or `<root>/overlay/l/<short>`.
+pub(super) fn parse(names: &[String]) -> Option<graph::Found> {
+    graph::parse(names, "overlay")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,23 +133,10 @@ impl Index {
         index
     }
 
-    pub(super) fn owner(&self, store: &StorePath, found: Found) -> LayerOwner {
-        let mut trust = self.trust.clone();
-        let mut notes = self.notes.clone();
-        let id = if found.link {
-            let rel = format!("overlay/l/{}", found.name);
-            resolve_link(store, &rel, &mut trust, &mut notes)
-        } else {
-            Some(found.name)
-        };
-        let dir = match &id {
-            Some(id) => found.root.join("overlay").join(id).join("diff"),
-            None => found.dir,
-        };
-        let mut owner =
-            LayerOwner::from_path(Store::ContainersStorage, found.root, dir, id.clone());
-        owner.notes = notes;
-        if let Some(id) = id {
+    pub(super) fn owner(&self, store: &StorePath, found: graph::Found) -> LayerOwner {
+        let (mut owner, trust) =
+            found.owner(Store::ContainersStorage, store, &self.trust, &self.notes);
+        if let Some(id) = owner.id.clone() {
             self.fill(&mut owner, &id);
         }
         owner.apply_trust(&trust);

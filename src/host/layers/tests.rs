@@ -2,7 +2,7 @@ use super::*;
 
 #[test]
 fn only_links_into_the_same_store_resolve() {
-    let id = |t: &str| link_target_id(Path::new(t));
+    let id = |t: &str| graph::link_target_id(Path::new(t));
     assert_eq!(id("../abc/diff").as_deref(), Some("abc"));
     assert_eq!(id("../abc-init/diff").as_deref(), Some("abc-init"));
     assert_eq!(id("/etc"), None);
@@ -29,6 +29,7 @@ fn each_store_is_recognised_by_its_layout_only() {
     assert_eq!(docker.root, Path::new("/data/docker"));
     assert!(docker::parse(&names("/overlay2/abc/diff")).is_none());
     assert!(docker::parse(&names("/var/lib/docker/overlay2/l/diff")).is_none());
+    assert!(docker::parse(&names("/var/lib/docker/overlay2/l/lower-case")).is_none());
     assert!(docker::parse(&names("/var/lib/docker/overlay/abc/diff")).is_none());
     let storage = storage::parse(&names(
         "/home/u/.local/share/containers/storage/overlay/l/X",
