@@ -10,6 +10,7 @@ pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod mounts;
+pub mod layers;
 pub mod namespace;
 pub mod process;
 pub mod runtime;

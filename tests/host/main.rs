@@ -25,6 +25,8 @@ mod container_unknown_cgroup;
 mod kernel_events;
 mod mounts_live;
 mod mounts_oci;
+mod layers_hostile;
+mod layers_owners;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;

@@ -11,7 +11,8 @@
 //! directory, and its daemon may stall any read forever. `base` itself is opened following
 //! symlinks: whoever chose it is trusted (root's `/run`, `/var/lib`, an entry of root's `/run/user`
 //! or `/home`). [`list_dirs_beneath`] lists a directory the same way, keeping only real
-//! subdirectories (never symlinks to elsewhere).
+//! subdirectories (never symlinks to elsewhere). [`read_link_beneath`] reads a symlink's own text
+//! (Docker's `l/<short>` links) the same way, never following it.
 //!
 //! Every read also says who could have written the file ([`Writers`]): the owners of `base`, of
 //! each directory walked and of the file, the members of the group of any of them that is
@@ -480,6 +481,9 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
 }
 
 mod group;
+mod link;
+
+pub use link::{LinkText, read_link_beneath};
 
 #[cfg(test)]
 mod tests;
