@@ -39,9 +39,9 @@ pub fn set_idle_self() -> nix::Result<()> {
 /// The I/O class of thread `tid` (0: the calling thread), as `ionice -p` shows it.
 pub fn get(tid: i32) -> nix::Result<IoClass> {
     // SAFETY: ioprio_get takes two integers and touches no memory of this process.
-    let value = Errno::result(unsafe {
-        libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid)
-    })? as libc::c_int;
+    let value =
+        Errno::result(unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid) })?
+            as libc::c_int;
     let level = (value & IOPRIO_PRIO_MASK).clamp(0, 7) as u8;
     Ok(match value >> IOPRIO_CLASS_SHIFT {
         1 => IoClass::Realtime(level),
@@ -65,6 +65,10 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(inside, IoClass::Idle);
-        assert_eq!(get(0).unwrap(), before, "only the thread that asked changes");
+        assert_eq!(
+            get(0).unwrap(),
+            before,
+            "only the thread that asked changes"
+        );
     }
 }
