@@ -28,7 +28,7 @@ mod worker;
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -157,10 +157,7 @@ impl SizerHandle {
     /// Waits up to `timeout` for the next event; `None` on timeout or when the worker ended.
     /// Blocks the caller: for a CLI that asked for sizes.
     pub fn wait_next(&self, timeout: Duration) -> Option<SizeEvent> {
-        match self.events.recv_timeout(timeout) {
-            Ok(event) => Some(event),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.events.recv_timeout(timeout).ok()
     }
 
     /// The priority the worker runs at.

@@ -21,6 +21,13 @@ fn write(path: &Path, bytes: usize) {
     fs::write(path, vec![b'x'; bytes]).unwrap();
 }
 
+/// `count` one-byte files spread over `dirs` subdirectories of `root`.
+fn spread(root: &Path, count: usize, dirs: usize) {
+    for i in 0..count {
+        write(&root.join(format!("d{}", i % dirs)).join(i.to_string()), 1);
+    }
+}
+
 /// `du -s -x` of `path` in bytes, allocated (`-B1`) or apparent (`-b`).
 fn du(path: &Path, apparent: bool) -> u64 {
     let unit = if apparent { "-b" } else { "-B1" };
@@ -190,14 +197,8 @@ fn a_nested_mount_is_not_crossed() {
     let usage = std::thread::spawn(move || {
         use nix::mount::{MsFlags, mount};
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).unwrap();
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .unwrap();
+        let none: Option<&str> = None;
+        mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
         mount(
             Some("tmpfs"),
             &root.join("mnt"),
@@ -310,12 +311,7 @@ fn a_directory_swapped_for_a_symlink_mid_walk_is_not_followed() {
 #[test]
 fn the_cap_holds_entries_to_the_rate_on_a_virtual_clock() {
     let dir = tree();
-    for i in 0..3000 {
-        write(
-            &dir.path().join(format!("d{}", i % 10)).join(i.to_string()),
-            1,
-        );
-    }
+    spread(dir.path(), 3000, 10);
     let mut clock = VirtualClock::new();
     let usage = dir_usage_observed(dir.path(), &Budget::capped(1000), &mut clock).unwrap();
     assert_eq!(usage.entries, 3010);
@@ -344,12 +340,7 @@ fn the_cap_holds_entries_to_the_rate_on_a_virtual_clock() {
 #[test]
 fn cancel_stops_the_walk_at_progress_and_while_it_waits() {
     let dir = tree();
-    for i in 0..2500 {
-        write(
-            &dir.path().join(format!("d{}", i % 5)).join(i.to_string()),
-            1,
-        );
-    }
+    spread(dir.path(), 2500, 5);
     let budget = Budget::unlimited();
     let cancel = budget.cancel.clone();
     let mut hooks = Hooks {

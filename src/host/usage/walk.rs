@@ -174,7 +174,7 @@ impl Walk<'_> {
     fn admit(&mut self) -> Result<(), UsageError> {
         if !self.budget.cancel.is_cancelled() {
             self.usage.entries += 1;
-            if self.usage.entries % PROGRESS_EVERY == 0 {
+            if self.usage.entries.is_multiple_of(PROGRESS_EVERY) {
                 self.observer.progress(&self.usage);
             }
             let paced = self
@@ -196,7 +196,7 @@ impl Walk<'_> {
     }
 
     fn count_file(&mut self, stat: &Stat) {
-        if stat.st_nlink > 1 && !self.linked.insert((stat.st_dev as u64, stat.st_ino as u64)) {
+        if stat.st_nlink > 1 && !self.linked.insert((stat.st_dev, stat.st_ino)) {
             return;
         }
         self.usage.files += 1;
