@@ -5,8 +5,10 @@
 //! idle I/O class (`ioprio_set`, what `ionice -c3` does) and nice 19 — and reports what it got
 //! ([`WorkerPriority`]). Requests ([`SizerHandle::measure`], [`SizerHandle::forget`]) and
 //! results ([`SizeEvent`]) are owned messages over channels: nothing is shared but a cancel flag
-//! raised when the handle goes away. Neither end ever blocks the caller except
-//! [`SizerHandle::wait_next`], which only a caller that asked for a size uses. The worker keeps
+//! raised when the handle goes away. Nothing blocks the caller but [`spawn_sizer`] (until the
+//! thread has reported its priority), [`SizerHandle::stop`] (until the thread ends, at most a
+//! pause slice of 0.1 s or 1,000 entries after it is told) and [`SizerHandle::wait_next`], which
+//! only a caller that asked for a size uses. The worker keeps
 //! the [`UsageCache`](crate::host::usage::UsageCache): a lower layer is walked once while its
 //! directory's key is unchanged, the upper layer at most every
 //! [`CachePolicy::upper_every`](crate::host::usage::CachePolicy); a request the cache answers is
@@ -99,8 +101,8 @@ enum Command {
     Forget { path: PathBuf },
 }
 
-/// The caller's end of the sizer; dropping it stops the worker (the walk under way is
-/// cancelled within [`MAX_PAUSE`](crate::host::usage::Observer::pause)'s slice or one entry).
+/// The caller's end of the sizer; dropping it stops the worker without waiting for it (the
+/// walk under way is cancelled within one pause slice, 0.1 s, or 1,000 entries).
 #[derive(Debug)]
 pub struct SizerHandle {
     commands: mpsc::Sender<Command>,
@@ -165,8 +167,8 @@ impl SizerHandle {
         self.priority
     }
 
-    /// Stops the worker and waits for its thread to end (a walk under way stops at its next
-    /// entry or pause slice).
+    /// Stops the worker and waits for its thread to end (a walk under way stops within one
+    /// pause slice, 0.1 s, or 1,000 entries).
     pub fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(thread) = self.thread.take() {
