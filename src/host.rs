@@ -16,6 +16,7 @@ pub mod process;
 pub mod runtime;
 pub mod scan;
 pub mod text;
+pub mod usage;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,7 @@ pub mod pods;
 pub mod processes;
 pub mod rates;
 pub mod sampler;
+pub mod sizer;
 pub mod summary;
 pub mod task;
 
@@ -28,4 +29,5 @@ pub use history::{History, Point, SeriesKey};
 pub use pods::PodSample;
 pub use processes::{Lifecycle, ProcessKey, ProcessTable};
 pub use sampler::{Sampler, SamplerOptions, TickCosts};
+pub use sizer::{SizeEvent, SizerHandle, SizerOptions, WorkerPriority, spawn_sizer};
 pub use task::{FrameReceiver, SamplerControl, SamplerHandle, spawn, spawn_sampler};

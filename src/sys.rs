@@ -11,6 +11,7 @@
 //!   by raw system calls that touch no other thread (see [`credentials`]);
 //! - [`signal`], [`mount`], [`net`], [`bpf`]: dispositions and masks, `mount_setattr`, `lo`
 //!   up, the cgroup device program;
+//! - [`ioprio`]: a thread's I/O scheduling class (the layer sizer runs in the idle class);
 //! - [`command`]: the few steps run in a `std::process::Command` child between fork and exec.
 //!
 //! Functions marked "child-safe" make only async-signal-safe calls, allocate nothing and take
@@ -25,6 +26,7 @@ pub mod child;
 pub mod command;
 pub mod credentials;
 pub mod fd;
+pub mod ioprio;
 pub mod mount;
 pub mod net;
 pub mod nsfs;

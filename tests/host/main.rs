@@ -37,6 +37,7 @@ mod runtime_unknown;
 mod sample_history;
 mod sample_live;
 mod sample_processes;
+mod sample_sizer;
 mod sample_task;
 mod v2_cgroups;
 mod v2_kernel;
