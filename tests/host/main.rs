@@ -26,6 +26,7 @@ mod kernel_events;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;
+mod overlay_diff;
 mod runtime_hostile_files;
 mod runtime_hostile_index;
 mod runtime_oci;
