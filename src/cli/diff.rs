@@ -140,8 +140,7 @@ mod root_overlay {
         };
         let line = bytes
             .split(|b| *b == b'\n')
-            .filter(|line| field(line, 4) == Some(b"/"))
-            .next_back()
+            .rfind(|line| field(line, 4) == Some(b"/"))
             .ok_or_else(|| HostError::parse(&path, "no mount on /"))?;
         let after: Vec<&[u8]> = line
             .split(|b| *b == b' ')

@@ -131,12 +131,18 @@ fn start_container(command: &mut Command) -> (ChildGuard, PidGuard) {
     (outer, PidGuard(init.expect("found")))
 }
 
-/// `unshare --fork --pid --mount --mount-proc --root=DIR busybox sleep 1000`.
-fn sleeper_in(root: &Path) -> Command {
+/// `unshare --fork --pid --mount --mount-proc [--root=DIR] busybox sleep 1000` (without a
+/// root: the host's, where busybox is `/usr/bin/busybox`).
+fn sleeper_in(root: Option<&Path>) -> Command {
     let mut cmd = Command::new("unshare");
-    cmd.args(["--fork", "--kill-child", "--pid", "--mount", "--mount-proc"])
-        .arg(format!("--root={}", root.display()))
-        .args(["/bin/busybox", "sleep", "1000"]);
+    cmd.args(["--fork", "--kill-child", "--pid", "--mount", "--mount-proc"]);
+    match root {
+        Some(root) => cmd
+            .arg(format!("--root={}", root.display()))
+            .arg("/bin/busybox"),
+        None => cmd.arg("/usr/bin/busybox"),
+    };
+    cmd.args(["sleep", "1000"]);
     cmd
 }
 
@@ -224,7 +230,7 @@ fn kernel_made_changes_over_three_layers_are_read_back_exactly() {
         }
     };
     let merged = layers.path("merged");
-    let (_outer, init) = start_container(&mut sleeper_in(&merged));
+    let (_outer, init) = start_container(&mut sleeper_in(Some(&merged)));
 
     // Changes through the merged view, with the container running.
     fs::OpenOptions::new()
@@ -393,12 +399,7 @@ fn a_user_namespace_mount_reads_user_xattrs_and_xattr_whiteouts() {
 #[ignore = "needs root"]
 fn a_root_that_is_not_overlay_an_upper_dir_gone_and_a_process_gone_are_refused() {
     // The host's own root file system: not overlay, exit 1 naming the type.
-    let (_outer, init) = start_container(&mut {
-        let mut cmd = Command::new("unshare");
-        cmd.args(["--fork", "--kill-child", "--pid", "--mount", "--mount-proc"])
-            .args(["/usr/bin/busybox", "sleep", "1000"]);
-        cmd
-    });
+    let (_outer, init) = start_container(&mut sleeper_in(None));
     let out = run_isotop(&["diff", &init.0.to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -407,7 +408,7 @@ fn a_root_that_is_not_overlay_an_upper_dir_gone_and_a_process_gone_are_refused()
     // An overlay whose upper dir was moved away after the mount: exit 1 naming the path.
     let mut layers = Layers::new();
     layers.mount("").expect("mount overlay");
-    let (_outer2, init2) = start_container(&mut sleeper_in(&layers.path("merged")));
+    let (_outer2, init2) = start_container(&mut sleeper_in(Some(&layers.path("merged"))));
     fs::rename(layers.path("upper"), layers.path("upper-moved")).expect("move the upper dir");
     let out = run_isotop(&["diff", &init2.0.to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
