@@ -10,6 +10,7 @@ mod agreement_tests;
 mod args;
 pub(crate) mod audit;
 pub(crate) mod cgroups;
+pub(crate) mod diff;
 pub(crate) mod enter;
 pub(crate) mod error;
 pub(crate) use crate::units::format;
@@ -82,6 +83,8 @@ pub(crate) enum Command {
     Inspect(TargetArgs),
     /// A container's processes as a tree.
     Ps(TargetArgs),
+    /// What a container changed against its image (overlay roots): A added, C changed, D deleted.
+    Diff(TargetArgs),
     /// Change a container's CPU, memory or pids limits (undoable; `--for` reverts by itself).
     Limit(LimitArgs),
     /// Restore the exact previous values of the last limit change.
@@ -150,6 +153,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Ls(args)) => ls::run(&root, &args),
         Some(Command::Inspect(args)) => inspect::run(&root, &args),
         Some(Command::Ps(args)) => ps::run(&root, &args),
+        Some(Command::Diff(args)) => diff::run(&root, &args),
         Some(Command::Limit(args)) => limit::run(&root, &args),
         Some(Command::Undo(args)) => limit::undo(&root, &args),
         Some(Command::Pending(args)) => limit::pending(&root, &args),

@@ -8,6 +8,7 @@
 
 pub mod cgroup;
 pub mod container;
+pub mod diff;
 pub mod error;
 pub mod mounts;
 pub mod layers;

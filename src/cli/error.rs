@@ -12,6 +12,11 @@ pub(crate) enum CliError {
     Host(#[from] HostError),
     #[error(transparent)]
     Control(#[from] ControlError),
+    #[error(transparent)]
+    Diff(#[from] crate::host::diff::DiffError),
+    /// What was asked cannot be read from this container (no running init, not overlay).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("cannot write output: {0}")]
     Output(String),
 }

@@ -30,6 +30,7 @@ mod layers_owners;
 mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;
+mod overlay_diff;
 mod runtime_hostile_files;
 mod runtime_hostile_index;
 mod runtime_oci;
