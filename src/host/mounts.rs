@@ -130,14 +130,18 @@ const KERNEL_TYPES: &[&str] = &[
 impl MountKind {
     fn of(entry: &MountEntry) -> MountKind {
         let fs = entry.fs_type.as_str();
-        if fs == "tmpfs" || fs == "ramfs" {
-            MountKind::Tmpfs
-        } else if fs == "overlay" || fs == "aufs" {
+        if fs == "overlay" || fs == "aufs" {
             MountKind::Union
+        } else if entry.root != Path::new("/") {
+            // A subtree of anything — a tmpfs's too (a directory under /tmp where /tmp is a
+            // tmpfs): a bind mount of a directory.
+            MountKind::Bind
+        } else if fs == "tmpfs" || fs == "ramfs" {
+            MountKind::Tmpfs
         } else if KERNEL_TYPES.contains(&fs) {
             MountKind::Kernel
-        } else if entry.device.major != 0 || entry.root != Path::new("/") {
-            // A real device, or a subtree of anything: a bind mount of a directory.
+        } else if entry.device.major != 0 {
+            // A real device's file system (its root): bound or mounted, a directory of the host.
             MountKind::Bind
         } else {
             MountKind::Other
