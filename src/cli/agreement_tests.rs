@@ -7,7 +7,7 @@ use std::fs;
 
 use crate::host::HostRoot;
 use crate::host::container::measure::tests::{ID, fake_host};
-use crate::host::container::measure::{ContainerState, read_cpu_counter};
+use crate::host::container::measure::{ContainerState, reread};
 
 #[test]
 fn the_sampler_ls_and_inspect_get_the_same_figures() {
@@ -54,7 +54,7 @@ fn the_sampler_ls_and_inspect_get_the_same_figures() {
     assert_eq!(json["state"], "frozen");
     // Both rates come from sample::rates over the same counter.
     let layout = snapshot.layout.as_ref();
-    let first = read_cpu_counter(&root, layout, view).unwrap();
+    let first = reread(&root, layout, view).cpu.unwrap();
     let stat = tmp.path().join(format!(
         "sys/fs/cgroup/system.slice/docker-{ID}.scope/cpu.stat"
     ));
@@ -64,7 +64,7 @@ fn the_sampler_ls_and_inspect_get_the_same_figures() {
         text.replace("usage_usec 630000", "usage_usec 1130000"),
     )
     .unwrap();
-    let second = read_cpu_counter(&root, layout, view).unwrap();
+    let second = reread(&root, layout, view).cpu.unwrap();
     assert_eq!(
         crate::sample::rates::container_cpu_percent(&first, &second, 100, 1_000_000),
         Some(50.0)

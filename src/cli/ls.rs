@@ -2,14 +2,14 @@
 //!
 //! Every figure is the container's measurement (`host::container::measure`, via `host::scan`),
 //! the one the dashboard shows. CPU% is the container's CPU time used between two reads of its
-//! counter (`measure::read_cpu_counter`) `--interval` seconds apart, as a share of one CPU
+//! counter (`measure::reread`) `--interval` seconds apart, as a share of one CPU
 //! (200% = two CPUs busy), computed by `sample::rates::container_cpu_percent`: the counter of
 //! a cgroup that is its own (on a hybrid host possibly its unified cgroup's, when its v1
 //! `cpuacct` cgroup is shared), else its processes' `stat` times (so a container that shares
 //! the host's cgroup is not charged the host's usage). Limits of a cgroup it shares are shown
 //! marked as inherited (`max (host)`), never as its own.
 //! The throttled share of periods is computed between the same two reads
-//! (`sample::rates::throttled_percent` of its kernel figures, `measure::read_kernel_figures`);
+//! (`sample::rates::throttled_percent` of its kernel figures, `measure::reread`);
 //! `--wide` shows it with the pressure, OOM kill and refused-fork figures every row carries
 //! in `--json`.
 
@@ -24,7 +24,7 @@ use crate::host::cgroup::Limit;
 use crate::host::container::Pod;
 use crate::host::container::claim::UNVERIFIED_MARK;
 use crate::host::container::measure::{
-    ContainerState, Figures, InheritedLimits, KernelFigures, read_cpu_counter, read_kernel_figures,
+    ContainerState, Figures, InheritedLimits, KernelFigures, Reread, reread,
 };
 use crate::host::process::{self, Process};
 use crate::host::scan::{ContainerView, ScanOptions, scan};
@@ -86,13 +86,12 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let first = scan(root, options)?;
     let start = Instant::now();
     let layout = first.layout.as_ref();
-    let before: Vec<_> = first
+    // Each container's own cgroups read once per end of the interval, for both rates.
+    let before: Vec<Reread> = first
         .containers
         .iter()
-        .map(|c| read_cpu_counter(root, layout, c))
+        .map(|c| reread(root, layout, c))
         .collect();
-    let throttling_before: Vec<_> =
-        rows_throttling(&first.containers, |v| read_kernel_figures(root, layout, v));
     let mut rows: Vec<ContainerRow> = first
         .containers
         .iter()
@@ -103,15 +102,13 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         let elapsed_usec = start.elapsed().as_micros() as u64;
         let ticks_per_second = process::clock_ticks_per_second();
         for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
-            if let (Some(a), Some(b)) = (before, read_cpu_counter(root, layout, view)) {
+            let after = reread(root, layout, view);
+            if let (Some(a), Some(b)) = (&before.cpu, &after.cpu) {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
-                row.cpu_percent = container_cpu_percent(&a, &b, ticks_per_second, elapsed_usec);
+                row.cpu_percent = container_cpu_percent(a, b, ticks_per_second, elapsed_usec);
             }
-        }
-        let throttling_after =
-            rows_throttling(&first.containers, |v| read_kernel_figures(root, layout, v));
-        for ((row, a), b) in rows.iter_mut().zip(throttling_before).zip(throttling_after) {
-            row.throttled_percent = throttled_percent(a, b);
+            let throttling = |r: &Reread| r.kernel.as_ref().and_then(Throttling::of_kernel);
+            row.throttled_percent = throttled_percent(throttling(&before), throttling(&after));
         }
     }
     for warning in &first.warnings {
@@ -251,17 +248,6 @@ fn wide_cells(r: &ContainerRow) -> [String; 6] {
         count(k.oom_kills),
         count(k.pids_refused_forks),
     ]
-}
-
-/// Each container's throttling counters, read now by `read` (`None` without them).
-fn rows_throttling(
-    views: &[ContainerView],
-    read: impl Fn(&ContainerView) -> Option<KernelFigures>,
-) -> Vec<Option<Throttling>> {
-    views
-        .iter()
-        .map(|v| read(v).and_then(|k| Throttling::of_kernel(&k)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! [`FigureSources`], or `None` with a note. Limits of a cgroup it shares are not its own:
 //! they are [`InheritedLimits`], shown as such. `host::scan` (hence `isotop inspect`), `isotop ls` and the
 //! dashboard's sampler all measure through it, so a view and a subcommand cannot disagree.
-//! [`read_cpu_counter`] re-reads only the CPU counter (what `ls` samples twice); rates between
+//! [`reread`] re-reads the CPU counter and the kernel figures (what `ls` samples twice); rates between
 //! two counters are computed in `sample::rates`. Never fails: an unreadable cgroup becomes a
 //! warning line and no cgroup figures.
 
@@ -34,7 +34,7 @@ mod kernel;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use kernel::{KernelFigures, read_kernel_figures};
+pub use kernel::KernelFigures;
 
 /// What a container is doing, as `isotop ls --json` and the views show it (lowercase).
 /// Variants are in alphabetical order: the derived order is the STATE column's sort order.
@@ -293,20 +293,37 @@ pub fn measure(
     Measurement { view, figures }
 }
 
-/// Re-reads only the CPU counter of the container `view` measured, now, from the cgroups
-/// [`measure`] found its own: their usage counter, else each of its processes' `stat`. `None`
-/// when neither can be read (no cgroup counter and no process left).
-pub fn read_cpu_counter(
-    root: &HostRoot,
-    layout: Option<&CgroupLayout>,
-    view: &ContainerView,
-) -> Option<CpuCounter> {
-    let container = &view.container;
+/// What [`reread`] reads again: the counters a rate is computed between.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reread {
+    /// The CPU counter: the own cgroups' usage, else each process's `stat` times; `None` when
+    /// neither can be read (no cgroup counter and no process left).
+    pub cpu: Option<CpuCounter>,
+    /// The kernel's trouble figures of the own cgroups; `None` without one (or when they
+    /// vanished).
+    pub kernel: Option<KernelFigures>,
+}
+
+/// Re-reads, now, the counters of the container `view` measured — what `ls` samples twice —
+/// from the cgroups [`measure`] found its own, each read once for both.
+pub fn reread(root: &HostRoot, layout: Option<&CgroupLayout>, view: &ContainerView) -> Reread {
     let own = own_memberships(&view.ownership);
     let reading = layout
         .filter(|_| !own.is_empty())
         .and_then(|layout| cgroup::read_own(root, layout, &own).ok().flatten());
-    if let counter @ CpuCounter::Cgroup { .. } = CpuCounter::of(reading.as_ref(), Vec::new()) {
+    Reread {
+        kernel: reading.as_ref().map(|r| KernelFigures::of(Some(r))),
+        cpu: cpu_counter_now(root, reading.as_ref(), &view.container),
+    }
+}
+
+/// The own cgroups' usage counter in `reading`, else each process's `stat` times read now.
+fn cpu_counter_now(
+    root: &HostRoot,
+    reading: Option<&CgroupReading>,
+    container: &Container,
+) -> Option<CpuCounter> {
+    if let counter @ CpuCounter::Cgroup { .. } = CpuCounter::of(reading, Vec::new()) {
         return Some(counter);
     }
     let mut buf = Vec::with_capacity(512);

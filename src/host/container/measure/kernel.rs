@@ -9,15 +9,12 @@
 //! cgroup lacks is `None`, never 0: pressure on a v1-only host or with `psi=0`, OOM kills
 //! before kernel 4.13 (v1 `memory.oom_control`), refusals without `pids.events`. Counts are
 //! totals since the cgroup was made; what happened since isotop started and shares over an
-//! interval are the sampler's (`sample::rates`). [`read_kernel_figures`] re-reads them now
-//! (what `isotop ls` does after its interval). Pure apart from that re-read; never fails.
+//! interval are the sampler's (`sample::rates`). [`reread`](crate::host::container::measure::reread) re-reads them now
+//! (what `isotop ls` does at both ends of its interval). Pure; never fails.
 
 use serde::Serialize;
 
-use super::{ContainerView, own_memberships};
-use crate::host::HostRoot;
-use crate::host::cgroup;
-use crate::host::cgroup::{CgroupLayout, CgroupReading, PressureFile};
+use crate::host::cgroup::{CgroupReading, PressureFile};
 
 /// The kernel's own trouble counters and stall shares of one container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -67,29 +64,14 @@ impl KernelFigures {
     }
 }
 
-/// Re-reads the kernel figures of `view`'s container now, from the cgroups
-/// [`super::measure`] found to be its own (`view.ownership`); `None` without one (or when
-/// they vanished).
-pub fn read_kernel_figures(
-    root: &HostRoot,
-    layout: Option<&CgroupLayout>,
-    view: &ContainerView,
-) -> Option<KernelFigures> {
-    let own = own_memberships(&view.ownership);
-    if own.is_empty() {
-        return None;
-    }
-    let reading = cgroup::read_own(root, layout?, &own).ok().flatten()?;
-    Some(KernelFigures::of(Some(&reading)))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
     use super::*;
-    use crate::host::cgroup::detect_layout;
+    use crate::host::HostRoot;
+    use crate::host::cgroup::{CgroupLayout, detect_layout};
     use crate::host::container::measure::{Census, Clock, Measurement, measure};
     use crate::host::container::{Container, Runtime, Trust};
     use crate::host::namespace::NsSet;
@@ -163,7 +145,9 @@ mod tests {
         let m = measure_alone(&root, &layout, container(&layout, path));
         // The re-read gives the same figures.
         assert_eq!(
-            read_kernel_figures(&root, Some(&layout), &m.view).as_ref(),
+            crate::host::container::measure::reread(&root, Some(&layout), &m.view)
+                .kernel
+                .as_ref(),
             Some(&m.figures.kernel)
         );
         let sources = m.view.cgroup.map(|r| r.sources).unwrap_or_default();
@@ -234,6 +218,9 @@ mod tests {
         // The root cgroup is never a container's own: no figure, measured or re-read.
         let m = measure_alone(&root, &layout, c);
         assert_eq!(m.figures.kernel, KernelFigures::default());
-        assert_eq!(read_kernel_figures(&root, Some(&layout), &m.view), None);
+        assert_eq!(
+            crate::host::container::measure::reread(&root, Some(&layout), &m.view).kernel,
+            None
+        );
     }
 }

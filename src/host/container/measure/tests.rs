@@ -131,7 +131,7 @@ fn own_cgroup_gives_every_figure_and_names_its_files() {
     );
     // The re-read counter is the same one.
     assert_eq!(
-        read_cpu_counter(&root, Some(&layout), &m.view),
+        reread(&root, Some(&layout), &m.view).cpu,
         Some(f.cpu.clone())
     );
 }
@@ -193,7 +193,7 @@ fn stopped_and_unverified_containers() {
         (m.figures.memory_bytes, m.figures.memory_source),
         (None, None)
     );
-    assert_eq!(read_cpu_counter(&root, None, &m.view), None);
+    assert_eq!(reread(&root, None, &m.view).cpu, None);
 
     let mut claimed = container(&[], None);
     claimed.trust.verified = false;
@@ -325,7 +325,7 @@ fn process_counters_are_reread_from_stat() {
         CLOCK,
         &mut Vec::new(),
     );
-    let counter = read_cpu_counter(&root, None, &m.view).unwrap();
+    let counter = reread(&root, None, &m.view).cpu.unwrap();
     // 999 does not exist: left out, not an error.
     assert_eq!(
         counter,

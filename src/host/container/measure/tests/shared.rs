@@ -184,7 +184,7 @@ fn hybrid_nspawn_payload_gets_its_own_unified_cpu_and_its_processes_memory() {
     assert!(m.view.sources.pids_limit.note.is_some());
     // `ls`'s second read takes the same counter from the same file.
     assert_eq!(
-        read_cpu_counter(&root, Some(&layout), &m.view),
+        reread(&root, Some(&layout), &m.view).cpu,
         Some(CpuCounter::Cgroup { usage_usec: 42_000 })
     );
     // The JSON names each figure's source.
