@@ -99,6 +99,8 @@ impl App {
             self.message = Some("nothing selected to copy".to_string());
             return;
         };
+        // Cleaned once, for the message and the menu alike.
+        let title = clipboard_text(&title);
         let choices: Vec<(CopyField, String)> = choices
             .into_iter()
             .filter_map(|(field, text)| {
@@ -111,7 +113,7 @@ impl App {
             return;
         }
         self.prompt = Some(Prompt::Copy(CopyMenu {
-            title: clipboard_text(&title),
+            title,
             choices,
             highlighted: 0,
         }));
