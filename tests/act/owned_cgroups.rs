@@ -30,6 +30,19 @@ fn ready() -> bool {
     common::require_program("unshare")
 }
 
+/// True on a host with v1 controller hierarchies beside `name=systemd`; otherwise prints
+/// why the calling test is skipped.
+fn v1_beside_systemd() -> bool {
+    if v2_only() {
+        eprintln!(
+            "skipping {}: needs v1 controller hierarchies beside name=systemd",
+            common::test_name()
+        );
+        return false;
+    }
+    true
+}
+
 fn v2_only() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }
@@ -108,6 +121,37 @@ impl Drop for Machine {
     }
 }
 
+/// What every test here starts from: a directory for the renamed programs, an isotop
+/// environment, a unique machine name, and its `machine-<name>.scope` under a test cgroup
+/// parent (`guard_name`) in every hierarchy.
+struct Staged {
+    bin: tempfile::TempDir,
+    env: Env,
+    name: String,
+    guard: CgroupGuard,
+    scope: String,
+}
+
+impl Staged {
+    fn new(letter: &str, guard_name: &str) -> Staged {
+        let bin = tempfile::Builder::new()
+            .prefix("isotop-owned-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let name = machine_name(letter);
+        let guard = CgroupGuard::new(guard_name);
+        let scope = format!("machine.slice/machine-{name}.scope");
+        guard.child(&scope);
+        Staged {
+            bin,
+            env: Env::new(),
+            name,
+            guard,
+            scope,
+        }
+    }
+}
+
 /// A machine name unique to this run (lower-case letters and digits: a valid unit name).
 fn machine_name(what: &str) -> String {
     format!("itest{what}{}", std::process::id())
@@ -158,15 +202,13 @@ fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all
     if !ready() {
         return;
     }
-    let bin = tempfile::Builder::new()
-        .prefix("isotop-owned-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let env = Env::new();
-    let name = machine_name("a");
-    let guard = CgroupGuard::new("owned-stranger");
-    let scope = format!("machine.slice/machine-{name}.scope");
-    guard.child(&scope);
+    let Staged {
+        bin,
+        env,
+        name,
+        guard,
+        scope,
+    } = Staged::new("a", "owned-stranger");
     let machine = Machine::start(bin.path());
     let stranger = spawn_copy(
         Command::new(named_nspawn(bin.path(), "sleep"))
@@ -255,23 +297,16 @@ fn a_stranger_in_the_containers_cgroup_makes_every_act_refuse_and_without_it_all
 #[test]
 #[ignore = "needs root"]
 fn controllers_shared_with_an_outsider_are_refused_and_kill_goes_through_the_scope() {
-    let test = common::test_name();
-    if !ready() {
+    if !ready() || !v1_beside_systemd() {
         return;
     }
-    if v2_only() {
-        eprintln!("skipping {test}: needs v1 controller hierarchies beside name=systemd");
-        return;
-    }
-    let bin = tempfile::Builder::new()
-        .prefix("isotop-owned-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let env = Env::new();
-    let name = machine_name("b");
-    let guard = CgroupGuard::new("owned-shared");
-    let scope = format!("machine.slice/machine-{name}.scope");
-    guard.child(&scope);
+    let Staged {
+        bin,
+        env,
+        name,
+        guard,
+        scope,
+    } = Staged::new("b", "owned-shared");
     guard.child("shared");
     let machine = Machine::start(bin.path());
     let outsider = fake_container::outsider();
@@ -332,23 +367,16 @@ fn controllers_shared_with_an_outsider_are_refused_and_kill_goes_through_the_sco
 #[test]
 #[ignore = "needs root"]
 fn controllers_at_the_root_are_refused_and_nothing_is_written_there() {
-    let test = common::test_name();
-    if !ready() {
+    if !ready() || !v1_beside_systemd() {
         return;
     }
-    if v2_only() {
-        eprintln!("skipping {test}: needs v1 controller hierarchies beside name=systemd");
-        return;
-    }
-    let bin = tempfile::Builder::new()
-        .prefix("isotop-owned-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let env = Env::new();
-    let name = machine_name("c");
-    let guard = CgroupGuard::new("owned-root");
-    let scope = format!("machine.slice/machine-{name}.scope");
-    guard.child(&scope);
+    let Staged {
+        bin,
+        env,
+        name,
+        guard,
+        scope,
+    } = Staged::new("c", "owned-root");
     let machine = Machine::start(bin.path());
     for pid in machine.pids() {
         move_to(&guard.dir("systemd", &scope), pid);
@@ -425,15 +453,13 @@ fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
         );
         return;
     }
-    let bin = tempfile::Builder::new()
-        .prefix("isotop-owned-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let env = Env::new();
-    let name = machine_name("u");
-    let guard = CgroupGuard::new("owned-unified");
-    let scope = format!("machine.slice/machine-{name}.scope");
-    guard.child(&scope);
+    let Staged {
+        bin,
+        env,
+        name,
+        guard,
+        scope,
+    } = Staged::new("u", "owned-unified");
     let own = UnifiedCgroup(unified.join(common::unique_name("owned-unified")));
     std::fs::create_dir(&own.0).unwrap();
     let machine = Machine::start(bin.path());
