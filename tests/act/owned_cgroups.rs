@@ -420,6 +420,29 @@ fn controllers_at_the_root_are_refused_and_nothing_is_written_there() {
 /// processes SIGKILLed by pid first).
 struct UnifiedCgroup(PathBuf);
 
+impl UnifiedCgroup {
+    /// A new uniquely named cgroup (`what` in its name) under `unified`.
+    fn new(unified: &Path, what: &str) -> UnifiedCgroup {
+        let own = UnifiedCgroup(unified.join(common::unique_name(what)));
+        std::fs::create_dir(&own.0).unwrap();
+        own
+    }
+}
+
+/// The unified hierarchy of a hybrid host (v1 controllers and `/sys/fs/cgroup/unified`);
+/// otherwise prints why the calling test is skipped.
+fn hybrid_unified() -> Option<&'static Path> {
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if v2_only() || !unified.join("cgroup.procs").exists() {
+        eprintln!(
+            "skipping {}: needs a hybrid host (v1 controllers and /sys/fs/cgroup/unified)",
+            common::test_name()
+        );
+        return None;
+    }
+    Some(unified)
+}
+
 impl Drop for UnifiedCgroup {
     fn drop(&mut self) {
         let procs = std::fs::read_to_string(self.0.join("cgroup.procs")).unwrap_or_default();
@@ -442,17 +465,12 @@ impl Drop for UnifiedCgroup {
 #[test]
 #[ignore = "needs root"]
 fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
-    let test = common::test_name();
     if !ready() {
         return;
     }
-    let unified = Path::new("/sys/fs/cgroup/unified");
-    if v2_only() || !unified.join("cgroup.procs").exists() {
-        eprintln!(
-            "skipping {test}: needs a hybrid host (v1 controllers and /sys/fs/cgroup/unified)"
-        );
+    let Some(unified) = hybrid_unified() else {
         return;
-    }
+    };
     let Staged {
         bin,
         env,
@@ -460,8 +478,7 @@ fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
         guard,
         scope,
     } = Staged::new("u", "owned-unified");
-    let own = UnifiedCgroup(unified.join(common::unique_name("owned-unified")));
-    std::fs::create_dir(&own.0).unwrap();
+    let own = UnifiedCgroup::new(unified, "owned-unified");
     let machine = Machine::start(bin.path());
     for pid in machine.pids() {
         move_to(&guard.dir("systemd", &scope), pid);
@@ -505,20 +522,14 @@ fn with_v1_controllers_at_the_root_freeze_and_kill_use_the_unified_cgroup() {
 #[test]
 #[ignore = "needs root"]
 fn an_unknown_container_owning_only_its_unified_cgroup_is_frozen_and_killed_there() {
-    let test = common::test_name();
     if !ready() {
         return;
     }
-    let unified = Path::new("/sys/fs/cgroup/unified");
-    if v2_only() || !unified.join("cgroup.procs").exists() {
-        eprintln!(
-            "skipping {test}: needs a hybrid host (v1 controllers and /sys/fs/cgroup/unified)"
-        );
+    let Some(unified) = hybrid_unified() else {
         return;
-    }
+    };
     let env = Env::new();
-    let own = UnifiedCgroup(unified.join(common::unique_name("owned-unknown")));
-    std::fs::create_dir(&own.0).unwrap();
+    let own = UnifiedCgroup::new(unified, "owned-unknown");
     let container = fake_container::FakeContainer::start();
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", container.init)).unwrap();
     let launcher: i32 = stat
