@@ -16,6 +16,7 @@ pub mod namespace;
 pub mod process;
 pub mod runtime;
 pub mod scan;
+pub mod stack;
 pub mod text;
 pub mod usage;
 pub mod users;

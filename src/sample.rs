@@ -24,7 +24,7 @@ pub mod sizer;
 pub mod summary;
 pub mod task;
 
-pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, ProcessSample};
+pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, LayerSize, ProcessSample};
 pub use history::{History, Point, SeriesKey};
 pub use pods::PodSample;
 pub use processes::{Lifecycle, ProcessKey, ProcessTable};

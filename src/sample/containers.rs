@@ -175,6 +175,8 @@ impl ContainerSampler {
             memory_bytes: figures.memory_bytes,
             pids: figures.pids,
             view: measured.view,
+            // Filled by the sampler's stack reader (see `sample::sampler`).
+            stack: None,
         }
     }
 }

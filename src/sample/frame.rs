@@ -2,6 +2,10 @@
 //! against the previous tick. Rates that cannot be computed yet (first tick, counter reset,
 //! new container) are `None`, never negative.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::pods::PodSample;
@@ -10,6 +14,8 @@ use crate::host::container::measure::KernelFigures;
 use crate::host::namespace::NamespaceTable;
 use crate::host::process::Process;
 use crate::host::scan::ContainerView;
+use crate::host::stack::ContainerStack;
+use crate::host::usage::Usage;
 
 /// One tick of the sampler.
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +38,26 @@ pub struct Frame {
     pub processes: Vec<ProcessSample>,
     /// What could not be read this tick (permission, vanished trees), for the status line.
     pub warnings: Vec<String>,
+    /// Sizes of the layer directories of the containers' stacks, by [`StackLayer::key`]
+    /// (a layer shared by many containers is sized once). Empty when the sampler sizes nothing
+    /// (its default; the dashboard turns sizing on). Shared between frames until it changes.
+    ///
+    /// [`StackLayer::key`]: crate::host::stack::StackLayer::key
+    pub layer_sizes: Arc<BTreeMap<PathBuf, LayerSize>>,
+}
+
+/// What the sampler knows of one layer directory's size (from `sample::sizer`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum LayerSize {
+    /// Asked for, not walked yet.
+    Queued,
+    /// A walk under way: the figures so far.
+    Sizing { so_far: Usage },
+    /// Walked; `at_ms` when the walk ended (ms since the Unix epoch).
+    Sized { usage: Usage, at_ms: u64 },
+    /// Could not be sized; why, cleaned.
+    Failed { reason: String },
 }
 
 /// The header's figures.
@@ -83,6 +109,10 @@ pub struct ContainerSample {
     pub kernel: KernelFigures,
     /// OOM kills since isotop started (see `sample::containers`); `None` without a count.
     pub oom_kills_since_start: Option<u64>,
+    /// Its root, mounts and layers (`host::stack::read_stack`), read when the container is
+    /// first seen or its init changed; `None` when not read (stopped, gone, unreadable: the
+    /// reason is a warning). Shared between frames.
+    pub stack: Option<Arc<ContainerStack>>,
 }
 
 /// One cgroup of the flattened tree.
@@ -111,7 +141,35 @@ pub struct ProcessSample {
     pub container_id: Option<String>,
 }
 
+impl LayerSize {
+    /// The figures walked so far or in full.
+    pub fn usage(&self) -> Option<&Usage> {
+        match self {
+            LayerSize::Sized { usage, .. } => Some(usage),
+            LayerSize::Sizing { so_far } => Some(so_far),
+            LayerSize::Queued | LayerSize::Failed { .. } => None,
+        }
+    }
+}
+
 impl Frame {
+    /// What the sampler knows of the size of container `c`'s writable layer (`None`: its root
+    /// is not overlay, its stack was not read, or sizing is off).
+    pub fn writable_size(&self, c: &ContainerSample) -> Option<&LayerSize> {
+        let layer = c.stack.as_ref()?.writable()?;
+        self.layer_sizes.get(layer.key())
+    }
+
+    /// The writable layer's size on disk in bytes (allocated, as `du` counts; hard links
+    /// once), once fully walked: the one figure the RW SIZE column, the growth chart, `ls` and
+    /// `inspect` show.
+    pub fn writable_bytes(&self, c: &ContainerSample) -> Option<u64> {
+        match self.writable_size(c)? {
+            LayerSize::Sized { usage, .. } => Some(usage.allocated_bytes),
+            _ => None,
+        }
+    }
+
     /// The process `pid` of this frame (`processes` is sorted by pid), if it was read.
     pub fn process(&self, pid: i32) -> Option<&ProcessSample> {
         self.processes

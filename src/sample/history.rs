@@ -37,6 +37,9 @@ pub struct Point {
     pub cpu_pressure_percent: Option<f64>,
     pub memory_pressure_percent: Option<f64>,
     pub io_pressure_percent: Option<f64>,
+    /// The writable layer's size on disk, bytes ([`Frame::writable_bytes`]); `None` for a
+    /// cgroup, a root that is not overlay, or one not sized yet.
+    pub writable_bytes: Option<u64>,
 }
 
 /// Ring buffers of points per series.
@@ -78,6 +81,7 @@ impl History {
                 cpu_pressure_percent: c.kernel.cpu_pressure_percent,
                 memory_pressure_percent: c.kernel.memory_pressure_percent,
                 io_pressure_percent: c.kernel.io_pressure_percent,
+                writable_bytes: frame.writable_bytes(c),
             };
             self.push(SeriesKey::Container(c.view.container.id.clone()), point);
         }
@@ -99,6 +103,7 @@ impl History {
                 cpu_pressure_percent: pressure.cpu_pressure_percent,
                 memory_pressure_percent: pressure.memory_pressure_percent,
                 io_pressure_percent: pressure.io_pressure_percent,
+                writable_bytes: None,
             };
             self.push(SeriesKey::Cgroup(g.path.clone()), point);
         }

@@ -263,6 +263,7 @@ impl Sampler {
             namespaces,
             processes,
             warnings,
+            layer_sizes: Default::default(),
         })
     }
 

@@ -54,6 +54,7 @@ fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
         pids_limit: None,
         kernel: Default::default(),
         oom_kills_since_start: None,
+        stack: None,
     }
 }
 

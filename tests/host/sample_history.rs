@@ -72,6 +72,7 @@ fn container(id: &str) -> ContainerSample {
             ..KernelFigures::default()
         },
         oom_kills_since_start: None,
+        stack: None,
     }
 }
 
@@ -107,6 +108,7 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
         },
         processes: Vec::new(),
         warnings: Vec::new(),
+        layer_sizes: Default::default(),
     }
 }
 

@@ -372,6 +372,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         },
         processes,
         warnings: vec![],
+        layer_sizes: Default::default(),
     }
 }
 

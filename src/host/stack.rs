@@ -1,0 +1,177 @@
+//! A container's file-system stack: its root and mounts as the kernel shows them
+//! ([`super::mounts`]) joined with each layer's owner ([`super::layers`]) — the one answer to
+//! "what is this container's root made of" that `inspect`, the sampler (and through its frames
+//! the dashboard, the exporter and the recorder) all use.
+//!
+//! Contract: [`read_stack`] reads the init's mountinfo once and returns, for an overlay root,
+//! its layers top first — the writable (upper) layer, then the lower layers in overlay's order
+//! (top first), then the data-only layers — each with its host path and, where a store keeps
+//! it, its owner. Overlay options may name layers relative to the directory the mounting
+//! runtime was in (Docker does when the options would exceed a page: `l/<short>` relative to
+//! `<data-root>/overlay2`); such a dir is joined to the base [`relative_base`] gives for the
+//! container's runtime before its owner is looked up, and a relative dir no base resolves is
+//! kept as given, with a note. A root that is not overlay has no layers (its host path is in
+//! [`ContainerStack::root`]). [`mark_shared`] fills each layer's `shared_with` from the stacks
+//! of all containers read in one pass (the dedup picture, per container). Nothing here writes
+//! or walks a layer: sizes come from [`super::usage`] through `sample::sizer`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::layers::{LayerOwner, LayerOwners};
+use super::mounts::{ContainerRoot, read_container_root};
+use super::runtime::Runtime;
+use super::{HostError, HostRoot};
+
+/// Where a layer sits in the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "n", rename_all = "kebab-case")]
+pub enum LayerPosition {
+    /// Overlay's `upperdir`: the container's copy-on-write layer.
+    Writable,
+    /// The n-th `lowerdir`, 1 = the top one (overlay's order).
+    Lower(usize),
+    /// The n-th data-only layer (`datadir+`, kernel ≥ 6.8), 1 = the first given.
+    DataOnly(usize),
+}
+
+/// One layer of a container's root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackLayer {
+    /// The layer's directory as the host names it (relative names joined; `l/` links as the
+    /// mount gave them — [`LayerOwner::dir`] has them resolved).
+    #[serde(serialize_with = "super::mounts::shown::path")]
+    pub dir: PathBuf,
+    pub position: LayerPosition,
+    /// The store keeping it and its names; `None` when no known store's path.
+    pub owner: Option<LayerOwner>,
+    /// Ids of the other containers (of the same pass) whose stacks hold this layer, sorted.
+    pub shared_with: Vec<String>,
+}
+
+impl StackLayer {
+    /// The directory that identifies the layer: the owner's (links resolved), else `dir`.
+    pub fn key(&self) -> &Path {
+        self.owner.as_ref().map_or(&self.dir, |o| &o.dir)
+    }
+}
+
+/// A container's root, mounts and layer stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerStack {
+    /// The root and mounts as the kernel shows them.
+    #[serde(flatten)]
+    pub root: ContainerRoot,
+    /// Top first: writable, lowers top to bottom, data-only. Empty for a root that is not
+    /// overlay.
+    pub layers: Vec<StackLayer>,
+}
+
+impl ContainerStack {
+    /// The writable layer's directory, if the root is overlay with an upper dir.
+    pub fn writable(&self) -> Option<&StackLayer> {
+        self.layers
+            .iter()
+            .find(|l| l.position == LayerPosition::Writable)
+    }
+}
+
+/// The directory relative layer names of a container of `runtime` are relative to, as a host
+/// path: Docker's `<data-root>/overlay2` (the data root the runtime reader uses,
+/// `/var/lib/docker`); `None` for runtimes that always give absolute paths.
+pub fn relative_base(runtime: Runtime) -> Option<PathBuf> {
+    match runtime {
+        Runtime::Docker => Some(PathBuf::from("/var/lib/docker/overlay2")),
+        _ => None,
+    }
+}
+
+/// Reads the stack of the container whose init is `pid` (see the module contract);
+/// `Ok(None)` when the process is gone.
+pub fn read_stack(
+    root: &HostRoot,
+    pid: i32,
+    runtime: Runtime,
+    owners: &mut LayerOwners,
+) -> Result<Option<ContainerStack>, HostError> {
+    let Some(mut read) = read_container_root(root, pid)? else {
+        return Ok(None);
+    };
+    let base = relative_base(runtime);
+    let mut layers = Vec::new();
+    if let Some(overlay) = read.root.as_ref().and_then(|r| r.overlay.as_ref()) {
+        let positioned = overlay
+            .upper
+            .iter()
+            .map(|d| (d, LayerPosition::Writable))
+            .chain(
+                overlay
+                    .lower
+                    .iter()
+                    .enumerate()
+                    .map(|(n, d)| (d, LayerPosition::Lower(n + 1))),
+            )
+            .chain(
+                overlay
+                    .data_only
+                    .iter()
+                    .enumerate()
+                    .map(|(n, d)| (d, LayerPosition::DataOnly(n + 1))),
+            );
+        let mut unresolved = 0usize;
+        for (dir, position) in positioned {
+            let dir = match (dir.is_relative(), &base) {
+                (true, Some(base)) => base.join(dir),
+                (true, None) => {
+                    unresolved += 1;
+                    dir.clone()
+                }
+                (false, _) => dir.clone(),
+            };
+            let owner = if dir.is_absolute() {
+                owners.owner(&dir)
+            } else {
+                None
+            };
+            layers.push(StackLayer {
+                dir,
+                position,
+                owner,
+                shared_with: Vec::new(),
+            });
+        }
+        if unresolved > 0 {
+            read.notes.push(format!(
+                "{unresolved} layer dirs are relative to the directory the runtime mounted from, \
+                 which isotop does not know for {runtime}: shown as given"
+            ));
+        }
+    }
+    Ok(Some(ContainerStack { root: read, layers }))
+}
+
+/// Fills each layer's `shared_with` with the other containers of `stacks` (`(container id,
+/// its stack)`) holding the same layer ([`StackLayer::key`]).
+pub fn mark_shared(stacks: &mut [(String, &mut ContainerStack)]) {
+    let mut holders: std::collections::HashMap<PathBuf, Vec<String>> =
+        std::collections::HashMap::new();
+    for (id, stack) in stacks.iter() {
+        for layer in &stack.layers {
+            let ids = holders.entry(layer.key().to_path_buf()).or_default();
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    for (id, stack) in stacks.iter_mut() {
+        for layer in &mut stack.layers {
+            let mut others: Vec<String> = holders
+                .get(layer.key())
+                .map(|ids| ids.iter().filter(|o| *o != id).cloned().collect())
+                .unwrap_or_default();
+            others.sort();
+            layer.shared_with = others;
+        }
+    }
+}
