@@ -21,6 +21,7 @@ pub mod processes;
 pub mod rates;
 pub mod sampler;
 pub mod sizer;
+pub mod stacks;
 pub mod summary;
 pub mod task;
 
@@ -29,5 +30,6 @@ pub use history::{History, Point, SeriesKey};
 pub use pods::PodSample;
 pub use processes::{Lifecycle, ProcessKey, ProcessTable};
 pub use sampler::{Sampler, SamplerOptions, TickCosts};
+pub use stacks::sizes::LayerSizing;
 pub use sizer::{SizeEvent, SizerHandle, SizerOptions, WorkerPriority, spawn_sizer};
 pub use task::{FrameReceiver, SamplerControl, SamplerHandle, spawn, spawn_sampler};

@@ -175,7 +175,7 @@ impl ContainerSampler {
             memory_bytes: figures.memory_bytes,
             pids: figures.pids,
             view: measured.view,
-            // Filled by the sampler's stack reader (see `sample::sampler`).
+            // Filled by the sampler's stack reader (`sample::stacks`).
             stack: None,
         }
     }

@@ -2,7 +2,9 @@
 //! `~/.config/isotop/config.toml`), documented in `assets/config.toml`. Every key is optional;
 //! a missing file at the default place means the defaults, while a file named on the command
 //! line must exist. `[containers] hide` names Containers view columns not to draw. Mistakes (unknown keys, bad values, a keymap clash) are errors that name
-//! the file and what to change, never silently ignored.
+//! the file and what to change, never silently ignored. `[layers]` says which layers the
+//! sampler sizes in the background (`size`: all, writable, off) and how often a writable
+//! layer is walked again (`writable_every`, seconds).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use super::app::rows::CONTAINER_COLUMNS;
 use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
+use crate::sample::{LayerSizing, SamplerOptions};
 
 /// The documented default config, shipped in the repository.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/config.toml");
@@ -34,6 +37,10 @@ pub struct Config {
     pub notes: Vec<String>,
     /// Watch only (`read_only = true`, or `--read-only`): every act is refused.
     pub read_only: bool,
+    /// Which layers the sampler sizes (`[layers] size`; the dashboard's default: all).
+    pub layer_sizing: LayerSizing,
+    /// How long a writable layer's size stays fresh (`[layers] writable_every`, seconds).
+    pub writable_every: Duration,
 }
 
 impl Default for Config {
@@ -46,6 +53,8 @@ impl Default for Config {
             hidden_container_columns: Vec::new(),
             notes: Vec::new(),
             read_only: false,
+            layer_sizing: LayerSizing::All,
+            writable_every: Duration::from_secs(60),
         }
     }
 }
@@ -64,6 +73,18 @@ struct ConfigFile {
     keymap: BTreeMap<String, KeyList>,
     #[serde(default)]
     containers: ContainersSection,
+    #[serde(default)]
+    layers: LayersSection,
+}
+
+/// `[layers]`: sizing the containers' layers in the background.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayersSection {
+    /// `"all"`, `"writable"` or `"off"`.
+    size: Option<LayerSizing>,
+    /// Seconds.
+    writable_every: Option<f64>,
 }
 
 /// `[containers]`: the Containers view.
@@ -83,6 +104,15 @@ enum KeyList {
 }
 
 impl Config {
+    /// The sampler's options this config asks for (the rest are the sampler's defaults).
+    pub fn sampler_options(&self) -> SamplerOptions {
+        SamplerOptions {
+            layer_sizing: self.layer_sizing,
+            writable_every: self.writable_every,
+            ..SamplerOptions::default()
+        }
+    }
+
     /// `$XDG_CONFIG_HOME/isotop/config.toml` (dirs' config dir), if a home is known.
     pub fn default_path() -> Option<PathBuf> {
         dirs::config_dir().map(|d| d.join("isotop").join("config.toml"))
@@ -153,6 +183,17 @@ impl Config {
             })?;
         }
         config.read_only = file.read_only;
+        if let Some(sizing) = file.layers.size {
+            config.layer_sizing = sizing;
+        }
+        if let Some(seconds) = file.layers.writable_every {
+            config.writable_every =
+                seconds_in_range(seconds, 1.0, 24.0 * 3600.0).ok_or_else(|| {
+                    config_error(format!(
+                        "[layers] writable_every = {seconds}: give seconds between 1 and 86400"
+                    ))
+                })?;
+        }
         config.hidden_container_columns =
             container_columns(&file.containers.hide).map_err(config_error)?;
         let overrides: BTreeMap<String, Vec<String>> = file

@@ -113,7 +113,10 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
         .enable_all()
         .build()?;
     let ended = runtime.block_on(async {
-        let sampler = sample::spawn(root.clone(), config.refresh);
+        let sampler = sample::spawn_sampler(
+            sample::Sampler::with_options(root.clone(), config.sampler_options()),
+            config.refresh,
+        );
         let result = run_loop(&root, sampler.frames, &config, &theme).await;
         sampler.control.stop();
         result
