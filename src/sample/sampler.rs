@@ -168,9 +168,10 @@ impl Sampler {
         self.costs
     }
 
-    /// Containers whose stack (or why it is missing) the sampler holds: those of the last tick.
-    pub fn held_stacks(&self) -> usize {
-        self.stacks.len()
+    /// True when the sampler holds container `id`'s stack (or why it is missing): it was in
+    /// the last tick.
+    pub fn holds_stack(&self, id: &str) -> bool {
+        self.stacks.holds(id)
     }
 
     /// The layer sizer's thread id, once started (never with sizing off).

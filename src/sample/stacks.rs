@@ -3,7 +3,8 @@
 //!
 //! Contract: a container's stack is read when the container is first seen, when its init
 //! changed (another pid or another start time: a restart under the same id), and otherwise
-//! again every [`StackSampler::every`] ticks, all due containers in one batch through one
+//! again every `every` ticks ([`StackSampler::new`]; the sampler's
+//! `stacks_every`), all due containers in one batch through one
 //! [`LayerOwners`] (each store's index read once per batch). Between reads the frame gets the
 //! same `Arc` as before: no per-tick copy. When a read gives a stack different from the one
 //! held, or a container holding one is gone, [`mark_shared`] is run across all current stacks
@@ -52,19 +53,9 @@ impl StackSampler {
         }
     }
 
-    /// Ticks between reads of an unchanged container's stack.
-    pub fn every(&self) -> u64 {
-        self.every
-    }
-
-    /// Containers whose stack (or the reason it is missing) is held.
-    pub fn len(&self) -> usize {
-        self.held.len()
-    }
-
-    /// True when no container's stack is held.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+    /// True when container `id`'s stack (or the reason it is missing) is held.
+    pub fn holds(&self, id: &str) -> bool {
+        self.held.contains_key(id)
     }
 
     /// Reads what is due on tick `seq` and fills each sample's `stack`. Returns how long the
