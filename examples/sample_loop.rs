@@ -1,16 +1,18 @@
 //! The dashboard's sampling cost without a terminal: runs the sampler task at an interval and
-//! feeds each frame into a 10-minute [`History`], exactly as the dashboard's app loop does,
-//! but draws nothing. bench/dashboard-bench.sh measures this process's CPU and memory.
+//! feeds each frame into a 10-minute [`History`], exactly as the dashboard's app loop does
+//! (layer sizing on, as the dashboard's default config has it), but draws nothing. bench/dashboard-bench.sh measures this process's CPU and memory.
 //!
 //! Usage: `sample_loop [INTERVAL_SECONDS] [TICKS] [--costs]` (default 1 s, forever). Each frame
 //! prints one line to stderr (frame number, counts). With `--costs` the sampler runs on the
-//! main thread instead of the task, and each line also says where the tick's time went (ms).
+//! main thread instead of the task, and each line also says where the tick's time went (ms:
+//! `stacks` the stacks read that tick, `sizes` asking the sizer and taking its answers).
 //! Ends on SIGTERM, SIGINT or after TICKS frames.
 
 use std::time::Duration;
 
 use isotop::host::HostRoot;
 use isotop::sample::{History, Sampler, spawn_sampler};
+use isotop::ui::config::Config;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -26,7 +28,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(interval: Duration, ticks: Option<u64>) -> anyhow::Result<()> {
-    let mut handle = spawn_sampler(Sampler::new(HostRoot::live()), interval);
+    let mut handle = spawn_sampler(dashboard_sampler(), interval);
     let mut history = History::new(Duration::from_secs(600));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut seen = 0u64;
@@ -73,9 +75,14 @@ async fn run(interval: Duration, ticks: Option<u64>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A sampler with the options the dashboard's default config gives it.
+fn dashboard_sampler() -> Sampler {
+    Sampler::with_options(HostRoot::live(), Config::default().sampler_options())
+}
+
 /// The sampler without the task, printing each tick's cost breakdown.
 fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
-    let mut sampler = Sampler::new(HostRoot::live());
+    let mut sampler = dashboard_sampler();
     let mut history = History::new(Duration::from_secs(600));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let part = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1}", ms(d)));
@@ -86,7 +93,8 @@ fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
         let c = sampler.costs();
         eprintln!(
             "frame {}: {} processes, {} containers, {} namespaces, {} cgroups; ms: total {:.1} \
-             processes {:.1} containers {} cgroups {} namespaces {}",
+             processes {:.1} containers {} cgroups {} namespaces {} stacks {} sizes {}; {} layers \
+             sized",
             frame.seq,
             frame.host.processes,
             frame.host.containers,
@@ -97,6 +105,9 @@ fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
             part(c.containers),
             part(c.cgroups),
             part(c.namespaces),
+            part(c.stacks),
+            part(c.layer_sizes),
+            frame.layer_sizes.len(),
         );
         drop(frame);
         std::thread::sleep(interval.saturating_sub(started.elapsed()));

@@ -9,7 +9,9 @@
 //! The sampler does not call `host::scan`: it reads the host through the same read-side
 //! parts (`find_containers`, `namespace::build_table`, `host::container::measure`) with its
 //! own incremental process table, so each tick lists `/proc` once. Every rate is computed in
-//! [`rates`].
+//! [`rates`]. Each running container's file-system stack ([`stacks`]) rides along in the
+//! frames, shared by `Arc` between them, and, when the options ask, its layers' sizes
+//! ([`stacks::sizes`], walked by the [`sizer`] thread).
 
 pub mod cadence;
 pub mod cgroups;

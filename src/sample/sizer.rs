@@ -16,12 +16,14 @@
 //! is capped at [`SizerOptions::files_per_second`] and reports progress at most every
 //! [`SizerOptions::progress_every`].
 //!
-//! How the rest of isotop uses it (the UI is wired later by the lead):
-//! - the dashboard keeps one [`SizerHandle`] in its app loop, asks
-//!   `measure(upper, LayerKind::Upper)` for each shown container every tick and
-//!   `measure(lower, LayerKind::Lower)` for each of its lower layers (both cheap: answered from
-//!   the cache until due), and drains [`SizerHandle::try_next`] each frame — `Progress` shows as
-//!   "sizing… N files", `Sized` fills the RW SIZE column and the layer list, `Failed` a note;
+//! How the rest of isotop uses it:
+//! - the sampler keeps one [`SizerHandle`] when its options ask for sizes (the dashboard's
+//!   config does; `sample::stacks::sizes`), started on the first tick with a layer to size; it
+//!   asks `measure(upper, LayerKind::Upper)` for each container's writable layer every tick
+//!   and `measure(lower, LayerKind::Lower)` for each lower layer (both cheap: answered from
+//!   the cache until due), and drains [`SizerHandle::try_next`] into the frame's
+//!   `layer_sizes` — `Progress` shows as "sizing… N files", `Sized` fills the RW SIZE column
+//!   and the layer list, `Failed` a note;
 //! - a CLI given `--size` spawns one with `files_per_second: None` (the user asked; the thread
 //!   still runs at idle I/O priority), asks for its layers, and calls `wait_next` until each
 //!   has answered, printing progress to stderr; without `--size` it spawns none.

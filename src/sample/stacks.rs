@@ -3,10 +3,9 @@
 //!
 //! Contract: a container's stack is read when the container is first seen, when its init
 //! changed (another pid or another start time: a restart under the same id), and otherwise
-//! again every `every` ticks ([`StackSampler::new`]; the sampler's
-//! `stacks_every`), all due containers in one batch through one
-//! [`LayerOwners`] (each store's index read once per batch). Between reads the frame gets the
-//! same `Arc` as before: no per-tick copy. When a read gives a stack different from the one
+//! again every `every` ticks ([`StackSampler::new`]; the sampler's `stacks_every`), all due
+//! containers in one batch through one [`LayerOwners`] (each store's index read once per
+//! batch). Between reads the frame gets the same `Arc` as before: no per-tick copy. When a read gives a stack different from the one
 //! held, or a container holding one is gone, [`mark_shared`] is run across all current stacks
 //! and only the stacks whose `shared_with` changed get a new `Arc`. A stack that cannot be read
 //! is a warning in every frame until the next read (cleaned), never a failed tick; a container
