@@ -32,6 +32,6 @@ pub use history::{History, Point, SeriesKey};
 pub use pods::PodSample;
 pub use processes::{Lifecycle, ProcessKey, ProcessTable};
 pub use sampler::{Sampler, SamplerOptions, TickCosts};
-pub use stacks::sizes::LayerSizing;
 pub use sizer::{SizeEvent, SizerHandle, SizerOptions, WorkerPriority, spawn_sizer};
+pub use stacks::sizes::LayerSizing;
 pub use task::{FrameReceiver, SamplerControl, SamplerHandle, spawn, spawn_sampler};

@@ -145,7 +145,9 @@ fn tick_until(
 ) -> Frame {
     let started = Instant::now();
     loop {
-        let frame = sampler.tick().expect("a tick never fails on stacks or sizes");
+        let frame = sampler
+            .tick()
+            .expect("a tick never fails on stacks or sizes");
         history.record(&frame);
         if done(&frame) {
             return frame;
@@ -243,7 +245,9 @@ fn stack_and_sizes_follow_a_runc_container() {
     }
     // busybox alone is over 1 MiB: the lower layer's figure is the real one, not a stub.
     assert!(sized_bytes(&frame, &base).unwrap() > MIB);
-    let before = frame.writable_bytes(sample).expect("the writable layer's bytes");
+    let before = frame
+        .writable_bytes(sample)
+        .expect("the writable layer's bytes");
     assert_eq!(Some(before), sized_bytes(&frame, &upper));
 
     // An unchanged stack is the same allocation in the next frame: no per-tick copy.
@@ -253,11 +257,16 @@ fn stack_and_sizes_follow_a_runc_container() {
 
     // 4 MiB written to its root: its writable layer, re-measured after 1 s, grows by as much.
     c.write_file("big", 4 * MIB as usize);
-    let grown = tick_until(&mut sampler, &mut history, "the writable layer grown", |f| {
-        container(f, c.id())
-            .and_then(|s| f.writable_bytes(s))
-            .is_some_and(|b| b >= before + 4 * MIB)
-    });
+    let grown = tick_until(
+        &mut sampler,
+        &mut history,
+        "the writable layer grown",
+        |f| {
+            container(f, c.id())
+                .and_then(|s| f.writable_bytes(s))
+                .is_some_and(|b| b >= before + 4 * MIB)
+        },
+    );
     assert_like_du(&grown, &upper);
     let points: Vec<Option<u64>> = history
         .points(&SeriesKey::Container(c.id().to_string()))
@@ -275,9 +284,17 @@ fn stack_and_sizes_follow_a_runc_container() {
 
     // A layer dir deleted while sized: that layer fails, the others and the ticks go on.
     fs::remove_dir_all(&top).unwrap();
-    let failed = tick_until(&mut sampler, &mut history, "the deleted layer failed", |f| {
-        matches!(f.layer_sizes.get(top.as_path()), Some(LayerSize::Failed { .. }))
-    });
+    let failed = tick_until(
+        &mut sampler,
+        &mut history,
+        "the deleted layer failed",
+        |f| {
+            matches!(
+                f.layer_sizes.get(top.as_path()),
+                Some(LayerSize::Failed { .. })
+            )
+        },
+    );
     match failed.layer_sizes.get(top.as_path()) {
         Some(LayerSize::Failed { reason }) => assert!(reason.contains("gone"), "{reason}"),
         other => panic!("not failed: {other:?}"),
@@ -295,7 +312,12 @@ fn stack_and_sizes_follow_a_runc_container() {
     });
     assert!(!sampler.holds_stack(&id));
     for dir in [&upper, &top, &base] {
-        assert_eq!(gone.layer_sizes.get(dir.as_path()), None, "{}", dir.display());
+        assert_eq!(
+            gone.layer_sizes.get(dir.as_path()),
+            None,
+            "{}",
+            dir.display()
+        );
     }
 }
 
@@ -399,14 +421,24 @@ fn an_injected_root_walks_the_readable_paths_and_keeps_the_host_ones() {
     let mut sampler = sampler_on(HostRoot::under(prefix.path()), LayerSizing::All);
     let mut history = history();
 
-    let frame = tick_until(&mut sampler, &mut history, "the mirrored layers sized", |f| {
-        [&c.upper, &base].iter().all(|d| sized_bytes(f, d).is_some())
-    });
+    let frame = tick_until(
+        &mut sampler,
+        &mut history,
+        "the mirrored layers sized",
+        |f| {
+            [&c.upper, &base]
+                .iter()
+                .all(|d| sized_bytes(f, d).is_some())
+        },
+    );
     // Keyed by the host's paths, sized from the readable ones.
     for (host, readable) in [&c.upper, &base].into_iter().zip(&mirrored) {
         let ours = sized_bytes(&frame, host).unwrap();
         let du = du_bytes(readable);
-        assert!(ours.abs_diff(du) <= SLACK, "{ours} against du {du} of {readable:?}");
+        assert!(
+            ours.abs_diff(du) <= SLACK,
+            "{ours} against du {du} of {readable:?}"
+        );
         assert!(
             ours.abs_diff(du_bytes(host)) > 4 * MIB,
             "{host:?} was walked, not {readable:?}"
@@ -475,7 +507,10 @@ fn sizing_off_starts_no_sizer_thread() {
 #[ignore = "needs root"]
 fn sizing_off_child() {
     let Ok(id) = std::env::var(CHILD_ENV) else {
-        eprintln!("skipping {}: run by sizing_off_starts_no_sizer_thread", common::test_name());
+        eprintln!(
+            "skipping {}: run by sizing_off_starts_no_sizer_thread",
+            common::test_name()
+        );
         return;
     };
     let mut off = sampler_on(HostRoot::live(), LayerSizing::Off);

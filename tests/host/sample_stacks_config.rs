@@ -39,7 +39,10 @@ fn size_and_writable_every_are_read() {
         ("all", LayerSizing::All),
     ];
     for (text, sizing) in cases {
-        let config = parse(&format!("[layers]\nsize = \"{text}\"\nwritable_every = 5\n")).unwrap();
+        let config = parse(&format!(
+            "[layers]\nsize = \"{text}\"\nwritable_every = 5\n"
+        ))
+        .unwrap();
         assert_eq!(config.sampler_options().layer_sizing, sizing, "{text}");
         assert_eq!(
             config.sampler_options().writable_every,
