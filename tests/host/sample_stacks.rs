@@ -99,6 +99,14 @@ impl OverlayContainer {
         }
     }
 
+    /// Starts one whose only lower layer is the busybox rootfs, moved to `<tag> base`; returns
+    /// it and that layer.
+    fn on_busybox(layers: &LayerDirs, tag: &str) -> (OverlayContainer, PathBuf) {
+        let base = layers.tmp.path().join(format!("{tag} base"));
+        let c = OverlayContainer::start(layers, tag, |rootfs| vec![rootfs_into(rootfs, &base)]);
+        (c, base)
+    }
+
     fn id(&self) -> &str {
         &self.run.id
     }
@@ -114,11 +122,10 @@ impl OverlayContainer {
     }
 }
 
-/// Moves the built rootfs (busybox) into the layer `name` and returns it.
-fn rootfs_into(layers: &LayerDirs, rootfs: &Path, name: &str) -> PathBuf {
-    let dir = layers.tmp.path().join(name);
-    fs::rename(rootfs, &dir).expect("move the rootfs into a layer");
-    dir
+/// Moves the built rootfs (busybox) into the layer `dir` and returns it.
+fn rootfs_into(rootfs: &Path, dir: &Path) -> PathBuf {
+    fs::rename(rootfs, dir).expect("move the rootfs into a layer");
+    dir.to_path_buf()
 }
 
 fn sampler_on(root: HostRoot, sizing: LayerSizing) -> Sampler {
@@ -213,7 +220,7 @@ fn stack_and_sizes_follow_a_runc_container() {
     fs::write(top.join("data"), vec![7u8; 100 * 1024]).unwrap();
     let base = layers.tmp.path().join("base layer");
     let c = OverlayContainer::start(&layers, "stacks", |rootfs| {
-        vec![top.clone(), rootfs_into(&layers, rootfs, "base layer")]
+        vec![top.clone(), rootfs_into(rootfs, &base)]
     });
     let upper = c.upper.clone();
     let mut sampler = sampler_on(HostRoot::live(), LayerSizing::All);
@@ -328,10 +335,7 @@ fn a_shared_lower_layer_is_marked_on_both_and_sized_once() {
         return;
     }
     let layers = LayerDirs::create();
-    let base = layers.tmp.path().join("shared base");
-    let a = OverlayContainer::start(&layers, "shared-a", |rootfs| {
-        vec![rootfs_into(&layers, rootfs, "shared base")]
-    });
+    let (a, base) = OverlayContainer::on_busybox(&layers, "shared-a");
     // The second container's own rootfs stays hidden under the overlay of the first's base.
     let b = OverlayContainer::start(&layers, "shared-b", |_| vec![base.clone()]);
     let mut sampler = sampler_on(HostRoot::live(), LayerSizing::All);
@@ -404,10 +408,7 @@ fn an_injected_root_walks_the_readable_paths_and_keeps_the_host_ones() {
         return;
     }
     let layers = LayerDirs::create();
-    let base = layers.tmp.path().join("base layer");
-    let c = OverlayContainer::start(&layers, "prefixed", |rootfs| {
-        vec![rootfs_into(&layers, rootfs, "base layer")]
-    });
+    let (c, base) = OverlayContainer::on_busybox(&layers, "prefixed");
     // A root like isotop's in a container with the host at /host: the host's pseudo and state
     // file systems through symlinks, its /tmp a different tree holding the layers' paths.
     let prefix = tempfile::Builder::new()
@@ -473,9 +474,7 @@ fn sizing_off_starts_no_sizer_thread() {
         return;
     }
     let layers = LayerDirs::create();
-    let c = OverlayContainer::start(&layers, "sizing-off", |rootfs| {
-        vec![rootfs_into(&layers, rootfs, "base layer")]
-    });
+    let (c, _) = OverlayContainer::on_busybox(&layers, "sizing-off");
     // Other tests of this process start sizers: the threads are counted in a process running
     // only the child half.
     let out = Command::new(std::env::current_exe().expect("the test binary"))
