@@ -41,6 +41,7 @@ mod sample_processes;
 mod sample_sizer;
 mod sample_stacks;
 mod sample_stacks_config;
+mod sample_stacks_off;
 mod sample_task;
 mod v2_cgroups;
 mod v2_kernel;

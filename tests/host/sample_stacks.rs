@@ -5,7 +5,7 @@
 //! writes to its root grow the writable layer's size and its history; a layer dir deleted
 //! while sized is `Failed` while ticks go on; a container that exits leaves no stack nor size
 //! behind; a lower layer shared by two containers is marked on both and sized once; with an
-//! injected root the readable paths are walked; with sizing off no sizer thread starts.
+//! injected root the readable paths are walked (sizing off: `sample_stacks_off`).
 
 use std::fs;
 use std::io::Write;
@@ -30,7 +30,7 @@ const WAIT: Duration = Duration::from_secs(40);
 const SLACK: u64 = 16 * 1024;
 const MIB: u64 = 1024 * 1024;
 
-fn ready() -> bool {
+pub(crate) fn ready() -> bool {
     common::require_program("runc")
         && common::require_program("du")
         && Path::new(bundle::BUSYBOX).is_file()
@@ -70,7 +70,7 @@ fn mount_overlay(target: &Path, lowers: &[PathBuf], upper: &Path, work: &Path) -
 
 /// A runc container whose root is an overlay of the test's layers. Drops the container first,
 /// then the mount.
-struct OverlayContainer {
+pub(crate) struct OverlayContainer {
     run: bundle::OciRun,
     _mounted: Mounted,
     upper: PathBuf,
@@ -101,13 +101,13 @@ impl OverlayContainer {
 
     /// Starts one whose only lower layer is the busybox rootfs, moved to `<tag> base`; returns
     /// it and that layer.
-    fn on_busybox(layers: &LayerDirs, tag: &str) -> (OverlayContainer, PathBuf) {
+    pub(crate) fn on_busybox(layers: &LayerDirs, tag: &str) -> (OverlayContainer, PathBuf) {
         let base = layers.tmp.path().join(format!("{tag} base"));
         let c = OverlayContainer::start(layers, tag, |rootfs| vec![rootfs_into(rootfs, &base)]);
         (c, base)
     }
 
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.run.id
     }
 
@@ -128,7 +128,7 @@ fn rootfs_into(rootfs: &Path, dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-fn sampler_on(root: HostRoot, sizing: LayerSizing) -> Sampler {
+pub(crate) fn sampler_on(root: HostRoot, sizing: LayerSizing) -> Sampler {
     Sampler::with_options(
         root,
         SamplerOptions {
@@ -144,7 +144,7 @@ fn sampler_on(root: HostRoot, sizing: LayerSizing) -> Sampler {
 
 /// Ticks every 100 ms (recording each frame in `history`) until `done` holds; panics after
 /// [`WAIT`] saying `what`. A failed tick fails the test.
-fn tick_until(
+pub(crate) fn tick_until(
     sampler: &mut Sampler,
     history: &mut History,
     what: &str,
@@ -169,11 +169,11 @@ fn tick_until(
     }
 }
 
-fn history() -> History {
+pub(crate) fn history() -> History {
     History::new(Duration::from_secs(600))
 }
 
-fn container<'f>(frame: &'f Frame, id: &str) -> Option<&'f ContainerSample> {
+pub(crate) fn container<'f>(frame: &'f Frame, id: &str) -> Option<&'f ContainerSample> {
     frame.containers.iter().find(|c| c.view.container.id == id)
 }
 
@@ -453,80 +453,4 @@ fn an_injected_root_walks_the_readable_paths_and_keeps_the_host_ones() {
         "keys are host paths: {:?}",
         frame.layer_sizes.keys()
     );
-}
-
-/// The environment variable that makes [`sizing_off_child`] run (set by its parent).
-const CHILD_ENV: &str = "ISOTOP_TEST_SIZING_OFF_CONTAINER";
-
-/// Names of this process's threads.
-fn thread_names() -> Vec<String> {
-    fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(|t| fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|n| n.trim().to_string())
-        .collect()
-}
-
-#[test]
-#[ignore = "needs root"]
-fn sizing_off_starts_no_sizer_thread() {
-    if !ready() {
-        return;
-    }
-    let layers = LayerDirs::create();
-    let (c, _) = OverlayContainer::on_busybox(&layers, "sizing-off");
-    // Other tests of this process start sizers: the threads are counted in a process running
-    // only the child half.
-    let out = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "sample_stacks::sizing_off_child",
-            "--exact",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD_ENV, c.id())
-        .output()
-        .expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran:\n{text}");
-    assert!(text.contains("child checked"), "the child checked:\n{text}");
-}
-
-/// The child half of [`sizing_off_starts_no_sizer_thread`]: with sizing off, frames carry the
-/// stack, no size, and no thread named `isotop-sizer` runs; then, in the same process, sizing
-/// on starts exactly that thread (so the check can fail). Does nothing without its parent.
-#[test]
-#[ignore = "needs root"]
-fn sizing_off_child() {
-    let Ok(id) = std::env::var(CHILD_ENV) else {
-        eprintln!(
-            "skipping {}: run by sizing_off_starts_no_sizer_thread",
-            common::test_name()
-        );
-        return;
-    };
-    let mut off = sampler_on(HostRoot::live(), LayerSizing::Off);
-    let mut history = history();
-    let frame = tick_until(&mut off, &mut history, "the stack read", |f| {
-        container(f, &id).is_some_and(|s| s.stack.is_some())
-    });
-    assert!(frame.layer_sizes.is_empty());
-    assert_eq!(off.sizer_tid(), None);
-    let names = thread_names();
-    assert!(!names.iter().any(|n| n == "isotop-sizer"), "{names:?}");
-
-    let mut on = sampler_on(HostRoot::live(), LayerSizing::Writable);
-    on.tick().unwrap();
-    let tid = on.sizer_tid().expect("sizing on starts the sizer");
-    let comm = fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "isotop-sizer");
-    assert!(thread_names().iter().any(|n| n == "isotop-sizer"));
-    eprintln!("child checked");
 }
