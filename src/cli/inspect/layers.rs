@@ -253,7 +253,7 @@ fn owner_text(owner: Option<&LayerOwner>, shown: &ShortIds) -> String {
         .images
         .iter()
         .map(|image| match image.tags.as_slice() {
-            [] => short_id(image.id.trim_start_matches("sha256:")),
+            [] => image_id_text(&image.id),
             tags => tags
                 .iter()
                 .map(|t| clean_str(t))
@@ -278,6 +278,17 @@ fn container_text(c: &crate::host::layers::LayerContainer, shown: &ShortIds) -> 
     match &c.name {
         Some(name) => format!("{} ({})", clean_str(name), shown.get(&c.id)),
         None => shown.get(&c.id),
+    }
+}
+
+/// An untagged image's id as shown: 12 digits of a hex id, any other (an isotop image's path
+/// or reference) whole.
+fn image_id_text(id: &str) -> String {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    if crate::units::ContainerId::is_valid(hex) {
+        short_id(hex)
+    } else {
+        clean_str(id)
     }
 }
 

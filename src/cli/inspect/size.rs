@@ -53,7 +53,11 @@ impl From<&Usage> for SizeFigures {
 impl SizeFigures {
     /// `12.0KiB, 3 files` (+ what was left out), for the text outputs.
     pub(crate) fn text(&self) -> String {
-        let mut out = format!("{}, {} files", bytes(self.allocated_bytes), self.files);
+        let files = match self.files {
+            1 => "1 file".to_string(),
+            n => format!("{n} files"),
+        };
+        let mut out = format!("{}, {files}", bytes(self.allocated_bytes));
         let s = &self.skipped;
         let left_out = s.vanished + s.unreadable + s.other_fs + s.too_deep;
         if left_out > 0 {

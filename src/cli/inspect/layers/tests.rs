@@ -163,7 +163,7 @@ fn a_layer_of_no_store_and_a_partial_size() {
         "{text}"
     );
     assert!(
-        text.contains("no known store's layer   512B, 1 files (partial: 2 entries left out)"),
+        text.contains("no known store's layer   512B, 1 file (partial: 2 entries left out)"),
         "{text}"
     );
 }
@@ -188,4 +188,18 @@ fn json_of_a_layer_has_its_position_owner_sharing_and_size_fields() {
             "size_error": null,
         })
     );
+}
+
+#[test]
+fn untagged_images_show_a_short_hex_id_or_their_whole_name() {
+    use super::image_id_text;
+    assert_eq!(
+        image_id_text("sha256:fe3a3872845c13932122da2cd2f0095f40df849d3c9f37fec304c6fc33c26aa6"),
+        "fe3a3872845c"
+    );
+    assert_eq!(
+        image_id_text("default (host programs, read-only)"),
+        "default (host programs, read-only)"
+    );
+    assert_eq!(image_id_text("/srv/img\u{1b}.tar"), "/srv/img?.tar");
 }
