@@ -40,6 +40,8 @@ mod sample_live;
 mod sample_processes;
 mod sample_sizer;
 mod sample_task;
+mod stack_overlay;
+mod stack_stores;
 mod v2_cgroups;
 mod v2_kernel;
 mod v2_unshare;
