@@ -41,6 +41,7 @@ mod sample_processes;
 mod sample_sizer;
 mod sample_task;
 mod stack_namespaces;
+mod stack_oci;
 mod stack_overlay;
 mod stack_stores;
 mod v2_cgroups;

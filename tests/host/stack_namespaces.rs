@@ -123,11 +123,7 @@ fn the_hosts_mountinfo_gone_mid_read_leaves_a_whole_stack_and_a_note() {
         .expect("not an error")
         .expect("the pid's mountinfo is there");
     assert!(
-        stack
-            .root
-            .notes
-            .iter()
-            .any(|n| n.contains("no host paths")),
+        stack.root.notes.iter().any(|n| n.contains("no host paths")),
         "{:?}",
         stack.root.notes
     );
@@ -200,7 +196,10 @@ fn start_in_user_namespace(merged: &Path, options: &str) -> Result<ChildGuard, S
 #[ignore = "needs root"]
 fn a_user_namespace_container_on_a_userxattr_overlay() {
     let layers = LayerDirs::create();
-    let lower: Vec<PathBuf> = ["app layer", "base"].iter().map(|n| layers.dir(n)).collect();
+    let lower: Vec<PathBuf> = ["app layer", "base"]
+        .iter()
+        .map(|n| layers.dir(n))
+        .collect();
     fill_rootfs(&lower[1]);
     let (upper, work, merged) = (
         layers.dir("upper"),
@@ -226,12 +225,20 @@ fn a_user_namespace_container_on_a_userxattr_overlay() {
     };
     // It is in a user namespace of its own.
     let own = fs::read_link(format!("/proc/{}/ns/user", child.pid())).expect("ns link");
-    assert_ne!(own, fs::read_link("/proc/self/ns/user").expect("own ns link"));
+    assert_ne!(
+        own,
+        fs::read_link("/proc/self/ns/user").expect("own ns link")
+    );
 
     let live = HostRoot::live();
-    let stack = read_stack(&live, child.pid(), Runtime::Unknown, &mut LayerOwners::new(&live))
-        .expect("readable from the host")
-        .expect("alive");
+    let stack = read_stack(
+        &live,
+        child.pid(),
+        Runtime::Unknown,
+        &mut LayerOwners::new(&live),
+    )
+    .expect("readable from the host")
+    .expect("alive");
     let overlay = stack
         .root
         .root
