@@ -5,18 +5,17 @@
 //! container (`unshare -Urm`) on an overlay mounted with `userxattr`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use isotop::host::HostRoot;
 use isotop::host::layers::{LayerOwners, LayerRole, Store};
 use isotop::host::runtime::Runtime;
 use isotop::host::stack::{LayerPosition, read_stack};
 
-use crate::support::common::{self, ChildGuard};
-use crate::support::overlay_root::{LayerDirs, fill_rootfs};
-use crate::support::stores::{DOCKER_LINKS, DOCKER_MOUNT, StoreRoot};
+use crate::support::common;
+use crate::support::overlay_root::{LayerDirs, Rooted, fill_rootfs};
+use crate::support::stores::{DOCKER_LINKS, DOCKER_MOUNT, StoreRoot, positions, top_first};
 
 #[test]
 #[ignore = "needs root"]
@@ -27,6 +26,7 @@ fn namespaces_vanishing_mid_read_are_none_or_a_whole_stack() {
     let merged = layers.dir("merged");
     // Read-only (no upper dir): children one after another never contend for a work dir.
     let options = format!("lowerdir={}:{}", top.display(), base.display());
+    let expected = top_first(None, &[top.clone(), base.clone()]);
     let live = HostRoot::live();
     let mut owners = LayerOwners::new(&live);
     let (mut gone, mut before_chroot, mut overlay) = (0, 0, 0);
@@ -57,19 +57,7 @@ fn namespaces_vanishing_mid_read_are_none_or_a_whole_stack() {
                         .as_ref()
                         .unwrap_or_else(|| panic!("round {round}: no root in {stack:?}"));
                     if root.mount.fs_type == "overlay" {
-                        let dirs: Vec<(LayerPosition, &Path)> = stack
-                            .layers
-                            .iter()
-                            .map(|l| (l.position, l.dir.as_path()))
-                            .collect();
-                        assert_eq!(
-                            dirs,
-                            vec![
-                                (LayerPosition::Lower(1), top.as_path()),
-                                (LayerPosition::Lower(2), base.as_path())
-                            ],
-                            "round {round}"
-                        );
+                        assert_eq!(positions(&stack), expected, "round {round}");
                         overlay += 1;
                     } else {
                         // Still the host's root: unshare and sh before the chroot.
@@ -167,31 +155,6 @@ fn the_hosts_mountinfo_gone_mid_read_leaves_a_whole_stack_and_a_note() {
     );
 }
 
-/// `unshare -Urm` then the overlay (`userxattr`: overlay's xattrs in `user.overlay.*`, as in
-/// a user namespace they must be), chroot and sleep: a rootless-style container.
-fn start_in_user_namespace(merged: &Path, options: &str) -> Result<ChildGuard, String> {
-    let script = "mount -t overlay ov -o \"$2\" \"$1\" && exec chroot \"$1\" /bin/sleep 1000";
-    let stderr = tempfile::NamedTempFile::new().expect("stderr file");
-    let child = ChildGuard::spawn(
-        Command::new("unshare")
-            .args(["-U", "-r", "-m", "--propagation", "private", "sh", "-c"])
-            .arg(script)
-            .arg("sh")
-            .arg(merged)
-            .arg(options)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr.reopen().expect("stderr")),
-    );
-    let pid = child.pid();
-    let comm = || fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if common::wait_until(Duration::from_secs(10), || comm().trim() == "sleep") {
-        Ok(child)
-    } else {
-        Err(fs::read_to_string(stderr.path()).unwrap_or_default())
-    }
-}
-
 #[test]
 #[ignore = "needs root"]
 fn a_user_namespace_container_on_a_userxattr_overlay() {
@@ -213,7 +176,10 @@ fn a_user_namespace_container_on_a_userxattr_overlay() {
         upper.display(),
         work.display()
     );
-    let child = match start_in_user_namespace(&merged, &options) {
+    // `unshare -Urm`, then the overlay (`userxattr`: overlay's xattrs in `user.overlay.*`, as
+    // in a user namespace they must be), chroot and sleep: a rootless-style container.
+    let script = "mount -t overlay ov -o \"$2\" \"$1\"";
+    let child = match Rooted::try_start(&["-U", "-r", "-m"], script, &merged, &[&options]) {
         Ok(child) => child,
         Err(stderr) => {
             eprintln!(
@@ -246,17 +212,5 @@ fn a_user_namespace_container_on_a_userxattr_overlay() {
         .and_then(|r| r.overlay.as_ref())
         .expect("an overlay root");
     assert!(overlay.options.userxattr, "{:?}", overlay.options);
-    let dirs: Vec<(LayerPosition, PathBuf)> = stack
-        .layers
-        .iter()
-        .map(|l| (l.position, l.dir.clone()))
-        .collect();
-    assert_eq!(
-        dirs,
-        vec![
-            (LayerPosition::Writable, upper),
-            (LayerPosition::Lower(1), lower[0].clone()),
-            (LayerPosition::Lower(2), lower[1].clone()),
-        ]
-    );
+    assert_eq!(positions(&stack), top_first(Some(&upper), &lower));
 }

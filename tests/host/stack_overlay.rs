@@ -10,8 +10,8 @@ use isotop::host::layers::LayerOwners;
 use isotop::host::runtime::Runtime;
 use isotop::host::stack::{ContainerStack, LayerPosition, read_stack};
 
-use crate::support::common;
-use crate::support::overlay_root::{LayerDirs, Rooted, fill_rootfs};
+use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs};
+use crate::support::stores::{positions, top_first};
 
 /// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
 fn overlay_escape(path: &Path) -> String {
@@ -31,15 +31,6 @@ fn read_live(pid: i32, runtime: Runtime) -> ContainerStack {
     read_stack(&root, pid, runtime, &mut LayerOwners::new(&root))
         .expect("mountinfo readable")
         .expect("the process is alive")
-}
-
-/// (position, dir) of each layer, top first.
-fn positions(stack: &ContainerStack) -> Vec<(LayerPosition, PathBuf)> {
-    stack
-        .layers
-        .iter()
-        .map(|l| (l.position, l.dir.clone()))
-        .collect()
 }
 
 #[test]
@@ -73,14 +64,7 @@ fn a_long_stack_with_awkward_names_reads_top_to_bottom() {
     let rooted = Rooted::start("mount -t overlay ov -o \"$2\" \"$1\"", &merged, &[&options]);
 
     let stack = read_live(rooted.pid(), Runtime::Unknown);
-    let mut expected = vec![(LayerPosition::Writable, upper.clone())];
-    expected.extend(
-        lower
-            .iter()
-            .enumerate()
-            .map(|(n, d)| (LayerPosition::Lower(n + 1), d.clone())),
-    );
-    assert_eq!(positions(&stack), expected);
+    assert_eq!(positions(&stack), top_first(Some(&upper), &lower));
     assert_eq!(stack.writable().map(|l| l.dir.clone()), Some(upper));
     for layer in &stack.layers {
         // No store's path: no owner, the dir is the layer's identity.
@@ -115,70 +99,19 @@ fn a_long_stack_with_awkward_names_reads_top_to_bottom() {
 #[ignore = "needs root"]
 fn data_only_layers_come_after_the_lower_layers() {
     let layers = LayerDirs::create();
-    let lower: Vec<PathBuf> = ["top: layer", "base layer"]
-        .iter()
-        .map(|n| layers.dir(n))
-        .collect();
-    fill_rootfs(&lower[1]);
-    let data: Vec<PathBuf> = ["data one", "data:two"]
-        .iter()
-        .map(|n| layers.dir(n))
-        .collect();
-    let (upper, work, merged) = (
-        layers.dir("upper"),
-        layers.dir("work"),
-        layers.dir("merged"),
-    );
-    let mut options: Vec<String> = lower
-        .iter()
-        .map(|p| format!("lowerdir+={}", p.display()))
-        .collect();
-    options.extend(data.iter().map(|p| format!("datadir+={}", p.display())));
-    options.push(format!(
-        "upperdir={},workdir={},redirect_dir=on,metacopy=on",
-        upper.display(),
-        work.display()
-    ));
-    let probe = std::process::Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t overlay o -o \"$1\" \"$2\"",
-            "sh",
-        ])
-        .arg(format!(
-            "lowerdir+={},datadir+={}",
-            lower[1].display(),
-            data[0].display()
-        ))
-        .arg(&merged)
-        .output()
-        .expect("unshare runs");
-    if !probe.status.success() {
-        eprintln!(
-            "skipping {}: this kernel refuses lowerdir+/datadir+ (< 6.8?): {}",
-            common::test_name(),
-            String::from_utf8_lossy(&probe.stderr)
-        );
+    let Some(appended) = AppendedRoot::start(&layers) else {
         return;
-    }
-    let rooted = Rooted::start(
-        "mount -t overlay o -o \"$2\" \"$1\"",
-        &merged,
-        &[&options.join(",")],
+    };
+    let stack = read_live(appended.rooted.pid(), Runtime::Unknown);
+    let mut expected = top_first(Some(&appended.upper), &appended.lower);
+    expected.extend(
+        appended
+            .data
+            .iter()
+            .enumerate()
+            .map(|(n, d)| (LayerPosition::DataOnly(n + 1), d.clone())),
     );
-    let stack = read_live(rooted.pid(), Runtime::Unknown);
-    assert_eq!(
-        positions(&stack),
-        vec![
-            (LayerPosition::Writable, upper),
-            (LayerPosition::Lower(1), lower[0].clone()),
-            (LayerPosition::Lower(2), lower[1].clone()),
-            (LayerPosition::DataOnly(1), data[0].clone()),
-            (LayerPosition::DataOnly(2), data[1].clone()),
-        ]
-    );
+    assert_eq!(positions(&stack), expected);
 }
 
 /// A root that is not overlay has no layers; its host path is the root's.

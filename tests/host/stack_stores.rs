@@ -9,13 +9,12 @@ use std::path::PathBuf;
 
 use isotop::host::layers::{LayerOwners, LayerRole, Store};
 use isotop::host::runtime::Runtime;
-use isotop::host::stack::{
-    ContainerStack, LayerPosition, StackOf, mark_shared, read_stack, read_stacks,
-};
+use isotop::host::stack::{ContainerStack, StackOf, mark_shared, read_stack, read_stacks};
 
 use crate::support::overlay_root::{Rooted, fill_rootfs};
 use crate::support::stores::{
     DOCKER, DOCKER_BASE, DOCKER_CONTAINER, DOCKER_LINKS, DOCKER_MOUNT, DOCKER_TOP, StoreRoot,
+    positions, top_first,
 };
 
 const PODMAN: &str = "var/lib/containers/storage";
@@ -57,19 +56,7 @@ fn layers_from_three_stores_are_owned_by_position() {
     let rooted = Rooted::start("mount -t overlay ov -o \"$2\" \"$1\"", &merged, &[&options]);
     let stack = read(&stores, rooted.pid(), Runtime::Podman);
 
-    let got: Vec<(LayerPosition, PathBuf)> = stack
-        .layers
-        .iter()
-        .map(|l| (l.position, l.dir.clone()))
-        .collect();
-    let mut expected = vec![(LayerPosition::Writable, upper.clone())];
-    expected.extend(
-        lower
-            .iter()
-            .enumerate()
-            .map(|(n, d)| (LayerPosition::Lower(n + 1), d.clone())),
-    );
-    assert_eq!(got, expected);
+    assert_eq!(positions(&stack), top_first(Some(&upper), &lower));
     let owner = |n: usize| {
         stack.layers[n]
             .owner
@@ -177,11 +164,15 @@ fn docker_relative_lowerdirs_are_joined_owned_and_shared() {
         Some(std::path::Path::new("l/WOYF6KH2JNZJ67YDGAMLTNTGTH"))
     );
     // Joined to Docker's store as the host names it (the injected root maps it to the copy).
-    let joined: Vec<PathBuf> = a.layers.iter().map(|l| l.dir.clone()).collect();
     let store = PathBuf::from("/var/lib/docker/overlay2");
-    let mut expected = vec![store.join(DOCKER_MOUNT).join("diff")];
-    expected.extend(DOCKER_LINKS.iter().map(|l| store.join("l").join(l)));
-    assert_eq!(joined, expected);
+    let links: Vec<PathBuf> = DOCKER_LINKS
+        .iter()
+        .map(|l| store.join("l").join(l))
+        .collect();
+    assert_eq!(
+        positions(&a),
+        top_first(Some(&store.join(DOCKER_MOUNT).join("diff")), &links)
+    );
     assert!(
         !a.root.notes.iter().any(|n| n.contains("relative")),
         "{:?}",

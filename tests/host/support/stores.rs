@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use isotop::host::HostRoot;
+use isotop::host::stack::{ContainerStack, LayerPosition};
 
 /// A temp root holding copies of fixture stores (removed on drop; the tests' mounts live in
 /// private mount namespaces that end with their processes).
@@ -87,3 +88,27 @@ pub const DOCKER_LINKS: [&str; 3] = [
     "WXOK622JH4REJKGKBHVDNCS2DW",
     "YBFCPZHE6IRGKSFECI4IUCXKOT",
 ];
+
+/// (position, dir) of each layer of `stack`, top first.
+pub fn positions(stack: &ContainerStack) -> Vec<(LayerPosition, PathBuf)> {
+    stack
+        .layers
+        .iter()
+        .map(|l| (l.position, l.dir.clone()))
+        .collect()
+}
+
+/// The positions [`positions`] should give for an overlay of `upper` (if any) on `lower`
+/// (top first).
+pub fn top_first(upper: Option<&Path>, lower: &[PathBuf]) -> Vec<(LayerPosition, PathBuf)> {
+    let writable = upper.map(|u| (LayerPosition::Writable, u.to_path_buf()));
+    writable
+        .into_iter()
+        .chain(
+            lower
+                .iter()
+                .enumerate()
+                .map(|(n, d)| (LayerPosition::Lower(n + 1), d.clone())),
+        )
+        .collect()
+}

@@ -12,21 +12,14 @@ use crate::host::usage::Skipped;
 use super::super::size::SizeFigures;
 
 fn owner(store: Store, dir: &str, id: &str, role: LayerRole) -> LayerOwner {
-    LayerOwner {
+    let mut owner = LayerOwner::from_path(
         store,
-        root: PathBuf::from("/var/lib/x"),
-        dir: PathBuf::from(dir),
-        id: Some(id.to_string()),
-        role,
-        diff_id: None,
-        chain_id: None,
-        digest: None,
-        names: Vec::new(),
-        images: Vec::new(),
-        container: None,
-        trusted: true,
-        notes: Vec::new(),
-    }
+        PathBuf::from("/var/lib/x"),
+        PathBuf::from(dir),
+        Some(id.to_string()),
+    );
+    owner.role = role;
+    owner
 }
 
 fn layer(dir: &str, position: LayerPosition, owner: Option<LayerOwner>) -> InspectedLayer {
