@@ -7,20 +7,7 @@ use std::path::{Path, PathBuf};
 use isotop::host::HostRoot;
 use isotop::host::mounts::{ContainerRoot, MountKind, read_container_root};
 
-use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs};
-
-/// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
-fn overlay_escape(path: &Path) -> String {
-    let text = path.to_str().expect("test paths are UTF-8");
-    let mut out = String::new();
-    for c in text.chars() {
-        if matches!(c, '\\' | ':' | ',') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs, overlay_escape};
 
 fn read(pid: i32) -> ContainerRoot {
     read_container_root(&HostRoot::live(), pid)

@@ -3,28 +3,15 @@
 //! layer's position; and per-layer `lowerdir+=`/`datadir+=` options (kernel ≥ 6.8), the
 //! data-only layers last.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use isotop::host::HostRoot;
 use isotop::host::layers::LayerOwners;
 use isotop::host::runtime::Runtime;
 use isotop::host::stack::{ContainerStack, LayerPosition, read_stack};
 
-use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs};
+use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs, overlay_escape};
 use crate::support::stores::{positions, top_first};
-
-/// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
-fn overlay_escape(path: &Path) -> String {
-    let text = path.to_str().expect("test paths are UTF-8");
-    let mut out = String::new();
-    for c in text.chars() {
-        if matches!(c, '\\' | ':' | ',') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn read_live(pid: i32, runtime: Runtime) -> ContainerStack {
     let root = HostRoot::live();

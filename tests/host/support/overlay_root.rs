@@ -35,6 +35,19 @@ impl LayerDirs {
     }
 }
 
+/// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
+pub fn overlay_escape(path: &Path) -> String {
+    let text = path.to_str().expect("test paths are UTF-8");
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, '\\' | ':' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Puts busybox and `sleep` in `dir/bin`, plus the empty mount points the tests use.
 pub fn fill_rootfs(dir: &Path) {
     for sub in ["bin", "proc", "scratch", "vol"] {
