@@ -35,9 +35,9 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
-    CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, KillArgs, LimitArgs, LogArgs, LogsArgs,
-    LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs, SuperviseArgs,
-    TargetArgs, UndoArgs,
+    CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, KillArgs, LimitArgs, LogArgs,
+    LogsArgs, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs,
+    SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
 
@@ -80,7 +80,7 @@ pub(crate) enum Command {
     /// List containers of every runtime, with CPU%, memory, limits and state.
     Ls(LsArgs),
     /// Everything about one container; every figure names the kernel file it came from.
-    Inspect(TargetArgs),
+    Inspect(InspectArgs),
     /// A container's processes as a tree.
     Ps(TargetArgs),
     /// What a container changed against its image (overlay roots): A added, C changed, D deleted.

@@ -296,9 +296,23 @@ pub(crate) struct LsArgs {
     /// pressure, OOM kills and forks refused at the pids limit.
     #[arg(short, long)]
     pub wide: bool,
+    /// Also size each running container's writable layer (the RW SIZE column, bytes on disk:
+    /// what it wrote), at idle I/O priority; waits until every layer is walked.
+    #[arg(short, long)]
+    pub size: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also size the writable layer and each lower layer (bytes on disk and files), at idle
+    /// I/O priority; waits until every layer is walked.
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,12 @@
 //! namespaces (each with who shares it), its cgroup reading (stats, limits, and a `sources` map
 //! field → file), its kernel trouble figures (pressure, throttling counters, OOM kills,
 //! refused forks: `measure::KernelFigures`), its init process and its processes, and its file
-//! systems (`root` and `mounts`, read from its init's mountinfo by `host::mounts`; a mountinfo
-//! that cannot be read is a note in `mount_notes`, never a failed inspect). The container's figures are its
-//! measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
+//! systems read by `host::stack` from its init's mountinfo: `root` and `mounts` (a mountinfo
+//! that cannot be read is a note in `mount_notes`, never a failed inspect) and `layers`, top
+//! first, each with its owner and the other running containers sharing it (`layer_notes` say
+//! why there are none or what the text cannot name); with `--size` each layer's size
+//! ([`layers`], [`size`]). Without `--size` no layer is walked. The container's figures are
+//! its measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
 //! dashboard show.
 
 use std::collections::BTreeMap;
@@ -15,17 +18,19 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::format::{bytes, duration};
-use super::{CliError, TargetArgs, print_json, print_text, target};
+use super::{CliError, InspectArgs, print_json, print_text, target};
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
 use crate::host::container::measure::KernelFigures;
-use crate::host::mounts::{ContainerMount, RootFs, read_container_root};
+use crate::host::mounts::{ContainerMount, RootFs};
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
 use crate::units::bound_text;
 
+pub(crate) mod layers;
 mod mounts;
+pub(crate) mod size;
 
 /// One namespace of the container and who else is in it.
 #[derive(Debug, Serialize)]
@@ -66,13 +71,21 @@ pub(crate) struct Inspection<'a> {
     pub mounts: Vec<ContainerMount>,
     /// Why `root` or `mounts` are missing or partial (not running, vanished, unreadable).
     pub mount_notes: Vec<String>,
+    /// The root's layers top first: writable, lower 1..n, data-only; empty for a root that
+    /// is not overlay.
+    pub layers: Vec<layers::InspectedLayer>,
+    /// Why `layers` is empty, or what its names leave out (containerd's).
+    pub layer_notes: Vec<String>,
 }
 
-pub(crate) fn run(root: &HostRoot, args: &TargetArgs) -> Result<(), CliError> {
+pub(crate) fn run(root: &HostRoot, args: &InspectArgs) -> Result<(), CliError> {
     let snapshot = scan(root, ScanOptions::TARGETS)?;
-    let view = target::resolve(&snapshot.containers, &args.target)?;
-    let inspection = inspect(root, &snapshot, view);
-    if args.json {
+    let view = target::resolve(&snapshot.containers, &args.target.target)?;
+    let mut inspection = inspect(root, &snapshot, view);
+    if args.size {
+        layers::add_sizes(root, &mut inspection.layers);
+    }
+    if args.target.json {
         return print_json(&inspection);
     }
     let shown = super::ShortIds::new(snapshot.containers.iter().map(|c| c.container.id.as_str()));
@@ -123,39 +136,18 @@ pub(crate) fn inspect<'a>(
         Some(pid) => format!("pid {pid}: {}", snapshot.host.explanation),
         None => snapshot.host.explanation.clone(),
     };
-    let (root_fs, mounts, mount_notes) = file_systems(root, c.init_pid);
+    let fs = layers::file_systems(root, snapshot, c);
     Inspection {
         view,
         init,
         namespace_detail,
         host_reference,
         kernel: KernelFigures::of(view.cgroup.as_ref()),
-        root: root_fs,
-        mounts,
-        mount_notes,
-    }
-}
-
-/// The root and mounts of the init's mount namespace; trouble becomes a note.
-fn file_systems(
-    root: &HostRoot,
-    init: Option<i32>,
-) -> (Option<RootFs>, Vec<ContainerMount>, Vec<String>) {
-    let Some(pid) = init else {
-        return (
-            None,
-            Vec::new(),
-            vec!["not running: no mount namespace to read".into()],
-        );
-    };
-    match read_container_root(root, pid) {
-        Ok(Some(read)) => (read.root, read.mounts, read.notes),
-        Ok(None) => (
-            None,
-            Vec::new(),
-            vec![format!("init {pid} is gone: no mounts")],
-        ),
-        Err(e) => (None, Vec::new(), vec![e.to_string()]),
+        root: fs.root,
+        mounts: fs.mounts,
+        mount_notes: fs.mount_notes,
+        layers: fs.layers,
+        layer_notes: fs.layer_notes,
     }
 }
 
@@ -254,6 +246,7 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
         ));
     }
     out.push_str(&mounts::render(i));
+    out.push_str(&layers::render(&i.layers, &i.layer_notes, shown));
     out.push_str(&render_sources(i.view));
     match &i.view.cgroup {
         Some(reading) => out.push_str(&render_cgroup(reading)),

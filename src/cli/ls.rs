@@ -11,7 +11,9 @@
 //! The throttled share of periods is computed between the same two reads
 //! (`sample::rates::throttled_percent` of its kernel figures, `measure::reread`);
 //! `--wide` shows it with the pressure, OOM kill and refused-fork figures every row carries
-//! in `--json`.
+//! in `--json`. `--size` adds the RW SIZE column (`writable_size` in `--json`): each running
+//! container's writable layer sized by one sizer while the interval runs ([`writable`]);
+//! without it nothing is walked and `writable_size` is null.
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,10 @@ use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::sample::pods::pod_label;
 use crate::sample::rates::{Throttling, container_cpu_percent, throttled_percent};
 use crate::units::bound_text;
+
+use super::inspect::size::SizeFigures;
+
+mod writable;
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -70,6 +76,10 @@ pub(crate) struct ContainerRow {
     /// each null when its file is absent.
     #[serde(flatten)]
     pub kernel: KernelFigures,
+    /// With `--size`, its writable layer's size (`allocated_bytes` is the RW SIZE column);
+    /// null without `--size`, for a stopped container, a root that is not overlay, or a layer
+    /// that could not be sized (a warning says why).
+    pub writable_size: Option<SizeFigures>,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
@@ -97,6 +107,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .iter()
         .map(|c| row(c, &first.processes))
         .collect();
+    // The walks run on the sizer's thread while the interval passes.
+    let sizing = args.size.then(|| writable::start(root, &first.containers));
     if args.interval > 0.0 && !first.containers.is_empty() {
         std::thread::sleep(Duration::from_secs_f64(args.interval));
         let elapsed_usec = start.elapsed().as_micros() as u64;
@@ -109,6 +121,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             }
             let throttling = |r: &Reread| r.kernel.as_ref().and_then(Throttling::of_kernel);
             row.throttled_percent = throttled_percent(throttling(&before), throttling(&after));
+        }
+    }
+    if let Some(sizing) = sizing {
+        for (row, size) in rows.iter_mut().zip(sizing.finish()) {
+            row.writable_size = size;
         }
     }
     for warning in &first.warnings {
@@ -136,6 +153,9 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         "STATE",
         ">UPTIME",
     ]);
+    if args.size {
+        headers.push(">RW SIZE");
+    }
     if args.wide {
         headers.extend(WIDE_HEADER);
     }
@@ -184,6 +204,13 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             r.state.to_string(),
             r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
+        if args.size {
+            cells.push(
+                r.writable_size
+                    .map(|s| bytes(s.allocated_bytes))
+                    .unwrap_or_else(|| "-".into()),
+            );
+        }
         if args.wide {
             cells.extend(wide_cells(r));
         }
@@ -225,6 +252,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         unverified_reason: c.trust.unverified_reason.clone(),
         claimed_by_uid: c.trust.claimed_by_uid,
         kernel: figures.kernel,
+        writable_size: None,
     }
 }
 

@@ -120,7 +120,7 @@ pub struct LayerOwner {
 
 impl LayerOwner {
     /// An owner known from the path alone; the store's index fills in the rest.
-    fn from_path(store: Store, root: PathBuf, dir: PathBuf, id: Option<String>) -> Self {
+    pub(crate) fn from_path(store: Store, root: PathBuf, dir: PathBuf, id: Option<String>) -> Self {
         LayerOwner {
             store,
             root,

@@ -12,8 +12,11 @@
 //! container's runtime before its owner is looked up, and a relative dir no base resolves is
 //! kept as given, with a note. A root that is not overlay has no layers (its host path is in
 //! [`ContainerStack::root`]). [`mark_shared`] fills each layer's `shared_with` from the stacks
-//! of all containers read in one pass (the dedup picture, per container). Nothing here writes
-//! or walks a layer: sizes come from [`super::usage`] through `sample::sizer`.
+//! of all containers read in one pass (the dedup picture, per container); [`read_stacks`] is
+//! that pass — every given container read with one owner cache, then marked. A process gone
+//! mid-read (its mount namespace torn down as it exits) is `Ok(None)`, never an error. Nothing
+//! here writes or walks a layer: sizes come from [`super::usage`] through `sample::sizer`
+//! ([`StackLayer::sizable`] is the directory to size).
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +57,30 @@ impl StackLayer {
     /// The directory that identifies the layer: the owner's (links resolved), else `dir`.
     pub fn key(&self) -> &Path {
         self.owner.as_ref().map_or(&self.dir, |o| &o.dir)
+    }
+
+    /// The directory to size, readable under `root`: the [`key`](Self::key) mapped through
+    /// [`HostRoot::host_path`]. A key that is relative (a base this runtime's mounts are
+    /// relative to is unknown) or holds `..` is refused with the reason: the first names no
+    /// directory isotop knows, the second could lead a walk outside the host root.
+    pub fn sizable(&self, root: &HostRoot) -> Result<PathBuf, String> {
+        let key = self.key();
+        if !key.is_absolute() {
+            return Err(format!(
+                "not sized: {} is relative to a directory isotop does not know",
+                super::mounts::shown::display(key)
+            ));
+        }
+        if key
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            return Err(format!(
+                "not sized: {} holds `..`",
+                super::mounts::shown::display(key)
+            ));
+        }
+        Ok(root.host_path(key))
     }
 }
 
@@ -149,6 +176,37 @@ pub fn read_stack(
         }
     }
     Ok(Some(ContainerStack { root: read, layers }))
+}
+
+/// One container of a [`read_stacks`] pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOf {
+    /// The container's id (what `shared_with` lists).
+    pub id: String,
+    /// Its init's host pid.
+    pub pid: i32,
+    pub runtime: Runtime,
+}
+
+/// Reads the stack of each of `containers` (answers in the same order, each as
+/// [`read_stack`]'s) with one owner cache, then marks the layers the stacks read share
+/// ([`mark_shared`]).
+pub fn read_stacks(
+    root: &HostRoot,
+    containers: &[StackOf],
+) -> Vec<Result<Option<ContainerStack>, HostError>> {
+    let mut owners = LayerOwners::new(root);
+    let mut read: Vec<Result<Option<ContainerStack>, HostError>> = containers
+        .iter()
+        .map(|c| read_stack(root, c.pid, c.runtime, &mut owners))
+        .collect();
+    let mut stacks: Vec<(String, &mut ContainerStack)> = containers
+        .iter()
+        .zip(read.iter_mut())
+        .filter_map(|(c, r)| Some((c.id.clone(), r.as_mut().ok()?.as_mut()?)))
+        .collect();
+    mark_shared(&mut stacks);
+    read
 }
 
 /// Fills each layer's `shared_with` with the other containers of `stacks` (`(container id,

@@ -7,20 +7,7 @@ use std::path::{Path, PathBuf};
 use isotop::host::HostRoot;
 use isotop::host::mounts::{ContainerRoot, MountKind, read_container_root};
 
-use crate::support::overlay_root::{LayerDirs, Rooted, fill_rootfs};
-
-/// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
-fn overlay_escape(path: &Path) -> String {
-    let text = path.to_str().expect("test paths are UTF-8");
-    let mut out = String::new();
-    for c in text.chars() {
-        if matches!(c, '\\' | ':' | ',') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::support::overlay_root::{AppendedRoot, LayerDirs, Rooted, fill_rootfs, overlay_escape};
 
 fn read(pid: i32) -> ContainerRoot {
     read_container_root(&HostRoot::live(), pid)
@@ -102,79 +89,24 @@ fn an_overlay_root_with_awkward_layer_names() {
     );
 }
 
-/// Kernel ≥ 6.8: layers one per option; the names need no overlay escaping (the kernel takes
-/// them verbatim; a comma cannot pass the legacy mount(2) string, so none here).
+/// Kernel ≥ 6.8: layers one per option, taken verbatim (`AppendedRoot`).
 #[test]
 #[ignore = "needs root"]
 fn an_overlay_root_from_appended_and_data_only_layers() {
     let layers = LayerDirs::create();
-    let lower: Vec<PathBuf> = ["top: layer", "base layer"]
-        .iter()
-        .map(|name| layers.dir(name))
-        .collect();
-    fill_rootfs(&lower[1]);
-    let data: Vec<PathBuf> = ["data one", "data:two"]
-        .iter()
-        .map(|n| layers.dir(n))
-        .collect();
-    let (upper, work, merged) = (
-        layers.dir("upper"),
-        layers.dir("work"),
-        layers.dir("merged"),
-    );
-    let mut options: Vec<String> = lower
-        .iter()
-        .map(|p| format!("lowerdir+={}", p.display()))
-        .collect();
-    options.extend(data.iter().map(|p| format!("datadir+={}", p.display())));
-    options.push(format!(
-        "upperdir={},workdir={}",
-        upper.display(),
-        work.display()
-    ));
-    options.push("redirect_dir=on,metacopy=on,volatile".into());
-    // The probe gets its own upper and work dirs: a `volatile` mount leaves a mark in its
-    // work dir that refuses the next mount.
-    let probe_options = format!(
-        "lowerdir+={},datadir+={}",
-        lower[1].display(),
-        data[0].display()
-    );
-    let probe = std::process::Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t overlay o -o \"$1\" \"$2\"",
-            "sh",
-        ])
-        .arg(probe_options)
-        .arg(&merged)
-        .output()
-        .expect("unshare runs");
-    if !probe.status.success() {
-        eprintln!(
-            "skipping {}: this kernel refuses lowerdir+/datadir+ (< 6.8?): {}",
-            crate::support::common::test_name(),
-            String::from_utf8_lossy(&probe.stderr)
-        );
+    let Some(appended) = AppendedRoot::start(&layers) else {
         return;
-    }
-    let rooted = Rooted::start(
-        "mount -t overlay o -o \"$2\" \"$1\"",
-        &merged,
-        &[&options.join(",")],
-    );
-    let c = read(rooted.pid());
+    };
+    let c = read(appended.rooted.pid());
     let overlay = c
         .root
         .as_ref()
         .and_then(|r| r.overlay.as_ref())
         .expect("an overlay root");
     assert!(overlay.appended_layers);
-    assert_eq!(overlay.lower, lower);
-    assert_eq!(overlay.data_only, data);
-    assert_eq!(overlay.upper.as_ref(), Some(&upper));
+    assert_eq!(overlay.lower, appended.lower);
+    assert_eq!(overlay.data_only, appended.data);
+    assert_eq!(overlay.upper.as_ref(), Some(&appended.upper));
     assert!(overlay.options.volatile);
 }
 

@@ -12,7 +12,7 @@ use isotop::host::mounts::{MountKind, read_container_root};
 use crate::support::overlay_root::LayerDirs;
 use crate::support::{bundle, common};
 
-fn ready(tool: &str) -> bool {
+pub(crate) fn ready(tool: &str) -> bool {
     common::require_program(tool)
         && common::require_program("runc")
         && Path::new(bundle::BUSYBOX).is_file()
@@ -20,7 +20,7 @@ fn ready(tool: &str) -> bool {
 
 /// Unmounts the overlay on the bundle's rootfs, then removes the bundle dir the runtime's
 /// drop could not (a busy mount point); declared before the container so it drops after.
-struct OverlayOnRootfs(Option<PathBuf>);
+pub(crate) struct OverlayOnRootfs(pub(crate) Option<PathBuf>);
 
 impl Drop for OverlayOnRootfs {
     fn drop(&mut self) {
@@ -35,7 +35,7 @@ impl Drop for OverlayOnRootfs {
 
 /// Moves the built rootfs into `base`, adds an empty `top, layer` above it and mounts the
 /// overlay back on the rootfs dir, in the host's namespace.
-fn overlay_rootfs(rootfs: &Path, layers: &LayerDirs) -> Vec<PathBuf> {
+pub(crate) fn overlay_rootfs(rootfs: &Path, layers: &LayerDirs) -> Vec<PathBuf> {
     let base = layers.tmp.path().join("base layer");
     fs::rename(rootfs, &base).expect("move the rootfs into a layer");
     fs::create_dir(rootfs).expect("empty rootfs dir");

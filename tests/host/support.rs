@@ -11,4 +11,5 @@ pub mod cgroup_fixture;
 pub mod hostile_files;
 pub mod overlay_root;
 pub mod procs;
+pub mod stores;
 pub mod unshared;

@@ -20,5 +20,6 @@ mod lifecycle;
 mod mounts;
 mod net;
 mod run;
+mod stack;
 mod unpack_bounds;
 mod unpack_escape;

@@ -406,3 +406,18 @@ pub fn read_key(path: &Path, key: &str) -> u64 {
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
 }
+
+/// `du -s --block-size=1 DIR`: the bytes allocated to a tree, hard links once (what
+/// `allocated_bytes` of a layer size must equal).
+pub fn du_bytes(dir: &Path) -> u64 {
+    let out = Command::new("du")
+        .args(["-s", "--block-size=1"])
+        .arg(dir)
+        .output()
+        .expect("du runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("du {} said {text:?}", dir.display()))
+}

@@ -1,5 +1,6 @@
 //! The Root and Mounts sections of `isotop inspect`'s text: the root's type, source and host
-//! path, an overlay's layers top to bottom and its options; then each volume, bind and tmpfs
+//! path, an overlay's work dir and options (its layers are the Layers section's,
+//! [`super::layers`]); then each volume, bind and tmpfs
 //! (the kernel's own file systems counted, listed in `--json`). Every path is a stranger's,
 //! cleaned by `mounts::shown::display`.
 
@@ -68,17 +69,8 @@ fn host_suffix(m: &ContainerMount) -> String {
 fn render_overlay(o: &OverlayLayers) -> String {
     let mut out = String::new();
     let mut row = |label: String, path: String| out.push_str(&format!("  {label:<12} {path}\n"));
-    if let Some(upper) = &o.upper {
-        row("upper".into(), display(upper));
-    }
     if let Some(work) = &o.work {
         row("work".into(), display(work));
-    }
-    for (n, lower) in o.lower.iter().enumerate() {
-        row(format!("lower {}", n + 1), display(lower));
-    }
-    for (n, data) in o.data_only.iter().enumerate() {
-        row(format!("data-only {}", n + 1), display(data));
     }
     let options = &o.options;
     let mut words: Vec<String> = Vec::new();

@@ -35,6 +35,19 @@ impl LayerDirs {
     }
 }
 
+/// Overlay's own escaping for a `lowerdir=` list: `\`, `:` and `,` quoted with `\`.
+pub fn overlay_escape(path: &Path) -> String {
+    let text = path.to_str().expect("test paths are UTF-8");
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, '\\' | ':' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Puts busybox and `sleep` in `dir/bin`, plus the empty mount points the tests use.
 pub fn fill_rootfs(dir: &Path) {
     for sub in ["bin", "proc", "scratch", "vol"] {
@@ -54,10 +67,22 @@ pub struct Rooted {
 impl Rooted {
     /// Starts it and waits until the process is the chrooted sleep; panics with sh's stderr.
     pub fn start(script: &str, merged: &Path, args: &[&str]) -> Rooted {
+        Rooted::try_start(&["-m"], script, merged, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Rooted::start`] with `unshare`'s namespace options (`-m`, or `-U -r -m` for a
+    /// user namespace too); `Err` with sh's stderr when no chrooted sleep came up.
+    pub fn try_start(
+        unshare: &[&str],
+        script: &str,
+        merged: &Path,
+        args: &[&str],
+    ) -> Result<Rooted, String> {
         let stderr = tempfile::NamedTempFile::new().expect("stderr file");
         let child = ChildGuard::spawn(
             Command::new("unshare")
-                .args(["-m", "--propagation", "private", "sh", "-c"])
+                .args(unshare)
+                .args(["--propagation", "private", "sh", "-c"])
                 .arg(format!("{script} && exec chroot \"$1\" /bin/sleep 1000"))
                 .arg("sh")
                 .arg(merged)
@@ -68,17 +93,100 @@ impl Rooted {
         );
         let pid = child.pid();
         let comm = || fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let ready = common::wait_until(Duration::from_secs(10), || comm().trim() == "sleep");
-        assert!(
-            ready,
-            "no chrooted sleep (comm {:?}): {}",
-            comm(),
-            fs::read_to_string(stderr.path()).unwrap_or_default()
-        );
-        Rooted { child }
+        if common::wait_until(Duration::from_secs(10), || comm().trim() == "sleep") {
+            Ok(Rooted { child })
+        } else {
+            Err(format!(
+                "no chrooted sleep (comm {:?}): {}",
+                comm(),
+                fs::read_to_string(stderr.path()).unwrap_or_default()
+            ))
+        }
     }
 
     pub fn pid(&self) -> i32 {
         self.child.pid()
+    }
+}
+
+/// An overlay root given layer by layer (`lowerdir+=`/`datadir+=`, kernel ≥ 6.8): two lower
+/// layers and two data-only ones whose names hold spaces and colons (taken verbatim, so no
+/// overlay escaping; a comma cannot pass the legacy mount(2) string), an upper and a work dir,
+/// `redirect_dir=on,metacopy=on,volatile`; a chrooted sleep on it.
+pub struct AppendedRoot {
+    pub rooted: Rooted,
+    /// Top first.
+    pub lower: Vec<PathBuf>,
+    pub data: Vec<PathBuf>,
+    pub upper: PathBuf,
+}
+
+impl AppendedRoot {
+    /// Mounts it in `layers`; `None` (the reason printed) where the kernel refuses per-layer
+    /// options.
+    pub fn start(layers: &LayerDirs) -> Option<AppendedRoot> {
+        let lower: Vec<PathBuf> = ["top: layer", "base layer"]
+            .iter()
+            .map(|name| layers.dir(name))
+            .collect();
+        fill_rootfs(&lower[1]);
+        let data: Vec<PathBuf> = ["data one", "data:two"]
+            .iter()
+            .map(|n| layers.dir(n))
+            .collect();
+        let (upper, work, merged) = (
+            layers.dir("upper"),
+            layers.dir("work"),
+            layers.dir("merged"),
+        );
+        let mut options: Vec<String> = lower
+            .iter()
+            .map(|p| format!("lowerdir+={}", p.display()))
+            .collect();
+        options.extend(data.iter().map(|p| format!("datadir+={}", p.display())));
+        options.push(format!(
+            "upperdir={},workdir={}",
+            upper.display(),
+            work.display()
+        ));
+        options.push("redirect_dir=on,metacopy=on,volatile".into());
+        // The probe gets no upper and work dirs: a `volatile` mount leaves a mark in its work
+        // dir that refuses the next mount.
+        let probe_options = format!(
+            "lowerdir+={},datadir+={}",
+            lower[1].display(),
+            data[0].display()
+        );
+        let probe = Command::new("unshare")
+            .args([
+                "-m",
+                "sh",
+                "-c",
+                "mount -t overlay o -o \"$1\" \"$2\"",
+                "sh",
+            ])
+            .arg(probe_options)
+            .arg(&merged)
+            .output()
+            .expect("unshare runs");
+        if !probe.status.success() {
+            eprintln!(
+                "skipping {}: this kernel refuses lowerdir+/datadir+ (< 6.8?): {}",
+                common::test_name(),
+                String::from_utf8_lossy(&probe.stderr)
+            );
+            return None;
+        }
+        let rooted = Rooted::start(
+            "mount -t overlay o -o \"$2\" \"$1\"",
+            &merged,
+            &[&options.join(",")],
+        );
+        Some(AppendedRoot {
+            rooted,
+            lower,
+            data,
+            upper,
+        })
     }
 }
