@@ -50,22 +50,14 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Some(_) => app.detail_pane(),
         None => DetailPane::Charts,
     };
+    // ` layers (v)  +/- span 1m  Esc back `: the part shown (a container's), the key to the
+    // next, the charts' span.
     let mut hints = Vec::new();
     if container.is_some()
         && let Some(key) = ctx.keymap.hint(Action::DetailPane)
     {
-        hints.push(Span::styled(format!(" {key} "), ctx.theme.dim));
-        for (i, part) in DetailPane::ALL.into_iter().enumerate() {
-            if i > 0 {
-                hints.push(Span::styled("/", ctx.theme.dim));
-            }
-            let style = if part == pane {
-                ctx.theme.title
-            } else {
-                ctx.theme.dim
-            };
-            hints.push(Span::styled(part.title(), style));
-        }
+        hints.push(Span::styled(format!(" {}", pane.title()), ctx.theme.title));
+        hints.push(Span::styled(format!(" ({key}) "), ctx.theme.dim));
     }
     hints.push(Span::styled(
         format!(

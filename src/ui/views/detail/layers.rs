@@ -6,7 +6,7 @@
 //! 1 = top), the data-only ones — each with its owner (the store and its short id: a
 //! containerd snapshot by its number, with one note that its names live in containerd's bolt
 //! database; then the image's tags, or the container's name for its own layer; a store's names
-//! another user could have written marked `(unverified)`; the directory when no store owns
+//! another user could have written marked `!`; the directory when no store owns
 //! it), its size from `Frame::layer_sizes` by [`StackLayer::key`] (bytes on disk and files, `≥`
 //! when the walk left something out; `sizing… N files` while walked, `queued`, the failure's
 //! reason) and `shared ×N` when N containers' stacks hold it. A total line gives the writable
@@ -22,6 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::super::Ctx;
+use crate::host::container::claim::UNVERIFIED_MARK;
 use crate::host::layers::{LayerOwner, LayerRole, Store};
 use crate::host::mounts::RootFs;
 use crate::host::mounts::shown::display;
@@ -33,7 +34,7 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::chart::{self, Series};
 use crate::ui::widgets::{field, keep_tail};
 use crate::units::format::short_bytes;
-use crate::units::short_id;
+use crate::units::{ContainerId, short_id};
 
 use std::os::unix::ffi::OsStrExt;
 
@@ -97,21 +98,21 @@ pub(super) fn draw(
             Cell::from(""),
             Cell::from(Span::styled(
                 format!(
-                    "… {more} more layers: isotop inspect {}",
+                    "… {more} more: isotop inspect {}",
                     short_id(&c.view.container.id)
                 ),
                 t.dim,
             )),
         ]));
     }
-    let size_width = if area.width >= 70 { 20 } else { 14 };
+    let size_width = if area.width >= 100 { 20 } else { 18 };
     let table = Table::new(
         rows,
         [
             Constraint::Length(10),
             Constraint::Fill(1),
             Constraint::Length(size_width),
-            Constraint::Length(10),
+            Constraint::Length(9),
         ],
     )
     .header(Row::new(["LAYER", "OWNER", "SIZE", "SHARED"]).style(t.header));
@@ -202,7 +203,7 @@ fn root_lines<'a>(stack: &ContainerStack, width: u16, t: &Theme) -> Vec<Line<'a>
     if root.overlay.is_none() {
         lines.push(Line::from(Span::styled(
             format!(
-                "not overlay: a {} root has no layers",
+                "not overlay: its root ({}) has no layers",
                 clean_str(&root.mount.fs_type)
             ),
             t.dim,
@@ -211,16 +212,19 @@ fn root_lines<'a>(stack: &ContainerStack, width: u16, t: &Theme) -> Vec<Line<'a>
     lines
 }
 
-/// `overlay overlay rw (metacopy) host …/merged`: type, source, access, the overlay features
+/// `overlay rw (metacopy)  host …/merged`: type, source, access, the overlay features
 /// that change what the layers mean, and where the host sees it (its tail when long).
 fn root_text(root: &RootFs, width: u16) -> String {
     let m = &root.mount;
-    let mut text = format!(
-        "{} {} {}",
-        clean_str(&m.fs_type),
-        clean(m.source.as_bytes()),
-        if m.read_only { "ro" } else { "rw" }
-    );
+    let fs_type = clean_str(&m.fs_type);
+    let source = clean(m.source.as_bytes());
+    // Overlay's source is usually its type again (`overlay`): said once.
+    let mut text = if source == fs_type {
+        fs_type
+    } else {
+        format!("{fs_type} {source}")
+    };
+    text.push_str(if m.read_only { " ro" } else { " rw" });
     if let Some(o) = &root.overlay {
         let options = &o.options;
         let mut words = Vec::new();
@@ -292,11 +296,9 @@ fn owner_text(layer: &StackLayer, c: &ContainerSample) -> (String, bool) {
     let mut text = format!("{store} {id}");
     let names = owner_names(owner, layer.position, c);
     if !names.is_empty() {
-        text.push(' ');
-        text.push_str(&names);
-    }
-    if !owner.trusted {
-        text.push_str(" (unverified)");
+        // The id comes from the path; the names from the store's files, maybe a stranger's.
+        let mark = if owner.trusted { "" } else { UNVERIFIED_MARK };
+        text.push_str(&format!(" {mark}{names}"));
     }
     (text, owner.trusted)
 }
@@ -327,11 +329,15 @@ fn owner_names(owner: &LayerOwner, position: LayerPosition, c: &ContainerSample)
         return clean_str(&c.view.container.name);
     }
     if let Some(first) = owner.images.first() {
-        let name = first
-            .tags
-            .first()
-            .map(|t| clean_str(t))
-            .unwrap_or_else(|| short_id(first.id.strip_prefix("sha256:").unwrap_or(&first.id)));
+        // Untagged: its id, short when it is a digest (isotop names an image by its path).
+        let name = first.tags.first().map(|t| clean_str(t)).unwrap_or_else(|| {
+            let id = first.id.strip_prefix("sha256:").unwrap_or(&first.id);
+            if ContainerId::is_valid(id) {
+                short_id(id)
+            } else {
+                keep_tail(&clean_str(id), 40)
+            }
+        });
         let more = owner.images.len() - 1 + first.tags.len().saturating_sub(1);
         return if more > 0 {
             format!("{name} +{more}")
@@ -377,7 +383,8 @@ fn total_line<'a>(
 ) -> Line<'a> {
     let writable = match (frame.writable_bytes(c), frame.writable_size(c)) {
         (Some(bytes), _) => short_bytes(bytes),
-        (None, Some(LayerSize::Queued | LayerSize::Sizing { .. })) => "sizing…".to_string(),
+        (None, Some(LayerSize::Queued)) => "queued".to_string(),
+        (None, Some(LayerSize::Sizing { .. })) => "sizing…".to_string(),
         (None, Some(LayerSize::Failed { .. })) => "failed".to_string(),
         (None, _) if stack.writable().is_none() => "none (read-only root)".to_string(),
         (None, _) => "-".to_string(),
@@ -436,14 +443,13 @@ fn notes<'a>(stack: &ContainerStack, t: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     if owners().any(|o| o.store == Store::Containerd) {
         lines.push(
-            "containerd keeps its snapshots' names in its bolt database (metadata.db), which \
-             isotop does not read: they are shown by number"
+            "containerd names snapshots only in its bolt db (metadata.db): shown by number"
                 .to_string(),
         );
     }
     if owners().any(|o| !o.trusted) {
         lines.push(
-            "(unverified): names from files another user could have written — their claims"
+            "!: names from files another user could have written (their claims, not checked)"
                 .to_string(),
         );
     }

@@ -74,9 +74,11 @@ pub(super) fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, c: &ContainerSa
     let foot_height = foot_rows
         .min(area.height.saturating_sub(wanted))
         .max(foot_rows.min(1).min(area.height.saturating_sub(2)));
-    let [table_area, foot_area] = Layout::vertical([
-        Constraint::Length(area.height - foot_height),
+    let table_height = (area.height - foot_height).min(wanted);
+    let [table_area, foot_area, _] = Layout::vertical([
+        Constraint::Length(table_height),
         Constraint::Length(foot_height),
+        Constraint::Fill(1),
     ])
     .areas(area);
     let paths = area.width.saturating_sub(TYPE + ACCESS + PROPAGATION + 4);
