@@ -23,4 +23,5 @@ mod tmux_acts;
 mod tmux_cgroup_acts;
 mod tmux_copy;
 mod tmux_launch;
+mod tmux_layers;
 mod tmux_signals;
