@@ -11,22 +11,14 @@
 //! Needs root, tmux, unshare and busybox; the tmux session and the container (and with it the
 //! overlay, mounted only in its mount namespace) are removed by drop guards.
 
-use crate::support::{common, tmux};
+use crate::support::common;
+use crate::tmux::{children_of, dashboard};
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::{ChildGuard, require_program, wait_until};
-use tmux::Tmux;
-
-fn children_of(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
 
 /// The comm of `pid`.
 fn comm(pid: i32) -> String {
@@ -95,14 +87,7 @@ fn dashboard_in_tmux_shows_an_overlay_containers_layers_and_mounts() {
         "its root is the overlay:\n{mountinfo}"
     );
 
-    let isotop = env!("CARGO_BIN_EXE_isotop");
-    let tmux = Tmux::start(
-        160,
-        48,
-        &format!("{isotop} -d 0.5; echo EXITED $?; sleep 60"),
-    );
-    tmux.expect("1 Containers", "the dashboard starts");
-    tmux.expect("processes ", "the first frame arrives");
+    let tmux = dashboard(160, 48);
     tmux.expect("RW SIZE", "the RW SIZE column at 160 columns");
     tmux.filter(&inner.to_string());
     tmux.expect_screen("the container's row", |s| {
