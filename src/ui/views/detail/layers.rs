@@ -21,9 +21,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
+mod owner;
+mod split;
+
+use self::owner::owner_text;
+use self::split::Split;
 use super::super::Ctx;
-use crate::host::container::claim::UNVERIFIED_MARK;
-use crate::host::layers::{LayerOwner, LayerRole, Store};
+use crate::host::layers::Store;
 use crate::host::mounts::RootFs;
 use crate::host::mounts::shown::display;
 use crate::host::scan::ContainerState;
@@ -34,15 +38,9 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::chart::{self, Series};
 use crate::ui::widgets::{field, keep_tail};
 use crate::units::format::short_bytes;
-use crate::units::{ContainerId, short_id};
+use crate::units::short_id;
 
 use std::os::unix::ffi::OsStrExt;
-
-/// Fewest rows the growth chart is drawn in (title, three of plot, axis, labels).
-const CHART_ROWS: u16 = 6;
-
-/// Fewest layer rows the growth chart leaves room for.
-const LEAST_LAYER_ROWS: usize = 3;
 
 /// Draws `c`'s layers in `area`; `points` is its history.
 pub(super) fn draw(
@@ -121,56 +119,6 @@ pub(super) fn draw(
     f.render_widget(Paragraph::new(foot), foot_area);
     if split.chart {
         draw_growth(f, chart_area, ctx, frame, c, points);
-    }
-}
-
-/// How the pane's height is shared: the head lines, the table (its header included), the
-/// foot lines, and whether the growth chart gets the rest.
-#[derive(Debug, PartialEq, Eq)]
-struct Split {
-    head: u16,
-    table: u16,
-    foot: u16,
-    chart: bool,
-}
-
-impl Split {
-    /// Everything when it fits with a chart below; else the chart at its least, the head, the
-    /// header, some layer rows and the total line, then notes; the chart goes first when even
-    /// that does not fit.
-    fn of(height: u16, head: usize, rows: usize, foot: usize, chart_wanted: bool) -> Split {
-        let at = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
-        let (head, rows, foot) = (at(head), at(rows), at(foot));
-        let text = head
-            .saturating_add(1)
-            .saturating_add(rows)
-            .saturating_add(foot);
-        let least = head
-            .saturating_add(2)
-            .saturating_add(at(LEAST_LAYER_ROWS).min(rows));
-        let chart = chart_wanted
-            && (height >= text.saturating_add(CHART_ROWS) || height >= least + CHART_ROWS);
-        let room = if chart && height < text.saturating_add(CHART_ROWS) {
-            height - CHART_ROWS
-        } else {
-            height
-        };
-        let head = head.min(room);
-        let below = room - head;
-        // The total line always (when there is room); notes only once every layer row fits.
-        let table = rows.saturating_add(1);
-        let foot = if below >= table.saturating_add(foot) {
-            foot
-        } else {
-            foot.min(below.saturating_sub(table)).max(below.min(1))
-        };
-        let table = (below - foot).min(table);
-        Split {
-            head,
-            table,
-            foot,
-            chart,
-        }
     }
 }
 
@@ -279,77 +227,6 @@ fn layer_row<'a>(layer: &StackLayer, frame: &Frame, c: &ContainerSample, t: &The
         Cell::from(Span::styled(size, size_style)),
         Cell::from(Span::styled(shared, t.container_mark)),
     ])
-}
-
-/// The owner as shown, and whether its names are trusted: `docker 3f4e5a6b7c8d nginx:1.25`,
-/// `containerd snapshot 42`, `isotop 0123456789ab web`; the directory when no store owns it.
-fn owner_text(layer: &StackLayer, c: &ContainerSample) -> (String, bool) {
-    let Some(owner) = &layer.owner else {
-        return (keep_tail(&display(&layer.dir), 60), true);
-    };
-    let store = store_name(owner.store);
-    let id = match (&owner.id, owner.store) {
-        (Some(n), Store::Containerd) => format!("snapshot {}", clean_str(n)),
-        (Some(id), _) => short_id(id.strip_prefix("sha256:").unwrap_or(id)),
-        (None, _) => "?".to_string(),
-    };
-    let mut text = format!("{store} {id}");
-    let names = owner_names(owner, layer.position, c);
-    if !names.is_empty() {
-        // The id comes from the path; the names from the store's files, maybe a stranger's.
-        let mark = if owner.trusted { "" } else { UNVERIFIED_MARK };
-        text.push_str(&format!(" {mark}{names}"));
-    }
-    (text, owner.trusted)
-}
-
-/// How the pane names a store (containers/storage is Podman's, CRI-O's and Buildah's).
-fn store_name(store: Store) -> &'static str {
-    match store {
-        Store::Docker => "docker",
-        Store::Containerd => "containerd",
-        Store::ContainersStorage => "c/storage",
-        Store::Isotop => "isotop",
-    }
-}
-
-/// The names a layer goes by: the container's for its own layer (`web`, `web init`), else the
-/// first image's tag (or short id) and how many more images hold it, else the store's names.
-fn owner_names(owner: &LayerOwner, position: LayerPosition, c: &ContainerSample) -> String {
-    let own = owner
-        .container
-        .as_ref()
-        .map(|k| k.name.clone().unwrap_or_else(|| short_id(&k.id)));
-    match (owner.role, own) {
-        (LayerRole::Init, Some(name)) => return format!("{} init", clean_str(&name)),
-        (_, Some(name)) => return clean_str(&name),
-        _ => {}
-    }
-    if position == LayerPosition::Writable {
-        return clean_str(&c.view.container.name);
-    }
-    if let Some(first) = owner.images.first() {
-        // Untagged: its id, short when it is a digest (isotop names an image by its path).
-        let name = first.tags.first().map(|t| clean_str(t)).unwrap_or_else(|| {
-            let id = first.id.strip_prefix("sha256:").unwrap_or(&first.id);
-            if ContainerId::is_valid(id) {
-                short_id(id)
-            } else {
-                keep_tail(&clean_str(id), 40)
-            }
-        });
-        let more = owner.images.len() - 1 + first.tags.len().saturating_sub(1);
-        return if more > 0 {
-            format!("{name} +{more}")
-        } else {
-            name
-        };
-    }
-    owner
-        .names
-        .first()
-        .map(|n| clean_str(n))
-        .unwrap_or_default()
 }
 
 /// A layer's size as shown, and its style.
@@ -500,51 +377,4 @@ fn draw_growth(
         ctx.app.chart_span(),
         ctx.theme,
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn everything_fits_with_the_chart_below() {
-        let s = Split::of(30, 1, 5, 2, true);
-        assert_eq!(
-            s,
-            Split {
-                head: 1,
-                table: 6,
-                foot: 2,
-                chart: true
-            }
-        );
-    }
-
-    #[test]
-    fn a_long_stack_keeps_the_chart_at_its_least_and_cuts_rows() {
-        // 17 rows (80x24's pane), 40 layers: 1 head, 6 chart, 1 total line, the table the rest.
-        let s = Split::of(17, 1, 40, 3, true);
-        assert!(s.chart);
-        assert_eq!(s.head, 1);
-        assert_eq!(s.foot, 1, "the total line; notes give way to layer rows");
-        assert_eq!(s.table, 17 - 6 - 1 - 1);
-    }
-
-    #[test]
-    fn too_low_for_a_chart_gives_the_text_everything() {
-        let s = Split::of(7, 1, 10, 2, true);
-        assert!(!s.chart);
-        assert_eq!(s.head + s.table + s.foot, 7);
-        assert_eq!(s.foot, 1);
-        let none = Split::of(0, 2, 3, 1, true);
-        assert_eq!(none.head + none.table + none.foot, 0);
-        assert!(!none.chart);
-    }
-
-    #[test]
-    fn no_writable_layer_no_chart() {
-        let s = Split::of(40, 1, 3, 1, false);
-        assert!(!s.chart);
-        assert_eq!(s.table, 4);
-    }
 }
