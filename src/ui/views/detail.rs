@@ -50,7 +50,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Some(_) => app.detail_pane(),
         None => DetailPane::Charts,
     };
-    // ` layers (v)  +/- span 1m  Esc back `: the part shown (a container's), the key to the
+    // ` layers (v)  +/- span -1m  Esc back `: the part shown (a container's), the key to the
     // next, the charts' span.
     let mut hints = Vec::new();
     if container.is_some()
