@@ -136,6 +136,10 @@ tm new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
 sleep "${ISOTOP_SHOT_HISTORY:-150}"
 dash dashboard-containers 1
 dash dashboard-detail / web Enter Enter + +
+# demo-api's overlay root (isotop's own layers): `v` on its row opens the Layers pane, again
+# the Mounts.
+dash dashboard-layers Escape Escape / demo-api Enter v
+dash dashboard-mounts v
 dash dashboard-cgroups Escape Escape 2
 dash dashboard-copy y
 tm send-keys -t "$tag-dash" Escape

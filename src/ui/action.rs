@@ -86,6 +86,9 @@ pub enum Action {
     /// Detail charts: show a shorter (in) or longer (out) stretch of the history.
     ZoomIn,
     ZoomOut,
+    /// `v`: a container's detail pane shows its charts, then its layers, then its mounts
+    /// (opening the pane at the layers when it is closed).
+    DetailPane,
     /// Left click at a terminal cell (column, row; 0-based).
     Click {
         column: u16,

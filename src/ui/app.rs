@@ -13,6 +13,7 @@
 pub mod acts;
 mod columns;
 pub mod copy;
+pub mod detail_pane;
 mod filter;
 mod fold;
 mod identity;
@@ -27,6 +28,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use self::acts::Prompt;
+pub use self::detail_pane::DetailPane;
 use self::fold::Fold;
 use self::launch::LaunchState;
 pub use self::layout::{ListLayout, ScreenLayout};
@@ -52,6 +54,8 @@ pub struct App {
     pub(crate) editing_filter: bool,
     pub(crate) help: Option<usize>,
     pub(crate) detail: bool,
+    /// What a container's detail pane shows beside its facts (`v`).
+    pub(crate) detail_pane: DetailPane,
     pub(crate) zoom: usize,
     pub(crate) collapsed: BTreeSet<String>,
     pub(crate) gone: Option<Gone>,
@@ -95,6 +99,7 @@ impl App {
             editing_filter: false,
             help: None,
             detail: false,
+            detail_pane: DetailPane::default(),
             zoom: 0,
             collapsed: BTreeSet::new(),
             gone: None,
@@ -296,6 +301,7 @@ impl App {
             Action::Toggle => self.fold(Fold::Toggle),
             Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
             Action::ZoomOut => self.zoom = (self.zoom + 1).min(self.zoom_spans().len() - 1),
+            Action::DetailPane => self.step_detail_pane(),
             Action::Click { column, row } => self.click(column, row),
             Action::LimitCpu
             | Action::LimitMemory

@@ -120,6 +120,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         &["-"],
     ),
     b(
+        Action::DetailPane,
+        "detail_pane",
+        "detail: charts / layers / mounts",
+        &["v"],
+    ),
+    b(
         Action::LimitCpu,
         "limit_cpu",
         "act: set the CPU limit",

@@ -1,9 +1,12 @@
 //! Hand-made frames for the UI tests: fixed clocks, names and figures, so every drawing of
 //! them is the same. The host has 2 CPUs; three containers: `web` (runc, CPU quota 0.5,
 //! memory limit 256 MiB, pids limit 100), a Kubernetes pod of two (`api` and its `pause`,
-//! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace).
+//! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace). Their
+//! roots, mounts, layers and layer sizes are in [`stacks`]; [`layers_frame`] adds containers of
+//! Docker, Podman and isotop for the other stores' layers.
 
 mod parts;
+pub mod stacks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -126,6 +129,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
             Some(2 * MIB),
         ),
     ];
+    let layer_sizes = stacks::fill(&mut containers, seq);
     if !with_web {
         containers.retain(|c| c.view.container.id != "web");
     }
@@ -372,8 +376,20 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         },
         processes,
         warnings: vec![],
-        layer_sizes: Default::default(),
+        layer_sizes: std::sync::Arc::new(layer_sizes),
     }
+}
+
+/// Frame `seq` with [`stacks::extra_containers`] after the rest: every store's layers.
+pub fn layers_frame(seq: u64) -> Frame {
+    let mut f = frame(seq, true);
+    f.containers.extend(stacks::extra_containers());
+    let mut sizes = (*f.layer_sizes).clone();
+    sizes.extend(stacks::fill_extra(&mut f.containers));
+    f.layer_sizes = std::sync::Arc::new(sizes);
+    f.host.containers = f.containers.len();
+    f.pods = isotop::sample::pods::group(&f.containers);
+    f
 }
 
 /// Frame `seq` (web present) as an unprivileged isotop sees it: every act is refused.
@@ -385,10 +401,19 @@ pub fn frame_not_root(seq: u64) -> Frame {
 
 /// An app and history fed frames 0..=last (web present in all).
 pub fn app_with_history(last: u64) -> (App, History) {
+    app_fed(last, |seq| frame(seq, true))
+}
+
+/// An app and history fed [`layers_frame`]s 0..=last.
+pub fn app_with_layers(last: u64) -> (App, History) {
+    app_fed(last, layers_frame)
+}
+
+fn app_fed(last: u64, make: impl Fn(u64) -> Frame) -> (App, History) {
     let mut app = App::new(Duration::from_secs(600));
     let mut history = History::new(Duration::from_secs(600));
     for seq in 0..=last {
-        let f = frame(seq, true);
+        let f = make(seq);
         history.record(&f);
         app.on_frame(f);
     }

@@ -108,6 +108,31 @@ fn detail_pane() {
 }
 
 #[test]
+fn layers_pane() {
+    // api: containerd snapshots, one being sized, one failed, one shared with pause; the
+    // writable layer's growth over the last minute.
+    snapshot_each_size(
+        "layers",
+        &[
+            Action::Down,
+            Action::DetailPane,
+            Action::ZoomIn,
+            Action::ZoomIn,
+            Action::ZoomIn,
+        ],
+    );
+}
+
+#[test]
+fn mounts_pane() {
+    // api: its overlay root, a volume, /etc/hosts, /dev/shm, a secret; the kernel's counted.
+    snapshot_each_size(
+        "mounts",
+        &[Action::Down, Action::DetailPane, Action::DetailPane],
+    );
+}
+
+#[test]
 fn help_overlay() {
     snapshot_each_size("help", &[Action::Help]);
 }

@@ -28,6 +28,20 @@ fn named_sleep(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     (path, name)
 }
 
+/// The dashboard (`-d 0.5`) in a `width`×`height` session once its first frame is drawn; the
+/// pane says `EXITED <status>` when it ends.
+pub(crate) fn dashboard(width: u16, height: u16) -> Tmux {
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    let tmux = Tmux::start(
+        width,
+        height,
+        &format!("{isotop} -d 0.5; echo EXITED $?; sleep 60"),
+    );
+    tmux.expect("1 Containers", "the dashboard starts");
+    tmux.expect("processes ", "the first frame arrives");
+    tmux
+}
+
 /// True when some SGR sequence (`ESC [ ... m`) sets a foreground or background colour.
 fn has_colour(screen: &str) -> bool {
     screen.split("\x1b[").skip(1).any(|rest| {
@@ -44,7 +58,8 @@ fn has_colour(screen: &str) -> bool {
     })
 }
 
-fn children_of(pid: i32) -> Vec<i32> {
+/// The pids `pid` forked, from its main thread's `children`.
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .unwrap_or_default()
         .split_whitespace()
@@ -94,14 +109,7 @@ fn dashboard_in_tmux_shows_a_real_container() {
     );
     let cgroup_name = cgroups.rel.trim_start_matches('/').to_string();
 
-    let isotop = env!("CARGO_BIN_EXE_isotop");
-    let tmux = Tmux::start(
-        120,
-        40,
-        &format!("{isotop} -d 0.5; echo EXITED $?; sleep 60"),
-    );
-    tmux.expect("1 Containers", "the dashboard starts");
-    tmux.expect("processes ", "the first frame arrives");
+    let tmux = dashboard(120, 40);
     assert!(
         has_colour(&tmux.screen_with_attributes()),
         "the default theme has colours"

@@ -14,11 +14,12 @@ use super::super::action::Tab;
 
 mod pods;
 
-/// The Containers view's columns by sort index (its display order is the view's); the last
-/// six are the kernel's trouble figures, which the config can hide (`[containers] hide`).
-pub const CONTAINER_COLUMNS: [&str; 15] = [
+/// The Containers view's columns by sort index (its display order is the view's): after the
+/// nine of `isotop ls`, six of the kernel's trouble figures and the writable layer's size
+/// (`Frame::writable_bytes`); the config can hide any (`[containers] hide`).
+pub const CONTAINER_COLUMNS: [&str; 16] = [
     "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME", "THR%", "PSI CPU",
-    "PSI MEM", "PSI IO", "OOM", "REFUSED",
+    "PSI MEM", "PSI IO", "OOM", "REFUSED", "RW SIZE",
 ];
 pub const CGROUP_COLUMNS: [&str; 6] = ["CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS"];
 pub const NAMESPACE_COLUMNS: [&str; 6] = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
@@ -233,7 +234,9 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
                 // Kills since isotop started first (what just happened), then in total.
                 13 => by_u64(x.oom_kills_since_start, y.oom_kills_since_start)
                     .then(by_u64(x.kernel.oom_kills, y.kernel.oom_kills)),
-                _ => by_u64(x.kernel.pids_refused_forks, y.kernel.pids_refused_forks),
+                14 => by_u64(x.kernel.pids_refused_forks, y.kernel.pids_refused_forks),
+                // Sized in full only: a walk under way has no figure yet.
+                _ => by_u64(frame.writable_bytes(x), frame.writable_bytes(y)),
             };
             apply(order, sort).then(a.cmp(&b))
         });

@@ -1,7 +1,8 @@
 //! Containers: the `isotop ls` table, live, with CPU% against the quota (else all CPUs) and
 //! memory against the limit (else the host's memory) as bars, and on wider screens what the
 //! kernel tells of trouble: throttled share of periods, CPU/memory/I/O pressure (`some
-//! avg10`), OOM kills (since isotop started / in total) and forks refused at the pids limit.
+//! avg10`), OOM kills (since isotop started / in total) and forks refused at the pids limit,
+//! and the writable layer's size (RW SIZE: `Frame::writable_bytes`, `…` while it is sized).
 //! Columns the config hides (`[containers] hide`) are not drawn. A selected container that
 //! vanished stays as a struck-through "gone" row with its last figures. A pod is one row
 //! (▾ unfolded, ▸ folded) with its totals, its containers indented under it ([`pod`]).
@@ -14,7 +15,7 @@ use ratatui::text::Line;
 
 use super::Ctx;
 use crate::host::cgroup::Limit;
-use crate::sample::{ContainerSample, Frame};
+use crate::sample::{ContainerSample, Frame, LayerSize};
 use crate::ui::action::Tab;
 use crate::ui::app::rows::ContainerRow;
 use crate::ui::app::{App, ListLayout};
@@ -26,14 +27,17 @@ use crate::units::{ShortIds, bound_text};
 
 const WIDE: u16 = 120;
 
+/// The narrowest table the RW SIZE column is drawn in.
+const RW_SIZE_FROM: u16 = 160;
+
 /// Narrowest ID column: a 64-hex id's 12 digits. Wider when ids need more to differ
 /// (`pidns-<inode>` is 16; see [`ShortIds`]), never cut: two rows must not show one id.
 const ID_WIDTH: u16 = 12;
 
 /// The table's columns in display order, without those `hidden` (sort indices). The kernel's
-/// figures come in as the screen widens, names keeping 40 cells or more once they do:
-/// throttling and OOM kills from 120 cells, CPU and memory pressure from 170, I/O pressure and
-/// refused forks from 190.
+/// figures and the writable layer's size come in as the screen widens, names keeping 40 cells
+/// or more once they do: throttling and OOM kills from 120 cells, RW SIZE from 160, CPU and
+/// memory pressure from 180, I/O pressure and refused forks from 190.
 fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
     let (cpu, mem) = if wide { (16, 20) } else { (13, 17) };
     let all = [
@@ -49,11 +53,11 @@ fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
             .from_width(WIDE),
         Column::new("PSI CPU", 10, Width::Fixed(7))
             .right()
-            .from_width(170),
+            .from_width(180),
         Column::new("MEM", 5, Width::Fixed(mem)),
         Column::new("PSI MEM", 11, Width::Fixed(7))
             .right()
-            .from_width(170),
+            .from_width(180),
         Column::new("PSI IO", 12, Width::Fixed(7))
             .right()
             .from_width(190),
@@ -64,6 +68,9 @@ fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
         Column::new("REFUSED", 14, Width::Fixed(7))
             .right()
             .from_width(190),
+        Column::new("RW SIZE", 15, Width::Fixed(7))
+            .right()
+            .from_width(RW_SIZE_FROM),
         Column::new("STATE", 7, Width::Fixed(7)),
         Column::new("UPTIME", 8, Width::Fixed(7))
             .right()
@@ -127,12 +134,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
             }
             (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
-                pod::indent(
-                    cells(c, gone, &shown, &columns, cpus, host_memory, theme),
-                    &columns,
-                )
+                pod::indent(cells(c, gone, &shown, &columns, frame, theme), &columns)
             }
-            (_, Some((c, gone))) => cells(c, gone, &shown, &columns, cpus, host_memory, theme),
+            (_, Some((c, gone))) => cells(c, gone, &shown, &columns, frame, theme),
             _ => Vec::new(),
         },
         |row| sample_of(row).filter(|(_, gone)| *gone).map(|_| theme.gone),
@@ -172,10 +176,11 @@ fn cells<'a>(
     gone: bool,
     shown: &ShortIds,
     columns: &[Column],
-    cpus: usize,
-    host_memory: u64,
+    frame: &Frame,
     theme: &Theme,
 ) -> Vec<Line<'a>> {
+    let cpus = frame.host.cpu_percent_per_core.len();
+    let host_memory = frame.host.memory_total_bytes;
     let k = &c.view.container;
     let width_of = |i: usize| width_of(columns, i);
     let memory_limit = c.memory_limit_bytes.and_then(|l| l.value().copied());
@@ -241,6 +246,7 @@ fn cells<'a>(
         ),
     ];
     by_index.extend(kernel_cells(c, theme));
+    by_index.push(rw_size_cell(frame, c, theme));
     columns
         .iter()
         .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())
@@ -274,4 +280,19 @@ fn kernel_cells<'a>(c: &ContainerSample, theme: &Theme) -> [Line<'a>; 6] {
             k.pids_refused_forks.is_some_and(|n| n > 0),
         ),
     ]
+}
+
+/// RW SIZE: the writable layer's size on disk once walked in full (`Frame::writable_bytes`,
+/// the one figure), `…` while it is queued or walked, `failed` when it could not be sized
+/// (the detail pane's layers say why), `-` without one (a root that is not overlay, a stack
+/// not read, sizing off).
+fn rw_size_cell<'a>(frame: &Frame, c: &ContainerSample, theme: &Theme) -> Line<'a> {
+    if let Some(bytes) = frame.writable_bytes(c) {
+        return Line::from(short_bytes(bytes));
+    }
+    match frame.writable_size(c) {
+        Some(LayerSize::Queued | LayerSize::Sizing { .. }) => Line::from("…"),
+        Some(LayerSize::Failed { .. }) => Line::from("failed").style(theme.warning),
+        Some(LayerSize::Sized { .. }) | None => Line::from("-"),
+    }
 }

@@ -1,10 +1,15 @@
 //! The detail pane of the selection: for a container or cgroup, live charts over the history
-//! (CPU% with the quota line, share of periods throttled, memory with its limit line, pids with
-//! theirs, CPU pressure, memory and I/O pressure; zoomable) beside its limits, the kernel's
-//! trouble figures ([`trouble`]), namespaces, cgroup paths and init process; for a
-//! namespace, its identity, relations and members. A container that vanished shows as gone,
-//! with the history it left.
+//! ([`charts`]: CPU% with the quota line, share of periods throttled, memory with its limit
+//! line, pids with theirs, CPU pressure, memory and I/O pressure; zoomable) beside its limits,
+//! the kernel's trouble figures ([`trouble`]), namespaces, cgroup paths and init process; for
+//! a namespace, its identity, relations and members. A container's charts give way, at `v`,
+//! to the layers of its root ([`layers`]: the stack, sizes, sharing, the writable layer's
+//! growth) and to its mounts ([`mounts`]); on a narrow screen those take the whole pane. A
+//! container that vanished shows as gone, with the history it left.
 
+mod charts;
+mod layers;
+mod mounts;
 mod trouble;
 
 use crate::host::container::measure::KernelFigures;
@@ -21,8 +26,9 @@ use crate::host::cgroup::{CgroupLimits, Limit};
 use crate::host::container::measure::InheritedLimits;
 use crate::host::namespace::NsKind;
 use crate::sample::{ContainerSample, Frame};
-use crate::ui::app::Target;
-use crate::ui::widgets::chart::{self, Series};
+use crate::ui::action::Action;
+use crate::ui::app::{DetailPane, Target};
+use crate::ui::widgets::chart;
 use crate::ui::widgets::{clock, field};
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
@@ -35,32 +41,53 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Target::Cgroup(path) => cgroup_info(ctx, frame, path),
         Target::Namespace(inode) => namespace_info(ctx, frame, *inode),
     };
+    // Layers and mounts are a container's; a cgroup's pane is its charts whatever `v` chose.
+    let container = match &target {
+        Target::Container(id) => find_container(ctx, frame, id),
+        _ => None,
+    };
+    let pane = match container {
+        Some(_) => app.detail_pane(),
+        None => DetailPane::Charts,
+    };
+    // ` layers (v)  +/- span -1m  Esc back `: the part shown (a container's), the key to the
+    // next, the charts' span.
+    let mut hints = Vec::new();
+    if container.is_some()
+        && let Some(key) = ctx.keymap.hint(Action::DetailPane)
+    {
+        hints.push(Span::styled(format!(" {}", pane.title()), ctx.theme.title));
+        hints.push(Span::styled(format!(" ({key}) "), ctx.theme.dim));
+    }
+    hints.push(Span::styled(
+        format!(
+            " {} span {}  Esc back ",
+            "+/-",
+            chart::span_label(app.chart_span())
+        ),
+        ctx.theme.dim,
+    ));
     let block = Block::new()
         .borders(Borders::TOP)
         .title(Span::styled(title, ctx.theme.title))
-        .title(
-            Line::from(Span::styled(
-                format!(
-                    " {} span {}  Esc back ",
-                    "+/-",
-                    chart::span_label(app.chart_span())
-                ),
-                ctx.theme.dim,
-            ))
-            .right_aligned(),
-        );
+        .title(Line::from(hints).right_aligned());
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(series_key) = target.series() else {
         f.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), inner);
         return;
     };
-    let charts = if inner.width >= 120 {
-        let [text, charts] = Layout::horizontal([Constraint::Length(50), Constraint::Min(20)])
+    let wide = inner.width >= 120;
+    let side = if wide {
+        let [text, side] = Layout::horizontal([Constraint::Length(50), Constraint::Min(20)])
             .spacing(1)
             .areas(inner);
         f.render_widget(Paragraph::new(info), text);
-        charts
+        side
+    } else if pane != DetailPane::Charts {
+        // Narrow: layers and mounts take the whole pane (the facts are a `v` away, with the
+        // charts); their rows need the height more than the charts do.
+        inner
     } else {
         // Narrow: charts above, the facts below in two columns so more of them fit.
         let [charts, text] =
@@ -77,88 +104,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         charts
     };
     let points: Vec<_> = ctx.history.points(&series_key).copied().collect();
-    let pct = |v: f64| format!("{v:.0}%");
-    let count = |v: f64| format!("{v:.0}");
-    let bytes = |v: f64| short_bytes(v as u64);
-    let last_limit =
-        |get: &dyn Fn(&crate::sample::Point) -> Option<f64>| points.last().and_then(get);
-    let cpu_limit = last_limit(&|p| p.cpu_limit_percent);
-    let mem_limit = last_limit(&|p| p.memory_limit_bytes.map(|b| b as f64));
-    let pids_limit = match &target {
-        Target::Container(id) => find_container(ctx, frame, id)
-            .and_then(|c| c.pids_limit)
-            .and_then(|l| l.value().map(|v| *v as f64)),
-        _ => None,
-    };
-    let series = [
-        Series {
-            title: match cpu_limit {
-                Some(l) => format!(" CPU% (quota {l:.0}%) "),
-                None => " CPU% (no quota) ".to_string(),
-            },
-            points: points
-                .iter()
-                .filter_map(|p| Some((p.t_ms, p.cpu_percent?)))
-                .collect(),
-            limit: cpu_limit,
-            ceiling: None,
-            format: &pct,
-            style: ctx.theme.series[0],
-            overlays: Vec::new(),
-        },
-        Series {
-            title: " throttled % of periods ".to_string(),
-            points: points
-                .iter()
-                .filter_map(|p| Some((p.t_ms, p.throttled_percent?)))
-                .collect(),
-            limit: None,
-            ceiling: Some(100.0),
-            format: &pct,
-            style: ctx.theme.series[1],
-            overlays: Vec::new(),
-        },
-        Series {
-            title: match mem_limit {
-                Some(l) => format!(" memory (limit {}) ", short_bytes(l as u64)),
-                None => " memory (no limit) ".to_string(),
-            },
-            points: points
-                .iter()
-                .filter_map(|p| Some((p.t_ms, p.memory_bytes? as f64)))
-                .collect(),
-            limit: mem_limit,
-            ceiling: None,
-            format: &bytes,
-            style: ctx.theme.series[2],
-            overlays: Vec::new(),
-        },
-        Series {
-            title: match pids_limit {
-                Some(l) => format!(" pids (limit {l:.0}) "),
-                None => " pids ".to_string(),
-            },
-            points: points
-                .iter()
-                .filter_map(|p| Some((p.t_ms, p.pids? as f64)))
-                .collect(),
-            limit: pids_limit,
-            ceiling: None,
-            format: &count,
-            style: ctx.theme.series[3],
-            overlays: Vec::new(),
-        },
-    ];
-    let mut series = Vec::from(series);
-    series.extend(trouble::pressure_series(&points, &pct, ctx.theme));
-    let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
-    let thirds = [Constraint::Ratio(1, 3); 3];
-    let [a, b, e] = Layout::horizontal(thirds).spacing(1).areas(top);
-    let [c, d, g] = Layout::horizontal(thirds).spacing(1).areas(bottom);
-    // CPU, throttled, CPU pressure above; memory, pids, memory and I/O pressure below.
-    for (area, s) in [a, b, c, d, e, g].into_iter().zip(&series) {
-        chart::draw(f, area, s, frame.taken_at_ms, app.chart_span(), ctx.theme);
+    match (pane, container) {
+        (DetailPane::Layers, Some(c)) => layers::draw(f, side, ctx, frame, c, &points),
+        (DetailPane::Mounts, Some(c)) => mounts::draw(f, side, ctx, c),
+        _ => charts::draw(f, side, ctx, frame, &target, container, &points),
     }
 }
 
