@@ -110,7 +110,7 @@ pub struct ContainerSample {
     /// OOM kills since isotop started (see `sample::containers`); `None` without a count.
     pub oom_kills_since_start: Option<u64>,
     /// Its root, mounts and layers (`host::stack::read_stack`), read when the container is
-    /// first seen or its init changed; `None` when not read (stopped, gone, unreadable: the
+    /// first seen, when its init changed, and every `SamplerOptions::stacks_every` ticks; `None` when not read (stopped, gone, unreadable: the
     /// reason is a warning). Shared between frames.
     pub stack: Option<Arc<ContainerStack>>,
 }

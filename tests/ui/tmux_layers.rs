@@ -4,10 +4,9 @@
 //! sleeps. The Containers view has its RW SIZE column at 160 columns; `v` opens the container's
 //! detail pane at its Layers, `v` again shows its Mounts, and again its charts.
 //!
-//! Until the sampler reads stacks (`ContainerSample::stack`), the panes say the root is not
-//! read yet; once it does, the Layers pane lists the upper dir as the writable layer and the
-//! two lower dirs top first, and the Mounts pane the overlay at `/`. The test accepts either
-//! and checks the order of the rows when they are there.
+//! The Layers pane lists the upper dir as the writable layer and the two lower dirs top first
+//! (the sampler read the stack when it first saw the container), and the Mounts pane the
+//! overlay at `/`.
 //! Needs root, tmux, unshare and busybox; the tmux session and the container (and with it the
 //! overlay, mounted only in its mount namespace) are removed by drop guards.
 
@@ -100,34 +99,32 @@ fn dashboard_in_tmux_shows_an_overlay_containers_layers_and_mounts() {
     let upper = at("upper").display().to_string();
     let lower_etc = at("lower-etc").display().to_string();
     let lower_bin = at("lower-bin").display().to_string();
-    let layers = tmux.expect_screen("the Layers pane: the stack, or why it is not read", |s| {
+    // The sampler reads the stack when it first sees the container: the real stack.
+    let layers = tmux.expect_screen("the Layers pane with the real stack", |s| {
         s.contains("layers (v)")
-            && (s.contains("not read yet")
-                || (s.contains("LAYER") && s.contains(&lower_bin) && s.contains("total")))
+            && s.contains("LAYER")
+            && s.contains(&lower_bin)
+            && s.contains("total")
     });
-    if layers.contains("LAYER") {
-        let writable = row(&layers, "writable").unwrap();
-        assert!(layers.lines().nth(writable).unwrap().contains(&upper));
-        let lower1 = row(&layers, "lower 1").unwrap();
-        assert!(layers.lines().nth(lower1).unwrap().contains(&lower_etc));
-        let lower2 = row(&layers, "lower 2").unwrap();
-        assert!(layers.lines().nth(lower2).unwrap().contains(&lower_bin));
-        assert!(writable < lower1 && lower1 < lower2, "{layers}");
-        assert!(layers.contains("root      overlay"), "{layers}");
-    }
+    let writable = row(&layers, "writable").unwrap();
+    assert!(layers.lines().nth(writable).unwrap().contains(&upper));
+    let lower1 = row(&layers, "lower 1").unwrap();
+    assert!(layers.lines().nth(lower1).unwrap().contains(&lower_etc));
+    let lower2 = row(&layers, "lower 2").unwrap();
+    assert!(layers.lines().nth(lower2).unwrap().contains(&lower_bin));
+    assert!(writable < lower1 && lower1 < lower2, "{layers}");
+    assert!(layers.contains("root      overlay"), "{layers}");
 
     tmux.keys(&["v"]);
     let mounts = tmux.expect_screen("the Mounts pane", |s| {
-        s.contains("mounts (v)") && (s.contains("not read yet") || s.contains("MOUNTED AT"))
+        s.contains("mounts (v)") && s.contains("MOUNTED AT")
     });
-    if mounts.contains("MOUNTED AT") {
-        assert!(
-            mounts
-                .lines()
-                .any(|l| l.contains("/ ") && l.contains("overlay")),
-            "the overlay at /:\n{mounts}"
-        );
-    }
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.contains("/ ") && l.contains("overlay")),
+        "the overlay at /:\n{mounts}"
+    );
 
     tmux.keys(&["v"]);
     tmux.expect("charts (v)", "the charts again");
