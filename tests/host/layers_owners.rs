@@ -301,3 +301,24 @@ fn the_dedup_picture_counts_each_layer_once_whatever_path_names_it() {
     assert_eq!(layers[0].containers, [ISO_WEB, ISO_JOB]);
     assert_eq!(layers[1].containers, [ISO_WEB]);
 }
+
+#[test]
+fn isotops_skeleton_layer_is_named_by_its_version() {
+    let root = fixture("isotop");
+    let dir = Path::new("/var/lib/isotop/default/v1-6babaebaeab174e3");
+    let owner = layer_owner(&root, dir).unwrap();
+    assert_eq!(owner.store, Store::Isotop);
+    assert_eq!(owner.role, LayerRole::Image);
+    assert_eq!(owner.id.as_deref(), Some("v1-6babaebaeab174e3"));
+    assert_eq!(owner.names, ["isotop default skeleton"]);
+    // Anything else under default/ (a builder's temporary dir, a stranger's name) is no layer.
+    for other in [
+        "tmp-12-ab",
+        "v1-6BABAEBAEAB174E3",
+        "v-6babaebaeab174e3",
+        "v1-6bab",
+    ] {
+        let path = Path::new("/var/lib/isotop/default").join(other);
+        assert!(layer_owner(&root, &path).is_none(), "{other}");
+    }
+}

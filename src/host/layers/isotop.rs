@@ -2,7 +2,9 @@
 //!
 //! Layout: the layer cache `<data>/layers/sha256/<hex>/` holds one unpacked layer, `<hex>` the
 //! sha256 of its blob; `<data>/layers/meta/<hex>.json` its facts (`digest`, `diff_id`,
-//! `source`). A container's writable layer is `<data>/containers/<id>/upper`. `<data>` is
+//! `source`). The skeleton layer isotop generates for containers without an image (the host's
+//! `/usr` bound in, the usual top-level links) is `<data>/default/v<format>-<16 hex>`, named by
+//! that version. A container's writable layer is `<data>/containers/<id>/upper`. `<data>` is
 //! `/var/lib/isotop`. The container records `/run/isotop/<id>/state.json` name each
 //! container's `image` and `lower_layers`: a layer's images are those of the records that
 //! stack it, a writable layer's container the record with its id.
@@ -31,21 +33,48 @@ enum Named {
     Layer(String),
     /// `containers/<id>/upper`.
     Upper(String),
+    /// `default/v<format>-<16 hex>`: the generated skeleton layer.
+    Skeleton(String),
 }
 
-/// `<data>/isotop/layers/sha256/<hex>` or `<data>/isotop/containers/<id>/upper`.
+/// `v<digits>-<16 lowercase hex>`: a skeleton layer's version.
+fn is_skeleton_version(name: &str) -> bool {
+    let Some((format, hex)) = name.strip_prefix('v').and_then(|v| v.split_once('-')) else {
+        return false;
+    };
+    !format.is_empty()
+        && format.bytes().all(|b| b.is_ascii_digit())
+        && hex.len() == 16
+        && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `<data>/isotop/layers/sha256/<hex>`, `<data>/isotop/containers/<id>/upper` or
+/// `<data>/isotop/default/<version>`.
 pub(super) fn parse(names: &[String]) -> Option<Found> {
-    let [prefix @ .., data, a, b, c] = names else {
-        return None;
+    let cache = match names {
+        [prefix @ .., data, a, b, c] => match (a.as_str(), b.as_str(), c.as_str()) {
+            ("layers", "sha256", hex) if is_hex64(hex) => {
+                Some((prefix, data, Named::Layer(hex.to_string())))
+            }
+            ("containers", id, "upper") if is_hex64(id) => {
+                Some((prefix, data, Named::Upper(id.to_string())))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let (prefix, data, name) = match (cache, names) {
+        (Some(found), _) => found,
+        (None, [prefix @ .., data, a, version])
+            if a == "default" && is_skeleton_version(version) =>
+        {
+            (prefix, data, Named::Skeleton(version.clone()))
+        }
+        _ => return None,
     };
     if data != "isotop" {
         return None;
     }
-    let name = match (a.as_str(), b.as_str(), c.as_str()) {
-        ("layers", "sha256", hex) if is_hex64(hex) => Named::Layer(hex.to_string()),
-        ("containers", id, "upper") if is_hex64(id) => Named::Upper(id.to_string()),
-        _ => return None,
-    };
     let mut root = join_absolute(prefix);
     root.push(data);
     Some(Found {
@@ -102,11 +131,30 @@ impl Index {
         index
     }
 
+    /// The images of the records whose lower layers include `dir` (a host path), sorted.
+    fn images_stacking(&self, dir: &Path, root: &HostRoot) -> Vec<ImageName> {
+        let readable = root.host_path(dir);
+        let mut images: Vec<ImageName> = self
+            .records
+            .iter()
+            .filter(|r| r.lower_layers.iter().any(|l| l == dir || *l == readable))
+            .filter_map(|r| r.image.as_deref().and_then(clean_name))
+            .map(|id| ImageName {
+                id,
+                tags: Vec::new(),
+            })
+            .collect();
+        images.sort();
+        images.dedup();
+        images
+    }
+
     pub(super) fn owner(&self, store: &StorePath, root: &HostRoot, found: Found) -> LayerOwner {
         let mut trust = self.trust.clone();
         let (id, role) = match &found.name {
             Named::Layer(hex) => (hex, LayerRole::Image),
             Named::Upper(id) => (id, LayerRole::Writable),
+            Named::Skeleton(version) => (version, LayerRole::Image),
         };
         let mut owner = LayerOwner::from_path(
             Store::Isotop,
@@ -116,6 +164,10 @@ impl Index {
         );
         owner.role = role;
         match &found.name {
+            Named::Skeleton(_) => {
+                owner.names = vec!["isotop default skeleton".to_string()];
+                owner.images = self.images_stacking(&found.dir, root);
+            }
             Named::Layer(hex) => {
                 let rel = format!("layers/meta/{hex}.json");
                 let meta: Option<Meta> =
@@ -125,24 +177,7 @@ impl Index {
                     .and_then(|m| m.digest.as_deref())
                     .and_then(clean_name);
                 owner.diff_id = meta.and_then(|m| m.diff_id).as_deref().and_then(clean_name);
-                let readable = root.host_path(&found.dir);
-                let mut images: Vec<ImageName> = self
-                    .records
-                    .iter()
-                    .filter(|r| {
-                        r.lower_layers
-                            .iter()
-                            .any(|l| *l == found.dir || *l == readable)
-                    })
-                    .filter_map(|r| r.image.as_deref().and_then(clean_name))
-                    .map(|id| ImageName {
-                        id,
-                        tags: Vec::new(),
-                    })
-                    .collect();
-                images.sort();
-                images.dedup();
-                owner.images = images;
+                owner.images = self.images_stacking(&found.dir, root);
             }
             Named::Upper(id) => match self.records.iter().find(|r| r.id == *id) {
                 Some(record) => {
