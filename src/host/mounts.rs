@@ -149,8 +149,47 @@ impl MountKind {
     }
 }
 
+/// The host's own mount table (isotop's `/proc/self/mountinfo`), which turns a container's
+/// mounts into host paths: read once per pass over many containers ([`HostMounts::read`]).
+#[derive(Debug, Clone, Default)]
+pub struct HostMounts {
+    entries: Vec<MountEntry>,
+    /// Why there are no entries (missing or unreadable), said with each container read.
+    note: Option<String>,
+}
+
+impl HostMounts {
+    pub fn read(root: &HostRoot) -> HostMounts {
+        let host_file = root.self_dir().join("mountinfo");
+        match read_mountinfo(&host_file) {
+            Ok(Some(bytes)) => HostMounts {
+                entries: parse_mountinfo(&bytes).entries,
+                note: None,
+            },
+            Ok(None) => HostMounts {
+                entries: Vec::new(),
+                note: Some(format!("{} missing: no host paths", host_file.display())),
+            },
+            Err(e) => HostMounts {
+                entries: Vec::new(),
+                note: Some(format!("{e}: no host paths")),
+            },
+        }
+    }
+}
+
 /// Reads the root and mounts of `pid`'s mount namespace, as seen from its root.
 pub fn read_container_root(root: &HostRoot, pid: i32) -> Result<Option<ContainerRoot>, HostError> {
+    read_container_root_with(root, pid, &HostMounts::read(root))
+}
+
+/// [`read_container_root`] with the host's mount table already read (a pass over many
+/// containers reads it once).
+pub fn read_container_root_with(
+    root: &HostRoot,
+    pid: i32,
+    host_mounts: &HostMounts,
+) -> Result<Option<ContainerRoot>, HostError> {
     let source = root.pid_dir(pid).join("mountinfo");
     let Some(bytes) = read_mountinfo(&source)? else {
         return Ok(None);
@@ -164,18 +203,8 @@ pub fn read_container_root(root: &HostRoot, pid: i32) -> Result<Option<Container
             source.display()
         ));
     }
-    let host_file = root.self_dir().join("mountinfo");
-    let host = match read_mountinfo(&host_file) {
-        Ok(Some(bytes)) => parse_mountinfo(&bytes).entries,
-        Ok(None) => {
-            notes.push(format!("{} missing: no host paths", host_file.display()));
-            Vec::new()
-        }
-        Err(e) => {
-            notes.push(format!("{e}: no host paths"));
-            Vec::new()
-        }
-    };
+    notes.extend(host_mounts.note.clone());
+    let host = &host_mounts.entries;
     let root_at = root_mount_index(&table.entries);
     if root_at.is_none() {
         notes.push(
@@ -186,7 +215,7 @@ pub fn read_container_root(root: &HostRoot, pid: i32) -> Result<Option<Container
     let mut rootfs = None;
     let mut mounts = Vec::with_capacity(table.entries.len());
     for (index, entry) in table.entries.iter().enumerate() {
-        let mount = container_mount(entry, &host);
+        let mount = container_mount(entry, host);
         if Some(index) == root_at {
             let overlay =
                 (entry.fs_type == "overlay").then(|| parse_overlay_options(&entry.super_options));

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::layers::{LayerOwner, LayerOwners};
-use super::mounts::{ContainerRoot, read_container_root};
+use super::mounts::{ContainerRoot, HostMounts, read_container_root_with};
 use super::runtime::Runtime;
 use super::{HostError, HostRoot};
 
@@ -114,15 +114,57 @@ pub fn relative_base(runtime: Runtime) -> Option<PathBuf> {
     }
 }
 
+/// Reads the stacks of many containers: the store indexes ([`LayerOwners`]) and the host's
+/// mount table ([`HostMounts`]) are each read once, on the first stack that needs them. Make
+/// one for a pass, drop it after (what it read goes stale).
+pub struct StackReader<'r> {
+    root: &'r HostRoot,
+    owners: LayerOwners<'r>,
+    host_mounts: Option<HostMounts>,
+}
+
+impl<'r> StackReader<'r> {
+    pub fn new(root: &'r HostRoot) -> Self {
+        StackReader {
+            root,
+            owners: LayerOwners::new(root),
+            host_mounts: None,
+        }
+    }
+
+    /// The stack of the container whose init is `pid`, as [`read_stack`]'s.
+    pub fn read(
+        &mut self,
+        pid: i32,
+        runtime: Runtime,
+    ) -> Result<Option<ContainerStack>, HostError> {
+        let root = self.root;
+        let host = self
+            .host_mounts
+            .get_or_insert_with(|| HostMounts::read(root));
+        read_stack_with(root, pid, runtime, &mut self.owners, host)
+    }
+}
+
 /// Reads the stack of the container whose init is `pid` (see the module contract);
-/// `Ok(None)` when the process is gone.
+/// `Ok(None)` when the process is gone. For many containers use a [`StackReader`].
 pub fn read_stack(
     root: &HostRoot,
     pid: i32,
     runtime: Runtime,
     owners: &mut LayerOwners,
 ) -> Result<Option<ContainerStack>, HostError> {
-    let Some(mut read) = read_container_root(root, pid)? else {
+    read_stack_with(root, pid, runtime, owners, &HostMounts::read(root))
+}
+
+fn read_stack_with(
+    root: &HostRoot,
+    pid: i32,
+    runtime: Runtime,
+    owners: &mut LayerOwners,
+    host_mounts: &HostMounts,
+) -> Result<Option<ContainerStack>, HostError> {
+    let Some(mut read) = read_container_root_with(root, pid, host_mounts)? else {
         return Ok(None);
     };
     let base = relative_base(runtime);
@@ -189,16 +231,16 @@ pub struct StackOf {
 }
 
 /// Reads the stack of each of `containers` (answers in the same order, each as
-/// [`read_stack`]'s) with one owner cache, then marks the layers the stacks read share
+/// [`read_stack`]'s) with one [`StackReader`], then marks the layers the stacks read share
 /// ([`mark_shared`]).
 pub fn read_stacks(
     root: &HostRoot,
     containers: &[StackOf],
 ) -> Vec<Result<Option<ContainerStack>, HostError>> {
-    let mut owners = LayerOwners::new(root);
+    let mut reader = StackReader::new(root);
     let mut read: Vec<Result<Option<ContainerStack>, HostError>> = containers
         .iter()
-        .map(|c| read_stack(root, c.pid, c.runtime, &mut owners))
+        .map(|c| reader.read(c.pid, c.runtime))
         .collect();
     let mut stacks: Vec<(String, &mut ContainerStack)> = containers
         .iter()

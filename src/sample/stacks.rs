@@ -4,9 +4,9 @@
 //! Contract: a container's stack is read when the container is first seen, when its init
 //! changed (another pid or another start time: a restart under the same id), and otherwise
 //! again every `every` ticks ([`StackSampler::new`]; the sampler's `stacks_every`), all due
-//! containers in one batch through one [`LayerOwners`] (each store's index read once per
-//! batch). Between reads the frame gets the same `Arc` as before: no per-tick copy. When a read gives a stack different from the one
-//! held, or a container holding one is gone, [`mark_shared`] is run across all current stacks
+//! containers in one batch through one [`StackReader`] (each store's index and the host's mount
+//! table read once per batch). Between reads the frame gets the same `Arc` as before: no
+//! per-tick copy. When a read gives a stack different from the one held, or a container holding one is gone, [`mark_shared`] is run across all current stacks
 //! and only the stacks whose `shared_with` changed get a new `Arc`. A stack that cannot be read
 //! is a warning in every frame until the next read (cleaned), never a failed tick; a container
 //! whose init is gone has no stack and no warning (vanishing is normal). Containers no longer
@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::frame::ContainerSample;
 use crate::host::HostRoot;
-use crate::host::layers::LayerOwners;
-use crate::host::stack::{ContainerStack, mark_shared, read_stack};
+use crate::host::stack::{ContainerStack, StackReader, mark_shared};
 use crate::host::text::clean_str;
 
 /// What the sampler holds for one container.
@@ -72,7 +71,7 @@ impl StackSampler {
         let mut changed = self.held.len() != before;
 
         let started = Instant::now();
-        let mut owners: Option<LayerOwners<'_>> = None;
+        let mut reader: Option<StackReader<'_>> = None;
         for sample in containers.iter() {
             let container = &sample.view.container;
             let Some(pid) = container.init_pid else {
@@ -86,8 +85,8 @@ impl StackSampler {
             if !due {
                 continue;
             }
-            let owners = owners.get_or_insert_with(|| LayerOwners::new(root));
-            let (stack, warning) = match read_stack(root, pid, container.runtime, owners) {
+            let reader = reader.get_or_insert_with(|| StackReader::new(root));
+            let (stack, warning) = match reader.read(pid, container.runtime) {
                 Ok(stack) => (stack, None),
                 Err(e) => (
                     None,
@@ -115,7 +114,7 @@ impl StackSampler {
                 },
             );
         }
-        let cost = owners.is_some().then(|| started.elapsed());
+        let cost = reader.is_some().then(|| started.elapsed());
         if changed {
             self.mark_shared();
         }
