@@ -88,7 +88,9 @@ unshare_pid=$!
 ip netns add "$tag"
 "$isotop" rm -f demo-api >/dev/null 2>&1 || true
 "$isotop" run -d --name demo-api --net bridge --cpus 0.3 --memory 64M --pids 32 -- \
-    sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; while :; do :; done' >/dev/null
+    sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; mkdir -p /var/cache/api
+           (n=0; while :; do head -c 1048576 /dev/urandom > /var/cache/api/chunk-$n; n=$((n+1)); sleep 4; done) &
+           while :; do :; done' >/dev/null
 sleep 1
 
 # One idle session keeps the tmux server up between shots (a new session racing the exit of
@@ -103,6 +105,19 @@ shot() { # name, columns, rows, isotop args...
     sleep 2.5
     tm capture-pane -t "$tag" -p -e > "$work/$name.txt"
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" --title "\$ isotop $*"
+    echo "wrote $out/$name.png"
+}
+# One section of a long output: the lines from the one starting with `from` to the one before
+# the line starting with `to`.
+shot_part() { # name, columns, rows, from, to, isotop args...
+    local name=$1 cols=$2 rows=$3 from=$4 to=$5; shift 5
+    tm kill-session -t "$tag" 2>/dev/null || true
+    tm new-session -d -s "$tag" -x "$cols" -y "$rows" \
+        "$isotop $* 2>/dev/null | sed -n '/^$from/,/^$to/p' | sed '\$d' | head -$((rows - 1)); sleep 60"
+    sleep 2.5
+    tm capture-pane -t "$tag" -p -e > "$work/$name.txt"
+    python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" \
+        --title "\$ isotop $*   ($from … $to)"
     echo "wrote $out/$name.png"
 }
 # The dashboard: one session, keys sent between captures (colours kept with -e).
@@ -130,7 +145,11 @@ else
 fi
 "$isotop" limit "/$tag/cpudemo" --cpus 0.2 >/dev/null
 
-tm new-session -d -s "$tag-dash" -x 160 -y 48 "$isotop -d 1"
+# The demo's config: the writable layers re-walked every 5 s (60 s by default) so demo-api's
+# writable layer, which grows by 1 MiB every 4 s, draws its growth within the history shown.
+mkdir -p "$work/config/isotop"
+sed 's/^writable_every = 60$/writable_every = 5/' assets/config.toml > "$work/config/isotop/config.toml"
+tm new-session -d -s "$tag-dash" -x 160 -y 48 "XDG_CONFIG_HOME=$work/config $isotop -d 1"
 # Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
 # the span to 2 minutes so the charts are full).
 sleep "${ISOTOP_SHOT_HISTORY:-150}"
@@ -152,8 +171,10 @@ tm kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
 shot ls-wide 200 8 ls --wide
+shot ls-size 150 8 ls --size
 shot ps 110 8 ps "$tag-web"
 shot inspect 132 56 inspect "$tag-web"
+shot_part inspect-layers 132 12 Root Mounts inspect --size demo-api
 shot ns 150 30 ns
 shot ns-tree 150 40 ns --tree
 shot cgroups 150 10 cgroups "/$tag"

@@ -245,8 +245,10 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             ns.source
         ));
     }
-    out.push_str(&mounts::render(i));
+    // What the root is made of next to the root, before the (often long) mount list.
+    out.push_str(&mounts::render_root(i));
     out.push_str(&layers::render(&i.layers, &i.layer_notes, shown));
+    out.push_str(&mounts::render_mounts(i));
     out.push_str(&render_sources(i.view));
     match &i.view.cgroup {
         Some(reading) => out.push_str(&render_cgroup(reading)),

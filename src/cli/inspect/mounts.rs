@@ -1,6 +1,6 @@
-//! The Root and Mounts sections of `isotop inspect`'s text: the root's type, source and host
-//! path, an overlay's work dir and options (its layers are the Layers section's,
-//! [`super::layers`]); then each volume, bind and tmpfs
+//! The Root and Mounts sections of `isotop inspect`'s text (the Layers section,
+//! [`super::layers`], sits between them): the root's type, source and host path, an overlay's
+//! work dir and options; then each volume, bind and tmpfs
 //! (the kernel's own file systems counted, listed in `--json`). Every path is a stranger's,
 //! cleaned by `mounts::shown::display`.
 
@@ -11,7 +11,8 @@ use crate::host::text::clean;
 
 use std::os::unix::ffi::OsStrExt;
 
-pub(super) fn render(i: &Inspection) -> String {
+/// The Root section: the root mount, an overlay's work dir and options, the notes.
+pub(super) fn render_root(i: &Inspection) -> String {
     let mut out = String::new();
     match &i.root {
         Some(root) => {
@@ -33,6 +34,12 @@ pub(super) fn render(i: &Inspection) -> String {
     for note in &i.mount_notes {
         out.push_str(&format!("  note: {}\n", clean(note.as_bytes())));
     }
+    out
+}
+
+/// The Mounts section: volumes, binds, tmpfs; the kernel's own counted.
+pub(super) fn render_mounts(i: &Inspection) -> String {
+    let mut out = String::new();
     let (kernel, shown): (Vec<&ContainerMount>, Vec<&ContainerMount>) =
         i.mounts.iter().partition(|m| m.kind == MountKind::Kernel);
     if shown.is_empty() && kernel.is_empty() {
