@@ -1,4 +1,5 @@
-//! Limits: CPU quota and weight, memory (max, high) and task count of one cgroup, on v1 and v2.
+//! Limits: CPU quota and weight, memory (max, high), task count and I/O ([`io`]: per-device
+//! rates and the weight) of one cgroup, on v1 and v2.
 //!
 //! An act is planned before anything is written: every input is parsed ([`value`]), every old
 //! value is read, a memory limit below current usage is refused unless forced. Then the files
@@ -10,10 +11,14 @@
 //! crashes and racing changes.
 //!
 //! Files per version: v1 `cpu.cfs_quota_us` + `cpu.cfs_period_us` (µs, quota -1 = max),
-//! `cpu.shares`, `memory.limit_in_bytes`, `pids.max`; v2 `cpu.max` (`"$Q $P"` / `"max $P"`),
-//! `cpu.weight`, `memory.max`, `memory.high`, `pids.max`.
+//! `cpu.shares`, `memory.limit_in_bytes`, `pids.max`, `blkio.throttle.*_device`,
+//! `blkio[.bfq].weight`; v2 `cpu.max` (`"$Q $P"` / `"max $P"`), `cpu.weight`, `memory.max`,
+//! `memory.high`, `pids.max`, `io.max`, `io[.bfq].weight`. A file with one line per device
+//! (`io.max`, the v1 throttle files, v2 weights) is changed one line at a time: the write
+//! names its [`Slot`], and old values, read-backs, undo and reverts concern that line only.
 
 pub mod dirs;
+pub mod io;
 pub mod journal;
 pub mod pending;
 pub mod set;
@@ -25,9 +30,11 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
+use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
 
 pub use dirs::{ControllerDir, LimitDirs};
+pub use io::{DeviceLimit, IoKnob};
 pub use set::{LimitOutcome, RevertAfter, set_cgroup_limits, set_limits, set_limits_for};
 
 /// What the operator asked for, parsed and checked (nothing read from the host yet).
@@ -45,6 +52,10 @@ pub struct LimitRequest {
     pub memory_high: Option<Limit<u64>>,
     /// Tasks.
     pub pids: Option<Limit<u64>>,
+    /// Per-device I/O rates (`--device-read-bps` …), in the order given; devices as typed.
+    pub io: Vec<DeviceLimit>,
+    /// I/O weight, v2 `io.weight` scale (1–10000; narrower files are checked when planned).
+    pub io_weight: Option<u64>,
     /// Allow a memory limit below current usage.
     pub force: bool,
 }
@@ -58,6 +69,13 @@ pub struct LimitInput<'a> {
     pub memory: Option<&'a str>,
     pub memory_high: Option<&'a str>,
     pub pids: Option<&'a str>,
+    /// `DEV=RATE` each (bytes per second; `max`/`0` clears).
+    pub device_read_bps: Vec<&'a str>,
+    pub device_write_bps: Vec<&'a str>,
+    /// `DEV=N` each (operations per second; `max`/`0` clears).
+    pub device_read_iops: Vec<&'a str>,
+    pub device_write_iops: Vec<&'a str>,
+    pub io_weight: Option<&'a str>,
     pub force: bool,
 }
 
@@ -80,12 +98,20 @@ impl LimitRequest {
                 .map(|t| value::parse_size("--memory-high", t))
                 .transpose()?,
             pids: input.pids.map(value::parse_pids).transpose()?,
+            io: io::parse_device_limits([
+                (IoKnob::ReadBps, &input.device_read_bps),
+                (IoKnob::WriteBps, &input.device_write_bps),
+                (IoKnob::ReadIops, &input.device_read_iops),
+                (IoKnob::WriteIops, &input.device_write_iops),
+            ])?,
+            io_weight: input.io_weight.map(value::parse_io_weight).transpose()?,
             force: input.force,
         };
         if request.is_empty() {
             return Err(ControlError::Other(
                 "nothing to change: give --cpus, --period, --cpu-weight, --memory, \
-                 --memory-high or --pids"
+                 --memory-high, --pids, --device-read-bps, --device-write-bps, \
+                 --device-read-iops, --device-write-iops or --io-weight"
                     .into(),
             ));
         }
@@ -99,19 +125,35 @@ impl LimitRequest {
             && self.memory.is_none()
             && self.memory_high.is_none()
             && self.pids.is_none()
+            && !io::requested(self)
     }
+}
+
+/// One line of a file holding a line per device (`io.max`, `blkio.throttle.*_device`, v2
+/// `io.weight`): what a change to it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// The line's first word: `MAJ:MIN`, or `default`.
+    pub key: String,
+    /// How the line reads when the kernel prints none (no limit set): writing it clears.
+    pub cleared: String,
 }
 
 /// One file to write: what it limits, its old content and the new one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedWrite {
     /// `limit.cpu`, `limit.cpu_period`, `limit.cpu_weight`, `limit.memory`,
-    /// `limit.memory_high`, `limit.pids`.
+    /// `limit.memory_high`, `limit.pids`, `limit.io_{read,write}_{bps,iops}` (v1),
+    /// `limit.io_max` (v2), `limit.io_weight`.
     pub what: String,
     pub path: PathBuf,
-    /// The file's content before, trimmed (exactly what undo writes back).
+    /// The file's content before, trimmed (exactly what undo writes back); of a [`Slot`]'s
+    /// file, that line.
     pub old: String,
     pub new: String,
+    /// The line this write changes, in a file of one line per device; `None`: the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Slot>,
 }
 
 /// One file written: its old content, what was written and what the kernel reads back (v1
@@ -128,6 +170,10 @@ pub struct FileChange {
     /// either way.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub in_flight: bool,
+    /// The line it changed, in a file of one line per device (`old`, `written` and `now` are
+    /// that line's); `None`: the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Slot>,
 }
 
 impl FileChange {
@@ -140,7 +186,13 @@ impl FileChange {
             written: write.new.clone(),
             now: String::new(),
             in_flight: true,
+            slot: write.slot.clone(),
         }
+    }
+
+    /// What the file (its [`Slot`]'s line, if it has one) holds now.
+    pub fn read_current(&self) -> Result<String, ControlError> {
+        read_limit(&self.path, self.slot.as_ref())
     }
 
     /// True when `current` (the file's content now) is what isotop left there: the read-back
@@ -170,6 +222,21 @@ pub fn read_file(path: &Path) -> Result<String, ControlError> {
             path: path.to_path_buf(),
             source,
         })
+}
+
+/// What a limit file holds: the whole file trimmed, or the line `slot` names (its first word
+/// is the slot's key; whitespace runs made single), else the slot's cleared line.
+pub fn read_limit(path: &Path, slot: Option<&Slot>) -> Result<String, ControlError> {
+    let text = read_file(path)?;
+    let Some(slot) = slot else {
+        return Ok(text);
+    };
+    Ok(text
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|words| words.first() == Some(&slot.key.as_str()))
+        .map(|words| words.join(" "))
+        .unwrap_or_else(|| slot.cleared.clone()))
 }
 
 /// Writes `content` to a kernel file in one `write`.
@@ -214,11 +281,17 @@ fn write(what: &str, path: PathBuf, old: String, new: String) -> PlannedWrite {
         path,
         old,
         new,
+        slot: None,
     }
 }
 
 /// Reads the old values and decides what to write, in which order. Nothing is written.
-pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlError> {
+/// `root` gives sysfs, where the devices of I/O limits are checked.
+pub fn plan(
+    root: &HostRoot,
+    dirs: &LimitDirs,
+    request: &LimitRequest,
+) -> Result<Plan, ControlError> {
     let mut plan = Plan {
         writes: Vec::new(),
         notes: Vec::new(),
@@ -301,6 +374,7 @@ pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlErr
         plan.writes
             .push(write("limit.pids", path, old, pids.to_string()));
     }
+    io::plan_io(root, dirs, request, &mut plan)?;
     Ok(plan)
 }
 
@@ -425,7 +499,7 @@ pub fn apply(
         let mut entry = AuditEntry::now(target, &w.what, Some(w.old.clone()), Some(w.new.clone()));
         match write_file(&w.path, &w.new) {
             Ok(()) => {
-                let now = read_file(&w.path).unwrap_or_default();
+                let now = read_limit(&w.path, w.slot.as_ref()).unwrap_or_default();
                 audit_or_warn(&entry, &mut warnings);
                 done.push(FileChange {
                     what: w.what.clone(),
@@ -434,6 +508,7 @@ pub fn apply(
                     written: w.new.clone(),
                     now,
                     in_flight: false,
+                    slot: w.slot.clone(),
                 });
             }
             Err(err) => {

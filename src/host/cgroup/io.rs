@@ -22,7 +22,7 @@
 pub mod devices;
 pub mod parse;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -247,8 +247,7 @@ fn record_sources(s: &mut Session, bytes: &Path, ios: &Path, stats: &IoStats) {
     ];
     for (field, value, path) in fields {
         if value.is_some() {
-            s.sources
-                .insert(field.to_string(), PathBuf::from(display_path(path)));
+            s.sources.insert(field.to_string(), display_path(path));
         }
     }
 }

@@ -20,8 +20,9 @@ const KEEP: Duration = Duration::from_secs(30);
 /// Entries kept at most (the whole cache is dropped past it: devices, not a workload).
 const MAX_ENTRIES: usize = 4096;
 
-type Key = (PathBuf, DevNum);
-static NAMES: Mutex<Option<HashMap<Key, (Option<String>, Instant)>>> = Mutex::new(None);
+/// (sysfs directory, device number) → (its name, when it was read).
+type Names = HashMap<(PathBuf, DevNum), (Option<String>, Instant)>;
+static NAMES: Mutex<Option<Names>> = Mutex::new(None);
 
 /// The kernel's name of block device `dev` under sysfs `sys` (cached, see the module).
 pub fn device_name(sys: &Path, dev: DevNum) -> Option<String> {
