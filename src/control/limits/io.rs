@@ -250,14 +250,14 @@ fn plan_weight(dir: &ControllerDir, weight: u64, plan: &mut Plan) -> Result<(), 
             "the kernel's iocost controller gives io.weight, the BFQ scheduler io.bfq.weight; \
              device limits (--device-read-bps …) use io.max and work without either"
         } else {
-            "on cgroup v1 a weight needs the CFQ or BFQ I/O scheduler on the disks (see \
-             /sys/block/*/queue/scheduler); device limits (--device-read-bps …) use \
+            "on cgroup v1 a weight needs the CFQ or BFQ I/O scheduler on the disks \
+             (/sys/block/*/queue/scheduler); device limits (--device-read-bps …) use \
              blkio.throttle.* and work without either"
         };
         return Err(ControlError::Refused {
             target: dir.dir.display().to_string(),
             reason: format!(
-                "this cgroup has no {}: no I/O weight to set ({fix})",
+                "this cgroup has no {}: no I/O weight to set; {fix}",
                 names.join(" nor ")
             ),
         });
