@@ -98,7 +98,11 @@ fn v1_blk_throttle_counting_no_device_gives_no_totals_not_zero() {
         ],
     );
     let layout = detect_layout(&root).unwrap();
-    let io = read_at(&root, &layout, "/box").unwrap().unwrap().io.unwrap();
+    let io = read_at(&root, &layout, "/box")
+        .unwrap()
+        .unwrap()
+        .io
+        .unwrap();
     assert_eq!(io.counted_devices, Some(Vec::new()));
     assert_eq!(io.total.write_bytes_total, None, "unknown, not 0");
     assert!(io.devices.is_empty());
@@ -198,7 +202,9 @@ fn a_cgroup_writing_a_loop_device_with_o_direct_reads_as_the_kernel_counts_it() 
         // v1 blk-throttle counts a device only once throttling is active on it (recent
         // kernels): a limit far above anything a loop device does, in the test's own parent.
         fs::write(
-            guard.dir("blkio", "").join("blkio.throttle.read_bps_device"),
+            guard
+                .dir("blkio", "")
+                .join("blkio.throttle.read_bps_device"),
             format!("{} {}", disk.number, 1u64 << 40),
         )
         .unwrap();
@@ -216,6 +222,13 @@ fn a_cgroup_writing_a_loop_device_with_o_direct_reads_as_the_kernel_counts_it() 
     );
     assert_eq!((wrote.bytes, read.bytes), (8 << 20, 1 << 20));
     let (read_after, written_after) = disk.sectors();
+    // The kernel's own file, as this kernel writes it (kept in the test log: the parsers'
+    // unit tests quote such captures).
+    for file in ["io.stat", "blkio.throttle.io_service_bytes_recursive"] {
+        if let Ok(text) = fs::read_to_string(io_dir.join(file)) {
+            eprintln!("{file} of {rel}:\n{text}");
+        }
+    }
 
     let root = HostRoot::live();
     let reading = read_at(&root, &detect_layout(&root).unwrap(), &rel)
@@ -233,11 +246,13 @@ fn a_cgroup_writing_a_loop_device_with_o_direct_reads_as_the_kernel_counts_it() 
         "blkio.throttle.io_service_bytes_recursive",
         "blkio.throttle.io_serviced_recursive",
     );
-    let kernel = |v2: &str, file: &str, line: &str| {
-        kernel_figure(&io_dir, &disk.number, v2, file, line)
-    };
+    let kernel =
+        |v2: &str, file: &str, line: &str| kernel_figure(&io_dir, &disk.number, v2, file, line);
     // Exactly the cgroup's own kernel file (nothing else touches the test's device).
-    assert_eq!(c.write_bytes_total, Some(kernel("wbytes", bytes_v1, "Write")));
+    assert_eq!(
+        c.write_bytes_total,
+        Some(kernel("wbytes", bytes_v1, "Write"))
+    );
     assert_eq!(c.read_bytes_total, Some(kernel("rbytes", bytes_v1, "Read")));
     assert_eq!(c.write_ios_total, Some(kernel("wios", ios_v1, "Write")));
     assert_eq!(c.read_ios_total, Some(kernel("rios", ios_v1, "Read")));
@@ -260,7 +275,10 @@ fn a_cgroup_writing_a_loop_device_with_o_direct_reads_as_the_kernel_counts_it() 
     );
     assert!(io.total.write_bytes_total.unwrap() >= written);
     if v1 {
-        let counted = io.counted_devices.as_ref().expect("v1 names what it counts");
+        let counted = io
+            .counted_devices
+            .as_ref()
+            .expect("v1 names what it counts");
         assert!(counted.contains(&disk.name), "{counted:?}");
     }
     // `isotop cgroups --json` carries the same counters.

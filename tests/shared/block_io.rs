@@ -1,6 +1,7 @@
 //! Block I/O for tests: a loop device the test makes (`losetup` on a sparse file in a fresh
-//! temp dir, detached on drop even when the test fails), optionally with a partition table (so
-//! a partition exists to be refused), the kernel's own counters of the device
+//! temp dir, detached on drop even when the test fails), optionally with a partition (added
+//! with `addpart`, BLKPG: no partition-table parser needed in the kernel; so a partition
+//! exists to be refused), the kernel's own counters of the device
 //! (`/sys/block/<name>/stat`), and `dd` with `O_DIRECT` run inside a test cgroup, reporting
 //! the bytes it copied and the time it took as it says them.
 
@@ -28,9 +29,12 @@ impl LoopDevice {
         Self::made(size_mib, false)
     }
 
-    /// A loop device whose file holds an MBR with one partition (from sector 2048 on),
-    /// attached with partition scanning: its first partition is `<path>p1`.
+    /// A loop device with one partition from sector 2048 to the end: `<path>p1`. `None`
+    /// (the skip said) without `losetup` or `addpart`.
     pub fn partitioned(size_mib: u64) -> Option<LoopDevice> {
+        if !common::require_program("addpart") {
+            return None;
+        }
         Self::made(size_mib, true)
     }
 
@@ -45,9 +49,6 @@ impl LoopDevice {
         let image = dir.path().join("disk.img");
         let file = std::fs::File::create(&image).expect("create the image");
         file.set_len(size_mib << 20).expect("size the image");
-        if partitioned {
-            write_mbr(&image, size_mib);
-        }
         let mut losetup = Command::new("losetup");
         losetup.args(["--find", "--show"]);
         if partitioned {
@@ -75,7 +76,14 @@ impl LoopDevice {
             _dir: dir,
         };
         if partitioned {
-            // The kernel adds the partition's node when it scans: wait for it.
+            let sectors = ((size_mib << 20) / 512 - 2048).to_string();
+            let added = Command::new("addpart")
+                .arg(&device.path)
+                .args(["1", "2048", &sectors])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(added, "addpart {} 1 2048 {sectors}", device.path.display());
+            // devtmpfs makes the partition's node: wait for it.
             let part = device.partition();
             let found = common::wait_until(std::time::Duration::from_secs(5), || part.exists());
             assert!(found, "{} did not appear", part.display());
@@ -113,23 +121,6 @@ impl Drop for LoopDevice {
     }
 }
 
-/// An MBR with one Linux partition from sector 2048 to the end.
-fn write_mbr(image: &Path, size_mib: u64) {
-    let sectors = (size_mib << 20) / 512;
-    let mut mbr = [0u8; 512];
-    let entry = &mut mbr[446..462];
-    entry[4] = 0x83;
-    entry[8..12].copy_from_slice(&2048u32.to_le_bytes());
-    entry[12..16].copy_from_slice(&((sectors - 2048) as u32).to_le_bytes());
-    mbr[510] = 0x55;
-    mbr[511] = 0xAA;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(image)
-        .expect("open the image");
-    file.write_all(&mbr).expect("write the MBR");
-}
-
 /// What `dd` said it did.
 #[derive(Debug, Clone, Copy)]
 pub struct DdRun {
@@ -165,11 +156,8 @@ pub fn dd_in(place: impl FnOnce(i32), args: &[&str]) -> DdRun {
         .write_all(b"go\n")
         .expect("start dd");
     let mut stderr = String::new();
-    std::io::Read::read_to_string(
-        child.0.stderr.as_mut().expect("dd's stderr"),
-        &mut stderr,
-    )
-    .expect("read dd's report");
+    std::io::Read::read_to_string(child.0.stderr.as_mut().expect("dd's stderr"), &mut stderr)
+        .expect("read dd's report");
     let status = child.0.wait().expect("wait for dd");
     assert!(status.success(), "dd {args:?} failed: {stderr}");
     parse_dd(&stderr).unwrap_or_else(|| panic!("no byte count in dd's report: {stderr}"))
