@@ -266,6 +266,7 @@ fn the_io_weight_is_set_where_the_kernel_has_one_and_refused_clearly_where_not()
         assert!(env.journal().is_empty());
         return;
     };
+    eprintln!("{file} of {path}: {}", common::read_text(&dir.join(file)));
     let before = common::read_text(&dir.join(file));
     env.ok(&["limit", &path, "--io-weight", "300"]);
     let now = common::read_text(&dir.join(file));

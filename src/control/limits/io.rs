@@ -315,3 +315,6 @@ pub(super) fn parse_device_limits(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -56,7 +56,7 @@ fn v2_io_counters_come_from_its_own_io_stat() {
     let io = m.figures.io.as_ref().expect("own io.stat");
     // loop0 and vda together.
     assert_eq!(io.read_bytes_total, Some(1_048_576 + 4096));
-    assert_eq!(io.write_ios_total, Some(26));
+    assert_eq!(io.write_ios_total, Some(18));
     assert_eq!(m.figures.io_source, Some(FigureSource::OwnCgroup));
     let source = &m.view.sources.io;
     assert_eq!(source.from, FigureSource::OwnCgroup);
