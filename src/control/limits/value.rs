@@ -88,13 +88,15 @@ pub fn parse_period(text: &str) -> Result<u64, ControlError> {
 
 /// A v2 `cpu.weight`, 1–10000 (100 is the default).
 pub fn parse_weight(text: &str) -> Result<u64, ControlError> {
+    weight_of("--cpu-weight", text)
+}
+
+/// A weight on the v2 scale, 1–10000, given with `flag`.
+fn weight_of(flag: &str, text: &str) -> Result<u64, ControlError> {
     const HINT: &str = "give a whole number from 1 to 10000 (the default weight is 100)";
-    let weight: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid("--cpu-weight", text, HINT))?;
+    let weight: u64 = text.trim().parse().map_err(|_| invalid(flag, text, HINT))?;
     if !(1..=10_000).contains(&weight) {
-        return Err(invalid("--cpu-weight", text, HINT));
+        return Err(invalid(flag, text, HINT));
     }
     Ok(weight)
 }
@@ -235,15 +237,7 @@ pub fn parse_iops(flag: &str, text: &str) -> Result<Limit<u64>, ControlError> {
 /// An I/O weight on the v2 `io.weight` scale, 1–10000 (100 is the default); files with a
 /// narrower range (BFQ's, CFQ's) are checked when the file is known.
 pub fn parse_io_weight(text: &str) -> Result<u64, ControlError> {
-    const HINT: &str = "give a whole number from 1 to 10000 (the default weight is 100)";
-    let weight: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid("--io-weight", text, HINT))?;
-    if !(1..=10_000).contains(&weight) {
-        return Err(invalid("--io-weight", text, HINT));
-    }
-    Ok(weight)
+    weight_of("--io-weight", text)
 }
 
 /// True when a kernel limit file holding `current` is what a write of `written` reads back as:
