@@ -7,8 +7,8 @@
 //! `blkio.bfq.io_service_bytes[_recursive]`/`io_serviced[_recursive]`, the CFQ ones
 //! `blkio.io_service_bytes[_recursive]`, then blk-throttle's
 //! `blkio.throttle.io_service_bytes[_recursive]`/`io_serviced[_recursive]`. Counters are
-//! totals since the cgroup was made (`_total`, OpenMetrics style); rates are
-//! `sample::rates`'. Odd contents (garbage lines, a device listed twice, unknown keys) are
+//! totals since the cgroup was made (v1 blk-throttle: since it began counting the device;
+//! `_total`, OpenMetrics style); rates are `sample::rates`'. Odd contents (garbage lines, a device listed twice, unknown keys) are
 //! skipped with a note; a missing file leaves the figure `None`; nothing panics.
 //!
 //! v1 blk-throttle counts a device's I/O only while the throttling policy is active on that
