@@ -26,7 +26,8 @@ cache=${ISOTOP_VM_CACHE:-/var/cache/isotop-vm}
 timeout_s=${ISOTOP_VM_TIMEOUT:-900}
 memory=${ISOTOP_VM_MEMORY:-2G}
 # The 9p stack of Debian's 6.1 kernel is modular: these load in this order (measured).
-# The launch tests add overlay (union root file systems), veth and bridge (with its llc and stp).
+# The launch tests add overlay (union root file systems), veth and bridge (with its llc and stp);
+# the block I/O tests loop (a loop device of their own).
 # Test modules (crate::module) not run in the VM unless their crate is named: those that read
 # fixtures only (no kernel state), and those whose subject does not depend on the cgroup
 # version (tar unpacking, the layer cache, target names, terminal signals, crash-safety of
@@ -38,7 +39,7 @@ host_only=(ui::snapshots act::revert_crash launch::unpack_escape launch::unpack_
   launch::image_bounds launch::image_outer launch::image_reuse launch::image_cache
   act::target_hostile ui::tmux_signals)
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-  netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge)
+  netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge loop)
 
 say() { printf 'vm: %s\n' "$*" >&2; }
 cannot_start() {

@@ -186,6 +186,23 @@ pub(crate) struct LimitArgs {
     /// Maximum number of tasks, or `max`.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids: Option<String>,
+    /// Read bandwidth of one disk: DEV=RATE, DEV a block device path (`/dev/sda`) or MAJ:MIN,
+    /// RATE bytes per second (`10M`, `1MiB`), `max` or `0` to clear. Repeatable.
+    #[arg(long, value_name = "DEV=RATE", allow_hyphen_values = true)]
+    pub device_read_bps: Vec<String>,
+    /// Write bandwidth of one disk: like `--device-read-bps`.
+    #[arg(long, value_name = "DEV=RATE", allow_hyphen_values = true)]
+    pub device_write_bps: Vec<String>,
+    /// Read operations per second of one disk: DEV=N, `max` or `0` to clear. Repeatable.
+    #[arg(long, value_name = "DEV=N", allow_hyphen_values = true)]
+    pub device_read_iops: Vec<String>,
+    /// Write operations per second of one disk: like `--device-read-iops`.
+    #[arg(long, value_name = "DEV=N", allow_hyphen_values = true)]
+    pub device_write_iops: Vec<String>,
+    /// Relative I/O weight: v2 `io.weight` 1–10000 (or `io.bfq.weight` 1–1000); v1
+    /// `blkio.weight` (CFQ, 10–1000) or `blkio.bfq.weight` (BFQ, 1–1000).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub io_weight: Option<String>,
     /// Allow a memory limit below current usage (the kernel will reclaim or OOM-kill).
     #[arg(long)]
     pub force: bool,

@@ -54,12 +54,22 @@ fn describe_args(args: &LimitArgs) -> String {
         ("--memory", &args.memory),
         ("--memory-high", &args.memory_high),
         ("--pids", &args.pids),
+        ("--io-weight", &args.io_weight),
         ("--for", &args.for_duration),
     ];
     let mut words: Vec<String> = options
         .iter()
         .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}")))
         .collect();
+    let devices = [
+        ("--device-read-bps", &args.device_read_bps),
+        ("--device-write-bps", &args.device_write_bps),
+        ("--device-read-iops", &args.device_read_iops),
+        ("--device-write-iops", &args.device_write_iops),
+    ];
+    for (name, values) in devices {
+        words.extend(values.iter().map(|v| format!("{name} {v}")));
+    }
     if args.force {
         words.push("--force".into());
     }
@@ -75,6 +85,11 @@ fn limit(root: &HostRoot, args: &LimitArgs) -> Result<(), CliError> {
         memory: args.memory.as_deref(),
         memory_high: args.memory_high.as_deref(),
         pids: args.pids.as_deref(),
+        device_read_bps: args.device_read_bps.iter().map(String::as_str).collect(),
+        device_write_bps: args.device_write_bps.iter().map(String::as_str).collect(),
+        device_read_iops: args.device_read_iops.iter().map(String::as_str).collect(),
+        device_write_iops: args.device_write_iops.iter().map(String::as_str).collect(),
+        io_weight: args.io_weight.as_deref(),
         force: args.force,
     })
     .map_err(usage)?;

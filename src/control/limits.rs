@@ -1,4 +1,5 @@
-//! Limits: CPU quota and weight, memory (max, high) and task count of one cgroup, on v1 and v2.
+//! Limits: CPU quota and weight, memory (max, high), task count and I/O ([`io`]: per-device
+//! rates and the weight) of one cgroup, on v1 and v2.
 //!
 //! An act is planned before anything is written: every input is parsed ([`value`]), every old
 //! value is read, a memory limit below current usage is refused unless forced. Then the files
@@ -10,10 +11,16 @@
 //! crashes and racing changes.
 //!
 //! Files per version: v1 `cpu.cfs_quota_us` + `cpu.cfs_period_us` (µs, quota -1 = max),
-//! `cpu.shares`, `memory.limit_in_bytes`, `pids.max`; v2 `cpu.max` (`"$Q $P"` / `"max $P"`),
-//! `cpu.weight`, `memory.max`, `memory.high`, `pids.max`.
+//! `cpu.shares`, `memory.limit_in_bytes`, `pids.max`, `blkio.throttle.*_device`,
+//! `blkio[.bfq].weight`; v2 `cpu.max` (`"$Q $P"` / `"max $P"`), `cpu.weight`, `memory.max`,
+//! `memory.high`, `pids.max`, `io.max`, `io[.bfq].weight`. A file with one line per device
+//! (`io.max`, the v1 throttle files, v2 weights) is changed one line at a time: the write
+//! names its [`Slot`], and old values, read-backs, undo and reverts concern that line only.
+//! The records of a change (planned writes, file changes, slots) are `change`'s.
 
+mod change;
 pub mod dirs;
+pub mod io;
 pub mod journal;
 pub mod pending;
 pub mod set;
@@ -21,13 +28,14 @@ pub mod value;
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::audit::{self, AuditEntry};
 use super::error::ControlError;
+use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
 
+pub use change::{FileChange, Plan, PlannedWrite, Slot, read_file, read_limit, write_file};
 pub use dirs::{ControllerDir, LimitDirs};
+pub use io::{DeviceLimit, IoKnob};
 pub use set::{LimitOutcome, RevertAfter, set_cgroup_limits, set_limits, set_limits_for};
 
 /// What the operator asked for, parsed and checked (nothing read from the host yet).
@@ -45,6 +53,10 @@ pub struct LimitRequest {
     pub memory_high: Option<Limit<u64>>,
     /// Tasks.
     pub pids: Option<Limit<u64>>,
+    /// Per-device I/O rates (`--device-read-bps` …), in the order given; devices as typed.
+    pub io: Vec<DeviceLimit>,
+    /// I/O weight, v2 `io.weight` scale (1–10000; narrower files are checked when planned).
+    pub io_weight: Option<u64>,
     /// Allow a memory limit below current usage.
     pub force: bool,
 }
@@ -58,6 +70,13 @@ pub struct LimitInput<'a> {
     pub memory: Option<&'a str>,
     pub memory_high: Option<&'a str>,
     pub pids: Option<&'a str>,
+    /// `DEV=RATE` each (bytes per second; `max`/`0` clears).
+    pub device_read_bps: Vec<&'a str>,
+    pub device_write_bps: Vec<&'a str>,
+    /// `DEV=N` each (operations per second; `max`/`0` clears).
+    pub device_read_iops: Vec<&'a str>,
+    pub device_write_iops: Vec<&'a str>,
+    pub io_weight: Option<&'a str>,
     pub force: bool,
 }
 
@@ -80,12 +99,20 @@ impl LimitRequest {
                 .map(|t| value::parse_size("--memory-high", t))
                 .transpose()?,
             pids: input.pids.map(value::parse_pids).transpose()?,
+            io: io::parse_device_limits([
+                (IoKnob::ReadBps, &input.device_read_bps),
+                (IoKnob::WriteBps, &input.device_write_bps),
+                (IoKnob::ReadIops, &input.device_read_iops),
+                (IoKnob::WriteIops, &input.device_write_iops),
+            ])?,
+            io_weight: input.io_weight.map(value::parse_io_weight).transpose()?,
             force: input.force,
         };
         if request.is_empty() {
             return Err(ControlError::Other(
                 "nothing to change: give --cpus, --period, --cpu-weight, --memory, \
-                 --memory-high or --pids"
+                 --memory-high, --pids, --device-read-bps, --device-write-bps, \
+                 --device-read-iops, --device-write-iops or --io-weight"
                     .into(),
             ));
         }
@@ -99,85 +126,8 @@ impl LimitRequest {
             && self.memory.is_none()
             && self.memory_high.is_none()
             && self.pids.is_none()
+            && !io::requested(self)
     }
-}
-
-/// One file to write: what it limits, its old content and the new one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedWrite {
-    /// `limit.cpu`, `limit.cpu_period`, `limit.cpu_weight`, `limit.memory`,
-    /// `limit.memory_high`, `limit.pids`.
-    pub what: String,
-    pub path: PathBuf,
-    /// The file's content before, trimmed (exactly what undo writes back).
-    pub old: String,
-    pub new: String,
-}
-
-/// One file written: its old content, what was written and what the kernel reads back (v1
-/// rounds memory to pages and shows `max` as a huge number).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileChange {
-    pub what: String,
-    pub path: PathBuf,
-    pub old: String,
-    pub written: String,
-    pub now: String,
-    /// Recorded before the write (write-ahead) and not yet confirmed: the write may or may not
-    /// have happened (isotop was cut short), `now` is unknown. Restoring `old` is harmless
-    /// either way.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub in_flight: bool,
-}
-
-impl FileChange {
-    /// The record of `write` made before it is written (see [`FileChange::in_flight`]).
-    pub fn planned(write: &PlannedWrite) -> FileChange {
-        FileChange {
-            what: write.what.clone(),
-            path: write.path.clone(),
-            old: write.old.clone(),
-            written: write.new.clone(),
-            now: String::new(),
-            in_flight: true,
-        }
-    }
-
-    /// True when `current` (the file's content now) is what isotop left there: the read-back
-    /// when it is known, else what a write of `written` reads back as.
-    pub fn holds_what_isotop_left(&self, current: &str) -> bool {
-        if self.in_flight {
-            value::reads_back_as(&self.written, current)
-        } else {
-            current == self.now
-        }
-    }
-}
-
-/// A planned change and what the operator should know about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    pub writes: Vec<PlannedWrite>,
-    /// E.g. the v1 weight → shares conversion.
-    pub notes: Vec<String>,
-}
-
-/// Reads a kernel file, trimmed; a missing file names the controller that lacks it.
-pub fn read_file(path: &Path) -> Result<String, ControlError> {
-    std::fs::read_to_string(path)
-        .map(|t| t.trim().to_string())
-        .map_err(|source| ControlError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-}
-
-/// Writes `content` to a kernel file in one `write`.
-pub fn write_file(path: &Path, content: &str) -> Result<(), ControlError> {
-    std::fs::write(path, content).map_err(|source| ControlError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn need<'a>(
@@ -214,11 +164,17 @@ fn write(what: &str, path: PathBuf, old: String, new: String) -> PlannedWrite {
         path,
         old,
         new,
+        slot: None,
     }
 }
 
 /// Reads the old values and decides what to write, in which order. Nothing is written.
-pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlError> {
+/// `root` gives sysfs, where the devices of I/O limits are checked.
+pub fn plan(
+    root: &HostRoot,
+    dirs: &LimitDirs,
+    request: &LimitRequest,
+) -> Result<Plan, ControlError> {
     let mut plan = Plan {
         writes: Vec::new(),
         notes: Vec::new(),
@@ -301,6 +257,7 @@ pub fn plan(dirs: &LimitDirs, request: &LimitRequest) -> Result<Plan, ControlErr
         plan.writes
             .push(write("limit.pids", path, old, pids.to_string()));
     }
+    io::plan_io(root, dirs, request, &mut plan)?;
     Ok(plan)
 }
 
@@ -425,7 +382,7 @@ pub fn apply(
         let mut entry = AuditEntry::now(target, &w.what, Some(w.old.clone()), Some(w.new.clone()));
         match write_file(&w.path, &w.new) {
             Ok(()) => {
-                let now = read_file(&w.path).unwrap_or_default();
+                let now = read_limit(&w.path, w.slot.as_ref()).unwrap_or_default();
                 audit_or_warn(&entry, &mut warnings);
                 done.push(FileChange {
                     what: w.what.clone(),
@@ -434,6 +391,7 @@ pub fn apply(
                     written: w.new.clone(),
                     now,
                     in_flight: false,
+                    slot: w.slot.clone(),
                 });
             }
             Err(err) => {

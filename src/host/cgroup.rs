@@ -3,12 +3,14 @@
 //! Contract: [`detect_layout`] finds the mounted hierarchies in mountinfo; [`read_at`],
 //! [`read_for_memberships`], [`read_own`] and [`read_tree`] turn one cgroup (or a subtree) into
 //! [`CgroupReading`]s whose fields carry their units in their names, whose limits are
-//! [`Limit`]s (never `-1`), and whose every figure names the kernel file it came from
+//! [`Limit`]s (never `-1`), whose block I/O ([`IoStats`], module [`io`]) names its devices,
+//! and whose every figure names the kernel file it came from
 //! (`sources`). Reading never writes. A cgroup that does not exist or vanishes mid-read is
 //! `Ok(None)` (skipped in trees); a missing, unreadable or garbled file leaves its field `None`
 //! (with a note for the last two), never an error.
 
 mod controllers;
+pub mod io;
 mod layout;
 mod limit;
 pub mod parse;
@@ -18,6 +20,7 @@ mod session;
 mod stats;
 mod tree;
 
+pub use io::{IoCounters, IoDevice, IoStats};
 pub use layout::{CgroupLayout, CgroupMode, Hierarchy, detect_layout};
 pub use limit::{InheritedLimit, Limit};
 pub use parse::cpu_limit_cpus;

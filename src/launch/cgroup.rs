@@ -133,7 +133,7 @@ pub fn create(
             return Ok(());
         }
         let dirs = LimitDirs::for_path(&layout, &path);
-        let plan = plan(&dirs, limits)?;
+        let plan = plan(host, &dirs, limits)?;
         apply(id, &plan.writes)?;
         Ok(())
     });

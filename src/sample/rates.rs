@@ -7,10 +7,12 @@
 //!
 //! Every rate isotop shows is computed here: a container's CPU share from two of its
 //! [`CpuCounter`]s (the sampler between ticks, `isotop ls` between its two reads), a cgroup's
-//! CPU and throttling shares, a process's and a CPU's busy share — and the counts since isotop
-//! started ([`count_since`]: a container's OOM kills since the sampler first saw it).
+//! CPU and throttling shares, a process's and a CPU's busy share, block I/O per second
+//! ([`io_rates`], from the `_total` counters of a cgroup's or a container's I/O) — and the
+//! counts since isotop started ([`count_since`]: a container's OOM kills since the sampler
+//! first saw it).
 
-use crate::host::cgroup::CgroupReading;
+use crate::host::cgroup::{CgroupReading, IoCounters};
 use crate::host::container::measure::{CpuCounter, KernelFigures, ProcessTicks};
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
@@ -171,6 +173,46 @@ pub fn cpu_busy_percent(previous: Option<CpuJiffies>, current: CpuJiffies) -> Op
     // iowait may go backwards (see proc(5)); clamp instead of refusing the whole figure.
     let idle = current.idle.saturating_sub(previous.idle).min(total);
     (total > 0).then(|| (total - idle) as f64 / total as f64 * 100.0)
+}
+
+/// Per second from a monotonic counter read at two moments `wall_usec` µs apart. `None`
+/// without a previous reading, on a reset (the counter went back) or with no time elapsed.
+pub fn per_second(previous: Option<u64>, current: Option<u64>, wall_usec: u64) -> Option<f64> {
+    let grown = current?.checked_sub(previous?)?;
+    (wall_usec > 0).then(|| grown as f64 * 1_000_000.0 / wall_usec as f64)
+}
+
+/// Block I/O per second between two readings of [`IoCounters`] (a container's
+/// `Figures::io`, a cgroup's `io.total`). Each rate is `None` on its own terms (see
+/// [`per_second`]): a first tick, a counter the kernel does not give, or a reset — the cgroup
+/// made again, or a device gone from the sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IoRates {
+    pub read_bytes_per_second: Option<f64>,
+    pub write_bytes_per_second: Option<f64>,
+    pub read_ios_per_second: Option<f64>,
+    pub write_ios_per_second: Option<f64>,
+    pub discard_bytes_per_second: Option<f64>,
+}
+
+/// The I/O rates between `previous` and `current` read `wall_usec` µs apart (all `None`
+/// without either).
+pub fn io_rates(
+    previous: Option<&IoCounters>,
+    current: Option<&IoCounters>,
+    wall_usec: u64,
+) -> IoRates {
+    let (Some(a), Some(b)) = (previous, current) else {
+        return IoRates::default();
+    };
+    let rate = |field: fn(&IoCounters) -> Option<u64>| per_second(field(a), field(b), wall_usec);
+    IoRates {
+        read_bytes_per_second: rate(|c| c.read_bytes_total),
+        write_bytes_per_second: rate(|c| c.write_bytes_total),
+        read_ios_per_second: rate(|c| c.read_ios_total),
+        write_ios_per_second: rate(|c| c.write_ios_total),
+        discard_bytes_per_second: rate(|c| c.discard_bytes_total),
+    }
 }
 
 #[cfg(test)]
@@ -341,5 +383,53 @@ mod tests {
                 idle: 405
             }
         );
+    }
+
+    #[test]
+    fn io_per_second_from_total_counters() {
+        let at = |read, write, rios, wios| IoCounters {
+            read_bytes_total: Some(read),
+            write_bytes_total: Some(write),
+            read_ios_total: Some(rios),
+            write_ios_total: Some(wios),
+            discard_bytes_total: None,
+            discard_ios_total: None,
+        };
+        // 2 MiB written and 1 MiB read over 500 ms; 8 and 4 operations.
+        let rates = io_rates(
+            Some(&at(0, 0, 0, 0)),
+            Some(&at(1 << 20, 2 << 20, 4, 8)),
+            500_000,
+        );
+        assert_eq!(rates.read_bytes_per_second, Some(2_097_152.0));
+        assert_eq!(rates.write_bytes_per_second, Some(4_194_304.0));
+        assert_eq!(rates.read_ios_per_second, Some(8.0));
+        assert_eq!(rates.write_ios_per_second, Some(16.0));
+        // A counter the kernel does not give has no rate, not 0.
+        assert_eq!(rates.discard_bytes_per_second, None);
+        // Idle: 0, a figure.
+        let idle = io_rates(Some(&at(5, 5, 1, 1)), Some(&at(5, 5, 1, 1)), 1_000_000);
+        assert_eq!(idle.write_bytes_per_second, Some(0.0));
+    }
+
+    #[test]
+    fn io_rates_first_tick_reset_and_zero_interval_give_none() {
+        let at = |write| IoCounters {
+            write_bytes_total: Some(write),
+            ..IoCounters::default()
+        };
+        assert_eq!(io_rates(None, Some(&at(5)), 1_000), IoRates::default());
+        assert_eq!(io_rates(Some(&at(5)), None, 1_000), IoRates::default());
+        // The cgroup was made again (or a device left the sum): no rate, never negative.
+        assert_eq!(
+            io_rates(Some(&at(900)), Some(&at(100)), 1_000).write_bytes_per_second,
+            None
+        );
+        assert_eq!(
+            io_rates(Some(&at(1)), Some(&at(2)), 0).write_bytes_per_second,
+            None
+        );
+        assert_eq!(per_second(Some(1), Some(3), 2_000_000), Some(1.0));
+        assert_eq!(per_second(None, Some(3), 2_000_000), None);
     }
 }

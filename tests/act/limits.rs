@@ -54,6 +54,7 @@ fn busy_loop_limited_to_a_fifth_of_a_cpu_uses_that_and_is_reported_throttled() {
     let rel = guard.child("c");
     let dirs = LimitDirs::for_path(&layout(), &rel);
     let plan = limits::plan(
+        &HostRoot::live(),
         &dirs,
         &request(LimitInput {
             cpus: Some("0.2"),
@@ -116,6 +117,7 @@ fn memory_hog_over_its_limit_is_oom_killed_and_the_kill_is_counted() {
     let rel = guard.child("c");
     let dirs = LimitDirs::for_path(&layout(), &rel);
     let plan = limits::plan(
+        &HostRoot::live(),
         &dirs,
         &request(LimitInput {
             memory: Some("32M"),
@@ -208,7 +210,7 @@ fn a_period_change_keeps_the_cpu_share_and_reads_back() {
             10_000,
         ),
     ] {
-        let plan = limits::plan(&dirs, &request(input)).unwrap();
+        let plan = limits::plan(&HostRoot::live(), &dirs, &request(input)).unwrap();
         limits::apply(&rel, &plan.writes).unwrap();
         if v2() {
             let want = if quota == 0 {
@@ -238,6 +240,7 @@ fn weight_pids_and_memory_high_per_version() {
     let rel = guard.child("c");
     let dirs = LimitDirs::for_path(&layout(), &rel);
     let plan = limits::plan(
+        &HostRoot::live(),
         &dirs,
         &request(LimitInput {
             cpu_weight: Some("50"),
@@ -260,7 +263,7 @@ fn weight_pids_and_memory_high_per_version() {
             common::read_text(&guard.dir("", "c").join("cpu.weight")),
             "50"
         );
-        let plan = limits::plan(&dirs, &high).unwrap();
+        let plan = limits::plan(&HostRoot::live(), &dirs, &high).unwrap();
         limits::apply(&rel, &plan.writes).unwrap();
         assert_eq!(
             common::read_number(&guard.dir("", "c").join("memory.high")),
@@ -277,7 +280,7 @@ fn weight_pids_and_memory_high_per_version() {
             "{:?}",
             plan.notes
         );
-        let err = limits::plan(&dirs, &high).unwrap_err();
+        let err = limits::plan(&HostRoot::live(), &dirs, &high).unwrap_err();
         assert!(err.is_usage(), "{err}");
         assert!(err.to_string().contains("only on cgroup v2"), "{err}");
     }
@@ -327,7 +330,7 @@ fn memory_limit_below_usage_is_refused_unless_forced() {
         memory: Some("4096"),
         ..Default::default()
     });
-    let err = limits::plan(&dirs, &too_small).unwrap_err();
+    let err = limits::plan(&HostRoot::live(), &dirs, &too_small).unwrap_err();
     assert!(matches!(err, ControlError::Refused { .. }), "{err}");
     assert!(
         err.to_string().contains("OOM-kill") && err.to_string().contains("--force"),
@@ -344,7 +347,7 @@ fn memory_limit_below_usage_is_refused_unless_forced() {
         force: true,
         ..Default::default()
     });
-    let plan = limits::plan(&dirs, &forced).unwrap();
+    let plan = limits::plan(&HostRoot::live(), &dirs, &forced).unwrap();
     assert_eq!(plan.writes.len(), 1);
     assert_eq!(plan.writes[0].new, "4096");
     assert_eq!(plan.writes[0].old, before);
@@ -434,7 +437,11 @@ fn bad_input_is_refused_before_anything_is_written() {
         cpus: Some("1m"),
         ..Default::default()
     });
-    assert!(limits::plan(&dirs, &tiny).unwrap_err().is_usage());
+    assert!(
+        limits::plan(&HostRoot::live(), &dirs, &tiny)
+            .unwrap_err()
+            .is_usage()
+    );
     assert_eq!(snapshot(&files), before, "bad input changed a limit file");
 }
 
@@ -447,6 +454,7 @@ fn a_failed_write_puts_back_the_files_written_before_it() {
     let dirs = LimitDirs::for_path(&layout(), &rel);
     let pids_file = guard.dir("pids", "c").join("pids.max");
     let mut plan = limits::plan(
+        &HostRoot::live(),
         &dirs,
         &request(LimitInput {
             pids: Some("33"),

@@ -14,6 +14,7 @@ mod freeze;
 mod kill;
 mod limits;
 mod limits_cli;
+mod limits_io;
 mod log;
 mod owned_cgroups;
 mod read_only;

@@ -5,7 +5,7 @@
 #[path = "../shared/mod.rs"]
 mod shared;
 
-pub use shared::{bundle, common, containers, tmux};
+pub use shared::{block_io, bundle, common, containers, tmux};
 
 pub mod container;
 pub mod fake_container;

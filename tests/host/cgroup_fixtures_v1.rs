@@ -117,7 +117,7 @@ fn v1_container_reads_every_figure_from_its_controllers_file() {
     assert_eq!(r.limits.pids_max, Some(Limit::Value(100)));
     assert_eq!(r.freezer, Some(FreezerState::Frozen));
     assert!(r.pressure.is_none());
-    assert_eq!(r.missing, ["pressure"]);
+    assert_eq!(r.missing, ["io", "pressure"]);
     assert_eq!(r.nprocs, 2);
     assert!(r.notes.is_empty(), "{:?}", r.notes);
 
@@ -200,7 +200,7 @@ fn v1_odd_values_are_none_with_notes_or_max() {
 fn v1_cgroup_missing_from_some_hierarchies_lists_them() {
     let (root, layout, _dir) = layout("v1");
     let r = read_at(&root, &layout, "/docker/partial").unwrap().unwrap();
-    assert_eq!(r.missing, ["pids", "cpuset", "freezer", "pressure"]);
+    assert_eq!(r.missing, ["pids", "cpuset", "freezer", "io", "pressure"]);
     assert_eq!(r.cpu.as_ref().unwrap().usage_usec, Some(7));
     // Files absent in the cpu hierarchy: no throttling figures, no limit, no note.
     assert_eq!(r.cpu.as_ref().unwrap().nr_periods, None);

@@ -126,7 +126,10 @@ fn v2_odd_and_controllerless_cgroups() {
     let nomem = read_at(&root, &layout, "/user.slice/nomem")
         .unwrap()
         .unwrap();
-    assert_eq!(nomem.missing, ["memory", "pids", "cpuset", "pressure"]);
+    assert_eq!(
+        nomem.missing,
+        ["memory", "pids", "cpuset", "io", "pressure"]
+    );
     assert_eq!(nomem.freezer, Some(FreezerState::Thawed));
     assert_eq!(nomem.nprocs, 0);
     assert_eq!(nomem.cpu.as_ref().unwrap().nr_periods, None);

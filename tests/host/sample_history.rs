@@ -24,6 +24,7 @@ fn reading(path: &str) -> CgroupReading {
             ..CgroupLimits::default()
         },
         freezer: None,
+        io: None,
         nprocs: 1,
         sources: BTreeMap::new(),
         missing: Vec::new(),

@@ -6,6 +6,7 @@
 // own `support/` modules keep the lint).
 #![allow(dead_code)]
 
+pub mod block_io;
 pub mod bundle;
 pub mod common;
 pub mod containers;

@@ -1,6 +1,6 @@
-//! Where a cgroup's limit files are: for each of the cpu, memory and pids controllers, the
-//! directory in the v1 hierarchy carrying it, else in the v2 hierarchy, found from a cgroup
-//! path or from a process's membership lines (`/proc/<pid>/cgroup`).
+//! Where a cgroup's limit files are: for each of the cpu, memory, pids and io controllers (io
+//! is `blkio` on v1), the directory in the v1 hierarchy carrying it, else in the v2 hierarchy,
+//! found from a cgroup path or from a process's membership lines (`/proc/<pid>/cgroup`).
 
 use std::path::PathBuf;
 
@@ -18,12 +18,14 @@ pub struct ControllerDir {
     pub path: String,
 }
 
-/// Where a cgroup's cpu, memory and pids files are (`None`: controller not mounted for it).
+/// Where a cgroup's cpu, memory, pids and io files are (`None`: controller not mounted for it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LimitDirs {
     pub cpu: Option<ControllerDir>,
     pub memory: Option<ControllerDir>,
     pub pids: Option<ControllerDir>,
+    /// v1 `blkio`, v2 `io`.
+    pub io: Option<ControllerDir>,
 }
 
 impl LimitDirs {
@@ -49,6 +51,7 @@ impl LimitDirs {
             cpu: find("cpu"),
             memory: find("memory"),
             pids: find("pids"),
+            io: find("blkio"),
         }
     }
 
@@ -81,13 +84,14 @@ impl LimitDirs {
             cpu: find("cpu"),
             memory: find("memory"),
             pids: find("pids"),
+            io: find("blkio"),
         }
     }
 }
 
 impl LimitDirs {
     /// The cgroups `writes` go to, one per directory, each named by its controller (`cpu`,
-    /// `memory`, `pids`): what `control::owned` checks before they are written. `None` when a
+    /// `memory`, `pids`, `io`): what `control::owned` checks before they are written. `None` when a
     /// write goes to a directory that is none of these (never planned so: refuse it).
     pub fn sites(
         &self,
@@ -97,6 +101,7 @@ impl LimitDirs {
             ("cpu", &self.cpu),
             ("memory", &self.memory),
             ("pids", &self.pids),
+            ("io", &self.io),
         ];
         let mut sites: Vec<crate::control::owned::Site> = Vec::new();
         for write in writes {

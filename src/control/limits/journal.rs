@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileChange, audit_or_warn, read_file, write_file};
+use super::{FileChange, audit_or_warn, write_file};
 use crate::control::audit::AuditEntry;
 use crate::control::cgroup_target::Subject;
 use crate::control::error::ControlError;
@@ -260,7 +260,7 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
     let mut first_error = None;
     for f in change.files.iter().rev() {
         let mut entry = AuditEntry::now(&change.target, "undo", None, Some(f.old.clone()));
-        let result = read_file(&f.path).and_then(|current| {
+        let result = f.read_current().and_then(|current| {
             entry.old = Some(current.clone());
             if current == f.old {
                 // Never written (cut short before it) or already back: writing the old
@@ -283,8 +283,9 @@ pub fn undo_last(root: &HostRoot) -> Result<Undone, ControlError> {
                     path: f.path.clone(),
                     old: current,
                     written: f.old.clone(),
-                    now: read_file(&f.path).unwrap_or_default(),
+                    now: f.read_current().unwrap_or_default(),
                     in_flight: false,
+                    slot: f.slot.clone(),
                 });
             }
             Err(e) => {

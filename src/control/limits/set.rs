@@ -2,7 +2,8 @@
 //! end: refusals, the container's cgroup
 //! directories, the plan (old values read, memory below usage refused unless forced), the
 //! ownership check of each cgroup, the write-ahead records, the writes with read-back, and
-//! their confirmation. `isotop limit` and the dashboard's `c`/`m`/`p` keys both call
+//! their confirmation. `isotop limit` (CPU, memory, pids and I/O) and the dashboard's
+//! `c`/`m`/`p` keys both call
 //! [`set_limits_for`] (through [`set_limits`] when nothing reverts by itself); the worker of a
 //! timed revert is started right after its write-ahead record through the binary the caller
 //! names, so a SIGKILL at any later point still leaves a worker that reverts on time.
@@ -103,7 +104,12 @@ pub fn set_cgroup_limits(
 ) -> Result<LimitOutcome, ControlError> {
     guard::require_root("limit")?;
     let mut dirs = LimitDirs::for_path(layout, &target.path);
-    for dir in [&mut dirs.cpu, &mut dirs.memory, &mut dirs.pids] {
+    for dir in [
+        &mut dirs.cpu,
+        &mut dirs.memory,
+        &mut dirs.pids,
+        &mut dirs.io,
+    ] {
         if dir
             .as_ref()
             .is_some_and(|d| !d.dir.join("cgroup.procs").exists())
@@ -177,7 +183,7 @@ fn set_limits_on(
     };
     // Before anything is read from the cgroups (a root may lack the very files).
     (on.check)(&requested_sites(dirs, request))?;
-    let plan = plan(dirs, request)?;
+    let plan = plan(root, dirs, request)?;
     let sites = dirs
         .sites(&plan.writes)
         .ok_or_else(|| ControlError::Refused {
@@ -259,6 +265,7 @@ fn requested_dirs<'d>(
         (cpu, "cpu", &dirs.cpu),
         (memory, "memory", &dirs.memory),
         (request.pids.is_some(), "pids", &dirs.pids),
+        (super::io::requested(request), "io", &dirs.io),
     ]
     .into_iter()
     .filter(|(wanted, _, _)| *wanted)
@@ -312,6 +319,25 @@ fn systemd_settings(request: &LimitRequest) -> Vec<String> {
             Limit::Max => "TasksMax=infinity".to_string(),
             Limit::Value(n) => format!("TasksMax={n}"),
         });
+    }
+    for limit in &request.io {
+        // systemd names devices by path: a MAJ:MIN by its udev link.
+        let device = if limit.device.starts_with('/') {
+            limit.device.clone()
+        } else {
+            format!("/dev/block/{}", limit.device)
+        };
+        let value = match limit.limit {
+            Limit::Max => "infinity".to_string(),
+            Limit::Value(v) => v.to_string(),
+        };
+        out.push(format!(
+            "\"{}={device} {value}\"",
+            limit.knob.systemd_property()
+        ));
+    }
+    if let Some(weight) = request.io_weight {
+        out.push(format!("IOWeight={weight}"));
     }
     out
 }

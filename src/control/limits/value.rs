@@ -1,8 +1,9 @@
 //! Parsing what the operator types into the values the kernel files take, before anything is
 //! written: CPUs (`0.5`, `50%`, `500m`, `max`), CFS periods (µs, 1000–1000000), weights
 //! (1–10000, with the v1 `cpu.shares` conversion), sizes (`256M`, `1.5G`, bytes, `max`), task
-//! counts and durations (`90s`, `10m`, `2h`). Every error is a `ControlError::InvalidValue`
-//! naming the input and what would be accepted.
+//! counts, durations (`90s`, `10m`, `2h`), and the I/O settings: `DEV=RATE` (bytes per second
+//! with the sizes' units), `DEV=N` (operations per second), `max` or `0` clearing either.
+//! Every error is a `ControlError::InvalidValue` naming the input and what would be accepted.
 
 use std::time::Duration;
 
@@ -87,13 +88,15 @@ pub fn parse_period(text: &str) -> Result<u64, ControlError> {
 
 /// A v2 `cpu.weight`, 1–10000 (100 is the default).
 pub fn parse_weight(text: &str) -> Result<u64, ControlError> {
+    weight_of("--cpu-weight", text)
+}
+
+/// A weight on the v2 scale, 1–10000, given with `flag`.
+fn weight_of(flag: &str, text: &str) -> Result<u64, ControlError> {
     const HINT: &str = "give a whole number from 1 to 10000 (the default weight is 100)";
-    let weight: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid("--cpu-weight", text, HINT))?;
+    let weight: u64 = text.trim().parse().map_err(|_| invalid(flag, text, HINT))?;
     if !(1..=10_000).contains(&weight) {
-        return Err(invalid("--cpu-weight", text, HINT));
+        return Err(invalid(flag, text, HINT));
     }
     Ok(weight)
 }
@@ -172,6 +175,69 @@ pub fn parse_duration(text: &str) -> Result<Duration, ControlError> {
         return Err(invalid("--for", text, HINT));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The kernel's largest I/O operations rate (an `unsigned int`; its maximum itself means
+/// "no limit").
+pub const IOPS_MAX: u64 = u32::MAX as u64 - 1;
+
+/// A `DEV=VALUE` setting of `flag` split at its last `=`: the device as typed and the value.
+pub fn split_device_setting<'t>(
+    flag: &str,
+    text: &'t str,
+) -> Result<(&'t str, &'t str), ControlError> {
+    match text.rsplit_once('=') {
+        Some((device, value)) if !device.trim().is_empty() && !value.trim().is_empty() => {
+            Ok((device.trim(), value.trim()))
+        }
+        _ => Err(invalid(
+            flag,
+            text,
+            "give DEV=VALUE: a block device path (`/dev/sda`, `/dev/loop3`) or its MAJ:MIN \
+             (`8:0`), `=`, then the value",
+        )),
+    }
+}
+
+/// An I/O rate in bytes per second: a size (`10M`, `1MiB`, `1.5G`, bytes, as `--memory`
+/// takes them); `max` or `0` clears the limit (`Max`).
+pub fn parse_io_rate(flag: &str, text: &str) -> Result<Limit<u64>, ControlError> {
+    if text.trim() == "0" {
+        return Ok(Limit::Max);
+    }
+    parse_size(flag, text).map_err(|_| {
+        invalid(
+            flag,
+            text,
+            "give bytes per second, with K, M, G or T (binary: 10M = 10 × 2^20 bytes/s), or \
+             `max`/`0` to remove the limit",
+        )
+    })
+}
+
+/// An I/O rate in operations per second (1 to 4294967294); `max` or `0` clears it.
+pub fn parse_iops(flag: &str, text: &str) -> Result<Limit<u64>, ControlError> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("max") || t == "0" {
+        return Ok(Limit::Max);
+    }
+    match t.parse::<u64>() {
+        Ok(n) if (1..=IOPS_MAX).contains(&n) => Ok(Limit::Value(n)),
+        _ => Err(invalid(
+            flag,
+            text,
+            &format!(
+                "give a whole number of operations per second from 1 to {IOPS_MAX}, or \
+                 `max`/`0` to remove the limit"
+            ),
+        )),
+    }
+}
+
+/// An I/O weight on the v2 `io.weight` scale, 1–10000 (100 is the default); files with a
+/// narrower range (BFQ's, CFQ's) are checked when the file is known.
+pub fn parse_io_weight(text: &str) -> Result<u64, ControlError> {
+    weight_of("--io-weight", text)
 }
 
 /// True when a kernel limit file holding `current` is what a write of `written` reads back as:
@@ -283,5 +349,43 @@ mod tests {
         assert!(!reads_back_as("50000", "-1"));
         assert!(!reads_back_as("42", "50"));
         assert!(!reads_back_as("max", "100"));
+    }
+
+    #[test]
+    fn io_settings() {
+        let flag = "--device-write-bps";
+        assert_eq!(
+            split_device_setting(flag, "/dev/loop3=2M").unwrap(),
+            ("/dev/loop3", "2M")
+        );
+        assert_eq!(split_device_setting(flag, "8:0=0").unwrap(), ("8:0", "0"));
+        for bad in ["", "/dev/sda", "=2M", "/dev/sda=", " = "] {
+            assert!(split_device_setting(flag, bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_io_rate(flag, "2M").unwrap(), Limit::Value(2 << 20));
+        assert_eq!(parse_io_rate(flag, "1MiB").unwrap(), Limit::Value(1 << 20));
+        assert_eq!(parse_io_rate(flag, "10m").unwrap(), Limit::Value(10 << 20));
+        assert_eq!(parse_io_rate(flag, "4096").unwrap(), Limit::Value(4096));
+        assert_eq!(parse_io_rate(flag, "max").unwrap(), Limit::Max);
+        assert_eq!(parse_io_rate(flag, "0").unwrap(), Limit::Max);
+        for bad in ["-1", "1Q", "", "fast", "0.0"] {
+            let err = parse_io_rate(flag, bad).unwrap_err().to_string();
+            assert!(err.contains(flag), "{bad:?}: {err}");
+        }
+        let flag = "--device-read-iops";
+        assert_eq!(parse_iops(flag, "100").unwrap(), Limit::Value(100));
+        assert_eq!(parse_iops(flag, "0").unwrap(), Limit::Max);
+        assert_eq!(parse_iops(flag, "MAX").unwrap(), Limit::Max);
+        assert_eq!(
+            parse_iops(flag, "4294967294").unwrap(),
+            Limit::Value(IOPS_MAX)
+        );
+        for bad in ["4294967295", "-3", "1k", "", "1.5"] {
+            assert!(parse_iops(flag, bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_io_weight("100").unwrap(), 100);
+        assert!(parse_io_weight("0").is_err());
+        assert!(parse_io_weight("10001").is_err());
+        assert!(parse_io_weight("heavy").is_err());
     }
 }

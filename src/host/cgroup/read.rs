@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::controllers::{read_cpu, read_cpuset, read_freezer, read_memory, read_pids};
+use super::io::{IoStats, read_io};
 use super::layout::{CgroupLayout, CgroupMode};
 use super::parse::{parse_pressure, parse_procs};
 use super::placement::Placement;
@@ -31,6 +32,8 @@ pub struct CgroupReading {
     pub pids: Option<PidsStats>,
     /// v2 only (`*.pressure`); on hybrid hosts read from the unified hierarchy.
     pub pressure: Option<Pressure>,
+    /// Block I/O per device and in total (v2 `io.stat`; v1 the `blkio` rwstat files).
+    pub io: Option<IoStats>,
     pub limits: CgroupLimits,
     pub freezer: Option<FreezerState>,
     /// Processes directly in this cgroup (lines of `cgroup.procs`; descendants not counted).
@@ -39,7 +42,7 @@ pub struct CgroupReading {
     /// was read from.
     pub sources: BTreeMap<String, PathBuf>,
     /// Controllers with no files for this cgroup: `cpu`, `memory`, `pids`, `cpuset`,
-    /// `freezer`, `pressure`.
+    /// `freezer`, `io`, `pressure`.
     pub missing: Vec<String>,
     /// Warnings: unreadable files, unparsable text (the field is then `None`).
     pub notes: Vec<String>,
@@ -60,9 +63,9 @@ pub fn normalize_path(path: &str) -> Option<String> {
 }
 
 /// Reads the cgroup at `path` in every hierarchy (the usual layout of container runtimes).
-/// (`_root` is taken like every reader's; the layout already holds the resolved directories.)
+/// (The layout holds the resolved cgroup directories; `root` gives sysfs, for device names.)
 pub fn read_at(
-    _root: &HostRoot,
+    root: &HostRoot,
     layout: &CgroupLayout,
     path: &str,
 ) -> Result<Option<CgroupReading>, HostError> {
@@ -79,13 +82,13 @@ pub fn read_at(
         paths: vec![path.clone(); layout.hierarchies.len()],
         unified_stands_in: false,
     };
-    read_placed(&placement)
+    read_placed(root, &placement)
 }
 
 /// Reads the cgroup a process is in, from its `/proc/<pid>/cgroup` memberships: each
 /// controller at the path named for that controller's hierarchy.
 pub fn read_for_memberships(
-    _root: &HostRoot,
+    root: &HostRoot,
     layout: &CgroupLayout,
     memberships: &[CgroupMembership],
 ) -> Result<Option<CgroupReading>, HostError> {
@@ -104,7 +107,7 @@ pub fn read_for_memberships(
             placement.dirs[v2] = None;
         }
     }
-    read_placed(&placement)
+    read_placed(root, &placement)
 }
 
 /// Reads only the cgroups in `own` (a container's memberships that are its own, see
@@ -113,11 +116,11 @@ pub fn read_for_memberships(
 /// (on a hybrid host its `cpu.stat` gives the CPU usage). `Ok(None)` when `own` names no
 /// existing cgroup.
 pub fn read_own(
-    _root: &HostRoot,
+    root: &HostRoot,
     layout: &CgroupLayout,
     own: &[CgroupMembership],
 ) -> Result<Option<CgroupReading>, HostError> {
-    read_placed(&place(layout, own, true))
+    read_placed(root, &place(layout, own, true))
 }
 
 /// Each hierarchy's directory at the path `memberships` name for it (the first line wins).
@@ -151,7 +154,7 @@ fn place<'a>(
     }
 }
 
-fn read_placed(placement: &Placement) -> Result<Option<CgroupReading>, HostError> {
+fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupReading>, HostError> {
     let Some(primary) = placement.primary() else {
         return Ok(None);
     };
@@ -181,6 +184,10 @@ fn read_placed(placement: &Placement) -> Result<Option<CgroupReading>, HostError
     if freezer.is_none() {
         missing.push("freezer".to_string());
     }
+    let io = read_io(root, &mut s, placement);
+    if io.is_none() {
+        missing.push("io".to_string());
+    }
     let pressure = placement.v2_dir().and_then(|dir| {
         let p = Pressure {
             cpu: s.value("pressure.cpu", &dir, "cpu.pressure", parse_pressure),
@@ -206,6 +213,7 @@ fn read_placed(placement: &Placement) -> Result<Option<CgroupReading>, HostError
         memory,
         pids,
         pressure,
+        io,
         limits,
         freezer,
         nprocs,

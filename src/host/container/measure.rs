@@ -4,14 +4,16 @@
 //! processes read at the same moment ([`Census`], ascending pid) and the clock, and returns its
 //! [`ContainerView`] (state, uptime, its own cgroups' reading, which of its cgroups are its
 //! own, where each figure came from) and its [`Figures`] (memory, limits, process count, the
-//! CPU counter a rate is computed from, the kernel's trouble figures: [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is
+//! CPU counter a rate is computed from, its block I/O counters, the kernel's trouble figures:
+//! [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is
 //! the container's own (`own::ownership`: not a root, no process outside the container in it
 //! or below); otherwise from the next-best own source — on a hybrid host the container's own
 //! unified cgroup (`cpu.stat` usage), else the sum over its processes — named in the view's
 //! [`FigureSources`], or `None` with a note. Limits of a cgroup it shares are not its own:
 //! they are [`InheritedLimits`], shown as such. `host::scan` (hence `isotop inspect`), `isotop ls` and the
 //! dashboard's sampler all measure through it, so a view and a subcommand cannot disagree.
-//! [`reread`] re-reads the CPU counter and the kernel figures (what `ls` samples twice); rates between
+//! [`reread`] re-reads the CPU counter, the I/O counters and the kernel figures (what `ls`
+//! samples twice); rates between
 //! two counters are computed in `sample::rates`. Never fails: an unreadable cgroup becomes a
 //! warning line and no cgroup figures.
 
@@ -19,7 +21,7 @@ use serde::Serialize;
 
 use super::Container;
 use crate::host::HostRoot;
-use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, Limit};
+use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, IoCounters, Limit};
 use crate::host::process::{CgroupMembership, Process, read_stat};
 
 mod own;
@@ -154,6 +156,11 @@ pub struct Figures {
     pub pids: usize,
     /// What a CPU rate is computed from (two of these, `sample::rates::container_cpu_percent`).
     pub cpu: CpuCounter,
+    /// Block I/O of its own cgroup, totals since it was made (bytes and operations read,
+    /// written, discarded; rates: `sample::rates::io_rates`); `None` without an own cgroup
+    /// that counts I/O (a shared cgroup's I/O is not its own; see `view.sources.io`).
+    pub io: Option<IoCounters>,
+    pub io_source: Option<FigureSource>,
     /// Pressure, throttling counters, OOM kills, refused forks (see [`KernelFigures`]).
     pub kernel: KernelFigures,
 }
@@ -192,7 +199,10 @@ impl Figures {
                 cpu_ticks: p.cpu_ticks,
             })
             .collect();
+        let io = io_counters(reading);
         Figures {
+            io_source: io.as_ref().map(|_| FigureSource::OwnCgroup),
+            io,
             memory_bytes,
             memory_source,
             memory_limit_bytes: limits.and_then(|l| l.memory_max_bytes),
@@ -293,12 +303,21 @@ pub fn measure(
     Measurement { view, figures }
 }
 
+/// The I/O counters of a container's own reading: `None` without one, without I/O files, or
+/// when nothing is counted (v1 blk-throttle on no device: see `host::cgroup::io`).
+fn io_counters(reading: Option<&CgroupReading>) -> Option<IoCounters> {
+    let total = &reading?.io.as_ref()?.total;
+    (total != &IoCounters::default()).then(|| total.clone())
+}
+
 /// What [`reread`] reads again: the counters a rate is computed between.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reread {
     /// The CPU counter: the own cgroups' usage, else each process's `stat` times; `None` when
     /// neither can be read (no cgroup counter and no process left).
     pub cpu: Option<CpuCounter>,
+    /// The own cgroups' I/O counters (as [`Figures::io`]).
+    pub io: Option<IoCounters>,
     /// The kernel's trouble figures of the own cgroups; `None` without one (or when they
     /// vanished).
     pub kernel: Option<KernelFigures>,
@@ -313,6 +332,7 @@ pub fn reread(root: &HostRoot, layout: Option<&CgroupLayout>, view: &ContainerVi
         .and_then(|layout| cgroup::read_own(root, layout, &own).ok().flatten());
     Reread {
         kernel: reading.as_ref().map(|r| KernelFigures::of(Some(r))),
+        io: io_counters(reading.as_ref()),
         cpu: cpu_counter_now(root, reading.as_ref(), &view.container),
     }
 }

@@ -23,7 +23,7 @@ use crate::control::audit::AuditEntry;
 use crate::control::cgroup_target::Subject;
 use crate::control::error::ControlError;
 use crate::control::limits::journal::{self, load_json, sites_of_files};
-use crate::control::limits::{audit_or_warn, read_file, write_file};
+use crate::control::limits::{audit_or_warn, write_file};
 use crate::host::HostRoot;
 use crate::host::cgroup::detect_layout;
 use crate::units::clock::now_unix;
@@ -251,7 +251,7 @@ pub fn revert(root: &HostRoot, id: &str) -> Result<Option<Reverted>, ControlErro
 fn restore(pending: &PendingRevert, report: &mut Reverted) {
     for f in pending.files.iter().rev() {
         let mut entry = AuditEntry::now(&pending.target, "revert", None, Some(f.old.clone()));
-        match read_file(&f.path) {
+        match f.read_current() {
             Ok(current) if current == f.old => {
                 // Written by nobody (isotop was cut short before it) or restored already.
                 entry.new = None;

@@ -192,6 +192,9 @@ pub struct FigureSources {
     pub memory_limit: Source,
     pub cpu_limit: Source,
     pub pids_limit: Source,
+    /// Block I/O counters: its own cgroup's `io.stat` or `blkio` file, else none (a shared
+    /// cgroup's I/O is not its own; no per-process fallback).
+    pub io: Source,
 }
 
 /// The limits of the cgroups a container shares (`None` where it has its own or none is set).
@@ -309,6 +312,36 @@ impl FigureSources {
             ),
             cpu_limit: limit("limits.cpu_quota_usec", inherited.cpu_cpus.is_some()),
             pids_limit: limit("limits.pids_max", inherited.pids_max.is_some()),
+            io: io_source(own, file(own, "io.read_bytes_total")),
         }
+    }
+}
+
+/// Where a container's I/O counters come from: `file` (its own reading's bytes file) or why
+/// there are none. v1 blk-throttle counting only some devices is said in the note.
+fn io_source(own: Option<&CgroupReading>, file: Option<String>) -> Source {
+    let io = own.and_then(|r| r.io.as_ref());
+    let counted = io.and_then(|io| io.counted_devices.as_ref());
+    match (file, counted) {
+        (Some(f), None) => Source::file(FigureSource::OwnCgroup, f),
+        (Some(f), Some(devices)) => Source {
+            note: Some(format!(
+                "cgroup v1 blk-throttle counts only the devices it is active on (a throttle limit was set on them at some time): {}",
+                devices.join(", ")
+            )),
+            ..Source::file(FigureSource::OwnCgroup, f)
+        },
+        (None, Some(_)) => Source::none(
+            "cgroup v1 blk-throttle counts no device's I/O here: it counts a device only once \
+             a throttle limit was set on it (any cgroup; `isotop limit --device-read-bps`)",
+        ),
+        (None, None) if io.is_some() => {
+            Source::none("its own cgroup's I/O file has no byte counts")
+        }
+        (None, None) if own.is_some() => Source::none(
+            "its own cgroup has no I/O statistics (v2: io is not enabled in the parent's \
+             cgroup.subtree_control; v1: no blkio cgroup of its own)",
+        ),
+        (None, None) => Source::none("no cgroup of its own: a shared cgroup's I/O is not its own"),
     }
 }

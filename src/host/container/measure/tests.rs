@@ -12,6 +12,7 @@ use crate::host::container::{Runtime, Trust};
 use crate::host::namespace::NsSet;
 use crate::host::process::CgroupMembership;
 
+mod io;
 mod shared;
 
 pub(crate) const ID: &str = "0f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a69780f1e2d3c4b5a6978";
