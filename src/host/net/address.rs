@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::{NlasIterator, Parseable};
-use netlink_packet_route::address::{AddressAttribute, AddressHeader};
+use netlink_packet_route::address::{AddressAttribute, AddressHeader, AddressScope};
 use serde::Serialize;
 
 /// `sizeof(struct ifaddrmsg)`.
@@ -21,7 +21,7 @@ pub struct Address {
     pub family: &'static str,
     pub address: IpAddr,
     pub prefix: u8,
-    /// `universe` (global), `link`, `host`, `site`, as `ip address` names them (`global` there).
+    /// `global`, `link`, `host`, `site`, as `ip address` names them.
     pub scope: String,
 }
 
@@ -52,9 +52,17 @@ pub fn decode(payload: &[u8]) -> Option<(u32, Address)> {
             family: if ip.is_ipv4() { "inet" } else { "inet6" },
             address: ip,
             prefix: header.prefix_len,
-            scope: header.scope.to_string(),
+            scope: scope_text(header.scope),
         },
     ))
+}
+
+/// A scope as `ip` prints it: the kernel's "universe" is `global` there.
+fn scope_text(scope: AddressScope) -> String {
+    match scope {
+        AddressScope::Universe => "global".to_string(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -62,7 +70,7 @@ mod tests {
     use super::*;
     use netlink_packet_core::Emitable;
     use netlink_packet_route::AddressFamily;
-    use netlink_packet_route::address::{AddressMessage, AddressScope};
+    use netlink_packet_route::address::AddressMessage;
 
     fn payload(message: &AddressMessage) -> Vec<u8> {
         let mut bytes = vec![0; message.buffer_len()];
@@ -84,7 +92,7 @@ mod tests {
         assert_eq!(index, 5);
         assert_eq!(address.to_string(), "10.9.0.2/24");
         assert_eq!(address.family, "inet");
-        assert_eq!(address.scope, "universe");
+        assert_eq!(address.scope, "global");
     }
 
     #[test]

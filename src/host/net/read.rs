@@ -25,6 +25,7 @@ use super::socket::{Dump, RouteSocket};
 use crate::host::HostRoot;
 use crate::host::error::is_vanished;
 use crate::sys::netns::{Inside, on_own_thread};
+use crate::sys::nsfs;
 
 /// Everything about one namespace's network, read at one moment.
 #[derive(Debug, Clone, Serialize)]
@@ -114,9 +115,12 @@ impl<T> Default for NetRead<T> {
 /// Reads every namespace in full: interfaces with their addresses and counters, and the main
 /// table's routes. The less frequent path (`isotop net`, the Network view's refresh).
 pub fn read_full(root: &HostRoot, handles: &[NetnsHandle]) -> NetRead<NetnsReading> {
-    walk(root, handles, "reading interfaces", |socket, notes, inode| {
-        read_inside(socket, notes, inode)
-    })
+    walk(
+        root,
+        handles,
+        "reading interfaces",
+        |socket, notes, inode| read_inside(socket, notes, inode),
+    )
 }
 
 /// Reads only counters, the cheap path a sampler calls each tick, from the source measured to
@@ -157,9 +161,12 @@ pub fn read_counters_from(
         } else {
             CounterSource::NetlinkStats
         };
-        let inside = walk(root, &by_netlink, "reading counters", |socket, notes, inode| {
-            counters_inside(socket, notes, inode, netlink)
-        });
+        let inside = walk(
+            root,
+            &by_netlink,
+            "reading counters",
+            |socket, notes, inode| counters_inside(socket, notes, inode, netlink),
+        );
         read.namespaces.extend(inside.namespaces);
         read.notes.extend(inside.notes);
         read.namespaces.sort_by_key(|n| n.inode);
@@ -316,7 +323,9 @@ fn dumped<T>(
 }
 
 /// Joins each namespace in turn on one dedicated thread and runs `each` on a socket opened
-/// there. Namespaces that cannot be opened, joined or read become notes.
+/// there. The thread's own namespace (the caller's) is read first, before any join, so it
+/// needs no privilege: an unprivileged run still sees its own network. Namespaces that cannot
+/// be opened, joined or read become notes; refusals are summed up in one.
 pub(super) fn walk<T: Send>(
     root: &HostRoot,
     handles: &[NetnsHandle],
@@ -338,15 +347,33 @@ pub(super) fn walk<T: Send>(
         return read;
     }
     let walked = on_own_thread(|inside| {
+        let own = nsfs::inode_of_path(&root.proc.join("thread-self/ns/net")).ok();
+        let (mine, others): (Vec<&NetnsHandle>, Vec<&NetnsHandle>) =
+            handles.iter().partition(|h| Some(h.inode) == own);
         let mut read = NetRead::default();
-        for handle in handles {
-            let result = enter(root, inside, handle).and_then(|mut socket| {
-                each(&mut socket, &mut read.notes, handle.inode)
-            });
-            match result {
-                Ok(value) => read.namespaces.push(value),
-                Err(e) => read.notes.push(e.to_string()),
-            }
+        let mut refused: Vec<NetError> = Vec::new();
+        for handle in mine {
+            let result = RouteSocket::open()
+                .map_err(|source| NetError::Netlink {
+                    inode: handle.inode,
+                    what: "opening a socket",
+                    source,
+                })
+                .and_then(|mut socket| each(&mut socket, &mut read.notes, handle.inode));
+            keep(result, &mut read, &mut refused);
+        }
+        for handle in others {
+            let result = enter(root, inside, handle)
+                .and_then(|mut socket| each(&mut socket, &mut read.notes, handle.inode));
+            keep(result, &mut read, &mut refused);
+        }
+        match refused.len() {
+            0 => {}
+            1 => read.notes.push(refused[0].to_string()),
+            n => read.notes.push(format!(
+                "{n} network namespaces could not be read, the first: {}",
+                refused[0]
+            )),
         }
         read
     });
@@ -354,6 +381,15 @@ pub(super) fn walk<T: Send>(
         namespaces: Vec::new(),
         notes: vec![NetError::Thread { source }.to_string()],
     })
+}
+
+/// Files a namespace's result: its value, a refusal (summed up later) or a note.
+fn keep<T>(result: Result<T, NetError>, read: &mut NetRead<T>, refused: &mut Vec<NetError>) {
+    match result {
+        Ok(value) => read.namespaces.push(value),
+        Err(e) if e.is_permission() => refused.push(e),
+        Err(e) => read.notes.push(e.to_string()),
+    }
 }
 
 /// Opens the namespace, moves the walking thread into it and opens a netlink socket there.

@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::Parseable;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope,
+};
 use serde::Serialize;
 
 /// One route.
@@ -27,7 +29,7 @@ pub struct Route {
     pub source: Option<IpAddr>,
     /// Who installed it: `kernel`, `boot`, `static`, `dhcp`, …
     pub protocol: String,
-    /// `universe`, `link`, `host`.
+    /// `global`, `link`, `host`, as `ip route` names them.
     pub scope: String,
     /// `unicast`, `blackhole`, `unreachable`, … (lowercase).
     pub kind: String,
@@ -59,7 +61,10 @@ pub fn decode(payload: &[u8]) -> Option<Route> {
         device: None,
         source: None,
         protocol: header.protocol.to_string().to_ascii_lowercase(),
-        scope: header.scope.to_string(),
+        scope: match header.scope {
+            RouteScope::Universe => "global".to_string(),
+            other => other.to_string(),
+        },
         kind: format!("{:?}", header.kind).to_ascii_lowercase(),
         metric: None,
     };
@@ -93,7 +98,7 @@ mod tests {
     use super::*;
     use netlink_packet_core::Emitable;
     use netlink_packet_route::AddressFamily;
-    use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+    use netlink_packet_route::route::{RouteProtocol, RouteType};
 
     fn payload(message: &RouteMessage) -> Vec<u8> {
         let mut bytes = vec![0; message.buffer_len()];

@@ -18,11 +18,11 @@ use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
     Parseable,
 };
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::LinkMessage;
 use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_packet_route::route::RouteMessage;
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::stats::{StatsAttribute, StatsFilterMask, StatsMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -161,12 +161,11 @@ impl RouteSocket {
         for _ in 0..DUMP_ATTEMPTS {
             dump = Dump::default();
             let sequence = self.send(request.clone(), NLM_F_REQUEST | NLM_F_DUMP)?;
-            let interrupted = self.receive(sequence, reply_type, &mut |payload| {
-                match decode(payload) {
+            let interrupted =
+                self.receive(sequence, reply_type, &mut |payload| match decode(payload) {
                     Some(item) => dump.items.push(item),
                     None => dump.skipped += 1,
-                }
-            })?;
+                })?;
             dump.interrupted = interrupted;
             if !dump.interrupted {
                 break;
@@ -177,7 +176,8 @@ impl RouteSocket {
 
     fn send(&mut self, message: RouteNetlinkMessage, flags: u16) -> io::Result<u32> {
         self.sequence = self.sequence.wrapping_add(1);
-        let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(message));
+        let mut packet =
+            NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(message));
         packet.header.flags = flags;
         packet.header.sequence_number = self.sequence;
         packet.finalize();
