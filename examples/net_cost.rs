@@ -6,8 +6,10 @@
 //! Usage: `net_cost MOUNT_PREFIX [ROUNDS]`: reads the network namespaces bind-mounted at paths
 //! starting with MOUNT_PREFIX (e.g. `/run/netns/isotop-bench-123-`), each ROUNDS times (default
 //! 5, after one warm-up), and prints one line per method: namespaces read, notes, mean time per
-//! walk and per namespace (µs).
+//! walk and per bench namespace (µs). The full read adds the host's own namespace (the bench's
+//! bridge and the veths' host ends), so every peer is resolved.
 
+use std::os::unix::fs::MetadataExt;
 use std::time::Instant;
 
 use isotop::host::HostRoot;
@@ -37,6 +39,13 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     anyhow::ensure!(!handles.is_empty(), "no namespace mounted at {prefix}*");
+    // The full read also reads the host's namespace, where the bench's bridge and the veths'
+    // host ends are: its peers are resolved against the bench's namespaces.
+    let own = std::fs::metadata("/proc/self/ns/net")?.ino();
+    let with_host: Vec<NetnsHandle> = net::discover(&processes, &mounts)
+        .into_iter()
+        .filter(|h| h.inode == own || handles.iter().any(|b| b.inode == h.inode))
+        .collect();
     let with_pids = handles.iter().filter(|h| !h.pids.is_empty()).count();
     println!(
         "namespaces: {} ({with_pids} with a process), rounds: {rounds}",
@@ -54,9 +63,9 @@ fn main() -> anyhow::Result<()> {
         });
         anyhow::ensure!(read == handles.len(), "{label}: read {read}, {notes} notes");
     }
-    time(rounds, handles.len(), "full read + peers", || {
-        let mut read = net::read_full(&root, &handles);
-        net::peers::resolve(&root, &handles, &mut read);
+    time(rounds, handles.len(), "full read + peers (+ host)", || {
+        let mut read = net::read_full(&root, &with_host);
+        net::peers::resolve(&root, &with_host, &mut read);
         (read.namespaces.len(), read.notes.len())
     });
     Ok(())

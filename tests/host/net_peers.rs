@@ -63,14 +63,17 @@ fn veth_peers_are_found_when_indexes_repeat_across_namespaces() {
     if !tools_present() {
         return;
     }
-    // Two pairs made the same way in fresh namespaces: x (index 2 in c) ↔ y (index 2 in d) and
-    // x (index 2 in e) ↔ y (index 2 in f). Index and peer index match across all four.
+    // Two pairs made the same way in fresh namespaces: x (index 2 in c) ↔ y (index 2 in f)
+    // and x (index 2 in d) ↔ y (index 2 in e). Index and peer index match across all four,
+    // and namespaces are made in order (their inodes grow), so the first candidate by inode of
+    // c's x is d's x: only the namespace ids tell the true peer.
     let spaces: Vec<Netns> = ["c", "d", "e", "f"]
         .iter()
         .map(|w| Netns::add(&format!("net-peer-{w}")))
         .collect();
-    for pair in spaces.chunks(2) {
-        pair[0].ip(&[
+    let pairs = [(0, 3), (1, 2)];
+    for (a, b) in pairs {
+        spaces[a].ip(&[
             "link",
             "add",
             "x",
@@ -80,21 +83,21 @@ fn veth_peers_are_found_when_indexes_repeat_across_namespaces() {
             "name",
             "y",
             "netns",
-            &pair[1].name,
+            &spaces[b].name,
         ]);
-        pair[0].ip(&["link", "set", "x", "up"]);
-        pair[1].ip(&["link", "set", "y", "up"]);
+        spaces[a].ip(&["link", "set", "x", "up"]);
+        spaces[b].ip(&["link", "set", "y", "up"]);
     }
     let inodes: Vec<u64> = spaces.iter().map(Netns::inode).collect();
     let read = resolved(&handles(&inodes, false));
     let x_c = by_name(reading(&read, inodes[0]), "x");
-    let x_e = by_name(reading(&read, inodes[2]), "x");
+    let x_d = by_name(reading(&read, inodes[1]), "x");
     assert_eq!(
         (x_c.ifindex, x_c.link.map(|l| l.ifindex)),
-        (x_e.ifindex, x_e.link.map(|l| l.ifindex)),
+        (x_d.ifindex, x_d.link.map(|l| l.ifindex)),
         "the two pairs have the same indexes (else this test proves nothing)"
     );
-    for (a, b) in [(0, 1), (2, 3)] {
+    for (a, b) in pairs {
         let x = by_name(reading(&read, inodes[a]), "x");
         let y = by_name(reading(&read, inodes[b]), "y");
         assert_eq!(
@@ -246,9 +249,9 @@ fn a_bridge_with_fifty_veths_maps_every_port_to_its_namespace() {
     }
     // A veth counts on one end what the other sent: the ping's packets, both ways.
     let hub_reading = reading(&read, hub.inode());
-    for i in 0..2 {
+    for (i, space) in spaces.iter().enumerate().take(2) {
         let port = by_name(hub_reading, &format!("p{i}")).counters.unwrap();
-        let eth0 = by_name(reading(&read, spaces[i].inode()), "eth0")
+        let eth0 = by_name(reading(&read, space.inode()), "eth0")
             .counters
             .unwrap();
         assert!(eth0.tx_packets >= 5, "{eth0:?}");

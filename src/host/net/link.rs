@@ -107,6 +107,34 @@ pub struct Interface {
     pub counters: Option<Counters>,
 }
 
+#[cfg(test)]
+impl Interface {
+    /// An up interface with only what the resolving and mapping tests look at.
+    pub(crate) fn for_test(
+        ifindex: u32,
+        name: &str,
+        kind: InterfaceKind,
+        link: Option<(u32, Option<i32>)>,
+    ) -> Interface {
+        Interface {
+            ifindex,
+            name: name.to_string(),
+            kind,
+            driver: None,
+            state: "up".to_string(),
+            admin_up: true,
+            mtu: Some(1500),
+            mac: None,
+            master: None,
+            link: link.map(|(ifindex, netnsid)| LinkTarget { ifindex, netnsid }),
+            peer: None,
+            lower: None,
+            addresses: Vec::new(),
+            counters: None,
+        }
+    }
+}
+
 /// Decodes one `RTM_NEWLINK` payload. `None` when the fixed header is short or the interface
 /// has no name attribute (the kernel always sends one).
 pub fn decode(payload: &[u8]) -> Option<Interface> {

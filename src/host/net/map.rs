@@ -288,3 +288,6 @@ impl People {
         self.holders.get(&netns).cloned()
     }
 }
+
+#[cfg(test)]
+mod tests;

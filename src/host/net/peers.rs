@@ -302,3 +302,155 @@ fn endpoint(readings: &[NetnsReading], end: End) -> Endpoint {
         name: interface.name.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(
+        ifindex: u32,
+        name: &str,
+        kind: InterfaceKind,
+        link: Option<(u32, Option<i32>)>,
+    ) -> Interface {
+        Interface::for_test(ifindex, name, kind, link)
+    }
+
+    fn ns(inode: u64, interfaces: Vec<Interface>) -> NetnsReading {
+        NetnsReading::for_test(inode, interfaces)
+    }
+
+    /// c:x(2)↔f:y(2) and d:x(2)↔e:y(2): every index and peer index alike; each namespace
+    /// names its peer's namespace 0.
+    fn twin_pairs() -> Vec<NetnsReading> {
+        let veth = |name| iface(2, name, InterfaceKind::Veth, Some((2, Some(0))));
+        vec![
+            ns(10, vec![veth("x")]),
+            ns(11, vec![veth("x")]),
+            ns(12, vec![veth("y")]),
+            ns(13, vec![veth("y")]),
+        ]
+    }
+
+    fn peer_of(readings: &[NetnsReading], ns: usize) -> Option<(u64, &str)> {
+        readings[ns].interfaces[0]
+            .peer
+            .as_ref()
+            .map(|p| (p.netns, p.name.as_str()))
+    }
+
+    #[test]
+    fn only_the_answers_decide_between_alike_candidates() {
+        let mut readings = twin_pairs();
+        let candidates = cross_candidates(&readings);
+        // Every other namespace is a candidate of each: 6 unordered pairs.
+        assert_eq!(candidates.len(), 6);
+        // What the kernel would answer: 10 names 13 as 0, 11 names 12 as 0; the rest are
+        // other ids.
+        let mut answers = HashMap::new();
+        for a in 10..14u64 {
+            for b in 10..14u64 {
+                let id = if (a, b) == (10, 13)
+                    || (a, b) == (13, 10)
+                    || (a, b) == (11, 12)
+                    || (a, b) == (12, 11)
+                {
+                    0
+                } else {
+                    5
+                };
+                answers.insert((a, b), Some(id));
+            }
+        }
+        apply(&mut readings, &candidates, &answers);
+        assert_eq!(peer_of(&readings, 0), Some((13, "y")));
+        assert_eq!(peer_of(&readings, 3), Some((10, "x")));
+        assert_eq!(peer_of(&readings, 1), Some((12, "y")));
+        assert_eq!(peer_of(&readings, 2), Some((11, "x")));
+        assert!(unresolved(&readings).is_empty());
+    }
+
+    #[test]
+    fn no_answer_links_nothing_and_says_so() {
+        let mut readings = twin_pairs();
+        let candidates = cross_candidates(&readings);
+        apply(&mut readings, &candidates, &HashMap::new());
+        assert!((0..4).all(|ns| peer_of(&readings, ns).is_none()));
+        let notes = unresolved(&readings);
+        assert_eq!(notes.len(), 4);
+        assert!(
+            notes[0].contains("veth x (index 2) in network namespace 10"),
+            "{}",
+            notes[0]
+        );
+    }
+
+    #[test]
+    fn the_side_with_more_veths_is_asked() {
+        // The host (1) has two veths to two containers (2, 3); each container names the host 0,
+        // the host names them 4 and 7.
+        let readings = vec![
+            ns(
+                1,
+                vec![
+                    iface(20, "veth-a", InterfaceKind::Veth, Some((2, Some(4)))),
+                    iface(21, "veth-b", InterfaceKind::Veth, Some((2, Some(7)))),
+                ],
+            ),
+            ns(
+                2,
+                vec![iface(2, "eth0", InterfaceKind::Veth, Some((20, Some(0))))],
+            ),
+            ns(
+                3,
+                vec![iface(2, "eth0", InterfaceKind::Veth, Some((21, Some(0))))],
+            ),
+        ];
+        let candidates = cross_candidates(&readings);
+        assert_eq!(candidates.len(), 2);
+        assert!(candidates.iter().all(|c| c.ask == 0));
+        let nsids: Vec<(usize, i32)> = candidates.iter().map(|c| (c.other, c.nsid)).collect();
+        assert_eq!(nsids, vec![(1, 4), (2, 7)]);
+    }
+
+    #[test]
+    fn same_namespace_links_and_lower_devices() {
+        let mut readings = vec![
+            ns(
+                1,
+                vec![
+                    iface(1, "lo", InterfaceKind::Loopback, None),
+                    iface(2, "eth0", InterfaceKind::Other, None),
+                    iface(3, "va", InterfaceKind::Veth, Some((4, None))),
+                    iface(4, "vb", InterfaceKind::Veth, Some((3, None))),
+                ],
+            ),
+            ns(
+                2,
+                vec![iface(5, "mv0", InterfaceKind::Macvlan, Some((2, Some(0))))],
+            ),
+        ];
+        resolve_local(&mut readings);
+        assert_eq!(
+            readings[0].interfaces[2]
+                .peer
+                .as_ref()
+                .map(|p| p.name.as_str()),
+            Some("vb")
+        );
+        assert_eq!(
+            readings[0].interfaces[3]
+                .peer
+                .as_ref()
+                .map(|p| p.name.as_str()),
+            Some("va")
+        );
+        let candidates = cross_candidates(&readings);
+        assert_eq!(candidates.len(), 1);
+        let answers = HashMap::from([((2, 1), Some(0))]);
+        apply(&mut readings, &candidates, &answers);
+        let lower = readings[1].interfaces[0].lower.as_ref().unwrap();
+        assert_eq!((lower.netns, lower.name.as_str()), (1, "eth0"));
+        assert!(readings[1].interfaces[0].peer.is_none());
+    }
+}

@@ -49,9 +49,24 @@ impl NetnsReading {
     }
 }
 
+#[cfg(test)]
+impl NetnsReading {
+    /// A reading of these interfaces, no routes, taken now.
+    pub(crate) fn for_test(inode: u64, interfaces: Vec<Interface>) -> NetnsReading {
+        NetnsReading {
+            inode,
+            read_at_ms: 0,
+            at: Instant::now(),
+            interfaces,
+            routes: Vec::new(),
+        }
+    }
+}
+
 /// One interface's counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InterfaceCounters {
+    /// Cleaned; empty from [`CounterSource::NetlinkStats`] (which gives indexes only).
     pub name: String,
     /// `None` when read from `/proc/<pid>/net/dev` (which names interfaces only).
     pub ifindex: Option<u32>,
@@ -85,11 +100,11 @@ impl NetnsCounters {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CounterSource {
-    /// `/proc/<pid>/net/dev` of a process in the namespace: no thread, no `setns`; works
-    /// unprivileged for namespaces whose processes are visible. Namespaces held only by a
-    /// mount have no pid to read through and are read by netlink instead.
+    /// `/proc/<pid>/net/dev` of a process in the namespace: no thread, no `setns`. Namespaces
+    /// held only by a mount have no pid to read through and are read by `RTM_GETLINK` instead.
     ProcNetDev,
-    /// `RTM_GETSTATS` (64-bit counters only) from inside the namespace.
+    /// `RTM_GETSTATS` (64-bit counters only) from inside the namespace. Names no interface:
+    /// [`InterfaceCounters::name`] is empty, the index identifies it.
     NetlinkStats,
     /// `RTM_GETLINK` (every attribute) from inside the namespace.
     NetlinkLinks,
@@ -115,16 +130,14 @@ impl<T> Default for NetRead<T> {
 /// Reads every namespace in full: interfaces with their addresses and counters, and the main
 /// table's routes. The less frequent path (`isotop net`, the Network view's refresh).
 pub fn read_full(root: &HostRoot, handles: &[NetnsHandle]) -> NetRead<NetnsReading> {
-    walk(
-        root,
-        handles,
-        "reading interfaces",
-        |socket, notes, inode| read_inside(socket, notes, inode),
-    )
+    let mut read = walk(root, handles, "reading interfaces", read_inside);
+    read.namespaces.sort_by_key(|n| n.inode);
+    read
 }
 
-/// Reads only counters, the cheap path a sampler calls each tick, from the source measured to
-/// cost least (see the README: `/proc/<pid>/net/dev`).
+/// Reads only counters, the cheap path a sampler calls each tick: `/proc/<pid>/net/dev`, which
+/// bench/net-bench.sh measured as cheap as the leanest netlink dump (`RTM_GETSTATS`, which
+/// names no interface) and half the cost of a link dump, with no thread and no `setns`.
 pub fn read_counters(root: &HostRoot, handles: &[NetnsHandle]) -> NetRead<NetnsCounters> {
     read_counters_from(root, handles, CounterSource::ProcNetDev)
 }
@@ -156,10 +169,12 @@ pub fn read_counters_from(
         }
     }
     if !by_netlink.is_empty() {
-        let netlink = if source == CounterSource::NetlinkLinks {
-            CounterSource::NetlinkLinks
-        } else {
+        // Namespaces held only by a mount have no /proc/<pid>/net/dev: their link dump names
+        // the interfaces as that file would.
+        let netlink = if source == CounterSource::NetlinkStats {
             CounterSource::NetlinkStats
+        } else {
+            CounterSource::NetlinkLinks
         };
         let inside = walk(
             root,
@@ -175,22 +190,16 @@ pub fn read_counters_from(
 }
 
 /// `/proc/<pid>/net/dev` through the first process still in the namespace; `Ok(None)` when
-/// none is. The namespace link is checked before and after the read: a pid reused in between
-/// would have shown another namespace's interfaces.
+/// none is. The process's namespace link is checked after the read: a pid reused meanwhile by
+/// a process elsewhere would have shown another namespace's interfaces, and is skipped.
 fn read_proc_net_dev(
     root: &HostRoot,
     handle: &NetnsHandle,
 ) -> Result<Option<NetnsCounters>, NetError> {
     let expected = format!("net:[{}]", handle.inode);
-    let still_there = |pid: i32| {
-        std::fs::read_link(root.pid_dir(pid).join("ns/net"))
-            .is_ok_and(|target| target.as_os_str() == expected.as_str())
-    };
     for &pid in &handle.pids {
-        if !still_there(pid) {
-            continue;
-        }
-        let path = root.pid_dir(pid).join("net/dev");
+        let dir = root.pid_dir(pid);
+        let path = dir.join("net/dev");
         let at = Instant::now();
         let read_at_ms = crate::units::now_ms();
         let text = match std::fs::read(&path) {
@@ -198,7 +207,9 @@ fn read_proc_net_dev(
             Err(e) if is_vanished(&e) => continue,
             Err(source) => return Err(NetError::Read { path, source }),
         };
-        if !still_there(pid) {
+        let still_there = std::fs::read_link(dir.join("ns/net"))
+            .is_ok_and(|target| target.as_os_str() == expected.as_str());
+        if !still_there {
             continue;
         }
         let interfaces = parse_proc_net_dev(&text)
@@ -419,3 +430,6 @@ pub(super) fn enter(
         source,
     })
 }
+
+#[cfg(test)]
+mod tests;
