@@ -37,3 +37,11 @@ pub use read::{
     CounterSource, NetRead, NetnsCounters, NetnsReading, read_counters, read_counters_from,
     read_full,
 };
+
+/// A netlink message's bytes as the kernel would send them (the decoders' tests).
+#[cfg(test)]
+pub(crate) fn emitted(message: &impl netlink_packet_core::Emitable) -> Vec<u8> {
+    let mut bytes = vec![0; message.buffer_len()];
+    message.emit(&mut bytes);
+    bytes
+}

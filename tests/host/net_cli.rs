@@ -7,7 +7,6 @@ use crate::support::common::{self, isotop_json, require_program};
 use crate::support::netns::{HostLink, Netns, ifname, plug, tools_present};
 
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -133,19 +132,7 @@ fn as_nobody_the_own_namespace_is_read_and_the_rest_says_run_as_root() {
     }
     let mut netns = Netns::add("net-nobody");
     netns.hold(&["sleep", "1000"]);
-    let isotop = common::isotop_for_any_user();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(isotop.path())
-        .args(["net", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::isotop_json_as_nobody(&["net", "--json"]);
     let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
     let rows = doc["namespaces"].as_array().unwrap();
     let host = rows

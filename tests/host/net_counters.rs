@@ -5,14 +5,12 @@
 //! off in the test namespaces, so nothing moves a counter once the ping ends; the kernel's
 //! files are still read before and after isotop, and isotop's figure must lie between.
 
-use crate::support::netns::{Netns, tools_present};
+use crate::support::netns::{Netns, handles_where, tools_present};
 
 use std::os::unix::fs::MetadataExt;
 
 use isotop::host::HostRoot;
-use isotop::host::namespace::mounts::read_nsfs_mounts;
-use isotop::host::net::{self, CounterSource, Counters, NetnsHandle};
-use isotop::host::scan::read_processes;
+use isotop::host::net::{self, CounterSource, Counters};
 
 const FIELDS: [&str; 8] = [
     "rx_bytes",
@@ -82,20 +80,6 @@ fn within(label: &str, before: [u64; 8], seen: [u64; 8], after: [u64; 8]) {
     }
 }
 
-fn handles_of(inodes: &[u64]) -> Vec<NetnsHandle> {
-    let root = HostRoot::live();
-    let processes = read_processes(
-        &root,
-        isotop::host::process::ReadDepth::Namespaces,
-        &mut Vec::new(),
-    )
-    .unwrap();
-    net::discover(&processes, &read_nsfs_mounts(&root).unwrap())
-        .into_iter()
-        .filter(|h| inodes.contains(&h.inode))
-        .collect()
-}
-
 #[test]
 #[ignore = "needs root"]
 fn counters_match_sysfs_and_ip_in_every_source() {
@@ -129,7 +113,7 @@ fn counters_match_sysfs_and_ip_in_every_source() {
     // a has a process (the per-tick path reads its /proc/<pid>/net/dev); b only its mount
     // (read by netlink from inside).
     a.hold(&["sleep", "1000"]);
-    let handles = handles_of(&[a.inode(), b.inode()]);
+    let handles = handles_where(|h| [a.inode(), b.inode()].contains(&h.inode));
     assert_eq!(handles.len(), 2);
     let root = HostRoot::live();
 
@@ -204,7 +188,7 @@ fn two_processes_in_one_namespace_are_read_once() {
     let mut pod = Netns::add("net-pod");
     let first = pod.hold(&["sleep", "1000"]);
     let second = pod.hold(&["sleep", "1000"]);
-    let handles = handles_of(&[pod.inode()]);
+    let handles = handles_where(|h| h.inode == pod.inode());
     assert_eq!(handles.len(), 1, "one handle for the shared namespace");
     assert_eq!(handles[0].pids, {
         let mut pids = vec![first, second];

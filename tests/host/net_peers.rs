@@ -4,29 +4,19 @@
 //! namespace ids tell them apart), the bridge each host end hangs on, and a bridge with 50
 //! veths. Traffic stays inside the test's namespaces.
 
-use crate::support::netns::{HostLink, Netns, ifname, ip_batch, plug, tools_present};
+use crate::support::netns::{
+    HostLink, Netns, handles_where, ifname, ip_batch, plug, tools_present,
+};
 
 use std::os::unix::fs::MetadataExt;
 
 use isotop::host::HostRoot;
-use isotop::host::namespace::mounts::read_nsfs_mounts;
 use isotop::host::net::{self, Endpoint, NetRead, NetnsHandle, NetnsReading};
-use isotop::host::scan::read_processes;
 
 /// The handles of these namespaces (and, with `host`, the test's own), as the CLI finds them.
 fn handles(inodes: &[u64], host: bool) -> Vec<NetnsHandle> {
-    let root = HostRoot::live();
-    let processes = read_processes(
-        &root,
-        isotop::host::process::ReadDepth::Namespaces,
-        &mut Vec::new(),
-    )
-    .unwrap();
     let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
-    net::discover(&processes, &read_nsfs_mounts(&root).unwrap())
-        .into_iter()
-        .filter(|h| inodes.contains(&h.inode) || (host && h.inode == own))
-        .collect()
+    handles_where(|h| inodes.contains(&h.inode) || (host && h.inode == own))
 }
 
 fn resolved(handles: &[NetnsHandle]) -> NetRead<NetnsReading> {

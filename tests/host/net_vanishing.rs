@@ -3,26 +3,14 @@
 //! becomes a note or a smaller reading, never an error or a panic.
 
 use crate::support::common::{self, ChildGuard};
-use crate::support::netns::{Netns, ip_batch, tools_present};
+use crate::support::netns::{Netns, handles_where, ip_batch, tools_present};
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use isotop::host::HostRoot;
-use isotop::host::namespace::mounts::read_nsfs_mounts;
-use isotop::host::net::{self, CounterSource, NetnsHandle};
-use isotop::host::process::ReadDepth;
-use isotop::host::scan::read_processes;
-
-fn handles_where(keep: impl Fn(&NetnsHandle) -> bool) -> Vec<NetnsHandle> {
-    let root = HostRoot::live();
-    let processes = read_processes(&root, ReadDepth::Namespaces, &mut Vec::new()).unwrap();
-    net::discover(&processes, &read_nsfs_mounts(&root).unwrap())
-        .into_iter()
-        .filter(keep)
-        .collect()
-}
+use isotop::host::net::{self, CounterSource};
 
 #[test]
 #[ignore = "needs root"]

@@ -68,14 +68,11 @@ fn scope_text(scope: AddressScope) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::Emitable;
     use netlink_packet_route::AddressFamily;
     use netlink_packet_route::address::AddressMessage;
 
     fn payload(message: &AddressMessage) -> Vec<u8> {
-        let mut bytes = vec![0; message.buffer_len()];
-        message.emit(&mut bytes);
-        bytes
+        crate::host::net::emitted(message)
     }
 
     #[test]

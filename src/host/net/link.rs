@@ -240,13 +240,10 @@ pub fn mac_text(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::Emitable;
     use netlink_packet_route::link::LinkMessage;
 
     fn payload(message: &LinkMessage) -> Vec<u8> {
-        let mut bytes = vec![0; message.buffer_len()];
-        message.emit(&mut bytes);
-        bytes
+        crate::host::net::emitted(message)
     }
 
     fn veth_message(name_bytes: &[u8]) -> Vec<u8> {

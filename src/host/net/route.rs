@@ -96,14 +96,11 @@ fn ip_of(address: &RouteAddress) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::Emitable;
     use netlink_packet_route::AddressFamily;
     use netlink_packet_route::route::{RouteProtocol, RouteType};
 
     fn payload(message: &RouteMessage) -> Vec<u8> {
-        let mut bytes = vec![0; message.buffer_len()];
-        message.emit(&mut bytes);
-        bytes
+        crate::host::net::emitted(message)
     }
 
     fn message(table: u8) -> RouteMessage {

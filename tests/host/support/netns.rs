@@ -11,11 +11,28 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use isotop::host::HostRoot;
+use isotop::host::namespace::mounts::read_nsfs_mounts;
+use isotop::host::net::{self, NetnsHandle};
+use isotop::host::process::ReadDepth;
+use isotop::host::scan::read_processes;
+
 use super::common::{self, ChildGuard};
 
 /// True when `ip` and `nsenter` are installed; otherwise prints why the test is skipped.
 pub fn tools_present() -> bool {
     common::require_program("ip") && common::require_program("nsenter")
+}
+
+/// The network namespaces `keep` chooses, found as `isotop net` finds them (processes and
+/// nsfs mounts).
+pub fn handles_where(keep: impl Fn(&NetnsHandle) -> bool) -> Vec<NetnsHandle> {
+    let root = HostRoot::live();
+    let processes = read_processes(&root, ReadDepth::Namespaces, &mut Vec::new()).unwrap();
+    net::discover(&processes, &read_nsfs_mounts(&root).unwrap())
+        .into_iter()
+        .filter(keep)
+        .collect()
 }
 
 /// A short name unique to this test run, fit for an interface: `it<pid><n>` (≤ 15 bytes).
