@@ -23,6 +23,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod limit;
 pub(crate) mod logs;
 pub(crate) mod ls;
+pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
@@ -35,8 +36,8 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
-    CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, KillArgs, LimitArgs, LogArgs,
-    LogsArgs, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs,
+    CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs, LimitArgs,
+    LogArgs, LogsArgs, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs,
     SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
@@ -77,6 +78,9 @@ pub(crate) enum Command {
     Ns(NsArgs),
     /// Show the cgroup tree with stats and limits (v1, v2 and hybrid hosts).
     Cgroups(CgroupsArgs),
+    /// The host's network map: bridges, veth pairs and the containers at their ends; each
+    /// network namespace once, with its interfaces, addresses, routes and counters.
+    Net(JsonArgs),
     /// List containers of every runtime, with CPU%, memory, limits and state.
     Ls(LsArgs),
     /// Everything about one container; every figure names the kernel file it came from.
@@ -150,6 +154,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Some(Command::Ns(args)) => ns::run(&root, &args),
         Some(Command::Cgroups(args)) => cgroups::run(&root, &args),
+        Some(Command::Net(args)) => net::run(&root, &args),
         Some(Command::Ls(args)) => ls::run(&root, &args),
         Some(Command::Inspect(args)) => inspect::run(&root, &args),
         Some(Command::Ps(args)) => ps::run(&root, &args),

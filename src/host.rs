@@ -13,6 +13,7 @@ pub mod error;
 pub mod layers;
 pub mod mounts;
 pub mod namespace;
+pub mod net;
 pub mod process;
 pub mod runtime;
 pub mod scan;

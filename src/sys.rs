@@ -12,6 +12,8 @@
 //! - [`signal`], [`mount`], [`net`], [`bpf`]: dispositions and masks, `mount_setattr`, `lo`
 //!   up, the cgroup device program;
 //! - [`ioprio`]: a thread's I/O scheduling class (the layer sizer runs in the idle class);
+//! - [`netns`]: joining network namespaces on a dedicated thread that exits afterwards (the
+//!   read side's netlink reads inside each container's network);
 //! - [`command`]: the few steps run in a `std::process::Command` child between fork and exec.
 //!
 //! Functions marked "child-safe" make only async-signal-safe calls, allocate nothing and take
@@ -29,6 +31,7 @@ pub mod fd;
 pub mod ioprio;
 pub mod mount;
 pub mod net;
+pub mod netns;
 pub mod nsfs;
 pub mod process;
 pub mod seccomp;

@@ -4,7 +4,6 @@
 use crate::support::common;
 
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
 
 use common::{isotop, require_program, run_isotop};
 use serde_json::Value;
@@ -103,19 +102,7 @@ fn non_root_run_shows_what_it_can_and_warns_about_the_rest() {
         return;
     }
     // Drop to nobody: root's processes' ns links become unreadable (ptrace access check).
-    let isotop = common::isotop_for_any_user();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(isotop.path())
-        .args(["ns", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::isotop_json_as_nobody(&["ns", "--json"]);
     let warnings: Vec<&str> = doc["warnings"]
         .as_array()
         .unwrap()

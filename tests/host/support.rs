@@ -9,6 +9,7 @@ pub use shared::{block_io, bundle, common, drive, fixture};
 
 pub mod cgroup_fixture;
 pub mod hostile_files;
+pub mod netns;
 pub mod overlay_root;
 pub mod procs;
 pub mod stores;

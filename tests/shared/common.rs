@@ -116,6 +116,24 @@ pub fn isotop_for_any_user() -> ReachableCopy {
     ReachableCopy::of(Path::new(env!("CARGO_BIN_EXE_isotop")))
 }
 
+/// Runs isotop as `nobody` (uid and gid 65534, no groups, through `setpriv`) with `args` and
+/// returns its JSON output, panicking when it fails. The caller checks `setpriv` is there.
+pub fn isotop_json_as_nobody(args: &[&str]) -> serde_json::Value {
+    let isotop = isotop_for_any_user();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(isotop.path())
+        .args(args)
+        .output()
+        .expect("setpriv starts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("isotop prints JSON")
+}
+
 /// Runs isotop with `args`, returning its output (panics only if it cannot be started).
 pub fn run_isotop(args: &[&str]) -> Output {
     isotop()
