@@ -174,7 +174,7 @@ shot ls-wide 200 8 ls --wide
 shot ls-size 150 8 ls --size
 shot ps 110 8 ps "$tag-web"
 shot inspect 132 56 inspect "$tag-web"
-shot_part inspect-layers 132 12 Root Mounts inspect --size demo-api
+shot_part inspect-layers 170 12 Root Mounts inspect --size demo-api
 shot ns 150 30 ns
 shot ns-tree 150 40 ns --tree
 shot cgroups 150 10 cgroups "/$tag"

@@ -13,8 +13,8 @@
 //! - when processes came or went, or every `namespaces_every` ticks: the namespace table (it
 //!   opens one nsfs file per namespace for the parent/owner ioctls);
 //! - for a container first seen or whose init changed, and every `stacks_every` ticks for all:
-//!   its stack (its init's and isotop's own mountinfo, the layer stores' indexes once per
-//!   batch: [`super::stacks`]); between reads the frames share the held stacks by `Arc`;
+//!   its stack (its init's mountinfo; isotop's own mountinfo and the layer stores' indexes once
+//!   per batch: [`super::stacks`]); between reads the frames share the held stacks by `Arc`;
 //! - with layer sizing on, every tick: one request per layer to the sizer thread and its
 //!   answers drained ([`super::stacks::sizes`]; the walks run on that thread, at idle I/O
 //!   priority, never in the tick).
