@@ -283,6 +283,7 @@ fn render_sources(view: &ContainerView) -> String {
         ("memory limit", &s.memory_limit, memory_limit),
         ("cpu limit", &s.cpu_limit, cpu_limit),
         ("pids limit", &s.pids_limit, pids_limit),
+        ("block i/o", &s.io, None),
     ] {
         let from = source.from.as_str();
         let detail = source
