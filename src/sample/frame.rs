@@ -142,6 +142,15 @@ pub struct ProcessSample {
 }
 
 impl LayerSize {
+    /// The layer's size on disk in bytes (allocated, as `du` counts; hard links once), once
+    /// fully walked: the one byte figure every view of a layer shows.
+    pub fn bytes(&self) -> Option<u64> {
+        match self {
+            LayerSize::Sized { usage, .. } => Some(usage.allocated_bytes),
+            _ => None,
+        }
+    }
+
     /// The figures walked so far or in full.
     pub fn usage(&self) -> Option<&Usage> {
         match self {
@@ -164,10 +173,7 @@ impl Frame {
     /// once), once fully walked: the one figure the RW SIZE column, the growth chart, `ls` and
     /// `inspect` show.
     pub fn writable_bytes(&self, c: &ContainerSample) -> Option<u64> {
-        match self.writable_size(c)? {
-            LayerSize::Sized { usage, .. } => Some(usage.allocated_bytes),
-            _ => None,
-        }
+        self.writable_size(c)?.bytes()
     }
 
     /// The process `pid` of this frame (`processes` is sorted by pid), if it was read.

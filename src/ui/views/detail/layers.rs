@@ -273,10 +273,7 @@ fn total_line<'a>(
         .collect();
     let sized: Vec<u64> = image
         .iter()
-        .filter_map(|l| match frame.layer_sizes.get(l.key()) {
-            Some(LayerSize::Sized { usage, .. }) => Some(usage.allocated_bytes),
-            _ => None,
-        })
+        .filter_map(|l| frame.layer_sizes.get(l.key())?.bytes())
         .collect();
     let image_text = if image.is_empty() {
         "no image layers".to_string()
