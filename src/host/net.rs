@@ -32,7 +32,7 @@ pub mod socket;
 pub use counters::Counters;
 pub use error::NetError;
 pub use link::{Endpoint, Interface, InterfaceKind, LinkTarget};
-pub use namespaces::{NetnsHandle, discover};
+pub use namespaces::{NetnsHandle, discover, own_netns};
 pub use read::{
     CounterSource, NetRead, NetnsCounters, NetnsReading, read_counters, read_counters_from,
     read_full,

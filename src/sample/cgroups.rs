@@ -1,5 +1,5 @@
 //! The cgroup side of a tick: the cgroup tree flattened depth-first with CPU and throttling
-//! rates, and the counters those rates come from.
+//! rates, block I/O per second, and the counters those rates come from.
 //!
 //! Rates of a cgroup compare its own previous reading (same path), over the wall-clock time
 //! between the two reads (µs, measured with a monotonic clock), so a tree read less often than
@@ -10,16 +10,18 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::frame::CgroupSample;
-use super::rates::{Throttling, cpu_percent_from_usec, throttled_percent};
+use super::rates::{IoRates, Throttling, cpu_percent_from_usec, io_rates, throttled_percent};
 use crate::host::HostRoot;
-use crate::host::cgroup::{CgroupLayout, CgroupNode, CgroupReading, read_tree};
+use crate::host::cgroup::{CgroupLayout, CgroupNode, CgroupReading, IoCounters, read_tree};
 
 /// The counters of one cgroup that rates are computed from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CgroupCounters {
     /// CPU time used, µs.
     pub usage_usec: Option<u64>,
     pub throttling: Option<Throttling>,
+    /// Block I/O totals (`io.stat`, the v1 rwstat files).
+    pub io: Option<IoCounters>,
     /// When they were read.
     pub at: Instant,
 }
@@ -29,19 +31,21 @@ impl CgroupCounters {
         CgroupCounters {
             usage_usec: reading.cpu.as_ref().and_then(|c| c.usage_usec),
             throttling: Throttling::of(reading),
+            io: reading.io.as_ref().map(|io| io.total.clone()),
             at,
         }
     }
 
-    /// (CPU % of one CPU, throttled % of periods) since `previous`.
-    pub fn rates(&self, previous: Option<&CgroupCounters>) -> (Option<f64>, Option<f64>) {
+    /// (CPU % of one CPU, throttled % of periods, I/O per second) since `previous`.
+    pub fn rates(&self, previous: Option<&CgroupCounters>) -> (Option<f64>, Option<f64>, IoRates) {
         let Some(previous) = previous else {
-            return (None, None);
+            return (None, None, IoRates::default());
         };
         let wall_usec = self.at.saturating_duration_since(previous.at).as_micros() as u64;
         (
             cpu_percent_from_usec(previous.usage_usec, self.usage_usec, wall_usec),
             throttled_percent(previous.throttling, self.throttling),
+            io_rates(previous.io.as_ref(), self.io.as_ref(), wall_usec),
         )
     }
 }
@@ -105,7 +109,7 @@ fn flatten(
     out: &mut Vec<CgroupSample>,
 ) {
     let now = CgroupCounters::of(&node.reading, at);
-    let (cpu_percent, throttled_percent) = now.rates(previous.get(&node.path));
+    let (cpu_percent, throttled_percent, io_rates) = now.rates(previous.get(&node.path));
     counters.insert(node.path.clone(), now);
     out.push(CgroupSample {
         container_id: owners.get(&node.path).cloned(),
@@ -116,6 +120,7 @@ fn flatten(
         reading: node.reading,
         cpu_percent,
         throttled_percent,
+        io_rates,
     });
     for child in node.children {
         flatten(child, depth + 1, at, previous, counters, owners, out);

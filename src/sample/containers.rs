@@ -16,9 +16,11 @@ use std::time::Instant;
 
 use super::frame::ContainerSample;
 use super::processes::ProcessTable;
-use super::rates::{Throttling, container_cpu_percent, count_since, throttled_percent};
+use super::rates::{
+    IoRates, Throttling, container_cpu_percent, count_since, io_rates, throttled_percent,
+};
 use crate::host::HostRoot;
-use crate::host::cgroup::CgroupLayout;
+use crate::host::cgroup::{CgroupLayout, IoCounters};
 use crate::host::container::hidden::hidden;
 use crate::host::container::measure::{Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
@@ -29,6 +31,7 @@ use crate::host::namespace::host_reference;
 struct ContainerCounters {
     cpu: CpuCounter,
     throttling: Option<Throttling>,
+    io: Option<IoCounters>,
     at: Instant,
 }
 
@@ -149,6 +152,7 @@ impl ContainerSampler {
         let now = ContainerCounters {
             cpu: figures.cpu,
             throttling: Throttling::of_kernel(&figures.kernel),
+            io: figures.io.clone(),
             at: Instant::now(),
         };
         let previous = self.previous.get(&measured.view.container.id);
@@ -158,6 +162,10 @@ impl ContainerSampler {
         });
         let throttled_percent =
             previous.and_then(|p| throttled_percent(p.throttling, now.throttling));
+        let io_rates = previous.map_or(IoRates::default(), |p| {
+            let wall_usec = now.at.saturating_duration_since(p.at).as_micros() as u64;
+            io_rates(p.io.as_ref(), now.io.as_ref(), wall_usec)
+        });
         counters.insert(measured.view.container.id.clone(), now);
         let oom_kills_since_start = self.oom_baselines.since_start(
             &measured.view.container.id,
@@ -177,6 +185,11 @@ impl ContainerSampler {
             view: measured.view,
             // Filled by the sampler's stack reader (`sample::stacks`).
             stack: None,
+            io: figures.io,
+            io_rates,
+            io_limits: figures.io_limits,
+            // Filled by the sampler's network reader.
+            net: None,
         }
     }
 }

@@ -9,9 +9,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::pods::PodSample;
-use crate::host::cgroup::{CgroupMode, CgroupReading, Limit};
+use super::rates::{IoRates, NetRates};
+use crate::host::cgroup::io::IoLimits;
+use crate::host::cgroup::{CgroupMode, CgroupReading, IoCounters, Limit};
 use crate::host::container::measure::KernelFigures;
 use crate::host::namespace::NamespaceTable;
+use crate::host::net::Counters;
+use crate::host::net::map::NetMap;
 use crate::host::process::Process;
 use crate::host::scan::ContainerView;
 use crate::host::stack::ContainerStack;
@@ -44,6 +48,53 @@ pub struct Frame {
     ///
     /// [`StackLayer::key`]: crate::host::stack::StackLayer::key
     pub layer_sizes: Arc<BTreeMap<PathBuf, LayerSize>>,
+    /// The network namespaces read this tick, ordered by inode: every tick those that are a
+    /// container's own (`host::net::own_netns`); while the Network view asks
+    /// (`Sampler::set_net_map`), every namespace on the host.
+    pub networks: Vec<NetnsSample>,
+    /// The host's network map (bridges → ports → the containers at their other ends), read
+    /// only while the Network view asks for it, on a cadence; `None` otherwise. Shared between
+    /// frames until read again.
+    pub net_map: Option<Arc<NetMap>>,
+}
+
+/// One network namespace's traffic this tick (counters: `host::net::read_counters`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetnsSample {
+    /// Its nsfs inode.
+    pub inode: u64,
+    /// The host's own namespace.
+    pub host: bool,
+    /// Ids of the containers whose own namespace it is (a pod's containers share one).
+    pub containers: Vec<String>,
+    /// When its counters were read, ms since the Unix epoch.
+    pub read_at_ms: u64,
+    /// Its interfaces, in the order read.
+    pub interfaces: Vec<InterfaceSample>,
+    /// Over its interfaces but loopback (`NetnsCounters::total`).
+    pub total: Counters,
+    pub rates: NetRates,
+}
+
+/// One interface's traffic this tick.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceSample {
+    /// Cleaned.
+    pub name: String,
+    pub counters: Counters,
+    pub rates: NetRates,
+}
+
+/// A container's network: its own namespace's figures (`host::net::own_netns`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerNet {
+    pub netns: u64,
+    /// How many of the frame's containers have this namespace as their own: 1 alone, more in
+    /// a pod, whose members show the same figures and count them once in any total.
+    pub sharing: usize,
+    /// Totals over its interfaces but loopback, since each was made.
+    pub counters: Counters,
+    pub rates: NetRates,
 }
 
 /// What the sampler knows of one layer directory's size (from `sample::sizer`).
@@ -113,6 +164,15 @@ pub struct ContainerSample {
     /// first seen, when its init changed, and every `SamplerOptions::stacks_every` ticks; `None` when not read (stopped, gone, unreadable: the
     /// reason is a warning). Shared between frames.
     pub stack: Option<Arc<ContainerStack>>,
+    /// Block I/O of its own cgroup, totals (`measure`'s `Figures::io`); `None` without one.
+    pub io: Option<IoCounters>,
+    /// Per second since the previous tick (`sample::rates::io_rates`).
+    pub io_rates: IoRates,
+    /// Its own cgroup's I/O limits (`measure`'s `Figures::io_limits`).
+    pub io_limits: Option<IoLimits>,
+    /// Its network (`None`: it shares the host's namespace, it is stopped, or its namespace
+    /// could not be read — a warning says why).
+    pub net: Option<ContainerNet>,
 }
 
 /// One cgroup of the flattened tree.
@@ -128,6 +188,8 @@ pub struct CgroupSample {
     pub throttled_percent: Option<f64>,
     /// The container whose own cgroup this is.
     pub container_id: Option<String>,
+    /// Block I/O per second since its previous reading (from `reading.io`'s totals).
+    pub io_rates: IoRates,
 }
 
 /// A process with this tick's CPU rate and where it belongs.

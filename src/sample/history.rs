@@ -1,6 +1,7 @@
 //! Bounded history per container and cgroup, owned by the app loop and fed one [`Frame`] per
 //! tick. Each series is a ring buffer of [`Point`]s covering at most `window` (default 10
-//! minutes) — CPU, its quota, throttling, memory, its limit, pids and CPU/memory/I/O pressure;
+//! minutes) — CPU, its quota, throttling, memory, its limit, pids, CPU/memory/I/O pressure,
+//! the writable layer's size, network traffic and block I/O with its limits;
 //! a container that vanished keeps its series until its points age out, so its charts
 //! can still be read after it is gone.
 
@@ -40,6 +41,16 @@ pub struct Point {
     /// The writable layer's size on disk, bytes ([`Frame::writable_bytes`]); `None` for a
     /// cgroup, a root that is not overlay, or one not sized yet.
     pub writable_bytes: Option<u64>,
+    /// Network traffic, bytes per second (a container's own namespace; `None` for a cgroup).
+    pub net_rx_bytes_per_second: Option<f64>,
+    pub net_tx_bytes_per_second: Option<f64>,
+    /// Block I/O, bytes per second.
+    pub io_read_bytes_per_second: Option<f64>,
+    pub io_write_bytes_per_second: Option<f64>,
+    /// The I/O limit lines, bytes per second (`IoLimits::read_bps_total`/`write_bps_total`);
+    /// `None` when unlimited.
+    pub io_read_limit_bps: Option<u64>,
+    pub io_write_limit_bps: Option<u64>,
 }
 
 /// Ring buffers of points per series.
@@ -82,6 +93,12 @@ impl History {
                 memory_pressure_percent: c.kernel.memory_pressure_percent,
                 io_pressure_percent: c.kernel.io_pressure_percent,
                 writable_bytes: frame.writable_bytes(c),
+                net_rx_bytes_per_second: c.net.as_ref().and_then(|n| n.rates.rx_bytes_per_second),
+                net_tx_bytes_per_second: c.net.as_ref().and_then(|n| n.rates.tx_bytes_per_second),
+                io_read_bytes_per_second: c.io_rates.read_bytes_per_second,
+                io_write_bytes_per_second: c.io_rates.write_bytes_per_second,
+                io_read_limit_bps: c.io_limits.as_ref().and_then(|l| l.read_bps_total()),
+                io_write_limit_bps: c.io_limits.as_ref().and_then(|l| l.write_bps_total()),
             };
             self.push(SeriesKey::Container(c.view.container.id.clone()), point);
         }
@@ -104,6 +121,12 @@ impl History {
                 memory_pressure_percent: pressure.memory_pressure_percent,
                 io_pressure_percent: pressure.io_pressure_percent,
                 writable_bytes: None,
+                net_rx_bytes_per_second: None,
+                net_tx_bytes_per_second: None,
+                io_read_bytes_per_second: g.io_rates.read_bytes_per_second,
+                io_write_bytes_per_second: g.io_rates.write_bytes_per_second,
+                io_read_limit_bps: limits.io.as_ref().and_then(|l| l.read_bps_total()),
+                io_write_limit_bps: limits.io.as_ref().and_then(|l| l.write_bps_total()),
             };
             self.push(SeriesKey::Cgroup(g.path.clone()), point);
         }

@@ -128,6 +128,8 @@ pub struct Sampler {
     namespaces_cadence: Cadence,
     stacks: StackSampler,
     layer_sizes: LayerSizes,
+    /// The Network view is shown: read the map and every namespace (see `set_net_map`).
+    net_map_wanted: bool,
     costs: TickCosts,
 }
 
@@ -161,8 +163,17 @@ impl Sampler {
             namespaces_cadence: Cadence::new(options.namespaces_every, budget, MAX_EVERY),
             stacks: StackSampler::new(options.stacks_every),
             layer_sizes: LayerSizes::new(options.layer_sizing, options.writable_every),
+            net_map_wanted: false,
             costs: TickCosts::default(),
         }
+    }
+
+    /// Whether the frames carry the host's network map and every namespace's counters (the
+    /// Network view is shown); returns true when that changed.
+    pub fn set_net_map(&mut self, on: bool) -> bool {
+        let changed = self.net_map_wanted != on;
+        self.net_map_wanted = on;
+        changed
     }
 
     /// Where the last tick's time went.
@@ -316,6 +327,8 @@ impl Sampler {
             processes,
             warnings,
             layer_sizes,
+            networks: Vec::new(),
+            net_map: None,
         })
     }
 

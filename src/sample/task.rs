@@ -109,6 +109,7 @@ impl Drop for FrameReceiver {
 #[derive(Debug, Clone, Copy)]
 enum Command {
     SetInterval(Duration),
+    NetMap(bool),
     TickNow,
     Stop,
 }
@@ -123,6 +124,13 @@ impl SamplerControl {
     /// Changes the refresh interval (at least [`MIN_INTERVAL`]); the next tick follows it.
     pub fn set_interval(&self, interval: Duration) {
         let _ = self.commands.send(Command::SetInterval(interval));
+    }
+
+    /// Whether frames carry the host's network map (`Frame::net_map`, every namespace in
+    /// `Frame::networks`): on while the Network view is shown, off otherwise (it costs a
+    /// netlink read of every namespace on a cadence).
+    pub fn set_net_map(&self, on: bool) {
+        let _ = self.commands.send(Command::NetMap(on));
     }
 
     /// Takes the next tick now (e.g. right after an act), then resumes the interval.
@@ -208,6 +216,13 @@ fn run(
                 Ok(Command::SetInterval(d)) => {
                     interval = d.max(MIN_INTERVAL);
                     next = started + interval;
+                }
+                Ok(Command::NetMap(on)) => {
+                    // Asked for now: shown on the next tick, not an interval later.
+                    let changed = sampler.set_net_map(on);
+                    if changed && on {
+                        break;
+                    }
                 }
                 Ok(Command::TickNow) => break,
                 Ok(Command::Stop) => {

@@ -55,6 +55,10 @@ fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
         kernel: Default::default(),
         oom_kills_since_start: None,
         stack: None,
+        io: None,
+        io_rates: Default::default(),
+        io_limits: None,
+        net: None,
     }
 }
 

@@ -74,6 +74,10 @@ fn container(id: &str) -> ContainerSample {
         },
         oom_kills_since_start: None,
         stack: None,
+        io: None,
+        io_rates: Default::default(),
+        io_limits: None,
+        net: None,
     }
 }
 
@@ -96,6 +100,7 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
                 cpu_percent: Some(19.5),
                 throttled_percent: None,
                 container_id: Some(id.to_string()),
+                io_rates: Default::default(),
             })
             .collect(),
         namespaces: NamespaceTable {
@@ -110,6 +115,8 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
         processes: Vec::new(),
         warnings: Vec::new(),
         layer_sizes: Default::default(),
+        networks: Vec::new(),
+        net_map: None,
     }
 }
 

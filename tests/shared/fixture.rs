@@ -148,6 +148,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         cpu_percent: Some(cpu),
         throttled_percent: Some(0.0),
         container_id: container_id.map(String::from),
+        io_rates: Default::default(),
     };
     let mut cgroups = vec![
         cg(
@@ -377,6 +378,8 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         processes,
         warnings: vec![],
         layer_sizes: std::sync::Arc::new(layer_sizes),
+        networks: Vec::new(),
+        net_map: None,
     }
 }
 

@@ -20,6 +20,7 @@
 //! count every device.
 
 pub mod devices;
+pub mod limits;
 pub mod parse;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ use super::session::{Session, display_path};
 use crate::host::HostRoot;
 
 pub use devices::device_name;
+pub use limits::{IoDeviceLimit, IoLimits};
 
 /// Counters of block I/O, totals since the cgroup was made (`None`: the file has no such
 /// figure, or nothing is counted).

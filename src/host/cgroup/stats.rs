@@ -150,6 +150,9 @@ pub struct CgroupLimits {
     pub memory_soft_limit_bytes: Option<Limit<u64>>,
     /// Task limit (`pids.max`).
     pub pids_max: Option<Limit<u64>>,
+    /// Block I/O limits per device and the I/O weight (`super::io::limits`); `None` when the
+    /// host has no such files for this cgroup.
+    pub io: Option<super::io::IoLimits>,
 }
 
 impl CgroupLimits {

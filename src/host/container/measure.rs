@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use super::Container;
 use crate::host::HostRoot;
+use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, IoCounters, Limit};
 use crate::host::process::{CgroupMembership, Process, read_stat};
 
@@ -161,6 +162,9 @@ pub struct Figures {
     /// that counts I/O (a shared cgroup's I/O is not its own; see `view.sources.io`).
     pub io: Option<IoCounters>,
     pub io_source: Option<FigureSource>,
+    /// Its own cgroup's I/O limits (per device, weight); `None` without an own cgroup or
+    /// without I/O limit files (a shared cgroup's are not its own).
+    pub io_limits: Option<IoLimits>,
     /// Pressure, throttling counters, OOM kills, refused forks (see [`KernelFigures`]).
     pub kernel: KernelFigures,
 }
@@ -203,6 +207,7 @@ impl Figures {
         Figures {
             io_source: io.as_ref().map(|_| FigureSource::OwnCgroup),
             io,
+            io_limits: limits.and_then(|l| l.io.clone()),
             memory_bytes,
             memory_source,
             memory_limit_bytes: limits.and_then(|l| l.memory_max_bytes),

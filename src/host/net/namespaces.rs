@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::error::NetError;
 use crate::host::HostRoot;
+use crate::host::container::Container;
 use crate::host::error::is_vanished;
 use crate::host::namespace::NsKind;
 use crate::host::namespace::mounts::NsfsMount;
@@ -50,6 +51,17 @@ pub fn discover(processes: &[Process], mounts: &[NsfsMount]) -> Vec<NetnsHandle>
             .filter_map(|p| Some((p.pid, p.ns.get(NsKind::Net)?))),
         mounts,
     )
+}
+
+/// The network namespace whose figures are container `c`'s own: its init's, unless that is the
+/// host's (`--network host`: the host's traffic is not the container's, so it has none of its
+/// own) or unknown. The one rule every view, `ls`, `inspect` and the sampler attribute traffic
+/// by; the containers of a pod share one namespace and so one set of figures.
+pub fn own_netns(c: &Container) -> Option<u64> {
+    if c.shared_with_host.contains(&NsKind::Net) {
+        return None;
+    }
+    c.namespaces.get(NsKind::Net)
 }
 
 /// Groups (pid, net namespace inode) pairs and nsfs mounts into handles, ordered by inode:
