@@ -6,7 +6,8 @@
 //! `libpod_parent/<id>`) name one: see `host::container::Container::pod`. Members are grouped
 //! by the pod's uid (Kubernetes) or id (Podman), else its namespace and name. The totals are
 //! sums of the members' own figures from the same tick (CPU %, memory, pids): a total is
-//! `None` while any member's figure is unknown, never an undercount. The namespaces a pod
+//! `None` while any member's figure is unknown, never an undercount; network traffic counts
+//! each namespace once (the members share the sandbox's). The namespaces a pod
 //! shares are those of [`POD_SHARED`] every member has the same inode of (the sandbox's net,
 //! ipc and uts).
 
@@ -44,6 +45,13 @@ pub struct PodSample {
     pub memory_bytes: Option<u64>,
     /// Sum of the members' processes.
     pub pids: usize,
+    /// Network bytes per second received and sent, each namespace counted once (a pod's
+    /// members share the sandbox's); `None` while any member's is unknown.
+    pub net_rx_bytes_per_second: Option<f64>,
+    pub net_tx_bytes_per_second: Option<f64>,
+    /// Sum of the members' block I/O, bytes per second; `None` while any member's is unknown.
+    pub io_read_bytes_per_second: Option<f64>,
+    pub io_write_bytes_per_second: Option<f64>,
     /// Which of [`POD_SHARED`] every member has in common.
     pub shared: Vec<NsKind>,
     /// The cgroup all members' own cgroups are under (their longest common parent), if any.
@@ -126,7 +134,20 @@ fn totals(key: String, members: Vec<usize>, containers: &[ContainerSample]) -> P
         .iter()
         .filter_map(|c| c.view.uptime_seconds)
         .reduce(f64::max);
+    let io_read_bytes_per_second = samples
+        .iter()
+        .map(|c| c.io_rates.read_bytes_per_second)
+        .sum::<Option<f64>>();
+    let io_write_bytes_per_second = samples
+        .iter()
+        .map(|c| c.io_rates.write_bytes_per_second)
+        .sum::<Option<f64>>();
+    let (net_rx_bytes_per_second, net_tx_bytes_per_second) = net_once_per_namespace(&samples);
     PodSample {
+        net_rx_bytes_per_second,
+        net_tx_bytes_per_second,
+        io_read_bytes_per_second,
+        io_write_bytes_per_second,
         label: pod_label(&pod),
         runtime: samples[0].view.container.runtime,
         pids: samples.iter().map(|c| c.pids).sum(),
@@ -139,6 +160,26 @@ fn totals(key: String, members: Vec<usize>, containers: &[ContainerSample]) -> P
         cgroup_path,
         uptime_seconds,
     }
+}
+
+/// The members' network rates (received, sent), each namespace once: the containers of a pod
+/// share the sandbox's namespace and show its figures each. `None` while any member's is
+/// unknown.
+fn net_once_per_namespace(samples: &[&ContainerSample]) -> (Option<f64>, Option<f64>) {
+    let mut seen = Vec::new();
+    let (mut rx, mut tx) = (Some(0.0), Some(0.0));
+    for c in samples {
+        let Some(net) = &c.net else {
+            return (None, None);
+        };
+        if seen.contains(&net.netns) {
+            continue;
+        }
+        seen.push(net.netns);
+        rx = rx.zip(net.rates.rx_bytes_per_second).map(|(a, b)| a + b);
+        tx = tx.zip(net.rates.tx_bytes_per_second).map(|(a, b)| a + b);
+    }
+    (rx, tx)
 }
 
 /// The longest cgroup path every one of `paths` is below (the parent when there is one path);
