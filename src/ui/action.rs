@@ -2,21 +2,24 @@
 //! dashboard's [`Tab`]s. Actions are plain values so [`crate::ui::App::update`] can be driven
 //! by tests without a terminal.
 
-/// The four views of the dashboard, in tab order.
+/// The five views of the dashboard, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tab {
     Containers,
     Cgroups,
     Namespaces,
     Processes,
+    /// The host's network map: bridges, their ports and what is at each port's other end.
+    Network,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [
+    pub const ALL: [Tab; 5] = [
         Tab::Containers,
         Tab::Cgroups,
         Tab::Namespaces,
         Tab::Processes,
+        Tab::Network,
     ];
 
     pub fn title(self) -> &'static str {
@@ -25,10 +28,11 @@ impl Tab {
             Tab::Cgroups => "Cgroups",
             Tab::Namespaces => "Namespaces",
             Tab::Processes => "Processes",
+            Tab::Network => "Network",
         }
     }
 
-    /// Position in [`Tab::ALL`] (0–3).
+    /// Position in [`Tab::ALL`] (0–4).
     pub fn index(self) -> usize {
         self as usize
     }

@@ -5,7 +5,7 @@
 //! ([`App::on_frame`]), the sampler's end ([`App::on_sampler_stopped`]), an act's result
 //! ([`App::on_outcome`]) and where the last drawing put things ([`App::set_layout`], for clicks
 //! and paging). What the app wants done goes back through `take_*` ([`App::take_request`],
-//! [`App::take_suspend`], [`App::take_redraw`]); drawing only reads it. Selections are kept by identity (a
+//! [`App::take_suspend`], [`App::take_redraw`], [`App::take_net_map_wanted`]); drawing only reads it. Selections are kept by identity (a
 //! container id, a cgroup path, a namespace inode, a pid), so they survive re-sorting, filtering
 //! and new frames. A selected container that vanishes stays in the table as a "gone" row
 //! (with its last figures and its history) until the selection moves off it.
@@ -20,6 +20,7 @@ mod identity;
 pub mod launch;
 pub mod launch_form;
 pub mod layout;
+mod network;
 pub mod rows;
 pub mod selection;
 pub mod stop_remove;
@@ -48,8 +49,8 @@ pub struct App {
     pub(crate) tab: Tab,
     pub(crate) frame: Option<Frame>,
     pub(crate) rows: Rows,
-    pub(crate) lists: [ListState; 4],
-    pub(crate) sorts: [Sort; 4],
+    pub(crate) lists: [ListState; 5],
+    pub(crate) sorts: [Sort; 5],
     pub(crate) filter: String,
     pub(crate) editing_filter: bool,
     pub(crate) help: Option<usize>,
@@ -84,6 +85,9 @@ pub struct App {
     clipboard: Option<String>,
     /// Containers view columns the config hides (sort indices of `rows::CONTAINER_COLUMNS`).
     hidden_container_columns: Vec<usize>,
+    /// Whether frames should carry the network map, when that changed
+    /// ([`App::take_net_map_wanted`]).
+    net_map_wanted: Option<bool>,
 }
 
 impl App {
@@ -94,7 +98,7 @@ impl App {
             frame: None,
             rows: Rows::default(),
             lists: Default::default(),
-            sorts: [Sort::default(); 4],
+            sorts: [Sort::default(); 5],
             filter: String::new(),
             editing_filter: false,
             help: None,
@@ -119,6 +123,7 @@ impl App {
             read_only: false,
             clipboard: None,
             hidden_container_columns: Vec::new(),
+            net_map_wanted: None,
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -260,7 +265,9 @@ impl App {
             Action::PreviousTab => self.show_tab(self.tab.previous()),
             Action::ShowTab(tab) => self.show_tab(tab),
             Action::Open => {
-                if self.detail_target().is_some() {
+                if self.detail_target().is_some()
+                    || (self.tab == Tab::Network && self.network_target().is_some())
+                {
                     self.detail = true;
                 } else if self.tab == Tab::Containers
                     && self
@@ -320,6 +327,7 @@ impl App {
     fn show_tab(&mut self, tab: Tab) {
         if tab != self.tab {
             self.detail = false;
+            self.ask_net_map(self.tab, tab);
         }
         self.tab = tab;
     }

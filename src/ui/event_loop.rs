@@ -33,7 +33,7 @@ use super::terminal::TerminalSession;
 use super::theme::Theme;
 use super::views::{self, Ctx};
 use crate::host::HostRoot;
-use crate::sample::{self, FrameReceiver, History};
+use crate::sample::{self, FrameReceiver, History, SamplerControl};
 
 /// Dashboard options from the command line.
 #[derive(Debug, Clone, Default)]
@@ -117,7 +117,14 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
             sample::Sampler::with_options(root.clone(), config.sampler_options()),
             config.refresh,
         );
-        let result = run_loop(&root, sampler.frames, &config, &theme).await;
+        let result = run_loop(
+            &root,
+            sampler.frames,
+            Some(&sampler.control),
+            &config,
+            &theme,
+        )
+        .await;
         sampler.control.stop();
         result
     })?;
@@ -158,10 +165,12 @@ impl EndingSignals {
     }
 }
 
-/// The loop proper, on a frame receiver (the sampler's, or a test's).
+/// The loop proper, on a frame receiver (the sampler's, or a test's) and the control that
+/// steers its sampler (none for a test's frames).
 pub async fn run_loop(
     root: &HostRoot,
     mut frames: FrameReceiver,
+    control: Option<&SamplerControl>,
     config: &Config,
     theme: &Theme,
 ) -> Result<Ended, UiError> {
@@ -225,6 +234,13 @@ pub async fn run_loop(
         }
         if let Some(text) = app.take_clipboard() {
             session.copy_to_clipboard(&text)?;
+        }
+        // The network map is read only while the Network view shows (a netlink walk of every
+        // namespace on a cadence).
+        if let Some(wanted) = app.take_net_map_wanted()
+            && let Some(control) = control
+        {
+            control.set_net_map(wanted);
         }
         match app.take_request() {
             Some(Request::Enter { view }) => {

@@ -70,6 +70,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         &["4"],
     ),
     b(
+        Action::ShowTab(Tab::Network),
+        "network",
+        "Network view",
+        &["5"],
+    ),
+    b(
         Action::Open,
         "open",
         "detail pane of the selection",

@@ -10,6 +10,7 @@ pub mod header;
 pub mod help;
 pub mod launch_form;
 pub mod namespaces;
+pub mod network;
 pub mod processes;
 pub mod status;
 
@@ -53,6 +54,8 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
     if app.frame().is_none() {
         let text = Paragraph::new(Span::styled("waiting for the first sample…", ctx.theme.dim));
         f.render_widget(text, body);
+    } else if app.detail_open() && app.tab() == Tab::Network {
+        network::draw_detail(f, body, ctx);
     } else if app.detail_open() {
         detail::draw(f, body, ctx);
     } else {
@@ -61,6 +64,7 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
             Tab::Cgroups => cgroups::draw(f, body, ctx),
             Tab::Namespaces => namespaces::draw(f, body, ctx),
             Tab::Processes => processes::draw(f, body, ctx),
+            Tab::Network => network::draw(f, body, ctx),
         });
     }
     status::draw(f, status, ctx);

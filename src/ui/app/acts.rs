@@ -268,6 +268,10 @@ impl App {
             self.act_on_cgroup(action);
             return;
         }
+        if self.tab == Tab::Network {
+            self.act_on_network(action);
+            return;
+        }
         let sample = match self.act_target() {
             Ok(sample) => sample.clone(),
             Err(why) => {

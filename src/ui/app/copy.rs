@@ -17,14 +17,19 @@ pub enum CopyField {
     Name,
     Pid,
     Cgroup,
+    /// An interface's address (the Network view's rows).
+    Address,
 }
 
 impl CopyField {
-    pub const ALL: [CopyField; 4] = [
+    /// Every field, in menu order. The views but Network offer the first four (their rows
+    /// zip with this list); Network's rows name their fields.
+    pub const ALL: [CopyField; 5] = [
         CopyField::Id,
         CopyField::Name,
         CopyField::Pid,
         CopyField::Cgroup,
+        CopyField::Address,
     ];
 
     /// The word the menu and the status line use.
@@ -34,6 +39,7 @@ impl CopyField {
             CopyField::Name => "name",
             CopyField::Pid => "pid",
             CopyField::Cgroup => "cgroup",
+            CopyField::Address => "address",
         }
     }
 
@@ -44,6 +50,7 @@ impl CopyField {
             CopyField::Name => 'n',
             CopyField::Pid => 'p',
             CopyField::Cgroup => 'c',
+            CopyField::Address => 'a',
         }
     }
 }
@@ -80,7 +87,7 @@ impl CopyMenu {
 }
 
 /// What a row offers to copy, field by field (`None`: it has no such field).
-type Offer = Vec<(CopyField, Option<String>)>;
+pub(super) type Offer = Vec<(CopyField, Option<String>)>;
 
 /// `text` without the characters a terminal (or a shell it is pasted into) would act on.
 pub fn clipboard_text(text: &str) -> String {
@@ -235,6 +242,7 @@ impl App {
                     ]),
                 ))
             }
+            Tab::Network => self.network_copy_choices(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::App;
 use super::rows::ContainerRow;
+use super::rows::network;
 use super::selection::Target;
 use crate::sample::pods::POD_KEY_PREFIX;
 use crate::ui::action::Tab;
@@ -37,6 +38,7 @@ impl App {
                     .pid
                     .to_string(),
             ),
+            Tab::Network => network::key(frame.net_map.as_deref()?, *self.rows.network.get(row)?),
         }
     }
 
@@ -62,6 +64,8 @@ impl App {
                     .find(|m| self.rows.cgroup_by_path.contains_key(&m.path))
                     .map(|m| Target::Cgroup(m.path.clone()))
             }
+            // Its own pane, of a namespace's interfaces: `App::network_target`.
+            Tab::Network => None,
         }
     }
 
@@ -106,6 +110,13 @@ impl App {
                     .processes
                     .iter()
                     .position(|r| frame.processes[r.index].process.pid == pid)
+            }
+            Tab::Network => {
+                let map = frame.net_map.as_deref()?;
+                self.rows
+                    .network
+                    .iter()
+                    .position(|&row| network::key(map, row).as_deref() == Some(key))
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
 
 use super::super::action::Tab;
 
+pub mod network;
 mod pods;
 
 /// The Containers view's columns by sort index (its display order is the view's): after the
@@ -42,6 +43,7 @@ pub fn columns(tab: Tab) -> &'static [&'static str] {
         Tab::Cgroups => &CGROUP_COLUMNS,
         Tab::Namespaces => &NAMESPACE_COLUMNS,
         Tab::Processes => &PROCESS_COLUMNS,
+        Tab::Network => &network::NETWORK_COLUMNS,
     }
 }
 
@@ -76,6 +78,8 @@ pub struct Rows {
     pub cgroups: Vec<TreeRow>,
     pub namespaces: Vec<usize>,
     pub processes: Vec<TreeRow>,
+    /// The Network view's rows (empty while the frame carries no map).
+    pub network: Vec<network::NetRow>,
     /// Container id → index in `frame.containers`.
     pub container_by_id: HashMap<String, usize>,
     /// Cgroup path → index in `frame.cgroups`.
@@ -92,6 +96,7 @@ impl Rows {
             Tab::Cgroups => self.cgroups.len(),
             Tab::Namespaces => self.namespaces.len(),
             Tab::Processes => self.processes.len(),
+            Tab::Network => self.network.len(),
         }
     }
 }
@@ -150,7 +155,7 @@ impl Filter {
 }
 
 /// Builds every view's rows.
-pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 4], collapsed: &BTreeSet<String>) -> Rows {
+pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 5], collapsed: &BTreeSet<String>) -> Rows {
     let filter = Filter::new(filter);
     let container_by_id: HashMap<String, usize> = frame
         .containers
@@ -175,6 +180,7 @@ pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 4], collapsed: &BTreeSe
         cgroups: cgroups(&frame.cgroups, &filter, sorts[1], collapsed),
         namespaces: namespaces(frame, &filter, sorts[2]),
         processes: Vec::new(),
+        network: network::build(frame, &filter, sorts[4]),
         container_by_id,
         cgroup_by_path,
         pod_of,
