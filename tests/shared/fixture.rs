@@ -5,6 +5,7 @@
 //! roots, mounts, layers and layer sizes are in [`stacks`]; [`layers_frame`] adds containers of
 //! Docker, Podman and isotop for the other stores' layers.
 
+pub mod net;
 mod parts;
 pub mod stacks;
 
@@ -340,7 +341,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         })
         .collect();
     let namespace_count = namespaces.len();
-    Frame {
+    net::with_networks(Frame {
         seq,
         taken_at_ms: T0_MS + seq * 1000,
         interval_ms: (seq > 0).then_some(1000),
@@ -380,7 +381,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         layer_sizes: std::sync::Arc::new(layer_sizes),
         networks: Vec::new(),
         net_map: None,
-    }
+    })
 }
 
 /// Frame `seq` with [`stacks::extra_containers`] after the rest: every store's layers.

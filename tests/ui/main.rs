@@ -15,6 +15,7 @@ mod conveniences;
 mod launch;
 mod layers;
 mod mounts;
+mod network;
 mod rw_size;
 mod snapshots;
 mod stop_remove;

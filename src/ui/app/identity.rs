@@ -71,6 +71,11 @@ impl App {
 
     pub(super) fn restore_selection(&mut self, tab: Tab) {
         let len = self.rows.len(tab);
+        if tab == Tab::Network && len == 0 {
+            // No map in this frame (not read yet after switching back): the selection waits
+            // for the next one.
+            return;
+        }
         let list = &self.lists[tab.index()];
         if let Some(key) = &list.key
             && let Some(found) = self.find_row(tab, key)

@@ -66,6 +66,9 @@ impl App {
             return;
         };
         let why = match ns.containers.as_slice() {
+            // Containers that share the host's namespace are listed in it, but it is not
+            // theirs (`host::net::own_netns`).
+            _ if ns.host => "the host's network namespace: no container to enter".to_string(),
             [one] => match self.live_container(&one.id) {
                 Some(sample) => {
                     let view = Box::new(sample.view.clone());
@@ -74,7 +77,6 @@ impl App {
                 }
                 None => format!("{} is gone: nothing to enter", one.name),
             },
-            [] if ns.host => "the host's network namespace: no container to enter".to_string(),
             [] => format!("no container in netns {netns}: e enters containers"),
             many => format!(
                 "{} containers share netns {netns}: enter one from the Containers view",
@@ -116,5 +118,30 @@ impl App {
                 (CopyField::Address, address),
             ],
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn switching_to_the_network_view_and_away_asks_for_the_map_and_stops_it() {
+        let mut app = App::new(Duration::from_secs(60));
+        assert_eq!(app.take_net_map_wanted(), None);
+        app.update(Action::ShowTab(Tab::Cgroups));
+        assert_eq!(app.take_net_map_wanted(), None, "not the Network view");
+        app.update(Action::ShowTab(Tab::Network));
+        assert_eq!(app.take_net_map_wanted(), Some(true));
+        assert_eq!(app.take_net_map_wanted(), None, "taken once");
+        app.update(Action::ShowTab(Tab::Network));
+        assert_eq!(app.take_net_map_wanted(), None, "already shown");
+        app.update(Action::NextTab);
+        assert_eq!(app.tab(), Tab::Containers);
+        assert_eq!(app.take_net_map_wanted(), Some(false));
+        app.update(Action::PreviousTab);
+        assert_eq!(app.take_net_map_wanted(), Some(true));
     }
 }

@@ -42,12 +42,15 @@ pub(super) fn draw(
         (Some(t), None) => format!(" netns {} ", t.netns),
         (None, _) => " network map ".to_string(),
     };
+    // Short: the title on the left says more and shares the line.
     let mut hints = Vec::new();
     if let Some(read) = map.namespaces.iter().filter_map(|n| n.read_at_ms).max() {
-        hints.push(format!("map read {} UTC", clock(read)));
+        hints.push(format!("read {}", clock(read)));
     }
-    if !map.notes.is_empty() {
-        hints.push(format!("{} notes (on a heading)", map.notes.len()));
+    match map.notes.len() {
+        0 => {}
+        1 => hints.push("1 note".to_string()),
+        n => hints.push(format!("{n} notes")),
     }
     let block = Block::new()
         .borders(Borders::TOP)
@@ -144,7 +147,9 @@ fn who_lines(ns: &NamespaceView, ctx: &Ctx<'_>) -> Vec<Line<'static>> {
             Some(pod) => format!("pod {pod}: {}", named.join(", ")),
             None => named.join(", "),
         };
-        lines.push(field("containers", label, theme));
+        // Containers sharing the host's namespace are in it without it being theirs.
+        let word = if ns.host { "sharing" } else { "contains" };
+        lines.push(field(word, label, theme));
     }
     let mut held = match &ns.holder {
         Some(h) => format!("pid {} {} · {} processes", h.pid, h.command, ns.nprocs),

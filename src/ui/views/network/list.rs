@@ -1,6 +1,7 @@
 //! The Network view's list: one line per row of `App::rows().network` — a bridge, its ports
 //! under it (`├`/`└`), a section heading across the whole width, a pair, a namespace — with
-//! the columns of `rows::network::NETWORK_COLUMNS` (KIND and STATE from 120 columns). Cells
+//! the columns of `rows::network::NETWORK_COLUMNS` (KIND and STATE from 120 columns; who is
+//! at the other end and the address take the room left). Cells
 //! are drawn one by one so a heading can span them all; only the rows on screen are built.
 
 use ratatui::Frame as TermFrame;
@@ -19,12 +20,14 @@ use crate::ui::widgets::table::{self, Column, Width};
 use crate::units::format::short_bytes;
 
 const COLUMNS: [Column; 8] = [
-    Column::new("INTERFACE", 0, Width::Fill(16)),
+    // An interface name is at most 15 bytes (IFNAMSIZ), `netns ` and an inode 16, after the
+    // tree's 2.
+    Column::new("INTERFACE", 0, Width::Fixed(18)),
     Column::new("KIND", 1, Width::Fixed(7)).from_width(120),
     Column::new("STATE", 2, Width::Fixed(7)).from_width(120),
     Column::new("PEER", 3, Width::Fixed(9)),
     Column::new("AT THE OTHER END", 4, Width::Fill(18)),
-    Column::new("ADDRESS", 5, Width::Fixed(18)),
+    Column::new("ADDRESS", 5, Width::Fill(18)),
     Column::new("RX/s", 6, Width::Fixed(6)).right(),
     Column::new("TX/s", 7, Width::Fixed(6)).right(),
 ];

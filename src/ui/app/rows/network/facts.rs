@@ -201,10 +201,11 @@ impl Facts {
 }
 
 /// A veth pair as a row shows it: (the near end, the far end). The far end is the one that
-/// says more: with containers, else not the host's.
+/// says more: not the host's, else one with containers (containers sharing the host's
+/// namespace are listed at its ends too, but it is not theirs).
 pub fn pair_ends(pair: &VethPair) -> (&End, &End) {
     let [a, b] = &pair.ends;
-    let rank = |e: &End| (!e.containers.is_empty(), !e.host);
+    let rank = |e: &End| (!e.host, !e.containers.is_empty());
     if rank(a) > rank(b) { (b, a) } else { (a, b) }
 }
 
