@@ -25,4 +25,5 @@ mod tmux_cgroup_acts;
 mod tmux_copy;
 mod tmux_launch;
 mod tmux_layers;
+mod tmux_network;
 mod tmux_signals;
