@@ -2,7 +2,8 @@
 //! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
 //! end it — applies each, and redraws after each change. Acts the App requests run on a
 //! blocking thread (their outcome is a fourth source), except enter, which runs in the
-//! foreground with the terminal given back.
+//! foreground with the terminal given back. It also steers the sampler: the network map is
+//! asked for while the Network view shows and no longer after ([`App::take_net_map_wanted`]).
 //!
 //! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
 //! that can be caught and is not a fault of isotop's own — SIGTERM, SIGINT, SIGHUP, SIGQUIT,

@@ -116,17 +116,7 @@ pub fn draw<'a>(
     let height = area.height.saturating_sub(1) as usize;
     let offset = scroll_offset(list.offset, list.selected, len, height);
     let header = Row::new(shown.iter().map(|(c, w)| {
-        let mark = match sort.column {
-            Some(i) if i == c.sort_index => {
-                if sort.reversed {
-                    "▲"
-                } else {
-                    "▼"
-                }
-            }
-            _ => "",
-        };
-        let title = format!("{}{mark}", c.title);
+        let title = format!("{}{}", c.title, sort_mark(sort, c.sort_index));
         let text = if c.right {
             format!("{title:>width$}", width = *w as usize)
         } else {
@@ -174,6 +164,21 @@ pub fn draw<'a>(
         hit_columns.push((x, *w, c.sort_index));
         x = x.saturating_add(w + 1);
     }
+    list_layout(area, offset, hit_columns)
+}
+
+/// The mark after a column's title: `▼` when the view sorts by it, `▲` reversed.
+pub fn sort_mark(sort: Sort, column: usize) -> &'static str {
+    match sort.column {
+        Some(i) if i == column && sort.reversed => "▲",
+        Some(i) if i == column => "▼",
+        _ => "",
+    }
+}
+
+/// Where a table drawn in `area` (header on its first line, rows below, from row `offset`,
+/// header cells at `columns`) is, for clicks.
+pub fn list_layout(area: Rect, offset: usize, columns: Vec<(u16, u16, usize)>) -> ListLayout {
     ListLayout {
         header: Rect::new(area.x, area.y, area.width, 1.min(area.height)),
         rows: Rect::new(
@@ -183,6 +188,6 @@ pub fn draw<'a>(
             area.height.saturating_sub(1),
         ),
         offset,
-        columns: hit_columns,
+        columns,
     }
 }

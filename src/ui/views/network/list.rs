@@ -52,12 +52,8 @@ pub(super) fn draw(
     let mut hit_columns = Vec::with_capacity(shown.len());
     let mut x = area.x;
     for (column, width) in &shown {
-        let mark = match sort.column {
-            Some(i) if i == column.sort_index && sort.reversed => "▲",
-            Some(i) if i == column.sort_index => "▼",
-            _ => "",
-        };
         let cell = Rect::new(x, area.y, *width, 1).intersection(area);
+        let mark = table::sort_mark(sort, column.sort_index);
         let title = Span::styled(format!("{}{mark}", column.title), theme.header);
         f.render_widget(Paragraph::new(title).alignment(align(column)), cell);
         hit_columns.push((x, *width, column.sort_index));
@@ -88,17 +84,7 @@ pub(super) fn draw(
         }
     }
 
-    ListLayout {
-        header: Rect::new(area.x, area.y, area.width, 1.min(area.height)),
-        rows: Rect::new(
-            area.x,
-            area.y.saturating_add(1),
-            area.width,
-            area.height.saturating_sub(1),
-        ),
-        offset,
-        columns: hit_columns,
-    }
+    table::list_layout(area, offset, hit_columns)
 }
 
 fn align(column: &Column) -> Alignment {
