@@ -371,3 +371,25 @@ fn snapshots_at_80_120_and_200_columns() {
     let terminal = render(&mut app, &history, 120, 40);
     insta::assert_snapshot!("network_host_detail_120x40", terminal.backend());
 }
+
+#[test]
+fn a_map_with_nothing_read_shows_its_notes_not_an_empty_network() {
+    let (mut app, _) = app_with_history(0);
+    let mut refused = frame(1, true);
+    refused.net_map = Some(std::sync::Arc::new(isotop::host::net::map::NetMap {
+        host_netns: None,
+        bridges: Vec::new(),
+        pairs: Vec::new(),
+        namespaces: Vec::new(),
+        notes: vec!["netns 4026532003 (pid 200): not read: run isotop as root".into()],
+    }));
+    app.on_frame(refused);
+    app.update(Action::ShowTab(Tab::Network));
+    assert!(app.rows().network.is_empty());
+    let drawn = screen(&mut app, 100, 30);
+    assert!(
+        drawn.contains("0 network namespaces on the host"),
+        "{drawn}"
+    );
+    assert!(drawn.contains("netns 4026532003 (pid 200): not read: run isotop as root"));
+}

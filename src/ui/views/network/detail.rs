@@ -65,10 +65,16 @@ pub(super) fn draw(
             Some(row @ (NetRow::PairsHeading | NetRow::NamespacesHeading)) => {
                 heading_lines(map, row, ctx)
             }
-            _ if ctx.app.rows().network.is_empty() => vec![Line::from(Span::styled(
-                "no row matches the filter",
-                theme.dim,
-            ))],
+            _ if ctx.app.rows().network.is_empty() && !ctx.app.filter().is_empty() => {
+                vec![Line::from(Span::styled(
+                    "no row matches the filter",
+                    theme.dim,
+                ))]
+            }
+            // Nothing read at all (every namespace refused or gone): the notes say why.
+            _ if ctx.app.rows().network.is_empty() => {
+                heading_lines(map, NetRow::NamespacesHeading, ctx)
+            }
             _ => vec![Line::from(Span::styled(
                 "the namespace of this row is not in the map (it vanished while read)",
                 theme.dim,
