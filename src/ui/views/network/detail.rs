@@ -158,7 +158,13 @@ fn who_lines(ns: &NamespaceView, ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         lines.push(field(word, label, theme));
     }
     let mut held = match &ns.holder {
-        Some(h) => format!("pid {} {} · {} processes", h.pid, h.command, ns.nprocs),
+        Some(h) => format!(
+            "pid {} {} · {} process{}",
+            h.pid,
+            h.command,
+            ns.nprocs,
+            if ns.nprocs == 1 { "" } else { "es" }
+        ),
         None => "no process".to_string(),
     };
     if !ns.mounts.is_empty() {
@@ -294,18 +300,19 @@ fn direction_line(
         (Direction::Tx, Some(r)) => (r.tx_bytes_per_second, r.tx_packets_per_second),
         (_, None) => (None, None),
     };
+    // Rates need two readings: until then `-`, with no unit to suggest a figure.
+    let byte_rate = match byte_rate {
+        Some(_) => format!("{}/s", rate_text(byte_rate)),
+        None => "-".to_string(),
+    };
     let packet_rate = match packet_rate {
-        Some(p) if p.is_finite() => format!("{p:.0}"),
+        Some(p) if p.is_finite() => format!("{p:.0} pkt/s"),
         _ => "-".to_string(),
     };
     let trouble = |n: u64| -> Style { if n > 0 { theme.warning } else { theme.dim } };
     Line::from(vec![
         Span::styled(format!("  {label} "), theme.dim),
-        Span::raw(format!(
-            "{:>6}/s {:>6} pkt/s  ",
-            rate_text(byte_rate),
-            packet_rate
-        )),
+        Span::raw(format!("{byte_rate:>8} {packet_rate:>12}  ")),
         Span::raw(format!("{:>10} {:>9} pkts  ", bytes(bytes_total), packets)),
         Span::styled(format!("{errors} errors  "), trouble(errors)),
         Span::styled(format!("{dropped} dropped"), trouble(dropped)),
