@@ -6,8 +6,8 @@
 //! ([`App::on_outcome`]) and where the last drawing put things ([`App::set_layout`], for clicks
 //! and paging). What the app wants done goes back through `take_*` ([`App::take_request`],
 //! [`App::take_suspend`], [`App::take_redraw`], [`App::take_net_map_wanted`]); drawing only reads it. Selections are kept by identity (a
-//! container id, a cgroup path, a namespace inode, a pid), so they survive re-sorting, filtering
-//! and new frames. A selected container that vanishes stays in the table as a "gone" row
+//! container id, a cgroup path, a namespace inode, a pid, a network row's namespace and
+//! interface names), so they survive re-sorting, filtering and new frames. A selected container that vanishes stays in the table as a "gone" row
 //! (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
