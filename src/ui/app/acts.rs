@@ -18,6 +18,7 @@ use crate::host::text::clean_str;
 use crate::sample::ContainerSample;
 use crate::ui::Tab;
 use crate::ui::action::Action;
+use crate::ui::acts::limit_line::io_text;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
@@ -200,6 +201,9 @@ impl App {
             }
             Action::LimitPids => {
                 self.prompt = Some(limit(LimitKind::Pids, count_text(sample.pids_limit)))
+            }
+            Action::LimitIo => {
+                self.prompt = Some(limit(LimitKind::Io, io_text(sample.io_limits.as_ref())))
             }
             Action::FreezeToggle => {
                 let frozen = sample.view.state != ContainerState::Frozen;

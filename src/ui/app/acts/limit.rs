@@ -1,12 +1,12 @@
-//! The limit prompt of the act keys (`c` `m` `p`): its text as typed, Enter checking it as the
-//! CLI would (`LimitLine`) before the request leaves, the `--force` confirmation, and the
-//! current value each prompt starts from.
+//! The limit prompt of the act keys (`c` `m` `p` `i`): its text as typed, Enter checking it as
+//! the CLI would (`LimitLine`) before the request leaves, the `--force` confirmation, and the
+//! current value each prompt starts from (the I/O prompt's: `limit_line::io_text`).
 
 use super::Prompt;
 use super::cgroup::cgroup_of;
 use crate::host::cgroup::Limit;
 use crate::ui::action::Action;
-use crate::ui::acts::limit_line::LimitLine;
+use crate::ui::acts::limit_line::{LimitLine, binary_size};
 use crate::ui::acts::{LimitKind, Request};
 use crate::ui::app::App;
 
@@ -127,14 +127,7 @@ pub fn cpu_text(limit: Option<Limit<f64>>) -> String {
 /// A byte limit in the largest binary unit that divides it: `256M`, `1536K`, `max`.
 pub fn size_text(limit: Option<Limit<u64>>) -> String {
     match limit {
-        Some(Limit::Value(bytes)) => {
-            for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-                if bytes >= size && bytes % size == 0 {
-                    return format!("{}{unit}", bytes / size);
-                }
-            }
-            bytes.to_string()
-        }
+        Some(Limit::Value(bytes)) => binary_size(bytes),
         Some(Limit::Max) => "max".to_string(),
         None => String::new(),
     }
