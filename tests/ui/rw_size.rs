@@ -107,16 +107,17 @@ fn rw_size_comes_in_at_160_columns_and_the_config_hides_it() {
         Config::parse("[containers]\nhide = [\"rw size\"]\n", Path::new("c.toml")).unwrap();
     let (mut app, history) = app_with_history(3);
     app.hide_container_columns(config.hidden_container_columns);
-    let screen = rows(&render(&mut app, &history, 200, 30));
+    // Wide enough for every column.
+    let screen = rows(&render(&mut app, &history, 220, 30));
     assert!(!screen.concat().contains("RW SIZE"));
     assert!(screen.concat().contains("REFUSED"), "the others stay");
-    // `s` steps over it: after REFUSED (14) comes the natural order.
+    // `s` steps over it: after REFUSED (14) comes NET RX/s (16).
     for _ in 0..15 {
         app.update(Action::SortNext);
     }
     assert_eq!(app.sort(isotop::ui::Tab::Containers).column, Some(14));
     app.update(Action::SortNext);
-    assert_eq!(app.sort(isotop::ui::Tab::Containers).column, None);
+    assert_eq!(app.sort(isotop::ui::Tab::Containers).column, Some(16));
     // An unknown title names the known ones, RW SIZE among them.
     let err = Config::parse("[containers]\nhide = [\"RW\"]\n", Path::new("c.toml")).unwrap_err();
     assert!(err.to_string().contains("\"RW SIZE\""), "{err}");

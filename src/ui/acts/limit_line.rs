@@ -300,7 +300,10 @@ mod tests {
         };
         // A bare value: the prompt has none of its own.
         let e = message(LimitKind::Io, "10M");
-        assert!(e.contains("takes options only") && e.contains("--device-write-bps"), "{e}");
+        assert!(
+            e.contains("takes options only") && e.contains("--device-write-bps"),
+            "{e}"
+        );
         // No `=`.
         let e = message(LimitKind::Io, "--device-write-bps /dev/loop3");
         assert!(e.contains("DEV=VALUE"), "{e}");

@@ -96,6 +96,7 @@ pub(super) fn pressure_series<'f>(
                 label: "io".to_string(),
                 points: of(|p| p.io_pressure_percent),
                 style: theme.series[1],
+                limit: None,
             }],
         },
     ]
