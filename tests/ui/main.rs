@@ -25,3 +25,4 @@ mod tmux_copy;
 mod tmux_launch;
 mod tmux_layers;
 mod tmux_signals;
+mod traffic;

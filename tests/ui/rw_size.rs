@@ -18,17 +18,29 @@ use fixture::{app_with_history, app_with_layers, frame};
 
 /// The text under the column titled `title` (right-aligned, `width` cells) on each row after
 /// the header, by name (the NAME column's first word on the row).
-fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
+pub(crate) fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
+    column_by(screen, "NAME", title, width)
+}
+
+/// [`column`] of a table whose rows are named by the column titled `names` (`CGROUP`: the
+/// last part of a path, as the tree shows it).
+pub(crate) fn column_by(
+    screen: &[String],
+    names: &str,
+    title: &str,
+    width: usize,
+) -> Vec<(String, String)> {
     let header_row = screen
         .iter()
-        .position(|r| r.starts_with("ID ") || r.starts_with("NAME "))
+        .position(|r| r.starts_with("ID ") || r.starts_with(&format!("{names} ")))
         .expect("the table's header");
     let header = &screen[header_row];
     let Some(at) = header.find(title) else {
         return Vec::new();
     };
-    let start = header[..at].chars().count();
-    let name_at = header[..header.find("NAME").unwrap()].chars().count();
+    // Right-aligned: the title ends where the cell does.
+    let start = (header[..at].chars().count() + title.chars().count()).saturating_sub(width);
+    let name_at = header[..header.find(names).unwrap()].chars().count();
     screen[header_row + 1..]
         .iter()
         .filter(|r| !r.trim().is_empty())
@@ -48,7 +60,7 @@ fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)>
         .collect()
 }
 
-fn cell_of(cells: &[(String, String)], name: &str) -> String {
+pub(crate) fn cell_of(cells: &[(String, String)], name: &str) -> String {
     cells
         .iter()
         .find(|(n, _)| n == name)
