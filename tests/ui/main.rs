@@ -9,6 +9,7 @@ mod support;
 
 mod acts;
 mod acts_cgroups;
+mod acts_io;
 mod app;
 mod config;
 mod conveniences;
