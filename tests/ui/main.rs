@@ -23,6 +23,7 @@ mod tmux;
 mod tmux_acts;
 mod tmux_cgroup_acts;
 mod tmux_copy;
+mod tmux_io;
 mod tmux_launch;
 mod tmux_layers;
 mod tmux_signals;

@@ -120,7 +120,7 @@ fn rw_size_comes_in_at_160_columns_and_the_config_hides_it() {
     let (mut app, history) = app_with_history(3);
     app.hide_container_columns(config.hidden_container_columns);
     // Wide enough for every column.
-    let screen = rows(&render(&mut app, &history, 220, 30));
+    let screen = rows(&render(&mut app, &history, 230, 30));
     assert!(!screen.concat().contains("RW SIZE"));
     assert!(screen.concat().contains("REFUSED"), "the others stay");
     // `s` steps over it: after REFUSED (14) comes NET RX/s (16).

@@ -32,13 +32,13 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down, Action::Down]);
 }
 
-/// At 220 columns every column is drawn: pressure and refused forks, network and block I/O
+/// At 230 columns every column is drawn: pressure and refused forks, network and block I/O
 /// too.
 #[test]
-fn containers_view_at_220_columns() {
+fn containers_view_at_230_columns() {
     let (mut app, history) = app_with_history(30);
-    let terminal = render(&mut app, &history, 220, 30);
-    insta::assert_snapshot!("containers_220x30", terminal.backend());
+    let terminal = render(&mut app, &history, 230, 30);
+    insta::assert_snapshot!("containers_230x30", terminal.backend());
 }
 
 /// The config's `[containers] hide` columns are not drawn (the rest take their room), and

@@ -1,7 +1,7 @@
 //! Network and block I/O in the views (issue 13): the Containers view's NET RX/s, NET TX/s
-//! (from 150 columns) and IO R/s, IO W/s (from 180), CPU% and MEM kept at 120; a shared
+//! (from 180 columns) and IO R/s, IO W/s (from 200), names keeping 40 cells; a shared
 //! namespace's figures marked `=` on its containers and counted once on the pod's row; hidden
-//! by the config, sorted by `s`; the Cgroups view's IO R/s, IO W/s (from 120), sorted; the
+//! by the config, sorted by `s`; the Cgroups view's IO R/s, IO W/s (from 140), sorted; the
 //! detail pane's network and disk I/O charts — the I/O limit drawn as a line, the limited
 //! devices named — in a third row on tall panes, a fourth column on wide ones, left out on
 //! small ones; a cgroup's pane has the disk chart only.
@@ -25,16 +25,16 @@ fn header_has(screen: &[String], title: &str) -> bool {
 }
 
 #[test]
-fn traffic_columns_come_in_as_the_screen_widens_and_cpu_and_memory_stay() {
+fn traffic_columns_come_in_as_the_screen_widens_names_keeping_their_room() {
     for (width, net, io, psi, refused) in [
         (80, false, false, false, false),
         (120, false, false, false, false),
-        (149, false, false, false, false),
-        (150, true, false, false, false),
-        (179, true, false, false, false),
-        (180, true, true, false, false),
-        (200, true, true, true, false),
-        (220, true, true, true, true),
+        (179, false, false, false, false),
+        (180, true, false, false, false),
+        (199, true, false, false, false),
+        (200, true, true, false, false),
+        (210, true, true, true, false),
+        (230, true, true, true, true),
     ] {
         let (mut app, history) = app_with_history(30);
         let screen = rows(&render(&mut app, &history, width, 30));
@@ -49,9 +49,10 @@ fn traffic_columns_come_in_as_the_screen_widens_and_cpu_and_memory_stay() {
         assert_eq!(header_has(&screen, "IO W/s"), io, "{at}");
         assert_eq!(header_has(&screen, "PSI CPU"), psi, "{at}");
         assert_eq!(header_has(&screen, "REFUSED"), refused, "{at}");
-        // Once traffic comes in, names keep room for a pod's label whatever else does.
+        // Once traffic comes in, names keep 40 cells: a pod's whole label.
         if net {
-            assert!(screen.concat().contains("default/api-7d9f"), "{at}");
+            let label = "default/api-7d9f  shares net,ipc,uts";
+            assert!(screen.concat().contains(label), "{at}");
         }
     }
 }
@@ -59,7 +60,7 @@ fn traffic_columns_come_in_as_the_screen_widens_and_cpu_and_memory_stay() {
 #[test]
 fn a_shared_namespace_is_marked_on_its_containers_and_counted_once_on_the_pod() {
     let (mut app, history) = app_with_history(30);
-    let screen = rows(&render(&mut app, &history, 220, 30));
+    let screen = rows(&render(&mut app, &history, 230, 30));
     let rx = column(&screen, "NET RX/s", 8);
     let tx = column(&screen, "NET TX/s", 8);
     // api and pause share the sandbox's namespace: 2 MiB/s in between them, not each.
@@ -92,7 +93,7 @@ fn the_config_hides_traffic_columns_and_s_sorts_by_the_others() {
     .unwrap();
     let (mut app, history) = app_with_history(30);
     app.hide_container_columns(config.hidden_container_columns);
-    let screen = rows(&render(&mut app, &history, 220, 30));
+    let screen = rows(&render(&mut app, &history, 230, 30));
     assert!(!header_has(&screen, "NET TX/s") && !header_has(&screen, "IO R/s"));
     assert!(header_has(&screen, "NET RX/s") && header_has(&screen, "IO W/s"));
 
@@ -116,12 +117,12 @@ fn the_config_hides_traffic_columns_and_s_sorts_by_the_others() {
 }
 
 #[test]
-fn the_cgroups_view_shows_io_from_120_columns_sorted_by_it() {
+fn the_cgroups_view_shows_io_from_140_columns_sorted_by_it() {
     let (mut app, history) = app_with_history(30);
     app.update(Action::ShowTab(Tab::Cgroups));
-    let narrow = rows(&render(&mut app, &history, 80, 24));
+    let narrow = rows(&render(&mut app, &history, 139, 24));
     assert!(!header_has(&narrow, "IO R/s") && !header_has(&narrow, "IO W/s"));
-    let screen = rows(&render(&mut app, &history, 120, 30));
+    let screen = rows(&render(&mut app, &history, 140, 30));
     let read = column_by(&screen, "CGROUP", "IO R/s", 7);
     let write = column_by(&screen, "CGROUP", "IO W/s", 7);
     assert_eq!(cell_of(&write, "web"), "6.0M/s");

@@ -1,6 +1,6 @@
 //! Cgroups: the tree (▾ unfolded, ▸ folded), each with its processes, CPU%, share of periods
-//! throttled, memory against its limit and pids against theirs, and from 120 cells its block
-//! I/O read and written per second (`CgroupSample::io_rates`, `-` while unknown); a
+//! throttled, memory against its limit and pids against theirs, and from 140 cells (paths
+//! keeping 50) its block I/O read and written per second (`CgroupSample::io_rates`, `-` while unknown); a
 //! container's own cgroup is marked with the container's name.
 
 use ratatui::Frame as TermFrame;
@@ -15,6 +15,9 @@ use crate::ui::app::ListLayout;
 use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
 use crate::units::format::{bytes_per_second, percent, short_bytes};
+
+/// The narrowest table the IO R/s and IO W/s columns are drawn in: paths keep 50 cells.
+const IO_FROM: u16 = 140;
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let app = ctx.app;
@@ -35,10 +38,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         Column::new("PIDS", 5, Width::Fixed(9)).right(),
         Column::new("IO R/s", 6, Width::Fixed(7))
             .right()
-            .from_width(120),
+            .from_width(IO_FROM),
         Column::new("IO W/s", 7, Width::Fixed(7))
             .right()
-            .from_width(120),
+            .from_width(IO_FROM),
     ];
     let cpus = frame.host.cpu_percent_per_core.len().max(1) as f64;
     let rows = &app.rows().cgroups;

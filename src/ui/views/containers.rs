@@ -30,28 +30,28 @@ use crate::units::{ShortIds, bound_text};
 const WIDE: u16 = 120;
 
 /// The narrowest table the NET RX/s and NET TX/s columns are drawn in.
-const NET_FROM: u16 = 150;
+const NET_FROM: u16 = 180;
 
 /// The narrowest table the RW SIZE column is drawn in.
 const RW_SIZE_FROM: u16 = 160;
 
 /// The narrowest table the IO R/s and IO W/s columns are drawn in.
-const IO_FROM: u16 = 180;
+const IO_FROM: u16 = 200;
 
 /// The narrowest tables CPU and memory pressure, then I/O pressure and refused forks, are
 /// drawn in.
-const PSI_FROM: u16 = 200;
-const PSI_IO_FROM: u16 = 220;
+const PSI_FROM: u16 = 210;
+const PSI_IO_FROM: u16 = 230;
 
 /// Narrowest ID column: a 64-hex id's 12 digits. Wider when ids need more to differ
 /// (`pidns-<inode>` is 16; see [`ShortIds`]), never cut: two rows must not show one id.
 const ID_WIDTH: u16 = 12;
 
 /// The table's columns in display order, without those `hidden` (sort indices). The kernel's
-/// figures, traffic and the writable layer's size come in as the screen widens, each step
-/// leaving names more room than the one before (22 cells at 150, 36 at 220): throttling and
-/// OOM kills from 120 cells, NET RX/s and NET TX/s from 150, RW SIZE from 160, IO R/s and
-/// IO W/s from 180, CPU and memory pressure from 200, I/O pressure and refused forks from 220.
+/// figures, traffic and the writable layer's size come in as the screen widens, names keeping
+/// 40 cells or more once they do: throttling and OOM kills from 120 cells, RW SIZE from 160,
+/// NET RX/s and NET TX/s from 180, IO R/s and IO W/s from 200 (what operators ask of every
+/// container first), CPU and memory pressure from 210, I/O pressure and refused forks from 230.
 fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
     let (cpu, mem) = if wide { (16, 20) } else { (13, 17) };
     let all = [
