@@ -6,7 +6,8 @@
 //! audit log names the target `cgroup:<path>`. The device is detached and the cgroup removed
 //! on drop, whatever fails. Needs root, tmux and losetup (skips with the reason otherwise).
 
-use crate::support::{block_io, common, tmux};
+use crate::support::{block_io, common};
+use crate::tmux_cgroup_acts::dashboard_on_cgroup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,7 +15,6 @@ use std::time::Duration;
 
 use block_io::LoopDevice;
 use common::{CgroupGuard, ChildGuard, read_text, require_program, wait_until};
-use tmux::Tmux;
 
 /// The kernel's write-bandwidth line of `device` in `file` (`None`: no line, no limit).
 fn write_line(file: &Path, device: &str) -> Option<String> {
@@ -74,20 +74,7 @@ fn the_i_prompt_limits_a_cgroups_writes_to_a_loop_device_and_u_lifts_it() {
 
     let state = tempfile::tempdir().unwrap();
     let audit = state.path().join("audit.jsonl");
-    let isotop = env!("CARGO_BIN_EXE_isotop");
-    // Wide: the kept filter and the outcome share the status line, and test paths are long.
-    let tmux = Tmux::start(
-        250,
-        40,
-        &format!(
-            "ISOTOP_AUDIT_LOG={} ISOTOP_STATE_DIR={} {isotop} -d 0.5; echo EXITED $?; sleep 60",
-            audit.display(),
-            state.path().join("state").display()
-        ),
-    );
-    tmux.expect("processes ", "the first frame arrives");
-    tmux.keys(&["2"]);
-    tmux.filter(&path);
+    let tmux = dashboard_on_cgroup(state.path(), &path);
     tmux.expect("disk", "the test cgroup's row");
 
     tmux.keys(&["i"]);

@@ -241,12 +241,28 @@ mod tests {
             (LimitKind::Cpu, "lots"),
             (LimitKind::Cpu, ""),
             (LimitKind::Cpu, "for 10m"),
+            // Other prompts' options in the I/O prompt, its options in others, nothing asked.
+            (LimitKind::Io, "--period 50000 --io-weight 100"),
+            (LimitKind::Io, "--force --io-weight 100"),
+            (LimitKind::Cpu, "0.5 --device-write-bps 7:3=1M"),
+            (LimitKind::Memory, "1G --io-weight 100"),
+            (LimitKind::Io, "for 10m"),
+            (LimitKind::Io, ""),
         ] {
             assert!(
                 LimitLine::parse(kind, text).is_err(),
                 "{kind:?} {text:?} was taken"
             );
         }
+    }
+
+    /// Each device limit asked for: (device as typed, rate, value).
+    fn asked(request: &LimitRequest) -> Vec<(&str, IoKnob, Limit<u64>)> {
+        request
+            .io
+            .iter()
+            .map(|d| (d.device.as_str(), d.knob, d.limit))
+            .collect()
     }
 
     #[test]
@@ -259,13 +275,8 @@ mod tests {
         .unwrap();
         assert_eq!(line.value, None);
         assert_eq!(line.device_write_bps, ["/dev/loop3=10M"]);
-        let asked: Vec<(&str, IoKnob, Limit<u64>)> = request
-            .io
-            .iter()
-            .map(|d| (d.device.as_str(), d.knob, d.limit))
-            .collect();
         assert_eq!(
-            asked,
+            asked(&request),
             [
                 ("7:3", IoKnob::ReadBps, Limit::Value(3 << 19)),
                 ("/dev/loop3", IoKnob::WriteBps, Limit::Value(10 << 20)),
@@ -319,20 +330,6 @@ mod tests {
         assert!(e.contains("needs a value"), "{e}");
         let e = message(LimitKind::Io, "--device-read-bps=");
         assert!(e.contains("needs a value"), "{e}");
-        // Other prompts' options here, and the I/O options in other prompts.
-        for (kind, text) in [
-            (LimitKind::Io, "--period 50000 --io-weight 100"),
-            (LimitKind::Io, "--force --io-weight 100"),
-            (LimitKind::Cpu, "0.5 --device-write-bps 7:3=1M"),
-            (LimitKind::Memory, "1G --io-weight 100"),
-            (LimitKind::Io, "for 10m"),
-            (LimitKind::Io, ""),
-        ] {
-            assert!(
-                LimitLine::parse(kind, text).is_err(),
-                "{kind:?} {text:?} was taken"
-            );
-        }
     }
 
     #[test]
@@ -367,13 +364,8 @@ mod tests {
         );
         // Enter on the prefilled line asks for exactly what is in force.
         let (_, request, _) = LimitLine::parse(LimitKind::Io, &text).unwrap();
-        let asked: Vec<(&str, IoKnob, Limit<u64>)> = request
-            .io
-            .iter()
-            .map(|d| (d.device.as_str(), d.knob, d.limit))
-            .collect();
         assert_eq!(
-            asked,
+            asked(&request),
             [
                 ("8:0", IoKnob::ReadBps, Limit::Value(1536 << 10)),
                 ("7:3", IoKnob::WriteBps, Limit::Value(10 << 20)),

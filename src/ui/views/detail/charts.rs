@@ -27,6 +27,14 @@ pub(super) const THREE_ROWS_FROM: u16 = 27;
 /// The least width of the charts' area that takes four columns (24 cells each).
 pub(super) const FOUR_COLUMNS_FROM: u16 = 99;
 
+/// One figure of `points` as a series: (ms since the epoch, value) where it is known.
+pub(super) fn values(points: &[Point], get: fn(&Point) -> Option<f64>) -> Vec<(u64, f64)> {
+    points
+        .iter()
+        .filter_map(|p| Some((p.t_ms, get(p)?)))
+        .collect()
+}
+
 /// Draws the charts of `target` (whose sample is `container` for a container) from its history
 /// `points` in `area`.
 pub(super) fn draw(

@@ -9,6 +9,7 @@
 
 use ratatui::text::Line;
 
+use super::charts::values;
 use crate::host::cgroup::io::IoLimits;
 use crate::sample::Point;
 use crate::sample::frame::ContainerNet;
@@ -115,12 +116,7 @@ pub(super) fn series<'f>(
     format: &'f dyn Fn(f64) -> String,
     theme: &Theme,
 ) -> Vec<Series<'f>> {
-    let of = |get: fn(&Point) -> Option<f64>| -> Vec<(u64, f64)> {
-        points
-            .iter()
-            .filter_map(|p| Some((p.t_ms, get(p)?)))
-            .collect()
-    };
+    let of = |get| values(points, get);
     let last_limit = |get: fn(&Point) -> Option<u64>| points.last().and_then(get).map(|l| l as f64);
     let mut out = Vec::new();
     let network_title = match network {
