@@ -100,12 +100,13 @@ pub enum Action {
     },
     ScrollUp,
     ScrollDown,
-    /// Acts on the selected container (root only): `c`, `m`, `p` open an input line with the
-    /// current CPU, memory or pids limit; `u` undoes the last limit change; `f` freezes or
+    /// Acts on the selected container (root only): `c`, `m`, `p`, `i` open an input line with
+    /// the current CPU, memory, pids or I/O limits; `u` undoes the last limit change; `f` freezes or
     /// thaws; `K` kills after a confirmation; `e` runs its shell in it.
     LimitCpu,
     LimitMemory,
     LimitPids,
+    LimitIo,
     Undo,
     FreezeToggle,
     Kill,

@@ -39,6 +39,8 @@ pub enum LimitKind {
     Memory,
     /// Tasks (`100`, `max`).
     Pids,
+    /// Block I/O: options only (`--device-write-bps DEV=RATE` …, `--io-weight N`).
+    Io,
 }
 
 impl LimitKind {
@@ -48,12 +50,14 @@ impl LimitKind {
             LimitKind::Cpu => "CPU limit (CPUs)",
             LimitKind::Memory => "memory limit",
             LimitKind::Pids => "pids limit",
+            LimitKind::Io => "I/O limits",
         }
     }
 
     /// The parse the CLI does for the same text: the value as `--cpus`, `--memory` or
     /// `--pids`, then the options the CLI takes with it ([`LimitLine`]: `for 10m`,
-    /// `--period`, `--memory-high`, `--force`).
+    /// `--period`, `--memory-high`, `--force`; the I/O prompt's `--device-*-bps`,
+    /// `--device-*-iops`, `--io-weight`).
     pub fn parse(self, text: &str) -> Result<LimitRequest, ControlError> {
         LimitLine::parse(self, text).map(|(_, request, _)| request)
     }

@@ -313,6 +313,7 @@ impl App {
             Action::LimitCpu
             | Action::LimitMemory
             | Action::LimitPids
+            | Action::LimitIo
             | Action::Undo
             | Action::FreezeToggle
             | Action::Kill

@@ -149,6 +149,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "act: set the pids limit",
         &["p"],
     ),
+    b(
+        Action::LimitIo,
+        "limit_io",
+        "act: set I/O limits (per device)",
+        &["i"],
+    ),
     b(Action::Undo, "undo", "act: undo the last limit", &["u"]),
     b(Action::FreezeToggle, "freeze", "act: freeze / thaw", &["f"]),
     b(Action::Kill, "kill", "act: kill (asks first)", &["K"]),

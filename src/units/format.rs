@@ -1,5 +1,5 @@
 //! Human formatting of figures for tables and the dashboard: binary byte units (full and
-//! compact), compact durations, percentages. JSON output never uses these (it carries raw
+//! compact), byte rates, compact durations, percentages. JSON output never uses these (it carries raw
 //! numbers with units in the key names).
 
 /// `n` bytes scaled to binary units: the value and the unit's index (0 = KiB … 5 = EiB), or
@@ -37,6 +37,15 @@ pub fn short_bytes(n: u64) -> String {
         format!("{value:.1}{}", UNITS[unit])
     } else {
         format!("{value:.0}{}", UNITS[unit])
+    }
+}
+
+/// Bytes per second as [`short_bytes`] writes them, with `/s`: `0B/s`, `512B/s`, `1.2M/s`,
+/// `12G/s` (at most 7 characters); `-` when unknown (or negative, or not finite).
+pub fn bytes_per_second(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() && v >= 0.0 => format!("{}/s", short_bytes(v.round() as u64)),
+        _ => "-".to_string(),
     }
 }
 
@@ -94,6 +103,17 @@ mod tests {
         assert_eq!(short_bytes(256 * 1024 * 1024), "256M");
         assert_eq!(short_bytes(12 << 30), "12G");
         assert_eq!(short_bytes(u64::MAX), "16E");
+    }
+
+    #[test]
+    fn rates_fit_7_characters() {
+        assert_eq!(bytes_per_second(Some(0.0)), "0B/s");
+        assert_eq!(bytes_per_second(Some(1023.4)), "1023B/s");
+        assert_eq!(bytes_per_second(Some(1.25 * 1024.0 * 1024.0)), "1.2M/s");
+        assert_eq!(bytes_per_second(Some(12.0 * (1u64 << 30) as f64)), "12G/s");
+        assert_eq!(bytes_per_second(None), "-");
+        assert_eq!(bytes_per_second(Some(-1.0)), "-");
+        assert_eq!(bytes_per_second(Some(f64::NAN)), "-");
     }
 
     #[test]

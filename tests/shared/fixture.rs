@@ -2,12 +2,14 @@
 //! them is the same. The host has 2 CPUs; three containers: `web` (runc, CPU quota 0.5,
 //! memory limit 256 MiB, pids limit 100), a Kubernetes pod of two (`api` and its `pause`,
 //! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace). Their
-//! roots, mounts, layers and layer sizes are in [`stacks`]; [`layers_frame`] adds containers of
-//! Docker, Podman and isotop for the other stores' layers.
+//! roots, mounts, layers and layer sizes are in [`stacks`]; their network and block I/O (and
+//! `web`'s I/O limits) in [`traffic`]; [`layers_frame`] adds containers of Docker, Podman and
+//! isotop for the other stores' layers.
 
 pub mod net;
 mod parts;
 pub mod stacks;
+pub mod traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -227,6 +229,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
     if !with_web {
         cgroups.retain(|g| g.path != web_cg);
     }
+    traffic::fill(&mut containers, &mut cgroups, seq);
     let host = host_ns();
     let mut processes = vec![
         process(1, 0, "init", &["/sbin/init"], host, "/", None, 0.5),

@@ -77,11 +77,11 @@ impl Tmux {
         self.expect(&format!("filter: {text}"), "the filter is kept");
     }
 
-    /// Types text literally (no key-name lookup).
+    /// Types text literally (no key-name lookup; text starting with `-` is text too).
     pub fn text(&self, text: &str) {
         let status = self
             .command()
-            .args(["send-keys", "-l", "-t", &self.name, text])
+            .args(["send-keys", "-l", "-t", &self.name, "--", text])
             .status()
             .expect("tmux send-keys");
         assert!(status.success());

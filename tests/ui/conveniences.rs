@@ -130,6 +130,7 @@ fn read_only_refuses_every_act_key_at_the_app() {
         Action::LimitCpu,
         Action::LimitMemory,
         Action::LimitPids,
+        Action::LimitIo,
         Action::Undo,
         Action::FreezeToggle,
         Action::Kill,

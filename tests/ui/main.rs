@@ -9,6 +9,7 @@ mod support;
 
 mod acts;
 mod acts_cgroups;
+mod acts_io;
 mod app;
 mod config;
 mod conveniences;
@@ -23,7 +24,9 @@ mod tmux;
 mod tmux_acts;
 mod tmux_cgroup_acts;
 mod tmux_copy;
+mod tmux_io;
 mod tmux_launch;
 mod tmux_layers;
 mod tmux_network;
 mod tmux_signals;
+mod traffic;

@@ -18,17 +18,29 @@ use fixture::{app_with_history, app_with_layers, frame};
 
 /// The text under the column titled `title` (right-aligned, `width` cells) on each row after
 /// the header, by name (the NAME column's first word on the row).
-fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
+pub(crate) fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
+    column_by(screen, "NAME", title, width)
+}
+
+/// [`column`] of a table whose rows are named by the column titled `names` (`CGROUP`: the
+/// last part of a path, as the tree shows it).
+pub(crate) fn column_by(
+    screen: &[String],
+    names: &str,
+    title: &str,
+    width: usize,
+) -> Vec<(String, String)> {
     let header_row = screen
         .iter()
-        .position(|r| r.starts_with("ID ") || r.starts_with("NAME "))
+        .position(|r| r.starts_with("ID ") || r.starts_with(&format!("{names} ")))
         .expect("the table's header");
     let header = &screen[header_row];
     let Some(at) = header.find(title) else {
         return Vec::new();
     };
-    let start = header[..at].chars().count();
-    let name_at = header[..header.find("NAME").unwrap()].chars().count();
+    // Right-aligned: the title ends where the cell does.
+    let start = (header[..at].chars().count() + title.chars().count()).saturating_sub(width);
+    let name_at = header[..header.find(names).unwrap()].chars().count();
     screen[header_row + 1..]
         .iter()
         .filter(|r| !r.trim().is_empty())
@@ -48,7 +60,7 @@ fn column(screen: &[String], title: &str, width: usize) -> Vec<(String, String)>
         .collect()
 }
 
-fn cell_of(cells: &[(String, String)], name: &str) -> String {
+pub(crate) fn cell_of(cells: &[(String, String)], name: &str) -> String {
     cells
         .iter()
         .find(|(n, _)| n == name)
@@ -107,16 +119,17 @@ fn rw_size_comes_in_at_160_columns_and_the_config_hides_it() {
         Config::parse("[containers]\nhide = [\"rw size\"]\n", Path::new("c.toml")).unwrap();
     let (mut app, history) = app_with_history(3);
     app.hide_container_columns(config.hidden_container_columns);
-    let screen = rows(&render(&mut app, &history, 200, 30));
+    // Wide enough for every column.
+    let screen = rows(&render(&mut app, &history, 230, 30));
     assert!(!screen.concat().contains("RW SIZE"));
     assert!(screen.concat().contains("REFUSED"), "the others stay");
-    // `s` steps over it: after REFUSED (14) comes the natural order.
+    // `s` steps over it: after REFUSED (14) comes NET RX/s (16).
     for _ in 0..15 {
         app.update(Action::SortNext);
     }
     assert_eq!(app.sort(isotop::ui::Tab::Containers).column, Some(14));
     app.update(Action::SortNext);
-    assert_eq!(app.sort(isotop::ui::Tab::Containers).column, None);
+    assert_eq!(app.sort(isotop::ui::Tab::Containers).column, Some(16));
     // An unknown title names the known ones, RW SIZE among them.
     let err = Config::parse("[containers]\nhide = [\"RW\"]\n", Path::new("c.toml")).unwrap_err();
     assert!(err.to_string().contains("\"RW SIZE\""), "{err}");

@@ -32,12 +32,13 @@ fn containers_view() {
     snapshot_each_size("containers", &[Action::Down, Action::Down, Action::Down]);
 }
 
-/// At 200 columns every kernel figure has its column: pressure and refused forks too.
+/// At 230 columns every column is drawn: pressure and refused forks, network and block I/O
+/// too.
 #[test]
-fn containers_view_at_200_columns() {
+fn containers_view_at_230_columns() {
     let (mut app, history) = app_with_history(30);
-    let terminal = render(&mut app, &history, 200, 30);
-    insta::assert_snapshot!("containers_200x30", terminal.backend());
+    let terminal = render(&mut app, &history, 230, 30);
+    insta::assert_snapshot!("containers_230x30", terminal.backend());
 }
 
 /// The config's `[containers] hide` columns are not drawn (the rest take their room), and

@@ -27,6 +27,26 @@ fn wait_for(what: &str, file: &Path, want: &str) {
     );
 }
 
+/// The dashboard (`-d 0.5`) with its audit log (`audit.jsonl`) and state under `state`, on the
+/// Cgroups view filtered to `path`.
+pub(crate) fn dashboard_on_cgroup(state: &Path, path: &str) -> Tmux {
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    // Wide: the kept filter and the outcome share the status line, and test paths are long.
+    let tmux = Tmux::start(
+        250,
+        40,
+        &format!(
+            "ISOTOP_AUDIT_LOG={} ISOTOP_STATE_DIR={} {isotop} -d 0.5; echo EXITED $?; sleep 60",
+            state.join("audit.jsonl").display(),
+            state.join("state").display()
+        ),
+    );
+    tmux.expect("processes ", "the first frame arrives");
+    tmux.keys(&["2"]);
+    tmux.filter(path);
+    tmux
+}
+
 #[test]
 #[ignore = "needs root"]
 fn the_cgroups_view_limits_and_kills_the_selected_cgroup() {
@@ -58,20 +78,7 @@ fn the_cgroups_view_limits_and_kills_the_selected_cgroup() {
     };
     let state = tempfile::tempdir().unwrap();
     let audit = state.path().join("audit.jsonl");
-    let isotop = env!("CARGO_BIN_EXE_isotop");
-    // Wide: the kept filter and the outcome share the status line, and test paths are long.
-    let tmux = Tmux::start(
-        250,
-        40,
-        &format!(
-            "ISOTOP_AUDIT_LOG={} ISOTOP_STATE_DIR={} {isotop} -d 0.5; echo EXITED $?; sleep 60",
-            audit.display(),
-            state.path().join("state").display()
-        ),
-    );
-    tmux.expect("processes ", "the first frame arrives");
-    tmux.keys(&["2"]);
-    tmux.filter(&path);
+    let tmux = dashboard_on_cgroup(state.path(), &path);
     tmux.expect("work", "the test cgroup's row");
 
     tmux.keys(&["c"]);

@@ -1,25 +1,24 @@
 //! The act keys' side of [`App::update`]: which container an act is for (on the Cgroups view,
 //! the cgroup itself: [`cgroup`]), the input line a limit key opens (prefilled with the
-//! current value; it takes the CLI's options too, `LimitLine`), the `--force` and kill
-//! confirmations, the
-//! [`Request`] handed to the app loop, and the act's result coming back ([`App::on_outcome`]).
-//! Pure state: nothing here reads or writes the host.
+//! current value; it takes the CLI's options too, `LimitLine`; typed, checked and confirmed
+//! in [`limit`]), the kill confirmation, the [`Request`] handed to the app loop, and the act's
+//! result coming back ([`App::on_outcome`]). Pure state: nothing here reads or writes the host.
 //! The `n` form and the `x` menu are in [`super::launch`] and [`super::stop_remove`].
-
 mod cgroup;
+mod limit;
 
 use self::cgroup::cgroup_of;
+pub use self::limit::{count_text, cpu_text, size_text};
 use super::App;
 use super::copy::CopyMenu;
 use super::selection::Target;
 use super::stop_remove::StopRemoveMenu;
-use crate::host::cgroup::Limit;
 use crate::host::container::measure::ContainerState;
 use crate::host::text::clean_str;
 use crate::sample::ContainerSample;
 use crate::ui::Tab;
 use crate::ui::action::Action;
-use crate::ui::acts::limit_line::LimitLine;
+use crate::ui::acts::limit_line::io_text;
 use crate::ui::acts::{KillSignal, LimitKind, Outcome, Request};
 
 /// Said for every act key when isotop is not root.
@@ -136,57 +135,9 @@ impl App {
     /// Handles an action while a prompt is open (every action: the prompt has the keys).
     pub(super) fn update_prompt(&mut self, prompt: Prompt, action: Action) {
         match prompt {
-            Prompt::Limit {
-                kind,
-                id,
-                name,
-                mut text,
-            } => match action {
-                Action::TypeChar(c) if !c.is_control() => {
-                    text.push(c);
-                    self.prompt = Some(Prompt::Limit {
-                        kind,
-                        id,
-                        name,
-                        text,
-                    });
-                }
-                Action::TypeBackspace => {
-                    text.pop();
-                    self.prompt = Some(Prompt::Limit {
-                        kind,
-                        id,
-                        name,
-                        text,
-                    });
-                }
-                Action::Open => self.submit_limit(kind, &id, &name, text.trim()),
-                Action::Back => self.message = Some(format!("{}: nothing changed", kind.label())),
-                _ => {
-                    // Ctrl-C quits even here; Ctrl-Z and Ctrl-L keep the prompt open.
-                    match action {
-                        Action::Quit => self.quit = true,
-                        Action::Suspend => self.suspend = true,
-                        Action::Redraw => self.redraw = true,
-                        _ => {}
-                    }
-                    self.prompt = Some(Prompt::Limit {
-                        kind,
-                        id,
-                        name,
-                        text,
-                    })
-                }
-            },
-            Prompt::ConfirmForce {
-                kind,
-                id,
-                name,
-                text,
-            } => match action {
-                Action::TypeChar('y' | 'Y') => self.send_limit(kind, &id, &name, text),
-                _ => self.message = Some(format!("{}: nothing changed", kind.label())),
-            },
+            prompt @ (Prompt::Limit { .. } | Prompt::ConfirmForce { .. }) => {
+                self.update_limit_prompt(prompt, action)
+            }
             Prompt::ConfirmKill { id, name, signal } if cgroup_of(&id).is_some() => match action {
                 Action::TypeChar('y' | 'Y') => self.send(Request::KillCgroup {
                     path: cgroup_of(&id).unwrap_or_default().to_string(),
@@ -207,51 +158,6 @@ impl App {
             Prompt::StopRemove(menu) => self.update_stop_remove(menu, action),
             Prompt::ConfirmStopRemove(menu) => self.confirm_stop_remove(menu, action),
             Prompt::Copy(menu) => self.update_copy(menu, action),
-        }
-    }
-
-    fn submit_limit(&mut self, kind: LimitKind, id: &str, name: &str, text: &str) {
-        if text.is_empty() {
-            self.message = Some(format!("{}: no value given, nothing changed", kind.label()));
-            return;
-        }
-        let line = match LimitLine::parse(kind, text) {
-            Ok((line, _, _)) => line,
-            Err(e) => {
-                self.message = Some(format!("{e} — nothing changed"));
-                return;
-            }
-        };
-        if line.force {
-            // `--force` lets a memory limit go below the usage: said before it is sent.
-            self.prompt = Some(Prompt::ConfirmForce {
-                kind,
-                id: id.to_string(),
-                name: name.to_string(),
-                text: text.to_string(),
-            });
-            return;
-        }
-        self.send_limit(kind, id, name, text.to_string());
-    }
-
-    /// Sends a checked limit line for the container or cgroup `id`.
-    fn send_limit(&mut self, kind: LimitKind, id: &str, name: &str, text: String) {
-        if let Some(path) = cgroup_of(id) {
-            self.send(Request::LimitCgroup {
-                path: path.to_string(),
-                kind,
-                text,
-            });
-            return;
-        }
-        match self.live_container(id) {
-            Some(sample) => self.send(Request::Limit {
-                view: Box::new(sample.view.clone()),
-                kind,
-                text,
-            }),
-            None => self.message = Some(format!("{name} is gone: nothing changed")),
         }
     }
 
@@ -299,6 +205,9 @@ impl App {
             }
             Action::LimitPids => {
                 self.prompt = Some(limit(LimitKind::Pids, count_text(sample.pids_limit)))
+            }
+            Action::LimitIo => {
+                self.prompt = Some(limit(LimitKind::Io, io_text(sample.io_limits.as_ref())))
             }
             Action::FreezeToggle => {
                 let frozen = sample.view.state != ContainerState::Frozen;
@@ -450,39 +359,5 @@ impl App {
             .containers
             .iter()
             .find(|c| c.view.container.id == id)
-    }
-}
-
-/// The current CPU limit as the input line starts: `0.50`, `max`, or empty when unknown.
-pub fn cpu_text(limit: Option<Limit<f64>>) -> String {
-    match limit {
-        Some(Limit::Value(cpus)) => format!("{cpus:.2}"),
-        Some(Limit::Max) => "max".to_string(),
-        None => String::new(),
-    }
-}
-
-/// A byte limit in the largest binary unit that divides it: `256M`, `1536K`, `max`.
-pub fn size_text(limit: Option<Limit<u64>>) -> String {
-    match limit {
-        Some(Limit::Value(bytes)) => {
-            for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-                if bytes >= size && bytes % size == 0 {
-                    return format!("{}{unit}", bytes / size);
-                }
-            }
-            bytes.to_string()
-        }
-        Some(Limit::Max) => "max".to_string(),
-        None => String::new(),
-    }
-}
-
-/// A task limit: `100` or `max`.
-pub fn count_text(limit: Option<Limit<u64>>) -> String {
-    match limit {
-        Some(Limit::Value(n)) => n.to_string(),
-        Some(Limit::Max) => "max".to_string(),
-        None => String::new(),
     }
 }

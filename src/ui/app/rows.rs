@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
+use crate::sample::rates::NetRates;
 use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
 
 use super::super::action::Tab;
@@ -16,13 +17,16 @@ pub mod network;
 mod pods;
 
 /// The Containers view's columns by sort index (its display order is the view's): after the
-/// nine of `isotop ls`, six of the kernel's trouble figures and the writable layer's size
-/// (`Frame::writable_bytes`); the config can hide any (`[containers] hide`).
-pub const CONTAINER_COLUMNS: [&str; 16] = [
+/// nine of `isotop ls`, six of the kernel's trouble figures, the writable layer's size
+/// (`Frame::writable_bytes`), network and block I/O bytes per second; the config can hide any
+/// (`[containers] hide`).
+pub const CONTAINER_COLUMNS: [&str; 20] = [
     "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME", "THR%", "PSI CPU",
-    "PSI MEM", "PSI IO", "OOM", "REFUSED", "RW SIZE",
+    "PSI MEM", "PSI IO", "OOM", "REFUSED", "RW SIZE", "NET RX/s", "NET TX/s", "IO R/s", "IO W/s",
 ];
-pub const CGROUP_COLUMNS: [&str; 6] = ["CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS"];
+pub const CGROUP_COLUMNS: [&str; 8] = [
+    "CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS", "IO R/s", "IO W/s",
+];
 pub const NAMESPACE_COLUMNS: [&str; 6] = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
 pub const PROCESS_COLUMNS: [&str; 9] = [
     "PID",
@@ -242,7 +246,23 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
                     .then(by_u64(x.kernel.oom_kills, y.kernel.oom_kills)),
                 14 => by_u64(x.kernel.pids_refused_forks, y.kernel.pids_refused_forks),
                 // Sized in full only: a walk under way has no figure yet.
-                _ => by_u64(frame.writable_bytes(x), frame.writable_bytes(y)),
+                15 => by_u64(frame.writable_bytes(x), frame.writable_bytes(y)),
+                16 => by_f64(
+                    net_rate(x, |r| r.rx_bytes_per_second),
+                    net_rate(y, |r| r.rx_bytes_per_second),
+                ),
+                17 => by_f64(
+                    net_rate(x, |r| r.tx_bytes_per_second),
+                    net_rate(y, |r| r.tx_bytes_per_second),
+                ),
+                18 => by_f64(
+                    x.io_rates.read_bytes_per_second,
+                    y.io_rates.read_bytes_per_second,
+                ),
+                _ => by_f64(
+                    x.io_rates.write_bytes_per_second,
+                    y.io_rates.write_bytes_per_second,
+                ),
             };
             apply(order, sort).then(a.cmp(&b))
         });
@@ -250,6 +270,11 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
         indices.reverse();
     }
     indices.into_iter().map(ContainerRow::Live).collect()
+}
+
+/// A container's network rate (`None` without a namespace of its own).
+fn net_rate(c: &ContainerSample, rate: fn(&NetRates) -> Option<f64>) -> Option<f64> {
+    c.net.as_ref().and_then(|n| rate(&n.rates))
 }
 
 fn cgroup_order(a: &CgroupSample, b: &CgroupSample, column: usize) -> Ordering {
@@ -261,7 +286,15 @@ fn cgroup_order(a: &CgroupSample, b: &CgroupSample, column: usize) -> Ordering {
         2 => by_f64(a.cpu_percent, b.cpu_percent),
         3 => by_f64(a.throttled_percent, b.throttled_percent),
         4 => by_u64(memory(a), memory(b)),
-        _ => by_u64(pids(a), pids(b)),
+        5 => by_u64(pids(a), pids(b)),
+        6 => by_f64(
+            a.io_rates.read_bytes_per_second,
+            b.io_rates.read_bytes_per_second,
+        ),
+        _ => by_f64(
+            a.io_rates.write_bytes_per_second,
+            b.io_rates.write_bytes_per_second,
+        ),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Cgroups: the tree (▾ unfolded, ▸ folded), each with its processes, CPU%, share of periods
-//! throttled, memory against its limit and pids against theirs; a container's own cgroup is
-//! marked with the container's name.
+//! throttled, memory against its limit and pids against theirs, and from 140 cells (paths
+//! keeping 50) its block I/O read and written per second (`CgroupSample::io_rates`, `-` while unknown); a
+//! container's own cgroup is marked with the container's name.
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::Rect;
@@ -13,7 +14,10 @@ use crate::ui::action::Tab;
 use crate::ui::app::ListLayout;
 use crate::ui::widgets::bar;
 use crate::ui::widgets::table::{self, Column, Width};
-use crate::units::format::{percent, short_bytes};
+use crate::units::format::{bytes_per_second, percent, short_bytes};
+
+/// The narrowest table the IO R/s and IO W/s columns are drawn in: paths keep 50 cells.
+const IO_FROM: u16 = 140;
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let app = ctx.app;
@@ -32,6 +36,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
             .from_width(100),
         Column::new("MEM", 4, Width::Fixed(mem_w)),
         Column::new("PIDS", 5, Width::Fixed(9)).right(),
+        Column::new("IO R/s", 6, Width::Fixed(7))
+            .right()
+            .from_width(IO_FROM),
+        Column::new("IO W/s", 7, Width::Fixed(7))
+            .right()
+            .from_width(IO_FROM),
     ];
     let cpus = frame.host.cpu_percent_per_core.len().max(1) as f64;
     let rows = &app.rows().cgroups;
@@ -122,5 +132,7 @@ fn cells<'a>(
         Line::from(percent(g.throttled_percent)),
         bar(mem_ratio, mem_label, mem_w, theme),
         Line::from(pids),
+        Line::from(bytes_per_second(g.io_rates.read_bytes_per_second)),
+        Line::from(bytes_per_second(g.io_rates.write_bytes_per_second)),
     ]
 }

@@ -2,12 +2,14 @@
 //! memory against the limit (else the host's memory) as bars, and on wider screens what the
 //! kernel tells of trouble: throttled share of periods, CPU/memory/I/O pressure (`some
 //! avg10`), OOM kills (since isotop started / in total) and forks refused at the pids limit,
-//! and the writable layer's size (RW SIZE: `Frame::writable_bytes`, `…` while it is sized).
+//! the writable layer's size (RW SIZE: `Frame::writable_bytes`, `…` while it is sized), and
+//! network and block I/O bytes per second ([`traffic`]).
 //! Columns the config hides (`[containers] hide`) are not drawn. A selected container that
 //! vanished stays as a struck-through "gone" row with its last figures. A pod is one row
 //! (▾ unfolded, ▸ folded) with its totals, its containers indented under it ([`pod`]).
 
 mod pod;
+mod traffic;
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::Rect;
@@ -27,17 +29,29 @@ use crate::units::{ShortIds, bound_text};
 
 const WIDE: u16 = 120;
 
+/// The narrowest table the NET RX/s and NET TX/s columns are drawn in.
+const NET_FROM: u16 = 180;
+
 /// The narrowest table the RW SIZE column is drawn in.
 const RW_SIZE_FROM: u16 = 160;
+
+/// The narrowest table the IO R/s and IO W/s columns are drawn in.
+const IO_FROM: u16 = 200;
+
+/// The narrowest tables CPU and memory pressure, then I/O pressure and refused forks, are
+/// drawn in.
+const PSI_FROM: u16 = 210;
+const PSI_IO_FROM: u16 = 230;
 
 /// Narrowest ID column: a 64-hex id's 12 digits. Wider when ids need more to differ
 /// (`pidns-<inode>` is 16; see [`ShortIds`]), never cut: two rows must not show one id.
 const ID_WIDTH: u16 = 12;
 
 /// The table's columns in display order, without those `hidden` (sort indices). The kernel's
-/// figures and the writable layer's size come in as the screen widens, names keeping 40 cells
-/// or more once they do: throttling and OOM kills from 120 cells, RW SIZE from 160, CPU and
-/// memory pressure from 180, I/O pressure and refused forks from 190.
+/// figures, traffic and the writable layer's size come in as the screen widens, names keeping
+/// 40 cells or more once they do: throttling and OOM kills from 120 cells, RW SIZE from 160,
+/// NET RX/s and NET TX/s from 180, IO R/s and IO W/s from 200 (what operators ask of every
+/// container first), CPU and memory pressure from 210, I/O pressure and refused forks from 230.
 fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
     let (cpu, mem) = if wide { (16, 20) } else { (13, 17) };
     let all = [
@@ -53,21 +67,34 @@ fn columns(wide: bool, id_width: u16, hidden: &[usize]) -> Vec<Column> {
             .from_width(WIDE),
         Column::new("PSI CPU", 10, Width::Fixed(7))
             .right()
-            .from_width(180),
+            .from_width(PSI_FROM),
         Column::new("MEM", 5, Width::Fixed(mem)),
         Column::new("PSI MEM", 11, Width::Fixed(7))
             .right()
-            .from_width(180),
+            .from_width(PSI_FROM),
         Column::new("PSI IO", 12, Width::Fixed(7))
             .right()
-            .from_width(190),
+            .from_width(PSI_IO_FROM),
         Column::new("OOM", 13, Width::Fixed(7))
             .right()
             .from_width(WIDE),
         Column::new("PIDS", 6, Width::Fixed(if wide { 9 } else { 6 })).right(),
         Column::new("REFUSED", 14, Width::Fixed(7))
             .right()
-            .from_width(190),
+            .from_width(PSI_IO_FROM),
+        // `1023B/s` is 7 characters, `=` marks a shared namespace's: 8.
+        Column::new("NET RX/s", 16, Width::Fixed(8))
+            .right()
+            .from_width(NET_FROM),
+        Column::new("NET TX/s", 17, Width::Fixed(8))
+            .right()
+            .from_width(NET_FROM),
+        Column::new("IO R/s", 18, Width::Fixed(7))
+            .right()
+            .from_width(IO_FROM),
+        Column::new("IO W/s", 19, Width::Fixed(7))
+            .right()
+            .from_width(IO_FROM),
         Column::new("RW SIZE", 15, Width::Fixed(7))
             .right()
             .from_width(RW_SIZE_FROM),
@@ -247,6 +274,7 @@ fn cells<'a>(
     ];
     by_index.extend(kernel_cells(c, theme));
     by_index.push(rw_size_cell(frame, c, theme));
+    by_index.extend(traffic::cells(c, theme));
     columns
         .iter()
         .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())

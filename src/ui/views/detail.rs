@@ -1,7 +1,9 @@
 //! The detail pane of the selection: for a container or cgroup, live charts over the history
 //! ([`charts`]: CPU% with the quota line, share of periods throttled, memory with its limit
-//! line, pids with theirs, CPU pressure, memory and I/O pressure; zoomable) beside its limits,
-//! the kernel's trouble figures ([`trouble`]), namespaces, cgroup paths and init process; for
+//! line, pids with theirs, CPU pressure, memory and I/O pressure, network and disk I/O with
+//! the I/O limit lines; zoomable) beside its limits (I/O per device too), the kernel's trouble
+//! figures ([`trouble`]), network and disk I/O per second ([`traffic`]), namespaces, cgroup
+//! paths and init process; for
 //! a namespace, its identity, relations and members. A container's charts give way, at `v`,
 //! to the layers of its root ([`layers`]: the stack, sizes, sharing, the writable layer's
 //! growth) and to its mounts ([`mounts`]); on a narrow screen those take the whole pane. A
@@ -10,6 +12,7 @@
 mod charts;
 mod layers;
 mod mounts;
+mod traffic;
 mod trouble;
 
 use crate::host::container::measure::KernelFigures;
@@ -22,6 +25,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
+use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{CgroupLimits, Limit};
 use crate::host::container::measure::InheritedLimits;
 use crate::host::namespace::NsKind;
@@ -126,9 +130,11 @@ fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'
 }
 
 /// A cgroup's limits, or a container's: its own cgroup's, else those it inherits from a cgroup
-/// it shares (`inherited`), marked as such (`units::limit::bound_text`).
+/// it shares (`inherited`), marked as such (`units::limit::bound_text`); `io` its I/O limits
+/// (a container's `ContainerSample::io_limits`).
 fn limit_lines<'a>(
     limits: &CgroupLimits,
+    io: Option<&IoLimits>,
     inherited: Option<&InheritedLimits>,
     ctx: &Ctx<'_>,
 ) -> Vec<Line<'a>> {
@@ -165,6 +171,7 @@ fn limit_lines<'a>(
             ),
             t,
         ),
+        field("io limit", traffic::io_limit_text(io), t),
     ];
     if let Some(cpus) = limits
         .cpuset_effective_cpus
@@ -218,9 +225,19 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     lines.push(field("processes", k.pids.len().to_string(), t));
     let inherited = &c.view.inherited_limits;
     match c.view.cgroup.as_ref().map(|r| &r.limits) {
-        Some(limits) => lines.extend(limit_lines(limits, Some(inherited), ctx)),
+        Some(limits) => lines.extend(limit_lines(
+            limits,
+            c.io_limits.as_ref(),
+            Some(inherited),
+            ctx,
+        )),
         None if !inherited.is_empty() => {
-            lines.extend(limit_lines(&CgroupLimits::default(), Some(inherited), ctx));
+            lines.extend(limit_lines(
+                &CgroupLimits::default(),
+                c.io_limits.as_ref(),
+                Some(inherited),
+                ctx,
+            ));
         }
         None => {}
     }
@@ -230,6 +247,7 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
         c.oom_kills_since_start,
         t,
     ));
+    lines.extend(traffic::container_lines(c.net.as_ref(), &c.io_rates, t));
     lines.push(field(
         "cgroup",
         // Cgroup names are chosen by whoever made the cgroup: cleaned for display.
@@ -304,7 +322,7 @@ fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Lin
         lines.push(field("container", id.clone(), t));
     }
     lines.push(field("procs", r.nprocs.to_string(), t));
-    lines.extend(limit_lines(&r.limits, None, ctx));
+    lines.extend(limit_lines(&r.limits, r.limits.io.as_ref(), None, ctx));
     // A cgroup's trouble figures, derived as a container's are.
     lines.extend(trouble::kernel_lines(
         &KernelFigures::of(Some(r)),
@@ -312,6 +330,7 @@ fn cgroup_info<'a>(ctx: &Ctx<'_>, frame: &Frame, path: &str) -> (String, Vec<Lin
         None,
         t,
     ));
+    lines.push(traffic::disk_line(&g.io_rates, t));
     if let Some(m) = &r.memory {
         let peak = m.peak_bytes.map(short_bytes).unwrap_or_else(|| "-".into());
         lines.push(field("mem peak", peak, t));

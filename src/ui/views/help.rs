@@ -14,6 +14,8 @@ const LEGEND: &[&str] = &[
     "  namespace differs from the host's; · = the host's; ? = unreadable",
     "Sharing matrix: host = the host's; own = its own; +N = shared with",
     "  N other containers (a pod shares net, ipc and uts)",
+    "NET columns: =1.2M/s is a namespace's shared by containers (a pod's:",
+    "  its row counts it once)",
     "Bars: CPU against the quota (else all CPUs), memory against the",
     "  limit (else the host's memory); ▼/▲ marks the sort column",
     "Mouse: click a tab, a row or a column header; the wheel scrolls",

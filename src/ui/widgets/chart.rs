@@ -1,7 +1,9 @@
 //! A history chart: one series over the last `span` (and optionally more drawn over it, each
-//! named in its colour in the title: memory and I/O pressure share one chart), with an
-//! optional limit drawn as a horizontal line (the CPU quota, the memory limit, the pids limit). Time runs from `-span` to
-//! the frame's own timestamp, so a fixture frame draws the same chart every time.
+//! named in its colour in the title: memory and I/O pressure share one chart, so do bytes read
+//! and written), with an optional limit of each drawn as a horizontal line (the CPU quota, the
+//! memory limit, the pids limit, the I/O read and write limits). The y axis reaches above the
+//! highest point or limit. Time runs from `-span` to the frame's own timestamp, so a fixture
+//! frame draws the same chart every time.
 
 use std::time::Duration;
 
@@ -36,6 +38,8 @@ pub struct Overlay {
     /// (ms since the epoch, value) oldest first.
     pub points: Vec<(u64, f64)>,
     pub style: Style,
+    /// Its own limit, drawn as the series' is (e.g. the write limit over the read limit).
+    pub limit: Option<f64>,
 }
 
 /// Draws `series` in `area` for the `span` before `now_ms`.
@@ -73,27 +77,31 @@ pub fn draw(
         f.render_widget(text, area);
         return;
     }
+    let limits: Vec<f64> = series
+        .limit
+        .into_iter()
+        .chain(series.overlays.iter().filter_map(|o| o.limit))
+        .filter(|l| l.is_finite())
+        .collect();
     let top = data
         .iter()
         .chain(overlays.iter().flat_map(|(d, _)| d))
         .map(|&(_, v)| v)
-        .chain(series.limit)
+        .chain(limits.iter().copied())
         .fold(0.0f64, f64::max);
     // 15 % headroom above the highest point or limit, but never past what the figure can reach.
     let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
     let y_max = series.ceiling.map_or(y_max, |c| y_max.min(c.max(top)));
-    let limit_line: Vec<(f64, f64)> = series
-        .limit
-        .map(|l| vec![(-span_s, l), (0.0, l)])
-        .unwrap_or_default();
+    let limit_lines: Vec<[(f64, f64); 2]> =
+        limits.iter().map(|&l| [(-span_s, l), (0.0, l)]).collect();
     let mut datasets = Vec::new();
-    if !limit_line.is_empty() {
+    for line in &limit_lines {
         datasets.push(
             Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.limit_line)
-                .data(&limit_line),
+                .data(line),
         );
     }
     datasets.push(

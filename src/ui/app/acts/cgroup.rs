@@ -1,4 +1,4 @@
-//! The act keys on the Cgroups view: the selected cgroup itself is the target (`c` `m` `p`
+//! The act keys on the Cgroups view: the selected cgroup itself is the target (`c` `m` `p` `i`
 //! open the same prompts as on a container, prefilled with the cgroup's current values; `f`
 //! freezes or thaws it by its freezer state; `K` asks first), as `isotop limit|freeze|kill
 //! /path` would. The prompts carry the cgroup as `cgroup:/path` in their `id`, so Enter and
@@ -9,6 +9,7 @@ use crate::control::cgroup_target::{PREFIX, label};
 use crate::host::cgroup::FreezerState;
 use crate::sample::CgroupSample;
 use crate::ui::action::Action;
+use crate::ui::acts::limit_line::io_text;
 use crate::ui::acts::{KillSignal, LimitKind, Request};
 use crate::ui::app::App;
 use crate::ui::app::selection::Target;
@@ -53,6 +54,9 @@ impl App {
             }
             Action::LimitPids => {
                 self.prompt = Some(limit(LimitKind::Pids, count_text(limits.pids_max)))
+            }
+            Action::LimitIo => {
+                self.prompt = Some(limit(LimitKind::Io, io_text(limits.io.as_ref())))
             }
             Action::FreezeToggle => {
                 let frozen = sample.reading.freezer != Some(FreezerState::Frozen);

@@ -1,6 +1,7 @@
 //! A pod's row in the Containers view: its marker (▾ unfolded, ▸ folded) and label, its
 //! runtime, and its totals as `sample::pods` computed them (CPU% of all CPUs, memory of the
-//! host's, processes), and the namespaces its containers share after its label. Its
+//! host's, processes, network and block I/O per second), and the namespaces its containers
+//! share after its label. Its
 //! containers' rows follow it, their names indented ([`indent`]).
 
 use ratatui::text::{Line, Span};
@@ -13,8 +14,12 @@ use crate::ui::widgets::bar;
 use crate::units::format::{duration, percent, short_bytes};
 use crate::units::short_id;
 
+/// The sort index of the first traffic column (NET RX/s).
+const TRAFFIC_INDEX: usize = 16;
+
 /// The cells of `pod`'s row, in the table's column order (the kernel's trouble columns are
-/// blank: a pod has no cgroup figures of its own here).
+/// blank: a pod has no cgroup figures of its own here; its traffic is its namespaces' counted
+/// once and its members' I/O summed).
 pub(super) fn cells<'a>(
     app: &App,
     pod: &PodSample,
@@ -35,7 +40,7 @@ pub(super) fn cells<'a>(
         .map(|m| m as f64 / host_memory as f64);
     let shared: Vec<&str> = pod.shared.iter().map(|k| k.name()).collect();
     // By sort index (CONTAINER_COLUMNS' order), then picked in the display order.
-    let by_index = [
+    let mut by_index = vec![
         Line::from(pod.pod.uid.as_deref().map(short_id).unwrap_or_default()),
         Line::from(vec![
             Span::styled(format!("{marker} {}", pod.label), theme.title),
@@ -72,6 +77,9 @@ pub(super) fn cells<'a>(
                 .unwrap_or_else(|| "-".into()),
         ),
     ];
+    // The kernel's trouble columns and RW SIZE are blank, the traffic is the pod's.
+    by_index.resize(TRAFFIC_INDEX, Line::default());
+    by_index.extend(super::traffic::pod_cells(pod));
     columns
         .iter()
         .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())

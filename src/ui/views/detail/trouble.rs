@@ -5,6 +5,7 @@
 
 use ratatui::text::Line;
 
+use super::charts::values;
 use crate::host::container::measure::KernelFigures;
 use crate::sample::Point;
 use crate::ui::theme::Theme;
@@ -69,12 +70,7 @@ pub(super) fn pressure_series<'f>(
     format: &'f dyn Fn(f64) -> String,
     theme: &Theme,
 ) -> [Series<'f>; 2] {
-    let of = |get: fn(&Point) -> Option<f64>| -> Vec<(u64, f64)> {
-        points
-            .iter()
-            .filter_map(|p| Some((p.t_ms, get(p)?)))
-            .collect()
-    };
+    let of = |get| values(points, get);
     [
         Series {
             title: " CPU pressure % ".to_string(),
@@ -96,6 +92,7 @@ pub(super) fn pressure_series<'f>(
                 label: "io".to_string(),
                 points: of(|p| p.io_pressure_percent),
                 style: theme.series[1],
+                limit: None,
             }],
         },
     ]
