@@ -38,13 +38,14 @@ use super::cadence::Cadence;
 use super::cgroups::CgroupSampler;
 use super::containers::{ContainerSampler, TickContext};
 use super::frame::{Frame, ProcessSample};
+use super::net::{NetContext, NetSampler};
 use super::processes::ProcessTable;
 use super::stacks::StackSampler;
 use super::stacks::sizes::{LayerSizes, LayerSizing};
 use super::summary::SummaryReader;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
 use crate::host::container::measure::Clock;
-use crate::host::namespace::{NamespaceTable, build_table};
+use crate::host::namespace::{NamespaceTable, NsKind, build_table};
 use crate::host::process::{clock_ticks_per_second, read_uptime_seconds};
 use crate::host::users::UserNames;
 use crate::host::{HostError, HostRoot};
@@ -73,6 +74,11 @@ pub struct SamplerOptions {
     pub layer_sizing: LayerSizing,
     /// How long a writable layer's size stays fresh before it is walked again.
     pub writable_every: Duration,
+    /// While the network map is wanted, read it again at least every this many ticks (and
+    /// whenever the set of network namespaces changed), within `part_budget`. 5: addresses,
+    /// routes and bridge ports change rarely, and the view's traffic figures come from the
+    /// every-tick counters, not from the map.
+    pub net_map_every: u64,
 }
 
 impl Default for SamplerOptions {
@@ -87,6 +93,7 @@ impl Default for SamplerOptions {
             stacks_every: 60,
             layer_sizing: LayerSizing::Off,
             writable_every: Duration::from_secs(60),
+            net_map_every: 5,
         }
     }
 }
@@ -104,6 +111,11 @@ pub struct TickCosts {
     pub stacks: Option<Duration>,
     /// Asking the sizer and taking its answers in (`None` with sizing off).
     pub layer_sizes: Option<Duration>,
+    /// Reading the network namespaces' counters and making their rates (`None` when there was
+    /// no namespace to read: no container with one of its own, map not wanted).
+    pub net: Option<Duration>,
+    /// Reading the network map (`None` when not read this tick).
+    pub net_map: Option<Duration>,
 }
 
 /// Reads the host tick after tick; owns every cache.
@@ -128,6 +140,7 @@ pub struct Sampler {
     namespaces_cadence: Cadence,
     stacks: StackSampler,
     layer_sizes: LayerSizes,
+    net: NetSampler,
     /// The Network view is shown: read the map and every namespace (see `set_net_map`).
     net_map_wanted: bool,
     costs: TickCosts,
@@ -163,6 +176,7 @@ impl Sampler {
             namespaces_cadence: Cadence::new(options.namespaces_every, budget, MAX_EVERY),
             stacks: StackSampler::new(options.stacks_every),
             layer_sizes: LayerSizes::new(options.layer_sizing, options.writable_every),
+            net: NetSampler::new(options.net_map_every, budget, MAX_EVERY),
             net_map_wanted: false,
             costs: TickCosts::default(),
         }
@@ -301,6 +315,21 @@ impl Sampler {
             warnings: Vec::new(),
         });
 
+        let net = self.net.sample(
+            &NetContext {
+                root: &self.root,
+                processes: self.table.processes(),
+                host_netns: namespaces.host.ns.get(NsKind::Net),
+                map_wanted: self.net_map_wanted,
+                seq,
+                interval: cadence_interval,
+            },
+            &mut containers,
+            &mut warnings,
+        );
+        costs.net = net.cost;
+        costs.net_map = net.map_cost;
+
         let processes = self.process_samples(&containers);
 
         host.cgroup_mode = self.layout.as_ref().map(|l| l.mode);
@@ -327,8 +356,8 @@ impl Sampler {
             processes,
             warnings,
             layer_sizes,
-            networks: Vec::new(),
-            net_map: None,
+            networks: net.networks,
+            net_map: net.net_map,
         })
     }
 
