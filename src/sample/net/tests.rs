@@ -253,7 +253,7 @@ fn interfaces_made_deleted_or_reset_give_no_namespace_rate_and_never_a_negative_
     assert!(alone.interfaces.iter().all(|i| i.name != "eth1"));
 
     // Same interfaces again: known.
-    host.write(10, ALONE, &[("lo", 1, 1), ("eth0", 1_200, 2_000)]);
+    host.write(10, ALONE, &[("lo", 1, 1), ("eth0", 5_200, 2_000)]);
     let (tick, _, _, _) = host.tick(&mut sampler, 2, false);
     assert!(tick.networks[0].rates.rx_bytes_per_second.is_some());
 
