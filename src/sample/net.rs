@@ -318,5 +318,6 @@ fn attribute(
     }
 }
 
+/// Its unit tests, and the container samples `pods`' tests build on.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

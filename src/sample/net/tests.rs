@@ -45,7 +45,9 @@ fn process(pid: i32, netns: u64) -> Process {
     Process::new(pid, 0, ns)
 }
 
-fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> ContainerSample {
+/// A running container sample with one process, `pid`, in network namespace `netns` (the
+/// host's when `host_net`), no figures.
+pub(crate) fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> ContainerSample {
     let mut namespaces = NsSet::default();
     namespaces.set(NsKind::Net, Some(netns));
     let container = Container {
