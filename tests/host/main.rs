@@ -42,6 +42,7 @@ mod runtime_oci;
 mod runtime_unknown;
 mod sample_history;
 mod sample_live;
+mod sample_net;
 mod sample_processes;
 mod sample_sizer;
 mod sample_stacks;
