@@ -41,6 +41,7 @@ mod runtime_hostile_index;
 mod runtime_oci;
 mod runtime_unknown;
 mod sample_history;
+mod sample_io;
 mod sample_live;
 mod sample_net;
 mod sample_processes;
