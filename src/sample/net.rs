@@ -210,7 +210,10 @@ fn container_namespaces(
     let handles = from_members(members, &needed);
     for inode in unheld {
         if !handles.iter().any(|h| h.inode == inode) {
-            let ids = owners.get(&inode).map(|ids| ids.join(", ")).unwrap_or_default();
+            let ids = owners
+                .get(&inode)
+                .map(|ids| ids.join(", "))
+                .unwrap_or_default();
             warnings.push(format!(
                 "network namespace {inode} (of {ids}) is held by no process or mount any more: \
                  its traffic is not shown"
@@ -244,8 +247,7 @@ fn sample_of(
     owners: &BTreeMap<u64, Vec<String>>,
     host_netns: Option<u64>,
 ) -> NetnsSample {
-    let wall_usec =
-        previous.map(|p| reading.at.saturating_duration_since(p.at).as_micros() as u64);
+    let wall_usec = previous.map(|p| reading.at.saturating_duration_since(p.at).as_micros() as u64);
     let interfaces: Vec<InterfaceSample> = reading
         .interfaces
         .iter()
@@ -253,7 +255,9 @@ fn sample_of(
             name: i.name.clone(),
             counters: i.counters,
             rates: match (previous, wall_usec) {
-                (Some(p), Some(wall)) => net_rates(p.interfaces.get(&i.name), Some(&i.counters), wall),
+                (Some(p), Some(wall)) => {
+                    net_rates(p.interfaces.get(&i.name), Some(&i.counters), wall)
+                }
                 _ => NetRates::default(),
             },
         })
@@ -274,7 +278,11 @@ fn sample_of(
 /// every such interface's is, and only when the same interfaces were there the time before.
 fn namespace_rates(interfaces: &[InterfaceSample], previous: &Previous) -> NetRates {
     let counted: Vec<&InterfaceSample> = interfaces.iter().filter(|i| i.name != "lo").collect();
-    let before = previous.interfaces.keys().filter(|name| *name != "lo").count();
+    let before = previous
+        .interfaces
+        .keys()
+        .filter(|name| *name != "lo")
+        .count();
     let same = counted.len() == before
         && counted
             .iter()

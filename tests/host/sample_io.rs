@@ -90,8 +90,16 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
             .expect("the container")
     };
     let (before, after) = (container(&first), container(&second));
-    let counted = after.io.as_ref().and_then(|io| io.write_bytes_total).unwrap()
-        - before.io.as_ref().and_then(|io| io.write_bytes_total).unwrap();
+    let counted = after
+        .io
+        .as_ref()
+        .and_then(|io| io.write_bytes_total)
+        .unwrap()
+        - before
+            .io
+            .as_ref()
+            .and_then(|io| io.write_bytes_total)
+            .unwrap();
     assert!(
         off(counted as f64, WRITTEN as f64) < 0.03,
         "the cgroup counted {counted} bytes written, dd wrote {WRITTEN}"
@@ -125,6 +133,12 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         .iter()
         .find(|g| rel.starts_with(&format!("{}/", g.path)) && g.path.contains("/pod"))
         .expect("the pod's cgroup");
-    let rate = pod.io_rates.write_bytes_per_second.expect("a pod write rate");
-    assert!(off(rate, expected) < 0.03, "pod cgroup {rate} vs {expected}");
+    let rate = pod
+        .io_rates
+        .write_bytes_per_second
+        .expect("a pod write rate");
+    assert!(
+        off(rate, expected) < 0.03,
+        "pod cgroup {rate} vs {expected}"
+    );
 }

@@ -225,7 +225,10 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     let guard = CgroupGuard::new("sample-net");
     let uid = format!("{}-4c3d-9e8f", std::process::id());
     let (one, two) = (hex_id('a'), hex_id('b'));
-    for (id, pid) in [(&one, b.hold(&["sleep", "1000"])), (&two, b.hold(&["sleep", "1000"]))] {
+    for (id, pid) in [
+        (&one, b.hold(&["sleep", "1000"])),
+        (&two, b.hold(&["sleep", "1000"])),
+    ] {
         let path = format!("kubepods/pod{uid}/{id}");
         guard.child(&path);
         guard.add_pid(&path, pid);
@@ -273,9 +276,17 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
         .iter()
         .map(|id| container(&second, id).unwrap().net.clone().unwrap())
         .collect();
-    assert_eq!(members[0], members[1], "the pod's members show one namespace");
+    assert_eq!(
+        members[0], members[1],
+        "the pod's members show one namespace"
+    );
     assert_eq!((members[0].netns, members[0].sharing), (b_inode, 2));
-    within("vb, second tick", vb_before, as_array(&members[0]), vb_after);
+    within(
+        "vb, second tick",
+        vb_before,
+        as_array(&members[0]),
+        vb_after,
+    );
 
     // Rates: what moved between the two readings over the time between them (ms apart as
     // the readings say; ≥ 2 s, so a ms is < 0.1 %).
@@ -305,7 +316,10 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     let interface = a_second.interfaces.iter().find(|i| i.name == "va").unwrap();
     assert_eq!(interface.rates.tx_bytes_per_second, Some(tx));
     // b received it: the same bytes, on the pod's namespace, counted once.
-    let rx = members[0].rates.rx_bytes_per_second.expect("a receive rate");
+    let rx = members[0]
+        .rates
+        .rx_bytes_per_second
+        .expect("a receive rate");
     assert!(off(rx, tx) < 0.02, "rx {rx} vs tx {tx}");
     let b_sample = network(&second, b_inode).unwrap();
     let mut ids = b_sample.containers.clone();
@@ -319,7 +333,11 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
         .find(|p| p.key == key)
         .unwrap_or_else(|| panic!("no pod {key} in {:?}", second.pods));
     assert_eq!(pod.members.len(), 2);
-    assert_eq!(pod.net_rx_bytes_per_second, Some(rx), "the pod counts it once");
+    assert_eq!(
+        pod.net_rx_bytes_per_second,
+        Some(rx),
+        "the pod counts it once"
+    );
     // Each namespace once in the frame.
     let mut inodes: Vec<u64> = second.networks.iter().map(|n| n.inode).collect();
     let sorted = inodes.clone();
@@ -357,13 +375,22 @@ fn the_map_and_every_namespace_while_asked_and_a_namespace_deleted_between_ticks
             .any(|c| c.view.container.init_pid == Some(init) && c.net.is_some())
     });
     assert!(frame.net_map.is_none(), "no map unless asked");
-    assert!(network(&frame, bare_inode).is_none(), "no container's: not read");
-    assert!(network(&frame, own).is_none(), "the host's is no container's");
+    assert!(
+        network(&frame, bare_inode).is_none(),
+        "no container's: not read"
+    );
+    assert!(
+        network(&frame, own).is_none(),
+        "the host's is no container's"
+    );
     assert_eq!(sampler.costs().net_map, None);
 
     assert!(sampler.set_net_map(true));
     let frame = sampler.tick().unwrap();
-    let map = frame.net_map.clone().expect("the map on the tick it is asked");
+    let map = frame
+        .net_map
+        .clone()
+        .expect("the map on the tick it is asked");
     assert!(sampler.costs().net_map.is_some());
     let bare_sample = network(&frame, bare_inode).expect("a namespace with no container");
     assert!(bare_sample.containers.is_empty());

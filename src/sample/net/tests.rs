@@ -184,7 +184,11 @@ fn each_own_namespace_is_read_once_and_attributed_to_its_containers() {
     let (tick, warnings, _, _) = host.tick(&mut sampler, 0, false);
     assert!(warnings.is_empty(), "{warnings:?}");
     let inodes: Vec<u64> = tick.networks.iter().map(|n| n.inode).collect();
-    assert_eq!(inodes, vec![ALONE, POD], "the host's namespace is no container's own");
+    assert_eq!(
+        inodes,
+        vec![ALONE, POD],
+        "the host's namespace is no container's own"
+    );
     assert_eq!(tick.networks[0].containers, vec!["alone".to_string()]);
     assert_eq!(
         tick.networks[1].containers,
@@ -204,11 +208,19 @@ fn each_own_namespace_is_read_once_and_attributed_to_its_containers() {
     let alone = host.net("alone").expect("the lone container's network");
     assert_eq!((alone.netns, alone.sharing), (ALONE, 1));
     assert_eq!(alone.counters.tx_bytes, 2_000);
-    assert_eq!(alone.rates, NetRates::default(), "no rate on the first tick");
+    assert_eq!(
+        alone.rates,
+        NetRates::default(),
+        "no rate on the first tick"
+    );
     let (a, b) = (host.net("pod-a").unwrap(), host.net("pod-b").unwrap());
     assert_eq!((a.netns, a.sharing), (POD, 2));
     assert_eq!(a, b, "a pod's members show the same figures");
-    assert_eq!(host.net("hostnet"), None, "the host's traffic is not its own");
+    assert_eq!(
+        host.net("hostnet"),
+        None,
+        "the host's traffic is not its own"
+    );
     assert!(tick.cost.is_some());
     assert!(tick.net_map.is_none() && tick.map_cost.is_none());
 }
@@ -224,24 +236,45 @@ fn rates_compare_the_same_namespace_over_the_time_between_its_readings() {
     assert!(warnings.is_empty(), "{warnings:?}");
     // 60,000 bytes received between two readings at most (second_end - first_start) and at
     // least (second_start - first_end) apart.
-    let rx = host.net("alone").unwrap().rates.rx_bytes_per_second.unwrap();
+    let rx = host
+        .net("alone")
+        .unwrap()
+        .rates
+        .rx_bytes_per_second
+        .unwrap();
     let slowest = 60_000.0 / (second_end - first_start).as_secs_f64();
     let fastest = 60_000.0 / (second_start - first_end).as_secs_f64();
-    assert!(slowest <= rx && rx <= fastest, "{slowest} <= {rx} <= {fastest}");
+    assert!(
+        slowest <= rx && rx <= fastest,
+        "{slowest} <= {rx} <= {fastest}"
+    );
     let alone = &tick.networks[0];
     assert_eq!(alone.rates.tx_bytes_per_second, Some(0.0));
     let eth0 = alone.interfaces.iter().find(|i| i.name == "eth0").unwrap();
-    assert_eq!(eth0.rates.rx_bytes_per_second, alone.rates.rx_bytes_per_second);
-    assert_eq!(alone.rates.rx_packets_per_second.map(|r| r > 0.0), Some(true));
+    assert_eq!(
+        eth0.rates.rx_bytes_per_second,
+        alone.rates.rx_bytes_per_second
+    );
+    assert_eq!(
+        alone.rates.rx_packets_per_second.map(|r| r > 0.0),
+        Some(true)
+    );
     // The pod's namespace did not move.
-    assert_eq!(host.net("pod-a").unwrap().rates.rx_bytes_per_second, Some(0.0));
+    assert_eq!(
+        host.net("pod-a").unwrap().rates.rx_bytes_per_second,
+        Some(0.0)
+    );
 }
 
 #[test]
 fn interfaces_made_deleted_or_reset_give_no_namespace_rate_and_never_a_negative_one() {
     let mut host = Host::new();
     let mut sampler = sampler();
-    host.write(10, ALONE, &[("lo", 1, 1), ("eth0", 1_000, 2_000), ("eth1", 500, 500)]);
+    host.write(
+        10,
+        ALONE,
+        &[("lo", 1, 1), ("eth0", 1_000, 2_000), ("eth1", 500, 500)],
+    );
     host.tick(&mut sampler, 0, false);
 
     // eth1 deleted while eth0 received more than eth1 ever had: the total grew, yet what eth1
@@ -271,7 +304,11 @@ fn interfaces_made_deleted_or_reset_give_no_namespace_rate_and_never_a_negative_
     }
 
     // Loopback alone changing does not count, and is not a change of interfaces.
-    host.write(10, ALONE, &[("lo", 9_000, 9_000), ("eth0", 10, 10), ("eth2", 5, 5)]);
+    host.write(
+        10,
+        ALONE,
+        &[("lo", 9_000, 9_000), ("eth0", 10, 10), ("eth2", 5, 5)],
+    );
     let (tick, _, _, _) = host.tick(&mut sampler, 4, false);
     assert_eq!(tick.networks[0].rates.rx_bytes_per_second, Some(0.0));
 }
@@ -326,7 +363,9 @@ fn with_the_map_wanted_every_namespace_is_read_and_the_map_kept_between_reads() 
     assert_eq!(inodes, vec![HOST, ALONE, POD]);
     assert!(tick.networks[0].host && tick.networks[0].containers.is_empty());
     assert_eq!(tick.networks[0].total.rx_bytes, 900_000);
-    let first = tick.net_map.expect("the map on the first tick it is wanted");
+    let first = tick
+        .net_map
+        .expect("the map on the first tick it is wanted");
     assert!(tick.map_cost.is_some());
     assert_eq!(first.host_netns, Some(HOST));
     // An injected root is not entered: the map says so for each namespace.
@@ -335,7 +374,10 @@ fn with_the_map_wanted_every_namespace_is_read_and_the_map_kept_between_reads() 
 
     let (tick, _, _, _) = host.tick(&mut sampler, 1, true);
     let again = tick.net_map.expect("kept");
-    assert!(std::sync::Arc::ptr_eq(&first, &again), "the same map, not read again");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "the same map, not read again"
+    );
     assert!(tick.map_cost.is_none());
 
     // A new namespace: read again at once.
