@@ -7,12 +7,12 @@
 # here.
 #
 # For each count N it makes N named network namespaces (`ip netns add isotop-snb-<pid>-<i>`),
-# each with `lo` up, a veth pair to one bench bridge (`isb<pid>`, no address: nothing is
-# routed, and no packet is sent by the bench) and a container in it: `unshare --pid --mount
-# --fork --kill-child --mount-proc sleep` entered there with `nsenter --net` (an `unknown`
-# container to isotop, its own namespace its init's). It removes everything it made: the
-# unshares (by pid; their sleeps die with them), the namespaces (by the names it gave them,
-# which deletes the veths), the bridge. Also on failure or Ctrl-C.
+# each with `lo` up and a veth pair to one bench bridge (`isb<pid>`; bench/netns-bridge.sh,
+# shared with bench/net-bench.sh) and a container in it: `unshare --pid --mount --fork
+# --kill-child --mount-proc sleep` entered there with `nsenter --net` (an `unknown` container
+# to isotop, its own namespace its init's). It removes everything it made: the unshares (by
+# pid; their sleeps die with them), the namespaces (by the names it gave them, which deletes
+# the veths), the bridge. Also on failure or Ctrl-C.
 #
 # Usage: bench/sample-net-bench.sh   (needs root, iproute2, nsenter, unshare)
 # Tunables: SAMPLE_NET_COUNTS ("30 300"), SAMPLE_NET_TICKS (20).
@@ -40,51 +40,10 @@ cargo build --release --quiet --example sample_loop
 sample_loop="${CARGO_TARGET_DIR:-target}/release/examples/sample_loop"
 [[ -x $sample_loop ]] || die "no binary at $sample_loop"
 
-made=()     # namespace names this script added
-holders=()  # pids of the unshares it started
-cleanup() {
-    local pid name
-    for pid in "${holders[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    for pid in "${holders[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    holders=()
-    for name in "${made[@]}"; do
-        ip netns delete "$name" 2>/dev/null || true
-    done
-    made=()
-    ip link delete "$bridge" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-populate() {
-    local n=$1 i name batch
-    ip link add "$bridge" type bridge
-    ip link set "$bridge" up
-    batch=$(mktemp)
-    for ((i = 0; i < n; i++)); do
-        name=$tag-$i
-        ip netns add "$name"
-        made+=("$name")
-        echo "link add sb$$-$i type veth peer name eth0 netns $name" >>"$batch"
-        echo "link set sb$$-$i master $bridge up" >>"$batch"
-    done
-    ip -batch "$batch"
-    for ((i = 0; i < n; i++)); do
-        name=$tag-$i
-        printf 'link set lo up\nlink set eth0 up\naddress add 10.201.%d.%d/16 dev eth0\n' \
-            $((i / 250)) $((i % 250 + 2)) >"$batch"
-        ip -n "$name" -batch "$batch"
-        nsenter --net="/run/netns/$name" \
-            unshare --pid --mount --fork --kill-child --mount-proc sleep infinity </dev/null &
-        holders+=("$!")
-    done
-    rm -f "$batch"
-}
+veth=sb$$-
+octet=201
+# shellcheck source=bench/netns-bridge.sh
+source bench/netns-bridge.sh
 
 # The median of the numbers on stdin ("-" lines left out).
 median() {
@@ -105,7 +64,7 @@ measure() {
 
 for n in "${counts[@]}"; do
     echo "sample-net-bench: making $n containers in namespaces of their own" >&2
-    populate "$n"
+    populate "$n" unshare --pid --mount --fork --kill-child --mount-proc sleep infinity
     # The containers must be in their namespaces before the sampler groups them.
     sleep 2
     echo "== $n containers, each in a network namespace of its own"

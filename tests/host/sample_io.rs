@@ -8,25 +8,15 @@
 
 use crate::support::block_io::{LoopDevice, dd_in};
 use crate::support::common::{self, CgroupGuard, ChildGuard};
+use crate::support::sampling::eager_sampler;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use isotop::host::HostRoot;
-use isotop::sample::{Frame, Sampler, SamplerOptions};
+use isotop::sample::Frame;
 
 /// 16 MiB written.
 const WRITTEN: u64 = 16 << 20;
-
-fn eager_sampler() -> Sampler {
-    Sampler::with_options(
-        HostRoot::live(),
-        SamplerOptions {
-            part_budget: 1.0,
-            ..SamplerOptions::default()
-        },
-    )
-}
 
 fn off(got: f64, expected: f64) -> f64 {
     (got - expected).abs() / expected
@@ -42,16 +32,7 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
     let id: String = std::iter::repeat_n('c', 64).collect();
     let child = format!("kubepods/pod{}-7a7a/{id}", std::process::id());
     let rel = guard.child(&child);
-    let io_dir = guard.dir("blkio", &child);
-    if !io_dir.join("io.stat").exists() {
-        std::fs::write(
-            guard
-                .dir("blkio", "")
-                .join("blkio.throttle.read_bps_device"),
-            format!("{} {}", disk.number, 1u64 << 40),
-        )
-        .unwrap();
-    }
+    disk.count_on_v1(&guard.dir("blkio", ""));
     let init = ChildGuard::spawn(
         Command::new("sleep")
             .arg("1000")

@@ -11,8 +11,10 @@
 //! bridge) and the map shows the pair and the bridge; asked no more, both are gone again; a
 //! namespace deleted between ticks leaves no figures behind and no panic.
 
-use crate::support::common::{self, CgroupGuard};
-use crate::support::netns::{HostLink, Netns, ifname, plug, tools_present};
+use crate::support::common::{self, CgroupGuard, ChildGuard};
+use crate::support::netns::{HostLink, Netns, as_array, ifname, plug, tools_present, within};
+use crate::support::sampling::eager_options;
+use crate::support::unshared::{PidGuard, unshare};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,101 +25,28 @@ use isotop::host::HostRoot;
 use isotop::sample::frame::{ContainerNet, NetnsSample};
 use isotop::sample::{ContainerSample, Frame, Sampler, SamplerOptions};
 
-const FIELDS: [&str; 8] = [
-    "rx_bytes",
-    "rx_packets",
-    "rx_errors",
-    "rx_dropped",
-    "tx_bytes",
-    "tx_packets",
-    "tx_errors",
-    "tx_dropped",
-];
-
 /// 8 MiB through the socket.
 const SENT: u64 = 8 << 20;
 /// Long enough for an unshare, a regrouping and a few ticks on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Every part as often as it is due, whatever it costs: the test must not depend on how busy
-/// the machine is. The map is read again only when the namespaces change (or after 60 ticks).
+/// Every part as often as it is due, whatever it costs; the map read again only when the
+/// namespaces change (or after 60 ticks).
 fn eager_sampler() -> Sampler {
     Sampler::with_options(
         HostRoot::live(),
         SamplerOptions {
-            part_budget: 1.0,
             net_map_every: 60,
-            ..SamplerOptions::default()
+            ..eager_options()
         },
     )
 }
 
-/// `/sys/class/net/<name>/statistics/*` as seen inside `netns`.
-fn sysfs(netns: &Netns, name: &str) -> [u64; 8] {
-    let files: Vec<String> = FIELDS
-        .iter()
-        .map(|f| format!("/sys/class/net/{name}/statistics/{f}"))
-        .collect();
-    let mut command = vec!["cat"];
-    command.extend(files.iter().map(String::as_str));
-    let values: Vec<u64> = netns
-        .exec(&command)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    values.try_into().unwrap()
-}
-
-fn as_array(net: &ContainerNet) -> [u64; 8] {
-    let c = &net.counters;
-    [
-        c.rx_bytes,
-        c.rx_packets,
-        c.rx_errors,
-        c.rx_dropped,
-        c.tx_bytes,
-        c.tx_packets,
-        c.tx_errors,
-        c.tx_dropped,
-    ]
-}
-
-fn within(label: &str, before: [u64; 8], seen: [u64; 8], after: [u64; 8]) {
-    for i in 0..8 {
-        assert!(
-            before[i] <= seen[i] && seen[i] <= after[i],
-            "{label} {}: isotop {} not within the kernel's {}..={}",
-            FIELDS[i],
-            seen[i],
-            before[i],
-            after[i]
-        );
-    }
-}
-
-/// A pid-namespace container (`unshare --pid --mount --fork --kill-child --mount-proc sleep`)
-/// started inside `netns`; returns the unshare (killed on drop, which takes its child along)
-/// and the container's init.
-fn unshared_in(netns: &mut Netns) -> i32 {
-    let unshare = netns.hold(&[
-        "unshare",
-        "--pid",
-        "--mount",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "sleep",
-        "1000",
-    ]);
-    let mut init = None;
-    let found = common::wait_until(Duration::from_secs(10), || {
-        init = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
-            .ok()
-            .and_then(|c| c.split_whitespace().next()?.parse().ok());
-        init.is_some()
-    });
-    assert!(found, "unshare {unshare} made no sleep");
-    init.unwrap()
+/// An `unknown` container (`unshare --pid --mount … nsenter --net=NETNS sleep`: the init
+/// joins `netns` and becomes `sleep`): unshare and the init, both killed on drop.
+fn unshared_in(netns: &Netns) -> (ChildGuard, PidGuard) {
+    let net = format!("--net={}", netns.path().display());
+    unshare(&["nsenter", &net, "sleep", "1000"], "sleep")
 }
 
 /// Runs `work` on a thread of this process joined to `netns` (the thread ends with it).
@@ -210,7 +139,7 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     if !tools_present() || !common::require_program("unshare") {
         return;
     }
-    let mut a = Netns::add("snet-a");
+    let a = Netns::add("snet-a");
     let mut b = Netns::add("snet-b");
     a.ip(&[
         "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &b.name,
@@ -221,7 +150,8 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     b.ip(&["link", "set", "vb", "up"]);
 
     // The lone container in a; the pod's two members in b, each in a cgroup of the pod.
-    let alone_init = unshared_in(&mut a);
+    let (_unshare, alone) = unshared_in(&a);
+    let alone_init = alone.0;
     let guard = CgroupGuard::new("sample-net");
     let uid = format!("{}-4c3d-9e8f", std::process::id());
     let (one, two) = (hex_id('a'), hex_id('b'));
@@ -248,9 +178,9 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     };
     tick_until(&mut sampler, is_ready);
     // Let the regrouping settle, then the tick before the transfer.
-    let va_before = sysfs(&a, "va");
+    let va_before = a.statistics("va");
     let first = sampler.tick().unwrap();
-    let va_after = sysfs(&a, "va");
+    let va_after = a.statistics("va");
     let alone_id = first
         .containers
         .iter()
@@ -260,18 +190,28 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     let alone = container(&first, &alone_id).unwrap().net.clone().unwrap();
     assert_eq!((alone.netns, alone.sharing), (a_inode, 1));
     // Only lo and va in a: the total but loopback is va's.
-    within("va, first tick", va_before, as_array(&alone), va_after);
+    within(
+        "va, first tick",
+        va_before,
+        as_array(&alone.counters),
+        va_after,
+    );
 
     std::thread::sleep(Duration::from_millis(500));
     let received = send(&a, &b, "10.217.0.2");
     assert_eq!(received, SENT);
     std::thread::sleep(Duration::from_millis(1500));
 
-    let (va_before, vb_before) = (sysfs(&a, "va"), sysfs(&b, "vb"));
+    let (va_before, vb_before) = (a.statistics("va"), b.statistics("vb"));
     let second = sampler.tick().unwrap();
-    let (va_after, vb_after) = (sysfs(&a, "va"), sysfs(&b, "vb"));
+    let (va_after, vb_after) = (a.statistics("va"), b.statistics("vb"));
     let alone_now = container(&second, &alone_id).unwrap().net.clone().unwrap();
-    within("va, second tick", va_before, as_array(&alone_now), va_after);
+    within(
+        "va, second tick",
+        va_before,
+        as_array(&alone_now.counters),
+        va_after,
+    );
     let members: Vec<ContainerNet> = [&one, &two]
         .iter()
         .map(|id| container(&second, id).unwrap().net.clone().unwrap())
@@ -284,7 +224,7 @@ fn container_and_pod_traffic_matches_the_kernels_counters_and_rates() {
     within(
         "vb, second tick",
         vb_before,
-        as_array(&members[0]),
+        as_array(&members[0].counters),
         vb_after,
     );
 
@@ -357,12 +297,13 @@ fn the_map_and_every_namespace_while_asked_and_a_namespace_deleted_between_ticks
     // A container on a test bridge (its namespace held by its processes), and a namespace
     // with no container on the same bridge (held by its mount only).
     let bridge = HostLink::bridge("sbr");
-    let mut boxed = Netns::add("snet-box");
+    let boxed = Netns::add("snet-box");
     let bare = Netns::add("snet-bare");
     let (boxed_end, bare_end) = (ifname("sbx"), ifname("sbb"));
     plug(&bridge, &boxed_end, &boxed, "10.217.1.2/24");
     plug(&bridge, &bare_end, &bare, "10.217.1.3/24");
-    let init = unshared_in(&mut boxed);
+    let (unshare_guard, init_guard) = unshared_in(&boxed);
+    let init = init_guard.0;
     let (boxed_inode, bare_inode) = (boxed.inode(), bare.inode());
     let own = std::fs::metadata("/proc/self/ns/net")
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
@@ -442,6 +383,7 @@ fn the_map_and_every_namespace_while_asked_and_a_namespace_deleted_between_ticks
 
     // The container's namespace deleted with its processes between ticks: its container and
     // figures are gone, the tick goes on.
+    drop((init_guard, unshare_guard));
     drop(boxed);
     let gone = common::wait_until(WAIT, || {
         let frame = sampler.tick().unwrap();
