@@ -6,7 +6,8 @@
 #
 # For each count N it makes N named network namespaces (`ip netns add isotop-bench-<pid>-<i>`),
 # each with one process in it (`nsenter --net=... sleep`), `lo` up and a veth pair to one bench
-# bridge (`ibr<pid>`, no address: nothing is routed, and no packet is sent by the bench), runs
+# bridge (`ibr<pid>`, no address: nothing is routed, and no packet is sent by the bench;
+# bench/netns-bridge.sh makes and removes them), runs
 # `examples/net_cost.rs` on them, and removes everything it made: the sleepers (by pid), the
 # namespaces (by the names it gave them, which deletes the veths), the bridge. Also on failure
 # or Ctrl-C.
@@ -36,57 +37,15 @@ cargo build --release --quiet --example net_cost
 net_cost="${CARGO_TARGET_DIR:-target}/release/examples/net_cost"
 [[ -x $net_cost ]] || die "no binary at $net_cost"
 
-made=()    # namespace names this script added
-sleepers=() # pids of the processes it started
-cleanup() {
-    local pid name
-    for pid in "${sleepers[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    for pid in "${sleepers[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    sleepers=()
-    for name in "${made[@]}"; do
-        ip netns delete "$name" 2>/dev/null || true
-    done
-    made=()
-    ip link delete "$bridge" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-populate() {
-    local n=$1 i name batch
-    ip link add "$bridge" type bridge
-    ip link set "$bridge" up
-    batch=$(mktemp)
-    for ((i = 0; i < n; i++)); do
-        name=$tag-$i
-        ip netns add "$name"
-        made+=("$name")
-        # The veth's host end is named ib<pid>-<i> (15 characters at most); its other end
-        # is made inside the namespace as eth0.
-        echo "link add ib$$-$i type veth peer name eth0 netns $name" >>"$batch"
-        echo "link set ib$$-$i master $bridge up" >>"$batch"
-    done
-    ip -batch "$batch"
-    : >"$batch"
-    for ((i = 0; i < n; i++)); do
-        name=$tag-$i
-        printf 'link set lo up\nlink set eth0 up\naddress add 10.%d.%d.%d/16 dev eth0\n' \
-            200 $((i / 250)) $((i % 250 + 2)) >"$batch"
-        ip -n "$name" -batch "$batch"
-        nsenter --net="/run/netns/$name" sleep infinity </dev/null &
-        sleepers+=("$!")
-    done
-    rm -f "$batch"
-}
+# The veth's host ends are named ib<pid>-<i> (15 characters at most).
+veth=ib$$-
+octet=200
+# shellcheck source=bench/netns-bridge.sh
+source bench/netns-bridge.sh
 
 for n in "${counts[@]}"; do
     echo "net-bench: making $n namespaces" >&2
-    populate "$n"
+    populate "$n" sleep infinity
     # The sleepers must be in their namespaces before the read counts them.
     sleep 1
     echo "== $n namespaces"

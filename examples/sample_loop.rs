@@ -2,11 +2,13 @@
 //! feeds each frame into a 10-minute [`History`], exactly as the dashboard's app loop does
 //! (layer sizing on, as the dashboard's default config has it), but draws nothing. bench/dashboard-bench.sh measures this process's CPU and memory.
 //!
-//! Usage: `sample_loop [INTERVAL_SECONDS] [TICKS] [--costs]` (default 1 s, forever). Each frame
-//! prints one line to stderr (frame number, counts). With `--costs` the sampler runs on the
-//! main thread instead of the task, and each line also says where the tick's time went (ms:
-//! `stacks` the stacks read that tick, `sizes` asking the sizer and taking its answers).
-//! Ends on SIGTERM, SIGINT or after TICKS frames.
+//! Usage: `sample_loop [INTERVAL_SECONDS] [TICKS] [--costs] [--net-map]` (default 1 s,
+//! forever). Each frame prints one line to stderr (frame number, counts). With `--costs` the
+//! sampler runs on the main thread instead of the task, and each line also says where the
+//! tick's time went (ms: `stacks` the stacks read that tick, `sizes` asking the sizer and
+//! taking its answers, `net` the network namespaces' counters and rates, `map` the network
+//! map). With `--net-map` the sampler is asked for the network map and every namespace, as
+//! the dashboard's Network view asks. Ends on SIGTERM, SIGINT or after TICKS frames.
 
 use std::time::Duration;
 
@@ -18,17 +20,27 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let interval: f64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1.0);
     let ticks: Option<u64> = args.next().map(|a| a.parse()).transpose()?;
-    if args.next().as_deref() == Some("--costs") {
-        return costs(Duration::from_secs_f64(interval), ticks.unwrap_or(u64::MAX));
+    let (mut with_costs, mut net_map) = (false, false);
+    for flag in args {
+        match flag.as_str() {
+            "--costs" => with_costs = true,
+            "--net-map" => net_map = true,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    if with_costs {
+        let ticks = ticks.unwrap_or(u64::MAX);
+        return costs(Duration::from_secs_f64(interval), ticks, net_map);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(Duration::from_secs_f64(interval), ticks))
+    runtime.block_on(run(Duration::from_secs_f64(interval), ticks, net_map))
 }
 
-async fn run(interval: Duration, ticks: Option<u64>) -> anyhow::Result<()> {
+async fn run(interval: Duration, ticks: Option<u64>, net_map: bool) -> anyhow::Result<()> {
     let mut handle = spawn_sampler(dashboard_sampler(), interval);
+    handle.control.set_net_map(net_map);
     let mut history = History::new(Duration::from_secs(600));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut seen = 0u64;
@@ -81,8 +93,9 @@ fn dashboard_sampler() -> Sampler {
 }
 
 /// The sampler without the task, printing each tick's cost breakdown.
-fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
+fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
     let mut sampler = dashboard_sampler();
+    sampler.set_net_map(net_map);
     let mut history = History::new(Duration::from_secs(600));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let part = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1}", ms(d)));
@@ -92,14 +105,15 @@ fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
         history.record(&frame);
         let c = sampler.costs();
         eprintln!(
-            "frame {}: {} processes, {} containers, {} namespaces, {} cgroups; ms: total {:.1} \
-             processes {:.1} containers {} cgroups {} namespaces {} stacks {} sizes {}; {} layers \
-             sized",
+            "frame {}: {} processes, {} containers, {} namespaces, {} cgroups, {} networks; ms: \
+             total {:.1} processes {:.1} containers {} cgroups {} namespaces {} stacks {} sizes \
+             {} net {} map {}; {} layers sized",
             frame.seq,
             frame.host.processes,
             frame.host.containers,
             frame.host.namespaces,
             frame.host.cgroups,
+            frame.networks.len(),
             ms(c.total),
             ms(c.processes),
             part(c.containers),
@@ -107,6 +121,8 @@ fn costs(interval: Duration, ticks: u64) -> anyhow::Result<()> {
             part(c.namespaces),
             part(c.stacks),
             part(c.layer_sizes),
+            part(c.net),
+            part(c.net_map),
             frame.layer_sizes.len(),
         );
         drop(frame);

@@ -18,6 +18,7 @@ pub mod cgroups;
 pub mod containers;
 pub mod frame;
 pub mod history;
+pub mod net;
 pub mod pods;
 pub mod processes;
 pub mod rates;

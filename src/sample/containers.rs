@@ -188,7 +188,7 @@ impl ContainerSampler {
             io: figures.io,
             io_rates,
             io_limits: figures.io_limits,
-            // Filled by the sampler's network reader.
+            // Filled by the sampler's network reader (`sample::net`).
             net: None,
         }
     }

@@ -208,6 +208,61 @@ fn common_parent<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::net::Counters;
+    use crate::sample::frame::ContainerNet;
+    use crate::sample::net::tests::container;
+    use crate::sample::rates::NetRates;
+
+    /// A member of pod `uid` whose namespace `netns` receives `rx` and sends `tx` bytes/s
+    /// (`None`: its network is unknown).
+    fn member(id: &str, uid: &str, netns: u64, rates: Option<(f64, f64)>) -> ContainerSample {
+        let mut c = container(id, 10, netns, false);
+        c.view.container.pod = Some(Pod {
+            name: "web".into(),
+            namespace: "prod".into(),
+            uid: Some(uid.into()),
+        });
+        c.net = rates.map(|(rx, tx)| ContainerNet {
+            netns,
+            sharing: 1,
+            counters: Counters::default(),
+            rates: NetRates {
+                rx_bytes_per_second: Some(rx),
+                tx_bytes_per_second: Some(tx),
+                ..NetRates::default()
+            },
+        });
+        c
+    }
+
+    #[test]
+    fn a_pods_network_counts_each_namespace_once() {
+        let pod = group(&[
+            member("pause", "u1", 7, Some((100.0, 40.0))),
+            member("app", "u1", 7, Some((100.0, 40.0))),
+            member("sidecar", "u1", 7, Some((100.0, 40.0))),
+        ]);
+        assert_eq!(pod.len(), 1);
+        assert_eq!(pod[0].net_rx_bytes_per_second, Some(100.0));
+        assert_eq!(pod[0].net_tx_bytes_per_second, Some(40.0));
+
+        // A member with a namespace of its own adds its own traffic, once.
+        let pod = group(&[
+            member("pause", "u1", 7, Some((100.0, 40.0))),
+            member("app", "u1", 7, Some((100.0, 40.0))),
+            member("own", "u1", 8, Some((5.0, 1.0))),
+        ]);
+        assert_eq!(pod[0].net_rx_bytes_per_second, Some(105.0));
+        assert_eq!(pod[0].net_tx_bytes_per_second, Some(41.0));
+
+        // Any member's unknown: the pod's is unknown, never an undercount.
+        let pod = group(&[
+            member("pause", "u1", 7, Some((100.0, 40.0))),
+            member("app", "u1", 9, None),
+        ]);
+        assert_eq!(pod[0].net_rx_bytes_per_second, None);
+        assert_eq!(pod[0].net_tx_bytes_per_second, None);
+    }
 
     #[test]
     fn common_parent_is_the_pod_cgroup() {

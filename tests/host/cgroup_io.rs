@@ -198,17 +198,8 @@ fn a_cgroup_writing_a_loop_device_with_o_direct_reads_as_the_kernel_counts_it() 
     let rel = guard.child("w");
     let io_dir = guard.dir("blkio", "w");
     let v1 = !io_dir.join("io.stat").exists();
-    if v1 {
-        // v1 blk-throttle counts a device only once throttling is active on it (recent
-        // kernels): a limit far above anything a loop device does, in the test's own parent.
-        fs::write(
-            guard
-                .dir("blkio", "")
-                .join("blkio.throttle.read_bps_device"),
-            format!("{} {}", disk.number, 1u64 << 40),
-        )
-        .unwrap();
-    }
+    // On v1, a throttle limit in the test's own parent makes blk-throttle count the device.
+    disk.count_on_v1(&guard.dir("blkio", ""));
     let (read_before, written_before) = disk.sectors();
     let of = format!("of={}", disk.path.display());
     let wrote = dd_in(

@@ -13,8 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{CgroupGuard, ChildGuard, read_key, require_program};
-use isotop::host::HostRoot;
-use isotop::sample::{ContainerSample, Sampler, SamplerOptions};
+use isotop::sample::{ContainerSample, Sampler};
 use unshared::{PidGuard, box_dir, ls_row, unshare, v2_host};
 
 /// Waits (polling its own `/proc/self/cgroup`, without forking) until the line of the
@@ -161,13 +160,7 @@ fn an_oom_kill_is_counted_in_total_and_since_isotop_started() {
     assert_eq!(read_key(&events, kill_key), 0);
 
     // The sampler sees the container before the kill: nothing since it started.
-    let mut sampler = Sampler::with_options(
-        HostRoot::live(),
-        SamplerOptions {
-            part_budget: 1.0,
-            ..SamplerOptions::default()
-        },
-    );
+    let mut sampler = crate::support::sampling::eager_sampler();
     let before = sample_of(&mut sampler, init.0);
     assert_eq!(before.kernel.oom_kills, Some(0), "{:?}", before.kernel);
     assert_eq!(before.oom_kills_since_start, Some(0));

@@ -5,49 +5,12 @@
 //! off in the test namespaces, so nothing moves a counter once the ping ends; the kernel's
 //! files are still read before and after isotop, and isotop's figure must lie between.
 
-use crate::support::netns::{Netns, handles_where, tools_present};
+use crate::support::netns::{Netns, as_array, handles_where, tools_present, within};
 
 use std::os::unix::fs::MetadataExt;
 
 use isotop::host::HostRoot;
-use isotop::host::net::{self, CounterSource, Counters};
-
-const FIELDS: [&str; 8] = [
-    "rx_bytes",
-    "rx_packets",
-    "rx_errors",
-    "rx_dropped",
-    "tx_bytes",
-    "tx_packets",
-    "tx_errors",
-    "tx_dropped",
-];
-
-fn as_array(c: &Counters) -> [u64; 8] {
-    [
-        c.rx_bytes,
-        c.rx_packets,
-        c.rx_errors,
-        c.rx_dropped,
-        c.tx_bytes,
-        c.tx_packets,
-        c.tx_errors,
-        c.tx_dropped,
-    ]
-}
-
-/// `/sys/class/net/<name>/statistics/*` as seen inside `netns`.
-fn sysfs(netns: &Netns, name: &str) -> [u64; 8] {
-    let files: Vec<String> = FIELDS
-        .iter()
-        .map(|f| format!("/sys/class/net/{name}/statistics/{f}"))
-        .collect();
-    let mut command = vec!["cat"];
-    command.extend(files.iter().map(String::as_str));
-    let text = netns.exec(&command);
-    let values: Vec<u64> = text.lines().map(|l| l.trim().parse().unwrap()).collect();
-    values.try_into().unwrap()
-}
+use isotop::host::net::{self, CounterSource};
 
 /// `ip -s -j link show <name>` inside `netns`: its stats64.
 fn ip_stats(netns: &Netns, name: &str) -> [u64; 8] {
@@ -65,19 +28,6 @@ fn ip_stats(netns: &Netns, name: &str) -> [u64; 8] {
         get("tx", "errors"),
         get("tx", "dropped"),
     ]
-}
-
-fn within(label: &str, before: [u64; 8], seen: [u64; 8], after: [u64; 8]) {
-    for i in 0..8 {
-        assert!(
-            before[i] <= seen[i] && seen[i] <= after[i],
-            "{label} {}: isotop {} not within the kernel's {}..={}",
-            FIELDS[i],
-            seen[i],
-            before[i],
-            after[i]
-        );
-    }
 }
 
 #[test]
@@ -117,7 +67,7 @@ fn counters_match_sysfs_and_ip_in_every_source() {
     assert_eq!(handles.len(), 2);
     let root = HostRoot::live();
 
-    let before = (sysfs(&a, "va"), sysfs(&b, "vb"));
+    let before = (a.statistics("va"), b.statistics("vb"));
     let ip_before = (ip_stats(&a, "va"), ip_stats(&b, "vb"));
     let full = net::read_full(&root, &handles);
     let ticks: Vec<_> = [
@@ -128,7 +78,7 @@ fn counters_match_sysfs_and_ip_in_every_source() {
     .into_iter()
     .map(|source| (source, net::read_counters_from(&root, &handles, source)))
     .collect();
-    let after = (sysfs(&a, "va"), sysfs(&b, "vb"));
+    let after = (a.statistics("va"), b.statistics("vb"));
     let ip_after = (ip_stats(&a, "va"), ip_stats(&b, "vb"));
 
     assert!(full.notes.is_empty(), "{:?}", full.notes);

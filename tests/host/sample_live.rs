@@ -3,25 +3,14 @@
 //! process that exits between ticks is gone from the next frame.
 
 use crate::support::common;
+use crate::support::sampling::eager_sampler;
 
 use std::process::Command;
 use std::time::Duration;
 
 use common::{CgroupGuard, ChildGuard};
-use isotop::host::HostRoot;
 use isotop::host::cgroup::Limit;
-use isotop::sample::{Frame, Sampler, SamplerOptions};
-
-/// Every part every tick: the test must not depend on how busy the machine is.
-fn eager_sampler() -> Sampler {
-    Sampler::with_options(
-        HostRoot::live(),
-        SamplerOptions {
-            part_budget: 1.0,
-            ..SamplerOptions::default()
-        },
-    )
-}
+use isotop::sample::Frame;
 
 fn busy_loop() -> ChildGuard {
     ChildGuard::spawn(Command::new("sh").args(["-c", "while :; do :; done"]))

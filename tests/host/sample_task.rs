@@ -66,3 +66,28 @@ async fn an_unreadable_host_closes_with_the_reason() {
     assert!(reason.starts_with("sampling stopped:"), "{reason}");
     assert!(reason.contains("procfs"), "{reason}");
 }
+
+#[tokio::test]
+async fn the_net_map_comes_at_once_when_asked_and_goes_when_not() {
+    let mut handle = spawn(HostRoot::live(), Duration::from_secs(60));
+    let first = handle.frames.recv().await.expect("first frame");
+    assert!(first.net_map.is_none(), "no map unless asked");
+    // Asked: the next tick comes at once (not a 60 s interval later) with the map, which
+    // holds at least this process's own namespace (readable without root).
+    handle.control.set_net_map(true);
+    let asked = tokio::time::timeout(Duration::from_secs(30), handle.frames.recv())
+        .await
+        .expect("a tick right after asking")
+        .expect("a frame");
+    let map = asked.net_map.expect("the map");
+    let own = std::fs::metadata("/proc/self/ns/net")
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    assert!(map.namespaces.iter().any(|n| n.inode == own), "{map:#?}");
+    assert!(asked.networks.iter().any(|n| n.inode == own && n.host));
+    handle.control.set_net_map(false);
+    handle.control.tick_now();
+    let after = handle.frames.recv().await.expect("a frame");
+    assert!(after.net_map.is_none(), "the map is dropped when not asked");
+    handle.control.stop();
+}

@@ -12,5 +12,6 @@ pub mod hostile_files;
 pub mod netns;
 pub mod overlay_root;
 pub mod procs;
+pub mod sampling;
 pub mod stores;
 pub mod unshared;

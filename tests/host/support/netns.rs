@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use isotop::host::HostRoot;
 use isotop::host::namespace::mounts::read_nsfs_mounts;
-use isotop::host::net::{self, NetnsHandle};
+use isotop::host::net::{self, Counters, NetnsHandle};
 use isotop::host::process::ReadDepth;
 use isotop::host::scan::read_processes;
 
@@ -33,6 +33,46 @@ pub fn handles_where(keep: impl Fn(&NetnsHandle) -> bool) -> Vec<NetnsHandle> {
         .into_iter()
         .filter(keep)
         .collect()
+}
+
+/// The eight counters, in [`as_array`]'s order, as `/sys/class/net/<if>/statistics` names them.
+pub const FIELDS: [&str; 8] = [
+    "rx_bytes",
+    "rx_packets",
+    "rx_errors",
+    "rx_dropped",
+    "tx_bytes",
+    "tx_packets",
+    "tx_errors",
+    "tx_dropped",
+];
+
+/// isotop's counters in [`FIELDS`]' order.
+pub fn as_array(c: &Counters) -> [u64; 8] {
+    [
+        c.rx_bytes,
+        c.rx_packets,
+        c.rx_errors,
+        c.rx_dropped,
+        c.tx_bytes,
+        c.tx_packets,
+        c.tx_errors,
+        c.tx_dropped,
+    ]
+}
+
+/// Asserts that each of isotop's counters lies between the kernel's read before and after it.
+pub fn within(label: &str, before: [u64; 8], seen: [u64; 8], after: [u64; 8]) {
+    for i in 0..8 {
+        assert!(
+            before[i] <= seen[i] && seen[i] <= after[i],
+            "{label} {}: isotop {} not within the kernel's {}..={}",
+            FIELDS[i],
+            seen[i],
+            before[i],
+            after[i]
+        );
+    }
 }
 
 /// A short name unique to this test run, fit for an interface: `it<pid><n>` (≤ 15 bytes).
@@ -143,6 +183,22 @@ impl Netns {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `/sys/class/net/<name>/statistics/*` as seen inside, in [`FIELDS`]' order.
+    pub fn statistics(&self, name: &str) -> [u64; 8] {
+        let files: Vec<String> = FIELDS
+            .iter()
+            .map(|f| format!("/sys/class/net/{name}/statistics/{f}"))
+            .collect();
+        let mut command = vec!["cat"];
+        command.extend(files.iter().map(String::as_str));
+        let values: Vec<u64> = self
+            .exec(&command)
+            .lines()
+            .map(|l| l.trim().parse().expect("a counter"))
+            .collect();
+        values.try_into().expect("eight counters")
     }
 
     /// Starts `COMMAND` in this namespace (`nsenter --net=`), killed on drop; returns its pid.
