@@ -10,6 +10,7 @@ mod support;
 mod cgroup_fixtures_v1;
 mod cgroup_fixtures_v2;
 mod cgroup_io;
+mod cgroup_io_limits;
 mod cgroup_live;
 mod cgroup_tempdir;
 mod cli_containers;
