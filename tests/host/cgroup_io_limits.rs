@@ -89,7 +89,10 @@ fn v1_throttle_files_merge_per_device_zero_is_no_limit_and_bfq_gives_the_weight(
         ("limits.io.write_bps", "box/blkio.throttle.write_bps_device"),
         ("limits.io.read_bps", "box/blkio.throttle.read_bps_device"),
         ("limits.io.read_iops", "box/blkio.throttle.read_iops_device"),
-        ("limits.io.write_iops", "box/blkio.throttle.write_iops_device"),
+        (
+            "limits.io.write_iops",
+            "box/blkio.throttle.write_iops_device",
+        ),
         ("limits.io.weight", "box/blkio.bfq.weight"),
     ] {
         let source = r.sources.get(field).map(|p| p.display().to_string());
@@ -101,7 +104,10 @@ fn v1_throttle_files_merge_per_device_zero_is_no_limit_and_bfq_gives_the_weight(
     let notes = r.notes.join("\n");
     assert_eq!(r.notes.len(), 2, "{notes}");
     assert!(notes.contains("blkio.throttle.read_iops_device"), "{notes}");
-    assert!(notes.contains("\"garbage\"") && notes.contains("device 7:3"), "{notes}");
+    assert!(
+        notes.contains("\"garbage\"") && notes.contains("device 7:3"),
+        "{notes}"
+    );
     // No limit file at all: no figure (not an empty one).
     let bare = read_at(&root, &layout, "/bare").unwrap().unwrap();
     assert_eq!(bare.limits.io, None);

@@ -15,6 +15,7 @@ mod cgroup_live;
 mod cgroup_tempdir;
 mod cli_containers;
 mod cli_oci;
+mod cli_traffic;
 mod container_containerd;
 mod container_docker;
 mod container_lxc_nspawn;
