@@ -27,32 +27,6 @@ use serde_json::Value;
 /// The write limit the pod's first container runs under, bytes/s.
 const WRITE_LIMIT: u64 = 2 << 20;
 
-/// Starts `unshare --fork --pid --mount --mount-proc COMMAND…` inside `netns`; returns the
-/// host pid of its init (unshare's child, in a pid namespace of its own).
-fn contained(netns: &mut Netns, command: &[&str]) -> i32 {
-    let mut all = vec![
-        "unshare",
-        "--fork",
-        "--kill-child",
-        "--pid",
-        "--mount",
-        "--mount-proc",
-    ];
-    all.extend_from_slice(command);
-    let unshare = netns.hold(&all);
-    let pidns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
-    let mut init = None;
-    let started = common::wait_until(Duration::from_secs(10), || {
-        init = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
-            .ok()
-            .and_then(|c| c.split_whitespace().next()?.parse::<i32>().ok())
-            .filter(|&pid| pidns(pid).is_some() && pidns(pid) != pidns(unshare));
-        init.is_some()
-    });
-    assert!(started, "unshare {unshare} started no container");
-    init.unwrap()
-}
-
 /// eth0's counters in `netns` as sysfs has them there: (rx bytes, tx bytes, rx packets, tx
 /// packets), and when they were read.
 fn sysfs_counters(netns: &Netns) -> ([u64; 4], Instant) {
@@ -128,8 +102,8 @@ fn ls_and_inspect_show_a_pods_network_and_its_io_limits_and_rates() {
         go = go_file.display(),
         dev = disk.path.display(),
     );
-    let writer = contained(&mut pod, &["sh", "-c", &script]);
-    let sleeper = contained(&mut pod, &["sleep", "1000"]);
+    let writer = pod.contain(&["sh", "-c", &script]);
+    let sleeper = pod.contain(&["sleep", "1000"]);
     // The writer in a cgroup of its own (the sleeper stays out: a cgroup holding both would
     // be neither's own), limited by hand.
     let guard = CgroupGuard::new("traffic");

@@ -14,7 +14,7 @@
 //! input. Per-device weights are valid kernel output that [`super::IoLimits`] has no place for:
 //! skipped without a note.
 
-use super::super::parse::DevNum;
+use super::super::parse::{DevNum, parse_device_lines};
 use crate::host::cgroup::Limit;
 use crate::host::cgroup::parse::{excerpt, parse_limit_v2, parse_u64};
 
@@ -101,63 +101,20 @@ fn limit_value(value: &str) -> Result<Limit<u64>, String> {
 /// a device's limits would misstate it); an unknown key is noted once per file; a key the line
 /// lacks is no limit.
 pub fn parse_io_max(text: &str) -> ParsedRates {
-    let mut parsed = ParsedRates::default();
-    let mut unknown: Vec<String> = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let mut words = line.split_whitespace();
-        let Some(dev) = words.next().and_then(DevNum::parse) else {
-            parsed.problems.push(format!(
-                "not \"MAJ:MIN key=value ...\": {:?}",
-                excerpt(line)
-            ));
-            continue;
-        };
-        if parsed.devices.iter().any(|(d, _)| *d == dev) {
-            parsed
-                .problems
-                .push(format!("device {dev} listed twice: {:?}", excerpt(line)));
-            continue;
-        }
-        let mut rates = DeviceRates::default();
-        let mut bad = None;
-        for pair in words {
-            let Some((key, value)) = pair.split_once('=') else {
-                bad = Some(format!("{:?} is not key=value", excerpt(pair)));
-                break;
-            };
+    let (mut devices, problems) =
+        parse_device_lines(text, |rates: &mut DeviceRates, key, value| {
             let slot = match key {
                 "rbps" => &mut rates.read_bps,
                 "wbps" => &mut rates.write_bps,
                 "riops" => &mut rates.read_iops,
                 "wiops" => &mut rates.write_iops,
-                other => {
-                    let key = excerpt(other);
-                    if !unknown.contains(&key) {
-                        unknown.push(key);
-                    }
-                    continue;
-                }
+                _ => return Ok(false),
             };
-            match limit_value(value) {
-                Ok(limit) => *slot = limit.value().copied(),
-                Err(why) => {
-                    bad = Some(format!("{key}: {why}"));
-                    break;
-                }
-            }
-        }
-        match bad {
-            Some(why) => parsed.problems.push(format!("device {dev}: {why}")),
-            None if rates.is_unlimited() => {}
-            None => parsed.devices.push((dev, rates)),
-        }
-    }
-    if !unknown.is_empty() {
-        parsed
-            .problems
-            .push(format!("unknown keys skipped: {}", unknown.join(", ")));
-    }
-    parsed
+            *slot = limit_value(value)?.value().copied();
+            Ok(true)
+        });
+    devices.retain(|(_, rates)| !rates.is_unlimited());
+    ParsedRates { devices, problems }
 }
 
 /// One v1 `blkio.throttle.*_device` file into `parsed` (devices merged by number: the four
