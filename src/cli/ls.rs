@@ -174,8 +174,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         headers.push(">RW SIZE");
     }
     if args.wide {
-        headers.extend(WIDE_HEADER);
         headers.extend(traffic::WIDE_HEADER);
+        headers.extend(WIDE_HEADER);
     }
     let mut table = Table::new(&headers);
     // Short ids told apart from each other (and cleaned), running and stopped alike.
@@ -230,8 +230,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             );
         }
         if args.wide {
-            cells.extend(wide_cells(r));
             cells.extend(traffic::wide_cells(&r.traffic));
+            cells.extend(wide_cells(r));
         }
         table.push(cells);
     }

@@ -200,19 +200,19 @@ fn ls_and_inspect_show_a_pods_network_and_its_io_limits_and_rates() {
 
     // --wide: the rates as bytes/s.
     let (header, cells) = wide_line(writer);
-    let columns: Vec<&str> = header.split_whitespace().collect();
+    // Traffic, then the six trouble columns (THR% … REFUSED) last.
+    let words: Vec<&str> = header.split_whitespace().collect();
+    let columns = [
+        "UPTIME", "NET", "RX/s", "NET", "TX/s", "IO", "R/s", "IO", "W/s", "THR%",
+    ];
+    assert!(words.windows(10).any(|w| w == columns), "{header}");
+    let traffic = &cells[cells.len() - 10..cells.len() - 6];
     assert!(
-        columns.ends_with(&["NET", "RX/s", "NET", "TX/s", "IO", "R/s", "IO", "W/s"]),
-        "{header}"
+        traffic[0].ends_with("KiB/s") && traffic[1].ends_with("KiB/s"),
+        "NET RX/s, NET TX/s: {cells:?}"
     );
-    // The last four cells, last first: IO W/s, IO R/s, NET TX/s, NET RX/s.
-    let last: Vec<&str> = cells.iter().rev().take(4).map(String::as_str).collect();
     assert!(
-        last[2].ends_with("KiB/s") && last[3].ends_with("KiB/s"),
-        "NET TX/s, NET RX/s: {cells:?}"
-    );
-    assert!(
-        last[0].ends_with("MiB/s") || last[0].ends_with("KiB/s"),
+        traffic[3].ends_with("MiB/s") || traffic[3].ends_with("KiB/s"),
         "IO W/s while writing at the limit: {cells:?}"
     );
 

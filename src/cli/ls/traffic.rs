@@ -128,7 +128,7 @@ pub(super) fn read_net(root: &HostRoot, containers: &[ContainerView]) -> NetRead
     read.namespaces.into_iter().map(|n| (n.inode, n)).collect()
 }
 
-/// The columns `--wide` adds after the trouble figures.
+/// The columns `--wide` adds before the trouble figures.
 pub(super) const WIDE_HEADER: [&str; 4] = [">NET RX/s", ">NET TX/s", ">IO R/s", ">IO W/s"];
 
 /// The `--wide` cells: bytes per second over the interval, `-` when unknown.
