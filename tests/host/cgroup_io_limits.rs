@@ -3,8 +3,9 @@
 //! and `io.bfq.weight`; a cgroup with no limit file) with device names from `/sys/dev/block`;
 //! and, as root, a real cgroup under a unique test parent limited by writing the kernel's file
 //! by hand (`echo "MAJ:MIN N" > blkio.throttle.write_bps_device` here, `io.max` on v2) for a
-//! loop device the test made: read back with the device's name, its source file recorded, and
-//! the same limits as the `Figures::io_limits` of an `unshare` container in that cgroup.
+//! loop device the test made: read back with the device's name, its source file recorded, in
+//! `isotop cgroups --json`, and the same limits as the `Figures::io_limits` of an `unshare`
+//! container in that cgroup.
 
 use crate::support::block_io::LoopDevice;
 use crate::support::common::{self, CgroupGuard};
@@ -218,6 +219,13 @@ fn a_limit_written_by_hand_reads_back_with_the_device_name_and_in_a_containers_f
         source.ends_with(&format!("{}/{source_file}", rel.trim_start_matches('/'))),
         "{source}"
     );
+    // `isotop cgroups --json` carries them in the cgroup's limits.
+    let doc = common::isotop_json(&["cgroups", &rel, "--json"]);
+    let shown = &doc["tree"]["reading"]["limits"]["io"]["devices"][0];
+    assert_eq!(shown["name"], disk.name.as_str(), "{doc:#}");
+    assert_eq!(shown["write_bps"], RATE);
+    assert_eq!(shown["read_iops"], 250);
+    assert!(shown["read_bps"].is_null() && shown["write_iops"].is_null());
 
     // A container whose own cgroup it is carries the same limits in its figures.
     let (_unshare, init) = unshare(&["sleep", "1000"], "sleep");
