@@ -9,7 +9,9 @@
 //! that cannot be read is a note in `mount_notes`, never a failed inspect) and `layers`, top
 //! first, each with its owner and the other running containers sharing it (`layer_notes` say
 //! why there are none or what the text cannot name); with `--size` each layer's size
-//! ([`layers`], [`size`]). Without `--size` no layer is walked. The container's figures are
+//! ([`layers`], [`size`]). Without `--size` no layer is walked. Its own cgroup's I/O limits
+//! (`io_limits`, [`io_limits`]) and its own network namespace ([`network`]: interfaces, veth
+//! peers, bridges, routes; null when it shares the host's). The container's figures are
 //! its measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
 //! dashboard show.
 
@@ -20,16 +22,19 @@ use serde::Serialize;
 use super::format::{bytes, duration};
 use super::{CliError, InspectArgs, print_json, print_text, target};
 use crate::host::HostRoot;
+use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
-use crate::host::container::measure::KernelFigures;
+use crate::host::container::measure::{Figures, KernelFigures};
 use crate::host::mounts::{ContainerMount, RootFs};
 use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
 use crate::units::bound_text;
 
+mod io_limits;
 pub(crate) mod layers;
 mod mounts;
+pub(crate) mod network;
 pub(crate) mod size;
 
 /// One namespace of the container and who else is in it.
@@ -76,6 +81,10 @@ pub(crate) struct Inspection<'a> {
     pub layers: Vec<layers::InspectedLayer>,
     /// Why `layers` is empty, or what its names leave out (containerd's).
     pub layer_notes: Vec<String>,
+    /// Its own cgroup's I/O limits (`measure::Figures::io_limits`; files in `cgroup.sources`).
+    pub io_limits: Option<IoLimits>,
+    /// Its own network namespace; null when it shares the host's or is not running.
+    pub network: Option<network::NetworkSection>,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &InspectArgs) -> Result<(), CliError> {
@@ -148,6 +157,8 @@ pub(crate) fn inspect<'a>(
         mount_notes: fs.mount_notes,
         layers: fs.layers,
         layer_notes: fs.layer_notes,
+        io_limits: Figures::of(view, &snapshot.processes).io_limits,
+        network: network::network(root, snapshot, view),
     }
 }
 
@@ -245,13 +256,22 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             ns.source
         ));
     }
+    out.push_str(&network::render(i.network.as_ref(), shown));
+    if c.init_pid.is_some() && c.shared_with_host.contains(&NsKind::Net) {
+        out.push_str(
+            "Network        the host's namespace: its traffic is the host's, none its own\n",
+        );
+    }
     // What the root is made of next to the root, before the (often long) mount list.
     out.push_str(&mounts::render_root(i));
     out.push_str(&layers::render(&i.layers, &i.layer_notes, shown));
     out.push_str(&mounts::render_mounts(i));
     out.push_str(&render_sources(i.view));
     match &i.view.cgroup {
-        Some(reading) => out.push_str(&render_cgroup(reading)),
+        Some(reading) => {
+            out.push_str(&render_cgroup(reading));
+            out.push_str(&io_limits::render(i.io_limits.as_ref(), &reading.sources));
+        }
         None => out.push_str(
             "Cgroup figures  none: the container has no cgroup of its own (figures would be its parent's)\n",
         ),

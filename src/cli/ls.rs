@@ -14,6 +14,9 @@
 //! in `--json`. `--size` adds the RW SIZE column (`writable_size` in `--json`): each running
 //! container's writable layer sized by one sizer while the interval runs ([`writable`]);
 //! without it nothing is walked and `writable_size` is null.
+//! Block I/O and network figures ([`traffic`]): the own cgroup's I/O counters and limits, the
+//! container's own network namespace's traffic (the same for the containers of one pod), their
+//! totals and their rates over the same interval; `--wide` shows the rates.
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +39,10 @@ use crate::units::bound_text;
 
 use super::inspect::size::SizeFigures;
 
+mod traffic;
 mod writable;
+
+use traffic::Traffic;
 
 /// One row of `isotop ls --json` (schema documented in the README).
 #[derive(Debug, Serialize)]
@@ -80,6 +86,9 @@ pub(crate) struct ContainerRow {
     /// null without `--size`, for a stopped container, a root that is not overlay, or a layer
     /// that could not be sized (a warning says why).
     pub writable_size: Option<SizeFigures>,
+    /// Block I/O and network figures (see [`traffic`]).
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
@@ -102,19 +111,27 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .iter()
         .map(|c| reread(root, layout, c))
         .collect();
+    let net_before = traffic::read_net(root, &first.containers);
     let mut rows: Vec<ContainerRow> = first
         .containers
         .iter()
         .map(|c| row(c, &first.processes))
         .collect();
+    for row in &mut rows {
+        row.traffic.net(None, &net_before);
+    }
     // The walks run on the sizer's thread while the interval passes.
     let sizing = args.size.then(|| writable::start(root, &first.containers));
     if args.interval > 0.0 && !first.containers.is_empty() {
         std::thread::sleep(Duration::from_secs_f64(args.interval));
         let elapsed_usec = start.elapsed().as_micros() as u64;
         let ticks_per_second = process::clock_ticks_per_second();
+        let net_after = traffic::read_net(root, &first.containers);
         for ((view, row), before) in first.containers.iter().zip(rows.iter_mut()).zip(before) {
             let after = reread(root, layout, view);
+            row.traffic
+                .io_interval(before.io.as_ref(), after.io.as_ref(), elapsed_usec);
+            row.traffic.net(Some(&net_before), &net_after);
             if let (Some(a), Some(b)) = (&before.cpu, &after.cpu) {
                 // A counter reset (cgroup recreated) is not a negative rate: no figure.
                 row.cpu_percent = container_cpu_percent(a, b, ticks_per_second, elapsed_usec);
@@ -157,6 +174,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         headers.push(">RW SIZE");
     }
     if args.wide {
+        headers.extend(traffic::WIDE_HEADER);
         headers.extend(WIDE_HEADER);
     }
     let mut table = Table::new(&headers);
@@ -212,6 +230,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
             );
         }
         if args.wide {
+            cells.extend(traffic::wide_cells(&r.traffic));
             cells.extend(wide_cells(r));
         }
         table.push(cells);
@@ -230,6 +249,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
 pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
     let c = &view.container;
     let figures = Figures::of(view, processes);
+    let traffic = Traffic::of(view, &figures);
     ContainerRow {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -251,6 +271,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         verified: c.trust.verified,
         unverified_reason: c.trust.unverified_reason.clone(),
         claimed_by_uid: c.trust.claimed_by_uid,
+        traffic,
         kernel: figures.kernel,
         writable_size: None,
     }

@@ -150,7 +150,7 @@ pub(crate) fn render(map: &NetMap) -> String {
 }
 
 /// `eth0 in netns N 10.0.0.2/24: web (docker 3f2a9c1b2d4e)`.
-fn end_text(end: &End) -> String {
+pub(crate) fn end_text(end: &End) -> String {
     let mut text = format!("{} in netns {}", end.name, end.netns);
     if end.host {
         text.push_str(" (host)");
@@ -207,7 +207,7 @@ fn owner_text(containers: &[ContainerRef], holder: Option<&Holder>, host: bool) 
 }
 
 /// Addresses but link-local IPv6 ones (every interface has one; they say nothing here).
-fn addresses(list: &[net::address::Address]) -> String {
+pub(crate) fn addresses(list: &[net::address::Address]) -> String {
     list.iter()
         .filter(|a| a.scope != "link")
         .map(ToString::to_string)

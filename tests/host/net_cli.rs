@@ -44,18 +44,8 @@ fn net_json_maps_the_test_bridge_to_its_namespaces_and_containers() {
         plug(&bridge, &ends[i], netns, &format!("10.217.0.{}/24", i + 2));
     }
     // Two containers (own pid and mount namespaces) sharing the pod's network namespace.
-    let unshare = [
-        "unshare",
-        "--fork",
-        "--kill-child",
-        "--pid",
-        "--mount",
-        "--mount-proc",
-        "sleep",
-        "1000",
-    ];
-    pod.hold(&unshare);
-    pod.hold(&unshare);
+    pod.contain(&["sleep", "1000"]);
+    pod.contain(&["sleep", "1000"]);
     let holder = held.hold(&["sleep", "1000"]);
     // Both containers' inits (the sleeps, pid 1 of their pid namespaces) are running.
     let ready =

@@ -22,6 +22,7 @@ use super::{read_file, read_limit};
 use crate::control::ControlError;
 use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
+use crate::host::cgroup::io::limits::parse::io_max_value;
 use crate::host::cgroup::io::parse::DevNum;
 
 /// Which per-device rate a limit sets.
@@ -194,11 +195,9 @@ fn plan_io_max(
         let mut values: Vec<(IoKnob, String)> = IoKnob::ALL
             .iter()
             .map(|&knob| {
-                let prefix = format!("{}=", knob.v2_key());
-                let current = old
-                    .split_whitespace()
-                    .find_map(|word| word.strip_prefix(prefix.as_str()))
-                    .unwrap_or("max");
+                let current = io_max_value(&old, knob.v2_key())
+                    .and_then(Result::ok)
+                    .unwrap_or(Limit::Max);
                 (knob, current.to_string())
             })
             .collect();

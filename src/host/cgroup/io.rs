@@ -175,12 +175,7 @@ fn throttle_counted(s: &mut Session, p: &Placement, own: &[(DevNum, DeviceCounts
 
 /// Turns a file's problems into the reading's notes; the parsed devices stay.
 fn noted(s: &mut Session, path: &Path, parsed: Parsed) -> Parsed {
-    for problem in &parsed.problems {
-        s.notes.push(format!(
-            "ignored a line of {}: {problem}",
-            display_path(path).display()
-        ));
-    }
+    s.note_ignored_lines(path, &parsed.problems);
     parsed
 }
 

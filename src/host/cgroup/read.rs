@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::controllers::{read_cpu, read_cpuset, read_freezer, read_memory, read_pids};
+use super::io::limits::read_io_limits;
 use super::io::{IoStats, read_io};
 use super::layout::{CgroupLayout, CgroupMode};
 use super::parse::{parse_pressure, parse_procs};
@@ -188,6 +189,7 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
     if io.is_none() {
         missing.push("io".to_string());
     }
+    limits.io = read_io_limits(root, &mut s, placement);
     let pressure = placement.v2_dir().and_then(|dir| {
         let p = Pressure {
             cpu: s.value("pressure.cpu", &dir, "cpu.pressure", parse_pressure),

@@ -57,6 +57,16 @@ impl Session {
         }
     }
 
+    /// Notes each problem a parser found in `path` (its other lines still count).
+    pub(super) fn note_ignored_lines(&mut self, path: &Path, problems: &[String]) {
+        for problem in problems {
+            self.notes.push(format!(
+                "ignored a line of {}: {problem}",
+                display_path(path).display()
+            ));
+        }
+    }
+
     /// Reads and parses `dir/file`, recording `field`'s source on success.
     pub(super) fn value<T>(
         &mut self,
@@ -88,12 +98,7 @@ impl Session {
         }
         let keyed = self.read(&path).map(|text| parse_keyed(&text));
         if let Some(k) = &keyed {
-            for problem in &k.problems {
-                self.notes.push(format!(
-                    "ignored a line of {}: {problem}",
-                    display_path(&path).display()
-                ));
-            }
+            self.note_ignored_lines(&path, &k.problems);
         }
         self.keyed_cache.insert(path.clone(), keyed.clone());
         keyed.map(|k| (k, path))

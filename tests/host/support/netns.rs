@@ -222,6 +222,33 @@ impl Netns {
         pid
     }
 
+    /// Starts a container in this namespace — `unshare --fork --kill-child --pid --mount
+    /// --mount-proc COMMAND…`, killed on drop — and returns the host pid of its init
+    /// (unshare's child, once it is in a pid namespace of its own).
+    pub fn contain(&mut self, command: &[&str]) -> i32 {
+        let mut all = vec![
+            "unshare",
+            "--fork",
+            "--kill-child",
+            "--pid",
+            "--mount",
+            "--mount-proc",
+        ];
+        all.extend_from_slice(command);
+        let unshare = self.hold(&all);
+        let pidns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+        let mut init = None;
+        let started = common::wait_until(Duration::from_secs(10), || {
+            init = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                .ok()
+                .and_then(|c| c.split_whitespace().next()?.parse::<i32>().ok())
+                .filter(|&pid| pidns(pid).is_some() && pidns(pid) != pidns(unshare));
+            init.is_some()
+        });
+        assert!(started, "unshare {unshare} started no container");
+        init.unwrap_or_default()
+    }
+
     /// Kills the processes started with [`hold`](Self::hold).
     pub fn release(&mut self) {
         self.held.clear();

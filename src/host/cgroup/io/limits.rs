@@ -5,9 +5,26 @@
 //!
 //! Contract: reading only (the acts are `control::limits::io`'s). A device with no limit in a
 //! direction has `None` there (v2 `max`, v1 no line or `0`); a device without any limit is not
-//! listed. Odd lines are skipped with a note; a missing file leaves the figure `None`.
+//! listed. Odd lines are skipped with a note; a missing file leaves the figure `None`:
+//! [`read_io_limits`] is `None` when the cgroup has none of the files, and each figure's file
+//! is recorded in the reading's `sources` (`limits.io.write_bps` → `io.max` or
+//! `blkio.throttle.write_bps_device`, `limits.io.weight` → the weight file). The pure
+//! parsers are [`parse`]'s.
+
+pub mod parse;
+
+use std::path::Path;
 
 use serde::Serialize;
+
+use self::parse::{
+    DeviceRates, ParsedRates, ThrottleFile, parse_io_max, parse_throttle_device, parse_weight,
+};
+use super::super::placement::{Placement, Site};
+use super::super::session::{Session, display_path};
+use super::device_name;
+use super::parse::DevNum;
+use crate::host::HostRoot;
 
 /// One device's limits (`None`: no limit in that direction).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -50,6 +67,105 @@ impl IoLimits {
     /// As [`IoLimits::read_bps_total`], for writes.
     pub fn write_bps_total(&self) -> Option<u64> {
         sum_of(&self.devices, |d| d.write_bps)
+    }
+}
+
+/// The `sources` keys of the four per-device figures, in [`ThrottleFile::ALL`]'s order.
+const RATE_FIELDS: [&str; 4] = [
+    "limits.io.read_bps",
+    "limits.io.write_bps",
+    "limits.io.read_iops",
+    "limits.io.write_iops",
+];
+
+/// The cgroup's I/O limits (see the module); `None` when it has no I/O limit file at all.
+pub(in crate::host::cgroup) fn read_io_limits(
+    root: &HostRoot,
+    s: &mut Session,
+    p: &Placement,
+) -> Option<IoLimits> {
+    let (rates, weight) = match p.site("blkio") {
+        Site::V2(dir) => (
+            read_io_max(s, &dir),
+            read_weight(s, &dir, &["io.weight", "io.bfq.weight"]),
+        ),
+        Site::V1(dir) => (
+            read_throttle_files(s, &dir),
+            read_weight(s, &dir, &["blkio.weight", "blkio.bfq.weight"]),
+        ),
+        Site::Absent => return None,
+    };
+    if rates.is_none() && weight.is_none() {
+        return None;
+    }
+    let mut devices = rates.unwrap_or_default();
+    devices.sort_by_key(|(dev, _)| *dev);
+    Some(IoLimits {
+        devices: devices
+            .into_iter()
+            .map(|(dev, rates)| IoDeviceLimit {
+                device: dev.to_string(),
+                name: device_name(&root.sys, dev),
+                read_bps: rates.read_bps,
+                write_bps: rates.write_bps,
+                read_iops: rates.read_iops,
+                write_iops: rates.write_iops,
+            })
+            .collect(),
+        weight: weight.flatten(),
+    })
+}
+
+/// v2 `io.max`: every device's four rates from one file.
+fn read_io_max(s: &mut Session, dir: &Path) -> Option<Vec<(DevNum, DeviceRates)>> {
+    let path = dir.join("io.max");
+    let text = s.read(&path)?;
+    let parsed = parse_io_max(&text);
+    s.note_ignored_lines(&path, &parsed.problems);
+    for field in RATE_FIELDS {
+        s.sources.insert(field.to_string(), display_path(&path));
+    }
+    Some(parsed.devices)
+}
+
+/// v1: the four `blkio.throttle.*_device` files merged; `None` when none exists.
+fn read_throttle_files(s: &mut Session, dir: &Path) -> Option<Vec<(DevNum, DeviceRates)>> {
+    let mut parsed = ParsedRates::default();
+    let mut any = false;
+    for (file, field) in ThrottleFile::ALL.into_iter().zip(RATE_FIELDS) {
+        let path = dir.join(file.file());
+        let Some(text) = s.read(&path) else {
+            continue;
+        };
+        any = true;
+        let noted = parsed.problems.len();
+        parse_throttle_device(&text, file, &mut parsed);
+        s.note_ignored_lines(&path, &parsed.problems[noted..]);
+        s.sources.insert(field.to_string(), display_path(&path));
+    }
+    any.then_some(parsed.devices)
+}
+
+/// The first of `files` present: `Some(weight)` (`Some(None)` when it has no default or does
+/// not parse — a note), `None` when none is.
+fn read_weight(s: &mut Session, dir: &Path, files: &[&str]) -> Option<Option<u64>> {
+    let (path, text) = files.iter().find_map(|file| {
+        let path = dir.join(file);
+        Some((path.clone(), s.read(&path)?))
+    })?;
+    match parse_weight(&text) {
+        Ok(weight) => {
+            if weight.is_some() {
+                s.sources
+                    .insert("limits.io.weight".to_string(), display_path(&path));
+            }
+            Some(weight)
+        }
+        Err(why) => {
+            s.notes
+                .push(format!("ignored {}: {why}", display_path(&path).display()));
+            Some(None)
+        }
     }
 }
 

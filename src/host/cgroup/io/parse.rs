@@ -93,66 +93,79 @@ fn counter(value: &str) -> Option<u64> {
 /// v2 `io.stat`. A line whose device number or any counter does not parse is skipped whole
 /// (a partial device would make totals wrong); an unknown key is noted once per file.
 pub fn parse_io_stat(text: &str) -> Parsed {
-    let mut parsed = Parsed::default();
+    let (devices, problems) = parse_device_lines(text, |counts: &mut DeviceCounts, key, value| {
+        let slot = match key {
+            "rbytes" => &mut counts.read,
+            "wbytes" => &mut counts.write,
+            "dbytes" => &mut counts.discard,
+            "rios" => &mut counts.read_ios,
+            "wios" => &mut counts.write_ios,
+            "dios" => &mut counts.discard_ios,
+            other => return Ok(other_policy_key(other)),
+        };
+        *slot = Some(counter(value).ok_or_else(|| format!("not a counter: {:?}", excerpt(value)))?);
+        Ok(true)
+    });
+    Parsed { devices, problems }
+}
+
+/// The files of one `MAJ:MIN key=value ...` line per device (v2 `io.stat`, `io.max`): each
+/// device's values handed to `take` key by key, which answers `Ok(true)` for a key it knows
+/// (kept or deliberately passed over), `Ok(false)` for one it does not (noted once per file,
+/// the line kept) and `Err(why)` for a value that does not parse (the whole line skipped: half
+/// a device would misstate it). A line without a device number, a device already kept from an
+/// earlier line and a word that is not `key=value` are skipped too; each skip is described in
+/// the problems.
+pub fn parse_device_lines<T: Default>(
+    text: &str,
+    mut take: impl FnMut(&mut T, &str, &str) -> Result<bool, String>,
+) -> (Vec<(DevNum, T)>, Vec<String>) {
+    let mut devices: Vec<(DevNum, T)> = Vec::new();
+    let mut problems = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let mut words = line.split_whitespace();
         let Some(dev) = words.next().and_then(DevNum::parse) else {
-            parsed.problems.push(format!(
+            problems.push(format!(
                 "not \"MAJ:MIN key=value ...\": {:?}",
                 excerpt(line)
             ));
             continue;
         };
-        if parsed.devices.iter().any(|(d, _)| *d == dev) {
-            parsed
-                .problems
-                .push(format!("device {dev} listed twice: {:?}", excerpt(line)));
+        if devices.iter().any(|(d, _)| *d == dev) {
+            problems.push(format!("device {dev} listed twice: {:?}", excerpt(line)));
             continue;
         }
-        let mut counts = DeviceCounts::default();
+        let mut values = T::default();
         let mut bad = None;
         for pair in words {
             let Some((key, value)) = pair.split_once('=') else {
                 bad = Some(format!("{:?} is not key=value", excerpt(pair)));
                 break;
             };
-            let slot = match key {
-                "rbytes" => &mut counts.read,
-                "wbytes" => &mut counts.write,
-                "dbytes" => &mut counts.discard,
-                "rios" => &mut counts.read_ios,
-                "wios" => &mut counts.write_ios,
-                "dios" => &mut counts.discard_ios,
-                other => {
-                    if !other_policy_key(other) {
-                        let key = excerpt(other);
-                        if !unknown.contains(&key) {
-                            unknown.push(key);
-                        }
+            match take(&mut values, key, value) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let key = excerpt(key);
+                    if !unknown.contains(&key) {
+                        unknown.push(key);
                     }
-                    continue;
                 }
-            };
-            match counter(value) {
-                Some(v) => *slot = Some(v),
-                None => {
-                    bad = Some(format!("{key}: not a counter: {:?}", excerpt(value)));
+                Err(why) => {
+                    bad = Some(format!("{key}: {why}"));
                     break;
                 }
             }
         }
         match bad {
-            Some(why) => parsed.problems.push(format!("device {dev}: {why}")),
-            None => parsed.devices.push((dev, counts)),
+            Some(why) => problems.push(format!("device {dev}: {why}")),
+            None => devices.push((dev, values)),
         }
     }
     if !unknown.is_empty() {
-        parsed
-            .problems
-            .push(format!("unknown keys skipped: {}", unknown.join(", ")));
+        problems.push(format!("unknown keys skipped: {}", unknown.join(", ")));
     }
-    parsed
+    (devices, problems)
 }
 
 /// What a v1 rwstat file counts.
