@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the pictures in screenshots/ from a real run on this host: starts two runc
 # containers (busybox, with CPU, memory and pids limits written to their cgroups), one bare
-# `unshare` container and one of isotop's own (`isotop run -d`, bridge network, limits), adds a
+# `unshare` container and one of isotop's own (`isotop run -d`, bridge network, limits, fetching
+# from a web server on the bridge's host address and writing with O_DIRECT under an I/O limit), adds a
 # named network namespace, runs isotop's views in a tmux pane of a fixed size, captures the
 # pane and renders it to PNG (screenshots/render_terminal.py).
 # Everything it starts is removed at the end, also on failure. Needs root, runc, busybox-static,
@@ -29,8 +30,10 @@ isotop=$target/release/isotop
 
 unshare_pid=""
 demo_pid=""
+httpd_pid=""
 cleanup() {
     set +e
+    [[ -n $httpd_pid ]] && kill "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
     tm kill-session -t "$tag" 2>/dev/null
     tm kill-session -t "$tag-dash" 2>/dev/null
     tm kill-session -t "$tag-hold" 2>/dev/null
@@ -90,8 +93,21 @@ ip netns add "$tag"
 "$isotop" run -d --name demo-api --net bridge --cpus 0.3 --memory 64M --pids 32 -- \
     sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; mkdir -p /var/cache/api
            (n=0; while :; do head -c 1048576 /dev/urandom > /var/cache/api/chunk-$n; n=$((n+1)); sleep 4; done) &
+           (while :; do dd if=/dev/zero of=/var/cache/api/direct bs=1M count=8 oflag=direct 2>/dev/null; sleep 4; done) &
+           gw=$(ip -4 route | awk "/default/ {print \$3}")
+           (while :; do wget -q -O /dev/null "http://$gw:18080/blob"; sleep 1; done) &
            while :; do :; done' >/dev/null
 sleep 1
+# demo-api's network traffic: it fetches 2 MiB a second from a web server on the host's end of
+# isotop's bridge (the bridge's own address; nothing leaves the host). Its disk I/O: 8 MiB
+# written with O_DIRECT every 4 s, held to 4 MiB/s by an I/O limit (the limit is also what makes
+# v1 blk-throttle count the disk's I/O at all: see README, block I/O).
+gateway=$(ip -4 -br addr show isotop0 | awk '{print $3}' | cut -d/ -f1)
+mkdir -p "$work/www" && head -c $((2 << 20)) /dev/urandom > "$work/www/blob"
+busybox httpd -f -p "$gateway:18080" -h "$work/www" &
+httpd_pid=$!
+root_dev=$(findmnt -n -o SOURCE --target /var/lib/isotop | sed 's|^/dev/||')
+"$isotop" limit demo-api --device-write-bps "$root_dev=4M" >/dev/null
 
 # One idle session keeps the tmux server up between shots (a new session racing the exit of
 # the server's last one fails with "server exited unexpectedly").
@@ -149,12 +165,14 @@ fi
 # writable layer, which grows by 1 MiB every 4 s, draws its growth within the history shown.
 mkdir -p "$work/config/isotop"
 sed 's/^writable_every = 60$/writable_every = 5/' assets/config.toml > "$work/config/isotop/config.toml"
-tm new-session -d -s "$tag-dash" -x 160 -y 48 "XDG_CONFIG_HOME=$work/config $isotop -d 1"
+tm new-session -d -s "$tag-dash" -x 200 -y 50 "XDG_CONFIG_HOME=$work/config $isotop -d 1"
 # Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
 # the span to 2 minutes so the charts are full).
 sleep "${ISOTOP_SHOT_HISTORY:-150}"
 dash dashboard-containers 1
 dash dashboard-detail / web Enter Enter + +
+# demo-api's network and disk charts, the disk's with its I/O limit line.
+dash dashboard-traffic Escape Escape / demo-api Enter Enter
 # demo-api's overlay root (isotop's own layers): `v` on its row opens the Layers pane, again
 # the Mounts.
 dash dashboard-layers Escape Escape / demo-api Enter v
@@ -164,6 +182,7 @@ dash dashboard-copy y
 tm send-keys -t "$tag-dash" Escape
 dash dashboard-namespaces 3
 dash dashboard-processes 4
+dash dashboard-network 5
 dash dashboard-help '?'
 dash dashboard-launch '?' n
 tm send-keys -t "$tag-dash" Escape

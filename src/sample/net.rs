@@ -31,13 +31,13 @@ use std::time::{Duration, Instant};
 
 use self::map::MapReader;
 use super::frame::{ContainerNet, ContainerSample, InterfaceSample, NetnsSample};
-use super::rates::{NetRates, net_rates};
+use super::rates::netns_rates;
 use crate::host::HostRoot;
 use crate::host::namespace::NsKind;
 use crate::host::namespace::mounts::{NsfsMount, read_nsfs_mounts};
 use crate::host::net::map::NetMap;
 use crate::host::net::namespaces::from_members;
-use crate::host::net::{Counters, NetnsCounters, NetnsHandle, own_netns, read_counters};
+use crate::host::net::{NetnsCounters, NetnsHandle, own_netns, read_counters};
 use crate::host::process::Process;
 
 /// What the network part needs from the rest of the tick.
@@ -66,18 +66,11 @@ pub struct NetTick {
     pub map_cost: Option<Duration>,
 }
 
-/// A namespace's previous reading: what its rates compare against.
-#[derive(Debug, Clone)]
-struct Previous {
-    at: Instant,
-    /// By interface name.
-    interfaces: HashMap<String, Counters>,
-}
-
 /// The sampler's network reader: the previous readings and the map.
 #[derive(Debug)]
 pub struct NetSampler {
-    previous: HashMap<u64, Previous>,
+    /// Each namespace's last reading: what its rates compare against.
+    previous: HashMap<u64, NetnsCounters>,
     map: MapReader,
 }
 
@@ -147,17 +140,7 @@ impl NetSampler {
                     owners,
                     host_netns,
                 );
-                kept.insert(
-                    reading.inode,
-                    Previous {
-                        at: reading.at,
-                        interfaces: reading
-                            .interfaces
-                            .into_iter()
-                            .map(|i| (i.name, i.counters))
-                            .collect(),
-                    },
-                );
+                kept.insert(reading.inode, reading);
                 sample
             })
             .collect();
@@ -240,29 +223,25 @@ fn nsfs_mounts(root: &HostRoot, warnings: &mut Vec<String>) -> Vec<NsfsMount> {
     })
 }
 
-/// One namespace's sample: its interfaces with their rates, its total and rates.
+/// One namespace's sample: its interfaces with their rates, its total and rates
+/// (`sample::rates::netns_rates`, the one rule).
 fn sample_of(
     reading: &NetnsCounters,
-    previous: Option<&Previous>,
+    previous: Option<&NetnsCounters>,
     owners: &BTreeMap<u64, Vec<String>>,
     host_netns: Option<u64>,
 ) -> NetnsSample {
-    let wall_usec = previous.map(|p| reading.at.saturating_duration_since(p.at).as_micros() as u64);
+    let rates = netns_rates(previous, reading);
     let interfaces: Vec<InterfaceSample> = reading
         .interfaces
         .iter()
-        .map(|i| InterfaceSample {
+        .zip(rates.interfaces)
+        .map(|(i, rates)| InterfaceSample {
             name: i.name.clone(),
             counters: i.counters,
-            rates: match (previous, wall_usec) {
-                (Some(p), Some(wall)) => {
-                    net_rates(p.interfaces.get(&i.name), Some(&i.counters), wall)
-                }
-                _ => NetRates::default(),
-            },
+            rates,
         })
         .collect();
-    let rates = previous.map_or(NetRates::default(), |p| namespace_rates(&interfaces, p));
     NetnsSample {
         inode: reading.inode,
         host: Some(reading.inode) == host_netns,
@@ -270,38 +249,7 @@ fn sample_of(
         read_at_ms: reading.read_at_ms,
         total: reading.total(),
         interfaces,
-        rates,
-    }
-}
-
-/// The namespace's rates: the sum of its interfaces' but loopback, each field known only when
-/// every such interface's is, and only when the same interfaces were there the time before.
-fn namespace_rates(interfaces: &[InterfaceSample], previous: &Previous) -> NetRates {
-    let counted: Vec<&InterfaceSample> = interfaces.iter().filter(|i| i.name != "lo").collect();
-    let before = previous
-        .interfaces
-        .keys()
-        .filter(|name| *name != "lo")
-        .count();
-    let same = counted.len() == before
-        && counted
-            .iter()
-            .all(|i| previous.interfaces.contains_key(&i.name));
-    if !same {
-        return NetRates::default();
-    }
-    let sum = |field: fn(&NetRates) -> Option<f64>| -> Option<f64> {
-        counted.iter().map(|i| field(&i.rates)).sum()
-    };
-    NetRates {
-        rx_bytes_per_second: sum(|r| r.rx_bytes_per_second),
-        tx_bytes_per_second: sum(|r| r.tx_bytes_per_second),
-        rx_packets_per_second: sum(|r| r.rx_packets_per_second),
-        tx_packets_per_second: sum(|r| r.tx_packets_per_second),
-        rx_errors_per_second: sum(|r| r.rx_errors_per_second),
-        tx_errors_per_second: sum(|r| r.tx_errors_per_second),
-        rx_dropped_per_second: sum(|r| r.rx_dropped_per_second),
-        tx_dropped_per_second: sum(|r| r.tx_dropped_per_second),
+        rates: rates.total,
     }
 }
 

@@ -16,7 +16,10 @@ use serde::Serialize;
 
 use crate::host::cgroup::{CgroupReading, IoCounters};
 use crate::host::container::measure::{CpuCounter, KernelFigures, ProcessTicks};
-use crate::host::net::Counters;
+
+mod net;
+
+pub use net::{NetRates, NetnsRates, net_rates, netns_rates};
 
 /// CPU share in percent of one CPU (200 = two CPUs busy) from a usage counter in µs read at two
 /// moments `wall_usec` µs apart.
@@ -215,44 +218,6 @@ pub fn io_rates(
         read_ios_per_second: rate(|c| c.read_ios_total),
         write_ios_per_second: rate(|c| c.write_ios_total),
         discard_bytes_per_second: rate(|c| c.discard_bytes_total),
-    }
-}
-
-/// Network traffic per second between two readings of a namespace's (or an interface's)
-/// [`Counters`]. Each rate is `None` on its own terms (see [`per_second`]): a first tick, or a
-/// reset (the interface was made again, or one left the namespace's sum).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct NetRates {
-    pub rx_bytes_per_second: Option<f64>,
-    pub tx_bytes_per_second: Option<f64>,
-    pub rx_packets_per_second: Option<f64>,
-    pub tx_packets_per_second: Option<f64>,
-    pub rx_errors_per_second: Option<f64>,
-    pub tx_errors_per_second: Option<f64>,
-    pub rx_dropped_per_second: Option<f64>,
-    pub tx_dropped_per_second: Option<f64>,
-}
-
-/// The network rates between `previous` and `current` read `wall_usec` µs apart (all `None`
-/// without either).
-pub fn net_rates(
-    previous: Option<&Counters>,
-    current: Option<&Counters>,
-    wall_usec: u64,
-) -> NetRates {
-    let (Some(a), Some(b)) = (previous, current) else {
-        return NetRates::default();
-    };
-    let rate = |field: fn(&Counters) -> u64| per_second(Some(field(a)), Some(field(b)), wall_usec);
-    NetRates {
-        rx_bytes_per_second: rate(|c| c.rx_bytes),
-        tx_bytes_per_second: rate(|c| c.tx_bytes),
-        rx_packets_per_second: rate(|c| c.rx_packets),
-        tx_packets_per_second: rate(|c| c.tx_packets),
-        rx_errors_per_second: rate(|c| c.rx_errors),
-        tx_errors_per_second: rate(|c| c.tx_errors),
-        rx_dropped_per_second: rate(|c| c.rx_dropped),
-        tx_dropped_per_second: rate(|c| c.tx_dropped),
     }
 }
 
@@ -472,22 +437,5 @@ mod tests {
         );
         assert_eq!(per_second(Some(1), Some(3), 2_000_000), Some(1.0));
         assert_eq!(per_second(None, Some(3), 2_000_000), None);
-    }
-
-    #[test]
-    fn net_per_second_from_counters_and_resets_give_none() {
-        let at = |rx_bytes, tx_bytes| Counters {
-            rx_bytes,
-            tx_bytes,
-            ..Counters::default()
-        };
-        let rates = net_rates(Some(&at(0, 100)), Some(&at(3_000, 100)), 1_500_000);
-        assert_eq!(rates.rx_bytes_per_second, Some(2_000.0));
-        assert_eq!(rates.tx_bytes_per_second, Some(0.0));
-        // The interface was made again: its counters started over.
-        let reset = net_rates(Some(&at(9_000, 100)), Some(&at(10, 200)), 1_000_000);
-        assert_eq!(reset.rx_bytes_per_second, None);
-        assert_eq!(reset.tx_bytes_per_second, Some(100.0));
-        assert_eq!(net_rates(None, Some(&at(1, 1)), 1_000), NetRates::default());
     }
 }

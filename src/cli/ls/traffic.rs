@@ -22,7 +22,7 @@ use crate::host::cgroup::io::IoLimits;
 use crate::host::container::measure::Figures;
 use crate::host::net::{self, Counters, NetnsCounters, own_netns};
 use crate::host::scan::ContainerView;
-use crate::sample::rates::{io_rates, net_rates};
+use crate::sample::rates::{io_rates, netns_rates};
 use crate::units::format::bytes;
 
 /// The I/O and network fields of one `ls --json` row (flattened into it).
@@ -99,8 +99,7 @@ impl Traffic {
         let (Some(before), Some(now)) = (before.and_then(|b| b.get(&netns)), now) else {
             return;
         };
-        let wall_usec = now.at.saturating_duration_since(before.at).as_micros() as u64;
-        let rates = net_rates(Some(&before.total()), Some(&now.total()), wall_usec);
+        let rates = netns_rates(Some(before), now).total;
         self.net_rx_bytes_per_second = rates.rx_bytes_per_second;
         self.net_tx_bytes_per_second = rates.tx_bytes_per_second;
     }

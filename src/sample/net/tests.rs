@@ -11,6 +11,7 @@ use crate::host::container::claim::Trust;
 use crate::host::container::measure::{ContainerState, ContainerView};
 use crate::host::container::{Container, Runtime};
 use crate::host::namespace::NsSet;
+use crate::sample::rates::NetRates;
 
 const HOST: u64 = 1;
 const ALONE: u64 = 4026532100;
