@@ -19,6 +19,7 @@ pub mod lxc;
 pub mod nspawn;
 pub mod oci;
 pub mod podman;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

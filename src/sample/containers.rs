@@ -190,6 +190,7 @@ impl ContainerSampler {
             io_limits: figures.io_limits,
             // Filled by the sampler's network reader (`sample::net`).
             net: None,
+            runtime_state: None,
         }
     }
 }

@@ -13,10 +13,12 @@ use super::rates::{IoRates, NetRates};
 use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{CgroupMode, CgroupReading, IoCounters, Limit};
 use crate::host::container::measure::KernelFigures;
+use crate::host::events::Event;
 use crate::host::namespace::NamespaceTable;
 use crate::host::net::Counters;
 use crate::host::net::map::NetMap;
 use crate::host::process::Process;
+use crate::host::runtime::state::RuntimeState;
 use crate::host::scan::ContainerView;
 use crate::host::stack::ContainerStack;
 use crate::host::usage::Usage;
@@ -56,6 +58,9 @@ pub struct Frame {
     /// only while the Network view asks for it, on a cadence; `None` otherwise. Shared between
     /// frames until read again.
     pub net_map: Option<Arc<NetMap>>,
+    /// What happened since the previous tick (`sample::events`), oldest first: the app keeps
+    /// a bounded list of them for the Events view and the Containers view's mark.
+    pub events: Vec<Event>,
 }
 
 /// One network namespace's traffic this tick (counters: `host::net::read_counters`).
@@ -173,6 +178,9 @@ pub struct ContainerSample {
     /// Its network (`None`: it shares the host's namespace, it is stopped, or its namespace
     /// could not be read — a warning says why).
     pub net: Option<ContainerNet>,
+    /// Restarts, health and last exit as its runtime records them (`host::runtime::state`),
+    /// read with the grouping; `None` when the runtime records none.
+    pub runtime_state: Option<RuntimeState>,
 }
 
 /// One cgroup of the flattened tree.

@@ -370,6 +370,7 @@ impl Sampler {
             layer_sizes,
             networks: net.networks,
             net_map: net.net_map,
+            events: Vec::new(),
         })
     }
 

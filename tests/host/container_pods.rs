@@ -59,6 +59,7 @@ fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
         io_rates: Default::default(),
         io_limits: None,
         net: None,
+        runtime_state: None,
     }
 }
 

@@ -78,6 +78,7 @@ fn container(id: &str) -> ContainerSample {
         io_rates: Default::default(),
         io_limits: None,
         net: None,
+        runtime_state: None,
     }
 }
 
@@ -117,6 +118,7 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
         layer_sizes: Default::default(),
         networks: Vec::new(),
         net_map: None,
+        events: Vec::new(),
     }
 }
 

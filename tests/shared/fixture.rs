@@ -384,6 +384,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         layer_sizes: std::sync::Arc::new(layer_sizes),
         networks: Vec::new(),
         net_map: None,
+        events: Vec::new(),
     })
 }
 

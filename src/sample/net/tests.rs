@@ -97,6 +97,7 @@ pub(crate) fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> Conta
         io_rates: Default::default(),
         io_limits: None,
         net: None,
+        runtime_state: None,
     }
 }
 
