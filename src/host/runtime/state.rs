@@ -21,3 +21,12 @@ pub struct RuntimeState {
     pub started_at_ms: Option<u64>,
     pub finished_at_ms: Option<u64>,
 }
+
+/// The state container `c`'s runtime records (see the module); `None` when it records none.
+pub fn read_state(
+    _root: &crate::host::HostRoot,
+    _c: &crate::host::container::Container,
+) -> Option<RuntimeState> {
+    // Filled per runtime by the runtime-state work of issue 14 (helper E2).
+    None
+}
