@@ -94,11 +94,11 @@ ip netns add "$tag"
     sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; mkdir -p /var/cache/api
            (n=0; while :; do head -c 1048576 /dev/urandom > /var/cache/api/chunk-$n; n=$((n+1)); sleep 4; done) &
            (while :; do dd if=/dev/zero of=/var/cache/api/direct bs=1M count=8 oflag=direct 2>/dev/null; sleep 4; done) &
-           gw=$(ip -4 route | awk "/default/ {print \$3}")
-           (while :; do wget -q -O /dev/null "http://$gw:18080/blob"; sleep 1; done) &
+           gw=$(ip -4 route show default | cut -d" " -f3)
+           (while :; do wget -q --limit-rate=2m -O /dev/null "http://$gw:18080/blob"; done) &
            while :; do :; done' >/dev/null
 sleep 1
-# demo-api's network traffic: it fetches 2 MiB a second from a web server on the host's end of
+# demo-api's network traffic: it fetches at 2 MiB a second (wget --limit-rate) from a web server on the host's end of
 # isotop's bridge (the bridge's own address; nothing leaves the host). Its disk I/O: 8 MiB
 # written with O_DIRECT every 4 s, held to 4 MiB/s by an I/O limit (the limit is also what makes
 # v1 blk-throttle count the disk's I/O at all: see README, block I/O).
@@ -106,7 +106,7 @@ gateway=$(ip -4 -br addr show isotop0 | awk '{print $3}' | cut -d/ -f1)
 mkdir -p "$work/www" && head -c $((2 << 20)) /dev/urandom > "$work/www/blob"
 busybox httpd -f -p "$gateway:18080" -h "$work/www" &
 httpd_pid=$!
-root_dev=$(findmnt -n -o SOURCE --target /var/lib/isotop | sed 's|^/dev/||')
+root_dev=$(findmnt -n -o SOURCE --target /var/lib/isotop)
 "$isotop" limit demo-api --device-write-bps "$root_dev=4M" >/dev/null
 
 # One idle session keeps the tmux server up between shots (a new session racing the exit of
@@ -118,7 +118,7 @@ shot() { # name, columns, rows, isotop args...
     # The command is the pane's program: no shell prompt in the picture.
     tm new-session -d -s "$tag" -x "$cols" -y "$rows" \
         "$isotop $* 2>/dev/null | head -$((rows - 1)); sleep 60"
-    sleep 2.5
+    sleep "${shot_wait:-2.5}"
     tm capture-pane -t "$tag" -p -e > "$work/$name.txt"
     python3 screenshots/render_terminal.py "$work/$name.txt" "$out/$name.png" --title "\$ isotop $*"
     echo "wrote $out/$name.png"
@@ -189,7 +189,8 @@ tm send-keys -t "$tag-dash" Escape
 tm kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
-shot ls-wide 200 8 ls --wide
+# Rates over 3 s: demo-api's disk writes come in bursts.
+shot_wait=5 shot ls-wide 210 8 ls --wide --interval 3
 shot ls-size 150 8 ls --size
 shot ps 110 8 ps "$tag-web"
 shot inspect 132 56 inspect "$tag-web"
