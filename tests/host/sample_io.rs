@@ -95,7 +95,14 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         wrote.bytes_per_second() / (1 << 20) as f64
     );
     assert!(off(rate, expected) < 0.03, "container {rate} vs {expected}");
-    assert_eq!(after.io_rates.read_bytes_per_second, Some(0.0));
+    // Nothing read from the loop device; the container's total may count a few pages of dd's
+    // own binary read from the root disk (when blk-throttle counts that disk too: some cgroup
+    // has a limit on it).
+    let read = after
+        .io_rates
+        .read_bytes_per_second
+        .expect("a container read rate");
+    assert!(read < expected * 0.05, "container read {read} B/s while writing");
 
     let cgroup = second
         .cgroups
