@@ -258,18 +258,22 @@ fn isotop_records_and_runc_creation_and_runtimes_without_files() {
             ..RuntimeState::default()
         }
     );
-    let oneshot = read_state(&root, &container(Runtime::Runc, "oneshot", true)).unwrap();
+    // runc: the state file the container was named from (below /run), its `created`.
+    let mut oneshot = container(Runtime::Runc, "oneshot", true);
+    oneshot.metadata = Some(root.run.join("runc/oneshot/state.json"));
     assert_eq!(
-        oneshot,
+        read_state(&root, &oneshot).unwrap(),
         RuntimeState {
             started_at_ms: Some(NOON + 750),
             ..RuntimeState::default()
         }
     );
-    assert_eq!(
-        read_state(&root, &container(Runtime::Crun, "oneshot", true)),
-        None
-    );
+    // Without one, or with one outside /run, nothing is read.
+    oneshot.metadata = None;
+    assert_eq!(read_state(&root, &oneshot), None);
+    let elsewhere = root.var_lib.join("docker/containers").join(DOCKER_JOB);
+    oneshot.metadata = Some(elsewhere.join("config.v2.json"));
+    assert_eq!(read_state(&root, &oneshot), None);
     for runtime in [Runtime::Lxc, Runtime::Nspawn, Runtime::Unknown] {
         assert_eq!(read_state(&root, &container(runtime, "web", true)), None);
         assert!(isotop::host::runtime::state::unrecorded(runtime).is_some());

@@ -1,9 +1,10 @@
 //! The life of a real isotop container (root): started detached, then stopped — its start,
 //! its finish and the exit code its TERM handler chose come back through
 //! `host::runtime::state::read_state` (on the live host), `isotop ls --json -a`,
-//! `isotop inspect --json` and the dated events made of them.
+//! `isotop inspect --json` and the dated events made of them. Real runc and crun containers:
+//! the creation time their state file records is their start.
 
-use crate::support::{common, containers};
+use crate::support::{bundle, common, containers};
 
 use isotop::host::HostRoot;
 use isotop::host::container::Container as Found;
@@ -105,4 +106,40 @@ fn an_isotop_containers_start_exit_and_code_come_back() {
         7,
         "{events:?}"
     );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn runc_and_crun_containers_started_when_their_state_says() {
+    for tool in ["runc", "crun"] {
+        if !common::require_program(tool)
+            || !common::require_program("runc")
+            || !std::path::Path::new(bundle::BUSYBOX).is_file()
+        {
+            continue;
+        }
+        let before = now_ms();
+        let run = bundle::OciRun::start(tool);
+        let after = now_ms();
+        let doc = isotop_json(&["inspect", &run.id, "--json"]);
+        let life = &doc["runtime_state"];
+        let started = life["started_at_ms"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{tool}: no start in {life:#}"));
+        eprintln!("{tool}: started {started} in [{before}, {after}]");
+        assert!(before <= started && started <= after, "{tool}: {life:#}");
+        assert!(
+            life["exit_code"].is_null() && life["restart_count"].is_null(),
+            "{tool}: {life:#}"
+        );
+        let state_file = life["sources"][0].as_str().unwrap_or_default();
+        assert!(
+            state_file.starts_with(&format!("/run/{tool}/{}/", run.id)),
+            "{tool}: {life:#}"
+        );
+        assert_eq!(
+            time_ms(ls_row(&run.id)["started_at"].as_str().unwrap()),
+            Some(started)
+        );
+    }
 }
