@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::host::HostRoot;
 use crate::host::container::Container;
 use crate::host::runtime::state::{self, RuntimeState};
+use crate::host::text::clean_str;
 
 /// The life fields of a row (flattened into `ls --json`), `null` where not recorded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -79,7 +80,11 @@ pub(super) fn render(section: Option<&RuntimeStateSection>, c: &Container) -> St
             unrecorded.map(|u| format!(": {u}")).unwrap_or_default()
         );
     };
-    let mut out = format!("Life           (from {})\n", s.sources.join(", "));
+    // Paths name ids and pods their owners chose: cleaned for display.
+    let mut out = format!(
+        "Life           (from {})\n",
+        clean_str(&s.sources.join(", "))
+    );
     let dash = || "-".to_string();
     let l = &s.life;
     for (field, value) in [
