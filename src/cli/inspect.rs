@@ -11,7 +11,9 @@
 //! why there are none or what the text cannot name); with `--size` each layer's size
 //! ([`layers`], [`size`]). Without `--size` no layer is walked. Its own cgroup's I/O limits
 //! (`io_limits`, [`io_limits`]) and its own network namespace ([`network`]: interfaces, veth
-//! peers, bridges, routes; null when it shares the host's). The container's figures are
+//! peers, bridges, routes; null when it shares the host's). What its runtime recorded of its
+//! life — restarts, health, last exit, start and finish — is `runtime_state` ([`life`]; null
+//! when the runtime records none). The container's figures are
 //! its measurement by `host::container::measure` (through `host::scan`), the one `ls` and the
 //! dashboard show.
 
@@ -33,6 +35,7 @@ use crate::units::bound_text;
 
 mod io_limits;
 pub(crate) mod layers;
+pub(crate) mod life;
 mod mounts;
 pub(crate) mod network;
 pub(crate) mod size;
@@ -85,6 +88,8 @@ pub(crate) struct Inspection<'a> {
     pub io_limits: Option<IoLimits>,
     /// Its own network namespace; null when it shares the host's or is not running.
     pub network: Option<network::NetworkSection>,
+    /// What its runtime recorded of its life, with the files read; null when none.
+    pub runtime_state: Option<life::RuntimeStateSection>,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &InspectArgs) -> Result<(), CliError> {
@@ -159,6 +164,7 @@ pub(crate) fn inspect<'a>(
         layer_notes: fs.layer_notes,
         io_limits: Figures::of(view, &snapshot.processes).io_limits,
         network: network::network(root, snapshot, view),
+        runtime_state: life::section(root, c),
     }
 }
 
@@ -229,6 +235,7 @@ fn render(i: &Inspection, shown: &super::ShortIds) -> String {
             clean_str(&m.path)
         ));
     }
+    out.push_str(&life::render(i.runtime_state.as_ref(), c));
     if !c.labels.is_empty() {
         out.push_str("Labels\n");
         for (k, v) in &c.labels {

@@ -17,6 +17,8 @@
 //! Block I/O and network figures ([`traffic`]): the own cgroup's I/O counters and limits, the
 //! container's own network namespace's traffic (the same for the containers of one pod), their
 //! totals and their rates over the same interval; `--wide` shows the rates.
+//! What each container's runtime recorded of its life ([`life`]: restarts, health, last exit,
+//! start and finish) is in every `--json` row; `--wide` shows RESTARTS and HEALTH after STATE.
 
 use std::time::{Duration, Instant};
 
@@ -39,9 +41,11 @@ use crate::units::bound_text;
 
 use super::inspect::size::SizeFigures;
 
+mod life;
 mod traffic;
 mod writable;
 
+use life::Life;
 use traffic::Traffic;
 
 /// One row of `isotop ls --json` (schema documented in the README).
@@ -89,6 +93,9 @@ pub(crate) struct ContainerRow {
     /// Block I/O and network figures (see [`traffic`]).
     #[serde(flatten)]
     pub traffic: Traffic,
+    /// Restarts, health, last exit, start and finish as its runtime recorded them ([`life`]).
+    #[serde(flatten)]
+    pub life: Life,
 }
 
 pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
@@ -117,8 +124,9 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         .iter()
         .map(|c| row(c, &first.processes))
         .collect();
-    for row in &mut rows {
+    for (row, life) in rows.iter_mut().zip(life::read(root, &first.containers)) {
         row.traffic.net(None, &net_before);
+        row.life = life;
     }
     // The walks run on the sizer's thread while the interval passes.
     let sizing = args.size.then(|| writable::start(root, &first.containers));
@@ -168,8 +176,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
         ">CPU LIMIT",
         ">PIDS",
         "STATE",
-        ">UPTIME",
     ]);
+    if args.wide {
+        headers.extend(life::WIDE_HEADER);
+    }
+    headers.push(">UPTIME");
     if args.size {
         headers.push(">RW SIZE");
     }
@@ -220,8 +231,11 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
                 _ => r.pids.to_string(),
             },
             r.state.to_string(),
-            r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()),
         ]);
+        if args.wide {
+            cells.extend(life::wide_cells(&r.life));
+        }
+        cells.push(r.uptime_seconds.map(duration).unwrap_or_else(|| "-".into()));
         if args.size {
             cells.push(
                 r.writable_size
@@ -274,6 +288,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         traffic,
         kernel: figures.kernel,
         writable_size: None,
+        life: Life::default(),
     }
 }
 

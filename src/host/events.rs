@@ -9,6 +9,8 @@
 //! description. Text in it that came from strangers (names, commands, health output) is
 //! cleaned by whoever made the event (`host::text`). No I/O in this file.
 
+pub mod runtime;
+
 use serde::Serialize;
 
 /// One event.

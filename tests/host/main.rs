@@ -41,6 +41,8 @@ mod overlay_diff;
 mod runtime_hostile_files;
 mod runtime_hostile_index;
 mod runtime_oci;
+mod runtime_state;
+mod runtime_state_live;
 mod runtime_unknown;
 mod sample_history;
 mod sample_io;

@@ -5,7 +5,7 @@
 #[path = "../shared/mod.rs"]
 mod shared;
 
-pub use shared::{block_io, bundle, common, drive, fixture};
+pub use shared::{block_io, bundle, common, containers, drive, fixture};
 
 pub mod cgroup_fixture;
 pub mod hostile_files;

@@ -114,6 +114,9 @@ impl Writers {
 pub struct RuntimeFile {
     pub bytes: Vec<u8>,
     pub writers: Writers,
+    /// When the file was last written (its `st_mtime`), ms since the Unix epoch; `None`
+    /// before 1970. Podman's exit file is dated by it (nothing inside says when).
+    pub modified_ms: Option<u64>,
 }
 
 /// Why a runtime file was not read. Every variant names the path.
@@ -370,7 +373,14 @@ pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, Fi
     if bytes.len() as u64 > cap {
         return Err(FileError::TooBig { path: full, cap });
     }
-    Ok(RuntimeFile { bytes, writers })
+    let modified_ms = u64::try_from(stat.st_mtime)
+        .ok()
+        .map(|s| s.saturating_mul(1_000) + stat.st_mtime_nsec as u64 / 1_000_000);
+    Ok(RuntimeFile {
+        bytes,
+        writers,
+        modified_ms,
+    })
 }
 
 /// Reads the file `path` whose directories are all trusted (root's own trees, e.g.

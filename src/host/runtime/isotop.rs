@@ -22,9 +22,9 @@ pub fn id_from_segment(parent: Option<&str>, segment: &str) -> Option<String> {
     (parent == Some("isotop") && !segment.is_empty()).then(|| segment.to_string())
 }
 
-/// The parts of a launcher record the read side shows.
+/// The parts of a launcher record the read side shows (`state::isotop` reads its life).
 #[derive(Debug, Clone, Deserialize)]
-struct Record {
+pub(super) struct Record {
     id: String,
     name: String,
     #[serde(default)]
@@ -32,9 +32,14 @@ struct Record {
     #[serde(default)]
     pid: Option<i32>,
     #[serde(default)]
-    status: Option<String>,
+    pub(super) status: Option<String>,
     #[serde(default)]
-    exit_code: Option<i32>,
+    pub(super) exit_code: Option<i32>,
+    /// When the supervisor started its command and recorded its exit, ms since the epoch.
+    #[serde(default)]
+    pub(super) started_ms: Option<u64>,
+    #[serde(default)]
+    pub(super) finished_ms: Option<u64>,
     #[serde(default)]
     cgroup_path: Option<String>,
 }
@@ -51,7 +56,7 @@ fn run_dir(root: &HostRoot) -> PathBuf {
     root.run.join("isotop")
 }
 
-fn read_record(root: &HostRoot, id: &str) -> Option<(Record, PathBuf)> {
+pub(super) fn read_record(root: &HostRoot, id: &str) -> Option<(Record, PathBuf)> {
     // Anything but a container id is never joined onto a path.
     if !ContainerId::is_valid(id) {
         return None;

@@ -1,0 +1,156 @@
+//! What the container's runtime recorded of its life (`host::runtime::state`): restarts,
+//! health, the last exit code, when it started and finished — `inspect`'s "Life" block and
+//! `runtime_state` (JSON, with the files read), and the five fields every `ls --json` row
+//! carries ([`Life`]). Times are shown as RFC 3339 UTC with milliseconds
+//! (`2024-05-01T12:00:00.123Z`); the JSON of `inspect` has them in ms since the epoch too.
+
+use serde::Serialize;
+
+use crate::host::HostRoot;
+use crate::host::container::Container;
+use crate::host::runtime::state::{self, RuntimeState};
+use crate::host::text::clean_str;
+
+/// The life fields of a row (flattened into `ls --json`), `null` where not recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Life {
+    /// Restarts by the runtime (Docker's restart policy, Kubernetes' attempt number).
+    pub restart_count: Option<u64>,
+    /// The health check's status while it runs (`starting`, `healthy`, `unhealthy`).
+    pub health: Option<String>,
+    /// The exit code of its last run, when that run finished.
+    pub exit_code: Option<i32>,
+    /// When it last started and finished, RFC 3339 UTC.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl Life {
+    pub(crate) fn of(state: &RuntimeState) -> Life {
+        Life {
+            restart_count: state.restart_count,
+            health: state.health.clone(),
+            exit_code: state.exit_code,
+            started_at: state.started_at_ms.map(rfc3339_ms),
+            finished_at: state.finished_at_ms.map(rfc3339_ms),
+        }
+    }
+
+    /// The life `c`'s runtime recorded; every field null when it records none.
+    pub(crate) fn read(root: &HostRoot, c: &Container) -> Life {
+        state::read_state(root, c)
+            .map(|s| Life::of(&s))
+            .unwrap_or_default()
+    }
+}
+
+/// `inspect --json`'s `runtime_state`.
+#[derive(Debug, Serialize)]
+pub(crate) struct RuntimeStateSection {
+    #[serde(flatten)]
+    pub life: Life,
+    /// The same times in ms since the Unix epoch.
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    /// The runtime's files it was read from.
+    pub sources: Vec<String>,
+}
+
+/// The section of `c`; `None` when its runtime records none of it.
+pub(super) fn section(root: &HostRoot, c: &Container) -> Option<RuntimeStateSection> {
+    let reading = state::read(root, c)?;
+    Some(RuntimeStateSection {
+        life: Life::of(&reading.state),
+        started_at_ms: reading.state.started_at_ms,
+        finished_at_ms: reading.state.finished_at_ms,
+        sources: reading
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    })
+}
+
+/// The "Life" block: each field or `-`, the files read, and what the runtime does not record.
+pub(super) fn render(section: Option<&RuntimeStateSection>, c: &Container) -> String {
+    let unrecorded = state::unrecorded(c.runtime);
+    let Some(s) = section else {
+        return format!(
+            "Life           not recorded{}\n",
+            unrecorded.map(|u| format!(": {u}")).unwrap_or_default()
+        );
+    };
+    // Paths name ids and pods their owners chose: cleaned for display.
+    let mut out = format!(
+        "Life           (from {})\n",
+        clean_str(&s.sources.join(", "))
+    );
+    let dash = || "-".to_string();
+    let l = &s.life;
+    for (field, value) in [
+        ("restarts", l.restart_count.map(|n| n.to_string())),
+        ("health", l.health.clone()),
+        ("last exit", l.exit_code.map(exit_text)),
+        ("started", l.started_at.clone()),
+        ("finished", l.finished_at.clone()),
+    ] {
+        out.push_str(&format!("  {field:<12} {}\n", value.unwrap_or_else(dash)));
+    }
+    if let Some(u) = unrecorded {
+        out.push_str(&format!("  note: {u}\n"));
+    }
+    out
+}
+
+/// `137 (128 + signal 9)`.
+fn exit_text(code: i32) -> String {
+    if (129..=128 + 64).contains(&code) {
+        format!("{code} (128 + signal {})", code - 128)
+    } else {
+        code.to_string()
+    }
+}
+
+/// Ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub(crate) fn rfc3339_ms(ms: u64) -> String {
+    let seconds = crate::control::audit::rfc3339(ms / 1_000);
+    let whole = seconds.strip_suffix('Z').unwrap_or(&seconds);
+    format!("{whole}.{:03}Z", ms % 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_back_as_they_were_written() {
+        assert_eq!(rfc3339_ms(1_714_564_800_123), "2024-05-01T12:00:00.123Z");
+        assert_eq!(rfc3339_ms(5), "1970-01-01T00:00:00.005Z");
+        let parsed = state::time_ms(&rfc3339_ms(1_714_564_800_123));
+        assert_eq!(parsed, Some(1_714_564_800_123));
+    }
+
+    #[test]
+    fn a_row_names_the_five_fields() {
+        let life = Life::of(&RuntimeState {
+            restart_count: Some(3),
+            health: Some("unhealthy".into()),
+            exit_code: Some(137),
+            started_at_ms: Some(1_714_564_800_123),
+            finished_at_ms: None,
+        });
+        let json = serde_json::to_value(&life).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "restart_count": 3,
+                "health": "unhealthy",
+                "exit_code": 137,
+                "started_at": "2024-05-01T12:00:00.123Z",
+                "finished_at": null,
+            })
+        );
+        assert_eq!(exit_text(137), "137 (128 + signal 9)");
+        assert_eq!(exit_text(1), "1");
+    }
+}
