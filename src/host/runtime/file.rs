@@ -312,6 +312,47 @@ fn refine(dir: &OwnedFd, name: &OsStr, path: &Path, errno: rustix::io::Errno) ->
 /// Reads `base/rel` (see the module contract): a regular file of at most `cap` bytes, reached
 /// without following a symlink below `base`.
 pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, FileError> {
+    let opened = open_regular(base, rel)?;
+    let full = opened.path;
+    let Cap(cap) = cap;
+    if u64::try_from(opened.stat.st_size).unwrap_or(u64::MAX) > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    // The size can grow between fstat and read: read one byte past the cap to notice.
+    let mut bytes = Vec::new();
+    opened
+        .file
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| FileError::Io {
+            path: full.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    Ok(RuntimeFile {
+        bytes,
+        writers: opened.writers,
+    })
+}
+
+/// Opens `base/rel` for reading the way [`read_beneath`] reads it (no symlink followed below
+/// `base`, a regular file off FUSE only, never a FIFO's open) without reading it: for a file
+/// read in pieces and followed as it grows (a container's log), which no cap fits.
+pub fn open_beneath(base: &Path, rel: &Path) -> Result<File, FileError> {
+    open_regular(base, rel).map(|opened| opened.file)
+}
+
+/// A regular file opened for reading below a base, with what is known of it.
+struct Opened {
+    file: File,
+    path: PathBuf,
+    stat: Stat,
+    writers: Writers,
+}
+
+fn open_regular(base: &Path, rel: &Path) -> Result<Opened, FileError> {
     let full = base.join(rel);
     let names = plain_names(rel)
         .filter(|n| !n.is_empty())
@@ -352,25 +393,14 @@ pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, Fi
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
     )
     .map_err(|e| io_error(&full, e))?;
-    let Cap(cap) = cap;
-    if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > cap {
-        return Err(FileError::TooBig { path: full, cap });
-    }
     let mut writers = dir.writers;
     writers.add(&full, &stat, own_uid());
-    // The size can grow between fstat and read: read one byte past the cap to notice.
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| FileError::Io {
-            path: full.clone(),
-            source,
-        })?;
-    if bytes.len() as u64 > cap {
-        return Err(FileError::TooBig { path: full, cap });
-    }
-    Ok(RuntimeFile { bytes, writers })
+    Ok(Opened {
+        file: File::from(fd),
+        path: full,
+        stat,
+        writers,
+    })
 }
 
 /// Reads the file `path` whose directories are all trusted (root's own trees, e.g.
