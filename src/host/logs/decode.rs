@@ -10,6 +10,9 @@ mod cri;
 mod json;
 mod local;
 
+#[cfg(test)]
+pub(crate) use local::encode_frame as local_frame;
+
 use super::LogFormat;
 use super::frame::{Framer, Raw};
 use super::join::Piece;
