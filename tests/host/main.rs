@@ -28,6 +28,7 @@ mod container_unknown_cgroup;
 mod kernel_events;
 mod layers_hostile;
 mod layers_owners;
+mod logs_locate;
 mod mounts_live;
 mod mounts_oci;
 mod net_cli;
