@@ -54,15 +54,16 @@ pub(crate) fn run(root: &HostRoot, args: &LogsArgs) -> Result<(), CliError> {
         }
     };
     let mut out = Printer::new(args.timestamps);
-    let result = if args.follow {
-        follow_until_exit(root, container, &files, &query, &mut out)
-    } else {
-        read_each(&files, &query, |line| out.print(&line))
-            .map_err(log_error)
-            .map(|summary| report(&summary))
-    };
+    if args.follow {
+        let result = follow_until_exit(root, container, &files, &query, &mut out);
+        out.flush();
+        return result;
+    }
+    let read = read_each(&files, &query, |line| out.print(&line));
+    // The log's own lines first, then what isotop says about it.
     out.flush();
-    result
+    report(&read.map_err(log_error)?);
+    Ok(())
 }
 
 fn log_error(e: crate::host::logs::LogError) -> CliError {
@@ -179,8 +180,8 @@ fn follow_until_exit(
     let summary = follower
         .backlog(query, |line| out.print(&line))
         .map_err(log_error)?;
-    report(&summary);
     out.flush();
+    report(&summary);
     let exit = ExitWatch::new(container);
     loop {
         // Whether it ended is asked before the log is read: what it wrote before is there.

@@ -28,6 +28,8 @@ mod container_unknown_cgroup;
 mod kernel_events;
 mod layers_hostile;
 mod layers_owners;
+mod logs_cli;
+mod logs_layout;
 mod logs_locate;
 mod mounts_live;
 mod mounts_oci;
