@@ -29,6 +29,7 @@ mod kernel_events;
 mod layers_hostile;
 mod layers_owners;
 mod logs_cli;
+mod logs_follow;
 mod logs_layout;
 mod logs_locate;
 mod mounts_live;
