@@ -37,8 +37,8 @@ use clap::{Parser, Subcommand};
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
     CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs, LimitArgs,
-    LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs,
-    SuperviseArgs, TargetArgs, UndoArgs,
+    LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs,
+    StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
 

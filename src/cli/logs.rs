@@ -154,14 +154,12 @@ impl ExitWatch {
                 // Removed, or unreadable: nothing to wait for.
                 Ok(None) | Err(_) => true,
             },
-            ExitWatch::Init { pid, start_ticks } => {
-                match read_stat(root, *pid, &mut Vec::new()) {
-                    Ok(Some(stat)) => {
-                        stat.state == 'Z' || start_ticks.is_some_and(|t| t != stat.start_ticks)
-                    }
-                    _ => true,
+            ExitWatch::Init { pid, start_ticks } => match read_stat(root, *pid, &mut Vec::new()) {
+                Ok(Some(stat)) => {
+                    stat.state == 'Z' || start_ticks.is_some_and(|t| t != stat.start_ticks)
                 }
-            }
+                _ => true,
+            },
             ExitWatch::Stopped => true,
         }
     }

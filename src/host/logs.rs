@@ -2,8 +2,8 @@
 //! reader: Docker's `json-file` and `local` drivers, the CRI format of Kubernetes pods
 //! (containerd, CRI-O) and of Podman's `k8s-file`, and isotop's own log.
 //!
-//! Contract: [`locate`] finds a container's log files (or says why there are none and how to
-//! get one — never an empty answer that looks like silence); [`read`] returns its lines in
+//! Contract: [`locate()`] finds a container's log files (or says why there are none and how to
+//! get one — never an empty answer that looks like silence); [`read()`] returns its lines in
 //! order, oldest first, across rotated files (gzip-compressed ones too), and reads a huge log
 //! for the last few lines backwards from its end; [`LogFollower`] follows new lines across
 //! rotation (a file renamed away is finished before the new one is read) and truncation
@@ -109,7 +109,7 @@ pub enum LogLocation {
     },
 }
 
-/// Which lines [`read`] returns (and a follower's caller keeps): all of them by default.
+/// Which lines [`read()`] returns (and a follower's caller keeps): all of them by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogQuery {
     /// Only lines logged at or after this time, ns since the Unix epoch.

@@ -127,7 +127,10 @@ fn kubernetes_cri_log_with_partials_invalid_utf8_and_rotation() {
     std::fs::write(&log, bytes).unwrap();
     // By the id as `ls` shows it.
     let (out, err) = ok(&root.logs(&[&id[..12]]).output().unwrap());
-    assert_eq!(out, "from the rotated file\npartial\nbad \u{fffd}\u{fffd} byte\ttab\n");
+    assert_eq!(
+        out,
+        "from the rotated file\npartial\nbad \u{fffd}\u{fffd} byte\ttab\n"
+    );
     assert!(err.starts_with("err\n"), "{err}");
     let (out, err) = ok(&root
         .logs(&["-n", "2", "--stream", "stdout", "-t", &id])
@@ -174,9 +177,20 @@ fn a_driver_without_a_file_and_bad_arguments_are_errors() {
         vec!["no-such-container-anywhere"],
     ] {
         let out = root.logs(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    let err = text(&root.logs(&["--since", "yesterday", &docker]).output().unwrap().stderr);
+    let err = text(
+        &root
+            .logs(&["--since", "yesterday", &docker])
+            .output()
+            .unwrap()
+            .stderr,
+    );
     assert!(err.contains("RFC 3339") && err.contains("10m"), "{err}");
 }

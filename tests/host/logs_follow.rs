@@ -48,7 +48,11 @@ impl Following {
 
     fn wait_for(&self, count: usize) {
         let seen = wait_until(Duration::from_secs(30), || self.count() >= count);
-        assert!(seen, "only {:?} of {count} lines", self.lines.lock().unwrap());
+        assert!(
+            seen,
+            "only {:?} of {count} lines",
+            self.lines.lock().unwrap()
+        );
     }
 
     /// Waits for `-f` to return; its lines.
@@ -61,7 +65,10 @@ impl Following {
         if let Some(mut err) = child.stderr.take() {
             let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
         }
-        assert!(ended, "isotop logs -f did not return after the container ended");
+        assert!(
+            ended,
+            "isotop logs -f did not return after the container ended"
+        );
         let status = child.try_wait().ok().flatten();
         assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
         // The reader thread drains the pipe after the exit.

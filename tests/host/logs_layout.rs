@@ -20,7 +20,8 @@ pub const SECOND: u64 = 1_000_000_000;
 
 /// A `json-file` record.
 pub fn docker_line(log: &str, stream: &str, at_ns: u64) -> String {
-    let record = serde_json::json!({"log": log, "stream": stream, "time": format_rfc3339_ns(at_ns)});
+    let record =
+        serde_json::json!({"log": log, "stream": stream, "time": format_rfc3339_ns(at_ns)});
     format!("{record}\n")
 }
 
@@ -81,7 +82,10 @@ impl LogRoot {
     /// `isotop --root <this root> logs <args>`.
     pub fn logs(&self, args: &[&str]) -> Command {
         let mut cmd = isotop();
-        cmd.arg("--root").arg(self.dir.path()).arg("logs").args(args);
+        cmd.arg("--root")
+            .arg(self.dir.path())
+            .arg("logs")
+            .args(args);
         cmd
     }
 

@@ -182,7 +182,13 @@ fn kubernetes_under_containerd_from_the_sandbox_record_and_the_pod() {
     );
     assert_eq!(
         texts(&files),
-        ["rotated and compressed", "rotated", "err", "a line in pieces", "current"]
+        [
+            "rotated and compressed",
+            "rotated",
+            "err",
+            "a line in pieces",
+            "current"
+        ]
     );
     let summary = isotop::host::logs::read_each(&files, &LogQuery::default(), |_| {
         std::ops::ControlFlow::Continue(())
@@ -191,7 +197,10 @@ fn kubernetes_under_containerd_from_the_sandbox_record_and_the_pod() {
     assert_eq!(summary.skipped, 1, "the garbage line");
     // Without a sandbox id, kubelet's directory from the pod's namespace, name and uid.
     let sidecar = host.files(SIDECAR);
-    assert_eq!(sidecar.current, fixture().join(POD_DIR).join("sidecar/0.log"));
+    assert_eq!(
+        sidecar.current,
+        fixture().join(POD_DIR).join("sidecar/0.log")
+    );
     assert_eq!(texts(&sidecar), ["sidecar line"]);
     let (reason, _) = host.no_file(SANDBOX);
     assert!(reason.contains("sandbox"), "{reason}");
@@ -202,9 +211,11 @@ fn crio_records_the_file_itself() {
     let host = Host::new();
     assert_eq!(host.container(CRIO).runtime, Runtime::Kubernetes);
     let files = host.files(CRIO);
-    assert!(files.current.ends_with(
-        "var/log/pods/data_cache-0_11112222-3333-4444-5555-666677778888/cache/0.log"
-    ));
+    assert!(
+        files.current.ends_with(
+            "var/log/pods/data_cache-0_11112222-3333-4444-5555-666677778888/cache/0.log"
+        )
+    );
     assert_eq!(texts(&files), ["crio line"]);
     let (reason, hint) = host.no_file(CRIO_SANDBOX);
     assert!(reason.contains("pause"), "{reason}");
@@ -217,7 +228,11 @@ fn podman_k8s_file_or_the_journal() {
     assert_eq!(host.container(PODMAN).runtime, Runtime::Podman);
     let files = host.files(PODMAN);
     assert_eq!(files.format, LogFormat::Cri);
-    assert!(files.current.ends_with(format!("{PODMAN}/userdata/ctr.log")));
+    assert!(
+        files
+            .current
+            .ends_with(format!("{PODMAN}/userdata/ctr.log"))
+    );
     assert_eq!(texts(&files), ["podman k8s-file"]);
     let (reason, hint) = host.no_file(PODMAN_JOURNALD);
     assert!(reason.contains("journal"), "{reason}");

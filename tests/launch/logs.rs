@@ -47,7 +47,10 @@ fn an_isotop_containers_log_by_time_stream_and_count() {
         .as_nanos() as u64;
     let (one, no_end, two) = (lines[0].0, lines[1].0, lines[2].0);
     assert!(one <= no_end && no_end <= two && two <= now, "{out}");
-    assert!(no_end - one >= 1_000_000_000, "the joined line's time is its end's: {out}");
+    assert!(
+        no_end - one >= 1_000_000_000,
+        "the joined line's time is its end's: {out}"
+    );
 
     let midway = format_rfc3339_ns(one + 500_000_000);
     let since = c.isotop(&["logs", "--since", &midway]);

@@ -25,7 +25,10 @@ fn times_are_rfc3339_or_durations_ago() {
         assert_eq!(err.exit_code(), 2, "{bad}");
     }
     let err = query(&args(Some("1m"), Some("1h")), NOW).unwrap_err();
-    assert!(err.to_string().contains("--since is after --until"), "{err}");
+    assert!(
+        err.to_string().contains("--since is after --until"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -52,7 +52,11 @@ pub fn follow(files: &LogFiles, from_end: bool) -> Result<LogFollower, LogError>
     let dir = files.current.parent().unwrap_or(Path::new("/"));
     // Watch first, then open: a rotation between the two is seen either way.
     let watch = Watch::new(dir);
-    let start = if from_end { Start::End } else { Start::Beginning };
+    let start = if from_end {
+        Start::End
+    } else {
+        Start::Beginning
+    };
     let mut follower = LogFollower {
         format: files.format,
         path: files.current.clone(),

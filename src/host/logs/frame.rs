@@ -110,9 +110,8 @@ fn frame_len(bytes: [u8; 4]) -> usize {
 }
 
 fn feed_frames(buf: &mut VecDeque<u8>, in_garbage: &mut bool, out: &mut Vec<Raw>) {
-    let at = |buf: &VecDeque<u8>, i: usize| -> [u8; 4] {
-        [buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]
-    };
+    let at =
+        |buf: &VecDeque<u8>, i: usize| -> [u8; 4] { [buf[i], buf[i + 1], buf[i + 2], buf[i + 3]] };
     while buf.len() >= 4 {
         let len = frame_len(at(buf, 0));
         let valid_len = len <= FRAME_CAP;

@@ -167,7 +167,9 @@ mod tests {
         let err = j.push(&piece(LogStream::Stderr, "oops", true, 2)).unwrap();
         assert_eq!((err.text.as_str(), err.at_ns), ("oops", Some(2)));
         assert_eq!(j.push(&piece(LogStream::Stdout, "lo ", false, 3)), None);
-        let out = j.push(&piece(LogStream::Stdout, "world\r", true, 4)).unwrap();
+        let out = j
+            .push(&piece(LogStream::Stdout, "world\r", true, 4))
+            .unwrap();
         assert_eq!(out.text, "hello world");
         assert_eq!(out.at_ns, Some(4), "the time of the line's end");
         assert!(!out.cut && j.is_empty());

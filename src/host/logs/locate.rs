@@ -160,9 +160,7 @@ fn containerd(root: &HostRoot, c: &Container) -> LogLocation {
         && state_dir.is_absolute()
         && ContainerId::is_valid(&c.id)
     {
-        let current = root
-            .host_path(state_dir)
-            .join(format!("{}-json.log", c.id));
+        let current = root.host_path(state_dir).join(format!("{}-json.log", c.id));
         if current.exists() {
             return files(LogFormat::DockerJsonFile, current, Rotation::Numbered);
         }

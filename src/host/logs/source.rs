@@ -330,7 +330,11 @@ pub(crate) fn frames_backward(
         Ok((read_at(file, path, at, word)? == 4).then(|| u64::from(u32::from_be_bytes(*word))))
     };
     while end > 0 {
-        let Some(len) = end.checked_sub(4).map(|at| read_len(at, &mut word)).transpose()? else {
+        let Some(len) = end
+            .checked_sub(4)
+            .map(|at| read_len(at, &mut word))
+            .transpose()?
+        else {
             return Ok(FramesBack::Damaged(end));
         };
         let Some(len) = len.filter(|l| *l <= FRAME_CAP as u64 && l + 8 <= end) else {

@@ -174,13 +174,9 @@ pub(crate) fn tail(
                 LogFormat::DockerLocal => {
                     match source::frames_backward(file.file(), path, end, &mut each)? {
                         FramesBack::Done(flow) => flow,
-                        FramesBack::Damaged(at) => backward_from_memory(
-                            &file,
-                            Some(at),
-                            format,
-                            &mut summary,
-                            &mut each,
-                        )?,
+                        FramesBack::Damaged(at) => {
+                            backward_from_memory(&file, Some(at), format, &mut summary, &mut each)?
+                        }
                     }
                 }
                 _ => source::lines_backward(file.file(), path, end, &mut each)?,

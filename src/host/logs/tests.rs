@@ -50,7 +50,10 @@ fn files(format: LogFormat, current: PathBuf, rotated: Vec<PathBuf>) -> LogFiles
 fn docker_json_file_joins_partials_across_rotation_and_streams() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("c-json.log");
-    let (one, two) = (dir.path().join("c-json.log.1"), dir.path().join("c-json.log.2.gz"));
+    let (one, two) = (
+        dir.path().join("c-json.log.1"),
+        dir.path().join("c-json.log.2.gz"),
+    );
     gzip(&two, docker("oldest\n", "stdout", T0).as_bytes());
     // A line split in three records, the split crossing the rotation, stderr in between.
     write(
@@ -83,7 +86,11 @@ fn docker_json_file_joins_partials_across_rotation_and_streams() {
     skipped += summary.skipped;
     assert_eq!(texts(&lines), ["oldest", "err", "begin middle end", "last"]);
     assert_eq!(skipped, 1, "the garbage line");
-    assert_eq!(lines[2].at_ns, Some(T0 + 4), "a joined line's time is its end's");
+    assert_eq!(
+        lines[2].at_ns,
+        Some(T0 + 4),
+        "a joined line's time is its end's"
+    );
     assert_eq!(lines[1].stream, Some(LogStream::Stderr));
     // The last two, backward: the joined line gathered across the rotated file.
     let tail = read(
@@ -165,7 +172,10 @@ fn tail_read_backward_is_the_end_of_the_log_read_forward() {
         .iter()
         .map(|l| (l.stream.unwrap(), l.text.clone()))
         .collect();
-    assert!(got == expected, "the log read forward is not what was written");
+    assert!(
+        got == expected,
+        "the log read forward is not what was written"
+    );
     for n in [0, 1, 2, 5, 100, 2999, 5000] {
         for stream in [None, Some(LogStream::Stderr)] {
             let query = LogQuery {
@@ -239,7 +249,10 @@ fn isotop_records_and_a_megabyte_line() {
         (3, "stderr", "meanwhile\n"),
         (4, "stdout", &format!("{}\n", &big[600_000..])),
     ] {
-        text += &format!("{}\n", serde_json::json!({"t": t, "stream": stream, "data": data}));
+        text += &format!(
+            "{}\n",
+            serde_json::json!({"t": t, "stream": stream, "data": data})
+        );
     }
     write(&path, text.as_bytes());
     let f = files(LogFormat::Isotop, path, vec![]);
@@ -288,5 +301,8 @@ fn queries_admit_by_time_and_stream() {
     assert!(!q.admits(Some(9), Some(LogStream::Stdout)));
     assert!(!q.admits(Some(15), Some(LogStream::Stderr)));
     assert!(!q.admits(Some(15), None));
-    assert!(q.admits(None, Some(LogStream::Stdout)), "no time: not filtered by time");
+    assert!(
+        q.admits(None, Some(LogStream::Stdout)),
+        "no time: not filtered by time"
+    );
 }

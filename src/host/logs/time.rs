@@ -95,7 +95,12 @@ mod tests {
             parse_rfc3339_ns("2026-12-06T10:00:00.12Z").map(|n| n % NS_PER_S),
             Some(120_000_000)
         );
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-12-06T10:00:00.1x"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-12-06T10:00:00.1x",
+        ] {
             assert_eq!(parse_rfc3339_ns(bad), None, "{bad}");
         }
     }

@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(old.bytes, b"no tags here");
         assert!(old.ends_line);
         let raw = parse(b"2026-12-06T10:00:00Z stdout F \xff\x1b[2J", 3).unwrap();
-        assert_eq!((raw.bytes.as_slice(), raw.dropped), (&b"\xff\x1b[2J"[..], 3));
+        assert_eq!(
+            (raw.bytes.as_slice(), raw.dropped),
+            (&b"\xff\x1b[2J"[..], 3)
+        );
     }
 
     #[test]

@@ -60,11 +60,7 @@ pub(super) fn isotop(bytes: &[u8], dropped: usize) -> Option<Piece> {
         return None;
     }
     let record: IsotopRecord = serde_json::from_slice(bytes).ok()?;
-    piece(
-        record.data,
-        &record.stream,
-        record.t.checked_mul(1_000_000),
-    )
+    piece(record.data, &record.stream, record.t.checked_mul(1_000_000))
 }
 
 #[cfg(test)]

@@ -163,7 +163,11 @@ mod tests {
             let _ = parse(&body[..cut]);
         }
         assert_eq!(parse(b"\x0b"), None, "a group wire type");
-        assert_eq!(parse(b"\x1a\xff\xff\xff\xff\x0f"), None, "a length past the end");
+        assert_eq!(
+            parse(b"\x1a\xff\xff\xff\xff\x0f"),
+            None,
+            "a length past the end"
+        );
         assert_eq!(parse(b"\x10\xff\xff\xff"), None, "a truncated varint");
         assert_eq!(parse(b"\x0a\x05stdin\x1a\x01x"), None, "no stream");
     }

@@ -47,7 +47,11 @@ pub(crate) struct Followed {
 
 impl Followed {
     /// Opens the log at `path`; `None` when it does not exist.
-    pub(crate) fn open(path: &Path, format: LogFormat, start: Start) -> Result<Option<Followed>, LogError> {
+    pub(crate) fn open(
+        path: &Path,
+        format: LogFormat,
+        start: Start,
+    ) -> Result<Option<Followed>, LogError> {
         let Some(file) = source::open(path)? else {
             return Ok(None);
         };

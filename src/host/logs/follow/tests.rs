@@ -10,7 +10,10 @@ use super::*;
 use crate::host::logs::time::format_rfc3339_ns;
 
 fn cri(i: usize) -> String {
-    format!("{} stdout F line {i}\n", format_rfc3339_ns(1_000 + i as u64))
+    format!(
+        "{} stdout F line {i}\n",
+        format_rfc3339_ns(1_000 + i as u64)
+    )
 }
 
 fn append(path: &Path, text: &str) {
@@ -20,6 +23,16 @@ fn append(path: &Path, text: &str) {
         .open(path)
         .unwrap();
     file.write_all(text.as_bytes()).unwrap();
+}
+
+/// Empties a file in place (its inode stays).
+fn truncate(path: &Path) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
 }
 
 fn texts(lines: &[LogLine]) -> Vec<String> {
@@ -83,14 +96,14 @@ fn copytruncate_and_a_truncation_regrown_between_looks() {
     let mut seen = texts(&follower.poll(Duration::ZERO).unwrap());
     // copytruncate: copied aside, emptied in place, written again (shorter than before).
     std::fs::copy(&path, dir.path().join("ctr.log.1")).unwrap();
-    OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    truncate(&path);
     append(&path, &cri(10));
     seen.extend(texts(&follower.poll(Duration::from_secs(5)).unwrap()));
     assert_eq!(seen, expected(0..11));
     assert_eq!(follower.take_notes().len(), 1);
     // Truncated and written past the old length before the follower looks: its last bytes
     // before its offset changed.
-    OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    truncate(&path);
     append(&path, &(11..30).map(cri).collect::<String>());
     seen.extend(texts(&follower.poll(Duration::from_secs(5)).unwrap()));
     assert_eq!(seen, expected(0..30));
@@ -129,7 +142,14 @@ fn the_backlog_ends_where_following_begins() {
     };
     append(&dir.path().join("c-json.log.1"), &docker("rotated\n", 1));
     // A line begun (no `\n` yet) and a torn record at the end when following starts.
-    append(&path, &format!("{}{}{{\"log\":\"to", docker("whole\n", 2), docker("begun ", 3)));
+    append(
+        &path,
+        &format!(
+            "{}{}{{\"log\":\"to",
+            docker("whole\n", 2),
+            docker("begun ", 3)
+        ),
+    );
     let files = LogFiles {
         format: LogFormat::DockerJsonFile,
         current: path.clone(),

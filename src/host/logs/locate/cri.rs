@@ -27,8 +27,7 @@ use crate::units::ContainerId;
 /// A recorded absolute host path, mapped under the root; `None` for anything else.
 fn recorded_path(root: &HostRoot, text: &str) -> Option<PathBuf> {
     let path = Path::new(text);
-    (path.is_absolute() && !text.split('/').any(|s| s == ".."))
-        .then(|| root.host_path(path))
+    (path.is_absolute() && !text.split('/').any(|s| s == "..")).then(|| root.host_path(path))
 }
 
 /// True for a name that is one path component.
@@ -86,8 +85,7 @@ pub(super) fn kubernetes(root: &HostRoot, c: &Container) -> LogLocation {
             "isotop logs on one of the pod's containers (isotop ls shows them by pod)",
         );
     }
-    if let Some(path) = label("io.kubernetes.cri-o.LogPath").and_then(|p| recorded_path(root, p))
-    {
+    if let Some(path) = label("io.kubernetes.cri-o.LogPath").and_then(|p| recorded_path(root, p)) {
         return files(LogFormat::Cri, path, Rotation::Stamped);
     }
     if ContainerId::is_valid(&c.id) && docker::config_path(root, &c.id).exists() {

@@ -42,9 +42,7 @@ struct LogConfig {
 /// The log driver Docker recorded for container `id`, if readable.
 fn driver(dir: &Path) -> Option<String> {
     let host: HostConfig = read_json(&dir.join("hostconfig.json"))?;
-    host.log_config
-        .map(|c| c.kind)
-        .filter(|k| !k.is_empty())
+    host.log_config.map(|c| c.kind).filter(|k| !k.is_empty())
 }
 
 /// The `json-file` log: `LogPath` when Docker recorded one (an absolute host path), else its

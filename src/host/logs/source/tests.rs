@@ -11,7 +11,10 @@ fn only_directories_root_arranges_are_walked_through_symlinks() {
     assert!(rel.ends_with("a/b/c.log"), "{rel:?}");
     // Root's own trees are trusted down to the file's directory.
     let (base, rel) = trusted_split(Path::new("/usr/share/doc/x.log"));
-    assert_eq!((base.as_path(), rel.as_path()), (Path::new("/usr/share/doc"), Path::new("x.log")));
+    assert_eq!(
+        (base.as_path(), rel.as_path()),
+        (Path::new("/usr/share/doc"), Path::new("x.log"))
+    );
     // `..` is never walked.
     let (_, rel) = trusted_split(Path::new("/usr/../etc/shadow"));
     assert!(rel.components().any(|c| c == Component::ParentDir));
@@ -32,8 +35,11 @@ fn a_symlink_in_a_users_store_is_refused_and_a_fifo_never_opened() {
     std::fs::write(store.join("real.log"), "x\n").unwrap();
     assert!(open(&dir.path().join("link/real.log")).is_err());
     assert!(open(&store.join("real.log")).unwrap().is_some());
-    nix::unistd::mkfifo(&store.join("fifo.log"), nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .unwrap();
+    nix::unistd::mkfifo(
+        &store.join("fifo.log"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
     let err = open(&store.join("fifo.log")).unwrap_err();
     assert!(err.to_string().contains("FIFO"), "{err}");
     assert!(open(&store.join("absent.log")).unwrap().is_none());
@@ -104,8 +110,14 @@ fn lines_backward_across_blocks_huge_lines_and_a_torn_end() {
             dropped: 0
         }
     );
-    assert_eq!(after_last_newline(&file, &path, bytes.len() as u64).unwrap(), bytes.len() as u64 - 4);
-    assert!(records(&file, 3).is_empty(), "no whole line in the first bytes");
+    assert_eq!(
+        after_last_newline(&file, &path, bytes.len() as u64).unwrap(),
+        bytes.len() as u64 - 4
+    );
+    assert!(
+        records(&file, 3).is_empty(),
+        "no whole line in the first bytes"
+    );
 }
 
 #[test]
@@ -136,6 +148,10 @@ fn frames_backward_and_where_they_stop_lining_up() {
     ));
     assert_eq!(got.len(), 2);
     let (kept, note) = collect(&file, &path, false, None, Framer::frames()).unwrap();
-    assert_eq!(kept.len(), 2, "the frame being written is held, not a record");
+    assert_eq!(
+        kept.len(),
+        2,
+        "the frame being written is held, not a record"
+    );
     assert!(note.is_none());
 }
