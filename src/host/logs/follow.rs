@@ -99,12 +99,16 @@ impl LogFollower {
     /// The lines before where following began, as `query` asks (its `tail` the last N of
     /// them), given to `sink`: the rotated files (those still there) and the current file up
     /// to that point. Call it before the first poll; a line the current file had only begun
-    /// there is finished by the polls (without `tail`) or given as it was (with it).
+    /// there is finished by the polls (without `tail`) or given as it was (with it). A
+    /// follower started from the log's start has no backlog: its first poll gives it all.
     pub fn backlog(
         &mut self,
         query: &LogQuery,
         mut sink: impl FnMut(LogLine) -> ControlFlow<()>,
     ) -> Result<ReadSummary, LogError> {
+        if self.unread_rotated {
+            return Ok(ReadSummary::default());
+        }
         // A rotated file that is the one followed (renamed since `locate`) is not read twice.
         let followed: Vec<(u64, u64)> = [&self.current, &self.old]
             .into_iter()

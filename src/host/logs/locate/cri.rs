@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::{Rotation, files, no_file};
 use crate::host::HostRoot;
 use crate::host::container::Container;
-use crate::host::logs::{LogError, LogFormat, LogLocation, source};
+use crate::host::logs::{LogError, LogFiles, LogFormat, LogLocation, source};
 use crate::host::runtime::containerd::{self, TaskIndex};
 use crate::host::runtime::docker;
 use crate::host::runtime::podman::PodmanStores;
@@ -131,7 +131,13 @@ pub(super) fn podman(root: &HostRoot, id: &str) -> LogLocation {
             Ok(Some(_)) | Err(LogError::PermissionDenied { .. })
         )
     {
-        return files(LogFormat::Cri, path, Rotation::Numbered);
+        // Not listed for rotated siblings: the directory is the user's (conmon rotates by
+        // truncating in place, which following handles).
+        return LogLocation::Files(LogFiles {
+            format: LogFormat::Cri,
+            current: path,
+            rotated: Vec::new(),
+        });
     }
     let short = id.get(..12).unwrap_or(id);
     no_file(
