@@ -37,8 +37,8 @@ use clap::{Parser, Subcommand};
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
     CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs, LimitArgs,
-    LogArgs, LogsArgs, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs, StopArgs,
-    SuperviseArgs, TargetArgs, UndoArgs,
+    LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs,
+    StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
 
@@ -110,7 +110,7 @@ pub(crate) enum Command {
     RevertWorker(RevertWorkerArgs),
     /// Run a command in a new isotop container (namespaces, cgroup limits, overlay layers).
     Run(RunArgs),
-    /// Print an isotop container's output (stdout and stderr, as logged by its supervisor).
+    /// Print a container's output from its runtime's log files (any runtime; -f follows).
     Logs(LogsArgs),
     /// Stop isotop containers: TERM to the init, KILL after a timeout.
     Stop(StopArgs),

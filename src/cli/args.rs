@@ -94,17 +94,34 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// A container name, id or unique id prefix.
+    /// A container name, id, unique id prefix, pid or cgroup path (any runtime).
     pub target: String,
-    /// Keep printing new output until the container exits.
+    /// Keep printing new output (across rotation) until the container exits.
     #[arg(short = 'f', long)]
     pub follow: bool,
-    /// Only output from the last DURATION (`90s`, `10m`, `2h`).
-    #[arg(long, value_name = "DURATION")]
+    /// Only output logged since TIME: RFC 3339 (`2026-12-06T10:00:00Z`, `…+02:00`) or a
+    /// duration ago (`90s`, `10m`, `2h`).
+    #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only the last N records.
+    /// Only output logged until TIME (as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the last N lines.
     #[arg(short = 'n', long = "tail", value_name = "N")]
     pub tail: Option<usize>,
+    /// Prefix each line with the time its runtime logged it (RFC 3339, ns, UTC).
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Only this stream's lines.
+    #[arg(long, value_enum, value_name = "STREAM")]
+    pub stream: Option<LogsStream>,
+}
+
+/// A stream `isotop logs --stream` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogsStream {
+    Stdout,
+    Stderr,
 }
 
 #[derive(Debug, Args)]

@@ -102,7 +102,10 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         .io_rates
         .read_bytes_per_second
         .expect("a container read rate");
-    assert!(read < expected * 0.05, "container read {read} B/s while writing");
+    assert!(
+        read < expected * 0.05,
+        "container read {read} B/s while writing"
+    );
 
     let cgroup = second
         .cgroups

@@ -17,6 +17,7 @@ mod image_outer;
 mod image_reuse;
 mod isolate;
 mod lifecycle;
+mod logs;
 mod mounts;
 mod net;
 mod run;

@@ -119,89 +119,6 @@ pub struct RuntimeFile {
     pub modified_ms: Option<u64>,
 }
 
-/// Why a runtime file was not read. Every variant names the path.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    #[error("{path}: no such file", path = path.display())]
-    Missing { path: PathBuf },
-    #[error("{path} is a symlink: runtime files are never read through one", path = path.display())]
-    Symlink { path: PathBuf },
-    #[error("{path} is a {kind}, not a regular file: not read", path = path.display())]
-    NotRegular { path: PathBuf, kind: &'static str },
-    #[error("{path} is larger than {cap} bytes: not read", path = path.display())]
-    TooBig { path: PathBuf, cap: u64 },
-    #[error("{path} is on a FUSE file system (its daemon, not the kernel, answers every read, and may never): not read", path = path.display())]
-    Fuse { path: PathBuf },
-    #[error("{path}: only plain names below {base} are read", path = path.display(), base = base.display())]
-    BadPath { path: PathBuf, base: PathBuf },
-    #[error("{path}: {source}", path = path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl FileError {
-    /// True when the file (or a directory on its way) does not exist: normal, not a warning.
-    pub fn is_missing(&self) -> bool {
-        matches!(self, FileError::Missing { .. })
-    }
-
-    /// The error as an `io::Error` for callers whose own error already names the path: the
-    /// OS error itself, or what was refused and why.
-    pub fn into_io(self) -> std::io::Error {
-        match self {
-            FileError::Io { source, .. } => source,
-            FileError::Missing { .. } => std::io::Error::from(std::io::ErrorKind::NotFound),
-            FileError::Symlink { .. } => {
-                std::io::Error::other("it is a symlink: never read through one")
-            }
-            FileError::NotRegular { kind, .. } => {
-                std::io::Error::other(format!("it is a {kind}, not a regular file"))
-            }
-            FileError::TooBig { cap, .. } => {
-                std::io::Error::other(format!("it is larger than {cap} bytes"))
-            }
-            FileError::BadPath { .. } => std::io::Error::other("not a plain path"),
-            FileError::Fuse { .. } => {
-                std::io::Error::other("it is on a FUSE file system: never read")
-            }
-        }
-    }
-
-    /// True when the file exists but this user may not read it (non-root isotop).
-    pub fn is_permission(&self) -> bool {
-        matches!(self, FileError::Io { source, .. }
-            if source.kind() == std::io::ErrorKind::PermissionDenied)
-    }
-}
-
-fn kind_name(file_type: FileType) -> &'static str {
-    match file_type {
-        FileType::RegularFile => "regular file",
-        FileType::Directory => "directory",
-        FileType::Symlink => "symlink",
-        FileType::Fifo => "FIFO",
-        FileType::Socket => "socket",
-        FileType::CharacterDevice => "character device",
-        FileType::BlockDevice => "block device",
-        FileType::Unknown => "file of unknown type",
-    }
-}
-
-fn io_error(path: &Path, errno: rustix::io::Errno) -> FileError {
-    let source = std::io::Error::from(errno);
-    match source.kind() {
-        std::io::ErrorKind::NotFound => FileError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => FileError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    }
-}
-
 /// The uid whose files are as trusted as isotop itself.
 fn own_uid() -> u32 {
     rustix::process::geteuid().as_raw()
@@ -315,6 +232,52 @@ fn refine(dir: &OwnedFd, name: &OsStr, path: &Path, errno: rustix::io::Errno) ->
 /// Reads `base/rel` (see the module contract): a regular file of at most `cap` bytes, reached
 /// without following a symlink below `base`.
 pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, FileError> {
+    let opened = open_regular(base, rel)?;
+    let full = opened.path;
+    let Cap(cap) = cap;
+    if u64::try_from(opened.stat.st_size).unwrap_or(u64::MAX) > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    // The size can grow between fstat and read: read one byte past the cap to notice.
+    let mut bytes = Vec::new();
+    opened
+        .file
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| FileError::Io {
+            path: full.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(FileError::TooBig { path: full, cap });
+    }
+    let stat = &opened.stat;
+    let modified_ms = u64::try_from(stat.st_mtime)
+        .ok()
+        .map(|s| s.saturating_mul(1_000) + stat.st_mtime_nsec / 1_000_000);
+    Ok(RuntimeFile {
+        bytes,
+        writers: opened.writers,
+        modified_ms,
+    })
+}
+
+/// Opens `base/rel` for reading the way [`read_beneath`] reads it (no symlink followed below
+/// `base`, a regular file off FUSE only, never a FIFO's open) without reading it: for a file
+/// read in pieces and followed as it grows (a container's log), which no cap fits.
+pub fn open_beneath(base: &Path, rel: &Path) -> Result<File, FileError> {
+    open_regular(base, rel).map(|opened| opened.file)
+}
+
+/// A regular file opened for reading below a base, with what is known of it.
+struct Opened {
+    file: File,
+    path: PathBuf,
+    stat: Stat,
+    writers: Writers,
+}
+
+fn open_regular(base: &Path, rel: &Path) -> Result<Opened, FileError> {
     let full = base.join(rel);
     let names = plain_names(rel)
         .filter(|n| !n.is_empty())
@@ -355,31 +318,13 @@ pub fn read_beneath(base: &Path, rel: &Path, cap: Cap) -> Result<RuntimeFile, Fi
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
     )
     .map_err(|e| io_error(&full, e))?;
-    let Cap(cap) = cap;
-    if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > cap {
-        return Err(FileError::TooBig { path: full, cap });
-    }
     let mut writers = dir.writers;
     writers.add(&full, &stat, own_uid());
-    // The size can grow between fstat and read: read one byte past the cap to notice.
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| FileError::Io {
-            path: full.clone(),
-            source,
-        })?;
-    if bytes.len() as u64 > cap {
-        return Err(FileError::TooBig { path: full, cap });
-    }
-    let modified_ms = u64::try_from(stat.st_mtime)
-        .ok()
-        .map(|s| s.saturating_mul(1_000) + stat.st_mtime_nsec as u64 / 1_000_000);
-    Ok(RuntimeFile {
-        bytes,
+    Ok(Opened {
+        file: File::from(fd),
+        path: full,
+        stat,
         writers,
-        modified_ms,
     })
 }
 
@@ -490,8 +435,12 @@ pub fn list_dirs_beneath(base: &Path, rel: &Path) -> Result<Listing, FileError> 
     })
 }
 
+mod error;
 mod group;
 mod link;
+
+pub use error::FileError;
+use error::{io_error, kind_name};
 
 pub use link::{LinkText, read_link_beneath};
 
