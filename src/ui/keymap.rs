@@ -7,6 +7,11 @@
 //! filter, an act's input line or confirmation, the stop/remove menu, the launch form) is not
 //! looked up here: plain characters are then text and only keys with a modifier, Enter, Esc,
 //! arrows and the like go through the table.
+//!
+//! A binding has a [`Scope`]: most work everywhere; the log pane's (search, next and previous
+//! match, stream, wrap, jump to a time) only while the pane is open, where they come before
+//! the others (`n` is the next match there, the launch form elsewhere). Keys clash only within
+//! one scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,14 +20,24 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Tab};
 
-/// One row of the table: an action, the name a config uses for it, its help text and its
-/// default keys.
+/// One row of the table: an action, the name a config uses for it, its help text, its
+/// default keys and where they work.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub action: Action,
     pub name: &'static str,
     pub help: &'static str,
     pub keys: &'static [&'static str],
+    pub scope: Scope,
+}
+
+/// Where a binding's keys work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// In every view and pane (unless a pane's own binding takes the key).
+    Everywhere,
+    /// While a container's log pane is open, before the bindings that work everywhere.
+    LogPane,
 }
 
 /// The default bindings, in the order the help shows them.
@@ -76,6 +91,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         &["5"],
     ),
     b(
+        Action::ShowTab(Tab::Events),
+        "events",
+        "Events view",
+        &["6"],
+    ),
+    b(
         Action::Open,
         "open",
         "detail pane of the selection",
@@ -105,7 +126,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         Action::Expand,
         "expand",
         "unfold cgroup or pod",
-        &["right", "l"],
+        &["right"],
     ),
     b(
         Action::Toggle,
@@ -130,6 +151,44 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "detail_pane",
         "detail: charts / layers / mounts",
         &["v"],
+    ),
+    b(
+        Action::Logs,
+        "logs",
+        "log pane of the container (follows live)",
+        &["l"],
+    ),
+    pane(Action::LogSearch, "log_search", "log pane: search", &["/"]),
+    pane(
+        Action::LogNextMatch,
+        "log_next_match",
+        "log pane: next match",
+        &["n"],
+    ),
+    pane(
+        Action::LogPreviousMatch,
+        "log_previous_match",
+        "log pane: previous match",
+        &["N"],
+    ),
+    pane(
+        Action::LogStream,
+        "log_stream",
+        "log pane: stream all / stdout / stderr",
+        &["s"],
+    ),
+    pane(Action::LogWrap, "log_wrap", "log pane: wrap long lines", &["w"]),
+    pane(
+        Action::LogJumpTime,
+        "log_jump_time",
+        "log pane: jump to a time (HH:MM[:SS] UTC)",
+        &["t"],
+    ),
+    b(
+        Action::TroubleOnly,
+        "trouble_only",
+        "events: trouble only / every event",
+        &["t"],
     ),
     b(
         Action::LimitCpu,
@@ -204,6 +263,20 @@ const fn b(
         name,
         help,
         keys,
+        scope: Scope::Everywhere,
+    }
+}
+
+/// A binding of the log pane's scope.
+const fn pane(
+    action: Action,
+    name: &'static str,
+    help: &'static str,
+    keys: &'static [&'static str],
+) -> Binding {
+    Binding {
+        scope: Scope::LogPane,
+        ..b(action, name, help, keys)
     }
 }
 
@@ -345,7 +418,7 @@ pub enum KeymapError {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     rows: Vec<(Binding, Vec<Key>)>,
-    lookup: HashMap<Key, Action>,
+    lookup: HashMap<(Scope, Key), Action>,
 }
 
 impl Default for Keymap {
@@ -370,8 +443,8 @@ impl Keymap {
             }
         }
         let mut rows = Vec::with_capacity(DEFAULT_BINDINGS.len());
-        let mut lookup: HashMap<Key, Action> = HashMap::new();
-        let mut owner: HashMap<Key, &'static str> = HashMap::new();
+        let mut lookup: HashMap<(Scope, Key), Action> = HashMap::new();
+        let mut owner: HashMap<(Scope, Key), &'static str> = HashMap::new();
         for binding in DEFAULT_BINDINGS {
             let texts: Vec<String> = match overrides.get(binding.name) {
                 Some(keys) => keys.clone(),
@@ -384,7 +457,8 @@ impl Keymap {
                     key: text.clone(),
                     why,
                 })?;
-                if let Some(first) = owner.get(&key)
+                let scoped = (binding.scope, key);
+                if let Some(first) = owner.get(&scoped)
                     && *first != binding.name
                 {
                     return Err(KeymapError::Clash {
@@ -393,8 +467,8 @@ impl Keymap {
                         second: binding.name.to_string(),
                     });
                 }
-                owner.insert(key, binding.name);
-                lookup.insert(key, binding.action);
+                owner.insert(scoped, binding.name);
+                lookup.insert(scoped, binding.action);
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
@@ -409,6 +483,12 @@ impl Keymap {
     /// launch form has the keys. Plain characters are then [`Action::TypeChar`] and Backspace
     /// [`Action::TypeBackspace`], read by whichever has the keys.
     pub fn action(&self, event: &KeyEvent, typing: bool) -> Option<Action> {
+        self.action_in(event, typing, Scope::Everywhere)
+    }
+
+    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open
+    /// ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
+    pub fn action_in(&self, event: &KeyEvent, typing: bool, scope: Scope) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
         }
@@ -423,7 +503,10 @@ impl Keymap {
                 _ => {}
             }
         }
-        self.lookup.get(&key).copied()
+        self.lookup
+            .get(&(scope, key))
+            .or_else(|| self.lookup.get(&(Scope::Everywhere, key)))
+            .copied()
     }
 
     /// The keys bound to an action (empty when the user unbound it).
