@@ -26,8 +26,9 @@ pub(super) const HEALTH: usize = 22;
 /// EVENT's width: a label and an age, `unhealthy 5m`.
 const EVENT_WIDTH: u16 = 12;
 
-/// The least width the NAME column keeps when a life column comes in.
-pub(super) const NAME_KEEPS: u16 = 24;
+/// The least width the NAME column keeps when a life column comes in: as the traffic
+/// columns let it keep (a pod's whole label).
+pub(super) const NAME_KEEPS: u16 = 40;
 
 /// Before the name of a container whose newest event is trouble, where EVENT is not drawn.
 pub const TROUBLE_MARK: &str = "*";

@@ -1,6 +1,6 @@
 //! A container's life in its detail pane's facts, as its runtime records it
 //! (`ContainerSample::runtime_state`): restarts, health (`unhealthy` in the warning colour) and
-//! the last exit with when it was. Nothing when the runtime records none of it.
+//! the last exit with when it was. A line for each the runtime records, none for the rest.
 
 use ratatui::text::{Line, Span};
 
@@ -14,27 +14,27 @@ pub(super) fn lines<'a>(c: &ContainerSample, now_ms: u64, theme: &Theme) -> Vec<
     let Some(state) = &c.runtime_state else {
         return Vec::new();
     };
-    let dash = || "-".to_string();
-    let health = state.health.as_deref().map(clean_str);
-    let exit = match (state.exit_code, state.finished_at_ms) {
-        (Some(code), Some(at)) => format!("{code} at {} UTC", stamp(at, now_ms)),
-        (Some(code), None) => code.to_string(),
-        (None, _) => dash(),
-    };
-    vec![
-        field(
-            "restarts",
-            state.restart_count.map_or_else(dash, |n| n.to_string()),
-            theme,
-        ),
-        Line::from(vec![
+    let mut lines = Vec::new();
+    if let Some(n) = state.restart_count {
+        lines.push(field("restarts", n.to_string(), theme));
+    }
+    if let Some(health) = state.health.as_deref().map(clean_str) {
+        let style = if health == "unhealthy" {
+            theme.warning
+        } else {
+            theme.text
+        };
+        lines.push(Line::from(vec![
             Span::styled(format!("{:<10}", "health"), theme.dim),
-            match health {
-                Some(h) if h == "unhealthy" => Span::styled(h, theme.warning),
-                Some(h) => Span::raw(h),
-                None => Span::raw(dash()),
-            },
-        ]),
-        field("last exit", exit, theme),
-    ]
+            Span::styled(health, style),
+        ]));
+    }
+    if let Some(code) = state.exit_code {
+        let exit = match state.finished_at_ms {
+            Some(at) => format!("{code} at {} UTC", stamp(at, now_ms)),
+            None => code.to_string(),
+        };
+        lines.push(field("last exit", exit, theme));
+    }
+    lines
 }
