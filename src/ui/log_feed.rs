@@ -224,7 +224,8 @@ fn feed(
         Ok(backlog) => backlog,
         Err(why) => return stopped(why),
     };
-    let mut overlap: Option<Vec<LogLine>> = Some(backlog[backlog.len().saturating_sub(64)..].to_vec());
+    let mut overlap: Option<Vec<LogLine>> =
+        Some(backlog[backlog.len().saturating_sub(64)..].to_vec());
     if !lines(backlog) {
         return;
     }

@@ -156,7 +156,10 @@ impl Filter {
     fn event(&self, e: &Event) -> bool {
         self.is_empty()
             || self.text(&e.subject.name)
-            || e.subject.container_id.as_deref().is_some_and(|id| self.text(id))
+            || e.subject
+                .container_id
+                .as_deref()
+                .is_some_and(|id| self.text(id))
             || e.subject.cgroup.as_deref().is_some_and(|g| self.text(g))
             || self.text(e.kind.name())
             || self.text(&e.detail)
@@ -308,23 +311,37 @@ mod tests {
         );
         let all = log.rows(&Filter::new(""), Sort::default(), false);
         let times = |rows: &[usize]| -> Vec<u64> {
-            rows.iter().map(|&i| log.get(i).unwrap().event.at_ms).collect()
+            rows.iter()
+                .map(|&i| log.get(i).unwrap().event.at_ms)
+                .collect()
         };
         assert_eq!(times(&all), [3, 2, 1]);
         let trouble = log.rows(&Filter::new(""), Sort::default(), true);
         assert_eq!(times(&trouble), [3, 2]);
-        assert_eq!(times(&log.rows(&Filter::new("OOM"), Sort::default(), false)), [2]);
-        assert_eq!(times(&log.rows(&Filter::new("cgroup"), Sort::default(), false)), [3]);
+        assert_eq!(
+            times(&log.rows(&Filter::new("OOM"), Sort::default(), false)),
+            [2]
+        );
+        assert_eq!(
+            times(&log.rows(&Filter::new("cgroup"), Sort::default(), false)),
+            [3]
+        );
         let by_name = Sort {
             column: Some(1),
             reversed: false,
         };
         // "/some/cgroup" < "api" < "web".
-        assert_eq!(times(&log.rows(&Filter::new(""), by_name, false)), [3, 2, 1]);
+        assert_eq!(
+            times(&log.rows(&Filter::new(""), by_name, false)),
+            [3, 2, 1]
+        );
         let oldest_first = Sort {
             column: None,
             reversed: true,
         };
-        assert_eq!(times(&log.rows(&Filter::new(""), oldest_first, false)), [1, 2, 3]);
+        assert_eq!(
+            times(&log.rows(&Filter::new(""), oldest_first, false)),
+            [1, 2, 3]
+        );
     }
 }

@@ -171,7 +171,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
             }
             (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
-                pod::indent(cells(c, gone, &shown, &columns, frame, app, theme), &columns)
+                pod::indent(
+                    cells(c, gone, &shown, &columns, frame, app, theme),
+                    &columns,
+                )
             }
             (_, Some((c, gone))) => cells(c, gone, &shown, &columns, frame, app, theme),
             _ => Vec::new(),

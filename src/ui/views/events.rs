@@ -111,7 +111,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 key(Action::Back)
             )
         };
-        let at = Rect::new(list.x, list.y + 1, list.width, 1.min(list.height.saturating_sub(1)));
+        let at = Rect::new(
+            list.x,
+            list.y + 1,
+            list.width,
+            1.min(list.height.saturating_sub(1)),
+        );
         f.render_widget(Paragraph::new(Span::styled(text, theme.dim)), at);
     }
     detail::draw(f, below, ctx, app.selected_event().map(|k| &k.event));

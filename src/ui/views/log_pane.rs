@@ -151,9 +151,12 @@ fn hints<'a>(pane: &LogPane, ctx: &Ctx<'_>, width: u16) -> Line<'a> {
         format!("{} time", key(Action::LogJumpTime)),
         format!("{} back", key(Action::Back)),
     ];
-    let title_width = format!(" logs of {} ({}) · paused (End follows) ", pane.name, pane.runtime)
-        .chars()
-        .count();
+    let title_width = format!(
+        " logs of {} ({}) · paused (End follows) ",
+        pane.name, pane.runtime
+    )
+    .chars()
+    .count();
     let mut room = (width as usize).saturating_sub(title_width + 1);
     let mut shown = Vec::new();
     for hint in all {
@@ -164,7 +167,10 @@ fn hints<'a>(pane: &LogPane, ctx: &Ctx<'_>, width: u16) -> Line<'a> {
         room -= cost;
         shown.push(hint);
     }
-    Line::from(Span::styled(format!(" {} ", shown.join("  ")), ctx.theme.dim))
+    Line::from(Span::styled(
+        format!(" {} ", shown.join("  ")),
+        ctx.theme.dim,
+    ))
 }
 
 /// What the pane says instead of lines, when it has none to show.
@@ -339,7 +345,10 @@ pub fn input_line<'a>(pane: &LogPane, theme: &Theme) -> Option<Line<'a>> {
     use crate::ui::app::log_pane::PaneInput;
     let (label, text) = match pane.input()? {
         PaneInput::Search(text) => ("/".to_string(), text.clone()),
-        PaneInput::Time(text) => ("go to the time (UTC, HH:MM[:SS]): ".to_string(), text.clone()),
+        PaneInput::Time(text) => (
+            "go to the time (UTC, HH:MM[:SS]): ".to_string(),
+            text.clone(),
+        ),
     };
     Some(Line::from(vec![
         Span::styled(label, theme.title),

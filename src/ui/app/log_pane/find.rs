@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn matches_ignore_ascii_case_and_fall_on_character_boundaries() {
-        assert_eq!(match_ranges("Error: error ERROR", "error"), [0..5, 7..12, 13..18]);
+        assert_eq!(
+            match_ranges("Error: error ERROR", "error"),
+            [0..5, 7..12, 13..18]
+        );
         assert_eq!(match_ranges("aaaa", "aa"), [0..2, 2..4]);
         assert!(match_ranges("abc", "").is_empty());
         assert!(match_ranges("ab", "abc").is_empty());
@@ -95,13 +98,18 @@ mod tests {
         assert_eq!(parse_clock("03:04"), Some(3 * 3600 + 4 * 60));
         assert_eq!(parse_clock(" 23:59:59 "), Some(86_399));
         assert_eq!(parse_clock("3:4:5"), Some(3 * 3600 + 4 * 60 + 5));
-        for bad in ["", "12", "24:00", "12:60", "12:00:60", "1:2:3:4", "aa:bb", "-1:00", "123:00"] {
+        for bad in [
+            "", "12", "24:00", "12:60", "12:00:60", "1:2:3:4", "aa:bb", "-1:00", "123:00",
+        ] {
             assert_eq!(parse_clock(bad), None, "{bad}");
         }
         // 2026-01-02 03:04:05 UTC.
         let reference = 1_767_323_045 * 1_000_000_000;
         let day = 1_767_312_000 * 1_000_000_000;
-        assert_eq!(last_clock_at_or_before(reference, 3600), day + 3600 * 1_000_000_000);
+        assert_eq!(
+            last_clock_at_or_before(reference, 3600),
+            day + 3600 * 1_000_000_000
+        );
         // 12:00 is still to come that day: the day before's.
         assert_eq!(
             last_clock_at_or_before(reference, 12 * 3600),

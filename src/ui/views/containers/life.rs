@@ -96,7 +96,12 @@ fn health(c: &ContainerSample) -> Option<&str> {
 }
 
 /// EVENT, RESTARTS, HEALTH of container `c` at the frame's time `now_ms`.
-pub(super) fn cells<'a>(c: &ContainerSample, app: &App, now_ms: u64, theme: &Theme) -> [Line<'a>; 3] {
+pub(super) fn cells<'a>(
+    c: &ContainerSample,
+    app: &App,
+    now_ms: u64,
+    theme: &Theme,
+) -> [Line<'a>; 3] {
     let event = match app.latest_event(&c.view.container.id) {
         Some(e) => {
             let ago = age(now_ms.saturating_sub(e.at_ms) / 1000);

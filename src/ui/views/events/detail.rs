@@ -80,7 +80,11 @@ fn lines<'a>(event: &Event, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
                     "{} (id {}){}",
                     clean_str(&subject.name),
                     clean_str(id),
-                    if on_host { "" } else { ", no longer on the host" }
+                    if on_host {
+                        ""
+                    } else {
+                        ", no longer on the host"
+                    }
                 ),
                 None => "- (a cgroup no container owns)".to_string(),
             },
@@ -105,14 +109,12 @@ fn lines<'a>(event: &Event, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         },
     ]);
     lines.push(kind);
-    lines.extend(
-        kind_fields(event)
-            .into_iter()
-            .map(|(name, value)| Line::from(vec![
-                Span::styled(format!("{:<10}", name), theme.dim),
-                Span::raw(value),
-            ])),
-    );
+    lines.extend(kind_fields(event).into_iter().map(|(name, value)| {
+        Line::from(vec![
+            Span::styled(format!("{:<10}", name), theme.dim),
+            Span::raw(value),
+        ])
+    }));
     lines.push(field("detail", clean_str(&event.detail), theme));
     lines
 }
