@@ -461,6 +461,12 @@ impl App {
             _ => self.gone = None,
         }
         self.rows = rows;
+        // On the newest event, the Events view stays on the newest as more come (it follows,
+        // as the log pane does); elsewhere a selection stays on its row.
+        let events = &mut self.lists[Tab::Events.index()];
+        if events.selected == 0 {
+            events.key = None;
+        }
         for tab in Tab::ALL {
             self.restore_selection(tab);
         }

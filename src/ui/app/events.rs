@@ -4,7 +4,8 @@
 //! built from it ([`EventLog::rows`]: newest first, the filter and `t`'s trouble-only applied,
 //! or sorted by a column), and the Containers view's mark is each container's newest event
 //! ([`EventLog::latest`]). An event is known by the number it got on arrival, so the Events
-//! view's selection stays on it while newer ones come in. Enter on an event shows its
+//! view's selection stays on it while newer ones come in — but for the top row: on the newest
+//! event, the selection stays on the newest (the view follows, as a log pane does). Enter on an event shows its
 //! container in the Containers view (unfolding its pod, clearing a filter that hides it).
 
 use std::collections::{HashMap, VecDeque};

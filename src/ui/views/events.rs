@@ -32,7 +32,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let events = app.events();
     let rows = &app.rows().events;
     let now = frame.taken_at_ms;
-    let fields = detail::height(area.height, TABLE_FROM);
+    // No event to show, no pane: the table says why.
+    let fields = if rows.is_empty() {
+        0
+    } else {
+        detail::height(area.height, TABLE_FROM)
+    };
     let [list, below] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(fields)]).areas(area);
     let time_width = rows

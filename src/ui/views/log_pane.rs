@@ -19,7 +19,7 @@ use crate::host::logs::{LogStream, MAX_LINE_BYTES};
 use crate::ui::action::Action;
 use crate::ui::app::ListLayout;
 use crate::ui::app::log_pane::find::match_ranges;
-use crate::ui::app::log_pane::{LOG_LINES_KEPT, LogPane, LogState, PaneLine};
+use crate::ui::app::log_pane::{LOG_LINES_KEPT, LogPane, LogState, PaneLine, StreamShown};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::stamp;
 use crate::units::format::short_bytes;
@@ -108,18 +108,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, pane: &LogPane) -> Lis
     layout(shown[first])
 }
 
-/// ` logs of web (runc) · following ` or where the cursor is.
+/// ` web (runc) log · following `, or paused, once there are lines.
 fn title<'a>(pane: &LogPane, theme: &Theme) -> Line<'a> {
-    let mut spans = vec![Span::styled(
-        format!(" logs of {} ({}) ", pane.name, pane.runtime),
-        theme.title,
-    )];
-    let state = if pane.following() {
-        "following".to_string()
-    } else {
-        "paused (End follows)".to_string()
-    };
-    spans.push(Span::styled(format!("· {state} "), theme.dim));
+    let mut spans = vec![Span::styled(title_text(pane), theme.title)];
+    if let Some(state) = state_text(pane) {
+        spans.push(Span::styled(format!("· {state} "), theme.dim));
+    }
     if pane.dropped() > 0 {
         spans.push(Span::styled(
             format!("· last {LOG_LINES_KEPT} lines kept "),
@@ -129,48 +123,77 @@ fn title<'a>(pane: &LogPane, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-/// The pane's keys, as many as fit beside the title: stream, wrap, search, time, back.
+fn title_text(pane: &LogPane) -> String {
+    format!(" {} ({}) log ", pane.name, pane.runtime)
+}
+
+/// Following or paused, when there are lines to be on.
+fn state_text(pane: &LogPane) -> Option<&'static str> {
+    if pane.is_empty() || matches!(pane.state(), LogState::NoFile { .. }) {
+        None
+    } else if pane.following() {
+        Some("following")
+    } else {
+        Some("paused, End follows")
+    }
+}
+
+/// The pane's keys beside the title, as many as fit (Esc first, then search, stream, wrap,
+/// time), drawn in a fixed order. Without a file, Esc only.
 fn hints<'a>(pane: &LogPane, ctx: &Ctx<'_>, width: u16) -> Line<'a> {
     let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
-    let mut search = format!("{} search", key(Action::LogSearch));
-    if let Some(text) = pane.search() {
-        search = format!(
+    let search = match pane.search() {
+        Some(text) => format!(
             "\"{text}\" {}/{}",
             key(Action::LogNextMatch),
             key(Action::LogPreviousMatch)
-        );
-    }
-    let all = [
-        format!("{} {}", key(Action::LogStream), pane.stream().label()),
-        format!(
-            "{} wrap {}",
-            key(Action::LogWrap),
-            if pane.wrap() { "on" } else { "off" }
         ),
-        search,
-        format!("{} time", key(Action::LogJumpTime)),
-        format!("{} back", key(Action::Back)),
+        None => format!("{} search", key(Action::LogSearch)),
+    };
+    let stream = match pane.stream() {
+        StreamShown::All => "all",
+        StreamShown::Stdout => "stdout",
+        StreamShown::Stderr => "stderr",
+    };
+    // (priority, text) in the order drawn.
+    let mut all = vec![
+        (2, format!("{} {stream}", key(Action::LogStream))),
+        (
+            3,
+            format!(
+                "{} {}",
+                key(Action::LogWrap),
+                if pane.wrap() { "wrap" } else { "nowrap" }
+            ),
+        ),
+        (1, search),
+        (4, format!("{} time", key(Action::LogJumpTime))),
+        (0, format!("{} back", key(Action::Back))),
     ];
-    let title_width = format!(
-        " logs of {} ({}) · paused (End follows) ",
-        pane.name, pane.runtime
-    )
-    .chars()
-    .count();
-    let mut room = (width as usize).saturating_sub(title_width + 1);
-    let mut shown = Vec::new();
-    for hint in all {
-        let cost = hint.chars().count() + 2;
+    if matches!(pane.state(), LogState::NoFile { .. }) {
+        all.retain(|(priority, _)| *priority == 0);
+    }
+    let title = title_text(pane).chars().count()
+        + state_text(pane).map_or(0, |s| s.chars().count() + 3);
+    let mut room = (width as usize).saturating_sub(title + 4);
+    let mut by_priority: Vec<usize> = (0..all.len()).collect();
+    by_priority.sort_by_key(|&i| all[i].0);
+    let mut kept = vec![false; all.len()];
+    for i in by_priority {
+        let cost = all[i].1.chars().count() + 2;
         if cost > room {
             break;
         }
         room -= cost;
-        shown.push(hint);
+        kept[i] = true;
     }
-    Line::from(Span::styled(
-        format!(" {} ", shown.join("  ")),
-        ctx.theme.dim,
-    ))
+    let shown: Vec<String> = all
+        .into_iter()
+        .zip(kept)
+        .filter(|(_, k)| *k)
+        .map(|((_, text), _)| text)
+        .collect();
+    Line::from(Span::styled(format!(" {} ", shown.join("  ")), ctx.theme.dim))
 }
 
 /// What the pane says instead of lines, when it has none to show.
@@ -236,13 +259,14 @@ fn rows<'a>(
     let indent: usize = prefix.iter().map(Span::width).sum();
     let mut spans = prefix;
     spans.extend(text_spans(&line.text, pane.highlight(), theme));
-    if line.cut {
-        spans.push(Span::styled(
+    let marker = line.cut.then(|| {
+        Span::styled(
             format!(" [cut: longer than {}]", short_bytes(MAX_LINE_BYTES as u64)),
             theme.warning,
-        ));
-    }
+        )
+    });
     if pane.wrap() {
+        spans.extend(marker);
         let indent = if width.saturating_sub(indent) >= TEXT_FROM {
             indent
         } else {
@@ -250,7 +274,11 @@ fn rows<'a>(
         };
         wrap(spans, width, indent)
     } else {
-        vec![cut(spans, width, theme)]
+        // The runtime's cut stays in sight: the pane's cut comes before it.
+        let room = width.saturating_sub(marker.as_ref().map_or(0, Span::width));
+        let mut row = cut(spans, room, theme);
+        row.spans.extend(marker);
+        vec![row]
     }
 }
 

@@ -76,18 +76,19 @@ fn lines<'a>(event: &Event, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         field(
             "container",
             match &subject.container_id {
-                Some(id) => format!(
-                    "{} (id {}){}",
-                    clean_str(&subject.name),
-                    clean_str(id),
-                    if on_host {
-                        ""
-                    } else {
-                        ", no longer on the host"
-                    }
-                ),
+                Some(_) if on_host => clean_str(&subject.name),
+                Some(_) => format!("{}, no longer on the host", clean_str(&subject.name)),
                 None => "- (a cgroup no container owns)".to_string(),
             },
+            theme,
+        ),
+        field(
+            "id",
+            subject
+                .container_id
+                .as_deref()
+                .map(clean_str)
+                .unwrap_or_else(|| "-".to_string()),
             theme,
         ),
         field(
