@@ -169,7 +169,11 @@ fn the_selection_stays_on_its_event_as_new_ones_come() {
         app.on_frame(frame(seq, true));
     }
     assert_eq!(selected_kind(&app), "oom_kill");
-    assert_eq!(app.list(Tab::Events).selected, row + 2, "two newer above it");
+    assert_eq!(
+        app.list(Tab::Events).selected,
+        row + 2,
+        "two newer above it"
+    );
 }
 
 #[test]
@@ -192,7 +196,12 @@ fn enter_shows_the_event_s_container_unfolding_and_unfiltering() {
     app.update(Action::ShowTab(Tab::Events));
     select_kind(&mut app, "exited");
     assert_eq!(
-        app.selected_event().unwrap().event.subject.container_id.as_deref(),
+        app.selected_event()
+            .unwrap()
+            .event
+            .subject
+            .container_id
+            .as_deref(),
         Some(OLD_JOB_ID)
     );
     app.update(Action::Open);
@@ -239,7 +248,11 @@ fn the_app_keeps_the_last_events_only() {
     f.events = many;
     app.on_frame(f);
     assert_eq!(app.events().len(), EVENTS_KEPT);
-    assert_eq!(app.events().dropped(), 110, "the fixture's 10, then 100 more");
+    assert_eq!(
+        app.events().dropped(),
+        110,
+        "the fixture's 10, then 100 more"
+    );
     app.update(Action::ShowTab(Tab::Events));
     assert_eq!(app.rows().events.len(), EVENTS_KEPT);
     assert_eq!(
@@ -255,7 +268,10 @@ fn a_trouble_mark_before_names_where_event_does_not_fit() {
     let (mut app, history) = app_with_history(20);
     let terminal = render(&mut app, &history, 80, 24);
     let screen = rows(&terminal).join("\n");
-    assert!(screen.contains("*api") && screen.contains("*web"), "{screen}");
+    assert!(
+        screen.contains("*api") && screen.contains("*web"),
+        "{screen}"
+    );
     assert_eq!(colour_of(&terminal, "*web"), WARNING);
     assert!(!screen.contains("*pause") && !screen.contains("*scratch"));
     // Frame 30: their newest (restarted, a limit changed) is no trouble.
@@ -279,7 +295,10 @@ fn event_restarts_and_health_come_in_where_names_keep_40_cells() {
     assert_eq!(cell_of(&event, "web"), "psi mem 4s");
     assert_eq!(cell_of(&event, "scratch"), "-");
     assert_eq!(colour_of(&terminal, "oom 10s"), WARNING);
-    assert!(!screen.join("\n").contains("*api"), "no mark beside the column");
+    assert!(
+        !screen.join("\n").contains("*api"),
+        "no mark beside the column"
+    );
     let restarts = column(&screen, "RESTARTS", 8);
     assert_eq!(cell_of(&restarts, "api"), "3");
     assert_eq!(cell_of(&restarts, "pause"), "0");
@@ -296,7 +315,10 @@ fn event_restarts_and_health_come_in_where_names_keep_40_cells() {
     .unwrap();
     app.hide_container_columns(config.hidden_container_columns);
     let screen = rows(&render(&mut app, &history, 200, 30));
-    assert_eq!(cell_of(&column_left(&screen, "EVENT", 12), "api"), "oom 10s");
+    assert_eq!(
+        cell_of(&column_left(&screen, "EVENT", 12), "api"),
+        "oom 10s"
+    );
     // Hidden by the config: the mark stands in for EVENT.
     let config = Config::parse(
         "[containers]\nhide = [\"EVENT\", \"restarts\", \"Health\"]\n",
@@ -328,7 +350,9 @@ fn column_left(screen: &[String], title: &str, width: usize) -> Vec<(String, Str
                 .find(|w| *w != "▾" && *w != "▸")
                 .unwrap_or_default()
                 .to_string();
-            let cell: String = chars[start..(start + width).min(chars.len())].iter().collect();
+            let cell: String = chars[start..(start + width).min(chars.len())]
+                .iter()
+                .collect();
             (name, cell.trim().to_string())
         })
         .collect()
@@ -431,7 +455,10 @@ fn six_l_and_the_log_pane_s_keys_are_in_the_one_table() {
         Some(Action::TypeChar('n')),
         "typing a search, n is text"
     );
-    assert_eq!(keymap.action(&key('6'), false), Some(Action::ShowTab(Tab::Events)));
+    assert_eq!(
+        keymap.action(&key('6'), false),
+        Some(Action::ShowTab(Tab::Events))
+    );
     assert_eq!(keymap.action(&key('l'), false), Some(Action::Logs));
     // Keys clash within a scope only.
     let config = Config::parse(
@@ -443,7 +470,10 @@ fn six_l_and_the_log_pane_s_keys_are_in_the_one_table() {
         config.keymap.action_in(&key('x'), false, Scope::LogPane),
         Some(Action::LogWrap)
     );
-    assert_eq!(config.keymap.action(&key('x'), false), Some(Action::StopRemove));
+    assert_eq!(
+        config.keymap.action(&key('x'), false),
+        Some(Action::StopRemove)
+    );
     let err = Config::parse(
         "[keymap]\nlog_wrap = \"n\"\n",
         std::path::Path::new("c.toml"),

@@ -41,7 +41,11 @@ fn log_lines() -> Vec<LogLine> {
         line(0, out, "nginx: starting worker processes"),
         line(2, err, "warning: \x1b[31mred\x1b[0m escape\x07"),
         line(4, out, "pid\tcommand"),
-        line(6, err, "error: upstream timed out (110: Connection timed out)"),
+        line(
+            6,
+            err,
+            "error: upstream timed out (110: Connection timed out)",
+        ),
         line(8, out, "invalid utf-8: \u{fffd}\u{fffd} kept"),
         LogLine {
             cut: true,
@@ -132,11 +136,17 @@ fn text_is_cleaned_and_a_cut_line_marked() {
     assert!(text.contains("warning: ?[31mred?[0m escape?"), "{text}");
     assert!(text.contains("GET /health 200 ok"), "{text}");
     assert!(text.contains("out pid     command"), "a tab to its stop");
-    assert!(text.contains("invalid utf-8: \u{fffd}\u{fffd} kept"), "{text}");
+    assert!(
+        text.contains("invalid utf-8: \u{fffd}\u{fffd} kept"),
+        "{text}"
+    );
     assert!(text.contains("[cut: longer than 64K]"), "{text}");
     assert!(text.contains("err warning"), "stderr marked");
     assert!(text.contains("out GET"), "stdout marked");
-    assert!(text.contains("03:03:19 a terminal's line"), "no stream, no mark");
+    assert!(
+        text.contains("03:03:19 a terminal's line"),
+        "no stream, no mark"
+    );
 }
 
 #[test]
@@ -160,7 +170,11 @@ fn search_lights_its_matches_and_n_and_shift_n_go_round() {
             .text
             .clone()
     };
-    assert_eq!(cursor_text(&app), "Error again: retrying", "the newest match");
+    assert_eq!(
+        cursor_text(&app),
+        "Error again: retrying",
+        "the newest match"
+    );
     let terminal = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("log_pane_search_80x24", terminal.backend());
     assert_eq!(background_of(&terminal, "error: upstream"), Color::Yellow);
@@ -182,7 +196,10 @@ fn search_lights_its_matches_and_n_and_shift_n_go_round() {
     type_text(&mut app, "nowhere");
     app.update(Action::Back);
     assert_eq!(app.log_pane().unwrap().search(), Some("error"));
-    assert!(app.log_pane().is_some(), "Esc left the search line, not the pane");
+    assert!(
+        app.log_pane().is_some(),
+        "Esc left the search line, not the pane"
+    );
     app.update(Action::LogSearch);
     type_text(&mut app, "nowhere");
     app.update(Action::Open);
@@ -200,7 +217,10 @@ fn s_shows_one_stream_and_says_when_it_has_no_line() {
     let terminal = render(&mut app, &history, 80, 24);
     insta::assert_snapshot!("log_pane_stdout_80x24", terminal.backend());
     let text = screen(&terminal);
-    assert!(!text.contains("err ") && !text.contains("no stream"), "{text}");
+    assert!(
+        !text.contains("err ") && !text.contains("no stream"),
+        "{text}"
+    );
     assert!(text.contains("s stdout"), "the choice is in the title");
     app.update(Action::LogStream);
     let lines = rows(&render(&mut app, &history, 80, 24));
@@ -229,7 +249,10 @@ fn s_shows_one_stream_and_says_when_it_has_no_line() {
 #[test]
 fn w_turns_wrapping_off_and_lines_end_in_an_ellipsis() {
     let (mut app, history) = app_with_pane();
-    assert!(app.log_pane().unwrap().wrap(), "wraps by default: nothing hidden");
+    assert!(
+        app.log_pane().unwrap().wrap(),
+        "wraps by default: nothing hidden"
+    );
     let wrapped = screen(&render(&mut app, &history, 80, 24));
     assert!(wrapped.contains("must wrap it"), "{wrapped}");
     app.update(Action::LogWrap);
@@ -238,7 +261,10 @@ fn w_turns_wrapping_off_and_lines_end_in_an_ellipsis() {
     let text = screen(&terminal);
     assert!(!text.contains("must wrap it"), "{text}");
     assert!(text.contains("the lazy dog, then ove…"), "{text}");
-    assert!(text.contains("xxx… [cut: longer than 64K]"), "the runtime's cut in sight");
+    assert!(
+        text.contains("xxx… [cut: longer than 64K]"),
+        "the runtime's cut in sight"
+    );
 }
 
 #[test]
@@ -280,14 +306,18 @@ fn t_goes_to_the_first_line_at_or_after_a_time() {
     app.update(Action::Open);
     let pane = app.log_pane().unwrap();
     let shown = pane.shown();
-    let cursor = pane.line(shown[pane.cursor_index(&shown).unwrap()]).unwrap();
+    let cursor = pane
+        .line(shown[pane.cursor_index(&shown).unwrap()])
+        .unwrap();
     assert!(cursor.cut, "the line logged at 03:03:15");
     app.update(Action::LogJumpTime);
     type_text(&mut app, "03:03:16");
     app.update(Action::Open);
     let pane = app.log_pane().unwrap();
     let shown = pane.shown();
-    let cursor = pane.line(shown[pane.cursor_index(&shown).unwrap()]).unwrap();
+    let cursor = pane
+        .line(shown[pane.cursor_index(&shown).unwrap()])
+        .unwrap();
     assert_eq!(cursor.at_ns, at(12), "the next one after");
     app.update(Action::LogJumpTime);
     type_text(&mut app, "25:00");

@@ -26,6 +26,7 @@ mod tmux;
 mod tmux_acts;
 mod tmux_cgroup_acts;
 mod tmux_copy;
+mod tmux_events;
 mod tmux_io;
 mod tmux_launch;
 mod tmux_layers;

@@ -173,8 +173,8 @@ fn hints<'a>(pane: &LogPane, ctx: &Ctx<'_>, width: u16) -> Line<'a> {
     if matches!(pane.state(), LogState::NoFile { .. }) {
         all.retain(|(priority, _)| *priority == 0);
     }
-    let title = title_text(pane).chars().count()
-        + state_text(pane).map_or(0, |s| s.chars().count() + 3);
+    let title =
+        title_text(pane).chars().count() + state_text(pane).map_or(0, |s| s.chars().count() + 3);
     let mut room = (width as usize).saturating_sub(title + 4);
     let mut by_priority: Vec<usize> = (0..all.len()).collect();
     by_priority.sort_by_key(|&i| all[i].0);
@@ -193,7 +193,10 @@ fn hints<'a>(pane: &LogPane, ctx: &Ctx<'_>, width: u16) -> Line<'a> {
         .filter(|(_, k)| *k)
         .map(|((_, text), _)| text)
         .collect();
-    Line::from(Span::styled(format!(" {} ", shown.join("  ")), ctx.theme.dim))
+    Line::from(Span::styled(
+        format!(" {} ", shown.join("  ")),
+        ctx.theme.dim,
+    ))
 }
 
 /// What the pane says instead of lines, when it has none to show.

@@ -420,12 +420,20 @@ mod tests {
         assert!(!pane.following());
         assert_eq!(pane.cursor_index(&pane.shown()), Some(6));
         pane.push((10..15).map(|n| line(n, None, "b")).collect());
-        assert_eq!(pane.cursor_index(&pane.shown()), Some(6), "new lines move nothing");
+        assert_eq!(
+            pane.cursor_index(&pane.shown()),
+            Some(6),
+            "new lines move nothing"
+        );
         pane.move_cursor(-100);
         assert_eq!(pane.cursor_index(&pane.shown()), Some(0));
         pane.move_cursor(14);
         assert!(!pane.following());
-        assert_eq!(pane.cursor_index(&pane.shown()), Some(14), "on the last line");
+        assert_eq!(
+            pane.cursor_index(&pane.shown()),
+            Some(14),
+            "on the last line"
+        );
         pane.move_cursor(1);
         assert!(pane.following(), "past the last line follows again");
     }
@@ -444,7 +452,11 @@ mod tests {
         assert_eq!(pane.shown(), [0, 1, 2, 3, 4]);
         pane.stream = pane.stream.next();
         assert_eq!(pane.stream, StreamShown::Stdout);
-        assert_eq!(pane.shown(), [0, 3], "a line without a stream shows under all only");
+        assert_eq!(
+            pane.shown(),
+            [0, 3],
+            "a line without a stream shows under all only"
+        );
         pane.stream = pane.stream.next();
         assert_eq!(pane.shown(), [1, 4]);
         // The cursor on line 3 (stdout) shows on the stderr line before it.
@@ -468,10 +480,22 @@ mod tests {
         assert_eq!(pane.find("ERROR", false, true), Some((3, false)));
         pane.put_cursor(&pane.shown(), 3);
         assert_eq!(pane.find("error", false, false), Some((1, false)));
-        assert_eq!(pane.find("error", true, false), Some((1, true)), "round the end");
+        assert_eq!(
+            pane.find("error", true, false),
+            Some((1, true)),
+            "round the end"
+        );
         pane.put_cursor(&pane.shown(), 1);
-        assert_eq!(pane.find("error", false, false), Some((3, true)), "round the top");
-        assert_eq!(pane.find("disk", true, false), Some((1, true)), "only itself");
+        assert_eq!(
+            pane.find("error", false, false),
+            Some((3, true)),
+            "round the top"
+        );
+        assert_eq!(
+            pane.find("disk", true, false),
+            Some((1, true)),
+            "only itself"
+        );
         assert_eq!(pane.find("nothing", true, true), None);
     }
 
@@ -481,7 +505,10 @@ mod tests {
         assert_eq!(pane.jump_to(13_500_000_000), None);
         assert_eq!(pane.cursor_index(&pane.shown()), Some(4), "line 14");
         let before = pane.jump_to(1_000_000_000).unwrap();
-        assert!(before.contains("the oldest line is from 00:00:10"), "{before}");
+        assert!(
+            before.contains("the oldest line is from 00:00:10"),
+            "{before}"
+        );
         assert_eq!(pane.cursor_index(&pane.shown()), Some(0));
         let after = pane.jump_to(99_000_000_000).unwrap();
         assert!(after.contains("following the newest"), "{after}");
