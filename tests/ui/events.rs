@@ -4,7 +4,7 @@
 //! Frames and events from `fixture::events`.
 
 use crate::layers::rows;
-use crate::rw_size::{cell_of, column};
+use crate::rw_size::{cell_of, column, column_left};
 use crate::support::{drive, fixture};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,6 +16,7 @@ use isotop::ui::log_feed::LogRequest;
 use isotop::ui::{Action, App, Tab, UiError};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Cell;
 use ratatui::style::Color;
 
 use drive::{render, type_text};
@@ -25,8 +26,8 @@ use fixture::{T0_MS, app_with_history, frame};
 /// The warning colour of the dark theme every test draws with.
 const WARNING: Color = Color::Yellow;
 
-/// The foreground of the first cell of the first place `text` is drawn.
-fn colour_of(terminal: &Terminal<TestBackend>, text: &str) -> Color {
+/// The cell where `text` is first drawn (its first character's).
+pub(crate) fn cell_at(terminal: &Terminal<TestBackend>, text: &str) -> Cell {
     let screen = rows(terminal);
     let (y, row) = screen
         .iter()
@@ -34,7 +35,12 @@ fn colour_of(terminal: &Terminal<TestBackend>, text: &str) -> Color {
         .find(|(_, r)| r.contains(text))
         .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", screen.join("\n")));
     let x = row[..row.find(text).unwrap()].chars().count();
-    terminal.backend().buffer()[(x as u16, y as u16)].fg
+    terminal.backend().buffer()[(x as u16, y as u16)].clone()
+}
+
+/// The foreground where `text` is first drawn.
+fn colour_of(terminal: &Terminal<TestBackend>, text: &str) -> Color {
+    cell_at(terminal, text).fg
 }
 
 /// The kinds of the Events view's rows, top to bottom.
@@ -331,31 +337,6 @@ fn event_restarts_and_health_come_in_where_names_keep_40_cells() {
         assert!(!screen[5].contains(title), "{title} hidden");
     }
     assert!(screen.join("\n").contains("*api"));
-}
-
-/// A left-aligned column's cells (`width` cells from its title) by row name.
-fn column_left(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
-    let header_row = screen.iter().position(|r| r.starts_with("ID ")).unwrap();
-    let header = &screen[header_row];
-    let at = |t: &str| header[..header.find(t).unwrap()].chars().count();
-    let (start, name_at) = (at(title), at("NAME"));
-    screen[header_row + 1..]
-        .iter()
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| {
-            let chars: Vec<char> = r.chars().collect();
-            let name: String = chars[name_at..].iter().collect();
-            let name = name
-                .split_whitespace()
-                .find(|w| *w != "▾" && *w != "▸")
-                .unwrap_or_default()
-                .to_string();
-            let cell: String = chars[start..(start + width).min(chars.len())]
-                .iter()
-                .collect();
-            (name, cell.trim().to_string())
-        })
-        .collect()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::layers::rows;
 use crate::support::{drive, fixture};
 
 use isotop::host::logs::{LogLine, LogStream};
-use isotop::ui::app::log_pane::StreamShown;
+use isotop::ui::app::log_pane::{PaneLine, StreamShown};
 use isotop::ui::log_feed::LogRequest;
 use isotop::ui::{Action, App, Tab};
 use ratatui::Terminal;
@@ -81,16 +81,17 @@ fn screen(terminal: &Terminal<TestBackend>) -> String {
     rows(terminal).join("\n")
 }
 
-/// The background of the first cell of the first place `text` is drawn.
+/// The background where `text` is first drawn.
 fn background_of(terminal: &Terminal<TestBackend>, text: &str) -> Color {
-    let screen = rows(terminal);
-    let (y, row) = screen
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.contains(text))
-        .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", screen.join("\n")));
-    let x = row[..row.find(text).unwrap()].chars().count();
-    terminal.backend().buffer()[(x as u16, y as u16)].bg
+    crate::events::cell_at(terminal, text).bg
+}
+
+/// The line the pane's cursor is on (the newest when following).
+fn cursor_line(app: &App) -> PaneLine {
+    let pane = app.log_pane().expect("a log pane");
+    let shown = pane.shown();
+    let at = pane.cursor_index(&shown).expect("lines shown");
+    pane.line(shown[at]).expect("a kept line").clone()
 }
 
 #[test]
@@ -162,14 +163,7 @@ fn search_lights_its_matches_and_n_and_shift_n_go_round() {
     let pane = app.log_pane().unwrap();
     assert_eq!(pane.search(), Some("error"));
     assert!(!pane.following());
-    let cursor_text = |app: &App| {
-        let pane = app.log_pane().unwrap();
-        let shown = pane.shown();
-        pane.line(shown[pane.cursor_index(&shown).unwrap()])
-            .unwrap()
-            .text
-            .clone()
-    };
+    let cursor_text = |app: &App| cursor_line(app).text;
     assert_eq!(
         cursor_text(&app),
         "Error again: retrying",
@@ -304,20 +298,12 @@ fn t_goes_to_the_first_line_at_or_after_a_time() {
     let typing = screen(&render(&mut app, &history, 120, 40));
     assert!(typing.contains("go to the time (UTC, HH:MM[:SS]): 03:03:15█"));
     app.update(Action::Open);
-    let pane = app.log_pane().unwrap();
-    let shown = pane.shown();
-    let cursor = pane
-        .line(shown[pane.cursor_index(&shown).unwrap()])
-        .unwrap();
+    let cursor = cursor_line(&app);
     assert!(cursor.cut, "the line logged at 03:03:15");
     app.update(Action::LogJumpTime);
     type_text(&mut app, "03:03:16");
     app.update(Action::Open);
-    let pane = app.log_pane().unwrap();
-    let shown = pane.shown();
-    let cursor = pane
-        .line(shown[pane.cursor_index(&shown).unwrap()])
-        .unwrap();
+    let cursor = cursor_line(&app);
     assert_eq!(cursor.at_ns, at(12), "the next one after");
     app.update(Action::LogJumpTime);
     type_text(&mut app, "25:00");
@@ -396,4 +382,33 @@ fn l_needs_a_container() {
     select_by_filter(&mut app, "311");
     app.update(Action::Logs);
     assert_eq!(app.log_pane().unwrap().name, "api");
+}
+
+#[test]
+fn the_app_loop_reads_keys_in_the_pane_s_scope_and_tiny_panes_draw() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use isotop::ui::event_loop::action_for;
+    use isotop::ui::keymap::Keymap;
+    let keymap = Keymap::default();
+    let n = Event::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
+    let (mut app, history) = app_with_history(30);
+    assert_eq!(action_for(&n, &app, &keymap), Some(Action::Launch));
+    select_by_filter(&mut app, "web");
+    app.update(Action::Logs);
+    assert_eq!(action_for(&n, &app, &keymap), Some(Action::LogNextMatch));
+    app.update(Action::LogSearch);
+    assert_eq!(action_for(&n, &app, &keymap), Some(Action::TypeChar('n')));
+    app.update(Action::Back);
+    app.on_log_lines("web", log_lines());
+    for (width, height) in [(1, 1), (5, 3), (20, 5), (40, 10), (400, 120)] {
+        for wrap in [true, false] {
+            if app.log_pane().unwrap().wrap() != wrap {
+                app.update(Action::LogWrap);
+            }
+            app.update(Action::Up);
+            render(&mut app, &history, width, height);
+            app.update(Action::End);
+            render(&mut app, &history, width, height);
+        }
+    }
 }

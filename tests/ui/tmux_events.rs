@@ -8,12 +8,9 @@
 
 use crate::support::common;
 
-use std::process::Command;
-use std::time::Duration;
+use common::require_program;
 
-use common::{CgroupGuard, ChildGuard, require_program, wait_until};
-
-use crate::tmux::{children_of, dashboard};
+use crate::tmux::{TestContainer, dashboard};
 
 #[test]
 #[ignore = "needs root"]
@@ -21,35 +18,8 @@ fn six_shows_events_and_l_opens_a_log_pane() {
     if !require_program("tmux") || !require_program("unshare") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("isoev{}", std::process::id() % 10_000_000);
-    let program = dir.path().join(&name);
-    let sleep = ["/usr/bin/sleep", "/bin/sleep"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("coreutils sleep");
-    std::fs::copy(sleep, &program).expect("copy sleep");
-    let cgroups = CgroupGuard::new("ui-events");
-    let leaf = cgroups.child("box");
-    let unshare = ChildGuard::spawn(
-        Command::new("unshare")
-            .args(["--fork", "--pid", "--mount", "--mount-proc", "--kill-child"])
-            .arg(&program)
-            .arg("1000"),
-    );
-    let mut inner = 0;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            inner = children_of(unshare.pid()).first().copied().unwrap_or(0);
-            inner > 0
-        }),
-        "the container's init started"
-    );
-    cgroups.add_pid(
-        leaf.trim_start_matches(&cgroups.rel)
-            .trim_start_matches('/'),
-        inner,
-    );
+    let container = TestContainer::start("isoev", "ui-events");
+    let name = container.name.clone();
 
     let tmux = dashboard(120, 40);
     tmux.keys(&["6"]);
@@ -84,5 +54,5 @@ fn six_shows_events_and_l_opens_a_log_pane() {
 
     tmux.keys(&["q"]);
     tmux.expect("EXITED 0", "isotop exits with status 0 on q");
-    drop(unshare);
+    drop(container);
 }
