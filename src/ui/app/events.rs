@@ -36,9 +36,10 @@ pub struct EventLog {
     next_seq: u64,
     /// Events dropped to keep the bound.
     dropped: u64,
-    /// Container id → the `seq` of its newest kept event. Only containers with an event
-    /// kept: an entry goes with its event (it is then the container's only one).
-    latest: HashMap<String, u64>,
+    /// Container id → its newest kept event (a copy: the Containers view asks for it on
+    /// every row drawn and every sort by EVENT). Only containers with an event kept: an
+    /// entry goes with its event (it is then the container's only one).
+    latest: HashMap<String, KeptEvent>,
     /// The first frame's time: when isotop started watching, ms since the epoch.
     since_ms: Option<u64>,
 }
@@ -55,24 +56,26 @@ impl EventLog {
     fn push(&mut self, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(id) = &event.subject.container_id {
-            let newer = match self.latest.get(id).and_then(|&s| self.by_seq(s)) {
-                Some(current) => event.at_ms >= current.event.at_ms,
-                None => true,
-            };
-            if newer {
-                self.latest.insert(id.clone(), seq);
-            }
+        let kept = KeptEvent { seq, event };
+        if let Some(id) = &kept.event.subject.container_id
+            && self
+                .latest
+                .get(id)
+                .is_none_or(|current| kept.event.at_ms >= current.event.at_ms)
+        {
+            self.latest.insert(id.clone(), kept.clone());
         }
-        let at = self.kept.partition_point(|k| k.event.at_ms <= event.at_ms);
-        self.kept.insert(at, KeptEvent { seq, event });
+        let at = self
+            .kept
+            .partition_point(|k| k.event.at_ms <= kept.event.at_ms);
+        self.kept.insert(at, kept);
         while self.kept.len() > EVENTS_KEPT {
             let Some(oldest) = self.kept.pop_front() else {
                 break;
             };
             self.dropped += 1;
             if let Some(id) = &oldest.event.subject.container_id
-                && self.latest.get(id) == Some(&oldest.seq)
+                && self.latest.get(id).is_some_and(|l| l.seq == oldest.seq)
             {
                 self.latest.remove(id);
             }
@@ -109,8 +112,7 @@ impl EventLog {
 
     /// Container `id`'s newest kept event.
     pub fn latest(&self, id: &str) -> Option<&Event> {
-        let seq = *self.latest.get(id)?;
-        self.by_seq(seq).map(|k| &k.event)
+        self.latest.get(id).map(|k| &k.event)
     }
 
     /// The kept event that arrived as `seq`.
