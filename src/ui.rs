@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod event_loop;
 pub mod keymap;
+pub mod log_feed;
 pub mod terminal;
 pub mod theme;
 pub mod views;

@@ -2,7 +2,7 @@
 //! dashboard's [`Tab`]s. Actions are plain values so [`crate::ui::App::update`] can be driven
 //! by tests without a terminal.
 
-/// The five views of the dashboard, in tab order.
+/// The six views of the dashboard, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tab {
     Containers,
@@ -11,15 +11,18 @@ pub enum Tab {
     Processes,
     /// The host's network map: bridges, their ports and what is at each port's other end.
     Network,
+    /// What happened to the containers since isotop started, newest first.
+    Events,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Containers,
         Tab::Cgroups,
         Tab::Namespaces,
         Tab::Processes,
         Tab::Network,
+        Tab::Events,
     ];
 
     pub fn title(self) -> &'static str {
@@ -29,10 +32,11 @@ impl Tab {
             Tab::Namespaces => "Namespaces",
             Tab::Processes => "Processes",
             Tab::Network => "Network",
+            Tab::Events => "Events",
         }
     }
 
-    /// Position in [`Tab::ALL`] (0–4).
+    /// Position in [`Tab::ALL`] (0–5).
     pub fn index(self) -> usize {
         self as usize
     }
@@ -119,4 +123,20 @@ pub enum Action {
     /// `y`: a menu to copy the selected row's id, name, pid or cgroup path to the clipboard
     /// (OSC 52, written by the terminal module).
     Copy,
+    /// `l`: the selected container's log pane (on the Events view, the event's container's),
+    /// following live.
+    Logs,
+    /// `t` on the Events view: trouble only ([`EventKind::is_trouble`]), or every event again.
+    ///
+    /// [`EventKind::is_trouble`]: crate::host::events::EventKind::is_trouble
+    TroubleOnly,
+    /// The log pane's own keys (the keymap's pane scope, [`crate::ui::keymap::Scope`]):
+    /// `/` search, `n` and `N` the next and previous match, `s` the stream shown (all, stdout,
+    /// stderr), `w` wrap, `t` jump to a time typed as `HH:MM[:SS]`.
+    LogSearch,
+    LogNextMatch,
+    LogPreviousMatch,
+    LogStream,
+    LogWrap,
+    LogJumpTime,
 }

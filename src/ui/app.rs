@@ -2,24 +2,29 @@
 //!
 //! The app loop owns the `App` and is the only caller of its `&mut self` methods, one per kind
 //! of input: the operator's [`Action`]s ([`App::update`]), each sampled [`Frame`]
-//! ([`App::on_frame`]), the sampler's end ([`App::on_sampler_stopped`]), an act's result
-//! ([`App::on_outcome`]) and where the last drawing put things ([`App::set_layout`], for clicks
-//! and paging). What the app wants done goes back through `take_*` ([`App::take_request`],
-//! [`App::take_suspend`], [`App::take_redraw`], [`App::take_net_map_wanted`]); drawing only reads it. Selections are kept by identity (a
-//! container id, a cgroup path, a namespace inode, a pid, a network row's namespace and
-//! interface names), so they survive re-sorting, filtering and new frames. A selected container that vanishes stays in the table as a "gone" row
-//! (with its last figures and its history) until the selection moves off it.
+//! ([`App::on_frame`], whose events go into the bounded list of [`events`]), the sampler's
+//! end ([`App::on_sampler_stopped`]), an act's result ([`App::on_outcome`]), a log pane's
+//! lines ([`App::on_log_lines`] and the like, [`log_pane`]) and where the last drawing put
+//! things ([`App::set_layout`], for clicks and paging). What the app wants done goes back
+//! through `take_*` ([`App::take_request`], [`App::take_suspend`], [`App::take_redraw`],
+//! [`App::take_net_map_wanted`], [`App::take_log_request`]); drawing only reads it. Selections
+//! are kept by identity (a container id, a cgroup path, a namespace inode, a pid, a network
+//! row's namespace and interface names, an event's arrival number), so they survive
+//! re-sorting, filtering and new frames. A selected container that vanishes stays in the table
+//! as a "gone" row (with its last figures and its history) until the selection moves off it.
 
 pub mod acts;
 mod columns;
 pub mod copy;
 pub mod detail_pane;
+pub mod events;
 mod filter;
 mod fold;
 mod identity;
 pub mod launch;
 pub mod launch_form;
 pub mod layout;
+pub mod log_pane;
 mod network;
 pub mod rows;
 pub mod selection;
@@ -30,13 +35,16 @@ use std::time::Duration;
 
 use self::acts::Prompt;
 pub use self::detail_pane::DetailPane;
+use self::events::EventLog;
 use self::fold::Fold;
 use self::launch::LaunchState;
 pub use self::layout::{ListLayout, ScreenLayout};
+use self::log_pane::LogPane;
 use self::rows::{ContainerRow, Rows, Sort};
 pub use self::selection::{Gone, ListState, Target};
 use super::action::{Action, Tab};
 use super::acts::Request;
+use super::log_feed::LogRequest;
 use crate::sample::pods::POD_KEY_PREFIX;
 use crate::sample::{ContainerSample, Frame};
 
@@ -49,8 +57,8 @@ pub struct App {
     pub(crate) tab: Tab,
     pub(crate) frame: Option<Frame>,
     pub(crate) rows: Rows,
-    pub(crate) lists: [ListState; 5],
-    pub(crate) sorts: [Sort; 5],
+    pub(crate) lists: [ListState; 6],
+    pub(crate) sorts: [Sort; 6],
     pub(crate) filter: String,
     pub(crate) editing_filter: bool,
     pub(crate) help: Option<usize>,
@@ -88,6 +96,14 @@ pub struct App {
     /// Whether frames should carry the network map, when that changed
     /// ([`App::take_net_map_wanted`]).
     net_map_wanted: Option<bool>,
+    /// The last events of the frames (the Events view, the Containers view's mark).
+    events: EventLog,
+    /// The Events view shows trouble only (`t`).
+    trouble_only: bool,
+    /// A container's log pane, while open (`l`).
+    log_pane: Option<LogPane>,
+    /// The log feed for the app loop to open or close ([`App::take_log_request`]).
+    log_request: Option<LogRequest>,
 }
 
 impl App {
@@ -98,7 +114,7 @@ impl App {
             frame: None,
             rows: Rows::default(),
             lists: Default::default(),
-            sorts: [Sort::default(); 5],
+            sorts: [Sort::default(); 6],
             filter: String::new(),
             editing_filter: false,
             help: None,
@@ -124,6 +140,10 @@ impl App {
             clipboard: None,
             hidden_container_columns: Vec::new(),
             net_map_wanted: None,
+            events: EventLog::default(),
+            trouble_only: false,
+            log_pane: None,
+            log_request: None,
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -204,8 +224,11 @@ impl App {
 
     // ---- transitions ----
 
-    /// Takes a new frame: rows are rebuilt, selections kept by identity.
-    pub fn on_frame(&mut self, frame: Frame) {
+    /// Takes a new frame: its events join the kept ones, rows are rebuilt, selections kept
+    /// by identity.
+    pub fn on_frame(&mut self, mut frame: Frame) {
+        let events = std::mem::take(&mut frame.events);
+        self.events.record(frame.taken_at_ms, events);
         self.frame = Some(frame);
         self.rebuild();
         self.select_wanted();
@@ -228,6 +251,10 @@ impl App {
             self.update_prompt(prompt, action);
             return;
         }
+        if self.log_pane_typing() {
+            self.update_log_input(action);
+            return;
+        }
         if self.editing_filter && self.update_filter_prompt(action) {
             return;
         }
@@ -244,6 +271,10 @@ impl App {
                 Action::Redraw => self.redraw = true,
                 _ => {}
             }
+            return;
+        }
+        if self.log_pane.is_some() {
+            self.update_log_pane(action);
             return;
         }
         let page = self.page_rows();
@@ -264,6 +295,7 @@ impl App {
             Action::NextTab => self.show_tab(self.tab.next()),
             Action::PreviousTab => self.show_tab(self.tab.previous()),
             Action::ShowTab(tab) => self.show_tab(tab),
+            Action::Open if self.tab == Tab::Events => self.show_event_container(),
             Action::Open => {
                 if self.detail_target().is_some()
                     || (self.tab == Tab::Network && self.network_target().is_some())
@@ -322,6 +354,18 @@ impl App {
             Action::Launch => self.open_launch_form(),
             Action::StopRemove => self.stop_remove_menu(),
             Action::Copy => self.copy_menu(),
+            Action::Logs => self.open_log_pane(),
+            Action::TroubleOnly => self.toggle_trouble_only(),
+            // The log pane's keys reach here only when its scope is rebound onto keys the
+            // views do not use.
+            Action::LogSearch
+            | Action::LogNextMatch
+            | Action::LogPreviousMatch
+            | Action::LogStream
+            | Action::LogWrap
+            | Action::LogJumpTime => {
+                self.message = Some("that key works in a log pane (l opens one)".to_string())
+            }
         }
     }
 
@@ -376,7 +420,18 @@ impl App {
             self.rows = Rows::default();
             return;
         };
-        let mut rows = rows::build(frame, &self.filter, &self.sorts, &self.collapsed);
+        let mut rows = rows::build(
+            frame,
+            &self.filter,
+            &self.sorts,
+            &self.collapsed,
+            &self.events,
+        );
+        rows.events = self.events.rows(
+            &rows::Filter::new(&self.filter),
+            self.sorts[Tab::Events.index()],
+            self.trouble_only,
+        );
         let selected_id = self.lists[Tab::Containers.index()].key.clone();
         match selected_id {
             Some(id) if !rows.container_by_id.contains_key(&id) => {
@@ -406,6 +461,12 @@ impl App {
             _ => self.gone = None,
         }
         self.rows = rows;
+        // On the newest event, the Events view stays on the newest as more come (it follows,
+        // as the log pane does); elsewhere a selection stays on its row.
+        let events = &mut self.lists[Tab::Events.index()];
+        if events.selected == 0 {
+            events.key = None;
+        }
         for tab in Tab::ALL {
             self.restore_selection(tab);
         }

@@ -2,7 +2,9 @@
 //! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
 //! end it — applies each, and redraws after each change. Acts the App requests run on a
 //! blocking thread (their outcome is a fourth source), except enter, which runs in the
-//! foreground with the terminal given back. It also steers the sampler: the network map is
+//! foreground with the terminal given back. A log pane's feed ([`LogFeed`], opened and closed
+//! as the App asks, [`App::take_log_request`]) is a fifth: its lines go to the App as frames
+//! do. It also steers the sampler: the network map is
 //! asked for while the Network view shows and no longer after ([`App::take_net_map_wanted`]).
 //!
 //! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
@@ -16,6 +18,7 @@
 //! code; a panic restores the terminal), SIGPIPE (ignored by Rust), SIGSTKFLT (unused).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
 use futures_util::StreamExt;
@@ -30,6 +33,7 @@ use super::app::App;
 use super::config::{Config, seconds_in_range};
 use super::error::UiError;
 use super::keymap::Keymap;
+use super::log_feed::{HostLogs, LogFeed, LogMessage, LogRequest, LogSource};
 use super::terminal::TerminalSession;
 use super::theme::Theme;
 use super::views::{self, Ctx};
@@ -188,6 +192,9 @@ pub async fn run_loop(
     let mut sampling = true;
     // The act running on a blocking thread, if any (one at a time: the App waits for it).
     let mut running: Option<JoinHandle<Outcome>> = None;
+    // The open log pane's feed, if any (one at a time).
+    let logs: Arc<dyn LogSource> = Arc::new(HostLogs { root: root.clone() });
+    let mut log_feed: Option<LogFeed> = None;
     let mut ended = Ended::Quit;
     loop {
         draw(&mut session, &mut app, &history, theme, &config.keymap)?;
@@ -219,6 +226,11 @@ pub async fn run_loop(
                 running = None;
                 app.on_outcome(outcome);
             }
+            message = log_message(&mut log_feed) => match message {
+                Some(message) => message.apply(&mut app),
+                // The feed ended (its last message said why).
+                None => log_feed = None,
+            },
             signal = signals.next() => {
                 ended = Ended::Signal(signal);
                 break;
@@ -235,6 +247,19 @@ pub async fn run_loop(
         }
         if let Some(text) = app.take_clipboard() {
             session.copy_to_clipboard(&text)?;
+        }
+        match app.take_log_request() {
+            Some(LogRequest::Open { container }) => {
+                // One feed at a time: the last one ends as it is dropped.
+                log_feed = None;
+                let id = container.id.clone();
+                match LogFeed::open(logs.clone(), *container) {
+                    Ok(feed) => log_feed = Some(feed),
+                    Err(e) => app.on_log_stopped(&id, format!("cannot start reading: {e}")),
+                }
+            }
+            Some(LogRequest::Close { .. }) => log_feed = None,
+            None => {}
         }
         // The network map is read only while the Network view shows (a netlink walk of every
         // namespace on a cadence).
@@ -293,7 +318,7 @@ fn draw(
 /// the mouse; a resize needs no action (the loop redraws after every event).
 pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
     match event {
-        Event::Key(key) => keymap.action(key, app.is_typing()),
+        Event::Key(key) => keymap.action_in(key, app.is_typing(), app.key_scope()),
         Event::Mouse(mouse) => match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
                 column: mouse.column,
@@ -304,6 +329,14 @@ pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// The open feed's next message (`None` once it ended); never ready without a feed.
+async fn log_message(feed: &mut Option<LogFeed>) -> Option<LogMessage> {
+    match feed {
+        Some(feed) => feed.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,204 +7,40 @@
 //! filter, an act's input line or confirmation, the stop/remove menu, the launch form) is not
 //! looked up here: plain characters are then text and only keys with a modifier, Enter, Esc,
 //! arrows and the like go through the table.
+//!
+//! A binding has a [`Scope`]: most work everywhere; the log pane's (search, next and previous
+//! match, stream, wrap, jump to a time) only while the pane is open, where they come before
+//! the others (`n` is the next match there, the launch form elsewhere). Keys clash only within
+//! one scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::action::{Action, Tab};
+mod table;
 
-/// One row of the table: an action, the name a config uses for it, its help text and its
-/// default keys.
+pub use self::table::DEFAULT_BINDINGS;
+use super::action::Action;
+
+/// One row of the table: an action, the name a config uses for it, its help text, its
+/// default keys and where they work.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub action: Action,
     pub name: &'static str,
     pub help: &'static str,
     pub keys: &'static [&'static str],
+    pub scope: Scope,
 }
 
-/// The default bindings, in the order the help shows them.
-pub const DEFAULT_BINDINGS: &[Binding] = &[
-    b(Action::Up, "up", "move up", &["up", "k"]),
-    b(Action::Down, "down", "move down", &["down", "j"]),
-    b(Action::PageUp, "page_up", "page up", &["pageup", "ctrl-b"]),
-    b(
-        Action::PageDown,
-        "page_down",
-        "page down",
-        &["pagedown", "ctrl-f"],
-    ),
-    b(Action::Home, "home", "first row", &["home", "g"]),
-    b(Action::End, "end", "last row", &["end", "G"]),
-    b(Action::NextTab, "next_tab", "next view", &["tab"]),
-    b(
-        Action::PreviousTab,
-        "previous_tab",
-        "previous view",
-        &["backtab"],
-    ),
-    b(
-        Action::ShowTab(Tab::Containers),
-        "containers",
-        "Containers view",
-        &["1"],
-    ),
-    b(
-        Action::ShowTab(Tab::Cgroups),
-        "cgroups",
-        "Cgroups view",
-        &["2"],
-    ),
-    b(
-        Action::ShowTab(Tab::Namespaces),
-        "namespaces",
-        "Namespaces view",
-        &["3"],
-    ),
-    b(
-        Action::ShowTab(Tab::Processes),
-        "processes",
-        "Processes view",
-        &["4"],
-    ),
-    b(
-        Action::ShowTab(Tab::Network),
-        "network",
-        "Network view",
-        &["5"],
-    ),
-    b(
-        Action::Open,
-        "open",
-        "detail pane of the selection",
-        &["enter"],
-    ),
-    b(Action::Back, "back", "close pane / clear filter", &["esc"]),
-    b(
-        Action::Filter,
-        "filter",
-        "filter: name, id, runtime, pid",
-        &["/"],
-    ),
-    b(Action::SortNext, "sort", "sort by the next column", &["s"]),
-    b(
-        Action::SortReverse,
-        "sort_reverse",
-        "reverse the sort",
-        &["S"],
-    ),
-    b(
-        Action::Collapse,
-        "collapse",
-        "fold cgroup or pod / go to parent",
-        &["left", "h"],
-    ),
-    b(
-        Action::Expand,
-        "expand",
-        "unfold cgroup or pod",
-        &["right", "l"],
-    ),
-    b(
-        Action::Toggle,
-        "toggle",
-        "fold or unfold cgroup or pod",
-        &["space"],
-    ),
-    b(
-        Action::ZoomIn,
-        "zoom_in",
-        "charts: shorter time span",
-        &["+", "="],
-    ),
-    b(
-        Action::ZoomOut,
-        "zoom_out",
-        "charts: longer time span",
-        &["-"],
-    ),
-    b(
-        Action::DetailPane,
-        "detail_pane",
-        "detail: charts / layers / mounts",
-        &["v"],
-    ),
-    b(
-        Action::LimitCpu,
-        "limit_cpu",
-        "act: set the CPU limit",
-        &["c"],
-    ),
-    b(
-        Action::LimitMemory,
-        "limit_memory",
-        "act: set the memory limit",
-        &["m"],
-    ),
-    b(
-        Action::LimitPids,
-        "limit_pids",
-        "act: set the pids limit",
-        &["p"],
-    ),
-    b(
-        Action::LimitIo,
-        "limit_io",
-        "act: set I/O limits (per device)",
-        &["i"],
-    ),
-    b(Action::Undo, "undo", "act: undo the last limit", &["u"]),
-    b(Action::FreezeToggle, "freeze", "act: freeze / thaw", &["f"]),
-    b(Action::Kill, "kill", "act: kill (asks first)", &["K"]),
-    b(
-        Action::Enter,
-        "enter",
-        "act: shell in the container",
-        &["e"],
-    ),
-    b(
-        Action::Launch,
-        "launch",
-        "act: launch a container (form)",
-        &["n"],
-    ),
-    b(
-        Action::StopRemove,
-        "stop_remove",
-        "act: stop / remove an isotop container",
-        &["x"],
-    ),
-    b(
-        Action::Copy,
-        "copy",
-        "copy id, name, pid or cgroup path (OSC 52)",
-        &["y"],
-    ),
-    b(Action::Help, "help", "this help", &["?", "f1"]),
-    b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
-    b(
-        Action::Suspend,
-        "suspend",
-        "suspend (fg resumes)",
-        &["ctrl-z"],
-    ),
-    b(Action::Quit, "quit", "quit", &["q", "ctrl-c"]),
-];
-
-const fn b(
-    action: Action,
-    name: &'static str,
-    help: &'static str,
-    keys: &'static [&'static str],
-) -> Binding {
-    Binding {
-        action,
-        name,
-        help,
-        keys,
-    }
+/// Where a binding's keys work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// In every view and pane (unless a pane's own binding takes the key).
+    Everywhere,
+    /// While a container's log pane is open, before the bindings that work everywhere.
+    LogPane,
 }
 
 /// A key with its modifiers, normalised: a character carries its case, so Shift is dropped
@@ -345,7 +181,7 @@ pub enum KeymapError {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     rows: Vec<(Binding, Vec<Key>)>,
-    lookup: HashMap<Key, Action>,
+    lookup: HashMap<(Scope, Key), Action>,
 }
 
 impl Default for Keymap {
@@ -370,8 +206,8 @@ impl Keymap {
             }
         }
         let mut rows = Vec::with_capacity(DEFAULT_BINDINGS.len());
-        let mut lookup: HashMap<Key, Action> = HashMap::new();
-        let mut owner: HashMap<Key, &'static str> = HashMap::new();
+        let mut lookup: HashMap<(Scope, Key), Action> = HashMap::new();
+        let mut owner: HashMap<(Scope, Key), &'static str> = HashMap::new();
         for binding in DEFAULT_BINDINGS {
             let texts: Vec<String> = match overrides.get(binding.name) {
                 Some(keys) => keys.clone(),
@@ -384,7 +220,8 @@ impl Keymap {
                     key: text.clone(),
                     why,
                 })?;
-                if let Some(first) = owner.get(&key)
+                let scoped = (binding.scope, key);
+                if let Some(first) = owner.get(&scoped)
                     && *first != binding.name
                 {
                     return Err(KeymapError::Clash {
@@ -393,8 +230,8 @@ impl Keymap {
                         second: binding.name.to_string(),
                     });
                 }
-                owner.insert(key, binding.name);
-                lookup.insert(key, binding.action);
+                owner.insert(scoped, binding.name);
+                lookup.insert(scoped, binding.action);
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
@@ -409,6 +246,12 @@ impl Keymap {
     /// launch form has the keys. Plain characters are then [`Action::TypeChar`] and Backspace
     /// [`Action::TypeBackspace`], read by whichever has the keys.
     pub fn action(&self, event: &KeyEvent, typing: bool) -> Option<Action> {
+        self.action_in(event, typing, Scope::Everywhere)
+    }
+
+    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open
+    /// ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
+    pub fn action_in(&self, event: &KeyEvent, typing: bool, scope: Scope) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
         }
@@ -423,7 +266,10 @@ impl Keymap {
                 _ => {}
             }
         }
-        self.lookup.get(&key).copied()
+        self.lookup
+            .get(&(scope, key))
+            .or_else(|| self.lookup.get(&(Scope::Everywhere, key)))
+            .copied()
     }
 
     /// The keys bound to an action (empty when the user unbound it).

@@ -44,6 +44,8 @@ pub struct Theme {
     pub container_mark: Style,
     pub limit_line: Style,
     pub series: [Style; 4],
+    /// A search's matches in the log pane.
+    pub search_match: Style,
 }
 
 impl Theme {
@@ -84,6 +86,7 @@ impl Theme {
                 Style::new().fg(Color::Cyan),
                 Style::new().fg(Color::Magenta),
             ],
+            search_match: Style::new().fg(Color::Black).bg(Color::Yellow),
         }
     }
 
@@ -110,6 +113,7 @@ impl Theme {
             container_mark: bold,
             limit_line: bold,
             series: [plain; 4],
+            search_match: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         }
     }
 

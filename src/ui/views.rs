@@ -1,14 +1,17 @@
 //! Drawing: the screen is a header (host figures), a tab bar, the current view (or the detail
-//! pane of its selection), and a status line; help and the launch form are overlays. Drawing only reads the
+//! pane of its selection, or a container's log pane over either), and a status line; help and
+//! the launch form are overlays. Drawing only reads the
 //! [`App`], the [`History`] and the config; it returns where it put the tabs and the table so
 //! the app can map mouse clicks. It never reads the clock: times come from the frame.
 
 pub mod cgroups;
 pub mod containers;
 pub mod detail;
+pub mod events;
 pub mod header;
 pub mod help;
 pub mod launch_form;
+pub mod log_pane;
 pub mod namespaces;
 pub mod network;
 pub mod processes;
@@ -51,7 +54,10 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
         list: None,
     };
     let app = ctx.app;
-    if app.frame().is_none() {
+    if let Some(pane) = app.log_pane() {
+        // The pane reports its first line and height as a list's, for paging.
+        layout.list = Some(log_pane::draw(f, body, ctx, pane));
+    } else if app.frame().is_none() {
         let text = Paragraph::new(Span::styled("waiting for the first sample…", ctx.theme.dim));
         f.render_widget(text, body);
     } else if app.detail_open() && app.tab() == Tab::Network {
@@ -65,6 +71,7 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
             Tab::Namespaces => namespaces::draw(f, body, ctx),
             Tab::Processes => processes::draw(f, body, ctx),
             Tab::Network => network::draw(f, body, ctx),
+            Tab::Events => events::draw(f, body, ctx),
         });
     }
     status::draw(f, status, ctx);

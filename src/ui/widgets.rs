@@ -1,6 +1,6 @@
-//! Small drawing helpers shared by the views: text bars against a limit, clock time from a
-//! frame's timestamp (never the wall clock, so fixture frames draw the same every
-//! time), and the namespace letters of the process table.
+//! Small drawing helpers shared by the views: text bars against a limit, clock time and dates
+//! from a frame's timestamp (never the wall clock, so fixture frames draw the same every
+//! time), ages, and the namespace letters of the process table.
 
 pub mod chart;
 pub mod table;
@@ -48,6 +48,31 @@ pub fn bar<'a>(ratio: Option<f64>, label: String, width: u16, theme: &Theme) -> 
 pub fn clock(ms: u64) -> String {
     let s = ms / 1000 % 86_400;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A timestamp (ms since the epoch) UTC, as short as `today_ms`'s day allows: `HH:MM:SS` on
+/// that day, `MM-DD HH:MM:SS` in its year, else `YYYY-MM-DD HH:MM:SS`.
+pub fn stamp(ms: u64, today_ms: u64) -> String {
+    let full = crate::control::audit::rfc3339(ms / 1000);
+    let (date, time) = (full.get(..10).unwrap_or(""), full.get(11..19).unwrap_or(""));
+    let today = crate::control::audit::rfc3339(today_ms / 1000);
+    if ms / 86_400_000 == today_ms / 86_400_000 {
+        time.to_string()
+    } else if full.get(..4) == today.get(..4) {
+        format!("{} {time}", date.get(5..).unwrap_or(date))
+    } else {
+        format!("{date} {time}")
+    }
+}
+
+/// A coarse age, one unit: `5s`, `2m`, `3h`, `4d`.
+pub fn age(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3_600 => format!("{}m", seconds / 60),
+        3_600..86_400 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
 }
 
 /// One letter per namespace kind (cgroup ipc mnt net pid time user uts = C I M N P T U S),

@@ -3,9 +3,10 @@
 //! memory limit 256 MiB, pids limit 100), a Kubernetes pod of two (`api` and its `pause`,
 //! sharing net, ipc and uts) and `scratch` (unknown runtime, the host's net namespace). Their
 //! roots, mounts, layers and layer sizes are in [`stacks`]; their network and block I/O (and
-//! `web`'s I/O limits) in [`traffic`]; [`layers_frame`] adds containers of Docker, Podman and
-//! isotop for the other stores' layers.
+//! `web`'s I/O limits) in [`traffic`]; their events and runtime states in [`events`];
+//! [`layers_frame`] adds containers of Docker, Podman and isotop for the other stores' layers.
 
+pub mod events;
 pub mod net;
 mod parts;
 pub mod stacks;
@@ -230,6 +231,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         cgroups.retain(|g| g.path != web_cg);
     }
     traffic::fill(&mut containers, &mut cgroups, seq);
+    let events = events::fill(&mut containers, seq);
     let host = host_ns();
     let mut processes = vec![
         process(1, 0, "init", &["/sbin/init"], host, "/", None, 0.5),
@@ -384,7 +386,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         layer_sizes: std::sync::Arc::new(layer_sizes),
         networks: Vec::new(),
         net_map: None,
-        events: Vec::new(),
+        events,
     })
 }
 

@@ -56,13 +56,14 @@ fn tabs_cycle_and_jump() {
     assert_eq!(app.tab(), Tab::Cgroups);
     app.update(Action::PreviousTab);
     app.update(Action::PreviousTab);
-    assert_eq!(app.tab(), Tab::Network, "before the first view: the last");
+    assert_eq!(app.tab(), Tab::Events, "before the first view: the last");
     app.update(Action::PreviousTab);
-    assert_eq!(app.tab(), Tab::Processes);
+    assert_eq!(app.tab(), Tab::Network);
     app.update(Action::ShowTab(Tab::Namespaces));
     assert_eq!(app.tab(), Tab::Namespaces);
     app.update(Action::NextTab);
     assert_eq!(app.tab(), Tab::Processes);
+    app.update(Action::NextTab);
     app.update(Action::NextTab);
     app.update(Action::NextTab);
     assert_eq!(app.tab(), Tab::Containers, "after the last view: the first");

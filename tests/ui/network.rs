@@ -109,7 +109,7 @@ fn the_map_is_asked_for_exactly_while_the_view_shows() {
         "staying on it asks nothing more"
     );
     app.update(Action::NextTab);
-    assert_eq!(app.tab(), Tab::Containers);
+    assert_eq!(app.tab(), Tab::Events);
     assert_eq!(
         app.take_net_map_wanted(),
         Some(false),

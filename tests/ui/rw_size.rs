@@ -30,6 +30,21 @@ pub(crate) fn column_by(
     title: &str,
     width: usize,
 ) -> Vec<(String, String)> {
+    cells_under(screen, names, title, width, true)
+}
+
+/// [`column`] of a left-aligned column (the cell starts where the title does).
+pub(crate) fn column_left(screen: &[String], title: &str, width: usize) -> Vec<(String, String)> {
+    cells_under(screen, "NAME", title, width, false)
+}
+
+fn cells_under(
+    screen: &[String],
+    names: &str,
+    title: &str,
+    width: usize,
+    right: bool,
+) -> Vec<(String, String)> {
     let header_row = screen
         .iter()
         .position(|r| r.starts_with("ID ") || r.starts_with(&format!("{names} ")))
@@ -39,7 +54,10 @@ pub(crate) fn column_by(
         return Vec::new();
     };
     // Right-aligned: the title ends where the cell does.
-    let start = (header[..at].chars().count() + title.chars().count()).saturating_sub(width);
+    let start = match right {
+        true => (header[..at].chars().count() + title.chars().count()).saturating_sub(width),
+        false => header[..at].chars().count(),
+    };
     let name_at = header[..header.find(names).unwrap()].chars().count();
     screen[header_row + 1..]
         .iter()

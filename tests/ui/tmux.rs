@@ -16,9 +16,10 @@ use std::time::Duration;
 use common::{CgroupGuard, ChildGuard, require_program, wait_until};
 use tmux::Tmux;
 
-/// A uniquely named copy of `sleep` (the comm is the file name, at most 15 bytes).
-fn named_sleep(dir: &std::path::Path) -> (std::path::PathBuf, String) {
-    let name = format!("isoui{}", std::process::id() % 10_000_000);
+/// A uniquely named copy of `sleep` (the comm is the file name, at most 15 bytes), named
+/// `prefix` and this test process's id.
+fn named_sleep(dir: &std::path::Path, prefix: &str) -> (std::path::PathBuf, String) {
+    let name = format!("{prefix}{}", std::process::id() % 10_000_000);
     let path = dir.join(&name);
     let sleep = ["/usr/bin/sleep", "/bin/sleep"]
         .into_iter()
@@ -26,6 +27,54 @@ fn named_sleep(dir: &std::path::Path) -> (std::path::PathBuf, String) {
         .expect("coreutils sleep");
     std::fs::copy(sleep, &path).expect("copy sleep");
     (path, name)
+}
+
+/// A container for a dashboard test: a uniquely named `sleep 1000` (see [`named_sleep`]) as
+/// the init of an `unshare` pid+mount namespace, moved into the leaf `box` of a test cgroup
+/// named after `tag`. Dropping it ends the process, then removes the cgroups and the copy.
+pub(crate) struct TestContainer {
+    /// The init's comm, the container's name in the dashboard.
+    pub(crate) name: String,
+    /// The init's host pid.
+    pub(crate) inner: i32,
+    _unshare: ChildGuard,
+    pub(crate) cgroups: CgroupGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl TestContainer {
+    pub(crate) fn start(prefix: &str, tag: &str) -> TestContainer {
+        let dir = tempfile::tempdir().unwrap();
+        let (program, name) = named_sleep(dir.path(), prefix);
+        let cgroups = CgroupGuard::new(tag);
+        let leaf = cgroups.child("box");
+        let unshare = ChildGuard::spawn(
+            Command::new("unshare")
+                .args(["--fork", "--pid", "--mount", "--mount-proc", "--kill-child"])
+                .arg(&program)
+                .arg("1000"),
+        );
+        let mut inner = 0;
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                inner = children_of(unshare.pid()).first().copied().unwrap_or(0);
+                inner > 0
+            }),
+            "the container's init started"
+        );
+        cgroups.add_pid(
+            leaf.trim_start_matches(&cgroups.rel)
+                .trim_start_matches('/'),
+            inner,
+        );
+        TestContainer {
+            name,
+            inner,
+            _unshare: unshare,
+            cgroups,
+            _dir: dir,
+        }
+    }
 }
 
 /// The dashboard (`-d 0.5`) in a `width`×`height` session once its first frame is drawn; the
@@ -84,30 +133,9 @@ fn dashboard_in_tmux_shows_a_real_container() {
     if !require_program("tmux") || !require_program("unshare") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (program, name) = named_sleep(dir.path());
-    let cgroups = CgroupGuard::new("ui-tmux");
-    let leaf = cgroups.child("box");
-    let unshare = ChildGuard::spawn(
-        Command::new("unshare")
-            .args(["--fork", "--pid", "--mount", "--mount-proc", "--kill-child"])
-            .arg(&program)
-            .arg("1000"),
-    );
-    let mut inner = 0;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            inner = children_of(unshare.pid()).first().copied().unwrap_or(0);
-            inner > 0
-        }),
-        "the container's init started"
-    );
-    cgroups.add_pid(
-        leaf.trim_start_matches(&cgroups.rel)
-            .trim_start_matches('/'),
-        inner,
-    );
-    let cgroup_name = cgroups.rel.trim_start_matches('/').to_string();
+    let container = TestContainer::start("isoui", "ui-tmux");
+    let (name, inner) = (container.name.clone(), container.inner);
+    let cgroup_name = container.cgroups.rel.trim_start_matches('/').to_string();
 
     let tmux = dashboard(120, 40);
     assert!(
@@ -183,7 +211,7 @@ fn dashboard_in_tmux_shows_a_real_container() {
         "0",
         "alternate screen left"
     );
-    drop(unshare);
+    drop(container);
 }
 
 #[test]

@@ -85,10 +85,10 @@ impl App {
         self.prompt.as_ref()
     }
 
-    /// True while typed characters are text (the filter, an act prompt or the launch form),
-    /// not keys.
+    /// True while typed characters are text (the filter, an act prompt, the launch form or
+    /// the log pane's search or time), not keys.
     pub fn is_typing(&self) -> bool {
-        self.editing_filter || self.prompt.is_some() || self.form_open()
+        self.editing_filter || self.prompt.is_some() || self.form_open() || self.log_pane_typing()
     }
 
     /// Takes the act the app loop should run next.

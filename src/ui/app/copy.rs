@@ -243,6 +243,22 @@ impl App {
                 ))
             }
             Tab::Network => self.network_copy_choices(),
+            Tab::Events => {
+                let event = &self.selected_event()?.event;
+                let pid = match event.kind {
+                    crate::host::events::EventKind::OomKill { pid, .. } => pid,
+                    _ => None,
+                };
+                Some((
+                    event.subject.name.clone(),
+                    row([
+                        event.subject.container_id.clone(),
+                        Some(event.subject.name.clone()),
+                        pid.map(|p| p.to_string()),
+                        event.subject.cgroup.clone(),
+                    ]),
+                ))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Row identity: which row is which from one frame to the next. A row is known by its key
-//! (a container id or pod key, a cgroup path, a namespace inode, a pid), so the selection
+//! (a container id or pod key, a cgroup path, a namespace inode, a pid, an event's arrival
+//! number), so the selection
 //! stays on the same thing when rows come, go or re-sort, and the detail pane follows it.
 
 use super::App;
@@ -39,6 +40,12 @@ impl App {
                     .to_string(),
             ),
             Tab::Network => network::key(frame.net_map.as_deref()?, *self.rows.network.get(row)?),
+            Tab::Events => Some(
+                self.events
+                    .get(*self.rows.events.get(row)?)?
+                    .seq
+                    .to_string(),
+            ),
         }
     }
 
@@ -66,6 +73,8 @@ impl App {
             }
             // Its own pane, of a namespace's interfaces: `App::network_target`.
             Tab::Network => None,
+            // The event's fields show beside the list; Enter goes to its container.
+            Tab::Events => None,
         }
     }
 
@@ -122,6 +131,11 @@ impl App {
                     .network
                     .iter()
                     .position(|&row| network::key(map, row).as_deref() == Some(key))
+            }
+            Tab::Events => {
+                let seq: u64 = key.parse().ok()?;
+                let at = self.events.position(seq)?;
+                self.rows.events.iter().position(|&i| i == at)
             }
         }
     }

@@ -28,7 +28,11 @@ impl App {
     /// Records where the last drawing put things (for clicks and paging).
     pub fn set_layout(&mut self, layout: ScreenLayout) {
         if let Some(list) = &layout.list {
-            self.lists[self.tab.index()].offset = list.offset;
+            match self.log_pane.as_mut() {
+                // The log pane's first line drawn, not the view's under it.
+                Some(pane) => pane.set_offset(list.offset as u64),
+                None => self.lists[self.tab.index()].offset = list.offset,
+            }
         }
         self.layout = layout;
     }

@@ -139,7 +139,7 @@ mod tests {
         app.update(Action::ShowTab(Tab::Network));
         assert_eq!(app.take_net_map_wanted(), None, "already shown");
         app.update(Action::NextTab);
-        assert_eq!(app.tab(), Tab::Containers);
+        assert_eq!(app.tab(), Tab::Events);
         assert_eq!(app.take_net_map_wanted(), Some(false));
         app.update(Action::PreviousTab);
         assert_eq!(app.take_net_map_wanted(), Some(true));

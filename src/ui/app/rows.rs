@@ -12,17 +12,20 @@ use crate::sample::rates::NetRates;
 use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
 
 use super::super::action::Tab;
+use super::events::{EVENT_COLUMNS, EventLog};
 
 pub mod network;
 mod pods;
 
 /// The Containers view's columns by sort index (its display order is the view's): after the
 /// nine of `isotop ls`, six of the kernel's trouble figures, the writable layer's size
-/// (`Frame::writable_bytes`), network and block I/O bytes per second; the config can hide any
-/// (`[containers] hide`).
-pub const CONTAINER_COLUMNS: [&str; 20] = [
+/// (`Frame::writable_bytes`), network and block I/O bytes per second, the container's newest
+/// event (the app's [`EventLog`]), its restarts and health as its runtime records them
+/// (`ContainerSample::runtime_state`); the config can hide any (`[containers] hide`).
+pub const CONTAINER_COLUMNS: [&str; 23] = [
     "ID", "NAME", "RUNTIME", "PID", "CPU%", "MEM", "PIDS", "STATE", "UPTIME", "THR%", "PSI CPU",
     "PSI MEM", "PSI IO", "OOM", "REFUSED", "RW SIZE", "NET RX/s", "NET TX/s", "IO R/s", "IO W/s",
+    "EVENT", "RESTARTS", "HEALTH",
 ];
 pub const CGROUP_COLUMNS: [&str; 8] = [
     "CGROUP", "PROCS", "CPU%", "THR%", "MEM", "PIDS", "IO R/s", "IO W/s",
@@ -48,6 +51,7 @@ pub fn columns(tab: Tab) -> &'static [&'static str] {
         Tab::Namespaces => &NAMESPACE_COLUMNS,
         Tab::Processes => &PROCESS_COLUMNS,
         Tab::Network => &network::NETWORK_COLUMNS,
+        Tab::Events => &EVENT_COLUMNS,
     }
 }
 
@@ -84,6 +88,9 @@ pub struct Rows {
     pub processes: Vec<TreeRow>,
     /// The Network view's rows (empty while the frame carries no map).
     pub network: Vec<network::NetRow>,
+    /// The Events view's rows: indices of the app's [`EventLog`] (built by the app, which
+    /// keeps the events).
+    pub events: Vec<usize>,
     /// Container id → index in `frame.containers`.
     pub container_by_id: HashMap<String, usize>,
     /// Cgroup path → index in `frame.cgroups`.
@@ -101,6 +108,7 @@ impl Rows {
             Tab::Namespaces => self.namespaces.len(),
             Tab::Processes => self.processes.len(),
             Tab::Network => self.network.len(),
+            Tab::Events => self.events.len(),
         }
     }
 }
@@ -158,8 +166,15 @@ impl Filter {
     }
 }
 
-/// Builds every view's rows.
-pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 5], collapsed: &BTreeSet<String>) -> Rows {
+/// Builds every view's rows but the Events view's (the app's, from its [`EventLog`], which
+/// the Containers view's EVENT column sorts by too).
+pub fn build(
+    frame: &Frame,
+    filter: &str,
+    sorts: &[Sort; 6],
+    collapsed: &BTreeSet<String>,
+    events: &EventLog,
+) -> Rows {
     let filter = Filter::new(filter);
     let container_by_id: HashMap<String, usize> = frame
         .containers
@@ -176,7 +191,7 @@ pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 5], collapsed: &BTreeSe
     let (containers, pod_of) = pods::fold_pods(
         frame,
         &filter,
-        containers(frame, &filter, sorts[0]),
+        containers(frame, &filter, sorts[0], events),
         collapsed,
     );
     let mut rows = Rows {
@@ -185,6 +200,7 @@ pub fn build(frame: &Frame, filter: &str, sorts: &[Sort; 5], collapsed: &BTreeSe
         namespaces: namespaces(frame, &filter, sorts[2]),
         processes: Vec::new(),
         network: network::build(frame, &filter, sorts[4]),
+        events: Vec::new(),
         container_by_id,
         cgroup_by_path,
         pod_of,
@@ -215,7 +231,7 @@ fn apply(order: Ordering, sort: Sort) -> Ordering {
     }
 }
 
-fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
+fn containers(frame: &Frame, filter: &Filter, sort: Sort, events: &EventLog) -> Vec<ContainerRow> {
     let list = &frame.containers;
     let mut indices: Vec<usize> = (0..list.len())
         .filter(|&i| filter.container(&list[i]))
@@ -259,6 +275,13 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
                     x.io_rates.read_bytes_per_second,
                     y.io_rates.read_bytes_per_second,
                 ),
+                // The newest event first.
+                20 => by_u64(
+                    events.latest(&cx.id).map(|e| e.at_ms),
+                    events.latest(&cy.id).map(|e| e.at_ms),
+                ),
+                21 => by_u64(restarts(x), restarts(y)),
+                22 => health_rank(x).cmp(&health_rank(y)),
                 _ => by_f64(
                     x.io_rates.write_bytes_per_second,
                     y.io_rates.write_bytes_per_second,
@@ -270,6 +293,22 @@ fn containers(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<ContainerRow> {
         indices.reverse();
     }
     indices.into_iter().map(ContainerRow::Live).collect()
+}
+
+/// The restarts its runtime records.
+fn restarts(c: &ContainerSample) -> Option<u64> {
+    c.runtime_state.as_ref()?.restart_count
+}
+
+/// Unhealthy first, then starting, healthy, other statuses, none.
+fn health_rank(c: &ContainerSample) -> u8 {
+    match c.runtime_state.as_ref().and_then(|s| s.health.as_deref()) {
+        Some("unhealthy") => 0,
+        Some("starting") => 1,
+        Some("healthy") => 2,
+        Some(_) => 3,
+        None => 4,
+    }
 }
 
 /// A container's network rate (`None` without a namespace of its own).

@@ -3,11 +3,14 @@
 //! kernel tells of trouble: throttled share of periods, CPU/memory/I/O pressure (`some
 //! avg10`), OOM kills (since isotop started / in total) and forks refused at the pids limit,
 //! the writable layer's size (RW SIZE: `Frame::writable_bytes`, `…` while it is sized), and
-//! network and block I/O bytes per second ([`traffic`]).
+//! network and block I/O bytes per second ([`traffic`]); where there is room, the newest
+//! event, restarts and health ([`life`]; a trouble mark before the name where the newest
+//! event cannot be shown).
 //! Columns the config hides (`[containers] hide`) are not drawn. A selected container that
 //! vanished stays as a struck-through "gone" row with its last figures. A pod is one row
 //! (▾ unfolded, ▸ folded) with its totals, its containers indented under it ([`pod`]).
 
+pub mod life;
 mod pod;
 mod traffic;
 
@@ -139,7 +142,14 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     let id_width = u16::try_from(shown.widest(ids_on_screen(app, frame)))
         .unwrap_or(u16::MAX)
         .max(ID_WIDTH);
-    let columns = columns(wide, id_width, app.hidden_container_columns());
+    let hidden = app.hidden_container_columns();
+    let columns = life::add_columns(
+        columns(wide, id_width, hidden),
+        area.width,
+        hidden,
+        app,
+        frame,
+    );
     let cpus = frame.host.cpu_percent_per_core.len();
     let host_memory = frame.host.memory_total_bytes;
     let rows = &app.rows().containers;
@@ -161,9 +171,12 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
             }
             (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
-                pod::indent(cells(c, gone, &shown, &columns, frame, theme), &columns)
+                pod::indent(
+                    cells(c, gone, &shown, &columns, frame, app, theme),
+                    &columns,
+                )
             }
-            (_, Some((c, gone))) => cells(c, gone, &shown, &columns, frame, theme),
+            (_, Some((c, gone))) => cells(c, gone, &shown, &columns, frame, app, theme),
             _ => Vec::new(),
         },
         |row| sample_of(row).filter(|(_, gone)| *gone).map(|_| theme.gone),
@@ -204,6 +217,7 @@ fn cells<'a>(
     shown: &ShortIds,
     columns: &[Column],
     frame: &Frame,
+    app: &App,
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let cpus = frame.host.cpu_percent_per_core.len();
@@ -237,19 +251,25 @@ fn cells<'a>(
         (None, Some(shared)) if !shared.limit.is_max() => format!("{}/{shared}", c.pids),
         _ => c.pids.to_string(),
     };
+    let mut name = if k.trust.verified {
+        Line::from(k.name.clone())
+    } else {
+        Line::from(format!(
+            "{}{}",
+            crate::host::container::claim::UNVERIFIED_MARK,
+            k.name
+        ))
+        .style(theme.warning)
+    };
+    if !columns.iter().any(|c| c.sort_index == life::EVENT)
+        && let Some(mark) = life::mark(c, app, theme)
+    {
+        name.spans.insert(0, mark);
+    }
     // By sort index (CONTAINER_COLUMNS' order), then picked in the display order below.
     let mut by_index = vec![
         Line::from(shown.get(&k.id)),
-        if k.trust.verified {
-            Line::from(k.name.clone())
-        } else {
-            Line::from(format!(
-                "{}{}",
-                crate::host::container::claim::UNVERIFIED_MARK,
-                k.name
-            ))
-            .style(theme.warning)
-        },
+        name,
         Line::from(k.runtime.name()),
         Line::from(
             k.init_pid
@@ -275,6 +295,7 @@ fn cells<'a>(
     by_index.extend(kernel_cells(c, theme));
     by_index.push(rw_size_cell(frame, c, theme));
     by_index.extend(traffic::cells(c, theme));
+    by_index.extend(life::cells(c, app, frame.taken_at_ms, theme));
     columns
         .iter()
         .map(|column| by_index.get(column.sort_index).cloned().unwrap_or_default())

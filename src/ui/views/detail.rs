@@ -2,8 +2,9 @@
 //! ([`charts`]: CPU% with the quota line, share of periods throttled, memory with its limit
 //! line, pids with theirs, CPU pressure, memory and I/O pressure, network and disk I/O with
 //! the I/O limit lines; zoomable) beside its limits (I/O per device too), the kernel's trouble
-//! figures ([`trouble`]), network and disk I/O per second ([`traffic`]), namespaces, cgroup
-//! paths and init process; for
+//! figures ([`trouble`]), network and disk I/O per second ([`traffic`]), restarts, health and
+//! the last exit as the runtime records them ([`life`]), namespaces, cgroup paths and init
+//! process; for
 //! a namespace, its identity, relations and members. A container's charts give way, at `v`,
 //! to the layers of its root ([`layers`]: the stack, sizes, sharing, the writable layer's
 //! growth) and to its mounts ([`mounts`]); on a narrow screen those take the whole pane. A
@@ -11,6 +12,7 @@
 
 mod charts;
 mod layers;
+mod life;
 mod mounts;
 mod traffic;
 mod trouble;
@@ -223,6 +225,7 @@ fn container_info<'a>(ctx: &Ctx<'_>, frame: &Frame, id: &str) -> (String, Vec<Li
     });
     lines.push(field("init", init.unwrap_or_else(|| "-".into()), t));
     lines.push(field("processes", k.pids.len().to_string(), t));
+    lines.extend(life::lines(c, frame.taken_at_ms, t));
     let inherited = &c.view.inherited_limits;
     match c.view.cgroup.as_ref().map(|r| &r.limits) {
         Some(limits) => lines.extend(limit_lines(

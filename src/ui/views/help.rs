@@ -18,6 +18,9 @@ const LEGEND: &[&str] = &[
     "  its row counts it once)",
     "Bars: CPU against the quota (else all CPUs), memory against the",
     "  limit (else the host's memory); ▼/▲ marks the sort column",
+    "EVENT: a container's newest event and its age (oom 2m); where the",
+    "  column does not fit, * before a name marks trouble (see 6 Events)",
+    "Log pane: times UTC; err = stderr, out = stdout; End follows again",
     "Mouse: click a tab, a row or a column header; the wheel scrolls",
 ];
 

@@ -1,5 +1,6 @@
 //! The status line: an act's prompt (a limit's input line, the kill confirmation, the `x`
-//! menu and its confirmation, the `y` copy menu) or the filter prompt while typing; else the most urgent hint (a message from
+//! menu and its confirmation, the `y` copy menu), the filter prompt or the log pane's search
+//! or time while typing; else the most urgent hint (a message from
 //! the last action, the sampler having stopped, "not root: read-only", the frame's first
 //! warning); on the right the active filter and the keys for help and quit.
 
@@ -21,6 +22,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let theme = ctx.theme;
     let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
     let prompt = app.prompt();
+    let log_input = app
+        .log_pane()
+        .and_then(|pane| super::log_pane::input_line(pane, theme));
     let right = if let Some(prompt) = prompt {
         match prompt {
             Prompt::Limit { .. } => {
@@ -41,6 +45,8 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         format!("{} launch  {} cancel", key(Action::Open), key(Action::Back))
     } else if app.is_editing_filter() {
         format!("{} keep  {} clear", key(Action::Open), key(Action::Back))
+    } else if log_input.is_some() {
+        format!("{} go  {} cancel", key(Action::Open), key(Action::Back))
     } else {
         format!("{} help  {} quit", key(Action::Help), key(Action::Quit))
     };
@@ -55,6 +61,8 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             spans.push(Span::styled("█", theme.dim));
         }
         Line::from(spans)
+    } else if let Some(line) = log_input {
+        line
     } else if app.is_editing_filter() {
         Line::from(vec![
             Span::styled("/", theme.title),
