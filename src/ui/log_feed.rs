@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::app::App;
 use crate::host::HostRoot;
 use crate::host::container::Container;
-use crate::host::logs::{LogFiles, LogLine, LogLocation};
+use crate::host::logs::{LogFiles, LogFollower, LogLine, LogLocation, LogQuery};
 
 /// Lines read from before the pane opened.
 pub const BACKLOG_LINES: usize = 2_000;
@@ -115,26 +115,31 @@ pub struct HostLogs {
     pub root: HostRoot,
 }
 
-// The three calls below are where `host::logs`' reader plugs in (issue 14: helper L's
-// `locate`, `read` and `follow`). Until it is merged this build finds no log file and says so
-// in the pane; see the report of issue 14's dashboard work for the exact lines.
 impl LogSource for HostLogs {
     fn locate(&self, container: &Container) -> LogLocation {
-        let _ = (&self.root, container);
-        LogLocation::NoFile {
-            reason: "this build of isotop does not read container log files yet".to_string(),
-            hint: "isotop logs NAME shows isotop's own containers; docker logs, kubectl logs \
-                   or crictl logs the others"
-                .to_string(),
-        }
+        crate::host::logs::locate(&self.root, container)
     }
 
-    fn backlog(&self, _files: &LogFiles, _tail: usize) -> Result<Vec<LogLine>, String> {
-        Err("reading log files is not part of this build".to_string())
+    fn backlog(&self, files: &LogFiles, tail: usize) -> Result<Vec<LogLine>, String> {
+        let query = LogQuery {
+            since_ns: None,
+            until_ns: None,
+            stream: None,
+            tail: Some(tail),
+        };
+        crate::host::logs::read(files, &query).map_err(|e| e.to_string())
     }
 
-    fn follow(&self, _files: &LogFiles) -> Result<Box<dyn LogTail>, String> {
-        Err("following log files is not part of this build".to_string())
+    fn follow(&self, files: &LogFiles) -> Result<Box<dyn LogTail>, String> {
+        crate::host::logs::follow(files, true)
+            .map(|follower| Box::new(follower) as Box<dyn LogTail>)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl LogTail for LogFollower {
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String> {
+        LogFollower::poll(self, timeout).map_err(|e| e.to_string())
     }
 }
 
