@@ -30,6 +30,7 @@ mod tmux_events;
 mod tmux_io;
 mod tmux_launch;
 mod tmux_layers;
+mod tmux_logs;
 mod tmux_network;
 mod tmux_signals;
 mod traffic;

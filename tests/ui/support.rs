@@ -5,4 +5,4 @@
 #[path = "../shared/mod.rs"]
 mod shared;
 
-pub use shared::{block_io, bundle, common, drive, fixture, tmux};
+pub use shared::{block_io, bundle, common, containers, drive, fixture, tmux};
