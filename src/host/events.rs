@@ -11,6 +11,9 @@
 
 use serde::Serialize;
 
+pub mod audit;
+pub mod kmsg;
+
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

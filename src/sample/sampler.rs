@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 use super::cadence::Cadence;
 use super::cgroups::CgroupSampler;
 use super::containers::{ContainerSampler, TickContext};
+use super::events::{EventDetector, EventInputs, EventThresholds};
 use super::frame::{Frame, ProcessSample};
 use super::net::{NetContext, NetSampler};
 use super::processes::ProcessTable;
@@ -91,6 +92,8 @@ pub struct SamplerOptions {
     /// routes and bridge ports change rarely, and the view's traffic figures come from the
     /// every-tick counters, not from the map.
     pub net_map_every: u64,
+    /// When throttling and pressure become events (`sample::events`).
+    pub events: EventThresholds,
 }
 
 impl Default for SamplerOptions {
@@ -106,6 +109,7 @@ impl Default for SamplerOptions {
             layer_sizing: LayerSizing::Off,
             writable_every: Duration::from_secs(60),
             net_map_every: 5,
+            events: EventThresholds::default(),
         }
     }
 }
@@ -128,6 +132,9 @@ pub struct TickCosts {
     pub net: Option<Duration>,
     /// Reading the network map (`None` when not read this tick).
     pub net_map: Option<Duration>,
+    /// Comparing the tick with the previous one for events, the logs read on demand included
+    /// (`sample::events`).
+    pub events: Option<Duration>,
 }
 
 /// Reads the host tick after tick; owns every cache.
@@ -155,6 +162,7 @@ pub struct Sampler {
     net: NetSampler,
     /// The Network view is shown: read the map and every namespace (see `set_net_map`).
     net_map_wanted: bool,
+    events: EventDetector,
     costs: TickCosts,
 }
 
@@ -170,6 +178,7 @@ impl Sampler {
         let budget = options.part_budget;
         Sampler {
             users: UserNames::read(&root),
+            events: EventDetector::new(root.clone(), options.events),
             root,
             options,
             ticks_per_second: clock_ticks_per_second(),
@@ -200,6 +209,12 @@ impl Sampler {
         let changed = self.net_map_wanted != on;
         self.net_map_wanted = on;
         changed
+    }
+
+    /// Attributes limit changes with the audit log at `path` (the one this process's acts
+    /// write to) instead of `host::events::audit::log_path`'s.
+    pub fn set_audit_log(&mut self, path: std::path::PathBuf) {
+        self.events.set_audit_log(path);
     }
 
     /// Where the last tick's time went.
@@ -342,6 +357,15 @@ impl Sampler {
         costs.net = net.cost;
         costs.net_map = net.map_cost;
 
+        let part = Instant::now();
+        let events = self.events.detect(&EventInputs {
+            containers: &containers,
+            cgroups: costs.cgroups.is_some().then_some(&cgroups[..]),
+            layout: self.layout.as_ref(),
+            at_ms: taken_at_ms,
+        });
+        costs.events = Some(part.elapsed());
+
         let processes = self.process_samples(&containers);
 
         host.cgroup_mode = self.layout.as_ref().map(|l| l.mode);
@@ -370,7 +394,7 @@ impl Sampler {
             layer_sizes,
             networks: net.networks,
             net_map: net.net_map,
-            events: Vec::new(),
+            events,
         })
     }
 
