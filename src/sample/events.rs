@@ -7,7 +7,8 @@
 //! before (`restarted` when it is one that exited within the last 10 minutes), `exited` when it
 //! is gone (the exit code where its runtime's state, read once more then, records this run's
 //! end), `restarted` when its init changed under the same id or its runtime's restart count
-//! grew, `health_changed` when the runtime's health status changed, `frozen`/`thawed` from its
+//! grew — but an id the kernel hands out again (an `unknown` container's pid namespace inode)
+//! names another container when it comes back or its init changes: `exited` and `started`, `health_changed` when the runtime's health status changed, `frozen`/`thawed` from its
 //! freezer, `oom_kill` when the kernel's OOM-kill count grew (its victim from the kernel log
 //! when readable: `host::events::kmsg`), `pids_limit_hit` when refused forks grew, `throttled`
 //! and `pressure` when the throttled share of CPU periods or a PSI `some avg10` rises to its
@@ -137,8 +138,13 @@ impl EventDetector {
         self.containers
             .compare(&self.thresholds, inputs, previous_ms, &mut drafts);
         if let Some(cgroups) = inputs.cgroups {
-            self.cgroups
-                .compare(cgroups, inputs.layout, inputs.at_ms, previous_ms, &mut drafts);
+            self.cgroups.compare(
+                cgroups,
+                inputs.layout,
+                inputs.at_ms,
+                previous_ms,
+                &mut drafts,
+            );
         }
         let waiting = std::mem::take(&mut self.waiting);
         let pending = || waiting.iter().chain(drafts.iter());
@@ -172,7 +178,10 @@ impl EventDetector {
         match draft {
             Draft::Ready(event) => Ok(event),
             Draft::Oom(oom) => self.sources.name_victim(oom, last_try).map_err(Draft::Oom),
-            Draft::Limit(limit) => self.sources.name_author(limit, last_try).map_err(Draft::Limit),
+            Draft::Limit(limit) => self
+                .sources
+                .name_author(limit, last_try)
+                .map_err(Draft::Limit),
             Draft::Exit(exit) => exit.resolve(&self.root, last_try).map_err(Draft::Exit),
         }
     }

@@ -25,6 +25,8 @@ mod container_pods;
 mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
+mod events;
+mod events_cli;
 mod kernel_events;
 mod layers_hostile;
 mod layers_owners;

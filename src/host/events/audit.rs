@@ -239,6 +239,32 @@ impl AuditTail {
     }
 }
 
+/// The file an audited limit act wrote (on a v2 or v1 controller).
+fn act_file(what: &str, knob: LimitKnob, v2: bool) -> &'static str {
+    match (what, v2) {
+        ("limit.cpu_period", false) => "cpu.cfs_period_us",
+        ("limit.io_read_bps", false) => "blkio.throttle.read_bps_device",
+        ("limit.io_write_bps", false) => "blkio.throttle.write_bps_device",
+        ("limit.io_read_iops", false) => "blkio.throttle.read_iops_device",
+        ("limit.io_write_iops", false) => "blkio.throttle.write_iops_device",
+        _ => knob.file(v2),
+    }
+}
+
+/// A value as the file held it, shown as sampled limits are: memory in binary units, no
+/// limit as `max` (v1 writes `-1` and reads back a huge number).
+fn shown(knob: LimitKnob, value: Option<String>) -> Option<String> {
+    let value = value?;
+    let memory = matches!(knob, LimitKnob::Memory | LimitKnob::MemoryHigh);
+    Some(match value.trim().parse::<u64>() {
+        _ if value.trim() == "-1" => "max".to_string(),
+        // The kernel's "no limit" on v1: PAGE_COUNTER_MAX pages, near i64::MAX bytes.
+        Ok(bytes) if memory && bytes >= 1 << 62 => "max".to_string(),
+        Ok(bytes) if memory => crate::units::format::bytes(bytes),
+        _ => value,
+    })
+}
+
 /// The event an audited act stands for (see the module), about `subject`, its limit files
 /// named as a v2 (`v2`) or v1 controller names them; `None` for a failed act or one no event
 /// kind names.
@@ -250,7 +276,8 @@ pub fn event_of(record: &AuditRecord, subject: Subject, v2: bool) -> Option<Even
     let new = record.new.as_deref().map(clean_str);
     let user = clean_str(&record.user);
     let (kind, detail) = if let Some(knob) = LimitKnob::of_act(&record.what) {
-        let limit = knob.file(v2).to_string();
+        let limit = act_file(&record.what, knob, v2).to_string();
+        let (old, new) = (shown(knob, old), shown(knob, new));
         let detail = format!(
             "{limit} {} → {} (isotop, by {user})",
             old.as_deref().unwrap_or("-"),

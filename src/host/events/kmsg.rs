@@ -21,6 +21,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
+use crate::host::container::measure::ContainerView;
 use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
 
@@ -39,6 +40,34 @@ pub struct OomVictim {
     /// The victim's own memory cgroup (summary line; cleaned).
     pub task_memcg: Option<String>,
     pub uid: Option<u32>,
+}
+
+impl OomVictim {
+    /// True when the kernel logged the kill in cgroup `base` or below it (its own memory
+    /// cgroup or the one whose limit was hit); never for the root cgroup as `base`.
+    pub fn in_cgroup(&self, base: &str) -> bool {
+        let base = base.trim_end_matches('/');
+        [&self.task_memcg, &self.oom_memcg]
+            .into_iter()
+            .flatten()
+            .any(|path| {
+                !base.is_empty()
+                    && (path == base || path.strip_prefix(base).is_some_and(|r| r.starts_with('/')))
+            })
+    }
+}
+
+/// The cgroups the kernel log names a container's OOM kills by: its own cgroups of the
+/// hierarchy carrying `memory` (v1), or of the unified one.
+pub fn own_memory_cgroups(view: &ContainerView) -> Vec<String> {
+    view.ownership
+        .iter()
+        .filter(|o| o.own)
+        .filter(|o| {
+            o.membership.hierarchy == 0 || o.membership.controllers.iter().any(|c| c == "memory")
+        })
+        .map(|o| o.path.clone())
+        .collect()
 }
 
 /// Where a new reader starts.
@@ -100,8 +129,8 @@ impl KmsgReader {
                 .map_err(|e| HostError::io(&path, e))?;
         }
         let now_ms = crate::units::now_ms();
-        let uptime_ms = crate::host::process::read_uptime_seconds(root)
-            .map_or(0, |s| (s * 1000.0) as u64);
+        let uptime_ms =
+            crate::host::process::read_uptime_seconds(root).map_or(0, |s| (s * 1000.0) as u64);
         Ok(KmsgReader {
             path,
             file,
@@ -252,7 +281,9 @@ fn parse_summary(message: &str) -> Option<Summary> {
 /// pid and the raw name.
 fn parse_killed(message: &str) -> Option<(i32, &str)> {
     let (_, after) = message.split_once("Killed process ")?;
-    let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+    let digits = after
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(after.len());
     let pid = after[..digits].parse().ok()?;
     let rest = after[digits..].strip_prefix(" (")?;
     // The name may hold `)`: it ends before the figures that follow it, else at the last `)`.

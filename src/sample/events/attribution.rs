@@ -48,7 +48,12 @@ pub(super) struct OomDraft {
 
 impl OomDraft {
     /// `event` is an `OomKill` without its victim.
-    pub(super) fn new(event: Event, pids: Vec<i32>, memcgs: Vec<String>, limit: String) -> OomDraft {
+    pub(super) fn new(
+        event: Event,
+        pids: Vec<i32>,
+        memcgs: Vec<String>,
+        limit: String,
+    ) -> OomDraft {
         OomDraft {
             event,
             pids,
@@ -59,11 +64,7 @@ impl OomDraft {
 
     /// True when the kernel logged `v` as a kill in this draft's container or cgroup.
     fn claims(&self, v: &OomVictim) -> bool {
-        self.pids.contains(&v.pid)
-            || [&v.task_memcg, &v.oom_memcg]
-                .into_iter()
-                .flatten()
-                .any(|memcg| self.memcgs.iter().any(|own| at_or_below(memcg, own)))
+        self.pids.contains(&v.pid) || self.memcgs.iter().any(|own| v.in_cgroup(own))
     }
 
     /// The event with `victims` (oldest first; possibly none) named.
@@ -99,14 +100,6 @@ impl OomDraft {
     }
 }
 
-/// True when cgroup `path` is `base` or below it (`base` never the root: a container's or a
-/// cgroup target's own cgroup is not).
-fn at_or_below(path: &str, base: &str) -> bool {
-    let base = base.trim_end_matches('/');
-    !base.is_empty()
-        && (path == base || path.strip_prefix(base).is_some_and(|r| r.starts_with('/')))
-}
-
 /// A limit change waiting for its author.
 #[derive(Debug, Clone)]
 pub(super) struct LimitDraft {
@@ -139,8 +132,8 @@ impl LimitDraft {
         let (from, to) = self.between_ms;
         // The log's seconds are truncated: the act happened within the second after.
         let in_time = at_ms + 1000 + ACT_SLACK_MS >= from && at_ms <= to + ACT_SLACK_MS;
-        let same_limit = LimitKnob::of_act(&act.what) == Some(self.change.knob)
-            || restores_a_limit(&act.what);
+        let same_limit =
+            LimitKnob::of_act(&act.what) == Some(self.change.knob) || restores_a_limit(&act.what);
         act.ok()
             && in_time
             && same_limit
@@ -230,9 +223,8 @@ impl Sources {
     pub(super) fn forget_before(&mut self, now_ms: u64) {
         self.victims
             .retain(|v| now_ms.saturating_sub(v.at_ms) < VICTIMS_KEPT_MS);
-        self.acts.retain(|a| {
-            now_ms.saturating_sub(a.unix_seconds.saturating_mul(1000)) < ACTS_KEPT_MS
-        });
+        self.acts
+            .retain(|a| now_ms.saturating_sub(a.unix_seconds.saturating_mul(1000)) < ACTS_KEPT_MS);
     }
 
     /// The OOM kill with the victims the kernel logged for it (each taken once); unless

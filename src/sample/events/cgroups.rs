@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
+use super::Draft;
 use super::attribution::{LimitDraft, OomDraft};
 use super::containers::growth;
 use super::limits::limit_changes;
-use super::Draft;
 use crate::host::cgroup::{CgroupLayout, CgroupLimits, FreezerState};
 use crate::host::events::{Event, EventKind, Subject, Timing};
 use crate::sample::frame::CgroupSample;

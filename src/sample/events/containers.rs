@@ -8,8 +8,9 @@ use super::limits::limit_changes;
 use super::{Draft, END_BELOW, EventInputs, EventThresholds};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLimits;
-use crate::host::container::Container;
 use crate::host::container::measure::ContainerState;
+use crate::host::container::{Container, UNKNOWN_ID_PREFIX};
+use crate::host::events::kmsg::own_memory_cgroups;
 use crate::host::events::{Event, EventKind, PressureResource, Subject, Timing};
 use crate::host::runtime::state::{RuntimeState, read_state};
 use crate::sample::frame::ContainerSample;
@@ -182,11 +183,14 @@ impl ContainerMemos {
                 memo.tick = self.tick;
                 continue;
             }
-            let init = c.view.container.init_pid.map_or(String::new(), |pid| {
-                format!(", init pid {pid}")
-            });
+            let init = c
+                .view
+                .container
+                .init_pid
+                .map_or(String::new(), |pid| format!(", init pid {pid}"));
             let mut memo = Memo::new(c, at_ms, self.tick);
-            let (kind, detail) = if self.exited.remove(id).is_some() {
+            let seen_before = self.exited.remove(id).is_some();
+            let (kind, detail) = if seen_before && !id_is_reused(&c.view.container) {
                 memo.last_restart_ms = Some(at_ms);
                 let restart_count = c.runtime_state.as_ref().and_then(|s| s.restart_count);
                 (
@@ -236,6 +240,12 @@ impl ContainerMemos {
     }
 }
 
+/// True for an id made of a number the kernel hands out again (an `unknown` container's pid
+/// namespace inode): the same id later may be another container, never a restart.
+fn id_is_reused(container: &Container) -> bool {
+    container.id.starts_with(UNKNOWN_ID_PREFIX)
+}
+
 fn restarts_text(count: Option<u64>) -> String {
     count.map_or(String::new(), |n| format!(" (restart count {n})"))
 }
@@ -255,6 +265,27 @@ impl Memo {
         let container = &c.view.container;
         let init = (container.init_pid, container.start_ticks);
         let restart_count = c.runtime_state.as_ref().and_then(|s| s.restart_count);
+        if init != self.init && container.init_pid.is_some() && id_is_reused(container) {
+            // Another container under a number the kernel gave again: the old one exited.
+            let pid = container.init_pid.unwrap_or_default();
+            let gone = Subject {
+                container_id: Some(self.container.id.clone()),
+                name: self.container.name.clone(),
+                cgroup: self.container.cgroup_path.clone(),
+            };
+            drafts.push(Draft::Ready(sampled(
+                at_ms,
+                gone,
+                EventKind::Exited { exit_code: None },
+                "exited".into(),
+            )));
+            drafts.push(event(
+                EventKind::Started,
+                format!("started ({}, init pid {pid})", container.runtime),
+            ));
+            *self = Memo::new(c, at_ms, self.tick);
+            return;
+        }
         if init != self.init && container.init_pid.is_some() {
             let pid = container.init_pid.unwrap_or_default();
             drafts.push(event(
@@ -275,10 +306,8 @@ impl Memo {
             let told = self
                 .last_restart_ms
                 .is_some_and(|t| at_ms.saturating_sub(t) < RESTART_TOLD_MS);
-            if let Some(count) = growth(
-                old.as_ref().and_then(|s| s.restart_count),
-                restart_count,
-            ) && !told
+            if let Some(count) = growth(old.as_ref().and_then(|s| s.restart_count), restart_count)
+                && !told
             {
                 drafts.push(event(
                     EventKind::Restarted { restart_count },
@@ -329,17 +358,7 @@ impl Memo {
         if let Some(count) = growth(self.oom_kills, kernel.oom_kills) {
             let mut pids = self.pids.clone();
             pids.extend_from_slice(&c.view.container.pids);
-            let memcgs = c
-                .view
-                .ownership
-                .iter()
-                .filter(|o| o.own)
-                .filter(|o| {
-                    o.membership.hierarchy == 0
-                        || o.membership.controllers.iter().any(|c| c == "memory")
-                })
-                .map(|o| o.path.clone())
-                .collect();
+            let memcgs = own_memory_cgroups(&c.view);
             let limit = c
                 .memory_limit_bytes
                 .map(|l| format!(" at memory limit {}", l.map(format::bytes)));
@@ -378,9 +397,9 @@ impl Memo {
             let detail = if ended {
                 format!("throttling ended ({percent:.0}% of CPU periods)")
             } else {
-                let quota = c
-                    .cpu_limit_cpus
-                    .map_or(String::new(), |l| format!(" at {} CPUs", l.map(|v| format!("{v:.2}"))));
+                let quota = c.cpu_limit_cpus.map_or(String::new(), |l| {
+                    format!(" at {} CPUs", l.map(|v| format!("{v:.2}")))
+                });
                 format!("throttled in {percent:.0}% of CPU periods{quota}")
             };
             drafts.push(event(EventKind::Throttled { percent, ended }, detail));

@@ -180,7 +180,12 @@ fn io_changes(
 ) {
     let devices = |limits: Option<&IoLimits>| -> BTreeMap<String, IoDeviceLimit> {
         limits
-            .map(|l| l.devices.iter().map(|d| (d.device.clone(), d.clone())).collect())
+            .map(|l| {
+                l.devices
+                    .iter()
+                    .map(|d| (d.device.clone(), d.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (was, is) = (devices(before), devices(now));
@@ -189,7 +194,10 @@ fn io_changes(
     numbers.dedup();
     for number in numbers {
         for (index, (key, v2_key, bytes)) in RATES.iter().enumerate() {
-            let (from, to) = (rate_of(was.get(number), index), rate_of(is.get(number), index));
+            let (from, to) = (
+                rate_of(was.get(number), index),
+                rate_of(is.get(number), index),
+            );
             if from == to {
                 continue;
             }

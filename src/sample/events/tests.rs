@@ -115,7 +115,10 @@ fn the_baseline_tick_emits_nothing_then_starts_and_exits_are_told() {
     // No runtime state here: the code is unknown.
     assert_eq!(exited.kind, EventKind::Exited { exit_code: None });
     assert_eq!(exited.timing, Timing::Sampled);
-    let started = events.iter().find(|e| e.kind == EventKind::Started).unwrap();
+    let started = events
+        .iter()
+        .find(|e| e.kind == EventKind::Started)
+        .unwrap();
     assert_eq!(started.subject.name, "c");
     assert!(started.detail.contains("init pid 30"), "{}", started.detail);
     // The same id back within minutes: restarted, not started.
@@ -130,6 +133,14 @@ fn an_init_changed_under_the_same_id_is_a_restart() {
     let events = bench.tick(&[container("a", 11, 1, true)]);
     assert_eq!(kinds(&events), ["restarted"]);
     assert!(events[0].detail.contains("new init pid 11"), "{events:?}");
+    // An id made of a pid namespace inode the kernel gave again is another container.
+    let mut bench = Bench::new();
+    bench.tick(&[container("pidns-7", 10, 1, true)]);
+    let events = bench.tick(&[container("pidns-7", 11, 1, true)]);
+    assert_eq!(kinds(&events), ["exited", "started"], "{events:?}");
+    assert!(bench.tick(&[]).iter().all(|e| e.kind.name() == "exited"));
+    let events = bench.tick(&[container("pidns-7", 12, 1, true)]);
+    assert_eq!(kinds(&events), ["started"], "{events:?}");
 }
 
 #[test]
@@ -296,11 +307,22 @@ fn a_limit_changed_is_isotops_only_when_the_audit_log_holds_the_act() {
     );
     // isotop's act (audited by the container's cgroup path; v1 rounded the value to pages).
     let written = (256u64 << 20) + 100;
-    audit(&bench.path("audit.jsonl"), "cgroup:/box/a", "limit.memory", written);
+    audit(
+        &bench.path("audit.jsonl"),
+        "cgroup:/box/a",
+        "limit.memory",
+        written,
+    );
     let events = bench.tick(&[limited("a", 10, 256 << 20)]);
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(
-        matches!(&events[0].kind, EventKind::LimitChanged { by: ChangedBy::Isotop, .. }),
+        matches!(
+            &events[0].kind,
+            EventKind::LimitChanged {
+                by: ChangedBy::Isotop,
+                ..
+            }
+        ),
         "{events:?}"
     );
     // An act on another target, or writing another value, is not this change's author.
@@ -309,7 +331,13 @@ fn a_limit_changed_is_isotops_only_when_the_audit_log_holds_the_act() {
     bench.tick(&[limited("a", 10, 512 << 20)]);
     let events = bench.tick(&[limited("a", 10, 512 << 20)]);
     assert!(
-        matches!(&events[0].kind, EventKind::LimitChanged { by: ChangedBy::Other, .. }),
+        matches!(
+            &events[0].kind,
+            EventKind::LimitChanged {
+                by: ChangedBy::Other,
+                ..
+            }
+        ),
         "{events:?}"
     );
 }
@@ -397,7 +425,10 @@ fn cgroups_no_container_owns_tell_their_own_kills_once() {
     let told: Vec<_> = events.iter().map(|e| e.subject.name.as_str()).collect();
     assert_eq!(told, ["/a/b"], "{events:?}");
     assert_eq!(events[0].subject.container_id, None);
-    assert!(matches!(events[0].kind, EventKind::OomKill { count: 1, .. }));
+    assert!(matches!(
+        events[0].kind,
+        EventKind::OomKill { count: 1, .. }
+    ));
     // v1 counts each cgroup's own: a kill in /a and one in /a/b are two events.
     let v1 = layout(true);
     let mut bench = Bench::new();

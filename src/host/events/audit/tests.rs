@@ -47,8 +47,8 @@ fn acts_since_a_time_become_dated_events() {
         events[0].kind,
         EventKind::LimitChanged {
             limit: "memory.limit_in_bytes".into(),
-            from: Some("104857600".into()),
-            to: Some("209715200".into()),
+            from: Some("100.0MiB".into()),
+            to: Some("200.0MiB".into()),
             by: ChangedBy::Isotop,
         }
     );
@@ -86,14 +86,8 @@ fn a_tail_reads_only_what_was_appended_whole_lines_at_a_time() {
 
 #[test]
 fn knobs_and_values_of_acts() {
-    assert_eq!(
-        LimitKnob::of_act("limit.cpu_period"),
-        Some(LimitKnob::Cpu)
-    );
-    assert_eq!(
-        LimitKnob::of_act("limit.io_write_bps"),
-        Some(LimitKnob::Io)
-    );
+    assert_eq!(LimitKnob::of_act("limit.cpu_period"), Some(LimitKnob::Cpu));
+    assert_eq!(LimitKnob::of_act("limit.io_write_bps"), Some(LimitKnob::Io));
     assert_eq!(
         LimitKnob::of_act("limit.io_weight"),
         Some(LimitKnob::IoWeight)

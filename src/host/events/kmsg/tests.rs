@@ -63,7 +63,10 @@ fn a_reader_from_the_end_sees_only_what_comes_after() {
     let victims = reader.read_victims();
     assert_eq!(victims.len(), 1);
     // No summary line: no cgroup; a name holding `)` ends before the figures.
-    assert_eq!((victims[0].pid, victims[0].command.as_str()), (77, "py)thon"));
+    assert_eq!(
+        (victims[0].pid, victims[0].command.as_str()),
+        (77, "py)thon")
+    );
     assert_eq!(victims[0].task_memcg, None);
 }
 
