@@ -98,7 +98,10 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
     if !args.follow {
         return print_past(&events, args.json);
     }
-    let mut out = Lines::new(args.json);
+    let mut out = Lines { json: args.json };
+    if !args.json && !out.write(&row("TIME", "CONTAINER", "KIND", "DETAIL"))? {
+        return Ok(());
+    }
     for event in &events {
         if !out.print(event)? {
             return Ok(());
@@ -156,37 +159,28 @@ fn print_past(events: &[Event], json: bool) -> Result<(), CliError> {
 /// Events printed one at a time as they come (fixed-width text, or JSON lines).
 struct Lines {
     json: bool,
-    header_done: bool,
 }
 
 impl Lines {
-    fn new(json: bool) -> Lines {
-        Lines {
-            json,
-            header_done: json,
-        }
-    }
-
     /// Prints one event and flushes; false when the reader closed the pipe.
     fn print(&mut self, event: &Event) -> Result<bool, CliError> {
-        let mut text = String::new();
-        if !self.header_done {
-            text.push_str(&row("TIME", "CONTAINER", "KIND", "DETAIL"));
-            self.header_done = true;
-        }
-        if self.json {
+        let text = if self.json {
             let line = serde_json::to_string(event).map_err(|e| CliError::Output(e.to_string()))?;
-            text.push_str(&crate::host::text::escape_json(&line));
-            text.push('\n');
+            format!("{}\n", crate::host::text::escape_json(&line))
         } else {
-            text.push_str(&row(
+            row(
                 &time_text(event.at_ms),
                 &event.subject.name,
                 &kind_text(event),
                 &event.detail,
-            ));
-        }
-        let text = crate::host::text::clean_lines(&text);
+            )
+        };
+        self.write(&text)
+    }
+
+    /// Writes `text` cleaned and flushes; false when the reader closed the pipe.
+    fn write(&mut self, text: &str) -> Result<bool, CliError> {
+        let text = crate::host::text::clean_lines(text);
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => Ok(true),
@@ -199,4 +193,15 @@ impl Lines {
 /// One followed line: the columns at fixed widths (a long name pushes the rest right).
 fn row(time: &str, container: &str, kind: &str, detail: &str) -> String {
     format!("{time:<20}  {container:<20}  {kind:<16}  {detail}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_read_side_finds_the_audit_log_where_the_acts_write_it() {
+        assert_eq!(
+            crate::host::events::audit::log_path(&crate::host::HostRoot::live()),
+            crate::control::audit::log_path()
+        );
+    }
 }

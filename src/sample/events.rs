@@ -82,11 +82,11 @@ pub struct EventInputs<'a> {
 enum Draft {
     Ready(Event),
     /// An OOM kill whose victim the kernel log may name.
-    Oom(attribution::OomDraft),
+    Oom(Box<attribution::OomDraft>),
     /// A limit change whose author the audit log may name.
-    Limit(attribution::LimitDraft),
+    Limit(Box<attribution::LimitDraft>),
     /// An exit whose code the runtime may record a moment later.
-    Exit(containers::ExitDraft),
+    Exit(Box<containers::ExitDraft>),
 }
 
 /// Compares ticks and keeps what it needs of the previous one (see the module).
@@ -158,31 +158,34 @@ impl EventDetector {
         let mut events = Vec::with_capacity(waiting.len() + drafts.len());
         for draft in waiting {
             // A last try always gives the event.
-            if let Ok(event) = self.resolve(draft, true) {
-                events.push(event);
-            }
+            events.extend(self.resolve(draft, true));
         }
         for draft in drafts {
-            match self.resolve(draft, false) {
-                Ok(event) => events.push(event),
-                Err(draft) => self.waiting.push(draft),
-            }
+            events.extend(self.resolve(draft, false));
         }
         events.sort_by_key(|e| e.at_ms);
         events
     }
 
-    /// The draft's event, or (unless `last_try`) the draft again when what it waits for may
-    /// come by the next tick.
-    fn resolve(&mut self, draft: Draft, last_try: bool) -> Result<Event, Draft> {
-        match draft {
-            Draft::Ready(event) => Ok(event),
-            Draft::Oom(oom) => self.sources.name_victim(oom, last_try).map_err(Draft::Oom),
-            Draft::Limit(limit) => self
-                .sources
-                .name_author(limit, last_try)
-                .map_err(Draft::Limit),
-            Draft::Exit(exit) => exit.resolve(&self.root, last_try).map_err(Draft::Exit),
-        }
+    /// The draft's event; `None` (unless `last_try`) when what it waits for may come by the
+    /// next tick: the draft then waits in `waiting`.
+    fn resolve(&mut self, draft: Draft, last_try: bool) -> Option<Event> {
+        let again = match draft {
+            Draft::Ready(event) => return Some(event),
+            Draft::Oom(oom) => match self.sources.name_victim(oom, last_try) {
+                Ok(event) => return Some(event),
+                Err(oom) => Draft::Oom(oom),
+            },
+            Draft::Limit(limit) => match self.sources.name_author(limit, last_try) {
+                Ok(event) => return Some(event),
+                Err(limit) => Draft::Limit(limit),
+            },
+            Draft::Exit(exit) => match exit.resolve(&self.root, last_try) {
+                Ok(event) => return Some(event),
+                Err(exit) => Draft::Exit(exit),
+            },
+        };
+        self.waiting.push(again);
+        None
     }
 }

@@ -27,6 +27,7 @@ mod container_unknown;
 mod container_unknown_cgroup;
 mod events;
 mod events_cli;
+mod events_config;
 mod kernel_events;
 mod layers_hostile;
 mod layers_owners;

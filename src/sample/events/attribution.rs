@@ -53,13 +53,13 @@ impl OomDraft {
         pids: Vec<i32>,
         memcgs: Vec<String>,
         limit: String,
-    ) -> OomDraft {
-        OomDraft {
+    ) -> Box<OomDraft> {
+        Box::new(OomDraft {
             event,
             pids,
             memcgs,
             limit,
-        }
+        })
     }
 
     /// True when the kernel logged `v` as a kill in this draft's container or cgroup.
@@ -68,19 +68,21 @@ impl OomDraft {
     }
 
     /// The event with `victims` (oldest first; possibly none) named.
-    fn finish(mut self, victims: &[OomVictim]) -> Event {
-        let count = match self.event.kind {
+    fn finish(self: Box<Self>, victims: &[OomVictim]) -> Event {
+        let OomDraft {
+            mut event, limit, ..
+        } = *self;
+        let count = match event.kind {
             EventKind::OomKill { count, .. } => count,
             _ => 1,
         };
         let last = victims.last();
-        self.event.kind = EventKind::OomKill {
+        event.kind = EventKind::OomKill {
             pid: last.map(|v| v.pid),
             command: last.map(|v| v.command.clone()),
             count,
         };
-        let limit = &self.limit;
-        self.event.detail = match victims {
+        event.detail = match victims {
             [] if count == 1 => format!("OOM kill{limit}"),
             [] => format!("{count} OOM kills{limit}"),
             [v] if count == 1 => format!("OOM kill: pid {} ({}){limit}", v.pid, v.command),
@@ -93,10 +95,10 @@ impl OomDraft {
             }
         };
         if let Some(v) = last {
-            self.event.at_ms = v.at_ms;
-            self.event.timing = Timing::Dated;
+            event.at_ms = v.at_ms;
+            event.timing = Timing::Dated;
         }
-        self.event
+        event
     }
 }
 
@@ -117,13 +119,13 @@ impl LimitDraft {
         change: LimitChange,
         targets: Vec<String>,
         between_ms: (u64, u64),
-    ) -> LimitDraft {
-        LimitDraft {
+    ) -> Box<LimitDraft> {
+        Box::new(LimitDraft {
             subject,
             change,
             targets,
             between_ms,
-        }
+        })
     }
 
     /// True when audited act `act` made this change.
@@ -137,20 +139,25 @@ impl LimitDraft {
         act.ok()
             && in_time
             && same_limit
-            && self.targets.iter().any(|t| *t == act.target)
+            && self.targets.contains(&act.target)
             && value_matches(self.change.value, act.new.as_deref())
     }
 
-    fn finish(self, by: ChangedBy) -> Event {
+    fn finish(self: Box<Self>, by: ChangedBy) -> Event {
+        let LimitDraft {
+            subject,
+            change: c,
+            between_ms,
+            ..
+        } = *self;
         let who = match by {
             ChangedBy::Isotop => "by isotop",
             ChangedBy::Other => "not by isotop",
         };
-        let c = self.change;
         Event {
-            at_ms: self.between_ms.1,
+            at_ms: between_ms.1,
             timing: Timing::Sampled,
-            subject: self.subject,
+            subject,
             detail: format!("{} {} → {} ({who})", c.limit, c.from, c.to),
             kind: EventKind::LimitChanged {
                 limit: c.limit,
@@ -229,7 +236,11 @@ impl Sources {
 
     /// The OOM kill with the victims the kernel logged for it (each taken once); unless
     /// `last_try`, the draft back when none is logged yet but the kernel log is readable.
-    pub(super) fn name_victim(&mut self, oom: OomDraft, last_try: bool) -> Result<Event, OomDraft> {
+    pub(super) fn name_victim(
+        &mut self,
+        oom: Box<OomDraft>,
+        last_try: bool,
+    ) -> Result<Event, Box<OomDraft>> {
         let (mine, others): (Vec<OomVictim>, Vec<OomVictim>) =
             self.victims.drain(..).partition(|v| oom.claims(v));
         self.victims = others;
@@ -243,9 +254,9 @@ impl Sources {
     /// `last_try`, the draft back when none did yet.
     pub(super) fn name_author(
         &mut self,
-        limit: LimitDraft,
+        limit: Box<LimitDraft>,
         last_try: bool,
-    ) -> Result<Event, LimitDraft> {
+    ) -> Result<Event, Box<LimitDraft>> {
         if let Some(at) = self.acts.iter().position(|act| limit.made_by(act)) {
             self.acts.remove(at);
             return Ok(limit.finish(ChangedBy::Isotop));

@@ -67,7 +67,11 @@ pub(super) struct ExitDraft {
 impl ExitDraft {
     /// The event with the exit code the runtime recorded for this run; unless `last_try`,
     /// the draft again when the runtime keeps a state that does not record the end yet.
-    pub(super) fn resolve(mut self, root: &HostRoot, last_try: bool) -> Result<Event, ExitDraft> {
+    pub(super) fn resolve(
+        mut self: Box<Self>,
+        root: &HostRoot,
+        last_try: bool,
+    ) -> Result<Event, Box<ExitDraft>> {
         let Some(state) = read_state(root, &self.container) else {
             return Ok(self.event);
         };
@@ -229,11 +233,11 @@ impl ContainerMemos {
                 EventKind::Exited { exit_code: None },
                 "exited".into(),
             );
-            drafts.push(Draft::Exit(ExitDraft {
+            drafts.push(Draft::Exit(Box::new(ExitDraft {
                 event,
                 container: memo.container,
                 first_seen_ms: memo.first_seen_ms,
-            }));
+            })));
         }
         self.exited
             .retain(|_, at| at_ms.saturating_sub(*at) < EXITED_KEPT_MS);
