@@ -8,14 +8,15 @@
 
 use crate::support::{common, sampling, unshared};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{CgroupGuard, read_key, require_program};
+use common::{CgroupGuard, ChildGuard, read_key, require_program};
 use isotop::host::events::{ChangedBy, Event, EventKind, Timing};
 use isotop::sample::Sampler;
 use unshared::{
-    ALLOCATE_PAST_THE_LIMIT, WAIT_UNTIL_MOVED, box_dir, child_of, unshare, unshare_perl, v2_host,
+    ALLOCATE_PAST_THE_LIMIT, PidGuard, WAIT_UNTIL_MOVED, box_dir, child_of, unshare, unshare_perl,
+    v2_host,
 };
 
 /// The id of the container whose init is `pid`, ticking until the sampler groups it, and the
@@ -75,50 +76,92 @@ fn memory_limit_file() -> &'static str {
     }
 }
 
+/// An `unknown` container whose init runs perl `body` once the test moved it into the guard's
+/// `box` cgroup (the script gets the guard's path, `controller` and `args`).
+fn perl_in_box(
+    guard: &CgroupGuard,
+    controller: &str,
+    body: &str,
+    args: &[&str],
+) -> (ChildGuard, PidGuard) {
+    let mut all = vec![guard.rel.as_str(), controller];
+    all.extend(args);
+    let (unshare, init) = unshare_perl(&format!("{WAIT_UNTIL_MOVED}{body}"), &all);
+    guard.add_pid("box", init.0);
+    (unshare, init)
+}
+
+/// A container in a test cgroup `box` with a 32 MiB memory limit and no swap, whose perl init
+/// forks a child that allocates past the limit when [`OomBox::kill_child`] lets it.
+pub(crate) struct OomBox {
+    pub init: PidGuard,
+    _unshare: ChildGuard,
+    files: tempfile::TempDir,
+    memory_dir: PathBuf,
+    /// Last: it kills what is left in its cgroups, then removes them.
+    _guard: CgroupGuard,
+}
+
+impl OomBox {
+    pub(crate) fn new(what: &str) -> OomBox {
+        let guard = CgroupGuard::new(what);
+        guard.child("box");
+        let memory_dir = box_dir(&guard, "memory");
+        std::fs::write(
+            memory_dir.join(memory_limit_file()),
+            (32u64 << 20).to_string(),
+        )
+        .unwrap();
+        let _ = std::fs::write(memory_dir.join("memory.swap.max"), "0");
+        let files = tempfile::tempdir().unwrap();
+        let (go, allocate) = (files.path().join("go"), files.path().join("allocate"));
+        let args = [go.to_str().unwrap(), allocate.to_str().unwrap()];
+        let (unshare, init) = perl_in_box(&guard, "memory", ALLOCATE_PAST_THE_LIMIT, &args);
+        OomBox {
+            init,
+            _unshare: unshare,
+            files,
+            memory_dir,
+            _guard: guard,
+        }
+    }
+
+    /// Lets the init fork its child, then the child allocate; returns the child's host pid
+    /// once the kernel counted the kill.
+    pub(crate) fn kill_child(&self) -> i32 {
+        std::fs::write(self.files.path().join("go"), "").unwrap();
+        let child = child_of(self.init.0);
+        assert_ne!(child, self.init.0);
+        std::fs::write(self.files.path().join("allocate"), "").unwrap();
+        let events_file = self.memory_dir.join(if v2_host() {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        });
+        assert!(
+            common::wait_until(Duration::from_secs(20), || read_key(
+                &events_file,
+                "oom_kill"
+            ) >= 1),
+            "no OOM kill: {}",
+            common::read_text(&events_file)
+        );
+        child
+    }
+}
+
 #[test]
 #[ignore = "needs root"]
 fn an_oom_kill_of_a_child_is_an_event_naming_it_from_the_kernel_log() {
     if !ready() {
         return;
     }
-    let guard = CgroupGuard::new("events-oom");
-    guard.child("box");
-    let memory_dir = box_dir(&guard, "memory");
-    std::fs::write(
-        memory_dir.join(memory_limit_file()),
-        (32u64 << 20).to_string(),
-    )
-    .unwrap();
-    let _ = std::fs::write(memory_dir.join("memory.swap.max"), "0");
-    let files = tempfile::tempdir().unwrap();
-    let (go, allocate) = (files.path().join("go"), files.path().join("allocate"));
-    let script = format!("{WAIT_UNTIL_MOVED}{ALLOCATE_PAST_THE_LIMIT}");
-    let args = [
-        guard.rel.as_str(),
-        "memory",
-        go.to_str().unwrap(),
-        allocate.to_str().unwrap(),
-    ];
-    let (_unshare, init) = unshare_perl(&script, &args);
-    guard.add_pid("box", init.0);
-
+    let oom = OomBox::new("events-oom");
+    let init = &oom.init;
     let mut sampler = sampling::eager_sampler();
     let id = container_id(&mut sampler, init.0);
     assert!(of(&events_of(&mut sampler, 1, Duration::ZERO), &id).is_empty());
-    std::fs::write(&go, "").unwrap();
-    let child = child_of(init.0);
-    assert_ne!(child, init.0);
-    std::fs::write(&allocate, "").unwrap();
-    let (events_file, key) = if v2_host() {
-        (memory_dir.join("memory.events"), "oom_kill")
-    } else {
-        (memory_dir.join("memory.oom_control"), "oom_kill")
-    };
-    assert!(
-        common::wait_until(Duration::from_secs(20), || read_key(&events_file, key) >= 1),
-        "no OOM kill: {}",
-        common::read_text(&events_file)
-    );
+    let child = oom.kill_child();
 
     let events = events_of(&mut sampler, 2, Duration::from_millis(200));
     let mine = of(&events, &id);
@@ -171,9 +214,7 @@ fn a_fork_bomb_against_pids_max_is_a_pids_limit_event() {
     std::fs::write(pids_dir.join("pids.max"), "4").unwrap();
     let files = tempfile::tempdir().unwrap();
     let go = files.path().join("go");
-    let script = format!("{WAIT_UNTIL_MOVED}{FORK_BOMB}");
-    let (_unshare, init) = unshare_perl(&script, &[&guard.rel, "pids", go.to_str().unwrap()]);
-    guard.add_pid("box", init.0);
+    let (_unshare, init) = perl_in_box(&guard, "pids", FORK_BOMB, &[go.to_str().unwrap()]);
 
     let mut sampler = sampling::eager_sampler();
     let id = container_id(&mut sampler, init.0);
@@ -228,9 +269,7 @@ fn a_limit_written_behind_isotops_back_and_one_isotop_set_are_told_apart() {
     guard.child("box");
     let limit_file = box_dir(&guard, "memory").join(memory_limit_file());
     std::fs::write(&limit_file, (64u64 << 20).to_string()).unwrap();
-    let script = format!("{WAIT_UNTIL_MOVED}sleep 1000;");
-    let (_unshare, init) = unshare_perl(&script, &[&guard.rel, "memory"]);
-    guard.add_pid("box", init.0);
+    let (_unshare, init) = perl_in_box(&guard, "memory", "sleep 1000;", &[]);
     let state = tempfile::tempdir().unwrap();
     let audit_log = state.path().join("audit.jsonl");
     let isotop = |args: &[&str]| {
@@ -334,9 +373,8 @@ fn throttling_above_the_threshold_starts_and_ends() {
     }
     let files = tempfile::tempdir().unwrap();
     let stop = files.path().join("stop");
-    let script = format!("{WAIT_UNTIL_MOVED}{BUSY_UNTIL_STOPPED}");
-    let (_unshare, init) = unshare_perl(&script, &[&guard.rel, "cpu", stop.to_str().unwrap()]);
-    guard.add_pid("box", init.0);
+    let (_unshare, init) =
+        perl_in_box(&guard, "cpu", BUSY_UNTIL_STOPPED, &[stop.to_str().unwrap()]);
 
     let mut sampler = sampling::eager_sampler();
     let id = container_id(&mut sampler, init.0);

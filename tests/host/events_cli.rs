@@ -9,11 +9,11 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{CgroupGuard, ChildGuard, require_program};
+use common::{ChildGuard, require_program};
 use serde_json::Value;
-use unshared::{
-    ALLOCATE_PAST_THE_LIMIT, WAIT_UNTIL_MOVED, box_dir, child_of, unshare, unshare_perl, v2_host,
-};
+use unshared::unshare;
+
+use crate::events::OomBox;
 
 /// Waits up to `timeout` for a line `wanted` accepts.
 fn wait_for_line(
@@ -88,27 +88,8 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
     }
     assert!(baseline_taken, "no start told: {seen:#?}");
 
-    let guard = CgroupGuard::new("events-follow-oom");
-    guard.child("box");
-    let memory_dir = box_dir(&guard, "memory");
-    let limit_file = if v2_host() {
-        "memory.max"
-    } else {
-        "memory.limit_in_bytes"
-    };
-    std::fs::write(memory_dir.join(limit_file), (32u64 << 20).to_string()).unwrap();
-    let _ = std::fs::write(memory_dir.join("memory.swap.max"), "0");
-    let files = tempfile::tempdir().unwrap();
-    let (go, allocate) = (files.path().join("go"), files.path().join("allocate"));
-    let script = format!("{WAIT_UNTIL_MOVED}{ALLOCATE_PAST_THE_LIMIT}");
-    let args = [
-        guard.rel.as_str(),
-        "memory",
-        go.to_str().unwrap(),
-        allocate.to_str().unwrap(),
-    ];
-    let (_unshare, init) = unshare_perl(&script, &args);
-    guard.add_pid("box", init.0);
+    let oom = OomBox::new("events-follow-oom");
+    let init = &oom.init;
     // Seen by the follower before the kill (its start is told), then the kill.
     let told = format!("init pid {})", init.0);
     assert!(
@@ -118,9 +99,7 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
         .is_some(),
         "{seen:#?}"
     );
-    std::fs::write(&go, "").unwrap();
-    let child = child_of(init.0);
-    std::fs::write(&allocate, "").unwrap();
+    let child = oom.kill_child();
     let kill = wait_for_line(&lines, Duration::from_secs(20), &mut seen, |e| {
         e["kind"] == "oom_kill" && e["pid"] == child
     })
