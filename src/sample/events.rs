@@ -11,8 +11,9 @@
 //! names another container when it comes back or its init changes: `exited` and `started`, `health_changed` when the runtime's health status changed, `frozen`/`thawed` from its
 //! freezer, `oom_kill` when the kernel's OOM-kill count grew (its victim from the kernel log
 //! when readable: `host::events::kmsg`), `pids_limit_hit` when refused forks grew, `throttled`
-//! and `pressure` when the throttled share of CPU periods or a PSI `some avg10` rises to its
-//! threshold ([`EventThresholds`]) and again when it falls below [`END_BELOW`] of it, and
+//! and `pressure` when the throttled share of CPU periods or a PSI `some avg10` (sampled: no
+//! PSI `poll()` trigger) rises to its threshold ([`EventThresholds`]) and again when it falls
+//! below [`END_BELOW`] of it, and
 //! `limit_changed` for each limit of its own cgroup whose value changed (`by: isotop` when
 //! isotop's audit log holds the act — same target, limit and value, within a few seconds —
 //! else `other`). For cgroups no container owns (not below a container's own cgroup either),
