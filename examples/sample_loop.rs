@@ -7,7 +7,7 @@
 //! sampler runs on the main thread instead of the task, and each line also says where the
 //! tick's time went (ms: `stacks` the stacks read that tick, `sizes` asking the sizer and
 //! taking its answers, `net` the network namespaces' counters and rates, `map` the network
-//! map). With `--net-map` the sampler is asked for the network map and every namespace, as
+//! map, `events` comparing the tick with the previous one for events). With `--net-map` the sampler is asked for the network map and every namespace, as
 //! the dashboard's Network view asks. Ends on SIGTERM, SIGINT or after TICKS frames.
 
 use std::time::Duration;
@@ -98,7 +98,7 @@ fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
     sampler.set_net_map(net_map);
     let mut history = History::new(Duration::from_secs(600));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let part = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1}", ms(d)));
+    let part = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.2}", ms(d)));
     for _ in 0..ticks {
         let started = std::time::Instant::now();
         let frame = sampler.tick()?;
@@ -107,7 +107,7 @@ fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
         eprintln!(
             "frame {}: {} processes, {} containers, {} namespaces, {} cgroups, {} networks; ms: \
              total {:.1} processes {:.1} containers {} cgroups {} namespaces {} stacks {} sizes \
-             {} net {} map {}; {} layers sized",
+             {} net {} map {} events {}; {} layers sized, {} events",
             frame.seq,
             frame.host.processes,
             frame.host.containers,
@@ -123,7 +123,9 @@ fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
             part(c.layer_sizes),
             part(c.net),
             part(c.net_map),
+            part(c.events),
             frame.layer_sizes.len(),
+            frame.events.len(),
         );
         drop(frame);
         std::thread::sleep(interval.saturating_sub(started.elapsed()));

@@ -13,6 +13,7 @@ pub(crate) mod cgroups;
 pub(crate) mod diff;
 pub(crate) mod enter;
 pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) use crate::units::format;
 pub(crate) mod freeze;
 pub(crate) mod image;
@@ -36,9 +37,9 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
-    CgroupsArgs, EnterArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs, LimitArgs,
-    LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs, RmArgs, RunArgs,
-    StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
+    CgroupsArgs, EnterArgs, EventsArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs,
+    LimitArgs, LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs,
+    RmArgs, RunArgs, StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
 
@@ -97,6 +98,9 @@ pub(crate) enum Command {
     Pending(PendingArgs),
     /// Print the audit log of every act.
     Log(LogArgs),
+    /// What happened to containers: started, exited, OOM kills, refused forks, throttling,
+    /// pressure, limit changes (isotop's and others'), freezes; past ones and, with -f, live.
+    Events(EventsArgs),
     /// Freeze every process of a container (cgroup freezer).
     Freeze(TargetArgs),
     /// Thaw a frozen container.
@@ -163,6 +167,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Undo(args)) => limit::undo(&root, &args),
         Some(Command::Pending(args)) => limit::pending(&root, &args),
         Some(Command::Log(args)) => audit::run(&args),
+        Some(Command::Events(args)) => events::run(&root, &args),
         Some(Command::Freeze(args)) => freeze::run(&root, &args, true),
         Some(Command::Thaw(args)) => freeze::run(&root, &args, false),
         Some(Command::Kill(args)) => kill::run(&root, &args),

@@ -16,6 +16,7 @@
 pub mod cadence;
 pub mod cgroups;
 pub mod containers;
+pub mod events;
 pub mod frame;
 pub mod history;
 pub mod net;
@@ -28,6 +29,7 @@ pub mod stacks;
 pub mod summary;
 pub mod task;
 
+pub use events::{EventDetector, EventInputs, EventThresholds};
 pub use frame::{CgroupSample, ContainerSample, Frame, HostSummary, LayerSize, ProcessSample};
 pub use history::{History, Point, SeriesKey};
 pub use pods::PodSample;

@@ -358,3 +358,31 @@ pub(crate) struct TargetArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Past events come from sources that date them: isotop's own acts (its \
+audit log), OOM kills (the kernel log, /dev/kmsg, when readable: root, or \
+kernel.dmesg_restrict=0), the running containers' starts (their inits' start times) and the \
+exits runtimes record. Throttling, pressure, refused forks, health, restarts and limit changes \
+by others have no dated source: they are seen only while isotop runs (--follow, or the \
+dashboard)."
+)]
+pub(crate) struct EventsArgs {
+    /// Only this container's events (an id or unique id prefix, a name, a host pid), or a
+    /// cgroup path's (`/x`, `cgroup:/x`: that cgroup and those below it).
+    pub target: Option<String>,
+    /// Past events since TIME (`2026-12-06T10:00:00Z`, UTC without a zone) or DURATION ago
+    /// (`90s`, `10m`, `2h`); default the last hour.
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// After the past events, keep sampling and print each event as it happens, until Ctrl-C.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// With --follow: seconds between samples.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// Print JSON: an array, or with --follow one object per line.
+    #[arg(long)]
+    pub json: bool,
+}

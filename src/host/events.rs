@@ -13,6 +13,9 @@ pub mod runtime;
 
 use serde::Serialize;
 
+pub mod audit;
+pub mod kmsg;
+
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

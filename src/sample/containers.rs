@@ -9,7 +9,9 @@
 //! process table) — and its CPU and throttling rates come from `super::rates` against its
 //! previous tick's counters. Its OOM kills since isotop started are its total less the total
 //! it had when the sampler first saw it ([`OomBaselines`]; 0 for a container that started
-//! after the sampler did).
+//! after the sampler did). What each container's runtime records of its life (restarts,
+//! health, last exit: `host::runtime::state::read_state`) is read with the grouping and
+//! carried between regroupings.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -25,6 +27,7 @@ use crate::host::container::hidden::hidden;
 use crate::host::container::measure::{Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
+use crate::host::runtime::state::{RuntimeState, read_state};
 
 /// The counters of one container that its rates come from, and when they were read.
 #[derive(Debug, Clone)]
@@ -80,6 +83,8 @@ pub struct ContainerSampler {
     grouping: Vec<Container>,
     previous: HashMap<String, ContainerCounters>,
     oom_baselines: OomBaselines,
+    /// Each grouped container's runtime state, read with the grouping (by id).
+    runtime_states: HashMap<String, RuntimeState>,
     /// Not root: the line saying which containers this user cannot see (from the grouping).
     hidden: Option<String>,
 }
@@ -98,6 +103,11 @@ impl ContainerSampler {
         let host = host_reference(root, table.processes());
         self.grouping = find_containers(root, table.processes(), &host.ns);
         self.oom_baselines.keep(&self.grouping);
+        self.runtime_states = self
+            .grouping
+            .iter()
+            .filter_map(|c| Some((c.id.clone(), read_state(root, c)?)))
+            .collect();
         self.hidden = (!nix::unistd::geteuid().is_root())
             .then(|| hidden(root, table.processes(), &self.grouping).message(false))
             .flatten();
@@ -172,6 +182,10 @@ impl ContainerSampler {
             figures.kernel.oom_kills,
             measured.view.uptime_seconds,
         );
+        let runtime_state = self
+            .runtime_states
+            .get(&measured.view.container.id)
+            .cloned();
         ContainerSample {
             kernel: figures.kernel,
             oom_kills_since_start,
@@ -190,7 +204,7 @@ impl ContainerSampler {
             io_limits: figures.io_limits,
             // Filled by the sampler's network reader (`sample::net`).
             net: None,
-            runtime_state: None,
+            runtime_state,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! line must exist. `[containers] hide` names Containers view columns not to draw. Mistakes (unknown keys, bad values, a keymap clash) are errors that name
 //! the file and what to change, never silently ignored. `[layers]` says which layers the
 //! sampler sizes in the background (`size`: all, writable, off) and how often a writable
-//! layer is walked again (`writable_every`, seconds).
+//! layer is walked again (`writable_every`, seconds). `[events]` sets when throttling and
+//! pressure become events (`throttled_percent`, `pressure_percent`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use super::app::rows::CONTAINER_COLUMNS;
 use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
-use crate::sample::{LayerSizing, SamplerOptions};
+use crate::sample::{EventThresholds, LayerSizing, SamplerOptions};
 
 /// The documented default config, shipped in the repository.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/config.toml");
@@ -41,6 +42,8 @@ pub struct Config {
     pub layer_sizing: LayerSizing,
     /// How long a writable layer's size stays fresh (`[layers] writable_every`, seconds).
     pub writable_every: Duration,
+    /// When throttling and pressure become events (`[events]`).
+    pub event_thresholds: EventThresholds,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             read_only: false,
             layer_sizing: LayerSizing::All,
             writable_every: Duration::from_secs(60),
+            event_thresholds: EventThresholds::default(),
         }
     }
 }
@@ -75,6 +79,18 @@ struct ConfigFile {
     containers: ContainersSection,
     #[serde(default)]
     layers: LayersSection,
+    #[serde(default)]
+    events: EventsSection,
+}
+
+/// `[events]`: when throttling and pressure become events.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsSection {
+    /// Percent of CFS periods throttled.
+    throttled_percent: Option<f64>,
+    /// Percent, PSI `some avg10`.
+    pressure_percent: Option<f64>,
 }
 
 /// `[layers]`: sizing the containers' layers in the background.
@@ -109,6 +125,7 @@ impl Config {
         SamplerOptions {
             layer_sizing: self.layer_sizing,
             writable_every: self.writable_every,
+            events: self.event_thresholds,
             ..SamplerOptions::default()
         }
     }
@@ -194,6 +211,26 @@ impl Config {
                     ))
                 })?;
         }
+        let percent = |value: Option<f64>, key: &str, default: f64| match value {
+            None => Ok(default),
+            Some(p) if p.is_finite() && (1.0..=100.0).contains(&p) => Ok(p),
+            Some(p) => Err(config_error(format!(
+                "[events] {key} = {p}: give a percent between 1 and 100"
+            ))),
+        };
+        let defaults = EventThresholds::default();
+        config.event_thresholds = EventThresholds {
+            throttled_percent: percent(
+                file.events.throttled_percent,
+                "throttled_percent",
+                defaults.throttled_percent,
+            )?,
+            pressure_percent: percent(
+                file.events.pressure_percent,
+                "pressure_percent",
+                defaults.pressure_percent,
+            )?,
+        };
         config.hidden_container_columns =
             container_columns(&file.containers.hide).map_err(config_error)?;
         let overrides: BTreeMap<String, Vec<String>> = file

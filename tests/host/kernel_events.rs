@@ -12,56 +12,12 @@ use crate::support::{common, unshared};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{CgroupGuard, ChildGuard, read_key, require_program};
+use common::{CgroupGuard, read_key, require_program};
 use isotop::sample::{ContainerSample, Sampler};
-use unshared::{PidGuard, box_dir, ls_row, unshare, v2_host};
-
-/// Waits (polling its own `/proc/self/cgroup`, without forking) until the line of the
-/// hierarchy carrying controller `$ARGV[1]` (or the v2 line) names `$ARGV[0]`: the test has
-/// moved it into its cgroup.
-const WAIT_UNTIL_MOVED: &str = r#"
-my ($mark, $controller) = @ARGV;
-sub moved {
-    open(my $f, '<', '/proc/self/cgroup') or return 0;
-    for my $line (<$f>) {
-        chomp $line;
-        my (undef, $controllers, $path) = split /:/, $line, 3;
-        my $carries = $controllers eq '' || grep { $_ eq $controller } split /,/, $controllers;
-        return 1 if $carries && index($path, $mark) >= 0;
-    }
-    return 0;
-}
-select(undef, undef, undef, 0.05) until moved();
-"#;
-
-/// Once moved: five forks, of which pids.max = 2 lets one through (perl + one child).
-const FORK_PAST_THE_LIMIT: &str = r#"
-for (1 .. 5) {
-    my $pid = fork();
-    if (defined $pid && $pid == 0) { sleep 1000; exit 0; }
-}
-sleep 1000;
-"#;
-
-/// Once moved and `$ARGV[2]` exists: a child allocates 128 MiB under a 32 MiB limit (the OOM
-/// killer takes it); the init stays. The size is a variable: a constant `"x" x N` would be
-/// folded when perl compiles the script, in the init, before it is moved.
-const ALLOCATE_PAST_THE_LIMIT: &str = r#"
-my $go = $ARGV[2];
-my $size = 128 * 1024 * 1024 + int(rand(2));
-select(undef, undef, undef, 0.05) until -e $go;
-my $pid = fork();
-if (defined $pid && $pid == 0) { my $x = "x" x $size; sleep 1000; exit 0; }
-waitpid($pid, 0) if defined $pid;
-sleep 1000;
-"#;
-
-/// An `unknown` container whose init is `perl -e SCRIPT ARGS`.
-fn unshare_perl(script: &str, args: &[&str]) -> (ChildGuard, PidGuard) {
-    let mut command = vec!["perl", "-e", script];
-    command.extend(args);
-    unshare(&command, "perl")
-}
+use unshared::{
+    ALLOCATE_PAST_THE_LIMIT, FORK_PAST_THE_LIMIT, WAIT_UNTIL_MOVED, box_dir, ls_row, unshare_perl,
+    v2_host,
+};
 
 #[test]
 #[ignore = "needs root"]

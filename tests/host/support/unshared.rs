@@ -1,7 +1,8 @@
 //! `unknown` containers made with `unshare --fork --pid --mount --mount-proc` for tests that put
 //! them in a test cgroup of their own: the pid of the namespace's init (found by parentage and
 //! killed on drop), where a controller's files of the test's `box` cgroup are (v1 or v2), and
-//! the `isotop ls --json` row of a container by its init.
+//! the `isotop ls --json` row of a container by its init; perl scripts that make the kernel
+//! refuse forks and OOM-kill a child once the test moved them into their cgroup.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -68,4 +69,72 @@ pub fn ls_row(pid: i32) -> serde_json::Value {
     list.as_array()
         .and_then(|rows| rows.iter().find(|r| r["pid"] == pid).cloned())
         .unwrap_or_else(|| panic!("no container with init {pid} in {list:#}"))
+}
+
+/// Waits (polling its own `/proc/self/cgroup`, without forking) until the line of the
+/// hierarchy carrying controller `$ARGV[1]` (or the v2 line) names `$ARGV[0]`: the test has
+/// moved it into its cgroup.
+pub const WAIT_UNTIL_MOVED: &str = r#"
+my ($mark, $controller) = @ARGV;
+sub moved {
+    open(my $f, '<', '/proc/self/cgroup') or return 0;
+    for my $line (<$f>) {
+        chomp $line;
+        my (undef, $controllers, $path) = split /:/, $line, 3;
+        my $carries = $controllers eq '' || grep { $_ eq $controller } split /,/, $controllers;
+        return 1 if $carries && index($path, $mark) >= 0;
+    }
+    return 0;
+}
+select(undef, undef, undef, 0.05) until moved();
+"#;
+
+/// Once moved: five forks, of which pids.max = 2 lets one through (perl + one child).
+pub const FORK_PAST_THE_LIMIT: &str = r#"
+for (1 .. 5) {
+    my $pid = fork();
+    if (defined $pid && $pid == 0) { sleep 1000; exit 0; }
+}
+sleep 1000;
+"#;
+
+/// Once moved and `$ARGV[2]` exists: a child allocates 128 MiB under a 32 MiB limit (the OOM
+/// killer takes it); the init stays. With `$ARGV[3]`, the child waits for that file too before
+/// it allocates (a test reads its host pid meanwhile: [`child_of`]). The size is a variable: a
+/// constant `"x" x N` would be folded when perl compiles the script, in the init, before it is
+/// moved.
+pub const ALLOCATE_PAST_THE_LIMIT: &str = r#"
+my ($go, $allocate) = @ARGV[2, 3];
+my $size = 128 * 1024 * 1024 + int(rand(2));
+select(undef, undef, undef, 0.05) until -e $go;
+my $pid = fork();
+if (defined $pid && $pid == 0) {
+    if (defined $allocate) { select(undef, undef, undef, 0.05) until -e $allocate; }
+    my $x = "x" x $size;
+    sleep 1000;
+    exit 0;
+}
+waitpid($pid, 0) if defined $pid;
+sleep 1000;
+"#;
+
+/// The host pid of `pid`'s only child, waiting up to 10 s for it.
+pub fn child_of(pid: i32) -> i32 {
+    let children = PathBuf::from(format!("/proc/{pid}/task/{pid}/children"));
+    let mut child = None;
+    let found = common::wait_until(Duration::from_secs(10), || {
+        child = std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse().ok());
+        child.is_some()
+    });
+    assert!(found, "{pid} has no child");
+    child.unwrap()
+}
+
+/// An `unknown` container whose init is `perl -e SCRIPT ARGS`.
+pub fn unshare_perl(script: &str, args: &[&str]) -> (ChildGuard, PidGuard) {
+    let mut command = vec!["perl", "-e", script];
+    command.extend(args);
+    unshare(&command, "perl")
 }

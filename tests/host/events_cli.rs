@@ -1,0 +1,117 @@
+//! `isotop events --follow --json` run as a process (root): once it has taken its baseline (a
+//! marker container it reports as started), a real OOM kill of a child in a memory-limited
+//! test cgroup comes out on its stdout as one JSON line naming the child's pid.
+
+use crate::support::{common, unshared};
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{ChildGuard, require_program};
+use serde_json::Value;
+use unshared::unshare;
+
+use crate::events::OomBox;
+
+/// Waits up to `timeout` for a line `wanted` accepts.
+fn wait_for_line(
+    lines: &mpsc::Receiver<Value>,
+    timeout: Duration,
+    seen: &mut Vec<Value>,
+    wanted: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    let end = Instant::now() + timeout;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let hit = wanted(&line);
+                seen.push(line.clone());
+                if hit {
+                    return Some(line);
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[test]
+#[ignore = "needs root"]
+fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
+    if !require_program("unshare") || !require_program("perl") {
+        return;
+    }
+    let mut follower = ChildGuard::spawn(
+        common::isotop()
+            .args([
+                "events",
+                "--follow",
+                "--json",
+                "--interval",
+                "0.3",
+                "--since",
+                "1s",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let stdout = follower.0.stdout.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+            if send.send(value).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+
+    // Its baseline is taken once a container started after it is told as started.
+    let mut baseline_taken = false;
+    for _ in 0..10 {
+        let (_marker, init) = unshare(&["sleep", "1000"], "sleep");
+        let told = format!("init pid {})", init.0);
+        if wait_for_line(&lines, Duration::from_secs(3), &mut seen, |e| {
+            e["kind"] == "started" && e["detail"].as_str().is_some_and(|d| d.ends_with(&told))
+        })
+        .is_some()
+        {
+            baseline_taken = true;
+            break;
+        }
+    }
+    assert!(baseline_taken, "no start told: {seen:#?}");
+
+    let oom = OomBox::new("events-follow-oom");
+    let init = &oom.init;
+    // Seen by the follower before the kill (its start is told), then the kill.
+    let told = format!("init pid {})", init.0);
+    assert!(
+        wait_for_line(&lines, Duration::from_secs(10), &mut seen, |e| {
+            e["kind"] == "started" && e["detail"].as_str().is_some_and(|d| d.ends_with(&told))
+        })
+        .is_some(),
+        "{seen:#?}"
+    );
+    let child = oom.kill_child();
+    let kill = wait_for_line(&lines, Duration::from_secs(20), &mut seen, |e| {
+        e["kind"] == "oom_kill" && e["pid"] == child
+    })
+    .unwrap_or_else(|| panic!("no OOM kill of pid {child} printed: {seen:#?}"));
+    assert_eq!(kill["command"], "perl", "{kill:#}");
+    assert_eq!(kill["count"], 1, "{kill:#}");
+    assert_eq!(kill["timing"], "dated", "{kill:#}");
+    assert!(kill["subject"]["container_id"].is_string(), "{kill:#}");
+    assert!(
+        kill["subject"]["cgroup"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("/box")),
+        "{kill:#}"
+    );
+}
