@@ -24,6 +24,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod limit;
 pub(crate) mod logs;
 pub(crate) mod ls;
+mod moment;
 pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;

@@ -11,7 +11,6 @@
 //! (`/x`, `cgroup:/x`), the events of that cgroup and below.
 
 mod history;
-mod since;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -83,10 +82,10 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
             args.interval
         )));
     }
-    let since_ms = since::since_ms(
-        args.since.as_deref().unwrap_or("1h"),
-        crate::units::now_ms(),
-    )?;
+    let now_ns = crate::units::now_ms().saturating_mul(1_000_000);
+    let since_ms =
+        super::moment::moment_ns("--since", args.since.as_deref().unwrap_or("1h"), now_ns)?
+            / 1_000_000;
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let filter = Filter::new(&snapshot, args.target.as_deref())?;
     let audit_log = crate::control::audit::log_path();

@@ -12,10 +12,9 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::{CliError, LogsArgs, LogsStream, target};
-use crate::control::limits::value::parse_duration;
 use crate::host::HostRoot;
 use crate::host::container::Container;
-use crate::host::logs::time::{format_rfc3339_ns, parse_rfc3339_ns};
+use crate::host::logs::time::format_rfc3339_ns;
 use crate::host::logs::{
     LogFiles, LogLine, LogLocation, LogQuery, LogStream, MAX_LINE_BYTES, ReadSummary, follow,
     locate, read_each,
@@ -74,7 +73,7 @@ fn log_error(e: crate::host::logs::LogError) -> CliError {
 fn query(args: &LogsArgs, now_ns: u64) -> Result<LogQuery, CliError> {
     let time = |flag: &str, text: &Option<String>| -> Result<Option<u64>, CliError> {
         text.as_deref()
-            .map(|text| parse_time(flag, text, now_ns))
+            .map(|text| super::moment::moment_ns(flag, text, now_ns))
             .transpose()
     };
     let query = LogQuery {
@@ -94,21 +93,6 @@ fn query(args: &LogsArgs, now_ns: u64) -> Result<LogQuery, CliError> {
         ));
     }
     Ok(query)
-}
-
-/// An RFC 3339 time, or a duration before `now_ns`, as ns since the epoch.
-fn parse_time(flag: &str, text: &str, now_ns: u64) -> Result<u64, CliError> {
-    if let Some(ns) = parse_rfc3339_ns(text) {
-        return Ok(ns);
-    }
-    match parse_duration(text) {
-        Ok(ago) => Ok(now_ns.saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX))),
-        Err(_) => Err(CliError::Usage(format!(
-            "{flag} {}: give an RFC 3339 time (`2026-12-06T10:00:00Z`, `…T12:00:00+02:00`) or a \
-             duration ago (`90s`, `10m`, `2h`)",
-            crate::host::text::clean_str(text)
-        ))),
-    }
 }
 
 /// Says on stderr what was skipped or not read.

@@ -1,7 +1,8 @@
 //! The past events `isotop events` lists without `--follow` (and before following): those a
 //! source dated — isotop's acts from its audit log, OOM kills from the kernel log (when this
-//! user may read it), the starts of the running containers from their inits' start times,
-//! and the exits runtimes record (`host::runtime::state`). What no source dates (throttling,
+//! user may read it), the starts, restarts and exits runtimes record
+//! (`host::events::runtime::dated_events` of `host::runtime::state`), else a running
+//! container's start from its init's start time. What no source dates (throttling,
 //! pressure, refused forks, changes by others) is seen only while a sampler runs.
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use crate::host::HostRoot;
 use crate::host::container::measure::ContainerView;
 use crate::host::events::audit::{self, AuditRecord};
 use crate::host::events::kmsg::{KmsgReader, OomVictim, Start, own_memory_cgroups};
+use crate::host::events::runtime::dated_events;
 use crate::host::events::{Event, EventKind, Subject, Timing};
 use crate::host::runtime::state::read_state;
 use crate::host::scan::Snapshot;
@@ -62,12 +64,18 @@ pub(super) fn past_events(
         .uptime_seconds
         .map(|up| snapshot.taken_at_ms.saturating_sub((up * 1000.0) as u64));
     for view in &snapshot.containers {
-        if let Some(event) = start_event(view, boot_ms, snapshot.clock_ticks) {
-            events.extend((event.at_ms >= since_ms).then_some(event));
+        // What the runtime dates (start or restart, exit: `host::events::runtime`), else the
+        // start of the running init.
+        let mut dated = read_state(root, &view.container)
+            .map(|state| dated_events(&view.container, &state))
+            .unwrap_or_default();
+        let started = dated
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Started | EventKind::Restarted { .. }));
+        if !started {
+            dated.extend(start_event(view, boot_ms, snapshot.clock_ticks));
         }
-        if let Some(event) = exit_event(root, view) {
-            events.extend((event.at_ms >= since_ms).then_some(event));
-        }
+        events.extend(dated.into_iter().filter(|e| e.at_ms >= since_ms));
     }
     events.sort_by_key(|e| e.at_ms);
     (events, notes)
@@ -163,27 +171,5 @@ fn start_event(view: &ContainerView, boot_ms: Option<u64>, clock_ticks: u64) -> 
         subject: subject_of(view),
         kind: EventKind::Started,
         detail: format!("started ({}{pid})", c.runtime),
-    })
-}
-
-/// A stopped container's exit, where its runtime records when it finished.
-fn exit_event(root: &HostRoot, view: &ContainerView) -> Option<Event> {
-    if view.container.running {
-        return None;
-    }
-    let state = read_state(root, &view.container)?;
-    let at_ms = state.finished_at_ms?;
-    let detail = match state.exit_code {
-        Some(code) => format!("exited with code {code}"),
-        None => "exited".into(),
-    };
-    Some(Event {
-        at_ms,
-        timing: Timing::Dated,
-        subject: subject_of(view),
-        kind: EventKind::Exited {
-            exit_code: state.exit_code,
-        },
-        detail,
     })
 }
