@@ -5,9 +5,9 @@
 //! `O_APPEND` file, so a reader never sees half a line except the one being written. `data`
 //! is the container's bytes as lossy UTF-8: a multi-byte character split across two reads is
 //! held back until it is whole, and a chunk is cut after each `\n`, so concatenating the
-//! records of a stream gives back its text. Readers ([`LogReader`]) skip lines that are not
-//! records (a torn last line is picked up once it is complete). The data came from the
-//! container: `host::text::clean_lines` makes it safe to print.
+//! records of a stream gives back its text. Readers (`host::logs`, by this layout) skip lines
+//! that are not records (a torn last line is picked up once it is complete). The data came
+//! from the container: `host::text::clean_lines` makes it safe to print.
 //!
 //! Size: when the log passes [`MAX_LOG_BYTES`] the writer renames it to `container.log.1`
 //! (replacing an older one) and starts a new file, so a chatty container holds at most about
@@ -15,16 +15,12 @@
 //! when it was rotated finishes it under its new name (same inode) before the new one.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::LaunchError;
-use super::store::{ContainerPaths, Status, read_record, resolve};
-use crate::host::HostRoot;
 use crate::units::now_ms;
 
 /// Which of the container's outputs a record came from.
@@ -166,157 +162,108 @@ fn complete_utf8_len(bytes: &[u8]) -> usize {
     len
 }
 
-/// Reads records from a log, remembering where it stopped (for `logs -f`).
-#[derive(Debug)]
-pub struct LogReader {
-    path: PathBuf,
-    offset: u64,
-    /// The inode read so far (`None` before the first read): a different one at `path` means
-    /// the writer rotated.
-    inode: Option<u64>,
-}
-
-/// Opens a log file; `Ok(None)` when it does not exist.
-fn open_log(path: &Path) -> Result<Option<File>, LaunchError> {
-    match File::open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        // The data dir is root's alone (it holds the container's files).
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(LaunchError::NeedsRoot {
-            what: format!("reading {}", path.display()),
-        }),
-        Err(e) => Err(LaunchError::io("open log", path, e)),
-    }
-}
-
-/// The complete records in `file` from `offset`, and the offset after the last whole line.
-fn records_from(
-    file: &mut File,
-    offset: u64,
-    path: &Path,
-) -> Result<(Vec<LogRecord>, u64), LaunchError> {
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| LaunchError::io("read log", path, e))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| LaunchError::io("read log", path, e))?;
-    // Only whole lines: the last one may still be being written.
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let records = bytes[..complete]
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .filter_map(|line| serde_json::from_slice(line).ok())
-        .collect();
-    Ok((records, offset + complete as u64))
-}
-
-fn inode(file: &File) -> Option<u64> {
-    file.metadata().ok().map(|m| m.ino())
-}
-
-impl LogReader {
-    pub fn new(path: &Path) -> LogReader {
-        LogReader {
-            path: path.to_path_buf(),
-            offset: 0,
-            inode: None,
-        }
-    }
-
-    /// Every complete record written since the last call (all of them the first time, the
-    /// rotated file's first). A missing log has no records yet.
-    pub fn read_new(&mut self) -> Result<Vec<LogRecord>, LaunchError> {
-        let rotated = rotated_path(&self.path);
-        let mut out = Vec::new();
-        let current = open_log(&self.path)?;
-        let current_inode = current.as_ref().and_then(inode);
-        if self.inode != current_inode {
-            // First read, or the writer rotated since: what is left of the file read so far
-            // (all of `.1` on a first read) is in `.1` now.
-            if let Some(mut old) = open_log(&rotated)? {
-                let start = match self.inode {
-                    None => Some(0),
-                    Some(seen) => (inode(&old) == Some(seen)).then_some(self.offset),
-                };
-                if let Some(start) = start {
-                    out.extend(records_from(&mut old, start, &rotated)?.0);
-                }
-            }
-            self.offset = 0;
-            self.inode = current_inode;
-        }
-        if let Some(mut file) = current {
-            let (records, offset) = records_from(&mut file, self.offset, &self.path)?;
-            out.extend(records);
-            self.offset = offset;
-        }
-        Ok(out)
-    }
-}
-
-/// Reads every record of the log at `path`.
-pub fn read_all(path: &Path) -> Result<Vec<LogRecord>, LaunchError> {
-    LogReader::new(path).read_new()
-}
-
-/// What `logs` prints.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LogOptions {
-    /// Keep reading until the container exits (`-f`).
-    pub follow: bool,
-    /// Only records from this time on (ms since the epoch).
-    pub since_ms: Option<u64>,
-    /// Only the last N records already written (`-n`).
-    pub tail: Option<usize>,
-}
-
-/// How often `-f` looks for new records and for the container's exit (ms).
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
-
-/// Gives `sink` the log records of container `target` (a name, id or id prefix); with
-/// `follow`, also every new one until the container's record says it ended (or is removed).
-/// A sink error (the reader closed its pipe) ends the stream quietly.
-pub fn stream(
-    host: &HostRoot,
-    target: &str,
-    options: LogOptions,
-    mut sink: impl FnMut(&LogRecord) -> std::io::Result<()>,
-) -> Result<(), LaunchError> {
-    let record = resolve(host, target)?;
-    let mut reader = LogReader::new(&ContainerPaths::new(host, &record.id).log);
-    let wanted = |r: &LogRecord| options.since_ms.is_none_or(|since| r.t >= since);
-    let mut first: Vec<LogRecord> = reader.read_new()?.into_iter().filter(wanted).collect();
-    if let Some(n) = options.tail {
-        first.drain(..first.len().saturating_sub(n));
-    }
-    for r in &first {
-        if sink(r).is_err() {
-            return Ok(());
-        }
-    }
-    if !options.follow {
-        return Ok(());
-    }
-    loop {
-        // Read the status before the log: the supervisor logs everything before it records
-        // the exit, so after an "ended" status one more read has it all.
-        let ended = read_record(host, &record.id)?
-            .is_none_or(|r| matches!(r.status, Status::Exited | Status::Failed));
-        for r in reader.read_new()?.iter().filter(|r| wanted(r)) {
-            if sink(r).is_err() {
-                return Ok(());
-            }
-        }
-        if ended {
-            return Ok(());
-        }
-        std::thread::sleep(FOLLOW_POLL);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+
+    // The writer's tests read its records back with this minimal reader; isotop itself reads
+    // every container's log, its own included, through `host::logs` (by this file's layout).
+    /// Reads records from a log, remembering where it stopped (for `logs -f`).
+    #[derive(Debug)]
+    struct LogReader {
+        path: PathBuf,
+        offset: u64,
+        /// The inode read so far (`None` before the first read): a different one at `path` means
+        /// the writer rotated.
+        inode: Option<u64>,
+    }
+
+    /// Opens a log file; `Ok(None)` when it does not exist.
+    fn open_log(path: &Path) -> Result<Option<File>, LaunchError> {
+        match File::open(path) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // The data dir is root's alone (it holds the container's files).
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                Err(LaunchError::NeedsRoot {
+                    what: format!("reading {}", path.display()),
+                })
+            }
+            Err(e) => Err(LaunchError::io("open log", path, e)),
+        }
+    }
+
+    /// The complete records in `file` from `offset`, and the offset after the last whole line.
+    fn records_from(
+        file: &mut File,
+        offset: u64,
+        path: &Path,
+    ) -> Result<(Vec<LogRecord>, u64), LaunchError> {
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| LaunchError::io("read log", path, e))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| LaunchError::io("read log", path, e))?;
+        // Only whole lines: the last one may still be being written.
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let records = bytes[..complete]
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .filter_map(|line| serde_json::from_slice(line).ok())
+            .collect();
+        Ok((records, offset + complete as u64))
+    }
+
+    fn inode(file: &File) -> Option<u64> {
+        file.metadata().ok().map(|m| m.ino())
+    }
+
+    impl LogReader {
+        fn new(path: &Path) -> LogReader {
+            LogReader {
+                path: path.to_path_buf(),
+                offset: 0,
+                inode: None,
+            }
+        }
+
+        /// Every complete record written since the last call (all of them the first time, the
+        /// rotated file's first). A missing log has no records yet.
+        fn read_new(&mut self) -> Result<Vec<LogRecord>, LaunchError> {
+            let rotated = rotated_path(&self.path);
+            let mut out = Vec::new();
+            let current = open_log(&self.path)?;
+            let current_inode = current.as_ref().and_then(inode);
+            if self.inode != current_inode {
+                // First read, or the writer rotated since: what is left of the file read so far
+                // (all of `.1` on a first read) is in `.1` now.
+                if let Some(mut old) = open_log(&rotated)? {
+                    let start = match self.inode {
+                        None => Some(0),
+                        Some(seen) => (inode(&old) == Some(seen)).then_some(self.offset),
+                    };
+                    if let Some(start) = start {
+                        out.extend(records_from(&mut old, start, &rotated)?.0);
+                    }
+                }
+                self.offset = 0;
+                self.inode = current_inode;
+            }
+            if let Some(mut file) = current {
+                let (records, offset) = records_from(&mut file, self.offset, &self.path)?;
+                out.extend(records);
+                self.offset = offset;
+            }
+            Ok(out)
+        }
+    }
+
+    /// Reads every record of the log at `path`.
+    fn read_all(path: &Path) -> Result<Vec<LogRecord>, LaunchError> {
+        LogReader::new(path).read_new()
+    }
 
     #[test]
     fn records_split_at_newlines_and_keep_characters_whole() {
