@@ -7,30 +7,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::error::ControlError;
 
-/// One act.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// RFC 3339 UTC, e.g. `2026-11-29T10:53:49Z`.
-    pub time: String,
-    /// Seconds since the Unix epoch (for sorting and `--for` arithmetic).
-    pub unix_seconds: u64,
-    /// The user who ran isotop (name, else uid).
-    pub user: String,
-    /// The container id, or the cgroup path / pid acted on.
-    pub target: String,
-    /// `limit.cpu`, `limit.memory`, `freeze`, `kill`, `enter`, `undo`, `revert` ...
-    pub what: String,
-    /// The value before the act, as the kernel file held it (`None` when not applicable).
-    pub old: Option<String>,
-    /// The value written (or signal sent, command run).
-    pub new: Option<String>,
-    /// `ok`, or the error message.
-    pub result: String,
-}
+/// One act: the audit log's line as the read side defines it (`host::events::audit`).
+pub use crate::host::events::audit::AuditRecord as AuditEntry;
 
 impl AuditEntry {
     /// An entry stamped now for the current user.

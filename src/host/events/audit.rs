@@ -16,24 +16,30 @@
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ChangedBy, Event, EventKind, Subject, Timing};
 use crate::host::cgroup::Limit;
 use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
 
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One line of the audit log: its one definition, which `control::audit` writes (as
+/// `AuditEntry`) and the read side reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// RFC 3339 UTC.
+    /// RFC 3339 UTC, e.g. `2026-11-29T10:53:49Z`.
     pub time: String,
+    /// Seconds since the Unix epoch (for sorting and `--for` arithmetic).
     pub unix_seconds: u64,
+    /// The user who ran isotop (name, else uid).
     pub user: String,
-    /// A container id, or `cgroup:/path`.
+    /// The container id, or the cgroup path / pid acted on.
     pub target: String,
+    /// `limit.cpu`, `limit.memory`, `freeze`, `kill`, `enter`, `undo`, `revert` ...
     pub what: String,
+    /// The value before the act, as the kernel file held it (`None` when not applicable).
     pub old: Option<String>,
+    /// The value written (or signal sent, command run).
     pub new: Option<String>,
     /// `ok`, or the error message.
     pub result: String,
