@@ -56,8 +56,9 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         &["if=/dev/zero", &of, "bs=1M", &count, "oflag=direct"],
     );
     assert_eq!(wrote.bytes, WRITTEN);
-    // Two seconds or more between the ticks: their few ms of offset are < 0.5 %.
-    std::thread::sleep(Duration::from_secs(2));
+    // Five seconds or more between the ticks: the offset between a tick's start and its read
+    // of the counters (a few ms here, ~100 ms on an emulated host) is then < 3 % of it.
+    std::thread::sleep(Duration::from_secs(5));
     let second = sampler.tick().unwrap();
     let seconds = second.interval_ms.expect("an interval") as f64 / 1000.0;
     let expected = WRITTEN as f64 / seconds;
@@ -94,7 +95,7 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
          container {rate:.0} B/s, expected {expected:.0}",
         wrote.bytes_per_second() / (1 << 20) as f64
     );
-    assert!(off(rate, expected) < 0.03, "container {rate} vs {expected}");
+    assert!(off(rate, expected) < 0.05, "container {rate} vs {expected}");
     // Nothing read from the loop device; the container's total may count a few pages of dd's
     // own binary read from the root disk (when blk-throttle counts that disk too: some cgroup
     // has a limit on it).
@@ -117,7 +118,7 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         .io_rates
         .write_bytes_per_second
         .expect("a cgroup write rate");
-    assert!(off(rate, expected) < 0.03, "cgroup {rate} vs {expected}");
+    assert!(off(rate, expected) < 0.05, "cgroup {rate} vs {expected}");
     // Its parent (the pod) counts the same writes.
     let pod = second
         .cgroups
@@ -129,7 +130,7 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
         .write_bytes_per_second
         .expect("a pod write rate");
     assert!(
-        off(rate, expected) < 0.03,
+        off(rate, expected) < 0.05,
         "pod cgroup {rate} vs {expected}"
     );
 }
