@@ -47,6 +47,7 @@ cleanup() {
     [[ -n $demo_pid ]] && kill -KILL "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
     ip netns delete "$tag" 2>/dev/null
     "$isotop" rm -f demo-api >/dev/null 2>&1
+    "$isotop" rm -f demo-batch >/dev/null 2>&1
     for dir in /sys/fs/cgroup/*/"$tag" /sys/fs/cgroup/"$tag"; do
         [[ -d $dir ]] || continue
         find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -92,8 +93,8 @@ ip netns add "$tag"
 "$isotop" rm -f demo-api >/dev/null 2>&1 || true
 "$isotop" run -d --name demo-api --net bridge --cpus 0.3 --memory 64M --pids 32 -- \
     sh -c 'echo "api up on $(ip -4 -br addr show eth0)"; mkdir -p /var/cache/api
-           (n=0; while :; do head -c 1048576 /dev/urandom > /var/cache/api/chunk-$n; n=$((n+1)); sleep 4; done) &
-           (while :; do dd if=/dev/zero of=/var/cache/api/direct bs=1M count=8 oflag=direct 2>/dev/null; sleep 4; done) &
+           (n=0; while :; do head -c 1048576 /dev/urandom > /var/cache/api/chunk-$n; echo "cached chunk-$n"; n=$((n+1)); sleep 4; done) &
+           (while :; do dd if=/dev/zero of=/var/cache/api/direct bs=1M count=8 oflag=direct 2>&1 | tail -n 1 >&2; sleep 4; done) &
            gw=$(ip -4 route show default | cut -d" " -f3)
            (while :; do wget -q --limit-rate=2m -O /dev/null "http://$gw:18080/blob"; done) &
            while :; do :; done' >/dev/null
@@ -168,7 +169,24 @@ sed 's/^writable_every = 60$/writable_every = 5/' assets/config.toml > "$work/co
 tm new-session -d -s "$tag-dash" -x 200 -y 50 "XDG_CONFIG_HOME=$work/config $isotop -d 1"
 # Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
 # the span to 2 minutes so the charts are full).
-sleep "${ISOTOP_SHOT_HISTORY:-150}"
+# Things happen while it watches (the Events view's rows): isotop raises demo-api's memory
+# limit, someone raises db's behind isotop's back, and a batch job in a 16M container has a
+# child OOM-killed and exits with code 3.
+history=${ISOTOP_SHOT_HISTORY:-150}
+(
+    sleep $((history / 4))
+    "$isotop" limit demo-api --memory 80M >/dev/null
+    sleep 10
+    if [[ -d $v1/memory/$tag ]]; then
+        echo $((192 << 20)) > "$v1/memory/$tag/db/memory.limit_in_bytes"
+    else
+        echo $((192 << 20)) > "$v1/$tag/db/memory.max"
+    fi
+    sleep 10
+    "$isotop" run -d --name demo-batch --memory 16M -- \
+        sh -c 'echo batch starts; head -c 64M /dev/zero | tail > /dev/null; echo tail was killed >&2; exit 3' >/dev/null
+) &
+sleep "$history"
 dash dashboard-containers 1
 dash dashboard-detail / web Enter Enter + +
 # demo-api's network and disk charts, the disk's with its I/O limit line.
@@ -183,6 +201,10 @@ tm send-keys -t "$tag-dash" Escape
 dash dashboard-namespaces 3
 dash dashboard-processes 4
 dash dashboard-network 5
+dash dashboard-events 6
+# demo-api's log pane: its stdout (the cached chunks) and stderr (dd's figures), following.
+dash dashboard-logs 1 / demo-api Enter l
+tm send-keys -t "$tag-dash" Escape
 dash dashboard-help '?'
 dash dashboard-launch '?' n
 tm send-keys -t "$tag-dash" Escape
@@ -199,6 +221,7 @@ shot ns 150 30 ns
 shot ns-tree 150 40 ns --tree
 shot cgroups 150 10 cgroups "/$tag"
 shot logs 100 4 logs demo-api
+shot events 150 16 events --since 10m
 # A foreground run: the pane's program is a script, so the picture shows the command line.
 cat > "$work/run.sh" <<RUN
 echo '\$ isotop run --rm --net bridge --memory 32M -- sh -c "hostname; ip -br addr; ps"'
