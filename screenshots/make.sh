@@ -184,7 +184,7 @@ history=${ISOTOP_SHOT_HISTORY:-150}
     fi
     sleep 10
     "$isotop" run -d --name demo-batch --memory 16M -- \
-        sh -c 'echo batch starts; head -c 64M /dev/zero | tail > /dev/null; echo tail was killed >&2; exit 3' >/dev/null
+        sh -c 'echo batch starts; sleep 3; head -c 64M /dev/zero | tail > /dev/null; echo tail was killed >&2; sleep 3; exit 3' >/dev/null
 ) &
 sleep "$history"
 dash dashboard-containers 1

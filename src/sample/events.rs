@@ -13,7 +13,7 @@
 //! when readable: `host::events::kmsg`), `pids_limit_hit` when refused forks grew, `throttled`
 //! and `pressure` when the throttled share of CPU periods or a PSI `some avg10` (sampled: no
 //! PSI `poll()` trigger) rises to its threshold ([`EventThresholds`]) and again when it falls
-//! below [`END_BELOW`] of it, and
+//! below [`END_BELOW`] of it for [`END_AFTER`] samples in a row, and
 //! `limit_changed` for each limit of its own cgroup whose value changed (`by: isotop` when
 //! isotop's audit log holds the act — same target, limit and value, within a few seconds —
 //! else `other`). For cgroups no container owns (not below a container's own cgroup either),
@@ -63,9 +63,14 @@ impl Default for EventThresholds {
     }
 }
 
-/// A state above its threshold ends once its figure falls below this share of the threshold,
-/// so a figure hovering at the threshold does not flap.
+/// A state above its threshold ends once its figure falls below this share of the threshold
+/// and stays there for [`END_AFTER`] samples in a row, so a figure hovering around the
+/// threshold (an I/O pressure swinging between 14 and 25 %, measured here) does not flap.
 pub const END_BELOW: f64 = 0.75;
+
+/// Samples in a row below [`END_BELOW`] of the threshold that end a state (10 s at the
+/// dashboard's usual 1 s).
+pub const END_AFTER: u32 = 10;
 
 /// What one tick hands the detector.
 #[derive(Debug, Clone, Copy)]

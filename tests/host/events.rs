@@ -395,7 +395,10 @@ fn throttling_above_the_threshold_starts_and_ends() {
     assert!(started[0].kind.is_trouble());
 
     std::fs::write(&stop, "").unwrap();
-    let events = events_of(&mut sampler, 3, gap);
+    // The state ends once the figure stays low for END_AFTER samples (and a tick or two for
+    // the busy loop to stop).
+    let samples = isotop::sample::events::END_AFTER as usize + 2;
+    let events = events_of(&mut sampler, samples, gap);
     let ended: Vec<_> = of(&events, &id)
         .into_iter()
         .filter(|e| matches!(e.kind, EventKind::Throttled { ended: true, .. }))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::attribution::{LimitDraft, OomDraft};
 use super::limits::limit_changes;
-use super::{Draft, END_BELOW, EventInputs, EventThresholds};
+use super::{Draft, END_AFTER, END_BELOW, EventInputs, EventThresholds};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLimits;
 use crate::host::container::measure::ContainerState;
@@ -46,9 +46,9 @@ struct Memo {
     refused_forks: Option<u64>,
     /// Its own cgroup's limits (`None` without one).
     limits: Option<CgroupLimits>,
-    throttled: bool,
+    throttled: Crossing,
     /// CPU, memory, I/O pressure above the threshold.
-    pressure: [bool; 3],
+    pressure: [Crossing; 3],
     runtime: Option<RuntimeState>,
     /// Its processes: an OOM kill's victim is among them.
     pids: Vec<i32>,
@@ -124,18 +124,35 @@ pub(super) fn growth(previous: Option<u64>, now: Option<u64>) -> Option<u64> {
     (grown > 0).then_some(grown)
 }
 
-/// A figure crossing its threshold: `(figure, ended)` when a state starts or ends.
-fn crossing(on: &mut bool, figure: Option<f64>, threshold: f64) -> Option<(f64, bool)> {
+/// Whether a figure is above its threshold, and for how many samples in a row it has been
+/// below the end of it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Crossing {
+    on: bool,
+    below: u32,
+}
+
+/// A figure crossing its threshold: `(figure, ended)` when a state starts (at once) or ends
+/// (after [`END_AFTER`] samples in a row below [`END_BELOW`] of the threshold).
+fn crossing(state: &mut Crossing, figure: Option<f64>, threshold: f64) -> Option<(f64, bool)> {
     let figure = figure.filter(|f| f.is_finite())?;
-    if !*on && figure >= threshold {
-        *on = true;
-        Some((figure, false))
-    } else if *on && figure < threshold * END_BELOW {
-        *on = false;
-        Some((figure, true))
-    } else {
-        None
+    if !state.on {
+        if figure >= threshold {
+            *state = Crossing { on: true, below: 0 };
+            return Some((figure, false));
+        }
+        return None;
     }
+    if figure >= threshold * END_BELOW {
+        state.below = 0;
+        return None;
+    }
+    state.below += 1;
+    if state.below >= END_AFTER {
+        *state = Crossing::default();
+        return Some((figure, true));
+    }
+    None
 }
 
 impl Memo {
@@ -149,8 +166,8 @@ impl Memo {
             oom_kills: c.kernel.oom_kills,
             refused_forks: c.kernel.pids_refused_forks,
             limits: c.view.cgroup.as_ref().map(|r| r.limits.clone()),
-            throttled: false,
-            pressure: [false; 3],
+            throttled: Crossing::default(),
+            pressure: [Crossing::default(); 3],
             runtime: c.runtime_state.clone(),
             pids: container.pids.clone(),
             last_restart_ms: None,

@@ -257,6 +257,18 @@ fn thresholds_start_and_end_with_hysteresis() {
     // Below the threshold but above ¾ of it: still on, nothing new; no figure: nothing.
     assert!(tick(Some(45.0), Some(16.0)).is_empty());
     assert!(tick(None, None).is_empty());
+    // Below ¾ of it: the state ends once it stays there for END_AFTER samples in a row; a
+    // sample back above ¾ starts the count again.
+    for _ in 1..END_AFTER {
+        assert!(tick(Some(0.0), Some(10.0)).is_empty());
+    }
+    assert!(
+        tick(Some(45.0), Some(16.0)).is_empty(),
+        "back above ¾: still on"
+    );
+    for _ in 1..END_AFTER {
+        assert!(tick(Some(0.0), Some(10.0)).is_empty());
+    }
     let events = tick(Some(0.0), Some(10.0));
     assert_eq!(kinds(&events), ["throttled", "pressure"]);
     assert_eq!(
