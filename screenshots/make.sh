@@ -221,7 +221,7 @@ shot ns 150 30 ns
 shot ns-tree 150 40 ns --tree
 shot cgroups 150 10 cgroups "/$tag"
 shot logs 100 4 logs demo-api
-shot events 150 16 events --since 10m
+shot events 200 24 events --since 5m
 # A foreground run: the pane's program is a script, so the picture shows the command line.
 cat > "$work/run.sh" <<RUN
 echo '\$ isotop run --rm --net bridge --memory 32M -- sh -c "hostname; ip -br addr; ps"'

@@ -115,3 +115,43 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
         "{kill:#}"
     );
 }
+
+/// A stopped isotop container whose child the OOM killer ended: `isotop events --since`
+/// (no sampler running) names the container for the kernel log's kill — by the cgroup its
+/// runtime recorded, nothing being owned any more — and its exit with the recorded code.
+#[test]
+#[ignore = "needs root"]
+fn a_stopped_containers_past_oom_kill_and_exit_name_it() {
+    use crate::support::containers::{Container, require_launch};
+    if !require_launch() {
+        return;
+    }
+    let name = common::unique_name("oomgone");
+    let c = Container::sh(
+        &["--name", &name, "--memory", "16M"],
+        "head -c 64M /dev/zero | tail > /dev/null; exit 3",
+    );
+    c.wait_exited(Duration::from_secs(30));
+    let out = common::isotop()
+        .args(["events", "--since", "2m", "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["subject"]["name"] == name.as_str())
+        .collect();
+    let kill = mine
+        .iter()
+        .find(|e| e["kind"] == "oom_kill")
+        .unwrap_or_else(|| panic!("no OOM kill named {name} in {events:#?}"));
+    assert_eq!(kill["command"], "tail", "{kill:#}");
+    assert!(kill["pid"].as_i64().is_some_and(|p| p > 0), "{kill:#}");
+    let exit = mine
+        .iter()
+        .find(|e| e["kind"] == "exited")
+        .unwrap_or_else(|| panic!("no exit of {name} in {events:#?}"));
+    assert_eq!(exit["exit_code"], 3, "{exit:#}");
+}

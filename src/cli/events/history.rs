@@ -125,11 +125,24 @@ fn act_event(record: &AuditRecord, containers: &[ContainerView], v2: bool) -> Op
 /// A kill the kernel logged: in the container whose own memory cgroup holds its victim's, else
 /// in the victim's cgroup.
 fn kill_event(victim: OomVictim, containers: &[ContainerView]) -> Event {
-    let owner = containers.iter().find(|v| {
-        own_memory_cgroups(v)
-            .iter()
-            .any(|memcg| victim.in_cgroup(memcg))
-    });
+    // A running container by the memory cgroups it owns; a stopped one (nothing owned any
+    // more) by the cgroup its runtime recorded it in.
+    let owner = containers
+        .iter()
+        .find(|v| {
+            own_memory_cgroups(v)
+                .iter()
+                .any(|memcg| victim.in_cgroup(memcg))
+        })
+        .or_else(|| {
+            containers.iter().find(|v| {
+                !v.container.running
+                    && v.container
+                        .cgroup_path
+                        .as_deref()
+                        .is_some_and(|path| victim.in_cgroup(path))
+            })
+        });
     let memcg = victim.task_memcg.clone().or(victim.oom_memcg.clone());
     let subject = match (owner, &memcg) {
         (Some(view), _) => subject_of(view),
