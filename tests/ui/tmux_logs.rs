@@ -38,9 +38,10 @@ fn l_shows_an_isotop_containers_output_as_it_comes() {
 
     let tmux = dashboard(160, 40);
     tmux.filter(&name);
+    // Its row in the table (not the status line's filter text).
     tmux.expect_screen("the container's row", |s| {
         s.lines()
-            .any(|l| l.contains(&name) && l.contains("running"))
+            .any(|l| l.contains(&name) && l.contains("running") && !l.starts_with("filter:"))
     });
     tmux.keys(&["l"]);
     tmux.expect(&format!("{name} (isotop) log"), "the log pane's title");
