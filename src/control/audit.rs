@@ -45,17 +45,8 @@ pub fn log_path() -> PathBuf {
     if let Some(path) = PROCESS_LOG_PATH.get() {
         return path.clone();
     }
-    if let Some(path) = std::env::var_os("ISOTOP_AUDIT_LOG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    if nix::unistd::geteuid().is_root() {
-        PathBuf::from("/var/log/isotop/audit.jsonl")
-    } else {
-        dirs::state_dir()
-            .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("isotop/audit.jsonl")
-    }
+    // The rule where the log lives is the read side's (it reads the log by that layout).
+    crate::host::events::audit::log_path(&crate::host::HostRoot::live())
 }
 
 /// Appends `entry` to the log at `path` (creating its directory).

@@ -5,14 +5,16 @@
 //!
 //! A feed is a thread of its own: it locates the log ([`LogSource::locate`]; a runtime that
 //! keeps no file is said so, with how to get one, and the feed ends), starts following it at
-//! its end, reads the last [`BACKLOG_LINES`] before that, then sends what the follower finds,
+//! its end, takes the last [`BACKLOG_LINES`] before that from the follower (each line once), then
+//! sends what the follower finds,
 //! in batches at most every [`BATCH`] (a chatty log redraws the dashboard ten times a second,
 //! not once a line). It ends when its [`LogFeed`] is dropped (within one [`POLL`]) or reading
 //! fails. Lines come as the reader gives them; the app cleans them before they are drawn.
 //!
-//! The reading itself is the read side's (`host::logs`: `locate`, `read`, `follow`), behind
+//! The reading itself is the read side's (`host::logs`: `locate`, `follow`), behind
 //! the small [`LogSource`] boundary so tests feed fixture lines; [`HostLogs`] is the host's.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -97,14 +99,15 @@ impl LogMessage {
 pub trait LogSource: Send + Sync + 'static {
     /// Where `container`'s log is, or why there is none.
     fn locate(&self, container: &Container) -> LogLocation;
-    /// The last `tail` lines of the log, oldest first.
-    fn backlog(&self, files: &LogFiles, tail: usize) -> Result<Vec<LogLine>, String>;
     /// A follower of the log from its end.
     fn follow(&self, files: &LogFiles) -> Result<Box<dyn LogTail>, String>;
 }
 
 /// A log followed: the lines written since the last call.
 pub trait LogTail: Send {
+    /// The last `tail` lines written before following began, oldest first: exactly those the
+    /// polls will not give (no line lost or given twice).
+    fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String>;
     /// Waits up to `timeout` for new lines (empty when none came).
     fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String>;
 }
@@ -120,16 +123,6 @@ impl LogSource for HostLogs {
         crate::host::logs::locate(&self.root, container)
     }
 
-    fn backlog(&self, files: &LogFiles, tail: usize) -> Result<Vec<LogLine>, String> {
-        let query = LogQuery {
-            since_ns: None,
-            until_ns: None,
-            stream: None,
-            tail: Some(tail),
-        };
-        crate::host::logs::read(files, &query).map_err(|e| e.to_string())
-    }
-
     fn follow(&self, files: &LogFiles) -> Result<Box<dyn LogTail>, String> {
         crate::host::logs::follow(files, true)
             .map(|follower| Box::new(follower) as Box<dyn LogTail>)
@@ -138,6 +131,22 @@ impl LogSource for HostLogs {
 }
 
 impl LogTail for LogFollower {
+    fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String> {
+        let query = LogQuery {
+            since_ns: None,
+            until_ns: None,
+            stream: None,
+            tail: Some(tail),
+        };
+        let mut lines = Vec::new();
+        LogFollower::backlog(self, &query, |line| {
+            lines.push(line);
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(lines)
+    }
+
     fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String> {
         LogFollower::poll(self, timeout).map_err(|e| e.to_string())
     }
@@ -219,18 +228,16 @@ fn feed(
             return;
         }
     };
-    // Following starts before the backlog is read, so no line falls between the two; one
-    // written in between is in both, and dropped from the first batch.
+    // The follower gives the lines before it began (its backlog) and every line after, each
+    // once: following starts first, so nothing falls between the two.
     let mut tail = match source.follow(&files) {
         Ok(tail) => tail,
         Err(why) => return stopped(why),
     };
-    let backlog = match source.backlog(&files, BACKLOG_LINES) {
+    let backlog = match tail.backlog(BACKLOG_LINES) {
         Ok(backlog) => backlog,
         Err(why) => return stopped(why),
     };
-    let mut overlap: Option<Vec<LogLine>> =
-        Some(backlog[backlog.len().saturating_sub(64)..].to_vec());
     if !lines(backlog) {
         return;
     }
@@ -258,27 +265,12 @@ fn feed(
                 }
             }
         }
-        if let Some(seen) = overlap.take() {
-            drop_overlap(&seen, &mut batch);
-        }
         if !batch.is_empty() && !lines(batch) {
             return;
         }
         if let Some(why) = failed {
             return stopped(why);
         }
-    }
-}
-
-/// Drops from the start of `batch` the lines that end `seen` (the backlog's last lines,
-/// read after following began).
-fn drop_overlap(seen: &[LogLine], batch: &mut Vec<LogLine>) {
-    let most = seen.len().min(batch.len());
-    if let Some(k) = (1..=most)
-        .rev()
-        .find(|&k| seen[seen.len() - k..] == batch[..k])
-    {
-        batch.drain(..k);
     }
 }
 
@@ -297,19 +289,21 @@ mod tests {
         }
     }
 
-    /// A log of `backlog` lines, then `batches` one per poll (the first repeating the
-    /// backlog's last line, as when it was written between follow and read).
+    /// A log of `backlog` lines, then `batches` one per poll.
     struct Fixture {
         files: LogLocation,
         backlog: Vec<LogLine>,
         batches: Arc<Mutex<Vec<Vec<LogLine>>>>,
     }
 
-    struct FixtureTail(Arc<Mutex<Vec<Vec<LogLine>>>>);
+    struct FixtureTail(Vec<LogLine>, Arc<Mutex<Vec<Vec<LogLine>>>>);
 
     impl LogTail for FixtureTail {
+        fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String> {
+            Ok(self.0[self.0.len().saturating_sub(tail)..].to_vec())
+        }
         fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String> {
-            let mut batches = self.0.lock().map_err(|e| e.to_string())?;
+            let mut batches = self.1.lock().map_err(|e| e.to_string())?;
             if batches.is_empty() {
                 drop(batches);
                 std::thread::sleep(timeout.min(Duration::from_millis(5)));
@@ -327,11 +321,11 @@ mod tests {
         fn locate(&self, _container: &Container) -> LogLocation {
             self.files.clone()
         }
-        fn backlog(&self, _files: &LogFiles, tail: usize) -> Result<Vec<LogLine>, String> {
-            Ok(self.backlog[self.backlog.len().saturating_sub(tail)..].to_vec())
-        }
         fn follow(&self, _files: &LogFiles) -> Result<Box<dyn LogTail>, String> {
-            Ok(Box::new(FixtureTail(self.batches.clone())))
+            Ok(Box::new(FixtureTail(
+                self.backlog.clone(),
+                self.batches.clone(),
+            )))
         }
     }
 
@@ -385,12 +379,12 @@ mod tests {
     }
 
     #[test]
-    fn sends_the_backlog_then_new_lines_without_the_overlap_then_the_failure() {
+    fn sends_the_backlog_then_new_lines_then_the_failure() {
         let source = Fixture {
             files: files(),
             backlog: (0..3000).map(line).collect(),
             batches: Arc::new(Mutex::new(vec![
-                vec![line(2999), line(3000)],
+                vec![line(3000)],
                 vec![line(3001)],
                 Vec::new(),
             ])),
@@ -411,7 +405,7 @@ mod tests {
             })
             .flatten()
             .collect();
-        assert_eq!(later, [3000, 3001], "2999 was in the backlog already");
+        assert_eq!(later, [3000, 3001]);
         assert_eq!(
             got.last(),
             Some(&LogMessage::Stopped {
@@ -440,16 +434,5 @@ mod tests {
                 hint: "--log-driver json-file".into(),
             }]
         );
-    }
-
-    #[test]
-    fn overlap_is_the_longest_shared_run() {
-        let seen: Vec<LogLine> = (0..5).map(line).collect();
-        let mut batch: Vec<LogLine> = (3..7).map(line).collect();
-        drop_overlap(&seen, &mut batch);
-        assert_eq!(batch, [line(5), line(6)]);
-        let mut unrelated: Vec<LogLine> = (10..12).map(line).collect();
-        drop_overlap(&seen, &mut unrelated);
-        assert_eq!(unrelated.len(), 2);
     }
 }
