@@ -32,14 +32,12 @@ memory=${ISOTOP_VM_MEMORY:-2G}
 # fixtures only (no kernel state), and those whose subject does not depend on the cgroup
 # version (tar unpacking, the layer cache, target names, terminal signals, crash-safety of
 # timed reverts: the same code on v1 and v2, and minutes under software emulation;
-# act::limits and act::owned_cgroups cover the v2 writes; the log pane's tmux test: files
-# followed, the same on v1 and v2 — under emulation, beside the other tmux tests, it once saw
-# `l` open another container's pane: see the session notes). Each becomes a `--skip module::`
+# act::limits and act::owned_cgroups cover the v2 writes). Each becomes a `--skip module::`
 # filter for every test binary (libtest names tests without their crate; these module names
 # are unique across the four crates).
 host_only=(ui::snapshots act::revert_crash launch::unpack_escape launch::unpack_bounds
   launch::image_bounds launch::image_outer launch::image_reuse launch::image_cache
-  act::target_hostile ui::tmux_signals ui::tmux_logs)
+  act::target_hostile ui::tmux_signals)
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
   netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge loop)
 

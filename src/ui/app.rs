@@ -451,6 +451,16 @@ impl App {
                             since_ms: frame.taken_at_ms,
                         });
                 }
+                // A filter hides a vanished container as it hides a live one (else `l` or
+                // an act would reach a row the filter says is not there).
+                let filter = rows::Filter::new(&self.filter);
+                if self
+                    .gone
+                    .as_ref()
+                    .is_some_and(|g| !filter.container(&g.sample))
+                {
+                    self.gone = None;
+                }
                 if self.gone.is_some() {
                     let at = self.lists[Tab::Containers.index()]
                         .selected

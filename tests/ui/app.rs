@@ -219,6 +219,26 @@ fn filtered_out_is_not_gone() {
 }
 
 #[test]
+fn a_filter_hides_a_vanished_container_too() {
+    // The selected container vanishes, then the operator filters for another one: the gone row
+    // must not stay selected behind the filter (`l` opened the vanished one's log).
+    let (mut app, _) = app_with_history(5);
+    for _ in 0..3 {
+        app.update(Action::Down);
+    }
+    assert_eq!(selected_name(&app), "web");
+    app.on_frame(frame(6, false));
+    assert_eq!(selected_name(&app), "gone:web");
+    app.update(Action::Filter);
+    for c in "pause".chars() {
+        app.update(Action::TypeChar(c));
+    }
+    assert!(app.gone().is_none(), "web does not match the filter");
+    assert_eq!(app.rows().containers.len(), 1);
+    assert_eq!(selected_name(&app), "pause");
+}
+
+#[test]
 fn cgroup_tree_folds_and_goes_to_parent() {
     let (mut app, _) = app_with_history(0);
     app.update(Action::ShowTab(Tab::Cgroups));
