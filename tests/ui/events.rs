@@ -287,12 +287,33 @@ fn a_trouble_mark_before_names_where_event_does_not_fit() {
 }
 
 #[test]
-fn event_restarts_and_health_come_in_where_names_keep_40_cells() {
+fn event_restarts_and_health_come_in_where_names_keep_24_cells() {
     let (mut app, history) = app_with_history(20);
-    for width in [120, 160, 230] {
+    // At 120 cells the names have 10: the mark stands in for EVENT.
+    let screen = rows(&render(&mut app, &history, 120, 30));
+    assert!(!screen[5].contains("EVENT"), "at 120: {}", screen[5]);
+    assert!(screen.join("\n").contains("*api"), "at 120");
+    // At 160 EVENT (names 26: the fixture's ids are 16 wide), RESTARTS and HEALTH at 250.
+    for (width, titles) in [
+        (160, &["EVENT"][..]),
+        (230, &["EVENT"]),
+        (250, &["EVENT", "RESTARTS", "HEALTH"]),
+    ] {
         let screen = rows(&render(&mut app, &history, width, 30));
-        assert!(!screen[5].contains("EVENT"), "at {width}: {}", screen[5]);
-        assert!(screen.join("\n").contains("*api"), "at {width}");
+        for title in ["EVENT", "RESTARTS", "HEALTH"] {
+            assert_eq!(
+                screen[5].contains(title),
+                titles.contains(&title),
+                "{title} at {width}: {}",
+                screen[5]
+            );
+        }
+        assert_eq!(
+            cell_of(&column_left(&screen, "EVENT", 12), "api"),
+            "oom 10s",
+            "at {width}"
+        );
+        assert!(!screen.join("\n").contains("*api"), "at {width}");
     }
     let terminal = render(&mut app, &history, 400, 30);
     let screen = rows(&terminal);
@@ -313,14 +334,14 @@ fn event_restarts_and_health_come_in_where_names_keep_40_cells() {
     assert_eq!(cell_of(&health, "api"), "unhealthy");
     assert_eq!(cell_of(&health, "pause"), "-");
     assert_eq!(colour_of(&terminal, "unhealthy"), WARNING);
-    // Hiding others makes room: at 200 without RUNTIME and THR%, EVENT fits.
+    // Hiding others makes room: at 140 without RUNTIME and THR%, EVENT fits.
     let config = Config::parse(
         "[containers]\nhide = [\"runtime\", \"THR%\"]\n",
         std::path::Path::new("c.toml"),
     )
     .unwrap();
     app.hide_container_columns(config.hidden_container_columns);
-    let screen = rows(&render(&mut app, &history, 200, 30));
+    let screen = rows(&render(&mut app, &history, 140, 30));
     assert_eq!(
         cell_of(&column_left(&screen, "EVENT", 12), "api"),
         "oom 10s"

@@ -152,6 +152,10 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
     );
     let cpus = frame.host.cpu_percent_per_core.len();
     let host_memory = frame.host.memory_total_bytes;
+    let name_width = table::layout_columns(&columns, area.width)
+        .iter()
+        .find(|(c, _)| c.sort_index == 1)
+        .map_or(0, |(_, w)| *w);
     let rows = &app.rows().containers;
     let sample_of = |row: usize| match rows.get(row) {
         Some(ContainerRow::Live(i)) => Some((&frame.containers[*i], false)),
@@ -167,9 +171,15 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         app.sort(Tab::Containers),
         theme,
         |row| match (rows.get(row), sample_of(row)) {
-            (Some(ContainerRow::Pod(p)), _) => {
-                pod::cells(app, &frame.pods[*p], &columns, cpus, host_memory, theme)
-            }
+            (Some(ContainerRow::Pod(p)), _) => pod::cells(
+                app,
+                &frame.pods[*p],
+                &columns,
+                name_width,
+                cpus,
+                host_memory,
+                theme,
+            ),
             (Some(ContainerRow::Live(i)), Some((c, gone))) if app.rows().pod_of.contains_key(i) => {
                 pod::indent(
                     cells(c, gone, &shown, &columns, frame, app, theme),

@@ -4,7 +4,7 @@
 //! (`ContainerSample::runtime_state`; `unhealthy` in the warning colour).
 //!
 //! They take room only where there is some: each is drawn, in that order, when a container on
-//! screen has something to show in it and the names keep [`NAME_KEEPS`] cells after it
+//! screen has something to show in it and the names keep [`name_keeps`] cells after it
 //! ([`add_columns`]). Where EVENT is not drawn, a container whose newest event is trouble has
 //! [`TROUBLE_MARK`] before its name.
 
@@ -26,15 +26,38 @@ pub(super) const HEALTH: usize = 22;
 /// EVENT's width: a label and an age, `unhealthy 5m`.
 const EVENT_WIDTH: u16 = 12;
 
-/// The least width the NAME column keeps when a life column comes in: as the traffic
-/// columns let it keep (a pod's whole label).
-pub(super) const NAME_KEEPS: u16 = 40;
+/// The least and most cells the NAME column keeps when a life column comes in: what happened
+/// to a container is asked before the kernel's and traffic figures (which let names keep 40),
+/// so a life column may narrow NAME to the longest name on screen, never below 24 cells
+/// (Docker's generated names are at most 28; pods' members are folded under their rows).
+const NAME_KEEPS_LEAST: u16 = 24;
+const NAME_KEEPS_MOST: u16 = 40;
+
+/// The cells NAME keeps when a life column comes in: the longest name on screen (a pod's row
+/// as `▸ label`, a member indented by 2), within [`NAME_KEEPS_LEAST`]..=[`NAME_KEEPS_MOST`].
+fn name_keeps(app: &App, frame: &Frame) -> u16 {
+    let cells = |s: &str| u16::try_from(s.chars().count()).unwrap_or(u16::MAX);
+    let in_pods = frame.pods.iter().map(|p| cells(&p.label).saturating_add(2));
+    let names = frame.containers.iter().enumerate().map(|(i, c)| {
+        let indent = if app.rows().pod_of.contains_key(&i) {
+            2
+        } else {
+            0
+        };
+        cells(&c.view.container.name).saturating_add(indent)
+    });
+    in_pods
+        .chain(names)
+        .max()
+        .unwrap_or(0)
+        .clamp(NAME_KEEPS_LEAST, NAME_KEEPS_MOST)
+}
 
 /// Before the name of a container whose newest event is trouble, where EVENT is not drawn.
 pub const TROUBLE_MARK: &str = "*";
 
 /// `columns` with EVENT, RESTARTS and HEALTH added where there is something to show in them
-/// and room at `width` (NAME keeping [`NAME_KEEPS`] cells), none of them `hidden`: RESTARTS
+/// and room at `width` (NAME keeping [`name_keeps`] cells), none of them `hidden`: RESTARTS
 /// and HEALTH before UPTIME, EVENT last.
 pub(super) fn add_columns(
     mut columns: Vec<Column>,
@@ -64,6 +87,7 @@ pub(super) fn add_columns(
             .find(|(c, _)| c.sort_index == 1)
             .map_or(0, |(_, w)| *w)
     };
+    let keeps = name_keeps(app, frame);
     // EVENT first: what happened says more than the counts.
     for index in [2, 0, 1] {
         let (column, has) = wanted[index];
@@ -80,7 +104,7 @@ pub(super) fn add_columns(
                 .unwrap_or(with.len()),
         };
         with.insert(at, column);
-        if name_width(&with) >= NAME_KEEPS {
+        if name_width(&with) >= keeps {
             columns = with;
         }
     }

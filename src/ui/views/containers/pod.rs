@@ -1,7 +1,8 @@
 //! A pod's row in the Containers view: its marker (▾ unfolded, ▸ folded) and label, its
 //! runtime, and its totals as `sample::pods` computed them (CPU% of all CPUs, memory of the
 //! host's, processes, network and block I/O per second), and the namespaces its containers
-//! share after its label. Its
+//! share after its label (where the NAME column has room for all of it: a note cut short
+//! would read as part of the label). Its
 //! containers' rows follow it, their names indented ([`indent`]).
 
 use ratatui::text::{Line, Span};
@@ -24,6 +25,7 @@ pub(super) fn cells<'a>(
     app: &App,
     pod: &PodSample,
     columns: &[Column],
+    name_width: u16,
     cpus: usize,
     host_memory: u64,
     theme: &Theme,
@@ -39,19 +41,20 @@ pub(super) fn cells<'a>(
         .filter(|_| host_memory > 0)
         .map(|m| m as f64 / host_memory as f64);
     let shared: Vec<&str> = pod.shared.iter().map(|k| k.name()).collect();
+    let label = format!("{marker} {}", pod.label);
+    let note = if shared.is_empty() {
+        String::new()
+    } else {
+        format!("  shares {}", shared.join(","))
+    };
+    let fits = label.chars().count() + note.chars().count() <= usize::from(name_width);
+    let note = if fits { note } else { String::new() };
     // By sort index (CONTAINER_COLUMNS' order), then picked in the display order.
     let mut by_index = vec![
         Line::from(pod.pod.uid.as_deref().map(short_id).unwrap_or_default()),
         Line::from(vec![
-            Span::styled(format!("{marker} {}", pod.label), theme.title),
-            Span::styled(
-                if shared.is_empty() {
-                    String::new()
-                } else {
-                    format!("  shares {}", shared.join(","))
-                },
-                theme.dim,
-            ),
+            Span::styled(label, theme.title),
+            Span::styled(note, theme.dim),
         ]),
         Line::from(pod.runtime.name()),
         Line::from("-"),
