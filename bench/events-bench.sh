@@ -11,8 +11,14 @@
 # made: the unshares (by pid; their processes die with them), then the cgroups. Also on
 # failure or Ctrl-C.
 #
-# Usage: bench/events-bench.sh   (needs root, unshare)
-# Tunables: EVENTS_BENCH_COUNTS ("30 100"), EVENTS_BENCH_SLEEPS (5), EVENTS_BENCH_TICKS (20).
+# With EVENTS_BENCH_POPULATION=1 it measures instead on bench/ns-population.sh's host (about
+# 11,600 processes in 400 pid namespaces: 400 containers to isotop), the population issue 17's
+# dashboard figures are taken on, and also says what the events part is as a share of one core
+# at a 1 s refresh (ms per tick / 1000 ms × 100).
+#
+# Usage: bench/events-bench.sh   (needs root, unshare; busybox for the population)
+# Tunables: EVENTS_BENCH_COUNTS ("30 100"), EVENTS_BENCH_SLEEPS (5), EVENTS_BENCH_TICKS (20),
+# EVENTS_BENCH_POPULATION (0).
 # A benchmark, never a test: it loads the machine for a minute.
 set -euo pipefail
 
@@ -92,6 +98,50 @@ median() {
     grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
 }
 
+# Prints the parts of the ticks in $1 (sample_loop --costs lines): median and max ms.
+report() {
+    local out=$1 part values
+    echo "$out" | tail -n 1
+    for part in total containers cgroups events; do
+        values=$(echo "$out" | sed -n "s/.* $part \([0-9.-]*\).*/\1/p")
+        printf '  %-10s median %s ms, max %s ms\n' "$part" "$(echo "$values" | median)" \
+            "$(echo "$values" | grep -v '^-$' | sort -g | tail -n 1)"
+    done
+    values=$(echo "$out" | sed -n "s/.* events \([0-9.-]*\).*/\1/p")
+    printf '  events as a share of one core at a 1 s refresh: median %s %%, mean %s %%\n' \
+        "$(echo "$values" | median | awk '{ if ($1 == "-") print "-"; else printf "%.3f", $1 / 10 }')" \
+        "$(echo "$values" | grep -v '^-$' | awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR / 10; else print "-" }')"
+}
+
+if [[ ${EVENTS_BENCH_POPULATION:-0} == 1 ]]; then
+    command -v busybox >/dev/null || die "busybox not found (apt-get install busybox-static)"
+    scratch=$(mktemp -d /tmp/isotop-evb.XXXXXX)
+    holder=
+    stop_population() {
+        trap - EXIT INT TERM
+        if [[ -n $holder ]] && kill -0 "$holder" 2>/dev/null; then
+            kill -TERM "$holder" 2>/dev/null || true
+            wait "$holder" 2>/dev/null || true
+        fi
+        rm -rf "$scratch"
+    }
+    trap stop_population EXIT INT TERM
+    bench/ns-population.sh "$scratch/population.state" &
+    holder=$!
+    deadline=$((SECONDS + 400))
+    until grep -q '^ready=' "$scratch/population.state" 2>/dev/null; do
+        kill -0 "$holder" 2>/dev/null || die "population script exited early"
+        ((SECONDS < deadline)) || die "population not ready after 400 s"
+        sleep 1
+    done
+    processes=$(ls /proc | grep -c '^[0-9]')
+    echo "events-bench: population ready, $processes processes on the host" >&2
+    out=$("$sample_loop" 1 "$ticks" --costs 2>&1 >/dev/null | tail -n +3)
+    echo "== the ns-population: $processes processes"
+    report "$out"
+    exit 0
+fi
+
 for n in "${counts[@]}"; do
     echo "events-bench: making $n containers with $sleeps sleeps each" >&2
     make_cgroup "$parent"
@@ -109,11 +159,6 @@ for n in "${counts[@]}"; do
     sleep 2
     out=$("$sample_loop" 1 "$ticks" --costs 2>&1 >/dev/null | tail -n +3)
     echo "== $n containers with a cgroup of their own"
-    echo "$out" | tail -n 1
-    for part in total containers cgroups events; do
-        values=$(echo "$out" | sed -n "s/.* $part \([0-9.-]*\).*/\1/p")
-        printf '  %-10s median %s ms, max %s ms\n' "$part" "$(echo "$values" | median)" \
-            "$(echo "$values" | grep -v '^-$' | sort -g | tail -n 1)"
-    done
+    report "$out"
     cleanup
 done

@@ -23,7 +23,7 @@ pub mod stopped;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::claim::Trust;
 pub use super::runtime::{Pod, Runtime};
@@ -39,7 +39,7 @@ use super::runtime::{Metadata, docker, lxc, nspawn};
 use super::text::clean_str;
 
 /// One container as the kernel and its runtime's files describe it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Container {
     /// The runtime's id (LXC/nspawn: the name; unknown: [`UNKNOWN_ID_PREFIX`]`<inode>`).
     /// Raw (it names files and cgroups): display it through [`crate::units::short_id()`], which

@@ -11,13 +11,13 @@
 
 pub mod runtime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod kmsg;
 
 /// One event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// When it happened, ms since the Unix epoch (see `timing`).
     pub at_ms: u64,
@@ -30,7 +30,7 @@ pub struct Event {
 }
 
 /// How `at_ms` is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Timing {
     /// A source dated it: the kernel log, a runtime's file, the audit log.
@@ -40,7 +40,7 @@ pub enum Timing {
 }
 
 /// Whom an event concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {
     /// The container's id (raw, as `Container::id`); `None` for a cgroup no container owns.
     pub container_id: Option<String>,
@@ -51,7 +51,7 @@ pub struct Subject {
 }
 
 /// What kind of event, with its figures (`kind` in JSON, the figures beside it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// A container appeared (its init started).
@@ -105,7 +105,7 @@ pub enum EventKind {
 }
 
 /// A PSI resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PressureResource {
     Cpu,
@@ -114,7 +114,7 @@ pub enum PressureResource {
 }
 
 /// Who changed a limit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangedBy {
     /// isotop (its audit log has the line).

@@ -32,14 +32,14 @@ mod storage;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::HostRoot;
 use super::runtime::file::{self, Cap, FileError, Writers};
 use super::runtime::{clean_name, home_dirs};
 
 /// Whose store a layer directory is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Store {
     /// Docker's `overlay2` graph driver.
@@ -54,7 +54,7 @@ pub enum Store {
 }
 
 /// What a layer is to its store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerRole {
     /// A read-only layer of one or more images.
@@ -68,7 +68,7 @@ pub enum LayerRole {
 }
 
 /// An image whose layer chain holds a layer.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ImageName {
     /// The store's image id (`sha256:<hex>` for Docker, the 64-hex id for containers/storage,
     /// the image path or reference an isotop record names).
@@ -78,7 +78,7 @@ pub struct ImageName {
 }
 
 /// The container whose own layer (writable or init) a layer is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerContainer {
     /// The runtime's container id.
     pub id: String,
@@ -86,7 +86,7 @@ pub struct LayerContainer {
 }
 
 /// A layer directory's owner: the store and its own names for the layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerOwner {
     pub store: Store,
     /// The store's root as the host names it (`/var/lib/docker`, a graph root, containerd's root).

@@ -24,7 +24,7 @@ pub mod shown;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::is_vanished;
 use super::{HostError, HostRoot};
@@ -32,7 +32,7 @@ pub use mountinfo::{Device, MountEntry, MountTable, Propagation, parse_mountinfo
 pub use overlay::{OverlayLayers, OverlayOptions, parse_overlay_options};
 
 /// What a container's init sees mounted: its root and everything else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerRoot {
     /// The process whose mount namespace (and root) was read.
     pub pid: i32,
@@ -48,7 +48,7 @@ pub struct ContainerRoot {
 }
 
 /// The container's root file system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {
     #[serde(flatten)]
     pub mount: ContainerMount,
@@ -57,7 +57,7 @@ pub struct RootFs {
 }
 
 /// One mount as the container sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerMount {
     /// Mountinfo's id of the mount (its parent is in `parent_id`).
     pub mount_id: u32,
@@ -67,7 +67,7 @@ pub struct ContainerMount {
     pub destination: PathBuf,
     pub fs_type: String,
     /// The mount source as the mounter named it.
-    #[serde(serialize_with = "shown::os")]
+    #[serde(serialize_with = "shown::os", deserialize_with = "shown::read_os")]
     pub source: OsString,
     pub kind: MountKind,
     pub device: Device,
@@ -89,7 +89,7 @@ pub struct ContainerMount {
 }
 
 /// What kind of mount, for grouping and display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MountKind {
     /// A directory of a block-device file system (a volume, a bind mount, a disk).

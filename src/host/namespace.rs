@@ -17,13 +17,13 @@ pub use table::{Namespace, NamespaceTable, build_table, read_table};
 
 use std::fs;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::is_vanished;
 use super::{HostError, HostRoot};
 
 /// The eight namespace kinds, in lsns' alphabetical order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NsKind {
     Cgroup,
@@ -115,6 +115,21 @@ impl Serialize for NsSet {
             map.serialize_entry(kind.name(), &self.get(kind))?;
         }
         map.end()
+    }
+}
+
+/// The inverse of its [`Serialize`]: a map of kind names to inodes (unknown kinds refused).
+impl<'de> Deserialize<'de> for NsSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, Option<u64>>::deserialize(d)?;
+        let mut set = NsSet::default();
+        for (name, inode) in map {
+            let kind = NsKind::from_name(&name).ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown namespace kind {name:?}"))
+            })?;
+            set.set(kind, inode);
+        }
+        Ok(set)
     }
 }
 

@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use procfs_core::FromRead;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::is_vanished;
 use super::namespace::{NsSet, read_ns_set};
@@ -34,7 +34,7 @@ pub enum ReadDepth {
 }
 
 /// One cgroup membership line of `/proc/<pid>/cgroup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupMembership {
     /// Hierarchy id (0 is the unified v2 hierarchy).
     pub hierarchy: u32,
@@ -45,7 +45,7 @@ pub struct CgroupMembership {
 }
 
 /// A process as read from `/proc/<pid>`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Process {
     pub pid: i32,
     /// Parent pid (0 for PID 1 and kthreadd; 0 also when `stat` was unreadable).

@@ -24,15 +24,15 @@ pub mod state;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 pub use self::file::{Cap, FileError, Writers, read_capped};
 use super::HostRoot;
 use super::text::clean_str;
 
 /// The runtime that made a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Runtime {
     Docker,
@@ -88,7 +88,7 @@ impl std::fmt::Display for Runtime {
 }
 
 /// A Kubernetes pod, from the CRI annotations of one of its containers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pod {
     /// Pod name; empty when only the cgroup path (not the runtime's files) was readable.
     pub name: String,

@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::layers::{LayerOwner, LayerOwners};
 use super::mounts::{ContainerRoot, HostMounts, read_container_root_with};
@@ -28,7 +28,7 @@ use super::runtime::Runtime;
 use super::{HostError, HostRoot};
 
 /// Where a layer sits in the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "n", rename_all = "kebab-case")]
 pub enum LayerPosition {
     /// Overlay's `upperdir`: the container's copy-on-write layer.
@@ -40,7 +40,7 @@ pub enum LayerPosition {
 }
 
 /// One layer of a container's root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackLayer {
     /// The layer's directory as the host names it (relative names joined; `l/` links as the
     /// mount gave them — [`LayerOwner::dir`] has them resolved).
@@ -85,7 +85,7 @@ impl StackLayer {
 }
 
 /// A container's root, mounts and layer stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerStack {
     /// The root and mounts as the kernel shows them.
     #[serde(flatten)]

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use cache::{CachePolicy, LayerKey, LayerKind, Lookup, Measured, UsageCache};
 
@@ -42,7 +42,7 @@ pub use cache::{CachePolicy, LayerKey, LayerKind, Lookup, Measured, UsageCache};
 pub const PROGRESS_EVERY: u64 = 1000;
 
 /// What a directory tree holds, as counted by [`dir_usage`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Bytes of the blocks allocated (`st_blocks` × 512): the disk space used (`du -s -B1`).
     pub allocated_bytes: u64,
@@ -69,7 +69,7 @@ impl Usage {
 }
 
 /// Entries left out of a [`Usage`], by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// Deleted (or replaced by something else) between being listed and being read.
     pub vanished: u64,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pods::PodSample;
 use super::rates::{IoRates, NetRates};
@@ -24,7 +24,7 @@ use crate::host::stack::ContainerStack;
 use crate::host::usage::Usage;
 
 /// One tick of the sampler.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Frame {
     /// 0 for the first frame, +1 per tick.
     pub seq: u64,
@@ -64,7 +64,7 @@ pub struct Frame {
 }
 
 /// One network namespace's traffic this tick (counters: `host::net::read_counters`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetnsSample {
     /// Its nsfs inode.
     pub inode: u64,
@@ -82,7 +82,7 @@ pub struct NetnsSample {
 }
 
 /// One interface's traffic this tick.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterfaceSample {
     /// Cleaned.
     pub name: String,
@@ -91,7 +91,7 @@ pub struct InterfaceSample {
 }
 
 /// A container's network: its own namespace's figures (`host::net::own_netns`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerNet {
     pub netns: u64,
     /// How many of the frame's containers have this namespace as their own: 1 alone, more in
@@ -103,7 +103,7 @@ pub struct ContainerNet {
 }
 
 /// What the sampler knows of one layer directory's size (from `sample::sizer`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum LayerSize {
     /// Asked for, not walked yet.
@@ -117,7 +117,7 @@ pub enum LayerSize {
 }
 
 /// The header's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostSummary {
     pub hostname: String,
     /// `uname -r`.
@@ -147,7 +147,7 @@ pub struct HostSummary {
 }
 
 /// A container with this tick's rates and the figures its row and bars show.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerSample {
     #[serde(flatten)]
     pub view: ContainerView,
@@ -159,6 +159,8 @@ pub struct ContainerSample {
     pub memory_limit_bytes: Option<Limit<u64>>,
     /// quota / period in CPUs.
     pub cpu_limit_cpus: Option<Limit<f64>>,
+    /// (Written as `pids_count`: the flattened container's `pids` is its list of pids.)
+    #[serde(rename = "pids_count")]
     pub pids: usize,
     pub pids_limit: Option<Limit<u64>>,
     /// Pressure, throttling counters, OOM kills and refused forks in total (`measure`'s).
@@ -184,7 +186,7 @@ pub struct ContainerSample {
 }
 
 /// One cgroup of the flattened tree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CgroupSample {
     pub path: String,
     pub name: String,
@@ -201,7 +203,7 @@ pub struct CgroupSample {
 }
 
 /// A process with this tick's CPU rate and where it belongs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessSample {
     #[serde(flatten)]
     pub process: Process,

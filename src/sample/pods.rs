@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::frame::ContainerSample;
 use crate::host::container::{Pod, Runtime};
@@ -28,7 +28,7 @@ pub const POD_SHARED: [NsKind; 3] = [NsKind::Net, NsKind::Ipc, NsKind::Uts];
 pub const POD_KEY_PREFIX: &str = "pod:";
 
 /// One pod of a tick, with its members' totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PodSample {
     /// `pod:<uid>` (or `pod:<namespace>/<name>` without a uid): the row's identity.
     pub key: String,

@@ -12,7 +12,7 @@
 //! counts since isotop started ([`count_since`]: a container's OOM kills since the sampler
 //! first saw it).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host::cgroup::{CgroupReading, IoCounters};
 use crate::host::container::measure::{CpuCounter, KernelFigures, ProcessTicks};
@@ -192,7 +192,7 @@ pub fn per_second(previous: Option<u64>, current: Option<u64>, wall_usec: u64) -
 /// `Figures::io`, a cgroup's `io.total`). Each rate is `None` on its own terms (see
 /// [`per_second`]): a first tick, a counter the kernel does not give, or a reset — the cgroup
 /// made again, or a device gone from the sums.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct IoRates {
     pub read_bytes_per_second: Option<f64>,
     pub write_bytes_per_second: Option<f64>,

@@ -25,7 +25,7 @@ pub mod parse;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use self::parse::{DevNum, DeviceCounts, Parsed, RwstatUnit, parse_io_stat, parse_rwstat};
 use super::placement::{Placement, Site};
@@ -37,7 +37,7 @@ pub use limits::{IoDeviceLimit, IoLimits};
 
 /// Counters of block I/O, totals since the cgroup was made (`None`: the file has no such
 /// figure, or nothing is counted).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoCounters {
     /// v2 `rbytes`; v1 `Read` of `*io_service_bytes*`.
     pub read_bytes_total: Option<u64>,
@@ -54,7 +54,7 @@ pub struct IoCounters {
 }
 
 /// One device's counters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoDevice {
     /// `MAJ:MIN`, as the kernel prints it.
     pub device: String,
@@ -73,7 +73,7 @@ impl IoDevice {
 }
 
 /// A cgroup's block I/O.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoStats {
     /// Sums over `devices` (a figure only when every device has it).
     #[serde(flatten)]

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 
 use procfs_core::FromBufRead;
 use procfs_core::process::{MountInfo, MountInfos};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host::process::CgroupMembership;
 use crate::host::{HostError, HostRoot, read_optional};
 
 /// How the host mounts cgroups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CgroupMode {
     /// Only v1 hierarchies (one per controller or co-mounted group).

@@ -3,12 +3,12 @@
 //! Shown (`Display`: `max` or the value) by [`crate::units::limit`], the showing side, so this
 //! reader depends on nothing that draws.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A limit of a cgroup a container shares with other processes (the host's root, or a
 /// cgroup others are in too): it binds the container together with them, so it is shown as
 /// inherited (`max (host)`, `1.0GiB (shared)`), never as the container's own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InheritedLimit<T> {
     pub limit: Limit<T>,
     /// The shared cgroup's path (`/` for the root).
@@ -50,6 +50,26 @@ impl<T: Serialize> Serialize for Limit<T> {
         match self {
             Limit::Max => serializer.serialize_str("max"),
             Limit::Value(v) => v.serialize(serializer),
+        }
+    }
+}
+
+/// The inverse of [`Serialize`]: `"max"` or the value (frames read back from a remote agent
+/// or a recording).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Limit<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shown<T> {
+            Word(String),
+            Value(T),
+        }
+        match Shown::deserialize(deserializer)? {
+            Shown::Value(v) => Ok(Limit::Value(v)),
+            Shown::Word(w) if w == "max" => Ok(Limit::Max),
+            Shown::Word(w) => Err(serde::de::Error::custom(format!(
+                "a limit is \"max\" or a number, not {w:?}"
+            ))),
         }
     }
 }

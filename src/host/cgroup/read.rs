@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::controllers::{read_cpu, read_cpuset, read_freezer, read_memory, read_pids};
 use super::io::limits::read_io_limits;
@@ -23,7 +23,7 @@ use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
 
 /// Everything isotop knows about one cgroup at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CgroupReading {
     /// The cgroup's path (e.g. `/docker/<id>`): the requested one, or for a process the path
     /// in the hierarchy its process count comes from. Cleaned for display.

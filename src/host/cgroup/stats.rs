@@ -3,13 +3,13 @@
 //! file" (or it was unreadable or garbage: see the reading's notes), and limits are
 //! [`Limit`]s, never `-1`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::limit::Limit;
 use super::parse::cpu_limit_cpus;
 
 /// CPU accounting and throttling.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CpuStats {
     /// CPU time used by the cgroup and its descendants (v1 `cpuacct.usage` ns / 1000; v2
     /// `cpu.stat` `usage_usec`).
@@ -28,7 +28,7 @@ pub struct CpuStats {
 
 /// Memory use, the key `memory.stat` figures and out-of-memory events. Hierarchical (includes
 /// descendants) on both versions: v1 figures come from `memory.stat`'s `total_*` keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemoryStats {
     /// v1 `memory.usage_in_bytes`; v2 `memory.current`.
     pub usage_bytes: Option<u64>,
@@ -62,7 +62,7 @@ pub struct MemoryStats {
 }
 
 /// Memory limit events. v2 `memory.events`; v1 `memory.oom_control` and `memory.failcnt`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemoryEvents {
     /// Times usage was reclaimed below `memory.low` protection (v2 `low`).
     pub low: Option<u64>,
@@ -83,7 +83,7 @@ pub struct MemoryEvents {
 }
 
 /// Process-number controller.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PidsStats {
     /// Tasks (threads included) in the cgroup and its descendants (`pids.current`).
     pub current: Option<u64>,
@@ -92,7 +92,7 @@ pub struct PidsStats {
 }
 
 /// Pressure stall information (v2 only: `cpu.pressure`, `memory.pressure`, `io.pressure`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pressure {
     pub cpu: Option<PressureFile>,
     pub memory: Option<PressureFile>,
@@ -101,14 +101,14 @@ pub struct Pressure {
 
 /// One PSI file: `some` (at least one task stalled) and `full` (all stalled; absent for CPU on
 /// older kernels).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PressureFile {
     pub some: Option<PressureLine>,
     pub full: Option<PressureLine>,
 }
 
 /// Stall share in percent over 10 s, 60 s and 300 s windows, and the total stall time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PressureLine {
     pub avg10: f64,
     pub avg60: f64,
@@ -117,7 +117,7 @@ pub struct PressureLine {
 }
 
 /// Freezer state: v1 `freezer.state`; v2 `cgroup.freeze` + `cgroup.events` `frozen`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FreezerState {
     Thawed,
@@ -126,7 +126,7 @@ pub enum FreezerState {
 }
 
 /// The limits set on a cgroup (what a user would change to throttle it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CgroupLimits {
     /// CPU time allowed per period (v1 `cpu.cfs_quota_us`, v2 `cpu.max` first field).
     pub cpu_quota_usec: Option<Limit<u64>>,

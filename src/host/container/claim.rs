@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::assign::is_at_or_below;
 use crate::host::HostRoot;
@@ -40,7 +40,7 @@ pub const CREATED_TOLERANCE_MS: i64 = 10_000;
 pub const UNVERIFIED_MARK: &str = "!";
 
 /// What isotop believes about the files that named a container (`ls --json`, `inspect`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trust {
     /// False when a file another user can write names this container and the claim did not
     /// check out: shown, never acted on.

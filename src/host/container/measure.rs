@@ -17,7 +17,7 @@
 //! two counters are computed in `sample::rates`. Never fails: an unreadable cgroup becomes a
 //! warning line and no cgroup figures.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Container;
 use crate::host::HostRoot;
@@ -41,7 +41,7 @@ pub use kernel::KernelFigures;
 
 /// What a container is doing, as `isotop ls --json` and the views show it (lowercase).
 /// Variants are in alphabetical order: the derived order is the STATE column's sort order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerState {
     /// Its own cgroup's freezer says frozen (v1 `freezer.state`, v2 `cgroup.events`).
@@ -88,7 +88,7 @@ impl std::fmt::Display for ContainerState {
 }
 
 /// A container with what was read about it at one moment (the JSON of `inspect`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerView {
     #[serde(flatten)]
     pub container: Container,

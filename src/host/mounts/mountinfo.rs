@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One line of mountinfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl MountEntry {
 }
 
 /// A `major:minor` device number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Device {
     pub major: u32,
     pub minor: u32,
@@ -68,7 +68,7 @@ impl std::fmt::Display for Device {
 
 /// The optional fields: how mount and unmount events propagate to and from this mount
 /// (`Documentation/filesystems/sharedsubtree.rst`). None of them means private.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Propagation {
     /// `shared:N`: a member of peer group N (events propagate both ways).
     pub shared: Option<u32>,

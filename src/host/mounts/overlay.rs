@@ -21,13 +21,13 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::mountinfo::{bytes_to_path, split_raw_options, unescape};
 use super::shown;
 
 /// An overlay root's layers and options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverlayLayers {
     /// The lower (read-only) layers, top first: the image's newest layer comes first.
     #[serde(serialize_with = "shown::paths")]
@@ -49,7 +49,7 @@ pub struct OverlayLayers {
 
 /// Overlay's feature options (each `None`/`false` when not shown: the kernel's default, which
 /// its build configuration and module parameters choose).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverlayOptions {
     /// `index=on|off`: the inode index (hard links across copy-up, NFS export).
     pub index: Option<bool>,

@@ -1,12 +1,14 @@
 //! Serializing strangers' paths: kept as exact bytes in memory (to open them), written to JSON
 //! as cleaned text (`host::text::clean`: invalid UTF-8 as U+FFFD, control and invisible
 //! characters as `?`), so a path can neither fail serialization nor carry terminal escapes.
+//! Read back (a frame from a remote agent or a recording), a path is its shown text: to show,
+//! never to open.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use serde::Serializer;
+use serde::{Deserialize, Deserializer, Serializer};
 
 use crate::host::text::clean;
 
@@ -18,6 +20,11 @@ pub fn display(path: &Path) -> String {
 /// Serializes an `OsString` (a mount source) cleaned.
 pub fn os<S: Serializer>(value: &OsStr, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&clean(value.as_bytes()))
+}
+
+/// Reads back what [`os`] wrote.
+pub fn read_os<'de, D: Deserializer<'de>>(d: D) -> Result<std::ffi::OsString, D::Error> {
+    Ok(String::deserialize(d)?.into())
 }
 
 /// Serializes a path cleaned.

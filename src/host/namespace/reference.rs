@@ -7,14 +7,14 @@
 //! host's only when isotop runs on the host; the `explanation` says which witness was taken and
 //! why the better ones were not, so a user reading the output can judge.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{NsSet, read_ns_set};
 use crate::host::HostRoot;
 use crate::host::process::{Process, ReadDepth, read_process};
 
 /// The process whose namespaces stand for the host's, and why it was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostReference {
     /// The witness pid; `None` when no process's namespaces could be read.
     pub pid: Option<i32>,

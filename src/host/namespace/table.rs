@@ -19,7 +19,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::NsKind;
 use super::mounts::{NsfsMount, read_nsfs_mounts};
@@ -32,7 +32,7 @@ use crate::sys::nsfs;
 
 /// One namespace, as a row of `isotop ns`. JSON keys follow lsns' (`ns`, `type`, `nprocs`,
 /// `pid`, `uid`, `user`, `command`, `nsfs`) where lsns has the column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespace {
     /// The namespace's identity: the inode of its nsfs file.
     #[serde(rename = "ns")]
@@ -86,7 +86,7 @@ impl Namespace {
 
 /// The whole listing: namespaces by inode, which of them are the host's, and what could not be
 /// seen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NamespaceTable {
     #[serde(rename = "host_reference")]
     pub host: HostReference,

@@ -9,16 +9,16 @@ use std::net::IpAddr;
 
 use netlink_packet_core::{NlasIterator, Parseable};
 use netlink_packet_route::address::{AddressAttribute, AddressHeader, AddressScope};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `sizeof(struct ifaddrmsg)`.
 const ADDRESS_HEADER_LEN: usize = 8;
 
 /// An address with its prefix: `10.0.0.2/24`, `fe80::1/64`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     /// `inet` or `inet6`.
-    pub family: &'static str,
+    pub family: String,
     pub address: IpAddr,
     pub prefix: u8,
     /// `global`, `link`, `host`, `site`, as `ip address` names them.
@@ -49,7 +49,7 @@ pub fn decode(payload: &[u8]) -> Option<(u32, Address)> {
     Some((
         header.index,
         Address {
-            family: if ip.is_ipv4() { "inet" } else { "inet6" },
+            family: if ip.is_ipv4() { "inet" } else { "inet6" }.to_string(),
             address: ip,
             prefix: header.prefix_len,
             scope: scope_text(header.scope),

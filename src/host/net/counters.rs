@@ -9,12 +9,12 @@
 //! one odd line: lines it cannot read are skipped.
 
 use netlink_packet_route::link::Stats64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host::text::clean;
 
 /// Received and transmitted bytes, packets, errors and drops.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub rx_bytes: u64,
     pub rx_packets: u64,

@@ -11,7 +11,7 @@ use netlink_packet_core::{NlasIterator, ParseableParametrized};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo, LinkLayerType, State,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::counters::Counters;
@@ -23,7 +23,7 @@ const LINK_HEADER_LEN: usize = 16;
 const IFLA_IFNAME: u16 = 3;
 
 /// What an interface is, by its driver (`IFLA_INFO_KIND`) or, for loopback, its link type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InterfaceKind {
     Loopback,
@@ -60,14 +60,14 @@ impl InterfaceKind {
 /// Where `IFLA_LINK` points: a veth's peer, a macvlan's or vlan's lower device. The index is
 /// the one the other namespace uses; `netnsid` (`IFLA_LINK_NETNSID`) is the id the reading
 /// namespace gives the other one, absent when both are in the same namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LinkTarget {
     pub ifindex: u32,
     pub netnsid: Option<i32>,
 }
 
 /// The other end of a link, once found: in which namespace (its nsfs inode), which interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub netns: u64,
     pub ifindex: u32,
@@ -75,7 +75,7 @@ pub struct Endpoint {
 }
 
 /// One interface of one network namespace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interface {
     /// The interface's index in its namespace (indexes repeat across namespaces).
     pub ifindex: u32,

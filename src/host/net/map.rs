@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::link::{Interface, InterfaceKind};
@@ -24,7 +24,7 @@ use crate::host::process::Process;
 use crate::host::runtime::Runtime;
 
 /// The process shown for a namespace: the lowest pid in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     pub pid: i32,
     /// Its command (comm), cleaned.
@@ -32,7 +32,7 @@ pub struct Holder {
 }
 
 /// A container whose init is in a namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerRef {
     pub id: String,
     pub name: String,
@@ -42,7 +42,7 @@ pub struct ContainerRef {
 }
 
 /// One network namespace with what holds it and what it holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NamespaceView {
     pub inode: u64,
     /// The host's own network namespace (the host reference's).
@@ -58,7 +58,7 @@ pub struct NamespaceView {
 }
 
 /// An interface at the far end of a link, with who is behind it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct End {
     pub netns: u64,
     pub host: bool,
@@ -74,7 +74,7 @@ pub struct End {
 }
 
 /// One port of a bridge: the interface on it and, for a veth, its other end.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Port {
     pub ifindex: u32,
     pub name: String,
@@ -86,7 +86,7 @@ pub struct Port {
 
 /// An interface other interfaces are ports of: a bridge, an Open vSwitch datapath
 /// (`driver: openvswitch`), a bond.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bridge {
     pub netns: u64,
     pub host: bool,
@@ -101,13 +101,13 @@ pub struct Bridge {
 }
 
 /// A veth pair neither end of which is on a bridge (wired straight between two namespaces).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VethPair {
     pub ends: [End; 2],
 }
 
 /// The whole map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NetMap {
     /// The host's network namespace, when known.
     pub host_netns: Option<u64>,

@@ -11,13 +11,13 @@ use netlink_packet_core::Parseable;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     /// `inet` or `inet6`.
-    pub family: &'static str,
+    pub family: String,
     /// `default`, or the destination network with its prefix (`10.0.0.0/24`).
     pub destination: String,
     pub gateway: Option<IpAddr>,
@@ -54,7 +54,7 @@ pub fn decode(payload: &[u8]) -> Option<Route> {
     }
     let ipv4 = u8::from(header.address_family) == nix::libc::AF_INET as u8;
     let mut route = Route {
-        family: if ipv4 { "inet" } else { "inet6" },
+        family: if ipv4 { "inet" } else { "inet6" }.to_string(),
         destination: "default".to_string(),
         gateway: None,
         ifindex: None,

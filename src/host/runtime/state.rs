@@ -39,7 +39,7 @@ pub mod podman;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Runtime;
 use super::file::{Cap, Writers, read_beneath};
@@ -47,7 +47,7 @@ use crate::host::container::Container;
 use crate::host::text::clean_str;
 
 /// A container's life as its runtime recorded it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeState {
     /// Times the runtime restarted it (Docker `RestartCount`, CRI attempt number).
     pub restart_count: Option<u64>,

@@ -7,7 +7,7 @@
 //! between leaves that interval's figure unknown (`None`) — comparing the namespace's totals
 //! instead would show a small interface deleted while another grew as a wrong, smaller rate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::per_second;
 use crate::host::net::{Counters, NetnsCounters};
@@ -15,7 +15,7 @@ use crate::host::net::{Counters, NetnsCounters};
 /// Network traffic per second between two readings of a namespace's (or an interface's)
 /// [`Counters`]. Each rate is `None` on its own terms (see [`per_second`]): a first tick, or a
 /// reset (the interface was made again).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetRates {
     pub rx_bytes_per_second: Option<f64>,
     pub tx_bytes_per_second: Option<f64>,

@@ -15,7 +15,7 @@ pub mod parse;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use self::parse::{
     DeviceRates, ParsedRates, ThrottleFile, parse_io_max, parse_throttle_device, parse_weight,
@@ -27,7 +27,7 @@ use super::parse::DevNum;
 use crate::host::HostRoot;
 
 /// One device's limits (`None`: no limit in that direction).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoDeviceLimit {
     /// `MAJ:MIN`, as the kernel prints it.
     pub device: String,
@@ -47,7 +47,7 @@ impl IoDeviceLimit {
 }
 
 /// A cgroup's I/O limits.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoLimits {
     /// Devices with at least one limit, ascending device number.
     pub devices: Vec<IoDeviceLimit>,

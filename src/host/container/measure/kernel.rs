@@ -12,12 +12,12 @@
 //! interval are the sampler's (`sample::rates`). [`reread`](crate::host::container::measure::reread) re-reads them now
 //! (what `isotop ls` does at both ends of its interval). Pure; never fails.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host::cgroup::{CgroupReading, PressureFile};
 
 /// The kernel's own trouble counters and stall shares of one container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KernelFigures {
     /// Share of the last 10 s in which at least one task waited for a CPU, percent
     /// (`cpu.pressure` `some avg10`; v2, or the unified hierarchy on a hybrid host).

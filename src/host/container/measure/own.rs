@@ -12,7 +12,7 @@
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::super::Container;
 use super::super::assign::is_at_or_below;
@@ -82,7 +82,7 @@ impl<'p> Census<'p> {
 }
 
 /// One of a container's cgroups (one per hierarchy it is in) and whether it is its own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CgroupOwnership {
     /// `cpu,cpuacct`, `name=systemd`, `unified`, ...
     pub hierarchy: String,
@@ -123,7 +123,7 @@ pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Vec<Cgrou
 }
 
 /// Where a figure came from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FigureSource {
     /// The controller's own cgroup (the container's alone).
@@ -157,7 +157,7 @@ impl FigureSource {
 }
 
 /// One figure's source: the kind, the file (or fallback) and, when there is none, why.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub from: FigureSource,
     /// The kernel file (`/sys/fs/cgroup/unified/payload/cpu.stat`) or files
@@ -185,7 +185,7 @@ impl Source {
 }
 
 /// Per figure, where `measure` took it from (`sources` in `isotop inspect --json`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FigureSources {
     pub cpu: Source,
     pub memory: Source,
@@ -198,7 +198,7 @@ pub struct FigureSources {
 }
 
 /// The limits of the cgroups a container shares (`None` where it has its own or none is set).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InheritedLimits {
     pub memory_max_bytes: Option<InheritedLimit<u64>>,
     pub cpu_cpus: Option<InheritedLimit<f64>>,

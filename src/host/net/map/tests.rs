@@ -78,7 +78,7 @@ fn sample() -> NetMap {
     wire(&mut left, 41, &right);
     wire(&mut right, 40, &left);
     web_eth0.addresses = vec![Address {
-        family: "inet",
+        family: "inet".to_string(),
         address: "10.0.0.2".parse().unwrap(),
         prefix: 24,
         scope: "global".to_string(),
