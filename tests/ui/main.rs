@@ -11,6 +11,7 @@ mod acts;
 mod acts_cgroups;
 mod acts_io;
 mod app;
+mod chart_cursor;
 mod config;
 mod conveniences;
 mod events;

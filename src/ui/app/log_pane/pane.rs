@@ -20,6 +20,9 @@ pub const LOG_BYTES_KEPT: usize = 16 * 1024 * 1024;
 /// Columns a tab stops at.
 const TAB_STOP: usize = 8;
 
+/// Lines drawn above the line a time goes to.
+const JUMP_CONTEXT: usize = 2;
+
 /// A line as the pane keeps it: its text cleaned for the terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaneLine {
@@ -396,6 +399,9 @@ impl LogPane {
             }
             Some(&(index, _)) => {
                 self.put_cursor(&shown, index);
+                // The line near the top, what was logged after it below (else the drawing
+                // would keep it in sight at the bottom, what came after out of sight).
+                self.offset = shown[index.saturating_sub(JUMP_CONTEXT)];
                 None
             }
             None if past == PastTheEnd::Follow => {

@@ -166,6 +166,7 @@ fn a_pending_time_waits_for_lines_then_stays_off_the_end() {
     assert_eq!(pane.jump_if_pending(), None);
     assert_eq!(pane.pending_jump(), None, "done once");
     assert_eq!(pane.cursor_index(&pane.shown()), Some(4), "line 14");
+    assert_eq!(pane.offset(), 2, "drawn from two lines above it");
     assert!(!pane.following());
     // Nothing that late yet: on the newest line, not following (later lines are after it).
     let past = pane.jump_to(99_000_000_000, PastTheEnd::Stay).unwrap();
