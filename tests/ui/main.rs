@@ -26,6 +26,7 @@ mod stop_remove;
 mod tmux;
 mod tmux_acts;
 mod tmux_cgroup_acts;
+mod tmux_chart_cursor;
 mod tmux_copy;
 mod tmux_events;
 mod tmux_io;
