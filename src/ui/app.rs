@@ -12,6 +12,8 @@
 //! row's namespace and interface names, an event's arrival number), so they survive
 //! re-sorting, filtering and new frames. A selected container that vanishes stays in the table
 //! as a "gone" row (with its last figures and its history) until the selection moves off it.
+//! The detail charts' time cursor ([`chart_cursor`]) is a sample's time, kept on a sample the
+//! charts show after every frame and action.
 
 pub mod acts;
 pub mod chart_cursor;
