@@ -35,6 +35,15 @@ fn cursor_at(app: &App) -> Option<u64> {
     app.chart_cursor().map(|c| c.at_ms)
 }
 
+/// Asserts the status line's message says `needle`.
+fn says(app: &App, needle: &str) {
+    assert!(
+        app.message().is_some_and(|m| m.contains(needle)),
+        "{needle:?} in {:?}",
+        app.message()
+    );
+}
+
 fn press(app: &mut App, action: Action, times: usize) {
     for _ in 0..times {
         app.update(action);
@@ -84,7 +93,7 @@ fn the_first_lt_is_the_newest_sample_and_each_step_one_sample() {
     assert_eq!(cursor_at(&app), Some(at(30)));
     app.update(Action::ChartCursorForward);
     assert_eq!(cursor_at(&app), Some(at(30)), "no sample newer");
-    assert!(app.message().is_some_and(|m| m.contains("newest")));
+    says(&app, "newest");
 }
 
 #[test]
@@ -124,11 +133,7 @@ fn zooming_in_clamps_the_cursor_to_the_oldest_sample_shown() {
     app.update(Action::ZoomIn);
     app.update(Action::ChartCursorBack);
     assert_eq!(cursor_at(&app), Some(at(80)), "nothing older is shown");
-    assert!(
-        app.message().is_some_and(|m| m.contains("oldest")),
-        "{:?}",
-        app.message()
-    );
+    says(&app, "oldest");
 }
 
 #[test]
@@ -152,7 +157,7 @@ fn the_cursor_lives_while_charts_show() {
     select_by_filter(&mut app, "web");
     app.update(Action::ChartCursorBack);
     assert_eq!(app.chart_cursor(), None);
-    assert!(app.message().is_some_and(|m| m.contains("Enter opens")));
+    says(&app, "Enter opens");
     app.update(Action::Open);
     app.update(Action::ChartCursorBack);
     assert!(app.chart_cursor().is_some());
@@ -161,7 +166,7 @@ fn the_cursor_lives_while_charts_show() {
     assert_eq!(app.chart_cursor(), None);
     app.update(Action::ChartCursorBack);
     assert_eq!(app.chart_cursor(), None);
-    assert!(app.message().is_some_and(|m| m.contains("v shows them")));
+    says(&app, "v shows them");
     press(&mut app, Action::DetailPane, 2);
     app.update(Action::ChartCursorBack);
     assert!(app.chart_cursor().is_some());
@@ -177,10 +182,7 @@ fn the_cursor_lives_while_charts_show() {
     app.update(Action::Logs);
     assert!(app.log_pane().is_none());
     assert!(app.take_log_request().is_none());
-    assert!(
-        app.message()
-            .is_some_and(|m| m.contains("logs are a container's"))
-    );
+    says(&app, "logs are a container's");
 }
 
 /// `tick-K` logged at frame `2K`'s time (one line every 2 s from T0).
@@ -267,12 +269,7 @@ fn l_at_a_cursor_later_than_the_log_stays_on_its_newest_line() {
     app.on_log_lines("web", ticks(0, 10));
     assert_eq!(log_cursor_text(&app), "tick-10");
     assert!(!app.log_pane().expect("the pane").following());
-    assert!(
-        app.message()
-            .is_some_and(|m| m.contains("no line at or after 03:04:35 yet")),
-        "{:?}",
-        app.message()
-    );
+    says(&app, "no line at or after 03:04:35 yet");
 }
 
 #[test]

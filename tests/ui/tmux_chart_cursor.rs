@@ -10,7 +10,7 @@ use crate::support::{common, containers};
 use common::{require_program, unique_name};
 use containers::{Container, require_launch};
 
-use crate::tmux::dashboard;
+use crate::tmux::dashboard_on;
 
 /// Seconds of the day of an `HH:MM:SS` at the start of `text`.
 fn seconds_of_day(text: &str) -> Option<i64> {
@@ -67,12 +67,7 @@ fn l_at_the_charts_cursor_opens_the_log_at_its_time() {
         "n=0; while :; do echo tick-$n; n=$((n+1)); sleep 0.1; done",
     );
 
-    let tmux = dashboard(160, 40);
-    tmux.filter(&name);
-    tmux.expect_screen("the container's row", |s| {
-        s.lines()
-            .any(|l| l.contains(&name) && l.contains("running") && !l.starts_with("filter:"))
-    });
+    let tmux = dashboard_on(&name);
     tmux.keys(&["Enter"]);
     tmux.expect(" charts (v)", "its detail pane's charts");
     // Ten seconds of history (20 samples).

@@ -121,29 +121,11 @@ pub fn draw_with_cursor(
         limits.iter().map(|&l| [(-span_s, l), (0.0, l)]).collect();
     let mut datasets = Vec::new();
     for line in &limit_lines {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.limit_line)
-                .data(line),
-        );
+        datasets.push(line_of(line, theme.limit_line));
     }
-    datasets.push(
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(series.style)
-            .data(&data),
-    );
+    datasets.push(line_of(&data, series.style));
     for (points, style) in &overlays {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(*style)
-                .data(points),
-        );
+        datasets.push(line_of(points, *style));
     }
     // The cursor's line last, so its whole height reads in its style (a point it crosses too).
     let cursor_line: Option<[(f64, f64); 2]> = cursor
@@ -151,13 +133,7 @@ pub fn draw_with_cursor(
         .filter(|&x| (-span_s..=0.0).contains(&x))
         .map(|x| [(x, 0.0), (x, y_max)]);
     if let Some(line) = &cursor_line {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.chart_cursor)
-                .data(line),
-        );
+        datasets.push(line_of(line, theme.chart_cursor));
     }
     let chart = Chart::new(datasets)
         .block(block)
@@ -175,6 +151,15 @@ pub fn draw_with_cursor(
                 .labels(["0".to_string(), (series.format)(y_max)]),
         );
     f.render_widget(chart, area);
+}
+
+/// `points` joined by a line of braille dots in `style`.
+fn line_of(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(points)
 }
 
 /// `-10m`, `-90s`.
