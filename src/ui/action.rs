@@ -94,6 +94,10 @@ pub enum Action {
     /// Detail charts: show a shorter (in) or longer (out) stretch of the history.
     ZoomIn,
     ZoomOut,
+    /// `<` and `>`: the time cursor on the detail charts, one sample older or newer (the first
+    /// press puts it on the newest sample); Esc clears it, `l` opens the log at its time.
+    ChartCursorBack,
+    ChartCursorForward,
     /// `v`: a container's detail pane shows its charts, then its layers, then its mounts
     /// (opening the pane at the layers when it is closed).
     DetailPane,

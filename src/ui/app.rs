@@ -12,8 +12,11 @@
 //! row's namespace and interface names, an event's arrival number), so they survive
 //! re-sorting, filtering and new frames. A selected container that vanishes stays in the table
 //! as a "gone" row (with its last figures and its history) until the selection moves off it.
+//! The detail charts' time cursor ([`chart_cursor`]) is a sample's time, kept on a sample the
+//! charts show after every frame and action.
 
 pub mod acts;
+pub mod chart_cursor;
 mod columns;
 pub mod copy;
 pub mod detail_pane;
@@ -34,6 +37,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use self::acts::Prompt;
+use self::chart_cursor::CursorState;
 pub use self::detail_pane::DetailPane;
 use self::events::EventLog;
 use self::fold::Fold;
@@ -66,6 +70,8 @@ pub struct App {
     /// What a container's detail pane shows beside its facts (`v`).
     pub(crate) detail_pane: DetailPane,
     pub(crate) zoom: usize,
+    /// The charts' time cursor (`<` `>`) and the samples' times it steps through.
+    chart_cursor: CursorState,
     pub(crate) collapsed: BTreeSet<String>,
     pub(crate) gone: Option<Gone>,
     last_selected: Option<ContainerSample>,
@@ -121,6 +127,7 @@ impl App {
             detail: false,
             detail_pane: DetailPane::default(),
             zoom: 0,
+            chart_cursor: CursorState::default(),
             collapsed: BTreeSet::new(),
             gone: None,
             last_selected: None,
@@ -229,9 +236,11 @@ impl App {
     pub fn on_frame(&mut self, mut frame: Frame) {
         let events = std::mem::take(&mut frame.events);
         self.events.record(frame.taken_at_ms, events);
+        self.record_sample_time(frame.taken_at_ms);
         self.frame = Some(frame);
         self.rebuild();
         self.select_wanted();
+        self.keep_chart_cursor();
     }
 
     /// The sampler stopped (`reason` says why): figures stop changing; the status line says so.
@@ -242,6 +251,12 @@ impl App {
     /// Takes one of the operator's actions (a key through the keymap, or the mouse). Whatever
     /// has the keys gets it first: the launch form, an act's prompt, the filter, the help.
     pub fn update(&mut self, action: Action) {
+        self.take_action(action);
+        // Whatever the action showed or hid, the charts' cursor stays on a sample they show.
+        self.keep_chart_cursor();
+    }
+
+    fn take_action(&mut self, action: Action) {
         self.message = None;
         if let Some(form) = self.take_form() {
             self.update_form(form, action);
@@ -314,7 +329,10 @@ impl App {
             }
             Action::Back => {
                 if self.detail {
-                    self.detail = false;
+                    // On the charts, Esc clears their time cursor before it closes the pane.
+                    if !self.clear_chart_cursor() {
+                        self.detail = false;
+                    }
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
                     self.rebuild();
@@ -340,6 +358,8 @@ impl App {
             Action::Toggle => self.fold(Fold::Toggle),
             Action::ZoomIn => self.zoom = self.zoom.saturating_sub(1),
             Action::ZoomOut => self.zoom = (self.zoom + 1).min(self.zoom_spans().len() - 1),
+            Action::ChartCursorBack => self.move_chart_cursor(true),
+            Action::ChartCursorForward => self.move_chart_cursor(false),
             Action::DetailPane => self.step_detail_pane(),
             Action::Click { column, row } => self.click(column, row),
             Action::LimitCpu

@@ -46,6 +46,8 @@ pub struct Theme {
     pub series: [Style; 4],
     /// A search's matches in the log pane.
     pub search_match: Style,
+    /// The detail charts' time cursor: its vertical line, the values at it, its time.
+    pub chart_cursor: Style,
 }
 
 impl Theme {
@@ -54,9 +56,10 @@ impl Theme {
         if no_color || name == ThemeName::Mono {
             return Theme::mono();
         }
-        let (accent, fg_dim) = match name {
-            ThemeName::Light => (Color::Blue, Color::DarkGray),
-            _ => (Color::Cyan, Color::Gray),
+        // The cursor in the colour of the terminal's own text, the series' colours aside.
+        let (accent, fg_dim, fg_strong) = match name {
+            ThemeName::Light => (Color::Blue, Color::DarkGray, Color::Black),
+            _ => (Color::Cyan, Color::Gray, Color::White),
         };
         let plain = Style::new();
         Theme {
@@ -87,6 +90,7 @@ impl Theme {
                 Style::new().fg(Color::Magenta),
             ],
             search_match: Style::new().fg(Color::Black).bg(Color::Yellow),
+            chart_cursor: Style::new().fg(fg_strong).add_modifier(Modifier::BOLD),
         }
     }
 
@@ -114,6 +118,8 @@ impl Theme {
             limit_line: bold,
             series: [plain; 4],
             search_match: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            // Bold is the limit lines' already: reverse video stands apart.
+            chart_cursor: Style::new().add_modifier(Modifier::REVERSED),
         }
     }
 

@@ -91,6 +91,18 @@ pub(crate) fn dashboard(width: u16, height: u16) -> Tmux {
     tmux
 }
 
+/// [`dashboard`] at 160×40 filtered to the container named `name`, once its row shows.
+pub(crate) fn dashboard_on(name: &str) -> Tmux {
+    let tmux = dashboard(160, 40);
+    tmux.filter(name);
+    // Its row in the table (not the status line's filter text).
+    tmux.expect_screen("the container's row", |s| {
+        s.lines()
+            .any(|l| l.contains(name) && l.contains("running") && !l.starts_with("filter:"))
+    });
+    tmux
+}
+
 /// True when some SGR sequence (`ESC [ ... m`) sets a foreground or background colour.
 fn has_colour(screen: &str) -> bool {
     screen.split("\x1b[").skip(1).any(|rest| {

@@ -10,7 +10,7 @@ use crate::support::{common, containers};
 use common::{require_program, unique_name};
 use containers::{Container, require_launch};
 
-use crate::tmux::dashboard;
+use crate::tmux::dashboard_on;
 
 /// The highest `tick-N` on the screen.
 fn last_tick(screen: &str) -> Option<u64> {
@@ -36,13 +36,7 @@ fn l_shows_an_isotop_containers_output_as_it_comes() {
         "echo on-stderr >&2; n=0; while :; do echo tick-$n; n=$((n+1)); sleep 0.3; done",
     );
 
-    let tmux = dashboard(160, 40);
-    tmux.filter(&name);
-    // Its row in the table (not the status line's filter text).
-    tmux.expect_screen("the container's row", |s| {
-        s.lines()
-            .any(|l| l.contains(&name) && l.contains("running") && !l.starts_with("filter:"))
-    });
+    let tmux = dashboard_on(&name);
     tmux.keys(&["l"]);
     tmux.expect(&format!("{name} (isotop) log"), "the log pane's title");
     let first = tmux.expect_screen("its output in the pane", |s| last_tick(s).is_some());

@@ -12,10 +12,17 @@
 //! round the ends), `s` shows all streams, stdout or stderr, `w` wraps long lines, and `t`
 //! takes a time (`HH:MM[:SS]`, UTC) and goes to the first line logged at or after it. Lines
 //! are known by their number since the pane opened, so dropping old ones moves nothing.
+//!
+//! `l` on a container's charts with their time cursor set (`chart_cursor`) opens the pane at
+//! the cursor's time: not following, it goes to the first line logged at or after it as soon
+//! as lines come (staying on the newest when none is that late yet: the lines to come are);
+//! `l` in a pane open on the charts' container goes there again, and in a pane whose reading
+//! stopped reads again.
 
 pub mod find;
 mod pane;
 
+use self::pane::PastTheEnd;
 pub use self::pane::{
     LOG_BYTES_KEPT, LOG_LINES_KEPT, LogPane, LogState, PaneInput, PaneLine, StreamShown, tidy,
 };
@@ -45,10 +52,14 @@ impl App {
     }
 
     /// Lines of container `container_id`'s log (oldest first), for its open pane; dropped
-    /// when its pane is not open (a closed feed's last batch).
+    /// when its pane is not open (a closed feed's last batch). The first lines of a pane
+    /// opened at the charts' cursor take it to the cursor's time.
     pub fn on_log_lines(&mut self, container_id: &str, lines: Vec<LogLine>) {
         if let Some(pane) = self.pane_of(container_id) {
             pane.push(lines);
+            if let Some(message) = pane.jump_if_pending() {
+                self.message = Some(message);
+            }
         }
     }
 
@@ -107,14 +118,47 @@ impl App {
             return;
         };
         let container = sample.view.container;
-        self.log_pane = Some(LogPane::new(
+        let mut pane = LogPane::new(
             container.id.clone(),
             container.name.clone(),
             container.runtime.name(),
-        ));
+        );
+        // On the charts with their time cursor set: the log at its time.
+        if let Some(cursor) = self.chart_cursor() {
+            pane.jump_when_lines_come(cursor.at_ms.saturating_mul(1_000_000));
+            self.message = Some(format!(
+                "the log at the charts' cursor, {} UTC",
+                crate::ui::widgets::clock(cursor.at_ms)
+            ));
+        }
+        self.log_pane = Some(pane);
         self.log_request = Some(LogRequest::Open {
             container: Box::new(container),
         });
+    }
+
+    /// `l` in the open pane: a pane whose reading stopped reads again (at the charts' cursor
+    /// when one is set); one open on the charts' container goes to their cursor's time again.
+    fn log_pane_again(&mut self) {
+        let Some(pane) = self.log_pane.as_ref() else {
+            return;
+        };
+        if matches!(pane.state, LogState::Stopped(_)) {
+            return self.open_log_pane();
+        }
+        let on_the_charts = matches!(
+            self.detail_target(),
+            Some(super::selection::Target::Container(id)) if id == pane.container_id
+        );
+        let Some(cursor) = self.chart_cursor().filter(|_| on_the_charts) else {
+            self.message = Some("the log pane is open: Esc closes it".to_string());
+            return;
+        };
+        let Some(pane) = self.log_pane.as_mut() else {
+            return;
+        };
+        pane.jump_when_lines_come(cursor.at_ms.saturating_mul(1_000_000));
+        self.message = pane.jump_if_pending();
     }
 
     /// The container whose log `l` opens, or why there is none.
@@ -210,7 +254,10 @@ impl App {
             self.message = Some("this log's lines carry no time".to_string());
             return;
         };
-        self.message = pane.jump_to(find::last_clock_at_or_before(reference, seconds));
+        self.message = pane.jump_to(
+            find::last_clock_at_or_before(reference, seconds),
+            PastTheEnd::Follow,
+        );
     }
 
     /// An action while the pane is open (and nothing types): the pane's keys, moving, and
@@ -241,6 +288,7 @@ impl App {
                 pane.input = Some(PaneInput::Search(String::new()))
             }
             Action::LogJumpTime => pane.input = Some(PaneInput::Time(String::new())),
+            Action::Logs => self.log_pane_again(),
             Action::LogStream => pane.stream = pane.stream.next(),
             Action::LogWrap => pane.wrap = !pane.wrap,
             Action::LogNextMatch | Action::LogPreviousMatch => {

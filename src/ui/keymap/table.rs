@@ -106,6 +106,18 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         &["-"],
     ),
     b(
+        Action::ChartCursorBack,
+        "chart_cursor_back",
+        "charts: time cursor one sample back",
+        &["<"],
+    ),
+    b(
+        Action::ChartCursorForward,
+        "chart_cursor_forward",
+        "charts: time cursor one sample on (l: log at it)",
+        &[">"],
+    ),
+    b(
         Action::DetailPane,
         "detail_pane",
         "detail: charts / layers / mounts",

@@ -8,7 +8,9 @@
 //! a namespace, its identity, relations and members. A container's charts give way, at `v`,
 //! to the layers of its root ([`layers`]: the stack, sizes, sharing, the writable layer's
 //! growth) and to its mounts ([`mounts`]); on a narrow screen those take the whole pane. A
-//! container that vanished shows as gone, with the history it left.
+//! container that vanished shows as gone, with the history it left. With the charts' time
+//! cursor set (`<` `>`), the pane's title says its time and how long before the newest sample
+//! it is (`cursor 03:04:33 UTC, 2s ago`).
 
 mod charts;
 mod layers;
@@ -19,7 +21,7 @@ mod trouble;
 
 use crate::host::container::measure::KernelFigures;
 use crate::host::text::clean_str;
-use crate::units::format::short_bytes;
+use crate::units::format::{duration, short_bytes};
 use crate::units::{ShortIds, bound_text};
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -33,6 +35,7 @@ use crate::host::container::measure::InheritedLimits;
 use crate::host::namespace::NsKind;
 use crate::sample::{ContainerSample, Frame};
 use crate::ui::action::Action;
+use crate::ui::app::chart_cursor::ChartCursor;
 use crate::ui::app::{DetailPane, Target};
 use crate::ui::widgets::chart;
 use crate::ui::widgets::{clock, field};
@@ -56,27 +59,13 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Some(_) => app.detail_pane(),
         None => DetailPane::Charts,
     };
-    // ` layers (v)  +/- span -1m  Esc back `: the part shown (a container's), the key to the
-    // next, the charts' span.
-    let mut hints = Vec::new();
-    if container.is_some()
-        && let Some(key) = ctx.keymap.hint(Action::DetailPane)
-    {
-        hints.push(Span::styled(format!(" {}", pane.title()), ctx.theme.title));
-        hints.push(Span::styled(format!(" ({key}) "), ctx.theme.dim));
-    }
-    hints.push(Span::styled(
-        format!(
-            " {} span {}  Esc back ",
-            "+/-",
-            chart::span_label(app.chart_span())
-        ),
-        ctx.theme.dim,
-    ));
+    let cursor = app.chart_cursor().filter(|_| pane == DetailPane::Charts);
+    let hints = hints(ctx, pane, container.is_some(), cursor, frame.taken_at_ms);
+    let room = (area.width as usize).saturating_sub(title.chars().count() + 2);
     let block = Block::new()
         .borders(Borders::TOP)
         .title(Span::styled(title, ctx.theme.title))
-        .title(Line::from(hints).right_aligned());
+        .title(fit(hints, room).right_aligned());
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(series_key) = target.series() else {
@@ -115,6 +104,75 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         (DetailPane::Mounts, Some(c)) => mounts::draw(f, side, ctx, c),
         _ => charts::draw(f, side, ctx, frame, &target, container, &points),
     }
+}
+
+/// The pane's title on the right, each piece with its priority (0 first kept when room is
+/// short), in the order drawn: ` charts (v)  cursor 03:04:33 UTC, 2s ago  +/- span -1m  Esc
+/// back ` — the part shown (a container's) and the key to the next, the charts' time cursor,
+/// their span, what Esc does.
+fn hints<'a>(
+    ctx: &Ctx<'_>,
+    pane: DetailPane,
+    is_container: bool,
+    cursor: Option<ChartCursor>,
+    newest_ms: u64,
+) -> Vec<(u8, Vec<Span<'a>>)> {
+    let t = ctx.theme;
+    let mut hints = Vec::new();
+    if is_container && let Some(key) = ctx.keymap.hint(Action::DetailPane) {
+        hints.push((
+            2,
+            vec![
+                Span::styled(format!(" {}", pane.title()), t.title),
+                Span::styled(format!(" ({key}) "), t.dim),
+            ],
+        ));
+    }
+    if let Some(cursor) = cursor {
+        let seconds = newest_ms.saturating_sub(cursor.at_ms) / 1000;
+        let ago = if seconds < 60 {
+            format!("{seconds}s")
+        } else {
+            duration(seconds as f64)
+        };
+        let text = format!(" cursor {} UTC, {ago} ago ", clock(cursor.at_ms));
+        hints.push((0, vec![Span::styled(text, t.chart_cursor)]));
+    }
+    let span = format!(" +/- span {} ", chart::span_label(ctx.app.chart_span()));
+    hints.push((1, vec![Span::styled(span, t.dim)]));
+    let back = if cursor.is_some() {
+        " Esc clears cursor "
+    } else {
+        " Esc back "
+    };
+    hints.push((3, vec![Span::styled(back, t.dim)]));
+    hints
+}
+
+/// The pieces that fit in `room` cells, the lower priorities first, in their order.
+fn fit<'a>(pieces: Vec<(u8, Vec<Span<'a>>)>, room: usize) -> Line<'a> {
+    let width = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    let mut by_priority: Vec<(u8, usize)> = pieces
+        .iter()
+        .map(|(priority, spans)| (*priority, width(spans)))
+        .collect();
+    by_priority.sort_unstable();
+    let mut left = room;
+    let mut kept = Vec::new();
+    for (priority, cost) in by_priority {
+        if cost > left {
+            break;
+        }
+        left -= cost;
+        kept.push(priority);
+    }
+    Line::from(
+        pieces
+            .into_iter()
+            .filter(|(priority, _)| kept.contains(priority))
+            .flat_map(|(_, spans)| spans)
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn find_container<'a>(ctx: &'a Ctx<'_>, frame: &'a Frame, id: &str) -> Option<&'a ContainerSample> {

@@ -3,7 +3,9 @@
 //! and written), with an optional limit of each drawn as a horizontal line (the CPU quota, the
 //! memory limit, the pids limit, the I/O read and write limits). The y axis reaches above the
 //! highest point or limit. Time runs from `-span` to the frame's own timestamp, so a fixture
-//! frame draws the same chart every time.
+//! frame draws the same chart every time. With the charts' time cursor set
+//! ([`draw_with_cursor`]), a vertical line marks its time and the title gives each series'
+//! value at it (`-` where the figure was unknown then) in the cursor's style.
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::Span;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
+use crate::ui::app::chart_cursor::ChartCursor;
 use crate::ui::theme::Theme;
 
 /// What to draw.
@@ -51,9 +54,31 @@ pub fn draw(
     span: Duration,
     theme: &Theme,
 ) {
+    draw_with_cursor(f, area, series, now_ms, span, None, theme);
+}
+
+/// [`draw`], with the time `cursor` marked and the values at it in the title when set.
+pub fn draw_with_cursor(
+    f: &mut TermFrame,
+    area: Rect,
+    series: &Series<'_>,
+    now_ms: u64,
+    span: Duration,
+    cursor: Option<ChartCursor>,
+    theme: &Theme,
+) {
+    let at_cursor = |points: &[(u64, f64)]| {
+        cursor.map(|c| {
+            let value = c.value_in(points).filter(|v| v.is_finite());
+            let text = value.map_or_else(|| "-".to_string(), |v| (series.format)(v));
+            Span::styled(format!("{text} "), theme.chart_cursor)
+        })
+    };
     let mut title = vec![Span::styled(series.title.clone(), theme.title)];
+    title.extend(at_cursor(&series.points));
     for overlay in &series.overlays {
         title.push(Span::styled(format!("{} ", overlay.label), overlay.style));
+        title.extend(at_cursor(&overlay.points));
     }
     let block = Block::new()
         .borders(Borders::TOP)
@@ -96,29 +121,19 @@ pub fn draw(
         limits.iter().map(|&l| [(-span_s, l), (0.0, l)]).collect();
     let mut datasets = Vec::new();
     for line in &limit_lines {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.limit_line)
-                .data(line),
-        );
+        datasets.push(line_of(line, theme.limit_line));
     }
-    datasets.push(
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(series.style)
-            .data(&data),
-    );
+    datasets.push(line_of(&data, series.style));
     for (points, style) in &overlays {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(*style)
-                .data(points),
-        );
+        datasets.push(line_of(points, *style));
+    }
+    // The cursor's line last, so its whole height reads in its style (a point it crosses too).
+    let cursor_line: Option<[(f64, f64); 2]> = cursor
+        .map(|c| (c.at_ms as f64 - now_ms as f64) / 1000.0)
+        .filter(|&x| (-span_s..=0.0).contains(&x))
+        .map(|x| [(x, 0.0), (x, y_max)]);
+    if let Some(line) = &cursor_line {
+        datasets.push(line_of(line, theme.chart_cursor));
     }
     let chart = Chart::new(datasets)
         .block(block)
@@ -136,6 +151,15 @@ pub fn draw(
                 .labels(["0".to_string(), (series.format)(y_max)]),
         );
     f.render_widget(chart, area);
+}
+
+/// `points` joined by a line of braille dots in `style`.
+fn line_of(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(points)
 }
 
 /// `-10m`, `-90s`.

@@ -20,6 +20,9 @@ pub const LOG_BYTES_KEPT: usize = 16 * 1024 * 1024;
 /// Columns a tab stops at.
 const TAB_STOP: usize = 8;
 
+/// Lines drawn above the line a time goes to.
+const JUMP_CONTEXT: usize = 2;
+
 /// A line as the pane keeps it: its text cleaned for the terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaneLine {
@@ -148,6 +151,19 @@ pub struct LogPane {
     pub(super) wrap: bool,
     pub(super) search: Option<String>,
     pub(super) input: Option<PaneInput>,
+    /// A time (ns since the epoch) to go to once lines come: the charts' cursor `l` opened
+    /// the pane at.
+    pub(super) pending_jump: Option<u64>,
+}
+
+/// Where [`LogPane::jump_to`] leaves the pane when no line is at or after the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PastTheEnd {
+    /// Following the newest (`t`: a time later than the log).
+    Follow,
+    /// On the newest line, not following (`l` at the charts' cursor: the lines to come are
+    /// the ones after it).
+    Stay,
 }
 
 impl LogPane {
@@ -167,7 +183,30 @@ impl LogPane {
             wrap: true,
             search: None,
             input: None,
+            pending_jump: None,
         }
+    }
+
+    /// Goes to the first line at or after `at_ns` (ns since the epoch) once lines come
+    /// ([`LogPane::jump_if_pending`]); not following meanwhile.
+    pub(super) fn jump_when_lines_come(&mut self, at_ns: u64) {
+        self.following = false;
+        self.pending_jump = Some(at_ns);
+    }
+
+    /// The time the pane will go to once lines come.
+    pub fn pending_jump(&self) -> Option<u64> {
+        self.pending_jump
+    }
+
+    /// With lines kept and a time to go to: goes there ([`LogPane::jump_to`], staying off
+    /// the newest line when nothing is at or after it yet).
+    pub(super) fn jump_if_pending(&mut self) -> Option<String> {
+        if self.lines.is_empty() {
+            return None;
+        }
+        let at_ns = self.pending_jump.take()?;
+        self.jump_to(at_ns, PastTheEnd::Stay)
     }
 
     /// Takes lines (oldest first), dropping the oldest kept beyond the bounds.
@@ -334,8 +373,8 @@ impl LogPane {
     }
 
     /// Goes to the first shown line logged at or after `at_ns`; a message when that is not
-    /// quite what was asked.
-    pub(super) fn jump_to(&mut self, at_ns: u64) -> Option<String> {
+    /// quite what was asked (`past` says where it goes when no line is that late).
+    pub(super) fn jump_to(&mut self, at_ns: u64, past: PastTheEnd) -> Option<String> {
         let shown = self.shown();
         let timed: Vec<(usize, u64)> = shown
             .iter()
@@ -343,6 +382,10 @@ impl LogPane {
             .filter_map(|(i, &n)| Some((i, self.line(n)?.at_ns?)))
             .collect();
         let Some(&(first_index, first_ns)) = timed.first() else {
+            if past == PastTheEnd::Stay {
+                // Nowhere to go: the newest, as a pane opened without a time.
+                self.following = true;
+            }
             return Some("this log's lines carry no time".to_string());
         };
         let asked = clock(at_ns / 1_000_000);
@@ -356,11 +399,20 @@ impl LogPane {
             }
             Some(&(index, _)) => {
                 self.put_cursor(&shown, index);
+                // The line near the top, what was logged after it below (else the drawing
+                // would keep it in sight at the bottom, what came after out of sight).
+                self.offset = shown[index.saturating_sub(JUMP_CONTEXT)];
                 None
             }
-            None => {
+            None if past == PastTheEnd::Follow => {
                 self.following = true;
                 Some(format!("no line at or after {asked}: following the newest"))
+            }
+            None => {
+                self.put_cursor(&shown, shown.len().saturating_sub(1));
+                Some(format!(
+                    "no line at or after {asked} yet: on the newest, End follows"
+                ))
             }
         }
     }

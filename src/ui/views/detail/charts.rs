@@ -1,7 +1,10 @@
 //! The detail pane's charts of a container or cgroup over the history: CPU% with the quota
 //! line, share of periods throttled, CPU pressure in a row; memory with its limit line, pids
 //! with theirs, memory and I/O pressure in the next; network and disk I/O (with the I/O limit
-//! lines; [`traffic`]) — over the span the operator zoomed to.
+//! lines; [`traffic`]) — over the span the operator zoomed to. With the time cursor set
+//! (`<` `>`, [`App::chart_cursor`]) every chart marks its time and titles its values there.
+//!
+//! [`App::chart_cursor`]: crate::ui::App::chart_cursor
 //!
 //! The six keep their 2×3 grid; the traffic charts go where there is room without shrinking
 //! them much: a third row when the pane is tall enough for three rows of readable charts
@@ -168,13 +171,15 @@ pub(super) fn draw(
         };
         placed.extend(areas.iter().copied().zip(&traffic));
     }
+    let cursor = ctx.app.chart_cursor();
     for (area, s) in placed {
-        chart::draw(
+        chart::draw_with_cursor(
             f,
             area,
             s,
             frame.taken_at_ms,
             ctx.app.chart_span(),
+            cursor,
             ctx.theme,
         );
     }

@@ -130,15 +130,15 @@ fn search_goes_either_way_round_the_ends() {
 #[test]
 fn a_time_goes_to_the_first_line_at_or_after_it() {
     let mut pane = pane_of((10..20).map(|n| line(n, None, "t")).collect());
-    assert_eq!(pane.jump_to(13_500_000_000), None);
+    assert_eq!(pane.jump_to(13_500_000_000, PastTheEnd::Follow), None);
     assert_eq!(pane.cursor_index(&pane.shown()), Some(4), "line 14");
-    let before = pane.jump_to(1_000_000_000).unwrap();
+    let before = pane.jump_to(1_000_000_000, PastTheEnd::Follow).unwrap();
     assert!(
         before.contains("the oldest line is from 00:00:10"),
         "{before}"
     );
     assert_eq!(pane.cursor_index(&pane.shown()), Some(0));
-    let after = pane.jump_to(99_000_000_000).unwrap();
+    let after = pane.jump_to(99_000_000_000, PastTheEnd::Follow).unwrap();
     assert!(after.contains("following the newest"), "{after}");
     assert!(pane.following());
     assert_eq!(pane.newest_ns(), Some(19_000_000_000));
@@ -149,9 +149,47 @@ fn a_time_goes_to_the_first_line_at_or_after_it() {
         cut: false,
     }]);
     assert_eq!(
-        untimed.jump_to(0).as_deref(),
+        untimed.jump_to(0, PastTheEnd::Follow).as_deref(),
         Some("this log's lines carry no time")
     );
+}
+
+#[test]
+fn a_pending_time_waits_for_lines_then_stays_off_the_end() {
+    let mut pane = LogPane::new("web".into(), "web".into(), "runc");
+    pane.jump_when_lines_come(13_500_000_000);
+    assert!(!pane.following());
+    pane.push(Vec::new());
+    assert_eq!(pane.jump_if_pending(), None, "no line yet: still waiting");
+    assert_eq!(pane.pending_jump(), Some(13_500_000_000));
+    pane.push((10..20).map(|n| line(n, None, "t")).collect());
+    assert_eq!(pane.jump_if_pending(), None);
+    assert_eq!(pane.pending_jump(), None, "done once");
+    assert_eq!(pane.cursor_index(&pane.shown()), Some(4), "line 14");
+    assert_eq!(pane.offset(), 2, "drawn from two lines above it");
+    assert!(!pane.following());
+    // Nothing that late yet: on the newest line, not following (later lines are after it).
+    let past = pane.jump_to(99_000_000_000, PastTheEnd::Stay).unwrap();
+    assert!(past.contains("no line at or after"), "{past}");
+    assert_eq!(pane.cursor_index(&pane.shown()), Some(9));
+    assert!(!pane.following());
+    pane.push(vec![line(100, None, "later")]);
+    assert_eq!(
+        pane.cursor_index(&pane.shown()),
+        Some(9),
+        "stays while lines come"
+    );
+    // A log without times: nowhere to go but the newest.
+    let mut untimed = LogPane::new("web".into(), "web".into(), "runc");
+    untimed.jump_when_lines_come(0);
+    untimed.push(vec![LogLine {
+        at_ns: None,
+        stream: None,
+        text: "tty".into(),
+        cut: false,
+    }]);
+    assert!(untimed.jump_if_pending().is_some());
+    assert!(untimed.following());
 }
 
 #[test]
