@@ -249,11 +249,14 @@ pub async fn run_loop(
             session.copy_to_clipboard(&text)?;
         }
         match app.take_log_request() {
-            Some(LogRequest::Open { container }) => {
+            Some(LogRequest::Open {
+                container,
+                since_ms,
+            }) => {
                 // One feed at a time: the last one ends as it is dropped.
                 log_feed = None;
                 let id = container.id.clone();
-                match LogFeed::open(logs.clone(), *container) {
+                match LogFeed::open(logs.clone(), *container, since_ms) {
                     Ok(feed) => log_feed = Some(feed),
                     Err(e) => app.on_log_stopped(&id, format!("cannot start reading: {e}")),
                 }

@@ -29,6 +29,13 @@ use crate::host::logs::{LogFiles, LogFollower, LogLine, LogLocation, LogQuery};
 /// Lines read from before the pane opened.
 pub const BACKLOG_LINES: usize = 2_000;
 
+/// The most lines a backlog reaching back to a time holds: a line a second for almost three
+/// hours, well past the charts' history (the pane keeps 20,000).
+pub const BACKLOG_LINES_SINCE: usize = 10_000;
+
+/// How long before the asked time a backlog starts: the lines leading up to it, ms.
+pub const SINCE_CONTEXT_MS: u64 = 60_000;
+
 /// How long one wait for new lines lasts: a dropped feed ends within it.
 pub const POLL: Duration = Duration::from_millis(200);
 
@@ -44,8 +51,14 @@ const QUEUE: usize = 16;
 /// What the app asks of the log feed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogRequest {
-    /// Read and follow this container's log (closing any other feed).
-    Open { container: Box<Container> },
+    /// Read and follow this container's log (closing any other feed). With `since_ms` (the
+    /// charts' cursor), the backlog reaches back to that time: every line from a minute
+    /// before it ([`SINCE_CONTEXT_MS`]), up to [`BACKLOG_LINES_SINCE`] of the newest, instead
+    /// of the last [`BACKLOG_LINES`].
+    Open {
+        container: Box<Container>,
+        since_ms: Option<u64>,
+    },
     /// The pane closed: stop reading.
     Close { container_id: String },
 }
@@ -53,7 +66,7 @@ pub enum LogRequest {
 impl LogRequest {
     pub fn container_id(&self) -> &str {
         match self {
-            LogRequest::Open { container } => &container.id,
+            LogRequest::Open { container, .. } => &container.id,
             LogRequest::Close { container_id } => container_id,
         }
     }
@@ -105,9 +118,10 @@ pub trait LogSource: Send + Sync + 'static {
 
 /// A log followed: the lines written since the last call.
 pub trait LogTail: Send {
-    /// The last `tail` lines written before following began, oldest first: exactly those the
-    /// polls will not give (no line lost or given twice).
-    fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String>;
+    /// The last `tail` lines written before following began (those logged at or after
+    /// `since_ns` when given), oldest first: exactly those the polls will not give (no line
+    /// lost or given twice).
+    fn backlog(&mut self, tail: usize, since_ns: Option<u64>) -> Result<Vec<LogLine>, String>;
     /// Waits up to `timeout` for new lines (empty when none came).
     fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String>;
 }
@@ -131,9 +145,9 @@ impl LogSource for HostLogs {
 }
 
 impl LogTail for LogFollower {
-    fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String> {
+    fn backlog(&mut self, tail: usize, since_ns: Option<u64>) -> Result<Vec<LogLine>, String> {
         let query = LogQuery {
-            since_ns: None,
+            since_ns,
             until_ns: None,
             stream: None,
             tail: Some(tail),
@@ -161,15 +175,20 @@ pub struct LogFeed {
 }
 
 impl LogFeed {
-    /// Starts reading `container`'s log through `source`.
-    pub fn open(source: Arc<dyn LogSource>, container: Container) -> std::io::Result<LogFeed> {
+    /// Starts reading `container`'s log through `source`, its backlog reaching back to
+    /// `since_ms` when given (see [`LogRequest::Open`]).
+    pub fn open(
+        source: Arc<dyn LogSource>,
+        container: Container,
+        since_ms: Option<u64>,
+    ) -> std::io::Result<LogFeed> {
         let (sender, messages) = mpsc::channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let container_id = container.id.clone();
         let thread_stop = stop.clone();
         std::thread::Builder::new()
             .name("isotop-logs".to_string())
-            .spawn(move || feed(&*source, &container, &sender, &thread_stop))?;
+            .spawn(move || feed(&*source, &container, since_ms, &sender, &thread_stop))?;
         Ok(LogFeed {
             container_id,
             messages,
@@ -199,6 +218,7 @@ impl Drop for LogFeed {
 fn feed(
     source: &dyn LogSource,
     container: &Container,
+    since_ms: Option<u64>,
     sender: &mpsc::Sender<LogMessage>,
     stop: &AtomicBool,
 ) {
@@ -234,7 +254,16 @@ fn feed(
         Ok(tail) => tail,
         Err(why) => return stopped(why),
     };
-    let backlog = match tail.backlog(BACKLOG_LINES) {
+    let since_ns = since_ms.map(|ms| {
+        ms.saturating_sub(SINCE_CONTEXT_MS)
+            .saturating_mul(1_000_000)
+    });
+    let most = if since_ns.is_some() {
+        BACKLOG_LINES_SINCE
+    } else {
+        BACKLOG_LINES
+    };
+    let backlog = match tail.backlog(most, since_ns) {
         Ok(backlog) => backlog,
         Err(why) => return stopped(why),
     };
@@ -299,8 +328,14 @@ mod tests {
     struct FixtureTail(Vec<LogLine>, Arc<Mutex<Vec<Vec<LogLine>>>>);
 
     impl LogTail for FixtureTail {
-        fn backlog(&mut self, tail: usize) -> Result<Vec<LogLine>, String> {
-            Ok(self.0[self.0.len().saturating_sub(tail)..].to_vec())
+        fn backlog(&mut self, tail: usize, since_ns: Option<u64>) -> Result<Vec<LogLine>, String> {
+            let since: Vec<LogLine> = self
+                .0
+                .iter()
+                .filter(|l| since_ns.is_none_or(|s| l.at_ns.is_none_or(|at| at >= s)))
+                .cloned()
+                .collect();
+            Ok(since[since.len().saturating_sub(tail)..].to_vec())
         }
         fn poll(&mut self, timeout: Duration) -> Result<Vec<LogLine>, String> {
             let mut batches = self.1.lock().map_err(|e| e.to_string())?;
@@ -359,12 +394,20 @@ mod tests {
     }
 
     fn messages(source: Fixture, until: impl Fn(&[LogMessage]) -> bool) -> Vec<LogMessage> {
+        messages_since(source, None, until)
+    }
+
+    fn messages_since(
+        source: Fixture,
+        since_ms: Option<u64>,
+        until: impl Fn(&[LogMessage]) -> bool,
+    ) -> Vec<LogMessage> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async {
-            let mut feed = LogFeed::open(Arc::new(source), container()).unwrap();
+            let mut feed = LogFeed::open(Arc::new(source), container(), since_ms).unwrap();
             assert_eq!(feed.container_id(), "web");
             let mut got = Vec::new();
             while !until(&got) {
@@ -413,6 +456,36 @@ mod tests {
                 why: "the log's directory was removed".into()
             })
         );
+    }
+
+    #[test]
+    fn a_backlog_asked_from_a_time_reaches_back_to_it() {
+        // A line a second for 20,000 s (at_ns in seconds' worth of ns).
+        let second = |n: u64| LogLine {
+            at_ns: Some(n * 1_000_000_000),
+            ..line(n)
+        };
+        let log: Vec<LogLine> = (0..20_000).map(second).collect();
+        let backlog = |since_ms: u64| {
+            let source = Fixture {
+                files: files(),
+                backlog: log.clone(),
+                batches: Arc::default(),
+            };
+            let got = messages_since(source, Some(since_ms), |got| !got.is_empty());
+            match &got[0] {
+                LogMessage::Lines { lines, .. } => lines.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        // From 15,000 s: a minute before it on, 5,060 lines — more than the usual 2,000.
+        let lines = backlog(15_000_000);
+        assert_eq!(lines.first(), Some(&second(14_940)));
+        assert_eq!(lines.len(), 5_060);
+        // From 5,000 s: more than BACKLOG_LINES_SINCE since then, the newest of them.
+        let lines = backlog(5_000_000);
+        assert_eq!(lines.len(), BACKLOG_LINES_SINCE);
+        assert_eq!(lines.first(), Some(&second(10_000)));
     }
 
     #[test]

@@ -216,7 +216,17 @@ fn l_at_the_cursor_opens_the_log_at_its_time() {
     assert_eq!(cursor_at(&app), Some(at(25)));
     app.update(Action::Logs);
     match app.take_log_request() {
-        Some(LogRequest::Open { container }) => assert_eq!(container.id, "web"),
+        Some(LogRequest::Open {
+            container,
+            since_ms,
+        }) => {
+            assert_eq!(container.id, "web");
+            assert_eq!(
+                since_ms,
+                Some(at(25)),
+                "the backlog read back to the cursor"
+            );
+        }
         other => panic!("{other:?}"),
     }
     let pane = app.log_pane().expect("the pane opened");
@@ -281,7 +291,7 @@ fn l_in_a_pane_whose_reading_stopped_reads_again() {
     app.on_log_stopped("web", "the log's directory was removed".into());
     app.update(Action::Logs);
     match app.take_log_request() {
-        Some(LogRequest::Open { container }) => assert_eq!(container.id, "web"),
+        Some(LogRequest::Open { container, .. }) => assert_eq!(container.id, "web"),
         other => panic!("l retries: {other:?}"),
     }
     let pane = app.log_pane().expect("a fresh pane");

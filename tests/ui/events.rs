@@ -233,7 +233,7 @@ fn l_on_an_event_opens_its_container_s_log() {
     app.update(Action::Logs);
     assert_eq!(app.log_pane().unwrap().container_id, API_ID);
     match app.take_log_request() {
-        Some(LogRequest::Open { container }) => assert_eq!(container.name, "api"),
+        Some(LogRequest::Open { container, .. }) => assert_eq!(container.name, "api"),
         other => panic!("{other:?}"),
     }
 }

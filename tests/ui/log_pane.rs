@@ -70,7 +70,7 @@ fn app_with_pane() -> (App, isotop::sample::History) {
     select_by_filter(&mut app, "web");
     app.update(Action::Logs);
     match app.take_log_request() {
-        Some(LogRequest::Open { container }) => assert_eq!(container.id, "web"),
+        Some(LogRequest::Open { container, .. }) => assert_eq!(container.id, "web"),
         other => panic!("{other:?}"),
     }
     app.on_log_lines("web", log_lines());

@@ -123,7 +123,8 @@ impl App {
             container.name.clone(),
             container.runtime.name(),
         );
-        // On the charts with their time cursor set: the log at its time.
+        // On the charts with their time cursor set: the log at its time (read back to it).
+        let since_ms = self.chart_cursor().map(|c| c.at_ms);
         if let Some(cursor) = self.chart_cursor() {
             pane.jump_when_lines_come(cursor.at_ms.saturating_mul(1_000_000));
             self.message = Some(format!(
@@ -134,6 +135,7 @@ impl App {
         self.log_pane = Some(pane);
         self.log_request = Some(LogRequest::Open {
             container: Box::new(container),
+            since_ms,
         });
     }
 
@@ -157,6 +159,8 @@ impl App {
         let Some(pane) = self.log_pane.as_mut() else {
             return;
         };
+        // The pane was opened at this cursor (the keys that move it are the charts', not the
+        // pane's), so its backlog already reaches back to it.
         pane.jump_when_lines_come(cursor.at_ms.saturating_mul(1_000_000));
         self.message = pane.jump_if_pending();
     }
