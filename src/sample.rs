@@ -21,6 +21,7 @@ pub mod frame;
 pub mod history;
 pub mod net;
 pub mod pods;
+pub mod pressure_triggers;
 pub mod processes;
 pub mod rates;
 pub mod sampler;
