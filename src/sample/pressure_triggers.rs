@@ -5,10 +5,11 @@
 //! Contract. [`PressureTriggers`] is the sampler's end. Each tick [`PressureTriggers::tick`]
 //! chooses the cgroups to watch: each running container's own v2 cgroup — on a hybrid host the
 //! unified one standing in, the cgroup its `some avg10` figures come from ([`container_key`]) —
-//! then the cgroups no container owns that have pressure files, on the ticks the tree is read
-//! (not the root, whose pressure is the whole host's; nothing below a container's own cgroup,
-//! which is the container's); at most [`MAX_CGROUPS`], containers first, then the deepest
-//! cgroups; the rest are sampled only. When that set changed it hands it to a watcher thread
+//! then the leaves of the tree no container owns that have pressure files, on the ticks the
+//! tree is read (where tasks stall: an inner cgroup's pressure is its descendants', and two
+//! triggers on one stall would fire apart; not the root, whose pressure is the whole host's;
+//! nothing below a container's own cgroup, which is the container's); at most
+//! [`MAX_CGROUPS`], containers first, then the deepest leaves; the rest are sampled only. When that set changed it hands it to a watcher thread
 //! of its own (`isotop-psi`, started on the first tick with a cgroup to watch, ended and
 //! joined when this end is dropped, with the sampler), and it drains, never waiting, what the
 //! thread reports: the triggers that fired ([`FiredTriggers`], by cgroup key and resource,
@@ -231,18 +232,17 @@ pub fn container_key(c: &ContainerSample) -> Option<&str> {
         .map(|o| o.path.as_str())
 }
 
-/// The cgroups no container owns that may be watched, with their depths: those with pressure
+/// The cgroups no container owns that may be watched, with their depths: leaves with pressure
 /// files, not the root, none at or below a container's own cgroup.
 fn unowned_candidates(cgroups: &[CgroupSample]) -> Vec<(usize, String)> {
     unowned_cgroups(cgroups)
-        .filter(|(_, c)| c.depth > 0 && c.reading.pressure.is_some())
+        .filter(|(_, c)| c.depth > 0 && !c.has_children && c.reading.pressure.is_some())
         .map(|(_, c)| (c.depth, c.path.clone()))
         .collect()
 }
 
 /// The keys to watch, sorted, and how many wanted ones the budget left out: the containers'
-/// first, then the unowned cgroups deepest first (the deepest tell where a stall happens; an
-/// ancestor counts its descendants' stalls too).
+/// first, then the unowned cgroups deepest first.
 fn choose(
     containers: &[&str],
     unowned: &[(usize, String)],

@@ -7,9 +7,9 @@
 //! growth less its children's, so a kill deep in a tree is told once, where it happened.
 //! Pressure counts descendants' stalls too and cannot be subtracted: a pressure state starts
 //! only at a cgroup none of whose descendants (a container's own cgroups included) is above
-//! the threshold for that resource — the deepest — and never at the root, whose pressure is
-//! the whole host's. Above means `some avg10` at the threshold or a trigger of the cgroup that
-//! fired since the previous read (`sample::pressure_triggers`).
+//! the threshold for that resource or already told above — the deepest — and never at the
+//! root, whose pressure is the whole host's. Above means `some avg10` at the threshold or a
+//! trigger of the cgroup that fired since the previous read (`sample::pressure_triggers`).
 
 use std::collections::HashMap;
 
@@ -142,7 +142,16 @@ impl CgroupMemos {
             .iter()
             .map(|c| pressure_now(c, tick.fired))
             .collect();
-        let descendants_above = descendants_above(&parents, &pressure, tick.pressure_percent);
+        let above: Vec<[bool; 3]> = cgroups
+            .iter()
+            .zip(&pressure)
+            .map(|(c, now)| {
+                let told = self.by_path.get(&c.path).map(|m| m.pressure);
+                let above = now.above(tick.pressure_percent);
+                std::array::from_fn(|r| above[r] || told.is_some_and(|t| t[r].is_on()))
+            })
+            .collect();
+        let descendants_above = descendants_above(&parents, &above);
         for (at, c) in unowned_cgroups(cgroups) {
             let g = &growths[at];
             let Some(memo) = self.by_path.get_mut(&c.path) else {
@@ -289,19 +298,14 @@ fn pressure_now(c: &CgroupSample, fired: &FiredTriggers) -> PressureNow {
     }
 }
 
-/// Per cgroup and resource: is any of its descendants above the threshold.
-fn descendants_above(
-    parents: &[Option<usize>],
-    pressure: &[PressureNow],
-    threshold: f64,
-) -> Vec<[bool; 3]> {
+/// Per cgroup and resource: is any of its descendants `above`.
+fn descendants_above(parents: &[Option<usize>], above: &[[bool; 3]]) -> Vec<[bool; 3]> {
     let mut below = vec![[false; 3]; parents.len()];
     // Children come after their parents: walking back, a cgroup is complete before its parent.
     for at in (0..parents.len()).rev() {
         if let Some(parent) = parents[at] {
-            let above = pressure[at].above(threshold);
             for r in 0..3 {
-                below[parent][r] |= above[r] || below[at][r];
+                below[parent][r] |= above[at][r] || below[at][r];
             }
         }
     }

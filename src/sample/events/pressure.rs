@@ -17,6 +17,13 @@ pub(super) struct Crossing {
     below: u32,
 }
 
+impl Crossing {
+    /// The state is on (started, not ended).
+    pub(super) fn is_on(&self) -> bool {
+        self.on
+    }
+}
+
 /// A figure crossing its threshold: `(figure, ended)` when a state starts (at once) or ends
 /// (after [`END_AFTER`] samples in a row below [`END_BELOW`] of the threshold).
 pub(super) fn crossing(

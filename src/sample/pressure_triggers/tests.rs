@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::host::cgroup::Hierarchy;
+use crate::host::cgroup::{CgroupReading, Hierarchy, Pressure};
 
 #[test]
 fn the_trigger_line_is_the_threshold_share_of_the_window() {
@@ -89,6 +89,52 @@ fn the_budget_keeps_containers_first_then_the_deepest_cgroups() {
     // A key named twice counts once.
     let (keys, beyond) = choose(&["/x", "/x"], &[(1, "/x".into())], 1);
     assert_eq!((keys, beyond), (vec!["/x".to_string()], 0));
+}
+
+/// A cgroup of a flattened tree, with pressure files or not.
+fn cgroup(path: &str, depth: usize, has_children: bool, pressure: bool) -> CgroupSample {
+    CgroupSample {
+        path: path.into(),
+        name: path.rsplit('/').next().unwrap_or_default().into(),
+        depth,
+        has_children,
+        reading: CgroupReading {
+            path: path.into(),
+            cpu: None,
+            memory: None,
+            pids: None,
+            pressure: pressure.then(Pressure::default),
+            io: None,
+            limits: Default::default(),
+            freezer: None,
+            nprocs: 0,
+            sources: Default::default(),
+            missing: Vec::new(),
+            notes: Vec::new(),
+        },
+        cpu_percent: None,
+        throttled_percent: None,
+        container_id: None,
+        io_rates: Default::default(),
+    }
+}
+
+#[test]
+fn unowned_leaves_with_pressure_files_are_the_candidates() {
+    let mut tree = vec![
+        cgroup("/", 0, true, true),
+        cgroup("/a", 1, true, true),
+        cgroup("/a/b", 2, false, true),
+        cgroup("/a/v1only", 2, false, false),
+        cgroup("/c", 1, true, true),
+        cgroup("/c/d", 2, false, true),
+        cgroup("/e", 1, false, true),
+    ];
+    tree[4].container_id = Some("c".into());
+    assert_eq!(
+        unowned_candidates(&tree),
+        [(2, "/a/b".to_string()), (1, "/e".to_string())]
+    );
 }
 
 fn v2(dir: &str, mount_root: &str) -> Hierarchy {

@@ -168,6 +168,10 @@ fn unowned_cgroups_tell_pressure_at_the_deepest_cgroup_above_never_the_root() {
     assert_eq!(told(&events), [("/a/b", false)], "{events:?}");
     assert_eq!(events[0].subject.container_id, None);
     assert_eq!(events[0].subject.cgroup.as_deref(), Some("/a/b"));
+    // /a/b's state is on though its figure fell below the threshold (not below ¾): /a, above
+    // now, is still not told — the stall is being told at /a/b.
+    let events = bench.tick_with(&[], Some((&pressure_tree([60.0, 40.0, 18.0, 0.0, 0.0]), &v2)));
+    assert!(told(&events).is_empty(), "{events:?}");
 
     // A trigger of /a fired between two tree reads while nothing below it is above: told at
     // the next read, from the trigger.
