@@ -42,8 +42,8 @@ mod tests;
 use std::path::PathBuf;
 
 use attribution::Sources;
-use cgroups::{CgroupMemos, CgroupTick};
 pub(super) use cgroups::unowned_cgroups;
+use cgroups::{CgroupMemos, CgroupTick};
 use containers::ContainerMemos;
 
 use super::frame::{CgroupSample, ContainerSample};

@@ -10,8 +10,9 @@
 //! triggers on one stall would fire apart; not the root, whose pressure is the whole host's;
 //! nothing below a container's own cgroup, which is the container's); at most
 //! [`MAX_CGROUPS`], containers first, then the deepest leaves; the rest are sampled only. When that set changed it hands it to a watcher thread
-//! of its own (`isotop-psi`, started on the first tick with a cgroup to watch, ended and
-//! joined when this end is dropped, with the sampler), and it drains, never waiting, what the
+//! of its own (`isotop-psi`, started on the first tick with a cgroup to watch, told to end
+//! when this end is dropped, with the sampler, and not waited for: closing a trigger waits for
+//! the kernel), and it drains, never waiting, what the
 //! thread reports: the triggers that fired ([`FiredTriggers`], by cgroup key and resource,
 //! dated when the kernel woke the thread) and what is armed ([`TriggerStatus`]).
 //!
@@ -20,13 +21,15 @@
 //! belongs to a stranger: never follow its links, never block on it), checks that each file is
 //! on a cgroup2 file system (a fixture tree, or anything else, is never written), writes
 //! [`trigger_line`] — `some <stall µs> <window µs>`, the stall being the events' threshold
-//! share of a 1 s window — and sleeps in `poll()` on every fd for `POLLPRI`. Without
-//! `CAP_SYS_RESOURCE` the kernel (6.5 on) takes only windows that are whole multiples of 2 s:
-//! on `EINVAL` it retries once with 2 s and keeps that window. Where a trigger cannot be made —
-//! no PSI (`psi=0`, `cgroup.pressure` 0), not permitted (a user; kernels before 6.5 without
-//! `CAP_SYS_RESOURCE`), no cgroup triggers (before 5.2), no v2 hierarchy (v1-only hosts: no
-//! pressure at all) — that cgroup's resource is left to sampling, silently; the status says
-//! how many are armed and why the last one was refused. A cgroup removed while watched wakes
+//! share of a 1 s window — and sleeps in `poll()` on every fd for `POLLPRI`. Such a trigger
+//! needs `CAP_SYS_RESOURCE` (the kernel then checks it from a `psimon` thread of the cgroup's
+//! own); without it the kernel (6.5 on) takes only 2 s multiples checked when it folds its
+//! averages — which every read of the pressure file does first, isotop's own each tick — so
+//! those would miss the stalls they are for: isotop does not use them
+//! ([`TriggerRefusal::Unprivileged`]). Where a trigger cannot be made — that, no PSI (`psi=0`,
+//! `cgroup.pressure` 0), not permitted (a user), no cgroup triggers (before 5.2), no v2
+//! hierarchy (v1-only hosts: no pressure at all) — that cgroup's resource is left to sampling,
+//! silently; the status says how many are armed and why the last one was refused. A cgroup removed while watched wakes
 //! the poll with `POLLERR`: its fds are closed at once and it is reported gone (still chosen,
 //! it is opened again). One trigger per open fd; closing the fd ends it.
 //!
@@ -62,9 +65,11 @@ pub const MAX_CGROUPS: usize = 128;
 /// enough that the event means a real stall (the kernel takes 0.5–10 s).
 pub const WINDOW_US: u64 = 1_000_000;
 
-/// The window used where the kernel refuses [`WINDOW_US`]: without `CAP_SYS_RESOURCE` (a
-/// root in a container that lacks it; a user on 6.5 on) it takes only multiples of 2 s, and
-/// checks such triggers on its 2 s averaging cadence.
+/// The only windows the kernel (6.5 on) takes without `CAP_SYS_RESOURCE` (a root in a
+/// container that lacks it, a user) are multiples of 2 s; such triggers are checked when the
+/// kernel folds its averages, which a read of the pressure file does first (and isotop reads
+/// it each tick): they miss stalls, so isotop only probes with this window, to say why it
+/// samples instead.
 pub const UNPRIVILEGED_WINDOW_US: u64 = 2_000_000;
 
 /// The PSI resources in the order every per-resource array here holds them.
@@ -174,8 +179,11 @@ pub enum TriggerRefusal {
     /// The file is not on a cgroup2 file system (a fixture tree, a bind mount of something
     /// else): never written.
     NotCgroup2,
-    /// `EACCES`/`EPERM`: not root, or a kernel before 6.5 without `CAP_SYS_RESOURCE`.
+    /// `EACCES`/`EPERM`: not root.
     NotPermitted,
+    /// Without `CAP_SYS_RESOURCE` the kernel takes only 2 s windows checked when the averages
+    /// are folded, which reads of the pressure file do first: such triggers miss stalls.
+    Unprivileged,
     /// `EINVAL`/`EOPNOTSUPP`: PSI off, or a kernel without cgroup triggers or this window.
     Unsupported,
     /// Anything else (out of fds, a link in the way, the thread could not start).
@@ -243,11 +251,7 @@ fn unowned_candidates(cgroups: &[CgroupSample]) -> Vec<(usize, String)> {
 
 /// The keys to watch, sorted, and how many wanted ones the budget left out: the containers'
 /// first, then the unowned cgroups deepest first.
-fn choose(
-    containers: &[&str],
-    unowned: &[(usize, String)],
-    budget: usize,
-) -> (Vec<String>, usize) {
+fn choose(containers: &[&str], unowned: &[(usize, String)], budget: usize) -> (Vec<String>, usize) {
     let mut by_depth: Vec<&(usize, String)> = unowned.iter().collect();
     by_depth.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
     let mut seen = HashSet::new();
@@ -291,6 +295,8 @@ pub struct PressureTriggers {
     /// The unowned cgroups chosen from the last tree read.
     unowned: Vec<(usize, String)>,
     status: TriggerStatus,
+    /// The keys of the cgroups with a trigger armed, as last reported.
+    armed: HashSet<String>,
 }
 
 impl PressureTriggers {
@@ -303,12 +309,19 @@ impl PressureTriggers {
             sent: Vec::new(),
             unowned: Vec::new(),
             status: TriggerStatus::default(),
+            armed: HashSet::new(),
         }
     }
 
     /// What is armed, as last reported.
     pub fn status(&self) -> TriggerStatus {
         self.status
+    }
+
+    /// True when cgroup `key` (a container's [`container_key`], or a cgroup's path) has a
+    /// trigger armed, as last reported: its pressure events may come from the kernel at once.
+    pub fn is_armed(&self, key: &str) -> bool {
+        self.armed.contains(key)
     }
 
     /// Chooses this tick's cgroups (the unowned ones from `cgroups` when the tree was read,
@@ -357,18 +370,23 @@ impl PressureTriggers {
         };
         loop {
             match worker.reports.try_recv() {
-                Ok(watcher::Report::Fired { key, resource, fire }) => {
+                Ok(watcher::Report::Fired {
+                    key,
+                    resource,
+                    fire,
+                }) => {
                     fired.record(&key, resource, fire);
                 }
                 Ok(watcher::Report::Gone(key)) => {
                     // Chosen again next tick, the set differs and the thread opens it again.
                     self.sent.retain(|k| *k != key);
                 }
-                Ok(watcher::Report::Status(status)) => {
+                Ok(watcher::Report::Status(status, armed)) => {
                     self.status = TriggerStatus {
                         beyond_budget: self.status.beyond_budget,
                         ..status
                     };
+                    self.armed = armed.into_iter().collect();
                 }
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
@@ -383,6 +401,7 @@ impl PressureTriggers {
     fn stop(&mut self) {
         self.enabled = false;
         self.worker = None;
+        self.armed.clear();
         self.status = TriggerStatus {
             refused: Some(TriggerRefusal::Other),
             ..TriggerStatus::default()

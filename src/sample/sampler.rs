@@ -248,6 +248,13 @@ impl Sampler {
         self.pressure_triggers.status()
     }
 
+    /// True when cgroup `key` — a container's own v2 cgroup
+    /// ([`container_key`](super::pressure_triggers::container_key)) or a cgroup's path — has a
+    /// PSI trigger armed, as of the last tick.
+    pub fn pressure_trigger_armed(&self, key: &str) -> bool {
+        self.pressure_triggers.is_armed(key)
+    }
+
     /// True when the sampler holds container `id`'s stack (or why it is missing): it was in
     /// the last tick.
     pub fn holds_stack(&self, id: &str) -> bool {

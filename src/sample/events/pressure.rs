@@ -100,7 +100,9 @@ pub(super) fn pressure_events(
             state.below = 0;
             continue;
         }
-        if !state.on && let Some(fire) = fire {
+        if !state.on
+            && let Some(fire) = fire
+        {
             if !may_start[r] {
                 continue;
             }

@@ -206,7 +206,10 @@ fn a_watcher_on_a_tree_that_is_not_cgroup2_writes_nothing() {
             .reports
             .recv_timeout(std::time::Duration::from_secs(10))
         {
-            Ok(watcher::Report::Status(status)) => break status,
+            Ok(watcher::Report::Status(status, armed)) => {
+                assert!(armed.is_empty());
+                break status;
+            }
             Ok(other) => panic!("{other:?}"),
             Err(e) => panic!("no status from the watcher: {e}"),
         }

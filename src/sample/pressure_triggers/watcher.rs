@@ -7,15 +7,14 @@ use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, TryRecvError};
-use std::thread::JoinHandle;
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
 use rustix::fs::{Mode, OFlags, fstatfs, openat};
 use rustix::io::Errno;
 
 use super::{
-    Fire, RESOURCES, TriggerRefusal, TriggerStatus, UNPRIVILEGED_WINDOW_US, WINDOW_US,
-    WatchTarget, file_name, stall_us, trigger_line,
+    Fire, RESOURCES, TriggerRefusal, TriggerStatus, UNPRIVILEGED_WINDOW_US, WINDOW_US, WatchTarget,
+    file_name, stall_us, trigger_line,
 };
 use crate::host::events::PressureResource;
 
@@ -32,18 +31,18 @@ pub(super) enum Report {
     },
     /// The cgroup was removed (or could not be found): its fds are closed.
     Gone(String),
-    /// What is armed, after each change.
-    Status(TriggerStatus),
+    /// What is armed, after each change, and the keys of the cgroups with a trigger armed.
+    Status(TriggerStatus, Vec<String>),
 }
 
-/// The sampler's handle on the thread; dropping it ends the thread and waits for it (it
-/// wakes at once: the eventfd).
+/// The sampler's handle on the thread; dropping it ends the thread without waiting for it: it
+/// wakes at once (the eventfd) and closes its fds on its way out, and the kernel ends each
+/// trigger after an RCU grace period (8–16 ms each measured here: seconds for a full budget).
 #[derive(Debug)]
 pub(super) struct Worker {
     targets: mpsc::Sender<Vec<WatchTarget>>,
     pub(super) reports: mpsc::Receiver<Report>,
     wake: Arc<OwnedFd>,
-    thread: Option<JoinHandle<()>>,
 }
 
 /// Wakes the thread's `poll()`.
@@ -60,7 +59,7 @@ impl Worker {
         let (targets, targets_rx) = mpsc::channel();
         let (reports_tx, reports) = mpsc::channel();
         let thread_wake = Arc::clone(&wake_fd);
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("isotop-psi".into())
             .spawn(move || {
                 let mut watcher = Watcher::new(mount, percent);
@@ -70,7 +69,6 @@ impl Worker {
             targets,
             reports,
             wake: wake_fd,
-            thread: Some(thread),
         })
     }
 
@@ -88,9 +86,6 @@ impl Drop for Worker {
         let (closed, _) = mpsc::channel();
         drop(std::mem::replace(&mut self.targets, closed));
         wake(&self.wake);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -113,10 +108,11 @@ struct Watcher {
     percent: f64,
     /// The v2 mount's directory, opened on first need (`Err`: it cannot be, or is not cgroup2).
     mount_fd: Option<Result<OwnedFd, TriggerRefusal>>,
-    /// The window the kernel takes: [`WINDOW_US`] until it refused it once.
-    window_us: u64,
     watched: Vec<Watched>,
     refused: Option<TriggerRefusal>,
+    /// A refusal that holds for every cgroup (no trigger of this process can work): no more
+    /// tries.
+    refuse_all: Option<TriggerRefusal>,
     made_one: bool,
 }
 
@@ -126,9 +122,9 @@ impl Watcher {
             mount,
             percent,
             mount_fd: None,
-            window_us: WINDOW_US,
             watched: Vec::new(),
             refused: None,
+            refuse_all: None,
             made_one: false,
         }
     }
@@ -146,7 +142,7 @@ impl Watcher {
                     // poll() itself failed (ENOMEM): give the triggers up, sampling goes on.
                     self.watched.clear();
                     self.refused = Some(TriggerRefusal::Other);
-                    let _ = reports.send(Report::Status(self.status()));
+                    let _ = reports.send(Report::Status(self.status(), Vec::new()));
                     return;
                 }
             };
@@ -158,8 +154,8 @@ impl Watcher {
                 } else if flags.contains(PollFlags::PRI) {
                     let fire = Fire {
                         at_ms: now_ms,
-                        stall_us: stall_us(self.percent, self.window_us),
-                        window_us: self.window_us,
+                        stall_us: stall_us(self.percent, WINDOW_US),
+                        window_us: WINDOW_US,
                     };
                     let key = self.watched[at].target.key.clone();
                     let report = Report::Fired {
@@ -202,7 +198,13 @@ impl Watcher {
             } else if !changed {
                 continue;
             }
-            if reports.send(Report::Status(self.status())).is_err() {
+            let armed = self
+                .watched
+                .iter()
+                .filter(|w| w.fds.iter().any(Option::is_some))
+                .map(|w| w.target.key.clone())
+                .collect();
+            if reports.send(Report::Status(self.status(), armed)).is_err() {
                 return;
             }
         }
@@ -267,7 +269,7 @@ impl Watcher {
         TriggerStatus {
             armed: self.watched.iter().map(armed).sum(),
             cgroups: self.watched.iter().filter(|w| armed(w) > 0).count(),
-            window_us: self.made_one.then_some(self.window_us),
+            window_us: self.made_one.then_some(WINDOW_US),
             beyond_budget: 0,
             refused: self.refused,
         }
@@ -292,7 +294,14 @@ impl Watcher {
     /// Opens cgroup `relative`'s directory beneath the mount and arms a trigger on each of its
     /// pressure files that takes one.
     fn arm(&mut self, relative: &Path) -> Armed {
-        let dir = match self.mount_fd().and_then(|mount| open_beneath(mount, relative)) {
+        if let Some(refused) = self.refuse_all {
+            self.refused = Some(refused);
+            return Armed::Fds([None, None, None]);
+        }
+        let dir = match self
+            .mount_fd()
+            .and_then(|mount| open_beneath(mount, relative))
+        {
             Ok(Some(dir)) => dir,
             Ok(None) => return Armed::Gone,
             Err(refused) => {
@@ -302,6 +311,9 @@ impl Watcher {
         };
         let mut fds: [Option<OwnedFd>; 3] = [None, None, None];
         for (slot, resource) in fds.iter_mut().zip(RESOURCES) {
+            if self.refuse_all.is_some() {
+                break;
+            }
             match self.arm_file(&dir, file_name(resource)) {
                 Ok(fd) => {
                     *slot = Some(fd);
@@ -323,20 +335,34 @@ impl Watcher {
             Err(Errno::NOENT) => return Err(None),
             Err(e) => return Err(Some(refusal(e))),
         };
-        on_cgroup2(&fd)?;
-        loop {
-            // Checked when made: the percent is in (0, 100].
-            let Some(line) = trigger_line(self.percent, self.window_us) else {
-                return Err(Some(TriggerRefusal::Unsupported));
-            };
-            match rustix::io::write(&fd, line.as_bytes()) {
-                Ok(_) => return Ok(fd),
-                // Without CAP_SYS_RESOURCE only multiples of 2 s: try that once, keep it.
-                Err(Errno::INVAL) if self.window_us == WINDOW_US => {
-                    self.window_us = UNPRIVILEGED_WINDOW_US;
+        if let Err(refused) = on_cgroup2(&fd) {
+            self.refuse_all = Some(refused);
+            return Err(Some(refused));
+        }
+        // Checked when made: the percent is in (0, 100].
+        let line =
+            trigger_line(self.percent, WINDOW_US).ok_or(Some(TriggerRefusal::Unsupported))?;
+        match rustix::io::write(&fd, line.as_bytes()) {
+            Ok(_) => Ok(fd),
+            Err(Errno::INVAL) => {
+                // The kernel (6.5 on) takes a 1 s window only with CAP_SYS_RESOURCE; without it
+                // only multiples of 2 s, checked when the averages are folded — which any read
+                // of the pressure file (isotop's own, each tick) does first, so such a trigger
+                // misses the stalls it is for (measured here: none of three bursts fired with
+                // the file read every 10 ms). Probe with 2 s: taken, it is that; give up.
+                let probe = trigger_line(self.percent, UNPRIVILEGED_WINDOW_US);
+                let unprivileged =
+                    probe.is_some_and(|line| rustix::io::write(&fd, line.as_bytes()).is_ok());
+                // Dropping the fd ends the probe's trigger.
+                drop(fd);
+                if unprivileged {
+                    self.refuse_all = Some(TriggerRefusal::Unprivileged);
+                    Err(Some(TriggerRefusal::Unprivileged))
+                } else {
+                    Err(Some(TriggerRefusal::Unsupported))
                 }
-                Err(e) => return Err(Some(refusal(e))),
             }
+            Err(e) => Err(Some(refusal(e))),
         }
     }
 }

@@ -53,7 +53,10 @@ fn pressure_kinds(events: &[Event]) -> Vec<(PressureResource, bool)> {
 fn a_trigger_that_fired_starts_pressure_at_once_and_it_ends_as_a_sampled_one() {
     let mut bench = Bench::new();
     let a = pressured("a", 3.0);
-    assert!(bench.tick(std::slice::from_ref(&a)).is_empty(), "the baseline");
+    assert!(
+        bench.tick(std::slice::from_ref(&a)).is_empty(),
+        "the baseline"
+    );
     assert!(bench.tick(std::slice::from_ref(&a)).is_empty(), "avg10 low");
 
     // A trigger of another cgroup, or of the container's cgroup for another resource's
@@ -164,13 +167,19 @@ fn unowned_cgroups_tell_pressure_at_the_deepest_cgroup_above_never_the_root() {
     bench.tick_with(&[], Some((&pressure_tree([0.0; 5]), &v2)));
     // Stalls in /a/b show in /a and / too: told once, at /a/b. The container's /p/c is above:
     // its parent /p, above because of it, is not told (the container's events tell it).
-    let events = bench.tick_with(&[], Some((&pressure_tree([60.0, 40.0, 40.0, 30.0, 30.0]), &v2)));
+    let events = bench.tick_with(
+        &[],
+        Some((&pressure_tree([60.0, 40.0, 40.0, 30.0, 30.0]), &v2)),
+    );
     assert_eq!(told(&events), [("/a/b", false)], "{events:?}");
     assert_eq!(events[0].subject.container_id, None);
     assert_eq!(events[0].subject.cgroup.as_deref(), Some("/a/b"));
     // /a/b's state is on though its figure fell below the threshold (not below ¾): /a, above
     // now, is still not told — the stall is being told at /a/b.
-    let events = bench.tick_with(&[], Some((&pressure_tree([60.0, 40.0, 18.0, 0.0, 0.0]), &v2)));
+    let events = bench.tick_with(
+        &[],
+        Some((&pressure_tree([60.0, 40.0, 18.0, 0.0, 0.0]), &v2)),
+    );
     assert!(told(&events).is_empty(), "{events:?}");
 
     // A trigger of /a fired between two tree reads while nothing below it is above: told at
