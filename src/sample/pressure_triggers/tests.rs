@@ -201,19 +201,14 @@ fn a_watcher_on_a_tree_that_is_not_cgroup2_writes_nothing() {
         key: "/box".into(),
         relative: "box".into(),
     }]);
-    let status = loop {
-        match worker
-            .reports
-            .recv_timeout(std::time::Duration::from_secs(10))
-        {
-            Ok(watcher::Report::Status(status, armed)) => {
-                assert!(armed.is_empty());
-                break status;
-            }
-            Ok(other) => panic!("{other:?}"),
-            Err(e) => panic!("no status from the watcher: {e}"),
-        }
+    let report = worker
+        .reports
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("a status from the watcher");
+    let watcher::Report::Status(status, armed) = report else {
+        panic!("{report:?}");
     };
+    assert!(armed.is_empty());
     assert_eq!(status.armed, 0);
     assert_eq!(status.refused, Some(TriggerRefusal::NotCgroup2));
     drop(worker);
