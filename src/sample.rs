@@ -11,7 +11,8 @@
 //! own incremental process table, so each tick lists `/proc` once. Every rate is computed in
 //! [`rates`]. Each running container's file-system stack ([`stacks`]) rides along in the
 //! frames, shared by `Arc` between them, and, when the options ask, its layers' sizes
-//! ([`stacks::sizes`], walked by the [`sizer`] thread).
+//! ([`stacks::sizes`], walked by the [`sizer`] thread). Pressure that a PSI trigger saw
+//! comes from the [`pressure_triggers`] thread, drained each tick into the events.
 
 pub mod cadence;
 pub mod cgroups;
@@ -21,6 +22,7 @@ pub mod frame;
 pub mod history;
 pub mod net;
 pub mod pods;
+pub mod pressure_triggers;
 pub mod processes;
 pub mod rates;
 pub mod sampler;

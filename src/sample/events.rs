@@ -11,16 +11,20 @@
 //! names another container when it comes back or its init changes: `exited` and `started`, `health_changed` when the runtime's health status changed, `frozen`/`thawed` from its
 //! freezer, `oom_kill` when the kernel's OOM-kill count grew (its victim from the kernel log
 //! when readable: `host::events::kmsg`), `pids_limit_hit` when refused forks grew, `throttled`
-//! and `pressure` when the throttled share of CPU periods or a PSI `some avg10` (sampled: no
-//! PSI `poll()` trigger) rises to its threshold ([`EventThresholds`]) and again when it falls
-//! below [`END_BELOW`] of it for [`END_AFTER`] samples in a row, and
+//! when the throttled share of CPU periods rises to its threshold ([`EventThresholds`]) and
+//! `pressure` when a PSI `some avg10` does (sampled) or a PSI trigger of its cgroup fired
+//! (`sample::pressure_triggers`, in [`EventInputs::fired`]: at once, dated when the kernel
+//! woke the watcher), each again when it falls below [`END_BELOW`] of it (and no trigger
+//! fired) for [`END_AFTER`] samples in a row, and
 //! `limit_changed` for each limit of its own cgroup whose value changed (`by: isotop` when
 //! isotop's audit log holds the act — same target, limit and value, within a few seconds —
 //! else `other`). For cgroups no container owns (not below a container's own cgroup either),
 //! on the ticks the tree is read: OOM kills, refused forks (their own: on v2, whose counters
-//! count descendants, less their children's growth), limit changes and freezes. A counter
-//! that went back (a cgroup made again) emits nothing. An event that waits for its victim,
-//! its author or its exit code waits one tick at most, then goes as it is.
+//! count descendants, less their children's growth), limit changes, freezes and pressure (at
+//! the deepest cgroup above, not the root; the triggers that fired between two reads count at
+//! the next). A counter that went back (a cgroup made again) emits nothing. An event that
+//! waits for its victim, its author or its exit code waits one tick at most, then goes as it
+//! is.
 //!
 //! Cost: a comparison of values already in the tick (no file read) per container and, when
 //! the tree was read, per cgroup; the kernel log is read only when an OOM count grew, the
@@ -31,26 +35,30 @@ mod attribution;
 mod cgroups;
 mod containers;
 mod limits;
+mod pressure;
 #[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
 
 use attribution::Sources;
-use cgroups::CgroupMemos;
+pub(super) use cgroups::unowned_cgroups;
+use cgroups::{CgroupMemos, CgroupTick};
 use containers::ContainerMemos;
 
 use super::frame::{CgroupSample, ContainerSample};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::events::Event;
+use crate::sample::pressure_triggers::FiredTriggers;
 
 /// When throttling and pressure become events.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventThresholds {
     /// Throttled in at least this share of the CFS periods of an interval, percent.
     pub throttled_percent: f64,
-    /// PSI `some avg10` (CPU, memory or I/O) at least this, percent.
+    /// PSI `some avg10` (CPU, memory or I/O) at least this, percent; and the share of its
+    /// 1 s window a PSI trigger fires at (`sample::pressure_triggers`).
     pub pressure_percent: f64,
 }
 
@@ -81,6 +89,8 @@ pub struct EventInputs<'a> {
     pub layout: Option<&'a CgroupLayout>,
     /// The tick's wall clock, ms since the Unix epoch.
     pub at_ms: u64,
+    /// The PSI triggers that fired since the previous tick (`sample::pressure_triggers`).
+    pub fired: &'a FiredTriggers,
 }
 
 /// An event found this tick, maybe still missing who or what it concerns.
@@ -107,6 +117,8 @@ pub struct EventDetector {
     sources: Sources,
     /// Drafts of the previous tick given one more tick.
     waiting: Vec<Draft>,
+    /// The triggers that fired since the tree was last read.
+    cgroup_fires: FiredTriggers,
 }
 
 impl EventDetector {
@@ -121,6 +133,7 @@ impl EventDetector {
             cgroups: CgroupMemos::default(),
             sources: Sources::new(audit_log),
             waiting: Vec::new(),
+            cgroup_fires: FiredTriggers::default(),
         }
     }
 
@@ -143,14 +156,18 @@ impl EventDetector {
         let mut drafts = Vec::new();
         self.containers
             .compare(&self.thresholds, inputs, previous_ms, &mut drafts);
+        self.cgroup_fires.merge(inputs.fired);
         if let Some(cgroups) = inputs.cgroups {
-            self.cgroups.compare(
+            let tick = CgroupTick {
                 cgroups,
-                inputs.layout,
-                inputs.at_ms,
+                layout: inputs.layout,
+                at_ms: inputs.at_ms,
                 previous_ms,
-                &mut drafts,
-            );
+                pressure_percent: self.thresholds.pressure_percent,
+                fired: &self.cgroup_fires,
+            };
+            self.cgroups.compare(&tick, &mut drafts);
+            self.cgroup_fires.clear();
         }
         let waiting = std::mem::take(&mut self.waiting);
         let pending = || waiting.iter().chain(drafts.iter());

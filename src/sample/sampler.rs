@@ -27,7 +27,8 @@
 //! - every tick: the events ([`super::events`]): this tick's containers and, when the tree was
 //!   read, cgroups compared with the previous tick's, in memory; the kernel log only when an
 //!   OOM count grew, the audit log's new lines only when a limit changed, a runtime's state only
-//!   when a container exited.
+//!   when a container exited; and the PSI triggers that fired, drained from their own thread
+//!   ([`super::pressure_triggers`], handed the cgroups to watch only when they changed).
 //!
 //! The grouping, the tree and the table each run never more often than its measured cost allows within its share
 //! of one CPU (`part_budget`, [`Cadence`]); between runs the previous grouping, tree or table
@@ -48,7 +49,8 @@
 //! ms at 30 and ~46 ms at 300 (so every ~5 ticks at the 1 % budget). Events, measured with
 //! bench/events-bench.sh (`sample_loop --costs`, release; N `unshare` containers with a cgroup
 //! each; median of 20 ticks): 0.02 ms a tick at 30 containers, 0.04 ms at 100, 0.11 ms at 300
-//! (~0.4 µs a container or cgroup), up to ~4 ms on a tick that reads a log.
+//! (~0.4 µs a container or cgroup), up to ~4 ms on a tick that reads a log; with PSI triggers
+//! on 128 cgroups (bench/psi-bench.sh) the same, 0.03–0.04 ms.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -59,6 +61,7 @@ use super::containers::{ContainerSampler, TickContext};
 use super::events::{EventDetector, EventInputs, EventThresholds};
 use super::frame::{Frame, ProcessSample};
 use super::net::{NetContext, NetSampler};
+use super::pressure_triggers::{PressureTriggers, TriggerStatus};
 use super::processes::ProcessTable;
 use super::stacks::StackSampler;
 use super::stacks::sizes::{LayerSizes, LayerSizing};
@@ -101,6 +104,9 @@ pub struct SamplerOptions {
     pub net_map_every: u64,
     /// When throttling and pressure become events (`sample::events`).
     pub events: EventThresholds,
+    /// Watch the containers' and cgroups' pressure with PSI triggers on a thread of their own
+    /// (`sample::pressure_triggers`) where the kernel takes them; off: `some avg10` only.
+    pub pressure_triggers: bool,
 }
 
 impl Default for SamplerOptions {
@@ -117,6 +123,7 @@ impl Default for SamplerOptions {
             writable_every: Duration::from_secs(60),
             net_map_every: 5,
             events: EventThresholds::default(),
+            pressure_triggers: true,
         }
     }
 }
@@ -140,8 +147,10 @@ pub struct TickCosts {
     /// Reading the network map (`None` when not read this tick).
     pub net_map: Option<Duration>,
     /// Comparing the tick with the previous one for events, the logs read on demand included
-    /// (`sample::events`).
+    /// (`sample::events`), and taking in the PSI triggers that fired.
     pub events: Option<Duration>,
+    /// What the PSI triggers' thread has armed (`armed` 0: pressure is sampled only).
+    pub pressure_triggers: TriggerStatus,
 }
 
 /// Reads the host tick after tick; owns every cache.
@@ -170,6 +179,7 @@ pub struct Sampler {
     /// The Network view is shown: read the map and every namespace (see `set_net_map`).
     net_map_wanted: bool,
     events: EventDetector,
+    pressure_triggers: PressureTriggers,
     costs: TickCosts,
 }
 
@@ -186,6 +196,10 @@ impl Sampler {
         Sampler {
             users: UserNames::read(&root),
             events: EventDetector::new(root.clone(), options.events),
+            pressure_triggers: PressureTriggers::new(
+                options.events.pressure_percent,
+                options.pressure_triggers,
+            ),
             root,
             options,
             ticks_per_second: clock_ticks_per_second(),
@@ -227,6 +241,19 @@ impl Sampler {
     /// Where the last tick's time went.
     pub fn costs(&self) -> TickCosts {
         self.costs
+    }
+
+    /// What the PSI triggers' thread has armed, as of the last tick (`isotop events` and the
+    /// docs say whether pressure events may come from triggers).
+    pub fn pressure_triggers(&self) -> TriggerStatus {
+        self.pressure_triggers.status()
+    }
+
+    /// True when cgroup `key` — a container's own v2 cgroup
+    /// ([`container_key`](super::pressure_triggers::container_key)) or a cgroup's path — has a
+    /// PSI trigger armed, as of the last tick.
+    pub fn pressure_trigger_armed(&self, key: &str) -> bool {
+        self.pressure_triggers.is_armed(key)
     }
 
     /// True when the sampler holds container `id`'s stack (or why it is missing): it was in
@@ -365,11 +392,17 @@ impl Sampler {
         costs.net_map = net.map_cost;
 
         let part = Instant::now();
+        let tree_read = costs.cgroups.is_some().then_some(&cgroups[..]);
+        let fired = self
+            .pressure_triggers
+            .tick(self.layout.as_ref(), &containers, tree_read);
+        costs.pressure_triggers = self.pressure_triggers.status();
         let events = self.events.detect(&EventInputs {
             containers: &containers,
-            cgroups: costs.cgroups.is_some().then_some(&cgroups[..]),
+            cgroups: tree_read,
             layout: self.layout.as_ref(),
             at_ms: taken_at_ms,
+            fired: &fired,
         });
         costs.events = Some(part.elapsed());
 

@@ -28,6 +28,7 @@ mod container_unknown_cgroup;
 mod events;
 mod events_cli;
 mod events_config;
+mod events_psi;
 mod frame_serde;
 mod kernel_events;
 mod layers_hostile;

@@ -12,6 +12,7 @@ pub mod hostile_files;
 pub mod netns;
 pub mod overlay_root;
 pub mod procs;
+pub mod psi;
 pub mod sampling;
 pub mod stores;
 pub mod unshared;

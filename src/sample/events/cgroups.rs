@@ -1,10 +1,15 @@
-//! The detector's cgroups no container owns: OOM kills, refused forks, limit changes and
-//! freezes of each, on the ticks the tree is read, against its previous reading (by path).
+//! The detector's cgroups no container owns: OOM kills, refused forks, limit changes, freezes
+//! and pressure of each, on the ticks the tree is read, against its previous reading (by path).
 //!
 //! A container's own cgroup and everything below it are the container's (its events come from
 //! the container side), so they are skipped. On v2 a cgroup's `oom_kill` and `pids.events`
 //! `max` count its descendants' too (v1 counts each cgroup's own): there its own growth is its
 //! growth less its children's, so a kill deep in a tree is told once, where it happened.
+//! Pressure counts descendants' stalls too and cannot be subtracted: a pressure state starts
+//! only at a cgroup none of whose descendants (a container's own cgroups included) is above
+//! the threshold for that resource or already told above — the deepest — and never at the
+//! root, whose pressure is the whole host's. Above means `some avg10` at the threshold or a
+//! trigger of the cgroup that fired since the previous read (`sample::pressure_triggers`).
 
 use std::collections::HashMap;
 
@@ -12,9 +17,46 @@ use super::Draft;
 use super::attribution::{LimitDraft, OomDraft};
 use super::containers::growth;
 use super::limits::limit_changes;
+use super::pressure::{Crossing, PressureNow, pressure_events};
 use crate::host::cgroup::{CgroupLayout, CgroupLimits, FreezerState};
+use crate::host::container::measure::KernelFigures;
 use crate::host::events::{Event, EventKind, Subject, Timing};
 use crate::sample::frame::CgroupSample;
+use crate::sample::pressure_triggers::FiredTriggers;
+
+/// The cgroups of a flattened tree (depth-first, parents first) that no container owns, with
+/// their indices: a container's own cgroup and everything below it are skipped.
+pub(in crate::sample) fn unowned_cgroups(
+    cgroups: &[CgroupSample],
+) -> impl Iterator<Item = (usize, &CgroupSample)> {
+    // The depth of the container-owned cgroup whose subtree is being walked.
+    let mut owned_depth: Option<usize> = None;
+    cgroups.iter().enumerate().filter(move |(_, c)| {
+        if owned_depth.is_some_and(|d| c.depth <= d) {
+            owned_depth = None;
+        }
+        if owned_depth.is_some() {
+            return false;
+        }
+        if c.container_id.is_some() {
+            owned_depth = Some(c.depth);
+            return false;
+        }
+        true
+    })
+}
+
+/// What a tree read hands the cgroups' comparison.
+pub(super) struct CgroupTick<'a> {
+    pub cgroups: &'a [CgroupSample],
+    pub layout: Option<&'a CgroupLayout>,
+    pub at_ms: u64,
+    pub previous_ms: u64,
+    /// The events' pressure threshold, percent.
+    pub pressure_percent: f64,
+    /// The triggers that fired since the previous tree read.
+    pub fired: &'a FiredTriggers,
+}
 
 /// What the detector keeps of each cgroup of the last tree read.
 #[derive(Debug, Default)]
@@ -30,6 +72,8 @@ struct Memo {
     refused_forks: Option<u64>,
     limits: CgroupLimits,
     freezer: Option<FreezerState>,
+    /// CPU, memory, I/O pressure above the threshold.
+    pressure: [Crossing; 3],
     read: u64,
 }
 
@@ -73,6 +117,7 @@ impl CgroupMemos {
                         refused_forks: refused_forks(c),
                         limits: c.reading.limits.clone(),
                         freezer: c.reading.freezer,
+                        pressure: Default::default(),
                         read,
                     };
                     self.by_path.insert(c.path.clone(), memo);
@@ -84,32 +129,32 @@ impl CgroupMemos {
 
     /// Drafts the events of the tree read this tick (flattened depth-first, parents first)
     /// against the last one, and remembers this one.
-    pub(super) fn compare(
-        &mut self,
-        cgroups: &[CgroupSample],
-        layout: Option<&CgroupLayout>,
-        at_ms: u64,
-        previous_ms: u64,
-        drafts: &mut Vec<Draft>,
-    ) {
-        let counts_descendants =
-            |controller: &str| layout.is_some_and(|l| l.v1_carrying(controller).is_none());
+    pub(super) fn compare(&mut self, tick: &CgroupTick<'_>, drafts: &mut Vec<Draft>) {
+        let (cgroups, at_ms) = (tick.cgroups, tick.at_ms);
+        let counts_descendants = |controller: &str| {
+            tick.layout
+                .is_some_and(|l| l.v1_carrying(controller).is_none())
+        };
         let (oom_nested, pids_nested) = (counts_descendants("memory"), counts_descendants("pids"));
-        let growths = self.growths(cgroups);
-        // The depth of the container-owned cgroup whose subtree is being walked.
-        let mut owned_depth: Option<usize> = None;
-        for (c, g) in cgroups.iter().zip(&growths) {
-            if owned_depth.is_some_and(|d| c.depth <= d) {
-                owned_depth = None;
-            }
-            if owned_depth.is_some() {
-                continue;
-            }
-            if c.container_id.is_some() {
-                owned_depth = Some(c.depth);
-                continue;
-            }
-            let Some(memo) = self.by_path.get(&c.path) else {
+        let parents = parents(cgroups);
+        let growths = self.growths(cgroups, &parents);
+        let pressure: Vec<PressureNow> = cgroups
+            .iter()
+            .map(|c| pressure_now(c, tick.fired))
+            .collect();
+        let above: Vec<[bool; 3]> = cgroups
+            .iter()
+            .zip(&pressure)
+            .map(|(c, now)| {
+                let told = self.by_path.get(&c.path).map(|m| m.pressure);
+                let above = now.above(tick.pressure_percent);
+                std::array::from_fn(|r| above[r] || told.is_some_and(|t| t[r].is_on()))
+            })
+            .collect();
+        let descendants_above = descendants_above(&parents, &above);
+        for (at, c) in unowned_cgroups(cgroups) {
+            let g = &growths[at];
+            let Some(memo) = self.by_path.get_mut(&c.path) else {
                 continue;
             };
             let own = |grown: u64, children: u64, nested: bool| {
@@ -169,6 +214,18 @@ impl CgroupMemos {
                 }
                 _ => {}
             }
+            if c.depth > 0 {
+                let may_start = descendants_above[at].map(|above| !above);
+                let told = pressure_events(
+                    &mut memo.pressure,
+                    &pressure[at],
+                    may_start,
+                    tick.pressure_percent,
+                    at_ms,
+                    &subject,
+                );
+                drafts.extend(told.into_iter().map(Draft::Ready));
+            }
             if memo.limits != c.reading.limits {
                 let targets = vec![format!("cgroup:{}", c.path)];
                 for change in limit_changes(&memo.limits, &c.reading.limits, &c.reading.sources) {
@@ -176,7 +233,7 @@ impl CgroupMemos {
                         subject.clone(),
                         change,
                         targets.clone(),
-                        (previous_ms, at_ms),
+                        (tick.previous_ms, at_ms),
                     )));
                 }
             }
@@ -185,8 +242,8 @@ impl CgroupMemos {
     }
 
     /// Each cgroup's growth since its last reading (0 when new or gone back) and the sums of
-    /// its direct children's.
-    fn growths(&self, cgroups: &[CgroupSample]) -> Vec<Growth> {
+    /// its direct children's (`parents`: each cgroup's parent's index).
+    fn growths(&self, cgroups: &[CgroupSample], parents: &[Option<usize>]) -> Vec<Growth> {
         let mut growths: Vec<Growth> = cgroups
             .iter()
             .map(|c| {
@@ -199,19 +256,58 @@ impl CgroupMemos {
                 }
             })
             .collect();
-        // The open ancestors of the cgroup at hand: (depth, index).
-        let mut ancestors: Vec<(usize, usize)> = Vec::new();
-        for (at, c) in cgroups.iter().enumerate() {
-            while ancestors.last().is_some_and(|(depth, _)| *depth >= c.depth) {
-                ancestors.pop();
-            }
-            if let Some(&(_, parent)) = ancestors.last() {
+        for (at, parent) in parents.iter().enumerate() {
+            if let Some(parent) = *parent {
                 let (oom, refused) = (growths[at].oom, growths[at].refused);
                 growths[parent].children_oom += oom;
                 growths[parent].children_refused += refused;
             }
-            ancestors.push((c.depth, at));
         }
         growths
     }
+}
+
+/// Each cgroup's parent's index in the flattened tree (`None` for the root).
+fn parents(cgroups: &[CgroupSample]) -> Vec<Option<usize>> {
+    // The open ancestors of the cgroup at hand: (depth, index).
+    let mut ancestors: Vec<(usize, usize)> = Vec::new();
+    cgroups
+        .iter()
+        .enumerate()
+        .map(|(at, c)| {
+            while ancestors.last().is_some_and(|(depth, _)| *depth >= c.depth) {
+                ancestors.pop();
+            }
+            let parent = ancestors.last().map(|(_, parent)| *parent);
+            ancestors.push((c.depth, at));
+            parent
+        })
+        .collect()
+}
+
+/// A cgroup's pressure figures (`measure`'s, from its reading) and its triggers' fires.
+fn pressure_now(c: &CgroupSample, fired: &FiredTriggers) -> PressureNow {
+    let k = KernelFigures::of(Some(&c.reading));
+    PressureNow {
+        figures: [
+            k.cpu_pressure_percent,
+            k.memory_pressure_percent,
+            k.io_pressure_percent,
+        ],
+        fires: fired.of(&c.path),
+    }
+}
+
+/// Per cgroup and resource: is any of its descendants `above`.
+fn descendants_above(parents: &[Option<usize>], above: &[[bool; 3]]) -> Vec<[bool; 3]> {
+    let mut below = vec![[false; 3]; parents.len()];
+    // Children come after their parents: walking back, a cgroup is complete before its parent.
+    for at in (0..parents.len()).rev() {
+        if let Some(parent) = parents[at] {
+            for r in 0..3 {
+                below[parent][r] |= above[at][r] || below[at][r];
+            }
+        }
+    }
+    below
 }

@@ -5,15 +5,17 @@ use std::collections::HashMap;
 
 use super::attribution::{LimitDraft, OomDraft};
 use super::limits::limit_changes;
-use super::{Draft, END_AFTER, END_BELOW, EventInputs, EventThresholds};
+use super::pressure::{Crossing, PressureNow, crossing, pressure_events};
+use super::{Draft, EventInputs, EventThresholds};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLimits;
 use crate::host::container::measure::ContainerState;
 use crate::host::container::{Container, UNKNOWN_ID_PREFIX};
 use crate::host::events::kmsg::own_memory_cgroups;
-use crate::host::events::{Event, EventKind, PressureResource, Subject, Timing};
+use crate::host::events::{Event, EventKind, Subject, Timing};
 use crate::host::runtime::state::{RuntimeState, read_state};
 use crate::sample::frame::ContainerSample;
+use crate::sample::pressure_triggers::{FiredTriggers, container_key};
 use crate::units::format;
 
 /// How long an exited container's id is remembered: one seen again within it restarted.
@@ -124,37 +126,6 @@ pub(super) fn growth(previous: Option<u64>, now: Option<u64>) -> Option<u64> {
     (grown > 0).then_some(grown)
 }
 
-/// Whether a figure is above its threshold, and for how many samples in a row it has been
-/// below the end of it.
-#[derive(Debug, Clone, Copy, Default)]
-struct Crossing {
-    on: bool,
-    below: u32,
-}
-
-/// A figure crossing its threshold: `(figure, ended)` when a state starts (at once) or ends
-/// (after [`END_AFTER`] samples in a row below [`END_BELOW`] of the threshold).
-fn crossing(state: &mut Crossing, figure: Option<f64>, threshold: f64) -> Option<(f64, bool)> {
-    let figure = figure.filter(|f| f.is_finite())?;
-    if !state.on {
-        if figure >= threshold {
-            *state = Crossing { on: true, below: 0 };
-            return Some((figure, false));
-        }
-        return None;
-    }
-    if figure >= threshold * END_BELOW {
-        state.below = 0;
-        return None;
-    }
-    state.below += 1;
-    if state.below >= END_AFTER {
-        *state = Crossing::default();
-        return Some((figure, true));
-    }
-    None
-}
-
 impl Memo {
     fn new(c: &ContainerSample, at_ms: u64, tick: u64) -> Memo {
         let container = &c.view.container;
@@ -200,7 +171,7 @@ impl ContainerMemos {
         for c in inputs.containers {
             let id = &c.view.container.id;
             if let Some(memo) = self.by_id.get_mut(id) {
-                memo.compare(c, thresholds, at_ms, previous_ms, drafts);
+                memo.compare(c, thresholds, at_ms, previous_ms, inputs.fired, drafts);
                 memo.tick = self.tick;
                 continue;
             }
@@ -278,6 +249,7 @@ impl Memo {
         thresholds: &EventThresholds,
         at_ms: u64,
         previous_ms: u64,
+        fired: &FiredTriggers,
         drafts: &mut Vec<Draft>,
     ) {
         let event = |kind: EventKind, detail: String| {
@@ -358,18 +330,20 @@ impl Memo {
             _ => {}
         }
         self.state = c.view.state;
-        self.kernel_events(c, thresholds, at_ms, drafts);
+        self.kernel_events(c, thresholds, at_ms, fired, drafts);
         self.limit_events(c, at_ms, previous_ms, drafts);
         self.pids.clear();
         self.pids.extend_from_slice(&container.pids);
     }
 
-    /// OOM kills, refused forks, throttling and pressure.
+    /// OOM kills, refused forks, throttling and pressure (a trigger of its cgroup that
+    /// fired, among `fired`, counts as above).
     fn kernel_events(
         &mut self,
         c: &ContainerSample,
         thresholds: &EventThresholds,
         at_ms: u64,
+        fired: &FiredTriggers,
         drafts: &mut Vec<Draft>,
     ) {
         let event = |kind: EventKind, detail: String| {
@@ -425,29 +399,27 @@ impl Memo {
             };
             drafts.push(event(EventKind::Throttled { percent, ended }, detail));
         }
-        let figures = [
-            (PressureResource::Cpu, kernel.cpu_pressure_percent),
-            (PressureResource::Memory, kernel.memory_pressure_percent),
-            (PressureResource::Io, kernel.io_pressure_percent),
-        ];
-        for (on, (resource, figure)) in self.pressure.iter_mut().zip(figures) {
-            if let Some((percent, ended)) = crossing(on, figure, thresholds.pressure_percent) {
-                let name = pressure_name(resource);
-                let detail = if ended {
-                    format!("{name} pressure ended ({percent:.0}%, some avg10)")
-                } else {
-                    format!("{name} pressure {percent:.0}% (some avg10)")
-                };
-                drafts.push(event(
-                    EventKind::Pressure {
-                        resource,
-                        percent,
-                        ended,
-                    },
-                    detail,
-                ));
-            }
-        }
+        let now = PressureNow {
+            figures: [
+                kernel.cpu_pressure_percent,
+                kernel.memory_pressure_percent,
+                kernel.io_pressure_percent,
+            ],
+            fires: container_key(c).map_or_else(Default::default, |key| fired.of(key)),
+        };
+        let subject = subject_of(c);
+        drafts.extend(
+            pressure_events(
+                &mut self.pressure,
+                &now,
+                [true; 3],
+                thresholds.pressure_percent,
+                at_ms,
+                &subject,
+            )
+            .into_iter()
+            .map(Draft::Ready),
+        );
     }
 
     /// Each limit of its own cgroup that changed.
@@ -486,13 +458,5 @@ impl Memo {
             None => {}
         }
         self.limits = Some(reading.limits.clone());
-    }
-}
-
-fn pressure_name(resource: PressureResource) -> &'static str {
-    match resource {
-        PressureResource::Cpu => "CPU",
-        PressureResource::Memory => "memory",
-        PressureResource::Io => "I/O",
     }
 }

@@ -14,12 +14,17 @@ use crate::host::cgroup::{
 use crate::host::container::measure::ContainerState;
 use crate::host::events::{ChangedBy, EventKind, PressureResource, Timing};
 use crate::sample::net::tests::container;
+use crate::sample::pressure_triggers::FiredTriggers;
+
+mod pressure;
 
 /// A detector of a root with no runtime state, no kernel log and a private audit log.
 struct Bench {
     dir: tempfile::TempDir,
     detector: EventDetector,
     at_ms: u64,
+    /// The triggers that fired, handed to the next tick (then cleared).
+    fired: FiredTriggers,
 }
 
 impl Bench {
@@ -35,6 +40,7 @@ impl Bench {
             dir,
             detector,
             at_ms: 0,
+            fired: FiredTriggers::default(),
         }
     }
 
@@ -46,11 +52,13 @@ impl Bench {
         cgroups: Option<(&[CgroupSample], &CgroupLayout)>,
     ) -> Vec<Event> {
         self.at_ms = crate::units::now_ms().max(self.at_ms + 1);
+        let fired = std::mem::take(&mut self.fired);
         self.detector.detect(&EventInputs {
             containers,
             cgroups: cgroups.map(|(c, _)| c),
             layout: cgroups.map(|(_, l)| l),
             at_ms: self.at_ms,
+            fired: &fired,
         })
     }
 
