@@ -21,6 +21,7 @@ use crate::host::HostRoot;
 use crate::host::events::Event;
 use crate::host::scan::{ScanOptions, Snapshot, scan};
 use crate::sample::Sampler;
+use crate::sample::pressure_triggers::TriggerStatus;
 
 /// Whose events are printed.
 enum Filter {
@@ -109,9 +110,14 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
     let mut sampler = Sampler::new(root.clone());
     sampler.set_audit_log(audit_log);
     let interval = Duration::from_secs_f64(args.interval);
+    let mut told_pressure = false;
     loop {
         let started = Instant::now();
         let frame = sampler.tick()?;
+        if !told_pressure && let Some(note) = pressure_note(sampler.pressure_triggers()) {
+            warn(&note);
+            told_pressure = true;
+        }
         for event in frame.events.iter().filter(|e| filter.admits(e)) {
             if !out.print(event)? {
                 return Ok(());
@@ -119,6 +125,36 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
         }
         std::thread::sleep(interval.saturating_sub(started.elapsed()));
     }
+}
+
+/// How pressure events come, once the triggers' watcher has armed or been refused (stderr:
+/// so the operator knows whether a short stall is seen at once or only in `some avg10`).
+fn pressure_note(status: TriggerStatus) -> Option<String> {
+    use crate::sample::pressure_triggers::TriggerRefusal;
+    if status.on() {
+        return Some(format!(
+            "pressure: PSI triggers armed on {} cgroups (a stall of the threshold's share of \
+             1 s is told at once){}",
+            status.cgroups,
+            if status.beyond_budget > 0 {
+                format!("; {} more sampled (budget)", status.beyond_budget)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let why = match status.refused? {
+        TriggerRefusal::NotCgroup2 => "the pressure files are not on cgroup2",
+        TriggerRefusal::NotPermitted => "not permitted (run as root)",
+        TriggerRefusal::Unprivileged => {
+            "without CAP_SYS_RESOURCE the kernel's triggers would miss stalls"
+        }
+        TriggerRefusal::Unsupported => "this kernel has no cgroup PSI triggers",
+        TriggerRefusal::Other => "a trigger could not be made",
+    };
+    Some(format!(
+        "pressure: sampled (`some avg10` each tick), no PSI triggers: {why}"
+    ))
 }
 
 /// The time column: RFC 3339 UTC, whole seconds (as `isotop log`).
@@ -202,5 +238,30 @@ mod tests {
             crate::host::events::audit::log_path(&crate::host::HostRoot::live()),
             crate::control::audit::log_path()
         );
+    }
+
+    #[test]
+    fn the_pressure_note_says_whether_triggers_tell_stalls() {
+        use super::{TriggerStatus, pressure_note};
+        use crate::sample::pressure_triggers::TriggerRefusal;
+        assert_eq!(
+            pressure_note(TriggerStatus::default()),
+            None,
+            "not known yet"
+        );
+        let armed = TriggerStatus {
+            armed: 6,
+            cgroups: 2,
+            beyond_budget: 3,
+            ..TriggerStatus::default()
+        };
+        let note = pressure_note(armed).unwrap_or_default();
+        assert!(note.contains("armed on 2 cgroups") && note.contains("3 more sampled"));
+        let refused = TriggerStatus {
+            refused: Some(TriggerRefusal::Unprivileged),
+            ..TriggerStatus::default()
+        };
+        let note = pressure_note(refused).unwrap_or_default();
+        assert!(note.starts_with("pressure: sampled") && note.contains("CAP_SYS_RESOURCE"));
     }
 }
