@@ -13,6 +13,9 @@
 //!
 //! The reading itself is the read side's (`host::logs`: `locate`, `follow`), behind
 //! the small [`LogSource`] boundary so tests feed fixture lines; [`HostLogs`] is the host's.
+//! A remote host's log is read by its agent with the same feed and comes over the agent's
+//! connection ([`LogFeed::from_channel`], `remote::client`): one login, the lines with their
+//! times and streams as read, the agent's own feed on its host.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -166,12 +169,22 @@ impl LogTail for LogFollower {
     }
 }
 
-/// One container's log being read on a thread of its own; dropping it ends the thread.
-#[derive(Debug)]
+/// One container's log being read on a thread of its own (or, for a remote host, by its
+/// agent: [`LogFeed::from_channel`]); dropping it ends the reading.
 pub struct LogFeed {
     container_id: String,
     messages: mpsc::Receiver<LogMessage>,
     stop: Arc<AtomicBool>,
+    /// Run once when the feed is dropped (a remote feed tells its agent to stop reading).
+    on_close: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for LogFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFeed")
+            .field("container_id", &self.container_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LogFeed {
@@ -182,7 +195,7 @@ impl LogFeed {
         container: Container,
         since_ms: Option<u64>,
     ) -> std::io::Result<LogFeed> {
-        let (sender, messages) = mpsc::channel(QUEUE);
+        let (sender, messages) = Self::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let container_id = container.id.clone();
         let thread_stop = stop.clone();
@@ -193,7 +206,28 @@ impl LogFeed {
             container_id,
             messages,
             stop,
+            on_close: None,
         })
+    }
+
+    /// The channel a feed's messages come by (bounded: a reader ahead of the app waits).
+    pub fn channel() -> (mpsc::Sender<LogMessage>, mpsc::Receiver<LogMessage>) {
+        mpsc::channel(QUEUE)
+    }
+
+    /// A feed whose messages someone else sends (a remote host's agent, through its
+    /// connection); `on_close` runs once when it is dropped.
+    pub fn from_channel(
+        container_id: String,
+        messages: mpsc::Receiver<LogMessage>,
+        on_close: impl FnOnce() + Send + 'static,
+    ) -> LogFeed {
+        LogFeed {
+            container_id,
+            messages,
+            stop: Arc::new(AtomicBool::new(false)),
+            on_close: Some(Box::new(on_close)),
+        }
     }
 
     pub fn container_id(&self) -> &str {
@@ -204,6 +238,12 @@ impl LogFeed {
     pub async fn next(&mut self) -> Option<LogMessage> {
         self.messages.recv().await
     }
+
+    /// As [`LogFeed::next`], blocking the thread (for a caller outside the async loop: the
+    /// remote agent forwarding lines to its dashboard).
+    pub fn blocking_next(&mut self) -> Option<LogMessage> {
+        self.messages.blocking_recv()
+    }
 }
 
 impl Drop for LogFeed {
@@ -211,6 +251,9 @@ impl Drop for LogFeed {
         // The thread sees it after its current wait (at most `POLL`); a send it is blocked on
         // fails at once, the receiver being gone.
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(on_close) = self.on_close.take() {
+            on_close();
+        }
     }
 }
 
