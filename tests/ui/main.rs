@@ -34,5 +34,6 @@ mod tmux_launch;
 mod tmux_layers;
 mod tmux_logs;
 mod tmux_network;
+mod tmux_remote;
 mod tmux_signals;
 mod traffic;

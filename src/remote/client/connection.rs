@@ -32,6 +32,10 @@ pub(super) const HELLO_WAIT: Duration = Duration::from_secs(30);
 /// How long a leaving agent has to end by itself before ssh is killed.
 const BYE_WAIT: Duration = Duration::from_secs(1);
 
+/// How long a lost session's ssh has to end by itself (for its exit status) before it is
+/// killed.
+const LOST_WAIT: Duration = Duration::from_millis(500);
+
 /// Lines of ssh's stderr kept to say why a session ended.
 const STDERR_LINES: usize = 8;
 
@@ -445,16 +449,17 @@ impl Session {
     fn close(mut self, stopping: bool, end: End) -> End {
         if stopping {
             let _ = self.send(&ClientMessage::Bye);
-            self.stdin = None;
-            let deadline = Instant::now() + BYE_WAIT;
-            while Instant::now() < deadline {
-                if matches!(self.child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
         }
+        // A closed stdin ends the agent, and ssh after it; a lost ssh is ending already and
+        // says why in its exit status.
         self.stdin = None;
+        let deadline = Instant::now() + if stopping { BYE_WAIT } else { LOST_WAIT };
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let status = self.kill();
         let End::Lost(why) = end else {
             return end;
