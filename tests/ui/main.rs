@@ -15,6 +15,7 @@ mod chart_cursor;
 mod config;
 mod conveniences;
 mod events;
+mod hosts;
 mod launch;
 mod layers;
 mod log_pane;
