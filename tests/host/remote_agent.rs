@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{CgroupGuard, ChildGuard, read_text, wait_until};
-use isotop::remote::request::{RemoteRequest, WireLimitKind, WireOutcome};
+use isotop::remote::request::{RemoteRequest, WireLimitKind, WireLogMessage, WireOutcome};
 use isotop::remote::wire::{self, AgentMessage, ClientMessage, Hello, PROTOCOL_VERSION, Peer};
 
 /// An agent with its audit log and state under `state`, an empty config, pipes on both ends.
@@ -156,6 +156,20 @@ fn the_agent_streams_frames_applies_an_act_and_ends_when_stdin_closes() {
         WireOutcome::Failed(text) => assert!(text.contains("no container"), "{text}"),
         other => panic!("{other:?}"),
     }
+    // A log of a container it does not know: the pane is told, nothing else is read.
+    agent.send(&ClientMessage::OpenLog {
+        id: 9,
+        container: "f".repeat(64),
+        since_ms: None,
+    });
+    let said = agent.until("the log's answer", |m| match m {
+        AgentMessage::Log { id: 9, message } => Some(message),
+        _ => None,
+    });
+    assert!(
+        matches!(&said, WireLogMessage::Stopped(why) if why.contains("no container")),
+        "{said:?}"
+    );
     let status = agent.close();
     assert_eq!(status.code(), Some(0), "stdin closed: a clean end");
 }

@@ -10,19 +10,24 @@
 //!   agent's audit log has the line, the dashboard's own has none); killing the sshd process
 //!   of the session (by pid) mid-stream puts "connection lost (…), retrying in Ns" on the
 //!   status line and STALE in the header, then "reconnected".
+//! - `l` on a real isotop container on the remote host: its log, read by the agent, shows in
+//!   the pane and keeps coming, stderr lines marked as such.
 //! - A fake agent that answers with a hello of another protocol version: the status line says
 //!   which versions, and the dashboard does not keep retrying.
 //!
 //! Skips with the reason when sshd, ssh, ssh-keygen or tmux are missing (`.ci/run` installs
 //! openssh-server and openssh-client).
 
-use crate::support::{common, tmux};
+use crate::support::{common, containers, tmux};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{CgroupGuard, ChildGuard, read_text, require_program, test_name, wait_until};
+use common::{
+    CgroupGuard, ChildGuard, read_text, require_program, test_name, unique_name, wait_until,
+};
+use containers::{Container, require_launch};
 use tmux::Tmux;
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -254,6 +259,53 @@ fn the_remote_dashboard_shows_frames_acts_and_reconnects() {
     tmux.expect("reconnected", "the dashboard reconnects");
     let screen = tmux.expect_screen("frames flow again (no STALE)", |s| !s.contains("STALE"));
     assert!(screen.contains(&label), "{screen}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_log_pane_of_a_remote_container_comes_over_the_agent() {
+    if !require_launch() {
+        return;
+    }
+    let Some(sshd) = Sshd::start() else {
+        return;
+    };
+    let name = unique_name("remotelog");
+    let _container = Container::sh(
+        &["--name", &name],
+        "echo on-stderr >&2; n=0; while :; do echo tick-$n; n=$((n+1)); sleep 0.3; done",
+    );
+    let remote_command = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_isotop"),
+        sshd.path("empty.toml").display()
+    );
+    let tmux = dashboard(&sshd, &remote_command);
+    tmux.expect("processes ", "the first remote frame arrives");
+    tmux.filter(&name);
+    tmux.expect(&name, "the container's row");
+    tmux.keys(&["l"]);
+    tmux.expect(&format!("{name} (isotop) log"), "the log pane's title");
+    let ticks = |screen: &str| {
+        screen
+            .split("tick-")
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<u64>().ok()
+            })
+            .max()
+    };
+    let first = tmux.expect_screen("its output in the pane", |s| ticks(s).is_some());
+    let seen = ticks(&first).unwrap_or(0);
+    tmux.expect_screen("later lines over the connection", |s| {
+        ticks(s).is_some_and(|n| n >= seen + 3)
+    });
+    assert!(first.contains("on-stderr"), "stderr lines too: {first}");
+    tmux.keys(&["s"]);
+    tmux.expect_screen("stdout only: the stream came with each line", |s| {
+        !s.contains("on-stderr") && ticks(s).is_some()
+    });
 }
 
 #[test]
