@@ -114,14 +114,16 @@ fn the_agent_streams_frames_applies_an_act_and_ends_when_stdin_closes() {
     let hello = agent.hello();
     assert_eq!(hello.protocol, PROTOCOL_VERSION);
     assert!(!hello.read_only);
-    agent.send(&ClientMessage::SetInterval(0.3));
-    let frames = agent.until("a frame with the test's cgroup", |m| match m {
+    // One frame is proof enough, and on a host of many processes a frame is megabytes to
+    // decode: after the first, the next comes in an hour (the act's outcome is not held up).
+    agent.send(&ClientMessage::SetInterval(3600.0));
+    let seq = agent.until("a frame with the test's cgroup", |m| match m {
         AgentMessage::Frame(frame) if frame.cgroups.iter().any(|c| c.path == path) => {
             Some(frame.seq)
         }
         _ => None,
     });
-    assert!(frames < 100);
+    assert!(seq < 2, "the first frames have it (seq {seq})");
 
     agent.send(&ClientMessage::Act {
         id: 1,

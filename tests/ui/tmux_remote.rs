@@ -10,8 +10,9 @@
 //!   agent's audit log has the line, the dashboard's own has none); killing the sshd process
 //!   of the session (by pid) mid-stream puts "connection lost (…), retrying in Ns" on the
 //!   status line and STALE in the header, then "reconnected".
-//! - `l` on a real isotop container on the remote host: its log, read by the agent, shows in
-//!   the pane and keeps coming, stderr lines marked as such.
+//! - Two hosts: `H` shows the other (its place in the header) and back; `l` on a real isotop
+//!   container on the remote host: its log, read by the agent, shows in the pane and keeps
+//!   coming, stderr lines marked as such.
 //! - A fake agent that answers with a hello of another protocol version: the status line says
 //!   which versions, and the dashboard does not keep retrying.
 //!
@@ -153,9 +154,9 @@ impl Drop for Sshd {
     }
 }
 
-/// The dashboard on `sshd`'s host in tmux, the remote isotop run as `remote_command`
-/// (`isotop` words after it: `--config EMPTY agent`).
-fn dashboard(sshd: &Sshd, remote_command: &str) -> Tmux {
+/// The dashboard on `sshd`'s host in tmux (as `ssh://root@127.0.0.1:PORT`, then as each of
+/// `more` names it), the remote isotop run as `remote_command` (then `agent`).
+fn dashboard(sshd: &Sshd, remote_command: &str, more: &[&str]) -> Tmux {
     let isotop = env!("CARGO_BIN_EXE_isotop");
     let empty = sshd.path("empty.toml");
     std::fs::write(&empty, "").unwrap();
@@ -165,11 +166,15 @@ fn dashboard(sshd: &Sshd, remote_command: &str) -> Tmux {
         &format!(
             "ISOTOP_AUDIT_LOG={local_audit} ISOTOP_SSH_OPTIONS='{options}' \
              ISOTOP_REMOTE_COMMAND='{remote_command}' {isotop} --config {empty} \
-             --host ssh://root@127.0.0.1:{port} -d 0.5; echo EXITED $?; sleep 60",
+             --host ssh://root@127.0.0.1:{port}{more} -d 0.5; echo EXITED $?; sleep 60",
             local_audit = sshd.path("local-audit.jsonl").display(),
             options = sshd.ssh_options(),
             empty = empty.display(),
             port = sshd.port,
+            more = more
+                .iter()
+                .map(|host| format!(" --host {host}"))
+                .collect::<String>(),
         ),
     )
 }
@@ -203,7 +208,7 @@ fn the_remote_dashboard_shows_frames_acts_and_reconnects() {
         env!("CARGO_BIN_EXE_isotop"),
         sshd.path("empty.toml").display()
     );
-    let tmux = dashboard(&sshd, &remote_command);
+    let tmux = dashboard(&sshd, &remote_command, &[]);
     let label = format!("[ssh root@127.0.0.1:{}]", sshd.port);
     tmux.expect(&label, "the header names the remote host");
     tmux.expect("processes ", "the first remote frame arrives");
@@ -280,8 +285,23 @@ fn the_log_pane_of_a_remote_container_comes_over_the_agent() {
         env!("CARGO_BIN_EXE_isotop"),
         sshd.path("empty.toml").display()
     );
-    let tmux = dashboard(&sshd, &remote_command);
+    // Two hosts (the same sshd, named twice): H shows the other and back.
+    let other = format!("ssh://root@localhost:{}", sshd.port);
+    let tmux = dashboard(&sshd, &remote_command, &[&other]);
+    tmux.expect(
+        &format!("[ssh root@127.0.0.1:{} 1/2]", sshd.port),
+        "the first host and its place",
+    );
     tmux.expect("processes ", "the first remote frame arrives");
+    tmux.keys(&["H"]);
+    tmux.expect_screen("the second host, with its frames", |s| {
+        s.contains(&format!("[ssh root@localhost:{} 2/2]", sshd.port)) && s.contains("processes ")
+    });
+    tmux.keys(&["H"]);
+    tmux.expect(
+        &format!("[ssh root@127.0.0.1:{} 1/2]", sshd.port),
+        "H cycles back to the first",
+    );
     tmux.filter(&name);
     tmux.expect(&name, "the container's row");
     tmux.keys(&["l"]);
@@ -323,7 +343,7 @@ fn a_remote_isotop_of_another_protocol_version_is_told_plainly() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let tmux = dashboard(&sshd, &fake.display().to_string());
+    let tmux = dashboard(&sshd, &fake.display().to_string(), &[]);
     let want = format!(
         "remote isotop speaks protocol 99, this one {}: install the same version on both hosts",
         isotop::remote::wire::PROTOCOL_VERSION
