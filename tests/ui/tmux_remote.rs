@@ -29,6 +29,9 @@ use common::{
     CgroupGuard, ChildGuard, read_text, require_program, test_name, unique_name, wait_until,
 };
 use containers::{Container, require_launch};
+
+use crate::tmux_cgroup_acts::wait_for;
+use crate::tmux_logs::last_tick;
 use tmux::Tmux;
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -227,12 +230,7 @@ fn the_remote_dashboard_shows_frames_acts_and_reconnects() {
     }
     tmux.text("0.1");
     tmux.keys(&["Enter"]);
-    let mut last = String::new();
-    let applied = wait_until(Duration::from_secs(20), || {
-        last = read_text(&quota).trim().to_string();
-        last == tenth
-    });
-    assert!(applied, "the CPU quota over the wire: {last:?}");
+    wait_for("the CPU quota over the wire", &quota, tenth);
     tmux.expect("→", "the outcome came back to the status line");
     let audited = std::fs::read_to_string(&remote_audit).unwrap_or_default();
     let target = format!("\"target\":\"cgroup:{path}\"");
@@ -306,25 +304,15 @@ fn the_log_pane_of_a_remote_container_comes_over_the_agent() {
     tmux.expect(&name, "the container's row");
     tmux.keys(&["l"]);
     tmux.expect(&format!("{name} (isotop) log"), "the log pane's title");
-    let ticks = |screen: &str| {
-        screen
-            .split("tick-")
-            .skip(1)
-            .filter_map(|rest| {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse::<u64>().ok()
-            })
-            .max()
-    };
-    let first = tmux.expect_screen("its output in the pane", |s| ticks(s).is_some());
-    let seen = ticks(&first).unwrap_or(0);
+    let first = tmux.expect_screen("its output in the pane", |s| last_tick(s).is_some());
+    let seen = last_tick(&first).unwrap_or(0);
     tmux.expect_screen("later lines over the connection", |s| {
-        ticks(s).is_some_and(|n| n >= seen + 3)
+        last_tick(s).is_some_and(|n| n >= seen + 3)
     });
     assert!(first.contains("on-stderr"), "stderr lines too: {first}");
     tmux.keys(&["s"]);
     tmux.expect_screen("stdout only: the stream came with each line", |s| {
-        !s.contains("on-stderr") && ticks(s).is_some()
+        !s.contains("on-stderr") && last_tick(s).is_some()
     });
 }
 
