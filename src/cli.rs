@@ -5,6 +5,7 @@
 //! the README. Exit codes: 0 success, 1 the host could not be read, 2 the user's own mistake
 //! (bad arguments, unknown or ambiguous target).
 
+pub(crate) mod agent;
 #[cfg(test)]
 mod agreement_tests;
 mod args;
@@ -70,6 +71,18 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// Dashboard: watch a remote host over ssh instead of this one: `ssh://[user@]host[:port]`
+    /// or `[user@]host`; `isotop agent` must be installed there. Give it several times (or
+    /// ISOTOP_HOST=a,b) for a host switcher (H). The system ssh connects: its config, keys,
+    /// agent and jump hosts apply; extra options in ISOTOP_SSH_OPTIONS.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// Dashboard with --host: the command that runs isotop on the remote host (default
+    /// `isotop`, or ISOTOP_REMOTE_COMMAND), e.g. `/opt/isotop/bin/isotop` or `sudo isotop`.
+    #[arg(long, value_name = "COMMAND")]
+    pub remote_command: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -126,6 +139,10 @@ pub(crate) enum Command {
     Supervise(SuperviseArgs),
     /// isotop's layer cache: list cached layers and who uses them, prune unused ones.
     Image(ImageArgs),
+    /// The far end of `isotop --host`: samples this host and streams frames on stdout, takes
+    /// acts on stdin (run by ssh, not by hand; never listens on a socket). --read-only refuses
+    /// acts.
+    Agent(agent::AgentArgs),
 }
 
 /// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
@@ -182,6 +199,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Rm(args)) => lifecycle::remove(&root, &args),
         Some(Command::Supervise(args)) => launch::supervise(&root, &args),
         Some(Command::Image(args)) => image::run(&root, &args),
+        Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
+        None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

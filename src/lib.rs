@@ -8,7 +8,8 @@
 //! `// SAFETY:` line; the `[lints]` table of Cargo.toml refuses them everywhere else), `units`
 //! is the vocabulary all of them share, `ui` draws the dashboard from sampled frames, and
 //! `cli` renders the scriptable subcommands as tables or JSON from the same values the
-//! dashboard uses.
+//! dashboard uses, and `remote` carries frames and acts between a dashboard and `isotop agent`
+//! on another host over ssh.
 
 // A `pub` no one outside the crate can reach says `pub(crate)`, so the compiler shows dead code
 // (binary-only modules such as `cli` are private). Its fix is machine-applicable:
@@ -19,6 +20,7 @@ mod cli;
 pub mod control;
 pub mod host;
 pub mod launch;
+pub mod remote;
 pub mod sample;
 pub mod sys;
 pub mod ui;

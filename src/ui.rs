@@ -26,6 +26,7 @@ pub use action::{Action, Tab};
 pub use app::App;
 pub use config::Config;
 pub use error::UiError;
-pub use event_loop::{Options, run};
+pub use event_loop::source::{FrameSource, SourceEvent};
+pub use event_loop::{Options, run, run_on};
 pub use keymap::Keymap;
 pub use theme::Theme;

@@ -134,6 +134,9 @@ pub enum Action {
     ///
     /// [`EventKind::is_trouble`]: crate::host::events::EventKind::is_trouble
     TroubleOnly,
+    /// `H`: show the next remote host (`--host` given more than once), each with its own
+    /// views and history.
+    NextHost,
     /// The log pane's own keys (the keymap's pane scope, [`crate::ui::keymap::Scope`]):
     /// `/` search, `n` and `N` the next and previous match, `s` the stream shown (all, stdout,
     /// stderr), `w` wrap, `t` jump to a time typed as `HH:MM[:SS]`.

@@ -23,6 +23,7 @@ pub mod detail_pane;
 pub mod events;
 mod filter;
 mod fold;
+pub mod hosts;
 mod identity;
 pub mod launch;
 pub mod launch_form;
@@ -110,6 +111,8 @@ pub struct App {
     log_pane: Option<LogPane>,
     /// The log feed for the app loop to open or close ([`App::take_log_request`]).
     log_request: Option<LogRequest>,
+    /// The host shown (a remote's label and connection) and a pending `H` ([`hosts`]).
+    host: hosts::HostState,
 }
 
 impl App {
@@ -151,6 +154,7 @@ impl App {
             trouble_only: false,
             log_pane: None,
             log_request: None,
+            host: hosts::HostState::default(),
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -370,12 +374,13 @@ impl App {
             | Action::FreezeToggle
             | Action::Kill
             | Action::Enter => self.act(action),
-            Action::Launch if self.refuse_read_only() => {}
+            Action::Launch if self.refuse_read_only() || self.refuse_remote_launch() => {}
             Action::Launch => self.open_launch_form(),
             Action::StopRemove => self.stop_remove_menu(),
             Action::Copy => self.copy_menu(),
             Action::Logs => self.open_log_pane(),
             Action::TroubleOnly => self.toggle_trouble_only(),
+            Action::NextHost => self.switch_host(),
             // The log pane's keys reach here only when its scope is rebound onto keys the
             // views do not use.
             Action::LogSearch

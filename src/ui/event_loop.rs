@@ -1,11 +1,15 @@
-//! The app loop: the one owner of the [`App`] and the [`History`]. It waits on three sources
-//! at once — the sampler's frames, terminal events (keys, mouse, resize) and the signals that
-//! end it — applies each, and redraws after each change. Acts the App requests run on a
-//! blocking thread (their outcome is a fourth source), except enter, which runs in the
-//! foreground with the terminal given back. A log pane's feed ([`LogFeed`], opened and closed
-//! as the App asks, [`App::take_log_request`]) is a fifth: its lines go to the App as frames
-//! do. It also steers the sampler: the network map is
-//! asked for while the Network view shows and no longer after ([`App::take_net_map_wanted`]).
+//! The app loop: the one owner of the [`App`]s and [`History`]s — one of each per host shown,
+//! this one's or the remote ones of `--host` (`H` shows the next, [`App::take_host_switch`];
+//! each host's frames keep arriving, and its history growing, while another is shown). It
+//! waits on the hosts' sources ([`FrameSource`]: frames, acts' outcomes, a remote
+//! connection's state, in [`source`]), terminal events (keys, mouse, resize) and the signals
+//! that end it, applies each, and redraws after each change. Acts the App requests go to its
+//! host's source (this host's run on a blocking thread; a remote's over its connection),
+//! except enter, which runs in the foreground with the terminal given back (on a remote host:
+//! `ssh -t HOST isotop enter ID`). A log pane's feed ([`LogFeed`], opened and closed as the App
+//! asks, [`App::take_log_request`]; one at a time, for any host) is another source: its lines
+//! go to the App as frames do. It also steers the sources: the network map is asked for while
+//! the Network view shows and no longer after ([`App::take_net_map_wanted`]).
 //!
 //! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
 //! that can be caught and is not a fault of isotop's own — SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -17,28 +21,28 @@
 //! faults SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS (a handler cannot resume the faulting
 //! code; a panic restores the terminal), SIGPIPE (ignored by Rust), SIGSTKFLT (unused).
 
+pub mod source;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
-use tokio::task::JoinHandle;
-
+use self::source::{FrameSource, LocalSource, SourceEvent};
 use super::action::Action;
-use super::acts::{self, Outcome, Request};
+use super::acts::Request;
 use super::app::App;
 use super::config::{Config, seconds_in_range};
 use super::error::UiError;
 use super::keymap::Keymap;
-use super::log_feed::{HostLogs, LogFeed, LogMessage, LogRequest, LogSource};
+use super::log_feed::{LogFeed, LogMessage, LogRequest};
 use super::terminal::TerminalSession;
 use super::theme::Theme;
 use super::views::{self, Ctx};
 use crate::host::HostRoot;
-use crate::sample::{self, FrameReceiver, History, SamplerControl};
+use crate::sample::History;
 
 /// Dashboard options from the command line.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +95,22 @@ impl Ended {
 /// the process exits here with [`Ended::exit_code`], once the terminal is restored and the
 /// running act has finished.
 pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
+    run_on(options, |config| {
+        // Timed reverts whose worker is gone: carried out now and every few seconds — a
+        // write, so not when read-only (the next isotop that may act carries them out).
+        if !config.read_only {
+            crate::control::limits::pending::watch_overdue(root.clone());
+        }
+        vec![Box::new(LocalSource::start(root, config)) as Box<dyn FrameSource>]
+    })
+}
+
+/// Runs the dashboard on the sources `connect` makes (called once, inside the loop's runtime,
+/// with the loaded config): one host each, `H` shows the next. As [`run`] otherwise.
+pub fn run_on(
+    options: &Options,
+    connect: impl FnOnce(&Config) -> Vec<Box<dyn FrameSource>>,
+) -> Result<(), UiError> {
     let mut config = Config::load(options.config.as_deref())?;
     if let Some(seconds) = options.delay_seconds {
         config.refresh = seconds_in_range(seconds, 0.1, 3600.0).ok_or_else(|| {
@@ -108,30 +128,13 @@ pub fn run(root: HostRoot, options: &Options) -> Result<(), UiError> {
         ));
     }
     config.read_only |= options.read_only;
-    // Timed reverts whose worker is gone: carried out now and every few seconds — a write,
-    // so not when read-only (the next isotop that may act carries them out).
-    if !config.read_only {
-        crate::control::limits::pending::watch_overdue(root.clone());
-    }
     let theme = Theme::new(config.theme, Theme::no_color_requested());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let ended = runtime.block_on(async {
-        let sampler = sample::spawn_sampler(
-            sample::Sampler::with_options(root.clone(), config.sampler_options()),
-            config.refresh,
-        );
-        let result = run_loop(
-            &root,
-            sampler.frames,
-            Some(&sampler.control),
-            &config,
-            &theme,
-        )
-        .await;
-        sampler.control.stop();
-        result
+        let sources = connect(&config);
+        run_loop(sources, &config, &theme).await
     })?;
     // Dropping the runtime waits for an act on a blocking thread (a limit half written would
     // leave its journal short); the terminal is already given back.
@@ -170,51 +173,72 @@ impl EndingSignals {
     }
 }
 
-/// The loop proper, on a frame receiver (the sampler's, or a test's) and the control that
-/// steers its sampler (none for a test's frames).
+/// One host the loop shows: its source, its own App and history.
+struct Shown {
+    source: Box<dyn FrameSource>,
+    app: App,
+    history: History,
+    /// False once the source said it stopped.
+    open: bool,
+}
+
+/// The loop proper, on the hosts' sources (at least one; the first is shown first).
 pub async fn run_loop(
-    root: &HostRoot,
-    mut frames: FrameReceiver,
-    control: Option<&SamplerControl>,
+    sources: Vec<Box<dyn FrameSource>>,
     config: &Config,
     theme: &Theme,
 ) -> Result<Ended, UiError> {
+    if sources.is_empty() {
+        return Err(UiError::Usage("no host to show".to_string()));
+    }
     let mut signals = EndingSignals::install()?;
     let mut session = TerminalSession::enter()?;
     let mut events = EventStream::new();
-    let mut app = App::new(config.history);
-    app.set_read_only(config.read_only);
-    app.hide_container_columns(config.hidden_container_columns.clone());
-    if !config.notes.is_empty() {
-        app.message = Some(config.notes.join("; "));
-    }
-    let mut history = History::new(config.history);
-    let mut sampling = true;
-    // The act running on a blocking thread, if any (one at a time: the App waits for it).
-    let mut running: Option<JoinHandle<Outcome>> = None;
-    // The open log pane's feed, if any (one at a time).
-    let logs: Arc<dyn LogSource> = Arc::new(HostLogs { root: root.clone() });
-    let mut log_feed: Option<LogFeed> = None;
+    let count = sources.len();
+    let mut hosts: Vec<Shown> = sources
+        .into_iter()
+        .enumerate()
+        .map(|(index, source)| {
+            let mut app = App::new(config.history);
+            app.set_read_only(config.read_only);
+            app.hide_container_columns(config.hidden_container_columns.clone());
+            if !config.notes.is_empty() {
+                app.message = Some(config.notes.join("; "));
+            }
+            app.set_host(source.label(), index, count);
+            Shown {
+                source,
+                app,
+                history: History::new(config.history),
+                open: true,
+            }
+        })
+        .collect();
+    let mut shown = 0;
+    // Where the next wait for the sources starts (see `next_source_event`).
+    let mut next_polled = 0;
+    // The open log pane's feed, if any (one at a time), and the host whose it is.
+    let mut log_feed: Option<(usize, LogFeed)> = None;
     let mut ended = Ended::Quit;
     loop {
-        draw(&mut session, &mut app, &history, theme, &config.keymap)?;
+        {
+            let host = &mut hosts[shown];
+            draw(
+                &mut session,
+                &mut host.app,
+                &host.history,
+                theme,
+                &config.keymap,
+            )?;
+        }
         tokio::select! {
-            frame = frames.recv(), if sampling => match frame {
-                Some(frame) => {
-                    history.record(&frame);
-                    app.on_frame(frame);
-                }
-                None => {
-                    sampling = false;
-                    let reason = frames
-                        .closed_reason()
-                        .unwrap_or_else(|| "sampling stopped".to_string());
-                    app.on_sampler_stopped(reason);
-                }
-            },
+            (index, event) = next_source_event(&mut hosts, &mut next_polled) => {
+                apply_source_event(&mut hosts[index], event);
+            }
             event = events.next() => match event {
                 Some(Ok(event)) => {
-                    if let Some(action) = action_for(&event, &app, &config.keymap) {
+                    let app = &mut hosts[shown].app;
+                    if let Some(action) = action_for(&event, app, &config.keymap) {
                         app.update(action);
                     }
                 }
@@ -222,12 +246,8 @@ pub async fn run_loop(
                 // The terminal went away (stdin closed): nothing left to drive.
                 None => break,
             },
-            outcome = act_finished(&mut running) => {
-                running = None;
-                app.on_outcome(outcome);
-            }
             message = log_message(&mut log_feed) => match message {
-                Some(message) => message.apply(&mut app),
+                Some((index, message)) => message.apply(&mut hosts[index].app),
                 // The feed ended (its last message said why).
                 None => log_feed = None,
             },
@@ -236,6 +256,8 @@ pub async fn run_loop(
                 break;
             }
         }
+        let host = &mut hosts[shown];
+        let app = &mut host.app;
         if app.should_quit() {
             break;
         }
@@ -254,44 +276,118 @@ pub async fn run_loop(
                 since_ms,
             }) => {
                 // One feed at a time: the last one ends as it is dropped.
-                log_feed = None;
+                if let Some((other, _)) = log_feed.take()
+                    && other != shown
+                    && let Some(pane) = hosts[other].app.log_pane()
+                {
+                    let id = pane.container_id.clone();
+                    hosts[other]
+                        .app
+                        .on_log_stopped(&id, "another host's log pane opened".to_string());
+                }
+                let host = &mut hosts[shown];
                 let id = container.id.clone();
-                match LogFeed::open(logs.clone(), *container, since_ms) {
-                    Ok(feed) => log_feed = Some(feed),
-                    Err(e) => app.on_log_stopped(&id, format!("cannot start reading: {e}")),
+                match host.source.open_log(*container, since_ms) {
+                    Ok(feed) => log_feed = Some((shown, feed)),
+                    Err(e) => host
+                        .app
+                        .on_log_stopped(&id, format!("cannot start reading: {e}")),
                 }
             }
-            Some(LogRequest::Close { .. }) => log_feed = None,
+            Some(LogRequest::Close { .. })
+                if log_feed.as_ref().is_some_and(|(index, _)| *index == shown) =>
+            {
+                log_feed = None;
+            }
+            Some(LogRequest::Close { .. }) => {}
             None => {}
         }
+        let host = &mut hosts[shown];
         // The network map is read only while the Network view shows (a netlink walk of every
         // namespace on a cadence).
-        if let Some(wanted) = app.take_net_map_wanted()
-            && let Some(control) = control
-        {
-            control.set_net_map(wanted);
+        if let Some(wanted) = host.app.take_net_map_wanted() {
+            host.source.set_net_map(wanted);
         }
-        match app.take_request() {
+        match host.app.take_request() {
             Some(Request::Enter { view }) => {
                 // The shell reads the terminal: stop crossterm's reader (dropping the stream
                 // ends its thread) and give the screen back until the shell exits.
                 drop(events);
-                let outcome = session.outside(|| acts::run_enter(root, &view))?;
+                let source = &host.source;
+                let outcome = session.outside(|| source.enter(&view))?;
                 events = EventStream::new();
-                app.on_outcome(outcome);
+                host.app.on_outcome(outcome);
             }
-            Some(request) => {
-                let root = root.clone();
-                running = Some(tokio::task::spawn_blocking(move || {
-                    acts::run(&root, request)
-                }));
-            }
+            Some(request) => host.source.act(request),
             None => {}
         }
+        if host.app.take_host_switch() {
+            shown = (shown + 1) % hosts.len();
+            // The next host's screen is drawn whole (its views differ from the last one's).
+            session.terminal.clear()?;
+        }
+    }
+    for host in &mut hosts {
+        host.source.stop();
     }
     // The session is dropped here: the terminal is given back before anything else happens.
     drop(session);
     Ok(ended)
+}
+
+/// The next event of any open host's source (`None`: its channel closed); never ready
+/// when none is open. Each call starts at the host after the last one served, so a busy
+/// host cannot starve the others.
+async fn next_source_event(
+    hosts: &mut [Shown],
+    next_polled: &mut usize,
+) -> (usize, Option<SourceEvent>) {
+    let count = hosts.len();
+    let start = *next_polled % count.max(1);
+    std::future::poll_fn(|cx| {
+        for step in 0..count {
+            let index = (start + step) % count;
+            let host = &mut hosts[index];
+            if !host.open {
+                continue;
+            }
+            if let std::task::Poll::Ready(event) = host.source.events().poll_recv(cx) {
+                *next_polled = index + 1;
+                return std::task::Poll::Ready((index, event));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Hands a source's event to its host's App (frames to its history too); frames waiting
+/// behind it are taken at once, the newest shown (a slow terminal never shows stale data).
+fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
+    let mut event = event;
+    while let Some(next) = event.take() {
+        match next {
+            SourceEvent::Frame(frame) => {
+                host.history.record(&frame);
+                host.app.on_frame(*frame);
+            }
+            SourceEvent::Outcome(outcome) => host.app.on_outcome(outcome),
+            SourceEvent::Connection(connection) => host.app.on_connection(connection),
+            SourceEvent::Notice(text) => host.app.on_notice(&text),
+            SourceEvent::Stopped(reason) => {
+                host.open = false;
+                host.app.on_sampler_stopped(reason);
+                return;
+            }
+        }
+        event = host.source.events().try_recv().ok();
+    }
+    // A channel closed without a word: the source is gone all the same.
+    if host.source.events().is_closed() && host.source.events().is_empty() {
+        host.open = false;
+        host.app
+            .on_sampler_stopped("the host's source ended".to_string());
+    }
 }
 
 fn draw(
@@ -335,20 +431,11 @@ pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
     }
 }
 
-/// The open feed's next message (`None` once it ended); never ready without a feed.
-async fn log_message(feed: &mut Option<LogFeed>) -> Option<LogMessage> {
+/// The open feed's next message and its host (`None` once it ended); never ready without a
+/// feed.
+async fn log_message(feed: &mut Option<(usize, LogFeed)>) -> Option<(usize, LogMessage)> {
     match feed {
-        Some(feed) => feed.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The outcome of the running act; never ready when none runs.
-async fn act_finished(running: &mut Option<JoinHandle<Outcome>>) -> Outcome {
-    match running {
-        Some(handle) => handle
-            .await
-            .unwrap_or_else(|e| Outcome::Failed(format!("the act stopped: {e}"))),
+        Some((index, feed)) => feed.next().await.map(|message| (*index, message)),
         None => std::future::pending().await,
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{CgroupGuard, ChildGuard, read_text, require_program, wait_until};
 use tmux::Tmux;
 
-fn wait_for(what: &str, file: &Path, want: &str) {
+pub(crate) fn wait_for(what: &str, file: &Path, want: &str) {
     let mut last = String::new();
     let ok = wait_until(Duration::from_secs(20), || {
         last = read_text(file).trim().to_string();

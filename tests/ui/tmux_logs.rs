@@ -13,7 +13,7 @@ use containers::{Container, require_launch};
 use crate::tmux::dashboard_on;
 
 /// The highest `tick-N` on the screen.
-fn last_tick(screen: &str) -> Option<u64> {
+pub(crate) fn last_tick(screen: &str) -> Option<u64> {
     screen
         .split("tick-")
         .skip(1)

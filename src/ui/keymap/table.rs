@@ -217,6 +217,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "copy id, name, pid or cgroup path (OSC 52)",
         &["y"],
     ),
+    b(
+        Action::NextHost,
+        "next_host",
+        "remote: show the next host (--host)",
+        &["H"],
+    ),
     b(Action::Help, "help", "this help", &["?", "f1"]),
     b(Action::Redraw, "redraw", "repaint the screen", &["ctrl-l"]),
     b(

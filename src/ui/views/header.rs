@@ -1,5 +1,7 @@
 //! The header: host name, kernel, cgroup mode, root or not, the frame's time; per-CPU bars;
-//! memory, swap, load and uptime; counts of containers, namespaces, cgroups and processes.
+//! memory, swap, load and uptime; counts of containers, namespaces, cgroups and processes. On a
+//! remote host (`--host`) it starts with the host's label (and its place among several), and
+//! says STALE while the connection is down and the figures are the last frame's.
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::Rect;
@@ -46,11 +48,34 @@ fn cpu_rows(ctx: &Ctx<'_>, area: Rect) -> Vec<Vec<(String, Option<f64>)>> {
     out.chunks(per_row).map(|c| c.to_vec()).collect()
 }
 
+/// ` [ssh user@host:port 1/2]` and ` STALE` on a remote host; nothing on this one.
+fn remote_spans(ctx: &Ctx<'_>) -> Vec<Span<'static>> {
+    let Some(label) = ctx.app.host_label() else {
+        return Vec::new();
+    };
+    let place = ctx
+        .app
+        .host_position()
+        .map(|(at, of)| format!(" {at}/{of}"))
+        .unwrap_or_default();
+    let mut spans = vec![Span::styled(
+        format!(" [ssh {label}{place}]"),
+        ctx.theme.title,
+    )];
+    if ctx.app.is_stale() {
+        spans.push(Span::styled(" STALE", ctx.theme.warning));
+    }
+    spans
+}
+
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let theme = ctx.theme;
     let mut lines = Vec::new();
+    let remote = remote_spans(ctx);
     let Some(frame) = ctx.app.frame() else {
-        lines.push(Line::from(Span::styled("isotop", theme.title)));
+        let mut first = vec![Span::styled("isotop", theme.title)];
+        first.extend(remote);
+        lines.push(Line::from(first));
         f.render_widget(Paragraph::new(lines), area);
         return;
     };
@@ -67,17 +92,24 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     } else {
         theme.warning
     };
-    lines.push(Line::from(vec![
-        Span::styled("isotop ", theme.title),
-        Span::styled(host.hostname.clone(), theme.text),
-        Span::styled("  kernel ", theme.dim),
-        Span::raw(host.kernel.clone()),
-        Span::styled("  cgroups ", theme.dim),
-        Span::raw(mode),
-        Span::raw("  "),
-        Span::styled(who, who_style),
-        Span::styled(format!("  {} UTC", clock(frame.taken_at_ms)), theme.dim),
-    ]));
+    let mut first = vec![Span::styled("isotop", theme.title)];
+    first.extend(remote);
+    first.push(Span::raw(" "));
+    lines.push(Line::from(
+        first
+            .into_iter()
+            .chain([
+                Span::styled(host.hostname.clone(), theme.text),
+                Span::styled("  kernel ", theme.dim),
+                Span::raw(host.kernel.clone()),
+                Span::styled("  cgroups ", theme.dim),
+                Span::raw(mode),
+                Span::raw("  "),
+                Span::styled(who, who_style),
+                Span::styled(format!("  {} UTC", clock(frame.taken_at_ms)), theme.dim),
+            ])
+            .collect::<Vec<_>>(),
+    ));
     let per_row = (area.width / CPU_CELL).max(1);
     let cell = area.width / per_row;
     for row in cpu_rows(ctx, area) {

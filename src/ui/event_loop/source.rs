@@ -1,0 +1,142 @@
+//! Where the app loop's frames come from and where its acts go: a [`FrameSource`]. This
+//! host's is [`LocalSource`] (the sampler on its thread, acts run here by [`acts::run`], logs
+//! read by `host::logs`); a remote host's is `remote::client::RemoteHost` (an agent over ssh).
+//! Everything a source has to say — frames, an act's outcome, its connection's state, its
+//! end — comes as a [`SourceEvent`] on one channel ([`FrameSource::events`]), so the loop waits
+//! on every host's at once, and an act's outcome returns to the App of the host it ran on.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::super::acts::{self, Outcome, Request};
+use super::super::app::hosts::Connection;
+use super::super::config::Config;
+use super::super::log_feed::{HostLogs, LogFeed, LogSource};
+use crate::host::HostRoot;
+use crate::host::container::Container;
+use crate::host::scan::ContainerView;
+use crate::sample::{self, Frame, SamplerControl};
+
+/// Events a source queues before its sender waits for the loop: a frame, an outcome or two.
+pub const EVENTS_QUEUE: usize = 4;
+
+/// What a source tells the app loop.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// One tick of its sampler.
+    Frame(Box<Frame>),
+    /// What the act it was given did.
+    Outcome(Outcome),
+    /// Its connection changed (remote sources only).
+    Connection(Connection),
+    /// A line to show on the status line (a remote agent's error).
+    Notice(String),
+    /// No more frames will come: why.
+    Stopped(String),
+}
+
+/// A host's frames and acts, as the app loop uses them.
+pub trait FrameSource: Send {
+    /// The host's label (`user@host:port`); `None` for this host.
+    fn label(&self) -> Option<String>;
+    /// Its events; the loop polls this channel (cancel-safe).
+    fn events(&mut self) -> &mut mpsc::Receiver<SourceEvent>;
+    /// Whether frames carry the network map (while the Network view shows).
+    fn set_net_map(&self, on: bool);
+    /// Runs `request` (anything but [`Request::Enter`]) off the loop; its outcome comes back
+    /// as [`SourceEvent::Outcome`].
+    fn act(&mut self, request: Request);
+    /// Runs `enter` on `view` in the foreground; the caller has given the terminal back.
+    fn enter(&self, view: &ContainerView) -> Outcome;
+    /// Starts reading `container`'s log (see [`LogFeed::open`]).
+    fn open_log(&self, container: Container, since_ms: Option<u64>) -> std::io::Result<LogFeed>;
+    /// Stops sampling (the loop is ending).
+    fn stop(&mut self);
+}
+
+/// This host: the sampler on its own thread, acts on a blocking thread.
+pub struct LocalSource {
+    root: HostRoot,
+    control: SamplerControl,
+    events: mpsc::Receiver<SourceEvent>,
+    sender: mpsc::Sender<SourceEvent>,
+    logs: Arc<dyn LogSource>,
+}
+
+impl LocalSource {
+    /// Starts the sampler with `config`'s options and interval. Call inside the loop's
+    /// runtime: a task hands its frames on.
+    pub fn start(root: HostRoot, config: &Config) -> LocalSource {
+        let handle = sample::spawn_sampler(
+            sample::Sampler::with_options(root.clone(), config.sampler_options()),
+            config.refresh,
+        );
+        let (sender, events) = mpsc::channel(EVENTS_QUEUE);
+        let mut frames = handle.frames;
+        let forward = sender.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = match frames.recv().await {
+                    Some(frame) => SourceEvent::Frame(Box::new(frame)),
+                    None => SourceEvent::Stopped(
+                        frames
+                            .closed_reason()
+                            .unwrap_or_else(|| "sampling stopped".to_string()),
+                    ),
+                };
+                let last = matches!(event, SourceEvent::Stopped(_));
+                if forward.send(event).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        LocalSource {
+            logs: Arc::new(HostLogs { root: root.clone() }),
+            root,
+            control: handle.control,
+            events,
+            sender,
+        }
+    }
+}
+
+impl FrameSource for LocalSource {
+    fn label(&self) -> Option<String> {
+        None
+    }
+
+    fn events(&mut self) -> &mut mpsc::Receiver<SourceEvent> {
+        &mut self.events
+    }
+
+    fn set_net_map(&self, on: bool) {
+        self.control.set_net_map(on);
+    }
+
+    fn act(&mut self, request: Request) {
+        let root = self.root.clone();
+        let sender = self.sender.clone();
+        // A blocking thread: the runtime waits for it when dropped (a limit half written
+        // would leave its journal short).
+        let running = tokio::task::spawn_blocking(move || acts::run(&root, request));
+        tokio::spawn(async move {
+            let outcome = running
+                .await
+                .unwrap_or_else(|e| Outcome::Failed(format!("the act stopped: {e}")));
+            let _ = sender.send(SourceEvent::Outcome(outcome)).await;
+        });
+    }
+
+    fn enter(&self, view: &ContainerView) -> Outcome {
+        acts::run_enter(&self.root, view)
+    }
+
+    fn open_log(&self, container: Container, since_ms: Option<u64>) -> std::io::Result<LogFeed> {
+        LogFeed::open(self.logs.clone(), container, since_ms)
+    }
+
+    fn stop(&mut self) {
+        self.control.stop();
+    }
+}
