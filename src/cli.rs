@@ -29,6 +29,7 @@ pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
+pub(crate) mod serve;
 pub(crate) mod table;
 pub(crate) mod target;
 
@@ -126,6 +127,8 @@ pub(crate) enum Command {
     Supervise(SuperviseArgs),
     /// isotop's layer cache: list cached layers and who uses them, prune unused ones.
     Image(ImageArgs),
+    /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
+    Serve(serve::ServeArgs),
 }
 
 /// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
@@ -182,6 +185,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Rm(args)) => lifecycle::remove(&root, &args),
         Some(Command::Supervise(args)) => launch::supervise(&root, &args),
         Some(Command::Image(args)) => image::run(&root, &args),
+        Some(Command::Serve(args)) => serve::run(root, &args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

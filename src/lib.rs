@@ -20,6 +20,7 @@ pub mod control;
 pub mod host;
 pub mod launch;
 pub mod sample;
+pub mod serve;
 pub mod sys;
 pub mod ui;
 pub mod units;
