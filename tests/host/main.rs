@@ -62,6 +62,7 @@ mod sample_stacks;
 mod sample_stacks_config;
 mod sample_stacks_off;
 mod sample_task;
+mod serve_cli;
 mod serve_http;
 mod serve_metrics;
 mod serve_process;
