@@ -116,8 +116,12 @@ fn encode_registry(registry: &Registry, format: Format) -> String {
     let mut text = String::new();
     // Writing to a String fails only when a collector fails, and ours write to it alone.
     let written = match format {
-        Format::OpenMetrics => prometheus_client::encoding::text::encode_registry(&mut text, registry),
-        Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(&mut text, registry),
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode_registry(&mut text, registry)
+        }
+        Format::Prometheus => {
+            prometheus_client::encoding::prometheus_text::encode(&mut text, registry)
+        }
     };
     if written.is_err() {
         text.clear();

@@ -66,6 +66,7 @@ mod serve_cli;
 mod serve_http;
 mod serve_metrics;
 mod serve_process;
+mod serve_prometheus;
 mod stack_namespaces;
 mod stack_oci;
 mod stack_overlay;

@@ -19,7 +19,13 @@ fn a_public_address_needs_tls_or_insecure_listen() {
     let (code, said) = refused(&["--listen", "[::]:0"]);
     assert_eq!(code, Some(2), "{said}");
     // Said in so many words, it serves.
-    let served = Served::start(&["--listen", "0.0.0.0:0", "--insecure-listen", "--interval", "60"]);
+    let served = Served::start(&[
+        "--listen",
+        "0.0.0.0:0",
+        "--insecure-listen",
+        "--interval",
+        "60",
+    ]);
     assert_eq!(served.scheme, "http");
     assert!(served.addr.ip().is_unspecified());
 }
@@ -72,7 +78,14 @@ fn tls_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=isotop-test"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         .arg("-keyout")
@@ -81,17 +94,27 @@ fn tls_with_a_self_signed_certificate() {
         .arg(&cert)
         .output()
         .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let token = dir.path().join("token");
     std::fs::write(&token, "tls-test-token\n").unwrap();
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     let served = Served::start(&[
-        "--root", "/",
-        "--listen", "127.0.0.1:0",
-        "--interval", "1",
-        "--tls-cert", cert.to_str().unwrap(),
-        "--tls-key", key.to_str().unwrap(),
-        "--bearer-token-file", token.to_str().unwrap(),
+        "--root",
+        "/",
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "1",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--bearer-token-file",
+        token.to_str().unwrap(),
     ]);
     assert_eq!(served.scheme, "https");
     let cacert = ["--cacert", cert.to_str().unwrap()];
@@ -108,7 +131,10 @@ fn tls_with_a_self_signed_certificate() {
     let bearer = "Authorization: Bearer tls-test-token";
     let mut last = (0, String::new());
     let fresh = wait_until(Duration::from_secs(180), || {
-        last = curl(&[cacert[0], cacert[1], "-H", bearer], &served.url("/metrics"));
+        last = curl(
+            &[cacert[0], cacert[1], "-H", bearer],
+            &served.url("/metrics"),
+        );
         last.0 == 200 && last.1.contains("machine_cpu_cores ")
     });
     assert!(fresh, "no metrics over TLS: {} {}", last.0, last.1);

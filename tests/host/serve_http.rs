@@ -55,7 +55,10 @@ fn a_hundred_clients_at_once_are_answered_from_one_encoding() {
     // One frame, one format: encoded once for the hundred.
     assert_eq!(server.latest.encodings(), 1);
     let plain = get(addr, "/metrics", &[]);
-    assert_eq!(plain.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        plain.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     assert!(!plain.body.contains("# EOF"));
     assert_eq!(server.latest.encodings(), 2);
 }
@@ -93,7 +96,8 @@ fn a_client_that_never_reads_loses_its_slot() {
 fn a_head_sent_a_byte_at_a_time_is_cut_off() {
     let server = InProcess::start(latest_with_frame(Duration::from_secs(60)), limits(), None);
     let mut slow = TcpStream::connect(server.addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let started = Instant::now();
     let head = b"GET /metrics HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     let mut closed_after = None;
@@ -119,8 +123,14 @@ fn a_head_sent_a_byte_at_a_time_is_cut_off() {
     }
     let closed_after = closed_after.expect("the exporter kept a slow head's connection open");
     // The header timeout is 2 s: not before, and not much after.
-    assert!(closed_after >= Duration::from_millis(1900), "closed after {closed_after:?}");
-    assert!(closed_after < Duration::from_secs(10), "closed after {closed_after:?}");
+    assert!(
+        closed_after >= Duration::from_millis(1900),
+        "closed after {closed_after:?}"
+    );
+    assert!(
+        closed_after < Duration::from_secs(10),
+        "closed after {closed_after:?}"
+    );
 }
 
 #[test]
@@ -129,17 +139,26 @@ fn refusals_have_their_codes() {
     let addr = server.addr;
     let big = format!("X-Big: {}", "a".repeat(32 * 1024));
     assert_eq!(get(addr, "/metrics", &[&big]).status, 431);
-    let post = exchange(addr, b"POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let post = exchange(
+        addr,
+        b"POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
-    let with_body = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    let with_body = exchange(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
     assert_eq!(with_body.status, 413);
     assert_eq!(get(addr, "/nothing", &[]).status, 404);
     let index = get(addr, "/", &[]);
     assert_eq!(index.status, 200);
     assert!(index.body.contains("href=\"/metrics\""), "{}", index.body);
     assert_eq!(get(addr, "/healthz", &[]).status, 200);
-    let head = exchange(addr, b"HEAD /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let head = exchange(
+        addr,
+        b"HEAD /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!((head.status, head.body.as_str()), (200, ""));
     // A garbage request line is a bad request, not a crash.
     assert_eq!(exchange(addr, b"\x00\x01garbage\r\n\r\n").status, 400);
@@ -155,10 +174,19 @@ fn the_bearer_token_guards_the_metrics() {
     let addr = server.addr;
     let none = get(addr, "/metrics", &[]);
     assert_eq!(none.status, 401);
-    assert_eq!(none.header("www-authenticate"), Some("Bearer realm=\"isotop\""));
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"isotop\"")
+    );
     assert!(!none.body.contains("container_"));
-    assert_eq!(get(addr, "/metrics", &["Authorization: Bearer t0k3n-for-test"]).status, 401);
-    assert_eq!(get(addr, "/metrics", &["Authorization: Basic t0k3n-for-tests"]).status, 401);
+    assert_eq!(
+        get(addr, "/metrics", &["Authorization: Bearer t0k3n-for-test"]).status,
+        401
+    );
+    assert_eq!(
+        get(addr, "/metrics", &["Authorization: Basic t0k3n-for-tests"]).status,
+        401
+    );
     let ok = get(addr, "/metrics", &["Authorization: Bearer t0k3n-for-tests"]);
     assert_eq!(ok.status, 200);
     assert!(ok.body.contains("container_memory_usage_bytes{"));

@@ -54,12 +54,20 @@ pub fn parse_answer(raw: &[u8]) -> Answer {
 
 /// Sends `request` as is and reads the answer until the server closes (30 s at most).
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Answer {
-    let mut stream = TcpStream::connect(addr).expect("connect to the exporter");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     stream.write_all(request).unwrap();
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     parse_answer(&raw)
+}
+
+/// `GET path` when the server listens, `None` while it does not (yet).
+pub fn try_get(addr: SocketAddr, path: &str) -> Option<Answer> {
+    TcpStream::connect(addr).ok()?;
+    Some(get(addr, path, &[]))
 }
 
 /// `GET path` with `headers` (`Name: value` lines), the connection closed after.
@@ -178,5 +186,8 @@ pub fn refused(args: &[&str]) -> (Option<i32>, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -131,14 +131,23 @@ mod tests {
     #[test]
     fn the_file_is_the_owners_alone() {
         let (_dir, path) = file_with(0o600, "abc123\n");
-        assert!(Token::from_file(&path).unwrap().admits(Some(b"Bearer abc123")));
+        assert!(
+            Token::from_file(&path)
+                .unwrap()
+                .admits(Some(b"Bearer abc123"))
+        );
         for mode in [0o640, 0o604, 0o644, 0o660] {
             let (_dir, path) = file_with(mode, "abc123\n");
             let err = Token::from_file(&path).unwrap_err().to_string();
             assert!(err.contains("chmod 600"), "{mode:o}: {err}");
         }
         let (_dir, path) = file_with(0o600, "\n");
-        assert!(Token::from_file(&path).unwrap_err().to_string().contains("empty"));
+        assert!(
+            Token::from_file(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         let (_dir, path) = file_with(0o600, "two words\n");
         assert!(Token::from_file(&path).is_err());
         let (_dir, path) = file_with(0o600, &"x".repeat(5000));

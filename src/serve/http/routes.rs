@@ -94,7 +94,10 @@ pub async fn answer<B>(request: Request<B>, app: &App) -> Response<Chunks> {
             Health::Fresh(why) => plain(StatusCode::OK, why),
             Health::Stale(why) => plain(StatusCode::SERVICE_UNAVAILABLE, why),
         },
-        _ => plain(StatusCode::NOT_FOUND, format!("not found; metrics are at {}", app.metrics_path)),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            format!("not found; metrics are at {}", app.metrics_path),
+        ),
     }
 }
 

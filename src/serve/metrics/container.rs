@@ -102,10 +102,22 @@ fn working_set(r: &CgroupReading) -> Option<u64> {
 /// The counters of the families of [`CPU_USAGE`](spec::CPU_USAGE) and its kin.
 fn cpu_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Value)>)>) {
     let cpu = |c: &ContainerSample| own(c).and_then(|r| r.cpu.clone());
-    out.push((&spec::CPU_USAGE, rows.each(|c| cpu(c)?.usage_usec.map(Value::usec))));
-    out.push((&spec::CPU_USER, rows.each(|c| cpu(c)?.user_usec.map(Value::usec))));
-    out.push((&spec::CPU_SYSTEM, rows.each(|c| cpu(c)?.system_usec.map(Value::usec))));
-    out.push((&spec::CFS_PERIODS, rows.each(|c| c.kernel.cpu_periods.map(Value::Int))));
+    out.push((
+        &spec::CPU_USAGE,
+        rows.each(|c| cpu(c)?.usage_usec.map(Value::usec)),
+    ));
+    out.push((
+        &spec::CPU_USER,
+        rows.each(|c| cpu(c)?.user_usec.map(Value::usec)),
+    ));
+    out.push((
+        &spec::CPU_SYSTEM,
+        rows.each(|c| cpu(c)?.system_usec.map(Value::usec)),
+    ));
+    out.push((
+        &spec::CFS_PERIODS,
+        rows.each(|c| c.kernel.cpu_periods.map(Value::Int)),
+    ));
     out.push((
         &spec::CFS_THROTTLED_PERIODS,
         rows.each(|c| c.kernel.cpu_throttled_periods.map(Value::Int)),
@@ -154,12 +166,18 @@ fn memory_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels,
             limited(l.memory_soft_limit_bytes.or(l.memory_low_bytes))
         }),
     ));
-    out.push((&spec::OOM_EVENTS, rows.each(|c| c.kernel.oom_kills.map(Value::Int))));
+    out.push((
+        &spec::OOM_EVENTS,
+        rows.each(|c| c.kernel.oom_kills.map(Value::Int)),
+    ));
 }
 
 fn life_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Value)>)>) {
     let taken_at_seconds = rows.frame.taken_at_ms as f64 / 1000.0;
-    out.push((&spec::PROCESSES, rows.each(|c| Some(Value::Int(c.pids as u64)))));
+    out.push((
+        &spec::PROCESSES,
+        rows.each(|c| Some(Value::Int(c.pids as u64))),
+    ));
     out.push((
         &spec::THREADS,
         rows.each(|c| own(c)?.pids.as_ref()?.current.map(Value::Int)),
@@ -172,7 +190,10 @@ fn life_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, V
             Value::float((start * 1000.0).round() / 1000.0)
         }),
     ));
-    out.push((&spec::LAST_SEEN, rows.each(|_| Value::float(taken_at_seconds))));
+    out.push((
+        &spec::LAST_SEEN,
+        rows.each(|_| Value::float(taken_at_seconds)),
+    ));
 }
 
 /// PSI totals of one resource: `some` (waiting) and `full` (stalled) in seconds.
@@ -200,8 +221,14 @@ fn pressure_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Label
     }
     out.push((&spec::PSI_CPU_WAITING, pressure_totals(rows, cpu, false)));
     out.push((&spec::PSI_CPU_STALLED, pressure_totals(rows, cpu, true)));
-    out.push((&spec::PSI_MEMORY_WAITING, pressure_totals(rows, memory, false)));
-    out.push((&spec::PSI_MEMORY_STALLED, pressure_totals(rows, memory, true)));
+    out.push((
+        &spec::PSI_MEMORY_WAITING,
+        pressure_totals(rows, memory, false),
+    ));
+    out.push((
+        &spec::PSI_MEMORY_STALLED,
+        pressure_totals(rows, memory, true),
+    ));
     out.push((&spec::PSI_IO_WAITING, pressure_totals(rows, io, false)));
     out.push((&spec::PSI_IO_STALLED, pressure_totals(rows, io, true)));
 }
@@ -211,7 +238,10 @@ fn own_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Va
     out.push((
         &spec::INFO,
         rows.each_with(|c| {
-            vec![(vec![("state", c.view.state.as_str().to_string())], Value::Int(1))]
+            vec![(
+                vec![("state", c.view.state.as_str().to_string())],
+                Value::Int(1),
+            )]
         }),
     ));
     out.push((&spec::PIDS_LIMIT, rows.each(|c| limited(c.pids_limit))));
@@ -230,9 +260,11 @@ fn own_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Va
                 let Some(file) = file else { continue };
                 for (kind, line) in [("some", file.some), ("full", file.full)] {
                     let Some(line) = line else { continue };
-                    for (window, percent) in
-                        [("10s", line.avg10), ("60s", line.avg60), ("300s", line.avg300)]
-                    {
+                    for (window, percent) in [
+                        ("10s", line.avg10),
+                        ("60s", line.avg60),
+                        ("300s", line.avg300),
+                    ] {
                         let labels = vec![
                             ("resource", resource.to_string()),
                             ("kind", kind.to_string()),
@@ -271,7 +303,10 @@ fn own_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Va
                 .namespaces
                 .iter()
                 .map(|(kind, inode)| {
-                    let labels = vec![("type", kind.name().to_string()), ("inode", inode.to_string())];
+                    let labels = vec![
+                        ("type", kind.name().to_string()),
+                        ("inode", inode.to_string()),
+                    ];
                     (labels, Value::Int(1))
                 })
                 .collect()
@@ -280,7 +315,10 @@ fn own_families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Labels, Va
 }
 
 /// Writes every container family of `frame`.
-pub(super) fn encode(encoder: &mut DescriptorEncoder, frame: &Frame) -> Result<(), std::fmt::Error> {
+pub(super) fn encode(
+    encoder: &mut DescriptorEncoder,
+    frame: &Frame,
+) -> Result<(), std::fmt::Error> {
     let rows = Rows::new(frame);
     let mut families = Vec::new();
     cpu_families(&rows, &mut families);

@@ -22,14 +22,30 @@ pub(super) fn encode(
     let host = &frame.host;
     // The per-core shares are one per CPU `/proc/stat` lists; none before they are read.
     let cores = host.cpu_percent_per_core.len() as u64;
-    write(encoder, &spec::MACHINE_CPU_CORES, &single((cores > 0).then_some(Value::Int(cores))))?;
+    write(
+        encoder,
+        &spec::MACHINE_CPU_CORES,
+        &single((cores > 0).then_some(Value::Int(cores))),
+    )?;
     let memory = host.memory_total_bytes;
-    write(encoder, &spec::MACHINE_MEMORY, &single((memory > 0).then_some(Value::Int(memory))))?;
+    write(
+        encoder,
+        &spec::MACHINE_MEMORY,
+        &single((memory > 0).then_some(Value::Int(memory))),
+    )?;
     let namespaces: Vec<(Labels, Value)> = NsKind::ALL
         .into_iter()
         .map(|kind| {
-            let count = frame.namespaces.namespaces.iter().filter(|n| n.kind == kind).count();
-            (vec![("type", kind.name().to_string())], Value::Int(count as u64))
+            let count = frame
+                .namespaces
+                .namespaces
+                .iter()
+                .filter(|n| n.kind == kind)
+                .count();
+            (
+                vec![("type", kind.name().to_string())],
+                Value::Int(count as u64),
+            )
         })
         .filter(|(_, count)| *count != Value::Int(0))
         .collect();
@@ -40,7 +56,11 @@ pub(super) fn encode(
         .map(|(kind, n)| (vec![("kind", kind.clone())], Value::Int(*n)))
         .collect();
     write(encoder, &spec::EVENTS, &events)?;
-    write(encoder, &spec::TICK, &single(extras.tick_seconds.and_then(Value::float)))?;
+    write(
+        encoder,
+        &spec::TICK,
+        &single(extras.tick_seconds.and_then(Value::float)),
+    )?;
     let build = vec![
         ("version", env!("CARGO_PKG_VERSION").to_string()),
         ("commit", super::build_commit().to_string()),

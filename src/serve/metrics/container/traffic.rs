@@ -81,8 +81,14 @@ pub(super) fn families(rows: &Rows, out: &mut Vec<(&'static FamilySpec, Vec<(Lab
     out.push((&spec::NET_TX_ERRORS, per_interface(rows, |c| c.tx_errors)));
     out.push((&spec::NET_RX_DROPPED, per_interface(rows, |c| c.rx_dropped)));
     out.push((&spec::NET_TX_DROPPED, per_interface(rows, |c| c.tx_dropped)));
-    out.push((&spec::FS_READ_BYTES, per_device(rows, |c| c.read_bytes_total)));
-    out.push((&spec::FS_WRITE_BYTES, per_device(rows, |c| c.write_bytes_total)));
+    out.push((
+        &spec::FS_READ_BYTES,
+        per_device(rows, |c| c.read_bytes_total),
+    ));
+    out.push((
+        &spec::FS_WRITE_BYTES,
+        per_device(rows, |c| c.write_bytes_total),
+    ));
     out.push((&spec::FS_READS, per_device(rows, |c| c.read_ios_total)));
     out.push((&spec::FS_WRITES, per_device(rows, |c| c.write_ios_total)));
     out.push((&spec::IO_LIMIT, io_limits(rows)));
