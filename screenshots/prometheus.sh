@@ -110,7 +110,7 @@ curl -sf "http://127.0.0.1:$port/api/v1/query?query=$e0" | grep -q demo-spin \
     || die "Prometheus has no series for demo-spin: $(cat "$work/prometheus.log")"
 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
     --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
-    --user-data-dir="$work/chromium" --window-size=1280,1100 --virtual-time-budget=15000 \
+    --user-data-dir="$work/chromium" --window-size=1280,1560 --virtual-time-budget=15000 \
     --screenshot="$work/shot.png" "$url" 2>"$work/chromium.log" \
     || die "chromium failed: $(tail -5 "$work/chromium.log")"
 cp "$work/shot.png" screenshots/prometheus.png

@@ -8,8 +8,8 @@ use super::CliError;
 use crate::host::HostRoot;
 use crate::serve::{Config, ServeError, http::Limits, run as serve};
 
-/// The default port: unassigned in the usual exporter range, and free on the hosts isotop is
-/// tested on.
+/// The default address: loopback, port 9814 (in the 9xxx range exporters use; free on the
+/// hosts isotop is tested on).
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:9814";
 
 #[derive(Debug, clap::Args)]

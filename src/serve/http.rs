@@ -186,3 +186,34 @@ where
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(limits.write_timeout, conn).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_beyond_loopback_only_when_said() {
+        let public: SocketAddr = "0.0.0.0:9814".parse().unwrap();
+        let v6: SocketAddr = "[::]:9814".parse().unwrap();
+        for loopback in ["127.0.0.1:9814", "127.3.2.1:1", "[::1]:9814"] {
+            assert!(check_listen(loopback.parse().unwrap(), false, false).is_ok());
+        }
+        for addr in [public, v6] {
+            let refused = check_listen(addr, false, false).unwrap_err();
+            assert!(refused.is_usage());
+            assert!(refused.to_string().contains("--insecure-listen"));
+            assert!(check_listen(addr, true, false).is_ok());
+            assert!(check_listen(addr, false, true).is_ok());
+        }
+    }
+
+    #[test]
+    fn metrics_paths() {
+        for ok in ["/metrics", "/isotop/metrics", "/m-1_2.txt"] {
+            assert!(check_metrics_path(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "metrics", "/", "/healthz", "/a b", "/<script>", "/m?x", "/\u{e9}"] {
+            assert!(check_metrics_path(bad).is_err(), "{bad}");
+        }
+    }
+}
