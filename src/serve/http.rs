@@ -212,7 +212,16 @@ mod tests {
         for ok in ["/metrics", "/isotop/metrics", "/m-1_2.txt"] {
             assert!(check_metrics_path(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "metrics", "/", "/healthz", "/a b", "/<script>", "/m?x", "/\u{e9}"] {
+        for bad in [
+            "",
+            "metrics",
+            "/",
+            "/healthz",
+            "/a b",
+            "/<script>",
+            "/m?x",
+            "/\u{e9}",
+        ] {
             assert!(check_metrics_path(bad).is_err(), "{bad}");
         }
     }
