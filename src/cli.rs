@@ -30,6 +30,7 @@ pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
+pub(crate) mod serve;
 pub(crate) mod table;
 pub(crate) mod target;
 
@@ -143,6 +144,8 @@ pub(crate) enum Command {
     /// acts on stdin (run by ssh, not by hand; never listens on a socket). --read-only refuses
     /// acts.
     Agent(agent::AgentArgs),
+    /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
+    Serve(serve::ServeArgs),
 }
 
 /// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
@@ -201,6 +204,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Image(args)) => image::run(&root, &args),
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
+        Some(Command::Serve(args)) => serve::run(root, &args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

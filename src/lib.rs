@@ -22,6 +22,7 @@ pub mod host;
 pub mod launch;
 pub mod remote;
 pub mod sample;
+pub mod serve;
 pub mod sys;
 pub mod ui;
 pub mod units;
