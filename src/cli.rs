@@ -10,6 +10,7 @@ mod agreement_tests;
 mod args;
 pub(crate) mod audit;
 pub(crate) mod cgroups;
+pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod enter;
 pub(crate) mod error;
@@ -48,7 +49,13 @@ use crate::host::HostRoot;
 
 /// isotop — containers the way the kernel sees them.
 #[derive(Debug, Parser)]
-#[command(name = "isotop", version, about, long_about = None)]
+// `--version` says the commit too (build.rs: short hash, `-dirty`, or `unknown`).
+#[command(
+    name = "isotop",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ISOTOP_COMMIT"), ")"),
+    about,
+    long_about = None
+)]
 pub(crate) struct Cli {
     /// Read the host mounted under this directory (its proc, sys, run, var/lib, etc),
     /// e.g. `/host` when isotop runs inside a container.
@@ -126,6 +133,10 @@ pub(crate) enum Command {
     Supervise(SuperviseArgs),
     /// isotop's layer cache: list cached layers and who uses them, prune unused ones.
     Image(ImageArgs),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, or write every page (one per subcommand) with --dir.
+    Man(completions::ManArgs),
 }
 
 /// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
@@ -143,6 +154,12 @@ pub(crate) fn main() {
 
 /// Runs one subcommand; without one, the dashboard.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    // Generated from the clap definition alone: no host read, no config, no pending reverts.
+    match &cli.command {
+        Some(Command::Completions(args)) => return completions::completions(args),
+        Some(Command::Man(args)) => return completions::man(args),
+        _ => {}
+    }
     let root = host_root(&cli.root);
     let read_only = read_only::requested(&cli)?;
     if read_only && let Some(act) = cli.command.as_ref().and_then(read_only::act_of) {
@@ -182,6 +199,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Rm(args)) => lifecycle::remove(&root, &args),
         Some(Command::Supervise(args)) => launch::supervise(&root, &args),
         Some(Command::Image(args)) => image::run(&root, &args),
+        Some(Command::Completions(args)) => completions::completions(&args),
+        Some(Command::Man(args)) => completions::man(&args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,
