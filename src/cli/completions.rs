@@ -55,7 +55,7 @@ fn generate(shell: clap_complete::Shell, command: &mut clap::Command, out: &mut 
 
 /// Writes the man pages: the main one to stdout, or every page into `args.dir`.
 pub(crate) fn man(args: &ManArgs) -> Result<(), CliError> {
-    let mut command = man_command();
+    let command = man_command();
     match &args.dir {
         None => {
             let mut page = Vec::new();
