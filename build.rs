@@ -39,7 +39,12 @@ fn git_commit() -> Option<String> {
     // file is clean); `--no-optional-locks` keeps it from rewriting the index during a build.
     let dirty = git_output(
         &manifest_dir,
-        &["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+        &[
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+        ],
     )
     .is_some_and(|text| !text.trim().is_empty());
     Some(if dirty { format!("{hash}-dirty") } else { hash })

@@ -154,12 +154,21 @@ mod tests {
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        for page in ["isotop.1", "isotop-ls.1", "isotop-image-ls.1", "isotop-man.1"] {
+        for page in [
+            "isotop.1",
+            "isotop-ls.1",
+            "isotop-image-ls.1",
+            "isotop-man.1",
+        ] {
             assert!(names.iter().any(|n| n == page), "no {page} in {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains("supervise")), "{names:?}");
         let main = std::fs::read_to_string(dir.path().join("isotop.1")).unwrap_or_default();
-        assert!(main.starts_with(".ie"), "roff: {}", &main[..main.len().min(80)]);
+        assert!(
+            main.starts_with(".ie"),
+            "roff: {}",
+            &main[..main.len().min(80)]
+        );
         assert!(main.contains(env!("ISOTOP_COMMIT")), "version section");
     }
 }

@@ -25,6 +25,8 @@ mod container_pods;
 mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
+mod deploy_caps;
+mod deploy_caps;
 mod events;
 mod events_cli;
 mod events_config;
