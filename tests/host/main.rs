@@ -26,7 +26,6 @@ mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
 mod deploy_caps;
-mod deploy_caps;
 mod events;
 mod events_cli;
 mod events_config;
