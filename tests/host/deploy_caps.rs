@@ -13,29 +13,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::deploy::{UNIT, repo_text, unit_capabilities, unit_values};
 use crate::support::{bundle, common};
-
-/// The unit file the .deb installs (the exporter's privileges).
-pub fn unit_text() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd/isotop-serve.service");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The values of every `KEY=` line of a unit file, each split on whitespace, in order.
-pub fn unit_values(unit: &str, key: &str) -> Vec<String> {
-    let prefix = format!("{key}=");
-    unit.lines()
-        .filter_map(|line| line.trim().strip_prefix(&prefix))
-        .flat_map(|value| value.split_whitespace().map(str::to_string))
-        .collect()
-}
-
-/// The unit's capability bounding set, as `CAP_*` names.
-pub fn unit_capabilities() -> BTreeSet<String> {
-    unit_values(&unit_text(), "CapabilityBoundingSet")
-        .into_iter()
-        .collect()
-}
 
 /// `isotop ARGS` with its capabilities bounded to `caps` (root: after exec its permitted and
 /// effective sets are the bounding set).
@@ -242,7 +221,7 @@ fn every_call_isotops_reads_make_passes_the_units_syscall_filter() {
     // systemd always lets @default through, whatever the filter says.
     let mut allowed = BTreeSet::new();
     syscall_group(&listing, "@default", &mut allowed);
-    for group in unit_values(&unit_text(), "SystemCallFilter") {
+    for group in unit_values(&repo_text(UNIT), "SystemCallFilter") {
         assert!(group.starts_with('@') && !group.starts_with("~"), "{group}");
         syscall_group(&listing, &group, &mut allowed);
     }
