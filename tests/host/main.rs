@@ -27,6 +27,7 @@ mod container_unknown;
 mod container_unknown_cgroup;
 mod deploy_caps;
 mod deploy_manifests;
+mod deploy_root;
 mod events;
 mod events_cli;
 mod events_config;
