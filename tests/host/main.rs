@@ -26,6 +26,7 @@ mod container_shared_cgroup;
 mod container_unknown;
 mod container_unknown_cgroup;
 mod deploy_caps;
+mod deploy_grafana;
 mod deploy_manifests;
 mod deploy_root;
 mod events;
