@@ -4,16 +4,23 @@
 # and the man pages (isotop.1 and one per subcommand, gzipped as Debian ships them) into
 # target/deb-assets/. Then:  cargo deb --no-build   (target/debian/isotop_VERSION-1_ARCH.deb)
 #
-# ISOTOP_COMMIT=HASH names the commit for `isotop --version` when building outside git.
+#   deploy/deb/prepare.sh            build the release binary, then the assets from it
+#   deploy/deb/prepare.sh BINARY     the assets from an isotop already built (the tests')
+#   ISOTOP_DEB_ASSETS=DIR            write the assets there instead (the tests')
+#   ISOTOP_COMMIT=HASH               the commit `isotop --version` names, building outside git
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build --release --locked
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-bin="${target_dir:-target}/release/isotop"
+if [[ -n ${1:-} ]]; then
+  bin=$1
+else
+  cargo build --release --locked
+  target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+  bin="${target_dir:-target}/release/isotop"
+fi
 
-assets=target/deb-assets
+assets=${ISOTOP_DEB_ASSETS:-target/deb-assets}
 rm -rf "$assets"
 mkdir -p "$assets/completions" "$assets/man"
 "$bin" completions bash >"$assets/completions/isotop"

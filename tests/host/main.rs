@@ -28,6 +28,7 @@ mod container_unknown_cgroup;
 mod deploy_caps;
 mod deploy_grafana;
 mod deploy_manifests;
+mod deploy_package;
 mod deploy_root;
 mod events;
 mod events_cli;
