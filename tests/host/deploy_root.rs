@@ -3,8 +3,9 @@
 //! mountPath under a temporary directory (as the kubelet would under the container's root),
 //! runs `isotop --root DIR/host --read-only ls --json` there, and compares what it finds of a
 //! real runc container with the live view: the same container, runtime, name, cgroup, pid,
-//! state, figures and limits. A mount missing from the manifest (say /run, where runc keeps its
-//! state) loses the name and runtime; one at the wrong path loses the cgroup figures.
+//! state, network namespace, figures (network counters among them) and limits. A mount
+//! missing from the manifest (say /run, where runc keeps its state) loses the container; one
+//! at the wrong path loses the cgroup figures.
 
 use std::process::Command;
 
@@ -111,13 +112,20 @@ fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
         "pids_limit",
         "verified",
         "started_at",
+        "netns",
     ] {
         assert_eq!(
             live[field], under_host[field],
             "{field}: {live} vs {under_host}"
         );
     }
-    for figure in ["memory_bytes", "cpu_percent", "io_read_bytes_total"] {
+    for figure in [
+        "memory_bytes",
+        "cpu_percent",
+        "io_read_bytes_total",
+        "netns",
+        "net_rx_bytes_total",
+    ] {
         assert!(
             !under_host[figure].is_null(),
             "{figure} missing under --root: {under_host}"
