@@ -13,7 +13,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::deploy::{UNIT, repo_text, unit_capabilities, unit_values};
+use crate::support::deploy::{
+    UNIT, assert_seen_as_live, ls_entry, repo_text, unit_capabilities, unit_values,
+};
 use crate::support::{bundle, common};
 
 /// `isotop ARGS` with its capabilities bounded to `caps` (root: after exec its permitted and
@@ -44,13 +46,6 @@ fn isotop_with_caps(caps: &BTreeSet<String>, args: &[&str]) -> std::process::Out
 /// Like [`isotop_with_caps`], its stdout as JSON.
 fn json_with_caps(caps: &BTreeSet<String>, args: &[&str]) -> Value {
     serde_json::from_slice(&isotop_with_caps(caps, args).stdout).expect("isotop printed JSON")
-}
-
-fn entry(list: &Value, id: &str) -> Value {
-    list.as_array()
-        .and_then(|all| all.iter().find(|c| c["id"] == id))
-        .cloned()
-        .unwrap_or_else(|| panic!("container {id} not listed: {list}"))
 }
 
 /// The namespace inodes `ns --json` lists.
@@ -92,28 +87,9 @@ fn the_units_capabilities_see_a_container_as_root_does_and_each_is_needed() {
     );
     let run = bundle::OciRun::start("runc");
 
-    let full = entry(&common::isotop_json(&LS), &run.id);
-    let bounded = entry(&json_with_caps(&caps, &LS), &run.id);
-    for field in [
-        "runtime",
-        "name",
-        "pid",
-        "cgroup_path",
-        "state",
-        "pids",
-        "memory_limit_bytes",
-        "pids_limit",
-        "verified",
-        "netns",
-    ] {
-        assert_eq!(full[field], bounded[field], "{field}: {full} vs {bounded}");
-    }
-    for figure in ["memory_bytes", "cpu_percent", "netns", "net_rx_bytes_total"] {
-        assert!(
-            !bounded[figure].is_null(),
-            "{figure} missing under the unit's caps: {bounded}"
-        );
-    }
+    let live = ls_entry(&common::isotop_json(&LS), &run.id);
+    let bounded = ls_entry(&json_with_caps(&caps, &LS), &run.id);
+    assert_seen_as_live(&live, &bounded, "under the unit's capabilities");
     let pid_ns = ns_inode(run.init_pid, "pid");
     let mnt_ns = ns_inode(run.init_pid, "mnt");
     let seen = listed_namespaces(&json_with_caps(&caps, &["ns", "--json"]));
@@ -131,7 +107,7 @@ fn the_units_capabilities_see_a_container_as_root_does_and_each_is_needed() {
         !unseen.contains(&pid_ns),
         "without CAP_SYS_PTRACE the container's pid namespace {pid_ns} was still read"
     );
-    let blind = entry(&json_with_caps(&without_ptrace, &LS), &run.id);
+    let blind = ls_entry(&json_with_caps(&without_ptrace, &LS), &run.id);
     assert!(
         blind["netns"].is_null() && blind["net_rx_bytes_total"].is_null(),
         "without CAP_SYS_PTRACE its network was still read: {blind}"

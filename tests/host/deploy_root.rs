@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::deploy::manifest;
+use crate::support::deploy::{assert_seen_as_live, ls_entry, manifest};
 use crate::support::{bundle, common};
 
 /// The DaemonSet's (host path, mount path) pairs, parents before what is mounted inside them.
@@ -62,13 +62,6 @@ fn mount_script(base: &str, pairs: &[(String, String)], args: &[&str]) -> String
     script
 }
 
-fn entry(list: &Value, id: &str) -> Value {
-    list.as_array()
-        .and_then(|all| all.iter().find(|c| c["id"] == id))
-        .cloned()
-        .unwrap_or_else(|| panic!("container {id} not listed: {list}"))
-}
-
 #[test]
 #[ignore = "needs root"]
 fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
@@ -98,39 +91,9 @@ fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mounted: Value = serde_json::from_slice(&out.stdout).expect("isotop printed JSON");
-    let under_host = entry(&mounted, &run.id);
-    let live = entry(&common::isotop_json(&args), &run.id);
-    for field in [
-        "runtime",
-        "name",
-        "pid",
-        "cgroup_path",
-        "state",
-        "pids",
-        "memory_limit_bytes",
-        "cpu_limit_cpus",
-        "pids_limit",
-        "verified",
-        "started_at",
-        "netns",
-    ] {
-        assert_eq!(
-            live[field], under_host[field],
-            "{field}: {live} vs {under_host}"
-        );
-    }
-    for figure in [
-        "memory_bytes",
-        "cpu_percent",
-        "io_read_bytes_total",
-        "netns",
-        "net_rx_bytes_total",
-    ] {
-        assert!(
-            !under_host[figure].is_null(),
-            "{figure} missing under --root: {under_host}"
-        );
-    }
+    let under_host = ls_entry(&mounted, &run.id);
+    let live = ls_entry(&common::isotop_json(&args), &run.id);
+    assert_seen_as_live(&live, &under_host, "under the DaemonSet's mounts");
     // The mounts were private to the test's namespace: nothing is left mounted here.
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(

@@ -73,3 +73,42 @@ pub fn tool(program: &str, what: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// The entry of container `id` in `isotop ls --json` output (panics when it is not listed).
+pub fn ls_entry(list: &Value, id: &str) -> Value {
+    list.as_array()
+        .and_then(|all| all.iter().find(|c| c["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("container {id} not listed: {list}"))
+}
+
+/// Asserts that `seen` (isotop with the packaged privileges or mounts, `how`) shows the
+/// container as `live` (full root on the live host) does: the same identity, cgroup, network
+/// namespace and limits, and each figure read.
+pub fn assert_seen_as_live(live: &Value, seen: &Value, how: &str) {
+    for field in [
+        "runtime",
+        "name",
+        "pid",
+        "cgroup_path",
+        "state",
+        "pids",
+        "memory_limit_bytes",
+        "cpu_limit_cpus",
+        "pids_limit",
+        "verified",
+        "started_at",
+        "netns",
+    ] {
+        assert_eq!(live[field], seen[field], "{field} {how}: {live} vs {seen}");
+    }
+    for figure in [
+        "memory_bytes",
+        "cpu_percent",
+        "io_read_bytes_total",
+        "netns",
+        "net_rx_bytes_total",
+    ] {
+        assert!(!seen[figure].is_null(), "{figure} missing {how}: {seen}");
+    }
+}
