@@ -1,9 +1,11 @@
 //! `isotop completions SHELL` and `isotop man [--dir DIR]`: shell completions and man pages
 //! generated from the one clap definition ([`super::Cli`]), so they cannot drift from the
-//! options the binary takes. Neither reads nor writes the host: completions go to stdout; the
-//! man pages go to stdout (the main page) or, with `--dir`, one file per command
-//! (`isotop.1`, `isotop-ls.1`, `isotop-image-ls.1`, ...; hidden internal commands left out)
-//! into an existing directory, each path written printed on its own line.
+//! options the binary takes. Neither reads the host, the config or the pending reverts (both
+//! are dispatched before any of that). Completions go to stdout; the man pages go to stdout
+//! (the main page) or, with `--dir`, one file per command (`isotop.1`, `isotop-ls.1`,
+//! `isotop-image-ls.1`, ...; hidden internal commands left out) into an existing directory,
+//! each path written printed on its own line; a page replaces what had its name (a symlink
+//! included) and never writes through it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,10 +90,11 @@ fn write_pages(
     written: &mut Vec<PathBuf>,
 ) -> Result<(), CliError> {
     let man = clap_mangen::Man::new(command.clone());
-    let path = dir.join(man.get_filename());
+    let name = man.get_filename();
+    let path = dir.join(&name);
     let mut page = Vec::new();
     man.render(&mut page)
-        .and_then(|()| std::fs::write(&path, &page))
+        .and_then(|()| replace_file(dir, &name, &page))
         .map_err(|e| CliError::Output(format!("{}: {e}", path.display())))?;
     written.push(path);
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -108,6 +111,26 @@ fn man_command() -> clap::Command {
         .disable_help_subcommand(true);
     command.build();
     command
+}
+
+/// Puts `bytes` at `dir/name` without following what is there: root may be asked to write
+/// into a directory another user controls, where `name` could be a symlink to any file. The
+/// bytes go to a new file (`create_new` refuses an existing name, a symlink included), which
+/// is then renamed over `name` (a rename replaces a symlink itself, never its target).
+fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(bytes));
+    match written.and_then(|()| std::fs::rename(&temporary, dir.join(name))) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(e)
+        }
+    }
 }
 
 fn render(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()> {
@@ -170,5 +193,28 @@ mod tests {
             &main[..main.len().min(80)]
         );
         assert!(main.contains(env!("ISOTOP_COMMIT")), "version section");
+    }
+
+    #[test]
+    fn a_page_replaces_a_symlink_and_leaves_its_target_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep me").unwrap_or_else(|e| panic!("{e}"));
+        let link = dir.path().join("isotop.1");
+        std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+        assert!(replace_file(dir.path(), "isotop.1", b".TH page").is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&target).ok().as_deref(),
+            Some("keep me")
+        );
+        assert!(!link.is_symlink(), "the link itself was replaced");
+        assert_eq!(
+            std::fs::read_to_string(&link).ok().as_deref(),
+            Some(".TH page")
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
     }
 }
