@@ -11,6 +11,7 @@ mod agreement_tests;
 mod args;
 pub(crate) mod audit;
 pub(crate) mod cgroups;
+pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod enter;
 pub(crate) mod error;
@@ -50,7 +51,13 @@ use crate::host::HostRoot;
 
 /// isotop — containers the way the kernel sees them.
 #[derive(Debug, Parser)]
-#[command(name = "isotop", version, about, long_about = None)]
+// `--version` says the commit too (build.rs: short hash, `-dirty`, or `unknown`).
+#[command(
+    name = "isotop",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ISOTOP_COMMIT"), ")"),
+    about,
+    long_about = None
+)]
 pub(crate) struct Cli {
     /// Read the host mounted under this directory (its proc, sys, run, var/lib, etc),
     /// e.g. `/host` when isotop runs inside a container.
@@ -146,6 +153,10 @@ pub(crate) enum Command {
     Agent(agent::AgentArgs),
     /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
     Serve(serve::ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, or write every page (one per subcommand) with --dir.
+    Man(completions::ManArgs),
 }
 
 /// The whole `isotop` binary: parses the command line, runs it, and on failure prints the error
@@ -163,6 +174,12 @@ pub(crate) fn main() {
 
 /// Runs one subcommand; without one, the dashboard.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    // Generated from the clap definition alone: no host read, no config, no pending reverts.
+    match &cli.command {
+        Some(Command::Completions(args)) => return completions::completions(args),
+        Some(Command::Man(args)) => return completions::man(args),
+        _ => {}
+    }
     let root = host_root(&cli.root);
     let read_only = read_only::requested(&cli)?;
     if read_only && let Some(act) = cli.command.as_ref().and_then(read_only::act_of) {
@@ -205,6 +222,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         Some(Command::Serve(args)) => serve::run(root, &args),
+        Some(Command::Completions(args)) => completions::completions(&args),
+        Some(Command::Man(args)) => completions::man(&args),
         None => {
             let options = crate::ui::Options {
                 delay_seconds: cli.delay,

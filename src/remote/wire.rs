@@ -139,7 +139,7 @@ impl Hello {
         Hello {
             protocol: PROTOCOL_VERSION,
             isotop_version: env!("CARGO_PKG_VERSION").to_string(),
-            commit: option_env!("ISOTOP_COMMIT").unwrap_or("").to_string(),
+            commit: env!("ISOTOP_COMMIT").to_string(),
             host: nix::unistd::gethostname()
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),

@@ -84,7 +84,7 @@ pub struct Extras {
 
 /// The commit this binary was built from, as the build recorded it in `ISOTOP_COMMIT`.
 pub fn build_commit() -> &'static str {
-    option_env!("ISOTOP_COMMIT").unwrap_or("unknown")
+    env!("ISOTOP_COMMIT")
 }
 
 /// One frame's families: the registry's one collector.
