@@ -277,7 +277,7 @@ pub fn measure(
             .filter(|o| !o.own)
             .map(|o| o.membership.clone())
             .collect();
-        read(shared, false)
+        census.shared_reading(&shared, || read(shared.clone(), false))
     } else {
         None
     };

@@ -1,7 +1,10 @@
 //! Which of a container's cgroups a figure may come from, and where each figure came from.
 //!
 //! Contract: [`Census`] indexes a process snapshot by cgroup (per hierarchy id and path, built
-//! once per snapshot on the first question, from each distinct membership list once).
+//! once per snapshot on the first question, from each distinct membership list once), and
+//! keeps the readings of cgroups containers share for the snapshot's length, so a cgroup many
+//! containers share (the root, for containers without cgroups of their own) is read once per
+//! snapshot, not once per container.
 //! [`ownership`] answers, for each of the container's memberships, whether that cgroup is its
 //! own by the rule of `host::container::ownership` (not a root, and every process in it and
 //! its descendants is the container's), and if not, why. [`FigureSources`] names, per figure,
@@ -9,7 +12,7 @@
 //! in for a shared v1 one (hybrid hosts), the sum over the container's processes, a limit
 //! inherited from a cgroup it shares, or nothing (with a note).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +28,10 @@ use crate::host::process::{CgroupMembership, Process};
 pub struct Census<'p> {
     processes: &'p [Process],
     holders: OnceCell<BTreeMap<(u32, &'p str), Vec<i32>>>,
+    /// Readings of shared cgroups, by their (hierarchy, path) memberships: one read a snapshot
+    /// (400 containers sharing the root read it 400 times a tick without it: 2.2 s of a 2.4 s
+    /// tick on the 11,700-process population, measured).
+    shared: RefCell<HashMap<Vec<(u32, String)>, Option<CgroupReading>>>,
 }
 
 impl<'p> Census<'p> {
@@ -33,7 +40,27 @@ impl<'p> Census<'p> {
         Census {
             processes,
             holders: OnceCell::new(),
+            shared: RefCell::default(),
         }
+    }
+
+    /// The reading of the shared cgroups `memberships`, read by `read` the first time this
+    /// snapshot asks for them.
+    pub(super) fn shared_reading(
+        &self,
+        memberships: &[CgroupMembership],
+        read: impl FnOnce() -> Option<CgroupReading>,
+    ) -> Option<CgroupReading> {
+        let key: Vec<(u32, String)> = memberships
+            .iter()
+            .map(|m| (m.hierarchy, m.path.clone()))
+            .collect();
+        if let Some(reading) = self.shared.borrow().get(&key) {
+            return reading.clone();
+        }
+        let reading = read();
+        self.shared.borrow_mut().insert(key, reading.clone());
+        reading
     }
 
     pub fn processes(&self) -> &'p [Process] {

@@ -325,3 +325,54 @@ fn v2_a_cgroup_with_an_outsider_below_it_is_shared() {
     assert_eq!(m.figures.memory_bytes, Some(4_194_304));
     assert!(m.figures.inherited_limits.is_empty());
 }
+
+#[test]
+fn a_cgroup_many_containers_share_is_read_once_a_snapshot() {
+    // A copy of the v1 tree whose shared memory limit changes between two measures.
+    let dir = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shared-cgroup/v1/."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let root = HostRoot::under(dir.path());
+    let layout = detect_layout(&root).unwrap();
+    let mine: Lines<'_> = &[
+        (5, "pids", "/box"),
+        (4, "memory", "/shared"),
+        (2, "cpu,cpuacct", "/"),
+        (1, "name=systemd", "/box"),
+    ];
+    let outsider: Lines<'_> = &[
+        (5, "pids", "/"),
+        (4, "memory", "/shared"),
+        (2, "cpu,cpuacct", "/"),
+        (1, "name=systemd", "/"),
+    ];
+    let processes = [
+        placed(1, 0, 4096, outsider),
+        placed(40, 1, 5_000_000, mine),
+        placed(41, 40, 7_000_000, mine),
+    ];
+    let limit_of = |census: &Census<'_>| {
+        let c = in_cgroups(&[40, 41], Runtime::Runc, "/box", mine);
+        let m = measure(&root, Some(&layout), c, census, CLOCK, &mut Vec::new());
+        m.figures.inherited_limits.memory_max_bytes.map(|l| l.limit)
+    };
+    let census = Census::new(&processes);
+    let before = limit_of(&census);
+    assert!(before.is_some());
+    let file = dir
+        .path()
+        .join("sys/fs/cgroup/memory/shared/memory.limit_in_bytes");
+    fs::write(&file, "1048576\n").unwrap();
+    // The same snapshot: the shared cgroup's reading is the one already made.
+    assert_eq!(limit_of(&census), before);
+    // The next snapshot reads it again.
+    assert_eq!(
+        limit_of(&Census::new(&processes)),
+        Some(Limit::Value(1_048_576))
+    );
+}
