@@ -21,21 +21,35 @@ const PIDS_LIMIT: u64 = 41;
 /// Runs `program args` from the guard's `obs` cgroup (a shell moves itself there in every
 /// hierarchy) inside a new cgroup namespace rooted at `obs`.
 fn in_cgroup_namespace(guard: &CgroupGuard, program: &str, args: &[&str]) -> Output {
+    in_cgroup_namespace_after(guard, "", program, args)
+}
+
+/// As [`in_cgroup_namespace`], in a private mount namespace too, where `setup` (shell) runs
+/// first.
+fn in_cgroup_namespace_after(
+    guard: &CgroupGuard,
+    setup: &str,
+    program: &str,
+    args: &[&str],
+) -> Output {
     let procs: Vec<String> = guard
         .dirs
         .iter()
         .map(|d| d.join("obs/cgroup.procs").display().to_string())
         .collect();
     let script = r#"
-        files="$1"; shift
+        files="$1"; setup="$2"; shift 2
         for f in $files; do echo $$ > "$f" || exit 99; done
-        exec unshare --cgroup -- "$@"
+        if [ -z "$setup" ]; then exec unshare --cgroup -- "$@"; fi
+        exec unshare --cgroup --mount --propagation private -- \
+            sh -c "$setup"' && exec "$@"' sh "$@"
     "#;
     Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
         .arg(procs.join(" "))
+        .arg(setup)
         .arg(program)
         .args(args)
         .stdin(Stdio::null())
@@ -144,4 +158,47 @@ fn inside_a_cgroup_namespace_containers_keep_their_cgroups() {
             .is_some_and(|s| !s.is_empty()),
         "{inside:#}"
     );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_namespace_root_out_of_sight_is_said_not_guessed() {
+    if !require_program("unshare") {
+        return;
+    }
+    let guard = CgroupGuard::new("cgns-hidden");
+    guard.child("box");
+    guard.child("obs");
+    std::fs::write(
+        box_dir(&guard, "pids").join("pids.max"),
+        PIDS_LIMIT.to_string(),
+    )
+    .unwrap();
+    let (_unshare, boxed) = unshare(&["sleep", "1000"], "sleep");
+    guard.add_pid("box", boxed.0);
+    // The host's mount of the hierarchy replaced by one made inside the namespace: it shows
+    // only the namespace's own subtree, so nothing tells where that lies on the host.
+    let (dir, mount) = if v2_host() {
+        ("/sys/fs/cgroup", "mount -t cgroup2 none /sys/fs/cgroup")
+    } else {
+        (
+            "/sys/fs/cgroup/pids",
+            "mount -t cgroup -o pids none /sys/fs/cgroup/pids",
+        )
+    };
+    let setup = format!("umount {dir} && {mount}");
+    let isotop = env!("CARGO_BIN_EXE_isotop");
+    let out =
+        in_cgroup_namespace_after(&guard, &setup, isotop, &["ls", "--json", "--interval", "0"]);
+    let row = row_of(
+        &json_of(&out, "ls --json with the hierarchy hidden"),
+        boxed.0,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not find where its root lies") && stderr.contains("--cgroupns=host"),
+        "{stderr}"
+    );
+    // Not read from a wrong cgroup: the limit of `box` is not shown.
+    assert!(row["pids_limit"].is_null(), "{row:#}");
 }

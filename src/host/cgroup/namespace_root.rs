@@ -157,14 +157,31 @@ struct Mounted {
     mounts: Vec<(String, PathBuf)>,
 }
 
-/// Reads `<proc>/self/{cgroup,mountinfo}` and finds the root in every hierarchy.
+/// What isotop sees of itself and of the host's init, for one hierarchy.
+struct Seen<'a> {
+    /// isotop's own cgroup, namespace-relative (`/proc/self/cgroup`).
+    own_path: Option<&'a str>,
+    /// PID 1's cgroup as isotop sees it (with hostPID the host's init: `/..` when nested).
+    init_path: Option<&'a str>,
+    /// isotop's pid as `cgroup.procs` files show it to isotop.
+    own_pid: Option<i32>,
+    /// See [`same_namespace_as_init`].
+    same_as_init: Option<bool>,
+}
+
+/// Reads `<proc>/self/{cgroup,mountinfo}` (and PID 1's cgroup and namespace for the signs) and
+/// finds the root in every hierarchy.
 fn find(root: &HostRoot) -> NamespaceRoots {
-    let own = read_optional(&root.self_dir().join("cgroup"))
-        .ok()
-        .flatten()
-        .and_then(|text| procfs_core::ProcessCGroups::from_buf_read(text.as_bytes()).ok())
-        .map(|groups| groups.0)
-        .unwrap_or_default();
+    let memberships = |dir: PathBuf| {
+        read_optional(&dir.join("cgroup"))
+            .ok()
+            .flatten()
+            .and_then(|text| procfs_core::ProcessCGroups::from_buf_read(text.as_bytes()).ok())
+            .map(|groups| groups.0)
+            .unwrap_or_default()
+    };
+    let own = memberships(root.self_dir());
+    let init = memberships(root.pid_dir(1));
     let mountinfo = read_optional(&root.self_dir().join("mountinfo"))
         .ok()
         .flatten()
@@ -178,17 +195,28 @@ fn find(root: &HostRoot) -> NamespaceRoots {
     let mut roots = NamespaceRoots::default();
     let mut why = Vec::new();
     for mounted in group_mounts(root, mountinfo) {
-        let own_path = own
-            .iter()
-            .find(|g| {
-                if mounted.version == 2 {
-                    g.hierarchy == 0 && g.controllers.is_empty()
-                } else {
-                    g.controllers.iter().any(|c| mounted.controllers.contains(c))
-                }
-            })
-            .map(|g| g.pathname.clone());
-        let absolute = root_of(&mounted, own_path.as_deref(), own_pid, same_as_init);
+        let line_of = |lines: &'_ [procfs_core::ProcessCGroup]| {
+            lines
+                .iter()
+                .find(|g| {
+                    if mounted.version == 2 {
+                        g.hierarchy == 0 && g.controllers.is_empty()
+                    } else {
+                        g.controllers
+                            .iter()
+                            .any(|c| mounted.controllers.contains(c))
+                    }
+                })
+                .map(|g| g.pathname.clone())
+        };
+        let (own_path, init_path) = (line_of(&own), line_of(&init));
+        let seen = Seen {
+            own_path: own_path.as_deref(),
+            init_path: init_path.as_deref(),
+            own_pid,
+            same_as_init,
+        };
+        let absolute = root_of(&mounted, &seen);
         if let Err(reason) = &absolute {
             why.push(format!("{}: {reason}", label(&mounted)));
         }
@@ -276,27 +304,31 @@ fn is_hierarchy_root(dir: &Path, version: u8) -> bool {
 }
 
 /// isotop's namespace root in one hierarchy, or why it is not known.
-fn root_of(
-    mounted: &Mounted,
-    own_path: Option<&str>,
-    own_pid: Option<i32>,
-    same_as_init: Option<bool>,
-) -> Result<String, String> {
-    let signs = mounted.mounts.iter().any(|(r, _)| r.starts_with("/.."))
-        || own_path.is_some_and(|p| p.starts_with("/.."));
-    if !signs {
-        // Nothing climbs out: the namespace root is `/` — unless isotop is known to be in a
-        // namespace of its own and no mount shows more than its own subtree.
-        let whole = mounted
+fn root_of(mounted: &Mounted, seen: &Seen) -> Result<String, String> {
+    let climbs = |path: Option<&str>| path.is_some_and(|p| p.starts_with("/.."));
+    let climbing_mount = mounted.mounts.iter().any(|(r, _)| climbs(Some(r)));
+    let nested = climbing_mount
+        || climbs(seen.own_path)
+        || climbs(seen.init_path)
+        || seen.same_as_init == Some(false);
+    if !nested {
+        return Ok("/".into());
+    }
+    if !climbing_mount {
+        // Every mount shows isotop's namespace root (or below): fine when that root is the
+        // hierarchy's own, else nothing outside the namespace can be reached.
+        return if mounted
             .mounts
             .iter()
-            .any(|(_, dir)| is_hierarchy_root(dir, mounted.version));
-        return if same_as_init == Some(false) && !whole {
-            Err("every mount shows only isotop's own subtree".into())
-        } else {
+            .any(|(r, dir)| r == "/" && is_hierarchy_root(dir, mounted.version))
+        {
             Ok("/".into())
+        } else {
+            Err("every mount of it shows only isotop's own subtree".into())
         };
     }
+    let own_path = seen.own_path;
+    let own_pid = seen.own_pid;
     let Some(own_path) = own_path else {
         return Err("isotop's own /proc/self/cgroup names no cgroup here".into());
     };

@@ -7,7 +7,10 @@ use super::*;
 fn relative_paths_resolve_against_the_namespace_root() {
     assert_eq!(resolve("/x/y/z", "/../../a/b").as_deref(), Some("/x/a/b"));
     assert_eq!(resolve("/x/y/z", "/").as_deref(), Some("/x/y/z"));
-    assert_eq!(resolve("/x/y/z", "/sub/./c/").as_deref(), Some("/x/y/z/sub/c"));
+    assert_eq!(
+        resolve("/x/y/z", "/sub/./c/").as_deref(),
+        Some("/x/y/z/sub/c")
+    );
     assert_eq!(resolve("/x/y/z", "/../../..").as_deref(), Some("/"));
     assert_eq!(
         resolve("/x/y/z", "/../../../kubepods.slice").as_deref(),
@@ -157,6 +160,21 @@ fn an_unfindable_root_is_said_and_changes_nothing() {
     let ns = find(&root);
     assert_eq!(ns.root_of(2, &[]), None);
     assert!(ns.warning.unwrap().contains("whole hierarchy"));
+
+    // Mounts showing only the namespace's own subtree (root `/`, not the hierarchy's root)
+    // while PID 1 climbs out: nested, and nothing to search.
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture(dir.path(), "0::/\n", "/");
+    fs::write(dir.path().join("sys/fs/cgroup/cgroup.type"), "domain\n").unwrap();
+    fs::create_dir_all(dir.path().join("proc/1")).unwrap();
+    fs::write(
+        dir.path().join("proc/1/cgroup"),
+        "0::/../../../init.scope\n",
+    )
+    .unwrap();
+    let ns = find(&root);
+    assert_eq!(ns.root_of(2, &[]), None);
+    assert!(ns.warning.unwrap().contains("only isotop's own subtree"));
 }
 
 #[test]
