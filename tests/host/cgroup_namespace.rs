@@ -7,11 +7,11 @@
 //! the v1 hierarchies are namespaced; in the v2 VM the unified one.
 
 use crate::support::common;
-use crate::support::unshared::{box_dir, unshare, v2_host};
+use crate::support::unshared::{PidGuard, box_dir, unshare, v2_host};
 
 use std::process::{Command, Output, Stdio};
 
-use common::{CgroupGuard, read_number, require_program};
+use common::{CgroupGuard, ChildGuard, read_number, require_program};
 
 /// 48 MiB and 41 tasks: the limits the test writes, to see them read back through the
 /// namespace.
@@ -74,15 +74,31 @@ fn row_of(list: &serde_json::Value, pid: i32) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no container with init {pid} in {list:#}"))
 }
 
+/// A test cgroup with `box` (pids.max = [`PIDS_LIMIT`], an unshare'd `sleep` in it) and `obs`
+/// (empty, for isotop); `None` (skipped) without unshare.
+fn boxed_sleep(what: &str) -> Option<(CgroupGuard, String, (ChildGuard, PidGuard))> {
+    if !require_program("unshare") {
+        return None;
+    }
+    let guard = CgroupGuard::new(what);
+    let box_path = guard.child("box");
+    guard.child("obs");
+    std::fs::write(
+        box_dir(&guard, "pids").join("pids.max"),
+        PIDS_LIMIT.to_string(),
+    )
+    .unwrap();
+    let sleep = unshare(&["sleep", "1000"], "sleep");
+    guard.add_pid("box", sleep.1.0);
+    Some((guard, box_path, sleep))
+}
+
 #[test]
 #[ignore = "needs root"]
 fn inside_a_cgroup_namespace_containers_keep_their_cgroups() {
-    if !require_program("unshare") {
+    let Some((guard, box_path, (_unshare, boxed))) = boxed_sleep("cgns") else {
         return;
-    }
-    let guard = CgroupGuard::new("cgns");
-    let box_path = guard.child("box");
-    guard.child("obs");
+    };
     let (limit_file, usage_file) = if v2_host() {
         ("memory.max", "memory.current")
     } else {
@@ -93,13 +109,6 @@ fn inside_a_cgroup_namespace_containers_keep_their_cgroups() {
         LIMIT_BYTES.to_string(),
     )
     .unwrap();
-    std::fs::write(
-        box_dir(&guard, "pids").join("pids.max"),
-        PIDS_LIMIT.to_string(),
-    )
-    .unwrap();
-    let (_unshare, boxed) = unshare(&["sleep", "1000"], "sleep");
-    guard.add_pid("box", boxed.0);
     let isotop = env!("CARGO_BIN_EXE_isotop");
 
     // The namespace is real: seen from `obs`, the container's cgroup climbs out with `..`.
@@ -163,19 +172,9 @@ fn inside_a_cgroup_namespace_containers_keep_their_cgroups() {
 #[test]
 #[ignore = "needs root"]
 fn a_namespace_root_out_of_sight_is_said_not_guessed() {
-    if !require_program("unshare") {
+    let Some((guard, _, (_unshare, boxed))) = boxed_sleep("cgns-hidden") else {
         return;
-    }
-    let guard = CgroupGuard::new("cgns-hidden");
-    guard.child("box");
-    guard.child("obs");
-    std::fs::write(
-        box_dir(&guard, "pids").join("pids.max"),
-        PIDS_LIMIT.to_string(),
-    )
-    .unwrap();
-    let (_unshare, boxed) = unshare(&["sleep", "1000"], "sleep");
-    guard.add_pid("box", boxed.0);
+    };
     // The host's mount of the hierarchy replaced by one made inside the namespace: it shows
     // only the namespace's own subtree, so nothing tells where that lies on the host.
     let (dir, mount) = if v2_host() {
