@@ -7,12 +7,14 @@
 //! and whose every figure names the kernel file it came from
 //! (`sources`). Reading never writes. A cgroup that does not exist or vanishes mid-read is
 //! `Ok(None)` (skipped in trees); a missing, unreadable or garbled file leaves its field `None`
-//! (with a note for the last two), never an error.
+//! (with a note for the last two), never an error. Cgroup paths are absolute even when isotop
+//! runs in a cgroup namespace of its own ([`namespace_root`]).
 
 mod controllers;
 pub mod io;
 mod layout;
 mod limit;
+pub mod namespace_root;
 pub mod parse;
 mod placement;
 mod read;

@@ -5,7 +5,9 @@
 //! reader, so it works on injected roots); file access and error policy are ours: a process that
 //! exits mid-read yields `Ok(None)`, an unreadable file leaves that field empty and marks the
 //! process `partial`, never an error for the whole scan. Text fields are cleaned
-//! ([`crate::host::text`]) because processes choose their own names.
+//! ([`crate::host::text`]) because processes choose their own names. Cgroup paths are made
+//! absolute when isotop runs in a cgroup namespace of its own
+//! ([`crate::host::cgroup::namespace_root`]).
 
 use std::fs;
 use std::io;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use procfs_core::FromRead;
 use serde::{Deserialize, Serialize};
 
+use super::cgroup::namespace_root::namespace_roots;
 use super::error::is_vanished;
 use super::namespace::{NsSet, read_ns_set};
 use super::text::clean;
@@ -40,7 +43,8 @@ pub struct CgroupMembership {
     pub hierarchy: u32,
     /// Controllers bound to the hierarchy (`cpu`, `name=systemd`; empty for v2).
     pub controllers: Vec<String>,
-    /// Path inside the hierarchy, e.g. `/docker/<id>`.
+    /// Path inside the hierarchy, e.g. `/docker/<id>`: absolute, also when isotop runs in a
+    /// cgroup namespace of its own (translated on reading; see `host::cgroup::namespace_root`).
     pub path: String,
 }
 
@@ -193,7 +197,7 @@ pub fn read_process(
     match read_file(&dir.join("cgroup")) {
         Ok(Some(bytes)) => {
             if let Ok(groups) = procfs_core::ProcessCGroups::from_read(&bytes[..]) {
-                process.cgroups = groups
+                let mut memberships: Vec<CgroupMembership> = groups
                     .into_iter()
                     .map(|g| CgroupMembership {
                         hierarchy: g.hierarchy,
@@ -201,6 +205,10 @@ pub fn read_process(
                         path: g.pathname,
                     })
                     .collect();
+                // Relative to isotop's own cgroup namespace root when it has one: made
+                // absolute here, the one place these paths enter.
+                namespace_roots(root).translate_memberships(&mut memberships);
+                process.cgroups = memberships.into();
             } else {
                 process.partial = true;
             }

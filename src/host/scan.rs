@@ -110,6 +110,11 @@ pub fn scan(root: &HostRoot, options: ScanOptions) -> Result<Snapshot, HostError
             None
         }
     };
+    warnings.extend(
+        cgroup::namespace_root::namespace_roots(root)
+            .warning
+            .clone(),
+    );
     let users = UserNames::read(root);
     let host = namespace::host_reference(root, &processes);
     let namespaces = options

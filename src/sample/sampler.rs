@@ -290,6 +290,11 @@ impl Sampler {
             }
         }
         warnings.extend(self.layout_error.clone());
+        warnings.extend(
+            crate::host::cgroup::namespace_root::namespace_roots(&self.root)
+                .warning
+                .clone(),
+        );
         if seq > 0 && seq.is_multiple_of(self.options.users_every.max(1)) {
             self.users = UserNames::read(&self.root);
         }

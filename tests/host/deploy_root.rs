@@ -5,7 +5,8 @@
 //! real runc container with the live view: the same container, runtime, name, cgroup, pid,
 //! state, network namespace, figures (network counters among them) and limits. A mount
 //! missing from the manifest (say /run, where runc keeps its state) loses the container; one
-//! at the wrong path loses the cgroup figures.
+//! at the wrong path loses the cgroup figures. Once more from a cgroup namespace of its own
+//! (`unshare --cgroup`, rooted in a test cgroup): the view is the same.
 
 use std::process::Command;
 
@@ -62,9 +63,10 @@ fn mount_script(base: &str, pairs: &[(String, String)], args: &[&str]) -> String
     script
 }
 
-#[test]
-#[ignore = "needs root"]
-fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
+/// Runs isotop under the DaemonSet's mounts (see the module documentation) and asserts it
+/// sees a real runc container as the live host does. With `cgroupns`, from that guard's `obs`
+/// cgroup in a cgroup namespace of its own, as an unprivileged pod on a cgroup v2 node.
+fn seen_as_live_under_the_mounts(cgroupns: Option<&common::CgroupGuard>) {
     if !common::require_program("unshare")
         || !common::require_program("runc")
         || !std::path::Path::new(bundle::BUSYBOX).is_file()
@@ -80,16 +82,36 @@ fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
         .expect("tempdir");
     let base_text = base.path().display().to_string();
     let args = ["--read-only", "ls", "--json", "--interval", "0.3"];
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(mount_script(&base_text, &pairs, &args))
-        .output()
-        .expect("unshare starts");
+    let script = mount_script(&base_text, &pairs, &args);
+    let out = match cgroupns {
+        None => Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(script)
+            .output(),
+        Some(guard) => {
+            let moves: String = guard
+                .dirs
+                .iter()
+                .map(|d| format!("echo $$ > '{}/obs/cgroup.procs'\n", d.display()))
+                .collect();
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "set -e\n{moves}exec unshare --cgroup --mount --propagation private \
+                     sh -c \"$0\""
+                ))
+                .arg(script)
+                .output()
+        }
+    }
+    .expect("unshare starts");
     assert!(
         out.status.success(),
         "isotop under the DaemonSet's mounts: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("cgroup namespace"), "{stderr}");
     let mounted: Value = serde_json::from_slice(&out.stdout).expect("isotop printed JSON");
     let under_host = ls_entry(&mounted, &run.id);
     let live = ls_entry(&common::isotop_json(&args), &run.id);
@@ -101,4 +123,20 @@ fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
         "a mount leaked: {base_text}"
     );
     drop(run);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_daemonsets_mounts_show_a_container_as_the_live_host_does() {
+    seen_as_live_under_the_mounts(None);
+}
+
+/// The same from a cgroup namespace of its own rooted in a test cgroup (so not at `/`): the
+/// container's cgroup reads `/../…` there, and isotop still finds it and its figures.
+#[test]
+#[ignore = "needs root"]
+fn in_a_cgroup_namespace_the_daemonsets_mounts_show_the_same() {
+    let guard = common::CgroupGuard::new("daemonset-cgns");
+    guard.child("obs");
+    seen_as_live_under_the_mounts(Some(&guard));
 }

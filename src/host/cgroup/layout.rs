@@ -2,6 +2,10 @@
 //! from directory names): the mode (v1, v2, hybrid), and per hierarchy its controllers, mount
 //! point and the directory isotop reads it from. Also maps a process's membership line
 //! (`/proc/<pid>/cgroup`) to its hierarchy and a cgroup path to its directory.
+//!
+//! Mount roots are absolute cgroup paths: inside a cgroup namespace of its own the kernel
+//! shows them relative to isotop's namespace root (`/../..`), and they are translated here
+//! ([`super::namespace_root`]) before anything else looks at them.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +14,7 @@ use procfs_core::FromBufRead;
 use procfs_core::process::{MountInfo, MountInfos};
 use serde::{Deserialize, Serialize};
 
+use super::namespace_root::namespace_roots;
 use crate::host::process::CgroupMembership;
 use crate::host::{HostError, HostRoot, read_optional};
 
@@ -48,7 +53,9 @@ pub struct Hierarchy {
     /// Where isotop reads it (`HostRoot::host_path(mount_point)`).
     pub dir: PathBuf,
     /// The cgroup this mount shows as its root (mountinfo field 4; `/` on the host itself, a
-    /// container's own cgroup when read from inside one).
+    /// container's own cgroup when read from inside one), as an absolute path: translated
+    /// from isotop's cgroup namespace when it has one of its own (left as the kernel wrote it,
+    /// `..` and all, when that namespace's root is unknown).
     pub mount_root: String,
 }
 
@@ -150,7 +157,7 @@ const NOT_CONTROLLERS: &[&str] = &[
     "release_agent",
 ];
 
-fn v1_controllers(mount: &MountInfo) -> Vec<String> {
+pub(super) fn v1_controllers(mount: &MountInfo) -> Vec<String> {
     let mut controllers: Vec<String> = mount
         .super_options
         .iter()
@@ -166,14 +173,23 @@ fn v1_controllers(mount: &MountInfo) -> Vec<String> {
 }
 
 fn layout_from_mounts(root: &HostRoot, mounts: Vec<MountInfo>) -> Result<CgroupLayout, String> {
+    let namespace = namespace_roots(root);
     // Several mounts of one hierarchy share its superblock (same `majmin`): keep one, the one
-    // showing the whole hierarchy (root `/`) if there is one.
+    // showing the whole hierarchy (root `/`, once translated) if there is one.
     let mut chosen: Vec<MountInfo> = Vec::new();
     let mut by_superblock: HashMap<String, usize> = HashMap::new();
-    for mount in mounts {
-        if mount.fs_type != "cgroup" && mount.fs_type != "cgroup2" {
-            continue;
-        }
+    for mut mount in mounts {
+        let version = match mount.fs_type.as_str() {
+            "cgroup2" => 2,
+            "cgroup" => 1,
+            _ => continue,
+        };
+        let controllers = if version == 1 {
+            v1_controllers(&mount)
+        } else {
+            Vec::new()
+        };
+        mount.root = namespace.translate(version, &controllers, &mount.root);
         match by_superblock.get(&mount.majmin) {
             Some(&i) => {
                 if chosen[i].root != "/" && mount.root == "/" {
