@@ -46,6 +46,10 @@ pub trait ProcessFacts {
     fn pid_ns(&mut self, pid: i32) -> Option<u64>;
     /// True while `pid` exists (a process unreadable but present still counts as outside).
     fn exists(&mut self, pid: i32) -> bool;
+    /// The parent of `pid` (as [`ProcessFacts::facts`] has it, without its name).
+    fn ppid(&mut self, pid: i32) -> Option<i32> {
+        self.facts(pid).map(|f| f.ppid)
+    }
 }
 
 /// Facts read from `/proc` at this moment (the acts' check).
@@ -98,6 +102,10 @@ impl<'p> SnapshotFacts<'p> {
 }
 
 impl ProcessFacts for SnapshotFacts<'_> {
+    fn ppid(&mut self, pid: i32) -> Option<i32> {
+        self.find(pid).map(|p| p.ppid)
+    }
+
     fn facts(&mut self, pid: i32) -> Option<Facts> {
         self.find(pid).map(|p| Facts {
             ppid: p.ppid,
@@ -191,10 +199,22 @@ impl Owner {
 
     /// The pids among `pids` that are not the container's, by `facts`.
     pub fn outsiders_by(&self, facts: &mut impl ProcessFacts, pids: &[i32]) -> Vec<i32> {
+        self.first_outsiders_by(facts, pids, usize::MAX)
+    }
+
+    /// The first `most` pids among `pids` that are not the container's, by `facts`: the rest
+    /// is not looked at (a cgroup shared with the whole host has thousands; a few say it).
+    pub fn first_outsiders_by(
+        &self,
+        facts: &mut impl ProcessFacts,
+        pids: &[i32],
+        most: usize,
+    ) -> Vec<i32> {
         let mut helpers: Option<HashSet<i32>> = None;
         pids.iter()
             .copied()
             .filter(|&pid| !self.is_mine(facts, pid, &mut helpers))
+            .take(most)
             .collect()
     }
 
@@ -207,7 +227,9 @@ impl Owner {
         if self.members.contains(&pid) {
             return true;
         }
-        let Some(fact) = facts.facts(pid) else {
+        // The parent first, the name only when a helper or launcher rule needs it (a name is
+        // a copy: this runs for every process of a shared cgroup).
+        let Some(ppid) = facts.ppid(pid) else {
             // Gone while looked at (or unreadable as it exits): it can no longer be hit.
             return !facts.exists(pid);
         };
@@ -217,9 +239,15 @@ impl Owner {
             return true;
         }
         // Forked by a process of the container since the scan.
-        if self.descends_from_member(facts, fact.ppid) {
+        if self.descends_from_member(facts, ppid) {
             return true;
         }
+        if self.helper.is_none() && !self.launchers {
+            return false;
+        }
+        let Some(fact) = facts.facts(pid) else {
+            return !facts.exists(pid);
+        };
         match self.helper {
             Some(name) if fact.comm == name => helpers
                 .get_or_insert_with(|| self.init_ancestors(facts))
@@ -258,8 +286,8 @@ impl Owner {
             if self.members.contains(&pid) {
                 return true;
             }
-            match facts.facts(pid) {
-                Some(fact) => pid = fact.ppid,
+            match facts.ppid(pid) {
+                Some(ppid) => pid = ppid,
                 None => return false,
             }
         }
@@ -301,23 +329,40 @@ pub fn sharing(
     let mut pids = pids();
     pids.sort_unstable();
     pids.dedup();
-    let outside = owner.outsiders_by(facts, &pids);
-    (!outside.is_empty()).then(|| describe_outsiders(&outside))
+    // Enough to say it is shared and by whom; counting thousands more (the host's processes
+    // in a cgroup the container shares with it) costs a walk of each one's parents, for every
+    // container, every tick.
+    let outside = owner.first_outsiders_by(facts, &pids, COUNTED);
+    if outside.len() < COUNTED {
+        return (!outside.is_empty()).then(|| describe_outsiders(&outside));
+    }
+    Some(format!(
+        "{COUNTED} or more processes outside this container (pids {})",
+        listed(&outside)
+    ))
 }
+
+/// How many outsiders a snapshot's answer counts before it stops looking.
+const COUNTED: usize = 64;
 
 /// `2 processes outside this container (pids 1, 45)`, the list cut after a few.
 pub fn describe_outsiders(pids: &[i32]) -> String {
-    let mut listed: Vec<String> = pids.iter().take(LISTED).map(i32::to_string).collect();
-    if pids.len() > LISTED {
-        listed.push("…".into());
-    }
     format!(
         "{} process{} outside this container (pid{} {})",
         pids.len(),
         if pids.len() == 1 { "" } else { "es" },
         if pids.len() == 1 { "" } else { "s" },
-        listed.join(", ")
+        listed(pids)
     )
+}
+
+/// The first pids of `pids`, `…` after them when there are more.
+fn listed(pids: &[i32]) -> String {
+    let mut listed: Vec<String> = pids.iter().take(LISTED).map(i32::to_string).collect();
+    if pids.len() > LISTED {
+        listed.push("…".into());
+    }
+    listed.join(", ")
 }
 
 #[cfg(test)]

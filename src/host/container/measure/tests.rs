@@ -363,3 +363,31 @@ fn process_counters_are_reread_from_stat() {
     assert_eq!(m.figures.memory_bytes, Some(20 * page));
     assert_eq!(m.figures.cpu, counter);
 }
+
+#[test]
+fn a_cgroup_shared_with_many_says_so_without_counting_them_all() {
+    let root = fixture("v2");
+    let layout = detect_layout(&root).unwrap();
+    let c = container(&[1001], Some("/shared"));
+    let in_shared = |pid: i32| {
+        let mut p = process(pid, 1, 1);
+        p.cgroups = vec![membership("/shared")].into();
+        p
+    };
+    let mut processes: Vec<Process> = (2..200).map(in_shared).collect();
+    processes.push(in_shared(1001));
+    let m = measure(
+        &root,
+        Some(&layout),
+        c,
+        &Census::new(&processes),
+        CLOCK,
+        &mut Vec::new(),
+    );
+    let shared = m.view.ownership[0].shared.clone().unwrap_or_default();
+    assert_eq!(
+        shared,
+        "64 or more processes outside this container (pids 2, 3, 4, 5, 6, 7, 8, 9, …)"
+    );
+    assert!(!m.view.ownership[0].own);
+}
