@@ -23,6 +23,10 @@ finish() {
 	sleep 60
 }
 
+# Loopback up, as on any booted host: the exporter's and the remote dashboard's tests talk over
+# 127.0.0.1 (a new network namespace, this VM's first, starts with `lo` down).
+ip link set lo up || echo "isotop-vm: cannot bring lo up"
+
 cd "$(cat "$share/repo")" || finish 2
 echo "isotop-vm: kernel $(uname -r), $(nproc) CPUs; cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 
