@@ -191,6 +191,11 @@ dash dashboard-containers 1
 dash dashboard-detail / web Enter Enter + +
 # demo-api's network and disk charts, the disk's with its I/O limit line.
 dash dashboard-traffic Escape Escape / demo-api Enter Enter
+# The charts' time cursor (<) 40 samples back, then the log pane opened at its time (l).
+# shellcheck disable=SC2046
+dash dashboard-cursor $(printf '< %.0s' $(seq 40))
+dash dashboard-cursor-log l
+tm send-keys -t "$tag-dash" Escape
 # demo-api's overlay root (isotop's own layers): `v` on its row opens the Layers pane, again
 # the Mounts.
 dash dashboard-layers Escape Escape / demo-api Enter v
