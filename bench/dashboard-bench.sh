@@ -72,14 +72,9 @@ trap 'exit 143' TERM
 mkdir -p "$scratch/home/.config/btop" "$scratch/home/.config/htop"
 printf 'update_ms = 1000\n' >"$scratch/home/.config/btop/btop.conf"
 
-bench/ns-population.sh "$state" &
-holder=$!
-deadline=$((SECONDS + 400))
-until grep -q '^ready=' "$state" 2>/dev/null; do
-    kill -0 "$holder" 2>/dev/null || die "population script exited early"
-    ((SECONDS < deadline)) || die "population not ready after 400 s"
-    sleep 1
-done
+# shellcheck source=bench/population-lib.sh
+. bench/population-lib.sh
+start_population "$state"
 # (find would fail on a pid that exits while it lists /proc.)
 processes=$(ls /proc | grep -c '^[0-9]')
 echo "dashboard-bench: population ready, $processes processes on the host" >&2

@@ -126,14 +126,9 @@ if [[ ${EVENTS_BENCH_POPULATION:-0} == 1 ]]; then
         rm -rf "$scratch"
     }
     trap stop_population EXIT INT TERM
-    bench/ns-population.sh "$scratch/population.state" &
-    holder=$!
-    deadline=$((SECONDS + 400))
-    until grep -q '^ready=' "$scratch/population.state" 2>/dev/null; do
-        kill -0 "$holder" 2>/dev/null || die "population script exited early"
-        ((SECONDS < deadline)) || die "population not ready after 400 s"
-        sleep 1
-    done
+    # shellcheck source=bench/population-lib.sh
+    . bench/population-lib.sh
+    start_population "$scratch/population.state"
     processes=$(ls /proc | grep -c '^[0-9]')
     echo "events-bench: population ready, $processes processes on the host" >&2
     out=$("$sample_loop" 1 "$ticks" --costs 2>&1 >/dev/null | tail -n +3)

@@ -46,14 +46,9 @@ trap cleanup EXIT INT TERM
 
 if [[ ${SERVE_BENCH_POPULATION:-1} == 1 ]]; then
     command -v busybox >/dev/null || die "busybox not found (apt-get install busybox-static)"
-    bench/ns-population.sh "$scratch/population.state" &
-    holder=$!
-    deadline=$((SECONDS + 400))
-    until grep -q '^ready=' "$scratch/population.state" 2>/dev/null; do
-        kill -0 "$holder" 2>/dev/null || die "population script exited early"
-        ((SECONDS < deadline)) || die "population not ready after 400 s"
-        sleep 1
-    done
+    # shellcheck source=bench/population-lib.sh
+    . bench/population-lib.sh
+    start_population "$scratch/population.state"
 fi
 processes=$(ls /proc | grep -c '^[0-9]')
 echo "serve-bench: $processes processes on the host" >&2

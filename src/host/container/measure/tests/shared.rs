@@ -35,6 +35,23 @@ fn measured(root: &HostRoot, c: Container, processes: &[Process]) -> Measurement
 /// `(hierarchy id, controllers, path)` lines as `/proc/<pid>/cgroup` has them.
 type Lines<'a> = &'a [(u32, &'a str, &'a str)];
 
+/// v1: a container in its own pids cgroup `/box`, a memory cgroup `/shared` it shares with the
+/// host's process, the cpu root.
+const BOX_IN_SHARED: Lines<'static> = &[
+    (5, "pids", "/box"),
+    (4, "memory", "/shared"),
+    (2, "cpu,cpuacct", "/"),
+    (1, "name=systemd", "/box"),
+];
+
+/// v1: the host's process beside it, in `/shared` too.
+const HOST_IN_SHARED: Lines<'static> = &[
+    (5, "pids", "/"),
+    (4, "memory", "/shared"),
+    (2, "cpu,cpuacct", "/"),
+    (1, "name=systemd", "/"),
+];
+
 fn memberships(lines: Lines<'_>) -> Vec<CgroupMembership> {
     lines
         .iter()
@@ -239,18 +256,7 @@ fn a_runtimes_helper_in_the_cgroup_does_not_make_it_shared() {
 #[test]
 fn v1_root_cpu_and_shared_memory_fall_back_to_processes_own_pids_stay() {
     let root = fixture("v1");
-    let mine: Lines<'_> = &[
-        (5, "pids", "/box"),
-        (4, "memory", "/shared"),
-        (2, "cpu,cpuacct", "/"),
-        (1, "name=systemd", "/box"),
-    ];
-    let outsider: Lines<'_> = &[
-        (5, "pids", "/"),
-        (4, "memory", "/shared"),
-        (2, "cpu,cpuacct", "/"),
-        (1, "name=systemd", "/"),
-    ];
+    let (mine, outsider) = (BOX_IN_SHARED, HOST_IN_SHARED);
     let processes = [
         placed(1, 0, 4096, outsider),
         placed(40, 1, 5_000_000, mine),
@@ -339,18 +345,7 @@ fn a_cgroup_many_containers_share_is_read_once_a_snapshot() {
     assert!(copied.success());
     let root = HostRoot::under(dir.path());
     let layout = detect_layout(&root).unwrap();
-    let mine: Lines<'_> = &[
-        (5, "pids", "/box"),
-        (4, "memory", "/shared"),
-        (2, "cpu,cpuacct", "/"),
-        (1, "name=systemd", "/box"),
-    ];
-    let outsider: Lines<'_> = &[
-        (5, "pids", "/"),
-        (4, "memory", "/shared"),
-        (2, "cpu,cpuacct", "/"),
-        (1, "name=systemd", "/"),
-    ];
+    let (mine, outsider) = (BOX_IN_SHARED, HOST_IN_SHARED);
     let processes = [
         placed(1, 0, 4096, outsider),
         placed(40, 1, 5_000_000, mine),

@@ -1,0 +1,14 @@
+# Sourced by the benchmarks that run on bench/ns-population.sh's host (not run on its own).
+# start_population STATE: starts the population in the background (its pid in `holder`) and
+# waits until it says it is ready (STATE gets `ready=`), at most 400 s; `die` (the caller's)
+# when it exits early or takes longer. The caller stops it (SIGTERM to $holder) on its exit.
+start_population() {
+    local state=$1 deadline=$((SECONDS + 400))
+    bench/ns-population.sh "$state" &
+    holder=$!
+    until grep -q '^ready=' "$state" 2>/dev/null; do
+        kill -0 "$holder" 2>/dev/null || die "population script exited early"
+        ((SECONDS < deadline)) || die "population not ready after 400 s"
+        sleep 1
+    done
+}
