@@ -23,6 +23,7 @@ use super::kill::cgroup_pids;
 use super::owned::{self, Owner, Site};
 use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLayout;
+use crate::host::process::read_memberships;
 
 /// The prefix that forces a target to be a cgroup path (and labels one in records).
 pub const PREFIX: &str = "cgroup:";
@@ -92,15 +93,12 @@ pub fn refusal(root: &HostRoot, path: &str) -> Option<String> {
             format!("isotop itself runs below it (in {own}): the act would reach isotop too")
         });
     }
-    // `/proc/1/cgroup` is readable where `/proc/1/ns` is not (this project's hosts).
-    let init = crate::host::read_optional(&root.pid_dir(1).join("cgroup"))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    // `/proc/1/cgroup` is readable where `/proc/1/ns` is not (this project's hosts); read as
+    // every process's is, so inside a cgroup namespace its paths are the host's too.
+    let init = read_memberships(root, 1).unwrap_or_default();
     if let Some(p1) = init
-        .lines()
-        .filter_map(|line| line.splitn(3, ':').nth(2))
-        .map(|p1| p1.trim_end_matches('/'))
+        .iter()
+        .map(|m| m.path.trim_end_matches('/'))
         .find(|p1| !p1.is_empty() && at_or_below(p1, path))
     {
         return Some(format!(

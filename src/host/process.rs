@@ -195,28 +195,37 @@ pub fn read_process(
         Err(_) => process.partial = true,
     }
     match read_file(&dir.join("cgroup")) {
-        Ok(Some(bytes)) => {
-            if let Ok(groups) = procfs_core::ProcessCGroups::from_read(&bytes[..]) {
-                let mut memberships: Vec<CgroupMembership> = groups
-                    .into_iter()
-                    .map(|g| CgroupMembership {
-                        hierarchy: g.hierarchy,
-                        controllers: g.controllers,
-                        path: g.pathname,
-                    })
-                    .collect();
-                // Relative to isotop's own cgroup namespace root when it has one: made
-                // absolute here, the one place these paths enter.
-                namespace_roots(root).translate_memberships(&mut memberships);
-                process.cgroups = memberships.into();
-            } else {
-                process.partial = true;
-            }
-        }
+        Ok(Some(bytes)) => match parse_memberships(root, &bytes) {
+            Some(memberships) => process.cgroups = memberships.into(),
+            None => process.partial = true,
+        },
         Ok(None) => return Ok(None),
         Err(_) => process.partial = true,
     }
     Ok(Some(process))
+}
+
+/// The cgroups of `pid` alone (`/proc/PID/cgroup`, readable where the rest of `/proc/PID`
+/// may not be: PID 1's on this project's hosts); `None` when gone or unreadable.
+pub fn read_memberships(root: &HostRoot, pid: i32) -> Option<Vec<CgroupMembership>> {
+    let bytes = read_file(&root.pid_dir(pid).join("cgroup")).ok()??;
+    parse_memberships(root, &bytes)
+}
+
+/// `/proc/PID/cgroup`'s lines; relative to isotop's own cgroup namespace root when it has one,
+/// made absolute here, the one place these paths enter. `None` when unparsable.
+fn parse_memberships(root: &HostRoot, bytes: &[u8]) -> Option<Vec<CgroupMembership>> {
+    let groups = procfs_core::ProcessCGroups::from_read(bytes).ok()?;
+    let mut memberships: Vec<CgroupMembership> = groups
+        .into_iter()
+        .map(|g| CgroupMembership {
+            hierarchy: g.hierarchy,
+            controllers: g.controllers,
+            path: g.pathname,
+        })
+        .collect();
+    namespace_roots(root).translate_memberships(&mut memberships);
+    Some(memberships)
 }
 
 /// Reads the cleaned command line of one process (lsns' COMMAND: cmdline, else comm).
