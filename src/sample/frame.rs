@@ -125,7 +125,11 @@ pub struct HostSummary {
     pub cgroup_mode: Option<CgroupMode>,
     /// isotop runs as root (acts and every file readable).
     pub is_root: bool,
-    /// Busy share of each CPU over the last interval, percent (0–100 each).
+    /// The CPUs `/proc/stat` lists (0 when it could not be read), known from the first frame.
+    #[serde(default)]
+    pub cpus: usize,
+    /// Busy share of each CPU over the last interval, percent (0–100 each; empty on the first
+    /// frame: a share needs two reads).
     pub cpu_percent_per_core: Vec<f64>,
     /// Busy share of all CPUs, percent of the whole machine (0–100).
     pub cpu_percent_total: Option<f64>,

@@ -98,6 +98,7 @@ impl SummaryReader {
             .iter()
             .map(CpuJiffies::from_cpu_time)
             .collect();
+        summary.cpus = cpus.len();
         summary.cpu_percent_total = cpu_busy_percent(self.previous_total, total);
         // A CPU count change (hot-plug) makes per-index comparisons meaningless for one tick.
         if self.previous_cpus.len() == cpus.len() {
@@ -117,4 +118,35 @@ impl SummaryReader {
 fn read_line(root: &HostRoot, relative: &str) -> Option<String> {
     let text = read_optional(&root.proc.join(relative)).ok()??;
     Some(clean_str(text.lines().next().unwrap_or("").trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_count_is_known_from_the_first_read_the_shares_from_the_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path().join("proc");
+        std::fs::create_dir_all(&proc).unwrap();
+        let stat = |busy: u64| {
+            format!(
+                "cpu  {b2} 0 0 {idle2} 0 0 0 0 0 0\ncpu0 {busy} 0 0 100 0 0 0 0 0 0\n\
+                 cpu1 {busy} 0 0 100 0 0 0 0 0 0\ncpu2 {busy} 0 0 100 0 0 0 0 0 0\n\
+                 intr 0\nctxt 0\nbtime 0\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n",
+                b2 = busy * 3,
+                idle2 = 300
+            )
+        };
+        std::fs::write(proc.join("stat"), stat(100)).unwrap();
+        let root = HostRoot::under(dir.path());
+        let mut reader = SummaryReader::new();
+        let first = reader.read(&root, &mut Vec::new());
+        assert_eq!(first.cpus, 3);
+        assert!(first.cpu_percent_per_core.is_empty());
+        std::fs::write(proc.join("stat"), stat(200)).unwrap();
+        let second = reader.read(&root, &mut Vec::new());
+        assert_eq!(second.cpus, 3);
+        assert_eq!(second.cpu_percent_per_core.len(), 3);
+    }
 }

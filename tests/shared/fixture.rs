@@ -355,6 +355,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
             kernel: "6.18.0-demo".into(),
             cgroup_mode: Some(CgroupMode::Hybrid),
             is_root: true,
+            cpus: 2,
             cpu_percent_per_core: vec![35.0 + wave, 62.0],
             cpu_percent_total: Some(48.5),
             memory_total_bytes: 4096 * MIB,

@@ -20,8 +20,8 @@ pub(super) fn encode(
     extras: &Extras,
 ) -> Result<(), std::fmt::Error> {
     let host = &frame.host;
-    // The per-core shares are one per CPU `/proc/stat` lists; none before they are read.
-    let cores = host.cpu_percent_per_core.len() as u64;
+    // The CPUs `/proc/stat` lists, from the first frame on (the per-core shares need two).
+    let cores = host.cpus as u64;
     write(
         encoder,
         &spec::MACHINE_CPU_CORES,
