@@ -72,8 +72,8 @@ trap 'exit 143' TERM
 mkdir -p "$scratch/home/.config/btop" "$scratch/home/.config/htop"
 printf 'update_ms = 1000\n' >"$scratch/home/.config/btop/btop.conf"
 
-# shellcheck source=bench/population-lib.sh
-. bench/population-lib.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 start_population "$state"
 # (find would fail on a pid that exits while it lists /proc.)
 processes=$(ls /proc | grep -c '^[0-9]')

@@ -44,15 +44,9 @@ sample_loop="${CARGO_TARGET_DIR:-target}/release/examples/sample_loop"
 
 # The hierarchies: each v1 controller mount (not the empty unified one of a hybrid host), or
 # the v2 root.
-hierarchies=()
-if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
-    hierarchies=(/sys/fs/cgroup)
-else
-    for dir in /sys/fs/cgroup/*/; do
-        dir=${dir%/}
-        [[ -e $dir/tasks && $(basename "$dir") != unified ]] && hierarchies+=("$dir")
-    done
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+list_hierarchies
 
 pids=()
 cleanup() {
@@ -126,8 +120,6 @@ if [[ ${EVENTS_BENCH_POPULATION:-0} == 1 ]]; then
         rm -rf "$scratch"
     }
     trap stop_population EXIT INT TERM
-    # shellcheck source=bench/population-lib.sh
-    . bench/population-lib.sh
     start_population "$scratch/population.state"
     processes=$(ls /proc | grep -c '^[0-9]')
     echo "events-bench: population ready, $processes processes on the host" >&2

@@ -46,8 +46,8 @@ trap cleanup EXIT INT TERM
 
 if [[ ${SERVE_BENCH_POPULATION:-1} == 1 ]]; then
     command -v busybox >/dev/null || die "busybox not found (apt-get install busybox-static)"
-    # shellcheck source=bench/population-lib.sh
-    . bench/population-lib.sh
+    # shellcheck source=bench/lib.sh
+    . bench/lib.sh
     start_population "$scratch/population.state"
 fi
 processes=$(ls /proc | grep -c '^[0-9]')

@@ -25,15 +25,9 @@ isotop=${CARGO_TARGET_DIR:-target}/release/isotop
 
 work=$(mktemp -d /tmp/isotop-prom-shot.XXXXXX)
 name=isotop-prom-shot-$$
-hierarchies=()
-if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
-    hierarchies=(/sys/fs/cgroup)
-else
-    for dir in /sys/fs/cgroup/*/; do
-        dir=${dir%/}
-        [[ -e $dir/tasks && $(basename "$dir") != unified ]] && hierarchies+=("$dir")
-    done
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+list_hierarchies
 pids=()
 cleanup() {
     set +e

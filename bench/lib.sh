@@ -1,4 +1,22 @@
-# Sourced by the benchmarks that run on bench/ns-population.sh's host (not run on its own).
+# Sourced by the benchmarks and picture scripts (not run on its own).
+#
+# list_hierarchies: fills `hierarchies` with each v1 controller mount (not the empty unified
+# one of a hybrid host), or the v2 root — where a script makes its cgroups.
+list_hierarchies() {
+    hierarchies=()
+    if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
+        hierarchies=(/sys/fs/cgroup)
+        return
+    fi
+    local dir
+    for dir in /sys/fs/cgroup/*/; do
+        dir=${dir%/}
+        if [[ -e $dir/tasks && $(basename "$dir") != unified ]]; then
+            hierarchies+=("$dir")
+        fi
+    done
+}
+
 # start_population STATE: starts the population in the background (its pid in `holder`) and
 # waits until it says it is ready (STATE gets `ready=`), at most 400 s; `die` (the caller's)
 # when it exits early or takes longer. The caller stops it (SIGTERM to $holder) on its exit.
