@@ -20,6 +20,7 @@ mod cli;
 pub mod control;
 pub mod host;
 pub mod launch;
+pub mod record;
 pub mod remote;
 pub mod sample;
 pub mod serve;
