@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::RecordError;
-use super::codec::{self, Encoder, Kind};
+use super::codec::{self, Encoded, Encoder, Kind};
 use super::format::{self, Header, RecordHead};
 use crate::sample::Frame;
 
@@ -103,6 +103,12 @@ impl Recorder {
     /// Appends `frame` as one record and syncs it to disk.
     pub fn append(&mut self, frame: &Frame) -> Result<(), RecordError> {
         let encoded = self.encoder.encode(frame).map_err(RecordError::Encode)?;
+        self.append_encoded(&encoded)
+    }
+
+    /// Appends a record another [`Encoder`] made (the trouble ring's), synced to disk. The
+    /// records of one encoder are appended in the order it made them.
+    pub(crate) fn append_encoded(&mut self, encoded: &Encoded) -> Result<(), RecordError> {
         let span_ms = u64::try_from(self.options.segment_span.as_millis()).unwrap_or(u64::MAX);
         let stale = self
             .segment
