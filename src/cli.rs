@@ -31,6 +31,7 @@ pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
+mod recorded;
 pub(crate) mod serve;
 pub(crate) mod table;
 pub(crate) mod target;
@@ -42,8 +43,8 @@ use clap::{Parser, Subcommand};
 pub(crate) use crate::units::{ShortIds, short_id};
 pub(crate) use args::{
     CgroupsArgs, EnterArgs, EventsArgs, ImageArgs, ImageCommand, InspectArgs, JsonArgs, KillArgs,
-    LimitArgs, LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RevertWorkerArgs,
-    RmArgs, RunArgs, StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
+    LimitArgs, LogArgs, LogsArgs, LogsStream, LsArgs, NsArgs, PendingArgs, RecordedArgs,
+    RevertWorkerArgs, RmArgs, RunArgs, StopArgs, SuperviseArgs, TargetArgs, UndoArgs,
 };
 pub(crate) use error::CliError;
 

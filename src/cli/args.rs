@@ -290,6 +290,19 @@ pub(crate) struct EnterArgs {
     pub command: Vec<String>,
 }
 
+/// `--at TIME` / `--from DIR`: answer from a flight recorder's store instead of the host.
+#[derive(Debug, Args)]
+pub(crate) struct RecordedArgs {
+    /// Answer from the recording: the frame taken at or before TIME, an RFC 3339 time
+    /// (`2026-12-05T03:12:00Z`, `…T04:12:00+01:00`) or a duration ago (`-15m`, `15m`, `2h`).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// The recording to answer from (default /var/lib/isotop/record); alone, without `--at`,
+    /// its newest frame.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct NsArgs {
     /// Only namespaces of this type (cgroup, ipc, mnt, net, pid, time, user, uts); repeatable.
@@ -304,6 +317,8 @@ pub(crate) struct NsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub recorded: RecordedArgs,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +331,8 @@ pub(crate) struct CgroupsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub recorded: RecordedArgs,
 }
 
 #[derive(Debug, Args)]
@@ -323,9 +340,10 @@ pub(crate) struct LsArgs {
     /// Also list stopped containers the runtimes still keep on disk (no processes).
     #[arg(short, long)]
     pub all: bool,
-    /// Seconds between the two samples CPU% is computed from (0 skips CPU%).
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
-    pub interval: f64,
+    /// Seconds between the two samples CPU% is computed from (0 skips CPU%; default 0.5).
+    /// Not with `--at`/`--from`: the recording's rates are over its own interval.
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
     /// Also show what the kernel tells of trouble: throttled share of periods, CPU/memory/I/O
     /// pressure, OOM kills and forks refused at the pids limit.
     #[arg(short, long)]
@@ -337,6 +355,8 @@ pub(crate) struct LsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub recorded: RecordedArgs,
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +367,8 @@ pub(crate) struct InspectArgs {
     /// I/O priority; waits until every layer is walked.
     #[arg(short, long)]
     pub size: bool,
+    #[command(flatten)]
+    pub recorded: RecordedArgs,
 }
 
 #[derive(Debug, Args)]

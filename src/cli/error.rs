@@ -14,6 +14,9 @@ pub(crate) enum CliError {
     Control(#[from] ControlError),
     #[error(transparent)]
     Diff(#[from] crate::host::diff::DiffError),
+    /// A flight recorder's store could not be read (`--at`/`--from`).
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
     /// What was asked cannot be read from this container (no running init, not overlay).
     #[error("{0}")]
     Unavailable(String),

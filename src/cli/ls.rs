@@ -19,12 +19,15 @@
 //! totals and their rates over the same interval; `--wide` shows the rates.
 //! What each container's runtime recorded of its life ([`life`]: restarts, health, last exit,
 //! start and finish) is in every `--json` row; `--wide` shows RESTARTS and HEALTH after STATE.
+//! With `--at`/`--from` the rows are a recorded frame's, made by the same [`row_of`]
+//! ([`recorded`]).
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::format::{bytes, duration};
+use super::recorded::RecordedFrame;
 use super::{CliError, LsArgs, ShortIds, print_json, print_text, table::Table};
 use crate::host::HostRoot;
 use crate::host::cgroup::Limit;
@@ -42,6 +45,7 @@ use crate::units::bound_text;
 use super::inspect::size::SizeFigures;
 
 mod life;
+mod recorded;
 mod traffic;
 mod writable;
 
@@ -98,11 +102,17 @@ pub(crate) struct ContainerRow {
     pub life: Life,
 }
 
+/// `--interval`'s default, seconds.
+const DEFAULT_INTERVAL: f64 = 0.5;
+
 pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
-    if !(args.interval.is_finite() && (0.0..=60.0).contains(&args.interval)) {
+    if let Some(recorded) = RecordedFrame::open(root, &args.recorded)? {
+        return recorded::run(&recorded, args);
+    }
+    let interval = args.interval.unwrap_or(DEFAULT_INTERVAL);
+    if !(interval.is_finite() && (0.0..=60.0).contains(&interval)) {
         return Err(CliError::Usage(format!(
-            "--interval {} is out of range: give seconds between 0 and 60",
-            args.interval
+            "--interval {interval} is out of range: give seconds between 0 and 60"
         )));
     }
     let options = ScanOptions {
@@ -130,8 +140,8 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     }
     // The walks run on the sizer's thread while the interval passes.
     let sizing = args.size.then(|| writable::start(root, &first.containers));
-    if args.interval > 0.0 && !first.containers.is_empty() {
-        std::thread::sleep(Duration::from_secs_f64(args.interval));
+    if interval > 0.0 && !first.containers.is_empty() {
+        std::thread::sleep(Duration::from_secs_f64(interval));
         let elapsed_usec = start.elapsed().as_micros() as u64;
         let ticks_per_second = process::clock_ticks_per_second();
         let net_after = traffic::read_net(root, &first.containers);
@@ -159,8 +169,13 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     if args.json {
         return print_json(&rows);
     }
+    print_text(&render(&rows, args))
+}
+
+/// The table of `rows` (live or recorded alike), `--wide` and `--size` columns as `args` ask.
+fn render(rows: &[ContainerRow], args: &LsArgs) -> String {
     if rows.is_empty() {
-        return print_text("no containers found\n");
+        return "no containers found\n".to_string();
     }
     // The POD column only when some container is in a pod (its label as the dashboard's pod
     // row shows it).
@@ -191,7 +206,7 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
     let mut table = Table::new(&headers);
     // Short ids told apart from each other (and cleaned), running and stopped alike.
     let shown = ShortIds::new(rows.iter().map(|r| r.id.as_str()));
-    for r in &rows {
+    for r in rows {
         let mut cells = vec![
             shown.get(&r.id),
             if r.verified {
@@ -256,14 +271,51 @@ pub(crate) fn run(root: &HostRoot, args: &LsArgs) -> Result<(), CliError> {
              the claim does not check out; `isotop inspect ID` says why, acts refuse it\n"
         ));
     }
-    print_text(&text)
+    text
 }
 
 /// The row of `view`, its figures derived by `measure::Figures` from the scan's processes.
 pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
-    let c = &view.container;
     let figures = Figures::of(view, processes);
     let traffic = Traffic::of(view, &figures);
+    row_of(view, Measured::live(figures), traffic, Life::default())
+}
+
+/// The measured figures a row shows: `measure::Figures` live, a recorded frame's
+/// `ContainerSample` (the sampler's copy of the same `Figures`) in [`recorded`].
+pub(crate) struct Measured {
+    pub memory_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<Limit<u64>>,
+    pub cpu_limit_cpus: Option<Limit<f64>>,
+    pub pids: usize,
+    pub pids_limit: Option<Limit<u64>>,
+    pub inherited_limits: InheritedLimits,
+    pub kernel: KernelFigures,
+}
+
+impl Measured {
+    fn live(figures: Figures) -> Measured {
+        Measured {
+            memory_bytes: figures.memory_bytes,
+            memory_limit_bytes: figures.memory_limit_bytes,
+            cpu_limit_cpus: figures.cpu_limit_cpus,
+            pids: figures.pids,
+            pids_limit: figures.pids_limit,
+            inherited_limits: figures.inherited_limits,
+            kernel: figures.kernel,
+        }
+    }
+}
+
+/// The row of `view` with its figures, traffic and life; no CPU or throttling rate yet (the
+/// caller's: over `ls`'s interval live, the frame's recorded).
+pub(crate) fn row_of(
+    view: &ContainerView,
+    figures: Measured,
+    traffic: Traffic,
+    life: Life,
+) -> ContainerRow {
+    let c = &view.container;
     ContainerRow {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -288,7 +340,7 @@ pub(crate) fn row(view: &ContainerView, processes: &[Process]) -> ContainerRow {
         traffic,
         kernel: figures.kernel,
         writable_size: None,
-        life: Life::default(),
+        life,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `TIME|DURATION` arguments (`isotop logs --since/--until`, `isotop events --since`): a moment
 //! as an RFC 3339 time (`2026-12-06T10:00:00Z`, `…T11:00:00+01:00`, fractions of a second
 //! allowed, `2026-12-06 10:00:00` without a zone read as UTC) or a duration ago (`90s`, `10m`,
-//! `2h`: `control::limits::value::parse_duration`'s). One parser for every subcommand; the
+//! `2h`: `control::limits::value::parse_duration`'s; a leading `-`, `-15m`, says the same). One parser for every subcommand; the
 //! read side's `host::logs::time::parse_rfc3339_ns` reads the times.
 
 use super::CliError;
@@ -14,11 +14,13 @@ pub(crate) fn moment_ns(flag: &str, text: &str, now_ns: u64) -> Result<u64, CliE
     if let Some(ns) = parse_rfc3339_ns(text).or_else(|| zoneless(text)) {
         return Ok(ns);
     }
-    match parse_duration(text) {
+    // `-15m` is how people write "15 minutes ago"; the sign adds nothing.
+    let ago = text.strip_prefix('-').unwrap_or(text);
+    match parse_duration(ago) {
         Ok(ago) => Ok(now_ns.saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX))),
         Err(_) => Err(CliError::Usage(format!(
             "{flag} {}: give an RFC 3339 time (`2026-12-06T10:00:00Z`, `…T12:00:00+02:00`) or a \
-             duration ago (`90s`, `10m`, `2h`)",
+             duration ago (`90s`, `-10m`, `2h`)",
             crate::host::text::clean_str(text)
         ))),
     }
@@ -67,6 +69,12 @@ mod tests {
             moment_ns("--since", "10m", 1_000_000 * MS).unwrap(),
             400_000 * MS
         );
+        assert_eq!(
+            moment_ns("--at", "-15m", 1_000_000 * MS).unwrap(),
+            100_000 * MS
+        );
+        assert!(at("--15m").is_none());
+        assert!(at("-").is_none());
         let err = moment_ns("--until", "soon", 0).unwrap_err().to_string();
         assert!(err.contains("--until"), "{err}");
     }

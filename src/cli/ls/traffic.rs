@@ -10,7 +10,9 @@
 //! (`NetnsCounters::total`). Totals (`_total`, OpenMetrics style) are the last read's; rates
 //! are `sample::rates`' between the two reads (I/O over the interval `ls` slept, network over
 //! the moments each namespace was read). A namespace that could not be read leaves its fields
-//! null and a warning on stderr.
+//! null and a warning on stderr. From a recording (`--at`), [`Traffic::recorded`] takes the
+//! same fields from the frame's container sample: the sampler's totals and its rates over its
+//! own interval.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,7 @@ use crate::host::cgroup::io::IoLimits;
 use crate::host::container::measure::Figures;
 use crate::host::net::{self, Counters, NetnsCounters, own_netns};
 use crate::host::scan::ContainerView;
+use crate::sample::frame::ContainerSample;
 use crate::sample::rates::{io_rates, netns_rates};
 use crate::units::format::bytes;
 
@@ -59,6 +62,24 @@ impl Traffic {
             ..Traffic::default()
         };
         traffic.set_io_totals(figures.io.as_ref());
+        traffic
+    }
+
+    /// The figures a recorded frame holds of `sample`: the same totals, the sampler's rates
+    /// over its own interval (null on a frame that had no previous one).
+    pub(super) fn recorded(sample: &ContainerSample) -> Traffic {
+        let net = sample.net.as_ref();
+        let mut traffic = Traffic {
+            io_limits: sample.io_limits.clone(),
+            io_read_bytes_per_second: sample.io_rates.read_bytes_per_second,
+            io_write_bytes_per_second: sample.io_rates.write_bytes_per_second,
+            netns: net.map(|n| n.netns),
+            net_rx_bytes_per_second: net.and_then(|n| n.rates.rx_bytes_per_second),
+            net_tx_bytes_per_second: net.and_then(|n| n.rates.tx_bytes_per_second),
+            ..Traffic::default()
+        };
+        traffic.set_io_totals(sample.io.as_ref());
+        traffic.set_net_totals(net.map(|n| n.counters));
         traffic
     }
 

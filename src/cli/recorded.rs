@@ -1,0 +1,178 @@
+//! `--at TIME` / `--from DIR` of `ls`, `cgroups`, `ns` and `inspect`: the frame of a flight
+//! recorder's store those subcommands answer from instead of reading the host.
+//!
+//! Contract: [`RecordedFrame::open`] is `None` when neither option is given (the live answer);
+//! otherwise it opens the store (`--from`, default the state directory's `record/`:
+//! `/var/lib/isotop/record` for root) and takes the NEWEST FRAME AT OR BEFORE `--at`
+//! (`record::Recording::index_at_or_before`), or the newest frame when only `--from` is given.
+//! A TIME is `cli::moment`'s (RFC 3339 with any offset, or a duration ago: `-15m`, `15m`).
+//! Mistakes are the user's (exit 2) with a message saying what to do: a bad TIME, a directory
+//! that does not exist, one with no frames, a TIME before the first frame (the message names
+//! the recording's span). A store that cannot be read (another format version, permission) is
+//! exit 1 with the store's own message. What the store skipped (a torn tail) is a warning on
+//! stderr. Every answer says which frame it shows: the text's first line ([`header`]) and the
+//! JSON's `recorded_at` field ([`Recorded`]), the frame's `taken_at_ms` as RFC 3339 UTC.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::inspect::life::rfc3339_ms;
+use super::{CliError, RecordedArgs};
+use crate::host::HostRoot;
+use crate::host::text::clean_str;
+use crate::record::{RecordError, Recording};
+use crate::sample::Frame;
+
+/// The frame a subcommand answers from, and which one it is.
+#[derive(Debug)]
+pub(crate) struct RecordedFrame {
+    pub frame: Frame,
+    /// The store read.
+    pub dir: PathBuf,
+    /// The moment asked for (`--at`), ms since the Unix epoch; `None`: the newest frame.
+    pub asked_ms: Option<u64>,
+}
+
+/// A live answer's JSON document with the frame it was made from: the same fields, plus
+/// `recorded_at` and, where the frame lacks what the live answer shows, `not_recorded`
+/// (field → why it is null or empty).
+#[derive(Debug, Serialize)]
+pub(crate) struct Recorded<'a, T: Serialize> {
+    #[serde(flatten)]
+    pub answer: &'a T,
+    /// The frame's time, RFC 3339 UTC with milliseconds.
+    pub recorded_at: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_recorded: BTreeMap<&'static str, &'static str>,
+}
+
+impl RecordedArgs {
+    /// True when the answer is to come from a recording.
+    pub(crate) fn asked(&self) -> bool {
+        self.at.is_some() || self.from.is_some()
+    }
+}
+
+/// The store `--from` names, else the state directory's `record/`.
+pub(crate) fn store_dir(root: &HostRoot, args: &RecordedArgs) -> PathBuf {
+    args.from
+        .clone()
+        .unwrap_or_else(|| crate::control::limits::journal::state_dir(root).join("record"))
+}
+
+impl RecordedFrame {
+    /// The frame `args` ask for (see the module contract); `None` without `--at`/`--from`.
+    pub(crate) fn open(
+        root: &HostRoot,
+        args: &RecordedArgs,
+    ) -> Result<Option<RecordedFrame>, CliError> {
+        if !args.asked() {
+            return Ok(None);
+        }
+        let asked_ms = match &args.at {
+            Some(text) => {
+                let now_ns = crate::units::now_ms().saturating_mul(1_000_000);
+                Some(super::moment::moment_ns("--at", text, now_ns)? / 1_000_000)
+            }
+            None => None,
+        };
+        let dir = store_dir(root, args);
+        let recording = open_store(&dir)?;
+        for warning in recording.warnings() {
+            super::warn(&format!("warning: {}", clean_str(warning)));
+        }
+        let entries = recording.entries();
+        let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+            let empty = RecordError::Empty { dir: dir.clone() };
+            return Err(CliError::Usage(clean_str(&empty.to_string())));
+        };
+        let index = match asked_ms {
+            None => entries.len() - 1,
+            Some(at) => recording.index_at_or_before(at).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--at {}: before the recording's first frame; {} holds {} to {} ({} frames)",
+                    rfc3339_ms(at),
+                    shown(&dir),
+                    rfc3339_ms(first.t_ms),
+                    rfc3339_ms(last.t_ms),
+                    entries.len()
+                ))
+            })?,
+        };
+        let frame = recording.frame(index).map_err(store_error)?;
+        Ok(Some(RecordedFrame {
+            frame,
+            dir,
+            asked_ms,
+        }))
+    }
+
+    /// The frame's time as the JSON's `recorded_at` shows it.
+    pub(crate) fn recorded_at(&self) -> String {
+        rfc3339_ms(self.frame.taken_at_ms)
+    }
+
+    /// `answer` with the frame's time (see [`Recorded`]).
+    pub(crate) fn wrap<'a, T: Serialize>(&self, answer: &'a T) -> Recorded<'a, T> {
+        Recorded {
+            answer,
+            recorded_at: self.recorded_at(),
+            not_recorded: BTreeMap::new(),
+        }
+    }
+
+    /// The text answer's first line: `recorded at T (the frame at or before ASKED; DIR)`.
+    pub(crate) fn header(&self) -> String {
+        let which = match self.asked_ms {
+            Some(at) => format!("the frame at or before {}", rfc3339_ms(at)),
+            None => "the newest frame".to_string(),
+        };
+        format!(
+            "recorded at {} ({which}; {})\n",
+            self.recorded_at(),
+            shown(&self.dir)
+        )
+    }
+}
+
+/// Opens the store in `dir`; a missing or foreign directory is the user's mistake.
+fn open_store(dir: &Path) -> Result<Recording, CliError> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() || dir.is_dir() => {}
+        Ok(_) => {
+            return Err(CliError::Usage(format!(
+                "{}: not a directory (give the recording's directory with --from)",
+                shown(dir)
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CliError::Usage(format!(
+                "{}: no recording there (give --from DIR, or start `isotop record`)",
+                shown(dir)
+            )));
+        }
+        Err(_) => {}
+    }
+    Recording::open(dir).map_err(store_error)
+}
+
+/// A store that is not one is the user's mistake (exit 2); one that cannot be read, exit 1.
+fn store_error(e: RecordError) -> CliError {
+    match e {
+        RecordError::NotAStore { .. } => CliError::Usage(clean_str(&e.to_string())),
+        other => CliError::Record(other),
+    }
+}
+
+fn shown(dir: &Path) -> String {
+    clean_str(&dir.display().to_string())
+}
+
+/// Refuses `option` when the answer comes from a recording: `why` says what it would need.
+pub(crate) fn refuse(option: &str, why: &str) -> CliError {
+    CliError::Usage(format!(
+        "{option} cannot be answered from a recording: {why}"
+    ))
+}
