@@ -8,13 +8,15 @@
 //! `{"mode", "hierarchies", "tree", "containers"}` where `tree` is a [`CgroupNode`] (path,
 //! name, reading, children; field names carry their units) and `containers` maps a cgroup
 //! path to the containers in it (`id`, `name`, `own`, `hierarchies`). A PATH that exists in
-//! no hierarchy is the user's mistake (exit 2).
+//! no hierarchy is the user's mistake (exit 2). With `--at`/`--from` the tree and its
+//! occupants are a recorded frame's, drawn by the same [`render`] ([`recorded`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::format;
+use super::recorded::RecordedFrame;
 use super::table::Table;
 use super::{CgroupsArgs, CliError, print_json};
 use crate::host::HostRoot;
@@ -27,11 +29,15 @@ use crate::host::scan::{ContainerView, ScanOptions, scan};
 use crate::host::text::clean_str;
 use crate::units::limit_text;
 
+mod recorded;
+
 /// The `--json` document.
 #[derive(Debug, Serialize)]
 pub(crate) struct CgroupsJson<'a> {
-    pub mode: CgroupMode,
-    pub hierarchies: &'a [Hierarchy],
+    /// Null only for a recorded frame whose sampler could not detect the layout.
+    pub mode: Option<CgroupMode>,
+    /// Null for a recorded frame (it holds the mode, not the mount points).
+    pub hierarchies: Option<&'a [Hierarchy]>,
     pub tree: &'a CgroupNode,
     /// Cgroup path → the running containers in it, and whether it is their own.
     pub containers: &'a Occupants,
@@ -52,7 +58,7 @@ pub(crate) struct Occupant {
 }
 
 /// Who is in which cgroup, from the containers' measured ownership.
-pub(crate) fn occupants(containers: &[ContainerView]) -> Occupants {
+pub(crate) fn occupants<'a>(containers: impl IntoIterator<Item = &'a ContainerView>) -> Occupants {
     let mut out = Occupants::new();
     for view in containers {
         for o in view.ownership.iter().filter(|o| !is_root(&o.path)) {
@@ -89,14 +95,11 @@ fn whose(occupants: Option<&Vec<Occupant>>) -> String {
 }
 
 pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
+    let start = start_path(args)?;
+    if let Some(recorded) = RecordedFrame::open(root, &args.recorded)? {
+        return recorded::run(&recorded, args, &start);
+    }
     let layout = detect_layout(root)?;
-    let asked = args.path.as_deref().unwrap_or("/");
-    let Some(start) = normalize_path(asked) else {
-        return Err(CliError::Usage(format!(
-            "{:?} is not a cgroup path: `..` is not allowed",
-            clean_str(asked)
-        )));
-    };
     let Some(tree) = read_tree(root, &layout, &start, args.depth)? else {
         return Err(CliError::Usage(format!(
             "no cgroup {} in any hierarchy of this {} host (run `isotop cgroups` to see the tree)",
@@ -119,8 +122,8 @@ pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
     };
     if args.json {
         return print_json(&CgroupsJson {
-            mode: layout.mode,
-            hierarchies: &layout.hierarchies,
+            mode: Some(layout.mode),
+            hierarchies: Some(&layout.hierarchies),
             tree: &tree,
             containers: &containers,
         });
@@ -129,6 +132,17 @@ pub(crate) fn run(root: &HostRoot, args: &CgroupsArgs) -> Result<(), CliError> {
     text.push('\n');
     text.push_str(&render(&tree, &containers));
     super::print_text(&text)
+}
+
+/// The cgroup path asked for (the root without one); `..` is the user's mistake.
+fn start_path(args: &CgroupsArgs) -> Result<String, CliError> {
+    let asked = args.path.as_deref().unwrap_or("/");
+    normalize_path(asked).ok_or_else(|| {
+        CliError::Usage(format!(
+            "{:?} is not a cgroup path: `..` is not allowed",
+            clean_str(asked)
+        ))
+    })
 }
 
 /// `cgroup mode hybrid: cpu /sys/fs/cgroup/cpu, ..., unified /sys/fs/cgroup/unified`.

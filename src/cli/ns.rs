@@ -7,10 +7,14 @@
 //! `-t KIND` (repeatable or comma-separated) and `-p PID` select rows; in the tree, the user
 //! namespaces above a selected row are shown too, marked `(context)`, so the nesting stays
 //! readable. Unknown kinds and absent pids are the user's mistakes (exit 2); in table and tree
-//! modes warnings go to stderr, in JSON they are part of the document.
+//! modes warnings go to stderr, in JSON they are part of the document. With `--at`/`--from`
+//! the table is a recorded frame's (`Frame::namespaces`, the sampler's `build_table`), shown
+//! the same way under a first line naming the frame, `recorded_at` in JSON; a `-p PID` no
+//! namespace of that frame holds is the user's mistake.
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::recorded::RecordedFrame;
 use super::table::Table;
 use super::{CliError, NsArgs, print_json, print_text};
 use crate::host::namespace::{Namespace, NamespaceTable, NsKind, read_table};
@@ -25,21 +29,48 @@ pub(crate) fn run(root: &HostRoot, args: &NsArgs) -> Result<(), CliError> {
             "-p {pid}: a pid is a positive number"
         )));
     }
+    if let Some(recorded) = RecordedFrame::open(root, &args.recorded)? {
+        let table = &recorded.frame.namespaces;
+        if let Some(pid) = args.pid
+            && !table.namespaces.iter().any(|ns| ns.contains(pid))
+        {
+            return Err(CliError::Usage(format!(
+                "no process with pid {pid} in the frame recorded at {}",
+                recorded.recorded_at()
+            )));
+        }
+        return answer(table, &kinds, args, Some(&recorded));
+    }
     let table = read_table(root)?;
     if let Some(pid) = args.pid {
         check_pid_visible(root, &table, pid)?;
     }
-    let selected = select(&table, &kinds, args.pid);
+    answer(&table, &kinds, args, None)
+}
+
+/// Prints the rows `args` select of `table`, live or from `recorded` (its first line and
+/// `recorded_at` then say which frame).
+fn answer(
+    table: &NamespaceTable,
+    kinds: &[NsKind],
+    args: &NsArgs,
+    recorded: Option<&RecordedFrame>,
+) -> Result<(), CliError> {
+    let selected = select(table, kinds, args.pid);
     if args.json {
         let mut shown = table.clone();
         shown.namespaces = selected.into_iter().cloned().collect();
-        return print_json(&shown);
+        return match recorded {
+            Some(recorded) => print_json(&recorded.wrap(&shown)),
+            None => print_json(&shown),
+        };
     }
-    let text = if args.tree {
-        render_tree(&table, &selected)
+    let mut text = recorded.map(RecordedFrame::header).unwrap_or_default();
+    text.push_str(&if args.tree {
+        render_tree(table, &selected)
     } else {
-        render_table(&table, &selected)
-    };
+        render_table(table, &selected)
+    });
     print_text(&text)?;
     for warning in &table.warnings {
         super::warn(&format!("warning: {warning}"));
