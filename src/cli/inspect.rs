@@ -22,13 +22,15 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::format::{bytes, duration};
+use super::recorded::RecordedFrame;
 use super::{CliError, InspectArgs, print_json, print_text, target};
 use crate::host::HostRoot;
 use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
+use crate::host::container::Container;
 use crate::host::container::measure::{Figures, KernelFigures};
 use crate::host::mounts::{ContainerMount, RootFs};
-use crate::host::namespace::NsKind;
+use crate::host::namespace::{HostReference, NsKind};
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
 use crate::units::bound_text;
@@ -38,6 +40,7 @@ pub(crate) mod layers;
 pub(crate) mod life;
 mod mounts;
 pub(crate) mod network;
+mod recorded;
 pub(crate) mod size;
 
 /// One namespace of the container and who else is in it.
@@ -93,6 +96,9 @@ pub(crate) struct Inspection<'a> {
 }
 
 pub(crate) fn run(root: &HostRoot, args: &InspectArgs) -> Result<(), CliError> {
+    if let Some(recorded) = RecordedFrame::open(root, &args.recorded)? {
+        return recorded::run(root, &recorded, args);
+    }
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let view = target::resolve(&snapshot.containers, &args.target.target)?;
     let mut inspection = inspect(root, &snapshot, view);
@@ -113,49 +119,16 @@ pub(crate) fn inspect<'a>(
     view: &'a ContainerView,
 ) -> Inspection<'a> {
     let c = &view.container;
-    let init = c.init_pid.and_then(|pid| {
+    let command = |pid: i32| {
         let process = snapshot.processes.iter().find(|p| p.pid == pid)?;
-        Some(InitEntry {
-            pid,
-            command: process.command(),
-            source: root.pid_dir(pid).join("cmdline").display().to_string(),
-        })
-    });
-    let namespace_detail = match c.init_pid {
-        Some(pid) => c
-            .namespaces
-            .iter()
-            .map(|(kind, inode)| NamespaceEntry {
-                kind,
-                inode,
-                shared_with_host: snapshot.host.is_host(kind, inode),
-                shared_with: snapshot
-                    .containers
-                    .iter()
-                    .filter(|o| o.container.id != c.id)
-                    .filter(|o| o.container.namespaces.get(kind) == Some(inode))
-                    .map(|o| o.container.id.clone())
-                    .collect(),
-                source: root
-                    .pid_dir(pid)
-                    .join("ns")
-                    .join(kind.name())
-                    .display()
-                    .to_string(),
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let host_reference = match snapshot.host.pid {
-        Some(pid) => format!("pid {pid}: {}", snapshot.host.explanation),
-        None => snapshot.host.explanation.clone(),
+        Some(process.command())
     };
     let fs = layers::file_systems(root, snapshot, c);
     Inspection {
         view,
-        init,
-        namespace_detail,
-        host_reference,
+        init: init_entry(root, c, command),
+        namespace_detail: namespace_detail(root, c, &snapshot.host, &snapshot.containers),
+        host_reference: host_reference_text(&snapshot.host),
         kernel: KernelFigures::of(view.cgroup.as_ref()),
         root: fs.root,
         mounts: fs.mounts,
@@ -165,6 +138,61 @@ pub(crate) fn inspect<'a>(
         io_limits: Figures::of(view, &snapshot.processes).io_limits,
         network: network::network(root, snapshot, view),
         runtime_state: life::section(root, c),
+    }
+}
+
+/// `c`'s init with its command (`command_of` its pid, `None` when not read) and the file the
+/// command is read from.
+fn init_entry(
+    root: &HostRoot,
+    c: &Container,
+    command_of: impl Fn(i32) -> Option<String>,
+) -> Option<InitEntry> {
+    let pid = c.init_pid?;
+    Some(InitEntry {
+        pid,
+        command: command_of(pid)?,
+        source: root.pid_dir(pid).join("cmdline").display().to_string(),
+    })
+}
+
+/// Each namespace of `c`'s init, whether it is the host's and which of `containers` share it.
+fn namespace_detail(
+    root: &HostRoot,
+    c: &Container,
+    host: &HostReference,
+    containers: &[ContainerView],
+) -> Vec<NamespaceEntry> {
+    let Some(pid) = c.init_pid else {
+        return Vec::new();
+    };
+    c.namespaces
+        .iter()
+        .map(|(kind, inode)| NamespaceEntry {
+            kind,
+            inode,
+            shared_with_host: host.is_host(kind, inode),
+            shared_with: containers
+                .iter()
+                .filter(|o| o.container.id != c.id)
+                .filter(|o| o.container.namespaces.get(kind) == Some(inode))
+                .map(|o| o.container.id.clone())
+                .collect(),
+            source: root
+                .pid_dir(pid)
+                .join("ns")
+                .join(kind.name())
+                .display()
+                .to_string(),
+        })
+        .collect()
+}
+
+/// `pid 2: <why>`: whose namespaces stand for the host's.
+fn host_reference_text(host: &HostReference) -> String {
+    match host.pid {
+        Some(pid) => format!("pid {pid}: {}", host.explanation),
+        None => host.explanation.clone(),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::host::layers::{LayerOwner, LayerRole, Store};
 use crate::host::mounts::shown::display;
 use crate::host::mounts::{ContainerMount, RootFs};
 use crate::host::scan::Snapshot;
-use crate::host::stack::{LayerPosition, StackLayer, StackOf, read_stacks};
+use crate::host::stack::{ContainerStack, LayerPosition, StackLayer, StackOf, read_stacks};
 use crate::host::text::clean_str;
 use crate::host::usage::LayerKind;
 use crate::units::short_id;
@@ -49,7 +49,7 @@ pub(super) struct FileSystems {
 }
 
 impl FileSystems {
-    fn none(mount_note: String, layer_note: &str) -> Self {
+    pub(super) fn none(mount_note: String, layer_note: &str) -> Self {
         FileSystems {
             root: None,
             mounts: Vec::new(),
@@ -110,6 +110,11 @@ pub(super) fn file_systems(root: &HostRoot, snapshot: &Snapshot, c: &Container) 
             );
         }
     };
+    of_stack(stack)
+}
+
+/// What `inspect` shows of a stack read now or recorded in a frame.
+pub(super) fn of_stack(stack: ContainerStack) -> FileSystems {
     let layer_notes = layer_notes(stack.root.root.as_ref(), &stack.layers);
     FileSystems {
         root: stack.root.root,

@@ -59,16 +59,21 @@ pub(crate) struct RuntimeStateSection {
 /// The section of `c`; `None` when its runtime records none of it.
 pub(super) fn section(root: &HostRoot, c: &Container) -> Option<RuntimeStateSection> {
     let reading = state::read(root, c)?;
-    Some(RuntimeStateSection {
-        life: Life::of(&reading.state),
-        started_at_ms: reading.state.started_at_ms,
-        finished_at_ms: reading.state.finished_at_ms,
-        sources: reading
-            .sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-    })
+    let sources = reading.sources.iter().map(|p| p.display().to_string());
+    Some(RuntimeStateSection::of(&reading.state, sources.collect()))
+}
+
+impl RuntimeStateSection {
+    /// The section of `state`, read from the files `sources` (empty for a recorded state: a
+    /// frame keeps the state, not the files).
+    pub(super) fn of(state: &RuntimeState, sources: Vec<String>) -> RuntimeStateSection {
+        RuntimeStateSection {
+            life: Life::of(state),
+            started_at_ms: state.started_at_ms,
+            finished_at_ms: state.finished_at_ms,
+            sources,
+        }
+    }
 }
 
 /// The "Life" block: each field or `-`, the files read, and what the runtime does not record.
@@ -81,10 +86,14 @@ pub(super) fn render(section: Option<&RuntimeStateSection>, c: &Container) -> St
         );
     };
     // Paths name ids and pods their owners chose: cleaned for display.
-    let mut out = format!(
-        "Life           (from {})\n",
-        clean_str(&s.sources.join(", "))
-    );
+    let mut out = if s.sources.is_empty() {
+        "Life           (as the recording holds it)\n".to_string()
+    } else {
+        format!(
+            "Life           (from {})\n",
+            clean_str(&s.sources.join(", "))
+        )
+    };
     let dash = || "-".to_string();
     let l = &s.life;
     for (field, value) in [
