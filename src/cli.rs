@@ -254,10 +254,21 @@ fn host_root(dir: &std::path::Path) -> HostRoot {
 /// bidirectional controls: serde escapes only C0) are written as `\uXXXX` escapes, so the
 /// output is safe on a terminal and a JSON reader still gets the exact text.
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    write_stdout(&json_text(value)?)
+}
+
+/// The text [`print_json`] writes: pretty JSON, a line break, control characters escaped.
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
     let mut text =
         serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
     text.push('\n');
-    write_stdout(&crate::host::text::escape_json(&text))
+    Ok(crate::host::text::escape_json(&text))
+}
+
+/// The text `isotop ls --json --at T` prints when `frame` is the frame at or before T (the
+/// CLI's own builder; for the recorder's scenario test, which compares it with the binary's).
+pub(crate) fn ls_json_of_frame(frame: &crate::sample::Frame) -> Result<String, String> {
+    ls::json_of_frame(frame).map_err(|e| e.to_string())
 }
 
 /// Writes text to stdout, cleaned of control characters but line breaks and tabs

@@ -34,3 +34,11 @@ pub mod units;
 pub fn cli_main() {
     cli::main();
 }
+
+/// The text `isotop ls --json --at T --from DIR` prints when `frame` is the recording's frame
+/// at or before T, made by the subcommand's own builder: the recorder's scenario test
+/// (tests/host/record_scenario.rs) holds the binary's answer to it for the live frames.
+#[doc(hidden)]
+pub fn ls_json_of_frame(frame: &sample::Frame) -> Result<String, String> {
+    cli::ls_json_of_frame(frame)
+}

@@ -295,7 +295,8 @@ pub(crate) struct EnterArgs {
 pub(crate) struct RecordedArgs {
     /// Answer from the recording: the frame taken at or before TIME, an RFC 3339 time
     /// (`2026-12-05T03:12:00Z`, `…T04:12:00+01:00`) or a duration ago (`-15m`, `15m`, `2h`).
-    #[arg(long, value_name = "TIME")]
+    // `-15m` is a value, not an option.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The recording to answer from (default /var/lib/isotop/record); alone, without `--at`,
     /// its newest frame.

@@ -47,6 +47,8 @@ use super::inspect::size::SizeFigures;
 mod life;
 mod recorded;
 mod traffic;
+
+pub(crate) use recorded::json_of_frame;
 mod writable;
 
 use life::Life;

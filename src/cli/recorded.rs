@@ -48,6 +48,17 @@ pub(crate) struct Recorded<'a, T: Serialize> {
     pub not_recorded: BTreeMap<&'static str, &'static str>,
 }
 
+impl<'a, T: Serialize> Recorded<'a, T> {
+    /// `answer` made from the frame taken at `taken_at_ms`.
+    pub(crate) fn at(answer: &'a T, taken_at_ms: u64) -> Recorded<'a, T> {
+        Recorded {
+            answer,
+            recorded_at: rfc3339_ms(taken_at_ms),
+            not_recorded: BTreeMap::new(),
+        }
+    }
+}
+
 impl RecordedArgs {
     /// True when the answer is to come from a recording.
     pub(crate) fn asked(&self) -> bool {
@@ -116,11 +127,7 @@ impl RecordedFrame {
 
     /// `answer` with the frame's time (see [`Recorded`]).
     pub(crate) fn wrap<'a, T: Serialize>(&self, answer: &'a T) -> Recorded<'a, T> {
-        Recorded {
-            answer,
-            recorded_at: self.recorded_at(),
-            not_recorded: BTreeMap::new(),
-        }
+        Recorded::at(answer, self.frame.taken_at_ms)
     }
 
     /// The text answer's first line: `recorded at T (the frame at or before ASKED; DIR)`.

@@ -14,6 +14,7 @@ mod cgroup_io_limits;
 mod cgroup_live;
 mod cgroup_namespace;
 mod cgroup_tempdir;
+mod cli_at;
 mod cli_containers;
 mod cli_oci;
 mod cli_traffic;

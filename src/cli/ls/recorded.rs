@@ -14,8 +14,8 @@ use super::life::Life;
 use super::traffic::Traffic;
 use super::{ContainerRow, LsArgs, Measured, render, row_of};
 use crate::cli::inspect::size::SizeFigures;
-use crate::cli::recorded::{RecordedFrame, refuse};
-use crate::cli::{CliError, print_json, print_text};
+use crate::cli::recorded::{Recorded, RecordedFrame, refuse};
+use crate::cli::{CliError, json_text, print_text, write_stdout};
 use crate::sample::{ContainerSample, Frame};
 
 /// `ls` from `recorded` (see the module contract).
@@ -53,10 +53,20 @@ pub(super) fn run(recorded: &RecordedFrame, args: &LsArgs) -> Result<(), CliErro
         }
     }
     if args.json {
-        let shown: Vec<_> = rows.iter().map(|r| recorded.wrap(r)).collect();
-        return print_json(&shown);
+        return write_stdout(&json_of_rows(&rows, frame.taken_at_ms)?);
     }
     print_text(&format!("{}{}", recorded.header(), render(&rows, args)))
+}
+
+/// The text `ls --json --at` prints for `frame` (without `--size`).
+pub(crate) fn json_of_frame(frame: &Frame) -> Result<String, CliError> {
+    json_of_rows(&rows_of_frame(frame), frame.taken_at_ms)
+}
+
+/// `rows` as JSON, each with `recorded_at`, the time of the frame taken at `taken_at_ms`.
+fn json_of_rows(rows: &[ContainerRow], taken_at_ms: u64) -> Result<String, CliError> {
+    let shown: Vec<_> = rows.iter().map(|r| Recorded::at(r, taken_at_ms)).collect();
+    json_text(&shown)
 }
 
 /// The `ls` rows of `frame`'s containers, in the frame's order (see the module contract).
