@@ -10,7 +10,7 @@ use isotop::record::{RecordOptions, Recorder};
 use isotop::sample::Frame;
 
 use crate::support::common::run_isotop;
-use crate::support::fixture::{self, T0_MS};
+use crate::support::fixture;
 
 /// A store of `frames` in `dir`.
 fn store(dir: &Path, frames: &[Frame]) {

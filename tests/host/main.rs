@@ -54,6 +54,7 @@ mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;
 mod overlay_diff;
+mod record_scenario;
 mod record_store;
 mod remote_agent;
 mod runtime_hostile_files;
