@@ -1,7 +1,9 @@
 //! `TIME|DURATION` arguments (`isotop logs --since/--until`, `isotop events --since`): a moment
 //! as an RFC 3339 time (`2026-12-06T10:00:00Z`, `…T11:00:00+01:00`, fractions of a second
 //! allowed, `2026-12-06 10:00:00` without a zone read as UTC) or a duration ago (`90s`, `10m`,
-//! `2h`: `control::limits::value::parse_duration`'s; a leading `-`, `-15m`, says the same). One parser for every subcommand; the
+//! `2h`: `control::limits::value::parse_duration`'s). `--at` of a recording also takes `-15m`
+//! ([`past_moment_ns`]), as people write "15 minutes ago" of the past; `logs` and `events` keep
+//! refusing a signed duration (`--since -5m` reads like a mistake there). One parser for every subcommand; the
 //! read side's `host::logs::time::parse_rfc3339_ns` reads the times.
 
 use super::CliError;
@@ -14,15 +16,22 @@ pub(crate) fn moment_ns(flag: &str, text: &str, now_ns: u64) -> Result<u64, CliE
     if let Some(ns) = parse_rfc3339_ns(text).or_else(|| zoneless(text)) {
         return Ok(ns);
     }
-    // `-15m` is how people write "15 minutes ago"; the sign adds nothing.
-    let ago = text.strip_prefix('-').unwrap_or(text);
-    match parse_duration(ago) {
+    match parse_duration(text) {
         Ok(ago) => Ok(now_ns.saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX))),
         Err(_) => Err(CliError::Usage(format!(
             "{flag} {}: give an RFC 3339 time (`2026-12-06T10:00:00Z`, `…T12:00:00+02:00`) or a \
-             duration ago (`90s`, `-10m`, `2h`)",
+             duration ago (`90s`, `10m`, `2h`)",
             crate::host::text::clean_str(text)
         ))),
+    }
+}
+
+/// Like [`moment_ns`], and a duration with a leading `-` (`-15m`) is the same time ago.
+pub(crate) fn past_moment_ns(flag: &str, text: &str, now_ns: u64) -> Result<u64, CliError> {
+    let trimmed = text.trim();
+    match trimmed.strip_prefix('-') {
+        Some(ago) if parse_duration(ago).is_ok() => moment_ns(flag, ago, now_ns),
+        _ => moment_ns(flag, text, now_ns),
     }
 }
 
@@ -70,11 +79,25 @@ mod tests {
             400_000 * MS
         );
         assert_eq!(
-            moment_ns("--at", "-15m", 1_000_000 * MS).unwrap(),
+            past_moment_ns("--at", "-15m", 1_000_000 * MS).unwrap(),
             100_000 * MS
         );
-        assert!(at("--15m").is_none());
-        assert!(at("-").is_none());
+        assert_eq!(
+            past_moment_ns("--at", "15m", 1_000_000 * MS).unwrap(),
+            100_000 * MS
+        );
+        assert_eq!(
+            past_moment_ns("--at", "1970-01-01T00:00:01Z", 0).unwrap(),
+            1_000 * MS
+        );
+        for bad in ["--15m", "-", "-yesterday"] {
+            let err = past_moment_ns("--at", bad, 0).unwrap_err().to_string();
+            assert!(err.contains("--at"), "{err}");
+        }
+        assert!(
+            at("-15m").is_none(),
+            "--since keeps refusing a signed duration"
+        );
         let err = moment_ns("--until", "soon", 0).unwrap_err().to_string();
         assert!(err.contains("--until"), "{err}");
     }

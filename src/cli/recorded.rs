@@ -10,7 +10,7 @@
 //! that does not exist, one with no frames, a TIME before the first frame (the message names
 //! the recording's span). A store that cannot be read (another format version, permission) is
 //! exit 1 with the store's own message. What the store skipped (a torn tail) is a warning on
-//! stderr. Every answer says which frame it shows: the text's first line ([`header`]) and the
+//! stderr. Every answer says which frame it shows: the text's first line ([`RecordedFrame::header`]) and the
 //! JSON's `recorded_at` field ([`Recorded`]), the frame's `taken_at_ms` as RFC 3339 UTC.
 
 use std::collections::BTreeMap;
@@ -85,7 +85,7 @@ impl RecordedFrame {
         let asked_ms = match &args.at {
             Some(text) => {
                 let now_ns = crate::units::now_ms().saturating_mul(1_000_000);
-                Some(super::moment::moment_ns("--at", text, now_ns)? / 1_000_000)
+                Some(super::moment::past_moment_ns("--at", text, now_ns)? / 1_000_000)
             }
             None => None,
         };
