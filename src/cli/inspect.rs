@@ -30,7 +30,7 @@ use crate::host::cgroup::{CgroupReading, Limit, PressureFile};
 use crate::host::container::Container;
 use crate::host::container::measure::{Figures, KernelFigures};
 use crate::host::mounts::{ContainerMount, RootFs};
-use crate::host::namespace::{HostReference, NsKind};
+use crate::host::namespace::NsKind;
 use crate::host::scan::{ContainerView, ScanOptions, Snapshot, scan};
 use crate::host::text::clean_str;
 use crate::units::bound_text;
@@ -39,8 +39,11 @@ mod io_limits;
 pub(crate) mod layers;
 pub(crate) mod life;
 mod mounts;
+mod namespaces;
 pub(crate) mod network;
 mod recorded;
+
+use namespaces::{host_reference_text, namespace_detail};
 pub(crate) mod size;
 
 /// One namespace of the container and who else is in it.
@@ -154,46 +157,6 @@ fn init_entry(
         command: command_of(pid)?,
         source: root.pid_dir(pid).join("cmdline").display().to_string(),
     })
-}
-
-/// Each namespace of `c`'s init, whether it is the host's and which of `containers` share it.
-fn namespace_detail(
-    root: &HostRoot,
-    c: &Container,
-    host: &HostReference,
-    containers: &[ContainerView],
-) -> Vec<NamespaceEntry> {
-    let Some(pid) = c.init_pid else {
-        return Vec::new();
-    };
-    c.namespaces
-        .iter()
-        .map(|(kind, inode)| NamespaceEntry {
-            kind,
-            inode,
-            shared_with_host: host.is_host(kind, inode),
-            shared_with: containers
-                .iter()
-                .filter(|o| o.container.id != c.id)
-                .filter(|o| o.container.namespaces.get(kind) == Some(inode))
-                .map(|o| o.container.id.clone())
-                .collect(),
-            source: root
-                .pid_dir(pid)
-                .join("ns")
-                .join(kind.name())
-                .display()
-                .to_string(),
-        })
-        .collect()
-}
-
-/// `pid 2: <why>`: whose namespaces stand for the host's.
-fn host_reference_text(host: &HostReference) -> String {
-    match host.pid {
-        Some(pid) => format!("pid {pid}: {}", host.explanation),
-        None => host.explanation.clone(),
-    }
 }
 
 fn render(i: &Inspection, shown: &super::ShortIds) -> String {

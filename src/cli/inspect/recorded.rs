@@ -10,8 +10,8 @@
 //! `not_recorded`: `network` (its interfaces, peers and routes: `ls --at` has its traffic).
 //! `--size` is refused: a layer is walked now, not then.
 
-use super::{Inspection, KernelFigures, host_reference_text, init_entry, layers, life};
-use super::{namespace_detail, render};
+use super::namespaces::{host_reference_text, namespace_detail};
+use super::{Inspection, KernelFigures, init_entry, layers, life, render};
 use crate::cli::recorded::{RecordedFrame, refuse};
 use crate::cli::{CliError, InspectArgs, ShortIds, print_json, print_text, target};
 use crate::host::HostRoot;
