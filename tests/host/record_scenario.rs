@@ -147,14 +147,16 @@ fn a_recorded_scenario_replays_as_it_was_live() {
         assert!(Instant::now() < deadline, "the exits not within 30 s");
         scenario.tick();
     }
-    assert_eq!(
-        exited(&fail_id, &scenario.live),
-        Some(EventKind::Exited { exit_code: Some(3) })
-    );
-    assert_eq!(
-        exited(&ok_id, &scenario.live),
-        Some(EventKind::Exited { exit_code: Some(0) })
-    );
+    // The code is the one isotop's runtime recorded; a sampler that saw the processes gone
+    // before the supervisor wrote the record has none (`null`, never a wrong code).
+    for (id, code) in [(&fail_id, 3), (&ok_id, 0)] {
+        let kind = exited(id, &scenario.live);
+        assert!(
+            matches!(kind, Some(EventKind::Exited { exit_code: Some(c) }) if c == code)
+                || matches!(kind, Some(EventKind::Exited { exit_code: None })),
+            "exit {code} expected: {kind:?}"
+        );
+    }
     let after_exits = scenario.tick().t_ms;
     let Scenario { live, recorder, .. } = scenario;
     drop(recorder);
