@@ -54,6 +54,7 @@ mod ns_lsns;
 mod ns_nsfs;
 mod overlay_diff;
 mod record_store;
+mod record_trouble;
 mod remote_agent;
 mod runtime_hostile_files;
 mod runtime_hostile_index;
