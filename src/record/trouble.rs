@@ -21,7 +21,7 @@
 //!
 //! Cost: one frame's encoding per tick on the trouble thread, and the ring's bytes; the caller
 //! gives the frame as an `Arc` (serve shares its own; the dashboard copies it on a blocking
-//! thread, [`copy_off_thread`]) so the caller's thread never encodes.
+//! thread, [`TroubleRecorder::offer_copy`]) so the caller's thread never encodes.
 
 mod place;
 mod trigger;
@@ -122,10 +122,9 @@ impl TroubleReport {
             } => {
                 let span = to_ms.saturating_sub(*from_ms) as f64 / 1000.0;
                 format!(
-                    "{what} in {}: the last {} ({frames} frames) written to {}; isotop replay {}",
+                    "{what} in {}: the last {} ({frames} frames) written; isotop replay {}",
                     trigger.subject.name,
                     crate::units::format::duration(span),
-                    dir.display(),
                     dir.display()
                 )
             }
@@ -251,6 +250,20 @@ impl TroubleRecorder {
         }
     }
 
+    /// Offers a copy of `frame` (made on tokio's blocking pool, so an async loop's thread
+    /// never spends a tick's copy) and gives `frame` back; `None` when the runtime is shutting
+    /// down.
+    pub async fn offer_copy(&self, frame: Frame) -> Option<Frame> {
+        let (frame, copy) = tokio::task::spawn_blocking(move || {
+            let copy = Arc::new(frame.clone());
+            (frame, copy)
+        })
+        .await
+        .ok()?;
+        self.offer(copy);
+        Some(frame)
+    }
+
     /// What it holds and has done, now.
     pub fn stats(&self) -> TroubleStats {
         *lock(&self.stats)
@@ -263,17 +276,6 @@ impl TroubleRecorder {
             let _ = thread.join();
         }
     }
-}
-
-/// `frame` and a shared copy of it, the copy made on tokio's blocking pool so an async loop's
-/// thread never spends a tick's copy; `None` when the runtime is shutting down.
-pub async fn copy_off_thread(frame: Frame) -> Option<(Frame, Arc<Frame>)> {
-    tokio::task::spawn_blocking(move || {
-        let copy = Arc::new(frame.clone());
-        (frame, copy)
-    })
-    .await
-    .ok()
 }
 
 /// The trouble thread's state.

@@ -154,7 +154,7 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     assert_eq!(mode(&tmp.path().join("trouble")), 0o700);
     let line = rig.reports()[0].line();
     assert!(
-        line.starts_with("OOM kill in api: the last 30s (31 frames) written to "),
+        line.starts_with("OOM kill in api: the last 30s (31 frames) written; isotop replay "),
         "{line}"
     );
     assert!(
