@@ -55,6 +55,7 @@ mod ns_nsfs;
 mod overlay_diff;
 mod record_store;
 mod record_trouble;
+mod record_trouble_live;
 mod remote_agent;
 mod runtime_hostile_files;
 mod runtime_hostile_index;

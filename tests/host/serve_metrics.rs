@@ -127,6 +127,7 @@ fn extras() -> Extras {
     Extras {
         events_total: BTreeMap::from([("oom_kill".to_string(), 3)]),
         tick_seconds: Some(0.25),
+        trouble_dumps: Some(2),
     }
 }
 
