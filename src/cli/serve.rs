@@ -61,21 +61,19 @@ pub(crate) fn run(root: HostRoot, args: &ServeArgs) -> Result<(), CliError> {
     let trouble = if args.no_trouble {
         None
     } else {
-        let dir = args.trouble_dir.clone().unwrap_or_else(|| {
-            crate::control::limits::journal::state_dir(&root).join("trouble")
-        });
+        let dir = args
+            .trouble_dir
+            .clone()
+            .unwrap_or_else(|| crate::control::limits::journal::state_dir(&root).join("trouble"));
         let mut options = TroubleOptions::new(dir);
-        options.window = crate::ui::config::seconds_in_range(
-            args.trouble_minutes * 60.0,
-            60.0,
-            24.0 * 3600.0,
-        )
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "--trouble-minutes {}: give minutes between 1 and 1440",
-                args.trouble_minutes
-            ))
-        })?;
+        options.window =
+            crate::ui::config::seconds_in_range(args.trouble_minutes * 60.0, 60.0, 24.0 * 3600.0)
+                .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--trouble-minutes {}: give minutes between 1 and 1440",
+                    args.trouble_minutes
+                ))
+            })?;
         Some(options)
     };
     let config = Config {

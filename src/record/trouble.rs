@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use super::ring::RingStats;
 use super::codec::Encoder;
 use super::ring::Ring;
+pub use super::ring::RingStats;
 use crate::host::events::Event;
 use crate::sample::Frame;
 pub use trigger::{SUBJECT_CHARS, Triggers, dump_name, sanitised};
@@ -192,7 +192,12 @@ impl TroubleRecorder {
         let writer = std::thread::Builder::new()
             .name("isotop-trouble-dump".to_string())
             .spawn(move || {
-                writer::run(&writer_options, &writer_inbox, &writer_busy, &*writer_report);
+                writer::run(
+                    &writer_options,
+                    &writer_inbox,
+                    &writer_busy,
+                    &*writer_report,
+                );
             })?;
         let mut worker = Worker {
             ring: Ring::new(options.window, options.ring_bytes),

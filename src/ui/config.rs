@@ -21,7 +21,7 @@ use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
 use crate::host::HostRoot;
-use crate::record::trouble::{TroubleOptions, Triggers};
+use crate::record::trouble::{Triggers, TroubleOptions};
 use crate::sample::{EventThresholds, LayerSizing, SamplerOptions};
 
 /// The documented default config, shipped in the repository.
@@ -318,13 +318,17 @@ fn trouble(section: TroubleSection) -> Result<Option<TroubleOptions>, String> {
     }
     let mut options = TroubleOptions::new(section.dir.unwrap_or_default());
     if let Some(minutes) = section.minutes {
-        options.window = seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0)
-            .ok_or_else(|| format!("[trouble] minutes = {minutes}: give minutes between 1 and 1440"))?;
+        options.window =
+            seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0).ok_or_else(|| {
+                format!("[trouble] minutes = {minutes}: give minutes between 1 and 1440")
+            })?;
     }
     let mib = |value: Option<u64>, key: &str, default: u64| match value {
         None => Ok(default),
         Some(m) if (1..=1 << 20).contains(&m) => Ok(m << 20),
-        Some(m) => Err(format!("[trouble] {key} = {m}: give MiB between 1 and 1048576")),
+        Some(m) => Err(format!(
+            "[trouble] {key} = {m}: give MiB between 1 and 1048576"
+        )),
     };
     options.ring_bytes = mib(section.ring_mib, "ring_mib", options.ring_bytes)?;
     options.keep_bytes = mib(section.keep_mib, "keep_mib", options.keep_bytes)?;
@@ -341,12 +345,16 @@ fn trouble(section: TroubleSection) -> Result<Option<TroubleOptions>, String> {
     let percent = |value: Option<f64>, key: &str| match value {
         None => Ok(0.0),
         Some(p) if p.is_finite() && (0.0..=100.0).contains(&p) => Ok(p),
-        Some(p) => Err(format!("[trouble] {key} = {p}: give a percent between 0 and 100")),
+        Some(p) => Err(format!(
+            "[trouble] {key} = {p}: give a percent between 0 and 100"
+        )),
     };
     let throttled = percent(section.throttled_percent, "throttled_percent")?;
     let pressure = percent(section.pressure_percent, "pressure_percent")?;
     let on = section.on.unwrap_or_else(|| {
-        ["oom_kill", "exit", "throttled", "pressure"].map(String::from).to_vec()
+        ["oom_kill", "exit", "throttled", "pressure"]
+            .map(String::from)
+            .to_vec()
     });
     let mut triggers = Triggers {
         oom_kill: false,

@@ -114,7 +114,11 @@ fn json(frame: &Frame) -> String {
 /// The frames of the store in `dir`, as JSON.
 fn stored(dir: &Path) -> Vec<String> {
     let recording = Recording::open(dir).unwrap();
-    assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings().is_empty(),
+        "{:?}",
+        recording.warnings()
+    );
     (0..recording.entries().len())
         .map(|i| json(&recording.frame(i).unwrap()))
         .collect()
@@ -129,7 +133,11 @@ fn offered_json(rig: &Rig, seqs: std::ops::RangeInclusive<u64>) -> Vec<String> {
 }
 
 fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 #[test]
@@ -361,12 +369,18 @@ fn a_hostile_container_name_makes_one_safe_component() {
     let dump = &dumps[0];
     assert_eq!(dump.parent(), Some(tmp.path().join("trouble").as_path()));
     let name = dump.file_name().unwrap().to_str().unwrap();
-    assert!(name.starts_with("20260102T030406Z-oom_kill-etc_cron.d_x_2J"), "{name}");
+    assert!(
+        name.starts_with("20260102T030406Z-oom_kill-etc_cron.d_x_2J"),
+        "{name}"
+    );
     assert!(
         name.len() <= "20260102T030406Z-oom_kill-".len() + SUBJECT_CHARS,
         "{name}"
     );
-    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    );
     assert_eq!(stored(dump).len(), 2);
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use isotop::host::events::EventKind;
 use isotop::record::Recording;
-use isotop::record::trouble::{TroubleOptions, TroubleRecorder, TroubleReport, Triggers};
+use isotop::record::trouble::{Triggers, TroubleOptions, TroubleRecorder, TroubleReport};
 use isotop::sample::{Frame, Sampler};
 
 /// A trouble recorder dumping on `triggers` only, its reports, and the frames offered.
@@ -75,7 +75,11 @@ impl Live {
             .position(|f| f.events.contains(&trigger))
             .expect("the trigger's frame was offered");
         let recording = Recording::open(&dir).unwrap();
-        assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+        assert!(
+            recording.warnings().is_empty(),
+            "{:?}",
+            recording.warnings()
+        );
         let stored: Vec<String> = (0..recording.entries().len())
             .map(|i| serde_json::to_string(&recording.frame(i).unwrap()).unwrap())
             .collect();
@@ -84,7 +88,10 @@ impl Live {
             .map(|f| serde_json::to_string(f).unwrap())
             .collect();
         assert_eq!(stored.len(), live.len());
-        assert!(stored == live, "the dump's frames differ from the live ones");
+        assert!(
+            stored == live,
+            "the dump's frames differ from the live ones"
+        );
         let newest = recording.frame(recording.entries().len() - 1).unwrap();
         assert!(newest.events.contains(&trigger));
         (dir, newest)

@@ -307,6 +307,7 @@ fn kubernetes_labels_and_absent_figures() {
         (events.labels["kind"].as_str(), events.value),
         ("oom_kill", 3.0)
     );
+    assert_eq!(host("isotop_trouble_dumps_total"), Some(2.0));
     assert!(
         s.iter()
             .any(|x| x.name == "isotop_build_info" && x.labels.contains_key("commit"))

@@ -113,7 +113,9 @@ pub fn sanitised(name: &str) -> String {
         }
     }
     // No hidden name, no `.` or `..`, no dash an option parser would take.
-    let out = out.trim_start_matches(['.', '-', '_']).trim_end_matches('_');
+    let out = out
+        .trim_start_matches(['.', '-', '_'])
+        .trim_end_matches('_');
     if out.is_empty() {
         "host".to_string()
     } else {
@@ -141,7 +143,10 @@ mod tests {
     fn strangers_names_become_one_safe_component() {
         for (name, want) in [
             ("web", "web"),
-            ("/system.slice/docker-1.scope", "system.slice_docker-1.scope"),
+            (
+                "/system.slice/docker-1.scope",
+                "system.slice_docker-1.scope",
+            ),
             ("../../etc/passwd", "etc_passwd"),
             ("..", "host"),
             ("", "host"),
