@@ -53,6 +53,18 @@ fn oom(seq: u64, name: &str) -> Event {
     )
 }
 
+/// A trouble recorder with `options` and the reports it makes, in order.
+pub(crate) fn start(options: TroubleOptions) -> (TroubleRecorder, Arc<Mutex<Vec<TroubleReport>>>) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let recorder = TroubleRecorder::start(
+        options,
+        Arc::new(move |r: &TroubleReport| sink.lock().unwrap().push(r.clone())),
+    )
+    .unwrap();
+    (recorder, reports)
+}
+
 /// A recorder into `dir/trouble` and the reports it makes.
 struct Rig {
     recorder: TroubleRecorder,
@@ -62,13 +74,7 @@ struct Rig {
 
 impl Rig {
     fn new(options: TroubleOptions) -> Rig {
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&reports);
-        let recorder = TroubleRecorder::start(
-            options,
-            Arc::new(move |r: &TroubleReport| sink.lock().unwrap().push(r.clone())),
-        )
-        .unwrap();
+        let (recorder, reports) = start(options);
         Rig {
             recorder,
             reports,
@@ -132,12 +138,10 @@ fn offered_json(rig: &Rig, seqs: std::ops::RangeInclusive<u64>) -> Vec<String> {
         .collect()
 }
 
+/// The permission bits of `path` itself (a link's own).
 fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).map_or(0, |m| m.mode() & 0o7777)
 }
 
 #[test]

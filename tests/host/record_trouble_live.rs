@@ -5,6 +5,7 @@
 //! for frame (JSON), the first decoding alone, the trigger's event in the last.
 
 use crate::events::{OomBox, grouped};
+use crate::record_trouble::start;
 use crate::support::{common, containers, sampling};
 
 use std::path::PathBuf;
@@ -31,13 +32,7 @@ impl Live {
         options.triggers = triggers;
         // Closed at the next frame: the dump holds the window up to the trigger.
         options.cooldown = Duration::ZERO;
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&reports);
-        let recorder = TroubleRecorder::start(
-            options,
-            Arc::new(move |r: &TroubleReport| sink.lock().unwrap().push(r.clone())),
-        )
-        .unwrap();
+        let (recorder, reports) = start(options);
         Live {
             recorder,
             reports,
