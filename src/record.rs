@@ -1,7 +1,7 @@
 //! RECORD: the flight recorder's store. `isotop record` appends the sampler's frames to a
 //! directory ([`Recorder`]); `isotop replay`, `isotop ls --at` and the other `--at` answers
 //! read them back ([`Recording`]); the dashboard and `isotop serve` keep the last minutes
-//! encoded in memory and write them out as a store when trouble fires (`ring`).
+//! encoded in memory (`ring`) and write them out as a store when trouble fires ([`trouble`]).
 //!
 //! The store is a directory of segment files (`format` holds their layout: a versioned header,
 //! then length-prefixed, checksummed records, one frame each). A record is only read back whole
@@ -15,7 +15,9 @@
 mod codec;
 mod error;
 mod format;
+mod ring;
 mod store;
+pub mod trouble;
 
 pub use error::RecordError;
 pub use store::{FrameEntry, RecordOptions, Recorder, Recording};

@@ -7,7 +7,8 @@
 //! connections, header size and time so no client can hold the exporter. Nothing here reads the
 //! host but the sampler: every figure comes from its frames. [`run`] puts them together on one
 //! tokio thread (plus tokio's blocking pool, at most two threads, for encoding) and the
-//! sampler's thread, until SIGINT or SIGTERM.
+//! sampler's thread, until SIGINT or SIGTERM. The dump on trouble (`record::trouble`, on
+//! unless `--no-trouble`) takes each frame too, on threads of its own, a line on stderr per dump.
 
 mod error;
 pub mod http;
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub use error::ServeError;
 
 use crate::host::HostRoot;
+use crate::record::trouble::{TroubleOptions, TroubleRecorder, TroubleReport};
 use crate::sample::Sampler;
 
 /// Where and how to serve.
@@ -36,6 +38,8 @@ pub struct Config {
     pub insecure_listen: bool,
     pub bearer_token_file: Option<PathBuf>,
     pub limits: http::Limits,
+    /// The dump on trouble (`record::trouble`); `None`: off.
+    pub trouble: Option<TroubleOptions>,
 }
 
 /// Serves `root`'s metrics as `config` says until SIGINT or SIGTERM. Checks everything it can
@@ -70,7 +74,16 @@ pub fn run(root: HostRoot, config: Config) -> Result<(), ServeError> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(bind)?;
         let latest = Arc::new(latest::Latest::new(config.interval));
-        latest::spawn(Sampler::new(root), config.interval, Arc::clone(&latest));
+        let trouble = match config.trouble.clone() {
+            Some(options) => Some(start_trouble(options, &latest).map_err(ServeError::Runtime)?),
+            None => None,
+        };
+        latest::spawn(
+            Sampler::new(root),
+            config.interval,
+            Arc::clone(&latest),
+            trouble,
+        );
         let app = Arc::new(http::App {
             latest,
             metrics_path: config.metrics_path.clone(),
@@ -92,4 +105,20 @@ pub fn run(root: HostRoot, config: Config) -> Result<(), ServeError> {
         }
         Ok(())
     })
+}
+
+/// The dump on trouble with its reports on stderr, one line each, and its dumps counted.
+fn start_trouble(
+    options: TroubleOptions,
+    latest: &Arc<latest::Latest>,
+) -> std::io::Result<TroubleRecorder> {
+    latest.count_dumps();
+    let counted = Arc::clone(latest);
+    let report = move |report: &TroubleReport| {
+        if matches!(report, TroubleReport::Dumped { .. }) {
+            counted.dumped();
+        }
+        eprintln!("isotop: {}", report.line());
+    };
+    TroubleRecorder::start(options, Arc::new(report))
 }

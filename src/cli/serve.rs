@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::CliError;
 use crate::host::HostRoot;
+use crate::record::trouble::TroubleOptions;
 use crate::serve::{Config, ServeError, http::Limits, run as serve};
 
 /// The default address: loopback, port 9814 (in the 9xxx range exporters use; free on the
@@ -37,6 +38,16 @@ pub(crate) struct ServeArgs {
     /// (mode 0600: a file its group or others can read is refused).
     #[arg(long, value_name = "FILE")]
     pub bearer_token_file: Option<PathBuf>,
+    /// Do not keep the last minutes in memory nor dump them on trouble.
+    #[arg(long, conflicts_with_all = ["trouble_dir", "trouble_minutes"])]
+    pub no_trouble: bool,
+    /// Where dumps on trouble go (default: the state directory's trouble/,
+    /// /var/lib/isotop/trouble for root); its parent must be writable by this user alone.
+    #[arg(long, value_name = "DIR")]
+    pub trouble_dir: Option<PathBuf>,
+    /// Minutes of frames kept in memory and dumped on trouble (1 to 1440; at most 64 MiB).
+    #[arg(long, value_name = "MINUTES", default_value_t = 10.0)]
+    pub trouble_minutes: f64,
 }
 
 /// `isotop serve`.
@@ -47,7 +58,26 @@ pub(crate) fn run(root: HostRoot, args: &ServeArgs) -> Result<(), CliError> {
             args.interval
         )));
     }
+    let trouble = if args.no_trouble {
+        None
+    } else {
+        let dir = args
+            .trouble_dir
+            .clone()
+            .unwrap_or_else(|| crate::control::limits::journal::state_dir(&root).join("trouble"));
+        let mut options = TroubleOptions::new(dir);
+        options.window =
+            crate::ui::config::seconds_in_range(args.trouble_minutes * 60.0, 60.0, 24.0 * 3600.0)
+                .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--trouble-minutes {}: give minutes between 1 and 1440",
+                    args.trouble_minutes
+                ))
+            })?;
+        Some(options)
+    };
     let config = Config {
+        trouble,
         listen: args.listen,
         metrics_path: args.metrics_path.clone(),
         interval: Duration::from_secs_f64(args.interval),

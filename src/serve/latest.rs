@@ -6,7 +6,9 @@
 //! scrape reads the host. Each [`Current`] encodes its frame's text once per format, when first
 //! asked ([`Current::text`]: concurrent scrapes of one frame wait for the one encoding, on
 //! tokio's blocking pool, and share its bytes); [`Latest::encodings`] counts them. Events are
-//! counted by kind across frames (`isotop_events_total`). When the sampler stops (no procfs, a
+//! counted by kind across frames (`isotop_events_total`). With the dump on trouble on, the
+//! same task offers each frame to it (`record::trouble`, sharing the frame: no copy), and its
+//! dumps are counted (`isotop_trouble_dumps_total`). When the sampler stops (no procfs, a
 //! bug) the last frame is still served, ageing, and [`Latest::health`] says why.
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use hyper::body::Bytes;
 use tokio::sync::OnceCell;
 
 use super::metrics::{self, Extras, Format};
+use crate::record::trouble::TroubleRecorder;
 use crate::sample::{Frame, Sampler, spawn_sampler};
 use crate::units::clock::now_ms;
 
@@ -76,6 +79,8 @@ struct State {
     current: Option<Arc<Current>>,
     closed: Option<String>,
     events_total: BTreeMap<String, u64>,
+    /// `None` while the dump on trouble is off.
+    trouble_dumps: Option<u64>,
 }
 
 /// The latest frame and what the exporter knows of the sampler.
@@ -104,7 +109,8 @@ impl Latest {
     }
 
     /// Makes `frame`, arrived now, the one scrapes are served from; counts its events.
-    pub fn publish(&self, frame: Frame) {
+    pub fn publish(&self, frame: impl Into<Arc<Frame>>) {
+        let frame: Arc<Frame> = frame.into();
         let tick_seconds = now_ms()
             .checked_sub(frame.taken_at_ms)
             .map(|ms| ms as f64 / 1000.0);
@@ -118,14 +124,25 @@ impl Latest {
         let extras = Extras {
             events_total: state.events_total.clone(),
             tick_seconds,
+            trouble_dumps: state.trouble_dumps,
         };
         state.current = Some(Arc::new(Current {
-            frame: Arc::new(frame),
+            frame,
             received: Instant::now(),
             extras,
             openmetrics: OnceCell::new(),
             prometheus: OnceCell::new(),
         }));
+    }
+
+    /// The dump on trouble is on: its dumps are counted from 0.
+    pub fn count_dumps(&self) {
+        self.lock().trouble_dumps.get_or_insert(0);
+    }
+
+    /// A dump on trouble was written.
+    pub fn dumped(&self) {
+        *self.lock().trouble_dumps.get_or_insert(0) += 1;
     }
 
     /// The sampler stopped: `reason` is what `/healthz` says from now on.
@@ -179,11 +196,20 @@ impl Latest {
 }
 
 /// Starts `sampler` every `interval` and a task on the current tokio runtime that publishes
-/// its frames to `latest` until the sampler stops.
-pub fn spawn(sampler: Sampler, interval: Duration, latest: Arc<Latest>) {
+/// its frames to `latest` (and offers them to `trouble`) until the sampler stops.
+pub fn spawn(
+    sampler: Sampler,
+    interval: Duration,
+    latest: Arc<Latest>,
+    trouble: Option<TroubleRecorder>,
+) {
     let mut handle = spawn_sampler(sampler, interval);
     tokio::spawn(async move {
         while let Some(frame) = handle.frames.recv().await {
+            let frame = Arc::new(frame);
+            if let Some(trouble) = &trouble {
+                trouble.offer(Arc::clone(&frame));
+            }
             latest.publish(frame);
         }
         let reason = handle

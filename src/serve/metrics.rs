@@ -80,6 +80,8 @@ pub struct Extras {
     /// Seconds from the start of the frame's tick until the frame reached the exporter: the
     /// tick's own time plus the hand-over (`None` when the clock went back).
     pub tick_seconds: Option<f64>,
+    /// Dumps on trouble written since the exporter started (`None`: `--no-trouble`).
+    pub trouble_dumps: Option<u64>,
 }
 
 /// The commit this binary was built from, as the build recorded it in `ISOTOP_COMMIT`.

@@ -5,7 +5,10 @@
 //! the file and what to change, never silently ignored. `[layers]` says which layers the
 //! sampler sizes in the background (`size`: all, writable, off) and how often a writable
 //! layer is walked again (`writable_every`, seconds). `[events]` sets when throttling and
-//! pressure become events (`throttled_percent`, `pressure_percent`).
+//! pressure become events (`throttled_percent`, `pressure_percent`). `[trouble]` sets the dump on
+//! trouble (`record::trouble`): on or off (`dump`), the minutes and MiB kept in memory, where
+//! dumps go, the cooldown, how many and how many MiB are kept, which events dump (`on`) and
+//! throttling's and pressure's thresholds for it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,8 @@ use super::app::rows::CONTAINER_COLUMNS;
 use super::error::UiError;
 use super::keymap::Keymap;
 use super::theme::ThemeName;
+use crate::host::HostRoot;
+use crate::record::trouble::{Triggers, TroubleOptions};
 use crate::sample::{EventThresholds, LayerSizing, SamplerOptions};
 
 /// The documented default config, shipped in the repository.
@@ -44,6 +49,9 @@ pub struct Config {
     pub writable_every: Duration,
     /// When throttling and pressure become events (`[events]`).
     pub event_thresholds: EventThresholds,
+    /// Dump on trouble (`[trouble]`): `None` when `dump = false`. Its `dir` is empty unless
+    /// the file names one ([`Config::trouble_options`] fills in the state directory's).
+    pub trouble: Option<TroubleOptions>,
 }
 
 impl Default for Config {
@@ -59,6 +67,7 @@ impl Default for Config {
             layer_sizing: LayerSizing::All,
             writable_every: Duration::from_secs(60),
             event_thresholds: EventThresholds::default(),
+            trouble: Some(TroubleOptions::new(PathBuf::new())),
         }
     }
 }
@@ -81,6 +90,25 @@ struct ConfigFile {
     layers: LayersSection,
     #[serde(default)]
     events: EventsSection,
+    #[serde(default)]
+    trouble: TroubleSection,
+}
+
+/// `[trouble]`: the dump on trouble.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TroubleSection {
+    dump: Option<bool>,
+    minutes: Option<f64>,
+    ring_mib: Option<u64>,
+    dir: Option<PathBuf>,
+    cooldown_seconds: Option<f64>,
+    keep: Option<usize>,
+    keep_mib: Option<u64>,
+    /// Of `oom_kill`, `exit`, `throttled`, `pressure`.
+    on: Option<Vec<String>>,
+    throttled_percent: Option<f64>,
+    pressure_percent: Option<f64>,
 }
 
 /// `[events]`: when throttling and pressure become events.
@@ -128,6 +156,17 @@ impl Config {
             events: self.event_thresholds,
             ..SamplerOptions::default()
         }
+    }
+
+    /// The dump on trouble's options, `None` when off; dumps go to the config's `dir`, else
+    /// `<state dir>/trouble` (`/var/lib/isotop/trouble` for root, the user's XDG state
+    /// directory's `isotop/trouble` for others).
+    pub fn trouble_options(&self, root: &HostRoot) -> Option<TroubleOptions> {
+        let mut options = self.trouble.clone()?;
+        if options.dir.as_os_str().is_empty() {
+            options.dir = crate::control::limits::journal::state_dir(root).join("trouble");
+        }
+        Some(options)
     }
 
     /// `$XDG_CONFIG_HOME/isotop/config.toml` (dirs' config dir), if a home is known.
@@ -231,6 +270,7 @@ impl Config {
                 defaults.pressure_percent,
             )?,
         };
+        config.trouble = trouble(file.trouble).map_err(config_error)?;
         config.hidden_container_columns =
             container_columns(&file.containers.hide).map_err(config_error)?;
         let overrides: BTreeMap<String, Vec<String>> = file
@@ -269,6 +309,75 @@ fn container_columns(titles: &[String]) -> Result<Vec<usize>, String> {
                 })
         })
         .collect()
+}
+
+/// The `[trouble]` table as options (`None`: `dump = false`), or what to change.
+fn trouble(section: TroubleSection) -> Result<Option<TroubleOptions>, String> {
+    if section.dump == Some(false) {
+        return Ok(None);
+    }
+    let mut options = TroubleOptions::new(section.dir.unwrap_or_default());
+    if let Some(minutes) = section.minutes {
+        options.window =
+            seconds_in_range(minutes * 60.0, 60.0, 24.0 * 3600.0).ok_or_else(|| {
+                format!("[trouble] minutes = {minutes}: give minutes between 1 and 1440")
+            })?;
+    }
+    let mib = |value: Option<u64>, key: &str, default: u64| match value {
+        None => Ok(default),
+        Some(m) if (1..=1 << 20).contains(&m) => Ok(m << 20),
+        Some(m) => Err(format!(
+            "[trouble] {key} = {m}: give MiB between 1 and 1048576"
+        )),
+    };
+    options.ring_bytes = mib(section.ring_mib, "ring_mib", options.ring_bytes)?;
+    options.keep_bytes = mib(section.keep_mib, "keep_mib", options.keep_bytes)?;
+    if let Some(seconds) = section.cooldown_seconds {
+        options.cooldown = seconds_in_range(seconds, 0.0, 24.0 * 3600.0).ok_or_else(|| {
+            format!("[trouble] cooldown_seconds = {seconds}: give seconds between 0 and 86400")
+        })?;
+    }
+    if let Some(keep) = section.keep {
+        options.keep_dumps = Some(keep)
+            .filter(|k| (1..=10_000).contains(k))
+            .ok_or_else(|| format!("[trouble] keep = {keep}: give a count between 1 and 10000"))?;
+    }
+    let percent = |value: Option<f64>, key: &str| match value {
+        None => Ok(0.0),
+        Some(p) if p.is_finite() && (0.0..=100.0).contains(&p) => Ok(p),
+        Some(p) => Err(format!(
+            "[trouble] {key} = {p}: give a percent between 0 and 100"
+        )),
+    };
+    let throttled = percent(section.throttled_percent, "throttled_percent")?;
+    let pressure = percent(section.pressure_percent, "pressure_percent")?;
+    let on = section.on.unwrap_or_else(|| {
+        ["oom_kill", "exit", "throttled", "pressure"]
+            .map(String::from)
+            .to_vec()
+    });
+    let mut triggers = Triggers {
+        oom_kill: false,
+        exit_nonzero: false,
+        throttled_percent: None,
+        pressure_percent: None,
+    };
+    for name in &on {
+        match name.as_str() {
+            "oom_kill" => triggers.oom_kill = true,
+            "exit" => triggers.exit_nonzero = true,
+            "throttled" => triggers.throttled_percent = Some(throttled),
+            "pressure" => triggers.pressure_percent = Some(pressure),
+            other => {
+                return Err(format!(
+                    "[trouble] on: {other:?} is not a trigger; use some of \"oom_kill\", \"exit\", \
+                     \"throttled\", \"pressure\""
+                ));
+            }
+        }
+    }
+    options.triggers = triggers;
+    Ok(Some(options))
 }
 
 /// A duration from seconds when finite and within `[min, max]`.

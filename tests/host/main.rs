@@ -56,6 +56,8 @@ mod ns_nsfs;
 mod overlay_diff;
 mod record_scenario;
 mod record_store;
+mod record_trouble;
+mod record_trouble_live;
 mod remote_agent;
 mod runtime_hostile_files;
 mod runtime_hostile_index;

@@ -127,6 +127,7 @@ fn extras() -> Extras {
     Extras {
         events_total: BTreeMap::from([("oom_kill".to_string(), 3)]),
         tick_seconds: Some(0.25),
+        trouble_dumps: Some(2),
     }
 }
 
@@ -306,6 +307,7 @@ fn kubernetes_labels_and_absent_figures() {
         (events.labels["kind"].as_str(), events.value),
         ("oom_kill", 3.0)
     );
+    assert_eq!(host("isotop_trouble_dumps_total"), Some(2.0));
     assert!(
         s.iter()
             .any(|x| x.name == "isotop_build_info" && x.labels.contains_key("commit"))

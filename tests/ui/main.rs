@@ -38,3 +38,4 @@ mod tmux_network;
 mod tmux_remote;
 mod tmux_signals;
 mod traffic;
+mod trouble_config;

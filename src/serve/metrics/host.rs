@@ -1,5 +1,5 @@
 //! The host's and the exporter's own families: `machine_cpu_cores`, `machine_memory_bytes`,
-//! namespaces by type, events seen since the exporter started, the sampler's tick, the build,
+//! namespaces by type, events seen and dumps on trouble written since the exporter started, the sampler's tick, the build,
 //! and (per scrape) the frame's age.
 
 use prometheus_client::encoding::DescriptorEncoder;
@@ -56,6 +56,11 @@ pub(super) fn encode(
         .map(|(kind, n)| (vec![("kind", kind.clone())], Value::Int(*n)))
         .collect();
     write(encoder, &spec::EVENTS, &events)?;
+    write(
+        encoder,
+        &spec::TROUBLE_DUMPS,
+        &single(extras.trouble_dumps.map(Value::Int)),
+    )?;
     write(
         encoder,
         &spec::TICK,

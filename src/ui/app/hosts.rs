@@ -81,10 +81,14 @@ impl App {
         self.host.connection = Some(connection);
     }
 
-    /// A line the remote agent sent to be said (cleaned: it came over the wire).
+    /// A line a source sent to be said: a remote agent's (cleaned: it came over the wire),
+    /// prefixed with its host; this host's dump on trouble's.
     pub fn on_notice(&mut self, text: &str) {
-        let label = self.host.label.clone().unwrap_or_default();
-        self.message = Some(format!("host {label}: {}", clean_str(text)));
+        self.message = Some(match &self.host.label {
+            Some(label) => format!("host {label}: {}", clean_str(text)),
+            // This host's own (the dump on trouble's).
+            None => clean_str(text).to_string(),
+        });
     }
 
     /// True while the frame on screen is the last one of a connection that is down.

@@ -16,6 +16,7 @@ use super::super::log_feed::{HostLogs, LogFeed, LogSource};
 use crate::host::HostRoot;
 use crate::host::container::Container;
 use crate::host::scan::ContainerView;
+use crate::record::trouble::{TroubleRecorder, TroubleReport};
 use crate::sample::{self, Frame, SamplerControl};
 
 /// Events a source queues before its sender waits for the loop: a frame, an outcome or two.
@@ -30,7 +31,7 @@ pub enum SourceEvent {
     Outcome(Outcome),
     /// Its connection changed (remote sources only).
     Connection(Connection),
-    /// A line to show on the status line (a remote agent's error).
+    /// A line to show on the status line (a remote agent's error, a dump on trouble).
     Notice(String),
     /// No more frames will come: why.
     Stopped(String),
@@ -75,10 +76,17 @@ impl LocalSource {
         let (sender, events) = mpsc::channel(EVENTS_QUEUE);
         let mut frames = handle.frames;
         let forward = sender.clone();
+        let trouble = start_trouble(&root, config, &sender);
         tokio::spawn(async move {
             loop {
                 let event = match frames.recv().await {
-                    Some(frame) => SourceEvent::Frame(Box::new(frame)),
+                    Some(frame) => match &trouble {
+                        Some(trouble) => match trouble.offer_copy(frame).await {
+                            Some(frame) => SourceEvent::Frame(Box::new(frame)),
+                            None => return,
+                        },
+                        None => SourceEvent::Frame(Box::new(frame)),
+                    },
                     None => SourceEvent::Stopped(
                         frames
                             .closed_reason()
@@ -97,6 +105,27 @@ impl LocalSource {
             control: handle.control,
             events,
             sender,
+        }
+    }
+}
+
+/// The dump on trouble as `config` asks (`record::trouble`), its reports on the status line.
+fn start_trouble(
+    root: &HostRoot,
+    config: &Config,
+    sender: &mpsc::Sender<SourceEvent>,
+) -> Option<TroubleRecorder> {
+    let options = config.trouble_options(root)?;
+    let notices = sender.clone();
+    // From the trouble threads (not the loop's): waiting for room in the queue is fine there.
+    let report = move |report: &TroubleReport| {
+        let _ = notices.blocking_send(SourceEvent::Notice(report.line()));
+    };
+    match TroubleRecorder::start(options, Arc::new(report)) {
+        Ok(trouble) => Some(trouble),
+        Err(e) => {
+            let _ = sender.try_send(SourceEvent::Notice(format!("no dump on trouble: {e}")));
+            None
         }
     }
 }

@@ -349,6 +349,12 @@ pub(crate) const EVENTS: FamilySpec = family(
     Kind::Counter,
     "Events isotop saw since the exporter started, by kind",
 );
+pub(crate) const TROUBLE_DUMPS: FamilySpec = family(
+    "isotop_trouble_dumps",
+    None,
+    Kind::Counter,
+    "Dumps on trouble (the last minutes of frames, for isotop replay) written since the exporter started",
+);
 pub(crate) const TICK: FamilySpec = family(
     "isotop_sampler_tick",
     SECONDS,
@@ -424,6 +430,7 @@ pub const FAMILIES: &[FamilySpec] = &[
     MACHINE_MEMORY,
     NAMESPACES,
     EVENTS,
+    TROUBLE_DUMPS,
     TICK,
     BUILD,
     FRAME_AGE,
