@@ -10,8 +10,9 @@
 //!
 //! A binding has a [`Scope`]: most work everywhere; the log pane's (search, next and previous
 //! match, stream, wrap, jump to a time) only while the pane is open, where they come before
-//! the others (`n` is the next match there, the launch form elsewhere). Keys clash only within
-//! one scope.
+//! the others (`n` is the next match there, the launch form elsewhere); a replay's (step, jump
+//! to an event, go to a time, play) in `isotop replay`, where `t` goes to a time. Keys clash
+//! only within one scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -41,6 +42,9 @@ pub enum Scope {
     Everywhere,
     /// While a container's log pane is open, before the bindings that work everywhere.
     LogPane,
+    /// In a replay (`isotop replay`), before the bindings that work everywhere: `t` goes to a
+    /// time there (the Events view's trouble-only is `T`).
+    Replay,
 }
 
 /// A key with its modifiers, normalised: a character carries its case, so Shift is dropped
@@ -249,8 +253,8 @@ impl Keymap {
         self.action_in(event, typing, Scope::Everywhere)
     }
 
-    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open
-    /// ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
+    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open, or
+    /// in a replay ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
     pub fn action_in(&self, event: &KeyEvent, typing: bool, scope: Scope) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
