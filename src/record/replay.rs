@@ -4,8 +4,9 @@
 //! channel and each answer is one [`SourceEvent::Replay`]: one frame on is the next frame
 //! alone (the loop adds it to the history as a live frame), anything else a jump that brings
 //! the history of the charts' window before the position and the events recorded before it
-//! ([`past`]). Seeks queued while the player works are taken together: ten `]` pressed
-//! during a slow read become one move ten frames on.
+//! ([`past`]). Every seek is answered, if only with the position. Seeks queued while the
+//! player works are taken together: ten `]` pressed during a slow read become one move ten
+//! frames on, one answer.
 //!
 //! The player follows a recorder still writing the directory: stepping on from the last frame
 //! reads what was appended since ([`Recording::refresh`]), and while paused it refreshes every
@@ -137,8 +138,6 @@ struct Player {
 struct Move {
     to: usize,
     note: Option<String>,
-    /// Play was switched on or off.
-    play_changed: bool,
 }
 
 impl Player {
@@ -187,10 +186,9 @@ impl Player {
                 self.step_on(step.note)
             } else if step.to != self.index {
                 self.jump(step.to, step.note)
-            } else if step.note.is_some() || step.play_changed {
-                self.send(None, None, step.note)
             } else {
-                true
+                // Every seek is answered, if only with the position (an end, play paused).
+                self.send(None, None, step.note)
             };
             if !alive {
                 return;
@@ -202,12 +200,10 @@ impl Player {
     fn plan(&mut self, seeks: &[ReplaySeek]) -> Move {
         let mut to = self.index;
         let mut note = None;
-        let mut play_changed = false;
         for &seek in seeks {
             let last = self.recording.entries().len().saturating_sub(1);
-            if !matches!(seek, ReplaySeek::Play(_)) && self.playing {
+            if !matches!(seek, ReplaySeek::Play(_)) {
                 self.playing = false;
-                play_changed = true;
             }
             note = None;
             match seek {
@@ -252,19 +248,10 @@ impl Player {
                         ));
                     }
                 },
-                ReplaySeek::Play(on) => {
-                    if on != self.playing {
-                        self.playing = on;
-                        play_changed = true;
-                    }
-                }
+                ReplaySeek::Play(on) => self.playing = on,
             }
         }
-        Move {
-            to,
-            note,
-            play_changed,
-        }
+        Move { to, note }
     }
 
     /// Reads what a recorder appended; a failure becomes the note.

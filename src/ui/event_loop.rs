@@ -36,6 +36,7 @@ use self::source::{FrameSource, LocalSource, SourceEvent};
 use super::action::Action;
 use super::acts::Request;
 use super::app::App;
+use super::app::replay::ReplayUpdate;
 use super::config::{Config, seconds_in_range};
 use super::error::UiError;
 use super::keymap::Keymap;
@@ -382,15 +383,7 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
             SourceEvent::Outcome(outcome) => host.app.on_outcome(outcome),
             SourceEvent::Connection(connection) => host.app.on_connection(connection),
             SourceEvent::Notice(text) => host.app.on_notice(&text),
-            SourceEvent::Replay(mut update) => {
-                // A jump brings the history of its window; a step on adds its frame.
-                match (&mut update.reset, &update.frame) {
-                    (Some(reset), _) => std::mem::swap(&mut host.history, &mut reset.history),
-                    (None, Some(frame)) => host.history.record(frame),
-                    (None, None) => {}
-                }
-                host.app.on_replay(*update);
-            }
+            SourceEvent::Replay(update) => apply_replay(&mut host.app, &mut host.history, *update),
             SourceEvent::Stopped(reason) => {
                 host.open = false;
                 host.app.on_sampler_stopped(reason);
@@ -405,6 +398,17 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
         host.app
             .on_sampler_stopped("the host's source ended".to_string());
     }
+}
+
+/// A replay's move to its host's history and App: a jump brings the history of its window
+/// (swapped in), one frame on adds its frame as a live one does.
+pub fn apply_replay(app: &mut App, history: &mut History, mut update: ReplayUpdate) {
+    match (&mut update.reset, &update.frame) {
+        (Some(reset), _) => std::mem::swap(history, &mut reset.history),
+        (None, Some(frame)) => history.record(frame),
+        (None, None) => {}
+    }
+    app.on_replay(update);
 }
 
 fn draw(

@@ -34,7 +34,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             Span::styled("█", theme.dim),
             Span::styled(
                 format!(
-                    "  {TIME_FORMS}; {} go, {} cancel",
+                    "  {} go, {} cancel: {TIME_FORMS}",
                     key(Action::Open),
                     key(Action::Back)
                 ),
