@@ -192,7 +192,12 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     // Timed reverts whose worker is gone are carried out by any later run (one readdir when
     // none is due); the per-container supervisor is left out (it runs for a container's life),
     // and so are a read-only run and a replay (they write nothing).
-    if !read_only && !matches!(cli.command, Some(Command::Supervise(_) | Command::Replay(_))) {
+    if !read_only
+        && !matches!(
+            cli.command,
+            Some(Command::Supervise(_) | Command::Replay(_))
+        )
+    {
         for line in crate::control::limits::pending::apply_overdue(&root) {
             eprintln!("isotop: {}", crate::host::text::clean_lines(&line));
         }

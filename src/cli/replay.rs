@@ -38,7 +38,9 @@ pub(crate) fn run(args: &ReplayArgs, config: Option<PathBuf>) -> Result<(), CliE
         read_only: true,
     };
     crate::ui::run_on(&options, move |config| {
-        vec![Box::new(ReplaySource::start(recording, start, config.history)) as Box<dyn FrameSource>]
+        vec![
+            Box::new(ReplaySource::start(recording, start, config.history)) as Box<dyn FrameSource>,
+        ]
     })
     .map_err(|e| {
         if e.is_usage() {
@@ -59,9 +61,7 @@ fn open(dir: &Path) -> Result<Recording, CliError> {
     };
     let recording = match Recording::open(dir) {
         Ok(recording) => recording,
-        Err(RecordError::Read { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(RecordError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Err(empty());
         }
         Err(e) => return Err(unavailable(e)),

@@ -97,9 +97,9 @@ impl FrameSource for ReplaySource {
 
     fn act(&mut self, _request: Request) {
         // The App refuses every act in a replay; one that got here all the same fails.
-        let _ = self
-            .sender
-            .try_send(SourceEvent::Outcome(Outcome::Failed(REPLAY_ACT.to_string())));
+        let _ = self.sender.try_send(SourceEvent::Outcome(Outcome::Failed(
+            REPLAY_ACT.to_string(),
+        )));
     }
 
     fn enter(&self, _view: &ContainerView) -> Outcome {
@@ -145,9 +145,9 @@ impl Player {
     fn run(&mut self, orders: &std_mpsc::Receiver<Command>) {
         if self.recording.entries().is_empty() {
             let dir = self.recording.dir().display().to_string();
-            let _ = self
-                .sender
-                .blocking_send(SourceEvent::Stopped(format!("{dir} holds no recorded frame")));
+            let _ = self.sender.blocking_send(SourceEvent::Stopped(format!(
+                "{dir} holds no recorded frame"
+            )));
             return;
         }
         if !self.jump(self.index, None) {
@@ -269,8 +269,7 @@ impl Player {
         if self.recording.refresh().is_err() {
             return true;
         }
-        if self.recording.entries().len() == before && self.recording.warnings().len() == warnings
-        {
+        if self.recording.entries().len() == before && self.recording.warnings().len() == warnings {
             return true;
         }
         self.send(None, None, None)

@@ -300,4 +300,15 @@ impl Keymap {
     pub fn hint(&self, action: Action) -> Option<String> {
         self.keys_for(action).first().map(Key::to_string)
     }
+
+    /// [`Keymap::hint`] where `scope` has its own binding of `action` (a replay's `T` for
+    /// trouble-only): that one's first key.
+    pub fn hint_in(&self, action: Action, scope: Scope) -> Option<String> {
+        self.rows
+            .iter()
+            .find(|(b, _)| b.action == action && b.scope == scope)
+            .and_then(|(_, keys)| keys.first())
+            .map(Key::to_string)
+            .or_else(|| self.hint(action))
+    }
 }

@@ -31,7 +31,9 @@ const WINDOW: Duration = Duration::from_secs(600);
 fn store(dir: &Path, count: u64) -> Recorder {
     let mut recorder = Recorder::create(dir, RecordOptions::default()).expect("a recorder");
     for seq in 0..count {
-        recorder.append(&fixture::frame(seq, true)).expect("appended");
+        recorder
+            .append(&fixture::frame(seq, true))
+            .expect("appended");
     }
     recorder
 }
@@ -261,14 +263,19 @@ fn every_act_is_refused_and_logs_say_how_to_read_them() {
         assert_eq!(replay.app.message(), Some(REPLAY_ACT), "{action:?}");
         assert!(replay.app.prompt().is_none(), "{action:?}: no prompt");
         assert!(replay.app.launch_form().is_none(), "{action:?}: no form");
-        assert!(replay.app.take_request().is_none(), "{action:?}: nothing sent");
+        assert!(
+            replay.app.take_request().is_none(),
+            "{action:?}: nothing sent"
+        );
     }
     for tab in [isotop::ui::Tab::Cgroups, isotop::ui::Tab::Network] {
         replay.app.update(Action::ShowTab(tab));
         replay.app.update(Action::FreezeToggle);
         assert_eq!(replay.app.message(), Some(REPLAY_ACT), "{tab:?}");
     }
-    replay.app.update(Action::ShowTab(isotop::ui::Tab::Containers));
+    replay
+        .app
+        .update(Action::ShowTab(isotop::ui::Tab::Containers));
     replay.app.update(Action::Logs);
     let message = replay.app.message().unwrap_or_default().to_string();
     assert!(

@@ -3,8 +3,9 @@
 //! store, a second apart: two before a container this test starts (an `unshare` pid+mount
 //! namespace in a uniquely named test cgroup, `tmux::TestContainer`), four while it runs, three
 //! after it is gone. Replayed `--at` a frame of the middle, the screen shows that frame's time,
-//! the container and its cgroup as they were (though both are gone now); `]` `[` step, `}`
-//! `{` jump to the frames the recording marks as having events, `c` is refused, `q` exits 0.
+//! the container and its cgroup as they were (though both are gone now), its recorded start
+//! in the Events view and its detail charts; `c` is refused; `]` `[` step, `}` `{` jump to the
+//! frames the recording marks as having events; `q` exits 0.
 //! Needs root and tmux (skips with the reason otherwise); guards remove what it made.
 
 use crate::support::common;
@@ -98,6 +99,23 @@ fn replay_in_tmux_shows_the_past_and_moves_through_it() {
     tmux.expect("CGROUP", "the Cgroups view");
     tmux.filter(&cgroup_name);
     tmux.expect(&format!("/{cgroup_name}/box"), "the test cgroup's leaf");
+
+    // The Events view: the container's start, as recorded; T (not t) is trouble-only here.
+    tmux.escape("filter: ");
+    tmux.keys(&["6"]);
+    tmux.expect_screen("the recorded start of the container", |s| {
+        s.lines()
+            .any(|l| l.contains(&name) && l.contains("started"))
+    });
+    tmux.expect("T every event", "the hint names the replay's key");
+    // Its detail charts, from the recorded history.
+    tmux.keys(&["1"]);
+    tmux.filter(&name);
+    tmux.keys(&["Enter"]);
+    tmux.expect("throttled %", "the detail pane's charts");
+    tmux.expect(&format!("{name} (unknown)"), "the detail title");
+    tmux.escape("throttled %");
+    tmux.escape("filter: ");
 
     // ] and [ step; } and { jump to the frames with events.
     tmux.keys(&["]"]);

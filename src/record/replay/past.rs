@@ -47,9 +47,7 @@ impl Past {
         let entries = recording.entries();
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
         let oldest_ms = frame.taken_at_ms.saturating_sub(window_ms);
-        let from = entries
-            .partition_point(|e| e.t_ms < oldest_ms)
-            .min(index);
+        let from = entries.partition_point(|e| e.t_ms < oldest_ms).min(index);
         let mut history = History::new(self.window);
         let mut times = Vec::with_capacity(index - from);
         let mut skipped = 0usize;

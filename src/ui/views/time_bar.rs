@@ -56,10 +56,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let mark = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| stamp(ms, at));
     spans.extend([
         Span::raw(" "),
-        Span::styled(
-            crate::control::audit::rfc3339(at / 1000),
-            theme.title,
-        ),
+        Span::styled(crate::control::audit::rfc3339(at / 1000), theme.title),
         Span::styled(
             format!("  frame {} of {}", position.index + 1, position.count),
             theme.text,
@@ -73,7 +70,11 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         Span::styled(mark(position.next_event_ms), theme.warning),
     ]);
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    spans.extend(track(position, usize::from(area.width).saturating_sub(used), ctx));
+    spans.extend(track(
+        position,
+        usize::from(area.width).saturating_sub(used),
+        ctx,
+    ));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
