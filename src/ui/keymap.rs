@@ -296,6 +296,16 @@ impl Keymap {
             .collect()
     }
 
+    /// [`Keymap::help`] as the `?` overlay shows it: a replay's bindings only in a replay.
+    pub fn help_shown(&self, replay: bool) -> Vec<(String, &'static str)> {
+        self.rows
+            .iter()
+            .zip(self.help())
+            .filter(|((binding, _), _)| replay || binding.scope != Scope::Replay)
+            .map(|(_, line)| line)
+            .collect()
+    }
+
     /// Short hint for the status line, e.g. `? help` (first key of the action).
     pub fn hint(&self, action: Action) -> Option<String> {
         self.keys_for(action).first().map(Key::to_string)

@@ -330,6 +330,25 @@ fn t_goes_to_a_time_in_a_replay_and_capital_t_is_trouble_only() {
     replay.app.update(Action::ShowTab(isotop::ui::Tab::Events));
     replay.app.update(Action::TroubleOnly);
     assert!(replay.app.trouble_only());
+    // The `?` overlay lists the replay's keys in a replay, not in the live dashboard.
+    let shown = |app: &mut App, history: &History| {
+        app.update(Action::Help);
+        let mut terminal = render(app, history, 160, 48);
+        let mut text = rows(&terminal).join("\n");
+        // Scrolled down: the table is longer than the popup.
+        for _ in 0..3 {
+            app.update(Action::PageDown);
+            terminal = render(app, history, 160, 48);
+            text.push_str(&rows(&terminal).join("\n"));
+        }
+        text
+    };
+    let help = shown(&mut replay.app, &replay.history);
+    assert!(help.contains("replay: one recorded frame back"), "{help}");
+    assert!(help.contains("replay: go to a time"), "{help}");
+    let (mut live, history) = fixture::app_with_history(3);
+    let help = shown(&mut live, &history);
+    assert!(help.contains("quit") && !help.contains("replay:"), "{help}");
     replay.source.stop();
 }
 

@@ -175,7 +175,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     replay(
         Action::ReplayStepForward,
         "replay_step_forward",
-        "replay: one frame on (at the last: what was recorded since)",
+        "replay: one frame on (at the last: newly recorded ones)",
         &["]"],
     ),
     replay(
