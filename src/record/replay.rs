@@ -1,5 +1,5 @@
 //! The dashboard on a recording (`isotop replay`): [`ReplaySource`], a
-//! [`FrameSource`](crate::ui::FrameSource) whose frames are a [`Recording`]'s. A player thread
+//! [`FrameSource`] whose frames are a [`Recording`]'s. A player thread
 //! owns the recording and the position; the app loop's seeks ([`ReplaySeek`]) reach it over a
 //! channel and each answer is one [`SourceEvent::Replay`]: one frame on is the next frame
 //! alone (the loop adds it to the history as a live frame), anything else a jump that brings

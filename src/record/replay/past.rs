@@ -95,11 +95,11 @@ impl Past {
             if !entries[i].has_events {
                 continue;
             }
-            if !self.events.contains_key(&i) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.events.entry(i) {
                 match recording.frame_light(i) {
                     // Kept even when empty: read once.
                     Ok(light) => {
-                        self.events.insert(i, light.events);
+                        slot.insert(light.events);
                     }
                     Err(_) => {
                         *skipped += 1;
