@@ -38,11 +38,27 @@ fn store(dir: &Path, count: u64) -> Recorder {
     recorder
 }
 
-/// A replay as the app loop runs it: its source, its App and history.
+/// A replay of a fresh store of fixture frames `0..count` from frame `start` (the directory
+/// is removed when the first is dropped).
+fn replay_of(count: u64, start: usize) -> (tempfile::TempDir, Replay) {
+    let dir = tempfile::tempdir().unwrap();
+    drop(store(dir.path(), count));
+    let replay = Replay::start(dir.path(), start);
+    (dir, replay)
+}
+
+/// A replay as the app loop runs it: its source, its App and history; the player is told to
+/// stop when it is dropped.
 struct Replay {
     source: ReplaySource,
     app: App,
     history: History,
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        self.source.stop();
+    }
 }
 
 impl Replay {
@@ -104,9 +120,7 @@ impl Replay {
 
 #[test]
 fn steps_jumps_and_times_move_the_frame_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(store(dir.path(), 30));
-    let mut replay = Replay::start(dir.path(), 15);
+    let (_dir, mut replay) = replay_of(30, 15);
     assert_eq!(replay.second(), 15);
     let position = replay.position().clone();
     assert_eq!((position.index, position.count), (15, 30));
@@ -189,14 +203,11 @@ fn steps_jumps_and_times_move_the_frame_shown() {
         replay.app.message(),
         Some("no event recorded after this frame")
     );
-    replay.source.stop();
 }
 
 #[test]
 fn a_jump_refills_the_history_and_the_events_up_to_the_position() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(store(dir.path(), 30));
-    let mut replay = Replay::start(dir.path(), 29);
+    let (_dir, mut replay) = replay_of(30, 29);
     assert_eq!(replay.web_points(), 30, "the window before the position");
     assert_eq!(replay.app.events().len(), 10, "every recorded event");
     assert_eq!(replay.app.events().since_ms(), Some(T0_MS));
@@ -236,29 +247,15 @@ fn a_jump_refills_the_history_and_the_events_up_to_the_position() {
     replay.app.update(Action::ChartCursorBack);
     let cursor = replay.app.chart_cursor().expect("a cursor on the charts");
     assert_eq!(cursor.at_ms, T0_MS + 14_000);
-    replay.source.stop();
 }
 
 #[test]
 fn every_act_is_refused_and_logs_say_how_to_read_them() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(store(dir.path(), 5));
-    let mut replay = Replay::start(dir.path(), 4);
+    let (_dir, mut replay) = replay_of(5, 4);
     assert!(replay.app.frame().is_some_and(|f| f.host.is_root));
     assert!(replay.app.is_read_only());
     drive::select_by_filter(&mut replay.app, "web");
-    for action in [
-        Action::LimitCpu,
-        Action::LimitMemory,
-        Action::LimitPids,
-        Action::LimitIo,
-        Action::Undo,
-        Action::FreezeToggle,
-        Action::Kill,
-        Action::Enter,
-        Action::Launch,
-        Action::StopRemove,
-    ] {
+    for action in drive::ACT_KEYS {
         replay.app.update(action);
         assert_eq!(replay.app.message(), Some(REPLAY_ACT), "{action:?}");
         assert!(replay.app.prompt().is_none(), "{action:?}: no prompt");
@@ -285,7 +282,6 @@ fn every_act_is_refused_and_logs_say_how_to_read_them() {
     );
     assert!(replay.app.log_pane().is_none());
     assert!(replay.app.take_log_request().is_none());
-    replay.source.stop();
 }
 
 #[test]
@@ -323,9 +319,7 @@ fn t_goes_to_a_time_in_a_replay_and_capital_t_is_trouble_only() {
         assert!(help.iter().any(|(_, w)| *w == what), "{what} in the help");
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    drop(store(dir.path(), 20));
-    let mut replay = Replay::start(dir.path(), 19);
+    let (_dir, mut replay) = replay_of(20, 19);
     assert_eq!(replay.app.key_scope(), Scope::Replay);
     replay.app.update(Action::ShowTab(isotop::ui::Tab::Events));
     replay.app.update(Action::TroubleOnly);
@@ -349,14 +343,11 @@ fn t_goes_to_a_time_in_a_replay_and_capital_t_is_trouble_only() {
     let (mut live, history) = fixture::app_with_history(3);
     let help = shown(&mut live, &history);
     assert!(help.contains("quit") && !help.contains("replay:"), "{help}");
-    replay.source.stop();
 }
 
 #[test]
 fn play_steps_on_at_the_recorded_pace_and_a_step_pauses() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(store(dir.path(), 5));
-    let mut replay = Replay::start(dir.path(), 0);
+    let (_dir, mut replay) = replay_of(5, 0);
     replay.press(Action::ReplayPlay);
     assert!(replay.position().playing);
     assert_eq!(replay.second(), 0);
@@ -371,7 +362,6 @@ fn play_steps_on_at_the_recorded_pace_and_a_step_pauses() {
     assert!(replay.position().playing);
     replay.press(Action::ReplayPlay);
     assert!(!replay.position().playing, "P again pauses");
-    replay.source.stop();
 }
 
 #[test]
@@ -399,7 +389,6 @@ fn a_replay_follows_a_recorder_still_writing() {
     assert_eq!(replay.second(), 10, "] at the last frame: the newer ones");
     assert_eq!(replay.position().count, 15);
     assert_eq!(replay.web_points(), 11);
-    replay.source.stop();
 }
 
 #[test]
@@ -424,7 +413,6 @@ fn a_torn_tail_is_said_on_the_status_line() {
     let terminal = render(&mut replay.app, &replay.history, 160, 48);
     let status = rows(&terminal).pop().unwrap_or_default();
     assert!(status.contains("incomplete record"), "{status}");
-    replay.source.stop();
 }
 
 #[test]
@@ -442,6 +430,5 @@ fn the_time_bar_is_drawn() {
             format!("replay_time_prompt_{width}x{height}"),
             terminal.backend()
         );
-        replay.source.stop();
     }
 }

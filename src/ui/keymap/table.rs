@@ -298,10 +298,7 @@ const fn pane(
     help: &'static str,
     keys: &'static [&'static str],
 ) -> Binding {
-    Binding {
-        scope: Scope::LogPane,
-        ..b(action, name, help, keys)
-    }
+    in_scope(Scope::LogPane, b(action, name, help, keys))
 }
 
 /// A binding of the replay's scope (`isotop replay`).
@@ -311,8 +308,9 @@ const fn replay(
     help: &'static str,
     keys: &'static [&'static str],
 ) -> Binding {
-    Binding {
-        scope: Scope::Replay,
-        ..b(action, name, help, keys)
-    }
+    in_scope(Scope::Replay, b(action, name, help, keys))
+}
+
+const fn in_scope(scope: Scope, binding: Binding) -> Binding {
+    Binding { scope, ..binding }
 }
