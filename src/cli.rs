@@ -32,6 +32,7 @@ pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
 mod recorded;
+pub(crate) mod replay;
 pub(crate) mod serve;
 pub(crate) mod table;
 pub(crate) mod target;
@@ -154,6 +155,9 @@ pub(crate) enum Command {
     Agent(agent::AgentArgs),
     /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
     Serve(serve::ServeArgs),
+    /// The dashboard on a recording (`isotop record`): every view as it was at a past moment;
+    /// [ ] step, { } jump to events, t go to a time; acts are off.
+    Replay(replay::ReplayArgs),
     /// Print a shell completion script (bash, zsh, fish) to stdout.
     Completions(completions::CompletionsArgs),
     /// Print the man page, or write every page (one per subcommand) with --dir.
@@ -188,8 +192,13 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     }
     // Timed reverts whose worker is gone are carried out by any later run (one readdir when
     // none is due); the per-container supervisor is left out (it runs for a container's life),
-    // and so is a read-only run (it writes nothing).
-    if !read_only && !matches!(cli.command, Some(Command::Supervise(_))) {
+    // and so are a read-only run and a replay (they write nothing).
+    if !read_only
+        && !matches!(
+            cli.command,
+            Some(Command::Supervise(_) | Command::Replay(_))
+        )
+    {
         for line in crate::control::limits::pending::apply_overdue(&root) {
             eprintln!("isotop: {}", crate::host::text::clean_lines(&line));
         }
@@ -223,6 +232,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         Some(Command::Serve(args)) => serve::run(root, &args),
+        Some(Command::Replay(args)) => replay::run(&args, cli.config.clone()),
         Some(Command::Completions(args)) => completions::completions(&args),
         Some(Command::Man(args)) => completions::man(&args),
         None => {

@@ -1,6 +1,7 @@
 //! RECORD: the flight recorder's store. `isotop record` appends the sampler's frames to a
 //! directory ([`Recorder`]); `isotop replay`, `isotop ls --at` and the other `--at` answers
-//! read them back ([`Recording`]); the dashboard and `isotop serve` keep the last minutes
+//! read them back ([`Recording`]; `isotop replay` shows them in the dashboard through
+//! [`replay::ReplaySource`]); the dashboard and `isotop serve` keep the last minutes
 //! encoded in memory (`ring`) and write them out as a store when trouble fires ([`trouble`]).
 //!
 //! The store is a directory of segment files (`format` holds their layout: a versioned header,
@@ -16,6 +17,7 @@ mod codec;
 mod error;
 mod format;
 mod ring;
+pub mod replay;
 mod store;
 pub mod trouble;
 

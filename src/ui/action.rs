@@ -146,4 +146,13 @@ pub enum Action {
     LogStream,
     LogWrap,
     LogJumpTime,
+    /// A replay's own keys (`isotop replay`, the keymap's replay scope): `[` and `]` one
+    /// recorded frame back or on, `{` and `}` the previous or next frame with events, `t` go
+    /// to a time typed at a prompt, `P` play at recorded speed or pause.
+    ReplayStepBack,
+    ReplayStepForward,
+    ReplayPreviousEvent,
+    ReplayNextEvent,
+    ReplayGoTo,
+    ReplayPlay,
 }

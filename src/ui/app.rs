@@ -13,7 +13,8 @@
 //! re-sorting, filtering and new frames. A selected container that vanishes stays in the table
 //! as a "gone" row (with its last figures and its history) until the selection moves off it.
 //! The detail charts' time cursor ([`chart_cursor`]) is a sample's time, kept on a sample the
-//! charts show after every frame and action.
+//! charts show after every frame and action. In a replay ([`replay`]) the frames are recorded
+//! ones, moved through with the replay's keys ([`App::take_replay_seek`], [`App::on_replay`]).
 
 pub mod acts;
 pub mod chart_cursor;
@@ -31,6 +32,7 @@ pub mod layout;
 pub mod log_pane;
 mod network;
 mod rebuild;
+pub mod replay;
 pub mod rows;
 pub mod selection;
 pub mod stop_remove;
@@ -114,6 +116,8 @@ pub struct App {
     log_request: Option<LogRequest>,
     /// The host shown (a remote's label and connection) and a pending `H` ([`hosts`]).
     host: hosts::HostState,
+    /// In a replay: its position, a seek for the loop, the time prompt ([`replay`]).
+    replay: Option<replay::ReplayState>,
 }
 
 impl App {
@@ -156,6 +160,7 @@ impl App {
             log_pane: None,
             log_request: None,
             host: hosts::HostState::default(),
+            replay: None,
         };
         app.zoom = app.zoom_spans().len().saturating_sub(1);
         app
@@ -275,6 +280,10 @@ impl App {
             self.update_log_input(action);
             return;
         }
+        if self.replay_typing() {
+            self.update_replay_input(action);
+            return;
+        }
         if self.editing_filter && self.update_filter_prompt(action) {
             return;
         }
@@ -379,9 +388,16 @@ impl App {
             Action::Launch => self.open_launch_form(),
             Action::StopRemove => self.stop_remove_menu(),
             Action::Copy => self.copy_menu(),
+            Action::Logs if self.refuse_replay_logs() => {}
             Action::Logs => self.open_log_pane(),
             Action::TroubleOnly => self.toggle_trouble_only(),
             Action::NextHost => self.switch_host(),
+            Action::ReplayStepBack
+            | Action::ReplayStepForward
+            | Action::ReplayPreviousEvent
+            | Action::ReplayNextEvent
+            | Action::ReplayGoTo
+            | Action::ReplayPlay => self.replay_key(action),
             // The log pane's keys reach here only when its scope is rebound onto keys the
             // views do not use.
             Action::LogSearch

@@ -9,7 +9,9 @@
 //! `ssh -t HOST isotop enter ID`). A log pane's feed ([`LogFeed`], opened and closed as the App
 //! asks, [`App::take_log_request`]; one at a time, for any host) is another source: its lines
 //! go to the App as frames do. It also steers the sources: the network map is asked for while
-//! the Network view shows and no longer after ([`App::take_net_map_wanted`]).
+//! the Network view shows and no longer after ([`App::take_net_map_wanted`]), and moves a
+//! replay ([`App::take_replay_seek`] to [`FrameSource::seek`]; a jump's answer brings the
+//! history the loop swaps in).
 //!
 //! Ending signals ([`ENDING_SIGNALS`]: every signal whose default action ends a process and
 //! that can be caught and is not a fault of isotop's own — SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -34,6 +36,7 @@ use self::source::{FrameSource, LocalSource, SourceEvent};
 use super::action::Action;
 use super::acts::Request;
 use super::app::App;
+use super::app::replay::ReplayUpdate;
 use super::config::{Config, seconds_in_range};
 use super::error::UiError;
 use super::keymap::Keymap;
@@ -206,6 +209,9 @@ pub async fn run_loop(
                 app.message = Some(config.notes.join("; "));
             }
             app.set_host(source.label(), index, count);
+            if source.is_replay() {
+                app.set_replay();
+            }
             Shown {
                 source,
                 app,
@@ -308,6 +314,9 @@ pub async fn run_loop(
         if let Some(wanted) = host.app.take_net_map_wanted() {
             host.source.set_net_map(wanted);
         }
+        if let Some(seek) = host.app.take_replay_seek() {
+            host.source.seek(seek);
+        }
         match host.app.take_request() {
             Some(Request::Enter { view }) => {
                 // The shell reads the terminal: stop crossterm's reader (dropping the stream
@@ -374,6 +383,7 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
             SourceEvent::Outcome(outcome) => host.app.on_outcome(outcome),
             SourceEvent::Connection(connection) => host.app.on_connection(connection),
             SourceEvent::Notice(text) => host.app.on_notice(&text),
+            SourceEvent::Replay(update) => apply_replay(&mut host.app, &mut host.history, *update),
             SourceEvent::Stopped(reason) => {
                 host.open = false;
                 host.app.on_sampler_stopped(reason);
@@ -388,6 +398,17 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
         host.app
             .on_sampler_stopped("the host's source ended".to_string());
     }
+}
+
+/// A replay's move to its host's history and App: a jump brings the history of its window
+/// (swapped in), one frame on adds its frame as a live one does.
+pub fn apply_replay(app: &mut App, history: &mut History, mut update: ReplayUpdate) {
+    match (&mut update.reset, &update.frame) {
+        (Some(reset), _) => std::mem::swap(history, &mut reset.history),
+        (None, Some(frame)) => history.record(frame),
+        (None, None) => {}
+    }
+    app.on_replay(update);
 }
 
 fn draw(

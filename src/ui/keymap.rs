@@ -10,8 +10,9 @@
 //!
 //! A binding has a [`Scope`]: most work everywhere; the log pane's (search, next and previous
 //! match, stream, wrap, jump to a time) only while the pane is open, where they come before
-//! the others (`n` is the next match there, the launch form elsewhere). Keys clash only within
-//! one scope.
+//! the others (`n` is the next match there, the launch form elsewhere); a replay's (step, jump
+//! to an event, go to a time, play) in `isotop replay`, where `t` goes to a time. Keys clash
+//! only within one scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -41,6 +42,9 @@ pub enum Scope {
     Everywhere,
     /// While a container's log pane is open, before the bindings that work everywhere.
     LogPane,
+    /// In a replay (`isotop replay`), before the bindings that work everywhere: `t` goes to a
+    /// time there (the Events view's trouble-only is `T`).
+    Replay,
 }
 
 /// A key with its modifiers, normalised: a character carries its case, so Shift is dropped
@@ -249,8 +253,8 @@ impl Keymap {
         self.action_in(event, typing, Scope::Everywhere)
     }
 
-    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open
-    /// ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
+    /// [`Keymap::action`] where `scope`'s bindings come first: while the log pane is open, or
+    /// in a replay ([`App::key_scope`](crate::ui::App::key_scope)), its keys before the others.
     pub fn action_in(&self, event: &KeyEvent, typing: bool, scope: Scope) -> Option<Action> {
         if event.kind == KeyEventKind::Release {
             return None;
@@ -292,8 +296,29 @@ impl Keymap {
             .collect()
     }
 
+    /// [`Keymap::help`] as the `?` overlay shows it: a replay's bindings only in a replay.
+    pub fn help_shown(&self, replay: bool) -> Vec<(String, &'static str)> {
+        self.rows
+            .iter()
+            .zip(self.help())
+            .filter(|((binding, _), _)| replay || binding.scope != Scope::Replay)
+            .map(|(_, line)| line)
+            .collect()
+    }
+
     /// Short hint for the status line, e.g. `? help` (first key of the action).
     pub fn hint(&self, action: Action) -> Option<String> {
         self.keys_for(action).first().map(Key::to_string)
+    }
+
+    /// [`Keymap::hint`] where `scope` has its own binding of `action` (a replay's `T` for
+    /// trouble-only): that one's first key.
+    pub fn hint_in(&self, action: Action, scope: Scope) -> Option<String> {
+        self.rows
+            .iter()
+            .find(|(b, _)| b.action == action && b.scope == scope)
+            .and_then(|(_, keys)| keys.first())
+            .map(Key::to_string)
+            .or_else(|| self.hint(action))
     }
 }

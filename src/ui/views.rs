@@ -1,6 +1,6 @@
 //! Drawing: the screen is a header (host figures), a tab bar, the current view (or the detail
-//! pane of its selection, or a container's log pane over either), and a status line; help and
-//! the launch form are overlays. Drawing only reads the
+//! pane of its selection, or a container's log pane over either), in a replay its time bar,
+//! and a status line; help and the launch form are overlays. Drawing only reads the
 //! [`App`], the [`History`] and the config; it returns where it put the tabs and the table so
 //! the app can map mouse clicks. It never reads the clock: times come from the frame.
 
@@ -16,6 +16,7 @@ pub mod namespaces;
 pub mod network;
 pub mod processes;
 pub mod status;
+pub mod time_bar;
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -40,10 +41,11 @@ pub struct Ctx<'a> {
 pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
     let area = f.area();
     let header_height = header::height(ctx, area);
-    let [head, tabs, body, status] = Layout::vertical([
+    let [head, tabs, body, bar, status] = Layout::vertical([
         Constraint::Length(header_height),
         Constraint::Length(1),
         Constraint::Min(1),
+        Constraint::Length(time_bar::height(ctx)),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -73,6 +75,9 @@ pub fn draw(f: &mut TermFrame, ctx: &Ctx<'_>) -> ScreenLayout {
             Tab::Network => network::draw(f, body, ctx),
             Tab::Events => events::draw(f, body, ctx),
         });
+    }
+    if bar.height > 0 {
+        time_bar::draw(f, bar, ctx);
     }
     status::draw(f, status, ctx);
     if app.help_open() {

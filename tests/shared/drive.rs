@@ -11,6 +11,20 @@ use isotop::ui::{Action, App};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+/// Every act key of the dashboard: what `--read-only` and a replay refuse.
+pub const ACT_KEYS: [Action; 10] = [
+    Action::LimitCpu,
+    Action::LimitMemory,
+    Action::LimitPids,
+    Action::LimitIo,
+    Action::Undo,
+    Action::FreezeToggle,
+    Action::Kill,
+    Action::Enter,
+    Action::StopRemove,
+    Action::Launch,
+];
+
 /// The Containers view's rows by name: a container's name, `pod:<label>` for a pod's row,
 /// `gone` for the vanished container kept on screen.
 pub fn container_row_names(app: &App) -> Vec<String> {

@@ -126,18 +126,7 @@ fn y_copies_when_not_root_and_when_read_only() {
 
 #[test]
 fn read_only_refuses_every_act_key_at_the_app() {
-    for action in [
-        Action::LimitCpu,
-        Action::LimitMemory,
-        Action::LimitPids,
-        Action::LimitIo,
-        Action::Undo,
-        Action::FreezeToggle,
-        Action::Kill,
-        Action::Enter,
-        Action::StopRemove,
-        Action::Launch,
-    ] {
+    for action in crate::support::drive::ACT_KEYS {
         let (mut app, _) = app_with_history(3);
         app.set_read_only(true);
         assert!(app.is_read_only());

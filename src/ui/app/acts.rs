@@ -85,10 +85,14 @@ impl App {
         self.prompt.as_ref()
     }
 
-    /// True while typed characters are text (the filter, an act prompt, the launch form or
-    /// the log pane's search or time), not keys.
+    /// True while typed characters are text (the filter, an act prompt, the launch form, the
+    /// log pane's search or time, a replay's time), not keys.
     pub fn is_typing(&self) -> bool {
-        self.editing_filter || self.prompt.is_some() || self.form_open() || self.log_pane_typing()
+        self.editing_filter
+            || self.prompt.is_some()
+            || self.form_open()
+            || self.log_pane_typing()
+            || self.replay_typing()
     }
 
     /// Takes the act the app loop should run next.
@@ -235,9 +239,9 @@ impl App {
         }
     }
 
-    /// True when isotop runs `--read-only`.
+    /// True when isotop runs `--read-only` or replays a recording.
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.read_only || self.is_replay()
     }
 
     /// `--read-only`: from now on every act is refused ([`READ_ONLY_ACT`]). The app loop sets
@@ -246,12 +250,18 @@ impl App {
         self.read_only = read_only;
     }
 
-    /// True (and the status line says "read-only") when isotop runs `--read-only`.
+    /// True (and the status line says "read-only", or that a replay acts on nothing) when
+    /// isotop runs `--read-only` or replays a recording.
     pub(super) fn refuse_read_only(&mut self) -> bool {
-        if self.read_only {
-            self.message = Some(READ_ONLY_ACT.to_string());
+        let refused = self.is_read_only();
+        if refused {
+            self.message = Some(if self.is_replay() {
+                super::replay::REPLAY_ACT.to_string()
+            } else {
+                READ_ONLY_ACT.to_string()
+            });
         }
-        self.read_only
+        refused
     }
 
     /// False (and the status line says why) when read-only, not root or while an act runs.

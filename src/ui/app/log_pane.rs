@@ -37,10 +37,12 @@ impl App {
         self.log_pane.as_ref()
     }
 
-    /// Which keymap bindings come first: the log pane's while it is open.
+    /// Which keymap bindings come first: the log pane's while it is open, else a replay's.
     pub fn key_scope(&self) -> Scope {
         if self.log_pane.is_some() {
             Scope::LogPane
+        } else if self.replay.is_some() {
+            Scope::Replay
         } else {
             Scope::Everywhere
         }

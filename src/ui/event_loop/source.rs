@@ -3,7 +3,9 @@
 //! read by `host::logs`); a remote host's is `remote::client::RemoteHost` (an agent over ssh).
 //! Everything a source has to say — frames, an act's outcome, its connection's state, its
 //! end — comes as a [`SourceEvent`] on one channel ([`FrameSource::events`]), so the loop waits
-//! on every host's at once, and an act's outcome returns to the App of the host it ran on.
+//! on every host's at once, and an act's outcome returns to the App of the host it ran on. A
+//! replay's source (`record::replay`) is moved by [`FrameSource::seek`] and answers with
+//! [`SourceEvent::Replay`]; live sources take no seek.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::super::acts::{self, Outcome, Request};
 use super::super::app::hosts::Connection;
+use super::super::app::replay::{ReplaySeek, ReplayUpdate};
 use super::super::config::Config;
 use super::super::log_feed::{HostLogs, LogFeed, LogSource};
 use crate::host::HostRoot;
@@ -35,6 +38,9 @@ pub enum SourceEvent {
     Notice(String),
     /// No more frames will come: why.
     Stopped(String),
+    /// A replay moved (or its recording grew): the frame at its position, and on a jump the
+    /// history and events to start again from.
+    Replay(Box<ReplayUpdate>),
 }
 
 /// A host's frames and acts, as the app loop uses them.
@@ -54,6 +60,13 @@ pub trait FrameSource: Send {
     fn open_log(&self, container: Container, since_ms: Option<u64>) -> std::io::Result<LogFeed>;
     /// Stops sampling (the loop is ending).
     fn stop(&mut self);
+    /// True for a recording's frames (`isotop replay`): the App refuses acts and takes the
+    /// replay's keys.
+    fn is_replay(&self) -> bool {
+        false
+    }
+    /// Moves a replay (answered by [`SourceEvent::Replay`]); a live source has nothing to seek.
+    fn seek(&mut self, _to: ReplaySeek) {}
 }
 
 /// This host: the sampler on its own thread, acts on a blocking thread.

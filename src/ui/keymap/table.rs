@@ -166,6 +166,48 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "events: trouble only / every event",
         &["t"],
     ),
+    replay(
+        Action::ReplayStepBack,
+        "replay_step_back",
+        "replay: one recorded frame back",
+        &["["],
+    ),
+    replay(
+        Action::ReplayStepForward,
+        "replay_step_forward",
+        "replay: one frame on (at the last: newly recorded ones)",
+        &["]"],
+    ),
+    replay(
+        Action::ReplayPreviousEvent,
+        "replay_previous_event",
+        "replay: the previous frame with events",
+        &["{"],
+    ),
+    replay(
+        Action::ReplayNextEvent,
+        "replay_next_event",
+        "replay: the next frame with events",
+        &["}"],
+    ),
+    replay(
+        Action::ReplayGoTo,
+        "replay_go_to",
+        "replay: go to a time (RFC 3339, HH:MM[:SS] UTC, -15m)",
+        &["t"],
+    ),
+    replay(
+        Action::ReplayPlay,
+        "replay_play",
+        "replay: play at recorded speed / pause",
+        &["P"],
+    ),
+    replay(
+        Action::TroubleOnly,
+        "replay_trouble_only",
+        "replay: events: trouble only / every event",
+        &["T"],
+    ),
     b(
         Action::LimitCpu,
         "limit_cpu",
@@ -256,8 +298,19 @@ const fn pane(
     help: &'static str,
     keys: &'static [&'static str],
 ) -> Binding {
-    Binding {
-        scope: Scope::LogPane,
-        ..b(action, name, help, keys)
-    }
+    in_scope(Scope::LogPane, b(action, name, help, keys))
+}
+
+/// A binding of the replay's scope (`isotop replay`).
+const fn replay(
+    action: Action,
+    name: &'static str,
+    help: &'static str,
+    keys: &'static [&'static str],
+) -> Binding {
+    in_scope(Scope::Replay, b(action, name, help, keys))
+}
+
+const fn in_scope(scope: Scope, binding: Binding) -> Binding {
+    Binding { scope, ..binding }
 }

@@ -96,7 +96,11 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
         |_| None,
     );
     if rows.is_empty() {
-        let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
+        let key = |a: Action| {
+            ctx.keymap
+                .hint_in(a, ctx.app.key_scope())
+                .unwrap_or_else(|| "-".to_string())
+        };
         let text = if events.is_empty() {
             let watched = events
                 .since_ms()

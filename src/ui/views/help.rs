@@ -1,5 +1,5 @@
-//! The `?` overlay: the keymap table as it is in force (defaults plus the user's config), then
-//! the legends of the symbols the views use.
+//! The `?` overlay: the keymap table as it is in force (defaults plus the user's config; a
+//! replay's keys only in a replay), then the legends of the symbols the views use.
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::Rect;
@@ -26,7 +26,7 @@ const LEGEND: &[&str] = &[
 
 pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
     let theme = ctx.theme;
-    let help = ctx.keymap.help();
+    let help = ctx.keymap.help_shown(ctx.app.is_replay());
     let key_width = help
         .iter()
         .map(|(k, _)| k.chars().count())

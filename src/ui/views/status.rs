@@ -1,7 +1,8 @@
 //! The status line: an act's prompt (a limit's input line, the kill confirmation, the `x`
 //! menu and its confirmation, the `y` copy menu), the filter prompt or the log pane's search
 //! or time while typing; else the most urgent hint (a message from
-//! the last action, a remote host's connection lost or given up, the sampler having stopped,
+//! the last action, a remote host's connection lost or given up, a replayed recording's
+//! warning (a torn tail skipped), the sampler having stopped,
 //! "not root: read-only", the frame's first warning); on the right the active filter and the keys for help and quit.
 
 use ratatui::Frame as TermFrame;
@@ -82,6 +83,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
             spans.push(Span::styled(message.to_string(), theme.warning));
         } else if let Some(line) = app.connection_line() {
             spans.push(Span::styled(line, theme.warning));
+        } else if let Some(warning) = app.replay_warning() {
+            // What the recording skipped (a torn tail): the frames shown are the complete ones.
+            spans.push(Span::styled(warning, theme.warning));
         } else if let Some(reason) = &app.sampler_stopped {
             spans.push(Span::styled(
                 format!("{reason} — figures are frozen at the last frame"),

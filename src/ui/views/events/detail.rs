@@ -27,7 +27,11 @@ pub(super) fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, event: Option<&
     let app = ctx.app;
     let theme = ctx.theme;
     let events = app.events();
-    let key = |a: Action| ctx.keymap.hint(a).unwrap_or_else(|| "-".to_string());
+    let key = |a: Action| {
+        ctx.keymap
+            .hint_in(a, ctx.app.key_scope())
+            .unwrap_or_else(|| "-".to_string())
+    };
     let mut summary = format!(" {} kept", events.len());
     if events.dropped() > 0 {
         summary.push_str(&format!(", {} older dropped", events.dropped()));
