@@ -232,7 +232,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         Some(Command::Serve(args)) => serve::run(root, &args),
-        Some(Command::Replay(args)) => replay::run(&args, cli.config.clone()),
+        Some(Command::Replay(args)) => replay::run(&root, &args, cli.config.clone()),
         Some(Command::Completions(args)) => completions::completions(&args),
         Some(Command::Man(args)) => completions::man(&args),
         None => {

@@ -16,8 +16,8 @@
 mod codec;
 mod error;
 mod format;
-mod ring;
 pub mod replay;
+mod ring;
 mod store;
 pub mod trouble;
 

@@ -66,11 +66,62 @@ impl RecordedArgs {
     }
 }
 
-/// The store `--from` names, else the state directory's `record/`.
-pub(crate) fn store_dir(root: &HostRoot, args: &RecordedArgs) -> PathBuf {
-    args.from
-        .clone()
+/// The store `from` names, else the state directory's `record/` (`/var/lib/isotop/record` for
+/// root): where `isotop record` writes by default.
+pub(crate) fn store_dir(root: &HostRoot, from: Option<&Path>) -> PathBuf {
+    from.map(Path::to_path_buf)
         .unwrap_or_else(|| crate::control::limits::journal::state_dir(root).join("record"))
+}
+
+/// A store opened, with the frame `--at` picks in it.
+#[derive(Debug)]
+pub(crate) struct Picked {
+    pub recording: Recording,
+    /// The newest frame at or before the moment asked, else the newest of all.
+    pub index: usize,
+    pub dir: PathBuf,
+    /// The moment asked for, ms since the Unix epoch.
+    pub asked_ms: Option<u64>,
+}
+
+/// Opens the store in `dir` (its skipped tails warned on stderr) and picks the frame at or
+/// before `at` (a TIME, see the module contract), else its newest.
+pub(crate) fn pick(dir: PathBuf, at: Option<&str>) -> Result<Picked, CliError> {
+    let asked_ms = match at {
+        Some(text) => {
+            let now_ns = crate::units::now_ms().saturating_mul(1_000_000);
+            Some(super::moment::past_moment_ns("--at", text, now_ns)? / 1_000_000)
+        }
+        None => None,
+    };
+    let recording = open_store(&dir)?;
+    for warning in recording.warnings() {
+        super::warn(&format!("warning: {}", clean_str(warning)));
+    }
+    let entries = recording.entries();
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        let empty = RecordError::Empty { dir: dir.clone() };
+        return Err(CliError::Usage(clean_str(&empty.to_string())));
+    };
+    let index = match asked_ms {
+        None => entries.len() - 1,
+        Some(at) => recording.index_at_or_before(at).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--at {}: before the recording's first frame; {} holds {} to {} ({} frames)",
+                rfc3339_ms(at),
+                shown(&dir),
+                rfc3339_ms(first.t_ms),
+                rfc3339_ms(last.t_ms),
+                entries.len()
+            ))
+        })?,
+    };
+    Ok(Picked {
+        recording,
+        index,
+        dir,
+        asked_ms,
+    })
 }
 
 impl RecordedFrame {
@@ -82,41 +133,13 @@ impl RecordedFrame {
         if !args.asked() {
             return Ok(None);
         }
-        let asked_ms = match &args.at {
-            Some(text) => {
-                let now_ns = crate::units::now_ms().saturating_mul(1_000_000);
-                Some(super::moment::past_moment_ns("--at", text, now_ns)? / 1_000_000)
-            }
-            None => None,
-        };
-        let dir = store_dir(root, args);
-        let recording = open_store(&dir)?;
-        for warning in recording.warnings() {
-            super::warn(&format!("warning: {}", clean_str(warning)));
-        }
-        let entries = recording.entries();
-        let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
-            let empty = RecordError::Empty { dir: dir.clone() };
-            return Err(CliError::Usage(clean_str(&empty.to_string())));
-        };
-        let index = match asked_ms {
-            None => entries.len() - 1,
-            Some(at) => recording.index_at_or_before(at).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "--at {}: before the recording's first frame; {} holds {} to {} ({} frames)",
-                    rfc3339_ms(at),
-                    shown(&dir),
-                    rfc3339_ms(first.t_ms),
-                    rfc3339_ms(last.t_ms),
-                    entries.len()
-                ))
-            })?,
-        };
-        let frame = recording.frame(index).map_err(store_error)?;
+        let dir = store_dir(root, args.from.as_deref());
+        let picked = pick(dir, args.at.as_deref())?;
+        let frame = picked.recording.frame(picked.index).map_err(store_error)?;
         Ok(Some(RecordedFrame {
             frame,
-            dir,
-            asked_ms,
+            dir: picked.dir,
+            asked_ms: picked.asked_ms,
         }))
     }
 
@@ -150,13 +173,13 @@ fn open_store(dir: &Path) -> Result<Recording, CliError> {
         Ok(meta) if meta.is_dir() || dir.is_dir() => {}
         Ok(_) => {
             return Err(CliError::Usage(format!(
-                "{}: not a directory (give the recording's directory with --from)",
+                "{}: not a directory (name the recording's directory: `isotop record -o DIR` writes one)",
                 shown(dir)
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(CliError::Usage(format!(
-                "{}: no recording there (give --from DIR, or start `isotop record`)",
+                "{}: no recording there (name the recording's directory, or start `isotop record`)",
                 shown(dir)
             )));
         }

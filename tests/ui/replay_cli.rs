@@ -1,7 +1,8 @@
 //! `isotop replay`'s refusals, all before the terminal is touched (stdout stays empty, no
 //! escape sequence written): a missing directory, one with no frame (a lock and nothing else,
-//! or files that are not segments), a segment that is not an isotop store's, another store
-//! format version, a time before the recording. Each says what is wrong and exits non-zero.
+//! or files that are not segments), a segment that is not an isotop store's, a time before the
+//! recording — the user's to mend, exit 2 — and another store format version (exit 1). Each
+//! says what is wrong.
 
 use crate::support::fixture;
 
@@ -40,25 +41,25 @@ fn missing_empty_and_foreign_directories_are_refused() {
     let missing = dir.path().join("nothing-here");
     refused(
         &replay(&[path(&missing)]),
-        1,
-        "holds no recorded frame: record into it first with `isotop record -o",
+        2,
+        "no recording there (name the recording's directory, or start `isotop record`)",
     );
 
     // A store whose recorder took the lock and wrote nothing.
     let locked = dir.path().join("locked");
     drop(Recorder::create(&locked, RecordOptions::default()).unwrap());
     assert!(locked.join("lock").exists());
-    refused(&replay(&[path(&locked)]), 1, "holds no recorded frame");
+    refused(&replay(&[path(&locked)]), 2, "holds no recorded frame");
 
     // A directory of other things.
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("notes.txt"), "hello").unwrap();
-    refused(&replay(&[path(&other)]), 1, "holds no recorded frame");
+    refused(&replay(&[path(&other)]), 2, "holds no recorded frame");
 
     // A file named as a segment that is none.
     std::fs::write(other.join("0000000000000001.isorec"), "not a store at all").unwrap();
-    refused(&replay(&[path(&other)]), 1, "is not an isotop recording");
+    refused(&replay(&[path(&other)]), 2, "is not an isotop recording");
 }
 
 #[test]
@@ -87,8 +88,12 @@ fn a_time_before_the_recording_or_not_a_time_is_refused() {
     refused(
         &replay(&[path(dir.path()), "--at", "2026-01-02T03:00:00Z"]),
         2,
-        "starts later, at 2026-01-02T03:04:05Z (it holds 2026-01-02T03:04:05Z … \
-         2026-01-02T03:04:07Z)",
+        "before the recording's first frame; ",
+    );
+    refused(
+        &replay(&[path(dir.path()), "--at", "2026-01-02T03:00:00Z"]),
+        2,
+        "holds 2026-01-02T03:04:05.000Z to 2026-01-02T03:04:07.000Z (3 frames)",
     );
     refused(
         &replay(&[path(dir.path()), "--at", "soonish"]),
