@@ -15,6 +15,9 @@
 mod codec;
 mod error;
 mod format;
+mod recording;
+mod retention;
+mod segment;
 mod store;
 
 pub use error::RecordError;
