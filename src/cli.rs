@@ -31,6 +31,7 @@ pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
+pub(crate) mod record;
 pub(crate) mod serve;
 pub(crate) mod table;
 pub(crate) mod target;
@@ -153,6 +154,8 @@ pub(crate) enum Command {
     Agent(agent::AgentArgs),
     /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
     Serve(serve::ServeArgs),
+    /// Record the host's frames to a store (the flight recorder) until SIGINT or SIGTERM.
+    Record(record::RecordArgs),
     /// Print a shell completion script (bash, zsh, fish) to stdout.
     Completions(completions::CompletionsArgs),
     /// Print the man page, or write every page (one per subcommand) with --dir.
@@ -222,6 +225,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         Some(Command::Serve(args)) => serve::run(root, &args),
+        Some(Command::Record(args)) => record::run(root, &args, cli.config.as_deref()),
         Some(Command::Completions(args)) => completions::completions(&args),
         Some(Command::Man(args)) => completions::man(&args),
         None => {

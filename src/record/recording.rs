@@ -36,6 +36,13 @@ pub struct FrameEntry {
     record: RecordInfo,
 }
 
+impl FrameEntry {
+    /// It is a keyframe (a whole frame); otherwise a delta against its segment's last keyframe.
+    pub fn is_keyframe(&self) -> bool {
+        self.record.kind == Kind::Keyframe
+    }
+}
+
 /// What is known of one segment file.
 #[derive(Debug)]
 struct SegmentState {
