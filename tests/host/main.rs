@@ -53,6 +53,7 @@ mod ns_cli;
 mod ns_lsns;
 mod ns_nsfs;
 mod overlay_diff;
+mod record_crash;
 mod record_deltas;
 mod record_store;
 mod remote_agent;
