@@ -99,7 +99,7 @@ echo "record-bench: a frame every 10 s for $minutes minutes" >&2
 read -r per_hour_10 cpu_10 sampler_10 < <(record 10 $((minutes * 60)) "$scratch/ten")
 echo "record-bench: a frame every 1 s for $((minutes * 15)) s" >&2
 read -r per_hour_1 cpu_1 sampler_1 < <(record 1 $((minutes * 15)) "$scratch/one")
-keyframe=$(ls -S "$scratch"/ten/*.isorec | head -1)
+largest=$(ls -S "$scratch"/ten/*.isorec | head -1)
 
 echo "record-bench: stretching the 10 s frames to a $hours-hour store" >&2
 nice "$target/examples/record_store" stretch "$scratch/ten" "$scratch/day" "$hours" 10
@@ -113,7 +113,7 @@ printf 'a frame every 10 s: %s MB an hour; CPU %s %% of one core (the sampler th
 printf 'a frame every 1 s:  %s MB an hour; CPU %s %% of one core (the sampler thread %s %%)\n' \
     "$(mb "$per_hour_1")" "$cpu_1" "$sampler_1"
 printf '%s-hour store at 10 s: %s MB; %s\n' "$hours" "$(mb "$day_bytes")" "$seek"
-echo "(a 10 s run's first segment, $(basename "$keyframe"): $(stat -c %s "$keyframe") bytes)"
+echo "(the 10 s run's largest segment: $(stat -c %s "$largest") bytes)"
 echo "== below and atop, as their projects say"
 echo "below (facebookincubator/below) and atop publish no bytes-per-hour figure for a host like"
 echo "this one that this script could check; none is quoted here."
