@@ -19,7 +19,12 @@ use isotop::record::{RecordOptions, Recorder, Recording};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["stretch", src, dst, hours, interval] => {
             stretch(src.into(), dst.into(), hours.parse()?, interval.parse()?)
         }
@@ -52,7 +57,10 @@ fn stretch(src: PathBuf, dst: PathBuf, hours: u64, interval_s: u64) -> anyhow::R
         frame.taken_at_ms = start_ms + n * interval_s * 1000;
         recorder.append(&frame)?;
         if n % 360 == 0 {
-            eprintln!("record_store: {n}/{count} frames, {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "record_store: {n}/{count} frames, {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     recorder.finish()?;

@@ -28,7 +28,11 @@ pub(crate) struct RecordArgs {
 }
 
 /// `isotop record`.
-pub(crate) fn run(root: HostRoot, args: &RecordArgs, config: Option<&Path>) -> Result<(), CliError> {
+pub(crate) fn run(
+    root: HostRoot,
+    args: &RecordArgs,
+    config: Option<&Path>,
+) -> Result<(), CliError> {
     if !(args.interval.is_finite() && (0.1..=3600.0).contains(&args.interval)) {
         return Err(CliError::Usage(format!(
             "--interval {}: give seconds between 0.1 and 3600",
@@ -69,8 +73,7 @@ pub(crate) fn run(root: HostRoot, args: &RecordArgs, config: Option<&Path>) -> R
              from the kernel log; run as root (isotop-record.service does) to record everything",
         );
     }
-    let sampler =
-        crate::sample::Sampler::with_options(root, config.sampler_options());
+    let sampler = crate::sample::Sampler::with_options(root, config.sampler_options());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,7 +88,8 @@ async fn record(
     interval: Duration,
 ) -> Result<(), CliError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let signal_err = |e: std::io::Error| CliError::Unavailable(format!("cannot watch signals: {e}"));
+    let signal_err =
+        |e: std::io::Error| CliError::Unavailable(format!("cannot watch signals: {e}"));
     let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
     let handle = crate::sample::spawn_sampler(sampler, interval);
@@ -239,7 +243,9 @@ mod tests {
         assert_eq!(size("500M"), Some(500 << 20));
         assert_eq!(size("800MB"), Some(800 << 20));
         assert_eq!(size("1.5G"), Some(3 << 29));
-        for bad in ["", "24", "h", "2gib", "0s", "-1h", "2 weeks", "1.2.3h", "max"] {
+        for bad in [
+            "", "24", "h", "2gib", "0s", "-1h", "2 weeks", "1.2.3h", "max",
+        ] {
             assert!(parse_retain(bad).is_err(), "{bad:?}");
         }
         let both = retain_options(&["2GiB".to_string(), "24h".to_string()]).expect("both");

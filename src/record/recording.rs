@@ -190,7 +190,10 @@ impl Recording {
     fn decode(&self, index: usize, wanted: &[Section]) -> Result<Frame, RecordError> {
         let entry = self.entries.get(index).ok_or_else(|| RecordError::Decode {
             path: self.dir.clone(),
-            why: format!("no frame {index}: the recording holds {}", self.entries.len()),
+            why: format!(
+                "no frame {index}: the recording holds {}",
+                self.entries.len()
+            ),
         })?;
         let path = &self.segments[entry.segment].path;
         let decode_err = |why: String| RecordError::Decode {
@@ -334,7 +337,10 @@ fn read_payload(path: &Path, offset: u64) -> Result<Vec<u8>, RecordError> {
     if head.len > format::MAX_PAYLOAD {
         return Err(RecordError::Decode {
             path: path.to_path_buf(),
-            why: format!("the record at byte {offset} is damaged (length {})", head.len),
+            why: format!(
+                "the record at byte {offset} is damaged (length {})",
+                head.len
+            ),
         });
     }
     let mut payload = vec![0u8; head.len as usize];

@@ -196,7 +196,8 @@ fn accept(
     offset: u64,
     keyframe: &mut Option<(u64, u32)>,
 ) -> Result<RecordInfo, String> {
-    let kind = Kind::from_byte(head.kind).ok_or_else(|| format!("is of unknown kind {}", head.kind))?;
+    let kind =
+        Kind::from_byte(head.kind).ok_or_else(|| format!("is of unknown kind {}", head.kind))?;
     let keyframe_offset = match kind {
         Kind::Keyframe => {
             *keyframe = Some((offset, super::codec::base_id(payload)));
@@ -381,9 +382,15 @@ mod tests {
         // A record past the segment's end, or a delta without its keyframe, even with a
         // good checksum.
         let past = vec![record(h, 100, Kind::Keyframe, h)];
-        assert_eq!(parse_index(&index_bytes(h + r + 99, &past), h + r + 99), None);
+        assert_eq!(
+            parse_index(&index_bytes(h + r + 99, &past), h + r + 99),
+            None
+        );
         let orphan = vec![record(h, 10, Kind::Delta, 0)];
-        assert_eq!(parse_index(&index_bytes(h + r + 10, &orphan), h + r + 10), None);
+        assert_eq!(
+            parse_index(&index_bytes(h + r + 10, &orphan), h + r + 10),
+            None
+        );
     }
 
     #[test]

@@ -38,10 +38,15 @@ fn records_until_sigterm_and_refuses_a_second_recorder() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let second = recorder(&store, &[]).wait_with_output().expect("the second ends");
+    let second = recorder(&store, &[])
+        .wait_with_output()
+        .expect("the second ends");
     assert!(!second.status.success(), "{second:?}");
     let said = String::from_utf8_lossy(&second.stderr);
-    assert!(said.contains("is being recorded by another isotop"), "{said}");
+    assert!(
+        said.contains("is being recorded by another isotop"),
+        "{said}"
+    );
 
     std::thread::sleep(Duration::from_millis(3200));
     terminate(&first);
@@ -51,10 +56,17 @@ fn records_until_sigterm_and_refuses_a_second_recorder() {
     let first_line = said.lines().next().unwrap_or_default();
     assert_eq!(
         first_line,
-        format!("isotop: recording to {} every 1 s, keeping 24h", store.display())
+        format!(
+            "isotop: recording to {} every 1 s, keeping 24h",
+            store.display()
+        )
     );
     let recording = Recording::open(&store).expect("the store opens");
-    assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings().is_empty(),
+        "{:?}",
+        recording.warnings()
+    );
     let frames = recording.entries().len();
     assert!(frames >= 2, "{frames} frames in 3 s at 1 s");
     let frame = recording.frame(frames - 1).expect("the last frame decodes");
@@ -76,5 +88,8 @@ fn a_bad_retain_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("--retain 2 weeks: give an age"), "{said}");
-    assert!(!dir.path().join("store").exists(), "nothing made before the arguments are checked");
+    assert!(
+        !dir.path().join("store").exists(),
+        "nothing made before the arguments are checked"
+    );
 }

@@ -66,13 +66,25 @@ fn a_store_cut_at_every_byte_of_its_last_record_opens_with_every_complete_frame(
         let recording = Recording::open(&store).expect("a cut store opens");
         assert_eq!(recording.entries().len(), frames.len() - 1, "cut at {cut}");
         let torn = cut > last;
-        assert_eq!(recording.warnings().len(), usize::from(torn), "cut at {cut}: {:?}", recording.warnings());
+        assert_eq!(
+            recording.warnings().len(),
+            usize::from(torn),
+            "cut at {cut}: {:?}",
+            recording.warnings()
+        );
         if torn {
-            assert!(recording.warnings()[0].contains("incomplete record"), "{:?}", recording.warnings());
+            assert!(
+                recording.warnings()[0].contains("incomplete record"),
+                "{:?}",
+                recording.warnings()
+            );
         }
         // The frames before the cut, the last complete one above all, read back exactly.
         let newest = frames.len() - 2;
-        assert_eq!(json(&recording.frame(newest).expect("decodes")), json(&frames[newest]));
+        assert_eq!(
+            json(&recording.frame(newest).expect("decodes")),
+            json(&frames[newest])
+        );
         // A recorder taking the directory indexes the cut segment; the index lists only what
         // the segment holds.
         if cut % 97 == 0 || cut == last || cut == whole.len() - 1 {
@@ -95,7 +107,11 @@ fn a_store_cut_at_every_byte_of_its_last_record_opens_with_every_complete_frame(
     std::fs::write(&segment, &whole).expect("restored");
     let recording = Recording::open(&store).expect("opens");
     assert_eq!(recording.entries().len(), frames.len());
-    assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings().is_empty(),
+        "{:?}",
+        recording.warnings()
+    );
 }
 
 #[test]
@@ -123,7 +139,9 @@ fn a_damaged_payload_skips_its_record_alone() {
     // The index was written before the damage: the frame read finds it.
     let indexed = Recording::open(&store).expect("opens");
     assert_eq!(indexed.entries().len(), 8);
-    let err = indexed.frame(3).expect_err("a damaged record does not decode");
+    let err = indexed
+        .frame(3)
+        .expect_err("a damaged record does not decode");
     assert!(err.to_string().contains("checksum"), "{err}");
     assert_eq!(json(&indexed.frame(4).expect("decodes")), json(&frames[4]));
     // Scanned (no index): that record is skipped, with a warning, and only it.
@@ -131,12 +149,22 @@ fn a_damaged_payload_skips_its_record_alone() {
     let scanned = Recording::open(&store).expect("opens");
     assert_eq!(scanned.entries().len(), 7);
     assert_eq!(scanned.warnings().len(), 1, "{:?}", scanned.warnings());
-    assert!(scanned.warnings()[0].contains("damaged"), "{:?}", scanned.warnings());
+    assert!(
+        scanned.warnings()[0].contains("damaged"),
+        "{:?}",
+        scanned.warnings()
+    );
     let times: Vec<u64> = scanned.entries().iter().map(|e| e.t_ms).collect();
     assert!(!times.contains(&frames[3].taken_at_ms));
     for (index, entry) in scanned.entries().iter().enumerate() {
-        let original = frames.iter().find(|f| f.taken_at_ms == entry.t_ms).expect("a frame");
-        assert_eq!(json(&scanned.frame(index).expect("decodes")), json(original));
+        let original = frames
+            .iter()
+            .find(|f| f.taken_at_ms == entry.t_ms)
+            .expect("a frame");
+        assert_eq!(
+            json(&scanned.frame(index).expect("decodes")),
+            json(original)
+        );
     }
 }
 
@@ -152,9 +180,17 @@ fn a_damaged_keyframe_takes_its_deltas_and_a_damaged_length_the_rest() {
     keyframe_damaged[offsets[0] + RECORD_HEADER + 10] ^= 0x55;
     std::fs::write(&segment, &keyframe_damaged).expect("damaged");
     let recording = Recording::open(&store).expect("opens");
-    assert_eq!(recording.entries().len(), 0, "every delta needs the keyframe");
+    assert_eq!(
+        recording.entries().len(),
+        0,
+        "every delta needs the keyframe"
+    );
     assert_eq!(recording.warnings().len(), 8, "{:?}", recording.warnings());
-    assert!(recording.warnings()[1].contains("keyframe is missing"), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings()[1].contains("keyframe is missing"),
+        "{:?}",
+        recording.warnings()
+    );
 
     let mut length_damaged = whole.clone();
     length_damaged[offsets[5]] ^= 0x01;
@@ -177,6 +213,10 @@ fn a_delta_cannot_begin_a_store() {
     record(&store, &frames[..2], RecordOptions::default());
     record(&store, &frames[2..], RecordOptions::default());
     let recording = Recording::open(&store).expect("opens");
-    let keyframes: Vec<bool> = recording.entries().iter().map(|e| e.is_keyframe()).collect();
+    let keyframes: Vec<bool> = recording
+        .entries()
+        .iter()
+        .map(|e| e.is_keyframe())
+        .collect();
     assert_eq!(keyframes, vec![true, false, true]);
 }

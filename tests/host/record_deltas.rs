@@ -19,7 +19,11 @@ fn deltas_read_back_exactly_across_keyframes_and_segments() {
     record(&store, &frames, keep_all(Duration::from_secs(7)));
     assert_eq!(segments(&store).len(), 3, "16 s in segments of 7 s");
     let recording = Recording::open(&store).expect("opens");
-    assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings().is_empty(),
+        "{:?}",
+        recording.warnings()
+    );
     let entries = recording.entries();
     assert_eq!(entries.len(), frames.len());
     let keyframes: Vec<usize> = (0..entries.len())
@@ -49,7 +53,11 @@ fn a_delta_is_smaller_than_its_keyframe() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let keyframes_only = dir.path().join("keyframes");
     let frames = live_frames(6, START_MS, 1000);
-    record(&keyframes_only, &frames[..1], keep_all(Duration::from_secs(3600)));
+    record(
+        &keyframes_only,
+        &frames[..1],
+        keep_all(Duration::from_secs(3600)),
+    );
     let deltas = dir.path().join("deltas");
     record(&deltas, &frames, keep_all(Duration::from_secs(3600)));
     let size = |dir: &std::path::Path| {

@@ -44,8 +44,14 @@ fn age_removes_the_segments_older_than_it_while_a_reader_reads() {
     record(&store, &frames[20..], options);
     let left = segments(&store);
     assert_eq!(left.len(), 3, "{left:?}");
-    assert!(!left[0].to_string_lossy().contains(&START_MS.to_string()), "{left:?}");
-    assert!(!segments_before(&store).with_extension("isoidx").exists(), "its index went too");
+    assert!(
+        !left[0].to_string_lossy().contains(&START_MS.to_string()),
+        "{left:?}"
+    );
+    assert!(
+        !segments_before(&store).with_extension("isoidx").exists(),
+        "its index went too"
+    );
     // The reader opened before: a frame of the removed segment is a clear error.
     match reader.frame(0) {
         Err(RecordError::Rotated { path }) => assert_eq!(path, segments_before(&store)),
@@ -70,7 +76,10 @@ fn size_removes_the_oldest_segments_but_never_the_open_one() {
     let one = {
         let probe = dir.path().join("probe");
         record(&probe, &frames[..1], keep_all(Duration::from_secs(3600)));
-        segments(&probe).iter().map(|p| std::fs::metadata(p).expect("size").len()).sum::<u64>()
+        segments(&probe)
+            .iter()
+            .map(|p| std::fs::metadata(p).expect("size").len())
+            .sum::<u64>()
     };
     // Room for about 12 keyframes; segments of an eighth of it.
     let limit = 12 * one;
@@ -87,11 +96,18 @@ fn size_removes_the_oldest_segments_but_never_the_open_one() {
             .map(|e| e.expect("entry").metadata().expect("size").len())
             .sum();
         // Within one segment (an eighth) of the bound, plus the open segment's index to come.
-        assert!(bytes <= limit + limit / 8 + one, "{bytes} bytes, limit {limit}");
+        assert!(
+            bytes <= limit + limit / 8 + one,
+            "{bytes} bytes, limit {limit}"
+        );
     }
     recorder.finish().expect("closed");
     let recording = Recording::open(&store).expect("opens");
-    assert!(recording.warnings().is_empty(), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings().is_empty(),
+        "{:?}",
+        recording.warnings()
+    );
     let kept = recording.entries().len();
     assert!(kept > 0 && kept < frames.len(), "kept {kept}");
     // The newest frames are the ones kept, every one readable.
@@ -106,7 +122,10 @@ fn a_second_recorder_is_refused() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let first = Recorder::create(dir.path(), RecordOptions::default()).expect("the first");
     let second = Recorder::create(dir.path(), RecordOptions::default());
-    assert!(matches!(second, Err(RecordError::Locked { .. })), "{second:?}");
+    assert!(
+        matches!(second, Err(RecordError::Locked { .. })),
+        "{second:?}"
+    );
     let message = second.expect_err("refused").to_string();
     assert!(message.contains("another isotop"), "{message}");
     drop(first);
@@ -129,16 +148,30 @@ fn another_format_version_is_refused_alone_and_skipped_beside_this_one() {
     format_one_segment(&old);
     let refused = Recording::open(dir.path()).expect_err("format 1 alone is refused");
     assert!(
-        matches!(refused, RecordError::Version { found: 1, supported: 2, .. }),
+        matches!(
+            refused,
+            RecordError::Version {
+                found: 1,
+                supported: 2,
+                ..
+            }
+        ),
         "{refused:?}"
     );
     let message = refused.to_string();
-    assert!(message.contains("format 1") && message.contains("format 2"), "{message}");
+    assert!(
+        message.contains("format 1") && message.contains("format 2"),
+        "{message}"
+    );
     // A recorder upgraded in place records on; the old segment is skipped with a warning.
     let frames = minutes(2);
     record(dir.path(), &frames, RecordOptions::default());
     let recording = Recording::open(dir.path()).expect("opens");
     assert_eq!(recording.entries().len(), 2);
     assert_eq!(recording.warnings().len(), 1, "{:?}", recording.warnings());
-    assert!(recording.warnings()[0].contains("format 1"), "{:?}", recording.warnings());
+    assert!(
+        recording.warnings()[0].contains("format 1"),
+        "{:?}",
+        recording.warnings()
+    );
 }

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::host::events::Event;
 use crate::host::namespace::{HostReference, NamespaceTable};
 use crate::host::net::map::NetMap;
-use crate::sample::pods::PodSample;
 use crate::sample::frame::NetnsSample;
+use crate::sample::pods::PodSample;
 use crate::sample::{CgroupSample, ContainerSample, Frame, HostSummary, LayerSize, ProcessSample};
 
 /// The parts of a record's payload, in the order they are written.
