@@ -96,9 +96,12 @@ record() {
 }
 
 echo "record-bench: a frame every 10 s for $minutes minutes" >&2
-read -r per_hour_10 cpu_10 sampler_10 < <(record 10 $((minutes * 60)) "$scratch/ten")
+# In this shell (not a process substitution), so the cleanup knows the recorder's pid.
+record 10 $((minutes * 60)) "$scratch/ten" >"$scratch/ten.figures"
+read -r per_hour_10 cpu_10 sampler_10 <"$scratch/ten.figures"
 echo "record-bench: a frame every 1 s for $((minutes * 15)) s" >&2
-read -r per_hour_1 cpu_1 sampler_1 < <(record 1 $((minutes * 15)) "$scratch/one")
+record 1 $((minutes * 15)) "$scratch/one" >"$scratch/one.figures"
+read -r per_hour_1 cpu_1 sampler_1 <"$scratch/one.figures"
 largest=$(ls -S "$scratch"/ten/*.isorec | head -1)
 
 echo "record-bench: stretching the 10 s frames to a $hours-hour store" >&2

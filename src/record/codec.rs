@@ -4,30 +4,36 @@
 //! A frame is cut into four sections ([`sections`]: the head, cgroups, namespaces, processes),
 //! each MessagePack with named fields. A **keyframe**'s payload is each section compressed with
 //! zstd on its own; a **delta**'s is the base keyframe's id (the CRC-32 of its payload, 4 bytes
-//! big-endian), then each section compressed with zstd using the same section of the base
-//! keyframe, raw, as a prefix (zstd's `refPrefix`, what `zstd --patch-from` does): the
-//! unchanged bytes of a process or a cgroup become back-references into the base, so a delta
-//! costs what changed. Every section is `u32` big-endian length + one zstd frame that records
-//! its decompressed size and a content checksum (a wrong base fails to decode rather than
-//! giving another frame). Decoding a frame is its keyframe + at most one delta, never a chain;
+//! big-endian), then each section as one mode byte and its zstd frame: mode 1, compressed
+//! with the same section of the base keyframe, raw, as a prefix (zstd's `refPrefix` with
+//! long-distance matching, what `zstd --patch-from` does: the unchanged bytes become
+//! back-references into the base), or mode 0, compressed alone — the first delta after a
+//! keyframe tries both for each section and the deltas after it keep the smaller way. Every
+//! section's frame is `u32` big-endian length + one zstd frame that records its decompressed
+//! size and a content checksum (a wrong base fails to decode rather than giving another
+//! frame). Decoding a frame is its keyframe + at most one delta, never a chain;
 //! a light frame decodes only the head and the cgroups.
 //!
 //! The [`Encoder`] writes a keyframe first, then deltas, and a keyframe again after
 //! [`KEYFRAME_EVERY`] frames, when asked ([`Encoder::force_keyframe`]), or when the last delta
-//! grew past half its keyframe (the host changed so much that a new base is as cheap).
+//! grew past three quarters of its keyframe (the host moved so far that a new base is about as
+//! cheap).
 //!
-//! Measured (bench/record-bench.sh, debug figures in its output; release below) on
-//! bench/ns-population.sh's host, 11,700 processes in 400 containers, one frame every 10 s:
-//! the MessagePack of a frame is ~14 MB (processes 12.9 MB, namespaces 0.4 MB, cgroups
-//! 0.5 MB, head 0.3 MB); a keyframe compresses it to ~230 KB at zstd level 3, a delta 10 s
-//! later to ~60 KB (4x less; a semantic delta — only the processes whose figures changed —
-//! would save no more than the prefix does, since most processes' CPU time and memory change
-//! between two ticks, and would need a second, hand-written format). The README's "Flight
+//! Measured on bench/ns-population.sh's host (11,700 processes, 400 containers), two frames
+//! 20 s apart: a frame's MessagePack is 14 MB — processes 8.7 MB, head 4.2 MB (400
+//! containers with their stacks), namespaces 1.1 MB, cgroups 31 KB. Alone at zstd level 3 the
+//! sections take 68.5 KB, 93 KB, 60 KB and 4 KB (a keyframe: ~226 KB). Against the earlier
+//! frame (`zstd --patch-from`, level 3): head 25 KB, namespaces 9.5 KB, cgroups 28 bytes when
+//! unchanged — but processes 72 KB, no better than alone: nearly every process's CPU times,
+//! memory and rates change between two frames, and those numbers are what is left once zstd
+//! has squeezed the repeated field names; a semantic delta (only the fields that changed)
+//! would keep the same numbers, so it is not worth a second, hand-written format. Hence
+//! per-section modes: a delta is ~105 KB, under half a keyframe. The README's "Flight
 //! recorder" section has the resulting bytes per hour, CPU and seek time.
 
 mod sections;
 
-pub(crate) use sections::{SECTIONS, Section};
+pub(crate) use sections::{SECTIONS, Section, join};
 
 use crate::sample::Frame;
 
@@ -90,6 +96,9 @@ struct Base {
     sections: [Vec<u8>; SECTIONS],
     /// Its payload's length, bytes.
     payload_len: usize,
+    /// Per section, whether deltas compress it against this keyframe's (`Some(true)`) or alone;
+    /// `None` until the first delta after the keyframe tried both and kept the smaller.
+    against: [Option<bool>; SECTIONS],
 }
 
 /// Encodes frames one after another: the records of one encoder go, in order, to one store.
@@ -134,11 +143,14 @@ impl Encoder {
         };
         let keyframe_due = self.force || self.since_keyframe + 1 >= self.keyframe_every;
         let (kind, payload) = match &self.base {
-            Some(base) if !keyframe_due => {
+            Some(_) if !keyframe_due => {
+                let Some(base) = self.base.as_mut() else {
+                    return Err("no keyframe".to_string());
+                };
                 let payload = delta_payload(base, &raw)?;
                 self.since_keyframe += 1;
-                // A delta half a keyframe's size: the host moved away from its base.
-                self.force = payload.len() > base.payload_len / 2;
+                // A delta three quarters of a keyframe: the host moved away from its base.
+                self.force = payload.len() > base.payload_len / 4 * 3;
                 (Kind::Delta, payload)
             }
             _ => {
@@ -147,6 +159,7 @@ impl Encoder {
                     id: base_id(&payload),
                     sections: raw,
                     payload_len: payload.len(),
+                    against: [None; SECTIONS],
                 });
                 self.since_keyframe = 0;
                 self.force = false;
@@ -175,10 +188,27 @@ fn keyframe_payload(raw: &[Vec<u8>; SECTIONS]) -> Result<Vec<u8>, String> {
     Ok(payload)
 }
 
-fn delta_payload(base: &Base, raw: &[Vec<u8>; SECTIONS]) -> Result<Vec<u8>, String> {
+fn delta_payload(base: &mut Base, raw: &[Vec<u8>; SECTIONS]) -> Result<Vec<u8>, String> {
     let mut payload = base.id.to_be_bytes().to_vec();
-    for (section, prefix) in raw.iter().zip(&base.sections) {
-        push_section(&mut payload, &compress(section, Some(prefix))?)?;
+    for (index, section) in raw.iter().enumerate() {
+        let prefix = &base.sections[index];
+        let (against, compressed) = match base.against[index] {
+            Some(true) => (true, compress(section, Some(prefix))?),
+            Some(false) => (false, compress(section, None)?),
+            None => {
+                let with = compress(section, Some(prefix))?;
+                let alone = compress(section, None)?;
+                let against = with.len() < alone.len();
+                base.against[index] = Some(against);
+                if against {
+                    (true, with)
+                } else {
+                    (false, alone)
+                }
+            }
+        };
+        payload.push(u8::from(against));
+        push_section(&mut payload, &compressed)?;
     }
     Ok(payload)
 }
@@ -209,6 +239,12 @@ fn compress(data: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
                     window_log.clamp(WINDOW_LOG_MIN, WINDOW_LOG_MAX),
                 ))
                 .map_err(|e| e.to_string())?;
+            // Long-distance matching finds the base's bytes megabytes back (the head's
+            // 4 MB of 400 containers: 93 KB alone, 25 KB against the base), as
+            // `zstd --patch-from` turns it on.
+            compressor
+                .set_parameter(CParameter::EnableLongDistanceMatching(true))
+                .map_err(|e| e.to_string())?;
             compressor.compress_with_prefix(data, prefix)
         }
     }
@@ -220,7 +256,8 @@ fn compress(data: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
 pub(crate) struct Parts<'a> {
     /// A delta's keyframe ([`base_id`]); `None` for a keyframe.
     pub(crate) base: Option<u32>,
-    sections: [&'a [u8]; SECTIONS],
+    /// Each section, and whether it is compressed against the keyframe's.
+    sections: [(bool, &'a [u8]); SECTIONS],
 }
 
 impl<'a> Parts<'a> {
@@ -235,8 +272,22 @@ impl<'a> Parts<'a> {
                 (Some(u32::from_be_bytes(*id)), rest)
             }
         };
-        let mut sections: [&[u8]; SECTIONS] = [&[]; SECTIONS];
+        let mut sections: [(bool, &[u8]); SECTIONS] = [(false, &[]); SECTIONS];
         for (index, slot) in sections.iter_mut().enumerate() {
+            let against = match base {
+                None => false,
+                Some(_) => {
+                    let (mode, after) = rest
+                        .split_first()
+                        .ok_or_else(|| format!("section {index} has no mode"))?;
+                    rest = after;
+                    match mode {
+                        0 => false,
+                        1 => true,
+                        other => return Err(format!("section {index} has mode {other}")),
+                    }
+                }
+            };
             let (len, after) = rest
                 .split_first_chunk::<4>()
                 .ok_or_else(|| format!("section {index} has no length"))?;
@@ -248,7 +299,7 @@ impl<'a> Parts<'a> {
                 ));
             }
             let (section, after) = after.split_at(len);
-            *slot = section;
+            *slot = (against, section);
             rest = after;
         }
         if !rest.is_empty() {
@@ -259,11 +310,11 @@ impl<'a> Parts<'a> {
 
     /// `section`, decompressed; a delta's against `base`, the same section of its keyframe raw.
     pub(crate) fn unpack(&self, section: Section, base: Option<&[u8]>) -> Result<Vec<u8>, String> {
-        let data = self.sections[section as usize];
-        match (self.base, base) {
-            (Some(_), None) => Err("a delta decoded without its keyframe".to_string()),
-            (None, _) => decompress(data, None),
-            (Some(_), Some(prefix)) => decompress(data, Some(prefix)),
+        let (against, data) = self.sections[section as usize];
+        match (against, base) {
+            (true, None) => Err("a delta decoded without its keyframe".to_string()),
+            (false, _) => decompress(data, None),
+            (true, Some(prefix)) => decompress(data, Some(prefix)),
         }
         .map_err(|e| format!("section {section:?}: {e}"))
     }
@@ -297,14 +348,4 @@ fn decompress(data: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
         return Err(format!("{} bytes decompressed, {size} recorded", out.len()));
     }
     Ok(out)
-}
-
-/// The frame decoded sections make (`None`: left empty, as in a light frame).
-pub(crate) fn join(
-    head: &[u8],
-    cgroups: Option<&[u8]>,
-    namespaces: Option<&[u8]>,
-    processes: Option<&[u8]>,
-) -> Result<Frame, String> {
-    sections::join(head, cgroups, namespaces, processes)
 }

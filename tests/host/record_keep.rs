@@ -73,16 +73,18 @@ fn size_removes_the_oldest_segments_but_never_the_open_one() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = dir.path().join("store");
     let frames = minutes(40);
-    let one = {
-        let probe = dir.path().join("probe");
-        record(&probe, &frames[..1], keep_all(Duration::from_secs(3600)));
+    let stored = |frames: &[Frame], name: &str| {
+        let probe = dir.path().join(name);
+        record(&probe, frames, keep_all(Duration::from_secs(24 * 3600)));
         segments(&probe)
             .iter()
             .map(|p| std::fs::metadata(p).expect("size").len())
             .sum::<u64>()
     };
-    // Room for about 12 keyframes; segments of an eighth of it.
-    let limit = 12 * one;
+    // The largest record: a keyframe.
+    let one = stored(&frames[..1], "one");
+    // A third of what all the frames take; segments of an eighth of it.
+    let limit = stored(&frames, "all") / 3;
     let options = RecordOptions {
         retain_age: None,
         retain_bytes: Some(limit),

@@ -112,7 +112,7 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
     rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
 }
 
-/// The frame the sections hold. `head` is required; a missing list (`None`) is left empty:
+/// The frame decoded sections hold. `head` is required; a missing list (`None`) is left empty:
 /// a light frame has no processes and no namespaces.
 pub(crate) fn join(
     head: &[u8],
