@@ -111,11 +111,18 @@ impl Recording {
             };
             segments.push(state);
         }
+        let mut gone = Vec::new();
         for state in &mut segments {
             if !state.indexed && state.other_version.is_none() {
-                read_segment(state)?;
+                match read_segment(state) {
+                    Ok(()) => {}
+                    // Removed between the listing and the read: as if not listed.
+                    Err(RecordError::Rotated { path }) => gone.push(path),
+                    Err(e) => return Err(e),
+                }
             }
         }
+        segments.retain(|s| !gone.contains(&s.path));
         self.segments = segments;
         self.entries = self
             .segments
