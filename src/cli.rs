@@ -31,6 +31,7 @@ pub(crate) mod net;
 pub(crate) mod ns;
 pub(crate) mod ps;
 pub(crate) mod read_only;
+pub(crate) mod record;
 mod recorded;
 pub(crate) mod replay;
 pub(crate) mod serve;
@@ -155,6 +156,8 @@ pub(crate) enum Command {
     Agent(agent::AgentArgs),
     /// Serve container metrics to Prometheus (OpenMetrics; cAdvisor's names) over HTTP(S).
     Serve(serve::ServeArgs),
+    /// Record the host's frames to a store (the flight recorder) until SIGINT or SIGTERM.
+    Record(record::RecordArgs),
     /// The dashboard on a recording (`isotop record`): every view as it was at a past moment;
     /// [ ] step, { } jump to events, t go to a time; acts are off.
     Replay(replay::ReplayArgs),
@@ -232,6 +235,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Agent(args)) => agent::run(root, &args, cli.config.clone(), read_only),
         None if agent::remote_requested(&cli) => agent::dashboard(&cli, read_only),
         Some(Command::Serve(args)) => serve::run(root, &args),
+        Some(Command::Record(args)) => record::run(root, &args, cli.config.as_deref()),
         Some(Command::Replay(args)) => replay::run(&root, &args, cli.config.clone()),
         Some(Command::Completions(args)) => completions::completions(&args),
         Some(Command::Man(args)) => completions::man(&args),

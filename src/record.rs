@@ -16,8 +16,11 @@
 mod codec;
 mod error;
 mod format;
+mod recording;
 pub mod replay;
+mod retention;
 mod ring;
+mod segment;
 mod store;
 pub mod trouble;
 

@@ -46,6 +46,16 @@ pub enum RecordError {
     /// A record whose checksum matched but whose frame did not decode.
     #[error("a frame in {} does not decode ({why})", path.display())]
     Decode { path: PathBuf, why: String },
+    /// A segment removed (by the recorder's retention) since the store was read.
+    #[error(
+        "{} was removed since the recording was opened (the recorder keeps only what --retain \
+         says): read the recording again",
+        path.display()
+    )]
+    Rotated { path: PathBuf },
+    /// A record that cannot start a segment (a delta: a segment starts at a keyframe).
+    #[error("a delta record cannot begin a segment in {}: a segment starts at a keyframe", dir.display())]
+    DeltaFirst { dir: PathBuf },
     /// A frame that could not be encoded.
     #[error("cannot encode a frame: {0}")]
     Encode(String),

@@ -25,7 +25,7 @@ pub(crate) const MAGIC: &[u8; 8] = b"ISOTOPRC";
 
 /// This build's store format. A change to the header, the records or the payload's encoding
 /// is a new version; a segment of another is refused with a message naming both.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// The segment header's length, bytes.
 pub(crate) const HEADER: usize = 16;

@@ -1,22 +1,34 @@
-//! A store directory: [`Recorder`] appends frames to it, [`Recording`] reads them back.
+//! A store directory's writer: [`Recorder`] appends frames to it ([`Recording`] reads them
+//! back).
 //!
-//! Files: `lock` (the writer's `flock`), and segments named `<first t_ms, 16 digits>.isorec`,
-//! sorted by name = by time. A recorder starts a new segment when it starts, and every
-//! [`RecordOptions::segment_span`]; it never appends to a segment it did not create.
+//! Files: `lock` (the writer's `flock`), segments named `<first t_ms, 16 digits>.isorec`
+//! (sorted by name = by time) and their indexes (`.isoidx`, see `segment`). A recorder starts
+//! a new segment when it starts, and at the first keyframe after [`RecordOptions::segment_span`]
+//! (or after an eighth of [`RecordOptions::retain_bytes`]); it never appends to a segment it
+//! did not create, and writes a segment's index when it closes it (on rotation, [`Drop`] or
+//! [`Recorder::finish`]). Taking a directory, it indexes the segments a crashed recorder left
+//! without one and removes indexes whose segment is gone.
+//!
+//! **Durability**: every record is one `write_all` then `fdatasync`, so a power loss takes at
+//! most the record being written (a torn tail, skipped when read); a new segment's header is
+//! synced and then the directory, and so is the directory after an index is renamed in place
+//! or retention removed a segment.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::RecordError;
-use super::codec::{self, Encoded, Encoder, Kind};
-use super::format::{self, Header, RecordHead};
-use crate::sample::Frame;
+pub use super::recording::{FrameEntry, Recording};
 
-/// A segment file's extension.
-const SEGMENT_EXTENSION: &str = "isorec";
+use super::RecordError;
+use super::codec::{Encoded, Encoder, Kind};
+use super::format::{self, Header};
+use super::recording::segment_paths;
+use super::retention;
+use super::segment::{self, RecordInfo, Scanned};
+use crate::sample::Frame;
 
 /// How a recorder writes and keeps its store.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +59,8 @@ pub struct Recorder {
     options: RecordOptions,
     encoder: Encoder,
     segment: Option<OpenSegment>,
+    /// Bytes of the store's segments and indexes.
+    store_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -54,15 +68,16 @@ struct OpenSegment {
     path: PathBuf,
     file: File,
     first_ms: u64,
+    /// Bytes written, header included.
+    len: u64,
+    records: Vec<RecordInfo>,
+    /// The offset of its last keyframe.
+    keyframe: Option<u64>,
 }
 
 impl Recorder {
     /// Takes `dir` (made 0700 if missing) for recording; refused while another recorder holds it.
     pub fn create(dir: &Path, options: RecordOptions) -> Result<Recorder, RecordError> {
-        let write_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RecordError::Write { path, source }
-        };
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -74,7 +89,7 @@ impl Recorder {
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .custom_flags(libc_nofollow())
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&lock_path)
             .map_err(write_err(&lock_path))?;
         match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
@@ -86,12 +101,14 @@ impl Recorder {
             }
             Err(e) => return Err(write_err(&lock_path)(e.into())),
         }
+        let store_bytes = tidy(dir)?;
         Ok(Recorder {
             dir: dir.to_path_buf(),
             _lock: lock,
             options,
             encoder: Encoder::default(),
             segment: None,
+            store_bytes,
         })
     }
 
@@ -100,46 +117,107 @@ impl Recorder {
         &self.dir
     }
 
-    /// Appends `frame` as one record and syncs it to disk.
+    /// Appends `frame` as one record (a keyframe when a new segment is due) and syncs it.
     pub fn append(&mut self, frame: &Frame) -> Result<(), RecordError> {
+        if self.new_segment_due(frame.taken_at_ms) {
+            self.encoder.force_keyframe();
+        }
         let encoded = self.encoder.encode(frame).map_err(RecordError::Encode)?;
         self.append_encoded(&encoded)
     }
 
     /// Appends a record another [`Encoder`] made (the trouble ring's), synced to disk. The
-    /// records of one encoder are appended in the order it made them.
+    /// records of one encoder are appended in the order it made them, from a keyframe on: a
+    /// new segment starts only at a keyframe (a delta while one is due goes to the current
+    /// segment), and a delta with no segment open is refused.
     pub(crate) fn append_encoded(&mut self, encoded: &Encoded) -> Result<(), RecordError> {
-        let span_ms = u64::try_from(self.options.segment_span.as_millis()).unwrap_or(u64::MAX);
-        let stale = self
-            .segment
-            .as_ref()
-            .is_none_or(|s| encoded.t_ms.saturating_sub(s.first_ms) >= span_ms);
-        if stale {
+        if encoded.kind == Kind::Keyframe && self.new_segment_due(encoded.t_ms) {
+            self.close_segment()?;
             self.segment = Some(self.new_segment(encoded.t_ms)?);
+            self.keep(encoded.t_ms)?;
         }
         let Some(segment) = self.segment.as_mut() else {
-            return Ok(());
+            return Err(RecordError::DeltaFirst {
+                dir: self.dir.clone(),
+            });
         };
-        let err = |source| RecordError::Write {
-            path: segment.path.clone(),
-            source,
-        };
-        format::write_record(
+        let err = write_err(&segment.path);
+        let written = format::write_record(
             &mut segment.file,
             encoded.t_ms,
             encoded.kind as u8,
             encoded.flags,
             &encoded.payload,
         )
-        .map_err(err)?;
-        segment.file.sync_data().map_err(err)?;
+        .map_err(&err)?;
+        segment.file.sync_data().map_err(&err)?;
+        let offset = segment.len;
+        if encoded.kind == Kind::Keyframe {
+            segment.keyframe = Some(offset);
+        }
+        segment.records.push(RecordInfo {
+            t_ms: encoded.t_ms,
+            flags: encoded.flags,
+            kind: encoded.kind,
+            offset,
+            len: encoded.payload.len() as u32,
+            keyframe: segment.keyframe.unwrap_or(offset),
+        });
+        segment.len += written as u64;
+        self.store_bytes += written as u64;
+        if self
+            .options
+            .retain_bytes
+            .is_some_and(|limit| self.store_bytes > limit)
+        {
+            self.keep(encoded.t_ms)?;
+        }
         Ok(())
+    }
+
+    /// Closes the open segment (its index written), reporting what [`Drop`] would swallow.
+    pub fn finish(mut self) -> Result<(), RecordError> {
+        self.close_segment()
+    }
+
+    fn new_segment_due(&self, t_ms: u64) -> bool {
+        let span_ms = u64::try_from(self.options.segment_span.as_millis()).unwrap_or(u64::MAX);
+        let segment_bytes = self.options.retain_bytes.map(|b| b / 8);
+        self.segment.as_ref().is_none_or(|s| {
+            t_ms.saturating_sub(s.first_ms) >= span_ms
+                || segment_bytes.is_some_and(|most| s.len >= most)
+        })
+    }
+
+    /// Removes what the options do not keep.
+    fn keep(&mut self, now_ms: u64) -> Result<(), RecordError> {
+        let open = self.segment.as_ref().map(|s| s.path.as_path());
+        let kept = retention::enforce(
+            &self.dir,
+            open,
+            now_ms,
+            self.options.retain_age,
+            self.options.retain_bytes,
+        )?;
+        self.store_bytes = kept.bytes;
+        Ok(())
+    }
+
+    fn close_segment(&mut self) -> Result<(), RecordError> {
+        let Some(segment) = self.segment.take() else {
+            return Ok(());
+        };
+        let index = segment::index_path(&segment.path);
+        segment::write_index(&segment.path, segment.len, &segment.records)
+            .map_err(write_err(&index))?;
+        self.store_bytes += std::fs::metadata(&index).map(|m| m.len()).unwrap_or(0);
+        sync_dir(&self.dir)
     }
 
     fn new_segment(&self, first_ms: u64) -> Result<OpenSegment, RecordError> {
         let mut name_ms = first_ms;
         loop {
-            let path = self.dir.join(format!("{name_ms:016}.{SEGMENT_EXTENSION}"));
+            let path = segment::segment_path(&self.dir, name_ms);
             let opened = OpenOptions::new()
                 .create_new(true)
                 .write(true)
@@ -147,16 +225,17 @@ impl Recorder {
                 .open(&path);
             match opened {
                 Ok(mut file) => {
-                    let err = |source| RecordError::Write {
-                        path: path.clone(),
-                        source,
-                    };
-                    file.write_all(&format::header()).map_err(err)?;
-                    file.sync_data().map_err(err)?;
+                    let err = write_err(&path);
+                    file.write_all(&format::header()).map_err(&err)?;
+                    file.sync_data().map_err(&err)?;
+                    sync_dir(&self.dir)?;
                     return Ok(OpenSegment {
                         path,
                         file,
                         first_ms,
+                        len: format::HEADER as u64,
+                        records: Vec::new(),
+                        keyframe: None,
                     });
                 }
                 // A segment of that name exists (a clock that went back): the next name.
@@ -167,216 +246,69 @@ impl Recorder {
     }
 }
 
-fn libc_nofollow() -> i32 {
-    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        // Without its index the segment is scanned when read, and indexed by the next
+        // recorder: nothing is lost, so a failure here is not worth a panic.
+        let _ = self.close_segment();
+    }
 }
 
-/// One frame of a recording, as its index knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameEntry {
-    /// The frame's `taken_at_ms`.
-    pub t_ms: u64,
-    /// It carries events.
-    pub has_events: bool,
-    segment: usize,
-    offset: u64,
-    len: u32,
-    kind: u8,
-}
-
-/// A store opened for reading: every complete frame, by time.
-#[derive(Debug)]
-pub struct Recording {
-    dir: PathBuf,
-    segments: Vec<PathBuf>,
-    entries: Vec<FrameEntry>,
-    warnings: Vec<String>,
-}
-
-impl Recording {
-    /// Opens the store in `dir`: every segment's complete records (a torn tail skipped, with a
-    /// warning). A segment of another format version is refused.
-    pub fn open(dir: &Path) -> Result<Recording, RecordError> {
-        let mut recording = Recording {
-            dir: dir.to_path_buf(),
-            segments: Vec::new(),
-            entries: Vec::new(),
-            warnings: Vec::new(),
-        };
-        recording.refresh()?;
-        Ok(recording)
-    }
-
-    /// Reads what was appended since the store was opened (a recorder still writing): new
-    /// segments and the records they hold. The newest segment is read again from its start.
-    pub fn refresh(&mut self) -> Result<(), RecordError> {
-        let names = segment_paths(&self.dir)?;
-        // Read again: the last known segment (it may have grown) and every new one.
-        let keep = self.segments.len().saturating_sub(1);
-        if let Some(last) = self.segments.get(keep).cloned() {
-            self.entries.retain(|e| e.segment < keep);
-            self.warnings
-                .retain(|w| !w.contains(&last.display().to_string()));
-        }
-        self.segments.truncate(keep);
-        let newer: Vec<PathBuf> = names
-            .into_iter()
-            .filter(|p| {
-                self.segments
-                    .last()
-                    .is_none_or(|last| p.file_name() > last.file_name())
-            })
-            .collect();
-        for path in newer {
-            let index = self.segments.len();
-            self.segments.push(path.clone());
-            self.scan(index, &path)?;
-        }
-        Ok(())
-    }
-
-    fn scan(&mut self, segment: usize, path: &Path) -> Result<(), RecordError> {
-        let read_err = |source| RecordError::Read {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(read_err)?;
-        let size = file.metadata().map_err(read_err)?.len();
-        let mut input = BufReader::new(file);
-        match format::read_header(&mut input).map_err(read_err)? {
-            Header::Foreign => {
-                return Err(RecordError::NotAStore {
-                    path: path.to_path_buf(),
-                    why: "no isotop segment header".to_string(),
-                });
-            }
-            Header::Segment { version } if version != format::VERSION => {
-                return Err(RecordError::Version {
-                    path: path.to_path_buf(),
-                    found: version,
-                    supported: format::VERSION,
-                });
-            }
-            Header::Segment { .. } => {}
-        }
-        let mut offset = format::HEADER as u64;
-        let mut payload = Vec::new();
-        while offset < size {
-            let mut head = [0u8; format::RECORD_HEADER];
-            let torn = |offset: u64, warnings: &mut Vec<String>| {
-                warnings.push(format!(
-                    "{}: the last {} bytes are an incomplete record (a write cut short), skipped",
-                    path.display(),
-                    size - offset
-                ));
-            };
-            if size - offset < format::RECORD_HEADER as u64 {
-                torn(offset, &mut self.warnings);
-                break;
-            }
-            input.read_exact(&mut head).map_err(read_err)?;
-            let head = RecordHead::parse(&head);
-            let end = offset + format::RECORD_HEADER as u64 + u64::from(head.len);
-            if head.len > format::MAX_PAYLOAD || end > size {
-                torn(offset, &mut self.warnings);
-                break;
-            }
-            payload.resize(head.len as usize, 0);
-            input.read_exact(&mut payload).map_err(read_err)?;
-            if !head.checks(&payload) {
-                torn(offset, &mut self.warnings);
-                break;
-            }
-            self.entries.push(FrameEntry {
-                t_ms: head.t_ms,
-                has_events: head.flags & format::FLAG_EVENTS != 0,
-                segment,
-                offset,
-                len: head.len,
-                kind: head.kind,
-            });
-            offset = end;
-        }
-        Ok(())
-    }
-
-    /// The directory read.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Every complete frame, in the order recorded (by time).
-    pub fn entries(&self) -> &[FrameEntry] {
-        &self.entries
-    }
-
-    /// What was skipped on the way (torn tails), for the status line or stderr.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-
-    /// The index of the newest frame taken at or before `t_ms`; `None` when every frame is later.
-    pub fn index_at_or_before(&self, t_ms: u64) -> Option<usize> {
-        self.entries
-            .partition_point(|e| e.t_ms <= t_ms)
-            .checked_sub(1)
-    }
-
-    /// The frame at `index` of [`Recording::entries`].
-    pub fn frame(&self, index: usize) -> Result<Frame, RecordError> {
-        let entry = self.entries.get(index).ok_or_else(|| RecordError::Decode {
-            path: self.dir.clone(),
-            why: format!("no frame {index}"),
-        })?;
-        let path = &self.segments[entry.segment];
-        let payload = self.payload(entry)?;
-        let decode_err = |why| RecordError::Decode {
-            path: path.clone(),
-            why,
-        };
-        match Kind::from_byte(entry.kind) {
-            Some(Kind::Keyframe) => codec::decode(&payload).map_err(decode_err),
-            None => Err(decode_err(format!("unknown record kind {}", entry.kind))),
-        }
-    }
-
-    /// The frame at `index` without its processes and namespaces: what the charts' history
-    /// needs, cheaper to read in bulk.
-    pub fn frame_light(&self, index: usize) -> Result<Frame, RecordError> {
-        let mut frame = self.frame(index)?;
-        frame.processes = Vec::new();
-        frame.namespaces.namespaces = Vec::new();
-        Ok(frame)
-    }
-
-    fn payload(&self, entry: &FrameEntry) -> Result<Vec<u8>, RecordError> {
-        let path = &self.segments[entry.segment];
+/// Readies a directory just locked: indexes the segments of this format a crashed recorder
+/// left without one, removes indexes (and their temporary files) whose segment is gone.
+/// Returns the store's bytes.
+fn tidy(dir: &Path) -> Result<u64, RecordError> {
+    let segments = segment_paths(dir)?;
+    for path in &segments {
         let read_err = |source| RecordError::Read {
             path: path.clone(),
             source,
         };
         let mut file = File::open(path).map_err(read_err)?;
-        file.seek(SeekFrom::Start(entry.offset + format::RECORD_HEADER as u64))
-            .map_err(read_err)?;
-        let mut payload = vec![0u8; entry.len as usize];
-        file.read_exact(&mut payload).map_err(read_err)?;
-        Ok(payload)
+        let size = file.metadata().map_err(read_err)?.len();
+        let this_version = matches!(
+            format::read_header(&mut file).map_err(read_err)?,
+            Header::Segment { version } if version == format::VERSION
+        );
+        if !this_version || segment::read_index(path, size).is_some() {
+            continue;
+        }
+        let mut scanned = Scanned::default();
+        segment::scan(path, &mut file, size, &mut scanned).map_err(read_err)?;
+        let index = segment::index_path(path);
+        segment::write_index(path, size, &scanned.records).map_err(write_err(&index))?;
     }
-}
-
-/// The segment files of `dir`, by name (= by time).
-fn segment_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
-    let read_err = |source| RecordError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|source| RecordError::Read {
         path: dir.to_path_buf(),
         source,
-    };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_err)?
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == SEGMENT_EXTENSION))
-        .collect();
-    paths.sort();
-    Ok(paths)
+    })?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let orphan = name.ends_with(".isoidx.tmp")
+            || (path
+                .extension()
+                .is_some_and(|e| e == segment::INDEX_EXTENSION)
+                && !path.with_extension(segment::SEGMENT_EXTENSION).exists());
+        if orphan {
+            std::fs::remove_file(&path).map_err(write_err(&path))?;
+        }
+    }
+    sync_dir(dir)?;
+    Ok(segments.iter().map(|p| retention::stored_bytes(p)).sum())
+}
+
+/// Syncs `dir` itself, so the names created, renamed or removed in it survive a power loss.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), RecordError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_err(dir))
+}
+
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> RecordError + use<> {
+    let path = path.to_path_buf();
+    move |source| RecordError::Write {
+        path: path.clone(),
+        source,
+    }
 }

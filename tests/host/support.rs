@@ -15,6 +15,7 @@ pub mod netns;
 pub mod overlay_root;
 pub mod procs;
 pub mod psi;
+pub mod recordings;
 pub mod sampling;
 pub mod stores;
 pub mod unshared;
