@@ -7,7 +7,9 @@
 //! larger than the byte bound is not kept. The ring always begins at a keyframe: a delta is
 //! decodable only with its segment's last keyframe, so old records leave a keyframe and the
 //! deltas after it at once (up to the next keyframe), and a delta that would begin the ring is
-//! dropped. [`Ring::window`] is therefore always a store's valid beginning. Records are shared
+//! dropped. [`Ring::window`] is therefore always a store's valid beginning. Its owner asks the
+//! encoder for a keyframe at least every quarter of both bounds (`trouble`'s worker), so the
+//! window holds at least three quarters of them. Records are shared
 //! (`Arc`) so a dump takes the window without copying it.
 
 use std::collections::VecDeque;

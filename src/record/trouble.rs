@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::codec::Encoder;
+use super::codec::{Encoder, Kind};
 use super::ring::Ring;
 pub use super::ring::RingStats;
 use crate::host::events::Event;
@@ -203,6 +203,8 @@ impl TroubleRecorder {
             ring: Ring::new(options.window, options.ring_bytes),
             options,
             encoder: Encoder::default(),
+            keyframe_ms: None,
+            bytes_since_keyframe: 0,
             open_until_ms: None,
             commands,
             busy,
@@ -288,6 +290,11 @@ struct Worker {
     options: TroubleOptions,
     ring: Ring,
     encoder: Encoder,
+    /// The newest keyframe's time (ms since the Unix epoch) and the bytes encoded since it: the
+    /// ring leaves a keyframe's group at once, so a keyframe comes at least every quarter of the
+    /// ring's span and of its bytes — the window then always holds three quarters of them.
+    keyframe_ms: Option<u64>,
+    bytes_since_keyframe: u64,
     /// While a dump is open: the frames' time it closes at.
     open_until_ms: Option<u64>,
     commands: mpsc::Sender<Command>,
@@ -305,8 +312,23 @@ impl Worker {
             self.open_until_ms = None;
             let _ = self.commands.send(Command::Close);
         }
+        let quarter_ms = u64::try_from(self.options.window.as_millis() / 4).unwrap_or(u64::MAX);
+        if self
+            .keyframe_ms
+            .is_none_or(|at| now_ms.saturating_sub(at) >= quarter_ms)
+            || self.bytes_since_keyframe >= self.options.ring_bytes / 4
+        {
+            self.encoder.force_keyframe();
+        }
         let kept = match self.encoder.encode(frame) {
-            Ok(encoded) => self.ring.push(encoded),
+            Ok(encoded) => {
+                if encoded.kind == Kind::Keyframe {
+                    self.keyframe_ms = Some(now_ms);
+                    self.bytes_since_keyframe = 0;
+                }
+                self.bytes_since_keyframe += encoded.payload.len() as u64;
+                self.ring.push(encoded)
+            }
             Err(why) => {
                 // Once: the same frame shape fails the same way every tick.
                 if !std::mem::replace(&mut self.encode_failed, true) {

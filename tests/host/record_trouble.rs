@@ -164,18 +164,29 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     );
     assert_eq!(mode(dump), 0o700);
     assert_eq!(mode(&tmp.path().join("trouble")), 0o700);
+    // The window: from a keyframe between 3/4 of the ring's 30 s and all of it before the
+    // trigger (a keyframe comes every quarter of the span; the ring leaves a keyframe's group
+    // at once).
+    let first = first_seq(dump);
+    assert!(
+        (30..=38).contains(&first),
+        "the window starts at frame {first}"
+    );
     let line = rig.reports()[0].line();
     assert!(
-        line.starts_with("OOM kill in api: the last 30s (31 frames) written; isotop replay "),
+        line.starts_with(&format!(
+            "OOM kill in api: the last {}s ({} frames) written; isotop replay ",
+            60 - first,
+            61 - first
+        )),
         "{line}"
     );
     assert!(
         line.ends_with(&format!("; isotop replay {}", dump.display())),
         "{line}"
     );
-    // The last 30 s: frames 30 to 60, exactly as offered; the first decodes alone (a keyframe);
-    // the OOM kill is in the last.
-    assert_eq!(stored(dump), offered_json(&rig, 30..=60));
+    // Exactly as offered; the first decodes alone (a keyframe); the OOM kill is in the last.
+    assert_eq!(stored(dump), offered_json(&rig, first..=60));
     let recording = Recording::open(dump).unwrap();
     let last = recording.frame(recording.entries().len() - 1).unwrap();
     assert!(matches!(last.events[0].kind, EventKind::OomKill { .. }));
@@ -193,7 +204,7 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     }
     assert_eq!(rig.dumped().len(), 1, "{:?}", rig.reports());
     assert_eq!(rig.recorder.stats().merged, 1);
-    assert_eq!(stored(dump), offered_json(&rig, 30..=79));
+    assert_eq!(stored(dump), offered_json(&rig, first..=79));
 
     // After it, a new trigger makes a new dump, its window overlapping the first.
     rig.feed(
@@ -203,7 +214,12 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     let dumps = rig.dumped();
     assert_eq!(dumps.len(), 2, "{:?}", rig.reports());
     assert!(dumps[1].ends_with("20260102T030531Z-exited-web"));
-    assert_eq!(stored(&dumps[1]), offered_json(&rig, 56..=86));
+    let second = first_seq(&dumps[1]);
+    assert!(
+        (56..=64).contains(&second),
+        "the window starts at frame {second}"
+    );
+    assert_eq!(stored(&dumps[1]), offered_json(&rig, second..=86));
     assert!(rig.reports()[1].line().starts_with("exit code 3 in web: "));
     rig.recorder.finish();
 }
@@ -256,9 +272,16 @@ fn the_ring_holds_its_time_and_byte_bounds() {
         let ring = rig.recorder.stats().ring;
         let span = ring.newest_ms.unwrap() - ring.oldest_ms.unwrap();
         assert!(span <= 30_000, "{ring:?}");
-        assert_eq!(ring.frames as u64, (seq + 1).min(31), "{ring:?}");
+        // At least 3/4 of the span once there is that much (a keyframe every quarter).
+        assert!(span >= (seq * 1000).min(22_500), "{ring:?}");
+        assert_eq!(ring.frames as u64, span / 1000 + 1, "{ring:?}");
     }
-    let one_frame = rig.recorder.stats().ring.bytes / 31;
+    // One keyframe's cost: the first frame of a fresh ring.
+    let one_frame = {
+        let mut rig = Rig::new(test_options(tmp.path()));
+        rig.feed(0, Vec::new());
+        rig.recorder.stats().ring.bytes
+    };
 
     // Bytes: room for three and a half frames holds three, whatever the time bound.
     let mut options = test_options(tmp.path());
@@ -292,6 +315,11 @@ fn the_ring_holds_its_time_and_byte_bounds() {
         other => panic!("{other:?}"),
     }
     assert!(rig.dumped().is_empty());
+}
+
+/// The `seq` of the first frame of the store in `dir`.
+fn first_seq(dir: &Path) -> u64 {
+    Recording::open(dir).unwrap().frame(0).unwrap().seq
 }
 
 /// Names of the dumps in `dir`, sorted.
