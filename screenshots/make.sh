@@ -31,8 +31,10 @@ isotop=$target/release/isotop
 unshare_pid=""
 demo_pid=""
 httpd_pid=""
+record_pid=""
 cleanup() {
     set +e
+    [[ -n $record_pid ]] && kill "$record_pid" 2>/dev/null && wait "$record_pid" 2>/dev/null
     [[ -n $httpd_pid ]] && kill "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
     tm kill-session -t "$tag" 2>/dev/null
     tm kill-session -t "$tag-dash" 2>/dev/null
@@ -165,8 +167,15 @@ fi
 # The demo's config: the writable layers re-walked every 5 s (60 s by default) so demo-api's
 # writable layer, which grows by 1 MiB every 4 s, draws its growth within the history shown.
 mkdir -p "$work/config/isotop"
-sed 's/^writable_every = 60$/writable_every = 5/' assets/config.toml > "$work/config/isotop/config.toml"
+# Its dumps on trouble (the batch job's OOM kill, the throttled cgroup) go to the run's own
+# directory, not the host's state directory.
+sed -e 's/^writable_every = 60$/writable_every = 5/' \
+    -e "s|^\[trouble\]\$|[trouble]\ndir = \"$work/trouble\"|" \
+    assets/config.toml > "$work/config/isotop/config.toml"
 tm new-session -d -s "$tag-dash" -x 200 -y 50 "XDG_CONFIG_HOME=$work/config $isotop -d 1"
+# The flight recorder beside it, every second, for the replay's pictures.
+"$isotop" record -o "$work/record" --interval 1 2>/dev/null &
+record_pid=$!
 # Minutes of real history for the charts (ISOTOP_SHOT_HISTORY seconds; the detail shot zooms
 # the span to 2 minutes so the charts are full).
 # Things happen while it watches (the Events view's rows): isotop raises demo-api's memory
@@ -183,6 +192,7 @@ history=${ISOTOP_SHOT_HISTORY:-150}
         echo $((192 << 20)) > "$v1/$tag/db/memory.max"
     fi
     sleep 10
+    date -u +%s > "$work/batch-at"
     "$isotop" run -d --name demo-batch --memory 16M -- \
         sh -c 'echo batch starts; sleep 3; head -c 64M /dev/zero | tail > /dev/null; echo tail was killed >&2; sleep 3; exit 3' >/dev/null
 ) &
@@ -213,6 +223,20 @@ tm send-keys -t "$tag-dash" Escape
 dash dashboard-help '?'
 dash dashboard-launch '?' n
 tm send-keys -t "$tag-dash" Escape
+tm kill-session -t "$tag-dash"
+
+# The replay of what the recorder wrote meanwhile, at 8 s after the batch job started (its OOM
+# kill and its exit with code 3 just past): the time bar, the Containers view as it was, web's
+# charts with their minutes of recorded history, the Events view up to that frame.
+kill "$record_pid" && wait "$record_pid"
+record_pid=""
+replay_at=$(date -u -d "@$(($(cat "$work/batch-at") + 8))" +%Y-%m-%dT%H:%M:%SZ)
+tm new-session -d -s "$tag-dash" -x 200 -y 50 \
+    "XDG_CONFIG_HOME=$work/config $isotop replay $work/record --at $replay_at"
+sleep 2
+dash dashboard-replay 1
+dash dashboard-replay-detail / web Enter Enter
+dash dashboard-replay-events Escape Escape 6
 tm kill-session -t "$tag-dash"
 
 shot ls 132 8 ls
