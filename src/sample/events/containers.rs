@@ -32,6 +32,9 @@ pub(super) struct ContainerMemos {
     exited: HashMap<String, u64>,
     /// Counts calls, to find the containers a tick no longer has.
     tick: u64,
+    /// The baseline tick's time, ms since the epoch: a container started after it was born
+    /// while isotop watched.
+    watching_since_ms: Option<u64>,
 }
 
 /// One container as the previous tick saw it.
@@ -151,6 +154,7 @@ impl ContainerMemos {
     /// Remembers the baseline tick's containers; no event.
     pub(super) fn baseline(&mut self, inputs: &EventInputs<'_>) {
         self.tick += 1;
+        self.watching_since_ms = Some(inputs.at_ms);
         for c in inputs.containers {
             let memo = Memo::new(c, inputs.at_ms, self.tick);
             self.by_id.insert(c.view.container.id.clone(), memo);
@@ -196,6 +200,14 @@ impl ContainerMemos {
                 )
             };
             drafts.push(Draft::Ready(sampled(at_ms, subject_of(c), kind, detail)));
+            // Born while isotop watched (it started after the baseline tick): every OOM kill and
+            // refused fork of its life happened since then, even those before the grouping
+            // first saw it (a container OOM-killed in its first second, found a tick later).
+            if self.born_while_watching(c, at_ms) {
+                memo.oom_kills = memo.oom_kills.map(|_| 0);
+                memo.refused_forks = memo.refused_forks.map(|_| 0);
+                memo.kernel_events(c, thresholds, at_ms, inputs.fired, drafts);
+            }
             self.by_id.insert(id.clone(), memo);
         }
         let tick = self.tick;
@@ -229,6 +241,18 @@ impl ContainerMemos {
         }
         self.exited
             .retain(|_, at| at_ms.saturating_sub(*at) < EXITED_KEPT_MS);
+    }
+}
+
+impl ContainerMemos {
+    /// True when `c`'s init started after the baseline tick (its uptime, seconds, is shorter
+    /// than the time since).
+    fn born_while_watching(&self, c: &ContainerSample, at_ms: u64) -> bool {
+        let (Some(since_ms), Some(uptime)) = (self.watching_since_ms, c.view.uptime_seconds) else {
+            return false;
+        };
+        let watched_s = at_ms.saturating_sub(since_ms) as f64 / 1000.0;
+        uptime.is_finite() && uptime >= 0.0 && uptime < watched_s
     }
 }
 

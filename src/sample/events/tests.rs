@@ -183,6 +183,43 @@ fn counters_growing_are_events_and_counters_going_back_are_not() {
 }
 
 #[test]
+fn a_container_born_while_watched_tells_the_kills_before_it_was_first_seen() {
+    let mut bench = Bench::new();
+    bench.tick(&[]);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    // Started after the baseline (uptime 10 ms), OOM-killed before the grouping found it.
+    let mut young = container("young", 10, 1, true);
+    young.view.uptime_seconds = Some(0.01);
+    young.kernel.oom_kills = Some(1);
+    young.kernel.pids_refused_forks = Some(2);
+    // Found the same tick, but running for an hour: its counts are from before isotop looked.
+    let mut old = container("old", 20, 1, true);
+    old.view.uptime_seconds = Some(3600.0);
+    old.kernel.oom_kills = Some(4);
+    // Uptime unknown: nothing can be said of its counts.
+    let mut unknown = container("unknown", 30, 1, true);
+    unknown.view.uptime_seconds = None;
+    unknown.kernel.oom_kills = Some(3);
+    let events = bench.tick(&[young.clone(), old.clone(), unknown.clone()]);
+    let of = |id: &str| -> Vec<&'static str> {
+        events
+            .iter()
+            .filter(|e| e.subject.container_id.as_deref() == Some(id))
+            .map(|e| e.kind.name())
+            .collect()
+    };
+    assert_eq!(
+        of("young"),
+        ["started", "oom_kill", "pids_limit_hit"],
+        "{events:?}"
+    );
+    assert_eq!(of("old"), ["started"], "{events:?}");
+    assert_eq!(of("unknown"), ["started"], "{events:?}");
+    // Told once: the next tick compares with what was told.
+    assert!(bench.tick(&[young, old, unknown]).is_empty());
+}
+
+#[test]
 fn an_oom_kill_names_its_victim_from_the_kernel_log_even_a_tick_late() {
     let mut bench = Bench::new();
     std::fs::create_dir_all(bench.path("dev")).unwrap();
