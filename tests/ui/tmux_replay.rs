@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::require_program;
 use isotop::host::HostRoot;
 use isotop::record::{RecordOptions, Recorder, Recording};
-use isotop::sample::Sampler;
+use isotop::sample::{Sampler, SamplerOptions};
 
 use crate::support::tmux::Tmux;
 use crate::tmux::TestContainer;
@@ -33,7 +33,15 @@ fn replay_in_tmux_shows_the_past_and_moves_through_it() {
     }
     let store = tempfile::tempdir().expect("a temporary directory");
     let mut recorder = Recorder::create(store.path(), RecordOptions::default()).expect("recorder");
-    let mut sampler = Sampler::new(HostRoot::live());
+    // Every part read each tick whatever it costs (the cgroup tree's cadence stretches on a slow
+    // machine: under emulation the test cgroup was read into none of its four frames).
+    let mut sampler = Sampler::with_options(
+        HostRoot::live(),
+        SamplerOptions {
+            part_budget: 1.0,
+            ..SamplerOptions::default()
+        },
+    );
     let mut tick = |recorder: &mut Recorder| {
         let frame = sampler.tick().expect("a frame of this host");
         recorder.append(&frame).expect("appended");
