@@ -31,15 +31,18 @@ memory=${ISOTOP_VM_MEMORY:-2G}
 # Test modules (crate::module) not run in the VM unless their crate is named: those that read
 # fixtures only (no kernel state), and those whose subject does not depend on the cgroup
 # version (tar unpacking, the layer cache, target names, terminal signals, crash-safety of
-# timed reverts, the packaging files and the exporter's capabilities: the same code on v1 and
-# v2, and minutes under software emulation;
+# timed reverts, the packaging files and the exporter's capabilities, the flight recorder's
+# store, its dumps and `--at` answers on fixture frames: the same code on v1 and v2, and minutes
+# under software emulation — the store cut at every byte alone took minutes there;
 # act::limits and act::owned_cgroups cover the v2 writes). Each becomes a `--skip module::`
 # filter for every test binary (libtest names tests without their crate; these module names
 # are unique across the four crates).
 host_only=(ui::snapshots act::revert_crash launch::unpack_escape launch::unpack_bounds
   launch::image_bounds launch::image_outer launch::image_reuse launch::image_cache
   act::target_hostile ui::tmux_signals host::deploy_manifests host::deploy_grafana
-  host::deploy_package host::deploy_caps)
+  host::deploy_package host::deploy_caps host::record_crash host::record_keep
+  host::record_deltas host::record_store host::record_trouble host::record_cli host::cli_at
+  ui::replay_app ui::replay_cli ui::trouble_config)
 modules_9p=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
   netfs fscache 9pnet 9pnet_virtio 9p overlay veth llc stp bridge loop)
 

@@ -21,7 +21,7 @@ mod layers;
 mod log_pane;
 mod mounts;
 mod network;
-mod replay;
+mod replay_app;
 mod replay_cli;
 mod rw_size;
 mod snapshots;
