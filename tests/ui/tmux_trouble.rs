@@ -4,13 +4,14 @@
 //! ours into it), with a cooldown of one second. Trouble is made for real: one of isotop's own
 //! containers (`isotop run -d --memory 16M`) has its `tail` OOM-killed reading 64 MiB, then
 //! exits with code 3. The status line says each dump's line (`OOM kill in NAME: the last …
-//! written; isotop replay DIR`, then `exit code 3 in NAME: …`), naming the directory that is
-//! on disk: 0700, read by `Recording::open` without a warning, a keyframe first, two frames at
+//! written; isotop replay DIR`, then `exit code 3 in NAME: …`), naming the directory that is on
+//! disk: 0700, read by `Recording::open` without a warning, a keyframe first, two frames at
 //! least, the trigger's event of this container in it. `isotop replay DIR` of the OOM kill's
 //! dump, in a second tmux window beside the live dashboard, draws its time bar on the dump's
-//! last frame, and `q` exits 0. Needs root, tmux and a writable `/var/lib/isotop` (skips with
-//! the reason otherwise); the container is removed (`isotop rm -f`), the tmux server killed
-//! and the directories removed by drop guards even when an assertion fails.
+//! last frame and the container's row as it was, and `q` exits 0. Needs root, tmux and a
+//! writable `/var/lib/isotop` (skips with the reason otherwise); the container is removed
+//! (`isotop rm -f`), the tmux server killed and the directories removed by drop guards even
+//! when an assertion fails.
 
 use crate::support::{common, containers, tmux};
 
@@ -153,6 +154,10 @@ fn the_dashboard_dumps_an_oom_kill_and_an_exit_and_the_dump_replays() {
         &format!("frame {oom_frames} of {oom_frames}"),
         "the dump's last frame first",
     );
+    tmux.expect_screen("the container's row, as dumped", |s| {
+        s.lines()
+            .any(|l| l.contains(&name) && l.contains(" isotop ") && l.contains("running"))
+    });
     tmux.keys(&["q"]);
     tmux.expect("EXITED 0", "the replay exits with status 0 on q");
     drop(tmux);
