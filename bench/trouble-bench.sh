@@ -23,6 +23,8 @@
 # Ctrl-C.
 #
 # Usage: bench/trouble-bench.sh   (needs root, tmux, unshare, busybox-static)
+# Tunables: TROUBLE_BENCH_SECONDS (60), TROUBLE_BENCH_WARMUP (10), TROUBLE_BENCH_POPULATION
+# (1; 0 measures on the host as it is, without waiting).
 # A benchmark, never a test: it loads the machine for about five minutes.
 set -euo pipefail
 
@@ -60,29 +62,30 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-while pgrep -f qemu-system >/dev/null || pgrep -f screenshots/make.sh >/dev/null; do
-    echo "trouble-bench: a VM test or the screenshot script runs; waiting" >&2
-    sleep 20
-done
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-start_population "$scratch/population.state"
+if [[ ${TROUBLE_BENCH_POPULATION:-1} == 1 ]]; then
+    while pgrep -f qemu-system >/dev/null || pgrep -f screenshots/make.sh >/dev/null; do
+        echo "trouble-bench: a VM test or the screenshot script runs; waiting" >&2
+        sleep 20
+    done
+    start_population "$scratch/population.state"
+fi
 # (find would fail on a pid that exits while it lists /proc.)
 processes=$(ls /proc | grep -c '^[0-9]')
-echo "trouble-bench: population ready, $processes processes on the host" >&2
+echo "trouble-bench: $processes processes on the host" >&2
 
 clk_tck=$(getconf CLK_TCK)
-ticks() { awk '{ print $14 + $15 }' "$1/stat" 2>/dev/null; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # thread_dir PID COMM: the /proc/PID/task/TID of the thread named COMM (none: empty).
 thread_dir() {
     local t
     for t in /proc/"$1"/task/*; do
         if [[ $(cat "$t/comm" 2>/dev/null) == "$2" ]]; then
             echo "$t"
-            return
+            return 0
         fi
     done
+    return 0 # none: not a failure (set -e)
 }
 
 results=()
@@ -108,9 +111,9 @@ measure() {
     fi
     local t0 c0 tr0=0 s0 rss sum=0 n=0 i
     t0=$(date +%s%N)
-    c0=$(ticks "/proc/$dashboard")
-    [[ -n $trouble ]] && tr0=$(ticks "$trouble")
-    s0=$(ticks "$sampler")
+    c0=$(proc_cpu_ticks "/proc/$dashboard")
+    [[ -n $trouble ]] && tr0=$(proc_cpu_ticks "$trouble")
+    s0=$(proc_cpu_ticks "$sampler")
     for ((i = 0; i < window; i++)); do
         sleep 1
         rss=$(rss_kib "$dashboard")
@@ -119,13 +122,13 @@ measure() {
         n=$((n + 1))
     done
     local c1 tr1=0 s1 t1
-    c1=$(ticks "/proc/$dashboard")
-    [[ -n $trouble ]] && tr1=$(ticks "$trouble")
-    s1=$(ticks "$sampler")
+    c1=$(proc_cpu_ticks "/proc/$dashboard")
+    [[ -n $trouble ]] && tr1=$(proc_cpu_ticks "$trouble")
+    s1=$(proc_cpu_ticks "$sampler")
     t1=$(date +%s%N)
     [[ -n $c1 && -n $s1 && -n $tr1 ]] || die "the dashboard exited during the window"
-    local made
-    made=$(find "$dumps" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+    local made=0
+    [[ -d $dumps ]] && made=$(find "$dumps" -mindepth 1 -maxdepth 1 -type d | wc -l)
     tmux -L "$socket" kill-session -t "dump-$dump" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do kill -0 "$dashboard" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$dashboard" 2>/dev/null || true
