@@ -80,8 +80,6 @@ processes=$(ls /proc | grep -c '^[0-9]')
 echo "dashboard-bench: population ready, $processes processes on the host" >&2
 
 clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 results=()
 # measure LABEL COMMAND: runs COMMAND in a new tmux session; appends "LABEL|cpu|avg|peak" to
@@ -99,7 +97,7 @@ measure() {
     kill -0 "$pid" 2>/dev/null || die "$label exited during warm-up ($cmd)"
     local t0 c0 t1 c1 rss sum=0 n=0 peak=0 i
     t0=$(date +%s%N)
-    c0=$(cpu_ticks "$pid")
+    c0=$(proc_cpu_ticks "/proc/$pid")
     for ((i = 0; i < window; i++)); do
         sleep 1
         rss=$(rss_kib "$pid") || die "$label exited during the window"
@@ -108,7 +106,7 @@ measure() {
         n=$((n + 1))
         ((rss > peak)) && peak=$rss
     done
-    c1=$(cpu_ticks "$pid")
+    c1=$(proc_cpu_ticks "/proc/$pid")
     t1=$(date +%s%N)
     [[ -n $c1 ]] || die "$label exited during the window"
     tmux kill-session -t "$session" 2>/dev/null || true

@@ -30,3 +30,10 @@ start_population() {
         sleep 1
     done
 }
+
+# proc_cpu_ticks DIR: utime + stime, in clock ticks (getconf CLK_TCK), of /proc/PID (the whole
+# process) or /proc/PID/task/TID (one thread); empty once it is gone.
+proc_cpu_ticks() { awk '{ print $14 + $15 }' "$1/stat" 2>/dev/null; }
+
+# rss_kib PID: its resident set (VmRSS), KiB; empty once it is gone.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }

@@ -1,8 +1,8 @@
 //! A detached tmux session of fixed size driving the real `isotop` binary in tests: send keys
 //! or literal text, read the screen back (`capture-pane`), wait for what should appear. The
-//! session is killed on drop, even when an assertion fails. Each session has its own tmux
-//! server (`-L <name>`): with one shared server, a test ending the server's last session races
-//! another test starting one ("server exited unexpectedly").
+//! session is killed on drop (its server's socket file removed), even when an assertion fails.
+//! Each session has its own tmux server (`-L <name>`): with one shared server, a test ending
+//! the server's last session races another test starting one ("server exited unexpectedly").
 
 use std::process::Command;
 use std::time::Duration;
@@ -134,6 +134,11 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // The server leaves its socket file behind when killed: asked for first, removed after.
+        let socket = self.display("#{socket_path}");
         let _ = self.command().arg("kill-server").status();
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }

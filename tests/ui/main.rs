@@ -40,5 +40,6 @@ mod tmux_network;
 mod tmux_remote;
 mod tmux_replay;
 mod tmux_signals;
+mod tmux_trouble;
 mod traffic;
 mod trouble_config;
