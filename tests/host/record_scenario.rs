@@ -57,8 +57,19 @@ impl Scenario {
         self.live.last().expect("just pushed")
     }
 
-    /// Ticks until `found` holds of a frame's events (at most `ticks`); that frame's index.
-    fn until(&mut self, what: &str, ticks: usize, found: impl Fn(&[Event]) -> bool) -> usize {
+    /// The first frame from `since` on whose events `found` holds — one already kept (the
+    /// scenario's moments need not come in the order it waits for them: under emulation the
+    /// OOM kill was told before the throttling was), else ticking at most `ticks` more.
+    fn until(
+        &mut self,
+        what: &str,
+        since: usize,
+        ticks: usize,
+        found: impl Fn(&[Event]) -> bool,
+    ) -> usize {
+        if let Some(index) = (since..self.live.len()).find(|&i| found(&self.live[i].events)) {
+            return index;
+        }
         for _ in 0..ticks {
             if found(&self.tick().events) {
                 return self.live.len() - 1;
@@ -130,10 +141,10 @@ fn a_recorded_scenario_replays_as_it_was_live() {
         .output()
         .expect("isotop limit runs");
     assert!(out.status.success(), "limit: {out:?}");
-    let throttled = scenario.until("the throttling", 15, |events| {
+    let throttled = scenario.until("the throttling", first_after, 15, |events| {
         of(events, &busy_id).any(|k| matches!(k, EventKind::Throttled { ended: false, .. }))
     });
-    let oom_killed = scenario.until("the OOM kill", 20, |events| {
+    let oom_killed = scenario.until("the OOM kill", first_after, 20, |events| {
         of(events, &oom_id).any(|k| matches!(k, EventKind::OomKill { .. }))
     });
     // The exits: both containers' (any order, maybe already in an earlier frame).
