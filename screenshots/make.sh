@@ -192,7 +192,6 @@ history=${ISOTOP_SHOT_HISTORY:-150}
         echo $((192 << 20)) > "$v1/$tag/db/memory.max"
     fi
     sleep 10
-    date -u +%s > "$work/batch-at"
     "$isotop" run -d --name demo-batch --memory 16M -- \
         sh -c 'echo batch starts; sleep 3; head -c 64M /dev/zero | tail > /dev/null; echo tail was killed >&2; sleep 3; exit 3' >/dev/null
 ) &
@@ -225,17 +224,17 @@ dash dashboard-launch '?' n
 tm send-keys -t "$tag-dash" Escape
 tm kill-session -t "$tag-dash"
 
-# The replay of what the recorder wrote meanwhile, at 8 s after the batch job started (its OOM
-# kill and its exit with code 3 just past): the time bar, the Containers view as it was, web's
-# charts with their minutes of recorded history, the Events view up to that frame.
+# The replay of what the recorder wrote meanwhile (the whole run, ~4 minutes), at its newest
+# frame: the time bar, the Containers view as it was, web's charts with their recorded history
+# (the span zoomed to 2 minutes, as live), the Events view up to that frame — the batch job's
+# OOM kill and exit among them.
 kill "$record_pid" && wait "$record_pid"
 record_pid=""
-replay_at=$(date -u -d "@$(($(cat "$work/batch-at") + 8))" +%Y-%m-%dT%H:%M:%SZ)
 tm new-session -d -s "$tag-dash" -x 200 -y 50 \
-    "XDG_CONFIG_HOME=$work/config $isotop replay $work/record --at $replay_at"
+    "XDG_CONFIG_HOME=$work/config $isotop replay $work/record"
 sleep 2
 dash dashboard-replay 1
-dash dashboard-replay-detail / web Enter Enter
+dash dashboard-replay-detail / web Enter Enter + +
 dash dashboard-replay-events Escape Escape 6
 tm kill-session -t "$tag-dash"
 
