@@ -118,7 +118,7 @@ fn start_trouble(
         if matches!(report, TroubleReport::Dumped { .. }) {
             counted.dumped();
         }
-        eprintln!("isotop: {}", report.line());
+        eprintln!("isotop: {}", crate::host::text::clean_str(&report.line()));
     };
     TroubleRecorder::start(options, Arc::new(report))
 }

@@ -125,12 +125,13 @@ impl App {
         self.replay.as_ref()?.time_input.as_deref()
     }
 
-    /// The recording's first warning, and how many more, for the status line.
+    /// The recording's first warning, and how many more, for the status line; cleaned (it
+    /// names files of a directory someone else may have filled).
     pub fn replay_warning(&self) -> Option<String> {
         let warnings = &self.replay_position()?.warnings;
-        let first = warnings.first()?;
+        let first = crate::host::text::clean_str(warnings.first()?);
         Some(match warnings.len() - 1 {
-            0 => first.clone(),
+            0 => first.to_string(),
             more => format!("{first} (+{more} more)"),
         })
     }
