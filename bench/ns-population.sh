@@ -14,7 +14,13 @@
 #   it down: the shell that is PID 1 of each group's pid namespace is killed by pid (the kernel
 #   then ends every process in that namespace), each unshare exits and is reaped here, and any
 #   unshare still alive after 30 s is killed by pid. Nothing is killed by name.
-# Tunables: NS_POP_GROUPS (1..2000), NS_POP_SLEEPERS (1..100).
+# Tunables: NS_POP_GROUPS (1..2000), NS_POP_SLEEPERS (1..100), NS_POP_CGROUPS=1: each group in
+#   a cgroup of its own (as a container runtime makes one) under a parent `isotop-pop-<pid>` —
+#   cgroup v1: the cpu, cpuacct and pids hierarchies (never memory: this script's own memory
+#   cgroup may not be ours to leave); cgroup v2: one cgroup with the cpu and pids controllers
+#   where the root offers them. Removed at teardown. Default 0: every process stays in this
+#   script's cgroups (one busy cgroup holds the whole population: the worst case for a tool
+#   that skips quiet cgroups).
 # Needs root, util-linux unshare, busybox (busybox-static).
 set -euo pipefail
 
@@ -27,6 +33,8 @@ die() { echo "ns-population: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (creates namespaces)"
 [[ $groups =~ ^[0-9]+$ && $groups -ge 1 && $groups -le 2000 ]] || die "NS_POP_GROUPS must be 1..2000"
 [[ $sleepers =~ ^[0-9]+$ && $sleepers -ge 1 && $sleepers -le 100 ]] || die "NS_POP_SLEEPERS must be 1..100"
+own_cgroups=${NS_POP_CGROUPS:-0}
+[[ $own_cgroups == 0 || $own_cgroups == 1 ]] || die "NS_POP_CGROUPS must be 0 or 1"
 busybox=$(command -v busybox) || die "busybox not found (apt-get install busybox-static)"
 command -v unshare >/dev/null || die "unshare not found (util-linux)"
 
@@ -42,6 +50,30 @@ avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 # Every process of the population carries this variable, so teardown can prove a pid is ours.
 marker="ISOTOP_NS_POPULATION=$$.$(date +%s%N)"
 unshares=()
+
+# The parents of the groups' own cgroups (one per hierarchy), created below when asked.
+cgroup_parents=()
+if [[ $own_cgroups == 1 ]]; then
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+        bases=(/sys/fs/cgroup)
+    else
+        # One directory per hierarchy: `cpu` and `cpuacct` may be links to one `cpu,cpuacct`.
+        bases=($(for c in cpu cpuacct pids; do
+            [[ -d /sys/fs/cgroup/$c ]] && realpath "/sys/fs/cgroup/$c"
+        done | sort -u))
+    fi
+    for base in "${bases[@]}"; do
+        parent="$base/isotop-pop-$$"
+        mkdir "$parent" || die "cannot create $parent"
+        cgroup_parents+=("$parent")
+        if [[ -f $base/cgroup.controllers ]]; then
+            for c in cpu pids; do
+                grep -qw "$c" "$base/cgroup.subtree_control" \
+                    && { echo "+$c" >"$parent/cgroup.subtree_control" || true; }
+            done
+        fi
+    done
+fi
 
 teardown() {
     trap - EXIT INT TERM
@@ -66,6 +98,17 @@ teardown() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    # The groups' cgroups, once their processes are gone (an exiting process leaves its cgroup
+    # a moment after it is reaped: retried for up to 10 s).
+    local parent dir
+    shopt -s nullglob
+    for parent in "${cgroup_parents[@]}"; do
+        for dir in "$parent"/g*/ "$parent"/; do
+            local until=$((SECONDS + 10))
+            until rmdir "$dir" 2>/dev/null || ((SECONDS >= until)); do sleep 0.1; done
+            [[ -d $dir ]] && echo "ns-population: could not remove $dir" >&2
+        done
+    done
     rm -f "$state"
     echo "ns-population: done" >&2
 }
@@ -76,9 +119,16 @@ trap 'exit 143' TERM
 echo "holder=$$" >"$state"
 echo "ns-population: starting $groups groups of $((sleepers + 2)) processes" >&2
 for ((g = 0; g < groups; g++)); do
-    env "$marker" unshare --fork --kill-child --user --map-root-user --mount --uts --ipc --net \
+    # The subshell joins the group's cgroups (if asked) and then becomes the group's unshare, so
+    # its pid is the unshare's and everything the group starts is born in those cgroups.
+    (
+        for parent in "${cgroup_parents[@]}"; do
+            mkdir -p "$parent/g$g" && echo "$BASHPID" >"$parent/g$g/cgroup.procs"
+        done
+        exec env "$marker" unshare --fork --kill-child --user --map-root-user --mount --uts --ipc --net \
         --pid --cgroup "$busybox" sh -c \
-        "i=0; while [ \$i -lt $sleepers ]; do $busybox sleep 1000000 & i=\$((i + 1)); done; wait" &
+        "i=0; while [ \$i -lt $sleepers ]; do $busybox sleep 1000000 & i=\$((i + 1)); done; wait"
+    ) &
     unshares+=("$!")
 done
 

@@ -7,7 +7,9 @@
 //! sampler runs on the main thread instead of the task, and each line also says where the
 //! tick's time went (ms: `stacks` the stacks read that tick, `sizes` asking the sizer and
 //! taking its answers, `net` the network namespaces' counters and rates, `map` the network
-//! map, `events` comparing the tick with the previous one for events). With `--net-map` the sampler is asked for the network map and every namespace, as
+//! map, `events` comparing the tick with the previous one for events, `measure` measuring
+//! every container, `frame` building the frame from what was read, `history` recording it;
+//! then the history's rings in KiB). With `--net-map` the sampler is asked for the network map and every namespace, as
 //! the dashboard's Network view asks. Ends on SIGTERM, SIGINT or after TICKS frames.
 
 use std::time::Duration;
@@ -102,12 +104,15 @@ fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
     for _ in 0..ticks {
         let started = std::time::Instant::now();
         let frame = sampler.tick()?;
+        let recorded = std::time::Instant::now();
         history.record(&frame);
+        let history_cost = recorded.elapsed();
         let c = sampler.costs();
         eprintln!(
             "frame {}: {} processes, {} containers, {} namespaces, {} cgroups, {} networks; ms: \
              total {:.1} processes {:.1} containers {} cgroups {} namespaces {} stacks {} sizes \
-             {} net {} map {} events {}; {} layers sized, {} events",
+             {} net {} map {} events {} measure {:.2} frame {:.2} history {:.2}; {} layers sized, \
+             {} events, history {} KiB",
             frame.seq,
             frame.host.processes,
             frame.host.containers,
@@ -124,8 +129,12 @@ fn costs(interval: Duration, ticks: u64, net_map: bool) -> anyhow::Result<()> {
             part(c.net),
             part(c.net_map),
             part(c.events),
+            ms(c.container_samples),
+            ms(c.frame),
+            ms(history_cost),
             frame.layer_sizes.len(),
             frame.events.len(),
+            history.ring_bytes() / 1024,
         );
         drop(frame);
         std::thread::sleep(interval.saturating_sub(started.elapsed()));

@@ -23,6 +23,7 @@ pub mod stack;
 pub mod text;
 pub mod usage;
 pub mod users;
+pub mod whole_file;
 
 use std::path::{Path, PathBuf};
 

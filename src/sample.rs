@@ -1,8 +1,9 @@
 //! SAMPLE side: a task that reads the host every tick and turns consecutive reads into rates.
 //!
 //! The sampler owns its caches (per-pid data that does not change while a process lives is
-//! read once per process, keyed by pid and start time, so a tick costs one `stat` read per
-//! process) and sends each tick's [`Frame`] — an owned value — over a channel to the app
+//! read once per process, keyed by pid and start time; a tick lists `/proc` and reads a
+//! process's `schedstat`, and its `stat` only when it ran: [`processes`]) and sends each
+//! tick's [`Frame`] — owned, then shared by `Arc` past the channel — to the app
 //! loop. The app loop feeds frames into a [`History`] it owns (bounded ring buffers per
 //! container and cgroup), so history is never copied between tasks.
 //!

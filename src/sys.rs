@@ -11,7 +11,9 @@
 //!   by raw system calls that touch no other thread (see [`credentials`]);
 //! - [`signal`], [`mount`], [`net`], [`bpf`]: dispositions and masks, `mount_setattr`, `lo`
 //!   up, the cgroup device program;
+//! - [`heap`]: the C allocator's arena count and thresholds, and giving free pages back;
 //! - [`ioprio`]: a thread's I/O scheduling class (the layer sizer runs in the idle class);
+//! - [`proc_events`]: the kernel's process events connector (fork and exit as they happen);
 //! - [`netns`]: joining network namespaces on a dedicated thread that exits afterwards (the
 //!   read side's netlink reads inside each container's network);
 //! - [`command`]: the few steps run in a `std::process::Command` child between fork and exec.
@@ -28,11 +30,13 @@ pub mod child;
 pub mod command;
 pub mod credentials;
 pub mod fd;
+pub mod heap;
 pub mod ioprio;
 pub mod mount;
 pub mod net;
 pub mod netns;
 pub mod nsfs;
+pub mod proc_events;
 pub mod process;
 pub mod seccomp;
 pub mod signal;

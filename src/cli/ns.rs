@@ -1,5 +1,8 @@
 //! `isotop ns`: the host's namespaces like `lsns`, plus parent and owner.
 //!
+//! Live, the table is read at the syscall floor ([`read_table`]) and `--json` is streamed as
+//! it is serialized ([`json`]), with no copy of the table.
+//!
 //! Output modes: an lsns-style table (`NS TYPE NPROCS PID USER PARENT OWNER [NSFS] COMMAND`), a
 //! tree (`--tree`: user namespaces nested by parent, each listing the namespaces it owns, then
 //! pid namespaces by parent), or JSON (`--json`: `{"host_reference", "namespaces",
@@ -11,6 +14,8 @@
 //! the table is a recorded frame's (`Frame::namespaces`, the sampler's `build_table`), shown
 //! the same way under a first line naming the frame, `recorded_at` in JSON; a `-p PID` no
 //! namespace of that frame holds is the user's mistake.
+
+mod json;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -58,11 +63,10 @@ fn answer(
 ) -> Result<(), CliError> {
     let selected = select(table, kinds, args.pid);
     if args.json {
-        let mut shown = table.clone();
-        shown.namespaces = selected.into_iter().cloned().collect();
+        let shown = json::Shown::new(table, &selected);
         return match recorded {
             Some(recorded) => print_json(&recorded.wrap(&shown)),
-            None => print_json(&shown),
+            None => json::stream_json(&shown),
         };
     }
     let mut text = recorded.map(RecordedFrame::header).unwrap_or_default();
@@ -183,7 +187,7 @@ pub(crate) fn render_table(table: &NamespaceTable, rows: &[&Namespace]) -> Strin
 /// The command, or for a namespace with no process, what keeps it alive.
 fn describe_command(table: &NamespaceTable, ns: &Namespace) -> String {
     match (&ns.command, ns.nprocs) {
-        (Some(command), _) => command.clone(),
+        (Some(command), _) => command.to_string(),
         (None, 0) if !ns.nsfs.is_empty() => "(bind mount only)".to_string(),
         (None, 0)
             if table
@@ -384,7 +388,7 @@ mod tests {
             pid: pids.first().copied(),
             uid: pids.first().map(|_| 0),
             user: pids.first().map(|_| "root".to_string()),
-            command: pids.first().map(|p| format!("cmd{p}")),
+            command: pids.first().map(|p| format!("cmd{p}").into()),
             parent,
             owner,
             owner_uid: None,

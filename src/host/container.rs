@@ -31,7 +31,7 @@ pub use super::runtime::{Pod, Runtime};
 use self::assign::Group;
 use super::HostRoot;
 use super::namespace::{NsKind, NsSet};
-use super::process::{CgroupMembership, Process, read_environ_var};
+use super::process::{CgroupMembership, Process, Records, read_environ_var};
 use super::runtime::containerd::TaskIndex;
 use super::runtime::oci::{self, OciState};
 use super::runtime::podman::{self, PodmanStores};
@@ -94,7 +94,12 @@ impl Container {
 /// (e.g. isotop's own namespaces when PID 1's are unreadable): namespaces equal to it are
 /// "shared with the host", and processes whose pid and mount namespaces both differ from it
 /// are containers even when no runtime names them. Sorted by runtime, name, id.
-pub fn find_containers(root: &HostRoot, processes: &[Process], host_ns: &NsSet) -> Vec<Container> {
+pub fn find_containers<'p>(
+    root: &HostRoot,
+    processes: impl Into<Records<'p>>,
+    host_ns: &NsSet,
+) -> Vec<Container> {
+    let processes = processes.into();
     let tasks = TaskIndex::read(root);
     let states = oci::read_states(root);
     let groups = assign::group_processes(root, processes, host_ns, &tasks, &states);
@@ -200,7 +205,7 @@ fn build(
         .name
         .or_else(|| {
             (group.runtime == Runtime::Unknown)
-                .then(|| init.map(|p| p.comm.clone()))
+                .then(|| init.map(|p| p.comm.to_string()))
                 .flatten()
                 .filter(|c| !c.is_empty())
         })

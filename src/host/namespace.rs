@@ -5,17 +5,24 @@
 //! thousands of processes cheap. An unreadable link (EACCES, as for PID 1 on some hosts) leaves
 //! that kind unknown and sets `denied`.
 //!
-//! The listing built from these sets lives in [`table`] (lsns semantics), the bind-mounted
-//! namespaces in [`mounts`], and the choice of which namespaces are the host's in [`reference`](mod@reference).
+//! The listing built from these sets lives in [`table`] (lsns semantics; `isotop ns` reads it
+//! at the syscall floor through [`read_table`]), parents and owners in [`relations`] (with the
+//! sampler's cache), the bind-mounted namespaces in [`mounts`], and the choice of which
+//! namespaces are the host's in [`reference`](mod@reference).
 
+mod listing;
 pub mod mounts;
 pub mod reference;
+pub mod relations;
 pub mod table;
 
+pub use listing::read_table;
 pub use reference::{HostReference, host_reference};
-pub use table::{Namespace, NamespaceTable, build_table, read_table};
+pub use relations::RelationCache;
+pub use table::{Namespace, NamespaceTable, build_table, build_table_cached};
 
 use std::fs;
+use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,20 +85,25 @@ impl std::fmt::Display for NsKind {
 }
 
 /// The inode of each of a process's namespaces; `None` where unreadable or unsupported.
+///
+/// Memory: 72 bytes (was 136 with `Option<u64>`: every process record and its copies carry
+/// one). An nsfs inode is never 0 (the kernel hands them out from `PROC_DYNAMIC_FIRST`,
+/// 0xF0000000, up), so 0 is free to mean unknown: `Option<NonZeroU64>` is one word.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct NsSet {
-    inodes: [Option<u64>; 8],
+    inodes: [Option<NonZeroU64>; 8],
     /// Some link could not be read (permission), as opposed to absent from this kernel.
     pub denied: bool,
 }
 
 impl NsSet {
     pub fn get(&self, kind: NsKind) -> Option<u64> {
-        self.inodes[kind.index()]
+        self.inodes[kind.index()].map(NonZeroU64::get)
     }
 
+    /// Sets `kind`'s inode; `Some(0)`, which no namespace has, is kept as unknown.
     pub fn set(&mut self, kind: NsKind, inode: Option<u64>) {
-        self.inodes[kind.index()] = inode;
+        self.inodes[kind.index()] = inode.and_then(NonZeroU64::new);
     }
 
     /// Pairs of (kind, inode) for every known namespace.
@@ -134,9 +146,14 @@ impl<'de> Deserialize<'de> for NsSet {
 }
 
 /// Parses a namespace link text, `net:[4026531833]`, into its kind and inode.
+/// Inode 0 is no namespace's (see [`NsSet`]): refused.
 pub fn parse_ns_link(text: &str) -> Option<(NsKind, u64)> {
     let (kind, rest) = text.split_once(":[")?;
-    let inode = rest.strip_suffix(']')?.parse().ok()?;
+    let inode = rest
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+        .filter(|&n: &u64| n != 0)?;
     Some((NsKind::from_name(kind)?, inode))
 }
 
@@ -178,8 +195,27 @@ mod tests {
             parse_ns_link("net:[4026531833]"),
             Some((NsKind::Net, 4026531833))
         );
+        assert_eq!(parse_ns_link("net:[0]"), None, "no namespace has inode 0");
         assert_eq!(parse_ns_link("pid_for_children:[1]"), None);
         assert_eq!(parse_ns_link("net:[abc]"), None);
         assert_eq!(parse_ns_link("garbage"), None);
+    }
+
+    #[test]
+    fn a_set_is_one_word_a_kind_and_keeps_every_inode() {
+        assert_eq!(std::mem::size_of::<NsSet>(), 72);
+        let mut set = NsSet::default();
+        assert!(set.is_empty());
+        for (n, kind) in NsKind::ALL.into_iter().enumerate() {
+            set.set(kind, Some(u64::MAX - n as u64));
+        }
+        for (n, kind) in NsKind::ALL.into_iter().enumerate() {
+            assert_eq!(set.get(kind), Some(u64::MAX - n as u64));
+        }
+        set.set(NsKind::Net, Some(0));
+        assert_eq!(set.get(NsKind::Net), None, "0 is no inode: unknown");
+        assert_eq!(set.iter().count(), 7);
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(serde_json::from_str::<NsSet>(&json).unwrap(), set);
     }
 }

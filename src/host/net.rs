@@ -8,7 +8,8 @@
 //!   afterwards to every container whose init is in it: the containers of a pod share one
 //!   reading, never two.
 //! - Two depths: [`read::read_full`] (addresses, routes: the map, the Network view) and
-//!   [`read::read_counters`] (counters only, the cheap path a sampler calls each tick). Both
+//!   [`read::read_counters`] (counters only, the cheap path a sampler calls each tick; with
+//!   each namespace's file kept open between calls: [`kept::KeptNetDev`]). Both
 //!   return counters with the moment they were read, never rates (`sample::rates` makes them).
 //! - Entering a namespace happens on a dedicated thread that exits afterwards
 //!   ([`crate::sys::netns`]), never on a caller's thread.
@@ -21,6 +22,7 @@
 pub mod address;
 pub mod counters;
 pub mod error;
+pub mod kept;
 pub mod link;
 pub mod map;
 pub mod namespaces;
@@ -31,6 +33,7 @@ pub mod socket;
 
 pub use counters::Counters;
 pub use error::NetError;
+pub use kept::KeptNetDev;
 pub use link::{Endpoint, Interface, InterfaceKind, LinkTarget};
 pub use namespaces::{NetnsHandle, discover, own_netns};
 pub use read::{

@@ -7,7 +7,17 @@
 //! process `partial`, never an error for the whole scan. Text fields are cleaned
 //! ([`crate::host::text`]) because processes choose their own names. Cgroup paths are made
 //! absolute when isotop runs in a cgroup namespace of its own
-//! ([`crate::host::cgroup::namespace_root`]).
+//! ([`crate::host::cgroup::namespace_root`]). [`proc_dir`] holds the sampler's cheap per-tick
+//! reads (listing with inode numbers, `schedstat`, `stat` parsed without allocating).
+
+pub mod comm;
+pub mod pid_watch;
+pub mod proc_dir;
+pub mod proc_path;
+pub mod records;
+
+pub use comm::Comm;
+pub use records::Records;
 
 use std::fs;
 use std::io;
@@ -56,8 +66,8 @@ pub struct Process {
     pub ppid: i32,
     /// Real owner (the owner of `/proc/<pid>`).
     pub uid: u32,
-    /// `comm` (kernel-truncated to 15 bytes), cleaned.
-    pub comm: String,
+    /// `comm` (kernel-truncated to 15 bytes), cleaned; shared (see [`Comm`]).
+    pub comm: Comm,
     /// Arguments, cleaned; empty for kernel threads and zombies.
     pub cmdline: Vec<String>,
     /// State letter from `stat` (R, S, D, Z, T, ...); `?` when unknown.
@@ -87,7 +97,7 @@ impl Process {
             pid,
             ppid: 0,
             uid,
-            comm: String::new(),
+            comm: Comm::default(),
             cmdline: Vec::new(),
             state: '?',
             start_ticks: 0,
@@ -104,7 +114,7 @@ impl Process {
     /// The command as lsns shows it: the cmdline joined by spaces, or `comm` when empty.
     pub fn command(&self) -> String {
         if self.cmdline.is_empty() {
-            self.comm.clone()
+            self.comm.to_string()
         } else {
             self.cmdline.join(" ")
         }
@@ -175,7 +185,7 @@ pub fn read_process(
         Ok(Some(bytes)) => match procfs_core::process::Stat::from_read(&bytes[..]) {
             Ok(stat) => {
                 process.ppid = stat.ppid;
-                process.comm = clean(stat.comm.as_bytes());
+                process.comm = clean(stat.comm.as_bytes()).into();
                 process.state = stat.state;
                 process.start_ticks = stat.starttime;
                 process.cpu_ticks = stat.utime.saturating_add(stat.stime);
@@ -285,7 +295,7 @@ impl StatSample {
     /// Copies the figures into a full record.
     pub fn apply_to(&self, process: &mut Process) {
         if process.comm != self.comm {
-            process.comm.clone_from(&self.comm);
+            process.comm = self.comm.as_str().into();
         }
         process.ppid = self.ppid;
         process.state = self.state;
@@ -358,7 +368,11 @@ fn split_cmdline(bytes: &[u8]) -> Vec<String> {
     if trimmed.is_empty() {
         return Vec::new();
     }
-    trimmed.split(|b| *b == 0).map(clean).collect()
+    // Sized exactly: collected, the list starts at 4 slots (96 bytes) for the usual 1-3
+    // arguments, kept by the table for every process of the host.
+    let mut args = Vec::with_capacity(trimmed.iter().filter(|b| **b == 0).count() + 1);
+    args.extend(trimmed.split(|b| *b == 0).map(clean));
+    args
 }
 
 /// Reads a proc file; `Ok(None)` if the process vanished.
@@ -382,5 +396,7 @@ mod tests {
         );
         assert!(split_cmdline(b"").is_empty());
         assert_eq!(split_cmdline(b"a\xff"), vec!["a\u{fffd}"]);
+        let args = split_cmdline(b"sleep\0x100000\0");
+        assert_eq!((args.len(), args.capacity()), (2, 2), "sized exactly");
     }
 }

@@ -254,24 +254,53 @@ pub fn read_stacks(
 /// Fills each layer's `shared_with` with the other containers of `stacks` (`(container id,
 /// its stack)`) holding the same layer ([`StackLayer::key`]).
 pub fn mark_shared(stacks: &mut [(String, &mut ContainerStack)]) {
-    let mut holders: std::collections::HashMap<PathBuf, Vec<String>> =
-        std::collections::HashMap::new();
-    for (id, stack) in stacks.iter() {
-        for layer in &stack.layers {
-            let ids = holders.entry(layer.key().to_path_buf()).or_default();
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
-    }
-    for (id, stack) in stacks.iter_mut() {
-        for layer in &mut stack.layers {
-            let mut others: Vec<String> = holders
-                .get(layer.key())
-                .map(|ids| ids.iter().filter(|o| *o != id).cloned().collect())
-                .unwrap_or_default();
-            others.sort();
+    let marks = {
+        let view: Vec<(&str, &ContainerStack)> = stacks
+            .iter()
+            .map(|(id, stack)| (id.as_str(), &**stack))
+            .collect();
+        shared_marks(&view)
+    };
+    for ((_, stack), marks) in stacks.iter_mut().zip(marks) {
+        for (layer, others) in stack.layers.iter_mut().zip(marks) {
             layer.shared_with = others;
         }
     }
+}
+
+/// What [`mark_shared`] would set, without changing a stack: for each of `stacks`, for each of
+/// its layers, the other containers holding that layer, sorted. A caller that keeps stacks
+/// behind `Arc`s compares these with the marks held and copies only the stacks that differ.
+pub fn shared_marks(stacks: &[(&str, &ContainerStack)]) -> Vec<Vec<Vec<String>>> {
+    let mut holders: std::collections::HashMap<&Path, Vec<&str>> = std::collections::HashMap::new();
+    for &(id, stack) in stacks {
+        for layer in &stack.layers {
+            let ids = holders.entry(layer.key()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    stacks
+        .iter()
+        .map(|&(id, stack)| {
+            stack
+                .layers
+                .iter()
+                .map(|layer| {
+                    let mut others: Vec<String> = holders
+                        .get(layer.key())
+                        .map(|ids| {
+                            ids.iter()
+                                .filter(|o| **o != id)
+                                .map(|o| o.to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    others.sort();
+                    others
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -20,9 +20,11 @@ pub fn clean(bytes: &[u8]) -> String {
 
 /// Cleans text that is already valid UTF-8 but may hold control characters.
 pub fn clean_str(text: &str) -> String {
-    text.chars()
-        .map(|c| if must_escape(c) { '?' } else { c })
-        .collect()
+    // Sized up front: collecting chars reserves a quarter of the bytes and doubles, leaving up
+    // to twice the bytes held (cleaned paths and commands are kept by the thousand).
+    let mut out = String::with_capacity(text.len());
+    out.extend(text.chars().map(|c| if must_escape(c) { '?' } else { c }));
+    out
 }
 
 /// True for what must never reach a terminal as is: control characters (Unicode category Cc),
@@ -85,6 +87,19 @@ pub fn escape_json(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cleaned_string_holds_no_more_than_its_bytes() {
+        // Thousands are kept (cgroup source paths, process names): no doubling's slack.
+        let path = "/sys/fs/cgroup/memory/isotop-cgpop-30769-1796566523985186580/c123/memory.stat";
+        let cleaned = clean_str(path);
+        assert_eq!(cleaned, path);
+        assert_eq!(cleaned.capacity(), path.len());
+        let evil = "name\u{202e}\x1b[2J\u{200b}tail";
+        let cleaned = clean_str(evil);
+        assert_eq!(cleaned, "name??[2J?tail");
+        assert!(cleaned.capacity() <= evil.len());
+    }
 
     #[test]
     fn control_characters_are_replaced() {

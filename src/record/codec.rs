@@ -1,60 +1,105 @@
 //! A frame as a record's payload, and back: keyframes, and deltas against their segment's last
 //! keyframe.
 //!
-//! A frame is cut into four sections ([`sections`]: the head, cgroups, namespaces, processes),
-//! each MessagePack with named fields. A **keyframe**'s payload is each section compressed with
-//! zstd on its own; a **delta**'s is the base keyframe's id (the CRC-32 of its payload, 4 bytes
-//! big-endian), then each section as one mode byte and its zstd frame: mode 1, compressed
-//! with the same section of the base keyframe, raw, as a prefix (zstd's `refPrefix` with
-//! long-distance matching, what `zstd --patch-from` does: the unchanged bytes become
-//! back-references into the base), or mode 0, compressed alone — the first delta after a
-//! keyframe tries both for each section and the deltas after it keep the smaller way. Every
-//! section's frame is `u32` big-endian length + one zstd frame that records its decompressed
-//! size and a content checksum (a wrong base fails to decode rather than giving another
-//! frame). Decoding a frame is its keyframe + at most one delta, never a chain;
-//! a light frame decodes only the head and the cgroups.
+//! A frame is cut into six sections ([`sections`]: the head, cgroups, namespaces, processes,
+//! containers, networks), each MessagePack with named fields, each a container of items (the
+//! head's fields, the lists' elements). A **keyframe**'s payload is each section compressed
+//! with zstd on its own (streamed item by item, a 1 MiB window: no whole section is ever held
+//! raw). A **delta**'s is the base keyframe's id (the CRC-32 of its payload, 4 bytes
+//! big-endian), then each section as one mode byte and its zstd frame: a patch of the
+//! keyframe's section (`patch`: the items unchanged since the keyframe copied by index, a
+//! changed one written as only its changed fields, a map's value patched under its key),
+//! compressed alone (mode 2) or — when the keyframe is small, at most [`SMALL_KEYFRAME_RAW`]
+//! bytes of MessagePack, kept raw — with the keyframe's section as zstd's prefix (mode 3).
+//! Format 2's deltas (still read) used mode 1, the section compressed with the keyframe's raw
+//! bytes as zstd's prefix with long-distance matching, or mode 0, alone. Every section's frame
+//! is `u32` big-endian length + one zstd frame with a content checksum. Decoding a frame is
+//! its keyframe + at most one delta, never a chain; a light frame decodes only the head, the
+//! cgroups, the containers and the networks.
+//!
+//! The encoder keeps no copy of its keyframe: only each item's and each field's fingerprint
+//! (`fingerprint`, a keyed 64-bit hash of what it serializes) and its index; a part the sampler
+//! shares unchanged with the previous frame (same `Arc`: a process record, a container's stack,
+//! the namespace table) is not walked again (`shared_prints`), and a process written by the
+//! last delta and unchanged since is written as it was. A tick walks every item once
+//! to fingerprint it and writes MessagePack only for those whose fingerprint the keyframe does
+//! not hold — on a host of mostly idle processes, a few hundred of 11,700 — so a delta costs
+//! what changed, not the frame (format 2 wrote the whole frame's 14 MB of MessagePack each
+//! tick and had zstd find the repeats again).
 //!
 //! The [`Encoder`] writes a keyframe first, then deltas, and a keyframe again after
-//! [`KEYFRAME_EVERY`] frames, when asked ([`Encoder::force_keyframe`]), or when the last delta
+//! [`KEYFRAME_EVERY`] frames, when asked ([`Encoder::force_keyframe`]), when the last delta
 //! grew past three quarters of its keyframe (the host moved so far that a new base is about as
-//! cheap).
-//!
-//! Measured on bench/ns-population.sh's host (11,700 processes, 400 containers), two frames
-//! 20 s apart: a frame's MessagePack is 14 MB — processes 8.7 MB, head 4.2 MB (400
-//! containers with their stacks), namespaces 1.1 MB, cgroups 31 KB. Alone at zstd level 3 the
-//! sections take 68.5 KB, 93 KB, 60 KB and 4 KB (a keyframe: ~226 KB). Against the earlier
-//! frame (`zstd --patch-from`, level 3): head 25 KB, namespaces 9.5 KB, cgroups 28 bytes when
-//! unchanged — but processes 72 KB, no better than alone: nearly every process's CPU times,
-//! memory and rates change between two frames, and those numbers are what is left once zstd
-//! has squeezed the repeated field names; a semantic delta (only the fields that changed)
-//! would keep the same numbers, so it is not worth a second, hand-written format. Hence
-//! per-section modes: a delta is ~105 KB, under half a keyframe. The README's "Flight
-//! recorder" section has the resulting bytes per hour, CPU and seek time.
+//! cheap), or — for an encoder told so ([`Encoder::replace_a_first_base_without_rates`], the
+//! trouble ring's) — once after its first keyframe when its first delta changed more than half
+//! of its processes (a sampler's first frame has no rates yet: every process differs from it in
+//! its cpu percent, and every delta against it would write them all until the next keyframe). The README's "Flight recorder" section has the resulting bytes per hour, CPU and
+//! seek time (bench/record-bench.sh), bench/profiles/record.md the profiles.
 
+mod delta;
+mod fields;
+mod fingerprint;
+mod keyframe;
+mod parts;
+mod patch;
 mod sections;
+mod shared_prints;
 
+use delta::{DeltaSink, FieldScratch, PatchCompressor, WrittenProcesses};
+use fields::FieldTable;
+use keyframe::KeyframeSink;
+pub(crate) use parts::Parts;
 pub(crate) use sections::{SECTIONS, Section, join};
+use shared_prints::{LastSection, ProcessPrints, SharedPrints, container_print};
 
-use crate::sample::Frame;
+use fingerprint::Keys as RandomState;
+/// The codec's maps: their keys are keyed fingerprints and addresses, nothing a stranger
+/// chooses, so foldhash's fast hasher (std's SipHash showed in the ring thread's profile).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+use serde::Serialize;
+
+use self::patch::{Entry, Patch, Shape};
+use self::sections::Sink;
+use crate::host::process::Process;
+use crate::host::stack::ContainerStack;
+use crate::sample::{ContainerSample, Frame, ProcessSample};
+use std::sync::{Arc, Weak};
 
 /// zstd level: 3 (zstd's default) is within 10 % of level 1's speed on these frames and
 /// ~15 % smaller.
 const ZSTD_LEVEL: i32 = 3;
 
-/// The largest window a delta's back-references may span, log2 bytes (128 MiB, zstd's default
-/// decoding limit): a prefix longer than this is only partly used, never misread.
-const WINDOW_LOG_MAX: u32 = 27;
-
-/// zstd's smallest window, log2 bytes.
-const WINDOW_LOG_MIN: u32 = 10;
-
-/// The longest section accepted once decompressed, bytes (1 GiB, as `remote::wire`).
-const MAX_DECODED: u64 = 1024 * 1024 * 1024;
+/// A keyframe's sections are compressed with this window, log2 bytes (128 KiB): neighbouring
+/// processes are alike, the repeats a larger window finds are few and cost the encoder its
+/// memory (the trouble ring's budget is a few MiB). On 11,700 processes a 1 MiB window made
+/// keyframes ~6 % smaller and the ring thread's process ~1.5 MiB larger (`record_store ring`,
+/// bench/profiles/record.md).
+const KEYFRAME_WINDOW_LOG: u32 = 17;
 
 /// A keyframe at least every this many frames (10 minutes at 10 s, a minute at 1 s): a delta
 /// grows as the host drifts from its base, and a keyframe bounds what a damaged record takes
 /// with it.
 pub(crate) const KEYFRAME_EVERY: u32 = 60;
+
+/// A delta's section mode: compressed alone.
+const MODE_ALONE: u8 = 0;
+/// Format 2: compressed with the keyframe's section as zstd's prefix.
+const MODE_PREFIX: u8 = 1;
+/// Format 3: a patch of the keyframe's section (`patch`), compressed alone.
+const MODE_PATCH: u8 = 2;
+/// Format 3: a patch of the keyframe's section, compressed with that section as zstd's prefix
+/// (a keyframe of at most [`SMALL_KEYFRAME_RAW`] bytes of MessagePack).
+const MODE_PATCH_PREFIX: u8 = 3;
+
+/// A keyframe whose sections hold at most this many bytes of MessagePack (256 KiB: a host of a
+/// few hundred processes) is kept raw, and its deltas' patches are compressed with its section
+/// as zstd's prefix: a small host's changed items and fields (a fixture's net map, a
+/// container's reading) are most of its delta, and alone they compress 4:1 where against their
+/// old selves they are a few bytes. A large host's keyframe is not kept (11,700 processes are
+/// 14 MB of MessagePack): its deltas' few changed fields are a small share of its keyframe
+/// anyway.
+const SMALL_KEYFRAME_RAW: usize = 256 * 1024;
 
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,28 +132,58 @@ pub(crate) struct Encoded {
     pub(crate) payload: Vec<u8>,
 }
 
-/// The keyframe deltas are made against.
+/// The keyframe deltas are made against: no copy of it, only its items' fingerprints.
 #[derive(Debug)]
 struct Base {
     /// [`base_id`] of its payload.
     id: u32,
-    /// Its sections, raw (MessagePack).
-    sections: [Vec<u8>; SECTIONS],
     /// Its payload's length, bytes.
     payload_len: usize,
-    /// Per section, whether deltas compress it against this keyframe's (`Some(true)`) or alone;
-    /// `None` until the first delta after the keyframe tried both and kept the smaller.
-    against: [Option<bool>; SECTIONS],
+    /// Per section, each item's fingerprint and its index (the first of equal ones).
+    items: [HashMap<u64, u32>; SECTIONS],
+    /// Per section: each item's fields' fingerprints (none for an item that is not a map), and
+    /// the item of each identity ([`identity`]).
+    fields: [FieldTable; SECTIONS],
+    identity: [HashMap<u64, u32>; SECTIONS],
+    /// Each section's MessagePack, kept for a small keyframe ([`SMALL_KEYFRAME_RAW`]).
+    raw: Option<[Vec<u8>; SECTIONS]>,
 }
 
 /// Encodes frames one after another: the records of one encoder go, in order, to one store.
-#[derive(Debug)]
 pub(crate) struct Encoder {
     keyframe_every: u32,
     /// Deltas since the last keyframe.
     since_keyframe: u32,
     force: bool,
+    /// The base is the first keyframe this encoder made, no delta was made against it yet, and
+    /// it is to be replaced when that delta rewrote most processes
+    /// ([`Encoder::replace_a_first_base_without_rates`]).
+    first_base: bool,
     base: Option<Base>,
+    /// The fingerprints' keys (random: see `fingerprint`).
+    keys: RandomState,
+    /// Kept from frame to frame so a tick allocates nearly nothing: one item's MessagePack,
+    /// the patch being made, its bytes.
+    item: Vec<u8>,
+    patch: Patch,
+    patch_bytes: Vec<u8>,
+    scratch: FieldScratch,
+    /// A zstd context kept for the deltas' patches (small: sized to the largest patch).
+    compressor: Option<PatchCompressor>,
+    prints: ProcessPrints,
+    stacks: SharedPrints<ContainerStack>,
+    /// The last delta's namespaces section (none since the last keyframe: none).
+    namespaces: Option<LastSection>,
+    written: WrittenProcesses,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("since_keyframe", &self.since_keyframe)
+            .field("base", &self.base.as_ref().map(|b| b.id))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Encoder {
@@ -124,8 +199,26 @@ impl Encoder {
             keyframe_every: frames.max(1),
             since_keyframe: 0,
             force: false,
+            first_base: false,
             base: None,
+            keys: RandomState::default(),
+            item: Vec::new(),
+            patch: Patch::default(),
+            patch_bytes: Vec::new(),
+            scratch: FieldScratch::default(),
+            compressor: None,
+            prints: ProcessPrints::default(),
+            stacks: SharedPrints::default(),
+            namespaces: None,
+            written: WrittenProcesses::default(),
         }
+    }
+
+    /// Replaces the first keyframe by the next frame when the first delta rewrote more than
+    /// half of its processes (see the module): the trouble ring's encoder, whose window is
+    /// minutes, not hours, starts with the dashboard's first frame, which has no rates.
+    pub(crate) fn replace_a_first_base_without_rates(&mut self) {
+        self.first_base = self.base.is_none();
     }
 
     /// Makes the next record a keyframe (a new segment starts only at one).
@@ -135,37 +228,99 @@ impl Encoder {
 
     /// `frame` as the next record: a keyframe or a delta against the last keyframe.
     pub(crate) fn encode(&mut self, frame: &Frame) -> Result<Encoded, String> {
-        let raw = sections::split(frame)?;
         let flags = if frame.events.is_empty() {
             0
         } else {
             super::format::FLAG_EVENTS
         };
         let keyframe_due = self.force || self.since_keyframe + 1 >= self.keyframe_every;
-        let (kind, payload) = match &self.base {
-            Some(_) if !keyframe_due => {
-                let Some(base) = self.base.as_mut() else {
-                    return Err("no keyframe".to_string());
+        let base = self.base.take();
+        let (kind, payload) = match base {
+            Some(base) if !keyframe_due => {
+                let mut delta = DeltaSink {
+                    payload: base.id.to_be_bytes().to_vec(),
+                    base: &base,
+                    section: Section::Head,
+                    keys: &self.keys,
+                    item: &mut self.item,
+                    patch: &mut self.patch,
+                    patch_bytes: &mut self.patch_bytes,
+                    scratch: &mut self.scratch,
+                    compressor: &mut self.compressor,
+                    prints: &mut self.prints,
+                    stacks: &mut self.stacks,
+                    namespaces: &mut self.namespaces,
+                    written: &mut self.written,
+                    processes_written: 0,
                 };
-                let payload = delta_payload(base, &raw)?;
+                let made = sections::visit(frame, &mut delta);
+                let payload = delta.payload;
+                let processes_written = delta.processes_written;
+                self.base = Some(base);
+                made?;
                 self.since_keyframe += 1;
-                // A delta three quarters of a keyframe: the host moved away from its base.
-                self.force = payload.len() > base.payload_len / 4 * 3;
+                // A delta three quarters of a keyframe: the host moved away from its base. Not
+                // for tiny frames, whose sections' fixed costs make any delta about as long.
+                // The encoder's first keyframe, most of whose processes the first delta wrote:
+                // a sampler's first frame, without rates (see the module).
+                let first_unlike = std::mem::replace(&mut self.first_base, false)
+                    && self.base.as_ref().is_some_and(|b| {
+                        processes_written * 2 > b.fields[Section::Processes as usize].starts.len()
+                    });
+                self.force = first_unlike
+                    || self
+                        .base
+                        .as_ref()
+                        .is_some_and(|b| payload.len() > b.payload_len / 4 * 3);
                 (Kind::Delta, payload)
             }
-            _ => {
-                let payload = keyframe_payload(&raw)?;
+            stale => {
+                // The old keyframe's tables (~2.5 MB on 11,700 processes) go before the new
+                // one's are built, not after.
+                drop(stale);
+                let mut keyframe = KeyframeSink {
+                    payload: Vec::new(),
+                    items: Default::default(),
+                    fields: Default::default(),
+                    identity: Default::default(),
+                    raw: Some(Default::default()),
+                    scratch: Vec::new(),
+                    section: Section::Head,
+                    stream: None,
+                    keys: &self.keys,
+                    item: &mut self.item,
+                    prints: &mut self.prints,
+                    stacks: &mut self.stacks,
+                };
+                // A section of the last segment's deltas is no section of the next's.
+                self.namespaces = None;
+                self.written.clear();
+                sections::visit(frame, &mut keyframe)?;
+                let payload = keyframe.payload;
                 self.base = Some(Base {
                     id: base_id(&payload),
-                    sections: raw,
                     payload_len: payload.len(),
-                    against: [None; SECTIONS],
+                    items: keyframe.items,
+                    fields: keyframe.fields,
+                    identity: keyframe.identity,
+                    raw: keyframe.raw,
                 });
                 self.since_keyframe = 0;
                 self.force = false;
                 (Kind::Keyframe, payload)
             }
         };
+        self.prints.tick_done();
+        self.stacks.tick_done();
+        // Large buffers of a busy tick are not kept for the quiet ones (400 networks' patch is
+        // ~250 KB of operations a tick, 1.2 KB compressed: its buffers are made again each
+        // tick rather than held).
+        for buffer in [&mut self.item, &mut self.patch_bytes] {
+            buffer.clear();
+            buffer.shrink_to(1 << 16);
+        }
+        self.patch.clear();
+        self.patch.shrink_to(1 << 16);
         Ok(Encoded {
             t_ms: frame.taken_at_ms,
             kind,
@@ -175,42 +330,64 @@ impl Encoder {
     }
 }
 
+/// An item's MessagePack (a map's key, then the value) into `out`, emptied first.
+fn item_bytes<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    key: Option<&str>,
+    value: &T,
+) -> Result<(), String> {
+    out.clear();
+    if let Some(key) = key {
+        patch::write_str(out, key);
+    }
+    value
+        .serialize(&mut rmp_serde::Serializer::new(&mut *out).with_struct_map())
+        .map_err(|e| e.to_string())
+}
+
+/// An item's fingerprint, its fields' fingerprints into `fields` (emptied: it has none): one
+/// walk of the item, not one for the item and one for its fields (400 containers are 3.9 MB of
+/// MessagePack, all changed every tick: their uptime). An item with fields is fingerprinted
+/// as its key with its fields' fingerprints, one without as its key with its value.
+fn item_print<T: Serialize + ?Sized>(
+    keys: &RandomState,
+    key: Option<&str>,
+    value: &T,
+    fields: &mut Vec<u64>,
+) -> Result<u64, String> {
+    if fields::fingerprints(keys, value, fields) {
+        fingerprint::fingerprint(keys, &(key, &fields[..]))
+    } else {
+        fields.clear();
+        item_fingerprint(keys, key, value)
+    }
+}
+
+/// An item's fingerprint: a map's key with its value (two fields may hold equal values).
+fn item_fingerprint<T: Serialize + ?Sized>(
+    keys: &RandomState,
+    key: Option<&str>,
+    value: &T,
+) -> Result<u64, String> {
+    match key {
+        Some(key) => fingerprint::fingerprint(keys, &(key, value)),
+        None => fingerprint::fingerprint(keys, value),
+    }
+}
+
+/// What matches an item with its keyframe's: a map's key (the head's fields), else its first
+/// field's fingerprint (a process's pid, a container's id, a cgroup's path); `None`: an item
+/// without fields.
+fn identity(keys: &RandomState, key: Option<&str>, fields: &[u64]) -> Result<Option<u64>, String> {
+    match key {
+        Some(key) => fingerprint::fingerprint(keys, key).map(Some),
+        None => Ok(fields.first().copied()),
+    }
+}
+
 /// The id a delta names its keyframe by: the CRC-32 of the keyframe's payload.
 pub(crate) fn base_id(keyframe_payload: &[u8]) -> u32 {
     crc32fast::hash(keyframe_payload)
-}
-
-fn keyframe_payload(raw: &[Vec<u8>; SECTIONS]) -> Result<Vec<u8>, String> {
-    let mut payload = Vec::new();
-    for section in raw {
-        push_section(&mut payload, &compress(section, None)?)?;
-    }
-    Ok(payload)
-}
-
-fn delta_payload(base: &mut Base, raw: &[Vec<u8>; SECTIONS]) -> Result<Vec<u8>, String> {
-    let mut payload = base.id.to_be_bytes().to_vec();
-    for (index, section) in raw.iter().enumerate() {
-        let prefix = &base.sections[index];
-        let (against, compressed) = match base.against[index] {
-            Some(true) => (true, compress(section, Some(prefix))?),
-            Some(false) => (false, compress(section, None)?),
-            None => {
-                let with = compress(section, Some(prefix))?;
-                let alone = compress(section, None)?;
-                let against = with.len() < alone.len();
-                base.against[index] = Some(against);
-                if against {
-                    (true, with)
-                } else {
-                    (false, alone)
-                }
-            }
-        };
-        payload.push(u8::from(against));
-        push_section(&mut payload, &compressed)?;
-    }
-    Ok(payload)
 }
 
 fn push_section(payload: &mut Vec<u8>, compressed: &[u8]) -> Result<(), String> {
@@ -221,131 +398,5 @@ fn push_section(payload: &mut Vec<u8>, compressed: &[u8]) -> Result<(), String> 
     Ok(())
 }
 
-/// One zstd frame of `data` (its size and checksum recorded), against `prefix` if given.
-fn compress(data: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    use zstd::zstd_safe::CParameter;
-    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| e.to_string())?;
-    compressor
-        .set_parameter(CParameter::ChecksumFlag(true))
-        .map_err(|e| e.to_string())?;
-    match prefix {
-        None => compressor.compress(data),
-        Some(prefix) => {
-            // The window spans the prefix and the data, so the whole base can be referenced.
-            let span = (prefix.len() + data.len()).max(1);
-            let window_log = usize::BITS - (span - 1).leading_zeros();
-            compressor
-                .set_parameter(CParameter::WindowLog(
-                    window_log.clamp(WINDOW_LOG_MIN, WINDOW_LOG_MAX),
-                ))
-                .map_err(|e| e.to_string())?;
-            // Long-distance matching finds the base's bytes megabytes back (the head's
-            // 4 MB of 400 containers: 93 KB alone, 25 KB against the base), as
-            // `zstd --patch-from` turns it on.
-            compressor
-                .set_parameter(CParameter::EnableLongDistanceMatching(true))
-                .map_err(|e| e.to_string())?;
-            compressor.compress_with_prefix(data, prefix)
-        }
-    }
-    .map_err(|e| e.to_string())
-}
-
-/// A record's payload cut into its compressed sections.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Parts<'a> {
-    /// A delta's keyframe ([`base_id`]); `None` for a keyframe.
-    pub(crate) base: Option<u32>,
-    /// Each section, and whether it is compressed against the keyframe's.
-    sections: [(bool, &'a [u8]); SECTIONS],
-}
-
-impl<'a> Parts<'a> {
-    /// Cuts a payload of `kind`.
-    pub(crate) fn of(kind: Kind, payload: &'a [u8]) -> Result<Parts<'a>, String> {
-        let (base, mut rest) = match kind {
-            Kind::Keyframe => (None, payload),
-            Kind::Delta => {
-                let (id, rest) = payload
-                    .split_first_chunk::<4>()
-                    .ok_or("a delta shorter than its base's id")?;
-                (Some(u32::from_be_bytes(*id)), rest)
-            }
-        };
-        let mut sections: [(bool, &[u8]); SECTIONS] = [(false, &[]); SECTIONS];
-        for (index, slot) in sections.iter_mut().enumerate() {
-            let against = match base {
-                None => false,
-                Some(_) => {
-                    let (mode, after) = rest
-                        .split_first()
-                        .ok_or_else(|| format!("section {index} has no mode"))?;
-                    rest = after;
-                    match mode {
-                        0 => false,
-                        1 => true,
-                        other => return Err(format!("section {index} has mode {other}")),
-                    }
-                }
-            };
-            let (len, after) = rest
-                .split_first_chunk::<4>()
-                .ok_or_else(|| format!("section {index} has no length"))?;
-            let len = u32::from_be_bytes(*len) as usize;
-            if len > after.len() {
-                return Err(format!(
-                    "section {index} says {len} bytes, {} are left",
-                    after.len()
-                ));
-            }
-            let (section, after) = after.split_at(len);
-            *slot = (against, section);
-            rest = after;
-        }
-        if !rest.is_empty() {
-            return Err(format!("{} bytes after the last section", rest.len()));
-        }
-        Ok(Parts { base, sections })
-    }
-
-    /// `section`, decompressed; a delta's against `base`, the same section of its keyframe raw.
-    pub(crate) fn unpack(&self, section: Section, base: Option<&[u8]>) -> Result<Vec<u8>, String> {
-        let (against, data) = self.sections[section as usize];
-        match (against, base) {
-            (true, None) => Err("a delta decoded without its keyframe".to_string()),
-            (false, _) => decompress(data, None),
-            (true, Some(prefix)) => decompress(data, Some(prefix)),
-        }
-        .map_err(|e| format!("section {section:?}: {e}"))
-    }
-}
-
-fn decompress(data: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    use zstd::zstd_safe::{DCtx, DParameter, get_frame_content_size};
-    let size = match get_frame_content_size(data) {
-        Ok(Some(size)) if size <= MAX_DECODED => size,
-        Ok(Some(size)) => {
-            return Err(format!(
-                "{size} bytes once decompressed, over the limit of {MAX_DECODED}"
-            ));
-        }
-        Ok(None) => return Err("a zstd frame without its size".to_string()),
-        Err(_) => return Err("not a zstd frame".to_string()),
-    };
-    let size = usize::try_from(size).map_err(|e| e.to_string())?;
-    let mut context = DCtx::try_create().ok_or("zstd could not make a context")?;
-    let zstd_err = |code| zstd::zstd_safe::get_error_name(code).to_string();
-    context
-        .set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
-        .map_err(zstd_err)?;
-    if let Some(prefix) = prefix {
-        context.ref_prefix(prefix).map_err(zstd_err)?;
-    }
-    let mut out = Vec::new();
-    out.try_reserve_exact(size).map_err(|e| e.to_string())?;
-    context.decompress(&mut out, data).map_err(zstd_err)?;
-    if out.len() != size {
-        return Err(format!("{} bytes decompressed, {size} recorded", out.len()));
-    }
-    Ok(out)
-}
+#[cfg(test)]
+mod tests;

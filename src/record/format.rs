@@ -23,9 +23,14 @@ use std::io::{Read, Write};
 /// A segment's first bytes.
 pub(crate) const MAGIC: &[u8; 8] = b"ISOTOPRC";
 
-/// This build's store format. A change to the header, the records or the payload's encoding
-/// is a new version; a segment of another is refused with a message naming both.
-pub(crate) const VERSION: u32 = 2;
+/// This build's store format, the one it writes. A change to the header, the records or the
+/// payload's encoding is a new version; a segment of one not [`READABLE`] is refused with a
+/// message naming both. 3: a delta's sections are patches of its keyframe's items (`codec`),
+/// the containers a section of their own.
+pub(crate) const VERSION: u32 = 3;
+
+/// The formats this build reads: 2 (deltas compressed against their keyframe's bytes) and 3.
+pub(crate) const READABLE: [u32; 2] = [2, VERSION];
 
 /// The segment header's length, bytes.
 pub(crate) const HEADER: usize = 16;

@@ -50,7 +50,9 @@ struct SegmentState {
     /// Listed from its index: complete, never read again.
     indexed: bool,
     scanned: Scanned,
-    /// Another format version than this build's (then no records).
+    /// Its format version once its header was read (`format::READABLE`).
+    version: u32,
+    /// A format version this build does not read (then no records).
     other_version: Option<u32>,
 }
 
@@ -106,6 +108,7 @@ impl Recording {
                     path,
                     indexed: false,
                     scanned: Scanned::default(),
+                    version: format::VERSION,
                     other_version: None,
                 },
             };
@@ -203,6 +206,7 @@ impl Recording {
             ),
         })?;
         let path = &self.segments[entry.segment].path;
+        let version = self.segments[entry.segment].version;
         let decode_err = |why: String| RecordError::Decode {
             path: path.clone(),
             why: format!("the record at byte {}: {why}", entry.record.offset),
@@ -224,11 +228,10 @@ impl Recording {
         let Some(keyframe) = cache.as_mut() else {
             return Err(decode_err("its keyframe was not read".to_string()));
         };
-        let base = Parts::of(Kind::Keyframe, &keyframe.payload).map_err(&decode_err)?;
+        let base = Parts::of(version, Kind::Keyframe, &keyframe.payload).map_err(&decode_err)?;
         for &section in wanted {
             if keyframe.raw[section as usize].is_none() {
-                let raw = base.unpack(section, None).map_err(&decode_err)?;
-                keyframe.raw[section as usize] = Some(raw);
+                keyframe.raw[section as usize] = base.unpack(section, None).map_err(&decode_err)?;
             }
         }
         let delta_payload;
@@ -237,7 +240,7 @@ impl Recording {
             Kind::Keyframe => &keyframe.raw,
             Kind::Delta => {
                 delta_payload = read_payload(path, entry.record.offset)?;
-                let parts = Parts::of(Kind::Delta, &delta_payload).map_err(&decode_err)?;
+                let parts = Parts::of(version, Kind::Delta, &delta_payload).map_err(&decode_err)?;
                 if parts.base != Some(keyframe.id) {
                     return Err(decode_err(
                         "a delta against another keyframe than its segment's".to_string(),
@@ -245,8 +248,7 @@ impl Recording {
                 }
                 for &section in wanted {
                     let prefix = keyframe.raw[section as usize].as_deref();
-                    own[section as usize] =
-                        Some(parts.unpack(section, prefix).map_err(&decode_err)?);
+                    own[section as usize] = parts.unpack(section, prefix).map_err(&decode_err)?;
                 }
                 &own
             }
@@ -264,6 +266,8 @@ impl Recording {
                 .contains(&Section::Processes)
                 .then(|| section(Section::Processes))
                 .flatten(),
+            section(Section::Containers),
+            section(Section::Networks),
         )
         .map_err(decode_err)
     }
@@ -299,7 +303,7 @@ fn read_segment(state: &mut SegmentState) -> Result<(), RecordError> {
                     why: "no isotop segment header".to_string(),
                 });
             }
-            Header::Segment { version } if version != format::VERSION => {
+            Header::Segment { version } if !format::READABLE.contains(&version) => {
                 state.other_version = Some(version);
                 state.scanned.warnings.push(format!(
                     "{} was recorded in store format {version}; this isotop reads format {}: \
@@ -309,7 +313,7 @@ fn read_segment(state: &mut SegmentState) -> Result<(), RecordError> {
                 ));
                 return Ok(());
             }
-            Header::Segment { .. } => {}
+            Header::Segment { version } => state.version = version,
         }
         if let Some(records) = segment::read_index(&path, size) {
             state.scanned.warnings = segment::gaps(&path, size, &records);

@@ -266,11 +266,11 @@ fn tidy(dir: &Path) -> Result<u64, RecordError> {
         };
         let mut file = File::open(path).map_err(read_err)?;
         let size = file.metadata().map_err(read_err)?.len();
-        let this_version = matches!(
+        let readable = matches!(
             format::read_header(&mut file).map_err(read_err)?,
-            Header::Segment { version } if version == format::VERSION
+            Header::Segment { version } if format::READABLE.contains(&version)
         );
-        if !this_version || segment::read_index(path, size).is_some() {
+        if !readable || segment::read_index(path, size).is_some() {
             continue;
         }
         let mut scanned = Scanned::default();

@@ -19,9 +19,11 @@
 //! skipped, failed, a problem on the way — goes to the `report` callback (from either thread),
 //! as a [`TroubleReport`] whose [`TroubleReport::line`] is the status line's or stderr's text.
 //!
-//! Cost: one frame's encoding per tick on the trouble thread, and the ring's bytes; the caller
-//! gives the frame as an `Arc` (serve shares its own; the dashboard copies it on a blocking
-//! thread, [`TroubleRecorder::offer_copy`]) so the caller's thread never encodes.
+//! Cost: one frame's encoding per tick on the trouble thread — a delta is a fingerprint walk of
+//! the frame and the MessagePack of what changed since the keyframe (`codec`), a keyframe every
+//! minute the whole frame — and the ring's bytes; the caller gives the frame as an `Arc`
+//! ([`TroubleRecorder::offer`]: serve shares its own; [`TroubleRecorder::offer_copy`] copies
+//! one on a blocking thread) so the caller's thread never encodes.
 
 mod place;
 mod trigger;
@@ -202,7 +204,11 @@ impl TroubleRecorder {
         let mut worker = Worker {
             ring: Ring::new(options.window, options.ring_bytes),
             options,
-            encoder: Encoder::default(),
+            encoder: {
+                let mut encoder = Encoder::default();
+                encoder.replace_a_first_base_without_rates();
+                encoder
+            },
             keyframe_ms: None,
             bytes_since_keyframe: 0,
             open_until_ms: None,

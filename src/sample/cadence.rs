@@ -45,6 +45,14 @@ impl Cadence {
         allowed && (forced || since >= self.base.max(self.cost_every).min(self.max_every))
     }
 
+    /// True when the part last ran `within` ticks or more before `tick` (or never): for a
+    /// change that must not wait for the cost rule, yet may not make the part run every tick
+    /// (a process could cause it every tick).
+    pub fn due_within(&self, tick: u64, within: u64) -> bool {
+        self.last_tick
+            .is_none_or(|last| tick.saturating_sub(last) >= within.max(1))
+    }
+
     /// Records a run on `tick` that took `cost`, with ticks `interval` apart.
     pub fn ran(&mut self, tick: u64, cost: Duration, interval: Duration) {
         self.last_tick = Some(tick);
@@ -67,6 +75,18 @@ mod tests {
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn due_within_ignores_the_cost_rule_but_not_the_spacing() {
+        let mut c = Cadence::new(5, 0.03, 30);
+        assert!(c.due_within(0, 2));
+        // A run that took a whole interval: the cost rule waits 30 ticks.
+        c.ran(10, SECOND, SECOND);
+        assert!(!c.due(11, true));
+        assert!(!c.due_within(11, 2));
+        assert!(c.due_within(12, 2));
+        assert!(!c.due(12, true));
+    }
 
     #[test]
     fn first_run_is_always_due() {

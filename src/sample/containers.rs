@@ -5,8 +5,11 @@
 //! Between regroupings a container's pid list is trimmed to the processes still alive; a
 //! container with none left is gone and is not sampled. Each container is measured by
 //! `host::container::measure` — the same function `isotop ls` and `isotop inspect` use (its
-//! own cgroup's files, a few read every tick, else its processes' `stat` figures from the
-//! process table) — and its CPU and throttling rates come from `super::rates` against its
+//! own cgroup's files, else its processes' `stat` figures from the process table); its own
+//! cgroups' usage, counters, pressure and freezer state are read every tick, their limits every
+//! [`LIMITS_EVERY`] ticks and at once the tick after isotop's audit log changed (an act of
+//! isotop's), their process count with the limits and whenever `pids.current` moved
+//! (`host::container::measure::Carry`) — and its CPU and throttling rates come from `super::rates` against its
 //! previous tick's counters. Its OOM kills since isotop started are its total less the total
 //! it had when the sampler first saw it ([`OomBaselines`]; 0 for a container that started
 //! after the sampler did). What each container's runtime records of its life (restarts,
@@ -14,7 +17,8 @@
 //! carried between regroupings.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use super::frame::ContainerSample;
 use super::processes::ProcessTable;
@@ -24,7 +28,7 @@ use super::rates::{
 use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, IoCounters};
 use crate::host::container::hidden::hidden;
-use crate::host::container::measure::{Census, Clock, CpuCounter, measure};
+use crate::host::container::measure::{Carry, Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
 use crate::host::namespace::host_reference;
 use crate::host::runtime::state::{RuntimeState, read_state};
@@ -77,8 +81,39 @@ impl OomBaselines {
     }
 }
 
-/// The current grouping and each container's previous counters (its rates' other end).
+/// At most how many ticks apart a moved container init makes the grouping run again, whatever
+/// the cost rule says (a process moving itself every tick must not make it run every tick).
+pub const MOVED_REGROUP_WITHIN: u64 = 2;
+
+/// How often a container's own cgroups' limits are read again, in ticks (they change only by
+/// a write; isotop's own acts are seen the next tick: [`AuditWatch`]).
+pub const LIMITS_EVERY: u64 = 5;
+
+/// Whether isotop's audit log changed since the last look (an act of isotop's may have
+/// changed a limit): one `statx` a tick.
 #[derive(Debug, Default)]
+struct AuditWatch {
+    path: Option<PathBuf>,
+    /// Length and modification time at the last look.
+    last: Option<(u64, Option<SystemTime>)>,
+}
+
+impl AuditWatch {
+    fn changed(&mut self, root: &HostRoot) -> bool {
+        let path = self
+            .path
+            .get_or_insert_with(|| crate::host::events::audit::log_path(root));
+        let now = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        let changed = now != self.last;
+        self.last = now;
+        changed
+    }
+}
+
+/// The current grouping and each container's previous counters (its rates' other end).
+#[derive(Debug)]
 pub struct ContainerSampler {
     grouping: Vec<Container>,
     previous: HashMap<String, ContainerCounters>,
@@ -87,6 +122,23 @@ pub struct ContainerSampler {
     runtime_states: HashMap<String, RuntimeState>,
     /// Not root: the line saying which containers this user cannot see (from the grouping).
     hidden: Option<String>,
+    /// Own cgroups' limits carried between ticks (`host::container::measure::Carry`).
+    carry: Carry,
+    audit: AuditWatch,
+}
+
+impl Default for ContainerSampler {
+    fn default() -> Self {
+        ContainerSampler {
+            grouping: Vec::new(),
+            previous: HashMap::new(),
+            oom_baselines: OomBaselines::default(),
+            runtime_states: HashMap::new(),
+            hidden: None,
+            carry: Carry::new(LIMITS_EVERY),
+            audit: AuditWatch::default(),
+        }
+    }
 }
 
 /// What a container sample needs from the rest of the tick.
@@ -113,6 +165,25 @@ impl ContainerSampler {
             .flatten();
     }
 
+    /// Whether a grouped container's init is in other cgroups than the grouping saw (moved
+    /// since: its own cgroup, and so which figures are its own, changed).
+    pub fn inits_moved(&self, table: &ProcessTable) -> bool {
+        self.grouping.iter().any(|c| {
+            c.init_pid
+                .and_then(|pid| table.index_of(pid))
+                .is_some_and(|at| *table.processes()[at].cgroups != c.cgroups[..])
+        })
+    }
+
+    /// Watches the audit log at `path` (the one this process's acts write to) instead of
+    /// `host::events::audit::log_path`'s.
+    pub fn set_audit_log(&mut self, path: PathBuf) {
+        self.audit = AuditWatch {
+            path: Some(path),
+            last: None,
+        };
+    }
+
     /// Not root: which containers this user cannot see, as of the last grouping.
     pub fn hidden(&self) -> Option<&str> {
         self.hidden.as_deref()
@@ -126,8 +197,12 @@ impl ContainerSampler {
     ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
         let mut counters = HashMap::with_capacity(self.previous.len());
+        // An audited act may have changed a limit: read every container's limits this tick.
+        let acted = self.audit.changed(cx.root);
+        let mut carry = std::mem::replace(&mut self.carry, Carry::new(LIMITS_EVERY));
+        carry.begin_tick(acted);
         // Which processes sit in which cgroup, indexed once for all containers of the tick.
-        let census = Census::new(cx.table.processes());
+        let census = Census::carrying(cx.table.processes(), &mut carry);
         let grouping = std::mem::take(&mut self.grouping);
         for container in &grouping {
             let alive: Vec<i32> = container
@@ -144,6 +219,9 @@ impl ContainerSampler {
             let sample = self.sample_one(cx, &census, container, &mut counters, warnings);
             samples.push(sample);
         }
+        drop(census);
+        carry.end_tick();
+        self.carry = carry;
         self.grouping = grouping;
         self.previous = counters;
         samples

@@ -41,7 +41,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-use attribution::Sources;
+use attribution::{GoneContainer, Sources};
 pub(super) use cgroups::unowned_cgroups;
 use cgroups::{CgroupMemos, CgroupTick};
 use containers::ContainerMemos;
@@ -119,7 +119,13 @@ pub struct EventDetector {
     waiting: Vec<Draft>,
     /// The triggers that fired since the tree was last read.
     cgroup_fires: FiredTriggers,
+    /// Containers gone in the last [`GONE_KEPT_MS`], and when: a cgroup's kill the kernel
+    /// log places in one of them is that container's (a tick or two after its exit).
+    gone: Vec<GoneContainer>,
 }
+
+/// How long a gone container may still be named by a kill told by an ancestor cgroup, ms.
+const GONE_KEPT_MS: u64 = 10_000;
 
 impl EventDetector {
     /// A detector of `root`'s events; the audit log is `host::events::audit::log_path`'s.
@@ -134,6 +140,7 @@ impl EventDetector {
             sources: Sources::new(audit_log),
             waiting: Vec::new(),
             cgroup_fires: FiredTriggers::default(),
+            gone: Vec::new(),
         }
     }
 
@@ -178,24 +185,34 @@ impl EventDetector {
             self.sources.read_audit();
         }
         self.sources.forget_before(inputs.at_ms);
+        let now_ms = inputs.at_ms;
+        self.gone
+            .retain(|g| now_ms.saturating_sub(g.at_ms) < GONE_KEPT_MS);
+        self.gone.extend(drafts.iter().filter_map(|d| match d {
+            Draft::Exit(exit) => Some(exit.gone(now_ms)),
+            _ => None,
+        }));
+        // Lent to the resolution (which needs `self` mutably), put back after.
+        let gone = std::mem::take(&mut self.gone);
         let mut events = Vec::with_capacity(waiting.len() + drafts.len());
         for draft in waiting {
             // A last try always gives the event.
-            events.extend(self.resolve(draft, true));
+            events.extend(self.resolve(draft, true, &gone));
         }
         for draft in drafts {
-            events.extend(self.resolve(draft, false));
+            events.extend(self.resolve(draft, false, &gone));
         }
+        self.gone = gone;
         events.sort_by_key(|e| e.at_ms);
         events
     }
 
     /// The draft's event; `None` (unless `last_try`) when what it waits for may come by the
     /// next tick: the draft then waits in `waiting`.
-    fn resolve(&mut self, draft: Draft, last_try: bool) -> Option<Event> {
+    fn resolve(&mut self, draft: Draft, last_try: bool, gone: &[GoneContainer]) -> Option<Event> {
         let again = match draft {
             Draft::Ready(event) => return Some(event),
-            Draft::Oom(oom) => match self.sources.name_victim(oom, last_try) {
+            Draft::Oom(oom) => match self.sources.name_victim(oom, last_try, gone) {
                 Ok(event) => return Some(event),
                 Err(oom) => Draft::Oom(oom),
             },

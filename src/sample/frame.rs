@@ -39,7 +39,8 @@ pub struct Frame {
     pub pods: Vec<PodSample>,
     /// The cgroup tree flattened depth-first (parents before children, children by name).
     pub cgroups: Vec<CgroupSample>,
-    pub namespaces: NamespaceTable,
+    /// Shared between frames until the sampler builds the table again.
+    pub namespaces: Arc<NamespaceTable>,
     /// Ascending pid.
     pub processes: Vec<ProcessSample>,
     /// What could not be read this tick (permission, vanished trees), for the status line.
@@ -151,7 +152,10 @@ pub struct HostSummary {
 }
 
 /// A container with this tick's rates and the figures its row and bars show.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Serialized through [`ContainerSampleOut`] (the same fields, in this order), so a writer can
+/// put another value in `stack`'s place ([`ContainerSample::with_stack_as`]).
+#[derive(Debug, Clone, Deserialize)]
 pub struct ContainerSample {
     #[serde(flatten)]
     pub view: ContainerView,
@@ -189,6 +193,62 @@ pub struct ContainerSample {
     pub runtime_state: Option<RuntimeState>,
 }
 
+/// How a [`ContainerSample`] serializes: its fields borrowed, in its order, with `stack`
+/// standing for whatever `S` is — the stack itself, or (the trouble ring's fingerprints) a
+/// stand-in for one already known, so the 400 containers' mount lists (~10 KB each, shared by
+/// `Arc` from tick to tick) are not walked again every tick.
+#[derive(Serialize)]
+pub struct ContainerSampleOut<'a, S: Serialize> {
+    #[serde(flatten)]
+    view: &'a ContainerView,
+    cpu_percent: Option<f64>,
+    throttled_percent: Option<f64>,
+    memory_bytes: Option<u64>,
+    memory_limit_bytes: &'a Option<Limit<u64>>,
+    cpu_limit_cpus: &'a Option<Limit<f64>>,
+    #[serde(rename = "pids_count")]
+    pids: usize,
+    pids_limit: &'a Option<Limit<u64>>,
+    kernel: &'a KernelFigures,
+    oom_kills_since_start: Option<u64>,
+    stack: S,
+    io: &'a Option<IoCounters>,
+    io_rates: &'a IoRates,
+    io_limits: &'a Option<IoLimits>,
+    net: &'a Option<ContainerNet>,
+    runtime_state: &'a Option<RuntimeState>,
+}
+
+impl ContainerSample {
+    /// Its serialization with `stack` in the stack's place (see [`ContainerSampleOut`]).
+    pub fn with_stack_as<S: Serialize>(&self, stack: S) -> ContainerSampleOut<'_, S> {
+        ContainerSampleOut {
+            view: &self.view,
+            cpu_percent: self.cpu_percent,
+            throttled_percent: self.throttled_percent,
+            memory_bytes: self.memory_bytes,
+            memory_limit_bytes: &self.memory_limit_bytes,
+            cpu_limit_cpus: &self.cpu_limit_cpus,
+            pids: self.pids,
+            pids_limit: &self.pids_limit,
+            kernel: &self.kernel,
+            oom_kills_since_start: self.oom_kills_since_start,
+            stack,
+            io: &self.io,
+            io_rates: &self.io_rates,
+            io_limits: &self.io_limits,
+            net: &self.net,
+            runtime_state: &self.runtime_state,
+        }
+    }
+}
+
+impl Serialize for ContainerSample {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        self.with_stack_as(&self.stack).serialize(serializer)
+    }
+}
+
 /// One cgroup of the flattened tree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CgroupSample {
@@ -209,12 +269,15 @@ pub struct CgroupSample {
 /// A process with this tick's CPU rate and where it belongs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessSample {
+    /// Shared with the previous frames while it does not change (`sample::sampler::shared`).
     #[serde(flatten)]
-    pub process: Process,
+    pub process: Arc<Process>,
     /// Share of one CPU over the last interval, percent.
     pub cpu_percent: Option<f64>,
-    pub user: String,
-    pub container_id: Option<String>,
+    /// One copy per user name, shared by all its processes.
+    pub user: Arc<str>,
+    /// One copy per container, shared by all its processes.
+    pub container_id: Option<Arc<str>>,
 }
 
 impl LayerSize {

@@ -7,7 +7,9 @@
 //! Contract:
 //! - A namespace is read once a tick, however many containers share it (`host::net::
 //!   read_counters`: `/proc/PID/net/dev` of a process in it, netlink from inside for one held
-//!   only by a mount), and attributed afterwards: [`NetnsSample::containers`] are the ids
+//!   only by a mount; on a live host each namespace's `net/dev` is kept open between ticks and
+//!   re-read with one `pread`, `host::net::KeptNetDev`, closed the tick its namespace is no
+//!   longer read), and attributed afterwards: [`NetnsSample::containers`] are the ids
 //!   whose own namespace it is, and each of them gets the same figures with
 //!   [`ContainerNet::sharing`] saying how many share them (a pod counts them once).
 //! - The namespaces read are found in the sampler's own process table (each process's
@@ -37,14 +39,14 @@ use crate::host::namespace::NsKind;
 use crate::host::namespace::mounts::{NsfsMount, read_nsfs_mounts};
 use crate::host::net::map::NetMap;
 use crate::host::net::namespaces::from_members;
-use crate::host::net::{NetnsCounters, NetnsHandle, own_netns, read_counters};
-use crate::host::process::Process;
+use crate::host::net::{KeptNetDev, NetnsCounters, NetnsHandle, own_netns, read_counters};
+use crate::host::process::Records;
 
 /// What the network part needs from the rest of the tick.
 pub struct NetContext<'a> {
     pub root: &'a HostRoot,
     /// The sampler's process table.
-    pub processes: &'a [Process],
+    pub processes: Records<'a>,
     /// The host's own network namespace (the host reference's).
     pub host_netns: Option<u64>,
     /// The Network view is shown: every namespace, and the map.
@@ -72,6 +74,8 @@ pub struct NetSampler {
     /// Each namespace's last reading: what its rates compare against.
     previous: HashMap<u64, NetnsCounters>,
     map: MapReader,
+    /// Each read namespace's `/proc/<pid>/net/dev`, kept open between ticks (live hosts).
+    kept: KeptNetDev,
 }
 
 impl NetSampler {
@@ -82,6 +86,7 @@ impl NetSampler {
         NetSampler {
             previous: HashMap::new(),
             map: MapReader::new(map_every, budget, max_every),
+            kept: KeptNetDev::new(),
         }
     }
 
@@ -100,7 +105,12 @@ impl NetSampler {
         } else {
             container_namespaces(cx, &owners, warnings)
         };
-        let read = read_counters(cx.root, &handles);
+        // A kept file would go on showing a fixture file that was replaced: only live hosts.
+        let read = if cx.root.live {
+            self.kept.read(cx.root, &handles)
+        } else {
+            read_counters(cx.root, &handles)
+        };
         warnings.extend(read.notes);
         let networks = self.samples(read.namespaces, &owners, cx.host_netns);
         attribute(containers, &networks, &owners);

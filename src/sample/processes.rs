@@ -1,122 +1,145 @@
-//! The sampler's process table: every process of the host, kept between ticks so a tick costs
-//! one `stat` read per process.
+//! The sampler's process table: every process of the host, kept between ticks so that a tick
+//! costs one `/proc` listing, a usage read per cgroup, a `schedstat` read every other tick per
+//! process of a cgroup that used CPU, plus a `stat` read for the few that ran.
 //!
 //! A process is identified by its pid AND its start time ([`ProcessKey`]): a pid seen with a new
 //! start time is a new process (the old one exited and the pid was reused), so everything
-//! cached for the old one is dropped. What does not change while a process lives (namespaces,
-//! cgroup memberships, cmdline, owner) is read once, when the process is first seen, and read
-//! again: on the tick after it was first seen (runtimes move a fresh process into its cgroup
-//! and namespaces right after starting it), when its `comm` changes (an exec, so a new
-//! cmdline), and for every process once every `reread_every` ticks, spread over the ticks by
-//! pid (setns, cgroup moves and setuid of older processes are noticed within that period).
-//! Processes that vanish mid-read are dropped silently.
+//! cached for the old one is dropped. On procfs the listing's inode number of `/proc/PID`
+//! stands in for the start time between ticks (see [`crate::host::process::proc_dir`]): an
+//! unchanged inode is the same process; a changed one has its `stat` read and its start time
+//! compared.
+//!
+//! Freshness, per process of the same identity:
+//! - `schedstat` (`sum_exec_runtime`, `pcount` of the main thread) is read every tick for a
+//!   process that ran at its last check, and every [`CHECK_EVERY`] (2) ticks, spread by pid, for
+//!   one that was idle. A process whose pair did not change has not run, so its state, comm,
+//!   CPU time, owner and namespaces cannot have changed: its `stat` is not read. One whose pair
+//!   changed ("ran") has its `stat` read and its namespace links read again the same tick, so an
+//!   `unshare` or `setns` without exec is seen within two refreshes (one for a process that was
+//!   running already); a change made after the links were read moves the pair again. A process
+//!   that woke up since its last check shows 0 % CPU for that tick at most, then its CPU time
+//!   over the whole time since its previous `stat` read (never twice its share).
+//! - `stat` is read every tick anyway for multi-threaded processes (another thread may run while
+//!   the main one sleeps), for children of a process that exited or became a zombie (they were
+//!   re-parented without running), and for every process once every [`IDLE_STAT_EVERY`] ticks,
+//!   spread by pid (RSS shrinks without running, under reclaim).
+//! - The cgroup gate (on once [`ProcessTable::set_cgroup_layout`] names the host's cgroups;
+//!   the [`gate`] module's contract): a single-threaded process whose cgroup (of the
+//!   CPU-accounting hierarchy, not the root) used no CPU since before its last check, and
+//!   whose `cgroup.procs` still lists it, cannot have run: its check is skipped. One whose
+//!   quiet cgroup no longer lists it was moved: it is checked and its memberships re-read.
+//! - Without a usable `schedstat` (not procfs, file missing, or a kernel without sched_info that
+//!   prints `0 0 0`) `stat` is read every tick, and a changed CPU time stands for "ran".
+//! - What needs more than `stat` and namespaces (cmdline, cgroup memberships, owner) is read
+//!   again on the tick after a process was first seen (runtimes move a fresh process into its
+//!   cgroup and namespaces right after starting it), when its `comm` changes (an exec), and for
+//!   every process once every `reread_every` ticks, spread by pid (cgroup moves, made by
+//!   others without the process running, are noticed within that period).
+//!
+//! Processes that vanish mid-read are dropped silently. The table holds ONE record a process
+//! ([`ProcessList`], shared by `Arc` with the frames) and its packed [`ProcessRates`], brought
+//! in line with the listing in place (no second list kept between ticks): an unchanged process
+//! costs no allocation and no copy, a changed one a copy only while a frame still holds it.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+mod gate;
+mod identity;
+mod interned;
+mod list;
+mod rates;
+mod summary;
+
+use std::sync::Arc;
+
+use gate::{CgroupGate, Verdict};
+pub use identity::{Lifecycle, ProcessKey};
+use interned::Interned;
+pub use list::ProcessList;
+use list::stat_moves;
+pub use rates::ProcessRates;
+pub use summary::RefreshSummary;
 
 use super::rates::cpu_percent_from_ticks;
-use crate::host::process::{Process, ReadDepth, list_pids, read_process, read_stat};
+use crate::host::cgroup::CgroupLayout;
+use crate::host::namespace::{NsSet, read_ns_set};
+use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
+use crate::host::process::{Process, ReadDepth, read_process};
 
-/// The type of `Process::cgroups`. Most processes of a host share one membership list, so the
-/// table keeps one copy of each distinct list and hands it to every process that has it: with
-/// a shared type (`Arc<[CgroupMembership]>`) that makes a frame's copy of 11,700 processes cost
-/// ~25 MiB less (measured); with a `Vec` it only costs an equality check per newly read process.
-type Memberships = std::sync::Arc<[crate::host::process::CgroupMembership]>;
 use crate::host::{HostError, HostRoot};
 
-/// The identity of a process: a pid is reused, a (pid, start time) pair is not (start times
-/// are clock ticks after boot, and reusing a pid takes a wrap of the whole pid space, far
-/// longer than one clock tick).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProcessKey {
-    pub pid: i32,
-    pub start_ticks: u64,
-}
+/// Every how many ticks an idle process's `stat` is read anyway (spread by pid): its RSS can
+/// shrink without it running (reclaim), and the read re-checks its start time.
+pub const IDLE_STAT_EVERY: u64 = 16;
 
-/// How a process seen now relates to what the table holds for its pid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// Nothing was cached for this pid.
-    New,
-    /// The cached entry is this very process.
-    Same,
-    /// The pid was reused by another process: the cached entry must be dropped.
-    Replaced,
-}
-
-impl Lifecycle {
-    pub fn of(cached: Option<ProcessKey>, seen: ProcessKey) -> Lifecycle {
-        match cached {
-            None => Lifecycle::New,
-            Some(key) if key == seen => Lifecycle::Same,
-            Some(_) => Lifecycle::Replaced,
-        }
-    }
-}
-
-/// Per-process figures the table keeps beside the [`Process`] record.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ProcessRates {
-    /// CPU ticks used since the previous tick (`None` for a process first seen this tick).
-    pub cpu_delta_ticks: Option<u64>,
-    /// Share of one CPU over the last interval, percent.
-    pub cpu_percent: Option<f64>,
-    /// Tick on which the process was first seen.
-    first_tick: u64,
-}
-
-/// What one refresh found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefreshSummary {
-    /// Processes seen for the first time (pid reuse included).
-    pub added: usize,
-    /// Processes gone since the previous tick (pid reuse included).
-    pub gone: usize,
-    /// Processes whose namespaces, cgroups or owner were read again this tick.
-    pub reread: usize,
-    /// A re-read found different namespaces or cgroup memberships.
-    pub memberships_changed: bool,
-    /// Processes that could not be read (permission); they are left out.
-    pub denied: usize,
-    /// Other read failures, in words.
-    pub warnings: Vec<String>,
-}
-
-impl RefreshSummary {
-    /// True when the set of processes or what they belong to changed.
-    pub fn changed(&self) -> bool {
-        self.added > 0 || self.gone > 0 || self.memberships_changed
-    }
-}
+/// Every how many ticks the `schedstat` of a process that was idle at its last check is read
+/// (spread by pid): a change it makes is seen by the second refresh after it at the latest.
+pub const CHECK_EVERY: u64 = 2;
 
 /// Every process of the host, ascending pid, with its rates.
 #[derive(Debug)]
 pub struct ProcessTable {
-    processes: Vec<Process>,
-    /// Distinct membership lists by hash (see [`Memberships`]).
-    interned: HashMap<u64, Vec<Memberships>>,
+    /// The records, shared with the frames (see [`list`]).
+    processes: ProcessList,
+    /// Parallel to `processes`.
     rates: Vec<ProcessRates>,
-    tick: u64,
+    /// What a slot holds until its process is read (one shared empty record: no allocation).
+    vacant: Arc<Process>,
+    /// Distinct membership lists (see [`Interned`]).
+    interned: Interned,
+    /// `/proc`, kept open between ticks (reopened when the root's `/proc` changes).
+    dir: Option<ProcDir>,
+    listing: Vec<PidEntry>,
+    /// Pids that exited or became zombies this tick: their children were re-parented.
+    orphaning: Vec<i32>,
+    /// Refreshes so far (wraps after 2^32: 136 years at 1 s).
+    tick: u32,
     reread_every: u64,
-    buf: Vec<u8>,
+    /// Skips the checks of processes whose cgroup used no CPU (see [`gate`]).
+    gate: Option<CgroupGate>,
 }
+
+/// Whether a process's figures are read this tick, and why.
+struct Reads {
+    /// Known to be the process the table holds (same procfs inode).
+    same: bool,
+    /// Its main thread was scheduled since the last read (`schedstat` moved).
+    ran: bool,
+    /// `schedstat` says something for this process (else `stat` every tick).
+    gated: bool,
+}
+
+/// A process the table holds: its shared record and its rates.
+type Held = (Arc<Process>, ProcessRates);
 
 impl ProcessTable {
     /// An empty table; each process's slow-changing fields are re-read every `reread_every`
     /// ticks (at least 1).
     pub fn new(reread_every: u64) -> ProcessTable {
         ProcessTable {
-            processes: Vec::new(),
-            interned: HashMap::new(),
+            processes: ProcessList::default(),
             rates: Vec::new(),
+            vacant: Arc::new(Process::new(0, 0, NsSet::default())),
+            interned: Interned::default(),
+            dir: None,
+            listing: Vec::new(),
+            orphaning: Vec::new(),
             tick: 0,
             reread_every: reread_every.max(1),
-            buf: Vec::with_capacity(512),
+            gate: None,
         }
     }
 
-    /// The processes, ascending pid.
-    pub fn processes(&self) -> &[Process] {
+    /// Gates the checks on the cgroups of `layout` (its CPU-accounting hierarchy; see
+    /// [`gate`]); `None`, or a layout with no such hierarchy, turns the gate off.
+    pub fn set_cgroup_layout(&mut self, layout: Option<&CgroupLayout>) {
+        match layout {
+            Some(layout) if self.gate.as_ref().is_some_and(|g| g.reads_layout(layout)) => {}
+            Some(layout) => self.gate = CgroupGate::new(layout),
+            None => self.gate = None,
+        }
+    }
+
+    /// The processes, ascending pid: the records the frames share.
+    pub fn processes(&self) -> &ProcessList {
         &self.processes
     }
 
@@ -127,7 +150,7 @@ impl ProcessTable {
 
     /// Position of `pid` in [`ProcessTable::processes`].
     pub fn index_of(&self, pid: i32) -> Option<usize> {
-        self.processes.binary_search_by_key(&pid, |p| p.pid).ok()
+        self.processes.position(pid)
     }
 
     /// Lists `/proc` and brings the table up to date. `wall_usec` is the time since the
@@ -139,151 +162,324 @@ impl ProcessTable {
         wall_usec: Option<u64>,
         ticks_per_second: u64,
     ) -> Result<RefreshSummary, HostError> {
-        let pids = list_pids(root)?;
+        let mut dir = match self.dir.take() {
+            Some(dir) if dir.path() == root.proc => dir,
+            _ => ProcDir::open(root)?,
+        };
+        let listed = dir.list(&mut self.listing);
+        let procfs = dir.is_procfs();
+        self.dir = Some(dir);
+        listed?;
         let tick = self.tick;
-        self.tick += 1;
+        self.tick = self.tick.wrapping_add(1);
         let mut summary = RefreshSummary::default();
-        let old_processes = std::mem::take(&mut self.processes);
-        let old_rates = std::mem::take(&mut self.rates);
-        let mut old = old_processes.into_iter().zip(old_rates).peekable();
-        let mut processes = Vec::with_capacity(pids.len());
-        let mut rates = Vec::with_capacity(pids.len());
-
-        for pid in pids {
-            while old.peek().is_some_and(|(p, _)| p.pid < pid) {
-                old.next();
+        self.orphaning.clear();
+        let listing = std::mem::take(&mut self.listing);
+        // The cgroups' counters before any schedstat: a quiet stretch then covers the whole
+        // time since each process's last check.
+        if let Some(gate) = self.gate.as_mut().filter(|_| procfs) {
+            gate.prepare(u64::from(tick), self.processes.shared(), &self.rates);
+            summary.gate_reads = gate.reads;
+        }
+        // Slot `at` belongs to `listing[at]` from here on; one whose read finds the process
+        // gone stays vacant and is dropped below.
+        self.processes
+            .align(&mut self.rates, &listing, &self.vacant, |gone| {
+                self.orphaning.push(gone);
                 summary.gone += 1;
-            }
-            let cached = old.next_if(|(p, _)| p.pid == pid);
-            let stat = match read_stat(root, pid, &mut self.buf) {
-                Ok(Some(stat)) => stat,
-                Ok(None) => {
-                    summary.gone += usize::from(cached.is_some());
-                    continue;
+            });
+        let mut vacated = false;
+        for (at, entry) in listing.iter().enumerate() {
+            let cached = (!self.rates[at].is_vacant()).then(|| {
+                let record = std::mem::replace(&mut self.processes.0[at], Arc::clone(&self.vacant));
+                (record, self.rates[at])
+            });
+            match self.refresh_one(root, *entry, cached, procfs, tick, &mut summary) {
+                Some((record, rates)) => {
+                    self.processes.0[at] = record;
+                    self.rates[at] = rates;
                 }
-                Err(e) => {
+                None => {
+                    self.rates[at].vacate();
+                    vacated = true;
+                }
+            }
+        }
+        if vacated {
+            self.processes.drop_vacant(&mut self.rates);
+        }
+        self.listing = listing;
+        self.adopt_orphans(tick, &mut summary);
+        self.rate_all(wall_usec, ticks_per_second, tick);
+        // Lists no process has any more (bounded by the number of distinct lists seen).
+        if self.interned.len() > 4 * self.processes.len() + 64 {
+            self.interned.clear();
+        }
+        Ok(summary)
+    }
+
+    /// Brings one listed pid up to date: its record and rates, or `None` when it is gone.
+    fn refresh_one(
+        &mut self,
+        root: &HostRoot,
+        entry: PidEntry,
+        cached: Option<Held>,
+        procfs: bool,
+        tick: u32,
+        summary: &mut RefreshSummary,
+    ) -> Option<Held> {
+        let pid = entry.pid;
+        let spread = u64::from(tick);
+        let known = cached.as_ref().map(|(_, rate)| rate);
+        let same = procfs && known.is_some_and(|rate| rate.same_ino(entry.ino));
+        // An idle process of known identity is checked every other tick (pids alternate), one
+        // that ran at its last check every tick until it is seen idle.
+        let mut check = !same
+            || known.is_some_and(|rate| rate.is_hot() || rate.lacks_sched())
+            || (pid as u64)
+                .wrapping_add(spread)
+                .is_multiple_of(CHECK_EVERY);
+        let verdict = match (&cached, self.gate.as_mut()) {
+            (Some((process, rate)), Some(gate)) if same => gate.verdict(spread, process, rate),
+            _ => Verdict::Open,
+        };
+        match verdict {
+            Verdict::Quiet if check => {
+                check = false;
+                summary.gated += 1;
+            }
+            Verdict::Moved => {
+                check = true;
+                summary.moved += 1;
+            }
+            Verdict::Quiet | Verdict::Open => {}
+        }
+        // schedstat first: a process that runs after this read shows a new pair next check.
+        let sched: Option<Option<SchedStat>> = if check {
+            summary.schedstat_reads += usize::from(procfs);
+            match self.read_schedstat(procfs, pid) {
+                Ok(sched) => Some(sched),
+                Err(()) => {
                     summary.gone += usize::from(cached.is_some());
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let Some((mut process, mut rate)) = cached else {
+            return self.add(root, entry, sched.flatten(), tick, summary);
+        };
+        let gated = match sched {
+            Some(read) => read.is_some_and(|s| s.pcount > 0),
+            None => rate.counts_schedules(),
+        };
+        let reads = Reads {
+            same,
+            ran: !gated || sched.is_some_and(|read| !rate.sched_is(read)),
+            gated,
+        };
+        if let Some(read) = sched {
+            rate.checked(tick, reads.ran, procfs);
+            rate.set_sched(read);
+        }
+        let young = rate.young(tick);
+        let stat_due = (pid as u64)
+            .wrapping_add(spread)
+            .is_multiple_of(IDLE_STAT_EVERY);
+        let multithreaded = process.threads > 1;
+        let mut comm_changed = false;
+        let previous_ticks = process.cpu_ticks;
+        if !reads.same || reads.ran || young || stat_due || multithreaded {
+            let dir = self.dir.as_mut();
+            let stat = match dir.map(|d| d.read_stat(pid)) {
+                Some(Ok(Some(stat))) => stat,
+                Some(Ok(None)) | None => {
+                    summary.gone += 1;
+                    self.orphaning.push(pid);
+                    return None;
+                }
+                Some(Err(e)) => {
+                    summary.gone += 1;
+                    self.orphaning.push(pid);
                     if e.is_permission() {
                         summary.denied += 1;
                     } else {
                         summary.warnings.push(e.to_string());
                     }
-                    continue;
+                    return None;
                 }
             };
             let seen = ProcessKey {
                 pid,
                 start_ticks: stat.start_ticks,
             };
-            let cached_key = cached.as_ref().map(|(p, _)| ProcessKey {
-                pid: p.pid,
-                start_ticks: p.start_ticks,
-            });
-            match (Lifecycle::of(cached_key, seen), cached) {
-                (Lifecycle::Same, Some((mut process, mut rate))) => {
-                    let exec = process.comm != stat.comm;
-                    let previous_ticks = process.cpu_ticks;
-                    stat.apply_to(&mut process);
-                    rate.cpu_delta_ticks = stat.cpu_ticks.checked_sub(previous_ticks);
-                    rate.cpu_percent = wall_usec.and_then(|wall| {
-                        cpu_percent_from_ticks(
-                            Some(previous_ticks),
-                            stat.cpu_ticks,
-                            ticks_per_second,
-                            wall,
-                        )
-                    });
-                    // Present since the first tick: not fresh from a runtime, nothing to catch.
-                    let young = rate.first_tick > 0 && rate.first_tick + 1 == tick;
-                    let due = (pid as u64)
-                        .wrapping_add(tick)
-                        .is_multiple_of(self.reread_every);
-                    if exec || young || due {
-                        match read_process(root, pid, ReadDepth::Full) {
-                            Ok(Some(fresh)) if fresh.start_ticks == process.start_ticks => {
-                                summary.reread += 1;
-                                if fresh.ns != process.ns || fresh.cgroups != process.cgroups {
-                                    summary.memberships_changed = true;
-                                }
-                                process = fresh;
-                                self.intern(&mut process);
-                            }
-                            // Gone, or replaced between the two reads: next tick sorts it out.
-                            Ok(_) => {
-                                summary.gone += 1;
-                                continue;
-                            }
-                            // Unreadable now: keep what was read before.
-                            Err(_) => {}
+            let known = ProcessKey {
+                pid,
+                start_ticks: process.start_ticks,
+            };
+            if Lifecycle::of(Some(known), seen) == Lifecycle::Replaced {
+                summary.gone += 1;
+                self.orphaning.push(pid);
+                return self.add(root, entry, sched.flatten(), tick, summary);
+            }
+            summary.stat_reads += 1;
+            let was_zombie = process.state == 'Z';
+            // Changed only when a figure moved: a frame holding the record keeps its copy.
+            if stat_moves(&stat, &process) {
+                comm_changed = stat.apply_to(Arc::make_mut(&mut process));
+            }
+            if process.state == 'Z' && !was_zombie {
+                self.orphaning.push(pid);
+            }
+            rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));
+        } else {
+            rate.set_delta(Some(0));
+        }
+        rate.set_ino(entry.ino);
+        // Without schedstat, a moved CPU time is the sign that the process ran.
+        let ran = if reads.gated {
+            reads.ran
+        } else {
+            process.cpu_ticks != previous_ticks
+        };
+        let full_due = (pid as u64)
+            .wrapping_add(spread)
+            .is_multiple_of(self.reread_every);
+        if comm_changed || young || full_due || verdict == Verdict::Moved {
+            match read_process(root, pid, ReadDepth::Full) {
+                Ok(Some(mut fresh)) if fresh.start_ticks == process.start_ticks => {
+                    summary.reread += 1;
+                    if fresh.ns != process.ns || fresh.cgroups != process.cgroups {
+                        summary.memberships_changed = true;
+                    }
+                    self.interned.share(&mut fresh);
+                    if fresh != *process {
+                        match Arc::get_mut(&mut process) {
+                            Some(alone) => *alone = fresh,
+                            None => process = Arc::new(fresh),
                         }
                     }
-                    processes.push(process);
-                    rates.push(rate);
                 }
-                (lifecycle, _) => {
-                    if lifecycle == Lifecycle::Replaced {
-                        summary.gone += 1;
-                    }
-                    match read_process(root, pid, ReadDepth::Full) {
-                        Ok(Some(mut process)) => {
-                            self.intern(&mut process);
-                            summary.added += 1;
-                            processes.push(process);
-                            rates.push(ProcessRates {
-                                cpu_delta_ticks: None,
-                                cpu_percent: None,
-                                first_tick: tick,
-                            });
-                        }
-                        Ok(None) => {}
-                        Err(e) if e.is_permission() => summary.denied += 1,
-                        Err(e) => summary.warnings.push(e.to_string()),
+                // Gone, or replaced between the two reads: next tick sorts it out.
+                Ok(_) => {
+                    summary.gone += 1;
+                    self.orphaning.push(pid);
+                    return None;
+                }
+                // Unreadable now: keep what was read before.
+                Err(_) => {}
+            }
+        } else if ran && !process.kernel_thread {
+            match read_ns_set(root, pid) {
+                Ok(Some(ns)) => {
+                    summary.namespace_reads += 1;
+                    if ns != process.ns {
+                        summary.memberships_changed = true;
+                        Arc::make_mut(&mut process).ns = ns;
                     }
                 }
+                Ok(None) => {
+                    summary.gone += 1;
+                    self.orphaning.push(pid);
+                    return None;
+                }
+                Err(_) => {}
             }
         }
-        summary.gone += old.count();
-        self.processes = processes;
-        self.rates = rates;
-        // Lists no process has any more (bounded by the number of distinct lists seen).
-        if self.interned.values().map(Vec::len).sum::<usize>() > 4 * self.processes.len() + 64 {
-            self.interned.clear();
-        }
-        Ok(summary)
+        Some((process, rate))
     }
 
-    /// Gives `process` the table's copy of its membership list (see [`Memberships`]).
-    fn intern(&mut self, process: &mut Process) {
-        let mut hasher = DefaultHasher::new();
-        for m in process.cgroups.iter() {
-            m.hierarchy.hash(&mut hasher);
-            m.controllers.hash(&mut hasher);
-            m.path.hash(&mut hasher);
+    /// `schedstat` when it can gate reads (procfs only); `Err` when the process is gone.
+    fn read_schedstat(&mut self, procfs: bool, pid: i32) -> Result<Option<SchedStat>, ()> {
+        if !procfs {
+            return Ok(None);
         }
-        let bucket = self.interned.entry(hasher.finish()).or_default();
-        match bucket.iter().find(|known| **known == process.cgroups) {
-            Some(known) => process.cgroups = known.clone(),
-            None => bucket.push(process.cgroups.clone()),
+        match self.dir.as_mut().map(|d| d.read_schedstat(pid)) {
+            Some(Ok(Some(sched))) => Ok(Some(sched)),
+            Some(Ok(None)) => Err(()),
+            // Unreadable or odd: fall back to stat for this process.
+            Some(Err(_)) | None => Ok(None),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Reads a process seen for the first time (or its pid's new owner) in full.
+    fn add(
+        &mut self,
+        root: &HostRoot,
+        entry: PidEntry,
+        sched: Option<SchedStat>,
+        tick: u32,
+        summary: &mut RefreshSummary,
+    ) -> Option<Held> {
+        match read_process(root, entry.pid, ReadDepth::Full) {
+            Ok(Some(mut process)) => {
+                self.interned.share(&mut process);
+                summary.added += 1;
+                Some((
+                    Arc::new(process),
+                    ProcessRates::first(tick, entry.ino, sched),
+                ))
+            }
+            Ok(None) => None,
+            Err(e) if e.is_permission() => {
+                summary.denied += 1;
+                None
+            }
+            Err(e) => {
+                summary.warnings.push(e.to_string());
+                None
+            }
+        }
+    }
 
-    #[test]
-    fn same_pid_and_start_is_the_same_process() {
-        let key = ProcessKey {
-            pid: 42,
-            start_ticks: 1000,
+    /// Re-reads `stat` of the children of this tick's exited and zombie processes (the kernel
+    /// gave them a new parent without them running) unless read this tick already.
+    fn adopt_orphans(&mut self, tick: u32, summary: &mut RefreshSummary) {
+        if self.orphaning.is_empty() {
+            return;
+        }
+        self.orphaning.sort_unstable();
+        let Some(dir) = self.dir.as_mut() else {
+            return;
         };
-        assert_eq!(Lifecycle::of(None, key), Lifecycle::New);
-        assert_eq!(Lifecycle::of(Some(key), key), Lifecycle::Same);
-        let reused = ProcessKey {
-            pid: 42,
-            start_ticks: 1001,
-        };
-        assert_eq!(Lifecycle::of(Some(key), reused), Lifecycle::Replaced);
+        for (process, rate) in self.processes.0.iter_mut().zip(self.rates.iter_mut()) {
+            if rate.stat_tick() == tick || self.orphaning.binary_search(&process.ppid).is_err() {
+                continue;
+            }
+            // Gone or unreadable now: next tick's listing sorts it out.
+            if let Ok(Some(stat)) = dir.read_stat(process.pid)
+                && stat.start_ticks == process.start_ticks
+            {
+                let previous_ticks = process.cpu_ticks;
+                if stat_moves(&stat, process) {
+                    stat.apply_to(Arc::make_mut(process));
+                }
+                rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));
+                summary.stat_reads += 1;
+            }
+        }
+    }
+
+    /// CPU percent of every process (`None` on its first tick): a process whose `stat` was read
+    /// this tick over the wall time since its previous `stat` read (so one checked late is not
+    /// shown at twice its share); one not read has not been seen running: 0.
+    fn rate_all(&mut self, wall_usec: Option<u64>, ticks_per_second: u64, tick: u32) {
+        for rate in &mut self.rates {
+            let Some(wall) = wall_usec.filter(|_| rate.first_tick() != tick) else {
+                rate.cpu_percent = None;
+                continue;
+            };
+            if rate.stat_tick() == tick {
+                let since = wall.saturating_add(rate.unread_usec());
+                rate.cpu_percent = rate.cpu_delta_ticks.and_then(|delta| {
+                    cpu_percent_from_ticks(Some(0), u64::from(delta), ticks_per_second, since)
+                });
+                rate.set_unread_usec(0);
+            } else {
+                rate.cpu_percent = cpu_percent_from_ticks(Some(0), 0, ticks_per_second, wall);
+                rate.set_unread_usec(rate.unread_usec().saturating_add(wall));
+            }
+        }
     }
 }

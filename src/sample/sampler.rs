@@ -8,7 +8,8 @@
 //!   a process is read once and re-read rarely), the host summary files, and the cgroup files of
 //!   each container with a cgroup of its own;
 //! - when processes came or went, or every `containers_every` ticks: the container grouping
-//!   (runtime state files);
+//!   (runtime state files); within [`MOVED_REGROUP_WITHIN`] ticks, cost rule or not, when a
+//!   container's init moved to other cgroups (its own cgroup, and its figures, changed);
 //! - every `cgroups_every` ticks: the cgroup tree (every cgroup of every hierarchy);
 //! - when processes came or went, or every `namespaces_every` ticks: the namespace table (it
 //!   opens one nsfs file per namespace for the parent/owner ioctls);
@@ -52,14 +53,17 @@
 //! (~0.4 µs a container or cgroup), up to ~4 ms on a tick that reads a log; with PSI triggers
 //! on 128 cgroups (bench/psi-bench.sh) the same, 0.03–0.04 ms.
 
+mod shared;
+
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cadence::Cadence;
 use super::cgroups::CgroupSampler;
-use super::containers::{ContainerSampler, TickContext};
+use super::containers::{ContainerSampler, MOVED_REGROUP_WITHIN, TickContext};
 use super::events::{EventDetector, EventInputs, EventThresholds};
-use super::frame::{Frame, ProcessSample};
+use super::frame::Frame;
 use super::net::{NetContext, NetSampler};
 use super::pressure_triggers::{PressureTriggers, TriggerStatus};
 use super::processes::ProcessTable;
@@ -68,7 +72,7 @@ use super::stacks::sizes::{LayerSizes, LayerSizing};
 use super::summary::SummaryReader;
 use crate::host::cgroup::{CgroupLayout, detect_layout};
 use crate::host::container::measure::Clock;
-use crate::host::namespace::{NamespaceTable, NsKind, build_table};
+use crate::host::namespace::{NamespaceTable, NsKind, RelationCache, build_table_cached};
 use crate::host::process::{clock_ticks_per_second, read_uptime_seconds};
 use crate::host::users::UserNames;
 use crate::host::{HostError, HostRoot};
@@ -133,6 +137,10 @@ impl Default for SamplerOptions {
 pub struct TickCosts {
     pub total: Duration,
     pub processes: Duration,
+    /// Measuring each container (`host::container::measure`, its cgroup files), every tick.
+    pub container_samples: Duration,
+    /// Building the frame's process list, pods and summary from what was read (no reads).
+    pub frame: Duration,
     /// `None` when the part was not redone this tick.
     pub containers: Option<Duration>,
     pub cgroups: Option<Duration>,
@@ -166,10 +174,14 @@ pub struct Sampler {
     summary: SummaryReader,
     containers: ContainerSampler,
     cgroups: CgroupSampler,
-    namespaces: Option<NamespaceTable>,
+    /// Shared with the frames until it is built again.
+    namespaces: Option<Arc<NamespaceTable>>,
+    /// Parent/owner answers kept between builds of the namespace table.
+    namespace_relations: RelationCache,
     layout: Option<CgroupLayout>,
     layout_error: Option<String>,
     users: UserNames,
+    processes: shared::SharedProcesses,
     containers_cadence: Cadence,
     cgroups_cadence: Cadence,
     namespaces_cadence: Cadence,
@@ -195,6 +207,7 @@ impl Sampler {
         let budget = options.part_budget;
         Sampler {
             users: UserNames::read(&root),
+            processes: shared::SharedProcesses::default(),
             events: EventDetector::new(root.clone(), options.events),
             pressure_triggers: PressureTriggers::new(
                 options.events.pressure_percent,
@@ -211,6 +224,7 @@ impl Sampler {
             containers: ContainerSampler::default(),
             cgroups: CgroupSampler::default(),
             namespaces: None,
+            namespace_relations: RelationCache::default(),
             layout: None,
             layout_error: None,
             containers_cadence: Cadence::new(options.containers_every, budget, MAX_EVERY),
@@ -232,9 +246,17 @@ impl Sampler {
         changed
     }
 
+    /// Keeps the other mounts (beside the root and layers) of container `id`'s stack only,
+    /// none with `None` (the dashboard's way: a view shows one container's mounts); returns
+    /// true when a read of `id`'s is now due. Until called, every stack keeps its mounts.
+    pub fn set_mounts_for(&mut self, id: Option<String>) -> bool {
+        self.stacks.set_mounts_for(id)
+    }
+
     /// Attributes limit changes with the audit log at `path` (the one this process's acts
     /// write to) instead of `host::events::audit::log_path`'s.
     pub fn set_audit_log(&mut self, path: std::path::PathBuf) {
+        self.containers.set_audit_log(path.clone());
         self.events.set_audit_log(path);
     }
 
@@ -289,6 +311,8 @@ impl Sampler {
                 Err(e) => self.layout_error = Some(format!("cgroups not shown: {e}")),
             }
         }
+        // The process table skips members of cgroups that used no CPU (sample::processes).
+        self.table.set_cgroup_layout(self.layout.as_ref());
         warnings.extend(self.layout_error.clone());
         warnings.extend(
             crate::host::cgroup::namespace_root::namespace_roots(&self.root)
@@ -297,6 +321,7 @@ impl Sampler {
         );
         if seq > 0 && seq.is_multiple_of(self.options.users_every.max(1)) {
             self.users = UserNames::read(&self.root);
+            self.processes.users_changed();
         }
 
         let mut host = self.summary.read(&self.root, &mut warnings);
@@ -316,7 +341,12 @@ impl Sampler {
         warnings.extend(refresh.warnings.iter().cloned());
         let changed = refresh.changed();
 
-        if self.containers_cadence.due(seq, changed) {
+        // A moved container init changed its own cgroup and figures: no waiting for the cost rule.
+        let moved = self
+            .containers_cadence
+            .due_within(seq, MOVED_REGROUP_WITHIN)
+            && self.containers.inits_moved(&self.table);
+        if moved || self.containers_cadence.due(seq, changed) {
             let part = Instant::now();
             self.containers.regroup(&self.root, &self.table);
             let cost = part.elapsed();
@@ -332,7 +362,9 @@ impl Sampler {
                 ticks_per_second: self.ticks_per_second,
             },
         };
+        let part = Instant::now();
         let mut containers = self.containers.sample(&cx, &mut warnings);
+        costs.container_samples = part.elapsed();
         costs.stacks = self
             .stacks
             .fill(&self.root, seq, &mut containers, &mut warnings);
@@ -360,8 +392,17 @@ impl Sampler {
                 })
                 .collect();
             let part = Instant::now();
-            self.cgroups
-                .read(&self.root, layout, &owners, &mut warnings);
+            // Every process read: the table's count lets crowded cgroups' counts be derived.
+            let processes = (refresh.denied == 0).then(|| self.table.processes().len());
+            let known = super::cgroups::own_readings(&containers);
+            self.cgroups.read_reusing(
+                &self.root,
+                layout,
+                &owners,
+                processes,
+                &known,
+                &mut warnings,
+            );
             let cost = part.elapsed();
             self.cgroups_cadence.ran(seq, cost, cadence_interval);
             costs.cgroups = Some(cost);
@@ -370,21 +411,28 @@ impl Sampler {
 
         if self.namespaces.is_none() || self.namespaces_cadence.due(seq, changed) {
             let part = Instant::now();
-            self.namespaces = Some(build_table(&self.root, self.table.processes(), &self.users));
+            self.namespaces = Some(Arc::new(build_table_cached(
+                &self.root,
+                self.table.processes(),
+                &self.users,
+                &mut self.namespace_relations,
+            )));
             let cost = part.elapsed();
             self.namespaces_cadence.ran(seq, cost, cadence_interval);
             costs.namespaces = Some(cost);
         }
-        let namespaces = self.namespaces.clone().unwrap_or_else(|| NamespaceTable {
-            host: crate::host::namespace::host_reference(&self.root, self.table.processes()),
-            namespaces: Vec::new(),
-            warnings: Vec::new(),
+        let namespaces = self.namespaces.clone().unwrap_or_else(|| {
+            Arc::new(NamespaceTable {
+                host: crate::host::namespace::host_reference(&self.root, self.table.processes()),
+                namespaces: Vec::new(),
+                warnings: Vec::new(),
+            })
         });
 
         let net = self.net.sample(
             &NetContext {
                 root: &self.root,
-                processes: self.table.processes(),
+                processes: self.table.processes().into(),
                 host_netns: namespaces.host.ns.get(NsKind::Net),
                 map_wanted: self.net_map_wanted,
                 seq,
@@ -411,7 +459,11 @@ impl Sampler {
         });
         costs.events = Some(part.elapsed());
 
-        let processes = self.process_samples(&containers);
+        let part = Instant::now();
+        let processes = self
+            .processes
+            .samples(&self.table, &self.users, &containers);
+        let pods = super::pods::group(&containers);
 
         host.cgroup_mode = self.layout.as_ref().map(|l| l.mode);
         host.is_root = self.is_root;
@@ -421,6 +473,7 @@ impl Sampler {
         host.namespaces = namespaces.namespaces.len();
         host.cgroups = cgroups.len();
 
+        costs.frame = part.elapsed();
         self.seq += 1;
         self.last_read = Some(started);
         costs.total = started.elapsed();
@@ -430,7 +483,7 @@ impl Sampler {
             taken_at_ms,
             interval_ms: interval.map(|d| d.as_millis() as u64),
             host,
-            pods: super::pods::group(&containers),
+            pods,
             containers,
             cgroups,
             namespaces,
@@ -441,28 +494,5 @@ impl Sampler {
             net_map: net.net_map,
             events,
         })
-    }
-
-    fn process_samples(&self, containers: &[super::frame::ContainerSample]) -> Vec<ProcessSample> {
-        let processes = self.table.processes();
-        let mut owner: Vec<Option<usize>> = vec![None; processes.len()];
-        for (at, c) in containers.iter().enumerate() {
-            for pid in &c.view.container.pids {
-                if let Some(i) = self.table.index_of(*pid) {
-                    owner[i] = Some(at);
-                }
-            }
-        }
-        processes
-            .iter()
-            .zip(self.table.rates())
-            .zip(owner)
-            .map(|((process, rate), owner)| ProcessSample {
-                process: process.clone(),
-                cpu_percent: rate.cpu_percent,
-                user: self.users.name(process.uid),
-                container_id: owner.map(|at| containers[at].view.container.id.clone()),
-            })
-            .collect()
     }
 }

@@ -106,10 +106,11 @@ impl Drop for FrameReceiver {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Command {
     SetInterval(Duration),
     NetMap(bool),
+    MountsFor(Option<String>),
     TickNow,
     Stop,
 }
@@ -131,6 +132,12 @@ impl SamplerControl {
     /// netlink read of every namespace on a cadence).
     pub fn set_net_map(&self, on: bool) {
         let _ = self.commands.send(Command::NetMap(on));
+    }
+
+    /// Keeps the mounts of container `id`'s stack only, none with `None`
+    /// ([`Sampler::set_mounts_for`]); a stack due for it is read on the next tick, at once.
+    pub fn set_mounts_for(&self, id: Option<String>) {
+        let _ = self.commands.send(Command::MountsFor(id));
     }
 
     /// Takes the next tick now (e.g. right after an act), then resumes the interval.
@@ -221,6 +228,11 @@ fn run(
                     // Asked for now: shown on the next tick, not an interval later.
                     let changed = sampler.set_net_map(on);
                     if changed && on {
+                        break;
+                    }
+                }
+                Ok(Command::MountsFor(id)) => {
+                    if sampler.set_mounts_for(id) {
                         break;
                     }
                 }

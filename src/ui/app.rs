@@ -38,6 +38,7 @@ pub mod selection;
 pub mod stop_remove;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use self::acts::Prompt;
@@ -63,7 +64,8 @@ pub const ZOOM_SPANS_SECONDS: [u64; 6] = [60, 120, 300, 600, 1800, 3600];
 #[derive(Debug, Clone)]
 pub struct App {
     pub(crate) tab: Tab,
-    pub(crate) frame: Option<Frame>,
+    /// The latest frame, shared with the loop's history and the trouble recorder (never copied).
+    pub(crate) frame: Option<Arc<Frame>>,
     pub(crate) rows: Rows,
     pub(crate) lists: [ListState; 6],
     pub(crate) sorts: [Sort; 6],
@@ -106,6 +108,9 @@ pub struct App {
     /// Whether frames should carry the network map, when that changed
     /// ([`App::take_net_map_wanted`]).
     net_map_wanted: Option<bool>,
+    /// The container whose mounts the sampler was last told to keep
+    /// ([`App::take_mounts_wanted`]); `None` before the first telling.
+    mounts_told: Option<Option<String>>,
     /// The last events of the frames (the Events view, the Containers view's mark).
     events: EventLog,
     /// The Events view shows trouble only (`t`).
@@ -155,6 +160,7 @@ impl App {
             clipboard: None,
             hidden_container_columns: Vec::new(),
             net_map_wanted: None,
+            mounts_told: None,
             events: EventLog::default(),
             trouble_only: false,
             log_pane: None,
@@ -172,7 +178,7 @@ impl App {
         self.tab
     }
     pub fn frame(&self) -> Option<&Frame> {
-        self.frame.as_ref()
+        self.frame.as_deref()
     }
     pub fn rows(&self) -> &Rows {
         &self.rows
@@ -243,9 +249,10 @@ impl App {
 
     /// Takes a new frame: its events join the kept ones, rows are rebuilt, selections kept
     /// by identity.
-    pub fn on_frame(&mut self, mut frame: Frame) {
-        let events = std::mem::take(&mut frame.events);
-        self.events.record(frame.taken_at_ms, events);
+    pub fn on_frame(&mut self, frame: impl Into<Arc<Frame>>) {
+        let frame = frame.into();
+        // The frame is shared (recorder, history): its events are copied, a few a tick at most.
+        self.events.record(frame.taken_at_ms, frame.events.clone());
         self.record_sample_time(frame.taken_at_ms);
         self.frame = Some(frame);
         self.rebuild();

@@ -3,7 +3,7 @@
 //! each host's frames keep arriving, and its history growing, while another is shown). It
 //! waits on the hosts' sources ([`FrameSource`]: frames, acts' outcomes, a remote
 //! connection's state, in [`source`]), terminal events (keys, mouse, resize) and the signals
-//! that end it, applies each, and redraws after each change. Acts the App requests go to its
+//! that end it, applies each, and redraws after each change that can show ([`needs_draw`]). Acts the App requests go to its
 //! host's source (this host's run on a blocking thread; a remote's over its connection),
 //! except enter, which runs in the foreground with the terminal given back (on a remote host:
 //! `ssh -t HOST isotop enter ID`). A log pane's feed ([`LogFeed`], opened and closed as the App
@@ -23,17 +23,18 @@
 //! faults SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS (a handler cannot resume the faulting
 //! code; a panic restores the terminal), SIGPIPE (ignored by Rust), SIGSTKFLT (unused).
 
+pub mod input;
 pub mod source;
 
 use std::path::PathBuf;
 
-use crossterm::event::{Event, EventStream, MouseButton, MouseEventKind};
+use crossterm::event::EventStream;
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
+pub use self::input::{action_for, needs_draw};
 use self::source::{FrameSource, LocalSource, SourceEvent};
-use super::action::Action;
 use super::acts::Request;
 use super::app::App;
 use super::app::replay::ReplayUpdate;
@@ -114,6 +115,9 @@ pub fn run_on(
     options: &Options,
     connect: impl FnOnce(&Config) -> Vec<Box<dyn FrameSource>>,
 ) -> Result<(), UiError> {
+    // Before any thread starts: two arenas and fixed thresholds keep freed tables out of RSS
+    // (bench/profiles/memory.md: -4 MiB ring off, -6 MiB ring on, on 11,700 processes).
+    crate::sys::heap::bound_heap();
     let mut config = Config::load(options.config.as_deref())?;
     if let Some(seconds) = options.delay_seconds {
         config.refresh = seconds_in_range(seconds, 0.1, 3600.0).ok_or_else(|| {
@@ -226,8 +230,12 @@ pub async fn run_loop(
     // The open log pane's feed, if any (one at a time), and the host whose it is.
     let mut log_feed: Option<(usize, LogFeed)> = None;
     let mut ended = Ended::Quit;
+    // The screen is drawn only when what it shows may have changed: a frame or message of the
+    // shown host, an action, a resize (not for a mouse move, an unbound key, another host's
+    // frame). ratatui then writes only the cells that differ.
+    let mut dirty = true;
     loop {
-        {
+        if std::mem::take(&mut dirty) {
             let host = &mut hosts[shown];
             draw(
                 &mut session,
@@ -240,11 +248,14 @@ pub async fn run_loop(
         tokio::select! {
             (index, event) = next_source_event(&mut hosts, &mut next_polled) => {
                 apply_source_event(&mut hosts[index], event);
+                dirty = index == shown;
             }
             event = events.next() => match event {
                 Some(Ok(event)) => {
                     let app = &mut hosts[shown].app;
-                    if let Some(action) = action_for(&event, app, &config.keymap) {
+                    let action = action_for(&event, app, &config.keymap);
+                    dirty = needs_draw(&event, action.as_ref());
+                    if let Some(action) = action {
                         app.update(action);
                     }
                 }
@@ -253,9 +264,15 @@ pub async fn run_loop(
                 None => break,
             },
             message = log_message(&mut log_feed) => match message {
-                Some((index, message)) => message.apply(&mut hosts[index].app),
+                Some((index, message)) => {
+                    message.apply(&mut hosts[index].app);
+                    dirty = index == shown;
+                }
                 // The feed ended (its last message said why).
-                None => log_feed = None,
+                None => {
+                    log_feed = None;
+                    dirty = true;
+                }
             },
             signal = signals.next() => {
                 ended = Ended::Signal(signal);
@@ -269,9 +286,11 @@ pub async fn run_loop(
         }
         if app.take_suspend() {
             session.suspend()?;
+            dirty = true;
         }
         if app.take_redraw() {
             session.terminal.clear()?;
+            dirty = true;
         }
         if let Some(text) = app.take_clipboard() {
             session.copy_to_clipboard(&text)?;
@@ -314,6 +333,10 @@ pub async fn run_loop(
         if let Some(wanted) = host.app.take_net_map_wanted() {
             host.source.set_net_map(wanted);
         }
+        // Mounts are kept for the detail pane's container only (~12 KiB each).
+        if let Some(container) = host.app.take_mounts_wanted() {
+            host.source.set_mounts_for(container);
+        }
         if let Some(seek) = host.app.take_replay_seek() {
             host.source.seek(seek);
         }
@@ -326,6 +349,7 @@ pub async fn run_loop(
                 let outcome = session.outside(|| source.enter(&view))?;
                 events = EventStream::new();
                 host.app.on_outcome(outcome);
+                dirty = true;
             }
             Some(request) => host.source.act(request),
             None => {}
@@ -334,6 +358,7 @@ pub async fn run_loop(
             shown = (shown + 1) % hosts.len();
             // The next host's screen is drawn whole (its views differ from the last one's).
             session.terminal.clear()?;
+            dirty = true;
         }
     }
     for host in &mut hosts {
@@ -370,6 +395,10 @@ async fn next_source_event(
     .await
 }
 
+/// How often the loop gives the heap's free pages back (`malloc_trim`, ~1 ms on a 40 MB heap):
+/// every this many frames, from the second.
+const TRIM_EVERY_FRAMES: u64 = 10;
+
 /// Hands a source's event to its host's App (frames to its history too); frames waiting
 /// behind it are taken at once, the newest shown (a slow terminal never shows stale data).
 fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
@@ -377,8 +406,15 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
     while let Some(next) = event.take() {
         match next {
             SourceEvent::Frame(frame) => {
-                host.history.record(&frame);
-                host.app.on_frame(*frame);
+                let watched = host.app.watched_cgroups();
+                host.history
+                    .record_only(&frame, |path| watched.contains(path));
+                if frame.seq % TRIM_EVERY_FRAMES == 1 {
+                    // The previous frame and the tables built for this one were freed in
+                    // the middle of the heap, where no threshold gives them back.
+                    crate::sys::heap::trim();
+                }
+                host.app.on_frame(frame);
             }
             SourceEvent::Outcome(outcome) => host.app.on_outcome(outcome),
             SourceEvent::Connection(connection) => host.app.on_connection(connection),
@@ -432,24 +468,6 @@ fn draw(
         app.set_layout(layout);
     }
     Ok(())
-}
-
-/// The action for a terminal event: keys through the keymap, left clicks and the wheel from
-/// the mouse; a resize needs no action (the loop redraws after every event).
-pub fn action_for(event: &Event, app: &App, keymap: &Keymap) -> Option<Action> {
-    match event {
-        Event::Key(key) => keymap.action_in(key, app.is_typing(), app.key_scope()),
-        Event::Mouse(mouse) => match mouse.kind {
-            MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
-                column: mouse.column,
-                row: mouse.row,
-            }),
-            MouseEventKind::ScrollUp => Some(Action::ScrollUp),
-            MouseEventKind::ScrollDown => Some(Action::ScrollDown),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The open feed's next message and its host (`None` once it ended); never ready without a

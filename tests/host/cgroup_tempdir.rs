@@ -13,7 +13,7 @@ use isotop::host::cgroup::{detect_layout, read_at, read_for_memberships, read_tr
 use isotop::host::process::CgroupMembership;
 
 /// A v2 host under `dir`: cgroup2 at /sys/fs/cgroup with one container cgroup `/box`.
-fn build_v2(dir: &Path) {
+pub(crate) fn build_v2(dir: &Path) {
     let proc_self = dir.join("proc/self");
     fs::create_dir_all(&proc_self).unwrap();
     fs::write(

@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::{CgroupGuard, ChildGuard, read_key, require_program};
 use isotop::host::events::{ChangedBy, Event, EventKind, Timing};
 use isotop::sample::Sampler;
+use isotop::sample::containers::LIMITS_EVERY;
 use unshared::{
     ALLOCATE_PAST_THE_LIMIT, PidGuard, WAIT_UNTIL_MOVED, box_dir, child_of, unshare, unshare_perl,
     v2_host,
@@ -286,9 +287,12 @@ fn a_limit_written_behind_isotops_back_and_one_isotop_set_are_told_apart() {
     let id = container_id(&mut sampler, init.0);
     assert!(of(&events_of(&mut sampler, 1, Duration::ZERO), &id).is_empty());
 
-    // `echo 100663296 > memory.limit_in_bytes`: someone else.
+    // `echo 100663296 > memory.limit_in_bytes`: someone else. The sampler reads a container's
+    // limits again every LIMITS_EVERY ticks (staggered), so it shows within that many (+1: the
+    // first tick may be the one just after a read).
     std::fs::write(&limit_file, (96u64 << 20).to_string()).unwrap();
-    let events = events_of(&mut sampler, 2, Duration::from_millis(200));
+    let ticks = LIMITS_EVERY as usize + 1;
+    let events = events_of(&mut sampler, ticks, Duration::from_millis(200));
     assert_eq!(
         limit_changes(&of(&events, &id)),
         [(

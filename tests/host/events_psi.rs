@@ -128,6 +128,7 @@ fn a_stall_burst_fires_a_cgroups_trigger_and_is_an_event_at_once_an_idle_cgroup_
     if !psi_ready() {
         return;
     }
+    let _alone = crate::support::timing::one_at_a_time();
     let guard = v2_guard("psi-burst");
     let (busy_path, idle_path) = (guard.child("busy"), guard.child("idle"));
     let files = tempfile::tempdir().unwrap();
@@ -198,6 +199,7 @@ fn a_stall_burst_in_a_container_is_its_pressure_event_from_its_trigger() {
     if !(psi_ready() && common::require_program("unshare")) {
         return;
     }
+    let _alone = crate::support::timing::one_at_a_time();
     let guard = v2_guard("psi-container");
     let box_path = guard.child("box");
     let files = tempfile::tempdir().unwrap();

@@ -42,7 +42,9 @@ fn deltas_read_back_exactly_across_keyframes_and_segments() {
         assert!(light.namespaces.namespaces.is_empty(), "frame {index}");
         let mut expected = original.clone();
         expected.processes.clear();
-        expected.namespaces.namespaces.clear();
+        std::sync::Arc::make_mut(&mut expected.namespaces)
+            .namespaces
+            .clear();
         assert_eq!(json(&light), json(&expected), "light frame {index}");
     }
     assert_eq!(recording.span(), Some((START_MS, START_MS + 15_000)));

@@ -154,7 +154,7 @@ fn another_format_version_is_refused_alone_and_skipped_beside_this_one() {
             refused,
             RecordError::Version {
                 found: 1,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),
@@ -162,7 +162,7 @@ fn another_format_version_is_refused_alone_and_skipped_beside_this_one() {
     );
     let message = refused.to_string();
     assert!(
-        message.contains("format 1") && message.contains("format 2"),
+        message.contains("format 1") && message.contains("format 3"),
         "{message}"
     );
     // A recorder upgraded in place records on; the old segment is skipped with a warning.

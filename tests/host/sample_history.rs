@@ -26,7 +26,7 @@ fn reading(path: &str) -> CgroupReading {
         freezer: None,
         io: None,
         nprocs: 1,
-        sources: BTreeMap::new(),
+        sources: Default::default(),
         missing: Vec::new(),
         notes: Vec::new(),
     }
@@ -112,7 +112,8 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
             },
             namespaces: Vec::new(),
             warnings: Vec::new(),
-        },
+        }
+        .into(),
         processes: Vec::new(),
         warnings: Vec::new(),
         layer_sizes: Default::default(),
@@ -162,4 +163,38 @@ fn a_gone_series_ages_out() {
     assert_eq!(history.len(), 2, "b's only point is older than the window");
     assert_eq!(history.points(&SeriesKey::Container("b".into())).count(), 0);
     assert_eq!(history.points(&SeriesKey::Container("a".into())).count(), 2);
+}
+
+#[test]
+fn a_ten_minute_ring_keeps_its_span_in_bounded_memory() {
+    // The dashboard's default: 10 minutes at 1 s, over 30 minutes of ticks, 3 containers.
+    let window = Duration::from_secs(600);
+    let mut history = History::new(window);
+    let ids = ["a", "b", "c"];
+    let mut peak_bytes = 0;
+    for s in 0..1800u64 {
+        history.record(&frame(s, 1_000_000 + s * 1000, &ids));
+        for id in ids {
+            let n = history.points(&SeriesKey::Container(id.into())).count();
+            assert!(n <= 601, "{n} points in a 600 s window at 1 s");
+        }
+        peak_bytes = peak_bytes.max(history.ring_bytes());
+    }
+    // 6 series (3 containers, their 3 cgroups) × 601 points: rings grow by a quarter, so
+    // at most 1.25 × what they hold (plus the first 16-point step), at 136 bytes a point.
+    let bound = 6 * (601 * 5 / 4 + 16) * 136;
+    assert!(
+        peak_bytes <= bound,
+        "rings hold {peak_bytes} bytes, bound {bound}"
+    );
+    // Packed points read back exactly, missing figures as None.
+    let p = history
+        .points(&SeriesKey::Container("a".into()))
+        .last()
+        .unwrap();
+    assert_eq!(p.t_ms, 1_000_000 + 1799 * 1000);
+    assert_eq!(p.memory_limit_bytes, Some(1 << 30));
+    assert_eq!(p.cpu_pressure_percent, Some(12.5));
+    assert_eq!(p.memory_pressure_percent, None);
+    assert_eq!(p.writable_bytes, None);
 }

@@ -10,7 +10,6 @@ use crate::support::block_io::{LoopDevice, dd_in};
 use crate::support::common::{self, CgroupGuard, ChildGuard};
 use crate::support::sampling::eager_sampler;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use isotop::sample::Frame;
@@ -33,12 +32,7 @@ fn container_and_cgroup_io_rates_follow_o_direct_writes() {
     let child = format!("kubepods/pod{}-7a7a/{id}", std::process::id());
     let rel = guard.child(&child);
     disk.count_on_v1(&guard.dir("blkio", ""));
-    let init = ChildGuard::spawn(
-        Command::new("sleep")
-            .arg("1000")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null()),
-    );
+    let init = ChildGuard::sleeping();
     guard.add_pid(&child, init.pid());
 
     let mut sampler = eager_sampler();

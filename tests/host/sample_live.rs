@@ -80,7 +80,7 @@ fn quota_shows_as_cpu_percent_and_throttling() {
         process_cpu > 0.0 && process_cpu <= 40.0,
         "process CPU {process_cpu} %"
     );
-    assert_eq!(process.user, "root");
+    assert_eq!(&*process.user, "root");
     assert!(
         process.process.cgroups.iter().any(|m| m.path == rel),
         "memberships read: {:?}",

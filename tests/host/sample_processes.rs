@@ -5,8 +5,10 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use isotop::host::HostRoot;
+use isotop::host::process::Process;
 use isotop::sample::ProcessTable;
 
 /// A `stat` line: comm, state, ppid, utime, stime, start time (clock ticks after boot).
@@ -129,4 +131,43 @@ fn every_process_is_reread_once_per_period() {
         reread += table.refresh(&root, Some(1_000_000), 100).unwrap().reread;
     }
     assert_eq!(reread, 6);
+}
+
+/// The table's records are what the frames share: one unchanged between two ticks is the same
+/// allocation in both, one that changed while an earlier frame held it is a new one (that
+/// frame keeps its figures), and one that changed when no frame held it any more is changed in
+/// place.
+#[test]
+fn records_are_shared_until_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    write_process(&proc_dir, 7, "sh", "sh -c work", 100, 5_000);
+    write_process(&proc_dir, 8, "sleep", "sleep 9", 50, 6_000);
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(1_000_000);
+    table.refresh(&root, None, 100).unwrap();
+    let frame: Vec<Arc<Process>> = table.processes().shared().to_vec();
+
+    write_process(&proc_dir, 8, "sleep", "sleep 9", 60, 6_000);
+    table.refresh(&root, Some(1_000_000), 100).unwrap();
+    let now = table.processes().shared();
+    assert_eq!((now[0].pid, now[1].pid), (7, 8));
+    assert!(
+        Arc::ptr_eq(&frame[0], &now[0]),
+        "unchanged: the same record"
+    );
+    assert!(!Arc::ptr_eq(&frame[1], &now[1]), "changed: a copy");
+    assert_eq!((frame[1].cpu_ticks, now[1].cpu_ticks), (50, 60));
+
+    drop(frame);
+    let alone = Arc::as_ptr(&now[1]);
+    write_process(&proc_dir, 8, "sleep", "sleep 9", 75, 6_000);
+    table.refresh(&root, Some(1_000_000), 100).unwrap();
+    let now = table.processes().shared();
+    assert_eq!(now[1].cpu_ticks, 75);
+    assert_eq!(
+        Arc::as_ptr(&now[1]),
+        alone,
+        "held by no frame: changed in place"
+    );
 }

@@ -17,5 +17,7 @@ pub mod procs;
 pub mod psi;
 pub mod recordings;
 pub mod sampling;
+pub mod scripted;
 pub mod stores;
+pub mod timing;
 pub mod unshared;

@@ -317,8 +317,12 @@ fn two_containers_get_addresses_routes_and_reach_each_other_and_the_gateway() {
     for at in [&at_a, &at_b] {
         let master = std::fs::read_link(format!("/sys/class/net/{}/master", at.host_veth)).unwrap();
         assert_eq!(master.file_name().unwrap(), t.config.bridge.as_str());
-        let state = std::fs::read_to_string(format!("/sys/class/net/{}/operstate", at.host_veth));
-        assert_eq!(state.unwrap().trim(), "up", "{}", at.host_veth);
+        // The kernel's linkwatch sets operstate asynchronously (it may lag the carrier by ~1 s
+        // on a loaded host), so the state is polled, not read once.
+        let operstate = format!("/sys/class/net/{}/operstate", at.host_veth);
+        let read_state = || std::fs::read_to_string(&operstate).unwrap_or_default();
+        wait_until(Duration::from_secs(5), || read_state().trim() == "up");
+        assert_eq!(read_state().trim(), "up", "{}", at.host_veth);
     }
 
     // Inside: eth0 with the address and the default route; the pings stay on the test bridge.

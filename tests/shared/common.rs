@@ -6,7 +6,7 @@
 //! processes are ended by pid, never by name.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The running test's name as the harness prints it (`module::function`): libtest names the
@@ -148,6 +148,16 @@ pub struct ChildGuard(pub Child);
 impl ChildGuard {
     pub fn spawn(cmd: &mut Command) -> ChildGuard {
         ChildGuard(cmd.spawn().expect("test child starts"))
+    }
+
+    /// A `sleep 1000`, stdin and stdout on /dev/null: a process that stays put until killed.
+    pub fn sleeping() -> ChildGuard {
+        ChildGuard::spawn(
+            Command::new("sleep")
+                .arg("1000")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        )
     }
 
     pub fn pid(&self) -> i32 {

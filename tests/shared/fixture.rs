@@ -381,7 +381,8 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
             },
             namespaces,
             warnings: vec![],
-        },
+        }
+        .into(),
         processes,
         warnings: vec![],
         layer_sizes: std::sync::Arc::new(layer_sizes),

@@ -395,3 +395,37 @@ fn clicks_select_tabs_rows_and_sort_headers() {
     app.update(Action::Click { column: 16, row: 4 });
     assert_eq!(app.tab(), Tab::Cgroups);
 }
+
+#[test]
+fn the_app_keeps_the_frame_it_is_given_not_a_copy() {
+    let (mut app, _) = app_with_history(0);
+    let shared = std::sync::Arc::new(frame(8, true));
+    app.on_frame(std::sync::Arc::clone(&shared));
+    assert!(std::ptr::eq(app.frame().unwrap(), &*shared));
+    assert_eq!(std::sync::Arc::strong_count(&shared), 2);
+}
+
+#[test]
+fn the_loop_draws_only_for_what_can_change_the_screen() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+    use isotop::ui::event_loop::{action_for, needs_draw};
+    use isotop::ui::keymap::Keymap;
+    let keymap = Keymap::default();
+    let (app, _) = app_with_history(0);
+    let draws = |event: Event| needs_draw(&event, action_for(&event, &app, &keymap).as_ref());
+    let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    let mouse = |kind| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 3,
+            row: 4,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    assert!(draws(key(KeyCode::Down)), "a bound key");
+    assert!(draws(Event::Resize(100, 30)), "a resize");
+    assert!(draws(mouse(MouseEventKind::ScrollDown)), "the wheel");
+    assert!(!draws(key(KeyCode::F(12))), "an unbound key");
+    assert!(!draws(mouse(MouseEventKind::Moved)), "a mouse move");
+    assert!(!draws(Event::FocusGained), "focus");
+}

@@ -15,6 +15,7 @@ mod chart_cursor;
 mod config;
 mod conveniences;
 mod events;
+mod history_watch;
 mod hosts;
 mod launch;
 mod layers;

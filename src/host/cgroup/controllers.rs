@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::parse::{
     freezer_v2, parse_bool01, parse_cpu_list, parse_cpu_max, parse_freezer_v1, parse_limit_v1,
-    parse_limit_v2, parse_u64,
+    parse_limit_v2, parse_u64, parse_usage_all,
 };
 use super::placement::{Placement, Site};
 use super::session::{Session, display_path};
@@ -28,12 +28,25 @@ pub(super) fn read_cpu(
             cpu.usage_usec = s
                 .value("cpu.usage_usec", &dir, "cpuacct.usage", parse_u64)
                 .map(ns_to_usec);
-            cpu.user_usec = s
-                .value("cpu.user_usec", &dir, "cpuacct.usage_user", parse_u64)
-                .map(ns_to_usec);
-            cpu.system_usec = s
-                .value("cpu.system_usec", &dir, "cpuacct.usage_sys", parse_u64)
-                .map(ns_to_usec);
+            // `cpuacct.usage_all` holds both parts (one file where it exists, since 4.7).
+            match s.value("cpu.user_usec", &dir, "cpuacct.usage_all", parse_usage_all) {
+                Some((user, system)) => {
+                    cpu.user_usec = Some(ns_to_usec(user));
+                    cpu.system_usec = Some(ns_to_usec(system));
+                    s.sources.insert(
+                        "cpu.system_usec".into(),
+                        display_path(&dir.join("cpuacct.usage_all")),
+                    );
+                }
+                None => {
+                    cpu.user_usec = s
+                        .value("cpu.user_usec", &dir, "cpuacct.usage_user", parse_u64)
+                        .map(ns_to_usec);
+                    cpu.system_usec = s
+                        .value("cpu.system_usec", &dir, "cpuacct.usage_sys", parse_u64)
+                        .map(ns_to_usec);
+                }
+            }
         }
         Site::V2(dir) => {
             let stat = s.keyed(&dir, "cpu.stat");

@@ -129,24 +129,31 @@ impl NamespaceRoots {
     }
 }
 
-type Cache = Mutex<HashMap<(PathBuf, PathBuf), Arc<NamespaceRoots>>>;
+/// Found roots by the (prefix, procfs) they were found through: a process usually has one
+/// or two (the live host, a test's fixture), so a list searched by borrowed paths — asked once
+/// per process read, a lookup must not copy two paths each time.
+type Cache = Mutex<Vec<((PathBuf, PathBuf), Arc<NamespaceRoots>)>>;
 static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
 
 /// isotop's namespace roots as seen through `root` (found on first use, then cached).
 pub fn namespace_roots(root: &HostRoot) -> Arc<NamespaceRoots> {
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let key = (root.prefix.clone(), root.proc.clone());
-    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Arc::clone(found);
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    let cached = |list: &[((PathBuf, PathBuf), Arc<NamespaceRoots>)]| {
+        list.iter()
+            .find(|((prefix, proc), _)| *prefix == root.prefix && *proc == root.proc)
+            .map(|(_, found)| Arc::clone(found))
+    };
+    if let Some(found) = cached(&cache.lock().unwrap_or_else(|e| e.into_inner())) {
+        return found;
     }
     // Found outside the lock: the search reads files; two threads racing both find the same.
     let found = Arc::new(find(root));
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(key)
-        .or_insert(found)
-        .clone()
+    let mut list = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(first) = cached(&list) {
+        return first;
+    }
+    list.push(((root.prefix.clone(), root.proc.clone()), Arc::clone(&found)));
+    found
 }
 
 /// One mounted hierarchy as mountinfo shows it: its mounts' roots and where isotop reads them.

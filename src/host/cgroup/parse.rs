@@ -216,6 +216,32 @@ pub fn parse_cpu_list(text: &str) -> Result<String, String> {
     }
 }
 
+/// v1 `cpuacct.usage_all`: a `cpu user system` header, then one line per CPU; the user and
+/// system times summed over the CPUs, ns (what `cpuacct.usage_user` and `cpuacct.usage_sys`
+/// print, from the same per-CPU counters, in one file instead of two).
+pub fn parse_usage_all(text: &str) -> Result<(u64, u64), String> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let header = lines.next().unwrap_or("");
+    if !header.split_whitespace().eq(["cpu", "user", "system"]) {
+        return Err(format!("unknown header {:?}", excerpt(header)));
+    }
+    let (mut user, mut system) = (0u64, 0u64);
+    for line in lines {
+        let mut fields = line.split_whitespace();
+        let (Some(_), Some(u), Some(s), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(format!("not `cpu user system`: {:?}", excerpt(line)));
+        };
+        let (Ok(u), Ok(s)) = (u.parse::<u64>(), s.parse::<u64>()) else {
+            return Err(format!("not a number: {:?}", excerpt(line)));
+        };
+        user = user.checked_add(u).ok_or("user time overflows")?;
+        system = system.checked_add(s).ok_or("system time overflows")?;
+    }
+    Ok((user, system))
+}
+
 /// Counts the pids in `cgroup.procs` (one per line). Lines that are not pids are reported.
 pub fn parse_procs(text: &str) -> Result<usize, String> {
     let mut count = 0;
@@ -239,6 +265,26 @@ pub fn cpu_limit_cpus(quota_usec: Limit<u64>, period_usec: u64) -> Option<Limit<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_all_sums_each_cpu_and_refuses_other_text() {
+        let text = "cpu user system\n0 100 20\n1 5 7\n";
+        assert_eq!(parse_usage_all(text), Ok((105, 27)));
+        assert!(parse_usage_all("").unwrap_err().contains("header"));
+        assert!(
+            parse_usage_all("cpu user\n0 1\n")
+                .unwrap_err()
+                .contains("header")
+        );
+        assert!(parse_usage_all("cpu user system\n0 1\n").is_err());
+        assert!(
+            parse_usage_all("cpu user system\n0 1 x\n")
+                .unwrap_err()
+                .contains("number")
+        );
+        let over = format!("cpu user system\n0 {} 0\n1 1 0\n", u64::MAX);
+        assert!(parse_usage_all(&over).unwrap_err().contains("overflow"));
+    }
 
     #[test]
     fn u64_accepts_numbers_with_trailing_newline() {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,13 +15,18 @@ use super::controllers::{read_cpu, read_cpuset, read_freezer, read_memory, read_
 use super::io::limits::read_io_limits;
 use super::io::{IoStats, read_io};
 use super::layout::{CgroupLayout, CgroupMode};
+use super::limit::Limit;
 use super::parse::{parse_pressure, parse_procs};
-use super::placement::Placement;
+use super::placement::{Placement, Site};
 use super::session::Session;
 use super::stats::{CgroupLimits, CpuStats, FreezerState, MemoryStats, PidsStats, Pressure};
 use crate::host::process::CgroupMembership;
 use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
+
+mod for_tree;
+
+pub(super) use for_tree::{count_procs, read_for_tree};
 
 /// Everything isotop knows about one cgroup at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,8 +46,9 @@ pub struct CgroupReading {
     /// Processes directly in this cgroup (lines of `cgroup.procs`; descendants not counted).
     pub nprocs: usize,
     /// Field (`cpu.usage_usec`, `limits.memory_max_bytes`, `nprocs`, ...) → the kernel file it
-    /// was read from.
-    pub sources: BTreeMap<String, PathBuf>,
+    /// was read from. Behind an `Arc`: ~25 paths (~5 KB) a cgroup, the same in every copy of a
+    /// reading (each frame carries every cgroup's; 1,000 cgroups held ~17 MB of copies).
+    pub sources: Arc<BTreeMap<String, PathBuf>>,
     /// Controllers with no files for this cgroup: `cpu`, `memory`, `pids`, `cpuset`,
     /// `freezer`, `io`, `pressure`.
     pub missing: Vec<String>,
@@ -73,17 +80,37 @@ pub fn read_at(
     let Some(path) = normalize_path(path) else {
         return Ok(None);
     };
-    let placement = Placement {
+    read_placed(root, &placement_at(layout, &path), Count::Read)
+}
+
+/// The cgroup at `path` (normalized) in every hierarchy.
+fn placement_at<'a>(layout: &'a CgroupLayout, path: &str) -> Placement<'a> {
+    Placement {
         layout,
         dirs: layout
             .hierarchies
             .iter()
-            .map(|h| h.cgroup_dir(&path).filter(|d| d.is_dir()))
+            .map(|h| h.cgroup_dir(path).filter(|d| d.is_dir()))
             .collect(),
-        paths: vec![path.clone(); layout.hierarchies.len()],
+        paths: vec![path.to_string(); layout.hierarchies.len()],
         unified_stands_in: false,
-    };
-    read_placed(root, &placement)
+    }
+}
+
+/// The cgroup at `path` (normalized) in the hierarchies `listed` says its parent's directory
+/// lists it in (a tree read lists every directory anyway: no `statx` per hierarchy).
+fn placement_listed<'a>(layout: &'a CgroupLayout, path: &str, listed: &[bool]) -> Placement<'a> {
+    Placement {
+        layout,
+        dirs: layout
+            .hierarchies
+            .iter()
+            .enumerate()
+            .map(|(i, h)| h.cgroup_dir(path).filter(|_| listed.get(i) == Some(&true)))
+            .collect(),
+        paths: vec![path.to_string(); layout.hierarchies.len()],
+        unified_stands_in: false,
+    }
 }
 
 /// Reads the cgroup a process is in, from its `/proc/<pid>/cgroup` memberships: each
@@ -92,6 +119,27 @@ pub fn read_for_memberships(
     root: &HostRoot,
     layout: &CgroupLayout,
     memberships: &[CgroupMembership],
+) -> Result<Option<CgroupReading>, HostError> {
+    read_memberships(root, layout, memberships, Count::Read)
+}
+
+/// [`read_for_memberships`] without the process count (`nprocs` 0, no source): for the limits
+/// a container inherits from the cgroups it shares. A shared cgroup such as a root lists every
+/// process of the host in `cgroup.procs`, which the kernel gathers and sorts on each read (~8
+/// ms at 11,700 processes, measured), for a figure no one shows.
+pub fn read_shared_for_limits(
+    root: &HostRoot,
+    layout: &CgroupLayout,
+    memberships: &[CgroupMembership],
+) -> Result<Option<CgroupReading>, HostError> {
+    read_memberships(root, layout, memberships, Count::Skip)
+}
+
+fn read_memberships(
+    root: &HostRoot,
+    layout: &CgroupLayout,
+    memberships: &[CgroupMembership],
+    count: Count,
 ) -> Result<Option<CgroupReading>, HostError> {
     let mut placement = place(layout, memberships, false);
     // On a hybrid host a process left in the unified root ("0::/") while its v1 memberships
@@ -108,7 +156,7 @@ pub fn read_for_memberships(
             placement.dirs[v2] = None;
         }
     }
-    read_placed(root, &placement)
+    read_placed(root, &placement, count)
 }
 
 /// Reads only the cgroups in `own` (a container's memberships that are its own, see
@@ -121,7 +169,128 @@ pub fn read_own(
     layout: &CgroupLayout,
     own: &[CgroupMembership],
 ) -> Result<Option<CgroupReading>, HostError> {
-    read_placed(root, &place(layout, own, true))
+    read_own_keeping(root, layout, own, None)
+}
+
+/// [`read_own`], with the limits taken from `kept` (an earlier reading of the same cgroups)
+/// instead of read: their files (`cpu.cfs_quota_us`, `pids.max`, `memory.max`, the cpuset and
+/// I/O limit files...) are not opened. Limits change only by a write; the caller decides how
+/// stale they may be (`host::container::measure::Carry`).
+pub fn read_own_keeping(
+    root: &HostRoot,
+    layout: &CgroupLayout,
+    own: &[CgroupMembership],
+    kept: Option<&KeptLimits>,
+) -> Result<Option<CgroupReading>, HostError> {
+    read_placed_keeping(root, &place(layout, own, true), Count::Read, kept)
+}
+
+/// A reading's limits with the files they came from, to carry into a later reading of the
+/// same cgroups ([`read_own_keeping`]); and its process count, carried while the tasks the
+/// pids controller counts there stay the same ([`KeptCount`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptLimits {
+    limits: CgroupLimits,
+    sources: Vec<(String, PathBuf)>,
+    /// The cgroup had cpuset files.
+    cpuset: bool,
+    /// The counters that grow only while a limit bites, at the reading kept.
+    bites: LimitBites,
+    count: Option<KeptCount>,
+}
+
+/// A process count (`cgroup.procs`, which the kernel gathers and sorts on each read) and the
+/// `pids.current` of the same directory read with it. A process that comes (forks, is moved
+/// in) or goes (exits, is moved out) changes `pids.current`, the tasks in the cgroup and
+/// below; the count is read again whenever it moved. What leaves it unchanged — a process
+/// moved into a child cgroup, a thread ending as a process arrives — is seen when the limits
+/// are next read (the caller's cadence).
+#[derive(Debug, Clone, PartialEq)]
+struct KeptCount {
+    nprocs: usize,
+    pids_current: u64,
+    source: PathBuf,
+}
+
+impl KeptCount {
+    fn of(reading: &CgroupReading) -> Option<KeptCount> {
+        Some(KeptCount {
+            nprocs: reading.nprocs,
+            pids_current: reading.pids.as_ref()?.current?,
+            source: reading.sources.get("nprocs")?.clone(),
+        })
+    }
+}
+
+/// Counters that grow only while a limit is in force: the kernel's word that a limit exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct LimitBites {
+    /// `cpu.stat` `nr_throttled` (periods the quota ran out).
+    cpu_throttled: Option<u64>,
+    /// v2 `memory.events` `max`, v1 `memory.failcnt` (times usage hit the limit).
+    memory_at_max: Option<u64>,
+    /// `pids.events` `max` (forks refused).
+    pids_refused: Option<u64>,
+}
+
+impl LimitBites {
+    fn of(reading: &CgroupReading) -> LimitBites {
+        LimitBites {
+            cpu_throttled: reading.cpu.as_ref().and_then(|c| c.nr_throttled),
+            memory_at_max: reading
+                .memory
+                .as_ref()
+                .and_then(|m| m.events.max.or(m.events.failcnt)),
+            pids_refused: reading.pids.as_ref().and_then(|p| p.refused_forks),
+        }
+    }
+}
+
+impl KeptLimits {
+    /// Whether `now`, a reading that carried these limits, shows a limit biting that the kept
+    /// limits say is unset (`max`): a limit was written since they were read (by anyone: a
+    /// runtime's update, an operator's echo), and a frame would pair "throttled" with "no
+    /// quota". The caller reads the limits again at once instead of waiting for the cadence.
+    /// A limit lifted is not contradicted by anything and waits for the cadence.
+    pub fn contradicted_by(&self, now: &CgroupReading) -> bool {
+        let unset = |limit: &Option<Limit<u64>>| !matches!(limit, Some(Limit::Value(_)));
+        let grew = |then: Option<u64>, now: Option<u64>| matches!((then, now), (Some(a), Some(b)) if b > a);
+        let now_bites = LimitBites::of(now);
+        let l = &self.limits;
+        (unset(&l.cpu_quota_usec) && grew(self.bites.cpu_throttled, now_bites.cpu_throttled))
+            || (unset(&l.memory_max_bytes)
+                && grew(self.bites.memory_at_max, now_bites.memory_at_max))
+            || (unset(&l.pids_max) && grew(self.bites.pids_refused, now_bites.pids_refused))
+    }
+}
+
+impl CgroupReading {
+    /// Its limits and their sources, to carry into a later reading.
+    pub fn kept_limits(&self) -> KeptLimits {
+        KeptLimits {
+            limits: self.limits.clone(),
+            sources: self
+                .sources
+                .iter()
+                .filter(|(field, _)| field.starts_with("limits."))
+                .map(|(field, path)| (field.clone(), path.clone()))
+                .collect(),
+            cpuset: !self.missing.iter().any(|m| m == "cpuset"),
+            bites: LimitBites::of(self),
+            count: KeptCount::of(self),
+        }
+    }
+}
+
+impl KeptLimits {
+    /// Keeps the process count of `now`, a later reading of the same cgroups, when it was
+    /// read rather than carried (its `pids.current` moved).
+    pub fn follow_count(&mut self, now: &CgroupReading) {
+        let current = now.pids.as_ref().and_then(|p| p.current);
+        if self.count.as_ref().map(|c| c.pids_current) != current {
+            self.count = KeptCount::of(now);
+        }
+    }
 }
 
 /// Each hierarchy's directory at the path `memberships` name for it (the first line wins).
@@ -155,7 +324,27 @@ fn place<'a>(
     }
 }
 
-fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupReading>, HostError> {
+/// Whether a reading counts the processes in its cgroup (`cgroup.procs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    Read,
+    Skip,
+}
+
+fn read_placed(
+    root: &HostRoot,
+    placement: &Placement,
+    count: Count,
+) -> Result<Option<CgroupReading>, HostError> {
+    read_placed_keeping(root, placement, count, None)
+}
+
+fn read_placed_keeping(
+    root: &HostRoot,
+    placement: &Placement,
+    count: Count,
+    kept: Option<&KeptLimits>,
+) -> Result<Option<CgroupReading>, HostError> {
     let Some(primary) = placement.primary() else {
         return Ok(None);
     };
@@ -163,6 +352,7 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
         return Ok(None);
     };
     let mut s = Session::default();
+    s.skip_limits = kept.is_some();
     let mut limits = CgroupLimits::default();
     let mut missing = Vec::new();
 
@@ -178,7 +368,8 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
     if pids.is_none() {
         missing.push("pids".to_string());
     }
-    if !read_cpuset(&mut s, placement, &mut limits) {
+    let cpuset = read_cpuset(&mut s, placement, &mut limits);
+    if !kept.map_or(cpuset, |k| k.cpuset) {
         missing.push("cpuset".to_string());
     }
     let freezer = read_freezer(&mut s, placement);
@@ -189,7 +380,15 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
     if io.is_none() {
         missing.push("io".to_string());
     }
-    limits.io = read_io_limits(root, &mut s, placement);
+    match kept {
+        Some(kept) => {
+            limits = kept.limits.clone();
+            for (field, path) in &kept.sources {
+                s.sources.insert(field.clone(), path.clone());
+            }
+        }
+        None => limits.io = read_io_limits(root, &mut s, placement),
+    }
     let pressure = placement.v2_dir().and_then(|dir| {
         let p = Pressure {
             cpu: s.value("pressure.cpu", &dir, "cpu.pressure", parse_pressure),
@@ -201,9 +400,26 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
     if pressure.is_none() {
         missing.push("pressure".to_string());
     }
-    let nprocs = s
-        .value("nprocs", &primary_dir, "cgroup.procs", parse_procs)
-        .unwrap_or(0);
+    // A kept count stands while the pids controller of the same directory counts the same
+    // tasks (`KeptCount`).
+    let pids_dir = match placement.site("pids") {
+        Site::V1(dir) | Site::V2(dir) => Some(dir),
+        Site::Absent => None,
+    };
+    let carried = kept.and_then(|k| k.count.as_ref()).filter(|c| {
+        pids_dir.as_ref() == Some(&primary_dir)
+            && pids.as_ref().and_then(|p| p.current) == Some(c.pids_current)
+    });
+    let nprocs = match (count, carried) {
+        (Count::Read, Some(c)) => {
+            s.sources.insert("nprocs".into(), c.source.clone());
+            c.nprocs
+        }
+        (Count::Read, None) => s
+            .value("nprocs", &primary_dir, "cgroup.procs", parse_procs)
+            .unwrap_or(0),
+        (Count::Skip, _) => 0,
+    };
 
     // Removed while we read it: the files read may be a mix of before and after; skip it.
     if !primary_dir.is_dir() {
@@ -219,7 +435,7 @@ fn read_placed(root: &HostRoot, placement: &Placement) -> Result<Option<CgroupRe
         limits,
         freezer,
         nprocs,
-        sources: s.sources,
+        sources: Arc::new(s.sources),
         missing,
         notes: s.notes,
     }))

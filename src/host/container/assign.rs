@@ -24,7 +24,7 @@ use super::claim::{Checker, Trust};
 use super::rules::{PathMatch, PathRules, segments};
 use crate::host::HostRoot;
 use crate::host::namespace::{NsKind, NsSet};
-use crate::host::process::{Process, read_environ_var};
+use crate::host::process::{Process, Records, read_environ_var};
 use crate::host::runtime::Runtime;
 use crate::host::runtime::containerd::TaskIndex;
 use crate::host::runtime::file::Writers;
@@ -59,14 +59,18 @@ pub struct Group {
 type GroupKey = (Runtime, String, Option<String>, Option<usize>);
 
 /// Groups `processes` (kernel threads are skipped) into containers.
-pub fn group_processes(
+pub fn group_processes<'p>(
     root: &HostRoot,
-    processes: &[Process],
+    processes: impl Into<Records<'p>>,
     host_ns: &NsSet,
     tasks: &TaskIndex,
     states: &[OciState],
 ) -> Vec<Group> {
-    let live: Vec<&Process> = processes.iter().filter(|p| !p.kernel_thread).collect();
+    let live: Vec<&Process> = processes
+        .into()
+        .iter()
+        .filter(|p| !p.kernel_thread)
+        .collect();
     let by_pid: HashMap<i32, &Process> = live.iter().map(|p| (p.pid, *p)).collect();
 
     // runc/crun containers whose recorded init is this very process (pid and start time), and

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use super::Container;
 use crate::host::HostRoot;
 use crate::host::namespace::NsKind;
-use crate::host::process::Process;
+use crate::host::process::{Process, Records};
 use crate::host::runtime::file::{Cap, list_dirs_beneath, read_capped};
 
 /// Runtime state dirs a non-root user may be unable to read: (runtime, dir under the root).
@@ -100,7 +100,12 @@ impl Hidden {
 /// Counts what `processes` and the runtime dirs hide from this user, given the containers
 /// found (see the module contract). Cheap when nothing is hidden: only processes whose pid
 /// namespace was unreadable and that no container holds have their `status` read.
-pub fn hidden(root: &HostRoot, processes: &[Process], found: &[Container]) -> Hidden {
+pub fn hidden<'p>(
+    root: &HostRoot,
+    processes: impl Into<Records<'p>>,
+    found: &[Container],
+) -> Hidden {
+    let processes = processes.into();
     let mut out = Hidden::default();
     let mut unreadable_states = 0usize;
     for (runtime, dir) in STATE_DIRS {

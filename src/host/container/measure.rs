@@ -15,18 +15,25 @@
 //! [`reread`] re-reads the CPU counter, the I/O counters and the kernel figures (what `ls`
 //! samples twice); rates between
 //! two counters are computed in `sample::rates`. Never fails: an unreadable cgroup becomes a
-//! warning line and no cgroup figures.
+//! warning line and no cgroup figures. Every figure is read at the call, except where the
+//! census carries limits between ticks ([`Census::carrying`], the sampler's): an own cgroup's
+//! limits (and its process count while its `pids.current` stays the same) are then read on the
+//! cadence [`Carry`] states, the last read values shown between.
 
 use serde::{Deserialize, Serialize};
 
 use super::Container;
 use crate::host::HostRoot;
 use crate::host::cgroup::io::IoLimits;
-use crate::host::cgroup::{self, CgroupLayout, CgroupReading, FreezerState, IoCounters, Limit};
-use crate::host::process::{CgroupMembership, Process, read_stat};
+use crate::host::cgroup::{
+    self, CgroupLayout, CgroupReading, FreezerState, IoCounters, KeptLimits, Limit,
+};
+use crate::host::process::{CgroupMembership, Process, Records, read_stat};
 
+mod carry;
 mod own;
 
+pub use self::carry::Carry;
 pub use self::own::{
     Census, CgroupOwnership, FigureSource, FigureSources, InheritedLimits, Source,
 };
@@ -171,18 +178,20 @@ pub struct Figures {
 
 impl Figures {
     /// The figures of `view` given the processes read with it (ascending pid); pure.
-    pub fn of(view: &ContainerView, processes: &[Process]) -> Figures {
+    pub fn of<'p>(view: &ContainerView, processes: impl Into<Records<'p>>) -> Figures {
+        let processes = processes.into();
+        Figures::of_found(view, |pid| {
+            let at = processes.binary_search_by_key(&pid, |p| p.pid).ok()?;
+            processes.get(at)
+        })
+    }
+
+    /// [`Figures::of`], each of the container's processes looked up by `find`.
+    fn of_found<'p>(view: &ContainerView, find: impl Fn(i32) -> Option<&'p Process>) -> Figures {
         let c = &view.container;
         let reading = view.cgroup.as_ref();
         let limits = reading.map(|r| &r.limits);
-        let own: Vec<&Process> = c
-            .pids
-            .iter()
-            .filter_map(|pid| {
-                let at = processes.binary_search_by_key(pid, |p| p.pid).ok()?;
-                processes.get(at)
-            })
-            .collect();
+        let own: Vec<&Process> = c.pids.iter().filter_map(|pid| find(*pid)).collect();
         let (memory_bytes, memory_source) = match reading
             .and_then(|r| r.memory.as_ref())
             .and_then(|m| m.usage_bytes)
@@ -254,19 +263,32 @@ pub fn measure(
         Some(_) if container.running => own::ownership(&container, census),
         _ => Vec::new(),
     };
-    let mut read = |memberships: Vec<CgroupMembership>, own: bool| {
+    let own = own_memberships(&ownership);
+    // Limits change only by a write: a carrying census reads them on a cadence (`carry`).
+    let kept = census.kept_limits(&container.id, &own);
+    let mut read = |memberships: &[CgroupMembership], own: bool, kept: Option<&KeptLimits>| {
         let layout = layout.filter(|_| !memberships.is_empty())?;
         let result = if own {
-            cgroup::read_own(root, layout, &memberships)
+            cgroup::read_own_keeping(root, layout, memberships, kept)
         } else {
-            cgroup::read_for_memberships(root, layout, &memberships)
+            cgroup::read_shared_for_limits(root, layout, memberships)
         };
         result
             .map_err(|e| warnings.push(format!("container {}: {e}", container.id)))
             .ok()
             .flatten()
     };
-    let cgroup = read(own_memberships(&ownership), true);
+    let mut cgroup = read(&own, true, kept.as_ref());
+    // A limit biting that the carried limits call unset was written since: read them now.
+    let contradicted = matches!((&kept, &cgroup), (Some(k), Some(c)) if k.contradicted_by(c));
+    if contradicted {
+        cgroup = read(&own, true, None);
+    }
+    if kept.is_none() || contradicted {
+        census.keep_limits(&container.id, &own, cgroup.as_ref());
+    } else if let Some(reading) = &cgroup {
+        census.follow_count(&container.id, reading);
+    }
     let limits_missing = cgroup.as_ref().is_none_or(|r| {
         let l = &r.limits;
         l.memory_max_bytes.is_none() || l.cpu_limit_cpus().is_none() || l.pids_max.is_none()
@@ -277,15 +299,15 @@ pub fn measure(
             .filter(|o| !o.own)
             .map(|o| o.membership.clone())
             .collect();
-        census.shared_reading(&shared, || read(shared.clone(), false))
+        census.shared_reading(&shared, || read(&shared, false, None))
     } else {
         None
     };
-    let inherited_limits = InheritedLimits::of(cgroup.as_ref(), shared.as_ref(), &ownership);
+    let inherited_limits = InheritedLimits::of(cgroup.as_ref(), shared.as_deref(), &ownership);
     let sources = FigureSources::of(
         layout,
         cgroup.as_ref(),
-        shared.as_ref(),
+        shared.as_deref(),
         &ownership,
         !container.pids.is_empty(),
     );
@@ -304,7 +326,7 @@ pub fn measure(
         inherited_limits,
         sources,
     };
-    let figures = Figures::of(&view, census.processes());
+    let figures = Figures::of_found(&view, |pid| census.find(pid));
     Measurement { view, figures }
 }
 

@@ -14,12 +14,15 @@
 //! namespace) comes from [`ProcessFacts`]: the snapshot's table ([`SnapshotFacts`]) for a
 //! figure, `/proc` read now ([`LiveFacts`]) for an act; a process that vanished is not counted.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+
+use foldhash::fast::RandomState;
 
 use super::assign::own_cgroup::{is_launcher, is_root};
 use super::measure::ContainerView;
 use crate::host::namespace::{NsKind, read_ns_set};
-use crate::host::process::{Process, read_stat};
+use crate::host::process::{Process, Records, read_stat};
 use crate::host::runtime::Runtime;
 use crate::host::scan::{ScanOptions, scan};
 use crate::host::{HostError, HostRoot};
@@ -30,6 +33,10 @@ const MAX_ANCESTRY: usize = 256;
 
 /// How many outside pids a reason lists before `…`.
 const LISTED: usize = 8;
+
+/// A set of pids: looked up for every process of a shared cgroup a check walks (thousands a
+/// tick), so with a fast hash (SipHash was ~2 ms a tick on the 11,700-process population).
+type PidSet = HashSet<i32, RandomState>;
 
 /// What the rule needs to know of one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +56,11 @@ pub trait ProcessFacts {
     /// The parent of `pid` (as [`ProcessFacts::facts`] has it, without its name).
     fn ppid(&mut self, pid: i32) -> Option<i32> {
         self.facts(pid).map(|f| f.ppid)
+    }
+    /// `test` applied to the name of `pid`; `None` when it is gone (a snapshot lends the
+    /// name instead of copying it: this runs for every process of a shared cgroup).
+    fn with_comm<T>(&mut self, pid: i32, test: impl FnOnce(&str) -> T) -> Option<T> {
+        self.facts(pid).map(|f| test(&f.comm))
     }
 }
 
@@ -87,17 +99,35 @@ impl ProcessFacts for LiveFacts<'_> {
 
 /// Facts from a snapshot's process table (ascending pid): what the figures are measured with.
 pub struct SnapshotFacts<'p> {
-    processes: &'p [Process],
+    processes: Records<'p>,
+    /// The processes' pids, in the same order: a search steps through 4-byte pids, not
+    /// ~200-byte records (a cache miss a step over 11,700 records; a check of a shared
+    /// cgroup looks up each process it walks several times).
+    pids: Cow<'p, [i32]>,
 }
 
 impl<'p> SnapshotFacts<'p> {
-    pub fn new(processes: &'p [Process]) -> SnapshotFacts<'p> {
-        SnapshotFacts { processes }
+    pub fn new(processes: impl Into<Records<'p>>) -> SnapshotFacts<'p> {
+        let processes = processes.into();
+        SnapshotFacts {
+            processes,
+            pids: Cow::Owned(processes.into_iter().map(|p| p.pid).collect()),
+        }
+    }
+
+    /// [`SnapshotFacts::new`] with the pids of `processes` already listed (the same order).
+    pub fn indexed(processes: impl Into<Records<'p>>, pids: &'p [i32]) -> SnapshotFacts<'p> {
+        let processes = processes.into();
+        debug_assert_eq!(processes.len(), pids.len());
+        SnapshotFacts {
+            processes,
+            pids: Cow::Borrowed(pids),
+        }
     }
 
     fn find(&self, pid: i32) -> Option<&'p Process> {
-        let at = self.processes.binary_search_by_key(&pid, |p| p.pid).ok()?;
-        self.processes.get(at)
+        let at = self.pids.binary_search(&pid).ok()?;
+        self.processes.get(at).filter(|p| p.pid == pid)
     }
 }
 
@@ -109,7 +139,7 @@ impl ProcessFacts for SnapshotFacts<'_> {
     fn facts(&mut self, pid: i32) -> Option<Facts> {
         self.find(pid).map(|p| Facts {
             ppid: p.ppid,
-            comm: p.comm.clone(),
+            comm: p.comm.to_string(),
         })
     }
 
@@ -117,9 +147,41 @@ impl ProcessFacts for SnapshotFacts<'_> {
         self.find(pid)?.ns.get(NsKind::Pid)
     }
 
+    fn with_comm<T>(&mut self, pid: i32, test: impl FnOnce(&str) -> T) -> Option<T> {
+        self.find(pid).map(|p| test(&p.comm))
+    }
+
     fn exists(&mut self, pid: i32) -> bool {
         self.find(pid).is_some()
     }
+}
+
+/// The ancestor walks of one check of many pids: the processes whose parent chain was
+/// followed to its end (pid 1, or a process gone) without meeting a member. A shared cgroup's
+/// thousands of processes have few distinct parents (a population's sleepers share their
+/// shell), so each chain is walked once per check, not once per process (400 containers ×
+/// 64 outsiders × ~10 parents a tick on the 11,700-process population, measured).
+#[derive(Default)]
+struct Walked {
+    clean: PidSet,
+    /// The walk in progress.
+    path: Vec<i32>,
+}
+
+impl Walked {
+    /// The walk in progress ended without a member: every process on it is clean.
+    fn settle(&mut self) {
+        self.clean.extend(self.path.drain(..));
+    }
+}
+
+/// What one check of many pids found about the container once, for all of them: its
+/// runtime helper's candidates (the init's ancestors) and its launcher chain (a shared
+/// cgroup holds every group's `unshare`: each was a walk of the init's parents, per pid).
+#[derive(Default)]
+struct Found {
+    helpers: Option<PidSet>,
+    launchers: Option<Vec<i32>>,
 }
 
 /// Who counts as the container when its cgroups are checked.
@@ -128,7 +190,7 @@ pub struct Owner {
     /// `name (id)`, as refusals name the target.
     pub label: String,
     /// Host pids the scan counted as the container's.
-    members: HashSet<i32>,
+    members: PidSet,
     init: Option<i32>,
     /// The container's pid namespace when it is not the host's.
     pid_ns: Option<u64>,
@@ -210,10 +272,11 @@ impl Owner {
         pids: &[i32],
         most: usize,
     ) -> Vec<i32> {
-        let mut helpers: Option<HashSet<i32>> = None;
+        let mut found = Found::default();
+        let mut walked = Walked::default();
         pids.iter()
             .copied()
-            .filter(|&pid| !self.is_mine(facts, pid, &mut helpers))
+            .filter(|&pid| !self.is_mine(facts, pid, &mut found, &mut walked))
             .take(most)
             .collect()
     }
@@ -222,7 +285,8 @@ impl Owner {
         &self,
         facts: &mut impl ProcessFacts,
         pid: i32,
-        helpers: &mut Option<HashSet<i32>>,
+        found: &mut Found,
+        walked: &mut Walked,
     ) -> bool {
         if self.members.contains(&pid) {
             return true;
@@ -239,23 +303,32 @@ impl Owner {
             return true;
         }
         // Forked by a process of the container since the scan.
-        if self.descends_from_member(facts, ppid) {
+        if self.descends_from_member(facts, ppid, walked) {
             return true;
         }
         if self.helper.is_none() && !self.launchers {
             return false;
         }
-        let Some(fact) = facts.facts(pid) else {
+        let Some((helper, launcher)) = facts.with_comm(pid, |comm| {
+            (
+                self.helper == Some(comm),
+                self.launchers && is_launcher(comm),
+            )
+        }) else {
             return !facts.exists(pid);
         };
-        match self.helper {
-            Some(name) if fact.comm == name => helpers
+        if helper {
+            found
+                .helpers
                 .get_or_insert_with(|| self.init_ancestors(facts))
-                .contains(&pid),
-            _ if self.launchers && is_launcher(&fact.comm) => {
-                self.launcher_chain(facts).contains(&pid)
-            }
-            _ => false,
+                .contains(&pid)
+        } else if launcher {
+            found
+                .launchers
+                .get_or_insert_with(|| self.launcher_chain(facts))
+                .contains(&pid)
+        } else {
+            false
         }
     }
 
@@ -265,12 +338,11 @@ impl Owner {
         let mut chain = Vec::new();
         let mut pid = self.init.unwrap_or(0);
         for _ in 0..16 {
-            let Some(fact) = facts.facts(pid) else {
+            let Some(parent) = facts.ppid(pid) else {
                 break;
             };
-            let parent = fact.ppid;
-            match facts.facts(parent) {
-                Some(p) if parent > 1 && is_launcher(&p.comm) => chain.push(parent),
+            match facts.with_comm(parent, is_launcher) {
+                Some(true) if parent > 1 => chain.push(parent),
                 _ => break,
             }
             pid = parent;
@@ -278,35 +350,46 @@ impl Owner {
         chain
     }
 
-    fn descends_from_member(&self, facts: &mut impl ProcessFacts, mut pid: i32) -> bool {
+    fn descends_from_member(
+        &self,
+        facts: &mut impl ProcessFacts,
+        mut pid: i32,
+        walked: &mut Walked,
+    ) -> bool {
+        walked.path.clear();
         for _ in 0..MAX_ANCESTRY {
-            if pid <= 1 {
+            if pid <= 1 || walked.clean.contains(&pid) {
+                walked.settle();
                 return false;
             }
             if self.members.contains(&pid) {
                 return true;
             }
+            walked.path.push(pid);
             match facts.ppid(pid) {
                 Some(ppid) => pid = ppid,
-                None => return false,
+                None => {
+                    walked.settle();
+                    return false;
+                }
             }
         }
         false
     }
 
     /// The init's parents, nearest first (the runtime helper is among them).
-    fn init_ancestors(&self, facts: &mut impl ProcessFacts) -> HashSet<i32> {
-        let mut out = HashSet::new();
+    fn init_ancestors(&self, facts: &mut impl ProcessFacts) -> PidSet {
+        let mut out = PidSet::default();
         let mut pid = self.init.unwrap_or(0);
         for _ in 0..MAX_ANCESTRY {
-            let Some(fact) = facts.facts(pid) else {
+            let Some(ppid) = facts.ppid(pid) else {
                 break;
             };
-            if fact.ppid <= 1 {
+            if ppid <= 1 {
                 break;
             }
-            out.insert(fact.ppid);
-            pid = fact.ppid;
+            out.insert(ppid);
+            pid = ppid;
         }
         out
     }
@@ -322,17 +405,35 @@ pub fn sharing(
     pids: impl FnOnce() -> Vec<i32>,
 ) -> Option<String> {
     if is_root(path) {
-        return Some("the root: it holds every process of the host".into());
+        return Some(ROOT_SHARED.into());
     }
     // Ascending, whatever order the caller listed them in: a message names the same pids the
     // same way each time.
     let mut pids = pids();
     pids.sort_unstable();
     pids.dedup();
+    sharing_among(owner, path, facts, &pids)
+}
+
+/// Why a root cgroup is never a container's own.
+const ROOT_SHARED: &str = "the root: it holds every process of the host";
+
+/// [`sharing`] with the processes in the cgroup and below already listed, ascending and
+/// without repeats (a snapshot's index hands the same list to every container that asks,
+/// without a copy each).
+pub fn sharing_among(
+    owner: &Owner,
+    path: &str,
+    facts: &mut impl ProcessFacts,
+    pids: &[i32],
+) -> Option<String> {
+    if is_root(path) {
+        return Some(ROOT_SHARED.into());
+    }
     // Enough to say it is shared and by whom; counting thousands more (the host's processes
     // in a cgroup the container shares with it) costs a walk of each one's parents, for every
     // container, every tick.
-    let outside = owner.first_outsiders_by(facts, &pids, COUNTED);
+    let outside = owner.first_outsiders_by(facts, pids, COUNTED);
     if outside.len() < COUNTED {
         return (!outside.is_empty()).then(|| describe_outsiders(&outside));
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NsSet, read_ns_set};
 use crate::host::HostRoot;
-use crate::host::process::{Process, ReadDepth, read_process};
+use crate::host::process::{Records, read_stat};
 
 /// The process whose namespaces stand for the host's, and why it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,13 +29,40 @@ impl HostReference {
     }
 }
 
+/// What kthreadd's `stat` says: whether it is the kernel thread with parent 0, and its name.
+#[derive(Debug, Clone)]
+pub(super) struct Kthread {
+    pub(super) ppid: i32,
+    pub(super) kernel_thread: bool,
+    pub(super) comm: String,
+}
+
 /// Picks the host reference: PID 1 where readable, else kthreadd, else isotop itself.
-/// `processes` is consulted for PID 1 (to avoid reading it twice); missing entries are read.
-pub fn host_reference(root: &HostRoot, processes: &[Process]) -> HostReference {
-    let pid1 = match processes.iter().find(|p| p.pid == 1) {
-        Some(p) => Some(p.ns),
-        None => read_ns_set(root, 1).ok().flatten(),
-    };
+/// `processes` is consulted for PIDs 1 and 2 (to avoid reading them twice); what is missing
+/// there is read.
+pub fn host_reference<'p>(root: &HostRoot, processes: impl Into<Records<'p>>) -> HostReference {
+    let processes = processes.into();
+    let find = |pid: i32| processes.iter().find(|p| p.pid == pid);
+    let pid2 = find(2).map(|p| {
+        // A record read with namespaces only has no `stat` fields (its comm is empty).
+        let stat = (!p.comm.is_empty()).then(|| Kthread {
+            ppid: p.ppid,
+            kernel_thread: p.kernel_thread,
+            comm: p.comm.to_string(),
+        });
+        (p.ns, stat)
+    });
+    reference_from(root, find(1).map(|p| p.ns), pid2)
+}
+
+/// [`host_reference`] from what the caller read: PID 1's links, PID 2's links and maybe its
+/// `stat`; what is `None` is read here.
+pub(super) fn reference_from(
+    root: &HostRoot,
+    pid1: Option<NsSet>,
+    pid2: Option<(NsSet, Option<Kthread>)>,
+) -> HostReference {
+    let pid1 = pid1.or_else(|| read_ns_set(root, 1).ok().flatten());
     let why_not_pid1 = match pid1 {
         Some(ns) if !ns.denied && !ns.is_empty() => {
             return HostReference {
@@ -49,11 +76,23 @@ pub fn host_reference(root: &HostRoot, processes: &[Process]) -> HostReference {
         None => "PID 1 is not visible",
     };
 
-    if let Ok(Some(kthreadd)) = read_process(root, 2, ReadDepth::Full)
+    let pid2_ns = pid2
+        .as_ref()
+        .map(|(ns, _)| *ns)
+        .or_else(|| read_ns_set(root, 2).ok().flatten());
+    let stat = pid2.and_then(|(_, stat)| stat).or_else(|| {
+        let stat = read_stat(root, 2, &mut Vec::new()).ok()??;
+        Some(Kthread {
+            ppid: stat.ppid,
+            kernel_thread: stat.kernel_thread,
+            comm: stat.comm,
+        })
+    });
+    if let (Some(ns), Some(kthreadd)) = (pid2_ns, stat)
         && kthreadd.ppid == 0
         && kthreadd.kernel_thread
-        && !kthreadd.ns.denied
-        && !kthreadd.ns.is_empty()
+        && !ns.denied
+        && !ns.is_empty()
     {
         return HostReference {
             pid: Some(2),
@@ -62,7 +101,7 @@ pub fn host_reference(root: &HostRoot, processes: &[Process]) -> HostReference {
                  stay in the initial namespaces",
                 kthreadd.comm
             ),
-            ns: kthreadd.ns,
+            ns,
         };
     }
 

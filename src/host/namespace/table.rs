@@ -10,25 +10,29 @@
 //! so are user/pid namespaces reached only as the parent or owner of a listed one (lsns shows
 //! these only in its `-T owner`/`-T parent` trees).
 //!
-//! Cost: the process scan is `readlink` only (no open, no stat of ns files); the command is read
-//! once per namespace, for its lowest pid; the ioctls for parent and owner open one namespace
-//! file per namespace, not per process (lsns opens every link of every process).
+//! Cost: `isotop ns` reads at the syscall floor ([`super::listing`]). [`build_table`] is given
+//! processes whose links were read already and reads no link: the command of a namespace's
+//! lowest pid comes from its record when that record is a full one, and the parent/owner
+//! ioctls ([`super::relations`]) open one namespace file per namespace, not per process (lsns
+//! opens every link of every process) — with a [`RelationCache`], only for namespaces that
+//! are new or whose lowest process changed since the last build.
 
 use std::collections::HashMap;
-use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::NsKind;
-use super::mounts::{NsfsMount, read_nsfs_mounts};
+use super::listing::read_mounts;
+use super::mounts::NsfsMount;
 use super::reference::{HostReference, host_reference};
-use crate::host::process::{Process, ReadDepth, read_command};
-use crate::host::scan::read_processes;
+use super::relations::{RelationCache, resolve_relations};
+use super::{NsKind, NsSet};
+use crate::host::HostRoot;
+use crate::host::process::{Records, read_command};
 use crate::host::users::UserNames;
-use crate::host::{HostError, HostRoot};
-use crate::sys::nsfs;
 
 /// One namespace, as a row of `isotop ns`. JSON keys follow lsns' (`ns`, `type`, `nprocs`,
 /// `pid`, `uid`, `user`, `command`, `nsfs`) where lsns has the column.
@@ -46,8 +50,9 @@ pub struct Namespace {
     /// Owner of the lowest pid (uid of its `/proc/<pid>` directory).
     pub uid: Option<u32>,
     pub user: Option<String>,
-    /// Command of the lowest pid, cleaned.
-    pub command: Option<String>,
+    /// Command of the lowest pid, cleaned; shared by the namespaces whose lowest pid it is (a
+    /// container's 7 hold one).
+    pub command: Option<Arc<str>>,
     /// Parent namespace (user and pid kinds), when visible from isotop's user namespace.
     pub parent: Option<u64>,
     /// Owning user namespace (`NS_GET_USERNS`), when visible from isotop's user namespace.
@@ -61,7 +66,7 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    fn empty(inode: u64, kind: NsKind) -> Self {
+    pub(super) fn empty(inode: u64, kind: NsKind) -> Self {
         Namespace {
             inode,
             kind,
@@ -104,99 +109,207 @@ impl NamespaceTable {
     }
 }
 
-/// Scans the host (namespaces and owner of each process only) and builds the table: the one
-/// call `isotop ns` needs.
-pub fn read_table(root: &HostRoot) -> Result<NamespaceTable, HostError> {
-    let mut warnings = Vec::new();
-    let processes = read_processes(root, ReadDepth::Namespaces, &mut warnings)?;
-    let users = UserNames::read(root);
-    let mut table = build_table(root, &processes, &users);
-    table.warnings.extend(warnings);
-    Ok(table)
-}
-
 /// Groups processes by namespace and completes each row (user, command, bind mounts, parent
 /// and owner). Never fails: what cannot be read is left `None` and said in `warnings`.
-pub fn build_table(root: &HostRoot, processes: &[Process], users: &UserNames) -> NamespaceTable {
+pub fn build_table<'p>(
+    root: &HostRoot,
+    processes: impl Into<Records<'p>>,
+    users: &UserNames,
+) -> NamespaceTable {
+    build_table_cached(root, processes, users, &mut RelationCache::default())
+}
+
+/// [`build_table`] keeping the parent/owner answers in `cache` between builds (the sampler's
+/// way): a namespace whose lowest process is the same process as at the last build reuses
+/// them; see [`RelationCache`] for when they are read again.
+pub fn build_table_cached<'p>(
+    root: &HostRoot,
+    processes: impl Into<Records<'p>>,
+    users: &UserNames,
+    cache: &mut RelationCache,
+) -> NamespaceTable {
+    let processes = processes.into();
     let mut warnings = Vec::new();
-    let mut namespaces: Vec<Namespace> = Vec::new();
-    // inode → position in `namespaces`; nsfs inodes are unique across kinds (one superblock).
-    let mut index: HashMap<u64, usize> = HashMap::new();
-    let mut hidden: Vec<i32> = Vec::new();
-
-    for process in processes {
-        if process.ns.denied {
-            hidden.push(process.pid);
-        }
-        for (kind, inode) in process.ns.iter() {
-            let at = *index.entry(inode).or_insert_with(|| {
-                namespaces.push(Namespace::empty(inode, kind));
-                namespaces.len() - 1
-            });
-            let ns = &mut namespaces[at];
-            ns.nprocs += 1;
-            ns.pids.push(process.pid);
-            if ns.pid.is_none_or(|lowest| process.pid < lowest) {
-                ns.pid = Some(process.pid);
-                ns.uid = Some(process.uid);
-            }
-        }
+    let mut rows = Rows::default();
+    for (at, process) in processes.iter().enumerate() {
+        rows.add_process(process.pid, &process.ns, Some((process.uid, at)));
     }
+    let mounts = read_mounts(root, &mut warnings);
+    rows.add_mounts(&mounts);
 
-    let mounts = match read_nsfs_mounts(root) {
-        Ok(mounts) => mounts,
-        Err(e) => {
-            warnings.push(format!("bind-mounted namespaces not shown: {e}"));
-            Vec::new()
-        }
-    };
-    for mount in &mounts {
-        let at = *index.entry(mount.inode).or_insert_with(|| {
-            namespaces.push(Namespace::empty(mount.inode, mount.kind));
-            namespaces.len() - 1
-        });
-        let path = PathBuf::from(&mount.display);
-        if !namespaces[at].nsfs.contains(&path) {
-            namespaces[at].nsfs.push(path);
-        }
+    // One command per distinct lowest process, shared by its namespaces.
+    let mut commands: HashMap<usize, Option<Arc<str>>> = HashMap::new();
+    for (ns, lowest) in rows.namespaces.iter_mut().zip(&rows.lowest) {
+        let (Some(pid), Some(uid), Some(at)) = (ns.pid, ns.uid, *lowest) else {
+            continue;
+        };
+        let Some(process) = processes.get(at) else {
+            continue;
+        };
+        ns.user = Some(users.name(uid));
+        // A full record (its `comm` read from `stat`) already holds the command; one read
+        // with namespaces only does not.
+        ns.command = commands
+            .entry(at)
+            .or_insert_with(|| {
+                if process.comm.is_empty() {
+                    read_command(root, pid).map(Arc::from)
+                } else {
+                    Some(Arc::from(process.command()))
+                }
+            })
+            .clone();
     }
-
-    for ns in &mut namespaces {
-        ns.pids.sort_unstable();
-        if let (Some(pid), Some(uid)) = (ns.pid, ns.uid) {
-            ns.user = Some(users.name(uid));
-            ns.command = read_command(root, pid);
-        }
-    }
-
-    if root.live {
-        let failures = resolve_relations(root, &mut namespaces, &mut index, &mounts);
-        if failures > 0 {
-            warnings.push(format!(
-                "parent/owner unknown for {failures} namespace(s): their files could not be \
-                 opened (processes exited or permission denied)"
-            ));
-        }
-    } else {
-        warnings.push(
-            "parent and owner are read only on the live host (--root /): they need the \
-             namespace files opened"
-                .to_string(),
-        );
-    }
-
-    namespaces.sort_unstable_by_key(|ns| ns.inode);
-    if !hidden.is_empty() {
-        warnings.push(hidden_warning(&hidden));
-    }
+    let witnesses: Vec<Option<u64>> = rows
+        .lowest
+        .iter()
+        .map(|at| {
+            at.and_then(|at| processes.get(at))
+                .map(|p| p.start_ticks)
+                .filter(|start| *start > 0)
+        })
+        .collect();
+    rows.finish(
+        root,
+        None,
+        &mounts,
+        Some((cache, &witnesses)),
+        &mut warnings,
+    );
     NamespaceTable {
         host: host_reference(root, processes),
-        namespaces,
+        namespaces: rows.namespaces,
         warnings,
     }
 }
 
-fn hidden_warning(pids: &[i32]) -> String {
+/// A map keyed by namespace inode, hashed with [`InodeHasher`].
+pub(super) type InodeMap<V> = HashMap<u64, V, BuildHasherDefault<InodeHasher>>;
+
+/// Hashes an inode number with one multiply: the kernel hands these numbers out in sequence
+/// (nobody chooses them), so SipHash's defence against chosen keys buys nothing, and a build
+/// hashes one for each of ~93,000 links on a 11,700-process host.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct InodeHasher(u64);
+
+impl Hasher for InodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the golden ratio's odd constant spreads sequential inputs over
+        // the high bits (the table's tag) while the low bits (its bucket) still differ.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The rows being built: namespaces in the order first seen, where each inode is, and which
+/// processes hide their links.
+#[derive(Default)]
+pub(super) struct Rows {
+    pub(super) namespaces: Vec<Namespace>,
+    /// inode → position in `namespaces`; nsfs inodes are unique across kinds (one superblock).
+    index: InodeMap<usize>,
+    /// Per row: the caller's tag (position in its process slice) of the lowest pid.
+    lowest: Vec<Option<usize>>,
+    hidden: Vec<i32>,
+}
+
+impl Rows {
+    /// Counts `pid` in each of its namespaces; `owner` is its uid and the caller's tag for it,
+    /// when known now.
+    pub(super) fn add_process(&mut self, pid: i32, ns: &NsSet, owner: Option<(u32, usize)>) {
+        if ns.denied {
+            self.hidden.push(pid);
+        }
+        for (kind, inode) in ns.iter() {
+            let at = self.row(inode, kind);
+            let row = &mut self.namespaces[at];
+            row.nprocs += 1;
+            row.pids.push(pid);
+            if row.pid.is_none_or(|lowest| pid < lowest) {
+                row.pid = Some(pid);
+                row.uid = owner.map(|(uid, _)| uid);
+                self.lowest[at] = owner.map(|(_, tag)| tag);
+            }
+        }
+    }
+
+    /// Lists bind-mounted namespaces, adding those no process holds.
+    pub(super) fn add_mounts(&mut self, mounts: &[NsfsMount]) {
+        for mount in mounts {
+            let at = self.row(mount.inode, mount.kind);
+            let path = PathBuf::from(&mount.display);
+            if !self.namespaces[at].nsfs.contains(&path) {
+                self.namespaces[at].nsfs.push(path);
+            }
+        }
+    }
+
+    fn row(&mut self, inode: u64, kind: NsKind) -> usize {
+        *self.index.entry(inode).or_insert_with(|| {
+            self.namespaces.push(Namespace::empty(inode, kind));
+            self.lowest.push(None);
+            self.namespaces.len() - 1
+        })
+    }
+
+    /// Sorts pids and rows, reads parents and owners (live host only, through `proc`, `/proc`
+    /// opened as a directory, or else opened here; `cached` keeps their
+    /// answers between builds, with each row's witness: its lowest process's start time), and
+    /// says what is missing in `warnings`.
+    pub(super) fn finish(
+        &mut self,
+        root: &HostRoot,
+        proc: Option<&OwnedFd>,
+        mounts: &[NsfsMount],
+        cached: Option<(&mut RelationCache, &[Option<u64>])>,
+        warnings: &mut Vec<String>,
+    ) {
+        for ns in &mut self.namespaces {
+            ns.pids.sort_unstable();
+            // Pushed one at a time, a list holds up to twice its pids; the table lives a
+            // tick or more beside the next one's build (~93,000 pids on 11,700 processes).
+            ns.pids.shrink_to_fit();
+        }
+        self.namespaces.shrink_to_fit();
+        if root.live {
+            let failures = resolve_relations(
+                root,
+                proc,
+                &mut self.namespaces,
+                &mut self.index,
+                mounts,
+                cached,
+            );
+            if failures > 0 {
+                warnings.push(format!(
+                    "parent/owner unknown for {failures} namespace(s): their files could not be \
+                     opened (processes exited or permission denied)"
+                ));
+            }
+        } else {
+            warnings.push(
+                "parent and owner are read only on the live host (--root /): they need the \
+                 namespace files opened"
+                    .to_string(),
+            );
+        }
+        self.namespaces.sort_unstable_by_key(|ns| ns.inode);
+        if !self.hidden.is_empty() {
+            warnings.push(hidden_warning(&self.hidden));
+        }
+    }
+}
+
+pub(super) fn hidden_warning(pids: &[i32]) -> String {
     const SHOWN: usize = 5;
     let mut list: Vec<String> = pids.iter().take(SHOWN).map(i32::to_string).collect();
     if pids.len() > SHOWN {
@@ -208,120 +321,6 @@ fn hidden_warning(pids: &[i32]) -> String {
         pids.len(),
         list.join(", ")
     )
-}
-
-/// Parent, owner and owner uid of one open namespace; descriptors of relatives not yet in the
-/// table are kept in `pending` so they can be listed too.
-struct Relations {
-    parent: Option<u64>,
-    owner: Option<u64>,
-    owner_uid: Option<u32>,
-}
-
-fn relations_of(
-    fd: BorrowedFd<'_>,
-    kind: NsKind,
-    known: &HashMap<u64, usize>,
-    pending: &mut Vec<OwnedFd>,
-) -> io::Result<Relations> {
-    let mut keep = |fd: OwnedFd| -> io::Result<u64> {
-        let inode = nsfs::inode(fd.as_fd())?;
-        if !known.contains_key(&inode) {
-            pending.push(fd);
-        }
-        Ok(inode)
-    };
-    let parent = if matches!(kind, NsKind::User | NsKind::Pid) {
-        nsfs::parent(fd)?.map(&mut keep).transpose()?
-    } else {
-        None
-    };
-    let owner = nsfs::owning_userns(fd)?.map(&mut keep).transpose()?;
-    let owner_uid = if kind == NsKind::User {
-        nsfs::owner_uid(fd)?
-    } else {
-        None
-    };
-    Ok(Relations {
-        parent,
-        owner,
-        owner_uid,
-    })
-}
-
-/// Fills parent/owner of every namespace and appends the relatives no process holds. Returns
-/// how many namespaces could not be opened.
-fn resolve_relations(
-    root: &HostRoot,
-    namespaces: &mut Vec<Namespace>,
-    index: &mut HashMap<u64, usize>,
-    mounts: &[NsfsMount],
-) -> usize {
-    let mut failures = 0;
-    let mut pending: Vec<OwnedFd> = Vec::new();
-    for ns in namespaces.iter_mut() {
-        let Some(fd) = open_namespace(root, ns, mounts) else {
-            failures += 1;
-            continue;
-        };
-        match relations_of(fd.as_fd(), ns.kind, index, &mut pending) {
-            Ok(rel) => apply(ns, rel),
-            Err(_) => failures += 1,
-        }
-    }
-    // Relatives reached only through ioctls. The user-namespace tree is at most 32 deep and
-    // pid namespaces likewise, and every inode is added once, so this ends; the cap is a guard.
-    let mut budget = 4096;
-    while let Some(fd) = pending.pop() {
-        budget -= 1;
-        if budget == 0 {
-            break;
-        }
-        let (Ok(inode), Ok(Some(kind))) = (nsfs::inode(fd.as_fd()), nsfs::kind(fd.as_fd())) else {
-            failures += 1;
-            continue;
-        };
-        if index.contains_key(&inode) {
-            continue;
-        }
-        let mut ns = Namespace::empty(inode, kind);
-        index.insert(inode, namespaces.len());
-        match relations_of(fd.as_fd(), kind, index, &mut pending) {
-            Ok(rel) => apply(&mut ns, rel),
-            Err(_) => failures += 1,
-        }
-        namespaces.push(ns);
-    }
-    failures
-}
-
-fn apply(ns: &mut Namespace, rel: Relations) {
-    ns.parent = rel.parent;
-    ns.owner = rel.owner;
-    ns.owner_uid = rel.owner_uid;
-}
-
-/// Opens the namespace through one of its processes (lowest pids first; a pid may have exited
-/// or been reused, so the inode is checked) or else through a bind mount.
-fn open_namespace(root: &HostRoot, ns: &Namespace, mounts: &[NsfsMount]) -> Option<OwnedFd> {
-    const TRIES: usize = 3;
-    let via_pids = ns
-        .pids
-        .iter()
-        .take(TRIES)
-        .map(|pid| root.pid_dir(*pid).join("ns").join(ns.kind.name()));
-    let via_mounts = mounts
-        .iter()
-        .filter(|m| m.inode == ns.inode)
-        .map(|m| root.host_path(&m.mount_point));
-    via_pids
-        .chain(via_mounts)
-        .find_map(|path| open_checked(&path, ns.inode))
-}
-
-fn open_checked(path: &Path, inode: u64) -> Option<OwnedFd> {
-    let fd = nsfs::open(path).ok()?;
-    (nsfs::inode(fd.as_fd()).ok()? == inode).then_some(fd)
 }
 
 #[cfg(test)]

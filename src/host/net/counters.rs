@@ -64,12 +64,14 @@ pub fn parse_proc_net_dev(text: &str) -> Vec<(String, Counters)> {
     text.lines()
         .filter_map(|line| {
             let (name, numbers) = line.rsplit_once(':')?;
-            let values: Vec<u64> = numbers
-                .split_whitespace()
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-                .ok()?;
-            if values.len() < 16 {
+            // 16 columns, parsed in place (no list per line: this runs for every interface of
+            // every container's namespace each tick).
+            let mut values = [0u64; 16];
+            let mut columns = numbers.split_whitespace();
+            for value in &mut values {
+                *value = columns.next()?.parse().ok()?;
+            }
+            if columns.any(|c| c.parse::<u64>().is_err()) {
                 return None;
             }
             Some((

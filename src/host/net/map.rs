@@ -20,7 +20,7 @@ use super::read::{NetRead, NetnsReading};
 use super::route::Route;
 use crate::host::container::Container;
 use crate::host::namespace::NsKind;
-use crate::host::process::Process;
+use crate::host::process::Records;
 use crate::host::runtime::Runtime;
 
 /// The process shown for a namespace: the lowest pid in it.
@@ -119,13 +119,14 @@ pub struct NetMap {
 }
 
 /// Builds the map from a resolved full read.
-pub fn build(
+pub fn build<'p>(
     read: &NetRead<NetnsReading>,
     handles: &[NetnsHandle],
     containers: &[Container],
-    processes: &[Process],
+    processes: impl Into<Records<'p>>,
     host_netns: Option<u64>,
 ) -> NetMap {
+    let processes = processes.into();
     let people = People::new(handles, containers, processes);
     let mounts: HashMap<u64, Vec<String>> = handles
         .iter()
@@ -238,7 +239,7 @@ struct People {
 }
 
 impl People {
-    fn new(handles: &[NetnsHandle], containers: &[Container], processes: &[Process]) -> People {
+    fn new(handles: &[NetnsHandle], containers: &[Container], processes: Records<'_>) -> People {
         let mut by_netns: HashMap<u64, Vec<ContainerRef>> = HashMap::new();
         for container in containers.iter().filter(|c| c.init_pid.is_some()) {
             let Some(netns) = container.namespaces.get(NsKind::Net) else {

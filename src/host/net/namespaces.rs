@@ -20,7 +20,7 @@ use crate::host::container::Container;
 use crate::host::error::is_vanished;
 use crate::host::namespace::NsKind;
 use crate::host::namespace::mounts::NsfsMount;
-use crate::host::process::Process;
+use crate::host::process::Records;
 use crate::sys::nsfs;
 
 /// How many of a namespace's processes [`open`] tries before giving up on processes (each
@@ -44,7 +44,8 @@ pub struct NetnsHandle {
 
 /// The network namespaces of `processes` (each process's `ns.net`) and of the nsfs mounts,
 /// one handle per inode, ordered by inode.
-pub fn discover(processes: &[Process], mounts: &[NsfsMount]) -> Vec<NetnsHandle> {
+pub fn discover<'p>(processes: impl Into<Records<'p>>, mounts: &[NsfsMount]) -> Vec<NetnsHandle> {
+    let processes = processes.into();
     from_members(
         processes
             .iter()
@@ -65,7 +66,7 @@ pub fn own_netns(c: &Container) -> Option<u64> {
 }
 
 /// Groups (pid, net namespace inode) pairs and nsfs mounts into handles, ordered by inode:
-/// what a caller with its own process table (the sampler) passes instead of [`Process`]es.
+/// what a caller with its own process table (the sampler) passes instead of [`Process`](crate::host::process::Process)es.
 pub fn from_members(
     members: impl IntoIterator<Item = (i32, u64)>,
     mounts: &[NsfsMount],
@@ -167,6 +168,7 @@ fn open_checked(path: &Path, inode: u64) -> Result<Option<OwnedFd>, NetError> {
 mod tests {
     use super::*;
     use crate::host::namespace::NsSet;
+    use crate::host::process::Process;
 
     fn process(pid: i32, net: Option<u64>) -> Process {
         let mut ns = NsSet::default();

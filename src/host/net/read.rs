@@ -202,8 +202,8 @@ fn read_proc_net_dev(
         let path = dir.join("net/dev");
         let at = Instant::now();
         let read_at_ms = crate::units::now_ms();
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if is_vanished(&e) => continue,
             Err(source) => return Err(NetError::Read { path, source }),
         };
@@ -212,23 +212,34 @@ fn read_proc_net_dev(
         if !still_there {
             continue;
         }
-        let interfaces = parse_proc_net_dev(&text)
-            .into_iter()
-            .map(|(name, counters)| InterfaceCounters {
-                name,
-                ifindex: None,
-                counters,
-            })
-            .collect();
-        return Ok(Some(NetnsCounters {
-            inode: handle.inode,
-            read_at_ms,
-            at,
-            source: CounterSource::ProcNetDev,
-            interfaces,
-        }));
+        return Ok(Some(counters_of_text(handle.inode, at, read_at_ms, &bytes)));
     }
     Ok(None)
+}
+
+/// The reading of namespace `inode` whose `/proc/<pid>/net/dev` text is `bytes`, read at `at`.
+pub(super) fn counters_of_text(
+    inode: u64,
+    at: Instant,
+    read_at_ms: u64,
+    bytes: &[u8],
+) -> NetnsCounters {
+    let text = String::from_utf8_lossy(bytes);
+    let interfaces = parse_proc_net_dev(&text)
+        .into_iter()
+        .map(|(name, counters)| InterfaceCounters {
+            name,
+            ifindex: None,
+            counters,
+        })
+        .collect();
+    NetnsCounters {
+        inode,
+        read_at_ms,
+        at,
+        source: CounterSource::ProcNetDev,
+        interfaces,
+    }
 }
 
 fn read_inside(

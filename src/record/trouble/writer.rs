@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::super::codec::Encoded;
+use super::super::ring::Held;
 use super::super::{RecordOptions, Recorder};
 use super::{Report, TroubleOptions, TroubleReport, place, trigger};
 use crate::host::events::Event;
@@ -26,10 +26,10 @@ pub(super) enum Command {
     /// Start a dump for `trigger` with `window` (a keyframe first).
     Start {
         trigger: Box<Event>,
-        window: Vec<Arc<Encoded>>,
+        window: Vec<Arc<Held>>,
     },
     /// The next record of the open dump.
-    Append(Arc<Encoded>),
+    Append(Arc<Held>),
     /// The open dump is complete.
     Close,
     /// Answer once everything sent before is done.
@@ -78,7 +78,7 @@ pub(super) fn run(
             }
             Command::Append(record) => {
                 if let Some(dump) = open.as_mut()
-                    && let Err(e) = dump.recorder.append_encoded(&record)
+                    && let Err(e) = dump.recorder.append_encoded(&record.encoded())
                 {
                     report(&TroubleReport::Problem(format!(
                         "the dump in {} stopped short: {e}",
@@ -100,11 +100,7 @@ pub(super) fn run(
 }
 
 /// Makes the dump's directory and writes `window` into it.
-fn start(
-    options: &TroubleOptions,
-    trigger: &Event,
-    window: &[Arc<Encoded>],
-) -> Result<Open, String> {
+fn start(options: &TroubleOptions, trigger: &Event, window: &[Arc<Held>]) -> Result<Open, String> {
     place::prepare(&options.dir)?;
     let dir = place::new_dump_dir(&options.dir, &trigger::dump_name(trigger))?;
     let store = RecordOptions {
@@ -116,7 +112,10 @@ fn start(
     };
     let mut recorder = Recorder::create(&dir, store).map_err(|e| e.to_string())?;
     for record in window {
-        recorder.append_encoded(record).map_err(|e| e.to_string())?;
+        // One record's payload made whole at a time.
+        recorder
+            .append_encoded(&record.encoded())
+            .map_err(|e| e.to_string())?;
     }
     Ok(Open { dir, recorder })
 }

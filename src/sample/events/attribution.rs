@@ -34,6 +34,25 @@ pub(super) struct Sources {
     acts: Vec<AuditRecord>,
 }
 
+/// A container gone a moment ago: a kill the kernel logged in its cgroup, told by an ancestor
+/// cgroup whose count holds it (v2, the container's cgroup removed before the tree read), is
+/// the container's.
+#[derive(Debug, Clone)]
+pub(super) struct GoneContainer {
+    /// When it was seen gone, ms.
+    pub at_ms: u64,
+    pub subject: Subject,
+    pub pids: Vec<i32>,
+    /// Its own cgroup's path.
+    pub cgroup: Option<String>,
+}
+
+impl GoneContainer {
+    fn holds(&self, v: &OomVictim) -> bool {
+        self.pids.contains(&v.pid) || self.cgroup.as_deref().is_some_and(|c| v.in_cgroup(c))
+    }
+}
+
 /// An OOM kill waiting for its victim's name.
 #[derive(Debug, Clone)]
 pub(super) struct OomDraft {
@@ -67,11 +86,18 @@ impl OomDraft {
         self.pids.contains(&v.pid) || self.memcgs.iter().any(|own| v.in_cgroup(own))
     }
 
-    /// The event with `victims` (oldest first; possibly none) named.
-    fn finish(self: Box<Self>, victims: &[OomVictim]) -> Event {
+    /// The event with `victims` (oldest first; possibly none) named; a cgroup's kill whose
+    /// victims were all one container's of `gone` is that container's.
+    fn finish(self: Box<Self>, victims: &[OomVictim], gone: &[GoneContainer]) -> Event {
         let OomDraft {
             mut event, limit, ..
         } = *self;
+        if event.subject.container_id.is_none()
+            && !victims.is_empty()
+            && let Some(container) = gone.iter().find(|g| victims.iter().all(|v| g.holds(v)))
+        {
+            event.subject = container.subject.clone();
+        }
         let count = match event.kind {
             EventKind::OomKill { count, .. } => count,
             _ => 1,
@@ -240,6 +266,7 @@ impl Sources {
         &mut self,
         oom: Box<OomDraft>,
         last_try: bool,
+        gone: &[GoneContainer],
     ) -> Result<Event, Box<OomDraft>> {
         let (mine, others): (Vec<OomVictim>, Vec<OomVictim>) =
             self.victims.drain(..).partition(|v| oom.claims(v));
@@ -247,7 +274,7 @@ impl Sources {
         if mine.is_empty() && !last_try && self.kmsg.is_some() {
             return Err(oom);
         }
-        Ok(oom.finish(&mine))
+        Ok(oom.finish(&mine, gone))
     }
 
     /// The limit change, by isotop when an audited act made it (the act then taken); unless

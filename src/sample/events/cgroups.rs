@@ -4,7 +4,8 @@
 //! A container's own cgroup and everything below it are the container's (its events come from
 //! the container side), so they are skipped. On v2 a cgroup's `oom_kill` and `pids.events`
 //! `max` count its descendants' too (v1 counts each cgroup's own): there its own growth is its
-//! growth less its children's, so a kill deep in a tree is told once, where it happened.
+//! growth less its children's, so a kill deep in a tree is told once, where it happened. A
+//! cgroup made since the previous read grew by all it counts (its counters started at 0).
 //! Pressure counts descendants' stalls too and cannot be subtracted: a pressure state starts
 //! only at a cgroup none of whose descendants (a container's own cgroups included) is above
 //! the threshold for that resource or already told above — the deepest — and never at the
@@ -154,9 +155,6 @@ impl CgroupMemos {
         let descendants_above = descendants_above(&parents, &above);
         for (at, c) in unowned_cgroups(cgroups) {
             let g = &growths[at];
-            let Some(memo) = self.by_path.get_mut(&c.path) else {
-                continue;
-            };
             let own = |grown: u64, children: u64, nested: bool| {
                 if nested {
                     grown.saturating_sub(children)
@@ -205,6 +203,10 @@ impl CgroupMemos {
                     format!("{refused} fork(s) refused{limit}"),
                 )));
             }
+            // The rest compares with the last read: a cgroup made since has none yet.
+            let Some(memo) = self.by_path.get_mut(&c.path) else {
+                continue;
+            };
             match (memo.freezer, c.reading.freezer) {
                 (Some(FreezerState::Thawed), Some(FreezerState::Frozen)) => {
                     drafts.push(Draft::Ready(event(EventKind::Frozen, "frozen".into())));
@@ -241,17 +243,23 @@ impl CgroupMemos {
         self.remember(cgroups);
     }
 
-    /// Each cgroup's growth since its last reading (0 when new or gone back) and the sums of
+    /// Each cgroup's growth since its last reading (all it counts when new since then; 0 when a
+    /// counter went back) and the sums of
     /// its direct children's (`parents`: each cgroup's parent's index).
     fn growths(&self, cgroups: &[CgroupSample], parents: &[Option<usize>]) -> Vec<Growth> {
         let mut growths: Vec<Growth> = cgroups
             .iter()
             .map(|c| {
+                // A cgroup the last read did not have was made since: its counters started at
+                // 0 then, so all it counts happened since (and is not its parent's on v2).
                 let memo = self.by_path.get(&c.path);
+                let since = |then: Option<Option<u64>>, now: Option<u64>| match then {
+                    Some(then) => growth(then, now).unwrap_or(0),
+                    None => now.unwrap_or(0),
+                };
                 Growth {
-                    oom: growth(memo.and_then(|m| m.oom_kills), oom_kills(c)).unwrap_or(0),
-                    refused: growth(memo.and_then(|m| m.refused_forks), refused_forks(c))
-                        .unwrap_or(0),
+                    oom: since(memo.map(|m| m.oom_kills), oom_kills(c)),
+                    refused: since(memo.map(|m| m.refused_forks), refused_forks(c)),
                     ..Growth::default()
                 }
             })

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::attribution::{LimitDraft, OomDraft};
+use super::attribution::{GoneContainer, LimitDraft, OomDraft};
 use super::limits::limit_changes;
 use super::pressure::{Crossing, PressureNow, crossing, pressure_events};
 use super::{Draft, EventInputs, EventThresholds};
@@ -70,6 +70,17 @@ pub(super) struct ExitDraft {
 }
 
 impl ExitDraft {
+    /// The container, seen gone at `at_ms`, as a kill in its cgroup may name it (see
+    /// `GoneContainer`).
+    pub(super) fn gone(&self, at_ms: u64) -> GoneContainer {
+        GoneContainer {
+            at_ms,
+            subject: self.event.subject.clone(),
+            pids: self.container.pids.clone(),
+            cgroup: self.container.cgroup_path.clone(),
+        }
+    }
+
     /// The event with the exit code the runtime recorded for this run; unless `last_try`,
     /// the draft again when the runtime keeps a state that does not record the end yet.
     pub(super) fn resolve(

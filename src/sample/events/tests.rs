@@ -91,7 +91,8 @@ fn reading(path: &str, limits: CgroupLimits) -> CgroupReading {
         sources: BTreeMap::from([(
             "limits.memory_max_bytes".to_string(),
             PathBuf::from(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes")),
-        )]),
+        )])
+        .into(),
         missing: Vec::new(),
         notes: Vec::new(),
     }
@@ -369,6 +370,13 @@ fn cgroups_no_container_owns_tell_their_own_kills_once() {
     let events = bench.tick_with(&[], Some((&tree([0, 1, 1, 0, 0]), &v1)));
     let told: Vec<_> = events.iter().map(|e| e.subject.name.as_str()).collect();
     assert_eq!(told, ["/a", "/a/b"], "{events:?}");
+    // A cgroup made since the last read, whose first read already counts a kill: the kill is
+    // its own (its counters started at 0), not its parent's, whose v2 count holds it too.
+    let mut bench = Bench::new();
+    bench.tick_with(&[], Some((&tree([0; 5])[..2], &v2)));
+    let events = bench.tick_with(&[], Some((&tree([1, 1, 1, 0, 0])[..3], &v2)));
+    let told: Vec<_> = events.iter().map(|e| e.subject.name.as_str()).collect();
+    assert_eq!(told, ["/a/b"], "{events:?}");
     // Between tree reads, no cgroup event; a freeze of a cgroup is told on the next read.
     assert!(bench.tick(&[]).is_empty());
     let mut frozen = tree([0, 1, 1, 0, 0]);

@@ -11,6 +11,7 @@ use crate::host::container::claim::Trust;
 use crate::host::container::measure::{ContainerState, ContainerView};
 use crate::host::container::{Container, Runtime};
 use crate::host::namespace::NsSet;
+use crate::host::process::Process;
 use crate::sample::rates::NetRates;
 
 const HOST: u64 = 1;
@@ -155,7 +156,7 @@ impl Host {
         let tick = sampler.sample(
             &NetContext {
                 root: &self.root,
-                processes: &self.processes,
+                processes: (&self.processes).into(),
                 host_netns: Some(HOST),
                 map_wanted,
                 seq,

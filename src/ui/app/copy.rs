@@ -215,7 +215,7 @@ impl App {
                     format!("{} {}", ns.kind.name(), ns.inode),
                     row([
                         Some(ns.inode.to_string()),
-                        ns.command.clone(),
+                        ns.command.as_deref().map(String::from),
                         ns.pid.map(|pid| pid.to_string()),
                         None,
                     ]),
@@ -229,8 +229,8 @@ impl App {
                 Some((
                     format!("{} {}", process.pid, process.comm),
                     row([
-                        p.container_id.clone(),
-                        Some(process.comm.clone()),
+                        p.container_id.as_deref().map(str::to_string),
+                        Some(process.comm.to_string()),
                         Some(process.pid.to_string()),
                         // The unified hierarchy's path when there is one (v2, hybrid).
                         process

@@ -3,6 +3,8 @@
 //! number), so the selection
 //! stays on the same thing when rows come, go or re-sort, and the detail pane follows it.
 
+use std::collections::HashSet;
+
 use super::App;
 use super::rows::ContainerRow;
 use super::rows::network;
@@ -49,6 +51,34 @@ impl App {
         }
     }
 
+    /// The cgroups whose history a view can show soon: the cgroups tab's rows from a page
+    /// above its first row shown to a page below its last (a scroll finds history), and the
+    /// detail pane's cgroup. The loop keeps history only for these
+    /// ([`History::record_only`](crate::sample::History::record_only)).
+    pub fn watched_cgroups(&self) -> HashSet<&str> {
+        let Some(frame) = self.frame.as_ref() else {
+            return HashSet::new();
+        };
+        let page = self.page_rows();
+        let first = self.lists[Tab::Cgroups.index()].offset.saturating_sub(page);
+        let mut watched: HashSet<&str> = self
+            .rows
+            .cgroups
+            .iter()
+            .skip(first)
+            .take(page * 3)
+            .filter_map(|row| frame.cgroups.get(row.index))
+            .map(|g| g.path.as_str())
+            .collect();
+        if let Some(Target::Cgroup(path)) = self.detail_target()
+            && let Some(&at) = self.rows.cgroup_by_path.get(&path)
+            && let Some(g) = frame.cgroups.get(at)
+        {
+            watched.insert(g.path.as_str());
+        }
+        watched
+    }
+
     /// What the detail pane shows for the current selection.
     pub fn detail_target(&self) -> Option<Target> {
         let frame = self.frame.as_ref()?;
@@ -63,7 +93,7 @@ impl App {
                 let pid: i32 = key.parse().ok()?;
                 let p = frame.process(pid)?;
                 if let Some(id) = &p.container_id {
-                    return Some(Target::Container(id.clone()));
+                    return Some(Target::Container(id.to_string()));
                 }
                 p.process
                     .cgroups

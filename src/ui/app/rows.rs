@@ -425,7 +425,7 @@ fn processes(
     let list = &frame.processes;
     let name_of = |p: &ProcessSample| {
         p.container_id
-            .as_ref()
+            .as_deref()
             .and_then(|id| container_by_id.get(id))
             .map(|&i| frame.containers[i].view.container.name.as_str())
     };

@@ -1,6 +1,8 @@
 //! What is selected: a view's selection and scroll position (kept by row identity), the
-//! selected container after it vanished, and what the detail pane shows.
+//! selected container after it vanished, what the detail pane shows, and whose mounts the
+//! sampler keeps for it.
 
+use super::App;
 use crate::sample::{ContainerSample, SeriesKey};
 
 /// Selection and scroll position of one view.
@@ -37,5 +39,23 @@ impl Target {
             Target::Cgroup(path) => Some(SeriesKey::Cgroup(path.clone())),
             Target::Namespace(_) => None,
         }
+    }
+}
+
+impl App {
+    /// Takes the pending change of which container's mounts the sampler should keep: the
+    /// detail pane's container (its Mounts part draws them), `None` when it shows none; for
+    /// the app loop to hand to the sampler (`SamplerControl::set_mounts_for`), which leaves
+    /// the other containers' out (`ContainerRoot::mounts_left_out`).
+    pub fn take_mounts_wanted(&mut self) -> Option<Option<String>> {
+        let wanted = match self.detail_target() {
+            Some(Target::Container(id)) => Some(id),
+            _ => None,
+        };
+        if self.mounts_told.as_ref() == Some(&wanted) {
+            return None;
+        }
+        self.mounts_told = Some(wanted.clone());
+        Some(wanted)
     }
 }

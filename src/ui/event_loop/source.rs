@@ -29,7 +29,8 @@ pub const EVENTS_QUEUE: usize = 4;
 #[derive(Debug)]
 pub enum SourceEvent {
     /// One tick of its sampler.
-    Frame(Box<Frame>),
+    /// Shared by `Arc`: the trouble recorder and the App hold the same frame, never a copy.
+    Frame(Arc<Frame>),
     /// What the act it was given did.
     Outcome(Outcome),
     /// Its connection changed (remote sources only).
@@ -51,6 +52,9 @@ pub trait FrameSource: Send {
     fn events(&mut self) -> &mut mpsc::Receiver<SourceEvent>;
     /// Whether frames carry the network map (while the Network view shows).
     fn set_net_map(&self, on: bool);
+    /// Whose other mounts the frames' stacks keep (the detail pane's container; `None`: no
+    /// container's). A source that cannot steer its sampler keeps what it has.
+    fn set_mounts_for(&self, _container: Option<String>) {}
     /// Runs `request` (anything but [`Request::Enter`]) off the loop; its outcome comes back
     /// as [`SourceEvent::Outcome`].
     fn act(&mut self, request: Request);
@@ -82,10 +86,11 @@ impl LocalSource {
     /// Starts the sampler with `config`'s options and interval. Call inside the loop's
     /// runtime: a task hands its frames on.
     pub fn start(root: HostRoot, config: &Config) -> LocalSource {
-        let handle = sample::spawn_sampler(
-            sample::Sampler::with_options(root.clone(), config.sampler_options()),
-            config.refresh,
-        );
+        let mut sampler = sample::Sampler::with_options(root.clone(), config.sampler_options());
+        // From the first tick, containers' mounts are kept only for the detail pane's (the
+        // App names it, `App::take_mounts_wanted`): not 400 containers' read in full first.
+        sampler.set_mounts_for(None);
+        let handle = sample::spawn_sampler(sampler, config.refresh);
         let (sender, events) = mpsc::channel(EVENTS_QUEUE);
         let mut frames = handle.frames;
         let forward = sender.clone();
@@ -93,13 +98,15 @@ impl LocalSource {
         tokio::spawn(async move {
             loop {
                 let event = match frames.recv().await {
-                    Some(frame) => match &trouble {
-                        Some(trouble) => match trouble.offer_copy(frame).await {
-                            Some(frame) => SourceEvent::Frame(Box::new(frame)),
-                            None => return,
-                        },
-                        None => SourceEvent::Frame(Box::new(frame)),
-                    },
+                    Some(frame) => {
+                        let frame = Arc::new(frame);
+                        if let Some(trouble) = &trouble {
+                            // Never waits: a full queue drops the frame for the ring (counted
+                            // in its stats), not for the screen.
+                            trouble.offer(Arc::clone(&frame));
+                        }
+                        SourceEvent::Frame(frame)
+                    }
                     None => SourceEvent::Stopped(
                         frames
                             .closed_reason()
@@ -154,6 +161,10 @@ impl FrameSource for LocalSource {
 
     fn set_net_map(&self, on: bool) {
         self.control.set_net_map(on);
+    }
+
+    fn set_mounts_for(&self, container: Option<String>) {
+        self.control.set_mounts_for(container);
     }
 
     fn act(&mut self, request: Request) {

@@ -98,7 +98,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) {
         f.render_widget(Paragraph::new(rest), right);
         charts
     };
-    let points: Vec<_> = ctx.history.points(&series_key).copied().collect();
+    let points: Vec<_> = ctx.history.points(&series_key).collect();
     match (pane, container) {
         (DetailPane::Layers, Some(c)) => layers::draw(f, side, ctx, frame, c, &points),
         (DetailPane::Mounts, Some(c)) => mounts::draw(f, side, ctx, c),

@@ -100,7 +100,9 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
                 return Vec::new();
             };
             let ns = &list[i];
-            let mut command = vec![Span::raw(ns.command.clone().unwrap_or_default())];
+            let mut command = vec![Span::raw(
+                ns.command.as_deref().unwrap_or_default().to_string(),
+            )];
             if host.is_host(ns.kind, ns.inode) {
                 command.insert(0, Span::styled("(host) ", theme.dim));
             }

@@ -60,7 +60,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>) -> ListLayout {
             let p = &s.process;
             let container = s
                 .container_id
-                .as_ref()
+                .as_deref()
                 .map(|id| {
                     app.rows()
                         .container_by_id

@@ -91,7 +91,7 @@ pub fn process(pid: i32, ppid: i32, comm: &str, path: &str, ns: NsSet) -> Proces
         pid,
         ppid,
         uid: 0,
-        comm: comm.to_string(),
+        comm: comm.into(),
         cmdline: vec![comm.to_string()],
         state: 'S',
         start_ticks: 1000 + pid as u64,

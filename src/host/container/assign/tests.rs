@@ -75,7 +75,7 @@ fn v2(path: &str) -> Vec<CgroupMembership> {
 fn process(pid: i32, ppid: i32, ns: NsSet, cgroups: Vec<CgroupMembership>) -> Process {
     let mut p = Process::new(pid, 0, ns);
     p.ppid = ppid;
-    p.comm = format!("p{pid}");
+    p.comm = format!("p{pid}").into();
     p.cgroups = cgroups.into();
     p
 }
@@ -309,7 +309,7 @@ fn a_rootless_inits_descendants_of_another_user_stay_out_of_its_container() {
 /// `host_and_box` with the `unshare` (pid 499) named `comm` and placed like the box.
 fn box_with_launcher(comm: &str, cgroups: fn() -> Vec<CgroupMembership>) -> Vec<Process> {
     let mut procs = host_and_box(cgroups(), cgroups(), || hybrid("/"));
-    procs[2].comm = comm.to_string();
+    procs[2].comm = comm.into();
     procs[2].cgroups = cgroups().into();
     procs
 }

@@ -150,7 +150,11 @@ mod tests {
                 .as_ref(),
             Some(&m.figures.kernel)
         );
-        let sources = m.view.cgroup.map(|r| r.sources).unwrap_or_default();
+        let sources = m
+            .view
+            .cgroup
+            .map(|r| (*r.sources).clone())
+            .unwrap_or_default();
         (m.figures.kernel, sources)
     }
 

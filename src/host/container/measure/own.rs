@@ -14,40 +14,97 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use super::super::Container;
 use super::super::assign::is_at_or_below;
-use super::super::assign::own_cgroup::is_v2;
-use super::super::ownership::{Owner, SnapshotFacts, sharing};
-use crate::host::cgroup::{CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, Limit};
-use crate::host::process::{CgroupMembership, Process};
+use super::super::assign::own_cgroup::{is_root as is_root_path, is_v2};
+use super::super::ownership::{Owner, SnapshotFacts, sharing_among};
+use super::carry::Carry;
+use crate::host::cgroup::{
+    CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, KeptLimits, Limit,
+};
+use crate::host::process::{CgroupMembership, Process, Records};
+
+/// Pids, ascending, shared by every container asking about the same cgroup in one snapshot.
+type SharedPids = Rc<[i32]>;
 
 /// A list of cgroup memberships as a key: (hierarchy id, path) each.
 type MembershipKey = Vec<(u32, String)>;
 
 /// A snapshot's processes, and which pids sit directly in each cgroup.
 pub struct Census<'p> {
-    processes: &'p [Process],
+    processes: Records<'p>,
+    /// The processes' pids, same order: looked up by every container (a search of the
+    /// records themselves misses the cache at each step).
+    pids: OnceCell<Vec<i32>>,
     holders: OnceCell<BTreeMap<(u32, &'p str), Vec<i32>>>,
     /// Readings of shared cgroups, by their (hierarchy, path) memberships: one read a snapshot
     /// (400 containers sharing the root read it 400 times a tick without it: 2.2 s of a 2.4 s
     /// tick on the 11,700-process population, measured).
-    shared: RefCell<HashMap<MembershipKey, Option<CgroupReading>>>,
+    /// Handed out shared: a reading copied per container was ~2.7 ms a tick for 400.
+    shared: RefCell<HashMap<MembershipKey, Option<Rc<CgroupReading>>>>,
     /// The pids at or below each cgroup asked about, ascending: each collected once a
-    /// snapshot (every container in `/process_api/x` asks for the same 11,700).
-    subtrees: RefCell<HashMap<(u32, String), Vec<i32>>>,
+    /// snapshot (every container in `/process_api/x` asks for the same 11,700) and handed
+    /// out shared, not copied (a copy per container was ~5 ms a tick on that population).
+    /// By hierarchy, then path (looked up by a borrowed path: no key made per question).
+    subtrees: RefCell<HashMap<u32, HashMap<String, SharedPids>>>,
+    /// What the caller carries between ticks (the sampler), if anything.
+    carry: Option<RefCell<&'p mut Carry>>,
 }
 
 impl<'p> Census<'p> {
     /// The processes read at one moment, ascending pid.
-    pub fn new(processes: &'p [Process]) -> Census<'p> {
+    pub fn new(processes: impl Into<Records<'p>>) -> Census<'p> {
         Census {
-            processes,
+            processes: processes.into(),
+            pids: OnceCell::new(),
             holders: OnceCell::new(),
             shared: RefCell::default(),
             subtrees: RefCell::default(),
+            carry: None,
+        }
+    }
+
+    /// [`Census::new`], measuring with what `carry` kept from earlier ticks (limits read on a
+    /// cadence: `super::carry`). The caller brackets the tick with `Carry::begin_tick` and
+    /// `Carry::end_tick`.
+    pub fn carrying(processes: impl Into<Records<'p>>, carry: &'p mut Carry) -> Census<'p> {
+        Census {
+            carry: Some(RefCell::new(carry)),
+            ..Census::new(processes)
+        }
+    }
+
+    /// The limits to carry into this tick's reading of container `id`'s own cgroups, when
+    /// they are not due (never without a carry).
+    pub(super) fn kept_limits(&self, id: &str, own: &[CgroupMembership]) -> Option<KeptLimits> {
+        self.carry.as_ref()?.borrow_mut().limits_for(id, own)
+    }
+
+    /// Keeps a full reading's limits for later ticks (nothing without a carry).
+    pub(super) fn keep_limits(
+        &self,
+        id: &str,
+        own: &[CgroupMembership],
+        reading: Option<&CgroupReading>,
+    ) {
+        if let Some(carry) = &self.carry {
+            let mut carry = carry.borrow_mut();
+            match reading {
+                Some(reading) => carry.keep(id, own, reading),
+                None => carry.forget(id),
+            }
+        }
+    }
+
+    /// Follows the process count of this tick's reading of container `id`'s own cgroups,
+    /// made with carried limits (nothing without a carry).
+    pub(super) fn follow_count(&self, id: &str, reading: &CgroupReading) {
+        if let Some(carry) = &self.carry {
+            carry.borrow_mut().follow(id, reading);
         }
     }
 
@@ -57,7 +114,7 @@ impl<'p> Census<'p> {
         &self,
         memberships: &[CgroupMembership],
         read: impl FnOnce() -> Option<CgroupReading>,
-    ) -> Option<CgroupReading> {
+    ) -> Option<Rc<CgroupReading>> {
         let key: MembershipKey = memberships
             .iter()
             .map(|m| (m.hierarchy, m.path.clone()))
@@ -65,13 +122,25 @@ impl<'p> Census<'p> {
         if let Some(reading) = self.shared.borrow().get(&key) {
             return reading.clone();
         }
-        let reading = read();
+        let reading = read().map(Rc::new);
         self.shared.borrow_mut().insert(key, reading.clone());
         reading
     }
 
-    pub fn processes(&self) -> &'p [Process] {
+    pub fn processes(&self) -> Records<'p> {
         self.processes
+    }
+
+    /// The processes' pids, in their order (ascending), listed once a snapshot.
+    pub(super) fn pids(&self) -> &[i32] {
+        self.pids
+            .get_or_init(|| self.processes.iter().map(|p| p.pid).collect())
+    }
+
+    /// The process `pid` of the snapshot.
+    pub(super) fn find(&self, pid: i32) -> Option<&'p Process> {
+        let at = self.pids().binary_search(&pid).ok()?;
+        self.processes.get(at)
     }
 
     fn holders(&self) -> &BTreeMap<(u32, &'p str), Vec<i32>> {
@@ -102,15 +171,24 @@ impl<'p> Census<'p> {
     }
 
     /// Pids in `path` of hierarchy `hierarchy` and in its descendants.
-    fn pids_at_or_below(&self, hierarchy: u32, path: &str) -> Vec<i32> {
-        let key = (hierarchy, path.to_string());
-        if let Some(pids) = self.subtrees.borrow().get(&key) {
-            return pids.clone();
+    fn pids_at_or_below(&self, hierarchy: u32, path: &str) -> SharedPids {
+        if let Some(pids) = self
+            .subtrees
+            .borrow()
+            .get(&hierarchy)
+            .and_then(|paths| paths.get(path))
+        {
+            return Rc::clone(pids);
         }
         let mut pids = self.collect_at_or_below(hierarchy, path);
         pids.sort_unstable();
         pids.dedup();
-        self.subtrees.borrow_mut().insert(key, pids.clone());
+        let pids: SharedPids = pids.into();
+        self.subtrees
+            .borrow_mut()
+            .entry(hierarchy)
+            .or_default()
+            .insert(path.to_string(), Rc::clone(&pids));
         pids
     }
 
@@ -145,14 +223,17 @@ pub struct CgroupOwnership {
 /// The ownership of each of `container`'s cgroups, by the snapshot in `census`.
 pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Vec<CgroupOwnership> {
     let owner = Owner::of_container(container);
-    let mut facts = SnapshotFacts::new(census.processes());
+    let mut facts = SnapshotFacts::indexed(census.processes(), census.pids());
     container
         .cgroups
         .iter()
         .map(|m| {
-            let shared = sharing(&owner, &m.path, &mut facts, || {
-                census.pids_at_or_below(m.hierarchy, &m.path)
-            });
+            let shared = if is_root_path(&m.path) {
+                sharing_among(&owner, &m.path, &mut facts, &[])
+            } else {
+                let pids = census.pids_at_or_below(m.hierarchy, &m.path);
+                sharing_among(&owner, &m.path, &mut facts, &pids)
+            };
             CgroupOwnership {
                 hierarchy: if is_v2(m) {
                     "unified".into()

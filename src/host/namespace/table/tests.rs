@@ -2,11 +2,13 @@
 //! kthreadd), so the lsns rules are checked without a live host.
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
 use super::*;
-use crate::host::namespace::NsSet;
+use crate::host::HostError;
+use crate::host::namespace::{NsSet, read_table};
+use crate::host::process::Process;
 
 const INIT_NS: [(NsKind, u64); 8] = [
     (NsKind::Cgroup, 4026531835),
@@ -116,6 +118,13 @@ fn groups_processes_like_lsns() {
     // Arguments joined by spaces, control characters cleaned.
     assert_eq!(net_a.command.as_deref(), Some("sleep 10?[2J"));
     assert_eq!(net_a.nsfs, vec![PathBuf::from("/run/netns/a")]);
+    // Every host namespace's lowest pid is 2: one command, shared, not a copy per row.
+    let host_mnt = table.get(4026531832).unwrap();
+    assert_eq!(host_mnt.pid, Some(2));
+    let (Some(a), Some(b)) = (&init_user.command, &host_mnt.command) else {
+        panic!("both have kthreadd's command");
+    };
+    assert!(std::sync::Arc::ptr_eq(a, b));
 }
 
 #[test]
@@ -219,4 +228,23 @@ fn a_missing_proc_is_a_clear_error() {
         Err(HostError::NoProc { path }) => assert_eq!(path, dir.path().join("proc")),
         other => panic!("expected NoProc, got {other:?}"),
     }
+}
+
+#[test]
+fn read_table_reads_a_fixture_tree_as_build_table_groups_it() {
+    let dir = fixture(0x0020_8040);
+    let root = HostRoot::under(dir.path());
+    let table = read_table(&root).unwrap();
+    let net_a = table.get(NET_A).unwrap();
+    assert_eq!((net_a.nprocs, net_a.pid), (1, Some(30)));
+    assert_eq!(net_a.command.as_deref(), Some("worker"));
+    assert_eq!(net_a.nsfs, vec![PathBuf::from("/run/netns/a")]);
+    let init_user = table.get(4026531837).unwrap();
+    assert_eq!((init_user.nprocs, init_user.pid), (1, Some(2)));
+    assert_eq!(init_user.command.as_deref(), Some("kthreadd"));
+    // No etc/passwd in the fixture: the uid as a number, like lsns.
+    let uid = std::fs::metadata(dir.path().join("proc/2")).unwrap().uid();
+    assert_eq!(init_user.user, Some(uid.to_string()));
+    assert_eq!(table.host.pid, Some(2), "{}", table.host.explanation);
+    assert!(table.get(NET_BOUND).is_some_and(|ns| ns.nprocs == 0));
 }

@@ -8,6 +8,7 @@ use super::*;
 use crate::host::container::claim::Trust;
 use crate::host::namespace::NsSet;
 use crate::host::net::link::Endpoint;
+use crate::host::process::Process;
 use crate::host::runtime::Pod;
 
 const HOST: u64 = 1;
@@ -107,7 +108,7 @@ fn sample() -> NetMap {
         container("c3", "app", 30, Some("api")),
     ];
     let mut comm = Process::new(400, 0, NsSet::default());
-    comm.comm = "sleep".to_string();
+    comm.comm = "sleep".into();
     build(&read, &handles, &containers, &[comm], Some(HOST))
 }
 

@@ -309,7 +309,9 @@ fn read_agent(stdout: std::process::ChildStdout, context: &ReaderContext) {
             }
         };
         let delivered = match message {
-            AgentMessage::Frame(frame) => context.events.blocking_send(SourceEvent::Frame(frame)),
+            AgentMessage::Frame(frame) => context
+                .events
+                .blocking_send(SourceEvent::Frame((*frame).into())),
             AgentMessage::Outcome { id, outcome } => {
                 if lock(&context.routes).acts.remove(&id) {
                     context

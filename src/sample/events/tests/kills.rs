@@ -128,3 +128,65 @@ fn an_oom_kill_names_its_victim_from_the_kernel_log_even_a_tick_late() {
         }
     );
 }
+
+#[test]
+fn a_kill_that_ended_a_container_is_its_own_though_told_by_its_parent_cgroup() {
+    // v2: the container's whole cgroup is OOM-killed and removed before the next tree read;
+    // the parent's count holds the kills, the kernel log names the container's cgroup.
+    let v2 = layout(false);
+    let mut bench = Bench::new();
+    std::fs::create_dir_all(bench.path("dev")).unwrap();
+    std::fs::create_dir_all(bench.path("proc")).unwrap();
+    std::fs::write(bench.path("proc/uptime"), "100.0 100.0\n").unwrap();
+    let log = bench.path("dev/kmsg");
+    std::fs::write(&log, "").unwrap();
+    let mut a = container("a", 10, 1, true);
+    a.view.container.cgroup_path = Some("/isotop/a".into());
+    a.kernel.oom_kills = Some(0);
+    let tree = |parent_kills: u64, with_a: bool| {
+        let mut t = vec![
+            cgroup("/", 0, parent_kills, None),
+            cgroup("/isotop", 1, parent_kills, None),
+        ];
+        if with_a {
+            t.push(cgroup("/isotop/a", 2, 0, Some("a")));
+        }
+        t
+    };
+    bench.tick_with(&[a.clone()], Some((&tree(0, true), &v2)));
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(
+        b"6,2,90000000,-;oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/isotop/a,task_memcg=/isotop/a,task=tail,pid=12,uid=0\n\
+          3,3,90000010,-;Memory cgroup out of memory: Killed process 12 (tail) total-vm:1kB\n",
+    )
+    .unwrap();
+    // The kernel log's line is read the tick after (the reader pairs its two lines).
+    let mut events = bench.tick_with(&[], Some((&tree(1, false), &v2)));
+    events.extend(bench.tick(&[]));
+    let kill = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::OomKill { .. }))
+        .unwrap_or_else(|| panic!("no kill: {events:?}"));
+    assert_eq!(
+        kill.subject.container_id.as_deref(),
+        Some("a"),
+        "{events:?}"
+    );
+    assert_eq!(kill.subject.cgroup.as_deref(), Some("/isotop/a"));
+    assert_eq!(kill.detail, "OOM kill: pid 12 (tail)");
+    // A kill of another cgroup's process under the same parent stays the parent's.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(
+        b"6,4,91000000,-;oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/isotop/b,task_memcg=/isotop/b,task=x,pid=99,uid=0\n\
+          3,5,91000010,-;Memory cgroup out of memory: Killed process 99 (x) total-vm:1kB\n",
+    )
+    .unwrap();
+    let mut events = bench.tick_with(&[], Some((&tree(2, false), &v2)));
+    events.extend(bench.tick(&[]));
+    let kill = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::OomKill { .. }))
+        .unwrap_or_else(|| panic!("no kill: {events:?}"));
+    assert_eq!(kill.subject.container_id, None, "{events:?}");
+    assert_eq!(kill.subject.name, "/isotop");
+}

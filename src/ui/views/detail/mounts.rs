@@ -7,7 +7,9 @@
 //! propagation; paths keep their tails when cut (paths differ at their ends). The kernel's own
 //! file systems (proc, sysfs, cgroup, devpts, mqueue, …) are folded into one line counting them
 //! by type, as `isotop inspect` does. Rows that do not fit end in a line naming how many more
-//! and `isotop inspect`. A stack not read says why. Every string from the host is cleaned.
+//! and `isotop inspect`. A stack not read says why; one whose other mounts the sampler left out
+//! (it keeps them for the detail pane's container only, and reads them at once when asked)
+//! says so in its notes until they come. Every string from the host is cleaned.
 
 use std::os::unix::ffi::OsStrExt;
 

@@ -70,7 +70,7 @@ fn memberships(lines: Lines<'_>) -> Vec<CgroupMembership> {
 fn placed(pid: i32, ppid: i32, rss_bytes: u64, lines: Lines<'_>) -> Process {
     let mut p = process(pid, rss_bytes, 10 * pid as u64);
     p.ppid = ppid;
-    p.comm = format!("p{pid}");
+    p.comm = format!("p{pid}").into();
     p.cgroups = Arc::from(memberships(lines));
     p
 }

@@ -1,0 +1,204 @@
+//! What measuring the same containers tick after tick carries from one tick to the next: the
+//! limits of each container's own cgroups, read on a cadence instead of every tick.
+//!
+//! Contract: a cgroup's limits (`cpu.cfs_quota_us`/`cpu.max`, `cpu.shares`/`cpu.weight`,
+//! `memory.limit_in_bytes`/`memory.max`/`high`/`low`, `pids.max`, `cpuset.cpus` and
+//! `cpuset.effective_cpus`, the I/O limit files) change only when someone writes them (the
+//! effective cpuset also when the parent's changes or a CPU goes offline). [`Carry`] keeps the
+//! limits each container's own cgroups had at their last full reading, and `measure` reads
+//! those files again only when they are due:
+//! - every `limits_every` ticks per container (staggered by its id, so a tick reads about
+//!   1/`limits_every` of them and no tick reads them all): a limit written by anyone is seen
+//!   within `limits_every` ticks;
+//! - at once (the next tick) for every container when the caller says an act may have
+//!   changed one ([`Carry::begin_tick`]: the sampler passes "isotop's audit log grew");
+//! - at once for a container seen for the first time, or whose own cgroups changed;
+//! - at once when the tick's counters show a limit biting that the carried limits call unset
+//!   (`nr_throttled`, memory's `max` events or `failcnt`, refused forks grew:
+//!   `KeptLimits::contradicted_by`): no frame pairs "throttled" with "no quota".
+//!
+//! The process count of an own cgroup (`cgroup.procs`, gathered and sorted by the kernel on
+//! each read) is carried with the limits while that cgroup's `pids.current`, read every tick,
+//! stays the same (`host::cgroup::KeptLimits`): a process forked, exited, or moved in or out
+//! changes it and the count is read that tick; what leaves it unchanged (a process moved into
+//! a child cgroup) is read with the limits. Without an own pids cgroup the count is read
+//! every tick. Every other figure (usage, counters, pressure, freezer state) is read every
+//! tick. A container not measured during a tick is forgotten at [`Carry::end_tick`].
+
+use std::collections::HashMap;
+
+use crate::host::cgroup::{CgroupReading, KeptLimits};
+use crate::host::process::CgroupMembership;
+
+/// One container's carried limits.
+#[derive(Debug)]
+struct Kept {
+    own: Vec<CgroupMembership>,
+    limits: KeptLimits,
+    /// The tick it was last measured in.
+    seen: u64,
+}
+
+/// Limits carried between ticks, by container id (see the module).
+#[derive(Debug)]
+pub struct Carry {
+    limits_every: u64,
+    tick: u64,
+    /// Every container's limits are read this tick.
+    read_all: bool,
+    kept: HashMap<String, Kept>,
+}
+
+impl Carry {
+    /// Limits are read again every `limits_every` ticks (1: every tick, nothing carried).
+    pub fn new(limits_every: u64) -> Carry {
+        Carry {
+            limits_every: limits_every.max(1),
+            tick: 0,
+            read_all: true,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// Starts a tick; `read_all`: every container's limits are read in it (an act may have
+    /// changed one).
+    pub fn begin_tick(&mut self, read_all: bool) {
+        self.tick += 1;
+        self.read_all = read_all;
+    }
+
+    /// Ends a tick: forgets the containers not measured in it.
+    pub fn end_tick(&mut self) {
+        let tick = self.tick;
+        self.kept.retain(|_, k| k.seen == tick);
+    }
+
+    /// How many containers' limits are carried.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// The limits to carry into this tick's reading of container `id`'s own cgroups `own`;
+    /// `None` when they are due to be read.
+    pub(super) fn limits_for(&mut self, id: &str, own: &[CgroupMembership]) -> Option<KeptLimits> {
+        let tick = self.tick;
+        let due = self.read_all || (tick + stagger(id)).is_multiple_of(self.limits_every);
+        let kept = self.kept.get_mut(id)?;
+        kept.seen = tick;
+        (!due && kept.own == own).then(|| kept.limits.clone())
+    }
+
+    /// Keeps the limits of `reading`, a full reading of container `id`'s own cgroups `own`.
+    pub(super) fn keep(&mut self, id: &str, own: &[CgroupMembership], reading: &CgroupReading) {
+        self.kept.insert(
+            id.to_string(),
+            Kept {
+                own: own.to_vec(),
+                limits: reading.kept_limits(),
+                seen: self.tick,
+            },
+        );
+    }
+
+    /// Follows the process count of `reading`, this tick's reading of container `id`'s own
+    /// cgroups with carried limits (`KeptLimits::follow_count`).
+    pub(super) fn follow(&mut self, id: &str, reading: &CgroupReading) {
+        if let Some(kept) = self.kept.get_mut(id) {
+            kept.limits.follow_count(reading);
+        }
+    }
+
+    /// Marks container `id` measured this tick without an own reading to keep.
+    pub(super) fn forget(&mut self, id: &str) {
+        self.kept.remove(id);
+    }
+}
+
+/// A container's place in the cadence: the same every tick, spread over the ids (FNV-1a).
+fn stagger(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::cgroup::CgroupLimits;
+
+    fn reading() -> CgroupReading {
+        CgroupReading {
+            path: "/a".into(),
+            cpu: None,
+            memory: None,
+            pids: None,
+            pressure: None,
+            io: None,
+            limits: CgroupLimits::default(),
+            freezer: None,
+            nprocs: 0,
+            sources: Default::default(),
+            missing: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn limits_are_due_every_n_ticks_per_container_and_at_once_when_asked() {
+        let mut carry = Carry::new(5);
+        let own = vec![CgroupMembership::default()];
+        carry.begin_tick(false);
+        // Never read: due.
+        assert!(carry.limits_for("a", &own).is_none());
+        let full = reading();
+        carry.keep("a", &own, &full);
+        carry.end_tick();
+        let mut carried = 0;
+        let mut due = Vec::new();
+        for t in 0..10 {
+            carry.begin_tick(false);
+            match carry.limits_for("a", &own) {
+                Some(_) => carried += 1,
+                None => {
+                    due.push(t);
+                    carry.keep("a", &own, &full);
+                }
+            }
+            carry.end_tick();
+        }
+        assert_eq!(due.len(), 2, "due twice in 10 ticks at every 5: {due:?}");
+        assert_eq!(due[1] - due[0], 5);
+        assert_eq!(carried, 8);
+        // Asked to read all: due whatever the cadence.
+        carry.begin_tick(true);
+        assert!(carry.limits_for("a", &own).is_none());
+        carry.keep("a", &own, &full);
+        carry.end_tick();
+        // Other own cgroups: due even on a tick the old ones are not.
+        let moved = vec![CgroupMembership {
+            path: "/elsewhere".into(),
+            ..CgroupMembership::default()
+        }];
+        let mut checked = false;
+        for _ in 0..5 {
+            carry.begin_tick(false);
+            if carry.limits_for("a", &own).is_some() {
+                assert!(carry.limits_for("a", &moved).is_none());
+                checked = true;
+            }
+            carry.end_tick();
+            if checked {
+                break;
+            }
+        }
+        assert!(checked, "carried on some tick of five");
+        // Not measured in a tick: forgotten.
+        carry.begin_tick(false);
+        carry.end_tick();
+        assert!(carry.is_empty());
+    }
+}

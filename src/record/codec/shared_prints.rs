@@ -1,0 +1,161 @@
+//! Fingerprints of the parts the sampler shares from frame to frame by `Arc` (a process's
+//! record, a container's stack), kept by part (see [`SharedPrints`], [`ProcessPrints`]), and the namespaces
+//! section of the last delta, kept while the frames share their namespace table
+//! ([`LastSection`]).
+
+use super::*;
+use crate::host::namespace::NamespaceTable;
+use crate::host::stack::ContainerStack;
+
+/// The fingerprints of the shared parts of the last frame encoded, by part: the sampler shares
+/// a container's stack (`Arc<ContainerStack>`, its root's mounts: ~10 KB of paths each) from
+/// frame to frame while it does not change, so a part seen last tick is not walked again (400
+/// containers' stacks, cleaned path by path as they serialize, were most of the ring thread's
+/// walk once the processes' records were remembered — see [`ProcessPrints`]). Each entry
+/// holds a `Weak` of its part: its allocation cannot be reused by another part while the entry
+/// lives, and a part cannot change in place while a `Weak` of it exists (`Arc::make_mut` moves
+/// it, `get_mut` refuses), so an equal pointer is the same, unchanged part.
+#[derive(Debug)]
+pub(super) struct SharedPrints<T> {
+    last: HashMap<usize, (Weak<T>, u64)>,
+    this: HashMap<usize, (Weak<T>, u64)>,
+}
+
+impl<T> Default for SharedPrints<T> {
+    fn default() -> Self {
+        SharedPrints {
+            last: HashMap::default(),
+            this: HashMap::default(),
+        }
+    }
+}
+
+impl<T: Serialize> SharedPrints<T> {
+    /// `part`'s fingerprint: remembered when the last frame had the same part, else walked.
+    pub(super) fn part(&mut self, keys: &RandomState, part: &Arc<T>) -> Result<u64, String> {
+        let address = Arc::as_ptr(part) as usize;
+        let print = match self.last.get(&address) {
+            Some((weak, print)) if std::ptr::eq(weak.as_ptr(), Arc::as_ptr(part)) => *print,
+            _ => fingerprint::fingerprint(keys, &**part)?,
+        };
+        self.this.insert(address, (Arc::downgrade(part), print));
+        Ok(print)
+    }
+
+    /// The frame is encoded: its parts are the ones the next frame's are looked up in.
+    pub(super) fn tick_done(&mut self) {
+        std::mem::swap(&mut self.last, &mut self.this);
+        self.this.clear();
+    }
+}
+
+/// Process records' fingerprints, as [`SharedPrints`] keeps them but in the frame's order
+/// (ascending pid) rather than hashed: a tick looks each of 11,700 records up in last tick's
+/// list by walking both lists side by side, and moves an unchanged record's `Weak` over instead
+/// of taking a new one (two maps of 11,700 entries rebuilt every tick: `DeltaSink::process`,
+/// `ProcessPrints::fingerprint`, `RawTable::clear` and std's hashing were ~15 % of the ring
+/// thread's samples).
+#[derive(Debug, Default)]
+pub(super) struct ProcessPrints {
+    last: Vec<SeenRecord>,
+    this: Vec<SeenRecord>,
+    /// Where in `last` the walk is.
+    cursor: usize,
+}
+
+#[derive(Debug)]
+struct SeenRecord {
+    pid: i32,
+    record: Weak<Process>,
+    print: u64,
+}
+
+impl ProcessPrints {
+    /// A process sample's fingerprint: its record's (remembered when the last frame had the
+    /// same record) with its own fields'.
+    pub(super) fn fingerprint(
+        &mut self,
+        keys: &RandomState,
+        sample: &ProcessSample,
+    ) -> Result<u64, String> {
+        let pid = sample.process.pid;
+        while self
+            .last
+            .get(self.cursor)
+            .is_some_and(|seen| seen.pid < pid)
+        {
+            self.cursor += 1;
+        }
+        let same = self.last.get_mut(self.cursor).filter(|seen| {
+            seen.pid == pid && std::ptr::eq(seen.record.as_ptr(), Arc::as_ptr(&sample.process))
+        });
+        let (record, print) = match same {
+            // (Taken: an unsorted frame's second sample of the pid is walked.)
+            Some(seen) => (std::mem::take(&mut seen.record), seen.print),
+            None => (
+                Arc::downgrade(&sample.process),
+                fingerprint::fingerprint(keys, &*sample.process)?,
+            ),
+        };
+        self.this.push(SeenRecord { pid, record, print });
+        fingerprint::fingerprint(
+            keys,
+            &(
+                print,
+                sample.cpu_percent,
+                &*sample.user,
+                sample.container_id.as_deref(),
+            ),
+        )
+    }
+
+    /// The frame is encoded: its records are the ones the next frame's are looked up in.
+    pub(super) fn tick_done(&mut self) {
+        std::mem::swap(&mut self.last, &mut self.this);
+        self.this.clear();
+        self.cursor = 0;
+    }
+}
+
+/// A container sample's fields' fingerprints into `fields`, and its own: its stack stands as
+/// its stack's fingerprint (remembered), the other fields as they serialize. The keyframe and
+/// its deltas both print containers so, so their fields compare alike.
+pub(super) fn container_print(
+    stacks: &mut SharedPrints<ContainerStack>,
+    keys: &RandomState,
+    sample: &ContainerSample,
+    fields: &mut Vec<u64>,
+) -> Result<u64, String> {
+    let stack = sample
+        .stack
+        .as_ref()
+        .map(|stack| stacks.part(keys, stack))
+        .transpose()?;
+    item_print(keys, None, &sample.with_stack_as(stack), fields)
+}
+
+/// The namespaces section of the last delta, with the table it was made of (held `Weak`, as
+/// in [`SharedPrints`]): the sampler builds its namespace table again only when processes came
+/// or went or every few ticks, and shares it between frames meanwhile, so a delta whose frame
+/// has the same table against the same keyframe has the same section, bytes and all (2,809
+/// namespaces were walked for it every tick).
+#[derive(Debug)]
+pub(super) struct LastSection {
+    table: Weak<NamespaceTable>,
+    /// The payload bytes of the section: its mode byte, length and zstd frame.
+    bytes: Vec<u8>,
+}
+
+impl LastSection {
+    pub(super) fn new(table: &Arc<NamespaceTable>, bytes: &[u8]) -> LastSection {
+        LastSection {
+            table: Arc::downgrade(table),
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    /// The section's bytes, when made of `table`.
+    pub(super) fn of(&self, table: &Arc<NamespaceTable>) -> Option<&[u8]> {
+        std::ptr::eq(self.table.as_ptr(), Arc::as_ptr(table)).then_some(&self.bytes[..])
+    }
+}
