@@ -5,9 +5,49 @@
 //! The cost rule keeps the sampler cheap on any host: a part whose last run took `cost` may run
 //! only every ⌈cost / (interval × budget)⌉ ticks, so it uses at most `budget` (a fraction, e.g.
 //! 0.03 = 3 %) of one CPU on average however large the host is. Between runs the previous
-//! result is reused.
+//! result is reused. A part's cost is the sampler thread's CPU time for the run ([`PartTimer`]):
+//! the budget is a share of one CPU, and a host busy with other work stretches a run's wall
+//! time (the thread waits for a CPU) without the part using more of one.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// One run of a part, timed two ways: wall time for the reports (`TickCosts`, the bench's
+/// `--costs`), and the calling thread's CPU time (user and system, nanoseconds from
+/// `CLOCK_THREAD_CPUTIME_ID`) for the cost rule.
+#[derive(Debug, Clone, Copy)]
+pub struct PartTimer {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl PartTimer {
+    /// Starts timing on the calling thread (the one that will call [`PartTimer::cpu`]).
+    pub fn start() -> PartTimer {
+        PartTimer {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
+    }
+
+    /// Wall time since the start.
+    pub fn wall(&self) -> Duration {
+        self.wall.elapsed()
+    }
+
+    /// CPU time the calling thread used since the start.
+    pub fn cpu(&self) -> Duration {
+        thread_cpu_time().saturating_sub(self.cpu)
+    }
+}
+
+/// The calling thread's CPU time since it began.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
 
 /// The refresh rule of one part.
 #[derive(Debug, Clone)]
@@ -53,7 +93,8 @@ impl Cadence {
             .is_none_or(|last| tick.saturating_sub(last) >= within.max(1))
     }
 
-    /// Records a run on `tick` that took `cost`, with ticks `interval` apart.
+    /// Records a run on `tick` that used `cost` of CPU time ([`PartTimer::cpu`]), with ticks
+    /// `interval` apart.
     pub fn ran(&mut self, tick: u64, cost: Duration, interval: Duration) {
         self.last_tick = Some(tick);
         let allowed = interval.as_secs_f64() * self.budget;
@@ -86,6 +127,24 @@ mod tests {
         assert!(!c.due_within(11, 2));
         assert!(c.due_within(12, 2));
         assert!(!c.due(12, true));
+    }
+
+    #[test]
+    fn a_part_timer_counts_the_threads_cpu_not_its_sleep() {
+        let timer = PartTimer::start();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(timer.wall() >= Duration::from_millis(50));
+        assert!(timer.cpu() < Duration::from_millis(25), "{:?}", timer.cpu());
+        // Spinning on this thread moves its CPU time (a loaded host only makes it take longer).
+        let spin = Instant::now();
+        while timer.cpu() < Duration::from_millis(10) && spin.elapsed() < Duration::from_secs(20) {
+            std::hint::black_box(0u64);
+        }
+        assert!(
+            timer.cpu() >= Duration::from_millis(10),
+            "{:?}",
+            timer.cpu()
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::host::cgroup::{CgroupLayout, IoCounters};
 use crate::host::container::hidden::hidden;
 use crate::host::container::measure::{Carry, Census, Clock, CpuCounter, measure};
 use crate::host::container::{Container, find_containers};
-use crate::host::namespace::host_reference;
+use crate::host::namespace::{NsKind, host_reference};
 use crate::host::runtime::state::{RuntimeState, read_state};
 
 /// The counters of one container that its rates come from, and when they were read.
@@ -163,6 +163,28 @@ impl ContainerSampler {
         self.hidden = (!nix::unistd::geteuid().is_root())
             .then(|| hidden(root, table.processes(), &self.grouping).message(false))
             .flatten();
+    }
+
+    /// Whether a process of `arrived` (new this tick, or whose namespaces or cgroups changed)
+    /// may have begun a container the grouping has not seen: it is in another pid or mount
+    /// namespace or other cgroups than its parent (a process forked on the host or inside a
+    /// container shares all three with its parent; every runtime's init differs in one), or
+    /// its parent is not in the table. Kernel threads never are.
+    pub fn may_have_begun(&self, table: &ProcessTable, arrived: &[i32]) -> bool {
+        let processes = table.processes();
+        arrived
+            .iter()
+            .filter_map(|&pid| table.index_of(pid))
+            .map(|at| &processes[at])
+            .filter(|p| !p.kernel_thread)
+            .any(|p| match table.index_of(p.ppid).map(|at| &processes[at]) {
+                None => true,
+                Some(parent) => {
+                    p.ns.get(NsKind::Pid) != parent.ns.get(NsKind::Pid)
+                        || p.ns.get(NsKind::Mnt) != parent.ns.get(NsKind::Mnt)
+                        || p.cgroups != parent.cgroups
+                }
+            })
     }
 
     /// Whether a grouped container's init is in other cgroups than the grouping saw (moved

@@ -352,6 +352,7 @@ impl ProcessTable {
                     summary.reread += 1;
                     if fresh.ns != process.ns || fresh.cgroups != process.cgroups {
                         summary.memberships_changed = true;
+                        summary.arrived.push(pid);
                     }
                     self.interned.share(&mut fresh);
                     if fresh != *process {
@@ -376,6 +377,7 @@ impl ProcessTable {
                     summary.namespace_reads += 1;
                     if ns != process.ns {
                         summary.memberships_changed = true;
+                        summary.arrived.push(pid);
                         Arc::make_mut(&mut process).ns = ns;
                     }
                 }
@@ -416,6 +418,7 @@ impl ProcessTable {
             Ok(Some(mut process)) => {
                 self.interned.share(&mut process);
                 summary.added += 1;
+                summary.arrived.push(entry.pid);
                 Some((
                     Arc::new(process),
                     ProcessRates::first(tick, entry.ino, sched),

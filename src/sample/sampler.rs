@@ -59,7 +59,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cadence::Cadence;
+use super::cadence::{Cadence, PartTimer};
 use super::cgroups::CgroupSampler;
 use super::containers::{ContainerSampler, MOVED_REGROUP_WITHIN, TickContext};
 use super::events::{EventDetector, EventInputs, EventThresholds};
@@ -197,6 +197,24 @@ pub struct Sampler {
 
 /// Longest wait for a part, in ticks, however expensive it is.
 const MAX_EVERY: u64 = 60;
+
+/// At most how many ticks apart a namespace new to the table makes it be built again, whatever
+/// the cost rule says (issue 17: a process that changed namespaces shows within two refreshes).
+const NEW_NAMESPACE_WITHIN: u64 = 2;
+
+/// Whether a process of `arrived` (new this tick, or whose memberships changed) is in a
+/// namespace `held` does not list.
+fn unlisted_namespace(held: &NamespaceTable, table: &ProcessTable, arrived: &[i32]) -> bool {
+    arrived
+        .iter()
+        .filter_map(|&pid| table.index_of(pid))
+        .any(|at| {
+            table.processes()[at]
+                .ns
+                .iter()
+                .any(|(_, inode)| held.get(inode).is_none())
+        })
+}
 
 impl Sampler {
     pub fn new(root: HostRoot) -> Sampler {
@@ -341,17 +359,22 @@ impl Sampler {
         warnings.extend(refresh.warnings.iter().cloned());
         let changed = refresh.changed();
 
-        // A moved container init changed its own cgroup and figures: no waiting for the cost rule.
+        // A process that may have begun a container is grouped this tick (a new container shows
+        // within one refresh), and a moved container init within two (its own cgroup and
+        // figures changed): neither waits for the cost rule.
+        let begun = self
+            .containers
+            .may_have_begun(&self.table, &refresh.arrived);
         let moved = self
             .containers_cadence
             .due_within(seq, MOVED_REGROUP_WITHIN)
             && self.containers.inits_moved(&self.table);
-        if moved || self.containers_cadence.due(seq, changed) {
-            let part = Instant::now();
+        if begun || moved || self.containers_cadence.due(seq, changed) {
+            let part = PartTimer::start();
             self.containers.regroup(&self.root, &self.table);
-            let cost = part.elapsed();
-            self.containers_cadence.ran(seq, cost, cadence_interval);
-            costs.containers = Some(cost);
+            self.containers_cadence
+                .ran(seq, part.cpu(), cadence_interval);
+            costs.containers = Some(part.wall());
         }
         let cx = TickContext {
             root: &self.root,
@@ -391,7 +414,7 @@ impl Sampler {
                         .map(move |o| (o.path.clone(), id.clone()))
                 })
                 .collect();
-            let part = Instant::now();
+            let part = PartTimer::start();
             // Every process read: the table's count lets crowded cgroups' counts be derived.
             let processes = (refresh.denied == 0).then(|| self.table.processes().len());
             let known = super::cgroups::own_readings(&containers);
@@ -403,23 +426,29 @@ impl Sampler {
                 &known,
                 &mut warnings,
             );
-            let cost = part.elapsed();
-            self.cgroups_cadence.ran(seq, cost, cadence_interval);
-            costs.cgroups = Some(cost);
+            self.cgroups_cadence.ran(seq, part.cpu(), cadence_interval);
+            costs.cgroups = Some(part.wall());
         }
         let cgroups = self.cgroups.last().to_vec();
 
-        if self.namespaces.is_none() || self.namespaces_cadence.due(seq, changed) {
-            let part = Instant::now();
+        // A namespace the table does not hold yet is listed within two ticks, cost rule or not
+        // (a process that unshares every tick must not rebuild the table every tick).
+        let unlisted = self.namespaces.as_ref().is_some_and(|held| {
+            self.namespaces_cadence
+                .due_within(seq, NEW_NAMESPACE_WITHIN)
+                && unlisted_namespace(held, &self.table, &refresh.arrived)
+        });
+        if self.namespaces.is_none() || unlisted || self.namespaces_cadence.due(seq, changed) {
+            let part = PartTimer::start();
             self.namespaces = Some(Arc::new(build_table_cached(
                 &self.root,
                 self.table.processes(),
                 &self.users,
                 &mut self.namespace_relations,
             )));
-            let cost = part.elapsed();
-            self.namespaces_cadence.ran(seq, cost, cadence_interval);
-            costs.namespaces = Some(cost);
+            self.namespaces_cadence
+                .ran(seq, part.cpu(), cadence_interval);
+            costs.namespaces = Some(part.wall());
         }
         let namespaces = self.namespaces.clone().unwrap_or_else(|| {
             Arc::new(NamespaceTable {

@@ -10,13 +10,13 @@
 //! forgotten, so the next time it is wanted it is read at once.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::NetContext;
 use crate::host::container::Container;
 use crate::host::net::map::{self, NetMap};
 use crate::host::net::{self, NetnsHandle};
-use crate::sample::cadence::Cadence;
+use crate::sample::cadence::{Cadence, PartTimer};
 use crate::sample::frame::ContainerSample;
 
 /// The map and when to read it again.
@@ -57,7 +57,7 @@ impl MapReader {
         if self.map.is_some() && !self.cadence.due(cx.seq, changed) {
             return (self.map.clone(), None);
         }
-        let started = Instant::now();
+        let started = PartTimer::start();
         let mut read = net::read_full(cx.root, handles);
         net::peers::resolve(cx.root, handles, &mut read);
         let containers: Vec<Container> = containers
@@ -65,11 +65,10 @@ impl MapReader {
             .map(|c| c.view.container.clone())
             .collect();
         let built = map::build(&read, handles, &containers, cx.processes, cx.host_netns);
-        let cost = started.elapsed();
-        self.cadence.ran(cx.seq, cost, cx.interval);
+        self.cadence.ran(cx.seq, started.cpu(), cx.interval);
         self.inodes = inodes;
         self.map = Some(Arc::new(built));
-        (self.map.clone(), Some(cost))
+        (self.map.clone(), Some(started.wall()))
     }
 
     /// Not wanted any more: forgets the map and when it was read.

@@ -25,6 +25,9 @@ pub struct RefreshSummary {
     pub namespace_reads: usize,
     /// A re-read found different namespaces or cgroup memberships.
     pub memberships_changed: bool,
+    /// Pids of the processes seen for the first time and of those whose namespaces or cgroups
+    /// changed this tick: where a container or a namespace may have begun.
+    pub arrived: Vec<i32>,
     /// Processes that could not be read (permission); they are left out.
     pub denied: usize,
     /// Other read failures, in words.
