@@ -1,4 +1,4 @@
-//! The last minutes of frames, kept encoded in memory: the trouble recorder's window
+//! The last minutes of frames, kept encoded: the trouble recorder's window
 //! (`record::trouble`).
 //!
 //! Contract: [`Ring`] holds records an `Encoder` made, oldest first, within two bounds that hold
@@ -20,11 +20,22 @@
 //! 10-minute window. [`Held::encoded`] gives the record's payload back byte for byte, and the
 //! bounds count each record's whole payload as before, so the ring keeps, and a dump writes,
 //! the same records whatever is shared.
+//!
+//! Given a directory ([`Ring::spill_into`]: the dumps' own), the pieces are written to unnamed
+//! files there, one per keyframe group ([`spill`]), and only the newest record's big sections
+//! stay in memory (what the next delta is compared with): the window's bytes are then page
+//! cache, not isotop's memory. A file that cannot be made or written to leaves that group's
+//! pieces in memory, the first such problem told by [`Ring::take_problem`].
+
+mod spill;
 
 use std::collections::VecDeque;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::spill::{Piece, SpillFile};
 use super::codec::{Encoded, Kind, Parts};
 use super::format::VERSION;
 
@@ -61,55 +72,126 @@ pub(crate) struct Held {
     pub(crate) kind: Kind,
     pub(crate) flags: u8,
     /// The payload, piece after piece.
-    pieces: Vec<Arc<[u8]>>,
+    pieces: Vec<Piece>,
     /// The payload's length, bytes.
     len: usize,
 }
 
+/// One big section of the newest record: its bytes (in memory, for the next record to compare
+/// with) and the piece that holds them.
+type Section = (Arc<[u8]>, Piece);
+
+/// Where new pieces go: memory, or the current keyframe group's unnamed file.
+#[derive(Debug, Default)]
+struct Store {
+    dir: Option<PathBuf>,
+    /// The group's file and the end of what was written to it, bytes.
+    file: Option<(Arc<SpillFile>, u64)>,
+    /// The first problem with the files, not yet taken.
+    problem: Option<String>,
+    told: bool,
+}
+
+impl Store {
+    /// A keyframe begins a group: a new file (the old one goes with its group's records).
+    fn begin_group(&mut self) {
+        self.file = None;
+        if let Some(dir) = &self.dir {
+            match SpillFile::create(dir) {
+                Ok(file) => self.file = Some((Arc::new(file), 0)),
+                Err(e) => self.tell(format!(
+                    "cannot keep the trouble ring in an unnamed file in {} ({e}); it is kept in \
+                     memory",
+                    dir.display()
+                )),
+            }
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) -> Piece {
+        if let Some((file, end)) = &mut self.file {
+            match Piece::spill(file, *end, bytes) {
+                Ok(piece) => {
+                    *end += bytes.len() as u64;
+                    return piece;
+                }
+                Err(e) => {
+                    self.file = None;
+                    self.tell(format!(
+                        "cannot write the trouble ring's file ({e}); this group of frames is \
+                         kept in memory"
+                    ));
+                }
+            }
+        }
+        Piece::Memory(Arc::from(bytes))
+    }
+
+    fn tell(&mut self, problem: String) {
+        if !std::mem::replace(&mut self.told, true) {
+            self.problem = Some(problem);
+        }
+    }
+}
+
 impl Held {
-    /// `record` in pieces, each big section of a delta shared with `before`'s piece of the same
-    /// bytes when it has one.
-    fn new(record: &Encoded, before: Option<&Held>) -> Held {
+    /// `record` in pieces, each big section of a delta the piece of `newest`'s (the record
+    /// before's big sections) of the same bytes when there is one, new pieces kept by `store`.
+    /// Returns the record and its own big sections.
+    fn new(record: &Encoded, newest: &[Section], store: &mut Store) -> (Held, Vec<Section>) {
         let payload = &record.payload[..];
         let ends = match record.kind {
             Kind::Delta => shareable_ends(payload),
             Kind::Keyframe => Vec::new(),
         };
-        let mut pieces: Vec<Arc<[u8]>> = Vec::with_capacity(ends.len() * 2 + 1);
+        let mut pieces: Vec<Piece> = Vec::with_capacity(ends.len() * 2 + 1);
+        let mut sections: Vec<Section> = Vec::with_capacity(ends.len());
         let mut start = 0;
         for (section_start, end) in ends {
             if section_start > start {
-                pieces.push(Arc::from(&payload[start..section_start]));
+                pieces.push(store.keep(&payload[start..section_start]));
             }
             let bytes = &payload[section_start..end];
-            let same = before.and_then(|b| b.pieces.iter().find(|p| ***p == *bytes));
-            pieces.push(same.map_or_else(|| Arc::from(bytes), Arc::clone));
+            let section = match newest.iter().find(|(held, _)| **held == *bytes) {
+                Some(same) => same.clone(),
+                None => {
+                    let piece = store.keep(bytes);
+                    let copy = match &piece {
+                        Piece::Memory(held) => Arc::clone(held),
+                        Piece::Spilled { .. } => Arc::from(bytes),
+                    };
+                    (copy, piece)
+                }
+            };
+            pieces.push(section.1.clone());
+            sections.push(section);
             start = end;
         }
         if start < payload.len() || pieces.is_empty() {
-            pieces.push(Arc::from(&payload[start..]));
+            pieces.push(store.keep(&payload[start..]));
         }
-        Held {
+        let held = Held {
             t_ms: record.t_ms,
             kind: record.kind,
             flags: record.flags,
             pieces,
             len: payload.len(),
-        }
+        };
+        (held, sections)
     }
 
-    /// The record, its payload whole again.
-    pub(crate) fn encoded(&self) -> Encoded {
+    /// The record, its payload whole again (spilled pieces read back).
+    pub(crate) fn encoded(&self) -> io::Result<Encoded> {
         let mut payload = Vec::with_capacity(self.len);
         for piece in &self.pieces {
-            payload.extend_from_slice(piece);
+            piece.bytes_into(&mut payload)?;
         }
-        Encoded {
+        Ok(Encoded {
             t_ms: self.t_ms,
             kind: self.kind,
             flags: self.flags,
             payload,
-        }
+        })
     }
 
     /// Pieces held by this record and the one before (tests).
@@ -117,7 +199,7 @@ impl Held {
     fn shared_with(&self, before: &Held) -> usize {
         self.pieces
             .iter()
-            .filter(|p| before.pieces.iter().any(|b| Arc::ptr_eq(p, b)))
+            .filter(|p| before.pieces.iter().any(|b| p.is(b)))
             .count()
     }
 }
@@ -149,6 +231,9 @@ pub(crate) struct Ring {
     records: VecDeque<Arc<Held>>,
     bytes: u64,
     refused: u64,
+    /// The newest record's big sections (see [`Held::new`]).
+    newest: Vec<Section>,
+    store: Store,
 }
 
 fn cost(record: &Held) -> u64 {
@@ -160,7 +245,7 @@ fn is_keyframe(record: &Held) -> bool {
 }
 
 impl Ring {
-    /// An empty ring keeping at most `span` of time and `max_bytes`.
+    /// An empty ring keeping at most `span` of time and `max_bytes`, in memory.
     pub(crate) fn new(span: Duration, max_bytes: u64) -> Ring {
         Ring {
             span,
@@ -168,13 +253,30 @@ impl Ring {
             records: VecDeque::new(),
             bytes: 0,
             refused: 0,
+            newest: Vec::new(),
+            store: Store::default(),
         }
+    }
+
+    /// Keeps the pieces from the next keyframe on in unnamed files in `dir`, a directory only
+    /// this user may write (see the module).
+    pub(crate) fn spill_into(&mut self, dir: &Path) {
+        self.store.dir = Some(dir.to_path_buf());
+    }
+
+    /// The first problem with the ring's files, once.
+    pub(crate) fn take_problem(&mut self) -> Option<String> {
+        self.store.problem.take()
     }
 
     /// Adds `record` (the encoder's next), then drops the oldest records the bounds no longer
     /// allow. Returns the record as kept, `None` when it was not kept.
     pub(crate) fn push(&mut self, record: Encoded) -> Option<Arc<Held>> {
-        let record = Held::new(&record, self.records.back().map(|r| &**r));
+        if record.kind == Kind::Keyframe {
+            self.store.begin_group();
+        }
+        let (record, sections) = Held::new(&record, &self.newest, &mut self.store);
+        self.newest = sections;
         let record_cost = cost(&record);
         if record_cost > self.max_bytes || (self.records.is_empty() && !is_keyframe(&record)) {
             self.refused += 1;
@@ -222,6 +324,7 @@ impl Ring {
 
     fn clear(&mut self) {
         self.records.clear();
+        self.newest.clear();
         self.bytes = 0;
     }
 
@@ -327,13 +430,13 @@ mod tests {
         // Pieces: the id and the two small sections, the namespaces, the processes, the rest.
         assert_eq!(held[3].pieces.len(), 4);
         assert!(
-            Arc::ptr_eq(&held[3].pieces[2], &held[2].pieces[2]),
+            held[3].pieces[2].is(&held[2].pieces[2]),
             "the processes piece is the one before's"
         );
         let window = ring.window();
         assert_eq!(window.len(), pushed.len());
         for (kept, original) in window.iter().zip(&pushed) {
-            let whole = kept.encoded();
+            let whole = kept.encoded().expect("in memory");
             assert_eq!(whole.payload, original.payload);
             assert_eq!(
                 (whole.t_ms, whole.kind, whole.flags),
@@ -359,6 +462,57 @@ mod tests {
             .push(record(1000, Kind::Delta, payload.clone()))
             .expect("kept");
         assert_eq!(delta.pieces.len(), 1);
-        assert_eq!(delta.encoded().payload, payload);
+        assert_eq!(delta.encoded().expect("in memory").payload, payload);
+    }
+
+    #[test]
+    fn a_spilled_ring_holds_only_the_newest_sections_in_memory_and_gives_every_record_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ring = Ring::new(Duration::from_secs(600), 64 << 20);
+        ring.spill_into(dir.path());
+        let namespaces = bytes(1, 26_000);
+        let small = bytes(3, 40);
+        let pushed: Vec<Encoded> = std::iter::once(record(0, Kind::Keyframe, bytes(9, 50_000)))
+            .chain((1..=3u8).map(|n| {
+                let processes = bytes(10 + n, 3000);
+                let sections = [&small[..], &small, &namespaces, &processes, &small, &small];
+                record(u64::from(n) * 1000, Kind::Delta, delta_payload(sections))
+            }))
+            .collect();
+        let held: Vec<Arc<Held>> = pushed
+            .iter()
+            .map(|r| ring.push(r.clone()).expect("kept"))
+            .collect();
+        assert!(ring.take_problem().is_none());
+        for record in &held {
+            assert!(
+                record
+                    .pieces
+                    .iter()
+                    .all(|p| matches!(p, Piece::Spilled { .. })),
+                "every piece in the file"
+            );
+        }
+        assert_eq!(held[2].shared_with(&held[1]), 1, "the namespaces, once");
+        // In memory: the newest record's big sections only (namespaces, processes).
+        let in_memory: usize = ring.newest.iter().map(|(bytes, _)| bytes.len()).sum();
+        assert!(in_memory < 30_000, "{in_memory} bytes in memory");
+        for (kept, original) in ring.window().iter().zip(&pushed) {
+            assert_eq!(kept.encoded().expect("read back").payload, original.payload);
+        }
+    }
+
+    #[test]
+    fn a_directory_that_takes_no_file_leaves_the_ring_in_memory_and_says_so() {
+        let mut ring = Ring::new(Duration::from_secs(600), 64 << 20);
+        ring.spill_into(Path::new("/nonexistent/isotop-trouble"));
+        let kept = ring
+            .push(record(0, Kind::Keyframe, bytes(9, 5000)))
+            .expect("kept in memory");
+        assert!(matches!(kept.pieces[0], Piece::Memory(_)));
+        let problem = ring.take_problem().expect("told");
+        assert!(problem.contains("/nonexistent/isotop-trouble"), "{problem}");
+        ring.push(record(1000, Kind::Keyframe, bytes(8, 5000)));
+        assert!(ring.take_problem().is_none(), "told once");
     }
 }

@@ -1,4 +1,5 @@
-//! Dump on trouble: the last minutes of frames kept encoded in memory ([`super::ring`]) and,
+//! Dump on trouble: the last minutes of frames kept encoded ([`super::ring`]: in unnamed files
+//! of the dumps' directory, page cache rather than isotop's memory, else in memory) and,
 //! when an event is trouble ([`Triggers`]), written to disk as a store that `isotop replay DIR`
 //! replays in full — for the dashboard and `isotop serve`, with no recorder running.
 //!
@@ -182,7 +183,9 @@ fn lock(stats: &Mutex<TroubleStats>) -> MutexGuard<'_, TroubleStats> {
 }
 
 impl TroubleRecorder {
-    /// Starts the trouble thread and the writer; nothing is made on disk until a trigger.
+    /// Starts the trouble thread and the writer. The trouble thread first makes the dumps'
+    /// directory, where the ring keeps its bytes in unnamed files (`ring`); where it cannot,
+    /// the ring stays in memory (a dump then says what is wrong with the directory).
     pub fn start(options: TroubleOptions, report: Arc<Report>) -> std::io::Result<TroubleRecorder> {
         let (input, inbox) = mpsc::sync_channel(QUEUE);
         let (commands, writer_inbox) = mpsc::channel();
@@ -221,6 +224,9 @@ impl TroubleRecorder {
         let worker = std::thread::Builder::new()
             .name("isotop-trouble".to_string())
             .spawn(move || {
+                if place::prepare(&worker.options.dir).is_ok() {
+                    worker.ring.spill_into(&worker.options.dir);
+                }
                 while let Ok(input) = inbox.recv() {
                     match input {
                         Input::Frame(frame) => worker.on_frame(&frame),
@@ -346,6 +352,9 @@ impl Worker {
             }
         };
         lock(&self.stats).ring = self.ring.stats();
+        if let Some(problem) = self.ring.take_problem() {
+            (self.report)(&TroubleReport::Problem(problem));
+        }
         if self.open_until_ms.is_some()
             && let Some(record) = kept
         {

@@ -151,8 +151,13 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     for seq in 0..60 {
         rig.feed(seq, Vec::new());
     }
-    // Nothing on disk before trouble.
-    assert!(!tmp.path().join("trouble").exists());
+    // Nothing named on disk before trouble: the dumps' directory (made at start, 0700) holds
+    // the ring's bytes in unnamed files only.
+    let listed: Vec<_> = std::fs::read_dir(tmp.path().join("trouble"))
+        .expect("the dumps' directory")
+        .collect();
+    assert!(listed.is_empty(), "{listed:?}");
+    assert_eq!(mode(&tmp.path().join("trouble")), 0o700);
     rig.feed(60, vec![oom(60, "api")]);
     let dumps = rig.dumped();
     assert_eq!(dumps.len(), 1, "{:?}", rig.reports());

@@ -78,7 +78,10 @@ pub(super) fn run(
             }
             Command::Append(record) => {
                 if let Some(dump) = open.as_mut()
-                    && let Err(e) = dump.recorder.append_encoded(&record.encoded())
+                    && let Err(e) = record
+                        .encoded()
+                        .map_err(|e| format!("the trouble ring's file could not be read: {e}"))
+                        .and_then(|r| dump.recorder.append_encoded(&r).map_err(|e| e.to_string()))
                 {
                     report(&TroubleReport::Problem(format!(
                         "the dump in {} stopped short: {e}",
@@ -113,8 +116,11 @@ fn start(options: &TroubleOptions, trigger: &Event, window: &[Arc<Held>]) -> Res
     let mut recorder = Recorder::create(&dir, store).map_err(|e| e.to_string())?;
     for record in window {
         // One record's payload made whole at a time.
+        let record = record
+            .encoded()
+            .map_err(|e| format!("the trouble ring's file could not be read: {e}"))?;
         recorder
-            .append_encoded(&record.encoded())
+            .append_encoded(&record)
             .map_err(|e| e.to_string())?;
     }
     Ok(Open { dir, recorder })
