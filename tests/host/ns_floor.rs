@@ -199,11 +199,21 @@ fn floor_and_isotop_ns_agree_on_real_namespaces() {
     panic!("floor and isotop disagree in every attempt; last: {last:#?}");
 }
 
-fn table(cache: &mut RelationCache) -> NamespaceTable {
+fn snapshot() -> Vec<isotop::host::process::Process> {
+    isotop::host::scan::read_processes(&HostRoot::live(), ReadDepth::Full, &mut Vec::new())
+        .expect("processes")
+}
+
+fn table_of(
+    processes: &[isotop::host::process::Process],
+    cache: &mut RelationCache,
+) -> NamespaceTable {
     let root = HostRoot::live();
-    let processes = isotop::host::scan::read_processes(&root, ReadDepth::Full, &mut Vec::new())
-        .expect("processes");
-    build_table_cached(&root, &processes, &UserNames::read(&root), cache)
+    build_table_cached(&root, processes, &UserNames::read(&root), cache)
+}
+
+fn table(cache: &mut RelationCache) -> NamespaceTable {
+    table_of(&snapshot(), cache)
 }
 
 fn owner_of(table: &NamespaceTable, inode: u64) -> Option<u64> {
@@ -224,12 +234,15 @@ fn cached_relations_are_read_again_when_a_namespace_dies_and_its_inode_is_reused
         wait_for_new_ns(first.pid(), "uts");
         let inode = inode_of(first.pid(), "uts");
         let mut cache = RelationCache::default();
-        let before = table(&mut cache);
+        // Both builds from one snapshot: other tests' namespaces come and go between two reads
+        // of every process (seconds apart in an emulated VM), which would be new rows.
+        let processes = snapshot();
+        let before = table_of(&processes, &mut cache);
         assert_eq!(owner_of(&before, inode), Some(own_user));
         assert!(cache.holds(inode));
 
         // A second build with nothing changed is answered from the cache.
-        let again = table(&mut cache);
+        let again = table_of(&processes, &mut cache);
         assert_eq!(owner_of(&again, inode), Some(own_user));
         assert!(
             cache.opened_last_build() < again.namespaces.len() / 2,
