@@ -31,8 +31,9 @@
 //! - Without a usable `schedstat` (not procfs, file missing, or a kernel without sched_info that
 //!   prints `0 0 0`) `stat` is read every tick, and a changed CPU time stands for "ran".
 //! - What needs more than `stat` and namespaces (cmdline, cgroup memberships, owner) is read
-//!   again on the tick after a process was first seen (runtimes move a fresh process into its
-//!   cgroup and namespaces right after starting it), when its `comm` changes (an exec), and for
+//!   again on each of the [`rates::YOUNG_TICKS`] ticks after a process was first seen (runtimes
+//!   move a fresh process into its cgroup and namespaces in its first moments, often while it
+//!   waits), when its `comm` changes (an exec), and for
 //!   every process once every `reread_every` ticks, spread by pid (cgroup moves, made by
 //!   others without the process running, are noticed within that period).
 //!

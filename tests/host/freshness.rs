@@ -107,6 +107,40 @@ fn new_process_appears_and_killed_one_goes_within_one_refresh() {
 
 #[test]
 #[ignore = "needs root"]
+fn a_young_sleeping_process_moved_to_another_cgroup_is_seen_the_next_refresh() {
+    let root = HostRoot::live();
+    // No gate: only the young re-reads can see the move of a process that does not run.
+    let mut table = ProcessTable::new(1_000_000);
+    for _ in 0..3 {
+        refresh(&mut table, &root);
+    }
+    let child = ChildGuard::sleeping();
+    let pid = child.pid();
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+    }));
+    refresh(&mut table, &root);
+    assert!(process(&table, pid).is_some(), "first seen");
+    // Its first re-read finds it where it was born; a runtime would move it now.
+    refresh(&mut table, &root);
+    let guard = common::CgroupGuard::new("young");
+    let moved_to = guard.child("box");
+    guard.add_pid("box", pid);
+    refresh(&mut table, &root);
+    let cgroups: Vec<String> = process(&table, pid)
+        .expect("still listed")
+        .cgroups
+        .iter()
+        .map(|m| m.path.clone())
+        .collect();
+    assert!(
+        cgroups.iter().any(|path| *path == moved_to),
+        "moved to {moved_to} two ticks after it was first seen; the table has {cgroups:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
 fn unshare_without_exec_is_seen_within_two_refreshes() {
     if !x86_64() {
         return;

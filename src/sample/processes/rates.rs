@@ -7,6 +7,12 @@
 use crate::host::process::proc_dir::SchedStat;
 
 /// It ran between its last two checks: checked again every tick.
+/// How many ticks after it was first seen a process is re-read in full (namespaces, cgroups,
+/// owner) whether it ran or not: a runtime moves a fresh init into its cgroups, or a launcher
+/// its child, while it waits; later moves are seen by the gate (out of a quiet cgroup), a
+/// namespace change of a process that ran, or the periodic re-read.
+pub const YOUNG_TICKS: u32 = 3;
+
 const HOT: u8 = 1;
 /// `schedstat` was usable at the last read (the pair below means something).
 const SCHED_READ: u8 = 2;
@@ -158,9 +164,10 @@ impl ProcessRates {
         self.ino = ino as u32;
     }
 
-    /// Seen first on the tick before `tick` (runtimes settle a fresh process right after).
+    /// Seen first within the [`YOUNG_TICKS`] ticks before `tick` (runtimes settle a fresh
+    /// process — its cgroups, its namespaces — in its first moments, often while it sleeps).
     pub(super) fn young(&self, tick: u32) -> bool {
-        self.first_tick > 0 && self.first_tick.wrapping_add(1) == tick
+        self.first_tick > 0 && (1..=YOUNG_TICKS).contains(&tick.wrapping_sub(self.first_tick))
     }
 
     pub(super) fn first_tick(&self) -> u32 {
@@ -231,7 +238,8 @@ mod tests {
         assert!(rates.lacks_sched() && rates.sched_is(None));
         assert!(rates.same_ino(99) && !rates.same_ino(100));
         assert!(!rates.is_vacant() && ProcessRates::VACANT.is_vacant());
-        assert!(rates.young(4) && !rates.young(5));
+        assert!(!rates.young(3) && rates.young(4) && rates.young(3 + YOUNG_TICKS));
+        assert!(!rates.young(4 + YOUNG_TICKS));
         rates.set_delta(Some(u64::MAX));
         assert_eq!(rates.cpu_delta_ticks, Some(u32::MAX));
         rates.set_unread_usec(u64::MAX);
