@@ -6,7 +6,7 @@
 //! has no name, so nobody else can open, replace or fill it, and the kernel frees its blocks
 //! when the last [`Piece`] in it is dropped (the ring opens one per keyframe group, so a group
 //! leaving the window takes its file along). A [`Piece`] is a run of a record's bytes either in
-//! memory or at an offset in such a file; [`Piece::bytes`] gives them back, a read from the page
+//! memory or at an offset in such a file; [`Piece::bytes_into`] gives them back, a read from the page
 //! cache while the window is recent. Writes come from the ring's one thread; reads (a dump's)
 //! from the writer's, positioned (`pread`), so neither moves a shared offset.
 

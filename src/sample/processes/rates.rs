@@ -11,7 +11,7 @@ use crate::host::process::proc_dir::SchedStat;
 /// owner) whether it ran or not: a runtime moves a fresh init into its cgroups, or a launcher
 /// its child, while it waits; later moves are seen by the gate (out of a quiet cgroup), a
 /// namespace change of a process that ran, or the periodic re-read.
-pub const YOUNG_TICKS: u32 = 3;
+pub(super) const YOUNG_TICKS: u32 = 3;
 
 const HOT: u8 = 1;
 /// `schedstat` was usable at the last read (the pair below means something).
