@@ -134,7 +134,7 @@ fn a_young_sleeping_process_moved_to_another_cgroup_is_seen_the_next_refresh() {
         .map(|m| m.path.clone())
         .collect();
     assert!(
-        cgroups.iter().any(|path| *path == moved_to),
+        cgroups.contains(&moved_to),
         "moved to {moved_to} two ticks after it was first seen; the table has {cgroups:?}"
     );
 }
