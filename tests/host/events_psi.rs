@@ -148,8 +148,11 @@ fn a_stall_burst_fires_a_cgroups_trigger_and_is_an_event_at_once_an_idle_cgroup_
     assert!(!sampler.pressure_trigger_armed(&guard.rel));
     let burst_ms = isotop::units::now_ms();
     std::fs::write(&go, "").unwrap();
+    // The trigger's event (a stall before the burst — the pollers starting up in a loaded VM —
+    // may have been sampled, and ended, meanwhile).
     let (mut events, at) = tick_until(&mut sampler, |e| {
         !cpu_pressure_of(std::slice::from_ref(e), &busy_path).is_empty()
+            && e.detail.ends_with(" (PSI trigger)")
     });
     assert_from_trigger(&events[at], burst_ms, sampler.pressure_triggers().window_us);
 

@@ -234,19 +234,24 @@ fn cached_relations_are_read_again_when_a_namespace_dies_and_its_inode_is_reused
         wait_for_new_ns(first.pid(), "uts");
         let inode = inode_of(first.pid(), "uts");
         let mut cache = RelationCache::default();
-        // Both builds from one snapshot: other tests' namespaces come and go between two reads
-        // of every process (seconds apart in an emulated VM), which would be new rows.
         let processes = snapshot();
         let before = table_of(&processes, &mut cache);
         assert_eq!(owner_of(&before, inode), Some(own_user));
         assert!(cache.holds(inode));
 
-        // A second build with nothing changed is answered from the cache.
+        // A second build with nothing changed answers this namespace from the cache. (Not a
+        // share of all of them: other tests' namespaces whose owner no process holds are
+        // opened every build by design, and a VM's full run is full of them.)
         let again = table_of(&processes, &mut cache);
         assert_eq!(owner_of(&again, inode), Some(own_user));
+        // One build in `REVERIFY_EVERY` reads it again whatever: never two in a row.
+        let answered = !cache.opened_in_last_build(inode) || {
+            let _ = table_of(&processes, &mut cache);
+            !cache.opened_in_last_build(inode)
+        };
         assert!(
-            cache.opened_last_build() < again.namespaces.len() / 2,
-            "{} of {} namespaces opened again",
+            answered,
+            "the unchanged uts namespace {inode} was opened again ({} of {} were)",
             cache.opened_last_build(),
             again.namespaces.len()
         );

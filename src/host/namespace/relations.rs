@@ -38,8 +38,9 @@ pub const REVERIFY_EVERY: u64 = 60;
 pub struct RelationCache {
     entries: InodeMap<Cached>,
     builds: u64,
-    /// Namespaces whose files the last build opened (the rest were answered from here).
-    opened: usize,
+    /// Inodes of the namespaces whose files the last build opened (the rest were answered
+    /// from here).
+    opened: Vec<u64>,
 }
 
 impl RelationCache {
@@ -59,7 +60,13 @@ impl RelationCache {
 
     /// How many namespaces the last build opened for their ioctls (not answered from here).
     pub fn opened_last_build(&self) -> usize {
-        self.opened
+        self.opened.len()
+    }
+
+    /// True when the last build opened namespace `inode` (its answers were not taken from
+    /// here).
+    pub fn opened_in_last_build(&self, inode: u64) -> bool {
+        self.opened.contains(&inode)
     }
 }
 
@@ -127,7 +134,7 @@ pub(super) fn resolve_relations(
     mut cached: Option<(&mut RelationCache, &[Option<u64>])>,
 ) -> usize {
     let mut failures = 0;
-    let mut opened = 0;
+    let mut opened = Vec::new();
     let mut pending: Vec<OwnedFd> = Vec::new();
     let own_proc = match proc {
         Some(_) => None,
@@ -152,7 +159,7 @@ pub(super) fn resolve_relations(
             apply(ns, hit.relations);
             continue;
         }
-        opened += 1;
+        opened.push(ns.inode);
         let Some(fd) = open_namespace(root, proc, ns, mounts) else {
             failures += 1;
             continue;
