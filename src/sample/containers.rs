@@ -85,6 +85,11 @@ impl OomBaselines {
 /// the cost rule says (a process moving itself every tick must not make it run every tick).
 pub const MOVED_REGROUP_WITHIN: u64 = 2;
 
+/// For how long after it started a container's init has its namespaces and cgroups read
+/// again every tick, seconds (a runtime places a fresh init — or a test, or a person, moves
+/// it — a moment after it appears; later moves wait for the table's other checks).
+pub const SETTLING_SECONDS: f64 = 10.0;
+
 /// How often a container's own cgroups' limits are read again, in ticks (they change only by
 /// a write; isotop's own acts are seen the next tick: [`AuditWatch`]).
 pub const LIMITS_EVERY: u64 = 5;
@@ -185,6 +190,24 @@ impl ContainerSampler {
                         || p.cgroups != parent.cgroups
                 }
             })
+    }
+
+    /// The inits of grouped containers that started less than [`SETTLING_SECONDS`] ago
+    /// (`uptime_seconds` and `ticks_per_second` date them): their memberships are read again
+    /// every tick while a runtime may still be placing them.
+    pub fn settling_inits(&self, uptime_seconds: Option<f64>, ticks_per_second: u64) -> Vec<i32> {
+        let Some(uptime) = uptime_seconds else {
+            return Vec::new();
+        };
+        let per_second = ticks_per_second.max(1) as f64;
+        self.grouping
+            .iter()
+            .filter(|c| {
+                c.start_ticks
+                    .is_some_and(|start| uptime - start as f64 / per_second < SETTLING_SECONDS)
+            })
+            .filter_map(|c| c.init_pid)
+            .collect()
     }
 
     /// Whether a grouped container's init is in other cgroups than the grouping saw (moved
