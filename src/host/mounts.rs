@@ -205,7 +205,8 @@ impl HostMounts {
     }
 }
 
-/// Reads the root and mounts of `pid`'s mount namespace, as seen from its root.
+/// Reads the root and mounts of `pid`'s mount namespace, as seen from its root; `None` when
+/// the process is gone, or exiting (its mount table reads empty).
 pub fn read_container_root(root: &HostRoot, pid: i32) -> Result<Option<ContainerRoot>, HostError> {
     read_container_root_with(root, pid, &HostMounts::read(root))
 }
@@ -222,6 +223,11 @@ pub fn read_container_root_with(
         return Ok(None);
     };
     let table = parse_mountinfo(&bytes);
+    // A mount namespace always shows its reader at least one mount: nothing at all is a
+    // process exiting (its namespaces already let go of), i.e. gone.
+    if table.entries.is_empty() && table.skipped_lines == 0 {
+        return Ok(None);
+    }
     let mut notes = Vec::new();
     if table.skipped_lines > 0 {
         notes.push(format!(
