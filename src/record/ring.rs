@@ -31,11 +31,11 @@ mod spill;
 
 use std::collections::VecDeque;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::spill::{Piece, SpillFile};
+use self::spill::{Piece, Store};
 use super::codec::{Encoded, Kind, Parts};
 use super::format::VERSION;
 
@@ -80,59 +80,6 @@ pub(crate) struct Held {
 /// One big section of the newest record: its bytes (in memory, for the next record to compare
 /// with) and the piece that holds them.
 type Section = (Arc<[u8]>, Piece);
-
-/// Where new pieces go: memory, or the current keyframe group's unnamed file.
-#[derive(Debug, Default)]
-struct Store {
-    dir: Option<PathBuf>,
-    /// The group's file and the end of what was written to it, bytes.
-    file: Option<(Arc<SpillFile>, u64)>,
-    /// The first problem with the files, not yet taken.
-    problem: Option<String>,
-    told: bool,
-}
-
-impl Store {
-    /// A keyframe begins a group: a new file (the old one goes with its group's records).
-    fn begin_group(&mut self) {
-        self.file = None;
-        if let Some(dir) = &self.dir {
-            match SpillFile::create(dir) {
-                Ok(file) => self.file = Some((Arc::new(file), 0)),
-                Err(e) => self.tell(format!(
-                    "cannot keep the trouble ring in an unnamed file in {} ({e}); it is kept in \
-                     memory",
-                    dir.display()
-                )),
-            }
-        }
-    }
-
-    fn keep(&mut self, bytes: &[u8]) -> Piece {
-        if let Some((file, end)) = &mut self.file {
-            match Piece::spill(file, *end, bytes) {
-                Ok(piece) => {
-                    *end += bytes.len() as u64;
-                    return piece;
-                }
-                Err(e) => {
-                    self.file = None;
-                    self.tell(format!(
-                        "cannot write the trouble ring's file ({e}); this group of frames is \
-                         kept in memory"
-                    ));
-                }
-            }
-        }
-        Piece::Memory(Arc::from(bytes))
-    }
-
-    fn tell(&mut self, problem: String) {
-        if !std::mem::replace(&mut self.told, true) {
-            self.problem = Some(problem);
-        }
-    }
-}
 
 impl Held {
     /// `record` in pieces, each big section of a delta the piece of `newest`'s (the record

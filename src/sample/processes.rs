@@ -47,6 +47,7 @@ mod identity;
 mod interned;
 mod list;
 mod rates;
+mod settling;
 mod summary;
 
 use std::sync::Arc;
@@ -391,33 +392,6 @@ impl ProcessTable {
             }
         }
         Some((process, rate))
-    }
-
-    /// Reads `pids` again in full (container inits still settling: a runtime, or a person,
-    /// may move one into its cgroups after its young re-reads); true when one's namespaces or
-    /// cgroups changed. Pids not in the table, gone or unreadable are left as they are.
-    pub fn reread_settling(&mut self, root: &HostRoot, pids: &[i32]) -> bool {
-        let mut changed = false;
-        for &pid in pids {
-            let Some(at) = self.processes.position(pid) else {
-                continue;
-            };
-            let held = &self.processes.0[at];
-            let Ok(Some(mut fresh)) = read_process(root, pid, ReadDepth::Full) else {
-                continue;
-            };
-            if fresh.start_ticks != held.start_ticks
-                || (fresh.ns == held.ns && fresh.cgroups == held.cgroups)
-            {
-                continue;
-            }
-            changed = true;
-            self.interned.share(&mut fresh);
-            let record = Arc::make_mut(&mut self.processes.0[at]);
-            record.ns = fresh.ns;
-            record.cgroups = fresh.cgroups;
-        }
-        changed
     }
 
     /// `schedstat` when it can gate reads (procfs only); `Err` when the process is gone.

@@ -8,12 +8,13 @@
 //! leaving the window takes its file along). A [`Piece`] is a run of a record's bytes either in
 //! memory or at an offset in such a file; [`Piece::bytes_into`] gives them back, a read from the page
 //! cache while the window is recent. Writes come from the ring's one thread; reads (a dump's)
-//! from the writer's, positioned (`pread`), so neither moves a shared offset.
+//! from the writer's, positioned (`pread`), so neither moves a shared offset. [`Store`] is the
+//! ring's side: a file per keyframe group, or memory where none can be made or written.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags};
@@ -85,6 +86,59 @@ impl Piece {
                 Arc::ptr_eq(a, b) && x == y
             }
             _ => false,
+        }
+    }
+}
+
+/// Where new pieces go: memory, or the current keyframe group's unnamed file.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    pub(super) dir: Option<PathBuf>,
+    /// The group's file and the end of what was written to it, bytes.
+    file: Option<(Arc<SpillFile>, u64)>,
+    /// The first problem with the files, not yet taken.
+    pub(super) problem: Option<String>,
+    told: bool,
+}
+
+impl Store {
+    /// A keyframe begins a group: a new file (the old one goes with its group's records).
+    pub(super) fn begin_group(&mut self) {
+        self.file = None;
+        if let Some(dir) = &self.dir {
+            match SpillFile::create(dir) {
+                Ok(file) => self.file = Some((Arc::new(file), 0)),
+                Err(e) => self.tell(format!(
+                    "cannot keep the trouble ring in an unnamed file in {} ({e}); it is kept in \
+                     memory",
+                    dir.display()
+                )),
+            }
+        }
+    }
+
+    pub(super) fn keep(&mut self, bytes: &[u8]) -> Piece {
+        if let Some((file, end)) = &mut self.file {
+            match Piece::spill(file, *end, bytes) {
+                Ok(piece) => {
+                    *end += bytes.len() as u64;
+                    return piece;
+                }
+                Err(e) => {
+                    self.file = None;
+                    self.tell(format!(
+                        "cannot write the trouble ring's file ({e}); this group of frames is \
+                         kept in memory"
+                    ));
+                }
+            }
+        }
+        Piece::Memory(Arc::from(bytes))
+    }
+
+    fn tell(&mut self, problem: String) {
+        if !std::mem::replace(&mut self.told, true) {
+            self.problem = Some(problem);
         }
     }
 }
