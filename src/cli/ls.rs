@@ -400,7 +400,7 @@ mod tests {
             trust: Trust::root(),
         };
         let mut view = ContainerView {
-            container,
+            container: container.into(),
             state: ContainerState::Running,
             uptime_seconds: None,
             cgroup: None,
@@ -413,7 +413,7 @@ mod tests {
             json["pod"],
             serde_json::json!({"name": "shop-5c7d9", "namespace": "store", "uid": "5f6e"})
         );
-        view.container.pod = None;
+        std::sync::Arc::make_mut(&mut view.container).pod = None;
         let json = serde_json::to_value(row(&view, &[])).unwrap();
         assert_eq!(json["pod"], serde_json::Value::Null);
     }

@@ -245,7 +245,7 @@ fn open_log(
         Outcome::Failed(why) | Outcome::Done(why) => why,
         other => format!("{other:?}"),
     })?;
-    LogFeed::open(logs.clone(), view.container, since_ms)
+    LogFeed::open(logs.clone(), Arc::unwrap_or_clone(view.container), since_ms)
         .map_err(|e| format!("cannot start reading: {e}"))
 }
 

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::frame::ContainerSample;
@@ -120,7 +121,8 @@ impl AuditWatch {
 /// The current grouping and each container's previous counters (its rates' other end).
 #[derive(Debug)]
 pub struct ContainerSampler {
-    grouping: Vec<Container>,
+    /// Shared with the frames' samples while a container's live pids stay the grouping's.
+    grouping: Vec<Arc<Container>>,
     previous: HashMap<String, ContainerCounters>,
     oom_baselines: OomBaselines,
     /// Each grouped container's runtime state, read with the grouping (by id).
@@ -158,16 +160,16 @@ impl ContainerSampler {
     /// Groups the table's processes into containers again (reads runtime state files).
     pub fn regroup(&mut self, root: &HostRoot, table: &ProcessTable) {
         let host = host_reference(root, table.processes());
-        self.grouping = find_containers(root, table.processes(), &host.ns);
-        self.oom_baselines.keep(&self.grouping);
-        self.runtime_states = self
-            .grouping
+        let grouping = find_containers(root, table.processes(), &host.ns);
+        self.oom_baselines.keep(&grouping);
+        self.runtime_states = grouping
             .iter()
             .filter_map(|c| Some((c.id.clone(), read_state(root, c)?)))
             .collect();
         self.hidden = (!nix::unistd::geteuid().is_root())
-            .then(|| hidden(root, table.processes(), &self.grouping).message(false))
+            .then(|| hidden(root, table.processes(), &grouping).message(false))
             .flatten();
+        self.grouping = grouping.into_iter().map(Arc::new).collect();
     }
 
     /// Whether a process of `arrived` (new this tick, or whose namespaces or cgroups changed)
@@ -250,17 +252,22 @@ impl ContainerSampler {
         let census = Census::carrying(cx.table.processes(), &mut carry);
         let grouping = std::mem::take(&mut self.grouping);
         for container in &grouping {
-            let alive: Vec<i32> = container
-                .pids
-                .iter()
-                .copied()
-                .filter(|pid| cx.table.index_of(*pid).is_some())
-                .collect();
-            if alive.is_empty() {
-                continue;
-            }
-            let mut container = container.clone();
-            container.pids = alive;
+            let is_alive = |pid: &i32| cx.table.index_of(*pid).is_some();
+            let container = if container.pids.iter().all(is_alive) {
+                if container.pids.is_empty() {
+                    continue;
+                }
+                Arc::clone(container)
+            } else {
+                // Some of its processes went since the grouping: a copy with those alive.
+                let alive: Vec<i32> = container.pids.iter().copied().filter(is_alive).collect();
+                if alive.is_empty() {
+                    continue;
+                }
+                let mut trimmed = Container::clone(container);
+                trimmed.pids = alive;
+                Arc::new(trimmed)
+            };
             let sample = self.sample_one(cx, &census, container, &mut counters, warnings);
             samples.push(sample);
         }
@@ -276,7 +283,7 @@ impl ContainerSampler {
         &mut self,
         cx: &TickContext<'_>,
         census: &Census<'_>,
-        container: Container,
+        container: Arc<Container>,
         counters: &mut HashMap<String, ContainerCounters>,
         warnings: &mut Vec<String>,
     ) -> ContainerSample {

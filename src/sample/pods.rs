@@ -217,7 +217,7 @@ mod tests {
     /// (`None`: its network is unknown).
     fn member(id: &str, uid: &str, netns: u64, rates: Option<(f64, f64)>) -> ContainerSample {
         let mut c = container(id, 10, netns, false);
-        c.view.container.pod = Some(Pod {
+        std::sync::Arc::make_mut(&mut c.view.container).pod = Some(Pod {
             name: "web".into(),
             namespace: "prod".into(),
             uid: Some(uid.into()),

@@ -458,8 +458,8 @@ fn vanished_and_own_process_are_refused_by_the_api() {
     // isotop's own process (as if the container held it).
     let mut own = view.clone();
     let me = std::process::id() as i32;
-    own.container.init_pid = Some(me);
-    own.container.pids = vec![me];
+    std::sync::Arc::make_mut(&mut own.container).init_pid = Some(me);
+    std::sync::Arc::make_mut(&mut own.container).pids = vec![me];
     let err = enter_logging_to(&root, &own, &request, &log).unwrap_err();
     assert!(matches!(err, ControlError::Refused { .. }), "{err}");
 

@@ -212,11 +212,15 @@ fn refusals_exit_2_and_change_nothing() {
         .expect("the runc container is found")
         .clone();
     let mut holds_pid1 = view.clone();
-    holds_pid1.container.pids.push(1);
+    std::sync::Arc::make_mut(&mut holds_pid1.container)
+        .pids
+        .push(1);
     let mut holds_me = view.clone();
-    holds_me.container.pids.push(std::process::id() as i32);
+    std::sync::Arc::make_mut(&mut holds_me.container)
+        .pids
+        .push(std::process::id() as i32);
     let mut root_cgroup = view.clone();
-    root_cgroup.container.cgroup_path = Some("/".into());
+    std::sync::Arc::make_mut(&mut root_cgroup.container).cgroup_path = Some("/".into());
     for (what, altered) in [
         ("pid 1", holds_pid1),
         ("isotop", holds_me),

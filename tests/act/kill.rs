@@ -309,11 +309,13 @@ fn cli_bad_input_and_refusals_exit_2_and_change_nothing() {
         .expect("the runc container is found")
         .clone();
     let mut holds_pid1 = view.clone();
-    holds_pid1.container.init_pid = Some(1);
+    std::sync::Arc::make_mut(&mut holds_pid1.container).init_pid = Some(1);
     let mut holds_me = view.clone();
-    holds_me.container.pids.push(std::process::id() as i32);
+    std::sync::Arc::make_mut(&mut holds_me.container)
+        .pids
+        .push(std::process::id() as i32);
     let mut root_cgroup = view.clone();
-    root_cgroup.container.cgroup_path = Some("/".into());
+    std::sync::Arc::make_mut(&mut root_cgroup.container).cgroup_path = Some("/".into());
     for (what, altered) in [
         ("pid 1", holds_pid1),
         ("isotop", holds_me),

@@ -37,7 +37,7 @@ fn member_ns(sandbox: u64, own: u64) -> NsSet {
 fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
     ContainerSample {
         view: ContainerView {
-            container: c.clone(),
+            container: c.clone().into(),
             state: ContainerState::Running,
             uptime_seconds: Some(60.0 + memory as f64),
             cgroup: None,

@@ -387,7 +387,7 @@ fn the_dashboard_marks_unverified_rows_and_says_what_needs_root() {
         .iter_mut()
         .find(|c| c.view.container.name == "web")
         .expect("the fixture has web");
-    web.view.container.trust = Trust::unverified(
+    std::sync::Arc::make_mut(&mut web.view.container).trust = Trust::unverified(
         "/run/user/65534/runc/web/state.json belongs to uid 65534 but names pid 1".into(),
         Some(NOBODY),
     );

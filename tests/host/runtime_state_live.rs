@@ -22,7 +22,7 @@ fn found(root: &HostRoot, id: &str) -> Found {
     snapshot
         .containers
         .into_iter()
-        .map(|v| v.container)
+        .map(|v| std::sync::Arc::unwrap_or_clone(v.container))
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("{id} not found"))
 }

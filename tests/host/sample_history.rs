@@ -52,7 +52,8 @@ fn container(id: &str) -> ContainerSample {
                 start_ticks: Some(1),
                 running: true,
                 trust: isotop::host::container::Trust::root(),
-            },
+            }
+            .into(),
             state: ContainerState::Running,
             uptime_seconds: Some(1.0),
             cgroup: None,

@@ -322,8 +322,10 @@ fn kubernetes_labels_and_absent_figures() {
 #[test]
 fn strangers_names_are_cleaned_and_escaped() {
     let mut frame = (*frame()).clone();
-    frame.containers[0].view.container.name = "evil\"name\\x\n\u{1b}[31mred".to_string();
-    frame.containers[0].view.container.image = Some("img\"} 1\nfake_metric 2".to_string());
+    std::sync::Arc::make_mut(&mut frame.containers[0].view.container).name =
+        "evil\"name\\x\n\u{1b}[31mred".to_string();
+    std::sync::Arc::make_mut(&mut frame.containers[0].view.container).image =
+        Some("img\"} 1\nfake_metric 2".to_string());
     let text = encode_frame(&Arc::new(frame), &extras(), Format::Prometheus);
     assert!(
         !text.contains('\u{1b}'),

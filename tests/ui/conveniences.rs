@@ -103,7 +103,7 @@ fn copied_text_is_cleaned_of_what_a_terminal_would_act_on() {
     let mut hostile = frame(1, true);
     for c in &mut hostile.containers {
         if c.view.container.id == WEB_ID {
-            c.view.container.name = "we\u{1b}[2Jb\u{7}".into();
+            std::sync::Arc::make_mut(&mut c.view.container).name = "we\u{1b}[2Jb\u{7}".into();
         }
     }
     app.on_frame(hostile);

@@ -56,9 +56,9 @@ fn frame_with_new_container(seq: u64) -> Frame {
         .find(|c| c.view.container.id == "web")
         .unwrap()
         .clone();
-    new.view.container.id = NEW_ID.into();
-    new.view.container.name = "box-1".into();
-    new.view.container.runtime = Runtime::Isotop;
+    std::sync::Arc::make_mut(&mut new.view.container).id = NEW_ID.into();
+    std::sync::Arc::make_mut(&mut new.view.container).name = "box-1".into();
+    std::sync::Arc::make_mut(&mut new.view.container).runtime = Runtime::Isotop;
     f.containers.push(new);
     f
 }

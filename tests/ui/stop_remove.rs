@@ -21,7 +21,7 @@ fn frame_with_isotop_web(seq: u64, with_web: bool) -> Frame {
     let mut f = frame(seq, with_web);
     for c in &mut f.containers {
         if c.view.container.id == "web" {
-            c.view.container.runtime = Runtime::Isotop;
+            std::sync::Arc::make_mut(&mut c.view.container).runtime = Runtime::Isotop;
         }
     }
     f

@@ -109,7 +109,7 @@ pub(crate) fn network(
     let containers: Vec<Container> = snapshot
         .containers
         .iter()
-        .map(|v| v.container.clone())
+        .map(|v| Container::clone(&v.container))
         .collect();
     let host_netns = snapshot.host.ns.get(NsKind::Net);
     let map = map::build(

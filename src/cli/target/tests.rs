@@ -31,7 +31,8 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
             start_ticks: None,
             running: true,
             trust: crate::host::container::claim::Trust::root(),
-        },
+        }
+        .into(),
         state: crate::host::scan::ContainerState::Running,
         uptime_seconds: None,
         cgroup: None,
@@ -225,7 +226,7 @@ fn unknown_targets_say_why() {
 
 /// `view` as a stranger's claim: a user's Podman index or rootless runc state.
 fn strangers(mut v: ContainerView, verified: bool) -> ContainerView {
-    v.container.trust = if verified {
+    std::sync::Arc::make_mut(&mut v.container).trust = if verified {
         crate::host::container::claim::Trust::verified_for(65534)
     } else {
         crate::host::container::claim::Trust::unverified("a user's file".into(), Some(65534))

@@ -2,6 +2,7 @@
 //! comparison that turns the differences into drafts of events (see `sample::events`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::attribution::{GoneContainer, LimitDraft, OomDraft};
 use super::limits::limit_changes;
@@ -41,8 +42,8 @@ pub(super) struct ContainerMemos {
 #[derive(Debug)]
 struct Memo {
     /// Its identity, for its runtime's state when it exits (taken when first seen and when its
-    /// init changes).
-    container: Container,
+    /// init changes; shared with the frame's sample).
+    container: Arc<Container>,
     /// When this run was first seen, ms since the epoch.
     first_seen_ms: u64,
     init: (Option<i32>, Option<u64>),
@@ -65,7 +66,7 @@ struct Memo {
 #[derive(Debug, Clone)]
 pub(super) struct ExitDraft {
     event: Event,
-    container: Container,
+    container: Arc<Container>,
     first_seen_ms: u64,
 }
 

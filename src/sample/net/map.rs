@@ -62,7 +62,7 @@ impl MapReader {
         net::peers::resolve(cx.root, handles, &mut read);
         let containers: Vec<Container> = containers
             .iter()
-            .map(|c| c.view.container.clone())
+            .map(|c| Container::clone(&c.view.container))
             .collect();
         let built = map::build(&read, handles, &containers, cx.processes, cx.host_netns);
         self.cadence.ran(cx.seq, started.cpu(), cx.interval);

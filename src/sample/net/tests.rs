@@ -76,7 +76,7 @@ pub(crate) fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> Conta
     };
     ContainerSample {
         view: ContainerView {
-            container,
+            container: container.into(),
             state: ContainerState::Running,
             uptime_seconds: None,
             cgroup: None,

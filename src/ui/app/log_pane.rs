@@ -27,6 +27,7 @@ pub use self::pane::{
     LOG_BYTES_KEPT, LOG_LINES_KEPT, LogPane, LogState, PaneInput, PaneLine, StreamShown, tidy,
 };
 use super::App;
+use crate::host::container::Container;
 use crate::host::logs::LogLine;
 use crate::ui::action::Action;
 use crate::ui::keymap::Scope;
@@ -136,7 +137,7 @@ impl App {
         }
         self.log_pane = Some(pane);
         self.log_request = Some(LogRequest::Open {
-            container: Box::new(container),
+            container: Box::new(Container::clone(&container)),
             since_ms,
         });
     }

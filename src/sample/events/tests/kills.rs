@@ -86,13 +86,13 @@ fn an_oom_kill_names_its_victim_from_the_kernel_log_even_a_tick_late() {
     )
     .unwrap();
     let mut a = container("a", 10, 1, true);
-    a.view.container.pids = vec![10, 11];
+    std::sync::Arc::make_mut(&mut a.view.container).pids = vec![10, 11];
     a.kernel.oom_kills = Some(0);
     a.memory_limit_bytes = Some(Limit::Value(32 << 20));
     bench.tick(&[a.clone()]);
     // The counter grew, the log has no line yet: the event waits a tick.
     a.kernel.oom_kills = Some(1);
-    a.view.container.pids = vec![10];
+    std::sync::Arc::make_mut(&mut a.view.container).pids = vec![10];
     assert!(bench.tick(&[a.clone()]).is_empty());
     let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     file.write_all(
@@ -141,7 +141,7 @@ fn a_kill_that_ended_a_container_is_its_own_though_told_by_its_parent_cgroup() {
     let log = bench.path("dev/kmsg");
     std::fs::write(&log, "").unwrap();
     let mut a = container("a", 10, 1, true);
-    a.view.container.cgroup_path = Some("/isotop/a".into());
+    std::sync::Arc::make_mut(&mut a.view.container).cgroup_path = Some("/isotop/a".into());
     a.kernel.oom_kills = Some(0);
     let tree = |parent_kills: u64, with_a: bool| {
         let mut t = vec![
