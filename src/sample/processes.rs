@@ -10,7 +10,9 @@
 //! compared.
 //!
 //! Freshness, per process of the same identity:
-//! - `schedstat` (`sum_exec_runtime`, `pcount` of the main thread) is read every tick for a
+//! - The run check — on the live host as root, taskstats' context switches and CPU time of
+//!   all the process's threads (one netlink request: [`ProcDir::read_run_check`]); else
+//!   `schedstat` (`sum_exec_runtime`, `pcount` of the main thread) — is read every tick for a
 //!   process that ran at its last check, and every [`CHECK_EVERY`] (2) ticks, spread by pid, for
 //!   one that was idle. A process whose pair did not change has not run, so its state, comm,
 //!   CPU time, owner and namespaces cannot have changed: its `stat` is not read. One whose pair
@@ -19,10 +21,11 @@
 //!   running already); a change made after the links were read moves the pair again. A process
 //!   that woke up since its last check shows 0 % CPU for that tick at most, then its CPU time
 //!   over the whole time since its previous `stat` read (never twice its share).
-//! - `stat` is read every tick anyway for multi-threaded processes (another thread may run while
-//!   the main one sleeps), for children of a process that exited or became a zombie (they were
-//!   re-parented without running), and for every process once every [`IDLE_STAT_EVERY`] ticks,
-//!   spread by pid (RSS shrinks without running, under reclaim).
+//! - `stat` is read every tick anyway for multi-threaded processes when the check is
+//!   `schedstat` (another thread may run while the main one sleeps), for children of a
+//!   process that exited or became a zombie (they were re-parented without running), and for
+//!   every process once every [`IDLE_STAT_EVERY`] ticks, spread by pid (RSS shrinks without
+//!   running, under reclaim).
 //! - The cgroup gate (on once [`ProcessTable::set_cgroup_layout`] names the host's cgroups;
 //!   the [`gate`] module's contract): a single-threaded process whose cgroup (of the
 //!   CPU-accounting hierarchy, not the root) used no CPU since before its last check, and
@@ -289,7 +292,9 @@ impl ProcessTable {
         let stat_due = (pid as u64)
             .wrapping_add(spread)
             .is_multiple_of(IDLE_STAT_EVERY);
-        let multithreaded = process.threads > 1;
+        // schedstat counts the main thread only: another may run while it sleeps. taskstats
+        // counts them all, so a check sees any of them run.
+        let multithreaded = process.threads > 1 && !self.checks_all_threads();
         let mut comm_changed = false;
         let previous_ticks = process.cpu_ticks;
         if !reads.same || reads.ran || young || stat_due || multithreaded {
@@ -394,12 +399,18 @@ impl ProcessTable {
         Some((process, rate))
     }
 
-    /// `schedstat` when it can gate reads (procfs only); `Err` when the process is gone.
+    /// True while the checks come from taskstats (every thread counted).
+    fn checks_all_threads(&self) -> bool {
+        self.dir.as_ref().is_some_and(ProcDir::checks_by_taskstats)
+    }
+
+    /// The run check (taskstats, else `schedstat`) when it can gate reads (procfs only);
+    /// `Err` when the process is gone.
     fn read_schedstat(&mut self, procfs: bool, pid: i32) -> Result<Option<SchedStat>, ()> {
         if !procfs {
             return Ok(None);
         }
-        match self.dir.as_mut().map(|d| d.read_schedstat(pid)) {
+        match self.dir.as_mut().map(|d| d.read_run_check(pid)) {
             Some(Ok(Some(sched))) => Ok(Some(sched)),
             Some(Ok(None)) => Err(()),
             // Unreadable or odd: fall back to stat for this process.

@@ -12,7 +12,7 @@
 
 use crate::support::common;
 use crate::support::sampling::eager_sampler;
-use crate::support::scripted::{SETNS, SPIN, Scripted, UNSHARE_UTS, kernel_ns};
+use crate::support::scripted::{SETNS, SPIN, Scripted, THREAD_SPIN, UNSHARE_UTS, kernel_ns};
 use crate::support::unshared::{PidGuard, child_of};
 
 use std::io::Write;
@@ -189,6 +189,44 @@ fn setns_into_another_process_net_namespace_is_seen_within_two_refreshes() {
     assert_eq!(kernel_ns(pid, "net"), target, "setns did not join");
     let took = refreshes_until_ns(&mut table, pid, NsKind::Net, target, 2);
     eprintln!("joined net namespace seen after {took} refresh(es)");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_second_thread_that_runs_while_the_main_one_sleeps_is_seen_within_two_refreshes() {
+    // With taskstats (root, the initial namespaces) the check counts every thread, so a
+    // multi-threaded process is no longer read every tick: its check must see the thread run.
+    let mut threaded = Scripted::perl(THREAD_SPIN);
+    let pid = threaded.pid();
+    let mut table = settled_table();
+    let root = HostRoot::live();
+    refresh(&mut table, &root);
+    assert_eq!(process(&table, pid).expect("perl").threads, 2);
+    let before = process(&table, pid).expect("perl").cpu_ticks;
+    assert_eq!(threaded.ask("go"), "done");
+    let burnt = process_ticks(pid);
+    assert!(
+        burnt >= before + 20,
+        "the spin used {} ticks",
+        burnt - before
+    );
+    let seen = (1..=2).find(|_| {
+        refresh(&mut table, &root);
+        process(&table, pid).is_some_and(|p| p.cpu_ticks == burnt)
+    });
+    assert!(
+        seen.is_some(),
+        "table shows {:?} CPU ticks for {pid}, the kernel {burnt}",
+        process(&table, pid).map(|p| p.cpu_ticks)
+    );
+}
+
+/// utime + stime of `pid`, clock ticks, as the kernel counts them now.
+fn process_ticks(pid: i32) -> u64 {
+    read_process(&HostRoot::live(), pid, ReadDepth::Full)
+        .expect("read")
+        .expect("alive")
+        .cpu_ticks
 }
 
 /// In a pid namespace of its own (pid 1 a shell), a `sleep` at pid N; on `next` the shell kills

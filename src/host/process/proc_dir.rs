@@ -15,9 +15,15 @@
 //! On the live host, as root, the listing is kept up to date from the kernel's process
 //! events between full listings ([`super::pid_watch`]'s contract: the same pids and inodes a
 //! full listing would give); [`ProcDir::watching`] says whether it is.
+//!
+//! [`ProcDir::read_run_check`] is the sampler's "did it run" check: on the live host, as
+//! root, in our own pid namespace, from the kernel's taskstats ([`super::taskstats`]: one
+//! netlink request, all threads counted, no path walk); otherwise — or once taskstats fails
+//! other than for a gone process — from `schedstat` (the main thread).
 
 use super::pid_watch::{self, Drained, PidWatch};
 use super::proc_path::ProcPath;
+use super::taskstats::TaskStats;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -172,6 +178,8 @@ pub struct ProcDir {
     file: Vec<u8>,
     watch: Option<PidWatch>,
     full_listings: u64,
+    /// The run checks' source where the kernel grants it (see the module's contract).
+    taskstats: Option<TaskStats>,
 }
 
 impl ProcDir {
@@ -199,13 +207,13 @@ impl ProcDir {
             e => HostError::io(&path, e),
         })?;
         let procfs = rustix::fs::fstatfs(&fd).is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC);
+        let own_namespace = root.live && procfs && own_pid_namespace(&fd);
+        let taskstats = own_namespace.then(|| TaskStats::open().ok()).flatten();
         let watch = match source {
             // The events carry the initial pid namespace's pids: only a /proc of our own pid
             // namespace (`self` is our pid) may use them; the kernel acknowledges the
             // subscription only in the initial one.
-            ListingSource::Events { buffer } if root.live && procfs && own_pid_namespace(&fd) => {
-                PidWatch::subscribe(buffer).ok()
-            }
+            ListingSource::Events { buffer } if own_namespace => PidWatch::subscribe(buffer).ok(),
             _ => None,
         };
         Ok(ProcDir {
@@ -218,6 +226,7 @@ impl ProcDir {
             file: vec![0; 4096],
             watch,
             full_listings: 0,
+            taskstats,
         })
     }
 
@@ -332,6 +341,33 @@ impl ProcDir {
             out.sort_unstable_by_key(|e| e.pid);
         }
         Ok(())
+    }
+
+    /// True while the run checks come from taskstats.
+    pub fn checks_by_taskstats(&self) -> bool {
+        self.taskstats.is_some()
+    }
+
+    /// Whether `pid` ran, as a pair that moves whenever it does (compare it with the same
+    /// source's previous pair only): taskstats' context switches and CPU time of all its
+    /// threads where open, else `schedstat`'s. `Ok(None)` when the process is gone.
+    pub fn read_run_check(&mut self, pid: i32) -> Result<Option<SchedStat>, HostError> {
+        if let Some(stats) = self.taskstats.as_mut() {
+            match stats.run_counters(pid) {
+                Ok(Some(counters)) => {
+                    return Ok(Some(SchedStat {
+                        runtime_ns: counters.cpu_usec,
+                        pcount: counters.switches,
+                    }));
+                }
+                Ok(None) => return Ok(None),
+                // A signal: this once by schedstat.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Broken (or the reply never came): schedstat from now on.
+                Err(_) => self.taskstats = None,
+            }
+        }
+        self.read_schedstat(pid)
     }
 
     /// `/proc/PID/schedstat`; `Ok(None)` when the process is gone.
