@@ -15,6 +15,7 @@ pub mod pid_watch;
 pub mod proc_dir;
 pub mod proc_path;
 pub mod records;
+mod stat_line;
 pub mod taskstats;
 
 pub use comm::Comm;

@@ -49,6 +49,7 @@ mod gate;
 mod identity;
 mod interned;
 mod list;
+mod plan;
 mod rates;
 mod settling;
 mod summary;
@@ -60,10 +61,10 @@ pub use identity::{Lifecycle, ProcessKey};
 use interned::Interned;
 pub use list::ProcessList;
 use list::stat_moves;
+use plan::Plan;
 pub use rates::ProcessRates;
 pub use summary::RefreshSummary;
 
-use super::rates::cpu_percent_from_ticks;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::namespace::{NsSet, read_ns_set};
 use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
@@ -95,6 +96,10 @@ pub struct ProcessTable {
     listing: Vec<PidEntry>,
     /// Pids that exited or became zombies this tick: their children were re-parented.
     orphaning: Vec<i32>,
+    /// This tick's first pass, parallel to the listing (see [`plan`]).
+    plans: Vec<Plan>,
+    /// The pids whose run check is read this tick, ascending (asked for in batches).
+    to_check: Vec<i32>,
     /// Refreshes so far (wraps after 2^32: 136 years at 1 s).
     tick: u32,
     reread_every: u64,
@@ -127,6 +132,8 @@ impl ProcessTable {
             dir: None,
             listing: Vec::new(),
             orphaning: Vec::new(),
+            plans: Vec::new(),
+            to_check: Vec::new(),
             tick: 0,
             reread_every: reread_every.max(1),
             gate: None,
@@ -193,13 +200,35 @@ impl ProcessTable {
                 self.orphaning.push(gone);
                 summary.gone += 1;
             });
-        let mut vacated = false;
+        self.plans.clear();
+        self.to_check.clear();
         for (at, entry) in listing.iter().enumerate() {
+            let rate = &self.rates[at];
+            let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
+            let plan = Plan::of(
+                *entry,
+                cached,
+                self.gate.as_mut(),
+                procfs,
+                tick,
+                &mut summary,
+            );
+            if plan.check && procfs {
+                self.to_check.push(entry.pid);
+            }
+            self.plans.push(plan);
+        }
+        if let Some(dir) = self.dir.as_mut() {
+            dir.prefetch_run_checks(&self.to_check);
+        }
+        let mut vacated = false;
+        for at in 0..listing.len() {
+            let plan = self.plans[at];
             let cached = (!self.rates[at].is_vacant()).then(|| {
                 let record = std::mem::replace(&mut self.processes.0[at], Arc::clone(&self.vacant));
                 (record, self.rates[at])
             });
-            match self.refresh_one(root, *entry, cached, procfs, tick, &mut summary) {
+            match self.refresh_one(root, cached, plan, procfs, tick, &mut summary) {
                 Some((record, rates)) => {
                     self.processes.0[at] = record;
                     self.rates[at] = rates;
@@ -210,12 +239,15 @@ impl ProcessTable {
                 }
             }
         }
+        if let Some(dir) = self.dir.as_mut() {
+            dir.forget_prefetched();
+        }
         if vacated {
             self.processes.drop_vacant(&mut self.rates);
         }
         self.listing = listing;
         self.adopt_orphans(tick, &mut summary);
-        self.rate_all(wall_usec, ticks_per_second, tick);
+        rates::rate_all(&mut self.rates, wall_usec, ticks_per_second, tick);
         // Lists no process has any more (bounded by the number of distinct lists seen).
         if self.interned.len() > 4 * self.processes.len() + 64 {
             self.interned.clear();
@@ -227,38 +259,20 @@ impl ProcessTable {
     fn refresh_one(
         &mut self,
         root: &HostRoot,
-        entry: PidEntry,
         cached: Option<Held>,
+        plan: Plan,
         procfs: bool,
         tick: u32,
         summary: &mut RefreshSummary,
     ) -> Option<Held> {
+        let Plan {
+            entry,
+            same,
+            check,
+            verdict,
+        } = plan;
         let pid = entry.pid;
         let spread = u64::from(tick);
-        let known = cached.as_ref().map(|(_, rate)| rate);
-        let same = procfs && known.is_some_and(|rate| rate.same_ino(entry.ino));
-        // An idle process of known identity is checked every other tick (pids alternate), one
-        // that ran at its last check every tick until it is seen idle.
-        let mut check = !same
-            || known.is_some_and(|rate| rate.is_hot() || rate.lacks_sched())
-            || (pid as u64)
-                .wrapping_add(spread)
-                .is_multiple_of(CHECK_EVERY);
-        let verdict = match (&cached, self.gate.as_mut()) {
-            (Some((process, rate)), Some(gate)) if same => gate.verdict(spread, process, rate),
-            _ => Verdict::Open,
-        };
-        match verdict {
-            Verdict::Quiet if check => {
-                check = false;
-                summary.gated += 1;
-            }
-            Verdict::Moved => {
-                check = true;
-                summary.moved += 1;
-            }
-            Verdict::Quiet | Verdict::Open => {}
-        }
         // schedstat first: a process that runs after this read shows a new pair next check.
         let sched: Option<Option<SchedStat>> = if check {
             summary.schedstat_reads += usize::from(procfs);
@@ -473,28 +487,6 @@ impl ProcessTable {
                 }
                 rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));
                 summary.stat_reads += 1;
-            }
-        }
-    }
-
-    /// CPU percent of every process (`None` on its first tick): a process whose `stat` was read
-    /// this tick over the wall time since its previous `stat` read (so one checked late is not
-    /// shown at twice its share); one not read has not been seen running: 0.
-    fn rate_all(&mut self, wall_usec: Option<u64>, ticks_per_second: u64, tick: u32) {
-        for rate in &mut self.rates {
-            let Some(wall) = wall_usec.filter(|_| rate.first_tick() != tick) else {
-                rate.cpu_percent = None;
-                continue;
-            };
-            if rate.stat_tick() == tick {
-                let since = wall.saturating_add(rate.unread_usec());
-                rate.cpu_percent = rate.cpu_delta_ticks.and_then(|delta| {
-                    cpu_percent_from_ticks(Some(0), u64::from(delta), ticks_per_second, since)
-                });
-                rate.set_unread_usec(0);
-            } else {
-                rate.cpu_percent = cpu_percent_from_ticks(Some(0), 0, ticks_per_second, wall);
-                rate.set_unread_usec(rate.unread_usec().saturating_add(wall));
             }
         }
     }

@@ -23,7 +23,9 @@
 
 use super::pid_watch::{self, Drained, PidWatch};
 use super::proc_path::ProcPath;
-use super::taskstats::TaskStats;
+use super::stat_line::number;
+pub use super::stat_line::{SchedStat, StatLine, parse_schedstat};
+use super::taskstats::{RunCounters, TaskStats};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -31,131 +33,14 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, PROC_SUPER_MAGIC, RawDir};
 
-use super::Process;
 use crate::host::error::is_vanished;
-use crate::host::text::clean;
 use crate::host::{HostError, HostRoot};
-use crate::units::kernel::page_size;
 
 /// One pid of the listing and the inode number of its `/proc/PID` directory entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PidEntry {
     pub pid: i32,
     pub ino: u64,
-}
-
-/// `/proc/PID/schedstat`: what the scheduler counted for the process's main thread. A task
-/// that was not scheduled in between two reads shows the same pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchedStat {
-    /// Time spent on a CPU, ns (`sum_exec_runtime`).
-    pub runtime_ns: u64,
-    /// Times scheduled in (`pcount`); 0 when the kernel keeps no sched_info (it prints `0 0 0`).
-    pub pcount: u64,
-}
-
-/// The fields of one `/proc/PID/stat` line the sampler keeps, parsed in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatLine {
-    comm: [u8; 64],
-    comm_len: usize,
-    pub state: char,
-    pub ppid: i32,
-    /// `flags` (field 9): PF_KTHREAD (0x00200000) marks kernel threads.
-    pub flags: u64,
-    /// utime + stime, clock ticks (fields 14 + 15).
-    pub cpu_ticks: u64,
-    pub threads: i64,
-    /// Start time after boot, clock ticks (field 22).
-    pub start_ticks: u64,
-    /// Resident set, pages (field 24).
-    pub rss_pages: u64,
-}
-
-impl StatLine {
-    /// `comm` as the kernel printed it (at most 64 bytes kept), not cleaned.
-    pub fn raw_comm(&self) -> &[u8] {
-        &self.comm[..self.comm_len]
-    }
-
-    /// Parses a `stat` line; `None` when it does not have the kernel's shape.
-    pub fn parse(line: &[u8]) -> Option<StatLine> {
-        // comm may hold spaces and parentheses: it ends at the LAST ')'.
-        let open = line.iter().position(|b| *b == b'(')?;
-        let close = line.iter().rposition(|b| *b == b')')?;
-        let raw = line.get(open + 1..close)?;
-        let mut comm = [0u8; 64];
-        let comm_len = raw.len().min(comm.len());
-        comm[..comm_len].copy_from_slice(&raw[..comm_len]);
-        let mut fields = line
-            .get(close + 1..)?
-            .split(|b| *b == b' ')
-            .filter(|f| !f.is_empty());
-        // After the comm: field 3 (state) is the 0th; see proc(5) for the numbering.
-        let state = *fields.next()?.first()? as char;
-        let ppid = number(fields.next()?)?;
-        let mut fields = fields.skip(4); // pgrp, session, tty_nr, tpgid
-        let flags = number(fields.next()?)?;
-        let mut fields = fields.skip(4); // minflt, cminflt, majflt, cmajflt
-        let utime: u64 = number(fields.next()?)?;
-        let stime: u64 = number(fields.next()?)?;
-        let mut fields = fields.skip(4); // cutime, cstime, priority, nice
-        let threads = number(fields.next()?)?;
-        let mut fields = fields.skip(1); // itrealvalue
-        let start_ticks = number(fields.next()?)?;
-        let mut fields = fields.skip(1); // vsize
-        // Printed signed ("%ld"); a negative count is a kernel accounting blip, shown as 0.
-        let rss: i64 = number(fields.next()?)?;
-        Some(StatLine {
-            comm,
-            comm_len,
-            state,
-            ppid,
-            flags,
-            cpu_ticks: utime.saturating_add(stime),
-            threads,
-            start_ticks,
-            rss_pages: u64::try_from(rss).unwrap_or(0),
-        })
-    }
-}
-
-impl StatLine {
-    /// Copies the figures into a full record, cleaning `comm` only when it changed (the
-    /// cleaned form of clean text is the text itself, so equal bytes mean an equal `comm`).
-    /// True when `comm` changed (an exec, or a thread renaming itself).
-    pub fn apply_to(&self, process: &mut Process) -> bool {
-        let mut comm_changed = false;
-        if process.comm.as_bytes() != self.raw_comm() {
-            let cleaned = clean(self.raw_comm());
-            comm_changed = cleaned != process.comm;
-            process.comm = cleaned.into();
-        }
-        process.ppid = self.ppid;
-        process.state = self.state;
-        process.start_ticks = self.start_ticks;
-        process.cpu_ticks = self.cpu_ticks;
-        process.rss_bytes = self.rss_pages.saturating_mul(page_size());
-        process.threads = self.threads;
-        process.kernel_thread = self.flags & 0x0020_0000 != 0;
-        comm_changed
-    }
-}
-
-/// A decimal field of a proc file (ASCII digits, maybe a sign).
-fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
-    std::str::from_utf8(field).ok()?.trim_end().parse().ok()
-}
-
-/// Parses `schedstat`'s `runtime run_delay pcount`.
-pub fn parse_schedstat(text: &[u8]) -> Option<SchedStat> {
-    let mut fields = text
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty());
-    let runtime_ns = number(fields.next()?)?;
-    let _run_delay: u64 = number(fields.next()?)?;
-    let pcount = number(fields.next()?)?;
-    Some(SchedStat { runtime_ns, pcount })
 }
 
 /// Whether [`ProcDir::open_with`] keeps the listing from the kernel's process events.
@@ -180,6 +65,9 @@ pub struct ProcDir {
     full_listings: u64,
     /// The run checks' source where the kernel grants it (see the module's contract).
     taskstats: Option<TaskStats>,
+    /// Run checks asked for ahead, in one batch ([`ProcDir::prefetch_run_checks`]),
+    /// ascending pid; `None` counters: gone.
+    prefetched: Vec<(i32, Option<RunCounters>)>,
 }
 
 impl ProcDir {
@@ -227,6 +115,7 @@ impl ProcDir {
             watch,
             full_listings: 0,
             taskstats,
+            prefetched: Vec::new(),
         })
     }
 
@@ -351,15 +240,18 @@ impl ProcDir {
     /// Whether `pid` ran, as a pair that moves whenever it does (compare it with the same
     /// source's previous pair only): taskstats' context switches and CPU time of all its
     /// threads where open, else `schedstat`'s. `Ok(None)` when the process is gone.
+    /// A check asked for ahead by [`ProcDir::prefetch_run_checks`] is answered from there.
     pub fn read_run_check(&mut self, pid: i32) -> Result<Option<SchedStat>, HostError> {
+        let as_pair = |counters: RunCounters| SchedStat {
+            runtime_ns: counters.cpu_usec,
+            pcount: counters.switches,
+        };
+        if let Ok(at) = self.prefetched.binary_search_by_key(&pid, |(p, _)| *p) {
+            return Ok(self.prefetched[at].1.map(as_pair));
+        }
         if let Some(stats) = self.taskstats.as_mut() {
             match stats.run_counters(pid) {
-                Ok(Some(counters)) => {
-                    return Ok(Some(SchedStat {
-                        runtime_ns: counters.cpu_usec,
-                        pcount: counters.switches,
-                    }));
-                }
+                Ok(Some(counters)) => return Ok(Some(as_pair(counters))),
                 Ok(None) => return Ok(None),
                 // A signal: this once by schedstat.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -368,6 +260,25 @@ impl ProcDir {
             }
         }
         self.read_schedstat(pid)
+    }
+
+    /// Asks taskstats for the run checks of `pids` (ascending) in batches, now: the next
+    /// [`ProcDir::read_run_check`] of each is answered from them, until the next call or
+    /// [`ProcDir::forget_prefetched`]. Nothing without taskstats; a pid the batch could not
+    /// get answered is asked alone when read.
+    pub fn prefetch_run_checks(&mut self, pids: &[i32]) {
+        self.prefetched.clear();
+        let Some(stats) = self.taskstats.as_mut() else {
+            return;
+        };
+        // An error ends the batch: what was answered stands, the rest are asked one by one
+        // when read (where a broken socket turns taskstats off).
+        let _ = stats.run_counters_of(pids, &mut self.prefetched);
+    }
+
+    /// Drops the checks asked for ahead (they are of one tick).
+    pub fn forget_prefetched(&mut self) {
+        self.prefetched.clear();
     }
 
     /// `/proc/PID/schedstat`; `Ok(None)` when the process is gone.
@@ -443,33 +354,6 @@ fn own_pid_namespace(proc: &OwnedFd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_line_fields() {
-        let line = b"42 (a) b) c) S 7 42 42 0 -1 4194560 10 0 0 0 15 5 0 0 20 0 3 0 9000 1000 25 \
-                     18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-        let stat = StatLine::parse(line).expect("parses");
-        assert_eq!(stat.raw_comm(), b"a) b) c");
-        assert_eq!((stat.state, stat.ppid, stat.flags), ('S', 7, 4194560));
-        assert_eq!((stat.cpu_ticks, stat.threads), (20, 3));
-        assert_eq!((stat.start_ticks, stat.rss_pages), (9000, 25));
-        assert_eq!(StatLine::parse(b"42 (x) S 7"), None);
-        assert_eq!(StatLine::parse(b"garbage"), None);
-    }
-
-    #[test]
-    fn schedstat_fields() {
-        assert_eq!(
-            parse_schedstat(b"123456 789 12\n"),
-            Some(SchedStat {
-                runtime_ns: 123456,
-                pcount: 12
-            })
-        );
-        assert_eq!(parse_schedstat(b"0 0 0\n").map(|s| s.pcount), Some(0));
-        assert_eq!(parse_schedstat(b"12 x 3"), None);
-        assert_eq!(parse_schedstat(b""), None);
-    }
 
     #[test]
     fn live_listing_is_ascending_with_inodes() {

@@ -5,6 +5,7 @@
 //! 32 bits of its count (compared for equality only), and the booleans as bits.
 
 use crate::host::process::proc_dir::SchedStat;
+use crate::sample::rates::cpu_percent_from_ticks;
 
 /// It ran between its last two checks: checked again every tick.
 /// How many ticks after it was first seen a process is re-read in full (namespaces, cgroups,
@@ -196,6 +197,33 @@ impl ProcessRates {
 
     pub(super) fn set_unread_usec(&mut self, usec: u64) {
         self.unread_usec = u32::try_from(usec).unwrap_or(u32::MAX);
+    }
+}
+
+/// CPU percent of every process (`None` on its first tick): a process whose `stat` was read
+/// this tick over the wall time since its previous `stat` read (so one checked late is not
+/// shown at twice its share); one not read has not been seen running: 0.
+pub(super) fn rate_all(
+    rates: &mut [ProcessRates],
+    wall_usec: Option<u64>,
+    ticks_per_second: u64,
+    tick: u32,
+) {
+    for rate in rates.iter_mut() {
+        let Some(wall) = wall_usec.filter(|_| rate.first_tick() != tick) else {
+            rate.cpu_percent = None;
+            continue;
+        };
+        if rate.stat_tick() == tick {
+            let since = wall.saturating_add(rate.unread_usec());
+            rate.cpu_percent = rate.cpu_delta_ticks.and_then(|delta| {
+                cpu_percent_from_ticks(Some(0), u64::from(delta), ticks_per_second, since)
+            });
+            rate.set_unread_usec(0);
+        } else {
+            rate.cpu_percent = cpu_percent_from_ticks(Some(0), 0, ticks_per_second, wall);
+            rate.set_unread_usec(rate.unread_usec().saturating_add(wall));
+        }
     }
 }
 
