@@ -7,12 +7,16 @@ use crate::host::text::clean;
 use crate::units::kernel::page_size;
 
 /// `/proc/PID/schedstat`: what the scheduler counted for the process's main thread. A task
-/// that was not scheduled in between two reads shows the same pair.
+/// that was not scheduled in between two reads shows the same pair. The same shape carries a
+/// taskstats check ([`super::proc_dir::ProcDir::read_run_check`]: CPU time in µs, context
+/// switches of all threads): a pair is compared only with its own source's next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchedStat {
-    /// Time spent on a CPU, ns (`sum_exec_runtime`).
+    /// Time spent on a CPU, ns (`sum_exec_runtime`; taskstats: user + system, µs).
     pub runtime_ns: u64,
-    /// Times scheduled in (`pcount`); 0 when the kernel keeps no sched_info (it prints `0 0 0`).
+    /// Times scheduled in (`pcount`; taskstats: context switches); 0 when the kernel keeps no
+    /// sched_info (it prints `0 0 0`) or, from taskstats, when no thread of it is left (a
+    /// zombie).
     pub pcount: u64,
 }
 
