@@ -388,6 +388,22 @@ mod tests {
         assert_eq!(stats.run_counters(pid).expect("answers"), None);
     }
 
+    /// Waits (up to 10 s) until `pid` runs `sleep` and sleeps: its counters stop moving once
+    /// the fork and exec are behind it.
+    fn asleep_in_sleep(pid: u32) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat.contains("(sleep) S ") {
+                // The last switch out of the exec is behind it.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
+    }
+
     #[test]
     fn a_batch_answers_as_the_single_requests_do() {
         let Ok(mut stats) = TaskStats::open() else {
@@ -400,6 +416,10 @@ mod tests {
             .filter_map(|_| std::process::Command::new("sleep").arg("30").spawn().ok())
             .collect();
         assert_eq!(children.len(), BATCH + 5, "cannot run sleep");
+        assert!(
+            children.iter().all(|c| asleep_in_sleep(c.id())),
+            "the sleeps did not settle"
+        );
         // One gone before the batch: answered as gone, not left out.
         let mut gone = children.pop().expect("one");
         let gone_pid = gone.id() as i32;
@@ -446,6 +466,7 @@ mod tests {
             return;
         };
         std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(asleep_in_sleep(sleeper.id()), "the sleeper did not settle");
         let before = (
             stats.run_counters(busy.id() as i32),
             stats.run_counters(sleeper.id() as i32),
