@@ -254,20 +254,16 @@ impl ContainerSampler {
         for container in &grouping {
             let is_alive = |pid: &i32| cx.table.index_of(*pid).is_some();
             let container = if container.pids.iter().all(is_alive) {
-                if container.pids.is_empty() {
-                    continue;
-                }
                 Arc::clone(container)
             } else {
                 // Some of its processes went since the grouping: a copy with those alive.
-                let alive: Vec<i32> = container.pids.iter().copied().filter(is_alive).collect();
-                if alive.is_empty() {
-                    continue;
-                }
                 let mut trimmed = Container::clone(container);
-                trimmed.pids = alive;
+                trimmed.pids.retain(is_alive);
                 Arc::new(trimmed)
             };
+            if container.pids.is_empty() {
+                continue;
+            }
             let sample = self.sample_one(cx, &census, container, &mut counters, warnings);
             samples.push(sample);
         }

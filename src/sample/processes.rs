@@ -202,6 +202,8 @@ impl ProcessTable {
             });
         self.plans.clear();
         self.to_check.clear();
+        // Only taskstats answers in batches; schedstat is read in the second pass.
+        let batching = procfs && self.checks_all_threads();
         for (at, entry) in listing.iter().enumerate() {
             let rate = &self.rates[at];
             let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
@@ -213,12 +215,12 @@ impl ProcessTable {
                 tick,
                 &mut summary,
             );
-            if plan.check && procfs {
+            if plan.check && batching {
                 self.to_check.push(entry.pid);
             }
             self.plans.push(plan);
         }
-        if let Some(dir) = self.dir.as_mut() {
+        if let Some(dir) = self.dir.as_mut().filter(|_| batching) {
             dir.prefetch_run_checks(&self.to_check);
         }
         let mut vacated = false;
@@ -276,7 +278,7 @@ impl ProcessTable {
         // schedstat first: a process that runs after this read shows a new pair next check.
         let sched: Option<Option<SchedStat>> = if check {
             summary.schedstat_reads += usize::from(procfs);
-            match self.read_schedstat(procfs, pid) {
+            match self.run_check(procfs, pid) {
                 Ok(sched) => Some(sched),
                 Err(()) => {
                     summary.gone += usize::from(cached.is_some());
@@ -420,7 +422,7 @@ impl ProcessTable {
 
     /// The run check (taskstats, else `schedstat`) when it can gate reads (procfs only);
     /// `Err` when the process is gone.
-    fn read_schedstat(&mut self, procfs: bool, pid: i32) -> Result<Option<SchedStat>, ()> {
+    fn run_check(&mut self, procfs: bool, pid: i32) -> Result<Option<SchedStat>, ()> {
         if !procfs {
             return Ok(None);
         }

@@ -272,8 +272,13 @@ impl ProcDir {
             return;
         };
         // An error ends the batch: what was answered stands, the rest are asked one by one
-        // when read (where a broken socket turns taskstats off).
-        let _ = stats.run_counters_of(pids, &mut self.prefetched);
+        // when read — by schedstat, unless it was a signal (a broken socket, or a reply that
+        // never came, turns taskstats off as a single request's failure does).
+        if let Err(e) = stats.run_counters_of(pids, &mut self.prefetched)
+            && e.kind() != io::ErrorKind::Interrupted
+        {
+            self.taskstats = None;
+        }
     }
 
     /// Drops the checks asked for ahead (they are of one tick).

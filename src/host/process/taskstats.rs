@@ -15,7 +15,9 @@
 //!   counters otherwise; any other failure is an error (the caller reads `schedstat` then).
 //! - [`RunCounters`] moves whenever any thread of the process ran and stopped (a context
 //!   switch) or was charged a tick of CPU: equal counters between two checks mean no thread
-//!   ran in between (the kernel sums the live threads and those that exited).
+//!   ran in between. The kernel sums the live threads only: a thread that exits takes its
+//!   counts with it, which moves the sum as well (any change reads as "ran"); a zombie, with
+//!   no live thread, reads as all zero.
 //! - [`TaskStats::run_counters_of`] asks for many processes in one `send` of up to [`BATCH`]
 //!   messages (then one `recv` a reply): what it could not get answered it leaves out, and the
 //!   caller asks those one by one. A reply that comes late (a batch given up on) is told from
@@ -24,6 +26,7 @@
 
 use std::io;
 
+use netlink_packet_core::{ErrorBuffer, NLM_F_REQUEST, NLMSG_ERROR, NetlinkBuffer, NlasIterator};
 use netlink_sys::{Socket, protocols::NETLINK_GENERIC};
 
 /// `GENL_ID_CTRL` and its `CTRL_CMD_GETFAMILY` / `CTRL_ATTR_FAMILY_*` (linux/genetlink.h).
@@ -43,9 +46,6 @@ const AC_UTIME: usize = 152;
 const AC_STIME: usize = 160;
 const NVCSW: usize = 272;
 const NIVCSW: usize = 280;
-/// `nlmsghdr` flags and types (linux/netlink.h).
-const NLM_F_REQUEST: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
 /// Bytes of `nlmsghdr` (16) + `genlmsghdr` (4).
 const HEADERS: usize = 20;
 /// Longest wait for a reply before the request counts as failed.
@@ -182,7 +182,7 @@ impl TaskStats {
             Reply::Error(errno) => Err(io::Error::from_raw_os_error(errno)),
             Reply::Payload(range) => {
                 let payload = self.reply.get(range).unwrap_or_default();
-                let stats = nested(payload, TASKSTATS_TYPE_AGGR_TGID)
+                let stats = attr(payload, TASKSTATS_TYPE_AGGR_TGID)
                     .and_then(|aggr| attr(aggr, TASKSTATS_TYPE_STATS))
                     .ok_or_else(|| io::Error::other("a taskstats reply without stats"))?;
                 parse_stats(stats)
@@ -215,10 +215,12 @@ impl TaskStats {
                 Reply::Error(0) => continue,
                 Reply::Error(errno) => return Err(io::Error::from_raw_os_error(errno)),
                 Reply::Payload(range) => {
-                    let id = attr(&self.reply[range], CTRL_ATTR_FAMILY_ID)
-                        .and_then(|v| v.get(..2))
-                        .map(|v| u16::from_ne_bytes([v[0], v[1]]))
-                        .ok_or_else(|| io::Error::other("no taskstats family id"))?;
+                    let id = attr(
+                        self.reply.get(range).unwrap_or_default(),
+                        CTRL_ATTR_FAMILY_ID,
+                    )
+                    .and_then(|v| netlink_packet_core::parse_u16(v).ok())
+                    .ok_or_else(|| io::Error::other("no taskstats family id"))?;
                     return Ok(id);
                 }
             }
@@ -231,22 +233,24 @@ impl TaskStats {
         self.reply.clear();
         self.reply.reserve(RECEIVE);
         let n = self.socket.recv(&mut self.reply, 0)?;
-        let bytes = &self.reply[..n.min(self.reply.len())];
-        let Some(header) = bytes.get(..16) else {
-            return Err(io::Error::other("a short netlink message"));
+        self.reply.truncate(n);
+        let malformed = |e: netlink_packet_core::DecodeError| {
+            io::Error::new(io::ErrorKind::InvalidData, e.to_string())
         };
-        let length = u32_at(header, 0) as usize;
-        let kind = u16::from_ne_bytes([header[4], header[5]]);
-        let seq = u32_at(header, 8);
-        if kind == NLMSG_ERROR {
-            let errno = bytes
-                .get(16..20)
-                .map(|e| i32::from_ne_bytes([e[0], e[1], e[2], e[3]]))
-                .unwrap_or(0);
-            return Ok((seq, Reply::Error(errno.saturating_neg())));
+        let message = NetlinkBuffer::new_checked(&self.reply[..]).map_err(malformed)?;
+        let seq = message.sequence_number();
+        if message.message_type() == NLMSG_ERROR {
+            let code = ErrorBuffer::new_checked(message.payload())
+                .map_err(malformed)?
+                .code()
+                .map_or(0, |code| code.get());
+            return Ok((seq, Reply::Error(code.saturating_neg())));
         }
-        if length < HEADERS || length > bytes.len() {
-            return Err(io::Error::other("a malformed netlink message"));
+        let length = message.length() as usize;
+        if length < HEADERS {
+            return Err(io::Error::other(
+                "a netlink message without a genetlink header",
+            ));
         }
         Ok((seq, Reply::Payload(HEADERS..length)))
     }
@@ -257,17 +261,8 @@ enum Reply {
     Payload(std::ops::Range<usize>),
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    bytes
-        .get(at..at + 4)
-        .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let b = bytes.get(at..at + 8)?;
-    Some(u64::from_ne_bytes([
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-    ]))
+    netlink_packet_core::parse_u64(bytes.get(at..at + 8)?).ok()
 }
 
 /// The counters of one `struct taskstats`; `None` when it is too short to hold them.
@@ -307,26 +302,14 @@ fn finish(buf: &mut [u8]) {
     buf[..4].copy_from_slice(&length.to_ne_bytes());
 }
 
-/// The value of the first attribute of type `kind` among `attrs`.
-fn attr(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
-    while attrs.len() >= 4 {
-        let length = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
-        // The type's top bits are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER).
-        let found = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
-        if length < 4 || length > attrs.len() {
-            return None;
-        }
-        if found == kind {
-            return attrs.get(4..length);
-        }
-        attrs = attrs.get(length.next_multiple_of(4)..).unwrap_or_default();
-    }
-    None
-}
-
-/// The attributes nested in the first attribute of type `kind`.
-fn nested(attrs: &[u8], kind: u16) -> Option<&[u8]> {
-    attr(attrs, kind)
+/// The value of the first attribute of type `kind` among `attrs` (its flag bits ignored);
+/// `None` when absent or when an attribute before it is malformed.
+fn attr(attrs: &[u8], kind: u16) -> Option<&[u8]> {
+    let found = NlasIterator::new(attrs)
+        .map_while(Result::ok)
+        .find(|nla| nla.kind() == kind)?;
+    let length = found.value_length();
+    found.into_inner().get(4..4 + length)
 }
 
 #[cfg(test)]
