@@ -10,6 +10,7 @@
 //! ([`crate::host::cgroup::namespace_root`]). [`proc_dir`] holds the sampler's cheap per-tick
 //! reads (listing with inode numbers, `schedstat`, `stat` parsed without allocating).
 
+pub mod cmdline;
 pub mod comm;
 pub mod pid_watch;
 pub mod proc_dir;
@@ -18,6 +19,7 @@ pub mod records;
 mod stat_line;
 pub mod taskstats;
 
+pub use cmdline::Cmdline;
 pub use comm::Comm;
 pub use records::Records;
 
@@ -70,8 +72,8 @@ pub struct Process {
     pub uid: u32,
     /// `comm` (kernel-truncated to 15 bytes), cleaned; shared (see [`Comm`]).
     pub comm: Comm,
-    /// Arguments, cleaned; empty for kernel threads and zombies.
-    pub cmdline: Vec<String>,
+    /// Arguments, cleaned; empty for kernel threads and zombies. Shared (see [`Cmdline`]).
+    pub cmdline: Cmdline,
     /// State letter from `stat` (R, S, D, Z, T, ...); `?` when unknown.
     pub state: char,
     /// Start time after boot, in clock ticks (`stat` field 22).
@@ -100,7 +102,7 @@ impl Process {
             ppid: 0,
             uid,
             comm: Comm::default(),
-            cmdline: Vec::new(),
+            cmdline: Cmdline::default(),
             state: '?',
             start_ticks: 0,
             cpu_ticks: 0,
@@ -118,7 +120,7 @@ impl Process {
         if self.cmdline.is_empty() {
             self.comm.to_string()
         } else {
-            self.cmdline.join(" ")
+            self.cmdline.joined(" ")
         }
     }
 
@@ -202,7 +204,7 @@ pub fn read_process(
         Err(_) => process.partial = true,
     }
     match read_file(&dir.join("cmdline")) {
-        Ok(Some(bytes)) => process.cmdline = split_cmdline(&bytes),
+        Ok(Some(bytes)) => process.cmdline = Cmdline::parse(&bytes),
         Ok(None) => return Ok(None),
         Err(_) => process.partial = true,
     }
@@ -245,9 +247,9 @@ fn parse_memberships(root: &HostRoot, bytes: &[u8]) -> Option<Vec<CgroupMembersh
 pub fn read_command(root: &HostRoot, pid: i32) -> Option<String> {
     let dir = root.pid_dir(pid);
     if let Ok(Some(bytes)) = read_file(&dir.join("cmdline")) {
-        let args = split_cmdline(&bytes);
+        let args = Cmdline::parse(&bytes);
         if !args.is_empty() {
-            return Some(args.join(" "));
+            return Some(args.joined(" "));
         }
     }
     let comm = read_file(&dir.join("comm")).ok()??;
@@ -365,40 +367,11 @@ pub fn read_uptime_seconds(root: &HostRoot) -> Option<f64> {
         .ok()
 }
 
-fn split_cmdline(bytes: &[u8]) -> Vec<String> {
-    let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    // Sized exactly: collected, the list starts at 4 slots (96 bytes) for the usual 1-3
-    // arguments, kept by the table for every process of the host.
-    let mut args = Vec::with_capacity(trimmed.iter().filter(|b| **b == 0).count() + 1);
-    args.extend(trimmed.split(|b| *b == 0).map(clean));
-    args
-}
-
 /// Reads a proc file; `Ok(None)` if the process vanished.
 fn read_file(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if is_vanished(&e) => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cmdline_splits_on_nul_and_cleans() {
-        assert_eq!(
-            split_cmdline(b"sh\0-c\0echo \x1b]0;x\x07\0"),
-            vec!["sh", "-c", "echo ?]0;x?"]
-        );
-        assert!(split_cmdline(b"").is_empty());
-        assert_eq!(split_cmdline(b"a\xff"), vec!["a\u{fffd}"]);
-        let args = split_cmdline(b"sleep\0x100000\0");
-        assert_eq!((args.len(), args.capacity()), (2, 2), "sized exactly");
     }
 }

@@ -250,10 +250,8 @@ impl ProcessTable {
         self.listing = listing;
         self.adopt_orphans(tick, &mut summary);
         rates::rate_all(&mut self.rates, wall_usec, ticks_per_second, tick);
-        // Lists no process has any more (bounded by the number of distinct lists seen).
-        if self.interned.len() > 4 * self.processes.len() + 64 {
-            self.interned.clear();
-        }
+        // Lists, names and lines no process has any more.
+        self.interned.prune_when_grown(self.processes.len());
         Ok(summary)
     }
 

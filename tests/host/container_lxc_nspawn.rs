@@ -61,7 +61,7 @@ fn lxc_payload_and_legacy_paths() {
 }
 
 fn with_cmdline(mut p: Process, args: &[&str]) -> Process {
-    p.cmdline = args.iter().map(|s| s.to_string()).collect();
+    p.cmdline = args.into();
     p
 }
 

@@ -37,7 +37,7 @@ fn write_process(proc_dir: &Path, pid: i32, comm: &str, cmdline: &str, utime: u6
 
 fn cmdline_of(table: &ProcessTable, pid: i32) -> Vec<String> {
     let i = table.index_of(pid).expect("pid in table");
-    table.processes()[i].cmdline.clone()
+    table.processes()[i].cmdline.to_vec()
 }
 
 #[test]

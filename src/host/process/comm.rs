@@ -19,6 +19,11 @@ impl Comm {
         &self.0
     }
 
+    /// True when no other copy of this one exists (its last holder is this one).
+    pub fn is_unshared(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+
     /// True when both are the same allocation (shared, not merely equal).
     pub fn shares(&self, other: &Comm) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

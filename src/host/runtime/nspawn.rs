@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Cap, Metadata, clean_name, read_capped};
 use crate::host::HostRoot;
+use crate::host::process::Cmdline;
 
 /// The machine name a cgroup path segment names (unescaped), or `None`.
 pub fn name_from_segment(segment: &str) -> Option<String> {
@@ -52,12 +53,12 @@ pub fn unescape_unit(text: &str) -> String {
 /// The machine name on a `systemd-nspawn` command line: `-M name`, `-Mname`, `--machine=name`,
 /// `--machine name`; else the base name of `-D`/`--directory` or `-i`/`--image` (nspawn's own
 /// default, minus an image's extension).
-pub fn machine_name_from_cmdline(args: &[String]) -> Option<String> {
+pub fn machine_name_from_cmdline(args: &Cmdline) -> Option<String> {
     let value_of = |short: &str, long: &str| {
-        let mut iter = args.iter().skip(1);
+        let mut iter = args.args().skip(1);
         while let Some(arg) = iter.next() {
             if arg == short || arg == long {
-                return iter.next().cloned();
+                return iter.next().map(str::to_string);
             }
             if let Some(v) = arg.strip_prefix(&format!("{long}=")) {
                 return Some(v.to_string());
@@ -135,10 +136,6 @@ pub fn read(root: &HostRoot, name: &str) -> Option<Metadata> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn unit_names_are_unescaped() {
         assert_eq!(
@@ -154,7 +151,7 @@ mod tests {
 
     #[test]
     fn machine_name_from_the_supervisor_command_line() {
-        let n = |l: &[&str]| machine_name_from_cmdline(&args(l));
+        let n = |l: &[&str]| machine_name_from_cmdline(&Cmdline::from(l));
         assert_eq!(
             n(&["systemd-nspawn", "-M", "web", "-D", "/x"]),
             Some("web".into())

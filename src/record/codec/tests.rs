@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::host::HostRoot;
+use crate::host::process::Cmdline;
 use crate::sample::{Frame, Sampler};
 use std::sync::Arc;
 
@@ -116,7 +117,7 @@ fn deltas_of_added_removed_changed_and_reused_processes_decode_byte_equal() {
     let mut added = next.processes[5].clone();
     let fresh = std::sync::Arc::make_mut(&mut added.process);
     fresh.pid = i32::MAX - 1;
-    fresh.cmdline = vec!["new".to_string(), "process".to_string()];
+    fresh.cmdline = Cmdline::from_args(["new", "process"]);
     next.processes.push(added);
     next.warnings.push("a warning of this tick".to_string());
     next.cgroups.pop();

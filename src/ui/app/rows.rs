@@ -159,7 +159,7 @@ impl Filter {
         self.is_empty()
             || self.pid == Some(p.process.pid)
             || self.text(&p.process.comm)
-            || p.process.cmdline.iter().any(|a| self.text(a))
+            || p.process.cmdline.args().any(|a| self.text(a))
             || self.text(&p.user)
             || container_name.is_some_and(|n| self.text(n))
             || p.container_id.as_deref().is_some_and(|id| self.text(id))

@@ -92,7 +92,7 @@ pub fn process(pid: i32, ppid: i32, comm: &str, path: &str, ns: NsSet) -> Proces
         ppid,
         uid: 0,
         comm: comm.into(),
-        cmdline: vec![comm.to_string()],
+        cmdline: [comm].as_slice().into(),
         state: 'S',
         start_ticks: 1000 + pid as u64,
         cpu_ticks: 0,
