@@ -404,7 +404,7 @@ mod tests {
             state: ContainerState::Running,
             uptime_seconds: None,
             cgroup: None,
-            ownership: Vec::new(),
+            ownership: std::sync::Arc::from([]),
             inherited_limits: Default::default(),
             sources: Default::default(),
         };

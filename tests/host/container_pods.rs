@@ -41,7 +41,7 @@ fn sample(c: &Container, cpu: f64, memory: u64) -> ContainerSample {
             state: ContainerState::Running,
             uptime_seconds: Some(60.0 + memory as f64),
             cgroup: None,
-            ownership: Vec::new(),
+            ownership: std::sync::Arc::from([]),
             inherited_limits: Default::default(),
             sources: Default::default(),
         },

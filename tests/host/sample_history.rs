@@ -57,7 +57,7 @@ fn container(id: &str) -> ContainerSample {
             state: ContainerState::Running,
             uptime_seconds: Some(1.0),
             cgroup: None,
-            ownership: Vec::new(),
+            ownership: std::sync::Arc::from([]),
             inherited_limits: Default::default(),
             sources: Default::default(),
         },

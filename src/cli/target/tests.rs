@@ -36,7 +36,7 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
         state: crate::host::scan::ContainerState::Running,
         uptime_seconds: None,
         cgroup: None,
-        ownership: Vec::new(),
+        ownership: std::sync::Arc::from([]),
         inherited_limits: Default::default(),
         sources: Default::default(),
     }

@@ -111,8 +111,9 @@ pub struct ContainerView {
     /// on hybrid hosts); `None` without one (figures of a shared cgroup are not its own) or
     /// when unreadable.
     pub cgroup: Option<CgroupReading>,
-    /// Each of its cgroups, whether it is its own and, if not, why.
-    pub ownership: Vec<CgroupOwnership>,
+    /// Each of its cgroups, whether it is its own and, if not, why. Shared with the previous
+    /// frames while no entry changed (`measure::carry`).
+    pub ownership: Arc<[CgroupOwnership]>,
     /// Limits of the cgroups it shares, where it has none of its own.
     pub inherited_limits: InheritedLimits,
     /// Where each figure came from (file or fallback).
@@ -266,7 +267,7 @@ pub fn measure(
     let container: Arc<Container> = container.into();
     let ownership = match layout {
         Some(_) if container.running => own::ownership(&container, census),
-        _ => Vec::new(),
+        _ => Arc::from([]),
     };
     let own = own_memberships(&ownership);
     // Limits change only by a write: a carrying census reads them on a cadence (`carry`).

@@ -80,7 +80,7 @@ pub(crate) fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> Conta
             state: ContainerState::Running,
             uptime_seconds: None,
             cgroup: None,
-            ownership: Vec::new(),
+            ownership: std::sync::Arc::from([]),
             inherited_limits: Default::default(),
             sources: Default::default(),
         },

@@ -15,6 +15,7 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -220,21 +221,38 @@ pub struct CgroupOwnership {
     pub membership: CgroupMembership,
 }
 
-/// The ownership of each of `container`'s cgroups, by the snapshot in `census`.
-pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Vec<CgroupOwnership> {
+/// The ownership of each of `container`'s cgroups, by the snapshot in `census`: the list
+/// handed out last tick when every entry still holds (same cgroups, same reasons), so frames
+/// share it (see `super::carry`).
+pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Arc<[CgroupOwnership]> {
     let owner = Owner::of_container(container);
     let mut facts = SnapshotFacts::indexed(census.processes(), census.pids());
-    container
+    let reasons: Vec<Option<String>> = container
         .cgroups
         .iter()
         .map(|m| {
-            let shared = if is_root_path(&m.path) {
+            if is_root_path(&m.path) {
                 sharing_among(&owner, &m.path, &mut facts, &[])
             } else {
                 let pids = census.pids_at_or_below(m.hierarchy, &m.path);
                 sharing_among(&owner, &m.path, &mut facts, &pids)
-            };
-            CgroupOwnership {
+            }
+        })
+        .collect();
+    let matches = |kept: &[CgroupOwnership]| {
+        kept.len() == reasons.len()
+            && kept
+                .iter()
+                .zip(&container.cgroups)
+                .zip(&reasons)
+                .all(|((o, m), shared)| o.membership == *m && o.shared == *shared)
+    };
+    let build = || {
+        container
+            .cgroups
+            .iter()
+            .zip(&reasons)
+            .map(|(m, shared)| CgroupOwnership {
                 hierarchy: if is_v2(m) {
                     "unified".into()
                 } else {
@@ -242,11 +260,17 @@ pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Vec<Cgrou
                 },
                 path: m.path.clone(),
                 own: shared.is_none(),
-                shared,
+                shared: shared.clone(),
                 membership: m.clone(),
-            }
-        })
-        .collect()
+            })
+            .collect()
+    };
+    match &census.carry {
+        Some(carry) => carry
+            .borrow_mut()
+            .ownership_like(&container.id, matches, build),
+        None => build().into(),
+    }
 }
 
 /// Where a figure came from.

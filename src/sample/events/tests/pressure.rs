@@ -32,7 +32,8 @@ fn pressured(id: &str, avg10: f64) -> ContainerSample {
             controllers: Vec::new(),
             path,
         },
-    }];
+    }]
+    .into();
     c.kernel.memory_pressure_percent = Some(avg10);
     c
 }

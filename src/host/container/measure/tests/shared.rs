@@ -371,3 +371,46 @@ fn a_cgroup_many_containers_share_is_read_once_a_snapshot() {
         Some(Limit::Value(1_048_576))
     );
 }
+
+#[test]
+fn a_carried_ownership_list_is_handed_out_again_until_a_reason_changes() {
+    let root = fixture("v2");
+    let layout = detect_layout(&root).unwrap();
+    let mine: Lines<'_> = &[(0, "", "/apps.slice")];
+    let with_outsider = [
+        placed(60, 1, 2_000_000, mine),
+        placed(61, 1, 500_000_000, &[(0, "", "/apps.slice/other")]),
+    ];
+    let alone = [placed(60, 1, 2_000_000, mine)];
+    let mut carry = super::carry::Carry::new(5);
+    let mut ownership_on = |processes: &[Process]| {
+        carry.begin_tick(false);
+        let census = Census::carrying(processes, &mut carry);
+        let c = in_cgroups(&[60], Runtime::Runc, "/apps.slice", mine);
+        let m = measure(&root, Some(&layout), c, &census, CLOCK, &mut Vec::new());
+        drop(census);
+        carry.end_tick();
+        m.view.ownership
+    };
+    let first = ownership_on(&with_outsider);
+    let again = ownership_on(&with_outsider);
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "nothing changed: the same list"
+    );
+    assert!(!first[0].own);
+    let changed = ownership_on(&alone);
+    assert!(
+        !Arc::ptr_eq(&again, &changed),
+        "the outsider left: a new list"
+    );
+    assert!(changed[0].own && changed[0].shared.is_none());
+    assert_eq!(first[0].membership, changed[0].membership);
+    let after = ownership_on(&alone);
+    assert!(Arc::ptr_eq(&changed, &after));
+    // Without a carry, a list of its own every time.
+    let c = in_cgroups(&[60], Runtime::Runc, "/apps.slice", mine);
+    let plain = measured(&root, c, &alone);
+    assert!(!Arc::ptr_eq(&after, &plain.view.ownership));
+    assert_eq!(after[..], plain.view.ownership[..]);
+}
