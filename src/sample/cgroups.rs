@@ -20,6 +20,7 @@
 //! ticks, the count while `pids.current` stays the same).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::frame::{CgroupSample, ContainerSample};
@@ -81,7 +82,8 @@ impl CgroupCounters {
 #[derive(Debug, Default)]
 pub struct CgroupSampler {
     previous: HashMap<String, CgroupCounters>,
-    last: Vec<CgroupSample>,
+    /// Shared with the frames until the next read.
+    last: Arc<[CgroupSample]>,
     /// Per hierarchy, the cgroup whose count the next read derives.
     derive: Vec<Option<String>>,
 }
@@ -152,7 +154,7 @@ impl CgroupSampler {
             );
         }
         self.previous = counters;
-        self.last = samples;
+        self.last = samples.into();
         &self.last
     }
 
@@ -162,8 +164,8 @@ impl CgroupSampler {
         self.derive.iter().flatten().map(String::as_str)
     }
 
-    /// The samples of the last read (empty before the first).
-    pub fn last(&self) -> &[CgroupSample] {
+    /// The samples of the last read (empty before the first), shared.
+    pub fn last(&self) -> &Arc<[CgroupSample]> {
         &self.last
     }
 }

@@ -38,7 +38,8 @@ pub struct Frame {
     /// The pods among `containers`, with their totals ([`super::pods::group`]).
     pub pods: Vec<PodSample>,
     /// The cgroup tree flattened depth-first (parents before children, children by name).
-    pub cgroups: Vec<CgroupSample>,
+    /// Shared between frames until the sampler reads the tree again.
+    pub cgroups: Arc<[CgroupSample]>,
     /// Shared between frames until the sampler builds the table again.
     pub namespaces: Arc<NamespaceTable>,
     /// Ascending pid.

@@ -359,7 +359,7 @@ impl Sampler {
             self.cgroups_cadence.ran(seq, part.cpu(), cadence_interval);
             costs.cgroups = Some(part.wall());
         }
-        let cgroups = self.cgroups.last().to_vec();
+        let cgroups = Arc::clone(self.cgroups.last());
 
         // A namespace the table does not hold yet is listed within two ticks, cost rule or not
         // (a process that unshares every tick must not rebuild the table every tick).

@@ -372,7 +372,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         },
         pods: isotop::sample::pods::group(&containers),
         containers,
-        cgroups,
+        cgroups: cgroups.into(),
         namespaces: NamespaceTable {
             host: HostReference {
                 pid: Some(1),

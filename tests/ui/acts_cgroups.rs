@@ -133,7 +133,10 @@ fn freeze_follows_the_cgroups_state_and_kill_asks_then_offers_kill() {
     app.on_outcome(Outcome::Done("froze".into()));
     // The next frame shows it frozen: f thaws.
     let mut next = frame(31, true);
-    if let Some(g) = next.cgroups.iter_mut().find(|g| g.path == WEB_CG) {
+    if let Some(g) = std::sync::Arc::make_mut(&mut next.cgroups)
+        .iter_mut()
+        .find(|g| g.path == WEB_CG)
+    {
         g.reading.freezer = Some(FreezerState::Frozen);
     }
     app.on_frame(next);

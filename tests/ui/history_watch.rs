@@ -33,7 +33,7 @@ fn crowded(seq: u64) -> Frame {
         g.has_children = false;
         extra.push(g);
     }
-    f.cgroups.extend(extra);
+    f.cgroups = f.cgroups.iter().cloned().chain(extra).collect();
     f.host.cgroups = f.cgroups.len();
     f
 }

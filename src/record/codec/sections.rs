@@ -194,7 +194,7 @@ pub(crate) fn join(
         host: head.host,
         containers: head.containers,
         pods: head.pods,
-        cgroups,
+        cgroups: cgroups.into(),
         namespaces: std::sync::Arc::new(NamespaceTable {
             host: head.namespaces_host,
             namespaces,

@@ -120,9 +120,10 @@ fn deltas_of_added_removed_changed_and_reused_processes_decode_byte_equal() {
     fresh.cmdline = Cmdline::from_args(["new", "process"]);
     next.processes.push(added);
     next.warnings.push("a warning of this tick".to_string());
-    next.cgroups.pop();
+    let mut cgroups = next.cgroups[..next.cgroups.len() - 1].to_vec();
     // A cgroup changed in one field: written as its keyframe item patched.
-    next.cgroups[0].cpu_percent = Some(42.5);
+    cgroups[0].cpu_percent = Some(42.5);
+    next.cgroups = cgroups.into();
     let delta = encoder.encode(&next).expect("encodes");
     assert_eq!(delta.kind, Kind::Delta);
     let (decoded, want) = decoded_byte_equal(&keyframe, &delta, &next);
@@ -249,7 +250,7 @@ fn format_2_stores_are_still_read() {
     let mut next = first.clone();
     next.taken_at_ms += 1000;
     next.processes.remove(0);
-    next.cgroups.pop();
+    next.cgroups = next.cgroups[..next.cgroups.len() - 1].into();
     let keyframe = format_2::keyframe(&first);
     let delta = format_2::delta(&first, &keyframe, &next);
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -305,7 +306,7 @@ fn a_small_keyframe_is_the_prefix_of_its_deltas_and_a_large_one_is_not() {
     Arc::make_mut(&mut small.namespaces).namespaces.truncate(5);
     small.containers.truncate(3);
     small.networks.truncate(3);
-    small.cgroups.truncate(10);
+    small.cgroups = small.cgroups[..small.cgroups.len().min(10)].into();
     small.net_map = None;
     let mut large = small.clone();
     // ~2,000 processes: past SMALL_KEYFRAME_RAW of MessagePack.
