@@ -132,7 +132,7 @@ pub(crate) fn inspect<'a>(
         init: init_entry(root, c, command),
         namespace_detail: namespace_detail(root, c, &snapshot.host, &snapshot.containers),
         host_reference: host_reference_text(&snapshot.host),
-        kernel: KernelFigures::of(view.cgroup.as_ref()),
+        kernel: KernelFigures::of(view.cgroup.as_deref()),
         root: fs.root,
         mounts: fs.mounts,
         mount_notes: fs.mount_notes,

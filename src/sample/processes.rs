@@ -201,6 +201,11 @@ impl ProcessTable {
                 summary.gone += 1;
             });
         self.plans.clear();
+        // As the list itself (`ProcessList::align`): the listing and 1/32 more, not the next
+        // power of two.
+        let room = listing.len() + listing.len() / 32 + 16;
+        self.plans.shrink_to(room);
+        self.plans.reserve_exact(room);
         self.to_check.clear();
         // Only taskstats answers in batches; schedstat is read in the second pass.
         let batching = procfs && self.checks_all_threads();

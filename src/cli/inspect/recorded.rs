@@ -56,7 +56,7 @@ pub(super) fn run(
         }),
         namespace_detail: namespace_detail(root, c, host, &views),
         host_reference: host_reference_text(host),
-        kernel: KernelFigures::of(view.cgroup.as_ref()),
+        kernel: KernelFigures::of(view.cgroup.as_deref()),
         root: fs.root,
         mounts: fs.mounts,
         mount_notes: fs.mount_notes,

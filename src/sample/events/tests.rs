@@ -105,7 +105,7 @@ fn limited(id: &str, pid: i32, memory: u64) -> ContainerSample {
         memory_max_bytes: Some(Limit::Value(memory)),
         ..CgroupLimits::default()
     };
-    c.view.cgroup = Some(reading(&format!("/box/{id}"), limits));
+    c.view.cgroup = Some(Box::new(reading(&format!("/box/{id}"), limits)));
     c
 }
 

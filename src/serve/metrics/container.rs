@@ -81,7 +81,7 @@ impl<'a> Rows<'a> {
 
 /// The container's own cgroup reading.
 fn own(c: &ContainerSample) -> Option<&CgroupReading> {
-    c.view.cgroup.as_ref()
+    c.view.cgroup.as_deref()
 }
 
 /// A limit's value; `None` when unlimited or unknown.
