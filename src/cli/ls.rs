@@ -388,7 +388,7 @@ mod tests {
             image: None,
             init_pid: Some(6010),
             pids: vec![6010],
-            cgroups: Vec::new(),
+            cgroups: std::sync::Arc::from([]),
             cgroup_path: None,
             namespaces: Default::default(),
             shared_with_host: Vec::new(),

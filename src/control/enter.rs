@@ -306,7 +306,7 @@ fn cgroup_procs_files(root: &HostRoot, view: &ContainerView) -> Result<Vec<PathB
     .ok()
     .flatten();
     let mut files = Vec::new();
-    for membership in &view.container.cgroups {
+    for membership in view.container.cgroups.iter() {
         let Some(hierarchy) = layout.hierarchy_for(membership) else {
             continue;
         };

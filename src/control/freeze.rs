@@ -56,7 +56,7 @@ impl Freezer {
     /// one, else the v2 hierarchy. `None` when it has no cgroup there other than the root.
     pub fn of(layout: &CgroupLayout, container: &Container) -> Option<Freezer> {
         let v1 = layout.v1_carrying("freezer");
-        for membership in &container.cgroups {
+        for membership in container.cgroups.iter() {
             let Some(hierarchy) = layout.hierarchy_for(membership) else {
                 continue;
             };

@@ -22,6 +22,7 @@ pub mod stopped;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,8 +55,9 @@ pub struct Container {
     pub init_pid: Option<i32>,
     /// Host pids of every process in the container, ascending.
     pub pids: Vec<i32>,
-    /// The init's memberships, from `/proc/<pid>/cgroup`.
-    pub cgroups: Vec<CgroupMembership>,
+    /// The init's memberships, from `/proc/<pid>/cgroup`: the init's own list, shared (the
+    /// sampler keeps one copy of each distinct list).
+    pub cgroups: Arc<[CgroupMembership]>,
     /// The container's own cgroup path, e.g. `/docker/<id>`.
     pub cgroup_path: Option<String>,
     /// The init's namespaces.
@@ -236,7 +238,7 @@ fn build(
         image: meta.image,
         init_pid,
         pids: group.pids,
-        cgroups: init.map(|p| p.cgroups.to_vec()).unwrap_or_default(),
+        cgroups: init.map(|p| Arc::clone(&p.cgroups)).unwrap_or_default(),
         cgroup_path: group.cgroup_path,
         namespaces,
         shared_with_host,

@@ -22,7 +22,7 @@ pub use relations::RelationCache;
 pub use table::{Namespace, NamespaceTable, build_table, build_table_cached};
 
 use std::fs;
-use std::num::NonZeroU64;
+use std::num::NonZeroU32;
 
 use serde::{Deserialize, Serialize};
 
@@ -86,24 +86,30 @@ impl std::fmt::Display for NsKind {
 
 /// The inode of each of a process's namespaces; `None` where unreadable or unsupported.
 ///
-/// Memory: 72 bytes (was 136 with `Option<u64>`: every process record and its copies carry
-/// one). An nsfs inode is never 0 (the kernel hands them out from `PROC_DYNAMIC_FIRST`,
-/// 0xF0000000, up), so 0 is free to mean unknown: `Option<NonZeroU64>` is one word.
+/// Memory: 36 bytes (was 136 with `Option<u64>`, 72 with `Option<NonZeroU64>`: every process
+/// record and its copies carry one). An nsfs inode is the kernel's `unsigned int`
+/// (`ns_common.inum`, from `proc_alloc_inum`: 32 bits), never 0 (handed out from
+/// `PROC_DYNAMIC_FIRST`, 0xF0000000, up), so 0 is free to mean unknown and
+/// `Option<NonZeroU32>` holds any of them in 4 bytes. A number no kernel hands out (0, or past
+/// 32 bits, as a snapshot's file could hold) is kept as unknown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct NsSet {
-    inodes: [Option<NonZeroU64>; 8],
+    inodes: [Option<NonZeroU32>; 8],
     /// Some link could not be read (permission), as opposed to absent from this kernel.
     pub denied: bool,
 }
 
 impl NsSet {
     pub fn get(&self, kind: NsKind) -> Option<u64> {
-        self.inodes[kind.index()].map(NonZeroU64::get)
+        self.inodes[kind.index()].map(|inode| u64::from(inode.get()))
     }
 
-    /// Sets `kind`'s inode; `Some(0)`, which no namespace has, is kept as unknown.
+    /// Sets `kind`'s inode; `Some(0)` or one past 32 bits, which no namespace has, is kept as
+    /// unknown.
     pub fn set(&mut self, kind: NsKind, inode: Option<u64>) {
-        self.inodes[kind.index()] = inode.and_then(NonZeroU64::new);
+        self.inodes[kind.index()] = inode
+            .and_then(|inode| u32::try_from(inode).ok())
+            .and_then(NonZeroU32::new);
     }
 
     /// Pairs of (kind, inode) for every known namespace.
@@ -202,19 +208,26 @@ mod tests {
     }
 
     #[test]
-    fn a_set_is_one_word_a_kind_and_keeps_every_inode() {
-        assert_eq!(std::mem::size_of::<NsSet>(), 72);
+    fn a_set_is_four_bytes_a_kind_and_keeps_every_inode_a_kernel_hands_out() {
+        assert_eq!(std::mem::size_of::<NsSet>(), 36);
         let mut set = NsSet::default();
         assert!(set.is_empty());
+        let max = u64::from(u32::MAX);
         for (n, kind) in NsKind::ALL.into_iter().enumerate() {
-            set.set(kind, Some(u64::MAX - n as u64));
+            set.set(kind, Some(max - n as u64));
         }
         for (n, kind) in NsKind::ALL.into_iter().enumerate() {
-            assert_eq!(set.get(kind), Some(u64::MAX - n as u64));
+            assert_eq!(set.get(kind), Some(max - n as u64));
         }
         set.set(NsKind::Net, Some(0));
         assert_eq!(set.get(NsKind::Net), None, "0 is no inode: unknown");
-        assert_eq!(set.iter().count(), 7);
+        set.set(NsKind::Ipc, Some(max + 1));
+        assert_eq!(
+            set.get(NsKind::Ipc),
+            None,
+            "past 32 bits is no inode: unknown"
+        );
+        assert_eq!(set.iter().count(), 6);
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(serde_json::from_str::<NsSet>(&json).unwrap(), set);
     }

@@ -424,6 +424,9 @@ impl App {
             self.ask_net_map(self.tab, tab);
         }
         self.tab = tab;
+        if tab == Tab::Processes && !self.rows.processes_built {
+            self.rebuild();
+        }
     }
 
     fn sort_by(&mut self, column: usize) {

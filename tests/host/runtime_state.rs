@@ -47,7 +47,7 @@ fn container(runtime: Runtime, id: &str, running: bool) -> Container {
         image: None,
         init_pid: None,
         pids: Vec::new(),
-        cgroups: Vec::new(),
+        cgroups: std::sync::Arc::from([]),
         cgroup_path: None,
         namespaces: Default::default(),
         shared_with_host: Vec::new(),

@@ -42,7 +42,7 @@ fn container(id: &str) -> ContainerSample {
                 image: None,
                 init_pid: Some(10),
                 pids: vec![10],
-                cgroups: Vec::new(),
+                cgroups: std::sync::Arc::from([]),
                 cgroup_path: Some(format!("/{id}")),
                 namespaces: NsSet::default(),
                 shared_with_host: Vec::new(),

@@ -306,6 +306,26 @@ fn process_tree_has_parents_before_children() {
     );
 }
 
+/// The Processes view's rows are built only while it is shown; its selection (by pid) waits
+/// for it across frames seen on other views.
+#[test]
+fn process_rows_are_built_only_for_the_processes_view() {
+    let (mut app, _) = app_with_history(0);
+    assert!(!app.rows().processes_built && app.rows().processes.is_empty());
+    app.update(Action::ShowTab(Tab::Processes));
+    assert!(app.rows().processes_built);
+    assert_eq!(app.rows().processes.len(), 11);
+    app.update(Action::End);
+    app.update(Action::Up);
+    assert_eq!(app.selected_key(), Some("311"));
+    app.update(Action::ShowTab(Tab::Containers));
+    app.on_frame(frame(1, true));
+    assert!(!app.rows().processes_built && app.rows().processes.is_empty());
+    app.update(Action::ShowTab(Tab::Processes));
+    assert_eq!(app.rows().processes.len(), 11);
+    assert_eq!(app.selected_key(), Some("311"), "the same process, by pid");
+}
+
 #[test]
 fn help_opens_scrolls_and_closes() {
     let (mut app, _) = app_with_history(0);

@@ -21,7 +21,7 @@ fn view(id: &str, name: &str, runtime: Runtime, pids: &[i32]) -> ContainerView {
             image: None,
             init_pid: pids.first().copied(),
             pids: pids.to_vec(),
-            cgroups: Vec::new(),
+            cgroups: std::sync::Arc::from([]),
             cgroup_path: Some(format!("/test/{name}")),
             namespaces: NsSet::default(),
             shared_with_host: Vec::new(),

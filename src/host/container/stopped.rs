@@ -118,7 +118,7 @@ fn record(
         image: meta.image,
         init_pid: None,
         pids: Vec::new(),
-        cgroups: Vec::new(),
+        cgroups: std::sync::Arc::from([]),
         cgroup_path,
         namespaces: NsSet::default(),
         shared_with_host: Vec::new(),

@@ -87,7 +87,7 @@ mod tests {
             image: None,
             init_pid: None,
             pids: Vec::new(),
-            cgroups: Vec::new(),
+            cgroups: std::sync::Arc::from([]),
             cgroup_path: Some("/docker/x\u{1b}".into()),
             namespaces: Default::default(),
             shared_with_host: Vec::new(),

@@ -59,7 +59,7 @@ pub(crate) fn container(id: &str, pid: i32, netns: u64, host_net: bool) -> Conta
         image: None,
         init_pid: Some(pid),
         pids: vec![pid],
-        cgroups: Vec::new(),
+        cgroups: std::sync::Arc::from([]),
         cgroup_path: None,
         namespaces,
         shared_with_host: if host_net {

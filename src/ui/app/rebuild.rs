@@ -20,6 +20,7 @@ impl App {
             &self.sorts,
             &self.collapsed,
             &self.events,
+            self.tab == Tab::Processes,
         );
         rows.events = self.events.rows(
             &rows::Filter::new(&self.filter),
@@ -72,7 +73,10 @@ impl App {
             events.key = None;
         }
         for tab in Tab::ALL {
-            self.restore_selection(tab);
+            // Rows not built keep their view's selection until they are (`show_tab`).
+            if tab != Tab::Processes || self.rows.processes_built {
+                self.restore_selection(tab);
+            }
         }
         self.remember_selected_container();
     }

@@ -85,7 +85,11 @@ pub struct Rows {
     pub containers: Vec<ContainerRow>,
     pub cgroups: Vec<TreeRow>,
     pub namespaces: Vec<usize>,
+    /// Built only while the Processes view is shown (`processes_built`): tens of thousands of
+    /// rows filtered, sorted and treed every frame were most of the app loop's work for a view
+    /// no one looked at.
     pub processes: Vec<TreeRow>,
+    pub processes_built: bool,
     /// The Network view's rows (empty while the frame carries no map).
     pub network: Vec<network::NetRow>,
     /// The Events view's rows: indices of the app's [`EventLog`] (built by the app, which
@@ -167,13 +171,15 @@ impl Filter {
 }
 
 /// Builds every view's rows but the Events view's (the app's, from its [`EventLog`], which
-/// the Containers view's EVENT column sorts by too).
+/// the Containers view's EVENT column sorts by too), and the Processes view's only when
+/// `with_processes` (it is shown).
 pub fn build(
     frame: &Frame,
     filter: &str,
     sorts: &[Sort; 6],
     collapsed: &BTreeSet<String>,
     events: &EventLog,
+    with_processes: bool,
 ) -> Rows {
     let filter = Filter::new(filter);
     let container_by_id: HashMap<String, usize> = frame
@@ -199,13 +205,16 @@ pub fn build(
         cgroups: cgroups(&frame.cgroups, &filter, sorts[1], collapsed),
         namespaces: namespaces(frame, &filter, sorts[2]),
         processes: Vec::new(),
+        processes_built: with_processes,
         network: network::build(frame, &filter, sorts[4]),
         events: Vec::new(),
         container_by_id,
         cgroup_by_path,
         pod_of,
     };
-    rows.processes = processes(frame, &filter, sorts[3], &rows.container_by_id);
+    if with_processes {
+        rows.processes = processes(frame, &filter, sorts[3], &rows.container_by_id);
+    }
     rows
 }
 

@@ -68,7 +68,7 @@ fn container() -> Container {
         image: None,
         init_pid: Some(200),
         pids: vec![200],
-        cgroups: Vec::new(),
+        cgroups: std::sync::Arc::from([]),
         cgroup_path: None,
         namespaces: Default::default(),
         shared_with_host: Vec::new(),

@@ -243,7 +243,7 @@ pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Arc<[Cgro
         kept.len() == reasons.len()
             && kept
                 .iter()
-                .zip(&container.cgroups)
+                .zip(container.cgroups.iter())
                 .zip(&reasons)
                 .all(|((o, m), shared)| o.membership == *m && o.shared == *shared)
     };

@@ -42,7 +42,7 @@ fn container(pids: &[i32], cgroup: Option<&str>) -> Container {
         image: None,
         init_pid: pids.first().copied(),
         pids: pids.to_vec(),
-        cgroups: vec![membership(cgroup.unwrap_or("/"))],
+        cgroups: vec![membership(cgroup.unwrap_or("/"))].into(),
         cgroup_path: cgroup.map(str::to_string),
         namespaces: NsSet::default(),
         shared_with_host: Vec::new(),
@@ -317,7 +317,7 @@ fn process_counters_are_reread_from_stat() {
     let tmp = fake_host();
     let root = HostRoot::under(tmp.path());
     let mut c = container(&[100, 101, 999], None);
-    c.cgroups = vec![membership("/")];
+    c.cgroups = vec![membership("/")].into();
     let m = measure(
         &root,
         None,

@@ -35,7 +35,7 @@ fn container(id: &str, name: &str, netns: u64, pod: Option<&str>) -> Container {
         image: None,
         init_pid: Some(100),
         pids: vec![100],
-        cgroups: Vec::new(),
+        cgroups: std::sync::Arc::from([]),
         cgroup_path: None,
         namespaces,
         shared_with_host: Vec::new(),

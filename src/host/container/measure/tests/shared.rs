@@ -79,7 +79,7 @@ fn in_cgroups(pids: &[i32], runtime: Runtime, path: &str, lines: Lines<'_>) -> C
     let mut c = container(pids, Some(path));
     c.runtime = runtime;
     c.id = "payload".into();
-    c.cgroups = memberships(lines);
+    c.cgroups = memberships(lines).into();
     c
 }
 
