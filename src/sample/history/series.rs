@@ -21,7 +21,10 @@ pub(super) struct Series {
 impl Series {
     pub(super) fn push(&mut self, point: Packed) {
         if self.open.capacity() == 0 {
-            self.open.reserve_exact(CHUNK);
+            // Grown 8 -> 16 -> 32 as it fills and freed when closed: ~22 points held on
+            // average over a chunk's ticks instead of 32 (400 containers' open runs were
+            // 1.8 MB at 32 each).
+            self.open.reserve_exact(CHUNK / 4);
         }
         self.open.push(point);
         if self.open.len() >= CHUNK {
@@ -32,8 +35,7 @@ impl Series {
                 }
                 self.closed.push_back(chunk);
             }
-            // Kept, not freed: the next 32 ticks fill it again.
-            self.open.clear();
+            self.open = Vec::new();
         }
     }
 
