@@ -53,6 +53,7 @@ mod plan;
 mod rates;
 mod settling;
 mod summary;
+mod turnover;
 
 use std::sync::Arc;
 
@@ -320,21 +321,8 @@ impl ProcessTable {
             let dir = self.dir.as_mut();
             let stat = match dir.map(|d| d.read_stat(pid)) {
                 Some(Ok(Some(stat))) => stat,
-                Some(Ok(None)) | None => {
-                    summary.gone += 1;
-                    self.orphaning.push(pid);
-                    return None;
-                }
-                Some(Err(e)) => {
-                    summary.gone += 1;
-                    self.orphaning.push(pid);
-                    if e.is_permission() {
-                        summary.denied += 1;
-                    } else {
-                        summary.warnings.push(e.to_string());
-                    }
-                    return None;
-                }
+                Some(Ok(None)) | None => return self.lost(pid, None, summary),
+                Some(Err(e)) => return self.lost(pid, Some(e), summary),
             };
             let seen = ProcessKey {
                 pid,
@@ -434,65 +422,6 @@ impl ProcessTable {
             Some(Ok(None)) => Err(()),
             // Unreadable or odd: fall back to stat for this process.
             Some(Err(_)) | None => Ok(None),
-        }
-    }
-
-    /// Reads a process seen for the first time (or its pid's new owner) in full.
-    fn add(
-        &mut self,
-        root: &HostRoot,
-        entry: PidEntry,
-        sched: Option<SchedStat>,
-        tick: u32,
-        summary: &mut RefreshSummary,
-    ) -> Option<Held> {
-        match read_process(root, entry.pid, ReadDepth::Full) {
-            Ok(Some(mut process)) => {
-                self.interned.share(&mut process);
-                summary.added += 1;
-                summary.arrived.push(entry.pid);
-                Some((
-                    Arc::new(process),
-                    ProcessRates::first(tick, entry.ino, sched),
-                ))
-            }
-            Ok(None) => None,
-            Err(e) if e.is_permission() => {
-                summary.denied += 1;
-                None
-            }
-            Err(e) => {
-                summary.warnings.push(e.to_string());
-                None
-            }
-        }
-    }
-
-    /// Re-reads `stat` of the children of this tick's exited and zombie processes (the kernel
-    /// gave them a new parent without them running) unless read this tick already.
-    fn adopt_orphans(&mut self, tick: u32, summary: &mut RefreshSummary) {
-        if self.orphaning.is_empty() {
-            return;
-        }
-        self.orphaning.sort_unstable();
-        let Some(dir) = self.dir.as_mut() else {
-            return;
-        };
-        for (process, rate) in self.processes.0.iter_mut().zip(self.rates.iter_mut()) {
-            if rate.stat_tick() == tick || self.orphaning.binary_search(&process.ppid).is_err() {
-                continue;
-            }
-            // Gone or unreadable now: next tick's listing sorts it out.
-            if let Ok(Some(stat)) = dir.read_stat(process.pid)
-                && stat.start_ticks == process.start_ticks
-            {
-                let previous_ticks = process.cpu_ticks;
-                if stat_moves(&stat, process) {
-                    stat.apply_to(Arc::make_mut(process));
-                }
-                rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));
-                summary.stat_reads += 1;
-            }
         }
     }
 }

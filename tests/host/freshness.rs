@@ -26,6 +26,7 @@ use isotop::host::cgroup::detect_layout;
 use isotop::host::namespace::NsKind;
 use isotop::host::process::{Process, ReadDepth, read_process};
 use isotop::sample::ProcessTable;
+use isotop::sample::processes::IDLE_STAT_EVERY;
 
 fn x86_64() -> bool {
     if cfg!(target_arch = "x86_64") {
@@ -351,6 +352,62 @@ fn idle_process_figures_stay_right() {
         let rate = table.rates()[table.index_of(pid).expect("in table")];
         assert_eq!(rate.cpu_delta_ticks, Some(0), "asleep: no CPU");
     }
+}
+
+/// Maps the file named by its argument, touches each page (they count in its resident set),
+/// says `ready` and sleeps.
+const MAP_AND_SLEEP: &str = "import mmap, sys, time
+f = open(sys.argv[1], 'r+b')
+m = mmap.mmap(f.fileno(), 0)
+touched = sum(m[i] for i in range(0, len(m), 4096))
+print('ready', flush=True)
+time.sleep(1000)
+";
+
+/// A process whose resident set shrinks while it sleeps (the file it maps is truncated: the
+/// kernel unmaps those pages without it running) shows the kernel's figure within
+/// [`IDLE_STAT_EVERY`] refreshes.
+#[test]
+fn an_idle_process_whose_memory_shrinks_while_it_sleeps_shows_it_within_the_idle_period() {
+    let root = HostRoot::live();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mapped");
+    std::fs::write(&file, vec![1u8; 8 << 20]).expect("write the file");
+    let mapper = Scripted::spawn(
+        Command::new("python3")
+            .args(["-c", MAP_AND_SLEEP])
+            .arg(&file),
+    );
+    let pid = mapper.pid();
+    let mut table = settled_table();
+    assert_figures_right(&table, pid);
+    let mapped = process(&table, pid).expect("python").rss_bytes;
+    // Truncating the file unmaps its pages from the sleeping process: its resident set
+    // shrinks by 8 MiB without it running.
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_len(0))
+        .expect("truncate");
+    let shrunk = read_process(&root, pid, ReadDepth::Full)
+        .expect("read")
+        .expect("alive")
+        .rss_bytes;
+    assert!(shrunk + (6 << 20) <= mapped, "{mapped} -> {shrunk} bytes");
+    let mut took = None;
+    for n in 1..=IDLE_STAT_EVERY {
+        refresh(&mut table, &root);
+        if process(&table, pid).expect("python").rss_bytes == shrunk {
+            took = Some(n);
+            break;
+        }
+    }
+    assert!(
+        took.is_some(),
+        "resident set of {pid} still {} bytes, not {shrunk}, after {IDLE_STAT_EVERY} refreshes",
+        process(&table, pid).expect("python").rss_bytes
+    );
+    assert_figures_right(&table, pid);
 }
 
 #[test]
