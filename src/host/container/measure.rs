@@ -141,14 +141,17 @@ pub enum CpuCounter {
 }
 
 impl CpuCounter {
-    /// The cgroup's counter when `reading` has one, else the processes'.
-    fn of(reading: Option<&CgroupReading>, processes: Vec<ProcessTicks>) -> CpuCounter {
+    /// The cgroup's counter when `reading` has one, else the processes' (listed only then).
+    fn of(
+        reading: Option<&CgroupReading>,
+        processes: impl FnOnce() -> Vec<ProcessTicks>,
+    ) -> CpuCounter {
         match reading
             .and_then(|r| r.cpu.as_ref())
             .and_then(|c| c.usage_usec)
         {
             Some(usage_usec) => CpuCounter::Cgroup { usage_usec },
-            None => CpuCounter::Processes(processes),
+            None => CpuCounter::Processes(processes()),
         }
     }
 }
@@ -197,7 +200,8 @@ impl Figures {
         let c = &view.container;
         let reading = view.cgroup.as_deref();
         let limits = reading.map(|r| &r.limits);
-        let own: Vec<&Process> = c.pids.iter().filter_map(|pid| find(*pid)).collect();
+        // Looked up only for a figure the cgroup does not give (400 containers a tick).
+        let own = || c.pids.iter().filter_map(|pid| find(*pid));
         let (memory_bytes, memory_source) = match reading
             .and_then(|r| r.memory.as_ref())
             .and_then(|m| m.usage_bytes)
@@ -205,19 +209,20 @@ impl Figures {
             Some(usage) => (Some(usage), Some(FigureSource::OwnCgroup)),
             // Without a cgroup of its own, memory is the sum of its processes' resident sets.
             None if !c.pids.is_empty() => (
-                Some(own.iter().map(|p| p.rss_bytes).sum()),
+                Some(own().map(|p| p.rss_bytes).sum()),
                 Some(FigureSource::Processes),
             ),
             None => (None, None),
         };
-        let ticks = own
-            .iter()
-            .map(|p| ProcessTicks {
-                pid: p.pid,
-                start_ticks: p.start_ticks,
-                cpu_ticks: p.cpu_ticks,
-            })
-            .collect();
+        let ticks = || {
+            own()
+                .map(|p| ProcessTicks {
+                    pid: p.pid,
+                    start_ticks: p.start_ticks,
+                    cpu_ticks: p.cpu_ticks,
+                })
+                .collect()
+        };
         let io = io_counters(reading);
         Figures {
             io_source: io.as_ref().map(|_| FigureSource::OwnCgroup),
@@ -377,7 +382,7 @@ fn cpu_counter_now(
     reading: Option<&CgroupReading>,
     container: &Container,
 ) -> Option<CpuCounter> {
-    if let counter @ CpuCounter::Cgroup { .. } = CpuCounter::of(reading, Vec::new()) {
+    if let counter @ CpuCounter::Cgroup { .. } = CpuCounter::of(reading, Vec::new) {
         return Some(counter);
     }
     let mut buf = Vec::with_capacity(512);
