@@ -72,6 +72,7 @@ use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
 use crate::host::process::{Process, ReadDepth, read_process};
 
 use crate::host::{HostError, HostRoot};
+use crate::units::room::keep_room;
 
 /// Every how many ticks an idle process's `stat` is read anyway (spread by pid): its RSS can
 /// shrink without it running (reclaim), and the read re-checks its start time.
@@ -202,11 +203,7 @@ impl ProcessTable {
                 summary.gone += 1;
             });
         self.plans.clear();
-        // As the list itself (`ProcessList::align`): the listing and 1/32 more, not the next
-        // power of two.
-        let room = listing.len() + listing.len() / 32 + 16;
-        self.plans.shrink_to(room);
-        self.plans.reserve_exact(room);
+        keep_room(&mut self.plans, listing.len());
         self.to_check.clear();
         // Only taskstats answers in batches; schedstat is read in the second pass.
         let batching = procfs && self.checks_all_threads();

@@ -128,10 +128,7 @@ impl TaskStats {
         out.clear();
         // Sized to the batch: a first tick asks for every process, later ones for the half
         // that may have run; the list is kept between ticks, not at its largest.
-        if out.capacity() > 2 * pids.len() + BATCH {
-            out.shrink_to(pids.len());
-        }
-        out.reserve_exact(pids.len());
+        crate::units::room::keep_room(out, pids.len());
         for chunk in pids.chunks(BATCH) {
             self.request.clear();
             let first = self.seq.wrapping_add(1);

@@ -114,13 +114,10 @@ impl ProcessPrints {
         std::mem::swap(&mut self.last, &mut self.this);
         self.this.clear();
         self.cursor = 0;
-        // Room for the next frame's records and a little growth (1/32), not the next power
-        // of two a push doubles to (two lists of 11,700 records, 24 bytes each).
-        let room = self.last.len() + self.last.len() / 32 + 16;
-        for list in [&mut self.last, &mut self.this] {
-            list.shrink_to(room);
-            list.reserve_exact(room - list.len());
-        }
+        // Two lists of 11,700 records, 24 bytes each: room for the next frame's.
+        let records = self.last.len();
+        crate::units::room::keep_room(&mut self.last, records);
+        crate::units::room::keep_room(&mut self.this, records);
     }
 }
 

@@ -29,18 +29,8 @@ pub(super) struct Interned {
 impl Interned {
     /// Gives `process` the table's copy of its membership list, `comm` and command line.
     pub(super) fn share(&mut self, process: &mut Process) {
-        match self.comms.get(&process.comm) {
-            Some(known) => process.comm = known.clone(),
-            None => {
-                self.comms.insert(process.comm.clone());
-            }
-        }
-        match self.cmdlines.get(&process.cmdline) {
-            Some(known) => process.cmdline = known.clone(),
-            None => {
-                self.cmdlines.insert(process.cmdline.clone());
-            }
-        }
+        share_one(&mut self.comms, &mut process.comm);
+        share_one(&mut self.cmdlines, &mut process.cmdline);
         let mut hasher = DefaultHasher::new();
         for m in process.cgroups.iter() {
             m.hierarchy.hash(&mut hasher);
@@ -83,6 +73,16 @@ impl Interned {
     pub(super) fn prune_when_grown(&mut self, processes: usize) {
         if self.len() > 2 * processes.max(self.kept) + 64 {
             self.prune();
+        }
+    }
+}
+
+/// `value` becomes the copy `known` keeps of it, or is kept there as the first.
+fn share_one<T: Clone + Eq + Hash>(known: &mut HashSet<T>, value: &mut T) {
+    match known.get(value) {
+        Some(kept) => *value = kept.clone(),
+        None => {
+            known.insert(value.clone());
         }
     }
 }

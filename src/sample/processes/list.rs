@@ -12,6 +12,7 @@ use super::rates::ProcessRates;
 use crate::host::process::proc_dir::{PidEntry, StatLine};
 use crate::host::process::{Process, Records};
 use crate::units::kernel::page_size;
+use crate::units::room::keep_room;
 
 /// The table's records, ascending pid (indexing yields the [`Process`]).
 #[derive(Debug, Default)]
@@ -76,13 +77,8 @@ impl ProcessList {
         self.0.truncate(kept);
         rates.truncate(kept);
 
-        let room = listing.len() + listing.len() / 32 + 16;
-        if self.0.capacity() > 2 * room {
-            self.0.shrink_to(room);
-            rates.shrink_to(room);
-        }
-        self.0.reserve_exact(room.saturating_sub(self.0.len()));
-        rates.reserve_exact(room.saturating_sub(rates.len()));
+        keep_room(&mut self.0, listing.len());
+        keep_room(rates, listing.len());
 
         // Open the new pids' slots: walk back from the end, moving each kept record to its
         // listed position (slots between the unmoved records and the placed ones are vacant).
@@ -210,6 +206,6 @@ mod tests {
         assert!(list.0.capacity() < 100 && rates.capacity() < 100);
         // Growing reserves the listing and 1/32 more, not the next power of two.
         list.align(&mut rates, &listing(&pids), &vacant, |_| {});
-        assert!(rates.capacity() <= 4_000 + 4_000 / 32 + 16);
+        assert!(rates.capacity() <= crate::units::room::room_for(4_000));
     }
 }
