@@ -56,9 +56,13 @@ pub struct Subject {
 pub enum EventKind {
     /// A container appeared (its init started).
     Started,
-    /// A container's processes are gone; the exit code where the runtime records it.
+    /// A container's processes are gone; the exit code where the runtime records it, and
+    /// whether the runtime records that someone asked it to stop them (`docker stop`, `isotop
+    /// stop`): then the code is the stop's signal (143, 137), not trouble.
     Exited {
         exit_code: Option<i32>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stop_requested: bool,
     },
     /// The runtime started it again (Docker's `RestartCount`, CRI's attempt, …).
     Restarted {
@@ -142,12 +146,16 @@ impl EventKind {
     }
 
     /// Trouble an operator should look at (drawn in the warning colour): OOM kills, refused
-    /// forks, throttling and pressure starting, a non-zero exit, an unhealthy check.
+    /// forks, throttling and pressure starting, a non-zero exit nobody asked for, an unhealthy
+    /// check.
     pub fn is_trouble(&self) -> bool {
         match self {
             EventKind::OomKill { .. } | EventKind::PidsLimitHit { .. } => true,
             EventKind::Throttled { ended, .. } | EventKind::Pressure { ended, .. } => !ended,
-            EventKind::Exited { exit_code } => exit_code.is_some_and(|c| c != 0),
+            EventKind::Exited {
+                exit_code,
+                stop_requested,
+            } => !stop_requested && exit_code.is_some_and(|c| c != 0),
             EventKind::HealthChanged { status } => status == "unhealthy",
             _ => false,
         }
@@ -181,6 +189,12 @@ mod tests {
         assert_eq!(json["timing"], "sampled");
         assert_eq!(event.kind.name(), "oom_kill");
         assert!(event.kind.is_trouble());
-        assert!(!EventKind::Exited { exit_code: Some(0) }.is_trouble());
+        assert!(
+            !EventKind::Exited {
+                exit_code: Some(0),
+                stop_requested: false
+            }
+            .is_trouble()
+        );
     }
 }

@@ -255,6 +255,7 @@ fn finish_supervisor(
     if matches!(record.status, Status::Created | Status::Running) {
         record.status = Status::Exited;
         record.finished_ms = Some(crate::units::now_ms());
+        record.stop_requested = store::stop_was_requested(host, id);
         store::write_record(host, &record)?;
     }
     release_runtime(host, runtime_of(&record))
@@ -297,6 +298,7 @@ pub fn stop(host: &HostRoot, target: &str, timeout: Duration) -> Result<Stopped,
     let mut killed = false;
     let result = (|| {
         if let Some(init) = &init {
+            store::request_stop(host, &record.id)?;
             init.send(Signal::SIGTERM)?;
             if !wait_exited(std::slice::from_ref(init), timeout)?.is_empty() {
                 killed = init.send(Signal::SIGKILL)?;
@@ -368,6 +370,7 @@ pub fn remove(host: &HostRoot, target: &str, force: bool) -> Result<String, Laun
     }
     let result = (|| {
         if let Some(init) = &init {
+            store::request_stop(host, &id)?;
             init.send(Signal::SIGKILL)?;
             wait_exited(std::slice::from_ref(init), KILL_WAIT)?;
         } else if let (true, Some(sup)) = (running, &supervisor) {

@@ -72,6 +72,10 @@ pub struct ContainerRecord {
     pub exit_code: Option<i32>,
     /// Set when killed by a signal.
     pub exit_signal: Option<i32>,
+    /// True when the exit followed `isotop stop` or `rm --force` (its marker,
+    /// [`ContainerPaths::stop_requested`]): the code is the stop's signal, not trouble.
+    #[serde(default)]
+    pub stop_requested: bool,
     /// Why setup failed ([`Status::Failed`]).
     pub error: Option<String>,
     pub net: NetMode,
@@ -109,6 +113,7 @@ impl ContainerRecord {
             supervisor_pid: None,
             exit_code: None,
             exit_signal: None,
+            stop_requested: false,
             error: None,
             net: NetMode::None,
             address: None,
@@ -128,6 +133,9 @@ impl ContainerRecord {
 pub struct ContainerPaths {
     pub run_dir: PathBuf,
     pub state: PathBuf,
+    /// An empty file `stop` and `rm --force` create before they signal the init: the
+    /// supervisor, recording the exit, notes the stop was asked for (it owns the record).
+    pub stop_requested: PathBuf,
     pub data_dir: PathBuf,
     pub config: PathBuf,
     pub upper: PathBuf,
@@ -152,6 +160,7 @@ impl ContainerPaths {
         let data_dir = data_root(host).join("containers").join(id);
         ContainerPaths {
             state: run_dir.join("state.json"),
+            stop_requested: run_dir.join("stop-requested"),
             run_dir,
             config: data_dir.join("config.json"),
             upper: data_dir.join("upper"),
@@ -204,6 +213,28 @@ pub fn read_record(host: &HostRoot, id: &str) -> Result<Option<ContainerRecord>,
         Err(e) if e.is_missing() => Ok(None),
         Err(e) => Err(LaunchError::io("read", &path, e.into_io())),
     }
+}
+
+/// Marks container `id`'s coming exit as asked for ([`ContainerPaths::stop_requested`]).
+/// Only root writes `/run/isotop/<id>/`; the marker is still never opened through a link.
+pub fn request_stop(host: &HostRoot, id: &str) -> Result<(), LaunchError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = ContainerPaths::new(host, id).stop_requested;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&path)
+        .map(drop)
+        .map_err(|e| LaunchError::io("create", &path, e))
+}
+
+/// True when a stop of container `id` was asked for (its marker is there, a plain file).
+pub fn stop_was_requested(host: &HostRoot, id: &str) -> bool {
+    fs::symlink_metadata(ContainerPaths::new(host, id).stop_requested)
+        .is_ok_and(|m| m.file_type().is_file())
 }
 
 /// Writes the record (creating `/run/isotop/<id>/`).

@@ -189,6 +189,7 @@ fn run(
     record.exit_code = code;
     record.exit_signal = signal;
     record.finished_ms = Some(now_ms());
+    record.stop_requested = store::stop_was_requested(host, id);
     if let Err(e) = write_record(host, &record) {
         eprintln!("isotop supervise {id}: recording the exit: {e}");
     }

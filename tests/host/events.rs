@@ -448,5 +448,11 @@ fn a_container_that_starts_and_exits_is_told_both_times() {
         .collect();
     assert_eq!(exits.len(), 1, "{events:#?}");
     // An `unknown` container's runtime records no exit code.
-    assert_eq!(exits[0].kind, EventKind::Exited { exit_code: None });
+    assert_eq!(
+        exits[0].kind,
+        EventKind::Exited {
+            exit_code: None,
+            stop_requested: false
+        }
+    );
 }

@@ -163,8 +163,14 @@ fn a_recorded_scenario_replays_as_it_was_live() {
     for (id, code) in [(&fail_id, 3), (&ok_id, 0)] {
         let kind = exited(id, &scenario.live);
         assert!(
-            matches!(kind, Some(EventKind::Exited { exit_code: Some(c) }) if c == code)
-                || matches!(kind, Some(EventKind::Exited { exit_code: None })),
+            matches!(kind, Some(EventKind::Exited { exit_code: Some(c), stop_requested: false }) if c == code)
+                || matches!(
+                    kind,
+                    Some(EventKind::Exited {
+                        exit_code: None,
+                        stop_requested: false
+                    })
+                ),
             "exit {code} expected: {kind:?}"
         );
     }

@@ -214,7 +214,14 @@ fn a_trigger_dumps_the_window_and_the_cooldown_after_it() {
     // After it, a new trigger makes a new dump, its window overlapping the first.
     rig.feed(
         86,
-        vec![event(86, "web", EventKind::Exited { exit_code: Some(3) })],
+        vec![event(
+            86,
+            "web",
+            EventKind::Exited {
+                exit_code: Some(3),
+                stop_requested: false,
+            },
+        )],
     );
     let dumps = rig.dumped();
     assert_eq!(dumps.len(), 2, "{:?}", rig.reports());
@@ -239,8 +246,31 @@ fn only_trouble_triggers_and_thresholds_hold() {
     rig.feed(0, Vec::new());
     let throttled = |percent, ended| EventKind::Throttled { percent, ended };
     let calm = vec![
-        event(1, "web", EventKind::Exited { exit_code: Some(0) }),
-        event(1, "web", EventKind::Exited { exit_code: None }),
+        event(
+            1,
+            "web",
+            EventKind::Exited {
+                exit_code: Some(0),
+                stop_requested: false,
+            },
+        ),
+        event(
+            1,
+            "web",
+            EventKind::Exited {
+                exit_code: None,
+                stop_requested: false,
+            },
+        ),
+        // `docker stop` / `isotop stop` of a command that ignored TERM: asked for, no trouble.
+        event(
+            1,
+            "web",
+            EventKind::Exited {
+                exit_code: Some(137),
+                stop_requested: true,
+            },
+        ),
         event(1, "web", throttled(60.0, false)),
         event(1, "web", throttled(95.0, true)),
         event(

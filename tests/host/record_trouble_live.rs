@@ -170,7 +170,12 @@ fn a_real_non_zero_exit_dumps_the_frames_before_it() {
     let out = c.isotop(&["stop", "-t", "20"]);
     containers::assert_code(&out, 0, "isotop stop");
     live.tick(&mut sampler, 3, Duration::from_millis(300));
-    let (_, newest) = live.the_dump(|k| *k == EventKind::Exited { exit_code: Some(7) });
+    let (_, newest) = live.the_dump(|k| {
+        *k == EventKind::Exited {
+            exit_code: Some(7),
+            stop_requested: false,
+        }
+    });
     assert!(
         newest
             .events

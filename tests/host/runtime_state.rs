@@ -22,6 +22,7 @@ const DOCKER_WEB: &str = "d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0c1d0
 const DOCKER_JOB: &str = "d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2d0c2";
 const DOCKER_FRESH: &str = "d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3d0c3";
 const DOCKER_GARBAGE: &str = "d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4d0c4";
+const DOCKER_STOPPED: &str = "d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6d0c6";
 const DOCKERSHIM: &str = "d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5";
 const PODMAN_EXITED: &str = "b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1b0d1";
 const PODMAN_OLD: &str = "b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2b0d2";
@@ -81,6 +82,7 @@ fn docker_restarts_health_exit_codes_and_times() {
             exit_code: None,
             started_at_ms: Some(NOON + 5_500),
             finished_at_ms: Some(NOON + 4_250),
+            stop_requested: None,
         }
     );
     // OOM-killed and stopped: 137, finished at 14:30 +02:00 = 12:30 UTC (ns cut to ms); the
@@ -94,6 +96,20 @@ fn docker_restarts_health_exit_codes_and_times() {
             exit_code: Some(137),
             started_at_ms: Some(NOON + 123),
             finished_at_ms: Some(NOON + 30 * 60_000 + 987),
+            stop_requested: Some(false),
+        }
+    );
+    // `docker stop` of a command that ignored TERM: 137, and Docker's "stopped by hand".
+    let stopped = read_state(&root, &container(Runtime::Docker, DOCKER_STOPPED, false)).unwrap();
+    assert_eq!(
+        stopped,
+        RuntimeState {
+            restart_count: Some(0),
+            health: None,
+            exit_code: Some(137),
+            started_at_ms: Some(NOON),
+            finished_at_ms: Some(NOON + 10_000),
+            stop_requested: Some(true),
         }
     );
     // Created, never started: Go's zero times are "never", the code of no run is no code.
@@ -177,6 +193,7 @@ fn kubernetes_attempts_from_annotations_labels_and_log_dirs() {
             exit_code: Some(1),
             started_at_ms: Some(NOON),
             finished_at_ms: Some(NOON + 30_000),
+            stop_requested: None,
         }
     );
     // CRI-O's own metadata annotation carries the attempt too; running: no exit.
@@ -255,6 +272,7 @@ fn isotop_records_and_runc_creation_and_runtimes_without_files() {
             exit_code: Some(3),
             started_at_ms: Some(NOON),
             finished_at_ms: Some(NOON + 60_500),
+            stop_requested: Some(false),
             ..RuntimeState::default()
         }
     );

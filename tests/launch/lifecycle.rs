@@ -107,6 +107,7 @@ fn a_foreground_run_whose_cli_is_killed_runs_on_and_logs() {
     let _ = cli.0.wait();
     let record = c.wait_exited(Duration::from_secs(30)).unwrap();
     assert_eq!(record["exit_code"], 4, "{record}");
+    assert_eq!(record["stop_requested"], false, "its own exit: {record}");
     let logs = c.isotop(&["logs"]);
     assert_eq!(text(&logs.stdout), "before\nafter\n");
 }
@@ -200,6 +201,16 @@ fn stop_kills_an_init_that_ignores_term() {
     assert_eq!(stopped["exit_code"], 137);
     let record = c.record().unwrap();
     assert_eq!(record["exit_signal"], 9);
+    // Asked for: the 137 is the stop's KILL, which `inspect` and the events say (no trouble).
+    assert_eq!(record["stop_requested"], true, "{record}");
+    let json = common::isotop_json(&["inspect", &c.id, "--json"]);
+    assert_eq!(json["runtime_state"]["stop_requested"], true, "{json}");
+    assert_eq!(json["runtime_state"]["exit_code"], 137, "{json}");
+    let inspect = text(&c.isotop(&["inspect"]).stdout);
+    assert!(
+        inspect.contains("137 (128 + signal 9), stopped on request"),
+        "{inspect}"
+    );
     assert!(!alive(pid));
     // Stopping again is a no-op that still answers.
     assert_code(&c.isotop(&["stop"]), 0, "second stop");

@@ -216,6 +216,22 @@ fn dashboard_launches_selects_and_removes_an_isotop_container() {
         assert!(!dir.exists(), "cgroup {} is left", dir.display());
     }
     assert_eq!(mounts_naming(&id), Vec::<String>::new(), "mounts are left");
+    // The exit was asked for (its 137 is the stop's KILL): no dump on trouble for it. A few
+    // ticks (0.5 s each) give the exit's event time to be noticed.
+    std::thread::sleep(Duration::from_secs(2));
+    let dumps: Vec<String> = std::fs::read_dir(state.path().join("state/trouble"))
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("-exited-") && n.contains(&name))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        dumps,
+        Vec::<String>::new(),
+        "a stop asked for is no trouble"
+    );
 
     tmux.keys(&["q"]);
     tmux.expect("EXITED 0", "the dashboard quits cleanly");

@@ -134,7 +134,11 @@ fn the_dashboard_dumps_an_oom_kill_and_an_exit_and_the_dump_replays() {
         matches!(e.kind, EventKind::OomKill { .. })
     });
     check_dump(&exit_dump, "exited", &id, |e| {
-        e.kind == EventKind::Exited { exit_code: Some(3) }
+        e.kind
+            == EventKind::Exited {
+                exit_code: Some(3),
+                stop_requested: false,
+            }
     });
 
     // The replay of the OOM kill's dump, in a second window beside the live dashboard (the

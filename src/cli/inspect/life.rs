@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::host::HostRoot;
 use crate::host::container::Container;
+use crate::host::events::runtime::exit_code_text;
 use crate::host::runtime::state::{self, RuntimeState};
 use crate::host::text::clean_str;
 
@@ -52,6 +53,9 @@ pub(crate) struct RuntimeStateSection {
     /// The same times in ms since the Unix epoch.
     pub started_at_ms: Option<u64>,
     pub finished_at_ms: Option<u64>,
+    /// Whether the last exit followed a stop someone asked for (`docker stop`, `isotop stop`;
+    /// null where the runtime does not record it).
+    pub stop_requested: Option<bool>,
     /// The runtime's files it was read from.
     pub sources: Vec<String>,
 }
@@ -71,6 +75,7 @@ impl RuntimeStateSection {
             life: Life::of(state),
             started_at_ms: state.started_at_ms,
             finished_at_ms: state.finished_at_ms,
+            stop_requested: state.stop_requested,
             sources,
         }
     }
@@ -99,7 +104,10 @@ pub(super) fn render(section: Option<&RuntimeStateSection>, c: &Container) -> St
     for (field, value) in [
         ("restarts", l.restart_count.map(|n| n.to_string())),
         ("health", l.health.clone()),
-        ("last exit", l.exit_code.map(exit_text)),
+        (
+            "last exit",
+            l.exit_code.map(|code| last_exit(code, s.stop_requested)),
+        ),
         ("started", l.started_at.clone()),
         ("finished", l.finished_at.clone()),
     ] {
@@ -111,12 +119,12 @@ pub(super) fn render(section: Option<&RuntimeStateSection>, c: &Container) -> St
     out
 }
 
-/// `137 (128 + signal 9)`.
-fn exit_text(code: i32) -> String {
-    if (129..=128 + 64).contains(&code) {
-        format!("{code} (128 + signal {})", code - 128)
-    } else {
-        code.to_string()
+/// `137 (128 + signal 9), stopped on request`.
+fn last_exit(code: i32, stop_requested: Option<bool>) -> String {
+    let code = exit_code_text(code);
+    match stop_requested {
+        Some(true) => format!("{code}, stopped on request"),
+        _ => code,
     }
 }
 
@@ -147,6 +155,7 @@ mod tests {
             exit_code: Some(137),
             started_at_ms: Some(1_714_564_800_123),
             finished_at_ms: None,
+            stop_requested: Some(true),
         });
         let json = serde_json::to_value(&life).unwrap();
         assert_eq!(
@@ -159,7 +168,11 @@ mod tests {
                 "finished_at": null,
             })
         );
-        assert_eq!(exit_text(137), "137 (128 + signal 9)");
-        assert_eq!(exit_text(1), "1");
+        assert_eq!(last_exit(137, None), "137 (128 + signal 9)");
+        assert_eq!(last_exit(1, Some(false)), "1");
+        assert_eq!(
+            last_exit(143, Some(true)),
+            "143 (128 + signal 15), stopped on request"
+        );
     }
 }

@@ -40,13 +40,8 @@ pub fn dated_events(c: &Container, state: &RuntimeState) -> Vec<Event> {
         events.push(event(at_ms, &subject, kind, detail));
     }
     if let Some(at_ms) = state.finished_at_ms.filter(|_| state.finished_last_run()) {
-        let exit_code = state.exit_code;
-        events.push(event(
-            at_ms,
-            &subject,
-            EventKind::Exited { exit_code },
-            exited_detail(exit_code),
-        ));
+        let (kind, detail) = exited(state.exit_code, state.stop_requested == Some(true));
+        events.push(event(at_ms, &subject, kind, detail));
     }
     events.sort_by_key(|e| e.at_ms);
     events
@@ -62,16 +57,33 @@ fn event(at_ms: u64, subject: &Subject, kind: EventKind, detail: String) -> Even
     }
 }
 
-/// `exited with code 137 (128 + signal 9)`: codes above 128 are how runtimes report a death by
-/// signal.
-fn exited_detail(exit_code: Option<i32>) -> String {
-    match exit_code {
-        Some(code) if (129..=128 + 64).contains(&code) => {
-            format!("exited with code {code} (128 + signal {})", code - 128)
-        }
-        Some(code) => format!("exited with code {code}"),
-        None => "exited (its runtime recorded no exit code)".into(),
+/// `137 (128 + signal 9)`, `3`: an exit code as runtimes give it, a death by signal spelled out.
+pub fn exit_code_text(code: i32) -> String {
+    if (129..=128 + 64).contains(&code) {
+        format!("{code} (128 + signal {})", code - 128)
+    } else {
+        code.to_string()
     }
+}
+
+/// The exit event's kind and line, for every source that learns of an exit from a runtime:
+/// `exited with code 137 (128 + signal 9)` (codes above 128 are how runtimes report a death by
+/// signal), `stopped on request, code 143 (128 + signal 15)`.
+pub fn exited(exit_code: Option<i32>, stop_requested: bool) -> (EventKind, String) {
+    let code = match exit_code {
+        Some(code) => format!("code {}", exit_code_text(code)),
+        None => "its runtime recorded no exit code".into(),
+    };
+    let detail = match (stop_requested, exit_code) {
+        (true, _) => format!("stopped on request, {code}"),
+        (false, Some(_)) => format!("exited with {code}"),
+        (false, None) => format!("exited ({code})"),
+    };
+    let kind = EventKind::Exited {
+        exit_code,
+        stop_requested,
+    };
+    (kind, detail)
 }
 
 #[cfg(test)]
@@ -116,7 +128,8 @@ mod tests {
         assert_eq!(
             events[1].kind,
             EventKind::Exited {
-                exit_code: Some(137)
+                exit_code: Some(137),
+                stop_requested: false,
             }
         );
         assert_eq!(events[1].detail, "exited with code 137 (128 + signal 9)");
@@ -124,6 +137,38 @@ mod tests {
         assert!(events.iter().all(|e| e.timing == Timing::Dated));
         assert_eq!(events[0].subject.cgroup.as_deref(), Some("/docker/x?"));
         assert_eq!(events[0].subject.container_id, Some("ab".repeat(32)));
+    }
+
+    #[test]
+    fn an_exit_someone_asked_for_is_no_trouble() {
+        let state = RuntimeState {
+            exit_code: Some(143),
+            started_at_ms: Some(1_000),
+            finished_at_ms: Some(5_000),
+            stop_requested: Some(true),
+            ..RuntimeState::default()
+        };
+        let events = dated_events(&container(), &state);
+        assert_eq!(
+            events[1].kind,
+            EventKind::Exited {
+                exit_code: Some(143),
+                stop_requested: true,
+            }
+        );
+        assert_eq!(
+            events[1].detail,
+            "stopped on request, code 143 (128 + signal 15)"
+        );
+        assert!(!events[1].kind.is_trouble());
+        // Asked for or not, it is in JSON only when true (older readers see what they knew).
+        let json = serde_json::to_value(&events[1]).unwrap();
+        assert_eq!(json["stop_requested"], true);
+        let plain = exited(Some(1), false).0;
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("stop_requested").is_none(), "{json}");
+        let back: EventKind = serde_json::from_value(json).unwrap();
+        assert_eq!(back, plain);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(super) struct Record {
     pub(super) started_ms: Option<u64>,
     #[serde(default)]
     pub(super) finished_ms: Option<u64>,
+    /// The exit followed `isotop stop` / `rm --force`.
+    #[serde(default)]
+    pub(super) stop_requested: bool,
     #[serde(default)]
     cgroup_path: Option<String>,
 }

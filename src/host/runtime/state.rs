@@ -14,7 +14,8 @@
 //!
 //! Where each runtime keeps it ([`docker`], [`cri`], [`podman`], [`isotop`], [`oci`]):
 //! - Docker: `/var/lib/docker/containers/<id>/config.v2.json`: `RestartCount` (restarts by its
-//!   restart policy), `State.Health.Status`, `State.ExitCode`, `State.StartedAt`/`FinishedAt`.
+//!   restart policy), `State.Health.Status`, `State.ExitCode`, `State.StartedAt`/`FinishedAt`,
+//!   `HasBeenManuallyStopped` (`docker stop`/`kill` set it, a start clears it).
 //! - Kubernetes: the attempt number kubelet gave the container (its restart count): the
 //!   `io.kubernetes.container.restartCount` annotation (CRI-O's spec; dockershim's labels,
 //!   prefixed `annotation.`), CRI-O's `io.kubernetes.cri-o.Metadata` `attempt`, else the
@@ -27,7 +28,8 @@
 //!   code, dated by its mtime) and the health check log (`healthcheck.log` beside `userdata`
 //!   in the run root). Its restart count and start time live only in its database (BoltDB or
 //!   SQLite): not read.
-//! - isotop: its record (`/run/isotop/<id>/state.json`): start, finish, exit code.
+//! - isotop: its record (`/run/isotop/<id>/state.json`): start, finish, exit code, whether a
+//!   stop was asked for.
 //! - runc, crun: only when they created the container (`created`), shown as its start.
 //! - LXC, systemd-nspawn and processes no runtime names: nothing on disk; `None`.
 
@@ -58,6 +60,11 @@ pub struct RuntimeState {
     /// When it last started and finished, ms since the Unix epoch.
     pub started_at_ms: Option<u64>,
     pub finished_at_ms: Option<u64>,
+    /// Whether the last run ended because someone asked the runtime to stop it (`docker
+    /// stop`/`kill`: `HasBeenManuallyStopped`; `isotop stop`/`rm --force`): its exit code is
+    /// then the stop's signal, not trouble. Given with `exit_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_requested: Option<bool>,
 }
 
 impl RuntimeState {

@@ -1,7 +1,7 @@
 //! Which events are trouble worth a dump, and the dump directory's name made of one.
 //!
 //! Contract: a trigger is one of a frame's events (`sample::events` made it): an OOM kill, a
-//! container's exit with a non-zero code, throttling or pressure starting at or above a
+//! container's exit with a non-zero code nobody asked for, throttling or pressure starting at or above a
 //! threshold (the detector's events start at `[events]`' thresholds; [`Triggers`] can ask for
 //! more). [`dump_name`] is `<UTC time>-<kind>-<subject>` with the subject — a container's name
 //! or a cgroup's path, written by strangers — reduced to `[A-Za-z0-9._-]`, never `.`/`..` or
@@ -17,7 +17,8 @@ pub const SUBJECT_CHARS: usize = 48;
 pub struct Triggers {
     /// The kernel's OOM killer ended a process.
     pub oom_kill: bool,
-    /// A container exited with a code other than 0 (where its runtime records one).
+    /// A container exited with a code other than 0 (where its runtime records one) and no
+    /// stop asked for it (`EventKind::is_trouble`).
     pub exit_nonzero: bool,
     /// A `throttled` event (its start) at or above this share of CFS periods, percent; `None`:
     /// throttling never dumps. 0: every one the detector makes (its threshold, `[events]`).
@@ -46,9 +47,7 @@ impl Triggers {
         };
         match &event.kind {
             EventKind::OomKill { .. } => self.oom_kill,
-            EventKind::Exited { exit_code } => {
-                self.exit_nonzero && exit_code.is_some_and(|code| code != 0)
-            }
+            EventKind::Exited { .. } => self.exit_nonzero && event.kind.is_trouble(),
             EventKind::Throttled { percent, ended } => {
                 !ended && at_least(self.throttled_percent, *percent)
             }
@@ -65,7 +64,7 @@ impl Triggers {
 pub(super) fn what(event: &Event) -> String {
     match &event.kind {
         EventKind::OomKill { .. } => "OOM kill".to_string(),
-        EventKind::Exited { exit_code } => match exit_code {
+        EventKind::Exited { exit_code, .. } => match exit_code {
             Some(code) => format!("exit code {code}"),
             None => "exit".to_string(),
         },

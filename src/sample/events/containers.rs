@@ -99,10 +99,9 @@ impl ExitDraft {
         };
         match state.exit_code {
             Some(code) if ended_this_run => {
-                self.event.kind = EventKind::Exited {
-                    exit_code: Some(code),
-                };
-                self.event.detail = format!("exited with code {code}");
+                let stop_requested = state.stop_requested == Some(true);
+                (self.event.kind, self.event.detail) =
+                    crate::host::events::runtime::exited(Some(code), stop_requested);
                 Ok(self.event)
             }
             _ if !last_try => Err(self),
@@ -242,7 +241,10 @@ impl ContainerMemos {
             let event = sampled(
                 at_ms,
                 subject,
-                EventKind::Exited { exit_code: None },
+                EventKind::Exited {
+                    exit_code: None,
+                    stop_requested: false,
+                },
                 "exited".into(),
             );
             drafts.push(Draft::Exit(Box::new(ExitDraft {
@@ -305,7 +307,10 @@ impl Memo {
             drafts.push(Draft::Ready(sampled(
                 at_ms,
                 gone,
-                EventKind::Exited { exit_code: None },
+                EventKind::Exited {
+                    exit_code: None,
+                    stop_requested: false,
+                },
                 "exited".into(),
             )));
             drafts.push(event(

@@ -123,7 +123,13 @@ fn the_baseline_tick_emits_nothing_then_starts_and_exits_are_told() {
     let exited = events.iter().find(|e| e.kind.name() == "exited").unwrap();
     assert_eq!(exited.subject.container_id.as_deref(), Some("b"));
     // No runtime state here: the code is unknown.
-    assert_eq!(exited.kind, EventKind::Exited { exit_code: None });
+    assert_eq!(
+        exited.kind,
+        EventKind::Exited {
+            exit_code: None,
+            stop_requested: false
+        }
+    );
     assert_eq!(exited.timing, Timing::Sampled);
     let started = events
         .iter()

@@ -5,7 +5,8 @@
 //! `State.StartedAt`/`FinishedAt` (RFC 3339 with nanoseconds, Go's zero time until it
 //! happened), `State.Health.Status` (`starting`, `healthy`, `unhealthy`; absent without a
 //! check) and, beside `State`, `RestartCount` (restarts by its restart policy since it was last
-//! started by hand). Read below `/var/lib` without following a symlink ([`super::read_json`]).
+//! started by hand) and `HasBeenManuallyStopped` (the last stop was `docker stop`/`kill`).
+//! Read below `/var/lib` without following a symlink ([`super::read_json`]).
 
 use std::path::Path;
 
@@ -22,6 +23,10 @@ struct ConfigV2 {
     restart_count: Option<u64>,
     #[serde(rename = "State")]
     state: Option<State>,
+    /// `docker stop` and `docker kill` set it (not while the daemon shuts down), a start
+    /// clears it: the restart policy's "stopped by hand".
+    #[serde(rename = "HasBeenManuallyStopped")]
+    manually_stopped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +81,7 @@ pub fn read(root: &HostRoot, c: &Container) -> Option<StateReading> {
             .and_then(health);
     } else if life.finished_last_run() {
         life.exit_code = state.as_ref().and_then(|s| s.exit_code);
+        life.stop_requested = config.manually_stopped;
     }
     Some(StateReading {
         state: life,

@@ -4,7 +4,8 @@
 //!
 //! The supervisor records `started_ms` when it started the command, and on its exit
 //! `finished_ms` with `exit_code` (the code, or 128 + the signal's number), `status` `exited`;
-//! `isotop stop` records the finish of a container whose supervisor was gone. isotop has no
+//! `isotop stop` records the finish of a container whose supervisor was gone, and
+//! `stop_requested` when the exit followed `isotop stop` or `rm --force`. isotop has no
 //! restart policy and no health check: those stay `None`.
 
 use super::{RuntimeState, StateReading};
@@ -22,6 +23,7 @@ pub fn read(root: &HostRoot, c: &Container) -> Option<StateReading> {
     };
     if record.status.as_deref() != Some("running") && state.finished_last_run() {
         state.exit_code = record.exit_code;
+        state.stop_requested = Some(record.stop_requested);
     }
     Some(StateReading {
         state,

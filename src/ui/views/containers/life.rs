@@ -173,9 +173,16 @@ fn label(kind: &EventKind) -> String {
     match kind {
         EventKind::Started => "started".into(),
         EventKind::Exited {
+            stop_requested: true,
+            ..
+        } => "stopped".into(),
+        EventKind::Exited {
             exit_code: Some(code),
+            ..
         } => format!("exit {code}"),
-        EventKind::Exited { exit_code: None } => "exited".into(),
+        EventKind::Exited {
+            exit_code: None, ..
+        } => "exited".into(),
         EventKind::Restarted { .. } => "restarted".into(),
         EventKind::Frozen => "frozen".into(),
         EventKind::Thawed => "thawed".into(),
