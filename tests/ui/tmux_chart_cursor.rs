@@ -8,7 +8,7 @@
 use crate::support::{common, containers};
 
 use common::{require_program, unique_name};
-use containers::{Container, require_launch};
+use containers::{Container, require_launch, text};
 
 use crate::tmux::dashboard_on;
 
@@ -70,9 +70,11 @@ fn l_at_the_charts_cursor_opens_the_log_at_its_time() {
         return;
     }
     let name = unique_name("uicur");
-    let _container = Container::sh(
+    // Five lines (shell builtins) per `sleep 0.1`: ~50 lines a second, and still many under
+    // software emulation, where each `sleep` fork costs a lot more than 0.1 s.
+    let container = Container::sh(
         &["--name", &name],
-        "n=0; while :; do echo tick-$n; n=$((n+1)); sleep 0.1; done",
+        "n=0; while :; do for i in 1 2 3 4 5; do echo tick-$n; n=$((n+1)); done; sleep 0.1; done",
     );
 
     let tmux = dashboard_on(&name);
@@ -107,14 +109,21 @@ fn l_at_the_charts_cursor_opens_the_log_at_its_time() {
         after(first, cursor) >= -1,
         "drawn from just before the cursor:\n{pane}"
     );
-    // 10 lines a second: the pane's rows reach about 4 s past the cursor, the newest line
-    // is 8 s past it.
+    let newest_shown = shown.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    // Not the newest lines: the pane's rows end well before what the container had logged by
+    // then (8 s past the cursor; however slowly the lines came, at least five per `sleep`).
+    let logged = text(&container.isotop(&["logs"]).stdout);
+    let newest_logged = logged
+        .lines()
+        .filter_map(|l| l.strip_prefix("tick-")?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
     assert!(
-        after(last, cursor) <= 6,
-        "not the newest lines: the last on screen is {}s after the cursor:\n{pane}",
+        newest_shown + 10 <= newest_logged,
+        "not the newest lines: tick-{newest_shown} on screen ({}s after the cursor), \
+         tick-{newest_logged} logged:\n{pane}",
         after(last, cursor)
     );
-    let newest_shown = shown.iter().map(|&(_, n)| n).max().unwrap_or(0);
 
     // End follows again: the newest lines, well past those.
     tmux.keys(&["End"]);
