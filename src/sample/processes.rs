@@ -36,9 +36,12 @@
 //! - What needs more than `stat` and namespaces (cmdline, cgroup memberships, owner) is read
 //!   again on each of the [`rates::YOUNG_TICKS`] ticks after a process was first seen (runtimes
 //!   move a fresh process into its cgroup and namespaces in its first moments, often while it
-//!   waits), when its `comm` changes (an exec), and for
-//!   every process once every `reread_every` ticks, spread by pid (cgroup moves, made by
-//!   others without the process running, are noticed within that period).
+//!   waits), when its `comm` changes (an exec), and for every process once every
+//!   `reread_every` ticks, spread by pid (cgroup moves, made by others without the process
+//!   running, are noticed within that period). That periodic read is of `/proc/PID/cgroup`
+//!   alone for a process that has not run since its last full read (only the process itself
+//!   changes its namespaces, command line and owner, and only while it runs; a check that
+//!   cannot see every run — none, or `schedstat` of a multi-threaded process — counts as one).
 //!
 //! Processes that vanish mid-read are dropped silently. The table holds ONE record a process
 //! ([`ProcessList`], shared by `Arc` with the frames) and its packed [`ProcessRates`], brought
@@ -69,7 +72,7 @@ pub use summary::RefreshSummary;
 use crate::host::cgroup::CgroupLayout;
 use crate::host::namespace::{NsSet, read_ns_set};
 use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
-use crate::host::process::{Process, ReadDepth, read_process};
+use crate::host::process::{Process, ReadDepth, read_memberships, read_process};
 
 use crate::host::{HostError, HostRoot};
 use crate::units::room::keep_room;
@@ -354,13 +357,38 @@ impl ProcessTable {
         } else {
             process.cpu_ticks != previous_ticks
         };
-        let full_due = (pid as u64)
+        // Only the process itself changes its namespaces, command line and owner, and only
+        // while it runs; someone else may move it to another cgroup at any time. A check
+        // that cannot see every run (none, or the main thread's `schedstat` of a
+        // multi-threaded process) counts as a run.
+        if ran || !reads.gated || multithreaded {
+            rate.note_ran();
+        }
+        let periodic_due = (pid as u64)
             .wrapping_add(spread)
             .is_multiple_of(self.reread_every);
-        if comm_changed || young || full_due || verdict == Verdict::Moved {
+        let full_due = comm_changed
+            || young
+            || verdict == Verdict::Moved
+            || (periodic_due && rate.ran_since_full_read());
+        if periodic_due && !full_due {
+            // Asleep since its last full read: its cgroups are all that may have changed.
+            summary.memberships_reads += 1;
+            if let Some(memberships) = read_memberships(root, pid)
+                && *memberships != *process.cgroups
+            {
+                summary.memberships_changed = true;
+                summary.arrived.push(pid);
+                let mut moved = Process::clone(&process);
+                moved.cgroups = memberships.into();
+                self.interned.share(&mut moved);
+                process = Arc::new(moved);
+            }
+        } else if full_due {
             match read_process(root, pid, ReadDepth::Full) {
                 Ok(Some(mut fresh)) if fresh.start_ticks == process.start_ticks => {
                     summary.reread += 1;
+                    rate.full_read();
                     if fresh.ns != process.ns || fresh.cgroups != process.cgroups {
                         summary.memberships_changed = true;
                         summary.arrived.push(pid);

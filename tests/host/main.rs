@@ -57,6 +57,7 @@ mod ns_floor;
 mod ns_lsns;
 mod ns_nsfs;
 mod overlay_diff;
+mod periodic_reread;
 mod proc_listing;
 mod process_gate;
 mod record_cli;

@@ -21,6 +21,9 @@ const SCHED_READ: u8 = 2;
 const SCHED_COUNTS: u8 = 4;
 /// A slot of the table with no process yet (opened for a new pid, or left by a gone one).
 const VACANT: u8 = 8;
+/// It ran (or may have: no check could tell) since its last full read: its namespaces, command
+/// line and owner may have changed (only the process itself changes those).
+const RAN_SINCE_FULL_READ: u8 = 16;
 
 /// Per-process figures the table keeps beside the [`crate::host::process::Process`] record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +50,7 @@ pub struct ProcessRates {
     unread_usec: u32,
     /// `pcount` of the last `schedstat` read, low 32 bits.
     sched_pcount: u32,
-    /// [`HOT`], [`SCHED_READ`], [`SCHED_COUNTS`], [`VACANT`].
+    /// [`HOT`], [`SCHED_READ`], [`SCHED_COUNTS`], [`VACANT`], [`RAN_SINCE_FULL_READ`].
     flags: u8,
 }
 
@@ -153,6 +156,21 @@ impl ProcessRates {
         };
         self.sched_tick = tick;
         self.sched_reads = self.sched_reads.saturating_add(u32::from(counted));
+    }
+
+    /// Notes that the process ran (or may have) since its last full read.
+    pub(super) fn note_ran(&mut self) {
+        self.flags |= RAN_SINCE_FULL_READ;
+    }
+
+    /// Its namespaces, command line and owner were read afresh.
+    pub(super) fn full_read(&mut self) {
+        self.flags &= !RAN_SINCE_FULL_READ;
+    }
+
+    /// It ran (or may have) since its last full read ([`ProcessRates::note_ran`]).
+    pub fn ran_since_full_read(&self) -> bool {
+        self.flags & RAN_SINCE_FULL_READ != 0
     }
 
     /// Same inode as the listing's `ino` (meaningful on procfs only).

@@ -21,6 +21,9 @@ pub struct RefreshSummary {
     pub moved: usize,
     /// Cgroup files (usage counters, `cgroup.procs`) the gate read this tick.
     pub gate_reads: usize,
+    /// Processes already known whose cgroup memberships alone were read again (the periodic
+    /// re-read of one that has not run since its last full read).
+    pub memberships_reads: usize,
     /// Processes already known whose namespace links alone were read again (they ran).
     pub namespace_reads: usize,
     /// A re-read found different namespaces or cgroup memberships.
