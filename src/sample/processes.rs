@@ -31,6 +31,8 @@
 //!   CPU-accounting hierarchy, not the root) used no CPU since before its last check, and
 //!   whose `cgroup.procs` still lists it, cannot have run: its check is skipped. One whose
 //!   quiet cgroup no longer lists it was moved: it is checked and its memberships re-read.
+//!   A quiet cgroup's members are considered every [`CHECK_EVERY`] ticks on the cgroup's
+//!   turn, not each on its pid's (its listing read once for all of them).
 //! - Without a usable `schedstat` (not procfs, file missing, or a kernel without sched_info that
 //!   prints `0 0 0`) `stat` is read every tick, and a changed CPU time stands for "ran".
 //! - What needs more than `stat` and namespaces (cmdline, cgroup memberships, owner) is read
@@ -196,7 +198,6 @@ impl ProcessTable {
         // time since each process's last check.
         if let Some(gate) = self.gate.as_mut().filter(|_| procfs) {
             gate.prepare(u64::from(tick), self.processes.shared(), &self.rates);
-            summary.gate_reads = gate.reads;
         }
         // Slot `at` belongs to `listing[at]` from here on; one whose read finds the process
         // gone stays vacant and is dropped below.
@@ -225,6 +226,9 @@ impl ProcessTable {
                 self.to_check.push(entry.pid);
             }
             self.plans.push(plan);
+        }
+        if let Some(gate) = self.gate.as_ref().filter(|_| procfs) {
+            summary.gate_reads = gate.reads;
         }
         if let Some(dir) = self.dir.as_mut().filter(|_| batching) {
             dir.prefetch_run_checks(&self.to_check);

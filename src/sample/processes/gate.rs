@@ -3,9 +3,15 @@
 //!
 //! Contract: at the start of each refresh, [`CgroupGate::prepare`] reads the usage counter
 //! (`host::cgroup::usage`) of every cgroup (of the CPU-accounting hierarchy, the root left
-//! out) that holds a process the gate may skip, and for each whose counter did not move since
-//! the previous read, its `cgroup.procs`. [`CgroupGate::verdict`] then skips a process only
-//! when all of these hold:
+//! out) that holds a process the gate may skip. A cgroup whose counter did not move since the
+//! previous read is quiet, and its members are considered together, every [`CHECK_EVERY`]
+//! ticks on the cgroup's turn (cgroups take turns, half on even ticks, half on odd) rather
+//! than each on its own pid's turn: off its turn, [`Verdict::Wait`] (nothing read, nothing
+//! checked); on it, its `cgroup.procs` is read (once, when the first member asks) — on a
+//! host of many quiet cgroups that listing was most of the gate's cost, and is now read half
+//! as often. A process that must be checked every tick (it ran at its last check) asks for
+//! the listing off its cgroup's turn too. [`CgroupGate::verdict`] skips a process
+//! ([`Verdict::Quiet`]) only when all of these hold:
 //! - it is single-threaded, not a zombie, not a kernel thread, and `schedstat` gates it (a
 //!   v1 thread may sit in another cgroup than its process; those keep today's reads);
 //! - its cgroup's counter has not moved since a read taken before the process's last
@@ -13,7 +19,8 @@
 //!   quiet stretch covers the whole time since the process was last seen);
 //! - that cgroup's `cgroup.procs`, read this tick, lists it: a process moved by someone else
 //!   (`echo PID > cgroup.procs`) while asleep is no longer listed where the table places it,
-//!   is checked this tick ([`Verdict::Moved`]), and its memberships are read again.
+//!   is checked that tick ([`Verdict::Moved`]), and its memberships are read again — within
+//!   [`CHECK_EVERY`] ticks of the move, as a process of a busy cgroup is checked.
 //!
 //! A process moved out and back in between two ticks, having run elsewhere meanwhile, is not
 //! seen this way; its periodic full re-read (`reread_every`) catches it. A cgroup that
@@ -29,13 +36,15 @@ use crate::host::cgroup::usage::{UsageReader, usage_hierarchy};
 use crate::host::process::CgroupMembership;
 use crate::host::process::Process;
 
-use super::ProcessRates;
+use super::{CHECK_EVERY, ProcessRates};
 
 /// What the gate says about one process this tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Verdict {
     /// Not gated: the table's own rules decide.
     Open,
+    /// Its cgroup is quiet and this is not the cgroup's turn: not checked this tick.
+    Wait,
     /// Its cgroup used no CPU since its last check: it did not run.
     Quiet,
     /// Not listed in the quiet cgroup the table places it in: check it and re-read where it is.
@@ -50,9 +59,13 @@ struct Watched {
     still_since: u64,
     /// Last tick it was read (entries not wanted on a tick are dropped).
     read_tick: u64,
-    /// Its pids, ascending, when read this tick (quiet cgroups only).
+    /// Its pids, ascending, as read on `procs_tick` (quiet cgroups, on their turn).
     procs: Vec<i32>,
     procs_tick: Option<u64>,
+    /// The read on `procs_tick` gave a listing of pids.
+    procs_ok: bool,
+    /// Its members are considered on the ticks `t` with `(t + turn) % CHECK_EVERY == 0`.
+    turn: u64,
 }
 
 /// The gate's state between ticks.
@@ -70,8 +83,10 @@ pub(super) struct CgroupGate {
     /// the table shares one list among every process of the same cgroups (`interned`), so
     /// consecutive processes mostly hit it. The `Arc` is held so its address cannot be reused.
     last: Option<(Arc<[CgroupMembership]>, Option<usize>)>,
-    /// Cgroup files read by the last `prepare`.
+    /// Cgroup files read this tick (`prepare` and the verdicts).
     pub(super) reads: usize,
+    /// The turn the next cgroup watched gets (they alternate).
+    next_turn: u64,
 }
 
 impl CgroupGate {
@@ -87,6 +102,7 @@ impl CgroupGate {
             cgroups: HashMap::default(),
             last: None,
             reads: 0,
+            next_turn: 0,
         })
     }
 
@@ -153,51 +169,68 @@ impl CgroupGate {
             }
             let usage = self.reader.usage(path);
             self.reads += 1;
-            let watched = self
-                .cgroups
-                .entry(path.to_string())
-                .or_insert_with(|| Watched {
+            let watched = self.cgroups.entry(path.to_string()).or_insert_with(|| {
+                self.next_turn = (self.next_turn + 1) % CHECK_EVERY;
+                Watched {
                     usage: None,
                     still_since: tick,
                     read_tick: tick,
                     procs: Vec::new(),
                     procs_tick: None,
-                });
+                    procs_ok: false,
+                    turn: self.next_turn,
+                }
+            });
             if usage.is_none() || watched.usage != usage {
                 watched.still_since = tick;
             }
             watched.usage = usage;
             watched.read_tick = tick;
-            watched.procs_tick = None;
-            if watched.still_since < tick {
-                self.reads += 1;
-                if self.reader.procs(path, &mut watched.procs) {
-                    watched.procs_tick = Some(tick);
-                }
-            }
         }
         self.cgroups.retain(|_, w| w.read_tick == tick);
     }
 
-    /// Whether `process` (checked last on `rate.sched_tick`) may be skipped this tick.
-    pub(super) fn verdict(&mut self, tick: u64, process: &Process, rate: &ProcessRates) -> Verdict {
+    /// Whether `process` (checked last on `rate.sched_tick`) may be skipped this tick; `urgent`
+    /// when the table would check it this tick whatever its pid's turn (it ran at its last
+    /// check): then its cgroup's listing is read off the cgroup's turn too.
+    pub(super) fn verdict(
+        &mut self,
+        tick: u64,
+        process: &Process,
+        rate: &ProcessRates,
+        urgent: bool,
+    ) -> Verdict {
         let Some(path) = self.path_of(process, rate) else {
             return Verdict::Open;
         };
-        let Some(watched) = self.cgroups.get(path) else {
+        let Some(watched) = self.cgroups.get_mut(path) else {
             return Verdict::Open;
         };
         if watched.usage.is_none()
             || watched.read_tick != tick
-            || watched.procs_tick != Some(tick)
+            || watched.still_since >= tick
             || watched.still_since > rate.sched_tick()
         {
             return Verdict::Open;
         }
-        if watched.procs.binary_search(&process.pid).is_ok() {
+        // Quiet since before its last check: it did not run.
+        if !urgent && !(tick + watched.turn).is_multiple_of(CHECK_EVERY) {
+            return Verdict::Wait;
+        }
+        if watched.procs_tick != Some(tick) {
+            self.reads += 1;
+            watched.procs_ok = self.reader.procs(path, &mut watched.procs);
+            watched.procs_tick = Some(tick);
+        }
+        if !watched.procs_ok {
+            Verdict::Open
+        } else if watched.procs.binary_search(&process.pid).is_ok() {
             Verdict::Quiet
         } else {
             Verdict::Moved
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,9 @@
 //!
 //! The rules are the table's (see [`super`]): an idle process of known identity is checked
 //! every [`CHECK_EVERY`] ticks (spread by pid), one that ran at its last check, one without a
-//! usable check and one not known to be the same process every tick; the gate's `Quiet`
-//! spares a check, its `Moved` forces one.
+//! usable check and one not known to be the same process every tick; the gate's `Quiet` and
+//! `Wait` spare a check (a quiet cgroup's members are considered on the cgroup's turn), its
+//! `Moved` forces one.
 
 use super::gate::{CgroupGate, Verdict};
 use super::{CHECK_EVERY, ProcessRates, RefreshSummary};
@@ -39,17 +40,19 @@ impl Plan {
         let spread = u64::from(tick);
         let known = cached.map(|(_, rate)| rate);
         let same = procfs && known.is_some_and(|rate| rate.same_ino(entry.ino));
-        let mut check = !same
-            || known.is_some_and(|rate| rate.is_hot() || rate.lacks_sched())
+        let urgent = !same || known.is_some_and(|rate| rate.is_hot() || rate.lacks_sched());
+        let mut check = urgent
             || (entry.pid as u64)
                 .wrapping_add(spread)
                 .is_multiple_of(CHECK_EVERY);
         let verdict = match (cached, gate) {
-            (Some((process, rate)), Some(gate)) if same => gate.verdict(spread, process, rate),
+            (Some((process, rate)), Some(gate)) if same => {
+                gate.verdict(spread, process, rate, urgent)
+            }
             _ => Verdict::Open,
         };
         match verdict {
-            Verdict::Quiet if check => {
+            Verdict::Quiet | Verdict::Wait if check => {
                 check = false;
                 summary.gated += 1;
             }
@@ -57,7 +60,7 @@ impl Plan {
                 check = true;
                 summary.moved += 1;
             }
-            Verdict::Quiet | Verdict::Open => {}
+            Verdict::Quiet | Verdict::Wait | Verdict::Open => {}
         }
         Plan {
             entry,
