@@ -39,6 +39,6 @@ pub use stats::{
     PressureFile, PressureLine,
 };
 pub use tree::{
-    CgroupNode, CountPlan, CountedTree, OwnReadings, read_tree, read_tree_counted,
-    read_tree_reusing,
+    CgroupNode, ChildListings, CountPlan, CountedTree, LIST_EVERY, OwnReadings, read_tree,
+    read_tree_counted, read_tree_reusing,
 };

@@ -27,7 +27,8 @@ use super::frame::{CgroupSample, ContainerSample};
 use super::rates::{IoRates, Throttling, cpu_percent_from_usec, io_rates, throttled_percent};
 use crate::host::HostRoot;
 use crate::host::cgroup::{
-    CgroupLayout, CgroupNode, CgroupReading, CountPlan, IoCounters, OwnReadings, read_tree_reusing,
+    CgroupLayout, CgroupNode, CgroupReading, ChildListings, CountPlan, IoCounters, OwnReadings,
+    read_tree_reusing,
 };
 
 /// A cgroup with at least this many processes has its count derived rather than read: below
@@ -86,6 +87,8 @@ pub struct CgroupSampler {
     last: Arc<[CgroupSample]>,
     /// Per hierarchy, the cgroup whose count the next read derives.
     derive: Vec<Option<String>>,
+    /// The cgroups' child directories, kept from read to read (`host::cgroup::ChildListings`).
+    listings: ChildListings,
 }
 
 impl CgroupSampler {
@@ -120,7 +123,7 @@ impl CgroupSampler {
             processes,
             derive: std::mem::take(&mut self.derive),
         });
-        let tree = match read_tree_reusing(root, layout, plan.as_ref(), known) {
+        let tree = match read_tree_reusing(root, layout, plan.as_ref(), known, &mut self.listings) {
             Ok(counted) => {
                 self.derive = counted
                     .largest

@@ -12,6 +12,7 @@ mod cgroup_fixtures_v1;
 mod cgroup_fixtures_v2;
 mod cgroup_io;
 mod cgroup_io_limits;
+mod cgroup_listings;
 mod cgroup_live;
 mod cgroup_namespace;
 mod cgroup_tempdir;

@@ -101,7 +101,8 @@ fn the_tree_takes_an_own_reading_of_the_same_directories_only() {
 
     let mut known = OwnReadings::default();
     known.add(&marked, own.iter().collect());
-    let tree = read_tree_reusing(&root, &layout, None, &known).unwrap();
+    let mut listings = isotop::host::cgroup::ChildListings::default();
+    let tree = read_tree_reusing(&root, &layout, None, &known, &mut listings).unwrap();
     let tree = tree.tree.unwrap();
     assert_eq!(node(&tree, "/box").unwrap().reading.nprocs, 99);
     assert_eq!(
@@ -117,7 +118,8 @@ fn the_tree_takes_an_own_reading_of_the_same_directories_only() {
     }];
     let mut known = OwnReadings::default();
     known.add(&marked, elsewhere.iter().collect());
-    let tree = read_tree_reusing(&root, &layout, None, &known).unwrap();
+    let mut listings = isotop::host::cgroup::ChildListings::default();
+    let tree = read_tree_reusing(&root, &layout, None, &known, &mut listings).unwrap();
     assert_eq!(node(&tree.tree.unwrap(), "/box").unwrap().reading.nprocs, 2);
 }
 

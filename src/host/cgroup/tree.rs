@@ -12,6 +12,8 @@
 //! hierarchies a cgroup exists from its parent's listings (no `statx` a hierarchy a cgroup), so
 //! one created or removed between the listing and its reading shows at the next read.
 
+mod listings;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -23,6 +25,7 @@ use crate::host::error::is_vanished;
 use crate::host::process::CgroupMembership;
 use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
+pub use listings::{ChildListings, LIST_EVERY};
 
 /// One cgroup and its descendants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,6 +93,9 @@ pub struct CountedTree {
     /// Per hierarchy, its cgroups counted in another hierarchy: the extra `cgroup.procs` reads
     /// deriving a count there takes (the cost to weigh against reading it).
     pub counted_elsewhere: Vec<usize>,
+    /// Cgroups whose directories were listed by this walk (the others' children came from
+    /// the listings kept: [`ChildListings`]).
+    pub listed: usize,
 }
 
 /// One cgroup of a counted tree read: where its count comes from.
@@ -110,7 +116,8 @@ pub fn read_tree_counted(
     layout: &CgroupLayout,
     plan: Option<&CountPlan>,
 ) -> Result<CountedTree, HostError> {
-    read_tree_reusing(root, layout, plan, &OwnReadings::default())
+    let mut listings = ChildListings::default();
+    read_tree_reusing(root, layout, plan, &OwnReadings::default(), &mut listings)
 }
 
 /// Readings made this tick of containers' own cgroups (`read_own_keeping`), by their path,
@@ -144,12 +151,15 @@ impl<'a> OwnReadings<'a> {
 /// reading read this tick from the very directories the tree reads there (the tree reads
 /// every file of them again otherwise: ~12 a cgroup, 400 containers' own cgroups on a host of
 /// 400 containers). Such a node's figures are the container's: its limits and its process
-/// count as the container's reading carries them (`host::container::measure::Carry`).
+/// count as the container's reading carries them (`host::container::measure::Carry`). The
+/// cgroups' child directories come from `listings`, kept from the walk before where their
+/// link counts say nothing came or went ([`listings`]).
 pub fn read_tree_reusing(
     root: &HostRoot,
     layout: &CgroupLayout,
     plan: Option<&CountPlan>,
     known: &OwnReadings<'_>,
+    listings: &mut ChildListings,
 ) -> Result<CountedTree, HostError> {
     let derive = |index: usize| -> Option<&str> {
         let path = plan?.derive.get(index)?.as_deref()?;
@@ -166,8 +176,13 @@ pub fn read_tree_reusing(
         known,
         counted: &mut counted,
         complete: &mut complete,
+        listings,
     };
-    let tree = read_counted_node(&mut cx, "/", None)?;
+    cx.listings.begin();
+    let tree = read_counted_node(&mut cx, "/", None);
+    cx.listings.end();
+    let tree = tree?;
+    let listed = cx.listings.listed;
     let mut tree = tree;
     for (index, target) in (0..layout.hierarchies.len()).filter_map(|i| Some((i, derive(i)?))) {
         let Some(at) = counted
@@ -207,6 +222,7 @@ pub fn read_tree_reusing(
         tree,
         largest,
         counted_elsewhere,
+        listed,
     })
 }
 
@@ -252,6 +268,7 @@ struct Walk<'w, 'p> {
     known: &'w OwnReadings<'w>,
     counted: &'w mut Vec<Counted>,
     complete: &'w mut bool,
+    listings: &'w mut ChildListings,
 }
 
 /// Reads the cgroup at `path` and below; `listed`, per hierarchy, whether its parent's
@@ -275,18 +292,37 @@ fn read_counted_node(
         nprocs: reading.nprocs,
         uncounted: read.uncounted,
     });
+    let layout = cx.layout;
     let notes_before = reading.notes.len();
-    let names = listed_children(cx.layout, path, &mut reading.notes);
+    let (names, listed_now) = cx
+        .listings
+        .children(layout, path, listed, &mut reading.notes, false);
     // A child not listed (unreadable directory, a name that is not UTF-8) is a count missing
     // from the sum: derive nothing then.
     *cx.complete &= reading.notes.len() == notes_before;
     let mut children = Vec::new();
-    for (name, listed) in names {
-        let child_path = child_path(path, &name);
-        if let Some(child) = read_counted_node(cx, &child_path, Some(&listed))? {
-            children.push(child);
+    let mut gone = false;
+    for (name, listed) in &names {
+        match read_counted_node(cx, &child_path(path, name), Some(listed))? {
+            Some(child) => children.push((name.clone(), child)),
+            None => gone = true,
         }
     }
+    if gone && !listed_now {
+        // A kept child is gone: another may have come in its place (same link count).
+        let notes_before = reading.notes.len();
+        let (again, _) = cx
+            .listings
+            .children(layout, path, listed, &mut reading.notes, true);
+        *cx.complete &= reading.notes.len() == notes_before;
+        for (name, listed) in again.iter().filter(|(name, _)| !names.contains_key(*name)) {
+            if let Some(child) = read_counted_node(cx, &child_path(path, name), Some(listed))? {
+                children.push((name.clone(), child));
+            }
+        }
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let children = children.into_iter().map(|(_, child)| child).collect();
     Ok(Some(node(path, reading, children)))
 }
 
