@@ -15,6 +15,7 @@
 pub mod assign;
 pub mod claim;
 pub mod hidden;
+pub mod hints;
 pub mod measure;
 pub mod ownership;
 pub mod rules;
@@ -27,12 +28,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use self::claim::Trust;
+pub use self::hints::ContainerHints;
 pub use super::runtime::{Pod, Runtime};
 
 use self::assign::Group;
 use super::HostRoot;
 use super::namespace::{NsKind, NsSet};
-use super::process::{CgroupMembership, Process, Records, read_environ_var};
+use super::process::{CgroupMembership, Process, Records};
 use super::runtime::containerd::TaskIndex;
 use super::runtime::oci::{self, OciState};
 use super::runtime::podman::{self, PodmanStores};
@@ -101,7 +103,19 @@ pub fn find_containers<'p>(
     processes: impl Into<Records<'p>>,
     host_ns: &NsSet,
 ) -> Vec<Container> {
+    find_containers_hinted(root, processes, host_ns, &mut ContainerHints::default())
+}
+
+/// [`find_containers`], taking the inits' `container=` variables from `hints` where it read
+/// them before (the sampler keeps them from grouping to grouping: [`ContainerHints`]).
+pub fn find_containers_hinted<'p>(
+    root: &HostRoot,
+    processes: impl Into<Records<'p>>,
+    host_ns: &NsSet,
+    hints: &mut ContainerHints,
+) -> Vec<Container> {
     let processes = processes.into();
+    hints.begin();
     let tasks = TaskIndex::read(root);
     let states = oci::read_states(root);
     let groups = assign::group_processes(root, processes, host_ns, &tasks, &states);
@@ -111,9 +125,10 @@ pub fn find_containers<'p>(
         .into_iter()
         .map(|group| {
             let meta = metadata_for(root, &group, &tasks, &states, &mut stores);
-            build(root, group, meta, &by_pid, &states, host_ns)
+            build(root, group, meta, &by_pid, &states, host_ns, hints)
         })
         .collect();
+    hints.keep_only(|pid, start| by_pid.get(&pid).is_some_and(|p| p.start_ticks == start));
     sort(&mut containers);
     containers
 }
@@ -188,6 +203,7 @@ fn build(
     by_pid: &HashMap<i32, &Process>,
     states: &[OciState],
     host_ns: &NsSet,
+    hints: &mut ContainerHints,
 ) -> Container {
     let recorded_init = meta
         .init_pid
@@ -197,8 +213,8 @@ fn build(
     let init = init_pid.and_then(|pid| by_pid.get(&pid).copied());
     let mut runtime = group.runtime;
     if runtime == Runtime::Unknown
-        && let Some(pid) = init_pid
-        && let Some(hint) = read_environ_var(root, pid, "container")
+        && let Some(init) = init
+        && let Some(hint) = hints.of(root, init)
         && let Some(hinted) = Runtime::from_environ_hint(&hint)
     {
         runtime = hinted;

@@ -14,7 +14,8 @@
 //! it had when the sampler first saw it ([`OomBaselines`]; 0 for a container that started
 //! after the sampler did). What each container's runtime records of its life (restarts,
 //! health, last exit: `host::runtime::state::read_state`) is read with the grouping and
-//! carried between regroupings.
+//! carried between regroupings, and so is each unnamed container's init's `container=`
+//! variable (`host::container::ContainerHints`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ use crate::host::HostRoot;
 use crate::host::cgroup::{CgroupLayout, IoCounters};
 use crate::host::container::hidden::hidden;
 use crate::host::container::measure::{Carry, Census, Clock, CpuCounter, measure};
-use crate::host::container::{Container, find_containers};
+use crate::host::container::{Container, ContainerHints, find_containers_hinted};
 use crate::host::namespace::{NsKind, host_reference};
 use crate::host::runtime::state::{RuntimeState, read_state};
 
@@ -132,6 +133,8 @@ pub struct ContainerSampler {
     /// Own cgroups' limits carried between ticks (`host::container::measure::Carry`).
     carry: Carry,
     audit: AuditWatch,
+    /// The inits' `container=` variables, kept from grouping to grouping.
+    hints: ContainerHints,
 }
 
 impl Default for ContainerSampler {
@@ -144,6 +147,7 @@ impl Default for ContainerSampler {
             hidden: None,
             carry: Carry::new(LIMITS_EVERY),
             audit: AuditWatch::default(),
+            hints: ContainerHints::default(),
         }
     }
 }
@@ -160,7 +164,7 @@ impl ContainerSampler {
     /// Groups the table's processes into containers again (reads runtime state files).
     pub fn regroup(&mut self, root: &HostRoot, table: &ProcessTable) {
         let host = host_reference(root, table.processes());
-        let grouping = find_containers(root, table.processes(), &host.ns);
+        let grouping = find_containers_hinted(root, table.processes(), &host.ns, &mut self.hints);
         self.oom_baselines.keep(&grouping);
         self.runtime_states = grouping
             .iter()

@@ -74,6 +74,8 @@ fn an_isotop_containers_start_exit_and_code_come_back() {
     let stopped_container = found(&root, &c.id);
     let stopped = read_state(&root, &stopped_container).expect("a record");
     assert_eq!(stopped.exit_code, Some(7), "{stopped:?}");
+    // `isotop stop` asked for it: the record says so, and the exit is no trouble.
+    assert_eq!(stopped.stop_requested, Some(true), "{stopped:?}");
     assert_eq!(stopped.started_at_ms, Some(started));
     let finished = stopped.finished_at_ms.expect("a finish time");
     assert!(started <= finished && finished <= after, "{stopped:?}");
@@ -106,6 +108,12 @@ fn an_isotop_containers_start_exit_and_code_come_back() {
         7,
         "{events:?}"
     );
+    assert_eq!(
+        serde_json::to_value(&events[1]).unwrap()["stop_requested"],
+        true,
+        "{events:?}"
+    );
+    assert!(!events[1].kind.is_trouble());
 }
 
 #[test]
