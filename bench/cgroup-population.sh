@@ -43,7 +43,7 @@ fi
 # Bounds: leave room in the pid space and in memory for the rest of the machine (a memory
 # cgroup costs the kernel some 100s of KiB with its per-CPU statistics; 512 KiB is generous).
 pid_max=$(cat /proc/sys/kernel/pid_max)
-running=$(find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l)
+running=$({ find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null || true; } | wc -l)
 ((running + count + 4000 <= pid_max)) \
     || die "$count more processes would leave too few pids (pid_max $pid_max, $running running)"
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)

@@ -41,7 +41,8 @@ command -v unshare >/dev/null || die "unshare not found (util-linux)"
 # Bounds: leave room in the pid space and in memory for the rest of the machine.
 wanted=$((groups * (sleepers + 2)))
 pid_max=$(cat /proc/sys/kernel/pid_max)
-running=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+# A process that ends while find walks /proc makes it fail: the count stands anyway.
+running=$({ find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null || true; } | wc -l)
 ((running + wanted + 4000 <= pid_max)) \
     || die "$wanted more processes would leave too few pids (pid_max $pid_max, $running running)"
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
@@ -147,7 +148,7 @@ while :; do
     ((SECONDS < deadline)) || die "population incomplete after 300 s ($count of $wanted)"
     sleep 0.5
 done
-total=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+total=$({ find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null || true; } | wc -l)
 echo "ready=$total" >>"$state"
 echo "ns-population: ready: $count processes in $((groups * 7)) new namespaces ($total on the host)" >&2
 # Hold until signalled; `wait` returns early on a trapped signal, which runs the teardown.
