@@ -135,6 +135,9 @@ pub struct ContainerSampler {
     audit: AuditWatch,
     /// The inits' `container=` variables, kept from grouping to grouping.
     hints: ContainerHints,
+    /// Groupings made so far (what a carried ownership list was judged on, with the table's
+    /// generation).
+    groupings: u64,
 }
 
 impl Default for ContainerSampler {
@@ -148,6 +151,7 @@ impl Default for ContainerSampler {
             carry: Carry::new(LIMITS_EVERY),
             audit: AuditWatch::default(),
             hints: ContainerHints::default(),
+            groupings: 0,
         }
     }
 }
@@ -174,6 +178,7 @@ impl ContainerSampler {
             .then(|| hidden(root, table.processes(), &grouping).message(false))
             .flatten();
         self.grouping = grouping.into_iter().map(Arc::new).collect();
+        self.groupings += 1;
     }
 
     /// Whether a process of `arrived` (new this tick, or whose namespaces or cgroups changed)
@@ -252,6 +257,7 @@ impl ContainerSampler {
         let acted = self.audit.changed(cx.root);
         let mut carry = std::mem::replace(&mut self.carry, Carry::new(LIMITS_EVERY));
         carry.begin_tick(acted);
+        carry.set_snapshot((cx.table.generation(), self.groupings));
         // Which processes sit in which cgroup, indexed once for all containers of the tick.
         let census = Census::carrying(cx.table.processes(), &mut carry);
         let grouping = std::mem::take(&mut self.grouping);

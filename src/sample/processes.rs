@@ -110,6 +110,9 @@ pub struct ProcessTable {
     /// Refreshes so far (wraps after 2^32: 136 years at 1 s).
     tick: u32,
     reread_every: u64,
+    /// Bumped by each refresh that saw a process come or go, or one's namespaces, cgroups,
+    /// parent or name change ([`ProcessTable::generation`]).
+    generation: u64,
     /// Skips the checks of processes whose cgroup used no CPU (see [`gate`]).
     gate: Option<CgroupGate>,
 }
@@ -143,6 +146,7 @@ impl ProcessTable {
             to_check: Vec::new(),
             tick: 0,
             reread_every: reread_every.max(1),
+            generation: 0,
             gate: None,
         }
     }
@@ -155,6 +159,13 @@ impl ProcessTable {
             Some(layout) => self.gate = CgroupGate::new(layout),
             None => self.gate = None,
         }
+    }
+
+    /// Changes whenever a refresh saw a process come or go, or one's namespaces, cgroups,
+    /// parent or name change: equal across two refreshes, everything a container's ownership
+    /// of its cgroups is judged by (`host::container::ownership`) is the same.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The processes, ascending pid: the records the frames share.
@@ -259,6 +270,9 @@ impl ProcessTable {
         }
         self.listing = listing;
         self.adopt_orphans(tick, &mut summary);
+        if summary.changed() || summary.facts_changed {
+            self.generation += 1;
+        }
         rates::rate_all(&mut self.rates, wall_usec, ticks_per_second, tick);
         // Lists, names and lines no process has any more.
         self.interned.prune_when_grown(self.processes.len());
@@ -343,10 +357,12 @@ impl ProcessTable {
             }
             summary.stat_reads += 1;
             let was_zombie = process.state == 'Z';
+            let ppid_before = process.ppid;
             // Changed only when a figure moved: a frame holding the record keeps its copy.
             if stat_moves(&stat, &process) {
                 comm_changed = stat.apply_to(Arc::make_mut(&mut process));
             }
+            summary.facts_changed |= comm_changed || process.ppid != ppid_before;
             if process.state == 'Z' && !was_zombie {
                 self.orphaning.push(pid);
             }
@@ -397,6 +413,8 @@ impl ProcessTable {
                         summary.memberships_changed = true;
                         summary.arrived.push(pid);
                     }
+                    summary.facts_changed |=
+                        fresh.ppid != process.ppid || fresh.comm != process.comm;
                     self.interned.share(&mut fresh);
                     if fresh != *process {
                         match Arc::get_mut(&mut process) {

@@ -83,6 +83,7 @@ mod sample_live;
 mod sample_measure;
 mod sample_mounts_kept;
 mod sample_net;
+mod sample_ownership;
 mod sample_processes;
 mod sample_regroup;
 mod sample_sharing;

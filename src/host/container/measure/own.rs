@@ -225,6 +225,11 @@ pub struct CgroupOwnership {
 /// handed out last tick when every entry still holds (same cgroups, same reasons), so frames
 /// share it (see `super::carry`).
 pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Arc<[CgroupOwnership]> {
+    if let Some(carry) = &census.carry
+        && let Some(list) = carry.borrow_mut().ownership_unchanged(&container.id)
+    {
+        return list;
+    }
     let owner = Owner::of_container(container);
     let mut facts = SnapshotFacts::indexed(census.processes(), census.pids());
     let reasons: Vec<Option<String>> = container
