@@ -84,13 +84,16 @@ fn tick_until(sampler: &mut Sampler, wanted: impl Fn(&Event) -> bool) -> (Vec<Ev
     panic!("no such event within 10 s: {events:#?}");
 }
 
-/// Ticks `sampler` until the CPU pressure of the cgroup at `dir` (`some avg10`) is below 2 %
-/// and no CPU pressure the sampler saw start there is still open (an open one takes the
-/// burst's trigger in without a new event: the VM saw that), at most 30 s: a machine that
-/// busy only makes the test stricter.
+/// Ticks `sampler` until the CPU pressure of the cgroup at `dir` (`some avg10`) has been below
+/// 2 % for [`QUIET_TICKS`] ticks in a row and no CPU pressure the sampler saw start there is
+/// still open — a pressure the sampler opened before (the pollers starting up in a loaded VM)
+/// takes the burst's trigger in without a new event, and it ends only after ten quiet samples
+/// (the VM's full runs saw both) — at most 30 s: a machine that busy only makes the test
+/// stricter.
 fn wait_for_quiet(sampler: &mut Sampler, dir: &std::path::Path, path: &str) {
     let start = Instant::now();
     let mut open = false;
+    let mut quiet = 0;
     while start.elapsed() < Duration::from_secs(30) {
         let avg10 = std::fs::read_to_string(dir.join("cpu.pressure"))
             .ok()
@@ -99,7 +102,12 @@ fn wait_for_quiet(sampler: &mut Sampler, dir: &std::path::Path, path: &str) {
                 let field = some.split_whitespace().find(|f| f.starts_with("avg10="))?;
                 field.trim_start_matches("avg10=").parse::<f64>().ok()
             });
-        if !open && avg10.is_some_and(|v| v < 2.0) {
+        quiet = if avg10.is_some_and(|v| v < 2.0) {
+            quiet + 1
+        } else {
+            0
+        };
+        if !open && quiet > QUIET_TICKS {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -111,6 +119,10 @@ fn wait_for_quiet(sampler: &mut Sampler, dir: &std::path::Path, path: &str) {
         }
     }
 }
+
+/// Quiet ticks in a row that close any pressure the sampler has open (it ends one after ten
+/// samples below ¾ of its threshold).
+const QUIET_TICKS: usize = 12;
 
 /// The CPU pressure events of cgroup `path` among `events`.
 fn cpu_pressure_of<'a>(events: &'a [Event], path: &str) -> Vec<&'a Event> {
