@@ -81,9 +81,11 @@ impl ProcessTable {
                 && stat.start_ticks == process.start_ticks
             {
                 let previous_ticks = process.cpu_ticks;
+                let ppid_before = process.ppid;
                 if stat_moves(&stat, process) {
-                    stat.apply_to(Arc::make_mut(process));
+                    summary.facts_changed |= stat.apply_to(Arc::make_mut(process));
                 }
+                summary.facts_changed |= process.ppid != ppid_before;
                 rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));
                 summary.stat_reads += 1;
             }
