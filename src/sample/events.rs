@@ -34,6 +34,7 @@
 mod attribution;
 mod cgroups;
 mod containers;
+mod exits;
 mod limits;
 mod pressure;
 #[cfg(test)]
@@ -102,7 +103,7 @@ enum Draft {
     /// A limit change whose author the audit log may name.
     Limit(Box<attribution::LimitDraft>),
     /// An exit whose code the runtime may record a moment later.
-    Exit(Box<containers::ExitDraft>),
+    Exit(Box<exits::ExitDraft>),
 }
 
 /// Compares ticks and keeps what it needs of the previous one (see the module).

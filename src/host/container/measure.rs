@@ -6,7 +6,7 @@
 //! own, where each figure came from) and its [`Figures`] (memory, limits, process count, the
 //! CPU counter a rate is computed from, its block I/O counters, the kernel's trouble figures:
 //! [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is
-//! the container's own (`own::ownership`: not a root, no process outside the container in it
+//! the container's own (`cgroup_ownership::ownership`: not a root, no process outside the container in it
 //! or below); otherwise from the next-best own source — on a hybrid host the container's own
 //! unified cgroup (`cpu.stat` usage), else the sum over its processes — named in the view's
 //! [`FigureSources`], or `None` with a note. Limits of a cgroup it shares are not its own:
@@ -33,12 +33,12 @@ use crate::host::cgroup::{
 use crate::host::process::{CgroupMembership, Process, Records, read_stat};
 
 mod carry;
+mod cgroup_ownership;
 mod own;
 
 pub use self::carry::Carry;
-pub use self::own::{
-    Census, CgroupOwnership, FigureSource, FigureSources, InheritedLimits, Source,
-};
+pub use self::cgroup_ownership::CgroupOwnership;
+pub use self::own::{Census, FigureSource, FigureSources, InheritedLimits, Source};
 
 /// Pressure, throttling, OOM kills and refused forks: the kernel's trouble figures.
 mod kernel;
@@ -272,7 +272,7 @@ pub fn measure(
 ) -> Measurement {
     let container: Arc<Container> = container.into();
     let ownership = match layout {
-        Some(_) if container.running => own::ownership(&container, census),
+        Some(_) if container.running => cgroup_ownership::ownership(&container, census),
         _ => Arc::from([]),
     };
     let own = own_memberships(&ownership);

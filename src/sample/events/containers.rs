@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::attribution::{GoneContainer, LimitDraft, OomDraft};
+use super::attribution::{LimitDraft, OomDraft};
+use super::exits::ExitDraft;
 use super::limits::limit_changes;
 use super::pressure::{Crossing, PressureNow, crossing, pressure_events};
 use super::{Draft, EventInputs, EventThresholds};
-use crate::host::HostRoot;
 use crate::host::cgroup::CgroupLimits;
 use crate::host::container::measure::ContainerState;
 use crate::host::container::{Container, UNKNOWN_ID_PREFIX};
 use crate::host::events::kmsg::own_memory_cgroups;
 use crate::host::events::{Event, EventKind, Subject, Timing};
-use crate::host::runtime::state::{RuntimeState, read_state};
+use crate::host::runtime::state::RuntimeState;
 use crate::sample::frame::ContainerSample;
 use crate::sample::pressure_triggers::{FiredTriggers, container_key};
 use crate::units::format;
@@ -60,54 +60,6 @@ struct Memo {
     pids: Vec<i32>,
     last_restart_ms: Option<u64>,
     tick: u64,
-}
-
-/// An exit waiting (a tick at most) for its runtime to record the code.
-#[derive(Debug, Clone)]
-pub(super) struct ExitDraft {
-    event: Event,
-    container: Arc<Container>,
-    first_seen_ms: u64,
-}
-
-impl ExitDraft {
-    /// The container, seen gone at `at_ms`, as a kill in its cgroup may name it (see
-    /// `GoneContainer`).
-    pub(super) fn gone(&self, at_ms: u64) -> GoneContainer {
-        GoneContainer {
-            at_ms,
-            subject: self.event.subject.clone(),
-            pids: self.container.pids.clone(),
-            cgroup: self.container.cgroup_path.clone(),
-        }
-    }
-
-    /// The event with the exit code the runtime recorded for this run; unless `last_try`,
-    /// the draft again when the runtime keeps a state that does not record the end yet.
-    pub(super) fn resolve(
-        mut self: Box<Self>,
-        root: &HostRoot,
-        last_try: bool,
-    ) -> Result<Event, Box<ExitDraft>> {
-        let Some(state) = read_state(root, &self.container) else {
-            return Ok(self.event);
-        };
-        let ended_this_run = match (state.finished_at_ms, state.started_at_ms) {
-            (Some(finished), Some(started)) => finished >= started,
-            (Some(finished), None) => finished >= self.first_seen_ms,
-            (None, _) => false,
-        };
-        match state.exit_code {
-            Some(code) if ended_this_run => {
-                let stop_requested = state.stop_requested == Some(true);
-                (self.event.kind, self.event.detail) =
-                    crate::host::events::runtime::exited(Some(code), stop_requested);
-                Ok(self.event)
-            }
-            _ if !last_try => Err(self),
-            _ => Ok(self.event),
-        }
-    }
 }
 
 /// Whom a container's events concern.

@@ -38,7 +38,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::own::CgroupOwnership;
+use super::cgroup_ownership::CgroupOwnership;
 use crate::host::cgroup::{CgroupReading, KeptLimits};
 use crate::host::process::CgroupMembership;
 

@@ -5,9 +5,8 @@
 //! keeps the readings of cgroups containers share for the snapshot's length, so a cgroup many
 //! containers share (the root, for containers without cgroups of their own) is read once per
 //! snapshot, not once per container.
-//! [`ownership`] answers, for each of the container's memberships, whether that cgroup is its
-//! own by the rule of `host::container::ownership` (not a root, and every process in it and
-//! its descendants is the container's), and if not, why. [`FigureSources`] names, per figure,
+//! `super::cgroup_ownership` answers from it which of a container's cgroups are its own.
+//! [`FigureSources`] names, per figure,
 //! the source `measure` took it from: the controller's own cgroup, the unified cgroup standing
 //! in for a shared v1 one (hybrid hosts), the sum over the container's processes, a limit
 //! inherited from a cgroup it shares, or nothing (with a note).
@@ -15,15 +14,13 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::super::Container;
 use super::super::assign::is_at_or_below;
-use super::super::assign::own_cgroup::{is_root as is_root_path, is_v2};
-use super::super::ownership::{Owner, SnapshotFacts, sharing_among};
+use super::super::assign::own_cgroup::is_v2;
 use super::carry::Carry;
+use super::cgroup_ownership::CgroupOwnership;
 use crate::host::cgroup::{
     CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, KeptLimits, Limit,
 };
@@ -53,7 +50,7 @@ pub struct Census<'p> {
     /// By hierarchy, then path (looked up by a borrowed path: no key made per question).
     subtrees: RefCell<HashMap<u32, HashMap<String, SharedPids>>>,
     /// What the caller carries between ticks (the sampler), if anything.
-    carry: Option<RefCell<&'p mut Carry>>,
+    pub(super) carry: Option<RefCell<&'p mut Carry>>,
 }
 
 impl<'p> Census<'p> {
@@ -172,7 +169,7 @@ impl<'p> Census<'p> {
     }
 
     /// Pids in `path` of hierarchy `hierarchy` and in its descendants.
-    fn pids_at_or_below(&self, hierarchy: u32, path: &str) -> SharedPids {
+    pub(super) fn pids_at_or_below(&self, hierarchy: u32, path: &str) -> SharedPids {
         if let Some(pids) = self
             .subtrees
             .borrow()
@@ -203,78 +200,6 @@ impl<'p> Census<'p> {
             .filter(|((_, p), _)| is_at_or_below(p, base))
             .flat_map(|(_, pids)| pids.iter().copied())
             .collect()
-    }
-}
-
-/// One of a container's cgroups (one per hierarchy it is in) and whether it is its own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CgroupOwnership {
-    /// `cpu,cpuacct`, `name=systemd`, `unified`, ...
-    pub hierarchy: String,
-    pub path: String,
-    /// Every process in it and below is the container's, and it is not a root.
-    pub own: bool,
-    /// Why not, when it is not its own ("the root: …", "2 processes outside this container
-    /// (pids 1, 45)").
-    pub shared: Option<String>,
-    #[serde(skip)]
-    pub membership: CgroupMembership,
-}
-
-/// The ownership of each of `container`'s cgroups, by the snapshot in `census`: the list
-/// handed out last tick when every entry still holds (same cgroups, same reasons), so frames
-/// share it (see `super::carry`).
-pub(super) fn ownership(container: &Container, census: &Census<'_>) -> Arc<[CgroupOwnership]> {
-    if let Some(carry) = &census.carry
-        && let Some(list) = carry.borrow_mut().ownership_unchanged(&container.id)
-    {
-        return list;
-    }
-    let owner = Owner::of_container(container);
-    let mut facts = SnapshotFacts::indexed(census.processes(), census.pids());
-    let reasons: Vec<Option<String>> = container
-        .cgroups
-        .iter()
-        .map(|m| {
-            if is_root_path(&m.path) {
-                sharing_among(&owner, &m.path, &mut facts, &[])
-            } else {
-                let pids = census.pids_at_or_below(m.hierarchy, &m.path);
-                sharing_among(&owner, &m.path, &mut facts, &pids)
-            }
-        })
-        .collect();
-    let matches = |kept: &[CgroupOwnership]| {
-        kept.len() == reasons.len()
-            && kept
-                .iter()
-                .zip(container.cgroups.iter())
-                .zip(&reasons)
-                .all(|((o, m), shared)| o.membership == *m && o.shared == *shared)
-    };
-    let build = || {
-        container
-            .cgroups
-            .iter()
-            .zip(&reasons)
-            .map(|(m, shared)| CgroupOwnership {
-                hierarchy: if is_v2(m) {
-                    "unified".into()
-                } else {
-                    m.controllers.join(",")
-                },
-                path: m.path.clone(),
-                own: shared.is_none(),
-                shared: shared.clone(),
-                membership: m.clone(),
-            })
-            .collect()
-    };
-    match &census.carry {
-        Some(carry) => carry
-            .borrow_mut()
-            .ownership_like(&container.id, matches, build),
-        None => build().into(),
     }
 }
 
