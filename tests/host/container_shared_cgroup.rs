@@ -203,7 +203,7 @@ fn an_nspawn_like_payload_shows_its_own_cpu_and_memory_not_the_hosts() {
         let text = String::from_utf8_lossy(&text.stdout);
         let line = text
             .lines()
-            .find(|l| l.contains(&parent[..12]))
+            .find(|l| l.split_whitespace().any(|word| word == parent))
             .unwrap_or_else(|| panic!("no payload line in\n{text}"));
         assert!(line.contains("max (host)"), "{line}");
     }

@@ -178,7 +178,7 @@ fn a_root_that_is_not_overlay_has_no_layers_and_says_why() {
     let table = text(&table.stdout);
     let line = table
         .lines()
-        .find(|l| l.contains(&run.id[..12]))
+        .find(|l| l.split_whitespace().any(|word| word == run.id))
         .unwrap_or_else(|| panic!("no row of {} in {table}", run.id));
     assert!(line.trim_end().ends_with(" -"), "{line}");
     assert!(Path::new(&run.bundle).is_dir());
