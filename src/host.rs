@@ -17,6 +17,7 @@ pub mod mounts;
 pub mod namespace;
 pub mod net;
 pub mod process;
+pub mod reclaim;
 pub mod runtime;
 pub mod scan;
 pub mod stack;

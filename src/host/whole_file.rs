@@ -10,7 +10,10 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use super::HostError;
+use super::error::is_vanished;
 
 /// The whole file from offset 0 into `buf` (cleared first).
 pub fn pread_whole(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
@@ -39,6 +42,46 @@ pub fn pread_whole(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
 /// The whole of `path` into `buf`: open, read, close.
 pub fn read_whole(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
     pread_whole(&File::open(path)?, buf)
+}
+
+/// A host file read whole each tick, kept open between reads when asked (`keep`: the live
+/// host; under another root, whose files may be replaced, it is opened every time). A read
+/// that fails drops the kept file: the next read opens it afresh.
+#[derive(Debug, Default)]
+pub struct KeptFile {
+    open: Option<(PathBuf, File)>,
+}
+
+impl KeptFile {
+    /// True while a file is kept open.
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// `path`'s bytes into `buf`; `Ok(false)` when it does not exist. `keep`: the file stays
+    /// open for the next read.
+    pub fn read(&mut self, path: &Path, keep: bool, buf: &mut Vec<u8>) -> Result<bool, HostError> {
+        let read = match &self.open {
+            Some((kept, file)) if keep && kept == path => pread_whole(file, buf),
+            _ if keep => File::open(path).and_then(|file| {
+                pread_whole(&file, buf)?;
+                self.open = Some((path.to_path_buf(), file));
+                Ok(())
+            }),
+            _ => read_whole(path, buf),
+        };
+        match read {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.open = None;
+                if is_vanished(&e) {
+                    Ok(false)
+                } else {
+                    Err(HostError::io(path, e))
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,9 +23,11 @@
 //!   over the whole time since its previous `stat` read (never twice its share).
 //! - `stat` is read every tick anyway for multi-threaded processes when the check is
 //!   `schedstat` (another thread may run while the main one sleeps), for children of a
-//!   process that exited or became a zombie (they were re-parented without running), and for
-//!   every process once every [`IDLE_STAT_EVERY`] ticks, spread by pid (RSS shrinks without
-//!   running, under reclaim).
+//!   process that exited or became a zombie (they were re-parented without running), for
+//!   every process once every [`IDLE_STAT_EVERY`] ticks, spread by pid, while the kernel has
+//!   reclaimed or swapped out pages within that many ticks ([`ReclaimWatch`]: how RSS shrinks
+//!   without the process running), and for every process at its periodic re-read (below:
+//!   RSS also shrinks when a file it maps is truncated, which no counter tells).
 //! - The cgroup gate (on once [`ProcessTable::set_cgroup_layout`] names the host's cgroups;
 //!   the [`gate`] module's contract): a single-threaded process whose cgroup (of the
 //!   CPU-accounting hierarchy, not the root) used no CPU since before its last check, and
@@ -52,6 +54,7 @@
 
 mod gate;
 mod identity;
+mod idle_stat;
 mod interned;
 mod list;
 mod plan;
@@ -64,6 +67,7 @@ use std::sync::Arc;
 
 use gate::{CgroupGate, Verdict};
 pub use identity::{Lifecycle, ProcessKey};
+use idle_stat::idle_stat_turns;
 use interned::Interned;
 pub use list::ProcessList;
 use list::stat_moves;
@@ -75,12 +79,13 @@ use crate::host::cgroup::CgroupLayout;
 use crate::host::namespace::{NsSet, read_ns_set};
 use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
 use crate::host::process::{Process, ReadDepth, read_memberships, read_process};
+use crate::host::reclaim::ReclaimWatch;
 
 use crate::host::{HostError, HostRoot};
 use crate::units::room::keep_room;
 
-/// Every how many ticks an idle process's `stat` is read anyway (spread by pid): its RSS can
-/// shrink without it running (reclaim), and the read re-checks its start time.
+/// Every how many ticks an idle process's `stat` is read anyway (spread by pid) while the
+/// kernel reclaims memory: its RSS can shrink without it running.
 pub const IDLE_STAT_EVERY: u64 = 16;
 
 /// Every how many ticks the `schedstat` of a process that was idle at its last check is read
@@ -115,6 +120,13 @@ pub struct ProcessTable {
     generation: u64,
     /// Skips the checks of processes whose cgroup used no CPU (see [`gate`]).
     gate: Option<CgroupGate>,
+    /// The host's reclaim counters, looked at each refresh.
+    reclaim: ReclaimWatch,
+    /// The last tick at which they had moved (or could not be read).
+    reclaimed_at: Option<u32>,
+    /// This refresh: the kernel reclaimed within [`IDLE_STAT_EVERY`] ticks, so an idle
+    /// process's `stat` is read on its turn.
+    idle_stat_turns: bool,
 }
 
 /// Whether a process's figures are read this tick, and why.
@@ -148,6 +160,9 @@ impl ProcessTable {
             reread_every: reread_every.max(1),
             generation: 0,
             gate: None,
+            reclaim: ReclaimWatch::new(),
+            reclaimed_at: None,
+            idle_stat_turns: true,
         }
     }
 
@@ -202,6 +217,10 @@ impl ProcessTable {
         listed?;
         let tick = self.tick;
         self.tick = self.tick.wrapping_add(1);
+        if self.reclaim.moved(root) {
+            self.reclaimed_at = Some(tick);
+        }
+        self.idle_stat_turns = idle_stat_turns(self.reclaimed_at, tick);
         let mut summary = RefreshSummary::default();
         self.orphaning.clear();
         let listing = std::mem::take(&mut self.listing);
@@ -327,9 +346,14 @@ impl ProcessTable {
             rate.set_sched(read);
         }
         let young = rate.young(tick);
-        let stat_due = (pid as u64)
+        let periodic_due = (pid as u64)
             .wrapping_add(spread)
-            .is_multiple_of(IDLE_STAT_EVERY);
+            .is_multiple_of(self.reread_every);
+        let stat_due = periodic_due
+            || (self.idle_stat_turns
+                && (pid as u64)
+                    .wrapping_add(spread)
+                    .is_multiple_of(IDLE_STAT_EVERY));
         // schedstat counts the main thread only: another may run while it sleeps. taskstats
         // counts them all, so a check sees any of them run.
         let multithreaded = process.threads > 1 && !self.checks_all_threads();
@@ -384,9 +408,6 @@ impl ProcessTable {
         if ran || !reads.gated || multithreaded {
             rate.note_ran();
         }
-        let periodic_due = (pid as u64)
-            .wrapping_add(spread)
-            .is_multiple_of(self.reread_every);
         let full_due = comm_changed
             || young
             || verdict == Verdict::Moved

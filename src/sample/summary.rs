@@ -12,18 +12,14 @@
 //! samples on a large host); a file that fails is opened afresh the next tick. Under another
 //! root (a snapshot, whose files may be replaced) each is opened every time.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-
 use procfs_core::{ExplicitSystemInfo, FromRead, FromReadSI, KernelStats, LoadAverage, Meminfo};
 
 use super::frame::HostSummary;
 use super::rates::{CpuJiffies, cpu_busy_percent};
-use crate::host::error::is_vanished;
+use crate::host::HostRoot;
 use crate::host::process::{clock_ticks_per_second, read_uptime_seconds};
 use crate::host::text::clean_str;
-use crate::host::whole_file::{pread_whole, read_whole};
-use crate::host::{HostError, HostRoot};
+use crate::host::whole_file::KeptFile;
 
 /// Reads [`HostSummary`]s, remembering the previous CPU times.
 #[derive(Debug, Default)]
@@ -37,39 +33,6 @@ pub struct SummaryReader {
     osrelease: KeptFile,
     /// The last file's bytes (reused).
     buf: Vec<u8>,
-}
-
-/// A host file read whole each tick, kept open on the live host (see the module).
-#[derive(Debug, Default)]
-struct KeptFile {
-    open: Option<(PathBuf, File)>,
-}
-
-impl KeptFile {
-    /// `path`'s bytes into `buf`; `Ok(false)` when it does not exist. `keep`: the file stays
-    /// open for the next read.
-    fn read(&mut self, path: &Path, keep: bool, buf: &mut Vec<u8>) -> Result<bool, HostError> {
-        let read = match &self.open {
-            Some((kept, file)) if keep && kept == path => pread_whole(file, buf),
-            _ if keep => File::open(path).and_then(|file| {
-                pread_whole(&file, buf)?;
-                self.open = Some((path.to_path_buf(), file));
-                Ok(())
-            }),
-            _ => read_whole(path, buf),
-        };
-        match read {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                self.open = None;
-                if is_vanished(&e) {
-                    Ok(false)
-                } else {
-                    Err(HostError::io(path, e))
-                }
-            }
-        }
-    }
 }
 
 impl SummaryReader {
@@ -215,7 +178,7 @@ mod tests {
             &reader.hostname,
             &reader.osrelease,
         ] {
-            assert!(kept.open.is_some(), "{kept:?}");
+            assert!(kept.is_open(), "{kept:?}");
         }
         assert!(second.cpus > 0 && second.cpu_percent_per_core.len() == second.cpus);
         assert!(second.memory_total_bytes > 0 && !second.kernel.is_empty());
@@ -235,7 +198,7 @@ mod tests {
                 && warnings.iter().any(|w| w.ends_with("meminfo is missing")),
             "{warnings:?}"
         );
-        assert!(reader.stat.open.is_none() && reader.hostname.open.is_none());
+        assert!(!reader.stat.is_open() && !reader.hostname.is_open());
     }
 
     #[test]

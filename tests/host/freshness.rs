@@ -26,7 +26,6 @@ use isotop::host::cgroup::detect_layout;
 use isotop::host::namespace::NsKind;
 use isotop::host::process::{Process, ReadDepth, read_process};
 use isotop::sample::ProcessTable;
-use isotop::sample::processes::IDLE_STAT_EVERY;
 
 fn x86_64() -> bool {
     if cfg!(target_arch = "x86_64") {
@@ -36,13 +35,13 @@ fn x86_64() -> bool {
     false
 }
 
-fn process(table: &ProcessTable, pid: i32) -> Option<&Process> {
+pub(crate) fn process(table: &ProcessTable, pid: i32) -> Option<&Process> {
     table.index_of(pid).map(|i| &table.processes()[i])
 }
 
 /// Refreshes `table` on `root` once, 20 ms after the previous tick (never within one call
 /// twice: the wall time between refreshes is what the CPU share divides by).
-fn refresh(table: &mut ProcessTable, root: &HostRoot) -> isotop::sample::processes::RefreshSummary {
+pub(crate) fn refresh(table: &mut ProcessTable, root: &HostRoot) -> isotop::sample::processes::RefreshSummary {
     std::thread::sleep(Duration::from_millis(20));
     table.refresh(root, Some(20_000), 100).expect("refresh")
 }
@@ -70,7 +69,12 @@ fn refreshes_until_ns(
 
 /// A table that has seen the host a few times, so `pid` is neither new nor young in it.
 fn settled_table() -> ProcessTable {
-    let mut table = ProcessTable::new(1_000_000);
+    settled_table_rereading_every(1_000_000)
+}
+
+/// [`settled_table`] with its periodic full re-read every `reread_every` ticks.
+pub(crate) fn settled_table_rereading_every(reread_every: u64) -> ProcessTable {
+    let mut table = ProcessTable::new(reread_every);
     let root = HostRoot::live();
     // As the sampler runs it: members of cgroups that used no CPU are skipped.
     table.set_cgroup_layout(detect_layout(&root).ok().as_ref());
@@ -298,7 +302,7 @@ fn a_reused_pid_is_a_new_process() {
 }
 
 /// The table's figures of `pid` against a fresh read of the kernel's.
-fn assert_figures_right(table: &ProcessTable, pid: i32) {
+pub(crate) fn assert_figures_right(table: &ProcessTable, pid: i32) {
     let seen = process(table, pid).expect("in the table");
     let fresh = read_process(&HostRoot::live(), pid, ReadDepth::Full)
         .expect("read")
@@ -352,62 +356,6 @@ fn idle_process_figures_stay_right() {
         let rate = table.rates()[table.index_of(pid).expect("in table")];
         assert_eq!(rate.cpu_delta_ticks, Some(0), "asleep: no CPU");
     }
-}
-
-/// Maps the file named by its argument, touches each page (they count in its resident set),
-/// says `ready` and sleeps.
-const MAP_AND_SLEEP: &str = "import mmap, sys, time
-f = open(sys.argv[1], 'r+b')
-m = mmap.mmap(f.fileno(), 0)
-touched = sum(m[i] for i in range(0, len(m), 4096))
-print('ready', flush=True)
-time.sleep(1000)
-";
-
-/// A process whose resident set shrinks while it sleeps (the file it maps is truncated: the
-/// kernel unmaps those pages without it running) shows the kernel's figure within
-/// [`IDLE_STAT_EVERY`] refreshes.
-#[test]
-fn an_idle_process_whose_memory_shrinks_while_it_sleeps_shows_it_within_the_idle_period() {
-    let root = HostRoot::live();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("mapped");
-    std::fs::write(&file, vec![1u8; 8 << 20]).expect("write the file");
-    let mapper = Scripted::spawn(
-        Command::new("python3")
-            .args(["-c", MAP_AND_SLEEP])
-            .arg(&file),
-    );
-    let pid = mapper.pid();
-    let mut table = settled_table();
-    assert_figures_right(&table, pid);
-    let mapped = process(&table, pid).expect("python").rss_bytes;
-    // Truncating the file unmaps its pages from the sleeping process: its resident set
-    // shrinks by 8 MiB without it running.
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .and_then(|f| f.set_len(0))
-        .expect("truncate");
-    let shrunk = read_process(&root, pid, ReadDepth::Full)
-        .expect("read")
-        .expect("alive")
-        .rss_bytes;
-    assert!(shrunk + (6 << 20) <= mapped, "{mapped} -> {shrunk} bytes");
-    let mut took = None;
-    for n in 1..=IDLE_STAT_EVERY {
-        refresh(&mut table, &root);
-        if process(&table, pid).expect("python").rss_bytes == shrunk {
-            took = Some(n);
-            break;
-        }
-    }
-    assert!(
-        took.is_some(),
-        "resident set of {pid} still {} bytes, not {shrunk}, after {IDLE_STAT_EVERY} refreshes",
-        process(&table, pid).expect("python").rss_bytes
-    );
-    assert_figures_right(&table, pid);
 }
 
 #[test]

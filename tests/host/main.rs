@@ -40,6 +40,7 @@ mod events_config;
 mod events_psi;
 mod frame_serde;
 mod freshness;
+mod freshness_rss;
 mod kernel_events;
 mod layers_hostile;
 mod layers_owners;
