@@ -135,8 +135,8 @@ pub struct ContainerSampler {
     audit: AuditWatch,
     /// The inits' `container=` variables, kept from grouping to grouping.
     hints: ContainerHints,
-    /// Groupings made so far (what a carried ownership list was judged on, with the table's
-    /// generation).
+    /// Groupings so far that changed the containers (what a carried ownership list was judged
+    /// on, with the table's generation).
     groupings: u64,
 }
 
@@ -177,8 +177,17 @@ impl ContainerSampler {
         self.hidden = (!nix::unistd::geteuid().is_root())
             .then(|| hidden(root, table.processes(), &grouping).message(false))
             .flatten();
-        self.grouping = grouping.into_iter().map(Arc::new).collect();
-        self.groupings += 1;
+        // A grouping equal to the last (the usual periodic regrouping of a quiet host) keeps
+        // the count: what was judged on the last one still holds (the carry's ownership).
+        let same = grouping.len() == self.grouping.len()
+            && grouping
+                .iter()
+                .zip(&self.grouping)
+                .all(|(new, old)| *new == **old);
+        if !same {
+            self.grouping = grouping.into_iter().map(Arc::new).collect();
+            self.groupings += 1;
+        }
     }
 
     /// Whether a process of `arrived` (new this tick, or whose namespaces or cgroups changed)

@@ -383,8 +383,10 @@ impl ProcessTable {
             let was_zombie = process.state == 'Z';
             let ppid_before = process.ppid;
             // Changed only when a figure moved: a frame holding the record keeps its copy.
+            // A kernel thread's name is no exec: a workqueue worker's names the work it does
+            // now (`kworker/0:1-events`), changing most ticks.
             if stat_moves(&stat, &process) {
-                comm_changed = stat.apply_to(Arc::make_mut(&mut process));
+                comm_changed = stat.apply_to(Arc::make_mut(&mut process)) && !process.kernel_thread;
             }
             summary.facts_changed |= comm_changed || process.ppid != ppid_before;
             if process.state == 'Z' && !was_zombie {
@@ -434,8 +436,8 @@ impl ProcessTable {
                         summary.memberships_changed = true;
                         summary.arrived.push(pid);
                     }
-                    summary.facts_changed |=
-                        fresh.ppid != process.ppid || fresh.comm != process.comm;
+                    summary.facts_changed |= fresh.ppid != process.ppid
+                        || (fresh.comm != process.comm && !fresh.kernel_thread);
                     self.interned.share(&mut fresh);
                     if fresh != *process {
                         match Arc::get_mut(&mut process) {

@@ -41,7 +41,10 @@ pub(crate) fn process(table: &ProcessTable, pid: i32) -> Option<&Process> {
 
 /// Refreshes `table` on `root` once, 20 ms after the previous tick (never within one call
 /// twice: the wall time between refreshes is what the CPU share divides by).
-pub(crate) fn refresh(table: &mut ProcessTable, root: &HostRoot) -> isotop::sample::processes::RefreshSummary {
+pub(crate) fn refresh(
+    table: &mut ProcessTable,
+    root: &HostRoot,
+) -> isotop::sample::processes::RefreshSummary {
     std::thread::sleep(Duration::from_millis(20));
     table.refresh(root, Some(20_000), 100).expect("refresh")
 }

@@ -80,6 +80,49 @@ fn pid_and_start_time_key_the_cache() {
     assert_eq!(table.rates()[i].cpu_percent, None);
 }
 
+/// A kernel thread's `stat` (flags carry `PF_KTHREAD`), parent kthreadd, no command line.
+fn write_kernel_thread(proc_dir: &Path, pid: i32, comm: &str, start: u64) {
+    let dir = proc_dir.join(pid.to_string());
+    fs::create_dir_all(&dir).unwrap();
+    let mut stat = stat_line(pid, comm, 0, start)
+        .split(' ')
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    stat[3] = "2".to_string();
+    stat[8] = 0x0020_0000.to_string();
+    fs::write(dir.join("stat"), stat.join(" ")).unwrap();
+    fs::write(dir.join("cmdline"), "").unwrap();
+    fs::write(dir.join("cgroup"), "0::/\n").unwrap();
+}
+
+/// A workqueue worker renames itself by the work it does (`kworker/0:1-events`), most ticks:
+/// no exec, so neither a full re-read nor a move of the table's generation (what containers'
+/// ownership is judged by); a process's new name (an exec) is both.
+#[test]
+fn a_kernel_threads_new_name_is_no_exec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proc_dir = tmp.path().join("proc");
+    write_kernel_thread(&proc_dir, 40, "kworker/0:1-events", 300);
+    write_process(&proc_dir, 41, "sh", "sh", 1, 310);
+    let root = HostRoot::under(tmp.path());
+    let mut table = ProcessTable::new(1_000_000);
+    // Past the young re-reads of a new process.
+    for _ in 0..6 {
+        table.refresh(&root, Some(1_000_000), 100).unwrap();
+    }
+    let generation = table.generation();
+    write_kernel_thread(&proc_dir, 40, "kworker/0:1-mm_percpu_wq", 300);
+    let renamed = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!((renamed.reread, renamed.facts_changed), (0, false));
+    assert_eq!(table.generation(), generation);
+    let i = table.index_of(40).unwrap();
+    assert_eq!(table.processes()[i].comm, "kworker/0:1-mm_percpu_wq");
+    write_process(&proc_dir, 41, "bash", "bash", 2, 310);
+    let exec = table.refresh(&root, Some(1_000_000), 100).unwrap();
+    assert_eq!((exec.reread, exec.facts_changed), (1, true));
+    assert_ne!(table.generation(), generation);
+}
+
 #[test]
 fn exec_rereads_the_cmdline() {
     let tmp = tempfile::tempdir().unwrap();

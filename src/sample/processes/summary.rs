@@ -28,8 +28,9 @@ pub struct RefreshSummary {
     pub namespace_reads: usize,
     /// A re-read found different namespaces or cgroup memberships.
     pub memberships_changed: bool,
-    /// A known process's parent or name changed (a re-parenting, an exec): what a container's
-    /// ownership of its cgroups is judged by, beside the memberships.
+    /// A known process's parent or name changed (a re-parenting, an exec; a kernel thread's
+    /// new name is not one: workqueue workers rename themselves by their work): what a
+    /// container's ownership of its cgroups is judged by, beside the memberships.
     pub facts_changed: bool,
     /// Pids of the processes seen for the first time and of those whose namespaces or cgroups
     /// changed this tick: where a container or a namespace may have begun.
