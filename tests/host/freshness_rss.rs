@@ -1,10 +1,13 @@
 //! A sleeping process's resident set shrinks without it running in two ways, and the process
 //! table shows the kernel's figure after each: when the kernel reclaims its pages (here a
-//! memory cgroup's reclaim of the file pages it maps) within `IDLE_STAT_EVERY` refreshes, by
-//! the reclaim counters the table watches (its periodic re-read set beyond reach); when a file
-//! it maps is truncated (no counter tells) by its periodic re-read.
+//! memory cgroup's reclaim of the clean page cache it maps: a loop device of the test's own,
+//! so it works where `/tmp` is tmpfs, whose pages nothing reclaims without swap) within
+//! `IDLE_STAT_EVERY` refreshes, by the reclaim counters the table watches (its periodic
+//! re-read set beyond reach); when a file it maps is truncated (no counter tells) by its
+//! periodic re-read.
 
 use crate::freshness::{assert_figures_right, process, refresh, settled_table_rereading_every};
+use crate::support::block_io::LoopDevice;
 use crate::support::common;
 use crate::support::scripted::Scripted;
 
@@ -18,31 +21,36 @@ use isotop::host::reclaim::ReclaimWatch;
 use isotop::sample::ProcessTable;
 use isotop::sample::processes::IDLE_STAT_EVERY;
 
-/// Says `ready`; on a line, writes the file named by its argument (`MIB` MiB, synced: clean
-/// pages, charged to its memory cgroup), maps it, touches each page (they count in its
-/// resident set), says `mapped` and sleeps.
-const WRITE_MAP_AND_SLEEP: &str = "import mmap, os, sys, time
+/// Says `ready`; on a line, writes the file named by its first argument when the second is
+/// `write` (`MIB` MiB, synced: clean pages, charged to its memory cgroup), maps `MIB` MiB of
+/// it read-only, touches each page (they count in its resident set), says `mapped` and
+/// sleeps.
+const MAP_AND_SLEEP: &str = "import mmap, os, sys, time
 print('ready', flush=True)
 sys.stdin.readline()
-with open(sys.argv[1], 'w+b') as f:
-    f.write(b'\\1' * (int(sys.argv[2]) << 20))
-    f.flush()
-    os.fsync(f.fileno())
-f = open(sys.argv[1], 'r+b')
-m = mmap.mmap(f.fileno(), 0)
-touched = sum(m[i] for i in range(0, len(m), 4096))
+size = int(sys.argv[3]) << 20
+if sys.argv[2] == 'write':
+    with open(sys.argv[1], 'w+b') as f:
+        f.write(b'\\1' * size)
+        f.flush()
+        os.fsync(f.fileno())
+f = open(sys.argv[1], 'rb')
+m = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)
+touched = sum(m[i] for i in range(0, size, 4096))
 print('mapped', flush=True)
 time.sleep(1000)
 ";
 
 const MIB: u64 = 32;
 
-/// The mapper: started, its file written and mapped (in the caller's cgroups, or in `into`).
-fn mapper(file: &Path, into: Option<(&CgroupGuard, &str)>) -> Scripted {
+/// The mapper: started, `file` written first when `write`, then mapped (in the caller's
+/// cgroups, or in `into`).
+fn mapper(file: &Path, write: bool, into: Option<(&CgroupGuard, &str)>) -> Scripted {
     let mut mapper = Scripted::spawn(
         Command::new("python3")
-            .args(["-c", WRITE_MAP_AND_SLEEP])
+            .args(["-c", MAP_AND_SLEEP])
             .arg(file)
+            .arg(if write { "write" } else { "read" })
             .arg(MIB.to_string()),
     );
     if let Some((guard, leaf)) = into {
@@ -109,8 +117,10 @@ fn an_idle_process_whose_pages_are_reclaimed_shows_it_within_the_idle_period() {
         );
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mapper = mapper(&dir.path().join("mapped"), Some((&guard, leaf)));
+    let Some(device) = LoopDevice::new(MIB) else {
+        return;
+    };
+    let mapper = mapper(&device.path, false, Some((&guard, leaf)));
     let pid = mapper.pid();
     // The periodic re-read beyond reach: only the reclaim counters can bring the new figure.
     let mut table = settled_table_rereading_every(1_000_000);
@@ -136,7 +146,7 @@ fn an_idle_process_whose_mapped_file_is_truncated_shows_it_by_its_periodic_read(
     const REREAD_EVERY: u64 = 24;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("mapped");
-    let mapper = mapper(&file, None);
+    let mapper = mapper(&file, true, None);
     let pid = mapper.pid();
     let mut table = settled_table_rereading_every(REREAD_EVERY);
     assert_figures_right(&table, pid);

@@ -46,7 +46,9 @@ pub struct ProcessRates {
     /// How many times its `schedstat` was read (saturating).
     sched_reads: u32,
     /// Wall time since the `stat` read that `cpu_delta_ticks` counts from, before this tick,
-    /// µs (saturating at ~71 minutes; `stat` is read at least every 16 ticks).
+    /// µs (saturating at ~71 minutes: an idle process's `stat` may go unread until its
+    /// periodic re-read, 300 ticks by default, longer than that at intervals above 14 s; the
+    /// tick it runs then divides its CPU time by 71 minutes, not the whole unread stretch).
     unread_usec: u32,
     /// `pcount` of the last `schedstat` read, low 32 bits.
     sched_pcount: u32,
