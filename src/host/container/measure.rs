@@ -320,7 +320,7 @@ pub fn measure(
         layout,
         cgroup.as_ref(),
         shared.as_deref(),
-        &ownership,
+        &inherited_limits,
         !container.pids.is_empty(),
     );
     let uptime_seconds = match (clock.uptime_seconds, container.start_ticks) {

@@ -11,6 +11,7 @@
 //! in for a shared v1 one (hybrid hosts), the sum over the container's processes, a limit
 //! inherited from a cgroup it shares, or nothing (with a note).
 
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -242,13 +243,14 @@ impl FigureSource {
 pub struct Source {
     pub from: FigureSource,
     /// The kernel file (`/sys/fs/cgroup/unified/payload/cpu.stat`) or files
-    /// (`/proc/<pid>/stat`) it was read from.
-    pub file: Option<String>,
-    pub note: Option<String>,
+    /// (`/proc/<pid>/stat`) it was read from. A fixed text is borrowed, not copied: every
+    /// container's sources are made every tick.
+    pub file: Option<Cow<'static, str>>,
+    pub note: Option<Cow<'static, str>>,
 }
 
 impl Source {
-    fn file(from: FigureSource, file: impl Into<String>) -> Source {
+    fn file(from: FigureSource, file: impl Into<Cow<'static, str>>) -> Source {
         Source {
             from,
             file: Some(file.into()),
@@ -256,7 +258,7 @@ impl Source {
         }
     }
 
-    fn none(note: impl Into<String>) -> Source {
+    fn none(note: impl Into<Cow<'static, str>>) -> Source {
         Source {
             from: FigureSource::Unavailable,
             file: None,
@@ -344,12 +346,13 @@ impl InheritedLimits {
 
 impl FigureSources {
     /// The sources of a container's figures: `own` is the reading of its own cgroups,
-    /// `shared` of those it shares (for inherited limits), `has_processes` whether it has any.
+    /// `shared` of those it shares, `inherited` the limits it inherits from them
+    /// ([`InheritedLimits::of`] the same readings), `has_processes` whether it has any.
     pub fn of(
         layout: Option<&CgroupLayout>,
         own: Option<&CgroupReading>,
         shared: Option<&CgroupReading>,
-        owned: &[CgroupOwnership],
+        inherited: &InheritedLimits,
         has_processes: bool,
     ) -> FigureSources {
         let file = |reading: Option<&CgroupReading>, field: &str| {
@@ -358,12 +361,9 @@ impl FigureSources {
                 .map(|p| p.display().to_string())
         };
         let hybrid = layout.is_some_and(|l| l.mode == CgroupMode::Hybrid);
-        let processes = |what: &str| {
+        let processes = |file: &'static str| {
             if has_processes {
-                Source::file(
-                    FigureSource::Processes,
-                    format!("/proc/<pid>/stat ({what})"),
-                )
+                Source::file(FigureSource::Processes, file)
             } else {
                 Source::none("no cgroup of its own and no process to sum over")
             }
@@ -372,17 +372,19 @@ impl FigureSources {
             // On a hybrid host `cpu.stat` usage is the unified cgroup's (v1 has cpuacct).
             Some(f) if hybrid && f.ends_with("cpu.stat") => Source::file(FigureSource::Unified, f),
             Some(f) => Source::file(FigureSource::OwnCgroup, f),
-            None => processes("utime + stime"),
+            None => processes("/proc/<pid>/stat (utime + stime)"),
         };
         let memory = match file(own, "memory.usage_bytes") {
             Some(f) => Source::file(FigureSource::OwnCgroup, f),
-            None => processes("resident set"),
+            None => processes("/proc/<pid>/stat (resident set)"),
         };
-        let inherited = InheritedLimits::of(own, shared, owned);
-        let limit = |field: &str, inherited: bool| match (file(own, field), file(shared, field)) {
-            (Some(f), _) => Source::file(FigureSource::OwnCgroup, f),
-            (None, Some(f)) if inherited => Source::file(FigureSource::Inherited, f),
-            _ => Source::none("no such limit in a cgroup of its own or one it shares"),
+        // The shared reading's file is looked up only when it is the source.
+        let limit = |field: &str, inherited: bool| match file(own, field) {
+            Some(f) => Source::file(FigureSource::OwnCgroup, f),
+            None => match file(shared, field).filter(|_| inherited) {
+                Some(f) => Source::file(FigureSource::Inherited, f),
+                None => Source::none("no such limit in a cgroup of its own or one it shares"),
+            },
         };
         FigureSources {
             cpu,
@@ -406,10 +408,13 @@ fn io_source(own: Option<&CgroupReading>, file: Option<String>) -> Source {
     match (file, counted) {
         (Some(f), None) => Source::file(FigureSource::OwnCgroup, f),
         (Some(f), Some(devices)) => Source {
-            note: Some(format!(
-                "cgroup v1 blk-throttle counts only the devices it is active on (a throttle limit was set on them at some time): {}",
-                devices.join(", ")
-            )),
+            note: Some(
+                format!(
+                    "cgroup v1 blk-throttle counts only the devices it is active on (a throttle limit was set on them at some time): {}",
+                    devices.join(", ")
+                )
+                .into(),
+            ),
             ..Source::file(FigureSource::OwnCgroup, f)
         },
         (None, Some(_)) => Source::none(
