@@ -122,11 +122,9 @@ pub struct ProcessTable {
     gate: Option<CgroupGate>,
     /// The host's reclaim counters, looked at each refresh.
     reclaim: ReclaimWatch,
-    /// The last tick at which they had moved (or could not be read).
+    /// The last tick at which they had moved (or could not be read): while within
+    /// [`IDLE_STAT_EVERY`] ticks, an idle process's `stat` is read on its turn.
     reclaimed_at: Option<u32>,
-    /// This refresh: the kernel reclaimed within [`IDLE_STAT_EVERY`] ticks, so an idle
-    /// process's `stat` is read on its turn.
-    idle_stat_turns: bool,
 }
 
 /// Whether a process's figures are read this tick, and why.
@@ -162,7 +160,6 @@ impl ProcessTable {
             gate: None,
             reclaim: ReclaimWatch::new(),
             reclaimed_at: None,
-            idle_stat_turns: true,
         }
     }
 
@@ -220,7 +217,6 @@ impl ProcessTable {
         if self.reclaim.moved(root) {
             self.reclaimed_at = Some(tick);
         }
-        self.idle_stat_turns = idle_stat_turns(self.reclaimed_at, tick);
         let mut summary = RefreshSummary::default();
         self.orphaning.clear();
         let listing = std::mem::take(&mut self.listing);
@@ -346,14 +342,11 @@ impl ProcessTable {
             rate.set_sched(read);
         }
         let young = rate.young(tick);
-        let periodic_due = (pid as u64)
-            .wrapping_add(spread)
-            .is_multiple_of(self.reread_every);
+        // This pid's place in the periods (spread by pid).
+        let slot = (pid as u64).wrapping_add(spread);
+        let periodic_due = slot.is_multiple_of(self.reread_every);
         let stat_due = periodic_due
-            || (self.idle_stat_turns
-                && (pid as u64)
-                    .wrapping_add(spread)
-                    .is_multiple_of(IDLE_STAT_EVERY));
+            || (slot.is_multiple_of(IDLE_STAT_EVERY) && idle_stat_turns(self.reclaimed_at, tick));
         // schedstat counts the main thread only: another may run while it sleeps. taskstats
         // counts them all, so a check sees any of them run.
         let multithreaded = process.threads > 1 && !self.checks_all_threads();
@@ -383,10 +376,8 @@ impl ProcessTable {
             let was_zombie = process.state == 'Z';
             let ppid_before = process.ppid;
             // Changed only when a figure moved: a frame holding the record keeps its copy.
-            // A kernel thread's name is no exec: a workqueue worker's names the work it does
-            // now (`kworker/0:1-events`), changing most ticks.
             if stat_moves(&stat, &process) {
-                comm_changed = stat.apply_to(Arc::make_mut(&mut process)) && !process.kernel_thread;
+                comm_changed = stat.apply_to(Arc::make_mut(&mut process));
             }
             summary.facts_changed |= comm_changed || process.ppid != ppid_before;
             if process.state == 'Z' && !was_zombie {

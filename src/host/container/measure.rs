@@ -5,9 +5,9 @@
 //! [`ContainerView`] (state, uptime, its own cgroups' reading, which of its cgroups are its
 //! own, where each figure came from) and its [`Figures`] (memory, limits, process count, the
 //! CPU counter a rate is computed from, its block I/O counters, the kernel's trouble figures:
-//! [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is
-//! the container's own (`cgroup_ownership::ownership`: not a root, no process outside the container in it
-//! or below); otherwise from the next-best own source — on a hybrid host the container's own
+//! [`KernelFigures`]). A figure comes from a cgroup only when that cgroup is the container's
+//! own (`cgroup_ownership::ownership`: not a root, no process outside the container in it or
+//! below); otherwise from the next-best own source — on a hybrid host the container's own
 //! unified cgroup (`cpu.stat` usage), else the sum over its processes — named in the view's
 //! [`FigureSources`], or `None` with a note. Limits of a cgroup it shares are not its own:
 //! they are [`InheritedLimits`], shown as such. `host::scan` (hence `isotop inspect`), `isotop ls` and the

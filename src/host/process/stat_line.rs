@@ -89,7 +89,9 @@ impl StatLine {
 impl StatLine {
     /// Copies the figures into a full record, cleaning `comm` only when it changed (the
     /// cleaned form of clean text is the text itself, so equal bytes mean an equal `comm`).
-    /// True when `comm` changed (an exec, or a thread renaming itself).
+    /// True when `comm` changed (an exec, or a thread renaming itself) — never for a kernel
+    /// thread, whose new name is no exec (a workqueue worker names the work it does now,
+    /// `kworker/0:1-events`, changing most ticks).
     pub fn apply_to(&self, process: &mut Process) -> bool {
         let mut comm_changed = false;
         if process.comm.as_bytes() != self.raw_comm() {
@@ -104,7 +106,7 @@ impl StatLine {
         process.rss_bytes = self.rss_pages.saturating_mul(page_size());
         process.threads = self.threads;
         process.kernel_thread = self.flags & 0x0020_0000 != 0;
-        comm_changed
+        comm_changed && !process.kernel_thread
     }
 }
 

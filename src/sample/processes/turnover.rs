@@ -83,8 +83,7 @@ impl ProcessTable {
                 let previous_ticks = process.cpu_ticks;
                 let ppid_before = process.ppid;
                 if stat_moves(&stat, process) {
-                    let renamed = stat.apply_to(Arc::make_mut(process));
-                    summary.facts_changed |= renamed && !process.kernel_thread;
+                    summary.facts_changed |= stat.apply_to(Arc::make_mut(process));
                 }
                 summary.facts_changed |= process.ppid != ppid_before;
                 rate.stat_read(tick, process.cpu_ticks.checked_sub(previous_ticks));

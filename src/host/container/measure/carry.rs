@@ -174,7 +174,7 @@ impl Carry {
     /// Says what this tick's processes and grouping are (the process table's generation and
     /// the grouping's): a container's ownership list judged on the same is handed out again
     /// without judging it ([`Carry::ownership_unchanged`]). Without it, every list is judged.
-    pub fn set_snapshot(&mut self, snapshot: (u64, u64)) {
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
         self.snapshot = Some(snapshot);
     }
 
