@@ -40,13 +40,15 @@ impl PartTimer {
     }
 }
 
-/// The calling thread's CPU time since it began.
+/// The calling thread's CPU time since it began (zero if the clock cannot be read).
+///
+/// Through libc rather than rustix: rustix's first clock call looks for the vDSO at the
+/// address the auxiliary vector names, which valgrind leaves unmapped — the sampler died at
+/// its first tick under callgrind (`bench/symbol-order.sh` runs the dashboard there).
 fn thread_cpu_time() -> Duration {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(now.tv_sec).unwrap_or(0),
-        u32::try_from(now.tv_nsec).unwrap_or(0),
-    )
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(Duration::from)
+        .unwrap_or_default()
 }
 
 /// The refresh rule of one part.
