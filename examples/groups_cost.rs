@@ -6,7 +6,7 @@
 //!
 //! Usage: `groups_cost [TICKS] [INTERVAL_SECONDS]` (default 30 ticks, 1 s apart).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::Duration;
 
 use isotop::host::HostRoot;
@@ -53,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     let mut table = ProcessTable::new(300);
     let mut containers = ContainerSampler::default();
     let mut cgroups = CgroupSampler::default();
-    let mut costs: HashMap<&str, Vec<u64>> = HashMap::new();
+    let mut costs: HashMap<&str, Vec<u64>> = HashMap::default();
     let mut counts = (0, 0, 0);
     for tick in 0..ticks {
         let started = std::time::Instant::now();
@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
         let samples = containers.sample(&cx, &mut warnings);
         costs.entry("sample").or_default().push(thread_cpu_ns() - t);
         // Which container owns a cgroup only labels the samples: no cost of its own.
-        let owners = HashMap::new();
+        let owners = HashMap::default();
         let t = thread_cpu_ns();
         let processes = (refresh.denied == 0).then(|| table.processes().len());
         let n = cgroups

@@ -87,7 +87,7 @@ fn rss_kib() -> anyhow::Result<u64> {
 /// Each frame given the previous frame's `Arc` of each part equal to it, as the sampler
 /// shares them (`ProcessSample::process`, `ContainerSample::stack`, `Frame::namespaces`).
 fn share(frames: &mut [isotop::sample::Frame]) {
-    use std::collections::HashMap;
+    use foldhash::HashMap;
     use std::sync::Arc;
     for n in 1..frames.len() {
         let (before, after) = frames.split_at_mut(n);

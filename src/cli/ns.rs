@@ -17,7 +17,8 @@
 
 mod json;
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 use super::recorded::RecordedFrame;
 use super::table::Table;
@@ -251,7 +252,7 @@ pub(crate) fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> St
     }
     shown.retain(|inode| by_inode.contains_key(inode));
 
-    let mut children: HashMap<Option<u64>, Vec<&Namespace>> = HashMap::new();
+    let mut children: HashMap<Option<u64>, Vec<&Namespace>> = HashMap::default();
     for inode in &shown {
         let ns = by_inode[inode];
         let parent = tree_parent(ns).filter(|p| shown.contains(p));
@@ -279,7 +280,7 @@ pub(crate) fn render_tree(table: &NamespaceTable, selected: &[&Namespace]) -> St
     if !pid_rows.is_empty() {
         out.push_str("\nPID NAMESPACES (nested by parent)\n");
         let pid_set: BTreeSet<u64> = pid_rows.iter().map(|ns| ns.inode).collect();
-        let mut pid_children: HashMap<Option<u64>, Vec<&Namespace>> = HashMap::new();
+        let mut pid_children: HashMap<Option<u64>, Vec<&Namespace>> = HashMap::default();
         for ns in &pid_rows {
             let parent = ns.parent.filter(|p| pid_set.contains(p));
             pid_children.entry(parent).or_default().push(ns);

@@ -64,7 +64,7 @@ pub(crate) fn build_forest(
     users: &UserNames,
     ticks: u64,
 ) -> Vec<ProcessNode> {
-    let pids: std::collections::HashSet<i32> = members.iter().map(|p| p.pid).collect();
+    let pids: foldhash::HashSet<i32> = members.iter().map(|p| p.pid).collect();
     let mut roots: Vec<&Process> = members
         .iter()
         .copied()

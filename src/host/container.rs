@@ -21,7 +21,8 @@ pub mod ownership;
 pub mod rules;
 pub mod stopped;
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 

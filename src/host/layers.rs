@@ -29,7 +29,8 @@ mod graph;
 mod isotop;
 mod storage;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -174,8 +175,8 @@ impl<'r> LayerOwners<'r> {
         LayerOwners {
             root,
             bases,
-            docker: HashMap::new(),
-            storage: HashMap::new(),
+            docker: HashMap::default(),
+            storage: HashMap::default(),
             isotop: None,
         }
     }

@@ -272,7 +272,7 @@ pub fn mark_shared(stacks: &mut [(String, &mut ContainerStack)]) {
 /// its layers, the other containers holding that layer, sorted. A caller that keeps stacks
 /// behind `Arc`s compares these with the marks held and copies only the stacks that differ.
 pub fn shared_marks(stacks: &[(&str, &ContainerStack)]) -> Vec<Vec<Vec<String>>> {
-    let mut holders: std::collections::HashMap<&Path, Vec<&str>> = std::collections::HashMap::new();
+    let mut holders: foldhash::HashMap<&Path, Vec<&str>> = foldhash::HashMap::default();
     for &(id, stack) in stacks {
         for layer in &stack.layers {
             let ids = holders.entry(layer.key()).or_default();

@@ -1,7 +1,7 @@
 //! User names for uids, from the host's `/etc/passwd` (under the injected root, so a host
 //! mounted elsewhere shows its own names). Unknown uids print as numbers, like lsns.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::HostRoot;
 
@@ -21,7 +21,7 @@ impl UserNames {
     }
 
     pub fn parse(passwd: &str) -> Self {
-        let mut names = HashMap::new();
+        let mut names = HashMap::default();
         for line in passwd.lines() {
             let mut fields = line.split(':');
             let (Some(name), Some(_pw), Some(uid)) = (fields.next(), fields.next(), fields.next())

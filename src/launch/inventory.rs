@@ -12,7 +12,7 @@
 //! Both start like `isotop run` does: the directories' modes are repaired and dead unpacks'
 //! temporary entries swept.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -221,7 +221,7 @@ fn names_layer(lower: &Path, path: &Path, digest: &Digest) -> bool {
 /// directories without one.
 fn users(host: &HostRoot) -> Vec<(UsedBy, Vec<PathBuf>)> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for record in store::list_records(host) {
         seen.insert(record.id.clone());
         let user = UsedBy {

@@ -19,7 +19,7 @@
 //! and process count carried as `host::container::measure::Carry` states (limits every few
 //! ticks, the count while `pids.current` stays the same).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -144,7 +144,8 @@ impl CgroupSampler {
         };
         let at = Instant::now();
         let mut samples = Vec::with_capacity(self.last.len());
-        let mut counters = HashMap::with_capacity(self.previous.len());
+        let mut counters =
+            HashMap::with_capacity_and_hasher(self.previous.len(), Default::default());
         if let Some(tree) = tree {
             flatten(
                 tree,

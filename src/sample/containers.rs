@@ -17,7 +17,7 @@
 //! carried between regroupings, and so is each unnamed container's init's `container=`
 //! variable (`host::container::ContainerHints`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -144,9 +144,9 @@ impl Default for ContainerSampler {
     fn default() -> Self {
         ContainerSampler {
             grouping: Vec::new(),
-            previous: HashMap::new(),
+            previous: HashMap::default(),
             oom_baselines: OomBaselines::default(),
-            runtime_states: HashMap::new(),
+            runtime_states: HashMap::default(),
             hidden: None,
             carry: Carry::new(LIMITS_EVERY),
             audit: AuditWatch::default(),
@@ -261,7 +261,8 @@ impl ContainerSampler {
         warnings: &mut Vec<String>,
     ) -> Vec<ContainerSample> {
         let mut samples = Vec::with_capacity(self.grouping.len());
-        let mut counters = HashMap::with_capacity(self.previous.len());
+        let mut counters =
+            HashMap::with_capacity_and_hasher(self.previous.len(), Default::default());
         // An audited act may have changed a limit: read every container's limits this tick.
         let acted = self.audit.changed(cx.root);
         let mut carry = std::mem::replace(&mut self.carry, Carry::new(LIMITS_EVERY));

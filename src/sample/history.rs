@@ -19,7 +19,7 @@ mod chunk;
 mod packed;
 mod series;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -93,8 +93,8 @@ impl History {
     pub fn new(window: Duration) -> Self {
         History {
             window,
-            containers: HashMap::new(),
-            cgroups: HashMap::new(),
+            containers: HashMap::default(),
+            cgroups: HashMap::default(),
         }
     }
 

@@ -28,7 +28,8 @@
 
 pub mod map;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use self::map::MapReader;
@@ -84,7 +85,7 @@ impl NetSampler {
     /// waiting more than `max_every` ticks.
     pub fn new(map_every: u64, budget: f64, max_every: u64) -> NetSampler {
         NetSampler {
-            previous: HashMap::new(),
+            previous: HashMap::default(),
             map: MapReader::new(map_every, budget, max_every),
             kept: KeptNetDev::new(),
         }
@@ -140,7 +141,7 @@ impl NetSampler {
     ) -> Vec<NetnsSample> {
         readings.sort_by_key(|r| r.inode);
         readings.dedup_by_key(|r| r.inode);
-        let mut kept = HashMap::with_capacity(readings.len());
+        let mut kept = HashMap::with_capacity_and_hasher(readings.len(), Default::default());
         let samples = readings
             .into_iter()
             .map(|reading| {

@@ -46,7 +46,7 @@ mod watcher;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::mpsc::TryRecvError;
 
@@ -257,7 +257,7 @@ fn unowned_candidates(cgroups: &[CgroupSample]) -> Vec<(usize, String)> {
 fn choose(containers: &[&str], unowned: &[(usize, String)], budget: usize) -> (Vec<String>, usize) {
     let mut by_depth: Vec<&(usize, String)> = unowned.iter().collect();
     by_depth.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let preferred: Vec<&str> = containers
         .iter()
         .copied()
@@ -312,7 +312,7 @@ impl PressureTriggers {
             sent: Vec::new(),
             unowned: Vec::new(),
             status: TriggerStatus::default(),
-            armed: HashSet::new(),
+            armed: HashSet::default(),
         }
     }
 

@@ -63,7 +63,7 @@ mod shared;
 
 pub use options::{SamplerOptions, TickCosts};
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

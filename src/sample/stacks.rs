@@ -21,7 +21,7 @@
 
 pub mod sizes;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,7 @@ impl StackSampler {
     pub fn new(every: u64) -> Self {
         StackSampler {
             every: every.max(1),
-            held: HashMap::new(),
+            held: HashMap::default(),
             mounts: MountsKept::All,
         }
     }

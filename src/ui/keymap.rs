@@ -14,7 +14,8 @@
 //! to an event, go to a time, play) in `isotop replay`, where `t` goes to a time. Keys clash
 //! only within one scope.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -193,7 +194,7 @@ impl Default for Keymap {
         // The built-in table is checked by a test to parse and not clash.
         Keymap::with_overrides(&BTreeMap::new()).unwrap_or_else(|_| Keymap {
             rows: Vec::new(),
-            lookup: HashMap::new(),
+            lookup: HashMap::default(),
         })
     }
 }
@@ -210,8 +211,8 @@ impl Keymap {
             }
         }
         let mut rows = Vec::with_capacity(DEFAULT_BINDINGS.len());
-        let mut lookup: HashMap<(Scope, Key), Action> = HashMap::new();
-        let mut owner: HashMap<(Scope, Key), &'static str> = HashMap::new();
+        let mut lookup: HashMap<(Scope, Key), Action> = HashMap::default();
+        let mut owner: HashMap<(Scope, Key), &'static str> = HashMap::default();
         for binding in DEFAULT_BINDINGS {
             let texts: Vec<String> = match overrides.get(binding.name) {
                 Some(keys) => keys.clone(),

@@ -12,7 +12,7 @@
 //! chosen by whoever made them. A shown form is a prefix of the id; target resolution accepts
 //! it exactly (and any prefix of a hexadecimal id).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::host::container::UNKNOWN_ID_PREFIX;
 use crate::host::text::clean_str;
@@ -51,7 +51,7 @@ impl ShortIds {
         let mut sorted: Vec<&str> = ids.into_iter().collect();
         sorted.sort_unstable();
         sorted.dedup();
-        let mut longer = HashMap::new();
+        let mut longer = HashMap::default();
         for (i, id) in sorted.iter().enumerate() {
             let before = i.checked_sub(1).map(|j| sorted[j]);
             let after = sorted.get(i + 1).copied();

@@ -7,7 +7,7 @@
 
 use crate::support::common;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -80,7 +80,7 @@ impl Reader {
             .read(
                 &self.root,
                 &self.layout,
-                &HashMap::new(),
+                &HashMap::default(),
                 processes,
                 &mut warnings,
             )
@@ -97,7 +97,7 @@ impl Reader {
             derive: vec![Some(derive.to_string()); self.layout.hierarchies.len()],
         };
         let counted = read_tree_counted(&self.root, &self.layout, Some(&plan)).unwrap();
-        let mut counts = HashMap::new();
+        let mut counts = HashMap::default();
         let mut stack: Vec<CgroupNode> = counted.tree.into_iter().collect();
         while let Some(node) = stack.pop() {
             counts.insert(node.path, node.reading.nprocs);

@@ -3,7 +3,7 @@
 //! the moment it comes on screen, containers always get theirs, and a cgroup that leaves the
 //! screen keeps what it has.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::time::Duration;
 
 use crate::support::fixture;

@@ -14,7 +14,7 @@
 //! same fields from the frame's container sample: the sampler's totals and its rates over its
 //! own interval.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::Serialize;
 
@@ -139,7 +139,7 @@ pub(super) fn read_net(root: &HostRoot, containers: &[ContainerView]) -> NetRead
     });
     let handles = net::namespaces::from_members(members, &[]);
     if handles.is_empty() {
-        return NetReading::new();
+        return NetReading::default();
     }
     let read = net::read_counters(root, &handles);
     for note in &read.notes {
@@ -180,7 +180,7 @@ mod tests {
             ifindex: None,
             counters,
         };
-        NetReading::from([(
+        [(
             inode,
             NetnsCounters {
                 inode,
@@ -189,7 +189,9 @@ mod tests {
                 source: CounterSource::ProcNetDev,
                 interfaces: vec![interface("lo", lo), interface("eth0", eth0)],
             },
-        )])
+        )]
+        .into_iter()
+        .collect()
     }
 
     #[test]

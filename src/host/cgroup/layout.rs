@@ -7,7 +7,7 @@
 //! shows them relative to isotop's namespace root (`/../..`), and they are translated here
 //! ([`super::namespace_root`]) before anything else looks at them.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::PathBuf;
 
 use procfs_core::FromBufRead;
@@ -177,7 +177,7 @@ fn layout_from_mounts(root: &HostRoot, mounts: Vec<MountInfo>) -> Result<CgroupL
     // Several mounts of one hierarchy share its superblock (same `majmin`): keep one, the one
     // showing the whole hierarchy (root `/`, once translated) if there is one.
     let mut chosen: Vec<MountInfo> = Vec::new();
-    let mut by_superblock: HashMap<String, usize> = HashMap::new();
+    let mut by_superblock: HashMap<String, usize> = HashMap::default();
     for mut mount in mounts {
         let version = match mount.fs_type.as_str() {
             "cgroup2" => 2,

@@ -22,7 +22,8 @@
 //! [`MAX_DIRS`] directories listed; symlinks are never followed (cgroupfs has none; a fixture
 //! or a hostile mount might).
 
-use std::collections::{HashMap, VecDeque};
+use foldhash::HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -265,7 +266,7 @@ fn same_namespace_as_init(root: &HostRoot) -> Option<bool> {
 /// The cgroup mounts of mountinfo, one entry per superblock (hierarchy).
 fn group_mounts(root: &HostRoot, mounts: Vec<MountInfo>) -> Vec<Mounted> {
     let mut out: Vec<Mounted> = Vec::new();
-    let mut by_superblock: HashMap<String, usize> = HashMap::new();
+    let mut by_superblock: HashMap<String, usize> = HashMap::default();
     for mount in mounts {
         let version = match mount.fs_type.as_str() {
             "cgroup2" => 2,

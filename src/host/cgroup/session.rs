@@ -6,7 +6,8 @@
 //! does not parse is absent plus a note quoting the text. Nothing here is an error for the
 //! caller: one odd file never hides the other figures.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 

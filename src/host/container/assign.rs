@@ -17,7 +17,7 @@
 
 pub(crate) mod own_cgroup;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use self::own_cgroup::{Occupancy, launcher_chain, own_cgroup_path};
 use super::claim::{Checker, Trust};
@@ -78,7 +78,7 @@ pub fn group_processes<'p>(
     let mut checker = Checker::new(root);
     let mut trusts: Vec<Trust> = Vec::with_capacity(states.len());
     let mut claim_paths: Vec<Vec<String>> = vec![Vec::new(); states.len()];
-    let mut alive_inits: HashMap<i32, usize> = HashMap::new();
+    let mut alive_inits: HashMap<i32, usize> = HashMap::default();
     let mut unverified_alive: Vec<(usize, i32)> = Vec::new();
     for (index, state) in states.iter().enumerate() {
         let init = state
@@ -117,7 +117,7 @@ pub fn group_processes<'p>(
 
     let mut rules = PathRules::new(tasks);
     let mut groups: Vec<Group> = Vec::new();
-    let mut keys: HashMap<GroupKey, usize> = HashMap::new();
+    let mut keys: HashMap<GroupKey, usize> = HashMap::default();
     let mut unassigned: Vec<&Process> = Vec::new();
 
     for process in &live {

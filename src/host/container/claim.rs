@@ -15,7 +15,7 @@
 //! ([`Writers::Anyone`]) is never believed. What does not check out is [`Trust::unverified`]
 //! with the reason: shown, never acted on (`control::guard` refuses it).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::os::unix::fs::MetadataExt;
 
 use serde::{Deserialize, Serialize};
@@ -327,7 +327,7 @@ impl SubIds {
             .collect();
         let uid_of =
             |who: &str| -> Option<u32> { who.parse().ok().or_else(|| by_name.get(who).copied()) };
-        let mut ranges: HashMap<u32, Vec<(u64, u64)>> = HashMap::new();
+        let mut ranges: HashMap<u32, Vec<(u64, u64)>> = HashMap::default();
         for line in subuid.lines() {
             let mut fields = line.trim().split(':');
             let (Some(who), Some(first), Some(count)) =

@@ -14,7 +14,8 @@
 //! container). Containers that share the host's pid namespace cannot be counted without root:
 //! the count is a floor.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::Container;

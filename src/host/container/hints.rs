@@ -9,7 +9,7 @@
 //! rewrites its environment in place after it started (as `setproctitle` does) keeps the hint
 //! it started with: the one its runtime gave it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::host::HostRoot;
 use crate::host::process::{Comm, Process, read_environ_var};

@@ -9,7 +9,7 @@
 //! nspawn's `payload`); deeper segments are the container's own sub-cgroups. Pure string work
 //! except for the task index handed in.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::host::runtime::containerd::TaskIndex;
 use crate::host::runtime::{Runtime, isotop, lxc, nspawn};
@@ -48,7 +48,7 @@ impl<'a> PathRules<'a> {
     pub fn new(tasks: &'a TaskIndex) -> Self {
         PathRules {
             tasks,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! against: it is listed unverified, and its cgroup paths are not taken as its own.
 //! A record with no name of its own is named by its id, cleaned.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::claim::{Trust, record_trust, stopped_trust};
 use super::{Container, oci_metadata};

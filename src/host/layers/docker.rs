@@ -12,7 +12,8 @@
 //! the images (`{"Repositories": {repo: {"repo:tag": image-id}}}`), and
 //! `containers/<id>/config.v2.json` a container (`Name`, `Image`).
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};

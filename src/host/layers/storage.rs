@@ -11,7 +11,7 @@
 //! `names`, `image` and their own writable `layer`. A rootless store is its user's to write:
 //! what it says is marked untrusted.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -105,7 +105,7 @@ impl Index {
             .read_json("overlay-images/images.json", Cap::INDEX, trust, notes)
             .unwrap_or_default();
         for image in images {
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             let mut next = image.layer.clone();
             // Each layer once: a parent cycle in a garbage index ends the walk.
             while let Some(layer) = next.filter(|l| seen.insert(l.clone())) {

@@ -11,7 +11,7 @@
 //! namespace the parent/owner ioctls of [`super::relations`]. A process that vanishes
 //! mid-read is skipped; an unreadable link marks the process as hiding its namespaces.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -176,7 +176,7 @@ pub fn read_table(root: &HostRoot) -> Result<NamespaceTable, HostError> {
         _ => UserNames::default(),
     };
     // Owner and command once per distinct lowest pid (a container's namespaces share one).
-    let mut seen: HashMap<i32, (Option<u32>, Option<Arc<str>>)> = HashMap::new();
+    let mut seen: HashMap<i32, (Option<u32>, Option<Arc<str>>)> = HashMap::default();
     for ns in &mut rows.namespaces {
         let Some(pid) = ns.pid else { continue };
         let (uid, command) = seen

@@ -19,7 +19,7 @@
 //!   opened and closed each read, as before. A kept file that fails a read is closed and the
 //!   namespace read afresh.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::fs::File;
 use std::time::Instant;
 
@@ -63,7 +63,7 @@ impl KeptNetDev {
     /// A reader keeping at most `budget` files open (0: none, every read opens afresh).
     pub fn with_budget(budget: usize) -> KeptNetDev {
         KeptNetDev {
-            files: HashMap::new(),
+            files: HashMap::default(),
             budget,
             buf: Vec::with_capacity(4096),
         }

@@ -9,7 +9,7 @@
 //! under it); containers are attributed by their init's network namespace. Namespaces with no
 //! container are shown by their holder, the lowest pid in them, or by their mounts.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -240,7 +240,7 @@ struct People {
 
 impl People {
     fn new(handles: &[NetnsHandle], containers: &[Container], processes: Records<'_>) -> People {
-        let mut by_netns: HashMap<u64, Vec<ContainerRef>> = HashMap::new();
+        let mut by_netns: HashMap<u64, Vec<ContainerRef>> = HashMap::default();
         for container in containers.iter().filter(|c| c.init_pid.is_some()) {
             let Some(netns) = container.namespaces.get(NsKind::Net) else {
                 continue;

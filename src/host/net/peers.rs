@@ -20,7 +20,8 @@
 //! an end is confirmed, never guesses, and adds a note for each link whose other end is in no
 //! namespace read (held only by an open descriptor, or gone). It never fails.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::link::{Endpoint, Interface, InterfaceKind};
 use super::namespaces::{self, NetnsHandle};
@@ -154,7 +155,7 @@ fn resolve_local(readings: &mut [NetnsReading]) {
 /// Every candidate pairing of a cross-namespace link, in the order they are tried.
 fn cross_candidates(readings: &[NetnsReading]) -> Vec<Candidate> {
     // Veths with a peer elsewhere, by (own index, peer index).
-    let mut veths: HashMap<(u32, u32), Vec<End>> = HashMap::new();
+    let mut veths: HashMap<(u32, u32), Vec<End>> = HashMap::default();
     let mut per_namespace = vec![0usize; readings.len()];
     for (ns, reading) in readings.iter().enumerate() {
         for (at, interface) in reading.interfaces.iter().enumerate() {
@@ -347,7 +348,7 @@ mod tests {
         assert_eq!(candidates.len(), 6);
         // What the kernel would answer: 10 names 13 as 0, 11 names 12 as 0; the rest are
         // other ids.
-        let mut answers = HashMap::new();
+        let mut answers = HashMap::default();
         for a in 10..14u64 {
             for b in 10..14u64 {
                 let id = if (a, b) == (10, 13)
@@ -374,7 +375,7 @@ mod tests {
     fn no_answer_links_nothing_and_says_so() {
         let mut readings = twin_pairs();
         let candidates = cross_candidates(&readings);
-        apply(&mut readings, &candidates, &HashMap::new());
+        apply(&mut readings, &candidates, &HashMap::default());
         assert!((0..4).all(|ns| peer_of(&readings, ns).is_none()));
         let notes = unresolved(&readings);
         assert_eq!(notes.len(), 4);
@@ -447,7 +448,7 @@ mod tests {
         );
         let candidates = cross_candidates(&readings);
         assert_eq!(candidates.len(), 1);
-        let answers = HashMap::from([((2, 1), Some(0))]);
+        let answers: HashMap<_, _> = [((2, 1), Some(0))].into_iter().collect();
         apply(&mut readings, &candidates, &answers);
         let lower = readings[1].interfaces[0].lower.as_ref().unwrap();
         assert_eq!((lower.netns, lower.name.as_str()), (1, "eth0"));

@@ -10,7 +10,7 @@
 //! each become one line of [`NetRead::notes`] and that namespace is left out. Every reading
 //! carries the moment it was taken, so `sample::rates` can divide by the right interval.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::os::fd::AsFd;
 use std::time::Instant;
 

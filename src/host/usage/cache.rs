@@ -10,7 +10,7 @@
 //! layers are kept, the least recently looked-up dropped first. Pure values: the cache is
 //! owned by one thread (the sizer worker) and never shared.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -113,7 +113,7 @@ impl UsageCache {
     pub fn new(policy: CachePolicy) -> Self {
         UsageCache {
             policy,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
         }
     }
 

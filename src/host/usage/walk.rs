@@ -5,7 +5,7 @@
 //! Contract: see the parent module; in short, no symlink followed, no other file system
 //! entered, hard links once, at most `max_depth` levels, vanished entries skipped and counted.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::ffi::{CStr, OsStr};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -53,7 +53,7 @@ pub(super) fn walk(
         observer,
         pacer,
         usage: Usage::default(),
-        linked: HashSet::new(),
+        linked: HashSet::default(),
         dev: stat.st_dev as u64,
         rel: PathBuf::new(),
     };

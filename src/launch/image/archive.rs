@@ -15,7 +15,7 @@
 pub mod open;
 pub mod shared;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -401,7 +401,7 @@ fn index_tar(
     let meter = Meter::new(max_bytes);
     let handle = Watched::new(data.reader());
     let mut archive = tar::Archive::new(Metered::new(handle, &meter));
-    let mut members = HashMap::new();
+    let mut members = HashMap::default();
     let walked = walk_outer(archive.entries_with_seek(), &meter, false, |entry| {
         if let Some((name, member)) = member_of(entry) {
             members.insert(name, member);

@@ -15,7 +15,7 @@ mod stack;
 
 pub use stack::{IMAGE_BYTES_ENV, MAX_LAYERS};
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -143,7 +143,7 @@ pub fn prepare(cache: &LayerCache, source: &ImageSource) -> Result<Image, ImageE
 
 /// Keeps each layer directory once, at its highest place (see the module contract).
 fn stack_once(layers: Vec<PathBuf>) -> Vec<PathBuf> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut kept: Vec<PathBuf> = layers
         .into_iter()
         .rev()

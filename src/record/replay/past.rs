@@ -5,7 +5,7 @@
 //! events. Events are kept per frame once read, so jumping back and forth reads each such
 //! frame once; a frame of the window that does not decode is skipped and counted in a note.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::Duration;
 
 use super::super::{RecordError, Recording};
@@ -24,7 +24,7 @@ impl Past {
     pub(super) fn new(window: Duration) -> Past {
         Past {
             window,
-            events: HashMap::new(),
+            events: HashMap::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! backoff's wait, until told to stop. Every event for the app loop goes through the host's
 //! event channel; act outcomes and log lines are routed by id ([`Routes`]).
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@
 //! root, whose pressure is the whole host's. Above means `some avg10` at the threshold or a
 //! trigger of the cgroup that fired since the previous read (`sample::pressure_triggers`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::Draft;
 use super::attribution::{LimitDraft, OomDraft};

@@ -1,7 +1,7 @@
 //! The detector's containers: what it keeps of each from the previous tick (by id) and the
 //! comparison that turns the differences into drafts of events (see `sample::events`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::attribution::{LimitDraft, OomDraft};

@@ -2,7 +2,7 @@
 //! on all of them and an eventfd, and reports each fire, each cgroup gone and what is armed
 //! (see `sample::pressure_triggers` for the contract).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //! identical workers, shells and sleeps run the same command line (on the benchmark's 11,700
 //! processes the lines were 1.4 MB of the table's memory, one copy each).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::host::process::{Cmdline, Comm, Process};

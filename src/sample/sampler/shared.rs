@@ -10,7 +10,7 @@
 //! the table's own copy and its previous buffer, held each process three times (~7 MiB on an
 //! 11,700-process host).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::super::frame::{ContainerSample, ProcessSample};

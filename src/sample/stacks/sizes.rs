@@ -18,7 +18,8 @@
 //!
 //! [`Frame::layer_sizes`]: crate::sample::Frame::layer_sizes
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +69,7 @@ impl LayerSizes {
             sizer: None,
             start_error: None,
             sizes: Arc::default(),
-            asked: HashMap::new(),
+            asked: HashMap::default(),
         }
     }
 
@@ -135,7 +136,7 @@ impl LayerSizes {
 
     /// The layers to size this tick, by key; a layer writable in any container is `Upper`.
     fn wanted(&self, containers: &[ContainerSample]) -> HashMap<PathBuf, LayerKind> {
-        let mut wanted = HashMap::new();
+        let mut wanted = HashMap::default();
         let stacks = containers.iter().filter_map(|c| c.stack.as_deref());
         for layer in stacks.flat_map(|s| &s.layers) {
             let Some(kind) = self.kind_of(layer) else {

@@ -8,7 +8,8 @@
 //! event, the selection stays on the newest (the view follows, as a log pane does). Enter on an event shows its
 //! container in the Containers view (unfolding its pod, clearing a filter that hides it).
 
-use std::collections::{HashMap, VecDeque};
+use foldhash::HashMap;
+use std::collections::VecDeque;
 
 use super::App;
 use super::rows::{Filter, Sort};

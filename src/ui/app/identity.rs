@@ -3,7 +3,7 @@
 //! number), so the selection
 //! stays on the same thing when rows come, go or re-sort, and the detail pane follows it.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::App;
 use super::rows::ContainerRow;
@@ -57,7 +57,7 @@ impl App {
     /// ([`History::record_only`](crate::sample::History::record_only)).
     pub fn watched_cgroups(&self) -> HashSet<&str> {
         let Some(frame) = self.frame.as_ref() else {
-            return HashSet::new();
+            return HashSet::default();
         };
         let page = self.page_rows();
         let first = self.lists[Tab::Cgroups.index()].offset.saturating_sub(page);

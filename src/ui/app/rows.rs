@@ -5,8 +5,9 @@
 //! namespaces by type then inode (lsns groups by type that way). Sorting a tree sorts siblings
 //! (cgroups) or flattens it (processes, like top). Numeric columns sort largest first.
 
+use foldhash::HashMap;
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::sample::rates::NetRates;
 use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};

@@ -7,7 +7,7 @@
 //! (why, and how to get one), nothing read yet, an empty log, a stream with no line, reading
 //! stopped.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -64,7 +64,7 @@ pub fn draw(f: &mut TermFrame, area: Rect, ctx: &Ctx<'_>, pane: &LogPane) -> Lis
     };
     let width = body.width as usize;
     let height = body.height as usize;
-    let mut cache: HashMap<usize, Vec<Line<'static>>> = HashMap::new();
+    let mut cache: HashMap<usize, Vec<Line<'static>>> = HashMap::default();
     let mut rows_of = |index: usize| -> Vec<Line<'static>> {
         cache
             .entry(index)

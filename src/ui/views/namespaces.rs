@@ -4,7 +4,7 @@
 //! (a pod's containers share net, ipc and uts). Rows of containers in the selected namespace
 //! are highlighted.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use ratatui::Frame as TermFrame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -41,7 +41,7 @@ impl Sharing {
 
 /// The sharing matrix: per container (frame order), per kind (`NsKind::ALL` order).
 pub fn sharing_matrix(frame: &Frame) -> Vec<[Sharing; 8]> {
-    let mut users: HashMap<(NsKind, u64), usize> = HashMap::new();
+    let mut users: HashMap<(NsKind, u64), usize> = HashMap::default();
     for c in &frame.containers {
         for (kind, inode) in c.view.container.namespaces.iter() {
             *users.entry((kind, inode)).or_default() += 1;

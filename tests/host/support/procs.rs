@@ -128,7 +128,7 @@ pub fn summary(containers: &[Container]) -> Vec<(String, String, Vec<i32>)> {
 
 /// Fails if any pid appears in two containers.
 pub fn assert_disjoint(containers: &[Container]) {
-    let mut seen = std::collections::HashMap::new();
+    let mut seen = foldhash::HashMap::default();
     for c in containers {
         for pid in &c.pids {
             if let Some(other) = seen.insert(*pid, c.id.clone()) {

@@ -7,7 +7,7 @@
 //! not exist (gone since the kernel counted it) has no name (`None`), also cached. The cache
 //! is bounded; a poisoned lock is taken over (a panic elsewhere does not stop naming).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ pub fn device_name(sys: &Path, dev: DevNum) -> Option<String> {
     let now = Instant::now();
     {
         let mut cache = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((name, at)) = cache.get_or_insert_with(HashMap::new).get(&key)
+        if let Some((name, at)) = cache.get_or_insert_with(HashMap::default).get(&key)
             && now.duration_since(*at) < KEEP
         {
             return name.clone();
@@ -38,7 +38,7 @@ pub fn device_name(sys: &Path, dev: DevNum) -> Option<String> {
     }
     let name = read_device_name(sys, dev);
     let mut cache = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    let map = cache.get_or_insert_with(HashMap::new);
+    let map = cache.get_or_insert_with(HashMap::default);
     if map.len() >= MAX_ENTRIES {
         map.clear();
     }

@@ -13,7 +13,8 @@
 //! hierarchy while it stays in another). A listing that met a problem (a directory not
 //! listable, a name that is not UTF-8) is not kept: its notes come with every walk.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 
 use super::listed_children;

@@ -20,7 +20,7 @@
 //! container in it or below): `measure` applies it to a scan's snapshot, the acts
 //! (`control::owned`) to `cgroup.procs` read right before they write.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::host::process::{CgroupMembership, Process};
 
@@ -33,7 +33,7 @@ impl<'p> Occupancy<'p> {
     /// Counts `processes` (the live, non-kernel ones) in each (hierarchy, path); root paths
     /// are left out because a group at the root never has a cgroup of its own.
     pub(crate) fn count(processes: &[&'p Process]) -> Occupancy<'p> {
-        let mut holders: HashMap<(u32, &'p str), usize> = HashMap::new();
+        let mut holders: HashMap<(u32, &'p str), usize> = HashMap::default();
         for process in processes {
             for membership in process.cgroups.iter() {
                 if !is_root(&membership.path) {

@@ -35,7 +35,7 @@
 //! again ([`Carry::ownership_unchanged`]: the judging walked every process of every shared
 //! cgroup, ~5–7 % of the dashboard's samples on a steady host).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::cgroup_ownership::CgroupOwnership;
@@ -85,8 +85,8 @@ impl Carry {
             limits_every: limits_every.max(1),
             tick: 0,
             read_all: true,
-            kept: HashMap::new(),
-            ownership: HashMap::new(),
+            kept: HashMap::default(),
+            ownership: HashMap::default(),
             snapshot: None,
         }
     }

@@ -11,9 +11,10 @@
 //! in for a shared v1 one (hybrid hosts), the sum over the container's processes, a limit
 //! inherited from a cgroup it shares, or nothing (with a note).
 
+use foldhash::HashMap;
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -147,7 +148,7 @@ impl<'p> Census<'p> {
             // Most processes share one membership list (the sampler keeps one copy of each):
             // index each distinct list once.
             let mut lists: HashMap<*const CgroupMembership, (&'p [CgroupMembership], Vec<i32>)> =
-                HashMap::new();
+                HashMap::default();
             for p in self.processes.iter().filter(|p| !p.kernel_thread) {
                 let list: &'p [CgroupMembership] = &p.cgroups;
                 lists

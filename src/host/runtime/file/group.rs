@@ -16,7 +16,7 @@ pub(super) fn members(gid: u32) -> BTreeSet<u32> {
 /// [`members`] from the two files' contents.
 pub(super) fn members_in(gid: u32, passwd: &str, group: &str) -> BTreeSet<u32> {
     // name → uid, and every user whose primary group is `gid`.
-    let mut uid_of = std::collections::HashMap::new();
+    let mut uid_of = foldhash::HashMap::default();
     let mut out = BTreeSet::new();
     for line in passwd.lines() {
         let fields: Vec<&str> = line.split(':').collect();

@@ -7,7 +7,7 @@
 //! checked against it without unpacking again. The file is isotop's own (a root-only
 //! directory), read with a size cap anyway.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -57,7 +57,7 @@ pub struct Measure {
 /// skipped: the figures are for display.
 pub fn measure(dir: &Path) -> Measure {
     let mut out = Measure::default();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
         if let Ok(meta) = fs::symlink_metadata(&current)

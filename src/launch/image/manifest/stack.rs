@@ -5,7 +5,7 @@
 //! bomb layers cost one bound, not N. Each layer is unpacked with the per-layer bound lowered
 //! to what the image has left.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::PathBuf;
 
 use super::super::digest::Digest;
@@ -50,7 +50,7 @@ impl<'c> Stack<'c> {
         Ok(Stack {
             cache,
             image,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             used: 0,
             layers: Vec::with_capacity(count),
         })

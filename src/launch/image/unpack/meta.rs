@@ -11,7 +11,7 @@
 //! directory this unpack created (device and inode); a later entry that replaces or removes a
 //! directory drops its deferred metadata and that of everything it held.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;

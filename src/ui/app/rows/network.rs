@@ -13,8 +13,8 @@
 
 pub mod facts;
 
+use foldhash::HashSet;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use self::facts::{Facts, Traffic, facts, pair_ends};
 use super::{Filter, Sort, apply, by_f64};
@@ -152,7 +152,7 @@ pub fn build(frame: &Frame, filter: &Filter, sort: Sort) -> Vec<NetRow> {
 
 /// The namespaces a bridge is in or a port or pair reaches: shown with those rows.
 fn linked_namespaces(map: &NetMap) -> HashSet<u64> {
-    let mut linked = HashSet::new();
+    let mut linked = HashSet::default();
     for bridge in &map.bridges {
         linked.insert(bridge.netns);
         linked.extend(

@@ -5,7 +5,8 @@
 //! label, namespace or uid matches; its members then all follow it, while containers that
 //! match by themselves stay flat rows.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use super::{ContainerRow, Filter};
 use crate::sample::{Frame, PodSample};
@@ -36,7 +37,7 @@ pub(super) fn fold_pods(
         .flat_map(|(p, pod)| pod.members.iter().map(move |&i| (i, p)))
         .collect();
     if pod_by_container.is_empty() {
-        return (sorted, HashMap::new());
+        return (sorted, HashMap::default());
     }
     let rank: HashMap<usize, usize> = sorted
         .iter()
@@ -48,8 +49,8 @@ pub(super) fn fold_pods(
         .collect();
     let folded = |pod: &PodSample| filter.is_empty() && collapsed.contains(&pod.key);
     let mut out = Vec::with_capacity(sorted.len() + frame.pods.len());
-    let mut pod_of = HashMap::new();
-    let mut emitted: HashSet<usize> = HashSet::new();
+    let mut pod_of = HashMap::default();
+    let mut emitted: HashSet<usize> = HashSet::default();
     let mut emit = |p: usize, out: &mut Vec<ContainerRow>| {
         out.push(ContainerRow::Pod(p));
         let pod = &frame.pods[p];

@@ -2,7 +2,7 @@
 //! parent is not listed a root), or a flat list once a column is sorted (as top does); a
 //! filter's matches are shown flush left.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::{Filter, Sort, TreeRow, apply, by_f64};
 use crate::host::namespace::NsKind;
@@ -55,7 +55,7 @@ pub(super) fn rows(
     }
     // The tree: children by parent pid; a process whose parent is not listed is a root.
     let index_of = |pid: i32| list.binary_search_by_key(&pid, |p| p.process.pid).ok();
-    let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
+    let mut children: HashMap<i32, Vec<usize>> = HashMap::default();
     let mut roots = Vec::new();
     for (i, p) in list.iter().enumerate() {
         let ppid = p.process.ppid;

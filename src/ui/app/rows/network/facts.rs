@@ -8,7 +8,7 @@
 //! interface has one; they tell ends apart no better than the name). Every text here comes
 //! from the read side already cleaned of control characters.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::NetRow;
 use crate::host::net::address::Address;
