@@ -72,6 +72,17 @@ impl Packed {
         words
     }
 
+    /// Whether its 16 figures are `other`'s bit for bit (times aside): `==` would call two
+    /// missing floats (NaN) different.
+    pub(super) fn same_figures(&self, other: &Packed) -> bool {
+        self.counts == other.counts
+            && self
+                .floats
+                .iter()
+                .zip(&other.floats)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
     /// The inverse of [`Packed::columns`], bit for bit.
     pub(super) fn from_columns(t_ms: u64, words: &[u64; COLUMNS]) -> Packed {
         let mut packed = Packed {

@@ -1,5 +1,6 @@
 //! One container's or cgroup's points: closed [`Chunk`]s, oldest first, then the open run of
-//! up to [`CHUNK`] unpacked points that the next ticks append to. Ageing out is exact to the
+//! up to [`CHUNK`] points ([`OpenRun`]: repeats share their figures) that the next ticks
+//! append to. Ageing out is exact to the
 //! point, as a ring's `pop_front` was: whole chunks are dropped once every point in them is
 //! older than the window, and the points of the front chunk already aged out are skipped
 //! (counted in `skip`) until the rest of it ages out too.
@@ -7,35 +8,29 @@
 use std::collections::VecDeque;
 
 use super::chunk::{CHUNK, Chunk};
+use super::open::OpenRun;
 use super::packed::Packed;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Series {
     closed: VecDeque<Chunk>,
     /// The newest points, at most [`CHUNK`]; encoded into a chunk when full.
-    open: Vec<Packed>,
+    open: OpenRun,
     /// How many of the front closed chunk's points have aged out.
     skip: usize,
 }
 
 impl Series {
     pub(super) fn push(&mut self, point: Packed) {
-        if self.open.capacity() == 0 {
-            // Grown 8 -> 16 -> 32 as it fills and freed when closed: ~22 points held on
-            // average over a chunk's ticks instead of 32 (400 containers' open runs were
-            // 1.8 MB at 32 each).
-            self.open.reserve_exact(CHUNK / 4);
-        }
         self.open.push(point);
-        if self.open.len() >= CHUNK {
-            if let Some(chunk) = Chunk::encode(&self.open) {
-                if self.closed.len() == self.closed.capacity() {
-                    // A quarter more, not double: ~19 chunks make 10 minutes at 1 s.
-                    self.closed.reserve_exact((self.closed.len() / 4).max(4));
-                }
-                self.closed.push_back(chunk);
+        if self.open.len() >= CHUNK
+            && let Some(chunk) = Chunk::encode(&self.open.take())
+        {
+            if self.closed.len() == self.closed.capacity() {
+                // A quarter more, not double: ~19 chunks make 10 minutes at 1 s.
+                self.closed.reserve_exact((self.closed.len() / 4).max(4));
             }
-            self.open = Vec::new();
+            self.closed.push_back(chunk);
         }
     }
 
@@ -55,9 +50,14 @@ impl Series {
             self.closed.pop_front();
             self.skip = 0;
         }
-        let aged = self.open.iter().take_while(|p| p.t_ms < oldest_ms).count();
-        self.open.drain(..aged);
-        !self.open.is_empty()
+        let aged = self
+            .open
+            .times()
+            .iter()
+            .take_while(|&&t| t < oldest_ms)
+            .count();
+        self.open.drop_front(aged);
+        self.open.len() > 0
     }
 
     /// Its points, oldest first, decoding one chunk at a time as the iterator reaches it.
@@ -70,13 +70,13 @@ impl Series {
                 let aged = if i == 0 { skip } else { 0 };
                 chunk.decode().into_iter().skip(aged)
             })
-            .chain(self.open.iter().copied())
+            .chain(self.open.points())
     }
 
-    /// Heap bytes it holds: its chunks' bytes and slots, the open run's capacity.
+    /// Heap bytes it holds: its chunks' bytes and slots, the open run's.
     pub(super) fn heap_bytes(&self) -> usize {
         self.closed.capacity() * std::mem::size_of::<Chunk>()
             + self.closed.iter().map(Chunk::heap_bytes).sum::<usize>()
-            + self.open.capacity() * std::mem::size_of::<Packed>()
+            + self.open.heap_bytes()
     }
 }

@@ -183,7 +183,11 @@ fn ageing_out_matches_a_ring() {
             _ => t + 1000,
         };
         newest = newest.max(t);
-        let point = Packed::of(&busy(&mut rng, t));
+        // Runs of repeated figures (shared in the open run) between changes.
+        let point = match (rng.below(3), ring.back()) {
+            (0, _) | (_, None) => Packed::of(&busy(&mut rng, t)),
+            (_, Some(last)) => Packed::from_columns(t, &last.columns()),
+        };
         series.push(point);
         ring.push_back(point);
         let oldest = t.saturating_sub(window_ms);
@@ -220,8 +224,9 @@ fn ten_minutes(mut point_at: impl FnMut(u64) -> Point) -> usize {
 #[test]
 fn ten_minutes_cost_a_few_kib_idle_and_no_more_than_packed_points_busy() {
     let idle_bytes = ten_minutes(idle);
-    // 19 closed chunks of ~180 B, their slots, and the open run of ≤ 32 × 136 B.
-    assert!(idle_bytes <= 10 * 1024, "idle series: {idle_bytes} bytes");
+    // 19 closed chunks of ~180 B, their slots, and the open run: ≤ 32 times and one figure
+    // set (it was ≤ 32 × 136 B, ~10 KiB in all).
+    assert!(idle_bytes <= 6 * 1024, "idle series: {idle_bytes} bytes");
     let mut rng = Rng(7);
     let busy_bytes = ten_minutes(|t| busy(&mut rng, t));
     // What the packed ring held for the same span: 601 points × 136 B.
@@ -231,4 +236,40 @@ fn ten_minutes_cost_a_few_kib_idle_and_no_more_than_packed_points_busy() {
         "busy series: {busy_bytes} bytes, packed points {packed}"
     );
     println!("idle {idle_bytes} B, busy {busy_bytes} B, packed {packed} B");
+}
+
+#[test]
+fn an_idle_open_run_keeps_one_figure_set_and_every_time() {
+    let mut series = Series::default();
+    let mut points = Vec::new();
+    // A missing float is a NaN: repeats of it must still count as the same figures.
+    let still = |t| {
+        Packed::of(&Point {
+            cpu_percent: None,
+            ..idle(t)
+        })
+    };
+    for s in 0..(CHUNK as u64 - 1) {
+        let point = still(1_000_000 + s * 1000 + s % 3);
+        series.push(point);
+        points.push(point);
+    }
+    let held = series.heap_bytes();
+    assert!(
+        held < 2 * std::mem::size_of::<Packed>() + CHUNK * 8 + 64,
+        "{held} bytes for {} repeated points",
+        points.len()
+    );
+    let got: Vec<_> = series.points().collect();
+    assert_same(&got, &points);
+    // A change starts a new figure set; ageing out drops the front run's points one by one.
+    let changed = Packed::of(&busy(&mut Rng(3), 2_000_000));
+    series.push(changed);
+    points.push(changed);
+    assert!(series.age_out(points[10].t_ms));
+    let got: Vec<_> = series.points().collect();
+    assert_same(&got, &points[10..]);
+    assert!(series.age_out(2_000_000));
+    let got: Vec<_> = series.points().collect();
+    assert_same(&got, &points[points.len() - 1..]);
 }
