@@ -1,6 +1,7 @@
 //! A closed run of points stored columnwise, losslessly: the first time in full, the others
 //! as varint delta-of-deltas (a steady 1 s tick is one byte a point); each of the 16 figure
-//! columns either one word (the figure did not change in the whole chunk) or a bitmap "this
+//! columns either one word (the figure did not change in the whole chunk; no word at all when
+//! it is zero or missing, an idle container's usual figures) or a bitmap "this
 //! point differs from the one before" followed by only the words that changed — kept as raw
 //! 8-byte words or as varint zigzag deltas, whichever is shorter for that column. Decoding
 //! gives back every figure bit for bit (NaN payloads included), so readers see exactly the
@@ -10,12 +11,21 @@
 use super::packed::{COLUMNS, Packed};
 
 /// Points a chunk closes at. 32, not 60: the open chunk is kept unpacked (136 B a point),
-/// so a shorter one caps that part of an idle series at ~4.3 KiB, while a closed idle chunk
-/// still costs only ~180 B (16 constant columns of 9 bytes, 31 one-byte time steps).
+/// so a shorter one caps that part of a busy series at ~4.3 KiB, while a closed idle chunk
+/// still costs only ~60–180 B (31 one-byte time steps, 16 constant columns of 1 byte when
+/// zero or missing, else 9).
 pub(super) const CHUNK: usize = 32;
 
 /// A column the same in every point: one word follows.
 const CONSTANT: u8 = 0;
+/// A column the same in every point and that word one of [`COMMON`]: the mode byte alone,
+/// `COMMON_FIRST + its index`.
+const COMMON_FIRST: u8 = 3;
+
+/// The constant words a column holds most: zero (a count of 0, a rate of 0.0), a missing
+/// count (`u64::MAX`) and a missing float (NaN) — 8 bytes each of an idle chunk otherwise.
+const COMMON: [u64; 3] = [0, u64::MAX, f64::NAN.to_bits()];
+
 /// Bitmap, then the changed words as 8 little-endian bytes each.
 const RAW: u8 = 1;
 /// Bitmap, then the first word as a varint and each changed word as a varint zigzag delta
@@ -97,6 +107,11 @@ fn encode_column(out: &mut Vec<u8>, words: &[u64]) {
         return;
     };
     if words.iter().all(|&w| w == first) {
+        if let Some(common) = COMMON.iter().position(|&word| word == first) {
+            // At most 3 entries: fits.
+            out.push(COMMON_FIRST + common as u8);
+            return;
+        }
         out.push(CONSTANT);
         out.extend_from_slice(&first.to_le_bytes());
         return;
@@ -202,8 +217,11 @@ impl Chunk {
         let mut rows = vec![[0u64; COLUMNS]; len];
         for column in 0..COLUMNS {
             let mode = reader.byte()?;
-            if mode == CONSTANT {
-                let word = reader.word()?;
+            if mode == CONSTANT || mode >= COMMON_FIRST {
+                let word = match mode.checked_sub(COMMON_FIRST) {
+                    Some(common) => *COMMON.get(usize::from(common))?,
+                    None => reader.word()?,
+                };
                 rows.iter_mut().for_each(|row| row[column] = word);
                 continue;
             }

@@ -157,6 +157,23 @@ fn a_chunk_of_missing_and_extreme_figures_round_trips() {
         .collect();
     let chunk = Chunk::encode(&points).unwrap();
     assert_same(&chunk.decode(), &points);
+    // Columns zero or missing throughout cost their mode byte alone.
+    let missing: Vec<_> = (0..CHUNK as u64)
+        .map(|s| {
+            Packed::of(&Point {
+                t_ms: 1_000 + s * 1000,
+                pids: Some(0),
+                ..none
+            })
+        })
+        .collect();
+    let quiet = Chunk::encode(&missing).unwrap();
+    assert_same(&quiet.decode(), &missing);
+    assert!(
+        quiet.heap_bytes() < 16 * 2 + CHUNK,
+        "{} bytes",
+        quiet.heap_bytes()
+    );
     assert_eq!(
         chunk.times().collect::<Vec<_>>(),
         points.iter().map(|p| p.t_ms).collect::<Vec<_>>()
@@ -224,9 +241,10 @@ fn ten_minutes(mut point_at: impl FnMut(u64) -> Point) -> usize {
 #[test]
 fn ten_minutes_cost_a_few_kib_idle_and_no_more_than_packed_points_busy() {
     let idle_bytes = ten_minutes(idle);
-    // 19 closed chunks of ~180 B, their slots, and the open run: ≤ 32 times and one figure
-    // set (it was ≤ 32 × 136 B, ~10 KiB in all).
-    assert!(idle_bytes <= 6 * 1024, "idle series: {idle_bytes} bytes");
+    // 19 closed chunks of ~70 B (a word only for memory, pids and the writable layer), their
+    // slots, and the open run: ≤ 32 times and one figure set (it was ≤ 32 × 136 B and chunks
+    // of ~180 B, ~10 KiB in all).
+    assert!(idle_bytes <= 3 * 1024, "idle series: {idle_bytes} bytes");
     let mut rng = Rng(7);
     let busy_bytes = ten_minutes(|t| busy(&mut rng, t));
     // What the packed ring held for the same span: 601 points × 136 B.
