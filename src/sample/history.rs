@@ -8,9 +8,9 @@
 //! Memory: a series keeps its newest points packed ([`packed`], 136 bytes each, at most
 //! [`chunk::CHUNK`] of them, repeats sharing one: [`open`]) and the older ones in closed
 //! chunks compressed losslessly ([`chunk`]: per figure, only the values that changed). An idle
-//! series' 10 minutes at 1 s cost ~4 KiB of chunks plus its open run (~0.4 KiB); a series
-//! whose every figure changes
-//! every tick costs at most about what packed points did (~100-130 B a point, was 136).
+//! series' 10 minutes at 1 s cost ~2 KiB of chunks plus its open run (~0.4 KiB); a series
+//! whose every figure changes every tick costs at most about what packed points did
+//! (~100-130 B a point, was 136).
 //! Readers get back exactly the figures recorded, and decode only the series they read.
 //! Each tick looks a series up by the container's id or cgroup's path without copying it (a
 //! key is allocated only for a new series). A stored figure that was NaN or `u64::MAX`

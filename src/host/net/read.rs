@@ -224,7 +224,12 @@ pub(super) fn counters_of_text(
     read_at_ms: u64,
     bytes: &[u8],
 ) -> NetnsCounters {
-    let text = String::from_utf8_lossy(bytes);
+    // The kernel's text is ASCII but for interface names: the plain check first (the lossy
+    // one walks it chunk by chunk, ~1 % of a dashboard run's instructions on 400 namespaces).
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let interfaces = parse_proc_net_dev(&text)
         .into_iter()
         .map(|(name, counters)| InterfaceCounters {
