@@ -53,9 +53,7 @@ pub(crate) use sections::{SECTIONS, Section, join};
 use shared_prints::{LastSection, ProcessPrints, SharedPrints, container_print};
 
 use fingerprint::Keys as RandomState;
-/// The codec's maps: their keys are keyed fingerprints and addresses, nothing a stranger
-/// chooses, so foldhash's fast hasher (std's SipHash showed in the ring thread's profile).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use foldhash::HashMap;
 
 use serde::Serialize;
 

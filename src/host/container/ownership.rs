@@ -14,10 +14,8 @@
 //! namespace) comes from [`ProcessFacts`]: the snapshot's table ([`SnapshotFacts`]) for a
 //! figure, `/proc` read now ([`LiveFacts`]) for an act; a process that vanished is not counted.
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
-
-use foldhash::fast::RandomState;
 
 use super::assign::own_cgroup::{is_launcher, is_root};
 use super::measure::ContainerView;
@@ -35,8 +33,8 @@ const MAX_ANCESTRY: usize = 256;
 const LISTED: usize = 8;
 
 /// A set of pids: looked up for every process of a shared cgroup a check walks (thousands a
-/// tick), so with a fast hash (SipHash was ~2 ms a tick on the 11,700-process population).
-type PidSet = HashSet<i32, RandomState>;
+/// tick).
+type PidSet = HashSet<i32>;
 
 /// What the rule needs to know of one process.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,10 +26,9 @@
 //! seen this way; its periodic full re-read (`reread_every`) catches it. A cgroup that
 //! cannot be read, or read only once so far, gates nothing.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use foldhash::fast::RandomState;
+use foldhash::HashMap;
 
 use crate::host::cgroup::CgroupLayout;
 use crate::host::cgroup::usage::{UsageReader, usage_hierarchy};
@@ -76,9 +75,8 @@ pub(super) struct CgroupGate {
     /// first membership line that maps to it.
     membership_id: Option<u32>,
     layout: CgroupLayout,
-    /// By cgroup path, looked up twice a tick for every process the gate may skip (a fast
-    /// hash: SipHash of ~23,000 paths a tick showed in profiles).
-    cgroups: HashMap<String, Watched, RandomState>,
+    /// By cgroup path, looked up twice a tick for every process the gate may skip.
+    cgroups: HashMap<String, Watched>,
     /// The last membership list looked at and the index of its line in the gate's hierarchy:
     /// the table shares one list among every process of the same cgroups (`interned`), so
     /// consecutive processes mostly hit it. The `Arc` is held so its address cannot be reused.

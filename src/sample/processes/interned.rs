@@ -10,7 +10,7 @@
 //! processes the lines were 1.4 MB of the table's memory, one copy each).
 
 use foldhash::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::host::process::{Cmdline, Comm, Process};
 
@@ -24,6 +24,9 @@ pub(super) struct Interned {
     cmdlines: HashSet<Cmdline>,
     /// How many were kept after the last [`Interned::prune`].
     kept: usize,
+    /// Seeds the membership lists' hash (cgroup paths are strangers' names: seeded, like
+    /// every map's).
+    keys: foldhash::fast::RandomState,
 }
 
 impl Interned {
@@ -31,7 +34,7 @@ impl Interned {
     pub(super) fn share(&mut self, process: &mut Process) {
         share_one(&mut self.comms, &mut process.comm);
         share_one(&mut self.cmdlines, &mut process.cmdline);
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = self.keys.build_hasher();
         for m in process.cgroups.iter() {
             m.hierarchy.hash(&mut hasher);
             m.controllers.hash(&mut hasher);
