@@ -31,11 +31,14 @@ cd "$(cat "$share/repo")" || finish 2
 echo "isotop-vm: kernel $(uname -r), $(nproc) CPUs; cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 
 mapfile -t test_args <"$share/test-args"
+# A failing binary's libtest "failures:" section (each failed test's panic and output) is told
+# again after the last binary: a CI log cut to its start and end still shows why.
+set -o pipefail
 passed=0
 failed=()
 while read -r name exe; do
 	echo "isotop-vm: running $name"
-	"$exe" "${test_args[@]}" </dev/null &
+	"$exe" "${test_args[@]}" </dev/null | tee "/tmp/isotop-vm-$name.out" &
 	wait $!
 	rc=$?
 	if [[ $rc == 0 ]]; then
@@ -52,6 +55,11 @@ if [[ -n $leftovers ]]; then
 	echo "isotop-vm: test cgroups left behind: ${leftovers//$'\n'/ }"
 	failed+=("(cleanup)")
 fi
+for name in "${failed[@]}"; do
+	[[ -f /tmp/isotop-vm-$name.out ]] || continue
+	echo "isotop-vm: why $name failed (its first 200 lines of failures):"
+	sed -n '/^failures:$/,/^test result:/p' "/tmp/isotop-vm-$name.out" | head -200
+done
 if ((${#failed[@]})); then
 	echo "isotop-vm: ${#failed[@]} of $((passed + ${#failed[@]})) test binaries failed: ${failed[*]}"
 	finish 1

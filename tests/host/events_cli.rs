@@ -45,6 +45,16 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
         return;
     }
     let _alone = crate::support::timing::one_at_a_time();
+    // Its stderr, told with any failure: why it ended or what it could not read.
+    let stderr = tempfile::tempfile().unwrap();
+    let mut stderr_reader = stderr.try_clone().unwrap();
+    let mut told_on_stderr = move || {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        let _ = stderr_reader.rewind();
+        let _ = stderr_reader.read_to_string(&mut text);
+        text
+    };
     let mut follower = ChildGuard::spawn(
         common::isotop()
             .args([
@@ -58,14 +68,15 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
+            .stderr(stderr),
     );
     let stdout = follower.0.stdout.take().unwrap();
     let (send, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // A line that is not JSON is kept as a string: no event matches it, `seen` shows it.
             let value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+                .unwrap_or_else(|e| Value::String(format!("not JSON ({e}): {line}")));
             if send.send(value).is_err() {
                 break;
             }
@@ -87,7 +98,11 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
             break;
         }
     }
-    assert!(baseline_taken, "no start told: {seen:#?}");
+    assert!(
+        baseline_taken,
+        "no start told: {seen:#?}\nstderr: {}",
+        told_on_stderr()
+    );
 
     let oom = OomBox::new("events-follow-oom");
     let init = &oom.init;
@@ -98,13 +113,23 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
             e["kind"] == "started" && e["detail"].as_str().is_some_and(|d| d.ends_with(&told))
         })
         .is_some(),
-        "{seen:#?}"
+        "the OOM box's start not told: {seen:#?}\nstderr: {}",
+        told_on_stderr()
     );
     let child = oom.kill_child();
     let kill = wait_for_line(&lines, Duration::from_secs(20), &mut seen, |e| {
         e["kind"] == "oom_kill" && e["pid"] == child
     })
-    .unwrap_or_else(|| panic!("no OOM kill of pid {child} printed: {seen:#?}"));
+    .unwrap_or_else(|| {
+        panic!(
+            "no OOM kill of pid {child} printed: {seen:#?}\nstderr: {}",
+            told_on_stderr()
+        )
+    });
+    assert!(
+        seen.iter().all(Value::is_object),
+        "one JSON object per line: {seen:#?}"
+    );
     assert_eq!(kill["command"], "perl", "{kill:#}");
     assert_eq!(kill["count"], 1, "{kill:#}");
     assert_eq!(kill["timing"], "dated", "{kill:#}");
