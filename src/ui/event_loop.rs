@@ -234,6 +234,8 @@ pub async fn run_loop(
     // shown host, an action, a resize (not for a mouse move, an unbound key, another host's
     // frame). ratatui then writes only the cells that differ.
     let mut dirty = true;
+    // A frame came since the last trim of the heap.
+    let mut framed = false;
     loop {
         if std::mem::take(&mut dirty) {
             let host = &mut hosts[shown];
@@ -245,9 +247,16 @@ pub async fn run_loop(
                 &config.keymap,
             )?;
         }
+        if std::mem::take(&mut framed) {
+            // The previous frame, the tables built for this one and the drawing's scratch
+            // were freed in the middle of the heap, where no threshold gives them back: the
+            // heap's free pages go back once a frame is shown (~0.3 ms on a 20 MB heap, and
+            // the next tick's faults), not held a whole refresh.
+            crate::sys::heap::trim();
+        }
         tokio::select! {
             (index, event) = next_source_event(&mut hosts, &mut next_polled) => {
-                apply_source_event(&mut hosts[index], event);
+                framed |= apply_source_event(&mut hosts[index], event);
                 dirty = index == shown;
             }
             event = events.next() => match event {
@@ -395,26 +404,20 @@ async fn next_source_event(
     .await
 }
 
-/// How often the loop gives the heap's free pages back (`malloc_trim`, ~1 ms on a 40 MB heap):
-/// every this many frames, from the second.
-const TRIM_EVERY_FRAMES: u64 = 10;
-
 /// Hands a source's event to its host's App (frames to its history too); frames waiting
 /// behind it are taken at once, the newest shown (a slow terminal never shows stale data).
-fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
+/// True when a frame came.
+fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) -> bool {
     let mut event = event;
+    let mut framed = false;
     while let Some(next) = event.take() {
         match next {
             SourceEvent::Frame(frame) => {
                 let watched = host.app.watched_cgroups();
                 host.history
                     .record_only(&frame, |path| watched.contains(path));
-                if frame.seq % TRIM_EVERY_FRAMES == 1 {
-                    // The previous frame and the tables built for this one were freed in
-                    // the middle of the heap, where no threshold gives them back.
-                    crate::sys::heap::trim();
-                }
                 host.app.on_frame(frame);
+                framed = true;
             }
             SourceEvent::Outcome(outcome) => host.app.on_outcome(outcome),
             SourceEvent::Connection(connection) => host.app.on_connection(connection),
@@ -423,7 +426,7 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
             SourceEvent::Stopped(reason) => {
                 host.open = false;
                 host.app.on_sampler_stopped(reason);
-                return;
+                return framed;
             }
         }
         event = host.source.events().try_recv().ok();
@@ -434,6 +437,7 @@ fn apply_source_event(host: &mut Shown, event: Option<SourceEvent>) {
         host.app
             .on_sampler_stopped("the host's source ended".to_string());
     }
+    framed
 }
 
 /// A replay's move to its host's history and App: a jump brings the history of its window
