@@ -12,12 +12,12 @@
 
 pub mod cmdline;
 pub mod comm;
+pub mod cpu_clock;
 pub mod pid_watch;
 pub mod proc_dir;
 pub mod proc_path;
 pub mod records;
 mod stat_line;
-pub mod taskstats;
 
 pub use cmdline::Cmdline;
 pub use comm::Comm;

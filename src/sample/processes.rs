@@ -10,9 +10,9 @@
 //! compared.
 //!
 //! Freshness, per process of the same identity:
-//! - The run check — on the live host as root, taskstats' context switches and CPU time of
-//!   all the process's threads (one netlink request: [`ProcDir::read_run_check`]); else
-//!   `schedstat` (`sum_exec_runtime`, `pcount` of the main thread) — is read every tick for a
+//! - The run check — on the live host, the process's CPU clock: the CPU time of all its
+//!   threads, ns (one system call: [`ProcDir::read_run_check`]); else `schedstat`
+//!   (`sum_exec_runtime`, `pcount` of the main thread) — is read every tick for a
 //!   process that ran at its last check, and every [`CHECK_EVERY`] (2) ticks, spread by pid, for
 //!   one that was idle. A process whose pair did not change has not run, so its state, comm,
 //!   CPU time, owner and namespaces cannot have changed: its `stat` is not read. One whose pair
@@ -110,8 +110,6 @@ pub struct ProcessTable {
     orphaning: Vec<i32>,
     /// This tick's first pass, parallel to the listing (see [`plan`]).
     plans: Vec<Plan>,
-    /// The pids whose run check is read this tick, ascending (asked for in batches).
-    to_check: Vec<i32>,
     /// Refreshes so far (wraps after 2^32: 136 years at 1 s).
     tick: u32,
     reread_every: u64,
@@ -153,7 +151,6 @@ impl ProcessTable {
             listing: Vec::new(),
             orphaning: Vec::new(),
             plans: Vec::new(),
-            to_check: Vec::new(),
             tick: 0,
             reread_every: reread_every.max(1),
             generation: 0,
@@ -234,9 +231,6 @@ impl ProcessTable {
             });
         self.plans.clear();
         keep_room(&mut self.plans, listing.len());
-        self.to_check.clear();
-        // Only taskstats answers in batches; schedstat is read in the second pass.
-        let batching = procfs && self.checks_all_threads();
         for (at, entry) in listing.iter().enumerate() {
             let rate = &self.rates[at];
             let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
@@ -248,16 +242,10 @@ impl ProcessTable {
                 tick,
                 &mut summary,
             );
-            if plan.check && batching {
-                self.to_check.push(entry.pid);
-            }
             self.plans.push(plan);
         }
         if let Some(gate) = self.gate.as_ref().filter(|_| procfs) {
             summary.gate_reads = gate.reads;
-        }
-        if let Some(dir) = self.dir.as_mut().filter(|_| batching) {
-            dir.prefetch_run_checks(&self.to_check);
         }
         let mut vacated = false;
         for at in 0..listing.len() {
@@ -276,9 +264,6 @@ impl ProcessTable {
                     vacated = true;
                 }
             }
-        }
-        if let Some(dir) = self.dir.as_mut() {
-            dir.forget_prefetched();
         }
         if vacated {
             self.processes.drop_vacant(&mut self.rates);
@@ -347,8 +332,8 @@ impl ProcessTable {
         let periodic_due = slot.is_multiple_of(self.reread_every);
         let stat_due = periodic_due
             || (slot.is_multiple_of(IDLE_STAT_EVERY) && idle_stat_turns(self.reclaimed_at, tick));
-        // schedstat counts the main thread only: another may run while it sleeps. taskstats
-        // counts them all, so a check sees any of them run.
+        // schedstat counts the main thread only: another may run while it sleeps. The CPU
+        // clock counts them all, so a check sees any of them run.
         let multithreaded = process.threads > 1 && !self.checks_all_threads();
         let mut comm_changed = false;
         let previous_ticks = process.cpu_ticks;
@@ -467,12 +452,12 @@ impl ProcessTable {
         Some((process, rate))
     }
 
-    /// True while the checks come from taskstats (every thread counted).
+    /// True while the checks come from the CPU clocks (every thread counted).
     fn checks_all_threads(&self) -> bool {
-        self.dir.as_ref().is_some_and(ProcDir::checks_by_taskstats)
+        self.dir.as_ref().is_some_and(ProcDir::checks_all_threads)
     }
 
-    /// The run check (taskstats, else `schedstat`) when it can gate reads (procfs only);
+    /// The run check (the CPU clock, else `schedstat`) when it can gate reads (procfs only);
     /// `Err` when the process is gone.
     fn run_check(&mut self, procfs: bool, pid: i32) -> Result<Option<SchedStat>, ()> {
         if !procfs {

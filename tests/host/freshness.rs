@@ -202,7 +202,7 @@ fn setns_into_another_process_net_namespace_is_seen_within_two_refreshes() {
 #[test]
 #[ignore = "needs root"]
 fn a_second_thread_that_runs_while_the_main_one_sleeps_is_seen_within_two_refreshes() {
-    // With taskstats (root, the initial namespaces) the check counts every thread, so a
+    // With the CPU clock (our own pid namespace) the check counts every thread, so a
     // multi-threaded process is no longer read every tick: its check must see the thread run.
     let mut threaded = Scripted::perl(THREAD_SPIN);
     let pid = threaded.pid();

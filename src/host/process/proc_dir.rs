@@ -16,16 +16,16 @@
 //! events between full listings ([`super::pid_watch`]'s contract: the same pids and inodes a
 //! full listing would give); [`ProcDir::watching`] says whether it is.
 //!
-//! [`ProcDir::read_run_check`] is the sampler's "did it run" check: on the live host, as
-//! root, in our own pid namespace, from the kernel's taskstats ([`super::taskstats`]: one
-//! netlink request, all threads counted, no path walk); otherwise — or once taskstats fails
-//! other than for a gone process — from `schedstat` (the main thread).
+//! [`ProcDir::read_run_check`] is the sampler's "did it run" check: on the live host, in our
+//! own pid namespace, from the process's CPU clock ([`super::cpu_clock`]: one system call,
+//! all threads counted, no path walk, root or not); otherwise — or once the clock fails other
+//! than for a gone process — from `schedstat` (the main thread).
 
+use super::cpu_clock::process_cpu_ns;
 use super::pid_watch::{self, Drained, PidWatch};
 use super::proc_path::ProcPath;
 use super::stat_line::number;
 pub use super::stat_line::{SchedStat, StatLine, parse_schedstat};
-use super::taskstats::{RunCounters, TaskStats};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -63,11 +63,8 @@ pub struct ProcDir {
     file: Vec<u8>,
     watch: Option<PidWatch>,
     full_listings: u64,
-    /// The run checks' source where the kernel grants it (see the module's contract).
-    taskstats: Option<TaskStats>,
-    /// Run checks asked for ahead, in one batch ([`ProcDir::prefetch_run_checks`]),
-    /// ascending pid; `None` counters: gone.
-    prefetched: Vec<(i32, Option<RunCounters>)>,
+    /// The run checks come from the processes' CPU clocks (see the module's contract).
+    by_clock: bool,
 }
 
 impl ProcDir {
@@ -96,7 +93,9 @@ impl ProcDir {
         })?;
         let procfs = rustix::fs::fstatfs(&fd).is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC);
         let own_namespace = root.live && procfs && own_pid_namespace(&fd);
-        let taskstats = own_namespace.then(|| TaskStats::open().ok()).flatten();
+        // The clock of our own process answers wherever the kernel has process CPU clocks.
+        let me = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+        let by_clock = own_namespace && matches!(process_cpu_ns(me), Ok(Some(_)));
         let watch = match source {
             // The events carry the initial pid namespace's pids: only a /proc of our own pid
             // namespace (`self` is our pid) may use them; the kernel acknowledges the
@@ -114,8 +113,7 @@ impl ProcDir {
             file: vec![0; 4096],
             watch,
             full_listings: 0,
-            taskstats,
-            prefetched: Vec::new(),
+            by_clock,
         })
     }
 
@@ -232,58 +230,31 @@ impl ProcDir {
         Ok(())
     }
 
-    /// True while the run checks come from taskstats.
-    pub fn checks_by_taskstats(&self) -> bool {
-        self.taskstats.is_some()
+    /// True while the run checks come from the CPU clocks (every thread counted).
+    pub fn checks_all_threads(&self) -> bool {
+        self.by_clock
     }
 
     /// Whether `pid` ran, as a pair that moves whenever it does (compare it with the same
-    /// source's previous pair only): taskstats' context switches and CPU time of all its
-    /// threads where open, else `schedstat`'s. `Ok(None)` when the process is gone.
-    /// A check asked for ahead by [`ProcDir::prefetch_run_checks`] is answered from there.
+    /// source's previous pair only): the CPU time of all its threads, ns, from its CPU clock
+    /// where that is the source (the count then 1: it counts every run), else `schedstat`'s.
+    /// `Ok(None)` when the process is gone.
     pub fn read_run_check(&mut self, pid: i32) -> Result<Option<SchedStat>, HostError> {
-        let as_pair = |counters: RunCounters| SchedStat {
-            runtime_ns: counters.cpu_usec,
-            pcount: counters.switches,
-        };
-        if let Ok(at) = self.prefetched.binary_search_by_key(&pid, |(p, _)| *p) {
-            return Ok(self.prefetched[at].1.map(as_pair));
-        }
-        if let Some(stats) = self.taskstats.as_mut() {
-            match stats.run_counters(pid) {
-                Ok(Some(counters)) => return Ok(Some(as_pair(counters))),
+        if self.by_clock {
+            match process_cpu_ns(pid) {
+                Ok(Some(runtime_ns)) => {
+                    return Ok(Some(SchedStat {
+                        runtime_ns,
+                        pcount: 1,
+                    }));
+                }
                 Ok(None) => return Ok(None),
-                // A signal: this once by schedstat.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Broken (or the reply never came): schedstat from now on.
-                Err(_) => self.taskstats = None,
+                // Refused (a kernel without process clocks would have failed at open):
+                // schedstat from now on.
+                Err(_) => self.by_clock = false,
             }
         }
         self.read_schedstat(pid)
-    }
-
-    /// Asks taskstats for the run checks of `pids` (ascending) in batches, now: the next
-    /// [`ProcDir::read_run_check`] of each is answered from them, until the next call or
-    /// [`ProcDir::forget_prefetched`]. Nothing without taskstats; a pid the batch could not
-    /// get answered is asked alone when read.
-    pub fn prefetch_run_checks(&mut self, pids: &[i32]) {
-        self.prefetched.clear();
-        let Some(stats) = self.taskstats.as_mut() else {
-            return;
-        };
-        // An error ends the batch: what was answered stands, the rest are asked one by one
-        // when read — by schedstat, unless it was a signal (a broken socket, or a reply that
-        // never came, turns taskstats off as a single request's failure does).
-        if let Err(e) = stats.run_counters_of(pids, &mut self.prefetched)
-            && e.kind() != io::ErrorKind::Interrupted
-        {
-            self.taskstats = None;
-        }
-    }
-
-    /// Drops the checks asked for ahead (they are of one tick).
-    pub fn forget_prefetched(&mut self) {
-        self.prefetched.clear();
     }
 
     /// `/proc/PID/schedstat`; `Ok(None)` when the process is gone.

@@ -8,15 +8,14 @@ use crate::units::kernel::page_size;
 
 /// `/proc/PID/schedstat`: what the scheduler counted for the process's main thread. A task
 /// that was not scheduled in between two reads shows the same pair. The same shape carries a
-/// taskstats check ([`super::proc_dir::ProcDir::read_run_check`]: CPU time in µs, context
-/// switches of all threads): a pair is compared only with its own source's next one.
+/// CPU clock check ([`super::proc_dir::ProcDir::read_run_check`]: CPU time of all threads in
+/// ns, the count 1): a pair is compared only with its own source's next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchedStat {
-    /// Time spent on a CPU, ns (`sum_exec_runtime`; taskstats: user + system, µs).
+    /// Time spent on a CPU, ns (`sum_exec_runtime`; the CPU clock: all threads').
     pub runtime_ns: u64,
-    /// Times scheduled in (`pcount`; taskstats: context switches); 0 when the kernel keeps no
-    /// sched_info (it prints `0 0 0`) or, from taskstats, when no thread of it is left (a
-    /// zombie).
+    /// Times scheduled in (`pcount`; 1 from the CPU clock, whose time moves at every run); 0
+    /// when the kernel keeps no sched_info (it prints `0 0 0`).
     pub pcount: u64,
 }
 

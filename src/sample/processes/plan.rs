@@ -1,7 +1,7 @@
 //! The first pass of a refresh: for each listed pid, whether its run check is read this tick
-//! and what the cgroup gate says, decided before any check is read — so the checks can be
-//! asked for in batches (taskstats: `ProcDir::prefetch_run_checks`) and each process's turn in
-//! the second pass only reads what is left.
+//! and what the cgroup gate says, decided before any check is read — the gate's listings are
+//! read in the first pass, cgroup by cgroup, and each process's turn in the second pass only
+//! reads what is left.
 //!
 //! The rules are the table's (see [`super`]): an idle process of known identity is checked
 //! every [`CHECK_EVERY`] ticks (spread by pid), one that ran at its last check, one without a
