@@ -30,7 +30,7 @@ use nix::time::{ClockId, clock_gettime};
 const CPUCLOCK_SCHED: i32 = 2;
 
 /// The highest pid a kernel can give (`PID_MAX_LIMIT` on 64-bit, 2^22): above it no process
-/// exists, and a pid of 2^29 or more would not survive the clock id's shift (`i32::MAX` would
+/// exists, and a pid of 2^28 or more would not survive the clock id's shift (`i32::MAX` would
 /// name the caller's own process clock).
 const PID_MAX_LIMIT: i32 = 1 << 22;
 
