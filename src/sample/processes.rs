@@ -82,7 +82,6 @@ use crate::host::process::{Process, ReadDepth, read_memberships, read_process};
 use crate::host::reclaim::ReclaimWatch;
 
 use crate::host::{HostError, HostRoot};
-use crate::units::room::keep_room;
 
 /// Every how many ticks an idle process's `stat` is read anyway (spread by pid) while the
 /// kernel reclaims memory: its RSS can shrink without it running.
@@ -108,8 +107,6 @@ pub struct ProcessTable {
     listing: Vec<PidEntry>,
     /// Pids that exited or became zombies this tick: their children were re-parented.
     orphaning: Vec<i32>,
-    /// This tick's first pass, parallel to the listing (see [`plan`]).
-    plans: Vec<Plan>,
     /// Refreshes so far (wraps after 2^32: 136 years at 1 s).
     tick: u32,
     reread_every: u64,
@@ -150,7 +147,6 @@ impl ProcessTable {
             dir: None,
             listing: Vec::new(),
             orphaning: Vec::new(),
-            plans: Vec::new(),
             tick: 0,
             reread_every: reread_every.max(1),
             generation: 0,
@@ -229,27 +225,20 @@ impl ProcessTable {
                 self.orphaning.push(gone);
                 summary.gone += 1;
             });
-        self.plans.clear();
-        keep_room(&mut self.plans, listing.len());
-        for (at, entry) in listing.iter().enumerate() {
-            let rate = &self.rates[at];
-            let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
-            let plan = Plan::of(
-                *entry,
-                cached,
-                self.gate.as_mut(),
-                procfs,
-                tick,
-                &mut summary,
-            );
-            self.plans.push(plan);
-        }
-        if let Some(gate) = self.gate.as_ref().filter(|_| procfs) {
-            summary.gate_reads = gate.reads;
-        }
         let mut vacated = false;
-        for at in 0..listing.len() {
-            let plan = self.plans[at];
+        for (at, entry) in listing.iter().enumerate() {
+            let plan = {
+                let rate = &self.rates[at];
+                let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
+                Plan::of(
+                    *entry,
+                    cached,
+                    self.gate.as_mut(),
+                    procfs,
+                    tick,
+                    &mut summary,
+                )
+            };
             let cached = (!self.rates[at].is_vacant()).then(|| {
                 let record = std::mem::replace(&mut self.processes.0[at], Arc::clone(&self.vacant));
                 (record, self.rates[at])
@@ -264,6 +253,9 @@ impl ProcessTable {
                     vacated = true;
                 }
             }
+        }
+        if let Some(gate) = self.gate.as_ref().filter(|_| procfs) {
+            summary.gate_reads = gate.reads;
         }
         if vacated {
             self.processes.drop_vacant(&mut self.rates);

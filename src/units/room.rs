@@ -1,5 +1,5 @@
 //! The capacity kept by a list that is emptied and filled again every tick (the process
-//! table's slots and plans, the dump ring's record prints): room
+//! table's slots, the dump ring's record prints): room
 //! for what it held and a little growth, not the next power of two a push doubles to — on
 //! 11,700 processes that slack is a third of each list — and given back only when the count
 //! fell by more than an eighth, so a host whose count moves by a few processes a tick does not

@@ -1,7 +1,6 @@
-//! The first pass of a refresh: for each listed pid, whether its run check is read this tick
-//! and what the cgroup gate says, decided before any check is read — the gate's listings are
-//! read in the first pass, cgroup by cgroup, and each process's turn in the second pass only
-//! reads what is left.
+//! What a refresh does for one listed pid before reading anything of it: whether its run
+//! check is read this tick and what the cgroup gate says (a quiet cgroup's listing is read at
+//! its first member's turn, once for all of them).
 //!
 //! The rules are the table's (see [`super`]): an idle process of known identity is checked
 //! every [`CHECK_EVERY`] ticks (spread by pid), one that ran at its last check, one without a
@@ -14,7 +13,7 @@ use super::{CHECK_EVERY, ProcessRates, RefreshSummary};
 use crate::host::process::Process;
 use crate::host::process::proc_dir::PidEntry;
 
-/// What the first pass decided for one listed pid.
+/// What was decided for one listed pid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Plan {
     /// The listed pid.
