@@ -14,6 +14,7 @@
 //! CPU usage counter and its pids, for the sampler's process gate.
 
 mod controllers;
+mod dirs;
 pub mod io;
 mod layout;
 mod limit;
@@ -26,6 +27,7 @@ mod stats;
 mod tree;
 pub mod usage;
 
+pub use dirs::CgroupDirs;
 pub use io::{IoCounters, IoDevice, IoStats};
 pub use layout::{CgroupLayout, CgroupMode, Hierarchy, detect_layout};
 pub use limit::{InheritedLimit, Limit};

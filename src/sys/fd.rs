@@ -12,6 +12,15 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::libc;
 
+/// This process's soft `RLIMIT_NOFILE`: how many descriptors it may hold (the kernel's own
+/// figure, by `getrlimit`; unlimited is `u64::MAX`, which the callers' own caps bound).
+/// Child-safe.
+pub fn soft_open_files_limit() -> Option<u64> {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .ok()
+        .map(|(soft, _hard)| soft)
+}
+
 /// Reads into `buf`, retrying on EINTR. Child-safe.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> nix::Result<usize> {
     loop {

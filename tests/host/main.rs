@@ -8,6 +8,7 @@
 mod support;
 
 mod cgroup_counts;
+mod cgroup_dirs;
 mod cgroup_fixtures_v1;
 mod cgroup_fixtures_v2;
 mod cgroup_io;

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use isotop::host::HostRoot;
 use isotop::host::cgroup::{
-    CgroupNode, OwnReadings, detect_layout, read_own, read_own_keeping, read_tree_reusing,
+    CgroupDirs, CgroupNode, OwnReadings, detect_layout, read_own, read_own_keeping,
+    read_tree_reusing,
 };
 use isotop::host::process::CgroupMembership;
 use isotop::sample::containers::LIMITS_EVERY;
@@ -37,13 +38,15 @@ fn a_kept_count_stands_only_while_pids_current_does() {
     let b = tmp.path().join("sys/fs/cgroup/box");
     let root = HostRoot::under(tmp.path());
     let layout = detect_layout(&root).unwrap();
+    // Read through kept-open directories, as the sampler reads: each file as it is now.
+    let mut dirs = CgroupDirs::with_budget(8);
     let first = read_own(&root, &layout, &box_line()).unwrap().unwrap();
     assert_eq!(first.nprocs, 2);
     let mut kept = first.kept_limits();
 
     // The same tasks counted: the count is carried, with its file named.
     fs::write(b.join("cgroup.procs"), "10\n11\n12\n").unwrap();
-    let carried = read_own_keeping(&root, &layout, &box_line(), Some(&kept))
+    let carried = read_own_keeping(&root, &layout, &box_line(), Some(&kept), Some(&mut dirs))
         .unwrap()
         .unwrap();
     assert_eq!(carried.nprocs, 2, "carried while pids.current is 2");
@@ -51,13 +54,13 @@ fn a_kept_count_stands_only_while_pids_current_does() {
 
     // A task came: read again, and followed from then on.
     fs::write(b.join("pids.current"), "3\n").unwrap();
-    let moved = read_own_keeping(&root, &layout, &box_line(), Some(&kept))
+    let moved = read_own_keeping(&root, &layout, &box_line(), Some(&kept), Some(&mut dirs))
         .unwrap()
         .unwrap();
     assert_eq!(moved.nprocs, 3);
     kept.follow_count(&moved);
     fs::write(b.join("cgroup.procs"), "10\n").unwrap();
-    let again = read_own_keeping(&root, &layout, &box_line(), Some(&kept))
+    let again = read_own_keeping(&root, &layout, &box_line(), Some(&kept), Some(&mut dirs))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -65,7 +68,7 @@ fn a_kept_count_stands_only_while_pids_current_does() {
         "the followed count stands at pids.current 3"
     );
     fs::write(b.join("pids.current"), "1\n").unwrap();
-    let gone = read_own_keeping(&root, &layout, &box_line(), Some(&kept))
+    let gone = read_own_keeping(&root, &layout, &box_line(), Some(&kept), Some(&mut dirs))
         .unwrap()
         .unwrap();
     assert_eq!(gone.nprocs, 1);
@@ -75,7 +78,7 @@ fn a_kept_count_stands_only_while_pids_current_does() {
     let full = read_own(&root, &layout, &box_line()).unwrap().unwrap();
     let kept = full.kept_limits();
     fs::write(b.join("cgroup.procs"), "10\n11\n").unwrap();
-    let read = read_own_keeping(&root, &layout, &box_line(), Some(&kept))
+    let read = read_own_keeping(&root, &layout, &box_line(), Some(&kept), Some(&mut dirs))
         .unwrap()
         .unwrap();
     assert_eq!(read.nprocs, 2);

@@ -6,12 +6,13 @@
 //! `Ok(None)`. A controller without files for this cgroup is listed in `missing`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::controllers::{read_cpu, read_cpuset, read_freezer, read_memory, read_pids};
+use super::dirs::CgroupDirs;
 use super::io::limits::read_io_limits;
 use super::io::{IoStats, read_io};
 use super::layout::{CgroupLayout, CgroupMode};
@@ -141,7 +142,7 @@ fn read_memberships(
     memberships: &[CgroupMembership],
     count: Count,
 ) -> Result<Option<CgroupReading>, HostError> {
-    let mut placement = place(layout, memberships, false);
+    let mut placement = place(layout, memberships, false, &mut |dir| dir.is_dir());
     // On a hybrid host a process left in the unified root ("0::/") while its v1 memberships
     // name a container would get the whole host's pressure figures: read nothing from v2 then.
     if layout.mode == CgroupMode::Hybrid
@@ -169,20 +170,27 @@ pub fn read_own(
     layout: &CgroupLayout,
     own: &[CgroupMembership],
 ) -> Result<Option<CgroupReading>, HostError> {
-    read_own_keeping(root, layout, own, None)
+    read_own_keeping(root, layout, own, None, None)
 }
 
 /// [`read_own`], with the limits taken from `kept` (an earlier reading of the same cgroups)
 /// instead of read: their files (`cpu.cfs_quota_us`, `pids.max`, `memory.max`, the cpuset and
 /// I/O limit files...) are not opened. Limits change only by a write; the caller decides how
-/// stale they may be (`host::container::measure::Carry`).
+/// stale they may be (`host::container::measure::Carry`). `dirs`: the caller's kept-open
+/// cgroup directories, to read the files through (the sampler's, kept between ticks).
 pub fn read_own_keeping(
     root: &HostRoot,
     layout: &CgroupLayout,
     own: &[CgroupMembership],
     kept: Option<&KeptLimits>,
+    dirs: Option<&mut CgroupDirs>,
 ) -> Result<Option<CgroupReading>, HostError> {
-    read_placed_keeping(root, &place(layout, own, true), Count::Read, kept)
+    let mut dirs = dirs;
+    let placement = match dirs.as_deref_mut() {
+        Some(dirs) => place(layout, own, true, &mut |dir| dirs.exists(dir)),
+        None => place(layout, own, true, &mut |dir| dir.is_dir()),
+    };
+    read_placed_keeping(root, &placement, Count::Read, kept, dirs)
 }
 
 /// A reading's limits with the files they came from, to carry into a later reading of the
@@ -293,11 +301,13 @@ impl KeptLimits {
     }
 }
 
-/// Each hierarchy's directory at the path `memberships` name for it (the first line wins).
+/// Each hierarchy's directory at the path `memberships` name for it (the first line wins),
+/// where `exists` says there is one.
 fn place<'a>(
     layout: &'a CgroupLayout,
     memberships: &[CgroupMembership],
     unified_stands_in: bool,
+    exists: &mut dyn FnMut(&Path) -> bool,
 ) -> Placement<'a> {
     let mut dirs = vec![None; layout.hierarchies.len()];
     let mut paths = vec![String::new(); layout.hierarchies.len()];
@@ -313,7 +323,7 @@ fn place<'a>(
         }
         dirs[index] = layout.hierarchies[index]
             .cgroup_dir(&membership.path)
-            .filter(|d| d.is_dir());
+            .filter(|d| exists(d));
         paths[index] = membership.path.clone();
     }
     Placement {
@@ -336,14 +346,17 @@ fn read_placed(
     placement: &Placement,
     count: Count,
 ) -> Result<Option<CgroupReading>, HostError> {
-    read_placed_keeping(root, placement, count, None)
+    read_placed_keeping(root, placement, count, None, None)
 }
 
+/// Reads the cgroup `placement` places, with the limits taken from `kept` when given, and its
+/// files read through `dirs` when given (handed back as they are after the reading).
 fn read_placed_keeping(
     root: &HostRoot,
     placement: &Placement,
     count: Count,
     kept: Option<&KeptLimits>,
+    dirs: Option<&mut CgroupDirs>,
 ) -> Result<Option<CgroupReading>, HostError> {
     let Some(primary) = placement.primary() else {
         return Ok(None);
@@ -353,6 +366,10 @@ fn read_placed_keeping(
     };
     let mut s = Session::default();
     s.skip_limits = kept.is_some();
+    let mut dirs = dirs;
+    if let Some(dirs) = dirs.as_deref_mut() {
+        s.dirs = std::mem::take(dirs);
+    }
     let mut limits = CgroupLimits::default();
     let mut missing = Vec::new();
 
@@ -422,7 +439,11 @@ fn read_placed_keeping(
     };
 
     // Removed while we read it: the files read may be a mix of before and after; skip it.
-    if !primary_dir.is_dir() {
+    let removed = !s.dirs.exists(&primary_dir);
+    if let Some(dirs) = dirs {
+        *dirs = std::mem::take(&mut s.dirs);
+    }
+    if removed {
         return Ok(None);
     }
     Ok(Some(CgroupReading {

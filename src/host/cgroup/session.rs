@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::dirs::CgroupDirs;
 use super::parse::{Keyed, parse_keyed};
 use crate::host::error::is_vanished;
 use crate::host::text::clean;
-use crate::host::whole_file::read_whole;
 
 #[derive(Debug, Default)]
 pub(super) struct Session {
@@ -28,6 +28,8 @@ pub(super) struct Session {
     pub skip_limits: bool,
     /// The read buffer, reused for every file of the reading.
     buf: Vec<u8>,
+    /// The caller's kept-open directories (none kept by default: every file by its path).
+    pub dirs: CgroupDirs,
 }
 
 /// A path as it may be shown: control characters (cgroup names are chosen by containers) are
@@ -55,7 +57,7 @@ fn is_gone(e: &io::Error) -> bool {
 impl Session {
     /// Reads a whole file; `None` when absent, unreadable (noted) or not a regular file.
     pub(super) fn read(&mut self, path: &Path) -> Option<String> {
-        match read_whole(path, &mut self.buf) {
+        match self.dirs.read(path, &mut self.buf) {
             Ok(()) => Some(String::from_utf8_lossy(&self.buf).into_owned()),
             Err(e) if is_gone(&e) => None,
             Err(e) => {

@@ -281,7 +281,7 @@ pub fn measure(
     let mut read = |memberships: &[CgroupMembership], own: bool, kept: Option<&KeptLimits>| {
         let layout = layout.filter(|_| !memberships.is_empty())?;
         let result = if own {
-            cgroup::read_own_keeping(root, layout, memberships, kept)
+            census.read_own(root, layout, memberships, kept)
         } else {
             cgroup::read_shared_for_limits(root, layout, memberships)
         };

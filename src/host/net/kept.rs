@@ -56,7 +56,7 @@ impl Default for KeptNetDev {
 impl KeptNetDev {
     /// A reader keeping at most a quarter of this process's descriptor limit open.
     pub fn new() -> KeptNetDev {
-        let soft = open_files_limit().unwrap_or(1024);
+        let soft = crate::sys::fd::soft_open_files_limit().unwrap_or(1024);
         KeptNetDev::with_budget(((soft / SHARE_OF_LIMIT) as usize).min(MOST_KEPT))
     }
 
@@ -125,14 +125,6 @@ impl KeptNetDev {
         self.files.insert(handle.inode, file);
         Some(counters)
     }
-}
-
-/// This process's soft `RLIMIT_NOFILE` (the kernel's own figure, by `getrlimit`; unlimited
-/// is `u64::MAX`, which `MOST_KEPT` bounds).
-fn open_files_limit() -> Option<u64> {
-    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .ok()
-        .map(|(soft, _hard)| soft)
 }
 
 /// `/proc/<pid>/net/dev` of the first of the namespace's processes whose `ns/net` names its

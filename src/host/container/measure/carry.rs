@@ -39,7 +39,7 @@ use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::cgroup_ownership::CgroupOwnership;
-use crate::host::cgroup::{CgroupReading, KeptLimits};
+use crate::host::cgroup::{CgroupDirs, CgroupReading, KeptLimits};
 use crate::host::process::CgroupMembership;
 
 /// One container's carried limits.
@@ -63,6 +63,8 @@ pub struct Carry {
     ownership: HashMap<String, KeptOwnership>,
     /// What this tick's processes and grouping are ([`Carry::set_snapshot`]).
     snapshot: Option<Snapshot>,
+    /// The own cgroups' directories, kept open between ticks (`host::cgroup::CgroupDirs`).
+    dirs: CgroupDirs,
 }
 
 /// The process table's generation and the grouping's: while both hold, so does every
@@ -88,6 +90,7 @@ impl Carry {
             kept: HashMap::default(),
             ownership: HashMap::default(),
             snapshot: None,
+            dirs: CgroupDirs::new(),
         }
     }
 
@@ -103,6 +106,12 @@ impl Carry {
         let tick = self.tick;
         self.kept.retain(|_, k| k.seen == tick);
         self.ownership.retain(|_, kept| kept.seen == tick);
+        self.dirs.end_tick();
+    }
+
+    /// The kept-open directories the tick's readings go through.
+    pub fn dirs_mut(&mut self) -> &mut CgroupDirs {
+        &mut self.dirs
     }
 
     /// How many containers' limits are carried.

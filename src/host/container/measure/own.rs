@@ -24,9 +24,10 @@ use super::super::assign::own_cgroup::is_v2;
 use super::carry::Carry;
 use super::cgroup_ownership::CgroupOwnership;
 use crate::host::cgroup::{
-    CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, KeptLimits, Limit,
+    self, CgroupLayout, CgroupMode, CgroupReading, InheritedLimit, KeptLimits, Limit,
 };
 use crate::host::process::{CgroupMembership, Process, Records};
+use crate::host::{HostError, HostRoot};
 
 /// Pids, ascending, shared by every container asking about the same cgroup in one snapshot.
 type SharedPids = Rc<[i32]>;
@@ -82,6 +83,24 @@ impl<'p> Census<'p> {
     /// they are not due (never without a carry).
     pub(super) fn kept_limits(&self, id: &str, own: &[CgroupMembership]) -> Option<KeptLimits> {
         self.carry.as_ref()?.borrow_mut().limits_for(id, own)
+    }
+
+    /// Reads the own cgroups `own` ([`cgroup::read_own_keeping`]) through the carry's kept-open
+    /// directories (by path without a carry).
+    pub(super) fn read_own(
+        &self,
+        root: &HostRoot,
+        layout: &CgroupLayout,
+        own: &[CgroupMembership],
+        kept: Option<&KeptLimits>,
+    ) -> Result<Option<CgroupReading>, HostError> {
+        match &self.carry {
+            Some(carry) => {
+                let mut carry = carry.borrow_mut();
+                cgroup::read_own_keeping(root, layout, own, kept, Some(carry.dirs_mut()))
+            }
+            None => cgroup::read_own_keeping(root, layout, own, kept, None),
+        }
     }
 
     /// Keeps a full reading's limits for later ticks (nothing without a carry).
