@@ -4,8 +4,7 @@
 //! `/proc/thread-self/stat`, clock ticks turned into ms) and wall time spent in `refresh`, then
 //! the mean of every tick after the first (the first reads every process in full).
 //!
-//! Usage: `process_refresh [INTERVAL_SECONDS] [TICKS]` (default 1 s, 20 ticks); `NO_GATE=1`
-//! turns the cgroup gate off (every check as without it), for A/B runs.
+//! Usage: `process_refresh [INTERVAL_SECONDS] [TICKS]` (default 1 s, 20 ticks).
 
 use std::time::{Duration, Instant};
 
@@ -41,10 +40,6 @@ fn main() -> anyhow::Result<()> {
     let ms_per_tick = 1000.0 / hz as f64;
     let root = HostRoot::live();
     let mut table = ProcessTable::new(300);
-    // As the sampler does: members of cgroups that used no CPU are not checked.
-    let gate = std::env::var_os("NO_GATE").is_none();
-    let layout = isotop::host::cgroup::detect_layout(&root).ok();
-    table.set_cgroup_layout(layout.as_ref().filter(|_| gate));
     let (mut cpu_sum, mut wall_sum, mut counted) = (0.0, 0.0, 0u64);
     let mut last: Option<Instant> = None;
     for n in 0..ticks {
@@ -56,8 +51,8 @@ fn main() -> anyhow::Result<()> {
         let wall = started.elapsed().as_secs_f64() * 1000.0;
         let cpu = (thread_cpu_ticks()? - cpu_before) as f64 * ms_per_tick;
         eprintln!(
-            "tick {n}: {} processes (+{} -{}, {} re-read, {} schedstat, {} stat, {} ns; gate: {} \
-             skipped, {} moved, {} cgroup files); cpu {cpu:.0} ms wall {wall:.1} ms",
+            "tick {n}: {} processes (+{} -{}, {} re-read, {} schedstat, {} stat, {} ns); \
+             cpu {cpu:.0} ms wall {wall:.1} ms",
             table.processes().len(),
             summary.added,
             summary.gone,
@@ -65,9 +60,6 @@ fn main() -> anyhow::Result<()> {
             summary.schedstat_reads,
             summary.stat_reads,
             summary.namespace_reads,
-            summary.gated,
-            summary.moved,
-            summary.gate_reads,
         );
         if n > 0 {
             cpu_sum += cpu;

@@ -25,7 +25,6 @@ mod read;
 mod session;
 mod stats;
 mod tree;
-pub mod usage;
 
 pub use dirs::CgroupDirs;
 pub use io::{IoCounters, IoDevice, IoStats};

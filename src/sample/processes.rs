@@ -1,6 +1,6 @@
 //! The sampler's process table: every process of the host, kept between ticks so that a tick
-//! costs one `/proc` listing, a usage read per cgroup, a `schedstat` read every other tick per
-//! process of a cgroup that used CPU, plus a `stat` read for the few that ran.
+//! costs one `/proc` listing, a run check every other tick per idle process (every tick per
+//! running one), plus a `stat` read for the few that ran.
 //!
 //! A process is identified by its pid AND its start time ([`ProcessKey`]): a pid seen with a new
 //! start time is a new process (the old one exited and the pid was reused), so everything
@@ -28,13 +28,9 @@
 //!   reclaimed or swapped out pages within that many ticks ([`ReclaimWatch`]: how RSS shrinks
 //!   without the process running), and for every process at its periodic re-read (below:
 //!   RSS also shrinks when a file it maps is truncated, which no counter tells).
-//! - The cgroup gate (on once [`ProcessTable::set_cgroup_layout`] names the host's cgroups;
-//!   the [`gate`] module's contract): a single-threaded process whose cgroup (of the
-//!   CPU-accounting hierarchy, not the root) used no CPU since before its last check, and
-//!   whose `cgroup.procs` still lists it, cannot have run: its check is skipped. One whose
-//!   quiet cgroup no longer lists it was moved: it is checked and its memberships re-read.
-//!   A quiet cgroup's members are considered every [`CHECK_EVERY`] ticks on the cgroup's
-//!   turn, not each on its pid's (its listing read once for all of them).
+//! - No cgroup file stands in for a process's check: a cgroup's usage counter and its
+//!   `cgroup.procs` (two kernfs reads) cost more than the CPU clocks of ~100 processes
+//!   (`bench/profiles/round11.md`).
 //! - Without a usable `schedstat` (not procfs, file missing, or a kernel without sched_info that
 //!   prints `0 0 0`) `stat` is read every tick, and a changed CPU time stands for "ran".
 //! - What needs more than `stat` and namespaces (cmdline, cgroup memberships, owner) is read
@@ -52,7 +48,6 @@
 //! in line with the listing in place (no second list kept between ticks): an unchanged process
 //! costs no allocation and no copy, a changed one a copy only while a frame still holds it.
 
-mod gate;
 mod identity;
 mod idle_stat;
 mod interned;
@@ -65,7 +60,6 @@ mod turnover;
 
 use std::sync::Arc;
 
-use gate::{CgroupGate, Verdict};
 pub use identity::{Lifecycle, ProcessKey};
 use idle_stat::idle_stat_turns;
 use interned::Interned;
@@ -75,7 +69,6 @@ use plan::Plan;
 pub use rates::ProcessRates;
 pub use summary::RefreshSummary;
 
-use crate::host::cgroup::CgroupLayout;
 use crate::host::namespace::{NsSet, read_ns_set};
 use crate::host::process::proc_dir::{PidEntry, ProcDir, SchedStat};
 use crate::host::process::{Process, ReadDepth, read_memberships, read_process};
@@ -113,8 +106,6 @@ pub struct ProcessTable {
     /// Bumped by each refresh that saw a process come or go, or one's namespaces, cgroups,
     /// parent or name change ([`ProcessTable::generation`]).
     generation: u64,
-    /// Skips the checks of processes whose cgroup used no CPU (see [`gate`]).
-    gate: Option<CgroupGate>,
     /// The host's reclaim counters, looked at each refresh.
     reclaim: ReclaimWatch,
     /// The last tick at which they had moved (or could not be read): while within
@@ -150,19 +141,8 @@ impl ProcessTable {
             tick: 0,
             reread_every: reread_every.max(1),
             generation: 0,
-            gate: None,
             reclaim: ReclaimWatch::new(),
             reclaimed_at: None,
-        }
-    }
-
-    /// Gates the checks on the cgroups of `layout` (its CPU-accounting hierarchy; see
-    /// [`gate`]); `None`, or a layout with no such hierarchy, turns the gate off.
-    pub fn set_cgroup_layout(&mut self, layout: Option<&CgroupLayout>) {
-        match layout {
-            Some(layout) if self.gate.as_ref().is_some_and(|g| g.reads_layout(layout)) => {}
-            Some(layout) => self.gate = CgroupGate::new(layout),
-            None => self.gate = None,
         }
     }
 
@@ -213,11 +193,6 @@ impl ProcessTable {
         let mut summary = RefreshSummary::default();
         self.orphaning.clear();
         let listing = std::mem::take(&mut self.listing);
-        // The cgroups' counters before any schedstat: a quiet stretch then covers the whole
-        // time since each process's last check.
-        if let Some(gate) = self.gate.as_mut().filter(|_| procfs) {
-            gate.prepare(u64::from(tick), self.processes.shared(), &self.rates);
-        }
         // Slot `at` belongs to `listing[at]` from here on; one whose read finds the process
         // gone stays vacant and is dropped below.
         self.processes
@@ -229,15 +204,7 @@ impl ProcessTable {
         for (at, entry) in listing.iter().enumerate() {
             let plan = {
                 let rate = &self.rates[at];
-                let cached = (!rate.is_vacant()).then(|| (&*self.processes.0[at], rate));
-                Plan::of(
-                    *entry,
-                    cached,
-                    self.gate.as_mut(),
-                    procfs,
-                    tick,
-                    &mut summary,
-                )
+                Plan::of(*entry, (!rate.is_vacant()).then_some(rate), procfs, tick)
             };
             let cached = (!self.rates[at].is_vacant()).then(|| {
                 let record = std::mem::replace(&mut self.processes.0[at], Arc::clone(&self.vacant));
@@ -253,9 +220,6 @@ impl ProcessTable {
                     vacated = true;
                 }
             }
-        }
-        if let Some(gate) = self.gate.as_ref().filter(|_| procfs) {
-            summary.gate_reads = gate.reads;
         }
         if vacated {
             self.processes.drop_vacant(&mut self.rates);
@@ -281,12 +245,7 @@ impl ProcessTable {
         tick: u32,
         summary: &mut RefreshSummary,
     ) -> Option<Held> {
-        let Plan {
-            entry,
-            same,
-            check,
-            verdict,
-        } = plan;
+        let Plan { entry, same, check } = plan;
         let pid = entry.pid;
         let spread = u64::from(tick);
         // schedstat first: a process that runs after this read shows a new pair next check.
@@ -315,7 +274,7 @@ impl ProcessTable {
             gated,
         };
         if let Some(read) = sched {
-            rate.checked(tick, reads.ran, procfs);
+            rate.checked(reads.ran, procfs);
             rate.set_sched(read);
         }
         let young = rate.young(tick);
@@ -378,10 +337,7 @@ impl ProcessTable {
         if ran || !reads.gated || multithreaded {
             rate.note_ran();
         }
-        let full_due = comm_changed
-            || young
-            || verdict == Verdict::Moved
-            || (periodic_due && rate.ran_since_full_read());
+        let full_due = comm_changed || young || (periodic_due && rate.ran_since_full_read());
         if periodic_due && !full_due {
             // Asleep since its last full read: its cgroups are all that may have changed.
             summary.memberships_reads += 1;

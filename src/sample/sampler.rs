@@ -253,8 +253,6 @@ impl Sampler {
                 Err(e) => self.layout_error = Some(format!("cgroups not shown: {e}")),
             }
         }
-        // The process table skips members of cgroups that used no CPU (sample::processes).
-        self.table.set_cgroup_layout(self.layout.as_ref());
         warnings.extend(self.layout_error.clone());
         warnings.extend(
             crate::host::cgroup::namespace_root::namespace_roots(&self.root)

@@ -6,9 +6,8 @@
 //! figures, one that ran and slept again (within two refreshes) and one re-parented while
 //! asleep (within one), match the kernel's.
 //! The periodic full re-read is set beyond the tests' reach (`ProcessTable::new(1_000_000)`),
-//! so only the per-tick checks can catch these changes; the tables gate them on the host's
-//! cgroups as the sampler does (tests/host/process_gate.rs tests the gate itself). Then the
-//! same through the `Sampler`: the frame's processes and its namespace table.
+//! so only the per-tick checks can catch these changes. Then the same through the `Sampler`:
+//! the frame's processes and its namespace table.
 
 use crate::support::common;
 use crate::support::sampling::eager_sampler;
@@ -22,7 +21,6 @@ use std::time::Duration;
 
 use common::ChildGuard;
 use isotop::host::HostRoot;
-use isotop::host::cgroup::detect_layout;
 use isotop::host::namespace::NsKind;
 use isotop::host::process::{Process, ReadDepth, read_process};
 use isotop::sample::ProcessTable;
@@ -79,8 +77,6 @@ fn settled_table() -> ProcessTable {
 pub(crate) fn settled_table_rereading_every(reread_every: u64) -> ProcessTable {
     let mut table = ProcessTable::new(reread_every);
     let root = HostRoot::live();
-    // As the sampler runs it: members of cgroups that used no CPU are skipped.
-    table.set_cgroup_layout(detect_layout(&root).ok().as_ref());
     for _ in 0..3 {
         refresh(&mut table, &root);
     }
@@ -117,7 +113,7 @@ fn new_process_appears_and_killed_one_goes_within_one_refresh() {
 #[ignore = "needs root"]
 fn a_young_sleeping_process_moved_to_another_cgroup_is_seen_the_next_refresh() {
     let root = HostRoot::live();
-    // No gate: only the young re-reads can see the move of a process that does not run.
+    // Only the young re-reads can see the move of a process that does not run.
     let mut table = ProcessTable::new(1_000_000);
     for _ in 0..3 {
         refresh(&mut table, &root);

@@ -62,7 +62,6 @@ mod ns_nsfs;
 mod overlay_diff;
 mod periodic_reread;
 mod proc_listing;
-mod process_gate;
 mod record_cli;
 mod record_crash;
 mod record_deltas;

@@ -2,7 +2,7 @@
 //! process asleep since its last full read has its cgroups alone read again, and a move someone
 //! else made is seen within one period; one that ran since has everything read again, so a
 //! change only a running process can make (here its owner, by `setuid`) is seen within one
-//! period too. The cgroup gate is off (it would catch the move out of a quiet cgroup itself).
+//! period too.
 
 use crate::support::common::{self, CgroupGuard, ChildGuard};
 use crate::support::scripted::Scripted;

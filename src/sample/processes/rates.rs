@@ -10,8 +10,8 @@ use crate::sample::rates::cpu_percent_from_ticks;
 /// It ran between its last two checks: checked again every tick.
 /// How many ticks after it was first seen a process is re-read in full (namespaces, cgroups,
 /// owner) whether it ran or not: a runtime moves a fresh init into its cgroups, or a launcher
-/// its child, while it waits; later moves are seen by the gate (out of a quiet cgroup), a
-/// namespace change of a process that ran, or the periodic re-read.
+/// its child, while it waits; later moves are seen by a namespace change of a process that
+/// ran, or the periodic re-read.
 pub(super) const YOUNG_TICKS: u32 = 3;
 
 const HOT: u8 = 1;
@@ -39,8 +39,6 @@ pub struct ProcessRates {
     ino: u32,
     /// Tick on which the process was first seen.
     first_tick: u32,
-    /// Tick on which `schedstat` was last read.
-    sched_tick: u32,
     /// Tick on which `stat` was last read.
     stat_tick: u32,
     /// How many times its `schedstat` was read (saturating).
@@ -64,7 +62,6 @@ impl ProcessRates {
         cpu_delta_ticks: None,
         ino: 0,
         first_tick: 0,
-        sched_tick: 0,
         stat_tick: 0,
         sched_reads: 0,
         unread_usec: 0,
@@ -76,7 +73,6 @@ impl ProcessRates {
     pub(super) fn first(tick: u32, ino: u64, sched: Option<SchedStat>) -> ProcessRates {
         let mut rates = ProcessRates {
             first_tick: tick,
-            sched_tick: tick,
             stat_tick: tick,
             sched_reads: u32::from(sched.is_some()),
             flags: HOT,
@@ -87,8 +83,7 @@ impl ProcessRates {
         rates
     }
 
-    /// How many times this process's `schedstat` was read since it was first seen (what the
-    /// cgroup gate spares shows here).
+    /// How many times this process's run check was read since it was first seen.
     pub fn schedstat_reads(&self) -> u64 {
         u64::from(self.sched_reads)
     }
@@ -100,11 +95,6 @@ impl ProcessRates {
 
     pub(super) fn vacate(&mut self) {
         *self = ProcessRates::VACANT;
-    }
-
-    /// Tick on which `schedstat` was last read.
-    pub(super) fn sched_tick(&self) -> u64 {
-        u64::from(self.sched_tick)
     }
 
     /// The last `schedstat` read counted schedules: an unchanged pair means "did not run".
@@ -149,14 +139,13 @@ impl ProcessRates {
         self.sched_pcount = s.pcount as u32;
     }
 
-    /// Records a `schedstat` check made on `tick`; `ran` whether the pair moved.
-    pub(super) fn checked(&mut self, tick: u32, ran: bool, counted: bool) {
+    /// Records a run check; `ran` whether the pair moved.
+    pub(super) fn checked(&mut self, ran: bool, counted: bool) {
         self.flags = if ran {
             self.flags | HOT
         } else {
             self.flags & !HOT
         };
-        self.sched_tick = tick;
         self.sched_reads = self.sched_reads.saturating_add(u32::from(counted));
     }
 

@@ -14,13 +14,6 @@ pub struct RefreshSummary {
     pub stat_reads: usize,
     /// `schedstat` reads this tick (new processes' included).
     pub schedstat_reads: usize,
-    /// Processes whose check was skipped because their cgroup used no CPU (the gate).
-    pub gated: usize,
-    /// Processes the gate found outside the quiet cgroup the table placed them in (moved by
-    /// someone else): checked, and their memberships read again.
-    pub moved: usize,
-    /// Cgroup files (usage counters, `cgroup.procs`) the gate read this tick.
-    pub gate_reads: usize,
     /// Processes already known whose cgroup memberships alone were read again (the periodic
     /// re-read of one that has not run since its last full read).
     pub memberships_reads: usize,
