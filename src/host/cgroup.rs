@@ -10,8 +10,8 @@
 //! (`sources`). Reading never writes. A cgroup that does not exist or vanishes mid-read is
 //! `Ok(None)` (skipped in trees); a missing, unreadable or garbled file leaves its field `None`
 //! (with a note for the last two), never an error. Cgroup paths are absolute even when isotop
-//! runs in a cgroup namespace of its own ([`namespace_root`]). [`usage`] reads just a cgroup's
-//! CPU usage counter and its pids, for the sampler's process gate.
+//! runs in a cgroup namespace of its own ([`namespace_root`]). [`CgroupDirs`] keeps cgroup
+//! directories open for a caller reading the same cgroups tick after tick (the sampler).
 
 mod controllers;
 mod dirs;
