@@ -31,14 +31,20 @@ pub(crate) fn wait_for(what: &str, file: &Path, want: &str) {
 /// Cgroups view filtered to `path`.
 pub(crate) fn dashboard_on_cgroup(state: &Path, path: &str) -> Tmux {
     let isotop = env!("CARGO_BIN_EXE_isotop");
+    // The dump on trouble off: its message ("CPU pressure at 20% in <another test's cgroup>:
+    // the last 15s written") takes the status line the act's outcome is read from (seen in
+    // the VM, beside the CPU-loading tests).
+    let config = state.join("config.toml");
+    std::fs::write(&config, "[trouble]\ndump = false\n").expect("write the test's config");
     // Wide: the kept filter and the outcome share the status line, and test paths are long.
     let tmux = Tmux::start(
         250,
         40,
         &format!(
-            "ISOTOP_AUDIT_LOG={} ISOTOP_STATE_DIR={} {isotop} -d 0.5; echo EXITED $?; sleep 60",
+            "ISOTOP_AUDIT_LOG={} ISOTOP_STATE_DIR={} {isotop} -d 0.5 --config {}; echo EXITED $?; sleep 60",
             state.join("audit.jsonl").display(),
-            state.join("state").display()
+            state.join("state").display(),
+            config.display()
         ),
     );
     tmux.expect("processes ", "the first frame arrives");
