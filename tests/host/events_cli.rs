@@ -15,6 +15,23 @@ use unshared::unshare;
 
 use crate::events::OomBox;
 
+/// The containers `isotop ls --json` finds now, as `id pid` pairs: told when the follower did
+/// not report one (was it grouped at all, and under which id: a pid namespace's inode number
+/// is given again once freed).
+fn containers_now() -> String {
+    let out = common::run_isotop(&["ls", "--json"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let pairs: Vec<String> = listed
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|c| format!("{} {}", c["id"], c["pid"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{pairs:?} (status {})", out.status)
+}
+
 /// Waits up to `timeout` for a line `wanted` accepts.
 fn wait_for_line(
     lines: &mpsc::Receiver<Value>,
@@ -115,8 +132,9 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
             e["kind"] == "started" && e["detail"].as_str().is_some_and(|d| d.ends_with(&told))
         })
         .is_some(),
-        "the OOM box's start not told: {seen:#?}\nstderr: {}",
-        told_on_stderr()
+        "the OOM box's start not told: {seen:#?}\nstderr: {}\ncontainers now (id, pid): {}",
+        told_on_stderr(),
+        containers_now()
     );
     let child = oom.kill_child();
     let kill = wait_for_line(&lines, Duration::from_secs(60), &mut seen, |e| {
