@@ -104,10 +104,15 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
     // Its baseline is taken once a container started after it is told as started. The waits
     // are long (they cost only when failing): beside CPU-loading tests in the emulated VM a
     // debug follower can go seconds without a tick.
+    // The markers live to the test's end: one ended here would free its pid namespace's inode
+    // number for the OOM box's to take (the kernel gives the lowest free one), and a new
+    // container under a just-freed `pidns-<inode>` id is not what this test is about.
+    let mut markers = Vec::new();
     let mut baseline_taken = false;
     for _ in 0..10 {
-        let (_marker, init) = unshare(&["sleep", "1000"], "sleep");
+        let (marker, init) = unshare(&["sleep", "1000"], "sleep");
         let told = format!("init pid {})", init.0);
+        markers.push((marker, init));
         if wait_for_line(&lines, Duration::from_secs(5), &mut seen, |e| {
             e["kind"] == "started" && e["detail"].as_str().is_some_and(|d| d.ends_with(&told))
         })
