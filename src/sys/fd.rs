@@ -12,13 +12,13 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::libc;
 
-/// This process's soft `RLIMIT_NOFILE`: how many descriptors it may hold (the kernel's own
-/// figure, by `getrlimit`; unlimited is `u64::MAX`, which the callers' own caps bound).
-/// Child-safe.
-pub fn soft_open_files_limit() -> Option<u64> {
-    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .ok()
-        .map(|(soft, _hard)| soft)
+/// How many descriptors a kept-open cache may hold: `1/share` of this process's soft
+/// `RLIMIT_NOFILE` (the kernel's own figure, by `getrlimit`; 1024 when it cannot be read), at
+/// most `most` (an unlimited soft limit is `u64::MAX`). Child-safe.
+pub fn descriptor_budget(share: u64, most: usize) -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _hard)| soft);
+    usize::try_from(soft / share.max(1)).map_or(most, |n| n.min(most))
 }
 
 /// Reads into `buf`, retrying on EINTR. Child-safe.

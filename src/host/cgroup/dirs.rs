@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Access, AtFlags, Mode, OFlags};
 
+use super::session::is_gone;
 use crate::host::whole_file::{pread_whole, read_whole};
 
 /// The most directories kept, whatever the descriptor limit (a few per container).
@@ -56,8 +57,7 @@ struct Kept {
 impl CgroupDirs {
     /// Keeps at most a quarter of this process's soft descriptor limit.
     pub fn new() -> CgroupDirs {
-        let soft = crate::sys::fd::soft_open_files_limit().unwrap_or(1024);
-        CgroupDirs::with_budget(((soft / SHARE_OF_LIMIT) as usize).min(MOST_KEPT))
+        CgroupDirs::with_budget(crate::sys::fd::descriptor_budget(SHARE_OF_LIMIT, MOST_KEPT))
     }
 
     /// Keeps at most `budget` directories.
@@ -153,14 +153,6 @@ fn read_at(dir: &OwnedFd, name: &std::ffi::OsStr, buf: &mut Vec<u8>) -> io::Resu
 /// Whether the cgroup whose directory `dir` is still exists.
 fn alive(dir: &OwnedFd) -> bool {
     rustix::fs::accessat(dir, ALWAYS_THERE, Access::EXISTS, AtFlags::empty()).is_ok()
-}
-
-/// ENOENT, or ENODEV (which files of a cgroup removed under a reader can return).
-fn is_gone(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(nix::libc::ENOENT) | Some(nix::libc::ENODEV)
-    )
 }
 
 #[cfg(test)]

@@ -183,9 +183,8 @@ pub fn read_own_keeping(
     layout: &CgroupLayout,
     own: &[CgroupMembership],
     kept: Option<&KeptLimits>,
-    dirs: Option<&mut CgroupDirs>,
+    mut dirs: Option<&mut CgroupDirs>,
 ) -> Result<Option<CgroupReading>, HostError> {
-    let mut dirs = dirs;
     let placement = match dirs.as_deref_mut() {
         Some(dirs) => place(layout, own, true, &mut |dir| dirs.exists(dir)),
         None => place(layout, own, true, &mut |dir| dir.is_dir()),
@@ -356,7 +355,7 @@ fn read_placed_keeping(
     placement: &Placement,
     count: Count,
     kept: Option<&KeptLimits>,
-    dirs: Option<&mut CgroupDirs>,
+    mut dirs: Option<&mut CgroupDirs>,
 ) -> Result<Option<CgroupReading>, HostError> {
     let Some(primary) = placement.primary() else {
         return Ok(None);
@@ -366,7 +365,6 @@ fn read_placed_keeping(
     };
     let mut s = Session::default();
     s.skip_limits = kept.is_some();
-    let mut dirs = dirs;
     if let Some(dirs) = dirs.as_deref_mut() {
         s.dirs = std::mem::take(dirs);
     }

@@ -50,7 +50,7 @@ pub(super) fn display_path(path: &Path) -> PathBuf {
 
 /// True when an error means the file or its cgroup is gone: ENOENT/ESRCH, or ENODEV, which
 /// files of a cgroup removed under us can return.
-fn is_gone(e: &io::Error) -> bool {
+pub(super) fn is_gone(e: &io::Error) -> bool {
     is_vanished(e) || e.raw_os_error() == Some(nix::libc::ENODEV)
 }
 

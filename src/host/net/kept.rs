@@ -56,8 +56,7 @@ impl Default for KeptNetDev {
 impl KeptNetDev {
     /// A reader keeping at most a quarter of this process's descriptor limit open.
     pub fn new() -> KeptNetDev {
-        let soft = crate::sys::fd::soft_open_files_limit().unwrap_or(1024);
-        KeptNetDev::with_budget(((soft / SHARE_OF_LIMIT) as usize).min(MOST_KEPT))
+        KeptNetDev::with_budget(crate::sys::fd::descriptor_budget(SHARE_OF_LIMIT, MOST_KEPT))
     }
 
     /// A reader keeping at most `budget` files open (0: none, every read opens afresh).
