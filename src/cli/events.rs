@@ -4,9 +4,11 @@
 //! Without `--follow`: the dated events since `--since` (default the last hour), oldest first
 //! ([`history`]: isotop's acts, OOM kills from the kernel log, the running containers' starts,
 //! the exits runtimes record) — a table `TIME CONTAINER KIND DETAIL`, trouble marked `!`, or
-//! with `--json` one JSON array. With `--follow`: those, then a sampler ticks every
-//! `--interval` and each tick's events (`Frame::events`) are printed as they come, until
-//! Ctrl-C or the reader closes the pipe; with `--json` one JSON object per line. TARGET keeps
+//! with `--json` one JSON array. With `--follow`: a sampler takes its baseline first, then
+//! those up to it are printed, then it ticks every `--interval` and each tick's events
+//! (`Frame::events`) are printed as they come, until Ctrl-C or the reader closes the pipe —
+//! what happened while the past was read is told once, by the past or by the sampler
+//! ([`since_the_baseline`]); with `--json` one JSON object per line. TARGET keeps
 //! one container's events (resolved as other subcommands resolve it) or, for a cgroup path
 //! (`/x`, `cgroup:/x`), the events of that cgroup and below.
 
@@ -18,10 +20,10 @@ use std::time::{Duration, Instant};
 use super::table::Table;
 use super::{CliError, EventsArgs, print_json, print_text, target, warn};
 use crate::host::HostRoot;
-use crate::host::events::Event;
+use crate::host::events::{Event, EventKind};
 use crate::host::scan::{ScanOptions, Snapshot, scan};
-use crate::sample::Sampler;
 use crate::sample::pressure_triggers::TriggerStatus;
+use crate::sample::{Frame, Sampler};
 
 /// Whose events are printed.
 enum Filter {
@@ -87,17 +89,28 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
     let since_ms =
         super::moment::moment_ns("--since", args.since.as_deref().unwrap_or("1h"), now_ns)?
             / 1_000_000;
+    let audit_log = crate::control::audit::log_path();
+    // Following: the sampler's baseline is taken before the past is read, so nothing that
+    // happens in between falls between the two (see `since_the_baseline`).
+    let mut followed = if args.follow {
+        let mut sampler = Sampler::new(root.clone());
+        sampler.set_audit_log(audit_log.clone());
+        let baseline = sampler.tick()?;
+        Some((sampler, baseline))
+    } else {
+        None
+    };
     let snapshot = scan(root, ScanOptions::TARGETS)?;
     let filter = Filter::new(&snapshot, args.target.as_deref())?;
-    let audit_log = crate::control::audit::log_path();
     let (mut events, notes) = history::past_events(root, &snapshot, &audit_log, since_ms);
     events.retain(|e| filter.admits(e));
     for note in &notes {
         warn(note);
     }
-    if !args.follow {
+    let Some((mut sampler, baseline)) = followed.take() else {
         return print_past(&events, args.json);
-    }
+    };
+    events.retain(|e| !since_the_baseline(e, &baseline));
     let mut out = Lines { json: args.json };
     if !args.json && !out.write(&row("TIME", "CONTAINER", "KIND", "DETAIL"))? {
         return Ok(());
@@ -107,12 +120,12 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
             return Ok(());
         }
     }
-    let mut sampler = Sampler::new(root.clone());
-    sampler.set_audit_log(audit_log);
     let interval = Duration::from_secs_f64(args.interval);
     let mut told_pressure = false;
+    let mut started = Instant::now();
     loop {
-        let started = Instant::now();
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+        started = Instant::now();
         let frame = sampler.tick()?;
         if !told_pressure && let Some(note) = pressure_note(sampler.pressure_triggers()) {
             warn(&note);
@@ -123,7 +136,21 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
                 return Ok(());
             }
         }
-        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+    }
+}
+
+/// Whether a past event is the followed sampler's to tell (it happened after its `baseline`
+/// frame): a start of a container the baseline does not have (it started since; a start is
+/// dated from the boot time in whole seconds, too coarse to compare), anything else dated
+/// after the baseline was taken. Printed from the past as well, it would be told twice; a
+/// baseline taken after the past was read would miss what happened in between.
+fn since_the_baseline(event: &Event, baseline: &Frame) -> bool {
+    match event.kind {
+        EventKind::Started => !baseline
+            .containers
+            .iter()
+            .any(|c| event.subject.container_id.as_ref() == Some(&c.view.container.id)),
+        _ => event.at_ms > baseline.taken_at_ms,
     }
 }
 

@@ -3,7 +3,8 @@
 //! each host's frames keep arriving, and its history growing, while another is shown). It
 //! waits on the hosts' sources ([`FrameSource`]: frames, acts' outcomes, a remote
 //! connection's state, in [`source`]), terminal events (keys, mouse, resize) and the signals
-//! that end it, applies each, and redraws after each change that can show ([`needs_draw`]). Acts the App requests go to its
+//! that end it, applies each, and redraws after each change that can show ([`needs_draw`]) — once
+//! after keys that were already waiting, not after each ([`input_waiting`]). Acts the App requests go to its
 //! host's source (this host's run on a blocking thread; a remote's over its connection),
 //! except enter, which runs in the foreground with the terminal given back (on a remote host:
 //! `ssh -t HOST isotop enter ID`). A log pane's feed ([`LogFeed`], opened and closed as the App
@@ -33,7 +34,7 @@ use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
-pub use self::input::{action_for, needs_draw};
+pub use self::input::{INPUTS_BEFORE_DRAWING, action_for, input_waiting, needs_draw};
 use self::source::{FrameSource, LocalSource, SourceEvent};
 use super::acts::Request;
 use super::app::App;
@@ -236,8 +237,14 @@ pub async fn run_loop(
     let mut dirty = true;
     // A frame came since the last trim of the heap.
     let mut framed = false;
+    // Terminal events taken in a row without drawing (see `input_waiting`).
+    let mut undrawn_inputs = 0;
     loop {
-        if std::mem::take(&mut dirty) {
+        if dirty && undrawn_inputs < INPUTS_BEFORE_DRAWING && input_waiting() {
+            // More keys already typed: taken first, the screen drawn once after them.
+            undrawn_inputs += 1;
+        } else if std::mem::take(&mut dirty) {
+            undrawn_inputs = 0;
             let host = &mut hosts[shown];
             draw(
                 &mut session,
@@ -257,13 +264,13 @@ pub async fn run_loop(
         tokio::select! {
             (index, event) = next_source_event(&mut hosts, &mut next_polled) => {
                 framed |= apply_source_event(&mut hosts[index], event);
-                dirty = index == shown;
+                dirty |= index == shown;
             }
             event = events.next() => match event {
                 Some(Ok(event)) => {
                     let app = &mut hosts[shown].app;
                     let action = action_for(&event, app, &config.keymap);
-                    dirty = needs_draw(&event, action.as_ref());
+                    dirty |= needs_draw(&event, action.as_ref());
                     if let Some(action) = action {
                         app.update(action);
                     }
@@ -275,7 +282,7 @@ pub async fn run_loop(
             message = log_message(&mut log_feed) => match message {
                 Some((index, message)) => {
                     message.apply(&mut hosts[index].app);
-                    dirty = index == shown;
+                    dirty |= index == shown;
                 }
                 // The feed ended (its last message said why).
                 None => {

@@ -101,12 +101,11 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
     });
     let mut seen = Vec::new();
 
-    // Its baseline is taken once a container started after it is told as started. The waits
-    // are long (they cost only when failing): beside CPU-loading tests in the emulated VM a
-    // debug follower can go seconds without a tick.
-    // The markers live to the test's end: one ended here would free its pid namespace's inode
-    // number for the OOM box's to take (the kernel gives the lowest free one), and a new
-    // container under a just-freed `pidns-<inode>` id is not what this test is about.
+    // Its baseline is taken once a container started since the test began is told as
+    // started: the follower takes its sampler's baseline before it prints the past, so any
+    // start told (from the past or sampled) comes after it. The waits are long (they cost
+    // only when failing): beside CPU-loading tests in the emulated VM a debug follower can go
+    // seconds without a tick. The markers live to the test's end.
     let mut markers = Vec::new();
     let mut baseline_taken = false;
     for _ in 0..10 {
