@@ -16,6 +16,7 @@ mod cgroup_io_limits;
 mod cgroup_listings;
 mod cgroup_live;
 mod cgroup_namespace;
+mod cgroup_still;
 mod cgroup_tempdir;
 mod cli_at;
 mod cli_containers;

@@ -2,13 +2,14 @@
 //! converted to the field's (`ns` to `usec`). Each returns `None` when the cgroup has none of
 //! its controller's files, so the caller can list the controller as missing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::parse::{
     freezer_v2, parse_bool01, parse_cpu_list, parse_cpu_max, parse_freezer_v1, parse_limit_v1,
     parse_limit_v2, parse_u64, parse_usage_all,
 };
 use super::placement::{Placement, Site};
+use super::read::still::StillCounters;
 use super::session::{Session, display_path};
 use super::stats::{CgroupLimits, CpuStats, FreezerState, MemoryStats, PidsStats};
 
@@ -20,32 +21,22 @@ pub(super) fn read_cpu(
     s: &mut Session,
     p: &Placement,
     limits: &mut CgroupLimits,
+    still: Option<&StillCounters>,
 ) -> Option<CpuStats> {
     let before = s.sources.len();
     let mut cpu = CpuStats::default();
+    // Counters that move only while the cgroup runs, carried when its usage stood (`still`).
+    let mut standing = None;
     match p.site("cpuacct") {
         Site::V1(dir) => {
             cpu.usage_usec = s
                 .value("cpu.usage_usec", &dir, "cpuacct.usage", parse_u64)
                 .map(ns_to_usec);
-            // `cpuacct.usage_all` holds both parts (one file where it exists, since 4.7).
-            match s.value("cpu.user_usec", &dir, "cpuacct.usage_all", parse_usage_all) {
-                Some((user, system)) => {
-                    cpu.user_usec = Some(ns_to_usec(user));
-                    cpu.system_usec = Some(ns_to_usec(system));
-                    s.sources.insert(
-                        "cpu.system_usec".into(),
-                        display_path(&dir.join("cpuacct.usage_all")),
-                    );
-                }
-                None => {
-                    cpu.user_usec = s
-                        .value("cpu.user_usec", &dir, "cpuacct.usage_user", parse_u64)
-                        .map(ns_to_usec);
-                    cpu.system_usec = s
-                        .value("cpu.system_usec", &dir, "cpuacct.usage_sys", parse_u64)
-                        .map(ns_to_usec);
-                }
+            standing = StillCounters::standing(still, cpu.usage_usec);
+            if let Some(k) = standing {
+                k.carry_split(s, &mut cpu);
+            } else {
+                read_usage_split_v1(s, &dir, &mut cpu);
             }
         }
         Site::V2(dir) => {
@@ -53,17 +44,21 @@ pub(super) fn read_cpu(
             cpu.usage_usec = s.key("cpu.usage_usec", &stat, "usage_usec");
             cpu.user_usec = s.key("cpu.user_usec", &stat, "user_usec");
             cpu.system_usec = s.key("cpu.system_usec", &stat, "system_usec");
+            standing = StillCounters::standing(still, cpu.usage_usec);
         }
         Site::Absent => {}
     }
+    s.usage_stood = standing.is_some();
     match p.site("cpu") {
         Site::V1(dir) => {
-            let stat = s.keyed(&dir, "cpu.stat");
-            cpu.nr_periods = s.key("cpu.nr_periods", &stat, "nr_periods");
-            cpu.nr_throttled = s.key("cpu.nr_throttled", &stat, "nr_throttled");
-            cpu.throttled_usec = s
-                .key("cpu.throttled_usec", &stat, "throttled_time")
-                .map(ns_to_usec);
+            if !standing.is_some_and(|k| k.carry_throttling(s, &mut cpu)) {
+                let stat = s.keyed(&dir, "cpu.stat");
+                cpu.nr_periods = s.key("cpu.nr_periods", &stat, "nr_periods");
+                cpu.nr_throttled = s.key("cpu.nr_throttled", &stat, "nr_throttled");
+                cpu.throttled_usec = s
+                    .key("cpu.throttled_usec", &stat, "throttled_time")
+                    .map(ns_to_usec);
+            }
             limits.cpu_quota_usec = s.value(
                 "limits.cpu_quota_usec",
                 &dir,
@@ -98,6 +93,29 @@ pub(super) fn read_cpu(
         Site::Absent => {}
     }
     (s.sources.len() > before).then_some(cpu)
+}
+
+/// v1 user and system parts: `cpuacct.usage_all` holds both (one file where it exists, since
+/// 4.7), else `cpuacct.usage_user` and `cpuacct.usage_sys`.
+fn read_usage_split_v1(s: &mut Session, dir: &Path, cpu: &mut CpuStats) {
+    match s.value("cpu.user_usec", dir, "cpuacct.usage_all", parse_usage_all) {
+        Some((user, system)) => {
+            cpu.user_usec = Some(ns_to_usec(user));
+            cpu.system_usec = Some(ns_to_usec(system));
+            s.sources.insert(
+                "cpu.system_usec".into(),
+                display_path(&dir.join("cpuacct.usage_all")),
+            );
+        }
+        None => {
+            cpu.user_usec = s
+                .value("cpu.user_usec", dir, "cpuacct.usage_user", parse_u64)
+                .map(ns_to_usec);
+            cpu.system_usec = s
+                .value("cpu.system_usec", dir, "cpuacct.usage_sys", parse_u64)
+                .map(ns_to_usec);
+        }
+    }
 }
 
 /// `memory.stat` figures: field, v1 key (read as `total_<key>`, the hierarchical sum, falling
@@ -263,6 +281,7 @@ pub(super) fn read_pids(
     s: &mut Session,
     p: &Placement,
     limits: &mut CgroupLimits,
+    still: Option<&StillCounters>,
 ) -> Option<PidsStats> {
     let before = s.sources.len();
     let (dir, parse_limit): (PathBuf, fn(&str) -> Result<_, String>) = match p.site("pids") {
@@ -270,10 +289,20 @@ pub(super) fn read_pids(
         Site::V2(dir) => (dir, parse_limit_v2),
         Site::Absent => return None,
     };
-    let events = s.keyed(&dir, "pids.events");
+    // The usage stood (`read_cpu`): no fork was refused since `still`'s reading.
+    let carried = still
+        .filter(|_| s.usage_stood)
+        .and_then(|k| k.carry_refused_forks(s));
+    let refused_forks = match carried {
+        Some(refused) => refused,
+        None => {
+            let events = s.keyed(&dir, "pids.events");
+            s.key("pids.refused_forks", &events, "max")
+        }
+    };
     let pids = PidsStats {
         current: s.value("pids.current", &dir, "pids.current", parse_u64),
-        refused_forks: s.key("pids.refused_forks", &events, "max"),
+        refused_forks,
     };
     limits.pids_max = s.value("limits.pids_max", &dir, "pids.max", parse_limit);
     (s.sources.len() > before).then_some(pids)

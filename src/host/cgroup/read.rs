@@ -26,8 +26,10 @@ use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
 
 mod for_tree;
+pub(super) mod still;
 
 pub(super) use for_tree::{count_procs, read_for_tree};
+use still::StillCounters;
 
 /// Everything isotop knows about one cgroup at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +206,9 @@ pub struct KeptLimits {
     /// The counters that grow only while a limit bites, at the reading kept.
     bites: LimitBites,
     count: Option<KeptCount>,
+    /// The counters that move only while the cgroup runs, at the last reading
+    /// ([`still`]: carried while its CPU usage stands).
+    still: Option<StillCounters>,
 }
 
 /// A process count (`cgroup.procs`, which the kernel gathers and sorts on each read) and the
@@ -285,18 +290,21 @@ impl CgroupReading {
             cpuset: !self.missing.iter().any(|m| m == "cpuset"),
             bites: LimitBites::of(self),
             count: KeptCount::of(self),
+            still: StillCounters::of(self),
         }
     }
 }
 
 impl KeptLimits {
-    /// Keeps the process count of `now`, a later reading of the same cgroups, when it was
-    /// read rather than carried (its `pids.current` moved).
+    /// Follows `now`, a later reading of the same cgroups: keeps its process count when it
+    /// was read rather than carried (its `pids.current` moved), and its run-only counters
+    /// (the next reading carries them if its usage is still `now`'s).
     pub fn follow_count(&mut self, now: &CgroupReading) {
         let current = now.pids.as_ref().and_then(|p| p.current);
         if self.count.as_ref().map(|c| c.pids_current) != current {
             self.count = KeptCount::of(now);
         }
+        self.still = StillCounters::of(now);
     }
 }
 
@@ -371,7 +379,8 @@ fn read_placed_keeping(
     let mut limits = CgroupLimits::default();
     let mut missing = Vec::new();
 
-    let cpu = read_cpu(&mut s, placement, &mut limits);
+    let still = kept.and_then(|k| k.still.as_ref());
+    let cpu = read_cpu(&mut s, placement, &mut limits, still);
     if cpu.is_none() {
         missing.push("cpu".to_string());
     }
@@ -379,7 +388,7 @@ fn read_placed_keeping(
     if memory.is_none() {
         missing.push("memory".to_string());
     }
-    let pids = read_pids(&mut s, placement, &mut limits);
+    let pids = read_pids(&mut s, placement, &mut limits, still);
     if pids.is_none() {
         missing.push("pids".to_string());
     }

@@ -26,6 +26,9 @@ pub(super) struct Session {
     keyed_cache: HashMap<PathBuf, Option<Keyed>>,
     /// Limits come from an earlier reading (`read::KeptLimits`): `limits.*` fields are not read.
     pub skip_limits: bool,
+    /// The CPU usage read is the kept one (`read::still`): the counters that move only while
+    /// the cgroup runs are carried, not read.
+    pub usage_stood: bool,
     /// The read buffer, reused for every file of the reading.
     buf: Vec<u8>,
     /// The caller's kept-open directories (none kept by default: every file by its path).

@@ -22,8 +22,11 @@
 //! stays the same (`host::cgroup::KeptLimits`): a process forked, exited, or moved in or out
 //! changes it and the count is read that tick; what leaves it unchanged (a process moved into
 //! a child cgroup) is read with the limits. Without an own pids cgroup the count is read
-//! every tick. Every other figure (usage, counters, pressure, freezer state) is read every
-//! tick. A container not measured during a tick is forgotten at [`Carry::end_tick`].
+//! every tick. The counters that move only while the cgroup's tasks run (v1
+//! `cpuacct.usage_all`, `pids.events`, v1 `cpu.stat` without a quota) are carried with them
+//! while the CPU usage, read every tick, stands (`host::cgroup` `read::still`). Every other
+//! figure (usage, memory, I/O, pressure, freezer state) is read every tick. A container not
+//! measured during a tick is forgotten at [`Carry::end_tick`].
 //!
 //! Each container's ownership list (`ContainerView::ownership`, one entry per cgroup with its
 //! reason) is carried too, to be handed out again while nothing in it changed
