@@ -13,7 +13,8 @@
 #   --prepare     only fetch/cache QEMU and the kernel, build nothing, boot nothing
 # Environment:
 #   ISOTOP_VM_CACHE    kernel cache (default /var/cache/isotop-vm, outside the repository)
-#   ISOTOP_VM_TIMEOUT  seconds before a hung guest is killed (default 900)
+#   ISOTOP_VM_TIMEOUT  seconds before a hung guest is killed (default 1500: the four test
+#                      binaries took 772 s under CI's emulation on 2026-12-07)
 #   ISOTOP_VM_ACCEL    kvm or tcg (default: kvm only where the CPU shows vmx/svm, else tcg)
 #   ISOTOP_VM_MEMORY   guest memory (default 2G)
 #   CARGO_TARGET_DIR   honoured as by cargo: the tests run from wherever cargo builds them
@@ -23,7 +24,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${ISOTOP_VM_CACHE:-/var/cache/isotop-vm}
-timeout_s=${ISOTOP_VM_TIMEOUT:-900}
+timeout_s=${ISOTOP_VM_TIMEOUT:-1500}
 memory=${ISOTOP_VM_MEMORY:-2G}
 # The 9p stack of Debian's 6.1 kernel is modular: these load in this order (measured).
 # The launch tests add overlay (union root file systems), veth and bridge (with its llc and stp);
