@@ -11,6 +11,9 @@
 //!   the directory's dentry, never the cgroup: a cgroup removed under it reads ENOENT through
 //!   it; the descriptor is then dropped and the path opened afresh, so a cgroup made again at
 //!   the same path is read, never the removed one.
+//! - [`CgroupDirs::kept_or_exists`] takes a kept directory as there without a syscall (the
+//!   sampler's placing of each container's cgroups every tick); a removed one is found by
+//!   the next read through it, as above, and is not kept after it.
 //! - [`CgroupDirs::end_tick`] closes every directory not asked for since the previous call:
 //!   no removed cgroup's directory is held past the tick after its container went.
 //! - At most [`CgroupDirs::budget`] directories are kept (a share of `RLIMIT_NOFILE`, at most
@@ -115,6 +118,19 @@ impl CgroupDirs {
             self.kept.remove(dir);
         }
         dir.is_dir()
+    }
+
+    /// Whether the cgroup directory `dir` is to be read: a kept one is, without a syscall
+    /// (were its cgroup removed, a read through it finds it gone, drops it and reads the path
+    /// afresh, [`CgroupDirs::read`]); another one when it exists ([`CgroupDirs::exists`]).
+    pub fn kept_or_exists(&mut self, dir: &Path) -> bool {
+        match self.kept.get_mut(dir) {
+            Some(kept) => {
+                kept.used = self.tick;
+                true
+            }
+            None => dir.is_dir(),
+        }
     }
 
     /// Closes every directory not asked for since the last call, and starts the next tick.

@@ -188,7 +188,7 @@ pub fn read_own_keeping(
     mut dirs: Option<&mut CgroupDirs>,
 ) -> Result<Option<CgroupReading>, HostError> {
     let placement = match dirs.as_deref_mut() {
-        Some(dirs) => place(layout, own, true, &mut |dir| dirs.exists(dir)),
+        Some(dirs) => place(layout, own, true, &mut |dir| dirs.kept_or_exists(dir)),
         None => place(layout, own, true, &mut |dir| dir.is_dir()),
     };
     read_placed_keeping(root, &placement, Count::Read, kept, dirs)
@@ -446,7 +446,9 @@ fn read_placed_keeping(
     };
 
     // Removed while we read it: the files read may be a mix of before and after; skip it.
-    let removed = !s.dirs.exists(&primary_dir);
+    // Only a read that found its file gone can mean that: every file read whole before the
+    // removal is a reading of the live cgroup.
+    let removed = s.saw_gone && !s.dirs.exists(&primary_dir);
     if let Some(dirs) = dirs {
         *dirs = std::mem::take(&mut s.dirs);
     }

@@ -26,6 +26,8 @@ pub(super) struct Session {
     keyed_cache: HashMap<PathBuf, Option<Keyed>>,
     /// Limits come from an earlier reading (`read::KeptLimits`): `limits.*` fields are not read.
     pub skip_limits: bool,
+    /// A read found its file or cgroup gone (the cgroup may have been removed meanwhile).
+    pub saw_gone: bool,
     /// The CPU usage read is the kept one (`read::still`): the counters that move only while
     /// the cgroup runs are carried, not read.
     pub usage_stood: bool,
@@ -62,7 +64,10 @@ impl Session {
     pub(super) fn read(&mut self, path: &Path) -> Option<String> {
         match self.dirs.read(path, &mut self.buf) {
             Ok(()) => Some(String::from_utf8_lossy(&self.buf).into_owned()),
-            Err(e) if is_gone(&e) => None,
+            Err(e) if is_gone(&e) => {
+                self.saw_gone = true;
+                None
+            }
             Err(e) => {
                 let why = if e.kind() == io::ErrorKind::PermissionDenied {
                     "permission denied (run isotop as root to see it)".to_string()

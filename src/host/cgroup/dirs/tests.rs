@@ -86,3 +86,22 @@ fn closes_the_directories_a_tick_did_not_ask_for() {
     dirs.end_tick();
     assert!(dirs.is_empty());
 }
+
+#[test]
+fn a_kept_directory_is_taken_as_there_until_a_read_finds_it_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fake_cgroup(tmp.path(), "a", "1\n");
+    let mut dirs = CgroupDirs::with_budget(8);
+    let mut buf = Vec::new();
+    assert!(!dirs.kept_or_exists(&tmp.path().join("absent")));
+    assert!(dirs.kept_or_exists(&dir), "not kept yet: it exists");
+    dirs.read(&dir.join("cpuacct.usage"), &mut buf).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(dirs.kept_or_exists(&dir), "kept: taken as there, no lookup");
+    dirs.end_tick();
+    assert_eq!(dirs.len(), 1, "asked for this tick: still kept");
+    let err = dirs.read(&dir.join("cpuacct.usage"), &mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(dirs.is_empty(), "the read found it gone and dropped it");
+    assert!(!dirs.kept_or_exists(&dir));
+}
