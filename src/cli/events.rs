@@ -92,7 +92,7 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
     let audit_log = crate::control::audit::log_path();
     // Following: the sampler's baseline is taken before the past is read, so nothing that
     // happens in between falls between the two (see `since_the_baseline`).
-    let mut followed = if args.follow {
+    let followed = if args.follow {
         let mut sampler = Sampler::new(root.clone());
         sampler.set_audit_log(audit_log.clone());
         let baseline = sampler.tick()?;
@@ -107,7 +107,7 @@ pub(crate) fn run(root: &HostRoot, args: &EventsArgs) -> Result<(), CliError> {
     for note in &notes {
         warn(note);
     }
-    let Some((mut sampler, baseline)) = followed.take() else {
+    let Some((mut sampler, baseline)) = followed else {
         return print_past(&events, args.json);
     };
     events.retain(|e| !since_the_baseline(e, &baseline));
