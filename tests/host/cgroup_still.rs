@@ -54,6 +54,16 @@ fn box1(layout: &CgroupLayout) -> Vec<CgroupMembership> {
         .collect()
 }
 
+/// The copy at `tmp` as a host root, its layout, `/isotop/box1`'s memberships and a first
+/// (full) reading of them.
+fn first_reading(tmp: &Path) -> (HostRoot, CgroupLayout, Vec<CgroupMembership>, CgroupReading) {
+    let root = HostRoot::under(tmp);
+    let layout = detect_layout(&root).unwrap();
+    let own = box1(&layout);
+    let first = read_own(&root, &layout, &own).unwrap().unwrap();
+    (root, layout, own, first)
+}
+
 fn write(dir: &Path, file: &str, text: &str) {
     fs::write(dir.join(file), text).unwrap();
 }
@@ -76,10 +86,7 @@ fn run_only_counters_are_carried_while_the_usage_stands() {
     write(&pids, "pids.current", "3\n");
     // No CPU quota: its throttling counters move only while the cgroup runs.
     write(&cpu, "cpu.cfs_quota_us", "-1\n");
-    let root = HostRoot::under(tmp.path());
-    let layout = detect_layout(&root).unwrap();
-    let own = box1(&layout);
-    let first = read_own(&root, &layout, &own).unwrap().unwrap();
+    let (root, layout, own, first) = first_reading(tmp.path());
     let mut kept = first.kept_limits();
     let read = |kept: &KeptLimits| -> CgroupReading {
         read_own_keeping(&root, &layout, &own, Some(kept), None)
@@ -143,11 +150,8 @@ fn under_a_cpu_quota_the_throttling_counters_are_read_while_the_usage_stands() {
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture("hybrid", tmp.path());
     let cpu = tmp.path().join("sys/fs/cgroup/cpu/isotop/box1");
-    let root = HostRoot::under(tmp.path());
-    let layout = detect_layout(&root).unwrap();
-    let own = box1(&layout);
     // The fixture's box1 has a quota (0.2 CPUs).
-    let first = read_own(&root, &layout, &own).unwrap().unwrap();
+    let (root, layout, own, first) = first_reading(tmp.path());
     assert!(first.limits.cpu_limit_cpus().is_some());
     let kept = first.kept_limits();
     write(

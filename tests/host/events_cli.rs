@@ -2,14 +2,13 @@
 //! marker container it reports as started), a real OOM kill of a child in a memory-limited
 //! test cgroup comes out on its stdout as one JSON line naming the child's pid.
 
-use crate::support::{common, unshared};
+use crate::support::{common, follower, unshared};
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ChildGuard, require_program};
+use common::require_program;
+use follower::{follow_events, wait_for_line};
 use serde_json::Value;
 use unshared::unshare;
 
@@ -32,29 +31,6 @@ fn containers_now() -> String {
     format!("{pairs:?} (status {})", out.status)
 }
 
-/// Waits up to `timeout` for a line `wanted` accepts.
-fn wait_for_line(
-    lines: &mpsc::Receiver<Value>,
-    timeout: Duration,
-    seen: &mut Vec<Value>,
-    wanted: impl Fn(&Value) -> bool,
-) -> Option<Value> {
-    let end = Instant::now() + timeout;
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let hit = wanted(&line);
-                seen.push(line.clone());
-                if hit {
-                    return Some(line);
-                }
-            }
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
 #[test]
 #[ignore = "needs root"]
 fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
@@ -72,33 +48,7 @@ fn follow_json_prints_an_oom_kill_of_a_child_as_it_happens() {
         let _ = stderr_reader.read_to_string(&mut text);
         text
     };
-    let mut follower = ChildGuard::spawn(
-        common::isotop()
-            .args([
-                "events",
-                "--follow",
-                "--json",
-                "--interval",
-                "0.3",
-                "--since",
-                "1s",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr),
-    );
-    let stdout = follower.0.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            // A line that is not JSON is kept as a string: no event matches it, `seen` shows it.
-            let value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| Value::String(format!("not JSON ({e}): {line}")));
-            if send.send(value).is_err() {
-                break;
-            }
-        }
-    });
+    let (_follower, lines) = follow_events(&["--since", "1s"], stderr.into(), |_| {});
     let mut seen = Vec::new();
 
     // Its baseline is taken once a container started since the test began is told as

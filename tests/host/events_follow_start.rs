@@ -4,13 +4,14 @@
 //! container that started before it is told once, by the past, never by the sampler too.
 //! Needs root (namespaces; the sampler reads every process).
 
-use crate::support::{common, unshared};
+use crate::support::{common, follower, unshared};
 
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, require_program};
+use common::require_program;
+use follower::follow_events;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -33,40 +34,16 @@ fn a_container_started_while_follow_starts_is_told_once() {
         return;
     }
     let before = unshare(&["sleep", "1000"], "sleep");
-    let mut follower = ChildGuard::spawn(
-        common::isotop()
-            .args(["events", "--follow", "--json", "--interval", "0.3"])
-            .args(["--since", "5m"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
-    let follower_pid = Pid::from_raw(follower.pid());
-    let stdout = follower.0.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut first = true;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if std::mem::take(&mut first) {
-                // Stopped at once: whatever it does next happens after the start below.
-                let _ = kill(follower_pid, Signal::SIGSTOP);
-            }
-            let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-            if send.send(value).is_err() {
-                break;
-            }
-        }
+    // Stopped at once on its first line: whatever it does next happens after the start below.
+    let (follower, lines) = follow_events(&["--since", "5m"], Stdio::null(), |pid| {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGSTOP);
     });
     let mut seen: Vec<Value> = Vec::new();
     let first = lines.recv_timeout(Duration::from_secs(60));
     seen.extend(first.ok());
     assert!(!seen.is_empty(), "the follower printed nothing in a minute");
     let during = unshare(&["sleep", "1000"], "sleep");
-    kill(follower_pid, Signal::SIGCONT).unwrap();
+    kill(Pid::from_raw(follower.pid()), Signal::SIGCONT).unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while starts_of(&seen, before.1.0) == 0 || starts_of(&seen, during.1.0) == 0 {

@@ -6,14 +6,13 @@
 //! every process); other tests make namespaces at the same time, so the test tries up to 30
 //! times to get the number reused, and says it skipped when it never was.
 
-use crate::support::{common, sampling, unshared};
+use crate::support::{common, follower, sampling, unshared};
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{ChildGuard, require_program};
+use follower::{follow_events, wait_for_line};
 use isotop::host::container::UNKNOWN_ID_PREFIX;
 use isotop::host::events::{Event, EventKind};
 use isotop::sample::Sampler;
@@ -165,42 +164,12 @@ fn events_follow_tells_the_exit_and_the_start_under_a_reused_number() {
     if !require_program("unshare") {
         return;
     }
-    let mut follower = ChildGuard::spawn(
-        common::isotop()
-            .args(["events", "--follow", "--json", "--interval", "0.3"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
-    let stdout = follower.0.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel::<Value>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-            if send.send(value).is_err() {
-                break;
-            }
-        }
-    });
+    let (_follower, lines) = follow_events(&[], Stdio::null(), |_| {});
     let mut seen: Vec<Value> = Vec::new();
+    // A line already seen, else the next one `what` accepts within 30 s.
     let wait_for = |what: &dyn Fn(&Value) -> bool, seen: &mut Vec<Value>| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        if seen.iter().any(what) {
-            return true;
-        }
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match lines.recv_timeout(left) {
-                Ok(value) => {
-                    let hit = what(&value);
-                    seen.push(value);
-                    if hit {
-                        return true;
-                    }
-                }
-                Err(_) => return false,
-            }
-        }
-        false
+        seen.iter().any(what)
+            || wait_for_line(&lines, Duration::from_secs(30), seen, what).is_some()
     };
     let started = |init: i32| {
         let told = format!("init pid {init})");

@@ -10,6 +10,7 @@ pub use shared::{block_io, bundle, common, containers, drive, fixture};
 
 pub mod cgroup_fixture;
 pub mod deploy;
+pub mod follower;
 pub mod hostile_files;
 pub mod netns;
 pub mod overlay_root;

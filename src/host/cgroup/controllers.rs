@@ -48,7 +48,6 @@ pub(super) fn read_cpu(
         }
         Site::Absent => {}
     }
-    s.usage_stood = standing.is_some();
     match p.site("cpu") {
         Site::V1(dir) => {
             if !standing.is_some_and(|k| k.carry_throttling(s, &mut cpu)) {
@@ -281,7 +280,7 @@ pub(super) fn read_pids(
     s: &mut Session,
     p: &Placement,
     limits: &mut CgroupLimits,
-    still: Option<&StillCounters>,
+    standing: Option<&StillCounters>,
 ) -> Option<PidsStats> {
     let before = s.sources.len();
     let (dir, parse_limit): (PathBuf, fn(&str) -> Result<_, String>) = match p.site("pids") {
@@ -289,10 +288,8 @@ pub(super) fn read_pids(
         Site::V2(dir) => (dir, parse_limit_v2),
         Site::Absent => return None,
     };
-    // The usage stood (`read_cpu`): no fork was refused since `still`'s reading.
-    let carried = still
-        .filter(|_| s.usage_stood)
-        .and_then(|k| k.carry_refused_forks(s));
+    // `standing`: the usage stood, so no fork was refused since its reading.
+    let carried = standing.and_then(|k| k.carry_refused_forks(s));
     let refused_forks = match carried {
         Some(refused) => refused,
         None => {

@@ -304,7 +304,11 @@ impl KeptLimits {
         if self.count.as_ref().map(|c| c.pids_current) != current {
             self.count = KeptCount::of(now);
         }
-        self.still = StillCounters::of(now);
+        // A reading at the kept usage carried the kept counters (or read the same): keep them.
+        let usage = now.cpu.as_ref().and_then(|c| c.usage_usec);
+        if !self.still.as_ref().is_some_and(|k| k.same_usage(usage)) {
+            self.still = StillCounters::of(now);
+        }
     }
 }
 
@@ -388,7 +392,9 @@ fn read_placed_keeping(
     if memory.is_none() {
         missing.push("memory".to_string());
     }
-    let pids = read_pids(&mut s, placement, &mut limits, still);
+    // The usage stood: the pids counters that move only while the cgroup runs are carried.
+    let standing = StillCounters::standing(still, cpu.as_ref().and_then(|c| c.usage_usec));
+    let pids = read_pids(&mut s, placement, &mut limits, standing);
     if pids.is_none() {
         missing.push("pids".to_string());
     }

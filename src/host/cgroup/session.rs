@@ -28,9 +28,6 @@ pub(super) struct Session {
     pub skip_limits: bool,
     /// A read found its file or cgroup gone (the cgroup may have been removed meanwhile).
     pub saw_gone: bool,
-    /// The CPU usage read is the kept one (`read::still`): the counters that move only while
-    /// the cgroup runs are carried, not read.
-    pub usage_stood: bool,
     /// The read buffer, reused for every file of the reading.
     buf: Vec<u8>,
     /// The caller's kept-open directories (none kept by default: every file by its path).

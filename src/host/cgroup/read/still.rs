@@ -19,7 +19,9 @@
 //! No usage read, nothing carried. Memory, I/O, pressure and the freezer move without the
 //! cgroup running (reclaim, writeback, averages decaying, a write) and are read every tick.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::super::limit::Limit;
 use super::super::session::Session;
@@ -27,12 +29,11 @@ use super::super::stats::{CpuStats, PidsStats};
 use super::CgroupReading;
 
 /// The user and system parts of the usage (v1 `cpuacct.usage_all`).
-pub(in crate::host::cgroup) const SPLIT: [&str; 2] = ["cpu.user_usec", "cpu.system_usec"];
+const SPLIT: [&str; 2] = ["cpu.user_usec", "cpu.system_usec"];
 /// v1 `cpu.stat`'s throttling counters.
-pub(in crate::host::cgroup) const THROTTLING: [&str; 3] =
-    ["cpu.nr_periods", "cpu.nr_throttled", "cpu.throttled_usec"];
+const THROTTLING: [&str; 3] = ["cpu.nr_periods", "cpu.nr_throttled", "cpu.throttled_usec"];
 /// `pids.events`' refused forks.
-pub(in crate::host::cgroup) const PIDS: [&str; 1] = ["pids.refused_forks"];
+const PIDS: [&str; 1] = ["pids.refused_forks"];
 
 /// One reading's run-only counters and the usage they were read at.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,29 +43,26 @@ pub(in crate::host::cgroup) struct StillCounters {
     pids: Option<PidsStats>,
     /// No CPU quota in the reading's limits: its throttling counters stand with the usage.
     quota_unset: bool,
-    /// The carried fields' sources.
-    sources: Vec<(String, PathBuf)>,
+    /// The reading's sources (shared, not copied: the carried fields' are looked up in it).
+    sources: Arc<BTreeMap<String, PathBuf>>,
 }
 
 impl StillCounters {
     /// `reading`'s counters; `None` without a usage.
     pub(in crate::host::cgroup) fn of(reading: &CgroupReading) -> Option<StillCounters> {
         let cpu = reading.cpu.clone()?;
-        let carried = |field: &str| {
-            SPLIT.contains(&field) || THROTTLING.contains(&field) || PIDS.contains(&field)
-        };
         Some(StillCounters {
             usage_usec: cpu.usage_usec?,
             cpu,
             pids: reading.pids.clone(),
             quota_unset: !matches!(reading.limits.cpu_quota_usec, Some(Limit::Value(_))),
-            sources: reading
-                .sources
-                .iter()
-                .filter(|(field, _)| carried(field))
-                .map(|(field, path)| (field.clone(), path.clone()))
-                .collect(),
+            sources: Arc::clone(&reading.sources),
         })
+    }
+
+    /// Whether `usage_usec` is the usage these were read at (a reading at it carries them).
+    pub(in crate::host::cgroup) fn same_usage(&self, usage_usec: Option<u64>) -> bool {
+        usage_usec == Some(self.usage_usec)
     }
 
     /// These counters, when a reading's usage is still theirs.
@@ -72,7 +70,7 @@ impl StillCounters {
         still: Option<&StillCounters>,
         usage_usec: Option<u64>,
     ) -> Option<&StillCounters> {
-        still.filter(|k| usage_usec == Some(k.usage_usec))
+        still.filter(|k| k.same_usage(usage_usec))
     }
 
     /// Puts the user and system parts into `cpu`.
@@ -109,9 +107,9 @@ impl StillCounters {
     }
 
     fn carry_sources(&self, s: &mut Session, fields: &[&str]) {
-        for (field, path) in &self.sources {
-            if fields.contains(&field.as_str()) {
-                s.sources.insert(field.clone(), path.clone());
+        for field in fields {
+            if let Some(path) = self.sources.get(*field) {
+                s.sources.insert((*field).to_string(), path.clone());
             }
         }
     }
