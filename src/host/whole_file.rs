@@ -4,8 +4,9 @@
 //! 32-byte read, three more syscalls per file on paths that read thousands of files a tick.
 //!
 //! Contract: [`pread_whole`] reads from offset 0 to the end, so a file kept open is read
-//! afresh each time (a `seq_file` regenerates its text at offset 0); [`read_whole`] opens,
-//! reads and closes. Both leave exactly the file's bytes in the buffer, or fail.
+//! afresh each time (a `seq_file` regenerates its text at offset 0); [`pread_record`] the same
+//! for a single-record file, ending at its first short read; [`read_whole`] opens, reads and
+//! closes. Each leaves exactly the file's bytes in the buffer, or fails.
 
 use std::fs::File;
 use std::io;
@@ -17,6 +18,20 @@ use super::error::is_vanished;
 
 /// The whole file from offset 0 into `buf` (cleared first).
 pub fn pread_whole(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
+    pread_until(file, buf, false)
+}
+
+/// The whole of a single-record kernel file from offset 0 into `buf` (cleared first): a
+/// cgroup counter file, whose `seq_file` shows one record and fills a read with all of it
+/// that fits, so a read returning less than asked is the end. One `pread` where
+/// [`pread_whole`] needs a second one to see the end. Not for multi-record files
+/// (`cgroup.procs`, `mountinfo`): their reads stop at the kernel's page-sized buffer.
+pub fn pread_record(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
+    pread_until(file, buf, true)
+}
+
+/// Reads from offset 0 until a read returns nothing or, with `short_ends`, less than asked.
+fn pread_until(file: &File, buf: &mut Vec<u8>, short_ends: bool) -> io::Result<()> {
     buf.clear();
     loop {
         if buf.capacity() - buf.len() < 1024 {
@@ -24,9 +39,10 @@ pub fn pread_whole(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
         }
         let start = buf.len();
         buf.resize(buf.capacity(), 0);
+        let asked = buf.len() - start;
         match file.read_at(&mut buf[start..], start as u64) {
-            Ok(0) => {
-                buf.truncate(start);
+            Ok(n) if n == 0 || (short_ends && n < asked) => {
+                buf.truncate(start + n);
                 return Ok(());
             }
             Ok(n) => buf.truncate(start + n),
@@ -105,5 +121,20 @@ mod tests {
             assert_eq!(buf, b"new");
         }
         assert!(read_whole(&dir.path().join("absent"), &mut buf).is_err());
+    }
+
+    #[test]
+    fn a_record_is_read_whole_whatever_its_length_against_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buf = Vec::new();
+        // Around the buffer's growth steps: a read that fills what was asked reads on.
+        for len in [0usize, 7, 3072, 4095, 4096, 4097, 9000] {
+            let path = dir.path().join(format!("r{len}"));
+            let text: Vec<u8> = (0..len).map(|i| b'0' + (i % 10) as u8).collect();
+            std::fs::write(&path, &text).unwrap();
+            pread_record(&File::open(&path).unwrap(), &mut buf).unwrap();
+            assert_eq!(buf.len(), len);
+            assert_eq!(buf, text);
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Kept-open cgroup directories (`CgroupDirs`) on this host's real cgroups, v1 or v2: a file
 //! read through a kept directory is what the path holds; a cgroup removed under a kept
 //! directory reads as gone, and one made again at the same path is read, never the removed
-//! one; a container's own cgroups read through kept directories give the very reading a read
+//! one; a counter kept open (`pids.current`) counts what is there at each read and is dropped
+//! with its cgroup; a container's own cgroups read through kept directories give the very reading a read
 //! by path gives, and none once they are removed. Needs root; cleans up with drop guards.
 
 use crate::support::common;
@@ -65,6 +66,77 @@ fn a_kept_directory_reads_the_live_cgroup_and_a_remade_one_afresh() {
         dirs.is_empty(),
         "closed after a tick that did not ask for it"
     );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_kept_open_counter_reads_the_count_of_now_and_never_a_removed_cgroups() {
+    let guard = CgroupGuard::new("cgdirs-counter");
+    guard.child("box");
+    let dir = guard.dir("pids", "box");
+    let current = dir.join("pids.current");
+    let mut dirs = CgroupDirs::with_budget(16);
+    let mut buf = Vec::new();
+
+    dirs.read(&current, &mut buf).unwrap();
+    assert_eq!(buf, b"0\n");
+    assert_eq!(
+        dirs.files_len(),
+        1,
+        "a counter of a real cgroup is kept open"
+    );
+    dirs.read(&dir.join("pids.max"), &mut buf).unwrap();
+    assert_eq!(dirs.files_len(), 1, "a limit is opened and closed");
+
+    // The same kept file, read again, counts what is there now.
+    let sleeper = ChildGuard::sleeping();
+    guard.add_pid("box", sleeper.pid());
+    dirs.read(&current, &mut buf).unwrap();
+    assert_eq!(buf, b"1\n", "one process moved in");
+    assert_eq!(dirs.files_len(), 1, "read through the kept file");
+    drop(sleeper);
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || {
+            dirs.read(&current, &mut buf).unwrap();
+            buf == b"0\n"
+        }),
+        "its exit is counted"
+    );
+
+    // Removed: the kept file is dropped, the read says gone; made again: the new cgroup's.
+    fs::remove_dir(&dir).unwrap();
+    let gone = dirs.read(&current, &mut buf).unwrap_err();
+    assert_eq!(gone.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(
+        dirs.files_len(),
+        0,
+        "a removed cgroup's counter is not kept"
+    );
+    assert!(dirs.is_empty());
+    guard.child("box");
+    dirs.read(&current, &mut buf).unwrap();
+    let other = ChildGuard::sleeping();
+    guard.add_pid("box", other.pid());
+    // Removed and made again between two reads, with a process in the new one only.
+    drop(other);
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(10),
+        || fs::remove_dir(&dir).is_ok()
+    ));
+    guard.child("box");
+    let third = ChildGuard::sleeping();
+    guard.add_pid("box", third.pid());
+    dirs.read(&current, &mut buf).unwrap();
+    assert_eq!(buf, b"1\n", "the new cgroup's count, not the removed one's");
+    assert_eq!(dirs.files_len(), 1);
+    dirs.end_tick();
+    dirs.end_tick();
+    assert_eq!(
+        dirs.files_len(),
+        0,
+        "closed after a tick that did not read it"
+    );
+    assert!(dirs.is_empty());
 }
 
 #[test]

@@ -5,10 +5,12 @@
 //!   (their files are not read: changed behind the reading's back, it does not see them), and
 //!   `cpu.stat` too where no CPU quota is set; `pids.current` is read every time;
 //! - under a quota `cpu.stat` is read (its period timer counts on after the last run);
-//! - the usage moved: every file is read again.
+//! - the usage moved: every file is read again;
+//! - the limits due (`KeptLimits::due`): they and the process count are read, the run-only
+//!   counters still carried (`cpu.stat` read when a quota read then is set).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use isotop::host::HostRoot;
 use isotop::host::cgroup::{
@@ -64,6 +66,17 @@ fn first_reading(tmp: &Path) -> (HostRoot, CgroupLayout, Vec<CgroupMembership>, 
     (root, layout, own, first)
 }
 
+/// A copy of the hybrid fixture in `tmp`: box1's cpuacct, cpu and pids directories.
+fn box1_dirs(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    copy_fixture("hybrid", tmp);
+    let cg = tmp.join("sys/fs/cgroup");
+    (
+        cg.join("cpuacct/isotop/box1"),
+        cg.join("cpu/isotop/box1"),
+        cg.join("pids/isotop/box1"),
+    )
+}
+
 fn write(dir: &Path, file: &str, text: &str) {
     fs::write(dir.join(file), text).unwrap();
 }
@@ -71,13 +84,7 @@ fn write(dir: &Path, file: &str, text: &str) {
 #[test]
 fn run_only_counters_are_carried_while_the_usage_stands() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_fixture("hybrid", tmp.path());
-    let cg = tmp.path().join("sys/fs/cgroup");
-    let (cpuacct, cpu, pids) = (
-        cg.join("cpuacct/isotop/box1"),
-        cg.join("cpu/isotop/box1"),
-        cg.join("pids/isotop/box1"),
-    );
+    let (cpuacct, cpu, pids) = box1_dirs(tmp.path());
     write(
         &cpuacct,
         "cpuacct.usage_all",
@@ -166,5 +173,65 @@ fn under_a_cpu_quota_the_throttling_counters_are_read_while_the_usage_stands() {
         later.cpu.as_ref().unwrap().nr_periods,
         Some(13),
         "read, not carried"
+    );
+}
+
+#[test]
+fn a_reading_whose_limits_are_due_reads_them_and_the_count_and_still_carries_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cpuacct, cpu, pids) = box1_dirs(tmp.path());
+    write(&cpu, "cpu.cfs_quota_us", "-1\n");
+    let (root, layout, own, first) = first_reading(tmp.path());
+    let kept = first.kept_limits();
+    assert_ne!(first.nprocs, 0, "the fixture's box1 holds a process");
+
+    // Behind its back: limits written, a process moved into a child (the count changes,
+    // pids.current does not), and run-only counters changed at the same usage.
+    write(&pids, "pids.max", "77\n");
+    write(&cpu, "cpu.shares", "512\n");
+    for hierarchy in fs::read_dir(tmp.path().join("sys/fs/cgroup")).unwrap() {
+        let procs = hierarchy.unwrap().path().join("isotop/box1/cgroup.procs");
+        if procs.exists() {
+            fs::write(procs, "").unwrap();
+        }
+    }
+    write(&cpuacct, "cpuacct.usage_all", "cpu user system\n0 1 1\n");
+    write(&pids, "pids.events", "max 5\n");
+    write(
+        &cpu,
+        "cpu.stat",
+        "nr_periods 99\nnr_throttled 0\nthrottled_time 0\n",
+    );
+    let due = read_own_keeping(&root, &layout, &own, Some(&kept.clone().due()), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        due.limits.pids_max,
+        Some(isotop::host::cgroup::Limit::Value(77))
+    );
+    assert_eq!(due.limits.cpu_shares, Some(512));
+    assert_eq!(due.nprocs, 0, "the count is read with the limits");
+    assert_eq!(due.cpu, first.cpu, "split and throttling still carried");
+    assert_eq!(
+        due.pids.as_ref().unwrap().refused_forks,
+        first.pids.as_ref().unwrap().refused_forks
+    );
+    // Carried, the same reading keeps the old limits.
+    let carried = read_own_keeping(&root, &layout, &own, Some(&kept), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(carried.limits, first.limits);
+
+    // A quota written since: read with the limits, it makes cpu.stat read too.
+    write(&cpu, "cpu.cfs_quota_us", "50000\n");
+    let quota = read_own_keeping(&root, &layout, &own, Some(&kept.due()), None)
+        .unwrap()
+        .unwrap();
+    assert!(quota.limits.cpu_limit_cpus().is_some());
+    assert_eq!(quota.cpu.as_ref().unwrap().nr_periods, Some(99), "read");
+    assert_eq!(
+        quota.cpu.as_ref().unwrap().user_usec,
+        first.cpu.as_ref().unwrap().user_usec,
+        "the split still carried"
     );
 }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::limit::Limit;
 use super::parse::{
     freezer_v2, parse_bool01, parse_cpu_list, parse_cpu_max, parse_freezer_v1, parse_limit_v1,
     parse_limit_v2, parse_u64, parse_usage_all,
@@ -50,14 +51,6 @@ pub(super) fn read_cpu(
     }
     match p.site("cpu") {
         Site::V1(dir) => {
-            if !standing.is_some_and(|k| k.carry_throttling(s, &mut cpu)) {
-                let stat = s.keyed(&dir, "cpu.stat");
-                cpu.nr_periods = s.key("cpu.nr_periods", &stat, "nr_periods");
-                cpu.nr_throttled = s.key("cpu.nr_throttled", &stat, "nr_throttled");
-                cpu.throttled_usec = s
-                    .key("cpu.throttled_usec", &stat, "throttled_time")
-                    .map(ns_to_usec);
-            }
             limits.cpu_quota_usec = s.value(
                 "limits.cpu_quota_usec",
                 &dir,
@@ -71,6 +64,18 @@ pub(super) fn read_cpu(
                 parse_u64,
             );
             limits.cpu_shares = s.value("limits.cpu_shares", &dir, "cpu.shares", parse_u64);
+            // A quota read now (the limits are due) must be unset too for the throttling
+            // counters to stand; carried limits are the kept reading's, which `still` knows.
+            let quota_read_unset =
+                (!s.skip_limits).then_some(!matches!(limits.cpu_quota_usec, Some(Limit::Value(_))));
+            if !standing.is_some_and(|k| k.carry_throttling(s, &mut cpu, quota_read_unset)) {
+                let stat = s.keyed(&dir, "cpu.stat");
+                cpu.nr_periods = s.key("cpu.nr_periods", &stat, "nr_periods");
+                cpu.nr_throttled = s.key("cpu.nr_throttled", &stat, "nr_throttled");
+                cpu.throttled_usec = s
+                    .key("cpu.throttled_usec", &stat, "throttled_time")
+                    .map(ns_to_usec);
+            }
         }
         Site::V2(dir) => {
             let stat = s.keyed(&dir, "cpu.stat");

@@ -18,6 +18,16 @@
 //!   no removed cgroup's directory is held past the tick after its container went.
 //! - At most [`CgroupDirs::budget`] directories are kept (a share of `RLIMIT_NOFILE`, at most
 //!   `MOST_KEPT`); beyond it files are read by their path, as without this.
+//! - The counters read every tick (`EVERY_TICK`: the CPU usage, the memory usage, the process
+//!   count) are kept open too, in a kept directory on a cgroup file system (`fstatfs` says
+//!   so when the directory is opened: a fixture's plain file outlives its directory, a cgroup
+//!   file does not), and read with one `pread` a tick (the kernel regenerates a `seq_file` at
+//!   offset 0, and a short read is a single-record file's end). A kept counter of a removed
+//!   cgroup fails (ENODEV): it is dropped and the read goes through the directory, as above.
+//!   At most [`CgroupDirs::file_budget`] are kept; each holds the kernel's page-sized
+//!   `seq_file` buffer (~4.5 KiB of kernel memory, `bench/profiles/round13.md`), which is why
+//!   only these few, not every file a reading opens; one not read in a tick is closed at its
+//!   end.
 //! - [`CgroupDirs::default`] keeps nothing (every read by path): the one-shot readers'.
 
 use foldhash::HashMap;
@@ -29,7 +39,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Access, AtFlags, Mode, OFlags};
 
 use super::session::is_gone;
-use crate::host::whole_file::{pread_whole, read_whole};
+use crate::host::whole_file::{pread_record, pread_whole, read_whole};
 
 /// The most directories kept, whatever the descriptor limit (a few per container).
 const MOST_KEPT: usize = 16_384;
@@ -37,6 +47,24 @@ const MOST_KEPT: usize = 16_384;
 /// The descriptors are a shared resource (the network's kept files take a quarter of the soft
 /// limit): keep at most a quarter of it.
 const SHARE_OF_LIMIT: u64 = 4;
+
+/// The most counter files kept open: ~9 MiB of kernel memory at ~4.5 KiB each.
+const MOST_KEPT_FILES: usize = 2_048;
+
+/// The counters a sampler reads in every container's own cgroup every tick, whatever its
+/// state: single-record files (never `cgroup.procs`, whose kept descriptor would re-read the
+/// kernel's pid list cached at open).
+const EVERY_TICK: [&str; 5] = [
+    "cpuacct.usage",
+    "cpu.stat",
+    "pids.current",
+    "memory.usage_in_bytes",
+    "memory.current",
+];
+
+/// `statfs` `f_type` of cgroup v1 and v2 file systems (`linux/magic.h`).
+const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
+const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
 
 /// A file every cgroup directory has, v1 and v2: looked up through a kept descriptor to learn
 /// whether its cgroup still exists.
@@ -47,6 +75,9 @@ const ALWAYS_THERE: &str = "cgroup.procs";
 pub struct CgroupDirs {
     kept: HashMap<PathBuf, Kept>,
     budget: usize,
+    /// Counter files kept open, over every directory, and the most that may be.
+    files: usize,
+    file_budget: usize,
     tick: u64,
 }
 
@@ -55,6 +86,10 @@ struct Kept {
     fd: OwnedFd,
     /// The tick it was last asked for in.
     used: u64,
+    /// On a cgroup file system: its counters may be kept open.
+    cgroupfs: bool,
+    /// Its kept-open counters: a name of `EVERY_TICK`, the file, the tick it was last read.
+    files: Vec<(&'static str, File, u64)>,
 }
 
 impl CgroupDirs {
@@ -63,10 +98,11 @@ impl CgroupDirs {
         CgroupDirs::with_budget(crate::sys::fd::descriptor_budget(SHARE_OF_LIMIT, MOST_KEPT))
     }
 
-    /// Keeps at most `budget` directories.
+    /// Keeps at most `budget` directories, and as many counter files.
     pub fn with_budget(budget: usize) -> CgroupDirs {
         CgroupDirs {
             budget,
+            file_budget: budget.min(MOST_KEPT_FILES),
             ..CgroupDirs::default()
         }
     }
@@ -74,6 +110,16 @@ impl CgroupDirs {
     /// How many directories it may keep.
     pub fn budget(&self) -> usize {
         self.budget
+    }
+
+    /// How many counter files it may keep open.
+    pub fn file_budget(&self) -> usize {
+        self.file_budget
+    }
+
+    /// How many counter files it keeps open now.
+    pub fn files_len(&self) -> usize {
+        self.files
     }
 
     /// How many it keeps now.
@@ -90,19 +136,42 @@ impl CgroupDirs {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return read_whole(path, buf);
         };
+        let tick = self.tick;
         if let Some(kept) = self.kept.get_mut(dir) {
-            kept.used = self.tick;
-            match read_at(&kept.fd, name, buf) {
+            kept.used = tick;
+            if let Some(at) = kept.files.iter().position(|(kept, ..)| name == *kept) {
+                let (_, file, used) = &mut kept.files[at];
+                *used = tick;
+                if pread_record(file, buf).is_ok() {
+                    return Ok(());
+                }
+                // Its cgroup removed (ENODEV), or any other failure: dropped, and the read
+                // goes through the directory, which tells which.
+                kept.files.swap_remove(at);
+                self.files -= 1;
+            }
+            let counter = self.files < self.file_budget && kept.cgroupfs;
+            match read_keeping(kept, name, counter, tick, buf) {
                 // A file absent from a live cgroup (a controller's it does not have) is just
                 // absent; a removed cgroup's directory is dropped and the path opened afresh.
                 Err(e) if is_gone(&e) && !alive(&kept.fd) => {
-                    self.kept.remove(dir);
+                    self.drop_dir(dir);
                 }
-                done => return done,
+                Ok(true) => {
+                    self.files += 1;
+                    return Ok(());
+                }
+                done => return done.map(drop),
             }
         }
+        let room = self.files < self.file_budget;
         match self.open_dir(dir) {
-            Some(fd) => read_at(fd, name, buf),
+            Some(kept) => {
+                let counter = room && kept.cgroupfs;
+                let kept_one = read_keeping(kept, name, counter, tick, buf)?;
+                self.files += usize::from(kept_one);
+                Ok(())
+            }
             None => read_whole(path, buf),
         }
     }
@@ -115,7 +184,7 @@ impl CgroupDirs {
                 return true;
             }
             // Removed, or a directory without that file (not a cgroup's): ask the path.
-            self.kept.remove(dir);
+            self.drop_dir(dir);
         }
         dir.is_dir()
     }
@@ -137,12 +206,25 @@ impl CgroupDirs {
     pub fn end_tick(&mut self) {
         let tick = self.tick;
         self.kept.retain(|_, kept| kept.used == tick);
+        let mut files = 0;
+        for kept in self.kept.values_mut() {
+            kept.files.retain(|(_, _, used)| *used == tick);
+            files += kept.files.len();
+        }
+        self.files = files;
         self.tick += 1;
+    }
+
+    /// Drops a kept directory and its kept counters.
+    fn drop_dir(&mut self, dir: &Path) {
+        if let Some(kept) = self.kept.remove(dir) {
+            self.files -= kept.files.len();
+        }
     }
 
     /// The kept descriptor of `dir`, opened now if the budget allows; `None` when it does not
     /// or the directory cannot be opened (the caller reads by path: same answer, same error).
-    fn open_dir(&mut self, dir: &Path) -> Option<&OwnedFd> {
+    fn open_dir(&mut self, dir: &Path) -> Option<&mut Kept> {
         if self.kept.len() >= self.budget {
             return None;
         }
@@ -152,18 +234,46 @@ impl CgroupDirs {
             Mode::empty(),
         )
         .ok()?;
+        let cgroupfs = rustix::fs::fstatfs(&fd).is_ok_and(|fs| {
+            // `f_type`'s width differs by architecture; the magic numbers fit 32 bits.
+            let kind = fs.f_type as u64;
+            kind == CGROUP_SUPER_MAGIC || kind == CGROUP2_SUPER_MAGIC
+        });
         let kept = self.kept.entry(dir.to_path_buf()).or_insert(Kept {
             fd,
             used: self.tick,
+            cgroupfs,
+            files: Vec::new(),
         });
-        Some(&kept.fd)
+        Some(kept)
     }
 }
 
-/// Reads the whole of `name` in the directory `dir` into `buf`.
-fn read_at(dir: &OwnedFd, name: &std::ffi::OsStr, buf: &mut Vec<u8>) -> io::Result<()> {
-    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    pread_whole(&File::from(fd), buf)
+/// Reads the whole of `name` in the kept directory into `buf`; keeps the file open when it is
+/// one of `EVERY_TICK` and `counter` allows, and says whether it did.
+fn read_keeping(
+    kept: &mut Kept,
+    name: &std::ffi::OsStr,
+    counter: bool,
+    tick: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let fd = rustix::fs::openat(
+        &kept.fd,
+        name,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let every_tick = EVERY_TICK.iter().find(|n| name == **n).filter(|_| counter);
+    match every_tick {
+        Some(&name) => {
+            pread_record(&file, buf)?;
+            kept.files.push((name, file, tick));
+            Ok(true)
+        }
+        None => pread_whole(&file, buf).map(|()| false),
+    }
 }
 
 /// Whether the cgroup whose directory `dir` is still exists.

@@ -209,6 +209,9 @@ pub struct KeptLimits {
     /// The counters that move only while the cgroup runs, at the last reading
     /// ([`still`]: carried while its CPU usage stands).
     still: Option<StillCounters>,
+    /// The limits are due ([`KeptLimits::due`]): read, with the process count; only the
+    /// run-only counters are carried.
+    limits_due: bool,
 }
 
 /// A process count (`cgroup.procs`, which the kernel gathers and sorts on each read) and the
@@ -291,11 +294,27 @@ impl CgroupReading {
             bites: LimitBites::of(self),
             count: KeptCount::of(self),
             still: StillCounters::of(self),
+            limits_due: false,
         }
     }
 }
 
 impl KeptLimits {
+    /// These, for a reading whose limits are due (the caller's cadence): the limits and the
+    /// process count are read, the run-only counters still carried while the usage stands
+    /// (they do not depend on the limits: a quota read now decides the throttling's).
+    pub fn due(self) -> KeptLimits {
+        KeptLimits {
+            limits_due: true,
+            ..self
+        }
+    }
+
+    /// Whether the limits are read, not carried ([`KeptLimits::due`]).
+    pub fn limits_due(&self) -> bool {
+        self.limits_due
+    }
+
     /// Follows `now`, a later reading of the same cgroups: keeps its process count when it
     /// was read rather than carried (its `pids.current` moved), and its run-only counters
     /// (the next reading carries them if its usage is still `now`'s).
@@ -376,7 +395,9 @@ fn read_placed_keeping(
         return Ok(None);
     };
     let mut s = Session::default();
-    s.skip_limits = kept.is_some();
+    // What carries the limits and the process count (not when they are due).
+    let carrying = kept.filter(|k| !k.limits_due);
+    s.skip_limits = carrying.is_some();
     if let Some(dirs) = dirs.as_deref_mut() {
         s.dirs = std::mem::take(dirs);
     }
@@ -399,7 +420,7 @@ fn read_placed_keeping(
         missing.push("pids".to_string());
     }
     let cpuset = read_cpuset(&mut s, placement, &mut limits);
-    if !kept.map_or(cpuset, |k| k.cpuset) {
+    if !carrying.map_or(cpuset, |k| k.cpuset) {
         missing.push("cpuset".to_string());
     }
     let freezer = read_freezer(&mut s, placement);
@@ -410,7 +431,7 @@ fn read_placed_keeping(
     if io.is_none() {
         missing.push("io".to_string());
     }
-    match kept {
+    match carrying {
         Some(kept) => {
             limits = kept.limits.clone();
             for (field, path) in &kept.sources {
@@ -436,7 +457,7 @@ fn read_placed_keeping(
         Site::V1(dir) | Site::V2(dir) => Some(dir),
         Site::Absent => None,
     };
-    let carried = kept.and_then(|k| k.count.as_ref()).filter(|c| {
+    let carried = carrying.and_then(|k| k.count.as_ref()).filter(|c| {
         pids_dir.as_ref() == Some(&primary_dir)
             && pids.as_ref().and_then(|p| p.current) == Some(c.pids_current)
     });

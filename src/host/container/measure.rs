@@ -292,11 +292,13 @@ pub fn measure(
     };
     let mut cgroup = read(&own, true, kept.as_ref());
     // A limit biting that the carried limits call unset was written since: read them now.
-    let contradicted = matches!((&kept, &cgroup), (Some(k), Some(c)) if k.contradicted_by(c));
+    // (Limits just read, when due, are the kernel's: nothing to contradict.)
+    let contradicted =
+        matches!((&kept, &cgroup), (Some(k), Some(c)) if !k.limits_due() && k.contradicted_by(c));
     if contradicted {
         cgroup = read(&own, true, None);
     }
-    if kept.is_none() || contradicted {
+    if kept.as_ref().is_none_or(KeptLimits::limits_due) || contradicted {
         census.keep_limits(&container.id, &own, cgroup.as_ref());
     } else if let Some(reading) = &cgroup {
         census.follow_count(&container.id, reading);

@@ -24,6 +24,11 @@ fn reads_what_the_path_holds_through_a_kept_directory() {
     std::fs::write(dir.join("cpuacct.usage"), "6\n").unwrap();
     dirs.read(&dir.join("cpuacct.usage"), &mut buf).unwrap();
     assert_eq!(buf, b"6\n");
+    assert_eq!(
+        dirs.files_len(),
+        0,
+        "a plain file (not a cgroup's) outlives its directory: never kept open"
+    );
     // An absent file of a live directory: ENOENT, and the directory stays kept.
     let err = dirs.read(&dir.join("cpu.stat"), &mut buf).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);

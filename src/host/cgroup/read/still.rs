@@ -80,13 +80,16 @@ impl StillCounters {
         self.carry_sources(s, &SPLIT);
     }
 
-    /// Puts the throttling counters into `cpu`; false (nothing put) under a CPU quota.
+    /// Puts the throttling counters into `cpu`; false (nothing put) under a CPU quota, the
+    /// kept reading's or, when the limits were read again (`quota_read_unset` is `Some`),
+    /// the one read now.
     pub(in crate::host::cgroup) fn carry_throttling(
         &self,
         s: &mut Session,
         cpu: &mut CpuStats,
+        quota_read_unset: Option<bool>,
     ) -> bool {
-        if !self.quota_unset {
+        if !self.quota_unset || quota_read_unset == Some(false) {
             return false;
         }
         cpu.nr_periods = self.cpu.nr_periods;

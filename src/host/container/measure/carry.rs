@@ -24,7 +24,8 @@
 //! a child cgroup) is read with the limits. Without an own pids cgroup the count is read
 //! every tick. The counters that move only while the cgroup's tasks run (v1
 //! `cpuacct.usage_all`, `pids.events`, v1 `cpu.stat` without a quota) are carried with them
-//! while the CPU usage, read every tick, stands (`host::cgroup` `read::still`). Every other
+//! while the CPU usage, read every tick, stands (`host::cgroup` `read::still`), through the
+//! limits' readings too (`KeptLimits::due`: limits and count read, those counters carried). Every other
 //! figure (usage, memory, I/O, pressure, freezer state) is read every tick. A container not
 //! measured during a tick is forgotten at [`Carry::end_tick`].
 //!
@@ -127,13 +128,18 @@ impl Carry {
     }
 
     /// The limits to carry into this tick's reading of container `id`'s own cgroups `own`;
-    /// `None` when they are due to be read.
+    /// `None` for a container first seen or whose own cgroups changed; [`KeptLimits::due`]
+    /// ones when they are due to be read (the run-only counters are still carried).
     pub(super) fn limits_for(&mut self, id: &str, own: &[CgroupMembership]) -> Option<KeptLimits> {
         let tick = self.tick;
         let due = self.read_all || (tick + stagger(id)).is_multiple_of(self.limits_every);
         let kept = self.kept.get_mut(id)?;
         kept.seen = tick;
-        (!due && kept.own == own).then(|| kept.limits.clone())
+        if kept.own != own {
+            return None;
+        }
+        let limits = kept.limits.clone();
+        Some(if due { limits.due() } else { limits })
     }
 
     /// Keeps the limits of `reading`, a full reading of container `id`'s own cgroups `own`.
@@ -273,7 +279,7 @@ mod tests {
         let mut carry = Carry::new(5);
         let own = vec![CgroupMembership::default()];
         carry.begin_tick(false);
-        // Never read: due.
+        // Never read: nothing to carry.
         assert!(carry.limits_for("a", &own).is_none());
         let full = reading();
         carry.keep("a", &own, &full);
@@ -283,11 +289,12 @@ mod tests {
         for t in 0..10 {
             carry.begin_tick(false);
             match carry.limits_for("a", &own) {
-                Some(_) => carried += 1,
-                None => {
+                Some(kept) if !kept.limits_due() => carried += 1,
+                Some(_) => {
                     due.push(t);
                     carry.keep("a", &own, &full);
                 }
+                None => panic!("kept, the same own cgroups: never dropped"),
             }
             carry.end_tick();
         }
@@ -296,7 +303,7 @@ mod tests {
         assert_eq!(carried, 8);
         // Asked to read all: due whatever the cadence.
         carry.begin_tick(true);
-        assert!(carry.limits_for("a", &own).is_none());
+        assert!(carry.limits_for("a", &own).unwrap().limits_due());
         carry.keep("a", &own, &full);
         carry.end_tick();
         // Other own cgroups: due even on a tick the old ones are not.
@@ -307,7 +314,7 @@ mod tests {
         let mut checked = false;
         for _ in 0..5 {
             carry.begin_tick(false);
-            if carry.limits_for("a", &own).is_some() {
+            if carry.limits_for("a", &own).is_some_and(|k| !k.limits_due()) {
                 assert!(carry.limits_for("a", &moved).is_none());
                 checked = true;
             }
