@@ -12,6 +12,8 @@ use super::common::{unique_name, wait_until};
 /// A tmux session killed on drop.
 pub struct Tmux {
     pub name: String,
+    /// Files the session's command reads (its config), removed once the session is killed.
+    _files: Option<tempfile::TempDir>,
 }
 
 impl Tmux {
@@ -23,6 +25,16 @@ impl Tmux {
     }
 
     pub fn start(width: u16, height: u16, command: &str) -> Tmux {
+        Tmux::start_keeping(width, height, command, None)
+    }
+
+    /// [`Tmux::start`], keeping `files` (what `command` reads) until the session is killed.
+    pub fn start_keeping(
+        width: u16,
+        height: u16,
+        command: &str,
+        files: Option<tempfile::TempDir>,
+    ) -> Tmux {
         let name = unique_name("tmux");
         let status = Command::new("tmux")
             .args(["-L", &name])
@@ -41,7 +53,10 @@ impl Tmux {
             .status()
             .expect("tmux starts");
         assert!(status.success(), "tmux new-session failed");
-        Tmux { name }
+        Tmux {
+            name,
+            _files: files,
+        }
     }
 
     pub fn keys(&self, keys: &[&str]) {

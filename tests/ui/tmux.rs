@@ -78,13 +78,23 @@ impl TestContainer {
 }
 
 /// The dashboard (`-d 0.5`) in a `width`×`height` session once its first frame is drawn; the
-/// pane says `EXITED <status>` when it ends.
+/// pane says `EXITED <status>` when it ends. The dump on trouble is off (a config of the
+/// session's own): its message ("CPU pressure at 20% in <another test's cgroup>: the last 15s
+/// written") takes the status line the tests read an act's outcome from (seen in the VM,
+/// beside the CPU-loading tests, as in `tmux_cgroup_acts`).
 pub(crate) fn dashboard(width: u16, height: u16) -> Tmux {
     let isotop = env!("CARGO_BIN_EXE_isotop");
-    let tmux = Tmux::start(
+    let files = tempfile::tempdir().expect("a directory for the dashboard's config");
+    let config = files.path().join("config.toml");
+    std::fs::write(&config, "[trouble]\ndump = false\n").expect("write the dashboard's config");
+    let tmux = Tmux::start_keeping(
         width,
         height,
-        &format!("{isotop} -d 0.5; echo EXITED $?; sleep 60"),
+        &format!(
+            "{isotop} -d 0.5 --config {}; echo EXITED $?; sleep 60",
+            config.display()
+        ),
+        Some(files),
     );
     tmux.expect("1 Containers", "the dashboard starts");
     tmux.expect("processes ", "the first frame arrives");

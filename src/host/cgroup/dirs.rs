@@ -28,6 +28,8 @@
 //!   `seq_file` buffer (~4.5 KiB of kernel memory, `bench/profiles/round13.md`), which is why
 //!   only these few, not every file a reading opens; one not read in a tick is closed at its
 //!   end.
+//! - A file read through a kept directory is read to its first short read, a pid list
+//!   (`MULTI_RECORD`) to a read of nothing.
 //! - [`CgroupDirs::default`] keeps nothing (every read by path): the one-shot readers'.
 
 use foldhash::HashMap;
@@ -61,6 +63,11 @@ const EVERY_TICK: [&str; 5] = [
     "memory.usage_in_bytes",
     "memory.current",
 ];
+
+/// The cgroup files whose `seq_file` shows a record per line (pid lists): a read of them may
+/// stop short of the end. Every other cgroup file shows one record, whole in a read that has
+/// room for it (`whole_file::pread_record`: one `pread` instead of two).
+const MULTI_RECORD: [&str; 3] = ["cgroup.procs", "tasks", "cgroup.threads"];
 
 /// `statfs` `f_type` of cgroup v1 and v2 file systems (`linux/magic.h`).
 const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
@@ -272,7 +279,9 @@ fn read_keeping(
             kept.files.push((name, file, tick));
             Ok(true)
         }
-        None => pread_whole(&file, buf).map(|()| false),
+        // A pid list shows a record a pid: read to its end.
+        None if MULTI_RECORD.iter().any(|n| name == *n) => pread_whole(&file, buf).map(|()| false),
+        None => pread_record(&file, buf).map(|()| false),
     }
 }
 
