@@ -50,7 +50,7 @@ use fields::FieldTable;
 use keyframe::KeyframeSink;
 pub(crate) use parts::Parts;
 pub(crate) use sections::{SECTIONS, Section, join};
-use shared_prints::{LastSection, ProcessPrints, SharedPrints, container_print};
+use shared_prints::{ContainerPrints, LastSection, ProcessPrints, container_print};
 
 use fingerprint::Keys as RandomState;
 use foldhash::HashMap;
@@ -60,7 +60,6 @@ use serde::Serialize;
 use self::patch::{Entry, Patch, Shape};
 use self::sections::Sink;
 use crate::host::process::Process;
-use crate::host::stack::ContainerStack;
 use crate::sample::{ContainerSample, Frame, ProcessSample};
 use std::sync::{Arc, Weak};
 
@@ -169,7 +168,7 @@ pub(crate) struct Encoder {
     /// A zstd context kept for the deltas' patches (small: sized to the largest patch).
     compressor: Option<PatchCompressor>,
     prints: ProcessPrints,
-    stacks: SharedPrints<ContainerStack>,
+    stacks: ContainerPrints,
     /// The last delta's namespaces section (none since the last keyframe: none).
     namespaces: Option<LastSection>,
     written: WrittenProcesses,
@@ -206,7 +205,7 @@ impl Encoder {
             scratch: FieldScratch::default(),
             compressor: None,
             prints: ProcessPrints::default(),
-            stacks: SharedPrints::default(),
+            stacks: ContainerPrints::default(),
             namespaces: None,
             written: WrittenProcesses::default(),
         }

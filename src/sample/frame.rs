@@ -12,6 +12,7 @@ use super::pods::PodSample;
 use super::rates::{IoRates, NetRates};
 use crate::host::cgroup::io::IoLimits;
 use crate::host::cgroup::{CgroupMode, CgroupReading, IoCounters, Limit};
+use crate::host::container::measure::ContainerViewOut;
 use crate::host::container::measure::KernelFigures;
 use crate::host::events::Event;
 use crate::host::namespace::NamespaceTable;
@@ -155,7 +156,8 @@ pub struct HostSummary {
 /// A container with this tick's rates and the figures its row and bars show.
 ///
 /// Serialized through [`ContainerSampleOut`] (the same fields, in this order), so a writer can
-/// put another value in `stack`'s place ([`ContainerSample::with_stack_as`]).
+/// put other values in `stack`'s and the ownership list's places
+/// ([`ContainerSample::with_parts_as`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ContainerSample {
     #[serde(flatten)]
@@ -197,11 +199,12 @@ pub struct ContainerSample {
 /// How a [`ContainerSample`] serializes: its fields borrowed, in its order, with `stack`
 /// standing for whatever `S` is — the stack itself, or (the trouble ring's fingerprints) a
 /// stand-in for one already known, so the 400 containers' mount lists (~10 KB each, shared by
-/// `Arc` from tick to tick) are not walked again every tick.
+/// `Arc` from tick to tick) are not walked again every tick; the view's ownership list the
+/// same with `O` ([`ContainerViewOut`]).
 #[derive(Serialize)]
-pub struct ContainerSampleOut<'a, S: Serialize> {
+pub struct ContainerSampleOut<'a, S: Serialize, O: Serialize> {
     #[serde(flatten)]
-    view: &'a ContainerView,
+    view: ContainerViewOut<'a, O>,
     cpu_percent: Option<f64>,
     throttled_percent: Option<f64>,
     memory_bytes: Option<u64>,
@@ -221,10 +224,15 @@ pub struct ContainerSampleOut<'a, S: Serialize> {
 }
 
 impl ContainerSample {
-    /// Its serialization with `stack` in the stack's place (see [`ContainerSampleOut`]).
-    pub fn with_stack_as<S: Serialize>(&self, stack: S) -> ContainerSampleOut<'_, S> {
+    /// Its serialization with `stack` in the stack's place and `ownership` in the ownership
+    /// list's (see [`ContainerSampleOut`]).
+    pub fn with_parts_as<S: Serialize, O: Serialize>(
+        &self,
+        stack: S,
+        ownership: O,
+    ) -> ContainerSampleOut<'_, S, O> {
         ContainerSampleOut {
-            view: &self.view,
+            view: self.view.with_ownership_as(ownership),
             cpu_percent: self.cpu_percent,
             throttled_percent: self.throttled_percent,
             memory_bytes: self.memory_bytes,
@@ -246,7 +254,8 @@ impl ContainerSample {
 
 impl Serialize for ContainerSample {
     fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.with_stack_as(&self.stack).serialize(serializer)
+        self.with_parts_as(&self.stack, &self.view.ownership)
+            .serialize(serializer)
     }
 }
 

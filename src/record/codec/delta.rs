@@ -18,7 +18,7 @@ pub(super) struct DeltaSink<'a> {
     pub(super) scratch: &'a mut FieldScratch,
     pub(super) compressor: &'a mut Option<PatchCompressor>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) stacks: &'a mut SharedPrints<ContainerStack>,
+    pub(super) stacks: &'a mut ContainerPrints,
     pub(super) namespaces: &'a mut Option<LastSection>,
     pub(super) written: &'a mut WrittenProcesses,
     /// Processes not copied from the keyframe (patched or written out).

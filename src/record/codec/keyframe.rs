@@ -20,7 +20,7 @@ pub(super) struct KeyframeSink<'a> {
     pub(super) keys: &'a RandomState,
     pub(super) item: &'a mut Vec<u8>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) stacks: &'a mut SharedPrints<ContainerStack>,
+    pub(super) stacks: &'a mut ContainerPrints,
 }
 
 impl KeyframeSink<'_> {

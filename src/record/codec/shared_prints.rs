@@ -4,6 +4,7 @@
 //! ([`LastSection`]).
 
 use super::*;
+use crate::host::container::measure::CgroupOwnership;
 use crate::host::namespace::NamespaceTable;
 use crate::host::stack::ContainerStack;
 
@@ -16,12 +17,12 @@ use crate::host::stack::ContainerStack;
 /// lives, and a part cannot change in place while a `Weak` of it exists (`Arc::make_mut` moves
 /// it, `get_mut` refuses), so an equal pointer is the same, unchanged part.
 #[derive(Debug)]
-pub(super) struct SharedPrints<T> {
+pub(super) struct SharedPrints<T: ?Sized> {
     last: HashMap<usize, (Weak<T>, u64)>,
     this: HashMap<usize, (Weak<T>, u64)>,
 }
 
-impl<T> Default for SharedPrints<T> {
+impl<T: ?Sized> Default for SharedPrints<T> {
     fn default() -> Self {
         SharedPrints {
             last: HashMap::default(),
@@ -30,10 +31,10 @@ impl<T> Default for SharedPrints<T> {
     }
 }
 
-impl<T: Serialize> SharedPrints<T> {
+impl<T: Serialize + ?Sized> SharedPrints<T> {
     /// `part`'s fingerprint: remembered when the last frame had the same part, else walked.
     pub(super) fn part(&mut self, keys: &RandomState, part: &Arc<T>) -> Result<u64, String> {
-        let address = Arc::as_ptr(part) as usize;
+        let address = Arc::as_ptr(part).cast::<()>() as usize;
         let print = match self.last.get(&address) {
             Some((weak, print)) if std::ptr::eq(weak.as_ptr(), Arc::as_ptr(part)) => *print,
             _ => fingerprint::fingerprint(keys, &**part)?,
@@ -121,11 +122,27 @@ impl ProcessPrints {
     }
 }
 
+/// The parts container samples share by `Arc` from frame to frame, fingerprinted once a part.
+#[derive(Debug, Default)]
+pub(super) struct ContainerPrints {
+    stacks: SharedPrints<ContainerStack>,
+    ownerships: SharedPrints<[CgroupOwnership]>,
+}
+
+impl ContainerPrints {
+    /// The frame is encoded (see [`SharedPrints::tick_done`]).
+    pub(super) fn tick_done(&mut self) {
+        self.stacks.tick_done();
+        self.ownerships.tick_done();
+    }
+}
+
 /// A container sample's fields' fingerprints into `fields`, and its own: its stack stands as
-/// its stack's fingerprint (remembered), the other fields as they serialize. The keyframe and
-/// its deltas both print containers so, so their fields compare alike.
+/// its stack's fingerprint and its ownership list as the list's (both remembered), the other
+/// fields as they serialize. The keyframe and its deltas both print containers so, so their
+/// fields compare alike.
 pub(super) fn container_print(
-    stacks: &mut SharedPrints<ContainerStack>,
+    prints: &mut ContainerPrints,
     keys: &RandomState,
     sample: &ContainerSample,
     fields: &mut Vec<u64>,
@@ -133,9 +150,10 @@ pub(super) fn container_print(
     let stack = sample
         .stack
         .as_ref()
-        .map(|stack| stacks.part(keys, stack))
+        .map(|stack| prints.stacks.part(keys, stack))
         .transpose()?;
-    item_print(keys, None, &sample.with_stack_as(stack), fields)
+    let ownership = prints.ownerships.part(keys, &sample.view.ownership)?;
+    item_print(keys, None, &sample.with_parts_as(stack, ownership), fields)
 }
 
 /// The namespaces section of the last delta, with the table it was made of (held `Weak`, as

@@ -1,8 +1,9 @@
-//! Parts the sampler shares between frames by `Arc` — a container's stack, the namespace table
-//! — are fingerprinted or written once per `Arc`; whatever is shared, replaced, changed or
+//! Parts the sampler shares between frames by `Arc` — a container's stack and ownership list,
+//! the namespace table — are fingerprinted or written once per `Arc`; whatever is shared, replaced, changed or
 //! dropped, each delta still decodes to the byte-equal sections of its frame.
 
 use super::*;
+use crate::host::container::measure::CgroupOwnership;
 use crate::host::layers::LayerOwners;
 use crate::host::namespace::NamespaceTable;
 use crate::host::runtime::Runtime;
@@ -29,10 +30,8 @@ fn next_of(frame: &Frame) -> Frame {
     next
 }
 
-#[test]
-fn containers_sharing_replacing_and_dropping_stacks_decode_byte_equal() {
-    let stack = Arc::new(own_stack());
-    assert!(!stack.root.mounts.is_empty(), "this host has mounts");
+/// A live frame whose containers are a, b and c, 10 s up.
+fn three_containers() -> Frame {
     let mut frame = live_frame();
     frame.containers = ["a", "b", "c"]
         .iter()
@@ -43,13 +42,14 @@ fn containers_sharing_replacing_and_dropping_stacks_decode_byte_equal() {
             c
         })
         .collect();
-    frame.containers[0].stack = Some(Arc::clone(&stack));
-    frame.containers[1].stack = Some(Arc::clone(&stack));
-    let mut encoder = Encoder::default();
-    let keyframe = encoder.encode(&frame).expect("encodes");
+    frame
+}
 
-    // Every uptime moved; the stacks are the same `Arc`s: written as the uptimes alone.
-    let quiet = next_of(&frame);
+/// The keyframe of `frame` and the frame after it, whose uptimes alone moved (its shared parts
+/// the same `Arc`s), encoded as a delta of the uptimes alone.
+fn keyframe_and_a_quiet_delta(encoder: &mut Encoder, frame: &Frame) -> (Encoded, Frame) {
+    let keyframe = encoder.encode(frame).expect("encodes");
+    let quiet = next_of(frame);
     let delta = encoder.encode(&quiet).expect("encodes");
     decoded_byte_equal(&keyframe, &delta, &quiet);
     assert!(
@@ -57,6 +57,18 @@ fn containers_sharing_replacing_and_dropping_stacks_decode_byte_equal() {
         "a delta of uptimes is {} bytes",
         delta.payload.len()
     );
+    (keyframe, quiet)
+}
+
+#[test]
+fn containers_sharing_replacing_and_dropping_stacks_decode_byte_equal() {
+    let stack = Arc::new(own_stack());
+    assert!(!stack.root.mounts.is_empty(), "this host has mounts");
+    let mut frame = three_containers();
+    frame.containers[0].stack = Some(Arc::clone(&stack));
+    frame.containers[1].stack = Some(Arc::clone(&stack));
+    let mut encoder = Encoder::default();
+    let (keyframe, quiet) = keyframe_and_a_quiet_delta(&mut encoder, &frame);
 
     // b's stack replaced by a changed one, c given one (a new `Arc`, equal to a's), a's shared.
     let mut moved = next_of(&quiet);
@@ -76,6 +88,49 @@ fn containers_sharing_replacing_and_dropping_stacks_decode_byte_equal() {
     let delta = encoder.encode(&dropped).expect("encodes");
     let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &dropped);
     assert_eq!(json(&joined(&decoded)), json(&dropped));
+}
+
+/// A hybrid host's ownership list: `n` cgroups, the first its own, the rest shared.
+fn ownership_list(n: usize) -> Arc<[CgroupOwnership]> {
+    (0..n)
+        .map(|i| CgroupOwnership {
+            hierarchy: format!("controller{i}"),
+            path: format!("/docker/box/{i}"),
+            own: i == 0,
+            shared: (i > 0).then(|| format!("{i} processes outside this container")),
+            membership: Default::default(),
+        })
+        .collect()
+}
+
+#[test]
+fn containers_sharing_replacing_and_emptying_ownership_lists_decode_byte_equal() {
+    let list = ownership_list(13);
+    let mut frame = three_containers();
+    for c in &mut frame.containers {
+        c.view.ownership = Arc::clone(&list);
+    }
+    let mut encoder = Encoder::default();
+    let (keyframe, quiet) = keyframe_and_a_quiet_delta(&mut encoder, &frame);
+
+    // b's list changed in a new `Arc`, c's replaced by an equal one in a new `Arc`.
+    let mut moved = next_of(&quiet);
+    let mut changed = list.to_vec();
+    changed[3].own = true;
+    changed[3].shared = None;
+    moved.containers[1].view.ownership = changed.into();
+    moved.containers[2].view.ownership = list.to_vec().into();
+    let delta = encoder.encode(&moved).expect("encodes");
+    let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &moved);
+    assert_eq!(json(&joined(&decoded)), json(&moved));
+
+    // a's emptied (stopped), b's back to the keyframe's content in yet another `Arc`.
+    let mut emptied = next_of(&moved);
+    emptied.containers[0].view.ownership = Arc::from([]);
+    emptied.containers[1].view.ownership = list.to_vec().into();
+    let delta = encoder.encode(&emptied).expect("encodes");
+    let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &emptied);
+    assert_eq!(json(&joined(&decoded)), json(&emptied));
 }
 
 /// `frame` with a new namespace table: `change` applied to a copy of its table.
