@@ -168,7 +168,7 @@ pub(crate) struct Encoder {
     /// A zstd context kept for the deltas' patches (small: sized to the largest patch).
     compressor: Option<PatchCompressor>,
     prints: ProcessPrints,
-    stacks: ContainerPrints,
+    container_prints: ContainerPrints,
     /// The last delta's namespaces section (none since the last keyframe: none).
     namespaces: Option<LastSection>,
     written: WrittenProcesses,
@@ -205,7 +205,7 @@ impl Encoder {
             scratch: FieldScratch::default(),
             compressor: None,
             prints: ProcessPrints::default(),
-            stacks: ContainerPrints::default(),
+            container_prints: ContainerPrints::default(),
             namespaces: None,
             written: WrittenProcesses::default(),
         }
@@ -245,7 +245,7 @@ impl Encoder {
                     scratch: &mut self.scratch,
                     compressor: &mut self.compressor,
                     prints: &mut self.prints,
-                    stacks: &mut self.stacks,
+                    container_prints: &mut self.container_prints,
                     namespaces: &mut self.namespaces,
                     written: &mut self.written,
                     processes_written: 0,
@@ -287,7 +287,7 @@ impl Encoder {
                     keys: &self.keys,
                     item: &mut self.item,
                     prints: &mut self.prints,
-                    stacks: &mut self.stacks,
+                    container_prints: &mut self.container_prints,
                 };
                 // A section of the last segment's deltas is no section of the next's.
                 self.namespaces = None;
@@ -308,7 +308,7 @@ impl Encoder {
             }
         };
         self.prints.tick_done();
-        self.stacks.tick_done();
+        self.container_prints.tick_done();
         // Large buffers of a busy tick are not kept for the quiet ones (400 networks' patch is
         // ~250 KB of operations a tick, 1.2 KB compressed: its buffers are made again each
         // tick rather than held).

@@ -157,30 +157,32 @@ impl CgroupDirs {
                 kept.files.swap_remove(at);
                 self.files -= 1;
             }
-            let counter = self.files < self.file_budget && kept.cgroupfs;
-            match read_keeping(kept, name, counter, tick, buf) {
+            let room = self.files < self.file_budget;
+            match read_keeping(kept, name, room, tick, buf) {
                 // A file absent from a live cgroup (a controller's it does not have) is just
                 // absent; a removed cgroup's directory is dropped and the path opened afresh.
                 Err(e) if is_gone(&e) && !alive(&kept.fd) => {
                     self.drop_dir(dir);
                 }
-                Ok(true) => {
-                    self.files += 1;
-                    return Ok(());
-                }
-                done => return done.map(drop),
+                done => return self.counted(done),
             }
         }
         let room = self.files < self.file_budget;
         match self.open_dir(dir) {
             Some(kept) => {
-                let counter = room && kept.cgroupfs;
-                let kept_one = read_keeping(kept, name, counter, tick, buf)?;
-                self.files += usize::from(kept_one);
-                Ok(())
+                let done = read_keeping(kept, name, room, tick, buf);
+                self.counted(done)
             }
             None => read_whole(path, buf),
         }
+    }
+
+    /// A read's outcome, counting the counter file it kept open, if any.
+    fn counted(&mut self, done: io::Result<bool>) -> io::Result<()> {
+        if let Ok(true) = done {
+            self.files += 1;
+        }
+        done.map(drop)
     }
 
     /// Whether the cgroup directory `dir` exists (and is a directory).
@@ -257,11 +259,12 @@ impl CgroupDirs {
 }
 
 /// Reads the whole of `name` in the kept directory into `buf`; keeps the file open when it is
-/// one of `EVERY_TICK` and `counter` allows, and says whether it did.
+/// one of `EVERY_TICK`, the directory is a cgroup's and there is `room`, and says whether it
+/// did.
 fn read_keeping(
     kept: &mut Kept,
     name: &std::ffi::OsStr,
-    counter: bool,
+    room: bool,
     tick: u64,
     buf: &mut Vec<u8>,
 ) -> io::Result<bool> {
@@ -272,7 +275,10 @@ fn read_keeping(
         Mode::empty(),
     )?;
     let file = File::from(fd);
-    let every_tick = EVERY_TICK.iter().find(|n| name == **n).filter(|_| counter);
+    let every_tick = EVERY_TICK
+        .iter()
+        .find(|n| name == **n)
+        .filter(|_| room && kept.cgroupfs);
     match every_tick {
         Some(&name) => {
             pread_record(&file, buf)?;

@@ -18,7 +18,7 @@ pub(super) struct DeltaSink<'a> {
     pub(super) scratch: &'a mut FieldScratch,
     pub(super) compressor: &'a mut Option<PatchCompressor>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) stacks: &'a mut ContainerPrints,
+    pub(super) container_prints: &'a mut ContainerPrints,
     pub(super) namespaces: &'a mut Option<LastSection>,
     pub(super) written: &'a mut WrittenProcesses,
     /// Processes not copied from the keyframe (patched or written out).
@@ -228,7 +228,7 @@ impl Sink for DeltaSink<'_> {
 
     fn container(&mut self, sample: &ContainerSample) -> Result<(), String> {
         let fingerprints = &mut self.scratch.fingerprints;
-        let fingerprint = container_print(self.stacks, self.keys, sample, fingerprints)?;
+        let fingerprint = container_print(self.container_prints, self.keys, sample, fingerprints)?;
         self.item_printed(fingerprint, true, None, sample)
     }
 

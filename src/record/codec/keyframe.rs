@@ -20,7 +20,7 @@ pub(super) struct KeyframeSink<'a> {
     pub(super) keys: &'a RandomState,
     pub(super) item: &'a mut Vec<u8>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) stacks: &'a mut ContainerPrints,
+    pub(super) container_prints: &'a mut ContainerPrints,
 }
 
 impl KeyframeSink<'_> {
@@ -71,7 +71,8 @@ impl Sink for KeyframeSink<'_> {
     }
 
     fn container(&mut self, sample: &ContainerSample) -> Result<(), String> {
-        let fingerprint = container_print(self.stacks, self.keys, sample, &mut self.scratch)?;
+        let fingerprint =
+            container_print(self.container_prints, self.keys, sample, &mut self.scratch)?;
         self.item_printed(fingerprint, true, None, sample)
     }
 

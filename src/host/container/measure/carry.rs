@@ -25,8 +25,8 @@
 //! every tick. The counters that move only while the cgroup's tasks run (v1
 //! `cpuacct.usage_all`, `pids.events`, v1 `cpu.stat` without a quota) are carried with them
 //! while the CPU usage, read every tick, stands (`host::cgroup` `read::still`), through the
-//! limits' readings too (`KeptLimits::due`: limits and count read, those counters carried). Every other
-//! figure (usage, memory, I/O, pressure, freezer state) is read every tick. A container not
+//! limits' readings too (`KeptLimits::due`: limits and count read, those counters carried).
+//! Every other figure (usage, memory, I/O, pressure, freezer state) is read every tick. A container not
 //! measured during a tick is forgotten at [`Carry::end_tick`].
 //!
 //! Each container's ownership list (`ContainerView::ownership`, one entry per cgroup with its

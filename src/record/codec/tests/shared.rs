@@ -1,6 +1,7 @@
 //! Parts the sampler shares between frames by `Arc` — a container's stack and ownership list,
-//! the namespace table — are fingerprinted or written once per `Arc`; whatever is shared, replaced, changed or
-//! dropped, each delta still decodes to the byte-equal sections of its frame.
+//! the namespace table — are fingerprinted or written once per `Arc`; whatever is shared,
+//! replaced, changed or dropped, each delta still decodes to the byte-equal sections of its
+//! frame.
 
 use super::*;
 use crate::host::container::measure::CgroupOwnership;
