@@ -50,7 +50,7 @@ use fields::FieldTable;
 use keyframe::KeyframeSink;
 pub(crate) use parts::Parts;
 pub(crate) use sections::{SECTIONS, Section, join};
-use shared_prints::{ContainerPrints, LastSection, ProcessPrints, container_print};
+use shared_prints::{LastSection, PartPrints, ProcessPrints, cgroup_print, container_print};
 
 use fingerprint::Keys as RandomState;
 use foldhash::HashMap;
@@ -60,7 +60,7 @@ use serde::Serialize;
 use self::patch::{Entry, Patch, Shape};
 use self::sections::Sink;
 use crate::host::process::Process;
-use crate::sample::{ContainerSample, Frame, ProcessSample};
+use crate::sample::{CgroupSample, ContainerSample, Frame, ProcessSample};
 use std::sync::{Arc, Weak};
 
 /// zstd level: 3 (zstd's default) is within 10 % of level 1's speed on these frames and
@@ -168,7 +168,7 @@ pub(crate) struct Encoder {
     /// A zstd context kept for the deltas' patches (small: sized to the largest patch).
     compressor: Option<PatchCompressor>,
     prints: ProcessPrints,
-    container_prints: ContainerPrints,
+    part_prints: PartPrints,
     /// The last delta's namespaces section (none since the last keyframe: none).
     namespaces: Option<LastSection>,
     written: WrittenProcesses,
@@ -205,7 +205,7 @@ impl Encoder {
             scratch: FieldScratch::default(),
             compressor: None,
             prints: ProcessPrints::default(),
-            container_prints: ContainerPrints::default(),
+            part_prints: PartPrints::default(),
             namespaces: None,
             written: WrittenProcesses::default(),
         }
@@ -245,7 +245,7 @@ impl Encoder {
                     scratch: &mut self.scratch,
                     compressor: &mut self.compressor,
                     prints: &mut self.prints,
-                    container_prints: &mut self.container_prints,
+                    part_prints: &mut self.part_prints,
                     namespaces: &mut self.namespaces,
                     written: &mut self.written,
                     processes_written: 0,
@@ -287,7 +287,7 @@ impl Encoder {
                     keys: &self.keys,
                     item: &mut self.item,
                     prints: &mut self.prints,
-                    container_prints: &mut self.container_prints,
+                    part_prints: &mut self.part_prints,
                 };
                 // A section of the last segment's deltas is no section of the next's.
                 self.namespaces = None;
@@ -308,7 +308,7 @@ impl Encoder {
             }
         };
         self.prints.tick_done();
-        self.container_prints.tick_done();
+        self.part_prints.tick_done();
         // Large buffers of a busy tick are not kept for the quiet ones (400 networks' patch is
         // ~250 KB of operations a tick, 1.2 KB compressed: its buffers are made again each
         // tick rather than held).

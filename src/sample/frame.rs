@@ -156,7 +156,7 @@ pub struct HostSummary {
 /// A container with this tick's rates and the figures its row and bars show.
 ///
 /// Serialized through [`ContainerSampleOut`] (the same fields, in this order), so a writer can
-/// put other values in `stack`'s and the ownership list's places
+/// put other values in the places of `stack`, the cgroup reading and the ownership list
 /// ([`ContainerSample::with_parts_as`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ContainerSample {
@@ -199,12 +199,12 @@ pub struct ContainerSample {
 /// How a [`ContainerSample`] serializes: its fields borrowed, in its order, with `stack`
 /// standing for whatever `S` is — the stack itself, or (the trouble ring's fingerprints) a
 /// stand-in for one already known, so the 400 containers' mount lists (~10 KB each, shared by
-/// `Arc` from tick to tick) are not walked again every tick; the view's ownership list the
-/// same with `O` ([`ContainerViewOut`]).
+/// `Arc` from tick to tick) are not walked again every tick; the view's cgroup reading and
+/// ownership list the same with `C` and `O` ([`ContainerViewOut`]).
 #[derive(Serialize)]
-pub struct ContainerSampleOut<'a, S: Serialize, O: Serialize> {
+pub struct ContainerSampleOut<'a, S: Serialize, C: Serialize, O: Serialize> {
     #[serde(flatten)]
-    view: ContainerViewOut<'a, O>,
+    view: ContainerViewOut<'a, C, O>,
     cpu_percent: Option<f64>,
     throttled_percent: Option<f64>,
     memory_bytes: Option<u64>,
@@ -224,15 +224,16 @@ pub struct ContainerSampleOut<'a, S: Serialize, O: Serialize> {
 }
 
 impl ContainerSample {
-    /// Its serialization with `stack` in the stack's place and `ownership` in the ownership
-    /// list's (see [`ContainerSampleOut`]).
-    pub fn with_parts_as<S: Serialize, O: Serialize>(
+    /// Its serialization with `stack` in the stack's place, `cgroup` in the cgroup reading's
+    /// and `ownership` in the ownership list's (see [`ContainerSampleOut`]).
+    pub fn with_parts_as<S: Serialize, C: Serialize, O: Serialize>(
         &self,
         stack: S,
+        cgroup: C,
         ownership: O,
-    ) -> ContainerSampleOut<'_, S, O> {
+    ) -> ContainerSampleOut<'_, S, C, O> {
         ContainerSampleOut {
-            view: self.view.with_ownership_as(ownership),
+            view: self.view.with_parts_as(cgroup, ownership),
             cpu_percent: self.cpu_percent,
             throttled_percent: self.throttled_percent,
             memory_bytes: self.memory_bytes,
@@ -254,26 +255,70 @@ impl ContainerSample {
 
 impl Serialize for ContainerSample {
     fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.with_parts_as(&self.stack, &self.view.ownership)
+        self.with_parts_as(&self.stack, &self.view.cgroup, &self.view.ownership)
             .serialize(serializer)
     }
 }
 
 /// One cgroup of the flattened tree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Serialized through [`CgroupSampleOut`] (the same fields, in this order), so a writer can
+/// put another value in the reading's place ([`CgroupSample::with_reading_as`]).
+#[derive(Debug, Clone, Deserialize)]
 pub struct CgroupSample {
     pub path: String,
     pub name: String,
     /// 0 for the root of the sampled tree.
     pub depth: usize,
     pub has_children: bool,
-    pub reading: CgroupReading,
+    /// Shared with the container whose own cgroup it is (`sample::cgroups`).
+    pub reading: Arc<CgroupReading>,
     pub cpu_percent: Option<f64>,
     pub throttled_percent: Option<f64>,
     /// The container whose own cgroup this is.
     pub container_id: Option<String>,
     /// Block I/O per second since its previous reading (from `reading.io`'s totals).
     pub io_rates: IoRates,
+}
+
+/// How a [`CgroupSample`] serializes: its fields borrowed, in its order, with `reading`
+/// standing for whatever `R` is — the reading itself, or (the trouble ring's fingerprints) a
+/// stand-in for one already known: a container's own cgroup's node shares the container's
+/// reading, itself shared from tick to tick while it does not change.
+#[derive(Serialize)]
+pub struct CgroupSampleOut<'a, R: Serialize> {
+    path: &'a str,
+    name: &'a str,
+    depth: usize,
+    has_children: bool,
+    reading: R,
+    cpu_percent: Option<f64>,
+    throttled_percent: Option<f64>,
+    container_id: &'a Option<String>,
+    io_rates: &'a IoRates,
+}
+
+impl CgroupSample {
+    /// Its serialization with `reading` in the reading's place (see [`CgroupSampleOut`]).
+    pub fn with_reading_as<R: Serialize>(&self, reading: R) -> CgroupSampleOut<'_, R> {
+        CgroupSampleOut {
+            path: &self.path,
+            name: &self.name,
+            depth: self.depth,
+            has_children: self.has_children,
+            reading,
+            cpu_percent: self.cpu_percent,
+            throttled_percent: self.throttled_percent,
+            container_id: &self.container_id,
+            io_rates: &self.io_rates,
+        }
+    }
+}
+
+impl Serialize for CgroupSample {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        self.with_reading_as(&self.reading).serialize(serializer)
+    }
 }
 
 /// A process with this tick's CPU rate and where it belongs.

@@ -101,6 +101,7 @@ fn the_tree_takes_an_own_reading_of_the_same_directories_only() {
     // A reading told apart from a fresh one by its count.
     let mut marked = read_own(&root, &layout, &own).unwrap().unwrap();
     marked.nprocs = 99;
+    let marked = std::sync::Arc::new(marked);
 
     let mut known = OwnReadings::default();
     known.add(&marked, own.iter().collect());
@@ -108,6 +109,10 @@ fn the_tree_takes_an_own_reading_of_the_same_directories_only() {
     let tree = read_tree_reusing(&root, &layout, None, &known, &mut listings).unwrap();
     let tree = tree.tree.unwrap();
     assert_eq!(node(&tree, "/box").unwrap().reading.nprocs, 99);
+    assert!(
+        std::sync::Arc::ptr_eq(&node(&tree, "/box").unwrap().reading, &marked),
+        "the node shares the container's reading, not a copy"
+    );
     assert_eq!(
         node(&tree, "/").unwrap().reading.nprocs,
         1,

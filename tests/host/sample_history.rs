@@ -98,7 +98,7 @@ fn frame(seq: u64, t_ms: u64, ids: &[&str]) -> Frame {
                 name: id.to_string(),
                 depth: 1,
                 has_children: false,
-                reading: reading(&format!("/{id}")),
+                reading: reading(&format!("/{id}")).into(),
                 cpu_percent: Some(19.5),
                 throttled_percent: None,
                 container_id: Some(id.to_string()),

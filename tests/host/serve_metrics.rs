@@ -111,7 +111,7 @@ fn frame() -> Arc<Frame> {
         write_ios_total: Some(2),
         ..IoCounters::default()
     };
-    web.view.cgroup.as_mut().unwrap().io = Some(IoStats {
+    std::sync::Arc::make_mut(web.view.cgroup.as_mut().unwrap()).io = Some(IoStats {
         total: counters.clone(),
         devices: vec![IoDevice {
             device: "7:3".into(),

@@ -148,7 +148,7 @@ pub fn frame(seq: u64, with_web: bool) -> Frame {
         name: name.into(),
         depth,
         has_children,
-        reading: r,
+        reading: r.into(),
         cpu_percent: Some(cpu),
         throttled_percent: Some(0.0),
         container_id: container_id.map(String::from),

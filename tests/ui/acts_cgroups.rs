@@ -137,7 +137,7 @@ fn freeze_follows_the_cgroups_state_and_kill_asks_then_offers_kill() {
         .iter_mut()
         .find(|g| g.path == WEB_CG)
     {
-        g.reading.freezer = Some(FreezerState::Frozen);
+        std::sync::Arc::make_mut(&mut g.reading).freezer = Some(FreezerState::Frozen);
     }
     app.on_frame(next);
     app.update(Action::FreezeToggle);

@@ -106,7 +106,7 @@ mod tests {
             name: path.rsplit('/').next().unwrap_or(path).into(),
             depth,
             has_children: false,
-            reading: CgroupReading {
+            reading: std::sync::Arc::new(CgroupReading {
                 path: path.into(),
                 cpu: None,
                 memory: None,
@@ -119,7 +119,7 @@ mod tests {
                 sources: Default::default(),
                 missing: Vec::new(),
                 notes: Vec::new(),
-            },
+            }),
             cpu_percent: None,
             throttled_percent: None,
             container_id: None,

@@ -16,7 +16,6 @@ use super::dirs::CgroupDirs;
 use super::io::limits::read_io_limits;
 use super::io::{IoStats, read_io};
 use super::layout::{CgroupLayout, CgroupMode};
-use super::limit::Limit;
 use super::parse::{parse_pressure, parse_procs};
 use super::placement::{Placement, Site};
 use super::session::Session;
@@ -26,9 +25,11 @@ use crate::host::text::clean_str;
 use crate::host::{HostError, HostRoot};
 
 mod for_tree;
+mod kept;
 pub(super) mod still;
 
 pub(super) use for_tree::{count_procs, read_for_tree};
+pub use kept::KeptLimits;
 use still::StillCounters;
 
 /// Everything isotop knows about one cgroup at one moment.
@@ -194,143 +195,6 @@ pub fn read_own_keeping(
     read_placed_keeping(root, &placement, Count::Read, kept, dirs)
 }
 
-/// A reading's limits with the files they came from, to carry into a later reading of the
-/// same cgroups ([`read_own_keeping`]); and its process count, carried while the tasks the
-/// pids controller counts there stay the same ([`KeptCount`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeptLimits {
-    limits: CgroupLimits,
-    sources: Vec<(String, PathBuf)>,
-    /// The cgroup had cpuset files.
-    cpuset: bool,
-    /// The counters that grow only while a limit bites, at the reading kept.
-    bites: LimitBites,
-    count: Option<KeptCount>,
-    /// The counters that move only while the cgroup runs, at the last reading
-    /// ([`still`]: carried while its CPU usage stands).
-    still: Option<StillCounters>,
-    /// The limits are due ([`KeptLimits::due`]): read, with the process count; only the
-    /// run-only counters are carried.
-    limits_due: bool,
-}
-
-/// A process count (`cgroup.procs`, which the kernel gathers and sorts on each read) and the
-/// `pids.current` of the same directory read with it. A process that comes (forks, is moved
-/// in) or goes (exits, is moved out) changes `pids.current`, the tasks in the cgroup and
-/// below; the count is read again whenever it moved. What leaves it unchanged — a process
-/// moved into a child cgroup, a thread ending as a process arrives — is seen when the limits
-/// are next read (the caller's cadence).
-#[derive(Debug, Clone, PartialEq)]
-struct KeptCount {
-    nprocs: usize,
-    pids_current: u64,
-    source: PathBuf,
-}
-
-impl KeptCount {
-    fn of(reading: &CgroupReading) -> Option<KeptCount> {
-        Some(KeptCount {
-            nprocs: reading.nprocs,
-            pids_current: reading.pids.as_ref()?.current?,
-            source: reading.sources.get("nprocs")?.clone(),
-        })
-    }
-}
-
-/// Counters that grow only while a limit is in force: the kernel's word that a limit exists.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct LimitBites {
-    /// `cpu.stat` `nr_throttled` (periods the quota ran out).
-    cpu_throttled: Option<u64>,
-    /// v2 `memory.events` `max`, v1 `memory.failcnt` (times usage hit the limit).
-    memory_at_max: Option<u64>,
-    /// `pids.events` `max` (forks refused).
-    pids_refused: Option<u64>,
-}
-
-impl LimitBites {
-    fn of(reading: &CgroupReading) -> LimitBites {
-        LimitBites {
-            cpu_throttled: reading.cpu.as_ref().and_then(|c| c.nr_throttled),
-            memory_at_max: reading
-                .memory
-                .as_ref()
-                .and_then(|m| m.events.max.or(m.events.failcnt)),
-            pids_refused: reading.pids.as_ref().and_then(|p| p.refused_forks),
-        }
-    }
-}
-
-impl KeptLimits {
-    /// Whether `now`, a reading that carried these limits, shows a limit biting that the kept
-    /// limits say is unset (`max`): a limit was written since they were read (by anyone: a
-    /// runtime's update, an operator's echo), and a frame would pair "throttled" with "no
-    /// quota". The caller reads the limits again at once instead of waiting for the cadence.
-    /// A limit lifted is not contradicted by anything and waits for the cadence.
-    pub fn contradicted_by(&self, now: &CgroupReading) -> bool {
-        let unset = |limit: &Option<Limit<u64>>| !matches!(limit, Some(Limit::Value(_)));
-        let grew = |then: Option<u64>, now: Option<u64>| matches!((then, now), (Some(a), Some(b)) if b > a);
-        let now_bites = LimitBites::of(now);
-        let l = &self.limits;
-        (unset(&l.cpu_quota_usec) && grew(self.bites.cpu_throttled, now_bites.cpu_throttled))
-            || (unset(&l.memory_max_bytes)
-                && grew(self.bites.memory_at_max, now_bites.memory_at_max))
-            || (unset(&l.pids_max) && grew(self.bites.pids_refused, now_bites.pids_refused))
-    }
-}
-
-impl CgroupReading {
-    /// Its limits and their sources, to carry into a later reading.
-    pub fn kept_limits(&self) -> KeptLimits {
-        KeptLimits {
-            limits: self.limits.clone(),
-            sources: self
-                .sources
-                .iter()
-                .filter(|(field, _)| field.starts_with("limits."))
-                .map(|(field, path)| (field.clone(), path.clone()))
-                .collect(),
-            cpuset: !self.missing.iter().any(|m| m == "cpuset"),
-            bites: LimitBites::of(self),
-            count: KeptCount::of(self),
-            still: StillCounters::of(self),
-            limits_due: false,
-        }
-    }
-}
-
-impl KeptLimits {
-    /// These, for a reading whose limits are due (the caller's cadence): the limits and the
-    /// process count are read, the run-only counters still carried while the usage stands
-    /// (they do not depend on the limits: a quota read now decides the throttling's).
-    pub fn due(self) -> KeptLimits {
-        KeptLimits {
-            limits_due: true,
-            ..self
-        }
-    }
-
-    /// Whether the limits are read, not carried ([`KeptLimits::due`]).
-    pub fn limits_due(&self) -> bool {
-        self.limits_due
-    }
-
-    /// Follows `now`, a later reading of the same cgroups: keeps its process count when it
-    /// was read rather than carried (its `pids.current` moved), and its run-only counters
-    /// (the next reading carries them if its usage is still `now`'s).
-    pub fn follow_count(&mut self, now: &CgroupReading) {
-        let current = now.pids.as_ref().and_then(|p| p.current);
-        if self.count.as_ref().map(|c| c.pids_current) != current {
-            self.count = KeptCount::of(now);
-        }
-        // A reading at the kept usage carried the kept counters (or read the same): keep them.
-        let usage = now.cpu.as_ref().and_then(|c| c.usage_usec);
-        if !self.still.as_ref().is_some_and(|k| k.same_usage(usage)) {
-            self.still = StillCounters::of(now);
-        }
-    }
-}
-
 /// Each hierarchy's directory at the path `memberships` name for it (the first line wins),
 /// where `exists` says there is one.
 fn place<'a>(
@@ -434,7 +298,7 @@ fn read_placed_keeping(
     match carrying {
         Some(kept) => {
             limits = kept.limits.clone();
-            for (field, path) in &kept.sources {
+            for (field, path) in kept.sources.iter() {
                 s.sources.insert(field.clone(), path.clone());
             }
         }

@@ -16,6 +16,7 @@ mod listings;
 
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -35,7 +36,9 @@ pub struct CgroupNode {
     pub path: String,
     /// Last path component (`/` for the root), cleaned for display.
     pub name: String,
-    pub reading: CgroupReading,
+    /// Shared with the container whose own cgroup it is, when the tree took its reading
+    /// (`read_tree_reusing`): the sampler's frames then hold one copy of it.
+    pub reading: Arc<CgroupReading>,
     /// Sorted by name.
     pub children: Vec<CgroupNode>,
 }
@@ -72,7 +75,7 @@ fn read_node(
             }
         }
     }
-    Ok(Some(node(path, reading, children)))
+    Ok(Some(node(path, Arc::new(reading), children)))
 }
 
 /// What [`read_tree_counted`] may derive rather than read.
@@ -125,14 +128,14 @@ pub fn read_tree_counted(
 /// each with the memberships it read.
 #[derive(Debug, Default)]
 pub struct OwnReadings<'a> {
-    by_path: HashMap<&'a str, (&'a CgroupReading, Vec<&'a CgroupMembership>)>,
+    by_path: HashMap<&'a str, (&'a Arc<CgroupReading>, Vec<&'a CgroupMembership>)>,
 }
 
 impl<'a> OwnReadings<'a> {
     /// Adds `reading`, made of the own cgroups `own`; kept only when they are all at one
     /// path, written as a tree names it (a cgroup's directories in several places are not
     /// one node of the tree).
-    pub fn add(&mut self, reading: &'a CgroupReading, own: Vec<&'a CgroupMembership>) {
+    pub fn add(&mut self, reading: &'a Arc<CgroupReading>, own: Vec<&'a CgroupMembership>) {
         let Some(path) = own.first().map(|m| m.path.as_str()) else {
             return;
         };
@@ -141,7 +144,7 @@ impl<'a> OwnReadings<'a> {
         }
     }
 
-    fn get(&self, path: &str) -> Option<(&'a CgroupReading, &[&'a CgroupMembership])> {
+    fn get(&self, path: &str) -> Option<(&'a Arc<CgroupReading>, &[&'a CgroupMembership])> {
         self.by_path
             .get(path)
             .map(|(reading, own)| (*reading, own.as_slice()))
@@ -201,7 +204,7 @@ pub fn read_tree_reusing(
             .unwrap_or(0);
         counted[at].nprocs = nprocs;
         if let Some(node) = tree.as_mut().and_then(|t| find_mut(t, target)) {
-            node.reading.nprocs = nprocs;
+            Arc::make_mut(&mut node.reading).nprocs = nprocs;
         }
     }
     let mut largest: Vec<Option<(String, usize)>> = vec![None; layout.hierarchies.len()];
@@ -294,13 +297,14 @@ fn read_counted_node(
         uncounted: read.uncounted,
     });
     let layout = cx.layout;
-    let notes_before = reading.notes.len();
+    // The listings' notes join the reading's (a shared reading is copied only then).
+    let mut notes = Vec::new();
     let (names, listed_now) = cx
         .listings
-        .children(layout, path, listed, &mut reading.notes, false);
+        .children(layout, path, listed, &mut notes, false);
     // A child not listed (unreadable directory, a name that is not UTF-8) is a count missing
     // from the sum: derive nothing then.
-    *cx.complete &= reading.notes.len() == notes_before;
+    *cx.complete &= notes.is_empty();
     let mut children = Vec::new();
     let mut gone = false;
     for (name, listed) in &names {
@@ -311,17 +315,18 @@ fn read_counted_node(
     }
     if gone && !listed_now {
         // A kept child is gone: another may have come in its place (same link count).
-        let notes_before = reading.notes.len();
-        let (again, _) = cx
-            .listings
-            .children(layout, path, listed, &mut reading.notes, true);
-        *cx.complete &= reading.notes.len() == notes_before;
+        let notes_before = notes.len();
+        let (again, _) = cx.listings.children(layout, path, listed, &mut notes, true);
+        *cx.complete &= notes.len() == notes_before;
         for (name, listed) in again.iter().filter(|(name, _)| !names.contains_key(*name)) {
             if let Some(child) = read_counted_node(cx, &child_path(path, name), Some(listed))? {
                 children.push((name.clone(), child));
             }
         }
         children.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    if !notes.is_empty() {
+        Arc::make_mut(&mut reading).notes.extend(notes);
     }
     let children = children.into_iter().map(|(_, child)| child).collect();
     Ok(Some(node(path, reading, children)))
@@ -337,7 +342,7 @@ fn child_path(parent: &str, name: &str) -> String {
 }
 
 /// The node of the cgroup at `path`, named by its last component (`/` for the root).
-fn node(path: &str, reading: CgroupReading, children: Vec<CgroupNode>) -> CgroupNode {
+fn node(path: &str, reading: Arc<CgroupReading>, children: Vec<CgroupNode>) -> CgroupNode {
     let name = path.rsplit('/').find(|p| !p.is_empty()).unwrap_or("/");
     CgroupNode {
         path: clean_str(path),

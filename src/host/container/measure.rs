@@ -99,7 +99,7 @@ impl std::fmt::Display for ContainerState {
 /// A container with what was read about it at one moment (the JSON of `inspect`).
 ///
 /// Serialized through [`ContainerViewOut`] (the same fields, in this order), so a writer can
-/// put another value in `ownership`'s place ([`ContainerView::with_ownership_as`]).
+/// put other values in the places of `cgroup` and `ownership` ([`ContainerView::with_parts_as`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ContainerView {
     /// Shared by `Arc` with the sampler's grouping and the previous frames while it does not
@@ -112,9 +112,11 @@ pub struct ContainerView {
     /// The reading of the cgroups that are its own (every field's kernel file in its
     /// `sources`; a v1 controller whose cgroup is shared is read from the own unified cgroup
     /// on hybrid hosts); `None` without one (figures of a shared cgroup are not its own) or
-    /// when unreadable. Boxed: most containers of a host without a cgroup per container have
-    /// none, and the reading is ~1.2 KB a container in every frame held.
-    pub cgroup: Option<Box<CgroupReading>>,
+    /// when unreadable. Behind an `Arc`: most containers of a host without a cgroup per
+    /// container have none, the reading is ~1.2 KB a container in every frame held, and the
+    /// sampler shares a reading equal to the last tick's from frame to frame
+    /// (`measure::carry`), so it is neither built nor freed nor fingerprinted again.
+    pub cgroup: Option<Arc<CgroupReading>>,
     /// Each of its cgroups, whether it is its own and, if not, why. Shared with the previous
     /// frames while no entry changed (`measure::carry`).
     pub ownership: Arc<[CgroupOwnership]>,
@@ -124,31 +126,36 @@ pub struct ContainerView {
     pub sources: FigureSources,
 }
 
-/// How a [`ContainerView`] serializes: its fields borrowed, in its order, with `ownership`
-/// standing for whatever `O` is — the list itself, or (the trouble ring's fingerprints) a
-/// stand-in for one already known: the list is shared by `Arc` from tick to tick while no
-/// entry changes (~13 entries of five strings a container on a hybrid host).
+/// How a [`ContainerView`] serializes: its fields borrowed, in its order, with `cgroup` and
+/// `ownership` standing for whatever `C` and `O` are — the reading and the list themselves,
+/// or (the trouble ring's fingerprints) stand-ins for ones already known: both are shared by
+/// `Arc` from tick to tick while they do not change (the list: ~13 entries of five strings a
+/// container on a hybrid host; the reading: ~25 figures and their ~25 source paths).
 #[derive(Serialize)]
-pub struct ContainerViewOut<'a, O: Serialize> {
+pub struct ContainerViewOut<'a, C: Serialize, O: Serialize> {
     #[serde(flatten)]
     container: &'a Arc<Container>,
     state: ContainerState,
     uptime_seconds: Option<f64>,
-    cgroup: &'a Option<Box<CgroupReading>>,
+    cgroup: C,
     ownership: O,
     inherited_limits: &'a InheritedLimits,
     sources: &'a FigureSources,
 }
 
 impl ContainerView {
-    /// Its serialization with `ownership` in the ownership list's place (see
-    /// [`ContainerViewOut`]).
-    pub fn with_ownership_as<O: Serialize>(&self, ownership: O) -> ContainerViewOut<'_, O> {
+    /// Its serialization with `cgroup` in the reading's place and `ownership` in the ownership
+    /// list's (see [`ContainerViewOut`]).
+    pub fn with_parts_as<C: Serialize, O: Serialize>(
+        &self,
+        cgroup: C,
+        ownership: O,
+    ) -> ContainerViewOut<'_, C, O> {
         ContainerViewOut {
             container: &self.container,
             state: self.state,
             uptime_seconds: self.uptime_seconds,
-            cgroup: &self.cgroup,
+            cgroup,
             ownership,
             inherited_limits: &self.inherited_limits,
             sources: &self.sources,
@@ -158,7 +165,7 @@ impl ContainerView {
 
 impl Serialize for ContainerView {
     fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.with_ownership_as(&self.ownership)
+        self.with_parts_as(&self.cgroup, &self.ownership)
             .serialize(serializer)
     }
 }
@@ -373,11 +380,13 @@ pub fn measure(
         }
         _ => None,
     };
+    // A reading equal to the last tick's is that one, shared (`Carry::share_reading`).
+    let cgroup = census.share_reading(&container.id, cgroup);
     let view = ContainerView {
-        state: ContainerState::of(&container, cgroup.as_ref()),
+        state: ContainerState::of(&container, cgroup.as_deref()),
         container,
         uptime_seconds,
-        cgroup: cgroup.map(Box::new),
+        cgroup,
         ownership,
         inherited_limits,
         sources,

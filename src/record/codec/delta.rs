@@ -18,7 +18,7 @@ pub(super) struct DeltaSink<'a> {
     pub(super) scratch: &'a mut FieldScratch,
     pub(super) compressor: &'a mut Option<PatchCompressor>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) container_prints: &'a mut ContainerPrints,
+    pub(super) part_prints: &'a mut PartPrints,
     pub(super) namespaces: &'a mut Option<LastSection>,
     pub(super) written: &'a mut WrittenProcesses,
     /// Processes not copied from the keyframe (patched or written out).
@@ -226,9 +226,15 @@ impl Sink for DeltaSink<'_> {
         self.item_printed(fingerprint, false, None, sample)
     }
 
+    fn cgroup(&mut self, sample: &CgroupSample) -> Result<(), String> {
+        let fingerprints = &mut self.scratch.fingerprints;
+        let fingerprint = cgroup_print(self.part_prints, self.keys, sample, fingerprints)?;
+        self.item_printed(fingerprint, true, None, sample)
+    }
+
     fn container(&mut self, sample: &ContainerSample) -> Result<(), String> {
         let fingerprints = &mut self.scratch.fingerprints;
-        let fingerprint = container_print(self.container_prints, self.keys, sample, fingerprints)?;
+        let fingerprint = container_print(self.part_prints, self.keys, sample, fingerprints)?;
         self.item_printed(fingerprint, true, None, sample)
     }
 

@@ -20,7 +20,7 @@ pub(super) struct KeyframeSink<'a> {
     pub(super) keys: &'a RandomState,
     pub(super) item: &'a mut Vec<u8>,
     pub(super) prints: &'a mut ProcessPrints,
-    pub(super) container_prints: &'a mut ContainerPrints,
+    pub(super) part_prints: &'a mut PartPrints,
 }
 
 impl KeyframeSink<'_> {
@@ -70,9 +70,13 @@ impl Sink for KeyframeSink<'_> {
         self.item_printed(fingerprint, false, None, sample)
     }
 
+    fn cgroup(&mut self, sample: &CgroupSample) -> Result<(), String> {
+        let fingerprint = cgroup_print(self.part_prints, self.keys, sample, &mut self.scratch)?;
+        self.item_printed(fingerprint, true, None, sample)
+    }
+
     fn container(&mut self, sample: &ContainerSample) -> Result<(), String> {
-        let fingerprint =
-            container_print(self.container_prints, self.keys, sample, &mut self.scratch)?;
+        let fingerprint = container_print(self.part_prints, self.keys, sample, &mut self.scratch)?;
         self.item_printed(fingerprint, true, None, sample)
     }
 

@@ -75,6 +75,11 @@ pub(crate) trait Sink {
     fn process(&mut self, sample: &ProcessSample) -> Result<(), String> {
         self.item(None, sample)
     }
+    /// The cgroups section's next item (the encoder knows a reading seen before by its
+    /// `Arc`): by default any item.
+    fn cgroup(&mut self, sample: &CgroupSample) -> Result<(), String> {
+        self.item(None, sample)
+    }
     /// The containers section's next item (the encoder knows a stack seen before by its
     /// `Arc`): by default any item.
     fn container(&mut self, sample: &ContainerSample) -> Result<(), String> {
@@ -129,7 +134,11 @@ pub(crate) fn visit(frame: &Frame, sink: &mut impl Sink) -> Result<(), String> {
     sink.item(Some("namespaces_host"), &frame.namespaces.host)?;
     sink.item(Some("namespaces_warnings"), &frame.namespaces.warnings)?;
     sink.end()?;
-    list(sink, Section::Cgroups, &frame.cgroups)?;
+    sink.begin(Section::Cgroups, Shape::Array, frame.cgroups.len())?;
+    for sample in frame.cgroups.iter() {
+        sink.cgroup(sample)?;
+    }
+    sink.end()?;
     sink.namespaces(&frame.namespaces)?;
     sink.begin(Section::Processes, Shape::Array, frame.processes.len())?;
     for sample in &frame.processes {

@@ -4,6 +4,7 @@
 //! ([`LastSection`]).
 
 use super::*;
+use crate::host::cgroup::CgroupReading;
 use crate::host::container::measure::CgroupOwnership;
 use crate::host::namespace::NamespaceTable;
 use crate::host::stack::ContainerStack;
@@ -33,10 +34,16 @@ impl<T: ?Sized> Default for SharedPrints<T> {
 
 impl<T: Serialize + ?Sized> SharedPrints<T> {
     /// `part`'s fingerprint: remembered when the last frame had the same part, else walked.
+    /// (A part two samples of a frame share — a container's reading and its cgroup's node — is
+    /// walked once.)
     pub(super) fn part(&mut self, keys: &RandomState, part: &Arc<T>) -> Result<u64, String> {
         let address = Arc::as_ptr(part).cast::<()>() as usize;
+        let same = |seen: &(Weak<T>, u64)| std::ptr::eq(seen.0.as_ptr(), Arc::as_ptr(part));
+        if let Some(seen) = self.this.get(&address).filter(|seen| same(seen)) {
+            return Ok(seen.1);
+        }
         let print = match self.last.get(&address) {
-            Some((weak, print)) if std::ptr::eq(weak.as_ptr(), Arc::as_ptr(part)) => *print,
+            Some(seen) if same(seen) => seen.1,
             _ => fingerprint::fingerprint(keys, &**part)?,
         };
         self.this.insert(address, (Arc::downgrade(part), print));
@@ -122,27 +129,31 @@ impl ProcessPrints {
     }
 }
 
-/// The parts container samples share by `Arc` from frame to frame, fingerprinted once a part.
+/// The parts container and cgroup samples share by `Arc` from frame to frame (and with each
+/// other: a container's own cgroup's node holds the container's reading), fingerprinted once
+/// a part.
 #[derive(Debug, Default)]
-pub(super) struct ContainerPrints {
+pub(super) struct PartPrints {
     stacks: SharedPrints<ContainerStack>,
+    readings: SharedPrints<CgroupReading>,
     ownerships: SharedPrints<[CgroupOwnership]>,
 }
 
-impl ContainerPrints {
+impl PartPrints {
     /// The frame is encoded (see [`SharedPrints::tick_done`]).
     pub(super) fn tick_done(&mut self) {
         self.stacks.tick_done();
+        self.readings.tick_done();
         self.ownerships.tick_done();
     }
 }
 
-/// A container sample's fields' fingerprints into `fields`, and its own: its stack stands as
-/// its stack's fingerprint and its ownership list as the list's (both remembered), the other
+/// A container sample's fields' fingerprints into `fields`, and its own: its stack, its cgroup
+/// reading and its ownership list stand as their fingerprints (remembered by `Arc`), the other
 /// fields as they serialize. The keyframe and its deltas both print containers so, so their
 /// fields compare alike.
 pub(super) fn container_print(
-    prints: &mut ContainerPrints,
+    prints: &mut PartPrints,
     keys: &RandomState,
     sample: &ContainerSample,
     fields: &mut Vec<u64>,
@@ -152,8 +163,31 @@ pub(super) fn container_print(
         .as_ref()
         .map(|stack| prints.stacks.part(keys, stack))
         .transpose()?;
+    let cgroup = sample
+        .view
+        .cgroup
+        .as_ref()
+        .map(|reading| prints.readings.part(keys, reading))
+        .transpose()?;
     let ownership = prints.ownerships.part(keys, &sample.view.ownership)?;
-    item_print(keys, None, &sample.with_parts_as(stack, ownership), fields)
+    item_print(
+        keys,
+        None,
+        &sample.with_parts_as(stack, cgroup, ownership),
+        fields,
+    )
+}
+
+/// A cgroup sample's fields' fingerprints into `fields`, and its own: its reading stands as
+/// the reading's fingerprint (remembered by `Arc`), the other fields as they serialize.
+pub(super) fn cgroup_print(
+    prints: &mut PartPrints,
+    keys: &RandomState,
+    sample: &CgroupSample,
+    fields: &mut Vec<u64>,
+) -> Result<u64, String> {
+    let reading = prints.readings.part(keys, &sample.reading)?;
+    item_print(keys, None, &sample.with_reading_as(reading), fields)
 }
 
 /// The namespaces section of the last delta, with the table it was made of (held `Weak`, as

@@ -105,7 +105,7 @@ fn limited(id: &str, pid: i32, memory: u64) -> ContainerSample {
         memory_max_bytes: Some(Limit::Value(memory)),
         ..CgroupLimits::default()
     };
-    c.view.cgroup = Some(Box::new(reading(&format!("/box/{id}"), limits)));
+    c.view.cgroup = Some(std::sync::Arc::new(reading(&format!("/box/{id}"), limits)));
     c
 }
 
@@ -313,7 +313,7 @@ fn cgroup(path: &str, depth: usize, kills: u64, owner: Option<&str>) -> CgroupSa
         name: path.rsplit('/').next().unwrap_or_default().to_string(),
         depth,
         has_children: false,
-        reading: r,
+        reading: r.into(),
         cpu_percent: None,
         throttled_percent: None,
         container_id: owner.map(str::to_string),
@@ -386,7 +386,7 @@ fn cgroups_no_container_owns_tell_their_own_kills_once() {
     // Between tree reads, no cgroup event; a freeze of a cgroup is told on the next read.
     assert!(bench.tick(&[]).is_empty());
     let mut frozen = tree([0, 1, 1, 0, 0]);
-    frozen[1].reading.freezer = Some(FreezerState::Frozen);
+    std::sync::Arc::make_mut(&mut frozen[1].reading).freezer = Some(FreezerState::Frozen);
     let events = bench.tick_with(&[], Some((&frozen, &v1)));
     assert_eq!(kinds(&events), ["frozen"]);
     assert_eq!(events[0].subject.cgroup.as_deref(), Some("/a"));

@@ -98,7 +98,7 @@ fn cgroup(path: &str, depth: usize, has_children: bool, pressure: bool) -> Cgrou
         name: path.rsplit('/').next().unwrap_or_default().into(),
         depth,
         has_children,
-        reading: CgroupReading {
+        reading: std::sync::Arc::new(CgroupReading {
             path: path.into(),
             cpu: None,
             memory: None,
@@ -111,7 +111,7 @@ fn cgroup(path: &str, depth: usize, has_children: bool, pressure: bool) -> Cgrou
             sources: Default::default(),
             missing: Vec::new(),
             notes: Vec::new(),
-        },
+        }),
         cpu_percent: None,
         throttled_percent: None,
         container_id: None,

@@ -3,6 +3,7 @@
 //! directories made this tick for a container taken instead of reading the files again.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::super::layout::CgroupLayout;
 use super::super::parse::parse_procs;
@@ -15,7 +16,8 @@ use crate::host::{HostError, HostRoot};
 /// from, so a tree read can derive one count per hierarchy instead of reading it
 /// (`tree::read_tree_counted`).
 pub(in crate::host::cgroup) struct TreeReading {
-    pub reading: CgroupReading,
+    /// A container's reading taken is shared, not copied.
+    pub reading: Arc<CgroupReading>,
     /// The hierarchy (index in the layout) its `nprocs` is counted in.
     pub primary: usize,
     /// Per hierarchy, whether the cgroup exists there.
@@ -35,7 +37,7 @@ pub(in crate::host::cgroup) fn read_for_tree(
     layout: &CgroupLayout,
     path: &str,
     skip_count: impl Fn(usize) -> bool,
-    known: Option<(&CgroupReading, &[&CgroupMembership])>,
+    known: Option<(&Arc<CgroupReading>, &[&CgroupMembership])>,
     listed: Option<&[bool]>,
 ) -> Result<Option<TreeReading>, HostError> {
     let placement = match listed {
@@ -53,7 +55,7 @@ pub(in crate::host::cgroup) fn read_for_tree(
         && reads_same_directories(&placement, own)
     {
         return Ok(Some(TreeReading {
-            reading: reading.clone(),
+            reading: Arc::clone(reading),
             primary,
             exists,
             uncounted,
@@ -61,7 +63,7 @@ pub(in crate::host::cgroup) fn read_for_tree(
     }
     Ok(
         read_placed(root, &placement, count)?.map(|reading| TreeReading {
-            reading,
+            reading: Arc::new(reading),
             primary,
             exists,
             uncounted,

@@ -38,6 +38,12 @@
 //! the grouping's) is the one a list was judged on, the list is handed out without judging it
 //! again ([`Carry::ownership_unchanged`]: the judging walked every process of every shared
 //! cgroup, ~5–7 % of the dashboard's samples on a steady host).
+//!
+//! Each container's last reading of its own cgroups is kept too, and handed out again — the
+//! same `Arc` — while this tick's reading equals it ([`Carry::share_reading`]): a quiet
+//! container's usage, counts, limits and sources stand from tick to tick, so the frames hold
+//! one copy, the cgroup tree's node shares it, dropping a frame frees nothing of it, and the
+//! trouble ring fingerprints it once (`record::codec`).
 
 use foldhash::HashMap;
 use std::sync::Arc;
@@ -65,10 +71,19 @@ pub struct Carry {
     kept: HashMap<String, Kept>,
     /// Each container's last ownership list.
     ownership: HashMap<String, KeptOwnership>,
+    /// Each container's last reading of its own cgroups ([`Carry::share_reading`]).
+    readings: HashMap<String, KeptReading>,
     /// What this tick's processes and grouping are ([`Carry::set_snapshot`]).
     snapshot: Option<Snapshot>,
     /// The own cgroups' directories, kept open between ticks (`host::cgroup::CgroupDirs`).
     dirs: CgroupDirs,
+}
+
+/// A container's last reading handed out and the tick it was.
+#[derive(Debug)]
+struct KeptReading {
+    reading: Arc<CgroupReading>,
+    seen: u64,
 }
 
 /// The process table's generation and the grouping's: while both hold, so does every
@@ -93,6 +108,7 @@ impl Carry {
             read_all: true,
             kept: HashMap::default(),
             ownership: HashMap::default(),
+            readings: HashMap::default(),
             snapshot: None,
             dirs: CgroupDirs::new(),
         }
@@ -110,6 +126,7 @@ impl Carry {
         let tick = self.tick;
         self.kept.retain(|_, k| k.seen == tick);
         self.ownership.retain(|_, kept| kept.seen == tick);
+        self.readings.retain(|_, kept| kept.seen == tick);
         self.dirs.end_tick();
     }
 
@@ -160,6 +177,36 @@ impl Carry {
         if let Some(kept) = self.kept.get_mut(id) {
             kept.limits.follow_count(reading);
         }
+    }
+
+    /// Container `id`'s reading of its own cgroups this tick, shared: the one handed out last
+    /// tick when equal (a quiet container's figures, limits and sources stand from tick to
+    /// tick: the frames share one reading and the trouble ring prints it once), else `reading`
+    /// (kept for the next tick).
+    pub(super) fn share_reading(
+        &mut self,
+        id: &str,
+        reading: Option<CgroupReading>,
+    ) -> Option<Arc<CgroupReading>> {
+        let tick = self.tick;
+        let Some(reading) = reading else {
+            self.readings.remove(id);
+            return None;
+        };
+        if let Some(kept) = self.readings.get_mut(id) {
+            kept.seen = tick;
+            if *kept.reading != reading {
+                kept.reading = Arc::new(reading);
+            }
+            return Some(Arc::clone(&kept.reading));
+        }
+        let reading = Arc::new(reading);
+        let kept = KeptReading {
+            reading: Arc::clone(&reading),
+            seen: tick,
+        };
+        self.readings.insert(id.to_string(), kept);
+        Some(reading)
     }
 
     /// Container `id`'s ownership list: the one handed out last tick when `matches` says it is
@@ -328,5 +375,44 @@ mod tests {
         carry.begin_tick(false);
         carry.end_tick();
         assert!(carry.is_empty());
+    }
+
+    #[test]
+    fn a_reading_equal_to_the_last_is_the_last_shared() {
+        let mut carry = Carry::new(5);
+        carry.begin_tick(false);
+        let first = carry.share_reading("a", Some(reading())).unwrap();
+        carry.end_tick();
+        carry.begin_tick(false);
+        let same = carry.share_reading("a", Some(reading())).unwrap();
+        assert!(Arc::ptr_eq(&first, &same), "equal: the last one");
+        let mut moved = reading();
+        moved.nprocs = 3;
+        carry.end_tick();
+        carry.begin_tick(false);
+        let changed = carry.share_reading("a", Some(moved.clone())).unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed));
+        assert_eq!(*changed, moved);
+        assert_eq!(
+            *first,
+            reading(),
+            "a frame's reading never changes in place"
+        );
+        // None read: nothing shared next time either.
+        assert!(carry.share_reading("a", None).is_none());
+        carry.end_tick();
+        carry.begin_tick(false);
+        let again = carry.share_reading("a", Some(moved.clone())).unwrap();
+        assert!(
+            !Arc::ptr_eq(&again, &changed),
+            "forgotten when none was read"
+        );
+        carry.end_tick();
+        // Not measured in a tick: forgotten.
+        carry.begin_tick(false);
+        carry.end_tick();
+        carry.begin_tick(false);
+        let later = carry.share_reading("a", Some(moved)).unwrap();
+        assert!(!Arc::ptr_eq(&later, &again));
     }
 }

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +125,19 @@ impl<'p> Census<'p> {
     pub(super) fn follow_count(&self, id: &str, reading: &CgroupReading) {
         if let Some(carry) = &self.carry {
             carry.borrow_mut().follow(id, reading);
+        }
+    }
+
+    /// Container `id`'s reading of its own cgroups, shared: the last tick's when equal
+    /// (`Carry::share_reading`; without a carry, a new one).
+    pub(super) fn share_reading(
+        &self,
+        id: &str,
+        reading: Option<CgroupReading>,
+    ) -> Option<Arc<CgroupReading>> {
+        match &self.carry {
+            Some(carry) => carry.borrow_mut().share_reading(id, reading),
+            None => reading.map(Arc::new),
         }
     }
 

@@ -1,14 +1,16 @@
-//! Parts the sampler shares between frames by `Arc` — a container's stack and ownership list,
-//! the namespace table — are fingerprinted or written once per `Arc`; whatever is shared,
-//! replaced, changed or dropped, each delta still decodes to the byte-equal sections of its
-//! frame.
+//! Parts the sampler shares between frames by `Arc` — a container's stack, cgroup reading and
+//! ownership list, the namespace table — are fingerprinted or written once per `Arc`; whatever
+//! is shared, replaced, changed or dropped, each delta still decodes to the byte-equal sections
+//! of its frame.
 
 use super::*;
+use crate::host::cgroup::{CgroupLimits, CgroupReading, CpuStats};
 use crate::host::container::measure::CgroupOwnership;
 use crate::host::layers::LayerOwners;
 use crate::host::namespace::NamespaceTable;
 use crate::host::runtime::Runtime;
 use crate::host::stack::{ContainerStack, read_stack};
+use crate::sample::CgroupSample;
 use crate::sample::net::tests::container;
 
 /// This test process's own root and mounts, read as a container's stack is: a real mount list.
@@ -132,6 +134,116 @@ fn containers_sharing_replacing_and_emptying_ownership_lists_decode_byte_equal()
     let delta = encoder.encode(&emptied).expect("encodes");
     let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &emptied);
     assert_eq!(json(&joined(&decoded)), json(&emptied));
+}
+
+/// An own cgroup's reading: a usage, a count and where each came from.
+fn own_reading(usage_usec: u64) -> Arc<CgroupReading> {
+    let sources = [
+        ("cpu.usage_usec", "cpuacct.usage"),
+        ("nprocs", "cgroup.procs"),
+    ]
+    .iter()
+    .map(|(field, file)| {
+        (
+            field.to_string(),
+            format!("/sys/fs/cgroup/box/{file}").into(),
+        )
+    })
+    .collect();
+    Arc::new(CgroupReading {
+        path: "/box".into(),
+        cpu: Some(CpuStats {
+            usage_usec: Some(usage_usec),
+            ..CpuStats::default()
+        }),
+        memory: None,
+        pids: None,
+        pressure: None,
+        io: None,
+        limits: CgroupLimits::default(),
+        freezer: None,
+        nprocs: 29,
+        sources: Arc::new(sources),
+        missing: vec!["memory".into()],
+        notes: Vec::new(),
+    })
+}
+
+#[test]
+fn containers_sharing_replacing_and_dropping_readings_decode_byte_equal() {
+    let reading = own_reading(1_000);
+    let mut frame = three_containers();
+    for c in &mut frame.containers {
+        c.view.cgroup = Some(Arc::clone(&reading));
+    }
+    let mut encoder = Encoder::default();
+    let (keyframe, quiet) = keyframe_and_a_quiet_delta(&mut encoder, &frame);
+
+    // b's reading moved (a new `Arc`), c's replaced by an equal one in a new `Arc`.
+    let mut moved = next_of(&quiet);
+    moved.containers[1].view.cgroup = Some(own_reading(2_000));
+    moved.containers[2].view.cgroup = Some(Arc::new((*reading).clone()));
+    let delta = encoder.encode(&moved).expect("encodes");
+    let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &moved);
+    assert_eq!(json(&joined(&decoded)), json(&moved));
+
+    // a's gone (its cgroup removed), b's back to the keyframe's content in yet another `Arc`.
+    let mut dropped = next_of(&moved);
+    dropped.containers[0].view.cgroup = None;
+    dropped.containers[1].view.cgroup = Some(own_reading(1_000));
+    let delta = encoder.encode(&dropped).expect("encodes");
+    let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &dropped);
+    assert_eq!(json(&joined(&decoded)), json(&dropped));
+}
+
+/// `frame`'s cgroups: one node a container, holding the container's reading (as the sampler's
+/// tree takes it).
+fn with_nodes_of_containers(frame: &mut Frame) {
+    let nodes: Vec<CgroupSample> = frame
+        .containers
+        .iter()
+        .map(|c| CgroupSample {
+            path: format!("/{}", c.view.container.id),
+            name: c.view.container.id.clone(),
+            depth: 1,
+            has_children: false,
+            reading: c.view.cgroup.clone().expect("a reading"),
+            cpu_percent: Some(0.0),
+            throttled_percent: None,
+            container_id: Some(c.view.container.id.clone()),
+            io_rates: Default::default(),
+        })
+        .collect();
+    frame.cgroups = nodes.into();
+}
+
+#[test]
+fn cgroups_sharing_their_containers_readings_decode_byte_equal() {
+    let reading = own_reading(1_000);
+    let mut frame = three_containers();
+    for c in &mut frame.containers {
+        c.view.cgroup = Some(Arc::clone(&reading));
+    }
+    with_nodes_of_containers(&mut frame);
+    let mut encoder = Encoder::default();
+    let (keyframe, quiet) = keyframe_and_a_quiet_delta(&mut encoder, &frame);
+
+    // b's reading moved (its container's and its node's: one new `Arc`), c's node given an
+    // equal reading in a new `Arc` of its own.
+    let mut moved = next_of(&quiet);
+    moved.containers[1].view.cgroup = Some(own_reading(2_000));
+    with_nodes_of_containers(&mut moved);
+    let mut nodes = moved.cgroups.to_vec();
+    nodes[2].reading = Arc::new((*reading).clone());
+    moved.cgroups = nodes.into();
+    let delta = encoder.encode(&moved).expect("encodes");
+    let (decoded, _) = decoded_byte_equal(&keyframe, &delta, &moved);
+    assert_eq!(json(&joined(&decoded)), json(&moved));
+    let cgroups = joined(&decoded).cgroups;
+    assert_eq!(
+        cgroups[1].reading.cpu.as_ref().and_then(|c| c.usage_usec),
+        Some(2_000)
+    );
 }
 
 /// `frame` with a new namespace table: `change` applied to a copy of its table.

@@ -124,7 +124,7 @@ fn a_trigger_and_avg10_above_together_start_one_event_the_triggers() {
 /// A cgroup of the flattened tree with CPU pressure `avg10` (`None`: no pressure files).
 fn cgroup_with(path: &str, depth: usize, avg10: Option<f64>, owner: Option<&str>) -> CgroupSample {
     let mut c = cgroup(path, depth, 0, owner);
-    c.reading.pressure = avg10.map(|avg10| Pressure {
+    std::sync::Arc::make_mut(&mut c.reading).pressure = avg10.map(|avg10| Pressure {
         cpu: Some(PressureFile {
             some: Some(PressureLine {
                 avg10,
