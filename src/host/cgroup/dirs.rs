@@ -86,6 +86,10 @@ pub struct CgroupDirs {
     files: usize,
     file_budget: usize,
     tick: u64,
+    /// The read buffer of the readings made through these directories, handed from one to
+    /// the next (`cgroup::session`): one made per reading grew to a page by reallocation, 400
+    /// readings a tick on a host of 400 containers.
+    pub(super) spare_buf: Vec<u8>,
 }
 
 #[derive(Debug)]

@@ -265,6 +265,7 @@ fn read_placed_keeping(
     if let Some(dirs) = dirs.as_deref_mut() {
         s.dirs = std::mem::take(dirs);
     }
+    s.buf = std::mem::take(&mut s.dirs.spare_buf);
     let mut limits = CgroupLimits::default();
     let mut missing = Vec::new();
 
@@ -341,6 +342,7 @@ fn read_placed_keeping(
     // removal is a reading of the live cgroup.
     let removed = s.saw_gone && !s.dirs.exists(&primary_dir);
     if let Some(dirs) = dirs {
+        s.dirs.spare_buf = std::mem::take(&mut s.buf);
         *dirs = std::mem::take(&mut s.dirs);
     }
     if removed {

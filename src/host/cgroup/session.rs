@@ -28,8 +28,9 @@ pub(super) struct Session {
     pub skip_limits: bool,
     /// A read found its file or cgroup gone (the cgroup may have been removed meanwhile).
     pub saw_gone: bool,
-    /// The read buffer, reused for every file of the reading.
-    buf: Vec<u8>,
+    /// The read buffer, reused for every file of the reading (and from reading to reading
+    /// through the caller's kept directories, `CgroupDirs`).
+    pub buf: Vec<u8>,
     /// The caller's kept-open directories (none kept by default: every file by its path).
     pub dirs: CgroupDirs,
 }
@@ -37,17 +38,27 @@ pub(super) struct Session {
 /// A path as it may be shown: control characters (cgroup names are chosen by containers) are
 /// replaced.
 pub(super) fn display_path(path: &Path) -> PathBuf {
-    // Printable ASCII is shown as it is (`clean` would copy it char by char): the common case,
-    // ~20 sources per reading, 400 readings a tick on a host of 400 containers.
-    if path
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .all(|b| (0x20..0x7f).contains(b))
-    {
+    if printable(path) {
         return path.to_path_buf();
     }
     PathBuf::from(clean(path.as_os_str().as_encoded_bytes()))
+}
+
+/// [`display_path`] of a path owned: itself when printable (no copy).
+fn into_display_path(path: PathBuf) -> PathBuf {
+    if printable(&path) {
+        return path;
+    }
+    display_path(&path)
+}
+
+/// Printable ASCII is shown as it is (`clean` would copy it char by char): the common case,
+/// ~20 sources per reading, 400 readings a tick on a host of 400 containers.
+fn printable(path: &Path) -> bool {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b))
 }
 
 /// True when an error means the file or its cgroup is gone: ENOENT/ESRCH, or ENODEV, which
@@ -59,11 +70,18 @@ pub(super) fn is_gone(e: &io::Error) -> bool {
 impl Session {
     /// Reads a whole file; `None` when absent, unreadable (noted) or not a regular file.
     pub(super) fn read(&mut self, path: &Path) -> Option<String> {
+        self.fill(path)
+            .then(|| String::from_utf8_lossy(&self.buf).into_owned())
+    }
+
+    /// Reads a whole file into `buf` (its text parsed in place: no copy a file, ~20 files a
+    /// reading); false when absent, unreadable (noted) or not a regular file.
+    fn fill(&mut self, path: &Path) -> bool {
         match self.dirs.read(path, &mut self.buf) {
-            Ok(()) => Some(String::from_utf8_lossy(&self.buf).into_owned()),
+            Ok(()) => true,
             Err(e) if is_gone(&e) => {
                 self.saw_gone = true;
-                None
+                false
             }
             Err(e) => {
                 let why = if e.kind() == io::ErrorKind::PermissionDenied {
@@ -75,7 +93,7 @@ impl Session {
                     "cannot read {}: {why}",
                     display_path(path).display()
                 ));
-                None
+                false
             }
         }
     }
@@ -102,10 +120,12 @@ impl Session {
             return None;
         }
         let path = dir.join(file);
-        let text = self.read(&path)?;
-        match parse(&text) {
+        if !self.fill(&path) {
+            return None;
+        }
+        match parse(&String::from_utf8_lossy(&self.buf)) {
             Ok(value) => {
-                let shown = display_path(&path);
+                let shown = into_display_path(path);
                 self.sources.insert(field.to_string(), shown);
                 Some(value)
             }
@@ -123,7 +143,9 @@ impl Session {
         if let Some(cached) = self.keyed_cache.get(&path) {
             return cached.clone().map(|k| (k, path));
         }
-        let keyed = self.read(&path).map(|text| parse_keyed(&text));
+        let keyed = self
+            .fill(&path)
+            .then(|| parse_keyed(&String::from_utf8_lossy(&self.buf)));
         if let Some(k) = &keyed {
             self.note_ignored_lines(&path, &k.problems);
         }
